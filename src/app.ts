@@ -1,0 +1,123 @@
+import type { DestinationStream } from 'pino';
+import type { Redis } from 'ioredis';
+import path from 'node:path';
+import type { Config } from './config.js';
+import { Keyring, LinkSigner, loadOrCreateDevKey } from './crypto/index.js';
+import { openDb, type Db } from './db/index.js';
+import { AppEvents } from './events.js';
+import { AuditLog } from './audit/index.js';
+import { Identity } from './identity/index.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { checkEvictionPolicy, ingressConnection, startPrivateRedis, type PrivateRedis } from './redis/index.js';
+import { createWeb, listen } from './web/index.js';
+
+/** Which parts of the product a process runs. */
+export type AppMode = 'serve' | 'worker' | 'cli';
+
+export interface AppOptions {
+  /** Default `serve`. */
+  mode?: AppMode;
+  /** Where log lines go; default stdout. Tests capture them here. */
+  logDestination?: DestinationStream;
+  /** How long `stop()` lets running work finish. Default 10000 ms. */
+  shutdownGraceMs?: number;
+}
+
+/** The running product: every service, built from Config by `createApp`. */
+export interface App {
+  config: Config;
+  log: Logger;
+  db: Db;
+  keyring: Keyring;
+  links: LinkSigner;
+  metrics: Metrics;
+  events: AppEvents;
+  audit: AuditLog;
+  identity: Identity;
+  /** Redis URL in use (private or REDIS_URL); undefined in `cli` mode. */
+  redisUrl: string | undefined;
+  /** Fail-fast connection for ingress; undefined in `cli` mode. */
+  redis: Redis | undefined;
+  /** Bound HTTP port once started in `serve` mode. */
+  port: number | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function buildKeyring(config: Config, log: Logger): Keyring {
+  if (config.keys) return new Keyring(config.keys);
+  const { entry, created } = loadOrCreateDevKey(config.dataDir);
+  log.warn(
+    { file: path.join(config.dataDir, 'dev.key'), created },
+    'ONBEHALF_KEYS is not set: using a development sealing key stored under the data directory (refused when NODE_ENV=production)',
+  );
+  return new Keyring([entry]);
+}
+
+/** Composition root: constructs every service from Config; nothing global. */
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const mode = opts.mode ?? 'serve';
+  const log = createLogger(config.logLevel, opts.logDestination);
+  const metrics = createMetrics();
+  const keyring = buildKeyring(config, log);
+  const db = openDb(config.databasePath);
+  const events = new AppEvents();
+  const links = new LinkSigner(keyring);
+  const audit = new AuditLog(db);
+  const identity = new Identity(db, config.admins);
+  const closers: (() => Promise<void> | void)[] = [() => void db.$client.close()];
+
+  let privateRedis: PrivateRedis | undefined;
+  let redis: Redis | undefined;
+  let redisUrl: string | undefined;
+  if (mode !== 'cli') {
+    if (config.redisUrl) {
+      redisUrl = config.redisUrl;
+    } else {
+      privateRedis = await startPrivateRedis({ dir: path.join(config.dataDir, 'redis') });
+      redisUrl = privateRedis.url;
+      log.info({ port: privateRedis.port, pid: privateRedis.pid }, 'started private redis-server');
+      closers.unshift(() => privateRedis!.stop());
+    }
+    redis = ingressConnection(redisUrl);
+    redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+    const r = redis;
+    closers.unshift(async () => {
+      await r.quit().catch(() => r.disconnect());
+    });
+  }
+
+  const app: App = {
+    config, log, db, keyring, links, metrics, events, audit, identity, redisUrl, redis,
+    port: undefined,
+    async start() {
+      if (redis && config.redisUrl) await checkEvictionPolicy(redis, log);
+      if (mode === 'serve') {
+        const web = createWeb({
+          log,
+          metrics,
+          readiness: [
+            { name: 'database', check: async () => void db.$client.prepare('select 1').get() },
+            { name: 'redis', check: async () => void (await redis!.ping()) },
+          ],
+        });
+        const server = await listen(web, config.port);
+        app.port = server.port;
+        closers.unshift(() => server.close());
+        log.info({ port: server.port, publicUrl: config.publicUrl }, 'onbehalf is listening');
+      }
+    },
+    async stop() {
+      for (const close of closers.splice(0)) {
+        try {
+          await close();
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'error during shutdown');
+        }
+      }
+      log.flush?.();
+    },
+  };
+  return app;
+}

@@ -1,0 +1,1 @@
+export { AuditLog, argDigest, type AuditInput, type AuditEvent } from './writer.js';

@@ -1,0 +1,167 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** A start-up configuration problem; `message` is the one line shown to the operator. */
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
+  .transform((u) => u.replace(/\/+$/, ''));
+
+/** `ONBEHALF_ADMINS` entries: `slack:T…:U…`, `discord:G…:U…`, `shell:local:NAME`. */
+export const chatIdentityPattern = /^(slack|discord|shell):[^:\s]+:[^:\s]+$/;
+
+const keyEntry = /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]+$/;
+
+/** Each variable: its schema and an example shown when it is wrong. */
+const variables = {
+  NODE_ENV: { schema: z.enum(['development', 'production', 'test']).default('development'), example: 'production' },
+  PORT: { schema: z.coerce.number().int().min(0).max(65535).default(3000), example: '3000' },
+  PUBLIC_URL: { schema: httpUrl.optional(), example: 'https://onbehalf.example.com' },
+  ONBEHALF_DATA_DIR: { schema: z.string().min(1).default('./data'), example: './data' },
+  DATABASE_URL: {
+    schema: z
+      .string()
+      .regex(/^(file:)?[^:]+$|^file::memory:$|^:memory:$/, 'must be a SQLite file path or file:PATH')
+      .optional(),
+    example: 'file:./data/onbehalf.db',
+  },
+  REDIS_URL: {
+    schema: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL').optional(),
+    example: 'redis://127.0.0.1:6379',
+  },
+  ONBEHALF_KEYS: {
+    schema: z
+      .string()
+      .transform((s) => s.split(',').map((e) => e.trim()).filter(Boolean))
+      .refine((list) => list.length > 0, 'must list at least one key')
+      .refine((list) => list.every((e) => keyEntry.test(e)), 'each entry must be id:base64')
+      .optional(),
+    example: 'k1:' + 'A'.repeat(43) + '=',
+  },
+  ONBEHALF_ADMINS: {
+    schema: z
+      .string()
+      .transform((s) => s.split(',').map((e) => e.trim()).filter(Boolean))
+      .refine((list) => list.every((e) => chatIdentityPattern.test(e)), 'each entry must be platform:workspace:user')
+      .default([]),
+    example: 'slack:T0123:U0456,discord:1122:3344,shell:local:alice',
+  },
+  ONBEHALF_ALLOW_STDIO: { schema: bool.default(false), example: 'true' },
+  ONBEHALF_ALLOW_PRIVATE_URLS: { schema: bool.default(false), example: 'false' },
+  LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    example: 'info',
+  },
+  SLACK_SIGNING_SECRET: { schema: z.string().min(8, 'is too short').optional(), example: '8f7e…(from the app page)' },
+  SLACK_BOT_TOKEN: { schema: z.string().regex(/^xoxb-/, 'must start with xoxb-').optional(), example: 'xoxb-…' },
+  SLACK_APP_TOKEN: { schema: z.string().regex(/^xapp-/, 'must start with xapp-').optional(), example: 'xapp-…' },
+  SLACK_API_URL: { schema: httpUrl.optional(), example: 'https://slack.com/api' },
+  DISCORD_TOKEN: { schema: z.string().min(10, 'is too short').optional(), example: 'MTEx…(bot token)' },
+  DISCORD_APPLICATION_ID: { schema: z.string().regex(/^\d+$/, 'must be a numeric snowflake').optional(), example: '112233445566778899' },
+  DISCORD_API_URL: { schema: httpUrl.optional(), example: 'https://discord.com/api' },
+  LLM_BASE_URL: { schema: httpUrl.optional(), example: 'https://api.openai.com/v1' },
+  LLM_API_KEY: { schema: z.string().min(1).optional(), example: 'sk-…' },
+  LLM_MODEL: { schema: z.string().min(1).optional(), example: 'gpt-4o-mini' },
+} as const;
+
+type Vars = { [K in keyof typeof variables]: z.output<(typeof variables)[K]['schema']> };
+
+/** Typed configuration; built once by `loadConfig`, passed to `createApp`. */
+export interface Config {
+  env: Vars['NODE_ENV'];
+  port: number;
+  /** Base URL users reach; default `http://localhost:PORT`. */
+  publicUrl: string;
+  dataDir: string;
+  /** SQLite file path, or `:memory:`. Default `<dataDir>/onbehalf.db`. */
+  databasePath: string;
+  /** Unset: a private redis-server is started under `<dataDir>/redis`. */
+  redisUrl: string | undefined;
+  /** Raw `id:base64` entries; the first seals. Unset: a generated dev key (not in production). */
+  keys: string[] | undefined;
+  admins: string[];
+  allowStdio: boolean;
+  allowPrivateUrls: boolean;
+  logLevel: Vars['LOG_LEVEL'];
+  slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
+  discord: { token?: string; applicationId?: string; apiUrl?: string };
+  /** Unset: direct mode (no LLM). */
+  llm: { baseUrl: string; apiKey?: string; model: string } | undefined;
+}
+
+function oneLine(name: string, issue: z.core.$ZodIssue, example: string): string {
+  const what = issue.code === 'invalid_value' && 'values' in issue ? `must be one of ${issue.values.join(', ')}` : issue.message;
+  return `${name} ${what.replace(/^Invalid input: /, 'is invalid: ')} (example: ${name}=${example})`;
+}
+
+/**
+ * Reads the environment into a Config. `env` defaults to `process.env` after loading `.env`
+ * from the working directory if present. Throws ConfigError with one line naming the variable.
+ */
+export function loadConfig(env?: Record<string, string | undefined>): Config {
+  if (!env) {
+    if (existsSync('.env')) process.loadEnvFile('.env');
+    env = process.env;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(variables)) {
+    const raw = env[name];
+    const parsed = spec.schema.safeParse(raw === '' ? undefined : raw);
+    if (!parsed.success) throw new ConfigError(oneLine(name, parsed.error.issues[0]!, spec.example));
+    out[name] = parsed.data;
+  }
+  const v = out as Vars;
+  return assemble(v);
+}
+
+function assemble(v: Vars): Config {
+  const fail = (name: string, what: string, example: string): never => {
+    throw new ConfigError(`${name} ${what} (example: ${name}=${example})`);
+  };
+  if (v.NODE_ENV === 'production' && !v.ONBEHALF_KEYS) {
+    fail('ONBEHALF_KEYS', 'is required when NODE_ENV=production (generate one: openssl rand -base64 32)', variables.ONBEHALF_KEYS.example);
+  }
+  for (const entry of v.ONBEHALF_KEYS ?? []) {
+    const key = Buffer.from(entry.slice(entry.indexOf(':') + 1), 'base64');
+    if (key.length !== 32) fail('ONBEHALF_KEYS', `key "${entry.slice(0, entry.indexOf(':'))}" must be 32 bytes of base64 (got ${key.length})`, variables.ONBEHALF_KEYS.example);
+  }
+  const ids = (v.ONBEHALF_KEYS ?? []).map((e) => e.slice(0, e.indexOf(':')));
+  if (new Set(ids).size !== ids.length) fail('ONBEHALF_KEYS', 'has a key id twice', variables.ONBEHALF_KEYS.example);
+  if (v.LLM_BASE_URL && !v.LLM_MODEL) fail('LLM_MODEL', 'is required when LLM_BASE_URL is set', variables.LLM_MODEL.example);
+  if (v.SLACK_BOT_TOKEN && !v.SLACK_SIGNING_SECRET && !v.SLACK_APP_TOKEN) {
+    fail('SLACK_SIGNING_SECRET', 'is required when SLACK_BOT_TOKEN is set (or set SLACK_APP_TOKEN for Socket Mode)', variables.SLACK_SIGNING_SECRET.example);
+  }
+  if (v.DISCORD_TOKEN && !v.DISCORD_APPLICATION_ID) fail('DISCORD_APPLICATION_ID', 'is required when DISCORD_TOKEN is set', variables.DISCORD_APPLICATION_ID.example);
+  if (v.NODE_ENV === 'production' && !v.PUBLIC_URL) fail('PUBLIC_URL', 'is required when NODE_ENV=production', variables.PUBLIC_URL.example);
+
+  const dbUrl = v.DATABASE_URL?.replace(/^file:/, '');
+  return {
+    env: v.NODE_ENV,
+    port: v.PORT,
+    publicUrl: v.PUBLIC_URL ?? `http://localhost:${v.PORT}`,
+    dataDir: path.resolve(v.ONBEHALF_DATA_DIR),
+    databasePath: dbUrl === ':memory:' ? ':memory:' : path.resolve(dbUrl ?? path.join(v.ONBEHALF_DATA_DIR, 'onbehalf.db')),
+    redisUrl: v.REDIS_URL,
+    keys: v.ONBEHALF_KEYS,
+    admins: v.ONBEHALF_ADMINS,
+    allowStdio: v.ONBEHALF_ALLOW_STDIO,
+    allowPrivateUrls: v.ONBEHALF_ALLOW_PRIVATE_URLS,
+    logLevel: v.LOG_LEVEL,
+    slack: { signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, appToken: v.SLACK_APP_TOKEN, apiUrl: v.SLACK_API_URL },
+    discord: { token: v.DISCORD_TOKEN, applicationId: v.DISCORD_APPLICATION_ID, apiUrl: v.DISCORD_API_URL },
+    llm: v.LLM_BASE_URL ? { baseUrl: v.LLM_BASE_URL, apiKey: v.LLM_API_KEY, model: v.LLM_MODEL! } : undefined,
+  };
+}
+
+/** Names of every variable, for README and `.env.example` checks. */
+export const configVariableNames = Object.keys(variables);

@@ -1,0 +1,48 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import * as schema from './schema.js';
+
+export { schema };
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+
+/** Options for `openDb`. */
+export interface DbOptions {
+  /** How long a writer waits for another's lock before SQLITE_BUSY. Default 5000 ms. */
+  busyTimeoutMs?: number;
+  /** Apply pending migrations on open. Default true. */
+  migrate?: boolean;
+}
+
+/** The committed migrations, resolved from the package root so any working directory works. */
+export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/** Opens the SQLite file with WAL, foreign keys and a busy timeout, and applies migrations. */
+export function openDb(file: string, opts: DbOptions = {}): Db {
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const sqlite = new Database(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+  sqlite.pragma('synchronous = NORMAL');
+  const db = drizzle(sqlite, { schema }) as Db;
+  if (opts.migrate ?? true) runMigrations(db);
+  return db;
+}
+
+/** Applies pending migrations; a second run changes nothing. Returns how many were applied. */
+export function runMigrations(db: Db): number {
+  const count = () => {
+    const exists = db.$client.prepare(`select 1 from sqlite_master where name = '__drizzle_migrations'`).get();
+    return exists ? (db.$client.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number }).n : 0;
+  };
+  const before = count();
+  migrate(db, { migrationsFolder });
+  return count() - before;
+}
+
+/** A new random row id. */
+export const newId = (): string => crypto.randomUUID();

@@ -1,0 +1,87 @@
+import { and, eq } from 'drizzle-orm';
+import { newId, type Db } from '../db/index.js';
+import { linkedAccounts, orgs, users, workspaces } from '../db/schema.js';
+
+export type Platform = 'slack' | 'discord' | 'shell';
+
+/** A chat identity as a verified platform payload names it. */
+export interface ChatIdentity {
+  platform: Platform;
+  /** Slack team id, Discord guild id, or `local` for the shell. */
+  workspaceId: string;
+  /** Platform user id (Slack `U…`, Discord snowflake, shell user name). */
+  userId: string;
+  displayName?: string;
+  workspaceName?: string;
+}
+
+export type User = typeof users.$inferSelect;
+export type Org = typeof orgs.$inferSelect;
+
+/** `platform:workspace:user`, the form of ONBEHALF_ADMINS and audit records. */
+export const identityKey = (c: Pick<ChatIdentity, 'platform' | 'workspaceId' | 'userId'>): string =>
+  `${c.platform}:${c.workspaceId}:${c.userId}`;
+
+/** Orgs, users and linked accounts, found or created from chat identities. */
+export class Identity {
+  readonly #admins: Set<string>;
+
+  /** `admins`: ONBEHALF_ADMINS entries; those identities start as admins. */
+  constructor(private readonly db: Db, admins: string[] = []) {
+    this.#admins = new Set(admins);
+  }
+
+  /** The org of a workspace, created on first contact. */
+  orgFor(platform: Platform, workspaceId: string, name?: string): Org {
+    const ws = this.db.select().from(workspaces).where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId))).get();
+    if (ws) return this.db.select().from(orgs).where(eq(orgs.id, ws.orgId)).get()!;
+    return this.db.transaction((tx) => {
+      const org = { id: newId(), name: name ?? `${platform} ${workspaceId}` };
+      tx.insert(orgs).values(org).run();
+      tx.insert(workspaces).values({ id: newId(), orgId: org.id, platform, workspaceId, name: name ?? null }).onConflictDoNothing().run();
+      const owner = tx.select().from(workspaces).where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId))).get()!;
+      return tx.select().from(orgs).where(eq(orgs.id, owner.orgId)).get()!;
+    });
+  }
+
+  /**
+   * The org and user behind a verified chat identity, auto-provisioned on first contact.
+   * This is the only way a caller's identity is established (never from tool arguments).
+   */
+  resolve(chat: ChatIdentity): { org: Org; user: User; linkedAccountId: string } {
+    const org = this.orgFor(chat.platform, chat.workspaceId, chat.workspaceName);
+    const found = this.db
+      .select({ user: users, la: linkedAccounts })
+      .from(linkedAccounts)
+      .innerJoin(users, eq(users.id, linkedAccounts.userId))
+      .where(and(eq(linkedAccounts.platform, chat.platform), eq(linkedAccounts.workspaceId, chat.workspaceId), eq(linkedAccounts.platformUserId, chat.userId)))
+      .get();
+    if (found) return { org: this.db.select().from(orgs).where(eq(orgs.id, found.user.orgId)).get()!, user: found.user, linkedAccountId: found.la.id };
+    return this.db.transaction((tx) => {
+      const user: User = {
+        id: newId(),
+        orgId: org.id,
+        displayName: chat.displayName ?? chat.userId,
+        email: null,
+        role: this.#admins.has(identityKey(chat)) ? 'admin' : 'member',
+        createdAt: Date.now(),
+      };
+      tx.insert(users).values(user).run();
+      const linkedAccountId = newId();
+      tx.insert(linkedAccounts)
+        .values({ id: linkedAccountId, orgId: org.id, userId: user.id, platform: chat.platform, workspaceId: chat.workspaceId, platformUserId: chat.userId, displayName: chat.displayName ?? null })
+        .run();
+      return { org, user, linkedAccountId };
+    });
+  }
+
+  /** A user of an org, or undefined. Scoped by org: a user id from another org is not found. */
+  user(orgId: string, userId: string): User | undefined {
+    return this.db.select().from(users).where(and(eq(users.orgId, orgId), eq(users.id, userId))).get();
+  }
+
+  /** The chat identities linked to a user. */
+  linkedIdentities(orgId: string, userId: string) {
+    return this.db.select().from(linkedAccounts).where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.userId, userId))).all();
+  }
+}

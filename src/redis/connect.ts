@@ -1,0 +1,30 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../log.js';
+
+/**
+ * Connection for ingress (web, chat adapters, Queue.add): fails fast when Redis is down so the
+ * caller answers non-2xx and the platform retries, instead of buffering in an offline queue.
+ */
+export function ingressConnection(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, connectTimeout: 2000 } satisfies RedisOptions);
+}
+
+/** Connection for workers: waits and reconnects forever (BullMQ requires maxRetriesPerRequest null). */
+export function workerConnection(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (n) => Math.min(n * 200, 2000) });
+}
+
+/** Warns unless Redis evicts nothing (BullMQ loses jobs under any other policy). */
+export async function checkEvictionPolicy(redis: Redis, log: Logger): Promise<string | undefined> {
+  try {
+    const res = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    const policy = res[1];
+    if (policy !== 'noeviction') {
+      log.warn({ policy }, `Redis maxmemory-policy is "${policy}"; set it to noeviction or queued jobs can be lost`);
+    }
+    return policy;
+  } catch {
+    log.warn('could not read Redis maxmemory-policy (CONFIG GET refused); make sure it is noeviction');
+    return undefined;
+  }
+}

@@ -1,0 +1,4 @@
+/** The private redis-server could not be started. */
+export class RedisStartError extends Error {
+  readonly code = 'redis_start_failed';
+}

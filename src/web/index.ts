@@ -1,0 +1,1 @@
+export { createWeb, listen, type WebEnv, type WebOptions, type ReadinessCheck } from './server.js';

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { inspect } from 'node:util';
+import { Keyring, LinkSigner, Secret, SealError } from '../../src/crypto/index.js';
+import { testKey } from '../support/env.js';
+
+const ctx = { table: 'secrets', column: 'value_sealed', rowId: 'row-1' };
+
+describe('sealing', () => {
+  it('opens what it sealed, and the sealed form names the key but not the value', () => {
+    const k = new Keyring([testKey('k1')]);
+    const sealed = k.seal('ghp_canary_value', ctx);
+    expect(sealed).toMatch(/^v1\.k1\./);
+    expect(sealed).not.toContain('ghp_canary_value');
+    expect(k.open(sealed, ctx)).toBe('ghp_canary_value');
+    expect(k.seal('ghp_canary_value', ctx)).not.toBe(sealed); // fresh IV every time
+  });
+
+  it('tampered ciphertext does not open', () => {
+    const k = new Keyring([testKey()]);
+    const sealed = k.seal('value', ctx);
+    const body = Buffer.from(sealed.split('.')[2]!, 'base64url');
+    body[14] = body[14]! ^ 0x01;
+    const tampered = `v1.k1.${body.toString('base64url')}`;
+    expect(() => k.open(tampered, ctx)).toThrow(SealError);
+  });
+
+  it('a value moved to another row, column or table does not open', () => {
+    const k = new Keyring([testKey()]);
+    const sealed = k.seal('value', ctx);
+    expect(() => k.open(sealed, { ...ctx, rowId: 'row-2' })).toThrow(/does not open/);
+    expect(() => k.open(sealed, { ...ctx, column: 'other' })).toThrow(SealError);
+    expect(() => k.open(sealed, { ...ctx, table: 'connected_accounts' })).toThrow(SealError);
+  });
+
+  it('an unknown key id fails closed with a message naming the key id', () => {
+    const sealed = new Keyring([testKey('old')]).seal('value', ctx);
+    expect(() => new Keyring([testKey('new')]).open(sealed, ctx)).toThrow(/key "old", which is not in ONBEHALF_KEYS/);
+  });
+
+  it('a wrong key under the same id fails closed', () => {
+    const sealed = new Keyring([testKey('k1')]).seal('value', ctx);
+    expect(() => new Keyring([testKey('k1')]).open(sealed, ctx)).toThrow(SealError);
+  });
+
+  it('the first key seals and every key opens', () => {
+    const oldKey = testKey('old');
+    const sealedOld = new Keyring([oldKey]).seal('value', ctx);
+    const ring = new Keyring([testKey('new'), oldKey]);
+    expect(ring.open(sealedOld, ctx)).toBe('value');
+    expect(ring.seal('value', ctx)).toMatch(/^v1\.new\./);
+  });
+
+  it('malformed values and missing keys are clear errors', () => {
+    const k = new Keyring([testKey()]);
+    expect(() => k.open('plaintext', ctx)).toThrow(/malformed/);
+    expect(() => new Keyring([])).toThrow(/ONBEHALF_KEYS/);
+  });
+});
+
+describe('Secret', () => {
+  it('prints as [redacted] everywhere but reveal()', () => {
+    const s = new Secret('xoxb-canary');
+    expect(String(s)).toBe('[redacted]');
+    expect(`${s}`).toBe('[redacted]');
+    expect(JSON.stringify({ s })).toBe('{"s":"[redacted]"}');
+    expect(inspect({ s })).not.toContain('xoxb-canary');
+    expect(s.reveal()).toBe('xoxb-canary');
+  });
+});
+
+describe('signed links', () => {
+  it('verify for their purpose only, and not after a key change', async () => {
+    const ring = new Keyring([testKey('k1')]);
+    const links = new LinkSigner(ring);
+    const t = await links.sign('oauth-start', { org: 'o', user: 'u' });
+    const ok = await links.verify<{ org: string }>('oauth-start', t);
+    expect(ok.kind).toBe('ok');
+    if (ok.kind === 'ok') expect(ok.claims.org).toBe('o');
+    expect((await links.verify('other-purpose', t)).kind).toBe('invalid');
+    expect((await new LinkSigner(new Keyring([testKey('k1')])).verify('oauth-start', t)).kind).toBe('invalid');
+    const tampered = t.slice(0, -3) + (t.endsWith('AAA') ? 'BBB' : 'AAA');
+    expect((await links.verify('oauth-start', tampered)).kind).toBe('invalid');
+  });
+
+  it('expired links say so', async () => {
+    const links = new LinkSigner(new Keyring([testKey()]));
+    const t = await links.sign('oauth-start', {}, -10);
+    expect((await links.verify('oauth-start', t)).kind).toBe('expired');
+  });
+
+  it('links signed under an older key still verify while it is in the ring', async () => {
+    const oldKey = testKey('old');
+    const t = await new LinkSigner(new Keyring([oldKey])).sign('p', {});
+    expect((await new LinkSigner(new Keyring([testKey('new'), oldKey])).verify('p', t)).kind).toBe('ok');
+  });
+});

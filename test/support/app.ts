@@ -1,0 +1,33 @@
+import { createApp, type App, type AppMode } from '../../src/app.js';
+import { LogCapture } from './logs.js';
+import { tempDir, testConfig } from './env.js';
+
+export interface TestApp {
+  app: App;
+  logs: LogCapture;
+  dataDir: string;
+  /** `http://127.0.0.1:<port>` once started in serve mode. */
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real product, built by the composition root with a temp data dir and captured logs.
+ * `env` overrides variables (pass REDIS_URL to share a test redis; unset, a private one starts).
+ */
+export async function startTestApp(env: Record<string, string | undefined> = {}, mode: AppMode = 'serve'): Promise<TestApp> {
+  const { dir, cleanup } = tempDir();
+  const logs = new LogCapture();
+  const app = await createApp(testConfig(dir, env), { mode, logDestination: logs });
+  await app.start();
+  return {
+    app,
+    logs,
+    dataDir: dir,
+    baseUrl: `http://127.0.0.1:${app.port ?? 0}`,
+    async stop() {
+      await app.stop();
+      cleanup();
+    },
+  };
+}
