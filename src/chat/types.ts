@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import type { Secret } from '../crypto/index.js';
+import type { ChatIdentity } from '../identity/index.js';
+
+/**
+ * Where a reply goes, stored in job data so any process (a worker with no gateway connection)
+ * can post it through the platform's Web API / REST. Holds ids only, never a credential;
+ * the Discord interaction token is a reply handle valid 15 minutes, not a credential of ours.
+ */
+export const replyTargetSchema = z.object({
+  platform: z.enum(['slack', 'discord', 'shell']),
+  workspaceId: z.string(),
+  channelId: z.string(),
+  /** Slack `thread_ts`, Discord thread channel id; absent: reply in the channel. */
+  threadId: z.string().optional(),
+  /** The message that started this (for replies and permalinks). */
+  messageId: z.string().optional(),
+  /** The platform user id of the caller (who alone sees private messages). */
+  userId: z.string(),
+  isDirect: z.boolean().default(false),
+  /** Discord interaction webhook (valid 15 min) or Slack response_url. */
+  interaction: z
+    .object({ id: z.string().optional(), token: z.string().optional(), responseUrl: z.string().optional(), expiresAt: z.number().optional() })
+    .optional(),
+});
+export type ReplyTarget = z.infer<typeof replyTargetSchema>;
+
+/** A platform-neutral message. Platforms render `link` as a button (Slack Block Kit, Discord link button). */
+export interface OutMessage {
+  text: string;
+  link?: { label: string; url: string };
+}
+
+/** A secret form: a modal (Slack, Discord) or a hidden prompt (shell). Values come back as `form_submit`. */
+export interface SecretForm {
+  /** Opaque id the core uses to route the submission, e.g. `secret:org:key`. */
+  formId: string;
+  title: string;
+  fields: { id: string; label: string }[];
+}
+
+/** What a verified platform payload says happened. The identity is the platform's, never user input. */
+export type Inbound =
+  | { kind: 'message'; identity: ChatIdentity; target: ReplyTarget; text: string }
+  | { kind: 'command'; identity: ChatIdentity; target: ReplyTarget; text: string; triggerId?: string }
+  | { kind: 'button'; identity: ChatIdentity; target: ReplyTarget; actionId: string; value: string }
+  | { kind: 'form_submit'; identity: ChatIdentity; target: ReplyTarget; formId: string; values: Record<string, Secret> };
+
+/** Sends to a platform. Must work from any process through REST / Web API only. */
+export interface ChatOutbound {
+  /** A message in the conversation (the thread, if any). Returns the new message id if the platform has one. */
+  reply(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }>;
+  /** A message only the caller (`target.userId`) sees: ephemeral in channels, plain in a DM. */
+  replyPrivately(target: ReplyTarget, msg: OutMessage): Promise<void>;
+  /** A direct message to a platform user of a workspace. */
+  direct(workspaceId: string, platformUserId: string, msg: OutMessage): Promise<void>;
+  /** Opens a secret form for the caller (`triggerId`: Slack's / Discord's interaction handle). */
+  openSecretForm(target: ReplyTarget, form: SecretForm, triggerId?: string): Promise<void>;
+  /** Replaces an earlier message (e.g. "waiting for your GitHub connection…" → the result). */
+  update(target: ReplyTarget, messageId: string, msg: OutMessage): Promise<void>;
+}
+
+/** Immediate answer to an inbound event, sent in the platform's ack when it has one. */
+export type Ack = { private?: OutMessage; form?: SecretForm } | undefined;
+
+/** The chat core, as platforms see it: one call per verified inbound event; returns fast. */
+export interface ChatInbound {
+  handle(event: Inbound): Promise<Ack>;
+}

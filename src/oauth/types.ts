@@ -1,0 +1,38 @@
+import type { Secret } from '../crypto/index.js';
+
+/** What `accessTokenFor` gives: a usable token, or why there is none. Never another user's token. */
+export type TokenResult =
+  | {
+      kind: 'ok';
+      token: Secret;
+      connectionId: string;
+      providerId: string;
+      providerSlug: string;
+      /** The vendor account the token acts as, e.g. `@bob` (for audit and chat). */
+      vendorAccount: string | null;
+      scopes: string[];
+      /** Epoch ms; null: does not expire. */
+      expiresAt: number | null;
+    }
+  /** The user has never connected this provider (or disconnected): prompt to connect. */
+  | { kind: 'missing'; providerId: string; providerSlug: string }
+  /** The grant is dead (`invalid_grant`, revoked, rejected after a refresh): prompt to reconnect. */
+  | { kind: 'needs_reauth'; providerId: string; providerSlug: string; connectionId: string }
+  /** No provider by that slug in this org: a configuration problem an admin must fix. */
+  | { kind: 'unknown_provider'; providerSlug: string }
+  /** The provider could not be reached (5xx, network) after bounded retries; the connection stays active. */
+  | { kind: 'unavailable'; providerSlug: string; reason: string };
+
+export interface AccessTokenOptions {
+  /** Refresh even if the token looks valid (a server rejected it). Same single flight. Default false. */
+  forceRefresh?: boolean;
+  /** Scopes the call needs; if the grant lacks any, the result is `needs_reauth`-like (see `insufficient_scope`). */
+  requiredScopes?: string[];
+}
+
+/** The token side of the OAuth engine, as the runner uses it. */
+export interface TokenSource {
+  accessTokenFor(orgId: string, userId: string, providerSlug: string, opts?: AccessTokenOptions): Promise<TokenResult>;
+  /** URL the user opens to connect (`PUBLIC_URL/oauth/start?t=…`), single use, 10 minutes. */
+  connectLink(orgId: string, userId: string, providerSlug: string, opts?: { resumeCallId?: string; extraScopes?: string[] }): Promise<string>;
+}
