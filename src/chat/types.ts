@@ -39,10 +39,14 @@ export interface SecretForm {
   fields: { id: string; label: string }[];
 }
 
-/** What a verified platform payload says happened. The identity is the platform's, never user input. */
+/**
+ * What a verified platform payload says happened. The identity is the platform's, never user input.
+ * `eventId`: the platform's id of the delivery (Slack `event_id`, Discord interaction/message id);
+ * retries of one event carry the same id and must produce one turn (it becomes the BullMQ jobId).
+ */
 export type Inbound =
-  | { kind: 'message'; identity: ChatIdentity; target: ReplyTarget; text: string }
-  | { kind: 'command'; identity: ChatIdentity; target: ReplyTarget; text: string; triggerId?: string }
+  | { kind: 'message'; identity: ChatIdentity; target: ReplyTarget; text: string; eventId?: string }
+  | { kind: 'command'; identity: ChatIdentity; target: ReplyTarget; text: string; triggerId?: string; eventId?: string }
   | { kind: 'button'; identity: ChatIdentity; target: ReplyTarget; actionId: string; value: string }
   | { kind: 'form_submit'; identity: ChatIdentity; target: ReplyTarget; formId: string; values: Record<string, Secret> };
 
