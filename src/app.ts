@@ -9,7 +9,7 @@ import { AuditLog } from './audit/index.js';
 import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { checkEvictionPolicy, ingressConnection, startPrivateRedis, type PrivateRedis } from './redis/index.js';
+import { checkEvictionPolicy, ingressConnection, startPrivateRedis, waitReady, type PrivateRedis } from './redis/index.js';
 import { createWeb, listen } from './web/index.js';
 
 /** Which parts of the product a process runs. */
@@ -92,7 +92,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     config, log, db, keyring, links, metrics, events, audit, identity, redisUrl, redis,
     port: undefined,
     async start() {
-      if (redis && config.redisUrl) await checkEvictionPolicy(redis, log);
+      if (redis) {
+        await waitReady(redis).catch(() => log.warn('Redis is not answering yet; ingress will refuse work until it does'));
+        if (config.redisUrl) await checkEvictionPolicy(redis, log);
+      }
       if (mode === 'serve') {
         const web = createWeb({
           log,

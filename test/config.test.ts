@@ -86,3 +86,14 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('configuration is documented', () => {
+  it('every variable appears in .env.example and README.md', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { configVariableNames } = await import('../src/config.js');
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const missing = configVariableNames.filter((n) => !example.includes(n) || !readme.includes(n));
+    expect(missing).toEqual([]);
+  });
+});

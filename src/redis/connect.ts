@@ -28,3 +28,19 @@ export async function checkEvictionPolicy(redis: Redis, log: Logger): Promise<st
     return undefined;
   }
 }
+
+/** Resolves once the connection is ready; rejects after `timeoutMs` (default 5000) with a clear message. */
+export function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}
