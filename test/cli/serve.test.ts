@@ -6,20 +6,25 @@ import { alive, runCli, startCli } from '../support/cli.js';
 
 async function serveAndStop(signal: 'SIGINT' | 'SIGTERM') {
   const { dir, cleanup } = tempDir();
+  let child: import('node:child_process').ChildProcess | undefined;
+  let redisPid = 0;
   try {
     // No environment beyond PATH and HOME: the embedded defaults (SQLite under ./data, private redis).
     const run = await startCli(['serve'], { cwd: dir, env: { PORT: '0' }, ready: /"port":(\d+),"publicUrl"/ });
+    child = run.child;
     const port = Number(run.match[1]);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     expect(existsSync(path.join(dir, 'data', 'onbehalf.db'))).toBe(true);
-    const redisPid = Number(run.output().match(/"pid":(\d+),"msg":"started private redis-server"/)![1]);
+    redisPid = Number(run.output().match(/"pid":(\d+),"msg":"started private redis-server"/)![1]);
     expect(readFileSync(`/proc/${redisPid}/cmdline`, 'utf8')).toMatch(/^redis-server/);
     run.child.kill(signal);
     expect(await run.exited).toBe(0);
     expect(alive(redisPid)).toBe(false);
     return run.output();
   } finally {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (redisPid && alive(redisPid)) process.kill(redisPid, 'SIGKILL');
     cleanup();
   }
 }
