@@ -47,8 +47,8 @@ export interface SecretForm {
 export type Inbound =
   | { kind: 'message'; identity: ChatIdentity; target: ReplyTarget; text: string; eventId?: string }
   | { kind: 'command'; identity: ChatIdentity; target: ReplyTarget; text: string; triggerId?: string; eventId?: string }
-  | { kind: 'button'; identity: ChatIdentity; target: ReplyTarget; actionId: string; value: string }
-  | { kind: 'form_submit'; identity: ChatIdentity; target: ReplyTarget; formId: string; values: Record<string, Secret> };
+  | { kind: 'button'; identity: ChatIdentity; target: ReplyTarget; actionId: string; value: string; eventId?: string }
+  | { kind: 'form_submit'; identity: ChatIdentity; target: ReplyTarget; formId: string; values: Record<string, Secret>; eventId?: string };
 
 /** Sends to a platform. Must work from any process through REST / Web API only. */
 export interface ChatOutbound {

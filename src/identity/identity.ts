@@ -84,4 +84,24 @@ export class Identity {
   linkedIdentities(orgId: string, userId: string) {
     return this.db.select().from(linkedAccounts).where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.userId, userId))).all();
   }
+
+  /** Sets a user's role; returns false when the user is not in this org. */
+  setRole(orgId: string, userId: string, role: 'admin' | 'member'): boolean {
+    return this.db.update(users).set({ role }).where(and(eq(users.orgId, orgId), eq(users.id, userId))).run().changes > 0;
+  }
+
+  /**
+   * The user a chat reference names, in the caller's workspace: a Slack/Discord mention
+   * (`<@U123>`, `<@!123>`), a platform user id, or a shell user name.
+   */
+  userByRef(orgId: string, platform: Platform, workspaceId: string, ref: string): User | undefined {
+    const id = ref.replace(/^<@!?([^>|]+)(\|[^>]*)?>$/, '$1').replace(/^@/, '');
+    const row = this.db
+      .select({ user: users })
+      .from(linkedAccounts)
+      .innerJoin(users, eq(users.id, linkedAccounts.userId))
+      .where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.platform, platform), eq(linkedAccounts.workspaceId, workspaceId), eq(linkedAccounts.platformUserId, id)))
+      .get();
+    return row?.user ?? this.db.select().from(users).where(and(eq(users.orgId, orgId), eq(users.id, id))).get();
+  }
 }

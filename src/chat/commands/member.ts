@@ -1,0 +1,137 @@
+import { identityKey } from '../../identity/index.js';
+import type { CommandContext, CommandReply, CommandSpec } from '../router.js';
+import { helpText } from '../router.js';
+
+const say = (text: string): CommandReply => ({ private: { text } });
+const providerSlug = /^[a-z0-9][a-z0-9_-]{0,39}$/;
+
+/** The members' commands of `/onbehalf`. */
+export const memberCommands: CommandSpec[] = [
+  {
+    word: 'help',
+    usage: 'help',
+    summary: 'this list',
+    run: async (ctx) => say(helpText(ctx.user.role === 'admin')),
+  },
+  {
+    word: 'tools',
+    usage: 'tools',
+    summary: 'the tools you may use',
+    run: async (ctx) => {
+      const tools = await ctx.services.policy.catalogFor(ctx.org.id, ctx.user, ctx.target.channelId);
+      if (tools.length === 0) return say('No tools are available to you yet. An admin adds servers with `/onbehalf admin server add`.');
+      return say(['Tools you may use:', ...tools.map((t) => `• \`${t.server}.${t.tool}\`${t.description ? ` — ${t.description.split('\n')[0]}` : ''}`)].join('\n'));
+    },
+  },
+  {
+    word: 'run',
+    usage: 'run <server>.<tool> <json>',
+    summary: 'call one tool as yourself, e.g. run github.list_issues {"repo":"acme/app"}',
+    run: async (ctx, args, raw) => {
+      const usage = 'Use: `/onbehalf run <server>.<tool> <json arguments>`, e.g. `/onbehalf run github.whoami {}`.';
+      const name = args[0];
+      const m = name?.match(/^([A-Za-z0-9_-]+)\.([A-Za-z0-9_.\-/]+)$/);
+      if (!m) return say(`${name ? `"${name}" is not <server>.<tool>.` : 'Which tool?'} ${usage}`);
+      const json = raw.slice(raw.indexOf(name!) + name!.length).trim() || '{}';
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(json);
+      } catch (err) {
+        return say(`The arguments are not valid JSON (${(err as Error).message.split('\n')[0]}). ${usage}`);
+      }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return say(`The arguments must be a JSON object like {"key":"value"}. ${usage}`);
+      await ctx.services.runner.enqueueToolCall({
+        orgId: ctx.org.id, userId: ctx.user.id, chatIdentity: identityKey(ctx.identity), server: m[1]!, tool: m[2]!,
+        args: parsed as Record<string, unknown>, target: ctx.target, requestId: ctx.requestId, eventId: ctx.eventId,
+      });
+      return say(`Running \`${m[1]}.${m[2]}\` as you…`);
+    },
+  },
+  {
+    word: 'connections',
+    usage: 'connections',
+    summary: 'the accounts you have connected',
+    run: async (ctx) => {
+      const list = await ctx.services.oauth.listConnections(ctx.org.id, ctx.user.id);
+      if (list.length === 0) return say('You have no connected accounts. Use `/onbehalf connect <provider>`.');
+      return say(['Your connected accounts:', ...list.map((c) => `• ${c.providerSlug}: ${c.vendorLogin ?? 'unknown account'} (${c.status}${c.scopes.length ? `; ${c.scopes.join(' ')}` : ''})`)].join('\n'));
+    },
+  },
+  {
+    word: 'connect',
+    usage: 'connect <provider>',
+    summary: 'connect your own account at a provider',
+    run: async (ctx, args) => {
+      const slug = args[0];
+      const providers = await ctx.services.oauth.listProviders(ctx.org.id);
+      if (!slug || !providerSlug.test(slug)) return say(`Which provider? Use: \`/onbehalf connect <provider>\`. Available: ${providers.map((p) => p.slug).join(', ') || 'none yet'}.`);
+      if (!providers.some((p) => p.slug === slug)) return say(`There is no provider "${slug}" here. Available: ${providers.map((p) => p.slug).join(', ') || 'none yet (an admin adds one with `/onbehalf admin provider add`)'}.`);
+      const url = await ctx.services.oauth.connectLink(ctx.org.id, ctx.user.id, slug);
+      return { private: { text: `Connect your ${slug} account. The link is yours alone, works once and expires in 10 minutes.`, link: { label: `Connect ${slug}`, url } } };
+    },
+  },
+  {
+    word: 'disconnect',
+    usage: 'disconnect <provider>',
+    summary: 'revoke and forget your grant at a provider',
+    run: async (ctx, args) => {
+      if (!args[0]) return say('Which provider? Use: `/onbehalf disconnect <provider>`.');
+      const r = await ctx.services.oauth.disconnect(ctx.org.id, ctx.user.id, args[0]);
+      return say(r.ok ? r.message : r.error);
+    },
+  },
+  {
+    word: 'link',
+    usage: 'link [code]',
+    summary: 'link this chat identity with your identity on another platform',
+    run: (ctx, args) => link(ctx, args[0]),
+  },
+  {
+    word: 'whoami',
+    usage: 'whoami',
+    summary: 'who onbehalf thinks you are',
+    run: async (ctx) => {
+      const ids = ctx.services.identity.linkedIdentities(ctx.org.id, ctx.user.id);
+      const conns = await ctx.services.oauth.listConnections(ctx.org.id, ctx.user.id);
+      return say(
+        [
+          `You are ${ctx.user.displayName} (${ctx.user.role}) in ${ctx.org.name}.`,
+          `Linked identities: ${ids.map((i) => identityKey({ platform: i.platform, workspaceId: i.workspaceId, userId: i.platformUserId })).join(', ')}.`,
+          `Connected: ${conns.length ? conns.map((c) => `${c.providerSlug} as ${c.vendorLogin ?? '?'} (${c.status})`).join(', ') : 'nothing yet'}.`,
+        ].join('\n'),
+      );
+    },
+  },
+];
+
+async function link(ctx: CommandContext, code: string | undefined): Promise<CommandReply> {
+  const { linkCodes, identity, outbound } = ctx.services;
+  if (!code) {
+    const { code: fresh } = linkCodes.create(ctx.org.id, ctx.user.id);
+    return say(`Your link code is \`${fresh}\`. On your other platform type \`/onbehalf link ${fresh}\` within 10 minutes. It works once.`);
+  }
+  const r = linkCodes.redeem(ctx.identity, code);
+  const who = identityKey(ctx.identity);
+  switch (r.kind) {
+    case 'cooldown':
+      return say(`Too many wrong link codes. Try again in ${Math.ceil(r.retryAfterMs / 60_000)} minute(s).`);
+    case 'invalid':
+      return say('That link code is wrong, expired or already used. Get a fresh one with `/onbehalf link` on your other platform.');
+    case 'conflict':
+      return say(`Not linked: ${r.reason}.`);
+    case 'already_linked':
+      return say('This identity is already linked to you.');
+    case 'linked': {
+      ctx.services.audit.write({ orgId: r.orgId, category: 'link', action: 'link', actorUserId: r.userId, chatIdentity: who, outcome: 'linked', requestId: ctx.requestId });
+      const user = identity.user(r.orgId, r.userId)!;
+      for (const other of identity.linkedIdentities(r.orgId, r.userId)) {
+        if (other.platform === ctx.identity.platform && other.workspaceId === ctx.identity.workspaceId && other.platformUserId === ctx.identity.userId) continue;
+        if (!outbound.has(other.platform)) continue;
+        await outbound
+          .directOn(other.platform, other.workspaceId, other.platformUserId, { text: `${who} is now linked to you (${user.displayName}). If that was not you, tell an admin.` })
+          .catch(() => undefined);
+      }
+      return say(`Linked: ${who} now acts as ${user.displayName}. Your connected accounts work here too.`);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { newId } from '../db/index.js';
+import { identityKey } from '../identity/index.js';
+import type { Logger } from '../log.js';
+import { runCommand, type CommandContext } from './router.js';
+import type { ChatServices } from './services.js';
+import type { Ack, ChatInbound, Inbound } from './types.js';
+
+/** Leading `/onbehalf` or `onbehalf` in a plain message turns it into a command. */
+const COMMAND_PREFIX = /^\s*\/?onbehalf(\s+|$)/i;
+
+/**
+ * The chat core: one `handle` per verified inbound event, whatever the platform. Resolves the
+ * caller from the platform identity, runs commands, enqueues agent turns, stores secret forms.
+ */
+export class ChatCore implements ChatInbound {
+  constructor(
+    private readonly s: ChatServices,
+    private readonly log: Logger,
+  ) {}
+
+  async handle(event: Inbound): Promise<Ack> {
+    const requestId = event.eventId ?? newId();
+    const { org, user } = this.s.identity.resolve(event.identity);
+    const ctx: CommandContext = { org, user, identity: event.identity, target: event.target, requestId, eventId: event.eventId, services: this.s };
+    const log = this.log.child({ reqId: requestId, kind: event.kind, org: org.id, user: user.id });
+
+    switch (event.kind) {
+      case 'command':
+        return runCommand(ctx, event.text);
+      case 'message': {
+        if (COMMAND_PREFIX.test(event.text)) return runCommand(ctx, event.text.replace(COMMAND_PREFIX, ''));
+        const text = event.text.trim();
+        if (!text) return undefined;
+        if (text.length > 4000) return { private: { text: `That message is ${text.length} characters long; the limit is 4000.` } };
+        await this.s.runner.enqueueTurn({
+          orgId: org.id, userId: user.id, chatIdentity: identityKey(event.identity), text, target: event.target, requestId, eventId: event.eventId,
+        });
+        log.debug('turn enqueued');
+        return undefined;
+      }
+      case 'button': {
+        // Buttons carry a command line (e.g. `connect github`), run as the person who clicked.
+        if (event.actionId === 'command') return runCommand(ctx, event.value);
+        return { private: { text: 'That button is no longer valid.' } };
+      }
+      case 'form_submit':
+        return this.#formSubmit(ctx, event.formId, event.values);
+    }
+  }
+
+  async #formSubmit(ctx: CommandContext, formId: string, values: Extract<Inbound, { kind: 'form_submit' }>['values']): Promise<Ack> {
+    const value = values['value'];
+    const say = (text: string): Ack => ({ private: { text } });
+    // Forms are admin actions: authorise again on submission, never trust that the form was shown.
+    if (ctx.user.role !== 'admin') {
+      this.s.audit.write({ orgId: ctx.org.id, category: 'admin', action: 'form.submit', actorUserId: ctx.user.id, chatIdentity: identityKey(ctx.identity), decision: 'denied', outcome: 'admins_only', requestId: ctx.requestId });
+      return say('Only admins can submit that form.');
+    }
+    const audit = (action: string, ok: boolean, detail: Record<string, unknown>) =>
+      this.s.audit.write({ orgId: ctx.org.id, category: 'admin', action, actorUserId: ctx.user.id, chatIdentity: identityKey(ctx.identity), decision: 'allowed', outcome: ok ? 'ok' : 'refused', requestId: ctx.requestId, detail });
+
+    const secret = formId.match(/^secret:(org|team|user):([^:]+):([A-Za-z0-9_.-]{1,64})$/);
+    if (secret) {
+      if (!value || !value.reveal()) return say('The value was empty; nothing was stored.');
+      const [, scope, owner, name] = secret as unknown as [string, 'org' | 'team' | 'user', string, string];
+      const r = await this.s.policy.setSecret(ctx.org.id, scope, scope === 'org' ? ctx.org.id : owner, name, value);
+      audit('secret.set', r.ok, { scope, name });
+      return say(r.ok ? r.message : r.error);
+    }
+    const provider = formId.match(/^provider-secret:([a-z0-9][a-z0-9_-]{0,39})$/);
+    if (provider) {
+      if (!value || !value.reveal()) return say(`No client secret stored for ${provider[1]}; it works as a public client (PKCE only).`);
+      const r = await this.s.oauth.setClientSecret(ctx.org.id, provider[1]!, value);
+      audit('provider.secret', r.ok, { slug: provider[1] });
+      return say(r.ok ? r.message : r.error);
+    }
+    return say('That form is no longer valid; run the command again.');
+  }
+}

@@ -1,0 +1,5 @@
+export { ChatCore } from './core.js';
+export { OutboundRouter } from './outbound.js';
+export { COMMANDS, helpText, runCommand, type CommandContext, type CommandReply } from './router.js';
+export type { ChatServices, ChatOAuth, ChatPolicy, ChatRunner, CatalogTool, Done } from './services.js';
+export * from './types.js';

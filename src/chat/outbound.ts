@@ -1,0 +1,38 @@
+import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from './types.js';
+
+/** Sends each message through the platform its target names. */
+export class OutboundRouter {
+  readonly #byPlatform = new Map<string, ChatOutbound>();
+
+  /** Registers the sender of one platform (`slack`, `discord`, `shell`). */
+  register(platform: ReplyTarget['platform'], outbound: ChatOutbound): void {
+    this.#byPlatform.set(platform, outbound);
+  }
+
+  has(platform: string): boolean {
+    return this.#byPlatform.has(platform);
+  }
+
+  #for(platform: string): ChatOutbound {
+    const o = this.#byPlatform.get(platform);
+    if (!o) throw new Error(`no chat outbound registered for platform "${platform}"`);
+    return o;
+  }
+
+  reply(target: ReplyTarget, msg: OutMessage) {
+    return this.#for(target.platform).reply(target, msg);
+  }
+  replyPrivately(target: ReplyTarget, msg: OutMessage) {
+    return this.#for(target.platform).replyPrivately(target, msg);
+  }
+  /** A direct message on a named platform (the router's own form of `direct`). */
+  directOn(platform: ReplyTarget['platform'], workspaceId: string, platformUserId: string, msg: OutMessage) {
+    return this.#for(platform).direct(workspaceId, platformUserId, msg);
+  }
+  openSecretForm(target: ReplyTarget, form: SecretForm, triggerId?: string) {
+    return this.#for(target.platform).openSecretForm(target, form, triggerId);
+  }
+  update(target: ReplyTarget, messageId: string, msg: OutMessage) {
+    return this.#for(target.platform).update(target, messageId, msg);
+  }
+}

@@ -1,0 +1,99 @@
+import type { ChatIdentity, Org, User } from '../identity/index.js';
+import { identityKey } from '../identity/index.js';
+import { CommandInputError, looksLikeSecret, nearest, tokenize } from './parse.js';
+import type { ChatServices } from './services.js';
+import type { OutMessage, ReplyTarget, SecretForm } from './types.js';
+import { memberCommands } from './commands/member.js';
+import { adminCommands } from './commands/admin.js';
+
+/** Everything a command handler knows about who asked, where, and what it may call. */
+export interface CommandContext {
+  org: Org;
+  user: User;
+  identity: ChatIdentity;
+  target: ReplyTarget;
+  requestId: string;
+  eventId?: string;
+  services: ChatServices;
+}
+
+/** What a command answers: a message only the caller sees, and/or a secret form to open. */
+export type CommandReply = { private?: OutMessage; form?: SecretForm };
+
+/** One command of `/onbehalf`: its words, usage line, and handler. */
+export interface CommandSpec {
+  /** e.g. `connect`, or `provider` under admin. */
+  word: string;
+  usage: string;
+  summary: string;
+  run(ctx: CommandContext, args: string[], rawArgs: string): Promise<CommandReply>;
+}
+
+/** The words of `/onbehalf`, in one place (the Discord command registration mirrors these). */
+export const COMMANDS = {
+  member: memberCommands.map((c) => ({ word: c.word, usage: c.usage, summary: c.summary })),
+  admin: adminCommands.map((c) => ({ word: c.word, usage: c.usage, summary: c.summary })),
+};
+
+const say = (text: string): CommandReply => ({ private: { text } });
+
+/** Help text: member commands, and admin commands for admins. */
+export function helpText(isAdmin: boolean): string {
+  const lines = ['*onbehalf* — use tools as yourself. Commands:', ...memberCommands.map((c) => `• \`/onbehalf ${c.usage}\` — ${c.summary}`)];
+  if (isAdmin) lines.push('Admin:', ...adminCommands.map((c) => `• \`/onbehalf ${c.usage}\` — ${c.summary}`));
+  return lines.join('\n');
+}
+
+/** Text after the first `n` words of `line` (keeps the JSON of `run` intact). */
+function afterWords(line: string, n: number): string {
+  let rest = line.trimStart();
+  for (let i = 0; i < n; i++) rest = rest.replace(/^("(?:[^"\\]|\\.)*"|'[^']*'|\S+)\s*/, '');
+  return rest;
+}
+
+/**
+ * Runs one `/onbehalf …` line for a resolved caller. Every refusal is one line naming what was
+ * wrong and the right form; admin commands are authorised here, by our own role table, every time.
+ */
+export async function runCommand(ctx: CommandContext, line: string): Promise<CommandReply> {
+  let words: string[];
+  try {
+    words = tokenize(line);
+  } catch (err) {
+    if (err instanceof CommandInputError) return say(err.message);
+    throw err;
+  }
+  if (words.length === 0) return say(helpText(ctx.user.role === 'admin'));
+  const isSecretCommand = words[0] === 'admin' && words[1] === 'secret';
+  if (looksLikeSecret(line)) {
+    return say(
+      isSecretCommand
+        ? 'Never type a secret value in a command. Use `/onbehalf admin secret set org|team|user <name>` with no value: a private form opens for it.'
+        : 'That looks like a secret or token, so it was not run. Secrets go only in the private form of `/onbehalf admin secret set`.',
+    );
+  }
+
+  const [first, ...rest] = words;
+  if (first === 'admin') {
+    const sub = rest[0];
+    const spec = adminCommands.find((c) => c.word === sub);
+    if (!sub || !spec) {
+      const hint = sub ? nearest(sub, adminCommands.map((c) => c.word)) : undefined;
+      return say(`${sub ? `Unknown admin command "${sub}".` : 'Which admin command?'}${hint ? ` Did you mean \`/onbehalf admin ${hint}\`?` : ''} Admin commands: ${adminCommands.map((c) => c.word).join(', ')}.`);
+    }
+    if (ctx.user.role !== 'admin') {
+      ctx.services.audit.write({
+        orgId: ctx.org.id, category: 'admin', action: `${spec.word}.${rest[1] ?? ''}`.replace(/\.$/, ''),
+        actorUserId: ctx.user.id, chatIdentity: identityKey(ctx.identity), decision: 'denied', outcome: 'admins_only', requestId: ctx.requestId,
+      });
+      return say(`\`/onbehalf admin ${spec.word}\` is for admins only. Ask an admin of this workspace if you need it.`);
+    }
+    return spec.run(ctx, rest.slice(1), afterWords(line, 2));
+  }
+  const spec = memberCommands.find((c) => c.word === first);
+  if (!spec) {
+    const hint = nearest(first!, [...memberCommands.map((c) => c.word), 'admin']);
+    return say(`Unknown command "${first}".${hint ? ` Did you mean \`/onbehalf ${hint}\`?` : ''} Type \`/onbehalf help\` for the list.`);
+  }
+  return spec.run(ctx, rest, afterWords(line, 1));
+}

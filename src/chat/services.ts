@@ -1,0 +1,66 @@
+import type { AuditLog } from '../audit/index.js';
+import type { Secret } from '../crypto/index.js';
+import type { Identity, LinkCodes, User } from '../identity/index.js';
+import type { OutboundRouter } from './outbound.js';
+import type { ReplyTarget } from './types.js';
+
+/** A command's outcome as a value: done (with what to say) or refused (one line saying why). */
+export type Done = { ok: true; message: string } | { ok: false; error: string };
+
+/** What the chat core needs of the OAuth engine. */
+export interface ChatOAuth {
+  redirectUri(): string;
+  addProvider(orgId: string, input: { slug: string; kind: string; clientId: string; scopes: string[]; issuer?: string; authorizeUrl?: string; tokenUrl?: string; revokeUrl?: string; userinfoUrl?: string }): Promise<Done>;
+  setClientSecret(orgId: string, slug: string, secret: Secret): Promise<Done>;
+  listProviders(orgId: string): Promise<{ slug: string; kind: string; scopes: string[] }[]>;
+  removeProvider(orgId: string, slug: string): Promise<Done>;
+  connectLink(orgId: string, userId: string, slug: string, opts?: { resumeCallId?: string; extraScopes?: string[] }): Promise<string>;
+  listConnections(orgId: string, userId: string): Promise<{ providerSlug: string; status: string; vendorLogin: string | null; scopes: string[] }[]>;
+  disconnect(orgId: string, userId: string, slug: string): Promise<Done>;
+}
+
+/** A tool as the caller's catalog lists it. */
+export interface CatalogTool {
+  server: string;
+  tool: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+/** What the chat core needs of policy (servers, bindings, rules, secrets, teams). */
+export interface ChatPolicy {
+  addServer(orgId: string, input: { name: string; transport: 'http' | 'stdio'; url?: string; command?: string; args?: string[]; timeoutMs?: number }): Promise<Done>;
+  listServers(orgId: string): Promise<{ name: string; transport: string; target: string; bindings: string[] }[]>;
+  removeServer(orgId: string, name: string): Promise<Done>;
+  testServer(orgId: string, name: string, user: User): Promise<Done>;
+  bind(orgId: string, server: string, target: 'env' | 'header', name: string, source: string, template?: string): Promise<Done>;
+  rule(orgId: string, effect: 'allow' | 'deny', server: string, input: { tools: string; roles?: string[]; users?: string[]; teams?: string[]; args?: Record<string, string>; inject?: Record<string, string> }): Promise<Done>;
+  setSecret(orgId: string, scope: 'org' | 'team' | 'user', owner: string, name: string, value: Secret): Promise<Done>;
+  listSecrets(orgId: string, scope?: 'org' | 'team' | 'user'): Promise<{ scope: string; owner: string; name: string; updatedAt: number }[]>;
+  deleteSecret(orgId: string, scope: 'org' | 'team' | 'user', owner: string, name: string): Promise<Done>;
+  team(orgId: string, action: 'create' | 'add' | 'remove' | 'channel' | 'list', name: string | undefined, arg?: string): Promise<Done>;
+  catalogFor(orgId: string, user: User, channelId?: string): Promise<CatalogTool[]>;
+}
+
+/** What the chat core needs of the runner. */
+export interface ChatRunner {
+  /** Accepts one tool call; its outcome is posted to `target` by the runner's notifier. */
+  enqueueToolCall(req: { orgId: string; userId: string; chatIdentity: string; server: string; tool: string; args: Record<string, unknown>; target: ReplyTarget; requestId: string; eventId?: string }): Promise<{ callId: string }>;
+  /** Accepts one agent turn (a plain message); dedupes on `eventId`. */
+  enqueueTurn(req: { orgId: string; userId: string; chatIdentity: string; text: string; target: ReplyTarget; requestId: string; eventId?: string }): Promise<void>;
+}
+
+/** Everything the chat core calls, passed in by the composition root. */
+export interface ChatServices {
+  identity: Identity;
+  linkCodes: LinkCodes;
+  audit: AuditLog;
+  outbound: OutboundRouter;
+  oauth: ChatOAuth;
+  policy: ChatPolicy;
+  runner: ChatRunner;
+  /** Whether an LLM is configured (agent mode) or not (direct mode). */
+  llm: boolean;
+  /** Where `admin audit export` writes files. */
+  dataDir: string;
+}

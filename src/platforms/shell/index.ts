@@ -1,0 +1,2 @@
+export { ShellOutbound } from './outbound.js';
+export { runShell, shellIdentity, type ShellOptions } from './repl.js';
