@@ -1,0 +1,54 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+
+/** Median and p99 of a sample, in its unit. */
+export function stats(samples: number[]): { median: number; p99: number; n: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
+  return { median: at(0.5), p99: at(0.99), n: s.length };
+}
+
+/** One row of the results table: a figure measured against its baseline in the same run. */
+export interface BenchRow {
+  figure: string;
+  unit: string;
+  baseline: { label: string; median: number; p99: number; n: number } | null;
+  ours: { median: number; p99: number; n: number };
+  /** ours/baseline at the median (null without a baseline). */
+  ratio: number | null;
+  goal: string;
+  met: boolean | null;
+  notes?: string;
+}
+
+const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+/** The markdown table `npm run bench` prints. */
+export function table(rows: BenchRow[]): string {
+  const lines = [
+    '| figure | baseline (median / p99) | ours (median / p99) | ratio | goal | met |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) =>
+      [
+        r.figure,
+        r.baseline ? `${r.baseline.label}: ${fmt(r.baseline.median)} / ${fmt(r.baseline.p99)} ${r.unit}` : '—',
+        `${fmt(r.ours.median)} / ${fmt(r.ours.p99)} ${r.unit}`,
+        r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`,
+        r.goal,
+        r.met === null ? '—' : r.met ? 'yes' : '**no**',
+      ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'),
+    ),
+  ];
+  return lines.join('\n');
+}
+
+/** Writes `bench/results/latest.json`. */
+export function writeResults(rows: BenchRow[], meta: Record<string, unknown>): string {
+  const dir = new URL('./results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const file = new URL('latest.json', dir);
+  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), ...meta, rows }, null, 2) + '\n');
+  return file.pathname;
+}
+
+/** Milliseconds since `t0` (from performance.now()). */
+export const since = (t0: number) => performance.now() - t0;
