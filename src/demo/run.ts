@@ -1,0 +1,109 @@
+import { PassThrough, Writable } from 'node:stream';
+import { Secret } from '../crypto/index.js';
+import type { ChatServices, ChatInbound } from '../chat/index.js';
+import type { Identity } from '../identity/index.js';
+import { runShell, shellIdentity } from '../platforms/shell/index.js';
+import type { DemoProvider } from './provider.js';
+
+/** Where the demo peers are mounted on the product's own web server. */
+export const DEMO_PATHS = { oauth: '/demo/oauth', notes: '/demo/notes' } as const;
+
+/** Registers the demo provider, the notes server and its binding for the shell org. Idempotent. */
+export async function setupDemo(s: ChatServices, identity: Identity, o: { publicUrl: string; provider: DemoProvider; user: string }): Promise<void> {
+  const { org } = identity.resolve(shellIdentity(o.user).identity);
+  const base = `${o.publicUrl}${DEMO_PATHS.oauth}`;
+  const existing = await s.oauth.listProviders(org.id);
+  if (!existing.some((p) => p.slug === 'demo')) {
+    const r = await s.oauth.addProvider(org.id, {
+      slug: 'demo', kind: 'oauth2', clientId: o.provider.clientId, scopes: ['notes'],
+      authorizeUrl: `${base}/authorize`, tokenUrl: `${base}/token`, revokeUrl: `${base}/revoke`, userinfoUrl: `${base}/userinfo`,
+    });
+    if (!r.ok) throw new Error(`demo set-up: ${r.error}`);
+  }
+  // The demo provider makes a new client secret each run.
+  const secret = await s.oauth.setClientSecret(org.id, 'demo', new Secret(o.provider.clientSecret));
+  if (!secret.ok) throw new Error(`demo set-up: ${secret.error}`);
+  const servers = await s.policy.listServers(org.id);
+  if (!servers.some((x) => x.name === 'notes')) {
+    const r = await s.policy.addServer(org.id, { name: 'notes', transport: 'http', url: `${o.publicUrl}${DEMO_PATHS.notes}/mcp` });
+    if (!r.ok) throw new Error(`demo set-up: ${r.error}`);
+  }
+  const b = await s.policy.bind(org.id, 'notes', 'header', 'Authorization', 'oauth:demo', 'Bearer {token}');
+  if (!b.ok) throw new Error(`demo set-up: ${b.error}`);
+}
+
+/** Opens a connect link as a browser on this machine would, signing in at the demo provider as `login`. */
+export async function followConnectLink(url: string, login: string): Promise<string> {
+  let next = url;
+  for (let hop = 0; hop < 5; hop++) {
+    const u = new URL(next);
+    if (u.pathname.endsWith(`${DEMO_PATHS.oauth}/authorize`) && !u.searchParams.has('login')) u.searchParams.set('login', login);
+    const r = await fetch(u, { redirect: 'manual' });
+    const loc = r.headers.get('location');
+    if (r.status >= 300 && r.status < 400 && loc) {
+      next = new URL(loc, u).toString();
+      continue;
+    }
+    const body = await r.text();
+    if (r.status !== 200) throw new Error(`the connect page answered ${r.status}: ${body.replace(/<[^>]+>/g, ' ').trim().slice(0, 200)}`);
+    return body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+  }
+  throw new Error('too many redirects while connecting');
+}
+
+/**
+ * The scripted walkthrough: run a tool (parked, prompt), connect through the demo provider,
+ * see the result, save and list a note, disconnect, and see the next call ask again.
+ * Drives the real shell platform; prints what a person would see. Resolves true when every step passed.
+ */
+export async function runDemoScript(core: ChatInbound, out: NodeJS.WritableStream, user = 'alice', stepTimeoutMs = 20_000): Promise<boolean> {
+  const input = new PassThrough();
+  let seen = '';
+  const tee = new Writable({
+    write(chunk, _e, cb) {
+      seen += chunk.toString();
+      out.write(chunk);
+      cb();
+    },
+  });
+  const shell = runShell({ core, user, input, output: tee, prompt: '' });
+  const waitFor = async (re: RegExp, from: number, what: string): Promise<RegExpMatchArray> => {
+    const deadline = Date.now() + stepTimeoutMs;
+    for (;;) {
+      const m = seen.slice(from).match(re);
+      if (m) return m;
+      if (Date.now() > deadline) throw new Error(`demo step failed: no ${what} within ${stepTimeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const say = async (line: string) => {
+    const from = seen.length;
+    out.write(`${user}> ${line}\n`);
+    input.write(line + '\n');
+    return from;
+  };
+  try {
+    let at = await say('/onbehalf run notes.whoami {}');
+    const link = await waitFor(/→ Connect demo: (\S+)/, at, 'connect prompt');
+    out.write(`\n[demo] Opening the connect link as a browser would, signing in as "${user}" at the demo provider…\n`);
+    const page = await followConnectLink(link[1]!, user);
+    out.write(`[demo] The page said: ${page.slice(0, 300)}\n\n`);
+    await waitFor(new RegExp(`You are ${user} at the demo provider`), at, 'tool result after connecting');
+    at = await say('/onbehalf run notes.add_note {"text":"Hello from the onbehalf demo"}');
+    await waitFor(/Saved note #\d+/, at, 'saved note');
+    at = await say('/onbehalf run notes.list_notes {}');
+    await waitFor(/Hello from the onbehalf demo/, at, 'listed note');
+    at = await say('/onbehalf disconnect demo');
+    await waitFor(/disconnect|revoked|removed/i, at, 'disconnect confirmation');
+    at = await say('/onbehalf run notes.whoami {}');
+    await waitFor(/→ Connect demo: /, at, 'a new connect prompt after disconnecting');
+    out.write('\n[demo] Walkthrough complete: connect, run, disconnect.\n');
+    return true;
+  } catch (err) {
+    out.write(`\n[demo] ${(err as Error).message}\n`);
+    return false;
+  } finally {
+    input.end();
+    await shell;
+  }
+}
