@@ -1,0 +1,144 @@
+import { REST, DiscordAPIError, HTTPError } from '@discordjs/rest';
+import { Routes } from 'discord.js';
+import type { Secret } from '../../crypto/index.js';
+import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
+import { FormIds } from './forms.js';
+import { FORM_BUTTON_PREFIX, formButtonRow, messageBodies, type DiscordMessageBody } from './render.js';
+
+/** Discord's default REST base. */
+export const DISCORD_API_DEFAULT = 'https://discord.com/api';
+/** How long an interaction token lets us post follow-ups (Discord: 15 minutes). */
+export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
+
+/** A Discord REST call failed; the message names the status and Discord's code, never a token or URL. */
+export class DiscordSendError extends Error {
+  readonly code = 'discord_send_failed';
+  constructor(readonly status: number | undefined, readonly discordCode: number | string | undefined, what: string) {
+    super(`Discord refused to ${what} (status ${status ?? 'none'}${discordCode !== undefined ? `, code ${discordCode}` : ''})`);
+  }
+}
+
+/** Options of the Discord sender. */
+export interface DiscordOutboundOptions {
+  token: Secret;
+  applicationId: string;
+  /** REST base (`DISCORD_API_URL`). Default `https://discord.com/api`. */
+  apiUrl?: string;
+  /** Stop using an interaction token this long before it expires. Default 30000 ms. */
+  interactionMarginMs?: number;
+  /** REST request timeout. Default 15000 ms. */
+  timeoutMs?: number;
+  /** Shared with the gateway of the same process so its buttons open the same modals. Default: a new table. */
+  forms?: FormIds;
+}
+
+/**
+ * Sends to Discord through REST only, so a worker with no gateway connection can reply:
+ * interaction follow-ups while the 15-minute token is valid, channel/thread messages after it,
+ * DMs for private messages outside interactions. Text is split at 2,000 chars; 429s are waited out.
+ */
+export class DiscordOutbound implements ChatOutbound {
+  readonly rest: REST;
+  readonly forms: FormIds;
+  readonly #appId: string;
+  readonly #marginMs: number;
+  readonly #dmChannels = new Map<string, string>();
+
+  constructor(opts: DiscordOutboundOptions) {
+    this.#appId = opts.applicationId;
+    this.#marginMs = opts.interactionMarginMs ?? 30_000;
+    this.forms = opts.forms ?? new FormIds();
+    this.rest = new REST({ version: '10', api: opts.apiUrl ?? DISCORD_API_DEFAULT, timeout: opts.timeoutMs ?? 15_000 }).setToken(opts.token.reveal());
+  }
+
+  async reply(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }> {
+    return this.#send(target, messageBodies(msg), false);
+  }
+
+  async replyPrivately(target: ReplyTarget, msg: OutMessage): Promise<void> {
+    await this.#sendPrivately(target, messageBodies(msg, { ephemeral: this.#interaction(target) !== undefined }));
+  }
+
+  async direct(_workspaceId: string, platformUserId: string, msg: OutMessage): Promise<void> {
+    const channelId = await this.#dmChannel(platformUserId);
+    for (const body of messageBodies(msg)) await this.#post(Routes.channelMessages(channelId), body, 'send a direct message');
+  }
+
+  /** REST cannot open a modal (only an interaction response can): posts a private button that opens it. */
+  async openSecretForm(target: ReplyTarget, form: SecretForm): Promise<void> {
+    const row = formButtonRow(form, this.forms.encode(FORM_BUTTON_PREFIX, form));
+    const text = `${form.title}: open the private form with the button. Only you see what you type there.`;
+    await this.#sendPrivately(target, messageBodies({ text }, { ephemeral: this.#interaction(target) !== undefined, components: [row] }));
+  }
+
+  async update(target: ReplyTarget, messageId: string, msg: OutMessage): Promise<void> {
+    const [first, ...rest] = messageBodies(msg);
+    const i = this.#interaction(target);
+    const route = i ? Routes.webhookMessage(this.#appId, i.token, messageId) : Routes.channelMessage(target.threadId ?? target.channelId, messageId);
+    try {
+      await this.#call('patch', route, { ...first!, flags: undefined }, !i, 'edit a message');
+    } catch (err) {
+      // An expired token or a deleted message: say it anew rather than lose the result.
+      if (!(err instanceof DiscordSendError) || err.status === undefined || err.status >= 500) throw err;
+      await this.#send(target, [first!], false);
+    }
+    if (rest.length) await this.#send(target, rest, false);
+  }
+
+  #interaction(target: ReplyTarget): { token: string } | undefined {
+    const i = target.interaction;
+    if (target.platform !== 'discord' || !i?.token || !i.expiresAt) return undefined;
+    return i.expiresAt - this.#marginMs > Date.now() ? { token: i.token } : undefined;
+  }
+
+  async #sendPrivately(target: ReplyTarget, bodies: DiscordMessageBody[]): Promise<void> {
+    if (this.#interaction(target) || target.isDirect) {
+      await this.#send(target, bodies, true);
+      return;
+    }
+    // Outside an interaction Discord has no ephemeral messages: a DM is the private place.
+    const channelId = await this.#dmChannel(target.userId);
+    for (const body of bodies) await this.#post(Routes.channelMessages(channelId), body, 'send a direct message');
+  }
+
+  async #send(target: ReplyTarget, bodies: DiscordMessageBody[], isPrivate: boolean): Promise<{ messageId?: string }> {
+    const i = this.#interaction(target);
+    let first: string | undefined;
+    for (const [n, body] of bodies.entries()) {
+      let id: string | undefined;
+      if (i) {
+        id = (await this.#call('post', Routes.webhook(this.#appId, i.token), body, false, 'post a follow-up', new URLSearchParams({ wait: 'true' })))?.id;
+      } else {
+        const reference = n === 0 && target.messageId && !target.isDirect && !isPrivate ? { message_reference: { message_id: target.messageId, fail_if_not_exists: false as const } } : {};
+        id = (await this.#post(Routes.channelMessages(target.threadId ?? target.channelId), { ...body, flags: undefined, ...reference }, 'post a message'))?.id;
+      }
+      first ??= id;
+    }
+    return { messageId: first };
+  }
+
+  async #dmChannel(userId: string): Promise<string> {
+    let id = this.#dmChannels.get(userId);
+    if (!id) {
+      const ch = await this.#post(Routes.userChannels(), { recipient_id: userId }, 'open a direct message');
+      if (!ch?.id) throw new DiscordSendError(undefined, undefined, 'open a direct message');
+      this.#dmChannels.set(userId, (id = ch.id));
+    }
+    return id;
+  }
+
+  #post(route: `/${string}`, body: unknown, what: string) {
+    return this.#call('post', route, body, true, what);
+  }
+
+  async #call(method: 'post' | 'patch', route: `/${string}`, body: unknown, auth: boolean, what: string, query?: URLSearchParams): Promise<{ id?: string } | undefined> {
+    try {
+      return (await this.rest[method](route, { body, auth, query })) as { id?: string } | undefined;
+    } catch (err) {
+      // discord.js errors carry the URL, which holds the interaction token: never rethrow them.
+      if (err instanceof DiscordAPIError) throw new DiscordSendError(err.status, err.code, what);
+      if (err instanceof HTTPError) throw new DiscordSendError(err.status, undefined, what);
+      throw new DiscordSendError(undefined, (err as { code?: string }).code, what);
+    }
+  }
+}

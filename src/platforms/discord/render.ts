@@ -1,0 +1,76 @@
+import type { OutMessage, SecretForm } from '../../chat/types.js';
+
+/** Discord's limit on a message's `content`. */
+export const DISCORD_MESSAGE_LIMIT = 2000;
+/** Custom id prefix of a button that opens a secret form (`obf:<formId>`). */
+export const FORM_BUTTON_PREFIX = 'obf:';
+/** Custom id prefix of a button that runs a command line as the clicker (`obc:<line>`). */
+export const COMMAND_BUTTON_PREFIX = 'obc:';
+/** Custom id prefix of a secret form modal (`obm:<formId>`). */
+export const MODAL_PREFIX = 'obm:';
+
+/** A message body for the REST API (message create/edit, webhook execute/edit, interaction reply). */
+export interface DiscordMessageBody {
+  content: string;
+  components?: unknown[];
+  flags?: number;
+  /** Tool output must not ping anyone: no @everyone, roles or users are resolved. */
+  allowed_mentions: { parse: never[] };
+  message_reference?: { message_id: string; fail_if_not_exists: false };
+}
+
+/**
+ * Splits text into pieces of at most `limit` characters, preferring line breaks, then spaces,
+ * so a long reply becomes several messages instead of a failed request (SECURITY 24).
+ */
+export function splitText(text: string, limit = DISCORD_MESSAGE_LIMIT): string[] {
+  const parts: string[] = [];
+  let rest = text;
+  while (rest.length > limit) {
+    const window = rest.slice(0, limit);
+    let cut = window.lastIndexOf('\n');
+    if (cut < limit / 2) cut = window.lastIndexOf(' ');
+    if (cut < limit / 2) cut = limit;
+    parts.push(rest.slice(0, cut));
+    rest = rest.slice(cut).replace(/^[\n ]/, '');
+  }
+  parts.push(rest);
+  return parts.filter((p, i) => p.length > 0 || i === 0);
+}
+
+const linkRow = (link: NonNullable<OutMessage['link']>) => ({
+  type: 1,
+  components: [{ type: 2, style: 5, label: link.label.slice(0, 80), url: link.url }],
+});
+
+/** The message bodies for one OutMessage: text split at 2,000 chars, the link button on the last. */
+export function messageBodies(msg: OutMessage, opts: { ephemeral?: boolean; components?: unknown[] } = {}): DiscordMessageBody[] {
+  const parts = splitText(msg.text || ' ');
+  return parts.map((content, i) => {
+    const last = i === parts.length - 1;
+    const components = last ? [...(msg.link ? [linkRow(msg.link)] : []), ...(opts.components ?? [])] : [];
+    return {
+      content,
+      ...(components.length ? { components } : {}),
+      ...(opts.ephemeral ? { flags: 64 } : {}),
+      allowed_mentions: { parse: [] },
+    };
+  });
+}
+
+/** An action row with one button (custom id `customId`) that opens a secret form when clicked. */
+export function formButtonRow(form: SecretForm, customId: string): unknown {
+  return { type: 1, components: [{ type: 2, style: 1, label: `Open private form: ${form.title}`.slice(0, 80), custom_id: customId }] };
+}
+
+/** A modal for a secret form: one short text input per field. */
+export function modalBody(form: SecretForm, customId: string): { custom_id: string; title: string; components: unknown[] } {
+  return {
+    custom_id: customId,
+    title: form.title.slice(0, 45),
+    components: form.fields.slice(0, 5).map((f) => ({
+      type: 1,
+      components: [{ type: 4, custom_id: f.id, label: f.label.slice(0, 45), style: 1, required: false, max_length: 4000 }],
+    })),
+  };
+}

@@ -1,0 +1,244 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DiscordGateway, DiscordOutbound } from '../../../src/platforms/discord/index.js';
+import { Secret } from '../../../src/crypto/index.js';
+import { createLogger } from '../../../src/log.js';
+import type { Ack, ChatInbound, Inbound } from '../../../src/chat/types.js';
+import { DISCORD_EPOCH, FakeDiscord, snowflake, type FakeUser, type RecordedCall } from '../../support/discord-fake.js';
+import { LogCapture } from '../../support/logs.js';
+
+/** The seam only: records what the adapter translated and answers with a scripted Ack. */
+class RecordingCore implements ChatInbound {
+  readonly events: Inbound[] = [];
+  answer: (e: Inbound) => Ack | Promise<Ack> = () => undefined;
+  async handle(e: Inbound): Promise<Ack> {
+    this.events.push(e);
+    return this.answer(e);
+  }
+  async next(n: number, timeoutMs = 5000): Promise<Inbound> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.events.length < n) {
+      if (Date.now() > deadline) throw new Error(`no inbound event #${n}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.events[n - 1]!;
+  }
+}
+
+const BOT_TOKEN = 'MTEx.bot-token-canary.' + 'x'.repeat(20);
+const alice: FakeUser = { id: snowflake(), username: 'alice' };
+const bob: FakeUser = { id: snowflake(), username: 'bob', permissions: '8' };
+
+describe('Discord gateway adapter against a loopback Discord', () => {
+  let fake: FakeDiscord;
+  let gateway: DiscordGateway;
+  const core = new RecordingCore();
+  const logs = new LogCapture();
+  let guildId: string;
+  let channelId: string;
+  const callback = (interactionId: string) => (c: RecordedCall) => c.path.startsWith(`/interactions/${interactionId}/`);
+
+  beforeAll(async () => {
+    fake = await FakeDiscord.start();
+    guildId = fake.guilds[0]!.id;
+    channelId = fake.guilds[0]!.channels[0]!.id;
+    gateway = new DiscordGateway({ token: new Secret(BOT_TOKEN), applicationId: fake.applicationId, apiUrl: fake.apiUrl, core, log: createLogger('debug', logs) });
+    await gateway.start();
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await fake?.stop();
+  });
+
+  it('identifies with Guilds, GuildMessages and DirectMessages only, and becomes ready with its guild', () => {
+    const identify = fake.gatewayOps.find((o) => o.op === 2)!.d as { intents: number };
+    expect(identify.intents).toBe(1 | 512 | 4096);
+    expect(gateway.client.isReady()).toBe(true);
+    expect(gateway.client.guilds.cache.has(guildId)).toBe(true);
+  });
+
+  it('/onbehalf run is deferred ephemerally at once, the core gets the shell words, and its answer fills the reply', async () => {
+    core.answer = () => ({ private: { text: 'Running `github.whoami` as you…' } });
+    const before = core.events.length;
+    const { id, token } = fake.command(alice, { guildId, channelId }, ['run'], { args: 'github.whoami {"verbose":true}' });
+    const cb = await fake.waitForCall(callback(id));
+    expect(cb.body).toEqual({ type: 5, data: { flags: 64 } });
+    expect(cb.authorization).toBeUndefined();
+    const e = await core.next(before + 1);
+    expect(e).toMatchObject({
+      kind: 'command', text: 'run github.whoami {"verbose":true}', eventId: id,
+      identity: { platform: 'discord', workspaceId: guildId, userId: alice.id, displayName: 'alice', workspaceName: 'Acme' },
+      target: { platform: 'discord', workspaceId: guildId, channelId, userId: alice.id, isDirect: false, interaction: { id, token } },
+    });
+    const expiresAt = (e.target.interaction!.expiresAt ?? 0) - Date.now();
+    expect(expiresAt).toBeGreaterThan(14 * 60_000);
+    expect(expiresAt).toBeLessThanOrEqual(15 * 60_000);
+    const edit = await fake.waitForCall((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${token}/messages/@original`);
+    expect(edit.body).toMatchObject({ content: 'Running `github.whoami` as you…' });
+    expect(fake.calls.indexOf(cb)).toBeLessThan(fake.calls.indexOf(edit));
+  });
+
+  it('admin subcommands arrive as `admin <word> <args>`', async () => {
+    core.answer = () => ({ private: { text: 'ok' } });
+    const before = core.events.length;
+    fake.command(bob, { guildId, channelId }, ['admin', 'role'], { args: 'admin @carol' });
+    expect(await core.next(before + 1)).toMatchObject({ kind: 'command', text: 'admin role admin @carol' });
+  });
+
+  it('a mention in a channel reaches the core without the mention, and the answer replies to that message', async () => {
+    core.answer = () => undefined;
+    const before = core.events.length;
+    const { id } = fake.message(alice, { guildId, channelId }, 'what are my open issues?');
+    const e = await core.next(before + 1);
+    expect(e).toMatchObject({ kind: 'message', text: 'what are my open issues?', eventId: id, target: { channelId, messageId: id, isDirect: false, workspaceId: guildId } });
+    const { messageId } = await gateway.outbound.reply(e.target, { text: 'You have 3 open issues.' });
+    const post = await fake.waitForCall((c) => c.method === 'POST' && c.path === `/channels/${channelId}/messages` && c.raw.includes('3 open issues'));
+    expect(post.body).toMatchObject({ content: 'You have 3 open issues.', message_reference: { message_id: id }, allowed_mentions: { parse: [] } });
+    expect(post.authorization).toBe(`Bot ${BOT_TOKEN}`);
+    expect(messageId).toMatch(/^\d+$/);
+  });
+
+  it('a message in a channel that does not mention the bot is ignored', async () => {
+    const before = core.events.length;
+    fake.message(alice, { guildId, channelId }, 'chatting with humans', { mention: false });
+    fake.message(alice, { guildId, channelId }, 'marker');
+    await core.next(before + 1);
+    expect(core.events.slice(before).map((e) => (e as { text: string }).text)).toEqual(['marker']);
+  });
+
+  it('a DM is served as the one guild the sender shares with the bot, and answered in the DM', async () => {
+    core.answer = () => ({ private: { text: 'Only for you.' } });
+    const before = core.events.length;
+    const dm = fake.dmChannelOf(alice.id);
+    const { id } = fake.message(alice, { channelId: dm }, 'hello in private');
+    const e = await core.next(before + 1);
+    expect(e).toMatchObject({ kind: 'message', text: 'hello in private', eventId: id, identity: { workspaceId: guildId, userId: alice.id }, target: { channelId: dm, isDirect: true, workspaceId: guildId } });
+    const post = await fake.waitForCall((c) => c.path === `/channels/${dm}/messages` && c.raw.includes('Only for you.'));
+    expect(post.body).not.toHaveProperty('message_reference');
+  });
+
+  it('a secret form opens as the first response (a modal), and the submitted value reaches the core only as a Secret', async () => {
+    const canary = 'ghp_modalCanary0123456789abcdefABCDEF';
+    const form = { formId: 'secret:org:org1:deploy_key', title: 'Secret deploy_key', fields: [{ id: 'value', label: 'Value of deploy_key' }] };
+    core.answer = (e) => (e.kind === 'command' ? { private: { text: 'Enter it in the form.' }, form } : { private: { text: 'Stored org secret deploy_key.' } });
+    const before = core.events.length;
+    const { id } = fake.command(bob, { guildId, channelId }, ['admin', 'secret'], { args: 'set org deploy_key' });
+    const cb = await fake.waitForCall(callback(id));
+    expect(cb.body).toMatchObject({ type: 9, data: { custom_id: 'obm:secret:org:org1:deploy_key', title: 'Secret deploy_key' } });
+    await core.next(before + 1);
+
+    const submit = fake.submitModal(bob, { guildId, channelId }, 'obm:secret:org:org1:deploy_key', { value: canary });
+    const e = await core.next(before + 2);
+    expect(e.kind).toBe('form_submit');
+    if (e.kind !== 'form_submit') return;
+    expect(e.formId).toBe('secret:org:org1:deploy_key');
+    expect(e.values['value']).toBeInstanceOf(Secret);
+    expect(e.values['value']!.reveal()).toBe(canary);
+    expect(JSON.stringify(e)).not.toContain(canary);
+    const done = await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(submit.token));
+    expect(done.body).toMatchObject({ content: 'Stored org secret deploy_key.' });
+    expect((await fake.waitForCall(callback(submit.id))).body).toEqual({ type: 5, data: { flags: 64 } });
+    expect(fake.containing(canary)).toEqual([]);
+    expect(logs.containing(canary, BOT_TOKEN)).toEqual([]);
+  });
+
+  it('a form the core returns late arrives as a button that opens the same modal', async () => {
+    const form = { formId: 'provider-secret:github', title: 'Client secret for github', fields: [{ id: 'value', label: 'Client secret' }] };
+    core.answer = async () => {
+      await new Promise((r) => setTimeout(r, 2300));
+      return { private: { text: 'Provider added.' }, form };
+    };
+    const { id, token } = fake.command(bob, { guildId, channelId }, ['admin', 'provider'], { args: 'add github --client-id abc' });
+    const cb = await fake.waitForCall(callback(id), 5000);
+    expect(cb.body).toEqual({ type: 5, data: { flags: 64 } });
+    expect(cb.at - (Number(BigInt(id) >> 22n) + DISCORD_EPOCH)).toBeLessThan(3000);
+    const edit = await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(token), 5000);
+    const button = (edit.body as { components: { components: { custom_id: string }[] }[] }).components[0]!.components[0]!;
+    expect(button.custom_id).toBe('obf:provider-secret:github');
+    const click = fake.click(bob, { guildId, channelId }, button.custom_id);
+    const modal = await fake.waitForCall(callback(click.id));
+    expect(modal.body).toMatchObject({ type: 9, data: { custom_id: 'obm:provider-secret:github', title: 'Client secret for github' } });
+  });
+
+  it('a dropped gateway connection is resumed and later events still arrive', async () => {
+    core.answer = () => undefined;
+    const identifies = fake.identifies;
+    fake.dropConnection();
+    // Sent while the client is away: replayed on RESUME.
+    fake.message(alice, { guildId, channelId }, 'sent during the outage');
+    await fake.waitConnected();
+    const before = core.events.length;
+    fake.message(alice, { guildId, channelId }, 'after the outage');
+    await core.next(before + 1);
+    const texts = core.events.map((e) => (e as { text?: string }).text);
+    expect(texts).toContain('sent during the outage');
+    expect(texts).toContain('after the outage');
+    expect(fake.resumes).toBe(1);
+    expect(fake.identifies).toBe(identifies);
+  });
+});
+
+describe('Discord outbound from a process without a gateway', () => {
+  let fake: FakeDiscord;
+  let out: DiscordOutbound;
+  const target = (over: Record<string, unknown> = {}) => ({ platform: 'discord' as const, workspaceId: 'g1', channelId: '111', userId: '222', isDirect: false, ...over });
+
+  beforeAll(async () => {
+    fake = await FakeDiscord.start();
+    out = new DiscordOutbound({ token: new Secret(BOT_TOKEN), applicationId: fake.applicationId, apiUrl: fake.apiUrl });
+  });
+  afterAll(async () => fake?.stop());
+
+  it('a private message inside the interaction window is an ephemeral follow-up with a link button', async () => {
+    const t = target({ interaction: { id: '5', token: 'itok-live', expiresAt: Date.now() + 10 * 60_000 } });
+    await out.replyPrivately(t, { text: 'Connect GitHub', link: { label: 'Connect github', url: 'http://127.0.0.1:1/oauth/start?t=abc' } });
+    const call = await fake.waitForCall((c) => c.path === `/webhooks/${fake.applicationId}/itok-live`);
+    expect(call.query).toContain('wait=true');
+    expect(call.authorization).toBeUndefined();
+    expect(call.body).toMatchObject({ content: 'Connect GitHub', flags: 64, components: [{ type: 1, components: [{ type: 2, style: 5, label: 'Connect github', url: 'http://127.0.0.1:1/oauth/start?t=abc' }] }] });
+  });
+
+  it('after the 15-minute token expires, replies go to the channel (or thread) and private ones to a DM', async () => {
+    const t = target({ threadId: '333', interaction: { id: '5', token: 'itok-old', expiresAt: Date.now() - 1 } });
+    await out.reply(t, { text: 'late result' });
+    await fake.waitForCall((c) => c.path === '/channels/333/messages' && c.raw.includes('late result'));
+    await out.replyPrivately(t, { text: 'late private' });
+    const dm = fake.dmChannelOf('222');
+    await fake.waitForCall((c) => c.path === `/channels/${dm}/messages` && c.raw.includes('late private'));
+    expect(fake.containing('itok-old')).toEqual([]);
+  });
+
+  it('a reply longer than 2,000 characters is split into several messages', async () => {
+    const text = Array.from({ length: 120 }, (_, i) => `line ${i} ${'x'.repeat(40)}`).join('\n');
+    await out.reply(target({ channelId: '444' }), { text, link: { label: 'Open', url: 'https://example.com' } });
+    const posts = fake.calls.filter((c) => c.path === '/channels/444/messages');
+    expect(posts.length).toBe(Math.ceil(text.length / 2000));
+    const contents = posts.map((p) => (p.body as { content: string }).content);
+    expect(contents.every((c) => c.length <= 2000)).toBe(true);
+    expect(contents.join('\n')).toBe(text);
+    expect(posts.map((p) => Boolean((p.body as { components?: unknown }).components))).toEqual(posts.map((_, i) => i === posts.length - 1));
+  });
+
+  it('a 429 is waited out and the message is still delivered', async () => {
+    fake.rateLimit((c) => c.path === '/channels/555/messages', { times: 1, retryAfterSec: 0.6 });
+    const started = Date.now();
+    await out.reply(target({ channelId: '555' }), { text: 'after the rate limit' });
+    const calls = fake.calls.filter((c) => c.path === '/channels/555/messages');
+    expect(calls.map((c) => c.status)).toEqual([429, 200]);
+    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(550);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
+  });
+
+  it('an update edits the earlier message (through the interaction while valid)', async () => {
+    await out.update(target({ channelId: '666' }), '777', { text: 'done: 3 issues' });
+    await fake.waitForCall((c) => c.method === 'PATCH' && c.path === '/channels/666/messages/777' && c.raw.includes('done: 3 issues'));
+    await out.update(target({ interaction: { token: 'itok-up', expiresAt: Date.now() + 60_000 } }), '888', { text: 'edited' });
+    await fake.waitForCall((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/itok-up/messages/888`);
+  });
+
+  it('a direct message opens a DM channel once and posts there', async () => {
+    await out.direct('g1', '999', { text: 'first' });
+    await out.direct('g1', '999', { text: 'second' });
+    expect(fake.calls.filter((c) => c.path === '/users/@me/channels' && c.raw.includes('"999"')).length).toBe(1);
+    expect(fake.calls.filter((c) => c.path === `/channels/${fake.dmChannelOf('999')}/messages`).length).toBe(2);
+  });
+});

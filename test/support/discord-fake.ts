@@ -1,0 +1,361 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/** A guild the fake bot is in. `members` unset: every user is a member. */
+export interface FakeGuild {
+  id: string;
+  name: string;
+  channels: { id: string; name: string; type?: number; parentId?: string }[];
+  members?: string[];
+}
+
+/** One REST request the fake received, as a test would scan it. */
+export interface RecordedCall {
+  method: string;
+  /** Path after `/api/v10`, e.g. `/channels/1/messages`. */
+  path: string;
+  query: string;
+  authorization: string | undefined;
+  body: unknown;
+  raw: string;
+  status: number;
+  at: number;
+}
+
+/** A chat user as the fake's payloads name them. */
+export interface FakeUser {
+  id: string;
+  username: string;
+  /** Member permissions bitfield in guilds (default `0`; `8` Administrator, `32` Manage Guild). */
+  permissions?: string;
+}
+
+interface Session {
+  id: string;
+  seq: number;
+  log: { s: number; payload: string }[];
+  socket?: WebSocket;
+}
+
+/** Discord's epoch (2015-01-01): a snowflake's top bits are milliseconds since it. */
+export const DISCORD_EPOCH = 1_420_070_400_000;
+let counter = 0n;
+/** A fresh snowflake whose timestamp is now (discord.js derives `createdTimestamp` from it). */
+export const snowflake = (): string => String((BigInt(Date.now() - DISCORD_EPOCH) << 22n) | (counter++ & 0x3fffffn));
+
+const userObject = (u: { id: string; username: string; bot?: boolean }) => ({
+  id: u.id, username: u.username, discriminator: '0', global_name: u.username, avatar: null, bot: u.bot ?? false,
+});
+
+/**
+ * A loopback Discord: one HTTP server serving REST under `/api/v10` and a gateway WebSocket on the
+ * same port (HELLO, IDENTIFY→READY+GUILD_CREATE, heartbeat ACK, RESUME with replay). It dispatches
+ * INTERACTION_CREATE / MESSAGE_CREATE on demand, answers interaction callbacks 204 with no body,
+ * records every REST call (body and Authorization header) in `calls`, can answer 429s on demand,
+ * and can drop the gateway connection. Start with `FakeDiscord.start()`, stop with `stop()`.
+ */
+export class FakeDiscord {
+  readonly calls: RecordedCall[] = [];
+  readonly gatewayOps: { op: number; d: unknown }[] = [];
+  /** Registered application commands, by `global` or guild id. */
+  readonly commands = new Map<string, unknown[]>();
+  readonly bot = { id: snowflake(), username: 'onbehalf', bot: true };
+  identifies = 0;
+  resumes = 0;
+  #session: Session | undefined;
+  #rateLimits: { match: (c: RecordedCall) => boolean; times: number; retryAfterSec: number }[] = [];
+  #dmChannels = new Map<string, string>();
+  #waiters: (() => void)[] = [];
+
+  private constructor(
+    private readonly server: Server,
+    private readonly wss: WebSocketServer,
+    readonly port: number,
+    readonly applicationId: string,
+    readonly guilds: FakeGuild[],
+    private readonly heartbeatIntervalMs: number,
+  ) {}
+
+  /** Starts on a free loopback port. Defaults: one guild `Acme` with channel `general`. */
+  static async start(opts: { guilds?: FakeGuild[]; applicationId?: string; heartbeatIntervalMs?: number } = {}): Promise<FakeDiscord> {
+    const guilds = opts.guilds ?? [{ id: snowflake(), name: 'Acme', channels: [{ id: snowflake(), name: 'general' }] }];
+    const server = createServer();
+    const wss = new WebSocketServer({ server });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const fake = new FakeDiscord(server, wss, port, opts.applicationId ?? snowflake(), guilds, opts.heartbeatIntervalMs ?? 41_250);
+    server.on('request', (req, res) => void fake.#rest(req, res));
+    wss.on('connection', (ws) => fake.#gateway(ws));
+    return fake;
+  }
+
+  /** Base for `DISCORD_API_URL` / the REST `api` option. */
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.port}/api`;
+  }
+
+  /** Whether a client is connected and identified or resumed. */
+  get connected(): boolean {
+    return Boolean(this.#session?.socket);
+  }
+
+  /** The next `times` requests matching `match` are answered 429 with `retry_after`. */
+  rateLimit(match: (c: RecordedCall) => boolean, opts: { times?: number; retryAfterSec?: number } = {}): void {
+    this.#rateLimits.push({ match, times: opts.times ?? 1, retryAfterSec: opts.retryAfterSec ?? 0.5 });
+  }
+
+  /** Kills the gateway socket without a close frame (as a network drop); the session stays resumable. */
+  dropConnection(): void {
+    const s = this.#session?.socket;
+    if (this.#session) this.#session.socket = undefined;
+    s?.terminate();
+  }
+
+  /** Sends a dispatch event; while disconnected it is kept and replayed on RESUME. */
+  dispatch(t: string, d: unknown): void {
+    const session = this.#session;
+    if (!session) throw new Error('no gateway session: the client has not identified');
+    const s = ++session.seq;
+    const payload = JSON.stringify({ op: 0, t, s, d });
+    session.log.push({ s, payload });
+    session.socket?.send(payload);
+  }
+
+  /** Dispatches a `/onbehalf` command; `sub` is `[subcommand]` or `[group, subcommand]`. Returns the interaction. */
+  command(user: FakeUser, where: { guildId?: string; channelId: string }, sub: string[], options: Record<string, string> = {}) {
+    const opts = Object.entries(options).map(([name, value]) => ({ type: 3, name, value }));
+    const leaf = { type: 1, name: sub[sub.length - 1]!, options: opts };
+    const tree = sub.length === 2 ? [{ type: 2, name: sub[0]!, options: [leaf] }] : [leaf];
+    return this.#interaction(2, user, where, { id: snowflake(), name: 'onbehalf', type: 1, options: tree });
+  }
+
+  /** Dispatches a click on a button with `customId` on a bot message. */
+  click(user: FakeUser, where: { guildId?: string; channelId: string }, customId: string) {
+    const message = this.#message({ id: snowflake(), channelId: where.channelId, guildId: where.guildId, author: this.bot, content: '', flags: 64 });
+    return this.#interaction(3, user, where, { custom_id: customId, component_type: 2 }, { message });
+  }
+
+  /** Dispatches a modal submission with text inputs `values` (field id → value). */
+  submitModal(user: FakeUser, where: { guildId?: string; channelId: string }, customId: string, values: Record<string, string>) {
+    const components = Object.entries(values).map(([id, value]) => ({ type: 1, components: [{ type: 4, custom_id: id, value }] }));
+    return this.#interaction(5, user, where, { custom_id: customId, components });
+  }
+
+  /** Dispatches a message from `user`; in a guild when `guildId` is given, else a DM. `mention`: the bot is mentioned. */
+  message(user: FakeUser, where: { guildId?: string; channelId: string }, content: string, opts: { mention?: boolean } = {}) {
+    const id = snowflake();
+    const mention = opts.mention ?? Boolean(where.guildId);
+    const text = mention && where.guildId ? `<@${this.bot.id}> ${content}` : content;
+    const msg = this.#message({ id, channelId: where.channelId, guildId: where.guildId, author: user, content: text, mentions: mention ? [this.bot] : [] });
+    const member = where.guildId ? { member: { roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 } } : {};
+    this.dispatch('MESSAGE_CREATE', { ...msg, ...member, ...(where.guildId ? {} : { channel_type: 1 }) });
+    return { id };
+  }
+
+  /** The DM channel id the fake hands out for a user (created on first request). */
+  dmChannelOf(userId: string): string {
+    let id = this.#dmChannels.get(userId);
+    if (!id) this.#dmChannels.set(userId, (id = snowflake()));
+    return id;
+  }
+
+  /** Resolves with the first recorded call matching `match` (already recorded or future). */
+  async waitForCall(match: (c: RecordedCall) => boolean, timeoutMs = 5000): Promise<RecordedCall> {
+    return this.#waitFor(() => this.calls.find(match), timeoutMs, 'REST call');
+  }
+
+  /** Resolves when `n` calls match. */
+  async waitForCalls(match: (c: RecordedCall) => boolean, n: number, timeoutMs = 5000): Promise<RecordedCall[]> {
+    return this.#waitFor(() => {
+      const found = this.calls.filter(match);
+      return found.length >= n ? found : undefined;
+    }, timeoutMs, `${n} REST calls`);
+  }
+
+  /** Resolves when a client is connected (after IDENTIFY or RESUME). */
+  async waitConnected(timeoutMs = 10_000): Promise<void> {
+    await this.#waitFor(() => (this.connected ? true : undefined), timeoutMs, 'gateway connection');
+  }
+
+  /** Recorded calls whose path, query, Authorization header or body contain any of `values`. */
+  containing(...values: string[]): RecordedCall[] {
+    return this.calls.filter((c) => values.some((v) => v && (c.raw.includes(v) || c.path.includes(v) || c.query.includes(v) || (c.authorization ?? '').includes(v))));
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.wss.clients) c.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  async #waitFor<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = probe();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(`FakeDiscord: timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 50);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  #interaction(type: number, user: FakeUser, where: { guildId?: string; channelId: string }, data: unknown, extra: Record<string, unknown> = {}) {
+    const id = snowflake();
+    const token = `aW50ZXJhY3Rpb24${randomBytes(24).toString('base64url')}`;
+    const u = userObject(user);
+    const who = where.guildId
+      ? { guild_id: where.guildId, member: { user: u, roles: [], permissions: user.permissions ?? '0', joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 } }
+      : { user: u };
+    const channelType = where.guildId ? (this.#channel(where.channelId)?.type ?? 0) : 1;
+    this.dispatch('INTERACTION_CREATE', {
+      id, application_id: this.applicationId, type, token, version: 1, data, ...who, ...extra,
+      channel_id: where.channelId, channel: { id: where.channelId, type: channelType, ...(where.guildId ? { guild_id: where.guildId } : {}) },
+      app_permissions: '2248473465835073', locale: 'en-US', entitlements: [], context: where.guildId ? 0 : 1,
+      authorizing_integration_owners: { 0: where.guildId ?? '0' },
+    });
+    return { id, token };
+  }
+
+  #channel(id: string) {
+    for (const g of this.guilds) for (const c of g.channels) if (c.id === id) return c;
+    return undefined;
+  }
+
+  #message(m: { id: string; channelId: string; guildId?: string; author: { id: string; username: string; bot?: boolean }; content: string; mentions?: { id: string; username: string; bot?: boolean }[]; flags?: number; extra?: Record<string, unknown> }) {
+    return {
+      id: m.id, channel_id: m.channelId, ...(m.guildId ? { guild_id: m.guildId } : {}), author: userObject(m.author), content: m.content,
+      timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: (m.mentions ?? []).map(userObject),
+      mention_roles: [], attachments: [], embeds: [], pinned: false, type: 0, flags: m.flags ?? 0, components: [], ...m.extra,
+    };
+  }
+
+  #gateway(ws: WebSocket): void {
+    ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: this.heartbeatIntervalMs } }));
+    ws.on('message', (raw) => {
+      const msg = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> | null };
+      this.gatewayOps.push({ op: msg.op, d: msg.op === 2 || msg.op === 6 ? { ...msg.d, token: '[seen]' } : msg.d });
+      if (msg.op === 1) ws.send(JSON.stringify({ op: 11 }));
+      else if (msg.op === 2) this.#identify(ws);
+      else if (msg.op === 6) this.#resume(ws, msg.d as { session_id: string; seq: number });
+      this.#wake();
+    });
+    ws.on('close', () => {
+      if (this.#session?.socket === ws) this.#session.socket = undefined;
+    });
+  }
+
+  #identify(ws: WebSocket): void {
+    this.identifies++;
+    this.#session = { id: randomBytes(16).toString('hex'), seq: 0, log: [], socket: ws };
+    this.dispatch('READY', {
+      v: 10, user: userObject(this.bot), guilds: this.guilds.map((g) => ({ id: g.id, unavailable: true })), session_id: this.#session.id,
+      resume_gateway_url: `ws://127.0.0.1:${this.port}`, shard: [0, 1], application: { id: this.applicationId, flags: 0 }, private_channels: [],
+    });
+    for (const g of this.guilds) this.dispatch('GUILD_CREATE', this.#guildPayload(g));
+  }
+
+  #resume(ws: WebSocket, d: { session_id: string; seq: number }): void {
+    const session = this.#session;
+    if (!session || session.id !== d.session_id) {
+      ws.send(JSON.stringify({ op: 9, d: false }));
+      return;
+    }
+    this.resumes++;
+    session.socket = ws;
+    for (const e of session.log) if (e.s > d.seq) ws.send(e.payload);
+    this.dispatch('RESUMED', {});
+  }
+
+  #guildPayload(g: FakeGuild) {
+    return {
+      id: g.id, name: g.name, unavailable: false, owner_id: '1', icon: null, splash: null, discovery_splash: null, afk_channel_id: null, afk_timeout: 300,
+      verification_level: 0, default_message_notifications: 0, explicit_content_filter: 0, mfa_level: 0, system_channel_id: null, system_channel_flags: 0,
+      rules_channel_id: null, vanity_url_code: null, description: null, banner: null, premium_tier: 0, preferred_locale: 'en-US', public_updates_channel_id: null,
+      nsfw_level: 0, premium_progress_bar_enabled: false, joined_at: new Date(0).toISOString(), large: false, member_count: 2, features: [],
+      roles: [{ id: g.id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
+      channels: g.channels.map((c, i) => ({ id: c.id, name: c.name, type: c.type ?? 0, position: i, permission_overwrites: [], ...(c.parentId ? { parent_id: c.parentId } : {}) })),
+      threads: [], members: [], presences: [], voice_states: [], emojis: [], stickers: [], stage_instances: [], guild_scheduled_events: [], soundboard_sounds: [],
+    };
+  }
+
+  async #rest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://x');
+    const call: RecordedCall = {
+      method: req.method ?? 'GET', path: decodeURIComponent(url.pathname.replace(/^\/api\/v\d+/, '')), query: url.search,
+      authorization: req.headers.authorization, body: raw && (req.headers['content-type'] ?? '').includes('json') ? JSON.parse(raw) : raw, raw, status: 0, at: Date.now(),
+    };
+    this.calls.push(call);
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      call.status = status;
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+      this.#wake();
+    };
+    const limit = this.#rateLimits.find((r) => r.times > 0 && r.match(call));
+    if (limit) {
+      limit.times--;
+      const h = { 'retry-after': String(limit.retryAfterSec), 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': String(limit.retryAfterSec), 'x-ratelimit-bucket': 'fake', 'x-ratelimit-scope': 'user' };
+      return json(429, { message: 'You are being rate limited.', retry_after: limit.retryAfterSec, global: false }, h);
+    }
+    this.#route(call, json, res);
+  }
+
+  #route(call: RecordedCall, json: (status: number, body: unknown) => void, res: ServerResponse): void {
+    const p = call.path;
+    const body = (call.body ?? {}) as Record<string, unknown>;
+    const appCommands = p.match(/^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/);
+    let m: RegExpMatchArray | null;
+    if (call.method === 'GET' && p === '/gateway/bot') {
+      return json(200, { url: `ws://127.0.0.1:${this.port}`, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
+    }
+    if (call.method === 'POST' && /^\/interactions\/\d+\/[^/]+\/callback$/.test(p)) {
+      // Discord answers 204 with no body; discord.js must not expect JSON here.
+      call.status = 204;
+      res.writeHead(204).end();
+      this.#wake();
+      return;
+    }
+    if (call.method === 'PUT' && appCommands) {
+      const list = (Array.isArray(call.body) ? call.body : []).map((c) => ({ ...(c as object), id: snowflake(), application_id: appCommands[1], version: snowflake() }));
+      this.commands.set(appCommands[2] ?? 'global', list);
+      return json(200, list);
+    }
+    if (call.method === 'POST' && p === '/users/@me/channels') {
+      const recipient = String(body['recipient_id']);
+      return json(200, { id: this.dmChannelOf(recipient), type: 1, recipients: [userObject({ id: recipient, username: `user${recipient}` })], last_message_id: null });
+    }
+    if ((m = p.match(/^\/guilds\/(\d+)\/members\/(\d+)$/)) && call.method === 'GET') {
+      const g = this.guilds.find((x) => x.id === m![1]);
+      if (!g || (g.members && !g.members.includes(m[2]!))) return json(404, { message: 'Unknown Member', code: 10007 });
+      return json(200, { user: userObject({ id: m[2]!, username: `user${m[2]}` }), roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 });
+    }
+    const reply = (channelId: string, id = snowflake()) =>
+      json(200, this.#message({ id, channelId, author: this.bot, content: String(body['content'] ?? ''), flags: Number(body['flags'] ?? 0), extra: { components: body['components'] ?? [] } }));
+    if ((m = p.match(/^\/channels\/(\d+)\/messages$/)) && call.method === 'POST') return reply(m[1]!);
+    if ((m = p.match(/^\/channels\/(\d+)\/messages\/(\d+)$/)) && call.method === 'PATCH') return reply(m[1]!, m[2]!);
+    if ((m = p.match(/^\/webhooks\/\d+\/[^/]+$/)) && call.method === 'POST') return reply('0');
+    if ((m = p.match(/^\/webhooks\/\d+\/[^/]+\/messages\/([^/]+)$/)) && (call.method === 'PATCH' || call.method === 'GET')) {
+      return reply('0', m[1] === '@original' ? snowflake() : m[1]!);
+    }
+    if ((m = p.match(/^\/webhooks\/\d+\/[^/]+\/messages\/([^/]+)$/)) && call.method === 'DELETE') {
+      call.status = 204;
+      res.writeHead(204).end();
+      this.#wake();
+      return;
+    }
+    return json(404, { message: `fake Discord has no route ${call.method} ${p}`, code: 0 });
+  }
+}
