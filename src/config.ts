@@ -69,6 +69,8 @@ const variables = {
   DISCORD_TOKEN: { schema: z.string().min(10, 'is too short').optional(), example: 'MTEx…(bot token)' },
   DISCORD_APPLICATION_ID: { schema: z.string().regex(/^\d+$/, 'must be a numeric snowflake').optional(), example: '112233445566778899' },
   DISCORD_API_URL: { schema: httpUrl.optional(), example: 'https://discord.com/api' },
+  DISCORD_ADMINS_FROM_GUILD: { schema: bool.default(false), example: 'true' },
+  DISCORD_MESSAGE_CONTENT: { schema: bool.default(false), example: 'false' },
   LLM_BASE_URL: { schema: httpUrl.optional(), example: 'https://api.openai.com/v1' },
   LLM_API_KEY: { schema: z.string().min(1).optional(), example: 'sk-…' },
   LLM_MODEL: { schema: z.string().min(1).optional(), example: 'gpt-4o-mini' },
@@ -94,7 +96,15 @@ export interface Config {
   allowPrivateUrls: boolean;
   logLevel: Vars['LOG_LEVEL'];
   slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
-  discord: { token?: string; applicationId?: string; apiUrl?: string };
+  discord: {
+    token?: string;
+    applicationId?: string;
+    apiUrl?: string;
+    /** Members with Administrator or Manage Guild become admins. Default false. */
+    adminsFromGuild?: boolean;
+    /** Request the privileged MessageContent intent. Default false (mentions and DMs still carry text). */
+    messageContent?: boolean;
+  };
   /** Unset: direct mode (no LLM). */
   llm: { baseUrl: string; apiKey?: string; model: string } | undefined;
 }
@@ -158,7 +168,10 @@ function assemble(v: Vars): Config {
     allowPrivateUrls: v.ONBEHALF_ALLOW_PRIVATE_URLS,
     logLevel: v.LOG_LEVEL,
     slack: { signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, appToken: v.SLACK_APP_TOKEN, apiUrl: v.SLACK_API_URL },
-    discord: { token: v.DISCORD_TOKEN, applicationId: v.DISCORD_APPLICATION_ID, apiUrl: v.DISCORD_API_URL },
+    discord: {
+      token: v.DISCORD_TOKEN, applicationId: v.DISCORD_APPLICATION_ID, apiUrl: v.DISCORD_API_URL,
+      adminsFromGuild: v.DISCORD_ADMINS_FROM_GUILD, messageContent: v.DISCORD_MESSAGE_CONTENT,
+    },
     llm: v.LLM_BASE_URL ? { baseUrl: v.LLM_BASE_URL, apiKey: v.LLM_API_KEY, model: v.LLM_MODEL! } : undefined,
   };
 }

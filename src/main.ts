@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { createApp, type App, type AppMode } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { rotateKeys, SealError } from './crypto/index.js';
+import { rotateKeys, SealError, Secret } from './crypto/index.js';
 import { openDb, runMigrations } from './db/index.js';
 import { RedisStartError } from './redis/index.js';
+import { DiscordSendError, registerCommands } from './platforms/discord/index.js';
 
 const USAGE = `Usage: onbehalf <command>
 
@@ -14,11 +15,12 @@ Commands:
   shell --as N   chat with the agent in this terminal as local user N
   demo [--script] everything offline with a demo OAuth provider and MCP server
   keys rotate    re-seal every stored secret under the first key of ONBEHALF_KEYS
+  discord register [--guild ID]  register /onbehalf with Discord (globally, or in one guild at once)
   help           this text`;
 
 /** Errors whose message is safe and sufficient for the operator: printed as one line. */
 const expected = (err: unknown): err is Error =>
-  err instanceof ConfigError || err instanceof SealError || err instanceof RedisStartError;
+  err instanceof ConfigError || err instanceof SealError || err instanceof RedisStartError || err instanceof DiscordSendError;
 
 function out(line: string) {
   process.stdout.write(line + '\n');
@@ -75,6 +77,19 @@ async function main(argv: string[]): Promise<number> {
       } finally {
         await app.stop();
       }
+    }
+    case 'discord': {
+      if (positionals[0] !== 'register') {
+        out('onbehalf discord: unknown subcommand. Use: onbehalf discord register [--guild ID]');
+        return 2;
+      }
+      const { discord } = config();
+      if (!discord.token || !discord.applicationId) throw new ConfigError('DISCORD_TOKEN is required for discord register (example: DISCORD_TOKEN=MTEx…(bot token))');
+      const guild = typeof values.guild === 'string' ? values.guild : undefined;
+      const r = await registerCommands({ token: new Secret(discord.token), applicationId: discord.applicationId, apiUrl: discord.apiUrl, guildId: guild });
+      out(`Registered /onbehalf ${r.scope === 'guild' ? `in guild ${r.guildId} (available now)` : 'globally (Discord may take up to an hour to show it everywhere)'}:`);
+      for (const name of r.registered) out(`  /${name}`);
+      return 0;
     }
     case 'shell':
     case 'demo':

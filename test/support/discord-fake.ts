@@ -329,6 +329,7 @@ export class FakeDiscord {
       return;
     }
     if (call.method === 'PUT' && appCommands) {
+      if (appCommands[1] !== this.applicationId) return json(403, { message: 'Missing Access', code: 50001 });
       const list = (Array.isArray(call.body) ? call.body : []).map((c) => ({ ...(c as object), id: snowflake(), application_id: appCommands[1], version: snowflake() }));
       this.commands.set(appCommands[2] ?? 'global', list);
       return json(200, list);
