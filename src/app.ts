@@ -11,6 +11,8 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { checkEvictionPolicy, ingressConnection, startPrivateRedis, waitReady, type PrivateRedis } from './redis/index.js';
 import { createWeb, listen } from './web/index.js';
+import { OutboundRouter, type ChatInbound } from './chat/index.js';
+import { discordGateway, discordOutbound } from './platforms/discord/index.js';
 
 /** Which parts of the product a process runs. */
 export type AppMode = 'serve' | 'worker' | 'cli';
@@ -41,6 +43,10 @@ export interface App {
   redis: Redis | undefined;
   /** Bound HTTP port once started in `serve` mode. */
   port: number | undefined;
+  /** Senders per platform (Discord registered when DISCORD_TOKEN is set), usable from any process. */
+  outbound: OutboundRouter;
+  /** The chat core, once the composition root builds it; `serve` starts the Discord gateway only when set. */
+  chat: ChatInbound | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -67,6 +73,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const audit = new AuditLog(db);
   const identity = new Identity(db, config.admins);
   const closers: (() => Promise<void> | void)[] = [() => void db.$client.close()];
+  const outbound = new OutboundRouter();
+  const discordOut = mode !== 'cli' ? discordOutbound(config.discord, outbound) : undefined;
 
   let privateRedis: PrivateRedis | undefined;
   let redis: Redis | undefined;
@@ -91,6 +99,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const app: App = {
     config, log, db, keyring, links, metrics, events, audit, identity, redisUrl, redis,
     port: undefined,
+    outbound,
+    chat: undefined,
     async start() {
       if (redis) {
         await waitReady(redis).catch(() => log.warn('Redis is not answering yet; ingress will refuse work until it does'));
@@ -109,6 +119,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         app.port = server.port;
         closers.unshift(() => server.close());
         log.info({ port: server.port, publicUrl: config.publicUrl }, 'onbehalf is listening');
+        const gateway = app.chat && discordOut ? discordGateway(config.discord, { core: app.chat, identity, audit, log, outbound: discordOut }) : undefined;
+        if (gateway) {
+          closers.unshift(() => gateway.stop());
+          await gateway.start();
+        } else if (discordOut) log.warn('DISCORD_TOKEN is set but no chat core is built: the Discord gateway is not started');
       }
     },
     async stop() {

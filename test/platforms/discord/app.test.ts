@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../../src/app.js';
+import { ChatCore, type ChatServices } from '../../../src/chat/index.js';
+import { LinkCodes } from '../../../src/identity/index.js';
+import { FakeDiscord, snowflake, type FakeUser } from '../../support/discord-fake.js';
+import { tempDir, testConfig } from '../../support/env.js';
+import { LogCapture } from '../../support/logs.js';
+
+const BOT_TOKEN = 'MTEx.app-canary.' + 'z'.repeat(24);
+const unused = (): never => {
+  throw new Error('not used by these commands');
+};
+
+/** The real chat core over the app's identity, audit and outbound; OAuth/policy/runner are not reached by help/whoami/link. */
+function chatCore(app: App): ChatCore {
+  const services: ChatServices = {
+    identity: app.identity, linkCodes: new LinkCodes(app.db), audit: app.audit, outbound: app.outbound, llm: false, dataDir: app.config.dataDir,
+    oauth: { listConnections: async () => [] } as unknown as ChatServices['oauth'],
+    policy: { catalogFor: unused } as unknown as ChatServices['policy'],
+    runner: { enqueueToolCall: unused, enqueueTurn: unused },
+  };
+  return new ChatCore(services, app.log);
+}
+
+describe('onbehalf serve with DISCORD_TOKEN', () => {
+  let fake: FakeDiscord;
+  let app: App;
+  const logs = new LogCapture();
+  const dir = tempDir();
+  let guildId: string;
+  let channelId: string;
+  const owner: FakeUser = { id: snowflake(), username: 'olivia', permissions: String(1 << 5) };
+  const member: FakeUser = { id: snowflake(), username: 'mark' };
+
+  beforeAll(async () => {
+    fake = await FakeDiscord.start({ guilds: [{ id: snowflake(), name: 'Acme Support', channels: [{ id: snowflake(), name: 'help' }] }] });
+    guildId = fake.guilds[0]!.id;
+    channelId = fake.guilds[0]!.channels[0]!.id;
+    app = await createApp(
+      testConfig(dir.dir, { DISCORD_TOKEN: BOT_TOKEN, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl, DISCORD_ADMINS_FROM_GUILD: 'true' }),
+      { mode: 'serve', logDestination: logs },
+    );
+    app.chat = chatCore(app);
+    await app.start();
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await fake?.stop();
+    dir.cleanup();
+  });
+
+  const answerTo = async (user: FakeUser, words: string[], args?: string) => {
+    const { token } = fake.command(user, { guildId, channelId }, words, args ? { args } : {});
+    const edit = await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(token));
+    return (edit.body as { content: string }).content;
+  };
+
+  it('the gateway is connected once the app has started', () => {
+    expect(fake.connected).toBe(true);
+    expect(fake.identifies).toBe(1);
+  });
+
+  it('each guild is an org: the caller is provisioned in it from the interaction', async () => {
+    const text = await answerTo(member, ['whoami']);
+    expect(text).toContain('You are mark (member) in Acme Support.');
+    expect(text).toContain(`discord:${guildId}:${member.id}`);
+  });
+
+  it('with DISCORD_ADMINS_FROM_GUILD, a Manage Guild member is an admin (audited) and sees admin help; others do not', async () => {
+    expect(await answerTo(owner, ['help'])).toContain('Admin:');
+    expect(await answerTo(member, ['help'])).not.toContain('Admin:');
+    const org = app.identity.orgFor('discord', guildId);
+    expect(app.audit.query(org.id).some((e) => e.action === 'role.set' && e.chatIdentity === `discord:${guildId}:${owner.id}`)).toBe(true);
+    expect(await answerTo(member, ['admin', 'role'], `admin <@${member.id}>`)).toContain('for admins only');
+  });
+
+  it('the app registers a Discord sender that works without the gateway (e.g. from a worker)', async () => {
+    expect(app.outbound.has('discord')).toBe(true);
+    await app.outbound.directOn('discord', guildId, member.id, { text: 'hello from a worker' });
+    await fake.waitForCall((c) => c.path === `/channels/${fake.dmChannelOf(member.id)}/messages` && c.raw.includes('hello from a worker'));
+  });
+
+  it('no log line carries the bot token', () => {
+    expect(logs.containing(BOT_TOKEN)).toEqual([]);
+  });
+
+  it('stop() closes the gateway connection', async () => {
+    await app.stop();
+    expect(fake.connected).toBe(false);
+  });
+});
