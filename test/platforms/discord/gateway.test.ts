@@ -159,6 +159,31 @@ describe('Discord gateway adapter against a loopback Discord', () => {
     expect(modal.body).toMatchObject({ type: 9, data: { custom_id: 'obm:provider-secret:github', title: 'Client secret for github' } });
   });
 
+  it('an interaction is acknowledged well inside 3 s even when the core takes longer (SECURITY 23)', async () => {
+    let release!: () => void;
+    core.answer = () => new Promise<Ack>((r) => (release = () => r({ private: { text: 'finally' } })));
+    const started = Date.now();
+    const { id, token } = fake.command(alice, { guildId, channelId }, ['tools']);
+    const cb = await fake.waitForCall(callback(id), 3000);
+    expect(cb.at - started).toBeLessThan(1000);
+    expect(cb.body).toEqual({ type: 5, data: { flags: 64 } });
+    await new Promise((r) => setTimeout(r, 3100));
+    release();
+    const edit = await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(token));
+    expect(edit.body).toMatchObject({ content: 'finally' });
+  });
+
+  it('when the core fails, the caller is told so privately, and the log holds no interaction token', async () => {
+    core.answer = () => {
+      throw new Error('database is locked');
+    };
+    const { token } = fake.command(alice, { guildId, channelId }, ['connections']);
+    const edit = await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(token));
+    expect((edit.body as { content: string }).content).toContain('did not work');
+    expect(logs.containing('database is locked').length).toBe(1);
+    expect(logs.containing(token)).toEqual([]);
+  });
+
   it('a dropped gateway connection is resumed and later events still arrive', async () => {
     core.answer = () => undefined;
     const identifies = fake.identifies;
