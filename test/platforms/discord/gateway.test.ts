@@ -267,3 +267,38 @@ describe('Discord outbound from a process without a gateway', () => {
     expect(fake.calls.filter((c) => c.path === `/channels/${fake.dmChannelOf('999')}/messages`).length).toBe(2);
   });
 });
+
+describe('Discord DMs when the bot is in several guilds', () => {
+  let fake: FakeDiscord;
+  let gateway: DiscordGateway;
+  const core = new RecordingCore();
+  const both: FakeUser = { id: snowflake(), username: 'both' };
+  const onlyB: FakeUser = { id: snowflake(), username: 'onlyb' };
+  const guildA = { id: snowflake(), name: 'Alpha', channels: [{ id: snowflake(), name: 'a' }], members: [both.id] };
+  const guildB = { id: snowflake(), name: 'Beta', channels: [{ id: snowflake(), name: 'b' }], members: [both.id, onlyB.id] };
+
+  beforeAll(async () => {
+    fake = await FakeDiscord.start({ guilds: [guildA, guildB] });
+    gateway = new DiscordGateway({ token: new Secret(BOT_TOKEN), applicationId: fake.applicationId, apiUrl: fake.apiUrl, core, log: createLogger('silent') });
+    await gateway.start();
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await fake?.stop();
+  });
+
+  it('a DM from a member of exactly one of them is served as that guild', async () => {
+    core.answer = () => ({ private: { text: 'ok' } });
+    const { token } = fake.command(onlyB, { channelId: fake.dmChannelOf(onlyB.id) }, ['whoami']);
+    const e = await core.next(1);
+    expect(e).toMatchObject({ identity: { workspaceId: guildB.id, workspaceName: 'Beta' }, target: { isDirect: true, workspaceId: guildB.id } });
+    await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(token));
+  });
+
+  it('a DM from a member of both is not guessed: they are told to talk in the server whose tools they want', async () => {
+    const { token } = fake.command(both, { channelId: fake.dmChannelOf(both.id) }, ['whoami']);
+    const edit = await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(token));
+    expect((edit.body as { content: string }).content).toMatch(/several servers \((Alpha, Beta|Beta, Alpha)\)/);
+    expect(core.events).toHaveLength(1);
+  });
+});
