@@ -1,0 +1,120 @@
+import { App as BoltApp, type Receiver } from '@slack/bolt';
+import type { Hono } from 'hono';
+import type { AuditLog } from '../../audit/index.js';
+import type { ChatInbound } from '../../chat/types.js';
+import type { Keyring, Secret } from '../../crypto/index.js';
+import type { Db } from '../../db/index.js';
+import type { Identity } from '../../identity/index.js';
+import type { Logger } from '../../log.js';
+import type { WebEnv } from '../../web/server.js';
+import { WorkspaceAdmins } from './admins.js';
+import { installRoutes, SLACK_BOT_SCOPES } from './install.js';
+import { registerListeners } from './listeners.js';
+import { SlackOutbound, slackLogger } from './outbound.js';
+import { HonoReceiver } from './receiver.js';
+import { SlackSocketReceiver } from './socket.js';
+import { InstalledWorkspaces, SingleWorkspaceToken, type SlackTokens } from './workspaces.js';
+
+/** Slack settings, from Config. */
+export interface SlackSettings {
+  signingSecret?: string;
+  botToken?: Secret;
+  appToken?: Secret;
+  /** Web API base (`SLACK_API_URL`). Default Slack's. */
+  apiUrl?: string;
+  /** Multi-workspace install (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`). */
+  install?: { clientId: string; clientSecret: Secret; stateSecret: Secret };
+  adminsFromWorkspace?: boolean;
+}
+
+/** What the Slack platform is built from. */
+export interface SlackPlatformOptions {
+  settings: SlackSettings;
+  inbound: ChatInbound;
+  log: Logger;
+  db: Db;
+  keyring: Keyring;
+  identity: Identity;
+  audit: AuditLog;
+  /** Base URL users reach (for the install redirect). */
+  publicUrl: string;
+  /** Longest wait before answering Slack's HTTP request. Default 2500 ms. */
+  ackDeadlineMs?: number;
+  /** How long a command/button/form waits for the chat core to put its answer in the ack. Default 2000 ms. */
+  answerDeadlineMs?: number;
+}
+
+/** The running Slack adapter: a Bolt app behind our receiver, and the sender. */
+export interface SlackPlatform {
+  bolt: BoltApp;
+  outbound: SlackOutbound;
+  /** Mount at `/slack` (HTTP mode: `/events`; multi-workspace: `/install`, `/oauth_redirect`). */
+  router: Hono<WebEnv> | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Thrown when Slack is configured in a way that cannot work; the message names the variable. */
+export class SlackConfigError extends Error {
+  readonly code = 'slack_config_invalid';
+}
+
+/** The sender alone (for worker processes): Web API only, no receiver. */
+export function createSlackOutbound(o: Pick<SlackPlatformOptions, 'settings' | 'log' | 'db' | 'keyring' | 'identity'>): { outbound: SlackOutbound; tokens: SlackTokens; installs?: InstalledWorkspaces } {
+  const installs = o.settings.install ? new InstalledWorkspaces(o.db, o.keyring, o.identity) : undefined;
+  const tokens: SlackTokens | undefined = o.settings.botToken ? new SingleWorkspaceToken(o.settings.botToken) : installs;
+  if (!tokens) throw new SlackConfigError('Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (install flow)');
+  return { outbound: new SlackOutbound({ tokens, log: o.log, apiUrl: o.settings.apiUrl }), tokens, installs };
+}
+
+/**
+ * Builds the Slack adapter: Bolt with our HTTP receiver (or Socket Mode when an app token is set),
+ * listeners that translate to the chat core, the Web API sender, and the install flow when configured.
+ */
+export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
+  const { settings, log } = o;
+  const { outbound, tokens, installs } = createSlackOutbound(o);
+  let receiver: Receiver;
+  let http: HonoReceiver | undefined;
+  if (settings.appToken) {
+    receiver = new SlackSocketReceiver({ appToken: settings.appToken, apiUrl: settings.apiUrl, log });
+  } else {
+    if (!settings.signingSecret) throw new SlackConfigError('SLACK_SIGNING_SECRET is required for Slack over HTTP (or set SLACK_APP_TOKEN for Socket Mode)');
+    receiver = http = new HonoReceiver({ signingSecret: settings.signingSecret, ackDeadlineMs: o.ackDeadlineMs });
+  }
+
+  const bolt = new BoltApp({
+    receiver,
+    logger: slackLogger(log),
+    ignoreSelf: false, // our listeners drop bot messages themselves (no auth.test per workspace needed)
+    authorize: async ({ teamId }) => {
+      const token = teamId ? await tokens.botToken(teamId) : undefined;
+      if (!token) throw new Error('this workspace has not installed the app');
+      return { botToken: token.reveal(), teamId };
+    },
+    clientOptions: { slackApiUrl: (settings.apiUrl ?? 'https://slack.com/api/').replace(/\/?$/, '/'), logger: slackLogger(log) },
+  });
+  bolt.error(async (err) => {
+    // Unknown workspace: Bolt already acked; nothing to retry. Anything else reaches the receiver (500).
+    if (err.code === 'slack_bolt_authorization_error') return log.warn('Slack request from a workspace without an installation: ignored');
+    throw err;
+  });
+
+  const admins = settings.adminsFromWorkspace
+    ? new WorkspaceAdmins(o.identity, o.audit, (team, user) => outbound.call(team, 'users.info', { user }), log)
+    : undefined;
+  registerListeners(bolt, {
+    inbound: o.inbound, outbound, log, admins, answerDeadlineMs: o.answerDeadlineMs,
+    onUninstall: installs ? (teamId) => void installs.remove(teamId) : undefined,
+  });
+
+  let router = http?.router();
+  if (installs && settings.install) {
+    router = installRoutes(router, { ...settings.install, installs, apiUrl: settings.apiUrl, log, redirectUri: `${o.publicUrl}/slack/oauth_redirect`, scopes: SLACK_BOT_SCOPES });
+  }
+  return {
+    bolt, outbound, router,
+    start: async () => void (await bolt.start()),
+    stop: async () => void (await bolt.stop()),
+  };
+}

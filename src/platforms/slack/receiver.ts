@@ -1,0 +1,133 @@
+import type { App as BoltApp, Receiver } from '@slack/bolt';
+import { Hono, type Context } from 'hono';
+import type { WebEnv } from '../../web/server.js';
+import { verifySlackRequest } from './verify-request.js';
+
+/** Options of the HTTP receiver. */
+export interface HonoReceiverOptions {
+  signingSecret: string;
+  /**
+   * Longest wait before answering Slack, whatever the listeners are doing (Slack gives 3 s).
+   * Default 2500 ms.
+   */
+  ackDeadlineMs?: number;
+  /** Largest accepted body. Default 4 MiB (as bolt-js). */
+  maxBodyBytes?: number;
+}
+
+/** The receiver was used before Bolt called `init`. */
+export class ReceiverNotInitializedError extends Error {
+  readonly code = 'slack_receiver_not_initialized';
+  constructor() {
+    super('the Slack receiver has no Bolt app yet');
+  }
+}
+
+type Outcome = { kind: 'acked'; response: unknown } | { kind: 'done' } | { kind: 'failed' } | { kind: 'timeout' };
+
+const parseBody = (raw: string, contentType: string): Record<string, unknown> | undefined => {
+  try {
+    if (contentType.includes('application/json')) return JSON.parse(raw) as Record<string, unknown>;
+    const form = Object.fromEntries(new URLSearchParams(raw));
+    return typeof form['payload'] === 'string' ? (JSON.parse(form['payload']) as Record<string, unknown>) : form;
+  } catch {
+    return undefined;
+  }
+};
+
+const respond = (c: Context<WebEnv>, response: unknown) => {
+  if (response === undefined || response === null || response === '') return c.body(null, 200);
+  if (typeof response === 'string') return c.text(response, 200);
+  return c.json(response as object, 200);
+};
+
+/**
+ * Bolt's `Receiver` on our Hono server (like bolt-js's HTTPReceiver, but a router): one URL takes
+ * events, slash commands and interactivity. Verifies the signature over the raw body first (opaque
+ * 401 otherwise, nothing dispatched), hands the parsed body to `app.processEvent`, and answers when
+ * the listener acks. Events are answered when their listener finishes (so a failure to accept the
+ * work, e.g. Redis down, becomes a 500 and Slack retries), or at the deadline, whichever is first.
+ */
+export class HonoReceiver implements Receiver {
+  #app: BoltApp | undefined;
+  readonly #opts: HonoReceiverOptions;
+
+  constructor(opts: HonoReceiverOptions) {
+    this.#opts = opts;
+  }
+
+  init(app: BoltApp): void {
+    this.#app = app;
+  }
+
+  /** Nothing to listen on: the router is mounted in the product's web server. */
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+
+  /** The `/slack` router: `POST /events`. */
+  router(): Hono<WebEnv> {
+    const r = new Hono<WebEnv>();
+    r.post('/events', (c) => this.#handle(c));
+    return r;
+  }
+
+  async #handle(c: Context<WebEnv>): Promise<Response> {
+    const log = c.get('log');
+    const app = this.#app;
+    if (!app) throw new ReceiverNotInitializedError();
+    const length = Number(c.req.header('content-length') ?? 0);
+    const max = this.#opts.maxBodyBytes ?? 4 * 1024 * 1024;
+    if (length > max) return c.text('Payload too large', 413);
+    const raw = await c.req.text();
+    if (Buffer.byteLength(raw) > max) return c.text('Payload too large', 413);
+
+    const verdict = verifySlackRequest({
+      signingSecret: this.#opts.signingSecret, rawBody: raw,
+      signature: c.req.header('x-slack-signature'), timestamp: c.req.header('x-slack-request-timestamp'),
+    });
+    if (!verdict.ok) {
+      log.warn({ reason: verdict.reason }, 'refused a Slack request that failed signature verification');
+      return c.text('Unauthorized', 401);
+    }
+    const body = parseBody(raw, c.req.header('content-type') ?? '');
+    if (!body) return c.text('Bad request', 400);
+    if (body['type'] === 'url_verification') return c.json({ challenge: body['challenge'] });
+    if (body['ssl_check'] === '1') return c.body(null, 200);
+
+    const retryNum = Number(c.req.header('x-slack-retry-num')) || undefined;
+    const retryReason = c.req.header('x-slack-retry-reason');
+    const isEvent = body['type'] === 'event_callback';
+
+    let acked = false;
+    let onAck!: (o: Outcome) => void;
+    const ackedP = new Promise<Outcome>((resolve) => (onAck = resolve));
+    const ack = async (response?: unknown) => {
+      if (acked) return;
+      acked = true;
+      onAck({ kind: 'acked', response });
+    };
+    const processed: Promise<Outcome> = app.processEvent({ body, ack, retryNum, retryReason }).then(
+      () => ({ kind: 'done' }),
+      (err: unknown) => {
+        log.error({ err: (err as Error)?.message, code: (err as { code?: string })?.code }, 'a Slack listener failed');
+        return { kind: 'failed' };
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<Outcome>((resolve) => (timer = setTimeout(() => resolve({ kind: 'timeout' }), this.#opts.ackDeadlineMs ?? 2500)));
+    // Events: Bolt acks before the listener runs; we wait for the listener instead, so that
+    // "could not accept the work" is a 500 (Slack retries) rather than a silent 200.
+    const outcome = await Promise.race(isEvent ? [processed, deadline] : [ackedP, processed, deadline]);
+    clearTimeout(timer);
+    switch (outcome.kind) {
+      case 'acked':
+        return respond(c, outcome.response);
+      case 'failed':
+        return c.text('Could not accept this event now; please retry.', 500);
+      case 'done':
+      case 'timeout':
+        if (outcome.kind === 'timeout') log.warn({ isEvent }, 'Slack request answered at the ack deadline; its work continues');
+        return c.body(null, 200);
+    }
+  }
+}

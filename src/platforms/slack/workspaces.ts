@@ -1,0 +1,80 @@
+import type { Installation, InstallationQuery, InstallationStore } from '@slack/oauth';
+import { and, eq } from 'drizzle-orm';
+import { Secret, type Keyring } from '../../crypto/index.js';
+import type { Db } from '../../db/index.js';
+import { workspaces } from '../../db/schema.js';
+import type { Identity } from '../../identity/index.js';
+
+/** Where the bot token of a workspace comes from. */
+export interface SlackTokens {
+  /** The bot token for a team, or undefined when the app is not installed there. */
+  botToken(teamId: string): Promise<Secret | undefined>;
+}
+
+/** Single-workspace mode (`SLACK_BOT_TOKEN`): one token, whatever the team. */
+export class SingleWorkspaceToken implements SlackTokens {
+  constructor(private readonly token: Secret) {}
+  async botToken(): Promise<Secret | undefined> {
+    return this.token;
+  }
+}
+
+const sealCtx = (rowId: string) => ({ table: 'workspaces', column: 'bot_token_sealed', rowId });
+
+/**
+ * Multi-workspace mode: installations made through Slack's OAuth install flow, one org per
+ * workspace, the bot token sealed in `workspaces.bot_token_sealed`. Also the InstallationStore
+ * Bolt's InstallProvider writes to. Uninstall clears the token (the org and its data stay).
+ */
+export class InstalledWorkspaces implements SlackTokens, InstallationStore {
+  constructor(
+    private readonly db: Db,
+    private readonly keyring: Keyring,
+    private readonly identity: Identity,
+  ) {}
+
+  #row(teamId: string) {
+    return this.db.select().from(workspaces).where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId))).get();
+  }
+
+  async botToken(teamId: string): Promise<Secret | undefined> {
+    const row = this.#row(teamId);
+    if (!row?.botTokenSealed) return undefined;
+    return new Secret(this.keyring.open(row.botTokenSealed, sealCtx(row.id)));
+  }
+
+  /** Whether a team has a stored bot token. */
+  installed(teamId: string): boolean {
+    return Boolean(this.#row(teamId)?.botTokenSealed);
+  }
+
+  async storeInstallation<V extends 'v1' | 'v2'>(installation: Installation<V, boolean>): Promise<void> {
+    const teamId = installation.team?.id;
+    const token = installation.bot?.token;
+    // Org-wide (Enterprise Grid) installs are not supported: each workspace is one org.
+    if (!teamId || !token) throw new Error('only workspace installs with a bot token are supported');
+    this.identity.orgFor('slack', teamId, installation.team?.name);
+    const row = this.#row(teamId)!;
+    this.db
+      .update(workspaces)
+      .set({ botTokenSealed: this.keyring.seal(token, sealCtx(row.id)), name: installation.team?.name ?? row.name })
+      .where(eq(workspaces.id, row.id))
+      .run();
+  }
+
+  async fetchInstallation(query: InstallationQuery<boolean>): Promise<Installation<'v1' | 'v2', boolean>> {
+    const teamId = query.teamId;
+    const token = teamId ? await this.botToken(teamId) : undefined;
+    if (!teamId || !token) throw new Error('no installation for this workspace');
+    return { team: { id: teamId }, enterprise: undefined, user: { id: '', token: undefined, scopes: undefined }, bot: { token: token.reveal(), scopes: [], id: '', userId: '' } };
+  }
+
+  async deleteInstallation(query: InstallationQuery<boolean>): Promise<void> {
+    if (query.teamId) this.remove(query.teamId);
+  }
+
+  /** Forgets a workspace's bot token (`app_uninstalled`, `tokens_revoked`); returns whether one was stored. */
+  remove(teamId: string): boolean {
+    return this.db.update(workspaces).set({ botTokenSealed: null }).where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId))).run().changes > 0;
+  }
+}

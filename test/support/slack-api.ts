@@ -1,0 +1,197 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One Web API call as the fake received it. `body` has JSON-looking fields (blocks, view) parsed. */
+export interface SlackApiCall {
+  method: string;
+  /** The Bearer token (or `token` field) the caller used; undefined when none was sent. */
+  token: string | undefined;
+  body: Record<string, unknown>;
+  /** The raw request body, for scanning with `containing`. */
+  raw: string;
+  at: number;
+}
+
+/** A user as `users.info` answers. */
+export interface SlackFakeUser {
+  id: string;
+  name?: string;
+  is_admin?: boolean;
+  is_owner?: boolean;
+}
+
+/** What `oauth.v2.access` answers for the install flow. */
+export interface SlackFakeInstall {
+  code: string;
+  teamId: string;
+  teamName?: string;
+  botToken: string;
+  botUserId?: string;
+}
+
+export interface SlackApiOptions {
+  /** Tokens the fake accepts, with the team each belongs to. Empty (default): any token is accepted as team `T_DEFAULT`. */
+  tokens?: Record<string, { teamId: string; botUserId?: string }>;
+}
+
+/** A running fake. `url` is the Web API base to put in SLACK_API_URL (ends with `/api/`). */
+export interface SlackApi {
+  url: string;
+  calls: SlackApiCall[];
+  users: Map<string, SlackFakeUser>;
+  installs: Map<string, SlackFakeInstall>;
+  /** Calls of one method. */
+  callsTo(method: string): SlackApiCall[];
+  /** The next `times` calls of `method` answer 429 with `Retry-After: seconds`. */
+  rateLimit(method: string, seconds: number, times?: number): void;
+  /** Resolves with the first call of `method` matching `where` (already made or arriving within `timeoutMs`, default 5000). */
+  waitFor(method: string, where?: (c: SlackApiCall) => boolean, timeoutMs?: number): Promise<SlackApiCall>;
+  /** Calls whose raw body, token or headers contain any of `values` (leak scans). */
+  containing(...values: string[]): SlackApiCall[];
+  /** Accept a new token for a team (e.g. after an install). */
+  addToken(token: string, teamId: string, botUserId?: string): void;
+  stop(): Promise<void>;
+}
+
+function parseBody(raw: string, contentType: string): Record<string, unknown> {
+  if (!raw) return {};
+  if (contentType.includes('application/json')) return JSON.parse(raw) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    out[k] = /^[[{]/.test(v) ? safeJson(v) : v;
+  }
+  return out;
+}
+
+const safeJson = (v: string): unknown => {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+};
+
+const readAll = (req: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+
+/**
+ * A loopback fake of the Slack Web API (`POST <base>/<method>`, form or JSON, Bearer token).
+ * Records every call (method, body, token) so tests can assert on them and scan them for leaked
+ * secrets; answers auth.test, chat.postMessage/postEphemeral/update, views.open, users.info,
+ * conversations.open/info, oauth.v2.access; answers 429 with Retry-After on demand (`rateLimit`).
+ */
+export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackApi> {
+  const calls: SlackApiCall[] = [];
+  const users = new Map<string, SlackFakeUser>();
+  const installs = new Map<string, SlackFakeInstall>();
+  const tokens = new Map(Object.entries(opts.tokens ?? {}));
+  const limits = new Map<string, { seconds: number; times: number }>();
+  const waiters: { method: string; where: (c: SlackApiCall) => boolean; resolve: (c: SlackApiCall) => void }[] = [];
+  let seq = 1_700_000_000;
+
+  const teamOf = (token: string | undefined): { teamId: string; botUserId: string } | undefined => {
+    if (tokens.size === 0) return token ? { teamId: 'T_DEFAULT', botUserId: 'UBOT' } : undefined;
+    const t = token ? tokens.get(token) : undefined;
+    return t ? { teamId: t.teamId, botUserId: t.botUserId ?? 'UBOT' } : undefined;
+  };
+
+  const answer = (method: string, body: Record<string, unknown>, token: string | undefined): Record<string, unknown> => {
+    if (method === 'oauth.v2.access') {
+      const install = installs.get(String(body['code']));
+      if (!install) return { ok: false, error: 'invalid_code' };
+      tokens.set(install.botToken, { teamId: install.teamId, botUserId: install.botUserId });
+      return {
+        ok: true, app_id: 'A_FAKE', token_type: 'bot', scope: 'app_mentions:read,chat:write,commands', access_token: install.botToken,
+        bot_user_id: install.botUserId ?? 'UBOT', team: { id: install.teamId, name: install.teamName ?? install.teamId }, enterprise: null,
+        is_enterprise_install: false, authed_user: { id: 'UINSTALLER' },
+      };
+    }
+    const team = teamOf(token);
+    if (!team) return { ok: false, error: token ? 'invalid_auth' : 'not_authed' };
+    const channel = String(body['channel'] ?? '');
+    const ts = () => `${seq++}.000100`;
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'onbehalf', team_id: team.teamId, user_id: team.botUserId, bot_id: 'B_FAKE' };
+      case 'chat.postMessage': {
+        const t = ts();
+        return { ok: true, channel, ts: t, message: { type: 'message', text: body['text'], ts: t, thread_ts: body['thread_ts'] } };
+      }
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: ts() };
+      case 'chat.update':
+        return { ok: true, channel, ts: body['ts'], text: body['text'] };
+      case 'views.open':
+        return body['trigger_id'] ? { ok: true, view: { id: `V${seq++}`, ...(body['view'] as object) } } : { ok: false, error: 'invalid_arguments' };
+      case 'users.info': {
+        const u = users.get(String(body['user']));
+        return u ? { ok: true, user: { name: u.id, is_admin: false, is_owner: false, ...u, team_id: team.teamId } } : { ok: false, error: 'user_not_found' };
+      }
+      case 'conversations.open':
+        return { ok: true, channel: { id: `D${String(body['users'] ?? '').split(',')[0]}` } };
+      case 'conversations.info':
+        return { ok: true, channel: { id: channel, is_im: channel.startsWith('D') } };
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const raw = await readAll(req);
+      const method = decodeURIComponent((req.url ?? '').split('?')[0]!.replace(/^\/api\//, '').replace(/^\//, ''));
+      const body = parseBody(raw, req.headers['content-type'] ?? '');
+      const auth = req.headers.authorization;
+      const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof body['token'] === 'string' ? body['token'] : undefined;
+      const call: SlackApiCall = { method, token, body, raw, at: Date.now() };
+      calls.push(call);
+      for (const w of waiters.splice(0)) {
+        if (w.method === method && w.where(call)) w.resolve(call);
+        else waiters.push(w);
+      }
+      const limit = limits.get(method);
+      if (limit && limit.times > 0) {
+        limit.times--;
+        res.writeHead(429, { 'Retry-After': String(limit.seconds), 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(answer(method, body, token)));
+    })().catch((err: unknown) => {
+      res.writeHead(500);
+      res.end(String(err));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}/api/`,
+    calls,
+    users,
+    installs,
+    callsTo: (method) => calls.filter((c) => c.method === method),
+    rateLimit: (method, seconds, times = 1) => void limits.set(method, { seconds, times }),
+    waitFor(method, where = () => true, timeoutMs = 5000) {
+      const found = calls.find((c) => c.method === method && where(c));
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${method} call within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({ method, where, resolve: (c) => (clearTimeout(timer), resolve(c)) });
+      });
+    },
+    containing: (...values) => calls.filter((c) => values.some((v) => v && (c.raw.includes(v) || c.token?.includes(v)))),
+    addToken: (token, teamId, botUserId) => void tokens.set(token, { teamId, botUserId }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
