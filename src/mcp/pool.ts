@@ -1,0 +1,237 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Secret } from '../crypto/index.js';
+import type { Logger } from '../log.js';
+import { classifyError, type CallResult } from './outcome.js';
+
+/** The server fields the pool needs. */
+export interface PoolServer {
+  id: string;
+  name: string;
+  transport: 'http' | 'stdio';
+  url: string | null;
+  command: string | null;
+  args: string[];
+}
+
+/** One caller's credential set for one server: env vars (stdio) or headers (http). */
+export interface CredentialSet {
+  env: Record<string, Secret>;
+  headers: Record<string, Secret>;
+}
+
+/** Options for `McpPool`, with their defaults. */
+export interface PoolOptions {
+  /** Most stdio processes alive at once; the least recently used idle one is closed first. Default 32. */
+  maxProcesses?: number;
+  /** A client or process unused this long is closed. Default 300000 ms (5 minutes). */
+  idleMs?: number;
+  /** How long a tools/list answer is reused per (server, credential set). Default 300000 ms. */
+  catalogTtlMs?: number;
+  /** Longest wait for `initialize`. Default 10000 ms. */
+  connectTimeoutMs?: number;
+}
+
+interface Entry {
+  key: string;
+  server: PoolServer;
+  client: Client;
+  lastUsed: number;
+  inflight: number;
+  closed: boolean;
+  lastWwwAuthenticate?: string;
+  tools?: { list: Tool[]; at: number };
+}
+
+/** A pooled client's answer: the value, or why there is none (unreachable, 401 …). */
+export type PoolResult<T> = { kind: 'ok'; value: T } | Exclude<CallResult, { kind: 'ok' }>;
+
+/**
+ * MCP clients per (server, caller credential set): one Streamable HTTP client with the bound
+ * headers, or one stdio process whose environment is the bound variables plus the SDK's safe list
+ * (never this process's environment). Reused while the credentials are the same; a new credential
+ * set (a refreshed token) gets a new client. Idle ones close; crashed processes restart on next use.
+ */
+export class McpPool {
+  readonly #entries = new Map<string, Entry>();
+  readonly #connecting = new Map<string, Promise<Entry>>();
+  /** Keys credential fingerprints; random per process so a fingerprint reveals nothing elsewhere. */
+  readonly #fpKey = randomBytes(32);
+  readonly #lastCatalog = new Map<string, Tool[]>();
+  readonly #sweep: NodeJS.Timeout;
+  readonly #o: Required<PoolOptions>;
+
+  constructor(
+    private readonly log: Logger,
+    opts: PoolOptions = {},
+  ) {
+    this.#o = { maxProcesses: opts.maxProcesses ?? 32, idleMs: opts.idleMs ?? 300_000, catalogTtlMs: opts.catalogTtlMs ?? 300_000, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000 };
+    this.#sweep = setInterval(() => this.#closeIdle(), Math.max(50, Math.min(this.#o.idleMs / 2, 30_000)));
+    this.#sweep.unref();
+  }
+
+  /** Live clients and processes (for tests and metrics). */
+  get size(): { clients: number; processes: number } {
+    const all = [...this.#entries.values()];
+    return { clients: all.length, processes: all.filter((e) => e.server.transport === 'stdio').length };
+  }
+
+  /** The server's tools as this credential set sees them (cached). */
+  async tools(server: PoolServer, creds: CredentialSet): Promise<PoolResult<Tool[]>> {
+    const got = await this.#get(server, creds);
+    if (got.kind !== 'ok') return got;
+    const e = got.value;
+    if (e.tools && Date.now() - e.tools.at < this.#o.catalogTtlMs) return { kind: 'ok', value: e.tools.list };
+    try {
+      e.inflight++;
+      const list: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await e.client.listTools(cursor ? { cursor } : undefined, { timeout: this.#o.connectTimeoutMs });
+        list.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor && list.length < 10_000);
+      e.tools = { list, at: Date.now() };
+      this.#lastCatalog.set(server.id, list);
+      return { kind: 'ok', value: list };
+    } catch (err) {
+      return this.#failed(e, err, 'connect');
+    } finally {
+      e.inflight--;
+      e.lastUsed = Date.now();
+    }
+  }
+
+  /** The last tools/list seen for a server with any credential set (names and schemas only). */
+  lastCatalog(serverId: string): Tool[] | undefined {
+    return this.#lastCatalog.get(serverId);
+  }
+
+  /** Calls one tool; aborts at `timeoutMs` (the server is sent `notifications/cancelled`). */
+  async call(server: PoolServer, creds: CredentialSet, tool: string, args: Record<string, unknown>, timeoutMs: number): Promise<CallResult> {
+    const got = await this.#get(server, creds);
+    if (got.kind !== 'ok') return got;
+    const e = got.value;
+    e.inflight++;
+    try {
+      const result = await e.client.callTool({ name: tool, arguments: args }, undefined, { signal: AbortSignal.timeout(timeoutMs), timeout: timeoutMs + 1000 });
+      return { kind: 'ok', result: result as Extract<CallResult, { kind: 'ok' }>['result'] };
+    } catch (err) {
+      return this.#failed(e, err, 'call');
+    } finally {
+      e.inflight--;
+      e.lastUsed = Date.now();
+    }
+  }
+
+  /** Closes the client of this credential set (after the server rejected it). */
+  async discard(server: PoolServer, creds: CredentialSet): Promise<void> {
+    const e = this.#entries.get(this.#key(server, creds));
+    if (e) await this.#close(e);
+  }
+
+  /** Closes every client and process. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    await Promise.all([...this.#entries.values()].map((e) => this.#close(e)));
+  }
+
+  #failed(e: Entry, err: unknown, phase: 'connect' | 'call'): Exclude<CallResult, { kind: 'ok' }> {
+    const r = classifyError(err, phase, e.lastWwwAuthenticate);
+    if (r.kind === 'ok') throw new Error('unreachable');
+    // A broken or rejected connection is not reused; the next call starts a fresh one.
+    if (r.kind === 'unreachable' || r.kind === 'unauthorized') void this.#close(e);
+    this.log.debug({ server: e.server.name, kind: r.kind, detail: 'detail' in r ? r.detail : undefined }, 'mcp call failed');
+    return r as Exclude<CallResult, { kind: 'ok' }>;
+  }
+
+  #key(server: PoolServer, creds: CredentialSet): string {
+    const h = createHmac('sha256', this.#fpKey);
+    for (const [kind, rec] of [['env', creds.env], ['header', creds.headers]] as const) {
+      for (const name of Object.keys(rec).sort()) h.update(`${kind}\0${name}\0${rec[name]!.reveal()}\0`);
+    }
+    return `${server.id}:${server.transport}:${server.url ?? ''}:${server.command ?? ''}:${JSON.stringify(server.args)}:${h.digest('base64url')}`;
+  }
+
+  async #get(server: PoolServer, creds: CredentialSet): Promise<PoolResult<Entry>> {
+    const key = this.#key(server, creds);
+    const have = this.#entries.get(key);
+    if (have && !have.closed) {
+      have.lastUsed = Date.now();
+      return { kind: 'ok', value: have };
+    }
+    let p = this.#connecting.get(key);
+    if (!p) {
+      p = this.#open(key, server, creds).finally(() => this.#connecting.delete(key));
+      this.#connecting.set(key, p);
+    }
+    try {
+      return { kind: 'ok', value: await p };
+    } catch (err) {
+      const r = classifyError(err, 'connect');
+      return r.kind === 'ok' ? { kind: 'unreachable', sent: false, detail: 'connect' } : r;
+    }
+  }
+
+  async #open(key: string, server: PoolServer, creds: CredentialSet): Promise<Entry> {
+    if (server.transport === 'stdio') await this.#makeRoom();
+    const client = new Client({ name: 'onbehalf', version: '0.1.0' });
+    const entry: Entry = { key, server, client, lastUsed: Date.now(), inflight: 0, closed: false };
+    const transport = server.transport === 'http' ? this.#http(server, creds, entry) : this.#stdio(server, creds);
+    try {
+      await client.connect(transport, { timeout: this.#o.connectTimeoutMs });
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw err;
+    }
+    client.onclose = () => {
+      entry.closed = true;
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    };
+    this.#entries.set(key, entry);
+    return entry;
+  }
+
+  #http(server: PoolServer, creds: CredentialSet, entry: Entry): StreamableHTTPClientTransport {
+    const headers = Object.fromEntries(Object.entries(creds.headers).map(([k, v]) => [k, v.reveal()]));
+    // Remember the last WWW-Authenticate so a 403 can be told apart (insufficient_scope carries the scopes).
+    const watched: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (res.status === 401 || res.status === 403) entry.lastWwwAuthenticate = res.headers.get('www-authenticate') ?? undefined;
+      return res;
+    };
+    return new StreamableHTTPClientTransport(new URL(server.url!), { requestInit: { headers }, fetch: watched });
+  }
+
+  #stdio(server: PoolServer, creds: CredentialSet): StdioClientTransport {
+    // The SDK adds only its safe list (HOME, LOGNAME, PATH, SHELL, TERM, USER) to `env`.
+    const env = Object.fromEntries(Object.entries(creds.env).map(([k, v]) => [k, v.reveal()]));
+    return new StdioClientTransport({ command: server.command!, args: server.args, env, stderr: 'ignore' });
+  }
+
+  async #makeRoom(): Promise<void> {
+    const procs = [...this.#entries.values()].filter((e) => e.server.transport === 'stdio').sort((a, b) => a.lastUsed - b.lastUsed);
+    let excess = procs.length - this.#o.maxProcesses + 1;
+    for (const e of procs) {
+      if (excess <= 0) break;
+      if (e.inflight > 0) continue;
+      await this.#close(e);
+      excess--;
+    }
+  }
+
+  #closeIdle(): void {
+    const cutoff = Date.now() - this.#o.idleMs;
+    for (const e of this.#entries.values()) if (e.inflight === 0 && e.lastUsed < cutoff) void this.#close(e);
+  }
+
+  async #close(e: Entry): Promise<void> {
+    if (this.#entries.get(e.key) === e) this.#entries.delete(e.key);
+    if (e.closed) return;
+    e.closed = true;
+    await e.client.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,122 @@
+import type { Secret } from '../crypto/index.js';
+import { Secret as SecretValue } from '../crypto/index.js';
+import type { TokenSource } from '../oauth/types.js';
+import type { Policy } from './policy.js';
+import type { McpServerRow } from './servers.js';
+import { parseSource, type BindingSource } from './sources.js';
+
+/** What the OAuth engine offers for `mcp_oauth` bindings (optional: absent, such bindings are refused). */
+export interface McpOAuthRegistrar {
+  ensureMcpProvider(orgId: string, server: { serverId: string; serverName: string; url: string }): Promise<{ kind: 'ok'; providerSlug: string } | { kind: 'error'; message: string }>;
+}
+
+/** The token side the runner needs: the OAuth engine's `TokenSource`, plus MCP registration when available. */
+export type RunnerTokens = TokenSource & Partial<McpOAuthRegistrar>;
+
+/** Every bound value for one caller at one server. Values stay `Secret` until the transport is built. */
+export interface ResolvedCredentials {
+  env: Record<string, Secret>;
+  headers: Record<string, Secret>;
+  /** Source kinds used (`oauth`, `org_secret` …), for audit. */
+  kinds: string[];
+  /** Connection ids of the grants used, for audit. */
+  connectionIds: string[];
+  /** Vendor accounts the grants act as. */
+  vendorAccounts: string[];
+  /** Provider slugs of the per-user grants used (oauth and mcp_oauth). */
+  grants: string[];
+}
+
+/** Why a per-user grant is not usable. */
+export type ConnectReason = 'missing' | 'needs_reauth' | 'insufficient_scope';
+
+/** Credential resolution for one caller: all present, or what is missing. */
+export type Resolution =
+  | { kind: 'ok'; creds: ResolvedCredentials }
+  | { kind: 'needs_connect'; providerSlug: string; providerId: string; reason: ConnectReason; extraScopes?: string[] }
+  /** Transient (the provider is down): retry later. */
+  | { kind: 'unavailable'; message: string }
+  /** A configuration problem an admin must fix; the message is safe to show. */
+  | { kind: 'misconfigured'; message: string };
+
+/** Who is calling, from the verified chat payload (never from arguments). */
+export interface Caller {
+  orgId: string;
+  userId: string;
+  chat?: { platform: string; channelId: string };
+}
+
+/**
+ * Resolves every binding of `server` for this caller. A binding that needs the caller's grant
+ * never falls back to a shared value: a missing grant is `needs_connect`.
+ */
+export async function resolveCredentials(
+  policy: Policy, tokens: RunnerTokens, server: McpServerRow, caller: Caller, opts: { forceRefresh?: Set<string> } = {},
+): Promise<Resolution> {
+  const creds: ResolvedCredentials = { env: {}, headers: {}, kinds: [], connectionIds: [], vendorAccounts: [], grants: [] };
+  for (const b of policy.bindings(server.id)) {
+    const parsed = parseSource(b.source);
+    if (!parsed.ok) return { kind: 'misconfigured', message: `the binding of ${b.name} on ${server.name} is invalid (${parsed.error})` };
+    const value = await valueOf(policy, tokens, server, caller, parsed.source, creds, opts);
+    if (!(value instanceof SecretValue)) return value;
+    const filled = b.template ? new SecretValue(b.template.replace('{token}', value.reveal())) : value;
+    (b.target === 'env' ? creds.env : creds.headers)[b.name] = filled;
+    if (!creds.kinds.includes(parsed.source.kind)) creds.kinds.push(parsed.source.kind);
+  }
+  return { kind: 'ok', creds };
+}
+
+async function valueOf(
+  policy: Policy, tokens: RunnerTokens, server: McpServerRow, caller: Caller, s: BindingSource, creds: ResolvedCredentials, opts: { forceRefresh?: Set<string> },
+): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
+  switch (s.kind) {
+    case 'static':
+      return new SecretValue(s.value);
+    case 'org_secret':
+      return policy.secrets.get(caller.orgId, 'org', caller.orgId, s.name) ?? { kind: 'misconfigured', message: `the org secret ${s.name} that ${server.name} needs is not set` };
+    case 'user_secret':
+      return policy.secrets.get(caller.orgId, 'user', caller.userId, s.name) ?? { kind: 'misconfigured', message: `you have no user secret ${s.name}, which ${server.name} needs; ask an admin to set it` };
+    case 'team_secret': {
+      const t = policy.teams.resolve(caller.orgId, caller.userId, caller.chat);
+      if (t.kind === 'error') return { kind: 'misconfigured', message: `${server.name} needs team secret ${s.name}, but ${t.message}` };
+      return policy.secrets.get(caller.orgId, 'team', t.team.id, s.name) ?? { kind: 'misconfigured', message: `team ${t.team.name} has no secret ${s.name}, which ${server.name} needs` };
+    }
+    case 'oauth':
+      return grant(tokens, caller, s.provider, creds, opts);
+    case 'mcp_oauth': {
+      if (!tokens.ensureMcpProvider || !server.url) return { kind: 'misconfigured', message: `${server.name} uses mcp_oauth, which this installation does not support yet` };
+      const reg = await tokens.ensureMcpProvider(caller.orgId, { serverId: server.id, serverName: server.name, url: server.url });
+      if (reg.kind !== 'ok') return { kind: 'misconfigured', message: `${server.name}: ${reg.message}` };
+      return grant(tokens, caller, reg.providerSlug, creds, opts);
+    }
+  }
+}
+
+async function grant(
+  tokens: RunnerTokens, caller: Caller, slug: string, creds: ResolvedCredentials, opts: { forceRefresh?: Set<string> },
+): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
+  const r = await tokens.accessTokenFor(caller.orgId, caller.userId, slug, { forceRefresh: opts.forceRefresh?.has(slug) ?? false });
+  switch (r.kind) {
+    case 'ok':
+      creds.connectionIds.push(r.connectionId);
+      if (r.vendorAccount) creds.vendorAccounts.push(r.vendorAccount);
+      creds.grants.push(slug);
+      return r.token;
+    case 'missing':
+      return { kind: 'needs_connect', providerSlug: r.providerSlug, providerId: r.providerId, reason: 'missing' };
+    case 'needs_reauth':
+      return { kind: 'needs_connect', providerSlug: r.providerSlug, providerId: r.providerId, reason: 'needs_reauth' };
+    case 'unknown_provider':
+      return { kind: 'misconfigured', message: `there is no provider ${r.providerSlug} in this org` };
+    case 'unavailable':
+      return { kind: 'unavailable', message: `${r.providerSlug} could not be reached to refresh your token` };
+    default: {
+      // `insufficient_scope` (newer engines): the grant lacks scopes; reconnect with the union.
+      const o = r as { kind: string; providerSlug?: string; providerId?: string; missingScopes?: string[] };
+      if (o.kind === 'insufficient_scope' && o.providerSlug && o.providerId) {
+        return { kind: 'needs_connect', providerSlug: o.providerSlug, providerId: o.providerId, reason: 'insufficient_scope', extraScopes: o.missingScopes ?? [] };
+      }
+      return { kind: 'misconfigured', message: `unexpected answer from the token store for ${slug}` };
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { and, eq } from 'drizzle-orm';
+import { Secret, type Keyring } from '../crypto/index.js';
+import { newId, type Db } from '../db/index.js';
+import { secrets } from '../db/schema.js';
+
+export type SecretScope = 'org' | 'team' | 'user';
+
+const ctx = (rowId: string) => ({ table: 'secrets', column: 'value_sealed', rowId });
+
+/** Named sealed values at org, team or user scope. Values go in and come out only as `Secret`. */
+export class SecretStore {
+  constructor(
+    private readonly db: Db,
+    private readonly keyring: Keyring,
+  ) {}
+
+  /** Stores (or replaces) a value, sealed with the row id in the AAD. */
+  set(orgId: string, scope: SecretScope, scopeId: string, name: string, value: Secret): void {
+    const now = Date.now();
+    const existing = this.#row(orgId, scope, scopeId, name);
+    const id = existing?.id ?? newId();
+    const valueSealed = this.keyring.seal(value.reveal(), ctx(id));
+    if (existing) this.db.update(secrets).set({ valueSealed, updatedAt: now }).where(eq(secrets.id, id)).run();
+    else this.db.insert(secrets).values({ id, orgId, scope, scopeId, name, valueSealed, updatedAt: now }).run();
+  }
+
+  /** The value, or undefined when no such secret exists. */
+  get(orgId: string, scope: SecretScope, scopeId: string, name: string): Secret | undefined {
+    const row = this.#row(orgId, scope, scopeId, name);
+    return row ? new Secret(this.keyring.open(row.valueSealed, ctx(row.id))) : undefined;
+  }
+
+  /** Names and owners only; never values. */
+  list(orgId: string, scope?: SecretScope): { scope: SecretScope; scopeId: string; name: string; updatedAt: number }[] {
+    const where = scope ? and(eq(secrets.orgId, orgId), eq(secrets.scope, scope)) : eq(secrets.orgId, orgId);
+    return this.db
+      .select({ scope: secrets.scope, scopeId: secrets.scopeId, name: secrets.name, updatedAt: secrets.updatedAt })
+      .from(secrets)
+      .where(where)
+      .all();
+  }
+
+  /** Deletes one secret; false when there was none. */
+  delete(orgId: string, scope: SecretScope, scopeId: string, name: string): boolean {
+    const row = this.#row(orgId, scope, scopeId, name);
+    if (!row) return false;
+    this.db.delete(secrets).where(eq(secrets.id, row.id)).run();
+    return true;
+  }
+
+  #row(orgId: string, scope: SecretScope, scopeId: string, name: string) {
+    return this.db
+      .select()
+      .from(secrets)
+      .where(and(eq(secrets.orgId, orgId), eq(secrets.scope, scope), eq(secrets.scopeId, scopeId), eq(secrets.name, name)))
+      .get();
+  }
+}

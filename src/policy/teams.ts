@@ -1,0 +1,85 @@
+import { and, eq, or } from 'drizzle-orm';
+import { newId, type Db } from '../db/index.js';
+import { teamChannels, teamMembers, teams } from '../db/schema.js';
+
+export type Team = typeof teams.$inferSelect;
+
+/** Which team a team secret comes from: the channel's team, else the caller's only team. */
+export type TeamResolution = { kind: 'ok'; team: Team } | { kind: 'error'; message: string };
+
+/** Teams, their members and the channels bound to them. */
+export class Teams {
+  constructor(private readonly db: Db) {}
+
+  /** A team by name or id. */
+  find(orgId: string, ref: string): Team | undefined {
+    return this.db.select().from(teams).where(and(eq(teams.orgId, orgId), or(eq(teams.name, ref), eq(teams.id, ref)))).get();
+  }
+
+  create(orgId: string, name: string): Team | undefined {
+    if (this.find(orgId, name)) return undefined;
+    const t = { id: newId(), orgId, name };
+    this.db.insert(teams).values(t).run();
+    return this.find(orgId, name);
+  }
+
+  list(orgId: string): { team: Team; members: number; channels: string[] }[] {
+    return this.db.select().from(teams).where(eq(teams.orgId, orgId)).all().map((team) => ({
+      team,
+      members: this.db.select().from(teamMembers).where(eq(teamMembers.teamId, team.id)).all().length,
+      channels: this.db.select().from(teamChannels).where(eq(teamChannels.teamId, team.id)).all().map((c) => `${c.platform}:${c.channelId}`),
+    }));
+  }
+
+  addMember(orgId: string, teamId: string, userId: string): void {
+    this.db.insert(teamMembers).values({ orgId, teamId, userId }).onConflictDoNothing().run();
+  }
+
+  removeMember(orgId: string, teamId: string, userId: string): boolean {
+    return this.db.delete(teamMembers).where(and(eq(teamMembers.orgId, orgId), eq(teamMembers.teamId, teamId), eq(teamMembers.userId, userId))).run().changes > 0;
+  }
+
+  /** Binds a chat channel to a team (a channel belongs to at most one team). */
+  bindChannel(orgId: string, teamId: string, platform: string, channelId: string): void {
+    this.db
+      .insert(teamChannels)
+      .values({ orgId, teamId, platform, channelId })
+      .onConflictDoUpdate({ target: [teamChannels.orgId, teamChannels.platform, teamChannels.channelId], set: { teamId } })
+      .run();
+  }
+
+  /** Teams a user belongs to. */
+  ofUser(orgId: string, userId: string): Team[] {
+    return this.db
+      .select({ team: teams })
+      .from(teamMembers)
+      .innerJoin(teams, eq(teams.id, teamMembers.teamId))
+      .where(and(eq(teamMembers.orgId, orgId), eq(teamMembers.userId, userId)))
+      .all()
+      .map((r) => r.team);
+  }
+
+  /**
+   * The team whose secrets a call uses: the team the channel is bound to (the caller must be a
+   * member), else the caller's only team. No team or several: an error that says so.
+   */
+  resolve(orgId: string, userId: string, chat?: { platform: string; channelId: string }): TeamResolution {
+    const mine = this.ofUser(orgId, userId);
+    if (chat) {
+      const bound = this.db
+        .select()
+        .from(teamChannels)
+        .where(and(eq(teamChannels.orgId, orgId), eq(teamChannels.platform, chat.platform), eq(teamChannels.channelId, chat.channelId)))
+        .get();
+      if (bound) {
+        const team = mine.find((t) => t.id === bound.teamId);
+        if (team) return { kind: 'ok', team };
+        const name = this.find(orgId, bound.teamId)?.name ?? 'another team';
+        return { kind: 'error', message: `this channel belongs to team ${name}, and you are not a member of it` };
+      }
+    }
+    if (mine.length === 1) return { kind: 'ok', team: mine[0]! };
+    if (!mine.length) return { kind: 'error', message: 'you are in no team, so a team secret cannot be chosen' };
+    return { kind: 'error', message: `you are in several teams (${mine.map((t) => t.name).join(', ')}) and this channel is bound to none; ask an admin to bind it with /onbehalf admin team channel <team>` };
+  }
+}

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { Secret } from '../../src/crypto/index.js';
+import { McpPool, resultText, type PoolServer } from '../../src/mcp/index.js';
+import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { tempDir } from '../support/env.js';
+import { freePort } from '../../src/redis/index.js';
+
+const log = pino({ level: 'silent' });
+const creds = (env: Record<string, string> = {}, headers: Record<string, string> = {}) => ({
+  env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, new Secret(v)])),
+  headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, new Secret(v)])),
+});
+
+let http: TestMcpHttpServer;
+const tmp = tempDir('onbehalf-pool-');
+const stdio: PoolServer = { id: 's-stdio', name: 'local', transport: 'stdio', url: null, ...stdioServerCommand };
+let web: PoolServer;
+
+beforeAll(async () => {
+  http = await startMcpHttpServer();
+  web = { id: 's-http', name: 'remote', transport: 'http', url: http.url, command: null, args: [] };
+});
+afterAll(async () => {
+  await http.stop();
+  tmp.cleanup();
+});
+
+describe('MCP client pool', () => {
+  it("a stdio server's environment holds only its bound variables and the SDK's safe list, never the worker's own", async () => {
+    process.env.ONBEHALF_KEYS = 'k1:WORKER-SEALING-KEY-CANARY';
+    process.env.DATABASE_URL = 'file:/secret/worker.db';
+    process.env.SLACK_BOT_TOKEN = 'xoxb-worker-canary';
+    const pool = new McpPool(log);
+    try {
+      const r = await pool.call(stdio, creds({ GITHUB_TOKEN: 'gho_alice', ORG_KEY: 'org-key-1' }), 'env_dump', {}, 20_000);
+      expect(r.kind).toBe('ok');
+      const env = JSON.parse(resultText((r as Extract<typeof r, { kind: 'ok' }>).result)) as Record<string, string>;
+      expect(env.GITHUB_TOKEN).toBe('gho_alice');
+      expect(env.ORG_KEY).toBe('org-key-1');
+      const allowed = new Set(['GITHUB_TOKEN', 'ORG_KEY', 'HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER']);
+      // Node itself may define a few NODE_* variables for its children; nothing of ours.
+      const extra = Object.keys(env).filter((k) => !allowed.has(k) && !/^(NODE_|TSX_)/.test(k));
+      expect(extra).toEqual([]);
+      expect(JSON.stringify(env)).not.toContain('CANARY');
+      expect(JSON.stringify(env)).not.toContain('xoxb-worker-canary');
+      expect(env.DATABASE_URL).toBeUndefined();
+    } finally {
+      delete process.env.ONBEHALF_KEYS;
+      delete process.env.DATABASE_URL;
+      delete process.env.SLACK_BOT_TOKEN;
+      await pool.close();
+    }
+  });
+
+  it('an http server receives exactly the bound headers; each credential set gets its own client, reused while the same', async () => {
+    const pool = new McpPool(log);
+    try {
+      const a1 = await pool.call(web, creds({}, { Authorization: 'Bearer alice-1' }), 'whoami', {}, 5000);
+      const b1 = await pool.call(web, creds({}, { Authorization: 'Bearer bob-1', 'X-Org-Key': 'k' }), 'whoami', {}, 5000);
+      const a2 = await pool.call(web, creds({}, { Authorization: 'Bearer alice-1' }), 'whoami', {}, 5000);
+      const seen = [a1, b1, a2].map((r) => JSON.parse(resultText((r as Extract<typeof r, { kind: 'ok' }>).result)));
+      expect(seen).toEqual([{ authorization: 'Bearer alice-1' }, { authorization: 'Bearer bob-1', 'x-org-key': 'k' }, { authorization: 'Bearer alice-1' }]);
+      expect(pool.size.clients).toBe(2);
+      // A refreshed token is a new credential set: a new client, never the old headers.
+      const a3 = await pool.call(web, creds({}, { Authorization: 'Bearer alice-2' }), 'whoami', {}, 5000);
+      expect(resultText((a3 as Extract<typeof a3, { kind: 'ok' }>).result)).toContain('alice-2');
+      expect(pool.size.clients).toBe(3);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('caps stdio processes with LRU eviction, closes idle ones, and restarts a crashed one', async () => {
+    const pool = new McpPool(log, { maxProcesses: 2, idleMs: 2500 });
+    try {
+      for (const who of ['a', 'b', 'c']) expect((await pool.call(stdio, creds({ WHO: who }), 'echo', { text: who }, 20_000)).kind).toBe('ok');
+      expect(pool.size.processes).toBe(2);
+      const crash = await pool.call(stdio, creds({ WHO: 'c' }), 'crash', {}, 20_000);
+      expect(crash.kind).toBe('ok');
+      await new Promise((r) => setTimeout(r, 200));
+      const again = await pool.call(stdio, creds({ WHO: 'c' }), 'whoami', {}, 20_000);
+      expect(again.kind).toBe('ok');
+      expect(JSON.parse(resultText((again as Extract<typeof again, { kind: 'ok' }>).result)).WHO).toBe('c');
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(pool.size.processes).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a call past its deadline ends as timeout and the server is sent notifications/cancelled', async () => {
+    const pool = new McpPool(log);
+    const marker = path.join(tmp.dir, 'slow.marker');
+    try {
+      const t0 = Date.now();
+      const r = await pool.call(stdio, creds({}), 'slow', { ms: 10_000, marker }, 600);
+      expect(r.kind).toBe('timeout');
+      expect(Date.now() - t0).toBeLessThan(3000);
+      const h = await pool.call(web, creds({}, { Authorization: 'Bearer t' }), 'slow', { ms: 10_000 }, 300);
+      expect(h.kind).toBe('timeout');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(readFileSync(marker, 'utf8')).toContain('cancelled');
+      expect(http.cancelled).toBeGreaterThanOrEqual(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a server that is down is unreachable and the request was never sent; 401 and 5xx are told apart', async () => {
+    const pool = new McpPool(log);
+    try {
+      const down: PoolServer = { ...web, id: 'down', url: `http://127.0.0.1:${await freePort()}/mcp` };
+      expect(await pool.call(down, creds({}), 'whoami', {}, 2000)).toEqual({ kind: 'unreachable', sent: false, detail: 'ECONNREFUSED' });
+      http.deny('revoked-token');
+      expect((await pool.call(web, creds({}, { Authorization: 'Bearer revoked-token' }), 'whoami', {}, 2000)).kind).toBe('unauthorized');
+      const c = creds({}, { Authorization: 'Bearer fine' });
+      expect((await pool.call(web, c, 'whoami', {}, 2000)).kind).toBe('ok');
+      http.failNext(1, 502);
+      expect(await pool.call(web, c, 'whoami', {}, 2000)).toEqual({ kind: 'unreachable', sent: true, detail: 'HTTP 502' });
+      const scoped = await pool.call(web, c, 'admin_op', {}, 2000);
+      expect(scoped).toEqual({ kind: 'insufficient_scope', scopes: ['admin'] });
+    } finally {
+      await pool.close();
+    }
+  });
+});

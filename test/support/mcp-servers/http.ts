@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { registerTestTools, type SeenCall } from './tools.js';
+
+/** A running loopback MCP server over Streamable HTTP. */
+export interface TestMcpHttpServer {
+  /** `http://127.0.0.1:<port>/mcp` */
+  url: string;
+  /** Every tool call, with the credentials it arrived with. */
+  calls: SeenCall[];
+  /** How many calls the server saw cancelled (`notifications/cancelled`). */
+  cancelled: number;
+  /** HTTP requests answered, including ones refused. */
+  requests: number;
+  /** Answer 401 to any request whose `Authorization: Bearer <token>` is on the deny list. */
+  deny(token: string): void;
+  allow(token: string): void;
+  /** Tokens that carry a scope; `admin_op` answers 403 insufficient_scope without `admin`. */
+  grantScope(token: string, scope: string): void;
+  /** Answer the next `n` tools/call requests with `status` (default 503) instead of running them. */
+  failNext(n: number, status?: number): void;
+  stop(): Promise<void>;
+}
+
+const bearer = (h: string | undefined) => h?.match(/^Bearer (.+)$/)?.[1];
+
+/**
+ * Starts a Streamable HTTP MCP server on 127.0.0.1 (stateful sessions) offering the shared test
+ * tools; `whoami` reports the Authorization and X-* headers it saw. Control 401s with `deny`,
+ * 403 insufficient_scope with `grantScope`, 5xx with `failNext`. Stop it in afterAll.
+ */
+export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
+  const denied = new Set<string>();
+  const scopes = new Map<string, Set<string>>();
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  let failing = { n: 0, status: 503 };
+  const state = { calls: [] as SeenCall[], cancelled: 0, requests: 0 };
+
+  const newSession = async () => {
+    const server = new McpServer({ name: 'test-http', version: '1.0.0' });
+    registerTestTools(server, {
+      credentials: (extra) => {
+        const out: Record<string, string> = {};
+        for (const [k, v] of Object.entries(extra.requestInfo?.headers ?? {})) {
+          if ((k === 'authorization' || k.startsWith('x-')) && typeof v === 'string') out[k] = v;
+        }
+        return out;
+      },
+      record: (c) => state.calls.push(c),
+      cancelled: () => state.cancelled++,
+      env: () => ({}),
+    });
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: true,
+      onsessioninitialized: (id) => void sessions.set(id, transport),
+    });
+    transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);
+    await server.connect(transport);
+    return transport;
+  };
+
+  const srv = http.createServer(async (req, res) => {
+    state.requests++;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const body = raw ? JSON.parse(raw) : undefined;
+      const token = bearer(req.headers.authorization);
+      if (token && denied.has(token)) {
+        res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
+        return;
+      }
+      if (body?.method === 'tools/call') {
+        if (failing.n > 0) {
+          failing.n--;
+          res.writeHead(failing.status, { 'content-type': 'text/plain' }).end('server trouble');
+          return;
+        }
+        if (body.params?.name === 'admin_op' && !(token && scopes.get(token)?.has('admin'))) {
+          res.writeHead(403, { 'www-authenticate': 'Bearer error="insufficient_scope", scope="admin"', 'content-type': 'application/json' }).end('{"error":"insufficient_scope"}');
+          return;
+        }
+      }
+      const sid = req.headers['mcp-session-id'];
+      let transport = typeof sid === 'string' ? sessions.get(sid) : undefined;
+      if (!transport) {
+        if (body?.method !== 'initialize') {
+          res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
+          return;
+        }
+        transport = await newSession();
+      }
+      await transport.handleRequest(req, res, body);
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500).end(String((err as Error).message));
+    }
+  });
+  // The SDK counts cancellations through the tool's AbortSignal; notifications arrive as POSTs.
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    get calls() {
+      return state.calls;
+    },
+    get cancelled() {
+      return state.cancelled;
+    },
+    get requests() {
+      return state.requests;
+    },
+    deny: (t) => void denied.add(t),
+    allow: (t) => void denied.delete(t),
+    grantScope: (t, s) => void scopes.set(t, new Set([...(scopes.get(t) ?? []), s])),
+    failNext: (n, status = 503) => void (failing = { n, status }),
+    async stop() {
+      for (const t of sessions.values()) await t.close().catch(() => undefined);
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { appendFileSync } from 'node:fs';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+
+/** What one tool call saw, as the test servers record it. */
+export interface SeenCall {
+  tool: string;
+  args: Record<string, unknown>;
+  /** The credentials the call arrived with: http headers (authorization, x-*) or the stdio env minus the safe list. */
+  seen: Record<string, string>;
+}
+
+/** Hooks a server gives the shared tools: what the caller's credentials are, and where to record. */
+export interface ToolHost {
+  credentials(extra: { requestInfo?: { headers?: Record<string, string | string[] | undefined> } }): Record<string, string>;
+  record(call: SeenCall): void;
+  cancelled(tool: string): void;
+  env(): Record<string, string | undefined>;
+}
+
+const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
+
+/**
+ * The tools every test MCP server offers: whoami, echo, env_dump, slow (honours cancellation),
+ * create_note (not idempotent), read_notes (readOnlyHint), admin_op (needs scope `admin` over http), crash.
+ */
+export function registerTestTools(server: McpServer, host: ToolHost, opts: { stdio?: boolean } = {}): void {
+  const notes: string[] = [];
+  const seenOf = (extra: Parameters<ToolHost['credentials']>[0]) => host.credentials(extra);
+  server.registerTool('whoami', { description: 'The credentials this call arrived with', inputSchema: {}, annotations: { readOnlyHint: true } }, async (_a, extra) => {
+    const seen = seenOf(extra);
+    host.record({ tool: 'whoami', args: {}, seen });
+    return text(JSON.stringify(seen));
+  });
+  server.registerTool('echo', { description: 'Echoes text', inputSchema: { text: z.string().max(100_000), repo: z.string().optional(), email: z.string().optional() }, annotations: { readOnlyHint: true } }, async (args, extra) => {
+    host.record({ tool: 'echo', args, seen: seenOf(extra) });
+    return text(JSON.stringify(args));
+  });
+  server.registerTool('env_dump', { description: 'The whole environment of this process', inputSchema: {}, annotations: { readOnlyHint: true } }, async (_a, extra) => {
+    host.record({ tool: 'env_dump', args: {}, seen: seenOf(extra) });
+    return text(JSON.stringify(host.env()));
+  });
+  server.registerTool(
+    'slow',
+    { description: 'Waits ms milliseconds; stops when cancelled', inputSchema: { ms: z.number().int().min(0), marker: z.string().optional() }, annotations: { readOnlyHint: true } },
+    async ({ ms, marker }, extra) => {
+      host.record({ tool: 'slow', args: { ms, marker }, seen: seenOf(extra) });
+      if (marker) appendFileSync(marker, 'started\n');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        extra.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          host.cancelled('slow');
+          if (marker) appendFileSync(marker, 'cancelled\n');
+          resolve();
+        });
+      });
+      return text(`waited ${ms} ms`);
+    },
+  );
+  server.registerTool(
+    'create_note',
+    { description: 'Creates a note (not idempotent)', inputSchema: { text: z.string(), file: z.string().optional(), delayMs: z.number().int().optional() } },
+    async ({ text: t, file, delayMs }, extra) => {
+      host.record({ tool: 'create_note', args: { text: t }, seen: seenOf(extra) });
+      if (file) appendFileSync(file, `started ${t}\n`);
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      notes.push(t);
+      return text(`note #${notes.length}: ${t}`);
+    },
+  );
+  server.registerTool(
+    'read_notes',
+    { description: 'Reads notes (read-only)', inputSchema: { file: z.string().optional(), delayMs: z.number().int().optional() }, annotations: { readOnlyHint: true } },
+    async ({ file, delayMs }, extra) => {
+      host.record({ tool: 'read_notes', args: {}, seen: seenOf(extra) });
+      if (file) appendFileSync(file, 'started read\n');
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      return text(`${notes.length} note(s)`);
+    },
+  );
+  server.registerTool('admin_op', { description: 'Needs the admin scope', inputSchema: {} }, async (_a, extra) => {
+    host.record({ tool: 'admin_op', args: {}, seen: seenOf(extra) });
+    return text('admin op done');
+  });
+  if (opts.stdio) server.registerTool('crash', { description: 'Exits the stdio server process', inputSchema: {} }, async () => {
+    setTimeout(() => process.exit(3), 10);
+    return text('crashing');
+  });
+}
