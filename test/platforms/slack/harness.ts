@@ -1,0 +1,89 @@
+import path from 'node:path';
+import { AuditLog } from '../../../src/audit/index.js';
+import type { Ack, ChatInbound, Inbound } from '../../../src/chat/types.js';
+import { Keyring, Secret } from '../../../src/crypto/index.js';
+import { openDb, type Db } from '../../../src/db/index.js';
+import { Identity } from '../../../src/identity/index.js';
+import { createLogger } from '../../../src/log.js';
+import { createMetrics } from '../../../src/metrics.js';
+import { createSlackPlatform, type SlackPlatform, type SlackSettings } from '../../../src/platforms/slack/index.js';
+import { createWeb, listen } from '../../../src/web/index.js';
+import { tempDir, testKey } from '../../support/env.js';
+import { LogCapture } from '../../support/logs.js';
+import { startSlackApi, type SlackApi } from '../../support/slack-api.js';
+import { SlackSigner } from '../../support/slack-signing.js';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789';
+export const BOT_TOKEN = 'xoxb-canary-bot-token-4f1d2c';
+
+/** The chat core seam, recorded: every event it got, answering with `answer` (default: nothing). */
+export class RecordingInbound implements ChatInbound {
+  readonly events: Inbound[] = [];
+  answer: (e: Inbound) => Promise<Ack> = async () => undefined;
+  async handle(event: Inbound): Promise<Ack> {
+    this.events.push(event);
+    return this.answer(event);
+  }
+}
+
+export interface Harness {
+  /** `http://127.0.0.1:<port>/slack/events` */
+  eventsUrl: string;
+  baseUrl: string;
+  slack: SlackApi;
+  signer: SlackSigner;
+  inbound: RecordingInbound;
+  platform: SlackPlatform;
+  logs: LogCapture;
+  db: Db;
+  keyring: Keyring;
+  identity: Identity;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Slack adapter as the product builds it (Bolt + our receiver on our Hono server, the Web
+ * API sender) against the loopback fake Slack, with a recording chat core at the seam.
+ */
+export async function startHarness(settings: Partial<SlackSettings> = {}, opts: { ackDeadlineMs?: number; answerDeadlineMs?: number } = {}): Promise<Harness> {
+  const { dir, cleanup } = tempDir();
+  const slack = await startSlackApi();
+  const logs = new LogCapture();
+  const log = createLogger('debug', logs);
+  const db = openDb(path.join(dir, 'test.db'));
+  const keyring = new Keyring([testKey()]);
+  const identity = new Identity(db);
+  const inbound = new RecordingInbound();
+  const platform = createSlackPlatform({
+    settings: { signingSecret: SIGNING_SECRET, botToken: new Secret(BOT_TOKEN), apiUrl: slack.url, ...settings },
+    inbound, log, db, keyring, identity, audit: new AuditLog(db), publicUrl: 'http://127.0.0.1', ...opts,
+  });
+  const web = createWeb({ log, metrics: createMetrics(), readiness: [], routes: platform.router ? [{ path: '/slack', router: platform.router }] : [] });
+  const server = await listen(web, 0, '127.0.0.1');
+  await platform.start();
+  const baseUrl = `http://127.0.0.1:${server.port}`;
+  return {
+    eventsUrl: `${baseUrl}/slack/events`, baseUrl, slack, signer: new SlackSigner(SIGNING_SECRET), inbound, platform, logs, db, keyring, identity,
+    async stop() {
+      await platform.stop();
+      await server.close();
+      await slack.stop();
+      db.$client.close();
+      cleanup();
+    },
+  };
+}
+
+/** Resolves once `check` passes (polling every 20 ms), or rejects after `ms`. */
+export async function eventually(check: () => void, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
