@@ -11,6 +11,8 @@ import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { checkEvictionPolicy, ingressConnection, startPrivateRedis, waitReady, type PrivateRedis } from './redis/index.js';
 import { createWeb, listen } from './web/index.js';
+import { OAuthService } from './oauth/index.js';
+import { oauthRouter } from './web/oauth.js';
 import { OutboundRouter, type ChatInbound } from './chat/index.js';
 import { discordGateway, discordOutbound } from './platforms/discord/index.js';
 
@@ -43,6 +45,8 @@ export interface App {
   redis: Redis | undefined;
   /** Bound HTTP port once started in `serve` mode. */
   port: number | undefined;
+  /** The OAuth engine (providers, connect links, tokens); undefined in `cli` mode (it needs Redis). */
+  oauth: OAuthService | undefined;
   /** Senders per platform (Discord registered when DISCORD_TOKEN is set), usable from any process. */
   outbound: OutboundRouter;
   /** The chat core, once the composition root builds it; `serve` starts the Discord gateway only when set. */
@@ -96,9 +100,14 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     });
   }
 
+  const oauth = redis
+    ? new OAuthService({ db, keyring, links, redis, events, audit, log: log.child({ part: 'oauth' }), metrics, publicUrl: config.publicUrl, allowPrivateUrls: config.allowPrivateUrls })
+    : undefined;
+
   const app: App = {
     config, log, db, keyring, links, metrics, events, audit, identity, redisUrl, redis,
     port: undefined,
+    oauth,
     outbound,
     chat: undefined,
     async start() {
@@ -114,6 +123,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             { name: 'database', check: async () => void db.$client.prepare('select 1').get() },
             { name: 'redis', check: async () => void (await redis!.ping()) },
           ],
+          routes: oauth ? [{ path: '/oauth', router: oauthRouter(oauth) }] : [],
         });
         const server = await listen(web, config.port);
         app.port = server.port;

@@ -18,6 +18,8 @@ export type TokenResult =
   | { kind: 'missing'; providerId: string; providerSlug: string }
   /** The grant is dead (`invalid_grant`, revoked, rejected after a refresh): prompt to reconnect. */
   | { kind: 'needs_reauth'; providerId: string; providerSlug: string; connectionId: string }
+  /** The grant works but lacks `missingScopes`: prompt to reconnect with the union (the old grant keeps working). */
+  | { kind: 'insufficient_scope'; providerId: string; providerSlug: string; connectionId: string; missingScopes: string[] }
   /** No provider by that slug in this org: a configuration problem an admin must fix. */
   | { kind: 'unknown_provider'; providerSlug: string }
   /** The provider could not be reached (5xx, network) after bounded retries; the connection stays active. */

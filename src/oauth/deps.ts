@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+import type { AuditLog } from '../audit/index.js';
+import type { Keyring, LinkSigner } from '../crypto/index.js';
+import type { Db } from '../db/index.js';
+import type { AppEvents } from '../events.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+
+/** Tunables of the OAuth engine, with their defaults. */
+export interface OAuthOptions {
+  /** Refresh when the token expires within this. Default 60000 ms. */
+  refreshSkewMs?: number;
+  /** Life of the refresh lock in Redis (a crashed holder frees it after this). Default 30000 ms. */
+  lockTtlMs?: number;
+  /** How long a caller waits for another process's refresh before giving up. Default 20000 ms. */
+  lockWaitMs?: number;
+  /** How often a waiter re-reads the row. Default 25 ms. */
+  pollMs?: number;
+  /** Attempts at the token endpoint on 5xx or network errors. Default 3. */
+  refreshAttempts?: number;
+  /** First backoff between attempts, doubled each time. Default 250 ms. */
+  backoffMs?: number;
+  /** Life of a start link and of a state. Default 600 s. */
+  flowTtlSeconds?: number;
+  /** Timeout of one request to a provider. Default 10000 ms. */
+  httpTimeoutMs?: number;
+}
+
+/** Everything the OAuth engine is built from (passed by the composition root). */
+export interface OAuthDeps {
+  db: Db;
+  keyring: Keyring;
+  links: LinkSigner;
+  /** Used for the cross-process refresh lock. */
+  redis: Redis;
+  events: AppEvents;
+  audit: AuditLog;
+  log: Logger;
+  metrics?: Metrics | undefined;
+  /** `PUBLIC_URL`: the redirect URI is `publicUrl + /oauth/callback`. */
+  publicUrl: string;
+  /** `ONBEHALF_ALLOW_PRIVATE_URLS`: discovery may reach http and private addresses. */
+  allowPrivateUrls: boolean;
+  options?: OAuthOptions;
+}
+
+export const defaults: Required<OAuthOptions> = {
+  refreshSkewMs: 60_000,
+  lockTtlMs: 30_000,
+  lockWaitMs: 20_000,
+  pollMs: 25,
+  refreshAttempts: 3,
+  backoffMs: 250,
+  flowTtlSeconds: 600,
+  httpTimeoutMs: 10_000,
+};

@@ -1,0 +1,148 @@
+import {
+  discoverAuthorizationServerMetadata,
+  discoverOAuthProtectedResourceMetadata,
+  extractResourceMetadataUrl,
+  registerClient,
+} from '@modelcontextprotocol/sdk/client/auth.js';
+import { checkResourceAllowed, resourceUrlFromServerUrl } from '@modelcontextprotocol/sdk/shared/auth-utils.js';
+import { Secret } from '../crypto/index.js';
+import { newId } from '../db/index.js';
+import { oauthProviders } from '../db/schema.js';
+import { defaults, type OAuthDeps } from './deps.js';
+import { checkUrl, guardedFetch } from './net.js';
+import { RedisLock } from './lock.js';
+import type { ProviderStore } from './providers.js';
+
+/** The MCP server a per-user grant is wanted for. */
+export interface McpServerRef {
+  serverId: string;
+  serverName: string;
+  url: string;
+}
+
+/** Outcome of `ensureMcpProvider`: the provider slug to use, or why MCP-spec OAuth cannot be used. */
+export type McpProviderResult =
+  | { kind: 'ok'; providerSlug: string; providerId: string; registered: boolean }
+  /** The server answered without asking for a token. */
+  | { kind: 'not_protected' }
+  /** A URL was refused by the SSRF guard (scheme, private address). */
+  | { kind: 'refused_url'; reason: string }
+  /** Metadata missing, unreadable, inconsistent (`resource` not this server, issuer mismatch). */
+  | { kind: 'discovery_failed'; reason: string }
+  /** The authorization server does not offer PKCE S256. */
+  | { kind: 'no_pkce' }
+  /** Dynamic client registration is not offered or was refused. */
+  | { kind: 'registration_failed'; reason: string };
+
+const INIT = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'onbehalf-discovery', version: '1' } } });
+
+/**
+ * MCP authorization (source `mcp_oauth`): RFC 9728 protected resource metadata, RFC 8414/OIDC
+ * authorization server metadata, and RFC 7591 registration once per org and server.
+ */
+export class McpAuthorization {
+  readonly #lock: RedisLock;
+
+  constructor(
+    private readonly d: OAuthDeps,
+    private readonly providers: ProviderStore,
+  ) {
+    this.#lock = new RedisLock(d.redis);
+  }
+
+  /** The slug of the `mcp` provider for this server, discovering and registering on first use. */
+  async ensure(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
+    const known = this.providers.forMcpServer(orgId, s.serverId);
+    if (known) return { kind: 'ok', providerSlug: known.slug, providerId: known.id, registered: false };
+    const parsed = checkUrl(s.url, this.d.allowPrivateUrls);
+    if (!parsed.ok) return { kind: 'refused_url', reason: `the server URL ${parsed.reason}` };
+    // Two users at once must not register two clients: single flight per org and server.
+    const key = `onbehalf:oauth:dcr:${orgId}:${s.serverId}`;
+    const deadline = Date.now() + (this.d.options?.lockWaitMs ?? defaults.lockWaitMs);
+    while (Date.now() < deadline) {
+      const owner = await this.#lock.acquire(key, 30_000);
+      if (!owner) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      try {
+        const again = this.providers.forMcpServer(orgId, s.serverId);
+        if (again) return { kind: 'ok', providerSlug: again.slug, providerId: again.id, registered: false };
+        return await this.#discoverAndRegister(orgId, s);
+      } finally {
+        await this.#lock.release(key, owner).catch(() => undefined);
+      }
+    }
+    return { kind: 'discovery_failed', reason: 'another registration for this server did not finish in time' };
+  }
+
+  async #discoverAndRegister(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
+    const fetchFn = guardedFetch({ allowPrivate: this.d.allowPrivateUrls, timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs });
+    const refused = (err: unknown) => ((err as { code?: string }).code === 'refused_url' ? { kind: 'refused_url' as const, reason: (err as Error).message } : undefined);
+    let probe: Response;
+    try {
+      probe = await fetchFn(s.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: INIT });
+      await probe.arrayBuffer();
+    } catch (err) {
+      return refused(err) ?? { kind: 'discovery_failed', reason: `the server did not answer: ${(err as Error).message}` };
+    }
+    if (probe.status !== 401) return { kind: 'not_protected' };
+    const metadataUrl = extractResourceMetadataUrl(probe);
+    try {
+      const prm = await discoverOAuthProtectedResourceMetadata(s.url, { resourceMetadataUrl: metadataUrl }, fetchFn);
+      // RFC 9728 §3.3: metadata for another resource must not be used.
+      if (!checkResourceAllowed({ requestedResource: resourceUrlFromServerUrl(s.url), configuredResource: prm.resource })) {
+        return { kind: 'discovery_failed', reason: `the protected resource metadata names ${prm.resource}, not this server` };
+      }
+      const asUrl = prm.authorization_servers?.[0];
+      if (!asUrl) return { kind: 'discovery_failed', reason: 'the protected resource metadata names no authorization server' };
+      const asCheck = checkUrl(asUrl, this.d.allowPrivateUrls);
+      if (!asCheck.ok) return { kind: 'refused_url', reason: `the authorization server ${asCheck.reason}` };
+      const meta = await discoverAuthorizationServerMetadata(asUrl, { fetchFn });
+      if (!meta) return { kind: 'discovery_failed', reason: 'no authorization server metadata (RFC 8414 or OpenID)' };
+      if (meta.issuer.replace(/\/+$/, '') !== asUrl.replace(/\/+$/, '')) return { kind: 'discovery_failed', reason: 'the authorization server metadata names a different issuer' };
+      if (!meta.code_challenge_methods_supported?.includes('S256')) return { kind: 'no_pkce' };
+      const revocation = (meta as Record<string, unknown>)['revocation_endpoint'];
+      const revokeUrl = typeof revocation === 'string' ? revocation : null;
+      for (const u of [meta.authorization_endpoint, meta.token_endpoint, meta.registration_endpoint, revokeUrl]) {
+        if (!u) continue;
+        const c = checkUrl(u, this.d.allowPrivateUrls);
+        if (!c.ok) return { kind: 'refused_url', reason: `a discovered endpoint ${c.reason}` };
+      }
+      if (!meta.registration_endpoint) return { kind: 'registration_failed', reason: 'the authorization server does not offer dynamic client registration' };
+      const scopes = prm.scopes_supported ?? meta.scopes_supported ?? [];
+      let client;
+      try {
+        client = await registerClient(asUrl, {
+          metadata: meta,
+          clientMetadata: {
+            client_name: 'onbehalf', redirect_uris: [`${this.d.publicUrl}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'], token_endpoint_auth_method: 'client_secret_post',
+          },
+          ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+          fetchFn,
+        });
+      } catch (err) {
+        return refused(err) ?? { kind: 'registration_failed', reason: (err as Error).message.slice(0, 200) };
+      }
+      const id = newId();
+      const slug = `mcp-${s.serverName.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 40);
+      this.d.db.insert(oauthProviders).values({
+        id, orgId, slug, kind: 'mcp', displayName: s.serverName, clientId: client.client_id,
+        clientSecretSealed: client.client_secret ? this.providers.sealSecret(id, new Secret(client.client_secret)) : null,
+        scopes, issuer: meta.issuer, authorizeUrl: meta.authorization_endpoint, tokenUrl: meta.token_endpoint,
+        revokeUrl, userinfoUrl: null, resource: prm.resource, mcpServerId: s.serverId,
+        extra: {
+          discovered: true, pkceMethods: meta.code_challenge_methods_supported,
+          tokenEndpointAuthMethod: client.token_endpoint_auth_method ?? 'client_secret_post',
+          issParameterSupported: (meta as Record<string, unknown>)['authorization_response_iss_parameter_supported'] === true,
+        },
+      }).run();
+      this.d.audit.write({ orgId, category: 'connection', action: 'mcp_client_registered', server: s.serverName, outcome: 'ok', detail: { provider: slug, issuer: meta.issuer } });
+      this.d.log.info({ server: s.serverName, provider: slug }, 'registered an OAuth client with the MCP server\'s authorization server');
+      return { kind: 'ok', providerSlug: slug, providerId: id, registered: true };
+    } catch (err) {
+      return refused(err) ?? { kind: 'discovery_failed', reason: (err as Error).message.slice(0, 200) };
+    }
+  }
+}

@@ -1,0 +1,190 @@
+import { and, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { Secret } from '../crypto/index.js';
+import { newId } from '../db/index.js';
+import { oauthProviders } from '../db/schema.js';
+import type { OAuthDeps } from './deps.js';
+import { checkUrl, guardedFetch } from './net.js';
+import { presets } from './presets.js';
+
+/** A provider row as stored. */
+export type ProviderRow = typeof oauthProviders.$inferSelect;
+
+/** What an admin gives to register a provider. */
+export interface ProviderInput {
+  slug: string;
+  /** A preset name (`github`, `google`, `slack`, `atlassian`, `microsoft`, `gitlab`), `oidc` or `oauth2`. */
+  kind: string;
+  clientId: string;
+  clientSecret?: Secret | undefined;
+  scopes?: string[] | undefined;
+  issuer?: string | undefined;
+  authorizeUrl?: string | undefined;
+  tokenUrl?: string | undefined;
+  revokeUrl?: string | undefined;
+  userinfoUrl?: string | undefined;
+}
+
+/** A provider as admins see it: no secret. */
+export interface ProviderView {
+  slug: string;
+  kind: string;
+  displayName: string;
+  clientId: string;
+  scopes: string[];
+  hasClientSecret: boolean;
+  authorizeUrl: string;
+  tokenUrl: string;
+}
+
+/** An admin change's outcome: done with a message to show, or refused with one line saying why. */
+export type ProviderResult =
+  | { ok: true; message: string; provider: ProviderView }
+  | { ok: false; code: 'bad_slug' | 'exists' | 'unknown_preset' | 'missing_endpoint' | 'bad_url' | 'discovery_failed' | 'no_pkce' | 'not_found'; error: string };
+
+/** Outcome of a change that returns nothing but a message. */
+export type Done = { ok: true; message: string } | { ok: false; error: string };
+
+const slugSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/);
+const oidcConfig = z.looseObject({
+  issuer: z.string(),
+  authorization_endpoint: z.string(),
+  token_endpoint: z.string(),
+  userinfo_endpoint: z.string().optional(),
+  revocation_endpoint: z.string().optional(),
+  code_challenge_methods_supported: z.array(z.string()).optional(),
+  authorization_response_iss_parameter_supported: z.boolean().optional(),
+});
+
+const view = (p: ProviderRow): ProviderView => ({
+  slug: p.slug, kind: p.kind, displayName: p.displayName, clientId: p.clientId, scopes: p.scopes,
+  hasClientSecret: p.clientSecretSealed != null, authorizeUrl: p.authorizeUrl, tokenUrl: p.tokenUrl,
+});
+
+/** OAuth client registrations of each org; client secrets sealed. */
+export class ProviderStore {
+  constructor(private readonly d: OAuthDeps) {}
+
+  /** The provider `slug` of `orgId`, or undefined. */
+  get(orgId: string, slug: string): ProviderRow | undefined {
+    return this.d.db.select().from(oauthProviders).where(and(eq(oauthProviders.orgId, orgId), eq(oauthProviders.slug, slug))).get();
+  }
+
+  /** The provider registered by DCR for an MCP server, or undefined. */
+  forMcpServer(orgId: string, serverId: string): ProviderRow | undefined {
+    return this.d.db.select().from(oauthProviders).where(and(eq(oauthProviders.orgId, orgId), eq(oauthProviders.mcpServerId, serverId))).get();
+  }
+
+  /** Every provider of an org, by slug. */
+  list(orgId: string): ProviderView[] {
+    return this.d.db.select().from(oauthProviders).where(eq(oauthProviders.orgId, orgId)).orderBy(oauthProviders.slug).all().map(view);
+  }
+
+  /** The client secret of a provider, unsealed into a Secret; undefined for a public client. */
+  clientSecret(p: ProviderRow): Secret | undefined {
+    if (!p.clientSecretSealed) return undefined;
+    return new Secret(this.d.keyring.open(p.clientSecretSealed, { table: 'oauth_providers', column: 'client_secret_sealed', rowId: p.id }));
+  }
+
+  /** Seals a client secret for a row id. */
+  sealSecret(rowId: string, secret: Secret): string {
+    return this.d.keyring.seal(secret.reveal(), { table: 'oauth_providers', column: 'client_secret_sealed', rowId });
+  }
+
+  /** Registers a provider from a preset, OIDC discovery, or explicit endpoints. */
+  async add(orgId: string, input: ProviderInput): Promise<ProviderResult> {
+    if (!slugSchema.safeParse(input.slug).success) return { ok: false, code: 'bad_slug', error: 'The slug must be 1-40 lowercase letters, digits, - or _.' };
+    if (!input.clientId || input.clientId.length > 512) return { ok: false, code: 'missing_endpoint', error: 'A client id is required.' };
+    if (this.get(orgId, input.slug)) return { ok: false, code: 'exists', error: `A provider "${input.slug}" already exists; remove it first.` };
+    const ep = await this.#endpoints(input);
+    if (!ep.ok) return ep;
+    const id = newId();
+    const row = {
+      id, orgId, slug: input.slug, kind: input.kind, displayName: ep.displayName, clientId: input.clientId,
+      clientSecretSealed: input.clientSecret ? this.sealSecret(id, input.clientSecret) : null,
+      scopes: input.scopes?.length ? input.scopes : ep.scopes,
+      issuer: ep.issuer ?? null, authorizeUrl: ep.authorizeUrl, tokenUrl: ep.tokenUrl,
+      revokeUrl: input.revokeUrl ?? ep.revokeUrl ?? null, userinfoUrl: input.userinfoUrl ?? ep.userinfoUrl ?? null,
+      extra: ep.extra,
+    };
+    this.d.db.insert(oauthProviders).values(row).run();
+    const p = this.get(orgId, input.slug)!;
+    return { ok: true, message: `Provider ${p.slug} (${p.displayName}) added. Redirect URI: ${this.d.publicUrl}/oauth/callback`, provider: view(p) };
+  }
+
+  async #endpoints(input: ProviderInput): Promise<
+    | { ok: true; displayName: string; authorizeUrl: string; tokenUrl: string; revokeUrl?: string | undefined; userinfoUrl?: string | undefined; issuer?: string | undefined; scopes: string[]; extra: Record<string, unknown> }
+    | Extract<ProviderResult, { ok: false }>
+  > {
+    const urlError = (name: string, raw: string | undefined) => {
+      if (raw === undefined) return undefined;
+      const c = checkUrl(raw, true);
+      if (!c.ok) return `${name} ${c.reason}`;
+      const host = c.url.hostname;
+      if (c.url.protocol === 'http:' && !this.d.allowPrivateUrls && host !== 'localhost' && host !== '127.0.0.1' && host !== '[::1]') return `${name} must use https`;
+      return undefined;
+    };
+    for (const [name, raw] of [['--authorize', input.authorizeUrl], ['--token', input.tokenUrl], ['--revoke', input.revokeUrl], ['--userinfo', input.userinfoUrl], ['--issuer', input.issuer]] as const) {
+      const e = urlError(name, raw);
+      if (e) return { ok: false, code: 'bad_url', error: e };
+    }
+    const preset = presets[input.kind];
+    if (preset) return { ok: true, ...preset, authorizeUrl: input.authorizeUrl ?? preset.authorizeUrl, tokenUrl: input.tokenUrl ?? preset.tokenUrl, extra: {} };
+    if (input.kind === 'oauth2') {
+      if (!input.authorizeUrl || !input.tokenUrl) return { ok: false, code: 'missing_endpoint', error: 'An oauth2 provider needs --authorize URL and --token URL.' };
+      return { ok: true, displayName: input.slug, authorizeUrl: input.authorizeUrl, tokenUrl: input.tokenUrl, issuer: input.issuer, scopes: [], extra: {} };
+    }
+    if (input.kind === 'oidc') {
+      if (!input.issuer) return { ok: false, code: 'missing_endpoint', error: 'An oidc provider needs --issuer URL.' };
+      return this.#discoverOidc(input.issuer);
+    }
+    return { ok: false, code: 'unknown_preset', error: `Unknown provider kind "${input.kind}". Use one of: ${[...Object.keys(presets), 'oidc', 'oauth2'].join(', ')}.` };
+  }
+
+  /** OpenID discovery from the issuer, through the SSRF guard; the issuer in the document must match. */
+  async #discoverOidc(issuer: string) {
+    const base = issuer.replace(/\/+$/, '');
+    const fail = (error: string) => ({ ok: false as const, code: 'discovery_failed' as const, error });
+    let doc: z.infer<typeof oidcConfig>;
+    try {
+      const res = await guardedFetch({ allowPrivate: this.d.allowPrivateUrls })(`${base}/.well-known/openid-configuration`, { headers: { accept: 'application/json' } });
+      if (!res.ok) return fail(`OpenID discovery at ${new URL(base).host} answered ${res.status}.`);
+      const parsed = oidcConfig.safeParse(await res.json());
+      if (!parsed.success) return fail('The OpenID configuration is missing its endpoints.');
+      doc = parsed.data;
+    } catch (err) {
+      return fail(`OpenID discovery failed: ${(err as Error).message}`);
+    }
+    if (doc.issuer.replace(/\/+$/, '') !== base) return fail('The OpenID configuration names a different issuer.');
+    if (doc.code_challenge_methods_supported && !doc.code_challenge_methods_supported.includes('S256')) {
+      return { ok: false as const, code: 'no_pkce' as const, error: 'The issuer does not support PKCE S256; refusing to use it.' };
+    }
+    for (const u of [doc.authorization_endpoint, doc.token_endpoint, doc.userinfo_endpoint, doc.revocation_endpoint]) {
+      if (u === undefined) continue;
+      const c = checkUrl(u, this.d.allowPrivateUrls);
+      if (!c.ok) return { ok: false as const, code: 'bad_url' as const, error: `A discovered endpoint ${c.reason}.` };
+    }
+    return {
+      ok: true as const, displayName: new URL(base).host, issuer: doc.issuer, authorizeUrl: doc.authorization_endpoint, tokenUrl: doc.token_endpoint,
+      userinfoUrl: doc.userinfo_endpoint, revokeUrl: doc.revocation_endpoint, scopes: ['openid', 'profile', 'email'],
+      extra: { discovered: true, issParameterSupported: doc.authorization_response_iss_parameter_supported ?? false },
+    };
+  }
+
+  /** Replaces the client secret (entered in a private form, never a command line). */
+  setClientSecret(orgId: string, slug: string, secret: Secret | undefined): Done {
+    const p = this.get(orgId, slug);
+    if (!p) return { ok: false, error: `There is no provider "${slug}".` };
+    const sealed = secret && secret.reveal() ? this.sealSecret(p.id, secret) : null;
+    this.d.db.update(oauthProviders).set({ clientSecretSealed: sealed }).where(eq(oauthProviders.id, p.id)).run();
+    return { ok: true, message: sealed ? `Client secret of ${slug} saved (sealed).` : `${slug} is now a public client (no secret).` };
+  }
+
+  /** Removes a provider and, by cascade, every connection to it. */
+  remove(orgId: string, slug: string): Done {
+    const p = this.get(orgId, slug);
+    if (!p) return { ok: false, error: `There is no provider "${slug}".` };
+    this.d.db.delete(oauthProviders).where(eq(oauthProviders.id, p.id)).run();
+    return { ok: true, message: `Provider ${slug} removed, with every connection to it.` };
+  }
+}

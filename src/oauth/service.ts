@@ -1,0 +1,132 @@
+import type { Secret } from '../crypto/index.js';
+import type { OAuthDeps } from './deps.js';
+import { ConnectFlow, type CallbackOutcome, type CallbackParams, type StartOutcome } from './flow.js';
+import { McpAuthorization, type McpProviderResult, type McpServerRef } from './mcp.js';
+import { ProviderStore, type Done, type ProviderInput, type ProviderResult, type ProviderView } from './providers.js';
+import { ConnectionStore } from './store.js';
+import { TokenClient } from './tokenclient.js';
+import { TokenService } from './tokens.js';
+import type { AccessTokenOptions, TokenResult, TokenSource } from './types.js';
+
+/** One connection as the user sees it: no token. */
+export interface ConnectionView {
+  providerSlug: string;
+  providerId: string;
+  connectionId: string;
+  status: 'active' | 'needs_reauth' | 'revoked';
+  vendorLogin: string | null;
+  scopes: string[];
+  /** Epoch ms; null: does not expire. */
+  expiresAt: number | null;
+}
+
+/** The OAuth engine's public face: providers, connect links, tokens, connections, MCP-spec OAuth. */
+export class OAuthService implements TokenSource {
+  readonly providers: ProviderStore;
+  readonly #conns: ConnectionStore;
+  readonly #client: TokenClient;
+  readonly #tokens: TokenService;
+  readonly #flow: ConnectFlow;
+  readonly #mcp: McpAuthorization;
+
+  constructor(private readonly d: OAuthDeps) {
+    this.providers = new ProviderStore(d);
+    this.#conns = new ConnectionStore(d);
+    this.#client = new TokenClient(d, this.providers);
+    this.#tokens = new TokenService(d, this.providers, this.#conns, this.#client);
+    this.#flow = new ConnectFlow(d, this.providers, this.#conns, this.#client);
+    this.#mcp = new McpAuthorization(d, this.providers);
+  }
+
+  /** `PUBLIC_URL + /oauth/callback`: what the admin registers at the vendor. */
+  redirectUri(): string {
+    return this.#flow.redirectUri();
+  }
+
+  /** Registers a provider (preset, `oidc` by discovery, or `oauth2` with explicit endpoints). */
+  addProvider(orgId: string, input: ProviderInput): Promise<ProviderResult> {
+    return this.providers.add(orgId, input);
+  }
+
+  /** Sets or clears (undefined / empty) a provider's client secret. */
+  async setClientSecret(orgId: string, slug: string, secret: Secret | undefined): Promise<Done> {
+    return this.providers.setClientSecret(orgId, slug, secret);
+  }
+
+  /** Providers of an org, without secrets. */
+  async listProviders(orgId: string): Promise<ProviderView[]> {
+    return this.providers.list(orgId);
+  }
+
+  /** Removes a provider and every connection to it. */
+  async removeProvider(orgId: string, slug: string): Promise<Done> {
+    return this.providers.remove(orgId, slug);
+  }
+
+  /** `PUBLIC_URL/oauth/start?t=…`: single use, 10 minutes; `extraScopes` asks for more (incremental consent). */
+  connectLink(orgId: string, userId: string, providerSlug: string, opts?: { resumeCallId?: string; extraScopes?: string[] }): Promise<string> {
+    return this.#flow.connectLink(orgId, userId, providerSlug, opts);
+  }
+
+  /** A valid token for this user, or a typed reason there is none. */
+  accessTokenFor(orgId: string, userId: string, providerSlug: string, opts?: AccessTokenOptions): Promise<TokenResult> {
+    return this.#tokens.accessTokenFor(orgId, userId, providerSlug, opts);
+  }
+
+  /** The user's connections (status, vendor login, scopes, expiry), never a token. */
+  async listConnections(orgId: string, userId: string): Promise<ConnectionView[]> {
+    const slugs = new Map(this.providers.list(orgId).map((p) => [p.slug, p]));
+    const byId = new Map([...slugs.values()].map((p) => [this.providers.get(orgId, p.slug)!.id, p.slug]));
+    return this.#conns
+      .listFor(orgId, userId)
+      .filter((c) => byId.has(c.providerId))
+      .map((c) => ({ providerSlug: byId.get(c.providerId)!, providerId: c.providerId, connectionId: c.id, status: c.status, vendorLogin: c.vendorLogin, scopes: c.scopes, expiresAt: c.expiresAt }));
+  }
+
+  /** Revokes at the provider (best effort), deletes the sealed tokens, audits either way. */
+  async disconnect(orgId: string, userId: string, providerSlug: string): Promise<Done> {
+    const p = this.providers.get(orgId, providerSlug);
+    if (!p) return { ok: false, error: `There is no provider "${providerSlug}".` };
+    const row = this.#conns.find(orgId, userId, p.id);
+    if (!row) return { ok: false, error: `You have no ${providerSlug} connection.` };
+    let revoked = false;
+    try {
+      const refresh = this.#conns.open(row, 'refresh');
+      const access = this.#conns.open(row, 'access');
+      // RFC 7009 §2.1: revoking the refresh token revokes the grant; else revoke the access token.
+      if (refresh && p.kind !== 'github') revoked = await this.#client.revoke(p, refresh, 'refresh_token');
+      else if (access) revoked = await this.#client.revoke(p, access, 'access_token');
+    } catch (err) {
+      this.d.log.warn({ provider: p.slug, err: (err as Error).message }, 'could not revoke at the provider');
+    }
+    this.#conns.delete(row.id);
+    this.d.metrics?.oauthEvents.inc({ event: 'disconnect', result: revoked ? 'revoked' : 'local_only' });
+    this.d.audit.write({
+      orgId, category: 'connection', action: 'disconnect', actorUserId: userId, onBehalfOfUserId: userId, connectionIds: [row.id],
+      vendorAccount: row.vendorLogin, outcome: revoked ? 'revoked' : 'deleted_locally', detail: { provider: p.slug },
+    });
+    this.d.events.emit('connection.removed', { orgId, userId, providerId: p.id, providerSlug: p.slug, connectionId: row.id });
+    const who = row.vendorLogin ? ` (${row.vendorLogin})` : '';
+    return {
+      ok: true,
+      message: revoked
+        ? `Disconnected ${providerSlug}${who}: revoked at the provider and deleted here.`
+        : `Disconnected ${providerSlug}${who}: deleted here; the provider did not confirm revocation, so you may also remove the app in your ${p.displayName} settings.`,
+    };
+  }
+
+  /** MCP-spec OAuth: discover and register (once per org and server) and return the provider slug to use. */
+  ensureMcpProvider(orgId: string, server: McpServerRef): Promise<McpProviderResult> {
+    return this.#mcp.ensure(orgId, server);
+  }
+
+  /** `/oauth/start` logic (for the web router). */
+  start(t: string): Promise<StartOutcome> {
+    return this.#flow.start(t);
+  }
+
+  /** `/oauth/callback` logic (for the web router). */
+  callback(q: CallbackParams): Promise<CallbackOutcome> {
+    return this.#flow.callback(q);
+  }
+}

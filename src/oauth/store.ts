@@ -1,0 +1,99 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { Secret } from '../crypto/index.js';
+import { newId } from '../db/index.js';
+import { connectedAccounts } from '../db/schema.js';
+import type { OAuthDeps } from './deps.js';
+import type { TokenSet, VendorIdentity } from './tokenclient.js';
+
+/** A connected-account row as stored (tokens sealed). */
+export type ConnectionRow = typeof connectedAccounts.$inferSelect;
+
+const ctx = (rowId: string, column: 'access_token_sealed' | 'refresh_token_sealed') => ({ table: 'connected_accounts', column, rowId });
+
+/** Sealed storage of connected accounts; every token write bumps `version`. */
+export class ConnectionStore {
+  constructor(private readonly d: OAuthDeps) {}
+
+  /** The user's connection to a provider, or undefined. */
+  find(orgId: string, userId: string, providerId: string): ConnectionRow | undefined {
+    return this.d.db
+      .select().from(connectedAccounts)
+      .where(and(eq(connectedAccounts.orgId, orgId), eq(connectedAccounts.userId, userId), eq(connectedAccounts.providerId, providerId)))
+      .get();
+  }
+
+  /** Re-reads a row by id. */
+  byId(id: string): ConnectionRow | undefined {
+    return this.d.db.select().from(connectedAccounts).where(eq(connectedAccounts.id, id)).get();
+  }
+
+  /** Unseals the access or refresh token of a row. */
+  open(row: ConnectionRow, which: 'access' | 'refresh'): Secret | undefined {
+    const sealed = which === 'access' ? row.accessTokenSealed : row.refreshTokenSealed;
+    if (!sealed) return undefined;
+    return new Secret(this.d.keyring.open(sealed, ctx(row.id, which === 'access' ? 'access_token_sealed' : 'refresh_token_sealed')));
+  }
+
+  /** Stores a new grant from a connect (insert, or replace the user's previous grant). */
+  saveGrant(orgId: string, userId: string, providerId: string, t: TokenSet, scopes: string[], who: VendorIdentity): ConnectionRow {
+    const existing = this.find(orgId, userId, providerId);
+    const id = existing?.id ?? newId();
+    const values = {
+      status: 'active' as const,
+      accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(id, 'access_token_sealed')),
+      refreshTokenSealed: t.refreshToken ? this.d.keyring.seal(t.refreshToken.reveal(), ctx(id, 'refresh_token_sealed')) : null,
+      expiresAt: t.expiresAt,
+      scopes,
+      vendorAccountId: who.id,
+      vendorLogin: who.login,
+      updatedAt: Date.now(),
+    };
+    if (existing) {
+      this.d.db.update(connectedAccounts).set({ ...values, version: sql`${connectedAccounts.version} + 1` }).where(eq(connectedAccounts.id, id)).run();
+    } else {
+      this.d.db.insert(connectedAccounts).values({ id, orgId, userId, providerId, ...values }).run();
+    }
+    return this.byId(id)!;
+  }
+
+  /**
+   * Writes refreshed tokens only if nobody wrote since `row` was read (version check), in one
+   * statement, so access and rotated refresh token land together. A response without a refresh
+   * token keeps the old one. Returns false when a newer write won.
+   */
+  writeRefreshed(row: ConnectionRow, t: TokenSet): boolean {
+    const r = this.d.db
+      .update(connectedAccounts)
+      .set({
+        accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(row.id, 'access_token_sealed')),
+        ...(t.refreshToken ? { refreshTokenSealed: this.d.keyring.seal(t.refreshToken.reveal(), ctx(row.id, 'refresh_token_sealed')) } : {}),
+        expiresAt: t.expiresAt,
+        ...(t.scopes ? { scopes: t.scopes } : {}),
+        version: row.version + 1,
+        updatedAt: Date.now(),
+      })
+      .where(and(eq(connectedAccounts.id, row.id), eq(connectedAccounts.version, row.version)))
+      .run();
+    return r.changes === 1;
+  }
+
+  /** Marks a grant dead unless a newer write happened; returns whether it marked. */
+  markNeedsReauth(row: ConnectionRow): boolean {
+    const r = this.d.db
+      .update(connectedAccounts)
+      .set({ status: 'needs_reauth', version: row.version + 1, updatedAt: Date.now() })
+      .where(and(eq(connectedAccounts.id, row.id), eq(connectedAccounts.version, row.version)))
+      .run();
+    return r.changes === 1;
+  }
+
+  /** Deletes a connection row and with it the sealed tokens. */
+  delete(id: string): void {
+    this.d.db.delete(connectedAccounts).where(eq(connectedAccounts.id, id)).run();
+  }
+
+  /** Every connection of a user. */
+  listFor(orgId: string, userId: string): ConnectionRow[] {
+    return this.d.db.select().from(connectedAccounts).where(and(eq(connectedAccounts.orgId, orgId), eq(connectedAccounts.userId, userId))).all();
+  }
+}

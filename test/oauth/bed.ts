@@ -1,0 +1,48 @@
+import { eq } from 'drizzle-orm';
+import { Secret } from '../../src/crypto/index.js';
+import { connectedAccounts, oauthStates } from '../../src/db/schema.js';
+import type { AppEventMap } from '../../src/events.js';
+import type { OAuthService } from '../../src/oauth/index.js';
+import { freePort } from '../../src/redis/index.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { authorizeInBrowser, OAuthTestServer, type OAuthServerOptions } from '../support/oauth-server.js';
+
+/** Canary values that must never appear in a log line. */
+export const CLIENT_SECRET = 'client-secret-canary-7f3a';
+
+/** The real app (serve mode, PUBLIC_URL = its own loopback URL) + a loopback OAuth server + Alice in Acme with provider `vendor`. */
+export async function oauthBed(opts: { server?: OAuthServerOptions; env?: Record<string, string> } = {}) {
+  const port = await freePort();
+  const t: TestApp = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...opts.env });
+  const server = await OAuthTestServer.start(opts.server);
+  const oauth: OAuthService = t.app.oauth!;
+  const { org, user } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice', displayName: 'Alice', workspaceName: 'Acme' });
+  const added = await oauth.addProvider(org.id, {
+    slug: 'vendor', kind: 'oauth2', clientId: 'client-1', clientSecret: new Secret(CLIENT_SECRET), scopes: ['repo'], issuer: server.issuer, ...server.endpoints,
+  });
+  if (!added.ok) throw new Error(added.error);
+  const events: { name: keyof AppEventMap; payload: unknown }[] = [];
+  for (const name of ['connection.active', 'connection.needs_reauth', 'connection.failed', 'connection.removed'] as const) {
+    t.app.events.on(name, (p: unknown) => events.push({ name, payload: p }));
+  }
+  const db = t.app.db;
+  return {
+    t, server, oauth, org, user, events, db,
+    /** Connects `userId` (default Alice) through the browser flow; returns the callback page. */
+    async connect(userId = user.id, slug = 'vendor', linkOpts: { resumeCallId?: string; extraScopes?: string[] } = {}) {
+      const link = await oauth.connectLink(org.id, userId, slug, linkOpts);
+      const step = await authorizeInBrowser(link);
+      if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status} ${step.body}`);
+      const res = await fetch(step.callbackUrl, { redirect: 'manual' });
+      return { res, html: await res.text(), link, ...step };
+    },
+    connection: (userId = user.id) => db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId)).get(),
+    states: () => db.select().from(oauthStates).all(),
+    async stop() {
+      await server.stop();
+      await t.stop();
+    },
+  };
+}
+
+export type Bed = Awaited<ReturnType<typeof oauthBed>>;

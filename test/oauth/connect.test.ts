@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { CLIENT_SECRET, oauthBed, type Bed } from './bed.js';
+
+describe('connecting an account', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    bed = await oauthBed();
+  });
+  afterAll(async () => bed?.stop());
+
+  it('start link → provider → callback leaves an active connection naming the vendor account, sealed, with nothing token-like in logs', async () => {
+    const { res, html, authorizeUrl, callbackUrl } = await bed.connect(bed.user.id, 'vendor', { resumeCallId: 'call-42' });
+    expect(res.status).toBe(200);
+    // Who connected what, and how to undo it (SECURITY 7).
+    expect(html).toContain('@bob');
+    expect(html).toContain('Alice');
+    expect(html).toContain('Acme');
+    expect(html).toContain('/onbehalf disconnect vendor');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+
+    // The authorize request: exact redirect URI, S256, state, scopes.
+    const a = new URL(authorizeUrl).searchParams;
+    expect(a.get('redirect_uri')).toBe(`${bed.t.app.config.publicUrl}/oauth/callback`);
+    expect(a.get('code_challenge_method')).toBe('S256');
+    expect(a.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(a.get('state')!.length).toBeGreaterThanOrEqual(43);
+    expect(a.get('scope')).toBe('repo');
+
+    const row = bed.connection()!;
+    expect(row.status).toBe('active');
+    expect(row.vendorLogin).toBe('@bob');
+    const issued = bed.server.issuedAccessTokens[0]!;
+    expect(bed.t.app.keyring.open(row.accessTokenSealed!, { table: 'connected_accounts', column: 'access_token_sealed', rowId: row.id })).toBe(issued);
+    expect(bed.t.app.keyring.open(row.refreshTokenSealed!, { table: 'connected_accounts', column: 'refresh_token_sealed', rowId: row.id })).toBe(bed.server.issuedRefreshTokens[0]);
+    expect(row.accessTokenSealed).not.toContain(issued.slice(0, 20));
+
+    const r = await bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor');
+    expect(r.kind).toBe('ok');
+    if (r.kind === 'ok') {
+      expect(r.token.reveal()).toBe(issued);
+      expect(r.vendorAccount).toBe('@bob');
+      expect(String(r.token)).toBe('[redacted]');
+    }
+    expect(await bed.oauth.listConnections(bed.org.id, bed.user.id)).toEqual([
+      expect.objectContaining({ providerSlug: 'vendor', status: 'active', vendorLogin: '@bob', scopes: ['repo'] }),
+    ]);
+    const active = bed.events.find((e) => e.name === 'connection.active');
+    expect(active?.payload).toMatchObject({ providerSlug: 'vendor', vendorLogin: '@bob', resumeCallId: 'call-42', userId: bed.user.id });
+    expect(bed.t.app.audit.query(bed.org.id).some((e) => e.action === 'connect' && e.outcome === 'connected' && e.vendorAccount === '@bob')).toBe(true);
+
+    // Nothing token-like in logs, in the event, or in the SQLite file.
+    const code = new URL(callbackUrl).searchParams.get('code')!;
+    const canaries = [issued, bed.server.issuedRefreshTokens[0]!, CLIENT_SECRET, code];
+    expect(bed.t.logs.containing(...canaries)).toEqual([]);
+    expect(JSON.stringify(bed.events)).not.toContain(issued);
+    const file = readFileSync(bed.t.app.config.databasePath).toString('latin1') + readFileSync(`${bed.t.app.config.databasePath}-wal`).toString('latin1');
+    for (const c of canaries.slice(0, 3)) expect(file).not.toContain(c);
+  });
+
+  it('a connect link for another provider slug that does not exist is refused and stores nothing', async () => {
+    const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'nope');
+    const res = await fetch(link, { redirect: 'manual' });
+    expect(res.status).toBe(404);
+  });
+
+  it('no route takes a redirect parameter: ?next= on start and callback does not send the browser anywhere else', async () => {
+    const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
+    const res = await fetch(`${link}&next=https://evil.example&return_to=https://evil.example`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')!.startsWith(bed.server.issuer)).toBe(true);
+    expect(res.headers.get('location')).not.toContain('evil');
+    const cb = await fetch(`${bed.t.baseUrl}/oauth/callback?next=https://evil.example`, { redirect: 'manual' });
+    expect(cb.status).toBe(400);
+    expect(cb.headers.get('location')).toBeNull();
+  });
+
+  it('the provider refusing consent becomes a clear page and a connection.failed event, and nothing is stored', async () => {
+    const before = bed.connection()!.version;
+    const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
+    const start = await fetch(link, { redirect: 'manual' });
+    const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
+    const res = await fetch(`${bed.t.baseUrl}/oauth/callback?state=${state}&error=access_denied&iss=${encodeURIComponent(bed.server.issuer)}`);
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain('declined');
+    expect(html).toContain('Nothing was changed');
+    expect(bed.events.some((e) => e.name === 'connection.failed' && (e.payload as { error: string }).error === 'access_denied')).toBe(true);
+    expect(bed.connection()!.version).toBe(before);
+  });
+});
