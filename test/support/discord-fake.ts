@@ -1,14 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { guildPayload, messagePayload, userObject, type FakeGuild } from './discord-payloads.js';
 
-/** A guild the fake bot is in. `members` unset: every user is a member. */
-export interface FakeGuild {
-  id: string;
-  name: string;
-  channels: { id: string; name: string; type?: number; parentId?: string }[];
-  members?: string[];
-}
+export type { FakeGuild };
+
 
 /** One REST request the fake received, as a test would scan it. */
 export interface RecordedCall {
@@ -44,10 +40,6 @@ let counter = 0n;
 /** A fresh snowflake whose timestamp is now (discord.js derives `createdTimestamp` from it). */
 export const snowflake = (): string => String((BigInt(Date.now() - DISCORD_EPOCH) << 22n) | (counter++ & 0x3fffffn));
 
-const userObject = (u: { id: string; username: string; bot?: boolean }) => ({
-  id: u.id, username: u.username, discriminator: '0', global_name: u.username, avatar: null, bot: u.bot ?? false,
-});
-
 /**
  * A loopback Discord: one HTTP server serving REST under `/api/v10` and a gateway WebSocket on the
  * same port (HELLO, IDENTIFY→READY+GUILD_CREATE, heartbeat ACK, RESUME with replay). It dispatches
@@ -67,6 +59,7 @@ export class FakeDiscord {
   #rateLimits: { match: (c: RecordedCall) => boolean; times: number; retryAfterSec: number }[] = [];
   #dmChannels = new Map<string, string>();
   #waiters: (() => void)[] = [];
+  #expiredTokens = new Set<string>();
 
   private constructor(
     private readonly server: Server,
@@ -105,6 +98,11 @@ export class FakeDiscord {
     this.#rateLimits.push({ match, times: opts.times ?? 1, retryAfterSec: opts.retryAfterSec ?? 0.5 });
   }
 
+  /** From now on the interaction webhook with `token` answers 401 Invalid Webhook Token (as after 15 minutes). */
+  expireInteraction(token: string): void {
+    this.#expiredTokens.add(token);
+  }
+
   /** Kills the gateway socket without a close frame (as a network drop); the session stays resumable. */
   dropConnection(): void {
     const s = this.#session?.socket;
@@ -132,7 +130,7 @@ export class FakeDiscord {
 
   /** Dispatches a click on a button with `customId` on a bot message. */
   click(user: FakeUser, where: { guildId?: string; channelId: string }, customId: string) {
-    const message = this.#message({ id: snowflake(), channelId: where.channelId, guildId: where.guildId, author: this.bot, content: '', flags: 64 });
+    const message = messagePayload({ id: snowflake(), channelId: where.channelId, guildId: where.guildId, author: this.bot, content: '', flags: 64 });
     return this.#interaction(3, user, where, { custom_id: customId, component_type: 2 }, { message });
   }
 
@@ -147,7 +145,7 @@ export class FakeDiscord {
     const id = snowflake();
     const mention = opts.mention ?? Boolean(where.guildId);
     const text = mention && where.guildId ? `<@${this.bot.id}> ${content}` : content;
-    const msg = this.#message({ id, channelId: where.channelId, guildId: where.guildId, author: user, content: text, mentions: mention ? [this.bot] : [] });
+    const msg = messagePayload({ id, channelId: where.channelId, guildId: where.guildId, author: user, content: text, mentions: mention ? [this.bot] : [] });
     const member = where.guildId ? { member: { roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 } } : {};
     this.dispatch('MESSAGE_CREATE', { ...msg, ...member, ...(where.guildId ? {} : { channel_type: 1 }) });
     return { id };
@@ -232,13 +230,6 @@ export class FakeDiscord {
     return undefined;
   }
 
-  #message(m: { id: string; channelId: string; guildId?: string; author: { id: string; username: string; bot?: boolean }; content: string; mentions?: { id: string; username: string; bot?: boolean }[]; flags?: number; extra?: Record<string, unknown> }) {
-    return {
-      id: m.id, channel_id: m.channelId, ...(m.guildId ? { guild_id: m.guildId } : {}), author: userObject(m.author), content: m.content,
-      timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: (m.mentions ?? []).map(userObject),
-      mention_roles: [], attachments: [], embeds: [], pinned: false, type: 0, flags: m.flags ?? 0, components: [], ...m.extra,
-    };
-  }
 
   #gateway(ws: WebSocket): void {
     ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: this.heartbeatIntervalMs } }));
@@ -262,7 +253,7 @@ export class FakeDiscord {
       v: 10, user: userObject(this.bot), guilds: this.guilds.map((g) => ({ id: g.id, unavailable: true })), session_id: this.#session.id,
       resume_gateway_url: `ws://127.0.0.1:${this.port}`, shard: [0, 1], application: { id: this.applicationId, flags: 0 }, private_channels: [],
     });
-    for (const g of this.guilds) this.dispatch('GUILD_CREATE', this.#guildPayload(g));
+    for (const g of this.guilds) this.dispatch('GUILD_CREATE', guildPayload(g));
   }
 
   #resume(ws: WebSocket, d: { session_id: string; seq: number }): void {
@@ -277,17 +268,6 @@ export class FakeDiscord {
     this.dispatch('RESUMED', {});
   }
 
-  #guildPayload(g: FakeGuild) {
-    return {
-      id: g.id, name: g.name, unavailable: false, owner_id: '1', icon: null, splash: null, discovery_splash: null, afk_channel_id: null, afk_timeout: 300,
-      verification_level: 0, default_message_notifications: 0, explicit_content_filter: 0, mfa_level: 0, system_channel_id: null, system_channel_flags: 0,
-      rules_channel_id: null, vanity_url_code: null, description: null, banner: null, premium_tier: 0, preferred_locale: 'en-US', public_updates_channel_id: null,
-      nsfw_level: 0, premium_progress_bar_enabled: false, joined_at: new Date(0).toISOString(), large: false, member_count: 2, features: [],
-      roles: [{ id: g.id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
-      channels: g.channels.map((c, i) => ({ id: c.id, name: c.name, type: c.type ?? 0, position: i, permission_overwrites: [], ...(c.parentId ? { parent_id: c.parentId } : {}) })),
-      threads: [], members: [], presences: [], voice_states: [], emojis: [], stickers: [], stage_instances: [], guild_scheduled_events: [], soundboard_sounds: [],
-    };
-  }
 
   async #rest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -344,9 +324,10 @@ export class FakeDiscord {
       return json(200, { user: userObject({ id: m[2]!, username: `user${m[2]}` }), roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 });
     }
     const reply = (channelId: string, id = snowflake()) =>
-      json(200, this.#message({ id, channelId, author: this.bot, content: String(body['content'] ?? ''), flags: Number(body['flags'] ?? 0), extra: { components: body['components'] ?? [] } }));
+      json(200, messagePayload({ id, channelId, author: this.bot, content: String(body['content'] ?? ''), flags: Number(body['flags'] ?? 0), extra: { components: body['components'] ?? [] } }));
     if ((m = p.match(/^\/channels\/(\d+)\/messages$/)) && call.method === 'POST') return reply(m[1]!);
     if ((m = p.match(/^\/channels\/(\d+)\/messages\/(\d+)$/)) && call.method === 'PATCH') return reply(m[1]!, m[2]!);
+    if ((m = p.match(/^\/webhooks\/\d+\/([^/]+)/)) && this.#expiredTokens.has(m[1]!)) return json(401, { message: 'Invalid Webhook Token', code: 50027 });
     if ((m = p.match(/^\/webhooks\/\d+\/[^/]+$/)) && call.method === 'POST') return reply('0');
     if ((m = p.match(/^\/webhooks\/\d+\/[^/]+\/messages\/([^/]+)$/)) && (call.method === 'PATCH' || call.method === 'GET')) {
       return reply('0', m[1] === '@original' ? snowflake() : m[1]!);

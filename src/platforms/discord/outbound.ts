@@ -18,6 +18,9 @@ export class DiscordSendError extends Error {
   }
 }
 
+/** Discord refused an interaction token (expired: 401 Invalid Webhook Token, or 404 Unknown Webhook). */
+const tokenRejected = (err: unknown): boolean => err instanceof DiscordSendError && (err.status === 401 || err.status === 404);
+
 /** Options of the Discord sender. */
 export interface DiscordOutboundOptions {
   token: Secret;
@@ -79,8 +82,8 @@ export class DiscordOutbound implements ChatOutbound {
       await this.#call('patch', route, { ...first!, flags: undefined }, !i, 'edit a message');
     } catch (err) {
       // An expired token or a deleted message: say it anew rather than lose the result.
-      if (!(err instanceof DiscordSendError) || err.status === undefined || err.status >= 500) throw err;
-      await this.#send(target, [first!], false);
+      if (!(err instanceof DiscordSendError) || err.status === undefined || err.status >= 500 || err.status === 429) throw err;
+      await this.#send({ ...target, interaction: i && tokenRejected(err) ? undefined : target.interaction }, [first!], false);
     }
     if (rest.length) await this.#send(target, rest, false);
   }
@@ -92,25 +95,35 @@ export class DiscordOutbound implements ChatOutbound {
   }
 
   async #sendPrivately(target: ReplyTarget, bodies: DiscordMessageBody[]): Promise<void> {
-    if (this.#interaction(target) || target.isDirect) {
-      await this.#send(target, bodies, true);
-      return;
-    }
-    // Outside an interaction Discord has no ephemeral messages: a DM is the private place.
-    const channelId = await this.#dmChannel(target.userId);
-    for (const body of bodies) await this.#post(Routes.channelMessages(channelId), body, 'send a direct message');
+    await this.#send(target, bodies, true);
   }
 
+  /**
+   * Through the interaction webhook while its token is valid (and Discord still accepts it);
+   * after that in the channel or thread, or, for private messages, in a DM: Discord has no
+   * ephemeral messages outside an interaction.
+   */
   async #send(target: ReplyTarget, bodies: DiscordMessageBody[], isPrivate: boolean): Promise<{ messageId?: string }> {
-    const i = this.#interaction(target);
+    let i = this.#interaction(target);
     let first: string | undefined;
     for (const [n, body] of bodies.entries()) {
       let id: string | undefined;
       if (i) {
-        id = (await this.#call('post', Routes.webhook(this.#appId, i.token), body, false, 'post a follow-up', new URLSearchParams({ wait: 'true' })))?.id;
-      } else {
-        const reference = n === 0 && target.messageId && !target.isDirect && !isPrivate ? { message_reference: { message_id: target.messageId, fail_if_not_exists: false as const } } : {};
-        id = (await this.#post(Routes.channelMessages(target.threadId ?? target.channelId), { ...body, flags: undefined, ...reference }, 'post a message'))?.id;
+        try {
+          id = (await this.#call('post', Routes.webhook(this.#appId, i.token), body, false, 'post a follow-up', new URLSearchParams({ wait: 'true' })))?.id;
+        } catch (err) {
+          if (!tokenRejected(err)) throw err;
+          i = undefined;
+        }
+      }
+      if (!i) {
+        const plain = { ...body, flags: undefined };
+        if (isPrivate && !target.isDirect) {
+          id = (await this.#post(Routes.channelMessages(await this.#dmChannel(target.userId)), plain, 'send a direct message'))?.id;
+        } else {
+          const reference = n === 0 && target.messageId && !target.isDirect && !isPrivate ? { message_reference: { message_id: target.messageId, fail_if_not_exists: false as const } } : {};
+          id = (await this.#post(Routes.channelMessages(target.threadId ?? target.channelId), { ...plain, ...reference }, 'post a message'))?.id;
+        }
       }
       first ??= id;
     }

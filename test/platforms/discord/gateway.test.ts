@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiscordGateway, DiscordOutbound } from '../../../src/platforms/discord/index.js';
+import { DiscordGateway } from '../../../src/platforms/discord/index.js';
 import { Secret } from '../../../src/crypto/index.js';
 import { createLogger } from '../../../src/log.js';
 import type { Ack, ChatInbound, Inbound } from '../../../src/chat/types.js';
@@ -199,72 +199,6 @@ describe('Discord gateway adapter against a loopback Discord', () => {
     expect(texts).toContain('after the outage');
     expect(fake.resumes).toBe(1);
     expect(fake.identifies).toBe(identifies);
-  });
-});
-
-describe('Discord outbound from a process without a gateway', () => {
-  let fake: FakeDiscord;
-  let out: DiscordOutbound;
-  const target = (over: Record<string, unknown> = {}) => ({ platform: 'discord' as const, workspaceId: 'g1', channelId: '111', userId: '222', isDirect: false, ...over });
-
-  beforeAll(async () => {
-    fake = await FakeDiscord.start();
-    out = new DiscordOutbound({ token: new Secret(BOT_TOKEN), applicationId: fake.applicationId, apiUrl: fake.apiUrl });
-  });
-  afterAll(async () => fake?.stop());
-
-  it('a private message inside the interaction window is an ephemeral follow-up with a link button', async () => {
-    const t = target({ interaction: { id: '5', token: 'itok-live', expiresAt: Date.now() + 10 * 60_000 } });
-    await out.replyPrivately(t, { text: 'Connect GitHub', link: { label: 'Connect github', url: 'http://127.0.0.1:1/oauth/start?t=abc' } });
-    const call = await fake.waitForCall((c) => c.path === `/webhooks/${fake.applicationId}/itok-live`);
-    expect(call.query).toContain('wait=true');
-    expect(call.authorization).toBeUndefined();
-    expect(call.body).toMatchObject({ content: 'Connect GitHub', flags: 64, components: [{ type: 1, components: [{ type: 2, style: 5, label: 'Connect github', url: 'http://127.0.0.1:1/oauth/start?t=abc' }] }] });
-  });
-
-  it('after the 15-minute token expires, replies go to the channel (or thread) and private ones to a DM', async () => {
-    const t = target({ threadId: '333', interaction: { id: '5', token: 'itok-old', expiresAt: Date.now() - 1 } });
-    await out.reply(t, { text: 'late result' });
-    await fake.waitForCall((c) => c.path === '/channels/333/messages' && c.raw.includes('late result'));
-    await out.replyPrivately(t, { text: 'late private' });
-    const dm = fake.dmChannelOf('222');
-    await fake.waitForCall((c) => c.path === `/channels/${dm}/messages` && c.raw.includes('late private'));
-    expect(fake.containing('itok-old')).toEqual([]);
-  });
-
-  it('a reply longer than 2,000 characters is split into several messages', async () => {
-    const text = Array.from({ length: 120 }, (_, i) => `line ${i} ${'x'.repeat(40)}`).join('\n');
-    await out.reply(target({ channelId: '444' }), { text, link: { label: 'Open', url: 'https://example.com' } });
-    const posts = fake.calls.filter((c) => c.path === '/channels/444/messages');
-    expect(posts.length).toBe(Math.ceil(text.length / 2000));
-    const contents = posts.map((p) => (p.body as { content: string }).content);
-    expect(contents.every((c) => c.length <= 2000)).toBe(true);
-    expect(contents.join('\n')).toBe(text);
-    expect(posts.map((p) => Boolean((p.body as { components?: unknown }).components))).toEqual(posts.map((_, i) => i === posts.length - 1));
-  });
-
-  it('a 429 is waited out and the message is still delivered', async () => {
-    fake.rateLimit((c) => c.path === '/channels/555/messages', { times: 1, retryAfterSec: 0.6 });
-    const started = Date.now();
-    await out.reply(target({ channelId: '555' }), { text: 'after the rate limit' });
-    const calls = fake.calls.filter((c) => c.path === '/channels/555/messages');
-    expect(calls.map((c) => c.status)).toEqual([429, 200]);
-    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(550);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(550);
-  });
-
-  it('an update edits the earlier message (through the interaction while valid)', async () => {
-    await out.update(target({ channelId: '666' }), '777', { text: 'done: 3 issues' });
-    await fake.waitForCall((c) => c.method === 'PATCH' && c.path === '/channels/666/messages/777' && c.raw.includes('done: 3 issues'));
-    await out.update(target({ interaction: { token: 'itok-up', expiresAt: Date.now() + 60_000 } }), '888', { text: 'edited' });
-    await fake.waitForCall((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/itok-up/messages/888`);
-  });
-
-  it('a direct message opens a DM channel once and posts there', async () => {
-    await out.direct('g1', '999', { text: 'first' });
-    await out.direct('g1', '999', { text: 'second' });
-    expect(fake.calls.filter((c) => c.path === '/users/@me/channels' && c.raw.includes('"999"')).length).toBe(1);
-    expect(fake.calls.filter((c) => c.path === `/channels/${fake.dmChannelOf('999')}/messages`).length).toBe(2);
   });
 });
 
