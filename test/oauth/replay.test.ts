@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { oauthStates } from '../../src/db/schema.js';
+import { Secret } from '../../src/crypto/index.js';
+import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import { oauthBed, type Bed } from './bed.js';
+
+/** Every forgery must leave the user's connection exactly as it was. */
+describe('replays and forgeries fail and change nothing', () => {
+  let bed: Bed;
+  let other: OAuthTestServer;
+  let version: number;
+  beforeAll(async () => {
+    bed = await oauthBed();
+    other = await OAuthTestServer.start();
+    const added = await bed.oauth.addProvider(bed.org.id, { slug: 'other', kind: 'oauth2', clientId: 'client-2', issuer: other.issuer, ...other.endpoints });
+    if (!added.ok) throw new Error(added.error);
+    await bed.connect();
+    version = bed.connection()!.version;
+  });
+  afterAll(async () => {
+    await other?.stop();
+    await bed?.stop();
+  });
+  const unchanged = () => {
+    expect(bed.connection()!.version).toBe(version);
+    expect(bed.db.select().from(oauthStates).all().every((s) => s.userId === bed.user.id)).toBe(true);
+  };
+
+  it('a reused start link is refused and creates no second state', async () => {
+    const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
+    expect((await fetch(link, { redirect: 'manual' })).status).toBe(302);
+    const states = bed.states().length;
+    const again = await fetch(link, { redirect: 'manual' });
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain('already used');
+    expect(bed.states().length).toBe(states);
+    unchanged();
+  });
+
+  it('a tampered or expired start link is refused and stores no state', async () => {
+    const states = bed.states().length;
+    const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
+    const t = new URL(link).searchParams.get('t')!;
+    const [h, p, s] = t.split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, u: 'someone-else' })).toString('base64url')}.${s}`;
+    const res = await fetch(`${bed.t.baseUrl}/oauth/start?t=${forged}`, { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('not valid');
+    const expired = await bed.t.app.links.sign('oauth-start', { o: bed.org.id, u: bed.user.id, p: 'vendor' }, -10);
+    const res2 = await fetch(`${bed.t.baseUrl}/oauth/start?t=${expired}`, { redirect: 'manual' });
+    expect(res2.status).toBe(400);
+    expect(await res2.text()).toContain('expired');
+    expect(bed.states().length).toBe(states);
+    unchanged();
+  });
+
+  it('a reused state is refused the second time', async () => {
+    const first = await bed.connect();
+    expect(first.res.status).toBe(200);
+    version = bed.connection()!.version;
+    const again = await fetch(first.callbackUrl);
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain('already');
+    unchanged();
+  });
+
+  it('an unknown, missing or expired state is refused', async () => {
+    expect((await fetch(`${bed.t.baseUrl}/oauth/callback?state=made-up&code=x`)).status).toBe(400);
+    expect((await fetch(`${bed.t.baseUrl}/oauth/callback?code=x`)).status).toBe(400);
+    const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor'));
+    if (!('callbackUrl' in step)) throw new Error('no redirect');
+    const hashOf = (await import('node:crypto')).createHash('sha256').update(new URL(step.callbackUrl).searchParams.get('state')!).digest('hex');
+    bed.db.update(oauthStates).set({ expiresAt: Date.now() - 1000 }).where(eq(oauthStates.stateHash, hashOf)).run();
+    const res = await fetch(step.callbackUrl);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('expired');
+    unchanged();
+  });
+
+  it('a state from one provider with the answer of another is discarded without showing its error fields', async () => {
+    const mine = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor'));
+    const theirs = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'other'));
+    if (!('callbackUrl' in mine) || !('callbackUrl' in theirs)) throw new Error('no redirect');
+    const mixed = new URL(theirs.callbackUrl);
+    mixed.searchParams.set('state', new URL(mine.callbackUrl).searchParams.get('state')!);
+    mixed.searchParams.set('error', 'access_denied');
+    mixed.searchParams.set('error_description', 'INJECTED-TEXT');
+    const res = await fetch(mixed);
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain('different authorization server');
+    expect(html).not.toContain('INJECTED-TEXT');
+    expect(bed.connection(bed.user.id)!.providerId).not.toBe(bed.oauth.providers.get(bed.org.id, 'other')!.id);
+    expect(other.seen('/token')).toHaveLength(0);
+    unchanged();
+  });
+
+  it('a missing code is refused', async () => {
+    const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor'));
+    if (!('callbackUrl' in step)) throw new Error('no redirect');
+    const u = new URL(step.callbackUrl);
+    u.searchParams.delete('code');
+    const res = await fetch(u);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('no authorization code');
+    unchanged();
+  });
+
+  it('a wrong PKCE verifier is refused by the provider and nothing is stored', async () => {
+    const tokenCalls = bed.server.seen('/token').length;
+    const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor'));
+    if (!('callbackUrl' in step)) throw new Error('no redirect');
+    const hashOf = (await import('node:crypto')).createHash('sha256').update(new URL(step.callbackUrl).searchParams.get('state')!).digest('hex');
+    const row = bed.db.select().from(oauthStates).where(eq(oauthStates.stateHash, hashOf)).get()!;
+    const wrong = new Secret('w'.repeat(64));
+    bed.db.update(oauthStates).set({ codeVerifierSealed: bed.t.app.keyring.seal(wrong.reveal(), { table: 'oauth_states', column: 'code_verifier_sealed', rowId: row.id }) }).where(eq(oauthStates.id, row.id)).run();
+    const res = await fetch(step.callbackUrl);
+    expect(res.status).toBe(502);
+    expect(await res.text()).toContain('Nothing was changed');
+    expect(bed.server.seen('/token').length).toBe(tokenCalls + 1);
+    unchanged();
+  });
+});
