@@ -65,15 +65,16 @@ export class DiscordGateway {
 
   /** Logs in and resolves once the client is ready (every guild received). */
   async start(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     const ready = new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('Discord gateway did not become ready in time')), this.#o.readyTimeoutMs ?? 30_000);
-      this.client.once(Events.ClientReady, () => {
-        clearTimeout(t);
-        resolve();
-      });
+      timer = setTimeout(() => reject(new Error('Discord gateway did not become ready in time')), this.#o.readyTimeoutMs ?? 30_000);
+      this.client.once(Events.ClientReady, () => resolve());
     });
-    await this.client.login(this.#o.token.reveal());
-    await ready;
+    try {
+      await Promise.all([this.client.login(this.#o.token.reveal()), ready]);
+    } finally {
+      clearTimeout(timer);
+    }
     this.#o.log.info({ guilds: this.client.guilds.cache.size, user: this.client.user?.id }, 'discord gateway ready');
   }
 
