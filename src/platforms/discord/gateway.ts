@@ -127,7 +127,7 @@ export class DiscordGateway {
 
   async #button(i: ButtonInteraction): Promise<void> {
     const formId = this.outbound.forms.decode(FORM_BUTTON_PREFIX, i.customId);
-    if (formId) return void (await i.showModal(this.#modal_(this.outbound.forms.form(formId)) as never));
+    if (formId) return void (await i.showModal(this.#modalFor(this.outbound.forms.form(formId)) as never));
     if (!i.customId.startsWith(COMMAND_BUTTON_PREFIX)) return;
     await i.deferReply({ flags: EPHEMERAL });
     const place = await this.#place(i);
@@ -147,13 +147,13 @@ export class DiscordGateway {
     await this.#finish(i, await this.#handle({ kind: 'form_submit', identity: place.identity, target: place.target, formId, values, eventId: i.id }));
   }
 
-  #modal_(form: SecretForm) {
+  #modalFor(form: SecretForm) {
     return modalBody(form, this.outbound.forms.encode(MODAL_PREFIX, form));
   }
 
   /** The first (and only) response when the core answered in time: the modal, or the private message. */
   async #firstResponse(i: ChatInputCommandInteraction, ack: Ack): Promise<void> {
-    if (ack?.form) return void (await i.showModal(this.#modal_(ack.form) as never));
+    if (ack?.form) return void (await i.showModal(this.#modalFor(ack.form) as never));
     const [first, ...rest] = messageBodies(ack?.private ?? { text: 'Done.' });
     await i.reply({ ...asOptions(first!), flags: EPHEMERAL });
     for (const body of rest) await i.followUp({ ...asOptions(body), flags: EPHEMERAL });
