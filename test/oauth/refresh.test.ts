@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { connectedAccounts } from '../../src/db/schema.js';
+import { oauthBed, type Bed } from './bed.js';
+
+const openRefresh = (bed: Bed) => {
+  const row = bed.connection()!;
+  return bed.t.app.keyring.open(row.refreshTokenSealed!, { table: 'connected_accounts', column: 'refresh_token_sealed', rowId: row.id });
+};
+
+describe('tokens are refreshed in time, once, and never replaced by someone else\'s', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    bed = await oauthBed({ server: { accessTtlSeconds: 30 } });
+  });
+  afterAll(async () => bed?.stop());
+  beforeEach(async () => {
+    bed.server.options.accessTtlSeconds = 30;
+    bed.server.options.rotate = true;
+    await bed.connect();
+  });
+  const token = (opts = {}) => bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor', opts);
+
+  it('a token expiring in 30 s is refreshed before use, and the rotated refresh token is stored', async () => {
+    const before = bed.server.refreshRequests().length;
+    const issuedRt = bed.server.issuedRefreshTokens.at(-1)!;
+    const r = await token();
+    expect(r.kind).toBe('ok');
+    expect(bed.server.refreshRequests().length).toBe(before + 1);
+    expect(bed.server.refreshRequests().at(-1)!.body['refresh_token']).toBe(issuedRt);
+    if (r.kind === 'ok') expect(r.token.reveal()).toBe(bed.server.issuedAccessTokens.at(-1));
+    expect(openRefresh(bed)).toBe(bed.server.issuedRefreshTokens.at(-1));
+    expect(openRefresh(bed)).not.toBe(issuedRt);
+  });
+
+  it('an old refresh token is never sent again', async () => {
+    for (let i = 0; i < 3; i++) expect((await token({ forceRefresh: true })).kind).toBe('ok');
+    const sent = bed.server.refreshRequests().map((r) => r.body['refresh_token']);
+    expect(new Set(sent).size).toBe(sent.length);
+    expect(bed.connection()!.status).toBe('active');
+  });
+
+  it('forceRefresh on a valid token gets a new one', async () => {
+    bed.server.options.accessTtlSeconds = 3600;
+    const first = await token();
+    const forced = await token({ forceRefresh: true });
+    expect(first.kind === 'ok' && forced.kind === 'ok' && first.token.reveal() !== forced.token.reveal()).toBe(true);
+    if (forced.kind === 'ok') expect(forced.token.reveal()).toBe(bed.server.issuedAccessTokens.at(-1));
+    const again = await token();
+    expect(again.kind === 'ok' && forced.kind === 'ok' && again.token.reveal() === forced.token.reveal()).toBe(true);
+  });
+
+  it('a response without a refresh token keeps the old one, which keeps working', async () => {
+    bed.server.options.rotate = false;
+    const rt = openRefresh(bed);
+    expect((await token({ forceRefresh: true })).kind).toBe('ok');
+    expect(openRefresh(bed)).toBe(rt);
+    expect((await token({ forceRefresh: true })).kind).toBe('ok');
+  });
+
+  it('invalid_grant marks the connection needs_reauth, emits an event, audits, and stops calling the provider', async () => {
+    bed.server.invalidGrantOnce = true;
+    const r = await token();
+    expect(r.kind).toBe('needs_reauth');
+    expect(bed.connection()!.status).toBe('needs_reauth');
+    expect(bed.events.filter((e) => e.name === 'connection.needs_reauth').at(-1)?.payload).toMatchObject({ userId: bed.user.id, providerSlug: 'vendor' });
+    expect(bed.t.app.audit.query(bed.org.id).some((e) => e.action === 'needs_reauth')).toBe(true);
+    const calls = bed.server.refreshRequests().length;
+    expect((await token()).kind).toBe('needs_reauth');
+    expect((await token({ forceRefresh: true })).kind).toBe('needs_reauth');
+    expect(bed.server.refreshRequests().length).toBe(calls);
+  });
+
+  it('a provider 503 is retried with backoff and the connection stays active', async () => {
+    bed.server.unavailable = 2;
+    const before = bed.server.seen('/token').length;
+    const r = await token();
+    expect(r.kind).toBe('ok');
+    expect(bed.server.seen('/token').length).toBe(before + 3);
+    expect(bed.connection()!.status).toBe('active');
+  });
+
+  it('a provider down for longer gives "unavailable", audited, and the connection stays active', async () => {
+    bed.server.unavailable = 10;
+    const r = await token();
+    expect(r.kind).toBe('unavailable');
+    expect(bed.connection()!.status).toBe('active');
+    expect(bed.t.app.audit.query(bed.org.id).some((e) => e.action === 'refresh_failed')).toBe(true);
+    bed.server.unavailable = 0;
+    expect((await token()).kind).toBe('ok');
+  });
+
+  it('a stale writer cannot overwrite a newer token (version check)', async () => {
+    const row = bed.connection()!;
+    bed.server.options.tokenDelayMs = 300;
+    const pending = token();
+    await new Promise((r) => setTimeout(r, 100));
+    // Meanwhile another writer stores a newer token.
+    const newer = bed.t.app.keyring.seal('newer-token', { table: 'connected_accounts', column: 'access_token_sealed', rowId: row.id });
+    bed.db.update(connectedAccounts).set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 }).where(eq(connectedAccounts.id, row.id)).run();
+    const r = await pending;
+    bed.server.options.tokenDelayMs = 0;
+    expect(bed.server.refreshRequests().length).toBeGreaterThan(0);
+    expect(r.kind === 'ok' && r.token.reveal()).toBe('newer-token');
+    expect(bed.connection()!.accessTokenSealed).toBe(newer);
+  });
+
+  it('a grant missing required scopes asks for the union and the old grant keeps working until the new one arrives', async () => {
+    const r = await token({ requiredScopes: ['repo', 'admin:org'] });
+    expect(r).toMatchObject({ kind: 'insufficient_scope', missingScopes: ['admin:org'] });
+    const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor', { extraScopes: ['admin:org'] });
+    const start = await fetch(link, { redirect: 'manual' });
+    expect(new URL(start.headers.get('location')!).searchParams.get('scope')).toBe('repo admin:org');
+    expect((await token()).kind).toBe('ok');
+    await bed.connect(bed.user.id, 'vendor', { extraScopes: ['admin:org'] });
+    expect((await token({ requiredScopes: ['repo', 'admin:org'] })).kind).toBe('ok');
+  });
+
+  it('a token that never expires (GitHub OAuth app) works without refresh', async () => {
+    bed.server.options.accessTtlSeconds = 0;
+    await bed.connect();
+    const calls = bed.server.refreshRequests().length;
+    const r = await token();
+    expect(r).toMatchObject({ kind: 'ok', expiresAt: null });
+    expect(bed.server.refreshRequests().length).toBe(calls);
+  });
+
+  it('a user who never connected gets "missing"; an unknown provider is named', async () => {
+    const { user: carol } = bed.t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'carol' });
+    expect(await bed.oauth.accessTokenFor(bed.org.id, carol.id, 'vendor')).toMatchObject({ kind: 'missing' });
+    expect(await bed.oauth.accessTokenFor(bed.org.id, carol.id, 'nope')).toMatchObject({ kind: 'unknown_provider' });
+  });
+});

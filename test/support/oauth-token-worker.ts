@@ -1,0 +1,42 @@
+/**
+ * A second OS process for the single-flight test: builds the real token service against the same
+ * SQLite file and Redis as the test (env: DB, REDIS_URL, KEYS, ORG, USER, SLUG, N), prints `ready`,
+ * waits for `go` on stdin, runs N concurrent `accessTokenFor`, prints one JSON line of
+ * `{kind, sha}` results (sha256 of each token, never the token) and exits.
+ */
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { AuditLog } from '../../src/audit/index.js';
+import { Keyring, LinkSigner } from '../../src/crypto/index.js';
+import { openDb } from '../../src/db/index.js';
+import { AppEvents } from '../../src/events.js';
+import { createLogger } from '../../src/log.js';
+import { OAuthService } from '../../src/oauth/index.js';
+
+const env = (k: string) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is required`);
+  return v;
+};
+const db = openDb(env('DB'));
+const keyring = new Keyring(env('KEYS').split(','));
+const redis = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: 3 });
+const oauth = new OAuthService({
+  db, keyring, links: new LinkSigner(keyring), redis, events: new AppEvents(), audit: new AuditLog(db),
+  log: createLogger('silent'), publicUrl: 'http://127.0.0.1:1', allowPrivateUrls: true,
+});
+const n = Number(env('N'));
+process.stdout.write('ready\n');
+const rl = createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  if (line.trim() !== 'go') return;
+  const results = await Promise.all(
+    Array.from({ length: n }, () => oauth.accessTokenFor(env('ORG'), env('USER'), env('SLUG'))),
+  );
+  const out = results.map((r) => ({ kind: r.kind, sha: r.kind === 'ok' ? createHash('sha256').update(r.token.reveal()).digest('hex') : null }));
+  process.stdout.write(JSON.stringify(out) + '\n');
+  rl.close();
+  await redis.quit();
+  db.$client.close();
+});
