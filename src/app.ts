@@ -15,6 +15,7 @@ import { OAuthService } from './oauth/index.js';
 import { oauthRouter } from './web/oauth.js';
 import { OutboundRouter, type ChatInbound } from './chat/index.js';
 import { discordGateway, discordOutbound } from './platforms/discord/index.js';
+import { slackOutbound, slackPlatform } from './platforms/slack/index.js';
 
 /** Which parts of the product a process runs. */
 export type AppMode = 'serve' | 'worker' | 'cli';
@@ -79,6 +80,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const closers: (() => Promise<void> | void)[] = [() => void db.$client.close()];
   const outbound = new OutboundRouter();
   const discordOut = mode !== 'cli' ? discordOutbound(config.discord, outbound) : undefined;
+  const slackOut = mode !== 'cli' ? slackOutbound(config, { db, keyring, identity, log }, outbound) : undefined;
 
   let privateRedis: PrivateRedis | undefined;
   let redis: Redis | undefined;
@@ -125,6 +127,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           ],
           routes: oauth ? [{ path: '/oauth', router: oauthRouter(oauth) }] : [],
         });
+        // Slack over HTTP: /slack/events (and /slack/install, /slack/oauth_redirect for the install flow).
+        const slack = app.chat && slackOut ? slackPlatform(config, { core: app.chat, db, keyring, identity, audit, log, sender: slackOut }) : undefined;
+        if (slack?.router) web.route('/slack', slack.router);
         const server = await listen(web, config.port);
         app.port = server.port;
         closers.unshift(() => server.close());
@@ -134,6 +139,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           closers.unshift(() => gateway.stop());
           await gateway.start();
         } else if (discordOut) log.warn('DISCORD_TOKEN is set but no chat core is built: the Discord gateway is not started');
+        if (slack) {
+          closers.unshift(() => slack.stop());
+          await slack.start();
+        } else if (slackOut) log.warn('Slack is configured but no chat core is built: /slack/events is not mounted');
       }
     },
     async stop() {

@@ -66,6 +66,10 @@ const variables = {
   SLACK_BOT_TOKEN: { schema: z.string().regex(/^xoxb-/, 'must start with xoxb-').optional(), example: 'xoxb-…' },
   SLACK_APP_TOKEN: { schema: z.string().regex(/^xapp-/, 'must start with xapp-').optional(), example: 'xapp-…' },
   SLACK_API_URL: { schema: httpUrl.optional(), example: 'https://slack.com/api' },
+  SLACK_CLIENT_ID: { schema: z.string().regex(/^\d+\.\d+$/, 'must look like 1234567890.1234567890').optional(), example: '1234567890.1234567890' },
+  SLACK_CLIENT_SECRET: { schema: z.string().min(8, 'is too short').optional(), example: '(from the app page, Basic Information)' },
+  SLACK_STATE_SECRET: { schema: z.string().min(16, 'is too short (16+ characters)').optional(), example: '(any random string; default: derived from ONBEHALF_KEYS)' },
+  SLACK_ADMINS_FROM_WORKSPACE: { schema: bool.default(false), example: 'true' },
   DISCORD_TOKEN: { schema: z.string().min(10, 'is too short').optional(), example: 'MTEx…(bot token)' },
   DISCORD_APPLICATION_ID: { schema: z.string().regex(/^\d+$/, 'must be a numeric snowflake').optional(), example: '112233445566778899' },
   DISCORD_API_URL: { schema: httpUrl.optional(), example: 'https://discord.com/api' },
@@ -95,7 +99,13 @@ export interface Config {
   allowStdio: boolean;
   allowPrivateUrls: boolean;
   logLevel: Vars['LOG_LEVEL'];
-  slack: { signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string };
+  slack: {
+    signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string;
+    /** Multi-workspace install flow (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`); unset: single workspace with SLACK_BOT_TOKEN. */
+    clientId?: string; clientSecret?: string; stateSecret?: string;
+    /** Workspace owners/admins (users.info) become admins. Default false. */
+    adminsFromWorkspace: boolean;
+  };
   discord: {
     token?: string;
     applicationId?: string;
@@ -151,6 +161,13 @@ function assemble(v: Vars): Config {
   if (v.SLACK_BOT_TOKEN && !v.SLACK_SIGNING_SECRET && !v.SLACK_APP_TOKEN) {
     fail('SLACK_SIGNING_SECRET', 'is required when SLACK_BOT_TOKEN is set (or set SLACK_APP_TOKEN for Socket Mode)', variables.SLACK_SIGNING_SECRET.example);
   }
+  if (Boolean(v.SLACK_CLIENT_ID) !== Boolean(v.SLACK_CLIENT_SECRET)) {
+    fail(v.SLACK_CLIENT_ID ? 'SLACK_CLIENT_SECRET' : 'SLACK_CLIENT_ID', 'is required with the other for the Slack install flow', v.SLACK_CLIENT_ID ? variables.SLACK_CLIENT_SECRET.example : variables.SLACK_CLIENT_ID.example);
+  }
+  if (v.SLACK_CLIENT_ID && v.SLACK_BOT_TOKEN) fail('SLACK_BOT_TOKEN', 'must be unset when SLACK_CLIENT_ID is set (one workspace with a bot token, or many through the install flow)', variables.SLACK_BOT_TOKEN.example);
+  if (v.SLACK_CLIENT_ID && !v.SLACK_SIGNING_SECRET && !v.SLACK_APP_TOKEN) {
+    fail('SLACK_SIGNING_SECRET', 'is required when SLACK_CLIENT_ID is set (or set SLACK_APP_TOKEN for Socket Mode)', variables.SLACK_SIGNING_SECRET.example);
+  }
   if (v.DISCORD_TOKEN && !v.DISCORD_APPLICATION_ID) fail('DISCORD_APPLICATION_ID', 'is required when DISCORD_TOKEN is set', variables.DISCORD_APPLICATION_ID.example);
   if (v.NODE_ENV === 'production' && !v.PUBLIC_URL) fail('PUBLIC_URL', 'is required when NODE_ENV=production', variables.PUBLIC_URL.example);
 
@@ -167,7 +184,10 @@ function assemble(v: Vars): Config {
     allowStdio: v.ONBEHALF_ALLOW_STDIO,
     allowPrivateUrls: v.ONBEHALF_ALLOW_PRIVATE_URLS,
     logLevel: v.LOG_LEVEL,
-    slack: { signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, appToken: v.SLACK_APP_TOKEN, apiUrl: v.SLACK_API_URL },
+    slack: {
+      signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, appToken: v.SLACK_APP_TOKEN, apiUrl: v.SLACK_API_URL,
+      clientId: v.SLACK_CLIENT_ID, clientSecret: v.SLACK_CLIENT_SECRET, stateSecret: v.SLACK_STATE_SECRET, adminsFromWorkspace: v.SLACK_ADMINS_FROM_WORKSPACE,
+    },
     discord: {
       token: v.DISCORD_TOKEN, applicationId: v.DISCORD_APPLICATION_ID, apiUrl: v.DISCORD_API_URL,
       adminsFromGuild: v.DISCORD_ADMINS_FROM_GUILD, messageContent: v.DISCORD_MESSAGE_CONTENT,

@@ -42,6 +42,16 @@ export interface SlackPlatformOptions {
   ackDeadlineMs?: number;
   /** How long a command/button/form waits for the chat core to put its answer in the ack. Default 2000 ms. */
   answerDeadlineMs?: number;
+  /** The sender already registered with the outbound router. Default: a new one from `settings`. */
+  sender?: SlackSender;
+}
+
+/** The Web API sender and where it gets bot tokens. */
+export interface SlackSender {
+  outbound: SlackOutbound;
+  tokens: SlackTokens;
+  /** Set in multi-workspace mode. */
+  installs?: InstalledWorkspaces;
 }
 
 /** The running Slack adapter: a Bolt app behind our receiver, and the sender. */
@@ -60,7 +70,7 @@ export class SlackConfigError extends Error {
 }
 
 /** The sender alone (for worker processes): Web API only, no receiver. */
-export function createSlackOutbound(o: Pick<SlackPlatformOptions, 'settings' | 'log' | 'db' | 'keyring' | 'identity'>): { outbound: SlackOutbound; tokens: SlackTokens; installs?: InstalledWorkspaces } {
+export function createSlackOutbound(o: Pick<SlackPlatformOptions, 'settings' | 'log' | 'db' | 'keyring' | 'identity'>): SlackSender {
   const installs = o.settings.install ? new InstalledWorkspaces(o.db, o.keyring, o.identity) : undefined;
   const tokens: SlackTokens | undefined = o.settings.botToken ? new SingleWorkspaceToken(o.settings.botToken) : installs;
   if (!tokens) throw new SlackConfigError('Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (install flow)');
@@ -73,7 +83,7 @@ export function createSlackOutbound(o: Pick<SlackPlatformOptions, 'settings' | '
  */
 export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
   const { settings, log } = o;
-  const { outbound, tokens, installs } = createSlackOutbound(o);
+  const { outbound, tokens, installs } = o.sender ?? createSlackOutbound(o);
   let receiver: Receiver;
   let http: HonoReceiver | undefined;
   if (settings.appToken) {
