@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oauthBed, type Bed } from './bed.js';
+
+describe('disconnect', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    bed = await oauthBed();
+  });
+  afterAll(async () => bed?.stop());
+
+  it('calls the provider\'s revocation endpoint once, removes the tokens, audits, and later calls need a new grant', async () => {
+    await bed.connect();
+    const row = bed.connection()!;
+    const rt = bed.server.issuedRefreshTokens.at(-1)!;
+    const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
+    expect(r).toMatchObject({ ok: true });
+    expect(r.ok && r.message).toContain('@bob');
+    expect(bed.server.seen('/revoke')).toHaveLength(1);
+    expect(bed.server.revoked).toEqual([rt]);
+    expect(bed.connection()).toBeUndefined();
+    expect(await bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor')).toMatchObject({ kind: 'missing' });
+    expect(await bed.oauth.listConnections(bed.org.id, bed.user.id)).toEqual([]);
+    expect(bed.events.some((e) => e.name === 'connection.removed' && (e.payload as { connectionId: string }).connectionId === row.id)).toBe(true);
+    expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'disconnect')).toMatchObject({ outcome: 'revoked', vendorAccount: '@bob' });
+    expect(bed.t.logs.containing(rt)).toEqual([]);
+  });
+
+  it('still deletes locally and audits when the provider is down', async () => {
+    await bed.connect();
+    await bed.server.stop();
+    const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
+    expect(r.ok && r.message).toContain('did not confirm');
+    expect(bed.connection()).toBeUndefined();
+    expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'disconnect')).toMatchObject({ outcome: 'deleted_locally' });
+    expect(await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor')).toMatchObject({ ok: false });
+  });
+});
