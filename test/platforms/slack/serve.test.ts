@@ -45,3 +45,15 @@ describe('onbehalf serve with Slack configured', () => {
     expect(logs.containing(botToken)).toEqual([]);
   });
 });
+
+describe('slack/manifest.yaml', () => {
+  it('asks for the scopes the install flow requests, the events the listeners handle, and one URL for everything', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { SLACK_BOT_SCOPES } = await import('../../../src/platforms/slack/index.js');
+    const manifest = readFileSync(new URL('../../../slack/manifest.yaml', import.meta.url), 'utf8');
+    const scopes = [...manifest.matchAll(/^ {6}- ([a-z:._]+)$/gm)].map((m) => m[1]);
+    for (const s of SLACK_BOT_SCOPES) expect(scopes).toContain(s);
+    for (const e of ['app_mention', 'message.im', 'app_uninstalled', 'tokens_revoked', 'command: /onbehalf']) expect(manifest).toContain(e);
+    expect([...manifest.matchAll(/(?:url|request_url): (\S+)/g)].map((m) => m[1])).toEqual(Array(3).fill('https://onbehalf.example.com/slack/events'));
+  });
+});
