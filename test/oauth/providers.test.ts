@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/crypto/index.js';
+import { presets } from '../../src/oauth/index.js';
+import type { ChatOAuth } from '../../src/chat/services.js';
+import { authorizeInBrowser } from '../support/oauth-server.js';
+import { oauthBed, type Bed } from './bed.js';
+
+describe('providers an admin registers', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    bed = await oauthBed();
+  });
+  afterAll(async () => bed?.stop());
+
+  it('is what the chat core expects (ChatOAuth)', () => {
+    const seam: ChatOAuth = bed.oauth;
+    expect(seam.redirectUri()).toBe(bed.oauth.redirectUri());
+  });
+
+  it('shows the exact redirect URI and lists providers without secrets', async () => {
+    expect(bed.oauth.redirectUri()).toBe(`${bed.t.app.config.publicUrl}/oauth/callback`);
+    const list = await bed.oauth.listProviders(bed.org.id);
+    expect(list).toEqual([expect.objectContaining({ slug: 'vendor', kind: 'oauth2', hasClientSecret: true })]);
+    expect(JSON.stringify(list)).not.toContain('client-secret-canary');
+  });
+
+  it('every preset registers with its vendor endpoints', async () => {
+    for (const kind of ['github', 'google', 'slack', 'atlassian', 'microsoft', 'gitlab']) {
+      const r = await bed.oauth.addProvider(bed.org.id, { slug: `p-${kind}`, kind, clientId: 'id', clientSecret: new Secret('s') });
+      expect(r.ok, kind).toBe(true);
+      if (r.ok) expect(r.provider.authorizeUrl).toBe(presets[kind]!.authorizeUrl);
+    }
+    const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'p-slack');
+    const start = await fetch(link, { redirect: 'manual' });
+    const to = new URL(start.headers.get('location')!);
+    expect(to.origin + to.pathname).toBe('https://slack.com/oauth/v2/authorize');
+    expect(to.searchParams.get('user_scope')).toBe('users:read');
+    expect(to.searchParams.get('redirect_uri')).toBe(bed.oauth.redirectUri());
+  });
+
+  it('mistakes are values with a one-line message: unknown preset, missing endpoint, bad URL, duplicate slug', async () => {
+    const org = bed.org.id;
+    expect(await bed.oauth.addProvider(org, { slug: 'x1', kind: 'bitbucket', clientId: 'id' })).toMatchObject({ ok: false, code: 'unknown_preset' });
+    expect(await bed.oauth.addProvider(org, { slug: 'x2', kind: 'oauth2', clientId: 'id', authorizeUrl: 'https://a.example/authorize' })).toMatchObject({ ok: false, code: 'missing_endpoint' });
+    expect(await bed.oauth.addProvider(org, { slug: 'x3', kind: 'oauth2', clientId: 'id', authorizeUrl: 'not a url', tokenUrl: 'https://a.example/t' })).toMatchObject({ ok: false, code: 'bad_url' });
+    expect(await bed.oauth.addProvider(org, { slug: 'x4', kind: 'oauth2', clientId: 'id', authorizeUrl: 'javascript:alert(1)', tokenUrl: 'https://a.example/t' })).toMatchObject({ ok: false, code: 'bad_url' });
+    expect(await bed.oauth.addProvider(org, { slug: 'x5', kind: 'oidc', clientId: 'id' })).toMatchObject({ ok: false, code: 'missing_endpoint' });
+    expect(await bed.oauth.addProvider(org, { slug: 'vendor', kind: 'github', clientId: 'id' })).toMatchObject({ ok: false, code: 'exists' });
+    expect(await bed.oauth.addProvider(org, { slug: 'Bad Slug', kind: 'github', clientId: 'id' })).toMatchObject({ ok: false, code: 'bad_slug' });
+    const r = await bed.oauth.addProvider(org, { slug: 'x6', kind: 'nope', clientId: 'id' });
+    expect(!r.ok && r.error.split('\n')).toHaveLength(1);
+  });
+
+  it('an oidc provider discovers its endpoints from the issuer and connects, naming the account from userinfo', async () => {
+    const r = await bed.oauth.addProvider(bed.org.id, { slug: 'corp', kind: 'oidc', clientId: 'oidc-client', issuer: bed.server.issuer });
+    expect(r).toMatchObject({ ok: true });
+    const p = bed.oauth.providers.get(bed.org.id, 'corp')!;
+    expect(p.tokenUrl).toBe(`${bed.server.issuer}/token`);
+    expect(p.scopes).toContain('openid');
+    const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'corp'));
+    if (!('callbackUrl' in step)) throw new Error('no redirect');
+    const page = await fetch(step.callbackUrl);
+    expect(page.status).toBe(200);
+    const conns = await bed.oauth.listConnections(bed.org.id, bed.user.id);
+    expect(conns.find((c) => c.providerSlug === 'corp')).toMatchObject({ status: 'active', vendorLogin: 'johndoe' });
+  });
+
+  it('a client secret can be replaced or cleared, and removing a provider removes its connections', async () => {
+    expect(await bed.oauth.setClientSecret(bed.org.id, 'corp', new Secret('new'))).toMatchObject({ ok: true });
+    expect((await bed.oauth.listProviders(bed.org.id)).find((p) => p.slug === 'corp')?.hasClientSecret).toBe(true);
+    expect(await bed.oauth.setClientSecret(bed.org.id, 'corp', undefined)).toMatchObject({ ok: true });
+    expect(await bed.oauth.removeProvider(bed.org.id, 'corp')).toMatchObject({ ok: true });
+    expect((await bed.oauth.listConnections(bed.org.id, bed.user.id)).some((c) => c.providerSlug === 'corp')).toBe(false);
+    expect(await bed.oauth.removeProvider(bed.org.id, 'corp')).toMatchObject({ ok: false });
+  });
+});
