@@ -70,7 +70,14 @@ export class TokenService {
     const key = `onbehalf:oauth:refresh:${seen.id}`;
     const deadline = Date.now() + this.#o.lockWaitMs;
     while (Date.now() < deadline) {
-      const owner = await this.#lock.acquire(key, this.#o.lockTtlMs);
+      let owner: string | null;
+      try {
+        owner = await this.#lock.acquire(key, this.#o.lockTtlMs);
+      } catch (err) {
+        // Without the lock there is no single flight: do not refresh, report the outage.
+        this.d.log.warn({ provider: p.slug, err: (err as Error).message }, 'refresh lock unavailable');
+        return { kind: 'unavailable', providerSlug: p.slug, reason: 'the refresh lock (Redis) is unavailable' };
+      }
       if (owner) {
         try {
           // Re-check after taking the lock: another process may have refreshed meanwhile.

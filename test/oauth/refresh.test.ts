@@ -105,6 +105,20 @@ describe('tokens are refreshed in time, once, and never replaced by someone else
     expect(bed.connection()!.accessTokenSealed).toBe(newer);
   });
 
+  it('invalid_grant after another process rotated is not a dead grant: the row is re-read and its token used', async () => {
+    const row = bed.connection()!;
+    bed.server.options.tokenDelayMs = 300;
+    bed.server.invalidGrantOnce = true;
+    const pending = token();
+    await new Promise((r) => setTimeout(r, 100));
+    const newer = bed.t.app.keyring.seal('rotated-elsewhere', { table: 'connected_accounts', column: 'access_token_sealed', rowId: row.id });
+    bed.db.update(connectedAccounts).set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 }).where(eq(connectedAccounts.id, row.id)).run();
+    const r = await pending;
+    bed.server.options.tokenDelayMs = 0;
+    expect(r.kind === 'ok' && r.token.reveal()).toBe('rotated-elsewhere');
+    expect(bed.connection()!.status).toBe('active');
+  });
+
   it('a grant missing required scopes asks for the union and the old grant keeps working until the new one arrives', async () => {
     const r = await token({ requiredScopes: ['repo', 'admin:org'] });
     expect(r).toMatchObject({ kind: 'insufficient_scope', missingScopes: ['admin:org'] });

@@ -35,6 +35,11 @@ describe('replays and forgeries fail and change nothing', () => {
     expect(again.status).toBe(400);
     expect(await again.text()).toContain('already used');
     expect(bed.states().length).toBe(states);
+    // The state is stored hashed, with a sealed verifier, for 10 minutes.
+    const stored = bed.states().at(-1)!;
+    expect(stored.stateHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(stored.expiresAt - stored.createdAt).toBeGreaterThan(595_000);
+    expect(stored.expiresAt - stored.createdAt).toBeLessThanOrEqual(601_000);
     unchanged();
   });
 
