@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 /** One Web API call as the fake received it. `body` has JSON-looking fields (blocks, view) parsed. */
 export interface SlackApiCall {
@@ -48,6 +49,13 @@ export interface SlackApi {
   waitFor(method: string, where?: (c: SlackApiCall) => boolean, timeoutMs?: number): Promise<SlackApiCall>;
   /** Calls whose raw body, token or headers contain any of `values` (leak scans). */
   containing(...values: string[]): SlackApiCall[];
+  /**
+   * Socket Mode: sends an envelope (`events_api`, `slash_commands`, `interactive`) to every connected
+   * client (`apps.connections.open` hands out this fake's WebSocket URL); resolves with the client's ack.
+   */
+  socketSend(type: string, payload: Record<string, unknown>, o?: { envelopeId?: string; retryAttempt?: number }): Promise<{ envelope_id: string; payload?: unknown } | undefined>;
+  /** Resolves once a Socket Mode client is connected (after `hello`). */
+  socketConnected(timeoutMs?: number): Promise<void>;
   /** Accept a new token for a team (e.g. after an install). */
   addToken(token: string, teamId: string, botUserId?: string): void;
   stop(): Promise<void>;
@@ -83,7 +91,8 @@ const readAll = (req: IncomingMessage): Promise<string> =>
  * A loopback fake of the Slack Web API (`POST <base>/<method>`, form or JSON, Bearer token).
  * Records every call (method, body, token) so tests can assert on them and scan them for leaked
  * secrets; answers auth.test, chat.postMessage/postEphemeral/update, views.open, users.info,
- * conversations.open/info, oauth.v2.access; answers 429 with Retry-After on demand (`rateLimit`).
+ * conversations.open/info, oauth.v2.access, apps.connections.open (with a Socket Mode WebSocket at
+ * `/socket`: `socketSend`); answers 429 with Retry-After on demand (`rateLimit`).
  */
 export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackApi> {
   const calls: SlackApiCall[] = [];
@@ -132,6 +141,8 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         const u = users.get(String(body['user']));
         return u ? { ok: true, user: { name: u.id, is_admin: false, is_owner: false, ...u, team_id: team.teamId } } : { ok: false, error: 'user_not_found' };
       }
+      case 'apps.connections.open':
+        return { ok: true, url: `ws://127.0.0.1:${port}/socket` };
       case 'conversations.open':
         return { ok: true, channel: { id: `D${String(body['users'] ?? '').split(',')[0]}` } };
       case 'conversations.info':
@@ -168,6 +179,21 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
       res.end(String(err));
     });
   });
+  const wss = new WebSocketServer({ server, path: '/socket' });
+  const sockets = new Set<WebSocket>();
+  const acks = new Map<string, (m: { envelope_id: string; payload?: unknown }) => void>();
+  let connected: () => void = () => {};
+  const whenConnected = new Promise<void>((resolve) => (connected = resolve));
+  wss.on('connection', (ws) => {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    ws.on('message', (data: Buffer) => {
+      const m = JSON.parse(data.toString('utf8')) as { envelope_id: string; payload?: unknown };
+      acks.get(m.envelope_id)?.(m);
+    });
+    ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A_FAKE' }, debug_info: { host: 'fake' } }));
+    connected();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
 
@@ -187,9 +213,22 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
       });
     },
     containing: (...values) => calls.filter((c) => values.some((v) => v && (c.raw.includes(v) || c.token?.includes(v)))),
+    socketSend(type, payload, o = {}) {
+      const envelopeId = o.envelopeId ?? `env-${seq++}`;
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => (acks.delete(envelopeId), resolve(undefined)), 5000);
+        acks.set(envelopeId, (m) => (clearTimeout(timer), acks.delete(envelopeId), resolve(m)));
+        const msg = { envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: o.retryAttempt ?? 0, retry_reason: o.retryAttempt ? 'timeout' : '' };
+        for (const ws of sockets) ws.send(JSON.stringify(msg));
+      });
+    },
+    socketConnected: (timeoutMs = 5000) =>
+      Promise.race([whenConnected, new Promise<void>((_, reject) => setTimeout(() => reject(new Error('no Socket Mode client connected')), timeoutMs).unref())]),
     addToken: (token, teamId, botUserId) => void tokens.set(token, { teamId, botUserId }),
     stop: () =>
       new Promise<void>((resolve) => {
+        for (const ws of sockets) ws.terminate();
+        wss.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
