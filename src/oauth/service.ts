@@ -3,6 +3,7 @@ import type { OAuthDeps } from './deps.js';
 import { ConnectFlow, type CallbackOutcome, type CallbackParams, type StartOutcome } from './flow.js';
 import { McpAuthorization, type McpProviderResult, type McpServerRef } from './mcp.js';
 import { ProviderStore, type Done, type ProviderInput, type ProviderResult, type ProviderView } from './providers.js';
+import { quirksOf } from './presets.js';
 import { ConnectionStore } from './store.js';
 import { TokenClient } from './tokenclient.js';
 import { TokenService } from './tokens.js';
@@ -94,7 +95,7 @@ export class OAuthService implements TokenSource {
       const refresh = this.#conns.open(row, 'refresh');
       const access = this.#conns.open(row, 'access');
       // RFC 7009 §2.1: revoking the refresh token revokes the grant; else revoke the access token.
-      if (refresh && p.kind !== 'github') revoked = await this.#client.revoke(p, refresh, 'refresh_token');
+      if (refresh && quirksOf(p.kind).revoke !== 'github') revoked = await this.#client.revoke(p, refresh, 'refresh_token');
       else if (access) revoked = await this.#client.revoke(p, access, 'access_token');
     } catch (err) {
       this.d.log.warn({ provider: p.slug, err: (err as Error).message }, 'could not revoke at the provider');
