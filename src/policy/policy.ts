@@ -26,7 +26,7 @@ export interface PolicyOptions {
 
 const ruleInputSchema = z.object({
   tools: z.string().min(1).max(200),
-  roles: z.array(z.enum(['admin', 'member'], { message: 'roles are admin or member' })).optional(),
+  roles: z.array(z.string()).refine((rs) => rs.every((r) => r === 'admin' || r === 'member'), 'roles are admin or member').optional(),
   users: z.array(z.string().min(1)).optional(),
   teams: z.array(z.string().min(1)).optional(),
   args: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'an argument name is letters, digits, dots, dashes or underscores'), z.string().min(1).max(200)).optional(),

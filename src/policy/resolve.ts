@@ -43,7 +43,7 @@ export type Resolution =
 export interface Caller {
   orgId: string;
   userId: string;
-  chat?: { platform: string; channelId: string };
+  chat?: { platform?: string; channelId: string };
 }
 
 /**

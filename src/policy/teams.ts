@@ -63,14 +63,12 @@ export class Teams {
    * The team whose secrets a call uses: the team the channel is bound to (the caller must be a
    * member), else the caller's only team. No team or several: an error that says so.
    */
-  resolve(orgId: string, userId: string, chat?: { platform: string; channelId: string }): TeamResolution {
+  resolve(orgId: string, userId: string, chat?: { platform?: string; channelId: string }): TeamResolution {
     const mine = this.ofUser(orgId, userId);
     if (chat) {
-      const bound = this.db
-        .select()
-        .from(teamChannels)
-        .where(and(eq(teamChannels.orgId, orgId), eq(teamChannels.platform, chat.platform), eq(teamChannels.channelId, chat.channelId)))
-        .get();
+      const where = [eq(teamChannels.orgId, orgId), eq(teamChannels.channelId, chat.channelId)];
+      if (chat.platform) where.push(eq(teamChannels.platform, chat.platform));
+      const bound = this.db.select().from(teamChannels).where(and(...where)).get();
       if (bound) {
         const team = mine.find((t) => t.id === bound.teamId);
         if (team) return { kind: 'ok', team };

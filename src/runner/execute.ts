@@ -1,0 +1,205 @@
+import { eq } from 'drizzle-orm';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { argDigest, type AuditLog } from '../audit/index.js';
+import type { Db } from '../db/index.js';
+import { users } from '../db/schema.js';
+import type { Logger } from '../log.js';
+import { retryable, resultText, type McpPool } from '../mcp/index.js';
+import { decide, resolveCredentials, type Caller, type McpServerRow, type Policy, type ResolvedCredentials, type RunnerTokens } from '../policy/index.js';
+import { CallStore, terminal, type CallRow, type StoredOutcome } from './calls.js';
+import { trimForChat, type CallInfo, type ConnectRequest, type RunnerNotifier, type ToolOutcome } from './outcome.js';
+
+/** What one attempt of a tool job ended in. `retry`: throw so BullMQ backs off and tries again. */
+export type StepResult = { status: 'done' } | { status: 'parked' } | { status: 'retry'; reason: string };
+
+export interface ExecutorDeps {
+  db: Db;
+  policy: Policy;
+  pool: McpPool;
+  tokens: RunnerTokens;
+  notifier: RunnerNotifier;
+  audit: AuditLog;
+  log: Logger;
+  /** Longest result text posted to chat. */
+  resultLimit: number;
+  /** A parked call of an agent turn finished: the agent continues the turn. */
+  resumeTurn(row: CallRow, server: string, outcome: ToolOutcome): Promise<void>;
+}
+
+interface Attempt {
+  row: CallRow;
+  info: CallInfo;
+  server: McpServerRow;
+  caller: Caller;
+  started: number;
+  finalAttempt: boolean;
+  creds?: ResolvedCredentials;
+}
+
+/** Runs tool calls: access → credentials → park or call → record, audit, notify. */
+export class Executor {
+  readonly calls: CallStore;
+  readonly #validator = new AjvJsonSchemaValidator();
+
+  constructor(private readonly d: ExecutorDeps) {
+    this.calls = new CallStore(d.db);
+  }
+
+  /** One attempt of call `callId`. Safe to repeat: the row's status says what already happened. */
+  async run(callId: string, opts: { finalAttempt: boolean }): Promise<StepResult> {
+    const row = this.calls.get(callId);
+    if (!row || row.status === 'parked') return { status: row ? 'parked' : 'done' };
+    const server = this.d.policy.serverById(row.orgId, row.serverId);
+    const target = this.calls.target(row);
+    const info: CallInfo = { callId, orgId: row.orgId, userId: row.userId, server: server?.name ?? '(removed server)', tool: row.tool, target, requestId: row.requestId };
+    const stored = this.calls.outcome(row);
+    if (terminal.includes(row.status)) {
+      // Finished by an earlier attempt that stopped before telling the caller.
+      const final = this.calls.finalOutcome(row);
+      if (final && !stored.notified) await this.#notify(row, info, final);
+      return { status: 'done' };
+    }
+    if (row.status === 'running' && stored.started && !stored.started.idempotent) {
+      // A previous attempt sent the request and its worker died: the tool may have run; never re-run it blind.
+      await this.#finish({ row, info, server: server!, caller: this.#caller(row), started: Date.now(), finalAttempt: true }, 'interrupted', { kind: 'interrupted', server: info.server, tool: row.tool }, 'interrupted');
+      return { status: 'done' };
+    }
+    if (!this.calls.transition(callId, ['queued', 'running'], 'running', { attempts: row.attempts + 1, outcome: { resumed: stored.resumed } })) return { status: 'done' };
+    const a: Attempt = { row, info, server: server!, caller: this.#caller(row), started: Date.now(), finalAttempt: opts.finalAttempt };
+    if (!server) return this.#finish(a, 'failed', { kind: 'failed', message: 'that server was removed' }, 'no_server');
+    try {
+      return await this.#attempt(a);
+    } catch (err) {
+      this.d.log.error({ callId, err: (err as Error).message }, 'tool call failed unexpectedly');
+      if (!opts.finalAttempt) return this.#retry(a, 'internal error');
+      return this.#finish(a, 'failed', { kind: 'failed', message: 'an internal error stopped the call' }, 'error');
+    }
+  }
+
+  #caller(row: CallRow): Caller {
+    const t = this.calls.target(row);
+    return { orgId: row.orgId, userId: row.userId, chat: { platform: t.platform, channelId: t.channelId } };
+  }
+
+  async #attempt(a: Attempt): Promise<StepResult> {
+    const { row, server, info } = a;
+    const user = this.d.db.select().from(users).where(eq(users.id, row.userId)).get();
+    if (!user || user.orgId !== row.orgId) return this.#finish(a, 'cancelled', { kind: 'cancelled', reason: 'the user no longer exists' }, 'no_user');
+    const decision = decide(
+      this.d.policy.rules(server.id), server.name,
+      { userId: user.id, role: user.role, teams: this.d.policy.teams.ofUser(row.orgId, user.id) },
+      row.tool, row.args,
+      { 'user.id': user.id, 'user.email': user.email ?? '', 'user.name': user.displayName, 'org.id': row.orgId, 'chat.channel': info.target.channelId, 'chat.platform': info.target.platform },
+    );
+    if (decision.kind === 'denied') return this.#finish(a, 'denied', { kind: 'denied', rule: decision.rule, reason: decision.reason }, 'denied', 'denied');
+    return this.#withCredentials(a, decision.args, new Set());
+  }
+
+  async #withCredentials(a: Attempt, args: Record<string, unknown>, forced: Set<string>): Promise<StepResult> {
+    const { server } = a;
+    const res = await resolveCredentials(this.d.policy, this.d.tokens, server, a.caller, { forceRefresh: forced });
+    if (res.kind === 'needs_connect') return this.#park(a, res.providerSlug, res.providerId, res.reason, res.extraScopes);
+    if (res.kind === 'unavailable') return a.finalAttempt ? this.#finish(a, 'failed', { kind: 'failed', message: res.message }, 'token_unavailable') : this.#retry(a, 'token provider unavailable');
+    if (res.kind === 'misconfigured') return this.#finish(a, 'failed', { kind: 'failed', message: res.message }, 'misconfigured');
+    const creds = (a.creds = res.creds);
+
+    const listed = await this.d.pool.tools(server, creds);
+    let tool: Tool | undefined;
+    if (listed.kind === 'ok') tool = listed.value.find((t) => t.name === a.row.tool);
+    else if (listed.kind === 'unauthorized' || listed.kind === 'insufficient_scope') return this.#rejected(a, args, forced, listed);
+    else if (listed.kind === 'unreachable' && !a.finalAttempt) return this.#retry(a, `server unreachable (${listed.detail})`);
+    else if (listed.kind === 'timeout') return this.#finish(a, 'failed', { kind: 'timeout', server: server.name, afterMs: server.timeoutMs }, 'timeout');
+    else return this.#finish(a, 'failed', { kind: 'unreachable', server: server.name, detail: listed.kind === 'unreachable' ? listed.detail : 'protocol error' }, 'unreachable');
+    if (!tool) return this.#finish(a, 'failed', { kind: 'failed', message: `${server.name} has no tool named ${a.row.tool}` }, 'unknown_tool');
+
+    const check = this.#validator.getValidator(tool.inputSchema as Parameters<AjvJsonSchemaValidator['getValidator']>[0])(args);
+    if (!check.valid) return this.#finish(a, 'failed', { kind: 'invalid_args', errors: (check.errorMessage ?? 'invalid').slice(0, 500) }, 'invalid_args');
+
+    const idempotent = Boolean(tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint);
+    this.calls.setOutcome(a.row.id, { ...this.calls.outcome(this.calls.get(a.row.id)!), started: { at: Date.now(), idempotent } });
+    const r = await this.d.pool.call(server, creds, tool.name, args, server.timeoutMs);
+    switch (r.kind) {
+      case 'ok': {
+        const { text, trimmed } = trimForChat(resultText(r.result), this.d.resultLimit);
+        const isError = r.result.isError === true;
+        return this.#finish(a, isError ? 'failed' : 'succeeded', { kind: 'result', text, trimmed, isError }, isError ? 'tool_error' : 'ok');
+      }
+      case 'unauthorized':
+      case 'insufficient_scope':
+        return this.#rejected(a, args, forced, r);
+      case 'timeout':
+        return this.#finish(a, 'failed', { kind: 'timeout', server: server.name, afterMs: server.timeoutMs }, 'timeout');
+      case 'unreachable':
+        if (!a.finalAttempt && retryable(r, idempotent)) return this.#retry(a, `server unreachable (${r.detail})`);
+        return this.#finish(a, 'failed', { kind: 'unreachable', server: server.name, detail: r.detail }, 'unreachable');
+      case 'protocol':
+        return this.#finish(a, 'failed', { kind: 'failed', message: `${server.name} refused the call (${r.message})` }, 'protocol_error');
+    }
+  }
+
+  /** 401: one forced refresh of the caller's grants and one retry; then prompt. 403 insufficient_scope: prompt for more. */
+  async #rejected(a: Attempt, args: Record<string, unknown>, forced: Set<string>, r: { kind: 'unauthorized' } | { kind: 'insufficient_scope'; scopes: string[] }): Promise<StepResult> {
+    const creds = a.creds!;
+    await this.d.pool.discard(a.server, creds);
+    if (!creds.grants.length) {
+      return this.#finish(a, 'failed', { kind: 'failed', message: `${a.server.name} rejected the credentials configured for it (${creds.kinds.join(', ') || 'none'}); an admin must fix them` }, 'rejected');
+    }
+    const slug = creds.grants[0]!;
+    if (r.kind === 'insufficient_scope') return this.#parkFor(a, slug, 'insufficient_scope', r.scopes);
+    if (forced.size === 0) return this.#withCredentials(a, args, new Set(creds.grants));
+    return this.#parkFor(a, slug, 'needs_reauth');
+  }
+
+  async #parkFor(a: Attempt, slug: string, reason: ConnectRequest['reason'], extraScopes?: string[]): Promise<StepResult> {
+    const t = await this.d.tokens.accessTokenFor(a.row.orgId, a.row.userId, slug);
+    const providerId = 'providerId' in t ? t.providerId : slug;
+    return this.#park(a, slug, providerId, reason, extraScopes);
+  }
+
+  async #park(a: Attempt, providerSlug: string, providerId: string, reason: ConnectRequest['reason'], extraScopes?: string[]): Promise<StepResult> {
+    const { row, info } = a;
+    const connectUrl = await this.d.tokens.connectLink(row.orgId, row.userId, providerSlug, { resumeCallId: row.id, ...(extraScopes?.length ? { extraScopes } : {}) });
+    this.calls.transition(row.id, ['running'], 'parked', { parkedProviderId: providerId, outcome: { parked: { providerSlug, reason } } });
+    this.#audit(a, 'parked', `needs_connect:${reason}`);
+    await this.d.notifier.needsConnect(info, { providerSlug, connectUrl, reason });
+    return { status: 'parked' };
+  }
+
+  #retry(a: Attempt, reason: string): StepResult {
+    this.calls.transition(a.row.id, ['running'], 'queued', { outcome: { resumed: this.calls.outcome(a.row).resumed } });
+    return { status: 'retry', reason };
+  }
+
+  async #finish(a: Attempt, status: CallRow['status'], outcome: ToolOutcome, auditOutcome: string, decision = 'allowed'): Promise<StepResult> {
+    const prior = this.calls.outcome(this.calls.get(a.row.id) ?? a.row);
+    const stored: StoredOutcome = { final: outcome, notified: false, ...(prior.resumed ? { resumed: true } : {}) };
+    if (!this.calls.transition(a.row.id, ['running', 'queued'], status, { outcome: stored, parkedProviderId: null })) return { status: 'done' };
+    this.#audit(a, decision, auditOutcome);
+    await this.#notify({ ...a.row, outcome: stored as Record<string, unknown> }, a.info, outcome);
+    return { status: 'done' };
+  }
+
+  async #notify(row: CallRow, info: CallInfo, outcome: ToolOutcome): Promise<void> {
+    const stored = this.calls.outcome(row);
+    if (row.turnId) {
+      // The agent that made this call gets the outcome from `runToolCall`; a resumed one continues its turn.
+      if (stored.resumed) await this.d.resumeTurn(row, info.server, outcome);
+    } else {
+      await this.d.notifier.outcome(info, outcome);
+    }
+    this.calls.setOutcome(row.id, { ...stored, final: outcome, notified: true });
+  }
+
+  #audit(a: Attempt, decision: string, outcome: string): void {
+    const t = a.info.target;
+    this.d.audit.write({
+      orgId: a.row.orgId, category: 'tool_call', action: 'call', actorUserId: a.row.userId, onBehalfOfUserId: a.row.userId,
+      chatIdentity: `${t.platform}:${t.workspaceId}:${t.userId}`,
+      chatMessage: { platform: t.platform, workspace: t.workspaceId, channel: t.channelId, ...(t.threadId ? { thread: t.threadId } : {}), ...(t.messageId ? { message: t.messageId } : {}) },
+      server: a.info.server, tool: a.row.tool, argDigest: argDigest(a.row.args),
+      credentialKinds: a.creds?.kinds ?? [], connectionIds: a.creds?.connectionIds ?? [], vendorAccount: a.creds?.vendorAccounts.join(',') || null,
+      decision, outcome, latencyMs: Date.now() - a.started, requestId: a.row.requestId, detail: { callId: a.row.id, attempt: a.row.attempts + 1 },
+    });
+  }
+}

@@ -1,0 +1,28 @@
+import { connectPrompt } from '../chat/prompts.js';
+import type { OutboundRouter } from '../chat/outbound.js';
+import type { Logger } from '../log.js';
+import { outcomeText, type CallInfo, type ConnectRequest, type RunnerNotifier, type ToolOutcome } from './outcome.js';
+
+/** The notifier of a running product: posts through the chat platforms' outbound senders. */
+export class OutboundNotifier implements RunnerNotifier {
+  constructor(
+    private readonly outbound: OutboundRouter,
+    private readonly log: Logger,
+  ) {}
+
+  async outcome(call: CallInfo, outcome: ToolOutcome): Promise<void> {
+    if (!this.outbound.has(call.target.platform)) {
+      this.log.warn({ callId: call.callId, platform: call.target.platform }, 'no chat sender for this platform in this process; outcome not posted');
+      return;
+    }
+    await this.outbound.reply(call.target, { text: outcomeText(call, outcome) });
+  }
+
+  async needsConnect(call: CallInfo, req: ConnectRequest): Promise<void> {
+    if (!this.outbound.has(call.target.platform)) {
+      this.log.warn({ callId: call.callId, platform: call.target.platform }, 'no chat sender for this platform in this process; connect prompt not posted');
+      return;
+    }
+    await this.outbound.replyPrivately(call.target, connectPrompt(call.server, call.tool, req.providerSlug, req.reason, req.connectUrl));
+  }
+}

@@ -1,0 +1,244 @@
+import { createHash } from 'node:crypto';
+import { Queue, Worker, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AuditLog } from '../audit/index.js';
+import type { ReplyTarget } from '../chat/types.js';
+import { newId, type Db } from '../db/index.js';
+import type { AppEventMap, AppEvents } from '../events.js';
+import type { Logger } from '../log.js';
+import type { McpPool } from '../mcp/index.js';
+import type { Policy, RunnerTokens } from '../policy/index.js';
+import { workerConnection } from '../redis/index.js';
+import type { CallRow } from './calls.js';
+import { Executor } from './execute.js';
+import { outcomeText, toolJobSchema, turnJobSchema, type RunnerNotifier, type RunResult, type ToolJob, type TurnJob } from './outcome.js';
+
+/** Tunables of the runner, each with its default. */
+export interface RunnerTuning {
+  /** Key prefix of the queues in Redis. Default `onbehalf`. */
+  prefix?: string;
+  /** Attempts per tool job for transient failures. Default 4. */
+  attempts?: number;
+  /** First backoff delay, doubled each attempt. Default 1000 ms. */
+  backoffMs?: number;
+  /** Completed jobs are removed after this many seconds. Default 3600. */
+  removeOnCompleteAgeS?: number;
+  /** Failed jobs are removed after this many seconds. Default 604800 (7 days). */
+  removeOnFailAgeS?: number;
+  /** Parked calls older than this are cancelled. Default 3600000 ms (1 hour). */
+  parkedTtlMs?: number;
+  /** Tool jobs one worker process runs at once. Default 16. */
+  concurrency?: number;
+  /** BullMQ lock duration; a worker silent this long is presumed dead. Default 30000 ms. */
+  lockDurationMs?: number;
+  /** How often stalled jobs are looked for. Default 30000 ms. */
+  stalledIntervalMs?: number;
+  /** Longest result text posted to chat. Default 3500 characters. */
+  resultLimit?: number;
+}
+
+export interface RunnerDeps {
+  db: Db;
+  policy: Policy;
+  pool: McpPool;
+  tokens: RunnerTokens;
+  notifier: RunnerNotifier;
+  audit: AuditLog;
+  log: Logger;
+  /** Fail-fast connection for enqueueing (ingress). */
+  connection: Redis;
+  redisUrl: string;
+  /** Runs one agent turn (the agent, built elsewhere). Unset: turn jobs wait for a process that has one. */
+  turnProcessor?: (turn: TurnJob) => Promise<void>;
+}
+
+/** A request to run one tool for one caller (the chat core's `enqueueToolCall`). */
+export interface ToolCallRequest {
+  orgId: string;
+  userId: string;
+  chatIdentity: string;
+  server: string;
+  tool: string;
+  args: Record<string, unknown>;
+  target: ReplyTarget;
+  requestId: string;
+  /** The platform event id: a retried delivery makes one call. */
+  eventId?: string;
+  /** Set when an agent turn makes the call: the outcome goes back to the agent, not to chat. */
+  turnId?: string;
+}
+
+/** Thrown inside a job to make BullMQ back off and retry; the message is safe to store in Redis. */
+export class TransientCallError extends Error {
+  readonly code = 'transient';
+}
+
+const jobIdFor = (scope: string, orgId: string, eventId: string) => createHash('sha256').update(`${scope}\0${orgId}\0${eventId}`).digest('hex').slice(0, 32);
+
+/** BullMQ queues `tool` and `turn`, their workers, parking and resume. */
+export class Runner {
+  readonly executor: Executor;
+  readonly #t: Required<RunnerTuning>;
+  readonly #tool: Queue;
+  readonly #turn: Queue;
+  #workers: Worker[] = [];
+  #sweeper: NodeJS.Timeout | undefined;
+  #closers: (() => Promise<void>)[] = [];
+
+  constructor(
+    private readonly d: RunnerDeps,
+    tuning: RunnerTuning = {},
+  ) {
+    this.#t = {
+      prefix: tuning.prefix ?? 'onbehalf', attempts: tuning.attempts ?? 4, backoffMs: tuning.backoffMs ?? 1000,
+      removeOnCompleteAgeS: tuning.removeOnCompleteAgeS ?? 3600, removeOnFailAgeS: tuning.removeOnFailAgeS ?? 604_800,
+      parkedTtlMs: tuning.parkedTtlMs ?? 3_600_000, concurrency: tuning.concurrency ?? 16,
+      lockDurationMs: tuning.lockDurationMs ?? 30_000, stalledIntervalMs: tuning.stalledIntervalMs ?? 30_000, resultLimit: tuning.resultLimit ?? 3500,
+    };
+    const defaultJobOptions: JobsOptions = {
+      attempts: this.#t.attempts,
+      backoff: { type: 'exponential', delay: this.#t.backoffMs },
+      removeOnComplete: { age: this.#t.removeOnCompleteAgeS },
+      removeOnFail: { age: this.#t.removeOnFailAgeS },
+      stackTraceLimit: 1,
+    };
+    this.#tool = new Queue('tool', { connection: d.connection, prefix: this.#t.prefix, defaultJobOptions });
+    this.#turn = new Queue('turn', { connection: d.connection, prefix: this.#t.prefix, defaultJobOptions: { ...defaultJobOptions, attempts: 1 } });
+    this.executor = new Executor({ ...d, resultLimit: this.#t.resultLimit, resumeTurn: (row, server, o) => this.#resumeTurn(row, server, o) });
+  }
+
+  /** Records the call and queues it; resolves once the job is accepted by Redis. */
+  async enqueueToolCall(req: ToolCallRequest): Promise<{ callId: string }> {
+    const callId = req.eventId ? `ev-${jobIdFor('tool', req.orgId, req.eventId)}` : newId();
+    const server = this.d.policy.server(req.orgId, req.server);
+    if (!server) {
+      await this.d.notifier.outcome(
+        { callId, orgId: req.orgId, userId: req.userId, server: req.server, tool: req.tool, target: req.target, requestId: req.requestId },
+        { kind: 'failed', message: `there is no server named ${req.server} (\`/onbehalf tools\` lists yours)` },
+      );
+      return { callId };
+    }
+    const inserted = this.executor.calls.insert({ id: callId, orgId: req.orgId, userId: req.userId, serverId: server.id, tool: req.tool, args: req.args, replyTarget: req.target, requestId: req.requestId, turnId: req.turnId ?? null });
+    if (!inserted) return { callId }; // a retried delivery of the same event
+    try {
+      await this.#add({ callId, orgId: req.orgId, userId: req.userId, server: req.server, tool: req.tool, args: req.args, target: req.target, requestId: req.requestId }, callId);
+    } catch (err) {
+      this.executor.calls.transition(callId, ['queued'], 'failed', { outcome: { final: { kind: 'failed', message: 'the queue is unavailable' }, notified: true } });
+      throw err;
+    }
+    return { callId };
+  }
+
+  /** Queues one agent turn; a retried delivery (same `eventId`) makes one job. */
+  async enqueueTurn(req: { orgId: string; userId: string; chatIdentity: string; text: string; target: ReplyTarget; requestId: string; eventId?: string; resumed?: TurnJob['resumed'] }): Promise<void> {
+    const data = turnJobSchema.parse(req);
+    await this.#turn.add('turn', data, req.eventId ? { jobId: jobIdFor('turn', req.orgId, req.eventId) } : {});
+  }
+
+  /** Runs one call and waits for it: the outcome, or `parked` when the caller must connect first. */
+  async runToolCall(req: ToolCallRequest, timeoutMs = 120_000): Promise<RunResult> {
+    const { callId } = await this.enqueueToolCall(req);
+    const deadline = Date.now() + timeoutMs;
+    for (let wait = 10; ; wait = Math.min(wait * 2, 250)) {
+      const row = this.executor.calls.get(callId);
+      if (!row) return { kind: 'done', outcome: { kind: 'failed', message: `there is no server named ${req.server}` } };
+      if (row.status === 'parked') return { kind: 'parked', callId, providerSlug: this.executor.calls.outcome(row).parked?.providerSlug ?? '' };
+      const final = this.executor.calls.finalOutcome(row);
+      if (final) return { kind: 'done', outcome: final };
+      if (Date.now() > deadline) return { kind: 'done', outcome: { kind: 'failed', message: 'the call did not finish in time' } };
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  async #add(data: ToolJob, jobId: string): Promise<void> {
+    await this.#tool.add('call', toolJobSchema.parse(data), { jobId });
+  }
+
+  /** Re-queues a user's calls parked for a provider (their connection became active). */
+  async resumeParked(e: { orgId: string; userId: string; providerId: string; resumeCallId?: string | undefined }): Promise<number> {
+    const rows = this.executor.calls.parkedFor(e.orgId, e.userId, e.providerId);
+    if (e.resumeCallId && !rows.some((r) => r.id === e.resumeCallId)) {
+      const named = this.executor.calls.get(e.resumeCallId);
+      if (named && named.status === 'parked' && named.orgId === e.orgId && named.userId === e.userId) rows.push(named);
+    }
+    let n = 0;
+    for (const row of rows) {
+      if (!this.executor.calls.transition(row.id, ['parked'], 'queued', { parkedProviderId: null, outcome: { resumed: true } })) continue;
+      const target = this.executor.calls.target(row);
+      const server = this.d.policy.serverById(row.orgId, row.serverId);
+      await this.#add({ callId: row.id, orgId: row.orgId, userId: row.userId, server: server?.name ?? '', tool: row.tool, args: row.args, target, requestId: row.requestId }, `${row.id}-r${row.attempts}-${Date.now()}`);
+      n++;
+    }
+    if (n) this.d.log.info({ user: e.userId, resumed: n }, 'resumed parked calls');
+    return n;
+  }
+
+  /** Cancels parked calls older than the parking limit, telling each caller. */
+  async sweepParked(now = Date.now()): Promise<number> {
+    let n = 0;
+    for (const row of this.executor.calls.parkedBefore(now - this.#t.parkedTtlMs)) {
+      const minutes = Math.round(this.#t.parkedTtlMs / 60_000);
+      const outcome = { kind: 'cancelled' as const, reason: `it waited ${minutes} minute(s) for you to connect your account; run it again once you are connected` };
+      if (!this.executor.calls.transition(row.id, ['parked'], 'cancelled', { parkedProviderId: null, outcome: { final: outcome, notified: true } })) continue;
+      const server = this.d.policy.serverById(row.orgId, row.serverId)?.name ?? '(removed server)';
+      await this.d.notifier.outcome({ callId: row.id, orgId: row.orgId, userId: row.userId, server, tool: row.tool, target: this.executor.calls.target(row), requestId: row.requestId }, outcome).catch(() => undefined);
+      n++;
+    }
+    return n;
+  }
+
+  /** Resumes parked calls whenever a connection becomes active (in this process's event bus). */
+  listen(events: AppEvents): void {
+    const onActive = (e: AppEventMap['connection.active'][0]) =>
+      void this.resumeParked(e).catch((err) => this.d.log.warn({ err: (err as Error).message }, 'could not resume parked calls'));
+    events.on('connection.active', onActive);
+    this.#closers.push(async () => void events.off('connection.active', onActive));
+  }
+
+  async #resumeTurn(row: CallRow, server: string, outcome: Parameters<typeof outcomeText>[1]): Promise<void> {
+    const target = this.executor.calls.target(row);
+    await this.enqueueTurn({
+      orgId: row.orgId, userId: row.userId, chatIdentity: `${target.platform}:${target.workspaceId}:${target.userId}`, text: '', target, requestId: row.requestId,
+      resumed: { server, tool: row.tool, outcome: outcomeText({ server, tool: row.tool }, outcome) },
+    });
+  }
+
+  /** Starts the tool worker (and the turn worker when a processor is set) and the parked-call sweeper. */
+  async startWorkers(): Promise<void> {
+    const common = { prefix: this.#t.prefix, lockDuration: this.#t.lockDurationMs, stalledInterval: this.#t.stalledIntervalMs, maxStalledCount: 1 };
+    const tool = new Worker(
+      'tool',
+      async (job) => {
+        const data = toolJobSchema.parse(job.data);
+        const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        const r = await this.executor.run(data.callId, { finalAttempt });
+        if (r.status === 'retry') throw new TransientCallError(r.reason);
+        return { status: r.status };
+      },
+      { ...common, connection: workerConnection(this.d.redisUrl), concurrency: this.#t.concurrency },
+    );
+    tool.on('error', (err) => this.d.log.warn({ err: err.message }, 'tool worker error'));
+    this.#workers.push(tool);
+    const processor = this.d.turnProcessor;
+    if (processor) {
+      const turn = new Worker('turn', async (job) => processor(turnJobSchema.parse(job.data)), { ...common, connection: workerConnection(this.d.redisUrl), concurrency: this.#t.concurrency });
+      turn.on('error', (err) => this.d.log.warn({ err: err.message }, 'turn worker error'));
+      this.#workers.push(turn);
+    }
+    await Promise.all(this.#workers.map((w) => w.waitUntilReady()));
+    const every = Math.max(1000, Math.min(60_000, this.#t.parkedTtlMs / 4));
+    this.#sweeper = setInterval(() => void this.sweepParked().catch(() => undefined), every);
+    this.#sweeper.unref();
+  }
+
+  /** Closes workers (letting running jobs finish up to `graceMs`), then the queues. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    const workers = this.#workers.splice(0);
+    const graceful = Promise.all(workers.map((w) => w.close()));
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+    if ((await Promise.race([graceful, timer])) === 'timeout') await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+    for (const c of this.#closers.splice(0)) await c();
+    await Promise.all([this.#tool.close(), this.#turn.close()]);
+  }
+}
