@@ -1,0 +1,51 @@
+import { PassThrough, Writable } from 'node:stream';
+import type { ChatInbound } from '../../src/chat/index.js';
+import { runShell } from '../../src/platforms/shell/index.js';
+
+const READY = '§ready§';
+
+/** One local user typing into the real shell platform; everything shown to them is in `output`. */
+export class ShellSession {
+  output = '';
+  readonly stream: Writable;
+  readonly #input = new PassThrough();
+  readonly #done: Promise<void>;
+
+  constructor(core: ChatInbound, readonly user: string) {
+    this.stream = new Writable({
+      write: (chunk, _e, cb) => {
+        this.output += chunk.toString();
+        cb();
+      },
+    });
+    this.#done = runShell({ core, user, input: this.#input, output: this.stream, prompt: `${READY}\n` });
+  }
+
+  /** Types a line and returns what the shell printed until it was ready for the next one. */
+  async send(line: string, timeoutMs = 15_000): Promise<string> {
+    const from = this.output.length;
+    this.#input.write(line + '\n');
+    const deadline = Date.now() + timeoutMs;
+    while (!this.output.slice(from).includes(READY)) {
+      if (Date.now() > deadline) throw new Error(`no answer to "${line.slice(0, 60)}" within ${timeoutMs} ms; output:\n${this.output.slice(from)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.output.slice(from, this.output.indexOf(READY, from)).trim();
+  }
+
+  /** Waits until output written after `from` matches `re` (results posted later by workers). */
+  async waitFor(re: RegExp, from = 0, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.output.slice(from).match(re);
+      if (m) return m;
+      if (Date.now() > deadline) throw new Error(`no output matching ${re} within ${timeoutMs} ms; output:\n${this.output.slice(from)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#input.end();
+    await this.#done;
+  }
+}
