@@ -16,6 +16,9 @@ import { oauthRouter } from './web/oauth.js';
 import { OutboundRouter, type ChatInbound } from './chat/index.js';
 import { discordGateway, discordOutbound } from './platforms/discord/index.js';
 import { slackOutbound, slackPlatform } from './platforms/slack/index.js';
+import { McpPool } from './mcp/index.js';
+import { Policy, type RunnerTokens } from './policy/index.js';
+import { OutboundNotifier, Runner, ToolCatalog, type RunnerNotifier, type RunnerTuning, type TurnJob } from './runner/index.js';
 
 /** Which parts of the product a process runs. */
 export type AppMode = 'serve' | 'worker' | 'cli';
@@ -27,6 +30,14 @@ export interface AppOptions {
   logDestination?: DestinationStream;
   /** How long `stop()` lets running work finish. Default 10000 ms. */
   shutdownGraceMs?: number;
+  /** Runner seams and tunables: the chat notifier (default: posts through `outbound`), the agent, timings. */
+  runner?: {
+    notifier?: RunnerNotifier;
+    turnProcessor?: (turn: TurnJob) => Promise<void>;
+    tuning?: RunnerTuning;
+    /** Run tool workers in this process (`serve`, `worker`). Default true; tests that bring their own worker processes say false. */
+    startWorkers?: boolean;
+  };
 }
 
 /** The running product: every service, built from Config by `createApp`. */
@@ -52,6 +63,14 @@ export interface App {
   outbound: OutboundRouter;
   /** The chat core, once the composition root builds it; `serve` starts the Discord gateway only when set. */
   chat: ChatInbound | undefined;
+  /** MCP servers, bindings, access rules, secrets, teams. */
+  policy: Policy;
+  /** MCP clients and stdio processes per (server, caller credential set). */
+  pool: McpPool;
+  /** Each caller's tools (`catalogFor`) and `testServer`. */
+  catalog: ToolCatalog;
+  /** Tool and turn queues; workers run in `serve` and `worker` modes. Undefined in `cli` mode. */
+  runner: Runner | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -106,16 +125,44 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     ? new OAuthService({ db, keyring, links, redis, events, audit, log: log.child({ part: 'oauth' }), metrics, publicUrl: config.publicUrl, allowPrivateUrls: config.allowPrivateUrls })
     : undefined;
 
+  const policy = new Policy(db, keyring, { allowStdio: config.allowStdio, allowPrivateUrls: config.allowPrivateUrls });
+  const pool = new McpPool(log.child({ part: 'mcp' }));
+  closers.unshift(() => pool.close());
+  const tokens: RunnerTokens = oauth ?? {
+    accessTokenFor: async (_o, _u, slug) => ({ kind: 'unknown_provider', providerSlug: slug }),
+    connectLink: async () => `${config.publicUrl}/`,
+  };
+  const catalog = new ToolCatalog(policy, pool, tokens);
+  const runner = redis && redisUrl
+    ? new Runner(
+        {
+          db, policy, pool, tokens, audit, log: log.child({ part: 'runner' }), connection: redis, redisUrl,
+          notifier: opts.runner?.notifier ?? new OutboundNotifier(outbound, log.child({ part: 'runner' })),
+          turnProcessor: opts.runner?.turnProcessor,
+        },
+        opts.runner?.tuning,
+      )
+    : undefined;
+  if (runner) {
+    runner.listen(events);
+    closers.unshift(() => runner.stop(opts.shutdownGraceMs ?? 10_000));
+  }
+
   const app: App = {
     config, log, db, keyring, links, metrics, events, audit, identity, redisUrl, redis,
     port: undefined,
     oauth,
     outbound,
     chat: undefined,
+    policy, pool, catalog, runner,
     async start() {
       if (redis) {
         await waitReady(redis).catch(() => log.warn('Redis is not answering yet; ingress will refuse work until it does'));
         if (config.redisUrl) await checkEvictionPolicy(redis, log);
+      }
+      if (runner && (mode === 'serve' || mode === 'worker') && opts.runner?.startWorkers !== false) {
+        await runner.startWorkers();
+        log.info({ mode }, 'tool workers started');
       }
       if (mode === 'serve') {
         const web = createWeb({

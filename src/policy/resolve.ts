@@ -7,7 +7,8 @@ import { parseSource, type BindingSource } from './sources.js';
 
 /** What the OAuth engine offers for `mcp_oauth` bindings (optional: absent, such bindings are refused). */
 export interface McpOAuthRegistrar {
-  ensureMcpProvider(orgId: string, server: { serverId: string; serverName: string; url: string }): Promise<{ kind: 'ok'; providerSlug: string } | { kind: 'error'; message: string }>;
+  /** `kind: 'ok'` with the provider slug to ask tokens of; any other kind says why not (`reason`). */
+  ensureMcpProvider(orgId: string, server: { serverId: string; serverName: string; url: string }): Promise<{ kind: string; providerSlug?: string; reason?: string }>;
 }
 
 /** The token side the runner needs: the OAuth engine's `TokenSource`, plus MCP registration when available. */
@@ -86,7 +87,10 @@ async function valueOf(
     case 'mcp_oauth': {
       if (!tokens.ensureMcpProvider || !server.url) return { kind: 'misconfigured', message: `${server.name} uses mcp_oauth, which this installation does not support yet` };
       const reg = await tokens.ensureMcpProvider(caller.orgId, { serverId: server.id, serverName: server.name, url: server.url });
-      if (reg.kind !== 'ok') return { kind: 'misconfigured', message: `${server.name}: ${reg.message}` };
+      if (reg.kind !== 'ok' || !reg.providerSlug) {
+        const why = reg.kind === 'not_protected' ? 'the server does not ask for a token, so its mcp_oauth binding should be removed' : `MCP authorization failed (${reg.kind.replace(/_/g, ' ')}${reg.reason ? `: ${reg.reason}` : ''})`;
+        return { kind: 'misconfigured', message: `${server.name}: ${why}` };
+      }
       return grant(tokens, caller, reg.providerSlug, creds, opts);
     }
   }

@@ -107,6 +107,11 @@ export class Runner {
     this.executor = new Executor({ ...d, resultLimit: this.#t.resultLimit, resumeTurn: (row, server, o) => this.#resumeTurn(row, server, o) });
   }
 
+  /** Sets the agent that runs turn jobs (before `startWorkers`); the agent itself needs the runner. */
+  setTurnProcessor(processor: (turn: TurnJob) => Promise<void>): void {
+    this.d.turnProcessor = processor;
+  }
+
   /** Records the call and queues it; resolves once the job is accepted by Redis. */
   async enqueueToolCall(req: ToolCallRequest): Promise<{ callId: string }> {
     const callId = req.eventId ? `ev-${jobIdFor('tool', req.orgId, req.eventId)}` : newId();

@@ -1,4 +1,4 @@
-import { createApp, type App, type AppMode } from '../../src/app.js';
+import { createApp, type App, type AppMode, type AppOptions } from '../../src/app.js';
 import { LogCapture } from './logs.js';
 import { tempDir, testConfig } from './env.js';
 
@@ -15,10 +15,10 @@ export interface TestApp {
  * The real product, built by the composition root with a temp data dir and captured logs.
  * `env` overrides variables (pass REDIS_URL to share a test redis; unset, a private one starts).
  */
-export async function startTestApp(env: Record<string, string | undefined> = {}, mode: AppMode = 'serve'): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string | undefined> = {}, mode: AppMode = 'serve', extra: Omit<AppOptions, 'mode' | 'logDestination'> = {}): Promise<TestApp> {
   const { dir, cleanup } = tempDir();
   const logs = new LogCapture();
-  const app = await createApp(testConfig(dir, env), { mode, logDestination: logs });
+  const app = await createApp(testConfig(dir, env), { ...extra, mode, logDestination: logs });
   await app.start();
   return {
     app,

@@ -18,6 +18,8 @@ export interface TestMcpHttpServer {
   /** Answer 401 to any request whose `Authorization: Bearer <token>` is on the deny list. */
   deny(token: string): void;
   allow(token: string): void;
+  /** While true, every bearer token is answered 401 (a server that distrusts even refreshed tokens). */
+  rejectAll: boolean;
   /** Tokens that carry a scope; `admin_op` answers 403 insufficient_scope without `admin`. */
   grantScope(token: string, scope: string): void;
   /** Answer the next `n` tools/call requests with `status` (default 503) instead of running them. */
@@ -71,7 +73,7 @@ export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
       const raw = Buffer.concat(chunks).toString('utf8');
       const body = raw ? JSON.parse(raw) : undefined;
       const token = bearer(req.headers.authorization);
-      if (token && denied.has(token)) {
+      if (token && (denied.has(token) || api.rejectAll)) {
         res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
         return;
       }
@@ -103,7 +105,8 @@ export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
   // The SDK counts cancellations through the tool's AbortSignal; notifications arrive as POSTs.
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as AddressInfo).port;
-  return {
+  const api: TestMcpHttpServer = {
+    rejectAll: false,
     url: `http://127.0.0.1:${port}/mcp`,
     get calls() {
       return state.calls;
@@ -124,4 +127,5 @@ export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
       await new Promise<void>((r) => srv.close(() => r()));
     },
   };
+  return api;
 }
