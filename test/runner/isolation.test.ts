@@ -1,0 +1,110 @@
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/crypto/index.js';
+import { freePort } from '../../src/redis/index.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import { dumpRedis, RecordingNotifier } from './harness.js';
+import { readNotices, startWorker, until, type WorkerProcess } from './processes.js';
+
+const CALLS = 1000;
+let t: TestApp;
+let oauthServer: OAuthTestServer;
+let http: TestMcpHttpServer;
+const workers: WorkerProcess[] = [];
+let noticeFile: string;
+let orgId: string;
+const users: Record<string, string> = {};
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  const port = await freePort();
+  // The app enqueues; two separate worker processes run every call.
+  t = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ONBEHALF_ALLOW_STDIO: 'true' }, 'serve', { runner: { notifier: new RecordingNotifier(), startWorkers: false } });
+  oauthServer = await OAuthTestServer.start();
+  http = await startMcpHttpServer();
+  for (const who of ['alice', 'bob']) {
+    const r = t.app.identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: who, displayName: who, workspaceName: 'Acme' });
+    orgId = r.org.id;
+    users[who] = r.user.id;
+  }
+  const added = await t.app.oauth!.addProvider(orgId, { slug: 'vendor', kind: 'oauth2', clientId: 'client-1', clientSecret: new Secret('cs'), scopes: ['repo'], issuer: oauthServer.issuer, ...oauthServer.endpoints });
+  if (!added.ok) throw new Error(added.error);
+  for (const who of ['alice', 'bob']) {
+    oauthServer.login = `${who}-gh`;
+    const step = await authorizeInBrowser(await t.app.oauth!.connectLink(orgId, users[who]!, 'vendor'));
+    if (!('callbackUrl' in step)) throw new Error('connect failed');
+    expect((await fetch(step.callbackUrl)).status).toBe(200);
+    const tok = await t.app.oauth!.accessTokenFor(orgId, users[who]!, 'vendor');
+    if (tok.kind !== 'ok') throw new Error('no token');
+    tokens[who] = tok.token.reveal();
+  }
+  expect(tokens.alice).not.toBe(tokens.bob);
+  const { policy } = t.app;
+  await policy.addServer(orgId, { name: 'web', transport: 'http', url: http.url });
+  await policy.bind(orgId, 'web', 'header', 'Authorization', 'oauth:vendor', 'Bearer {token}');
+  await policy.addServer(orgId, { name: 'gh', transport: 'stdio', ...stdioServerCommand });
+  await policy.bind(orgId, 'gh', 'env', 'GITHUB_TOKEN', 'oauth:vendor');
+
+  noticeFile = path.join(t.dataDir, 'notices.jsonl');
+  const env = {
+    REDIS_URL: t.app.redisUrl!, DATABASE_URL: `file:${t.app.config.databasePath}`, ONBEHALF_KEYS: t.app.config.keys!.join(','),
+    ONBEHALF_DATA_DIR: t.dataDir, PUBLIC_URL: t.app.config.publicUrl, ONBEHALF_ALLOW_STDIO: 'true', ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
+    NOTICE_FILE: noticeFile, CONCURRENCY: '8',
+  };
+  workers.push(...(await Promise.all([startWorker(env), startWorker(env)])));
+}, 90_000);
+
+afterAll(async () => {
+  for (const w of workers) await w.stop();
+  await t?.stop();
+  await oauthServer?.stop();
+  await http?.stop();
+});
+
+describe('isolation between callers', () => {
+  it(`${CALLS} interleaved calls of Alice and Bob through 2 worker processes, http and stdio: every call saw its own caller’s token`, async () => {
+    const expected = new Map<string, { who: string; server: string }>();
+    for (let i = 0; i < CALLS; i++) {
+      const who = i % 2 ? 'bob' : 'alice';
+      const server = (i >> 1) % 2 ? 'gh' : 'web';
+      const { callId } = await t.app.runner!.enqueueToolCall({
+        orgId, userId: users[who]!, chatIdentity: `slack:T1:${who}`, server, tool: 'whoami', args: {},
+        target: { platform: 'slack', workspaceId: 'T1', channelId: 'C1', userId: who, isDirect: false }, requestId: `r${i}`,
+      });
+      expected.set(callId, { who, server });
+    }
+    await until(() => readNotices(noticeFile).length >= CALLS, 150_000, `${CALLS} outcomes`);
+    const notices = readNotices(noticeFile);
+    expect(notices).toHaveLength(CALLS);
+    let crossings = 0;
+    const byPid = new Map<number, number>();
+    for (const n of notices) {
+      const e = expected.get(n.callId)!;
+      expect(n.kind).toBe('outcome');
+      expect(n.outcome?.kind).toBe('result');
+      expect(n.target.userId).toBe(e.who);
+      const seen = JSON.parse(n.outcome!.text!) as Record<string, string>;
+      const got = e.server === 'web' ? seen.authorization : `Bearer ${seen.GITHUB_TOKEN}`;
+      if (got !== `Bearer ${tokens[e.who]}`) crossings++;
+      byPid.set(n.pid, (byPid.get(n.pid) ?? 0) + 1);
+    }
+    expect(crossings).toBe(0);
+    expect(new Set(notices.map((n) => n.callId)).size).toBe(CALLS);
+    expect([...byPid.keys()].sort()).toEqual(workers.map((w) => w.child.pid).sort());
+    // What the http server itself recorded agrees: only the two users' own tokens, half each.
+    const auth = http.calls.filter((c) => c.tool === 'whoami').map((c) => c.seen.authorization);
+    expect(auth.filter((a) => a === `Bearer ${tokens.alice}`)).toHaveLength(CALLS / 4);
+    expect(auth.filter((a) => a === `Bearer ${tokens.bob}`)).toHaveLength(CALLS / 4);
+
+    const r = new Redis(t.app.redisUrl!);
+    try {
+      const dump = await dumpRedis(r);
+      for (const v of [...oauthServer.issuedAccessTokens, ...oauthServer.issuedRefreshTokens]) expect(dump).not.toContain(v);
+    } finally {
+      r.disconnect();
+    }
+  }, 180_000);
+});
