@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/crypto/index.js';
+import type { ReplyTarget } from '../../src/chat/types.js';
+import { freePort } from '../../src/redis/index.js';
+import type { TurnJob } from '../../src/runner/index.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import { RecordingNotifier } from './harness.js';
+import { until } from './processes.js';
+
+let t: TestApp;
+let oauthServer: OAuthTestServer;
+let http: TestMcpHttpServer;
+const notes = new RecordingNotifier();
+const turns: TurnJob[] = [];
+let orgId: string;
+let alice: string;
+const target: ReplyTarget = { platform: 'slack', workspaceId: 'T1', channelId: 'C1', userId: 'alice', threadId: '171.1', isDirect: false };
+const req = (extra: Partial<Parameters<NonNullable<TestApp['app']['runner']>['enqueueToolCall']>[0]> = {}) => ({
+  orgId, userId: alice, chatIdentity: 'slack:T1:alice', server: 'web', tool: 'whoami', args: {}, target, requestId: 'req-1', ...extra,
+});
+
+beforeAll(async () => {
+  const port = await freePort();
+  t = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` }, 'serve', {
+    runner: { notifier: notes, turnProcessor: async (turn) => void turns.push(turn), tuning: { backoffMs: 50 } },
+  });
+  oauthServer = await OAuthTestServer.start();
+  http = await startMcpHttpServer();
+  const r = t.app.identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'alice', displayName: 'Alice', workspaceName: 'Acme' });
+  orgId = r.org.id;
+  alice = r.user.id;
+  const added = await t.app.oauth!.addProvider(orgId, { slug: 'vendor', kind: 'oauth2', clientId: 'c', clientSecret: new Secret('s'), scopes: ['repo'], issuer: oauthServer.issuer, ...oauthServer.endpoints });
+  if (!added.ok) throw new Error(added.error);
+  await t.app.policy.addServer(orgId, { name: 'web', transport: 'http', url: http.url });
+  await t.app.policy.addServer(orgId, { name: 'open', transport: 'http', url: http.url });
+  await t.app.policy.bind(orgId, 'web', 'header', 'Authorization', 'oauth:vendor', 'Bearer {token}');
+});
+
+afterAll(async () => {
+  await t?.stop();
+  await oauthServer?.stop();
+  await http?.stop();
+});
+
+describe('turn queue and awaiting a call', () => {
+  it('a turn is processed by the injected agent, once per platform event even when the platform retries', async () => {
+    const turn = { orgId, userId: alice, chatIdentity: 'slack:T1:alice', text: 'what is open?', target, requestId: 'r-turn', eventId: 'Ev123' };
+    await t.app.runner!.enqueueTurn(turn);
+    await t.app.runner!.enqueueTurn(turn);
+    await until(() => turns.length >= 1, 10_000, 'the turn');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(turns.filter((x) => x.requestId === 'r-turn')).toEqual([expect.objectContaining({ text: 'what is open?', target })]);
+  });
+
+  it('a tool call retried by the platform with the same event id runs once', async () => {
+    const before = http.calls.length;
+    const a = await t.app.runner!.enqueueToolCall(req({ server: 'open', tool: 'echo', args: { text: 'once' }, eventId: 'Ev-run-1' }));
+    const b = await t.app.runner!.enqueueToolCall(req({ server: 'open', tool: 'echo', args: { text: 'once' }, eventId: 'Ev-run-1' }));
+    expect(b.callId).toBe(a.callId);
+    await until(() => notes.for(a.callId).length === 1, 10_000, 'the outcome');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(http.calls.length).toBe(before + 1);
+  });
+
+  it('runToolCall resolves with the outcome for the agent (nothing posted to chat) or with parked', async () => {
+    const done = await t.app.runner!.runToolCall(req({ server: 'open', tool: 'echo', args: { text: 'hi' }, turnId: 'turn-1' }));
+    expect(done).toEqual({ kind: 'done', outcome: { kind: 'result', text: '{"text":"hi"}', trimmed: false, isError: false } });
+    const parked = await t.app.runner!.runToolCall(req({ turnId: 'turn-2', requestId: 'req-turn-2' }));
+    expect(parked).toMatchObject({ kind: 'parked', providerSlug: 'vendor' });
+    expect(notes.notices.filter((n) => n.kind === 'outcome' && n.text.includes('{"text":"hi"}'))).toEqual([]);
+
+    // The prompt went to Alice; once she connects, the agent's turn continues with the result.
+    const prompt = notes.for(parked.kind === 'parked' ? parked.callId : '')[0]!;
+    expect(prompt.kind).toBe('connect');
+    oauthServer.login = 'alice-gh';
+    const step = await authorizeInBrowser(prompt.kind === 'connect' ? prompt.req.connectUrl : '');
+    if (!('callbackUrl' in step)) throw new Error('connect failed');
+    await fetch(step.callbackUrl);
+    await until(() => turns.some((x) => x.resumed), 15_000, 'the resumed turn');
+    const resumed = turns.find((x) => x.resumed)!;
+    expect(resumed).toMatchObject({ requestId: 'req-turn-2', target, resumed: { server: 'web', tool: 'whoami' } });
+    expect(resumed.resumed!.outcome).toMatch(/authorization/);
+    expect(notes.for(parked.kind === 'parked' ? parked.callId : '').filter((n) => n.kind === 'outcome')).toEqual([]);
+  });
+
+  it('a tool job carries ids, arguments and the reply target only, with bounded attempts and removal ages', async () => {
+    const { Queue } = await import('bullmq');
+    const q = new Queue('tool', { connection: { url: t.app.redisUrl! } as never, prefix: 'onbehalf' });
+    try {
+      const { callId } = await t.app.runner!.enqueueToolCall(req({ server: 'open', tool: 'echo', args: { text: 'inspect' } }));
+      const job = await q.getJob(callId);
+      expect(Object.keys(job!.data).sort()).toEqual(['args', 'callId', 'orgId', 'requestId', 'server', 'target', 'tool', 'userId']);
+      expect(job!.opts).toMatchObject({ attempts: 4, backoff: { type: 'exponential', delay: 50 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 604800 } });
+    } finally {
+      await q.close();
+    }
+  });
+});
