@@ -13,12 +13,14 @@ import { checkEvictionPolicy, ingressConnection, startPrivateRedis, waitReady, t
 import { createWeb, listen } from './web/index.js';
 import { OAuthService } from './oauth/index.js';
 import { oauthRouter } from './web/oauth.js';
-import { OutboundRouter, type ChatInbound } from './chat/index.js';
+import { ChatCore, ConnectionAnnouncer, OutboundRouter, type ChatInbound } from './chat/index.js';
+import { Agent, ThreadMemory, type AgentToolOutcome } from './agent/index.js';
+import { LinkCodes } from './identity/index.js';
 import { discordGateway, discordOutbound } from './platforms/discord/index.js';
 import { slackOutbound, slackPlatform } from './platforms/slack/index.js';
 import { McpPool } from './mcp/index.js';
 import { Policy, type RunnerTokens } from './policy/index.js';
-import { OutboundNotifier, Runner, ToolCatalog, type RunnerNotifier, type RunnerTuning, type TurnJob } from './runner/index.js';
+import { OutboundNotifier, Runner, ToolCatalog, chatPolicy, outcomeText, type RunnerNotifier, type RunnerTuning, type TurnJob } from './runner/index.js';
 
 /** Which parts of the product a process runs. */
 export type AppMode = 'serve' | 'worker' | 'cli';
@@ -133,12 +135,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     connectLink: async () => `${config.publicUrl}/`,
   };
   const catalog = new ToolCatalog(policy, pool, tokens);
+  let agent: Agent | undefined;
   const runner = redis && redisUrl
     ? new Runner(
         {
           db, policy, pool, tokens, audit, log: log.child({ part: 'runner' }), connection: redis, redisUrl,
           notifier: opts.runner?.notifier ?? new OutboundNotifier(outbound, log.child({ part: 'runner' })),
-          turnProcessor: opts.runner?.turnProcessor,
+          turnProcessor: opts.runner?.turnProcessor ?? (async (turn) => agent?.run(turn)),
         },
         opts.runner?.tuning,
       )
@@ -148,12 +151,34 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     closers.unshift(() => runner.stop(opts.shutdownGraceMs ?? 10_000));
   }
 
+  let chat: ChatInbound | undefined;
+  if (runner && oauth) {
+    const chatLog = log.child({ part: 'chat' });
+    const announcer = new ConnectionAnnouncer(db, identity, outbound, chatLog);
+    // Ahead of the runner's resume: the confirmation goes where the calls wait, before their results.
+    events.prependListener('connection.active', (e) => void announcer.connected(e));
+    agent = new Agent({
+      memory: new ThreadMemory(db), outbound, log: log.child({ part: 'agent' }), llm: config.llm,
+      user: (orgId, userId) => identity.user(orgId, userId),
+      catalog: (orgId, user, channelId) => catalog.catalogFor(orgId, user, channelId),
+      runTool: async (turn, server, tool, args): Promise<AgentToolOutcome> => {
+        const r = await runner.runToolCall({ ...turn, server, tool, args, turnId: turn.requestId });
+        if (r.kind === 'parked') return { kind: 'parked', providerSlug: r.providerSlug, callId: r.callId };
+        return { kind: 'done', ok: r.outcome.kind === 'result' && !r.outcome.isError, text: outcomeText({ server, tool }, r.outcome) };
+      },
+    });
+    chat = new ChatCore(
+      { identity, linkCodes: new LinkCodes(db), audit, outbound, oauth, policy: chatPolicy(policy, catalog), runner, llm: Boolean(config.llm), dataDir: config.dataDir },
+      chatLog,
+    );
+  }
+
   const app: App = {
     config, log, db, keyring, links, metrics, events, audit, identity, redisUrl, redis,
     port: undefined,
     oauth,
     outbound,
-    chat: undefined,
+    chat,
     policy, pool, catalog, runner,
     async start() {
       if (redis) {

@@ -1,4 +1,5 @@
 import { createApp, type App, type AppMode, type AppOptions } from '../../src/app.js';
+import { freePort } from '../../src/redis/index.js';
 import { LogCapture } from './logs.js';
 import { tempDir, testConfig } from './env.js';
 
@@ -18,6 +19,11 @@ export interface TestApp {
 export async function startTestApp(env: Record<string, string | undefined> = {}, mode: AppMode = 'serve', extra: Omit<AppOptions, 'mode' | 'logDestination'> = {}): Promise<TestApp> {
   const { dir, cleanup } = tempDir();
   const logs = new LogCapture();
+  // Links the app prints (connect links, redirect URI) must reach it: fix the port up front.
+  if (mode === 'serve' && env.PORT === undefined) {
+    const port = await freePort();
+    env = { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...env };
+  }
   const app = await createApp(testConfig(dir, env), { ...extra, mode, logDestination: logs });
   await app.start();
   return {

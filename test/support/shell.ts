@@ -26,11 +26,13 @@ export class ShellSession {
     const from = this.output.length;
     this.#input.write(line + '\n');
     const deadline = Date.now() + timeoutMs;
-    while (!this.output.slice(from).includes(READY)) {
+    // Ready for the next line: the prompt, or a hidden-value prompt of a secret form.
+    while (!this.output.slice(from).includes(READY) && !/\(hidden\): $/.test(this.output.slice(from))) {
       if (Date.now() > deadline) throw new Error(`no answer to "${line.slice(0, 60)}" within ${timeoutMs} ms; output:\n${this.output.slice(from)}`);
       await new Promise((r) => setTimeout(r, 10));
     }
-    return this.output.slice(from, this.output.indexOf(READY, from)).trim();
+    const end = this.output.indexOf(READY, from);
+    return this.output.slice(from, end === -1 ? undefined : end).trim();
   }
 
   /** Waits until output written after `from` matches `re` (results posted later by workers). */
