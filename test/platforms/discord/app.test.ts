@@ -1,27 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../../src/app.js';
-import { ChatCore, type ChatServices } from '../../../src/chat/index.js';
-import { LinkCodes } from '../../../src/identity/index.js';
 import { FakeDiscord, snowflake, type FakeUser } from '../../support/discord-fake.js';
 import { tempDir, testConfig } from '../../support/env.js';
 import { LogCapture } from '../../support/logs.js';
 
 const BOT_TOKEN = 'MTEx.app-canary.' + 'z'.repeat(24);
-const unused = (): never => {
-  throw new Error('not used by these commands');
-};
-
-/** The real chat core over the app's identity, audit and outbound; OAuth/policy/runner are not reached by help/whoami/link. */
-function chatCore(app: App): ChatCore {
-  const services: ChatServices = {
-    identity: app.identity, linkCodes: new LinkCodes(app.db), audit: app.audit, outbound: app.outbound, llm: false, dataDir: app.config.dataDir,
-    oauth: { listConnections: async () => [] } as unknown as ChatServices['oauth'],
-    policy: { catalogFor: unused } as unknown as ChatServices['policy'],
-    runner: { enqueueToolCall: unused, enqueueTurn: unused },
-  };
-  return new ChatCore(services, app.log);
-}
-
 describe('onbehalf serve with DISCORD_TOKEN', () => {
   let fake: FakeDiscord;
   let app: App;
@@ -40,7 +23,6 @@ describe('onbehalf serve with DISCORD_TOKEN', () => {
       testConfig(dir.dir, { DISCORD_TOKEN: BOT_TOKEN, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl, DISCORD_ADMINS_FROM_GUILD: 'true' }),
       { mode: 'serve', logDestination: logs },
     );
-    app.chat = chatCore(app);
     await app.start();
   });
   afterAll(async () => {

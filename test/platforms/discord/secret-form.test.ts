@@ -1,9 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../../src/app.js';
-import { ChatCore, type ChatServices } from '../../../src/chat/index.js';
-import { LinkCodes } from '../../../src/identity/index.js';
-import { Policy } from '../../../src/policy/index.js';
 import { secrets } from '../../../src/db/schema.js';
 import { FakeDiscord, snowflake, type FakeUser } from '../../support/discord-fake.js';
 import { tempDir, testConfig } from '../../support/env.js';
@@ -15,7 +12,6 @@ const CANARY = 'sk-discordModalCanary_0123456789abcdefXYZ';
 describe('a secret typed into a Discord modal', () => {
   let fake: FakeDiscord;
   let app: App;
-  let policy: Policy;
   const logs = new LogCapture();
   const dir = tempDir();
   const guildId = snowflake();
@@ -29,14 +25,6 @@ describe('a secret typed into a Discord modal', () => {
       testConfig(dir.dir, { DISCORD_TOKEN: BOT_TOKEN, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl, ONBEHALF_ADMINS: `discord:${guildId}:${admin.id}` }),
       { mode: 'serve', logDestination: logs },
     );
-    policy = new Policy(app.db, app.keyring);
-    const services: ChatServices = {
-      identity: app.identity, linkCodes: new LinkCodes(app.db), audit: app.audit, outbound: app.outbound, llm: false, dataDir: app.config.dataDir,
-      policy: policy as unknown as ChatServices['policy'],
-      oauth: {} as ChatServices['oauth'],
-      runner: {} as ChatServices['runner'],
-    };
-    app.chat = new ChatCore(services, app.log);
     await app.start();
   });
   afterAll(async () => {
@@ -57,7 +45,7 @@ describe('a secret typed into a Discord modal', () => {
     expect((done.body as { content: string }).content).toContain('Stored org secret deploy_key');
 
     const org = app.identity.orgFor('discord', guildId);
-    expect(policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe(CANARY);
+    expect(app.policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe(CANARY);
     const row = app.db.select().from(secrets).all().find((s) => s.name === 'deploy_key')!;
     expect(JSON.stringify(row)).not.toContain(CANARY);
     app.db.$client.pragma('wal_checkpoint(TRUNCATE)');
@@ -72,7 +60,7 @@ describe('a secret typed into a Discord modal', () => {
     const done = await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(submit.token));
     expect((done.body as { content: string }).content).toContain('Only admins');
     const org = app.identity.orgFor('discord', guildId);
-    expect(policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe(CANARY);
+    expect(app.policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe(CANARY);
     expect(fake.containing('member-tries-')).toEqual([]);
   });
 });

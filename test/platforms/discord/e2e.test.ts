@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../../src/app.js';
+import { Secret } from '../../../src/crypto/index.js';
+import { freePort } from '../../../src/redis/index.js';
+import { FakeDiscord, snowflake, type FakeUser, type RecordedCall } from '../../support/discord-fake.js';
+import { tempDir, testConfig } from '../../support/env.js';
+import { LogCapture } from '../../support/logs.js';
+import { startMcpHttpServer, type TestMcpHttpServer } from '../../support/mcp-servers/index.js';
+import { authorizeInBrowser, OAuthTestServer } from '../../support/oauth-server.js';
+
+const BOT_TOKEN = 'MTEx.e2e-bot-canary.' + 'w'.repeat(20);
+const CLIENT_SECRET = 'gh-client-secret-canary-e2e';
+
+type Body = { content: string; flags?: number; components?: { components: { url?: string; label?: string }[] }[] };
+const body = (c: RecordedCall) => c.body as Body;
+
+describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant', () => {
+  let fake: FakeDiscord;
+  let app: App;
+  let vendor: OAuthTestServer;
+  let mcp: TestMcpHttpServer;
+  const logs = new LogCapture();
+  const dir = tempDir();
+  const guildId = snowflake();
+  const channelId = snowflake();
+  const alice: FakeUser = { id: snowflake(), username: 'alice' };
+  const bob: FakeUser = { id: snowflake(), username: 'bob' };
+
+  beforeAll(async () => {
+    fake = await FakeDiscord.start({ guilds: [{ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'support' }] }] });
+    vendor = await OAuthTestServer.start();
+    mcp = await startMcpHttpServer();
+    const port = await freePort();
+    app = await createApp(
+      testConfig(dir.dir, { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DISCORD_TOKEN: BOT_TOKEN, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl }),
+      { mode: 'serve', logDestination: logs },
+    );
+    await app.start();
+    // What an admin set up: GitHub as a provider, a GitHub MCP server that gets each caller's token.
+    const org = app.identity.orgFor('discord', guildId, 'Acme');
+    const added = await app.oauth!.addProvider(org.id, { slug: 'github', kind: 'oauth2', clientId: 'gh-client', clientSecret: new Secret(CLIENT_SECRET), scopes: ['repo'], issuer: vendor.issuer, ...vendor.endpoints });
+    expect(added.ok).toBe(true);
+    expect((await app.policy.addServer(org.id, { name: 'github', transport: 'http', url: mcp.url })).ok).toBe(true);
+    expect((await app.policy.bind(org.id, 'github', 'header', 'Authorization', 'oauth:github', 'Bearer {token}')).ok).toBe(true);
+    expect((await app.policy.rule(org.id, 'allow', 'github', { tools: '*' })).ok).toBe(true);
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await mcp?.stop();
+    await vendor?.stop();
+    await fake?.stop();
+    dir.cleanup();
+  });
+
+  const run = async (user: FakeUser, text: string) => {
+    const i = fake.command(user, { guildId, channelId }, ['run'], { args: `github.echo {"text":"${text}"}` });
+    const deferred = await fake.waitForCall((c) => c.path.startsWith(`/interactions/${i.id}/`));
+    return { ...i, deferred };
+  };
+  const followUps = (token: string) => (c: RecordedCall) => c.method === 'POST' && c.path === `/webhooks/${fake.applicationId}/${token}`;
+  const connectUrl = (c: RecordedCall) => body(c).components![0]!.components[0]!.url!;
+
+  it('alice: deferred ephemeral reply → private connect prompt → OAuth → the result, made with her token', async () => {
+    const a = await run(alice, 'from alice');
+    expect(a.deferred.body).toEqual({ type: 5, data: { flags: 64 } });
+
+    const prompt = await fake.waitForCall(followUps(a.token), 15_000);
+    expect(body(prompt).flags).toBe(64);
+    expect(body(prompt).content).toContain('github');
+    const url = connectUrl(prompt);
+    expect(url).toMatch(new RegExp(`^${app.config.publicUrl}/oauth/start\\?t=`));
+    expect(mcp.calls).toHaveLength(0);
+
+    vendor.login = 'alice-gh';
+    const step = await authorizeInBrowser(url);
+    if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status}`);
+    expect((await fetch(step.callbackUrl, { redirect: 'manual' })).status).toBeLessThan(400);
+
+    const result = await fake.waitForCalls((c) => followUps(a.token)(c) && body(c).content.includes('from alice'), 1, 20_000);
+    // She was told, privately and before the result, which GitHub account now serves her.
+    const confirmed = fake.calls.find((c) => followUps(a.token)(c) && body(c).content.includes('alice-gh'))!;
+    expect(body(confirmed).flags).toBe(64);
+    expect(fake.calls.indexOf(confirmed)).toBeLessThan(fake.calls.indexOf(result[0]!));
+    expect(body(result[0]!).flags ?? 0).toBe(0);
+    expect(mcp.calls.filter((c) => c.tool === 'echo')).toHaveLength(1);
+    expect(mcp.calls[0]!.seen['authorization']).toBe(`Bearer ${vendor.issuedAccessTokens[0]}`);
+  });
+
+  it('bob gets his own prompt, not alice\'s grant; once connected his call carries his token', async () => {
+    const b = await run(bob, 'from bob');
+    const prompt = await fake.waitForCall(followUps(b.token), 15_000);
+    expect(body(prompt).flags).toBe(64);
+    expect(mcp.calls.filter((c) => c.args['text'] === 'from bob')).toHaveLength(0);
+
+    vendor.login = 'bob-gh';
+    const step = await authorizeInBrowser(connectUrl(prompt));
+    if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status}`);
+    await fetch(step.callbackUrl, { redirect: 'manual' });
+    await fake.waitForCalls((c) => followUps(b.token)(c) && body(c).content.includes('from bob'), 1, 20_000);
+    const bobs = mcp.calls.find((c) => c.args['text'] === 'from bob')!;
+    expect(bobs.seen['authorization']).toBe(`Bearer ${vendor.issuedAccessTokens[1]}`);
+    expect(bobs.seen['authorization']).not.toBe(mcp.calls[0]!.seen['authorization']);
+  });
+
+  it('no token, client secret or bot token appears in any Discord call or log line', () => {
+    const canaries = [...vendor.issuedAccessTokens, ...vendor.issuedRefreshTokens, CLIENT_SECRET];
+    expect(fake.containing(...canaries)).toEqual([]);
+    expect(logs.containing(...canaries, BOT_TOKEN)).toEqual([]);
+  });
+});
