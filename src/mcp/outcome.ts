@@ -42,8 +42,10 @@ export function classifyError(err: unknown, phase: 'connect' | 'call', lastWwwAu
     const status = e.code ?? 0;
     if (status === 401) return { kind: 'unauthorized' };
     if (status === 403 && /insufficient_scope/.test(lastWwwAuthenticate ?? '')) return { kind: 'insufficient_scope', scopes: scopesOf(lastWwwAuthenticate) };
+    // Other 4xx: the server refused this request as such; sending it again changes nothing.
+    if (status >= 400 && status < 500 && status !== 404 && status !== 408 && status !== 429) return { kind: 'protocol', code: status, message: `HTTP ${status}` };
     // 404 on a session: the server forgot it (restart); the request did not run.
-    const sent = phase === 'call' && status !== 404 && status !== 403;
+    const sent = phase === 'call' && status !== 404;
     return { kind: 'unreachable', sent, detail: `HTTP ${status}` };
   }
   if (e instanceof McpError) {

@@ -156,6 +156,14 @@ describe('tool calls run with the caller’s own credentials', () => {
     expect(http.calls.filter((c) => c.tool === 'create_note').length).toBe(creates);
   });
 
+  it('a 4xx is not retried, even for a read-only tool', async () => {
+    http.failNext(1, 400);
+    const id = await h.call('carol', 'web', 'read_notes');
+    const n = await outcome(id);
+    expect(n.outcome).toEqual({ kind: 'failed', message: 'web refused the call (HTTP 400)' });
+    expect(h.runner.executor.calls.get(id)!.attempts).toBe(1);
+  });
+
   it('a long result is trimmed for chat with a note', async () => {
     const id = await h.call('alice', 'web', 'echo', { text: 'x'.repeat(10_000), repo: 'acme/a' });
     const n = await outcome(id);
