@@ -102,6 +102,16 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
     expect(bobs.seen['authorization']).not.toBe(mcp.calls[0]!.seen['authorization']);
   });
 
+  it('a mention in a channel gets an answer replying to that message; a DM gets one in the DM', async () => {
+    const m = fake.message(alice, { guildId, channelId }, 'what can you do?');
+    const answer = await fake.waitForCall((c) => c.method === 'POST' && c.path === `/channels/${channelId}/messages` && (c.body as { message_reference?: { message_id: string } }).message_reference?.message_id === m.id, 15_000);
+    expect(body(answer).content).toContain('github.echo');
+    const dm = fake.dmChannelOf(bob.id);
+    fake.message(bob, { channelId: dm }, 'hello?');
+    const dmAnswer = await fake.waitForCall((c) => c.method === 'POST' && c.path === `/channels/${dm}/messages`, 15_000);
+    expect(body(dmAnswer).content).toContain('/onbehalf run');
+  });
+
   it('no token, client secret or bot token appears in any Discord call or log line', () => {
     const canaries = [...vendor.issuedAccessTokens, ...vendor.issuedRefreshTokens, CLIENT_SECRET];
     expect(fake.containing(...canaries)).toEqual([]);
