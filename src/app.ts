@@ -10,7 +10,8 @@ import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { checkEvictionPolicy, ingressConnection, startPrivateRedis, waitReady, type PrivateRedis } from './redis/index.js';
-import { createWeb, listen } from './web/index.js';
+import type { Hono } from 'hono';
+import { createWeb, listen, type WebEnv } from './web/index.js';
 import { OAuthService } from './oauth/index.js';
 import { oauthRouter } from './web/oauth.js';
 import { ChatCore, ConnectionAnnouncer, OutboundRouter, type ChatInbound } from './chat/index.js';
@@ -32,6 +33,8 @@ export interface AppOptions {
   logDestination?: DestinationStream;
   /** How long `stop()` lets running work finish. Default 10000 ms. */
   shutdownGraceMs?: number;
+  /** Extra routers mounted on the web server (the demo's provider and MCP server). */
+  routes?: { path: string; router: Hono<WebEnv> }[];
   /** Runner seams and tunables: the chat notifier (default: posts through `outbound`), the agent, timings. */
   runner?: {
     notifier?: RunnerNotifier;
@@ -197,7 +200,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             { name: 'database', check: async () => void db.$client.prepare('select 1').get() },
             { name: 'redis', check: async () => void (await redis!.ping()) },
           ],
-          routes: oauth ? [{ path: '/oauth', router: oauthRouter(oauth) }] : [],
+          routes: [...(oauth ? [{ path: '/oauth', router: oauthRouter(oauth) }] : []), ...(opts.routes ?? [])],
         });
         // Slack over HTTP: /slack/events (and /slack/install, /slack/oauth_redirect for the install flow).
         const slack = app.chat && slackOut ? slackPlatform(config, { core: app.chat, db, keyring, identity, audit, log, sender: slackOut }) : undefined;

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { rotateKeys, SealError, Secret } from './crypto/index.js';
 import { openDb, runMigrations } from './db/index.js';
 import { RedisStartError } from './redis/index.js';
+import { SHELL_USER, demoCommand, shellCommand } from './demo/cli.js';
 import { DiscordSendError, registerCommands } from './platforms/discord/index.js';
 
 const USAGE = `Usage: onbehalf <command>
@@ -13,7 +14,7 @@ Commands:
   worker         workers only, for scaling out
   migrate        apply database migrations
   shell --as N   chat with the agent in this terminal as local user N
-  demo [--script] everything offline with a demo OAuth provider and MCP server
+  demo [--script] [--as N]  everything offline with a demo OAuth provider and MCP server
   keys rotate    re-seal every stored secret under the first key of ONBEHALF_KEYS
   discord register [--guild ID]  register /onbehalf with Discord (globally, or in one guild at once)
   help           this text`;
@@ -91,10 +92,16 @@ async function main(argv: string[]): Promise<number> {
       for (const name of r.registered) out(`  /${name}`);
       return 0;
     }
-    case 'shell':
+    case 'shell': {
+      const user = typeof values.as === 'string' ? values.as : '';
+      if (!SHELL_USER.test(user)) {
+        out('onbehalf shell: say who you are. Use: onbehalf shell --as NAME (1–32 letters, digits, . _ -)');
+        return 2;
+      }
+      return shellCommand(config(), user);
+    }
     case 'demo':
-      out(`onbehalf ${command} is not built yet.`);
-      return 2;
+      return demoCommand(config(), { script: values.script === true, user: typeof values.as === 'string' && SHELL_USER.test(values.as) ? values.as : undefined });
     case 'help':
     case '--help':
     case '-h':

@@ -1,15 +1,15 @@
 import { PassThrough, Writable } from 'node:stream';
 import { Secret } from '../crypto/index.js';
-import type { ChatServices, ChatInbound } from '../chat/index.js';
+import type { ChatServices, ChatInbound, OutboundRouter } from '../chat/index.js';
 import type { Identity } from '../identity/index.js';
-import { runShell, shellIdentity } from '../platforms/shell/index.js';
+import { ShellOutbound, runShell, shellIdentity } from '../platforms/shell/index.js';
 import type { DemoProvider } from './provider.js';
 
 /** Where the demo peers are mounted on the product's own web server. */
 export const DEMO_PATHS = { oauth: '/demo/oauth', notes: '/demo/notes' } as const;
 
 /** Registers the demo provider, the notes server and its binding for the shell org. Idempotent. */
-export async function setupDemo(s: ChatServices, identity: Identity, o: { publicUrl: string; provider: DemoProvider; user: string }): Promise<void> {
+export async function setupDemo(s: Pick<ChatServices, 'oauth' | 'policy'>, identity: Identity, o: { publicUrl: string; provider: DemoProvider; user: string }): Promise<void> {
   const { org } = identity.resolve(shellIdentity(o.user).identity);
   const base = `${o.publicUrl}${DEMO_PATHS.oauth}`;
   const existing = await s.oauth.listProviders(org.id);
@@ -46,7 +46,7 @@ export async function followConnectLink(url: string, login: string): Promise<str
     }
     const body = await r.text();
     if (r.status !== 200) throw new Error(`the connect page answered ${r.status}: ${body.replace(/<[^>]+>/g, ' ').trim().slice(0, 200)}`);
-    return body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+    return body.replace(/<(style|script)[^>]*>[\s\S]*?<\/\1>/g, ' ').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
   }
   throw new Error('too many redirects while connecting');
 }
@@ -56,7 +56,7 @@ export async function followConnectLink(url: string, login: string): Promise<str
  * see the result, save and list a note, disconnect, and see the next call ask again.
  * Drives the real shell platform; prints what a person would see. Resolves true when every step passed.
  */
-export async function runDemoScript(core: ChatInbound, out: NodeJS.WritableStream, user = 'alice', stepTimeoutMs = 20_000): Promise<boolean> {
+export async function runDemoScript(core: ChatInbound, outbound: OutboundRouter, out: NodeJS.WritableStream, user = 'alice', stepTimeoutMs = 20_000): Promise<boolean> {
   const input = new PassThrough();
   let seen = '';
   const tee = new Writable({
@@ -66,6 +66,7 @@ export async function runDemoScript(core: ChatInbound, out: NodeJS.WritableStrea
       cb();
     },
   });
+  outbound.register('shell', new ShellOutbound(tee));
   const shell = runShell({ core, user, input, output: tee, prompt: '' });
   const waitFor = async (re: RegExp, from: number, what: string): Promise<RegExpMatchArray> => {
     const deadline = Date.now() + stepTimeoutMs;

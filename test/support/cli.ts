@@ -11,9 +11,10 @@ export const childEnv = (env: Record<string, string> = {}): Record<string, strin
 });
 
 /** Runs `onbehalf <args>` to completion. */
-export function runCli(args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(args: string[], opts: { cwd: string; env?: Record<string, string>; input?: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [binPath, ...args], { cwd: opts.cwd, env: childEnv(opts.env) });
+    child.stdin.end(opts.input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
