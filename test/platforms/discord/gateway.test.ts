@@ -56,6 +56,13 @@ describe('Discord gateway adapter against a loopback Discord', () => {
     expect(gateway.client.guilds.cache.has(guildId)).toBe(true);
   });
 
+  it('asks for the privileged MessageContent intent only when DISCORD_MESSAGE_CONTENT is set', async () => {
+    const other = new DiscordGateway({ token: new Secret(BOT_TOKEN), applicationId: fake.applicationId, apiUrl: fake.apiUrl, core, log: createLogger('silent'), messageContent: true });
+    expect(other.client.options.intents.has('MessageContent')).toBe(true);
+    expect(gateway.client.options.intents.has('MessageContent')).toBe(false);
+    await other.stop();
+  });
+
   it('/onbehalf run is deferred ephemerally at once, the core gets the shell words, and its answer fills the reply', async () => {
     core.answer = () => ({ private: { text: 'Running `github.whoami` as you…' } });
     const before = core.events.length;
