@@ -142,11 +142,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const runner = redis && redisUrl
     ? new Runner(
         {
-          db, policy, pool, tokens, audit, log: log.child({ part: 'runner' }), connection: redis, redisUrl,
+          db, policy, pool, tokens, audit, metrics, log: log.child({ part: 'runner' }), connection: redis, redisUrl,
           notifier: opts.runner?.notifier ?? new OutboundNotifier(outbound, log.child({ part: 'runner' })),
           turnProcessor: opts.runner?.turnProcessor ?? (async (turn) => agent?.run(turn)),
         },
-        opts.runner?.tuning,
+        { parkedTtlMs: config.parkedMinutes * 60_000, ...opts.runner?.tuning },
       )
     : undefined;
   if (runner) {

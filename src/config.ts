@@ -58,6 +58,7 @@ const variables = {
   },
   ONBEHALF_ALLOW_STDIO: { schema: bool.default(false), example: 'true' },
   ONBEHALF_ALLOW_PRIVATE_URLS: { schema: bool.default(false), example: 'false' },
+  ONBEHALF_PARKED_MINUTES: { schema: z.coerce.number().int().min(1).max(10_080).default(60), example: '60' },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     example: 'info',
@@ -98,6 +99,8 @@ export interface Config {
   admins: string[];
   allowStdio: boolean;
   allowPrivateUrls: boolean;
+  /** Parked tool calls waiting for a grant longer than this are cancelled. Default 60 minutes. */
+  parkedMinutes: number;
   logLevel: Vars['LOG_LEVEL'];
   slack: {
     signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string;
@@ -183,6 +186,7 @@ function assemble(v: Vars): Config {
     admins: v.ONBEHALF_ADMINS,
     allowStdio: v.ONBEHALF_ALLOW_STDIO,
     allowPrivateUrls: v.ONBEHALF_ALLOW_PRIVATE_URLS,
+    parkedMinutes: v.ONBEHALF_PARKED_MINUTES,
     logLevel: v.LOG_LEVEL,
     slack: {
       signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, appToken: v.SLACK_APP_TOKEN, apiUrl: v.SLACK_API_URL,

@@ -5,6 +5,7 @@ import { argDigest, type AuditLog } from '../audit/index.js';
 import type { Db } from '../db/index.js';
 import { users } from '../db/schema.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import { retryable, resultText, type McpPool } from '../mcp/index.js';
 import { decide, resolveCredentials, type Caller, type McpServerRow, type Policy, type ResolvedCredentials, type RunnerTokens } from '../policy/index.js';
 import { CallStore, terminal, type CallRow, type StoredOutcome } from './calls.js';
@@ -21,6 +22,8 @@ export interface ExecutorDeps {
   notifier: RunnerNotifier;
   audit: AuditLog;
   log: Logger;
+  /** Tool-call counters and latency; optional so tests may leave them out. */
+  metrics?: Pick<Metrics, 'toolCalls' | 'toolCallSeconds'>;
   /** Longest result text posted to chat. */
   resultLimit: number;
   /** A parked call of an agent turn finished: the agent continues the turn. */
@@ -193,6 +196,8 @@ export class Executor {
 
   #audit(a: Attempt, decision: string, outcome: string): void {
     const t = a.info.target;
+    this.d.metrics?.toolCalls.inc({ outcome });
+    if (!outcome.startsWith('needs_connect')) this.d.metrics?.toolCallSeconds.observe((Date.now() - a.row.createdAt) / 1000);
     this.d.audit.write({
       orgId: a.row.orgId, category: 'tool_call', action: 'call', actorUserId: a.row.userId, onBehalfOfUserId: a.row.userId,
       chatIdentity: `${t.platform}:${t.workspaceId}:${t.userId}`,

@@ -6,6 +6,7 @@ import type { ReplyTarget } from '../chat/types.js';
 import { newId, type Db } from '../db/index.js';
 import type { AppEventMap, AppEvents } from '../events.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { McpPool } from '../mcp/index.js';
 import type { Policy, RunnerTokens } from '../policy/index.js';
 import { workerConnection } from '../redis/index.js';
@@ -45,6 +46,8 @@ export interface RunnerDeps {
   notifier: RunnerNotifier;
   audit: AuditLog;
   log: Logger;
+  /** Tool-call counters and latency (optional). */
+  metrics?: Pick<Metrics, 'toolCalls' | 'toolCallSeconds'>;
   /** Fail-fast connection for enqueueing (ingress). */
   connection: Redis;
   redisUrl: string;

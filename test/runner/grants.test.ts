@@ -157,6 +157,13 @@ describe('calls that need the caller’s own grant', () => {
     expect(t.app.runner!.executor.calls.get(callId)!.status).toBe('cancelled');
   });
 
+  it('counts tool calls by outcome and their latency in /metrics', async () => {
+    const text = await (await fetch(`${t.app.config.publicUrl}/metrics`)).text();
+    expect(text).toMatch(/onbehalf_tool_calls_total\{outcome="ok"\} [1-9]/);
+    expect(text).toMatch(/onbehalf_tool_calls_total\{outcome="needs_connect:missing"\} [1-9]/);
+    expect(text).toMatch(/onbehalf_tool_call_seconds_count [1-9]/);
+  });
+
   it('no token, refresh token or secret used is in any Redis key or log line', async () => {
     const r = new Redis(t.app.redisUrl!);
     try {
