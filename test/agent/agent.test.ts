@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ShellOutbound } from '../../src/platforms/shell/index.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { startTestRedis } from '../support/redis.js';
+import { ShellSession } from '../support/shell.js';
+import { OAuthTestServer, authorizeInBrowser } from '../support/oauth-server.js';
+import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { startLlmServer, toolResults, type LlmRequest, type LlmReply } from '../support/llm-server.js';
+
+/** The scripted model: call `tools__whoami` once, then answer with what the tool returned. */
+function model(req: LlmRequest): LlmReply {
+  const last = req.messages.at(-1)!;
+  const content = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
+  if (last.role === 'user' && content.includes('has now run')) return { text: `Finished after you connected. ${content.match(/Its result: ([\s\S]*)\]/)?.[1] ?? ''}` };
+  if (last.role === 'user') return { toolCalls: [{ name: 'tools__whoami', args: {} }] };
+  const results = toolResults(req);
+  const lastResult = results.at(-1) ?? '';
+  if (lastResult.includes('must first connect')) return { text: 'Please connect your gh account with the private link; I will finish then.' };
+  return { text: `The tool said: ${lastResult}` };
+}
+
+describe('the agent with an LLM', () => {
+  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let t: TestApp;
+  let oauth: OAuthTestServer;
+  let mcp: TestMcpHttpServer;
+  let llm: Awaited<ReturnType<typeof startLlmServer>>;
+  const sessions = new Map<string, ShellSession>();
+  const as = (user: string) => {
+    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat!, user));
+    return sessions.get(user)!;
+  };
+  const connect = async (user: string, link: string) => {
+    oauth.login = `${user}-at-vendor`;
+    const r = await authorizeInBrowser(link);
+    if (!('callbackUrl' in r)) throw new Error(`authorize failed: ${r.status}`);
+    await fetch(r.callbackUrl);
+  };
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    oauth = await OAuthTestServer.start();
+    mcp = await startMcpHttpServer();
+    llm = await startLlmServer(model);
+    t = await startTestApp({ REDIS_URL: redis.url, ONBEHALF_ADMINS: 'shell:local:ada', LLM_BASE_URL: llm.baseUrl, LLM_MODEL: 'scripted', LLM_API_KEY: 'llm-key-canary' });
+    t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
+    const e = oauth.endpoints;
+    const ada = as('ada');
+    await ada.send(`/onbehalf admin provider add gh oauth2 test-client --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --userinfo ${e.userinfoUrl}`);
+    await ada.send('');
+    await ada.send(`/onbehalf admin server add tools http ${mcp.url}`);
+    await ada.send('/onbehalf admin bind tools header Authorization oauth:gh --template "Bearer {token}"');
+  });
+  afterAll(async () => {
+    for (const s of sessions.values()) await s.close();
+    await t?.stop();
+    await Promise.all([redis?.stop(), oauth?.stop(), mcp?.stop(), llm?.close()]);
+  });
+
+  it('calls the tool the model asks for with the caller\'s own token, and answers with its output', async () => {
+    const max = as('max');
+    const link = (await max.send('/onbehalf connect gh')).match(/→ Connect gh: (\S+)/)![1]!;
+    await connect('max', link);
+    const token = oauth.issuedAccessTokens.at(-1)!;
+    const from = max.output.length;
+    await max.send('who am I at gh?');
+    await max.waitFor(new RegExp(`onbehalf: The tool said: .*Bearer ${token.slice(0, 24)}`, 's'), from);
+    // The model was offered the caller's catalog, and the API key went only to the model endpoint.
+    const first = llm.requests.find((r) => r.messages.some((m) => m.content === 'who am I at gh?'))!;
+    expect(first.tools?.map((x) => x.function.name)).toContain('tools__whoami');
+    expect(first.authorization).toBe('Bearer llm-key-canary');
+    expect(mcp.calls.at(-1)?.seen['authorization']).toBe(`Bearer ${token}`);
+    expect(t.logs.containing('llm-key-canary', token)).toEqual([]);
+  });
+
+  it('a call parked for a missing grant resumes after connecting, and the agent finishes its answer', async () => {
+    const zoe = as('zoe');
+    const from = zoe.output.length;
+    await zoe.send('who am I at gh?');
+    const link = (await zoe.waitFor(/→ Connect gh: (\S+)/, from))[1]!;
+    await zoe.waitFor(/onbehalf: Please connect your gh account/, from);
+    await connect('zoe', link);
+    const token = oauth.issuedAccessTokens.at(-1)!;
+    await zoe.waitFor(/gh account @?zoe-at-vendor is now connected for zoe/, from);
+    await zoe.waitFor(new RegExp(`onbehalf: Finished after you connected\\..*Bearer ${token.slice(0, 24)}`, 's'), from);
+    expect(mcp.calls.filter((c) => c.seen['authorization'] === `Bearer ${token}`)).toHaveLength(1);
+  });
+
+  it('without an LLM, a plain message gets a short help naming the tools', async () => {
+    // Its own private Redis: two apps on one Redis would share the queues.
+    const plain = await startTestApp({});
+    const out = new ShellSession(plain.app.chat!, 'pat');
+    plain.app.outbound.register('shell', new ShellOutbound(out.stream));
+    try {
+      await out.send('hello?');
+      await out.waitFor(/No language model is configured here, so I run tools directly: `\/onbehalf run <server>\.<tool> <json>`/);
+    } finally {
+      await out.close();
+      await plain.stop();
+    }
+  });
+});
