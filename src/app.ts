@@ -12,7 +12,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { checkEvictionPolicy, ingressConnection, startPrivateRedis, waitReady, type PrivateRedis } from './redis/index.js';
 import type { Hono } from 'hono';
 import { createWeb, listen, type WebEnv } from './web/index.js';
-import { OAuthService } from './oauth/index.js';
+import { OAuthService, isPrivateAddress } from './oauth/index.js';
 import { oauthRouter } from './web/oauth.js';
 import { ChatCore, ConnectionAnnouncer, OutboundRouter, type ChatInbound } from './chat/index.js';
 import { Agent, ThreadMemory, type AgentToolOutcome } from './agent/index.js';
@@ -131,7 +131,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     : undefined;
 
   const policy = new Policy(db, keyring, { allowStdio: config.allowStdio, allowPrivateUrls: config.allowPrivateUrls });
-  const pool = new McpPool(log.child({ part: 'mcp' }));
+  const pool = new McpPool(log.child({ part: 'mcp' }), { isPrivate: config.allowPrivateUrls ? undefined : isPrivateAddress });
   closers.unshift(() => pool.close());
   const tokens: RunnerTokens = oauth ?? {
     accessTokenFor: async (_o, _u, slug) => ({ kind: 'unknown_provider', providerSlug: slug }),

@@ -11,6 +11,8 @@ export type CallResult =
   | { kind: 'timeout' }
   /** Transport failure; `detail` is a short code (ECONNREFUSED, HTTP 503), never a server's text. */
   | { kind: 'unreachable'; sent: boolean; detail: string }
+  /** The server's address is not allowed (it resolves to a private address). */
+  | { kind: 'refused'; reason: string }
   /** The server answered with a JSON-RPC error (unknown tool, invalid params …). */
   | { kind: 'protocol'; code: number; message: string };
 
@@ -37,6 +39,7 @@ export function scopesOf(wwwAuthenticate: string | undefined): string[] {
  */
 export function classifyError(err: unknown, phase: 'connect' | 'call', lastWwwAuthenticate?: string): CallResult {
   const e = err as Error & { code?: unknown };
+  if (e?.code === 'refused_host') return { kind: 'refused', reason: e.message };
   if (e?.name === 'TimeoutError' || (e instanceof McpError && e.code === ErrorCode.RequestTimeout)) return { kind: 'timeout' };
   if (e instanceof StreamableHTTPError) {
     const status = e.code ?? 0;

@@ -1,4 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -15,6 +17,8 @@ export interface PoolServer {
   url: string | null;
   command: string | null;
   args: string[];
+  /** `operator`: configured by the operator, so private addresses are allowed. Default `admin`. */
+  source?: 'operator' | 'admin';
 }
 
 /** One caller's credential set for one server: env vars (stdio) or headers (http). */
@@ -33,6 +37,16 @@ export interface PoolOptions {
   catalogTtlMs?: number;
   /** Longest wait for `initialize`. Default 10000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * Which resolved addresses count as private (loopback, RFC 1918, link-local, metadata). When set,
+   * an http server an admin added is refused if its host resolves to one. Unset: no check.
+   */
+  isPrivate?: (address: string) => boolean;
+}
+
+/** An http server's host resolves to a private address; the message is safe to show. */
+export class RefusedHostError extends Error {
+  readonly code = 'refused_host';
 }
 
 interface Entry {
@@ -62,13 +76,13 @@ export class McpPool {
   readonly #fpKey = randomBytes(32);
   readonly #lastCatalog = new Map<string, Tool[]>();
   readonly #sweep: NodeJS.Timeout;
-  readonly #o: Required<PoolOptions>;
+  readonly #o: Required<Omit<PoolOptions, 'isPrivate'>> & Pick<PoolOptions, 'isPrivate'>;
 
   constructor(
     private readonly log: Logger,
     opts: PoolOptions = {},
   ) {
-    this.#o = { maxProcesses: opts.maxProcesses ?? 32, idleMs: opts.idleMs ?? 300_000, catalogTtlMs: opts.catalogTtlMs ?? 300_000, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000 };
+    this.#o = { maxProcesses: opts.maxProcesses ?? 32, idleMs: opts.idleMs ?? 300_000, catalogTtlMs: opts.catalogTtlMs ?? 300_000, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000, isPrivate: opts.isPrivate };
     this.#sweep = setInterval(() => this.#closeIdle(), Math.max(50, Math.min(this.#o.idleMs / 2, 30_000)));
     this.#sweep.unref();
   }
@@ -178,6 +192,7 @@ export class McpPool {
 
   async #open(key: string, server: PoolServer, creds: CredentialSet): Promise<Entry> {
     if (server.transport === 'stdio') await this.#makeRoom();
+    else await this.#checkHost(server);
     const client = new Client({ name: 'onbehalf', version: '0.1.0' });
     const entry: Entry = { key, server, client, lastUsed: Date.now(), inflight: 0, closed: false };
     const transport = server.transport === 'http' ? this.#http(server, creds, entry) : this.#stdio(server, creds);
@@ -210,6 +225,15 @@ export class McpPool {
     // The SDK adds only its safe list (HOME, LOGNAME, PATH, SHELL, TERM, USER) to `env`.
     const env = Object.fromEntries(Object.entries(creds.env).map(([k, v]) => [k, v.reveal()]));
     return new StdioClientTransport({ command: server.command!, args: server.args, env, stderr: 'ignore' });
+  }
+
+  /** Resolves the host now, at connect time, so a name that points inside is refused (not only literals). */
+  async #checkHost(server: PoolServer): Promise<void> {
+    const isPrivate = this.#o.isPrivate;
+    if (!isPrivate || server.source === 'operator') return;
+    const host = new URL(server.url!).hostname.replace(/^\[|\]$/g, '');
+    const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
+    if (addresses.some(isPrivate)) throw new RefusedHostError(`${server.name} resolves to a private address`);
   }
 
   async #makeRoom(): Promise<void> {

@@ -112,6 +112,7 @@ export class Executor {
     if (listed.kind === 'ok') tool = listed.value.find((t) => t.name === a.row.tool);
     else if (listed.kind === 'unauthorized' || listed.kind === 'insufficient_scope') return this.#rejected(a, args, forced, listed);
     else if (listed.kind === 'unreachable' && !a.finalAttempt) return this.#retry(a, `server unreachable (${listed.detail})`);
+    else if (listed.kind === 'refused') return this.#finish(a, 'failed', { kind: 'failed', message: `${listed.reason}, which is not allowed (ONBEHALF_ALLOW_PRIVATE_URLS)` }, 'refused');
     else if (listed.kind === 'timeout') return this.#finish(a, 'failed', { kind: 'timeout', server: server.name, afterMs: server.timeoutMs }, 'timeout');
     else return this.#finish(a, 'failed', { kind: 'unreachable', server: server.name, detail: listed.kind === 'unreachable' ? listed.detail : 'protocol error' }, 'unreachable');
     if (!tool) return this.#finish(a, 'failed', { kind: 'failed', message: `${server.name} has no tool named ${a.row.tool}` }, 'unknown_tool');
@@ -138,6 +139,8 @@ export class Executor {
         return this.#finish(a, 'failed', { kind: 'unreachable', server: server.name, detail: r.detail }, 'unreachable');
       case 'protocol':
         return this.#finish(a, 'failed', { kind: 'failed', message: `${server.name} refused the call (${r.message})` }, 'protocol_error');
+      case 'refused':
+        return this.#finish(a, 'failed', { kind: 'failed', message: `${r.reason}, which is not allowed` }, 'refused');
     }
   }
 

@@ -7,6 +7,7 @@ import { McpPool, resultText, type PoolServer } from '../../src/mcp/index.js';
 import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { tempDir } from '../support/env.js';
 import { freePort } from '../../src/redis/index.js';
+import { isPrivateAddress } from '../../src/oauth/index.js';
 
 const log = pino({ level: 'silent' });
 const creds = (env: Record<string, string> = {}, headers: Record<string, string> = {}) => ({
@@ -122,6 +123,19 @@ describe('MCP client pool', () => {
       expect(await pool.call(web, c, 'whoami', {}, 2000)).toEqual({ kind: 'unreachable', sent: true, detail: 'HTTP 502' });
       const scoped = await pool.call(web, c, 'admin_op', {}, 2000);
       expect(scoped).toEqual({ kind: 'insufficient_scope', scopes: ['admin'] });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('an admin-added http server whose host resolves to a private address is refused at connect time; an operator one is not', async () => {
+    const pool = new McpPool(log, { isPrivate: isPrivateAddress });
+    try {
+      const before = http.requests;
+      const viaName: PoolServer = { ...web, id: 'named', url: http.url.replace('127.0.0.1', 'localhost') };
+      expect(await pool.call(viaName, creds({}), 'whoami', {}, 2000)).toEqual({ kind: 'refused', reason: 'remote resolves to a private address' });
+      expect(http.requests).toBe(before);
+      expect((await pool.call({ ...viaName, source: 'operator' }, creds({}), 'whoami', {}, 2000)).kind).toBe('ok');
     } finally {
       await pool.close();
     }
