@@ -80,6 +80,21 @@ export class Executor {
     }
   }
 
+  /**
+   * BullMQ gave up on the job (it stalled more often than allowed, or its last attempt threw):
+   * the caller is told, as `interrupted` if the request may have reached the server.
+   */
+  async giveUp(callId: string): Promise<void> {
+    const row = this.calls.get(callId);
+    if (!row || (row.status !== 'queued' && row.status !== 'running')) return;
+    const server = this.d.policy.serverById(row.orgId, row.serverId);
+    const info: CallInfo = { callId, orgId: row.orgId, userId: row.userId, server: server?.name ?? '(removed server)', tool: row.tool, target: this.calls.target(row), requestId: row.requestId };
+    const a: Attempt = { row, info, server: server!, caller: this.#caller(row), started: Date.now(), finalAttempt: true };
+    const started = this.calls.outcome(row).started;
+    if (started && !started.idempotent) await this.#finish(a, 'interrupted', { kind: 'interrupted', server: info.server, tool: row.tool }, 'interrupted');
+    else await this.#finish(a, 'failed', { kind: 'failed', message: 'the call could not be completed; try again' }, 'gave_up');
+  }
+
   #caller(row: CallRow): Caller {
     const t = this.calls.target(row);
     return { orgId: row.orgId, userId: row.userId, chat: { platform: t.platform, channelId: t.channelId } };

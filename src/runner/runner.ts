@@ -226,6 +226,11 @@ export class Runner {
       { ...common, connection: workerConnection(this.d.redisUrl), concurrency: this.#t.concurrency },
     );
     tool.on('error', (err) => this.d.log.warn({ err: err.message }, 'tool worker error'));
+    tool.on('failed', (job, err) => {
+      if (!job || (job.attemptsMade < (job.opts.attempts ?? 1) && !/stalled/i.test(err.message))) return;
+      const parsed = toolJobSchema.safeParse(job.data);
+      if (parsed.success) void this.executor.giveUp(parsed.data.callId).catch((e) => this.d.log.warn({ err: (e as Error).message }, 'could not report a failed call'));
+    });
     this.#workers.push(tool);
     const processor = this.d.turnProcessor;
     if (processor) {

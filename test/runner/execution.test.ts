@@ -164,6 +164,20 @@ describe('tool calls run with the caller’s own credentials', () => {
     expect(h.runner.executor.calls.get(id)!.attempts).toBe(1);
   });
 
+  it('when the queue gives up on a call, the caller is told: interrupted if it may have run, failed otherwise', async () => {
+    const { calls } = h.runner.executor;
+    const server = h.policy.server(h.org.id, 'web')!;
+    for (const [id, idempotent] of [['gave-up-1', false], ['gave-up-2', true]] as const) {
+      calls.insert({ id, orgId: h.org.id, userId: h.user('alice').id, serverId: server.id, tool: 'create_note', args: {}, replyTarget: h.target('alice'), requestId: 'r' });
+      calls.transition(id, ['queued'], 'running', { outcome: { started: { at: Date.now(), idempotent } } });
+      await h.runner.executor.giveUp(id);
+    }
+    expect((await outcome('gave-up-1')).outcome).toEqual({ kind: 'interrupted', server: 'web', tool: 'create_note' });
+    expect((await outcome('gave-up-2')).outcome).toEqual({ kind: 'failed', message: 'the call could not be completed; try again' });
+    await h.runner.executor.giveUp('gave-up-1');
+    expect(h.notifier.for('gave-up-1')).toHaveLength(1);
+  });
+
   it('a long result is trimmed for chat with a note', async () => {
     const id = await h.call('alice', 'web', 'echo', { text: 'x'.repeat(10_000), repo: 'acme/a' });
     const n = await outcome(id);
