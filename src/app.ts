@@ -221,11 +221,21 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       }
     },
     async stop() {
+      // Each step is bounded: a dependency that is already gone (Redis down) must not hang shutdown.
+      const bound = (opts.shutdownGraceMs ?? 10_000) + 5_000;
       for (const close of closers.splice(0)) {
+        let timer: NodeJS.Timeout | undefined;
         try {
-          await close();
+          await Promise.race([
+            close(),
+            new Promise<void>((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`a shutdown step took over ${bound} ms; moving on`)), bound);
+            }),
+          ]);
         } catch (err) {
           log.warn({ err: (err as Error).message }, 'error during shutdown');
+        } finally {
+          clearTimeout(timer);
         }
       }
       log.flush?.();

@@ -9,9 +9,15 @@ export function ingressConnection(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, connectTimeout: 2000 } satisfies RedisOptions);
 }
 
-/** Connection for workers: waits and reconnects forever (BullMQ requires maxRetriesPerRequest null). */
-export function workerConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (n) => Math.min(n * 200, 2000) });
+/**
+ * Connection for workers: waits and reconnects forever (BullMQ requires maxRetriesPerRequest null).
+ * Connection errors while Redis is away are expected; they go to `onError` (BullMQ's worker
+ * `error` event reports them too), never to ioredis's "Unhandled error event" on stderr.
+ */
+export function workerConnection(url: string, onError: (err: Error) => void = () => undefined): Redis {
+  const r = new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (n) => Math.min(n * 200, 2000) });
+  r.on('error', onError);
+  return r;
 }
 
 /** Warns unless Redis evicts nothing (BullMQ loses jobs under any other policy). */

@@ -7,7 +7,8 @@ describe('health, readiness and metrics', () => {
   let t: TestApp;
   beforeAll(async () => {
     redis = await startTestRedis();
-    t = await startTestApp({ REDIS_URL: redis.url });
+    // The last test stops Redis: shutdown must then finish without it, within its bound.
+    t = await startTestApp({ REDIS_URL: redis.url }, 'serve', { shutdownGraceMs: 1000 });
   });
   afterAll(async () => {
     await t?.stop();
