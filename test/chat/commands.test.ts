@@ -135,6 +135,19 @@ describe('/onbehalf through the shell platform', () => {
     await max.waitFor(new RegExp(`Bearer ${token.slice(0, 20)}`), from);
   });
 
+  it('the caller is who the platform says, never who the arguments say (SECURITY 14)', async () => {
+    const maxId = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'max' }).user.id;
+    const callsBefore = mcp.calls.length;
+    const mia = as('mia');
+    const from = mia.output.length;
+    const maxFrom = as('max').output.length;
+    // mia is not connected; naming max in every way the arguments allow does not borrow his grant.
+    await mia.send(`/onbehalf run tools.whoami {"userId":"${maxId}","user":"max","as":"max","onBehalfOf":"${maxId}"}`);
+    await mia.waitFor(/→ Connect gh: /, from);
+    expect(mcp.calls.length).toBe(callsBefore);
+    expect(as('max').output.slice(maxFrom)).toBe('');
+  });
+
   it('admin secrets go through the hidden form, are stored sealed, and never shown', async () => {
     const ada = as('ada');
     expect(await ada.send('/onbehalf admin secret set org deploy_key')).toMatch(/Value of deploy_key \(hidden\):/);
