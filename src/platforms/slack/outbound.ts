@@ -77,11 +77,13 @@ export class SlackOutbound implements ChatOutbound {
     this.#opts = opts;
   }
 
-  #client(workspaceId: string): WebClient {
+  /** The workspace's client, made with its current bot token (a new token, e.g. after a reinstall, gets a new client). */
+  #client(workspaceId: string, token: string): WebClient {
     let c = this.#clients.get(workspaceId);
-    if (!c) {
+    if (!c || c.token !== token) {
       const base = (this.#opts.apiUrl ?? SLACK_API_DEFAULT).replace(/\/?$/, '/');
-      c = new WebClient(undefined, {
+      // The token set here goes only in the Authorization header; passed per call, the SDK also puts it in the body.
+      c = new WebClient(token, {
         slackApiUrl: base,
         logger: slackLogger(this.#opts.log),
         timeout: this.#opts.timeoutMs ?? 15_000,
@@ -98,7 +100,7 @@ export class SlackOutbound implements ChatOutbound {
     const token = await this.#opts.tokens.botToken(workspaceId);
     if (!token) throw new SlackSendError(method, 'workspace_not_installed');
     try {
-      return (await this.#client(workspaceId).apiCall(method, { ...args, token: token.reveal() })) as T;
+      return (await this.#client(workspaceId, token.reveal()).apiCall(method, args)) as T;
     } catch (err) {
       throw new SlackSendError(method, slackErrorOf(err));
     }
