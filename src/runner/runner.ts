@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
 import { Queue, Worker, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/index.js';
 import type { ReplyTarget } from '../chat/types.js';
 import { newId, type Db } from '../db/index.js';
+import { toolCalls } from '../db/schema.js';
 import type { AppEventMap, AppEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -131,7 +133,9 @@ export class Runner {
     try {
       await this.#add({ callId, orgId: req.orgId, userId: req.userId, server: req.server, tool: req.tool, args: req.args, target: req.target, requestId: req.requestId }, callId);
     } catch (err) {
-      this.executor.calls.transition(callId, ['queued'], 'failed', { outcome: { final: { kind: 'failed', message: 'the queue is unavailable' }, notified: true } });
+      // Not accepted (the caller is shown the error; Slack retries on the 500): forget the row, or the
+      // redelivery with the same event id would find it, answer "Running…" and never run the call.
+      this.d.db.delete(toolCalls).where(and(eq(toolCalls.id, callId), eq(toolCalls.status, 'queued'))).run();
       throw err;
     }
     return { callId };

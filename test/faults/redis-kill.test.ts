@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/redis/index.js';
+import { tempDir } from '../support/env.js';
+import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { faultBed, until, type FaultBed, type Sent } from './bed.js';
+
+describe('Redis SIGKILLed and restarted (same port, AOF) while users keep running tools', () => {
+  const tmp = tempDir('onbehalf-drill-redis-');
+  const redisDir = path.join(tmp.dir, 'redis');
+  let redis: PrivateRedis;
+  let mcp: TestMcpHttpServer;
+  let bed: FaultBed;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis({ dir: redisDir, port: await freePort() });
+    mcp = await startMcpHttpServer();
+    bed = await faultBed({ REDIS_URL: redis.url }, { tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8 } });
+    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(true);
+  });
+
+  afterAll(async () => {
+    await bed?.stop();
+    await mcp?.stop();
+    await redis?.stop();
+    tmp.cleanup();
+  });
+
+  it('every accepted call is answered exactly once; every refused one is refused to its user and runs once when retried', async () => {
+    const total = 300;
+    const sent: Sent[] = [];
+    let next = 0;
+    const sender = async () => {
+      while (next < total) {
+        const i = next++;
+        sent.push(await bed.send(i % 2 ? 'alice' : 'bob', `run web.echo {"text":"drill-${i}"}`, `drill-ev-${i}`));
+        await new Promise((r) => setTimeout(r, 4));
+      }
+    };
+    const load = Promise.all([sender(), sender(), sender(), sender()]);
+    await until(() => bed.notifier.notices.length >= 40, 20_000, 'some calls to finish before the kill');
+    process.kill(redis.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 400));
+    redis = await startPrivateRedis({ dir: redisDir, port: redis.port });
+    await load;
+
+    const accepted = sent.filter((s) => s.ok);
+    const refused = sent.filter((s): s is Extract<Sent, { ok: false }> => !s.ok);
+    expect(sent).toHaveLength(total);
+    // The outage was real: some commands were refused while Redis was gone (the platform shows the error; Slack retries on the 500).
+    expect(refused.length).toBeGreaterThan(0);
+    for (const s of accepted) expect(s.reply).toMatch(/Running `web\.echo` as you/);
+
+    // Slack redelivers each refused command with the same event id once Redis is back.
+    const retried: Sent[] = [];
+    for (const s of refused) {
+      const i = Number(s.requestId.replace('drill-ev-', ''));
+      retried.push(await bed.send(i % 2 ? 'alice' : 'bob', `run web.echo {"text":"drill-${i}"}`, s.requestId));
+    }
+    expect(retried.filter((s) => !s.ok)).toEqual([]);
+
+    const ids = sent.map((s) => s.requestId);
+    await until(() => ids.every((id) => bed.noticesFor(id).length > 0), 60_000, 'every call to be answered').catch((err) => {
+      const missing = new Set(ids.filter((id) => bed.noticesFor(id).length === 0));
+      throw new Error(`${(err as Error).message}; unanswered: ${JSON.stringify(bed.rows().filter((r) => missing.has(r.request_id)).slice(0, 5))} (${missing.size} in all; ${refused.length} refused first)`);
+    });
+    await new Promise((r) => setTimeout(r, 2500)); // room for a duplicate to show up
+    for (const id of ids) {
+      const mine = bed.noticesFor(id);
+      expect(mine, id).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ kind: 'outcome', outcome: { kind: 'result', isError: false } });
+      const i = id.replace('drill-ev-', '');
+      expect(mine[0]!.kind === 'outcome' && mine[0]!.text).toContain(`drill-${i}`);
+      // What the MCP server saw: the call ran (a read-only tool may run twice if its completion was lost with Redis).
+      const seen = mcp.calls.filter((c) => c.tool === 'echo' && c.args['text'] === `drill-${i}`).length;
+      expect(seen, id).toBeGreaterThanOrEqual(1);
+      expect(seen, id).toBeLessThanOrEqual(2);
+    }
+    // Nothing stuck in SQLite: one row per call, all final.
+    const rows = bed.rows();
+    expect(rows).toHaveLength(total);
+    expect(rows.filter((r) => !['succeeded'].includes(r.status)).map((r) => `${r.request_id}:${r.status}`)).toEqual([]);
+  }, 120_000);
+});
