@@ -1,4 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Median and p99 of a sample, in its unit. */
 export function stats(samples: number[]): { median: number; p99: number; n: number } {
@@ -9,6 +11,8 @@ export function stats(samples: number[]): { median: number; p99: number; n: numb
 
 /** One row of the results table: a figure measured against its baseline in the same run. */
 export interface BenchRow {
+  /** Which of the six figures: slack_ack, tool_overhead, throughput, refresh_storm, stdio_pool, memory. */
+  key: string;
   figure: string;
   unit: string;
   baseline: { label: string; median: number; p99: number; n: number } | null;
@@ -18,6 +22,8 @@ export interface BenchRow {
   goal: string;
   met: boolean | null;
   notes?: string;
+  /** Figure-specific counts (crossings, refresh requests, MB …). */
+  extra?: Record<string, number | string | boolean>;
 }
 
 const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -41,13 +47,12 @@ export function table(rows: BenchRow[]): string {
   return lines.join('\n');
 }
 
-/** Writes `bench/results/latest.json`. */
-export function writeResults(rows: BenchRow[], meta: Record<string, unknown>): string {
-  const dir = new URL('./results/', import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  const file = new URL('latest.json', dir);
-  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), ...meta, rows }, null, 2) + '\n');
-  return file.pathname;
+/** Writes the results as JSON to `file` (default `bench/results/latest.json`); returns its path. */
+export function writeResults(rows: BenchRow[], meta: Record<string, unknown>, file?: string): string {
+  const target = file ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
+  mkdirSync(path.dirname(target), { recursive: true });
+  writeFileSync(target, JSON.stringify({ at: new Date().toISOString(), ...meta, rows }, null, 2) + '\n');
+  return target;
 }
 
 /** Milliseconds since `t0` (from performance.now()). */

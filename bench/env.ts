@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { eq } from 'drizzle-orm';
+import { createApp, type App } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { Secret } from '../src/crypto/index.js';
+import { connectedAccounts } from '../src/db/schema.js';
+import { freePort } from '../src/redis/index.js';
+import { Runner, type ToolCallRequest } from '../src/runner/index.js';
+import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../test/support/mcp-servers/index.js';
+import { authorizeInBrowser, OAuthTestServer } from '../test/support/oauth-server.js';
+import { startSlackApi, type SlackApi } from '../test/support/slack-api.js';
+import { WaitingNotifier } from './notifier.js';
+
+/** The users every figure calls as; each has connected their own account at the provider `vendor`. */
+export const USERS = ['alice', 'bob', 'carol'] as const;
+export type BenchUser = (typeof USERS)[number];
+
+/** Counts log lines at warn and above (kept for the report) and drops the rest, as a production sink would write them. */
+class LogSink extends Writable {
+  warnings: string[] = [];
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (/"level":(40|50|60)/.test(line) && this.warnings.length < 50) this.warnings.push(line.slice(0, 300));
+    }
+    cb();
+  }
+}
+
+/**
+ * Everything the figures share: the real app (serve mode, Slack configured, workers in this
+ * process at concurrency 64, its own private redis-server), a loopback OAuth server, a loopback
+ * Streamable HTTP MCP server (`web`, bound to `Authorization: Bearer <caller's token>`), the stdio
+ * test server (`gh`, `GITHUB_TOKEN` = caller's token), and a fake Slack Web API.
+ */
+export interface BenchEnv {
+  app: App;
+  dataDir: string;
+  baseUrl: string;
+  signingSecret: string;
+  /** Env for child processes (worker/serve) sharing this app's SQLite file and Redis. */
+  childEnv: Record<string, string>;
+  notifier: WaitingNotifier;
+  oauth: OAuthTestServer;
+  mcp: TestMcpHttpServer;
+  slack: SlackApi;
+  orgId: string;
+  userIds: Record<BenchUser, string>;
+  /** Each user's current access token (compared with what the MCP server saw; never printed). */
+  tokens: Record<BenchUser, string>;
+  logs: LogSink;
+  /** A tool call request as `who` (Slack user of workspace T1). */
+  request(who: BenchUser, server: string, tool: string, args: Record<string, unknown>, i: number): ToolCallRequest;
+  /** Marks a user's token as expired (the next call must refresh it). */
+  expire(who: BenchUser): void;
+  /** Re-reads a user's current access token (after a refresh rotated it). */
+  refreshTokens(who: BenchUser): Promise<void>;
+  /** An enqueue-only runner on another queue prefix (its jobs run in child processes). */
+  producer(prefix: string): Runner;
+  stop(): Promise<void>;
+}
+
+/** Builds the shared environment; `stop()` ends every server and process it started. */
+export async function startBenchEnv(): Promise<BenchEnv> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'onbehalf-bench-'));
+  const stops: (() => Promise<void>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const oauth = await OAuthTestServer.start();
+    stops.push(() => oauth.stop());
+    const mcp = await startMcpHttpServer();
+    stops.push(() => mcp.stop());
+    const slack = await startSlackApi();
+    stops.push(() => slack.stop());
+
+    const port = await freePort();
+    const signingSecret = randomBytes(16).toString('hex');
+    const keys = `k1:${randomBytes(32).toString('base64')}`;
+    const publicUrl = `http://127.0.0.1:${port}`;
+    const env = {
+      NODE_ENV: 'production', PORT: String(port), PUBLIC_URL: publicUrl, ONBEHALF_DATA_DIR: dataDir, ONBEHALF_KEYS: keys,
+      ONBEHALF_ALLOW_STDIO: 'true', ONBEHALF_ALLOW_PRIVATE_URLS: 'true', LOG_LEVEL: 'info',
+    };
+    const notifier = new WaitingNotifier();
+    const logs = new LogSink();
+    const app = await createApp(
+      loadConfig({ ...env, SLACK_SIGNING_SECRET: signingSecret, SLACK_BOT_TOKEN: `xoxb-bench-${randomBytes(8).toString('hex')}`, SLACK_API_URL: slack.url.replace(/\/$/, '') }),
+      { mode: 'serve', logDestination: logs, shutdownGraceMs: 2000, runner: { notifier, tuning: { concurrency: 64 } } },
+    );
+    stops.push(() => app.stop());
+    await app.start();
+
+    const userIds = {} as Record<BenchUser, string>;
+    let orgId = '';
+    for (const who of USERS) {
+      const r = app.identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: who, displayName: who, workspaceName: 'Bench' });
+      orgId = r.org.id;
+      userIds[who] = r.user.id;
+    }
+    const added = await app.oauth!.addProvider(orgId, { slug: 'vendor', kind: 'oauth2', clientId: 'bench-client', clientSecret: new Secret('bench-secret'), scopes: ['repo'], issuer: oauth.issuer, ...oauth.endpoints });
+    if (!added.ok) throw new Error(`provider: ${added.error}`);
+    const tokens = {} as Record<BenchUser, string>;
+    const refreshTokens = async (who: BenchUser) => {
+      const tok = await app.oauth!.accessTokenFor(orgId, userIds[who], 'vendor');
+      if (tok.kind !== 'ok') throw new Error(`no token for ${who}: ${tok.kind}`);
+      tokens[who] = tok.token.reveal();
+    };
+    for (const who of USERS) {
+      oauth.login = `${who}-vendor`;
+      const step = await authorizeInBrowser(await app.oauth!.connectLink(orgId, userIds[who], 'vendor'));
+      if (!('callbackUrl' in step)) throw new Error(`connect ${who}: ${step.status}`);
+      const cb = await fetch(step.callbackUrl);
+      if (cb.status !== 200) throw new Error(`callback ${who}: ${cb.status}`);
+      await refreshTokens(who);
+    }
+    for (const [name, input] of [['web', { transport: 'http' as const, url: mcp.url }], ['gh', { transport: 'stdio' as const, ...stdioServerCommand }]] as const) {
+      const r = await app.policy.addServer(orgId, { name, ...input });
+      if (!r.ok) throw new Error(`server ${name}: ${r.error}`);
+    }
+    for (const r of [
+      await app.policy.bind(orgId, 'web', 'header', 'Authorization', 'oauth:vendor', 'Bearer {token}'),
+      await app.policy.bind(orgId, 'gh', 'env', 'GITHUB_TOKEN', 'oauth:vendor'),
+    ]) if (!r.ok) throw new Error(`bind: ${r.error}`);
+
+    const producers = new Map<string, Runner>();
+    stops.push(async () => {
+      for (const p of producers.values()) await p.stop(1000);
+    });
+    return {
+      app, dataDir, baseUrl: publicUrl, signingSecret, notifier, oauth, mcp, slack, orgId, userIds, tokens, logs,
+      childEnv: { ...env, REDIS_URL: app.redisUrl!, DATABASE_URL: `file:${app.config.databasePath}`, PORT: '0' },
+      request: (who, server, tool, args, i) => ({
+        orgId, userId: userIds[who], chatIdentity: `slack:T1:${who}`, server, tool, args,
+        target: { platform: 'slack', workspaceId: 'T1', channelId: 'CBENCH', userId: who, isDirect: false, messageId: `m${i}` }, requestId: `bench-${i}`,
+      }),
+      expire(who) {
+        app.db.update(connectedAccounts).set({ expiresAt: Date.now() - 1000 }).where(eq(connectedAccounts.userId, userIds[who])).run();
+      },
+      refreshTokens,
+      producer(prefix) {
+        const have = producers.get(prefix);
+        if (have) return have;
+        const r = new Runner(
+          { db: app.db, policy: app.policy, pool: app.pool, tokens: app.oauth!, notifier, audit: app.audit, log: app.log, connection: app.redis!, redisUrl: app.redisUrl! },
+          { prefix },
+        );
+        producers.set(prefix, r);
+        return r;
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,73 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const script = fileURLToPath(new URL('./fixtures/app-process.ts', import.meta.url));
+
+/** A product process (worker or serve) the bench started; stopped by its own pid. */
+export interface ProductProcess {
+  child: ChildProcess;
+  pid: number;
+  /** Called for every outcome the process's workers report (callId, kind, wall-clock ms). */
+  onDone(fn: (d: { callId: string; kind: string; at: number }) => void): void;
+  /** RSS and heap in bytes after a full GC inside the process. */
+  memory(): Promise<{ rss: number; heapUsed: number; gc: boolean }>;
+  /** SIGTERM (graceful), SIGKILL after `graceMs` (default 10000). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Starts one product process sharing `env` (REDIS_URL, DATABASE_URL, keys …); resolves once it is ready. */
+export function startProductProcess(
+  env: Record<string, string>,
+  o: { mode: 'worker' | 'serve'; prefix: string; concurrency: number; timeoutMs?: number },
+): Promise<ProductProcess> {
+  const child = fork(script, [], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env, BENCH_MODE: o.mode, BENCH_PREFIX: o.prefix, BENCH_CONCURRENCY: String(o.concurrency) },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out = (out + d).slice(-4000)));
+  child.stderr!.on('data', (d) => (out = (out + d).slice(-4000)));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const listeners: ((d: { callId: string; kind: string; at: number }) => void)[] = [];
+  let memWaiter: ((m: { rss: number; heapUsed: number; gc: boolean }) => void) | undefined;
+  child.on('message', (m: { t: string; callId: string; kind: string; at: number; rss: number; heapUsed: number; gc: boolean }) => {
+    if (m.t === 'done') for (const l of listeners) l(m);
+    else if (m.t === 'mem') memWaiter?.(m);
+  });
+  const stop = async (graceMs = 10_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(t);
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${o.mode} process not ready in time:\n${out}`));
+    }, o.timeoutMs ?? 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${o.mode} process exited (${code}) before ready:\n${out}`));
+    });
+    child.on('message', (m: { t: string }) => {
+      if (m.t !== 'ready') return;
+      clearTimeout(timer);
+      resolve({
+        child, pid: child.pid!, stop,
+        onDone: (fn) => void listeners.push(fn),
+        memory: () =>
+          new Promise((res, rej) => {
+            const t = setTimeout(() => rej(new Error('no memory answer')), 10_000);
+            memWaiter = (m) => {
+              clearTimeout(t);
+              memWaiter = undefined;
+              res(m);
+            };
+            child.send({ t: 'mem' });
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BenchRow } from '../../bench/lib.js';
+import { tempDir } from '../support/env.js';
+import { childEnv } from '../support/cli.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tmp = tempDir('onbehalf-bench-test-');
+let child: ChildProcess | undefined;
+
+afterAll(() => {
+  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  tmp.cleanup();
+});
+
+/** Runs `tsx bench/run.ts --quick` in its own process; resolves with its exit code and output. */
+function runQuickBench(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/run.ts'), '--quick', `--out=${out}`], { cwd: root, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run bench -- --quick', () => {
+  it('measures all six figures against their baselines, prints the table and writes the JSON', async () => {
+    const out = path.join(tmp.dir, 'quick.json');
+    const r = await runQuickBench(out);
+    expect(r.stderr).not.toMatch(/FAILED/);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(readFileSync(out, 'utf8')) as { quick: boolean; failures: string[]; rows: BenchRow[] };
+    expect(json.quick).toBe(true);
+    expect(json.failures).toEqual([]);
+    const keys = new Set(json.rows.map((row) => row.key));
+    expect([...keys].sort()).toEqual(['memory', 'refresh_storm', 'slack_ack', 'stdio_pool', 'throughput', 'tool_overhead']);
+    for (const row of json.rows) {
+      for (const v of [row.ours.median, row.ours.p99, row.baseline?.median, row.baseline?.p99, row.ratio]) {
+        expect(typeof v, `${row.figure}`).toBe('number');
+        expect(Number.isFinite(v), `${row.figure}`).toBe(true);
+      }
+      expect(row.ours.n, row.figure).toBeGreaterThan(0);
+      expect(r.stdout).toContain(`| ${row.figure} |`);
+    }
+    // Correctness the figures rely on (not timings): no call carried another user's token, one refresh per storm.
+    for (const row of json.rows.filter((x) => x.key === 'throughput')) expect(row.extra?.crossings, row.figure).toBe(0);
+    expect(json.rows.find((x) => x.key === 'refresh_storm')?.extra?.refreshRequestsMax).toBe(1);
+  }, 240_000);
+});
