@@ -22,12 +22,12 @@ export type Sent = { ok: true; requestId: string; reply: string } | { ok: false;
  * The real product (`serve` mode, in-process tool workers) with the runner's chat seam recorded,
  * and a member `run` through the chat core exactly as a platform calls it. One per test file.
  */
-export async function faultBed(env: Record<string, string>, o: { tuning?: RunnerTuning; extra?: Omit<AppOptions, 'mode' | 'logDestination' | 'runner'> } = {}) {
+export async function faultBed(env: Record<string, string>, o: { tuning?: RunnerTuning; startWorkers?: boolean; extra?: Omit<AppOptions, 'mode' | 'logDestination' | 'runner'> } = {}) {
   const notifier = new RecordingNotifier();
   const t: TestApp = await startTestApp({ LOG_LEVEL: 'info', ...env }, 'serve', {
     ...o.extra,
     shutdownGraceMs: 2000,
-    runner: { notifier, tuning: { backoffMs: 50, ...o.tuning } },
+    runner: { notifier, tuning: { backoffMs: 50, ...o.tuning }, startWorkers: o.startWorkers ?? true },
   });
   let n = 0;
   const app = t.app;
