@@ -1,0 +1,90 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/crypto/index.js';
+import { connectedAccounts } from '../../src/db/schema.js';
+import { shellIdentity } from '../../src/platforms/shell/index.js';
+import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import { startTestRedis } from '../support/redis.js';
+import { faultBed, until, type FaultBed } from './bed.js';
+
+const CLIENT_SECRET = 'drill-client-secret-canary-51c2';
+
+describe('the OAuth provider is down while a token must be refreshed', () => {
+  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let provider: OAuthTestServer;
+  let mcp: TestMcpHttpServer;
+  let bed: FaultBed;
+  let userId: string;
+  const status = () => bed.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId)).get()?.status;
+  const run = async (what: string) => {
+    const s = await bed.send('alice', 'run tools.whoami {}');
+    expect(s.ok, what).toBe(true);
+    await until(() => bed.noticesFor(s.requestId).length > 0, 30_000, what);
+    const [n] = bed.noticesFor(s.requestId);
+    if (n?.kind !== 'outcome') throw new Error(`${what}: expected an outcome`);
+    return n;
+  };
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    // Tokens live 30 s, inside the 60 s refresh margin: every call refreshes first.
+    provider = await OAuthTestServer.start({ accessTtlSeconds: 30 });
+    mcp = await startMcpHttpServer();
+    bed = await faultBed({ REDIS_URL: redis.url }, { tuning: { attempts: 3, backoffMs: 200 } });
+    const org = bed.orgId();
+    userId = bed.app.identity.resolve(shellIdentity('alice').identity).user.id;
+    const oauth = bed.app.oauth!;
+    const added = await oauth.addProvider(org, { slug: 'gh', kind: 'oauth2', clientId: 'drill-client', clientSecret: new Secret(CLIENT_SECRET), scopes: ['repo'], issuer: provider.issuer, ...provider.endpoints });
+    expect(added.ok).toBe(true);
+    expect((await bed.app.policy.addServer(org, { name: 'tools', transport: 'http', url: mcp.url })).ok).toBe(true);
+    expect((await bed.app.policy.bind(org, 'tools', 'header', 'Authorization', 'oauth:gh', 'Bearer {token}')).ok).toBe(true);
+    const step = await authorizeInBrowser(await oauth.connectLink(org, userId, 'gh'));
+    if (!('callbackUrl' in step)) throw new Error(`authorize failed: ${step.status}`);
+    expect((await fetch(step.callbackUrl)).status).toBe(200);
+    expect(status()).toBe('active');
+  });
+
+  afterAll(async () => {
+    await bed?.stop();
+    await Promise.all([provider?.stop(), mcp?.stop()]);
+    await redis?.stop();
+  });
+
+  it('a brief outage (two 503s) is retried inside the call: it succeeds with the refreshed token, connection active', async () => {
+    const before = provider.refreshRequests().length;
+    provider.unavailable = 2;
+    const n = await run('the call during a brief outage');
+    expect(n.outcome).toMatchObject({ kind: 'result', isError: false });
+    expect(provider.refreshRequests().length).toBe(before + 3);
+    expect(mcp.calls.at(-1)!.seen['authorization']).toBe(`Bearer ${provider.issuedAccessTokens.at(-1)}`);
+    expect(status()).toBe('active');
+  });
+
+  it('a long outage: the call retries within bounds, then fails clearly; the connection stays active; provider back → calls succeed', async () => {
+    const before = provider.refreshRequests().length;
+    const seenBefore = mcp.calls.length;
+    provider.unavailable = 10_000;
+    const t0 = Date.now();
+    const n = await run('the call during a long outage');
+    const took = Date.now() - t0;
+    provider.unavailable = 0;
+    expect(n.outcome.kind).toBe('failed');
+    expect(n.text).toMatch(/`tools\.whoami` failed: .*(unavailable|503|could not)/i);
+    // Bounded: 3 job attempts × 3 refresh attempts each, with backoff; no endless hammering.
+    const tries = provider.refreshRequests().length - before;
+    expect(tries).toBeGreaterThanOrEqual(3);
+    expect(tries).toBeLessThanOrEqual(9);
+    expect(took).toBeLessThan(20_000);
+    // No stale or missing token was sent meanwhile, and nobody was told to reconnect.
+    expect(mcp.calls.length).toBe(seenBefore);
+    expect(bed.notifier.notices.filter((x) => x.kind === 'connect')).toEqual([]);
+    expect(status()).toBe('active');
+
+    const back = await run('the call after the provider is back');
+    expect(back.outcome).toMatchObject({ kind: 'result', isError: false });
+    expect(mcp.calls.at(-1)!.seen['authorization']).toBe(`Bearer ${provider.issuedAccessTokens.at(-1)}`);
+    expect(status()).toBe('active');
+    expect(bed.t.logs.containing(CLIENT_SECRET, ...provider.issuedAccessTokens, ...provider.issuedRefreshTokens)).toEqual([]);
+  });
+});
