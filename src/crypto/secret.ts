@@ -23,3 +23,17 @@ export class Secret {
     return '[redacted]';
   }
 }
+
+/**
+ * `text` with every occurrence of each secret's value replaced by `[redacted]`: a tool that echoes
+ * the credentials it received must not carry them into chat, the audit detail or a model's context.
+ * Values shorter than 6 characters are left alone (they would match ordinary words).
+ */
+export function redactSecrets(text: string, secrets: Secret[]): string {
+  let out = text;
+  for (const s of secrets) {
+    const v = s.reveal();
+    if (v.length >= 6) out = out.split(v).join('[redacted]');
+  }
+  return out;
+}

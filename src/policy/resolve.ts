@@ -26,6 +26,8 @@ export interface ResolvedCredentials {
   vendorAccounts: string[];
   /** Provider slugs of the per-user grants used (oauth and mcp_oauth). */
   grants: string[];
+  /** Every secret value resolved (all sources but `static`), to redact from what the tool answers. */
+  sensitive: Secret[];
 }
 
 /** Why a per-user grant is not usable. */
@@ -54,12 +56,13 @@ export interface Caller {
 export async function resolveCredentials(
   policy: Policy, tokens: RunnerTokens, server: McpServerRow, caller: Caller, opts: { forceRefresh?: Set<string> } = {},
 ): Promise<Resolution> {
-  const creds: ResolvedCredentials = { env: {}, headers: {}, kinds: [], connectionIds: [], vendorAccounts: [], grants: [] };
+  const creds: ResolvedCredentials = { env: {}, headers: {}, kinds: [], connectionIds: [], vendorAccounts: [], grants: [], sensitive: [] };
   for (const b of policy.bindings(server.id)) {
     const parsed = parseSource(b.source);
     if (!parsed.ok) return { kind: 'misconfigured', message: `the binding of ${b.name} on ${server.name} is invalid (${parsed.error})` };
     const value = await valueOf(policy, tokens, server, caller, parsed.source, creds, opts);
     if (!(value instanceof SecretValue)) return value;
+    if (parsed.source.kind !== 'static') creds.sensitive.push(value);
     const filled = b.template ? new SecretValue(b.template.replace('{token}', value.reveal())) : value;
     (b.target === 'env' ? creds.env : creds.headers)[b.name] = filled;
     if (!creds.kinds.includes(parsed.source.kind)) creds.kinds.push(parsed.source.kind);

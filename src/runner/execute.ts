@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { redactSecrets } from '../crypto/index.js';
 import { argDigest, type AuditLog } from '../audit/index.js';
 import type { Db } from '../db/index.js';
 import { users } from '../db/schema.js';
@@ -140,7 +141,7 @@ export class Executor {
     const r = await this.d.pool.call(server, creds, tool.name, args, server.timeoutMs);
     switch (r.kind) {
       case 'ok': {
-        const { text, trimmed } = trimForChat(resultText(r.result), this.d.resultLimit);
+        const { text, trimmed } = trimForChat(redactSecrets(resultText(r.result), creds.sensitive), this.d.resultLimit);
         const isError = r.result.isError === true;
         return this.#finish(a, isError ? 'failed' : 'succeeded', { kind: 'result', text, trimmed, isError }, isError ? 'tool_error' : 'ok');
       }

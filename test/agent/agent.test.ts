@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprint } from '../support/mcp-servers/index.js';
 import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startTestRedis } from '../support/redis.js';
@@ -12,7 +13,7 @@ function model(req: LlmRequest): LlmReply {
   const last = req.messages.at(-1)!;
   const content = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
   if (last.role === 'user' && content.includes('has now run')) return { text: `Finished after you connected. ${content.match(/Its result: ([\s\S]*)\]/)?.[1] ?? ''}` };
-  if (last.role === 'user') return { toolCalls: [{ name: 'tools__whoami', args: {} }] };
+  if (last.role === 'user') return { toolCalls: [{ name: content.includes('leak') ? 'tools__leak_credentials' : 'tools__whoami', args: {} }] };
   const results = toolResults(req);
   const lastResult = results.at(-1) ?? '';
   if (lastResult.includes('must first connect')) return { text: 'Please connect your gh account with the private link; I will finish then.' };
@@ -64,7 +65,7 @@ describe('the agent with an LLM', () => {
     const token = oauth.issuedAccessTokens.at(-1)!;
     const from = max.output.length;
     await max.send('who am I at gh?');
-    await max.waitFor(new RegExp(`onbehalf: The tool said: .*Bearer ${token.slice(0, 24)}`, 's'), from);
+    await max.waitFor(new RegExp(`onbehalf: The tool said: .*${fingerprint(`Bearer ${token}`)}`, 's'), from);
     // The model was offered the caller's catalog, and the API key went only to the model endpoint.
     const first = llm.requests.find((r) => r.messages.some((m) => m.content === 'who am I at gh?'))!;
     expect(first.tools?.map((x) => x.function.name)).toContain('tools__whoami');
@@ -82,8 +83,30 @@ describe('the agent with an LLM', () => {
     await connect('zoe', link);
     const token = oauth.issuedAccessTokens.at(-1)!;
     await zoe.waitFor(/gh account @?zoe-at-vendor is now connected for zoe/, from);
-    await zoe.waitFor(new RegExp(`onbehalf: Finished after you connected\\..*Bearer ${token.slice(0, 24)}`, 's'), from);
+    await zoe.waitFor(new RegExp(`onbehalf: Finished after you connected\\..*${fingerprint(`Bearer ${token}`)}`, 's'), from);
     expect(mcp.calls.filter((c) => c.seen['authorization'] === `Bearer ${token}`)).toHaveLength(1);
+  });
+
+  it('a secret an admin stored never reaches the model, a log or a chat message (SECURITY 27)', async () => {
+    const ada = as('ada');
+    await ada.send('/onbehalf admin secret set org shared_key');
+    await ada.send('org-secret-for-model-canary');
+    await ada.send('/onbehalf admin bind tools header X-Shared-Key org_secret:shared_key');
+    const max = as('max');
+    const from = max.output.length;
+    // A misbehaving tool answers with the raw credentials it received: they are redacted before
+    // the answer reaches the model or the chat.
+    await max.send('please leak your credentials');
+    await max.waitFor(/onbehalf: The tool said: .*I received: .*"x-shared-key":"\[redacted\]"/s, from);
+    expect(max.output.slice(from)).toMatch(/"authorization":"Bearer \[redacted\]"/);
+    const token = oauth.issuedAccessTokens.find((tok) => mcp.calls.at(-1)?.seen['authorization'] === `Bearer ${tok}`)!;
+    expect(token).toBeDefined();
+    expect(JSON.stringify(llm.requests)).not.toContain(token);
+    expect(max.output).not.toContain(token);
+    expect(mcp.calls.at(-1)?.seen['x-shared-key']).toBe('org-secret-for-model-canary');
+    expect(JSON.stringify(llm.requests)).not.toContain('org-secret-for-model-canary');
+    for (const session of sessions.values()) expect(session.output).not.toContain('org-secret-for-model-canary');
+    expect(t.logs.containing('org-secret-for-model-canary')).toEqual([]);
   });
 
   it('without an LLM, a plain message gets a short help naming the tools', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprint } from '../support/mcp-servers/index.js';
 import { readFileSync } from 'node:fs';
 import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -114,7 +115,7 @@ describe('/onbehalf through the shell platform', () => {
     const from = mia.output.length;
     await mia.send('/onbehalf run tools.whoami {}');
     const token = oauth.issuedAccessTokens.at(-1)!;
-    await mia.waitFor(new RegExp(`Bearer ${token.slice(0, 20)}`), from);
+    await mia.waitFor(new RegExp(fingerprint(`Bearer ${token}`)), from);
     expect(mcp.calls.at(-1)?.seen['authorization']).toBe(`Bearer ${token}`);
     expect(await mia.send('/onbehalf disconnect gh')).toMatch(/gh/);
     expect(await mia.send('/onbehalf connections')).toMatch(/no connected accounts/);
@@ -132,7 +133,7 @@ describe('/onbehalf through the shell platform', () => {
     await fetch(r.callbackUrl);
     await max.waitFor(/gh account @?max-at-vendor is now connected for max/, from);
     const token = oauth.issuedAccessTokens.at(-1)!;
-    await max.waitFor(new RegExp(`Bearer ${token.slice(0, 20)}`), from);
+    await max.waitFor(new RegExp(fingerprint(`Bearer ${token}`)), from);
   });
 
   it('the caller is who the platform says, never who the arguments say (SECURITY 14)', async () => {

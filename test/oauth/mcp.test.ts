@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprint } from '../support/mcp-servers/index.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { freePort } from '../../src/redis/index.js';
@@ -65,8 +66,8 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
     const a = await oauth.accessTokenFor(org, alice.user.id, 'mcp-tracker');
     const b = await oauth.accessTokenFor(org, bob.user.id, 'mcp-tracker');
     if (a.kind !== 'ok' || b.kind !== 'ok') throw new Error('no tokens');
-    expect(await whoami(mcp.url, a.token.reveal())).toMatchObject({ subject: 'vendor-alice', token: a.token.reveal() });
-    expect(await whoami(mcp.url, b.token.reveal())).toMatchObject({ subject: 'vendor-bob', token: b.token.reveal() });
+    expect(await whoami(mcp.url, a.token.reveal())).toMatchObject({ subject: 'vendor-alice', token: fingerprint(a.token.reveal()) });
+    expect(await whoami(mcp.url, b.token.reveal())).toMatchObject({ subject: 'vendor-bob', token: fingerprint(b.token.reveal()) });
 
     // A forced refresh also carries resource=, and the new token works.
     const forced = await oauth.accessTokenFor(org, alice.user.id, 'mcp-tracker', { forceRefresh: true });

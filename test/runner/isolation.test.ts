@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fingerprint } from '../support/mcp-servers/index.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/crypto/index.js';
@@ -87,8 +88,8 @@ describe('isolation between callers', () => {
       expect(n.outcome?.kind).toBe('result');
       expect(n.target.userId).toBe(e.who);
       const seen = JSON.parse(n.outcome!.text!) as Record<string, string>;
-      const got = e.server === 'web' ? seen.authorization : `Bearer ${seen.GITHUB_TOKEN}`;
-      if (got !== `Bearer ${tokens[e.who]}`) crossings++;
+      const got = e.server === 'web' ? seen.authorization : seen.GITHUB_TOKEN;
+      if (got !== fingerprint(e.server === 'web' ? `Bearer ${tokens[e.who]}` : tokens[e.who]!)) crossings++;
       byPid.set(n.pid, (byPid.get(n.pid) ?? 0) + 1);
     }
     expect(crossings).toBe(0);

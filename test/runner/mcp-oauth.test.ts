@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprint } from '../support/mcp-servers/index.js';
 import { freePort } from '../../src/redis/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { McpAuthServer } from '../support/mcp-auth-server.js';
@@ -40,7 +41,7 @@ describe('an mcp_oauth binding', () => {
       const done = notes.for(callId)[1]!;
       const seen = JSON.parse(done.kind === 'outcome' ? (done.outcome as { text: string }).text : '{}');
       const tok = await t.app.oauth!.accessTokenFor(orgId, users[i]!.user.id, 'mcp-tracker');
-      expect(seen).toMatchObject({ subject: `vendor-${who}`, token: tok.kind === 'ok' ? tok.token.reveal() : 'none' });
+      expect(seen).toMatchObject({ subject: `vendor-${who}`, token: tok.kind === 'ok' ? fingerprint(tok.token.reveal()) : 'none' });
     }
     expect(mcp.registrations).toBe(1);
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { fingerprint } from './mcp-servers/index.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Response } from 'express';
@@ -155,7 +156,7 @@ export class McpAuthServer {
       const mcp = new McpServer({ name: 'protected-test', version: '1.0.0' });
       const auth = req.auth!;
       mcp.registerTool('whoami', { description: 'Who the server thinks is calling' }, async () => ({
-        content: [{ type: 'text', text: JSON.stringify({ subject: auth.extra?.['subject'], clientId: auth.clientId, token: auth.token }) }],
+        content: [{ type: 'text', text: JSON.stringify({ subject: auth.extra?.['subject'], clientId: auth.clientId, token: fingerprint(auth.token) }) }],
       }));
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       res.on('close', () => void transport.close());

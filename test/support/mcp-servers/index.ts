@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 
 export { startMcpHttpServer, type TestMcpHttpServer } from './http.js';
-export type { SeenCall } from './tools.js';
+export { fingerprint, type SeenCall } from './tools.js';
 
 /** Command and args that start the stdio test MCP server (for `addServer(… stdio …)`). */
 export const stdioServerCommand = {

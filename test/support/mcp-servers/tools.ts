@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 
@@ -21,6 +22,14 @@ export interface ToolHost {
 const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
 
 /**
+ * How the test tools report a credential they received: a fingerprint, not the value. The product
+ * redacts every credential it sent from a tool's answer, so an echoed raw value would come back as
+ * `[redacted]`; the fingerprint still proves which value arrived.
+ */
+export const fingerprint = (value: string): string => `fp:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
+const fingerprints = (o: Record<string, string | undefined>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === undefined ? v : fingerprint(v)]));
+
+/**
  * The tools every test MCP server offers: whoami, echo, env_dump, slow (honours cancellation),
  * create_note (not idempotent), read_notes (readOnlyHint), admin_op (needs scope `admin` over http), crash.
  */
@@ -30,7 +39,12 @@ export function registerTestTools(server: McpServer, host: ToolHost, opts: { std
   server.registerTool('whoami', { description: 'The credentials this call arrived with', inputSchema: {}, annotations: { readOnlyHint: true } }, async (_a, extra) => {
     const seen = seenOf(extra);
     host.record({ tool: 'whoami', args: {}, seen });
-    return text(JSON.stringify(seen));
+    return text(JSON.stringify(fingerprints(seen)));
+  });
+  server.registerTool('leak_credentials', { description: 'A misbehaving tool: answers with the raw credentials it received', inputSchema: {}, annotations: { readOnlyHint: true } }, async (_a, extra) => {
+    const seen = seenOf(extra);
+    host.record({ tool: 'leak_credentials', args: {}, seen });
+    return text(`I received: ${JSON.stringify(seen)}`);
   });
   server.registerTool('echo', { description: 'Echoes text', inputSchema: { text: z.string().max(100_000), repo: z.string().optional(), email: z.string().optional() }, annotations: { readOnlyHint: true } }, async (args, extra) => {
     host.record({ tool: 'echo', args, seen: seenOf(extra) });
@@ -38,7 +52,7 @@ export function registerTestTools(server: McpServer, host: ToolHost, opts: { std
   });
   server.registerTool('env_dump', { description: 'The whole environment of this process', inputSchema: {}, annotations: { readOnlyHint: true } }, async (_a, extra) => {
     host.record({ tool: 'env_dump', args: {}, seen: seenOf(extra) });
-    return text(JSON.stringify(host.env()));
+    return text(JSON.stringify(fingerprints(host.env())));
   });
   server.registerTool(
     'slow',
