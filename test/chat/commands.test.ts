@@ -193,6 +193,29 @@ describe('/onbehalf through the shell platform', () => {
     expect(await ada.send('/onbehalf admin audit --since yesterdayish')).toMatch(/--since takes/);
   });
 
+  it('the remaining admin words: server test and remove, allow, provider remove, team channel and remove', async () => {
+    const ada = as('ada');
+    expect(await ada.send(`/onbehalf admin server add scratch http ${mcp.url} --timeout 5000`)).toMatch(/scratch/);
+    expect(await ada.send('/onbehalf admin server test scratch')).toMatch(/scratch answered as you with \d+ tool\(s\): .*whoami/);
+    expect(await ada.send('/onbehalf admin allow scratch echo --roles admin')).not.toMatch(/Use:/);
+    expect(await as('max').send('/onbehalf tools')).not.toMatch(/scratch\./);
+    expect(await ada.send('/onbehalf tools')).toMatch(/scratch\.echo/);
+    expect(await ada.send('/onbehalf admin server remove scratch')).toMatch(/scratch/);
+    expect(await ada.send('/onbehalf admin server list')).not.toMatch(/scratch/);
+    expect(await ada.send('/onbehalf admin server test scratch')).toMatch(/no server named scratch/);
+    expect(await ada.send('/onbehalf admin server add bad ftp x')).toMatch(/The transport must be http or stdio\. Use:/);
+    expect(await ada.send('/onbehalf admin provider add tmp github abc123')).toMatch(/Client secret \(hidden\):/);
+    await ada.send('');
+    expect(await ada.send('/onbehalf admin provider remove tmp')).toMatch(/tmp/);
+    expect(await ada.send('/onbehalf admin provider list')).not.toMatch(/• tmp/);
+    expect(await ada.send('/onbehalf admin provider add x nosuchpreset abc')).toMatch(/nosuchpreset/);
+    expect(await ada.send('/onbehalf admin team create ops')).toMatch(/ops/);
+    expect(await ada.send('/onbehalf admin team channel ops')).toMatch(/ops/);
+    expect(await ada.send('/onbehalf admin team add ops max')).toMatch(/ops/);
+    expect(await ada.send('/onbehalf admin team remove ops max')).toMatch(/ops/);
+    expect(await ada.send('/onbehalf admin bind tools envy X static:y')).toMatch(/Use: `\/onbehalf admin bind/);
+  });
+
   it('a link code from the shell merges a Discord identity into the same user, and both sides are told', async () => {
     const code = (await as('max').send('/onbehalf link')).match(/`([A-Z0-9]{8})`/)![1]!;
     const discord = { platform: 'discord' as const, workspaceId: 'G-max', userId: '4242', displayName: 'max#1' };
