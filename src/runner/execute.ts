@@ -75,7 +75,7 @@ export class Executor {
     try {
       return await this.#attempt(a);
     } catch (err) {
-      this.d.log.error({ callId, err: (err as Error).message }, 'tool call failed unexpectedly');
+      this.d.log.error({ reqId: row.requestId, callId, err: (err as Error).message }, 'tool call failed unexpectedly');
       if (!opts.finalAttempt) return this.#retry(a, 'internal error');
       return this.#finish(a, 'failed', { kind: 'failed', message: 'an internal error stopped the call' }, 'error');
     }

@@ -222,8 +222,11 @@ export class Runner {
       'tool',
       async (job) => {
         const data = toolJobSchema.parse(job.data);
+        const log = this.d.log.child({ reqId: data.requestId, callId: data.callId });
         const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        log.debug({ server: data.server, tool: data.tool, attempt: job.attemptsMade + 1 }, 'tool job started');
         const r = await this.executor.run(data.callId, { finalAttempt });
+        log.debug({ status: r.status }, 'tool job finished');
         if (r.status === 'retry') throw new TransientCallError(r.reason);
         return { status: r.status };
       },

@@ -117,6 +117,10 @@ describe('/onbehalf through the shell platform', () => {
     const token = oauth.issuedAccessTokens.at(-1)!;
     await mia.waitFor(new RegExp(fingerprint(`Bearer ${token}`)), from);
     expect(mcp.calls.at(-1)?.seen['authorization']).toBe(`Bearer ${token}`);
+    // Every log line of the job names the request it serves.
+    const jobLines = t.logs.lines.map((l) => JSON.parse(l) as { msg: string; reqId?: string }).filter((l) => /^tool job (started|finished)$/.test(l.msg));
+    expect(jobLines.length).toBeGreaterThanOrEqual(2);
+    expect(jobLines.every((l) => typeof l.reqId === 'string' && l.reqId.length > 0)).toBe(true);
     expect(await mia.send('/onbehalf disconnect gh')).toMatch(/gh/);
     expect(await mia.send('/onbehalf connections')).toMatch(/no connected accounts/);
   });
