@@ -1,5 +1,6 @@
 import type { App as BoltApp, Receiver } from '@slack/bolt';
 import { Hono, type Context } from 'hono';
+import { z } from 'zod';
 import type { WebEnv } from '../../web/server.js';
 import { verifySlackRequest } from './verify-request.js';
 
@@ -34,6 +35,37 @@ const parseBody = (raw: string, contentType: string): Record<string, unknown> | 
     return undefined;
   }
 };
+
+const fields = z.record(z.string(), z.unknown());
+const idOrObject = z.union([z.string(), fields]);
+// Bolt keys plain objects by team id: `constructor` or `__proto__` would reach Object.prototype.
+const slackId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).refine((s) => !(s in Object.prototype));
+const owner = z.object({ id: slackId.optional() }).nullable().optional();
+/**
+ * The parts of a body Bolt reads without checking their type (it throws on a number where it
+ * expects an object, and keys plain objects by team id). A signed body of another shape is
+ * malformed: a 400, never a 500 that Slack would retry. The listeners parse what they use.
+ */
+const boltShape = z
+  .object({
+    team_id: slackId.optional(),
+    enterprise_id: slackId.nullable().optional(),
+    team: owner,
+    enterprise: owner,
+    authorizations: z.array(fields).optional(),
+    event: z.object({ user: idOrObject.optional(), channel: idOrObject.optional(), subteam: fields.optional(), item: fields.optional() }).optional(),
+    actions: z.array(fields).optional(),
+    view: fields.optional(),
+    user: idOrObject.optional(),
+    channel: idOrObject.optional(),
+    message: fields.optional(),
+    container: fields.optional(),
+  })
+  .refine((b) => {
+    // Interactivity (actions, views, shortcuts, options): Bolt reads `user.id` and `user.team_id`.
+    const interactive = !('event' in b) && !('command' in b) && ('actions' in b || 'view' in b || (typeof (b as { type?: unknown }).type === 'string' && !['event_callback', 'app_rate_limited'].includes((b as { type: string }).type)));
+    return !interactive || (typeof b.user === 'object' && b.user !== null);
+  });
 
 const respond = (c: Context<WebEnv>, response: unknown) => {
   if (response === undefined || response === null || response === '') return c.body(null, 200);
@@ -90,7 +122,7 @@ export class HonoReceiver implements Receiver {
       return c.text('Unauthorized', 401);
     }
     const body = parseBody(raw, c.req.header('content-type') ?? '');
-    if (!body) return c.text('Bad request', 400);
+    if (!body || typeof body !== 'object' || Array.isArray(body) || !boltShape.safeParse(body).success) return c.text('Bad request', 400);
     if (body['type'] === 'url_verification') return c.json({ challenge: body['challenge'] });
     if (body['ssl_check'] === '1') return c.body(null, 200);
 
