@@ -6,11 +6,11 @@ export interface BenchOptions {
   slackSeconds: number;
   /** Tool call overhead: sequential calls each way. Default 500 (quick: 40). */
   overheadTrials: number;
-  /** Throughput: calls per trial at concurrency 1 / at 16 and 64, and trials per setting. Default 300 / 3000 × 3 (quick: 40 / 200 × 1). */
+  /** Throughput: calls per trial at concurrency 1 / at 16 and 64, and trials per setting. Default 150 / 500 × 3 (quick: 40 / 200 × 1). */
   throughputCallsSerial: number;
   throughputCalls: number;
   throughputTrials: number;
-  /** Throughput: [worker processes, concurrency] settings. Default all of 1,2 × 1,16,64 (quick: 1×16, 2×64). */
+  /** Throughput: [worker processes, concurrency] settings. Default all of 1,2 × 1,16,64 (quick: 1×16, 2×64); `--settings=1x16,2x64` picks others. */
   throughputSettings: [number, number][];
   /** Refresh storm: concurrent calls and trials. Default 500 × 3 (quick: 100 × 1). */
   stormCalls: number;
@@ -20,11 +20,13 @@ export interface BenchOptions {
   stdioCold: number;
   /** Memory: calls through the serve process. Default 10000 (quick: 500). */
   memoryCalls: number;
+  /** `--cpu-prof=DIR`: worker and serve processes write V8 CPU profiles there. Default none. */
+  cpuProfDir?: string;
 }
 
 /** Options for a full run, or the quick smoke run. */
 export function benchOptions(quick: boolean): BenchOptions {
   return quick
     ? { quick, slackRate: 100, slackSeconds: 2, overheadTrials: 40, throughputCallsSerial: 40, throughputCalls: 200, throughputTrials: 1, throughputSettings: [[1, 16], [2, 64]], stormCalls: 100, stormTrials: 1, stdioWarm: 30, stdioCold: 2, memoryCalls: 500 }
-    : { quick, slackRate: 200, slackSeconds: 10, overheadTrials: 500, throughputCallsSerial: 300, throughputCalls: 3000, throughputTrials: 3, throughputSettings: [[1, 1], [1, 16], [1, 64], [2, 1], [2, 16], [2, 64]], stormCalls: 500, stormTrials: 3, stdioWarm: 300, stdioCold: 10, memoryCalls: 10_000 };
+    : { quick, slackRate: 200, slackSeconds: 10, overheadTrials: 500, throughputCallsSerial: 150, throughputCalls: 500, throughputTrials: 3, throughputSettings: [[1, 1], [1, 16], [1, 64], [2, 1], [2, 16], [2, 64]], stormCalls: 500, stormTrials: 3, stdioWarm: 300, stdioCold: 10, memoryCalls: 10_000 };
 }

@@ -18,10 +18,10 @@ export interface ProductProcess {
 /** Starts one product process sharing `env` (REDIS_URL, DATABASE_URL, keys …); resolves once it is ready. */
 export function startProductProcess(
   env: Record<string, string>,
-  o: { mode: 'worker' | 'serve'; prefix: string; concurrency: number; timeoutMs?: number },
+  o: { mode: 'worker' | 'serve'; prefix: string; concurrency: number; timeoutMs?: number; cpuProfDir?: string },
 ): Promise<ProductProcess> {
   const child = fork(script, [], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+    execArgv: ['--expose-gc', ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), '--import', 'tsx'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env, BENCH_MODE: o.mode, BENCH_PREFIX: o.prefix, BENCH_CONCURRENCY: String(o.concurrency) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

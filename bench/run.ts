@@ -1,5 +1,6 @@
 // Entry of `npm run bench` (`-- --quick` for a smoke run, `--only=slack_ack,memory` for some
-// figures, `--out=FILE` for another results file). Builds the real product on loopback, measures
+// figures, `--out=FILE` for another results file, `--settings=1x16,2x64` for some throughput settings,
+// `--cpu-prof=DIR` for CPU profiles of the worker and serve processes). Builds the real product on loopback, measures
 // each figure against its baseline, prints a markdown table and writes the JSON results.
 import os from 'node:os';
 import { startBenchEnv, type BenchEnv } from './env.js';
@@ -25,7 +26,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const out = args.find((a) => a.startsWith('--out='))?.slice(6);
-const o = benchOptions(quick);
+const o: BenchOptions = { ...benchOptions(quick), cpuProfDir: args.find((a) => a.startsWith('--cpu-prof='))?.slice(11) };
+const settings = args.find((a) => a.startsWith('--settings='))?.slice(11);
+if (settings) o.throughputSettings = settings.split(',').map((x) => x.split('x').map(Number) as [number, number]);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const started = performance.now();

@@ -28,7 +28,7 @@ async function sample(p: ProductProcess, n = 5): Promise<{ rss: number[]; heap: 
  * a full GC inside the process (5 samples 200 ms apart).
  */
 export async function memory(env: BenchEnv, o: BenchOptions): Promise<BenchRow[]> {
-  const p = await startProductProcess(env.childEnv, { mode: 'serve', prefix: 'bench-mem', concurrency: 16 });
+  const p = await startProductProcess(env.childEnv, { mode: 'serve', prefix: 'bench-mem', concurrency: 16, cpuProfDir: o.cpuProfDir });
   const results = new Map<string, string>();
   p.onDone((d) => void results.set(d.callId, d.kind));
   const producer = env.producer('bench-mem');

@@ -74,7 +74,7 @@ export async function throughput(env: BenchEnv, o: BenchOptions): Promise<BenchR
     for (const [procCount, c] of o.throughputSettings) {
       const prefix = `bench-tp-${procCount}-${c}`;
       const n = c === 1 ? o.throughputCallsSerial : o.throughputCalls;
-      const procs = await Promise.all(Array.from({ length: procCount }, () => startProductProcess(env.childEnv, { mode: 'worker', prefix, concurrency: c })));
+      const procs = await Promise.all(Array.from({ length: procCount }, () => startProductProcess(env.childEnv, { mode: 'worker', prefix, concurrency: c, cpuProfDir: o.cpuProfDir })));
       const results = new Map<string, { kind: string; at: number }>();
       for (const p of procs) p.onDone((d) => void results.set(d.callId, d));
       try {
