@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import { Queue, Worker, type JobsOptions } from 'bullmq';
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/index.js';
 import type { ReplyTarget } from '../chat/types.js';
@@ -130,8 +130,12 @@ export class Runner {
     }
     const inserted = this.executor.calls.insert({ id: callId, orgId: req.orgId, userId: req.userId, serverId: server.id, tool: req.tool, args: req.args, replyTarget: req.target, requestId: req.requestId, turnId: req.turnId ?? null });
     if (!inserted) return { callId }; // a retried delivery of the same event
+    const data: ToolJob = { callId, orgId: req.orgId, userId: req.userId, server: req.server, tool: req.tool, args: req.args, target: req.target, requestId: req.requestId };
     try {
-      await this.#add({ callId, orgId: req.orgId, userId: req.userId, server: req.server, tool: req.tool, args: req.args, target: req.target, requestId: req.requestId }, callId);
+      const job = await this.#add(data, callId);
+      // A redelivery whose first add reached Redis although its reply was lost with the connection: that
+      // job ran before this row existed and did nothing (the id is taken, so `add` was a no-op). Run it afresh.
+      if (req.eventId && ['completed', 'failed'].includes(await job.getState())) await this.#add(data, `${callId}-redelivered-${Date.now()}`);
     } catch (err) {
       // Not accepted (the caller is shown the error; Slack retries on the 500): forget the row, or the
       // redelivery with the same event id would find it, answer "Running…" and never run the call.
@@ -162,8 +166,8 @@ export class Runner {
     }
   }
 
-  async #add(data: ToolJob, jobId: string): Promise<void> {
-    await this.#tool.add('call', toolJobSchema.parse(data), { jobId });
+  #add(data: ToolJob, jobId: string): Promise<Job> {
+    return this.#tool.add('call', toolJobSchema.parse(data), { jobId });
   }
 
   /** Re-queues a user's calls parked for a provider (their connection became active). */

@@ -27,11 +27,12 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
   });
 
   it('every accepted call is answered exactly once; every refused one is refused to its user and runs once when retried', async () => {
-    const total = 300;
+    // Four users' worth of commands keep arriving until Redis has been back a while.
     const sent: Sent[] = [];
     let next = 0;
+    let stop = false;
     const sender = async () => {
-      while (next < total) {
+      while (!stop) {
         const i = next++;
         sent.push(await bed.send(i % 2 ? 'alice' : 'bob', `run web.echo {"text":"drill-${i}"}`, `drill-ev-${i}`));
         await new Promise((r) => setTimeout(r, 4));
@@ -42,16 +43,20 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
     process.kill(redis.pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 400));
     redis = await startPrivateRedis({ dir: redisDir, port: redis.port });
+    await until(() => bed.app.redis!.status === 'ready', 20_000, 'the ingress connection to reconnect');
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
     await load;
+    const total = sent.length;
 
     const accepted = sent.filter((s) => s.ok);
     const refused = sent.filter((s): s is Extract<Sent, { ok: false }> => !s.ok);
-    expect(sent).toHaveLength(total);
+    expect(accepted.length).toBeGreaterThanOrEqual(40);
     // The outage was real: some commands were refused while Redis was gone (the platform shows the error; Slack retries on the 500).
     expect(refused.length).toBeGreaterThan(0);
     for (const s of accepted) expect(s.reply).toMatch(/Running `web\.echo` as you/);
 
-    // Slack redelivers each refused command with the same event id once Redis is back.
+    // Slack redelivers each refused command with the same event id (after a minute or so): Redis is back by then.
     const retried: Sent[] = [];
     for (const s of refused) {
       const i = Number(s.requestId.replace('drill-ev-', ''));
@@ -81,4 +86,18 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
     expect(rows).toHaveLength(total);
     expect(rows.filter((r) => !['succeeded'].includes(r.status)).map((r) => `${r.request_id}:${r.status}`)).toEqual([]);
   }, 120_000);
+
+  it('the rare case the drill hit, made deterministic: a redelivery whose first job already ran (its acceptance was lost) still runs, once', async () => {
+    const first = await bed.send('alice', 'run web.echo {"text":"ghost"}', 'drill-ev-ghost');
+    expect(first.ok).toBe(true);
+    await until(() => bed.noticesFor('drill-ev-ghost').length === 1, 10_000, 'the first job to finish');
+    // What the ingress does when `add` throws although the job reached Redis: it forgets the row and reports the error.
+    bed.app.db.$client.prepare('delete from tool_calls where request_id = ?').run('drill-ev-ghost');
+    const redelivered = await bed.send('alice', 'run web.echo {"text":"ghost"}', 'drill-ev-ghost');
+    expect(redelivered.ok).toBe(true);
+    await until(() => bed.noticesFor('drill-ev-ghost').length === 2, 10_000, 'the redelivered call to run');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bed.noticesFor('drill-ev-ghost')).toHaveLength(2);
+    expect(bed.rows().filter((r) => r.request_id === 'drill-ev-ghost').map((r) => r.status)).toEqual(['succeeded']);
+  });
 });
