@@ -109,6 +109,8 @@ export class Runner {
     };
     this.#tool = new Queue('tool', { connection: d.connection, prefix: this.#t.prefix, defaultJobOptions });
     this.#turn = new Queue('turn', { connection: d.connection, prefix: this.#t.prefix, defaultJobOptions: { ...defaultJobOptions, attempts: 1 } });
+    // Without a listener BullMQ prints connection errors with console.error (stack traces on stderr, outside our logs).
+    for (const q of [this.#tool, this.#turn]) q.on('error', (err) => d.log.warn({ err: err.message, queue: q.name }, 'queue connection error'));
     this.executor = new Executor({ ...d, resultLimit: this.#t.resultLimit, resumeTurn: (row, server, o) => this.#resumeTurn(row, server, o) });
   }
 
@@ -155,14 +157,15 @@ export class Runner {
   async runToolCall(req: ToolCallRequest, timeoutMs = 120_000): Promise<RunResult> {
     const { callId } = await this.enqueueToolCall(req);
     const deadline = Date.now() + timeoutMs;
-    for (let wait = 10; ; wait = Math.min(wait * 2, 250)) {
+    // Woken at once when the call parks or ends in this process; the coarser poll covers a worker in another process.
+    for (let wait = 50; ; wait = Math.min(wait * 2, 250)) {
       const row = this.executor.calls.get(callId);
       if (!row) return { kind: 'done', outcome: { kind: 'failed', message: `there is no server named ${req.server}` } };
       if (row.status === 'parked') return { kind: 'parked', callId, providerSlug: this.executor.calls.outcome(row).parked?.providerSlug ?? '' };
       const final = this.executor.calls.finalOutcome(row);
       if (final) return { kind: 'done', outcome: final };
       if (Date.now() > deadline) return { kind: 'done', outcome: { kind: 'failed', message: 'the call did not finish in time' } };
-      await new Promise((r) => setTimeout(r, wait));
+      await this.executor.calls.settled(callId, Math.min(wait, deadline - Date.now() + 1));
     }
   }
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/redis/index.js';
 import { tempDir } from '../support/env.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
@@ -27,6 +27,9 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
   });
 
   it('every accepted call is answered exactly once; every refused one is refused to its user and runs once when retried', async () => {
+    // Errors go to our logs, not to stderr around them (BullMQ prints to console.error when nobody listens).
+    const stderr: unknown[][] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void stderr.push(a));
     // Four users' worth of commands keep arriving until Redis has been back a while.
     const sent: Sent[] = [];
     let next = 0;
@@ -47,6 +50,8 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
     await new Promise((r) => setTimeout(r, 300));
     stop = true;
     await load;
+    spy.mockRestore();
+    expect(stderr.map((a) => String(a[0]).slice(0, 120))).toEqual([]);
     const total = sent.length;
 
     const accepted = sent.filter((s) => s.ok);
