@@ -1,4 +1,4 @@
-import { and, eq, inArray, lt } from 'drizzle-orm';
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import { replyTargetSchema } from '../chat/types.js';
 import type { Db } from '../db/index.js';
 import { toolCalls } from '../db/schema.js';
@@ -23,16 +23,43 @@ export interface StoredOutcome {
   resumed?: boolean;
 }
 
-/** `tool_calls` rows: the durable state of each call, read by every worker process. */
-export class CallStore {
-  constructor(private readonly db: Db) {}
+type TransitionPatch = { outcome?: StoredOutcome; parkedProviderId?: string | null; attempts?: number };
+type CallInsert = Omit<typeof toolCalls.$inferInsert, 'updatedAt' | 'status'>;
 
-  get(id: string): CallRow | undefined {
-    return this.db.select().from(toolCalls).where(eq(toolCalls.id, id)).get();
+const ph = sql.placeholder;
+const insertKeys = new Set(['id', 'orgId', 'userId', 'serverId', 'tool', 'args', 'replyTarget', 'requestId', 'turnId']);
+
+/** `tool_calls` rows: the durable state of each call, read by every worker process. Statements are prepared once. */
+export class CallStore {
+  readonly #byId;
+  readonly #insert;
+  readonly #setOutcome;
+  readonly #transitions = new Map<string, { run(v: Record<string, unknown>): { changes: number } }>();
+  /** In-process waiters per call id, woken when the call parks or ends here. */
+  readonly #waiters = new Map<string, Set<() => void>>();
+
+  constructor(private readonly db: Db) {
+    this.#byId = db.select().from(toolCalls).where(eq(toolCalls.id, ph('id'))).prepare();
+    this.#insert = db
+      .insert(toolCalls)
+      .values({
+        id: ph('id'), orgId: ph('orgId'), userId: ph('userId'), serverId: ph('serverId'), tool: ph('tool'), args: ph('args'),
+        replyTarget: ph('replyTarget'), requestId: ph('requestId'), turnId: ph('turnId'), status: 'queued', updatedAt: ph('updatedAt'),
+      })
+      .onConflictDoNothing()
+      .prepare();
+    this.#setOutcome = db.update(toolCalls).set({ outcome: ph('outcome'), updatedAt: ph('updatedAt') } as unknown as { outcome: Record<string, unknown>; updatedAt: number }).where(eq(toolCalls.id, ph('id'))).prepare();
   }
 
-  insert(row: Omit<typeof toolCalls.$inferInsert, 'updatedAt' | 'status'>): boolean {
-    return this.db.insert(toolCalls).values({ ...row, status: 'queued', updatedAt: Date.now() }).onConflictDoNothing().run().changes === 1;
+  get(id: string): CallRow | undefined {
+    return this.#byId.get({ id });
+  }
+
+  insert(row: CallInsert): boolean {
+    if (Object.keys(row).some((k) => !insertKeys.has(k))) {
+      return this.db.insert(toolCalls).values({ ...row, status: 'queued', updatedAt: Date.now() }).onConflictDoNothing().run().changes === 1;
+    }
+    return this.#insert.run({ ...row, turnId: row.turnId ?? null, updatedAt: Date.now() }).changes === 1;
   }
 
   outcome(row: CallRow): StoredOutcome {
@@ -49,18 +76,47 @@ export class CallStore {
   }
 
   /** Moves a call from one of `from` to `to`; false if another worker got there first. */
-  transition(id: string, from: CallStatus[], to: CallStatus, patch: { outcome?: StoredOutcome; parkedProviderId?: string | null; attempts?: number } = {}): boolean {
-    return (
-      this.db
-        .update(toolCalls)
-        .set({ status: to, updatedAt: Date.now(), ...patch, outcome: patch.outcome as Record<string, unknown> | undefined })
-        .where(and(eq(toolCalls.id, id), inArray(toolCalls.status, from)))
-        .run().changes === 1
-    );
+  transition(id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch = {}): boolean {
+    const fields = (['outcome', 'parkedProviderId', 'attempts'] as const).filter((k) => (k === 'parkedProviderId' ? k in patch : patch[k] !== undefined));
+    const key = `${from.join(',')}>${to}|${fields.join(',')}`;
+    let stmt = this.#transitions.get(key);
+    if (!stmt) {
+      const set: Record<string, unknown> = { status: to, updatedAt: ph('updatedAt') };
+      for (const f of fields) set[f] = ph(f);
+      stmt = this.db.update(toolCalls).set(set).where(and(eq(toolCalls.id, ph('id')), inArray(toolCalls.status, from))).prepare();
+      this.#transitions.set(key, stmt);
+    }
+    const values: Record<string, unknown> = { id, updatedAt: Date.now() };
+    for (const f of fields) values[f] = patch[f];
+    const moved = stmt.run(values).changes === 1;
+    if (moved && (to === 'parked' || terminal.includes(to))) this.#wake(id);
+    return moved;
   }
 
   setOutcome(id: string, outcome: StoredOutcome): void {
-    this.db.update(toolCalls).set({ outcome: outcome as Record<string, unknown>, updatedAt: Date.now() }).where(eq(toolCalls.id, id)).run();
+    this.#setOutcome.run({ id, outcome, updatedAt: Date.now() });
+  }
+
+  /** Resolves when call `id` parks or ends in this process, or after `ms` (whichever is first). */
+  settled(id: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.#waiters.get(id);
+      if (!set) this.#waiters.set(id, (set = new Set()));
+      const waiters = set;
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (!waiters.size && this.#waiters.get(id) === waiters) this.#waiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      waiters.add(done);
+    });
+  }
+
+  #wake(id: string): void {
+    const set = this.#waiters.get(id);
+    if (set) for (const w of [...set]) w();
   }
 
   /** Parked calls of one user waiting for one provider (or the one named call). */

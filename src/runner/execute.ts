@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { redactSecrets } from '../crypto/index.js';
@@ -39,15 +39,19 @@ interface Attempt {
   started: number;
   finalAttempt: boolean;
   creds?: ResolvedCredentials;
+  /** What this attempt last stored in `tool_calls.outcome` (saves re-reading the row). */
+  stored: StoredOutcome;
 }
 
 /** Runs tool calls: access → credentials → park or call → record, audit, notify. */
 export class Executor {
   readonly calls: CallStore;
   readonly #validator = new AjvJsonSchemaValidator();
+  readonly #user;
 
   constructor(private readonly d: ExecutorDeps) {
     this.calls = new CallStore(d.db);
+    this.#user = d.db.select().from(users).where(and(eq(users.orgId, sql.placeholder('orgId')), eq(users.id, sql.placeholder('id')))).prepare();
   }
 
   /** One attempt of call `callId`. Safe to repeat: the row's status says what already happened. */
@@ -66,11 +70,12 @@ export class Executor {
     }
     if (row.status === 'running' && stored.started && !stored.started.idempotent) {
       // A previous attempt sent the request and its worker died: the tool may have run; never re-run it blind.
-      await this.#finish({ row, info, server: server!, caller: this.#caller(row), started: Date.now(), finalAttempt: true }, 'interrupted', { kind: 'interrupted', server: info.server, tool: row.tool }, 'interrupted');
+      await this.#finish({ row, info, server: server!, caller: this.#caller(row, target), started: Date.now(), finalAttempt: true, stored }, 'interrupted', { kind: 'interrupted', server: info.server, tool: row.tool }, 'interrupted');
       return { status: 'done' };
     }
-    if (!this.calls.transition(callId, ['queued', 'running'], 'running', { attempts: row.attempts + 1, outcome: { resumed: stored.resumed } })) return { status: 'done' };
-    const a: Attempt = { row, info, server: server!, caller: this.#caller(row), started: Date.now(), finalAttempt: opts.finalAttempt };
+    const resumed: StoredOutcome = { resumed: stored.resumed };
+    if (!this.calls.transition(callId, ['queued', 'running'], 'running', { attempts: row.attempts + 1, outcome: resumed })) return { status: 'done' };
+    const a: Attempt = { row, info, server: server!, caller: this.#caller(row, target), started: Date.now(), finalAttempt: opts.finalAttempt, stored: resumed };
     if (!server) return this.#finish(a, 'failed', { kind: 'failed', message: 'that server was removed' }, 'no_server');
     try {
       return await this.#attempt(a);
@@ -89,22 +94,23 @@ export class Executor {
     const row = this.calls.get(callId);
     if (!row || (row.status !== 'queued' && row.status !== 'running')) return;
     const server = this.d.policy.serverById(row.orgId, row.serverId);
-    const info: CallInfo = { callId, orgId: row.orgId, userId: row.userId, server: server?.name ?? '(removed server)', tool: row.tool, target: this.calls.target(row), requestId: row.requestId };
-    const a: Attempt = { row, info, server: server!, caller: this.#caller(row), started: Date.now(), finalAttempt: true };
-    const started = this.calls.outcome(row).started;
+    const target = this.calls.target(row);
+    const info: CallInfo = { callId, orgId: row.orgId, userId: row.userId, server: server?.name ?? '(removed server)', tool: row.tool, target, requestId: row.requestId };
+    const stored = this.calls.outcome(row);
+    const a: Attempt = { row, info, server: server!, caller: this.#caller(row, target), started: Date.now(), finalAttempt: true, stored };
+    const started = stored.started;
     if (started && !started.idempotent) await this.#finish(a, 'interrupted', { kind: 'interrupted', server: info.server, tool: row.tool }, 'interrupted');
     else await this.#finish(a, 'failed', { kind: 'failed', message: 'the call could not be completed; try again' }, 'gave_up');
   }
 
-  #caller(row: CallRow): Caller {
-    const t = this.calls.target(row);
+  #caller(row: CallRow, t: CallInfo['target']): Caller {
     return { orgId: row.orgId, userId: row.userId, chat: { platform: t.platform, channelId: t.channelId } };
   }
 
   async #attempt(a: Attempt): Promise<StepResult> {
     const { row, server, info } = a;
-    const user = this.d.db.select().from(users).where(eq(users.id, row.userId)).get();
-    if (!user || user.orgId !== row.orgId) return this.#finish(a, 'cancelled', { kind: 'cancelled', reason: 'the user no longer exists' }, 'no_user');
+    const user = this.#user.get({ orgId: row.orgId, id: row.userId });
+    if (!user) return this.#finish(a, 'cancelled', { kind: 'cancelled', reason: 'the user no longer exists' }, 'no_user');
     const decision = decide(
       this.d.policy.rules(server.id), server.name,
       { userId: user.id, role: user.role, teams: this.d.policy.teams.ofUser(row.orgId, user.id) },
@@ -137,7 +143,8 @@ export class Executor {
     if (!check.valid) return this.#finish(a, 'failed', { kind: 'invalid_args', errors: (check.errorMessage ?? 'invalid').slice(0, 500) }, 'invalid_args');
 
     const idempotent = Boolean(tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint);
-    this.calls.setOutcome(a.row.id, { ...this.calls.outcome(this.calls.get(a.row.id)!), started: { at: Date.now(), idempotent } });
+    a.stored = { ...a.stored, started: { at: Date.now(), idempotent } };
+    this.calls.setOutcome(a.row.id, a.stored);
     const r = await this.d.pool.call(server, creds, tool.name, args, server.timeoutMs);
     switch (r.kind) {
       case 'ok': {
@@ -189,12 +196,12 @@ export class Executor {
   }
 
   #retry(a: Attempt, reason: string): StepResult {
-    this.calls.transition(a.row.id, ['running'], 'queued', { outcome: { resumed: this.calls.outcome(a.row).resumed } });
+    this.calls.transition(a.row.id, ['running'], 'queued', { outcome: { resumed: a.stored.resumed } });
     return { status: 'retry', reason };
   }
 
   async #finish(a: Attempt, status: CallRow['status'], outcome: ToolOutcome, auditOutcome: string, decision = 'allowed'): Promise<StepResult> {
-    const prior = this.calls.outcome(this.calls.get(a.row.id) ?? a.row);
+    const prior = a.stored;
     const stored: StoredOutcome = { final: outcome, notified: false, ...(prior.resumed ? { resumed: true } : {}) };
     if (!this.calls.transition(a.row.id, ['running', 'queued'], status, { outcome: stored, parkedProviderId: null })) return { status: 'done' };
     this.#audit(a, decision, auditOutcome);

@@ -157,14 +157,15 @@ export class Runner {
   async runToolCall(req: ToolCallRequest, timeoutMs = 120_000): Promise<RunResult> {
     const { callId } = await this.enqueueToolCall(req);
     const deadline = Date.now() + timeoutMs;
-    for (let wait = 10; ; wait = Math.min(wait * 2, 250)) {
+    // Woken at once when the call parks or ends in this process; the coarser poll covers a worker in another process.
+    for (let wait = 50; ; wait = Math.min(wait * 2, 250)) {
       const row = this.executor.calls.get(callId);
       if (!row) return { kind: 'done', outcome: { kind: 'failed', message: `there is no server named ${req.server}` } };
       if (row.status === 'parked') return { kind: 'parked', callId, providerSlug: this.executor.calls.outcome(row).parked?.providerSlug ?? '' };
       const final = this.executor.calls.finalOutcome(row);
       if (final) return { kind: 'done', outcome: final };
       if (Date.now() > deadline) return { kind: 'done', outcome: { kind: 'failed', message: 'the call did not finish in time' } };
-      await new Promise((r) => setTimeout(r, wait));
+      await this.executor.calls.settled(callId, Math.min(wait, deadline - Date.now() + 1));
     }
   }
 
