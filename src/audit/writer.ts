@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, desc, eq, gte } from 'drizzle-orm';
+import { and, desc, eq, gte, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
 import { auditEvents } from '../db/schema.js';
 
@@ -39,13 +39,28 @@ export function argDigest(args: unknown): string {
 }
 
 /** Append-only audit log. */
+const plain = ['orgId', 'category', 'action', 'actorUserId', 'onBehalfOfUserId', 'chatIdentity', 'server', 'tool', 'argDigest', 'vendorAccount', 'decision', 'outcome', 'latencyMs', 'requestId'] as const;
+const json = ['chatMessage', 'credentialKinds', 'connectionIds', 'detail'] as const;
+
 export class AuditLog {
-  constructor(private readonly db: Db) {}
+  /** One insert naming every column, prepared once; JSON columns are encoded here so that absent stays SQL null. */
+  readonly #insert;
+
+  constructor(private readonly db: Db) {
+    const ph = sql.placeholder;
+    const values: Record<string, unknown> = { id: ph('id'), at: ph('at') };
+    for (const k of plain) values[k] = ph(k);
+    for (const k of json) values[k] = sql`${ph(k)}`;
+    this.#insert = db.insert(auditEvents).values(values as typeof auditEvents.$inferInsert).prepare();
+  }
 
   /** Appends one event; returns its id. */
   write(e: AuditInput): string {
     const id = newId();
-    this.db.insert(auditEvents).values({ id, at: Date.now(), ...e }).run();
+    const v: Record<string, unknown> = { id, at: Date.now() };
+    for (const k of plain) v[k] = e[k] ?? null;
+    for (const k of json) v[k] = e[k] == null ? null : JSON.stringify(e[k]);
+    this.#insert.run(v);
     return id;
   }
 

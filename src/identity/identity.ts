@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
 import { linkedAccounts, orgs, users, workspaces } from '../db/schema.js';
 
@@ -25,10 +25,12 @@ export const identityKey = (c: Pick<ChatIdentity, 'platform' | 'workspaceId' | '
 /** Orgs, users and linked accounts, found or created from chat identities. */
 export class Identity {
   readonly #admins: Set<string>;
+  readonly #user;
 
   /** `admins`: ONBEHALF_ADMINS entries; those identities start as admins. */
   constructor(private readonly db: Db, admins: string[] = []) {
     this.#admins = new Set(admins);
+    this.#user = db.select().from(users).where(and(eq(users.orgId, sql.placeholder('orgId')), eq(users.id, sql.placeholder('userId')))).prepare();
   }
 
   /** The org of a workspace, created on first contact. */
@@ -77,7 +79,7 @@ export class Identity {
 
   /** A user of an org, or undefined. Scoped by org: a user id from another org is not found. */
   user(orgId: string, userId: string): User | undefined {
-    return this.db.select().from(users).where(and(eq(users.orgId, orgId), eq(users.id, userId))).get();
+    return this.#user.get({ orgId, userId });
   }
 
   /** The chat identities linked to a user. */

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
@@ -63,16 +63,22 @@ const view = (p: ProviderRow): ProviderView => ({
 
 /** OAuth client registrations of each org; client secrets sealed. */
 export class ProviderStore {
-  constructor(private readonly d: OAuthDeps) {}
+  readonly #bySlug;
+  readonly #byMcpServer;
+
+  constructor(private readonly d: OAuthDeps) {
+    this.#bySlug = d.db.select().from(oauthProviders).where(and(eq(oauthProviders.orgId, sql.placeholder('orgId')), eq(oauthProviders.slug, sql.placeholder('slug')))).prepare();
+    this.#byMcpServer = d.db.select().from(oauthProviders).where(and(eq(oauthProviders.orgId, sql.placeholder('orgId')), eq(oauthProviders.mcpServerId, sql.placeholder('serverId')))).prepare();
+  }
 
   /** The provider `slug` of `orgId`, or undefined. */
   get(orgId: string, slug: string): ProviderRow | undefined {
-    return this.d.db.select().from(oauthProviders).where(and(eq(oauthProviders.orgId, orgId), eq(oauthProviders.slug, slug))).get();
+    return this.#bySlug.get({ orgId, slug });
   }
 
   /** The provider registered by DCR for an MCP server, or undefined. */
   forMcpServer(orgId: string, serverId: string): ProviderRow | undefined {
-    return this.d.db.select().from(oauthProviders).where(and(eq(oauthProviders.orgId, orgId), eq(oauthProviders.mcpServerId, serverId))).get();
+    return this.#byMcpServer.get({ orgId, serverId });
   }
 
   /** Every provider of an org, by slug. */

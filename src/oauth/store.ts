@@ -12,19 +12,26 @@ const ctx = (rowId: string, column: 'access_token_sealed' | 'refresh_token_seale
 
 /** Sealed storage of connected accounts; every token write bumps `version`. */
 export class ConnectionStore {
-  constructor(private readonly d: OAuthDeps) {}
+  readonly #find;
+  readonly #byId;
+
+  constructor(private readonly d: OAuthDeps) {
+    const ph = sql.placeholder;
+    this.#find = d.db
+      .select().from(connectedAccounts)
+      .where(and(eq(connectedAccounts.orgId, ph('orgId')), eq(connectedAccounts.userId, ph('userId')), eq(connectedAccounts.providerId, ph('providerId'))))
+      .prepare();
+    this.#byId = d.db.select().from(connectedAccounts).where(eq(connectedAccounts.id, ph('id'))).prepare();
+  }
 
   /** The user's connection to a provider, or undefined. */
   find(orgId: string, userId: string, providerId: string): ConnectionRow | undefined {
-    return this.d.db
-      .select().from(connectedAccounts)
-      .where(and(eq(connectedAccounts.orgId, orgId), eq(connectedAccounts.userId, userId), eq(connectedAccounts.providerId, providerId)))
-      .get();
+    return this.#find.get({ orgId, userId, providerId });
   }
 
   /** Re-reads a row by id. */
   byId(id: string): ConnectionRow | undefined {
-    return this.d.db.select().from(connectedAccounts).where(eq(connectedAccounts.id, id)).get();
+    return this.#byId.get({ id });
   }
 
   /** Unseals the access or refresh token of a row. */

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Secret, Keyring } from '../crypto/index.js';
 import { newId, type Db } from '../db/index.js';
@@ -42,6 +42,11 @@ const firstIssue = (e: z.ZodError) => {
 export class Policy {
   readonly secrets: SecretStore;
   readonly teams: Teams;
+  // The tool-call path's lookups, prepared once.
+  readonly #serverByName;
+  readonly #serverById;
+  readonly #bindings;
+  readonly #rules;
 
   constructor(
     private readonly db: Db,
@@ -50,6 +55,11 @@ export class Policy {
   ) {
     this.secrets = new SecretStore(db, keyring);
     this.teams = new Teams(db);
+    const ph = sql.placeholder;
+    this.#serverByName = db.select().from(mcpServers).where(and(eq(mcpServers.orgId, ph('orgId')), eq(mcpServers.name, ph('name')))).prepare();
+    this.#serverById = db.select().from(mcpServers).where(and(eq(mcpServers.orgId, ph('orgId')), eq(mcpServers.id, ph('id')))).prepare();
+    this.#bindings = db.select().from(credentialBindings).where(eq(credentialBindings.serverId, ph('serverId'))).prepare();
+    this.#rules = db.select().from(accessRules).where(eq(accessRules.serverId, ph('serverId'))).prepare();
   }
 
   /** Adds a server. stdio only from operator config or with ONBEHALF_ALLOW_STDIO=true. */
@@ -77,12 +87,12 @@ export class Policy {
 
   /** A server by name. */
   server(orgId: string, name: string): McpServerRow | undefined {
-    return this.db.select().from(mcpServers).where(and(eq(mcpServers.orgId, orgId), eq(mcpServers.name, name))).get();
+    return this.#serverByName.get({ orgId, name });
   }
 
   /** A server by id (scoped to the org). */
   serverById(orgId: string, id: string): McpServerRow | undefined {
-    return this.db.select().from(mcpServers).where(and(eq(mcpServers.orgId, orgId), eq(mcpServers.id, id))).get();
+    return this.#serverById.get({ orgId, id });
   }
 
   servers(orgId: string): McpServerRow[] {
@@ -131,7 +141,7 @@ export class Policy {
 
   /** A server's bindings. */
   bindings(serverId: string): BindingRow[] {
-    return this.db.select().from(credentialBindings).where(eq(credentialBindings.serverId, serverId)).all();
+    return this.#bindings.all({ serverId });
   }
 
   /** Adds an allow or deny rule. Users are user ids; teams are names or ids. */
@@ -162,7 +172,7 @@ export class Policy {
 
   /** A server's rules. */
   rules(serverId: string): AccessRule[] {
-    return this.db.select().from(accessRules).where(eq(accessRules.serverId, serverId)).all();
+    return this.#rules.all({ serverId });
   }
 
   /** Stores a secret. `owner`: the org id, a team name or id, or a user id. */

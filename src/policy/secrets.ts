@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { Secret, type Keyring } from '../crypto/index.js';
 import { newId, type Db } from '../db/index.js';
 import { secrets } from '../db/schema.js';
@@ -9,10 +9,19 @@ const ctx = (rowId: string) => ({ table: 'secrets', column: 'value_sealed', rowI
 
 /** Named sealed values at org, team or user scope. Values go in and come out only as `Secret`. */
 export class SecretStore {
+  readonly #byName;
+
   constructor(
     private readonly db: Db,
     private readonly keyring: Keyring,
-  ) {}
+  ) {
+    const ph = sql.placeholder;
+    this.#byName = db
+      .select()
+      .from(secrets)
+      .where(and(eq(secrets.orgId, ph('orgId')), eq(secrets.scope, ph('scope')), eq(secrets.scopeId, ph('scopeId')), eq(secrets.name, ph('name'))))
+      .prepare();
+  }
 
   /** Stores (or replaces) a value, sealed with the row id in the AAD. */
   set(orgId: string, scope: SecretScope, scopeId: string, name: string, value: Secret): void {
@@ -49,10 +58,6 @@ export class SecretStore {
   }
 
   #row(orgId: string, scope: SecretScope, scopeId: string, name: string) {
-    return this.db
-      .select()
-      .from(secrets)
-      .where(and(eq(secrets.orgId, orgId), eq(secrets.scope, scope), eq(secrets.scopeId, scopeId), eq(secrets.name, name)))
-      .get();
+    return this.#byName.get({ orgId, scope, scopeId, name });
   }
 }

@@ -1,4 +1,4 @@
-import { and, eq, or } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
 import { teamChannels, teamMembers, teams } from '../db/schema.js';
 
@@ -9,11 +9,32 @@ export type TeamResolution = { kind: 'ok'; team: Team } | { kind: 'error'; messa
 
 /** Teams, their members and the channels bound to them. */
 export class Teams {
-  constructor(private readonly db: Db) {}
+  // The tool-call path's lookups, prepared once.
+  readonly #find;
+  readonly #ofUser;
+  readonly #channel;
+  readonly #channelOnPlatform;
+
+  constructor(private readonly db: Db) {
+    const ph = sql.placeholder;
+    this.#find = db.select().from(teams).where(and(eq(teams.orgId, ph('orgId')), or(eq(teams.name, ph('ref')), eq(teams.id, ph('ref'))))).prepare();
+    this.#ofUser = db
+      .select({ team: teams })
+      .from(teamMembers)
+      .innerJoin(teams, eq(teams.id, teamMembers.teamId))
+      .where(and(eq(teamMembers.orgId, ph('orgId')), eq(teamMembers.userId, ph('userId'))))
+      .prepare();
+    this.#channel = db.select().from(teamChannels).where(and(eq(teamChannels.orgId, ph('orgId')), eq(teamChannels.channelId, ph('channelId')))).prepare();
+    this.#channelOnPlatform = db
+      .select()
+      .from(teamChannels)
+      .where(and(eq(teamChannels.orgId, ph('orgId')), eq(teamChannels.channelId, ph('channelId')), eq(teamChannels.platform, ph('platform'))))
+      .prepare();
+  }
 
   /** A team by name or id. */
   find(orgId: string, ref: string): Team | undefined {
-    return this.db.select().from(teams).where(and(eq(teams.orgId, orgId), or(eq(teams.name, ref), eq(teams.id, ref)))).get();
+    return this.#find.get({ orgId, ref });
   }
 
   create(orgId: string, name: string): Team | undefined {
@@ -50,13 +71,7 @@ export class Teams {
 
   /** Teams a user belongs to. */
   ofUser(orgId: string, userId: string): Team[] {
-    return this.db
-      .select({ team: teams })
-      .from(teamMembers)
-      .innerJoin(teams, eq(teams.id, teamMembers.teamId))
-      .where(and(eq(teamMembers.orgId, orgId), eq(teamMembers.userId, userId)))
-      .all()
-      .map((r) => r.team);
+    return this.#ofUser.all({ orgId, userId }).map((r) => r.team);
   }
 
   /**
@@ -66,9 +81,9 @@ export class Teams {
   resolve(orgId: string, userId: string, chat?: { platform?: string; channelId: string }): TeamResolution {
     const mine = this.ofUser(orgId, userId);
     if (chat) {
-      const where = [eq(teamChannels.orgId, orgId), eq(teamChannels.channelId, chat.channelId)];
-      if (chat.platform) where.push(eq(teamChannels.platform, chat.platform));
-      const bound = this.db.select().from(teamChannels).where(and(...where)).get();
+      const bound = chat.platform
+        ? this.#channelOnPlatform.get({ orgId, channelId: chat.channelId, platform: chat.platform })
+        : this.#channel.get({ orgId, channelId: chat.channelId });
       if (bound) {
         const team = mine.find((t) => t.id === bound.teamId);
         if (team) return { kind: 'ok', team };
