@@ -2,19 +2,14 @@ import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AuditLog } from '../audit/index.js';
 import type { ReplyTarget } from '../chat/types.js';
-import { newId, type Db } from '../db/index.js';
+import { newId } from '../db/index.js';
 import { toolCalls } from '../db/schema.js';
 import type { AppEventMap, AppEvents } from '../events.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
-import type { McpPool } from '../mcp/index.js';
-import type { Policy, RunnerTokens } from '../policy/index.js';
 import { workerConnection } from '../redis/index.js';
 import type { CallRow } from './calls.js';
-import { Executor } from './execute.js';
-import { outcomeText, toolJobSchema, turnJobSchema, type RunnerNotifier, type RunResult, type ToolJob, type TurnJob } from './outcome.js';
+import { Executor, type ExecutorDeps } from './execute.js';
+import { outcomeText, toolJobSchema, turnJobSchema, type RunResult, type ToolJob, type TurnJob } from './outcome.js';
 
 /** Tunables of the runner, each with its default. */
 export interface RunnerTuning {
@@ -40,16 +35,8 @@ export interface RunnerTuning {
   resultLimit?: number;
 }
 
-export interface RunnerDeps {
-  db: Db;
-  policy: Policy;
-  pool: McpPool;
-  tokens: RunnerTokens;
-  notifier: RunnerNotifier;
-  audit: AuditLog;
-  log: Logger;
-  /** Tool-call counters and latency (optional). */
-  metrics?: Pick<Metrics, 'toolCalls' | 'toolCallSeconds'>;
+/** The executor's dependencies, plus the queue connections and the agent. */
+export interface RunnerDeps extends Omit<ExecutorDeps, 'resultLimit' | 'resumeTurn'> {
   /** Fail-fast connection for enqueueing (ingress). */
   connection: Redis;
   redisUrl: string;
