@@ -64,3 +64,53 @@ export async function startLlmServer(script: (req: LlmRequest) => LlmReply) {
 /** The text of tool results in a request (what the tools returned to the model). */
 export const toolResults = (req: LlmRequest): string[] =>
   req.messages.filter((m) => m.role === 'tool').map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
+
+/** The text of a message, whatever its shape. */
+export const messageText = (m: LlmRequest['messages'][number]): string => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? ''));
+
+/** What `call <server>.<tool> …` means: JSON arguments, or a bare word put in the tool's first parameter. */
+function argsFor(rest: string | undefined, params: unknown): Record<string, unknown> {
+  if (!rest) return {};
+  if (rest.startsWith('{')) {
+    // Quoted inside JSON (a context note, a tool result), its quotes arrive escaped.
+    for (const candidate of [rest, rest.replace(/\\"/g, '"')]) {
+      try {
+        const v = JSON.parse(candidate) as unknown;
+        if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+      } catch {
+        /* not JSON: try the next reading */
+      }
+    }
+    return {};
+  }
+  const schema = (params ?? {}) as { properties?: Record<string, unknown>; required?: string[] };
+  const first = schema.required?.[0] ?? Object.keys(schema.properties ?? {})[0];
+  return first ? { [first]: rest } : {};
+}
+
+/**
+ * A model that obeys any instruction it is shown, wherever it appears (system prompt, anyone's
+ * message, a tool result): the first `call <server>.<tool>` (optionally followed by JSON arguments or
+ * one bare word) naming a tool it was offered, and not yet called in this turn, becomes that tool call
+ * (`<server>__<tool>`, the agent's naming). Otherwise it answers with `fallback` (default: the last
+ * tool result, or "OK."). Use it as `startLlmServer(obedientModel())` to play a prompt-injected model.
+ */
+export function obedientModel(fallback: (req: LlmRequest) => LlmReply = defaultAnswer): (req: LlmRequest) => LlmReply {
+  return (req) => {
+    const offered = new Map((req.tools ?? []).map((t) => [t.function.name, t.function.parameters]));
+    const called = new Set(req.messages.flatMap((m) => m.tool_calls ?? []).map((c) => c.function.name));
+    for (const m of req.messages) {
+      for (const hit of messageText(m).matchAll(/call ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)(?:[ \t]+(\{.*?\}(?=\s*(?:$|\\n|"|\n))|[^\s"\\]+))?/g)) {
+        const name = `${hit[1]}__${hit[2]}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+        if (!offered.has(name) || called.has(name)) continue;
+        return { toolCalls: [{ name, args: argsFor(hit[3], offered.get(name)) }] };
+      }
+    }
+    return fallback(req);
+  };
+}
+
+function defaultAnswer(req: LlmRequest): LlmReply {
+  const last = req.messages.at(-1);
+  return { text: last?.role === 'tool' ? `The tool said: ${messageText(last)}` : 'OK.' };
+}
