@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 /** One chat-completions request as the loopback LLM received it. */
 export interface LlmRequest {
   model: string;
-  messages: { role: string; content: unknown; tool_calls?: { function: { name: string; arguments: string } }[]; tool_call_id?: string }[];
+  messages: { role: string; content: unknown; tool_calls?: { id: string; function: { name: string; arguments: string } }[]; tool_call_id?: string }[];
   tools?: { type: 'function'; function: { name: string; description?: string; parameters?: unknown } }[];
   authorization: string | undefined;
 }
