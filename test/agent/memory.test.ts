@@ -143,12 +143,13 @@ describe('whose words the model reads: other people in a thread are quoted conte
     vendor.login = 'alice-gh';
     const step = await authorizeInBrowser(link!);
     if (!('callbackUrl' in step)) throw new Error(`connect failed: ${step.status}`);
+    const asked = llm.requests.length;
     await fetch(step.callbackUrl);
     const token = vendor.issuedAccessTokens.at(-1)!;
-    await slack.waitFor('chat.postMessage', (c) => c.body['thread_ts'] === thread && text(c).includes(fingerprint(`Bearer ${token}`)), 20_000);
+    await expect.poll(() => slack.callsTo('chat.postMessage').filter((c) => c.body['thread_ts'] === thread).length, { timeout: 20_000 }).toBe(2);
 
     // The request after the connect: Alice's question, then the call and its result as a tool message.
-    const resumed = llm.requests.find((r) => r.messages.some((m) => m.role === 'tool' && messageText(m).includes(fingerprint(`Bearer ${token}`))))!;
+    const resumed = llm.requests[asked]!;
     const [call, result] = resumed.messages.slice(-2);
     expect(call).toMatchObject({ role: 'assistant', tool_calls: [{ function: { name: 'tools__whoami' } }] });
     expect(result).toMatchObject({ role: 'tool', tool_call_id: call!.tool_calls![0]!.id });
@@ -156,5 +157,7 @@ describe('whose words the model reads: other people in a thread are quoted conte
     expect(userTexts(resumed)).toEqual(['who am I at gh?']);
     expect(resumed.messages.filter((m) => m.role === 'user' && /has now run|its result/i.test(messageText(m)))).toEqual([]);
     expect(userTexts(resumed).join('\n')).not.toContain(fingerprint(`Bearer ${token}`));
+    const answer = slack.callsTo('chat.postMessage').filter((c) => c.body['thread_ts'] === thread).at(-1)!;
+    expect(text(answer)).toBe(`The tool said: ${messageText(result!)}`);
   });
 });
