@@ -68,24 +68,26 @@ export const toolResults = (req: LlmRequest): string[] =>
 /** The text of a message, whatever its shape. */
 export const messageText = (m: LlmRequest['messages'][number]): string => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? ''));
 
-/** What `call <server>.<tool> …` means: JSON arguments, or a bare word put in the tool's first parameter. */
-function argsFor(rest: string | undefined, params: unknown): Record<string, unknown> {
-  if (!rest) return {};
+/** What follows `call <server>.<tool>`: a JSON object (the shortest that parses), or one bare word put in the tool's first parameter. */
+function argsFor(rest: string, params: unknown): Record<string, unknown> {
   if (rest.startsWith('{')) {
-    // Quoted inside JSON (a context note, a tool result), its quotes arrive escaped.
-    for (const candidate of [rest, rest.replace(/\\"/g, '"')]) {
-      try {
-        const v = JSON.parse(candidate) as unknown;
-        if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-      } catch {
-        /* not JSON: try the next reading */
+    for (let end = rest.indexOf('}'); end !== -1; end = rest.indexOf('}', end + 1)) {
+      // Quoted inside JSON (a context note, a tool result), its quotes arrive escaped.
+      for (const candidate of [rest.slice(0, end + 1), rest.slice(0, end + 1).replace(/\\"/g, '"')]) {
+        try {
+          const v = JSON.parse(candidate) as unknown;
+          if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+        } catch {
+          /* not yet a whole object: try a longer one */
+        }
       }
     }
     return {};
   }
+  const word = rest.match(/^[^\s"\\]+/)?.[0];
   const schema = (params ?? {}) as { properties?: Record<string, unknown>; required?: string[] };
   const first = schema.required?.[0] ?? Object.keys(schema.properties ?? {})[0];
-  return first ? { [first]: rest } : {};
+  return word && first ? { [first]: word } : {};
 }
 
 /**
@@ -100,10 +102,11 @@ export function obedientModel(fallback: (req: LlmRequest) => LlmReply = defaultA
     const offered = new Map((req.tools ?? []).map((t) => [t.function.name, t.function.parameters]));
     const called = new Set(req.messages.flatMap((m) => m.tool_calls ?? []).map((c) => c.function.name));
     for (const m of req.messages) {
-      for (const hit of messageText(m).matchAll(/call ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)(?:[ \t]+(\{.*?\}(?=\s*(?:$|\\n|"|\n))|[^\s"\\]+))?/g)) {
+      const text = messageText(m);
+      for (const hit of text.matchAll(/call ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)[ \t]*/g)) {
         const name = `${hit[1]}__${hit[2]}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
         if (!offered.has(name) || called.has(name)) continue;
-        return { toolCalls: [{ name, args: argsFor(hit[3], offered.get(name)) }] };
+        return { toolCalls: [{ name, args: argsFor(text.slice(hit.index + hit[0].length), offered.get(name)) }] };
       }
     }
     return fallback(req);
