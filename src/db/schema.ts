@@ -309,7 +309,7 @@ export const toolCalls = sqliteTable(
   ],
 );
 
-/** Recent turns of a conversation thread, the agent's memory. */
+/** Recent turns of a conversation thread, the agent's memory, each with its author. */
 export const threadMessages = sqliteTable(
   'thread_messages',
   {
@@ -318,6 +318,14 @@ export const threadMessages = sqliteTable(
     threadKey: text('thread_key').notNull(),
     role: text('role', { enum: ['user', 'assistant', 'tool'] }).notNull(),
     content: text('content').notNull(),
+    /** Whose turn: who wrote a `user` row, whom an `assistant` row answered, whose call a `tool` row was. Null on rows from before authors were kept. */
+    userId: text('user_id'),
+    /** Display name of the author: the person (`user`), the bot (`assistant`), `server.tool` (`tool`). */
+    author: text('author'),
+    /** The turn the row belongs to (a resumed call finds its question by it). */
+    requestId: text('request_id'),
+    /** `tool` rows: the call (runner call id, server, tool, arguments). */
+    toolCall: text('tool_call', { mode: 'json' }).$type<{ callId: string; server: string; tool: string; args: Record<string, unknown> }>(),
     createdAt: createdAt(),
   },
   (t) => [index('thread_messages_thread').on(t.orgId, t.threadKey, t.createdAt)],
