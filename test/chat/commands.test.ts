@@ -45,6 +45,8 @@ describe('/onbehalf through the shell platform', () => {
     expect(member).toMatch(/\/onbehalf run <server>\.<tool> <json>/);
     expect(member).not.toMatch(/admin provider/);
     expect(await as('ada').send('/onbehalf help')).toMatch(/\/onbehalf provider add|admin/i);
+    expect(await as('ada').send('/onbehalf help')).toMatch(/• `\/onbehalf admin org invite \| org join <code>` — join this workspace to another org/);
+    expect(member).not.toMatch(/admin org/);
   });
 
   it('whoami names the user, role and linked identity', async () => {

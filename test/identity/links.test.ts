@@ -112,6 +112,27 @@ describe('identities and link codes', () => {
     expect(codes.redeem(sameOrg, code)).toMatchObject({ kind: 'linked', userId: stranger.user.id });
   });
 
+  it("an invite stops working when its issuer is no longer an admin, and a joined org's own invites die with the join", () => {
+    const s = setup();
+    const { identity, joins } = s;
+    const admin = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'UADMIN' });
+    const guild = identity.resolve(discordAlice);
+    const stale = joins.invite(admin.org.id, admin.user.id).code;
+    identity.setRole(admin.org.id, admin.user.id, 'member');
+    expect(joins.join(discordAlice, guild.org.id, stale)).toEqual({ kind: 'invalid' });
+    expect(identity.resolve({ platform: 'discord', workspaceId: 'G1', userId: '2002' }).org.id).toBe(guild.org.id);
+    identity.setRole(admin.org.id, admin.user.id, 'admin');
+
+    // The guild's admin issued an invite into the guild's org before it joined the Slack org.
+    const guildInvite = joins.invite(guild.org.id, guild.user.id).code;
+    const { code } = joins.invite(admin.org.id, admin.user.id);
+    expect(joins.join(discordAlice, guild.org.id, code)).toMatchObject({ kind: 'joined' });
+    const third = { platform: 'slack' as const, workspaceId: 'T3', userId: 'U3' };
+    const t3 = identity.resolve(third);
+    expect(joins.join(third, t3.org.id, guildInvite)).toEqual({ kind: 'invalid' });
+    expect(identity.resolve(third).org.id).toBe(t3.org.id);
+  });
+
   it('a user id from another org is not found (queries are org-scoped)', () => {
     const { identity } = setup();
     const a = identity.resolve(slackAlice);
