@@ -62,13 +62,17 @@ export const linkedAccounts = sqliteTable(
   ],
 );
 
-/** One-time codes that merge a second chat identity into a user. Stored hashed. */
+/**
+ * One-time codes, stored hashed: `link` merges a second chat identity into a user of the same org;
+ * `org_invite` (issued by an admin, the row's user) lets an admin of another org join it into this one.
+ */
 export const linkCodes = sqliteTable(
   'link_codes',
   {
     id: id(),
     orgId: orgId(),
     userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['link', 'org_invite'] }).notNull().default('link'),
     codeHash: text('code_hash').notNull(),
     expiresAt: integer('expires_at').notNull(),
     usedAt: integer('used_at'),
