@@ -4,7 +4,9 @@ import { hostname } from 'node:os';
 import { lookup } from 'node:dns/promises';
 import type { AddressInfo } from 'node:net';
 import { newId } from '../../src/db/index.js';
-import { mcpServers } from '../../src/db/schema.js';
+import { mcpServers, oauthProviders } from '../../src/db/schema.js';
+import { eq } from 'drizzle-orm';
+import { oauthBed, type Bed } from './bed.js';
 import { NetGuard } from '../../src/net/index.js';
 import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -124,5 +126,26 @@ describe('no request a tenant admin can aim reaches a private address unless the
       await inner.stop();
       await outer.stop();
     }
+  });
+});
+
+describe('token, userinfo and revocation requests go through the guard at call time', () => {
+  let bed: Bed;
+  beforeAll(async () => {
+    // The loopback OAuth server at 127.0.0.1 plays a public provider; every other inside address is refused.
+    bed = await oauthBed({ env: { ONBEHALF_ALLOW_PRIVATE_URLS: 'false' }, app: { net: { allowAddresses: ['127.0.0.1'], allowHttp: true } } });
+  });
+  afterAll(async () => bed?.stop());
+
+  it('a provider whose endpoints now name an inside address (stored before the guard) gets no refresh and no revocation request', async () => {
+    await bed.connect();
+    const inside = bed.server.issuer.replace('127.0.0.1', '[::ffff:127.0.0.1]');
+    bed.db.update(oauthProviders).set({ tokenUrl: `${inside}/token`, revokeUrl: `${inside}/revoke`, userinfoUrl: `${inside}/user` }).where(eq(oauthProviders.slug, 'vendor')).run();
+    const tokensBefore = bed.server.seen('/token').length;
+    expect(await bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor', { forceRefresh: true })).toMatchObject({ kind: 'unavailable' });
+    expect(bed.server.seen('/token')).toHaveLength(tokensBefore);
+    const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
+    expect(r.ok && r.message).toContain('did not confirm');
+    expect(bed.server.seen('/revoke')).toEqual([]);
   });
 });
