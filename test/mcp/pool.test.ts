@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { Secret } from '../../src/crypto/index.js';
-import { McpPool, resultText, type PoolServer } from '../../src/mcp/index.js';
+import { McpPool, resultText, type CallResult, type PoolServer } from '../../src/mcp/index.js';
 import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { tempDir } from '../support/env.js';
 import { freePort } from '../../src/redis/index.js';
@@ -130,6 +130,23 @@ describe('MCP client pool', () => {
       expect(scoped).toEqual({ kind: 'insufficient_scope', scopes: ['admin'] });
     } finally {
       await pool.close();
+    }
+  });
+
+  it('a server answering in SSE streams works through the guarded fetch, one client reused across calls', async () => {
+    const sse = await startMcpHttpServer({ sse: true });
+    const pool = new McpPool(log, open());
+    try {
+      const s: PoolServer = { ...web, id: 's-sse', url: sse.url };
+      const c = creds({}, { Authorization: 'Bearer sse-1' });
+      expect((await pool.tools(s, c)).kind).toBe('ok');
+      const r = await pool.call(s, c, 'echo', { text: 'streamed' }, 5000);
+      expect(resultText((r as Extract<typeof r, { kind: 'ok' }>).result)).toContain('streamed');
+      expect(JSON.parse(resultText(((await pool.call(s, c, 'whoami', {}, 5000)) as Extract<CallResult, { kind: 'ok' }>).result))).toEqual({ authorization: fingerprint('Bearer sse-1') });
+      expect(pool.size.clients).toBe(1);
+    } finally {
+      await pool.close();
+      await sse.stop();
     }
   });
 

@@ -38,7 +38,7 @@ const bearer = (h: string | undefined) => h?.match(/^Bearer (.+)$/)?.[1];
  * tools; `whoami` reports the Authorization and X-* headers it saw. Control 401s with `deny`,
  * 403 insufficient_scope with `grantScope`, 5xx with `failNext`. Stop it in afterAll.
  */
-export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
+export async function startMcpHttpServer(opts: { /** Answer POSTs as SSE streams instead of JSON. Default false. */ sse?: boolean } = {}): Promise<TestMcpHttpServer> {
   const denied = new Set<string>();
   const scopes = new Map<string, Set<string>>();
   const sessions = new Map<string, StreamableHTTPServerTransport>();
@@ -61,7 +61,7 @@ export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
     });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      enableJsonResponse: true,
+      enableJsonResponse: !opts.sse,
       onsessioninitialized: (id) => void sessions.set(id, transport),
     });
     transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);
