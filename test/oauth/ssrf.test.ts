@@ -7,6 +7,7 @@ import { newId } from '../../src/db/index.js';
 import { mcpServers, oauthProviders } from '../../src/db/schema.js';
 import { eq } from 'drizzle-orm';
 import { oauthBed, type Bed } from './bed.js';
+import { authorizeInBrowser } from '../support/oauth-server.js';
 import { NetGuard } from '../../src/net/index.js';
 import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -147,5 +148,16 @@ describe('token, userinfo and revocation requests go through the guard at call t
     const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
     expect(r.ok && r.message).toContain('did not confirm');
     expect(bed.server.seen('/revoke')).toEqual([]);
+  });
+
+  it('a provider whose sign-in address now names an inside address does not send the browser there', async () => {
+    const inside = bed.server.issuer.replace('127.0.0.1', '[::ffff:127.0.0.1]');
+    bed.db.update(oauthProviders).set({ authorizeUrl: `${inside}/authorize` }).where(eq(oauthProviders.slug, 'vendor')).run();
+    const before = bed.server.seen('/authorize').length;
+    const states = bed.states().length;
+    const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor'));
+    expect(step).toMatchObject({ status: 400, body: expect.stringContaining('not a public https address') });
+    expect(bed.server.seen('/authorize')).toHaveLength(before);
+    expect(bed.states()).toHaveLength(states);
   });
 });
