@@ -56,6 +56,7 @@ function once(e: FetchEngine, url: URL, method: string, headers: Headers, body: 
       const h = new Headers();
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) for (const one of [v].flat()) h.append(k, one);
       if (method === 'HEAD' || status === 204 || status === 205 || status === 304) {
+        res.on('error', () => undefined);
         res.resume();
         res.on('end', done);
         return resolve(new Response(null, { status, headers: h }));
