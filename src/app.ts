@@ -12,7 +12,8 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { checkEvictionPolicy, ingressConnection, startPrivateRedis, waitReady, type PrivateRedis } from './redis/index.js';
 import type { Hono } from 'hono';
 import { createWeb, listen, type WebEnv } from './web/index.js';
-import { OAuthService, isPrivateAddress } from './oauth/index.js';
+import { OAuthService } from './oauth/index.js';
+import { NetGuard, type NetGuardOptions } from './net/index.js';
 import { oauthRouter } from './web/oauth.js';
 import { ChatCore, ConnectionAnnouncer, OutboundRouter, type ChatInbound } from './chat/index.js';
 import { Agent, ThreadMemory, type AgentToolOutcome } from './agent/index.js';
@@ -43,6 +44,8 @@ export interface AppOptions {
     /** Run tool workers in this process (`serve`, `worker`). Default true; tests that bring their own worker processes say false. */
     startWorkers?: boolean;
   };
+  /** Tests only: how the network guard resolves names and which loopback addresses play public ones. */
+  net?: Pick<NetGuardOptions, 'resolve' | 'allowAddresses' | 'allowHttp'>;
 }
 
 /** The running product: every service, built from Config by `createApp`. */
@@ -126,12 +129,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     });
   }
 
+  // Every outbound request a tenant admin can aim (providers, discovery, MCP servers) goes through this one guard.
+  const net = new NetGuard({ ...opts.net, allowPrivate: config.allowPrivateUrls });
+  closers.unshift(() => net.close());
   const oauth = redis
-    ? new OAuthService({ db, keyring, links, redis, events, audit, log: log.child({ part: 'oauth' }), metrics, publicUrl: config.publicUrl, allowPrivateUrls: config.allowPrivateUrls })
+    ? new OAuthService({ db, keyring, links, redis, events, audit, log: log.child({ part: 'oauth' }), metrics, publicUrl: config.publicUrl, net })
     : undefined;
 
-  const policy = new Policy(db, keyring, { allowStdio: config.allowStdio, allowPrivateUrls: config.allowPrivateUrls });
-  const pool = new McpPool(log.child({ part: 'mcp' }), { isPrivate: config.allowPrivateUrls ? undefined : isPrivateAddress });
+  const policy = new Policy(db, keyring, { allowStdio: config.allowStdio, net });
+  const pool = new McpPool(log.child({ part: 'mcp' }), { net });
   closers.unshift(() => pool.close());
   const tokens: RunnerTokens = oauth ?? {
     accessTokenFor: async (_o, _u, slug) => ({ kind: 'unknown_provider', providerSlug: slug }),

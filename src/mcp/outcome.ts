@@ -11,7 +11,7 @@ export type CallResult =
   | { kind: 'timeout' }
   /** Transport failure; `detail` is a short code (ECONNREFUSED, HTTP 503), never a server's text. */
   | { kind: 'unreachable'; sent: boolean; detail: string }
-  /** The server's address is not allowed (it resolves to a private address). */
+  /** The network guard refused the server's address (private, loopback …, or plain http). */
   | { kind: 'refused'; reason: string }
   /** The server answered with a JSON-RPC error (unknown tool, invalid params …). */
   | { kind: 'protocol'; code: number; message: string };
@@ -39,7 +39,7 @@ export function scopesOf(wwwAuthenticate: string | undefined): string[] {
  */
 export function classifyError(err: unknown, phase: 'connect' | 'call', lastWwwAuthenticate?: string): CallResult {
   const e = err as Error & { code?: unknown };
-  if (e?.code === 'refused_host') return { kind: 'refused', reason: e.message };
+  if (e?.code === 'refused_url') return { kind: 'refused', reason: e.message };
   if (e?.name === 'TimeoutError' || (e instanceof McpError && e.code === ErrorCode.RequestTimeout)) return { kind: 'timeout' };
   if (e instanceof StreamableHTTPError) {
     const status = e.code ?? 0;

@@ -1,12 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Secret } from '../crypto/index.js';
 import type { Logger } from '../log.js';
+import { NetGuard, RefusedUrlError, type GuardedFetch } from '../net/index.js';
 import { classifyError, type CallResult } from './outcome.js';
 
 /** The server fields the pool needs. */
@@ -38,15 +37,13 @@ export interface PoolOptions {
   /** Longest wait for `initialize`. Default 10000 ms. */
   connectTimeoutMs?: number;
   /**
-   * Which resolved addresses count as private (loopback, RFC 1918, link-local, metadata). When set,
-   * an http server an admin added is refused if its host resolves to one. Unset: no check.
+   * The network guard every request to an admin-added http server goes through: its URL when the
+   * client opens, and the address each socket connects to. Default: one that refuses private
+   * addresses and plain http (the composition root passes the configured one).
    */
-  isPrivate?: (address: string) => boolean;
-}
-
-/** An http server's host resolves to a private address; the message is safe to show. */
-export class RefusedHostError extends Error {
-  readonly code = 'refused_host';
+  net?: NetGuard;
+  /** Largest single answer from an http server. Default 33554432 bytes (32 MiB). */
+  maxResponseBytes?: number;
 }
 
 interface Entry {
@@ -76,13 +73,24 @@ export class McpPool {
   readonly #fpKey = randomBytes(32);
   readonly #lastCatalog = new Map<string, Tool[]>();
   readonly #sweep: NodeJS.Timeout;
-  readonly #o: Required<Omit<PoolOptions, 'isPrivate'>> & Pick<PoolOptions, 'isPrivate'>;
+  readonly #o: Required<Omit<PoolOptions, 'net'>>;
+  readonly #net: NetGuard;
+  /** The guard was made here (no `net` option), so `close` closes it. */
+  readonly #ownNet: boolean;
+  readonly #guarded: GuardedFetch;
 
   constructor(
     private readonly log: Logger,
     opts: PoolOptions = {},
   ) {
-    this.#o = { maxProcesses: opts.maxProcesses ?? 32, idleMs: opts.idleMs ?? 300_000, catalogTtlMs: opts.catalogTtlMs ?? 300_000, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000, isPrivate: opts.isPrivate };
+    this.#o = {
+      maxProcesses: opts.maxProcesses ?? 32, idleMs: opts.idleMs ?? 300_000, catalogTtlMs: opts.catalogTtlMs ?? 300_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000, maxResponseBytes: opts.maxResponseBytes ?? 32 << 20,
+    };
+    this.#ownNet = !opts.net;
+    this.#net = opts.net ?? new NetGuard();
+    // No whole-exchange deadline: a call's own deadline (and the SSE stream's life) bound it.
+    this.#guarded = this.#net.fetch({ timeoutMs: 0, maxBytes: this.#o.maxResponseBytes });
     this.#sweep = setInterval(() => this.#closeIdle(), Math.max(50, Math.min(this.#o.idleMs / 2, 30_000)));
     this.#sweep.unref();
   }
@@ -130,12 +138,17 @@ export class McpPool {
     if (got.kind !== 'ok') return got;
     const e = got.value;
     e.inflight++;
+    // The SDK keeps listening to this signal after the answer: abort it only while the call runs,
+    // or every completed call would be followed by a notifications/cancelled.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException(`the call took longer than ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
     try {
-      const result = await e.client.callTool({ name: tool, arguments: args }, undefined, { signal: AbortSignal.timeout(timeoutMs), timeout: timeoutMs + 1000 });
+      const result = await e.client.callTool({ name: tool, arguments: args }, undefined, { signal: deadline.signal, timeout: timeoutMs + 1000 });
       return { kind: 'ok', result: result as Extract<CallResult, { kind: 'ok' }>['result'] };
     } catch (err) {
       return this.#failed(e, err, 'call');
     } finally {
+      clearTimeout(timer);
       e.inflight--;
       e.lastUsed = Date.now();
     }
@@ -151,6 +164,7 @@ export class McpPool {
   async close(): Promise<void> {
     clearInterval(this.#sweep);
     await Promise.all([...this.#entries.values()].map((e) => this.#close(e)));
+    if (this.#ownNet) this.#net.close();
   }
 
   #failed(e: Entry, err: unknown, phase: 'connect' | 'call'): Exclude<CallResult, { kind: 'ok' }> {
@@ -192,7 +206,10 @@ export class McpPool {
 
   async #open(key: string, server: PoolServer, creds: CredentialSet): Promise<Entry> {
     if (server.transport === 'stdio') await this.#makeRoom();
-    else await this.#checkHost(server);
+    else if (server.source !== 'operator') {
+      const c = this.#net.checkUrl(server.url!);
+      if (!c.ok) throw new RefusedUrlError(`${server.name}: ${c.reason}`);
+    }
     const client = new Client({ name: 'onbehalf', version: '0.1.0' });
     const entry: Entry = { key, server, client, lastUsed: Date.now(), inflight: 0, closed: false };
     const transport = server.transport === 'http' ? this.#http(server, creds, entry) : this.#stdio(server, creds);
@@ -213,8 +230,16 @@ export class McpPool {
   #http(server: PoolServer, creds: CredentialSet, entry: Entry): StreamableHTTPClientTransport {
     const headers = Object.fromEntries(Object.entries(creds.headers).map(([k, v]) => [k, v.reveal()]));
     // Remember the last WWW-Authenticate so a 403 can be told apart (insufficient_scope carries the scopes).
-    const watched: typeof fetch = async (input, init) => {
-      const res = await fetch(input, init);
+    // An operator's server is the operator's own choice; an admin's goes through the guard.
+    const base: GuardedFetch = server.source === 'operator' ? fetch : this.#guarded;
+    const watched: GuardedFetch = async (input, init) => {
+      let res: Response;
+      try {
+        res = await base(input, init);
+      } catch (err) {
+        if (err instanceof RefusedUrlError) throw new RefusedUrlError(`${server.name}: ${err.message}`);
+        throw err;
+      }
       if (res.status === 401 || res.status === 403) entry.lastWwwAuthenticate = res.headers.get('www-authenticate') ?? undefined;
       return res;
     };
@@ -225,15 +250,6 @@ export class McpPool {
     // The SDK adds only its safe list (HOME, LOGNAME, PATH, SHELL, TERM, USER) to `env`.
     const env = Object.fromEntries(Object.entries(creds.env).map(([k, v]) => [k, v.reveal()]));
     return new StdioClientTransport({ command: server.command!, args: server.args, env, stderr: 'ignore' });
-  }
-
-  /** Resolves the host now, at connect time, so a name that points inside is refused (not only literals). */
-  async #checkHost(server: PoolServer): Promise<void> {
-    const isPrivate = this.#o.isPrivate;
-    if (!isPrivate || server.source === 'operator') return;
-    const host = new URL(server.url!).hostname.replace(/^\[|\]$/g, '');
-    const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-    if (addresses.some(isPrivate)) throw new RefusedHostError(`${server.name} resolves to a private address`);
   }
 
   async #makeRoom(): Promise<void> {

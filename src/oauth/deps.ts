@@ -5,6 +5,7 @@ import type { Db } from '../db/index.js';
 import type { AppEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { NetGuard } from '../net/index.js';
 
 /** Tunables of the OAuth engine, with their defaults. */
 export interface OAuthOptions {
@@ -39,8 +40,8 @@ export interface OAuthDeps {
   metrics?: Metrics | undefined;
   /** `PUBLIC_URL`: the redirect URI is `publicUrl + /oauth/callback`. */
   publicUrl: string;
-  /** `ONBEHALF_ALLOW_PRIVATE_URLS`: discovery may reach http and private addresses. */
-  allowPrivateUrls: boolean;
+  /** The network guard every provider, discovery and registration request goes through (`ONBEHALF_ALLOW_PRIVATE_URLS`). */
+  net: NetGuard;
   options?: OAuthOptions;
 }
 

@@ -82,6 +82,8 @@ export class ConnectFlow {
     if (!p || !user) return fail(404, 'Unknown provider', 'The provider of this link no longer exists.');
     const pkce = p.extra['pkceMethods'];
     if (Array.isArray(pkce) && !pkce.includes('S256')) return fail(400, 'Provider not supported', 'This authorization server does not support PKCE S256, so onbehalf will not use it.');
+    // A row stored before the network guard, or since narrowed by the operator, is checked again here.
+    if (!this.d.net.checkUrl(p.authorizeUrl).ok) return fail(400, 'Provider not supported', 'Its sign-in address is not a public https address; an admin must fix the provider.');
 
     const now = Date.now();
     this.d.db.delete(usedLinks).where(lt(usedLinks.expiresAt, now)).run();

@@ -4,6 +4,5 @@ export type { ProviderInput, ProviderResult, ProviderView, Done } from './provid
 export type { McpProviderResult, McpServerRef } from './mcp.js';
 export type { CallbackOutcome, CallbackParams, StartOutcome } from './flow.js';
 export { presets } from './presets.js';
-export { checkUrl, guardedFetch, isPrivateAddress } from './net.js';
 export { RefusedUrlError } from './errors.js';
 export type { TokenResult, TokenSource, AccessTokenOptions } from './types.js';

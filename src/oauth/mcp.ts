@@ -9,7 +9,6 @@ import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { oauthProviders } from '../db/schema.js';
 import { defaults, type OAuthDeps } from './deps.js';
-import { checkUrl, guardedFetch } from './net.js';
 import { RedisLock } from './lock.js';
 import type { ProviderStore } from './providers.js';
 
@@ -54,7 +53,7 @@ export class McpAuthorization {
   async ensure(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
     const known = this.providers.forMcpServer(orgId, s.serverId);
     if (known) return { kind: 'ok', providerSlug: known.slug, providerId: known.id, registered: false };
-    const parsed = checkUrl(s.url, this.d.allowPrivateUrls);
+    const parsed = await this.d.net.checkTarget(s.url);
     if (!parsed.ok) return { kind: 'refused_url', reason: `the server URL ${parsed.reason}` };
     // Two users at once must not register two clients: single flight per org and server.
     const key = `onbehalf:oauth:dcr:${orgId}:${s.serverId}`;
@@ -77,7 +76,7 @@ export class McpAuthorization {
   }
 
   async #discoverAndRegister(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
-    const fetchFn = guardedFetch({ allowPrivate: this.d.allowPrivateUrls, timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs });
+    const fetchFn = this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs });
     const refused = (err: unknown) => ((err as { code?: string }).code === 'refused_url' ? { kind: 'refused_url' as const, reason: (err as Error).message } : undefined);
     let probe: Response;
     try {
@@ -96,7 +95,7 @@ export class McpAuthorization {
       }
       const asUrl = prm.authorization_servers?.[0];
       if (!asUrl) return { kind: 'discovery_failed', reason: 'the protected resource metadata names no authorization server' };
-      const asCheck = checkUrl(asUrl, this.d.allowPrivateUrls);
+      const asCheck = this.d.net.checkUrl(asUrl);
       if (!asCheck.ok) return { kind: 'refused_url', reason: `the authorization server ${asCheck.reason}` };
       const meta = await discoverAuthorizationServerMetadata(asUrl, { fetchFn });
       if (!meta) return { kind: 'discovery_failed', reason: 'no authorization server metadata (RFC 8414 or OpenID)' };
@@ -106,7 +105,7 @@ export class McpAuthorization {
       const revokeUrl = typeof revocation === 'string' ? revocation : null;
       for (const u of [meta.authorization_endpoint, meta.token_endpoint, meta.registration_endpoint, revokeUrl]) {
         if (!u) continue;
-        const c = checkUrl(u, this.d.allowPrivateUrls);
+        const c = this.d.net.checkUrl(u);
         if (!c.ok) return { kind: 'refused_url', reason: `a discovered endpoint ${c.reason}` };
       }
       if (!meta.registration_endpoint) return { kind: 'registration_failed', reason: 'the authorization server does not offer dynamic client registration' };

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { oauthProviders } from '../db/schema.js';
-import type { OAuthDeps } from './deps.js';
-import { checkUrl, guardedFetch } from './net.js';
+import { defaults, type OAuthDeps } from './deps.js';
+import type { UrlCheck } from '../net/index.js';
 import { presets } from './presets.js';
 
 /** A provider row as stored. */
@@ -55,6 +55,10 @@ const oidcConfig = z.looseObject({
   code_challenge_methods_supported: z.array(z.string()).optional(),
   authorization_response_iss_parameter_supported: z.boolean().optional(),
 });
+
+/** One line for a refused URL; a private address says how the operator can allow it. */
+const urlRefusal = (name: string, c: Extract<UrlCheck, { ok: false }>) =>
+  `${name} ${c.reason}${c.code === 'private' ? '; the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true' : ''}.`;
 
 const view = (p: ProviderRow): ProviderView => ({
   slug: p.slug, kind: p.kind, displayName: p.displayName, clientId: p.clientId, scopes: p.scopes,
@@ -122,17 +126,10 @@ export class ProviderStore {
     | { ok: true; displayName: string; authorizeUrl: string; tokenUrl: string; revokeUrl?: string | undefined; userinfoUrl?: string | undefined; issuer?: string | undefined; scopes: string[]; extra: Record<string, unknown> }
     | Extract<ProviderResult, { ok: false }>
   > {
-    const urlError = (name: string, raw: string | undefined) => {
-      if (raw === undefined) return undefined;
-      const c = checkUrl(raw, true);
-      if (!c.ok) return `${name} ${c.reason}`;
-      const host = c.url.hostname;
-      if (c.url.protocol === 'http:' && !this.d.allowPrivateUrls && host !== 'localhost' && host !== '127.0.0.1' && host !== '[::1]') return `${name} must use https`;
-      return undefined;
-    };
     for (const [name, raw] of [['--authorize', input.authorizeUrl], ['--token', input.tokenUrl], ['--revoke', input.revokeUrl], ['--userinfo', input.userinfoUrl], ['--issuer', input.issuer]] as const) {
-      const e = urlError(name, raw);
-      if (e) return { ok: false, code: 'bad_url', error: e };
+      if (raw === undefined) continue;
+      const c = await this.d.net.checkTarget(raw);
+      if (!c.ok) return { ok: false, code: 'bad_url', error: urlRefusal(name, c) };
     }
     const preset = presets[input.kind];
     if (preset) return { ok: true, ...preset, authorizeUrl: input.authorizeUrl ?? preset.authorizeUrl, tokenUrl: input.tokenUrl ?? preset.tokenUrl, extra: {} };
@@ -153,7 +150,7 @@ export class ProviderStore {
     const fail = (error: string) => ({ ok: false as const, code: 'discovery_failed' as const, error });
     let doc: z.infer<typeof oidcConfig>;
     try {
-      const res = await guardedFetch({ allowPrivate: this.d.allowPrivateUrls })(`${base}/.well-known/openid-configuration`, { headers: { accept: 'application/json' } });
+      const res = await this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs })(`${base}/.well-known/openid-configuration`, { headers: { accept: 'application/json' } });
       if (!res.ok) return fail(`OpenID discovery at ${new URL(base).host} answered ${res.status}.`);
       const parsed = oidcConfig.safeParse(await res.json());
       if (!parsed.success) return fail('The OpenID configuration is missing its endpoints.');
@@ -162,13 +159,15 @@ export class ProviderStore {
       return fail(`OpenID discovery failed: ${(err as Error).message}`);
     }
     if (doc.issuer.replace(/\/+$/, '') !== base) return fail('The OpenID configuration names a different issuer.');
-    if (doc.code_challenge_methods_supported && !doc.code_challenge_methods_supported.includes('S256')) {
-      return { ok: false as const, code: 'no_pkce' as const, error: 'The issuer does not support PKCE S256; refusing to use it.' };
+    // RFC 7636 / MCP authorization: without S256 listed we cannot know PKCE is enforced, so refuse.
+    if (!doc.code_challenge_methods_supported?.includes('S256')) {
+      const listed = doc.code_challenge_methods_supported?.length ? `lists only ${doc.code_challenge_methods_supported.join(', ')}` : 'does not list code_challenge_methods_supported';
+      return { ok: false as const, code: 'no_pkce' as const, error: `The issuer's OpenID configuration ${listed}, so PKCE S256 is not guaranteed; use an issuer that supports S256.` };
     }
     for (const u of [doc.authorization_endpoint, doc.token_endpoint, doc.userinfo_endpoint, doc.revocation_endpoint]) {
       if (u === undefined) continue;
-      const c = checkUrl(u, this.d.allowPrivateUrls);
-      if (!c.ok) return { ok: false as const, code: 'bad_url' as const, error: `A discovered endpoint ${c.reason}.` };
+      const c = await this.d.net.checkTarget(u);
+      if (!c.ok) return { ok: false as const, code: 'bad_url' as const, error: urlRefusal('A discovered endpoint', c) };
     }
     return {
       ok: true as const, displayName: new URL(base).host, issuer: doc.issuer, authorizeUrl: doc.authorization_endpoint, tokenUrl: doc.token_endpoint,

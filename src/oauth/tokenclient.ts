@@ -2,7 +2,6 @@ import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import { Secret } from '../crypto/index.js';
 import { defaults, type OAuthDeps } from './deps.js';
-import { guardedFetch } from './net.js';
 import { quirksOf } from './presets.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
 
@@ -56,10 +55,9 @@ export class TokenClient {
     private readonly providers: ProviderStore,
   ) {}
 
-  /** Discovered endpoints (OIDC, MCP) go through the SSRF guard; an admin's own endpoints are trusted. */
-  fetchFor(p: ProviderRow) {
-    const discovered = p.kind === 'mcp' || p.extra['discovered'] === true;
-    return guardedFetch({ allowPrivate: discovered ? this.d.allowPrivateUrls : true, timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs });
+  /** Every endpoint goes through the network guard: an admin's own endpoints are as untrusted as discovered ones. */
+  fetchFor(_p: ProviderRow) {
+    return this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs });
   }
 
   #clientAuth(p: ProviderRow, body: URLSearchParams, headers: Record<string, string>): void {

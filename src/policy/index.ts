@@ -3,5 +3,5 @@ export { SecretStore, type SecretScope } from './secrets.js';
 export { Teams, type Team, type TeamResolution } from './teams.js';
 export { decide, visible, globMatch, describeRule, type AccessRule, type Subject, type Decision } from './rules.js';
 export { parseSource, describeSource, perUserGrantKinds, fillContext, contextPlaceholders, type BindingSource, type ContextPlaceholder } from './sources.js';
-export { DEFAULT_TIMEOUT_MS, isPrivateHost, type McpServerRow, type ServerInput } from './servers.js';
+export { DEFAULT_TIMEOUT_MS, type McpServerRow, type ServerInput } from './servers.js';
 export { resolveCredentials, type Caller, type ConnectReason, type McpOAuthRegistrar, type Resolution, type ResolvedCredentials, type RunnerTokens } from './resolve.js';

@@ -2,11 +2,12 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Secret, Keyring } from '../crypto/index.js';
 import { newId, type Db } from '../db/index.js';
+import { NetGuard } from '../net/index.js';
 import { accessRules, credentialBindings, mcpServers, users } from '../db/schema.js';
 import { SecretStore, type SecretScope } from './secrets.js';
 import { Teams } from './teams.js';
 import { describeRule, type AccessRule } from './rules.js';
-import { DEFAULT_TIMEOUT_MS, isPrivateHost, serverInputSchema, type McpServerRow, type ServerInput } from './servers.js';
+import { DEFAULT_TIMEOUT_MS, serverInputSchema, type McpServerRow, type ServerInput } from './servers.js';
 import { envNameSchema, headerNameSchema, injectTemplateSchema, parseSource, templateSchema } from './sources.js';
 
 /** A command's outcome as a value (the chat core's `Done`). */
@@ -20,8 +21,8 @@ export type BindingRow = typeof credentialBindings.$inferSelect;
 export interface PolicyOptions {
   /** Admins may add stdio servers (ONBEHALF_ALLOW_STDIO). Default false. */
   allowStdio?: boolean;
-  /** Admins may add http servers on loopback/private addresses (ONBEHALF_ALLOW_PRIVATE_URLS). Default false. */
-  allowPrivateUrls?: boolean;
+  /** The network guard an admin's http server URL must pass (ONBEHALF_ALLOW_PRIVATE_URLS). Default: one that refuses private addresses and plain http. */
+  net?: NetGuard;
 }
 
 const ruleInputSchema = z.object({
@@ -47,12 +48,14 @@ export class Policy {
   readonly #serverById;
   readonly #bindings;
   readonly #rules;
+  readonly #net: NetGuard;
 
   constructor(
     private readonly db: Db,
     keyring: Keyring,
     private readonly opts: PolicyOptions = {},
   ) {
+    this.#net = opts.net ?? new NetGuard();
     this.secrets = new SecretStore(db, keyring);
     this.teams = new Teams(db);
     const ph = sql.placeholder;
@@ -70,8 +73,10 @@ export class Policy {
     if (s.transport === 'stdio' && from.source !== 'operator' && !this.opts.allowStdio) {
       return no('Server not added: a stdio server runs a program on the worker host, so it can only come from operator config or when the operator sets ONBEHALF_ALLOW_STDIO=true.');
     }
-    if (s.transport === 'http' && from.source !== 'operator' && !this.opts.allowPrivateUrls && isPrivateHost(s.url)) {
-      return no('Server not added: the URL names a loopback, private or link-local address (the operator can allow these with ONBEHALF_ALLOW_PRIVATE_URLS=true).');
+    if (s.transport === 'http' && from.source !== 'operator') {
+      const c = await this.#net.checkTarget(s.url);
+      if (!c.ok && c.code === 'private') return no(`Server not added: ${c.reason}; the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true.`);
+      if (!c.ok) return no(`Server not added: the URL ${c.reason}.`);
     }
     if (this.server(orgId, s.name)) return no(`Server not added: there is already a server named ${s.name}.`);
     this.db

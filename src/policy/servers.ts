@@ -26,13 +26,3 @@ export const serverInputSchema = z.discriminatedUnion('transport', [
   }),
 ]);
 export type ServerInput = z.input<typeof serverInputSchema>;
-
-/** Whether a URL names a loopback, private, link-local or metadata address by literal. */
-export function isPrivateHost(url: string): boolean {
-  const h = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost') || h === '::1' || h === '::' || h.startsWith('fe80:') || h.startsWith('fc') || h.startsWith('fd')) return true;
-  const m = h.match(/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/);
-  if (!m) return false;
-  const [a, b] = [Number(m[1]), Number(m[2])];
-  return a === 127 || a === 10 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
-}

@@ -1,16 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { fingerprint } from '../support/mcp-servers/index.js';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { Secret } from '../../src/crypto/index.js';
-import { McpPool, resultText, type PoolServer } from '../../src/mcp/index.js';
+import { McpPool, resultText, type CallResult, type PoolServer } from '../../src/mcp/index.js';
 import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { tempDir } from '../support/env.js';
 import { freePort } from '../../src/redis/index.js';
-import { isPrivateAddress } from '../../src/oauth/index.js';
+import { NetGuard } from '../../src/net/index.js';
+import { startDnsServer } from '../support/dns-server.js';
+import { insideForms } from '../net/forms.js';
 
 const log = pino({ level: 'silent' });
+/** ONBEHALF_ALLOW_PRIVATE_URLS=true: the loopback test servers are reachable. */
+const open = () => ({ net: new NetGuard({ allowPrivate: true }) });
 const creds = (env: Record<string, string> = {}, headers: Record<string, string> = {}) => ({
   env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, new Secret(v)])),
   headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, new Secret(v)])),
@@ -35,7 +39,7 @@ describe('MCP client pool', () => {
     process.env.ONBEHALF_KEYS = 'k1:WORKER-SEALING-KEY-CANARY';
     process.env.DATABASE_URL = 'file:/secret/worker.db';
     process.env.SLACK_BOT_TOKEN = 'xoxb-worker-canary';
-    const pool = new McpPool(log);
+    const pool = new McpPool(log, open());
     try {
       const r = await pool.call(stdio, creds({ GITHUB_TOKEN: 'gho_alice', ORG_KEY: 'org-key-1' }), 'env_dump', {}, 20_000);
       expect(r.kind).toBe('ok');
@@ -58,7 +62,7 @@ describe('MCP client pool', () => {
   });
 
   it('an http server receives exactly the bound headers; each credential set gets its own client, reused while the same', async () => {
-    const pool = new McpPool(log);
+    const pool = new McpPool(log, open());
     try {
       const a1 = await pool.call(web, creds({}, { Authorization: 'Bearer alice-1' }), 'whoami', {}, 5000);
       const b1 = await pool.call(web, creds({}, { Authorization: 'Bearer bob-1', 'X-Org-Key': 'k' }), 'whoami', {}, 5000);
@@ -76,7 +80,7 @@ describe('MCP client pool', () => {
   });
 
   it('caps stdio processes with LRU eviction, closes idle ones, and restarts a crashed one', async () => {
-    const pool = new McpPool(log, { maxProcesses: 2, idleMs: 2500 });
+    const pool = new McpPool(log, { maxProcesses: 2, idleMs: 2500, ...open() });
     try {
       for (const who of ['a', 'b', 'c']) expect((await pool.call(stdio, creds({ WHO: who }), 'echo', { text: who }, 20_000)).kind).toBe('ok');
       expect(pool.size.processes).toBe(2);
@@ -94,7 +98,7 @@ describe('MCP client pool', () => {
   });
 
   it('a call past its deadline ends as timeout and the server is sent notifications/cancelled', async () => {
-    const pool = new McpPool(log);
+    const pool = new McpPool(log, open());
     const marker = path.join(tmp.dir, 'slow.marker');
     try {
       const t0 = Date.now();
@@ -112,7 +116,7 @@ describe('MCP client pool', () => {
   });
 
   it('a server that is down is unreachable and the request was never sent; 401 and 5xx are told apart', async () => {
-    const pool = new McpPool(log);
+    const pool = new McpPool(log, open());
     try {
       const down: PoolServer = { ...web, id: 'down', url: `http://127.0.0.1:${await freePort()}/mcp` };
       expect(await pool.call(down, creds({}), 'whoami', {}, 2000)).toEqual({ kind: 'unreachable', sent: false, detail: 'ECONNREFUSED' });
@@ -129,16 +133,74 @@ describe('MCP client pool', () => {
     }
   });
 
-  it('an admin-added http server whose host resolves to a private address is refused at connect time; an operator one is not', async () => {
-    const pool = new McpPool(log, { isPrivate: isPrivateAddress });
+  it('a server answering in SSE streams works through the guarded fetch, one client reused across calls', async () => {
+    const sse = await startMcpHttpServer({ sse: true });
+    const pool = new McpPool(log, open());
     try {
-      const before = http.requests;
-      const viaName: PoolServer = { ...web, id: 'named', url: http.url.replace('127.0.0.1', 'localhost') };
-      expect(await pool.call(viaName, creds({}), 'whoami', {}, 2000)).toEqual({ kind: 'refused', reason: 'remote resolves to a private address' });
-      expect(http.requests).toBe(before);
-      expect((await pool.call({ ...viaName, source: 'operator' }, creds({}), 'whoami', {}, 2000)).kind).toBe('ok');
+      const s: PoolServer = { ...web, id: 's-sse', url: sse.url };
+      const c = creds({}, { Authorization: 'Bearer sse-1' });
+      expect((await pool.tools(s, c)).kind).toBe('ok');
+      const r = await pool.call(s, c, 'echo', { text: 'streamed' }, 5000);
+      expect(resultText((r as Extract<typeof r, { kind: 'ok' }>).result)).toContain('streamed');
+      expect(JSON.parse(resultText(((await pool.call(s, c, 'whoami', {}, 5000)) as Extract<CallResult, { kind: 'ok' }>).result))).toEqual({ authorization: fingerprint('Bearer sse-1') });
+      expect(pool.size.clients).toBe(1);
     } finally {
       await pool.close();
+      await sse.stop();
+    }
+  });
+
+  it('a completed call is never followed by notifications/cancelled; a call past its deadline still is', async () => {
+    const pool = new McpPool(log, open());
+    try {
+      const before = http.cancellations.length;
+      const c = creds({}, { Authorization: 'Bearer done-call' });
+      // Finishes well inside its 300 ms deadline.
+      expect((await pool.call(web, c, 'echo', { text: 'hi' }, 300)).kind).toBe('ok');
+      // Started after it, with a later deadline: once its cancellation arrives, the first call's deadline has long passed.
+      expect((await pool.call(web, c, 'slow', { ms: 10_000 }, 900)).kind).toBe('timeout');
+      const ids = http.callIds.slice(-2);
+      expect(ids.map((x) => x.tool)).toEqual(['echo', 'slow']);
+      await vi.waitFor(() => expect(http.cancellations.slice(before).map((x) => x.requestId)).toContain(ids[1]!.id), { timeout: 5000 });
+      expect(http.cancellations.slice(before).map((x) => x.requestId)).toEqual([ids[1]!.id]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('an admin-added http server on any inside address form is refused when the client opens, before any request; an operator one is not', async () => {
+    const pool = new McpPool(log, { net: new NetGuard({ allowHttp: true }) });
+    try {
+      const before = http.requests;
+      const port = Number(new URL(http.url).port);
+      for (const url of [...insideForms(port).map((u) => new URL('/mcp', u).href), http.url.replace('127.0.0.1', 'localhost')]) {
+        const r = await pool.call({ ...web, id: url, url }, creds({}), 'whoami', {}, 2000);
+        expect(r, url).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/^remote: .+ is a loopback, private or link-local address/) });
+      }
+      expect(http.requests).toBe(before);
+      expect((await pool.call({ ...web, source: 'operator' }, creds({}), 'whoami', {}, 2000)).kind).toBe('ok');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('DNS rebinding: a server name that resolved to a public address when added and to 127.0.0.1 at call time is refused when the socket connects', async () => {
+    const dns = await startDnsServer();
+    dns.script('mcp.rebind.test', ['93.184.215.14', '127.0.0.1']);
+    const net = new NetGuard({ allowHttp: true, resolve: dns.resolve });
+    const pool = new McpPool(log, { net });
+    try {
+      const url = http.url.replace('127.0.0.1', 'mcp.rebind.test');
+      // What `admin server add` sees: a public address.
+      expect(await net.checkTarget(url)).toMatchObject({ ok: true });
+      const before = http.requests;
+      expect(await pool.call({ ...web, id: 'rebind', url }, creds({}), 'whoami', {}, 2000)).toEqual({ kind: 'refused', reason: 'remote: mcp.rebind.test resolves to a loopback, private or link-local address' });
+      expect(dns.queries.filter((q) => q === 'mcp.rebind.test')).toHaveLength(2);
+      expect(http.requests).toBe(before);
+    } finally {
+      await pool.close();
+      net.close();
+      await dns.stop();
     }
   });
 });

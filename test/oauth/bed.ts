@@ -4,6 +4,7 @@ import { connectedAccounts, oauthStates } from '../../src/db/schema.js';
 import type { AppEventMap } from '../../src/events.js';
 import type { OAuthService } from '../../src/oauth/index.js';
 import { freePort } from '../../src/redis/index.js';
+import type { AppOptions } from '../../src/app.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { authorizeInBrowser, OAuthTestServer, type OAuthServerOptions } from '../support/oauth-server.js';
 
@@ -11,9 +12,9 @@ import { authorizeInBrowser, OAuthTestServer, type OAuthServerOptions } from '..
 export const CLIENT_SECRET = 'client-secret-canary-7f3a';
 
 /** The real app (serve mode, PUBLIC_URL = its own loopback URL) + a loopback OAuth server + Alice in Acme with provider `vendor`. */
-export async function oauthBed(opts: { server?: OAuthServerOptions; env?: Record<string, string> } = {}) {
+export async function oauthBed(opts: { server?: OAuthServerOptions; env?: Record<string, string>; app?: Pick<AppOptions, 'net'> } = {}) {
   const port = await freePort();
-  const t: TestApp = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...opts.env });
+  const t: TestApp = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...opts.env }, 'serve', opts.app);
   const server = await OAuthTestServer.start(opts.server);
   const oauth: OAuthService = t.app.oauth!;
   const { org, user } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice', displayName: 'Alice', workspaceName: 'Acme' });

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/crypto/index.js';
 import { presets } from '../../src/oauth/index.js';
@@ -63,6 +65,33 @@ describe('providers an admin registers', () => {
     expect(page.status).toBe(200);
     const conns = await bed.oauth.listConnections(bed.org.id, bed.user.id);
     expect(conns.find((c) => c.providerSlug === 'corp')).toMatchObject({ status: 'active', vendorLogin: 'johndoe' });
+  });
+
+  it('an oidc issuer whose metadata does not list S256 in code_challenge_methods_supported (absent, or plain only) is refused at add in one line', async () => {
+    let methods: string[] | undefined;
+    const issuer = http.createServer((_req, res) => {
+      const base = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+        issuer: base, authorization_endpoint: `${base}/authorize`, token_endpoint: `${base}/token`,
+        ...(methods ? { code_challenge_methods_supported: methods } : {}),
+      }));
+    });
+    await new Promise<void>((r) => issuer.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
+    try {
+      for (const [m, why] of [[undefined, 'does not list code_challenge_methods_supported'], [['plain'], 'lists only plain'], [[], 'does not list code_challenge_methods_supported']] as const) {
+        methods = m ? [...m] : undefined;
+        const r = await bed.oauth.addProvider(bed.org.id, { slug: 'nopkce', kind: 'oidc', clientId: 'c', issuer: url });
+        expect(r).toEqual({ ok: false, code: 'no_pkce', error: `The issuer's OpenID configuration ${why}, so PKCE S256 is not guaranteed; use an issuer that supports S256.` });
+      }
+      expect((await bed.oauth.listProviders(bed.org.id)).map((p) => p.slug)).not.toContain('nopkce');
+      methods = ['plain', 'S256'];
+      expect(await bed.oauth.addProvider(bed.org.id, { slug: 'nopkce', kind: 'oidc', clientId: 'c', issuer: url })).toMatchObject({ ok: true });
+      await bed.oauth.removeProvider(bed.org.id, 'nopkce');
+    } finally {
+      issuer.closeAllConnections();
+      await new Promise<void>((r) => issuer.close(() => r()));
+    }
   });
 
   it('a client secret can be replaced or cleared, and removing a provider removes its connections', async () => {

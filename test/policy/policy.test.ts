@@ -6,7 +6,9 @@ import { openDb, type Db } from '../../src/db/index.js';
 import { secrets } from '../../src/db/schema.js';
 import { Identity } from '../../src/identity/index.js';
 import { decide, globMatch, parseSource, Policy } from '../../src/policy/index.js';
+import { NetGuard } from '../../src/net/index.js';
 import { tempDir, testKey } from '../support/env.js';
+import { insideForms } from '../net/forms.js';
 
 const tmp = tempDir('onbehalf-policy-');
 let db: Db;
@@ -45,6 +47,19 @@ describe('MCP servers', () => {
     expect(await policy.addServer(orgId, { name: 'bad name!', transport: 'http', url: 'https://x.example' })).toMatchObject({ ok: false, error: expect.stringMatching(/^Server not added: name: a server name is/) });
     expect((await policy.listServers(orgId)).map((s) => s.name)).toContain('gh');
     expect(policy.server(orgId, 'gh')!.timeoutMs).toBe(5000);
+  });
+
+  it('every spelling of an inside address (mapped IPv6, hex/octal/decimal IPv4, CGNAT, benchmarking, metadata …) is refused at add time in one line, over https too', async () => {
+    for (const form of insideForms(8080)) {
+      for (const url of [form, form.replace('http:', 'https:')]) {
+        const r = await policy.addServer(orgId, { name: 'inside', transport: 'http', url });
+        expect(r, url).toEqual({ ok: false, error: expect.stringMatching(/^Server not added: .+ is a loopback, private or link-local address \(.+\); the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true\.$/) });
+      }
+    }
+    expect(policy.server(orgId, 'inside')).toBeUndefined();
+    expect(await policy.addServer(orgId, { name: 'plain', transport: 'http', url: 'http://mcp.example.com/mcp' })).toEqual({ ok: false, error: 'Server not added: the URL mcp.example.com must use https.' });
+    const allowing = new Policy(db, new Keyring([testKey()]), { net: new NetGuard({ allowPrivate: true }) });
+    expect((await allowing.addServer(orgId, { name: 'inside', transport: 'http', url: 'http://[::ffff:127.0.0.1]:8080/mcp' })).ok).toBe(true);
   });
 });
 

@@ -12,6 +12,7 @@ import { Keyring, LinkSigner } from '../../src/crypto/index.js';
 import { openDb } from '../../src/db/index.js';
 import { AppEvents } from '../../src/events.js';
 import { createLogger } from '../../src/log.js';
+import { NetGuard } from '../../src/net/index.js';
 import { OAuthService } from '../../src/oauth/index.js';
 
 const env = (k: string) => {
@@ -24,7 +25,7 @@ const keyring = new Keyring(env('KEYS').split(','));
 const redis = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: 3 });
 const oauth = new OAuthService({
   db, keyring, links: new LinkSigner(keyring), redis, events: new AppEvents(), audit: new AuditLog(db),
-  log: createLogger('silent'), publicUrl: 'http://127.0.0.1:1', allowPrivateUrls: true,
+  log: createLogger('silent'), publicUrl: 'http://127.0.0.1:1', net: new NetGuard({ allowPrivate: true }),
 });
 const n = Number(env('N'));
 process.stdout.write('ready\n');

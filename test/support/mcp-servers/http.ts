@@ -13,6 +13,10 @@ export interface TestMcpHttpServer {
   calls: SeenCall[];
   /** How many calls the server saw cancelled (`notifications/cancelled`). */
   cancelled: number;
+  /** Every `notifications/cancelled` that arrived, whether or not its request was still running. */
+  cancellations: { requestId: unknown; reason: unknown }[];
+  /** The JSON-RPC id of every tools/call, by tool, to match cancellations to calls. */
+  callIds: { id: unknown; tool: unknown }[];
   /** HTTP requests answered, including ones refused. */
   requests: number;
   /** Answer 401 to any request whose `Authorization: Bearer <token>` is on the deny list. */
@@ -34,12 +38,12 @@ const bearer = (h: string | undefined) => h?.match(/^Bearer (.+)$/)?.[1];
  * tools; `whoami` reports the Authorization and X-* headers it saw. Control 401s with `deny`,
  * 403 insufficient_scope with `grantScope`, 5xx with `failNext`. Stop it in afterAll.
  */
-export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
+export async function startMcpHttpServer(opts: { /** Answer POSTs as SSE streams instead of JSON. Default false. */ sse?: boolean } = {}): Promise<TestMcpHttpServer> {
   const denied = new Set<string>();
   const scopes = new Map<string, Set<string>>();
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   let failing = { n: 0, status: 503 };
-  const state = { calls: [] as SeenCall[], cancelled: 0, requests: 0 };
+  const state = { calls: [] as SeenCall[], cancelled: 0, requests: 0, cancellations: [] as { requestId: unknown; reason: unknown }[], callIds: [] as { id: unknown; tool: unknown }[] };
 
   const newSession = async () => {
     const server = new McpServer({ name: 'test-http', version: '1.0.0' });
@@ -57,7 +61,7 @@ export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
     });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      enableJsonResponse: true,
+      enableJsonResponse: !opts.sse,
       onsessioninitialized: (id) => void sessions.set(id, transport),
     });
     transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);
@@ -72,6 +76,10 @@ export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
       for await (const c of req) chunks.push(c as Buffer);
       const raw = Buffer.concat(chunks).toString('utf8');
       const body = raw ? JSON.parse(raw) : undefined;
+      for (const m of [body].flat()) {
+        if (m?.method === 'notifications/cancelled') state.cancellations.push({ requestId: m.params?.requestId, reason: m.params?.reason });
+        if (m?.method === 'tools/call') state.callIds.push({ id: m.id, tool: m.params?.name });
+      }
       const token = bearer(req.headers.authorization);
       if (token && (denied.has(token) || api.rejectAll)) {
         res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
@@ -113,6 +121,12 @@ export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
     },
     get cancelled() {
       return state.cancelled;
+    },
+    get callIds() {
+      return state.callIds;
+    },
+    get cancellations() {
+      return state.cancellations;
     },
     get requests() {
       return state.requests;

@@ -1,0 +1,21 @@
+/** Every spelling of an inside address an admin might try; `PORT` is a live loopback peer's port. */
+export const insideForms = (port: number) => [
+  `http://[::ffff:127.0.0.1]:${port}/`,
+  'http://[::ffff:a9fe:a9fe]/',
+  'http://198.18.0.1/',
+  'http://100.64.0.1/',
+  `http://0x7f.1:${port}/`,
+  `http://017700000001:${port}/`,
+  `http://2130706433:${port}/`,
+  `http://[::]:${port}/`,
+  'http://224.0.0.1/',
+  'http://169.254.169.254/latest/meta-data/',
+  'http://[fe80::1]/',
+  `http://[::127.0.0.1]:${port}/`,
+  `http://127.0.0.1:${port}/`,
+  `http://localhost:${port}/`,
+  'http://10.0.0.1/',
+  'http://[fd00::1]/',
+  'http://[64:ff9b::a9fe:a9fe]/',
+  'http://[2002:7f00:1::1]/',
+];
