@@ -15,6 +15,10 @@ export interface TestMcpHttpServer {
   cancelled: number;
   /** HTTP requests answered, including ones refused. */
   requests: number;
+  /** `params.arguments` of every tools/call request as JSON text, parsed from the wire before any schema (unknown and `__proto__` keys kept). */
+  rawArguments: string[];
+  /** The Authorization header (or '') of every tools/list request: whose credentials each listing used. */
+  listedWith: string[];
   /** Answer 401 to any request whose `Authorization: Bearer <token>` is on the deny list. */
   deny(token: string): void;
   allow(token: string): void;
@@ -39,7 +43,7 @@ export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
   const scopes = new Map<string, Set<string>>();
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   let failing = { n: 0, status: 503 };
-  const state = { calls: [] as SeenCall[], cancelled: 0, requests: 0 };
+  const state = { calls: [] as SeenCall[], cancelled: 0, requests: 0, rawArguments: [] as string[], listedWith: [] as string[] };
 
   const newSession = async () => {
     const server = new McpServer({ name: 'test-http', version: '1.0.0' });
@@ -72,6 +76,8 @@ export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
       for await (const c of req) chunks.push(c as Buffer);
       const raw = Buffer.concat(chunks).toString('utf8');
       const body = raw ? JSON.parse(raw) : undefined;
+      if (body?.method === 'tools/call') state.rawArguments.push(JSON.stringify(body.params?.arguments ?? null));
+      if (body?.method === 'tools/list') state.listedWith.push(req.headers.authorization ?? '');
       const token = bearer(req.headers.authorization);
       if (token && (denied.has(token) || api.rejectAll)) {
         res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
@@ -116,6 +122,12 @@ export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
     },
     get requests() {
       return state.requests;
+    },
+    get rawArguments() {
+      return state.rawArguments;
+    },
+    get listedWith() {
+      return state.listedWith;
     },
     deny: (t) => void denied.add(t),
     allow: (t) => void denied.delete(t),
