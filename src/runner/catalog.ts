@@ -14,7 +14,8 @@ export interface CatalogGap {
  * The tools each caller may see, listed with their own credentials and filtered by access rules.
  * A listing made with one caller's credentials is never shown to another: when a caller's
  * credentials do not resolve (or listing fails), they see their own last listing of that server,
- * if any, else nothing from it — plus a gap naming the account to connect.
+ * if any; a caller who lacks a grant and never listed sees what an http server lists without any
+ * credentials (if it does), else nothing from it. Either way, a gap names the account to connect.
  */
 export class ToolCatalog {
   /** The last listing of each server made with each user's own credentials (`serverId␀userId`). */
@@ -59,8 +60,17 @@ export class ToolCatalog {
         return { tools: listed.value };
       }
     }
-    const mine = this.#own.get(key) ?? [];
-    return res.kind === 'needs_connect' ? { tools: mine, connect: res.providerSlug } : { tools: mine };
+    const mine = this.#own.get(key);
+    if (res.kind !== 'needs_connect') return { tools: mine ?? [] };
+    if (mine) return { tools: mine, connect: res.providerSlug };
+    // Never connected: what the server lists to anyone, asked with no credentials at all (http
+    // only; a server that wants a token for tools/list shows nothing until the caller connects).
+    // The agent needs these names to call a tool, which then parks and prompts to connect.
+    if (server.transport === 'http') {
+      const open = await this.pool.tools(server, { env: {}, headers: {} });
+      if (open.kind === 'ok') return { tools: open.value, connect: res.providerSlug };
+    }
+    return { tools: [], connect: res.providerSlug };
   }
 
   /** Connects to a server as `user` and lists its tools: the admin's check that bindings work. */

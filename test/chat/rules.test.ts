@@ -36,7 +36,7 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
   beforeAll(async () => {
     redis = await startTestRedis();
     oauth = await OAuthTestServer.start();
-    mcp = await startMcpHttpServer();
+    mcp = await startMcpHttpServer({ callerTools: true });
     t = await startTestApp({ REDIS_URL: redis.url, ONBEHALF_ADMINS: 'shell:local:ada' });
     t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
     const ada = as('ada');
@@ -144,20 +144,26 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     expect(await alice.send('/onbehalf tools')).toMatch(/gated\.whoami/);
     expect(mcp.listedWith.slice(listsBefore)).toContain(`Bearer ${aliceToken}`);
 
-    // Bob has no gh grant: nothing of `gated` (listed only with Alice's token), a hint to connect instead.
+    const aliceOnly = `only_for_${fingerprint(`Bearer ${aliceToken}`).slice(3, 11)}`;
+    expect(await alice.send('/onbehalf tools')).toContain(`gated.${aliceOnly}`);
+
+    // Bob has no gh grant: nothing listed with Alice's token; only what the server lists to anyone
+    // (asked with no credentials), and a hint to connect.
     const bobTools = await as('bob').send('/onbehalf tools');
-    expect(bobTools).not.toMatch(/gated\./);
+    expect(bobTools).not.toContain(aliceOnly);
+    expect(bobTools).toMatch(/gated\.whoami/);
     expect(bobTools).toMatch(/• `gated`: connect your gh account to see its tools: `\/onbehalf connect gh`/);
-    expect(bobTools).toMatch(/open\.whoami/);
     const bob = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'bob' }).user;
-    expect((await t.app.catalog.catalogFor(orgId(), bob)).filter((x) => x.server === 'gated')).toEqual([]);
-    // Every listing of `gated` was made with Alice's credentials; none with Bob's (he has none).
-    expect(new Set(mcp.listedWith.slice(listsBefore).filter((h) => h.startsWith('Bearer ')))).toEqual(new Set([`Bearer ${aliceToken}`]));
+    const bobCatalog = await t.app.catalog.catalog(orgId(), bob);
+    expect(bobCatalog.tools.filter((x) => x.tool.startsWith('only_for_'))).toEqual([]);
+    expect(bobCatalog.needsConnect).toEqual([{ server: 'gated', providerSlug: 'gh' }]);
+    // Every listing was made with Alice's token or with none; Bob has no credentials to list with.
+    expect(new Set(mcp.listedWith.slice(listsBefore))).toEqual(new Set([`Bearer ${aliceToken}`, '']));
 
     // Alice disconnects: she keeps seeing her own last listing, with the hint to reconnect.
     expect(await alice.send('/onbehalf disconnect gh')).toMatch(/gh/);
     const again = await alice.send('/onbehalf tools');
-    expect(again).toMatch(/gated\.whoami/);
+    expect(again).toContain(`gated.${aliceOnly}`);
     expect(again).toMatch(/• `gated`: connect your gh account/);
   });
 });

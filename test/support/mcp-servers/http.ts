@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { registerTestTools, type SeenCall } from './tools.js';
+import { fingerprint, registerTestTools, type SeenCall } from './tools.js';
 
 /** A running loopback MCP server over Streamable HTTP. */
 export interface TestMcpHttpServer {
@@ -36,17 +36,22 @@ const bearer = (h: string | undefined) => h?.match(/^Bearer (.+)$/)?.[1];
 /**
  * Starts a Streamable HTTP MCP server on 127.0.0.1 (stateful sessions) offering the shared test
  * tools; `whoami` reports the Authorization and X-* headers it saw. Control 401s with `deny`,
- * 403 insufficient_scope with `grantScope`, 5xx with `failNext`. Stop it in afterAll.
+ * 403 insufficient_scope with `grantScope`, 5xx with `failNext`. With `callerTools`, a session
+ * opened with a bearer token also lists `only_for_<fingerprint of the token>` (listings differ per
+ * caller). Stop it in afterAll.
  */
-export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
+export async function startMcpHttpServer(opts: { callerTools?: boolean } = {}): Promise<TestMcpHttpServer> {
   const denied = new Set<string>();
   const scopes = new Map<string, Set<string>>();
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   let failing = { n: 0, status: 503 };
   const state = { calls: [] as SeenCall[], cancelled: 0, requests: 0, rawArguments: [] as string[], listedWith: [] as string[] };
 
-  const newSession = async () => {
+  const newSession = async (authorization: string | undefined) => {
     const server = new McpServer({ name: 'test-http', version: '1.0.0' });
+    if (opts.callerTools && authorization) {
+      server.registerTool(`only_for_${fingerprint(authorization).slice(3, 11)}`, { description: 'Listed only to this caller', inputSchema: {} }, async () => ({ content: [{ type: 'text' as const, text: 'yours' }] }));
+    }
     registerTestTools(server, {
       credentials: (extra) => {
         const out: Record<string, string> = {};
@@ -101,7 +106,7 @@ export async function startMcpHttpServer(): Promise<TestMcpHttpServer> {
           res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
           return;
         }
-        transport = await newSession();
+        transport = await newSession(req.headers.authorization);
       }
       await transport.handleRequest(req, res, body);
     } catch (err) {
