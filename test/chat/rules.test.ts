@@ -101,6 +101,15 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     expect(JSON.parse(mcp.rawArguments.at(-1)!)).toEqual({ text: 't', repo: 'acme/app', email: userId('mia') });
   });
 
+  it('--ignore-case is an admin flag of allow rules: case variants pass that rule, nothing else does', async () => {
+    const ada = as('ada');
+    expect(await ada.send(`/onbehalf admin server add ci http ${mcp.url}`)).toMatch(/Added/);
+    expect(await ada.send('/onbehalf admin allow ci echo --ignore-case --arg repo=acme/*')).toMatch(/Added rule: allow ci "echo" for everyone with repo=acme\/\*, ignoring case\./);
+    expect(await run('mia', 'ci.echo {"text":"t","repo":"ACME/App"}')).toMatch(/`ci\.echo`:/);
+    expect(JSON.parse(mcp.rawArguments.at(-1)!)).toEqual({ text: 't', repo: 'ACME/App' });
+    expect(await run('mia', 'ci.echo {"text":"t","repo":"EVIL/App"}')).toMatch(/requires repo must match acme\/\*/);
+  });
+
   it('a header template substitutes the secret literally, even with $& and $\' in it', async () => {
     const ada = as('ada');
     expect(await ada.send(`/onbehalf admin server add keyed http ${mcp.url}`)).toMatch(/Added/);
