@@ -16,7 +16,7 @@ import { OAuthService, isPrivateAddress } from './oauth/index.js';
 import { oauthRouter } from './web/oauth.js';
 import { ChatCore, ConnectionAnnouncer, OutboundRouter, type ChatInbound } from './chat/index.js';
 import { Agent, ThreadMemory, type AgentToolOutcome } from './agent/index.js';
-import { LinkCodes } from './identity/index.js';
+import { LinkCodes, OrgJoins } from './identity/index.js';
 import { discordGateway, discordOutbound } from './platforms/discord/index.js';
 import { slackOutbound, slackPlatform } from './platforms/slack/index.js';
 import { McpPool } from './mcp/index.js';
@@ -171,7 +171,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       },
     });
     chat = new ChatCore(
-      { identity, linkCodes: new LinkCodes(db), audit, outbound, oauth, policy: chatPolicy(policy, catalog), runner, llm: Boolean(config.llm), dataDir: config.dataDir },
+      { identity, linkCodes: new LinkCodes(db), orgJoins: new OrgJoins(db), audit, outbound, oauth, policy: chatPolicy(policy, catalog), runner, llm: Boolean(config.llm), dataDir: config.dataDir },
       chatLog,
     );
   }

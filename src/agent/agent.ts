@@ -5,7 +5,15 @@ import type { OutboundRouter } from '../chat/outbound.js';
 import type { ReplyTarget } from '../chat/types.js';
 import type { User } from '../identity/index.js';
 import type { Logger } from '../log.js';
+import { audienceNote, quote, threadView, type Caller } from './context.js';
 import { threadKey, type ThreadMemory } from './memory.js';
+
+/** What the model is shown of a thread for one turn. */
+interface View {
+  messages: ModelMessage[];
+  others: string[];
+  resumedNote?: string;
+}
 
 /** What a tool call gave the agent. `parked`: the user was asked to connect; it resumes by itself. */
 export type AgentToolOutcome = { kind: 'done'; ok: boolean; text: string } | { kind: 'parked'; providerSlug: string; callId: string };
@@ -19,7 +27,7 @@ export interface Turn {
   target: ReplyTarget;
   requestId: string;
   /** Set when this turn continues an earlier one whose parked call has now finished. */
-  resumed?: { server: string; tool: string; outcome: string };
+  resumed?: { server: string; tool: string; outcome: string; callId?: string | undefined };
 }
 
 export interface AgentOptions {
@@ -46,7 +54,7 @@ const SYSTEM = [
 ].join(' ');
 
 /** OpenAI-style tool names: `server__tool`, restricted to [A-Za-z0-9_-]{1,64}. */
-const toolName = (t: CatalogTool) => `${t.server}__${t.tool}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+const toolName = (t: Pick<CatalogTool, 'server' | 'tool'>) => `${t.server}__${t.tool}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
 
 /** Runs agent turns: an LLM with the caller's tools, or direct mode's short help without one. */
 export class Agent {
@@ -66,17 +74,44 @@ export class Agent {
       });
       return;
     }
-    await this.#llmTurn(turn, tools);
+    await this.#llmTurn(turn, user, tools);
   }
 
-  async #llmTurn(turn: Turn, catalog: CatalogTool[]): Promise<void> {
+  /** A new message: the thread so far, then the caller's message, which memory keeps as theirs. */
+  #freshView(turn: Turn, key: string, caller: Caller): View {
+    const view = threadView(this.o.memory.recent(turn.orgId, key), caller);
+    this.o.memory.append(turn.orgId, key, { role: 'user', userId: caller.id, author: caller.name, requestId: turn.requestId, content: turn.text });
+    return { ...view, messages: [...view.messages, { role: 'user', content: turn.text }] };
+  }
+
+  /**
+   * A parked call has run: the thread up to the caller's original question, the question, then
+   * the call and its result as a tool call and a tool result, as if the call had simply taken long.
+   */
+  #resumedView(turn: Turn, key: string, caller: Caller, resumed: NonNullable<Turn['resumed']>): View {
+    const { memory } = this.o;
+    const question = memory.question(turn.orgId, key, turn.requestId, caller.id);
+    const call = memory.call(turn.orgId, key, turn.requestId, caller.id, resumed);
+    const view = threadView(memory.recent(turn.orgId, key, question?.seq), caller);
+    const toolCallId = call?.callId ?? resumed.callId ?? `resumed-${turn.requestId}`;
+    const name = toolName({ server: resumed.server, tool: resumed.tool });
+    memory.append(turn.orgId, key, { role: 'tool', userId: caller.id, requestId: turn.requestId, call: { callId: toolCallId, server: resumed.server, tool: resumed.tool, args: call?.args ?? {} }, content: resumed.outcome });
+    const messages: ModelMessage[] = [
+      ...view.messages,
+      ...(question ? [{ role: 'user' as const, content: question.content }] : []),
+      { role: 'assistant', content: [{ type: 'tool-call', toolCallId, toolName: name, input: call?.args ?? {} }] },
+      { role: 'tool', content: [{ type: 'tool-result', toolCallId, toolName: name, output: { type: 'text', value: resumed.outcome } }] },
+    ];
+    const resumedNote = `Your ${quote(`${resumed.server}.${resumed.tool}`)} call waited until ${quote(caller.name)} connected their account; it has now run, and its result is the last tool result. Finish answering ${quote(caller.name)}'s question.`;
+    return { ...view, messages, resumedNote };
+  }
+
+  async #llmTurn(turn: Turn, user: User, catalog: CatalogTool[]): Promise<void> {
     const { llm, memory } = this.o;
     const key = threadKey(turn.target);
-    const history = memory.recent(turn.orgId, key);
-    const incoming = turn.resumed
-      ? `[The ${turn.resumed.server}.${turn.resumed.tool} call you made earlier has now run, after the person connected their account. Its result: ${turn.resumed.outcome}] Finish answering my earlier question.`
-      : turn.text;
-    memory.append(turn.orgId, key, 'user', incoming);
+    const caller: Caller = { id: user.id, name: user.displayName };
+    const { messages, others, resumedNote } = turn.resumed ? this.#resumedView(turn, key, caller, turn.resumed) : this.#freshView(turn, key, caller);
+    const system = [SYSTEM, audienceNote(caller, others), resumedNote].filter(Boolean).join('\n\n');
     const provider = createOpenAICompatible({ name: 'llm', baseURL: llm!.baseUrl, apiKey: llm!.apiKey });
     const tools: ToolSet = {};
     for (const t of catalog) {
@@ -84,18 +119,20 @@ export class Agent {
         description: (t.description || `${t.server}.${t.tool}`).slice(0, 1000),
         inputSchema: jsonSchema(t.inputSchema as Parameters<typeof jsonSchema>[0]),
         execute: async (args) => {
-          const out = await this.o.runTool(turn, t.server, t.tool, (args ?? {}) as Record<string, unknown>);
-          return out.kind === 'parked'
-            ? `Waiting: the person must first connect their ${out.providerSlug} account. They were sent a private link; this call will run by itself once they connect.`
-            : out.text;
+          const input = (args ?? {}) as Record<string, unknown>;
+          const out = await this.o.runTool(turn, t.server, t.tool, input);
+          if (out.kind !== 'parked') return out.text;
+          const waiting = `Waiting: the person must first connect their ${out.providerSlug} account. They were sent a private link; this call will run by itself once they connect.`;
+          // Kept so that the resumed turn can show the model this very call with its real result.
+          memory.append(turn.orgId, key, { role: 'tool', userId: turn.userId, requestId: turn.requestId, call: { callId: out.callId, server: t.server, tool: t.tool, args: input }, content: waiting });
+          return waiting;
         },
       });
     }
-    const messages: ModelMessage[] = [...history, { role: 'user', content: incoming }];
     try {
       const res = await generateText({
         model: provider.chatModel(llm!.model),
-        system: SYSTEM,
+        system,
         messages,
         tools,
         stopWhen: stepCountIs(this.o.maxSteps ?? 6),
@@ -103,7 +140,7 @@ export class Agent {
         maxRetries: 2,
       });
       const answer = res.text.trim() || 'Done.';
-      memory.append(turn.orgId, key, 'assistant', answer);
+      memory.append(turn.orgId, key, { role: 'assistant', userId: turn.userId, requestId: turn.requestId, content: answer });
       await this.o.outbound.reply(turn.target, { text: answer });
     } catch (err) {
       this.o.log.warn({ reqId: turn.requestId, err: (err as Error).message }, 'agent turn failed');

@@ -1,5 +1,5 @@
 import { newId } from '../db/index.js';
-import { identityKey } from '../identity/index.js';
+import { identityKey, isExternalMember } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { runCommand, type CommandContext } from './router.js';
 import type { ChatServices } from './services.js';
@@ -7,6 +7,10 @@ import type { Ack, ChatInbound, Inbound } from './types.js';
 
 /** Leading `/onbehalf` or `onbehalf` in a plain message turns it into a command. */
 const COMMAND_PREFIX = /^\s*\/?onbehalf(\s+|$)/i;
+
+/** What an external member of a shared channel (Slack Connect) is told, and all they get. */
+export const EXTERNAL_MEMBER =
+  "This workspace's onbehalf serves its own members only; you are a guest from another workspace, so use onbehalf in your own workspace (ask its admins to install it).";
 
 /**
  * The chat core: one `handle` per verified inbound event, whatever the platform. Resolves the
@@ -20,6 +24,7 @@ export class ChatCore implements ChatInbound {
 
   async handle(event: Inbound): Promise<Ack> {
     const requestId = event.eventId ?? newId();
+    if (isExternalMember(event.identity)) return this.#external(event, requestId);
     const { org, user } = this.s.identity.resolve(event.identity);
     const ctx: CommandContext = { org, user, identity: event.identity, target: event.target, requestId, eventId: event.eventId, services: this.s };
     const log = this.log.child({ reqId: requestId, kind: event.kind, org: org.id, user: user.id });
@@ -46,6 +51,22 @@ export class ChatCore implements ChatInbound {
       case 'form_submit':
         return this.#formSubmit(ctx, event.formId, event.values);
     }
+  }
+
+  /**
+   * Refuses an external member before anything is provisioned or enqueued: one private line, and
+   * an audit event in the host org when it exists (none is created for this).
+   */
+  #external(event: Inbound, requestId: string): Ack {
+    const host = this.s.identity.orgOf(event.identity.platform, event.identity.workspaceId);
+    this.log.info({ reqId: requestId, kind: event.kind, workspace: event.identity.workspaceId, home: event.identity.homeWorkspaceId }, 'external member of a shared channel refused');
+    if (host) {
+      this.s.audit.write({
+        orgId: host.id, category: 'access', action: 'external_member', chatIdentity: identityKey(event.identity), decision: 'denied', outcome: 'external_member',
+        requestId, detail: { homeWorkspace: event.identity.homeWorkspaceId, kind: event.kind },
+      });
+    }
+    return { private: { text: EXTERNAL_MEMBER } };
   }
 
   async #formSubmit(ctx: CommandContext, formId: string, values: Extract<Inbound, { kind: 'form_submit' }>['values']): Promise<Ack> {

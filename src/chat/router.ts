@@ -40,7 +40,7 @@ const say = (text: string): CommandReply => ({ private: { text } });
 /** Help text: member commands, and admin commands for admins. */
 export function helpText(isAdmin: boolean): string {
   const lines = ['*onbehalf* — use tools as yourself. Commands:', ...memberCommands.map((c) => `• \`/onbehalf ${c.usage}\` — ${c.summary}`)];
-  if (isAdmin) lines.push('Admin:', ...adminCommands.map((c) => `• \`/onbehalf ${c.usage}\` — ${c.summary}`));
+  if (isAdmin) lines.push('Admin:', ...adminCommands.map((c) => `• \`/onbehalf admin ${c.usage}\` — ${c.summary}`));
   return lines.join('\n');
 }
 

@@ -1,6 +1,6 @@
 import type { AuditLog } from '../audit/index.js';
 import type { Secret } from '../crypto/index.js';
-import type { Identity, LinkCodes, User } from '../identity/index.js';
+import type { Identity, LinkCodes, OrgJoins, User } from '../identity/index.js';
 import type { OutboundRouter } from './outbound.js';
 import type { ReplyTarget } from './types.js';
 
@@ -56,6 +56,7 @@ export interface ChatRunner {
 export interface ChatServices {
   identity: Identity;
   linkCodes: LinkCodes;
+  orgJoins: OrgJoins;
   audit: AuditLog;
   outbound: OutboundRouter;
   oauth: ChatOAuth;

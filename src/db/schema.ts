@@ -62,13 +62,17 @@ export const linkedAccounts = sqliteTable(
   ],
 );
 
-/** One-time codes that merge a second chat identity into a user. Stored hashed. */
+/**
+ * One-time codes, stored hashed: `link` merges a second chat identity into a user of the same org;
+ * `org_invite` (issued by an admin, the row's user) lets an admin of another org join it into this one.
+ */
 export const linkCodes = sqliteTable(
   'link_codes',
   {
     id: id(),
     orgId: orgId(),
     userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['link', 'org_invite'] }).notNull().default('link'),
     codeHash: text('code_hash').notNull(),
     expiresAt: integer('expires_at').notNull(),
     usedAt: integer('used_at'),
@@ -311,7 +315,7 @@ export const toolCalls = sqliteTable(
   ],
 );
 
-/** Recent turns of a conversation thread, the agent's memory. */
+/** Recent turns of a conversation thread, the agent's memory, each with its author. */
 export const threadMessages = sqliteTable(
   'thread_messages',
   {
@@ -320,6 +324,14 @@ export const threadMessages = sqliteTable(
     threadKey: text('thread_key').notNull(),
     role: text('role', { enum: ['user', 'assistant', 'tool'] }).notNull(),
     content: text('content').notNull(),
+    /** Whose turn: who wrote a `user` row, whom an `assistant` row answered, whose call a `tool` row was. Null on rows from before authors were kept. */
+    userId: text('user_id'),
+    /** Display name of the author: the person (`user`), the bot (`assistant`), `server.tool` (`tool`). */
+    author: text('author'),
+    /** The turn the row belongs to (a resumed call finds its question by it). */
+    requestId: text('request_id'),
+    /** `tool` rows: the call (runner call id, server, tool, arguments). */
+    toolCall: text('tool_call', { mode: 'json' }).$type<{ callId: string; server: string; tool: string; args: Record<string, unknown> }>(),
     createdAt: createdAt(),
   },
   (t) => [index('thread_messages_thread').on(t.orgId, t.threadKey, t.createdAt)],

@@ -13,6 +13,11 @@ export interface ChatIdentity {
   userId: string;
   displayName?: string;
   workspaceName?: string;
+  /**
+   * The user's own workspace when the payload names one (Slack `user_team`, `user.team_id`).
+   * It differs from `workspaceId` for an external member of a shared channel (Slack Connect).
+   */
+  homeWorkspaceId?: string;
 }
 
 export type User = typeof users.$inferSelect;
@@ -21,6 +26,13 @@ export type Org = typeof orgs.$inferSelect;
 /** `platform:workspace:user`, the form of ONBEHALF_ADMINS and audit records. */
 export const identityKey = (c: Pick<ChatIdentity, 'platform' | 'workspaceId' | 'userId'>): string =>
   `${c.platform}:${c.workspaceId}:${c.userId}`;
+
+/**
+ * Whether the identity is a member of another workspace than the one it wrote in (an external
+ * member of a Slack Connect channel). Such identities are never provisioned into the host's org.
+ */
+export const isExternalMember = (c: Pick<ChatIdentity, 'workspaceId' | 'homeWorkspaceId'>): boolean =>
+  c.homeWorkspaceId !== undefined && c.homeWorkspaceId !== c.workspaceId;
 
 /** Orgs, users and linked accounts, found or created from chat identities. */
 export class Identity {
@@ -31,6 +43,12 @@ export class Identity {
   constructor(private readonly db: Db, admins: string[] = []) {
     this.#admins = new Set(admins);
     this.#user = db.select().from(users).where(and(eq(users.orgId, sql.placeholder('orgId')), eq(users.id, sql.placeholder('userId')))).prepare();
+  }
+
+  /** The org a workspace belongs to, without creating one. */
+  orgOf(platform: Platform, workspaceId: string): Org | undefined {
+    const ws = this.db.select().from(workspaces).where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId))).get();
+    return ws ? this.db.select().from(orgs).where(eq(orgs.id, ws.orgId)).get() : undefined;
   }
 
   /** The org of a workspace, created on first contact. */
@@ -51,6 +69,8 @@ export class Identity {
    * This is the only way a caller's identity is established (never from tool arguments).
    */
   resolve(chat: ChatIdentity): { org: Org; user: User; linkedAccountId: string } {
+    // A bug guard: callers refuse external members before resolving (the chat core words it).
+    if (isExternalMember(chat)) throw new Error('an external member of a shared channel is never provisioned into the host org');
     const org = this.orgFor(chat.platform, chat.workspaceId, chat.workspaceName);
     const found = this.db
       .select({ user: users, la: linkedAccounts })

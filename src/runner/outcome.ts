@@ -94,6 +94,7 @@ export const turnJobSchema = z.object({
   text: z.string(),
   target: replyTargetSchema,
   requestId: z.string(),
-  resumed: z.object({ server: z.string(), tool: z.string(), outcome: z.string() }).optional(),
+  /** A parked call finished: `callId` is the runner's call id, which the agent shows the model as the tool-call id. */
+  resumed: z.object({ server: z.string(), tool: z.string(), outcome: z.string(), callId: z.string().optional() }).optional(),
 });
 export type TurnJob = z.infer<typeof turnJobSchema>;

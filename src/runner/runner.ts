@@ -205,7 +205,7 @@ export class Runner {
     const target = this.executor.calls.target(row);
     await this.enqueueTurn({
       orgId: row.orgId, userId: row.userId, chatIdentity: `${target.platform}:${target.workspaceId}:${target.userId}`, text: '', target, requestId: row.requestId,
-      resumed: { server, tool: row.tool, outcome: outcomeText({ server, tool: row.tool }, outcome) },
+      resumed: { server, tool: row.tool, outcome: outcomeText({ server, tool: row.tool }, outcome), callId: row.id },
     });
   }
 

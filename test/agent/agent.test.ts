@@ -12,7 +12,8 @@ import { startLlmServer, toolResults, type LlmRequest, type LlmReply } from '../
 function model(req: LlmRequest): LlmReply {
   const last = req.messages.at(-1)!;
   const content = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
-  if (last.role === 'user' && content.includes('has now run')) return { text: `Finished after you connected. ${content.match(/Its result: ([\s\S]*)\]/)?.[1] ?? ''}` };
+  const system = req.messages.find((m) => m.role === 'system');
+  if (last.role === 'tool' && String(system?.content).includes('has now run')) return { text: `Finished after you connected. ${content}` };
   if (last.role === 'user') return { toolCalls: [{ name: content.includes('leak') ? 'tools__leak_credentials' : 'tools__whoami', args: {} }] };
   const results = toolResults(req);
   const lastResult = results.at(-1) ?? '';

@@ -31,7 +31,7 @@ describe('/onbehalf through the shell platform', () => {
     redis = await startTestRedis();
     oauth = await OAuthTestServer.start();
     mcp = await startMcpHttpServer();
-    t = await startTestApp({ REDIS_URL: redis.url, ONBEHALF_ADMINS: 'shell:local:ada' });
+    t = await startTestApp({ REDIS_URL: redis.url, ONBEHALF_ADMINS: 'shell:local:ada,discord:G-max:4242' });
     t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
   });
   afterAll(async () => {
@@ -45,6 +45,8 @@ describe('/onbehalf through the shell platform', () => {
     expect(member).toMatch(/\/onbehalf run <server>\.<tool> <json>/);
     expect(member).not.toMatch(/admin provider/);
     expect(await as('ada').send('/onbehalf help')).toMatch(/\/onbehalf provider add|admin/i);
+    expect(await as('ada').send('/onbehalf help')).toMatch(/• `\/onbehalf admin org invite \| org join <code>` — join this workspace to another org/);
+    expect(member).not.toMatch(/admin org/);
   });
 
   it('whoami names the user, role and linked identity', async () => {
@@ -221,9 +223,13 @@ describe('/onbehalf through the shell platform', () => {
   });
 
   it('a link code from the shell merges a Discord identity into the same user, and both sides are told', async () => {
-    const code = (await as('max').send('/onbehalf link')).match(/`([A-Z0-9]{8})`/)![1]!;
     const discord = { platform: 'discord' as const, workspaceId: 'G-max', userId: '4242', displayName: 'max#1' };
     const target = { platform: 'discord' as const, workspaceId: 'G-max', channelId: 'c1', userId: '4242', isDirect: true };
+    // Linking works within one org: the guild's admin (4242) first joins the guild to the shell's org.
+    const invite = (await as('ada').send('/onbehalf admin org invite')).match(/`([A-Z0-9-]{14})`/)![1]!;
+    const joined = await t.app.chat!.handle({ kind: 'command', identity: discord, target, text: `admin org join ${invite}` });
+    expect(joined?.private?.text).toMatch(/^Joined: this workspace now belongs to /);
+    const code = (await as('max').send('/onbehalf link')).match(/`([A-Z0-9]{8})`/)![1]!;
     const ack = await t.app.chat!.handle({ kind: 'command', identity: discord, target, text: `link ${code}` });
     expect(ack?.private?.text).toMatch(/discord:G-max:4242 now acts as max/);
     await as('max').waitFor(/direct message\): discord:G-max:4242 is now linked to you \(max\)/);

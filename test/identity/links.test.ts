@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/index.js';
-import { Identity, LinkCodes } from '../../src/identity/index.js';
+import { Identity, LinkCodes, OrgJoins } from '../../src/identity/index.js';
 
 const slackAlice = { platform: 'slack' as const, workspaceId: 'T1', userId: 'U1', displayName: 'Alice' };
 const discordAlice = { platform: 'discord' as const, workspaceId: 'G1', userId: '1001', displayName: 'alice#1' };
 
 function setup() {
   const db = openDb(':memory:');
-  return { db, identity: new Identity(db, ['slack:T1:UADMIN']), codes: new LinkCodes(db) };
+  // discord:G1:1001 starts as the guild's admin, so the guild can be joined to the Slack org.
+  return { db, identity: new Identity(db, ['slack:T1:UADMIN', 'discord:G1:1001']), codes: new LinkCodes(db), joins: new OrgJoins(db) };
+}
+
+/** Links across platforms need one org: an admin of each side joins the guild to the Slack org first. */
+function joinGuildToSlackOrg({ identity, joins }: ReturnType<typeof setup>) {
+  const admin = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'UADMIN' });
+  const guild = identity.resolve(discordAlice);
+  const { code } = joins.invite(admin.org.id, admin.user.id);
+  expect(joins.join(discordAlice, guild.org.id, code)).toMatchObject({ kind: 'joined', intoOrgId: admin.org.id });
 }
 
 describe('identities and link codes', () => {
@@ -22,11 +31,13 @@ describe('identities and link codes', () => {
     expect(identity.resolve({ platform: 'slack', workspaceId: 'T2', userId: 'U1' }).org.id).not.toBe(a.org.id);
   });
 
-  it('a code from Slack merges the Discord identity into the same user', () => {
-    const { identity, codes } = setup();
+  it('a code from Slack merges the Discord identity into the same user, once an admin joined the guild to the org', () => {
+    const s = setup();
+    const { identity, codes } = s;
     const alice = identity.resolve(slackAlice);
     const other = identity.resolve(discordAlice);
     expect(other.user.id).not.toBe(alice.user.id);
+    joinGuildToSlackOrg(s);
     const { code } = codes.create(alice.org.id, alice.user.id);
     expect(code).toMatch(/^[A-HJ-NP-Z2-9]{8}$/);
     const r = codes.redeem(discordAlice, code.toLowerCase());
@@ -40,9 +51,11 @@ describe('identities and link codes', () => {
   });
 
   it('a used code does not work twice', () => {
-    const { identity, codes } = setup();
+    const s = setup();
+    const { identity, codes } = s;
     const alice = identity.resolve(slackAlice);
     identity.resolve(discordAlice);
+    joinGuildToSlackOrg(s);
     const { code } = codes.create(alice.org.id, alice.user.id);
     expect(codes.redeem(discordAlice, code).kind).toBe('linked');
     const mallory = { platform: 'discord' as const, workspaceId: 'G1', userId: '666' };
@@ -76,10 +89,48 @@ describe('identities and link codes', () => {
   it('a workspace that is already an org with other people is not taken over by a link', () => {
     const { identity, codes } = setup();
     const alice = identity.resolve(slackAlice);
-    identity.resolve(discordAlice);
+    const guild = identity.resolve(discordAlice);
     identity.resolve({ platform: 'discord', workspaceId: 'G1', userId: '2002' });
     const { code } = codes.create(alice.org.id, alice.user.id);
-    expect(codes.redeem(discordAlice, code)).toMatchObject({ kind: 'conflict' });
+    expect(codes.redeem(discordAlice, code)).toMatchObject({ kind: 'other_org' });
+    expect(identity.resolve({ platform: 'discord', workspaceId: 'G1', userId: '2002' }).org.id).toBe(guild.org.id);
+  });
+
+  it("a link code never moves a new workspace into the code owner's org, even when its redeemer is the only one there", () => {
+    const { identity, codes } = setup();
+    const stranger = identity.resolve(slackAlice);
+    const first = identity.resolve(discordAlice);
+    const { code } = codes.create(stranger.org.id, stranger.user.id);
+    expect(codes.redeem(discordAlice, code)).toEqual({ kind: 'other_org' });
+    expect(identity.resolve(discordAlice).user.id).toBe(first.user.id);
+    const colleague = identity.resolve({ platform: 'discord', workspaceId: 'G1', userId: '3003' });
+    expect(colleague.org.id).toBe(first.org.id);
+    expect(colleague.org.id).not.toBe(stranger.org.id);
+    // The refusal spent nothing: the code still works for its owner's own org.
+    const sameOrg = { platform: 'slack' as const, workspaceId: 'T1', userId: 'U2' };
+    identity.resolve(sameOrg);
+    expect(codes.redeem(sameOrg, code)).toMatchObject({ kind: 'linked', userId: stranger.user.id });
+  });
+
+  it("an invite stops working when its issuer is no longer an admin, and a joined org's own invites die with the join", () => {
+    const s = setup();
+    const { identity, joins } = s;
+    const admin = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'UADMIN' });
+    const guild = identity.resolve(discordAlice);
+    const stale = joins.invite(admin.org.id, admin.user.id).code;
+    identity.setRole(admin.org.id, admin.user.id, 'member');
+    expect(joins.join(discordAlice, guild.org.id, stale)).toEqual({ kind: 'invalid' });
+    expect(identity.resolve({ platform: 'discord', workspaceId: 'G1', userId: '2002' }).org.id).toBe(guild.org.id);
+    identity.setRole(admin.org.id, admin.user.id, 'admin');
+
+    // The guild's admin issued an invite into the guild's org before it joined the Slack org.
+    const guildInvite = joins.invite(guild.org.id, guild.user.id).code;
+    const { code } = joins.invite(admin.org.id, admin.user.id);
+    expect(joins.join(discordAlice, guild.org.id, code)).toMatchObject({ kind: 'joined' });
+    const third = { platform: 'slack' as const, workspaceId: 'T3', userId: 'U3' };
+    const t3 = identity.resolve(third);
+    expect(joins.join(third, t3.org.id, guildInvite)).toEqual({ kind: 'invalid' });
+    expect(identity.resolve(third).org.id).toBe(t3.org.id);
   });
 
   it('a user id from another org is not found (queries are org-scoped)', () => {

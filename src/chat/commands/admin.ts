@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { identityKey } from '../../identity/index.js';
 import { options } from '../parse.js';
+import type { JoinBlocker } from '../../identity/index.js';
 import type { CommandContext, CommandReply, CommandSpec } from '../router.js';
 import type { Done } from '../services.js';
 
@@ -41,6 +42,7 @@ const SECRET = 'secret set org|team|user <name> [team|@user] | list [scope] | de
 const TEAM = 'team create <name> | add <team> @user | remove <team> @user | channel <team> | list';
 const ROLE = 'role grant|revoke @user';
 const AUDIT = 'audit [--user @u] [--server s] [--since 1h] | audit export';
+const ORG = 'org invite | org join <code>';
 
 /** Splits `scope name [owner]` of the secret commands into the owner id the policy stores. */
 function secretOwner(
@@ -200,6 +202,19 @@ export const adminCommands: CommandSpec[] = [
     },
   },
   {
+    word: 'org', usage: ORG, summary: 'join this workspace to another org (an admin on each side)',
+    run: async (ctx, args) => {
+      const [verb, code] = args;
+      if (verb === 'invite' && !code) {
+        const { code: fresh, expiresAt } = ctx.services.orgJoins.invite(ctx.org.id, ctx.user.id);
+        done(ctx, 'org.invite', { ok: true, message: '' }, { expiresAt });
+        return say(`Invite code \`${fresh}\` for ${ctx.org.name}. An admin of the other workspace types \`/onbehalf admin org join ${fresh}\` within 10 minutes; it works once. Their people join as members; their org must hold no providers, servers, secrets, teams or connected accounts.`);
+      }
+      if (verb === 'join' && code && args.length === 2) return orgJoin(ctx, code);
+      return wrong(ORG);
+    },
+  },
+  {
     word: 'audit', usage: AUDIT, summary: 'who did what, as whom',
     run: async (ctx, args) => {
       const { audit } = ctx.services;
@@ -224,3 +239,39 @@ export const adminCommands: CommandSpec[] = [
     },
   },
 ];
+
+/** Words one blocker of an org join: "providers (github, jira)", "connected accounts (3)". */
+function blockerText(b: JoinBlocker): string {
+  return `${b.kind} (${b.names.length ? b.names.join(', ') + (b.count > b.names.length ? ', …' : '') : b.count})`;
+}
+
+/** `admin org join <code>`: this workspace's org moves into the inviting org. Audited in both orgs. */
+function orgJoin(ctx: CommandContext, code: string): CommandReply {
+  const r = ctx.services.orgJoins.join(ctx.identity, ctx.org.id, code);
+  const audit = (orgId: string, outcome: string, detail: Record<string, unknown>) =>
+    ctx.services.audit.write({
+      orgId, category: 'admin', action: 'org.join', actorUserId: ctx.user.id, chatIdentity: identityKey(ctx.identity),
+      decision: 'allowed', outcome, requestId: ctx.requestId, detail,
+    });
+  switch (r.kind) {
+    case 'cooldown':
+      audit(ctx.org.id, 'cooldown', {});
+      return say(`Too many wrong invite codes. Try again in ${Math.ceil(r.retryAfterMs / 60_000)} minute(s).`);
+    case 'invalid':
+      audit(ctx.org.id, 'invalid_code', {});
+      return say('That invite code is wrong, expired or already used. Ask an admin of the other org for a fresh one with `/onbehalf admin org invite`.');
+    case 'same_org':
+      audit(ctx.org.id, 'same_org', {});
+      return say('This workspace already belongs to that org; nothing to join.');
+    case 'blocked': {
+      const what = r.blockers.map(blockerText).join(', ');
+      audit(ctx.org.id, 'blocked', { intoOrg: r.intoOrgId, blockers: r.blockers.map((b) => b.kind) });
+      audit(r.intoOrgId, 'blocked', { fromOrg: ctx.org.id, blockers: r.blockers.map((b) => b.kind) });
+      return say(`Not joined: this org still has its own ${what}; remove them first (\`admin provider remove\`, \`admin server remove\`, \`admin secret delete\`, each person's \`disconnect\`), then join again.`);
+    }
+    case 'joined':
+      audit(r.fromOrgId, 'joined', { intoOrg: r.intoOrgId, workspaces: r.workspaces, users: r.users });
+      audit(r.intoOrgId, 'joined', { fromOrg: r.fromOrgId, invitedBy: r.invitedBy, workspaces: r.workspaces, users: r.users });
+      return say(`Joined: this workspace now belongs to ${r.intoOrgName} (${r.users} people moved, as members; an admin of ${r.intoOrgName} grants roles with \`/onbehalf admin role grant\`).`);
+  }
+}

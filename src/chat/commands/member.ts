@@ -91,7 +91,7 @@ export const memberCommands: CommandSpec[] = [
   {
     word: 'link',
     usage: 'link [code]',
-    summary: 'link this chat identity with your identity on another platform',
+    summary: 'link this chat identity with your identity on another platform (same org)',
     run: (ctx, args) => link(ctx, args[0]),
   },
   {
@@ -112,6 +112,10 @@ export const memberCommands: CommandSpec[] = [
   },
 ];
 
+/** The one line a link across orgs gets (exported for the tests' wording checks). */
+export const ORG_MISMATCH =
+  'Not linked: that code belongs to another onbehalf org. An admin there runs `/onbehalf admin org invite` and an admin here runs `/onbehalf admin org join <code>`; then link again.';
+
 async function link(ctx: CommandContext, code: string | undefined): Promise<CommandReply> {
   const { linkCodes, identity, outbound } = ctx.services;
   if (!code) {
@@ -127,6 +131,8 @@ async function link(ctx: CommandContext, code: string | undefined): Promise<Comm
       return say('That link code is wrong, expired or already used. Get a fresh one with `/onbehalf link` on your other platform.');
     case 'conflict':
       return say(`Not linked: ${r.reason}.`);
+    case 'other_org':
+      return say(ORG_MISMATCH);
     case 'already_linked':
       return say('This identity is already linked to you.');
     case 'linked': {

@@ -1,5 +1,5 @@
 import type { AuditLog } from '../../audit/index.js';
-import { identityKey, type ChatIdentity, type Identity } from '../../identity/index.js';
+import { identityKey, isExternalMember, type ChatIdentity, type Identity } from '../../identity/index.js';
 import type { Logger } from '../../log.js';
 
 /** Asks Slack about one user (`users.info`). */
@@ -31,6 +31,8 @@ export class WorkspaceAdmins {
 
   /** Promotes the caller when Slack says they own or administer the workspace. Never throws. */
   async promote(chat: ChatIdentity): Promise<void> {
+    // An external member's Slack role is about their own workspace, not this one; the core refuses them.
+    if (isExternalMember(chat)) return;
     const key = identityKey(chat);
     const last = this.#checked.get(key);
     if (last !== undefined && Date.now() - last < this.#cacheMs) return;

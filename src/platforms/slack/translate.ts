@@ -21,6 +21,9 @@ const eventEnvelope = z.object({
     subtype: z.string().optional(),
     bot_id: z.string().optional(),
     team: z.string().optional(),
+    // Slack Connect: the poster's own team, which differs from team_id for an external member.
+    user_team: z.string().optional(),
+    user_profile: z.object({ team: z.string().optional() }).passthrough().optional(),
   }),
 });
 
@@ -64,7 +67,9 @@ const viewSubmission = z.object({
 
 const formMetadata = z.object({ formId: z.string(), channelId: z.string(), threadId: z.string().optional(), isDirect: z.boolean() });
 
-const identity = (teamId: string, userId: string, displayName?: string): ChatIdentity => ({ platform: 'slack', workspaceId: teamId, userId, displayName });
+const identity = (teamId: string, userId: string, displayName?: string, homeTeamId?: string): ChatIdentity => ({
+  platform: 'slack', workspaceId: teamId, userId, displayName, ...(homeTeamId ? { homeWorkspaceId: homeTeamId } : {}),
+});
 const isDm = (channelId: string) => channelId.startsWith('D');
 
 /** A leading mention of the bot (`<@U123>` or `<@U123|name>`) is not part of what was said. */
@@ -88,7 +93,7 @@ export function fromEvent(body: unknown): Extract<Inbound, { kind: 'message' }> 
     // Mentions are answered in a thread; a DM stays flat unless the user wrote in a thread.
     threadId: mention ? (e.thread_ts ?? e.ts) : e.thread_ts,
   };
-  return { kind: 'message', identity: identity(teamId, e.user), target, text: mention ? stripMention(e.text) : e.text.trim(), eventId: event_id };
+  return { kind: 'message', identity: identity(teamId, e.user, undefined, e.user_team ?? e.user_profile?.team), target, text: mention ? stripMention(e.text) : e.text.trim(), eventId: event_id };
 }
 
 /** A `/onbehalf …` slash command → a command (its text is the subcommand line). */
@@ -116,7 +121,7 @@ export function fromBlockAction(body: unknown): { inbound: Extract<Inbound, { ki
     platform: 'slack', workspaceId: teamId, channelId, userId: b.user.id, isDirect: isDm(channelId),
     threadId: b.message?.thread_ts ?? b.container?.thread_ts, messageId: b.message?.ts ?? b.container?.message_ts,
   };
-  return { inbound: { kind: 'button', identity: identity(teamId, b.user.id, b.user.name), target, actionId: action.action_id, value: action.value }, triggerId: b.trigger_id };
+  return { inbound: { kind: 'button', identity: identity(teamId, b.user.id, b.user.name, b.user.team_id), target, actionId: action.action_id, value: action.value }, triggerId: b.trigger_id };
 }
 
 /** A submitted secret form → form_submit, every value wrapped in a Secret at once. */
@@ -138,5 +143,5 @@ export function fromViewSubmission(body: unknown): Extract<Inbound, { kind: 'for
     if (v !== undefined && v !== null) values[blockId] = new Secret(v);
   }
   const target: ReplyTarget = { platform: 'slack', workspaceId: teamId, channelId: meta.channelId, threadId: meta.threadId, userId: b.user.id, isDirect: meta.isDirect };
-  return { kind: 'form_submit', identity: identity(teamId, b.user.id, b.user.name), target, formId: meta.formId, values };
+  return { kind: 'form_submit', identity: identity(teamId, b.user.id, b.user.name, b.user.team_id), target, formId: meta.formId, values };
 }

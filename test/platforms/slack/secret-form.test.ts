@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../../src/app.js';
 import { ChatCore, type ChatServices } from '../../../src/chat/index.js';
-import { LinkCodes } from '../../../src/identity/index.js';
+import { LinkCodes, OrgJoins } from '../../../src/identity/index.js';
 import { Policy } from '../../../src/policy/index.js';
 import { secrets } from '../../../src/db/schema.js';
 import { tempDir, testConfig } from '../../support/env.js';
@@ -33,7 +33,7 @@ describe('a secret typed into a Slack modal', () => {
     );
     policy = new Policy(app.db, app.keyring);
     const services: ChatServices = {
-      identity: app.identity, linkCodes: new LinkCodes(app.db), audit: app.audit, outbound: app.outbound, llm: false, dataDir: app.config.dataDir,
+      identity: app.identity, linkCodes: new LinkCodes(app.db), orgJoins: new OrgJoins(app.db), audit: app.audit, outbound: app.outbound, llm: false, dataDir: app.config.dataDir,
       policy: policy as unknown as ChatServices['policy'],
       oauth: {} as ChatServices['oauth'],
       runner: {} as ChatServices['runner'],

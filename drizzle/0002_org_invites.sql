@@ -1,0 +1,1 @@
+ALTER TABLE `link_codes` ADD `kind` text DEFAULT 'link' NOT NULL;
