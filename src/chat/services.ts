@@ -34,12 +34,14 @@ export interface ChatPolicy {
   removeServer(orgId: string, name: string): Promise<Done>;
   testServer(orgId: string, name: string, user: User): Promise<Done>;
   bind(orgId: string, server: string, target: 'env' | 'header', name: string, source: string, template?: string): Promise<Done>;
-  rule(orgId: string, effect: 'allow' | 'deny', server: string, input: { tools: string; roles?: string[]; users?: string[]; teams?: string[]; args?: Record<string, string>; inject?: Record<string, string> }): Promise<Done>;
+  rule(orgId: string, effect: 'allow' | 'deny', server: string, input: { tools: string; roles?: string[]; users?: string[]; teams?: string[]; args?: Record<string, string>; inject?: Record<string, string>; ignoreCase?: boolean }): Promise<Done>;
   setSecret(orgId: string, scope: 'org' | 'team' | 'user', owner: string, name: string, value: Secret): Promise<Done>;
   listSecrets(orgId: string, scope?: 'org' | 'team' | 'user'): Promise<{ scope: string; owner: string; name: string; updatedAt: number }[]>;
   deleteSecret(orgId: string, scope: 'org' | 'team' | 'user', owner: string, name: string): Promise<Done>;
   team(orgId: string, action: 'create' | 'add' | 'remove' | 'channel' | 'list', name: string | undefined, arg?: string): Promise<Done>;
   catalogFor(orgId: string, user: User, channelId?: string): Promise<CatalogTool[]>;
+  /** The caller's tools, and the servers whose tools they see only after connecting `providerSlug`. */
+  catalog(orgId: string, user: User, channelId?: string): Promise<{ tools: CatalogTool[]; needsConnect: { server: string; providerSlug: string }[] }>;
 }
 
 /** What the chat core needs of the runner. */

@@ -260,6 +260,8 @@ export const accessRules = sqliteTable(
     argConstraints: text('arg_constraints', { mode: 'json' }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
     /** Argument name → template such as `{user.email}`; overrides supplied values. */
     inject: text('inject', { mode: 'json' }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
+    /** Allow rules: argument globs match ignoring case (`--ignore-case`); deny rules always do. */
+    ignoreCase: integer('ignore_case', { mode: 'boolean' }).notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [index('access_rules_server').on(t.orgId, t.serverId)],

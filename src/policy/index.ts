@@ -1,6 +1,7 @@
 export { Policy, type Done, type PolicyOptions, type BindingRow } from './policy.js';
 export { SecretStore, type SecretScope } from './secrets.js';
 export { Teams, type Team, type TeamResolution } from './teams.js';
+export { duplicateKey, normaliseValue } from './args.js';
 export { decide, visible, globMatch, describeRule, type AccessRule, type Subject, type Decision } from './rules.js';
 export { parseSource, describeSource, perUserGrantKinds, fillContext, contextPlaceholders, type BindingSource, type ContextPlaceholder } from './sources.js';
 export { DEFAULT_TIMEOUT_MS, type McpServerRow, type ServerInput } from './servers.js';

@@ -6,7 +6,8 @@ import { NetGuard } from '../net/index.js';
 import { accessRules, credentialBindings, mcpServers, users } from '../db/schema.js';
 import { SecretStore, type SecretScope } from './secrets.js';
 import { Teams } from './teams.js';
-import { describeRule, type AccessRule } from './rules.js';
+import { normaliseValue } from './args.js';
+import { describeRule, normaliseGlob, type AccessRule } from './rules.js';
 import { DEFAULT_TIMEOUT_MS, serverInputSchema, type McpServerRow, type ServerInput } from './servers.js';
 import { envNameSchema, headerNameSchema, injectTemplateSchema, parseSource, templateSchema } from './sources.js';
 
@@ -25,13 +26,26 @@ export interface PolicyOptions {
   net?: NetGuard;
 }
 
+const argNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'an argument name is letters, digits, dots, dashes or underscores');
+
+/** An argument glob: no control characters, percent-encoding or `.`/`..` segments (values holding them are refused, so such a glob could never match). */
+const globSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .superRefine((g, ctx) => {
+    const n = normaliseValue(g.replace(/[*?]/g, 'x'));
+    if (!n.ok) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `the glob ${n.why}; values like that are refused anyway` });
+  });
+
 const ruleInputSchema = z.object({
   tools: z.string().min(1).max(200),
   roles: z.array(z.string()).refine((rs) => rs.every((r) => r === 'admin' || r === 'member'), 'roles are admin or member').optional(),
   users: z.array(z.string().min(1)).optional(),
   teams: z.array(z.string().min(1)).optional(),
-  args: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'an argument name is letters, digits, dots, dashes or underscores'), z.string().min(1).max(200)).optional(),
-  inject: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'an argument name is letters, digits, dots, dashes or underscores'), injectTemplateSchema).optional(),
+  args: z.record(argNameSchema, globSchema).optional(),
+  inject: z.record(argNameSchema, injectTemplateSchema).optional(),
+  ignoreCase: z.boolean().optional(),
 });
 
 const firstIssue = (e: z.ZodError) => {
@@ -153,9 +167,11 @@ export class Policy {
   async rule(orgId: string, effect: 'allow' | 'deny', serverName: string, input: z.input<typeof ruleInputSchema>): Promise<Done> {
     const s = this.server(orgId, serverName);
     if (!s) return no(`There is no server named ${serverName}.`);
+    // The schema would silently drop an own `__proto__` key; refuse it instead.
+    if ([input.args, input.inject].some((o) => o && Object.hasOwn(o, '__proto__'))) return no('Rule not added: an argument may not be named __proto__.');
     const r = ruleInputSchema.safeParse(input);
     if (!r.success) return no(`Rule not added: ${firstIssue(r.error)}.`);
-    const { tools, roles, users: us, teams: ts, args, inject } = r.data;
+    const { tools, roles, users: us, teams: ts, args, inject, ignoreCase } = r.data;
     for (const u of us ?? []) {
       if (!this.db.select().from(users).where(and(eq(users.orgId, orgId), eq(users.id, u))).get()) return no(`Rule not added: no user ${u} in this org.`);
     }
@@ -169,7 +185,7 @@ export class Policy {
     const row = {
       id: newId(), orgId, serverId: s.id, effect, tools,
       subjects: { ...(roles?.length ? { roles } : {}), ...(us?.length ? { users: us } : {}), ...(teamIds.length ? { teams: teamIds } : {}) },
-      argConstraints: args ?? {}, inject: inject ?? {},
+      argConstraints: Object.fromEntries(Object.entries(args ?? {}).map(([k, g]) => [k, normaliseGlob(g)])), inject: inject ?? {}, ignoreCase: ignoreCase ?? false,
     };
     this.db.insert(accessRules).values(row).run();
     return ok(`Added rule: ${describeRule(row, s.name)}${Object.keys(row.inject).length ? `, injecting ${Object.entries(row.inject).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}.`);

@@ -3,7 +3,7 @@ import { Secret as SecretValue } from '../crypto/index.js';
 import type { TokenSource } from '../oauth/types.js';
 import type { Policy } from './policy.js';
 import type { McpServerRow } from './servers.js';
-import { parseSource, type BindingSource } from './sources.js';
+import { describeSource, headerValueOk, parseSource, type BindingSource } from './sources.js';
 
 /** What the OAuth engine offers for `mcp_oauth` bindings (optional: absent, such bindings are refused). */
 export interface McpOAuthRegistrar {
@@ -63,7 +63,11 @@ export async function resolveCredentials(
     const value = await valueOf(policy, tokens, server, caller, parsed.source, creds, opts);
     if (!(value instanceof SecretValue)) return value;
     if (parsed.source.kind !== 'static') creds.sensitive.push(value);
-    const filled = b.template ? new SecretValue(b.template.replace('{token}', value.reveal())) : value;
+    // Literal substitution: a function replacer, so `$&`, `$'` … in a secret stay as they are.
+    const filled = b.template ? new SecretValue(b.template.replace('{token}', () => value.reveal())) : value;
+    if (b.target === 'header' && !headerValueOk(filled.reveal())) {
+      return { kind: 'misconfigured', message: `the value bound to header ${b.name} on ${server.name} (from ${describeSource(parsed.source)}) holds a line break, control or non-Latin-1 character, so nothing was sent; an admin must check that source` };
+    }
     (b.target === 'env' ? creds.env : creds.headers)[b.name] = filled;
     if (!creds.kinds.includes(parsed.source.kind)) creds.kinds.push(parsed.source.kind);
   }

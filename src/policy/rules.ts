@@ -1,3 +1,4 @@
+import { compileGlob, fold, foldName, normaliseValue, protoKey } from './args.js';
 import { fillContext, type ContextPlaceholder } from './sources.js';
 
 /** One access rule as stored (see `access_rules`). */
@@ -8,6 +9,8 @@ export interface AccessRule {
   subjects: { roles?: string[]; users?: string[]; teams?: string[] };
   argConstraints: Record<string, string>;
   inject: Record<string, string>;
+  /** Allow rules: match argument globs ignoring case (deny rules always do). */
+  ignoreCase?: boolean;
 }
 
 /** Who is asking, as rules see it (ids and names from our own tables, never from arguments). */
@@ -23,10 +26,39 @@ export type Decision =
   | { kind: 'allowed'; args: Record<string, unknown>; rule: string | null }
   | { kind: 'denied'; rule: string; reason: string };
 
-/** `*` matches any run of characters (including `/`), `?` one character; the whole value must match. */
-export function globMatch(glob: string, value: string): boolean {
-  const re = new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 's');
-  return re.test(value);
+const compiled = new Map<string, RegExp>();
+
+/** A rule's glob, compiled once per (rule, glob, mode) and kept. */
+function pattern(ruleId: string, glob: string, mode: 'segments' | 'names' | 'folded'): RegExp {
+  const key = `${ruleId}\u0000${mode}\u0000${glob}`;
+  let re = compiled.get(key);
+  if (!re) {
+    if (compiled.size >= 10_000) compiled.clear();
+    const g = mode === 'names' ? glob : normaliseGlob(glob);
+    re = compileGlob(mode === 'folded' ? fold(g) : g, mode === 'names' ? 'names' : 'segments');
+    compiled.set(key, re);
+  }
+  return re;
+}
+
+/** A value glob in normal form (NFC, trimmed, single slashes, no trailing slash), as values are. */
+export function normaliseGlob(glob: string): string {
+  const g = glob.normalize('NFC').trim().replace(/\/{2,}/g, '/');
+  return g.length > 1 && g.endsWith('/') ? g.slice(0, -1) : g;
+}
+
+/** Whether a (normalised) value matches a value glob per segment: `*` within a segment, `**` across, `?` one non-`/` character. */
+export function globMatch(glob: string, value: string, opts: { ignoreCase?: boolean } = {}): boolean {
+  if (!normaliseValue(value).ok) return false;
+  return opts.ignoreCase ? pattern('', glob, 'folded').test(fold(value)) : pattern('', glob, 'segments').test(value);
+}
+
+const toolMatch = (r: AccessRule, tool: string) => pattern(r.id, r.tools, 'names').test(tool);
+
+/** Allow rules match case-sensitively unless `ignoreCase`; deny rules always also match case- and compatibility-folded. */
+function valueMatch(r: AccessRule, glob: string, value: string): boolean {
+  if (r.effect === 'deny' || r.ignoreCase) return pattern(r.id, glob, 'segments').test(value) || pattern(r.id, glob, 'folded').test(fold(value));
+  return pattern(r.id, glob, 'segments').test(value);
 }
 
 /** A rule in words, for denials: `deny notes "delete_*" for roles member`. */
@@ -37,6 +69,7 @@ export function describeRule(r: AccessRule, server: string): string {
     r.subjects.teams?.length ? `teams ${r.subjects.teams.join(',')}` : '',
   ].filter(Boolean);
   const args = Object.entries(r.argConstraints).map(([k, g]) => `${k}=${g}`);
+  if (args.length && r.ignoreCase && r.effect === 'allow') args.push('ignoring case');
   return `${r.effect} ${server} "${r.tools}"${who.length ? ` for ${who.join('; ')}` : ' for everyone'}${args.length ? ` with ${args.join(', ')}` : ''}`;
 }
 
@@ -46,30 +79,64 @@ function appliesTo(r: AccessRule, s: Subject): boolean {
   return roles.includes(s.role) || users.includes(s.userId) || s.teams.some((t) => teams.includes(t.id) || teams.includes(t.name));
 }
 
-const argString = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v ?? null));
+const kindOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
 
+/** Why an allow rule's constraints fail for these (already normalised) arguments, or undefined when they hold. */
 function constraintsHold(r: AccessRule, args: Record<string, unknown>): string | undefined {
   for (const [name, glob] of Object.entries(r.argConstraints)) {
-    if (!(name in args) || !globMatch(glob, argString(args[name]))) return `${name} must match ${glob}`;
+    const v = Object.hasOwn(args, name) ? args[name] : undefined;
+    if (typeof v !== 'string' || !valueMatch(r, glob, v)) return `${name} must match ${glob}`;
   }
   return undefined;
 }
+
+const set = (o: Record<string, unknown>, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+const refused = (reason: string): Decision => ({ kind: 'denied', rule: 'argument check', reason });
 
 /**
  * Checks one call. Deny rules win; if the server has allow rules, one must let this caller use
  * this tool with these arguments; with none, everyone may. Injected context overrides supplied
  * arguments before constraints are checked, so a caller cannot talk their way past an injection.
+ *
+ * Every argument a rule of this caller and tool constrains must be a string; it is normalised
+ * (see `normaliseValue`) and the normalised value is what rules judge and what `args` carries to
+ * the tool. Supplied names that differ from a constrained or injected name only by case,
+ * separators or spacing, and `__proto__` anywhere, are refused.
  */
 export function decide(
   rules: AccessRule[], server: string, subject: Subject, tool: string, supplied: Record<string, unknown>, context: Record<ContextPlaceholder, string>,
 ): Decision {
-  const mine = rules.filter((r) => appliesTo(r, subject) && globMatch(r.tools, tool));
-  const args = { ...supplied };
-  for (const r of mine) if (r.effect === 'allow') for (const [k, t] of Object.entries(r.inject)) args[k] = fillContext(t, context);
+  const mine = rules.filter((r) => appliesTo(r, subject) && toolMatch(r, tool));
+  if (protoKey(supplied)) return refused('an argument is named __proto__, which is never passed on; rename it');
+  const args: Record<string, unknown> = {};
+  for (const k of Object.keys(supplied)) set(args, k, supplied[k]);
+  for (const r of mine) if (r.effect === 'allow') for (const [k, t] of Object.entries(r.inject)) set(args, k, fillContext(t, context));
+
+  const checkedBy = new Map<string, AccessRule>();
+  for (const r of mine) for (const k of [...Object.keys(r.argConstraints), ...Object.keys(r.inject)]) if (!checkedBy.has(k)) checkedBy.set(k, r);
+  for (const k of Object.keys(supplied)) {
+    for (const [name, r] of checkedBy) {
+      if (k !== name && foldName(k) === foldName(name)) {
+        return refused(`the argument "${k}" looks like "${name}", which rule ${describeRule(r, server)} checks or sets; use the exact name ${name}`);
+      }
+    }
+  }
+  for (const r of mine) {
+    for (const name of Object.keys(r.argConstraints)) {
+      if (!Object.hasOwn(args, name)) continue;
+      const v = args[name];
+      if (typeof v !== 'string') return refused(`${name} must be a string, not ${kindOf(v)} (rule ${describeRule(r, server)} checks it)`);
+      const n = normaliseValue(v);
+      if (!n.ok) return refused(`${name} ${n.why}, which rule ${describeRule(r, server)} cannot judge; send a plain value`);
+      set(args, name, n.value);
+    }
+  }
 
   for (const r of mine.filter((x) => x.effect === 'deny')) {
-    const conditional = Object.keys(r.argConstraints).length > 0;
-    if (!conditional || constraintsHold(r, args) === undefined) {
+    const constrained = Object.entries(r.argConstraints);
+    const missing = constrained.find(([name]) => !Object.hasOwn(args, name));
+    if (constrained.length && missing) return refused(`rule ${describeRule(r, server)} checks ${missing[0]}, which is missing; give ${missing[0]} as a string`);
+    if (constrained.every(([name, glob]) => valueMatch(r, glob, args[name] as string))) {
       return { kind: 'denied', rule: describeRule(r, server), reason: `denied by rule: ${describeRule(r, server)}` };
     }
   }
@@ -90,7 +157,7 @@ export function decide(
 
 /** Whether a tool shows in the caller's catalog: not denied outright, and allowed by some rule (or no allow rules). */
 export function visible(rules: AccessRule[], subject: Subject, tool: string): boolean {
-  const mine = rules.filter((r) => appliesTo(r, subject) && globMatch(r.tools, tool));
+  const mine = rules.filter((r) => appliesTo(r, subject) && toolMatch(r, tool));
   if (mine.some((r) => r.effect === 'deny' && Object.keys(r.argConstraints).length === 0)) return false;
   return !rules.some((r) => r.effect === 'allow') || mine.some((r) => r.effect === 'allow');
 }

@@ -65,7 +65,15 @@ export const templateSchema = z
   .min(1)
   .max(200)
   .refine((t) => t.split('{token}').length === 2, 'the template must contain {token} exactly once, e.g. "Bearer {token}"')
-  .refine((t) => !/[\r\n]/.test(t), 'the template must be one line');
+  .refine((t) => headerValueOk(t), 'the template must be one line of printable characters (no line breaks or control characters)');
+
+/**
+ * Whether a header value may be sent: tab, printable ASCII and Latin-1 only. A CR/LF would split
+ * the header (request smuggling); other controls and wider characters are refused by HTTP stacks.
+ */
+export function headerValueOk(v: string): boolean {
+  return /^[\t\x20-\x7e\xa0-\xff]*$/.test(v);
+}
 
 /** Env var names a stdio server may receive. */
 export const envNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an env var name is letters, digits and _, not starting with a digit');

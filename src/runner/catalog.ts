@@ -4,36 +4,73 @@ import type { User } from '../identity/index.js';
 import type { McpPool } from '../mcp/index.js';
 import { resolveCredentials, visible, type McpServerRow, type Policy, type RunnerTokens } from '../policy/index.js';
 
-/** The tools each caller may see, listed with their own credentials and filtered by access rules. */
+/** A server whose tools the caller cannot list yet: their own grant is missing or must be renewed. */
+export interface CatalogGap {
+  server: string;
+  providerSlug: string;
+}
+
+/**
+ * The tools each caller may see, listed with their own credentials and filtered by access rules.
+ * A listing made with one caller's credentials is never shown to another: when a caller's
+ * credentials do not resolve (or listing fails), they see their own last listing of that server,
+ * if any; a caller who lacks a grant and never listed sees what an http server lists without any
+ * credentials (if it does), else nothing from it. Either way, a gap names the account to connect.
+ */
 export class ToolCatalog {
+  /** The last listing of each server made with each user's own credentials (`serverId␀userId`). */
+  readonly #own = new Map<string, Tool[]>();
+
   constructor(
     private readonly policy: Policy,
     private readonly pool: McpPool,
     private readonly tokens: RunnerTokens,
   ) {}
 
-  /** The caller's catalog. A server whose grant the caller lacks shows its last known tools (calling one prompts). */
+  /** The caller's catalog (tools only; see `catalog` for the servers they still need to connect). */
   async catalogFor(orgId: string, user: User, channelId?: string): Promise<CatalogTool[]> {
+    return (await this.catalog(orgId, user, channelId)).tools;
+  }
+
+  /** The caller's tools, and the servers whose tools they will see once they connect an account. */
+  async catalog(orgId: string, user: User, channelId?: string): Promise<{ tools: CatalogTool[]; needsConnect: CatalogGap[] }> {
     const out: CatalogTool[] = [];
+    const needsConnect: CatalogGap[] = [];
     const subject = { userId: user.id, role: user.role, teams: this.policy.teams.ofUser(orgId, user.id) };
     for (const server of this.policy.servers(orgId)) {
       const rules = this.policy.rules(server.id);
-      const tools = await this.#tools(server, orgId, user.id, channelId);
+      const { tools, connect } = await this.#tools(server, orgId, user.id, channelId);
+      if (connect) needsConnect.push({ server: server.name, providerSlug: connect });
       for (const t of tools) {
         if (!visible(rules, subject, t.name)) continue;
         out.push({ server: server.name, tool: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Record<string, unknown> });
       }
     }
-    return out;
+    return { tools: out, needsConnect };
   }
 
-  async #tools(server: McpServerRow, orgId: string, userId: string, channelId?: string): Promise<Tool[]> {
+  async #tools(server: McpServerRow, orgId: string, userId: string, channelId?: string): Promise<{ tools: Tool[]; connect?: string }> {
+    const key = `${server.id}\u0000${userId}`;
     const res = await resolveCredentials(this.policy, this.tokens, server, { orgId, userId, ...(channelId ? { chat: { channelId } } : {}) });
     if (res.kind === 'ok') {
       const listed = await this.pool.tools(server, res.creds);
-      if (listed.kind === 'ok') return listed.value;
+      if (listed.kind === 'ok') {
+        if (this.#own.size >= 10_000 && !this.#own.has(key)) this.#own.clear();
+        this.#own.set(key, listed.value);
+        return { tools: listed.value };
+      }
     }
-    return this.pool.lastCatalog(server.id) ?? [];
+    const mine = this.#own.get(key);
+    if (res.kind !== 'needs_connect') return { tools: mine ?? [] };
+    if (mine) return { tools: mine, connect: res.providerSlug };
+    // Never connected: what the server lists to anyone, asked with no credentials at all (http
+    // only; a server that wants a token for tools/list shows nothing until the caller connects).
+    // The agent needs these names to call a tool, which then parks and prompts to connect.
+    if (server.transport === 'http') {
+      const open = await this.pool.tools(server, { env: {}, headers: {} });
+      if (open.kind === 'ok') return { tools: open.value, connect: res.providerSlug };
+    }
+    return { tools: [], connect: res.providerSlug };
   }
 
   /** Connects to a server as `user` and lists its tools: the admin's check that bindings work. */
@@ -63,5 +100,6 @@ export function chatPolicy(policy: Policy, catalog: ToolCatalog): ChatPolicy {
     deleteSecret: (o, sc, ow, n) => policy.deleteSecret(o, sc, ow, n),
     team: (o, a, n, arg) => policy.team(o, a, n, arg),
     catalogFor: (o, u, c) => catalog.catalogFor(o, u, c),
+    catalog: (o, u, c) => catalog.catalog(o, u, c),
   };
 }

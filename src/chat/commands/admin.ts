@@ -37,7 +37,7 @@ function userRef(ctx: CommandContext, ref: string | undefined) {
 const PROVIDER = 'provider add <slug> <preset|oidc|oauth2> <client_id> [--scopes a,b] [--issuer URL] [--authorize URL --token URL] | list | remove <slug>';
 const SERVER = 'server add <name> http <url> [--timeout ms] | add <name> stdio <command> [args…] | list | remove <name> | test <name>';
 const BIND = 'bind <server> env|header <NAME> <source> [--template "Bearer {token}"]';
-const RULE = 'allow|deny <server> <tool-glob> [--roles a,b] [--users @a,@b] [--teams t] [--arg name=glob] [--inject name={user.email}]';
+const RULE = 'allow|deny <server> <tool-glob> [--roles a,b] [--users @a,@b] [--teams t] [--arg name=glob] [--ignore-case] [--inject name={user.email}]';
 const SECRET = 'secret set org|team|user <name> [team|@user] | list [scope] | delete org|team|user <name> [team|@user]';
 const TEAM = 'team create <name> | add <team> @user | remove <team> @user | channel <team> | list';
 const ROLE = 'role grant|revoke @user';
@@ -131,7 +131,9 @@ export const adminCommands: CommandSpec[] = [
     (effect): CommandSpec => ({
       word: effect, usage: RULE, summary: effect === 'allow' ? 'let people use tools' : 'forbid tools',
       run: async (ctx, args) => {
-        const { positional, flags } = options(args);
+        // `--ignore-case` takes no value: taken out first so it cannot swallow the next word.
+        const ignoreCase = args.includes('--ignore-case');
+        const { positional, flags } = options(args.filter((a) => a !== '--ignore-case'));
         const [server, tools] = positional;
         if (!server || !tools) return wrong(RULE);
         const pairs = (v: string | true | undefined) => {
@@ -143,6 +145,7 @@ export const adminCommands: CommandSpec[] = [
         if (unknown) return say(`No user "${unknown.slice(8)}" in this workspace.`);
         const r = await ctx.services.policy.rule(ctx.org.id, effect, server, {
           tools, roles: list(flags['roles']), users: userIds, teams: list(flags['teams']), args: pairs(flags['arg']), inject: pairs(flags['inject']),
+          ...(ignoreCase ? { ignoreCase } : {}),
         });
         return done(ctx, `rule.${effect}`, r, { server, tools });
       },

@@ -1,4 +1,5 @@
 import { identityKey } from '../../identity/index.js';
+import { duplicateKey } from '../../policy/index.js';
 import type { CommandContext, CommandReply, CommandSpec } from '../router.js';
 import { helpText } from '../router.js';
 
@@ -18,9 +19,13 @@ export const memberCommands: CommandSpec[] = [
     usage: 'tools',
     summary: 'the tools you may use',
     run: async (ctx) => {
-      const tools = await ctx.services.policy.catalogFor(ctx.org.id, ctx.user, ctx.target.channelId);
-      if (tools.length === 0) return say('No tools are available to you yet. An admin adds servers with `/onbehalf admin server add`.');
-      return say(['Tools you may use:', ...tools.map((t) => `• \`${t.server}.${t.tool}\`${t.description ? ` — ${t.description.split('\n')[0]}` : ''}`)].join('\n'));
+      const { tools, needsConnect } = await ctx.services.policy.catalog(ctx.org.id, ctx.user, ctx.target.channelId);
+      const gaps = needsConnect.map((g) => `• \`${g.server}\`: connect your ${g.providerSlug} account to see its tools: \`/onbehalf connect ${g.providerSlug}\``);
+      if (tools.length === 0 && gaps.length === 0) return say('No tools are available to you yet. An admin adds servers with `/onbehalf admin server add`.');
+      return say([
+        ...(tools.length ? ['Tools you may use:', ...tools.map((t) => `• \`${t.server}.${t.tool}\`${t.description ? ` — ${t.description.split('\n')[0]}` : ''}`)] : []),
+        ...(gaps.length ? ['Servers you have not connected yet:', ...gaps] : []),
+      ].join('\n'));
     },
   },
   {
@@ -40,6 +45,9 @@ export const memberCommands: CommandSpec[] = [
         return say(`The arguments are not valid JSON (${(err as Error).message.split('\n')[0]}). ${usage}`);
       }
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return say(`The arguments must be a JSON object like {"key":"value"}. ${usage}`);
+      // JSON.parse keeps only the last of repeated names; what was typed must be what is judged and sent.
+      const twice = duplicateKey(json);
+      if (twice !== undefined) return say(`The arguments name "${twice}" more than once; give each argument once. ${usage}`);
       await ctx.services.runner.enqueueToolCall({
         orgId: ctx.org.id, userId: ctx.user.id, chatIdentity: identityKey(ctx.identity), server: m[1]!, tool: m[2]!,
         args: parsed as Record<string, unknown>, target: ctx.target, requestId: ctx.requestId, eventId: ctx.eventId,

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { registerTestTools, type SeenCall } from './tools.js';
+import { fingerprint, registerTestTools, type SeenCall } from './tools.js';
 
 /** A running loopback MCP server over Streamable HTTP. */
 export interface TestMcpHttpServer {
@@ -19,6 +19,10 @@ export interface TestMcpHttpServer {
   callIds: { id: unknown; tool: unknown }[];
   /** HTTP requests answered, including ones refused. */
   requests: number;
+  /** `params.arguments` of every tools/call request as JSON text, parsed from the wire before any schema (unknown and `__proto__` keys kept). */
+  rawArguments: string[];
+  /** The Authorization header (or '') of every tools/list request: whose credentials each listing used. */
+  listedWith: string[];
   /** Answer 401 to any request whose `Authorization: Bearer <token>` is on the deny list. */
   deny(token: string): void;
   allow(token: string): void;
@@ -36,17 +40,27 @@ const bearer = (h: string | undefined) => h?.match(/^Bearer (.+)$/)?.[1];
 /**
  * Starts a Streamable HTTP MCP server on 127.0.0.1 (stateful sessions) offering the shared test
  * tools; `whoami` reports the Authorization and X-* headers it saw. Control 401s with `deny`,
- * 403 insufficient_scope with `grantScope`, 5xx with `failNext`. Stop it in afterAll.
+ * 403 insufficient_scope with `grantScope`, 5xx with `failNext`. With `callerTools`, a session
+ * opened with a bearer token also lists `only_for_<fingerprint of the token>` (listings differ per
+ * caller). Stop it in afterAll.
  */
-export async function startMcpHttpServer(opts: { /** Answer POSTs as SSE streams instead of JSON. Default false. */ sse?: boolean } = {}): Promise<TestMcpHttpServer> {
+export async function startMcpHttpServer(
+  opts: { /** Answer POSTs as SSE streams instead of JSON. Default false. */ sse?: boolean; /** List a per-caller tool. Default false. */ callerTools?: boolean } = {},
+): Promise<TestMcpHttpServer> {
   const denied = new Set<string>();
   const scopes = new Map<string, Set<string>>();
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   let failing = { n: 0, status: 503 };
-  const state = { calls: [] as SeenCall[], cancelled: 0, requests: 0, cancellations: [] as { requestId: unknown; reason: unknown }[], callIds: [] as { id: unknown; tool: unknown }[] };
+  const state = {
+    calls: [] as SeenCall[], cancelled: 0, requests: 0, cancellations: [] as { requestId: unknown; reason: unknown }[], callIds: [] as { id: unknown; tool: unknown }[],
+    rawArguments: [] as string[], listedWith: [] as string[],
+  };
 
-  const newSession = async () => {
+  const newSession = async (authorization: string | undefined) => {
     const server = new McpServer({ name: 'test-http', version: '1.0.0' });
+    if (opts.callerTools && authorization) {
+      server.registerTool(`only_for_${fingerprint(authorization).slice(3, 11)}`, { description: 'Listed only to this caller', inputSchema: {} }, async () => ({ content: [{ type: 'text' as const, text: 'yours' }] }));
+    }
     registerTestTools(server, {
       credentials: (extra) => {
         const out: Record<string, string> = {};
@@ -80,6 +94,8 @@ export async function startMcpHttpServer(opts: { /** Answer POSTs as SSE streams
         if (m?.method === 'notifications/cancelled') state.cancellations.push({ requestId: m.params?.requestId, reason: m.params?.reason });
         if (m?.method === 'tools/call') state.callIds.push({ id: m.id, tool: m.params?.name });
       }
+      if (body?.method === 'tools/call') state.rawArguments.push(JSON.stringify(body.params?.arguments ?? null));
+      if (body?.method === 'tools/list') state.listedWith.push(req.headers.authorization ?? '');
       const token = bearer(req.headers.authorization);
       if (token && (denied.has(token) || api.rejectAll)) {
         res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
@@ -103,7 +119,7 @@ export async function startMcpHttpServer(opts: { /** Answer POSTs as SSE streams
           res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
           return;
         }
-        transport = await newSession();
+        transport = await newSession(req.headers.authorization);
       }
       await transport.handleRequest(req, res, body);
     } catch (err) {
@@ -130,6 +146,12 @@ export async function startMcpHttpServer(opts: { /** Answer POSTs as SSE streams
     },
     get requests() {
       return state.requests;
+    },
+    get rawArguments() {
+      return state.rawArguments;
+    },
+    get listedWith() {
+      return state.listedWith;
     },
     deny: (t) => void denied.add(t),
     allow: (t) => void denied.delete(t),

@@ -1,0 +1,1 @@
+ALTER TABLE `access_rules` ADD `ignore_case` integer DEFAULT false NOT NULL;
