@@ -40,10 +40,11 @@ export const memberCommands: CommandSpec[] = [
         return say(`The arguments are not valid JSON (${(err as Error).message.split('\n')[0]}). ${usage}`);
       }
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return say(`The arguments must be a JSON object like {"key":"value"}. ${usage}`);
-      await ctx.services.runner.enqueueToolCall({
+      const queued = await ctx.services.runner.enqueueToolCall({
         orgId: ctx.org.id, userId: ctx.user.id, chatIdentity: identityKey(ctx.identity), server: m[1]!, tool: m[2]!,
         args: parsed as Record<string, unknown>, target: ctx.target, requestId: ctx.requestId, eventId: ctx.eventId,
       });
+      if (queued.kind === 'too_many_queued') return say(`\`${m[1]}.${m[2]}\` was not run: you already have ${queued.limit} calls waiting to run; wait for them to finish, then try again.`);
       return say(`Running \`${m[1]}.${m[2]}\` as you…`);
     },
   },
