@@ -47,9 +47,9 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
   };
 
   it('a provider answering after the lock TTL: two workers send one refresh, no replay, and the grant family stays alive', async () => {
-    const [w1, w2] = [anotherWorker({ lockTtlMs: 300 }), anotherWorker({ lockTtlMs: 300 })];
+    const [w1, w2] = [anotherWorker({ lockTtlMs: 800 }), anotherWorker({ lockTtlMs: 800 })];
     expire();
-    bed.server.options.tokenDelayMs = 1200; // four lock TTLs
+    bed.server.options.tokenDelayMs = 2500; // three lock TTLs
     const before = bed.server.refreshRequests().length;
     const first = w1.accessTokenFor(bed.org.id, bed.user.id, 'vendor');
     await vi.waitFor(() => expect(bed.server.refreshRequests().length).toBe(before + 1));
