@@ -10,9 +10,9 @@ const openRefresh = (bed: Bed) => {
   return bed.t.app.keyring.open(row.refreshTokenSealed!, { table: 'connected_accounts', column: 'refresh_token_sealed', rowId: row.id });
 };
 
-/** Every refresh token the provider received is distinct: none was replayed. */
-const noReplay = (bed: Bed) => {
-  const sent = bed.server.refreshRequests().map((r) => r.body['refresh_token']);
+/** Every refresh token the provider received since request `from` is distinct: none was replayed. */
+const noReplay = (bed: Bed, from: number) => {
+  const sent = bed.server.refreshRequests().slice(from).map((r) => r.body['refresh_token']);
   expect(new Set(sent).size).toBe(sent.length);
 };
 
@@ -59,14 +59,41 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     bed.server.options.tokenDelayMs = 0;
 
     expect(bed.server.refreshRequests().length - before).toBe(1);
-    noReplay(bed);
+    noReplay(bed, before);
     const fresh = bed.server.issuedAccessTokens.at(-1);
     expect(a.kind === 'ok' && a.token.reveal()).toBe(fresh);
     expect(b.kind === 'ok' && b.token.reveal()).toBe(fresh);
     // The provider did not revoke the family: the stored refresh token still works.
     expect((await w2.accessTokenFor(bed.org.id, bed.user.id, 'vendor', { forceRefresh: true })).kind).toBe('ok');
     expect(bed.connection()!.status).toBe('active');
-    noReplay(bed);
+    noReplay(bed, before);
+  });
+
+  it('a holder whose lock was taken over (it expired meanwhile) does not send the refresh token again until it holds the lock', async () => {
+    const w = anotherWorker({ lockTtlMs: 5000, backoffMs: 500 });
+    expire();
+    const key = `onbehalf:oauth:refresh:${bed.connection()!.id}`;
+    const redis = new Redis(bed.t.app.redisUrl!);
+    redisClients.push(redis);
+    bed.server.unavailable = 1; // the first attempt gets a 503; the retry comes after the backoff
+    const before = bed.server.refreshRequests().length;
+    const pending = w.accessTokenFor(bed.org.id, bed.user.id, 'vendor');
+    await vi.waitFor(() => expect(bed.server.refreshRequests().length).toBe(before + 1), { interval: 10 });
+    // During the backoff another process owns the lock (as after an expiry).
+    await redis.set(key, 'another-process', 'PX', 60_000);
+    try {
+      await vi.waitFor(() => expect(bed.t.logs.containing('refresh lock lost before sending')).not.toEqual([]));
+      expect(bed.server.refreshRequests().length).toBe(before + 1);
+    } finally {
+      // The other owner frees the lock without having stored anything.
+      await redis.del(key);
+    }
+    const r = await pending;
+    expect(r.kind).toBe('ok');
+    // Once it held the lock again it retried the request the provider had answered with 503: the grant is alive.
+    expect(bed.server.refreshRequests().length).toBe(before + 2);
+    expect((await w.accessTokenFor(bed.org.id, bed.user.id, 'vendor', { forceRefresh: true })).kind).toBe('ok');
+    expect(bed.connection()!.status).toBe('active');
   });
 
   it('the database refuses the rotated tokens: the call still works, the next one stores them, and the old refresh token is never sent again', async () => {
@@ -107,7 +134,7 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     expect(bed.server.refreshRequests().at(-1)!.body['refresh_token']).toBe(newRt);
     expect(bed.server.refreshRequests().filter((r) => r.body['refresh_token'] === oldRt)).toHaveLength(1);
     expect(bed.connection()!.status).toBe('active');
-    noReplay(bed);
+    noReplay(bed, before);
   });
 
   it('a 2-second token: 50 concurrent calls after it expired make exactly 1 refresh, and the new token is not stale on arrival', async () => {
