@@ -90,7 +90,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     const logs = new LogSink();
     const app = await createApp(
       loadConfig({ ...env, SLACK_SIGNING_SECRET: signingSecret, SLACK_BOT_TOKEN: `xoxb-bench-${randomBytes(8).toString('hex')}`, SLACK_API_URL: slack.url.replace(/\/$/, '') }),
-      { mode: 'serve', logDestination: logs, shutdownGraceMs: 2000, runner: { notifier, tuning: { concurrency: 64 } } },
+      { mode: 'serve', logDestination: logs, shutdownGraceMs: 2000, runner: { notifier, tuning: { concurrency: 64, maxQueuedPerUser: 1_000_000 } } },
     );
     stops.push(() => app.stop());
     await app.start();
@@ -147,7 +147,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
         if (have) return have;
         const r = new Runner(
           { db: app.db, policy: app.policy, pool: app.pool, tokens: app.oauth!, notifier, audit: app.audit, log: app.log, connection: app.redis!, redisUrl: app.redisUrl! },
-          { prefix },
+          { prefix, maxQueuedPerUser: 1_000_000 },
         );
         producers.set(prefix, r);
         return r;

@@ -152,7 +152,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           notifier: opts.runner?.notifier ?? new OutboundNotifier(outbound, log.child({ part: 'runner' })),
           turnProcessor: opts.runner?.turnProcessor ?? (async (turn) => agent?.run(turn)),
         },
-        { parkedTtlMs: config.parkedMinutes * 60_000, ...opts.runner?.tuning },
+        { parkedTtlMs: config.parkedMinutes * 60_000, maxQueuedPerUser: config.maxQueuedPerUser, maxParkedPerUser: config.maxParkedPerUser, ...opts.runner?.tuning },
       )
     : undefined;
   if (runner) {
@@ -199,9 +199,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         log.info({ mode }, 'tool workers started');
       }
       if (mode === 'serve') {
+        if (!config.metricsToken && config.env === 'production') log.warn('METRICS_TOKEN is not set: /metrics is open to anyone who can reach this port');
         const web = createWeb({
           log,
           metrics,
+          metricsToken: config.metricsToken,
           readiness: [
             { name: 'database', check: async () => void db.$client.prepare('select 1').get() },
             { name: 'redis', check: async () => void (await redis!.ping()) },

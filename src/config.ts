@@ -59,6 +59,9 @@ const variables = {
   ONBEHALF_ALLOW_STDIO: { schema: bool.default(false), example: 'true' },
   ONBEHALF_ALLOW_PRIVATE_URLS: { schema: bool.default(false), example: 'false' },
   ONBEHALF_PARKED_MINUTES: { schema: z.coerce.number().int().min(1).max(10_080).default(60), example: '60' },
+  ONBEHALF_MAX_QUEUED_PER_USER: { schema: z.coerce.number().int().min(1).max(100_000).default(20), example: '20' },
+  ONBEHALF_MAX_PARKED_PER_USER: { schema: z.coerce.number().int().min(1).max(100_000).default(10), example: '10' },
+  METRICS_TOKEN: { schema: z.string().min(16, 'is too short (16+ characters)').optional(), example: '(a random string: openssl rand -hex 32)' },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     example: 'info',
@@ -101,6 +104,12 @@ export interface Config {
   allowPrivateUrls: boolean;
   /** Parked tool calls waiting for a grant longer than this are cancelled. Default 60 minutes. */
   parkedMinutes: number;
+  /** Tool calls one user may have queued or running at once; more are refused. Default 20. */
+  maxQueuedPerUser: number;
+  /** Tool calls one user may have parked at once; past it a call that must park fails. Default 10. */
+  maxParkedPerUser: number;
+  /** Set: `/metrics` requires `Authorization: Bearer <token>`. Unset: `/metrics` is open. */
+  metricsToken: string | undefined;
   logLevel: Vars['LOG_LEVEL'];
   slack: {
     signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string;
@@ -187,6 +196,9 @@ function assemble(v: Vars): Config {
     allowStdio: v.ONBEHALF_ALLOW_STDIO,
     allowPrivateUrls: v.ONBEHALF_ALLOW_PRIVATE_URLS,
     parkedMinutes: v.ONBEHALF_PARKED_MINUTES,
+    maxQueuedPerUser: v.ONBEHALF_MAX_QUEUED_PER_USER,
+    maxParkedPerUser: v.ONBEHALF_MAX_PARKED_PER_USER,
+    metricsToken: v.METRICS_TOKEN,
     logLevel: v.LOG_LEVEL,
     slack: {
       signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, appToken: v.SLACK_APP_TOKEN, apiUrl: v.SLACK_API_URL,

@@ -46,8 +46,8 @@ export interface ChatPolicy {
 
 /** What the chat core needs of the runner. */
 export interface ChatRunner {
-  /** Accepts one tool call; its outcome is posted to `target` by the runner's notifier. */
-  enqueueToolCall(req: { orgId: string; userId: string; chatIdentity: string; server: string; tool: string; args: Record<string, unknown>; target: ReplyTarget; requestId: string; eventId?: string }): Promise<{ callId: string }>;
+  /** Accepts one tool call (its outcome is posted to `target` by the runner's notifier), or refuses it at the user's cap. */
+  enqueueToolCall(req: { orgId: string; userId: string; chatIdentity: string; server: string; tool: string; args: Record<string, unknown>; target: ReplyTarget; requestId: string; eventId?: string }): Promise<{ kind: 'accepted'; callId: string } | { kind: 'too_many_queued'; callId: string; limit: number }>;
   /** Accepts one agent turn (a plain message); dedupes on `eventId`. */
   enqueueTurn(req: { orgId: string; userId: string; chatIdentity: string; text: string; target: ReplyTarget; requestId: string; eventId?: string }): Promise<void>;
 }

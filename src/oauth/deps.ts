@@ -9,10 +9,22 @@ import type { NetGuard } from '../net/index.js';
 
 /** Tunables of the OAuth engine, with their defaults. */
 export interface OAuthOptions {
-  /** Refresh when the token expires within this. Default 60000 ms. */
+  /**
+   * Freshness margin: refresh when the token expires within `min(refreshSkewMs, refreshSkewFraction ×
+   * lifetime)`, the lifetime being `expires_at` minus the time the token was stored. Default 60000 ms.
+   */
   refreshSkewMs?: number;
-  /** Life of the refresh lock in Redis (a crashed holder frees it after this). Default 30000 ms. */
+  /** The margin's share of a token's lifetime, so short-lived tokens are not stale on arrival. Default 0.1. */
+  refreshSkewFraction?: number;
+  /**
+   * Life of the refresh lock in Redis (a crashed holder frees it after this). A live holder extends it
+   * every third of this while its refresh runs. Default 30000 ms.
+   */
   lockTtlMs?: number;
+  /** Attempts at storing a rotated token set before it is stashed in Redis. Default 3. */
+  writeAttempts?: number;
+  /** Life of a rotated token set kept sealed in Redis when the database would not take it. Default 600000 ms. */
+  stashTtlMs?: number;
   /** How long a caller waits for another process's refresh before giving up. Default 20000 ms. */
   lockWaitMs?: number;
   /** How often a waiter re-reads the row. Default 25 ms. */
@@ -47,7 +59,10 @@ export interface OAuthDeps {
 
 export const defaults: Required<OAuthOptions> = {
   refreshSkewMs: 60_000,
+  refreshSkewFraction: 0.1,
   lockTtlMs: 30_000,
+  writeAttempts: 3,
+  stashTtlMs: 600_000,
   lockWaitMs: 20_000,
   pollMs: 25,
   refreshAttempts: 3,

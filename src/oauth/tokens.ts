@@ -1,18 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaults, type OAuthDeps } from './deps.js';
-import { RedisLock } from './lock.js';
+import { RedisLock, type HeldLock } from './lock.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
 import type { ConnectionRow, ConnectionStore } from './store.js';
-import type { TokenClient } from './tokenclient.js';
+import { RefreshStash } from './stash.js';
+import type { TokenClient, TokenSet } from './tokenclient.js';
 import type { AccessTokenOptions, TokenResult } from './types.js';
 
 /**
  * `accessTokenFor`: a valid token of this user, refreshed in time, once per connection at a time
- * across processes (Redis lock + version column). Never another user's token.
+ * across processes (a Redis lock renewed while the refresh runs, fencing the send of the refresh
+ * token, + a version-conditional write). A rotated set the database would not take is stashed
+ * sealed in Redis and stored by the next attempt. Never another user's token.
  */
 export class TokenService {
   readonly #o: Required<typeof defaults>;
   readonly #lock: RedisLock;
+  readonly #stash: RefreshStash;
 
   constructor(
     private readonly d: OAuthDeps,
@@ -22,33 +26,47 @@ export class TokenService {
   ) {
     this.#o = { ...defaults, ...d.options };
     this.#lock = new RedisLock(d.redis);
+    this.#stash = new RefreshStash(d.redis, d.keyring, this.#o.stashTtlMs);
   }
 
   /** A usable token for `userId` at `providerSlug`, or why there is none. */
   async accessTokenFor(orgId: string, userId: string, providerSlug: string, opts: AccessTokenOptions = {}): Promise<TokenResult> {
     const p = this.providers.get(orgId, providerSlug);
     if (!p) return { kind: 'unknown_provider', providerSlug };
-    let row = this.conns.find(orgId, userId, p.id);
+    const row = this.conns.find(orgId, userId, p.id);
     if (!row || row.status === 'revoked' || !row.accessTokenSealed) return { kind: 'missing', providerId: p.id, providerSlug };
     if (row.status === 'needs_reauth') return this.#needsReauth(p, row);
-    if (opts.forceRefresh || !this.#fresh(row)) {
-      const r = await this.#refreshSingleFlight(p, row, opts.forceRefresh ?? false);
-      if ('kind' in r) return r;
-      row = r;
-    }
-    const missing = (opts.requiredScopes ?? []).filter((s) => !row.scopes.includes(s));
-    if (missing.length) return { kind: 'insufficient_scope', providerId: p.id, providerSlug, connectionId: row.id, missingScopes: missing };
-    return this.#ok(p, row);
+    const got = opts.forceRefresh || !this.#fresh(row) ? await this.#refreshSingleFlight(p, row, opts.forceRefresh ?? false) : row;
+    const r = 'kind' in got ? got : this.#ok(p, got);
+    if (r.kind !== 'ok') return r;
+    const missing = (opts.requiredScopes ?? []).filter((s) => !r.scopes.includes(s));
+    if (missing.length) return { kind: 'insufficient_scope', providerId: p.id, providerSlug, connectionId: r.connectionId, missingScopes: missing };
+    return r;
   }
 
+  /**
+   * Fresh while more than the freshness margin is left. The margin is `min(refreshSkewMs,
+   * refreshSkewFraction × lifetime)`, the lifetime counted from when the token was stored
+   * (`updated_at`), so a token that lives 2 s is not stale the moment it arrives.
+   */
   #fresh(row: ConnectionRow): boolean {
-    return row.expiresAt === null || row.expiresAt - Date.now() > this.#o.refreshSkewMs;
+    if (row.expiresAt === null) return true;
+    const lifetime = Math.max(0, row.expiresAt - row.updatedAt);
+    return row.expiresAt - Date.now() > Math.min(this.#o.refreshSkewMs, lifetime * this.#o.refreshSkewFraction);
   }
 
   #ok(p: ProviderRow, row: ConnectionRow): TokenResult {
     return {
       kind: 'ok', token: this.conns.open(row, 'access')!, connectionId: row.id, providerId: p.id, providerSlug: p.slug,
       vendorAccount: row.vendorLogin, scopes: row.scopes, expiresAt: row.expiresAt,
+    };
+  }
+
+  /** A token set in hand that the database has not taken (yet): usable now, stashed for the next attempt. */
+  #okUnstored(p: ProviderRow, row: ConnectionRow, t: TokenSet): TokenResult {
+    return {
+      kind: 'ok', token: t.accessToken, connectionId: row.id, providerId: p.id, providerSlug: p.slug,
+      vendorAccount: row.vendorLogin, scopes: t.scopes ?? row.scopes, expiresAt: t.expiresAt,
     };
   }
 
@@ -70,24 +88,24 @@ export class TokenService {
     const key = `onbehalf:oauth:refresh:${seen.id}`;
     const deadline = Date.now() + this.#o.lockWaitMs;
     while (Date.now() < deadline) {
-      let owner: string | null;
+      let held: HeldLock | null;
       try {
-        owner = await this.#lock.acquire(key, this.#o.lockTtlMs);
+        held = await this.#lock.hold(key, this.#o.lockTtlMs);
       } catch (err) {
         // Without the lock there is no single flight: do not refresh, report the outage.
         this.d.log.warn({ provider: p.slug, err: (err as Error).message }, 'refresh lock unavailable');
         return { kind: 'unavailable', providerSlug: p.slug, reason: 'the refresh lock (Redis) is unavailable' };
       }
-      if (owner) {
+      if (held) {
         try {
-          // Re-check after taking the lock: another process may have refreshed meanwhile.
-          const changed = this.#settled(p, seen);
-          if (changed && ('kind' in changed || this.#fresh(changed))) return changed;
-          const current = changed ?? this.conns.byId(seen.id)!;
-          if (!force && this.#fresh(current)) return current;
-          return await this.#refresh(p, current);
+          const r = await this.#underLock(p, seen, force, held);
+          // Lost the lock before sending: someone else holds it now; wait for them like any waiter.
+          if (r !== 'lost') return r;
+        } catch (err) {
+          this.d.log.warn({ provider: p.slug, connectionId: seen.id, err: (err as Error).message }, 'token refresh failed');
+          return { kind: 'unavailable', providerSlug: p.slug, reason: 'the refresh could not be completed' };
         } finally {
-          await this.#lock.release(key, owner).catch(() => undefined);
+          await held.release().catch(() => undefined);
         }
       }
       await sleep(this.#o.pollMs);
@@ -97,8 +115,28 @@ export class TokenService {
     return { kind: 'unavailable', providerSlug: p.slug, reason: 'another refresh of this connection did not finish in time' };
   }
 
+  async #underLock(p: ProviderRow, seen: ConnectionRow, force: boolean, held: HeldLock): Promise<ConnectionRow | TokenResult | 'lost'> {
+    // Re-check after taking the lock: another process may have refreshed meanwhile.
+    const changed = this.#settled(p, seen);
+    if (changed && ('kind' in changed || this.#fresh(changed))) return changed;
+    let current = changed ?? this.conns.byId(seen.id)!;
+    // A rotation whose storage failed: the provider already replaced the stored refresh token, so
+    // store the stashed set first and never send the old one again.
+    const stashed = await this.#stash.get(current.id);
+    if (stashed && stashed.fromVersion !== current.version) {
+      await this.#stash.drop(current.id); // the row was written since (a reconnect): the stash is stale
+    } else if (stashed) {
+      const stored = await this.#store(p, current, stashed.tokens, { attempts: 1, fromStash: true });
+      if ('kind' in stored) return stored;
+      current = stored;
+      if (this.#fresh(current)) return current;
+    }
+    if (!force && this.#fresh(current)) return current;
+    return this.#refresh(p, current, held);
+  }
+
   /** One refresh under the lock: retries transient failures, turns invalid_grant into needs_reauth. */
-  async #refresh(p: ProviderRow, row: ConnectionRow): Promise<ConnectionRow | TokenResult> {
+  async #refresh(p: ProviderRow, row: ConnectionRow, held: HeldLock): Promise<ConnectionRow | TokenResult | 'lost'> {
     const refreshToken = this.conns.open(row, 'refresh');
     if (!refreshToken) {
       // Nothing to refresh with: a non-expiring token is still usable; an expired one needs a new grant.
@@ -108,13 +146,15 @@ export class TokenService {
     let reason = '';
     for (let attempt = 0; attempt < this.#o.refreshAttempts; attempt++) {
       if (attempt > 0) await sleep(this.#o.backoffMs * 2 ** (attempt - 1));
+      // Fence: the refresh token is sent only by the lock's current owner (the check also extends it).
+      if (!(await held.confirm().catch(() => false))) {
+        this.d.log.warn({ provider: p.slug, connectionId: row.id }, 'refresh lock lost before sending the refresh token; not sending it');
+        return 'lost';
+      }
       const r = await this.client.refresh(p, refreshToken);
       if (r.kind === 'ok') {
         this.d.metrics?.oauthEvents.inc({ event: 'refresh', result: 'ok' });
-        if (this.conns.writeRefreshed(row, r.tokens)) return this.conns.byId(row.id)!;
-        // A stale writer loses: someone else stored a newer token; use theirs.
-        const now = this.conns.byId(row.id);
-        return now && now.status === 'active' ? now : { kind: 'missing', providerId: p.id, providerSlug: p.slug };
+        return this.#store(p, row, r.tokens, { attempts: this.#o.writeAttempts, fromStash: false });
       }
       if (r.kind === 'invalid_grant') {
         // Another process may have rotated the refresh token just before us: re-read first.
@@ -130,6 +170,38 @@ export class TokenService {
     this.d.metrics?.oauthEvents.inc({ event: 'refresh', result: 'unavailable' });
     this.d.audit.write({ orgId: row.orgId, category: 'connection', action: 'refresh_failed', onBehalfOfUserId: row.userId, connectionIds: [row.id], vendorAccount: row.vendorLogin, outcome: 'unavailable', detail: { provider: p.slug, reason } });
     return { kind: 'unavailable', providerSlug: p.slug, reason };
+  }
+
+  /**
+   * Stores a rotated token set, conditional on the version it replaces (a stale writer loses and
+   * uses the newer row). A write that keeps failing does not lose the set: it is stashed sealed in
+   * Redis and used now; the next refresh stores it before anything is sent to the provider.
+   */
+  async #store(p: ProviderRow, row: ConnectionRow, t: TokenSet, o: { attempts: number; fromStash: boolean }): Promise<ConnectionRow | TokenResult> {
+    for (let attempt = 0; attempt < o.attempts; attempt++) {
+      if (attempt > 0) await sleep(this.#o.backoffMs * 2 ** (attempt - 1));
+      let won: boolean;
+      try {
+        won = this.conns.writeRefreshed(row, t);
+      } catch (err) {
+        this.d.log.warn({ provider: p.slug, connectionId: row.id, attempt: attempt + 1, err: (err as Error).message }, 'could not store the refreshed tokens');
+        continue;
+      }
+      if (o.fromStash) await this.#stash.drop(row.id).catch(() => undefined);
+      if (won) return this.conns.byId(row.id)!;
+      // A stale writer loses: someone else stored a newer token; use theirs.
+      const now = this.conns.byId(row.id);
+      return now && now.status === 'active' ? now : { kind: 'missing', providerId: p.id, providerSlug: p.slug };
+    }
+    if (!o.fromStash) {
+      try {
+        await this.#stash.put(row.id, row.version, t);
+        this.d.log.error({ provider: p.slug, connectionId: row.id, keepMs: this.#o.stashTtlMs }, 'the database did not take the rotated tokens; kept them sealed in Redis for the next attempt to store');
+      } catch (err) {
+        this.d.log.error({ provider: p.slug, connectionId: row.id, err: (err as Error).message }, 'the rotated tokens could be stored neither in the database nor in Redis; the connection will need re-authorisation');
+      }
+    }
+    return this.#okUnstored(p, row, t);
   }
 
   #markDead(p: ProviderRow, row: ConnectionRow, reason: string): TokenResult {

@@ -10,6 +10,9 @@ export type CallStatus = CallRow['status'];
 /** Statuses after which a call never runs again. */
 export const terminal: CallStatus[] = ['succeeded', 'failed', 'denied', 'cancelled', 'interrupted'];
 
+/** Statuses a call counts against its user's queued-calls cap in (accepted, not finished, not parked). */
+export const pending: CallStatus[] = ['queued', 'running'];
+
 /** What `tool_calls.outcome` holds at each stage (JSON in SQLite; never in Redis). */
 export interface StoredOutcome {
   /** Set just before the request is sent: a later attempt that finds it knows the tool may have run. */
@@ -23,6 +26,10 @@ export interface StoredOutcome {
   resumed?: boolean;
 }
 
+/** Why a call that had to park failed instead (the user's parked-calls cap). */
+export const parkCapMessage = (providerSlug: string, max: number) =>
+  `you already have ${max} calls waiting for an account to be connected; connect ${providerSlug} (\`/onbehalf connect ${providerSlug}\`) or let the waiting calls finish, then run it again`;
+
 type TransitionPatch = { outcome?: StoredOutcome; parkedProviderId?: string | null; attempts?: number };
 type CallInsert = Omit<typeof toolCalls.$inferInsert, 'updatedAt' | 'status'>;
 
@@ -34,6 +41,8 @@ export class CallStore {
   readonly #byId;
   readonly #insert;
   readonly #setOutcome;
+  readonly #pendingCount;
+  readonly #parkedCount;
   readonly #transitions = new Map<string, { run(v: Record<string, unknown>): { changes: number } }>();
   /** In-process waiters per call id, woken when the call parks or ends here. */
   readonly #waiters = new Map<string, Set<() => void>>();
@@ -48,6 +57,10 @@ export class CallStore {
       })
       .onConflictDoNothing()
       .prepare();
+    const countOf = (statuses: CallStatus[]) =>
+      db.select({ n: sql<number>`count(*)` }).from(toolCalls).where(and(eq(toolCalls.orgId, ph('orgId')), eq(toolCalls.userId, ph('userId')), inArray(toolCalls.status, statuses))).prepare();
+    this.#pendingCount = countOf(pending);
+    this.#parkedCount = countOf(['parked']);
     this.#setOutcome = db.update(toolCalls).set({ outcome: ph('outcome'), updatedAt: ph('updatedAt') } as unknown as { outcome: Record<string, unknown>; updatedAt: number }).where(eq(toolCalls.id, ph('id'))).prepare();
   }
 
@@ -60,6 +73,33 @@ export class CallStore {
       return this.db.insert(toolCalls).values({ ...row, status: 'queued', updatedAt: Date.now() }).onConflictDoNothing().run().changes === 1;
     }
     return this.#insert.run({ ...row, turnId: row.turnId ?? null, updatedAt: Date.now() }).changes === 1;
+  }
+
+  /**
+   * Inserts a call unless its user already has `max` calls queued or running. Count and insert are one
+   * immediate transaction, so concurrent enqueues (any process) cannot pass the cap together.
+   */
+  insertWithin(row: CallInsert, max: number): 'inserted' | 'duplicate' | 'full' {
+    return this.db.$client
+      .transaction(() => {
+        if (this.get(row.id)) return 'duplicate' as const;
+        if (this.#pendingCount.get({ orgId: row.orgId, userId: row.userId })!.n >= max) return 'full' as const;
+        return this.insert(row) ? ('inserted' as const) : ('duplicate' as const);
+      })
+      .immediate();
+  }
+
+  /**
+   * Parks a running call unless its user already has `max` parked calls (one immediate transaction).
+   * `moved`: another worker changed the call first.
+   */
+  parkWithin(row: CallRow, patch: { parkedProviderId: string; outcome: StoredOutcome }, max: number): 'parked' | 'full' | 'moved' {
+    return this.db.$client
+      .transaction(() => {
+        if (this.#parkedCount.get({ orgId: row.orgId, userId: row.userId })!.n >= max) return 'full' as const;
+        return this.transition(row.id, ['running'], 'parked', patch) ? ('parked' as const) : ('moved' as const);
+      })
+      .immediate();
   }
 
   outcome(row: CallRow): StoredOutcome {

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { retryable, resultText, type McpPool } from '../mcp/index.js';
 import { decide, resolveCredentials, type Caller, type McpServerRow, type Policy, type ResolvedCredentials, type RunnerTokens } from '../policy/index.js';
-import { CallStore, terminal, type CallRow, type StoredOutcome } from './calls.js';
+import { CallStore, parkCapMessage, terminal, type CallRow, type StoredOutcome } from './calls.js';
 import { trimForChat, type CallInfo, type ConnectRequest, type RunnerNotifier, type ToolOutcome } from './outcome.js';
 
 /** What one attempt of a tool job ended in. `retry`: throw so BullMQ backs off and tries again. */
@@ -27,6 +27,8 @@ export interface ExecutorDeps {
   metrics?: Pick<Metrics, 'toolCalls' | 'toolCallSeconds'>;
   /** Longest result text posted to chat. */
   resultLimit: number;
+  /** Calls one user may have parked at once; past it a call that must park fails instead. Default 10. */
+  maxParkedPerUser?: number;
   /** A parked call of an agent turn finished: the agent continues the turn. */
   resumeTurn(row: CallRow, server: string, outcome: ToolOutcome): Promise<void>;
 }
@@ -189,7 +191,7 @@ export class Executor {
   async #park(a: Attempt, providerSlug: string, providerId: string, reason: ConnectRequest['reason'], extraScopes?: string[]): Promise<StepResult> {
     const { row, info } = a;
     const connectUrl = await this.d.tokens.connectLink(row.orgId, row.userId, providerSlug, { resumeCallId: row.id, ...(extraScopes?.length ? { extraScopes } : {}) });
-    this.calls.transition(row.id, ['running'], 'parked', { parkedProviderId: providerId, outcome: { parked: { providerSlug, reason } } });
+    if (this.calls.parkWithin(row, { parkedProviderId: providerId, outcome: { parked: { providerSlug, reason } } }, this.d.maxParkedPerUser ?? 10) === 'full') return this.#finish(a, 'failed', { kind: 'failed', message: parkCapMessage(providerSlug, this.d.maxParkedPerUser ?? 10) }, 'park_cap');
     this.#audit(a, 'parked', `needs_connect:${reason}`);
     await this.d.notifier.needsConnect(info, { providerSlug, connectUrl, reason });
     return { status: 'parked' };

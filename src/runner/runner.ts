@@ -33,10 +33,14 @@ export interface RunnerTuning {
   stalledIntervalMs?: number;
   /** Longest result text posted to chat. Default 3500 characters. */
   resultLimit?: number;
+  /** Calls one user may have queued or running at once; past it a new call is refused. Default 20. */
+  maxQueuedPerUser?: number;
+  /** Calls one user may have parked (waiting for a grant) at once; past it a call that must park fails. Default 10. */
+  maxParkedPerUser?: number;
 }
 
 /** The executor's dependencies, plus the queue connections and the agent. */
-export interface RunnerDeps extends Omit<ExecutorDeps, 'resultLimit' | 'resumeTurn'> {
+export interface RunnerDeps extends Omit<ExecutorDeps, 'resultLimit' | 'resumeTurn' | 'maxParkedPerUser'> {
   /** Fail-fast connection for enqueueing (ingress). */
   connection: Redis;
   redisUrl: string;
@@ -59,6 +63,9 @@ export interface ToolCallRequest {
   /** Set when an agent turn makes the call: the outcome goes back to the agent, not to chat. */
   turnId?: string;
 }
+
+/** What `enqueueToolCall` did: accepted (its outcome goes to the reply target), or refused at the user's cap. */
+export type EnqueueResult = { kind: 'accepted'; callId: string } | { kind: 'too_many_queued'; callId: string; limit: number };
 
 /** Thrown inside a job to make BullMQ back off and retry; the message is safe to store in Redis. */
 export class TransientCallError extends Error {
@@ -86,6 +93,7 @@ export class Runner {
       removeOnCompleteAgeS: tuning.removeOnCompleteAgeS ?? 3600, removeOnFailAgeS: tuning.removeOnFailAgeS ?? 604_800,
       parkedTtlMs: tuning.parkedTtlMs ?? 3_600_000, concurrency: tuning.concurrency ?? 16,
       lockDurationMs: tuning.lockDurationMs ?? 30_000, stalledIntervalMs: tuning.stalledIntervalMs ?? 30_000, resultLimit: tuning.resultLimit ?? 3500,
+      maxQueuedPerUser: tuning.maxQueuedPerUser ?? 20, maxParkedPerUser: tuning.maxParkedPerUser ?? 10,
     };
     const defaultJobOptions: JobsOptions = {
       attempts: this.#t.attempts,
@@ -98,7 +106,7 @@ export class Runner {
     this.#turn = new Queue('turn', { connection: d.connection, prefix: this.#t.prefix, defaultJobOptions: { ...defaultJobOptions, attempts: 1 } });
     // Without a listener BullMQ prints connection errors with console.error (stack traces on stderr, outside our logs).
     for (const q of [this.#tool, this.#turn]) q.on('error', (err) => d.log.warn({ err: err.message, queue: q.name }, 'queue connection error'));
-    this.executor = new Executor({ ...d, resultLimit: this.#t.resultLimit, resumeTurn: (row, server, o) => this.#resumeTurn(row, server, o) });
+    this.executor = new Executor({ ...d, resultLimit: this.#t.resultLimit, maxParkedPerUser: this.#t.maxParkedPerUser, resumeTurn: (row, server, o) => this.#resumeTurn(row, server, o) });
   }
 
   /** Sets the agent that runs turn jobs (before `startWorkers`); the agent itself needs the runner. */
@@ -106,8 +114,8 @@ export class Runner {
     this.d.turnProcessor = processor;
   }
 
-  /** Records the call and queues it; resolves once the job is accepted by Redis. */
-  async enqueueToolCall(req: ToolCallRequest): Promise<{ callId: string }> {
+  /** Records the call and queues it; resolves once the job is accepted by Redis, or refused at the user's cap (nothing queued). */
+  async enqueueToolCall(req: ToolCallRequest): Promise<EnqueueResult> {
     const callId = req.eventId ? `ev-${jobIdFor('tool', req.orgId, req.eventId)}` : newId();
     const server = this.d.policy.server(req.orgId, req.server);
     if (!server) {
@@ -115,10 +123,15 @@ export class Runner {
         { callId, orgId: req.orgId, userId: req.userId, server: req.server, tool: req.tool, target: req.target, requestId: req.requestId },
         { kind: 'failed', message: `there is no server named ${req.server} (\`/onbehalf tools\` lists yours)` },
       );
-      return { callId };
+      return { kind: 'accepted', callId };
     }
-    const inserted = this.executor.calls.insert({ id: callId, orgId: req.orgId, userId: req.userId, serverId: server.id, tool: req.tool, args: req.args, replyTarget: req.target, requestId: req.requestId, turnId: req.turnId ?? null });
-    if (!inserted) return { callId }; // a retried delivery of the same event
+    const row = { id: callId, orgId: req.orgId, userId: req.userId, serverId: server.id, tool: req.tool, args: req.args, replyTarget: req.target, requestId: req.requestId, turnId: req.turnId ?? null };
+    const inserted = this.executor.calls.insertWithin(row, this.#t.maxQueuedPerUser);
+    if (inserted === 'full') {
+      this.d.log.info({ reqId: req.requestId, user: req.userId, limit: this.#t.maxQueuedPerUser }, 'refused a tool call: the user has too many calls queued');
+      return { kind: 'too_many_queued', callId, limit: this.#t.maxQueuedPerUser };
+    }
+    if (inserted === 'duplicate') return { kind: 'accepted', callId }; // a retried delivery of the same event
     const data: ToolJob = { callId, orgId: req.orgId, userId: req.userId, server: req.server, tool: req.tool, args: req.args, target: req.target, requestId: req.requestId };
     try {
       const job = await this.#add(data, callId);
@@ -131,7 +144,7 @@ export class Runner {
       this.d.db.delete(toolCalls).where(and(eq(toolCalls.id, callId), eq(toolCalls.status, 'queued'))).run();
       throw err;
     }
-    return { callId };
+    return { kind: 'accepted', callId };
   }
 
   /** Queues one agent turn; a retried delivery (same `eventId`) makes one job. */
@@ -142,7 +155,9 @@ export class Runner {
 
   /** Runs one call and waits for it: the outcome, or `parked` when the caller must connect first. */
   async runToolCall(req: ToolCallRequest, timeoutMs = 120_000): Promise<RunResult> {
-    const { callId } = await this.enqueueToolCall(req);
+    const queued = await this.enqueueToolCall(req);
+    if (queued.kind === 'too_many_queued') return { kind: 'done', outcome: { kind: 'failed', message: `you already have ${queued.limit} calls waiting to run; wait for them to finish, then try again` } };
+    const { callId } = queued;
     const deadline = Date.now() + timeoutMs;
     // Woken at once when the call parks or ends in this process; the coarser poll covers a worker in another process.
     for (let wait = 50; ; wait = Math.min(wait * 2, 250)) {

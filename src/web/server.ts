@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
@@ -18,6 +19,17 @@ export interface WebOptions {
   routes?: { path: string; router: Hono<WebEnv> }[];
   /** Per check, how long `/readyz` waits. Default 2000 ms. */
   readinessTimeoutMs?: number;
+  /** `METRICS_TOKEN`: set, `/metrics` requires `Authorization: Bearer <token>`; unset (default), it is open. */
+  metricsToken?: string | undefined;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Whether an Authorization header carries `Bearer <expected>`, compared in constant time. */
+function bearerMatches(header: string | undefined, expected: string): boolean {
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
+  // Digests of equal length: the comparison time says nothing about the token or its length.
+  return timingSafeEqual(digest(m?.[1] ?? ''), digest(expected)) && m !== null;
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
@@ -51,6 +63,10 @@ export function createWeb(opts: WebOptions): Hono<WebEnv> {
     return c.json({ ok, checks: Object.fromEntries(results) }, ok ? 200 : 503);
   });
   app.get('/metrics', async (c) => {
+    if (opts.metricsToken && !bearerMatches(c.req.header('authorization'), opts.metricsToken)) {
+      c.header('WWW-Authenticate', 'Bearer realm="metrics"');
+      return c.text('Unauthorized', 401);
+    }
     c.header('Content-Type', opts.metrics.registry.contentType);
     return c.body(await opts.metrics.registry.metrics());
   });

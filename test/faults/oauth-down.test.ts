@@ -17,7 +17,10 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
   let bed: FaultBed;
   let userId: string;
   const status = () => bed.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId)).get()?.status;
+  // Each call finds an hour-long token with 30 s left, inside the 60 s margin: it refreshes first.
+  const nearExpiry = () => bed.app.db.update(connectedAccounts).set({ expiresAt: Date.now() + 30_000, updatedAt: Date.now() - 3_570_000 }).where(eq(connectedAccounts.userId, userId)).run();
   const run = async (what: string) => {
+    nearExpiry();
     const s = await bed.send('alice', 'run tools.whoami {}');
     expect(s.ok, what).toBe(true);
     await until(() => bed.noticesFor(s.requestId).length > 0, 30_000, what);
@@ -28,7 +31,6 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    // Tokens live 30 s, inside the 60 s refresh margin: every call refreshes first.
     provider = await OAuthTestServer.start({ accessTtlSeconds: 30 });
     mcp = await startMcpHttpServer();
     bed = await faultBed({ REDIS_URL: redis.url }, { tuning: { attempts: 3, backoffMs: 200 } });

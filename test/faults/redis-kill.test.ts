@@ -15,7 +15,7 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
   beforeAll(async () => {
     redis = await startPrivateRedis({ dir: redisDir, port: await freePort() });
     mcp = await startMcpHttpServer();
-    bed = await faultBed({ REDIS_URL: redis.url }, { tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8 } });
+    bed = await faultBed({ REDIS_URL: redis.url }, { tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8, maxQueuedPerUser: 1000 } });
     expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(true);
   });
 

@@ -18,7 +18,8 @@ describe('one of two worker processes SIGKILLed under load', () => {
   beforeAll(async () => {
     redis = await startTestRedis();
     mcp = await startMcpHttpServer();
-    const shared = { REDIS_URL: redis.url, DATABASE_URL: `file:${path.join(tmp.dir, 'onbehalf.db')}`, ONBEHALF_KEYS: key };
+    // 24 slow calls per user in flight: past the default per-user cap of queued calls.
+    const shared = { REDIS_URL: redis.url, DATABASE_URL: `file:${path.join(tmp.dir, 'onbehalf.db')}`, ONBEHALF_KEYS: key, ONBEHALF_MAX_QUEUED_PER_USER: '1000' };
     // Ingress only: the chat side enqueues; the two `onbehalf worker` processes run the calls.
     bed = await faultBed(shared, { startWorkers: false });
     expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(true);

@@ -18,6 +18,10 @@ describe('tokens are refreshed in time, once, and never replaced by someone else
     bed.server.options.accessTtlSeconds = 30;
     bed.server.options.rotate = true;
     await bed.connect();
+    // An hour-long grant with 30 s left: inside the 60 s margin (a token that only ever lived 30 s
+    // is fresh for 27 s, its margin being a tenth of its lifetime).
+    const row = bed.connection()!;
+    bed.db.update(connectedAccounts).set({ expiresAt: Date.now() + 30_000, updatedAt: Date.now() - 3_570_000 }).where(eq(connectedAccounts.id, row.id)).run();
   });
   const token = (opts = {}) => bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor', opts);
 

@@ -99,7 +99,8 @@ describe('Redis restarted (AOF on) mid-run', () => {
     const port = await freePort();
     redis = await startPrivateRedis({ dir: path.join(tmp.dir, 'redis'), port });
     http = await startMcpHttpServer();
-    h = await startHarness(redis.url, { tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8 } });
+    // A load drill: 60 calls per user in flight, past the default per-user cap of queued calls.
+    h = await startHarness(redis.url, { tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8, maxQueuedPerUser: 1000 } });
     await h.policy.addServer(h.org.id, { name: 'web', transport: 'http', url: http.url });
   });
 

@@ -48,10 +48,11 @@ export const memberCommands: CommandSpec[] = [
       // JSON.parse keeps only the last of repeated names; what was typed must be what is judged and sent.
       const twice = duplicateKey(json);
       if (twice !== undefined) return say(`The arguments name "${twice}" more than once; give each argument once. ${usage}`);
-      await ctx.services.runner.enqueueToolCall({
+      const queued = await ctx.services.runner.enqueueToolCall({
         orgId: ctx.org.id, userId: ctx.user.id, chatIdentity: identityKey(ctx.identity), server: m[1]!, tool: m[2]!,
         args: parsed as Record<string, unknown>, target: ctx.target, requestId: ctx.requestId, eventId: ctx.eventId,
       });
+      if (queued.kind === 'too_many_queued') return say(`\`${m[1]}.${m[2]}\` was not run: you already have ${queued.limit} calls waiting to run; wait for them to finish, then try again.`);
       return say(`Running \`${m[1]}.${m[2]}\` as you…`);
     },
   },

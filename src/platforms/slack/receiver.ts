@@ -67,6 +67,34 @@ const boltShape = z
     return !interactive || (typeof b.user === 'object' && b.user !== null);
   });
 
+/**
+ * The body as text, counted while it streams in: past `max` bytes reading stops and undefined is
+ * returned, whether or not the sender announced a length (chunked bodies have none).
+ */
+async function readLimited(req: Request, max: number): Promise<string | undefined> {
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      void reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+// The rest of an oversized body is not read: close the connection rather than drain it.
+const tooLarge = (c: Context<WebEnv>) => {
+  c.header('Connection', 'close');
+  return c.text('Payload too large', 413);
+};
+
 const respond = (c: Context<WebEnv>, response: unknown) => {
   if (response === undefined || response === null || response === '') return c.body(null, 200);
   if (typeof response === 'string') return c.text(response, 200);
@@ -109,9 +137,9 @@ export class HonoReceiver implements Receiver {
     if (!app) throw new ReceiverNotInitializedError();
     const length = Number(c.req.header('content-length') ?? 0);
     const max = this.#opts.maxBodyBytes ?? 4 * 1024 * 1024;
-    if (length > max) return c.text('Payload too large', 413);
-    const raw = await c.req.text();
-    if (Buffer.byteLength(raw) > max) return c.text('Payload too large', 413);
+    if (length > max) return tooLarge(c);
+    const raw = await readLimited(c.req.raw, max);
+    if (raw === undefined) return tooLarge(c);
 
     const verdict = verifySlackRequest({
       signingSecret: this.#opts.signingSecret, rawBody: raw,

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BOT_TOKEN, eventually, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
@@ -123,5 +124,32 @@ describe('Slack ingress: events', () => {
       expect((await h.signer.post(h.eventsUrl, h.signer.event(ev, { teamId: 'T1', eventId: `EvIgnore${i}` }))).status).toBe(200);
     }
     await eventually(() => expect(h.inbound.events).toHaveLength(0), 200);
+  });
+});
+
+describe('Slack ingress: body size', () => {
+  it('a chunked body (no Content-Length) past 4 MiB gets 413 while it is still being sent, and reaches nothing', async () => {
+    const m = mention('<@UBOT> ' + 'x'.repeat(5 * 1024 * 1024));
+    const signed = h.signer.event(m.event, { teamId: 'T1', eventId: m.eventId });
+    const { 'content-length': _omit, ...headers } = signed.headers as Record<string, string>;
+    let status: number | undefined;
+    const req = http.request(h.eventsUrl, { method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } }, (res) => {
+      status = res.statusCode;
+      res.resume();
+    });
+    req.on('error', () => undefined); // the server closes the connection after its answer
+    try {
+      const body = Buffer.from(signed.body);
+      // The whole signed body except its last kilobyte: the sender never finishes, the server must not wait for it.
+      for (let at = 0; at < body.length - 1024; at += 64 * 1024) req.write(body.subarray(at, Math.min(at + 64 * 1024, body.length - 1024)));
+      await vi.waitFor(() => expect(status).toBe(413), { timeout: 5000 });
+    } finally {
+      req.destroy();
+    }
+    // A normal event still goes through afterwards, and it is the only one that reached the chat core.
+    const ok = mention();
+    expect((await h.signer.post(h.eventsUrl, h.signer.event(ok.event, { teamId: 'T1', eventId: ok.eventId }))).status).toBe(200);
+    await eventually(() => expect(h.inbound.events).toHaveLength(1));
+    expect(JSON.stringify(h.inbound.events)).not.toContain('xxxxxxxx');
   });
 });

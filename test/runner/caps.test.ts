@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { and, eq } from 'drizzle-orm';
+import { Secret } from '../../src/crypto/index.js';
+import { toolCalls } from '../../src/db/schema.js';
+import { ShellOutbound, shellIdentity } from '../../src/platforms/shell/index.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { OAuthTestServer } from '../support/oauth-server.js';
+import { startTestRedis } from '../support/redis.js';
+import { ShellSession } from '../support/shell.js';
+
+/** One line, no stack trace: what every refusal must look like. */
+function oneLine(out: string) {
+  const lines = out.split('\n').filter(Boolean);
+  expect(lines, out).toHaveLength(1);
+  expect(out).not.toMatch(/\n\s+at |Error:|undefined/);
+  return lines[0]!;
+}
+
+/** The real app behind the shell, with a loopback MCP server `tools` and an OAuth provider `gh`. */
+async function world(env: Record<string, string>, startWorkers: boolean) {
+  const redis = await startTestRedis();
+  const oauth = await OAuthTestServer.start();
+  const mcp: TestMcpHttpServer = await startMcpHttpServer();
+  const t: TestApp = await startTestApp({ REDIS_URL: redis.url, ...env }, 'serve', { runner: { startWorkers } });
+  const sessions = new Map<string, ShellSession>();
+  t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
+  const { org } = t.app.identity.resolve(shellIdentity('admin').identity);
+  expect((await t.app.oauth!.addProvider(org.id, { slug: 'gh', kind: 'oauth2', clientId: 'cid', clientSecret: new Secret('caps-client-secret'), scopes: ['repo'], issuer: oauth.issuer, ...oauth.endpoints })).ok).toBe(true);
+  expect((await t.app.policy.addServer(org.id, { name: 'open', transport: 'http', url: mcp.url })).ok).toBe(true);
+  expect((await t.app.policy.addServer(org.id, { name: 'tools', transport: 'http', url: mcp.url })).ok).toBe(true);
+  expect((await t.app.policy.bind(org.id, 'tools', 'header', 'Authorization', 'oauth:gh', 'Bearer {token}')).ok).toBe(true);
+  const queueRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue('tool', { connection: queueRedis, prefix: 'onbehalf' });
+  return {
+    t, mcp,
+    as(user: string) {
+      if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat!, user));
+      return sessions.get(user)!;
+    },
+    /** Every tool job BullMQ holds, in any state. */
+    async jobs() {
+      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');
+      return Object.values(c).reduce((a, b) => a + b, 0);
+    },
+    calls(user: string, status?: 'parked' | 'failed' | 'queued') {
+      const { user: u } = t.app.identity.resolve(shellIdentity(user).identity);
+      return t.app.db.select().from(toolCalls).where(status ? and(eq(toolCalls.userId, u.id), eq(toolCalls.status, status)) : eq(toolCalls.userId, u.id)).all();
+    },
+    async stop() {
+      for (const s of sessions.values()) await s.close();
+      await queue.close();
+      queueRedis.disconnect();
+      await t.stop();
+      await Promise.all([redis.stop(), oauth.stop(), mcp.stop()]);
+    },
+  };
+}
+
+describe('per-user cap on queued calls', () => {
+  let w: Awaited<ReturnType<typeof world>>;
+  // No workers: accepted calls stay queued, as behind a busy or stalled worker.
+  beforeAll(async () => {
+    w = await world({ ONBEHALF_MAX_QUEUED_PER_USER: '3' }, false);
+  });
+  afterAll(async () => w?.stop());
+
+  it('the 4th call of a user with 3 queued is refused in one line and nothing is queued; another user is unaffected', async () => {
+    const sam = w.as('sam');
+    for (let i = 0; i < 3; i++) expect(await sam.send(`/onbehalf run open.echo {"text":"call ${i}"}`)).toMatch(/Running `open\.echo` as you/);
+    expect(await w.jobs()).toBe(3);
+    const refused = oneLine(await sam.send('/onbehalf run open.echo {"text":"one too many"}'));
+    expect(refused).toMatch(/`open\.echo` was not run: you already have 3 calls waiting to run; wait for them to finish, then try again\./);
+    expect(await w.jobs()).toBe(3);
+    expect(w.calls('sam')).toHaveLength(3);
+    expect(w.calls('sam').map((c) => c.args['text'])).not.toContain('one too many');
+    // The cap is per user.
+    expect(await w.as('tess').send('/onbehalf run open.echo {"text":"mine"}')).toMatch(/Running `open\.echo` as you/);
+    expect(await w.jobs()).toBe(4);
+  });
+});
+
+describe('per-user cap on parked calls', () => {
+  let w: Awaited<ReturnType<typeof world>>;
+  beforeAll(async () => {
+    w = await world({ ONBEHALF_MAX_PARKED_PER_USER: '2' }, true);
+  });
+  afterAll(async () => w?.stop());
+
+  it('a 3rd call that must wait for a grant, with 2 already waiting, fails with one line telling the user to connect first; nothing more is parked', async () => {
+    const pat = w.as('pat');
+    for (let i = 0; i < 2; i++) {
+      const from = pat.output.length;
+      await pat.send('/onbehalf run tools.whoami {}');
+      await pat.waitFor(/→ Connect gh: \S+/, from);
+    }
+    expect(w.calls('pat', 'parked')).toHaveLength(2);
+    const from = pat.output.length;
+    await pat.send('/onbehalf run tools.whoami {}');
+    const line = (await pat.waitFor(/.*`tools\.whoami` failed: .*/, from))[0];
+    oneLine(line);
+    expect(line).toMatch(/you already have 2 calls waiting for an account to be connected; connect gh \(`\/onbehalf connect gh`\) or let the waiting calls finish, then run it again/);
+    expect(pat.output.slice(from)).not.toMatch(/→ Connect gh/);
+    expect(w.calls('pat', 'parked')).toHaveLength(2);
+    expect(w.calls('pat', 'failed')).toHaveLength(1);
+    expect(w.mcp.calls.filter((c) => c.tool === 'whoami')).toHaveLength(0);
+    // The cap is per user: another user's call still parks and prompts.
+    const quinn = w.as('quinn');
+    const q = quinn.output.length;
+    await quinn.send('/onbehalf run tools.whoami {}');
+    await quinn.waitFor(/→ Connect gh: \S+/, q);
+    expect(w.calls('quinn', 'parked')).toHaveLength(1);
+  });
+});
