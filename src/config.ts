@@ -59,6 +59,7 @@ const variables = {
   ONBEHALF_ALLOW_STDIO: { schema: bool.default(false), example: 'true' },
   ONBEHALF_ALLOW_PRIVATE_URLS: { schema: bool.default(false), example: 'false' },
   ONBEHALF_PARKED_MINUTES: { schema: z.coerce.number().int().min(1).max(10_080).default(60), example: '60' },
+  ONBEHALF_APPROVAL_MINUTES: { schema: z.coerce.number().int().min(1).max(1440).default(10), example: '10' },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     example: 'info',
@@ -101,6 +102,8 @@ export interface Config {
   allowPrivateUrls: boolean;
   /** Parked tool calls waiting for a grant longer than this are cancelled. Default 60 minutes. */
   parkedMinutes: number;
+  /** Tool calls the model chose that wait for the caller's approval longer than this are cancelled. Default 10 minutes. */
+  approvalMinutes: number;
   logLevel: Vars['LOG_LEVEL'];
   slack: {
     signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string;
@@ -187,6 +190,7 @@ function assemble(v: Vars): Config {
     allowStdio: v.ONBEHALF_ALLOW_STDIO,
     allowPrivateUrls: v.ONBEHALF_ALLOW_PRIVATE_URLS,
     parkedMinutes: v.ONBEHALF_PARKED_MINUTES,
+    approvalMinutes: v.ONBEHALF_APPROVAL_MINUTES,
     logLevel: v.LOG_LEVEL,
     slack: {
       signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, appToken: v.SLACK_APP_TOKEN, apiUrl: v.SLACK_API_URL,

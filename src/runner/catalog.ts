@@ -2,7 +2,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogTool, ChatPolicy } from '../chat/services.js';
 import type { User } from '../identity/index.js';
 import type { McpPool } from '../mcp/index.js';
-import { resolveCredentials, visible, type McpServerRow, type Policy, type RunnerTokens } from '../policy/index.js';
+import { approvalMode, resolveCredentials, visible, type McpServerRow, type Policy, type RunnerTokens } from '../policy/index.js';
 
 /** The tools each caller may see, listed with their own credentials and filtered by access rules. */
 export class ToolCatalog {
@@ -12,15 +12,20 @@ export class ToolCatalog {
     private readonly tokens: RunnerTokens,
   ) {}
 
-  /** The caller's catalog. A server whose grant the caller lacks shows its last known tools (calling one prompts). */
-  async catalogFor(orgId: string, user: User, channelId?: string): Promise<CatalogTool[]> {
+  /**
+   * The caller's catalog. A server whose grant the caller lacks shows its last known tools (calling one prompts).
+   * `forModel`: the catalog offered to the model, without tools an admin set to `never` (`admin approve`).
+   */
+  async catalogFor(orgId: string, user: User, channelId?: string, opts: { forModel?: boolean } = {}): Promise<CatalogTool[]> {
     const out: CatalogTool[] = [];
     const subject = { userId: user.id, role: user.role, teams: this.policy.teams.ofUser(orgId, user.id) };
     for (const server of this.policy.servers(orgId)) {
       const rules = this.policy.rules(server.id);
+      const approvals = opts.forModel ? this.policy.approvals.of(server.id) : [];
       const tools = await this.#tools(server, orgId, user.id, channelId);
       for (const t of tools) {
         if (!visible(rules, subject, t.name)) continue;
+        if (opts.forModel && approvalMode(approvals, t.name, t.annotations?.readOnlyHint === true).mode === 'never') continue;
         out.push({ server: server.name, tool: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Record<string, unknown> });
       }
     }
@@ -63,5 +68,7 @@ export function chatPolicy(policy: Policy, catalog: ToolCatalog): ChatPolicy {
     deleteSecret: (o, sc, ow, n) => policy.deleteSecret(o, sc, ow, n),
     team: (o, a, n, arg) => policy.team(o, a, n, arg),
     catalogFor: (o, u, c) => catalog.catalogFor(o, u, c),
+    approve: (o, s, g, m) => policy.approve(o, s, g, m),
+    approvalRules: (o, s) => policy.approvalRules(o, s),
   };
 }
