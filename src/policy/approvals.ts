@@ -13,7 +13,7 @@ export type ApprovalRule = typeof approvalRules.$inferSelect;
 export type ApprovalDecision = { mode: ApprovalMode; rule: string | null };
 
 /** Literal characters of a glob: an exact name beats `delete_*`, which beats `*`. */
-const specificity = (glob: string) => (/[*?]/.test(glob) ? glob.replace(/[*?]/g, '').length : 10_000 + glob.length);
+export const specificity = (glob: string) => (/[*?]/.test(glob) ? glob.replace(/[*?]/g, '').length : 10_000 + glob.length);
 
 /**
  * The approval mode of one tool. The most specific matching glob wins (an exact name, then the

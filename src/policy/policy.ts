@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Secret, Keyring } from '../crypto/index.js';
 import { newId, type Db } from '../db/index.js';
 import { accessRules, credentialBindings, mcpServers, users } from '../db/schema.js';
-import { ApprovalRules, approvalModes, type ApprovalMode } from './approvals.js';
+import { ApprovalRules, approvalModes, specificity, type ApprovalMode } from './approvals.js';
 import { SecretStore, type SecretScope } from './secrets.js';
 import { Teams } from './teams.js';
 import { describeRule, type AccessRule } from './rules.js';
@@ -193,7 +193,7 @@ export class Policy {
   async approvalRules(orgId: string, serverName: string): Promise<Done> {
     const s = this.server(orgId, serverName);
     if (!s) return no(`There is no server named ${serverName}.`);
-    const rules = this.approvals.of(s.id);
+    const rules = this.approvals.of(s.id).sort((x, y) => specificity(y.tools) - specificity(x.tools) || y.updatedAt - x.updatedAt);
     return ok(rules.length ? [`Approval rules of ${serverName} (the most specific glob wins):`, ...rules.map((r) => `• ${r.tools}: ${r.mode}`)].join('\n') : `${serverName} has no approval rules: the model's calls of read-only tools run, every other call asks first.`);
   }
 
