@@ -80,7 +80,7 @@ describe('tools that change things wait for the caller (shell)', () => {
     await Promise.all([redis?.stop(), oauth?.stop(), mcp?.stop(), llm?.close()]);
   });
 
-  it('the model\'s create_note waits for Alice; Bob cannot approve it; two approvals run it once', async () => {
+  it('the model\'s create_note waits for Alice; Bob cannot approve it; two approvals run it once (SECURITY 35)', async () => {
     const { id, from } = await ask('alice', 'tools note buy milk');
     const prompt = as('alice').output.slice(from);
     expect(prompt).toMatch(/onbehalf \(only you\): The assistant wants to run `tools\.create_note` as you/);

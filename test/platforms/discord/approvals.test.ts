@@ -60,7 +60,7 @@ describe('Discord: a tool that changes things waits for the caller\'s Approve', 
     dir.cleanup();
   });
 
-  it('the prompt goes to Alice alone with Approve/Deny buttons; Bob\'s click is refused; Alice\'s two clicks run it once', async () => {
+  it('the prompt goes to Alice alone with Approve/Deny buttons; Bob\'s click is refused; Alice\'s two clicks run it once (SECURITY 35)', async () => {
     fake.message(alice, { guildId, channelId }, 'note rotate the keys');
     const dm = fake.dmChannelOf(alice.id);
     const prompt = await fake.waitForCall((c) => c.method === 'POST' && c.path === `/channels/${dm}/messages` && body(c).content.includes('wants to run'), 20_000);

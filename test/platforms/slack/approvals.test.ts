@@ -58,7 +58,7 @@ describe('Slack: a tool that changes things waits for the caller\'s Approve', ()
     await Promise.all([mcp?.stop(), slack?.stop(), redis?.stop(), llm?.close()]);
   });
 
-  it('only Alice gets the ephemeral prompt; Bob\'s signed click is refused and audited; two Approve clicks run it once', async () => {
+  it('only Alice gets the ephemeral prompt; Bob\'s signed click is refused and audited; two Approve clicks run it once (SECURITY 35)', async () => {
     expect((await mention('UALICE', 'note ship the release')).status).toBe(200);
     const prompt = await slack.waitFor('chat.postEphemeral', (c) => String(c.body['text']).includes('wants to run'), 20_000);
     expect(prompt.body).toMatchObject({ channel: CHANNEL, user: 'UALICE' });
