@@ -287,7 +287,8 @@ export class Executor {
   #audit(a: Attempt, decision: string, outcome: string): void {
     const t = a.info.target;
     this.d.metrics?.toolCalls.inc({ outcome });
-    if (!outcome.startsWith('needs_connect')) this.d.metrics?.toolCallSeconds.observe((Date.now() - a.row.createdAt) / 1000);
+    // A call waiting for its caller (a grant, an approval) has not finished: its latency is observed when it does.
+    if (!outcome.startsWith('needs_connect') && outcome !== 'awaiting_approval') this.d.metrics?.toolCallSeconds.observe((Date.now() - a.row.createdAt) / 1000);
     this.d.audit.write({
       orgId: a.row.orgId, category: 'tool_call', action: 'call', actorUserId: a.row.userId, onBehalfOfUserId: a.row.userId,
       chatIdentity: `${t.platform}:${t.workspaceId}:${t.userId}`,
