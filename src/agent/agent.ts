@@ -27,7 +27,7 @@ export interface Turn {
   target: ReplyTarget;
   requestId: string;
   /** Set when this turn continues an earlier one whose parked call has now finished. */
-  resumed?: { server: string; tool: string; outcome: string; callId?: string | undefined };
+  resumed?: { server: string; tool: string; outcome: string; callId?: string | undefined; waitedFor?: 'connect' | 'approval' | undefined };
 }
 
 export interface AgentOptions {
@@ -102,7 +102,9 @@ export class Agent {
       { role: 'assistant', content: [{ type: 'tool-call', toolCallId, toolName: name, input: call?.args ?? {} }] },
       { role: 'tool', content: [{ type: 'tool-result', toolCallId, toolName: name, output: { type: 'text', value: resumed.outcome } }] },
     ];
-    const resumedNote = `Your ${quote(`${resumed.server}.${resumed.tool}`)} call waited until ${quote(caller.name)} connected their account; it has now run, and its result is the last tool result. Finish answering ${quote(caller.name)}'s question.`;
+    const resumedNote = resumed.waitedFor === 'approval'
+      ? `Your ${quote(`${resumed.server}.${resumed.tool}`)} call waited for ${quote(caller.name)} to approve it; the last tool result says whether it ran (approved) or not (denied, or not answered in time). Finish answering ${quote(caller.name)}'s question.`
+      : `Your ${quote(`${resumed.server}.${resumed.tool}`)} call waited until ${quote(caller.name)} connected their account; it has now run, and its result is the last tool result. Finish answering ${quote(caller.name)}'s question.`;
     return { ...view, messages, resumedNote };
   }
 

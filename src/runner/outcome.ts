@@ -121,6 +121,7 @@ export const turnJobSchema = z.object({
   target: replyTargetSchema,
   requestId: z.string(),
   /** A parked call finished: `callId` is the runner's call id, which the agent shows the model as the tool-call id. */
-  resumed: z.object({ server: z.string(), tool: z.string(), outcome: z.string(), callId: z.string().optional() }).optional(),
+  /** `waitedFor`: what the call waited for before it ran or ended (default `connect`: a grant). */
+  resumed: z.object({ server: z.string(), tool: z.string(), outcome: z.string(), callId: z.string().optional(), waitedFor: z.enum(['connect', 'approval']).optional() }).optional(),
 });
 export type TurnJob = z.infer<typeof turnJobSchema>;

@@ -253,7 +253,10 @@ export class Runner {
     const target = this.executor.calls.target(row);
     await this.enqueueTurn({
       orgId: row.orgId, userId: row.userId, chatIdentity: `${target.platform}:${target.workspaceId}:${target.userId}`, text: '', target, requestId: row.requestId,
-      resumed: { server, tool: row.tool, outcome: this.#approvalNote(row) + outcomeText({ server, tool: row.tool }, outcome), callId: row.id },
+      resumed: {
+        server, tool: row.tool, outcome: this.#approvalNote(row) + outcomeText({ server, tool: row.tool }, outcome), callId: row.id,
+        ...(this.executor.calls.outcome(row).approval?.askedAt ? { waitedFor: 'approval' as const } : {}),
+      },
     });
   }
 

@@ -16,7 +16,8 @@ const textOf = (m: LlmRequest['messages'][number]) => (typeof m.content === 'str
 function model(req: LlmRequest): LlmReply {
   const last = req.messages.at(-1)!;
   const content = textOf(last);
-  if (last.role === 'user' && content.includes('has now run')) return { text: `Resumed: ${content.match(/Its result: ([\s\S]*)\]/)?.[1] ?? ''}` };
+  const system = String(req.messages.find((m) => m.role === 'system')?.content ?? '');
+  if (last.role === 'tool' && system.includes('waited for') && system.includes('to approve it')) return { text: `Resumed: ${toolResults(req).at(-1) ?? ''}` };
   if (last.role === 'user') {
     const note = content.match(/^(\w+) note (.+)$/);
     const name = note ? `${note[1]}__create_note` : 'tools__whoami';

@@ -14,7 +14,8 @@ const BOT_TOKEN = 'MTEx.approvals-bot.' + 'q'.repeat(20);
 function model(req: LlmRequest): LlmReply {
   const last = req.messages.at(-1)!;
   const content = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
-  if (last.role === 'user' && content.includes('has now run')) return { text: `Resumed: ${content.match(/Its result: ([\s\S]*)\]/)?.[1] ?? ''}` };
+  const system = String(req.messages.find((m) => m.role === 'system')?.content ?? '');
+  if (last.role === 'tool' && system.includes('waited for') && system.includes('to approve it')) return { text: `Resumed: ${toolResults(req).at(-1) ?? ''}` };
   if (last.role === 'user') return { toolCalls: [{ name: 'notes__create_note', args: { text: content.replace(/^.*note /, '') } }] };
   return { text: toolResults(req).at(-1)?.includes('Waiting for approval') ? 'I asked you to approve it.' : 'Done.' };
 }
