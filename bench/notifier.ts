@@ -1,9 +1,9 @@
-import type { CallInfo, ConnectRequest, RunnerNotifier, ToolOutcome } from '../src/runner/index.js';
+import type { ApprovalRequest, CallInfo, ConnectRequest, RunnerNotifier, ToolOutcome } from '../src/runner/index.js';
 
 /** One finished call as the bench sees it: when the caller would have been told, and what. */
 export interface Finished {
   callId: string;
-  outcome: ToolOutcome | { kind: 'needs_connect'; providerSlug: string };
+  outcome: ToolOutcome | { kind: 'needs_connect'; providerSlug: string } | { kind: 'needs_approval' };
   /** performance.now() when the notifier was called. */
   at: number;
 }
@@ -24,6 +24,10 @@ export class WaitingNotifier implements RunnerNotifier {
 
   async needsConnect(call: CallInfo, req: ConnectRequest): Promise<void> {
     this.#settle({ callId: call.callId, outcome: { kind: 'needs_connect', providerSlug: req.providerSlug }, at: performance.now() });
+  }
+
+  async approvalRequest(call: CallInfo, _req: ApprovalRequest): Promise<void> {
+    this.#settle({ callId: call.callId, outcome: { kind: 'needs_approval' }, at: performance.now() });
   }
 
   #settle(f: Finished): void {

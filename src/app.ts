@@ -152,7 +152,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
           notifier: opts.runner?.notifier ?? new OutboundNotifier(outbound, log.child({ part: 'runner' })),
           turnProcessor: opts.runner?.turnProcessor ?? (async (turn) => agent?.run(turn)),
         },
-        { parkedTtlMs: config.parkedMinutes * 60_000, maxQueuedPerUser: config.maxQueuedPerUser, maxParkedPerUser: config.maxParkedPerUser, ...opts.runner?.tuning },
+        {
+          parkedTtlMs: config.parkedMinutes * 60_000, approvalTtlMs: config.approvalMinutes * 60_000,
+          maxQueuedPerUser: config.maxQueuedPerUser, maxParkedPerUser: config.maxParkedPerUser, ...opts.runner?.tuning,
+        },
       )
     : undefined;
   if (runner) {
@@ -169,10 +172,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     agent = new Agent({
       memory: new ThreadMemory(db), outbound, log: log.child({ part: 'agent' }), llm: config.llm,
       user: (orgId, userId) => identity.user(orgId, userId),
-      catalog: (orgId, user, channelId) => catalog.catalogFor(orgId, user, channelId),
+      catalog: (orgId, user, channelId) => catalog.catalogFor(orgId, user, channelId, { forModel: true }),
       runTool: async (turn, server, tool, args): Promise<AgentToolOutcome> => {
         const r = await runner.runToolCall({ ...turn, server, tool, args, turnId: turn.requestId });
         if (r.kind === 'parked') return { kind: 'parked', providerSlug: r.providerSlug, callId: r.callId };
+        if (r.kind === 'held') return { kind: 'held', callId: r.callId };
         return { kind: 'done', ok: r.outcome.kind === 'result' && !r.outcome.isError, text: outcomeText({ server, tool }, r.outcome) };
       },
     });

@@ -62,6 +62,7 @@ const variables = {
   ONBEHALF_MAX_QUEUED_PER_USER: { schema: z.coerce.number().int().min(1).max(100_000).default(20), example: '20' },
   ONBEHALF_MAX_PARKED_PER_USER: { schema: z.coerce.number().int().min(1).max(100_000).default(10), example: '10' },
   METRICS_TOKEN: { schema: z.string().min(16, 'is too short (16+ characters)').optional(), example: '(a random string: openssl rand -hex 32)' },
+  ONBEHALF_APPROVAL_MINUTES: { schema: z.coerce.number().int().min(1).max(1440).default(10), example: '10' },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     example: 'info',
@@ -110,6 +111,8 @@ export interface Config {
   maxParkedPerUser: number;
   /** Set: `/metrics` requires `Authorization: Bearer <token>`. Unset: `/metrics` is open. */
   metricsToken: string | undefined;
+  /** Tool calls the model chose that wait for the caller's approval longer than this are cancelled. Default 10 minutes. */
+  approvalMinutes: number;
   logLevel: Vars['LOG_LEVEL'];
   slack: {
     signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string;
@@ -199,6 +202,7 @@ function assemble(v: Vars): Config {
     maxQueuedPerUser: v.ONBEHALF_MAX_QUEUED_PER_USER,
     maxParkedPerUser: v.ONBEHALF_MAX_PARKED_PER_USER,
     metricsToken: v.METRICS_TOKEN,
+    approvalMinutes: v.ONBEHALF_APPROVAL_MINUTES,
     logLevel: v.LOG_LEVEL,
     slack: {
       signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, appToken: v.SLACK_APP_TOKEN, apiUrl: v.SLACK_API_URL,

@@ -22,6 +22,8 @@ describe('configuration', () => {
     expect(c.redisUrl).toBeUndefined();
     expect(c.llm).toBeUndefined();
     expect(c.admins).toEqual([]);
+    expect(c.approvalMinutes).toBe(10);
+    expect(loadConfig({ ONBEHALF_APPROVAL_MINUTES: '3' }).approvalMinutes).toBe(3);
   });
 
   const cases: [string, Record<string, string>, RegExp][] = [
@@ -45,6 +47,7 @@ describe('configuration', () => {
     ['DISCORD_TOKEN without application id', { DISCORD_TOKEN: 'abcdefghijkl' }, /^DISCORD_APPLICATION_ID is required when DISCORD_TOKEN is set/],
     ['DISCORD_APPLICATION_ID not numeric', { DISCORD_APPLICATION_ID: 'abc' }, /^DISCORD_APPLICATION_ID must be a numeric snowflake/],
     ['LLM_BASE_URL without model', { LLM_BASE_URL: 'http://127.0.0.1:9/v1' }, /^LLM_MODEL is required when LLM_BASE_URL is set/],
+    ['ONBEHALF_APPROVAL_MINUTES not a number', { ONBEHALF_APPROVAL_MINUTES: 'soon' }, /^ONBEHALF_APPROVAL_MINUTES .*\(example: ONBEHALF_APPROVAL_MINUTES=10\)$/],
     ['LOG_LEVEL unknown', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
   ];
   for (const [name, env, expected] of cases) {

@@ -16,7 +16,7 @@ interface View {
 }
 
 /** What a tool call gave the agent. `parked`: the user was asked to connect; it resumes by itself. */
-export type AgentToolOutcome = { kind: 'done'; ok: boolean; text: string } | { kind: 'parked'; providerSlug: string; callId: string };
+export type AgentToolOutcome = { kind: 'done'; ok: boolean; text: string } | { kind: 'parked'; providerSlug: string; callId: string } | { kind: 'held'; callId: string };
 
 /** One agent turn, as the `turn` queue holds it (ids only). */
 export interface Turn {
@@ -27,7 +27,7 @@ export interface Turn {
   target: ReplyTarget;
   requestId: string;
   /** Set when this turn continues an earlier one whose parked call has now finished. */
-  resumed?: { server: string; tool: string; outcome: string; callId?: string | undefined };
+  resumed?: { server: string; tool: string; outcome: string; callId?: string | undefined; waitedFor?: 'connect' | 'approval' | undefined };
 }
 
 export interface AgentOptions {
@@ -102,7 +102,9 @@ export class Agent {
       { role: 'assistant', content: [{ type: 'tool-call', toolCallId, toolName: name, input: call?.args ?? {} }] },
       { role: 'tool', content: [{ type: 'tool-result', toolCallId, toolName: name, output: { type: 'text', value: resumed.outcome } }] },
     ];
-    const resumedNote = `Your ${quote(`${resumed.server}.${resumed.tool}`)} call waited until ${quote(caller.name)} connected their account; it has now run, and its result is the last tool result. Finish answering ${quote(caller.name)}'s question.`;
+    const resumedNote = resumed.waitedFor === 'approval'
+      ? `Your ${quote(`${resumed.server}.${resumed.tool}`)} call waited for ${quote(caller.name)} to approve it; the last tool result says whether it ran (approved) or not (denied, or not answered in time). Finish answering ${quote(caller.name)}'s question.`
+      : `Your ${quote(`${resumed.server}.${resumed.tool}`)} call waited until ${quote(caller.name)} connected their account; it has now run, and its result is the last tool result. Finish answering ${quote(caller.name)}'s question.`;
     return { ...view, messages, resumedNote };
   }
 
@@ -121,8 +123,10 @@ export class Agent {
         execute: async (args) => {
           const input = (args ?? {}) as Record<string, unknown>;
           const out = await this.o.runTool(turn, t.server, t.tool, input);
-          if (out.kind !== 'parked') return out.text;
-          const waiting = `Waiting: the person must first connect their ${out.providerSlug} account. They were sent a private link; this call will run by itself once they connect.`;
+          if (out.kind === 'done') return out.text;
+          const waiting = out.kind === 'held'
+            ? 'Waiting for approval: this tool may change things, so the person was asked privately to approve or deny this call. It runs only if they approve; you will be told the outcome. Do not call it again now.'
+            : `Waiting: the person must first connect their ${out.providerSlug} account. They were sent a private link; this call will run by itself once they connect.`;
           // Kept so that the resumed turn can show the model this very call with its real result.
           memory.append(turn.orgId, key, { role: 'tool', userId: turn.userId, requestId: turn.requestId, call: { callId: out.callId, server: t.server, tool: t.tool, args: input }, content: waiting });
           return waiting;

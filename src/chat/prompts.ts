@@ -4,6 +4,7 @@ import { orgs, toolCalls, users } from '../db/schema.js';
 import type { Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import type { OutboundRouter } from './outbound.js';
+import { looksLikeSecret } from './parse.js';
 import { replyTargetSchema, type OutMessage, type ReplyTarget } from './types.js';
 
 /** Why a call waits for the caller's grant. */
@@ -19,6 +20,51 @@ export function connectPrompt(server: string, tool: string, providerSlug: string
   return {
     text: `\`${server}.${tool}\` ${why}. Connect it with the button (only you can see this; the link works once, for 10 minutes). The call continues by itself once you are connected.`,
     link: { label: reason === 'missing' ? `Connect ${providerSlug}` : `Reconnect ${providerSlug}`, url },
+  };
+}
+
+/** Longest argument value shown in an approval prompt. */
+const SHOWN_VALUE = 200;
+
+/** One argument value for the prompt: secret-looking values hidden, long ones cut. */
+function shownValue(v: unknown): string {
+  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  if (looksLikeSecret(s)) return '[hidden: looks like a secret]';
+  const one = s.replace(/\s+/g, ' ');
+  return one.length > SHOWN_VALUE ? `${one.slice(0, SHOWN_VALUE)}… (${one.length - SHOWN_VALUE} more characters)` : one;
+}
+
+/** Whose account a held call would act as, in words (kinds and vendor accounts; never a value). */
+function accountWords(req: { credentialKinds: string[]; vendorAccounts: string[]; grants: string[] }): string {
+  const parts: string[] = [];
+  if (req.grants.length) parts.push(`your ${req.grants.join(', ')} account${req.vendorAccounts.length ? ` (${req.vendorAccounts.join(', ')})` : ''}`);
+  const shared = req.credentialKinds.filter((k) => k !== 'oauth' && k !== 'mcp_oauth' && k !== 'static');
+  if (shared.length) parts.push(`the ${[...new Set(shared)].join(', ').replace(/_/g, ' ')} an admin configured`);
+  return parts.length ? parts.join(' and ') : 'no credentials (the server is open)';
+}
+
+/**
+ * The prompt only the caller sees when the assistant wants to run a tool that changes things:
+ * what, with which arguments, as whom, and Approve / Deny (also typed: `approve <id>`).
+ */
+export function approvalPrompt(
+  server: string, tool: string, callId: string,
+  req: { args: Record<string, unknown>; credentialKinds: string[]; vendorAccounts: string[]; grants: string[]; expiresAt: number },
+): OutMessage {
+  const entries = Object.entries(req.args);
+  const args = entries.length ? entries.slice(0, 20).map(([k, v]) => `  • ${k}: ${shownValue(v)}`).join('\n') + (entries.length > 20 ? `\n  • … ${entries.length - 20} more` : '') : '  (no arguments)';
+  const minutes = Math.max(1, Math.round((req.expiresAt - Date.now()) / 60_000));
+  return {
+    text: [
+      `The assistant wants to run \`${server}.${tool}\` as you (only you can see this). It may change things, so it waits for you.`,
+      `Arguments:\n${args}`,
+      `It will use ${accountWords(req)}.`,
+      `Approve or deny within ${minutes} minute(s), or it is cancelled. Typed: \`/onbehalf approve ${callId}\` or \`/onbehalf deny ${callId}\`.`,
+    ].join('\n'),
+    actions: [
+      { id: 'command', value: `approve ${callId}`, label: 'Approve', style: 'primary' },
+      { id: 'command', value: `deny ${callId}`, label: 'Deny', style: 'danger' },
+    ],
   };
 }
 

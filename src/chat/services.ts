@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit/index.js';
 import type { Secret } from '../crypto/index.js';
 import type { Identity, LinkCodes, OrgJoins, User } from '../identity/index.js';
+import type { ApprovalAnswer } from '../runner/outcome.js';
 import type { OutboundRouter } from './outbound.js';
 import type { ReplyTarget } from './types.js';
 
@@ -42,12 +43,16 @@ export interface ChatPolicy {
   catalogFor(orgId: string, user: User, channelId?: string): Promise<CatalogTool[]>;
   /** The caller's tools, and the servers whose tools they see only after connecting `providerSlug`. */
   catalog(orgId: string, user: User, channelId?: string): Promise<{ tools: CatalogTool[]; needsConnect: { server: string; providerSlug: string }[] }>;
+  approve(orgId: string, server: string, glob: string, mode: string): Promise<Done>;
+  approvalRules(orgId: string, server: string): Promise<Done>;
 }
 
 /** What the chat core needs of the runner. */
 export interface ChatRunner {
   /** Accepts one tool call (its outcome is posted to `target` by the runner's notifier), or refuses it at the user's cap. */
   enqueueToolCall(req: { orgId: string; userId: string; chatIdentity: string; server: string; tool: string; args: Record<string, unknown>; target: ReplyTarget; requestId: string; eventId?: string }): Promise<{ kind: 'accepted'; callId: string } | { kind: 'too_many_queued'; callId: string; limit: number }>;
+  /** The caller's answer to an approval prompt (only the call's own user may answer). */
+  answerApproval(req: { orgId: string; userId: string; chatIdentity: string; callId: string; approve: boolean; requestId: string }): Promise<ApprovalAnswer>;
   /** Accepts one agent turn (a plain message); dedupes on `eventId`. */
   enqueueTurn(req: { orgId: string; userId: string; chatIdentity: string; text: string; target: ReplyTarget; requestId: string; eventId?: string }): Promise<void>;
 }

@@ -25,10 +25,25 @@ export const replyTargetSchema = z.object({
 });
 export type ReplyTarget = z.infer<typeof replyTargetSchema>;
 
-/** A platform-neutral message. Platforms render `link` as a button (Slack Block Kit, Discord link button). */
+/**
+ * A button that comes back as a `button` inbound from whoever clicks it. `id` is the action the
+ * core routes (`command`: `value` is a command line, run as the clicker); `style` colours it.
+ */
+export interface OutAction {
+  id: 'command';
+  value: string;
+  label: string;
+  style?: 'primary' | 'danger';
+}
+
+/**
+ * A platform-neutral message. Platforms render `link` as a link button and `actions` as buttons
+ * (Slack block actions, Discord components, typed commands in the shell).
+ */
 export interface OutMessage {
   text: string;
   link?: { label: string; url: string };
+  actions?: OutAction[];
 }
 
 /** A secret form: a modal (Slack, Discord) or a hidden prompt (shell). Values come back as `form_submit`. */

@@ -284,7 +284,23 @@ export const secrets = sqliteTable(
   (t) => [uniqueIndex('secrets_scope_name').on(t.orgId, t.scope, t.scopeId, t.name)],
 );
 
-/** One call of one tool for one user, including parked ones. */
+/** Whether the model's calls of a server's tools wait for the caller's approval (`admin approve`). */
+export const approvalRules = sqliteTable(
+  'approval_rules',
+  {
+    id: id(),
+    orgId: orgId(),
+    serverId: text('server_id').notNull().references(() => mcpServers.id, { onDelete: 'cascade' }),
+    /** Tool name glob. */
+    tools: text('tools').notNull(),
+    mode: text('mode', { enum: ['ask', 'always', 'never'] }).notNull(),
+    /** When the rule was last set (ties between equally specific globs go to the newest). */
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('approval_rules_server_tools').on(t.serverId, t.tools)],
+);
+
+/** One call of one tool for one user, including parked and held ones. */
 export const toolCalls = sqliteTable(
   'tool_calls',
   {
@@ -295,7 +311,7 @@ export const toolCalls = sqliteTable(
     tool: text('tool').notNull(),
     args: text('args', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
     status: text('status', {
-      enum: ['queued', 'running', 'parked', 'succeeded', 'failed', 'denied', 'cancelled', 'interrupted'],
+      enum: ['queued', 'running', 'parked', 'awaiting_approval', 'succeeded', 'failed', 'denied', 'cancelled', 'interrupted'],
     }).notNull(),
     /** Provider whose grant the parked call waits for. */
     parkedProviderId: text('parked_provider_id'),

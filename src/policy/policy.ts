@@ -4,6 +4,7 @@ import type { Secret, Keyring } from '../crypto/index.js';
 import { newId, type Db } from '../db/index.js';
 import { NetGuard } from '../net/index.js';
 import { accessRules, credentialBindings, mcpServers, users } from '../db/schema.js';
+import { ApprovalRules, approvalModes, specificity, type ApprovalMode } from './approvals.js';
 import { SecretStore, type SecretScope } from './secrets.js';
 import { Teams } from './teams.js';
 import { normaliseValue } from './args.js';
@@ -57,6 +58,7 @@ const firstIssue = (e: z.ZodError) => {
 export class Policy {
   readonly secrets: SecretStore;
   readonly teams: Teams;
+  readonly approvals: ApprovalRules;
   // The tool-call path's lookups, prepared once.
   readonly #serverByName;
   readonly #serverById;
@@ -72,6 +74,7 @@ export class Policy {
     this.#net = opts.net ?? new NetGuard();
     this.secrets = new SecretStore(db, keyring);
     this.teams = new Teams(db);
+    this.approvals = new ApprovalRules(db);
     const ph = sql.placeholder;
     this.#serverByName = db.select().from(mcpServers).where(and(eq(mcpServers.orgId, ph('orgId')), eq(mcpServers.name, ph('name')))).prepare();
     this.#serverById = db.select().from(mcpServers).where(and(eq(mcpServers.orgId, ph('orgId')), eq(mcpServers.id, ph('id')))).prepare();
@@ -194,6 +197,25 @@ export class Policy {
   /** A server's rules. */
   rules(serverId: string): AccessRule[] {
     return this.#rules.all({ serverId });
+  }
+
+  /** Sets whether the model's calls of a server's tools matching `glob` ask the caller first, always run, or never run. */
+  async approve(orgId: string, serverName: string, glob: string, mode: string): Promise<Done> {
+    const s = this.server(orgId, serverName);
+    if (!s) return no(`There is no server named ${serverName}.`);
+    if (!/^[A-Za-z0-9_.\-/*?]{1,200}$/.test(glob)) return no('The tool glob is tool-name characters with * and ?, e.g. delete_* or *.');
+    if (!approvalModes.includes(mode as ApprovalMode)) return no(`The mode must be ask, always or never (got "${mode}").`);
+    this.approvals.set(orgId, s.id, glob, mode as ApprovalMode);
+    const what = { ask: 'ask you before each call the model makes', always: 'run without asking', never: 'are never offered to the model (a typed run still works, under the access rules)' }[mode as ApprovalMode];
+    return ok(`${serverName} tools matching ${glob} now ${what}.`);
+  }
+
+  /** A server's approval rules as lines, or why not. */
+  async approvalRules(orgId: string, serverName: string): Promise<Done> {
+    const s = this.server(orgId, serverName);
+    if (!s) return no(`There is no server named ${serverName}.`);
+    const rules = this.approvals.of(s.id).sort((x, y) => specificity(y.tools) - specificity(x.tools) || y.updatedAt - x.updatedAt);
+    return ok(rules.length ? [`Approval rules of ${serverName} (the most specific glob wins):`, ...rules.map((r) => `• ${r.tools}: ${r.mode}`)].join('\n') : `${serverName} has no approval rules: the model's calls of read-only tools run, every other call asks first.`);
   }
 
   /** Stores a secret. `owner`: the org id, a team name or id, or a user id. */

@@ -22,8 +22,26 @@ export interface StoredOutcome {
   final?: ToolOutcome;
   /** Whether the final outcome was handed to the notifier. */
   notified?: boolean;
-  /** The call had been parked before it ran (it resumed after a connection). */
+  /** The call had been parked or held before it ran: its outcome resumes the agent's turn. */
   resumed?: boolean;
+  /** Whether and how the call was approved; copied into the call's audit event. */
+  approval?: ApprovalRecord;
+}
+
+/**
+ * How a call came to run or not. `typed`: the person typed the command (explicit, no prompt);
+ * `read_only`: the tool declares `readOnlyHint` and no admin rule says otherwise; `policy_always` /
+ * `policy_never`: an admin rule (`rule`, its glob); `pending` / `approved` / `denied` / `expired`:
+ * the caller was asked, and answered (`by`, `at`) or not.
+ */
+export interface ApprovalRecord {
+  decision: 'typed' | 'read_only' | 'policy_always' | 'policy_never' | 'pending' | 'approved' | 'denied' | 'expired';
+  rule?: string | null;
+  askedAt?: number;
+  expiresAt?: number;
+  /** The chat identity (`platform:workspace:user`) that answered. */
+  by?: string;
+  at?: number;
 }
 
 /** Why a call that had to park failed instead (the user's parked-calls cap). */
@@ -129,7 +147,7 @@ export class CallStore {
     const values: Record<string, unknown> = { id, updatedAt: Date.now() };
     for (const f of fields) values[f] = patch[f];
     const moved = stmt.run(values).changes === 1;
-    if (moved && (to === 'parked' || terminal.includes(to))) this.#wake(id);
+    if (moved && (to === 'parked' || to === 'awaiting_approval' || terminal.includes(to))) this.#wake(id);
     return moved;
   }
 
@@ -137,7 +155,7 @@ export class CallStore {
     this.#setOutcome.run({ id, outcome, updatedAt: Date.now() });
   }
 
-  /** Resolves when call `id` parks or ends in this process, or after `ms` (whichever is first). */
+  /** Resolves when call `id` parks, is held, or ends in this process, or after `ms` (whichever is first). */
   settled(id: string, ms: number): Promise<void> {
     return new Promise((resolve) => {
       let set = this.#waiters.get(id);
@@ -166,6 +184,11 @@ export class CallStore {
       .from(toolCalls)
       .where(and(eq(toolCalls.orgId, orgId), eq(toolCalls.userId, userId), eq(toolCalls.status, 'parked'), eq(toolCalls.parkedProviderId, providerId)))
       .all();
+  }
+
+  /** Calls held for approval since before `before`. */
+  heldBefore(before: number): CallRow[] {
+    return this.db.select().from(toolCalls).where(and(eq(toolCalls.status, 'awaiting_approval'), lt(toolCalls.updatedAt, before))).all();
   }
 
   /** Parked calls last touched before `before`. */

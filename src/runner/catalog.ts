@@ -2,7 +2,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogTool, ChatPolicy } from '../chat/services.js';
 import type { User } from '../identity/index.js';
 import type { McpPool } from '../mcp/index.js';
-import { resolveCredentials, visible, type McpServerRow, type Policy, type RunnerTokens } from '../policy/index.js';
+import { approvalMode, resolveCredentials, visible, type McpServerRow, type Policy, type RunnerTokens } from '../policy/index.js';
 
 /** A server whose tools the caller cannot list yet: their own grant is missing or must be renewed. */
 export interface CatalogGap {
@@ -27,22 +27,27 @@ export class ToolCatalog {
     private readonly tokens: RunnerTokens,
   ) {}
 
-  /** The caller's catalog (tools only; see `catalog` for the servers they still need to connect). */
-  async catalogFor(orgId: string, user: User, channelId?: string): Promise<CatalogTool[]> {
-    return (await this.catalog(orgId, user, channelId)).tools;
+  /**
+   * The caller's catalog (tools only; see `catalog` for the servers they still need to connect).
+   * `forModel`: the catalog offered to the model, without tools an admin set to `never` (`admin approve`).
+   */
+  async catalogFor(orgId: string, user: User, channelId?: string, opts: { forModel?: boolean } = {}): Promise<CatalogTool[]> {
+    return (await this.catalog(orgId, user, channelId, opts)).tools;
   }
 
   /** The caller's tools, and the servers whose tools they will see once they connect an account. */
-  async catalog(orgId: string, user: User, channelId?: string): Promise<{ tools: CatalogTool[]; needsConnect: CatalogGap[] }> {
+  async catalog(orgId: string, user: User, channelId?: string, opts: { forModel?: boolean } = {}): Promise<{ tools: CatalogTool[]; needsConnect: CatalogGap[] }> {
     const out: CatalogTool[] = [];
     const needsConnect: CatalogGap[] = [];
     const subject = { userId: user.id, role: user.role, teams: this.policy.teams.ofUser(orgId, user.id) };
     for (const server of this.policy.servers(orgId)) {
       const rules = this.policy.rules(server.id);
+      const approvals = opts.forModel ? this.policy.approvals.of(server.id) : [];
       const { tools, connect } = await this.#tools(server, orgId, user.id, channelId);
       if (connect) needsConnect.push({ server: server.name, providerSlug: connect });
       for (const t of tools) {
         if (!visible(rules, subject, t.name)) continue;
+        if (opts.forModel && approvalMode(approvals, t.name, t.annotations?.readOnlyHint === true).mode === 'never') continue;
         out.push({ server: server.name, tool: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Record<string, unknown> });
       }
     }
@@ -101,5 +106,7 @@ export function chatPolicy(policy: Policy, catalog: ToolCatalog): ChatPolicy {
     team: (o, a, n, arg) => policy.team(o, a, n, arg),
     catalogFor: (o, u, c) => catalog.catalogFor(o, u, c),
     catalog: (o, u, c) => catalog.catalog(o, u, c),
+    approve: (o, s, g, m) => policy.approve(o, s, g, m),
+    approvalRules: (o, s) => policy.approvalRules(o, s),
   };
 }

@@ -8,12 +8,20 @@ import { users } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { retryable, resultText, type McpPool } from '../mcp/index.js';
-import { decide, resolveCredentials, type Caller, type McpServerRow, type Policy, type ResolvedCredentials, type RunnerTokens } from '../policy/index.js';
-import { CallStore, parkCapMessage, terminal, type CallRow, type StoredOutcome } from './calls.js';
+import { approvalMode, decide, resolveCredentials, type Caller, type McpServerRow, type Policy, type ResolvedCredentials, type RunnerTokens } from '../policy/index.js';
+import { CallStore, parkCapMessage, terminal, type ApprovalRecord, type CallRow, type CallStatus, type StoredOutcome } from './calls.js';
 import { trimForChat, type CallInfo, type ConnectRequest, type RunnerNotifier, type ToolOutcome } from './outcome.js';
 
 /** What one attempt of a tool job ended in. `retry`: throw so BullMQ backs off and tries again. */
-export type StepResult = { status: 'done' } | { status: 'parked' } | { status: 'retry'; reason: string };
+export type StepResult = { status: 'done' } | { status: 'parked' } | { status: 'held' } | { status: 'retry'; reason: string };
+
+/** Every string inside a JSON value with the resolved secrets cut out (the approval prompt shows the arguments). */
+function redactDeep(v: unknown, sensitive: ResolvedCredentials['sensitive']): unknown {
+  if (typeof v === 'string') return redactSecrets(v, sensitive);
+  if (Array.isArray(v)) return v.map((x) => redactDeep(x, sensitive));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x, sensitive)]));
+  return v;
+}
 
 export interface ExecutorDeps {
   db: Db;
@@ -31,6 +39,8 @@ export interface ExecutorDeps {
   maxParkedPerUser?: number;
   /** A parked call of an agent turn finished: the agent continues the turn. */
   resumeTurn(row: CallRow, server: string, outcome: ToolOutcome): Promise<void>;
+  /** How long a call the model chose waits for the caller's approval before it is cancelled. */
+  approvalTtlMs: number;
 }
 
 interface Attempt {
@@ -59,7 +69,7 @@ export class Executor {
   /** One attempt of call `callId`. Safe to repeat: the row's status says what already happened. */
   async run(callId: string, opts: { finalAttempt: boolean }): Promise<StepResult> {
     const row = this.calls.get(callId);
-    if (!row || row.status === 'parked') return { status: row ? 'parked' : 'done' };
+    if (!row || row.status === 'parked' || row.status === 'awaiting_approval') return { status: !row ? 'done' : row.status === 'parked' ? 'parked' : 'held' };
     const server = this.d.policy.serverById(row.orgId, row.serverId);
     const target = this.calls.target(row);
     const info: CallInfo = { callId, orgId: row.orgId, userId: row.userId, server: server?.name ?? '(removed server)', tool: row.tool, target, requestId: row.requestId };
@@ -75,7 +85,7 @@ export class Executor {
       await this.#finish({ row, info, server: server!, caller: this.#caller(row, target), started: Date.now(), finalAttempt: true, stored }, 'interrupted', { kind: 'interrupted', server: info.server, tool: row.tool }, 'interrupted');
       return { status: 'done' };
     }
-    const resumed: StoredOutcome = { resumed: stored.resumed };
+    const resumed: StoredOutcome = { resumed: stored.resumed, ...(stored.approval ? { approval: stored.approval } : {}) };
     if (!this.calls.transition(callId, ['queued', 'running'], 'running', { attempts: row.attempts + 1, outcome: resumed })) return { status: 'done' };
     const a: Attempt = { row, info, server: server!, caller: this.#caller(row, target), started: Date.now(), finalAttempt: opts.finalAttempt, stored: resumed };
     if (!server) return this.#finish(a, 'failed', { kind: 'failed', message: 'that server was removed' }, 'no_server');
@@ -144,6 +154,9 @@ export class Executor {
     const check = this.#validator.getValidator(tool.inputSchema as Parameters<AjvJsonSchemaValidator['getValidator']>[0])(args);
     if (!check.valid) return this.#finish(a, 'failed', { kind: 'invalid_args', errors: (check.errorMessage ?? 'invalid').slice(0, 500) }, 'invalid_args');
 
+    const gate = await this.#approvalGate(a, tool, args, creds);
+    if (gate) return gate;
+
     const idempotent = Boolean(tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint);
     a.stored = { ...a.stored, started: { at: Date.now(), idempotent } };
     this.calls.setOutcome(a.row.id, a.stored);
@@ -167,6 +180,56 @@ export class Executor {
       case 'refused':
         return this.#finish(a, 'failed', { kind: 'failed', message: `${r.reason}, which is not allowed` }, 'refused');
     }
+  }
+
+  /**
+   * Calls the model chose wait for the caller unless the tool is read-only or an admin rule says
+   * `always`; `never` refuses them (the catalog already hides such tools from the model). A call
+   * the person typed (`run`, no turn) is explicit and never asks. Credentials are resolved and the
+   * tool listed first: the prompt names the account the call will use, and `readOnlyHint` comes
+   * from the server's own tool list. The call itself is not sent until the caller approves.
+   */
+  async #approvalGate(a: Attempt, tool: Tool, args: Record<string, unknown>, creds: ResolvedCredentials): Promise<StepResult | undefined> {
+    if (a.stored.approval?.decision === 'approved') return undefined;
+    const record = (approval: ApprovalRecord) => void (a.stored = { ...a.stored, approval });
+    if (!a.row.turnId) return record({ decision: 'typed' });
+    const d = approvalMode(this.d.policy.approvals.of(a.server.id), a.row.tool, tool.annotations?.readOnlyHint === true);
+    if (d.mode === 'always') return record({ decision: d.rule === null ? 'read_only' : 'policy_always', rule: d.rule });
+    if (d.mode === 'never') {
+      record({ decision: 'policy_never', rule: d.rule });
+      return this.#finish(a, 'denied', { kind: 'denied', rule: `approve ${d.rule}`, reason: 'an admin does not let the assistant call this tool; the person can run it with /onbehalf run' }, 'approval_never', 'denied');
+    }
+    const askedAt = Date.now();
+    const expiresAt = askedAt + this.d.approvalTtlMs;
+    record({ decision: 'pending', rule: d.rule, askedAt, expiresAt });
+    if (!this.calls.transition(a.row.id, ['running'], 'awaiting_approval', { outcome: a.stored })) return { status: 'done' };
+    this.#audit(a, 'held', 'awaiting_approval');
+    await this.d.notifier.approvalRequest(a.info, {
+      args: redactDeep(args, creds.sensitive) as Record<string, unknown>, credentialKinds: creds.kinds, vendorAccounts: creds.vendorAccounts, grants: creds.grants, expiresAt,
+    });
+    return { status: 'held' };
+  }
+
+  /**
+   * Ends a held call without running it: the caller denied it, or the hold lapsed. Only a call
+   * still held is ended (an approval that got there first wins). The agent's turn is resumed with it.
+   */
+  async endHeld(callId: string, how: { decision: 'denied' | 'expired'; by?: string }): Promise<boolean> {
+    const row = this.calls.get(callId);
+    if (!row || row.status !== 'awaiting_approval') return false;
+    const server = this.d.policy.serverById(row.orgId, row.serverId);
+    const target = this.calls.target(row);
+    const info: CallInfo = { callId, orgId: row.orgId, userId: row.userId, server: server?.name ?? '(removed server)', tool: row.tool, target, requestId: row.requestId };
+    const stored = this.calls.outcome(row);
+    const approval: ApprovalRecord = { ...stored.approval!, decision: how.decision, at: Date.now(), ...(how.by ? { by: how.by } : {}) };
+    const a: Attempt = { row, info, server: server!, caller: this.#caller(row, target), started: Date.now(), finalAttempt: true, stored: { ...stored, resumed: true, approval } };
+    const minutes = Math.round(this.d.approvalTtlMs / 60_000);
+    const outcome: ToolOutcome = how.decision === 'denied'
+      ? { kind: 'denied', rule: 'approval', reason: 'the person chose Deny when asked to approve it' }
+      : { kind: 'cancelled', reason: `the person did not approve it within ${minutes} minute(s)` };
+    await this.#finish(a, how.decision === 'denied' ? 'denied' : 'cancelled', outcome, how.decision === 'denied' ? 'approval_denied' : 'approval_expired', how.decision, ['awaiting_approval']);
+    const now = this.calls.get(callId);
+    return now !== undefined && this.calls.outcome(now).approval?.decision === how.decision;
   }
 
   /** 401: one forced refresh of the caller's grants and one retry; then prompt. 403 insufficient_scope: prompt for more. */
@@ -202,10 +265,11 @@ export class Executor {
     return { status: 'retry', reason };
   }
 
-  async #finish(a: Attempt, status: CallRow['status'], outcome: ToolOutcome, auditOutcome: string, decision = 'allowed'): Promise<StepResult> {
+  async #finish(a: Attempt, status: CallRow['status'], outcome: ToolOutcome, auditOutcome: string, decision = 'allowed', from: CallStatus[] = ['running', 'queued']): Promise<StepResult> {
     const prior = a.stored;
-    const stored: StoredOutcome = { final: outcome, notified: false, ...(prior.resumed ? { resumed: true } : {}) };
-    if (!this.calls.transition(a.row.id, ['running', 'queued'], status, { outcome: stored, parkedProviderId: null })) return { status: 'done' };
+    const stored: StoredOutcome = { final: outcome, notified: false, ...(prior.resumed ? { resumed: true } : {}), ...(prior.approval ? { approval: prior.approval } : {}) };
+    if (!this.calls.transition(a.row.id, from, status, { outcome: stored, parkedProviderId: null })) return { status: 'done' };
+    a.stored = stored;
     this.#audit(a, decision, auditOutcome);
     await this.#notify({ ...a.row, outcome: stored as Record<string, unknown> }, a.info, outcome);
     return { status: 'done' };
@@ -225,14 +289,16 @@ export class Executor {
   #audit(a: Attempt, decision: string, outcome: string): void {
     const t = a.info.target;
     this.d.metrics?.toolCalls.inc({ outcome });
-    if (!outcome.startsWith('needs_connect')) this.d.metrics?.toolCallSeconds.observe((Date.now() - a.row.createdAt) / 1000);
+    // A call waiting for its caller (a grant, an approval) has not finished: its latency is observed when it does.
+    if (!outcome.startsWith('needs_connect') && outcome !== 'awaiting_approval') this.d.metrics?.toolCallSeconds.observe((Date.now() - a.row.createdAt) / 1000);
     this.d.audit.write({
       orgId: a.row.orgId, category: 'tool_call', action: 'call', actorUserId: a.row.userId, onBehalfOfUserId: a.row.userId,
       chatIdentity: `${t.platform}:${t.workspaceId}:${t.userId}`,
       chatMessage: { platform: t.platform, workspace: t.workspaceId, channel: t.channelId, ...(t.threadId ? { thread: t.threadId } : {}), ...(t.messageId ? { message: t.messageId } : {}) },
       server: a.info.server, tool: a.row.tool, argDigest: argDigest(a.row.args),
       credentialKinds: a.creds?.kinds ?? [], connectionIds: a.creds?.connectionIds ?? [], vendorAccount: a.creds?.vendorAccounts.join(',') || null,
-      decision, outcome, latencyMs: Date.now() - a.started, requestId: a.row.requestId, detail: { callId: a.row.id, attempt: a.row.attempts + 1 },
+      decision, outcome, latencyMs: Date.now() - a.started, requestId: a.row.requestId,
+      detail: { callId: a.row.id, attempt: a.row.attempts + 1, ...(a.stored.approval ? { approval: a.stored.approval } : {}) },
     });
   }
 }

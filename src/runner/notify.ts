@@ -1,7 +1,7 @@
-import { connectPrompt } from '../chat/prompts.js';
+import { approvalPrompt, connectPrompt } from '../chat/prompts.js';
 import type { OutboundRouter } from '../chat/outbound.js';
 import type { Logger } from '../log.js';
-import { outcomeText, type CallInfo, type ConnectRequest, type RunnerNotifier, type ToolOutcome } from './outcome.js';
+import { outcomeText, type ApprovalRequest, type CallInfo, type ConnectRequest, type RunnerNotifier, type ToolOutcome } from './outcome.js';
 
 /** The notifier of a running product: posts through the chat platforms' outbound senders. */
 export class OutboundNotifier implements RunnerNotifier {
@@ -24,5 +24,13 @@ export class OutboundNotifier implements RunnerNotifier {
       return;
     }
     await this.outbound.replyPrivately(call.target, connectPrompt(call.server, call.tool, req.providerSlug, req.reason, req.connectUrl));
+  }
+
+  async approvalRequest(call: CallInfo, req: ApprovalRequest): Promise<void> {
+    if (!this.outbound.has(call.target.platform)) {
+      this.log.warn({ callId: call.callId, platform: call.target.platform }, 'no chat sender for this platform in this process; approval prompt not posted');
+      return;
+    }
+    await this.outbound.replyPrivately(call.target, approvalPrompt(call.server, call.tool, call.callId, req));
   }
 }

@@ -14,8 +14,8 @@ export const toolOutcomeSchema = z.discriminatedUnion('kind', [
 ]);
 export type ToolOutcome = z.infer<typeof toolOutcomeSchema>;
 
-/** What `runToolCall` resolves with: the outcome, or parked until the caller connects. */
-export type RunResult = { kind: 'done'; outcome: ToolOutcome } | { kind: 'parked'; callId: string; providerSlug: string };
+/** What `runToolCall` resolves with: the outcome, parked until the caller connects, or held until they approve. */
+export type RunResult = { kind: 'done'; outcome: ToolOutcome } | { kind: 'parked'; callId: string; providerSlug: string } | { kind: 'held'; callId: string };
 
 /** One call as the notifier sees it (ids and names only). */
 export interface CallInfo {
@@ -35,6 +35,30 @@ export interface ConnectRequest {
   reason: 'missing' | 'needs_reauth' | 'insufficient_scope';
 }
 
+/** A call the model chose, held for the caller's approval: what it would do and as whom (never a secret). */
+export interface ApprovalRequest {
+  /** The arguments as the server would receive them (after access-rule injection), credentials redacted. */
+  args: Record<string, unknown>;
+  /** Credential source kinds the call would use (`oauth`, `org_secret` …). */
+  credentialKinds: string[];
+  /** Vendor accounts of the caller's grants it would act as. */
+  vendorAccounts: string[];
+  /** Provider slugs of those grants. */
+  grants: string[];
+  /** When the hold lapses and the call is cancelled. */
+  expiresAt: number;
+}
+
+/** The caller's answer to an approval prompt, as the runner reports it back to chat. */
+export type ApprovalAnswer =
+  | { kind: 'approved'; server: string; tool: string }
+  | { kind: 'denied'; server: string; tool: string }
+  /** Someone other than the caller answered: refused and audited; the call stays held. */
+  | { kind: 'not_yours' }
+  /** Already answered, expired, or never held. */
+  | { kind: 'not_waiting'; status: string }
+  | { kind: 'unknown' };
+
 /**
  * How the runner reaches the chat side (injected by the composition root). `needsConnect` must
  * be shown to the caller only; `outcome` goes to the conversation the call came from.
@@ -42,6 +66,8 @@ export interface ConnectRequest {
 export interface RunnerNotifier {
   outcome(call: CallInfo, outcome: ToolOutcome): Promise<void>;
   needsConnect(call: CallInfo, req: ConnectRequest): Promise<void>;
+  /** Asks the caller alone to approve or deny a held call (Approve / Deny buttons). */
+  approvalRequest(call: CallInfo, req: ApprovalRequest): Promise<void>;
 }
 
 /** The outcome in one chat message. */
@@ -95,6 +121,7 @@ export const turnJobSchema = z.object({
   target: replyTargetSchema,
   requestId: z.string(),
   /** A parked call finished: `callId` is the runner's call id, which the agent shows the model as the tool-call id. */
-  resumed: z.object({ server: z.string(), tool: z.string(), outcome: z.string(), callId: z.string().optional() }).optional(),
+  /** `waitedFor`: what the call waited for before it ran or ended (default `connect`: a grant). */
+  resumed: z.object({ server: z.string(), tool: z.string(), outcome: z.string(), callId: z.string().optional(), waitedFor: z.enum(['connect', 'approval']).optional() }).optional(),
 });
 export type TurnJob = z.infer<typeof turnJobSchema>;

@@ -9,7 +9,7 @@ import type { AppEventMap, AppEvents } from '../events.js';
 import { workerConnection } from '../redis/index.js';
 import type { CallRow } from './calls.js';
 import { Executor, type ExecutorDeps } from './execute.js';
-import { outcomeText, toolJobSchema, turnJobSchema, type RunResult, type ToolJob, type TurnJob } from './outcome.js';
+import { outcomeText, toolJobSchema, turnJobSchema, type ApprovalAnswer, type RunResult, type ToolJob, type TurnJob } from './outcome.js';
 
 /** Tunables of the runner, each with its default. */
 export interface RunnerTuning {
@@ -25,6 +25,8 @@ export interface RunnerTuning {
   removeOnFailAgeS?: number;
   /** Parked calls older than this are cancelled. Default 3600000 ms (1 hour). */
   parkedTtlMs?: number;
+  /** Calls held for the caller's approval longer than this are cancelled. Default 600000 ms (10 minutes). */
+  approvalTtlMs?: number;
   /** Tool jobs one worker process runs at once. Default 16. */
   concurrency?: number;
   /** BullMQ lock duration; a worker silent this long is presumed dead. Default 30000 ms. */
@@ -40,7 +42,7 @@ export interface RunnerTuning {
 }
 
 /** The executor's dependencies, plus the queue connections and the agent. */
-export interface RunnerDeps extends Omit<ExecutorDeps, 'resultLimit' | 'resumeTurn' | 'maxParkedPerUser'> {
+export interface RunnerDeps extends Omit<ExecutorDeps, 'resultLimit' | 'resumeTurn' | 'maxParkedPerUser' | 'approvalTtlMs'> {
   /** Fail-fast connection for enqueueing (ingress). */
   connection: Redis;
   redisUrl: string;
@@ -91,7 +93,7 @@ export class Runner {
     this.#t = {
       prefix: tuning.prefix ?? 'onbehalf', attempts: tuning.attempts ?? 4, backoffMs: tuning.backoffMs ?? 1000,
       removeOnCompleteAgeS: tuning.removeOnCompleteAgeS ?? 3600, removeOnFailAgeS: tuning.removeOnFailAgeS ?? 604_800,
-      parkedTtlMs: tuning.parkedTtlMs ?? 3_600_000, concurrency: tuning.concurrency ?? 16,
+      parkedTtlMs: tuning.parkedTtlMs ?? 3_600_000, approvalTtlMs: tuning.approvalTtlMs ?? 600_000, concurrency: tuning.concurrency ?? 16,
       lockDurationMs: tuning.lockDurationMs ?? 30_000, stalledIntervalMs: tuning.stalledIntervalMs ?? 30_000, resultLimit: tuning.resultLimit ?? 3500,
       maxQueuedPerUser: tuning.maxQueuedPerUser ?? 20, maxParkedPerUser: tuning.maxParkedPerUser ?? 10,
     };
@@ -106,7 +108,10 @@ export class Runner {
     this.#turn = new Queue('turn', { connection: d.connection, prefix: this.#t.prefix, defaultJobOptions: { ...defaultJobOptions, attempts: 1 } });
     // Without a listener BullMQ prints connection errors with console.error (stack traces on stderr, outside our logs).
     for (const q of [this.#tool, this.#turn]) q.on('error', (err) => d.log.warn({ err: err.message, queue: q.name }, 'queue connection error'));
-    this.executor = new Executor({ ...d, resultLimit: this.#t.resultLimit, maxParkedPerUser: this.#t.maxParkedPerUser, resumeTurn: (row, server, o) => this.#resumeTurn(row, server, o) });
+    this.executor = new Executor({
+      ...d, resultLimit: this.#t.resultLimit, maxParkedPerUser: this.#t.maxParkedPerUser, approvalTtlMs: this.#t.approvalTtlMs,
+      resumeTurn: (row, server, o) => this.#resumeTurn(row, server, o),
+    });
   }
 
   /** Sets the agent that runs turn jobs (before `startWorkers`); the agent itself needs the runner. */
@@ -153,7 +158,14 @@ export class Runner {
     await this.#turn.add('turn', data, req.eventId ? { jobId: jobIdFor('turn', req.orgId, req.eventId) } : {});
   }
 
-  /** Runs one call and waits for it: the outcome, or `parked` when the caller must connect first. */
+  /**
+   * Runs one call and waits for it: the outcome, `parked` when the caller must connect first, or
+   * `held` when the caller must approve it first. A held call does not keep the turn waiting: an
+   * approval may take minutes (up to `approvalTtlMs`), longer than a turn may hold a worker and
+   * the model's request, and the hold must outlive a worker restart. So the agent is told at once
+   * that the call waits, and the call's outcome (run, denied, or lapsed) resumes the turn the way a
+   * parked call's does (`resumeTurn`).
+   */
   async runToolCall(req: ToolCallRequest, timeoutMs = 120_000): Promise<RunResult> {
     const queued = await this.enqueueToolCall(req);
     if (queued.kind === 'too_many_queued') return { kind: 'done', outcome: { kind: 'failed', message: `you already have ${queued.limit} calls waiting to run; wait for them to finish, then try again` } };
@@ -164,6 +176,7 @@ export class Runner {
       const row = this.executor.calls.get(callId);
       if (!row) return { kind: 'done', outcome: { kind: 'failed', message: `there is no server named ${req.server}` } };
       if (row.status === 'parked') return { kind: 'parked', callId, providerSlug: this.executor.calls.outcome(row).parked?.providerSlug ?? '' };
+      if (row.status === 'awaiting_approval') return { kind: 'held', callId };
       const final = this.executor.calls.finalOutcome(row);
       if (final) return { kind: 'done', outcome: final };
       if (Date.now() > deadline) return { kind: 'done', outcome: { kind: 'failed', message: 'the call did not finish in time' } };
@@ -208,6 +221,44 @@ export class Runner {
     return n;
   }
 
+  /**
+   * The answer to an approval prompt, from the chat identity that clicked or typed it (resolved from
+   * the verified platform payload). Only the call's own user may answer; anyone else is refused,
+   * audited, and the call stays held. Approve re-queues the call once: a second click finds it no
+   * longer held. Deny ends it without contacting the server.
+   */
+  async answerApproval(req: { orgId: string; userId: string; chatIdentity: string; callId: string; approve: boolean; requestId: string }): Promise<ApprovalAnswer> {
+    const row = this.executor.calls.get(req.callId);
+    if (!row || row.orgId !== req.orgId) return { kind: 'unknown' };
+    const server = this.d.policy.serverById(row.orgId, row.serverId)?.name ?? '(removed server)';
+    if (row.userId !== req.userId) {
+      this.d.audit.write({
+        orgId: row.orgId, category: 'tool_call', action: req.approve ? 'approve' : 'deny', actorUserId: req.userId, onBehalfOfUserId: row.userId, chatIdentity: req.chatIdentity,
+        server, tool: row.tool, decision: 'refused', outcome: 'not_the_caller', requestId: req.requestId, detail: { callId: row.id },
+      });
+      return { kind: 'not_yours' };
+    }
+    if (row.status !== 'awaiting_approval') return { kind: 'not_waiting', status: row.status };
+    if (!req.approve) {
+      return (await this.executor.endHeld(row.id, { decision: 'denied', by: req.chatIdentity })) ? { kind: 'denied', server, tool: row.tool } : { kind: 'not_waiting', status: this.executor.calls.get(row.id)?.status ?? 'unknown' };
+    }
+    const stored = this.executor.calls.outcome(row);
+    const approval = { ...stored.approval!, decision: 'approved' as const, by: req.chatIdentity, at: Date.now() };
+    if (!this.executor.calls.transition(row.id, ['awaiting_approval'], 'queued', { outcome: { resumed: true, approval } })) {
+      return { kind: 'not_waiting', status: this.executor.calls.get(row.id)?.status ?? 'unknown' };
+    }
+    const target = this.executor.calls.target(row);
+    await this.#add({ callId: row.id, orgId: row.orgId, userId: row.userId, server, tool: row.tool, args: row.args, target, requestId: row.requestId }, `${row.id}-approved`);
+    return { kind: 'approved', server, tool: row.tool };
+  }
+
+  /** Cancels calls held for approval longer than the approval limit; each agent turn is told. */
+  async sweepHeld(now = Date.now()): Promise<number> {
+    let n = 0;
+    for (const row of this.executor.calls.heldBefore(now - this.#t.approvalTtlMs)) if (await this.executor.endHeld(row.id, { decision: 'expired' })) n++;
+    return n;
+  }
+
   /** Resumes parked calls whenever a connection becomes active (in this process's event bus). */
   listen(events: AppEvents): void {
     const onActive = (e: AppEventMap['connection.active'][0]) =>
@@ -220,8 +271,20 @@ export class Runner {
     const target = this.executor.calls.target(row);
     await this.enqueueTurn({
       orgId: row.orgId, userId: row.userId, chatIdentity: `${target.platform}:${target.workspaceId}:${target.userId}`, text: '', target, requestId: row.requestId,
-      resumed: { server, tool: row.tool, outcome: outcomeText({ server, tool: row.tool }, outcome), callId: row.id },
+      resumed: {
+        server, tool: row.tool, outcome: this.#approvalNote(row) + outcomeText({ server, tool: row.tool }, outcome), callId: row.id,
+        ...(this.executor.calls.outcome(row).approval?.askedAt ? { waitedFor: 'approval' as const } : {}),
+      },
     });
+  }
+
+  /** What the agent is told of how a held call was answered, ahead of its result. */
+  #approvalNote(row: CallRow): string {
+    const decision = this.executor.calls.outcome(row).approval?.decision;
+    if (decision === 'approved') return 'The person approved this call. ';
+    if (decision === 'denied') return 'The person denied this call; it did not run. ';
+    if (decision === 'expired') return 'The person did not answer the approval prompt in time; the call did not run. ';
+    return '';
   }
 
   /** Starts the tool worker (and the turn worker when a processor is set) and the parked-call sweeper. */
@@ -255,8 +318,11 @@ export class Runner {
       this.#workers.push(turn);
     }
     await Promise.all(this.#workers.map((w) => w.waitUntilReady()));
-    const every = Math.max(1000, Math.min(60_000, this.#t.parkedTtlMs / 4));
-    this.#sweeper = setInterval(() => void this.sweepParked().catch(() => undefined), every);
+    const every = Math.max(1000, Math.min(60_000, Math.min(this.#t.parkedTtlMs, this.#t.approvalTtlMs) / 4));
+    this.#sweeper = setInterval(() => {
+      void this.sweepParked().catch(() => undefined);
+      void this.sweepHeld().catch(() => undefined);
+    }, every);
     this.#sweeper.unref();
   }
 

@@ -11,12 +11,15 @@ import { NetGuard } from '../../src/net/index.js';
 import type { TokenSource } from '../../src/oauth/types.js';
 import { Policy } from '../../src/policy/index.js';
 import { ingressConnection } from '../../src/redis/index.js';
-import { Runner, outcomeText, type CallInfo, type ConnectRequest, type RunnerNotifier, type RunnerTuning, type ToolOutcome } from '../../src/runner/index.js';
+import { Runner, outcomeText, type ApprovalRequest, type CallInfo, type ConnectRequest, type RunnerNotifier, type RunnerTuning, type ToolOutcome } from '../../src/runner/index.js';
 import { LogCapture } from '../support/logs.js';
 import { tempDir, testKey } from '../support/env.js';
 
 /** What the runner told the chat side, in order. */
-export type Notice = { kind: 'outcome'; call: CallInfo; outcome: ToolOutcome; text: string } | { kind: 'connect'; call: CallInfo; req: ConnectRequest };
+export type Notice =
+  | { kind: 'outcome'; call: CallInfo; outcome: ToolOutcome; text: string }
+  | { kind: 'connect'; call: CallInfo; req: ConnectRequest }
+  | { kind: 'approval'; call: CallInfo; req: ApprovalRequest };
 
 /** The chat seam, recorded: the chat layer is someone else's; this is where the runner hands over. */
 export class RecordingNotifier implements RunnerNotifier {
@@ -26,6 +29,9 @@ export class RecordingNotifier implements RunnerNotifier {
   }
   async needsConnect(call: CallInfo, req: ConnectRequest) {
     this.notices.push({ kind: 'connect', call, req });
+  }
+  async approvalRequest(call: CallInfo, req: ApprovalRequest) {
+    this.notices.push({ kind: 'approval', call, req });
   }
   for(callId: string): Notice[] {
     return this.notices.filter((n) => n.call.callId === callId);

@@ -85,6 +85,25 @@ describe('turn queue and awaiting a call', () => {
     expect(notes.for(parked.kind === 'parked' ? parked.callId : '').filter((n) => n.kind === 'outcome')).toEqual([]);
   });
 
+  it('a model call (turnId) of a tool that is not read-only is held at once; of a `never` tool refused; neither reaches the server', async () => {
+    await t.app.policy.addServer(orgId, { name: 'guarded', transport: 'http', url: http.url });
+    const seen = () => http.calls.filter((c) => c.tool === 'create_note' && String(c.args['text']).startsWith('guarded'));
+    const held = await t.app.runner!.runToolCall(req({ server: 'guarded', tool: 'create_note', args: { text: 'guarded held' }, turnId: 'turn-h', requestId: 'req-h' }));
+    expect(held).toMatchObject({ kind: 'held' });
+    const callId = held.kind === 'held' ? held.callId : '';
+    expect(notes.for(callId)).toEqual([expect.objectContaining({ kind: 'approval', req: expect.objectContaining({ args: { text: 'guarded held' }, credentialKinds: [], grants: [] }) })]);
+    expect(t.app.runner!.executor.calls.get(callId)!.status).toBe('awaiting_approval');
+
+    // The catalog already hides a `never` tool from the model; a model call of it anyway is refused.
+    expect((await t.app.policy.approve(orgId, 'guarded', 'create_note', 'never')).ok).toBe(true);
+    const refused = await t.app.runner!.runToolCall(req({ server: 'guarded', tool: 'create_note', args: { text: 'guarded never' }, turnId: 'turn-n', requestId: 'req-n' }));
+    expect(refused).toMatchObject({ kind: 'done', outcome: { kind: 'denied', rule: 'approve create_note' } });
+    const user = t.app.identity.user(orgId, alice)!;
+    expect((await t.app.catalog.catalogFor(orgId, user, 'C1', { forModel: true })).filter((x) => x.server === 'guarded').map((x) => x.tool)).not.toContain('create_note');
+    expect((await t.app.catalog.catalogFor(orgId, user, 'C1')).filter((x) => x.server === 'guarded').map((x) => x.tool)).toContain('create_note');
+    expect(seen()).toEqual([]);
+  });
+
   it('a tool job carries ids, arguments and the reply target only, with bounded attempts and removal ages', async () => {
     const { Queue } = await import('bullmq');
     const q = new Queue('tool', { connection: { url: t.app.redisUrl! } as never, prefix: 'onbehalf' });

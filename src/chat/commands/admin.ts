@@ -43,6 +43,7 @@ const TEAM = 'team create <name> | add <team> @user | remove <team> @user | chan
 const ROLE = 'role grant|revoke @user';
 const AUDIT = 'audit [--user @u] [--server s] [--since 1h] | audit export';
 const ORG = 'org invite | org join <code>';
+const APPROVE = 'approve <server> <tool-glob> ask|always|never | approve <server>';
 
 /** Splits `scope name [owner]` of the secret commands into the owner id the policy stores. */
 function secretOwner(
@@ -212,6 +213,16 @@ export const adminCommands: CommandSpec[] = [
       }
       if (verb === 'join' && code && args.length === 2) return orgJoin(ctx, code);
       return wrong(ORG);
+    },
+  },
+  {
+    word: 'approve', usage: APPROVE, summary: "whether the assistant's calls of a server's tools ask the caller first (ask), run (always) or are not offered (never)",
+    run: async (ctx, args) => {
+      const [server, glob, mode] = args;
+      if (!server) return wrong(APPROVE, 'Which server?');
+      if (!glob) return text(await ctx.services.policy.approvalRules(ctx.org.id, server));
+      if (!mode || args.length > 3) return wrong(APPROVE, 'Say ask, always or never after the tool glob.');
+      return done(ctx, 'approve.set', await ctx.services.policy.approve(ctx.org.id, server, glob, mode), { server, tools: glob, mode });
     },
   },
   {

@@ -57,6 +57,18 @@ export const memberCommands: CommandSpec[] = [
     },
   },
   {
+    word: 'approve',
+    usage: 'approve <call id>',
+    summary: 'let the assistant run a call it asked you about (the Approve button does the same)',
+    run: (ctx, args) => answer(ctx, args[0], true),
+  },
+  {
+    word: 'deny',
+    usage: 'deny <call id>',
+    summary: 'refuse a call the assistant asked you about',
+    run: (ctx, args) => answer(ctx, args[0], false),
+  },
+  {
     word: 'connections',
     usage: 'connections',
     summary: 'the accounts you have connected',
@@ -148,5 +160,28 @@ async function link(ctx: CommandContext, code: string | undefined): Promise<Comm
       }
       return say(`Linked: ${who} now acts as ${user.displayName}. Your connected accounts work here too.`);
     }
+  }
+}
+
+/** Approve or Deny of a held call, clicked or typed; the runner checks that the answer is the caller's own. */
+async function answer(ctx: CommandContext, callId: string | undefined, approve: boolean): Promise<CommandReply> {
+  const verb = approve ? 'approve' : 'deny';
+  if (!callId || !/^[A-Za-z0-9-]{1,64}$/.test(callId)) return say(`Which call? Use: \`/onbehalf ${verb} <call id>\` (the id is in the assistant's private request).`);
+  const r = await ctx.services.runner.answerApproval({ orgId: ctx.org.id, userId: ctx.user.id, chatIdentity: identityKey(ctx.identity), callId, approve, requestId: ctx.requestId });
+  switch (r.kind) {
+    case 'approved':
+      return say(`Approved: \`${r.server}.${r.tool}\` runs now as you; the assistant continues with its result.`);
+    case 'denied':
+      return say(`Denied: \`${r.server}.${r.tool}\` will not run, and the assistant is told.`);
+    case 'not_yours':
+      return say('Only the person the assistant asked can answer this request; nothing was changed.');
+    case 'not_waiting':
+      return say(
+        r.status === 'denied' ? 'That call was already denied; nothing more happens.'
+          : r.status === 'cancelled' ? 'That request expired or was cancelled; ask the assistant again if you still want it.'
+            : 'That call was already approved; it runs once.',
+      );
+    case 'unknown':
+      return say(`There is no call ${callId} waiting for your approval.`);
   }
 }

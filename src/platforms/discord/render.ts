@@ -43,12 +43,21 @@ const linkRow = (link: NonNullable<OutMessage['link']>) => ({
   components: [{ type: 2, style: 5, label: link.label.slice(0, 80), url: link.url }],
 });
 
-/** The message bodies for one OutMessage: text split at 2,000 chars, the link button on the last. */
+/** Action buttons (at most 5 to a row): a `command` action clicks back as `obc:<command line>`. */
+const actionRow = (actions: NonNullable<OutMessage['actions']>) => ({
+  type: 1,
+  components: actions.slice(0, 5).map((a) => ({
+    type: 2, style: a.style === 'danger' ? 4 : a.style === 'primary' ? 3 : 2, label: a.label.slice(0, 80), custom_id: `${COMMAND_BUTTON_PREFIX}${a.value}`.slice(0, 100),
+  })),
+});
+
+/** The message bodies for one OutMessage: text split at 2,000 chars, the link and action buttons on the last. */
 export function messageBodies(msg: OutMessage, opts: { ephemeral?: boolean; components?: unknown[] } = {}): DiscordMessageBody[] {
   const parts = splitText(msg.text || ' ');
   return parts.map((content, i) => {
     const last = i === parts.length - 1;
-    const components = last ? [...(msg.link ? [linkRow(msg.link)] : []), ...(opts.components ?? [])] : [];
+    const actions = msg.actions?.length ? [actionRow(msg.actions)] : [];
+    const components = last ? [...(msg.link ? [linkRow(msg.link)] : []), ...actions, ...(opts.components ?? [])] : [];
     return {
       content,
       ...(components.length ? { components } : {}),

@@ -1,6 +1,15 @@
 import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
 
-const render = (msg: OutMessage) => (msg.link ? `${msg.text}\n  → ${msg.link.label}: ${msg.link.url}` : msg.text);
+/**
+ * A message as terminal text: a link as `→ label: url`; each action button as the command line
+ * the person types instead of clicking (`→ Approve: /onbehalf approve <id>`).
+ */
+export function renderShell(msg: OutMessage): string {
+  let out = msg.link ? `${msg.text}\n  → ${msg.link.label}: ${msg.link.url}` : msg.text;
+  for (const a of msg.actions ?? []) if (a.id === 'command') out += `\n  → ${a.label}: /onbehalf ${a.value}`;
+  return out;
+}
+const render = renderShell;
 
 /**
  * Prints what the bot says to the terminal of the shell user it is for. Only meaningful in the

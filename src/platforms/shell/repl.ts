@@ -3,6 +3,7 @@ import { Writable, type Readable } from 'node:stream';
 import { Secret } from '../../crypto/index.js';
 import type { ChatIdentity } from '../../identity/index.js';
 import type { Ack, ChatInbound, OutMessage, ReplyTarget } from '../../chat/types.js';
+import { renderShell } from './outbound.js';
 
 /** Options of the terminal platform. */
 export interface ShellOptions {
@@ -15,7 +16,7 @@ export interface ShellOptions {
   prompt?: string;
 }
 
-const render = (msg: OutMessage) => (msg.link ? `${msg.text}\n  → ${msg.link.label}: ${msg.link.url}` : msg.text);
+const render = (msg: OutMessage) => renderShell(msg);
 
 /** The identity and reply target of a shell user. */
 export function shellIdentity(user: string): { identity: ChatIdentity; target: ReplyTarget } {

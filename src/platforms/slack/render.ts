@@ -26,6 +26,12 @@ export interface SlackMessageBody {
 export const FORM_CALLBACK_ID = 'onbehalf_form';
 /** `action_id` of a link button (Slack still sends a block action when it is clicked). */
 export const LINK_ACTION_ID = 'link';
+/** Joins an action's id and its position: Slack wants the action ids of one block distinct. */
+const ACTION_SUFFIX = /~\d+$/;
+/** The core's action id of a clicked button (`command~1` → `command`). */
+export const coreActionId = (slackActionId: string): string => slackActionId.replace(ACTION_SUFFIX, '');
+/** Longest button `value` Slack accepts. */
+const BUTTON_VALUE = 2000;
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 /** Slack's three control characters, escaped so tool output cannot ping `<!channel>` or forge links. */
@@ -78,6 +84,15 @@ export function messageBodies(msg: OutMessage): SlackMessageBody[] {
       elements: [{ type: 'button', action_id: LINK_ACTION_ID, style: 'primary', text: { type: 'plain_text', text: truncate(msg.link.label, SLACK_LIMITS.buttonLabel) }, url: msg.link.url }],
     });
     if (!last.text) last.text = msg.link.label;
+  }
+  if (msg.actions?.length) {
+    bodies[bodies.length - 1]!.blocks.push({
+      type: 'actions',
+      elements: msg.actions.slice(0, 25).map((a, i) => ({
+        type: 'button', action_id: `${a.id}~${i}`, value: a.value.slice(0, BUTTON_VALUE),
+        text: { type: 'plain_text', text: truncate(a.label, SLACK_LIMITS.buttonLabel) }, ...(a.style ? { style: a.style } : {}),
+      })),
+    });
   }
   return bodies;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Secret } from '../../crypto/index.js';
 import type { Inbound, ReplyTarget } from '../../chat/types.js';
 import type { ChatIdentity } from '../../identity/index.js';
-import { FORM_CALLBACK_ID, type FormMetadata } from './render.js';
+import { FORM_CALLBACK_ID, coreActionId, type FormMetadata } from './render.js';
 
 // Wire shapes: only the fields we read, parsed at the boundary (Slack sends many more).
 
@@ -121,7 +121,7 @@ export function fromBlockAction(body: unknown): { inbound: Extract<Inbound, { ki
     platform: 'slack', workspaceId: teamId, channelId, userId: b.user.id, isDirect: isDm(channelId),
     threadId: b.message?.thread_ts ?? b.container?.thread_ts, messageId: b.message?.ts ?? b.container?.message_ts,
   };
-  return { inbound: { kind: 'button', identity: identity(teamId, b.user.id, b.user.name, b.user.team_id), target, actionId: action.action_id, value: action.value }, triggerId: b.trigger_id };
+  return { inbound: { kind: 'button', identity: identity(teamId, b.user.id, b.user.name, b.user.team_id), target, actionId: coreActionId(action.action_id), value: action.value }, triggerId: b.trigger_id };
 }
 
 /** A submitted secret form → form_submit, every value wrapped in a Secret at once. */

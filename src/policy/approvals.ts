@@ -1,0 +1,54 @@
+import { eq, sql } from 'drizzle-orm';
+import { newId, type Db } from '../db/index.js';
+import { approvalRules } from '../db/schema.js';
+import { globMatch } from './rules.js';
+
+/** `ask`: the model's call waits for the caller; `always`: it runs without asking; `never`: the model may not call it. */
+export type ApprovalMode = 'ask' | 'always' | 'never';
+export const approvalModes: readonly ApprovalMode[] = ['ask', 'always', 'never'];
+
+export type ApprovalRule = typeof approvalRules.$inferSelect;
+
+/** How a mode was decided: an admin's rule (its glob), or the default from the tool's `readOnlyHint`. */
+export type ApprovalDecision = { mode: ApprovalMode; rule: string | null };
+
+/** Literal characters of a glob: an exact name beats `delete_*`, which beats `*`. */
+export const specificity = (glob: string) => (/[*?]/.test(glob) ? glob.replace(/[*?]/g, '').length : 10_000 + glob.length);
+
+/**
+ * The approval mode of one tool. The most specific matching glob wins (an exact name, then the
+ * glob with the most literal characters); between equally specific globs, the one set last. No
+ * rule: `always` for a tool that declares `readOnlyHint: true`, `ask` for every other tool.
+ */
+export function approvalMode(rules: ApprovalRule[], tool: string, readOnly: boolean): ApprovalDecision {
+  let best: ApprovalRule | undefined;
+  for (const r of rules) {
+    if (!globMatch(r.tools, tool)) continue;
+    if (!best || specificity(r.tools) > specificity(best.tools) || (specificity(r.tools) === specificity(best.tools) && r.updatedAt >= best.updatedAt)) best = r;
+  }
+  return best ? { mode: best.mode, rule: best.tools } : { mode: readOnly ? 'always' : 'ask', rule: null };
+}
+
+/** The `approval_rules` of each server (`admin approve <server> <tool-glob> ask|always|never`). */
+export class ApprovalRules {
+  readonly #byServer;
+
+  constructor(private readonly db: Db) {
+    this.#byServer = db.select().from(approvalRules).where(eq(approvalRules.serverId, sql.placeholder('serverId'))).prepare();
+  }
+
+  /** Sets the mode of one glob of one server; setting the same glob again replaces it. */
+  set(orgId: string, serverId: string, tools: string, mode: ApprovalMode): void {
+    const updatedAt = Date.now();
+    this.db
+      .insert(approvalRules)
+      .values({ id: newId(), orgId, serverId, tools, mode, updatedAt })
+      .onConflictDoUpdate({ target: [approvalRules.serverId, approvalRules.tools], set: { mode, updatedAt } })
+      .run();
+  }
+
+  /** A server's rules. */
+  of(serverId: string): ApprovalRule[] {
+    return this.#byServer.all({ serverId });
+  }
+}
