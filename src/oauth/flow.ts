@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { oauthProviders, oauthStates, orgs, usedLinks, users } from '../db/schema.js';
+import { sealedTables } from '../db/sealed.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { quirksOf } from './presets.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
@@ -97,7 +98,7 @@ export class ConnectFlow {
     this.d.db.delete(oauthStates).where(lt(oauthStates.expiresAt, now - 86_400_000)).run();
     this.d.db.insert(oauthStates).values({
       id, orgId, userId, providerId: p.id, stateHash: hash(state),
-      codeVerifierSealed: this.d.keyring.seal(verifier, { table: 'oauth_states', column: 'code_verifier_sealed', rowId: id }),
+      codeVerifierSealed: this.d.keyring.seal(verifier, sealedTables.oauthStates.ctx({ id, orgId, userId, providerId: p.id }, 'codeVerifierSealed')),
       issuer: p.issuer, scopes, resumeCallId: resumeCallId ?? null, expiresAt: now + this.#ttl * 1000,
     }).run();
     return { kind: 'redirect', url: this.#authorizeUrl(p, scopes, state, verifier) };
@@ -145,7 +146,7 @@ export class ConnectFlow {
       return fail(400, 'Not connected', text);
     }
     if (!q.code) return fail(400, 'Missing code', 'The provider sent no authorization code.');
-    const verifier = new Secret(this.d.keyring.open(row.codeVerifierSealed, { table: 'oauth_states', column: 'code_verifier_sealed', rowId: row.id }));
+    const verifier = new Secret(this.d.keyring.open(row.codeVerifierSealed, sealedTables.oauthStates.ctx(row, 'codeVerifierSealed')));
     const ex = await this.client.exchange(p, q.code, verifier, this.redirectUri());
     if (ex.kind !== 'ok') {
       const reason = ex.kind === 'transient' ? ex.reason : ex.error;

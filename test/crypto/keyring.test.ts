@@ -3,13 +3,13 @@ import { inspect } from 'node:util';
 import { Keyring, LinkSigner, Secret, SealError } from '../../src/crypto/index.js';
 import { testKey } from '../support/env.js';
 
-const ctx = { table: 'secrets', column: 'value_sealed', rowId: 'row-1' };
+const ctx = { table: 'secrets', column: 'value_sealed', rowId: 'row-1', owner: { org_id: 'org-1', scope: 'org', scope_id: 'org-1', name: 'key' } };
 
 describe('sealing', () => {
   it('opens what it sealed, and the sealed form names the key but not the value', () => {
     const k = new Keyring([testKey('k1')]);
     const sealed = k.seal('ghp_canary_value', ctx);
-    expect(sealed).toMatch(/^v1\.k1\./);
+    expect(sealed).toMatch(/^v2\.k1\./);
     expect(sealed).not.toContain('ghp_canary_value');
     expect(k.open(sealed, ctx)).toBe('ghp_canary_value');
     expect(k.seal('ghp_canary_value', ctx)).not.toBe(sealed); // fresh IV every time
@@ -20,7 +20,7 @@ describe('sealing', () => {
     const sealed = k.seal('value', ctx);
     const body = Buffer.from(sealed.split('.')[2]!, 'base64url');
     body[14] = body[14]! ^ 0x01;
-    const tampered = `v1.k1.${body.toString('base64url')}`;
+    const tampered = `v2.k1.${body.toString('base64url')}`;
     expect(() => k.open(tampered, ctx)).toThrow(SealError);
   });
 
@@ -47,7 +47,7 @@ describe('sealing', () => {
     const sealedOld = new Keyring([oldKey]).seal('value', ctx);
     const ring = new Keyring([testKey('new'), oldKey]);
     expect(ring.open(sealedOld, ctx)).toBe('value');
-    expect(ring.seal('value', ctx)).toMatch(/^v1\.new\./);
+    expect(ring.seal('value', ctx)).toMatch(/^v2\.new\./);
   });
 
   it('malformed values and missing keys are clear errors', () => {
