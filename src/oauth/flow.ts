@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import { z } from 'zod';
-import { Secret } from '../crypto/index.js';
+import { SealError, Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { oauthProviders, oauthStates, orgs, usedLinks, users } from '../db/schema.js';
 import { sealedTables } from '../db/sealed.js';
@@ -119,6 +119,17 @@ export class ConnectFlow {
     return url.href;
   }
 
+  /** The PKCE verifier of a state row, or undefined when it does not open for that row's user and provider. */
+  #verifier(row: typeof oauthStates.$inferSelect): Secret | undefined {
+    try {
+      return new Secret(this.d.keyring.open(row.codeVerifierSealed, sealedTables.oauthStates.ctx(row, 'codeVerifierSealed')));
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      this.d.log.warn({ sealError: err.code, err: err.message }, 'a connect flow\'s stored verifier does not open; the sign-in is refused');
+      return undefined;
+    }
+  }
+
   /** Consumes the state atomically, exchanges the code, fetches the vendor identity, stores the grant sealed. */
   async callback(q: CallbackParams): Promise<CallbackOutcome> {
     if (!q.state) return fail(400, 'Missing state', 'This address is missing its state, so it cannot be matched to a sign-in.');
@@ -146,7 +157,8 @@ export class ConnectFlow {
       return fail(400, 'Not connected', text);
     }
     if (!q.code) return fail(400, 'Missing code', 'The provider sent no authorization code.');
-    const verifier = new Secret(this.d.keyring.open(row.codeVerifierSealed, sealedTables.oauthStates.ctx(row, 'codeVerifierSealed')));
+    const verifier = this.#verifier(row);
+    if (!verifier) return fail(400, 'Sign-in could not be completed', 'This sign-in does not match what was stored for it. Start again with `/onbehalf connect`.');
     const ex = await this.client.exchange(p, q.code, verifier, this.redirectUri());
     if (ex.kind !== 'ok') {
       const reason = ex.kind === 'transient' ? ex.reason : ex.error;

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { Secret } from '../crypto/index.js';
+import { SealError, Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { connectedAccounts } from '../db/schema.js';
 import { sealedTables } from '../db/sealed.js';
@@ -41,6 +41,22 @@ export class ConnectionStore {
     const sealed = which === 'access' ? row.accessTokenSealed : row.refreshTokenSealed;
     if (!sealed) return undefined;
     return new Secret(this.d.keyring.open(sealed, ctx(row, which === 'access' ? 'accessTokenSealed' : 'refreshTokenSealed')));
+  }
+
+  /**
+   * Why a row's tokens do not open for the owner it is stored under (moved to another user,
+   * provider or org, or altered), or undefined when they open. Logged at warn, without values.
+   */
+  unreadable(row: ConnectionRow): SealError | undefined {
+    try {
+      this.open(row, 'access');
+      this.open(row, 'refresh');
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      this.d.log.warn({ sealError: err.code, connectionId: row.id, userId: row.userId, providerId: row.providerId, err: err.message }, 'a stored grant does not open for its owner; it needs reconnecting');
+      return err;
+    }
   }
 
   /** Stores a new grant from a connect (insert, or replace the user's previous grant). */

@@ -31,6 +31,11 @@ export class TokenService {
     let row = this.conns.find(orgId, userId, p.id);
     if (!row || row.status === 'revoked' || !row.accessTokenSealed) return { kind: 'missing', providerId: p.id, providerSlug };
     if (row.status === 'needs_reauth') return this.#needsReauth(p, row);
+    // A grant sealed for another owner (or altered) is never used: it behaves like a dead grant.
+    if (this.conns.unreadable(row)) {
+      const dead = this.#markDead(p, row, 'the stored grant does not open for this user');
+      return dead.kind === 'needs_reauth' ? { ...dead, reason: 'sealed_value_mismatch' } : dead;
+    }
     if (opts.forceRefresh || !this.#fresh(row)) {
       const r = await this.#refreshSingleFlight(p, row, opts.forceRefresh ?? false);
       if ('kind' in r) return r;

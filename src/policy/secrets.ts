@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { Secret, type Keyring } from '../crypto/index.js';
+import { SealError, Secret, type Keyring } from '../crypto/index.js';
 import { newId, type Db } from '../db/index.js';
 import { secrets } from '../db/schema.js';
 import { sealedTables } from '../db/sealed.js';
@@ -35,7 +35,19 @@ export class SecretStore {
     else this.db.insert(secrets).values({ id, orgId, scope, scopeId, name, valueSealed, updatedAt: now }).run();
   }
 
-  /** The value, or undefined when no such secret exists. */
+  /** The value, `missing`, or `unreadable` when it does not open for this owner (moved or altered). */
+  read(orgId: string, scope: SecretScope, scopeId: string, name: string): { kind: 'ok'; value: Secret } | { kind: 'missing' } | { kind: 'unreadable'; error: SealError } {
+    const row = this.#row(orgId, scope, scopeId, name);
+    if (!row) return { kind: 'missing' };
+    try {
+      return { kind: 'ok', value: new Secret(this.keyring.open(row.valueSealed, ctx(row))) };
+    } catch (err) {
+      if (err instanceof SealError) return { kind: 'unreadable', error: err };
+      throw err;
+    }
+  }
+
+  /** The value, or undefined when no such secret exists; throws `SealError` when it does not open. */
   get(orgId: string, scope: SecretScope, scopeId: string, name: string): Secret | undefined {
     const row = this.#row(orgId, scope, scopeId, name);
     return row ? new Secret(this.keyring.open(row.valueSealed, ctx(row))) : undefined;
