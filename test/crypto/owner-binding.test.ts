@@ -172,6 +172,23 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     expect(bed.t.logs.containing('moved-name-canary-5d1', 'moved-user-canary-8e2', 'moved-scope-canary-3a7')).toEqual([]);
   });
 
+  it("a connect flow moved to another user mid-way is refused at the callback: Alice's consent never becomes Bob's grant", async () => {
+    const bob = userId('bob');
+    sql.prepare('delete from connected_accounts where user_id = ?').run(bob);
+    const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
+    const step = await authorizeInBrowser(link);
+    if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status}`);
+    const tokenRequests = bed.server.seen('/token').length;
+    const state = sql.prepare('select id from oauth_states order by created_at desc limit 1').get() as { id: string };
+    sql.prepare('update oauth_states set user_id = ? where id = ?').run(bob, state.id);
+    const res = await fetch(step.callbackUrl, { redirect: 'manual' });
+    const html = await res.text();
+    expect(res.status).toBe(400);
+    expect(html).toMatch(/does not match what was stored for it/);
+    expect(bed.server.seen('/token').length).toBe(tokenRequests);
+    expect(rowOf(bob)).toBeUndefined();
+  });
+
   it("a provider's client secret moved with its row into another org is never sent to a token endpoint", async () => {
     const { org: evil, user: eve } = bed.t.app.identity.resolve({ platform: 'shell', workspaceId: 'elsewhere', userId: 'eve' });
     sql.prepare("update oauth_providers set org_id = ? where org_id = ? and slug = 'other'").run(evil.id, bed.org.id);
