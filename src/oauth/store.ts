@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { SealError, Secret } from '../crypto/index.js';
+import { SealedValueMismatch, Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { connectedAccounts } from '../db/schema.js';
 import { sealedTables } from '../db/sealed.js';
@@ -46,14 +46,15 @@ export class ConnectionStore {
   /**
    * Why a row's tokens do not open for the owner it is stored under (moved to another user,
    * provider or org, or altered), or undefined when they open. Logged at warn, without values.
+   * A missing key is not this: it still throws, so an operator's key mistake marks no grant dead.
    */
-  unreadable(row: ConnectionRow): SealError | undefined {
+  unreadable(row: ConnectionRow): SealedValueMismatch | undefined {
     try {
       this.open(row, 'access');
       this.open(row, 'refresh');
       return undefined;
     } catch (err) {
-      if (!(err instanceof SealError)) throw err;
+      if (!(err instanceof SealedValueMismatch)) throw err;
       this.d.log.warn({ sealError: err.code, connectionId: row.id, userId: row.userId, providerId: row.providerId, err: err.message }, 'a stored grant does not open for its owner; it needs reconnecting');
       return err;
     }

@@ -1,5 +1,5 @@
 import type { Secret } from '../crypto/index.js';
-import { Secret as SecretValue } from '../crypto/index.js';
+import { SealedValueMismatch, Secret as SecretValue } from '../crypto/index.js';
 import type { TokenSource } from '../oauth/types.js';
 import type { Policy } from './policy.js';
 import type { McpServerRow } from './servers.js';
@@ -106,7 +106,10 @@ function secretValue(
   const r = policy.secrets.read(orgId, scope, scopeId, name);
   if (r.kind === 'ok') return r.value;
   if (r.kind === 'missing') return { kind: 'misconfigured', message: missing };
-  return { kind: 'misconfigured', message: `the ${scope} secret ${name} that ${serverName} needs does not open (it was moved or altered in the database); an admin must set it again` };
+  if (r.error instanceof SealedValueMismatch) {
+    return { kind: 'misconfigured', message: `the ${scope} secret ${name} that ${serverName} needs does not open (it was moved or altered in the database); an admin must set it again` };
+  }
+  return { kind: 'misconfigured', message: `the ${scope} secret ${name} that ${serverName} needs cannot be opened with the configured sealing keys; an operator must check ONBEHALF_KEYS` };
 }
 
 async function grant(
