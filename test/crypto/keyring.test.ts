@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
 import { Keyring, LinkSigner, Secret, SealError, SealedValueMismatch } from '../../src/crypto/index.js';
+import { getTableColumns, getTableName, is } from 'drizzle-orm';
+import { SQLiteTable } from 'drizzle-orm/sqlite-core';
+import * as schema from '../../src/db/schema.js';
 import { sealedColumns, sealedTables } from '../../src/db/sealed.js';
 import { testKey } from '../support/env.js';
 
@@ -70,6 +73,13 @@ describe('sealing', () => {
       { table: 'secrets', column: 'value_sealed' },
       { table: 'workspaces', column: 'bot_token_sealed' },
     ]);
+  });
+
+  it('every `_sealed` column of the schema is declared with its owner, so none is left row-bound or unrotated', () => {
+    const inSchema = (Object.values(schema) as unknown[])
+      .filter((t): t is SQLiteTable => is(t, SQLiteTable))
+      .flatMap((t) => Object.values(getTableColumns(t)).filter((c) => c.name.endsWith('_sealed')).map((c) => `${getTableName(t)}.${c.name}`));
+    expect(inSchema.sort()).toEqual(sealedColumns.map((c) => `${c.table}.${c.column}`).sort());
   });
 
   it('a value of the first (row-only) format is refused by open; only the upgrade reads it', () => {
