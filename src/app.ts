@@ -2,7 +2,7 @@ import type { DestinationStream } from 'pino';
 import type { Redis } from 'ioredis';
 import path from 'node:path';
 import type { Config } from './config.js';
-import { Keyring, LinkSigner, loadOrCreateDevKey } from './crypto/index.js';
+import { Keyring, LinkSigner, loadOrCreateDevKey, upgradeSeals } from './crypto/index.js';
 import { openDb, type Db } from './db/index.js';
 import { AppEvents } from './events.js';
 import { AuditLog } from './audit/index.js';
@@ -93,6 +93,11 @@ function buildKeyring(config: Config, log: Logger): Keyring {
   return new Keyring([entry]);
 }
 
+function logSealUpgrade(log: Logger, r: ReturnType<typeof upgradeSeals>): void {
+  if (r.resealed) log.info({ resealed: r.resealed }, 'sealed values upgraded to owner-bound AAD');
+  for (const u of r.leftUnopened) log.warn(u, 'a sealed value of the old format was left as is; it will not open and must be set again');
+}
+
 /** Composition root: constructs every service from Config; nothing global. */
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const mode = opts.mode ?? 'serve';
@@ -100,6 +105,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const metrics = createMetrics();
   const keyring = buildKeyring(config, log);
   const db = openDb(config.databasePath);
+  logSealUpgrade(log, upgradeSeals(db, keyring));
   const events = new AppEvents();
   const links = new LinkSigner(keyring);
   const audit = new AuditLog(db);

@@ -24,7 +24,7 @@ describe('logs', () => {
     const key = testKey('k9');
     const t = await startTestApp({ ONBEHALF_KEYS: key, SLACK_SIGNING_SECRET: 'slack-signing-canary' });
     try {
-      const sealed = t.app.keyring.seal('sealed-value-canary', { table: 'secrets', column: 'value_sealed', rowId: 'x' });
+      const sealed = t.app.keyring.seal('sealed-value-canary', { table: 'secrets', column: 'value_sealed', rowId: 'x', owner: {} });
       t.app.log.info({ sealed }, 'sealed a value');
       await fetch(`${t.baseUrl}/readyz`);
       await fetch(`${t.baseUrl}/nope?code=oauth-code-canary`);

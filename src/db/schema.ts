@@ -1,5 +1,6 @@
 // Drizzle schema for every concept of DESIGN.md. Times are epoch milliseconds.
-// Columns ending in `_sealed` hold values sealed by src/crypto (AAD = table:column:row id).
+// Columns ending in `_sealed` hold values sealed by src/crypto; AAD = table, column, row id and
+// owner, as declared in ./sealed.ts.
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
@@ -384,15 +385,11 @@ export const auditEvents = sqliteTable(
   (t) => [index('audit_events_org_at').on(t.orgId, t.at), index('audit_events_actor').on(t.orgId, t.actorUserId, t.at)],
 );
 
-/**
- * Every sealed column, for `keys rotate`: table name, id column, sealed column.
- * A new sealed column must be added here or rotation will not re-seal it.
- */
-export const sealedColumns = [
-  { table: 'workspaces', column: 'bot_token_sealed' },
-  { table: 'oauth_providers', column: 'client_secret_sealed' },
-  { table: 'connected_accounts', column: 'access_token_sealed' },
-  { table: 'connected_accounts', column: 'refresh_token_sealed' },
-  { table: 'oauth_states', column: 'code_verifier_sealed' },
-  { table: 'secrets', column: 'value_sealed' },
-] as const;
+/** Facts about the stored data itself, e.g. which seal format the values were upgraded to. */
+export const storageMeta = sqliteTable('storage_meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+// Every sealed column and the owner its AAD binds are declared in ./sealed.ts (`sealedTables`).

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, isNull, lt } from 'drizzle-orm';
 import { z } from 'zod';
-import { Secret } from '../crypto/index.js';
+import { SealError, Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { oauthProviders, oauthStates, orgs, usedLinks, users } from '../db/schema.js';
+import { sealedTables } from '../db/sealed.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { quirksOf } from './presets.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
@@ -99,7 +100,7 @@ export class ConnectFlow {
     this.d.db.delete(oauthStates).where(lt(oauthStates.expiresAt, now - 86_400_000)).run();
     this.d.db.insert(oauthStates).values({
       id, orgId, userId, providerId: p.id, stateHash: hash(state),
-      codeVerifierSealed: this.d.keyring.seal(verifier, { table: 'oauth_states', column: 'code_verifier_sealed', rowId: id }),
+      codeVerifierSealed: this.d.keyring.seal(verifier, sealedTables.oauthStates.ctx({ id, orgId, userId, providerId: p.id }, 'codeVerifierSealed')),
       issuer: p.issuer, scopes, resumeCallId: resumeCallId ?? null, expiresAt: now + this.#ttl * 1000,
     }).run();
     return { kind: 'redirect', url: this.#authorizeUrl(p, scopes, state, verifier) };
@@ -118,6 +119,17 @@ export class ConnectFlow {
     if (p.resource) url.searchParams.set('resource', p.resource);
     for (const [k, v] of Object.entries(q.authorizeParams ?? {})) url.searchParams.set(k, v);
     return url.href;
+  }
+
+  /** The PKCE verifier of a state row, or undefined when it does not open for that row's user and provider. */
+  #verifier(row: typeof oauthStates.$inferSelect): Secret | undefined {
+    try {
+      return new Secret(this.d.keyring.open(row.codeVerifierSealed, sealedTables.oauthStates.ctx(row, 'codeVerifierSealed')));
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      this.d.log.warn({ sealError: err.code, err: err.message }, 'a connect flow\'s stored verifier does not open; the sign-in is refused');
+      return undefined;
+    }
   }
 
   /** Consumes the state atomically, exchanges the code, fetches the vendor identity, stores the grant sealed. */
@@ -147,7 +159,8 @@ export class ConnectFlow {
       return fail(400, 'Not connected', text);
     }
     if (!q.code) return fail(400, 'Missing code', 'The provider sent no authorization code.');
-    const verifier = new Secret(this.d.keyring.open(row.codeVerifierSealed, { table: 'oauth_states', column: 'code_verifier_sealed', rowId: row.id }));
+    const verifier = this.#verifier(row);
+    if (!verifier) return fail(400, 'Sign-in could not be completed', 'This sign-in does not match what was stored for it. Start again with `/onbehalf connect`.');
     const ex = await this.client.exchange(p, q.code, verifier, this.redirectUri());
     if (ex.kind !== 'ok') {
       const reason = ex.kind === 'transient' ? ex.reason : ex.error;

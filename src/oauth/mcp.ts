@@ -128,7 +128,7 @@ export class McpAuthorization {
       const slug = `mcp-${s.serverName.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 40);
       this.d.db.insert(oauthProviders).values({
         id, orgId, slug, kind: 'mcp', displayName: s.serverName, clientId: client.client_id,
-        clientSecretSealed: client.client_secret ? this.providers.sealSecret(id, new Secret(client.client_secret)) : null,
+        clientSecretSealed: client.client_secret ? this.providers.sealSecret({ id, orgId, slug }, new Secret(client.client_secret)) : null,
         scopes, issuer: meta.issuer, authorizeUrl: meta.authorization_endpoint, tokenUrl: meta.token_endpoint,
         revokeUrl, userinfoUrl: null, resource: prm.resource, mcpServerId: s.serverId,
         extra: {

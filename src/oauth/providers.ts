@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { oauthProviders } from '../db/schema.js';
+import { sealedTables } from '../db/sealed.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import type { UrlCheck } from '../net/index.js';
 import { presets } from './presets.js';
@@ -93,12 +94,12 @@ export class ProviderStore {
   /** The client secret of a provider, unsealed into a Secret; undefined for a public client. */
   clientSecret(p: ProviderRow): Secret | undefined {
     if (!p.clientSecretSealed) return undefined;
-    return new Secret(this.d.keyring.open(p.clientSecretSealed, { table: 'oauth_providers', column: 'client_secret_sealed', rowId: p.id }));
+    return new Secret(this.d.keyring.open(p.clientSecretSealed, sealedTables.oauthProviders.ctx(p, 'clientSecretSealed')));
   }
 
-  /** Seals a client secret for a row id. */
-  sealSecret(rowId: string, secret: Secret): string {
-    return this.d.keyring.seal(secret.reveal(), { table: 'oauth_providers', column: 'client_secret_sealed', rowId });
+  /** Seals a client secret for a provider row (its id, org and slug are bound in). */
+  sealSecret(row: Pick<ProviderRow, 'id' | 'orgId' | 'slug'>, secret: Secret): string {
+    return this.d.keyring.seal(secret.reveal(), sealedTables.oauthProviders.ctx(row, 'clientSecretSealed'));
   }
 
   /** Registers a provider from a preset, OIDC discovery, or explicit endpoints. */
@@ -111,7 +112,7 @@ export class ProviderStore {
     const id = newId();
     const row = {
       id, orgId, slug: input.slug, kind: input.kind, displayName: ep.displayName, clientId: input.clientId,
-      clientSecretSealed: input.clientSecret ? this.sealSecret(id, input.clientSecret) : null,
+      clientSecretSealed: input.clientSecret ? this.sealSecret({ id, orgId, slug: input.slug }, input.clientSecret) : null,
       scopes: input.scopes?.length ? input.scopes : ep.scopes,
       issuer: ep.issuer ?? null, authorizeUrl: ep.authorizeUrl, tokenUrl: ep.tokenUrl,
       revokeUrl: input.revokeUrl ?? ep.revokeUrl ?? null, userinfoUrl: input.userinfoUrl ?? ep.userinfoUrl ?? null,
@@ -180,7 +181,7 @@ export class ProviderStore {
   setClientSecret(orgId: string, slug: string, secret: Secret | undefined): Done {
     const p = this.get(orgId, slug);
     if (!p) return { ok: false, error: `There is no provider "${slug}".` };
-    const sealed = secret && secret.reveal() ? this.sealSecret(p.id, secret) : null;
+    const sealed = secret && secret.reveal() ? this.sealSecret(p, secret) : null;
     this.d.db.update(oauthProviders).set({ clientSecretSealed: sealed }).where(eq(oauthProviders.id, p.id)).run();
     return { ok: true, message: sealed ? `Client secret of ${slug} saved (sealed).` : `${slug} is now a public client (no secret).` };
   }

@@ -12,6 +12,14 @@ const stashed = z.object({
   scopes: z.array(z.string()).optional(),
 });
 
+/** The connection a stash entry belongs to (its row id and owner). */
+export interface StashOwner {
+  id: string;
+  orgId: string;
+  userId: string;
+  providerId: string;
+}
+
 /** A rotated token set whose storage in the database failed, kept to be stored by the next attempt. */
 export interface StashedTokens {
   fromVersion: number;
@@ -31,23 +39,25 @@ export class RefreshStash {
   ) {}
 
   #key = (connectionId: string) => `onbehalf:oauth:stash:${connectionId}`;
-  #ctx = (connectionId: string) => ({ table: 'redis_refresh_stash', column: 'tokens', rowId: connectionId });
+  // Bound to the connection and its owner, like the row it stands in for.
+  #ctx = (c: StashOwner) => ({ table: 'redis_refresh_stash', column: 'tokens', rowId: c.id, owner: { org_id: c.orgId, user_id: c.userId, provider_id: c.providerId } });
 
   /** Keeps `tokens` (issued to replace version `fromVersion` of the connection) for the stash's life. */
-  async put(connectionId: string, fromVersion: number, t: TokenSet): Promise<void> {
+  async put(conn: StashOwner, fromVersion: number, t: TokenSet): Promise<void> {
     const plain = JSON.stringify({
       fromVersion, accessToken: t.accessToken.reveal(), refreshToken: t.refreshToken?.reveal(), expiresAt: t.expiresAt, scopes: t.scopes,
     } satisfies z.input<typeof stashed>);
-    await this.redis.set(this.#key(connectionId), this.keyring.seal(plain, this.#ctx(connectionId)), 'PX', this.ttlMs);
+    await this.redis.set(this.#key(conn.id), this.keyring.seal(plain, this.#ctx(conn)), 'PX', this.ttlMs);
   }
 
   /** The stashed tokens of a connection, or undefined (none, or unreadable: dropped). */
-  async get(connectionId: string): Promise<StashedTokens | undefined> {
+  async get(conn: StashOwner): Promise<StashedTokens | undefined> {
+    const connectionId = conn.id;
     const sealed = await this.redis.get(this.#key(connectionId));
     if (!sealed) return undefined;
     let parsed: z.infer<typeof stashed>;
     try {
-      parsed = stashed.parse(JSON.parse(this.keyring.open(sealed, this.#ctx(connectionId))));
+      parsed = stashed.parse(JSON.parse(this.keyring.open(sealed, this.#ctx(conn))));
     } catch {
       await this.drop(connectionId);
       return undefined;

@@ -1,14 +1,16 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { Secret } from '../crypto/index.js';
+import { SealedValueMismatch, Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { connectedAccounts } from '../db/schema.js';
+import { sealedTables } from '../db/sealed.js';
 import type { OAuthDeps } from './deps.js';
 import type { TokenSet, VendorIdentity } from './tokenclient.js';
 
 /** A connected-account row as stored (tokens sealed). */
 export type ConnectionRow = typeof connectedAccounts.$inferSelect;
 
-const ctx = (rowId: string, column: 'access_token_sealed' | 'refresh_token_sealed') => ({ table: 'connected_accounts', column, rowId });
+/** AAD of a grant's token: the row, its org, user and provider. */
+const ctx = (row: Pick<ConnectionRow, 'id' | 'orgId' | 'userId' | 'providerId'>, column: 'accessTokenSealed' | 'refreshTokenSealed') => sealedTables.connectedAccounts.ctx(row, column);
 
 /** Sealed storage of connected accounts; every token write bumps `version`. */
 export class ConnectionStore {
@@ -38,17 +40,35 @@ export class ConnectionStore {
   open(row: ConnectionRow, which: 'access' | 'refresh'): Secret | undefined {
     const sealed = which === 'access' ? row.accessTokenSealed : row.refreshTokenSealed;
     if (!sealed) return undefined;
-    return new Secret(this.d.keyring.open(sealed, ctx(row.id, which === 'access' ? 'access_token_sealed' : 'refresh_token_sealed')));
+    return new Secret(this.d.keyring.open(sealed, ctx(row, which === 'access' ? 'accessTokenSealed' : 'refreshTokenSealed')));
+  }
+
+  /**
+   * Why a row's tokens do not open for the owner it is stored under (moved to another user,
+   * provider or org, or altered), or undefined when they open. Logged at warn, without values.
+   * A missing key is not this: it still throws, so an operator's key mistake marks no grant dead.
+   */
+  unreadable(row: ConnectionRow): SealedValueMismatch | undefined {
+    try {
+      this.open(row, 'access');
+      this.open(row, 'refresh');
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof SealedValueMismatch)) throw err;
+      this.d.log.warn({ sealError: err.code, connectionId: row.id, userId: row.userId, providerId: row.providerId, err: err.message }, 'a stored grant does not open for its owner; it needs reconnecting');
+      return err;
+    }
   }
 
   /** Stores a new grant from a connect (insert, or replace the user's previous grant). */
   saveGrant(orgId: string, userId: string, providerId: string, t: TokenSet, scopes: string[], who: VendorIdentity): ConnectionRow {
     const existing = this.find(orgId, userId, providerId);
     const id = existing?.id ?? newId();
+    const owner = { id, orgId, userId, providerId };
     const values = {
       status: 'active' as const,
-      accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(id, 'access_token_sealed')),
-      refreshTokenSealed: t.refreshToken ? this.d.keyring.seal(t.refreshToken.reveal(), ctx(id, 'refresh_token_sealed')) : null,
+      accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(owner, 'accessTokenSealed')),
+      refreshTokenSealed: t.refreshToken ? this.d.keyring.seal(t.refreshToken.reveal(), ctx(owner, 'refreshTokenSealed')) : null,
       expiresAt: t.expiresAt,
       scopes,
       vendorAccountId: who.id,
@@ -72,8 +92,8 @@ export class ConnectionStore {
     const r = this.d.db
       .update(connectedAccounts)
       .set({
-        accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(row.id, 'access_token_sealed')),
-        ...(t.refreshToken ? { refreshTokenSealed: this.d.keyring.seal(t.refreshToken.reveal(), ctx(row.id, 'refresh_token_sealed')) } : {}),
+        accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(row, 'accessTokenSealed')),
+        ...(t.refreshToken ? { refreshTokenSealed: this.d.keyring.seal(t.refreshToken.reveal(), ctx(row, 'refreshTokenSealed')) } : {}),
         expiresAt: t.expiresAt,
         ...(t.scopes ? { scopes: t.scopes } : {}),
         version: row.version + 1,

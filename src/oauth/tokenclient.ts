@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
-import { Secret } from '../crypto/index.js';
+import { SealError, Secret } from '../crypto/index.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { quirksOf } from './presets.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
@@ -76,7 +76,14 @@ export class TokenClient {
     // RFC 8707: the resource goes on the token request (code and refresh) too.
     if (p.resource) body.set('resource', p.resource);
     const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' };
-    this.#clientAuth(p, body, headers);
+    try {
+      this.#clientAuth(p, body, headers);
+    } catch (err) {
+      // A client secret sealed for another provider or org is never sent anywhere.
+      if (!(err instanceof SealError)) throw err;
+      this.d.log.warn({ provider: p.slug, sealError: err.code, err: err.message }, 'the client secret of this provider does not open; an admin must set it again');
+      return { kind: 'rejected', error: 'client_secret_does_not_open' };
+    }
     let res: Response;
     let json: unknown;
     try {

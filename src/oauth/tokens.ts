@@ -36,6 +36,11 @@ export class TokenService {
     const row = this.conns.find(orgId, userId, p.id);
     if (!row || row.status === 'revoked' || !row.accessTokenSealed) return { kind: 'missing', providerId: p.id, providerSlug };
     if (row.status === 'needs_reauth') return this.#needsReauth(p, row);
+    // A grant sealed for another owner (or altered) is never used: it behaves like a dead grant.
+    if (this.conns.unreadable(row)) {
+      const dead = this.#markDead(p, row, 'the stored grant does not open for this user');
+      return dead.kind === 'needs_reauth' ? { ...dead, reason: 'sealed_value_mismatch' } : dead;
+    }
     const got = opts.forceRefresh || !this.#fresh(row) ? await this.#refreshSingleFlight(p, row, opts.forceRefresh ?? false) : row;
     const r = 'kind' in got ? got : this.#ok(p, got);
     if (r.kind !== 'ok') return r;
@@ -122,7 +127,7 @@ export class TokenService {
     let current = changed ?? this.conns.byId(seen.id)!;
     // A rotation whose storage failed: the provider already replaced the stored refresh token, so
     // store the stashed set first and never send the old one again.
-    const stashed = await this.#stash.get(current.id);
+    const stashed = await this.#stash.get(current);
     if (stashed && stashed.fromVersion !== current.version) {
       await this.#stash.drop(current.id); // the row was written since (a reconnect): the stash is stale
     } else if (stashed) {
@@ -195,7 +200,7 @@ export class TokenService {
     }
     if (!o.fromStash) {
       try {
-        await this.#stash.put(row.id, row.version, t);
+        await this.#stash.put(row, row.version, t);
         this.d.log.error({ provider: p.slug, connectionId: row.id, keepMs: this.#o.stashTtlMs }, 'the database did not take the rotated tokens; kept them sealed in Redis for the next attempt to store');
       } catch (err) {
         this.d.log.error({ provider: p.slug, connectionId: row.id, err: (err as Error).message }, 'the rotated tokens could be stored neither in the database nor in Redis; the connection will need re-authorisation');

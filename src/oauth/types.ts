@@ -17,7 +17,11 @@ export type TokenResult =
   /** The user has never connected this provider (or disconnected): prompt to connect. */
   | { kind: 'missing'; providerId: string; providerSlug: string }
   /** The grant is dead (`invalid_grant`, revoked, rejected after a refresh): prompt to reconnect. */
-  | { kind: 'needs_reauth'; providerId: string; providerSlug: string; connectionId: string }
+  | {
+      kind: 'needs_reauth'; providerId: string; providerSlug: string; connectionId: string;
+      /** Set when the stored tokens did not open for this user (moved or altered in the database). */
+      reason?: 'sealed_value_mismatch';
+    }
   /** The grant works but lacks `missingScopes`: prompt to reconnect with the union (the old grant keeps working). */
   | { kind: 'insufficient_scope'; providerId: string; providerSlug: string; connectionId: string; missingScopes: string[] }
   /** No provider by that slug in this org: a configuration problem an admin must fix. */

@@ -1,5 +1,5 @@
 import type { Secret } from '../crypto/index.js';
-import { Secret as SecretValue } from '../crypto/index.js';
+import { SealedValueMismatch, Secret as SecretValue } from '../crypto/index.js';
 import type { TokenSource } from '../oauth/types.js';
 import type { Policy } from './policy.js';
 import type { McpServerRow } from './servers.js';
@@ -81,13 +81,13 @@ async function valueOf(
     case 'static':
       return new SecretValue(s.value);
     case 'org_secret':
-      return policy.secrets.get(caller.orgId, 'org', caller.orgId, s.name) ?? { kind: 'misconfigured', message: `the org secret ${s.name} that ${server.name} needs is not set` };
+      return secretValue(policy, caller.orgId, 'org', caller.orgId, s.name, server.name, `the org secret ${s.name} that ${server.name} needs is not set`);
     case 'user_secret':
-      return policy.secrets.get(caller.orgId, 'user', caller.userId, s.name) ?? { kind: 'misconfigured', message: `you have no user secret ${s.name}, which ${server.name} needs; ask an admin to set it` };
+      return secretValue(policy, caller.orgId, 'user', caller.userId, s.name, server.name, `you have no user secret ${s.name}, which ${server.name} needs; ask an admin to set it`);
     case 'team_secret': {
       const t = policy.teams.resolve(caller.orgId, caller.userId, caller.chat);
       if (t.kind === 'error') return { kind: 'misconfigured', message: `${server.name} needs team secret ${s.name}, but ${t.message}` };
-      return policy.secrets.get(caller.orgId, 'team', t.team.id, s.name) ?? { kind: 'misconfigured', message: `team ${t.team.name} has no secret ${s.name}, which ${server.name} needs` };
+      return secretValue(policy, caller.orgId, 'team', t.team.id, s.name, server.name, `team ${t.team.name} has no secret ${s.name}, which ${server.name} needs`);
     }
     case 'oauth':
       return grant(tokens, caller, s.provider, creds, opts);
@@ -101,6 +101,19 @@ async function valueOf(
       return grant(tokens, caller, reg.providerSlug, creds, opts);
     }
   }
+}
+
+/** A stored secret, or one line saying why not; a value sealed for another owner is never used. */
+function secretValue(
+  policy: Policy, orgId: string, scope: 'org' | 'team' | 'user', scopeId: string, name: string, serverName: string, missing: string,
+): Secret | Exclude<Resolution, { kind: 'ok' }> {
+  const r = policy.secrets.read(orgId, scope, scopeId, name);
+  if (r.kind === 'ok') return r.value;
+  if (r.kind === 'missing') return { kind: 'misconfigured', message: missing };
+  if (r.error instanceof SealedValueMismatch) {
+    return { kind: 'misconfigured', message: `the ${scope} secret ${name} that ${serverName} needs does not open (it was moved or altered in the database); an admin must set it again` };
+  }
+  return { kind: 'misconfigured', message: `the ${scope} secret ${name} that ${serverName} needs cannot be opened with the configured sealing keys; an operator must check ONBEHALF_KEYS` };
 }
 
 async function grant(

@@ -1,11 +1,13 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { Secret, type Keyring } from '../crypto/index.js';
+import { SealError, Secret, type Keyring } from '../crypto/index.js';
 import { newId, type Db } from '../db/index.js';
 import { secrets } from '../db/schema.js';
+import { sealedTables } from '../db/sealed.js';
 
 export type SecretScope = 'org' | 'team' | 'user';
 
-const ctx = (rowId: string) => ({ table: 'secrets', column: 'value_sealed', rowId });
+/** AAD of a secret: the row, its org, scope, scope id and name. */
+const ctx = (row: Pick<typeof secrets.$inferSelect, 'id' | 'orgId' | 'scope' | 'scopeId' | 'name'>) => sealedTables.secrets.ctx(row, 'valueSealed');
 
 /** Named sealed values at org, team or user scope. Values go in and come out only as `Secret`. */
 export class SecretStore {
@@ -23,20 +25,32 @@ export class SecretStore {
       .prepare();
   }
 
-  /** Stores (or replaces) a value, sealed with the row id in the AAD. */
+  /** Stores (or replaces) a value, sealed with the row id and its owner (org, scope, scope id, name) in the AAD. */
   set(orgId: string, scope: SecretScope, scopeId: string, name: string, value: Secret): void {
     const now = Date.now();
     const existing = this.#row(orgId, scope, scopeId, name);
     const id = existing?.id ?? newId();
-    const valueSealed = this.keyring.seal(value.reveal(), ctx(id));
+    const valueSealed = this.keyring.seal(value.reveal(), ctx({ id, orgId, scope, scopeId, name }));
     if (existing) this.db.update(secrets).set({ valueSealed, updatedAt: now }).where(eq(secrets.id, id)).run();
     else this.db.insert(secrets).values({ id, orgId, scope, scopeId, name, valueSealed, updatedAt: now }).run();
   }
 
-  /** The value, or undefined when no such secret exists. */
+  /** The value, `missing`, or `unreadable` when it does not open for this owner (moved or altered). */
+  read(orgId: string, scope: SecretScope, scopeId: string, name: string): { kind: 'ok'; value: Secret } | { kind: 'missing' } | { kind: 'unreadable'; error: SealError } {
+    const row = this.#row(orgId, scope, scopeId, name);
+    if (!row) return { kind: 'missing' };
+    try {
+      return { kind: 'ok', value: new Secret(this.keyring.open(row.valueSealed, ctx(row))) };
+    } catch (err) {
+      if (err instanceof SealError) return { kind: 'unreadable', error: err };
+      throw err;
+    }
+  }
+
+  /** The value, or undefined when no such secret exists; throws `SealError` when it does not open. */
   get(orgId: string, scope: SecretScope, scopeId: string, name: string): Secret | undefined {
     const row = this.#row(orgId, scope, scopeId, name);
-    return row ? new Secret(this.keyring.open(row.valueSealed, ctx(row.id))) : undefined;
+    return row ? new Secret(this.keyring.open(row.valueSealed, ctx(row))) : undefined;
   }
 
   /** Names and owners only; never values. */

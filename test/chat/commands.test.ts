@@ -100,7 +100,7 @@ describe('/onbehalf through the shell platform', () => {
     expect(await ada.send('/onbehalf admin server list')).toMatch(/tools \(http .*\) bindings: .*Authorization/);
     expect(t.logs.containing('client-secret-canary-123')).toEqual([]);
     const row = t.app.db.$client.prepare("select client_secret_sealed s from oauth_providers where slug = 'gh'").get() as { s: string };
-    expect(row.s).toMatch(/^v1\./);
+    expect(row.s).toMatch(/^v2\./);
   });
 
   it('a member connects their own account, sees it, runs a tool with it, and disconnects', async () => {

@@ -4,6 +4,7 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { openDb, runMigrations, newId } from '../../src/db/index.js';
 import { Keyring, rotateKeys } from '../../src/crypto/index.js';
 import { connectedAccounts, oauthProviders, orgs, secrets, users, linkedAccounts } from '../../src/db/schema.js';
+import { sealedTables } from '../../src/db/sealed.js';
 import { tempDir, testKey } from '../support/env.js';
 import { runCli } from '../support/cli.js';
 
@@ -18,17 +19,17 @@ function seed(file: string, ring: Keyring) {
   db.insert(users).values({ id: userId, orgId, displayName: 'Alice' }).run();
   db.insert(oauthProviders).values({
     id: providerId, orgId, slug: 'github', kind: 'github', displayName: 'GitHub', clientId: 'cid',
-    clientSecretSealed: ring.seal('client-secret-canary', { table: 'oauth_providers', column: 'client_secret_sealed', rowId: providerId }),
+    clientSecretSealed: ring.seal('client-secret-canary', sealedTables.oauthProviders.ctx({ id: providerId, orgId, slug: 'github' }, 'clientSecretSealed')),
     authorizeUrl: 'https://github.com/login/oauth/authorize', tokenUrl: 'https://github.com/login/oauth/access_token',
   }).run();
   db.insert(connectedAccounts).values({
     id: connId, orgId, userId, providerId, status: 'active', updatedAt: Date.now(),
-    accessTokenSealed: ring.seal('gho_access_canary', { table: 'connected_accounts', column: 'access_token_sealed', rowId: connId }),
-    refreshTokenSealed: ring.seal('ghr_refresh_canary', { table: 'connected_accounts', column: 'refresh_token_sealed', rowId: connId }),
+    accessTokenSealed: ring.seal('gho_access_canary', sealedTables.connectedAccounts.ctx({ id: connId, orgId, userId, providerId }, 'accessTokenSealed')),
+    refreshTokenSealed: ring.seal('ghr_refresh_canary', sealedTables.connectedAccounts.ctx({ id: connId, orgId, userId, providerId }, 'refreshTokenSealed')),
   }).run();
   db.insert(secrets).values({
     id: secretId, orgId, scope: 'org', scopeId: orgId, name: 'key', updatedAt: Date.now(),
-    valueSealed: ring.seal('org-secret-canary', { table: 'secrets', column: 'value_sealed', rowId: secretId }),
+    valueSealed: ring.seal('org-secret-canary', sealedTables.secrets.ctx({ id: secretId, orgId, scope: 'org', scopeId: orgId, name: 'key' }, 'valueSealed')),
   }).run();
   return { db, orgId, userId, providerId, connId, secretId };
 }
@@ -98,17 +99,17 @@ describe('storage', () => {
     const { dir, cleanup } = tempDir();
     try {
       const file = path.join(dir, 'r.db');
-      const { db, connId, secretId } = seed(file, new Keyring([oldKey]));
+      const { db, connId, secretId, orgId, userId, providerId } = seed(file, new Keyring([oldKey]));
       const newKey = testKey('new');
       const ring = new Keyring([newKey, oldKey]);
       const report = rotateKeys(db, ring);
       expect(report.columns.reduce((n, c) => n + c.resealed, 0)).toBe(4);
       const row = db.$client.prepare('select access_token_sealed a from connected_accounts where id = ?').get(connId) as { a: string };
-      expect(row.a).toMatch(/^v1\.new\./);
-      expect(new Keyring([newKey]).open(row.a, { table: 'connected_accounts', column: 'access_token_sealed', rowId: connId })).toBe('gho_access_canary');
+      expect(row.a).toMatch(/^v2\.new\./);
+      expect(new Keyring([newKey]).open(row.a, sealedTables.connectedAccounts.ctx({ id: connId, orgId, userId, providerId }, 'accessTokenSealed'))).toBe('gho_access_canary');
       expect(rotateKeys(db, ring).columns.reduce((n, c) => n + c.resealed, 0)).toBe(0);
       const s = db.$client.prepare('select value_sealed v from secrets where id = ?').get(secretId) as { v: string };
-      expect(new Keyring([newKey]).open(s.v, { table: 'secrets', column: 'value_sealed', rowId: secretId })).toBe('org-secret-canary');
+      expect(new Keyring([newKey]).open(s.v, sealedTables.secrets.ctx({ id: secretId, orgId, scope: 'org', scopeId: orgId, name: 'key' }, 'valueSealed'))).toBe('org-secret-canary');
       db.$client.close();
 
       // The CLI does the same and reports counts; a missing old key fails closed and changes nothing.

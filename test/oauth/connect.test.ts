@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { CLIENT_SECRET, oauthBed, type Bed } from './bed.js';
+import { sealedTables } from '../../src/db/sealed.js';
 
 describe('connecting an account', () => {
   let bed: Bed;
@@ -32,8 +33,8 @@ describe('connecting an account', () => {
     expect(row.status).toBe('active');
     expect(row.vendorLogin).toBe('@bob');
     const issued = bed.server.issuedAccessTokens[0]!;
-    expect(bed.t.app.keyring.open(row.accessTokenSealed!, { table: 'connected_accounts', column: 'access_token_sealed', rowId: row.id })).toBe(issued);
-    expect(bed.t.app.keyring.open(row.refreshTokenSealed!, { table: 'connected_accounts', column: 'refresh_token_sealed', rowId: row.id })).toBe(bed.server.issuedRefreshTokens[0]);
+    expect(bed.t.app.keyring.open(row.accessTokenSealed!, sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed'))).toBe(issued);
+    expect(bed.t.app.keyring.open(row.refreshTokenSealed!, sealedTables.connectedAccounts.ctx(row, 'refreshTokenSealed'))).toBe(bed.server.issuedRefreshTokens[0]);
     expect(row.accessTokenSealed).not.toContain(issued.slice(0, 20));
 
     const r = await bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor');

@@ -2,13 +2,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { connectedAccounts } from '../../src/db/schema.js';
+import { sealedTables } from '../../src/db/sealed.js';
 import { OAuthService, type OAuthOptions } from '../../src/oauth/index.js';
 import { NetGuard } from '../../src/net/index.js';
 import { oauthBed, type Bed } from './bed.js';
 
 const openRefresh = (bed: Bed) => {
   const row = bed.connection()!;
-  return bed.t.app.keyring.open(row.refreshTokenSealed!, { table: 'connected_accounts', column: 'refresh_token_sealed', rowId: row.id });
+  return bed.t.app.keyring.open(row.refreshTokenSealed!, sealedTables.connectedAccounts.ctx(row, 'refreshTokenSealed'));
 };
 
 /** Every refresh token the provider received since request `from` is distinct: none was replayed. */

@@ -2,10 +2,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { connectedAccounts } from '../../src/db/schema.js';
 import { oauthBed, type Bed } from './bed.js';
+import { sealedTables } from '../../src/db/sealed.js';
 
 const openRefresh = (bed: Bed) => {
   const row = bed.connection()!;
-  return bed.t.app.keyring.open(row.refreshTokenSealed!, { table: 'connected_accounts', column: 'refresh_token_sealed', rowId: row.id });
+  return bed.t.app.keyring.open(row.refreshTokenSealed!, sealedTables.connectedAccounts.ctx(row, 'refreshTokenSealed'));
 };
 
 describe('tokens are refreshed in time, once, and never replaced by someone else\'s', () => {
@@ -100,7 +101,7 @@ describe('tokens are refreshed in time, once, and never replaced by someone else
     const pending = token();
     await new Promise((r) => setTimeout(r, 100));
     // Meanwhile another writer stores a newer token.
-    const newer = bed.t.app.keyring.seal('newer-token', { table: 'connected_accounts', column: 'access_token_sealed', rowId: row.id });
+    const newer = bed.t.app.keyring.seal('newer-token', sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed'));
     bed.db.update(connectedAccounts).set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 }).where(eq(connectedAccounts.id, row.id)).run();
     const r = await pending;
     bed.server.options.tokenDelayMs = 0;
@@ -115,7 +116,7 @@ describe('tokens are refreshed in time, once, and never replaced by someone else
     bed.server.invalidGrantOnce = true;
     const pending = token();
     await new Promise((r) => setTimeout(r, 100));
-    const newer = bed.t.app.keyring.seal('rotated-elsewhere', { table: 'connected_accounts', column: 'access_token_sealed', rowId: row.id });
+    const newer = bed.t.app.keyring.seal('rotated-elsewhere', sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed'));
     bed.db.update(connectedAccounts).set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 }).where(eq(connectedAccounts.id, row.id)).run();
     const r = await pending;
     bed.server.options.tokenDelayMs = 0;

@@ -4,6 +4,7 @@ import { oauthStates } from '../../src/db/schema.js';
 import { Secret } from '../../src/crypto/index.js';
 import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
 import { oauthBed, type Bed } from './bed.js';
+import { sealedTables } from '../../src/db/sealed.js';
 
 /** Every forgery must leave the user's connection exactly as it was. */
 describe('replays and forgeries fail and change nothing', () => {
@@ -120,7 +121,7 @@ describe('replays and forgeries fail and change nothing', () => {
     const hashOf = (await import('node:crypto')).createHash('sha256').update(new URL(step.callbackUrl).searchParams.get('state')!).digest('hex');
     const row = bed.db.select().from(oauthStates).where(eq(oauthStates.stateHash, hashOf)).get()!;
     const wrong = new Secret('w'.repeat(64));
-    bed.db.update(oauthStates).set({ codeVerifierSealed: bed.t.app.keyring.seal(wrong.reveal(), { table: 'oauth_states', column: 'code_verifier_sealed', rowId: row.id }) }).where(eq(oauthStates.id, row.id)).run();
+    bed.db.update(oauthStates).set({ codeVerifierSealed: bed.t.app.keyring.seal(wrong.reveal(), sealedTables.oauthStates.ctx(row, 'codeVerifierSealed')) }).where(eq(oauthStates.id, row.id)).run();
     const res = await fetch(step.callbackUrl);
     expect(res.status).toBe(502);
     expect(await res.text()).toContain('Nothing was changed');

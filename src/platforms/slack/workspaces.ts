@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { Secret, type Keyring } from '../../crypto/index.js';
 import type { Db } from '../../db/index.js';
 import { workspaces } from '../../db/schema.js';
+import { sealedTables } from '../../db/sealed.js';
 import type { Identity } from '../../identity/index.js';
 
 /** Where the bot token of a workspace comes from. */
@@ -19,7 +20,8 @@ export class SingleWorkspaceToken implements SlackTokens {
   }
 }
 
-const sealCtx = (rowId: string) => ({ table: 'workspaces', column: 'bot_token_sealed', rowId });
+/** AAD of a bot token: the row, its platform and workspace id. */
+const sealCtx = (row: Pick<typeof workspaces.$inferSelect, 'id' | 'platform' | 'workspaceId'>) => sealedTables.workspaces.ctx(row, 'botTokenSealed');
 
 /**
  * Multi-workspace mode: installations made through Slack's OAuth install flow, one org per
@@ -40,7 +42,7 @@ export class InstalledWorkspaces implements SlackTokens, InstallationStore {
   async botToken(teamId: string): Promise<Secret | undefined> {
     const row = this.#row(teamId);
     if (!row?.botTokenSealed) return undefined;
-    return new Secret(this.keyring.open(row.botTokenSealed, sealCtx(row.id)));
+    return new Secret(this.keyring.open(row.botTokenSealed, sealCtx(row)));
   }
 
   /** Whether a team has a stored bot token. */
@@ -57,7 +59,7 @@ export class InstalledWorkspaces implements SlackTokens, InstallationStore {
     const row = this.#row(teamId)!;
     this.db
       .update(workspaces)
-      .set({ botTokenSealed: this.keyring.seal(token, sealCtx(row.id)), name: installation.team?.name ?? row.name })
+      .set({ botTokenSealed: this.keyring.seal(token, sealCtx(row)), name: installation.team?.name ?? row.name })
       .where(eq(workspaces.id, row.id))
       .run();
   }

@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { Secret } from '../../../src/crypto/index.js';
 import { users, workspaces } from '../../../src/db/schema.js';
 import { startHarness, type Harness } from './harness.js';
+import { sealedTables } from '../../../src/db/sealed.js';
 
 const CLIENT_SECRET = 'client-secret-canary-5e6f';
 const INSTALL_TOKEN = 'xoxb-installed-canary-123abc';
@@ -38,9 +39,9 @@ describe('Slack workspaces (multi-workspace install flow)', () => {
 
     const row = wsRow('TACME')!;
     expect(row.name).toBe('Acme');
-    expect(row.botTokenSealed).toMatch(/^v1\./);
+    expect(row.botTokenSealed).toMatch(/^v2\./);
     expect(row.botTokenSealed).not.toContain(INSTALL_TOKEN);
-    expect(h.keyring.open(row.botTokenSealed!, { table: 'workspaces', column: 'bot_token_sealed', rowId: row.id })).toBe(INSTALL_TOKEN);
+    expect(h.keyring.open(row.botTokenSealed!, sealedTables.workspaces.ctx(row, 'botTokenSealed'))).toBe(INSTALL_TOKEN);
     expect(h.logs.containing(INSTALL_TOKEN, CLIENT_SECRET)).toEqual([]);
   });
 
