@@ -29,6 +29,8 @@ export type ReplyTarget = z.infer<typeof replyTargetSchema>;
 export interface OutMessage {
   text: string;
   link?: { label: string; url: string };
+  /** Buttons that run a command line as the person who clicks (the `button` inbound, actionId `command`). */
+  commands?: { label: string; command: string }[];
 }
 
 /** A secret form: a modal (Slack, Discord) or a hidden prompt (shell). Values come back as `form_submit`. */

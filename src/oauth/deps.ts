@@ -5,6 +5,7 @@ import type { Db } from '../db/index.js';
 import type { AppEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { ChatSignIn } from './consent.js';
 
 /** Tunables of the OAuth engine, with their defaults. */
 export interface OAuthOptions {
@@ -41,6 +42,8 @@ export interface OAuthDeps {
   publicUrl: string;
   /** `ONBEHALF_ALLOW_PRIVATE_URLS`: discovery may reach http and private addresses. */
   allowPrivateUrls: boolean;
+  /** Chat sign-in (Sign in with Slack, Discord `identify`) before the provider, where configured. Default none. */
+  signIn?: ChatSignIn | undefined;
   options?: OAuthOptions;
 }
 

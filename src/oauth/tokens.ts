@@ -29,7 +29,8 @@ export class TokenService {
     const p = this.providers.get(orgId, providerSlug);
     if (!p) return { kind: 'unknown_provider', providerSlug };
     let row = this.conns.find(orgId, userId, p.id);
-    if (!row || row.status === 'revoked' || !row.accessTokenSealed) return { kind: 'missing', providerId: p.id, providerSlug };
+    // A held grant is not usable until its user confirms it in chat.
+    if (!row || row.status === 'revoked' || row.status === 'held' || !row.accessTokenSealed) return { kind: 'missing', providerId: p.id, providerSlug };
     if (row.status === 'needs_reauth') return this.#needsReauth(p, row);
     if (opts.forceRefresh || !this.#fresh(row)) {
       const r = await this.#refreshSingleFlight(p, row, opts.forceRefresh ?? false);

@@ -43,12 +43,18 @@ const linkRow = (link: NonNullable<OutMessage['link']>) => ({
   components: [{ type: 2, style: 5, label: link.label.slice(0, 80), url: link.url }],
 });
 
+// Command buttons carry their command line in the custom id (at most 100 characters).
+const commandRow = (cmds: NonNullable<OutMessage['commands']>) => ({
+  type: 1,
+  components: cmds.slice(0, 5).map((b, i) => ({ type: 2, style: i === 0 ? 1 : 4, label: b.label.slice(0, 80), custom_id: `${COMMAND_BUTTON_PREFIX}${b.command}`.slice(0, 100) })),
+});
+
 /** The message bodies for one OutMessage: text split at 2,000 chars, the link button on the last. */
 export function messageBodies(msg: OutMessage, opts: { ephemeral?: boolean; components?: unknown[] } = {}): DiscordMessageBody[] {
   const parts = splitText(msg.text || ' ');
   return parts.map((content, i) => {
     const last = i === parts.length - 1;
-    const components = last ? [...(msg.link ? [linkRow(msg.link)] : []), ...(opts.components ?? [])] : [];
+    const components = last ? [...(msg.link ? [linkRow(msg.link)] : []), ...(msg.commands?.length ? [commandRow(msg.commands)] : []), ...(opts.components ?? [])] : [];
     return {
       content,
       ...(components.length ? { components } : {}),

@@ -1,6 +1,7 @@
 import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
 
-const render = (msg: OutMessage) => (msg.link ? `${msg.text}\n  → ${msg.link.label}: ${msg.link.url}` : msg.text);
+const render = (msg: OutMessage) =>
+  [msg.text, ...(msg.link ? [`  → ${msg.link.label}: ${msg.link.url}`] : []), ...(msg.commands ?? []).map((b) => `  → ${b.label}: type /onbehalf ${b.command}`)].join('\n');
 
 /**
  * Prints what the bot says to the terminal of the shell user it is for. Only meaningful in the

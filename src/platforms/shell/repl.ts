@@ -15,7 +15,8 @@ export interface ShellOptions {
   prompt?: string;
 }
 
-const render = (msg: OutMessage) => (msg.link ? `${msg.text}\n  → ${msg.link.label}: ${msg.link.url}` : msg.text);
+const render = (msg: OutMessage) =>
+  [msg.text, ...(msg.link ? [`  → ${msg.link.label}: ${msg.link.url}`] : []), ...(msg.commands ?? []).map((b) => `  → ${b.label}: type /onbehalf ${b.command}`)].join('\n');
 
 /** The identity and reply target of a shell user. */
 export function shellIdentity(user: string): { identity: ChatIdentity; target: ReplyTarget } {

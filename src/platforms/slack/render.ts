@@ -79,6 +79,13 @@ export function messageBodies(msg: OutMessage): SlackMessageBody[] {
     });
     if (!last.text) last.text = msg.link.label;
   }
+  // One actions block per command button: an action_id must be unique within its block, and ours is always `command`.
+  for (const [i, b] of (msg.commands ?? []).entries()) {
+    bodies[bodies.length - 1]!.blocks.push({
+      type: 'actions',
+      elements: [{ type: 'button', action_id: 'command', ...(i === 0 ? { style: 'primary' } : { style: 'danger' }), text: { type: 'plain_text', text: truncate(b.label, SLACK_LIMITS.buttonLabel) }, value: b.command.slice(0, 2000) }],
+    });
+  }
   return bodies;
 }
 
