@@ -14,6 +14,7 @@ import type { Hono } from 'hono';
 import { createWeb, listen, type WebEnv } from './web/index.js';
 import { OAuthService, isPrivateAddress } from './oauth/index.js';
 import { oauthRouter } from './web/oauth.js';
+import { chatSignIn } from './platforms/signin.js';
 import { ChatCore, ConnectionAnnouncer, OutboundRouter, type ChatInbound } from './chat/index.js';
 import { Agent, ThreadMemory, type AgentToolOutcome } from './agent/index.js';
 import { LinkCodes } from './identity/index.js';
@@ -127,7 +128,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   }
 
   const oauth = redis
-    ? new OAuthService({ db, keyring, links, redis, events, audit, log: log.child({ part: 'oauth' }), metrics, publicUrl: config.publicUrl, allowPrivateUrls: config.allowPrivateUrls })
+    ? new OAuthService({ db, keyring, links, redis, events, audit, log: log.child({ part: 'oauth' }), metrics, publicUrl: config.publicUrl, allowPrivateUrls: config.allowPrivateUrls, signIn: chatSignIn(config) })
     : undefined;
 
   const policy = new Policy(db, keyring, { allowStdio: config.allowStdio, allowPrivateUrls: config.allowPrivateUrls });
