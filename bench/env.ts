@@ -114,8 +114,11 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       oauth.login = `${who}-vendor`;
       const step = await authorizeInBrowser(await app.oauth!.connectLink(orgId, userIds[who], 'vendor'));
       if (!('callbackUrl' in step)) throw new Error(`connect ${who}: ${step.status}`);
-      const cb = await fetch(step.callbackUrl);
+      const cb = await step.browser.fetch(step.callbackUrl);
       if (cb.status !== 200) throw new Error(`callback ${who}: ${cb.status}`);
+      // A first connect from an unproven browser is held until its user confirms.
+      const ok = await app.oauth!.confirmHeld(orgId, userIds[who], 'vendor');
+      if (!ok.ok) throw new Error(`confirm ${who}: ${ok.error}`);
       await refreshTokens(who);
     }
     for (const [name, input] of [['web', { transport: 'http' as const, url: mcp.url }], ['gh', { transport: 'stdio' as const, ...stdioServerCommand }]] as const) {

@@ -15,6 +15,7 @@ import { createWeb, listen, type WebEnv } from './web/index.js';
 import { OAuthService } from './oauth/index.js';
 import { NetGuard, type NetGuardOptions } from './net/index.js';
 import { oauthRouter } from './web/oauth.js';
+import { chatSignIn } from './platforms/signin.js';
 import { ChatCore, ConnectionAnnouncer, OutboundRouter, type ChatInbound } from './chat/index.js';
 import { Agent, ThreadMemory, type AgentToolOutcome } from './agent/index.js';
 import { LinkCodes, OrgJoins } from './identity/index.js';
@@ -139,7 +140,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const net = new NetGuard({ ...opts.net, allowPrivate: config.allowPrivateUrls });
   closers.unshift(() => net.close());
   const oauth = redis
-    ? new OAuthService({ db, keyring, links, redis, events, audit, log: log.child({ part: 'oauth' }), metrics, publicUrl: config.publicUrl, net })
+    ? new OAuthService({ db, keyring, links, redis, events, audit, log: log.child({ part: 'oauth' }), metrics, publicUrl: config.publicUrl, net, signIn: chatSignIn(config) })
     : undefined;
 
   const policy = new Policy(db, keyring, { allowStdio: config.allowStdio, net });
@@ -175,6 +176,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     const announcer = new ConnectionAnnouncer(db, identity, outbound, chatLog);
     // Ahead of the runner's resume: the confirmation goes where the calls wait, before their results.
     events.prependListener('connection.active', (e) => void announcer.connected(e));
+    events.on('connection.held', (e) => void announcer.held(e));
+    events.on('connection.refused', (e) => void announcer.refused(e));
+    events.on('connection.signin_mismatch', (e) => void announcer.signInMismatch(e));
     agent = new Agent({
       memory: new ThreadMemory(db), outbound, log: log.child({ part: 'agent' }), llm: config.llm,
       user: (orgId, userId) => identity.user(orgId, userId),
@@ -218,7 +222,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
             { name: 'database', check: async () => void db.$client.prepare('select 1').get() },
             { name: 'redis', check: async () => void (await redis!.ping()) },
           ],
-          routes: [...(oauth ? [{ path: '/oauth', router: oauthRouter(oauth) }] : []), ...(opts.routes ?? [])],
+          routes: [...(oauth ? [{ path: '/oauth', router: oauthRouter(oauth, { publicUrl: config.publicUrl }) }] : []), ...(opts.routes ?? [])],
         });
         // Slack over HTTP: /slack/events (and /slack/install, /slack/oauth_redirect for the install flow).
         const slack = app.chat && slackOut ? slackPlatform(config, { core: app.chat, db, keyring, identity, audit, log, sender: slackOut }) : undefined;

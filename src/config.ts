@@ -78,6 +78,8 @@ const variables = {
   DISCORD_TOKEN: { schema: z.string().min(10, 'is too short').optional(), example: 'MTEx…(bot token)' },
   DISCORD_APPLICATION_ID: { schema: z.string().regex(/^\d+$/, 'must be a numeric snowflake').optional(), example: '112233445566778899' },
   DISCORD_API_URL: { schema: httpUrl.optional(), example: 'https://discord.com/api' },
+  DISCORD_CLIENT_SECRET: { schema: z.string().min(8, 'is too short').optional(), example: '(from the Developer Portal, OAuth2)' },
+  SLACK_OIDC_ISSUER: { schema: httpUrl.default('https://slack.com'), example: 'https://slack.com' },
   DISCORD_ADMINS_FROM_GUILD: { schema: bool.default(false), example: 'true' },
   DISCORD_MESSAGE_CONTENT: { schema: bool.default(false), example: 'false' },
   LLM_BASE_URL: { schema: httpUrl.optional(), example: 'https://api.openai.com/v1' },
@@ -118,6 +120,8 @@ export interface Config {
     signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string;
     /** Multi-workspace install flow (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`); unset: single workspace with SLACK_BOT_TOKEN. */
     clientId?: string; clientSecret?: string; stateSecret?: string;
+    /** OpenID issuer of Sign in with Slack (used when SLACK_CLIENT_ID/SECRET are set). Default https://slack.com. */
+    oidcIssuer: string;
     /** Workspace owners/admins (users.info) become admins. Default false. */
     adminsFromWorkspace: boolean;
   };
@@ -125,6 +129,8 @@ export interface Config {
     token?: string;
     applicationId?: string;
     apiUrl?: string;
+    /** OAuth2 `identify` sign-in for connect links (with DISCORD_APPLICATION_ID). Unset: no Discord sign-in. */
+    clientSecret?: string;
     /** Members with Administrator or Manage Guild become admins. Default false. */
     adminsFromGuild?: boolean;
     /** Request the privileged MessageContent intent. Default false (mentions and DMs still carry text). */
@@ -179,7 +185,8 @@ function assemble(v: Vars): Config {
   if (Boolean(v.SLACK_CLIENT_ID) !== Boolean(v.SLACK_CLIENT_SECRET)) {
     fail(v.SLACK_CLIENT_ID ? 'SLACK_CLIENT_SECRET' : 'SLACK_CLIENT_ID', 'is required with the other for the Slack install flow', v.SLACK_CLIENT_ID ? variables.SLACK_CLIENT_SECRET.example : variables.SLACK_CLIENT_ID.example);
   }
-  if (v.SLACK_CLIENT_ID && v.SLACK_BOT_TOKEN) fail('SLACK_BOT_TOKEN', 'must be unset when SLACK_CLIENT_ID is set (one workspace with a bot token, or many through the install flow)', variables.SLACK_BOT_TOKEN.example);
+  // SLACK_CLIENT_ID beside SLACK_BOT_TOKEN: one workspace, with Sign in with Slack for connect links (no install flow).
+  if (v.DISCORD_CLIENT_SECRET && !v.DISCORD_APPLICATION_ID) fail('DISCORD_APPLICATION_ID', 'is required when DISCORD_CLIENT_SECRET is set', variables.DISCORD_APPLICATION_ID.example);
   if (v.SLACK_CLIENT_ID && !v.SLACK_SIGNING_SECRET && !v.SLACK_APP_TOKEN) {
     fail('SLACK_SIGNING_SECRET', 'is required when SLACK_CLIENT_ID is set (or set SLACK_APP_TOKEN for Socket Mode)', variables.SLACK_SIGNING_SECRET.example);
   }
@@ -206,10 +213,10 @@ function assemble(v: Vars): Config {
     logLevel: v.LOG_LEVEL,
     slack: {
       signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, appToken: v.SLACK_APP_TOKEN, apiUrl: v.SLACK_API_URL,
-      clientId: v.SLACK_CLIENT_ID, clientSecret: v.SLACK_CLIENT_SECRET, stateSecret: v.SLACK_STATE_SECRET, adminsFromWorkspace: v.SLACK_ADMINS_FROM_WORKSPACE,
+      clientId: v.SLACK_CLIENT_ID, clientSecret: v.SLACK_CLIENT_SECRET, stateSecret: v.SLACK_STATE_SECRET, oidcIssuer: v.SLACK_OIDC_ISSUER.replace(/\/+$/, ''), adminsFromWorkspace: v.SLACK_ADMINS_FROM_WORKSPACE,
     },
     discord: {
-      token: v.DISCORD_TOKEN, applicationId: v.DISCORD_APPLICATION_ID, apiUrl: v.DISCORD_API_URL,
+      token: v.DISCORD_TOKEN, applicationId: v.DISCORD_APPLICATION_ID, apiUrl: v.DISCORD_API_URL, clientSecret: v.DISCORD_CLIENT_SECRET,
       adminsFromGuild: v.DISCORD_ADMINS_FROM_GUILD, messageContent: v.DISCORD_MESSAGE_CONTENT,
     },
     llm: v.LLM_BASE_URL ? { baseUrl: v.LLM_BASE_URL, apiKey: v.LLM_API_KEY, model: v.LLM_MODEL! } : undefined,

@@ -75,6 +75,40 @@ export function connectedMessage(providerSlug: string, vendorLogin: string | nul
   };
 }
 
+/** "vendor bob was connected to you — Yes, that's me / No, disconnect": a held grant waits for its user. */
+export function heldMessage(providerSlug: string, vendorLogin: string | null, userName: string, orgName: string): OutMessage {
+  return {
+    text:
+      `${providerSlug} account ${vendorLogin ?? '(unknown login)'} was connected to you (${userName} in ${orgName}) from a browser onbehalf could not check. ` +
+      `It is not used until you confirm it is yours; calls waiting for ${providerSlug} continue once you do. If you did not just connect it, press No: someone else opened your link.`,
+    actions: [
+      { id: 'command', label: "Yes, that's me", value: `connect confirm ${providerSlug}`, style: 'primary' },
+      { id: 'command', label: 'No, disconnect', value: `connect reject ${providerSlug}`, style: 'danger' },
+    ],
+  };
+}
+
+/** To the link's owner: the vendor account they tried to attach is someone else's. */
+export function refusedForLinkOwner(providerSlug: string, vendorLogin: string | null, ownerName: string): OutMessage {
+  return {
+    text: `A connect of ${providerSlug} account ${vendorLogin ?? '(unknown login)'} to you was refused: that account is already connected for ${ownerName}. Nothing was stored. Connect your own ${providerSlug} account with \`/onbehalf connect ${providerSlug}\`.`,
+  };
+}
+
+/** To the vendor account's owner: someone's link tried to attach their account to another person. */
+export function refusedForAccountOwner(providerSlug: string, vendorLogin: string | null, linkOwnerName: string): OutMessage {
+  return {
+    text: `Someone opened a connect link of ${linkOwnerName} and approved it with your ${providerSlug} account ${vendorLogin ?? ''}. It was refused and nothing was stored; your connection is unchanged. If you did this, someone sent you their link: do not open links others send you.`,
+  };
+}
+
+/** To the link's owner: their link was opened by someone signed in to chat as another person. */
+export function signInMismatchMessage(providerSlug: string, platform: string, signedInAs: string): OutMessage {
+  return {
+    text: `Your ${providerSlug} connect link was opened by someone signed in to ${platform === 'slack' ? 'Slack' : 'Discord'} as @${signedInAs}. It was refused and nothing was stored. Do not share connect links; ask for a new one with \`/onbehalf connect ${providerSlug}\`.`,
+  };
+}
+
 /**
  * Tells the chat user which vendor account was attached: privately where their parked calls
  * wait, else by direct message on each platform they are linked on.
@@ -91,8 +125,34 @@ export class ConnectionAnnouncer {
     const user = this.identity.user(e.orgId, e.userId);
     const org = this.db.select().from(orgs).where(eq(orgs.id, e.orgId)).get();
     if (!user || !org) return;
-    const msg = connectedMessage(e.providerSlug, e.vendorLogin, user.displayName, org.name);
-    const targets = this.#parkedTargets(e.orgId, e.userId, e.providerId);
+    await this.#tell(e, connectedMessage(e.providerSlug, e.vendorLogin, user.displayName, org.name));
+  }
+
+  /** Asks the user, privately, whether a held grant is theirs. */
+  async held(e: { orgId: string; userId: string; providerId: string; providerSlug: string; vendorLogin: string | null }): Promise<void> {
+    const user = this.identity.user(e.orgId, e.userId);
+    const org = this.db.select().from(orgs).where(eq(orgs.id, e.orgId)).get();
+    if (!user || !org) return;
+    await this.#tell(e, heldMessage(e.providerSlug, e.vendorLogin, user.displayName, org.name));
+  }
+
+  /** Tells both people privately that a vendor account already serving one of them was refused for the other. */
+  async refused(e: { orgId: string; userId: string; providerId: string; providerSlug: string; vendorLogin: string | null; ownerUserId: string }): Promise<void> {
+    const linkOwner = this.identity.user(e.orgId, e.userId);
+    const accountOwner = this.identity.user(e.orgId, e.ownerUserId);
+    if (!linkOwner || !accountOwner) return;
+    await this.#tell(e, refusedForLinkOwner(e.providerSlug, e.vendorLogin, accountOwner.displayName));
+    await this.#tell({ ...e, userId: e.ownerUserId }, refusedForAccountOwner(e.providerSlug, e.vendorLogin, linkOwner.displayName), { direct: true });
+  }
+
+  /** Tells the link's owner privately that someone else's chat sign-in opened their link. */
+  async signInMismatch(e: { orgId: string; userId: string; providerId: string; providerSlug: string; platform: string; signedInAs: string }): Promise<void> {
+    await this.#tell(e, signInMismatchMessage(e.providerSlug, e.platform, e.signedInAs));
+  }
+
+  /** Privately where the user's parked calls for this provider wait, else by direct message on each linked platform. */
+  async #tell(e: { orgId: string; userId: string; providerId: string }, msg: OutMessage, opts: { direct?: boolean } = {}): Promise<void> {
+    const targets = opts.direct ? [] : this.#parkedTargets(e.orgId, e.userId, e.providerId);
     try {
       if (targets.length) {
         for (const t of targets) await this.outbound.replyPrivately(t, msg);

@@ -18,6 +18,9 @@ export interface ChatOAuth {
   connectLink(orgId: string, userId: string, slug: string, opts?: { resumeCallId?: string; extraScopes?: string[] }): Promise<string>;
   listConnections(orgId: string, userId: string): Promise<{ providerSlug: string; status: string; vendorLogin: string | null; scopes: string[] }[]>;
   disconnect(orgId: string, userId: string, slug: string): Promise<Done>;
+  confirmHeld(orgId: string, userId: string, slug: string): Promise<Done>;
+  rejectHeld(orgId: string, userId: string, slug: string): Promise<Done>;
+  setSharing(orgId: string, slug: string, shared: boolean): Promise<Done>;
 }
 
 /** A tool as the caller's catalog lists it. */

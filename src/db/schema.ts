@@ -164,7 +164,8 @@ export const connectedAccounts = sqliteTable(
     orgId: orgId(),
     userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
     providerId: text('provider_id').notNull().references(() => oauthProviders.id, { onDelete: 'cascade' }),
-    status: text('status', { enum: ['active', 'needs_reauth', 'revoked'] }).notNull(),
+    /** `held`: a vendor account new to this user, from a browser not proven to be theirs; unusable until they confirm in chat. */
+    status: text('status', { enum: ['active', 'held', 'needs_reauth', 'revoked'] }).notNull(),
     accessTokenSealed: text('access_token_sealed'),
     refreshTokenSealed: text('refresh_token_sealed'),
     /** Null: the token does not expire. */
@@ -193,6 +194,10 @@ export const oauthStates = sqliteTable(
     issuer: text('issuer'),
     scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
     resumeCallId: text('resume_call_id'),
+    /** sha256 of the browser-binding cookie set by Continue; the callback must bring the same cookie. */
+    browserHash: text('browser_hash'),
+    /** `connect`: the provider's authorization; `signin:slack` / `signin:discord`: the chat sign-in before it; `connect+signed_in`: after a matching sign-in. */
+    phase: text('phase').notNull().default('connect'),
     expiresAt: integer('expires_at').notNull(),
     consumedAt: integer('consumed_at'),
     createdAt: createdAt(),

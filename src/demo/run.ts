@@ -32,13 +32,34 @@ export async function setupDemo(s: Pick<ChatServices, 'oauth' | 'policy'>, ident
   if (!b.ok) throw new Error(`demo set-up: ${b.error}`);
 }
 
-/** Opens a connect link as a browser on this machine would, signing in at the demo provider as `login`. */
+/**
+ * Opens a connect link as a browser on this machine would: the consent page, Continue (its hidden
+ * fields, keeping the browser cookie), then signing in at the demo provider as `login`.
+ */
 export async function followConnectLink(url: string, login: string): Promise<string> {
-  let next = url;
+  const jar = new Map<string, string>();
+  const browse = async (u: URL, init: RequestInit = {}) => {
+    const headers = new Headers(init.headers);
+    if (jar.size && u.origin === new URL(url).origin) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+    const r = await fetch(u, { redirect: 'manual', ...init, headers });
+    for (const c of r.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const eq = pair!.indexOf('=');
+      if (eq > 0) jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    }
+    return r;
+  };
+  const consent = await browse(new URL(url));
+  const form = await consent.text();
+  const fields = Object.fromEntries([...form.matchAll(/<input type="hidden" name="([a-z]+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))]));
+  if (consent.status !== 200 || !fields['csrf']) throw new Error(`the connect page answered ${consent.status}: ${form.replace(/<[^>]+>/g, ' ').trim().slice(0, 200)}`);
+  const action = new URL('start', url);
+  const cont = await browse(action, { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: action.origin } });
+  let next = new URL(cont.headers.get('location') ?? url, action).toString();
   for (let hop = 0; hop < 5; hop++) {
     const u = new URL(next);
     if (u.pathname.endsWith(`${DEMO_PATHS.oauth}/authorize`) && !u.searchParams.has('login')) u.searchParams.set('login', login);
-    const r = await fetch(u, { redirect: 'manual' });
+    const r = await browse(u);
     const loc = r.headers.get('location');
     if (r.status >= 300 && r.status < 400 && loc) {
       next = new URL(loc, u).toString();
@@ -89,6 +110,9 @@ export async function runDemoScript(core: ChatInbound, outbound: OutboundRouter,
     out.write(`\n[demo] Opening the connect link as a browser would, signing in as "${user}" at the demo provider…\n`);
     const page = await followConnectLink(link[1]!, user);
     out.write(`[demo] The page said: ${page.slice(0, 300)}\n\n`);
+    // The shell cannot prove who the browser was, so a first connect is held until the user says it is theirs.
+    const yes = await waitFor(/Yes, that's me: type \/onbehalf (connect confirm demo)/, at, 'the question whether the account is yours');
+    await say(`/onbehalf ${yes[1]!}`);
     await waitFor(new RegExp(`You are ${user} at the demo provider`), at, 'tool result after connecting');
     at = await say('/onbehalf run notes.add_note {"text":"Hello from the onbehalf demo"}');
     await waitFor(/Saved note #\d+/, at, 'saved note');

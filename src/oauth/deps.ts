@@ -6,6 +6,7 @@ import type { AppEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { NetGuard } from '../net/index.js';
+import type { ChatSignIn } from './consent.js';
 
 /** Tunables of the OAuth engine, with their defaults. */
 export interface OAuthOptions {
@@ -54,6 +55,8 @@ export interface OAuthDeps {
   publicUrl: string;
   /** The network guard every provider, discovery and registration request goes through (`ONBEHALF_ALLOW_PRIVATE_URLS`). */
   net: NetGuard;
+  /** Chat sign-in (Sign in with Slack, Discord `identify`) before the provider, where configured. Default none. */
+  signIn?: ChatSignIn | undefined;
   options?: OAuthOptions;
 }
 

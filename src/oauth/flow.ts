@@ -1,33 +1,22 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull, lt } from 'drizzle-orm';
-import { z } from 'zod';
+import { createHash } from 'node:crypto';
+import { and, desc, eq, isNotNull, isNull } from 'drizzle-orm';
+import type { z } from 'zod';
 import { SealError, Secret } from '../crypto/index.js';
-import { newId } from '../db/index.js';
-import { oauthProviders, oauthStates, orgs, usedLinks, users } from '../db/schema.js';
+import { oauthProviders, oauthStates, orgs, users } from '../db/schema.js';
 import { sealedTables } from '../db/sealed.js';
+import { ConsentStep, fail, hash, START_PURPOSE, type ContinueOutcome, type ConsentPage, type FlowError, type startClaims } from './consent.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { quirksOf } from './presets.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
 import type { ConnectionStore } from './store.js';
-import type { TokenClient } from './tokenclient.js';
+import type { TokenClient, VendorIdentity } from './tokenclient.js';
+import { ChatSignInStep } from './signin.js';
 
-const PURPOSE = 'oauth-start';
-const startClaims = z.object({
-  o: z.string().min(1),
-  u: z.string().min(1),
-  p: z.string().min(1),
-  r: z.string().optional(),
-  s: z.array(z.string()).max(50).optional(),
-});
-
-/** What `/oauth/start` does: send the browser to the provider, or explain why not. */
-export type StartOutcome = { kind: 'redirect'; url: string } | FlowError;
-/** What `/oauth/callback` shows. */
+/** What `/oauth/callback` shows: connected (maybe held), sent on to the provider after chat sign-in, or why not. */
 export type CallbackOutcome =
-  | { kind: 'connected'; provider: string; providerSlug: string; vendorLogin: string | null; userName: string; orgName: string }
+  | { kind: 'connected'; held: boolean; provider: string; providerSlug: string; vendorLogin: string | null; userName: string; orgName: string }
+  | { kind: 'redirect'; url: string }
   | FlowError;
-/** A page that says what happened and that nothing changed. */
-export type FlowError = { kind: 'error'; status: 400 | 404 | 502; title: string; message: string };
 
 /** Query of `/oauth/callback` once decoded. */
 export interface CallbackParams {
@@ -37,11 +26,6 @@ export interface CallbackParams {
   error_description?: string | undefined;
   iss?: string | undefined;
 }
-
-const hash = (s: string) => createHash('sha256').update(s).digest('hex');
-const b64 = (n: number) => randomBytes(n).toString('base64url');
-const nothing = 'Nothing was changed.';
-const fail = (status: FlowError['status'], title: string, message: string): FlowError => ({ kind: 'error', status, title, message: `${message} ${nothing}` });
 
 /** The authorization-code + PKCE flow: signed start links, server-side state, callback. */
 export class ConnectFlow {
@@ -54,6 +38,21 @@ export class ConnectFlow {
     private readonly client: TokenClient,
   ) {
     this.#ttl = d.options?.flowTtlSeconds ?? defaults.flowTtlSeconds;
+    this.consent = new ConsentStep(d, providers, conns, (p, sc, st, v) => this.#authorizeUrl(p, sc, st, v), () => this.redirectUri());
+    this.signIn = new ChatSignInStep(d, this.consent, (p, sc, st, v) => this.#authorizeUrl(p, sc, st, v), () => this.redirectUri());
+  }
+
+  readonly consent: ConsentStep;
+  readonly signIn: ChatSignInStep;
+
+  /** `GET /oauth/start`: the consent page; spends nothing. */
+  page(t: string): Promise<ConsentPage> {
+    return this.consent.page(t);
+  }
+
+  /** `POST /oauth/start` (Continue). */
+  continue(t: string, csrf: string | undefined, browser: string | undefined): Promise<ContinueOutcome> {
+    return this.consent.continue(t, csrf, browser);
   }
 
   /** `PUBLIC_URL + /oauth/callback`, exactly. */
@@ -66,44 +65,8 @@ export class ConnectFlow {
     const claims: z.infer<typeof startClaims> = { o: orgId, u: userId, p: providerSlug };
     if (opts.resumeCallId) claims.r = opts.resumeCallId;
     if (opts.extraScopes?.length) claims.s = opts.extraScopes;
-    const t = await this.d.links.sign(PURPOSE, claims, this.#ttl);
+    const t = await this.d.links.sign(START_PURPOSE, claims, this.#ttl);
     return `${this.d.publicUrl}/oauth/start?t=${t}`;
-  }
-
-  /** Verifies and spends a start link, stores state + PKCE verifier, and returns the authorize URL. */
-  async start(t: string): Promise<StartOutcome> {
-    const check = await this.d.links.verify<unknown>(PURPOSE, t);
-    if (check.kind === 'expired') return fail(400, 'This link has expired', 'Connect links work for 10 minutes. Ask again with `/onbehalf connect <provider>`.');
-    if (check.kind !== 'ok') return fail(400, 'This link is not valid', 'The link was changed or is not one of ours.');
-    const claims = startClaims.safeParse(check.claims);
-    if (!claims.success) return fail(400, 'This link is not valid', 'The link was changed or is not one of ours.');
-    const { o: orgId, u: userId, p: slug, r: resumeCallId, s: extra } = claims.data;
-    const p = this.providers.get(orgId, slug);
-    const user = this.d.db.select().from(users).where(and(eq(users.id, userId), eq(users.orgId, orgId))).get();
-    if (!p || !user) return fail(404, 'Unknown provider', 'The provider of this link no longer exists.');
-    const pkce = p.extra['pkceMethods'];
-    if (Array.isArray(pkce) && !pkce.includes('S256')) return fail(400, 'Provider not supported', 'This authorization server does not support PKCE S256, so onbehalf will not use it.');
-    // A row stored before the network guard, or since narrowed by the operator, is checked again here.
-    if (!this.d.net.checkUrl(p.authorizeUrl).ok) return fail(400, 'Provider not supported', 'Its sign-in address is not a public https address; an admin must fix the provider.');
-
-    const now = Date.now();
-    this.d.db.delete(usedLinks).where(lt(usedLinks.expiresAt, now)).run();
-    const spent = this.d.db.insert(usedLinks).values({ jti: check.jti, expiresAt: check.expiresAt }).onConflictDoNothing().run();
-    if (spent.changes !== 1) return fail(400, 'This link was already used', 'Each connect link works once. Ask again with `/onbehalf connect <provider>`.');
-
-    const existing = extra?.length ? this.conns.find(orgId, userId, p.id) : undefined;
-    // Incremental consent: ask for the union of what the provider asks, what the grant has, and what is new.
-    const scopes = [...new Set([...p.scopes, ...(existing?.scopes ?? []), ...(extra ?? [])])];
-    const state = b64(32);
-    const verifier = b64(48);
-    const id = newId();
-    this.d.db.delete(oauthStates).where(lt(oauthStates.expiresAt, now - 86_400_000)).run();
-    this.d.db.insert(oauthStates).values({
-      id, orgId, userId, providerId: p.id, stateHash: hash(state),
-      codeVerifierSealed: this.d.keyring.seal(verifier, sealedTables.oauthStates.ctx({ id, orgId, userId, providerId: p.id }, 'codeVerifierSealed')),
-      issuer: p.issuer, scopes, resumeCallId: resumeCallId ?? null, expiresAt: now + this.#ttl * 1000,
-    }).run();
-    return { kind: 'redirect', url: this.#authorizeUrl(p, scopes, state, verifier) };
   }
 
   #authorizeUrl(p: ProviderRow, scopes: string[], state: string, verifier: string): string {
@@ -132,15 +95,32 @@ export class ConnectFlow {
     }
   }
 
-  /** Consumes the state atomically, exchanges the code, fetches the vendor identity, stores the grant sealed. */
-  async callback(q: CallbackParams): Promise<CallbackOutcome> {
+  /** The call to resume named by the user's latest completed connect at this provider, if any. */
+  lastResumeCallId(orgId: string, userId: string, providerId: string): string | undefined {
+    const row = this.d.db.select({ r: oauthStates.resumeCallId }).from(oauthStates)
+      .where(and(eq(oauthStates.orgId, orgId), eq(oauthStates.userId, userId), eq(oauthStates.providerId, providerId), isNotNull(oauthStates.consumedAt)))
+      .orderBy(desc(oauthStates.consumedAt)).limit(1).get();
+    return row?.r ?? undefined;
+  }
+
+  /**
+   * Checks the browser cookie, consumes the state atomically, and then either verifies the chat
+   * sign-in (and goes on to the provider) or exchanges the code and stores the grant sealed, held
+   * when the vendor account is new to the user and the browser was not proven to be theirs.
+   */
+  async callback(q: CallbackParams, browser: string | undefined): Promise<CallbackOutcome> {
     if (!q.state) return fail(400, 'Missing state', 'This address is missing its state, so it cannot be matched to a sign-in.');
-    const h = hash(q.state);
-    const row = this.d.db.select().from(oauthStates).where(eq(oauthStates.stateHash, h)).get();
+    const row = this.d.db.select().from(oauthStates).where(eq(oauthStates.stateHash, hash(q.state))).get();
     if (!row) return fail(400, 'Unknown sign-in', 'This sign-in is not one we started (or it was cleaned up).');
+    // Checked before consuming: another browser's replay must not spoil the real browser's sign-in.
+    if (!browser || !row.browserHash || hash(browser) !== row.browserHash) {
+      this.d.log.warn({ userId: row.userId }, 'callback from a browser other than the one that pressed Continue refused');
+      return fail(400, 'Finish in the same browser', 'This sign-in was started in another browser (or its cookie is gone). Open the connect link again in the browser you finish it in.');
+    }
     const consumed = this.d.db.update(oauthStates).set({ consumedAt: Date.now() }).where(and(eq(oauthStates.id, row.id), isNull(oauthStates.consumedAt))).run();
     if (consumed.changes !== 1) return fail(400, 'Sign-in already used', 'This sign-in was already completed or abandoned; each works once.');
     if (row.expiresAt < Date.now()) return fail(400, 'Sign-in expired', 'This sign-in took longer than 10 minutes.');
+    if (row.phase.startsWith('signin:')) return this.signIn.finish(row, q, row.phase.slice('signin:'.length));
     const p = this.d.db.select().from(oauthProviders).where(eq(oauthProviders.id, row.providerId)).get();
     if (!p) return fail(404, 'Unknown provider', 'The provider of this sign-in no longer exists.');
     // RFC 9207: a response from another issuer is discarded without showing its error fields.
@@ -170,16 +150,44 @@ export class ConnectFlow {
       return fail(502, 'Not connected', `${p.displayName} did not accept the sign-in (${reason}).`);
     }
     const identity = await this.client.identity(p, ex.tokens);
-    const conn = this.conns.saveGrant(row.orgId, row.userId, p.id, ex.tokens, ex.tokens.scopes ?? row.scopes, identity);
     const user = this.d.db.select().from(users).where(eq(users.id, row.userId)).get();
     const org = this.d.db.select().from(orgs).where(eq(orgs.id, row.orgId)).get();
-    this.d.metrics?.oauthEvents.inc({ event: 'connect', result: 'ok' });
+    const userName = user?.displayName ?? 'you';
+    // One vendor account, one person: unless an admin allowed sharing, another user's account is refused.
+    const owner = p.extra['shareVendorAccounts'] === true ? undefined : this.conns.ownerOfVendorAccount(row.orgId, p.id, identity, row.userId);
+    if (owner) {
+      this.d.metrics?.oauthEvents.inc({ event: 'connect', result: 'refused' });
+      this.d.audit.write({
+        orgId: row.orgId, category: 'connection', action: 'connect', onBehalfOfUserId: row.userId, vendorAccount: identity.login,
+        decision: 'denied', outcome: 'vendor_account_taken', detail: { provider: p.slug, connectedFor: owner.userId },
+      });
+      this.d.events.emit('connection.refused', { ...who, vendorLogin: identity.login, ownerUserId: owner.userId });
+      const ownerName = this.d.db.select().from(users).where(eq(users.id, owner.userId)).get()?.displayName ?? 'another person';
+      return fail(409, 'Already connected for someone else',
+        `${p.displayName} ${identity.login ?? 'account'} is already connected for ${ownerName}${org ? ` in ${org.name}` : ''}, so it cannot also be connected for ${userName}. ` +
+          `If this was not your own link, someone may have forwarded theirs; both of you were told in chat.`);
+    }
+    const verified = row.phase === 'connect+signed_in';
+    const previous = this.conns.find(row.orgId, row.userId, p.id);
+    const known = previous !== undefined && previous.status !== 'held' && sameVendorAccount(previous, identity);
+    const held = !verified && !known;
+    const conn = this.conns.saveGrant(row.orgId, row.userId, p.id, ex.tokens, ex.tokens.scopes ?? row.scopes, identity, held ? 'held' : 'active');
+    this.d.metrics?.oauthEvents.inc({ event: 'connect', result: held ? 'held' : 'ok' });
     this.d.audit.write({
       orgId: row.orgId, category: 'connection', action: 'connect', actorUserId: row.userId, onBehalfOfUserId: row.userId,
-      connectionIds: [conn.id], vendorAccount: identity.login, outcome: 'connected', detail: { provider: p.slug, scopes: conn.scopes },
+      connectionIds: [conn.id], vendorAccount: identity.login, outcome: held ? 'held' : 'connected', detail: { provider: p.slug, scopes: conn.scopes, signedIn: verified },
     });
-    this.d.log.info({ provider: p.slug, connectionId: conn.id, userId: row.userId }, 'account connected');
-    this.d.events.emit('connection.active', { ...who, connectionId: conn.id, vendorLogin: identity.login, resumeCallId: row.resumeCallId ?? undefined });
-    return { kind: 'connected', provider: p.displayName, providerSlug: p.slug, vendorLogin: identity.login, userName: user?.displayName ?? 'you', orgName: org?.name ?? '' };
+    this.d.log.info({ provider: p.slug, connectionId: conn.id, userId: row.userId, held }, held ? 'account connected, held until the user confirms' : 'account connected');
+    const e = { ...who, connectionId: conn.id, vendorLogin: identity.login, resumeCallId: row.resumeCallId ?? undefined };
+    if (held) this.d.events.emit('connection.held', e);
+    else this.d.events.emit('connection.active', e);
+    return { kind: 'connected', held, provider: p.displayName, providerSlug: p.slug, vendorLogin: identity.login, userName, orgName: org?.name ?? '' };
   }
+}
+
+/** Whether a stored grant acts as the same vendor account (by id, else login; unknown on both sides counts as the same). */
+export function sameVendorAccount(row: { vendorAccountId: string | null; vendorLogin: string | null }, who: VendorIdentity): boolean {
+  if (row.vendorAccountId && who.id) return row.vendorAccountId === who.id;
+  if (row.vendorLogin && who.login) return row.vendorLogin === who.login;
+  return !who.id && !who.login;
 }

@@ -186,6 +186,12 @@ export class ProviderStore {
     return { ok: true, message: sealed ? `Client secret of ${slug} saved (sealed).` : `${slug} is now a public client (no secret).` };
   }
 
+  /** Merges keys into a provider's `extra` settings. */
+  setExtra(orgId: string, slug: string, patch: Record<string, unknown>): void {
+    const p = this.get(orgId, slug);
+    if (p) this.d.db.update(oauthProviders).set({ extra: { ...p.extra, ...patch } }).where(eq(oauthProviders.id, p.id)).run();
+  }
+
   /** Removes a provider and, by cascade, every connection to it. */
   remove(orgId: string, slug: string): Done {
     const p = this.get(orgId, slug);

@@ -1,6 +1,7 @@
 import type { Secret } from '../crypto/index.js';
 import type { OAuthDeps } from './deps.js';
-import { ConnectFlow, type CallbackOutcome, type CallbackParams, type StartOutcome } from './flow.js';
+import type { ConsentPage, ContinueOutcome } from './consent.js';
+import { ConnectFlow, type CallbackOutcome, type CallbackParams } from './flow.js';
 import { McpAuthorization, type McpProviderResult, type McpServerRef } from './mcp.js';
 import { ProviderStore, type Done, type ProviderInput, type ProviderResult, type ProviderView } from './providers.js';
 import { quirksOf } from './presets.js';
@@ -14,7 +15,7 @@ export interface ConnectionView {
   providerSlug: string;
   providerId: string;
   connectionId: string;
-  status: 'active' | 'needs_reauth' | 'revoked';
+  status: 'active' | 'held' | 'needs_reauth' | 'revoked';
   vendorLogin: string | null;
   scopes: string[];
   /** Epoch ms; null: does not expire. */
@@ -121,13 +122,54 @@ export class OAuthService implements TokenSource {
     return this.#mcp.ensure(orgId, server);
   }
 
-  /** `/oauth/start` logic (for the web router). */
-  start(t: string): Promise<StartOutcome> {
-    return this.#flow.start(t);
+  /** `GET /oauth/start`: the consent page (reads only). */
+  page(t: string): Promise<ConsentPage> {
+    return this.#flow.page(t);
   }
 
-  /** `/oauth/callback` logic (for the web router). */
-  callback(q: CallbackParams): Promise<CallbackOutcome> {
-    return this.#flow.callback(q);
+  /** `POST /oauth/start`: Continue; `browser` is the binding cookie the request carried, if any. */
+  continue(t: string, csrf: string | undefined, browser: string | undefined): Promise<ContinueOutcome> {
+    return this.#flow.continue(t, csrf, browser);
+  }
+
+  /** `/oauth/callback` logic (for the web router); `browser` is the binding cookie. */
+  callback(q: CallbackParams, browser: string | undefined): Promise<CallbackOutcome> {
+    return this.#flow.callback(q, browser);
+  }
+
+  /** The user confirms a held grant is theirs: it becomes active and their parked calls resume. */
+  async confirmHeld(orgId: string, userId: string, providerSlug: string): Promise<Done> {
+    const p = this.providers.get(orgId, providerSlug);
+    const row = p ? this.#conns.find(orgId, userId, p.id) : undefined;
+    if (!p || !row || row.status !== 'held' || !this.#conns.release(row.id)) return { ok: false, error: `You have no ${providerSlug} connection waiting for confirmation.` };
+    this.d.audit.write({
+      orgId, category: 'connection', action: 'connect', actorUserId: userId, onBehalfOfUserId: userId, connectionIds: [row.id],
+      vendorAccount: row.vendorLogin, outcome: 'connected', detail: { provider: p.slug, confirmedInChat: true },
+    });
+    // The call named by the link that produced this grant resumes too (its state row remembers it).
+    const resumeCallId = this.#flow.lastResumeCallId(orgId, userId, p.id);
+    this.d.events.emit('connection.active', { orgId, userId, providerId: p.id, providerSlug: p.slug, connectionId: row.id, vendorLogin: row.vendorLogin, resumeCallId });
+    return { ok: true, message: `Confirmed: ${p.slug} ${row.vendorLogin ?? 'account'} is yours and now in use.` };
+  }
+
+  /** The user says a held grant is not theirs: revoked at the provider and deleted. */
+  async rejectHeld(orgId: string, userId: string, providerSlug: string): Promise<Done> {
+    const p = this.providers.get(orgId, providerSlug);
+    const row = p ? this.#conns.find(orgId, userId, p.id) : undefined;
+    if (!p || !row || row.status !== 'held') return { ok: false, error: `You have no ${providerSlug} connection waiting for confirmation.` };
+    return this.disconnect(orgId, userId, providerSlug);
+  }
+
+  /** Admin: whether one vendor account may be connected for several users of the org at this provider. */
+  async setSharing(orgId: string, providerSlug: string, shared: boolean): Promise<Done> {
+    const p = this.providers.get(orgId, providerSlug);
+    if (!p) return { ok: false, error: `There is no provider "${providerSlug}".` };
+    this.providers.setExtra(orgId, providerSlug, { shareVendorAccounts: shared });
+    return {
+      ok: true,
+      message: shared
+        ? `${providerSlug}: one vendor account may now be connected for several people (a shared or service account).`
+        : `${providerSlug}: each vendor account may be connected for one person only.`,
+    };
   }
 }

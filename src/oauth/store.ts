@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { SealedValueMismatch, Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { connectedAccounts } from '../db/schema.js';
@@ -61,12 +61,12 @@ export class ConnectionStore {
   }
 
   /** Stores a new grant from a connect (insert, or replace the user's previous grant). */
-  saveGrant(orgId: string, userId: string, providerId: string, t: TokenSet, scopes: string[], who: VendorIdentity): ConnectionRow {
+  saveGrant(orgId: string, userId: string, providerId: string, t: TokenSet, scopes: string[], who: VendorIdentity, status: 'active' | 'held' = 'active'): ConnectionRow {
     const existing = this.find(orgId, userId, providerId);
     const id = existing?.id ?? newId();
     const owner = { id, orgId, userId, providerId };
     const values = {
-      status: 'active' as const,
+      status,
       accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(owner, 'accessTokenSealed')),
       refreshTokenSealed: t.refreshToken ? this.d.keyring.seal(t.refreshToken.reveal(), ctx(owner, 'refreshTokenSealed')) : null,
       expiresAt: t.expiresAt,
@@ -112,6 +112,21 @@ export class ConnectionStore {
       .where(and(eq(connectedAccounts.id, row.id), eq(connectedAccounts.version, row.version)))
       .run();
     return r.changes === 1;
+  }
+
+  /** Another user's usable (active or expired, not held) grant acting as this vendor account, if any. */
+  ownerOfVendorAccount(orgId: string, providerId: string, who: VendorIdentity, exceptUserId: string): ConnectionRow | undefined {
+    if (!who.id && !who.login) return undefined;
+    const same = who.id ? eq(connectedAccounts.vendorAccountId, who.id) : eq(connectedAccounts.vendorLogin, who.login!);
+    return this.d.db.select().from(connectedAccounts)
+      .where(and(eq(connectedAccounts.orgId, orgId), eq(connectedAccounts.providerId, providerId), ne(connectedAccounts.userId, exceptUserId), inArray(connectedAccounts.status, ['active', 'needs_reauth']), same))
+      .get();
+  }
+
+  /** Turns a held grant active; false when it is not held (any more). */
+  release(id: string): boolean {
+    return this.d.db.update(connectedAccounts).set({ status: 'active', version: sql`${connectedAccounts.version} + 1`, updatedAt: Date.now() })
+      .where(and(eq(connectedAccounts.id, id), eq(connectedAccounts.status, 'held'))).run().changes === 1;
   }
 
   /** Deletes a connection row and with it the sealed tokens. */

@@ -34,7 +34,8 @@ export class TokenService {
     const p = this.providers.get(orgId, providerSlug);
     if (!p) return { kind: 'unknown_provider', providerSlug };
     const row = this.conns.find(orgId, userId, p.id);
-    if (!row || row.status === 'revoked' || !row.accessTokenSealed) return { kind: 'missing', providerId: p.id, providerSlug };
+    // A held grant is not usable until its user confirms it in chat.
+    if (!row || row.status === 'revoked' || row.status === 'held' || !row.accessTokenSealed) return { kind: 'missing', providerId: p.id, providerSlug };
     if (row.status === 'needs_reauth') return this.#needsReauth(p, row);
     // A grant sealed for another owner (or altered) is never used: it behaves like a dead grant.
     if (this.conns.unreadable(row)) {

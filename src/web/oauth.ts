@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import type { OAuthService } from '../oauth/index.js';
+import { getCookie, setCookie } from 'hono/cookie';
+import type { ConsentPage, OAuthService } from '../oauth/index.js';
 import type { WebEnv } from './server.js';
 
 /** Limits of the `/oauth/*` query strings; larger or malformed ones get a 400. */
@@ -9,19 +10,23 @@ export interface OAuthRouteOptions {
   maxQueryLength?: number;
   /** Longest accepted single value. Default 2048. */
   maxValueLength?: number;
+  /** `PUBLIC_URL`: Continue from another origin is refused; `https` makes the cookie `Secure`. Default '' (no origin check). */
+  publicUrl?: string;
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const STYLE = 'body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}code{background:#eee;padding:0 .25rem}';
+const STYLE = 'button{font:inherit;padding:.5rem 1.5rem}body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}code{background:#eee;padding:0 .25rem}';
 // Drops code and state from the address bar, so history keeps no trace of them.
 const SCRIPT = "history.replaceState(null,'',location.pathname)";
 const sha = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
-const CSP = `default-src 'none'; style-src ${sha(STYLE)}; script-src ${sha(SCRIPT)}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+// form-action also covers the redirects after a form post, so the consent page names where Continue may lead.
+const csp = (formTargets: string[] | undefined) =>
+  `default-src 'none'; style-src ${sha(STYLE)}; script-src ${sha(SCRIPT)}; base-uri 'none'; form-action ${formTargets ? ["'self'", ...formTargets].join(' ') : "'none'"}; frame-ancestors 'none'`;
 
-function page(c: Context<WebEnv>, status: 200 | 400 | 404 | 502, title: string, body: string) {
+function page(c: Context<WebEnv>, status: 200 | 400 | 403 | 404 | 409 | 502, title: string, body: string, formTargets?: string[]) {
   c.header('Cache-Control', 'no-store');
   c.header('Pragma', 'no-cache');
-  c.header('Content-Security-Policy', CSP);
+  c.header('Content-Security-Policy', csp(formTargets));
   c.header('Referrer-Policy', 'no-referrer');
   c.header('X-Content-Type-Options', 'nosniff');
   c.header('X-Frame-Options', 'DENY');
@@ -55,9 +60,13 @@ export function parseQuery(rawUrl: string, o: Required<OAuthRouteOptions>): { ok
   return { ok: true, q };
 }
 
-/** `GET /oauth/start?t=…` and `GET /oauth/callback`: small no-store pages; no redirect parameter exists. */
+const COOKIE = 'onbehalf_flow';
+
+/** `GET /oauth/start?t=…` (consent page), `POST /oauth/start` (Continue) and `GET /oauth/callback`: small no-store pages; no redirect parameter exists. */
 export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): Hono<WebEnv> {
-  const o: Required<OAuthRouteOptions> = { maxQueryLength: 4096, maxValueLength: 2048, ...opts };
+  const o: Required<OAuthRouteOptions> = { maxQueryLength: 4096, maxValueLength: 2048, publicUrl: '', ...opts };
+  const own = o.publicUrl ? new URL(o.publicUrl).origin : undefined;
+  const secure = o.publicUrl.startsWith('https:');
   const r = new Hono<WebEnv>();
   const nothing = (why: string) => `<p>${esc(why)}</p><p>Nothing was changed.</p>`;
 
@@ -66,25 +75,74 @@ export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): 
     if (!parsed.ok) return page(c, 400, 'Bad link', nothing(parsed.why));
     const t = parsed.q['t'];
     if (!t) return page(c, 400, 'Bad link', nothing('This link is missing its token.'));
-    const out = await oauth.start(t);
+    const out = await oauth.page(t);
     if (out.kind === 'error') return page(c, out.status, out.title, `<p>${esc(out.message)}</p>`);
+    return page(c, 200, `Connect ${out.provider}`, consentBody(out), out.formTargets);
+  });
+
+  r.post('/start', async (c) => {
+    // A cross-site form post is refused outright (the CSRF field alone cannot tell, since the link's owner can read it).
+    const site = c.req.header('sec-fetch-site');
+    const origin = c.req.header('origin');
+    if ((site && !['same-origin', 'none'].includes(site)) || (origin && own && origin !== own)) {
+      return page(c, 403, 'Continue from the connect page', nothing('This request came from another site. Open the connect link yourself and press Continue.'));
+    }
+    if (!/^application\/x-www-form-urlencoded\b/i.test(c.req.header('content-type') ?? '')) return page(c, 400, 'Bad request', nothing('Continue must be sent by the connect page form.'));
+    const body = await c.req.text();
+    const parsed = parseQuery(`?${body}`, o);
+    if (!parsed.ok) return page(c, 400, 'Bad request', nothing(parsed.why));
+    const t = parsed.q['t'];
+    if (!t) return page(c, 400, 'Bad link', nothing('This form is missing its link.'));
+    const out = await oauth.continue(t, parsed.q['csrf'], getCookie(c, COOKIE));
+    if (out.kind === 'error') return page(c, out.status, out.title, `<p>${esc(out.message)}</p>`);
+    setCookie(c, COOKIE, out.browser, { httpOnly: true, sameSite: 'Lax', secure, path: '/oauth', maxAge: 3600 });
     c.header('Cache-Control', 'no-store');
     c.header('Referrer-Policy', 'no-referrer');
-    return c.redirect(out.url, 302);
+    return c.redirect(out.url, 303);
   });
 
   r.get('/callback', async (c) => {
     const parsed = parseQuery(c.req.url, o);
     if (!parsed.ok) return page(c, 400, 'Bad sign-in answer', nothing(parsed.why));
     const { state, code, error, error_description: desc, iss } = parsed.q;
-    const out = await oauth.callback({ state, code, error, error_description: desc, iss });
+    const out = await oauth.callback({ state, code, error, error_description: desc, iss }, getCookie(c, COOKIE));
     if (out.kind === 'error') return page(c, out.status, out.title, `<p>${esc(out.message)}</p>`);
+    if (out.kind === 'redirect') {
+      c.header('Cache-Control', 'no-store');
+      c.header('Referrer-Policy', 'no-referrer');
+      return c.redirect(out.url, 302);
+    }
     const who = out.vendorLogin ?? 'an account whose name the provider did not share';
+    const whom = `<strong>${esc(out.userName)}</strong>${out.orgName ? ` in <strong>${esc(out.orgName)}</strong>` : ''}`;
+    if (out.held) {
+      return page(
+        c, 200, 'Connected, waiting for confirmation',
+        `<p><strong>${esc(out.provider)} ${esc(who)}</strong> was connected for ${whom}, and is on hold: onbehalf uses it only after ${esc(out.userName)} confirms in chat that it is theirs.</p>` +
+          `<p>If you are not ${esc(out.userName)}, this link was not meant for you: nothing of yours will be used unless they confirm.</p>` +
+          `<p>${esc(out.userName)} can undo it any time with <code>/onbehalf disconnect ${esc(out.providerSlug)}</code> in chat.</p><p>You can close this tab.</p>`,
+      );
+    }
     return page(
       c, 200, 'Connected',
-      `<p><strong>${esc(out.provider)} ${esc(who)}</strong> is now connected for <strong>${esc(out.userName)}</strong>${out.orgName ? ` in <strong>${esc(out.orgName)}</strong>` : ''}.</p>` +
+      `<p><strong>${esc(out.provider)} ${esc(who)}</strong> is now connected for ${whom}.</p>` +
         `<p>Not you, or a mistake? Type <code>/onbehalf disconnect ${esc(out.providerSlug)}</code> in chat to undo it.</p><p>You can close this tab.</p>`,
     );
   });
   return r;
+}
+
+const PLATFORM: Record<string, string> = { slack: 'Slack', discord: 'Discord', shell: 'the onbehalf shell' };
+
+/** Who and what is being connected, and the Continue form (the link and its CSRF field ride in hidden inputs). */
+function consentBody(v: Extract<ConsentPage, { kind: 'consent' }>): string {
+  const ids = v.identities.map((i) => `<li>${esc(PLATFORM[i.platform] ?? i.platform)}${i.workspace ? ` · ${esc(i.workspace)}` : ''}${i.name ? ` · ${esc(i.name)}` : ''}</li>`).join('');
+  const scopes = v.scopes.length ? v.scopes.map((s) => `<code>${esc(s)}</code>`).join(' ') : 'none beyond sign-in';
+  const next = v.signIn ? `Continue first asks ${esc(PLATFORM[v.signIn] ?? v.signIn)} who you are, then sends you to ${esc(v.provider)}.` : `Continue sends you to ${esc(v.provider)} to approve.`;
+  return (
+    `<p>This connects a <strong>${esc(v.provider)}</strong> account for <strong>${esc(v.userName)}</strong>${v.orgName ? ` in <strong>${esc(v.orgName)}</strong>` : ''}:</p>` +
+    `<ul>${ids}</ul><p>Permissions asked: ${scopes}</p>` +
+    `<p>Continue only if you are ${esc(v.userName)} and asked for this link in chat yourself. If someone sent it to you, close this tab: whatever account you approve would serve them.</p>` +
+    `<p>${next}</p>` +
+    `<form method="post" action="start"><input type="hidden" name="t" value="${esc(v.token)}"><input type="hidden" name="csrf" value="${esc(v.csrf)}"><button type="submit">Continue</button></form>`
+  );
 }

@@ -36,7 +36,11 @@ describe('the agent with an LLM', () => {
     oauth.login = `${user}-at-vendor`;
     const r = await authorizeInBrowser(link);
     if (!('callbackUrl' in r)) throw new Error(`authorize failed: ${r.status}`);
-    await fetch(r.callbackUrl);
+    const from = as(user).output.length;
+    await r.browser.fetch(r.callbackUrl);
+    // A first connect from an unproven browser is held: the user presses "Yes, that's me" (typed in the shell).
+    const [, yes] = await as(user).waitFor(/Yes, that's me: \/onbehalf (connect confirm \S+)/, from);
+    expect(await as(user).send(`/onbehalf ${yes}`)).toMatch(/Confirmed/);
   };
 
   beforeAll(async () => {

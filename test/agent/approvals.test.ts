@@ -71,7 +71,10 @@ describe('tools that change things wait for the caller (shell)', () => {
       oauth.login = `${user}-at-vendor`;
       const r = await authorizeInBrowser(link);
       if (!('callbackUrl' in r)) throw new Error(`authorize failed: ${r.status}`);
-      await fetch(r.callbackUrl);
+      const from = as(user).output.length;
+      await r.browser.fetch(r.callbackUrl);
+      const [, yes] = await as(user).waitFor(/Yes, that's me: \/onbehalf (connect confirm gh)/, from);
+      await as(user).send(`/onbehalf ${yes}`);
       await as(user).waitFor(/is now connected/);
     }
   });

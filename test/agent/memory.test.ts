@@ -86,7 +86,9 @@ describe('whose words the model reads: other people in a thread are quoted conte
     vendor.login = 'bob-gh';
     const step = await authorizeInBrowser(await t.app.oauth!.connectLink(org.id, bob.id, 'gh'));
     if (!('callbackUrl' in step)) throw new Error(`connect failed: ${step.status}`);
-    await fetch(step.callbackUrl);
+    await step.browser.fetch(step.callbackUrl);
+    // A first connect from an unproven browser is held until its user confirms it (the chat button's command).
+    expect(await t.app.oauth!.confirmHeld(org.id, bob.id, 'gh')).toMatchObject({ ok: true });
     expect((await t.app.catalog.catalogFor(org.id, bob)).map((x) => x.tool)).toContain('whoami');
   });
   afterAll(async () => {
@@ -156,7 +158,9 @@ describe('whose words the model reads: other people in a thread are quoted conte
     const step = await authorizeInBrowser(link!);
     if (!('callbackUrl' in step)) throw new Error(`connect failed: ${step.status}`);
     const asked = llm.requests.length;
-    await fetch(step.callbackUrl);
+    await step.browser.fetch(step.callbackUrl);
+    const alice = t.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: 'UALICE' });
+    expect(await t.app.oauth!.confirmHeld(alice.org.id, alice.user.id, 'gh')).toMatchObject({ ok: true });
     const token = vendor.issuedAccessTokens.at(-1)!;
     await expect.poll(() => slack.callsTo('chat.postMessage').filter((c) => c.body['thread_ts'] === thread).length, { timeout: 20_000 }).toBe(2);
 

@@ -110,8 +110,12 @@ describe('/onbehalf through the shell platform', () => {
     oauth.login = 'mia-at-vendor';
     const r = await authorizeInBrowser(link);
     if (!('callbackUrl' in r)) throw new Error(`authorize failed: ${r.status} ${r.body}`);
-    const page = await (await fetch(r.callbackUrl)).text();
+    const before = mia.output.length;
+    const page = await (await r.browser.fetch(r.callbackUrl)).text();
     expect(page, page).toMatch(/mia-at-vendor/);
+    // Held until Mia says it is hers: the button's command, typed in the shell.
+    const [, yes] = await mia.waitFor(/Yes, that's me: \/onbehalf (connect confirm gh)/, before);
+    expect(await mia.send(`/onbehalf ${yes}`)).toMatch(/Confirmed/);
     await mia.waitFor(/gh account @?mia-at-vendor is now connected for mia/);
     expect(await mia.send('/onbehalf connections')).toMatch(/gh: @?mia-at-vendor \(active/);
     const from = mia.output.length;
@@ -136,7 +140,12 @@ describe('/onbehalf through the shell platform', () => {
     oauth.login = 'max-at-vendor';
     const r = await authorizeInBrowser(link);
     if (!('callbackUrl' in r)) throw new Error('authorize failed');
-    await fetch(r.callbackUrl);
+    const callsBefore = mcp.calls.length;
+    await r.browser.fetch(r.callbackUrl);
+    const [, yes] = await max.waitFor(/Yes, that's me: \/onbehalf (connect confirm gh)/, from);
+    // The held grant is not used: the parked call waits for Max's confirmation.
+    expect(mcp.calls.length).toBe(callsBefore);
+    expect(await max.send(`/onbehalf ${yes}`)).toMatch(/Confirmed/);
     await max.waitFor(/gh account @?max-at-vendor is now connected for max/, from);
     const token = oauth.issuedAccessTokens.at(-1)!;
     await max.waitFor(new RegExp(fingerprint(`Bearer ${token}`)), from);

@@ -146,7 +146,10 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     oauth.login = 'alice-at-vendor';
     const r = await authorizeInBrowser(link);
     if (!('callbackUrl' in r)) throw new Error('authorize failed');
-    await fetch(r.callbackUrl);
+    const from = alice.output.length;
+    await r.browser.fetch(r.callbackUrl);
+    const [, yes] = await alice.waitFor(/Yes, that's me: \/onbehalf (connect confirm gh)/, from);
+    await alice.send(`/onbehalf ${yes}`);
     await alice.waitFor(/gh account @?alice-at-vendor is now connected for alice/);
     const aliceToken = oauth.issuedAccessTokens.at(-1)!;
     const listsBefore = mcp.listedWith.length;

@@ -181,7 +181,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     const tokenRequests = bed.server.seen('/token').length;
     const state = sql.prepare('select id from oauth_states order by created_at desc limit 1').get() as { id: string };
     sql.prepare('update oauth_states set user_id = ? where id = ?').run(bob, state.id);
-    const res = await fetch(step.callbackUrl, { redirect: 'manual' });
+    const res = await step.browser.fetch(step.callbackUrl);
     const html = await res.text();
     expect(res.status).toBe(400);
     expect(html).toMatch(/does not match what was stored for it/);
@@ -195,7 +195,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     const link = await bed.oauth.connectLink(evil.id, eve.id, 'other');
     const step = await authorizeInBrowser(link);
     if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status}`);
-    const res = await fetch(step.callbackUrl, { redirect: 'manual' });
+    const res = await step.browser.fetch(step.callbackUrl);
     const html = await res.text();
     expect(res.status).toBe(502);
     expect(html).toMatch(/client_secret_does_not_open/);

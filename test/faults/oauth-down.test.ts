@@ -43,7 +43,9 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
     expect((await bed.app.policy.bind(org, 'tools', 'header', 'Authorization', 'oauth:gh', 'Bearer {token}')).ok).toBe(true);
     const step = await authorizeInBrowser(await oauth.connectLink(org, userId, 'gh'));
     if (!('callbackUrl' in step)) throw new Error(`authorize failed: ${step.status}`);
-    expect((await fetch(step.callbackUrl)).status).toBe(200);
+    expect((await step.browser.fetch(step.callbackUrl)).status).toBe(200);
+    expect(status()).toBe('held');
+    expect(await oauth.confirmHeld(org, userId, 'gh')).toMatchObject({ ok: true });
     expect(status()).toBe('active');
   });
 

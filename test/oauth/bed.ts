@@ -6,7 +6,7 @@ import type { OAuthService } from '../../src/oauth/index.js';
 import { freePort } from '../../src/redis/index.js';
 import type { AppOptions } from '../../src/app.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { authorizeInBrowser, OAuthTestServer, type OAuthServerOptions } from '../support/oauth-server.js';
+import { authorizeInBrowser, OAuthTestServer, TestBrowser, type OAuthServerOptions } from '../support/oauth-server.js';
 
 /** Canary values that must never appear in a log line. */
 export const CLIENT_SECRET = 'client-secret-canary-7f3a';
@@ -23,19 +23,28 @@ export async function oauthBed(opts: { server?: OAuthServerOptions; env?: Record
   });
   if (!added.ok) throw new Error(added.error);
   const events: { name: keyof AppEventMap; payload: unknown }[] = [];
-  for (const name of ['connection.active', 'connection.needs_reauth', 'connection.failed', 'connection.removed'] as const) {
+  for (const name of ['connection.active', 'connection.held', 'connection.refused', 'connection.needs_reauth', 'connection.failed', 'connection.removed'] as const) {
     t.app.events.on(name, (p: unknown) => events.push({ name, payload: p }));
   }
   const db = t.app.db;
   return {
     t, server, oauth, org, user, events, db,
-    /** Connects `userId` (default Alice) through the browser flow; returns the callback page. */
-    async connect(userId = user.id, slug = 'vendor', linkOpts: { resumeCallId?: string; extraScopes?: string[] } = {}) {
+    /**
+     * Connects `userId` (default Alice) through the browser flow; returns the callback page. A first
+     * connect from this unproven browser is held; `confirm` (default true) then confirms it as the
+     * user would in chat.
+     */
+    async connect(userId = user.id, slug = 'vendor', linkOpts: { resumeCallId?: string; extraScopes?: string[] } = {}, opts: { confirm?: boolean; browser?: TestBrowser } = {}) {
       const link = await oauth.connectLink(org.id, userId, slug, linkOpts);
-      const step = await authorizeInBrowser(link);
+      const step = await authorizeInBrowser(link, opts.browser);
       if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status} ${step.body}`);
-      const res = await fetch(step.callbackUrl, { redirect: 'manual' });
-      return { res, html: await res.text(), link, ...step };
+      const res = await step.browser.fetch(step.callbackUrl);
+      const html = await res.text();
+      if (opts.confirm !== false && (await oauth.listConnections(org.id, userId)).some((c) => c.providerSlug === slug && c.status === 'held')) {
+        const ok = await oauth.confirmHeld(org.id, userId, slug);
+        if (!ok.ok) throw new Error(ok.error);
+      }
+      return { res, html, link, ...step };
     },
     connection: (userId = user.id) => db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId)).get(),
     states: () => db.select().from(oauthStates).all(),

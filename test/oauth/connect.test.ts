@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { pressContinue, TestBrowser } from '../support/oauth-server.js';
 import { CLIENT_SECRET, oauthBed, type Bed } from './bed.js';
 import { sealedTables } from '../../src/db/sealed.js';
 
@@ -68,8 +69,11 @@ describe('connecting an account', () => {
 
   it('no route takes a redirect parameter: ?next= on start and callback does not send the browser anywhere else', async () => {
     const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
-    const res = await fetch(`${link}&next=https://evil.example&return_to=https://evil.example`, { redirect: 'manual' });
-    expect(res.status).toBe(302);
+    const browser = new TestBrowser();
+    const shown = await browser.fetch(`${link}&next=https://evil.example&return_to=https://evil.example`);
+    expect(shown.status).toBe(200);
+    const res = await pressContinue(browser, link, await shown.text(), { next: 'https://evil.example' });
+    expect(res.status).toBe(303);
     expect(res.headers.get('location')!.startsWith(bed.server.issuer)).toBe(true);
     expect(res.headers.get('location')).not.toContain('evil');
     const cb = await fetch(`${bed.t.baseUrl}/oauth/callback?next=https://evil.example`, { redirect: 'manual' });
@@ -80,9 +84,10 @@ describe('connecting an account', () => {
   it('the provider refusing consent becomes a clear page and a connection.failed event, and nothing is stored', async () => {
     const before = bed.connection()!.version;
     const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
-    const start = await fetch(link, { redirect: 'manual' });
+    const browser = new TestBrowser();
+    const start = await pressContinue(browser, link, await (await browser.fetch(link)).text());
     const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
-    const res = await fetch(`${bed.t.baseUrl}/oauth/callback?state=${state}&error=access_denied&iss=${encodeURIComponent(bed.server.issuer)}`);
+    const res = await browser.fetch(`${bed.t.baseUrl}/oauth/callback?state=${state}&error=access_denied&iss=${encodeURIComponent(bed.server.issuer)}`);
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(html).toContain('declined');

@@ -51,8 +51,9 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
       const step = await authorizeInBrowser(await oauth.connectLink(org, who.id, 'mcp-tracker'));
       if (!('callbackUrl' in step)) throw new Error(`no redirect: ${step.status} ${step.body}`);
       expect(new URL(step.authorizeUrl).searchParams.get('resource')).toBe(mcp.url);
-      const page = await fetch(step.callbackUrl);
+      const page = await step.browser.fetch(step.callbackUrl);
       expect(page.status).toBe(200);
+      expect(await oauth.confirmHeld(org, who.id, 'mcp-tracker')).toMatchObject({ ok: true });
     }
     // The registration happened once for two users.
     expect(mcp.registrations).toBe(1);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/crypto/index.js';
 import { presets } from '../../src/oauth/index.js';
 import type { ChatOAuth } from '../../src/chat/services.js';
-import { authorizeInBrowser } from '../support/oauth-server.js';
+import { authorizeInBrowser, continueFlow } from '../support/oauth-server.js';
 import { oauthBed, type Bed } from './bed.js';
 
 describe('providers an admin registers', () => {
@@ -33,7 +33,7 @@ describe('providers an admin registers', () => {
       if (r.ok) expect(r.provider.authorizeUrl).toBe(presets[kind]!.authorizeUrl);
     }
     const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'p-slack');
-    const start = await fetch(link, { redirect: 'manual' });
+    const { res: start } = await continueFlow(link);
     const to = new URL(start.headers.get('location')!);
     expect(to.origin + to.pathname).toBe('https://slack.com/oauth/v2/authorize');
     expect(to.searchParams.get('user_scope')).toBe('users:read');
@@ -61,8 +61,10 @@ describe('providers an admin registers', () => {
     expect(p.scopes).toContain('openid');
     const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'corp'));
     if (!('callbackUrl' in step)) throw new Error('no redirect');
-    const page = await fetch(step.callbackUrl);
+    const page = await step.browser.fetch(step.callbackUrl);
     expect(page.status).toBe(200);
+    // A first connect from an unproven browser waits for the user's confirmation.
+    expect(await bed.oauth.confirmHeld(bed.org.id, bed.user.id, 'corp')).toMatchObject({ ok: true });
     const conns = await bed.oauth.listConnections(bed.org.id, bed.user.id);
     expect(conns.find((c) => c.providerSlug === 'corp')).toMatchObject({ status: 'active', vendorLogin: 'johndoe' });
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { connectedAccounts } from '../../src/db/schema.js';
+import { continueFlow } from '../support/oauth-server.js';
 import { oauthBed, type Bed } from './bed.js';
 import { sealedTables } from '../../src/db/sealed.js';
 
@@ -128,7 +129,7 @@ describe('tokens are refreshed in time, once, and never replaced by someone else
     const r = await token({ requiredScopes: ['repo', 'admin:org'] });
     expect(r).toMatchObject({ kind: 'insufficient_scope', missingScopes: ['admin:org'] });
     const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor', { extraScopes: ['admin:org'] });
-    const start = await fetch(link, { redirect: 'manual' });
+    const { res: start } = await continueFlow(link);
     expect(new URL(start.headers.get('location')!).searchParams.get('scope')).toBe('repo admin:org');
     expect((await token()).kind).toBe('ok');
     await bed.connect(bed.user.id, 'vendor', { extraScopes: ['admin:org'] });

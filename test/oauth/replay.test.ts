@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { oauthStates } from '../../src/db/schema.js';
 import { Secret } from '../../src/crypto/index.js';
-import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import { authorizeInBrowser, OAuthTestServer, pressContinue, TestBrowser } from '../support/oauth-server.js';
 import { oauthBed, type Bed } from './bed.js';
 import { sealedTables } from '../../src/db/sealed.js';
 
@@ -30,9 +30,11 @@ describe('replays and forgeries fail and change nothing', () => {
 
   it('a reused start link is refused and creates no second state', async () => {
     const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
-    expect((await fetch(link, { redirect: 'manual' })).status).toBe(302);
+    const browser = new TestBrowser();
+    const page = await (await browser.fetch(link)).text();
+    expect((await pressContinue(browser, link, page)).status).toBe(303);
     const states = bed.states().length;
-    const again = await fetch(link, { redirect: 'manual' });
+    const again = await pressContinue(browser, link, page);
     expect(again.status).toBe(400);
     expect(await again.text()).toContain('already used');
     expect(bed.states().length).toBe(states);
@@ -66,7 +68,7 @@ describe('replays and forgeries fail and change nothing', () => {
     const first = await bed.connect();
     expect(first.res.status).toBe(200);
     version = bed.connection()!.version;
-    const again = await fetch(first.callbackUrl);
+    const again = await first.browser.fetch(first.callbackUrl);
     expect(again.status).toBe(400);
     expect(await again.text()).toContain('already');
     unchanged();
@@ -79,7 +81,7 @@ describe('replays and forgeries fail and change nothing', () => {
     if (!('callbackUrl' in step)) throw new Error('no redirect');
     const hashOf = (await import('node:crypto')).createHash('sha256').update(new URL(step.callbackUrl).searchParams.get('state')!).digest('hex');
     bed.db.update(oauthStates).set({ expiresAt: Date.now() - 1000 }).where(eq(oauthStates.stateHash, hashOf)).run();
-    const res = await fetch(step.callbackUrl);
+    const res = await step.browser.fetch(step.callbackUrl);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('expired');
     unchanged();
@@ -93,7 +95,7 @@ describe('replays and forgeries fail and change nothing', () => {
     mixed.searchParams.set('state', new URL(mine.callbackUrl).searchParams.get('state')!);
     mixed.searchParams.set('error', 'access_denied');
     mixed.searchParams.set('error_description', 'INJECTED-TEXT');
-    const res = await fetch(mixed);
+    const res = await mine.browser.fetch(mixed);
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(html).toContain('different authorization server');
@@ -108,7 +110,7 @@ describe('replays and forgeries fail and change nothing', () => {
     if (!('callbackUrl' in step)) throw new Error('no redirect');
     const u = new URL(step.callbackUrl);
     u.searchParams.delete('code');
-    const res = await fetch(u);
+    const res = await step.browser.fetch(u);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('no authorization code');
     unchanged();
@@ -122,7 +124,7 @@ describe('replays and forgeries fail and change nothing', () => {
     const row = bed.db.select().from(oauthStates).where(eq(oauthStates.stateHash, hashOf)).get()!;
     const wrong = new Secret('w'.repeat(64));
     bed.db.update(oauthStates).set({ codeVerifierSealed: bed.t.app.keyring.seal(wrong.reveal(), sealedTables.oauthStates.ctx(row, 'codeVerifierSealed')) }).where(eq(oauthStates.id, row.id)).run();
-    const res = await fetch(step.callbackUrl);
+    const res = await step.browser.fetch(step.callbackUrl);
     expect(res.status).toBe(502);
     expect(await res.text()).toContain('Nothing was changed');
     expect(bed.server.seen('/token').length).toBe(tokenCalls + 1);

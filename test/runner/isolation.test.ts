@@ -37,7 +37,8 @@ beforeAll(async () => {
     oauthServer.login = `${who}-gh`;
     const step = await authorizeInBrowser(await t.app.oauth!.connectLink(orgId, users[who]!, 'vendor'));
     if (!('callbackUrl' in step)) throw new Error('connect failed');
-    expect((await fetch(step.callbackUrl)).status).toBe(200);
+    expect((await step.browser.fetch(step.callbackUrl)).status).toBe(200);
+    expect(await t.app.oauth!.confirmHeld(orgId, users[who]!, 'vendor')).toMatchObject({ ok: true });
     const tok = await t.app.oauth!.accessTokenFor(orgId, users[who]!, 'vendor');
     if (tok.kind !== 'ok') throw new Error('no token');
     tokens[who] = tok.token.reveal();

@@ -36,7 +36,9 @@ describe('an mcp_oauth binding', () => {
       mcp.login = `vendor-${who}`;
       const step = await authorizeInBrowser(prompt.kind === 'connect' ? prompt.req.connectUrl : '');
       if (!('callbackUrl' in step)) throw new Error(`connect failed: ${step.status} ${step.body}`);
-      expect((await fetch(step.callbackUrl)).status).toBe(200);
+      expect((await step.browser.fetch(step.callbackUrl)).status).toBe(200);
+      // A first connect from an unproven browser is held; the caller confirms it (as the chat button would).
+      expect(await t.app.oauth!.confirmHeld(orgId, users[i]!.user.id, 'mcp-tracker')).toMatchObject({ ok: true });
       await until(() => notes.for(callId).length === 2, 15_000, `${who}'s resumed call`);
       const done = notes.for(callId)[1]!;
       const seen = JSON.parse(done.kind === 'outcome' ? (done.outcome as { text: string }).text : '{}');

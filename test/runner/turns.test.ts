@@ -77,7 +77,8 @@ describe('turn queue and awaiting a call', () => {
     oauthServer.login = 'alice-gh';
     const step = await authorizeInBrowser(prompt.kind === 'connect' ? prompt.req.connectUrl : '');
     if (!('callbackUrl' in step)) throw new Error('connect failed');
-    await fetch(step.callbackUrl);
+    await step.browser.fetch(step.callbackUrl);
+    expect(await t.app.oauth!.confirmHeld(orgId, alice, 'vendor')).toMatchObject({ ok: true });
     await until(() => turns.some((x) => x.resumed), 15_000, 'the resumed turn');
     const resumed = turns.find((x) => x.resumed)!;
     expect(resumed).toMatchObject({ requestId: 'req-turn-2', target, resumed: { server: 'web', tool: 'whoami' } });

@@ -60,6 +60,12 @@ export class FakeDiscord {
   #dmChannels = new Map<string, string>();
   #waiters: (() => void)[] = [];
   #expiredTokens = new Set<string>();
+  #oauthCodes = new Map<string, { redirectUri: string; user: { id: string; username: string } }>();
+  #oauthTokens = new Map<string, { id: string; username: string }>();
+  /** OAuth2 `identify`: who the browser is signed in to Discord as (the authorize page approves at once as them). */
+  signedInAs: { id: string; username: string } | undefined;
+  /** The OAuth2 client secret the token endpoint accepts (Basic auth with the application id). */
+  clientSecret = 'discord-client-secret-fake';
 
   private constructor(
     private readonly server: Server,
@@ -275,7 +281,7 @@ export class FakeDiscord {
     const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://x');
     const call: RecordedCall = {
-      method: req.method ?? 'GET', path: decodeURIComponent(url.pathname.replace(/^\/api\/v\d+/, '')), query: url.search,
+      method: req.method ?? 'GET', path: decodeURIComponent(url.pathname.replace(/^\/api(\/v\d+)?/, '')), query: url.search,
       authorization: req.headers.authorization, body: raw && (req.headers['content-type'] ?? '').includes('json') ? JSON.parse(raw) : raw, raw, status: 0, at: Date.now(),
     };
     this.calls.push(call);
@@ -313,6 +319,36 @@ export class FakeDiscord {
       const list = (Array.isArray(call.body) ? call.body : []).map((c) => ({ ...(c as object), id: snowflake(), application_id: appCommands[1], version: snowflake() }));
       this.commands.set(appCommands[2] ?? 'global', list);
       return json(200, list);
+    }
+    if (call.method === 'GET' && p === '/oauth2/authorize') {
+      const q = new URLSearchParams(call.query);
+      const back = new URL(q.get('redirect_uri') ?? 'http://invalid/');
+      if (q.get('client_id') !== this.applicationId || !this.signedInAs) back.searchParams.set('error', 'access_denied');
+      else {
+        const code = `dc-${snowflake()}`;
+        this.#oauthCodes.set(code, { redirectUri: q.get('redirect_uri')!, user: this.signedInAs });
+        back.searchParams.set('code', code);
+      }
+      back.searchParams.set('state', q.get('state') ?? '');
+      call.status = 302;
+      res.writeHead(302, { location: back.href }).end();
+      this.#wake();
+      return;
+    }
+    if (call.method === 'POST' && p === '/oauth2/token') {
+      const form = new URLSearchParams(call.raw);
+      const grant = this.#oauthCodes.get(form.get('code') ?? '');
+      this.#oauthCodes.delete(form.get('code') ?? '');
+      if (call.authorization !== `Basic ${Buffer.from(`${this.applicationId}:${this.clientSecret}`).toString('base64')}`) return json(401, { error: 'invalid_client' });
+      if (!grant || grant.redirectUri !== form.get('redirect_uri')) return json(400, { error: 'invalid_grant' });
+      const token = `dc-access-${snowflake()}`;
+      this.#oauthTokens.set(token, grant.user);
+      return json(200, { access_token: token, token_type: 'Bearer', expires_in: 604800, scope: 'identify' });
+    }
+    if (call.method === 'GET' && p === '/users/@me') {
+      const u = this.#oauthTokens.get(call.authorization?.replace(/^Bearer /, '') ?? '');
+      if (!u) return json(401, { message: '401: Unauthorized', code: 0 });
+      return json(200, { id: u.id, username: u.username, global_name: u.username, discriminator: '0' });
     }
     if (call.method === 'POST' && p === '/users/@me/channels') {
       const recipient = String(body['recipient_id']);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -75,7 +75,8 @@ export class OAuthTestServer {
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       const login = token ? this.#accessLogin.get(token) : undefined;
       if (!login) return void res.status(401).json({ message: 'Bad credentials' });
-      res.json({ login, id: 1000 + login.length, name: login });
+      // A stable id per login, distinct between logins (vendor accounts are told apart by id).
+      res.json({ login, id: 1000 + parseInt(createHash('sha256').update(login).digest('hex').slice(0, 8), 16), name: login });
     });
     app.post(['/token'], async (req, res, next) => {
       if (this.options.tokenDelayMs) await new Promise((r) => setTimeout(r, this.options.tokenDelayMs));
@@ -183,16 +184,99 @@ export class OAuthTestServer {
 }
 
 /**
- * Plays the browser: opens a start link, follows the redirect to the authorize endpoint, and
- * returns the callback URL the provider sent back to (without opening it), or the start page's
- * response when it did not redirect.
+ * A browser for tests: `fetch` with a cookie jar per origin (Set-Cookie kept, Cookie sent back),
+ * redirects not followed, so each hop can be looked at. Two instances are two browsers.
  */
-export async function authorizeInBrowser(startUrl: string): Promise<{ callbackUrl: string; authorizeUrl: string } | { status: number; body: string }> {
-  const start = await fetch(startUrl, { redirect: 'manual' });
-  const authorizeUrl = start.headers.get('location');
-  if (start.status !== 302 || !authorizeUrl) return { status: start.status, body: await start.text() };
-  const auth = await fetch(authorizeUrl, { redirect: 'manual' });
-  const callbackUrl = auth.headers.get('location');
-  if (!callbackUrl) return { status: auth.status, body: await auth.text() };
-  return { callbackUrl, authorizeUrl };
+export class TestBrowser {
+  readonly #jar = new Map<string, Map<string, string>>();
+
+  /** The cookies this browser holds for an origin. */
+  cookies(origin: string): Map<string, string> {
+    let m = this.#jar.get(origin);
+    if (!m) this.#jar.set(origin, (m = new Map()));
+    return m;
+  }
+
+  async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
+    const u = new URL(url);
+    const jar = this.cookies(u.origin);
+    const headers = new Headers(init.headers);
+    if (jar.size && !headers.has('cookie')) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+    const res = await fetch(u, { redirect: 'manual', ...init, headers });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      if (eq > 0) jar.set(pair!.slice(0, eq).trim(), pair!.slice(eq + 1).trim());
+    }
+    return res;
+  }
 }
+
+/** The hidden fields of the consent page's Continue form. */
+export function continueFields(html: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of html.matchAll(/<input type="hidden" name="([a-z]+)" value="([^"]*)">/g)) out[m[1]!] = m[2]!.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
+  return out;
+}
+
+/** Presses Continue on a consent page the browser has open: a same-origin form post of its hidden fields. */
+export async function pressContinue(browser: TestBrowser, startUrl: string, html: string, override: Record<string, string | undefined> = {}): Promise<Response> {
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...continueFields(html), ...override })) if (v !== undefined) fields[k] = v;
+  const action = new URL('start', startUrl);
+  return browser.fetch(action, {
+    method: 'POST', body: new URLSearchParams(fields).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: action.origin, 'sec-fetch-site': 'same-origin' },
+  });
+}
+
+/** Opens a start link and presses Continue: the 303 to the provider (or sign-in), and the browser. */
+export async function continueFlow(startUrl: string, browser: TestBrowser = new TestBrowser()): Promise<{ res: Response; browser: TestBrowser }> {
+  const page = await browser.fetch(startUrl);
+  return { res: await pressContinue(browser, startUrl, await page.text()), browser };
+}
+
+/** A step of the browser flow that ended early: the status and page the browser was shown. */
+export type Stopped = { status: number; body: string };
+
+/**
+ * Plays the person in a browser: opens the start link (the consent page), presses Continue (the
+ * CSRF field parsed from the page, the binding cookie kept), follows any chat sign-in leg through
+ * our callback, and returns the provider's callback URL without opening it, with the browser to
+ * open it in (`browser.fetch(callbackUrl)` carries the cookie), or the page where it stopped.
+ */
+export async function authorizeInBrowser(
+  startUrl: string,
+  browser: TestBrowser = new TestBrowser(),
+): Promise<{ callbackUrl: string; authorizeUrl: string; browser: TestBrowser } | Stopped> {
+  const start = await browser.fetch(startUrl);
+  const html = await start.text();
+  if (start.status !== 200 || !html.includes('name="csrf"')) return { status: start.status, body: html };
+  const cont = await pressContinue(browser, startUrl, html);
+  let next = cont.headers.get('location');
+  if (cont.status !== 303 || !next) return { status: cont.status, body: await cont.text() };
+  const ours = new URL(startUrl).origin;
+  const callbackPath = new URL('callback', startUrl).pathname;
+  // Hops until the provider sends the browser back to our callback; a sign-in leg's callback is opened on the way.
+  for (let hop = 0; hop < 8; hop++) {
+    const authorizeUrl: string = next;
+    const auth = await browser.fetch(authorizeUrl);
+    const back = auth.headers.get('location');
+    if (!back) return { status: auth.status, body: await auth.text() };
+    const b: URL = new URL(back, authorizeUrl);
+    if (b.origin === ours && b.pathname === callbackPath) {
+      // The chat sign-in answers at the same callback; its page sends the browser on to the provider.
+      if (!isSignInLeg(authorizeUrl)) return { callbackUrl: b.href, authorizeUrl, browser };
+      const signedIn = await browser.fetch(b);
+      const onward = signedIn.headers.get('location');
+      if (signedIn.status !== 302 || !onward) return { status: signedIn.status, body: await signedIn.text() };
+      next = onward;
+      continue;
+    }
+    next = b.href;
+  }
+  return { status: 0, body: 'too many redirects' };
+}
+
+/** Chat sign-in authorize pages (the fake Slack OIDC and Discord OAuth peers) are told by their path. */
+const isSignInLeg = (url: string) => /\/(openid\/connect\/authorize|oauth2\/authorize)$/.test(new URL(url).pathname);

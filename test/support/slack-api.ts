@@ -58,6 +58,11 @@ export interface SlackApi {
   socketConnected(timeoutMs?: number): Promise<void>;
   /** Accept a new token for a team (e.g. after an install). */
   addToken(token: string, teamId: string, botUserId?: string): void;
+  /**
+   * Sign in with Slack: the OpenID issuer to put in SLACK_OIDC_ISSUER (discovery, `/openid/connect/authorize`,
+   * `openid.connect.token`), and who the browser is signed in as (the authorize page approves at once as them).
+   */
+  oidc: { issuer: string; signedInAs: { teamId: string; userId: string; name: string } | undefined };
   stop(): Promise<void>;
 }
 
@@ -110,6 +115,15 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
   };
 
   const answer = (method: string, body: Record<string, unknown>, token: string | undefined): Record<string, unknown> => {
+    if (method === 'openid.connect.token') {
+      // The id_token comes straight from the token endpoint, so (like Slack's) it is trusted without a signature check.
+      const grant = oidcCodes.get(String(body['code'] ?? ''));
+      oidcCodes.delete(String(body['code'] ?? ''));
+      if (!grant || body['client_id'] !== grant.clientId || body['redirect_uri'] !== grant.redirectUri || !body['client_secret']) return { ok: false, error: 'invalid_code' };
+      const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const claims = { iss: oidc.issuer, aud: grant.clientId, sub: grant.who.userId, 'https://slack.com/user_id': grant.who.userId, 'https://slack.com/team_id': grant.who.teamId, name: grant.who.name, iat: Math.floor(Date.now() / 1000) };
+      return { ok: true, access_token: `xoxp-oidc-${seq++}`, token_type: 'Bearer', id_token: `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(claims)}.sig` };
+    }
     if (method === 'oauth.v2.access') {
       const install = installs.get(String(body['code']));
       if (!install) return { ok: false, error: 'invalid_code' };
@@ -151,10 +165,33 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         return { ok: false, error: 'unknown_method' };
     }
   };
+  const oidc: SlackApi['oidc'] = { issuer: '', signedInAs: undefined };
+  const oidcCodes = new Map<string, { clientId: string; redirectUri: string; who: { teamId: string; userId: string; name: string } }>();
 
   const server: Server = createServer((req, res) => {
     void (async () => {
       const raw = await readAll(req);
+      const path = (req.url ?? '').split('?')[0]!;
+      if (path === '/.well-known/openid-configuration') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ issuer: oidc.issuer, authorization_endpoint: `${oidc.issuer}/openid/connect/authorize`, token_endpoint: `${oidc.issuer}/api/openid.connect.token`, userinfo_endpoint: `${oidc.issuer}/api/openid.connect.userInfo`, scopes_supported: ['openid', 'profile', 'email'] }));
+        return;
+      }
+      if (path === '/openid/connect/authorize') {
+        const q = new URL(req.url!, oidc.issuer).searchParams;
+        const back = new URL(q.get('redirect_uri')!);
+        if (!oidc.signedInAs) back.searchParams.set('error', 'access_denied');
+        else {
+          const code = `oidc-code-${seq++}`;
+          oidcCodes.set(code, { clientId: q.get('client_id') ?? '', redirectUri: q.get('redirect_uri')!, who: oidc.signedInAs });
+          back.searchParams.set('code', code);
+        }
+        back.searchParams.set('state', q.get('state') ?? '');
+        calls.push({ method: 'openid.connect.authorize', token: undefined, body: Object.fromEntries(q), raw: '', at: Date.now() });
+        res.writeHead(302, { Location: back.href });
+        res.end();
+        return;
+      }
       const method = decodeURIComponent((req.url ?? '').split('?')[0]!.replace(/^\/api\//, '').replace(/^\//, ''));
       const body = parseBody(raw, req.headers['content-type'] ?? '');
       const auth = req.headers.authorization;
@@ -196,6 +233,7 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
+  oidc.issuer = `http://127.0.0.1:${port}`;
 
   return {
     url: `http://127.0.0.1:${port}/api/`,
@@ -225,6 +263,7 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
     socketConnected: (timeoutMs = 5000) =>
       Promise.race([whenConnected, new Promise<void>((_, reject) => setTimeout(() => reject(new Error('no Socket Mode client connected')), timeoutMs).unref())]),
     addToken: (token, teamId, botUserId) => void tokens.set(token, { teamId, botUserId }),
+    oidc,
     stop: () =>
       new Promise<void>((resolve) => {
         for (const ws of sockets) ws.terminate();

@@ -34,7 +34,7 @@ function userRef(ctx: CommandContext, ref: string | undefined) {
   return ref ? ctx.services.identity.userByRef(ctx.org.id, ctx.identity.platform, ctx.identity.workspaceId, ref) : undefined;
 }
 
-const PROVIDER = 'provider add <slug> <preset|oidc|oauth2> <client_id> [--scopes a,b] [--issuer URL] [--authorize URL --token URL] | list | remove <slug>';
+const PROVIDER = 'provider add <slug> <preset|oidc|oauth2> <client_id> [--scopes a,b] [--issuer URL] [--authorize URL --token URL] | list | remove <slug> | share <slug> on|off';
 const SERVER = 'server add <name> http <url> [--timeout ms] | add <name> stdio <command> [args…] | list | remove <name> | test <name>';
 const BIND = 'bind <server> env|header <NAME> <source> [--template "Bearer {token}"]';
 const RULE = 'allow|deny <server> <tool-glob> [--roles a,b] [--users @a,@b] [--teams t] [--arg name=glob] [--ignore-case] [--inject name={user.email}]';
@@ -70,6 +70,11 @@ export const adminCommands: CommandSpec[] = [
         return say(ps.length ? ['Providers:', ...ps.map((p) => `• ${p.slug} (${p.kind}) scopes: ${p.scopes.join(' ') || '-'}`)].join('\n') + `\nRedirect URI: ${oauth.redirectUri()}` : `No providers yet. Redirect URI to register at the vendor: ${oauth.redirectUri()}`);
       }
       if (verb === 'remove') return positional[0] ? done(ctx, 'provider.remove', await oauth.removeProvider(ctx.org.id, positional[0]), { slug: positional[0] }) : wrong(PROVIDER, 'Which provider?');
+      if (verb === 'share') {
+        const [slug, onOff] = positional;
+        if (!slug || (onOff !== 'on' && onOff !== 'off')) return wrong(PROVIDER, 'Use: `provider share <slug> on|off` (on: one vendor account may serve several people).');
+        return done(ctx, 'provider.share', await oauth.setSharing(ctx.org.id, slug, onOff === 'on'), { slug, shared: onOff === 'on' });
+      }
       if (verb !== 'add') return wrong(PROVIDER);
       const [slug, kind, clientId] = positional;
       if (!slug || !kind || !clientId) return wrong(PROVIDER, 'A provider needs a slug, a kind and a client id.');

@@ -80,9 +80,14 @@ export const memberCommands: CommandSpec[] = [
   },
   {
     word: 'connect',
-    usage: 'connect <provider>',
-    summary: 'connect your own account at a provider',
+    usage: 'connect <provider> | connect confirm|reject <provider>',
+    summary: 'connect your own account at a provider (confirm or reject one waiting for you)',
     run: async (ctx, args) => {
+      // The caller comes from the verified chat payload, so only the grant's own user can confirm it.
+      if ((args[0] === 'confirm' || args[0] === 'reject') && args[1]) {
+        const r = args[0] === 'confirm' ? await ctx.services.oauth.confirmHeld(ctx.org.id, ctx.user.id, args[1]) : await ctx.services.oauth.rejectHeld(ctx.org.id, ctx.user.id, args[1]);
+        return say(r.ok ? r.message : r.error);
+      }
       const slug = args[0];
       const providers = await ctx.services.oauth.listProviders(ctx.org.id);
       if (!slug || !providerSlug.test(slug)) return say(`Which provider? Use: \`/onbehalf connect <provider>\`. Available: ${providers.map((p) => p.slug).join(', ') || 'none yet'}.`);

@@ -18,7 +18,8 @@ export function slackSettings(c: Config['slack'], keyring: Keyring): SlackSettin
     botToken: c.botToken ? new Secret(c.botToken) : undefined,
     appToken: c.appToken ? new Secret(c.appToken) : undefined,
     apiUrl: c.apiUrl,
-    install: c.clientId && c.clientSecret ? { clientId: c.clientId, clientSecret: new Secret(c.clientSecret), stateSecret: new Secret(c.stateSecret ?? derived()) } : undefined,
+    // With a bot token the app serves one workspace: the client id then only signs people in (no install flow).
+    install: c.clientId && c.clientSecret && !c.botToken ? { clientId: c.clientId, clientSecret: new Secret(c.clientSecret), stateSecret: new Secret(c.stateSecret ?? derived()) } : undefined,
     adminsFromWorkspace: c.adminsFromWorkspace,
   };
 }

@@ -59,6 +59,14 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
   };
   const followUps = (token: string) => (c: RecordedCall) => c.method === 'POST' && c.path === `/webhooks/${fake.applicationId}/${token}`;
   const connectUrl = (c: RecordedCall) => body(c).components![0]!.components[0]!.url!;
+  /** The held grant's question comes privately where the call waits; the user clicks "Yes, that's me". */
+  const confirmHeld = async (user: FakeUser, token: string, login: string) => {
+    const ask = await fake.waitForCall((c) => followUps(token)(c) && body(c).content.includes(login) && body(c).content.includes('confirm'), 20_000);
+    expect(body(ask).flags).toBe(64);
+    const yes = (body(ask).components ?? []).flatMap((r) => r.components).find((b) => (b as { custom_id?: string }).custom_id?.includes('connect confirm')) as { custom_id: string };
+    expect(mcp.calls.filter((c) => c.args['text'] === (user === alice ? 'from alice' : 'from bob'))).toHaveLength(0);
+    fake.click(user, { guildId, channelId }, yes.custom_id);
+  };
 
   it('alice: deferred ephemeral reply → private connect prompt → OAuth → the result, made with her token', async () => {
     const a = await run(alice, 'from alice');
@@ -74,7 +82,8 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
     vendor.login = 'alice-gh';
     const step = await authorizeInBrowser(url);
     if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status}`);
-    expect((await fetch(step.callbackUrl, { redirect: 'manual' })).status).toBeLessThan(400);
+    expect((await step.browser.fetch(step.callbackUrl)).status).toBeLessThan(400);
+    await confirmHeld(alice, a.token, 'alice-gh');
 
     const result = await fake.waitForCalls((c) => followUps(a.token)(c) && body(c).content.includes('from alice'), 1, 20_000);
     // She was told, privately and before the result, which GitHub account now serves her.
@@ -95,7 +104,8 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
     vendor.login = 'bob-gh';
     const step = await authorizeInBrowser(connectUrl(prompt));
     if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status}`);
-    await fetch(step.callbackUrl, { redirect: 'manual' });
+    await step.browser.fetch(step.callbackUrl);
+    await confirmHeld(bob, b.token, 'bob-gh');
     await fake.waitForCalls((c) => followUps(b.token)(c) && body(c).content.includes('from bob'), 1, 20_000);
     const bobs = mcp.calls.find((c) => c.args['text'] === 'from bob')!;
     expect(bobs.seen['authorization']).toBe(`Bearer ${vendor.issuedAccessTokens[1]}`);

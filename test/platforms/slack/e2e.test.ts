@@ -37,6 +37,16 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
   };
   let trigger = 0;
   const command = (userId: string, line: string) => post(signer.command({ teamId: TEAM, userId, channelId: CHANNEL, text: line, triggerId: `trig-${++trigger}` }));
+  /** The held grant's question reaches only `userId`; they press "Yes, that's me" (a signed block action). */
+  const confirmHeld = async (userId: string, login: string) => {
+    const ask = await slack.waitFor('chat.postEphemeral', (c) => c.body['user'] === userId && text(c).includes(login) && text(c).includes('confirm'), 20_000);
+    const yes = (ask.body['blocks'] as { type: string; elements?: { action_id?: string; value?: string }[] }[]).flatMap((b) => b.elements ?? []).find((e) => e.action_id?.split('~')[0] === 'command' && e.value?.startsWith('connect confirm'))!;
+    expect(mcp.calls.filter((c) => c.tool === 'echo' && c.seen['authorization']?.includes(vendor.issuedAccessTokens.at(-1)!))).toEqual([]);
+    await post(signer.interaction({
+      type: 'block_actions', team: { id: TEAM }, user: { id: userId, team_id: TEAM }, trigger_id: `trig-${++trigger}`, channel: { id: CHANNEL },
+      container: { type: 'message', message_ts: '1700000001.000100', channel_id: CHANNEL }, actions: [{ action_id: 'command', value: yes.value, type: 'button', action_ts: '1' }],
+    }));
+  };
   const ackText = (res: { text: string }) => (res.text ? String((JSON.parse(res.text) as { text?: string }).text ?? '') : '');
 
   beforeAll(async () => {
@@ -88,8 +98,9 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
     vendor.login = 'alice-gh';
     const step = await authorizeInBrowser(link);
     if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status} ${step.body}`);
-    const page = await fetch(step.callbackUrl);
+    const page = await step.browser.fetch(step.callbackUrl);
     expect(await page.text()).toContain('alice-gh');
+    await confirmHeld('UALICE', 'alice-gh');
 
     const result = await slack.waitFor('chat.postMessage', (c) => text(c).includes('from alice'), 20_000);
     expect(result.body).toMatchObject({ channel: CHANNEL });
@@ -98,7 +109,8 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
 
     // The confirmation names her vendor account, reaches only her, and comes before the result.
     const confirmed = slack.calls.filter((c) => text(c).includes('alice-gh'));
-    expect(confirmed.map((c) => [c.method, c.body['user']])).toEqual([['chat.postEphemeral', 'UALICE']]);
+    // The held-grant question, the answer to her "Yes", and the confirmation: each only to her.
+    expect(confirmed.map((c) => [c.method, c.body['user']])).toEqual([['chat.postEphemeral', 'UALICE'], ['chat.postEphemeral', 'UALICE'], ['chat.postEphemeral', 'UALICE']]);
     expect(slack.calls.indexOf(confirmed[0]!)).toBeLessThan(slack.calls.indexOf(result));
     expect(slack.callsTo('chat.postEphemeral').every((c) => c.body['user'] === 'UALICE')).toBe(true);
   });
@@ -114,12 +126,13 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
     vendor.login = 'bob-gh';
     const step = await authorizeInBrowser(link);
     if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status} ${step.body}`);
-    await fetch(step.callbackUrl);
+    await step.browser.fetch(step.callbackUrl);
+    await confirmHeld('UBOB', 'bob-gh');
     await slack.waitFor('chat.postMessage', (c) => text(c).includes('from bob'), 20_000);
     const bobs = mcp.calls.find((c) => c.args['text'] === 'from bob')!;
     expect(bobs.seen['authorization']).toBe(`Bearer ${vendor.issuedAccessTokens[1]}`);
     expect(bobs.seen['authorization']).not.toBe(mcp.calls[0]!.seen['authorization']);
-    expect(slack.calls.filter((c) => text(c).includes('bob-gh')).map((c) => [c.method, c.body['user']])).toEqual([['chat.postEphemeral', 'UBOB']]);
+    expect(slack.calls.filter((c) => text(c).includes('bob-gh')).map((c) => [c.method, c.body['user']])).toEqual([['chat.postEphemeral', 'UBOB'], ['chat.postEphemeral', 'UBOB'], ['chat.postEphemeral', 'UBOB']]);
   });
 
   it('the same event delivered 3 times (Slack retries) gets one turn and one reply: a DM, and a mention in its thread', async () => {

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { Secret } from '../../src/crypto/index.js';
+import { connectedAccounts } from '../../src/db/schema.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { FakeDiscord, snowflake } from '../support/discord-fake.js';
+import { authorizeInBrowser, OAuthTestServer, TestBrowser } from '../support/oauth-server.js';
+import { startTestRedis } from '../support/redis.js';
+
+/** With DISCORD_CLIENT_SECRET, connect links ask Discord (`identify`) who the browser is first. */
+describe('connect links with Discord sign-in', () => {
+  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let fake: FakeDiscord;
+  let vendor: OAuthTestServer;
+  let t: TestApp;
+  const guildId = snowflake();
+  const people = { alice: { id: snowflake(), username: 'alice' }, bob: { id: snowflake(), username: 'bob' }, mallory: { id: snowflake(), username: 'mallory' } };
+  const who: Record<string, { orgId: string; userId: string }> = {};
+  const row = (name: string) => t.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, who[name]!.userId)).get();
+  const linkFor = (name: string) => t.app.oauth!.connectLink(who[name]!.orgId, who[name]!.userId, 'github');
+
+  beforeAll(async () => {
+    [redis, fake, vendor] = await Promise.all([startTestRedis(), FakeDiscord.start({ guilds: [{ id: guildId, name: 'Acme', channels: [{ id: snowflake(), name: 'general' }] }] }), OAuthTestServer.start()]);
+    t = await startTestApp({
+      REDIS_URL: redis.url, DISCORD_TOKEN: 'MTEx.consent-bot.' + 'w'.repeat(20), DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl, DISCORD_CLIENT_SECRET: fake.clientSecret,
+    });
+    for (const [name, u] of Object.entries(people)) {
+      const r = t.app.identity.resolve({ platform: 'discord', workspaceId: guildId, userId: u.id, displayName: name, workspaceName: 'Acme' });
+      who[name] = { orgId: r.org.id, userId: r.user.id };
+    }
+    const added = await t.app.oauth!.addProvider(who['alice']!.orgId, { slug: 'github', kind: 'oauth2', clientId: 'gh', clientSecret: new Secret('gh-secret'), scopes: ['repo'], issuer: vendor.issuer, ...vendor.endpoints });
+    expect(added.ok).toBe(true);
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await Promise.all([vendor?.stop(), fake?.stop(), redis?.stop()]);
+  });
+
+  it('Bob opens Mallory\'s link signed in to Discord as himself: refused naming both, nothing stored, Mallory told by direct message', async () => {
+    fake.signedInAs = people.bob;
+    const authorizes = vendor.seen('/authorize').length;
+    const r = await authorizeInBrowser(await linkFor('mallory'));
+    expect(r).toMatchObject({ status: 403 });
+    expect('body' in r && r.body).toContain('This link belongs to @mallory; you are signed in as @bob.');
+    expect(vendor.seen('/authorize').length).toBe(authorizes);
+    expect(row('mallory')).toBeUndefined();
+    expect(t.app.audit.query(who['mallory']!.orgId).some((e) => e.outcome === 'signin_mismatch')).toBe(true);
+    const dm = fake.dmChannelOf(people.mallory.id);
+    await fake.waitForCall((c) => c.method === 'POST' && c.path === `/channels/${dm}/messages` && String((c.body as { content?: string }).content).includes('signed in to Discord as @bob'), 10_000);
+  });
+
+  it('Alice signed in as herself goes on to the provider (identify, PKCE) and a first connect is active at once', async () => {
+    fake.signedInAs = people.alice;
+    vendor.login = 'alice-gh';
+    const browser = new TestBrowser();
+    const step = await authorizeInBrowser(await linkFor('alice'), browser);
+    if (!('callbackUrl' in step)) throw new Error(`stopped: ${step.status} ${step.body}`);
+    const asked = new URLSearchParams(fake.calls.filter((c) => c.path === '/oauth2/authorize').at(-1)!.query);
+    expect(Object.fromEntries(asked)).toMatchObject({ client_id: fake.applicationId, scope: 'identify', code_challenge_method: 'S256' });
+    expect((await browser.fetch(step.callbackUrl)).status).toBe(200);
+    expect(row('alice')).toMatchObject({ status: 'active', vendorLogin: '@alice-gh' });
+  });
+});
