@@ -67,10 +67,10 @@ export interface SlackApi {
   /** What was posted to the response_url `id`, in order. */
   responses(id: string): Record<string, unknown>[];
   /**
-   * The next call of `method` is applied (recorded, messages changed) but its answer is held until
-   * `release()` (or forever: a caller killed meanwhile never hears back). Resolves when it arrives.
+   * The next call matching `where` is applied (recorded, messages changed) but its answer is held
+   * until `release()` (or forever: a caller killed meanwhile never hears back). Resolves when it arrives.
    */
-  hold(method: string): Promise<{ call: SlackApiCall; release: () => void }>;
+  hold(where: (c: SlackApiCall) => boolean): Promise<{ call: SlackApiCall; release: () => void }>;
   /** Accept a new token for a team (e.g. after an install). */
   addToken(token: string, teamId: string, botUserId?: string): void;
   stop(): Promise<void>;
@@ -122,7 +122,7 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
   const channelErrors = new Map<string, string>();
   const messages = new Map<string, { ts: string; text: string; thread_ts?: string }[]>();
   const responses = new Map<string, Record<string, unknown>[]>();
-  const holds = new Map<string, (h: { call: SlackApiCall; release: () => void }) => void>();
+  const holds: { where: (c: SlackApiCall) => boolean; resolve: (h: { call: SlackApiCall; release: () => void }) => void }[] = [];
   let failing = false;
 
   const teamOf = (token: string | undefined): { teamId: string; botUserId: string } | undefined => {
@@ -221,10 +221,10 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         return;
       }
       const out = JSON.stringify(answer(method, body, token));
-      const held = holds.get(method);
-      if (held) {
-        holds.delete(method);
-        held({ call, release: () => (res.writeHead(200, { 'Content-Type': 'application/json' }), res.end(out)) });
+      const at = holds.findIndex((h) => h.where(call));
+      if (at >= 0) {
+        const [held] = holds.splice(at, 1);
+        held!.resolve({ call, release: () => (res.writeHead(200, { 'Content-Type': 'application/json' }), res.end(out)) });
         return;
       }
       res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -284,7 +284,7 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
     visible: (channel) => (messages.get(channel) ?? []).map((m) => ({ ...m })),
     responseUrl: (id) => `http://127.0.0.1:${port}/hooks/${encodeURIComponent(id)}`,
     responses: (id) => responses.get(id) ?? [],
-    hold: (method) => new Promise((resolve) => void holds.set(method, resolve)),
+    hold: (where) => new Promise((resolve) => void holds.push({ where, resolve })),
     addToken: (token, teamId, botUserId) => void tokens.set(token, { teamId, botUserId }),
     stop: () =>
       new Promise<void>((resolve) => {

@@ -49,10 +49,10 @@ describe('Slack: no answer is ever lost', () => {
     const [placeholder] = slack.callsTo('chat.postMessage').filter((c) => c.body['channel'] === 'CJOINED');
     expect(String(placeholder!.body['text'])).toBe('Running `web.echo`…');
     // The placeholder's ts is stored in the call row, and the edit went to that ts.
+    await vi.waitFor(() => expect(JSON.parse(lastRow().outcome!)).toMatchObject({ notified: true }), { timeout: 5000, interval: 50 });
     const row = lastRow();
     const ts = (JSON.parse(row.delivery!) as { messageId: string }).messageId;
     expect(slack.callsTo('chat.update').filter((c) => c.body['channel'] === 'CJOINED').map((c) => c.body['ts'])).toEqual([ts]);
-    expect(JSON.parse(row.outcome!)).toMatchObject({ notified: true });
   });
 
   for (const error of ['not_in_channel', 'channel_not_found'] as const) {
@@ -68,7 +68,7 @@ describe('Slack: no answer is ever lost', () => {
       expect(String(posted['text'])).toContain(error);
       expect(String(posted['text'])).toContain(`answer for ${error}`);
       expect(slack.visible(channel)).toEqual([]);
-      expect(JSON.parse(lastRow().outcome!)).toMatchObject({ notified: true });
+      await vi.waitFor(() => expect(JSON.parse(lastRow().outcome!)).toMatchObject({ notified: true }), { timeout: 5000, interval: 50 });
     });
   }
 
