@@ -186,7 +186,7 @@ export class SlackOutbound implements ChatOutbound {
     if (target.platform !== 'slack' || !raw || (target.interaction?.expiresAt ?? 0) <= Date.now()) return false;
     const url = this.#responseUrlAllowed(raw);
     if (!url) {
-      this.#opts.log.warn({ host: (() => { try { return new URL(raw).host; } catch { return 'unparseable'; } })() }, 'refused a response_url outside Slack');
+      this.#opts.log.warn({ host: URL.canParse(raw) ? new URL(raw).host : 'unparseable' }, 'refused a response_url outside Slack');
       return false;
     }
     const key = createHash('sha256').update(raw).digest('hex');
