@@ -32,6 +32,11 @@ export class OutboundRouter {
   openSecretForm(target: ReplyTarget, form: SecretForm, triggerId?: string) {
     return this.#for(target.platform).openSecretForm(target, form, triggerId);
   }
+  /** A message to be edited later, where the platform can post one; its id, or undefined. */
+  async placeholder(target: ReplyTarget, msg: OutMessage): Promise<string | undefined> {
+    const o = this.#for(target.platform);
+    return o.placeholder ? (await o.placeholder(target, msg)).messageId : undefined;
+  }
   update(target: ReplyTarget, messageId: string, msg: OutMessage) {
     return this.#for(target.platform).update(target, messageId, msg);
   }

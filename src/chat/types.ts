@@ -18,7 +18,10 @@ export const replyTargetSchema = z.object({
   /** The platform user id of the caller (who alone sees private messages). */
   userId: z.string(),
   isDirect: z.boolean().default(false),
-  /** Discord interaction webhook (valid 15 min) or Slack response_url. */
+  /**
+   * Discord interaction webhook (`token`, valid 15 min) or Slack `responseUrl` (slash commands and
+   * block actions; valid 30 min, 5 uses). Reply handles, not credentials, but never logged in full.
+   */
   interaction: z
     .object({ id: z.string().optional(), token: z.string().optional(), responseUrl: z.string().optional(), expiresAt: z.number().optional() })
     .optional(),
@@ -75,6 +78,11 @@ export interface ChatOutbound {
   direct(workspaceId: string, platformUserId: string, msg: OutMessage): Promise<void>;
   /** Opens a secret form for the caller (`triggerId`: Slack's / Discord's interaction handle). */
   openSecretForm(target: ReplyTarget, form: SecretForm, triggerId?: string): Promise<void>;
+  /**
+   * Posts a status message in the conversation meant to be replaced by `update`, with no fallback
+   * elsewhere; `messageId` is undefined where none could be posted there. Absent: no placeholders.
+   */
+  placeholder?(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }>;
   /** Replaces an earlier message (e.g. "waiting for your GitHub connection…" → the result). */
   update(target: ReplyTarget, messageId: string, msg: OutMessage): Promise<void>;
 }

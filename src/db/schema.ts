@@ -327,6 +327,8 @@ export const toolCalls = sqliteTable(
     turnId: text('turn_id'),
     requestId: text('request_id').notNull(),
     outcome: text('outcome', { mode: 'json' }).$type<Record<string, unknown>>(),
+    /** Where the answer is delivered: the placeholder message to edit, or a marker that a post began. */
+    delivery: text('delivery', { mode: 'json' }).$type<Record<string, unknown>>(),
     attempts: integer('attempts').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: integer('updated_at').notNull(),

@@ -26,6 +26,22 @@ export interface StoredOutcome {
   resumed?: boolean;
   /** Whether and how the call was approved; copied into the call's audit event. */
   approval?: ApprovalRecord;
+  /** Delivering the final outcome failed after retries (the caller may not have seen it). */
+  notifyFailed?: { at: number; error: string };
+}
+
+/**
+ * `tool_calls.delivery`: how the answer reaches the conversation, kept apart from the outcome so a
+ * retry or resume that rewrites the outcome never forgets the placeholder.
+ * `messageId`: the placeholder posted before the tool ran; the answer edits it (an edit repeated
+ * after a crash changes the same message, so it is shown once). `posting`: no placeholder could be
+ * posted, and a plain post of the answer began at this time (a later attempt does not post again).
+ */
+export interface Delivery {
+  messageId?: string;
+  posting?: number;
+  /** A later attempt found `posting` without `notified`: the answer may or may not have arrived. */
+  uncertain?: boolean;
 }
 
 /**
@@ -61,6 +77,7 @@ export class CallStore {
   readonly #setOutcome;
   readonly #pendingCount;
   readonly #parkedCount;
+  readonly #setDelivery;
   readonly #transitions = new Map<string, { run(v: Record<string, unknown>): { changes: number } }>();
   /** In-process waiters per call id, woken when the call parks or ends here. */
   readonly #waiters = new Map<string, Set<() => void>>();
@@ -80,6 +97,7 @@ export class CallStore {
     this.#pendingCount = countOf(pending);
     this.#parkedCount = countOf(['parked']);
     this.#setOutcome = db.update(toolCalls).set({ outcome: ph('outcome'), updatedAt: ph('updatedAt') } as unknown as { outcome: Record<string, unknown>; updatedAt: number }).where(eq(toolCalls.id, ph('id'))).prepare();
+    this.#setDelivery = db.update(toolCalls).set({ delivery: ph('delivery'), updatedAt: ph('updatedAt') } as unknown as { delivery: Record<string, unknown>; updatedAt: number }).where(eq(toolCalls.id, ph('id'))).prepare();
   }
 
   get(id: string): CallRow | undefined {
@@ -153,6 +171,15 @@ export class CallStore {
 
   setOutcome(id: string, outcome: StoredOutcome): void {
     this.#setOutcome.run({ id, outcome, updatedAt: Date.now() });
+  }
+
+  /** The call's delivery record, read fresh (another attempt may have posted the placeholder). */
+  delivery(id: string): Delivery {
+    return ((this.#byId.get({ id })?.delivery ?? {}) as Delivery);
+  }
+
+  setDelivery(id: string, delivery: Delivery): void {
+    this.#setDelivery.run({ id, delivery, updatedAt: Date.now() });
   }
 
   /** Resolves when call `id` parks, is held, or ends in this process, or after `ms` (whichever is first). */

@@ -41,7 +41,14 @@ export interface ExecutorDeps {
   resumeTurn(row: CallRow, server: string, outcome: ToolOutcome): Promise<void>;
   /** How long a call the model chose waits for the caller's approval before it is cancelled. */
   approvalTtlMs: number;
+  /** Tries to deliver an outcome to chat before it is recorded as `notify_failed`. Default 3. */
+  notifyAttempts?: number;
+  /** First wait between delivery tries, doubled each time. Default 250 ms. */
+  notifyBackoffMs?: number;
 }
+
+const NOTIFY_ATTEMPTS = 3;
+const NOTIFY_BACKOFF_MS = 250;
 
 interface Attempt {
   row: CallRow;
@@ -158,6 +165,7 @@ export class Executor {
     if (gate) return gate;
 
     const idempotent = Boolean(tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint);
+    await this.#placeholder(a);
     a.stored = { ...a.stored, started: { at: Date.now(), idempotent } };
     this.calls.setOutcome(a.row.id, a.stored);
     const r = await this.d.pool.call(server, creds, tool.name, args, server.timeoutMs);
@@ -281,9 +289,73 @@ export class Executor {
       // The agent that made this call gets the outcome from `runToolCall`; a resumed one continues its turn.
       if (stored.resumed) await this.d.resumeTurn(row, info.server, outcome);
     } else {
-      await this.d.notifier.outcome(info, outcome);
+      const failed = await this.#deliver(row, info, outcome);
+      if (failed) {
+        // Never a silent `ok`: the row and the audit say the caller may not have seen the answer.
+        this.calls.setOutcome(row.id, { ...stored, final: outcome, notified: false, notifyFailed: { at: Date.now(), error: failed } });
+        this.#auditNotifyFailed(row, info, failed);
+        this.d.log.warn({ reqId: row.requestId, callId: row.id, err: failed }, 'the outcome could not be delivered to chat');
+        return;
+      }
     }
     this.calls.setOutcome(row.id, { ...stored, final: outcome, notified: true });
+  }
+
+  /**
+   * Before the tool runs, a status message where the answer will go; its id is stored so the
+   * answer edits it. Crash windows: after the platform accepted the placeholder but before its id
+   * is stored, a later attempt posts a second placeholder (a stray "running" line, never a second
+   * answer); once the id is stored, every delivery is an edit of that one message.
+   */
+  async #placeholder(a: Attempt): Promise<void> {
+    if (a.row.turnId || !this.d.notifier.placeholder || this.calls.delivery(a.row.id).messageId) return;
+    const messageId = await this.d.notifier.placeholder(a.info).catch((err: unknown) => {
+      this.d.log.debug({ callId: a.row.id, err: (err as Error).message }, 'no placeholder posted');
+      return undefined;
+    });
+    if (messageId) this.calls.setDelivery(a.row.id, { messageId });
+  }
+
+  /**
+   * Delivers the outcome once, retrying with backoff; resolves with the last error when every try
+   * failed. With a placeholder the answer is an edit of it: repeated after a crash between the
+   * platform's acceptance and the `notified` update, it changes the same message (idempotent).
+   * Without one a marker is stored before posting and a later attempt that finds it does not post
+   * again: the remaining window is a crash after the marker and before the platform accepted,
+   * where the answer is lost rather than doubled (recorded as `uncertain`).
+   */
+  async #deliver(row: CallRow, info: CallInfo, outcome: ToolOutcome): Promise<string | undefined> {
+    const delivery = this.calls.delivery(row.id);
+    if (!delivery.messageId) {
+      if (delivery.posting) {
+        this.calls.setDelivery(row.id, { ...delivery, uncertain: true });
+        this.d.log.warn({ reqId: row.requestId, callId: row.id }, 'an earlier attempt began posting this outcome and stopped; not posting it again');
+        return undefined;
+      }
+      this.calls.setDelivery(row.id, { posting: Date.now() });
+    }
+    const tries = this.d.notifyAttempts ?? NOTIFY_ATTEMPTS;
+    let last = 'unknown';
+    for (let n = 0; n < tries; n++) {
+      if (n) await new Promise((r) => setTimeout(r, (this.d.notifyBackoffMs ?? NOTIFY_BACKOFF_MS) * 2 ** (n - 1)));
+      try {
+        await this.d.notifier.outcome(info, outcome, delivery.messageId ? { messageId: delivery.messageId } : undefined);
+        return undefined;
+      } catch (err) {
+        last = (err as Error).message.slice(0, 200);
+      }
+    }
+    return last;
+  }
+
+  #auditNotifyFailed(row: CallRow, info: CallInfo, error: string): void {
+    const t = info.target;
+    this.d.audit.write({
+      orgId: row.orgId, category: 'tool_call', action: 'notify', actorUserId: row.userId, onBehalfOfUserId: row.userId,
+      chatIdentity: `${t.platform}:${t.workspaceId}:${t.userId}`,
+      chatMessage: { platform: t.platform, workspace: t.workspaceId, channel: t.channelId, ...(t.threadId ? { thread: t.threadId } : {}), ...(t.messageId ? { message: t.messageId } : {}) },
+      server: info.server, tool: row.tool, argDigest: argDigest(row.args), outcome: 'notify_failed', requestId: row.requestId, detail: { callId: row.id, error },
+    });
   }
 
   #audit(a: Attempt, decision: string, outcome: string): void {

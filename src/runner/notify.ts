@@ -1,3 +1,4 @@
+import { runningPlaceholder } from '../chat/delivery.js';
 import { approvalPrompt, connectPrompt } from '../chat/prompts.js';
 import type { OutboundRouter } from '../chat/outbound.js';
 import type { Logger } from '../log.js';
@@ -10,12 +11,20 @@ export class OutboundNotifier implements RunnerNotifier {
     private readonly log: Logger,
   ) {}
 
-  async outcome(call: CallInfo, outcome: ToolOutcome): Promise<void> {
+  async outcome(call: CallInfo, outcome: ToolOutcome, delivery?: { messageId?: string }): Promise<void> {
     if (!this.outbound.has(call.target.platform)) {
       this.log.warn({ callId: call.callId, platform: call.target.platform }, 'no chat sender for this platform in this process; outcome not posted');
       return;
     }
-    await this.outbound.reply(call.target, { text: outcomeText(call, outcome) });
+    const msg = { text: outcomeText(call, outcome) };
+    if (delivery?.messageId) await this.outbound.update(call.target, delivery.messageId, msg);
+    else await this.outbound.reply(call.target, msg);
+  }
+
+  async placeholder(call: CallInfo): Promise<string | undefined> {
+    if (!this.outbound.has(call.target.platform)) return undefined;
+    const t = call.target;
+    return this.outbound.placeholder(t, runningPlaceholder(call.server, call.tool));
   }
 
   async needsConnect(call: CallInfo, req: ConnectRequest): Promise<void> {

@@ -64,10 +64,16 @@ export type ApprovalAnswer =
  * be shown to the caller only; `outcome` goes to the conversation the call came from.
  */
 export interface RunnerNotifier {
-  outcome(call: CallInfo, outcome: ToolOutcome): Promise<void>;
+  /** Posts the outcome; with `delivery.messageId`, by editing that placeholder. Throws when it could not be delivered. */
+  outcome(call: CallInfo, outcome: ToolOutcome, delivery?: { messageId?: string }): Promise<void>;
   needsConnect(call: CallInfo, req: ConnectRequest): Promise<void>;
   /** Asks the caller alone to approve or deny a held call (Approve / Deny buttons). */
   approvalRequest(call: CallInfo, req: ApprovalRequest): Promise<void>;
+  /**
+   * Posts a status message ("running …") where the answer will go, before the tool runs; resolves
+   * with its id to edit later, or undefined where none could be posted (the answer is then posted anew).
+   */
+  placeholder?(call: CallInfo): Promise<string | undefined>;
 }
 
 /** The outcome in one chat message. */

@@ -56,6 +56,21 @@ export interface SlackApi {
   socketSend(type: string, payload: Record<string, unknown>, o?: { envelopeId?: string; retryAttempt?: number }): Promise<{ envelope_id: string; payload?: unknown } | undefined>;
   /** Resolves once a Socket Mode client is connected (after `hello`). */
   socketConnected(timeoutMs?: number): Promise<void>;
+  /** From now on, posts, ephemerals and edits in `channel` answer `{ ok: false, error }` (e.g. `not_in_channel`). */
+  channelError(channel: string, error: 'not_in_channel' | 'channel_not_found' | 'is_archived'): void;
+  /** Every route (Web API and response URLs) fails: HTTP 200 `fatal_error` for methods, 500 for response URLs. */
+  failAll(on?: boolean): void;
+  /** The messages visible in a channel (posted, as last edited), in order. Ephemerals are not listed. */
+  visible(channel: string): { ts: string; text: string; thread_ts?: string }[];
+  /** A response_url served by this fake (as Slack's would be), for a signed payload's `response_url`. */
+  responseUrl(id: string): string;
+  /** What was posted to the response_url `id`, in order. */
+  responses(id: string): Record<string, unknown>[];
+  /**
+   * The next call matching `where` is applied (recorded, messages changed) but its answer is held
+   * until `release()` (or forever: a caller killed meanwhile never hears back). Resolves when it arrives.
+   */
+  hold(where: (c: SlackApiCall) => boolean): Promise<{ call: SlackApiCall; release: () => void }>;
   /** Accept a new token for a team (e.g. after an install). */
   addToken(token: string, teamId: string, botUserId?: string): void;
   /**
@@ -97,7 +112,9 @@ const readAll = (req: IncomingMessage): Promise<string> =>
  * Records every call (method, body, token) so tests can assert on them and scan them for leaked
  * secrets; answers auth.test, chat.postMessage/postEphemeral/update, views.open, users.info,
  * conversations.open/info, oauth.v2.access, apps.connections.open (with a Socket Mode WebSocket at
- * `/socket`: `socketSend`); answers 429 with Retry-After on demand (`rateLimit`).
+ * `/socket`: `socketSend`); answers 429 with Retry-After on demand (`rateLimit`). Keeps each
+ * channel's visible messages (`visible`), refuses channels on demand (`channelError`), serves
+ * response URLs at `/hooks/<id>` (`responseUrl`, `responses`) and can fail every route (`failAll`).
  */
 export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackApi> {
   const calls: SlackApiCall[] = [];
@@ -107,6 +124,11 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
   const limits = new Map<string, { seconds: number; times: number }>();
   const waiters: { method: string; where: (c: SlackApiCall) => boolean; resolve: (c: SlackApiCall) => void }[] = [];
   let seq = 1_700_000_000;
+  const channelErrors = new Map<string, string>();
+  const messages = new Map<string, { ts: string; text: string; thread_ts?: string }[]>();
+  const responses = new Map<string, Record<string, unknown>[]>();
+  const holds: { where: (c: SlackApiCall) => boolean; resolve: (h: { call: SlackApiCall; release: () => void }) => void }[] = [];
+  let failing = false;
 
   const teamOf = (token: string | undefined): { teamId: string; botUserId: string } | undefined => {
     if (tokens.size === 0) return token ? { teamId: 'T_DEFAULT', botUserId: 'UBOT' } : undefined;
@@ -138,17 +160,27 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
     if (!team) return { ok: false, error: token ? 'invalid_auth' : 'not_authed' };
     const channel = String(body['channel'] ?? '');
     const ts = () => `${seq++}.000100`;
+    if (failing) return { ok: false, error: 'fatal_error' };
+    const refused = channelErrors.get(channel);
+    if (refused && ['chat.postMessage', 'chat.postEphemeral', 'chat.update'].includes(method)) return { ok: false, error: refused };
     switch (method) {
       case 'auth.test':
         return { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'onbehalf', team_id: team.teamId, user_id: team.botUserId, bot_id: 'B_FAKE' };
       case 'chat.postMessage': {
         const t = ts();
+        const list = messages.get(channel) ?? [];
+        list.push({ ts: t, text: String(body['text'] ?? ''), ...(body['thread_ts'] ? { thread_ts: String(body['thread_ts']) } : {}) });
+        messages.set(channel, list);
         return { ok: true, channel, ts: t, message: { type: 'message', text: body['text'], ts: t, thread_ts: body['thread_ts'] } };
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: ts() };
-      case 'chat.update':
+      case 'chat.update': {
+        const m = messages.get(channel)?.find((x) => x.ts === body['ts']);
+        if (!m) return { ok: false, error: 'message_not_found' };
+        m.text = String(body['text'] ?? '');
         return { ok: true, channel, ts: body['ts'], text: body['text'] };
+      }
       case 'views.open':
         return body['trigger_id'] ? { ok: true, view: { id: `V${seq++}`, ...(body['view'] as object) } } : { ok: false, error: 'invalid_arguments' };
       case 'users.info': {
@@ -192,8 +224,23 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         res.end();
         return;
       }
-      const method = decodeURIComponent((req.url ?? '').split('?')[0]!.replace(/^\/api\//, '').replace(/^\//, ''));
       const body = parseBody(raw, req.headers['content-type'] ?? '');
+      const hook = /^\/hooks\/([^/]+)$/.exec(path);
+      if (hook) {
+        // A response_url: JSON in, "ok" out, like Slack's hooks host.
+        calls.push({ method: 'response_url', token: undefined, body, raw, at: Date.now() });
+        if (failing) {
+          res.writeHead(500);
+          res.end('fatal_error');
+          return;
+        }
+        const id = decodeURIComponent(hook[1]!);
+        responses.set(id, [...(responses.get(id) ?? []), body]);
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('ok');
+        return;
+      }
+      const method = decodeURIComponent(path.replace(/^\/api\//, '').replace(/^\//, ''));
       const auth = req.headers.authorization;
       const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof body['token'] === 'string' ? body['token'] : undefined;
       const call: SlackApiCall = { method, token, body, raw, at: Date.now() };
@@ -209,8 +256,15 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
         return;
       }
+      const out = JSON.stringify(answer(method, body, token));
+      const at = holds.findIndex((h) => h.where(call));
+      if (at >= 0) {
+        const [held] = holds.splice(at, 1);
+        held!.resolve({ call, release: () => (res.writeHead(200, { 'Content-Type': 'application/json' }), res.end(out)) });
+        return;
+      }
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(answer(method, body, token)));
+      res.end(out);
     })().catch((err: unknown) => {
       res.writeHead(500);
       res.end(String(err));
@@ -262,6 +316,12 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
     },
     socketConnected: (timeoutMs = 5000) =>
       Promise.race([whenConnected, new Promise<void>((_, reject) => setTimeout(() => reject(new Error('no Socket Mode client connected')), timeoutMs).unref())]),
+    channelError: (channel, error) => void channelErrors.set(channel, error),
+    failAll: (on = true) => void (failing = on),
+    visible: (channel) => (messages.get(channel) ?? []).map((m) => ({ ...m })),
+    responseUrl: (id) => `http://127.0.0.1:${port}/hooks/${encodeURIComponent(id)}`,
+    responses: (id) => responses.get(id) ?? [],
+    hold: (where) => new Promise((resolve) => void holds.push({ where, resolve })),
     addToken: (token, teamId, botUserId) => void tokens.set(token, { teamId, botUserId }),
     oidc,
     stop: () =>

@@ -56,11 +56,11 @@ export class SlackSigner {
   }
 
   /** A slash command (form-encoded). */
-  command(fields: { teamId: string; userId: string; channelId: string; text: string; command?: string; triggerId?: string; userName?: string }, o?: SignOptions): SignedRequest {
+  command(fields: { teamId: string; userId: string; channelId: string; text: string; command?: string; triggerId?: string; userName?: string; responseUrl?: string }, o?: SignOptions): SignedRequest {
     const params = new URLSearchParams({
       token: 'deprecated', team_id: fields.teamId, team_domain: 'fake', channel_id: fields.channelId, channel_name: 'general',
       user_id: fields.userId, user_name: fields.userName ?? fields.userId, command: fields.command ?? '/onbehalf', text: fields.text,
-      api_app_id: 'A_FAKE', response_url: 'https://hooks.slack.invalid/commands/1', trigger_id: fields.triggerId ?? `trig.${Date.now()}`,
+      api_app_id: 'A_FAKE', response_url: fields.responseUrl ?? 'https://hooks.slack.invalid/commands/1', trigger_id: fields.triggerId ?? `trig.${Date.now()}`,
     });
     return this.sign(params.toString(), 'form', o);
   }

@@ -58,6 +58,11 @@ export class DiscordOutbound implements ChatOutbound {
     return this.#send(target, messageBodies(msg), false);
   }
 
+  /** The status message the answer later edits (an interaction follow-up, or a channel message). */
+  async placeholder(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }> {
+    return this.#send(target, messageBodies(msg), false);
+  }
+
   async replyPrivately(target: ReplyTarget, msg: OutMessage): Promise<void> {
     await this.#sendPrivately(target, messageBodies(msg, { ephemeral: this.#interaction(target) !== undefined }));
   }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { LogLevel, WebClient, type Logger as SlackLogger } from '@slack/web-api';
+import { lostReplyNote } from '../../chat/delivery.js';
 import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
 import type { Logger } from '../../log.js';
 import { formView, messageBodies } from './render.js';
@@ -58,6 +60,14 @@ export function slackLogger(log: Logger): SlackLogger {
   };
 }
 
+/** chat.postMessage errors after which the conversation is unreachable for us, but the person is not. */
+const LOST_REPLY = ['not_in_channel', 'channel_not_found', 'is_archived'];
+const lostReason = (err: unknown): string | undefined => (err instanceof SlackSendError && LOST_REPLY.includes(err.slackError) ? err.slackError : undefined);
+/** Slack's own host for response URLs. */
+const RESPONSE_URL_HOST = 'hooks.slack.com';
+/** Slack accepts at most this many posts to one response_url. */
+const RESPONSE_URL_USES = 5;
+
 const slackErrorOf = (err: unknown): string => {
   const e = err as { code?: string; data?: { error?: string }; statusCode?: number };
   return e.data?.error ?? (e.statusCode ? `http_${e.statusCode}` : (e.code ?? 'request_failed'));
@@ -106,7 +116,32 @@ export class SlackOutbound implements ChatOutbound {
     }
   }
 
+  /**
+   * In the conversation (its thread, if any). Where Slack says we cannot post there
+   * (`not_in_channel`, `channel_not_found`, `is_archived`: a slash command works in channels the
+   * bot has not joined) the answer goes to the person instead: the command's response_url, else a DM.
+   */
   async reply(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }> {
+    try {
+      return await this.#post(target, msg);
+    } catch (err) {
+      const reason = lostReason(err);
+      if (!reason) throw err;
+      await this.#toThePerson(target, msg, reason);
+      return {};
+    }
+  }
+
+  async placeholder(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }> {
+    try {
+      return await this.#post(target, msg);
+    } catch (err) {
+      if (!lostReason(err)) throw err;
+      return {};
+    }
+  }
+
+  async #post(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }> {
     let first: string | undefined;
     for (const body of messageBodies(msg)) {
       const r = await this.call<{ ts?: string }>(target.workspaceId, 'chat.postMessage', {
@@ -115,6 +150,64 @@ export class SlackOutbound implements ChatOutbound {
       first ??= r.ts;
     }
     return { messageId: first };
+  }
+
+  /** The answer privately, saying why it is not in the conversation: response_url (ephemeral), else a DM. */
+  async #toThePerson(target: ReplyTarget, msg: OutMessage, reason: string): Promise<void> {
+    this.#opts.log.info({ channel: target.channelId, reason }, 'cannot post in the conversation; answering the person privately');
+    const noted = { ...msg, text: `${lostReplyNote(reason)}\n${msg.text}` };
+    if (await this.#viaResponseUrl(target, noted)) return;
+    await this.direct(target.workspaceId, target.userId, noted);
+  }
+
+  /** Where a response_url may point: Slack's hooks host over https, or (tests, proxies) the host of SLACK_API_URL. */
+  #responseUrlAllowed(raw: string): URL | undefined {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      return undefined;
+    }
+    if (url.protocol === 'https:' && url.hostname === RESPONSE_URL_HOST && !url.port) return url;
+    const api = new URL(this.#opts.apiUrl ?? SLACK_API_DEFAULT);
+    if (api.hostname !== 'slack.com' && url.protocol === api.protocol && url.host === api.host) return url;
+    return undefined;
+  }
+
+  readonly #responseUses = new Map<string, number>();
+
+  /**
+   * Posts ephemeral messages to the target's response_url while it is valid (30 minutes, 5 uses:
+   * the count is kept per process, so a second worker may find Slack refusing it, which falls
+   * through to a DM). False when there is none, it is spent or refused. Never logs the URL.
+   */
+  async #viaResponseUrl(target: ReplyTarget, msg: OutMessage): Promise<boolean> {
+    const raw = target.interaction?.responseUrl;
+    if (target.platform !== 'slack' || !raw || (target.interaction?.expiresAt ?? 0) <= Date.now()) return false;
+    const url = this.#responseUrlAllowed(raw);
+    if (!url) {
+      this.#opts.log.warn({ host: URL.canParse(raw) ? new URL(raw).host : 'unparseable' }, 'refused a response_url outside Slack');
+      return false;
+    }
+    const key = createHash('sha256').update(raw).digest('hex');
+    const bodies = messageBodies(msg);
+    if ((this.#responseUses.get(key) ?? 0) + bodies.length > RESPONSE_URL_USES) return false;
+    for (const body of bodies) {
+      this.#responseUses.set(key, (this.#responseUses.get(key) ?? 0) + 1);
+      try {
+        const res = await fetch(url, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, redirect: 'error',
+          body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, ...body }),
+          signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 15_000),
+        });
+        await res.body?.cancel();
+        if (!res.ok) throw new Error(`http_${res.status}`);
+      } catch (err) {
+        this.#opts.log.debug({ host: url.host, err: (err as Error).message }, 'response_url refused the message');
+        return false;
+      }
+    }
+    return true;
   }
 
   async replyPrivately(target: ReplyTarget, msg: OutMessage): Promise<void> {
@@ -127,9 +220,10 @@ export class SlackOutbound implements ChatOutbound {
         await this.call(target.workspaceId, 'chat.postEphemeral', { channel: target.channelId, user: target.userId, thread_ts: target.threadId, ...body });
       }
     } catch (err) {
-      // The bot is not in that channel (slash commands work anywhere): a DM is private too.
-      if (!(err instanceof SlackSendError) || !['channel_not_found', 'not_in_channel', 'user_not_in_channel'].includes(err.slackError)) throw err;
-      this.#opts.log.debug({ channel: target.channelId, err: err.message }, 'ephemeral not possible there; sending a direct message');
+      // The bot is not in that channel (slash commands work anywhere): the command's response_url, or a DM, is private too.
+      if (!(err instanceof SlackSendError) || ![...LOST_REPLY, 'user_not_in_channel'].includes(err.slackError)) throw err;
+      this.#opts.log.debug({ channel: target.channelId, err: err.message }, 'ephemeral not possible there; using the response_url or a direct message');
+      if (await this.#viaResponseUrl(target, msg)) return;
       await this.direct(target.workspaceId, target.userId, msg);
     }
   }
@@ -146,9 +240,22 @@ export class SlackOutbound implements ChatOutbound {
     await this.call(target.workspaceId, 'views.open', { trigger_id: triggerId, view: formView(form, target) });
   }
 
+  /** Edits a message in place (repeating an edit changes nothing more: safe after a crash). */
   async update(target: ReplyTarget, messageId: string, msg: OutMessage): Promise<void> {
     const [first, ...rest] = messageBodies(msg);
-    await this.call(target.workspaceId, 'chat.update', { channel: target.channelId, ts: messageId, ...first });
+    try {
+      await this.call(target.workspaceId, 'chat.update', { channel: target.channelId, ts: messageId, ...first });
+    } catch (err) {
+      // The channel was archived (or we were removed) since the placeholder: the person still gets it.
+      const reason = lostReason(err);
+      if (reason) return this.#toThePerson(target, msg, reason);
+      // The placeholder was deleted: say it anew rather than lose it.
+      if (err instanceof SlackSendError && ['message_not_found', 'cant_update_message'].includes(err.slackError)) {
+        await this.reply(target, msg);
+        return;
+      }
+      throw err;
+    }
     for (const body of rest) await this.call(target.workspaceId, 'chat.postMessage', { channel: target.channelId, thread_ts: target.threadId ?? messageId, ...body });
   }
 }

@@ -67,6 +67,11 @@ const viewSubmission = z.object({
 
 const formMetadata = z.object({ formId: z.string(), channelId: z.string(), threadId: z.string().optional(), isDirect: z.boolean() });
 
+/** How long Slack accepts posts to a `response_url` (30 minutes; also at most 5 uses). */
+export const RESPONSE_URL_TTL_MS = 30 * 60_000;
+const replyHandle = (responseUrl: string | undefined): Pick<ReplyTarget, 'interaction'> =>
+  responseUrl ? { interaction: { responseUrl, expiresAt: Date.now() + RESPONSE_URL_TTL_MS } } : {};
+
 const identity = (teamId: string, userId: string, displayName?: string, homeTeamId?: string): ChatIdentity => ({
   platform: 'slack', workspaceId: teamId, userId, displayName, ...(homeTeamId ? { homeWorkspaceId: homeTeamId } : {}),
 });
@@ -101,7 +106,10 @@ export function fromCommand(body: unknown): { inbound: Extract<Inbound, { kind: 
   const parsed = commandBody.safeParse(body);
   if (!parsed.success) return undefined;
   const b = parsed.data;
-  const target: ReplyTarget = { platform: 'slack', workspaceId: b.team_id, channelId: b.channel_id, userId: b.user_id, isDirect: isDm(b.channel_id) || b.channel_name === 'directmessage' };
+  const target: ReplyTarget = {
+    platform: 'slack', workspaceId: b.team_id, channelId: b.channel_id, userId: b.user_id, isDirect: isDm(b.channel_id) || b.channel_name === 'directmessage',
+    ...replyHandle(b.response_url),
+  };
   return {
     inbound: { kind: 'command', identity: identity(b.team_id, b.user_id, b.user_name), target, text: b.text, triggerId: b.trigger_id },
     responseUrl: b.response_url,
@@ -120,6 +128,7 @@ export function fromBlockAction(body: unknown): { inbound: Extract<Inbound, { ki
   const target: ReplyTarget = {
     platform: 'slack', workspaceId: teamId, channelId, userId: b.user.id, isDirect: isDm(channelId),
     threadId: b.message?.thread_ts ?? b.container?.thread_ts, messageId: b.message?.ts ?? b.container?.message_ts,
+    ...replyHandle(b.response_url),
   };
   return { inbound: { kind: 'button', identity: identity(teamId, b.user.id, b.user.name, b.user.team_id), target, actionId: coreActionId(action.action_id), value: action.value }, triggerId: b.trigger_id };
 }

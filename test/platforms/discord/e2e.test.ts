@@ -85,7 +85,10 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
     expect((await step.browser.fetch(step.callbackUrl)).status).toBeLessThan(400);
     await confirmHeld(alice, a.token, 'alice-gh');
 
-    const result = await fake.waitForCalls((c) => followUps(a.token)(c) && body(c).content.includes('from alice'), 1, 20_000);
+    // The answer edits the placeholder follow-up posted just before the tool ran.
+    const edits = (token: string) => (c: RecordedCall) => c.method === 'PATCH' && c.path.startsWith(`/webhooks/${fake.applicationId}/${token}/messages/`);
+    const result = await fake.waitForCalls((c) => edits(a.token)(c) && body(c).content.includes('from alice'), 1, 20_000);
+    expect(fake.calls.filter((c) => followUps(a.token)(c) && body(c).content.includes('Running `github.echo`'))).toHaveLength(1);
     // She was told, privately and before the result, which GitHub account now serves her.
     const confirmed = fake.calls.find((c) => followUps(a.token)(c) && body(c).content.includes('alice-gh'))!;
     expect(body(confirmed).flags).toBe(64);
@@ -106,7 +109,7 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
     if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status}`);
     await step.browser.fetch(step.callbackUrl);
     await confirmHeld(bob, b.token, 'bob-gh');
-    await fake.waitForCalls((c) => followUps(b.token)(c) && body(c).content.includes('from bob'), 1, 20_000);
+    await fake.waitForCalls((c) => c.method === 'PATCH' && c.path.startsWith(`/webhooks/${fake.applicationId}/${b.token}/messages/`) && body(c).content.includes('from bob'), 1, 20_000);
     const bobs = mcp.calls.find((c) => c.args['text'] === 'from bob')!;
     expect(bobs.seen['authorization']).toBe(`Bearer ${vendor.issuedAccessTokens[1]}`);
     expect(bobs.seen['authorization']).not.toBe(mcp.calls[0]!.seen['authorization']);

@@ -102,7 +102,9 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
     expect(await page.text()).toContain('alice-gh');
     await confirmHeld('UALICE', 'alice-gh');
 
-    const result = await slack.waitFor('chat.postMessage', (c) => text(c).includes('from alice'), 20_000);
+    // The answer replaces the placeholder posted just before the tool ran.
+    const result = await slack.waitFor('chat.update', (c) => text(c).includes('from alice'), 20_000);
+    expect(slack.visible(CHANNEL).map((m) => m.text)).toEqual([text(result)]);
     expect(result.body).toMatchObject({ channel: CHANNEL });
     expect(mcp.calls.filter((c) => c.tool === 'echo')).toHaveLength(1);
     expect(mcp.calls[0]!.seen['authorization']).toBe(`Bearer ${vendor.issuedAccessTokens[0]}`);
@@ -128,7 +130,7 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
     if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status} ${step.body}`);
     await step.browser.fetch(step.callbackUrl);
     await confirmHeld('UBOB', 'bob-gh');
-    await slack.waitFor('chat.postMessage', (c) => text(c).includes('from bob'), 20_000);
+    await slack.waitFor('chat.update', (c) => text(c).includes('from bob'), 20_000);
     const bobs = mcp.calls.find((c) => c.args['text'] === 'from bob')!;
     expect(bobs.seen['authorization']).toBe(`Bearer ${vendor.issuedAccessTokens[1]}`);
     expect(bobs.seen['authorization']).not.toBe(mcp.calls[0]!.seen['authorization']);
