@@ -107,7 +107,7 @@ export interface Config {
   allowPrivateUrls: boolean;
   /** Parked tool calls waiting for a grant longer than this are cancelled. Default 60 minutes. */
   parkedMinutes: number;
-  /** Tool calls one user may have queued or running at once; more are refused. Default 20. */
+  /** Tool calls one user may have queued, running or awaiting approval at once; more are refused. Default 20. */
   maxQueuedPerUser: number;
   /** Tool calls one user may have parked at once; past it a call that must park fails. Default 10. */
   maxParkedPerUser: number;

@@ -111,7 +111,7 @@ export async function runDemoScript(core: ChatInbound, outbound: OutboundRouter,
     const page = await followConnectLink(link[1]!, user);
     out.write(`[demo] The page said: ${page.slice(0, 300)}\n\n`);
     // The shell cannot prove who the browser was, so a first connect is held until the user says it is theirs.
-    const yes = await waitFor(/Yes, that's me: type \/onbehalf (connect confirm demo)/, at, 'the question whether the account is yours');
+    const yes = await waitFor(/Yes, that's me: \/onbehalf (connect confirm demo)/, at, 'the question whether the account is yours');
     await say(`/onbehalf ${yes[1]!}`);
     await waitFor(new RegExp(`You are ${user} at the demo provider`), at, 'tool result after connecting');
     at = await say('/onbehalf run notes.add_note {"text":"Hello from the onbehalf demo"}');

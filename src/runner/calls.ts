@@ -11,7 +11,7 @@ export type CallStatus = CallRow['status'];
 export const terminal: CallStatus[] = ['succeeded', 'failed', 'denied', 'cancelled', 'interrupted'];
 
 /** Statuses a call counts against its user's queued-calls cap in (accepted, not finished, not parked). */
-export const pending: CallStatus[] = ['queued', 'running'];
+export const pending: CallStatus[] = ['queued', 'running', 'awaiting_approval'];
 
 /** What `tool_calls.outcome` holds at each stage (JSON in SQLite; never in Redis). */
 export interface StoredOutcome {

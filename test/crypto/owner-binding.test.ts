@@ -36,6 +36,13 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
   const providerId = (orgId: string, slug: string) => (sql.prepare('select id from oauth_providers where org_id = ? and slug = ?').get(orgId, slug) as { id: string }).id;
   const callsWith = (header: string, value: string) => mcp.calls.filter((c) => c.seen[header] === value).length;
 
+  // Each connect uses a vendor account new to the org: one vendor account serves one person (SECURITY 32).
+  let logins = 0;
+  const connectFresh = () => {
+    bed.server.login = `alice-at-vendor-${++logins}`;
+    return bed.connect();
+  };
+
   beforeAll(async () => {
     bed = await oauthBed({ server: { refreshTokens: true } });
     mcp = await startMcpHttpServer();
@@ -66,7 +73,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
   it("Alice's grant moved to Bob does not open: Bob's call never presents Alice's token, he is asked to connect, and it is logged once", async () => {
     const alice = bed.user.id;
     const bob = userId('bob');
-    await bed.connect();
+    await connectFresh();
     const aliceToken = bed.server.issuedAccessTokens.at(-1)!;
     // Her own call works and carries her token (the setup is real).
     const a = as('alice');
@@ -92,7 +99,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
 
   it('a grant moved to another provider of the same user does not open', async () => {
     const alice = bed.user.id;
-    await bed.connect();
+    await connectFresh();
     const token = bed.server.issuedAccessTokens.at(-1)!;
     const row = rowOf(alice)!;
     sql.prepare('update connected_accounts set provider_id = ? where id = ?').run(providerId(bed.org.id, 'other'), row.id);
@@ -107,7 +114,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     expect(evil.id).not.toBe(bed.org.id);
     const added = await bed.oauth.addProvider(evil.id, { slug: 'vendor', kind: 'oauth2', clientId: 'client-3', scopes: ['repo'], ...bed.server.endpoints });
     if (!added.ok) throw new Error(added.error);
-    await bed.connect();
+    await connectFresh();
     const token = bed.server.issuedAccessTokens.at(-1)!;
     const row = rowOf(alice)!;
     sql.prepare('update connected_accounts set org_id = ?, user_id = ?, provider_id = ? where id = ?').run(evil.id, eve.id, providerId(evil.id, 'vendor'), row.id);
@@ -121,7 +128,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     const carol = userId('carol');
     await bed.connect(carol);
     const carolToken = bed.server.issuedAccessTokens.at(-1)!;
-    await bed.connect();
+    await connectFresh();
     const aliceToken = bed.server.issuedAccessTokens.at(-1)!;
     const mine = rowOf(alice)!;
     sql.prepare('update connected_accounts set access_token_sealed = ?, refresh_token_sealed = ? where id = ?').run(mine.access_token_sealed, mine.refresh_token_sealed, rowOf(carol)!.id);

@@ -23,7 +23,8 @@ const tokens: Record<string, string> = {};
 beforeAll(async () => {
   const port = await freePort();
   // The app enqueues; two separate worker processes run every call.
-  t = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ONBEHALF_ALLOW_STDIO: 'true' }, 'serve', { runner: { notifier: new RecordingNotifier(), startWorkers: false } });
+  t = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ONBEHALF_ALLOW_STDIO: 'true' }, 'serve', // 1000 calls are queued at once: past the per-user cap of a real deployment, so the test raises it.
+  { runner: { notifier: new RecordingNotifier(), startWorkers: false, tuning: { maxQueuedPerUser: 100_000 } } });
   oauthServer = await OAuthTestServer.start();
   http = await startMcpHttpServer();
   for (const who of ['alice', 'bob']) {
