@@ -33,22 +33,28 @@ async function runUntilSignal(app: App): Promise<number> {
     throw err;
   }
   return new Promise((resolve) => {
-    let stopping = false;
+    let stopping = 0;
     const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
+      // Ctrl-C under `npm start` arrives twice (the terminal's and npm's forwarded copy): repeats
+      // within 2 s are the same request; a later one means "now".
+      if (stopping) {
+        if (Date.now() - stopping < 2000) return;
+        app.log.warn({ signal }, 'second signal: exiting without waiting for shutdown to finish');
+        resolve(130);
+        return;
+      }
+      stopping = Date.now();
       app.log.info({ signal }, 'shutting down');
       app.stop().then(
         () => {
           app.log.info({ signal }, 'onbehalf stopped');
-          out(`onbehalf stopped (${signal}).`);
           resolve(0);
         },
         () => resolve(1),
       );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }
 

@@ -86,12 +86,12 @@ describe('one data directory, one process', () => {
 
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
-    expect(first.output()).toMatch(/onbehalf stopped \(SIGINT\)\./);
+    expect(first.output().trim().split('\n').at(-1)).toMatch(/"signal":"SIGINT","msg":"onbehalf stopped"/);
     expect(existsSync(path.join(cwd, 'data', 'onbehalf.lock'))).toBe(false);
     expect(alive(first.redisPid)).toBe(false);
   });
 
-  it('after a SIGKILLed serve, the next start takes over its lock and its redis-server is gone', async () => {
+  it('after a SIGKILLed serve, the next start takes over its lock and its redis-server is gone', { timeout: 90_000 }, async () => {
     const cwd = dir();
     const first = await serve(cwd);
     first.child.kill('SIGKILL');
@@ -123,6 +123,28 @@ describe('one data directory, one process', () => {
     } finally {
       taken.close();
     }
+  });
+});
+
+describe('npm start', () => {
+  it('Ctrl-C (SIGINT to the whole process group, as a terminal sends it) ends with a stopped line and exit 0, no npm error', { timeout: 60_000 }, async () => {
+    const cwd = dir();
+    const repo = fileURLToPath(new URL('../..', import.meta.url));
+    const { spawn } = await import('node:child_process');
+    const npm = spawn('npm', ['start'], { cwd: repo, detached: true, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ONBEHALF_DATA_DIR: path.join(cwd, 'data') } });
+    children.push(npm);
+    let out = '';
+    npm.stdout.on('data', (d) => (out += d));
+    npm.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => npm.on('exit', (code) => r(code)));
+    await vi.waitFor(() => expect(out).toMatch(/"msg":"onbehalf is listening"/), { timeout: 45_000, interval: 100 });
+    const redisPid = redisPidIn(out);
+    pids.push(redisPid);
+    process.kill(-npm.pid!, 'SIGINT');
+    expect(await exited).toBe(0);
+    expect(out.trim().split('\n').at(-1)).toMatch(/"signal":"SIGINT","msg":"onbehalf stopped"/);
+    expect(out).not.toMatch(/npm error|ERR!/);
+    expect(alive(redisPid)).toBe(false);
   });
 });
 
