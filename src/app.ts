@@ -9,7 +9,8 @@ import { AuditLog } from './audit/index.js';
 import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { checkEvictionPolicy, ingressConnection, startPrivateRedis, waitReady, type PrivateRedis } from './redis/index.js';
+import { RedisReachability, checkEvictionPolicy, ingressConnection, isConnectionError, maskRedisUrl, startPrivateRedis, type PrivateRedis } from './redis/index.js';
+import { lockDataDir } from './datadir-lock.js';
 import type { Hono } from 'hono';
 import { createWeb, listen, type WebEnv } from './web/index.js';
 import { OAuthService } from './oauth/index.js';
@@ -24,6 +25,14 @@ import { slackOutbound, slackPlatform } from './platforms/slack/index.js';
 import { McpPool } from './mcp/index.js';
 import { Policy, type RunnerTokens } from './policy/index.js';
 import { OutboundNotifier, Runner, ToolCatalog, chatPolicy, outcomeText, type RunnerNotifier, type RunnerTuning, type TurnJob } from './runner/index.js';
+
+/** PORT is taken by another process: one line naming PORT. */
+export class PortInUseError extends Error {
+  readonly code = 'port_in_use';
+  constructor(readonly port: number) {
+    super(`port ${port} is already in use (PORT=${port}): stop the process listening there, or set PORT to a free port`);
+  }
+}
 
 /** Which parts of the product a process runs. */
 export type AppMode = 'serve' | 'worker' | 'cli';
@@ -84,6 +93,22 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** Resolves when `redis` is ready, reports its first error, or after `ms`, whichever comes first. */
+function firstAnswer(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      redis.off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.once('ready', done);
+    redis.once('error', done);
+  });
+}
+
 function buildKeyring(config: Config, log: Logger): Keyring {
   if (config.keys) return new Keyring(config.keys);
   const { entry, created } = loadOrCreateDevKey(config.dataDir);
@@ -102,6 +127,34 @@ function logSealUpgrade(log: Logger, r: ReturnType<typeof upgradeSeals>): void {
 /** Composition root: constructs every service from Config; nothing global. */
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const mode = opts.mode ?? 'serve';
+  // First, before anything under the data directory is touched: one owner of its private redis-server.
+  const dirLock = mode !== 'cli' && !config.redisUrl ? lockDataDir(config.dataDir, `onbehalf ${mode}`) : undefined;
+  try {
+    return await build(config, opts, mode, dirLock?.release);
+  } catch (err) {
+    dirLock?.release();
+    throw err;
+  }
+}
+
+/** Wraps the runner's logger: connection errors of its queues and workers go to `reach` (one voice). */
+function quietConnectionErrors(log: Logger, reach: RedisReachability): Logger {
+  return new Proxy(log, {
+    get(target, prop) {
+      if (prop === 'warn') {
+        return (obj: unknown, ...rest: unknown[]) => {
+          const err = (obj as { err?: unknown } | null)?.err;
+          if (typeof err === 'string' && isConnectionError(err)) return reach.failed(err);
+          return (target.warn as (...a: unknown[]) => void)(obj, ...rest);
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+async function build(config: Config, opts: AppOptions, mode: AppMode, releaseLock: (() => void) | undefined): Promise<App> {
   const log = createLogger(config.logLevel, opts.logDestination);
   const metrics = createMetrics();
   const keyring = buildKeyring(config, log);
@@ -111,7 +164,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const links = new LinkSigner(keyring);
   const audit = new AuditLog(db);
   const identity = new Identity(db, config.admins);
-  const closers: (() => Promise<void> | void)[] = [() => void db.$client.close()];
+  const closers: (() => Promise<void> | void)[] = [() => void db.$client.close(), ...(releaseLock ? [releaseLock] : [])];
   const outbound = new OutboundRouter();
   const discordOut = mode !== 'cli' ? discordOutbound(config.discord, outbound) : undefined;
   const slackOut = mode !== 'cli' ? slackOutbound(config, { db, keyring, identity, log }, outbound) : undefined;
@@ -119,6 +172,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   let privateRedis: PrivateRedis | undefined;
   let redis: Redis | undefined;
   let redisUrl: string | undefined;
+  let reach: RedisReachability | undefined;
   if (mode !== 'cli') {
     if (config.redisUrl) {
       redisUrl = config.redisUrl;
@@ -128,8 +182,11 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       log.info({ port: privateRedis.port, pid: privateRedis.pid }, 'started private redis-server');
       closers.unshift(() => privateRedis!.stop());
     }
+    reach = new RedisReachability(config.redisUrl ? `REDIS_URL=${maskRedisUrl(redisUrl)}` : `the private redis-server ${redisUrl}`, log);
     redis = ingressConnection(redisUrl);
-    redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+    const rr = reach;
+    redis.on('error', (err) => rr.failed(err)); // the connection's errors: one throttled line
+    redis.on('ready', () => rr.ready());
     const r = redis;
     closers.unshift(async () => {
       await r.quit().catch(() => r.disconnect());
@@ -155,7 +212,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const runner = redis && redisUrl
     ? new Runner(
         {
-          db, policy, pool, tokens, audit, metrics, log: log.child({ part: 'runner' }), connection: redis, redisUrl,
+          db, policy, pool, tokens, audit, metrics, log: quietConnectionErrors(log.child({ part: 'runner' }), reach!), connection: redis, redisUrl,
           notifier: opts.runner?.notifier ?? new OutboundNotifier(outbound, log.child({ part: 'runner' })),
           turnProcessor: opts.runner?.turnProcessor ?? (async (turn) => agent?.run(turn)),
         },
@@ -196,6 +253,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     );
   }
 
+  let stopping = false;
   const app: App = {
     config, log, db, keyring, links, metrics, events, audit, identity, redisUrl, redis,
     port: undefined,
@@ -204,13 +262,30 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     chat,
     policy, pool, catalog, runner,
     async start() {
+      // Redis away (REDIS_URL unreachable) never holds up HTTP: workers start when Redis answers.
+      const wantWorkers = Boolean(runner) && (mode === 'serve' || mode === 'worker') && opts.runner?.startWorkers !== false;
+      let workers: 'waiting' | 'starting' | 'started' = 'waiting';
+      const startWorkers = async () => {
+        if (!runner || !wantWorkers || workers !== 'waiting' || stopping) return;
+        workers = 'starting';
+        try {
+          await runner.startWorkers();
+          workers = 'started';
+          log.info({ mode }, 'tool workers started');
+        } catch (err) {
+          workers = 'waiting';
+          log.warn({ err: (err as Error).message }, 'tool workers could not start; retrying when Redis is ready again');
+        }
+      };
       if (redis) {
-        await waitReady(redis).catch(() => log.warn('Redis is not answering yet; ingress will refuse work until it does'));
-        if (config.redisUrl) await checkEvictionPolicy(redis, log);
-      }
-      if (runner && (mode === 'serve' || mode === 'worker') && opts.runner?.startWorkers !== false) {
-        await runner.startWorkers();
-        log.info({ mode }, 'tool workers started');
+        const r = redis;
+        const onReady = () => {
+          if (config.redisUrl) void checkEvictionPolicy(r, log);
+          return startWorkers();
+        };
+        await firstAnswer(r, 2000);
+        r.on('ready', () => void onReady());
+        if (r.status === 'ready') await onReady();
       }
       if (mode === 'serve') {
         if (!config.metricsToken && config.env === 'production') log.warn('METRICS_TOKEN is not set: /metrics is open to anyone who can reach this port');
@@ -227,7 +302,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
         // Slack over HTTP: /slack/events (and /slack/install, /slack/oauth_redirect for the install flow).
         const slack = app.chat && slackOut ? slackPlatform(config, { core: app.chat, db, keyring, identity, audit, log, sender: slackOut }) : undefined;
         if (slack?.router) web.route('/slack', slack.router);
-        const server = await listen(web, config.port);
+        const server = await listen(web, config.port).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === 'EADDRINUSE' ? new PortInUseError(config.port) : err;
+        });
         app.port = server.port;
         closers.unshift(() => server.close());
         log.info({ port: server.port, publicUrl: config.publicUrl }, 'onbehalf is listening');
@@ -243,6 +320,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       }
     },
     async stop() {
+      stopping = true;
       // Each step is bounded: a dependency that is already gone (Redis down) must not hang shutdown.
       const bound = (opts.shutdownGraceMs ?? 10_000) + 5_000;
       for (const close of closers.splice(0)) {

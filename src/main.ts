@@ -1,45 +1,79 @@
 import { parseArgs } from 'node:util';
-import { createApp, type App, type AppMode } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { rotateKeys, SealError, Secret } from './crypto/index.js';
-import { openDb, runMigrations } from './db/index.js';
-import { RedisStartError } from './redis/index.js';
-import { SHELL_USER, demoCommand, shellCommand } from './demo/cli.js';
-import { DiscordSendError, registerCommands } from './platforms/discord/index.js';
+import type { App, AppMode } from './app.js';
+import type { Config } from './config.js';
+import { CLI_COMMANDS, commandUsage, findCommand, usage } from './cli-usage.js';
 
-const USAGE = `Usage: onbehalf <command>
+// `--help` answers before anything else is even loaded: no config, data directory, port or Redis.
+const asked = help(process.argv.slice(2));
+if (asked !== undefined) process.exit(asked);
 
-Commands:
-  serve          web server, chat adapters and workers (default of npm start)
-  worker         workers only, for scaling out
-  migrate        apply database migrations
-  shell --as N   chat with the agent in this terminal as local user N
-  demo [--script] [--as N]  everything offline with a demo OAuth provider and MCP server
-  keys rotate    re-seal every stored secret under the first key of ONBEHALF_KEYS
-  discord register [--guild ID]  register /onbehalf with Discord (globally, or in one guild at once)
-  help           this text`;
+const { PortInUseError, createApp } = await import('./app.js');
+const { ConfigError, loadConfig } = await import('./config.js');
+const { rotateKeys, SealError, Secret } = await import('./crypto/index.js');
+const { openDb, runMigrations } = await import('./db/index.js');
+const { RedisStartError } = await import('./redis/index.js');
+const { DataDirLockedError } = await import('./datadir-lock.js');
+const { SHELL_USER, demoCommand, shellCommand } = await import('./demo/cli.js');
+const { DiscordSendError, registerCommands } = await import('./platforms/discord/index.js');
 
 /** Errors whose message is safe and sufficient for the operator: printed as one line. */
 const expected = (err: unknown): err is Error =>
-  err instanceof ConfigError || err instanceof SealError || err instanceof RedisStartError || err instanceof DiscordSendError;
+  err instanceof ConfigError || err instanceof SealError || err instanceof RedisStartError || err instanceof DiscordSendError ||
+  err instanceof DataDirLockedError || err instanceof PortInUseError;
 
 function out(line: string) {
   process.stdout.write(line + '\n');
 }
 
 async function runUntilSignal(app: App): Promise<number> {
-  await app.start();
+  try {
+    await app.start();
+  } catch (err) {
+    await app.stop(); // nothing it started (the private redis-server, the lock) outlives the failure
+    throw err;
+  }
   return new Promise((resolve) => {
-    let stopping = false;
+    let stopping = 0;
     const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
+      // Ctrl-C under `npm start` arrives twice (the terminal's and npm's forwarded copy): repeats
+      // within 2 s are the same request; a later one means "now".
+      if (stopping) {
+        if (Date.now() - stopping < 2000) return;
+        app.log.warn({ signal }, 'second signal: exiting without waiting for shutdown to finish');
+        resolve(130);
+        return;
+      }
+      stopping = Date.now();
       app.log.info({ signal }, 'shutting down');
-      app.stop().then(() => resolve(0), () => resolve(1));
+      app.stop().then(
+        () => {
+          app.log.info({ signal }, 'onbehalf stopped');
+          resolve(0);
+        },
+        () => resolve(1),
+      );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
+}
+
+/** `--help`/`-h` anywhere: the usage of the command named before it (or the top level), nothing else. */
+function help(argv: string[]): number | undefined {
+  if (!argv.includes('--help') && !argv.includes('-h')) return undefined;
+  const words = argv.filter((a) => !a.startsWith('-'));
+  if (words.length === 0 || words[0] === 'help') {
+    out(usage());
+    return 0;
+  }
+  const byFirstWord = CLI_COMMANDS.filter((c) => c.name.split(' ')[0] === words[0]);
+  const command = findCommand(argv) ?? (byFirstWord.length === 1 ? byFirstWord[0] : undefined);
+  if (!command) {
+    out(`onbehalf: unknown command "${words[0]}".\n${usage()}`);
+    return 2;
+  }
+  out(commandUsage(command));
+  return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -65,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'keys': {
       if (positionals[0] !== 'rotate') {
-        out('onbehalf keys: unknown subcommand. Use: onbehalf keys rotate');
+        out('onbehalf keys: unknown subcommand. Use: onbehalf keys rotate (onbehalf keys --help)');
         return 2;
       }
       const app = await createApp(config(), { mode: 'cli' });
@@ -103,12 +137,10 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return demoCommand(config(), { script: values.script === true, user: typeof values.as === 'string' && SHELL_USER.test(values.as) ? values.as : undefined });
     case 'help':
-    case '--help':
-    case '-h':
-      out(USAGE);
+      out(usage());
       return 0;
     default:
-      out(`onbehalf: unknown command "${command}".\n${USAGE}`);
+      out(`onbehalf: unknown command "${command}".\n${usage()}`);
       return 2;
   }
   void values;

@@ -50,3 +50,58 @@ export function waitReady(redis: Redis, timeoutMs = 5000): Promise<void> {
     redis.once('ready', onReady);
   });
 }
+
+/** `url` with any user name and password replaced by `***`, for logs and messages. */
+export function maskRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username) u.username = '***';
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return 'an unparseable URL';
+  }
+}
+
+const connectionErrorPattern = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|EPIPE|Connection is closed|Stream isn't writeable|getaddrinfo|WRONGPASS|NOAUTH|invalid password/i;
+
+/** Whether an error only says that Redis cannot be reached (or refuses our credentials) right now. */
+export const isConnectionError = (message: string): boolean => connectionErrorPattern.test(message);
+
+/**
+ * One voice for "Redis is away": the first failure is logged at once naming where Redis was
+ * looked for (`REDIS_URL=…` with credentials masked, or the private redis-server), then at most
+ * once per `intervalMs` while it stays away, and recovery once.
+ */
+export class RedisReachability {
+  #down = false;
+  #lastReport = 0;
+  constructor(
+    private readonly where: string,
+    private readonly log: Logger,
+    private readonly intervalMs = 30_000,
+  ) {}
+
+  get down(): boolean {
+    return this.#down;
+  }
+
+  failed(err: Error | string): void {
+    const message = typeof err === 'string' ? err : err.message;
+    const now = Date.now();
+    if (this.#down && now - this.#lastReport < this.intervalMs) return;
+    const again = this.#down;
+    this.#down = true;
+    this.#lastReport = now;
+    this.log.warn(
+      { err: message },
+      `cannot reach Redis at ${this.where} — ${message} (${again ? 'still retrying' : 'retrying'}; /readyz answers 503 and work waits until it answers)`,
+    );
+  }
+
+  ready(): void {
+    if (!this.#down) return;
+    this.#down = false;
+    this.log.info(`Redis at ${this.where} is reachable again`);
+  }
+}

@@ -1,3 +1,3 @@
 export { startPrivateRedis, freePort, type PrivateRedis, type PrivateRedisOptions } from './private.js';
-export { ingressConnection, workerConnection, checkEvictionPolicy, waitReady } from './connect.js';
+export { ingressConnection, workerConnection, checkEvictionPolicy, waitReady, maskRedisUrl, isConnectionError, RedisReachability } from './connect.js';
 export { RedisStartError } from './errors.js';

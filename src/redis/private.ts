@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { RedisStartError } from './errors.js';
@@ -21,6 +21,8 @@ export interface PrivateRedis {
   url: string;
   port: number;
   pid: number;
+  /** The watchdog that stops the server if this process dies without calling `stop`. */
+  watchdogPid: number | undefined;
   /** Stops the server by its own PID (SIGTERM, then SIGKILL after 5 s). */
   stop(): Promise<void>;
 }
@@ -54,19 +56,57 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-/** Kills a redis-server left behind by a crashed earlier run that used the same directory. */
-function reapStale(pidFile: string): void {
+/**
+ * Whether `pid` is a redis-server serving `dir`: its command is redis-server and its working
+ * directory is `dir` (redis-server changes into its `--dir`). A reused pid never matches.
+ */
+export function isOurRedis(pid: number, dir: string): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.startsWith('redis-server') && readlinkSync(`/proc/${pid}/cwd`) === realpathSync(dir);
+  } catch {
+    return false;
+  }
+}
+
+const gone = (pid: number) => {
+  try {
+    globalThis.process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+};
+
+/**
+ * Stops a redis-server left behind by an earlier owner of the same directory that died without
+ * stopping it (SIGKILL, a crash), and waits until it is gone so its port and AOF are free.
+ */
+async function reapStale(pidFile: string, dir: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (Number.isInteger(pid) && pid > 1) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmdline.includes('redis-server')) globalThis.process.kill(pid, 'SIGTERM');
-    } catch {
-      /* not running */
-    }
+  if (Number.isInteger(pid) && pid > 1 && isOurRedis(pid, dir)) {
+    globalThis.process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 5000;
+    while (!gone(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    if (!gone(pid) && isOurRedis(pid, dir)) globalThis.process.kill(pid, 'SIGKILL');
   }
   rmSync(pidFile, { force: true });
+}
+
+/**
+ * A `sh` that waits on a pipe from this process and stops the redis-server when the pipe closes,
+ * which happens however this process ends (SIGKILL included). It checks the pid is still our
+ * redis-server for `dir` before signalling it.
+ */
+function watchdog(pid: number, dir: string): ChildProcess {
+  const script = 'read _; [ "$(readlink /proc/$1/cwd 2>/dev/null)" = "$2" ] && kill -TERM "$1" 2>/dev/null; exit 0';
+  const dog = spawn('sh', ['-c', script, 'onbehalf-redis-watchdog', String(pid), realpathSync(dir)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  dog.on('error', () => undefined);
+  dog.stdin?.on('error', () => undefined);
+  dog.unref();
+  (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return dog;
 }
 
 /**
@@ -77,7 +117,7 @@ export async function startPrivateRedis(opts: PrivateRedisOptions): Promise<Priv
   const binary = opts.binary ?? 'redis-server';
   mkdirSync(opts.dir, { recursive: true });
   const pidFile = path.join(opts.dir, 'redis.owner.pid');
-  reapStale(pidFile);
+  await reapStale(pidFile, opts.dir);
   const port = opts.port ?? (await freePort());
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
@@ -96,14 +136,19 @@ export async function startPrivateRedis(opts: PrivateRedisOptions): Promise<Priv
     );
   }
   writeFileSync(pidFile, String(pid));
+  const dog = watchdog(pid, opts.dir);
   let exited = false;
   const exitedP = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
   while (!(await ping(port))) {
-    if (exited) throw new RedisStartError(`redis-server exited at start; see ${path.join(opts.dir, 'redis.log')}`);
+    if (exited) {
+      dog.kill('SIGKILL');
+      throw new RedisStartError(`redis-server exited at start; see ${path.join(opts.dir, 'redis.log')}`);
+    }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
+      dog.kill('SIGKILL');
       throw new RedisStartError(`redis-server did not answer on port ${port} within ${opts.startTimeoutMs ?? 10_000} ms`);
     }
     await new Promise((r) => setTimeout(r, 25));
@@ -112,7 +157,9 @@ export async function startPrivateRedis(opts: PrivateRedisOptions): Promise<Priv
     url: `redis://127.0.0.1:${port}`,
     port,
     pid,
+    watchdogPid: dog.pid,
     async stop() {
+      dog.kill('SIGKILL');
       if (!exited) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { startPrivateRedis, RedisStartError } from '../../src/redis/index.js';
+import { isOurRedis } from '../../src/redis/private.js';
 import { tempDir } from '../support/env.js';
 import { alive } from '../support/cli.js';
 
@@ -48,5 +50,62 @@ describe('private redis-server', () => {
     c2.disconnect();
     await second.stop();
     cleanup();
+  });
+});
+
+describe('a private redis-server never outlives its owner', () => {
+  it('is stopped by its watchdog when the owning process is SIGKILLed', async () => {
+    const { dir, cleanup } = tempDir();
+    const { spawn } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const mod = fileURLToPath(new URL('../../src/redis/index.ts', import.meta.url));
+    const script = `const { startPrivateRedis } = await import(${JSON.stringify(mod)}); const r = await startPrivateRedis({ dir: ${JSON.stringify(dir)} }); console.log('pid=' + r.pid); setInterval(() => {}, 1000);`;
+    const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    owner.stdout.on('data', (d) => (out += d));
+    try {
+      await vi.waitFor(() => expect(out).toMatch(/pid=\d+/), { timeout: 20_000 });
+      const pid = Number(out.match(/pid=(\d+)/)![1]);
+      expect(alive(pid)).toBe(true);
+      owner.kill('SIGKILL');
+      await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 10_000 });
+    } finally {
+      if (owner.exitCode === null) owner.kill('SIGKILL');
+      cleanup();
+    }
+  });
+
+  it('one left behind (owner and watchdog gone) is reaped by the next start on the same directory', async () => {
+    const { dir, cleanup } = tempDir();
+    const first = await startPrivateRedis({ dir });
+    process.kill(first.watchdogPid!, 'SIGKILL'); // as if the owner died with its watchdog
+    await vi.waitFor(() => expect(alive(first.watchdogPid!)).toBe(false));
+    expect(alive(first.pid)).toBe(true);
+    const second = await startPrivateRedis({ dir });
+    try {
+      await vi.waitFor(() => expect(alive(first.pid)).toBe(false));
+      expect(second.pid).not.toBe(first.pid);
+    } finally {
+      await second.stop();
+      if (alive(first.pid)) process.kill(first.pid, 'SIGKILL');
+      cleanup();
+    }
+  });
+
+  it('a pid file naming some other process is not signalled', async () => {
+    const { dir, cleanup } = tempDir();
+    const { spawn } = await import('node:child_process');
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    writeFileSync(path.join(dir, 'redis.owner.pid'), String(other.pid));
+    expect(isOurRedis(other.pid!, dir)).toBe(false);
+    const r = await startPrivateRedis({ dir });
+    try {
+      expect(alive(other.pid!)).toBe(true);
+      expect(isOurRedis(r.pid, dir)).toBe(true);
+    } finally {
+      await r.stop();
+      other.kill('SIGKILL');
+      cleanup();
+    }
   });
 });
