@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/crypto/index.js';
 import { presets } from '../../src/oauth/index.js';
 import type { ChatOAuth } from '../../src/chat/services.js';
-import { authorizeInBrowser, continueFlow } from '../support/oauth-server.js';
+import { authorizeInBrowser, continueFlow, OAuthTestServer } from '../support/oauth-server.js';
 import { oauthBed, type Bed } from './bed.js';
 
 describe('providers an admin registers', () => {
@@ -93,6 +93,38 @@ describe('providers an admin registers', () => {
     } finally {
       issuer.closeAllConnections();
       await new Promise<void>((r) => issuer.close(() => r()));
+    }
+  });
+
+  it('an issuer that advertises the RFC 9207 iss parameter: a callback without iss is discarded, nothing stored, no code exchanged', async () => {
+    // The authorization server itself never sends iss; its discovery document says it always does.
+    const vendor = await OAuthTestServer.start({ issParameter: false });
+    const discovery = http.createServer((_req, res) => {
+      const base = `http://127.0.0.1:${(discovery.address() as AddressInfo).port}`;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+        issuer: base, authorization_endpoint: `${vendor.issuer}/authorize`, token_endpoint: `${vendor.issuer}/token`, userinfo_endpoint: `${vendor.issuer}/user`,
+        code_challenge_methods_supported: ['S256'], authorization_response_iss_parameter_supported: true,
+      }));
+    });
+    await new Promise<void>((r) => discovery.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(discovery.address() as AddressInfo).port}`;
+      expect(await bed.oauth.addProvider(bed.org.id, { slug: 'issy', kind: 'oidc', clientId: 'c-iss', issuer: url })).toMatchObject({ ok: true });
+      const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'issy'));
+      if (!('callbackUrl' in step)) throw new Error('no redirect');
+      expect(new URL(step.callbackUrl).searchParams.has('iss')).toBe(false);
+      const page = await step.browser.fetch(step.callbackUrl);
+      expect(page.status).toBe(400);
+      const html = await page.text();
+      expect(html).toContain('Wrong authorization server');
+      expect(html).toContain('Nothing was changed');
+      expect(vendor.seen('/token')).toHaveLength(0);
+      expect((await bed.oauth.listConnections(bed.org.id, bed.user.id)).map((c) => c.providerSlug)).not.toContain('issy');
+      await bed.oauth.removeProvider(bed.org.id, 'issy');
+    } finally {
+      discovery.closeAllConnections();
+      await new Promise<void>((r) => discovery.close(() => r()));
+      await vendor.stop();
     }
   });
 
