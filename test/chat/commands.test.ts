@@ -49,6 +49,14 @@ describe('/onbehalf through the shell platform', () => {
     expect(member).not.toMatch(/admin org/);
   });
 
+  it('run on a server the org does not have is refused at once, naming /onbehalf tools', async () => {
+    const mia = as('mia');
+    const from = mia.output.length;
+    const reply = oneLine(await mia.send('/onbehalf run nosuch.list {}'));
+    expect(reply).toBe('onbehalf (only you): `nosuch.list` was not run: there is no server named nosuch. `/onbehalf tools` lists the servers and tools you may use.');
+    expect(mia.output.slice(from)).not.toMatch(/Running/);
+  });
+
   it('whoami names the user, role and linked identity', async () => {
     const out = await as('mia').send('/onbehalf whoami');
     expect(out).toMatch(/You are mia \(member\)/);
