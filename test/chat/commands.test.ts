@@ -57,6 +57,16 @@ describe('/onbehalf through the shell platform', () => {
     expect(mia.output.slice(from)).not.toMatch(/Running/);
   });
 
+  it('in the shell, help, tools, whoami or connections alone on a line work without /onbehalf', async () => {
+    const mia = as('mia');
+    expect(await mia.send('whoami')).toMatch(/You are mia \(member\)/);
+    expect(await mia.send('help')).toMatch(/• `\/onbehalf run <server>\.<tool> <json>`/);
+    expect(await mia.send('  Connections ')).toMatch(/^onbehalf \(only you\): /);
+    expect(await mia.send('connections')).toBe(await mia.send('/onbehalf connections'));
+    expect(await mia.send('tools')).toMatch(/^onbehalf \(only you\): /);
+    expect(await mia.send('tools')).toBe(await mia.send('/onbehalf tools'));
+  });
+
   it('whoami names the user, role and linked identity', async () => {
     const out = await as('mia').send('/onbehalf whoami');
     expect(out).toMatch(/You are mia \(member\)/);
