@@ -46,6 +46,8 @@ export interface AppOptions {
   shutdownGraceMs?: number;
   /** Extra routers mounted on the web server (the demo's provider and MCP server). */
   routes?: { path: string; router: Hono<WebEnv> }[];
+  /** Address the web server binds. Default `0.0.0.0`; the terminal commands bind `127.0.0.1`. */
+  hostname?: string;
   /** Runner seams and tunables: the chat notifier (default: posts through `outbound`), the agent, timings. */
   runner?: {
     notifier?: RunnerNotifier;
@@ -302,7 +304,7 @@ async function build(config: Config, opts: AppOptions, mode: AppMode, releaseLoc
         // Slack over HTTP: /slack/events (and /slack/install, /slack/oauth_redirect for the install flow).
         const slack = app.chat && slackOut ? slackPlatform(config, { core: app.chat, db, keyring, identity, audit, log, sender: slackOut }) : undefined;
         if (slack?.router) web.route('/slack', slack.router);
-        const server = await listen(web, config.port).catch((err: NodeJS.ErrnoException) => {
+        const server = await listen(web, config.port, opts.hostname).catch((err: NodeJS.ErrnoException) => {
           throw err.code === 'EADDRINUSE' ? new PortInUseError(config.port) : err;
         });
         app.port = server.port;

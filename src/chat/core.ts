@@ -8,6 +8,12 @@ import type { Ack, ChatInbound, Inbound } from './types.js';
 /** Leading `/onbehalf` or `onbehalf` in a plain message turns it into a command. */
 const COMMAND_PREFIX = /^\s*\/?onbehalf(\s+|$)/i;
 
+/**
+ * In the shell, these words alone on a line are the command (`whoami` means `/onbehalf whoami`).
+ * Only there: in Slack and Discord a message "help" is a question for the assistant.
+ */
+const SHELL_BARE_COMMAND = /^(help|tools|whoami|connections)$/i;
+
 /** What an external member of a shared channel (Slack Connect) is told, and all they get. */
 export const EXTERNAL_MEMBER =
   "This workspace's onbehalf serves its own members only; you are a guest from another workspace, so use onbehalf in your own workspace (ask its admins to install it).";
@@ -36,6 +42,7 @@ export class ChatCore implements ChatInbound {
         if (COMMAND_PREFIX.test(event.text)) return runCommand(ctx, event.text.replace(COMMAND_PREFIX, ''));
         const text = event.text.trim();
         if (!text) return undefined;
+        if (event.identity.platform === 'shell' && SHELL_BARE_COMMAND.test(text)) return runCommand(ctx, text.toLowerCase());
         if (text.length > 4000) return { private: { text: `That message is ${text.length} characters long; the limit is 4000.` } };
         await this.s.runner.enqueueTurn({
           orgId: org.id, userId: user.id, chatIdentity: identityKey(event.identity), text, target: event.target, requestId, eventId: event.eventId,

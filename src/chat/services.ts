@@ -52,8 +52,8 @@ export interface ChatPolicy {
 
 /** What the chat core needs of the runner. */
 export interface ChatRunner {
-  /** Accepts one tool call (its outcome is posted to `target` by the runner's notifier), or refuses it at the user's cap. */
-  enqueueToolCall(req: { orgId: string; userId: string; chatIdentity: string; server: string; tool: string; args: Record<string, unknown>; target: ReplyTarget; requestId: string; eventId?: string }): Promise<{ kind: 'accepted'; callId: string } | { kind: 'too_many_queued'; callId: string; limit: number }>;
+  /** Accepts one tool call (its outcome is posted to `target` by the runner's notifier), or refuses it at the user's cap or for an unknown server. */
+  enqueueToolCall(req: { orgId: string; userId: string; chatIdentity: string; server: string; tool: string; args: Record<string, unknown>; target: ReplyTarget; requestId: string; eventId?: string }): Promise<{ kind: 'accepted'; callId: string } | { kind: 'too_many_queued'; callId: string; limit: number } | { kind: 'unknown_server'; callId: string; server: string }>;
   /** The caller's answer to an approval prompt (only the call's own user may answer). */
   answerApproval(req: { orgId: string; userId: string; chatIdentity: string; callId: string; approve: boolean; requestId: string }): Promise<ApprovalAnswer>;
   /** Accepts one agent turn (a plain message); dedupes on `eventId`. */

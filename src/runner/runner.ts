@@ -66,8 +66,8 @@ export interface ToolCallRequest {
   turnId?: string;
 }
 
-/** What `enqueueToolCall` did: accepted (its outcome goes to the reply target), or refused at the user's cap. */
-export type EnqueueResult = { kind: 'accepted'; callId: string } | { kind: 'too_many_queued'; callId: string; limit: number };
+/** What `enqueueToolCall` did: accepted (its outcome goes to the reply target), or refused (nothing queued) at the user's cap or for a server the org does not have. */
+export type EnqueueResult = { kind: 'accepted'; callId: string } | { kind: 'too_many_queued'; callId: string; limit: number } | { kind: 'unknown_server'; callId: string; server: string };
 
 /** Thrown inside a job to make BullMQ back off and retry; the message is safe to store in Redis. */
 export class TransientCallError extends Error {
@@ -123,13 +123,7 @@ export class Runner {
   async enqueueToolCall(req: ToolCallRequest): Promise<EnqueueResult> {
     const callId = req.eventId ? `ev-${jobIdFor('tool', req.orgId, req.eventId)}` : newId();
     const server = this.d.policy.server(req.orgId, req.server);
-    if (!server) {
-      await this.d.notifier.outcome(
-        { callId, orgId: req.orgId, userId: req.userId, server: req.server, tool: req.tool, target: req.target, requestId: req.requestId },
-        { kind: 'failed', message: `there is no server named ${req.server} (\`/onbehalf tools\` lists yours)` },
-      );
-      return { kind: 'accepted', callId };
-    }
+    if (!server) return { kind: 'unknown_server', callId, server: req.server };
     const row = { id: callId, orgId: req.orgId, userId: req.userId, serverId: server.id, tool: req.tool, args: req.args, replyTarget: req.target, requestId: req.requestId, turnId: req.turnId ?? null };
     const inserted = this.executor.calls.insertWithin(row, this.#t.maxQueuedPerUser);
     if (inserted === 'full') {
@@ -169,6 +163,7 @@ export class Runner {
   async runToolCall(req: ToolCallRequest, timeoutMs = 120_000): Promise<RunResult> {
     const queued = await this.enqueueToolCall(req);
     if (queued.kind === 'too_many_queued') return { kind: 'done', outcome: { kind: 'failed', message: `you already have ${queued.limit} calls waiting to run; wait for them to finish, then try again` } };
+    if (queued.kind === 'unknown_server') return { kind: 'done', outcome: { kind: 'failed', message: `there is no server named ${queued.server}` } };
     const { callId } = queued;
     const deadline = Date.now() + timeoutMs;
     // Woken at once when the call parks or ends in this process; the coarser poll covers a worker in another process.

@@ -49,6 +49,24 @@ describe('/onbehalf through the shell platform', () => {
     expect(member).not.toMatch(/admin org/);
   });
 
+  it('run on a server the org does not have is refused at once, naming /onbehalf tools', async () => {
+    const mia = as('mia');
+    const from = mia.output.length;
+    const reply = oneLine(await mia.send('/onbehalf run nosuch.list {}'));
+    expect(reply).toBe('onbehalf (only you): `nosuch.list` was not run: there is no server named nosuch. `/onbehalf tools` lists the servers and tools you may use.');
+    expect(mia.output.slice(from)).not.toMatch(/Running/);
+  });
+
+  it('in the shell, help, tools, whoami or connections alone on a line work without /onbehalf', async () => {
+    const mia = as('mia');
+    expect(await mia.send('whoami')).toMatch(/You are mia \(member\)/);
+    expect(await mia.send('help')).toMatch(/• `\/onbehalf run <server>\.<tool> <json>`/);
+    expect(await mia.send('  Connections ')).toMatch(/^onbehalf \(only you\): /);
+    expect(await mia.send('connections')).toBe(await mia.send('/onbehalf connections'));
+    expect(await mia.send('tools')).toMatch(/^onbehalf \(only you\): /);
+    expect(await mia.send('tools')).toBe(await mia.send('/onbehalf tools'));
+  });
+
   it('whoami names the user, role and linked identity', async () => {
     const out = await as('mia').send('/onbehalf whoami');
     expect(out).toMatch(/You are mia \(member\)/);

@@ -37,7 +37,7 @@ function userRef(ctx: CommandContext, ref: string | undefined) {
 const PROVIDER = 'provider add <slug> <preset|oidc|oauth2> <client_id> [--scopes a,b] [--issuer URL] [--authorize URL --token URL] | list | remove <slug> | share <slug> on|off';
 const SERVER = 'server add <name> http <url> [--timeout ms] | add <name> stdio <command> [args…] | list | remove <name> | test <name>';
 const BIND = 'bind <server> env|header <NAME> <source> [--template "Bearer {token}"]';
-const RULE = 'allow|deny <server> <tool-glob> [--roles a,b] [--users @a,@b] [--teams t] [--arg name=glob] [--ignore-case] [--inject name={user.email}]';
+const RULE = (effect: 'allow' | 'deny') => `${effect} <server> <tool-glob> [--roles a,b] [--users @a,@b] [--teams t] [--arg name=glob] [--ignore-case] [--inject name={user.email}]`;
 const SECRET = 'secret set org|team|user <name> [team|@user] | list [scope] | delete org|team|user <name> [team|@user]';
 const TEAM = 'team create <name> | add <team> @user | remove <team> @user | channel <team> | list';
 const ROLE = 'role grant|revoke @user';
@@ -135,13 +135,13 @@ export const adminCommands: CommandSpec[] = [
   },
   ...(['allow', 'deny'] as const).map(
     (effect): CommandSpec => ({
-      word: effect, usage: RULE, summary: effect === 'allow' ? 'let people use tools' : 'forbid tools',
+      word: effect, usage: RULE(effect), summary: effect === 'allow' ? 'let people use tools' : 'forbid tools',
       run: async (ctx, args) => {
         // `--ignore-case` takes no value: taken out first so it cannot swallow the next word.
         const ignoreCase = args.includes('--ignore-case');
         const { positional, flags } = options(args.filter((a) => a !== '--ignore-case'));
         const [server, tools] = positional;
-        if (!server || !tools) return wrong(RULE);
+        if (!server || !tools) return wrong(RULE(effect));
         const pairs = (v: string | true | undefined) => {
           if (typeof v !== 'string') return undefined;
           return Object.fromEntries(v.split(',').map((p) => p.split(/=(.*)/s, 2) as [string, string]));

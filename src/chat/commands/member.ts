@@ -52,6 +52,7 @@ export const memberCommands: CommandSpec[] = [
         orgId: ctx.org.id, userId: ctx.user.id, chatIdentity: identityKey(ctx.identity), server: m[1]!, tool: m[2]!,
         args: parsed as Record<string, unknown>, target: ctx.target, requestId: ctx.requestId, eventId: ctx.eventId,
       });
+      if (queued.kind === 'unknown_server') return say(`\`${m[1]}.${m[2]}\` was not run: there is no server named ${queued.server}. \`/onbehalf tools\` lists the servers and tools you may use.`);
       if (queued.kind === 'too_many_queued') return say(`\`${m[1]}.${m[2]}\` was not run: you already have ${queued.limit} calls waiting to run; wait for them to finish, then try again.`);
       return say(`Running \`${m[1]}.${m[2]}\` as you…`);
     },

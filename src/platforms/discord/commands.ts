@@ -16,8 +16,17 @@ interface Word {
 
 const clip = (s: string, n = 100) => (s.length <= n ? s : s.slice(0, n - 1) + '…');
 
+/**
+ * The words typed after the subcommand, from the router's usage: the leading word is dropped, and
+ * so is its repetition after each `|` (`org invite | org join <code>` reads `invite | join <code>`).
+ */
+export function argsUsage(w: Pick<Word, 'word' | 'usage'>): string {
+  const own = w.usage === w.word || w.usage.startsWith(w.word + ' ') ? w.usage.slice(w.word.length) : ` ${w.usage}`;
+  return own.split(/\s+\|\s+/).map((alt) => alt.trim().replace(new RegExp(`^${w.word}(\\s+|$)`), '')).filter(Boolean).join(' | ');
+}
+
 function subcommand(w: Word) {
-  const rest = w.usage.slice(w.word.length).trim();
+  const rest = argsUsage(w);
   return {
     type: 1,
     name: w.word,

@@ -46,6 +46,34 @@ describe('onbehalf discord register', () => {
     expect(r.stdout + r.stderr).not.toContain(BOT_TOKEN);
   });
 
+  it("each subcommand reads as the help does: its description is the router's summary, its args the usage that follows the word", async () => {
+    const guild = fake.guilds[0]!.id;
+    const r = await runCli(['discord', 'register', '--guild', guild], { cwd: dir.dir, env: env() });
+    expect(r.code).toBe(0);
+    const [cmd] = fake.commands.get(guild) as Opt[];
+    const registered = [
+      ...cmd!.options!.filter((o) => o.type === 1).map((o) => ({ o, spec: COMMANDS.member.find((c) => c.word === o.name)! })),
+      ...cmd!.options!.find((o) => o.name === 'admin')!.options!.map((o) => ({ o, spec: COMMANDS.admin.find((c) => c.word === o.name)! })),
+    ];
+    expect(registered).toHaveLength(COMMANDS.member.length + COMMANDS.admin.length);
+    for (const { o, spec } of registered) {
+      expect(o.description).toBe(spec.summary.length <= 100 ? spec.summary : spec.summary.slice(0, 99) + '…');
+      const args = o.options?.[0]?.description;
+      if (spec.usage === spec.word) {
+        expect(o.options ?? []).toEqual([]);
+        continue;
+      }
+      // What the picker shows is the router's usage after the word: no stray `|` or half a word in front.
+      const first = args!.replace(/…$/, '').split(' | ')[0]!;
+      expect(spec.usage.startsWith(`${spec.word} ${first}`), `${o.name}: ${args}`).toBe(true);
+      expect(args).not.toMatch(/^\|/);
+    }
+    const admin = cmd!.options!.find((o) => o.name === 'admin')!.options!;
+    expect(admin.find((o) => o.name === 'allow')!.options![0]!.description).toMatch(/^<server> <tool-glob> /);
+    expect(admin.find((o) => o.name === 'deny')!.options![0]!.description).toMatch(/^<server> <tool-glob> /);
+    expect(admin.find((o) => o.name === 'org')!.options![0]!.description).toBe('invite | join <code>');
+  });
+
   it('without --guild registers globally', async () => {
     const r = await runCli(['discord', 'register'], { cwd: dir.dir, env: env() });
     expect(r.code).toBe(0);
