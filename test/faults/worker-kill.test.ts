@@ -44,7 +44,9 @@ describe('one of two worker processes SIGKILLed under load', () => {
       sent.push({ s: await bed.send(i % 2 ? 'alice' : 'bob', `run web.${tool} ${args}`), tool });
     }
     expect(sent.every((x) => x.s.ok)).toBe(true);
-    await until(() => readNotices(noticeFile).length >= 8, 20_000, 'the first calls to finish');
+    // Killed mid-stream: once both workers are answering, so the victim holds calls in flight.
+    const answered = (pid: number | undefined) => readNotices(noticeFile).filter((n) => n.pid === pid).length;
+    await until(() => readNotices(noticeFile).length >= 8 && answered(w1.child.pid) >= 2 && answered(w2.child.pid) >= 2, 20_000, 'the first calls to finish on both workers');
     w1.child.kill('SIGKILL');
     await w1.exited;
     const killedAt = Date.now();
