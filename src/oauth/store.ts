@@ -43,21 +43,9 @@ export class ConnectionStore {
     return new Secret(this.d.keyring.open(sealed, ctx(row, which === 'access' ? 'accessTokenSealed' : 'refreshTokenSealed')));
   }
 
-  /**
-   * Why a row's tokens do not open for the owner it is stored under (moved to another user,
-   * provider or org, or altered), or undefined when they open. Logged at warn, without values.
-   * A missing key is not this: it still throws, so an operator's key mistake marks no grant dead.
-   */
-  unreadable(row: ConnectionRow): SealedValueMismatch | undefined {
-    try {
-      this.open(row, 'access');
-      this.open(row, 'refresh');
-      return undefined;
-    } catch (err) {
-      if (!(err instanceof SealedValueMismatch)) throw err;
-      this.d.log.warn({ sealError: err.code, connectionId: row.id, userId: row.userId, providerId: row.providerId, err: err.message }, 'a stored grant does not open for its owner; it needs reconnecting');
-      return err;
-    }
+  /** Logs, once per dead grant (it is then marked), that a stored grant does not open for its owner. */
+  reportUnreadable(row: ConnectionRow, err: SealedValueMismatch): void {
+    this.d.log.warn({ sealError: err.code, connectionId: row.id, userId: row.userId, providerId: row.providerId, err: err.message }, 'a stored grant does not open for its owner; it needs reconnecting');
   }
 
   /** Stores a new grant from a connect (insert, or replace the user's previous grant). */

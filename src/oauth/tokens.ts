@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SealedValueMismatch } from '../crypto/index.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { RedisLock, type HeldLock } from './lock.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
@@ -37,17 +38,21 @@ export class TokenService {
     // A held grant is not usable until its user confirms it in chat.
     if (!row || row.status === 'revoked' || row.status === 'held' || !row.accessTokenSealed) return { kind: 'missing', providerId: p.id, providerSlug };
     if (row.status === 'needs_reauth') return this.#needsReauth(p, row);
-    // A grant sealed for another owner (or altered) is never used: it behaves like a dead grant.
-    if (this.conns.unreadable(row)) {
+    try {
+      const got = opts.forceRefresh || !this.#fresh(row) ? await this.#refreshSingleFlight(p, row, opts.forceRefresh ?? false) : row;
+      const r = 'kind' in got ? got : this.#ok(p, got);
+      if (r.kind !== 'ok') return r;
+      const missing = (opts.requiredScopes ?? []).filter((s) => !r.scopes.includes(s));
+      if (missing.length) return { kind: 'insufficient_scope', providerId: p.id, providerSlug, connectionId: r.connectionId, missingScopes: missing };
+      return r;
+    } catch (err) {
+      // A grant sealed for another owner (or altered) is never used: it behaves like a dead grant.
+      // Caught where the token is opened anyway (to use or to refresh it), so a good grant is decrypted once.
+      if (!(err instanceof SealedValueMismatch)) throw err;
+      this.conns.reportUnreadable(row, err);
       const dead = this.#markDead(p, row, 'the stored grant does not open for this user');
       return dead.kind === 'needs_reauth' ? { ...dead, reason: 'sealed_value_mismatch' } : dead;
     }
-    const got = opts.forceRefresh || !this.#fresh(row) ? await this.#refreshSingleFlight(p, row, opts.forceRefresh ?? false) : row;
-    const r = 'kind' in got ? got : this.#ok(p, got);
-    if (r.kind !== 'ok') return r;
-    const missing = (opts.requiredScopes ?? []).filter((s) => !r.scopes.includes(s));
-    if (missing.length) return { kind: 'insufficient_scope', providerId: p.id, providerSlug, connectionId: r.connectionId, missingScopes: missing };
-    return r;
   }
 
   /**
@@ -108,6 +113,7 @@ export class TokenService {
           // Lost the lock before sending: someone else holds it now; wait for them like any waiter.
           if (r !== 'lost') return r;
         } catch (err) {
+          if (err instanceof SealedValueMismatch) throw err; // a grant that does not open is dead, not unavailable
           this.d.log.warn({ provider: p.slug, connectionId: seen.id, err: (err as Error).message }, 'token refresh failed');
           return { kind: 'unavailable', providerSlug: p.slug, reason: 'the refresh could not be completed' };
         } finally {

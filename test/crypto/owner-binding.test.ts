@@ -108,6 +108,19 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     expect(JSON.stringify(r)).not.toContain(token);
   });
 
+  it('an expired grant moved to another user is not refreshed with its refresh token: that user must reconnect', async () => {
+    const alice = bed.user.id;
+    const dave = userId('dave');
+    await connectFresh();
+    const row = rowOf(alice)!;
+    const refreshes = bed.server.refreshRequests().length;
+    sql.prepare('update connected_accounts set user_id = ?, expires_at = ? where id = ?').run(dave, Date.now() - 60_000, row.id);
+    const r = await bed.oauth.accessTokenFor(bed.org.id, dave, 'vendor');
+    expect(r).toMatchObject({ kind: 'needs_reauth', providerSlug: 'vendor', reason: 'sealed_value_mismatch' });
+    expect(bed.server.refreshRequests()).toHaveLength(refreshes);
+    expect(rowOf(dave)!.status).toBe('needs_reauth');
+  });
+
   it('a grant moved to a user and provider of another org does not open', async () => {
     const alice = bed.user.id;
     const { org: evil, user: eve } = bed.t.app.identity.resolve({ platform: 'shell', workspaceId: 'elsewhere', userId: 'eve', workspaceName: 'Evil' });
