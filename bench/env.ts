@@ -83,14 +83,30 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     const keys = `k1:${randomBytes(32).toString('base64')}`;
     const publicUrl = `http://127.0.0.1:${port}`;
     const env = {
-      NODE_ENV: 'production', PORT: String(port), PUBLIC_URL: publicUrl, ONBEHALF_DATA_DIR: dataDir, ONBEHALF_KEYS: keys,
-      ONBEHALF_ALLOW_STDIO: 'true', ONBEHALF_ALLOW_PRIVATE_URLS: 'true', LOG_LEVEL: 'info',
+      NODE_ENV: 'production',
+      PORT: String(port),
+      PUBLIC_URL: publicUrl,
+      ONBEHALF_DATA_DIR: dataDir,
+      ONBEHALF_KEYS: keys,
+      ONBEHALF_ALLOW_STDIO: 'true',
+      ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
+      LOG_LEVEL: 'info',
     };
     const notifier = new WaitingNotifier();
     const logs = new LogSink();
     const app = await createApp(
-      loadConfig({ ...env, SLACK_SIGNING_SECRET: signingSecret, SLACK_BOT_TOKEN: `xoxb-bench-${randomBytes(8).toString('hex')}`, SLACK_API_URL: slack.url.replace(/\/$/, '') }),
-      { mode: 'serve', logDestination: logs, shutdownGraceMs: 2000, runner: { notifier, tuning: { concurrency: 64, maxQueuedPerUser: 1_000_000 } } },
+      loadConfig({
+        ...env,
+        SLACK_SIGNING_SECRET: signingSecret,
+        SLACK_BOT_TOKEN: `xoxb-bench-${randomBytes(8).toString('hex')}`,
+        SLACK_API_URL: slack.url.replace(/\/$/, ''),
+      }),
+      {
+        mode: 'serve',
+        logDestination: logs,
+        shutdownGraceMs: 2000,
+        runner: { notifier, tuning: { concurrency: 64, maxQueuedPerUser: 1_000_000 } },
+      },
     );
     stops.push(() => app.stop());
     await app.start();
@@ -98,11 +114,25 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     const userIds = {} as Record<BenchUser, string>;
     let orgId = '';
     for (const who of USERS) {
-      const r = app.identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: who, displayName: who, workspaceName: 'Bench' });
+      const r = app.identity.resolve({
+        platform: 'slack',
+        workspaceId: 'T1',
+        userId: who,
+        displayName: who,
+        workspaceName: 'Bench',
+      });
       orgId = r.org.id;
       userIds[who] = r.user.id;
     }
-    const added = await app.oauth!.addProvider(orgId, { slug: 'vendor', kind: 'oauth2', clientId: 'bench-client', clientSecret: new Secret('bench-secret'), scopes: ['repo'], issuer: oauth.issuer, ...oauth.endpoints });
+    const added = await app.oauth!.addProvider(orgId, {
+      slug: 'vendor',
+      kind: 'oauth2',
+      clientId: 'bench-client',
+      clientSecret: new Secret('bench-secret'),
+      scopes: ['repo'],
+      issuer: oauth.issuer,
+      ...oauth.endpoints,
+    });
     if (!added.ok) throw new Error(`provider: ${added.error}`);
     const tokens = {} as Record<BenchUser, string>;
     const refreshTokens = async (who: BenchUser) => {
@@ -121,35 +151,77 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       if (!ok.ok) throw new Error(`confirm ${who}: ${ok.error}`);
       await refreshTokens(who);
     }
-    for (const [name, input] of [['web', { transport: 'http' as const, url: mcp.url }], ['gh', { transport: 'stdio' as const, ...stdioServerCommand }]] as const) {
+    for (const [name, input] of [
+      ['web', { transport: 'http' as const, url: mcp.url }],
+      ['gh', { transport: 'stdio' as const, ...stdioServerCommand }],
+    ] as const) {
       const r = await app.policy.addServer(orgId, { name, ...input });
       if (!r.ok) throw new Error(`server ${name}: ${r.error}`);
     }
     for (const r of [
       await app.policy.bind(orgId, 'web', 'header', 'Authorization', 'oauth:vendor', 'Bearer {token}'),
       await app.policy.bind(orgId, 'gh', 'env', 'GITHUB_TOKEN', 'oauth:vendor'),
-    ]) if (!r.ok) throw new Error(`bind: ${r.error}`);
+    ])
+      if (!r.ok) throw new Error(`bind: ${r.error}`);
 
     const producers = new Map<string, Runner>();
     stops.push(async () => {
       for (const p of producers.values()) await p.stop(1000);
     });
     return {
-      app, dataDir, baseUrl: publicUrl, signingSecret, notifier, oauth, mcp, slack, orgId, userIds, tokens, logs,
+      app,
+      dataDir,
+      baseUrl: publicUrl,
+      signingSecret,
+      notifier,
+      oauth,
+      mcp,
+      slack,
+      orgId,
+      userIds,
+      tokens,
+      logs,
       childEnv: { ...env, REDIS_URL: app.redisUrl!, DATABASE_URL: `file:${app.config.databasePath}`, PORT: '0' },
       request: (who, server, tool, args, i) => ({
-        orgId, userId: userIds[who], chatIdentity: `slack:T1:${who}`, server, tool, args,
-        target: { platform: 'slack', workspaceId: 'T1', channelId: 'CBENCH', userId: who, isDirect: false, messageId: `m${i}` }, requestId: `bench-${i}`,
+        orgId,
+        userId: userIds[who],
+        chatIdentity: `slack:T1:${who}`,
+        server,
+        tool,
+        args,
+        target: {
+          platform: 'slack',
+          workspaceId: 'T1',
+          channelId: 'CBENCH',
+          userId: who,
+          isDirect: false,
+          messageId: `m${i}`,
+        },
+        requestId: `bench-${i}`,
       }),
       expire(who) {
-        app.db.update(connectedAccounts).set({ expiresAt: Date.now() - 1000 }).where(eq(connectedAccounts.userId, userIds[who])).run();
+        app.db
+          .update(connectedAccounts)
+          .set({ expiresAt: Date.now() - 1000 })
+          .where(eq(connectedAccounts.userId, userIds[who]))
+          .run();
       },
       refreshTokens,
       producer(prefix) {
         const have = producers.get(prefix);
         if (have) return have;
         const r = new Runner(
-          { db: app.db, policy: app.policy, pool: app.pool, tokens: app.oauth!, notifier, audit: app.audit, log: app.log, connection: app.redis!, redisUrl: app.redisUrl! },
+          {
+            db: app.db,
+            policy: app.policy,
+            pool: app.pool,
+            tokens: app.oauth!,
+            notifier,
+            audit: app.audit,
+            log: app.log,
+            connection: app.redis!,
+            redisUrl: app.redisUrl!,
+          },
           { prefix, maxQueuedPerUser: 1_000_000 },
         );
         producers.set(prefix, r);

@@ -41,7 +41,10 @@ export function table(rows: BenchRow[]): string {
         r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`,
         r.goal,
         r.met === null ? '—' : r.met ? 'yes' : '**no**',
-      ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'),
+      ]
+        .join(' | ')
+        .replace(/^/, '| ')
+        .replace(/$/, ' |'),
     ),
   ];
   return lines.join('\n');

@@ -15,7 +15,13 @@ export interface OpenLoopResult {
  * (so a stall is not hidden by sending less). Bounded: exactly rate×seconds requests, then waits
  * at most `drainMs` (default 10000) for the last answers.
  */
-export async function openLoop(rate: number, seconds: number, fire: (i: number) => Promise<number>, expect = 200, drainMs = 10_000): Promise<OpenLoopResult> {
+export async function openLoop(
+  rate: number,
+  seconds: number,
+  fire: (i: number) => Promise<number>,
+  expect = 200,
+  drainMs = 10_000,
+): Promise<OpenLoopResult> {
   const n = Math.round(rate * seconds);
   const interval = 1000 / rate;
   const out: OpenLoopResult = { latencies: [], errors: 0, statuses: {} };
@@ -26,17 +32,19 @@ export async function openLoop(rate: number, seconds: number, fire: (i: number) 
     const now = performance.now();
     for (; i < n && t0 + i * interval <= now; i++) {
       const scheduled = t0 + i * interval;
-      const p: Promise<void> = fire(i).then(
-        (status) => {
-          out.latencies.push(performance.now() - scheduled);
-          out.statuses[status] = (out.statuses[status] ?? 0) + 1;
-          if (status !== expect) out.errors++;
-        },
-        () => {
-          out.errors++;
-          out.statuses.error = (out.statuses.error ?? 0) + 1;
-        },
-      ).finally(() => pending.delete(p));
+      const p: Promise<void> = fire(i)
+        .then(
+          (status) => {
+            out.latencies.push(performance.now() - scheduled);
+            out.statuses[status] = (out.statuses[status] ?? 0) + 1;
+            if (status !== expect) out.errors++;
+          },
+          () => {
+            out.errors++;
+            out.statuses.error = (out.statuses.error ?? 0) + 1;
+          },
+        )
+        .finally(() => pending.delete(p));
       pending.add(p);
     }
     if (i < n) await sleep(Math.max(0, t0 + i * interval - performance.now()));

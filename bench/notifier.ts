@@ -23,7 +23,11 @@ export class WaitingNotifier implements RunnerNotifier {
   }
 
   async needsConnect(call: CallInfo, req: ConnectRequest): Promise<void> {
-    this.#settle({ callId: call.callId, outcome: { kind: 'needs_connect', providerSlug: req.providerSlug }, at: performance.now() });
+    this.#settle({
+      callId: call.callId,
+      outcome: { kind: 'needs_connect', providerSlug: req.providerSlug },
+      at: performance.now(),
+    });
   }
 
   async approvalRequest(call: CallInfo, _req: ApprovalRequest): Promise<void> {

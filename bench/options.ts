@@ -27,6 +27,44 @@ export interface BenchOptions {
 /** Options for a full run, or the quick smoke run. */
 export function benchOptions(quick: boolean): BenchOptions {
   return quick
-    ? { quick, slackRate: 100, slackSeconds: 2, overheadTrials: 40, throughputCallsSerial: 40, throughputCalls: 200, throughputTrials: 1, throughputSettings: [[1, 16], [2, 64]], stormCalls: 100, stormTrials: 1, stdioWarm: 30, stdioCold: 2, memoryCalls: 500 }
-    : { quick, slackRate: 200, slackSeconds: 10, overheadTrials: 500, throughputCallsSerial: 150, throughputCalls: 500, throughputTrials: 3, throughputSettings: [[1, 1], [1, 16], [1, 64], [2, 1], [2, 16], [2, 64]], stormCalls: 500, stormTrials: 3, stdioWarm: 300, stdioCold: 10, memoryCalls: 10_000 };
+    ? {
+        quick,
+        slackRate: 100,
+        slackSeconds: 2,
+        overheadTrials: 40,
+        throughputCallsSerial: 40,
+        throughputCalls: 200,
+        throughputTrials: 1,
+        throughputSettings: [
+          [1, 16],
+          [2, 64],
+        ],
+        stormCalls: 100,
+        stormTrials: 1,
+        stdioWarm: 30,
+        stdioCold: 2,
+        memoryCalls: 500,
+      }
+    : {
+        quick,
+        slackRate: 200,
+        slackSeconds: 10,
+        overheadTrials: 500,
+        throughputCallsSerial: 150,
+        throughputCalls: 500,
+        throughputTrials: 3,
+        throughputSettings: [
+          [1, 1],
+          [1, 16],
+          [1, 64],
+          [2, 1],
+          [2, 16],
+          [2, 64],
+        ],
+        stormCalls: 500,
+        stormTrials: 3,
+        stdioWarm: 300,
+        stdioCold: 10,
+        memoryCalls: 10_000,
+      };
 }

@@ -21,8 +21,20 @@ export function startProductProcess(
   o: { mode: 'worker' | 'serve'; prefix: string; concurrency: number; timeoutMs?: number; cpuProfDir?: string },
 ): Promise<ProductProcess> {
   const child = fork(script, [], {
-    execArgv: ['--expose-gc', ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), '--import', 'tsx'],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env, BENCH_MODE: o.mode, BENCH_PREFIX: o.prefix, BENCH_CONCURRENCY: String(o.concurrency) },
+    execArgv: [
+      '--expose-gc',
+      ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
+      '--import',
+      'tsx',
+    ],
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      ...env,
+      BENCH_MODE: o.mode,
+      BENCH_PREFIX: o.prefix,
+      BENCH_CONCURRENCY: String(o.concurrency),
+    },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let out = '';
@@ -31,10 +43,13 @@ export function startProductProcess(
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const listeners: ((d: { callId: string; kind: string; at: number }) => void)[] = [];
   let memWaiter: ((m: { rss: number; heapUsed: number; gc: boolean }) => void) | undefined;
-  child.on('message', (m: { t: string; callId: string; kind: string; at: number; rss: number; heapUsed: number; gc: boolean }) => {
-    if (m.t === 'done') for (const l of listeners) l(m);
-    else if (m.t === 'mem') memWaiter?.(m);
-  });
+  child.on(
+    'message',
+    (m: { t: string; callId: string; kind: string; at: number; rss: number; heapUsed: number; gc: boolean }) => {
+      if (m.t === 'done') for (const l of listeners) l(m);
+      else if (m.t === 'mem') memWaiter?.(m);
+    },
+  );
   const stop = async (graceMs = 10_000) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -55,7 +70,9 @@ export function startProductProcess(
       if (m.t !== 'ready') return;
       clearTimeout(timer);
       resolve({
-        child, pid: child.pid!, stop,
+        child,
+        pid: child.pid!,
+        stop,
         onDone: (fn) => void listeners.push(fn),
         memory: () =>
           new Promise((res, rej) => {

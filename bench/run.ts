@@ -24,9 +24,15 @@ const figures: [string, string, (env: BenchEnv, o: BenchOptions) => Promise<Benc
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 const out = args.find((a) => a.startsWith('--out='))?.slice(6);
-const o: BenchOptions = { ...benchOptions(quick), cpuProfDir: args.find((a) => a.startsWith('--cpu-prof='))?.slice(11) };
+const o: BenchOptions = {
+  ...benchOptions(quick),
+  cpuProfDir: args.find((a) => a.startsWith('--cpu-prof='))?.slice(11),
+};
 const settings = args.find((a) => a.startsWith('--settings='))?.slice(11);
 if (settings) o.throughputSettings = settings.split(',').map((x) => x.split('x').map(Number) as [number, number]);
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -62,11 +68,32 @@ try {
   }
 } finally {
   const meta = {
-    quick, node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadavgAtStart: load, loadavgAtEnd: os.loadavg(),
-    durationS: Math.round((performance.now() - started) / 100) / 10, failures, warnings: env.logs.warnings.length,
+    quick,
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    loadavgAtStart: load,
+    loadavgAtEnd: os.loadavg(),
+    durationS: Math.round((performance.now() - started) / 100) / 10,
+    failures,
+    warnings: env.logs.warnings.length,
   };
-  const file = writeResults(rows, meta, out ?? (quick ? new URL('./results/quick.json', import.meta.url).pathname : undefined));
-  process.stdout.write(`${table(rows)}\n\n${rows.filter((r) => r.notes).map((r) => `- ${r.figure}: ${r.notes}`).join('\n')}\n\nresults: ${file} (${meta.durationS} s, load ${load.map((l) => l.toFixed(1)).join(' ')} → ${meta.loadavgAtEnd.map((l) => l.toFixed(1)).join(' ')})\n`);
-  if (env.logs.warnings.length) log(`product warnings (first ${Math.min(5, env.logs.warnings.length)}):\n${env.logs.warnings.slice(0, 5).join('\n')}`);
+  const file = writeResults(
+    rows,
+    meta,
+    out ?? (quick ? new URL('./results/quick.json', import.meta.url).pathname : undefined),
+  );
+  process.stdout.write(
+    `${table(rows)}\n\n${rows
+      .filter((r) => r.notes)
+      .map((r) => `- ${r.figure}: ${r.notes}`)
+      .join(
+        '\n',
+      )}\n\nresults: ${file} (${meta.durationS} s, load ${load.map((l) => l.toFixed(1)).join(' ')} → ${meta.loadavgAtEnd.map((l) => l.toFixed(1)).join(' ')})\n`,
+  );
+  if (env.logs.warnings.length)
+    log(
+      `product warnings (first ${Math.min(5, env.logs.warnings.length)}):\n${env.logs.warnings.slice(0, 5).join('\n')}`,
+    );
 }
 await stop(failures.length ? 1 : 0);

@@ -9,7 +9,15 @@ import { AuditLog } from './audit/index.js';
 import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { RedisReachability, checkEvictionPolicy, ingressConnection, isConnectionError, maskRedisUrl, startPrivateRedis, type PrivateRedis } from './redis/index.js';
+import {
+  RedisReachability,
+  checkEvictionPolicy,
+  ingressConnection,
+  isConnectionError,
+  maskRedisUrl,
+  startPrivateRedis,
+  type PrivateRedis,
+} from './redis/index.js';
 import { lockDataDir } from './datadir-lock.js';
 import type { Hono } from 'hono';
 import { createWeb, listen, type WebEnv } from './web/index.js';
@@ -24,13 +32,24 @@ import { discordGateway, discordOutbound } from './platforms/discord/index.js';
 import { slackOutbound, slackPlatform } from './platforms/slack/index.js';
 import { McpPool } from './mcp/index.js';
 import { Policy, type RunnerTokens } from './policy/index.js';
-import { OutboundNotifier, Runner, ToolCatalog, chatPolicy, outcomeText, type RunnerNotifier, type RunnerTuning, type TurnJob } from './runner/index.js';
+import {
+  OutboundNotifier,
+  Runner,
+  ToolCatalog,
+  chatPolicy,
+  outcomeText,
+  type RunnerNotifier,
+  type RunnerTuning,
+  type TurnJob,
+} from './runner/index.js';
 
 /** PORT is taken by another process: one line naming PORT. */
 export class PortInUseError extends Error {
   readonly code = 'port_in_use';
   constructor(readonly port: number) {
-    super(`port ${port} is already in use (PORT=${port}): stop the process listening there, or set PORT to a free port`);
+    super(
+      `port ${port} is already in use (PORT=${port}): stop the process listening there, or set PORT to a free port`,
+    );
   }
 }
 
@@ -123,7 +142,8 @@ function buildKeyring(config: Config, log: Logger): Keyring {
 
 function logSealUpgrade(log: Logger, r: ReturnType<typeof upgradeSeals>): void {
   if (r.resealed) log.info({ resealed: r.resealed }, 'sealed values upgraded to owner-bound AAD');
-  for (const u of r.leftUnopened) log.warn(u, 'a sealed value of the old format was left as is; it will not open and must be set again');
+  for (const u of r.leftUnopened)
+    log.warn(u, 'a sealed value of the old format was left as is; it will not open and must be set again');
 }
 
 /** Composition root: constructs every service from Config; nothing global. */
@@ -156,7 +176,12 @@ function quietConnectionErrors(log: Logger, reach: RedisReachability): Logger {
   });
 }
 
-async function build(config: Config, opts: AppOptions, mode: AppMode, releaseLock: (() => void) | undefined): Promise<App> {
+async function build(
+  config: Config,
+  opts: AppOptions,
+  mode: AppMode,
+  releaseLock: (() => void) | undefined,
+): Promise<App> {
   const log = createLogger(config.logLevel, opts.logDestination);
   const metrics = createMetrics();
   const keyring = buildKeyring(config, log);
@@ -166,7 +191,10 @@ async function build(config: Config, opts: AppOptions, mode: AppMode, releaseLoc
   const links = new LinkSigner(keyring);
   const audit = new AuditLog(db);
   const identity = new Identity(db, config.admins);
-  const closers: (() => Promise<void> | void)[] = [() => void db.$client.close(), ...(releaseLock ? [releaseLock] : [])];
+  const closers: (() => Promise<void> | void)[] = [
+    () => void db.$client.close(),
+    ...(releaseLock ? [releaseLock] : []),
+  ];
   const outbound = new OutboundRouter();
   const discordOut = mode !== 'cli' ? discordOutbound(config.discord, outbound) : undefined;
   const slackOut = mode !== 'cli' ? slackOutbound(config, { db, keyring, identity, log }, outbound) : undefined;
@@ -184,7 +212,10 @@ async function build(config: Config, opts: AppOptions, mode: AppMode, releaseLoc
       log.info({ port: privateRedis.port, pid: privateRedis.pid }, 'started private redis-server');
       closers.unshift(() => privateRedis!.stop());
     }
-    reach = new RedisReachability(config.redisUrl ? `REDIS_URL=${maskRedisUrl(redisUrl)}` : `the private redis-server ${redisUrl}`, log);
+    reach = new RedisReachability(
+      config.redisUrl ? `REDIS_URL=${maskRedisUrl(redisUrl)}` : `the private redis-server ${redisUrl}`,
+      log,
+    );
     redis = ingressConnection(redisUrl);
     const rr = reach;
     redis.on('error', (err) => rr.failed(err)); // the connection's errors: one throttled line
@@ -199,7 +230,19 @@ async function build(config: Config, opts: AppOptions, mode: AppMode, releaseLoc
   const net = new NetGuard({ ...opts.net, allowPrivate: config.allowPrivateUrls });
   closers.unshift(() => net.close());
   const oauth = redis
-    ? new OAuthService({ db, keyring, links, redis, events, audit, log: log.child({ part: 'oauth' }), metrics, publicUrl: config.publicUrl, net, signIn: chatSignIn(config) })
+    ? new OAuthService({
+        db,
+        keyring,
+        links,
+        redis,
+        events,
+        audit,
+        log: log.child({ part: 'oauth' }),
+        metrics,
+        publicUrl: config.publicUrl,
+        net,
+        signIn: chatSignIn(config),
+      })
     : undefined;
 
   const policy = new Policy(db, keyring, { allowStdio: config.allowStdio, net });
@@ -211,19 +254,31 @@ async function build(config: Config, opts: AppOptions, mode: AppMode, releaseLoc
   };
   const catalog = new ToolCatalog(policy, pool, tokens);
   let agent: Agent | undefined;
-  const runner = redis && redisUrl
-    ? new Runner(
-        {
-          db, policy, pool, tokens, audit, metrics, log: quietConnectionErrors(log.child({ part: 'runner' }), reach!), connection: redis, redisUrl,
-          notifier: opts.runner?.notifier ?? new OutboundNotifier(outbound, log.child({ part: 'runner' })),
-          turnProcessor: opts.runner?.turnProcessor ?? (async (turn) => agent?.run(turn)),
-        },
-        {
-          parkedTtlMs: config.parkedMinutes * 60_000, approvalTtlMs: config.approvalMinutes * 60_000,
-          maxQueuedPerUser: config.maxQueuedPerUser, maxParkedPerUser: config.maxParkedPerUser, ...opts.runner?.tuning,
-        },
-      )
-    : undefined;
+  const runner =
+    redis && redisUrl
+      ? new Runner(
+          {
+            db,
+            policy,
+            pool,
+            tokens,
+            audit,
+            metrics,
+            log: quietConnectionErrors(log.child({ part: 'runner' }), reach!),
+            connection: redis,
+            redisUrl,
+            notifier: opts.runner?.notifier ?? new OutboundNotifier(outbound, log.child({ part: 'runner' })),
+            turnProcessor: opts.runner?.turnProcessor ?? (async (turn) => agent?.run(turn)),
+          },
+          {
+            parkedTtlMs: config.parkedMinutes * 60_000,
+            approvalTtlMs: config.approvalMinutes * 60_000,
+            maxQueuedPerUser: config.maxQueuedPerUser,
+            maxParkedPerUser: config.maxParkedPerUser,
+            ...opts.runner?.tuning,
+          },
+        )
+      : undefined;
   if (runner) {
     runner.listen(events);
     closers.unshift(() => runner.stop(opts.shutdownGraceMs ?? 10_000));
@@ -239,33 +294,65 @@ async function build(config: Config, opts: AppOptions, mode: AppMode, releaseLoc
     events.on('connection.refused', (e) => void announcer.refused(e));
     events.on('connection.signin_mismatch', (e) => void announcer.signInMismatch(e));
     agent = new Agent({
-      memory: new ThreadMemory(db), outbound, log: log.child({ part: 'agent' }), llm: config.llm,
+      memory: new ThreadMemory(db),
+      outbound,
+      log: log.child({ part: 'agent' }),
+      llm: config.llm,
       user: (orgId, userId) => identity.user(orgId, userId),
       catalog: (orgId, user, channelId) => catalog.catalogFor(orgId, user, channelId, { forModel: true }),
       runTool: async (turn, server, tool, args): Promise<AgentToolOutcome> => {
         const r = await runner.runToolCall({ ...turn, server, tool, args, turnId: turn.requestId });
         if (r.kind === 'parked') return { kind: 'parked', providerSlug: r.providerSlug, callId: r.callId };
         if (r.kind === 'held') return { kind: 'held', callId: r.callId };
-        return { kind: 'done', ok: r.outcome.kind === 'result' && !r.outcome.isError, text: outcomeText({ server, tool }, r.outcome) };
+        return {
+          kind: 'done',
+          ok: r.outcome.kind === 'result' && !r.outcome.isError,
+          text: outcomeText({ server, tool }, r.outcome),
+        };
       },
     });
     chat = new ChatCore(
-      { identity, linkCodes: new LinkCodes(db), orgJoins: new OrgJoins(db), audit, outbound, oauth, policy: chatPolicy(policy, catalog), runner, llm: Boolean(config.llm), dataDir: config.dataDir },
+      {
+        identity,
+        linkCodes: new LinkCodes(db),
+        orgJoins: new OrgJoins(db),
+        audit,
+        outbound,
+        oauth,
+        policy: chatPolicy(policy, catalog),
+        runner,
+        llm: Boolean(config.llm),
+        dataDir: config.dataDir,
+      },
       chatLog,
     );
   }
 
   let stopping = false;
   const app: App = {
-    config, log, db, keyring, links, metrics, events, audit, identity, redisUrl, redis,
+    config,
+    log,
+    db,
+    keyring,
+    links,
+    metrics,
+    events,
+    audit,
+    identity,
+    redisUrl,
+    redis,
     port: undefined,
     oauth,
     outbound,
     chat,
-    policy, pool, catalog, runner,
+    policy,
+    pool,
+    catalog,
+    runner,
     async start() {
       // Redis away (REDIS_URL unreachable) never holds up HTTP: workers start when Redis answers.
-      const wantWorkers = Boolean(runner) && (mode === 'serve' || mode === 'worker') && opts.runner?.startWorkers !== false;
+      const wantWorkers =
+        Boolean(runner) && (mode === 'serve' || mode === 'worker') && opts.runner?.startWorkers !== false;
       let workers: 'waiting' | 'starting' | 'started' = 'waiting';
       const startWorkers = async () => {
         if (!runner || !wantWorkers || workers !== 'waiting' || stopping) return;
@@ -290,7 +377,8 @@ async function build(config: Config, opts: AppOptions, mode: AppMode, releaseLoc
         if (r.status === 'ready') await onReady();
       }
       if (mode === 'serve') {
-        if (!config.metricsToken && config.env === 'production') log.warn('METRICS_TOKEN is not set: /metrics is open to anyone who can reach this port');
+        if (!config.metricsToken && config.env === 'production')
+          log.warn('METRICS_TOKEN is not set: /metrics is open to anyone who can reach this port');
         const web = createWeb({
           log,
           metrics,
@@ -299,10 +387,16 @@ async function build(config: Config, opts: AppOptions, mode: AppMode, releaseLoc
             { name: 'database', check: async () => void db.$client.prepare('select 1').get() },
             { name: 'redis', check: async () => void (await redis!.ping()) },
           ],
-          routes: [...(oauth ? [{ path: '/oauth', router: oauthRouter(oauth, { publicUrl: config.publicUrl }) }] : []), ...(opts.routes ?? [])],
+          routes: [
+            ...(oauth ? [{ path: '/oauth', router: oauthRouter(oauth, { publicUrl: config.publicUrl }) }] : []),
+            ...(opts.routes ?? []),
+          ],
         });
         // Slack over HTTP: /slack/events (and /slack/install, /slack/oauth_redirect for the install flow).
-        const slack = app.chat && slackOut ? slackPlatform(config, { core: app.chat, db, keyring, identity, audit, log, sender: slackOut }) : undefined;
+        const slack =
+          app.chat && slackOut
+            ? slackPlatform(config, { core: app.chat, db, keyring, identity, audit, log, sender: slackOut })
+            : undefined;
         if (slack?.router) web.route('/slack', slack.router);
         const server = await listen(web, config.port, opts.hostname).catch((err: NodeJS.ErrnoException) => {
           throw err.code === 'EADDRINUSE' ? new PortInUseError(config.port) : err;
@@ -310,11 +404,15 @@ async function build(config: Config, opts: AppOptions, mode: AppMode, releaseLoc
         app.port = server.port;
         closers.unshift(() => server.close());
         log.info({ port: server.port, publicUrl: config.publicUrl }, 'onbehalf is listening');
-        const gateway = app.chat && discordOut ? discordGateway(config.discord, { core: app.chat, identity, audit, log, outbound: discordOut }) : undefined;
+        const gateway =
+          app.chat && discordOut
+            ? discordGateway(config.discord, { core: app.chat, identity, audit, log, outbound: discordOut })
+            : undefined;
         if (gateway) {
           closers.unshift(() => gateway.stop());
           await gateway.start();
-        } else if (discordOut) log.warn('DISCORD_TOKEN is set but no chat core is built: the Discord gateway is not started');
+        } else if (discordOut)
+          log.warn('DISCORD_TOKEN is set but no chat core is built: the Discord gateway is not started');
         if (slack) {
           closers.unshift(() => slack.stop());
           await slack.start();

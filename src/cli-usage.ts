@@ -18,9 +18,17 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     name: 'serve',
     args: '',
     summary: 'web server, chat adapters and workers (what `npm start` runs)',
-    details: ['Listens on PORT (default 3000); data under ONBEHALF_DATA_DIR (default ./data), which one process at a time may own.', 'Without REDIS_URL it starts a private redis-server under the data directory. Ctrl-C stops it.'],
+    details: [
+      'Listens on PORT (default 3000); data under ONBEHALF_DATA_DIR (default ./data), which one process at a time may own.',
+      'Without REDIS_URL it starts a private redis-server under the data directory. Ctrl-C stops it.',
+    ],
   },
-  { name: 'worker', args: '', summary: 'workers only, for scaling out', details: ['Runs tool and turn workers against REDIS_URL (or a private redis-server), no HTTP.'] },
+  {
+    name: 'worker',
+    args: '',
+    summary: 'workers only, for scaling out',
+    details: ['Runs tool and turn workers against REDIS_URL (or a private redis-server), no HTTP.'],
+  },
   { name: 'migrate', args: '', summary: 'applies database migrations (also applied at every start; idempotent)' },
   {
     name: 'shell',
@@ -40,7 +48,11 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     summary: 'registers the `/onbehalf` application command with Discord',
     details: ['--guild ID  in one guild, available at once (otherwise globally: up to an hour). Needs DISCORD_TOKEN.'],
   },
-  { name: 'keys rotate', args: '', summary: 're-seals every stored token and secret under the first key of `ONBEHALF_KEYS`' },
+  {
+    name: 'keys rotate',
+    args: '',
+    summary: 're-seals every stored token and secret under the first key of `ONBEHALF_KEYS`',
+  },
   { name: 'help', args: '', summary: 'this text (also `onbehalf <command> --help`)' },
 ];
 
@@ -51,12 +63,19 @@ const plain = (s: string) => s.replace(/`/g, '');
 export function usage(): string {
   const width = Math.max(...CLI_COMMANDS.map((c) => synopsis(c).length - 'onbehalf '.length));
   const rows = CLI_COMMANDS.map((c) => `  ${synopsis(c).slice('onbehalf '.length).padEnd(width)}  ${plain(c.summary)}`);
-  return ['Usage: onbehalf <command> [options]', '', 'Commands:', ...rows, '', 'Every command takes --help.'].join('\n');
+  return ['Usage: onbehalf <command> [options]', '', 'Commands:', ...rows, '', 'Every command takes --help.'].join(
+    '\n',
+  );
 }
 
 /** One command's usage, as `onbehalf <command> --help` prints it. */
 export function commandUsage(c: CliCommand): string {
-  return [`Usage: ${synopsis(c)}`, '', plain(c.summary), ...(c.details?.length ? ['', ...c.details.map(plain)] : [])].join('\n');
+  return [
+    `Usage: ${synopsis(c)}`,
+    '',
+    plain(c.summary),
+    ...(c.details?.length ? ['', ...c.details.map(plain)] : []),
+  ].join('\n');
 }
 
 /** The command named by the first words of `argv` (`keys rotate` before `keys`). */

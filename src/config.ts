@@ -36,13 +36,21 @@ const variables = {
     example: 'file:./data/onbehalf.db',
   },
   REDIS_URL: {
-    schema: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL').optional(),
+    schema: z
+      .string()
+      .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
+      .optional(),
     example: 'redis://127.0.0.1:6379',
   },
   ONBEHALF_KEYS: {
     schema: z
       .string()
-      .transform((s) => s.split(',').map((e) => e.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean),
+      )
       .refine((list) => list.length > 0, 'must list at least one key')
       .refine((list) => list.every((e) => keyEntry.test(e)), 'each entry must be id:base64')
       .optional(),
@@ -51,7 +59,12 @@ const variables = {
   ONBEHALF_ADMINS: {
     schema: z
       .string()
-      .transform((s) => s.split(',').map((e) => e.trim()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean),
+      )
       .refine((list) => list.every((e) => chatIdentityPattern.test(e)), 'each entry must be platform:workspace:user')
       .default([]),
     example: 'slack:T0123:U0456,discord:1122:3344,shell:local:alice',
@@ -61,24 +74,57 @@ const variables = {
   ONBEHALF_PARKED_MINUTES: { schema: z.coerce.number().int().min(1).max(10_080).default(60), example: '60' },
   ONBEHALF_MAX_QUEUED_PER_USER: { schema: z.coerce.number().int().min(1).max(100_000).default(20), example: '20' },
   ONBEHALF_MAX_PARKED_PER_USER: { schema: z.coerce.number().int().min(1).max(100_000).default(10), example: '10' },
-  METRICS_TOKEN: { schema: z.string().min(16, 'is too short (16+ characters)').optional(), example: '(a random string: openssl rand -hex 32)' },
+  METRICS_TOKEN: {
+    schema: z.string().min(16, 'is too short (16+ characters)').optional(),
+    example: '(a random string: openssl rand -hex 32)',
+  },
   ONBEHALF_APPROVAL_MINUTES: { schema: z.coerce.number().int().min(1).max(1440).default(10), example: '10' },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     example: 'info',
   },
   SLACK_SIGNING_SECRET: { schema: z.string().min(8, 'is too short').optional(), example: '8f7e…(from the app page)' },
-  SLACK_BOT_TOKEN: { schema: z.string().regex(/^xoxb-/, 'must start with xoxb-').optional(), example: 'xoxb-…' },
-  SLACK_APP_TOKEN: { schema: z.string().regex(/^xapp-/, 'must start with xapp-').optional(), example: 'xapp-…' },
+  SLACK_BOT_TOKEN: {
+    schema: z
+      .string()
+      .regex(/^xoxb-/, 'must start with xoxb-')
+      .optional(),
+    example: 'xoxb-…',
+  },
+  SLACK_APP_TOKEN: {
+    schema: z
+      .string()
+      .regex(/^xapp-/, 'must start with xapp-')
+      .optional(),
+    example: 'xapp-…',
+  },
   SLACK_API_URL: { schema: httpUrl.optional(), example: 'https://slack.com/api' },
-  SLACK_CLIENT_ID: { schema: z.string().regex(/^\d+\.\d+$/, 'must look like 1234567890.1234567890').optional(), example: '1234567890.1234567890' },
-  SLACK_CLIENT_SECRET: { schema: z.string().min(8, 'is too short').optional(), example: '(from the app page, Basic Information)' },
-  SLACK_STATE_SECRET: { schema: z.string().min(16, 'is too short (16+ characters)').optional(), example: '(any random string; default: derived from ONBEHALF_KEYS)' },
+  SLACK_CLIENT_ID: {
+    schema: z
+      .string()
+      .regex(/^\d+\.\d+$/, 'must look like 1234567890.1234567890')
+      .optional(),
+    example: '1234567890.1234567890',
+  },
+  SLACK_CLIENT_SECRET: {
+    schema: z.string().min(8, 'is too short').optional(),
+    example: '(from the app page, Basic Information)',
+  },
+  SLACK_STATE_SECRET: {
+    schema: z.string().min(16, 'is too short (16+ characters)').optional(),
+    example: '(any random string; default: derived from ONBEHALF_KEYS)',
+  },
   SLACK_ADMINS_FROM_WORKSPACE: { schema: bool.default(false), example: 'true' },
   DISCORD_TOKEN: { schema: z.string().min(10, 'is too short').optional(), example: 'MTEx…(bot token)' },
-  DISCORD_APPLICATION_ID: { schema: z.string().regex(/^\d+$/, 'must be a numeric snowflake').optional(), example: '112233445566778899' },
+  DISCORD_APPLICATION_ID: {
+    schema: z.string().regex(/^\d+$/, 'must be a numeric snowflake').optional(),
+    example: '112233445566778899',
+  },
   DISCORD_API_URL: { schema: httpUrl.optional(), example: 'https://discord.com/api' },
-  DISCORD_CLIENT_SECRET: { schema: z.string().min(8, 'is too short').optional(), example: '(from the Developer Portal, OAuth2)' },
+  DISCORD_CLIENT_SECRET: {
+    schema: z.string().min(8, 'is too short').optional(),
+    example: '(from the Developer Portal, OAuth2)',
+  },
   SLACK_OIDC_ISSUER: { schema: httpUrl.default('https://slack.com'), example: 'https://slack.com' },
   DISCORD_ADMINS_FROM_GUILD: { schema: bool.default(false), example: 'true' },
   DISCORD_MESSAGE_CONTENT: { schema: bool.default(false), example: 'false' },
@@ -117,9 +163,14 @@ export interface Config {
   approvalMinutes: number;
   logLevel: Vars['LOG_LEVEL'];
   slack: {
-    signingSecret?: string; botToken?: string; appToken?: string; apiUrl?: string;
+    signingSecret?: string;
+    botToken?: string;
+    appToken?: string;
+    apiUrl?: string;
     /** Multi-workspace install flow (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`); unset: single workspace with SLACK_BOT_TOKEN. */
-    clientId?: string; clientSecret?: string; stateSecret?: string;
+    clientId?: string;
+    clientSecret?: string;
+    stateSecret?: string;
     /** OpenID issuer of Sign in with Slack (used when SLACK_CLIENT_ID/SECRET are set). Default https://slack.com. */
     oidcIssuer: string;
     /** Workspace owners/admins (users.info) become admins. Default false. */
@@ -141,7 +192,8 @@ export interface Config {
 }
 
 function oneLine(name: string, issue: z.core.$ZodIssue, example: string): string {
-  const what = issue.code === 'invalid_value' && 'values' in issue ? `must be one of ${issue.values.join(', ')}` : issue.message;
+  const what =
+    issue.code === 'invalid_value' && 'values' in issue ? `must be one of ${issue.values.join(', ')}` : issue.message;
   return `${name} ${what.replace(/^Invalid input: /, 'is invalid: ')} (example: ${name}=${example})`;
 }
 
@@ -170,28 +222,57 @@ function assemble(v: Vars): Config {
     throw new ConfigError(`${name} ${what} (example: ${name}=${example})`);
   };
   if (v.NODE_ENV === 'production' && !v.ONBEHALF_KEYS) {
-    fail('ONBEHALF_KEYS', 'is required when NODE_ENV=production (generate one: openssl rand -base64 32)', variables.ONBEHALF_KEYS.example);
+    fail(
+      'ONBEHALF_KEYS',
+      'is required when NODE_ENV=production (generate one: openssl rand -base64 32)',
+      variables.ONBEHALF_KEYS.example,
+    );
   }
   for (const entry of v.ONBEHALF_KEYS ?? []) {
     const key = Buffer.from(entry.slice(entry.indexOf(':') + 1), 'base64');
-    if (key.length !== 32) fail('ONBEHALF_KEYS', `key "${entry.slice(0, entry.indexOf(':'))}" must be 32 bytes of base64 (got ${key.length})`, variables.ONBEHALF_KEYS.example);
+    if (key.length !== 32)
+      fail(
+        'ONBEHALF_KEYS',
+        `key "${entry.slice(0, entry.indexOf(':'))}" must be 32 bytes of base64 (got ${key.length})`,
+        variables.ONBEHALF_KEYS.example,
+      );
   }
   const ids = (v.ONBEHALF_KEYS ?? []).map((e) => e.slice(0, e.indexOf(':')));
   if (new Set(ids).size !== ids.length) fail('ONBEHALF_KEYS', 'has a key id twice', variables.ONBEHALF_KEYS.example);
-  if (v.LLM_BASE_URL && !v.LLM_MODEL) fail('LLM_MODEL', 'is required when LLM_BASE_URL is set', variables.LLM_MODEL.example);
+  if (v.LLM_BASE_URL && !v.LLM_MODEL)
+    fail('LLM_MODEL', 'is required when LLM_BASE_URL is set', variables.LLM_MODEL.example);
   if (v.SLACK_BOT_TOKEN && !v.SLACK_SIGNING_SECRET && !v.SLACK_APP_TOKEN) {
-    fail('SLACK_SIGNING_SECRET', 'is required when SLACK_BOT_TOKEN is set (or set SLACK_APP_TOKEN for Socket Mode)', variables.SLACK_SIGNING_SECRET.example);
+    fail(
+      'SLACK_SIGNING_SECRET',
+      'is required when SLACK_BOT_TOKEN is set (or set SLACK_APP_TOKEN for Socket Mode)',
+      variables.SLACK_SIGNING_SECRET.example,
+    );
   }
   if (Boolean(v.SLACK_CLIENT_ID) !== Boolean(v.SLACK_CLIENT_SECRET)) {
-    fail(v.SLACK_CLIENT_ID ? 'SLACK_CLIENT_SECRET' : 'SLACK_CLIENT_ID', 'is required with the other for the Slack install flow', v.SLACK_CLIENT_ID ? variables.SLACK_CLIENT_SECRET.example : variables.SLACK_CLIENT_ID.example);
+    fail(
+      v.SLACK_CLIENT_ID ? 'SLACK_CLIENT_SECRET' : 'SLACK_CLIENT_ID',
+      'is required with the other for the Slack install flow',
+      v.SLACK_CLIENT_ID ? variables.SLACK_CLIENT_SECRET.example : variables.SLACK_CLIENT_ID.example,
+    );
   }
   // SLACK_CLIENT_ID beside SLACK_BOT_TOKEN: one workspace, with Sign in with Slack for connect links (no install flow).
-  if (v.DISCORD_CLIENT_SECRET && !v.DISCORD_APPLICATION_ID) fail('DISCORD_APPLICATION_ID', 'is required when DISCORD_CLIENT_SECRET is set', variables.DISCORD_APPLICATION_ID.example);
+  if (v.DISCORD_CLIENT_SECRET && !v.DISCORD_APPLICATION_ID)
+    fail(
+      'DISCORD_APPLICATION_ID',
+      'is required when DISCORD_CLIENT_SECRET is set',
+      variables.DISCORD_APPLICATION_ID.example,
+    );
   if (v.SLACK_CLIENT_ID && !v.SLACK_SIGNING_SECRET && !v.SLACK_APP_TOKEN) {
-    fail('SLACK_SIGNING_SECRET', 'is required when SLACK_CLIENT_ID is set (or set SLACK_APP_TOKEN for Socket Mode)', variables.SLACK_SIGNING_SECRET.example);
+    fail(
+      'SLACK_SIGNING_SECRET',
+      'is required when SLACK_CLIENT_ID is set (or set SLACK_APP_TOKEN for Socket Mode)',
+      variables.SLACK_SIGNING_SECRET.example,
+    );
   }
-  if (v.DISCORD_TOKEN && !v.DISCORD_APPLICATION_ID) fail('DISCORD_APPLICATION_ID', 'is required when DISCORD_TOKEN is set', variables.DISCORD_APPLICATION_ID.example);
-  if (v.NODE_ENV === 'production' && !v.PUBLIC_URL) fail('PUBLIC_URL', 'is required when NODE_ENV=production', variables.PUBLIC_URL.example);
+  if (v.DISCORD_TOKEN && !v.DISCORD_APPLICATION_ID)
+    fail('DISCORD_APPLICATION_ID', 'is required when DISCORD_TOKEN is set', variables.DISCORD_APPLICATION_ID.example);
+  if (v.NODE_ENV === 'production' && !v.PUBLIC_URL)
+    fail('PUBLIC_URL', 'is required when NODE_ENV=production', variables.PUBLIC_URL.example);
 
   const dbUrl = v.DATABASE_URL?.replace(/^file:/, '');
   return {
@@ -199,7 +280,8 @@ function assemble(v: Vars): Config {
     port: v.PORT,
     publicUrl: v.PUBLIC_URL ?? `http://localhost:${v.PORT}`,
     dataDir: path.resolve(v.ONBEHALF_DATA_DIR),
-    databasePath: dbUrl === ':memory:' ? ':memory:' : path.resolve(dbUrl ?? path.join(v.ONBEHALF_DATA_DIR, 'onbehalf.db')),
+    databasePath:
+      dbUrl === ':memory:' ? ':memory:' : path.resolve(dbUrl ?? path.join(v.ONBEHALF_DATA_DIR, 'onbehalf.db')),
     redisUrl: v.REDIS_URL,
     keys: v.ONBEHALF_KEYS,
     admins: v.ONBEHALF_ADMINS,
@@ -212,12 +294,23 @@ function assemble(v: Vars): Config {
     approvalMinutes: v.ONBEHALF_APPROVAL_MINUTES,
     logLevel: v.LOG_LEVEL,
     slack: {
-      signingSecret: v.SLACK_SIGNING_SECRET, botToken: v.SLACK_BOT_TOKEN, appToken: v.SLACK_APP_TOKEN, apiUrl: v.SLACK_API_URL,
-      clientId: v.SLACK_CLIENT_ID, clientSecret: v.SLACK_CLIENT_SECRET, stateSecret: v.SLACK_STATE_SECRET, oidcIssuer: v.SLACK_OIDC_ISSUER.replace(/\/+$/, ''), adminsFromWorkspace: v.SLACK_ADMINS_FROM_WORKSPACE,
+      signingSecret: v.SLACK_SIGNING_SECRET,
+      botToken: v.SLACK_BOT_TOKEN,
+      appToken: v.SLACK_APP_TOKEN,
+      apiUrl: v.SLACK_API_URL,
+      clientId: v.SLACK_CLIENT_ID,
+      clientSecret: v.SLACK_CLIENT_SECRET,
+      stateSecret: v.SLACK_STATE_SECRET,
+      oidcIssuer: v.SLACK_OIDC_ISSUER.replace(/\/+$/, ''),
+      adminsFromWorkspace: v.SLACK_ADMINS_FROM_WORKSPACE,
     },
     discord: {
-      token: v.DISCORD_TOKEN, applicationId: v.DISCORD_APPLICATION_ID, apiUrl: v.DISCORD_API_URL, clientSecret: v.DISCORD_CLIENT_SECRET,
-      adminsFromGuild: v.DISCORD_ADMINS_FROM_GUILD, messageContent: v.DISCORD_MESSAGE_CONTENT,
+      token: v.DISCORD_TOKEN,
+      applicationId: v.DISCORD_APPLICATION_ID,
+      apiUrl: v.DISCORD_API_URL,
+      clientSecret: v.DISCORD_CLIENT_SECRET,
+      adminsFromGuild: v.DISCORD_ADMINS_FROM_GUILD,
+      messageContent: v.DISCORD_MESSAGE_CONTENT,
     },
     llm: v.LLM_BASE_URL ? { baseUrl: v.LLM_BASE_URL, apiKey: v.LLM_API_KEY, model: v.LLM_MODEL! } : undefined,
   };

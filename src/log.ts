@@ -4,10 +4,30 @@ export type { Logger };
 
 /** Field names whose values never reach a log line, at any of the first four levels of nesting. */
 const sensitive = [
-  'token', 'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'idToken', 'id_token',
-  'secret', 'clientSecret', 'client_secret', 'password', 'authorization', 'Authorization',
-  'cookie', 'code', 'code_verifier', 'codeVerifier', 'refresh', 'apiKey', 'api_key', 'value', 'env',
-  'headers.authorization', 'headers.cookie',
+  'token',
+  'accessToken',
+  'access_token',
+  'refreshToken',
+  'refresh_token',
+  'idToken',
+  'id_token',
+  'secret',
+  'clientSecret',
+  'client_secret',
+  'password',
+  'authorization',
+  'Authorization',
+  'cookie',
+  'code',
+  'code_verifier',
+  'codeVerifier',
+  'refresh',
+  'apiKey',
+  'api_key',
+  'value',
+  'env',
+  'headers.authorization',
+  'headers.cookie',
 ];
 
 function redactPaths(): string[] {

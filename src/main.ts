@@ -18,8 +18,12 @@ const { DiscordSendError, registerCommands } = await import('./platforms/discord
 
 /** Errors whose message is safe and sufficient for the operator: printed as one line. */
 const expected = (err: unknown): err is Error =>
-  err instanceof ConfigError || err instanceof SealError || err instanceof RedisStartError || err instanceof DiscordSendError ||
-  err instanceof DataDirLockedError || err instanceof PortInUseError;
+  err instanceof ConfigError ||
+  err instanceof SealError ||
+  err instanceof RedisStartError ||
+  err instanceof DiscordSendError ||
+  err instanceof DataDirLockedError ||
+  err instanceof PortInUseError;
 
 function out(line: string) {
   process.stdout.write(line + '\n');
@@ -106,7 +110,8 @@ async function main(argv: string[]): Promise<number> {
       try {
         const report = rotateKeys(app.db, app.keyring);
         const total = report.columns.reduce((n, c) => n + c.resealed, 0);
-        for (const c of report.columns) out(`${c.table}.${c.column}: ${c.resealed} re-sealed, ${c.alreadyCurrent} already under ${report.keyId}`);
+        for (const c of report.columns)
+          out(`${c.table}.${c.column}: ${c.resealed} re-sealed, ${c.alreadyCurrent} already under ${report.keyId}`);
         out(`Re-sealed ${total} value(s) under key ${report.keyId}.`);
         return 0;
       } finally {
@@ -119,10 +124,20 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const { discord } = config();
-      if (!discord.token || !discord.applicationId) throw new ConfigError('DISCORD_TOKEN is required for discord register (example: DISCORD_TOKEN=MTEx…(bot token))');
+      if (!discord.token || !discord.applicationId)
+        throw new ConfigError(
+          'DISCORD_TOKEN is required for discord register (example: DISCORD_TOKEN=MTEx…(bot token))',
+        );
       const guild = typeof values.guild === 'string' ? values.guild : undefined;
-      const r = await registerCommands({ token: new Secret(discord.token), applicationId: discord.applicationId, apiUrl: discord.apiUrl, guildId: guild });
-      out(`Registered /onbehalf ${r.scope === 'guild' ? `in guild ${r.guildId} (available now)` : 'globally (Discord may take up to an hour to show it everywhere)'}:`);
+      const r = await registerCommands({
+        token: new Secret(discord.token),
+        applicationId: discord.applicationId,
+        apiUrl: discord.apiUrl,
+        guildId: guild,
+      });
+      out(
+        `Registered /onbehalf ${r.scope === 'guild' ? `in guild ${r.guildId} (available now)` : 'globally (Discord may take up to an hour to show it everywhere)'}:`,
+      );
       for (const name of r.registered) out(`  /${name}`);
       return 0;
     }
@@ -135,7 +150,10 @@ async function main(argv: string[]): Promise<number> {
       return shellCommand(config(), user);
     }
     case 'demo':
-      return demoCommand(config(), { script: values.script === true, user: typeof values.as === 'string' && SHELL_USER.test(values.as) ? values.as : undefined });
+      return demoCommand(config(), {
+        script: values.script === true,
+        user: typeof values.as === 'string' && SHELL_USER.test(values.as) ? values.as : undefined,
+      });
     case 'help':
       out(usage());
       return 0;

@@ -9,8 +9,14 @@ describe('logs', () => {
   it('redact sensitive fields at any of the first levels of nesting, and Secret values', () => {
     const logs = new LogCapture();
     const log = createLogger('info', logs);
-    log.info({ token: 'canary-1', user: { accessToken: 'canary-2' }, req: { headers: { authorization: 'Bearer canary-3' } } }, 'a');
-    log.info({ a: { b: { client_secret: 'canary-4', refresh_token: 'canary-5' } }, password: 'canary-6', code: 'canary-7' }, 'b');
+    log.info(
+      { token: 'canary-1', user: { accessToken: 'canary-2' }, req: { headers: { authorization: 'Bearer canary-3' } } },
+      'a',
+    );
+    log.info(
+      { a: { b: { client_secret: 'canary-4', refresh_token: 'canary-5' } }, password: 'canary-6', code: 'canary-7' },
+      'b',
+    );
     log.info({ wrapped: new Secret('canary-8'), nested: { s: new Secret('canary-9') } }, 'c');
     log.child({ reqId: 'r1' }).info({ apiKey: 'canary-10' }, 'd');
     expect(logs.lines).toHaveLength(4);
@@ -24,7 +30,12 @@ describe('logs', () => {
     const key = testKey('k9');
     const t = await startTestApp({ ONBEHALF_KEYS: key, SLACK_SIGNING_SECRET: 'slack-signing-canary' });
     try {
-      const sealed = t.app.keyring.seal('sealed-value-canary', { table: 'secrets', column: 'value_sealed', rowId: 'x', owner: {} });
+      const sealed = t.app.keyring.seal('sealed-value-canary', {
+        table: 'secrets',
+        column: 'value_sealed',
+        rowId: 'x',
+        owner: {},
+      });
       t.app.log.info({ sealed }, 'sealed a value');
       await fetch(`${t.baseUrl}/readyz`);
       await fetch(`${t.baseUrl}/nope?code=oauth-code-canary`);
@@ -32,6 +43,8 @@ describe('logs', () => {
       await t.stop();
     }
     expect(t.logs.lines.length).toBeGreaterThan(2);
-    expect(t.logs.containing(key.slice(3), 'sealed-value-canary', 'slack-signing-canary', 'oauth-code-canary')).toEqual([]);
+    expect(t.logs.containing(key.slice(3), 'sealed-value-canary', 'slack-signing-canary', 'oauth-code-canary')).toEqual(
+      [],
+    );
   });
 });

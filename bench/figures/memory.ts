@@ -28,7 +28,12 @@ async function sample(p: ProductProcess, n = 5): Promise<{ rss: number[]; heap: 
  * a full GC inside the process (5 samples 200 ms apart).
  */
 export async function memory(env: BenchEnv, o: BenchOptions): Promise<BenchRow[]> {
-  const p = await startProductProcess(env.childEnv, { mode: 'serve', prefix: 'bench-mem', concurrency: 16, cpuProfDir: o.cpuProfDir });
+  const p = await startProductProcess(env.childEnv, {
+    mode: 'serve',
+    prefix: 'bench-mem',
+    concurrency: 16,
+    cpuProfDir: o.cpuProfDir,
+  });
   const results = new Map<string, string>();
   p.onDone((d) => void results.set(d.callId, d.kind));
   const producer = env.producer('bench-mem');
@@ -37,12 +42,14 @@ export async function memory(env: BenchEnv, o: BenchOptions): Promise<BenchRow[]
     const idle = await sample(p);
     let notResult = 0;
     let warm: number | undefined;
-    for (let done = 0; done < o.memoryCalls; ) {
+    for (let done = 0; done < o.memoryCalls;) {
       const n = Math.min(1000, o.memoryCalls - done);
       const ids = await Promise.all(
         Array.from({ length: n }, (_, i) => {
           const who: BenchUser = (done + i) % 2 ? 'bob' : 'alice';
-          return producer.enqueueToolCall(env.request(who, 'web', 'echo', { text: `mem ${done + i}` }, done + i)).then((r) => r.callId);
+          return producer
+            .enqueueToolCall(env.request(who, 'web', 'echo', { text: `mem ${done + i}` }, done + i))
+            .then((r) => r.callId);
         }),
       );
       const deadline = Date.now() + 120_000;

@@ -43,12 +43,31 @@ const med = (xs: number[]) => stats(xs).median;
 export async function toolOverhead(env: BenchEnv, o: BenchOptions): Promise<BenchRow[]> {
   const runner = env.app.runner!;
   const direct = new Client({ name: 'bench-direct', version: '1.0.0' });
-  await direct.connect(new StreamableHTTPClientTransport(new URL(env.mcp.url), { requestInit: { headers: { authorization: `Bearer ${env.tokens.alice}` } } }));
+  await direct.connect(
+    new StreamableHTTPClientTransport(new URL(env.mcp.url), {
+      requestInit: { headers: { authorization: `Bearer ${env.tokens.alice}` } },
+    }),
+  );
   let trace: Trace = { t0: 0 };
   const probes: Probe[] = [
-    probe(runner.executor, 'run', () => (trace.picked ??= performance.now()), () => undefined),
-    probe(env.app.oauth!, 'accessTokenFor', () => (trace.tokenIn ??= performance.now()), () => (trace.tokenOut = performance.now())),
-    probe(env.app.pool, 'call', () => (trace.mcpIn = performance.now()), () => (trace.mcpOut = performance.now())),
+    probe(
+      runner.executor,
+      'run',
+      () => (trace.picked ??= performance.now()),
+      () => undefined,
+    ),
+    probe(
+      env.app.oauth!,
+      'accessTokenFor',
+      () => (trace.tokenIn ??= performance.now()),
+      () => (trace.tokenOut = performance.now()),
+    ),
+    probe(
+      env.app.pool,
+      'call',
+      () => (trace.mcpIn = performance.now()),
+      () => (trace.mcpOut = performance.now()),
+    ),
   ];
   const ours: number[] = [];
   const base: number[] = [];
@@ -57,7 +76,9 @@ export async function toolOverhead(env: BenchEnv, o: BenchOptions): Promise<Benc
   let seq = 0;
   const viaProduct = async () => {
     trace = { t0: performance.now() };
-    const { callId } = await runner.enqueueToolCall(env.request('alice', 'web', 'echo', { text: `overhead ${seq}` }, seq++));
+    const { callId } = await runner.enqueueToolCall(
+      env.request('alice', 'web', 'echo', { text: `overhead ${seq}` }, seq++),
+    );
     trace.enqueued = performance.now();
     const f = await env.notifier.done(callId);
     if (f.outcome.kind !== 'result') throw new Error(`overhead call ended ${f.outcome.kind}`);
@@ -83,7 +104,10 @@ export async function toolOverhead(env: BenchEnv, o: BenchOptions): Promise<Benc
     // The agent's path: runToolCall waits for the outcome by polling the call's row (10 ms, then doubling).
     for (let i = 0; i < Math.min(100, o.overheadTrials); i++) {
       const t0 = performance.now();
-      const r = await runner.runToolCall({ ...env.request('alice', 'web', 'echo', { text: `agent ${i}` }, seq++), turnId: `bench-turn-${i}` });
+      const r = await runner.runToolCall({
+        ...env.request('alice', 'web', 'echo', { text: `agent ${i}` }, seq++),
+        turnId: `bench-turn-${i}`,
+      });
       if (r.kind !== 'done' || r.outcome.kind !== 'result') throw new Error(`runToolCall ended ${r.kind}`);
       agent.push(performance.now() - t0);
     }
@@ -94,7 +118,8 @@ export async function toolOverhead(env: BenchEnv, o: BenchOptions): Promise<Benc
   const b = stats(base);
   const s = stats(ours);
   const added = { p50: s.median - b.median, p99: s.p99 - b.p99 };
-  const stage = (from: keyof Trace, to: keyof Trace) => med(traces.map((t) => (t[to] ?? NaN) - (t[from] ?? NaN)).filter(Number.isFinite)).toFixed(2);
+  const stage = (from: keyof Trace, to: keyof Trace) =>
+    med(traces.map((t) => (t[to] ?? NaN) - (t[from] ?? NaN)).filter(Number.isFinite)).toFixed(2);
   const stages = {
     enqueue: stage('t0', 'enqueued'),
     queue_pickup: stage('enqueued', 'picked'),
@@ -114,9 +139,19 @@ export async function toolOverhead(env: BenchEnv, o: BenchOptions): Promise<Benc
       goal: '< 3 ms added at p50',
       met: added.p50 < 3,
       notes:
-        `added p50 ${added.p50.toFixed(2)} ms, p99 ${added.p99.toFixed(2)} ms; median per stage (ms): ${Object.entries(stages).map(([k, v]) => `${k} ${v}`).join(', ')}; ` +
+        `added p50 ${added.p50.toFixed(2)} ms, p99 ${added.p99.toFixed(2)} ms; median per stage (ms): ${Object.entries(
+          stages,
+        )
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}; ` +
         `the agent's path (runToolCall, which polls the row) p50 ${stats(agent).median.toFixed(1)} ms, p99 ${stats(agent).p99.toFixed(1)} ms`,
-      extra: { addedP50Ms: added.p50, addedP99Ms: added.p99, agentP50Ms: stats(agent).median, agentP99Ms: stats(agent).p99, ...Object.fromEntries(Object.entries(stages).map(([k, v]) => [`stage_${k}`, Number(v)])) },
+      extra: {
+        addedP50Ms: added.p50,
+        addedP99Ms: added.p99,
+        agentP50Ms: stats(agent).median,
+        agentP99Ms: stats(agent).p99,
+        ...Object.fromEntries(Object.entries(stages).map(([k, v]) => [`stage_${k}`, Number(v)])),
+      },
     },
   ];
 }

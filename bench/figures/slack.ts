@@ -15,7 +15,13 @@ export async function slackAck(env: BenchEnv, o: BenchOptions): Promise<BenchRow
   const events = `${env.baseUrl}/slack/events`;
   const health = `${env.baseUrl}/healthz`;
   const slash = (i: number) => {
-    const r = signer.command({ teamId: 'T1', userId: `U${i % 20}`, channelId: 'CBENCH', text: 'help', triggerId: `trig.${i}` });
+    const r = signer.command({
+      teamId: 'T1',
+      userId: `U${i % 20}`,
+      channelId: 'CBENCH',
+      text: 'help',
+      triggerId: `trig.${i}`,
+    });
     return client.request(events, { method: 'POST', headers: r.headers, body: r.body });
   };
   try {

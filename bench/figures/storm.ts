@@ -3,15 +3,27 @@ import { stats, type BenchRow } from '../lib.js';
 import type { BenchOptions } from '../options.js';
 
 /** Enqueues `n` calls of web.echo as carol at once; resolves when all were told (ms) and what the server saw. */
-async function burst(env: BenchEnv, n: number, tag: string): Promise<{ ms: number; notResult: number; tokens: Set<string> }> {
+async function burst(
+  env: BenchEnv,
+  n: number,
+  tag: string,
+): Promise<{ ms: number; notResult: number; tokens: Set<string> }> {
   const runner = env.app.runner!;
   const from = env.mcp.calls.length;
   const t0 = performance.now();
-  const ids = await Promise.all(Array.from({ length: n }, (_, i) => runner.enqueueToolCall(env.request('carol', 'web', 'echo', { text: `${tag}|${i}` }, i))));
+  const ids = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      runner.enqueueToolCall(env.request('carol', 'web', 'echo', { text: `${tag}|${i}` }, i)),
+    ),
+  );
   const told = await Promise.all(ids.map(({ callId }) => env.notifier.done(callId, 120_000)));
   const ms = Math.max(...told.map((f) => f.at)) - t0;
   const seen = env.mcp.calls.slice(from).filter((c) => String(c.args.text).startsWith(`${tag}|`));
-  return { ms, notResult: told.filter((f) => f.outcome.kind !== 'result').length, tokens: new Set(seen.map((c) => c.seen.authorization ?? '')) };
+  return {
+    ms,
+    notResult: told.filter((f) => f.outcome.kind !== 'result').length,
+    tokens: new Set(seen.map((c) => c.seen.authorization ?? '')),
+  };
 }
 
 /**

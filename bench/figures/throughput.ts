@@ -27,7 +27,13 @@ async function directRate(env: BenchEnv, clients: Client[], n: number, c: number
 }
 
 /** Runs one trial through the worker processes (alice and bob alternate): calls/s and crossings. */
-async function trial(env: BenchEnv, prefix: string, n: number, tag: string, results: Map<string, { kind: string; at: number }>) {
+async function trial(
+  env: BenchEnv,
+  prefix: string,
+  n: number,
+  tag: string,
+  results: Map<string, { kind: string; at: number }>,
+) {
   const producer = env.producer(prefix);
   const from = env.mcp.calls.length;
   const t0 = Date.now();
@@ -66,7 +72,11 @@ export async function throughput(env: BenchEnv, o: BenchOptions): Promise<BenchR
   const clients = await Promise.all(
     PAIR.map(async (who) => {
       const c = new Client({ name: 'bench-direct', version: '1.0.0' });
-      await c.connect(new StreamableHTTPClientTransport(new URL(env.mcp.url), { requestInit: { headers: { authorization: `Bearer ${env.tokens[who]}` } } }));
+      await c.connect(
+        new StreamableHTTPClientTransport(new URL(env.mcp.url), {
+          requestInit: { headers: { authorization: `Bearer ${env.tokens[who]}` } },
+        }),
+      );
       return c;
     }),
   );
@@ -74,7 +84,11 @@ export async function throughput(env: BenchEnv, o: BenchOptions): Promise<BenchR
     for (const [procCount, c] of o.throughputSettings) {
       const prefix = `bench-tp-${procCount}-${c}`;
       const n = c === 1 ? o.throughputCallsSerial : o.throughputCalls;
-      const procs = await Promise.all(Array.from({ length: procCount }, () => startProductProcess(env.childEnv, { mode: 'worker', prefix, concurrency: c, cpuProfDir: o.cpuProfDir })));
+      const procs = await Promise.all(
+        Array.from({ length: procCount }, () =>
+          startProductProcess(env.childEnv, { mode: 'worker', prefix, concurrency: c, cpuProfDir: o.cpuProfDir }),
+        ),
+      );
       const results = new Map<string, { kind: string; at: number }>();
       for (const p of procs) p.onDone((d) => void results.set(d.callId, d));
       try {

@@ -16,7 +16,10 @@ interface View {
 }
 
 /** What a tool call gave the agent. `parked`: the user was asked to connect; it resumes by itself. */
-export type AgentToolOutcome = { kind: 'done'; ok: boolean; text: string } | { kind: 'parked'; providerSlug: string; callId: string } | { kind: 'held'; callId: string };
+export type AgentToolOutcome =
+  | { kind: 'done'; ok: boolean; text: string }
+  | { kind: 'parked'; providerSlug: string; callId: string }
+  | { kind: 'held'; callId: string };
 
 /** One agent turn, as the `turn` queue holds it (ids only). */
 export interface Turn {
@@ -27,7 +30,13 @@ export interface Turn {
   target: ReplyTarget;
   requestId: string;
   /** Set when this turn continues an earlier one whose parked call has now finished. */
-  resumed?: { server: string; tool: string; outcome: string; callId?: string | undefined; waitedFor?: 'connect' | 'approval' | undefined };
+  resumed?: {
+    server: string;
+    tool: string;
+    outcome: string;
+    callId?: string | undefined;
+    waitedFor?: 'connect' | 'approval' | undefined;
+  };
 }
 
 export interface AgentOptions {
@@ -54,7 +63,8 @@ const SYSTEM = [
 ].join(' ');
 
 /** OpenAI-style tool names: `server__tool`, restricted to [A-Za-z0-9_-]{1,64}. */
-const toolName = (t: Pick<CatalogTool, 'server' | 'tool'>) => `${t.server}__${t.tool}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+const toolName = (t: Pick<CatalogTool, 'server' | 'tool'>) =>
+  `${t.server}__${t.tool}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
 
 /** Runs agent turns: an LLM with the caller's tools, or direct mode's short help without one. */
 export class Agent {
@@ -80,7 +90,13 @@ export class Agent {
   /** A new message: the thread so far, then the caller's message, which memory keeps as theirs. */
   #freshView(turn: Turn, key: string, caller: Caller): View {
     const view = threadView(this.o.memory.recent(turn.orgId, key), caller);
-    this.o.memory.append(turn.orgId, key, { role: 'user', userId: caller.id, author: caller.name, requestId: turn.requestId, content: turn.text });
+    this.o.memory.append(turn.orgId, key, {
+      role: 'user',
+      userId: caller.id,
+      author: caller.name,
+      requestId: turn.requestId,
+      content: turn.text,
+    });
     return { ...view, messages: [...view.messages, { role: 'user', content: turn.text }] };
   }
 
@@ -95,16 +111,28 @@ export class Agent {
     const view = threadView(memory.recent(turn.orgId, key, question?.seq), caller);
     const toolCallId = call?.callId ?? resumed.callId ?? `resumed-${turn.requestId}`;
     const name = toolName({ server: resumed.server, tool: resumed.tool });
-    memory.append(turn.orgId, key, { role: 'tool', userId: caller.id, requestId: turn.requestId, call: { callId: toolCallId, server: resumed.server, tool: resumed.tool, args: call?.args ?? {} }, content: resumed.outcome });
+    memory.append(turn.orgId, key, {
+      role: 'tool',
+      userId: caller.id,
+      requestId: turn.requestId,
+      call: { callId: toolCallId, server: resumed.server, tool: resumed.tool, args: call?.args ?? {} },
+      content: resumed.outcome,
+    });
     const messages: ModelMessage[] = [
       ...view.messages,
       ...(question ? [{ role: 'user' as const, content: question.content }] : []),
       { role: 'assistant', content: [{ type: 'tool-call', toolCallId, toolName: name, input: call?.args ?? {} }] },
-      { role: 'tool', content: [{ type: 'tool-result', toolCallId, toolName: name, output: { type: 'text', value: resumed.outcome } }] },
+      {
+        role: 'tool',
+        content: [
+          { type: 'tool-result', toolCallId, toolName: name, output: { type: 'text', value: resumed.outcome } },
+        ],
+      },
     ];
-    const resumedNote = resumed.waitedFor === 'approval'
-      ? `Your ${quote(`${resumed.server}.${resumed.tool}`)} call waited for ${quote(caller.name)} to approve it; the last tool result says whether it ran (approved) or not (denied, or not answered in time). Finish answering ${quote(caller.name)}'s question.`
-      : `Your ${quote(`${resumed.server}.${resumed.tool}`)} call waited until ${quote(caller.name)} connected their account; it has now run, and its result is the last tool result. Finish answering ${quote(caller.name)}'s question.`;
+    const resumedNote =
+      resumed.waitedFor === 'approval'
+        ? `Your ${quote(`${resumed.server}.${resumed.tool}`)} call waited for ${quote(caller.name)} to approve it; the last tool result says whether it ran (approved) or not (denied, or not answered in time). Finish answering ${quote(caller.name)}'s question.`
+        : `Your ${quote(`${resumed.server}.${resumed.tool}`)} call waited until ${quote(caller.name)} connected their account; it has now run, and its result is the last tool result. Finish answering ${quote(caller.name)}'s question.`;
     return { ...view, messages, resumedNote };
   }
 
@@ -112,7 +140,9 @@ export class Agent {
     const { llm, memory } = this.o;
     const key = threadKey(turn.target);
     const caller: Caller = { id: user.id, name: user.displayName };
-    const { messages, others, resumedNote } = turn.resumed ? this.#resumedView(turn, key, caller, turn.resumed) : this.#freshView(turn, key, caller);
+    const { messages, others, resumedNote } = turn.resumed
+      ? this.#resumedView(turn, key, caller, turn.resumed)
+      : this.#freshView(turn, key, caller);
     const system = [SYSTEM, audienceNote(caller, others), resumedNote].filter(Boolean).join('\n\n');
     const provider = createOpenAICompatible({ name: 'llm', baseURL: llm!.baseUrl, apiKey: llm!.apiKey });
     const tools: ToolSet = {};
@@ -124,11 +154,18 @@ export class Agent {
           const input = (args ?? {}) as Record<string, unknown>;
           const out = await this.o.runTool(turn, t.server, t.tool, input);
           if (out.kind === 'done') return out.text;
-          const waiting = out.kind === 'held'
-            ? 'Waiting for approval: this tool may change things, so the person was asked privately to approve or deny this call. It runs only if they approve; you will be told the outcome. Do not call it again now.'
-            : `Waiting: the person must first connect their ${out.providerSlug} account. They were sent a private link; this call will run by itself once they connect.`;
+          const waiting =
+            out.kind === 'held'
+              ? 'Waiting for approval: this tool may change things, so the person was asked privately to approve or deny this call. It runs only if they approve; you will be told the outcome. Do not call it again now.'
+              : `Waiting: the person must first connect their ${out.providerSlug} account. They were sent a private link; this call will run by itself once they connect.`;
           // Kept so that the resumed turn can show the model this very call with its real result.
-          memory.append(turn.orgId, key, { role: 'tool', userId: turn.userId, requestId: turn.requestId, call: { callId: out.callId, server: t.server, tool: t.tool, args: input }, content: waiting });
+          memory.append(turn.orgId, key, {
+            role: 'tool',
+            userId: turn.userId,
+            requestId: turn.requestId,
+            call: { callId: out.callId, server: t.server, tool: t.tool, args: input },
+            content: waiting,
+          });
           return waiting;
         },
       });
@@ -144,11 +181,18 @@ export class Agent {
         maxRetries: 2,
       });
       const answer = res.text.trim() || 'Done.';
-      memory.append(turn.orgId, key, { role: 'assistant', userId: turn.userId, requestId: turn.requestId, content: answer });
+      memory.append(turn.orgId, key, {
+        role: 'assistant',
+        userId: turn.userId,
+        requestId: turn.requestId,
+        content: answer,
+      });
       await this.o.outbound.reply(turn.target, { text: answer });
     } catch (err) {
       this.o.log.warn({ reqId: turn.requestId, err: (err as Error).message }, 'agent turn failed');
-      await this.o.outbound.reply(turn.target, { text: 'The language model did not answer, so I could not finish. Try again, or use `/onbehalf run <server>.<tool> <json>`.' });
+      await this.o.outbound.reply(turn.target, {
+        text: 'The language model did not answer, so I could not finish. Try again, or use `/onbehalf run <server>.<tool> <json>`.',
+      });
     }
   }
 }

@@ -11,7 +11,8 @@ export interface Caller {
  * JSON with every line break escaped, including those JSON leaves raw (U+0085, U+2028, U+2029):
  * quoted text stays on its own line and cannot close the quote or start a line of its own.
  */
-export const quote = (v: unknown): string => JSON.stringify(v).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export const quote = (v: unknown): string =>
+  JSON.stringify(v).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /**
  * The model's view of a thread for one caller. The caller's own messages are user messages and the
@@ -28,7 +29,9 @@ export function threadView(history: Stored[], caller: Caller): { messages: Model
     if (!userId) return 'someone (author unknown)';
     const name = names.get(userId) || author;
     if (!name) return 'another person';
-    return name.trim().toLowerCase() === caller.name.trim().toLowerCase() ? `${name} (a different person from ${caller.name})` : name;
+    return name.trim().toLowerCase() === caller.name.trim().toLowerCase()
+      ? `${name} (a different person from ${caller.name})`
+      : name;
   };
   for (const m of history) {
     if (m.role === 'tool') continue;

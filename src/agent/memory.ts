@@ -4,7 +4,8 @@ import { threadMessages } from '../db/schema.js';
 import type { ReplyTarget } from '../chat/types.js';
 
 /** The conversation a target belongs to: its thread if it has one, else its channel. */
-export const threadKey = (t: ReplyTarget): string => `${t.platform}:${t.workspaceId}:${t.channelId}:${t.threadId ?? ''}`;
+export const threadKey = (t: ReplyTarget): string =>
+  `${t.platform}:${t.workspaceId}:${t.channelId}:${t.threadId ?? ''}`;
 
 /** The name the bot's own messages carry in memory. */
 export const BOT_AUTHOR = 'onbehalf';
@@ -37,14 +38,23 @@ const MAX_CONTENT = 8000;
 /** Per-thread memory of recent turns, in the DB, each message with its author. */
 export class ThreadMemory {
   /** `keep`: how many recent messages a turn sees. Default 20. */
-  constructor(private readonly db: Db, private readonly keep = 20) {}
+  constructor(
+    private readonly db: Db,
+    private readonly keep = 20,
+  ) {}
 
   append(orgId: string, key: string, m: Remembered): void {
     this.db
       .insert(threadMessages)
       .values({
-        id: newId(), orgId, threadKey: key, role: m.role, content: m.content.slice(0, MAX_CONTENT), createdAt: Date.now(),
-        userId: m.userId, requestId: m.requestId,
+        id: newId(),
+        orgId,
+        threadKey: key,
+        role: m.role,
+        content: m.content.slice(0, MAX_CONTENT),
+        createdAt: Date.now(),
+        userId: m.userId,
+        requestId: m.requestId,
         author: m.role === 'user' ? m.author : m.role === 'assistant' ? BOT_AUTHOR : `${m.call.server}.${m.call.tool}`,
         toolCall: m.role === 'tool' ? m.call : null,
       })
@@ -56,7 +66,14 @@ export class ThreadMemory {
     const rows = this.db
       .select({ seq: sql<number>`rowid`, row: threadMessages })
       .from(threadMessages)
-      .where(and(eq(threadMessages.orgId, orgId), eq(threadMessages.threadKey, key), ne(threadMessages.role, 'tool'), beforeSeq === undefined ? undefined : lt(sql`rowid`, beforeSeq)))
+      .where(
+        and(
+          eq(threadMessages.orgId, orgId),
+          eq(threadMessages.threadKey, key),
+          ne(threadMessages.role, 'tool'),
+          beforeSeq === undefined ? undefined : lt(sql`rowid`, beforeSeq),
+        ),
+      )
       .orderBy(desc(threadMessages.createdAt), desc(sql`rowid`))
       .limit(this.keep)
       .all();
@@ -68,28 +85,61 @@ export class ThreadMemory {
     const row = this.db
       .select({ seq: sql<number>`rowid`, row: threadMessages })
       .from(threadMessages)
-      .where(and(eq(threadMessages.orgId, orgId), eq(threadMessages.threadKey, key), eq(threadMessages.requestId, requestId), eq(threadMessages.userId, userId), eq(threadMessages.role, 'user')))
+      .where(
+        and(
+          eq(threadMessages.orgId, orgId),
+          eq(threadMessages.threadKey, key),
+          eq(threadMessages.requestId, requestId),
+          eq(threadMessages.userId, userId),
+          eq(threadMessages.role, 'user'),
+        ),
+      )
       .orderBy(sql`rowid`)
       .get();
     return row && stored(row.seq, row.row);
   }
 
   /** A call made in a person's turn: by its call id, else the latest one of that server and tool. */
-  call(orgId: string, key: string, requestId: string, userId: string, which: { callId?: string | undefined; server: string; tool: string }): RememberedCall | undefined {
+  call(
+    orgId: string,
+    key: string,
+    requestId: string,
+    userId: string,
+    which: { callId?: string | undefined; server: string; tool: string },
+  ): RememberedCall | undefined {
     const calls = this.db
       .select({ toolCall: threadMessages.toolCall })
       .from(threadMessages)
-      .where(and(eq(threadMessages.orgId, orgId), eq(threadMessages.threadKey, key), eq(threadMessages.requestId, requestId), eq(threadMessages.userId, userId), eq(threadMessages.role, 'tool')))
+      .where(
+        and(
+          eq(threadMessages.orgId, orgId),
+          eq(threadMessages.threadKey, key),
+          eq(threadMessages.requestId, requestId),
+          eq(threadMessages.userId, userId),
+          eq(threadMessages.role, 'tool'),
+        ),
+      )
       .orderBy(desc(sql`rowid`))
       .all()
       .map((r) => r.toolCall)
       .filter((c): c is RememberedCall => Boolean(c));
-    return which.callId ? calls.find((c) => c.callId === which.callId) : calls.find((c) => c.server === which.server && c.tool === which.tool);
+    return which.callId
+      ? calls.find((c) => c.callId === which.callId)
+      : calls.find((c) => c.server === which.server && c.tool === which.tool);
   }
 }
 
 function stored(seq: number, r: typeof threadMessages.$inferSelect): Stored {
-  if (r.role === 'user') return { seq, role: 'user', userId: r.userId, author: r.author ?? '', requestId: r.requestId, content: r.content };
-  if (r.role === 'assistant') return { seq, role: 'assistant', userId: r.userId, requestId: r.requestId, content: r.content };
-  return { seq, role: 'tool', userId: r.userId ?? '', requestId: r.requestId ?? '', call: r.toolCall ?? { callId: '', server: '', tool: '', args: {} }, content: r.content };
+  if (r.role === 'user')
+    return { seq, role: 'user', userId: r.userId, author: r.author ?? '', requestId: r.requestId, content: r.content };
+  if (r.role === 'assistant')
+    return { seq, role: 'assistant', userId: r.userId, requestId: r.requestId, content: r.content };
+  return {
+    seq,
+    role: 'tool',
+    userId: r.userId ?? '',
+    requestId: r.requestId ?? '',
+    call: r.toolCall ?? { callId: '', server: '', tool: '', args: {} },
+    content: r.content,
+  };
 }

@@ -33,13 +33,37 @@ export function argDigest(args: unknown): string {
     Array.isArray(v)
       ? v.map(canonical)
       : v && typeof v === 'object'
-        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
         : v;
-  return 'sha256:' + createHash('sha256').update(JSON.stringify(canonical(args ?? null))).digest('hex');
+  return (
+    'sha256:' +
+    createHash('sha256')
+      .update(JSON.stringify(canonical(args ?? null)))
+      .digest('hex')
+  );
 }
 
 /** Append-only audit log. */
-const plain = ['orgId', 'category', 'action', 'actorUserId', 'onBehalfOfUserId', 'chatIdentity', 'server', 'tool', 'argDigest', 'vendorAccount', 'decision', 'outcome', 'latencyMs', 'requestId'] as const;
+const plain = [
+  'orgId',
+  'category',
+  'action',
+  'actorUserId',
+  'onBehalfOfUserId',
+  'chatIdentity',
+  'server',
+  'tool',
+  'argDigest',
+  'vendorAccount',
+  'decision',
+  'outcome',
+  'latencyMs',
+  'requestId',
+] as const;
 const json = ['chatMessage', 'credentialKinds', 'connectionIds', 'detail'] as const;
 
 export class AuditLog {
@@ -51,7 +75,10 @@ export class AuditLog {
     const values: Record<string, unknown> = { id: ph('id'), at: ph('at') };
     for (const k of plain) values[k] = ph(k);
     for (const k of json) values[k] = sql`${ph(k)}`;
-    this.#insert = db.insert(auditEvents).values(values as typeof auditEvents.$inferInsert).prepare();
+    this.#insert = db
+      .insert(auditEvents)
+      .values(values as typeof auditEvents.$inferInsert)
+      .prepare();
   }
 
   /** Appends one event; returns its id. */
@@ -70,6 +97,12 @@ export class AuditLog {
     if (f.userId) conds.push(eq(auditEvents.actorUserId, f.userId));
     if (f.server) conds.push(eq(auditEvents.server, f.server));
     if (f.since) conds.push(gte(auditEvents.at, f.since));
-    return this.db.select().from(auditEvents).where(and(...conds)).orderBy(desc(auditEvents.at)).limit(f.limit ?? 50).all();
+    return this.db
+      .select()
+      .from(auditEvents)
+      .where(and(...conds))
+      .orderBy(desc(auditEvents.at))
+      .limit(f.limit ?? 50)
+      .all();
   }
 }

@@ -32,7 +32,15 @@ export class ChatCore implements ChatInbound {
     const requestId = event.eventId ?? newId();
     if (isExternalMember(event.identity)) return this.#external(event, requestId);
     const { org, user } = this.s.identity.resolve(event.identity);
-    const ctx: CommandContext = { org, user, identity: event.identity, target: event.target, requestId, eventId: event.eventId, services: this.s };
+    const ctx: CommandContext = {
+      org,
+      user,
+      identity: event.identity,
+      target: event.target,
+      requestId,
+      eventId: event.eventId,
+      services: this.s,
+    };
     const log = this.log.child({ reqId: requestId, kind: event.kind, org: org.id, user: user.id });
 
     switch (event.kind) {
@@ -42,10 +50,18 @@ export class ChatCore implements ChatInbound {
         if (COMMAND_PREFIX.test(event.text)) return runCommand(ctx, event.text.replace(COMMAND_PREFIX, ''));
         const text = event.text.trim();
         if (!text) return undefined;
-        if (event.identity.platform === 'shell' && SHELL_BARE_COMMAND.test(text)) return runCommand(ctx, text.toLowerCase());
-        if (text.length > 4000) return { private: { text: `That message is ${text.length} characters long; the limit is 4000.` } };
+        if (event.identity.platform === 'shell' && SHELL_BARE_COMMAND.test(text))
+          return runCommand(ctx, text.toLowerCase());
+        if (text.length > 4000)
+          return { private: { text: `That message is ${text.length} characters long; the limit is 4000.` } };
         await this.s.runner.enqueueTurn({
-          orgId: org.id, userId: user.id, chatIdentity: identityKey(event.identity), text, target: event.target, requestId, eventId: event.eventId,
+          orgId: org.id,
+          userId: user.id,
+          chatIdentity: identityKey(event.identity),
+          text,
+          target: event.target,
+          requestId,
+          eventId: event.eventId,
         });
         log.debug('turn enqueued');
         return undefined;
@@ -66,26 +82,63 @@ export class ChatCore implements ChatInbound {
    */
   #external(event: Inbound, requestId: string): Ack {
     const host = this.s.identity.orgOf(event.identity.platform, event.identity.workspaceId);
-    this.log.info({ reqId: requestId, kind: event.kind, workspace: event.identity.workspaceId, home: event.identity.homeWorkspaceId }, 'external member of a shared channel refused');
+    this.log.info(
+      {
+        reqId: requestId,
+        kind: event.kind,
+        workspace: event.identity.workspaceId,
+        home: event.identity.homeWorkspaceId,
+      },
+      'external member of a shared channel refused',
+    );
     if (host) {
       this.s.audit.write({
-        orgId: host.id, category: 'access', action: 'external_member', chatIdentity: identityKey(event.identity), decision: 'denied', outcome: 'external_member',
-        requestId, detail: { homeWorkspace: event.identity.homeWorkspaceId, kind: event.kind },
+        orgId: host.id,
+        category: 'access',
+        action: 'external_member',
+        chatIdentity: identityKey(event.identity),
+        decision: 'denied',
+        outcome: 'external_member',
+        requestId,
+        detail: { homeWorkspace: event.identity.homeWorkspaceId, kind: event.kind },
       });
     }
     return { private: { text: EXTERNAL_MEMBER } };
   }
 
-  async #formSubmit(ctx: CommandContext, formId: string, values: Extract<Inbound, { kind: 'form_submit' }>['values']): Promise<Ack> {
+  async #formSubmit(
+    ctx: CommandContext,
+    formId: string,
+    values: Extract<Inbound, { kind: 'form_submit' }>['values'],
+  ): Promise<Ack> {
     const value = values['value'];
     const say = (text: string): Ack => ({ private: { text } });
     // Forms are admin actions: authorise again on submission, never trust that the form was shown.
     if (ctx.user.role !== 'admin') {
-      this.s.audit.write({ orgId: ctx.org.id, category: 'admin', action: 'form.submit', actorUserId: ctx.user.id, chatIdentity: identityKey(ctx.identity), decision: 'denied', outcome: 'admins_only', requestId: ctx.requestId });
+      this.s.audit.write({
+        orgId: ctx.org.id,
+        category: 'admin',
+        action: 'form.submit',
+        actorUserId: ctx.user.id,
+        chatIdentity: identityKey(ctx.identity),
+        decision: 'denied',
+        outcome: 'admins_only',
+        requestId: ctx.requestId,
+      });
       return say('Only admins can submit that form.');
     }
     const audit = (action: string, ok: boolean, detail: Record<string, unknown>) =>
-      this.s.audit.write({ orgId: ctx.org.id, category: 'admin', action, actorUserId: ctx.user.id, chatIdentity: identityKey(ctx.identity), decision: 'allowed', outcome: ok ? 'ok' : 'refused', requestId: ctx.requestId, detail });
+      this.s.audit.write({
+        orgId: ctx.org.id,
+        category: 'admin',
+        action,
+        actorUserId: ctx.user.id,
+        chatIdentity: identityKey(ctx.identity),
+        decision: 'allowed',
+        outcome: ok ? 'ok' : 'refused',
+        requestId: ctx.requestId,
+        detail,
+      });
 
     const secret = formId.match(/^secret:(org|team|user):([^:]+):([A-Za-z0-9_.-]{1,64})$/);
     if (secret) {
@@ -97,7 +150,8 @@ export class ChatCore implements ChatInbound {
     }
     const provider = formId.match(/^provider-secret:([a-z0-9][a-z0-9_-]{0,39})$/);
     if (provider) {
-      if (!value || !value.reveal()) return say(`No client secret stored for ${provider[1]}; it works as a public client (PKCE only).`);
+      if (!value || !value.reveal())
+        return say(`No client secret stored for ${provider[1]}; it works as a public client (PKCE only).`);
       const r = await this.s.oauth.setClientSecret(ctx.org.id, provider[1]!, value);
       audit('provider.secret', r.ok, { slug: provider[1] });
       return say(r.ok ? r.message : r.error);

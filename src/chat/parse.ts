@@ -78,5 +78,10 @@ const SECRET_SHAPES: RegExp[] = [
 export function looksLikeSecret(line: string): boolean {
   if (SECRET_SHAPES.some((re) => re.test(line))) return true;
   // Long random-looking words: 32+ chars mixing upper, lower and digits.
-  return line.split(/[\s"'=:,{}[\]]+/).some((w) => w.length >= 32 && /[a-z]/.test(w) && /[A-Z]/.test(w) && /\d/.test(w) && !/^https?:/.test(w) && !w.includes('/'));
+  return line
+    .split(/[\s"'=:,{}[\]]+/)
+    .some(
+      (w) =>
+        w.length >= 32 && /[a-z]/.test(w) && /[A-Z]/.test(w) && /\d/.test(w) && !/^https?:/.test(w) && !w.includes('/'),
+    );
 }

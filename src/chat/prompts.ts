@@ -11,7 +11,13 @@ import { replyTargetSchema, type OutMessage, type ReplyTarget } from './types.js
 export type ConnectReason = 'missing' | 'needs_reauth' | 'insufficient_scope';
 
 /** The prompt only the caller sees when a call is parked for their grant. */
-export function connectPrompt(server: string, tool: string, providerSlug: string, reason: ConnectReason, url: string): OutMessage {
+export function connectPrompt(
+  server: string,
+  tool: string,
+  providerSlug: string,
+  reason: ConnectReason,
+  url: string,
+): OutMessage {
   const why = {
     missing: `needs your ${providerSlug} account, which you have not connected yet`,
     needs_reauth: `needs your ${providerSlug} account, and your connection has expired or was revoked`,
@@ -28,7 +34,7 @@ const SHOWN_VALUE = 200;
 
 /** One argument value for the prompt: secret-looking values hidden, long ones cut. */
 function shownValue(v: unknown): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   if (looksLikeSecret(s)) return '[hidden: looks like a secret]';
   const one = s.replace(/\s+/g, ' ');
   return one.length > SHOWN_VALUE ? `${one.slice(0, SHOWN_VALUE)}… (${one.length - SHOWN_VALUE} more characters)` : one;
@@ -37,7 +43,10 @@ function shownValue(v: unknown): string {
 /** Whose account a held call would act as, in words (kinds and vendor accounts; never a value). */
 function accountWords(req: { credentialKinds: string[]; vendorAccounts: string[]; grants: string[] }): string {
   const parts: string[] = [];
-  if (req.grants.length) parts.push(`your ${req.grants.join(', ')} account${req.vendorAccounts.length ? ` (${req.vendorAccounts.join(', ')})` : ''}`);
+  if (req.grants.length)
+    parts.push(
+      `your ${req.grants.join(', ')} account${req.vendorAccounts.length ? ` (${req.vendorAccounts.join(', ')})` : ''}`,
+    );
   const shared = req.credentialKinds.filter((k) => k !== 'oauth' && k !== 'mcp_oauth' && k !== 'static');
   if (shared.length) parts.push(`the ${[...new Set(shared)].join(', ').replace(/_/g, ' ')} an admin configured`);
   return parts.length ? parts.join(' and ') : 'no credentials (the server is open)';
@@ -48,11 +57,24 @@ function accountWords(req: { credentialKinds: string[]; vendorAccounts: string[]
  * what, with which arguments, as whom, and Approve / Deny (also typed: `approve <id>`).
  */
 export function approvalPrompt(
-  server: string, tool: string, callId: string,
-  req: { args: Record<string, unknown>; credentialKinds: string[]; vendorAccounts: string[]; grants: string[]; expiresAt: number },
+  server: string,
+  tool: string,
+  callId: string,
+  req: {
+    args: Record<string, unknown>;
+    credentialKinds: string[];
+    vendorAccounts: string[];
+    grants: string[];
+    expiresAt: number;
+  },
 ): OutMessage {
   const entries = Object.entries(req.args);
-  const args = entries.length ? entries.slice(0, 20).map(([k, v]) => `  • ${k}: ${shownValue(v)}`).join('\n') + (entries.length > 20 ? `\n  • … ${entries.length - 20} more` : '') : '  (no arguments)';
+  const args = entries.length
+    ? entries
+        .slice(0, 20)
+        .map(([k, v]) => `  • ${k}: ${shownValue(v)}`)
+        .join('\n') + (entries.length > 20 ? `\n  • … ${entries.length - 20} more` : '')
+    : '  (no arguments)';
   const minutes = Math.max(1, Math.round((req.expiresAt - Date.now()) / 60_000));
   return {
     text: [
@@ -69,14 +91,24 @@ export function approvalPrompt(
 }
 
 /** "GitHub @bob is now connected for Alice in Acme", with how to undo it. */
-export function connectedMessage(providerSlug: string, vendorLogin: string | null, userName: string, orgName: string): OutMessage {
+export function connectedMessage(
+  providerSlug: string,
+  vendorLogin: string | null,
+  userName: string,
+  orgName: string,
+): OutMessage {
   return {
     text: `${providerSlug} account ${vendorLogin ?? '(unknown login)'} is now connected for ${userName} in ${orgName}. Calls you make will use it. Not you, or a mistake? \`/onbehalf disconnect ${providerSlug}\` undoes it.`,
   };
 }
 
 /** "vendor bob was connected to you — Yes, that's me / No, disconnect": a held grant waits for its user. */
-export function heldMessage(providerSlug: string, vendorLogin: string | null, userName: string, orgName: string): OutMessage {
+export function heldMessage(
+  providerSlug: string,
+  vendorLogin: string | null,
+  userName: string,
+  orgName: string,
+): OutMessage {
   return {
     text:
       `${providerSlug} account ${vendorLogin ?? '(unknown login)'} was connected to you (${userName} in ${orgName}) from a browser onbehalf could not check. ` +
@@ -96,7 +128,11 @@ export function refusedForLinkOwner(providerSlug: string, vendorLogin: string | 
 }
 
 /** To the vendor account's owner: someone's link tried to attach their account to another person. */
-export function refusedForAccountOwner(providerSlug: string, vendorLogin: string | null, linkOwnerName: string): OutMessage {
+export function refusedForAccountOwner(
+  providerSlug: string,
+  vendorLogin: string | null,
+  linkOwnerName: string,
+): OutMessage {
   return {
     text: `Someone opened a connect link of ${linkOwnerName} and approved it with your ${providerSlug} account ${vendorLogin ?? ''}. It was refused and nothing was stored; your connection is unchanged. If you did this, someone sent you their link: do not open links others send you.`,
   };
@@ -121,7 +157,13 @@ export class ConnectionAnnouncer {
     private readonly log: Logger,
   ) {}
 
-  async connected(e: { orgId: string; userId: string; providerId: string; providerSlug: string; vendorLogin: string | null }): Promise<void> {
+  async connected(e: {
+    orgId: string;
+    userId: string;
+    providerId: string;
+    providerSlug: string;
+    vendorLogin: string | null;
+  }): Promise<void> {
     const user = this.identity.user(e.orgId, e.userId);
     const org = this.db.select().from(orgs).where(eq(orgs.id, e.orgId)).get();
     if (!user || !org) return;
@@ -129,7 +171,13 @@ export class ConnectionAnnouncer {
   }
 
   /** Asks the user, privately, whether a held grant is theirs. */
-  async held(e: { orgId: string; userId: string; providerId: string; providerSlug: string; vendorLogin: string | null }): Promise<void> {
+  async held(e: {
+    orgId: string;
+    userId: string;
+    providerId: string;
+    providerSlug: string;
+    vendorLogin: string | null;
+  }): Promise<void> {
     const user = this.identity.user(e.orgId, e.userId);
     const org = this.db.select().from(orgs).where(eq(orgs.id, e.orgId)).get();
     if (!user || !org) return;
@@ -137,21 +185,43 @@ export class ConnectionAnnouncer {
   }
 
   /** Tells both people privately that a vendor account already serving one of them was refused for the other. */
-  async refused(e: { orgId: string; userId: string; providerId: string; providerSlug: string; vendorLogin: string | null; ownerUserId: string }): Promise<void> {
+  async refused(e: {
+    orgId: string;
+    userId: string;
+    providerId: string;
+    providerSlug: string;
+    vendorLogin: string | null;
+    ownerUserId: string;
+  }): Promise<void> {
     const linkOwner = this.identity.user(e.orgId, e.userId);
     const accountOwner = this.identity.user(e.orgId, e.ownerUserId);
     if (!linkOwner || !accountOwner) return;
     await this.#tell(e, refusedForLinkOwner(e.providerSlug, e.vendorLogin, accountOwner.displayName));
-    await this.#tell({ ...e, userId: e.ownerUserId }, refusedForAccountOwner(e.providerSlug, e.vendorLogin, linkOwner.displayName), { direct: true });
+    await this.#tell(
+      { ...e, userId: e.ownerUserId },
+      refusedForAccountOwner(e.providerSlug, e.vendorLogin, linkOwner.displayName),
+      { direct: true },
+    );
   }
 
   /** Tells the link's owner privately that someone else's chat sign-in opened their link. */
-  async signInMismatch(e: { orgId: string; userId: string; providerId: string; providerSlug: string; platform: string; signedInAs: string }): Promise<void> {
+  async signInMismatch(e: {
+    orgId: string;
+    userId: string;
+    providerId: string;
+    providerSlug: string;
+    platform: string;
+    signedInAs: string;
+  }): Promise<void> {
     await this.#tell(e, signInMismatchMessage(e.providerSlug, e.platform, e.signedInAs));
   }
 
   /** Privately where the user's parked calls for this provider wait, else by direct message on each linked platform. */
-  async #tell(e: { orgId: string; userId: string; providerId: string }, msg: OutMessage, opts: { direct?: boolean } = {}): Promise<void> {
+  async #tell(
+    e: { orgId: string; userId: string; providerId: string },
+    msg: OutMessage,
+    opts: { direct?: boolean } = {},
+  ): Promise<void> {
     const targets = opts.direct ? [] : this.#parkedTargets(e.orgId, e.userId, e.providerId);
     try {
       if (targets.length) {
@@ -159,7 +229,8 @@ export class ConnectionAnnouncer {
         return;
       }
       for (const la of this.identity.linkedIdentities(e.orgId, e.userId)) {
-        if (this.outbound.has(la.platform)) await this.outbound.directOn(la.platform, la.workspaceId, la.platformUserId, msg);
+        if (this.outbound.has(la.platform))
+          await this.outbound.directOn(la.platform, la.workspaceId, la.platformUserId, msg);
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message, user: e.userId }, 'could not post the connection confirmation');
@@ -172,12 +243,20 @@ export class ConnectionAnnouncer {
       .select({ target: toolCalls.replyTarget })
       .from(toolCalls)
       .innerJoin(users, eq(users.id, toolCalls.userId))
-      .where(and(eq(toolCalls.orgId, orgId), eq(toolCalls.userId, userId), eq(toolCalls.status, 'parked'), eq(toolCalls.parkedProviderId, providerId)))
+      .where(
+        and(
+          eq(toolCalls.orgId, orgId),
+          eq(toolCalls.userId, userId),
+          eq(toolCalls.status, 'parked'),
+          eq(toolCalls.parkedProviderId, providerId),
+        ),
+      )
       .all();
     const seen = new Map<string, ReplyTarget>();
     for (const r of rows) {
       const t = replyTargetSchema.safeParse(r.target);
-      if (t.success) seen.set(`${t.data.platform}:${t.data.channelId}:${t.data.threadId ?? ''}:${t.data.userId}`, t.data);
+      if (t.success)
+        seen.set(`${t.data.platform}:${t.data.channelId}:${t.data.threadId ?? ''}:${t.data.userId}`, t.data);
     }
     return [...seen.values()];
   }

@@ -39,7 +39,10 @@ const say = (text: string): CommandReply => ({ private: { text } });
 
 /** Help text: member commands, and admin commands for admins. */
 export function helpText(isAdmin: boolean): string {
-  const lines = ['*onbehalf* — use tools as yourself. Commands:', ...memberCommands.map((c) => `• \`/onbehalf ${c.usage}\` — ${c.summary}`)];
+  const lines = [
+    '*onbehalf* — use tools as yourself. Commands:',
+    ...memberCommands.map((c) => `• \`/onbehalf ${c.usage}\` — ${c.summary}`),
+  ];
   if (isAdmin) lines.push('Admin:', ...adminCommands.map((c) => `• \`/onbehalf admin ${c.usage}\` — ${c.summary}`));
   return lines.join('\n');
 }
@@ -78,13 +81,26 @@ export async function runCommand(ctx: CommandContext, line: string): Promise<Com
     const sub = rest[0];
     const spec = adminCommands.find((c) => c.word === sub);
     if (!sub || !spec) {
-      const hint = sub ? nearest(sub, adminCommands.map((c) => c.word)) : undefined;
-      return say(`${sub ? `Unknown admin command "${sub}".` : 'Which admin command?'}${hint ? ` Did you mean \`/onbehalf admin ${hint}\`?` : ''} Admin commands: ${adminCommands.map((c) => c.word).join(', ')}.`);
+      const hint = sub
+        ? nearest(
+            sub,
+            adminCommands.map((c) => c.word),
+          )
+        : undefined;
+      return say(
+        `${sub ? `Unknown admin command "${sub}".` : 'Which admin command?'}${hint ? ` Did you mean \`/onbehalf admin ${hint}\`?` : ''} Admin commands: ${adminCommands.map((c) => c.word).join(', ')}.`,
+      );
     }
     if (ctx.user.role !== 'admin') {
       ctx.services.audit.write({
-        orgId: ctx.org.id, category: 'admin', action: `${spec.word}.${rest[1] ?? ''}`.replace(/\.$/, ''),
-        actorUserId: ctx.user.id, chatIdentity: identityKey(ctx.identity), decision: 'denied', outcome: 'admins_only', requestId: ctx.requestId,
+        orgId: ctx.org.id,
+        category: 'admin',
+        action: `${spec.word}.${rest[1] ?? ''}`.replace(/\.$/, ''),
+        actorUserId: ctx.user.id,
+        chatIdentity: identityKey(ctx.identity),
+        decision: 'denied',
+        outcome: 'admins_only',
+        requestId: ctx.requestId,
       });
       return say(`\`/onbehalf admin ${spec.word}\` is for admins only. Ask an admin of this workspace if you need it.`);
     }
@@ -93,7 +109,9 @@ export async function runCommand(ctx: CommandContext, line: string): Promise<Com
   const spec = memberCommands.find((c) => c.word === first);
   if (!spec) {
     const hint = nearest(first!, [...memberCommands.map((c) => c.word), 'admin']);
-    return say(`Unknown command "${first}".${hint ? ` Did you mean \`/onbehalf ${hint}\`?` : ''} Type \`/onbehalf help\` for the list.`);
+    return say(
+      `Unknown command "${first}".${hint ? ` Did you mean \`/onbehalf ${hint}\`?` : ''} Type \`/onbehalf help\` for the list.`,
+    );
   }
   return spec.run(ctx, rest, afterWords(line, 1));
 }

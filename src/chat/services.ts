@@ -11,12 +11,33 @@ export type Done = { ok: true; message: string } | { ok: false; error: string };
 /** What the chat core needs of the OAuth engine. */
 export interface ChatOAuth {
   redirectUri(): string;
-  addProvider(orgId: string, input: { slug: string; kind: string; clientId: string; scopes: string[]; issuer?: string; authorizeUrl?: string; tokenUrl?: string; revokeUrl?: string; userinfoUrl?: string }): Promise<Done>;
+  addProvider(
+    orgId: string,
+    input: {
+      slug: string;
+      kind: string;
+      clientId: string;
+      scopes: string[];
+      issuer?: string;
+      authorizeUrl?: string;
+      tokenUrl?: string;
+      revokeUrl?: string;
+      userinfoUrl?: string;
+    },
+  ): Promise<Done>;
   setClientSecret(orgId: string, slug: string, secret: Secret): Promise<Done>;
   listProviders(orgId: string): Promise<{ slug: string; kind: string; scopes: string[] }[]>;
   removeProvider(orgId: string, slug: string): Promise<Done>;
-  connectLink(orgId: string, userId: string, slug: string, opts?: { resumeCallId?: string; extraScopes?: string[] }): Promise<string>;
-  listConnections(orgId: string, userId: string): Promise<{ providerSlug: string; status: string; vendorLogin: string | null; scopes: string[] }[]>;
+  connectLink(
+    orgId: string,
+    userId: string,
+    slug: string,
+    opts?: { resumeCallId?: string; extraScopes?: string[] },
+  ): Promise<string>;
+  listConnections(
+    orgId: string,
+    userId: string,
+  ): Promise<{ providerSlug: string; status: string; vendorLogin: string | null; scopes: string[] }[]>;
   disconnect(orgId: string, userId: string, slug: string): Promise<Done>;
   confirmHeld(orgId: string, userId: string, slug: string): Promise<Done>;
   rejectHeld(orgId: string, userId: string, slug: string): Promise<Done>;
@@ -33,19 +54,61 @@ export interface CatalogTool {
 
 /** What the chat core needs of policy (servers, bindings, rules, secrets, teams). */
 export interface ChatPolicy {
-  addServer(orgId: string, input: { name: string; transport: 'http' | 'stdio'; url?: string; command?: string; args?: string[]; timeoutMs?: number }): Promise<Done>;
+  addServer(
+    orgId: string,
+    input: {
+      name: string;
+      transport: 'http' | 'stdio';
+      url?: string;
+      command?: string;
+      args?: string[];
+      timeoutMs?: number;
+    },
+  ): Promise<Done>;
   listServers(orgId: string): Promise<{ name: string; transport: string; target: string; bindings: string[] }[]>;
   removeServer(orgId: string, name: string): Promise<Done>;
   testServer(orgId: string, name: string, user: User): Promise<Done>;
-  bind(orgId: string, server: string, target: 'env' | 'header', name: string, source: string, template?: string): Promise<Done>;
-  rule(orgId: string, effect: 'allow' | 'deny', server: string, input: { tools: string; roles?: string[]; users?: string[]; teams?: string[]; args?: Record<string, string>; inject?: Record<string, string>; ignoreCase?: boolean }): Promise<Done>;
+  bind(
+    orgId: string,
+    server: string,
+    target: 'env' | 'header',
+    name: string,
+    source: string,
+    template?: string,
+  ): Promise<Done>;
+  rule(
+    orgId: string,
+    effect: 'allow' | 'deny',
+    server: string,
+    input: {
+      tools: string;
+      roles?: string[];
+      users?: string[];
+      teams?: string[];
+      args?: Record<string, string>;
+      inject?: Record<string, string>;
+      ignoreCase?: boolean;
+    },
+  ): Promise<Done>;
   setSecret(orgId: string, scope: 'org' | 'team' | 'user', owner: string, name: string, value: Secret): Promise<Done>;
-  listSecrets(orgId: string, scope?: 'org' | 'team' | 'user'): Promise<{ scope: string; owner: string; name: string; updatedAt: number }[]>;
+  listSecrets(
+    orgId: string,
+    scope?: 'org' | 'team' | 'user',
+  ): Promise<{ scope: string; owner: string; name: string; updatedAt: number }[]>;
   deleteSecret(orgId: string, scope: 'org' | 'team' | 'user', owner: string, name: string): Promise<Done>;
-  team(orgId: string, action: 'create' | 'add' | 'remove' | 'channel' | 'list', name: string | undefined, arg?: string): Promise<Done>;
+  team(
+    orgId: string,
+    action: 'create' | 'add' | 'remove' | 'channel' | 'list',
+    name: string | undefined,
+    arg?: string,
+  ): Promise<Done>;
   catalogFor(orgId: string, user: User, channelId?: string): Promise<CatalogTool[]>;
   /** The caller's tools, and the servers whose tools they see only after connecting `providerSlug`. */
-  catalog(orgId: string, user: User, channelId?: string): Promise<{ tools: CatalogTool[]; needsConnect: { server: string; providerSlug: string }[] }>;
+  catalog(
+    orgId: string,
+    user: User,
+    channelId?: string,
+  ): Promise<{ tools: CatalogTool[]; needsConnect: { server: string; providerSlug: string }[] }>;
   approve(orgId: string, server: string, glob: string, mode: string): Promise<Done>;
   approvalRules(orgId: string, server: string): Promise<Done>;
 }
@@ -53,11 +116,40 @@ export interface ChatPolicy {
 /** What the chat core needs of the runner. */
 export interface ChatRunner {
   /** Accepts one tool call (its outcome is posted to `target` by the runner's notifier), or refuses it at the user's cap or for an unknown server. */
-  enqueueToolCall(req: { orgId: string; userId: string; chatIdentity: string; server: string; tool: string; args: Record<string, unknown>; target: ReplyTarget; requestId: string; eventId?: string }): Promise<{ kind: 'accepted'; callId: string } | { kind: 'too_many_queued'; callId: string; limit: number } | { kind: 'unknown_server'; callId: string; server: string }>;
+  enqueueToolCall(req: {
+    orgId: string;
+    userId: string;
+    chatIdentity: string;
+    server: string;
+    tool: string;
+    args: Record<string, unknown>;
+    target: ReplyTarget;
+    requestId: string;
+    eventId?: string;
+  }): Promise<
+    | { kind: 'accepted'; callId: string }
+    | { kind: 'too_many_queued'; callId: string; limit: number }
+    | { kind: 'unknown_server'; callId: string; server: string }
+  >;
   /** The caller's answer to an approval prompt (only the call's own user may answer). */
-  answerApproval(req: { orgId: string; userId: string; chatIdentity: string; callId: string; approve: boolean; requestId: string }): Promise<ApprovalAnswer>;
+  answerApproval(req: {
+    orgId: string;
+    userId: string;
+    chatIdentity: string;
+    callId: string;
+    approve: boolean;
+    requestId: string;
+  }): Promise<ApprovalAnswer>;
   /** Accepts one agent turn (a plain message); dedupes on `eventId`. */
-  enqueueTurn(req: { orgId: string; userId: string; chatIdentity: string; text: string; target: ReplyTarget; requestId: string; eventId?: string }): Promise<void>;
+  enqueueTurn(req: {
+    orgId: string;
+    userId: string;
+    chatIdentity: string;
+    text: string;
+    target: ReplyTarget;
+    requestId: string;
+    eventId?: string;
+  }): Promise<void>;
 }
 
 /** Everything the chat core calls, passed in by the composition root. */

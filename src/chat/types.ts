@@ -23,7 +23,12 @@ export const replyTargetSchema = z.object({
    * block actions; valid 30 min, 5 uses). Reply handles, not credentials, but never logged in full.
    */
   interaction: z
-    .object({ id: z.string().optional(), token: z.string().optional(), responseUrl: z.string().optional(), expiresAt: z.number().optional() })
+    .object({
+      id: z.string().optional(),
+      token: z.string().optional(),
+      responseUrl: z.string().optional(),
+      expiresAt: z.number().optional(),
+    })
     .optional(),
 });
 export type ReplyTarget = z.infer<typeof replyTargetSchema>;
@@ -66,7 +71,14 @@ export type Inbound =
   | { kind: 'message'; identity: ChatIdentity; target: ReplyTarget; text: string; eventId?: string }
   | { kind: 'command'; identity: ChatIdentity; target: ReplyTarget; text: string; triggerId?: string; eventId?: string }
   | { kind: 'button'; identity: ChatIdentity; target: ReplyTarget; actionId: string; value: string; eventId?: string }
-  | { kind: 'form_submit'; identity: ChatIdentity; target: ReplyTarget; formId: string; values: Record<string, Secret>; eventId?: string };
+  | {
+      kind: 'form_submit';
+      identity: ChatIdentity;
+      target: ReplyTarget;
+      formId: string;
+      values: Record<string, Secret>;
+      eventId?: string;
+    };
 
 /** Sends to a platform. Must work from any process through REST / Web API only. */
 export interface ChatOutbound {

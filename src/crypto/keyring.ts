@@ -31,7 +31,16 @@ const LEGACY_PREFIX = 'v1';
 // JSON keeps the fields unambiguous whatever characters an id or name holds; owner keys sorted so
 // the AAD does not depend on the order a caller listed them in.
 const aad = (c: SealContext) =>
-  Buffer.from(JSON.stringify(['onbehalf', PREFIX, c.table, c.column, c.rowId, Object.entries(c.owner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]));
+  Buffer.from(
+    JSON.stringify([
+      'onbehalf',
+      PREFIX,
+      c.table,
+      c.column,
+      c.rowId,
+      Object.entries(c.owner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    ]),
+  );
 const legacyAad = (c: LegacySealContext) => Buffer.from(`onbehalf:${c.table}:${c.column}:${c.rowId}`);
 const where = (c: LegacySealContext) => `${c.table}.${c.column} (row ${c.rowId})`;
 
@@ -85,7 +94,8 @@ export class Keyring {
 
   /** Opens a value of the first format (row-bound AAD only). Only the one-time upgrade calls this. */
   openLegacy(sealed: string, ctx: LegacySealContext): string {
-    if (sealed.split('.', 1)[0] !== LEGACY_PREFIX) throw new SealError(`sealed value in ${where(ctx)} is not of the first format`);
+    if (sealed.split('.', 1)[0] !== LEGACY_PREFIX)
+      throw new SealError(`sealed value in ${where(ctx)} is not of the first format`);
     return this.#decrypt(sealed, ctx, legacyAad(ctx));
   }
 
@@ -93,7 +103,10 @@ export class Keyring {
     const [, kid, body] = sealed.split('.');
     if (!kid || !body) throw new SealError(`sealed value in ${where(ctx)} is malformed`);
     const key = this.#keys.find((k) => k.id === kid);
-    if (!key) throw new SealError(`sealed value in ${ctx.table}.${ctx.column} uses key "${kid}", which is not in ONBEHALF_KEYS`);
+    if (!key)
+      throw new SealError(
+        `sealed value in ${ctx.table}.${ctx.column} uses key "${kid}", which is not in ONBEHALF_KEYS`,
+      );
     const buf = Buffer.from(body, 'base64url');
     if (buf.length < 28) throw new SealError(`sealed value in ${where(ctx)} is malformed`);
     try {
@@ -112,7 +125,7 @@ export class Keyring {
     return p === PREFIX || p === LEGACY_PREFIX ? p : undefined;
   }
 
-/** Key id a sealed value was sealed with. */
+  /** Key id a sealed value was sealed with. */
   static keyIdOf(sealed: string): string | undefined {
     return sealed.split('.')[1];
   }

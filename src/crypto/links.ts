@@ -5,9 +5,7 @@ const ISSUER = 'onbehalf';
 
 /** Result of verifying a signed link: its claims, or why it is not valid. */
 export type LinkCheck<T> =
-  | { kind: 'ok'; claims: T; jti: string; expiresAt: number }
-  | { kind: 'expired' }
-  | { kind: 'invalid' };
+  { kind: 'ok'; claims: T; jti: string; expiresAt: number } | { kind: 'expired' } | { kind: 'invalid' };
 
 /**
  * Short-lived HS256 JWTs for URLs (`/oauth/start?t=…`), keyed by a key derived from the sealing

@@ -17,7 +17,10 @@ export function sealedRows(db: Db, t: SealedTable): Record<string, unknown>[] {
 /** Writes one re-sealed column of one row. */
 export function writeSealed(db: Db, t: SealedTable, rowId: string, column: string, value: string): void {
   const table = t.table as unknown as Record<string, never>;
-  db.update(t.table).set({ [column]: value } as never).where(eq(table['id']!, rowId)).run();
+  db.update(t.table)
+    .set({ [column]: value } as never)
+    .where(eq(table['id']!, rowId))
+    .run();
 }
 
 /**

@@ -29,41 +29,47 @@ const MARKER = 'seal_format';
  */
 export function upgradeSeals(db: Db, keyring: Keyring): SealUpgradeReport {
   const report: SealUpgradeReport = { ran: false, resealed: 0, leftUnopened: [] };
-  db.$client.transaction(() => {
-    if (db.select().from(storageMeta).where(eq(storageMeta.key, MARKER)).get()) return;
-    report.ran = true;
-    const legacy: { t: (typeof allSealedTables)[number]; row: Record<string, unknown>; column: string; v: string }[] = [];
-    let current = 0;
-    for (const t of allSealedTables) {
-      for (const row of sealedRows(db, t)) {
-        for (const column of t.columns) {
-          const v = row[column];
-          if (typeof v !== 'string') continue;
-          if (Keyring.formatOf(v) === 'v1') legacy.push({ t, row, column, v });
-          else current++;
+  db.$client
+    .transaction(() => {
+      if (db.select().from(storageMeta).where(eq(storageMeta.key, MARKER)).get()) return;
+      report.ran = true;
+      const legacy: { t: (typeof allSealedTables)[number]; row: Record<string, unknown>; column: string; v: string }[] =
+        [];
+      let current = 0;
+      for (const t of allSealedTables) {
+        for (const row of sealedRows(db, t)) {
+          for (const column of t.columns) {
+            const v = row[column];
+            if (typeof v !== 'string') continue;
+            if (Keyring.formatOf(v) === 'v1') legacy.push({ t, row, column, v });
+            else current++;
+          }
         }
       }
-    }
-    for (const { t, row, column, v } of legacy) {
-      const ctx = t.ctx(row as never, column as never);
-      if (current > 0) {
-        report.leftUnopened.push({ table: ctx.table, column: ctx.column, rowId: ctx.rowId, reason: 'mixed_formats' });
-        continue;
+      for (const { t, row, column, v } of legacy) {
+        const ctx = t.ctx(row as never, column as never);
+        if (current > 0) {
+          report.leftUnopened.push({ table: ctx.table, column: ctx.column, rowId: ctx.rowId, reason: 'mixed_formats' });
+          continue;
+        }
+        const kid = Keyring.keyIdOf(v);
+        if (kid && !keyring.hasKey(kid))
+          throw new SealError(
+            `sealed value in ${ctx.table}.${ctx.column} uses key "${kid}", which is not in ONBEHALF_KEYS`,
+          );
+        let plain: string;
+        try {
+          plain = keyring.openLegacy(v, ctx);
+        } catch (err) {
+          if (!(err instanceof SealError)) throw err;
+          report.leftUnopened.push({ table: ctx.table, column: ctx.column, rowId: ctx.rowId, reason: 'does_not_open' });
+          continue;
+        }
+        writeSealed(db, t, ctx.rowId, column, keyring.seal(plain, ctx));
+        report.resealed++;
       }
-      const kid = Keyring.keyIdOf(v);
-      if (kid && !keyring.hasKey(kid)) throw new SealError(`sealed value in ${ctx.table}.${ctx.column} uses key "${kid}", which is not in ONBEHALF_KEYS`);
-      let plain: string;
-      try {
-        plain = keyring.openLegacy(v, ctx);
-      } catch (err) {
-        if (!(err instanceof SealError)) throw err;
-        report.leftUnopened.push({ table: ctx.table, column: ctx.column, rowId: ctx.rowId, reason: 'does_not_open' });
-        continue;
-      }
-      writeSealed(db, t, ctx.rowId, column, keyring.seal(plain, ctx));
-      report.resealed++;
-    }
-    db.insert(storageMeta).values({ key: MARKER, value: 'v2', updatedAt: Date.now() }).run();
-  }).immediate();
+      db.insert(storageMeta).values({ key: MARKER, value: 'v2', updatedAt: Date.now() }).run();
+    })
+    .immediate();
   return report;
 }

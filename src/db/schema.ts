@@ -5,8 +5,14 @@ import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 const id = () => text('id').primaryKey();
-const orgId = () => text('org_id').notNull().references(() => orgs.id, { onDelete: 'cascade' });
-const createdAt = () => integer('created_at').notNull().default(sql`(unixepoch('subsec') * 1000)`);
+const orgId = () =>
+  text('org_id')
+    .notNull()
+    .references(() => orgs.id, { onDelete: 'cascade' });
+const createdAt = () =>
+  integer('created_at')
+    .notNull()
+    .default(sql`(unixepoch('subsec') * 1000)`);
 
 /** A tenant. */
 export const orgs = sqliteTable('orgs', {
@@ -38,7 +44,9 @@ export const users = sqliteTable(
     orgId: orgId(),
     displayName: text('display_name').notNull(),
     email: text('email'),
-    role: text('role', { enum: ['admin', 'member'] }).notNull().default('member'),
+    role: text('role', { enum: ['admin', 'member'] })
+      .notNull()
+      .default('member'),
     createdAt: createdAt(),
   },
   (t) => [index('users_org').on(t.orgId)],
@@ -50,7 +58,9 @@ export const linkedAccounts = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     platform: text('platform', { enum: ['slack', 'discord', 'shell'] }).notNull(),
     workspaceId: text('workspace_id').notNull(),
     platformUserId: text('platform_user_id').notNull(),
@@ -72,8 +82,12 @@ export const linkCodes = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    kind: text('kind', { enum: ['link', 'org_invite'] }).notNull().default('link'),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['link', 'org_invite'] })
+      .notNull()
+      .default('link'),
     codeHash: text('code_hash').notNull(),
     expiresAt: integer('expires_at').notNull(),
     usedAt: integer('used_at'),
@@ -110,8 +124,12 @@ export const teamMembers = sqliteTable(
   'team_members',
   {
     orgId: orgId(),
-    teamId: text('team_id').notNull().references(() => teams.id, { onDelete: 'cascade' }),
-    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
   },
   (t) => [uniqueIndex('team_members_pk').on(t.teamId, t.userId), index('team_members_user').on(t.orgId, t.userId)],
 );
@@ -121,7 +139,9 @@ export const teamChannels = sqliteTable(
   'team_channels',
   {
     orgId: orgId(),
-    teamId: text('team_id').notNull().references(() => teams.id, { onDelete: 'cascade' }),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id, { onDelete: 'cascade' }),
     platform: text('platform').notNull(),
     channelId: text('channel_id').notNull(),
   },
@@ -140,7 +160,10 @@ export const oauthProviders = sqliteTable(
     displayName: text('display_name').notNull(),
     clientId: text('client_id').notNull(),
     clientSecretSealed: text('client_secret_sealed'),
-    scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
+    scopes: text('scopes', { mode: 'json' })
+      .$type<string[]>()
+      .notNull()
+      .default(sql`'[]'`),
     issuer: text('issuer'),
     authorizeUrl: text('authorize_url').notNull(),
     tokenUrl: text('token_url').notNull(),
@@ -150,7 +173,10 @@ export const oauthProviders = sqliteTable(
     resource: text('resource'),
     /** The MCP server this registration belongs to (kind `mcp`). */
     mcpServerId: text('mcp_server_id'),
-    extra: text('extra', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    extra: text('extra', { mode: 'json' })
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'`),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('oauth_providers_org_slug').on(t.orgId, t.slug)],
@@ -162,15 +188,22 @@ export const connectedAccounts = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    providerId: text('provider_id').notNull().references(() => oauthProviders.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    providerId: text('provider_id')
+      .notNull()
+      .references(() => oauthProviders.id, { onDelete: 'cascade' }),
     /** `held`: a vendor account new to this user, from a browser not proven to be theirs; unusable until they confirm in chat. */
     status: text('status', { enum: ['active', 'held', 'needs_reauth', 'revoked'] }).notNull(),
     accessTokenSealed: text('access_token_sealed'),
     refreshTokenSealed: text('refresh_token_sealed'),
     /** Null: the token does not expire. */
     expiresAt: integer('expires_at'),
-    scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
+    scopes: text('scopes', { mode: 'json' })
+      .$type<string[]>()
+      .notNull()
+      .default(sql`'[]'`),
     vendorAccountId: text('vendor_account_id'),
     vendorLogin: text('vendor_login'),
     /** Bumped on every token write; a writer holding an older version loses. */
@@ -178,7 +211,10 @@ export const connectedAccounts = sqliteTable(
     createdAt: createdAt(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (t) => [uniqueIndex('connected_accounts_user_provider').on(t.userId, t.providerId), index('connected_accounts_org').on(t.orgId)],
+  (t) => [
+    uniqueIndex('connected_accounts_user_provider').on(t.userId, t.providerId),
+    index('connected_accounts_org').on(t.orgId),
+  ],
 );
 
 /** Server-side state of one authorization-code flow. */
@@ -187,12 +223,19 @@ export const oauthStates = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    providerId: text('provider_id').notNull().references(() => oauthProviders.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    providerId: text('provider_id')
+      .notNull()
+      .references(() => oauthProviders.id, { onDelete: 'cascade' }),
     stateHash: text('state_hash').notNull(),
     codeVerifierSealed: text('code_verifier_sealed').notNull(),
     issuer: text('issuer'),
-    scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
+    scopes: text('scopes', { mode: 'json' })
+      .$type<string[]>()
+      .notNull()
+      .default(sql`'[]'`),
     resumeCallId: text('resume_call_id'),
     /** sha256 of the browser-binding cookie set by Continue; the callback must bring the same cookie. */
     browserHash: text('browser_hash'),
@@ -220,10 +263,15 @@ export const mcpServers = sqliteTable(
     transport: text('transport', { enum: ['http', 'stdio'] }).notNull(),
     url: text('url'),
     command: text('command'),
-    args: text('args', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
+    args: text('args', { mode: 'json' })
+      .$type<string[]>()
+      .notNull()
+      .default(sql`'[]'`),
     timeoutMs: integer('timeout_ms').notNull().default(30000),
     /** `operator` (config) or `admin` (chat). */
-    source: text('source', { enum: ['operator', 'admin'] }).notNull().default('admin'),
+    source: text('source', { enum: ['operator', 'admin'] })
+      .notNull()
+      .default('admin'),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('mcp_servers_org_name').on(t.orgId, t.name)],
@@ -235,7 +283,9 @@ export const credentialBindings = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    serverId: text('server_id').notNull().references(() => mcpServers.id, { onDelete: 'cascade' }),
+    serverId: text('server_id')
+      .notNull()
+      .references(() => mcpServers.id, { onDelete: 'cascade' }),
     target: text('target', { enum: ['env', 'header'] }).notNull(),
     name: text('name').notNull(),
     /** `oauth:<provider>`, `mcp_oauth`, `org_secret:<n>`, `team_secret:<n>`, `user_secret:<n>`, `static:<v>`. */
@@ -253,7 +303,9 @@ export const accessRules = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    serverId: text('server_id').notNull().references(() => mcpServers.id, { onDelete: 'cascade' }),
+    serverId: text('server_id')
+      .notNull()
+      .references(() => mcpServers.id, { onDelete: 'cascade' }),
     effect: text('effect', { enum: ['allow', 'deny'] }).notNull(),
     /** Tool name glob. */
     tools: text('tools').notNull().default('*'),
@@ -263,9 +315,15 @@ export const accessRules = sqliteTable(
       .notNull()
       .default(sql`'{}'`),
     /** Argument name → glob the value must match. */
-    argConstraints: text('arg_constraints', { mode: 'json' }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
+    argConstraints: text('arg_constraints', { mode: 'json' })
+      .$type<Record<string, string>>()
+      .notNull()
+      .default(sql`'{}'`),
     /** Argument name → template such as `{user.email}`; overrides supplied values. */
-    inject: text('inject', { mode: 'json' }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
+    inject: text('inject', { mode: 'json' })
+      .$type<Record<string, string>>()
+      .notNull()
+      .default(sql`'{}'`),
     /** Allow rules: argument globs match ignoring case (`--ignore-case`); deny rules always do. */
     ignoreCase: integer('ignore_case', { mode: 'boolean' }).notNull().default(false),
     createdAt: createdAt(),
@@ -296,7 +354,9 @@ export const approvalRules = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    serverId: text('server_id').notNull().references(() => mcpServers.id, { onDelete: 'cascade' }),
+    serverId: text('server_id')
+      .notNull()
+      .references(() => mcpServers.id, { onDelete: 'cascade' }),
     /** Tool name glob. */
     tools: text('tools').notNull(),
     mode: text('mode', { enum: ['ask', 'always', 'never'] }).notNull(),
@@ -312,12 +372,24 @@ export const toolCalls = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     serverId: text('server_id').notNull(),
     tool: text('tool').notNull(),
     args: text('args', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
     status: text('status', {
-      enum: ['queued', 'running', 'parked', 'awaiting_approval', 'succeeded', 'failed', 'denied', 'cancelled', 'interrupted'],
+      enum: [
+        'queued',
+        'running',
+        'parked',
+        'awaiting_approval',
+        'succeeded',
+        'failed',
+        'denied',
+        'cancelled',
+        'interrupted',
+      ],
     }).notNull(),
     /** Provider whose grant the parked call waits for. */
     parkedProviderId: text('parked_provider_id'),
@@ -355,7 +427,12 @@ export const threadMessages = sqliteTable(
     /** The turn the row belongs to (a resumed call finds its question by it). */
     requestId: text('request_id'),
     /** `tool` rows: the call (runner call id, server, tool, arguments). */
-    toolCall: text('tool_call', { mode: 'json' }).$type<{ callId: string; server: string; tool: string; args: Record<string, unknown> }>(),
+    toolCall: text('tool_call', { mode: 'json' }).$type<{
+      callId: string;
+      server: string;
+      tool: string;
+      args: Record<string, unknown>;
+    }>(),
     createdAt: createdAt(),
   },
   (t) => [index('thread_messages_thread').on(t.orgId, t.threadKey, t.createdAt)],

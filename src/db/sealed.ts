@@ -24,14 +24,27 @@ export interface SealedTable<T extends Table = Table, C extends Key<T> = Key<T>,
   sqlName(key: C | O): string;
 }
 
-function sealed<T extends Table, C extends Key<T>, O extends Key<T>>(table: T, columns: readonly C[], owner: readonly O[]): SealedTable<T, C, O> {
+function sealed<T extends Table, C extends Key<T>, O extends Key<T>>(
+  table: T,
+  columns: readonly C[],
+  owner: readonly O[],
+): SealedTable<T, C, O> {
   const sqlName = (k: string) => (table as unknown as Record<string, { name: string }>)[k]!.name;
   const name = getTableName(table);
   return {
-    table, name, columns, owner, sqlName,
+    table,
+    name,
+    columns,
+    owner,
+    sqlName,
     ctx(row, column) {
       const r = row as Record<string, unknown>;
-      return { table: name, column: sqlName(column), rowId: String(r['id']), owner: Object.fromEntries(owner.map((o) => [sqlName(o), String(r[o] ?? '')])) };
+      return {
+        table: name,
+        column: sqlName(column),
+        rowId: String(r['id']),
+        owner: Object.fromEntries(owner.map((o) => [sqlName(o), String(r[o] ?? '')])),
+      };
     },
   };
 }
@@ -39,7 +52,11 @@ function sealed<T extends Table, C extends Key<T>, O extends Key<T>>(table: T, c
 /** Every sealed column, by table. A new sealed column goes here, or it is neither owner-bound nor rotated. */
 export const sealedTables = {
   /** A grant: its org, user and provider. */
-  connectedAccounts: sealed(connectedAccounts, ['accessTokenSealed', 'refreshTokenSealed'], ['orgId', 'userId', 'providerId']),
+  connectedAccounts: sealed(
+    connectedAccounts,
+    ['accessTokenSealed', 'refreshTokenSealed'],
+    ['orgId', 'userId', 'providerId'],
+  ),
   /** A connect flow's PKCE verifier: its org, user and provider. */
   oauthStates: sealed(oauthStates, ['codeVerifierSealed'], ['orgId', 'userId', 'providerId']),
   /** A client secret: its org and provider slug. */
@@ -54,4 +71,6 @@ export const sealedTables = {
 export const allSealedTables: readonly SealedTable[] = Object.values(sealedTables) as unknown as SealedTable[];
 
 /** Every sealed column as SQL names: table, column. */
-export const sealedColumns = allSealedTables.flatMap((t) => t.columns.map((c) => ({ table: t.name, column: t.sqlName(c) })));
+export const sealedColumns = allSealedTables.flatMap((t) =>
+  t.columns.map((c) => ({ table: t.name, column: t.sqlName(c) })),
+);

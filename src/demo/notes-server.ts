@@ -36,11 +36,21 @@ export function notesServer(provider: DemoProvider): Hono {
       { description: "List the calling user's notes", inputSchema: {}, annotations: { readOnlyHint: true } },
       async () => {
         const mine = notes.get(login) ?? [];
-        return { content: [{ type: 'text', text: mine.length ? mine.map((n, i) => `${i + 1}. ${n}`).join('\n') : `${login} has no notes yet.` }] };
+        return {
+          content: [
+            {
+              type: 'text',
+              text: mine.length ? mine.map((n, i) => `${i + 1}. ${n}`).join('\n') : `${login} has no notes yet.`,
+            },
+          ],
+        };
       },
     );
     // Stateless: one transport per request, so each request is served as its own token's user.
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
     await server.connect(transport);
     return transport.handleRequest(c.req.raw);
   });

@@ -19,7 +19,10 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 export class DemoProvider {
   readonly clientId = 'onbehalf-demo';
   readonly clientSecret = rand();
-  readonly #codes = new Map<string, { login: string; challenge: string; redirectUri: string; scopes: string[]; expiresAt: number }>();
+  readonly #codes = new Map<
+    string,
+    { login: string; challenge: string; redirectUri: string; scopes: string[]; expiresAt: number }
+  >();
   readonly #access = new Map<string, Grant>();
   readonly #refresh = new Map<string, Grant>();
 
@@ -37,7 +40,13 @@ export class DemoProvider {
     const refresh = rand();
     this.#access.set(access, { login, scopes, expiresAt: Date.now() + this.accessTtlMs });
     this.#refresh.set(refresh, { login, scopes, expiresAt: Date.now() + 30 * 86_400_000 });
-    return { access_token: access, token_type: 'Bearer', expires_in: Math.floor(this.accessTtlMs / 1000), refresh_token: refresh, scope: scopes.join(' ') };
+    return {
+      access_token: access,
+      token_type: 'Bearer',
+      expires_in: Math.floor(this.accessTtlMs / 1000),
+      refresh_token: refresh,
+      scope: scopes.join(' '),
+    };
   }
 
   /** Routes: `/authorize`, `/token`, `/userinfo`, `/revoke`. */
@@ -45,16 +54,27 @@ export class DemoProvider {
     const app = new Hono();
     app.get('/authorize', (c) => {
       const q = c.req.query();
-      if (q['response_type'] !== 'code' || q['client_id'] !== this.clientId || !q['redirect_uri'] || !q['state']) return c.text('Bad authorization request.', 400);
+      if (q['response_type'] !== 'code' || q['client_id'] !== this.clientId || !q['redirect_uri'] || !q['state'])
+        return c.text('Bad authorization request.', 400);
       if (q['code_challenge_method'] !== 'S256' || !q['code_challenge']) return c.text('PKCE S256 is required.', 400);
       const login = q['login'];
       if (!login) {
-        const hidden = Object.entries(q).map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`).join('');
-        return c.html(`<!doctype html><title>Demo provider</title><h1>Demo provider</h1><p>onbehalf asks to act as you (scopes: ${esc(q['scope'] ?? '')}).</p><form method="get">${hidden}<label>Sign in as <input name="login" value="alice" pattern="[a-z0-9_-]{1,32}" required></label> <button>Allow</button></form>`);
+        const hidden = Object.entries(q)
+          .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)
+          .join('');
+        return c.html(
+          `<!doctype html><title>Demo provider</title><h1>Demo provider</h1><p>onbehalf asks to act as you (scopes: ${esc(q['scope'] ?? '')}).</p><form method="get">${hidden}<label>Sign in as <input name="login" value="alice" pattern="[a-z0-9_-]{1,32}" required></label> <button>Allow</button></form>`,
+        );
       }
       if (!/^[a-z0-9_-]{1,32}$/.test(login)) return c.text('Logins are 1–32 lowercase letters, digits, - or _.', 400);
       const code = rand();
-      this.#codes.set(code, { login, challenge: q['code_challenge'], redirectUri: q['redirect_uri'], scopes: (q['scope'] ?? '').split(' ').filter(Boolean), expiresAt: Date.now() + 60_000 });
+      this.#codes.set(code, {
+        login,
+        challenge: q['code_challenge'],
+        redirectUri: q['redirect_uri'],
+        scopes: (q['scope'] ?? '').split(' ').filter(Boolean),
+        expiresAt: Date.now() + 60_000,
+      });
       const to = new URL(q['redirect_uri']);
       to.searchParams.set('code', code);
       to.searchParams.set('state', q['state']);
@@ -64,13 +84,19 @@ export class DemoProvider {
       const f = await c.req.parseBody();
       const fail = (error: string) => c.json({ error }, 400);
       const basic = c.req.header('authorization')?.match(/^Basic (.+)$/)?.[1];
-      const [id, secret] = basic ? Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent) : [f['client_id'], f['client_secret']];
-      if (id !== this.clientId || (secret !== undefined && secret !== this.clientSecret)) return c.json({ error: 'invalid_client' }, 401);
+      const [id, secret] = basic
+        ? Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent)
+        : [f['client_id'], f['client_secret']];
+      if (id !== this.clientId || (secret !== undefined && secret !== this.clientSecret))
+        return c.json({ error: 'invalid_client' }, 401);
       if (f['grant_type'] === 'authorization_code') {
         const entry = this.#codes.get(String(f['code']));
         this.#codes.delete(String(f['code']));
-        if (!entry || entry.expiresAt < Date.now() || entry.redirectUri !== f['redirect_uri']) return fail('invalid_grant');
-        const challenge = createHash('sha256').update(String(f['code_verifier'] ?? '')).digest('base64url');
+        if (!entry || entry.expiresAt < Date.now() || entry.redirectUri !== f['redirect_uri'])
+          return fail('invalid_grant');
+        const challenge = createHash('sha256')
+          .update(String(f['code_verifier'] ?? ''))
+          .digest('base64url');
         if (challenge !== entry.challenge) return fail('invalid_grant');
         return c.json(this.#issue(entry.login, entry.scopes));
       }
@@ -84,7 +110,9 @@ export class DemoProvider {
     });
     app.get('/userinfo', (c) => {
       const g = this.introspect(c.req.header('authorization')?.replace(/^Bearer /, '') ?? '');
-      return g ? c.json({ sub: g.login, login: g.login, preferred_username: g.login }) : c.json({ error: 'invalid_token' }, 401);
+      return g
+        ? c.json({ sub: g.login, login: g.login, preferred_username: g.login })
+        : c.json({ error: 'invalid_token' }, 401);
     });
     app.post('/revoke', async (c) => {
       const f = await c.req.parseBody();

@@ -9,14 +9,24 @@ import type { DemoProvider } from './provider.js';
 export const DEMO_PATHS = { oauth: '/demo/oauth', notes: '/demo/notes' } as const;
 
 /** Registers the demo provider, the notes server and its binding for the shell org. Idempotent. */
-export async function setupDemo(s: Pick<ChatServices, 'oauth' | 'policy'>, identity: Identity, o: { publicUrl: string; provider: DemoProvider; user: string }): Promise<void> {
+export async function setupDemo(
+  s: Pick<ChatServices, 'oauth' | 'policy'>,
+  identity: Identity,
+  o: { publicUrl: string; provider: DemoProvider; user: string },
+): Promise<void> {
   const { org } = identity.resolve(shellIdentity(o.user).identity);
   const base = `${o.publicUrl}${DEMO_PATHS.oauth}`;
   const existing = await s.oauth.listProviders(org.id);
   if (!existing.some((p) => p.slug === 'demo')) {
     const r = await s.oauth.addProvider(org.id, {
-      slug: 'demo', kind: 'oauth2', clientId: o.provider.clientId, scopes: ['notes'],
-      authorizeUrl: `${base}/authorize`, tokenUrl: `${base}/token`, revokeUrl: `${base}/revoke`, userinfoUrl: `${base}/userinfo`,
+      slug: 'demo',
+      kind: 'oauth2',
+      clientId: o.provider.clientId,
+      scopes: ['notes'],
+      authorizeUrl: `${base}/authorize`,
+      tokenUrl: `${base}/token`,
+      revokeUrl: `${base}/revoke`,
+      userinfoUrl: `${base}/userinfo`,
     });
     if (!r.ok) throw new Error(`demo set-up: ${r.error}`);
   }
@@ -25,7 +35,11 @@ export async function setupDemo(s: Pick<ChatServices, 'oauth' | 'policy'>, ident
   if (!secret.ok) throw new Error(`demo set-up: ${secret.error}`);
   const servers = await s.policy.listServers(org.id);
   if (!servers.some((x) => x.name === 'notes')) {
-    const r = await s.policy.addServer(org.id, { name: 'notes', transport: 'http', url: `${o.publicUrl}${DEMO_PATHS.notes}/mcp` });
+    const r = await s.policy.addServer(org.id, {
+      name: 'notes',
+      transport: 'http',
+      url: `${o.publicUrl}${DEMO_PATHS.notes}/mcp`,
+    });
     if (!r.ok) throw new Error(`demo set-up: ${r.error}`);
   }
   const b = await s.policy.bind(org.id, 'notes', 'header', 'Authorization', 'oauth:demo', 'Bearer {token}');
@@ -40,7 +54,8 @@ export async function followConnectLink(url: string, login: string): Promise<str
   const jar = new Map<string, string>();
   const browse = async (u: URL, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
-    if (jar.size && u.origin === new URL(url).origin) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+    if (jar.size && u.origin === new URL(url).origin)
+      headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
     const r = await fetch(u, { redirect: 'manual', ...init, headers });
     for (const c of r.headers.getSetCookie()) {
       const [pair] = c.split(';');
@@ -51,14 +66,30 @@ export async function followConnectLink(url: string, login: string): Promise<str
   };
   const consent = await browse(new URL(url));
   const form = await consent.text();
-  const fields = Object.fromEntries([...form.matchAll(/<input type="hidden" name="([a-z]+)" value="([^"]*)">/g)].map((m) => [m[1]!, m[2]!.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))]));
-  if (consent.status !== 200 || !fields['csrf']) throw new Error(`the connect page answered ${consent.status}: ${form.replace(/<[^>]+>/g, ' ').trim().slice(0, 200)}`);
+  const fields = Object.fromEntries(
+    [...form.matchAll(/<input type="hidden" name="([a-z]+)" value="([^"]*)">/g)].map((m) => [
+      m[1]!,
+      m[2]!.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))),
+    ]),
+  );
+  if (consent.status !== 200 || !fields['csrf'])
+    throw new Error(
+      `the connect page answered ${consent.status}: ${form
+        .replace(/<[^>]+>/g, ' ')
+        .trim()
+        .slice(0, 200)}`,
+    );
   const action = new URL('start', url);
-  const cont = await browse(action, { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: action.origin } });
+  const cont = await browse(action, {
+    method: 'POST',
+    body: new URLSearchParams(fields).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: action.origin },
+  });
   let next = new URL(cont.headers.get('location') ?? url, action).toString();
   for (let hop = 0; hop < 5; hop++) {
     const u = new URL(next);
-    if (u.pathname.endsWith(`${DEMO_PATHS.oauth}/authorize`) && !u.searchParams.has('login')) u.searchParams.set('login', login);
+    if (u.pathname.endsWith(`${DEMO_PATHS.oauth}/authorize`) && !u.searchParams.has('login'))
+      u.searchParams.set('login', login);
     const r = await browse(u);
     const loc = r.headers.get('location');
     if (r.status >= 300 && r.status < 400 && loc) {
@@ -66,8 +97,18 @@ export async function followConnectLink(url: string, login: string): Promise<str
       continue;
     }
     const body = await r.text();
-    if (r.status !== 200) throw new Error(`the connect page answered ${r.status}: ${body.replace(/<[^>]+>/g, ' ').trim().slice(0, 200)}`);
-    return body.replace(/<(style|script)[^>]*>[\s\S]*?<\/\1>/g, ' ').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+    if (r.status !== 200)
+      throw new Error(
+        `the connect page answered ${r.status}: ${body
+          .replace(/<[^>]+>/g, ' ')
+          .trim()
+          .slice(0, 200)}`,
+      );
+    return body
+      .replace(/<(style|script)[^>]*>[\s\S]*?<\/\1>/g, ' ')
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
   }
   throw new Error('too many redirects while connecting');
 }
@@ -77,7 +118,13 @@ export async function followConnectLink(url: string, login: string): Promise<str
  * see the result, save and list a note, disconnect, and see the next call ask again.
  * Drives the real shell platform; prints what a person would see. Resolves true when every step passed.
  */
-export async function runDemoScript(core: ChatInbound, outbound: OutboundRouter, out: NodeJS.WritableStream, user = 'alice', stepTimeoutMs = 20_000): Promise<boolean> {
+export async function runDemoScript(
+  core: ChatInbound,
+  outbound: OutboundRouter,
+  out: NodeJS.WritableStream,
+  user = 'alice',
+  stepTimeoutMs = 20_000,
+): Promise<boolean> {
   const input = new PassThrough();
   let seen = '';
   const tee = new Writable({
@@ -111,7 +158,11 @@ export async function runDemoScript(core: ChatInbound, outbound: OutboundRouter,
     const page = await followConnectLink(link[1]!, user);
     out.write(`[demo] The page said: ${page.slice(0, 300)}\n\n`);
     // The shell cannot prove who the browser was, so a first connect is held until the user says it is theirs.
-    const yes = await waitFor(/Yes, that's me: \/onbehalf (connect confirm demo)/, at, 'the question whether the account is yours');
+    const yes = await waitFor(
+      /Yes, that's me: \/onbehalf (connect confirm demo)/,
+      at,
+      'the question whether the account is yours',
+    );
     await say(`/onbehalf ${yes[1]!}`);
     await waitFor(new RegExp(`You are ${user} at the demo provider`), at, 'tool result after connecting');
     at = await say('/onbehalf run notes.add_note {"text":"Hello from the onbehalf demo"}');

@@ -8,7 +8,8 @@ import type { ChatIdentity } from './identity.js';
 const ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 
 /** A fresh random code of `length` characters from the unambiguous alphabet. */
-export const freshCode = (length: number): string => Array.from({ length }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+export const freshCode = (length: number): string =>
+  Array.from({ length }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
 /** Only this is stored. */
 export const hashCode = (code: string): string => createHash('sha256').update(code).digest('hex');
 /** Case, spaces and dashes do not matter when a code is typed. */
@@ -26,7 +27,11 @@ export class CodeAttempts {
   ) {}
 
   #who(identity: ChatIdentity) {
-    return and(eq(linkAttempts.platform, identity.platform), eq(linkAttempts.workspaceId, identity.workspaceId), eq(linkAttempts.platformUserId, identity.userId));
+    return and(
+      eq(linkAttempts.platform, identity.platform),
+      eq(linkAttempts.workspaceId, identity.workspaceId),
+      eq(linkAttempts.platformUserId, identity.userId),
+    );
   }
 
   /** Milliseconds until this identity may try again, or undefined when it may try now. */
@@ -34,12 +39,26 @@ export class CodeAttempts {
     const recent = and(this.#who(identity), gte(linkAttempts.at, now - this.windowMs));
     const n = this.db.select({ n: count() }).from(linkAttempts).where(recent).get()?.n ?? 0;
     if (n < this.maxFailures) return undefined;
-    const oldest = this.db.select({ at: linkAttempts.at }).from(linkAttempts).where(recent).orderBy(linkAttempts.at).get();
+    const oldest = this.db
+      .select({ at: linkAttempts.at })
+      .from(linkAttempts)
+      .where(recent)
+      .orderBy(linkAttempts.at)
+      .get();
     return (oldest?.at ?? now) + this.windowMs - now;
   }
 
   /** Records one wrong, expired or reused code. */
   fail(identity: ChatIdentity, now = Date.now()): void {
-    this.db.insert(linkAttempts).values({ id: newId(), platform: identity.platform, workspaceId: identity.workspaceId, platformUserId: identity.userId, at: now }).run();
+    this.db
+      .insert(linkAttempts)
+      .values({
+        id: newId(),
+        platform: identity.platform,
+        workspaceId: identity.workspaceId,
+        platformUserId: identity.userId,
+        at: now,
+      })
+      .run();
   }
 }

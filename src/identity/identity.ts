@@ -40,26 +40,48 @@ export class Identity {
   readonly #user;
 
   /** `admins`: ONBEHALF_ADMINS entries; those identities start as admins. */
-  constructor(private readonly db: Db, admins: string[] = []) {
+  constructor(
+    private readonly db: Db,
+    admins: string[] = [],
+  ) {
     this.#admins = new Set(admins);
-    this.#user = db.select().from(users).where(and(eq(users.orgId, sql.placeholder('orgId')), eq(users.id, sql.placeholder('userId')))).prepare();
+    this.#user = db
+      .select()
+      .from(users)
+      .where(and(eq(users.orgId, sql.placeholder('orgId')), eq(users.id, sql.placeholder('userId'))))
+      .prepare();
   }
 
   /** The org a workspace belongs to, without creating one. */
   orgOf(platform: Platform, workspaceId: string): Org | undefined {
-    const ws = this.db.select().from(workspaces).where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId))).get();
+    const ws = this.db
+      .select()
+      .from(workspaces)
+      .where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId)))
+      .get();
     return ws ? this.db.select().from(orgs).where(eq(orgs.id, ws.orgId)).get() : undefined;
   }
 
   /** The org of a workspace, created on first contact. */
   orgFor(platform: Platform, workspaceId: string, name?: string): Org {
-    const ws = this.db.select().from(workspaces).where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId))).get();
+    const ws = this.db
+      .select()
+      .from(workspaces)
+      .where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId)))
+      .get();
     if (ws) return this.db.select().from(orgs).where(eq(orgs.id, ws.orgId)).get()!;
     return this.db.transaction((tx) => {
       const org = { id: newId(), name: name ?? `${platform} ${workspaceId}` };
       tx.insert(orgs).values(org).run();
-      tx.insert(workspaces).values({ id: newId(), orgId: org.id, platform, workspaceId, name: name ?? null }).onConflictDoNothing().run();
-      const owner = tx.select().from(workspaces).where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId))).get()!;
+      tx.insert(workspaces)
+        .values({ id: newId(), orgId: org.id, platform, workspaceId, name: name ?? null })
+        .onConflictDoNothing()
+        .run();
+      const owner = tx
+        .select()
+        .from(workspaces)
+        .where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId)))
+        .get()!;
       return tx.select().from(orgs).where(eq(orgs.id, owner.orgId)).get()!;
     });
   }
@@ -70,15 +92,27 @@ export class Identity {
    */
   resolve(chat: ChatIdentity): { org: Org; user: User; linkedAccountId: string } {
     // A bug guard: callers refuse external members before resolving (the chat core words it).
-    if (isExternalMember(chat)) throw new Error('an external member of a shared channel is never provisioned into the host org');
+    if (isExternalMember(chat))
+      throw new Error('an external member of a shared channel is never provisioned into the host org');
     const org = this.orgFor(chat.platform, chat.workspaceId, chat.workspaceName);
     const found = this.db
       .select({ user: users, la: linkedAccounts })
       .from(linkedAccounts)
       .innerJoin(users, eq(users.id, linkedAccounts.userId))
-      .where(and(eq(linkedAccounts.platform, chat.platform), eq(linkedAccounts.workspaceId, chat.workspaceId), eq(linkedAccounts.platformUserId, chat.userId)))
+      .where(
+        and(
+          eq(linkedAccounts.platform, chat.platform),
+          eq(linkedAccounts.workspaceId, chat.workspaceId),
+          eq(linkedAccounts.platformUserId, chat.userId),
+        ),
+      )
       .get();
-    if (found) return { org: this.db.select().from(orgs).where(eq(orgs.id, found.user.orgId)).get()!, user: found.user, linkedAccountId: found.la.id };
+    if (found)
+      return {
+        org: this.db.select().from(orgs).where(eq(orgs.id, found.user.orgId)).get()!,
+        user: found.user,
+        linkedAccountId: found.la.id,
+      };
     return this.db.transaction((tx) => {
       const user: User = {
         id: newId(),
@@ -91,7 +125,15 @@ export class Identity {
       tx.insert(users).values(user).run();
       const linkedAccountId = newId();
       tx.insert(linkedAccounts)
-        .values({ id: linkedAccountId, orgId: org.id, userId: user.id, platform: chat.platform, workspaceId: chat.workspaceId, platformUserId: chat.userId, displayName: chat.displayName ?? null })
+        .values({
+          id: linkedAccountId,
+          orgId: org.id,
+          userId: user.id,
+          platform: chat.platform,
+          workspaceId: chat.workspaceId,
+          platformUserId: chat.userId,
+          displayName: chat.displayName ?? null,
+        })
         .run();
       return { org, user, linkedAccountId };
     });
@@ -104,12 +146,22 @@ export class Identity {
 
   /** The chat identities linked to a user. */
   linkedIdentities(orgId: string, userId: string) {
-    return this.db.select().from(linkedAccounts).where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.userId, userId))).all();
+    return this.db
+      .select()
+      .from(linkedAccounts)
+      .where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.userId, userId)))
+      .all();
   }
 
   /** Sets a user's role; returns false when the user is not in this org. */
   setRole(orgId: string, userId: string, role: 'admin' | 'member'): boolean {
-    return this.db.update(users).set({ role }).where(and(eq(users.orgId, orgId), eq(users.id, userId))).run().changes > 0;
+    return (
+      this.db
+        .update(users)
+        .set({ role })
+        .where(and(eq(users.orgId, orgId), eq(users.id, userId)))
+        .run().changes > 0
+    );
   }
 
   /**
@@ -122,8 +174,22 @@ export class Identity {
       .select({ user: users })
       .from(linkedAccounts)
       .innerJoin(users, eq(users.id, linkedAccounts.userId))
-      .where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.platform, platform), eq(linkedAccounts.workspaceId, workspaceId), eq(linkedAccounts.platformUserId, id)))
+      .where(
+        and(
+          eq(linkedAccounts.orgId, orgId),
+          eq(linkedAccounts.platform, platform),
+          eq(linkedAccounts.workspaceId, workspaceId),
+          eq(linkedAccounts.platformUserId, id),
+        ),
+      )
       .get();
-    return row?.user ?? this.db.select().from(users).where(and(eq(users.orgId, orgId), eq(users.id, id))).get();
+    return (
+      row?.user ??
+      this.db
+        .select()
+        .from(users)
+        .where(and(eq(users.orgId, orgId), eq(users.id, id)))
+        .get()
+    );
   }
 }

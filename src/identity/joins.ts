@@ -1,7 +1,18 @@
 import { and, count, eq, gte, isNull, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { newId, type Db } from '../db/index.js';
-import { connectedAccounts, linkCodes, linkedAccounts, mcpServers, oauthProviders, orgs, secrets, teams, users, workspaces } from '../db/schema.js';
+import {
+  connectedAccounts,
+  linkCodes,
+  linkedAccounts,
+  mcpServers,
+  oauthProviders,
+  orgs,
+  secrets,
+  teams,
+  users,
+  workspaces,
+} from '../db/schema.js';
 import { CodeAttempts, freshCode, hashCode, normaliseCode } from './codes.js';
 import type { ChatIdentity } from './identity.js';
 
@@ -24,7 +35,15 @@ export interface JoinBlocker {
 
 /** Result of `admin org join <code>`. */
 export type JoinResult =
-  | { kind: 'joined'; intoOrgId: string; intoOrgName: string; fromOrgId: string; invitedBy: string; workspaces: number; users: number }
+  | {
+      kind: 'joined';
+      intoOrgId: string;
+      intoOrgName: string;
+      fromOrgId: string;
+      invitedBy: string;
+      workspaces: number;
+      users: number;
+    }
   | { kind: 'invalid' }
   | { kind: 'cooldown'; retryAfterMs: number }
   | { kind: 'same_org' }
@@ -46,7 +65,10 @@ export class OrgJoins {
   private readonly ttlMs: number;
   private readonly attempts: CodeAttempts;
 
-  constructor(private readonly db: Db, opts: OrgJoinOptions = {}) {
+  constructor(
+    private readonly db: Db,
+    opts: OrgJoinOptions = {},
+  ) {
     this.ttlMs = opts.ttlMs ?? 10 * 60_000;
     this.attempts = new CodeAttempts(db, opts.maxFailures ?? 5, opts.windowMs ?? 10 * 60_000);
   }
@@ -55,7 +77,10 @@ export class OrgJoins {
   invite(orgId: string, userId: string): { code: string; expiresAt: number } {
     const raw = freshCode(INVITE_LENGTH);
     const expiresAt = Date.now() + this.ttlMs;
-    this.db.insert(linkCodes).values({ id: newId(), orgId, userId, kind: 'org_invite', codeHash: hashCode(raw), expiresAt }).run();
+    this.db
+      .insert(linkCodes)
+      .values({ id: newId(), orgId, userId, kind: 'org_invite', codeHash: hashCode(raw), expiresAt })
+      .run();
     return { code: raw.match(/.{4}/g)!.join('-'), expiresAt };
   }
 
@@ -73,7 +98,15 @@ export class OrgJoins {
       const where: SQL = eq(org, orgId);
       const n = db.select({ n: count() }).from(table).where(where).get()?.n ?? 0;
       if (n === 0) continue;
-      const names = name ? db.select({ name }).from(table).where(where).limit(3).all().map((r) => String(r.name)) : [];
+      const names = name
+        ? db
+            .select({ name })
+            .from(table)
+            .where(where)
+            .limit(3)
+            .all()
+            .map((r) => String(r.name))
+        : [];
       found.push({ kind, count: n, names });
     }
     return found;
@@ -96,10 +129,19 @@ export class OrgJoins {
     if (!new RegExp(`^[A-Z0-9]{${INVITE_LENGTH}}$`).test(normalised)) return fail();
 
     return this.db.transaction((tx) => {
-      const live = and(eq(linkCodes.codeHash, hashCode(normalised)), eq(linkCodes.kind, 'org_invite'), isNull(linkCodes.usedAt), gte(linkCodes.expiresAt, now));
+      const live = and(
+        eq(linkCodes.codeHash, hashCode(normalised)),
+        eq(linkCodes.kind, 'org_invite'),
+        isNull(linkCodes.usedAt),
+        gte(linkCodes.expiresAt, now),
+      );
       const invite = tx.select().from(linkCodes).where(live).get();
       if (!invite) return fail();
-      const issuer = tx.select().from(users).where(and(eq(users.id, invite.userId), eq(users.orgId, invite.orgId))).get();
+      const issuer = tx
+        .select()
+        .from(users)
+        .where(and(eq(users.id, invite.userId), eq(users.orgId, invite.orgId)))
+        .get();
       if (issuer?.role !== 'admin') return fail();
       const into = tx.select().from(orgs).where(eq(orgs.id, invite.orgId)).get();
       if (!into) return fail();
@@ -107,13 +149,35 @@ export class OrgJoins {
       const blockers = this.blockers(fromOrgId, tx);
       if (blockers.length) return { kind: 'blocked', intoOrgId: into.id, blockers } as const;
 
-      if (tx.update(linkCodes).set({ usedAt: now }).where(and(eq(linkCodes.id, invite.id), live)).run().changes === 0) return fail();
+      if (
+        tx
+          .update(linkCodes)
+          .set({ usedAt: now })
+          .where(and(eq(linkCodes.id, invite.id), live))
+          .run().changes === 0
+      )
+        return fail();
       const moved = tx.update(workspaces).set({ orgId: into.id }).where(eq(workspaces.orgId, fromOrgId)).run().changes;
-      const people = tx.update(users).set({ orgId: into.id, role: 'member' }).where(eq(users.orgId, fromOrgId)).run().changes;
+      const people = tx
+        .update(users)
+        .set({ orgId: into.id, role: 'member' })
+        .where(eq(users.orgId, fromOrgId))
+        .run().changes;
       tx.update(linkedAccounts).set({ orgId: into.id }).where(eq(linkedAccounts.orgId, fromOrgId)).run();
       // Codes issued in B are void: an invite of B's former admin must not open A to others.
-      tx.update(linkCodes).set({ usedAt: now }).where(and(eq(linkCodes.orgId, fromOrgId), isNull(linkCodes.usedAt))).run();
-      return { kind: 'joined', intoOrgId: into.id, intoOrgName: into.name, fromOrgId, invitedBy: invite.userId, workspaces: moved, users: people } as const;
+      tx.update(linkCodes)
+        .set({ usedAt: now })
+        .where(and(eq(linkCodes.orgId, fromOrgId), isNull(linkCodes.usedAt)))
+        .run();
+      return {
+        kind: 'joined',
+        intoOrgId: into.id,
+        intoOrgName: into.name,
+        fromOrgId,
+        invitedBy: invite.userId,
+        workspaces: moved,
+        users: people,
+      } as const;
     });
   }
 }

@@ -32,7 +32,10 @@ export class LinkCodes {
   private readonly ttlMs: number;
   private readonly attempts: CodeAttempts;
 
-  constructor(private readonly db: Db, opts: LinkCodeOptions = {}) {
+  constructor(
+    private readonly db: Db,
+    opts: LinkCodeOptions = {},
+  ) {
     this.ttlMs = opts.ttlMs ?? 10 * 60_000;
     this.attempts = new CodeAttempts(db, opts.maxFailures ?? 5, opts.windowMs ?? 10 * 60_000);
   }
@@ -41,7 +44,10 @@ export class LinkCodes {
   create(orgId: string, userId: string): { code: string; expiresAt: number } {
     const code = freshCode(8);
     const expiresAt = Date.now() + this.ttlMs;
-    this.db.insert(linkCodes).values({ id: newId(), orgId, userId, kind: 'link', codeHash: hashCode(code), expiresAt }).run();
+    this.db
+      .insert(linkCodes)
+      .values({ id: newId(), orgId, userId, kind: 'link', codeHash: hashCode(code), expiresAt })
+      .run();
     return { code, expiresAt };
   }
 
@@ -62,7 +68,12 @@ export class LinkCodes {
     if (!/^[A-Z0-9]{8}$/.test(normalised)) return fail();
 
     return this.db.transaction((tx) => {
-      const live = and(eq(linkCodes.codeHash, hashCode(normalised)), eq(linkCodes.kind, 'link'), isNull(linkCodes.usedAt), gte(linkCodes.expiresAt, now));
+      const live = and(
+        eq(linkCodes.codeHash, hashCode(normalised)),
+        eq(linkCodes.kind, 'link'),
+        isNull(linkCodes.usedAt),
+        gte(linkCodes.expiresAt, now),
+      );
       const row = tx.select().from(linkCodes).where(live).get();
       if (!row) return fail();
       const target = tx.select().from(users).where(eq(users.id, row.userId)).get();
@@ -70,16 +81,34 @@ export class LinkCodes {
       const la = tx
         .select()
         .from(linkedAccounts)
-        .where(and(eq(linkedAccounts.platform, identity.platform), eq(linkedAccounts.workspaceId, identity.workspaceId), eq(linkedAccounts.platformUserId, identity.userId)))
+        .where(
+          and(
+            eq(linkedAccounts.platform, identity.platform),
+            eq(linkedAccounts.workspaceId, identity.workspaceId),
+            eq(linkedAccounts.platformUserId, identity.userId),
+          ),
+        )
         .get();
-      if (!la) return { kind: 'conflict', reason: 'this chat identity is not known yet; send any message first' } as const;
+      if (!la)
+        return { kind: 'conflict', reason: 'this chat identity is not known yet; send any message first' } as const;
       if (la.userId === target.id) return { kind: 'already_linked', userId: target.id } as const;
       if (la.orgId !== target.orgId) return { kind: 'other_org' } as const;
 
       // Consume atomically: only one redeemer of a code can flip used_at.
-      if (tx.update(linkCodes).set({ usedAt: now }).where(and(eq(linkCodes.id, row.id), live)).run().changes === 0) return fail();
+      if (
+        tx
+          .update(linkCodes)
+          .set({ usedAt: now })
+          .where(and(eq(linkCodes.id, row.id), live))
+          .run().changes === 0
+      )
+        return fail();
       tx.update(linkedAccounts).set({ userId: target.id }).where(eq(linkedAccounts.id, la.id)).run();
-      const remaining = tx.select({ n: count() }).from(linkedAccounts).where(eq(linkedAccounts.userId, la.userId)).get()!.n;
+      const remaining = tx
+        .select({ n: count() })
+        .from(linkedAccounts)
+        .where(eq(linkedAccounts.userId, la.userId))
+        .get()!.n;
       if (remaining === 0) tx.delete(users).where(eq(users.id, la.userId)).run();
       return { kind: 'linked', userId: target.id, orgId: target.orgId, previousUserId: la.userId } as const;
     });

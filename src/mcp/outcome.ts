@@ -16,7 +16,15 @@ export type CallResult =
   /** The server answered with a JSON-RPC error (unknown tool, invalid params …). */
   | { kind: 'protocol'; code: number; message: string };
 
-const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT', 'EACCES']);
+const notSentCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOENT',
+  'EACCES',
+]);
 
 function causeCode(err: unknown): string | undefined {
   let e = err as { code?: unknown; cause?: unknown } | undefined;
@@ -40,19 +48,23 @@ export function scopesOf(wwwAuthenticate: string | undefined): string[] {
 export function classifyError(err: unknown, phase: 'connect' | 'call', lastWwwAuthenticate?: string): CallResult {
   const e = err as Error & { code?: unknown };
   if (e?.code === 'refused_url') return { kind: 'refused', reason: e.message };
-  if (e?.name === 'TimeoutError' || (e instanceof McpError && e.code === ErrorCode.RequestTimeout)) return { kind: 'timeout' };
+  if (e?.name === 'TimeoutError' || (e instanceof McpError && e.code === ErrorCode.RequestTimeout))
+    return { kind: 'timeout' };
   if (e instanceof StreamableHTTPError) {
     const status = e.code ?? 0;
     if (status === 401) return { kind: 'unauthorized' };
-    if (status === 403 && /insufficient_scope/.test(lastWwwAuthenticate ?? '')) return { kind: 'insufficient_scope', scopes: scopesOf(lastWwwAuthenticate) };
+    if (status === 403 && /insufficient_scope/.test(lastWwwAuthenticate ?? ''))
+      return { kind: 'insufficient_scope', scopes: scopesOf(lastWwwAuthenticate) };
     // Other 4xx: the server refused this request as such; sending it again changes nothing.
-    if (status >= 400 && status < 500 && status !== 404 && status !== 408 && status !== 429) return { kind: 'protocol', code: status, message: `HTTP ${status}` };
+    if (status >= 400 && status < 500 && status !== 404 && status !== 408 && status !== 429)
+      return { kind: 'protocol', code: status, message: `HTTP ${status}` };
     // 404 on a session: the server forgot it (restart); the request did not run.
     const sent = phase === 'call' && status !== 404;
     return { kind: 'unreachable', sent, detail: `HTTP ${status}` };
   }
   if (e instanceof McpError) {
-    if (e.code === ErrorCode.ConnectionClosed) return { kind: 'unreachable', sent: phase === 'call', detail: 'connection closed' };
+    if (e.code === ErrorCode.ConnectionClosed)
+      return { kind: 'unreachable', sent: phase === 'call', detail: 'connection closed' };
     return { kind: 'protocol', code: e.code, message: e.message.slice(0, 300) };
   }
   const code = causeCode(err);

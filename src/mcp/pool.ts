@@ -84,8 +84,11 @@ export class McpPool {
     opts: PoolOptions = {},
   ) {
     this.#o = {
-      maxProcesses: opts.maxProcesses ?? 32, idleMs: opts.idleMs ?? 300_000, catalogTtlMs: opts.catalogTtlMs ?? 300_000,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000, maxResponseBytes: opts.maxResponseBytes ?? 32 << 20,
+      maxProcesses: opts.maxProcesses ?? 32,
+      idleMs: opts.idleMs ?? 300_000,
+      catalogTtlMs: opts.catalogTtlMs ?? 300_000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      maxResponseBytes: opts.maxResponseBytes ?? 32 << 20,
     };
     this.#ownNet = !opts.net;
     this.#net = opts.net ?? new NetGuard();
@@ -133,7 +136,13 @@ export class McpPool {
   }
 
   /** Calls one tool; aborts at `timeoutMs` (the server is sent `notifications/cancelled`). */
-  async call(server: PoolServer, creds: CredentialSet, tool: string, args: Record<string, unknown>, timeoutMs: number): Promise<CallResult> {
+  async call(
+    server: PoolServer,
+    creds: CredentialSet,
+    tool: string,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<CallResult> {
     const got = await this.#get(server, creds);
     if (got.kind !== 'ok') return got;
     const e = got.value;
@@ -141,9 +150,15 @@ export class McpPool {
     // The SDK keeps listening to this signal after the answer: abort it only while the call runs,
     // or every completed call would be followed by a notifications/cancelled.
     const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new DOMException(`the call took longer than ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException(`the call took longer than ${timeoutMs} ms`, 'TimeoutError')),
+      timeoutMs,
+    );
     try {
-      const result = await e.client.callTool({ name: tool, arguments: args }, undefined, { signal: deadline.signal, timeout: timeoutMs + 1000 });
+      const result = await e.client.callTool({ name: tool, arguments: args }, undefined, {
+        signal: deadline.signal,
+        timeout: timeoutMs + 1000,
+      });
       return { kind: 'ok', result: result as Extract<CallResult, { kind: 'ok' }>['result'] };
     } catch (err) {
       return this.#failed(e, err, 'call');
@@ -172,13 +187,19 @@ export class McpPool {
     if (r.kind === 'ok') throw new Error('unreachable');
     // A broken or rejected connection is not reused; the next call starts a fresh one.
     if (r.kind === 'unreachable' || r.kind === 'unauthorized') void this.#close(e);
-    this.log.debug({ server: e.server.name, kind: r.kind, detail: 'detail' in r ? r.detail : undefined }, 'mcp call failed');
+    this.log.debug(
+      { server: e.server.name, kind: r.kind, detail: 'detail' in r ? r.detail : undefined },
+      'mcp call failed',
+    );
     return r as Exclude<CallResult, { kind: 'ok' }>;
   }
 
   #key(server: PoolServer, creds: CredentialSet): string {
     const h = createHmac('sha256', this.#fpKey);
-    for (const [kind, rec] of [['env', creds.env], ['header', creds.headers]] as const) {
+    for (const [kind, rec] of [
+      ['env', creds.env],
+      ['header', creds.headers],
+    ] as const) {
       for (const name of Object.keys(rec).sort()) h.update(`${kind}\0${name}\0${rec[name]!.reveal()}\0`);
     }
     return `${server.id}:${server.transport}:${server.url ?? ''}:${server.command ?? ''}:${JSON.stringify(server.args)}:${h.digest('base64url')}`;
@@ -240,7 +261,8 @@ export class McpPool {
         if (err instanceof RefusedUrlError) throw new RefusedUrlError(`${server.name}: ${err.message}`);
         throw err;
       }
-      if (res.status === 401 || res.status === 403) entry.lastWwwAuthenticate = res.headers.get('www-authenticate') ?? undefined;
+      if (res.status === 401 || res.status === 403)
+        entry.lastWwwAuthenticate = res.headers.get('www-authenticate') ?? undefined;
       return res;
     };
     return new StreamableHTTPClientTransport(new URL(server.url!), { requestInit: { headers }, fetch: watched });
@@ -253,7 +275,9 @@ export class McpPool {
   }
 
   async #makeRoom(): Promise<void> {
-    const procs = [...this.#entries.values()].filter((e) => e.server.transport === 'stdio').sort((a, b) => a.lastUsed - b.lastUsed);
+    const procs = [...this.#entries.values()]
+      .filter((e) => e.server.transport === 'stdio')
+      .sort((a, b) => a.lastUsed - b.lastUsed);
     let excess = procs.length - this.#o.maxProcesses + 1;
     for (const e of procs) {
       if (excess <= 0) break;

@@ -4,12 +4,24 @@ type V4 = ipaddr.IPv4;
 type V6 = ipaddr.IPv6;
 
 const v4Labels: Record<string, string> = {
-  unspecified: 'unspecified', broadcast: 'broadcast', multicast: 'multicast', linkLocal: 'link-local', loopback: 'loopback',
-  carrierGradeNat: 'carrier-grade NAT 100.64.0.0/10', private: 'private', reserved: 'reserved',
+  unspecified: 'unspecified',
+  broadcast: 'broadcast',
+  multicast: 'multicast',
+  linkLocal: 'link-local',
+  loopback: 'loopback',
+  carrierGradeNat: 'carrier-grade NAT 100.64.0.0/10',
+  private: 'private',
+  reserved: 'reserved',
 };
 const v6Labels: Record<string, string> = {
-  unspecified: 'unspecified', linkLocal: 'link-local', multicast: 'multicast', loopback: 'loopback', uniqueLocal: 'unique-local',
-  ipv4Mapped: 'IPv4-mapped IPv6', rfc6145: 'IPv4-translated IPv6', reserved: 'documentation',
+  unspecified: 'unspecified',
+  linkLocal: 'link-local',
+  multicast: 'multicast',
+  loopback: 'loopback',
+  uniqueLocal: 'unique-local',
+  ipv4Mapped: 'IPv4-mapped IPv6',
+  rfc6145: 'IPv4-translated IPv6',
+  reserved: 'documentation',
 };
 // Ranges ipaddr.js 1.9 does not name.
 const benchmark = ipaddr.parseCIDR('198.18.0.0/15') as [V4, number];

@@ -16,7 +16,12 @@ export interface FetchOptions {
   maxRedirects?: number;
 }
 
-export const fetchDefaults: Required<FetchOptions> = { timeoutMs: 10_000, idleTimeoutMs: 300_000, maxBytes: 1 << 20, maxRedirects: 3 };
+export const fetchDefaults: Required<FetchOptions> = {
+  timeoutMs: 10_000,
+  idleTimeoutMs: 300_000,
+  maxBytes: 1 << 20,
+  maxRedirects: 3,
+};
 
 /** A fetch-compatible function (the MCP SDK's `fetch`/`fetchFn` options take it). */
 export type GuardedFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -40,11 +45,24 @@ function bodyOf(body: RequestInit['body']): string | Buffer | undefined {
 }
 
 /** One request to one checked URL; the body streams, capped at `maxBytes`. */
-function once(e: FetchEngine, url: URL, method: string, headers: Headers, body: string | Buffer | undefined, o: Required<FetchOptions>, signal: AbortSignal, done: () => void): Promise<Response> {
+function once(
+  e: FetchEngine,
+  url: URL,
+  method: string,
+  headers: Headers,
+  body: string | Buffer | undefined,
+  o: Required<FetchOptions>,
+  signal: AbortSignal,
+  done: () => void,
+): Promise<Response> {
   return new Promise((resolve, reject) => {
     const tls = url.protocol === 'https:';
     const req = (tls ? https : http).request(url, {
-      method, headers: Object.fromEntries(headers), agent: tls ? e.agents.https : e.agents.http, lookup: e.lookup, signal,
+      method,
+      headers: Object.fromEntries(headers),
+      agent: tls ? e.agents.https : e.agents.http,
+      lookup: e.lookup,
+      signal,
     });
     req.setTimeout(o.idleTimeoutMs, () => req.destroy(timeoutError()));
     req.on('error', (err) => {
@@ -54,7 +72,8 @@ function once(e: FetchEngine, url: URL, method: string, headers: Headers, body: 
     req.on('response', (res) => {
       const status = res.statusCode && res.statusCode >= 200 && res.statusCode <= 599 ? res.statusCode : 502;
       const h = new Headers();
-      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) for (const one of [v].flat()) h.append(k, one);
+      for (const [k, v] of Object.entries(res.headers))
+        if (v !== undefined) for (const one of [v].flat()) h.append(k, one);
       if (method === 'HEAD' || status === 204 || status === 205 || status === 304) {
         res.on('error', () => undefined);
         res.resume();
@@ -78,7 +97,8 @@ function once(e: FetchEngine, url: URL, method: string, headers: Headers, body: 
           res.on('data', (c: Buffer) => {
             if (finished) return;
             size += c.length;
-            if (size > o.maxBytes) return fail(new RefusedUrlError(`${url.host} answered more than ${o.maxBytes} bytes`));
+            if (size > o.maxBytes)
+              return fail(new RefusedUrlError(`${url.host} answered more than ${o.maxBytes} bytes`));
             controller.enqueue(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
             if ((controller.desiredSize ?? 1) <= 0) res.pause();
           });
@@ -88,7 +108,9 @@ function once(e: FetchEngine, url: URL, method: string, headers: Headers, body: 
             controller.close();
           });
           res.on('error', (err) => fail(signal.aborted ? signal.reason : err));
-          res.on('close', () => fail(signal.aborted ? signal.reason : new Error(`${url.host} closed the connection mid-answer`)));
+          res.on('close', () =>
+            fail(signal.aborted ? signal.reason : new Error(`${url.host} closed the connection mid-answer`)),
+          );
         },
         pull() {
           res.resume();
@@ -117,7 +139,8 @@ export function guardedFetch(e: FetchEngine, options: FetchOptions = {}): Guarde
     const method = (init.method ?? request?.method ?? 'GET').toUpperCase();
     const headers = new Headers(init.headers ?? request?.headers);
     let body = bodyOf(init.body);
-    if (init.body instanceof URLSearchParams && !headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded');
+    if (init.body instanceof URLSearchParams && !headers.has('content-type'))
+      headers.set('content-type', 'application/x-www-form-urlencoded');
 
     // One deadline for the whole exchange, cleared once the body has been read.
     const ac = new AbortController();
@@ -140,14 +163,21 @@ export function guardedFetch(e: FetchEngine, options: FetchOptions = {}): Guarde
         if (ac.signal.aborted) throw ac.signal.reason;
         const res = await once(e, check.url, method, headers, body, o, ac.signal, () => live === hop && done());
         const location = res.headers.get('location');
-        const follow = res.status >= 300 && res.status < 400 && location && init.redirect !== 'manual' && (method === 'GET' || method === 'HEAD');
+        const follow =
+          res.status >= 300 &&
+          res.status < 400 &&
+          location &&
+          init.redirect !== 'manual' &&
+          (method === 'GET' || method === 'HEAD');
         if (!follow) return res;
         live = -1;
         await res.body?.cancel();
-        if (init.redirect === 'error' || hop >= o.maxRedirects) throw new RefusedUrlError(`too many redirects from ${check.url.host}`);
+        if (init.redirect === 'error' || hop >= o.maxRedirects)
+          throw new RefusedUrlError(`too many redirects from ${check.url.host}`);
         const next = new URL(location, check.url);
         // As fetch does: credentials do not follow a redirect to another origin.
-        if (next.origin !== check.url.origin) for (const k of ['authorization', 'cookie', 'proxy-authorization']) headers.delete(k);
+        if (next.origin !== check.url.origin)
+          for (const k of ['authorization', 'cookie', 'proxy-authorization']) headers.delete(k);
         body = undefined;
         current = next.href;
       }

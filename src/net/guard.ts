@@ -50,7 +50,10 @@ export class NetGuard {
     this.#engine = {
       checkUrl: (raw) => this.checkUrl(raw),
       lookup,
-      agents: { http: new http.Agent({ keepAlive: true, lookup }), https: new https.Agent({ keepAlive: true, lookup }) },
+      agents: {
+        http: new http.Agent({ keepAlive: true, lookup }),
+        https: new https.Agent({ keepAlive: true, lookup }),
+      },
     };
   }
 
@@ -62,7 +65,11 @@ export class NetGuard {
 
   /** Parse-time check (no DNS): scheme, credentials, literal addresses and private names. */
   checkUrl(raw: string): UrlCheck {
-    return parseUrl(raw, { allowHttp: this.#allowHttp, allowPrivate: this.allowPrivate, addressReason: (a) => this.addressReason(a) });
+    return parseUrl(raw, {
+      allowHttp: this.#allowHttp,
+      allowPrivate: this.allowPrivate,
+      addressReason: (a) => this.addressReason(a),
+    });
   }
 
   /**
@@ -75,7 +82,12 @@ export class NetGuard {
     const host = hostOf(c.url);
     if (isIP(host)) return c;
     const addresses = await this.#resolve(host).catch(() => []);
-    if (addresses.some((a) => this.addressReason(a.address))) return { ok: false, code: 'private', reason: `${c.url.host} resolves to a loopback, private or link-local address` };
+    if (addresses.some((a) => this.addressReason(a.address)))
+      return {
+        ok: false,
+        code: 'private',
+        reason: `${c.url.host} resolves to a loopback, private or link-local address`,
+      };
     return c;
   }
 
@@ -93,12 +105,19 @@ export class NetGuard {
   /** The lookup a socket uses to connect: every answer is checked, so the address connected to is one that passed. */
   #lookup(): LookupFunction {
     return (hostname, options, callback) => {
-      const cb = callback as (err: Error | null, address: string | { address: string; family: number }[], family?: number) => void;
+      const cb = callback as (
+        err: Error | null,
+        address: string | { address: string; family: number }[],
+        family?: number,
+      ) => void;
       this.#resolve(hostname).then(
         (found) => {
-          const answers = options.family === 4 || options.family === 6 ? found.filter((a) => a.family === options.family) : found;
-          if (!answers.length) return cb(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 4);
-          if (answers.some((a) => this.addressReason(a.address))) return cb(new RefusedUrlError(`${hostname} resolves to a loopback, private or link-local address`), '', 4);
+          const answers =
+            options.family === 4 || options.family === 6 ? found.filter((a) => a.family === options.family) : found;
+          if (!answers.length)
+            return cb(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 4);
+          if (answers.some((a) => this.addressReason(a.address)))
+            return cb(new RefusedUrlError(`${hostname} resolves to a loopback, private or link-local address`), '', 4);
           if (options.all) return cb(null, answers);
           cb(null, answers[0]!.address, answers[0]!.family);
         },

@@ -62,15 +62,28 @@ export interface ChatSignIn {
 }
 
 /** The platform's answer: the signed-in user (and workspace/guild where the platform says one). */
-export type SignedIn = { ok: true; workspaceId: string | null; userId: string; name: string | null } | { ok: false; reason: string };
+export type SignedIn =
+  { ok: true; workspaceId: string | null; userId: string; name: string | null } | { ok: false; reason: string };
 
 export const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 const b64 = (n: number) => randomBytes(n).toString('base64url');
 export const nothing = 'Nothing was changed.';
-export const fail = (status: FlowError['status'], title: string, message: string): FlowError => ({ kind: 'error', status, title, message: `${message} ${nothing}` });
+export const fail = (status: FlowError['status'], title: string, message: string): FlowError => ({
+  kind: 'error',
+  status,
+  title,
+  message: `${message} ${nothing}`,
+});
 const BROWSER = /^[A-Za-z0-9_-]{43}$/;
 
-type Loaded = { kind: 'loaded'; jti: string; expiresAt: number; claims: z.infer<typeof startClaims>; p: ProviderRow; user: typeof users.$inferSelect };
+type Loaded = {
+  kind: 'loaded';
+  jti: string;
+  expiresAt: number;
+  claims: z.infer<typeof startClaims>;
+  p: ProviderRow;
+  user: typeof users.$inferSelect;
+};
 
 /** Fields a state row carries from the link to the callback. */
 export interface StateFields {
@@ -102,17 +115,36 @@ export class ConsentStep {
 
   async #load(t: string): Promise<Loaded | FlowError> {
     const check = await this.d.links.verify<unknown>(START_PURPOSE, t);
-    if (check.kind === 'expired') return fail(400, 'This link has expired', 'Connect links work for 10 minutes. Ask again with `/onbehalf connect <provider>`.');
+    if (check.kind === 'expired')
+      return fail(
+        400,
+        'This link has expired',
+        'Connect links work for 10 minutes. Ask again with `/onbehalf connect <provider>`.',
+      );
     if (check.kind !== 'ok') return fail(400, 'This link is not valid', 'The link was changed or is not one of ours.');
     const claims = startClaims.safeParse(check.claims);
     if (!claims.success) return fail(400, 'This link is not valid', 'The link was changed or is not one of ours.');
     const p = this.providers.get(claims.data.o, claims.data.p);
-    const user = this.d.db.select().from(users).where(and(eq(users.id, claims.data.u), eq(users.orgId, claims.data.o))).get();
+    const user = this.d.db
+      .select()
+      .from(users)
+      .where(and(eq(users.id, claims.data.u), eq(users.orgId, claims.data.o)))
+      .get();
     if (!p || !user) return fail(404, 'Unknown provider', 'The provider of this link no longer exists.');
     const pkce = p.extra['pkceMethods'];
-    if (Array.isArray(pkce) && !pkce.includes('S256')) return fail(400, 'Provider not supported', 'This authorization server does not support PKCE S256, so onbehalf will not use it.');
+    if (Array.isArray(pkce) && !pkce.includes('S256'))
+      return fail(
+        400,
+        'Provider not supported',
+        'This authorization server does not support PKCE S256, so onbehalf will not use it.',
+      );
     // A row stored before the network guard, or since narrowed by the operator, is checked again here.
-    if (!this.d.net.checkUrl(p.authorizeUrl).ok) return fail(400, 'Provider not supported', 'Its sign-in address is not a public https address; an admin must fix the provider.');
+    if (!this.d.net.checkUrl(p.authorizeUrl).ok)
+      return fail(
+        400,
+        'Provider not supported',
+        'Its sign-in address is not a public https address; an admin must fix the provider.',
+      );
     return { kind: 'loaded', jti: check.jti, expiresAt: check.expiresAt, claims: claims.data, p, user };
   }
 
@@ -131,7 +163,11 @@ export class ConsentStep {
   #signInPlatform(orgId: string, userId: string): string | null {
     const s = this.d.signIn;
     if (!s) return null;
-    const mine = this.d.db.select().from(linkedAccounts).where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.userId, userId))).all();
+    const mine = this.d.db
+      .select()
+      .from(linkedAccounts)
+      .where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.userId, userId)))
+      .all();
     return mine.find((la) => s.has(la.platform))?.platform ?? null;
   }
 
@@ -140,20 +176,37 @@ export class ConsentStep {
     const l = await this.#load(t);
     if (l.kind === 'error') return l;
     if (this.d.db.select().from(usedLinks).where(eq(usedLinks.jti, l.jti)).get()) {
-      return fail(400, 'This link was already used', 'Each connect link works once. Ask again with `/onbehalf connect <provider>`.');
+      return fail(
+        400,
+        'This link was already used',
+        'Each connect link works once. Ask again with `/onbehalf connect <provider>`.',
+      );
     }
     const org = this.d.db.select().from(orgs).where(eq(orgs.id, l.claims.o)).get();
     const identities = this.d.db
       .select({ platform: linkedAccounts.platform, name: linkedAccounts.displayName, workspace: workspaces.name })
       .from(linkedAccounts)
-      .leftJoin(workspaces, and(eq(workspaces.platform, linkedAccounts.platform), eq(workspaces.workspaceId, linkedAccounts.workspaceId)))
+      .leftJoin(
+        workspaces,
+        and(eq(workspaces.platform, linkedAccounts.platform), eq(workspaces.workspaceId, linkedAccounts.workspaceId)),
+      )
       .where(and(eq(linkedAccounts.orgId, l.claims.o), eq(linkedAccounts.userId, l.claims.u)))
       .all();
     const signIn = this.#signInPlatform(l.claims.o, l.claims.u);
-    const targets = [new URL(l.p.authorizeUrl).origin, ...(signIn ? [this.d.signIn!.origin(signIn)] : [])].filter((o): o is string => Boolean(o));
+    const targets = [new URL(l.p.authorizeUrl).origin, ...(signIn ? [this.d.signIn!.origin(signIn)] : [])].filter(
+      (o): o is string => Boolean(o),
+    );
     return {
-      kind: 'consent', token: t, csrf: this.csrfFor(l.jti), userName: l.user.displayName, orgName: org?.name ?? '', identities,
-      provider: l.p.displayName, scopes: this.#scopes(l), signIn, formTargets: [...new Set(targets)],
+      kind: 'consent',
+      token: t,
+      csrf: this.csrfFor(l.jti),
+      userName: l.user.displayName,
+      orgName: org?.name ?? '',
+      identities,
+      provider: l.p.displayName,
+      scopes: this.#scopes(l),
+      signIn,
+      formTargets: [...new Set(targets)],
     };
   }
 
@@ -165,20 +218,50 @@ export class ConsentStep {
     const got = Buffer.from(csrf ?? '');
     if (got.length !== want.length || !timingSafeEqual(got, want)) {
       this.d.log.warn({ provider: l.p.slug }, 'connect Continue without a valid CSRF field refused');
-      return fail(403, 'Continue from the connect page', 'This request did not come from the connect page. Open the connect link again and press Continue.');
+      return fail(
+        403,
+        'Continue from the connect page',
+        'This request did not come from the connect page. Open the connect link again and press Continue.',
+      );
     }
     const now = Date.now();
     this.d.db.delete(usedLinks).where(lt(usedLinks.expiresAt, now)).run();
-    const spent = this.d.db.insert(usedLinks).values({ jti: l.jti, expiresAt: l.expiresAt }).onConflictDoNothing().run();
-    if (spent.changes !== 1) return fail(400, 'This link was already used', 'Each connect link works once. Ask again with `/onbehalf connect <provider>`.');
+    const spent = this.d.db
+      .insert(usedLinks)
+      .values({ jti: l.jti, expiresAt: l.expiresAt })
+      .onConflictDoNothing()
+      .run();
+    if (spent.changes !== 1)
+      return fail(
+        400,
+        'This link was already used',
+        'Each connect link works once. Ask again with `/onbehalf connect <provider>`.',
+      );
     // One cookie per browser: a second flow in the same browser must not break the first.
     const b = browser && BROWSER.test(browser) ? browser : b64(32);
-    const fields: StateFields = { orgId: l.claims.o, userId: l.claims.u, providerId: l.p.id, issuer: l.p.issuer, scopes: this.#scopes(l), resumeCallId: l.claims.r ?? null };
+    const fields: StateFields = {
+      orgId: l.claims.o,
+      userId: l.claims.u,
+      providerId: l.p.id,
+      issuer: l.p.issuer,
+      scopes: this.#scopes(l),
+      resumeCallId: l.claims.r ?? null,
+    };
     const platform = this.#signInPlatform(l.claims.o, l.claims.u);
     if (platform) {
       const { state, verifier } = this.newState(fields, `signin:${platform}`, hash(b));
-      const url = await this.d.signIn!.authorizeUrl(platform, state, createHash('sha256').update(verifier).digest('base64url'), this.redirectUri());
-      if (!url) return fail(502, 'Sign-in unavailable', `${platform === 'slack' ? 'Slack' : 'Discord'} sign-in could not be reached. Try the connect link again in a minute.`);
+      const url = await this.d.signIn!.authorizeUrl(
+        platform,
+        state,
+        createHash('sha256').update(verifier).digest('base64url'),
+        this.redirectUri(),
+      );
+      if (!url)
+        return fail(
+          502,
+          'Sign-in unavailable',
+          `${platform === 'slack' ? 'Slack' : 'Discord'} sign-in could not be reached. Try the connect link again in a minute.`,
+        );
       return { kind: 'redirect', url, browser: b };
     }
     const { state, verifier } = this.newState(fields, 'connect', hash(b));
@@ -191,12 +274,28 @@ export class ConsentStep {
     const verifier = b64(48);
     const id = newId();
     const now = Date.now();
-    this.d.db.delete(oauthStates).where(lt(oauthStates.expiresAt, now - 86_400_000)).run();
-    this.d.db.insert(oauthStates).values({
-      id, ...f, stateHash: hash(state), browserHash, phase,
-      codeVerifierSealed: this.d.keyring.seal(verifier, sealedTables.oauthStates.ctx({ id, orgId: f.orgId, userId: f.userId, providerId: f.providerId }, 'codeVerifierSealed')),
-      expiresAt: now + this.#ttl * 1000,
-    }).run();
+    this.d.db
+      .delete(oauthStates)
+      .where(lt(oauthStates.expiresAt, now - 86_400_000))
+      .run();
+    this.d.db
+      .insert(oauthStates)
+      .values({
+        id,
+        ...f,
+        stateHash: hash(state),
+        browserHash,
+        phase,
+        codeVerifierSealed: this.d.keyring.seal(
+          verifier,
+          sealedTables.oauthStates.ctx(
+            { id, orgId: f.orgId, userId: f.userId, providerId: f.providerId },
+            'codeVerifierSealed',
+          ),
+        ),
+        expiresAt: now + this.#ttl * 1000,
+      })
+      .run();
     return { state, verifier };
   }
 }

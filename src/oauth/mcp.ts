@@ -33,7 +33,12 @@ export type McpProviderResult =
   /** Dynamic client registration is not offered or was refused. */
   | { kind: 'registration_failed'; reason: string };
 
-const INIT = JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'onbehalf-discovery', version: '1' } } });
+const INIT = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'onbehalf-discovery', version: '1' } },
+});
 
 /**
  * MCP authorization (source `mcp_oauth`): RFC 9728 protected resource metadata, RFC 8414/OIDC
@@ -77,29 +82,45 @@ export class McpAuthorization {
 
   async #discoverAndRegister(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
     const fetchFn = this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs });
-    const refused = (err: unknown) => ((err as { code?: string }).code === 'refused_url' ? { kind: 'refused_url' as const, reason: (err as Error).message } : undefined);
+    const refused = (err: unknown) =>
+      (err as { code?: string }).code === 'refused_url'
+        ? { kind: 'refused_url' as const, reason: (err as Error).message }
+        : undefined;
     let probe: Response;
     try {
-      probe = await fetchFn(s.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: INIT });
+      probe = await fetchFn(s.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: INIT,
+      });
       await probe.arrayBuffer();
     } catch (err) {
-      return refused(err) ?? { kind: 'discovery_failed', reason: `the server did not answer: ${(err as Error).message}` };
+      return (
+        refused(err) ?? { kind: 'discovery_failed', reason: `the server did not answer: ${(err as Error).message}` }
+      );
     }
     if (probe.status !== 401) return { kind: 'not_protected' };
     const metadataUrl = extractResourceMetadataUrl(probe);
     try {
       const prm = await discoverOAuthProtectedResourceMetadata(s.url, { resourceMetadataUrl: metadataUrl }, fetchFn);
       // RFC 9728 §3.3: metadata for another resource must not be used.
-      if (!checkResourceAllowed({ requestedResource: resourceUrlFromServerUrl(s.url), configuredResource: prm.resource })) {
-        return { kind: 'discovery_failed', reason: `the protected resource metadata names ${prm.resource}, not this server` };
+      if (
+        !checkResourceAllowed({ requestedResource: resourceUrlFromServerUrl(s.url), configuredResource: prm.resource })
+      ) {
+        return {
+          kind: 'discovery_failed',
+          reason: `the protected resource metadata names ${prm.resource}, not this server`,
+        };
       }
       const asUrl = prm.authorization_servers?.[0];
-      if (!asUrl) return { kind: 'discovery_failed', reason: 'the protected resource metadata names no authorization server' };
+      if (!asUrl)
+        return { kind: 'discovery_failed', reason: 'the protected resource metadata names no authorization server' };
       const asCheck = this.d.net.checkUrl(asUrl);
       if (!asCheck.ok) return { kind: 'refused_url', reason: `the authorization server ${asCheck.reason}` };
       const meta = await discoverAuthorizationServerMetadata(asUrl, { fetchFn });
       if (!meta) return { kind: 'discovery_failed', reason: 'no authorization server metadata (RFC 8414 or OpenID)' };
-      if (meta.issuer.replace(/\/+$/, '') !== asUrl.replace(/\/+$/, '')) return { kind: 'discovery_failed', reason: 'the authorization server metadata names a different issuer' };
+      if (meta.issuer.replace(/\/+$/, '') !== asUrl.replace(/\/+$/, ''))
+        return { kind: 'discovery_failed', reason: 'the authorization server metadata names a different issuer' };
       if (!meta.code_challenge_methods_supported?.includes('S256')) return { kind: 'no_pkce' };
       const revocation = (meta as Record<string, unknown>)['revocation_endpoint'];
       const revokeUrl = typeof revocation === 'string' ? revocation : null;
@@ -108,15 +129,22 @@ export class McpAuthorization {
         const c = this.d.net.checkUrl(u);
         if (!c.ok) return { kind: 'refused_url', reason: `a discovered endpoint ${c.reason}` };
       }
-      if (!meta.registration_endpoint) return { kind: 'registration_failed', reason: 'the authorization server does not offer dynamic client registration' };
+      if (!meta.registration_endpoint)
+        return {
+          kind: 'registration_failed',
+          reason: 'the authorization server does not offer dynamic client registration',
+        };
       const scopes = prm.scopes_supported ?? meta.scopes_supported ?? [];
       let client;
       try {
         client = await registerClient(asUrl, {
           metadata: meta,
           clientMetadata: {
-            client_name: 'onbehalf', redirect_uris: [`${this.d.publicUrl}/oauth/callback`], grant_types: ['authorization_code', 'refresh_token'],
-            response_types: ['code'], token_endpoint_auth_method: 'client_secret_post',
+            client_name: 'onbehalf',
+            redirect_uris: [`${this.d.publicUrl}/oauth/callback`],
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+            token_endpoint_auth_method: 'client_secret_post',
           },
           ...(scopes.length ? { scope: scopes.join(' ') } : {}),
           fetchFn,
@@ -126,19 +154,47 @@ export class McpAuthorization {
       }
       const id = newId();
       const slug = `mcp-${s.serverName.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 40);
-      this.d.db.insert(oauthProviders).values({
-        id, orgId, slug, kind: 'mcp', displayName: s.serverName, clientId: client.client_id,
-        clientSecretSealed: client.client_secret ? this.providers.sealSecret({ id, orgId, slug }, new Secret(client.client_secret)) : null,
-        scopes, issuer: meta.issuer, authorizeUrl: meta.authorization_endpoint, tokenUrl: meta.token_endpoint,
-        revokeUrl, userinfoUrl: null, resource: prm.resource, mcpServerId: s.serverId,
-        extra: {
-          discovered: true, pkceMethods: meta.code_challenge_methods_supported,
-          tokenEndpointAuthMethod: client.token_endpoint_auth_method ?? 'client_secret_post',
-          issParameterSupported: (meta as Record<string, unknown>)['authorization_response_iss_parameter_supported'] === true,
-        },
-      }).run();
-      this.d.audit.write({ orgId, category: 'connection', action: 'mcp_client_registered', server: s.serverName, outcome: 'ok', detail: { provider: slug, issuer: meta.issuer } });
-      this.d.log.info({ server: s.serverName, provider: slug }, 'registered an OAuth client with the MCP server\'s authorization server');
+      this.d.db
+        .insert(oauthProviders)
+        .values({
+          id,
+          orgId,
+          slug,
+          kind: 'mcp',
+          displayName: s.serverName,
+          clientId: client.client_id,
+          clientSecretSealed: client.client_secret
+            ? this.providers.sealSecret({ id, orgId, slug }, new Secret(client.client_secret))
+            : null,
+          scopes,
+          issuer: meta.issuer,
+          authorizeUrl: meta.authorization_endpoint,
+          tokenUrl: meta.token_endpoint,
+          revokeUrl,
+          userinfoUrl: null,
+          resource: prm.resource,
+          mcpServerId: s.serverId,
+          extra: {
+            discovered: true,
+            pkceMethods: meta.code_challenge_methods_supported,
+            tokenEndpointAuthMethod: client.token_endpoint_auth_method ?? 'client_secret_post',
+            issParameterSupported:
+              (meta as Record<string, unknown>)['authorization_response_iss_parameter_supported'] === true,
+          },
+        })
+        .run();
+      this.d.audit.write({
+        orgId,
+        category: 'connection',
+        action: 'mcp_client_registered',
+        server: s.serverName,
+        outcome: 'ok',
+        detail: { provider: slug, issuer: meta.issuer },
+      });
+      this.d.log.info(
+        { server: s.serverName, provider: slug },
+        "registered an OAuth client with the MCP server's authorization server",
+      );
       return { kind: 'ok', providerSlug: slug, providerId: id, registered: true };
     } catch (err) {
       return refused(err) ?? { kind: 'discovery_failed', reason: (err as Error).message.slice(0, 200) };

@@ -89,7 +89,9 @@ export const presets: Record<string, Preset> = {
 };
 
 /** Quirks of a provider row by its kind: a preset's, or the standard ones for `oidc`, `oauth2` and `mcp`. */
-export function quirksOf(kind: string): Pick<Preset, 'scopeParam' | 'scopeSeparator' | 'authorizeParams' | 'identity' | 'revoke'> {
+export function quirksOf(
+  kind: string,
+): Pick<Preset, 'scopeParam' | 'scopeSeparator' | 'authorizeParams' | 'identity' | 'revoke'> {
   const p = presets[kind];
   if (p) return p;
   return { identity: 'userinfo', revoke: 'rfc7009' };

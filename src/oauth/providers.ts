@@ -41,7 +41,19 @@ export interface ProviderView {
 /** An admin change's outcome: done with a message to show, or refused with one line saying why. */
 export type ProviderResult =
   | { ok: true; message: string; provider: ProviderView }
-  | { ok: false; code: 'bad_slug' | 'exists' | 'unknown_preset' | 'missing_endpoint' | 'bad_url' | 'discovery_failed' | 'no_pkce' | 'not_found'; error: string };
+  | {
+      ok: false;
+      code:
+        | 'bad_slug'
+        | 'exists'
+        | 'unknown_preset'
+        | 'missing_endpoint'
+        | 'bad_url'
+        | 'discovery_failed'
+        | 'no_pkce'
+        | 'not_found';
+      error: string;
+    };
 
 /** Outcome of a change that returns nothing but a message. */
 export type Done = { ok: true; message: string } | { ok: false; error: string };
@@ -62,8 +74,14 @@ const urlRefusal = (name: string, c: Extract<UrlCheck, { ok: false }>) =>
   `${name} ${c.reason}${c.code === 'private' ? '; the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true' : ''}.`;
 
 const view = (p: ProviderRow): ProviderView => ({
-  slug: p.slug, kind: p.kind, displayName: p.displayName, clientId: p.clientId, scopes: p.scopes,
-  hasClientSecret: p.clientSecretSealed != null, authorizeUrl: p.authorizeUrl, tokenUrl: p.tokenUrl,
+  slug: p.slug,
+  kind: p.kind,
+  displayName: p.displayName,
+  clientId: p.clientId,
+  scopes: p.scopes,
+  hasClientSecret: p.clientSecretSealed != null,
+  authorizeUrl: p.authorizeUrl,
+  tokenUrl: p.tokenUrl,
 });
 
 /** OAuth client registrations of each org; client secrets sealed. */
@@ -72,8 +90,21 @@ export class ProviderStore {
   readonly #byMcpServer;
 
   constructor(private readonly d: OAuthDeps) {
-    this.#bySlug = d.db.select().from(oauthProviders).where(and(eq(oauthProviders.orgId, sql.placeholder('orgId')), eq(oauthProviders.slug, sql.placeholder('slug')))).prepare();
-    this.#byMcpServer = d.db.select().from(oauthProviders).where(and(eq(oauthProviders.orgId, sql.placeholder('orgId')), eq(oauthProviders.mcpServerId, sql.placeholder('serverId')))).prepare();
+    this.#bySlug = d.db
+      .select()
+      .from(oauthProviders)
+      .where(and(eq(oauthProviders.orgId, sql.placeholder('orgId')), eq(oauthProviders.slug, sql.placeholder('slug'))))
+      .prepare();
+    this.#byMcpServer = d.db
+      .select()
+      .from(oauthProviders)
+      .where(
+        and(
+          eq(oauthProviders.orgId, sql.placeholder('orgId')),
+          eq(oauthProviders.mcpServerId, sql.placeholder('serverId')),
+        ),
+      )
+      .prepare();
   }
 
   /** The provider `slug` of `orgId`, or undefined. */
@@ -88,13 +119,21 @@ export class ProviderStore {
 
   /** Every provider of an org, by slug. */
   list(orgId: string): ProviderView[] {
-    return this.d.db.select().from(oauthProviders).where(eq(oauthProviders.orgId, orgId)).orderBy(oauthProviders.slug).all().map(view);
+    return this.d.db
+      .select()
+      .from(oauthProviders)
+      .where(eq(oauthProviders.orgId, orgId))
+      .orderBy(oauthProviders.slug)
+      .all()
+      .map(view);
   }
 
   /** The client secret of a provider, unsealed into a Secret; undefined for a public client. */
   clientSecret(p: ProviderRow): Secret | undefined {
     if (!p.clientSecretSealed) return undefined;
-    return new Secret(this.d.keyring.open(p.clientSecretSealed, sealedTables.oauthProviders.ctx(p, 'clientSecretSealed')));
+    return new Secret(
+      this.d.keyring.open(p.clientSecretSealed, sealedTables.oauthProviders.ctx(p, 'clientSecretSealed')),
+    );
   }
 
   /** Seals a client secret for a provider row (its id, org and slug are bound in). */
@@ -104,45 +143,102 @@ export class ProviderStore {
 
   /** Registers a provider from a preset, OIDC discovery, or explicit endpoints. */
   async add(orgId: string, input: ProviderInput): Promise<ProviderResult> {
-    if (!slugSchema.safeParse(input.slug).success) return { ok: false, code: 'bad_slug', error: 'The slug must be 1-40 lowercase letters, digits, - or _.' };
-    if (!input.clientId || input.clientId.length > 512) return { ok: false, code: 'missing_endpoint', error: 'A client id is required.' };
-    if (this.get(orgId, input.slug)) return { ok: false, code: 'exists', error: `A provider "${input.slug}" already exists; remove it first.` };
+    if (!slugSchema.safeParse(input.slug).success)
+      return { ok: false, code: 'bad_slug', error: 'The slug must be 1-40 lowercase letters, digits, - or _.' };
+    if (!input.clientId || input.clientId.length > 512)
+      return { ok: false, code: 'missing_endpoint', error: 'A client id is required.' };
+    if (this.get(orgId, input.slug))
+      return { ok: false, code: 'exists', error: `A provider "${input.slug}" already exists; remove it first.` };
     const ep = await this.#endpoints(input);
     if (!ep.ok) return ep;
     const id = newId();
     const row = {
-      id, orgId, slug: input.slug, kind: input.kind, displayName: ep.displayName, clientId: input.clientId,
-      clientSecretSealed: input.clientSecret ? this.sealSecret({ id, orgId, slug: input.slug }, input.clientSecret) : null,
+      id,
+      orgId,
+      slug: input.slug,
+      kind: input.kind,
+      displayName: ep.displayName,
+      clientId: input.clientId,
+      clientSecretSealed: input.clientSecret
+        ? this.sealSecret({ id, orgId, slug: input.slug }, input.clientSecret)
+        : null,
       scopes: input.scopes?.length ? input.scopes : ep.scopes,
-      issuer: ep.issuer ?? null, authorizeUrl: ep.authorizeUrl, tokenUrl: ep.tokenUrl,
-      revokeUrl: input.revokeUrl ?? ep.revokeUrl ?? null, userinfoUrl: input.userinfoUrl ?? ep.userinfoUrl ?? null,
+      issuer: ep.issuer ?? null,
+      authorizeUrl: ep.authorizeUrl,
+      tokenUrl: ep.tokenUrl,
+      revokeUrl: input.revokeUrl ?? ep.revokeUrl ?? null,
+      userinfoUrl: input.userinfoUrl ?? ep.userinfoUrl ?? null,
       extra: ep.extra,
     };
     this.d.db.insert(oauthProviders).values(row).run();
     const p = this.get(orgId, input.slug)!;
-    return { ok: true, message: `Provider ${p.slug} (${p.displayName}) added. Redirect URI: ${this.d.publicUrl}/oauth/callback`, provider: view(p) };
+    return {
+      ok: true,
+      message: `Provider ${p.slug} (${p.displayName}) added. Redirect URI: ${this.d.publicUrl}/oauth/callback`,
+      provider: view(p),
+    };
   }
 
   async #endpoints(input: ProviderInput): Promise<
-    | { ok: true; displayName: string; authorizeUrl: string; tokenUrl: string; revokeUrl?: string | undefined; userinfoUrl?: string | undefined; issuer?: string | undefined; scopes: string[]; extra: Record<string, unknown> }
+    | {
+        ok: true;
+        displayName: string;
+        authorizeUrl: string;
+        tokenUrl: string;
+        revokeUrl?: string | undefined;
+        userinfoUrl?: string | undefined;
+        issuer?: string | undefined;
+        scopes: string[];
+        extra: Record<string, unknown>;
+      }
     | Extract<ProviderResult, { ok: false }>
   > {
-    for (const [name, raw] of [['--authorize', input.authorizeUrl], ['--token', input.tokenUrl], ['--revoke', input.revokeUrl], ['--userinfo', input.userinfoUrl], ['--issuer', input.issuer]] as const) {
+    for (const [name, raw] of [
+      ['--authorize', input.authorizeUrl],
+      ['--token', input.tokenUrl],
+      ['--revoke', input.revokeUrl],
+      ['--userinfo', input.userinfoUrl],
+      ['--issuer', input.issuer],
+    ] as const) {
       if (raw === undefined) continue;
       const c = await this.d.net.checkTarget(raw);
       if (!c.ok) return { ok: false, code: 'bad_url', error: urlRefusal(name, c) };
     }
     const preset = presets[input.kind];
-    if (preset) return { ok: true, ...preset, authorizeUrl: input.authorizeUrl ?? preset.authorizeUrl, tokenUrl: input.tokenUrl ?? preset.tokenUrl, extra: {} };
+    if (preset)
+      return {
+        ok: true,
+        ...preset,
+        authorizeUrl: input.authorizeUrl ?? preset.authorizeUrl,
+        tokenUrl: input.tokenUrl ?? preset.tokenUrl,
+        extra: {},
+      };
     if (input.kind === 'oauth2') {
-      if (!input.authorizeUrl || !input.tokenUrl) return { ok: false, code: 'missing_endpoint', error: 'An oauth2 provider needs --authorize URL and --token URL.' };
-      return { ok: true, displayName: input.slug, authorizeUrl: input.authorizeUrl, tokenUrl: input.tokenUrl, issuer: input.issuer, scopes: [], extra: {} };
+      if (!input.authorizeUrl || !input.tokenUrl)
+        return {
+          ok: false,
+          code: 'missing_endpoint',
+          error: 'An oauth2 provider needs --authorize URL and --token URL.',
+        };
+      return {
+        ok: true,
+        displayName: input.slug,
+        authorizeUrl: input.authorizeUrl,
+        tokenUrl: input.tokenUrl,
+        issuer: input.issuer,
+        scopes: [],
+        extra: {},
+      };
     }
     if (input.kind === 'oidc') {
       if (!input.issuer) return { ok: false, code: 'missing_endpoint', error: 'An oidc provider needs --issuer URL.' };
       return this.#discoverOidc(input.issuer);
     }
-    return { ok: false, code: 'unknown_preset', error: `Unknown provider kind "${input.kind}". Use one of: ${[...Object.keys(presets), 'oidc', 'oauth2'].join(', ')}.` };
+    return {
+      ok: false,
+      code: 'unknown_preset',
+      error: `Unknown provider kind "${input.kind}". Use one of: ${[...Object.keys(presets), 'oidc', 'oauth2'].join(', ')}.`,
+    };
   }
 
   /** OpenID discovery from the issuer, through the SSRF guard; the issuer in the document must match. */
@@ -151,7 +247,10 @@ export class ProviderStore {
     const fail = (error: string) => ({ ok: false as const, code: 'discovery_failed' as const, error });
     let doc: z.infer<typeof oidcConfig>;
     try {
-      const res = await this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs })(`${base}/.well-known/openid-configuration`, { headers: { accept: 'application/json' } });
+      const res = await this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs })(
+        `${base}/.well-known/openid-configuration`,
+        { headers: { accept: 'application/json' } },
+      );
       if (!res.ok) return fail(`OpenID discovery at ${new URL(base).host} answered ${res.status}.`);
       const parsed = oidcConfig.safeParse(await res.json());
       if (!parsed.success) return fail('The OpenID configuration is missing its endpoints.');
@@ -162,8 +261,14 @@ export class ProviderStore {
     if (doc.issuer.replace(/\/+$/, '') !== base) return fail('The OpenID configuration names a different issuer.');
     // RFC 7636 / MCP authorization: without S256 listed we cannot know PKCE is enforced, so refuse.
     if (!doc.code_challenge_methods_supported?.includes('S256')) {
-      const listed = doc.code_challenge_methods_supported?.length ? `lists only ${doc.code_challenge_methods_supported.join(', ')}` : 'does not list code_challenge_methods_supported';
-      return { ok: false as const, code: 'no_pkce' as const, error: `The issuer's OpenID configuration ${listed}, so PKCE S256 is not guaranteed; use an issuer that supports S256.` };
+      const listed = doc.code_challenge_methods_supported?.length
+        ? `lists only ${doc.code_challenge_methods_supported.join(', ')}`
+        : 'does not list code_challenge_methods_supported';
+      return {
+        ok: false as const,
+        code: 'no_pkce' as const,
+        error: `The issuer's OpenID configuration ${listed}, so PKCE S256 is not guaranteed; use an issuer that supports S256.`,
+      };
     }
     for (const u of [doc.authorization_endpoint, doc.token_endpoint, doc.userinfo_endpoint, doc.revocation_endpoint]) {
       if (u === undefined) continue;
@@ -171,8 +276,14 @@ export class ProviderStore {
       if (!c.ok) return { ok: false as const, code: 'bad_url' as const, error: urlRefusal('A discovered endpoint', c) };
     }
     return {
-      ok: true as const, displayName: new URL(base).host, issuer: doc.issuer, authorizeUrl: doc.authorization_endpoint, tokenUrl: doc.token_endpoint,
-      userinfoUrl: doc.userinfo_endpoint, revokeUrl: doc.revocation_endpoint, scopes: ['openid', 'profile', 'email'],
+      ok: true as const,
+      displayName: new URL(base).host,
+      issuer: doc.issuer,
+      authorizeUrl: doc.authorization_endpoint,
+      tokenUrl: doc.token_endpoint,
+      userinfoUrl: doc.userinfo_endpoint,
+      revokeUrl: doc.revocation_endpoint,
+      scopes: ['openid', 'profile', 'email'],
       extra: { discovered: true, issParameterSupported: doc.authorization_response_iss_parameter_supported ?? false },
     };
   }
@@ -183,13 +294,21 @@ export class ProviderStore {
     if (!p) return { ok: false, error: `There is no provider "${slug}".` };
     const sealed = secret && secret.reveal() ? this.sealSecret(p, secret) : null;
     this.d.db.update(oauthProviders).set({ clientSecretSealed: sealed }).where(eq(oauthProviders.id, p.id)).run();
-    return { ok: true, message: sealed ? `Client secret of ${slug} saved (sealed).` : `${slug} is now a public client (no secret).` };
+    return {
+      ok: true,
+      message: sealed ? `Client secret of ${slug} saved (sealed).` : `${slug} is now a public client (no secret).`,
+    };
   }
 
   /** Merges keys into a provider's `extra` settings. */
   setExtra(orgId: string, slug: string, patch: Record<string, unknown>): void {
     const p = this.get(orgId, slug);
-    if (p) this.d.db.update(oauthProviders).set({ extra: { ...p.extra, ...patch } }).where(eq(oauthProviders.id, p.id)).run();
+    if (p)
+      this.d.db
+        .update(oauthProviders)
+        .set({ extra: { ...p.extra, ...patch } })
+        .where(eq(oauthProviders.id, p.id))
+        .run();
   }
 
   /** Removes a provider and, by cascade, every connection to it. */

@@ -66,7 +66,12 @@ export class OAuthService implements TokenSource {
   }
 
   /** `PUBLIC_URL/oauth/start?t=…`: single use, 10 minutes; `extraScopes` asks for more (incremental consent). */
-  connectLink(orgId: string, userId: string, providerSlug: string, opts?: { resumeCallId?: string; extraScopes?: string[] }): Promise<string> {
+  connectLink(
+    orgId: string,
+    userId: string,
+    providerSlug: string,
+    opts?: { resumeCallId?: string; extraScopes?: string[] },
+  ): Promise<string> {
     return this.#flow.connectLink(orgId, userId, providerSlug, opts);
   }
 
@@ -82,7 +87,15 @@ export class OAuthService implements TokenSource {
     return this.#conns
       .listFor(orgId, userId)
       .filter((c) => byId.has(c.providerId))
-      .map((c) => ({ providerSlug: byId.get(c.providerId)!, providerId: c.providerId, connectionId: c.id, status: c.status, vendorLogin: c.vendorLogin, scopes: c.scopes, expiresAt: c.expiresAt }));
+      .map((c) => ({
+        providerSlug: byId.get(c.providerId)!,
+        providerId: c.providerId,
+        connectionId: c.id,
+        status: c.status,
+        vendorLogin: c.vendorLogin,
+        scopes: c.scopes,
+        expiresAt: c.expiresAt,
+      }));
   }
 
   /** Revokes at the provider (best effort), deletes the sealed tokens, audits either way. */
@@ -96,7 +109,8 @@ export class OAuthService implements TokenSource {
       const refresh = this.#conns.open(row, 'refresh');
       const access = this.#conns.open(row, 'access');
       // RFC 7009 §2.1: revoking the refresh token revokes the grant; else revoke the access token.
-      if (refresh && quirksOf(p.kind).revoke !== 'github') revoked = await this.#client.revoke(p, refresh, 'refresh_token');
+      if (refresh && quirksOf(p.kind).revoke !== 'github')
+        revoked = await this.#client.revoke(p, refresh, 'refresh_token');
       else if (access) revoked = await this.#client.revoke(p, access, 'access_token');
     } catch (err) {
       this.d.log.warn({ provider: p.slug, err: (err as Error).message }, 'could not revoke at the provider');
@@ -104,10 +118,23 @@ export class OAuthService implements TokenSource {
     this.#conns.delete(row.id);
     this.d.metrics?.oauthEvents.inc({ event: 'disconnect', result: revoked ? 'revoked' : 'local_only' });
     this.d.audit.write({
-      orgId, category: 'connection', action: 'disconnect', actorUserId: userId, onBehalfOfUserId: userId, connectionIds: [row.id],
-      vendorAccount: row.vendorLogin, outcome: revoked ? 'revoked' : 'deleted_locally', detail: { provider: p.slug },
+      orgId,
+      category: 'connection',
+      action: 'disconnect',
+      actorUserId: userId,
+      onBehalfOfUserId: userId,
+      connectionIds: [row.id],
+      vendorAccount: row.vendorLogin,
+      outcome: revoked ? 'revoked' : 'deleted_locally',
+      detail: { provider: p.slug },
     });
-    this.d.events.emit('connection.removed', { orgId, userId, providerId: p.id, providerSlug: p.slug, connectionId: row.id });
+    this.d.events.emit('connection.removed', {
+      orgId,
+      userId,
+      providerId: p.id,
+      providerSlug: p.slug,
+      connectionId: row.id,
+    });
     const who = row.vendorLogin ? ` (${row.vendorLogin})` : '';
     return {
       ok: true,
@@ -141,14 +168,30 @@ export class OAuthService implements TokenSource {
   async confirmHeld(orgId: string, userId: string, providerSlug: string): Promise<Done> {
     const p = this.providers.get(orgId, providerSlug);
     const row = p ? this.#conns.find(orgId, userId, p.id) : undefined;
-    if (!p || !row || row.status !== 'held' || !this.#conns.release(row.id)) return { ok: false, error: `You have no ${providerSlug} connection waiting for confirmation.` };
+    if (!p || !row || row.status !== 'held' || !this.#conns.release(row.id))
+      return { ok: false, error: `You have no ${providerSlug} connection waiting for confirmation.` };
     this.d.audit.write({
-      orgId, category: 'connection', action: 'connect', actorUserId: userId, onBehalfOfUserId: userId, connectionIds: [row.id],
-      vendorAccount: row.vendorLogin, outcome: 'connected', detail: { provider: p.slug, confirmedInChat: true },
+      orgId,
+      category: 'connection',
+      action: 'connect',
+      actorUserId: userId,
+      onBehalfOfUserId: userId,
+      connectionIds: [row.id],
+      vendorAccount: row.vendorLogin,
+      outcome: 'connected',
+      detail: { provider: p.slug, confirmedInChat: true },
     });
     // The call named by the link that produced this grant resumes too (its state row remembers it).
     const resumeCallId = this.#flow.lastResumeCallId(orgId, userId, p.id);
-    this.d.events.emit('connection.active', { orgId, userId, providerId: p.id, providerSlug: p.slug, connectionId: row.id, vendorLogin: row.vendorLogin, resumeCallId });
+    this.d.events.emit('connection.active', {
+      orgId,
+      userId,
+      providerId: p.id,
+      providerSlug: p.slug,
+      connectionId: row.id,
+      vendorLogin: row.vendorLogin,
+      resumeCallId,
+    });
     return { ok: true, message: `Confirmed: ${p.slug} ${row.vendorLogin ?? 'account'} is yours and now in use.` };
   }
 
@@ -156,7 +199,8 @@ export class OAuthService implements TokenSource {
   async rejectHeld(orgId: string, userId: string, providerSlug: string): Promise<Done> {
     const p = this.providers.get(orgId, providerSlug);
     const row = p ? this.#conns.find(orgId, userId, p.id) : undefined;
-    if (!p || !row || row.status !== 'held') return { ok: false, error: `You have no ${providerSlug} connection waiting for confirmation.` };
+    if (!p || !row || row.status !== 'held')
+      return { ok: false, error: `You have no ${providerSlug} connection waiting for confirmation.` };
     return this.disconnect(orgId, userId, providerSlug);
   }
 

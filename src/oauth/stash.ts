@@ -40,12 +40,21 @@ export class RefreshStash {
 
   #key = (connectionId: string) => `onbehalf:oauth:stash:${connectionId}`;
   // Bound to the connection and its owner, like the row it stands in for.
-  #ctx = (c: StashOwner) => ({ table: 'redis_refresh_stash', column: 'tokens', rowId: c.id, owner: { org_id: c.orgId, user_id: c.userId, provider_id: c.providerId } });
+  #ctx = (c: StashOwner) => ({
+    table: 'redis_refresh_stash',
+    column: 'tokens',
+    rowId: c.id,
+    owner: { org_id: c.orgId, user_id: c.userId, provider_id: c.providerId },
+  });
 
   /** Keeps `tokens` (issued to replace version `fromVersion` of the connection) for the stash's life. */
   async put(conn: StashOwner, fromVersion: number, t: TokenSet): Promise<void> {
     const plain = JSON.stringify({
-      fromVersion, accessToken: t.accessToken.reveal(), refreshToken: t.refreshToken?.reveal(), expiresAt: t.expiresAt, scopes: t.scopes,
+      fromVersion,
+      accessToken: t.accessToken.reveal(),
+      refreshToken: t.refreshToken?.reveal(),
+      expiresAt: t.expiresAt,
+      scopes: t.scopes,
     } satisfies z.input<typeof stashed>);
     await this.redis.set(this.#key(conn.id), this.keyring.seal(plain, this.#ctx(conn)), 'PX', this.ttlMs);
   }

@@ -10,7 +10,10 @@ import type { TokenSet, VendorIdentity } from './tokenclient.js';
 export type ConnectionRow = typeof connectedAccounts.$inferSelect;
 
 /** AAD of a grant's token: the row, its org, user and provider. */
-const ctx = (row: Pick<ConnectionRow, 'id' | 'orgId' | 'userId' | 'providerId'>, column: 'accessTokenSealed' | 'refreshTokenSealed') => sealedTables.connectedAccounts.ctx(row, column);
+const ctx = (
+  row: Pick<ConnectionRow, 'id' | 'orgId' | 'userId' | 'providerId'>,
+  column: 'accessTokenSealed' | 'refreshTokenSealed',
+) => sealedTables.connectedAccounts.ctx(row, column);
 
 /** Sealed storage of connected accounts; every token write bumps `version`. */
 export class ConnectionStore {
@@ -20,10 +23,21 @@ export class ConnectionStore {
   constructor(private readonly d: OAuthDeps) {
     const ph = sql.placeholder;
     this.#find = d.db
-      .select().from(connectedAccounts)
-      .where(and(eq(connectedAccounts.orgId, ph('orgId')), eq(connectedAccounts.userId, ph('userId')), eq(connectedAccounts.providerId, ph('providerId'))))
+      .select()
+      .from(connectedAccounts)
+      .where(
+        and(
+          eq(connectedAccounts.orgId, ph('orgId')),
+          eq(connectedAccounts.userId, ph('userId')),
+          eq(connectedAccounts.providerId, ph('providerId')),
+        ),
+      )
       .prepare();
-    this.#byId = d.db.select().from(connectedAccounts).where(eq(connectedAccounts.id, ph('id'))).prepare();
+    this.#byId = d.db
+      .select()
+      .from(connectedAccounts)
+      .where(eq(connectedAccounts.id, ph('id')))
+      .prepare();
   }
 
   /** The user's connection to a provider, or undefined. */
@@ -40,23 +54,38 @@ export class ConnectionStore {
   open(row: ConnectionRow, which: 'access' | 'refresh'): Secret | undefined {
     const sealed = which === 'access' ? row.accessTokenSealed : row.refreshTokenSealed;
     if (!sealed) return undefined;
-    return new Secret(this.d.keyring.open(sealed, ctx(row, which === 'access' ? 'accessTokenSealed' : 'refreshTokenSealed')));
+    return new Secret(
+      this.d.keyring.open(sealed, ctx(row, which === 'access' ? 'accessTokenSealed' : 'refreshTokenSealed')),
+    );
   }
 
   /** Logs, once per dead grant (it is then marked), that a stored grant does not open for its owner. */
   reportUnreadable(row: ConnectionRow, err: SealedValueMismatch): void {
-    this.d.log.warn({ sealError: err.code, connectionId: row.id, userId: row.userId, providerId: row.providerId, err: err.message }, 'a stored grant does not open for its owner; it needs reconnecting');
+    this.d.log.warn(
+      { sealError: err.code, connectionId: row.id, userId: row.userId, providerId: row.providerId, err: err.message },
+      'a stored grant does not open for its owner; it needs reconnecting',
+    );
   }
 
   /** Stores a new grant from a connect (insert, or replace the user's previous grant). */
-  saveGrant(orgId: string, userId: string, providerId: string, t: TokenSet, scopes: string[], who: VendorIdentity, status: 'active' | 'held' = 'active'): ConnectionRow {
+  saveGrant(
+    orgId: string,
+    userId: string,
+    providerId: string,
+    t: TokenSet,
+    scopes: string[],
+    who: VendorIdentity,
+    status: 'active' | 'held' = 'active',
+  ): ConnectionRow {
     const existing = this.find(orgId, userId, providerId);
     const id = existing?.id ?? newId();
     const owner = { id, orgId, userId, providerId };
     const values = {
       status,
       accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(owner, 'accessTokenSealed')),
-      refreshTokenSealed: t.refreshToken ? this.d.keyring.seal(t.refreshToken.reveal(), ctx(owner, 'refreshTokenSealed')) : null,
+      refreshTokenSealed: t.refreshToken
+        ? this.d.keyring.seal(t.refreshToken.reveal(), ctx(owner, 'refreshTokenSealed'))
+        : null,
       expiresAt: t.expiresAt,
       scopes,
       vendorAccountId: who.id,
@@ -64,9 +93,16 @@ export class ConnectionStore {
       updatedAt: Date.now(),
     };
     if (existing) {
-      this.d.db.update(connectedAccounts).set({ ...values, version: sql`${connectedAccounts.version} + 1` }).where(eq(connectedAccounts.id, id)).run();
+      this.d.db
+        .update(connectedAccounts)
+        .set({ ...values, version: sql`${connectedAccounts.version} + 1` })
+        .where(eq(connectedAccounts.id, id))
+        .run();
     } else {
-      this.d.db.insert(connectedAccounts).values({ id, orgId, userId, providerId, ...values }).run();
+      this.d.db
+        .insert(connectedAccounts)
+        .values({ id, orgId, userId, providerId, ...values })
+        .run();
     }
     return this.byId(id)!;
   }
@@ -81,7 +117,9 @@ export class ConnectionStore {
       .update(connectedAccounts)
       .set({
         accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(row, 'accessTokenSealed')),
-        ...(t.refreshToken ? { refreshTokenSealed: this.d.keyring.seal(t.refreshToken.reveal(), ctx(row, 'refreshTokenSealed')) } : {}),
+        ...(t.refreshToken
+          ? { refreshTokenSealed: this.d.keyring.seal(t.refreshToken.reveal(), ctx(row, 'refreshTokenSealed')) }
+          : {}),
         expiresAt: t.expiresAt,
         ...(t.scopes ? { scopes: t.scopes } : {}),
         version: row.version + 1,
@@ -103,18 +141,38 @@ export class ConnectionStore {
   }
 
   /** Another user's usable (active or expired, not held) grant acting as this vendor account, if any. */
-  ownerOfVendorAccount(orgId: string, providerId: string, who: VendorIdentity, exceptUserId: string): ConnectionRow | undefined {
+  ownerOfVendorAccount(
+    orgId: string,
+    providerId: string,
+    who: VendorIdentity,
+    exceptUserId: string,
+  ): ConnectionRow | undefined {
     if (!who.id && !who.login) return undefined;
     const same = who.id ? eq(connectedAccounts.vendorAccountId, who.id) : eq(connectedAccounts.vendorLogin, who.login!);
-    return this.d.db.select().from(connectedAccounts)
-      .where(and(eq(connectedAccounts.orgId, orgId), eq(connectedAccounts.providerId, providerId), ne(connectedAccounts.userId, exceptUserId), inArray(connectedAccounts.status, ['active', 'needs_reauth']), same))
+    return this.d.db
+      .select()
+      .from(connectedAccounts)
+      .where(
+        and(
+          eq(connectedAccounts.orgId, orgId),
+          eq(connectedAccounts.providerId, providerId),
+          ne(connectedAccounts.userId, exceptUserId),
+          inArray(connectedAccounts.status, ['active', 'needs_reauth']),
+          same,
+        ),
+      )
       .get();
   }
 
   /** Turns a held grant active; false when it is not held (any more). */
   release(id: string): boolean {
-    return this.d.db.update(connectedAccounts).set({ status: 'active', version: sql`${connectedAccounts.version} + 1`, updatedAt: Date.now() })
-      .where(and(eq(connectedAccounts.id, id), eq(connectedAccounts.status, 'held'))).run().changes === 1;
+    return (
+      this.d.db
+        .update(connectedAccounts)
+        .set({ status: 'active', version: sql`${connectedAccounts.version} + 1`, updatedAt: Date.now() })
+        .where(and(eq(connectedAccounts.id, id), eq(connectedAccounts.status, 'held')))
+        .run().changes === 1
+    );
   }
 
   /** Deletes a connection row and with it the sealed tokens. */
@@ -124,6 +182,10 @@ export class ConnectionStore {
 
   /** Every connection of a user. */
   listFor(orgId: string, userId: string): ConnectionRow[] {
-    return this.d.db.select().from(connectedAccounts).where(and(eq(connectedAccounts.orgId, orgId), eq(connectedAccounts.userId, userId))).all();
+    return this.d.db
+      .select()
+      .from(connectedAccounts)
+      .where(and(eq(connectedAccounts.orgId, orgId), eq(connectedAccounts.userId, userId)))
+      .all();
   }
 }

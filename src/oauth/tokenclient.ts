@@ -43,7 +43,15 @@ const tokenBody = z.looseObject({
   id_token: z.string().optional(),
   error: z.string().optional(),
   ok: z.boolean().optional(),
-  authed_user: z.looseObject({ id: z.string().optional(), access_token: z.string().optional(), refresh_token: z.string().optional(), expires_in: z.coerce.number().optional(), scope: z.string().optional() }).optional(),
+  authed_user: z
+    .looseObject({
+      id: z.string().optional(),
+      access_token: z.string().optional(),
+      refresh_token: z.string().optional(),
+      expires_in: z.coerce.number().optional(),
+      scope: z.string().optional(),
+    })
+    .optional(),
 });
 
 const safeCode = (s: string) => s.replace(/[^a-z0-9_.-]/gi, '').slice(0, 64) || 'error';
@@ -64,7 +72,8 @@ export class TokenClient {
     const secret = this.providers.clientSecret(p);
     if (secret && p.extra['tokenEndpointAuthMethod'] === 'client_secret_basic') {
       const enc = (s: string) => encodeURIComponent(s);
-      headers['authorization'] = `Basic ${Buffer.from(`${enc(p.clientId)}:${enc(secret.reveal())}`).toString('base64')}`;
+      headers['authorization'] =
+        `Basic ${Buffer.from(`${enc(p.clientId)}:${enc(secret.reveal())}`).toString('base64')}`;
       return;
     }
     body.set('client_id', p.clientId);
@@ -75,13 +84,19 @@ export class TokenClient {
     const body = new URLSearchParams(params);
     // RFC 8707: the resource goes on the token request (code and refresh) too.
     if (p.resource) body.set('resource', p.resource);
-    const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'content-type': 'application/x-www-form-urlencoded',
+    };
     try {
       this.#clientAuth(p, body, headers);
     } catch (err) {
       // A client secret sealed for another provider or org is never sent anywhere.
       if (!(err instanceof SealError)) throw err;
-      this.d.log.warn({ provider: p.slug, sealError: err.code, err: err.message }, 'the client secret of this provider does not open; an admin must set it again');
+      this.d.log.warn(
+        { provider: p.slug, sealError: err.code, err: err.message },
+        'the client secret of this provider does not open; an admin must set it again',
+      );
       return { kind: 'rejected', error: 'client_secret_does_not_open' };
     }
     let res: Response;
@@ -97,14 +112,16 @@ export class TokenClient {
     } catch (err) {
       return { kind: 'transient', reason: `network: ${(err as Error).message}` };
     }
-    if (res.status >= 500 || res.status === 429) return { kind: 'transient', reason: `the provider answered ${res.status}` };
+    if (res.status >= 500 || res.status === 429)
+      return { kind: 'transient', reason: `the provider answered ${res.status}` };
     const parsed = tokenBody.safeParse(json);
     if (!parsed.success) return { kind: 'rejected', error: `unreadable token response (${res.status})` };
     const b = parsed.data;
     // GitHub answers errors with 200; Slack with ok:false.
     const error = b.error ?? (b.ok === false ? 'error' : undefined) ?? (res.ok ? undefined : `http_${res.status}`);
     if (error) {
-      if (error === 'invalid_grant' || error === 'bad_refresh_token' || error === 'invalid_refresh_token') return { kind: 'invalid_grant', error: safeCode(error) };
+      if (error === 'invalid_grant' || error === 'bad_refresh_token' || error === 'invalid_refresh_token')
+        return { kind: 'invalid_grant', error: safeCode(error) };
       return { kind: 'rejected', error: safeCode(error) };
     }
     const user = quirksOf(p.kind).identity === 'slack' ? b.authed_user : undefined;
@@ -128,7 +145,12 @@ export class TokenClient {
 
   /** Exchanges an authorization code with its PKCE verifier. */
   exchange(p: ProviderRow, code: string, verifier: Secret, redirectUri: string): Promise<GrantOutcome> {
-    return this.#token(p, { grant_type: 'authorization_code', code, code_verifier: verifier.reveal(), redirect_uri: redirectUri });
+    return this.#token(p, {
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier.reveal(),
+      redirect_uri: redirectUri,
+    });
   }
 
   /** Uses a refresh token once. */
@@ -146,7 +168,12 @@ export class TokenClient {
         const secret = this.providers.clientSecret(p)?.reveal() ?? '';
         const res = await f(p.revokeUrl.replace('{client_id}', encodeURIComponent(p.clientId)), {
           method: 'DELETE',
-          headers: { authorization: `Basic ${Buffer.from(`${p.clientId}:${secret}`).toString('base64')}`, accept: 'application/vnd.github+json', 'content-type': 'application/json', 'user-agent': 'onbehalf' },
+          headers: {
+            authorization: `Basic ${Buffer.from(`${p.clientId}:${secret}`).toString('base64')}`,
+            accept: 'application/vnd.github+json',
+            'content-type': 'application/json',
+            'user-agent': 'onbehalf',
+          },
           body: JSON.stringify({ access_token: token.reveal() }),
         });
         return res.status === 204;
@@ -171,7 +198,13 @@ export class TokenClient {
     if (t.vendorId) return { id: t.vendorId, login: t.vendorId };
     if (p.userinfoUrl) {
       try {
-        const res = await this.fetchFor(p)(p.userinfoUrl, { headers: { authorization: `Bearer ${t.accessToken.reveal()}`, accept: 'application/json', 'user-agent': 'onbehalf' } });
+        const res = await this.fetchFor(p)(p.userinfoUrl, {
+          headers: {
+            authorization: `Bearer ${t.accessToken.reveal()}`,
+            accept: 'application/json',
+            'user-agent': 'onbehalf',
+          },
+        });
         if (res.ok) return describe((await res.json()) as Record<string, unknown>);
         this.d.log.warn({ provider: p.slug, status: res.status }, 'userinfo endpoint refused the new token');
       } catch (err) {
@@ -182,7 +215,8 @@ export class TokenClient {
       try {
         // Received directly from the token endpoint over TLS (OIDC Core 3.1.3.7): the claims are trusted for display.
         const claims = decodeJwt(t.idToken);
-        if (p.issuer && claims.iss && claims.iss.replace(/\/+$/, '') !== p.issuer.replace(/\/+$/, '')) return { id: null, login: null };
+        if (p.issuer && claims.iss && claims.iss.replace(/\/+$/, '') !== p.issuer.replace(/\/+$/, ''))
+          return { id: null, login: null };
         return describe(claims as Record<string, unknown>);
       } catch {
         return { id: null, login: null };

@@ -31,19 +31,35 @@ export class TokenService {
   }
 
   /** A usable token for `userId` at `providerSlug`, or why there is none. */
-  async accessTokenFor(orgId: string, userId: string, providerSlug: string, opts: AccessTokenOptions = {}): Promise<TokenResult> {
+  async accessTokenFor(
+    orgId: string,
+    userId: string,
+    providerSlug: string,
+    opts: AccessTokenOptions = {},
+  ): Promise<TokenResult> {
     const p = this.providers.get(orgId, providerSlug);
     if (!p) return { kind: 'unknown_provider', providerSlug };
     const row = this.conns.find(orgId, userId, p.id);
     // A held grant is not usable until its user confirms it in chat.
-    if (!row || row.status === 'revoked' || row.status === 'held' || !row.accessTokenSealed) return { kind: 'missing', providerId: p.id, providerSlug };
+    if (!row || row.status === 'revoked' || row.status === 'held' || !row.accessTokenSealed)
+      return { kind: 'missing', providerId: p.id, providerSlug };
     if (row.status === 'needs_reauth') return this.#needsReauth(p, row);
     try {
-      const got = opts.forceRefresh || !this.#fresh(row) ? await this.#refreshSingleFlight(p, row, opts.forceRefresh ?? false) : row;
+      const got =
+        opts.forceRefresh || !this.#fresh(row)
+          ? await this.#refreshSingleFlight(p, row, opts.forceRefresh ?? false)
+          : row;
       const r = 'kind' in got ? got : this.#ok(p, got);
       if (r.kind !== 'ok') return r;
       const missing = (opts.requiredScopes ?? []).filter((s) => !r.scopes.includes(s));
-      if (missing.length) return { kind: 'insufficient_scope', providerId: p.id, providerSlug, connectionId: r.connectionId, missingScopes: missing };
+      if (missing.length)
+        return {
+          kind: 'insufficient_scope',
+          providerId: p.id,
+          providerSlug,
+          connectionId: r.connectionId,
+          missingScopes: missing,
+        };
       return r;
     } catch (err) {
       // A grant sealed for another owner (or altered) is never used: it behaves like a dead grant.
@@ -68,16 +84,28 @@ export class TokenService {
 
   #ok(p: ProviderRow, row: ConnectionRow): TokenResult {
     return {
-      kind: 'ok', token: this.conns.open(row, 'access')!, connectionId: row.id, providerId: p.id, providerSlug: p.slug,
-      vendorAccount: row.vendorLogin, scopes: row.scopes, expiresAt: row.expiresAt,
+      kind: 'ok',
+      token: this.conns.open(row, 'access')!,
+      connectionId: row.id,
+      providerId: p.id,
+      providerSlug: p.slug,
+      vendorAccount: row.vendorLogin,
+      scopes: row.scopes,
+      expiresAt: row.expiresAt,
     };
   }
 
   /** A token set in hand that the database has not taken (yet): usable now, stashed for the next attempt. */
   #okUnstored(p: ProviderRow, row: ConnectionRow, t: TokenSet): TokenResult {
     return {
-      kind: 'ok', token: t.accessToken, connectionId: row.id, providerId: p.id, providerSlug: p.slug,
-      vendorAccount: row.vendorLogin, scopes: t.scopes ?? row.scopes, expiresAt: t.expiresAt,
+      kind: 'ok',
+      token: t.accessToken,
+      connectionId: row.id,
+      providerId: p.id,
+      providerSlug: p.slug,
+      vendorAccount: row.vendorLogin,
+      scopes: t.scopes ?? row.scopes,
+      expiresAt: t.expiresAt,
     };
   }
 
@@ -95,7 +123,11 @@ export class TokenService {
     return now;
   }
 
-  async #refreshSingleFlight(p: ProviderRow, seen: ConnectionRow, force: boolean): Promise<ConnectionRow | TokenResult> {
+  async #refreshSingleFlight(
+    p: ProviderRow,
+    seen: ConnectionRow,
+    force: boolean,
+  ): Promise<ConnectionRow | TokenResult> {
     const key = `onbehalf:oauth:refresh:${seen.id}`;
     const deadline = Date.now() + this.#o.lockWaitMs;
     while (Date.now() < deadline) {
@@ -114,7 +146,10 @@ export class TokenService {
           if (r !== 'lost') return r;
         } catch (err) {
           if (err instanceof SealedValueMismatch) throw err; // a grant that does not open is dead, not unavailable
-          this.d.log.warn({ provider: p.slug, connectionId: seen.id, err: (err as Error).message }, 'token refresh failed');
+          this.d.log.warn(
+            { provider: p.slug, connectionId: seen.id, err: (err as Error).message },
+            'token refresh failed',
+          );
           return { kind: 'unavailable', providerSlug: p.slug, reason: 'the refresh could not be completed' };
         } finally {
           await held.release().catch(() => undefined);
@@ -124,10 +159,19 @@ export class TokenService {
       const changed = this.#settled(p, seen);
       if (changed && ('kind' in changed || this.#fresh(changed))) return changed;
     }
-    return { kind: 'unavailable', providerSlug: p.slug, reason: 'another refresh of this connection did not finish in time' };
+    return {
+      kind: 'unavailable',
+      providerSlug: p.slug,
+      reason: 'another refresh of this connection did not finish in time',
+    };
   }
 
-  async #underLock(p: ProviderRow, seen: ConnectionRow, force: boolean, held: HeldLock): Promise<ConnectionRow | TokenResult | 'lost'> {
+  async #underLock(
+    p: ProviderRow,
+    seen: ConnectionRow,
+    force: boolean,
+    held: HeldLock,
+  ): Promise<ConnectionRow | TokenResult | 'lost'> {
     // Re-check after taking the lock: another process may have refreshed meanwhile.
     const changed = this.#settled(p, seen);
     if (changed && ('kind' in changed || this.#fresh(changed))) return changed;
@@ -160,7 +204,10 @@ export class TokenService {
       if (attempt > 0) await sleep(this.#o.backoffMs * 2 ** (attempt - 1));
       // Fence: the refresh token is sent only by the lock's current owner (the check also extends it).
       if (!(await held.confirm().catch(() => false))) {
-        this.d.log.warn({ provider: p.slug, connectionId: row.id }, 'refresh lock lost before sending the refresh token; not sending it');
+        this.d.log.warn(
+          { provider: p.slug, connectionId: row.id },
+          'refresh lock lost before sending the refresh token; not sending it',
+        );
         return 'lost';
       }
       const r = await this.client.refresh(p, refreshToken);
@@ -180,7 +227,16 @@ export class TokenService {
       if (r.kind === 'rejected') break;
     }
     this.d.metrics?.oauthEvents.inc({ event: 'refresh', result: 'unavailable' });
-    this.d.audit.write({ orgId: row.orgId, category: 'connection', action: 'refresh_failed', onBehalfOfUserId: row.userId, connectionIds: [row.id], vendorAccount: row.vendorLogin, outcome: 'unavailable', detail: { provider: p.slug, reason } });
+    this.d.audit.write({
+      orgId: row.orgId,
+      category: 'connection',
+      action: 'refresh_failed',
+      onBehalfOfUserId: row.userId,
+      connectionIds: [row.id],
+      vendorAccount: row.vendorLogin,
+      outcome: 'unavailable',
+      detail: { provider: p.slug, reason },
+    });
     return { kind: 'unavailable', providerSlug: p.slug, reason };
   }
 
@@ -189,14 +245,22 @@ export class TokenService {
    * uses the newer row). A write that keeps failing does not lose the set: it is stashed sealed in
    * Redis and used now; the next refresh stores it before anything is sent to the provider.
    */
-  async #store(p: ProviderRow, row: ConnectionRow, t: TokenSet, o: { attempts: number; fromStash: boolean }): Promise<ConnectionRow | TokenResult> {
+  async #store(
+    p: ProviderRow,
+    row: ConnectionRow,
+    t: TokenSet,
+    o: { attempts: number; fromStash: boolean },
+  ): Promise<ConnectionRow | TokenResult> {
     for (let attempt = 0; attempt < o.attempts; attempt++) {
       if (attempt > 0) await sleep(this.#o.backoffMs * 2 ** (attempt - 1));
       let won: boolean;
       try {
         won = this.conns.writeRefreshed(row, t);
       } catch (err) {
-        this.d.log.warn({ provider: p.slug, connectionId: row.id, attempt: attempt + 1, err: (err as Error).message }, 'could not store the refreshed tokens');
+        this.d.log.warn(
+          { provider: p.slug, connectionId: row.id, attempt: attempt + 1, err: (err as Error).message },
+          'could not store the refreshed tokens',
+        );
         continue;
       }
       if (o.fromStash) await this.#stash.drop(row.id).catch(() => undefined);
@@ -208,9 +272,15 @@ export class TokenService {
     if (!o.fromStash) {
       try {
         await this.#stash.put(row, row.version, t);
-        this.d.log.error({ provider: p.slug, connectionId: row.id, keepMs: this.#o.stashTtlMs }, 'the database did not take the rotated tokens; kept them sealed in Redis for the next attempt to store');
+        this.d.log.error(
+          { provider: p.slug, connectionId: row.id, keepMs: this.#o.stashTtlMs },
+          'the database did not take the rotated tokens; kept them sealed in Redis for the next attempt to store',
+        );
       } catch (err) {
-        this.d.log.error({ provider: p.slug, connectionId: row.id, err: (err as Error).message }, 'the rotated tokens could be stored neither in the database nor in Redis; the connection will need re-authorisation');
+        this.d.log.error(
+          { provider: p.slug, connectionId: row.id, err: (err as Error).message },
+          'the rotated tokens could be stored neither in the database nor in Redis; the connection will need re-authorisation',
+        );
       }
     }
     return this.#okUnstored(p, row, t);
@@ -222,9 +292,25 @@ export class TokenService {
       if (changed && 'kind' in changed) return changed;
       if (changed) return this.#ok(p, changed);
     }
-    this.d.audit.write({ orgId: row.orgId, category: 'connection', action: 'needs_reauth', onBehalfOfUserId: row.userId, connectionIds: [row.id], vendorAccount: row.vendorLogin, outcome: 'needs_reauth', detail: { provider: p.slug, reason } });
+    this.d.audit.write({
+      orgId: row.orgId,
+      category: 'connection',
+      action: 'needs_reauth',
+      onBehalfOfUserId: row.userId,
+      connectionIds: [row.id],
+      vendorAccount: row.vendorLogin,
+      outcome: 'needs_reauth',
+      detail: { provider: p.slug, reason },
+    });
     this.d.log.info({ provider: p.slug, connectionId: row.id, reason }, 'connection needs re-authorisation');
-    this.d.events.emit('connection.needs_reauth', { orgId: row.orgId, userId: row.userId, providerId: p.id, providerSlug: p.slug, connectionId: row.id, reason });
+    this.d.events.emit('connection.needs_reauth', {
+      orgId: row.orgId,
+      userId: row.userId,
+      providerId: p.id,
+      providerSlug: p.slug,
+      connectionId: row.id,
+      reason,
+    });
     return this.#needsReauth(p, row);
   }
 }

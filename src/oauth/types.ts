@@ -18,12 +18,21 @@ export type TokenResult =
   | { kind: 'missing'; providerId: string; providerSlug: string }
   /** The grant is dead (`invalid_grant`, revoked, rejected after a refresh): prompt to reconnect. */
   | {
-      kind: 'needs_reauth'; providerId: string; providerSlug: string; connectionId: string;
+      kind: 'needs_reauth';
+      providerId: string;
+      providerSlug: string;
+      connectionId: string;
       /** Set when the stored tokens did not open for this user (moved or altered in the database). */
       reason?: 'sealed_value_mismatch';
     }
   /** The grant works but lacks `missingScopes`: prompt to reconnect with the union (the old grant keeps working). */
-  | { kind: 'insufficient_scope'; providerId: string; providerSlug: string; connectionId: string; missingScopes: string[] }
+  | {
+      kind: 'insufficient_scope';
+      providerId: string;
+      providerSlug: string;
+      connectionId: string;
+      missingScopes: string[];
+    }
   /** No provider by that slug in this org: a configuration problem an admin must fix. */
   | { kind: 'unknown_provider'; providerSlug: string }
   /** The provider could not be reached (5xx, network) after bounded retries; the connection stays active. */
@@ -40,5 +49,10 @@ export interface AccessTokenOptions {
 export interface TokenSource {
   accessTokenFor(orgId: string, userId: string, providerSlug: string, opts?: AccessTokenOptions): Promise<TokenResult>;
   /** URL the user opens to connect (`PUBLIC_URL/oauth/start?t=…`), single use, 10 minutes. */
-  connectLink(orgId: string, userId: string, providerSlug: string, opts?: { resumeCallId?: string; extraScopes?: string[] }): Promise<string>;
+  connectLink(
+    orgId: string,
+    userId: string,
+    providerSlug: string,
+    opts?: { resumeCallId?: string; extraScopes?: string[] },
+  ): Promise<string>;
 }

@@ -9,18 +9,29 @@ import { SlackSignIn } from './slack/signin.js';
  * Undefined when neither is: then first connects are held until confirmed in chat.
  */
 export function chatSignIn(config: Config): ChatSignIn | undefined {
-  const slack = config.slack.clientId && config.slack.clientSecret
-    ? new SlackSignIn({ clientId: config.slack.clientId, clientSecret: config.slack.clientSecret, issuer: config.slack.oidcIssuer })
-    : undefined;
-  const discord = config.discord.applicationId && config.discord.clientSecret
-    ? new DiscordSignIn({ applicationId: config.discord.applicationId, clientSecret: config.discord.clientSecret, apiUrl: config.discord.apiUrl })
-    : undefined;
+  const slack =
+    config.slack.clientId && config.slack.clientSecret
+      ? new SlackSignIn({
+          clientId: config.slack.clientId,
+          clientSecret: config.slack.clientSecret,
+          issuer: config.slack.oidcIssuer,
+        })
+      : undefined;
+  const discord =
+    config.discord.applicationId && config.discord.clientSecret
+      ? new DiscordSignIn({
+          applicationId: config.discord.applicationId,
+          clientSecret: config.discord.clientSecret,
+          apiUrl: config.discord.apiUrl,
+        })
+      : undefined;
   if (!slack && !discord) return undefined;
   const of = (p: string) => (p === 'slack' ? slack : p === 'discord' ? discord : undefined);
   return {
     has: (p) => of(p) !== undefined,
     origin: (p) => of(p)?.origin(),
     authorizeUrl: async (p, state, challenge, redirectUri) => of(p)?.authorizeUrl(state, challenge, redirectUri),
-    verify: async (p, code, verifier, redirectUri) => (await of(p)?.verify(code, verifier, redirectUri)) ?? { ok: false, reason: `${p} sign-in is not configured` },
+    verify: async (p, code, verifier, redirectUri) =>
+      (await of(p)?.verify(code, verifier, redirectUri)) ?? { ok: false, reason: `${p} sign-in is not configured` },
   };
 }

@@ -13,7 +13,8 @@ export type ApprovalRule = typeof approvalRules.$inferSelect;
 export type ApprovalDecision = { mode: ApprovalMode; rule: string | null };
 
 /** Literal characters of a glob: an exact name beats `delete_*`, which beats `*`. */
-export const specificity = (glob: string) => (/[*?]/.test(glob) ? glob.replace(/[*?]/g, '').length : 10_000 + glob.length);
+export const specificity = (glob: string) =>
+  /[*?]/.test(glob) ? glob.replace(/[*?]/g, '').length : 10_000 + glob.length;
 
 /**
  * The approval mode of one tool. The most specific matching glob wins (an exact name, then the
@@ -24,7 +25,12 @@ export function approvalMode(rules: ApprovalRule[], tool: string, readOnly: bool
   let best: ApprovalRule | undefined;
   for (const r of rules) {
     if (!globMatch(r.tools, tool)) continue;
-    if (!best || specificity(r.tools) > specificity(best.tools) || (specificity(r.tools) === specificity(best.tools) && r.updatedAt >= best.updatedAt)) best = r;
+    if (
+      !best ||
+      specificity(r.tools) > specificity(best.tools) ||
+      (specificity(r.tools) === specificity(best.tools) && r.updatedAt >= best.updatedAt)
+    )
+      best = r;
   }
   return best ? { mode: best.mode, rule: best.tools } : { mode: readOnly ? 'always' : 'ask', rule: null };
 }
@@ -34,7 +40,11 @@ export class ApprovalRules {
   readonly #byServer;
 
   constructor(private readonly db: Db) {
-    this.#byServer = db.select().from(approvalRules).where(eq(approvalRules.serverId, sql.placeholder('serverId'))).prepare();
+    this.#byServer = db
+      .select()
+      .from(approvalRules)
+      .where(eq(approvalRules.serverId, sql.placeholder('serverId')))
+      .prepare();
   }
 
   /** Sets the mode of one glob of one server; setting the same glob again replaces it. */

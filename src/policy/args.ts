@@ -18,25 +18,36 @@ export type Normalised = { ok: true; value: string } | { ok: false; why: string 
 export function normaliseValue(raw: string): Normalised {
   if (FORBIDDEN.test(raw)) return { ok: false, why: 'holds control or invisible characters' };
   if (PERCENT.test(raw)) return { ok: false, why: 'holds percent-encoded characters' };
-  let v = raw.normalize('NFC').trim().replace(/\/{2,}/g, '/');
+  let v = raw
+    .normalize('NFC')
+    .trim()
+    .replace(/\/{2,}/g, '/');
   if (v.length > 1 && v.endsWith('/')) v = v.slice(0, -1);
   for (const form of [v, v.normalize('NFKC')]) {
     if (FORBIDDEN.test(form)) return { ok: false, why: 'holds control or invisible characters' };
-    if (form.split(/[/\\]/).some((s) => s === '.' || s === '..')) return { ok: false, why: 'has a "." or ".." path segment' };
+    if (form.split(/[/\\]/).some((s) => s === '.' || s === '..'))
+      return { ok: false, why: 'has a "." or ".." path segment' };
   }
   return { ok: true, value: v };
 }
 
 /** Case- and compatibility-folded form used by case-insensitive matching: NFKC, then lower case, then slashes re-collapsed. */
 export function fold(v: string): string {
-  let f = v.normalize('NFKC').toLowerCase().normalize('NFKC').replace(/\/{2,}/g, '/');
+  let f = v
+    .normalize('NFKC')
+    .toLowerCase()
+    .normalize('NFKC')
+    .replace(/\/{2,}/g, '/');
   if (f.length > 1 && f.endsWith('/')) f = f.slice(0, -1);
   return f;
 }
 
 /** An argument name reduced to what a lenient server might treat as the same name (`User-Email` ≈ `user_email`). */
 export function foldName(n: string): string {
-  return n.normalize('NFKC').toLowerCase().replace(/[\s_.\-\p{Cf}]/gu, '');
+  return n
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\s_.\-\p{Cf}]/gu, '');
 }
 
 const escape = (s: string) => s.replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
@@ -68,7 +79,8 @@ export function compileGlob(glob: string, mode: 'segments' | 'names'): RegExp {
 export function protoKey(v: unknown, depth = 0): boolean {
   if (depth > 64) return true;
   if (Array.isArray(v)) return v.some((x) => protoKey(x, depth + 1));
-  if (v && typeof v === 'object') return Object.keys(v).some((k) => k === '__proto__' || protoKey((v as Record<string, unknown>)[k], depth + 1));
+  if (v && typeof v === 'object')
+    return Object.keys(v).some((k) => k === '__proto__' || protoKey((v as Record<string, unknown>)[k], depth + 1));
   return false;
 }
 

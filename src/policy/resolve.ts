@@ -8,7 +8,10 @@ import { describeSource, headerValueOk, parseSource, type BindingSource } from '
 /** What the OAuth engine offers for `mcp_oauth` bindings (optional: absent, such bindings are refused). */
 export interface McpOAuthRegistrar {
   /** `kind: 'ok'` with the provider slug to ask tokens of; any other kind says why not (`reason`). */
-  ensureMcpProvider(orgId: string, server: { serverId: string; serverName: string; url: string }): Promise<{ kind: string; providerSlug?: string; reason?: string }>;
+  ensureMcpProvider(
+    orgId: string,
+    server: { serverId: string; serverName: string; url: string },
+  ): Promise<{ kind: string; providerSlug?: string; reason?: string }>;
 }
 
 /** The token side the runner needs: the OAuth engine's `TokenSource`, plus MCP registration when available. */
@@ -54,19 +57,38 @@ export interface Caller {
  * never falls back to a shared value: a missing grant is `needs_connect`.
  */
 export async function resolveCredentials(
-  policy: Policy, tokens: RunnerTokens, server: McpServerRow, caller: Caller, opts: { forceRefresh?: Set<string> } = {},
+  policy: Policy,
+  tokens: RunnerTokens,
+  server: McpServerRow,
+  caller: Caller,
+  opts: { forceRefresh?: Set<string> } = {},
 ): Promise<Resolution> {
-  const creds: ResolvedCredentials = { env: {}, headers: {}, kinds: [], connectionIds: [], vendorAccounts: [], grants: [], sensitive: [] };
+  const creds: ResolvedCredentials = {
+    env: {},
+    headers: {},
+    kinds: [],
+    connectionIds: [],
+    vendorAccounts: [],
+    grants: [],
+    sensitive: [],
+  };
   for (const b of policy.bindings(server.id)) {
     const parsed = parseSource(b.source);
-    if (!parsed.ok) return { kind: 'misconfigured', message: `the binding of ${b.name} on ${server.name} is invalid (${parsed.error})` };
+    if (!parsed.ok)
+      return {
+        kind: 'misconfigured',
+        message: `the binding of ${b.name} on ${server.name} is invalid (${parsed.error})`,
+      };
     const value = await valueOf(policy, tokens, server, caller, parsed.source, creds, opts);
     if (!(value instanceof SecretValue)) return value;
     if (parsed.source.kind !== 'static') creds.sensitive.push(value);
     // Literal substitution: a function replacer, so `$&`, `$'` … in a secret stay as they are.
     const filled = b.template ? new SecretValue(b.template.replace('{token}', () => value.reveal())) : value;
     if (b.target === 'header' && !headerValueOk(filled.reveal())) {
-      return { kind: 'misconfigured', message: `the value bound to header ${b.name} on ${server.name} (from ${describeSource(parsed.source)}) holds a line break, control or non-Latin-1 character, so nothing was sent; an admin must check that source` };
+      return {
+        kind: 'misconfigured',
+        message: `the value bound to header ${b.name} on ${server.name} (from ${describeSource(parsed.source)}) holds a line break, control or non-Latin-1 character, so nothing was sent; an admin must check that source`,
+      };
     }
     (b.target === 'env' ? creds.env : creds.headers)[b.name] = filled;
     if (!creds.kinds.includes(parsed.source.kind)) creds.kinds.push(parsed.source.kind);
@@ -75,27 +97,69 @@ export async function resolveCredentials(
 }
 
 async function valueOf(
-  policy: Policy, tokens: RunnerTokens, server: McpServerRow, caller: Caller, s: BindingSource, creds: ResolvedCredentials, opts: { forceRefresh?: Set<string> },
+  policy: Policy,
+  tokens: RunnerTokens,
+  server: McpServerRow,
+  caller: Caller,
+  s: BindingSource,
+  creds: ResolvedCredentials,
+  opts: { forceRefresh?: Set<string> },
 ): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
   switch (s.kind) {
     case 'static':
       return new SecretValue(s.value);
     case 'org_secret':
-      return secretValue(policy, caller.orgId, 'org', caller.orgId, s.name, server.name, `the org secret ${s.name} that ${server.name} needs is not set`);
+      return secretValue(
+        policy,
+        caller.orgId,
+        'org',
+        caller.orgId,
+        s.name,
+        server.name,
+        `the org secret ${s.name} that ${server.name} needs is not set`,
+      );
     case 'user_secret':
-      return secretValue(policy, caller.orgId, 'user', caller.userId, s.name, server.name, `you have no user secret ${s.name}, which ${server.name} needs; ask an admin to set it`);
+      return secretValue(
+        policy,
+        caller.orgId,
+        'user',
+        caller.userId,
+        s.name,
+        server.name,
+        `you have no user secret ${s.name}, which ${server.name} needs; ask an admin to set it`,
+      );
     case 'team_secret': {
       const t = policy.teams.resolve(caller.orgId, caller.userId, caller.chat);
-      if (t.kind === 'error') return { kind: 'misconfigured', message: `${server.name} needs team secret ${s.name}, but ${t.message}` };
-      return secretValue(policy, caller.orgId, 'team', t.team.id, s.name, server.name, `team ${t.team.name} has no secret ${s.name}, which ${server.name} needs`);
+      if (t.kind === 'error')
+        return { kind: 'misconfigured', message: `${server.name} needs team secret ${s.name}, but ${t.message}` };
+      return secretValue(
+        policy,
+        caller.orgId,
+        'team',
+        t.team.id,
+        s.name,
+        server.name,
+        `team ${t.team.name} has no secret ${s.name}, which ${server.name} needs`,
+      );
     }
     case 'oauth':
       return grant(tokens, caller, s.provider, creds, opts);
     case 'mcp_oauth': {
-      if (!tokens.ensureMcpProvider || !server.url) return { kind: 'misconfigured', message: `${server.name} uses mcp_oauth, which this installation does not support yet` };
-      const reg = await tokens.ensureMcpProvider(caller.orgId, { serverId: server.id, serverName: server.name, url: server.url });
+      if (!tokens.ensureMcpProvider || !server.url)
+        return {
+          kind: 'misconfigured',
+          message: `${server.name} uses mcp_oauth, which this installation does not support yet`,
+        };
+      const reg = await tokens.ensureMcpProvider(caller.orgId, {
+        serverId: server.id,
+        serverName: server.name,
+        url: server.url,
+      });
       if (reg.kind !== 'ok' || !reg.providerSlug) {
-        const why = reg.kind === 'not_protected' ? 'the server does not ask for a token, so its mcp_oauth binding should be removed' : `MCP authorization failed (${reg.kind.replace(/_/g, ' ')}${reg.reason ? `: ${reg.reason}` : ''})`;
+        const why =
+          reg.kind === 'not_protected'
+            ? 'the server does not ask for a token, so its mcp_oauth binding should be removed'
+            : `MCP authorization failed (${reg.kind.replace(/_/g, ' ')}${reg.reason ? `: ${reg.reason}` : ''})`;
         return { kind: 'misconfigured', message: `${server.name}: ${why}` };
       }
       return grant(tokens, caller, reg.providerSlug, creds, opts);
@@ -105,21 +169,39 @@ async function valueOf(
 
 /** A stored secret, or one line saying why not; a value sealed for another owner is never used. */
 function secretValue(
-  policy: Policy, orgId: string, scope: 'org' | 'team' | 'user', scopeId: string, name: string, serverName: string, missing: string,
+  policy: Policy,
+  orgId: string,
+  scope: 'org' | 'team' | 'user',
+  scopeId: string,
+  name: string,
+  serverName: string,
+  missing: string,
 ): Secret | Exclude<Resolution, { kind: 'ok' }> {
   const r = policy.secrets.read(orgId, scope, scopeId, name);
   if (r.kind === 'ok') return r.value;
   if (r.kind === 'missing') return { kind: 'misconfigured', message: missing };
   if (r.error instanceof SealedValueMismatch) {
-    return { kind: 'misconfigured', message: `the ${scope} secret ${name} that ${serverName} needs does not open (it was moved or altered in the database); an admin must set it again` };
+    return {
+      kind: 'misconfigured',
+      message: `the ${scope} secret ${name} that ${serverName} needs does not open (it was moved or altered in the database); an admin must set it again`,
+    };
   }
-  return { kind: 'misconfigured', message: `the ${scope} secret ${name} that ${serverName} needs cannot be opened with the configured sealing keys; an operator must check ONBEHALF_KEYS` };
+  return {
+    kind: 'misconfigured',
+    message: `the ${scope} secret ${name} that ${serverName} needs cannot be opened with the configured sealing keys; an operator must check ONBEHALF_KEYS`,
+  };
 }
 
 async function grant(
-  tokens: RunnerTokens, caller: Caller, slug: string, creds: ResolvedCredentials, opts: { forceRefresh?: Set<string> },
+  tokens: RunnerTokens,
+  caller: Caller,
+  slug: string,
+  creds: ResolvedCredentials,
+  opts: { forceRefresh?: Set<string> },
 ): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
-  const r = await tokens.accessTokenFor(caller.orgId, caller.userId, slug, { forceRefresh: opts.forceRefresh?.has(slug) ?? false });
+  const r = await tokens.accessTokenFor(caller.orgId, caller.userId, slug, {
+    forceRefresh: opts.forceRefresh?.has(slug) ?? false,
+  });
   switch (r.kind) {
     case 'ok':
       creds.connectionIds.push(r.connectionId);
@@ -138,7 +220,13 @@ async function grant(
       // `insufficient_scope` (newer engines): the grant lacks scopes; reconnect with the union.
       const o = r as { kind: string; providerSlug?: string; providerId?: string; missingScopes?: string[] };
       if (o.kind === 'insufficient_scope' && o.providerSlug && o.providerId) {
-        return { kind: 'needs_connect', providerSlug: o.providerSlug, providerId: o.providerId, reason: 'insufficient_scope', extraScopes: o.missingScopes ?? [] };
+        return {
+          kind: 'needs_connect',
+          providerSlug: o.providerSlug,
+          providerId: o.providerId,
+          reason: 'insufficient_scope',
+          extraScopes: o.missingScopes ?? [],
+        };
       }
       return { kind: 'misconfigured', message: `unexpected answer from the token store for ${slug}` };
     }

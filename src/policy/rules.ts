@@ -43,7 +43,10 @@ function pattern(ruleId: string, glob: string, mode: 'segments' | 'names' | 'fol
 
 /** A value glob in normal form (NFC, trimmed, single slashes, no trailing slash), as values are. */
 export function normaliseGlob(glob: string): string {
-  const g = glob.normalize('NFC').trim().replace(/\/{2,}/g, '/');
+  const g = glob
+    .normalize('NFC')
+    .trim()
+    .replace(/\/{2,}/g, '/');
   return g.length > 1 && g.endsWith('/') ? g.slice(0, -1) : g;
 }
 
@@ -57,7 +60,8 @@ const toolMatch = (r: AccessRule, tool: string) => pattern(r.id, r.tools, 'names
 
 /** Allow rules match case-sensitively unless `ignoreCase`; deny rules always also match case- and compatibility-folded. */
 function valueMatch(r: AccessRule, glob: string, value: string): boolean {
-  if (r.effect === 'deny' || r.ignoreCase) return pattern(r.id, glob, 'segments').test(value) || pattern(r.id, glob, 'folded').test(fold(value));
+  if (r.effect === 'deny' || r.ignoreCase)
+    return pattern(r.id, glob, 'segments').test(value) || pattern(r.id, glob, 'folded').test(fold(value));
   return pattern(r.id, glob, 'segments').test(value);
 }
 
@@ -76,10 +80,15 @@ export function describeRule(r: AccessRule, server: string): string {
 function appliesTo(r: AccessRule, s: Subject): boolean {
   const { roles = [], users = [], teams = [] } = r.subjects;
   if (!roles.length && !users.length && !teams.length) return true;
-  return roles.includes(s.role) || users.includes(s.userId) || s.teams.some((t) => teams.includes(t.id) || teams.includes(t.name));
+  return (
+    roles.includes(s.role) ||
+    users.includes(s.userId) ||
+    s.teams.some((t) => teams.includes(t.id) || teams.includes(t.name))
+  );
 }
 
-const kindOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+const kindOf = (v: unknown) =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 
 /** Why an allow rule's constraints fail for these (already normalised) arguments, or undefined when they hold. */
 function constraintsHold(r: AccessRule, args: Record<string, unknown>): string | undefined {
@@ -90,7 +99,8 @@ function constraintsHold(r: AccessRule, args: Record<string, unknown>): string |
   return undefined;
 }
 
-const set = (o: Record<string, unknown>, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+const set = (o: Record<string, unknown>, k: string, v: unknown) =>
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 const refused = (reason: string): Decision => ({ kind: 'denied', rule: 'argument check', reason });
 
 /**
@@ -104,20 +114,30 @@ const refused = (reason: string): Decision => ({ kind: 'denied', rule: 'argument
  * separators or spacing, and `__proto__` anywhere, are refused.
  */
 export function decide(
-  rules: AccessRule[], server: string, subject: Subject, tool: string, supplied: Record<string, unknown>, context: Record<ContextPlaceholder, string>,
+  rules: AccessRule[],
+  server: string,
+  subject: Subject,
+  tool: string,
+  supplied: Record<string, unknown>,
+  context: Record<ContextPlaceholder, string>,
 ): Decision {
   const mine = rules.filter((r) => appliesTo(r, subject) && toolMatch(r, tool));
   if (protoKey(supplied)) return refused('an argument is named __proto__, which is never passed on; rename it');
   const args: Record<string, unknown> = {};
   for (const k of Object.keys(supplied)) set(args, k, supplied[k]);
-  for (const r of mine) if (r.effect === 'allow') for (const [k, t] of Object.entries(r.inject)) set(args, k, fillContext(t, context));
+  for (const r of mine)
+    if (r.effect === 'allow') for (const [k, t] of Object.entries(r.inject)) set(args, k, fillContext(t, context));
 
   const checkedBy = new Map<string, AccessRule>();
-  for (const r of mine) for (const k of [...Object.keys(r.argConstraints), ...Object.keys(r.inject)]) if (!checkedBy.has(k)) checkedBy.set(k, r);
+  for (const r of mine)
+    for (const k of [...Object.keys(r.argConstraints), ...Object.keys(r.inject)])
+      if (!checkedBy.has(k)) checkedBy.set(k, r);
   for (const k of Object.keys(supplied)) {
     for (const [name, r] of checkedBy) {
       if (k !== name && foldName(k) === foldName(name)) {
-        return refused(`the argument "${k}" looks like "${name}", which rule ${describeRule(r, server)} checks or sets; use the exact name ${name}`);
+        return refused(
+          `the argument "${k}" looks like "${name}", which rule ${describeRule(r, server)} checks or sets; use the exact name ${name}`,
+        );
       }
     }
   }
@@ -125,9 +145,11 @@ export function decide(
     for (const name of Object.keys(r.argConstraints)) {
       if (!Object.hasOwn(args, name)) continue;
       const v = args[name];
-      if (typeof v !== 'string') return refused(`${name} must be a string, not ${kindOf(v)} (rule ${describeRule(r, server)} checks it)`);
+      if (typeof v !== 'string')
+        return refused(`${name} must be a string, not ${kindOf(v)} (rule ${describeRule(r, server)} checks it)`);
       const n = normaliseValue(v);
-      if (!n.ok) return refused(`${name} ${n.why}, which rule ${describeRule(r, server)} cannot judge; send a plain value`);
+      if (!n.ok)
+        return refused(`${name} ${n.why}, which rule ${describeRule(r, server)} cannot judge; send a plain value`);
       set(args, name, n.value);
     }
   }
@@ -135,7 +157,10 @@ export function decide(
   for (const r of mine.filter((x) => x.effect === 'deny')) {
     const constrained = Object.entries(r.argConstraints);
     const missing = constrained.find(([name]) => !Object.hasOwn(args, name));
-    if (constrained.length && missing) return refused(`rule ${describeRule(r, server)} checks ${missing[0]}, which is missing; give ${missing[0]} as a string`);
+    if (constrained.length && missing)
+      return refused(
+        `rule ${describeRule(r, server)} checks ${missing[0]}, which is missing; give ${missing[0]} as a string`,
+      );
     if (constrained.every(([name, glob]) => valueMatch(r, glob, args[name] as string))) {
       return { kind: 'denied', rule: describeRule(r, server), reason: `denied by rule: ${describeRule(r, server)}` };
     }
@@ -144,7 +169,11 @@ export function decide(
   if (!allows.length) return { kind: 'allowed', args, rule: null };
   const mineAllow = mine.filter((r) => r.effect === 'allow');
   if (!mineAllow.length) {
-    return { kind: 'denied', rule: `no allow rule of ${server}`, reason: `no allow rule of ${server} lets you use ${tool}` };
+    return {
+      kind: 'denied',
+      rule: `no allow rule of ${server}`,
+      reason: `no allow rule of ${server} lets you use ${tool}`,
+    };
   }
   let failed: { rule: AccessRule; why: string } | undefined;
   for (const r of mineAllow) {
@@ -152,7 +181,11 @@ export function decide(
     if (why === undefined) return { kind: 'allowed', args, rule: describeRule(r, server) };
     failed ??= { rule: r, why };
   }
-  return { kind: 'denied', rule: describeRule(failed!.rule, server), reason: `rule ${describeRule(failed!.rule, server)} requires ${failed!.why}` };
+  return {
+    kind: 'denied',
+    rule: describeRule(failed!.rule, server),
+    reason: `rule ${describeRule(failed!.rule, server)} requires ${failed!.why}`,
+  };
 }
 
 /** Whether a tool shows in the caller's catalog: not denied outright, and allowed by some rule (or no allow rules). */

@@ -7,7 +7,8 @@ import { sealedTables } from '../db/sealed.js';
 export type SecretScope = 'org' | 'team' | 'user';
 
 /** AAD of a secret: the row, its org, scope, scope id and name. */
-const ctx = (row: Pick<typeof secrets.$inferSelect, 'id' | 'orgId' | 'scope' | 'scopeId' | 'name'>) => sealedTables.secrets.ctx(row, 'valueSealed');
+const ctx = (row: Pick<typeof secrets.$inferSelect, 'id' | 'orgId' | 'scope' | 'scopeId' | 'name'>) =>
+  sealedTables.secrets.ctx(row, 'valueSealed');
 
 /** Named sealed values at org, team or user scope. Values go in and come out only as `Secret`. */
 export class SecretStore {
@@ -21,7 +22,14 @@ export class SecretStore {
     this.#byName = db
       .select()
       .from(secrets)
-      .where(and(eq(secrets.orgId, ph('orgId')), eq(secrets.scope, ph('scope')), eq(secrets.scopeId, ph('scopeId')), eq(secrets.name, ph('name'))))
+      .where(
+        and(
+          eq(secrets.orgId, ph('orgId')),
+          eq(secrets.scope, ph('scope')),
+          eq(secrets.scopeId, ph('scopeId')),
+          eq(secrets.name, ph('name')),
+        ),
+      )
       .prepare();
   }
 
@@ -36,7 +44,12 @@ export class SecretStore {
   }
 
   /** The value, `missing`, or `unreadable` when it does not open for this owner (moved or altered). */
-  read(orgId: string, scope: SecretScope, scopeId: string, name: string): { kind: 'ok'; value: Secret } | { kind: 'missing' } | { kind: 'unreadable'; error: SealError } {
+  read(
+    orgId: string,
+    scope: SecretScope,
+    scopeId: string,
+    name: string,
+  ): { kind: 'ok'; value: Secret } | { kind: 'missing' } | { kind: 'unreadable'; error: SealError } {
     const row = this.#row(orgId, scope, scopeId, name);
     if (!row) return { kind: 'missing' };
     try {

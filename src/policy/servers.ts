@@ -7,14 +7,21 @@ export type McpServerRow = typeof mcpServers.$inferSelect;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 const name = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'a server name is 1–40 letters, digits, dashes or underscores');
-const timeoutMs = z.number().int().min(100, 'the timeout must be at least 100 ms').max(600_000, 'the timeout must be at most 600000 ms (10 minutes)');
+const timeoutMs = z
+  .number()
+  .int()
+  .min(100, 'the timeout must be at least 100 ms')
+  .max(600_000, 'the timeout must be at most 600000 ms (10 minutes)');
 
 /** What an admin or the operator gives to add a server. */
 export const serverInputSchema = z.discriminatedUnion('transport', [
   z.object({
     name,
     transport: z.literal('http'),
-    url: z.string().url('the URL is not valid').refine((u) => /^https?:\/\//.test(u), 'the URL must start with http:// or https://'),
+    url: z
+      .string()
+      .url('the URL is not valid')
+      .refine((u) => /^https?:\/\//.test(u), 'the URL must start with http:// or https://'),
     timeoutMs: timeoutMs.optional(),
   }),
   z.object({

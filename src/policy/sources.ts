@@ -25,17 +25,25 @@ const sourceSchema = z.string().transform((raw, ctx): BindingSource => {
   };
   switch (kind) {
     case 'oauth':
-      return slug.test(rest) ? { kind, provider: rest } : bad('oauth:<provider> needs a provider slug (lowercase letters, digits, - and _)');
+      return slug.test(rest)
+        ? { kind, provider: rest }
+        : bad('oauth:<provider> needs a provider slug (lowercase letters, digits, - and _)');
     case 'mcp_oauth':
       return i < 0 ? { kind } : bad('mcp_oauth takes no argument');
     case 'org_secret':
     case 'team_secret':
     case 'user_secret':
-      return secretName.test(rest) ? { kind, name: rest } : bad(`${kind}:<name> needs a secret name (1–64 letters, digits, dots, dashes or underscores)`);
+      return secretName.test(rest)
+        ? { kind, name: rest }
+        : bad(`${kind}:<name> needs a secret name (1–64 letters, digits, dots, dashes or underscores)`);
     case 'static':
-      return rest.length > 0 && rest.length <= 1000 ? { kind, value: rest } : bad('static:<value> needs a value of 1–1000 characters');
+      return rest.length > 0 && rest.length <= 1000
+        ? { kind, value: rest }
+        : bad('static:<value> needs a value of 1–1000 characters');
     default:
-      return bad(`unknown source "${kind}"; use oauth:<provider>, mcp_oauth, org_secret:<name>, team_secret:<name>, user_secret:<name> or static:<value>`);
+      return bad(
+        `unknown source "${kind}"; use oauth:<provider>, mcp_oauth, org_secret:<name>, team_secret:<name>, user_secret:<name> or static:<value>`,
+      );
   }
 });
 
@@ -64,8 +72,14 @@ export const templateSchema = z
   .string()
   .min(1)
   .max(200)
-  .refine((t) => t.split('{token}').length === 2, 'the template must contain {token} exactly once, e.g. "Bearer {token}"')
-  .refine((t) => headerValueOk(t), 'the template must be one line of printable characters (no line breaks or control characters)');
+  .refine(
+    (t) => t.split('{token}').length === 2,
+    'the template must contain {token} exactly once, e.g. "Bearer {token}"',
+  )
+  .refine(
+    (t) => headerValueOk(t),
+    'the template must be one line of printable characters (no line breaks or control characters)',
+  );
 
 /**
  * Whether a header value may be sent: tab, printable ASCII and Latin-1 only. A CR/LF would split
@@ -76,19 +90,41 @@ export function headerValueOk(v: string): boolean {
 }
 
 /** Env var names a stdio server may receive. */
-export const envNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an env var name is letters, digits and _, not starting with a digit');
+export const envNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an env var name is letters, digits and _, not starting with a digit');
 
 /** Headers that describe the HTTP exchange itself and may not be bound. */
-const reservedHeaders = new Set(['host', 'content-length', 'content-type', 'accept', 'connection', 'transfer-encoding', 'mcp-session-id', 'mcp-protocol-version', 'cookie']);
+const reservedHeaders = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'accept',
+  'connection',
+  'transfer-encoding',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'cookie',
+]);
 
 /** Header names an http server may receive. */
 export const headerNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/, 'a header name is letters, digits and dashes')
-  .refine((h) => !reservedHeaders.has(h.toLowerCase()), 'that header is set by the MCP transport itself and cannot be bound');
+  .refine(
+    (h) => !reservedHeaders.has(h.toLowerCase()),
+    'that header is set by the MCP transport itself and cannot be bound',
+  );
 
 /** Context placeholders an access rule may inject into arguments. */
-export const contextPlaceholders = ['user.id', 'user.email', 'user.name', 'org.id', 'chat.channel', 'chat.platform'] as const;
+export const contextPlaceholders = [
+  'user.id',
+  'user.email',
+  'user.name',
+  'org.id',
+  'chat.channel',
+  'chat.platform',
+] as const;
 export type ContextPlaceholder = (typeof contextPlaceholders)[number];
 
 /** An injection template such as `{user.email}` or `acme/{user.id}`: only known placeholders. */

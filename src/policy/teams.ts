@@ -17,18 +17,32 @@ export class Teams {
 
   constructor(private readonly db: Db) {
     const ph = sql.placeholder;
-    this.#find = db.select().from(teams).where(and(eq(teams.orgId, ph('orgId')), or(eq(teams.name, ph('ref')), eq(teams.id, ph('ref'))))).prepare();
+    this.#find = db
+      .select()
+      .from(teams)
+      .where(and(eq(teams.orgId, ph('orgId')), or(eq(teams.name, ph('ref')), eq(teams.id, ph('ref')))))
+      .prepare();
     this.#ofUser = db
       .select({ team: teams })
       .from(teamMembers)
       .innerJoin(teams, eq(teams.id, teamMembers.teamId))
       .where(and(eq(teamMembers.orgId, ph('orgId')), eq(teamMembers.userId, ph('userId'))))
       .prepare();
-    this.#channel = db.select().from(teamChannels).where(and(eq(teamChannels.orgId, ph('orgId')), eq(teamChannels.channelId, ph('channelId')))).prepare();
+    this.#channel = db
+      .select()
+      .from(teamChannels)
+      .where(and(eq(teamChannels.orgId, ph('orgId')), eq(teamChannels.channelId, ph('channelId'))))
+      .prepare();
     this.#channelOnPlatform = db
       .select()
       .from(teamChannels)
-      .where(and(eq(teamChannels.orgId, ph('orgId')), eq(teamChannels.channelId, ph('channelId')), eq(teamChannels.platform, ph('platform'))))
+      .where(
+        and(
+          eq(teamChannels.orgId, ph('orgId')),
+          eq(teamChannels.channelId, ph('channelId')),
+          eq(teamChannels.platform, ph('platform')),
+        ),
+      )
       .prepare();
   }
 
@@ -45,11 +59,21 @@ export class Teams {
   }
 
   list(orgId: string): { team: Team; members: number; channels: string[] }[] {
-    return this.db.select().from(teams).where(eq(teams.orgId, orgId)).all().map((team) => ({
-      team,
-      members: this.db.select().from(teamMembers).where(eq(teamMembers.teamId, team.id)).all().length,
-      channels: this.db.select().from(teamChannels).where(eq(teamChannels.teamId, team.id)).all().map((c) => `${c.platform}:${c.channelId}`),
-    }));
+    return this.db
+      .select()
+      .from(teams)
+      .where(eq(teams.orgId, orgId))
+      .all()
+      .map((team) => ({
+        team,
+        members: this.db.select().from(teamMembers).where(eq(teamMembers.teamId, team.id)).all().length,
+        channels: this.db
+          .select()
+          .from(teamChannels)
+          .where(eq(teamChannels.teamId, team.id))
+          .all()
+          .map((c) => `${c.platform}:${c.channelId}`),
+      }));
   }
 
   addMember(orgId: string, teamId: string, userId: string): void {
@@ -57,7 +81,12 @@ export class Teams {
   }
 
   removeMember(orgId: string, teamId: string, userId: string): boolean {
-    return this.db.delete(teamMembers).where(and(eq(teamMembers.orgId, orgId), eq(teamMembers.teamId, teamId), eq(teamMembers.userId, userId))).run().changes > 0;
+    return (
+      this.db
+        .delete(teamMembers)
+        .where(and(eq(teamMembers.orgId, orgId), eq(teamMembers.teamId, teamId), eq(teamMembers.userId, userId)))
+        .run().changes > 0
+    );
   }
 
   /** Binds a chat channel to a team (a channel belongs to at most one team). */
@@ -65,7 +94,10 @@ export class Teams {
     this.db
       .insert(teamChannels)
       .values({ orgId, teamId, platform, channelId })
-      .onConflictDoUpdate({ target: [teamChannels.orgId, teamChannels.platform, teamChannels.channelId], set: { teamId } })
+      .onConflictDoUpdate({
+        target: [teamChannels.orgId, teamChannels.platform, teamChannels.channelId],
+        set: { teamId },
+      })
       .run();
   }
 
@@ -93,6 +125,9 @@ export class Teams {
     }
     if (mine.length === 1) return { kind: 'ok', team: mine[0]! };
     if (!mine.length) return { kind: 'error', message: 'you are in no team, so a team secret cannot be chosen' };
-    return { kind: 'error', message: `you are in several teams (${mine.map((t) => t.name).join(', ')}) and this channel is bound to none; ask an admin to bind it with /onbehalf admin team channel <team>` };
+    return {
+      kind: 'error',
+      message: `you are in several teams (${mine.map((t) => t.name).join(', ')}) and this channel is bound to none; ask an admin to bind it with /onbehalf admin team channel <team>`,
+    };
   }
 }

@@ -6,7 +6,12 @@ import type { Logger } from '../log.js';
  * caller answers non-2xx and the platform retries, instead of buffering in an offline queue.
  */
 export function ingressConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false, connectTimeout: 2000 } satisfies RedisOptions);
+  return new Redis(url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    lazyConnect: false,
+    connectTimeout: 2000,
+  } satisfies RedisOptions);
 }
 
 /**
@@ -15,7 +20,11 @@ export function ingressConnection(url: string): Redis {
  * `error` event reports them too), never to ioredis's "Unhandled error event" on stderr.
  */
 export function workerConnection(url: string, onError: (err: Error) => void = () => undefined): Redis {
-  const r = new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (n) => Math.min(n * 200, 2000) });
+  const r = new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    retryStrategy: (n) => Math.min(n * 200, 2000),
+  });
   r.on('error', onError);
   return r;
 }
@@ -63,7 +72,8 @@ export function maskRedisUrl(url: string): string {
   }
 }
 
-const connectionErrorPattern = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|EPIPE|Connection is closed|Stream isn't writeable|getaddrinfo|WRONGPASS|NOAUTH|invalid password/i;
+const connectionErrorPattern =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|EPIPE|Connection is closed|Stream isn't writeable|getaddrinfo|WRONGPASS|NOAUTH|invalid password/i;
 
 /** Whether an error only says that Redis cannot be reached (or refuses our credentials) right now. */
 export const isConnectionError = (message: string): boolean => connectionErrorPattern.test(message);

@@ -101,7 +101,10 @@ async function reapStale(pidFile: string, dir: string): Promise<void> {
  */
 function watchdog(pid: number, dir: string): ChildProcess {
   const script = 'read _; [ "$(readlink /proc/$1/cwd 2>/dev/null)" = "$2" ] && kill -TERM "$1" 2>/dev/null; exit 0';
-  const dog = spawn('sh', ['-c', script, 'onbehalf-redis-watchdog', String(pid), realpathSync(dir)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  const dog = spawn('sh', ['-c', script, 'onbehalf-redis-watchdog', String(pid), realpathSync(dir)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
   dog.on('error', () => undefined);
   dog.stdin?.on('error', () => undefined);
   dog.unref();
@@ -120,10 +123,30 @@ export async function startPrivateRedis(opts: PrivateRedisOptions): Promise<Priv
   await reapStale(pidFile, opts.dir);
   const port = opts.port ?? (await freePort());
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
-    '--dir', opts.dir, '--appendonly', 'yes', '--appendfsync', 'everysec',
-    '--appenddirname', 'appendonly', '--save', '', '--maxmemory-policy', 'noeviction',
-    '--daemonize', 'no', '--loglevel', 'warning', '--logfile', path.join(opts.dir, 'redis.log'),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--protected-mode',
+    'yes',
+    '--dir',
+    opts.dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--appenddirname',
+    'appendonly',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+    '--logfile',
+    path.join(opts.dir, 'redis.log'),
   ];
   const child: ChildProcess = spawn(binary, args, { stdio: 'ignore', detached: false });
   const pid = child.pid;
@@ -138,7 +161,12 @@ export async function startPrivateRedis(opts: PrivateRedisOptions): Promise<Priv
   writeFileSync(pidFile, String(pid));
   const dog = watchdog(pid, opts.dir);
   let exited = false;
-  const exitedP = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const exitedP = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
   while (!(await ping(port))) {
@@ -149,7 +177,9 @@ export async function startPrivateRedis(opts: PrivateRedisOptions): Promise<Priv
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       dog.kill('SIGKILL');
-      throw new RedisStartError(`redis-server did not answer on port ${port} within ${opts.startTimeoutMs ?? 10_000} ms`);
+      throw new RedisStartError(
+        `redis-server did not answer on port ${port} within ${opts.startTimeoutMs ?? 10_000} ms`,
+      );
     }
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -83,21 +83,58 @@ export class CallStore {
   readonly #waiters = new Map<string, Set<() => void>>();
 
   constructor(private readonly db: Db) {
-    this.#byId = db.select().from(toolCalls).where(eq(toolCalls.id, ph('id'))).prepare();
+    this.#byId = db
+      .select()
+      .from(toolCalls)
+      .where(eq(toolCalls.id, ph('id')))
+      .prepare();
     this.#insert = db
       .insert(toolCalls)
       .values({
-        id: ph('id'), orgId: ph('orgId'), userId: ph('userId'), serverId: ph('serverId'), tool: ph('tool'), args: ph('args'),
-        replyTarget: ph('replyTarget'), requestId: ph('requestId'), turnId: ph('turnId'), status: 'queued', updatedAt: ph('updatedAt'),
+        id: ph('id'),
+        orgId: ph('orgId'),
+        userId: ph('userId'),
+        serverId: ph('serverId'),
+        tool: ph('tool'),
+        args: ph('args'),
+        replyTarget: ph('replyTarget'),
+        requestId: ph('requestId'),
+        turnId: ph('turnId'),
+        status: 'queued',
+        updatedAt: ph('updatedAt'),
       })
       .onConflictDoNothing()
       .prepare();
     const countOf = (statuses: CallStatus[]) =>
-      db.select({ n: sql<number>`count(*)` }).from(toolCalls).where(and(eq(toolCalls.orgId, ph('orgId')), eq(toolCalls.userId, ph('userId')), inArray(toolCalls.status, statuses))).prepare();
+      db
+        .select({ n: sql<number>`count(*)` })
+        .from(toolCalls)
+        .where(
+          and(
+            eq(toolCalls.orgId, ph('orgId')),
+            eq(toolCalls.userId, ph('userId')),
+            inArray(toolCalls.status, statuses),
+          ),
+        )
+        .prepare();
     this.#pendingCount = countOf(pending);
     this.#parkedCount = countOf(['parked']);
-    this.#setOutcome = db.update(toolCalls).set({ outcome: ph('outcome'), updatedAt: ph('updatedAt') } as unknown as { outcome: Record<string, unknown>; updatedAt: number }).where(eq(toolCalls.id, ph('id'))).prepare();
-    this.#setDelivery = db.update(toolCalls).set({ delivery: ph('delivery'), updatedAt: ph('updatedAt') } as unknown as { delivery: Record<string, unknown>; updatedAt: number }).where(eq(toolCalls.id, ph('id'))).prepare();
+    this.#setOutcome = db
+      .update(toolCalls)
+      .set({ outcome: ph('outcome'), updatedAt: ph('updatedAt') } as unknown as {
+        outcome: Record<string, unknown>;
+        updatedAt: number;
+      })
+      .where(eq(toolCalls.id, ph('id')))
+      .prepare();
+    this.#setDelivery = db
+      .update(toolCalls)
+      .set({ delivery: ph('delivery'), updatedAt: ph('updatedAt') } as unknown as {
+        delivery: Record<string, unknown>;
+        updatedAt: number;
+      })
+      .where(eq(toolCalls.id, ph('id')))
+      .prepare();
   }
 
   get(id: string): CallRow | undefined {
@@ -106,7 +143,13 @@ export class CallStore {
 
   insert(row: CallInsert): boolean {
     if (Object.keys(row).some((k) => !insertKeys.has(k))) {
-      return this.db.insert(toolCalls).values({ ...row, status: 'queued', updatedAt: Date.now() }).onConflictDoNothing().run().changes === 1;
+      return (
+        this.db
+          .insert(toolCalls)
+          .values({ ...row, status: 'queued', updatedAt: Date.now() })
+          .onConflictDoNothing()
+          .run().changes === 1
+      );
     }
     return this.#insert.run({ ...row, turnId: row.turnId ?? null, updatedAt: Date.now() }).changes === 1;
   }
@@ -129,7 +172,11 @@ export class CallStore {
    * Parks a running call unless its user already has `max` parked calls (one immediate transaction).
    * `moved`: another worker changed the call first.
    */
-  parkWithin(row: CallRow, patch: { parkedProviderId: string; outcome: StoredOutcome }, max: number): 'parked' | 'full' | 'moved' {
+  parkWithin(
+    row: CallRow,
+    patch: { parkedProviderId: string; outcome: StoredOutcome },
+    max: number,
+  ): 'parked' | 'full' | 'moved' {
     return this.db.$client
       .transaction(() => {
         if (this.#parkedCount.get({ orgId: row.orgId, userId: row.userId })!.n >= max) return 'full' as const;
@@ -153,13 +200,19 @@ export class CallStore {
 
   /** Moves a call from one of `from` to `to`; false if another worker got there first. */
   transition(id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch = {}): boolean {
-    const fields = (['outcome', 'parkedProviderId', 'attempts'] as const).filter((k) => (k === 'parkedProviderId' ? k in patch : patch[k] !== undefined));
+    const fields = (['outcome', 'parkedProviderId', 'attempts'] as const).filter((k) =>
+      k === 'parkedProviderId' ? k in patch : patch[k] !== undefined,
+    );
     const key = `${from.join(',')}>${to}|${fields.join(',')}`;
     let stmt = this.#transitions.get(key);
     if (!stmt) {
       const set: Record<string, unknown> = { status: to, updatedAt: ph('updatedAt') };
       for (const f of fields) set[f] = ph(f);
-      stmt = this.db.update(toolCalls).set(set).where(and(eq(toolCalls.id, ph('id')), inArray(toolCalls.status, from))).prepare();
+      stmt = this.db
+        .update(toolCalls)
+        .set(set)
+        .where(and(eq(toolCalls.id, ph('id')), inArray(toolCalls.status, from)))
+        .prepare();
       this.#transitions.set(key, stmt);
     }
     const values: Record<string, unknown> = { id, updatedAt: Date.now() };
@@ -175,7 +228,7 @@ export class CallStore {
 
   /** The call's delivery record, read fresh (another attempt may have posted the placeholder). */
   delivery(id: string): Delivery {
-    return ((this.#byId.get({ id })?.delivery ?? {}) as Delivery);
+    return (this.#byId.get({ id })?.delivery ?? {}) as Delivery;
   }
 
   setDelivery(id: string, delivery: Delivery): void {
@@ -209,17 +262,32 @@ export class CallStore {
     return this.db
       .select()
       .from(toolCalls)
-      .where(and(eq(toolCalls.orgId, orgId), eq(toolCalls.userId, userId), eq(toolCalls.status, 'parked'), eq(toolCalls.parkedProviderId, providerId)))
+      .where(
+        and(
+          eq(toolCalls.orgId, orgId),
+          eq(toolCalls.userId, userId),
+          eq(toolCalls.status, 'parked'),
+          eq(toolCalls.parkedProviderId, providerId),
+        ),
+      )
       .all();
   }
 
   /** Calls held for approval since before `before`. */
   heldBefore(before: number): CallRow[] {
-    return this.db.select().from(toolCalls).where(and(eq(toolCalls.status, 'awaiting_approval'), lt(toolCalls.updatedAt, before))).all();
+    return this.db
+      .select()
+      .from(toolCalls)
+      .where(and(eq(toolCalls.status, 'awaiting_approval'), lt(toolCalls.updatedAt, before)))
+      .all();
   }
 
   /** Parked calls last touched before `before`. */
   parkedBefore(before: number): CallRow[] {
-    return this.db.select().from(toolCalls).where(and(eq(toolCalls.status, 'parked'), lt(toolCalls.updatedAt, before))).all();
+    return this.db
+      .select()
+      .from(toolCalls)
+      .where(and(eq(toolCalls.status, 'parked'), lt(toolCalls.updatedAt, before)))
+      .all();
   }
 }

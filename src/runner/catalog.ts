@@ -2,7 +2,14 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogTool, ChatPolicy } from '../chat/services.js';
 import type { User } from '../identity/index.js';
 import type { McpPool } from '../mcp/index.js';
-import { approvalMode, resolveCredentials, visible, type McpServerRow, type Policy, type RunnerTokens } from '../policy/index.js';
+import {
+  approvalMode,
+  resolveCredentials,
+  visible,
+  type McpServerRow,
+  type Policy,
+  type RunnerTokens,
+} from '../policy/index.js';
 
 /** A server whose tools the caller cannot list yet: their own grant is missing or must be renewed. */
 export interface CatalogGap {
@@ -31,12 +38,22 @@ export class ToolCatalog {
    * The caller's catalog (tools only; see `catalog` for the servers they still need to connect).
    * `forModel`: the catalog offered to the model, without tools an admin set to `never` (`admin approve`).
    */
-  async catalogFor(orgId: string, user: User, channelId?: string, opts: { forModel?: boolean } = {}): Promise<CatalogTool[]> {
+  async catalogFor(
+    orgId: string,
+    user: User,
+    channelId?: string,
+    opts: { forModel?: boolean } = {},
+  ): Promise<CatalogTool[]> {
     return (await this.catalog(orgId, user, channelId, opts)).tools;
   }
 
   /** The caller's tools, and the servers whose tools they will see once they connect an account. */
-  async catalog(orgId: string, user: User, channelId?: string, opts: { forModel?: boolean } = {}): Promise<{ tools: CatalogTool[]; needsConnect: CatalogGap[] }> {
+  async catalog(
+    orgId: string,
+    user: User,
+    channelId?: string,
+    opts: { forModel?: boolean } = {},
+  ): Promise<{ tools: CatalogTool[]; needsConnect: CatalogGap[] }> {
     const out: CatalogTool[] = [];
     const needsConnect: CatalogGap[] = [];
     const subject = { userId: user.id, role: user.role, teams: this.policy.teams.ofUser(orgId, user.id) };
@@ -47,16 +64,31 @@ export class ToolCatalog {
       if (connect) needsConnect.push({ server: server.name, providerSlug: connect });
       for (const t of tools) {
         if (!visible(rules, subject, t.name)) continue;
-        if (opts.forModel && approvalMode(approvals, t.name, t.annotations?.readOnlyHint === true).mode === 'never') continue;
-        out.push({ server: server.name, tool: t.name, description: t.description ?? '', inputSchema: t.inputSchema as Record<string, unknown> });
+        if (opts.forModel && approvalMode(approvals, t.name, t.annotations?.readOnlyHint === true).mode === 'never')
+          continue;
+        out.push({
+          server: server.name,
+          tool: t.name,
+          description: t.description ?? '',
+          inputSchema: t.inputSchema as Record<string, unknown>,
+        });
       }
     }
     return { tools: out, needsConnect };
   }
 
-  async #tools(server: McpServerRow, orgId: string, userId: string, channelId?: string): Promise<{ tools: Tool[]; connect?: string }> {
+  async #tools(
+    server: McpServerRow,
+    orgId: string,
+    userId: string,
+    channelId?: string,
+  ): Promise<{ tools: Tool[]; connect?: string }> {
     const key = `${server.id}\u0000${userId}`;
-    const res = await resolveCredentials(this.policy, this.tokens, server, { orgId, userId, ...(channelId ? { chat: { channelId } } : {}) });
+    const res = await resolveCredentials(this.policy, this.tokens, server, {
+      orgId,
+      userId,
+      ...(channelId ? { chat: { channelId } } : {}),
+    });
     if (res.kind === 'ok') {
       const listed = await this.pool.tools(server, res.creds);
       if (listed.kind === 'ok') {
@@ -79,15 +111,30 @@ export class ToolCatalog {
   }
 
   /** Connects to a server as `user` and lists its tools: the admin's check that bindings work. */
-  async testServer(orgId: string, name: string, user: User): Promise<{ ok: true; message: string } | { ok: false; error: string }> {
+  async testServer(
+    orgId: string,
+    name: string,
+    user: User,
+  ): Promise<{ ok: true; message: string } | { ok: false; error: string }> {
     const server = this.policy.server(orgId, name);
     if (!server) return { ok: false, error: `There is no server named ${name}.` };
     const res = await resolveCredentials(this.policy, this.tokens, server, { orgId, userId: user.id });
-    if (res.kind === 'needs_connect') return { ok: false, error: `${name} needs your ${res.providerSlug} account first: /onbehalf connect ${res.providerSlug}` };
+    if (res.kind === 'needs_connect')
+      return {
+        ok: false,
+        error: `${name} needs your ${res.providerSlug} account first: /onbehalf connect ${res.providerSlug}`,
+      };
     if (res.kind !== 'ok') return { ok: false, error: `${name}: ${res.message}.` };
     const listed = await this.pool.tools(server, res.creds);
-    if (listed.kind !== 'ok') return { ok: false, error: `${name} did not answer as expected (${listed.kind === 'unreachable' ? `unreachable: ${listed.detail}` : listed.kind}).` };
-    return { ok: true, message: `${name} answered as you with ${listed.value.length} tool(s): ${listed.value.map((t) => t.name).join(', ')}.` };
+    if (listed.kind !== 'ok')
+      return {
+        ok: false,
+        error: `${name} did not answer as expected (${listed.kind === 'unreachable' ? `unreachable: ${listed.detail}` : listed.kind}).`,
+      };
+    return {
+      ok: true,
+      message: `${name} answered as you with ${listed.value.length} tool(s): ${listed.value.map((t) => t.name).join(', ')}.`,
+    };
   }
 }
 

@@ -4,6 +4,18 @@ export { CallStore, type ApprovalRecord, type CallRow, type StoredOutcome } from
 export { ToolCatalog, chatPolicy } from './catalog.js';
 export { OutboundNotifier } from './notify.js';
 export {
-  outcomeText, trimForChat, toolJobSchema, turnJobSchema, toolOutcomeSchema,
-  type ApprovalAnswer, type ApprovalRequest, type CallInfo, type ConnectRequest, type RunnerNotifier, type RunResult, type ToolJob, type ToolOutcome, type TurnJob,
+  outcomeText,
+  trimForChat,
+  toolJobSchema,
+  turnJobSchema,
+  toolOutcomeSchema,
+  type ApprovalAnswer,
+  type ApprovalRequest,
+  type CallInfo,
+  type ConnectRequest,
+  type RunnerNotifier,
+  type RunResult,
+  type ToolJob,
+  type ToolOutcome,
+  type TurnJob,
 } from './outcome.js';

@@ -2,7 +2,14 @@ import { runningPlaceholder } from '../chat/delivery.js';
 import { approvalPrompt, connectPrompt } from '../chat/prompts.js';
 import type { OutboundRouter } from '../chat/outbound.js';
 import type { Logger } from '../log.js';
-import { outcomeText, type ApprovalRequest, type CallInfo, type ConnectRequest, type RunnerNotifier, type ToolOutcome } from './outcome.js';
+import {
+  outcomeText,
+  type ApprovalRequest,
+  type CallInfo,
+  type ConnectRequest,
+  type RunnerNotifier,
+  type ToolOutcome,
+} from './outcome.js';
 
 /** The notifier of a running product: posts through the chat platforms' outbound senders. */
 export class OutboundNotifier implements RunnerNotifier {
@@ -13,7 +20,10 @@ export class OutboundNotifier implements RunnerNotifier {
 
   async outcome(call: CallInfo, outcome: ToolOutcome, delivery?: { messageId?: string }): Promise<void> {
     if (!this.outbound.has(call.target.platform)) {
-      this.log.warn({ callId: call.callId, platform: call.target.platform }, 'no chat sender for this platform in this process; outcome not posted');
+      this.log.warn(
+        { callId: call.callId, platform: call.target.platform },
+        'no chat sender for this platform in this process; outcome not posted',
+      );
       return;
     }
     const msg = { text: outcomeText(call, outcome) };
@@ -29,15 +39,24 @@ export class OutboundNotifier implements RunnerNotifier {
 
   async needsConnect(call: CallInfo, req: ConnectRequest): Promise<void> {
     if (!this.outbound.has(call.target.platform)) {
-      this.log.warn({ callId: call.callId, platform: call.target.platform }, 'no chat sender for this platform in this process; connect prompt not posted');
+      this.log.warn(
+        { callId: call.callId, platform: call.target.platform },
+        'no chat sender for this platform in this process; connect prompt not posted',
+      );
       return;
     }
-    await this.outbound.replyPrivately(call.target, connectPrompt(call.server, call.tool, req.providerSlug, req.reason, req.connectUrl));
+    await this.outbound.replyPrivately(
+      call.target,
+      connectPrompt(call.server, call.tool, req.providerSlug, req.reason, req.connectUrl),
+    );
   }
 
   async approvalRequest(call: CallInfo, req: ApprovalRequest): Promise<void> {
     if (!this.outbound.has(call.target.platform)) {
-      this.log.warn({ callId: call.callId, platform: call.target.platform }, 'no chat sender for this platform in this process; approval prompt not posted');
+      this.log.warn(
+        { callId: call.callId, platform: call.target.platform },
+        'no chat sender for this platform in this process; approval prompt not posted',
+      );
       return;
     }
     await this.outbound.replyPrivately(call.target, approvalPrompt(call.server, call.tool, call.callId, req));

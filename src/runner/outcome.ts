@@ -15,7 +15,10 @@ export const toolOutcomeSchema = z.discriminatedUnion('kind', [
 export type ToolOutcome = z.infer<typeof toolOutcomeSchema>;
 
 /** What `runToolCall` resolves with: the outcome, parked until the caller connects, or held until they approve. */
-export type RunResult = { kind: 'done'; outcome: ToolOutcome } | { kind: 'parked'; callId: string; providerSlug: string } | { kind: 'held'; callId: string };
+export type RunResult =
+  | { kind: 'done'; outcome: ToolOutcome }
+  | { kind: 'parked'; callId: string; providerSlug: string }
+  | { kind: 'held'; callId: string };
 
 /** One call as the notifier sees it (ids and names only). */
 export interface CallInfo {
@@ -128,6 +131,14 @@ export const turnJobSchema = z.object({
   requestId: z.string(),
   /** A parked call finished: `callId` is the runner's call id, which the agent shows the model as the tool-call id. */
   /** `waitedFor`: what the call waited for before it ran or ended (default `connect`: a grant). */
-  resumed: z.object({ server: z.string(), tool: z.string(), outcome: z.string(), callId: z.string().optional(), waitedFor: z.enum(['connect', 'approval']).optional() }).optional(),
+  resumed: z
+    .object({
+      server: z.string(),
+      tool: z.string(),
+      outcome: z.string(),
+      callId: z.string().optional(),
+      waitedFor: z.enum(['connect', 'approval']).optional(),
+    })
+    .optional(),
 });
 export type TurnJob = z.infer<typeof turnJobSchema>;

@@ -9,7 +9,15 @@ import type { AppEventMap, AppEvents } from '../events.js';
 import { workerConnection } from '../redis/index.js';
 import type { CallRow } from './calls.js';
 import { Executor, type ExecutorDeps } from './execute.js';
-import { outcomeText, toolJobSchema, turnJobSchema, type ApprovalAnswer, type RunResult, type ToolJob, type TurnJob } from './outcome.js';
+import {
+  outcomeText,
+  toolJobSchema,
+  turnJobSchema,
+  type ApprovalAnswer,
+  type RunResult,
+  type ToolJob,
+  type TurnJob,
+} from './outcome.js';
 
 /** Tunables of the runner, each with its default. */
 export interface RunnerTuning {
@@ -42,7 +50,10 @@ export interface RunnerTuning {
 }
 
 /** The executor's dependencies, plus the queue connections and the agent. */
-export interface RunnerDeps extends Omit<ExecutorDeps, 'resultLimit' | 'resumeTurn' | 'maxParkedPerUser' | 'approvalTtlMs'> {
+export interface RunnerDeps extends Omit<
+  ExecutorDeps,
+  'resultLimit' | 'resumeTurn' | 'maxParkedPerUser' | 'approvalTtlMs'
+> {
   /** Fail-fast connection for enqueueing (ingress). */
   connection: Redis;
   redisUrl: string;
@@ -67,14 +78,18 @@ export interface ToolCallRequest {
 }
 
 /** What `enqueueToolCall` did: accepted (its outcome goes to the reply target), or refused (nothing queued) at the user's cap or for a server the org does not have. */
-export type EnqueueResult = { kind: 'accepted'; callId: string } | { kind: 'too_many_queued'; callId: string; limit: number } | { kind: 'unknown_server'; callId: string; server: string };
+export type EnqueueResult =
+  | { kind: 'accepted'; callId: string }
+  | { kind: 'too_many_queued'; callId: string; limit: number }
+  | { kind: 'unknown_server'; callId: string; server: string };
 
 /** Thrown inside a job to make BullMQ back off and retry; the message is safe to store in Redis. */
 export class TransientCallError extends Error {
   readonly code = 'transient';
 }
 
-const jobIdFor = (scope: string, orgId: string, eventId: string) => createHash('sha256').update(`${scope}\0${orgId}\0${eventId}`).digest('hex').slice(0, 32);
+const jobIdFor = (scope: string, orgId: string, eventId: string) =>
+  createHash('sha256').update(`${scope}\0${orgId}\0${eventId}`).digest('hex').slice(0, 32);
 
 /** BullMQ queues `tool` and `turn`, their workers, parking and resume. */
 export class Runner {
@@ -91,11 +106,19 @@ export class Runner {
     tuning: RunnerTuning = {},
   ) {
     this.#t = {
-      prefix: tuning.prefix ?? 'onbehalf', attempts: tuning.attempts ?? 4, backoffMs: tuning.backoffMs ?? 1000,
-      removeOnCompleteAgeS: tuning.removeOnCompleteAgeS ?? 3600, removeOnFailAgeS: tuning.removeOnFailAgeS ?? 604_800,
-      parkedTtlMs: tuning.parkedTtlMs ?? 3_600_000, approvalTtlMs: tuning.approvalTtlMs ?? 600_000, concurrency: tuning.concurrency ?? 16,
-      lockDurationMs: tuning.lockDurationMs ?? 30_000, stalledIntervalMs: tuning.stalledIntervalMs ?? 30_000, resultLimit: tuning.resultLimit ?? 3500,
-      maxQueuedPerUser: tuning.maxQueuedPerUser ?? 20, maxParkedPerUser: tuning.maxParkedPerUser ?? 10,
+      prefix: tuning.prefix ?? 'onbehalf',
+      attempts: tuning.attempts ?? 4,
+      backoffMs: tuning.backoffMs ?? 1000,
+      removeOnCompleteAgeS: tuning.removeOnCompleteAgeS ?? 3600,
+      removeOnFailAgeS: tuning.removeOnFailAgeS ?? 604_800,
+      parkedTtlMs: tuning.parkedTtlMs ?? 3_600_000,
+      approvalTtlMs: tuning.approvalTtlMs ?? 600_000,
+      concurrency: tuning.concurrency ?? 16,
+      lockDurationMs: tuning.lockDurationMs ?? 30_000,
+      stalledIntervalMs: tuning.stalledIntervalMs ?? 30_000,
+      resultLimit: tuning.resultLimit ?? 3500,
+      maxQueuedPerUser: tuning.maxQueuedPerUser ?? 20,
+      maxParkedPerUser: tuning.maxParkedPerUser ?? 10,
     };
     const defaultJobOptions: JobsOptions = {
       attempts: this.#t.attempts,
@@ -105,11 +128,19 @@ export class Runner {
       stackTraceLimit: 1,
     };
     this.#tool = new Queue('tool', { connection: d.connection, prefix: this.#t.prefix, defaultJobOptions });
-    this.#turn = new Queue('turn', { connection: d.connection, prefix: this.#t.prefix, defaultJobOptions: { ...defaultJobOptions, attempts: 1 } });
+    this.#turn = new Queue('turn', {
+      connection: d.connection,
+      prefix: this.#t.prefix,
+      defaultJobOptions: { ...defaultJobOptions, attempts: 1 },
+    });
     // Without a listener BullMQ prints connection errors with console.error (stack traces on stderr, outside our logs).
-    for (const q of [this.#tool, this.#turn]) q.on('error', (err) => d.log.warn({ err: err.message, queue: q.name }, 'queue connection error'));
+    for (const q of [this.#tool, this.#turn])
+      q.on('error', (err) => d.log.warn({ err: err.message, queue: q.name }, 'queue connection error'));
     this.executor = new Executor({
-      ...d, resultLimit: this.#t.resultLimit, maxParkedPerUser: this.#t.maxParkedPerUser, approvalTtlMs: this.#t.approvalTtlMs,
+      ...d,
+      resultLimit: this.#t.resultLimit,
+      maxParkedPerUser: this.#t.maxParkedPerUser,
+      approvalTtlMs: this.#t.approvalTtlMs,
       resumeTurn: (row, server, o) => this.#resumeTurn(row, server, o),
     });
   }
@@ -124,30 +155,65 @@ export class Runner {
     const callId = req.eventId ? `ev-${jobIdFor('tool', req.orgId, req.eventId)}` : newId();
     const server = this.d.policy.server(req.orgId, req.server);
     if (!server) return { kind: 'unknown_server', callId, server: req.server };
-    const row = { id: callId, orgId: req.orgId, userId: req.userId, serverId: server.id, tool: req.tool, args: req.args, replyTarget: req.target, requestId: req.requestId, turnId: req.turnId ?? null };
+    const row = {
+      id: callId,
+      orgId: req.orgId,
+      userId: req.userId,
+      serverId: server.id,
+      tool: req.tool,
+      args: req.args,
+      replyTarget: req.target,
+      requestId: req.requestId,
+      turnId: req.turnId ?? null,
+    };
     const inserted = this.executor.calls.insertWithin(row, this.#t.maxQueuedPerUser);
     if (inserted === 'full') {
-      this.d.log.info({ reqId: req.requestId, user: req.userId, limit: this.#t.maxQueuedPerUser }, 'refused a tool call: the user has too many calls queued');
+      this.d.log.info(
+        { reqId: req.requestId, user: req.userId, limit: this.#t.maxQueuedPerUser },
+        'refused a tool call: the user has too many calls queued',
+      );
       return { kind: 'too_many_queued', callId, limit: this.#t.maxQueuedPerUser };
     }
     if (inserted === 'duplicate') return { kind: 'accepted', callId }; // a retried delivery of the same event
-    const data: ToolJob = { callId, orgId: req.orgId, userId: req.userId, server: req.server, tool: req.tool, args: req.args, target: req.target, requestId: req.requestId };
+    const data: ToolJob = {
+      callId,
+      orgId: req.orgId,
+      userId: req.userId,
+      server: req.server,
+      tool: req.tool,
+      args: req.args,
+      target: req.target,
+      requestId: req.requestId,
+    };
     try {
       const job = await this.#add(data, callId);
       // A redelivery whose first add reached Redis although its reply was lost with the connection: that
       // job ran before this row existed and did nothing (the id is taken, so `add` was a no-op). Run it afresh.
-      if (req.eventId && ['completed', 'failed'].includes(await job.getState())) await this.#add(data, `${callId}-redelivered-${Date.now()}`);
+      if (req.eventId && ['completed', 'failed'].includes(await job.getState()))
+        await this.#add(data, `${callId}-redelivered-${Date.now()}`);
     } catch (err) {
       // Not accepted (the caller is shown the error; Slack retries on the 500): forget the row, or the
       // redelivery with the same event id would find it, answer "Running…" and never run the call.
-      this.d.db.delete(toolCalls).where(and(eq(toolCalls.id, callId), eq(toolCalls.status, 'queued'))).run();
+      this.d.db
+        .delete(toolCalls)
+        .where(and(eq(toolCalls.id, callId), eq(toolCalls.status, 'queued')))
+        .run();
       throw err;
     }
     return { kind: 'accepted', callId };
   }
 
   /** Queues one agent turn; a retried delivery (same `eventId`) makes one job. */
-  async enqueueTurn(req: { orgId: string; userId: string; chatIdentity: string; text: string; target: ReplyTarget; requestId: string; eventId?: string; resumed?: TurnJob['resumed'] }): Promise<void> {
+  async enqueueTurn(req: {
+    orgId: string;
+    userId: string;
+    chatIdentity: string;
+    text: string;
+    target: ReplyTarget;
+    requestId: string;
+    eventId?: string;
+    resumed?: TurnJob['resumed'];
+  }): Promise<void> {
     const data = turnJobSchema.parse(req);
     await this.#turn.add('turn', data, req.eventId ? { jobId: jobIdFor('turn', req.orgId, req.eventId) } : {});
   }
@@ -162,19 +228,29 @@ export class Runner {
    */
   async runToolCall(req: ToolCallRequest, timeoutMs = 120_000): Promise<RunResult> {
     const queued = await this.enqueueToolCall(req);
-    if (queued.kind === 'too_many_queued') return { kind: 'done', outcome: { kind: 'failed', message: `you already have ${queued.limit} calls waiting to run; wait for them to finish, then try again` } };
-    if (queued.kind === 'unknown_server') return { kind: 'done', outcome: { kind: 'failed', message: `there is no server named ${queued.server}` } };
+    if (queued.kind === 'too_many_queued')
+      return {
+        kind: 'done',
+        outcome: {
+          kind: 'failed',
+          message: `you already have ${queued.limit} calls waiting to run; wait for them to finish, then try again`,
+        },
+      };
+    if (queued.kind === 'unknown_server')
+      return { kind: 'done', outcome: { kind: 'failed', message: `there is no server named ${queued.server}` } };
     const { callId } = queued;
     const deadline = Date.now() + timeoutMs;
     // Woken at once when the call parks or ends in this process; the coarser poll covers a worker in another process.
     for (let wait = 50; ; wait = Math.min(wait * 2, 250)) {
       const row = this.executor.calls.get(callId);
       if (!row) return { kind: 'done', outcome: { kind: 'failed', message: `there is no server named ${req.server}` } };
-      if (row.status === 'parked') return { kind: 'parked', callId, providerSlug: this.executor.calls.outcome(row).parked?.providerSlug ?? '' };
+      if (row.status === 'parked')
+        return { kind: 'parked', callId, providerSlug: this.executor.calls.outcome(row).parked?.providerSlug ?? '' };
       if (row.status === 'awaiting_approval') return { kind: 'held', callId };
       const final = this.executor.calls.finalOutcome(row);
       if (final) return { kind: 'done', outcome: final };
-      if (Date.now() > deadline) return { kind: 'done', outcome: { kind: 'failed', message: 'the call did not finish in time' } };
+      if (Date.now() > deadline)
+        return { kind: 'done', outcome: { kind: 'failed', message: 'the call did not finish in time' } };
       await this.executor.calls.settled(callId, Math.min(wait, deadline - Date.now() + 1));
     }
   }
@@ -184,7 +260,12 @@ export class Runner {
   }
 
   /** Re-queues a user's calls parked for a provider (their connection became active). */
-  async resumeParked(e: { orgId: string; userId: string; providerId: string; resumeCallId?: string | undefined }): Promise<number> {
+  async resumeParked(e: {
+    orgId: string;
+    userId: string;
+    providerId: string;
+    resumeCallId?: string | undefined;
+  }): Promise<number> {
     const rows = this.executor.calls.parkedFor(e.orgId, e.userId, e.providerId);
     if (e.resumeCallId && !rows.some((r) => r.id === e.resumeCallId)) {
       const named = this.executor.calls.get(e.resumeCallId);
@@ -192,10 +273,28 @@ export class Runner {
     }
     let n = 0;
     for (const row of rows) {
-      if (!this.executor.calls.transition(row.id, ['parked'], 'queued', { parkedProviderId: null, outcome: { resumed: true } })) continue;
+      if (
+        !this.executor.calls.transition(row.id, ['parked'], 'queued', {
+          parkedProviderId: null,
+          outcome: { resumed: true },
+        })
+      )
+        continue;
       const target = this.executor.calls.target(row);
       const server = this.d.policy.serverById(row.orgId, row.serverId);
-      await this.#add({ callId: row.id, orgId: row.orgId, userId: row.userId, server: server?.name ?? '', tool: row.tool, args: row.args, target, requestId: row.requestId }, `${row.id}-r${row.attempts}-${Date.now()}`);
+      await this.#add(
+        {
+          callId: row.id,
+          orgId: row.orgId,
+          userId: row.userId,
+          server: server?.name ?? '',
+          tool: row.tool,
+          args: row.args,
+          target,
+          requestId: row.requestId,
+        },
+        `${row.id}-r${row.attempts}-${Date.now()}`,
+      );
       n++;
     }
     if (n) this.d.log.info({ user: e.userId, resumed: n }, 'resumed parked calls');
@@ -207,10 +306,32 @@ export class Runner {
     let n = 0;
     for (const row of this.executor.calls.parkedBefore(now - this.#t.parkedTtlMs)) {
       const minutes = Math.round(this.#t.parkedTtlMs / 60_000);
-      const outcome = { kind: 'cancelled' as const, reason: `it waited ${minutes} minute(s) for you to connect your account; run it again once you are connected` };
-      if (!this.executor.calls.transition(row.id, ['parked'], 'cancelled', { parkedProviderId: null, outcome: { final: outcome, notified: true } })) continue;
+      const outcome = {
+        kind: 'cancelled' as const,
+        reason: `it waited ${minutes} minute(s) for you to connect your account; run it again once you are connected`,
+      };
+      if (
+        !this.executor.calls.transition(row.id, ['parked'], 'cancelled', {
+          parkedProviderId: null,
+          outcome: { final: outcome, notified: true },
+        })
+      )
+        continue;
       const server = this.d.policy.serverById(row.orgId, row.serverId)?.name ?? '(removed server)';
-      await this.d.notifier.outcome({ callId: row.id, orgId: row.orgId, userId: row.userId, server, tool: row.tool, target: this.executor.calls.target(row), requestId: row.requestId }, outcome).catch(() => undefined);
+      await this.d.notifier
+        .outcome(
+          {
+            callId: row.id,
+            orgId: row.orgId,
+            userId: row.userId,
+            server,
+            tool: row.tool,
+            target: this.executor.calls.target(row),
+            requestId: row.requestId,
+          },
+          outcome,
+        )
+        .catch(() => undefined);
       n++;
     }
     return n;
@@ -222,42 +343,78 @@ export class Runner {
    * audited, and the call stays held. Approve re-queues the call once: a second click finds it no
    * longer held. Deny ends it without contacting the server.
    */
-  async answerApproval(req: { orgId: string; userId: string; chatIdentity: string; callId: string; approve: boolean; requestId: string }): Promise<ApprovalAnswer> {
+  async answerApproval(req: {
+    orgId: string;
+    userId: string;
+    chatIdentity: string;
+    callId: string;
+    approve: boolean;
+    requestId: string;
+  }): Promise<ApprovalAnswer> {
     const row = this.executor.calls.get(req.callId);
     if (!row || row.orgId !== req.orgId) return { kind: 'unknown' };
     const server = this.d.policy.serverById(row.orgId, row.serverId)?.name ?? '(removed server)';
     if (row.userId !== req.userId) {
       this.d.audit.write({
-        orgId: row.orgId, category: 'tool_call', action: req.approve ? 'approve' : 'deny', actorUserId: req.userId, onBehalfOfUserId: row.userId, chatIdentity: req.chatIdentity,
-        server, tool: row.tool, decision: 'refused', outcome: 'not_the_caller', requestId: req.requestId, detail: { callId: row.id },
+        orgId: row.orgId,
+        category: 'tool_call',
+        action: req.approve ? 'approve' : 'deny',
+        actorUserId: req.userId,
+        onBehalfOfUserId: row.userId,
+        chatIdentity: req.chatIdentity,
+        server,
+        tool: row.tool,
+        decision: 'refused',
+        outcome: 'not_the_caller',
+        requestId: req.requestId,
+        detail: { callId: row.id },
       });
       return { kind: 'not_yours' };
     }
     if (row.status !== 'awaiting_approval') return { kind: 'not_waiting', status: row.status };
     if (!req.approve) {
-      return (await this.executor.endHeld(row.id, { decision: 'denied', by: req.chatIdentity })) ? { kind: 'denied', server, tool: row.tool } : { kind: 'not_waiting', status: this.executor.calls.get(row.id)?.status ?? 'unknown' };
+      return (await this.executor.endHeld(row.id, { decision: 'denied', by: req.chatIdentity }))
+        ? { kind: 'denied', server, tool: row.tool }
+        : { kind: 'not_waiting', status: this.executor.calls.get(row.id)?.status ?? 'unknown' };
     }
     const stored = this.executor.calls.outcome(row);
     const approval = { ...stored.approval!, decision: 'approved' as const, by: req.chatIdentity, at: Date.now() };
-    if (!this.executor.calls.transition(row.id, ['awaiting_approval'], 'queued', { outcome: { resumed: true, approval } })) {
+    if (
+      !this.executor.calls.transition(row.id, ['awaiting_approval'], 'queued', { outcome: { resumed: true, approval } })
+    ) {
       return { kind: 'not_waiting', status: this.executor.calls.get(row.id)?.status ?? 'unknown' };
     }
     const target = this.executor.calls.target(row);
-    await this.#add({ callId: row.id, orgId: row.orgId, userId: row.userId, server, tool: row.tool, args: row.args, target, requestId: row.requestId }, `${row.id}-approved`);
+    await this.#add(
+      {
+        callId: row.id,
+        orgId: row.orgId,
+        userId: row.userId,
+        server,
+        tool: row.tool,
+        args: row.args,
+        target,
+        requestId: row.requestId,
+      },
+      `${row.id}-approved`,
+    );
     return { kind: 'approved', server, tool: row.tool };
   }
 
   /** Cancels calls held for approval longer than the approval limit; each agent turn is told. */
   async sweepHeld(now = Date.now()): Promise<number> {
     let n = 0;
-    for (const row of this.executor.calls.heldBefore(now - this.#t.approvalTtlMs)) if (await this.executor.endHeld(row.id, { decision: 'expired' })) n++;
+    for (const row of this.executor.calls.heldBefore(now - this.#t.approvalTtlMs))
+      if (await this.executor.endHeld(row.id, { decision: 'expired' })) n++;
     return n;
   }
 
   /** Resumes parked calls whenever a connection becomes active (in this process's event bus). */
   listen(events: AppEvents): void {
     const onActive = (e: AppEventMap['connection.active'][0]) =>
-      void this.resumeParked(e).catch((err) => this.d.log.warn({ err: (err as Error).message }, 'could not resume parked calls'));
+      void this.resumeParked(e).catch((err) =>
+        this.d.log.warn({ err: (err as Error).message }, 'could not resume parked calls'),
+      );
     events.on('connection.active', onActive);
     this.#closers.push(async () => void events.off('connection.active', onActive));
   }
@@ -265,9 +422,17 @@ export class Runner {
   async #resumeTurn(row: CallRow, server: string, outcome: Parameters<typeof outcomeText>[1]): Promise<void> {
     const target = this.executor.calls.target(row);
     await this.enqueueTurn({
-      orgId: row.orgId, userId: row.userId, chatIdentity: `${target.platform}:${target.workspaceId}:${target.userId}`, text: '', target, requestId: row.requestId,
+      orgId: row.orgId,
+      userId: row.userId,
+      chatIdentity: `${target.platform}:${target.workspaceId}:${target.userId}`,
+      text: '',
+      target,
+      requestId: row.requestId,
       resumed: {
-        server, tool: row.tool, outcome: this.#approvalNote(row) + outcomeText({ server, tool: row.tool }, outcome), callId: row.id,
+        server,
+        tool: row.tool,
+        outcome: this.#approvalNote(row) + outcomeText({ server, tool: row.tool }, outcome),
+        callId: row.id,
         ...(this.executor.calls.outcome(row).approval?.askedAt ? { waitedFor: 'approval' as const } : {}),
       },
     });
@@ -284,7 +449,12 @@ export class Runner {
 
   /** Starts the tool worker (and the turn worker when a processor is set) and the parked-call sweeper. */
   async startWorkers(): Promise<void> {
-    const common = { prefix: this.#t.prefix, lockDuration: this.#t.lockDurationMs, stalledInterval: this.#t.stalledIntervalMs, maxStalledCount: 1 };
+    const common = {
+      prefix: this.#t.prefix,
+      lockDuration: this.#t.lockDurationMs,
+      stalledInterval: this.#t.stalledIntervalMs,
+      maxStalledCount: 1,
+    };
     const tool = new Worker(
       'tool',
       async (job) => {
@@ -303,12 +473,19 @@ export class Runner {
     tool.on('failed', (job, err) => {
       if (!job || (job.attemptsMade < (job.opts.attempts ?? 1) && !/stalled/i.test(err.message))) return;
       const parsed = toolJobSchema.safeParse(job.data);
-      if (parsed.success) void this.executor.giveUp(parsed.data.callId).catch((e) => this.d.log.warn({ err: (e as Error).message }, 'could not report a failed call'));
+      if (parsed.success)
+        void this.executor
+          .giveUp(parsed.data.callId)
+          .catch((e) => this.d.log.warn({ err: (e as Error).message }, 'could not report a failed call'));
     });
     this.#workers.push(tool);
     const processor = this.d.turnProcessor;
     if (processor) {
-      const turn = new Worker('turn', async (job) => processor(turnJobSchema.parse(job.data)), { ...common, connection: workerConnection(this.d.redisUrl), concurrency: this.#t.concurrency });
+      const turn = new Worker('turn', async (job) => processor(turnJobSchema.parse(job.data)), {
+        ...common,
+        connection: workerConnection(this.d.redisUrl),
+        concurrency: this.#t.concurrency,
+      });
       turn.on('error', (err) => this.d.log.warn({ err: err.message }, 'turn worker error'));
       this.#workers.push(turn);
     }
@@ -327,7 +504,8 @@ export class Runner {
     const workers = this.#workers.splice(0);
     const graceful = Promise.all(workers.map((w) => w.close()));
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-    if ((await Promise.race([graceful, timer])) === 'timeout') await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+    if ((await Promise.race([graceful, timer])) === 'timeout')
+      await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
     for (const c of this.#closers.splice(0)) await c();
     await Promise.all([this.#tool.close(), this.#turn.close()]);
   }

@@ -15,7 +15,8 @@ export interface OAuthRouteOptions {
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const STYLE = 'button{font:inherit;padding:.5rem 1.5rem}body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}code{background:#eee;padding:0 .25rem}';
+const STYLE =
+  'button{font:inherit;padding:.5rem 1.5rem}body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}code{background:#eee;padding:0 .25rem}';
 // Drops code and state from the address bar, so history keeps no trace of them.
 const SCRIPT = "history.replaceState(null,'',location.pathname)";
 const sha = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
@@ -23,7 +24,13 @@ const sha = (s: string) => `'sha256-${createHash('sha256').update(s).digest('bas
 const csp = (formTargets: string[] | undefined) =>
   `default-src 'none'; style-src ${sha(STYLE)}; script-src ${sha(SCRIPT)}; base-uri 'none'; form-action ${formTargets ? ["'self'", ...formTargets].join(' ') : "'none'"}; frame-ancestors 'none'`;
 
-function page(c: Context<WebEnv>, status: 200 | 400 | 403 | 404 | 409 | 502, title: string, body: string, formTargets?: string[]) {
+function page(
+  c: Context<WebEnv>,
+  status: 200 | 400 | 403 | 404 | 409 | 502,
+  title: string,
+  body: string,
+  formTargets?: string[],
+) {
   c.header('Cache-Control', 'no-store');
   c.header('Pragma', 'no-cache');
   c.header('Content-Security-Policy', csp(formTargets));
@@ -37,7 +44,10 @@ function page(c: Context<WebEnv>, status: 200 | 400 | 403 | 404 | 409 | 502, tit
 }
 
 /** Decodes a raw query strictly: too long, non-UTF-8 or repeated parameters are refused. */
-export function parseQuery(rawUrl: string, o: Required<OAuthRouteOptions>): { ok: true; q: Record<string, string> } | { ok: false; why: string } {
+export function parseQuery(
+  rawUrl: string,
+  o: Required<OAuthRouteOptions>,
+): { ok: true; q: Record<string, string> } | { ok: false; why: string } {
   const i = rawUrl.indexOf('?');
   const raw = i < 0 ? '' : rawUrl.slice(i + 1);
   if (raw.length > o.maxQueryLength) return { ok: false, why: 'The address is too long.' };
@@ -85,9 +95,15 @@ export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): 
     const site = c.req.header('sec-fetch-site');
     const origin = c.req.header('origin');
     if ((site && !['same-origin', 'none'].includes(site)) || (origin && own && origin !== own)) {
-      return page(c, 403, 'Continue from the connect page', nothing('This request came from another site. Open the connect link yourself and press Continue.'));
+      return page(
+        c,
+        403,
+        'Continue from the connect page',
+        nothing('This request came from another site. Open the connect link yourself and press Continue.'),
+      );
     }
-    if (!/^application\/x-www-form-urlencoded\b/i.test(c.req.header('content-type') ?? '')) return page(c, 400, 'Bad request', nothing('Continue must be sent by the connect page form.'));
+    if (!/^application\/x-www-form-urlencoded\b/i.test(c.req.header('content-type') ?? ''))
+      return page(c, 400, 'Bad request', nothing('Continue must be sent by the connect page form.'));
     const body = await c.req.text();
     const parsed = parseQuery(`?${body}`, o);
     if (!parsed.ok) return page(c, 400, 'Bad request', nothing(parsed.why));
@@ -116,14 +132,18 @@ export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): 
     const whom = `<strong>${esc(out.userName)}</strong>${out.orgName ? ` in <strong>${esc(out.orgName)}</strong>` : ''}`;
     if (out.held) {
       return page(
-        c, 200, 'Connected, waiting for confirmation',
+        c,
+        200,
+        'Connected, waiting for confirmation',
         `<p><strong>${esc(out.provider)} ${esc(who)}</strong> was connected for ${whom}, and is on hold: onbehalf uses it only after ${esc(out.userName)} confirms in chat that it is theirs.</p>` +
           `<p>If you are not ${esc(out.userName)}, this link was not meant for you: nothing of yours will be used unless they confirm.</p>` +
           `<p>${esc(out.userName)} can undo it any time with <code>/onbehalf disconnect ${esc(out.providerSlug)}</code> in chat.</p><p>You can close this tab.</p>`,
       );
     }
     return page(
-      c, 200, 'Connected',
+      c,
+      200,
+      'Connected',
       `<p><strong>${esc(out.provider)} ${esc(who)}</strong> is now connected for ${whom}.</p>` +
         `<p>Not you, or a mistake? Type <code>/onbehalf disconnect ${esc(out.providerSlug)}</code> in chat to undo it.</p><p>You can close this tab.</p>`,
     );
@@ -135,9 +155,16 @@ const PLATFORM: Record<string, string> = { slack: 'Slack', discord: 'Discord', s
 
 /** Who and what is being connected, and the Continue form (the link and its CSRF field ride in hidden inputs). */
 function consentBody(v: Extract<ConsentPage, { kind: 'consent' }>): string {
-  const ids = v.identities.map((i) => `<li>${esc(PLATFORM[i.platform] ?? i.platform)}${i.workspace ? ` · ${esc(i.workspace)}` : ''}${i.name ? ` · ${esc(i.name)}` : ''}</li>`).join('');
+  const ids = v.identities
+    .map(
+      (i) =>
+        `<li>${esc(PLATFORM[i.platform] ?? i.platform)}${i.workspace ? ` · ${esc(i.workspace)}` : ''}${i.name ? ` · ${esc(i.name)}` : ''}</li>`,
+    )
+    .join('');
   const scopes = v.scopes.length ? v.scopes.map((s) => `<code>${esc(s)}</code>`).join(' ') : 'none beyond sign-in';
-  const next = v.signIn ? `Continue first asks ${esc(PLATFORM[v.signIn] ?? v.signIn)} who you are, then sends you to ${esc(v.provider)}.` : `Continue sends you to ${esc(v.provider)} to approve.`;
+  const next = v.signIn
+    ? `Continue first asks ${esc(PLATFORM[v.signIn] ?? v.signIn)} who you are, then sends you to ${esc(v.provider)}.`
+    : `Continue sends you to ${esc(v.provider)} to approve.`;
   return (
     `<p>This connects a <strong>${esc(v.provider)}</strong> account for <strong>${esc(v.userName)}</strong>${v.orgName ? ` in <strong>${esc(v.orgName)}</strong>` : ''}:</p>` +
     `<ul>${ids}</ul><p>Permissions asked: ${scopes}</p>` +

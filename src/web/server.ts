@@ -33,7 +33,10 @@ function bearerMatches(header: string | undefined, expected: string): boolean {
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+  ]);
 
 /** The HTTP app: health, readiness, metrics, and the mounted routers. */
 export function createWeb(opts: WebOptions): Hono<WebEnv> {
@@ -81,7 +84,11 @@ export function createWeb(opts: WebOptions): Hono<WebEnv> {
 }
 
 /** Starts listening; resolves with the server and the bound port once it accepts connections. */
-export function listen(app: Hono<WebEnv>, port: number, hostname = '0.0.0.0'): Promise<{ server: ServerType; port: number; close(): Promise<void> }> {
+export function listen(
+  app: Hono<WebEnv>,
+  port: number,
+  hostname = '0.0.0.0',
+): Promise<{ server: ServerType; port: number; close(): Promise<void> }> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port, hostname }, (info) =>
       resolve({

@@ -13,11 +13,14 @@ function model(req: LlmRequest): LlmReply {
   const last = req.messages.at(-1)!;
   const content = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
   const system = req.messages.find((m) => m.role === 'system');
-  if (last.role === 'tool' && String(system?.content).includes('has now run')) return { text: `Finished after you connected. ${content}` };
-  if (last.role === 'user') return { toolCalls: [{ name: content.includes('leak') ? 'tools__leak_credentials' : 'tools__whoami', args: {} }] };
+  if (last.role === 'tool' && String(system?.content).includes('has now run'))
+    return { text: `Finished after you connected. ${content}` };
+  if (last.role === 'user')
+    return { toolCalls: [{ name: content.includes('leak') ? 'tools__leak_credentials' : 'tools__whoami', args: {} }] };
   const results = toolResults(req);
   const lastResult = results.at(-1) ?? '';
-  if (lastResult.includes('must first connect')) return { text: 'Please connect your gh account with the private link; I will finish then.' };
+  if (lastResult.includes('must first connect'))
+    return { text: 'Please connect your gh account with the private link; I will finish then.' };
   return { text: `The tool said: ${lastResult}` };
 }
 
@@ -48,11 +51,19 @@ describe('the agent with an LLM', () => {
     oauth = await OAuthTestServer.start();
     mcp = await startMcpHttpServer();
     llm = await startLlmServer(model);
-    t = await startTestApp({ REDIS_URL: redis.url, ONBEHALF_ADMINS: 'shell:local:ada', LLM_BASE_URL: llm.baseUrl, LLM_MODEL: 'scripted', LLM_API_KEY: 'llm-key-canary' });
+    t = await startTestApp({
+      REDIS_URL: redis.url,
+      ONBEHALF_ADMINS: 'shell:local:ada',
+      LLM_BASE_URL: llm.baseUrl,
+      LLM_MODEL: 'scripted',
+      LLM_API_KEY: 'llm-key-canary',
+    });
     t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
     const e = oauth.endpoints;
     const ada = as('ada');
-    await ada.send(`/onbehalf admin provider add gh oauth2 test-client --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --userinfo ${e.userinfoUrl}`);
+    await ada.send(
+      `/onbehalf admin provider add gh oauth2 test-client --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --userinfo ${e.userinfoUrl}`,
+    );
     await ada.send('');
     await ada.send(`/onbehalf admin server add tools http ${mcp.url}`);
     await ada.send('/onbehalf admin bind tools header Authorization oauth:gh --template "Bearer {token}"');
@@ -63,7 +74,7 @@ describe('the agent with an LLM', () => {
     await Promise.all([redis?.stop(), oauth?.stop(), mcp?.stop(), llm?.close()]);
   });
 
-  it('calls the tool the model asks for with the caller\'s own token, and answers with its output', async () => {
+  it("calls the tool the model asks for with the caller's own token, and answers with its output", async () => {
     const max = as('max');
     const link = (await max.send('/onbehalf connect gh')).match(/→ Connect gh: (\S+)/)![1]!;
     await connect('max', link);
@@ -88,7 +99,10 @@ describe('the agent with an LLM', () => {
     await connect('zoe', link);
     const token = oauth.issuedAccessTokens.at(-1)!;
     await zoe.waitFor(/gh account @?zoe-at-vendor is now connected for zoe/, from);
-    await zoe.waitFor(new RegExp(`onbehalf: Finished after you connected\\..*${fingerprint(`Bearer ${token}`)}`, 's'), from);
+    await zoe.waitFor(
+      new RegExp(`onbehalf: Finished after you connected\\..*${fingerprint(`Bearer ${token}`)}`, 's'),
+      from,
+    );
     expect(mcp.calls.filter((c) => c.seen['authorization'] === `Bearer ${token}`)).toHaveLength(1);
   });
 
@@ -121,7 +135,9 @@ describe('the agent with an LLM', () => {
     plain.app.outbound.register('shell', new ShellOutbound(out.stream));
     try {
       await out.send('hello?');
-      await out.waitFor(/No language model is configured here, so I run tools directly: `\/onbehalf run <server>\.<tool> <json>`/);
+      await out.waitFor(
+        /No language model is configured here, so I run tools directly: `\/onbehalf run <server>\.<tool> <json>`/,
+      );
     } finally {
       await out.close();
       await plain.stop();

@@ -19,7 +19,11 @@ afterAll(() => {
 /** Runs `tsx bench/run.ts --quick` in its own process; resolves with its exit code and output. */
 function runQuickBench(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/run.ts'), '--quick', `--out=${out}`], { cwd: root, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/run.ts'), '--quick', `--out=${out}`], {
+      cwd: root,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
@@ -38,7 +42,14 @@ describe('npm run bench -- --quick', () => {
     expect(json.quick).toBe(true);
     expect(json.failures).toEqual([]);
     const keys = new Set(json.rows.map((row) => row.key));
-    expect([...keys].sort()).toEqual(['memory', 'refresh_storm', 'slack_ack', 'stdio_pool', 'throughput', 'tool_overhead']);
+    expect([...keys].sort()).toEqual([
+      'memory',
+      'refresh_storm',
+      'slack_ack',
+      'stdio_pool',
+      'throughput',
+      'tool_overhead',
+    ]);
     for (const row of json.rows) {
       for (const v of [row.ours.median, row.ours.p99, row.baseline?.median, row.baseline?.p99, row.ratio]) {
         expect(typeof v, `${row.figure}`).toBe('number');

@@ -45,7 +45,9 @@ describe('/onbehalf through the shell platform', () => {
     expect(member).toMatch(/\/onbehalf run <server>\.<tool> <json>/);
     expect(member).not.toMatch(/admin provider/);
     expect(await as('ada').send('/onbehalf help')).toMatch(/\/onbehalf provider add|admin/i);
-    expect(await as('ada').send('/onbehalf help')).toMatch(/• `\/onbehalf admin org invite \| org join <code>` — join this workspace to another org/);
+    expect(await as('ada').send('/onbehalf help')).toMatch(
+      /• `\/onbehalf admin org invite \| org join <code>` — join this workspace to another org/,
+    );
     expect(member).not.toMatch(/admin org/);
   });
 
@@ -53,7 +55,9 @@ describe('/onbehalf through the shell platform', () => {
     const mia = as('mia');
     const from = mia.output.length;
     const reply = oneLine(await mia.send('/onbehalf run nosuch.list {}'));
-    expect(reply).toBe('onbehalf (only you): `nosuch.list` was not run: there is no server named nosuch. `/onbehalf tools` lists the servers and tools you may use.');
+    expect(reply).toBe(
+      'onbehalf (only you): `nosuch.list` was not run: there is no server named nosuch. `/onbehalf tools` lists the servers and tools you may use.',
+    );
     expect(mia.output.slice(from)).not.toMatch(/Running/);
   });
 
@@ -76,11 +80,17 @@ describe('/onbehalf through the shell platform', () => {
 
   it('bad input is answered in one line with the right form', async () => {
     const mia = as('mia');
-    expect(oneLine(await mia.send('/onbehalf conect github'))).toMatch(/Unknown command "conect"\. Did you mean `\/onbehalf connect`\?/);
-    expect(oneLine(await mia.send('/onbehalf run notes.list {oops'))).toMatch(/not valid JSON.*Use: `\/onbehalf run <server>\.<tool> <json arguments>`/);
+    expect(oneLine(await mia.send('/onbehalf conect github'))).toMatch(
+      /Unknown command "conect"\. Did you mean `\/onbehalf connect`\?/,
+    );
+    expect(oneLine(await mia.send('/onbehalf run notes.list {oops'))).toMatch(
+      /not valid JSON.*Use: `\/onbehalf run <server>\.<tool> <json arguments>`/,
+    );
     expect(oneLine(await mia.send('/onbehalf run notes.list [1,2]'))).toMatch(/must be a JSON object/);
     expect(oneLine(await mia.send('/onbehalf run justaword {}'))).toMatch(/"justaword" is not <server>\.<tool>/);
-    expect(oneLine(await mia.send(`/onbehalf run a.b {"x":"${'y'.repeat(4100)}"}`))).toMatch(/characters long; the limit is 4000/);
+    expect(oneLine(await mia.send(`/onbehalf run a.b {"x":"${'y'.repeat(4100)}"}`))).toMatch(
+      /characters long; the limit is 4000/,
+    );
     expect(oneLine(await mia.send('/onbehalf whoami \u0007\u001b[2J'))).toMatch(/control characters/);
     expect(oneLine(await mia.send('/onbehalf admin frobnicate'))).toMatch(/Unknown admin command "frobnicate"/);
     expect(oneLine(await mia.send('/onbehalf connect'))).toMatch(/Which provider\?/);
@@ -89,14 +99,26 @@ describe('/onbehalf through the shell platform', () => {
   });
 
   it('a command line carrying something shaped like a secret is refused and points to the form', async () => {
-    const out = oneLine(await as('ada').send('/onbehalf admin secret set org deploy ghp_abcdefghijklmnopqrstuvwxyz0123456789'));
+    const out = oneLine(
+      await as('ada').send('/onbehalf admin secret set org deploy ghp_abcdefghijklmnopqrstuvwxyz0123456789'),
+    );
     expect(out).toMatch(/Never type a secret value in a command.*a private form opens/);
     expect(t.logs.containing('ghp_abcdefghijklmnopqrstuvwxyz0123456789')).toEqual([]);
-    expect((await as('ada').send('/onbehalf admin secret list'))).toMatch(/No secrets yet/);
+    expect(await as('ada').send('/onbehalf admin secret list')).toMatch(/No secrets yet/);
   });
 
   it('members get "admins only" for every admin command, and the attempt is audited', async () => {
-    for (const cmd of ['provider list', 'server list', 'bind x env A static:b', 'allow x *', 'deny x *', 'secret list', 'team list', 'role grant @mia', 'audit']) {
+    for (const cmd of [
+      'provider list',
+      'server list',
+      'bind x env A static:b',
+      'allow x *',
+      'deny x *',
+      'secret list',
+      'team list',
+      'role grant @mia',
+      'audit',
+    ]) {
       expect(oneLine(await as('mia').send(`/onbehalf admin ${cmd}`))).toMatch(/is for admins only/);
     }
     const audit = await as('ada').send('/onbehalf admin audit --user mia');
@@ -106,7 +128,9 @@ describe('/onbehalf through the shell platform', () => {
   it('an admin adds a provider (client secret through the hidden form) and a server with a binding', async () => {
     const ada = as('ada');
     const e = oauth.endpoints;
-    const added = await ada.send(`/onbehalf admin provider add gh oauth2 test-client --scopes repo,read:user --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --revoke ${e.revokeUrl} --userinfo ${e.userinfoUrl}`);
+    const added = await ada.send(
+      `/onbehalf admin provider add gh oauth2 test-client --scopes repo,read:user --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --revoke ${e.revokeUrl} --userinfo ${e.userinfoUrl}`,
+    );
     expect(added).toMatch(/Register this redirect URI at the vendor: http:\/\/127\.0\.0\.1:\d+\/oauth\/callback/);
     expect(added).toMatch(/Client secret \(hidden\):/);
     // The shell read the next line as the hidden value.
@@ -114,10 +138,14 @@ describe('/onbehalf through the shell platform', () => {
     expect(stored).toMatch(/secret/i);
     expect(await ada.send('/onbehalf admin provider list')).toMatch(/gh \(oauth2\) scopes: repo read:user/);
     expect(await ada.send(`/onbehalf admin server add tools http ${mcp.url}`)).toMatch(/tools/);
-    expect(await ada.send('/onbehalf admin bind tools header Authorization oauth:gh --template "Bearer {token}"')).not.toMatch(/Use:/);
+    expect(
+      await ada.send('/onbehalf admin bind tools header Authorization oauth:gh --template "Bearer {token}"'),
+    ).not.toMatch(/Use:/);
     expect(await ada.send('/onbehalf admin server list')).toMatch(/tools \(http .*\) bindings: .*Authorization/);
     expect(t.logs.containing('client-secret-canary-123')).toEqual([]);
-    const row = t.app.db.$client.prepare("select client_secret_sealed s from oauth_providers where slug = 'gh'").get() as { s: string };
+    const row = t.app.db.$client
+      .prepare("select client_secret_sealed s from oauth_providers where slug = 'gh'")
+      .get() as { s: string };
     expect(row.s).toMatch(/^v2\./);
   });
 
@@ -142,7 +170,9 @@ describe('/onbehalf through the shell platform', () => {
     await mia.waitFor(new RegExp(fingerprint(`Bearer ${token}`)), from);
     expect(mcp.calls.at(-1)?.seen['authorization']).toBe(`Bearer ${token}`);
     // Every log line of the job names the request it serves.
-    const jobLines = t.logs.lines.map((l) => JSON.parse(l) as { msg: string; reqId?: string }).filter((l) => /^tool job (started|finished)$/.test(l.msg));
+    const jobLines = t.logs.lines
+      .map((l) => JSON.parse(l) as { msg: string; reqId?: string })
+      .filter((l) => /^tool job (started|finished)$/.test(l.msg));
     expect(jobLines.length).toBeGreaterThanOrEqual(2);
     expect(jobLines.every((l) => typeof l.reqId === 'string' && l.reqId.length > 0)).toBe(true);
     expect(await mia.send('/onbehalf disconnect gh')).toMatch(/gh/);
@@ -220,7 +250,10 @@ describe('/onbehalf through the shell platform', () => {
     expect(audit).toMatch(/admin\.role\.grant allowed ok/);
     const exported = await ada.send('/onbehalf admin audit export');
     const file = exported.match(/to (\S+\.jsonl)/)![1]!;
-    const rows = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { category: string });
+    const rows = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { category: string });
     expect(rows.length).toBeGreaterThan(5);
     expect(rows.some((r) => r.category === 'tool_call')).toBe(true);
     expect(await ada.send('/onbehalf admin audit --since yesterdayish')).toMatch(/--since takes/);
@@ -229,14 +262,18 @@ describe('/onbehalf through the shell platform', () => {
   it('the remaining admin words: server test and remove, allow, provider remove, team channel and remove', async () => {
     const ada = as('ada');
     expect(await ada.send(`/onbehalf admin server add scratch http ${mcp.url} --timeout 5000`)).toMatch(/scratch/);
-    expect(await ada.send('/onbehalf admin server test scratch')).toMatch(/scratch answered as you with \d+ tool\(s\): .*whoami/);
+    expect(await ada.send('/onbehalf admin server test scratch')).toMatch(
+      /scratch answered as you with \d+ tool\(s\): .*whoami/,
+    );
     expect(await ada.send('/onbehalf admin allow scratch echo --roles admin')).not.toMatch(/Use:/);
     expect(await as('max').send('/onbehalf tools')).not.toMatch(/scratch\./);
     expect(await ada.send('/onbehalf tools')).toMatch(/scratch\.echo/);
     expect(await ada.send('/onbehalf admin server remove scratch')).toMatch(/scratch/);
     expect(await ada.send('/onbehalf admin server list')).not.toMatch(/scratch/);
     expect(await ada.send('/onbehalf admin server test scratch')).toMatch(/no server named scratch/);
-    expect(await ada.send('/onbehalf admin server add bad ftp x')).toMatch(/The transport must be http or stdio\. Use:/);
+    expect(await ada.send('/onbehalf admin server add bad ftp x')).toMatch(
+      /The transport must be http or stdio\. Use:/,
+    );
     expect(await ada.send('/onbehalf admin provider add tmp github abc123')).toMatch(/Client secret \(hidden\):/);
     await ada.send('');
     expect(await ada.send('/onbehalf admin provider remove tmp')).toMatch(/tmp/);
@@ -251,17 +288,33 @@ describe('/onbehalf through the shell platform', () => {
 
   it('a link code from the shell merges a Discord identity into the same user, and both sides are told', async () => {
     const discord = { platform: 'discord' as const, workspaceId: 'G-max', userId: '4242', displayName: 'max#1' };
-    const target = { platform: 'discord' as const, workspaceId: 'G-max', channelId: 'c1', userId: '4242', isDirect: true };
+    const target = {
+      platform: 'discord' as const,
+      workspaceId: 'G-max',
+      channelId: 'c1',
+      userId: '4242',
+      isDirect: true,
+    };
     // Linking works within one org: the guild's admin (4242) first joins the guild to the shell's org.
     const invite = (await as('ada').send('/onbehalf admin org invite')).match(/`([A-Z0-9-]{14})`/)![1]!;
-    const joined = await t.app.chat!.handle({ kind: 'command', identity: discord, target, text: `admin org join ${invite}` });
+    const joined = await t.app.chat!.handle({
+      kind: 'command',
+      identity: discord,
+      target,
+      text: `admin org join ${invite}`,
+    });
     expect(joined?.private?.text).toMatch(/^Joined: this workspace now belongs to /);
     const code = (await as('max').send('/onbehalf link')).match(/`([A-Z0-9]{8})`/)![1]!;
     const ack = await t.app.chat!.handle({ kind: 'command', identity: discord, target, text: `link ${code}` });
     expect(ack?.private?.text).toMatch(/discord:G-max:4242 now acts as max/);
     await as('max').waitFor(/direct message\): discord:G-max:4242 is now linked to you \(max\)/);
     expect(await as('max').send('/onbehalf whoami')).toMatch(/discord:G-max:4242/);
-    const reused = await t.app.chat!.handle({ kind: 'command', identity: { ...discord, userId: '999' }, target: { ...target, userId: '999' }, text: `link ${code}` });
+    const reused = await t.app.chat!.handle({
+      kind: 'command',
+      identity: { ...discord, userId: '999' },
+      target: { ...target, userId: '999' },
+      text: `link ${code}`,
+    });
     expect(reused?.private?.text).toMatch(/wrong, expired or already used/);
   });
 });

@@ -30,7 +30,9 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     const from = s.output.length;
     const reply = await s.send(`/onbehalf run ${call}`);
     if (!reply.includes('as you…')) return reply.replace(/^onbehalf \(only you\): /, '');
-    return (await s.waitFor(/`[a-z]+\.[a-z_]+`( was not run| failed| reported an error|:)[^\n]*(\n {2}[^\n]*)*/, from))[0];
+    return (
+      await s.waitFor(/`[a-z]+\.[a-z_]+`( was not run| failed| reported an error|:)[^\n]*(\n {2}[^\n]*)*/, from)
+    )[0];
   }
 
   beforeAll(async () => {
@@ -41,7 +43,9 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
     const ada = as('ada');
     expect(await ada.send(`/onbehalf admin server add open http ${mcp.url}`)).toMatch(/Added http server open/);
-    expect(await ada.send('/onbehalf admin allow open echo --arg repo=acme/* --inject email={user.id}')).toMatch(/Added rule/);
+    expect(await ada.send('/onbehalf admin allow open echo --arg repo=acme/* --inject email={user.id}')).toMatch(
+      /Added rule/,
+    );
     expect(await ada.send('/onbehalf admin deny open echo --arg repo=acme/secret')).toMatch(/Added rule/);
     expect(await ada.send('/onbehalf admin allow open whoami')).toMatch(/Added rule/);
   });
@@ -54,10 +58,14 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
   it('variants of a denied repository never reach the server', async () => {
     const before = mcp.rawArguments.length;
     for (const repo of ['ACME/secret', 'acme/secret/', 'acme//secret', ' acme/secret', 'Acme/Secret//']) {
-      expect(await run('mia', `open.echo {"text":"t","repo":${JSON.stringify(repo)}}`)).toMatch(/`open\.echo` was not run: denied by rule: deny open "echo" for everyone with repo=acme\/secret\./);
+      expect(await run('mia', `open.echo {"text":"t","repo":${JSON.stringify(repo)}}`)).toMatch(
+        /`open\.echo` was not run: denied by rule: deny open "echo" for everyone with repo=acme\/secret\./,
+      );
     }
     for (const repo of ['acme/secret\\n', 'acme/./secret', 'acme/x/../secret', 'acme/secret\\u202e']) {
-      expect(await run('mia', `open.echo {"text":"t","repo":"${repo}"}`)).toMatch(/`open\.echo` was not run: repo (holds control or invisible characters|has a "\." or "\.\." path segment), which rule .* cannot judge; send a plain value\./);
+      expect(await run('mia', `open.echo {"text":"t","repo":"${repo}"}`)).toMatch(
+        /`open\.echo` was not run: repo (holds control or invisible characters|has a "\." or "\.\." path segment), which rule .* cannot judge; send a plain value\./,
+      );
     }
     expect(mcp.rawArguments.length).toBe(before);
   });
@@ -71,11 +79,21 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
 
   it('out-of-pattern, non-string and nested values are refused before the server', async () => {
     const before = mcp.rawArguments.length;
-    expect(await run('mia', 'open.echo {"text":"t","repo":"acme/../evil/app"}')).toMatch(/has a "\." or "\.\." path segment/);
-    expect(await run('mia', 'open.echo {"text":"t","repo":"acme/app/sub"}')).toMatch(/requires repo must match acme\/\*/);
-    expect(await run('mia', 'open.echo {"text":"t","repo":"acme/app\\nX"}')).toMatch(/holds control or invisible characters/);
-    expect(await run('mia', 'open.echo {"text":"t","repo":["acme/app"]}')).toMatch(/repo must be a string, not an array/);
-    expect(await run('mia', 'open.echo {"text":"t","repo":{"x":"acme/app"}}')).toMatch(/repo must be a string, not an object/);
+    expect(await run('mia', 'open.echo {"text":"t","repo":"acme/../evil/app"}')).toMatch(
+      /has a "\." or "\.\." path segment/,
+    );
+    expect(await run('mia', 'open.echo {"text":"t","repo":"acme/app/sub"}')).toMatch(
+      /requires repo must match acme\/\*/,
+    );
+    expect(await run('mia', 'open.echo {"text":"t","repo":"acme/app\\nX"}')).toMatch(
+      /holds control or invisible characters/,
+    );
+    expect(await run('mia', 'open.echo {"text":"t","repo":["acme/app"]}')).toMatch(
+      /repo must be a string, not an array/,
+    );
+    expect(await run('mia', 'open.echo {"text":"t","repo":{"x":"acme/app"}}')).toMatch(
+      /repo must be a string, not an object/,
+    );
     expect(await run('mia', 'open.echo {"text":"t","repo":42}')).toMatch(/repo must be a string, not a number/);
     expect(await run('mia', 'open.echo {"text":"t","repo":null}')).toMatch(/repo must be a string, not null/);
     expect(mcp.rawArguments.length).toBe(before);
@@ -86,34 +104,48 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     const dup = await run('mia', 'open.echo {"text":"t","repo":"acme/secret","repo":"acme/app"}');
     expect(dup.split('\n')).toHaveLength(1);
     expect(dup).toMatch(/^The arguments name "repo" more than once; give each argument once\./);
-    expect(await run('mia', 'open.echo {"text":"t","__proto__":{"repo":"acme/app"}}')).toMatch(/an argument is named __proto__, which is never passed on; rename it\./);
-    expect(await run('mia', 'open.echo {"text":"t","repo":"acme/app","x":{"__proto__":{"isAdmin":true}}}')).toMatch(/named __proto__/);
+    expect(await run('mia', 'open.echo {"text":"t","__proto__":{"repo":"acme/app"}}')).toMatch(
+      /an argument is named __proto__, which is never passed on; rename it\./,
+    );
+    expect(await run('mia', 'open.echo {"text":"t","repo":"acme/app","x":{"__proto__":{"isAdmin":true}}}')).toMatch(
+      /named __proto__/,
+    );
     expect(mcp.rawArguments.length).toBe(before);
   });
 
   it('the injected identity cannot be doubled by a variant of its name', async () => {
     const before = mcp.rawArguments.length;
     for (const k of ['Email', 'EMAIL', ' email', 'email ', 'e-mail', 'e_mail']) {
-      expect(await run('mia', `open.echo {"text":"t","repo":"acme/app",${JSON.stringify(k)}:"ceo@acme.com"}`)).toMatch(new RegExp(`the argument "${k}" looks like "email", which rule allow open "echo" .* checks or sets; use the exact name email`));
+      expect(await run('mia', `open.echo {"text":"t","repo":"acme/app",${JSON.stringify(k)}:"ceo@acme.com"}`)).toMatch(
+        new RegExp(
+          `the argument "${k}" looks like "email", which rule allow open "echo" .* checks or sets; use the exact name email`,
+        ),
+      );
     }
     expect(mcp.rawArguments.length).toBe(before);
-    expect(await run('mia', 'open.echo {"text":"t","repo":"acme/app","email":"ceo@acme.com"}')).toMatch(/`open\.echo`:/);
+    expect(await run('mia', 'open.echo {"text":"t","repo":"acme/app","email":"ceo@acme.com"}')).toMatch(
+      /`open\.echo`:/,
+    );
     expect(JSON.parse(mcp.rawArguments.at(-1)!)).toEqual({ text: 't', repo: 'acme/app', email: userId('mia') });
   });
 
   it('--ignore-case is an admin flag of allow rules: case variants pass that rule, nothing else does', async () => {
     const ada = as('ada');
     expect(await ada.send(`/onbehalf admin server add ci http ${mcp.url}`)).toMatch(/Added/);
-    expect(await ada.send('/onbehalf admin allow ci echo --ignore-case --arg repo=acme/*')).toMatch(/Added rule: allow ci "echo" for everyone with repo=acme\/\*, ignoring case\./);
+    expect(await ada.send('/onbehalf admin allow ci echo --ignore-case --arg repo=acme/*')).toMatch(
+      /Added rule: allow ci "echo" for everyone with repo=acme\/\*, ignoring case\./,
+    );
     expect(await run('mia', 'ci.echo {"text":"t","repo":"ACME/App"}')).toMatch(/`ci\.echo`:/);
     expect(JSON.parse(mcp.rawArguments.at(-1)!)).toEqual({ text: 't', repo: 'ACME/App' });
     expect(await run('mia', 'ci.echo {"text":"t","repo":"EVIL/App"}')).toMatch(/requires repo must match acme\/\*/);
   });
 
-  it('a header template substitutes the secret literally, even with $& and $\' in it', async () => {
+  it("a header template substitutes the secret literally, even with $& and $' in it", async () => {
     const ada = as('ada');
     expect(await ada.send(`/onbehalf admin server add keyed http ${mcp.url}`)).toMatch(/Added/);
-    expect(await ada.send('/onbehalf admin bind keyed header X-Api-Key org_secret:api --template "Key {token}"')).toMatch(/X-Api-Key now comes from org_secret:api as "Key \{token\}"/);
+    expect(
+      await ada.send('/onbehalf admin bind keyed header X-Api-Key org_secret:api --template "Key {token}"'),
+    ).toMatch(/X-Api-Key now comes from org_secret:api as "Key \{token\}"/);
     const value = "k$&y$'z$`w$$v$1";
     expect(await ada.send('/onbehalf admin secret set org api')).toMatch(/\(hidden\)/);
     expect(await ada.send(value)).toMatch(/Stored org secret api/);
@@ -126,20 +158,31 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     await t.app.policy.setSecret(orgId(), 'org', orgId(), 'api', new Secret('k\r\nX-Injected: yes'));
     const before = mcp.requests;
     const out = await run('mia', 'keyed.whoami {}');
-    expect(out).toMatch(/^`keyed\.whoami` failed: the value bound to header X-Api-Key on keyed \(from org_secret:api\) holds a line break, control or non-Latin-1 character, so nothing was sent; an admin must check that source\.?$/);
+    expect(out).toMatch(
+      /^`keyed\.whoami` failed: the value bound to header X-Api-Key on keyed \(from org_secret:api\) holds a line break, control or non-Latin-1 character, so nothing was sent; an admin must check that source\.?$/,
+    );
     expect(out).not.toContain('X-Injected');
     expect(mcp.requests).toBe(before);
     // And at bind time a template with a control character is refused.
-    expect(await t.app.policy.bind(orgId(), 'keyed', 'header', 'X-Other', 'org_secret:api', 'Key {token}\u0000')).toEqual({ ok: false, error: 'Not bound: the template must be one line of printable characters (no line breaks or control characters).' });
+    expect(
+      await t.app.policy.bind(orgId(), 'keyed', 'header', 'X-Other', 'org_secret:api', 'Key {token}\u0000'),
+    ).toEqual({
+      ok: false,
+      error: 'Not bound: the template must be one line of printable characters (no line breaks or control characters).',
+    });
   });
 
-  it('a caller without a grant sees none of the tools listed with another user\'s credentials', async () => {
+  it("a caller without a grant sees none of the tools listed with another user's credentials", async () => {
     const ada = as('ada');
     const e = oauth.endpoints;
-    await ada.send(`/onbehalf admin provider add gh oauth2 test-client --scopes repo --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --revoke ${e.revokeUrl} --userinfo ${e.userinfoUrl}`);
+    await ada.send(
+      `/onbehalf admin provider add gh oauth2 test-client --scopes repo --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --revoke ${e.revokeUrl} --userinfo ${e.userinfoUrl}`,
+    );
     await ada.send('client-secret-rules-1');
     expect(await ada.send(`/onbehalf admin server add gated http ${mcp.url}`)).toMatch(/Added/);
-    expect(await ada.send('/onbehalf admin bind gated header Authorization oauth:gh --template "Bearer {token}"')).toMatch(/now comes from oauth:gh/);
+    expect(
+      await ada.send('/onbehalf admin bind gated header Authorization oauth:gh --template "Bearer {token}"'),
+    ).toMatch(/now comes from oauth:gh/);
 
     const alice = as('alice');
     const link = (await alice.send('/onbehalf connect gh')).match(/→ Connect gh: (\S+)/)![1]!;

@@ -41,7 +41,10 @@ describe('onbehalf serve', () => {
 
   it('refuses to start in production without keys', async () => {
     const { dir, cleanup } = tempDir();
-    const r = await runCli(['serve'], { cwd: dir, env: { NODE_ENV: 'production', PUBLIC_URL: 'https://ob.example.com' } });
+    const r = await runCli(['serve'], {
+      cwd: dir,
+      env: { NODE_ENV: 'production', PUBLIC_URL: 'https://ob.example.com' },
+    });
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/^onbehalf: ONBEHALF_KEYS is required when NODE_ENV=production/);
     cleanup();

@@ -15,8 +15,12 @@ describe('scripts/setup', () => {
       // A PATH with node, npm and the basics, but no python3, make or g++.
       const bin = path.join(dir, 'bin');
       mkdirSync(bin);
-      for (const cmd of ['node', 'npm', 'dirname', 'id', 'printf']) if (which(cmd)) symlinkSync(which(cmd), path.join(bin, cmd));
-      const r = spawnSync('/bin/bash', [path.join(repo, 'scripts/setup')], { encoding: 'utf8', env: { PATH: bin, HOME: dir } });
+      for (const cmd of ['node', 'npm', 'dirname', 'id', 'printf'])
+        if (which(cmd)) symlinkSync(which(cmd), path.join(bin, cmd));
+      const r = spawnSync('/bin/bash', [path.join(repo, 'scripts/setup')], {
+        encoding: 'utf8',
+        env: { PATH: bin, HOME: dir },
+      });
       expect(r.status).toBe(1);
       const lines = r.stdout.trim().split('\n');
       expect(lines).toEqual([
@@ -39,8 +43,12 @@ describe('scripts/setup', () => {
   });
 
   it('the committed lock is the one npm writes: every optional msgpackr-extract platform build is in it', () => {
-    const lock = JSON.parse(readFileSync(path.join(repo, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
-    const extract = JSON.parse(readFileSync(path.join(repo, 'node_modules/msgpackr-extract/package.json'), 'utf8')) as { optionalDependencies: Record<string, string> };
+    const lock = JSON.parse(readFileSync(path.join(repo, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, unknown>;
+    };
+    const extract = JSON.parse(readFileSync(path.join(repo, 'node_modules/msgpackr-extract/package.json'), 'utf8')) as {
+      optionalDependencies: Record<string, string>;
+    };
     const names = Object.keys(extract.optionalDependencies);
     expect(names.some((n) => n.includes('darwin'))).toBe(true);
     for (const name of names) expect(lock.packages).toHaveProperty([`node_modules/${name}`]);

@@ -40,18 +40,23 @@ async function serve(cwd: string, env: Record<string, string> = {}) {
 
 describe('--help', () => {
   const cases = [[], ['help'], ...CLI_COMMANDS.filter((c) => c.name !== 'help').map((c) => c.name.split(' '))];
-  it.each(cases.map((words) => [words.join(' ') || '(top level)', words]))('onbehalf %s --help prints its usage and does nothing else', async (_label, words) => {
-    const cwd = dir();
-    const port = await freePort();
-    const r = await runCli([...(words as string[]), '--help'], { cwd, env: { PORT: String(port) } });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toBe('');
-    const name = (words as string[]).filter((w) => w !== 'help').join(' ');
-    const c = CLI_COMMANDS.find((x) => x.name === name);
-    expect(r.stdout.split('\n')[0]).toBe(c ? `Usage: onbehalf ${c.name}${c.args ? ' ' + c.args : ''}` : 'Usage: onbehalf <command> [options]');
-    // Nothing started: no data directory (no key, no database, no migration, no redis-server).
-    expect(readdirSync(cwd)).toEqual([]);
-  });
+  it.each(cases.map((words) => [words.join(' ') || '(top level)', words]))(
+    'onbehalf %s --help prints its usage and does nothing else',
+    async (_label, words) => {
+      const cwd = dir();
+      const port = await freePort();
+      const r = await runCli([...(words as string[]), '--help'], { cwd, env: { PORT: String(port) } });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      const name = (words as string[]).filter((w) => w !== 'help').join(' ');
+      const c = CLI_COMMANDS.find((x) => x.name === name);
+      expect(r.stdout.split('\n')[0]).toBe(
+        c ? `Usage: onbehalf ${c.name}${c.args ? ' ' + c.args : ''}` : 'Usage: onbehalf <command> [options]',
+      );
+      // Nothing started: no data directory (no key, no database, no migration, no redis-server).
+      expect(readdirSync(cwd)).toEqual([]);
+    },
+  );
 
   it('the top-level usage lists every command, and README shows each row from the same table', async () => {
     const r = await runCli(['--help'], { cwd: dir() });
@@ -91,20 +96,26 @@ describe('one data directory, one process', () => {
     expect(alive(first.redisPid)).toBe(false);
   });
 
-  it('after a SIGKILLed serve, the next start takes over its lock and its redis-server is gone', { timeout: 90_000 }, async () => {
-    const cwd = dir();
-    const first = await serve(cwd);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    const again = await serve(cwd);
-    expect(again.redisPid).not.toBe(first.redisPid);
-    await vi.waitFor(() => expect(alive(first.redisPid)).toBe(false), { timeout: 10_000 });
-    expect(readFileSync(path.join(cwd, 'data', 'onbehalf.lock'), 'utf8').split('\n')[0]).toBe(String(again.child.pid));
-    expect((await fetch(`http://127.0.0.1:${again.port}/readyz`)).status).toBe(200);
-    again.child.kill('SIGINT');
-    expect(await again.exited).toBe(0);
-    expect(alive(again.redisPid)).toBe(false);
-  });
+  it(
+    'after a SIGKILLed serve, the next start takes over its lock and its redis-server is gone',
+    { timeout: 90_000 },
+    async () => {
+      const cwd = dir();
+      const first = await serve(cwd);
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const again = await serve(cwd);
+      expect(again.redisPid).not.toBe(first.redisPid);
+      await vi.waitFor(() => expect(alive(first.redisPid)).toBe(false), { timeout: 10_000 });
+      expect(readFileSync(path.join(cwd, 'data', 'onbehalf.lock'), 'utf8').split('\n')[0]).toBe(
+        String(again.child.pid),
+      );
+      expect((await fetch(`http://127.0.0.1:${again.port}/readyz`)).status).toBe(200);
+      again.child.kill('SIGINT');
+      expect(await again.exited).toBe(0);
+      expect(alive(again.redisPid)).toBe(false);
+    },
+  );
 
   it('a port in use is one line naming PORT, exit 2, and leaves no redis-server or lock behind', async () => {
     const cwd = dir();
@@ -114,7 +125,9 @@ describe('one data directory, one process', () => {
     try {
       const r = await runCli(['serve'], { cwd, env: { PORT: String(port) } });
       expect(r.code).toBe(2);
-      expect(r.stderr).toBe(`onbehalf: port ${port} is already in use (PORT=${port}): stop the process listening there, or set PORT to a free port\n`);
+      expect(r.stderr).toBe(
+        `onbehalf: port ${port} is already in use (PORT=${port}): stop the process listening there, or set PORT to a free port\n`,
+      );
       const redisPid = redisPidIn(r.stdout);
       expect(redisPid).toBeGreaterThan(0);
       pids.push(redisPid);
@@ -127,25 +140,38 @@ describe('one data directory, one process', () => {
 });
 
 describe('npm start', () => {
-  it('Ctrl-C (SIGINT to the whole process group, as a terminal sends it) ends with a stopped line and exit 0, no npm error', { timeout: 60_000 }, async () => {
-    const cwd = dir();
-    const repo = fileURLToPath(new URL('../..', import.meta.url));
-    const { spawn } = await import('node:child_process');
-    const npm = spawn('npm', ['start'], { cwd: repo, detached: true, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ONBEHALF_DATA_DIR: path.join(cwd, 'data') } });
-    children.push(npm);
-    let out = '';
-    npm.stdout.on('data', (d) => (out += d));
-    npm.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => npm.on('exit', (code) => r(code)));
-    await vi.waitFor(() => expect(out).toMatch(/"msg":"onbehalf is listening"/), { timeout: 45_000, interval: 100 });
-    const redisPid = redisPidIn(out);
-    pids.push(redisPid);
-    process.kill(-npm.pid!, 'SIGINT');
-    expect(await exited).toBe(0);
-    expect(out.trim().split('\n').at(-1)).toMatch(/"signal":"SIGINT","msg":"onbehalf stopped"/);
-    expect(out).not.toMatch(/npm error|ERR!/);
-    expect(alive(redisPid)).toBe(false);
-  });
+  it(
+    'Ctrl-C (SIGINT to the whole process group, as a terminal sends it) ends with a stopped line and exit 0, no npm error',
+    { timeout: 60_000 },
+    async () => {
+      const cwd = dir();
+      const repo = fileURLToPath(new URL('../..', import.meta.url));
+      const { spawn } = await import('node:child_process');
+      const npm = spawn('npm', ['start'], {
+        cwd: repo,
+        detached: true,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          PORT: '0',
+          ONBEHALF_DATA_DIR: path.join(cwd, 'data'),
+        },
+      });
+      children.push(npm);
+      let out = '';
+      npm.stdout.on('data', (d) => (out += d));
+      npm.stderr.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((r) => npm.on('exit', (code) => r(code)));
+      await vi.waitFor(() => expect(out).toMatch(/"msg":"onbehalf is listening"/), { timeout: 45_000, interval: 100 });
+      const redisPid = redisPidIn(out);
+      pids.push(redisPid);
+      process.kill(-npm.pid!, 'SIGINT');
+      expect(await exited).toBe(0);
+      expect(out.trim().split('\n').at(-1)).toMatch(/"signal":"SIGINT","msg":"onbehalf stopped"/);
+      expect(out).not.toMatch(/npm error|ERR!/);
+      expect(alive(redisPid)).toBe(false);
+    },
+  );
 });
 
 describe('REDIS_URL unreachable', () => {
@@ -156,11 +182,18 @@ describe('REDIS_URL unreachable', () => {
     const res = await fetch(`http://127.0.0.1:${run.port}/readyz`);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ ok: false, checks: { redis: 'unavailable', database: 'ok' } });
-    await vi.waitFor(() => expect(run.output()).toContain(`cannot reach Redis at REDIS_URL=redis://:***@127.0.0.1:${port} — connect ECONNREFUSED 127.0.0.1:${port}`));
+    await vi.waitFor(() =>
+      expect(run.output()).toContain(
+        `cannot reach Redis at REDIS_URL=redis://:***@127.0.0.1:${port} — connect ECONNREFUSED 127.0.0.1:${port}`,
+      ),
+    );
 
     const redis = await startPrivateRedis({ dir: path.join(cwd, 'redis'), port });
     redises.push(redis);
-    await vi.waitFor(async () => expect((await fetch(`http://127.0.0.1:${run.port}/readyz`)).status).toBe(200), { timeout: 15_000, interval: 200 });
+    await vi.waitFor(async () => expect((await fetch(`http://127.0.0.1:${run.port}/readyz`)).status).toBe(200), {
+      timeout: 15_000,
+      interval: 200,
+    });
     await vi.waitFor(() => expect(run.output()).toMatch(/"msg":"tool workers started"/), { timeout: 15_000 });
     const out = run.output();
     expect(out).toContain(`Redis at REDIS_URL=redis://:***@127.0.0.1:${port} is reachable again`);

@@ -7,7 +7,12 @@ import * as schema from '../../src/db/schema.js';
 import { sealedColumns, sealedTables } from '../../src/db/sealed.js';
 import { testKey } from '../support/env.js';
 
-const ctx = { table: 'secrets', column: 'value_sealed', rowId: 'row-1', owner: { org_id: 'org-1', scope: 'org', scope_id: 'org-1', name: 'key' } };
+const ctx = {
+  table: 'secrets',
+  column: 'value_sealed',
+  rowId: 'row-1',
+  owner: { org_id: 'org-1', scope: 'org', scope_id: 'org-1', name: 'key' },
+};
 
 describe('sealing', () => {
   it('opens what it sealed, and the sealed form names the key but not the value', () => {
@@ -39,7 +44,13 @@ describe('sealing', () => {
   it('a value read for another owner does not open, whatever the field, and says where without the value', () => {
     const k = new Keyring([testKey()]);
     const sealed = k.seal('owner-canary', ctx);
-    for (const owner of [{ ...ctx.owner, org_id: 'org-2' }, { ...ctx.owner, scope: 'team' }, { ...ctx.owner, scope_id: 'u-9' }, { ...ctx.owner, name: 'other' }, {}]) {
+    for (const owner of [
+      { ...ctx.owner, org_id: 'org-2' },
+      { ...ctx.owner, scope: 'team' },
+      { ...ctx.owner, scope_id: 'u-9' },
+      { ...ctx.owner, name: 'other' },
+      {},
+    ]) {
       let caught: unknown;
       try {
         k.open(sealed, { ...ctx, owner });
@@ -48,10 +59,14 @@ describe('sealing', () => {
       }
       expect(caught).toBeInstanceOf(SealedValueMismatch);
       expect((caught as SealedValueMismatch).code).toBe('sealed_value_mismatch');
-      expect((caught as Error).message).toBe('sealed value in secrets.value_sealed (row row-1) does not open: it was moved to another row or owner, tampered with, or sealed under a wrong key');
+      expect((caught as Error).message).toBe(
+        'sealed value in secrets.value_sealed (row row-1) does not open: it was moved to another row or owner, tampered with, or sealed under a wrong key',
+      );
     }
     // The order owner fields are listed in does not matter; their values do.
-    expect(k.open(sealed, { ...ctx, owner: Object.fromEntries(Object.entries(ctx.owner).reverse()) })).toBe('owner-canary');
+    expect(k.open(sealed, { ...ctx, owner: Object.fromEntries(Object.entries(ctx.owner).reverse()) })).toBe(
+      'owner-canary',
+    );
   });
 
   it('owner-bound contexts come from one declaration per table', () => {
@@ -59,12 +74,26 @@ describe('sealing', () => {
     const grant = { id: 'c1', orgId: 'o1', userId: 'alice', providerId: 'p1' };
     const sealed = k.seal('grant-canary', sealedTables.connectedAccounts.ctx(grant, 'accessTokenSealed'));
     expect(k.open(sealed, sealedTables.connectedAccounts.ctx(grant, 'accessTokenSealed'))).toBe('grant-canary');
-    expect(() => k.open(sealed, sealedTables.connectedAccounts.ctx({ ...grant, userId: 'bob' }, 'accessTokenSealed'))).toThrow(SealedValueMismatch);
-    expect(() => k.open(sealed, sealedTables.connectedAccounts.ctx(grant, 'refreshTokenSealed'))).toThrow(SealedValueMismatch);
-    const bot = k.seal('xoxb-canary', sealedTables.workspaces.ctx({ id: 'w1', platform: 'slack', workspaceId: 'T1' }, 'botTokenSealed'));
-    expect(() => k.open(bot, sealedTables.workspaces.ctx({ id: 'w1', platform: 'slack', workspaceId: 'T2' }, 'botTokenSealed'))).toThrow(SealedValueMismatch);
-    const client = k.seal('client-canary', sealedTables.oauthProviders.ctx({ id: 'p1', orgId: 'o1', slug: 'github' }, 'clientSecretSealed'));
-    expect(() => k.open(client, sealedTables.oauthProviders.ctx({ id: 'p1', orgId: 'o1', slug: 'gitlab' }, 'clientSecretSealed'))).toThrow(SealedValueMismatch);
+    expect(() =>
+      k.open(sealed, sealedTables.connectedAccounts.ctx({ ...grant, userId: 'bob' }, 'accessTokenSealed')),
+    ).toThrow(SealedValueMismatch);
+    expect(() => k.open(sealed, sealedTables.connectedAccounts.ctx(grant, 'refreshTokenSealed'))).toThrow(
+      SealedValueMismatch,
+    );
+    const bot = k.seal(
+      'xoxb-canary',
+      sealedTables.workspaces.ctx({ id: 'w1', platform: 'slack', workspaceId: 'T1' }, 'botTokenSealed'),
+    );
+    expect(() =>
+      k.open(bot, sealedTables.workspaces.ctx({ id: 'w1', platform: 'slack', workspaceId: 'T2' }, 'botTokenSealed')),
+    ).toThrow(SealedValueMismatch);
+    const client = k.seal(
+      'client-canary',
+      sealedTables.oauthProviders.ctx({ id: 'p1', orgId: 'o1', slug: 'github' }, 'clientSecretSealed'),
+    );
+    expect(() =>
+      k.open(client, sealedTables.oauthProviders.ctx({ id: 'p1', orgId: 'o1', slug: 'gitlab' }, 'clientSecretSealed')),
+    ).toThrow(SealedValueMismatch);
     expect(sealedColumns).toEqual([
       { table: 'connected_accounts', column: 'access_token_sealed' },
       { table: 'connected_accounts', column: 'refresh_token_sealed' },
@@ -78,7 +107,11 @@ describe('sealing', () => {
   it('every `_sealed` column of the schema is declared with its owner, so none is left row-bound or unrotated', () => {
     const inSchema = (Object.values(schema) as unknown[])
       .filter((t): t is SQLiteTable => is(t, SQLiteTable))
-      .flatMap((t) => Object.values(getTableColumns(t)).filter((c) => c.name.endsWith('_sealed')).map((c) => `${getTableName(t)}.${c.name}`));
+      .flatMap((t) =>
+        Object.values(getTableColumns(t))
+          .filter((c) => c.name.endsWith('_sealed'))
+          .map((c) => `${getTableName(t)}.${c.name}`),
+      );
     expect(inSchema.sort()).toEqual(sealedColumns.map((c) => `${c.table}.${c.column}`).sort());
   });
 

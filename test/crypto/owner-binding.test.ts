@@ -28,12 +28,17 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     if (!sessions.has(user)) sessions.set(user, new ShellSession(bed.t.app.chat!, user));
     return sessions.get(user)!;
   };
-  const userId = (name: string) => bed.t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: name }).user.id;
+  const userId = (name: string) =>
+    bed.t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: name }).user.id;
   const rowOf = (uid: string, providerSlug = 'vendor') =>
-    sql.prepare('select c.* from connected_accounts c join oauth_providers p on p.id = c.provider_id where c.user_id = ? and p.slug = ?').get(uid, providerSlug) as
-      | { id: string; access_token_sealed: string; refresh_token_sealed: string; status: string }
-      | undefined;
-  const providerId = (orgId: string, slug: string) => (sql.prepare('select id from oauth_providers where org_id = ? and slug = ?').get(orgId, slug) as { id: string }).id;
+    sql
+      .prepare(
+        'select c.* from connected_accounts c join oauth_providers p on p.id = c.provider_id where c.user_id = ? and p.slug = ?',
+      )
+      .get(uid, providerSlug) as
+      { id: string; access_token_sealed: string; refresh_token_sealed: string; status: string } | undefined;
+  const providerId = (orgId: string, slug: string) =>
+    (sql.prepare('select id from oauth_providers where org_id = ? and slug = ?').get(orgId, slug) as { id: string }).id;
   const callsWith = (header: string, value: string) => mcp.calls.filter((c) => c.seen[header] === value).length;
 
   // Each connect uses a vendor account new to the org: one vendor account serves one person (SECURITY 32).
@@ -49,7 +54,14 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     bed.t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
     const { org } = bed;
     const oauth = bed.oauth;
-    const added = await oauth.addProvider(org.id, { slug: 'other', kind: 'oauth2', clientId: 'client-2', clientSecret: new Secret('other-secret-canary-91c2'), scopes: ['repo'], ...bed.server.endpoints });
+    const added = await oauth.addProvider(org.id, {
+      slug: 'other',
+      kind: 'oauth2',
+      clientId: 'client-2',
+      clientSecret: new Secret('other-secret-canary-91c2'),
+      scopes: ['repo'],
+      ...bed.server.endpoints,
+    });
     if (!added.ok) throw new Error(added.error);
     const p = bed.t.app.policy;
     for (const [name, target, source, template] of [
@@ -102,7 +114,9 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     await connectFresh();
     const token = bed.server.issuedAccessTokens.at(-1)!;
     const row = rowOf(alice)!;
-    sql.prepare('update connected_accounts set provider_id = ? where id = ?').run(providerId(bed.org.id, 'other'), row.id);
+    sql
+      .prepare('update connected_accounts set provider_id = ? where id = ?')
+      .run(providerId(bed.org.id, 'other'), row.id);
     const r = await bed.oauth.accessTokenFor(bed.org.id, alice, 'other');
     expect(r).toMatchObject({ kind: 'needs_reauth', providerSlug: 'other', reason: 'sealed_value_mismatch' });
     expect(JSON.stringify(r)).not.toContain(token);
@@ -114,7 +128,9 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     await connectFresh();
     const row = rowOf(alice)!;
     const refreshes = bed.server.refreshRequests().length;
-    sql.prepare('update connected_accounts set user_id = ?, expires_at = ? where id = ?').run(dave, Date.now() - 60_000, row.id);
+    sql
+      .prepare('update connected_accounts set user_id = ?, expires_at = ? where id = ?')
+      .run(dave, Date.now() - 60_000, row.id);
     const r = await bed.oauth.accessTokenFor(bed.org.id, dave, 'vendor');
     expect(r).toMatchObject({ kind: 'needs_reauth', providerSlug: 'vendor', reason: 'sealed_value_mismatch' });
     expect(bed.server.refreshRequests()).toHaveLength(refreshes);
@@ -123,14 +139,27 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
 
   it('a grant moved to a user and provider of another org does not open', async () => {
     const alice = bed.user.id;
-    const { org: evil, user: eve } = bed.t.app.identity.resolve({ platform: 'shell', workspaceId: 'elsewhere', userId: 'eve', workspaceName: 'Evil' });
+    const { org: evil, user: eve } = bed.t.app.identity.resolve({
+      platform: 'shell',
+      workspaceId: 'elsewhere',
+      userId: 'eve',
+      workspaceName: 'Evil',
+    });
     expect(evil.id).not.toBe(bed.org.id);
-    const added = await bed.oauth.addProvider(evil.id, { slug: 'vendor', kind: 'oauth2', clientId: 'client-3', scopes: ['repo'], ...bed.server.endpoints });
+    const added = await bed.oauth.addProvider(evil.id, {
+      slug: 'vendor',
+      kind: 'oauth2',
+      clientId: 'client-3',
+      scopes: ['repo'],
+      ...bed.server.endpoints,
+    });
     if (!added.ok) throw new Error(added.error);
     await connectFresh();
     const token = bed.server.issuedAccessTokens.at(-1)!;
     const row = rowOf(alice)!;
-    sql.prepare('update connected_accounts set org_id = ?, user_id = ?, provider_id = ? where id = ?').run(evil.id, eve.id, providerId(evil.id, 'vendor'), row.id);
+    sql
+      .prepare('update connected_accounts set org_id = ?, user_id = ?, provider_id = ? where id = ?')
+      .run(evil.id, eve.id, providerId(evil.id, 'vendor'), row.id);
     const r = await bed.oauth.accessTokenFor(evil.id, eve.id, 'vendor');
     expect(r).toMatchObject({ kind: 'needs_reauth', reason: 'sealed_value_mismatch' });
     expect(JSON.stringify(r)).not.toContain(token);
@@ -144,7 +173,9 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     await connectFresh();
     const aliceToken = bed.server.issuedAccessTokens.at(-1)!;
     const mine = rowOf(alice)!;
-    sql.prepare('update connected_accounts set access_token_sealed = ?, refresh_token_sealed = ? where id = ?').run(mine.access_token_sealed, mine.refresh_token_sealed, rowOf(carol)!.id);
+    sql
+      .prepare('update connected_accounts set access_token_sealed = ?, refresh_token_sealed = ? where id = ?')
+      .run(mine.access_token_sealed, mine.refresh_token_sealed, rowOf(carol)!.id);
     const r = await bed.oauth.accessTokenFor(bed.org.id, carol, 'vendor');
     expect(r).toMatchObject({ kind: 'needs_reauth', reason: 'sealed_value_mismatch' });
     expect(JSON.stringify(r)).not.toContain(aliceToken);
@@ -182,14 +213,18 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     expect((await policy.team(org, 'create', 'ops')).ok).toBe(true);
     const teamId = (sql.prepare("select id from teams where name = 'ops'").get() as { id: string }).id;
     await policy.setSecret(org, 'team', 'ops', 'promoted', new Secret('moved-scope-canary-3a7'));
-    sql.prepare("update secrets set scope = 'org', scope_id = ? where scope_id = ? and name = 'promoted'").run(org, teamId);
+    sql
+      .prepare("update secrets set scope = 'org', scope_id = ? where scope_id = ? and name = 'promoted'")
+      .run(org, teamId);
     const r = policy.secrets.read(org, 'org', org, 'promoted');
     expect(r.kind).toBe('unreadable');
     if (r.kind !== 'unreadable') return;
     expect(r.error.code).toBe('sealed_value_mismatch');
     expect(r.error.message).toMatch(/^sealed value in secrets\.value_sealed \(row [0-9a-f-]{36}\) does not open/);
     expect(r.error.message).not.toContain('moved-scope-canary-3a7');
-    expect(bed.t.logs.containing('moved-name-canary-5d1', 'moved-user-canary-8e2', 'moved-scope-canary-3a7')).toEqual([]);
+    expect(bed.t.logs.containing('moved-name-canary-5d1', 'moved-user-canary-8e2', 'moved-scope-canary-3a7')).toEqual(
+      [],
+    );
   });
 
   it("a connect flow moved to another user mid-way is refused at the callback: Alice's consent never becomes Bob's grant", async () => {
@@ -210,7 +245,11 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
   });
 
   it("a provider's client secret moved with its row into another org is never sent to a token endpoint", async () => {
-    const { org: evil, user: eve } = bed.t.app.identity.resolve({ platform: 'shell', workspaceId: 'elsewhere', userId: 'eve' });
+    const { org: evil, user: eve } = bed.t.app.identity.resolve({
+      platform: 'shell',
+      workspaceId: 'elsewhere',
+      userId: 'eve',
+    });
     sql.prepare("update oauth_providers set org_id = ? where org_id = ? and slug = 'other'").run(evil.id, bed.org.id);
     const link = await bed.oauth.connectLink(evil.id, eve.id, 'other');
     const step = await authorizeInBrowser(link);
@@ -242,60 +281,156 @@ describe('the start-up upgrade of first-format values', () => {
     try {
       const file = path.join(dir, 'old.db');
       const db = openDb(file);
-      const ids = { org: newId(), alice: newId(), bob: newId(), provider: newId(), conn: newId(), secret: newId(), ws: newId(), state: newId() };
+      const ids = {
+        org: newId(),
+        alice: newId(),
+        bob: newId(),
+        provider: newId(),
+        conn: newId(),
+        secret: newId(),
+        ws: newId(),
+        state: newId(),
+      };
       const s = db.$client;
       s.prepare('insert into orgs (id, name) values (?, ?)').run(ids.org, 'Acme');
-      s.prepare('insert into users (id, org_id, display_name) values (?, ?, ?), (?, ?, ?)').run(ids.alice, ids.org, 'Alice', ids.bob, ids.org, 'Bob');
-      s.prepare('insert into workspaces (id, org_id, platform, workspace_id, bot_token_sealed) values (?, ?, ?, ?, ?)')
-        .run(ids.ws, ids.org, 'slack', 'T1', sealV1(key, 'xoxb-old-canary', 'workspaces', 'bot_token_sealed', ids.ws));
-      s.prepare("insert into oauth_providers (id, org_id, slug, kind, display_name, client_id, client_secret_sealed, authorize_url, token_url) values (?, ?, 'gh', 'github', 'GitHub', 'cid', ?, 'https://a', 'https://t')")
-        .run(ids.provider, ids.org, sealV1(key, 'client-old-canary', 'oauth_providers', 'client_secret_sealed', ids.provider));
+      s.prepare('insert into users (id, org_id, display_name) values (?, ?, ?), (?, ?, ?)').run(
+        ids.alice,
+        ids.org,
+        'Alice',
+        ids.bob,
+        ids.org,
+        'Bob',
+      );
+      s.prepare(
+        'insert into workspaces (id, org_id, platform, workspace_id, bot_token_sealed) values (?, ?, ?, ?, ?)',
+      ).run(ids.ws, ids.org, 'slack', 'T1', sealV1(key, 'xoxb-old-canary', 'workspaces', 'bot_token_sealed', ids.ws));
+      s.prepare(
+        "insert into oauth_providers (id, org_id, slug, kind, display_name, client_id, client_secret_sealed, authorize_url, token_url) values (?, ?, 'gh', 'github', 'GitHub', 'cid', ?, 'https://a', 'https://t')",
+      ).run(
+        ids.provider,
+        ids.org,
+        sealV1(key, 'client-old-canary', 'oauth_providers', 'client_secret_sealed', ids.provider),
+      );
       const v1Access = sealV1(key, 'gho-old-canary', 'connected_accounts', 'access_token_sealed', ids.conn);
-      s.prepare("insert into connected_accounts (id, org_id, user_id, provider_id, status, access_token_sealed, refresh_token_sealed, updated_at) values (?, ?, ?, ?, 'active', ?, ?, 0)")
-        .run(ids.conn, ids.org, ids.alice, ids.provider, v1Access, sealV1(key, 'ghr-old-canary', 'connected_accounts', 'refresh_token_sealed', ids.conn));
-      s.prepare("insert into secrets (id, org_id, scope, scope_id, name, value_sealed, updated_at) values (?, ?, 'org', ?, 'deploy', ?, 0)")
-        .run(ids.secret, ids.org, ids.org, sealV1(key, 'secret-old-canary', 'secrets', 'value_sealed', ids.secret));
-      s.prepare("insert into oauth_states (id, org_id, user_id, provider_id, state_hash, code_verifier_sealed, expires_at) values (?, ?, ?, ?, 'h', ?, 0)")
-        .run(ids.state, ids.org, ids.alice, ids.provider, sealV1(key, 'verifier-old-canary', 'oauth_states', 'code_verifier_sealed', ids.state));
+      s.prepare(
+        "insert into connected_accounts (id, org_id, user_id, provider_id, status, access_token_sealed, refresh_token_sealed, updated_at) values (?, ?, ?, ?, 'active', ?, ?, 0)",
+      ).run(
+        ids.conn,
+        ids.org,
+        ids.alice,
+        ids.provider,
+        v1Access,
+        sealV1(key, 'ghr-old-canary', 'connected_accounts', 'refresh_token_sealed', ids.conn),
+      );
+      s.prepare(
+        "insert into secrets (id, org_id, scope, scope_id, name, value_sealed, updated_at) values (?, ?, 'org', ?, 'deploy', ?, 0)",
+      ).run(ids.secret, ids.org, ids.org, sealV1(key, 'secret-old-canary', 'secrets', 'value_sealed', ids.secret));
+      s.prepare(
+        "insert into oauth_states (id, org_id, user_id, provider_id, state_hash, code_verifier_sealed, expires_at) values (?, ?, ?, ?, 'h', ?, 0)",
+      ).run(
+        ids.state,
+        ids.org,
+        ids.alice,
+        ids.provider,
+        sealV1(key, 'verifier-old-canary', 'oauth_states', 'code_verifier_sealed', ids.state),
+      );
       s.close();
 
       const env = { DATABASE_URL: `file:${file}`, ONBEHALF_KEYS: key };
       const first = await startTestApp(env, 'cli');
       const ring = first.app.keyring;
-      const read = (q: string, ...a: string[]) => Object.values(first.app.db.$client.prepare(q).get(...a) as Record<string, string>)[0]!;
+      const read = (q: string, ...a: string[]) =>
+        Object.values(first.app.db.$client.prepare(q).get(...a) as Record<string, string>)[0]!;
       const grant = { id: ids.conn, orgId: ids.org, userId: ids.alice, providerId: ids.provider };
       const access = read('select access_token_sealed from connected_accounts where id = ?', ids.conn);
       expect(access).toMatch(/^v2\.k1\./);
       expect(ring.open(access, sealedTables.connectedAccounts.ctx(grant, 'accessTokenSealed'))).toBe('gho-old-canary');
-      expect(ring.open(read('select refresh_token_sealed from connected_accounts where id = ?', ids.conn), sealedTables.connectedAccounts.ctx(grant, 'refreshTokenSealed'))).toBe('ghr-old-canary');
-      expect(ring.open(read('select value_sealed from secrets where id = ?', ids.secret), sealedTables.secrets.ctx({ id: ids.secret, orgId: ids.org, scope: 'org', scopeId: ids.org, name: 'deploy' }, 'valueSealed'))).toBe('secret-old-canary');
-      expect(ring.open(read('select client_secret_sealed from oauth_providers where id = ?', ids.provider), sealedTables.oauthProviders.ctx({ id: ids.provider, orgId: ids.org, slug: 'gh' }, 'clientSecretSealed'))).toBe('client-old-canary');
-      expect(ring.open(read('select bot_token_sealed from workspaces where id = ?', ids.ws), sealedTables.workspaces.ctx({ id: ids.ws, platform: 'slack', workspaceId: 'T1' }, 'botTokenSealed'))).toBe('xoxb-old-canary');
-      expect(ring.open(read('select code_verifier_sealed from oauth_states where id = ?', ids.state), sealedTables.oauthStates.ctx({ id: ids.state, orgId: ids.org, userId: ids.alice, providerId: ids.provider }, 'codeVerifierSealed'))).toBe('verifier-old-canary');
+      expect(
+        ring.open(
+          read('select refresh_token_sealed from connected_accounts where id = ?', ids.conn),
+          sealedTables.connectedAccounts.ctx(grant, 'refreshTokenSealed'),
+        ),
+      ).toBe('ghr-old-canary');
+      expect(
+        ring.open(
+          read('select value_sealed from secrets where id = ?', ids.secret),
+          sealedTables.secrets.ctx(
+            { id: ids.secret, orgId: ids.org, scope: 'org', scopeId: ids.org, name: 'deploy' },
+            'valueSealed',
+          ),
+        ),
+      ).toBe('secret-old-canary');
+      expect(
+        ring.open(
+          read('select client_secret_sealed from oauth_providers where id = ?', ids.provider),
+          sealedTables.oauthProviders.ctx({ id: ids.provider, orgId: ids.org, slug: 'gh' }, 'clientSecretSealed'),
+        ),
+      ).toBe('client-old-canary');
+      expect(
+        ring.open(
+          read('select bot_token_sealed from workspaces where id = ?', ids.ws),
+          sealedTables.workspaces.ctx({ id: ids.ws, platform: 'slack', workspaceId: 'T1' }, 'botTokenSealed'),
+        ),
+      ).toBe('xoxb-old-canary');
+      expect(
+        ring.open(
+          read('select code_verifier_sealed from oauth_states where id = ?', ids.state),
+          sealedTables.oauthStates.ctx(
+            { id: ids.state, orgId: ids.org, userId: ids.alice, providerId: ids.provider },
+            'codeVerifierSealed',
+          ),
+        ),
+      ).toBe('verifier-old-canary');
       // Now bound to Alice: the same value read as Bob's does not open.
-      expect(() => ring.open(access, sealedTables.connectedAccounts.ctx({ ...grant, userId: ids.bob }, 'accessTokenSealed'))).toThrow(/does not open/);
-      expect(first.logs.lines.some((l) => l.includes('sealed values upgraded to owner-bound AAD') && l.includes('"resealed":6'))).toBe(true);
+      expect(() =>
+        ring.open(access, sealedTables.connectedAccounts.ctx({ ...grant, userId: ids.bob }, 'accessTokenSealed')),
+      ).toThrow(/does not open/);
+      expect(
+        first.logs.lines.some(
+          (l) => l.includes('sealed values upgraded to owner-bound AAD') && l.includes('"resealed":6'),
+        ),
+      ).toBe(true);
       // keys rotate re-seals under a new key and keeps the owner binding.
       const newKey = testKey('k2');
       const rotated = rotateKeys(first.app.db, new Keyring([newKey, key]));
       expect(rotated.columns.reduce((n, c) => n + c.resealed, 0)).toBe(6);
       const after = read('select access_token_sealed from connected_accounts where id = ?', ids.conn);
-      expect(new Keyring([newKey]).open(after, sealedTables.connectedAccounts.ctx(grant, 'accessTokenSealed'))).toBe('gho-old-canary');
-      expect(() => new Keyring([newKey]).open(after, sealedTables.connectedAccounts.ctx({ ...grant, userId: ids.bob }, 'accessTokenSealed'))).toThrow(/does not open/);
+      expect(new Keyring([newKey]).open(after, sealedTables.connectedAccounts.ctx(grant, 'accessTokenSealed'))).toBe(
+        'gho-old-canary',
+      );
+      expect(() =>
+        new Keyring([newKey]).open(
+          after,
+          sealedTables.connectedAccounts.ctx({ ...grant, userId: ids.bob }, 'accessTokenSealed'),
+        ),
+      ).toThrow(/does not open/);
       await first.stop();
 
       // The attacker moves the row to Bob and puts back the old v1 value (row-bound only), and even
       // deletes the upgrade record; start-up does not bless it, and it does not open.
       const attacker = new Database(file);
-      attacker.prepare('update connected_accounts set user_id = ?, access_token_sealed = ? where id = ?').run(ids.bob, v1Access, ids.conn);
+      attacker
+        .prepare('update connected_accounts set user_id = ?, access_token_sealed = ? where id = ?')
+        .run(ids.bob, v1Access, ids.conn);
       attacker.prepare('delete from storage_meta').run();
       attacker.close();
       const second = await startTestApp({ ...env, ONBEHALF_KEYS: `${newKey},${key}` }, 'cli');
-      const planted = Object.values(second.app.db.$client.prepare('select access_token_sealed from connected_accounts where id = ?').get(ids.conn) as Record<string, string>)[0]!;
+      const planted = Object.values(
+        second.app.db.$client
+          .prepare('select access_token_sealed from connected_accounts where id = ?')
+          .get(ids.conn) as Record<string, string>,
+      )[0]!;
       expect(planted).toBe(v1Access);
-      expect(() => second.app.keyring.open(planted, sealedTables.connectedAccounts.ctx({ ...grant, userId: ids.bob }, 'accessTokenSealed'))).toThrow(/old row-only format/);
+      expect(() =>
+        second.app.keyring.open(
+          planted,
+          sealedTables.connectedAccounts.ctx({ ...grant, userId: ids.bob }, 'accessTokenSealed'),
+        ),
+      ).toThrow(/old row-only format/);
       expect(second.logs.lines.some((l) => l.includes('"reason":"mixed_formats"') && l.includes(ids.conn))).toBe(true);
-      expect(second.logs.containing('gho-old-canary', 'ghr-old-canary', 'secret-old-canary', 'client-old-canary')).toEqual([]);
+      expect(
+        second.logs.containing('gho-old-canary', 'ghr-old-canary', 'secret-old-canary', 'client-old-canary'),
+      ).toEqual([]);
       await second.stop();
     } finally {
       cleanup();

@@ -17,20 +17,54 @@ function seed(file: string, ring: Keyring) {
   const secretId = newId();
   db.insert(orgs).values({ id: orgId, name: 'Acme' }).run();
   db.insert(users).values({ id: userId, orgId, displayName: 'Alice' }).run();
-  db.insert(oauthProviders).values({
-    id: providerId, orgId, slug: 'github', kind: 'github', displayName: 'GitHub', clientId: 'cid',
-    clientSecretSealed: ring.seal('client-secret-canary', sealedTables.oauthProviders.ctx({ id: providerId, orgId, slug: 'github' }, 'clientSecretSealed')),
-    authorizeUrl: 'https://github.com/login/oauth/authorize', tokenUrl: 'https://github.com/login/oauth/access_token',
-  }).run();
-  db.insert(connectedAccounts).values({
-    id: connId, orgId, userId, providerId, status: 'active', updatedAt: Date.now(),
-    accessTokenSealed: ring.seal('gho_access_canary', sealedTables.connectedAccounts.ctx({ id: connId, orgId, userId, providerId }, 'accessTokenSealed')),
-    refreshTokenSealed: ring.seal('ghr_refresh_canary', sealedTables.connectedAccounts.ctx({ id: connId, orgId, userId, providerId }, 'refreshTokenSealed')),
-  }).run();
-  db.insert(secrets).values({
-    id: secretId, orgId, scope: 'org', scopeId: orgId, name: 'key', updatedAt: Date.now(),
-    valueSealed: ring.seal('org-secret-canary', sealedTables.secrets.ctx({ id: secretId, orgId, scope: 'org', scopeId: orgId, name: 'key' }, 'valueSealed')),
-  }).run();
+  db.insert(oauthProviders)
+    .values({
+      id: providerId,
+      orgId,
+      slug: 'github',
+      kind: 'github',
+      displayName: 'GitHub',
+      clientId: 'cid',
+      clientSecretSealed: ring.seal(
+        'client-secret-canary',
+        sealedTables.oauthProviders.ctx({ id: providerId, orgId, slug: 'github' }, 'clientSecretSealed'),
+      ),
+      authorizeUrl: 'https://github.com/login/oauth/authorize',
+      tokenUrl: 'https://github.com/login/oauth/access_token',
+    })
+    .run();
+  db.insert(connectedAccounts)
+    .values({
+      id: connId,
+      orgId,
+      userId,
+      providerId,
+      status: 'active',
+      updatedAt: Date.now(),
+      accessTokenSealed: ring.seal(
+        'gho_access_canary',
+        sealedTables.connectedAccounts.ctx({ id: connId, orgId, userId, providerId }, 'accessTokenSealed'),
+      ),
+      refreshTokenSealed: ring.seal(
+        'ghr_refresh_canary',
+        sealedTables.connectedAccounts.ctx({ id: connId, orgId, userId, providerId }, 'refreshTokenSealed'),
+      ),
+    })
+    .run();
+  db.insert(secrets)
+    .values({
+      id: secretId,
+      orgId,
+      scope: 'org',
+      scopeId: orgId,
+      name: 'key',
+      updatedAt: Date.now(),
+      valueSealed: ring.seal(
+        'org-secret-canary',
+        sealedTables.secrets.ctx({ id: secretId, orgId, scope: 'org', scopeId: orgId, name: 'key' }, 'valueSealed'),
+      ),
+    })
+    .run();
   return { db, orgId, userId, providerId, connId, secretId };
 }
 
@@ -70,10 +104,24 @@ describe('storage', () => {
     const ring = new Keyring([testKey()]);
     const { dir, cleanup } = tempDir();
     const { db, orgId, userId, providerId } = seed(path.join(dir, 'u.db'), ring);
-    expect(() => db.insert(connectedAccounts).values({ id: newId(), orgId, userId, providerId, status: 'active', updatedAt: 0 }).run()).toThrow(/UNIQUE/);
-    db.insert(linkedAccounts).values({ id: newId(), orgId, userId, platform: 'slack', workspaceId: 'T1', platformUserId: 'U1' }).run();
-    expect(() => db.insert(linkedAccounts).values({ id: newId(), orgId, userId, platform: 'slack', workspaceId: 'T1', platformUserId: 'U1' }).run()).toThrow(/UNIQUE/);
-    expect(() => db.insert(users).values({ id: newId(), orgId: 'no-such-org', displayName: 'x' }).run()).toThrow(/FOREIGN KEY/);
+    expect(() =>
+      db
+        .insert(connectedAccounts)
+        .values({ id: newId(), orgId, userId, providerId, status: 'active', updatedAt: 0 })
+        .run(),
+    ).toThrow(/UNIQUE/);
+    db.insert(linkedAccounts)
+      .values({ id: newId(), orgId, userId, platform: 'slack', workspaceId: 'T1', platformUserId: 'U1' })
+      .run();
+    expect(() =>
+      db
+        .insert(linkedAccounts)
+        .values({ id: newId(), orgId, userId, platform: 'slack', workspaceId: 'T1', platformUserId: 'U1' })
+        .run(),
+    ).toThrow(/UNIQUE/);
+    expect(() => db.insert(users).values({ id: newId(), orgId: 'no-such-org', displayName: 'x' }).run()).toThrow(
+      /FOREIGN KEY/,
+    );
     db.$client.close();
     cleanup();
   });
@@ -104,12 +152,24 @@ describe('storage', () => {
       const ring = new Keyring([newKey, oldKey]);
       const report = rotateKeys(db, ring);
       expect(report.columns.reduce((n, c) => n + c.resealed, 0)).toBe(4);
-      const row = db.$client.prepare('select access_token_sealed a from connected_accounts where id = ?').get(connId) as { a: string };
+      const row = db.$client
+        .prepare('select access_token_sealed a from connected_accounts where id = ?')
+        .get(connId) as { a: string };
       expect(row.a).toMatch(/^v2\.new\./);
-      expect(new Keyring([newKey]).open(row.a, sealedTables.connectedAccounts.ctx({ id: connId, orgId, userId, providerId }, 'accessTokenSealed'))).toBe('gho_access_canary');
+      expect(
+        new Keyring([newKey]).open(
+          row.a,
+          sealedTables.connectedAccounts.ctx({ id: connId, orgId, userId, providerId }, 'accessTokenSealed'),
+        ),
+      ).toBe('gho_access_canary');
       expect(rotateKeys(db, ring).columns.reduce((n, c) => n + c.resealed, 0)).toBe(0);
       const s = db.$client.prepare('select value_sealed v from secrets where id = ?').get(secretId) as { v: string };
-      expect(new Keyring([newKey]).open(s.v, sealedTables.secrets.ctx({ id: secretId, orgId, scope: 'org', scopeId: orgId, name: 'key' }, 'valueSealed'))).toBe('org-secret-canary');
+      expect(
+        new Keyring([newKey]).open(
+          s.v,
+          sealedTables.secrets.ctx({ id: secretId, orgId, scope: 'org', scopeId: orgId, name: 'key' }, 'valueSealed'),
+        ),
+      ).toBe('org-secret-canary');
       db.$client.close();
 
       // The CLI does the same and reports counts; a missing old key fails closed and changes nothing.

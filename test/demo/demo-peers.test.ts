@@ -23,16 +23,39 @@ describe('demo provider and notes server', () => {
 
   async function tokenFor(login: string, verifier = randomBytes(32).toString('base64url')) {
     const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const q = new URLSearchParams({ response_type: 'code', client_id: provider.clientId, redirect_uri: 'http://127.0.0.1/cb', state: 's1', code_challenge: challenge, code_challenge_method: 'S256', login });
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: provider.clientId,
+      redirect_uri: 'http://127.0.0.1/cb',
+      state: 's1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      login,
+    });
     const r = await fetch(`${base}/demo-oauth/authorize?${q}`, { redirect: 'manual' });
     const code = new URL(r.headers.get('location')!).searchParams.get('code')!;
-    const t = await fetch(`${base}/demo-oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1/cb', code_verifier: verifier, client_id: provider.clientId, client_secret: provider.clientSecret }) });
-    return { status: t.status, body: (await t.json()) as { access_token?: string; refresh_token?: string; error?: string } };
+    const t = await fetch(`${base}/demo-oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: 'http://127.0.0.1/cb',
+        code_verifier: verifier,
+        client_id: provider.clientId,
+        client_secret: provider.clientSecret,
+      }),
+    });
+    return {
+      status: t.status,
+      body: (await t.json()) as { access_token?: string; refresh_token?: string; error?: string },
+    };
   }
 
   async function call(token: string | undefined, tool: string, args: Record<string, unknown> = {}) {
     const client = new Client({ name: 't', version: '1' });
-    const transport = new StreamableHTTPClientTransport(new URL(`${base}/demo-notes/mcp`), { requestInit: { headers: token ? { Authorization: `Bearer ${token}` } : {} } });
+    const transport = new StreamableHTTPClientTransport(new URL(`${base}/demo-notes/mcp`), {
+      requestInit: { headers: token ? { Authorization: `Bearer ${token}` } : {} },
+    });
     await client.connect(transport);
     try {
       const r = await client.callTool({ name: tool, arguments: args });
@@ -43,17 +66,36 @@ describe('demo provider and notes server', () => {
   }
 
   it('shows a consent page asking which login to act as', async () => {
-    const r = await fetch(`${base}/demo-oauth/authorize?response_type=code&client_id=${provider.clientId}&redirect_uri=http://x/cb&state=s&code_challenge=abc&code_challenge_method=S256`);
+    const r = await fetch(
+      `${base}/demo-oauth/authorize?response_type=code&client_id=${provider.clientId}&redirect_uri=http://x/cb&state=s&code_challenge=abc&code_challenge_method=S256`,
+    );
     expect(await r.text()).toMatch(/Sign in as/);
   });
 
   it('issues tokens only with the right PKCE verifier', async () => {
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
-    const q = new URLSearchParams({ response_type: 'code', client_id: provider.clientId, redirect_uri: 'http://127.0.0.1/cb', state: 's', code_challenge: challenge, code_challenge_method: 'S256', login: 'bob' });
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: provider.clientId,
+      redirect_uri: 'http://127.0.0.1/cb',
+      state: 's',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      login: 'bob',
+    });
     const r = await fetch(`${base}/demo-oauth/authorize?${q}`, { redirect: 'manual' });
     const code = new URL(r.headers.get('location')!).searchParams.get('code')!;
-    const bad = await fetch(`${base}/demo-oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: 'http://127.0.0.1/cb', code_verifier: 'wrong', client_id: provider.clientId }) });
+    const bad = await fetch(`${base}/demo-oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: 'http://127.0.0.1/cb',
+        code_verifier: 'wrong',
+        client_id: provider.clientId,
+      }),
+    });
     expect(bad.status).toBe(400);
   });
 

@@ -8,7 +8,12 @@ import { runCli, startCli } from '../support/cli.js';
 function listeners(port: number): string[] {
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
   return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((f) =>
-    readFileSync(f, 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((c) => c[3] === '0A' && c[1]?.endsWith(`:${hex}`)).map((c) => c[1]!.split(':')[0]!),
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/))
+      .filter((c) => c[3] === '0A' && c[1]?.endsWith(`:${hex}`))
+      .map((c) => c[1]!.split(':')[0]!),
   );
 }
 
@@ -34,7 +39,7 @@ describe('onbehalf demo --script', () => {
     }
   });
 
-  it('each demo run has its own data, removed when it ends: a second run does not resume the first run\'s parked call, and the shell inherits nothing', async () => {
+  it("each demo run has its own data, removed when it ends: a second run does not resume the first run's parked call, and the shell inherits nothing", async () => {
     const { dir, cleanup } = tempDir();
     try {
       const port = await freePort();
@@ -47,7 +52,11 @@ describe('onbehalf demo --script', () => {
       const second = await runCli(['demo', '--script'], { cwd: dir, env });
       expect(second.code).toBe(0);
       expect(second.stdout.match(/You are alice at the demo provider\./g)).toHaveLength(1);
-      const shell = await runCli(['shell', '--as', 'alice'], { cwd: dir, env: { PORT: String(port) }, input: '/onbehalf whoami\n/onbehalf tools\n/onbehalf admin server list\n' });
+      const shell = await runCli(['shell', '--as', 'alice'], {
+        cwd: dir,
+        env: { PORT: String(port) },
+        input: '/onbehalf whoami\n/onbehalf tools\n/onbehalf admin server list\n',
+      });
       expect(shell.code).toBe(0);
       expect(shell.stdout).toMatch(/You are alice \(member\) in local/);
       expect(shell.stdout).not.toMatch(/notes|demo/);
@@ -61,7 +70,11 @@ describe('onbehalf demo --script', () => {
     const { dir, cleanup } = tempDir();
     try {
       const port = await freePort();
-      const shell = await startCli(['shell', '--as', 'ada'], { cwd: dir, env: { PORT: String(port) }, ready: /onbehalf shell as ada/ });
+      const shell = await startCli(['shell', '--as', 'ada'], {
+        cwd: dir,
+        env: { PORT: String(port) },
+        ready: /onbehalf shell as ada/,
+      });
       expect(listeners(port)).toEqual(['0100007F']);
       shell.child.stdin!.end();
       expect(await shell.exited).toBe(0);
@@ -78,7 +91,9 @@ describe('onbehalf demo --script', () => {
     const { dir, cleanup } = tempDir();
     const r = await runCli(['shell'], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stdout.trim()).toBe('onbehalf shell: say who you are. Use: onbehalf shell --as NAME (1–32 letters, digits, . _ -)');
+    expect(r.stdout.trim()).toBe(
+      'onbehalf shell: say who you are. Use: onbehalf shell --as NAME (1–32 letters, digits, . _ -)',
+    );
     cleanup();
   });
 

@@ -32,7 +32,13 @@ describe(`bad input barrage: ${COUNT} malformed Slack requests and OAuth query s
     process.on('uncaughtException', onUnhandled);
     redis = await startTestRedis();
     slack = await startSlackApi();
-    t = await startTestApp({ REDIS_URL: redis.url, LOG_LEVEL: 'warn', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slack.url.replace(/\/$/, '') });
+    t = await startTestApp({
+      REDIS_URL: redis.url,
+      LOG_LEVEL: 'warn',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: slack.url.replace(/\/$/, ''),
+    });
   });
 
   afterAll(async () => {
@@ -44,19 +50,27 @@ describe(`bad input barrage: ${COUNT} malformed Slack requests and OAuth query s
   });
 
   it('no 5xx, no crash, no unhandled rejection, memory flat, within 60 s', async () => {
-    expect(typeof (globalThis as { gc?: unknown }).gc, 'run with --expose-gc (vitest.faults.config.ts)').toBe('function');
+    expect(typeof (globalThis as { gc?: unknown }).gc, 'run with --expose-gc (vitest.faults.config.ts)').toBe(
+      'function',
+    );
     const signer = new SlackSigner(SIGNING_SECRET);
     const requests = barrage(SEED, COUNT, signer, 'T_DEFAULT');
     const statuses = new Map<string, number>();
     const fivexx: string[] = [];
     let done = 0;
     const send = async (req: BadRequest) => {
-      const init: RequestInit = { method: req.method, headers: req.headers, redirect: 'manual', signal: AbortSignal.timeout(10_000) };
+      const init: RequestInit = {
+        method: req.method,
+        headers: req.headers,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(10_000),
+      };
       if (req.body !== undefined) init.body = req.body;
       const res = await fetch(`${t.baseUrl}${req.path}`, init);
       await res.arrayBuffer();
       statuses.set(`${req.kind} ${res.status}`, (statuses.get(`${req.kind} ${res.status}`) ?? 0) + 1);
-      if (res.status >= 500) fivexx.push(`${res.status} ${req.method} ${req.path.slice(0, 120)} ${(req.body ?? '').slice(0, 200)}`);
+      if (res.status >= 500)
+        fivexx.push(`${res.status} ${req.method} ${req.path.slice(0, 120)} ${(req.body ?? '').slice(0, 200)}`);
     };
     const lanes = async (gen: Generator<BadRequest>, n: number) => {
       const lane = async () => {
@@ -82,10 +96,21 @@ describe(`bad input barrage: ${COUNT} malformed Slack requests and OAuth query s
     const end = await settled();
     const mib = (n: number) => (n / 2 ** 20).toFixed(0);
 
-    const summary = [...statuses].sort().map(([k, n]) => `${k}: ${n}`).join(', ');
-    console.log(`barrage: ${done} requests in ${took} ms; after GC: RSS ${mib(warm.rss)} → ${mib(end.rss)} MiB, heap ${mib(warm.heap)} → ${mib(end.heap)} MiB; ${summary}`);
+    const summary = [...statuses]
+      .sort()
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(', ');
+    console.log(
+      `barrage: ${done} requests in ${took} ms; after GC: RSS ${mib(warm.rss)} → ${mib(end.rss)} MiB, heap ${mib(warm.heap)} → ${mib(end.heap)} MiB; ${summary}`,
+    );
     expect(done).toBe(COUNT);
-    const errors = [...new Set(t.logs.lines.filter((l) => /"level":(50|60)/.test(l)).map((l) => l.replace(/"(time|reqId|requestId|pid)":[^,]*,/g, '')))];
+    const errors = [
+      ...new Set(
+        t.logs.lines
+          .filter((l) => /"level":(50|60)/.test(l))
+          .map((l) => l.replace(/"(time|reqId|requestId|pid)":[^,]*,/g, '')),
+      ),
+    ];
     expect({ fivexx: fivexx.slice(0, 5), errors: errors.slice(0, 8) }).toEqual({ fivexx: [], errors: [] });
     expect(unhandled).toEqual([]);
     expect(t.logs.lines.filter((l) => /unhandled|uncaught/i.test(l)).slice(0, 3)).toEqual([]);
@@ -103,19 +128,40 @@ describe(`bad input barrage: ${COUNT} malformed Slack requests and OAuth query s
   it('the shapes the barrage found are refused with a 400, signed or not, and never reach Bolt (they made 500s that Slack retries)', async () => {
     const signer = new SlackSigner(SIGNING_SECRET);
     const url = `${t.baseUrl}/slack/events`;
-    const event = (e: unknown) => signer.sign(JSON.stringify({ token: 'x', team_id: 'T_DEFAULT', api_app_id: 'A_FAKE', type: 'event_callback', event_id: 'EvShape', event_time: 1, event: e }), 'json');
+    const event = (e: unknown) =>
+      signer.sign(
+        JSON.stringify({
+          token: 'x',
+          team_id: 'T_DEFAULT',
+          api_app_id: 'A_FAKE',
+          type: 'event_callback',
+          event_id: 'EvShape',
+          event_time: 1,
+          event: e,
+        }),
+        'json',
+      );
     const found = [
       event(-257457987),
       event('provider 155610'),
       event({ add: {}, channel: true }),
       event({ type: 'app_mention', user: null, text: 'hi', channel: 'C1' }),
       signer.sign(JSON.stringify({ actions: [] }), 'json'),
-      signer.interaction({ type: 'shortcut', team: { id: 'T_DEFAULT' }, user: { id: 'U1' }, actions: 170545469, view: null }),
+      signer.interaction({
+        type: 'shortcut',
+        team: { id: 'T_DEFAULT' },
+        user: { id: 'U1' },
+        actions: 170545469,
+        view: null,
+      }),
       signer.command({ teamId: 'constructor', userId: 'U1', channelId: 'C4', text: 'help' }),
       signer.command({ teamId: '__proto__', userId: 'U1', channelId: 'C4', text: 'help' }),
     ];
     for (const req of found) expect((await signer.post(url, req)).status, req.body).toBe(400);
     // A well-formed command still works.
-    expect((await signer.post(url, signer.command({ teamId: 'T_DEFAULT', userId: 'U1', channelId: 'C4', text: 'help' }))).status).toBe(200);
+    expect(
+      (await signer.post(url, signer.command({ teamId: 'T_DEFAULT', userId: 'U1', channelId: 'C4', text: 'help' })))
+        .status,
+    ).toBe(200);
   });
 });

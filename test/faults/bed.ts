@@ -22,7 +22,14 @@ export type Sent = { ok: true; requestId: string; reply: string } | { ok: false;
  * The real product (`serve` mode, in-process tool workers) with the runner's chat seam recorded,
  * and a member `run` through the chat core exactly as a platform calls it. One per test file.
  */
-export async function faultBed(env: Record<string, string>, o: { tuning?: RunnerTuning; startWorkers?: boolean; extra?: Omit<AppOptions, 'mode' | 'logDestination' | 'runner'> } = {}) {
+export async function faultBed(
+  env: Record<string, string>,
+  o: {
+    tuning?: RunnerTuning;
+    startWorkers?: boolean;
+    extra?: Omit<AppOptions, 'mode' | 'logDestination' | 'runner'>;
+  } = {},
+) {
   const notifier = new RecordingNotifier();
   const t: TestApp = await startTestApp({ LOG_LEVEL: 'info', ...env }, 'serve', {
     ...o.extra,
@@ -33,19 +40,29 @@ export async function faultBed(env: Record<string, string>, o: { tuning?: Runner
   const app = t.app;
   const orgId = () => app.identity.resolve(shellIdentity('admin').identity).org.id;
   return {
-    t, app, notifier, orgId,
+    t,
+    app,
+    notifier,
+    orgId,
     /** Sends `/onbehalf <line>` as shell user `user`; a thrown error is what the platform shows (shell prints it, Slack gets a 500 and retries). */
     async send(user: string, line: string, eventId = `drill-${process.pid}-${n++}`): Promise<Sent> {
       const { identity, target } = shellIdentity(user);
       try {
-        const ack: Ack = await app.chat!.handle({ kind: 'command', identity, target: { ...target, messageId: eventId }, text: line, eventId });
+        const ack: Ack = await app.chat!.handle({
+          kind: 'command',
+          identity,
+          target: { ...target, messageId: eventId },
+          text: line,
+          eventId,
+        });
         return { ok: true, requestId: eventId, reply: ack?.private?.text ?? '' };
       } catch (err) {
         return { ok: false, requestId: eventId, error: (err as Error).message };
       }
     },
     /** Every `tool_calls` row. */
-    rows: (): CallRowView[] => app.db.$client.prepare('select id, status, request_id, outcome from tool_calls').all() as CallRowView[],
+    rows: (): CallRowView[] =>
+      app.db.$client.prepare('select id, status, request_id, outcome from tool_calls').all() as CallRowView[],
     /** The outcome notices posted for the call made by request `requestId`. */
     noticesFor: (requestId: string) => notifier.notices.filter((x) => x.call.requestId === requestId),
     stop: () => t.stop(),

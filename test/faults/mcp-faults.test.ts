@@ -8,9 +8,17 @@ import { startRogueMcpServer, type RogueMcpServer } from '../support/rogue-mcp.j
 import { faultBed, until, type FaultBed } from './bed.js';
 
 /** The test MCP server in a child process: its URL and the tool calls it reported so far. */
-function startMcpChild(): Promise<{ child: ChildProcess; url: string; calls: () => string[]; exited: Promise<unknown> }> {
+function startMcpChild(): Promise<{
+  child: ChildProcess;
+  url: string;
+  calls: () => string[];
+  exited: Promise<unknown>;
+}> {
   const script = fileURLToPath(new URL('./fixtures/mcp-child.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: childEnv({}), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: childEnv({}),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise((r) => child.once('exit', r));
   let out = '';
   return new Promise((resolve, reject) => {
@@ -45,7 +53,8 @@ describe('MCP servers that die, hang or answer garbage', () => {
     victim = await startMcpChild();
     bed = await faultBed({ REDIS_URL: redis.url });
     const org = bed.orgId();
-    const add = async (name: string, url: string, timeoutMs = 30_000) => expect((await bed.app.policy.addServer(org, { name, transport: 'http', url, timeoutMs })).ok).toBe(true);
+    const add = async (name: string, url: string, timeoutMs = 30_000) =>
+      expect((await bed.app.policy.addServer(org, { name, transport: 'http', url, timeoutMs })).ok).toBe(true);
     await add('good', good.url);
     await add('victim', victim.url);
     for (const mode of ['hang', 'garbage', 'not-jsonrpc', 'wrong-result'] as const) {
@@ -67,7 +76,11 @@ describe('MCP servers that die, hang or answer garbage', () => {
     const note = await bed.send('alice', 'run victim.create_note {"text":"pay invoice 7","delayMs":5000}');
     const read = await bed.send('bob', 'run victim.read_notes {"delayMs":5000}');
     expect([note.ok, read.ok]).toEqual([true, true]);
-    await until(() => victim.calls().includes('create_note') && victim.calls().includes('read_notes'), 15_000, 'both calls to reach the server');
+    await until(
+      () => victim.calls().includes('create_note') && victim.calls().includes('read_notes'),
+      15_000,
+      'both calls to reach the server',
+    );
     victim.child.kill('SIGKILL');
     await victim.exited;
     const started = Date.now();
@@ -80,11 +93,17 @@ describe('MCP servers that die, hang or answer garbage', () => {
   });
 
   it('hung, invalid JSON, non-JSON-RPC and wrong-shaped answers each give the caller one clear outcome', async () => {
-    const sent = await Promise.all(['hang', 'garbage', 'not-jsonrpc', 'wrong-result'].map((m) => bed.send('alice', `run ${m}.echo {"text":"x"}`)));
+    const sent = await Promise.all(
+      ['hang', 'garbage', 'not-jsonrpc', 'wrong-result'].map((m) => bed.send('alice', `run ${m}.echo {"text":"x"}`)),
+    );
     expect(sent.every((s) => s.ok)).toBe(true);
     const [hang, garbage, notRpc, wrong] = await Promise.all(sent.map((s) => outcomeOf(s.requestId, 30_000)));
     expect(hang!.text).toMatch(/`hang\.echo` timed out/);
-    for (const [n, server] of [[garbage, 'garbage'], [notRpc, 'not-jsonrpc'], [wrong, 'wrong-result']] as const) {
+    for (const [n, server] of [
+      [garbage, 'garbage'],
+      [notRpc, 'not-jsonrpc'],
+      [wrong, 'wrong-result'],
+    ] as const) {
       expect(n!.outcome.kind, n!.text).toMatch(/^(unreachable|failed)$/);
       expect(n!.text).toMatch(new RegExp(`\`${server}\\.echo\` failed`));
       // The server's own bytes are never relayed to the caller.

@@ -16,9 +16,15 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
   let mcp: TestMcpHttpServer;
   let bed: FaultBed;
   let userId: string;
-  const status = () => bed.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId)).get()?.status;
+  const status = () =>
+    bed.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId)).get()?.status;
   // Each call finds an hour-long token with 30 s left, inside the 60 s margin: it refreshes first.
-  const nearExpiry = () => bed.app.db.update(connectedAccounts).set({ expiresAt: Date.now() + 30_000, updatedAt: Date.now() - 3_570_000 }).where(eq(connectedAccounts.userId, userId)).run();
+  const nearExpiry = () =>
+    bed.app.db
+      .update(connectedAccounts)
+      .set({ expiresAt: Date.now() + 30_000, updatedAt: Date.now() - 3_570_000 })
+      .where(eq(connectedAccounts.userId, userId))
+      .run();
   const run = async (what: string) => {
     nearExpiry();
     const s = await bed.send('alice', 'run tools.whoami {}');
@@ -37,10 +43,20 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
     const org = bed.orgId();
     userId = bed.app.identity.resolve(shellIdentity('alice').identity).user.id;
     const oauth = bed.app.oauth!;
-    const added = await oauth.addProvider(org, { slug: 'gh', kind: 'oauth2', clientId: 'drill-client', clientSecret: new Secret(CLIENT_SECRET), scopes: ['repo'], issuer: provider.issuer, ...provider.endpoints });
+    const added = await oauth.addProvider(org, {
+      slug: 'gh',
+      kind: 'oauth2',
+      clientId: 'drill-client',
+      clientSecret: new Secret(CLIENT_SECRET),
+      scopes: ['repo'],
+      issuer: provider.issuer,
+      ...provider.endpoints,
+    });
     expect(added.ok).toBe(true);
     expect((await bed.app.policy.addServer(org, { name: 'tools', transport: 'http', url: mcp.url })).ok).toBe(true);
-    expect((await bed.app.policy.bind(org, 'tools', 'header', 'Authorization', 'oauth:gh', 'Bearer {token}')).ok).toBe(true);
+    expect((await bed.app.policy.bind(org, 'tools', 'header', 'Authorization', 'oauth:gh', 'Bearer {token}')).ok).toBe(
+      true,
+    );
     const step = await authorizeInBrowser(await oauth.connectLink(org, userId, 'gh'));
     if (!('callbackUrl' in step)) throw new Error(`authorize failed: ${step.status}`);
     expect((await step.browser.fetch(step.callbackUrl)).status).toBe(200);
@@ -89,6 +105,8 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
     expect(back.outcome).toMatchObject({ kind: 'result', isError: false });
     expect(mcp.calls.at(-1)!.seen['authorization']).toBe(`Bearer ${provider.issuedAccessTokens.at(-1)}`);
     expect(status()).toBe('active');
-    expect(bed.t.logs.containing(CLIENT_SECRET, ...provider.issuedAccessTokens, ...provider.issuedRefreshTokens)).toEqual([]);
+    expect(
+      bed.t.logs.containing(CLIENT_SECRET, ...provider.issuedAccessTokens, ...provider.issuedRefreshTokens),
+    ).toEqual([]);
   });
 });

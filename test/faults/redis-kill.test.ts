@@ -15,8 +15,13 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
   beforeAll(async () => {
     redis = await startPrivateRedis({ dir: redisDir, port: await freePort() });
     mcp = await startMcpHttpServer();
-    bed = await faultBed({ REDIS_URL: redis.url }, { tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8, maxQueuedPerUser: 1000 } });
-    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(true);
+    bed = await faultBed(
+      { REDIS_URL: redis.url },
+      { tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8, maxQueuedPerUser: 1000 } },
+    );
+    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(
+      true,
+    );
   });
 
   afterAll(async () => {
@@ -70,10 +75,19 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
     expect(retried.filter((s) => !s.ok)).toEqual([]);
 
     const ids = sent.map((s) => s.requestId);
-    await until(() => ids.every((id) => bed.noticesFor(id).length > 0), 60_000, 'every call to be answered').catch((err) => {
-      const missing = new Set(ids.filter((id) => bed.noticesFor(id).length === 0));
-      throw new Error(`${(err as Error).message}; unanswered: ${JSON.stringify(bed.rows().filter((r) => missing.has(r.request_id)).slice(0, 5))} (${missing.size} in all; ${refused.length} refused first)`);
-    });
+    await until(() => ids.every((id) => bed.noticesFor(id).length > 0), 60_000, 'every call to be answered').catch(
+      (err) => {
+        const missing = new Set(ids.filter((id) => bed.noticesFor(id).length === 0));
+        throw new Error(
+          `${(err as Error).message}; unanswered: ${JSON.stringify(
+            bed
+              .rows()
+              .filter((r) => missing.has(r.request_id))
+              .slice(0, 5),
+          )} (${missing.size} in all; ${refused.length} refused first)`,
+        );
+      },
+    );
     await new Promise((r) => setTimeout(r, 2500)); // room for a duplicate to show up
     for (const id of ids) {
       const mine = bed.noticesFor(id);
@@ -103,6 +117,11 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
     await until(() => bed.noticesFor('drill-ev-ghost').length === 2, 10_000, 'the redelivered call to run');
     await new Promise((r) => setTimeout(r, 500));
     expect(bed.noticesFor('drill-ev-ghost')).toHaveLength(2);
-    expect(bed.rows().filter((r) => r.request_id === 'drill-ev-ghost').map((r) => r.status)).toEqual(['succeeded']);
+    expect(
+      bed
+        .rows()
+        .filter((r) => r.request_id === 'drill-ev-ghost')
+        .map((r) => r.status),
+    ).toEqual(['succeeded']);
   });
 });

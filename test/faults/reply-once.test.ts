@@ -27,22 +27,39 @@ describe('a worker SIGKILLed between posting an answer to Slack and recording it
   let env: Record<string, string>;
   const workers: WorkerProcess[] = [];
   const command = async (userId: string, line: string) => {
-    const res = await signer.post(`${ingress.baseUrl}/slack/events`, signer.command({ teamId: TEAM, userId, channelId: CHANNEL, text: line }));
+    const res = await signer.post(
+      `${ingress.baseUrl}/slack/events`,
+      signer.command({ teamId: TEAM, userId, channelId: CHANNEL, text: line }),
+    );
     expect(res.status, res.text).toBe(200);
     return res.text ? String((JSON.parse(res.text) as { text?: string }).text ?? '') : '';
   };
-  const row = () => ingress.app.db.$client.prepare("select id, status, outcome, delivery from tool_calls where tool = 'echo'").get() as { id: string; status: string; outcome: string | null; delivery: string | null } | undefined;
+  const row = () =>
+    ingress.app.db.$client.prepare("select id, status, outcome, delivery from tool_calls where tool = 'echo'").get() as
+      { id: string; status: string; outcome: string | null; delivery: string | null } | undefined;
   const notified = () => Boolean(row()?.outcome && (JSON.parse(row()!.outcome!) as { notified?: boolean }).notified);
 
   beforeAll(async () => {
     [redis, slack, mcp] = await Promise.all([startTestRedis(), startSlackApi(), startMcpHttpServer()]);
     const shared = {
-      REDIS_URL: redis.url, DATABASE_URL: `file:${path.join(tmp.dir, 'onbehalf.db')}`, ONBEHALF_KEYS: key,
-      SLACK_SIGNING_SECRET: SIGNING, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slack.url,
+      REDIS_URL: redis.url,
+      DATABASE_URL: `file:${path.join(tmp.dir, 'onbehalf.db')}`,
+      ONBEHALF_KEYS: key,
+      SLACK_SIGNING_SECRET: SIGNING,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: slack.url,
     };
     // Ingress only: Bolt takes the slash command and enqueues; `onbehalf worker` processes run the call and post.
-    ingress = await startTestApp({ ...shared, ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN` }, 'serve', { runner: { startWorkers: false } });
-    env = { ...shared, ONBEHALF_DATA_DIR: tmp.dir, LOCK_MS: '1500', STALLED_MS: '500', ONBEHALF_ALLOW_PRIVATE_URLS: 'true' };
+    ingress = await startTestApp({ ...shared, ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN` }, 'serve', {
+      runner: { startWorkers: false },
+    });
+    env = {
+      ...shared,
+      ONBEHALF_DATA_DIR: tmp.dir,
+      LOCK_MS: '1500',
+      STALLED_MS: '500',
+      ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
+    };
     expect(await command('UADMIN', `admin server add web http ${mcp.url}`)).toContain('web');
   });
 
@@ -54,7 +71,9 @@ describe('a worker SIGKILLed between posting an answer to Slack and recording it
   });
 
   it('the survivor edits the same message: exactly one visible answer, and the tool ran once', async () => {
-    const answered = slack.hold((c) => ['chat.update', 'chat.postMessage'].includes(c.method) && String(c.body['text']).includes('said once'));
+    const answered = slack.hold(
+      (c) => ['chat.update', 'chat.postMessage'].includes(c.method) && String(c.body['text']).includes('said once'),
+    );
     expect(await command('UALICE', 'run web.echo {"text":"said once"}')).toContain('Running `web.echo` as you');
     const w1 = await startWorker(env);
     workers.push(w1);

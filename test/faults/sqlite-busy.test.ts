@@ -15,7 +15,10 @@ const locker = fileURLToPath(new URL('./fixtures/sqlite-locker.ts', import.meta.
 
 /** Starts a process that holds the database's write lock for `holdMs`; resolves once it holds it. */
 function holdWriteLock(dbFile: string, holdMs: number): Promise<{ released: Promise<number | null>; pid: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', locker], { env: childEnv({ DB_FILE: dbFile, HOLD_MS: String(holdMs) }), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', locker], {
+    env: childEnv({ DB_FILE: dbFile, HOLD_MS: String(holdMs) }),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const released = new Promise<number | null>((r) => child.once('exit', r));
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => /locked/.test(String(d)) && resolve({ released, pid: child.pid! }));
@@ -37,7 +40,9 @@ describe('SQLite busy: another process holds a long write transaction', () => {
     bed = await faultBed({ REDIS_URL: redis.url, DATABASE_URL: `file:${dbFile}` });
     alice = new ShellSession(bed.app.chat!, 'alice');
     bed.app.outbound.register('shell', new ShellOutbound((u) => (u === 'alice' ? alice.stream : undefined)));
-    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(true);
+    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(
+      true,
+    );
     expect(await alice.send('/onbehalf run web.echo {"text":"before"}')).toMatch(/Running `web\.echo` as you/);
   });
 

@@ -19,11 +19,26 @@ describe('one of two worker processes SIGKILLed under load', () => {
     redis = await startTestRedis();
     mcp = await startMcpHttpServer();
     // 24 slow calls per user in flight: past the default per-user cap of queued calls.
-    const shared = { REDIS_URL: redis.url, DATABASE_URL: `file:${path.join(tmp.dir, 'onbehalf.db')}`, ONBEHALF_KEYS: key, ONBEHALF_MAX_QUEUED_PER_USER: '1000' };
+    const shared = {
+      REDIS_URL: redis.url,
+      DATABASE_URL: `file:${path.join(tmp.dir, 'onbehalf.db')}`,
+      ONBEHALF_KEYS: key,
+      ONBEHALF_MAX_QUEUED_PER_USER: '1000',
+    };
     // Ingress only: the chat side enqueues; the two `onbehalf worker` processes run the calls.
     bed = await faultBed(shared, { startWorkers: false });
-    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(true);
-    const env = { ...shared, ONBEHALF_DATA_DIR: tmp.dir, NOTICE_FILE: noticeFile, LOCK_MS: '1500', STALLED_MS: '500', CONCURRENCY: '4', ONBEHALF_ALLOW_PRIVATE_URLS: 'true' };
+    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(
+      true,
+    );
+    const env = {
+      ...shared,
+      ONBEHALF_DATA_DIR: tmp.dir,
+      NOTICE_FILE: noticeFile,
+      LOCK_MS: '1500',
+      STALLED_MS: '500',
+      CONCURRENCY: '4',
+      ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
+    };
     workers.push(...(await Promise.all([startWorker(env), startWorker(env)])));
   });
 
@@ -46,7 +61,11 @@ describe('one of two worker processes SIGKILLed under load', () => {
     expect(sent.every((x) => x.s.ok)).toBe(true);
     // Killed mid-stream: once both workers are answering, so the victim holds calls in flight.
     const answered = (pid: number | undefined) => readNotices(noticeFile).filter((n) => n.pid === pid).length;
-    await until(() => readNotices(noticeFile).length >= 8 && answered(w1.child.pid) >= 2 && answered(w2.child.pid) >= 2, 20_000, 'the first calls to finish on both workers');
+    await until(
+      () => readNotices(noticeFile).length >= 8 && answered(w1.child.pid) >= 2 && answered(w2.child.pid) >= 2,
+      20_000,
+      'the first calls to finish on both workers',
+    );
     w1.child.kill('SIGKILL');
     await w1.exited;
     const killedAt = Date.now();
@@ -57,7 +76,11 @@ describe('one of two worker processes SIGKILLed under load', () => {
       return m;
     };
     const callIds = new Map(bed.rows().map((r) => [r.request_id, r.id]));
-    await until(() => sent.every((x) => byCall().has(callIds.get(x.s.requestId)!)), 45_000, 'every call to be answered');
+    await until(
+      () => sent.every((x) => byCall().has(callIds.get(x.s.requestId)!)),
+      45_000,
+      'every call to be answered',
+    );
     const recoveredIn = Date.now() - killedAt;
     await new Promise((r) => setTimeout(r, 2000)); // room for a duplicate to show up
 

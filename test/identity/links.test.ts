@@ -8,7 +8,12 @@ const discordAlice = { platform: 'discord' as const, workspaceId: 'G1', userId: 
 function setup() {
   const db = openDb(':memory:');
   // discord:G1:1001 starts as the guild's admin, so the guild can be joined to the Slack org.
-  return { db, identity: new Identity(db, ['slack:T1:UADMIN', 'discord:G1:1001']), codes: new LinkCodes(db), joins: new OrgJoins(db) };
+  return {
+    db,
+    identity: new Identity(db, ['slack:T1:UADMIN', 'discord:G1:1001']),
+    codes: new LinkCodes(db),
+    joins: new OrgJoins(db),
+  };
 }
 
 /** Links across platforms need one org: an admin of each side joins the guild to the Slack org first. */
@@ -45,7 +50,12 @@ describe('identities and link codes', () => {
     const now = identity.resolve(discordAlice);
     expect(now.user.id).toBe(alice.user.id);
     expect(now.org.id).toBe(alice.org.id);
-    expect(identity.linkedIdentities(alice.org.id, alice.user.id).map((l) => l.platform).sort()).toEqual(['discord', 'slack']);
+    expect(
+      identity
+        .linkedIdentities(alice.org.id, alice.user.id)
+        .map((l) => l.platform)
+        .sort(),
+    ).toEqual(['discord', 'slack']);
     // The guild now belongs to Alice's org: a new Discord member of it lands there too.
     expect(identity.resolve({ platform: 'discord', workspaceId: 'G1', userId: '2002' }).org.id).toBe(alice.org.id);
   });

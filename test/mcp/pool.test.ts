@@ -41,7 +41,13 @@ describe('MCP client pool', () => {
     process.env.SLACK_BOT_TOKEN = 'xoxb-worker-canary';
     const pool = new McpPool(log, open());
     try {
-      const r = await pool.call(stdio, creds({ GITHUB_TOKEN: 'gho_alice', ORG_KEY: 'org-key-1' }), 'env_dump', {}, 20_000);
+      const r = await pool.call(
+        stdio,
+        creds({ GITHUB_TOKEN: 'gho_alice', ORG_KEY: 'org-key-1' }),
+        'env_dump',
+        {},
+        20_000,
+      );
       expect(r.kind).toBe('ok');
       const env = JSON.parse(resultText((r as Extract<typeof r, { kind: 'ok' }>).result)) as Record<string, string>;
       expect(env.GITHUB_TOKEN).toBe(fingerprint('gho_alice'));
@@ -65,10 +71,20 @@ describe('MCP client pool', () => {
     const pool = new McpPool(log, open());
     try {
       const a1 = await pool.call(web, creds({}, { Authorization: 'Bearer alice-1' }), 'whoami', {}, 5000);
-      const b1 = await pool.call(web, creds({}, { Authorization: 'Bearer bob-1', 'X-Org-Key': 'k' }), 'whoami', {}, 5000);
+      const b1 = await pool.call(
+        web,
+        creds({}, { Authorization: 'Bearer bob-1', 'X-Org-Key': 'k' }),
+        'whoami',
+        {},
+        5000,
+      );
       const a2 = await pool.call(web, creds({}, { Authorization: 'Bearer alice-1' }), 'whoami', {}, 5000);
       const seen = [a1, b1, a2].map((r) => JSON.parse(resultText((r as Extract<typeof r, { kind: 'ok' }>).result)));
-      expect(seen).toEqual([{ authorization: fingerprint('Bearer alice-1') }, { authorization: fingerprint('Bearer bob-1'), 'x-org-key': fingerprint('k') }, { authorization: fingerprint('Bearer alice-1') }]);
+      expect(seen).toEqual([
+        { authorization: fingerprint('Bearer alice-1') },
+        { authorization: fingerprint('Bearer bob-1'), 'x-org-key': fingerprint('k') },
+        { authorization: fingerprint('Bearer alice-1') },
+      ]);
       expect(pool.size.clients).toBe(2);
       // A refreshed token is a new credential set: a new client, never the old headers.
       const a3 = await pool.call(web, creds({}, { Authorization: 'Bearer alice-2' }), 'whoami', {}, 5000);
@@ -82,14 +98,17 @@ describe('MCP client pool', () => {
   it('caps stdio processes with LRU eviction, closes idle ones, and restarts a crashed one', async () => {
     const pool = new McpPool(log, { maxProcesses: 2, idleMs: 2500, ...open() });
     try {
-      for (const who of ['a', 'b', 'c']) expect((await pool.call(stdio, creds({ WHO: who }), 'echo', { text: who }, 20_000)).kind).toBe('ok');
+      for (const who of ['a', 'b', 'c'])
+        expect((await pool.call(stdio, creds({ WHO: who }), 'echo', { text: who }, 20_000)).kind).toBe('ok');
       expect(pool.size.processes).toBe(2);
       const crash = await pool.call(stdio, creds({ WHO: 'c' }), 'crash', {}, 20_000);
       expect(crash.kind).toBe('ok');
       await new Promise((r) => setTimeout(r, 200));
       const again = await pool.call(stdio, creds({ WHO: 'c' }), 'whoami', {}, 20_000);
       expect(again.kind).toBe('ok');
-      expect(JSON.parse(resultText((again as Extract<typeof again, { kind: 'ok' }>).result)).WHO).toBe(fingerprint('c'));
+      expect(JSON.parse(resultText((again as Extract<typeof again, { kind: 'ok' }>).result)).WHO).toBe(
+        fingerprint('c'),
+      );
       await new Promise((r) => setTimeout(r, 4000));
       expect(pool.size.processes).toBe(0);
     } finally {
@@ -119,13 +138,23 @@ describe('MCP client pool', () => {
     const pool = new McpPool(log, open());
     try {
       const down: PoolServer = { ...web, id: 'down', url: `http://127.0.0.1:${await freePort()}/mcp` };
-      expect(await pool.call(down, creds({}), 'whoami', {}, 2000)).toEqual({ kind: 'unreachable', sent: false, detail: 'ECONNREFUSED' });
+      expect(await pool.call(down, creds({}), 'whoami', {}, 2000)).toEqual({
+        kind: 'unreachable',
+        sent: false,
+        detail: 'ECONNREFUSED',
+      });
       http.deny('revoked-token');
-      expect((await pool.call(web, creds({}, { Authorization: 'Bearer revoked-token' }), 'whoami', {}, 2000)).kind).toBe('unauthorized');
+      expect(
+        (await pool.call(web, creds({}, { Authorization: 'Bearer revoked-token' }), 'whoami', {}, 2000)).kind,
+      ).toBe('unauthorized');
       const c = creds({}, { Authorization: 'Bearer fine' });
       expect((await pool.call(web, c, 'whoami', {}, 2000)).kind).toBe('ok');
       http.failNext(1, 502);
-      expect(await pool.call(web, c, 'whoami', {}, 2000)).toEqual({ kind: 'unreachable', sent: true, detail: 'HTTP 502' });
+      expect(await pool.call(web, c, 'whoami', {}, 2000)).toEqual({
+        kind: 'unreachable',
+        sent: true,
+        detail: 'HTTP 502',
+      });
       const scoped = await pool.call(web, c, 'admin_op', {}, 2000);
       expect(scoped).toEqual({ kind: 'insufficient_scope', scopes: ['admin'] });
     } finally {
@@ -142,7 +171,11 @@ describe('MCP client pool', () => {
       expect((await pool.tools(s, c)).kind).toBe('ok');
       const r = await pool.call(s, c, 'echo', { text: 'streamed' }, 5000);
       expect(resultText((r as Extract<typeof r, { kind: 'ok' }>).result)).toContain('streamed');
-      expect(JSON.parse(resultText(((await pool.call(s, c, 'whoami', {}, 5000)) as Extract<CallResult, { kind: 'ok' }>).result))).toEqual({ authorization: fingerprint('Bearer sse-1') });
+      expect(
+        JSON.parse(
+          resultText(((await pool.call(s, c, 'whoami', {}, 5000)) as Extract<CallResult, { kind: 'ok' }>).result),
+        ),
+      ).toEqual({ authorization: fingerprint('Bearer sse-1') });
       expect(pool.size.clients).toBe(1);
     } finally {
       await pool.close();
@@ -161,7 +194,9 @@ describe('MCP client pool', () => {
       expect((await pool.call(web, c, 'slow', { ms: 10_000 }, 900)).kind).toBe('timeout');
       const ids = http.callIds.slice(-2);
       expect(ids.map((x) => x.tool)).toEqual(['echo', 'slow']);
-      await vi.waitFor(() => expect(http.cancellations.slice(before).map((x) => x.requestId)).toContain(ids[1]!.id), { timeout: 5000 });
+      await vi.waitFor(() => expect(http.cancellations.slice(before).map((x) => x.requestId)).toContain(ids[1]!.id), {
+        timeout: 5000,
+      });
       expect(http.cancellations.slice(before).map((x) => x.requestId)).toEqual([ids[1]!.id]);
     } finally {
       await pool.close();
@@ -173,9 +208,15 @@ describe('MCP client pool', () => {
     try {
       const before = http.requests;
       const port = Number(new URL(http.url).port);
-      for (const url of [...insideForms(port).map((u) => new URL('/mcp', u).href), http.url.replace('127.0.0.1', 'localhost')]) {
+      for (const url of [
+        ...insideForms(port).map((u) => new URL('/mcp', u).href),
+        http.url.replace('127.0.0.1', 'localhost'),
+      ]) {
         const r = await pool.call({ ...web, id: url, url }, creds({}), 'whoami', {}, 2000);
-        expect(r, url).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/^remote: .+ is a loopback, private or link-local address/) });
+        expect(r, url).toMatchObject({
+          kind: 'refused',
+          reason: expect.stringMatching(/^remote: .+ is a loopback, private or link-local address/),
+        });
       }
       expect(http.requests).toBe(before);
       expect((await pool.call({ ...web, source: 'operator' }, creds({}), 'whoami', {}, 2000)).kind).toBe('ok');
@@ -194,7 +235,10 @@ describe('MCP client pool', () => {
       // What `admin server add` sees: a public address.
       expect(await net.checkTarget(url)).toMatchObject({ ok: true });
       const before = http.requests;
-      expect(await pool.call({ ...web, id: 'rebind', url }, creds({}), 'whoami', {}, 2000)).toEqual({ kind: 'refused', reason: 'remote: mcp.rebind.test resolves to a loopback, private or link-local address' });
+      expect(await pool.call({ ...web, id: 'rebind', url }, creds({}), 'whoami', {}, 2000)).toEqual({
+        kind: 'refused',
+        reason: 'remote: mcp.rebind.test resolves to a loopback, private or link-local address',
+      });
       expect(dns.queries.filter((q) => q === 'mcp.rebind.test')).toHaveLength(2);
       expect(http.requests).toBe(before);
     } finally {

@@ -13,7 +13,11 @@ async function peer(handler: http.RequestListener = (_q, r) => void r.end('insid
     handler(req, res);
   });
   await new Promise<void>((r) => server.listen(0, host, r));
-  return { hits, port: (server.address() as AddressInfo).port, stop: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    hits,
+    port: (server.address() as AddressInfo).port,
+    stop: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 describe('the network guard', () => {
@@ -32,7 +36,11 @@ describe('the network guard', () => {
     const guard = new NetGuard({ allowHttp: true });
     for (const url of insideForms(inside.port)) {
       const c = guard.checkUrl(url);
-      expect(c, url).toMatchObject({ ok: false, code: 'private', reason: expect.stringMatching(/is a loopback, private or link-local address \(.+\)$/) });
+      expect(c, url).toMatchObject({
+        ok: false,
+        code: 'private',
+        reason: expect.stringMatching(/is a loopback, private or link-local address \(.+\)$/),
+      });
       expect((await guard.checkTarget(url)).ok, url).toBe(false);
       await expect(guard.fetch()(url), url).rejects.toMatchObject({ code: 'refused_url' });
     }
@@ -50,16 +58,23 @@ describe('the network guard', () => {
     expect(nonPublicReason('2001:0:4136:e378:8000:63bf:80ff:fffe')).toBe('Teredo of a loopback address');
     expect(nonPublicReason('fec0::1')).toBe('reserved');
     expect(nonPublicReason('not-an-ip')).toBe('not an IP address');
-    for (const a of ['93.184.215.14', '8.8.8.8', '2606:4700::1111', '64:ff9b::808:808', '2002:808:808::1']) expect(nonPublicReason(a), a).toBeUndefined();
+    for (const a of ['93.184.215.14', '8.8.8.8', '2606:4700::1111', '64:ff9b::808:808', '2002:808:808::1'])
+      expect(nonPublicReason(a), a).toBeUndefined();
   });
 
   it('plain http is refused unless allowed, and URLs carrying credentials always are', () => {
     const guard = new NetGuard();
-    expect(guard.checkUrl('http://mcp.example.com/mcp')).toMatchObject({ ok: false, code: 'scheme', reason: 'mcp.example.com must use https' });
+    expect(guard.checkUrl('http://mcp.example.com/mcp')).toMatchObject({
+      ok: false,
+      code: 'scheme',
+      reason: 'mcp.example.com must use https',
+    });
     expect(guard.checkUrl('https://user:pw@mcp.example.com/mcp')).toMatchObject({ ok: false, code: 'credentials' });
     expect(guard.checkUrl('file:///etc/passwd')).toMatchObject({ ok: false, code: 'scheme' });
     expect(guard.checkUrl('https://mcp.example.com/mcp')).toMatchObject({ ok: true });
-    expect(new NetGuard({ allowPrivate: true }).checkUrl(`http://127.0.0.1:${inside.port}/`)).toMatchObject({ ok: true });
+    expect(new NetGuard({ allowPrivate: true }).checkUrl(`http://127.0.0.1:${inside.port}/`)).toMatchObject({
+      ok: true,
+    });
   });
 
   it('DNS rebinding: a name that answers a public address first and 127.0.0.1 next passes the add-time check and is refused when the socket connects', async () => {
@@ -67,7 +82,10 @@ describe('the network guard', () => {
     const guard = new NetGuard({ allowHttp: true, resolve: dns.resolve });
     const url = `http://rebind.test:${inside.port}/secret`;
     expect(await guard.checkTarget(url)).toMatchObject({ ok: true });
-    await expect(guard.fetch()(url)).rejects.toMatchObject({ code: 'refused_url', message: 'rebind.test resolves to a loopback, private or link-local address' });
+    await expect(guard.fetch()(url)).rejects.toMatchObject({
+      code: 'refused_url',
+      message: 'rebind.test resolves to a loopback, private or link-local address',
+    });
     expect(dns.queries.filter((q) => q === 'rebind.test')).toHaveLength(2);
     expect(inside.hits).toEqual([]);
     guard.close();
@@ -76,18 +94,34 @@ describe('the network guard', () => {
   it('a name resolving to a private address is refused at add time too', async () => {
     dns.script('corp.test', ['10.1.2.3']);
     const guard = new NetGuard({ resolve: dns.resolve });
-    expect(await guard.checkTarget('https://corp.test/mcp')).toMatchObject({ ok: false, code: 'private', reason: 'corp.test resolves to a loopback, private or link-local address' });
+    expect(await guard.checkTarget('https://corp.test/mcp')).toMatchObject({
+      ok: false,
+      code: 'private',
+      reason: 'corp.test resolves to a loopback, private or link-local address',
+    });
   });
 
   it('every redirect hop is checked: a hop allowed as public redirecting inside is refused before the second request', async () => {
     dns.script('inside.test', ['127.0.0.1']);
-    const targets = [`http://127.0.0.2:${inside.port}/`, `http://[::ffff:127.0.0.1]:${inside.port}/`, `http://inside.test:${inside.port}/`, 'http://169.254.169.254/'];
+    const targets = [
+      `http://127.0.0.2:${inside.port}/`,
+      `http://[::ffff:127.0.0.1]:${inside.port}/`,
+      `http://inside.test:${inside.port}/`,
+      'http://169.254.169.254/',
+    ];
     let next = 0;
     const outer = await peer((_q, res) => void res.writeHead(302, { location: targets[next++]! }).end(), '127.0.0.3');
     // 127.0.0.3 plays a public host, so only the hop it redirects to is inside.
-    const guard = new NetGuard({ allowHttp: true, allowAddresses: ['127.0.0.3'], resolve: async (h) => (h === 'outer.test' ? [{ address: '127.0.0.3', family: 4 }] : dns.resolve(h)) });
+    const guard = new NetGuard({
+      allowHttp: true,
+      allowAddresses: ['127.0.0.3'],
+      resolve: async (h) => (h === 'outer.test' ? [{ address: '127.0.0.3', family: 4 }] : dns.resolve(h)),
+    });
     try {
-      for (const target of targets) await expect(guard.fetch()(`http://outer.test:${outer.port}/start`), target).rejects.toMatchObject({ code: 'refused_url' });
+      for (const target of targets)
+        await expect(guard.fetch()(`http://outer.test:${outer.port}/start`), target).rejects.toMatchObject({
+          code: 'refused_url',
+        });
       expect(outer.hits).toHaveLength(targets.length);
       expect(inside.hits).toEqual([]);
     } finally {
@@ -97,7 +131,9 @@ describe('the network guard', () => {
   });
 
   it('with ONBEHALF_ALLOW_PRIVATE_URLS=true the same loopback peer is reached, redirects included', async () => {
-    const outer = await peer((_q, res) => void res.writeHead(302, { location: `http://127.0.0.1:${inside.port}/after` }).end());
+    const outer = await peer(
+      (_q, res) => void res.writeHead(302, { location: `http://127.0.0.1:${inside.port}/after` }).end(),
+    );
     const guard = new NetGuard({ allowPrivate: true });
     try {
       const res = await guard.fetch()(`http://localhost:${outer.port}/`);
@@ -118,7 +154,9 @@ describe('the network guard', () => {
       const res = await guard.fetch({ maxBytes: 1000 })(`http://127.0.0.1:${big.port}/`);
       await expect(res.text()).rejects.toMatchObject({ code: 'refused_url' });
       const t0 = Date.now();
-      await expect(guard.fetch({ timeoutMs: 300 })(`http://127.0.0.1:${slow.port}/`)).rejects.toMatchObject({ name: 'TimeoutError' });
+      await expect(guard.fetch({ timeoutMs: 300 })(`http://127.0.0.1:${slow.port}/`)).rejects.toMatchObject({
+        name: 'TimeoutError',
+      });
       expect(Date.now() - t0).toBeLessThan(3000);
     } finally {
       guard.close();

@@ -12,7 +12,9 @@ describe('connecting an account', () => {
   afterAll(async () => bed?.stop());
 
   it('start link → provider → callback leaves an active connection naming the vendor account, sealed, with nothing token-like in logs', async () => {
-    const { res, html, authorizeUrl, callbackUrl } = await bed.connect(bed.user.id, 'vendor', { resumeCallId: 'call-42' });
+    const { res, html, authorizeUrl, callbackUrl } = await bed.connect(bed.user.id, 'vendor', {
+      resumeCallId: 'call-42',
+    });
     expect(res.status).toBe(200);
     // Who connected what, and how to undo it (SECURITY 7).
     expect(html).toContain('@bob');
@@ -34,8 +36,12 @@ describe('connecting an account', () => {
     expect(row.status).toBe('active');
     expect(row.vendorLogin).toBe('@bob');
     const issued = bed.server.issuedAccessTokens[0]!;
-    expect(bed.t.app.keyring.open(row.accessTokenSealed!, sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed'))).toBe(issued);
-    expect(bed.t.app.keyring.open(row.refreshTokenSealed!, sealedTables.connectedAccounts.ctx(row, 'refreshTokenSealed'))).toBe(bed.server.issuedRefreshTokens[0]);
+    expect(
+      bed.t.app.keyring.open(row.accessTokenSealed!, sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed')),
+    ).toBe(issued);
+    expect(
+      bed.t.app.keyring.open(row.refreshTokenSealed!, sealedTables.connectedAccounts.ctx(row, 'refreshTokenSealed')),
+    ).toBe(bed.server.issuedRefreshTokens[0]);
     expect(row.accessTokenSealed).not.toContain(issued.slice(0, 20));
 
     const r = await bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor');
@@ -49,15 +55,26 @@ describe('connecting an account', () => {
       expect.objectContaining({ providerSlug: 'vendor', status: 'active', vendorLogin: '@bob', scopes: ['repo'] }),
     ]);
     const active = bed.events.find((e) => e.name === 'connection.active');
-    expect(active?.payload).toMatchObject({ providerSlug: 'vendor', vendorLogin: '@bob', resumeCallId: 'call-42', userId: bed.user.id });
-    expect(bed.t.app.audit.query(bed.org.id).some((e) => e.action === 'connect' && e.outcome === 'connected' && e.vendorAccount === '@bob')).toBe(true);
+    expect(active?.payload).toMatchObject({
+      providerSlug: 'vendor',
+      vendorLogin: '@bob',
+      resumeCallId: 'call-42',
+      userId: bed.user.id,
+    });
+    expect(
+      bed.t.app.audit
+        .query(bed.org.id)
+        .some((e) => e.action === 'connect' && e.outcome === 'connected' && e.vendorAccount === '@bob'),
+    ).toBe(true);
 
     // Nothing token-like in logs, in the event, or in the SQLite file.
     const code = new URL(callbackUrl).searchParams.get('code')!;
     const canaries = [issued, bed.server.issuedRefreshTokens[0]!, CLIENT_SECRET, code];
     expect(bed.t.logs.containing(...canaries)).toEqual([]);
     expect(JSON.stringify(bed.events)).not.toContain(issued);
-    const file = readFileSync(bed.t.app.config.databasePath).toString('latin1') + readFileSync(`${bed.t.app.config.databasePath}-wal`).toString('latin1');
+    const file =
+      readFileSync(bed.t.app.config.databasePath).toString('latin1') +
+      readFileSync(`${bed.t.app.config.databasePath}-wal`).toString('latin1');
     for (const c of canaries.slice(0, 3)) expect(file).not.toContain(c);
   });
 
@@ -87,12 +104,18 @@ describe('connecting an account', () => {
     const browser = new TestBrowser();
     const start = await pressContinue(browser, link, await (await browser.fetch(link)).text());
     const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
-    const res = await browser.fetch(`${bed.t.baseUrl}/oauth/callback?state=${state}&error=access_denied&iss=${encodeURIComponent(bed.server.issuer)}`);
+    const res = await browser.fetch(
+      `${bed.t.baseUrl}/oauth/callback?state=${state}&error=access_denied&iss=${encodeURIComponent(bed.server.issuer)}`,
+    );
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(html).toContain('declined');
     expect(html).toContain('Nothing was changed');
-    expect(bed.events.some((e) => e.name === 'connection.failed' && (e.payload as { error: string }).error === 'access_denied')).toBe(true);
+    expect(
+      bed.events.some(
+        (e) => e.name === 'connection.failed' && (e.payload as { error: string }).error === 'access_denied',
+      ),
+    ).toBe(true);
     expect(bed.connection()!.version).toBe(before);
   });
 });

@@ -14,21 +14,48 @@ describe('connect links with Discord sign-in', () => {
   let vendor: OAuthTestServer;
   let t: TestApp;
   const guildId = snowflake();
-  const people = { alice: { id: snowflake(), username: 'alice' }, bob: { id: snowflake(), username: 'bob' }, mallory: { id: snowflake(), username: 'mallory' } };
+  const people = {
+    alice: { id: snowflake(), username: 'alice' },
+    bob: { id: snowflake(), username: 'bob' },
+    mallory: { id: snowflake(), username: 'mallory' },
+  };
   const who: Record<string, { orgId: string; userId: string }> = {};
-  const row = (name: string) => t.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, who[name]!.userId)).get();
+  const row = (name: string) =>
+    t.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, who[name]!.userId)).get();
   const linkFor = (name: string) => t.app.oauth!.connectLink(who[name]!.orgId, who[name]!.userId, 'github');
 
   beforeAll(async () => {
-    [redis, fake, vendor] = await Promise.all([startTestRedis(), FakeDiscord.start({ guilds: [{ id: guildId, name: 'Acme', channels: [{ id: snowflake(), name: 'general' }] }] }), OAuthTestServer.start()]);
+    [redis, fake, vendor] = await Promise.all([
+      startTestRedis(),
+      FakeDiscord.start({ guilds: [{ id: guildId, name: 'Acme', channels: [{ id: snowflake(), name: 'general' }] }] }),
+      OAuthTestServer.start(),
+    ]);
     t = await startTestApp({
-      REDIS_URL: redis.url, DISCORD_TOKEN: 'MTEx.consent-bot.' + 'w'.repeat(20), DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl, DISCORD_CLIENT_SECRET: fake.clientSecret,
+      REDIS_URL: redis.url,
+      DISCORD_TOKEN: 'MTEx.consent-bot.' + 'w'.repeat(20),
+      DISCORD_APPLICATION_ID: fake.applicationId,
+      DISCORD_API_URL: fake.apiUrl,
+      DISCORD_CLIENT_SECRET: fake.clientSecret,
     });
     for (const [name, u] of Object.entries(people)) {
-      const r = t.app.identity.resolve({ platform: 'discord', workspaceId: guildId, userId: u.id, displayName: name, workspaceName: 'Acme' });
+      const r = t.app.identity.resolve({
+        platform: 'discord',
+        workspaceId: guildId,
+        userId: u.id,
+        displayName: name,
+        workspaceName: 'Acme',
+      });
       who[name] = { orgId: r.org.id, userId: r.user.id };
     }
-    const added = await t.app.oauth!.addProvider(who['alice']!.orgId, { slug: 'github', kind: 'oauth2', clientId: 'gh', clientSecret: new Secret('gh-secret'), scopes: ['repo'], issuer: vendor.issuer, ...vendor.endpoints });
+    const added = await t.app.oauth!.addProvider(who['alice']!.orgId, {
+      slug: 'github',
+      kind: 'oauth2',
+      clientId: 'gh',
+      clientSecret: new Secret('gh-secret'),
+      scopes: ['repo'],
+      issuer: vendor.issuer,
+      ...vendor.endpoints,
+    });
     expect(added.ok).toBe(true);
   });
   afterAll(async () => {
@@ -36,7 +63,7 @@ describe('connect links with Discord sign-in', () => {
     await Promise.all([vendor?.stop(), fake?.stop(), redis?.stop()]);
   });
 
-  it('Bob opens Mallory\'s link signed in to Discord as himself: refused naming both, nothing stored, Mallory told by direct message', async () => {
+  it("Bob opens Mallory's link signed in to Discord as himself: refused naming both, nothing stored, Mallory told by direct message", async () => {
     fake.signedInAs = people.bob;
     const authorizes = vendor.seen('/authorize').length;
     const r = await authorizeInBrowser(await linkFor('mallory'));
@@ -46,7 +73,13 @@ describe('connect links with Discord sign-in', () => {
     expect(row('mallory')).toBeUndefined();
     expect(t.app.audit.query(who['mallory']!.orgId).some((e) => e.outcome === 'signin_mismatch')).toBe(true);
     const dm = fake.dmChannelOf(people.mallory.id);
-    await fake.waitForCall((c) => c.method === 'POST' && c.path === `/channels/${dm}/messages` && String((c.body as { content?: string }).content).includes('signed in to Discord as @bob'), 10_000);
+    await fake.waitForCall(
+      (c) =>
+        c.method === 'POST' &&
+        c.path === `/channels/${dm}/messages` &&
+        String((c.body as { content?: string }).content).includes('signed in to Discord as @bob'),
+      10_000,
+    );
   });
 
   it('Alice signed in as herself goes on to the provider (identify, PKCE) and a first connect is active at once', async () => {
@@ -56,7 +89,11 @@ describe('connect links with Discord sign-in', () => {
     const step = await authorizeInBrowser(await linkFor('alice'), browser);
     if (!('callbackUrl' in step)) throw new Error(`stopped: ${step.status} ${step.body}`);
     const asked = new URLSearchParams(fake.calls.filter((c) => c.path === '/oauth2/authorize').at(-1)!.query);
-    expect(Object.fromEntries(asked)).toMatchObject({ client_id: fake.applicationId, scope: 'identify', code_challenge_method: 'S256' });
+    expect(Object.fromEntries(asked)).toMatchObject({
+      client_id: fake.applicationId,
+      scope: 'identify',
+      code_challenge_method: 'S256',
+    });
     expect((await browser.fetch(step.callbackUrl)).status).toBe(200);
     expect(row('alice')).toMatchObject({ status: 'active', vendorLogin: '@alice-gh' });
   });

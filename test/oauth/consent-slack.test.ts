@@ -16,20 +16,44 @@ describe('connect links with Sign in with Slack', () => {
   let vendor: OAuthTestServer;
   let t: TestApp;
   const who: Record<string, { orgId: string; userId: string }> = {};
-  const row = (name: string) => t.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, who[name]!.userId)).get();
+  const row = (name: string) =>
+    t.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, who[name]!.userId)).get();
   const linkFor = (name: string) => t.app.oauth!.connectLink(who[name]!.orgId, who[name]!.userId, 'github');
 
   beforeAll(async () => {
     [redis, slack, vendor] = await Promise.all([startTestRedis(), startSlackApi(), OAuthTestServer.start()]);
     t = await startTestApp({
-      REDIS_URL: redis.url, SLACK_SIGNING_SECRET: 'consent-signing-secret-1', SLACK_BOT_TOKEN: 'xoxb-consent-bot', SLACK_API_URL: slack.url.replace(/\/$/, ''),
-      SLACK_CLIENT_ID: '1234567890.1234567890', SLACK_CLIENT_SECRET: 'slack-client-secret-canary', SLACK_OIDC_ISSUER: slack.oidc.issuer,
+      REDIS_URL: redis.url,
+      SLACK_SIGNING_SECRET: 'consent-signing-secret-1',
+      SLACK_BOT_TOKEN: 'xoxb-consent-bot',
+      SLACK_API_URL: slack.url.replace(/\/$/, ''),
+      SLACK_CLIENT_ID: '1234567890.1234567890',
+      SLACK_CLIENT_SECRET: 'slack-client-secret-canary',
+      SLACK_OIDC_ISSUER: slack.oidc.issuer,
     });
-    for (const [name, id] of [['alice', 'UALICE'], ['bob', 'UBOB'], ['mallory', 'UMAL']] as const) {
-      const r = t.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: id, displayName: name, workspaceName: 'Acme' });
+    for (const [name, id] of [
+      ['alice', 'UALICE'],
+      ['bob', 'UBOB'],
+      ['mallory', 'UMAL'],
+    ] as const) {
+      const r = t.app.identity.resolve({
+        platform: 'slack',
+        workspaceId: TEAM,
+        userId: id,
+        displayName: name,
+        workspaceName: 'Acme',
+      });
       who[name] = { orgId: r.org.id, userId: r.user.id };
     }
-    const added = await t.app.oauth!.addProvider(who['alice']!.orgId, { slug: 'github', kind: 'oauth2', clientId: 'gh', clientSecret: new Secret('gh-secret'), scopes: ['repo'], issuer: vendor.issuer, ...vendor.endpoints });
+    const added = await t.app.oauth!.addProvider(who['alice']!.orgId, {
+      slug: 'github',
+      kind: 'oauth2',
+      clientId: 'gh',
+      clientSecret: new Secret('gh-secret'),
+      scopes: ['repo'],
+      issuer: vendor.issuer,
+      ...vendor.endpoints,
+    });
     expect(added.ok).toBe(true);
   });
   afterAll(async () => {
@@ -40,10 +64,12 @@ describe('connect links with Sign in with Slack', () => {
   it('the consent page says Slack asks first, and its CSP lets Continue reach Slack and the provider only', async () => {
     const res = await fetch(await linkFor('alice'));
     expect(await res.text()).toContain('Continue first asks Slack who you are');
-    expect(res.headers.get('content-security-policy')).toContain(`form-action 'self' ${new URL(vendor.issuer).origin} ${slack.oidc.issuer}`);
+    expect(res.headers.get('content-security-policy')).toContain(
+      `form-action 'self' ${new URL(vendor.issuer).origin} ${slack.oidc.issuer}`,
+    );
   });
 
-  it('Bob opens Mallory\'s link signed in to Slack as himself: refused naming both, the provider never reached, nothing stored, audited, Mallory told privately', async () => {
+  it("Bob opens Mallory's link signed in to Slack as himself: refused naming both, the provider never reached, nothing stored, audited, Mallory told privately", async () => {
     slack.oidc.signedInAs = { teamId: TEAM, userId: 'UBOB', name: 'bob' };
     const authorizes = vendor.seen('/authorize').length;
     const r = await authorizeInBrowser(await linkFor('mallory'));
@@ -51,14 +77,22 @@ describe('connect links with Sign in with Slack', () => {
     expect('body' in r && r.body).toContain('This link belongs to @mallory; you are signed in as @bob.');
     expect(vendor.seen('/authorize').length).toBe(authorizes);
     expect(row('mallory')).toBeUndefined();
-    expect(t.app.audit.query(who['mallory']!.orgId).some((e) => e.outcome === 'signin_mismatch' && e.onBehalfOfUserId === who['mallory']!.userId)).toBe(true);
-    const told = await slack.waitFor('chat.postMessage', (c) => String(c.body['text']).includes('signed in to Slack as @bob'), 10_000);
+    expect(
+      t.app.audit
+        .query(who['mallory']!.orgId)
+        .some((e) => e.outcome === 'signin_mismatch' && e.onBehalfOfUserId === who['mallory']!.userId),
+    ).toBe(true);
+    const told = await slack.waitFor(
+      'chat.postMessage',
+      (c) => String(c.body['text']).includes('signed in to Slack as @bob'),
+      10_000,
+    );
     expect(slack.callsTo('conversations.open').some((c) => c.body['users'] === 'UMAL')).toBe(true);
     expect(told.raw).not.toContain('UBOB');
     expect(slack.callsTo('conversations.open').some((c) => c.body['users'] === 'UBOB')).toBe(false);
   });
 
-  it('the same Slack user id in another workspace is not the link\'s user', async () => {
+  it("the same Slack user id in another workspace is not the link's user", async () => {
     slack.oidc.signedInAs = { teamId: 'TOTHER', userId: 'UMAL', name: 'mallory-elsewhere' };
     const r = await authorizeInBrowser(await linkFor('mallory'));
     expect(r).toMatchObject({ status: 403 });
@@ -72,9 +106,17 @@ describe('connect links with Sign in with Slack', () => {
     const step = await authorizeInBrowser(await linkFor('alice'), browser);
     if (!('callbackUrl' in step)) throw new Error(`stopped: ${step.status} ${step.body}`);
     const signIn = slack.callsTo('openid.connect.authorize').at(-1)!.body;
-    expect(signIn).toMatchObject({ client_id: '1234567890.1234567890', code_challenge_method: 'S256', redirect_uri: `${t.app.config.publicUrl}/oauth/callback`, scope: 'openid profile' });
+    expect(signIn).toMatchObject({
+      client_id: '1234567890.1234567890',
+      code_challenge_method: 'S256',
+      redirect_uri: `${t.app.config.publicUrl}/oauth/callback`,
+      scope: 'openid profile',
+    });
     expect(signIn['state']).not.toBe(new URL(step.authorizeUrl).searchParams.get('state'));
-    expect(slack.callsTo('openid.connect.token').at(-1)!.body).toMatchObject({ client_id: '1234567890.1234567890', client_secret: 'slack-client-secret-canary' });
+    expect(slack.callsTo('openid.connect.token').at(-1)!.body).toMatchObject({
+      client_id: '1234567890.1234567890',
+      client_secret: 'slack-client-secret-canary',
+    });
     // The provider's callback still needs this browser's cookie.
     expect((await fetch(step.callbackUrl, { redirect: 'manual' })).status).toBe(400);
     const res = await browser.fetch(step.callbackUrl);

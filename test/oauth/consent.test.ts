@@ -4,7 +4,13 @@ import { connectedAccounts, oauthStates, usedLinks } from '../../src/db/schema.j
 import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startMcpHttpServer, fingerprint, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
-import { authorizeInBrowser, continueFields, OAuthTestServer, pressContinue, TestBrowser } from '../support/oauth-server.js';
+import {
+  authorizeInBrowser,
+  continueFields,
+  OAuthTestServer,
+  pressContinue,
+  TestBrowser,
+} from '../support/oauth-server.js';
 import { startTestRedis } from '../support/redis.js';
 import { ShellSession } from '../support/shell.js';
 
@@ -12,7 +18,7 @@ import { ShellSession } from '../support/shell.js';
  * The attacker's view of a connect link (issue 11 §1), without chat sign-in (the shell): Mallory
  * forwards her link, or gets hold of Alice's; link scanners prefetch; callbacks are replayed.
  */
-describe('a forwarded connect link does not attach someone else\'s vendor account', () => {
+describe("a forwarded connect link does not attach someone else's vendor account", () => {
   let redis: Awaited<ReturnType<typeof startTestRedis>>;
   let t: TestApp;
   let vendor: OAuthTestServer;
@@ -22,11 +28,19 @@ describe('a forwarded connect link does not attach someone else\'s vendor accoun
     if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat!, user));
     return sessions.get(user)!;
   };
-  const userId = (name: string) => t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: name, displayName: name }).user.id;
+  const userId = (name: string) =>
+    t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: name, displayName: name }).user.id;
   const orgId = () => t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' }).org.id;
-  const row = (name: string) => t.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId(name))).get();
-  const linkFor = async (name: string) => (await as(name).send('/onbehalf connect gh')).match(/→ Connect gh: (\S+)/)![1]!;
-  const jtiOf = (link: string) => JSON.parse(Buffer.from(new URL(link).searchParams.get('t')!.split('.')[1]!, 'base64url').toString()).jti as string;
+  const row = (name: string) =>
+    t.app.db
+      .select()
+      .from(connectedAccounts)
+      .where(eq(connectedAccounts.userId, userId(name)))
+      .get();
+  const linkFor = async (name: string) =>
+    (await as(name).send('/onbehalf connect gh')).match(/→ Connect gh: (\S+)/)![1]!;
+  const jtiOf = (link: string) =>
+    JSON.parse(Buffer.from(new URL(link).searchParams.get('t')!.split('.')[1]!, 'base64url').toString()).jti as string;
   /** Opens `link` in `browser`, approves at the vendor as `login`, and opens the callback there. */
   const finish = async (link: string, login: string, browser = new TestBrowser()) => {
     vendor.login = login;
@@ -49,7 +63,9 @@ describe('a forwarded connect link does not attach someone else\'s vendor accoun
     t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
     const e = vendor.endpoints;
     const ada = as('ada');
-    await ada.send(`/onbehalf admin provider add gh oauth2 test-client --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --userinfo ${e.userinfoUrl} --revoke ${e.revokeUrl} --scopes repo`);
+    await ada.send(
+      `/onbehalf admin provider add gh oauth2 test-client --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --userinfo ${e.userinfoUrl} --revoke ${e.revokeUrl} --scopes repo`,
+    );
     expect(await ada.send('client-secret-canary-9')).toMatch(/saved/);
     expect(await ada.send(`/onbehalf admin server add tools http ${mcp.url}`)).toMatch(/tools/);
     await ada.send('/onbehalf admin bind tools header Authorization oauth:gh --template "Bearer {token}"');
@@ -61,21 +77,35 @@ describe('a forwarded connect link does not attach someone else\'s vendor accoun
     await Promise.all([redis?.stop(), vendor?.stop(), mcp?.stop()]);
   });
 
-  it('a link scanner\'s GET changes nothing: the page names who and what, and the link still works after it', async () => {
+  it("a link scanner's GET changes nothing: the page names who and what, and the link still works after it", async () => {
     const link = await linkFor('bob');
     for (let i = 0; i < 3; i++) {
       const scan = await fetch(link, { redirect: 'manual' });
       expect(scan.status).toBe(200);
       expect(scan.headers.get('location')).toBeNull();
       expect(scan.headers.get('cache-control')).toBe('no-store');
-      expect(scan.headers.get('content-security-policy')).toContain(`form-action 'self' ${new URL(vendor.issuer).origin}`);
+      expect(scan.headers.get('content-security-policy')).toContain(
+        `form-action 'self' ${new URL(vendor.issuer).origin}`,
+      );
       const html = await scan.text();
       expect(html).toMatch(/connects a <strong>gh<\/strong> account for <strong>bob<\/strong>/);
       expect(html).toContain('<code>repo</code>');
       expect(html).toContain('<button type="submit">Continue</button>');
     }
-    expect(t.app.db.select().from(usedLinks).where(eq(usedLinks.jti, jtiOf(link))).get()).toBeUndefined();
-    expect(t.app.db.select().from(oauthStates).where(eq(oauthStates.userId, userId('bob'))).all()).toEqual([]);
+    expect(
+      t.app.db
+        .select()
+        .from(usedLinks)
+        .where(eq(usedLinks.jti, jtiOf(link)))
+        .get(),
+    ).toBeUndefined();
+    expect(
+      t.app.db
+        .select()
+        .from(oauthStates)
+        .where(eq(oauthStates.userId, userId('bob')))
+        .all(),
+    ).toEqual([]);
     // Bob's own first connect, from a browser onbehalf cannot check: held until he says it is his.
     const from = as('bob').output.length;
     const first = await finish(link, 'bob-gh');
@@ -90,7 +120,7 @@ describe('a forwarded connect link does not attach someone else\'s vendor accoun
     expect(row('bob')!.status).toBe('active');
   });
 
-  it('Continue without the page\'s CSRF field, with another link\'s, or posted from another site is refused and spends nothing', async () => {
+  it("Continue without the page's CSRF field, with another link's, or posted from another site is refused and spends nothing", async () => {
     const link = await linkFor('mallory');
     const other = await linkFor('mallory');
     const browser = new TestBrowser();
@@ -104,12 +134,23 @@ describe('a forwarded connect link does not attach someone else\'s vendor accoun
       expect(await res.text()).toContain('did not come from the connect page');
     }
     const crossSite = await browser.fetch(new URL('start', link), {
-      method: 'POST', body: new URLSearchParams(continueFields(html)).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      method: 'POST',
+      body: new URLSearchParams(continueFields(html)).toString(),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'https://evil.example',
+        'sec-fetch-site': 'cross-site',
+      },
     });
     expect(crossSite.status).toBe(403);
     expect(t.app.db.select().from(oauthStates).all().length).toBe(states);
-    expect(t.app.db.select().from(usedLinks).where(eq(usedLinks.jti, jtiOf(link))).get()).toBeUndefined();
+    expect(
+      t.app.db
+        .select()
+        .from(usedLinks)
+        .where(eq(usedLinks.jti, jtiOf(link)))
+        .get(),
+    ).toBeUndefined();
     const ok = await pressContinue(browser, link, html);
     expect(ok.status).toBe(303);
     const cookie = ok.headers.getSetCookie().find((c) => c.startsWith('onbehalf_flow='))!;
@@ -119,7 +160,7 @@ describe('a forwarded connect link does not attach someone else\'s vendor accoun
     expect(cookie).not.toMatch(/Secure/i); // PUBLIC_URL is http here.
   });
 
-  it('Bob opens Mallory\'s link with his GitHub, already connected to him: refused, nothing stored, both told privately, audited', async () => {
+  it("Bob opens Mallory's link with his GitHub, already connected to him: refused, nothing stored, both told privately, audited", async () => {
     const bobBefore = row('bob')!;
     const link = await linkFor('mallory');
     const [mFrom, bFrom] = [as('mallory').output.length, as('bob').output.length];
@@ -130,9 +171,22 @@ describe('a forwarded connect link does not attach someone else\'s vendor accoun
     expect(r.html).toContain('Nothing was changed');
     expect(row('mallory')).toBeUndefined();
     expect(row('bob')).toEqual(bobBefore);
-    await as('mallory').waitFor(/\(direct message\): A connect of gh account @bob-gh to you was refused: that account is already connected for bob/, mFrom);
-    await as('bob').waitFor(/\(direct message\): Someone opened a connect link of mallory and approved it with your gh account @bob-gh/, bFrom);
-    expect(t.app.audit.query(orgId()).some((e) => e.action === 'connect' && e.outcome === 'vendor_account_taken' && e.onBehalfOfUserId === userId('mallory'))).toBe(true);
+    await as('mallory').waitFor(
+      /\(direct message\): A connect of gh account @bob-gh to you was refused: that account is already connected for bob/,
+      mFrom,
+    );
+    await as('bob').waitFor(
+      /\(direct message\): Someone opened a connect link of mallory and approved it with your gh account @bob-gh/,
+      bFrom,
+    );
+    expect(
+      t.app.audit
+        .query(orgId())
+        .some(
+          (e) =>
+            e.action === 'connect' && e.outcome === 'vendor_account_taken' && e.onBehalfOfUserId === userId('mallory'),
+        ),
+    ).toBe(true);
   });
 
   it('a callback replayed from another cookie jar stores nothing, and the browser that pressed Continue still finishes', async () => {
@@ -188,7 +242,9 @@ describe('a forwarded connect link does not attach someone else\'s vendor accoun
   });
 
   it('an admin may allow one vendor account for several people (a team service account)', async () => {
-    expect(await as('ada').send('/onbehalf admin provider share gh on')).toMatch(/may now be connected for several people/);
+    expect(await as('ada').send('/onbehalf admin provider share gh on')).toMatch(
+      /may now be connected for several people/,
+    );
     const shared = await finish(await linkFor('mallory'), 'bob-gh');
     expect(shared.status).toBe(200);
     expect(row('mallory')).toMatchObject({ status: 'held', vendorLogin: '@bob-gh' });

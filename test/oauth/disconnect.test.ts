@@ -8,7 +8,7 @@ describe('disconnect', () => {
   });
   afterAll(async () => bed?.stop());
 
-  it('calls the provider\'s revocation endpoint once, removes the tokens, audits, and later calls need a new grant', async () => {
+  it("calls the provider's revocation endpoint once, removes the tokens, audits, and later calls need a new grant", async () => {
     await bed.connect();
     const row = bed.connection()!;
     const rt = bed.server.issuedRefreshTokens.at(-1)!;
@@ -20,8 +20,15 @@ describe('disconnect', () => {
     expect(bed.connection()).toBeUndefined();
     expect(await bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor')).toMatchObject({ kind: 'missing' });
     expect(await bed.oauth.listConnections(bed.org.id, bed.user.id)).toEqual([]);
-    expect(bed.events.some((e) => e.name === 'connection.removed' && (e.payload as { connectionId: string }).connectionId === row.id)).toBe(true);
-    expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'disconnect')).toMatchObject({ outcome: 'revoked', vendorAccount: '@bob' });
+    expect(
+      bed.events.some(
+        (e) => e.name === 'connection.removed' && (e.payload as { connectionId: string }).connectionId === row.id,
+      ),
+    ).toBe(true);
+    expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'disconnect')).toMatchObject({
+      outcome: 'revoked',
+      vendorAccount: '@bob',
+    });
     expect(bed.t.logs.containing(rt)).toEqual([]);
   });
 
@@ -31,7 +38,9 @@ describe('disconnect', () => {
     const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
     expect(r.ok && r.message).toContain('did not confirm');
     expect(bed.connection()).toBeUndefined();
-    expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'disconnect')).toMatchObject({ outcome: 'deleted_locally' });
+    expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'disconnect')).toMatchObject({
+      outcome: 'deleted_locally',
+    });
     expect(await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor')).toMatchObject({ ok: false });
   });
 });

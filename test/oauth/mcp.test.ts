@@ -9,7 +9,9 @@ import { authorizeInBrowser } from '../support/oauth-server.js';
 
 async function whoami(url: string, token: string): Promise<{ subject: string; token: string }> {
   const client = new Client({ name: 'test', version: '1' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+  );
   try {
     const r = await client.callTool({ name: 'whoami', arguments: {} });
     return JSON.parse((r.content as { text: string }[])[0]!.text);
@@ -31,9 +33,15 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
     await t?.stop();
   });
 
-  it('two users connect through a client registered once; each tool call runs with the caller\'s own token', async () => {
+  it("two users connect through a client registered once; each tool call runs with the caller's own token", async () => {
     const oauth = t.app.oauth!;
-    const alice = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice', displayName: 'Alice', workspaceName: 'Acme' });
+    const alice = t.app.identity.resolve({
+      platform: 'shell',
+      workspaceId: 'local',
+      userId: 'alice',
+      displayName: 'Alice',
+      workspaceName: 'Acme',
+    });
     const bob = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'bob', displayName: 'Bob' });
     const org = alice.org.id;
     const server = { serverId: 'srv-1', serverName: 'Tracker', url: mcp.url };
@@ -45,7 +53,10 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
     expect(provider).toMatchObject({ kind: 'mcp', resource: mcp.url, mcpServerId: 'srv-1' });
     expect(provider.clientSecretSealed).toBeTruthy();
 
-    for (const [who, login] of [[alice.user, 'vendor-alice'], [bob.user, 'vendor-bob']] as const) {
+    for (const [who, login] of [
+      [alice.user, 'vendor-alice'],
+      [bob.user, 'vendor-bob'],
+    ] as const) {
       expect(await oauth.accessTokenFor(org, who.id, 'mcp-tracker')).toMatchObject({ kind: 'missing' });
       mcp.login = login;
       const step = await authorizeInBrowser(await oauth.connectLink(org, who.id, 'mcp-tracker'));
@@ -67,14 +78,24 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
     const a = await oauth.accessTokenFor(org, alice.user.id, 'mcp-tracker');
     const b = await oauth.accessTokenFor(org, bob.user.id, 'mcp-tracker');
     if (a.kind !== 'ok' || b.kind !== 'ok') throw new Error('no tokens');
-    expect(await whoami(mcp.url, a.token.reveal())).toMatchObject({ subject: 'vendor-alice', token: fingerprint(a.token.reveal()) });
-    expect(await whoami(mcp.url, b.token.reveal())).toMatchObject({ subject: 'vendor-bob', token: fingerprint(b.token.reveal()) });
+    expect(await whoami(mcp.url, a.token.reveal())).toMatchObject({
+      subject: 'vendor-alice',
+      token: fingerprint(a.token.reveal()),
+    });
+    expect(await whoami(mcp.url, b.token.reveal())).toMatchObject({
+      subject: 'vendor-bob',
+      token: fingerprint(b.token.reveal()),
+    });
 
     // A forced refresh also carries resource=, and the new token works.
     const forced = await oauth.accessTokenFor(org, alice.user.id, 'mcp-tracker', { forceRefresh: true });
     if (forced.kind !== 'ok') throw new Error(forced.kind);
     expect(forced.token.reveal()).not.toBe(a.token.reveal());
-    expect(mcp.seen.filter((s) => s.path === '/token' && s.body['grant_type'] === 'refresh_token').every((s) => s.body['resource'] === mcp.url)).toBe(true);
+    expect(
+      mcp.seen
+        .filter((s) => s.path === '/token' && s.body['grant_type'] === 'refresh_token')
+        .every((s) => s.body['resource'] === mcp.url),
+    ).toBe(true);
     expect((await whoami(mcp.url, forced.token.reveal())).subject).toBe('vendor-alice');
     expect(t.logs.containing(a.token.reveal(), b.token.reveal(), forced.token.reveal())).toEqual([]);
   });
@@ -83,7 +104,11 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
     const other = await McpAuthServer.start({ metadataResource: 'http://127.0.0.1:9/elsewhere' });
     try {
       const { org } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
-      const r = await t.app.oauth!.ensureMcpProvider(org.id, { serverId: 'srv-2', serverName: 'Other', url: other.url });
+      const r = await t.app.oauth!.ensureMcpProvider(org.id, {
+        serverId: 'srv-2',
+        serverName: 'Other',
+        url: other.url,
+      });
       expect(r).toMatchObject({ kind: 'discovery_failed' });
       expect(other.registrations).toBe(0);
     } finally {
@@ -107,7 +132,11 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
     const open = await (await import('../support/oauth-server.js')).OAuthTestServer.start();
     try {
       const { org } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
-      const r = await t.app.oauth!.ensureMcpProvider(org.id, { serverId: 'srv-4', serverName: 'Open', url: `${open.issuer}/user-free` });
+      const r = await t.app.oauth!.ensureMcpProvider(org.id, {
+        serverId: 'srv-4',
+        serverName: 'Open',
+        url: `${open.issuer}/user-free`,
+      });
       expect(r).toMatchObject({ kind: 'not_protected' });
     } finally {
       await open.stop();

@@ -28,7 +28,12 @@ describe('providers an admin registers', () => {
 
   it('every preset registers with its vendor endpoints', async () => {
     for (const kind of ['github', 'google', 'slack', 'atlassian', 'microsoft', 'gitlab']) {
-      const r = await bed.oauth.addProvider(bed.org.id, { slug: `p-${kind}`, kind, clientId: 'id', clientSecret: new Secret('s') });
+      const r = await bed.oauth.addProvider(bed.org.id, {
+        slug: `p-${kind}`,
+        kind,
+        clientId: 'id',
+        clientSecret: new Secret('s'),
+      });
       expect(r.ok, kind).toBe(true);
       if (r.ok) expect(r.provider.authorizeUrl).toBe(presets[kind]!.authorizeUrl);
     }
@@ -42,19 +47,59 @@ describe('providers an admin registers', () => {
 
   it('mistakes are values with a one-line message: unknown preset, missing endpoint, bad URL, duplicate slug', async () => {
     const org = bed.org.id;
-    expect(await bed.oauth.addProvider(org, { slug: 'x1', kind: 'bitbucket', clientId: 'id' })).toMatchObject({ ok: false, code: 'unknown_preset' });
-    expect(await bed.oauth.addProvider(org, { slug: 'x2', kind: 'oauth2', clientId: 'id', authorizeUrl: 'https://a.example/authorize' })).toMatchObject({ ok: false, code: 'missing_endpoint' });
-    expect(await bed.oauth.addProvider(org, { slug: 'x3', kind: 'oauth2', clientId: 'id', authorizeUrl: 'not a url', tokenUrl: 'https://a.example/t' })).toMatchObject({ ok: false, code: 'bad_url' });
-    expect(await bed.oauth.addProvider(org, { slug: 'x4', kind: 'oauth2', clientId: 'id', authorizeUrl: 'javascript:alert(1)', tokenUrl: 'https://a.example/t' })).toMatchObject({ ok: false, code: 'bad_url' });
-    expect(await bed.oauth.addProvider(org, { slug: 'x5', kind: 'oidc', clientId: 'id' })).toMatchObject({ ok: false, code: 'missing_endpoint' });
-    expect(await bed.oauth.addProvider(org, { slug: 'vendor', kind: 'github', clientId: 'id' })).toMatchObject({ ok: false, code: 'exists' });
-    expect(await bed.oauth.addProvider(org, { slug: 'Bad Slug', kind: 'github', clientId: 'id' })).toMatchObject({ ok: false, code: 'bad_slug' });
+    expect(await bed.oauth.addProvider(org, { slug: 'x1', kind: 'bitbucket', clientId: 'id' })).toMatchObject({
+      ok: false,
+      code: 'unknown_preset',
+    });
+    expect(
+      await bed.oauth.addProvider(org, {
+        slug: 'x2',
+        kind: 'oauth2',
+        clientId: 'id',
+        authorizeUrl: 'https://a.example/authorize',
+      }),
+    ).toMatchObject({ ok: false, code: 'missing_endpoint' });
+    expect(
+      await bed.oauth.addProvider(org, {
+        slug: 'x3',
+        kind: 'oauth2',
+        clientId: 'id',
+        authorizeUrl: 'not a url',
+        tokenUrl: 'https://a.example/t',
+      }),
+    ).toMatchObject({ ok: false, code: 'bad_url' });
+    expect(
+      await bed.oauth.addProvider(org, {
+        slug: 'x4',
+        kind: 'oauth2',
+        clientId: 'id',
+        authorizeUrl: 'javascript:alert(1)',
+        tokenUrl: 'https://a.example/t',
+      }),
+    ).toMatchObject({ ok: false, code: 'bad_url' });
+    expect(await bed.oauth.addProvider(org, { slug: 'x5', kind: 'oidc', clientId: 'id' })).toMatchObject({
+      ok: false,
+      code: 'missing_endpoint',
+    });
+    expect(await bed.oauth.addProvider(org, { slug: 'vendor', kind: 'github', clientId: 'id' })).toMatchObject({
+      ok: false,
+      code: 'exists',
+    });
+    expect(await bed.oauth.addProvider(org, { slug: 'Bad Slug', kind: 'github', clientId: 'id' })).toMatchObject({
+      ok: false,
+      code: 'bad_slug',
+    });
     const r = await bed.oauth.addProvider(org, { slug: 'x6', kind: 'nope', clientId: 'id' });
     expect(!r.ok && r.error.split('\n')).toHaveLength(1);
   });
 
   it('an oidc provider discovers its endpoints from the issuer and connects, naming the account from userinfo', async () => {
-    const r = await bed.oauth.addProvider(bed.org.id, { slug: 'corp', kind: 'oidc', clientId: 'oidc-client', issuer: bed.server.issuer });
+    const r = await bed.oauth.addProvider(bed.org.id, {
+      slug: 'corp',
+      kind: 'oidc',
+      clientId: 'oidc-client',
+      issuer: bed.server.issuer,
+    });
     expect(r).toMatchObject({ ok: true });
     const p = bed.oauth.providers.get(bed.org.id, 'corp')!;
     expect(p.tokenUrl).toBe(`${bed.server.issuer}/token`);
@@ -73,22 +118,36 @@ describe('providers an admin registers', () => {
     let methods: string[] | undefined;
     const issuer = http.createServer((_req, res) => {
       const base = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-        issuer: base, authorization_endpoint: `${base}/authorize`, token_endpoint: `${base}/token`,
-        ...(methods ? { code_challenge_methods_supported: methods } : {}),
-      }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          issuer: base,
+          authorization_endpoint: `${base}/authorize`,
+          token_endpoint: `${base}/token`,
+          ...(methods ? { code_challenge_methods_supported: methods } : {}),
+        }),
+      );
     });
     await new Promise<void>((r) => issuer.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}`;
     try {
-      for (const [m, why] of [[undefined, 'does not list code_challenge_methods_supported'], [['plain'], 'lists only plain'], [[], 'does not list code_challenge_methods_supported']] as const) {
+      for (const [m, why] of [
+        [undefined, 'does not list code_challenge_methods_supported'],
+        [['plain'], 'lists only plain'],
+        [[], 'does not list code_challenge_methods_supported'],
+      ] as const) {
         methods = m ? [...m] : undefined;
         const r = await bed.oauth.addProvider(bed.org.id, { slug: 'nopkce', kind: 'oidc', clientId: 'c', issuer: url });
-        expect(r).toEqual({ ok: false, code: 'no_pkce', error: `The issuer's OpenID configuration ${why}, so PKCE S256 is not guaranteed; use an issuer that supports S256.` });
+        expect(r).toEqual({
+          ok: false,
+          code: 'no_pkce',
+          error: `The issuer's OpenID configuration ${why}, so PKCE S256 is not guaranteed; use an issuer that supports S256.`,
+        });
       }
       expect((await bed.oauth.listProviders(bed.org.id)).map((p) => p.slug)).not.toContain('nopkce');
       methods = ['plain', 'S256'];
-      expect(await bed.oauth.addProvider(bed.org.id, { slug: 'nopkce', kind: 'oidc', clientId: 'c', issuer: url })).toMatchObject({ ok: true });
+      expect(
+        await bed.oauth.addProvider(bed.org.id, { slug: 'nopkce', kind: 'oidc', clientId: 'c', issuer: url }),
+      ).toMatchObject({ ok: true });
       await bed.oauth.removeProvider(bed.org.id, 'nopkce');
     } finally {
       issuer.closeAllConnections();
@@ -101,15 +160,23 @@ describe('providers an admin registers', () => {
     const vendor = await OAuthTestServer.start({ issParameter: false });
     const discovery = http.createServer((_req, res) => {
       const base = `http://127.0.0.1:${(discovery.address() as AddressInfo).port}`;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-        issuer: base, authorization_endpoint: `${vendor.issuer}/authorize`, token_endpoint: `${vendor.issuer}/token`, userinfo_endpoint: `${vendor.issuer}/user`,
-        code_challenge_methods_supported: ['S256'], authorization_response_iss_parameter_supported: true,
-      }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          issuer: base,
+          authorization_endpoint: `${vendor.issuer}/authorize`,
+          token_endpoint: `${vendor.issuer}/token`,
+          userinfo_endpoint: `${vendor.issuer}/user`,
+          code_challenge_methods_supported: ['S256'],
+          authorization_response_iss_parameter_supported: true,
+        }),
+      );
     });
     await new Promise<void>((r) => discovery.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(discovery.address() as AddressInfo).port}`;
-      expect(await bed.oauth.addProvider(bed.org.id, { slug: 'issy', kind: 'oidc', clientId: 'c-iss', issuer: url })).toMatchObject({ ok: true });
+      expect(
+        await bed.oauth.addProvider(bed.org.id, { slug: 'issy', kind: 'oidc', clientId: 'c-iss', issuer: url }),
+      ).toMatchObject({ ok: true });
       const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'issy'));
       if (!('callbackUrl' in step)) throw new Error('no redirect');
       expect(new URL(step.callbackUrl).searchParams.has('iss')).toBe(false);
@@ -119,7 +186,9 @@ describe('providers an admin registers', () => {
       expect(html).toContain('Wrong authorization server');
       expect(html).toContain('Nothing was changed');
       expect(vendor.seen('/token')).toHaveLength(0);
-      expect((await bed.oauth.listConnections(bed.org.id, bed.user.id)).map((c) => c.providerSlug)).not.toContain('issy');
+      expect((await bed.oauth.listConnections(bed.org.id, bed.user.id)).map((c) => c.providerSlug)).not.toContain(
+        'issy',
+      );
       await bed.oauth.removeProvider(bed.org.id, 'issy');
     } finally {
       discovery.closeAllConnections();
@@ -133,7 +202,9 @@ describe('providers an admin registers', () => {
     expect((await bed.oauth.listProviders(bed.org.id)).find((p) => p.slug === 'corp')?.hasClientSecret).toBe(true);
     expect(await bed.oauth.setClientSecret(bed.org.id, 'corp', undefined)).toMatchObject({ ok: true });
     expect(await bed.oauth.removeProvider(bed.org.id, 'corp')).toMatchObject({ ok: true });
-    expect((await bed.oauth.listConnections(bed.org.id, bed.user.id)).some((c) => c.providerSlug === 'corp')).toBe(false);
+    expect((await bed.oauth.listConnections(bed.org.id, bed.user.id)).some((c) => c.providerSlug === 'corp')).toBe(
+      false,
+    );
     expect(await bed.oauth.removeProvider(bed.org.id, 'corp')).toMatchObject({ ok: false });
   });
 });

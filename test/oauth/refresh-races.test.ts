@@ -14,7 +14,10 @@ const openRefresh = (bed: Bed) => {
 
 /** Every refresh token the provider received since request `from` is distinct: none was replayed. */
 const noReplay = (bed: Bed, from: number) => {
-  const sent = bed.server.refreshRequests().slice(from).map((r) => r.body['refresh_token']);
+  const sent = bed.server
+    .refreshRequests()
+    .slice(from)
+    .map((r) => r.body['refresh_token']);
   expect(new Set(sent).size).toBe(sent.length);
 };
 
@@ -38,14 +41,30 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     bed.db.$client.exec('DROP TRIGGER IF EXISTS refuse_token_writes');
   });
   const token = (opts = {}) => bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor', opts);
-  const expire = () => bed.db.update(connectedAccounts).set({ expiresAt: Date.now() - 1000 }).where(eq(connectedAccounts.id, bed.connection()!.id)).run();
+  const expire = () =>
+    bed.db
+      .update(connectedAccounts)
+      .set({ expiresAt: Date.now() - 1000 })
+      .where(eq(connectedAccounts.id, bed.connection()!.id))
+      .run();
 
   /** Another worker's token service: same database and Redis, its own Redis connection and options. */
   const anotherWorker = (options: OAuthOptions) => {
     const redis = new Redis(bed.t.app.redisUrl!, { maxRetriesPerRequest: 3 });
     redisClients.push(redis);
     const a = bed.t.app;
-    return new OAuthService({ db: a.db, keyring: a.keyring, links: a.links, redis, events: a.events, audit: a.audit, log: a.log, publicUrl: a.config.publicUrl, net: new NetGuard({ allowPrivate: true }), options });
+    return new OAuthService({
+      db: a.db,
+      keyring: a.keyring,
+      links: a.links,
+      redis,
+      events: a.events,
+      audit: a.audit,
+      log: a.log,
+      publicUrl: a.config.publicUrl,
+      net: new NetGuard({ allowPrivate: true }),
+      options,
+    });
   };
 
   it('a provider answering after the lock TTL: two workers send one refresh, no replay, and the grant family stays alive', async () => {
@@ -102,7 +121,9 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     expire();
     const oldRt = openRefresh(bed);
     const before = bed.server.refreshRequests().length;
-    bed.db.$client.exec(`CREATE TRIGGER refuse_token_writes BEFORE UPDATE ON connected_accounts BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END`);
+    bed.db.$client.exec(
+      `CREATE TRIGGER refuse_token_writes BEFORE UPDATE ON connected_accounts BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END`,
+    );
 
     const r1 = await token();
     expect(bed.server.refreshRequests().length).toBe(before + 1);

@@ -10,7 +10,7 @@ const openRefresh = (bed: Bed) => {
   return bed.t.app.keyring.open(row.refreshTokenSealed!, sealedTables.connectedAccounts.ctx(row, 'refreshTokenSealed'));
 };
 
-describe('tokens are refreshed in time, once, and never replaced by someone else\'s', () => {
+describe("tokens are refreshed in time, once, and never replaced by someone else's", () => {
   let bed: Bed;
   beforeAll(async () => {
     bed = await oauthBed({ server: { accessTtlSeconds: 30 } });
@@ -23,7 +23,11 @@ describe('tokens are refreshed in time, once, and never replaced by someone else
     // An hour-long grant with 30 s left: inside the 60 s margin (a token that only ever lived 30 s
     // is fresh for 27 s, its margin being a tenth of its lifetime).
     const row = bed.connection()!;
-    bed.db.update(connectedAccounts).set({ expiresAt: Date.now() + 30_000, updatedAt: Date.now() - 3_570_000 }).where(eq(connectedAccounts.id, row.id)).run();
+    bed.db
+      .update(connectedAccounts)
+      .set({ expiresAt: Date.now() + 30_000, updatedAt: Date.now() - 3_570_000 })
+      .where(eq(connectedAccounts.id, row.id))
+      .run();
   });
   const token = (opts = {}) => bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor', opts);
 
@@ -69,7 +73,10 @@ describe('tokens are refreshed in time, once, and never replaced by someone else
     const r = await token();
     expect(r.kind).toBe('needs_reauth');
     expect(bed.connection()!.status).toBe('needs_reauth');
-    expect(bed.events.filter((e) => e.name === 'connection.needs_reauth').at(-1)?.payload).toMatchObject({ userId: bed.user.id, providerSlug: 'vendor' });
+    expect(bed.events.filter((e) => e.name === 'connection.needs_reauth').at(-1)?.payload).toMatchObject({
+      userId: bed.user.id,
+      providerSlug: 'vendor',
+    });
     expect(bed.t.app.audit.query(bed.org.id).some((e) => e.action === 'needs_reauth')).toBe(true);
     const calls = bed.server.refreshRequests().length;
     expect((await token()).kind).toBe('needs_reauth');
@@ -103,7 +110,11 @@ describe('tokens are refreshed in time, once, and never replaced by someone else
     await new Promise((r) => setTimeout(r, 100));
     // Meanwhile another writer stores a newer token.
     const newer = bed.t.app.keyring.seal('newer-token', sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed'));
-    bed.db.update(connectedAccounts).set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 }).where(eq(connectedAccounts.id, row.id)).run();
+    bed.db
+      .update(connectedAccounts)
+      .set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 })
+      .where(eq(connectedAccounts.id, row.id))
+      .run();
     const r = await pending;
     bed.server.options.tokenDelayMs = 0;
     expect(bed.server.refreshRequests().length).toBeGreaterThan(0);
@@ -117,8 +128,15 @@ describe('tokens are refreshed in time, once, and never replaced by someone else
     bed.server.invalidGrantOnce = true;
     const pending = token();
     await new Promise((r) => setTimeout(r, 100));
-    const newer = bed.t.app.keyring.seal('rotated-elsewhere', sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed'));
-    bed.db.update(connectedAccounts).set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 }).where(eq(connectedAccounts.id, row.id)).run();
+    const newer = bed.t.app.keyring.seal(
+      'rotated-elsewhere',
+      sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed'),
+    );
+    bed.db
+      .update(connectedAccounts)
+      .set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 })
+      .where(eq(connectedAccounts.id, row.id))
+      .run();
     const r = await pending;
     bed.server.options.tokenDelayMs = 0;
     expect(r.kind === 'ok' && r.token.reveal()).toBe('rotated-elsewhere');

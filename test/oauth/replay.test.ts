@@ -14,7 +14,13 @@ describe('replays and forgeries fail and change nothing', () => {
   beforeAll(async () => {
     bed = await oauthBed();
     other = await OAuthTestServer.start();
-    const added = await bed.oauth.addProvider(bed.org.id, { slug: 'other', kind: 'oauth2', clientId: 'client-2', issuer: other.issuer, ...other.endpoints });
+    const added = await bed.oauth.addProvider(bed.org.id, {
+      slug: 'other',
+      kind: 'oauth2',
+      clientId: 'client-2',
+      issuer: other.issuer,
+      ...other.endpoints,
+    });
     if (!added.ok) throw new Error(added.error);
     await bed.connect();
     version = bed.connection()!.version;
@@ -25,7 +31,13 @@ describe('replays and forgeries fail and change nothing', () => {
   });
   const unchanged = () => {
     expect(bed.connection()!.version).toBe(version);
-    expect(bed.db.select().from(oauthStates).all().every((s) => s.userId === bed.user.id)).toBe(true);
+    expect(
+      bed.db
+        .select()
+        .from(oauthStates)
+        .all()
+        .every((s) => s.userId === bed.user.id),
+    ).toBe(true);
   };
 
   it('a reused start link is refused and creates no second state', async () => {
@@ -79,8 +91,15 @@ describe('replays and forgeries fail and change nothing', () => {
     expect((await fetch(`${bed.t.baseUrl}/oauth/callback?code=x`)).status).toBe(400);
     const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor'));
     if (!('callbackUrl' in step)) throw new Error('no redirect');
-    const hashOf = (await import('node:crypto')).createHash('sha256').update(new URL(step.callbackUrl).searchParams.get('state')!).digest('hex');
-    bed.db.update(oauthStates).set({ expiresAt: Date.now() - 1000 }).where(eq(oauthStates.stateHash, hashOf)).run();
+    const hashOf = (await import('node:crypto'))
+      .createHash('sha256')
+      .update(new URL(step.callbackUrl).searchParams.get('state')!)
+      .digest('hex');
+    bed.db
+      .update(oauthStates)
+      .set({ expiresAt: Date.now() - 1000 })
+      .where(eq(oauthStates.stateHash, hashOf))
+      .run();
     const res = await step.browser.fetch(step.callbackUrl);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('expired');
@@ -120,10 +139,22 @@ describe('replays and forgeries fail and change nothing', () => {
     const tokenCalls = bed.server.seen('/token').length;
     const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor'));
     if (!('callbackUrl' in step)) throw new Error('no redirect');
-    const hashOf = (await import('node:crypto')).createHash('sha256').update(new URL(step.callbackUrl).searchParams.get('state')!).digest('hex');
+    const hashOf = (await import('node:crypto'))
+      .createHash('sha256')
+      .update(new URL(step.callbackUrl).searchParams.get('state')!)
+      .digest('hex');
     const row = bed.db.select().from(oauthStates).where(eq(oauthStates.stateHash, hashOf)).get()!;
     const wrong = new Secret('w'.repeat(64));
-    bed.db.update(oauthStates).set({ codeVerifierSealed: bed.t.app.keyring.seal(wrong.reveal(), sealedTables.oauthStates.ctx(row, 'codeVerifierSealed')) }).where(eq(oauthStates.id, row.id)).run();
+    bed.db
+      .update(oauthStates)
+      .set({
+        codeVerifierSealed: bed.t.app.keyring.seal(
+          wrong.reveal(),
+          sealedTables.oauthStates.ctx(row, 'codeVerifierSealed'),
+        ),
+      })
+      .where(eq(oauthStates.id, row.id))
+      .run();
     const res = await step.browser.fetch(step.callbackUrl);
     expect(res.status).toBe(502);
     expect(await res.text()).toContain('Nothing was changed');

@@ -9,8 +9,15 @@ import { oauthBed, type Bed } from './bed.js';
 
 const worker = fileURLToPath(new URL('../support/oauth-token-worker.ts', import.meta.url));
 
-function startWorker(env: Record<string, string>): { child: ChildProcess; ready: Promise<void>; result: Promise<{ kind: string; sha: string | null }[]> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker], { env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+function startWorker(env: Record<string, string>): {
+  child: ChildProcess;
+  ready: Promise<void>;
+  result: Promise<{ kind: string; sha: string | null }[]>;
+} {
+  const child = spawn(process.execPath, ['--import', 'tsx', worker], {
+    env: childEnv(env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -45,11 +52,20 @@ describe('refresh is single flight across processes', () => {
   it('2 OS processes × 50 concurrent callers on one expired connection: the provider sees 1 refresh and all 100 get the new token', async () => {
     await bed.connect();
     const row = bed.connection()!;
-    bed.db.update(connectedAccounts).set({ expiresAt: Date.now() - 1000 }).where(eq(connectedAccounts.id, row.id)).run();
+    bed.db
+      .update(connectedAccounts)
+      .set({ expiresAt: Date.now() - 1000 })
+      .where(eq(connectedAccounts.id, row.id))
+      .run();
     const before = bed.server.refreshRequests().length;
     const env = {
-      DB: bed.t.app.config.databasePath, REDIS_URL: bed.t.app.redisUrl!, KEYS: bed.t.app.config.keys!.join(','),
-      ORG: bed.org.id, USER: bed.user.id, SLUG: 'vendor', N: '50',
+      DB: bed.t.app.config.databasePath,
+      REDIS_URL: bed.t.app.redisUrl!,
+      KEYS: bed.t.app.config.keys!.join(','),
+      ORG: bed.org.id,
+      USER: bed.user.id,
+      SLUG: 'vendor',
+      N: '50',
     };
     const ws = [startWorker(env), startWorker(env)];
     children.push(...ws.map((w) => w.child));

@@ -24,7 +24,11 @@ async function countingServer(handler?: http.RequestListener) {
     res.writeHead(401, { 'www-authenticate': 'Bearer resource_metadata="http://127.0.0.1:1/x"' }).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { hits, port: (server.address() as AddressInfo).port, stop: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    hits,
+    port: (server.address() as AddressInfo).port,
+    stop: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 describe('no request a tenant admin can aim reaches a private address unless the operator allows it', () => {
@@ -64,8 +68,19 @@ describe('no request a tenant admin can aim reaches a private address unless the
       expect(r.kind, url).toBe('refused_url');
     }
     for (const form of insideForms(target.port)) {
-      const p = await t.app.oauth!.addProvider(org.id, { slug: 'corp', kind: 'oidc', clientId: 'c', issuer: form.replace('http:', 'https:') });
-      expect(p, form).toMatchObject({ ok: false, code: 'bad_url', error: expect.stringMatching(/^--issuer .+ is a loopback, private or link-local address \(.+\); the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true\.$/) });
+      const p = await t.app.oauth!.addProvider(org.id, {
+        slug: 'corp',
+        kind: 'oidc',
+        clientId: 'c',
+        issuer: form.replace('http:', 'https:'),
+      });
+      expect(p, form).toMatchObject({
+        ok: false,
+        code: 'bad_url',
+        error: expect.stringMatching(
+          /^--issuer .+ is a loopback, private or link-local address \(.+\); the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true\.$/,
+        ),
+      });
     }
     expect(target.hits).toEqual([]);
     expect(await t.app.oauth!.listProviders(org.id)).toEqual([]);
@@ -75,7 +90,9 @@ describe('no request a tenant admin can aim reaches a private address unless the
     for (const form of insideForms(target.port)) {
       const server = await ada.send(`/onbehalf admin server add inside http ${form}`);
       expect(server.split('\n'), form).toHaveLength(1);
-      expect(server, form).toMatch(/^onbehalf \(only you\): Server not added: .+ is a loopback, private or link-local address \(.+\); the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true\.$/);
+      expect(server, form).toMatch(
+        /^onbehalf \(only you\): Server not added: .+ is a loopback, private or link-local address \(.+\); the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true\.$/,
+      );
       const https = form.replace('http:', 'https:');
       for (const line of [
         `/onbehalf admin provider add inside oauth2 cid --authorize ${https} --token https://auth.example.com/token`,
@@ -85,7 +102,9 @@ describe('no request a tenant admin can aim reaches a private address unless the
       ]) {
         const out = await ada.send(line);
         expect(out.split('\n'), line).toHaveLength(1);
-        expect(out, line).toMatch(/is a loopback, private or link-local address \(.+\); the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true\.$/);
+        expect(out, line).toMatch(
+          /is a loopback, private or link-local address \(.+\); the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true\.$/,
+        );
       }
     }
     expect(await ada.send('/onbehalf admin server list')).toBe('onbehalf (only you): No MCP servers yet.');
@@ -96,10 +115,16 @@ describe('no request a tenant admin can aim reaches a private address unless the
   it('a server stored with an inside address (before the guard, or by hand) is refused at call time and the MCP server sees nothing', async () => {
     const { org } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' });
     const url = mcp.url.replace('127.0.0.1', '[::ffff:127.0.0.1]');
-    t.app.db.insert(mcpServers).values({ id: newId(), orgId: org.id, name: 'legacy', transport: 'http', url, timeoutMs: 5000, source: 'admin' }).run();
+    t.app.db
+      .insert(mcpServers)
+      .values({ id: newId(), orgId: org.id, name: 'legacy', transport: 'http', url, timeoutMs: 5000, source: 'admin' })
+      .run();
     const from = ada.output.length;
     await ada.send('/onbehalf run legacy.whoami {}');
-    await ada.waitFor(/`legacy\.whoami` failed: legacy: \[::ffff:7f00:1\]:\d+ is a loopback, private or link-local address \(IPv4-mapped IPv6\)/, from);
+    await ada.waitFor(
+      /`legacy\.whoami` failed: legacy: \[::ffff:7f00:1\]:\d+ is a loopback, private or link-local address \(IPv4-mapped IPv6\)/,
+      from,
+    );
     expect(mcp.requests).toBe(0);
   });
 
@@ -115,7 +140,9 @@ describe('no request a tenant admin can aim reaches a private address unless the
 
   it('every redirect hop is checked: a public hop redirecting to a private address is refused before the second request', async () => {
     const inner = await countingServer((_req, res) => res.end('secret'));
-    const outer = await countingServer((_req, res) => res.writeHead(302, { location: `http://127.0.0.2:${inner.port}/` }).end());
+    const outer = await countingServer((_req, res) =>
+      res.writeHead(302, { location: `http://127.0.0.2:${inner.port}/` }).end(),
+    );
     // 127.0.0.1 plays a public address for this test so only the hop is private.
     const guard = new NetGuard({ allowHttp: true, allowAddresses: ['127.0.0.1'] });
     try {
@@ -134,16 +161,25 @@ describe('token, userinfo and revocation requests go through the guard at call t
   let bed: Bed;
   beforeAll(async () => {
     // The loopback OAuth server at 127.0.0.1 plays a public provider; every other inside address is refused.
-    bed = await oauthBed({ env: { ONBEHALF_ALLOW_PRIVATE_URLS: 'false' }, app: { net: { allowAddresses: ['127.0.0.1'], allowHttp: true } } });
+    bed = await oauthBed({
+      env: { ONBEHALF_ALLOW_PRIVATE_URLS: 'false' },
+      app: { net: { allowAddresses: ['127.0.0.1'], allowHttp: true } },
+    });
   });
   afterAll(async () => bed?.stop());
 
   it('a provider whose endpoints now name an inside address (stored before the guard) gets no refresh and no revocation request', async () => {
     await bed.connect();
     const inside = bed.server.issuer.replace('127.0.0.1', '[::ffff:127.0.0.1]');
-    bed.db.update(oauthProviders).set({ tokenUrl: `${inside}/token`, revokeUrl: `${inside}/revoke`, userinfoUrl: `${inside}/user` }).where(eq(oauthProviders.slug, 'vendor')).run();
+    bed.db
+      .update(oauthProviders)
+      .set({ tokenUrl: `${inside}/token`, revokeUrl: `${inside}/revoke`, userinfoUrl: `${inside}/user` })
+      .where(eq(oauthProviders.slug, 'vendor'))
+      .run();
     const tokensBefore = bed.server.seen('/token').length;
-    expect(await bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor', { forceRefresh: true })).toMatchObject({ kind: 'unavailable' });
+    expect(await bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor', { forceRefresh: true })).toMatchObject({
+      kind: 'unavailable',
+    });
     expect(bed.server.seen('/token')).toHaveLength(tokensBefore);
     const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
     expect(r.ok && r.message).toContain('did not confirm');
@@ -152,7 +188,11 @@ describe('token, userinfo and revocation requests go through the guard at call t
 
   it('a provider whose sign-in address now names an inside address does not send the browser there', async () => {
     const inside = bed.server.issuer.replace('127.0.0.1', '[::ffff:127.0.0.1]');
-    bed.db.update(oauthProviders).set({ authorizeUrl: `${inside}/authorize` }).where(eq(oauthProviders.slug, 'vendor')).run();
+    bed.db
+      .update(oauthProviders)
+      .set({ authorizeUrl: `${inside}/authorize` })
+      .where(eq(oauthProviders.slug, 'vendor'))
+      .run();
     const before = bed.server.seen('/authorize').length;
     const states = bed.states().length;
     const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor'));

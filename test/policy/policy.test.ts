@@ -31,20 +31,51 @@ afterAll(() => {
 describe('MCP servers', () => {
   it('refuses a stdio server from chat unless the operator allows it, and says why', async () => {
     const r = await policy.addServer(orgId, { name: 'local', transport: 'stdio', command: 'npx', args: ['some-mcp'] });
-    expect(r).toEqual({ ok: false, error: expect.stringMatching(/runs a program on the worker host.*operator config or when the operator sets ONBEHALF_ALLOW_STDIO=true/) });
-    expect((await policy.addServer(orgId, { name: 'local', transport: 'stdio', command: 'npx', args: ['some-mcp'] }, { source: 'operator' })).ok).toBe(true);
+    expect(r).toEqual({
+      ok: false,
+      error: expect.stringMatching(
+        /runs a program on the worker host.*operator config or when the operator sets ONBEHALF_ALLOW_STDIO=true/,
+      ),
+    });
+    expect(
+      (
+        await policy.addServer(
+          orgId,
+          { name: 'local', transport: 'stdio', command: 'npx', args: ['some-mcp'] },
+          { source: 'operator' },
+        )
+      ).ok,
+    ).toBe(true);
     const allowing = new Policy(db, new Keyring([testKey()]), { allowStdio: true });
     expect((await allowing.addServer(orgId, { name: 'local2', transport: 'stdio', command: 'npx' })).ok).toBe(true);
   });
 
   it('refuses loopback and metadata URLs unless private URLs are allowed; lists and removes servers', async () => {
-    for (const url of ['http://127.0.0.1:6379/mcp', 'http://169.254.169.254/latest', 'http://localhost/mcp', 'http://10.0.0.5/mcp']) {
+    for (const url of [
+      'http://127.0.0.1:6379/mcp',
+      'http://169.254.169.254/latest',
+      'http://localhost/mcp',
+      'http://10.0.0.5/mcp',
+    ]) {
       const r = await policy.addServer(orgId, { name: 'x', transport: 'http', url });
       expect(r.ok ? '' : r.error).toMatch(/loopback, private or link-local/);
     }
-    expect((await policy.addServer(orgId, { name: 'gh', transport: 'http', url: 'https://mcp.example.com/mcp', timeoutMs: 5000 })).ok).toBe(true);
-    expect(await policy.addServer(orgId, { name: 'gh', transport: 'http', url: 'https://mcp.example.com/mcp' })).toEqual({ ok: false, error: 'Server not added: there is already a server named gh.' });
-    expect(await policy.addServer(orgId, { name: 'bad name!', transport: 'http', url: 'https://x.example' })).toMatchObject({ ok: false, error: expect.stringMatching(/^Server not added: name: a server name is/) });
+    expect(
+      (
+        await policy.addServer(orgId, {
+          name: 'gh',
+          transport: 'http',
+          url: 'https://mcp.example.com/mcp',
+          timeoutMs: 5000,
+        })
+      ).ok,
+    ).toBe(true);
+    expect(
+      await policy.addServer(orgId, { name: 'gh', transport: 'http', url: 'https://mcp.example.com/mcp' }),
+    ).toEqual({ ok: false, error: 'Server not added: there is already a server named gh.' });
+    expect(
+      await policy.addServer(orgId, { name: 'bad name!', transport: 'http', url: 'https://x.example' }),
+    ).toMatchObject({ ok: false, error: expect.stringMatching(/^Server not added: name: a server name is/) });
     expect((await policy.listServers(orgId)).map((s) => s.name)).toContain('gh');
     expect(policy.server(orgId, 'gh')!.timeoutMs).toBe(5000);
   });
@@ -53,13 +84,28 @@ describe('MCP servers', () => {
     for (const form of insideForms(8080)) {
       for (const url of [form, form.replace('http:', 'https:')]) {
         const r = await policy.addServer(orgId, { name: 'inside', transport: 'http', url });
-        expect(r, url).toEqual({ ok: false, error: expect.stringMatching(/^Server not added: .+ is a loopback, private or link-local address \(.+\); the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true\.$/) });
+        expect(r, url).toEqual({
+          ok: false,
+          error: expect.stringMatching(
+            /^Server not added: .+ is a loopback, private or link-local address \(.+\); the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true\.$/,
+          ),
+        });
       }
     }
     expect(policy.server(orgId, 'inside')).toBeUndefined();
-    expect(await policy.addServer(orgId, { name: 'plain', transport: 'http', url: 'http://mcp.example.com/mcp' })).toEqual({ ok: false, error: 'Server not added: the URL mcp.example.com must use https.' });
+    expect(
+      await policy.addServer(orgId, { name: 'plain', transport: 'http', url: 'http://mcp.example.com/mcp' }),
+    ).toEqual({ ok: false, error: 'Server not added: the URL mcp.example.com must use https.' });
     const allowing = new Policy(db, new Keyring([testKey()]), { net: new NetGuard({ allowPrivate: true }) });
-    expect((await allowing.addServer(orgId, { name: 'inside', transport: 'http', url: 'http://[::ffff:127.0.0.1]:8080/mcp' })).ok).toBe(true);
+    expect(
+      (
+        await allowing.addServer(orgId, {
+          name: 'inside',
+          transport: 'http',
+          url: 'http://[::ffff:127.0.0.1]:8080/mcp',
+        })
+      ).ok,
+    ).toBe(true);
   });
 });
 
@@ -79,18 +125,42 @@ describe('credential bindings', () => {
   });
 
   it('binds headers to http servers and env vars to stdio ones, mixing sources; validates names and templates', async () => {
-    expect(await policy.bind(orgId, 'gh', 'header', 'Authorization', 'oauth:github', 'Bearer {token}')).toMatchObject({ ok: true });
+    expect(await policy.bind(orgId, 'gh', 'header', 'Authorization', 'oauth:github', 'Bearer {token}')).toMatchObject({
+      ok: true,
+    });
     expect(await policy.bind(orgId, 'gh', 'header', 'X-Org', 'org_secret:key')).toMatchObject({ ok: true });
-    expect(await policy.bind(orgId, 'gh', 'header', 'X-Region', 'static:eu-1')).toMatchObject({ ok: true, message: expect.stringContaining('a static value') });
-    expect(await policy.bind(orgId, 'gh', 'env', 'TOKEN', 'oauth:github')).toEqual({ ok: false, error: 'gh is an http server: bind headers, not env variables.' });
+    expect(await policy.bind(orgId, 'gh', 'header', 'X-Region', 'static:eu-1')).toMatchObject({
+      ok: true,
+      message: expect.stringContaining('a static value'),
+    });
+    expect(await policy.bind(orgId, 'gh', 'env', 'TOKEN', 'oauth:github')).toEqual({
+      ok: false,
+      error: 'gh is an http server: bind headers, not env variables.',
+    });
     expect(await policy.bind(orgId, 'local', 'header', 'Authorization', 'oauth:github')).toMatchObject({ ok: false });
     expect(await policy.bind(orgId, 'local', 'env', 'GITHUB_TOKEN', 'oauth:github')).toMatchObject({ ok: true });
-    expect(await policy.bind(orgId, 'local', 'env', 'X', 'mcp_oauth')).toMatchObject({ ok: false, error: expect.stringMatching(/only for http servers/) });
-    expect(await policy.bind(orgId, 'gh', 'header', 'Host', 'static:evil')).toMatchObject({ ok: false, error: expect.stringMatching(/set by the MCP transport/) });
-    expect(await policy.bind(orgId, 'gh', 'header', 'Authorization', 'oauth:github', 'Bearer token')).toMatchObject({ ok: false, error: expect.stringMatching(/\{token\} exactly once/) });
-    expect(await policy.bind(orgId, 'gh', 'header', 'Authorization', 'nope:1')).toMatchObject({ ok: false, error: expect.stringMatching(/^Not bound: unknown source "nope"/) });
+    expect(await policy.bind(orgId, 'local', 'env', 'X', 'mcp_oauth')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/only for http servers/),
+    });
+    expect(await policy.bind(orgId, 'gh', 'header', 'Host', 'static:evil')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/set by the MCP transport/),
+    });
+    expect(await policy.bind(orgId, 'gh', 'header', 'Authorization', 'oauth:github', 'Bearer token')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/\{token\} exactly once/),
+    });
+    expect(await policy.bind(orgId, 'gh', 'header', 'Authorization', 'nope:1')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^Not bound: unknown source "nope"/),
+    });
     const gh = (await policy.listServers(orgId)).find((s) => s.name === 'gh')!;
-    expect(gh.bindings.sort()).toEqual(['header Authorization=oauth:github', 'header X-Org=org_secret:key', 'header X-Region=static']);
+    expect(gh.bindings.sort()).toEqual([
+      'header Authorization=oauth:github',
+      'header X-Org=org_secret:key',
+      'header X-Region=static',
+    ]);
   });
 });
 
@@ -99,23 +169,41 @@ describe('secrets', () => {
     const alice = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'alice' }).user;
     const bob = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'bob' }).user;
     expect(await policy.setSecret(orgId, 'org', orgId, 'key', new Secret(SECRET))).toMatchObject({ ok: true });
-    expect(await policy.setSecret(orgId, 'user', alice.id, 'token', new Secret('alice-CANARY'))).toMatchObject({ ok: true });
-    expect(await policy.setSecret(orgId, 'team', 'nope', 'k', new Secret('x'))).toEqual({ ok: false, error: 'There is no team nope.' });
+    expect(await policy.setSecret(orgId, 'user', alice.id, 'token', new Secret('alice-CANARY'))).toMatchObject({
+      ok: true,
+    });
+    expect(await policy.setSecret(orgId, 'team', 'nope', 'k', new Secret('x'))).toEqual({
+      ok: false,
+      error: 'There is no team nope.',
+    });
     await policy.team(orgId, 'create', 'support');
-    expect(await policy.setSecret(orgId, 'team', 'support', 'k', new Secret('team-CANARY'))).toMatchObject({ ok: true });
+    expect(await policy.setSecret(orgId, 'team', 'support', 'k', new Secret('team-CANARY'))).toMatchObject({
+      ok: true,
+    });
     const listed = await policy.listSecrets(orgId);
-    expect(listed.map((s) => `${s.scope}:${s.owner}:${s.name}`).sort()).toEqual(['org:org:key', 'team:support:k', `user:${alice.displayName}:token`]);
+    expect(listed.map((s) => `${s.scope}:${s.owner}:${s.name}`).sort()).toEqual([
+      'org:org:key',
+      'team:support:k',
+      `user:${alice.displayName}:token`,
+    ]);
     expect(JSON.stringify(listed)).not.toMatch(/CANARY/);
     db.$client.pragma('wal_checkpoint(TRUNCATE)');
     expect(readFileSync(path.join(tmp.dir, 'p.db')).includes(Buffer.from(SECRET))).toBe(false);
     expect(policy.secrets.get(orgId, 'org', orgId, 'key')!.reveal()).toBe(SECRET);
     // Copy Alice's sealed value onto a row of Bob's: it does not open there.
-    const aliceRow = db.select().from(secrets).all().find((s) => s.scopeId === alice.id)!;
+    const aliceRow = db
+      .select()
+      .from(secrets)
+      .all()
+      .find((s) => s.scopeId === alice.id)!;
     await policy.setSecret(orgId, 'user', bob.id, 'token', new Secret('bob'));
     const { eq } = await import('drizzle-orm');
     db.update(secrets).set({ valueSealed: aliceRow.valueSealed }).where(eq(secrets.scopeId, bob.id)).run();
     expect(() => policy.secrets.get(orgId, 'user', bob.id, 'token')).toThrow(/does not open/);
-    expect(await policy.deleteSecret(orgId, 'org', orgId, 'key')).toEqual({ ok: true, message: 'Deleted org secret key.' });
+    expect(await policy.deleteSecret(orgId, 'org', orgId, 'key')).toEqual({
+      ok: true,
+      message: 'Deleted org secret key.',
+    });
     expect(policy.secrets.get(orgId, 'org', orgId, 'key')).toBeUndefined();
   });
 });
@@ -123,25 +211,52 @@ describe('secrets', () => {
 describe('teams', () => {
   it('a team secret comes from the channel’s team, else the only team; otherwise the error says why', async () => {
     const carol = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'carol' }).user;
-    expect(policy.teams.resolve(orgId, carol.id)).toEqual({ kind: 'error', message: 'you are in no team, so a team secret cannot be chosen' });
+    expect(policy.teams.resolve(orgId, carol.id)).toEqual({
+      kind: 'error',
+      message: 'you are in no team, so a team secret cannot be chosen',
+    });
     await policy.team(orgId, 'add', 'support', carol.id);
     expect(policy.teams.resolve(orgId, carol.id)).toMatchObject({ kind: 'ok', team: { name: 'support' } });
     await policy.team(orgId, 'create', 'sales');
     await policy.team(orgId, 'add', 'sales', carol.id);
-    expect(policy.teams.resolve(orgId, carol.id, { platform: 'slack', channelId: 'C9' })).toMatchObject({ kind: 'error', message: expect.stringMatching(/several teams \(support, sales\)/) });
+    expect(policy.teams.resolve(orgId, carol.id, { platform: 'slack', channelId: 'C9' })).toMatchObject({
+      kind: 'error',
+      message: expect.stringMatching(/several teams \(support, sales\)/),
+    });
     expect((await policy.team(orgId, 'channel', 'sales', 'slack:C9')).ok).toBe(true);
-    expect(policy.teams.resolve(orgId, carol.id, { platform: 'slack', channelId: 'C9' })).toMatchObject({ kind: 'ok', team: { name: 'sales' } });
+    expect(policy.teams.resolve(orgId, carol.id, { platform: 'slack', channelId: 'C9' })).toMatchObject({
+      kind: 'ok',
+      team: { name: 'sales' },
+    });
     const dave = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'dave' }).user;
     await policy.team(orgId, 'add', 'support', dave.id);
-    expect(policy.teams.resolve(orgId, dave.id, { platform: 'slack', channelId: 'C9' })).toMatchObject({ kind: 'error', message: expect.stringMatching(/belongs to team sales, and you are not a member/) });
+    expect(policy.teams.resolve(orgId, dave.id, { platform: 'slack', channelId: 'C9' })).toMatchObject({
+      kind: 'error',
+      message: expect.stringMatching(/belongs to team sales, and you are not a member/),
+    });
     expect((await policy.team(orgId, 'list', undefined)).ok).toBe(true);
   });
 });
 
 describe('access rules', () => {
-  const ctx = { 'user.id': 'u1', 'user.email': 'alice@acme.com', 'user.name': 'Alice', 'org.id': 'o1', 'chat.channel': 'C1', 'chat.platform': 'slack' } as const;
+  const ctx = {
+    'user.id': 'u1',
+    'user.email': 'alice@acme.com',
+    'user.name': 'Alice',
+    'org.id': 'o1',
+    'chat.channel': 'C1',
+    'chat.platform': 'slack',
+  } as const;
   const subject = { userId: 'u1', role: 'member', teams: [{ id: 't1', name: 'support' }] };
-  const rule = (r: Partial<Parameters<typeof decide>[0][number]>) => ({ id: Math.random().toString(), effect: 'allow' as const, tools: '*', subjects: {}, argConstraints: {}, inject: {}, ...r });
+  const rule = (r: Partial<Parameters<typeof decide>[0][number]>) => ({
+    id: Math.random().toString(),
+    effect: 'allow' as const,
+    tools: '*',
+    subjects: {},
+    argConstraints: {},
+    inject: {},
+    ...r,
+  });
 
   it('globs match whole values', () => {
     expect(globMatch('acme/*', 'acme/app')).toBe(true);
@@ -153,25 +268,67 @@ describe('access rules', () => {
   it('no rules: everyone may; a deny names its rule; allows narrow by role, user or team', () => {
     expect(decide([], 'gh', subject, 'x', {}, ctx)).toMatchObject({ kind: 'allowed' });
     const deny = rule({ effect: 'deny', tools: 'delete_*', subjects: { teams: ['t1'] } });
-    expect(decide([deny], 'gh', subject, 'delete_repo', {}, ctx)).toEqual({ kind: 'denied', rule: 'deny gh "delete_*" for teams t1', reason: 'denied by rule: deny gh "delete_*" for teams t1' });
+    expect(decide([deny], 'gh', subject, 'delete_repo', {}, ctx)).toEqual({
+      kind: 'denied',
+      rule: 'deny gh "delete_*" for teams t1',
+      reason: 'denied by rule: deny gh "delete_*" for teams t1',
+    });
     const admins = rule({ tools: 'admin_*', subjects: { roles: ['admin'] } });
-    expect(decide([admins], 'gh', subject, 'admin_x', {}, ctx)).toMatchObject({ kind: 'denied', reason: 'no allow rule of gh lets you use admin_x' });
-    expect(decide([admins], 'gh', { ...subject, role: 'admin' }, 'admin_x', {}, ctx)).toMatchObject({ kind: 'allowed' });
-    expect(decide([rule({ subjects: { users: ['u1'] } })], 'gh', subject, 'anything', {}, ctx)).toMatchObject({ kind: 'allowed' });
+    expect(decide([admins], 'gh', subject, 'admin_x', {}, ctx)).toMatchObject({
+      kind: 'denied',
+      reason: 'no allow rule of gh lets you use admin_x',
+    });
+    expect(decide([admins], 'gh', { ...subject, role: 'admin' }, 'admin_x', {}, ctx)).toMatchObject({
+      kind: 'allowed',
+    });
+    expect(decide([rule({ subjects: { users: ['u1'] } })], 'gh', subject, 'anything', {}, ctx)).toMatchObject({
+      kind: 'allowed',
+    });
   });
 
   it('injected context overrides supplied arguments and is what constraints see', () => {
-    const r = rule({ tools: 'create_issue', argConstraints: { repo: 'acme/*' }, inject: { reporter: '{user.email}', repo: 'acme/{chat.channel}' } });
+    const r = rule({
+      tools: 'create_issue',
+      argConstraints: { repo: 'acme/*' },
+      inject: { reporter: '{user.email}', repo: 'acme/{chat.channel}' },
+    });
     const d = decide([r], 'gh', subject, 'create_issue', { title: 't', reporter: 'ceo@acme.com', repo: 'evil/x' }, ctx);
-    expect(d).toEqual({ kind: 'allowed', args: { title: 't', reporter: 'alice@acme.com', repo: 'acme/C1' }, rule: expect.any(String) });
+    expect(d).toEqual({
+      kind: 'allowed',
+      args: { title: 't', reporter: 'alice@acme.com', repo: 'acme/C1' },
+      rule: expect.any(String),
+    });
   });
 
   it('rules are validated when added: unknown placeholders, users and teams are refused', async () => {
-    expect(await policy.rule(orgId, 'allow', 'gh', { tools: '*', inject: { who: '{user.password}' } })).toMatchObject({ ok: false, error: expect.stringMatching(/unknown placeholder/) });
-    expect(await policy.rule(orgId, 'allow', 'gh', { tools: '*', teams: ['ghosts'] })).toEqual({ ok: false, error: 'Rule not added: there is no team ghosts.' });
-    expect(await policy.rule(orgId, 'allow', 'gh', { tools: '*', roles: ['owner'] })).toMatchObject({ ok: false, error: expect.stringMatching(/roles are admin or member/) });
-    expect(await policy.rule(orgId, 'deny', 'gh', { tools: '*', inject: { a: '{user.id}' } })).toMatchObject({ ok: false });
-    expect(await policy.rule(orgId, 'allow', 'gh', { tools: 'list_*', teams: ['support'], args: { repo: 'acme/*' }, inject: { email: '{user.email}' } })).toMatchObject({ ok: true, message: expect.stringMatching(/allow gh "list_\*" for teams .* with repo=acme\/\*, injecting email=\{user.email\}/) });
+    expect(await policy.rule(orgId, 'allow', 'gh', { tools: '*', inject: { who: '{user.password}' } })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/unknown placeholder/),
+    });
+    expect(await policy.rule(orgId, 'allow', 'gh', { tools: '*', teams: ['ghosts'] })).toEqual({
+      ok: false,
+      error: 'Rule not added: there is no team ghosts.',
+    });
+    expect(await policy.rule(orgId, 'allow', 'gh', { tools: '*', roles: ['owner'] })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/roles are admin or member/),
+    });
+    expect(await policy.rule(orgId, 'deny', 'gh', { tools: '*', inject: { a: '{user.id}' } })).toMatchObject({
+      ok: false,
+    });
+    expect(
+      await policy.rule(orgId, 'allow', 'gh', {
+        tools: 'list_*',
+        teams: ['support'],
+        args: { repo: 'acme/*' },
+        inject: { email: '{user.email}' },
+      }),
+    ).toMatchObject({
+      ok: true,
+      message: expect.stringMatching(
+        /allow gh "list_\*" for teams .* with repo=acme\/\*, injecting email=\{user.email\}/,
+      ),
+    });
     expect(policy.rules(policy.server(orgId, 'gh')!.id)).toHaveLength(1);
   });
 });

@@ -7,11 +7,27 @@ import { NetGuard } from '../../src/net/index.js';
 import { decide, duplicateKey, globMatch, Policy, type AccessRule, type Decision } from '../../src/policy/index.js';
 import { tempDir, testKey } from '../support/env.js';
 
-const ctx = { 'user.id': 'u1', 'user.email': 'alice@acme.com', 'user.name': 'Alice', 'org.id': 'o1', 'chat.channel': 'C1', 'chat.platform': 'slack' } as const;
+const ctx = {
+  'user.id': 'u1',
+  'user.email': 'alice@acme.com',
+  'user.name': 'Alice',
+  'org.id': 'o1',
+  'chat.channel': 'C1',
+  'chat.platform': 'slack',
+} as const;
 const subject = { userId: 'u1', role: 'member', teams: [] };
 let n = 0;
-const rule = (r: Partial<AccessRule>): AccessRule => ({ id: `r${n++}`, effect: 'allow', tools: '*', subjects: {}, argConstraints: {}, inject: {}, ...r });
-const call = (rules: AccessRule[], args: Record<string, unknown>, tool = 'get_repo'): Decision => decide(rules, 'gh', subject, tool, args, ctx);
+const rule = (r: Partial<AccessRule>): AccessRule => ({
+  id: `r${n++}`,
+  effect: 'allow',
+  tools: '*',
+  subjects: {},
+  argConstraints: {},
+  inject: {},
+  ...r,
+});
+const call = (rules: AccessRule[], args: Record<string, unknown>, tool = 'get_repo'): Decision =>
+  decide(rules, 'gh', subject, tool, args, ctx);
 /** What the tool would be sent, or the one-line reason it is not. */
 const sent = (d: Decision) => (d.kind === 'allowed' ? d.args : d.reason);
 
@@ -32,7 +48,9 @@ describe('a deny rule on an argument cannot be sidestepped', () => {
   ])('%s is denied', (_what, repo) => {
     const d = call(deny, { repo });
     expect(d.kind).toBe('denied');
-    expect(d.kind === 'denied' && /deny gh "\*" for everyone with repo=acme\/secret|cannot judge/.test(d.reason)).toBe(true);
+    expect(d.kind === 'denied' && /deny gh "\*" for everyone with repo=acme\/secret|cannot judge/.test(d.reason)).toBe(
+      true,
+    );
   });
 
   it.each([
@@ -51,11 +69,16 @@ describe('a deny rule on an argument cannot be sidestepped', () => {
   ])('%s is refused outright', (_what, repo) => {
     const d = call(deny, { repo });
     expect(d.kind).toBe('denied');
-    expect(sent(d)).toMatch(/^repo (holds control or invisible characters|has a "\." or "\.\." path segment|holds percent-encoded characters), which rule deny gh "\*" for everyone with repo=acme\/secret cannot judge; send a plain value$/);
+    expect(sent(d)).toMatch(
+      /^repo (holds control or invisible characters|has a "\." or "\.\." path segment|holds percent-encoded characters), which rule deny gh "\*" for everyone with repo=acme\/secret cannot judge; send a plain value$/,
+    );
   });
 
   it('the NFD form of a Unicode name is the NFC name: denied, and NFC is what would be sent', () => {
-    const denyCafe = [rule({ effect: 'deny', argConstraints: { repo: 'acme/café' } }), rule({ argConstraints: { repo: 'acme/*' } })];
+    const denyCafe = [
+      rule({ effect: 'deny', argConstraints: { repo: 'acme/café' } }),
+      rule({ argConstraints: { repo: 'acme/*' } }),
+    ];
     const nfd = 'acme/cafe\u0301';
     expect(nfd).not.toBe('acme/café');
     expect(call(denyCafe, { repo: nfd }).kind).toBe('denied');
@@ -63,10 +86,20 @@ describe('a deny rule on an argument cannot be sidestepped', () => {
   });
 
   it('non-strings where a string is constrained are refused, and a missing value the deny checks is refused', () => {
-    for (const [repo, kind] of [[['acme/secret'], 'an array'], [{ x: 'acme/secret' }, 'an object'], [42, 'a number'], [null, 'null'], [true, 'a boolean']] as const) {
-      expect(sent(call(deny, { repo }))).toBe(`repo must be a string, not ${kind} (rule deny gh "*" for everyone with repo=acme/secret checks it)`);
+    for (const [repo, kind] of [
+      [['acme/secret'], 'an array'],
+      [{ x: 'acme/secret' }, 'an object'],
+      [42, 'a number'],
+      [null, 'null'],
+      [true, 'a boolean'],
+    ] as const) {
+      expect(sent(call(deny, { repo }))).toBe(
+        `repo must be a string, not ${kind} (rule deny gh "*" for everyone with repo=acme/secret checks it)`,
+      );
     }
-    expect(sent(call(deny, { other: 'x' }))).toBe('rule deny gh "*" for everyone with repo=acme/secret checks repo, which is missing; give repo as a string');
+    expect(sent(call(deny, { other: 'x' }))).toBe(
+      'rule deny gh "*" for everyone with repo=acme/secret checks repo, which is missing; give repo as a string',
+    );
   });
 
   it('other repositories pass, normalised as they are sent', () => {
@@ -99,8 +132,15 @@ describe('an allow rule matches per segment, case-sensitively unless --ignore-ca
     expect(sent(d)).toMatch(why);
   });
 
-  it.each([[['acme/app'], 'an array'], [{ x: 'acme/app' }, 'an object'], [42, 'a number'], [null, 'null']] as const)('%j is refused: not a string', (repo, kind) => {
-    expect(sent(call(allow, { repo }))).toBe(`repo must be a string, not ${kind} (rule allow gh "*" for everyone with repo=acme/* checks it)`);
+  it.each([
+    [['acme/app'], 'an array'],
+    [{ x: 'acme/app' }, 'an object'],
+    [42, 'a number'],
+    [null, 'null'],
+  ] as const)('%j is refused: not a string', (repo, kind) => {
+    expect(sent(call(allow, { repo }))).toBe(
+      `repo must be a string, not ${kind} (rule allow gh "*" for everyone with repo=acme/* checks it)`,
+    );
   });
 
   it('a missing constrained argument fails the allow rule', () => {
@@ -123,7 +163,8 @@ describe('an allow rule matches per segment, case-sensitively unless --ignore-ca
 
   it('a deny beside the allow still wins for every variant', () => {
     const both = [...allow, rule({ effect: 'deny', argConstraints: { repo: 'acme/secret' } })];
-    for (const repo of ['ACME/SECRET', 'acme/secret/', 'acme//secret', ' acme/secret']) expect(call(both, { repo }).kind).toBe('denied');
+    for (const repo of ['ACME/SECRET', 'acme/secret/', 'acme//secret', ' acme/secret'])
+      expect(call(both, { repo }).kind).toBe('denied');
     expect(call(both, { repo: 'acme/app' }).kind).toBe('allowed');
   });
 });
@@ -132,8 +173,21 @@ describe('argument names', () => {
   const inject = [rule({ argConstraints: { repo: 'acme/*' }, inject: { user_email: '{user.email}' } })];
 
   it('the injected identity overrides the same name, and variants of it are refused', () => {
-    expect(sent(call(inject, { repo: 'acme/app', user_email: 'ceo@acme.com' }))).toEqual({ repo: 'acme/app', user_email: 'alice@acme.com' });
-    for (const k of ['User_Email', 'USER_EMAIL', 'user_email ', ' user_email', 'user-email', 'userEmail', 'user.email', 'user_\u200bemail', 'ｕｓｅｒ_email']) {
+    expect(sent(call(inject, { repo: 'acme/app', user_email: 'ceo@acme.com' }))).toEqual({
+      repo: 'acme/app',
+      user_email: 'alice@acme.com',
+    });
+    for (const k of [
+      'User_Email',
+      'USER_EMAIL',
+      'user_email ',
+      ' user_email',
+      'user-email',
+      'userEmail',
+      'user.email',
+      'user_\u200bemail',
+      'ｕｓｅｒ_email',
+    ]) {
       expect(sent(call(inject, { repo: 'acme/app', [k]: 'ceo@acme.com' }))).toBe(
         `the argument "${k}" looks like "user_email", which rule allow gh "*" for everyone with repo=acme/* checks or sets; use the exact name user_email`,
       );
@@ -141,7 +195,10 @@ describe('argument names', () => {
   });
 
   it('a variant of a constrained name is refused, so a second repo cannot ride along', () => {
-    expect(call(inject, { repo: 'acme/app', Repo: 'acme/secret' })).toMatchObject({ kind: 'denied', reason: expect.stringMatching(/^the argument "Repo" looks like "repo"/) });
+    expect(call(inject, { repo: 'acme/app', Repo: 'acme/secret' })).toMatchObject({
+      kind: 'denied',
+      reason: expect.stringMatching(/^the argument "Repo" looks like "repo"/),
+    });
   });
 
   it('__proto__ anywhere in the arguments is refused, not turned into a prototype or dropped unseen', () => {
@@ -154,7 +211,9 @@ describe('argument names', () => {
 
   it('duplicate names in a JSON text are found at any depth, and only in keys', () => {
     expect(duplicateKey('{"repo":"acme/secret","repo":"x"}')).toBe('repo');
-    expect(duplicateKey('{"a":{"b":1,"c":{"b":2}},"x":["repo","repo"],"s":"\\"repo\\":1,\\"repo\\":2"}')).toBeUndefined();
+    expect(
+      duplicateKey('{"a":{"b":1,"c":{"b":2}},"x":["repo","repo"],"s":"\\"repo\\":1,\\"repo\\":2"}'),
+    ).toBeUndefined();
     expect(duplicateKey('{"a":[{"k":1},{"k":2,"k" : 3}]}')).toBe('k');
     expect(duplicateKey('{"\\u0072epo":1,"repo":2}')).toBe('repo');
   });
@@ -177,11 +236,21 @@ describe('storing rules', () => {
   });
 
   it('keeps --ignore-case, normalises globs, and refuses globs that could never match or names like __proto__', async () => {
-    expect(await policy.rule(orgId, 'allow', 'gh', { tools: '*', args: { repo: 'acme//*/' }, ignoreCase: true })).toMatchObject({ ok: true, message: expect.stringMatching(/with repo=acme\/\*, ignoring case/) });
+    expect(
+      await policy.rule(orgId, 'allow', 'gh', { tools: '*', args: { repo: 'acme//*/' }, ignoreCase: true }),
+    ).toMatchObject({ ok: true, message: expect.stringMatching(/with repo=acme\/\*, ignoring case/) });
     const stored = policy.rules(policy.server(orgId, 'gh')!.id);
     expect(stored).toMatchObject([{ argConstraints: { repo: 'acme/*' }, ignoreCase: true }]);
     expect(decide(stored, 'gh', subject, 'x', { repo: 'Acme/App' }, ctx).kind).toBe('allowed');
-    expect(await policy.rule(orgId, 'deny', 'gh', { tools: '*', args: { repo: 'acme/../x' } })).toMatchObject({ ok: false, error: expect.stringMatching(/^Rule not added: args\.repo: the glob has a "\." or "\.\." path segment/) });
-    expect(await policy.rule(orgId, 'allow', 'gh', { tools: '*', inject: JSON.parse('{"__proto__":"{user.id}"}') as Record<string, string> })).toMatchObject({ ok: false, error: expect.stringMatching(/may not be named __proto__/) });
+    expect(await policy.rule(orgId, 'deny', 'gh', { tools: '*', args: { repo: 'acme/../x' } })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^Rule not added: args\.repo: the glob has a "\." or "\.\." path segment/),
+    });
+    expect(
+      await policy.rule(orgId, 'allow', 'gh', {
+        tools: '*',
+        inject: JSON.parse('{"__proto__":"{user.id}"}') as Record<string, string>,
+      }),
+    ).toMatchObject({ ok: false, error: expect.stringMatching(/may not be named __proto__/) });
   });
 });

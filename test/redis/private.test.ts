@@ -30,7 +30,9 @@ describe('private redis-server', () => {
     const { dir, cleanup } = tempDir();
     const err = await startPrivateRedis({ dir, binary: 'redis-server-not-installed' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RedisStartError);
-    expect((err as Error).message).toMatch(/not found on PATH: install it \(sudo apt-get install redis-server\) or set REDIS_URL=/);
+    expect((err as Error).message).toMatch(
+      /not found on PATH: install it \(sudo apt-get install redis-server\) or set REDIS_URL=/,
+    );
     expect((err as Error).message).not.toContain('\n');
     cleanup();
   });
@@ -60,7 +62,9 @@ describe('a private redis-server never outlives its owner', () => {
     const { fileURLToPath } = await import('node:url');
     const mod = fileURLToPath(new URL('../../src/redis/index.ts', import.meta.url));
     const script = `const { startPrivateRedis } = await import(${JSON.stringify(mod)}); const r = await startPrivateRedis({ dir: ${JSON.stringify(dir)} }); console.log('pid=' + r.pid); setInterval(() => {}, 1000);`;
-    const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const owner = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     owner.stdout.on('data', (d) => (out += d));
     try {

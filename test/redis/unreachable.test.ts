@@ -18,7 +18,14 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-const target: ReplyTarget = { platform: 'slack', workspaceId: 'T1', channelId: 'C1', userId: 'alice', threadId: '171.1', isDirect: false };
+const target: ReplyTarget = {
+  platform: 'slack',
+  workspaceId: 'T1',
+  channelId: 'C1',
+  userId: 'alice',
+  threadId: '171.1',
+  isDirect: false,
+};
 
 describe('REDIS_URL unreachable at start', () => {
   it('start() returns with HTTP up, and tool and turn jobs run once Redis appears on that address', async () => {
@@ -34,16 +41,38 @@ describe('REDIS_URL unreachable at start', () => {
     expect(((await ready.json()) as { checks: Record<string, string> }).checks.redis).toBe('unavailable');
     expect(t.logs.text()).not.toMatch(/tool workers started/);
     http = await startMcpHttpServer();
-    const r = t.app.identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'alice', displayName: 'Alice', workspaceName: 'Acme' });
+    const r = t.app.identity.resolve({
+      platform: 'slack',
+      workspaceId: 'T1',
+      userId: 'alice',
+      displayName: 'Alice',
+      workspaceName: 'Acme',
+    });
     await t.app.policy.addServer(r.org.id, { name: 'open', transport: 'http', url: http.url });
 
     redis = await startPrivateRedis({ dir: path.join(tmp.dir, 'redis'), port: redisPort });
     await vi.waitFor(() => expect(t!.logs.text()).toMatch(/tool workers started/), { timeout: 15_000 });
     expect((await fetch(`${t.baseUrl}/readyz`)).status).toBe(200);
 
-    await t.app.runner!.enqueueTurn({ orgId: r.org.id, userId: r.user.id, chatIdentity: 'slack:T1:alice', text: 'hello again', target, requestId: 'r-1' });
+    await t.app.runner!.enqueueTurn({
+      orgId: r.org.id,
+      userId: r.user.id,
+      chatIdentity: 'slack:T1:alice',
+      text: 'hello again',
+      target,
+      requestId: 'r-1',
+    });
     await vi.waitFor(() => expect(turns.map((x) => x.text)).toEqual(['hello again']), { timeout: 15_000 });
-    const run = await t.app.runner!.runToolCall({ orgId: r.org.id, userId: r.user.id, chatIdentity: 'slack:T1:alice', server: 'open', tool: 'echo', args: { text: 'ran' }, target, requestId: 'r-2' });
+    const run = await t.app.runner!.runToolCall({
+      orgId: r.org.id,
+      userId: r.user.id,
+      chatIdentity: 'slack:T1:alice',
+      server: 'open',
+      tool: 'echo',
+      args: { text: 'ran' },
+      target,
+      requestId: 'r-2',
+    });
     expect(run).toMatchObject({ kind: 'done', outcome: { kind: 'result' } });
     expect(JSON.stringify(run)).toContain('ran');
 

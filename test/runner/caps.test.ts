@@ -28,26 +28,53 @@ async function world(env: Record<string, string>, startWorkers: boolean) {
   const sessions = new Map<string, ShellSession>();
   t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
   const { org } = t.app.identity.resolve(shellIdentity('admin').identity);
-  expect((await t.app.oauth!.addProvider(org.id, { slug: 'gh', kind: 'oauth2', clientId: 'cid', clientSecret: new Secret('caps-client-secret'), scopes: ['repo'], issuer: oauth.issuer, ...oauth.endpoints })).ok).toBe(true);
+  expect(
+    (
+      await t.app.oauth!.addProvider(org.id, {
+        slug: 'gh',
+        kind: 'oauth2',
+        clientId: 'cid',
+        clientSecret: new Secret('caps-client-secret'),
+        scopes: ['repo'],
+        issuer: oauth.issuer,
+        ...oauth.endpoints,
+      })
+    ).ok,
+  ).toBe(true);
   expect((await t.app.policy.addServer(org.id, { name: 'open', transport: 'http', url: mcp.url })).ok).toBe(true);
   expect((await t.app.policy.addServer(org.id, { name: 'tools', transport: 'http', url: mcp.url })).ok).toBe(true);
-  expect((await t.app.policy.bind(org.id, 'tools', 'header', 'Authorization', 'oauth:gh', 'Bearer {token}')).ok).toBe(true);
+  expect((await t.app.policy.bind(org.id, 'tools', 'header', 'Authorization', 'oauth:gh', 'Bearer {token}')).ok).toBe(
+    true,
+  );
   const queueRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
   const queue = new Queue('tool', { connection: queueRedis, prefix: 'onbehalf' });
   return {
-    t, mcp,
+    t,
+    mcp,
     as(user: string) {
       if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat!, user));
       return sessions.get(user)!;
     },
     /** Every tool job BullMQ holds, in any state. */
     async jobs() {
-      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children');
+      const c = await queue.getJobCounts(
+        'waiting',
+        'active',
+        'delayed',
+        'completed',
+        'failed',
+        'prioritized',
+        'waiting-children',
+      );
       return Object.values(c).reduce((a, b) => a + b, 0);
     },
     calls(user: string, status?: 'parked' | 'failed' | 'queued') {
       const { user: u } = t.app.identity.resolve(shellIdentity(user).identity);
-      return t.app.db.select().from(toolCalls).where(status ? and(eq(toolCalls.userId, u.id), eq(toolCalls.status, status)) : eq(toolCalls.userId, u.id)).all();
+      return t.app.db
+        .select()
+        .from(toolCalls)
+        .where(status ? and(eq(toolCalls.userId, u.id), eq(toolCalls.status, status)) : eq(toolCalls.userId, u.id))
+        .all();
     },
     async stop() {
       for (const s of sessions.values()) await s.close();
@@ -69,10 +96,13 @@ describe('per-user cap on queued calls', () => {
 
   it('the 4th call of a user with 3 queued is refused in one line and nothing is queued; another user is unaffected', async () => {
     const sam = w.as('sam');
-    for (let i = 0; i < 3; i++) expect(await sam.send(`/onbehalf run open.echo {"text":"call ${i}"}`)).toMatch(/Running `open\.echo` as you/);
+    for (let i = 0; i < 3; i++)
+      expect(await sam.send(`/onbehalf run open.echo {"text":"call ${i}"}`)).toMatch(/Running `open\.echo` as you/);
     expect(await w.jobs()).toBe(3);
     const refused = oneLine(await sam.send('/onbehalf run open.echo {"text":"one too many"}'));
-    expect(refused).toMatch(/`open\.echo` was not run: you already have 3 calls waiting to run; wait for them to finish, then try again\./);
+    expect(refused).toMatch(
+      /`open\.echo` was not run: you already have 3 calls waiting to run; wait for them to finish, then try again\./,
+    );
     expect(await w.jobs()).toBe(3);
     expect(w.calls('sam')).toHaveLength(3);
     expect(w.calls('sam').map((c) => c.args['text'])).not.toContain('one too many');
@@ -101,7 +131,9 @@ describe('per-user cap on parked calls', () => {
     await pat.send('/onbehalf run tools.whoami {}');
     const line = (await pat.waitFor(/.*`tools\.whoami` failed: .*/, from))[0];
     oneLine(line);
-    expect(line).toMatch(/you already have 2 calls waiting for an account to be connected; connect gh \(`\/onbehalf connect gh`\) or let the waiting calls finish, then run it again/);
+    expect(line).toMatch(
+      /you already have 2 calls waiting for an account to be connected; connect gh \(`\/onbehalf connect gh`\) or let the waiting calls finish, then run it again/,
+    );
     expect(pat.output.slice(from)).not.toMatch(/→ Connect gh/);
     expect(w.calls('pat', 'parked')).toHaveLength(2);
     expect(w.calls('pat', 'failed')).toHaveLength(1);

@@ -35,8 +35,15 @@ describe('onbehalf worker', () => {
   it('runs tool workers alone, runs queued calls, and exits 0 on SIGTERM', async () => {
     const id = await h.call('alice', 'web', 'whoami');
     const run = await startCli(['worker'], {
-      cwd: tmp.dir, ready: /tool workers started/, timeoutMs: 30_000,
-      env: { REDIS_URL: redis.url, ONBEHALF_KEYS: key, DATABASE_URL: `file:${dbFile}`, ONBEHALF_ALLOW_PRIVATE_URLS: 'true' },
+      cwd: tmp.dir,
+      ready: /tool workers started/,
+      timeoutMs: 30_000,
+      env: {
+        REDIS_URL: redis.url,
+        ONBEHALF_KEYS: key,
+        DATABASE_URL: `file:${dbFile}`,
+        ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
+      },
     });
     try {
       await until(() => h.runner.executor.calls.get(id)?.status === 'succeeded', 20_000, 'the call to run');

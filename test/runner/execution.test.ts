@@ -7,7 +7,12 @@ import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '
 import { startTestRedis } from '../support/redis.js';
 import { dumpRedis, startHarness, type Harness } from './harness.js';
 
-const CANARIES = { alice: 'alice-secret-CANARY-7f3a', bob: 'bob-secret-CANARY-91c2', org: 'org-key-CANARY-55d0', team: 'team-key-CANARY-0b1e' };
+const CANARIES = {
+  alice: 'alice-secret-CANARY-7f3a',
+  bob: 'bob-secret-CANARY-91c2',
+  org: 'org-key-CANARY-55d0',
+  team: 'team-key-CANARY-0b1e',
+};
 
 let redis: Awaited<ReturnType<typeof startTestRedis>>;
 let http: TestMcpHttpServer;
@@ -18,8 +23,12 @@ beforeAll(async () => {
   http = await startMcpHttpServer();
   h = await startHarness(redis.url, { tuning: { attempts: 3 } });
   const { policy, org } = h;
-  expect((await policy.addServer(org.id, { name: 'web', transport: 'http', url: http.url, timeoutMs: 1500 })).ok).toBe(true);
-  expect((await policy.bind(org.id, 'web', 'header', 'Authorization', 'user_secret:token', 'Bearer {token}')).ok).toBe(true);
+  expect((await policy.addServer(org.id, { name: 'web', transport: 'http', url: http.url, timeoutMs: 1500 })).ok).toBe(
+    true,
+  );
+  expect((await policy.bind(org.id, 'web', 'header', 'Authorization', 'user_secret:token', 'Bearer {token}')).ok).toBe(
+    true,
+  );
   expect((await policy.bind(org.id, 'web', 'header', 'X-Org-Key', 'org_secret:key')).ok).toBe(true);
   expect((await policy.bind(org.id, 'web', 'header', 'X-Region', 'static:eu-1')).ok).toBe(true);
   expect((await policy.addServer(org.id, { name: 'local', transport: 'stdio', ...stdioServerCommand })).ok).toBe(true);
@@ -51,13 +60,28 @@ const fps = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).
 describe('tool calls run with the caller’s own credentials', () => {
   it('Alice and Bob each reach the http server with their own secret, plus the org secret and the static header', async () => {
     const [a, b] = await Promise.all([h.call('alice', 'web', 'whoami'), h.call('bob', 'web', 'whoami')]);
-    const seenA = JSON.parse((await outcome(a)).outcome.kind === 'result' ? ((await outcome(a)).outcome as { text: string }).text : '{}');
+    const seenA = JSON.parse(
+      (await outcome(a)).outcome.kind === 'result' ? ((await outcome(a)).outcome as { text: string }).text : '{}',
+    );
     const seenB = JSON.parse(((await outcome(b)).outcome as { text: string }).text);
-    expect(seenA).toEqual(fps({ authorization: `Bearer ${CANARIES.alice}`, 'x-org-key': CANARIES.org, 'x-region': 'eu-1' }));
-    expect(seenB).toEqual(fps({ authorization: `Bearer ${CANARIES.bob}`, 'x-org-key': CANARIES.org, 'x-region': 'eu-1' }));
+    expect(seenA).toEqual(
+      fps({ authorization: `Bearer ${CANARIES.alice}`, 'x-org-key': CANARIES.org, 'x-region': 'eu-1' }),
+    );
+    expect(seenB).toEqual(
+      fps({ authorization: `Bearer ${CANARIES.bob}`, 'x-org-key': CANARIES.org, 'x-region': 'eu-1' }),
+    );
     // The audit names the human, the chat message, the source kinds — and no value.
-    const ev = h.audit.query(h.org.id, { userId: h.user('alice').id }).find((e) => e.category === 'tool_call' && e.detail?.['callId'] === a)!;
-    expect(ev).toMatchObject({ server: 'web', tool: 'whoami', chatIdentity: 'slack:T1:alice', decision: 'allowed', outcome: 'ok', onBehalfOfUserId: h.user('alice').id });
+    const ev = h.audit
+      .query(h.org.id, { userId: h.user('alice').id })
+      .find((e) => e.category === 'tool_call' && e.detail?.['callId'] === a)!;
+    expect(ev).toMatchObject({
+      server: 'web',
+      tool: 'whoami',
+      chatIdentity: 'slack:T1:alice',
+      decision: 'allowed',
+      outcome: 'ok',
+      onBehalfOfUserId: h.user('alice').id,
+    });
     expect(ev.chatMessage).toMatchObject({ platform: 'slack', workspace: 'T1', channel: 'C1' });
     expect(ev.chatMessage?.['message']).toMatch(/^m-/);
     expect(ev.credentialKinds?.sort()).toEqual(['org_secret', 'static', 'user_secret']);
@@ -69,7 +93,9 @@ describe('tool calls run with the caller’s own credentials', () => {
 
   it('a stdio server gets the caller’s user secret and the team secret of the team the caller is in', async () => {
     const id = await h.call('bob', 'local', 'whoami');
-    expect(JSON.parse(((await outcome(id)).outcome as { text: string }).text)).toEqual(fps({ API_TOKEN: CANARIES.bob, TEAM_KEY: CANARIES.team }));
+    expect(JSON.parse(((await outcome(id)).outcome as { text: string }).text)).toEqual(
+      fps({ API_TOKEN: CANARIES.bob, TEAM_KEY: CANARIES.team }),
+    );
   });
 
   it('a team secret is ambiguous for someone in two teams when the channel is bound to neither, and the error says so', async () => {
@@ -81,20 +107,28 @@ describe('tool calls run with the caller’s own credentials', () => {
     expect((o as { message: string }).message).toMatch(/several teams \(support, sales\)/);
     await h.policy.team(h.org.id, 'channel', 'support', 'slack:C-support');
     const ok = await h.call('bob', 'local', 'whoami', {}, 'C-support');
-    expect(JSON.parse(((await outcome(ok)).outcome as { text: string }).text).TEAM_KEY).toBe(fingerprint(CANARIES.team));
+    expect(JSON.parse(((await outcome(ok)).outcome as { text: string }).text).TEAM_KEY).toBe(
+      fingerprint(CANARIES.team),
+    );
     await h.policy.team(h.org.id, 'remove', 'sales', h.user('bob').id);
   });
 
   it('access rules deny with a message naming the rule; injected context wins over supplied arguments; constraints hold', async () => {
     const { policy, org } = h;
     await policy.rule(org.id, 'deny', 'web', { tools: 'create_*', roles: ['member'] });
-    await policy.rule(org.id, 'allow', 'web', { tools: 'echo', args: { repo: 'acme/*' }, inject: { email: '{user.id}@{org.id}' } });
+    await policy.rule(org.id, 'allow', 'web', {
+      tools: 'echo',
+      args: { repo: 'acme/*' },
+      inject: { email: '{user.id}@{org.id}' },
+    });
     await policy.rule(org.id, 'allow', 'web', { tools: 'whoami' });
     const before = http.calls.length;
     const denied = await h.call('alice', 'web', 'create_note', { text: 'x' });
     expect((await outcome(denied)).text).toMatch(/was not run: denied by rule: deny web "create_\*" for roles member/);
     const wrongRepo = await h.call('alice', 'web', 'echo', { text: 'hi', repo: 'evil/app' });
-    expect((await outcome(wrongRepo)).text).toMatch(/rule allow web "echo" for everyone with repo=acme\/\* requires repo must match acme\/\*/);
+    expect((await outcome(wrongRepo)).text).toMatch(
+      /rule allow web "echo" for everyone with repo=acme\/\* requires repo must match acme\/\*/,
+    );
     const notAllowed = await h.call('alice', 'web', 'env_dump');
     expect((await outcome(notAllowed)).text).toMatch(/no allow rule of web lets you use env_dump/);
     const injected = await h.call('alice', 'web', 'echo', { text: 'hi', repo: 'acme/app', email: 'ceo@acme.com' });
@@ -103,8 +137,16 @@ describe('tool calls run with the caller’s own credentials', () => {
     expect(http.calls.length).toBe(before + 1);
     // The catalog shows only what the caller may use.
     const tools = (await import('../../src/runner/index.js')).ToolCatalog;
-    const cat = await new tools(h.policy, h.pool, { accessTokenFor: async (_o, _u, s) => ({ kind: 'unknown_provider', providerSlug: s }), connectLink: async () => '' }).catalogFor(org.id, h.user('alice'));
-    expect(cat.filter((t) => t.server === 'web').map((t) => t.tool).sort()).toEqual(['echo', 'whoami']);
+    const cat = await new tools(h.policy, h.pool, {
+      accessTokenFor: async (_o, _u, s) => ({ kind: 'unknown_provider', providerSlug: s }),
+      connectLink: async () => '',
+    }).catalogFor(org.id, h.user('alice'));
+    expect(
+      cat
+        .filter((t) => t.server === 'web')
+        .map((t) => t.tool)
+        .sort(),
+    ).toEqual(['echo', 'whoami']);
     expect(cat.filter((t) => t.server === 'local').map((t) => t.tool)).toContain('env_dump');
   });
 
@@ -118,7 +160,11 @@ describe('tool calls run with the caller’s own credentials', () => {
   });
 
   it('a server that is down gives a clear outcome naming it, and the worker keeps working', async () => {
-    await h.policy.addServer(h.org.id, { name: 'gone', transport: 'http', url: `http://127.0.0.1:${await freePort()}/mcp` });
+    await h.policy.addServer(h.org.id, {
+      name: 'gone',
+      transport: 'http',
+      url: `http://127.0.0.1:${await freePort()}/mcp`,
+    });
     const id = await h.call('alice', 'gone', 'whoami');
     const n = await outcome(id);
     expect(n.outcome).toEqual({ kind: 'unreachable', server: 'gone', detail: 'ECONNREFUSED' });
@@ -170,13 +216,28 @@ describe('tool calls run with the caller’s own credentials', () => {
   it('when the queue gives up on a call, the caller is told: interrupted if it may have run, failed otherwise', async () => {
     const { calls } = h.runner.executor;
     const server = h.policy.server(h.org.id, 'web')!;
-    for (const [id, idempotent] of [['gave-up-1', false], ['gave-up-2', true]] as const) {
-      calls.insert({ id, orgId: h.org.id, userId: h.user('alice').id, serverId: server.id, tool: 'create_note', args: {}, replyTarget: h.target('alice'), requestId: 'r' });
+    for (const [id, idempotent] of [
+      ['gave-up-1', false],
+      ['gave-up-2', true],
+    ] as const) {
+      calls.insert({
+        id,
+        orgId: h.org.id,
+        userId: h.user('alice').id,
+        serverId: server.id,
+        tool: 'create_note',
+        args: {},
+        replyTarget: h.target('alice'),
+        requestId: 'r',
+      });
       calls.transition(id, ['queued'], 'running', { outcome: { started: { at: Date.now(), idempotent } } });
       await h.runner.executor.giveUp(id);
     }
     expect((await outcome('gave-up-1')).outcome).toEqual({ kind: 'interrupted', server: 'web', tool: 'create_note' });
-    expect((await outcome('gave-up-2')).outcome).toEqual({ kind: 'failed', message: 'the call could not be completed; try again' });
+    expect((await outcome('gave-up-2')).outcome).toEqual({
+      kind: 'failed',
+      message: 'the call could not be completed; try again',
+    });
     await h.runner.executor.giveUp('gave-up-1');
     expect(h.notifier.for('gave-up-1')).toHaveLength(1);
   });

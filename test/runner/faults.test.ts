@@ -32,8 +32,14 @@ describe('a worker killed mid-call', () => {
     await h.policy.bind(h.org.id, 'web', 'header', 'Authorization', 'user_secret:token', 'Bearer {token}');
     await h.policy.setSecret(h.org.id, 'user', h.user('alice').id, 'token', new Secret('alice-token'));
     env = {
-      REDIS_URL: redis.url, DATABASE_URL: `file:${dbFile}`, ONBEHALF_KEYS: key, ONBEHALF_DATA_DIR: tmp.dir,
-      NOTICE_FILE: noticeFile, LOCK_MS: '1500', STALLED_MS: '500', ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
+      REDIS_URL: redis.url,
+      DATABASE_URL: `file:${dbFile}`,
+      ONBEHALF_KEYS: key,
+      ONBEHALF_DATA_DIR: tmp.dir,
+      NOTICE_FILE: noticeFile,
+      LOCK_MS: '1500',
+      STALLED_MS: '500',
+      ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
     };
   });
 
@@ -64,11 +70,19 @@ describe('a worker killed mid-call', () => {
   it('a tool that is not idempotent is not re-run blind: the caller is told it was interrupted and may have run', async () => {
     const w1 = await worker();
     const id = await h.call('alice', 'web', 'create_note', { text: 'pay invoice 42', delayMs: 3000 });
-    await until(() => http.calls.some((c) => c.tool === 'create_note'), 15_000, 'the first attempt to reach the server');
+    await until(
+      () => http.calls.some((c) => c.tool === 'create_note'),
+      15_000,
+      'the first attempt to reach the server',
+    );
     w1.child.kill('SIGKILL');
     await w1.exited;
     await worker();
-    await until(() => readNotices(noticeFile).some((n) => n.callId === id), 30_000, 'the interrupted call to be reported');
+    await until(
+      () => readNotices(noticeFile).some((n) => n.callId === id),
+      30_000,
+      'the interrupted call to be reported',
+    );
     await new Promise((r) => setTimeout(r, 1500));
     const mine = readNotices(noticeFile).filter((n) => n.callId === id);
     expect(mine).toHaveLength(1);
@@ -100,7 +114,9 @@ describe('Redis restarted (AOF on) mid-run', () => {
     redis = await startPrivateRedis({ dir: path.join(tmp.dir, 'redis'), port });
     http = await startMcpHttpServer();
     // A load drill: 60 calls per user in flight, past the default per-user cap of queued calls.
-    h = await startHarness(redis.url, { tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8, maxQueuedPerUser: 1000 } });
+    h = await startHarness(redis.url, {
+      tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8, maxQueuedPerUser: 1000 },
+    });
     await h.policy.addServer(h.org.id, { name: 'web', transport: 'http', url: http.url });
   });
 
@@ -113,13 +129,19 @@ describe('Redis restarted (AOF on) mid-run', () => {
 
   it('loses no accepted call and posts each reply once', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 120; i++) ids.push(await h.call(i % 2 ? 'alice' : 'bob', 'web', 'read_notes', { delayMs: 100 }));
+    for (let i = 0; i < 120; i++)
+      ids.push(await h.call(i % 2 ? 'alice' : 'bob', 'web', 'read_notes', { delayMs: 100 }));
     await until(() => h.notifier.notices.length >= 20, 20_000, 'some calls to finish');
     const port = redis.port;
     await redis.stop();
     redis = await startPrivateRedis({ dir: path.join(tmp.dir, 'redis'), port });
-    await until(() => ids.every((id) => h.notifier.for(id).length > 0), 60_000, 'every accepted call to finish after the restart');
+    await until(
+      () => ids.every((id) => h.notifier.for(id).length > 0),
+      60_000,
+      'every accepted call to finish after the restart',
+    );
     await new Promise((r) => setTimeout(r, 2500));
-    for (const id of ids) expect(h.notifier.for(id).map((n) => n.kind === 'outcome' && n.outcome.kind)).toEqual(['result']);
+    for (const id of ids)
+      expect(h.notifier.for(id).map((n) => n.kind === 'outcome' && n.outcome.kind)).toEqual(['result']);
   }, 90_000);
 });

@@ -18,10 +18,27 @@ const notes = new RecordingNotifier();
 let orgId: string;
 const users: Record<string, string> = {};
 
-const target = (who: string): ReplyTarget => ({ platform: 'slack', workspaceId: 'T1', channelId: 'C-support', userId: who, threadId: '1700000000.000100', messageId: `msg-${who}-${Math.random().toString(36).slice(2, 8)}`, isDirect: false });
+const target = (who: string): ReplyTarget => ({
+  platform: 'slack',
+  workspaceId: 'T1',
+  channelId: 'C-support',
+  userId: who,
+  threadId: '1700000000.000100',
+  messageId: `msg-${who}-${Math.random().toString(36).slice(2, 8)}`,
+  isDirect: false,
+});
 const call = async (who: string, server: string, tool: string, args: Record<string, unknown> = {}) => {
   const tg = target(who);
-  const { callId } = await t.app.runner!.enqueueToolCall({ orgId, userId: users[who]!, chatIdentity: `slack:T1:${who}`, server, tool, args, target: tg, requestId: `req-${who}` });
+  const { callId } = await t.app.runner!.enqueueToolCall({
+    orgId,
+    userId: users[who]!,
+    chatIdentity: `slack:T1:${who}`,
+    server,
+    tool,
+    args,
+    target: tg,
+    requestId: `req-${who}`,
+  });
   return { callId, target: tg };
 };
 const tokenOf = async (who: string) => {
@@ -37,8 +54,11 @@ const connectVia = async (link: string, login: string) => {
   const res = await step.browser.fetch(step.callbackUrl);
   expect(res.status).toBe(200);
   // A vendor account new to the user, from an unproven browser, waits for their confirmation (the chat button's command).
-  const { o, u, p } = JSON.parse(Buffer.from(new URL(link).searchParams.get('t')!.split('.')[1]!, 'base64url').toString()) as { o: string; u: string; p: string };
-  if ((await t.app.oauth!.listConnections(o, u)).some((c) => c.providerSlug === p && c.status === 'held')) expect(await t.app.oauth!.confirmHeld(o, u, p)).toMatchObject({ ok: true });
+  const { o, u, p } = JSON.parse(
+    Buffer.from(new URL(link).searchParams.get('t')!.split('.')[1]!, 'base64url').toString(),
+  ) as { o: string; u: string; p: string };
+  if ((await t.app.oauth!.listConnections(o, u)).some((c) => c.providerSlug === p && c.status === 'held'))
+    expect(await t.app.oauth!.confirmHeld(o, u, p)).toMatchObject({ ok: true });
   return step;
 };
 const outcomes = (callId: string) => notes.for(callId).filter((n) => n.kind === 'outcome');
@@ -46,15 +66,33 @@ const connects = (callId: string) => notes.for(callId).filter((n) => n.kind === 
 
 beforeAll(async () => {
   const port = await freePort();
-  t = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ONBEHALF_ALLOW_STDIO: 'true' }, 'serve', { runner: { notifier: notes, tuning: { backoffMs: 50 } } });
+  t = await startTestApp(
+    { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ONBEHALF_ALLOW_STDIO: 'true' },
+    'serve',
+    { runner: { notifier: notes, tuning: { backoffMs: 50 } } },
+  );
   oauthServer = await OAuthTestServer.start();
   http = await startMcpHttpServer();
   for (const who of ['alice', 'bob']) {
-    const r = t.app.identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: who, displayName: who, workspaceName: 'Acme' });
+    const r = t.app.identity.resolve({
+      platform: 'slack',
+      workspaceId: 'T1',
+      userId: who,
+      displayName: who,
+      workspaceName: 'Acme',
+    });
     orgId = r.org.id;
     users[who] = r.user.id;
   }
-  const added = await t.app.oauth!.addProvider(orgId, { slug: 'vendor', kind: 'oauth2', clientId: 'client-1', clientSecret: new Secret('client-secret-x'), scopes: ['repo'], issuer: oauthServer.issuer, ...oauthServer.endpoints });
+  const added = await t.app.oauth!.addProvider(orgId, {
+    slug: 'vendor',
+    kind: 'oauth2',
+    clientId: 'client-1',
+    clientSecret: new Secret('client-secret-x'),
+    scopes: ['repo'],
+    issuer: oauthServer.issuer,
+    ...oauthServer.endpoints,
+  });
   if (!added.ok) throw new Error(added.error);
   const { policy } = t.app;
   expect((await policy.addServer(orgId, { name: 'web', transport: 'http', url: http.url })).ok).toBe(true);
@@ -91,9 +129,13 @@ describe('calls that need the caller’s own grant', () => {
     expect(done).toHaveLength(1);
     expect(done[0]!.call.target).toEqual(original);
     const alice = await tokenOf('alice');
-    expect(done[0]!.kind === 'outcome' && JSON.parse((done[0]!.outcome as { text: string }).text)).toEqual({ authorization: fingerprint(`Bearer ${alice}`) });
+    expect(done[0]!.kind === 'outcome' && JSON.parse((done[0]!.outcome as { text: string }).text)).toEqual({
+      authorization: fingerprint(`Bearer ${alice}`),
+    });
     expect(http.calls.filter((c) => c.tool === 'whoami')).toHaveLength(1);
-    const ev = t.app.audit.query(orgId, { userId: users.alice }).find((e) => e.category === 'tool_call' && e.detail?.['callId'] === callId && e.outcome === 'ok')!;
+    const ev = t.app.audit
+      .query(orgId, { userId: users.alice })
+      .find((e) => e.category === 'tool_call' && e.detail?.['callId'] === callId && e.outcome === 'ok')!;
     expect(ev.vendorAccount).toBe('@alice-gh');
     expect(ev.connectionIds).toHaveLength(1);
     expect(ev.credentialKinds).toEqual(['oauth']);
@@ -103,11 +145,18 @@ describe('calls that need the caller’s own grant', () => {
     const { callId } = await call('alice', 'gh', 'env_dump');
     await until(() => outcomes(callId).length === 1, 20_000, 'the env dump');
     const n = outcomes(callId)[0]!;
-    const env = JSON.parse(n.kind === 'outcome' ? (n.outcome as { text: string }).text : '{}') as Record<string, string>;
+    const env = JSON.parse(n.kind === 'outcome' ? (n.outcome as { text: string }).text : '{}') as Record<
+      string,
+      string
+    >;
     expect(env.GITHUB_TOKEN).toBe(fingerprint(await tokenOf('alice')));
     expect(env.ORG_KEY).toBe(fingerprint(ORG_KEY));
     const safe = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER'];
-    expect(Object.keys(env).filter((k) => !safe.includes(k) && !/^(NODE_|TSX_)/.test(k)).sort()).toEqual(['GITHUB_TOKEN', 'ORG_KEY']);
+    expect(
+      Object.keys(env)
+        .filter((k) => !safe.includes(k) && !/^(NODE_|TSX_)/.test(k))
+        .sort(),
+    ).toEqual(['GITHUB_TOKEN', 'ORG_KEY']);
     expect(Object.values(env)).not.toContain(fingerprint(t.app.config.keys![0]!));
   });
 
@@ -121,7 +170,9 @@ describe('calls that need the caller’s own grant', () => {
     expect(after).not.toBe(before);
     expect(oauthServer.issuedAccessTokens.length).toBe(issued + 1);
     const n = outcomes(callId)[0]!;
-    expect(n.kind === 'outcome' && JSON.parse((n.outcome as { text: string }).text)).toEqual({ authorization: fingerprint(`Bearer ${after}`) });
+    expect(n.kind === 'outcome' && JSON.parse((n.outcome as { text: string }).text)).toEqual({
+      authorization: fingerprint(`Bearer ${after}`),
+    });
     expect(connects(callId)).toEqual([]);
   });
 
@@ -138,7 +189,9 @@ describe('calls that need the caller’s own grant', () => {
     http.rejectAll = false;
     await connectVia(p.kind === 'connect' ? p.req.connectUrl : '', 'alice-gh');
     await until(() => outcomes(callId).length === 1, 15_000, 'the call to resume after reconnecting');
-    expect(outcomes(callId)[0]!.kind === 'outcome' && (outcomes(callId)[0] as { outcome: { kind: string } }).outcome.kind).toBe('result');
+    expect(
+      outcomes(callId)[0]!.kind === 'outcome' && (outcomes(callId)[0] as { outcome: { kind: string } }).outcome.kind,
+    ).toBe('result');
   });
 
   it('a 403 insufficient_scope asks the caller to reconnect with the extra scope and parks the call', async () => {
@@ -148,7 +201,9 @@ describe('calls that need the caller’s own grant', () => {
     expect(p.kind === 'connect' && p.req.reason).toBe('insufficient_scope');
     expect(t.app.runner!.executor.calls.get(callId)!.status).toBe('parked');
     const step = await authorizeInBrowser(p.kind === 'connect' ? p.req.connectUrl : '');
-    expect('authorizeUrl' in step && new URL(step.authorizeUrl).searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['repo', 'admin']));
+    expect('authorizeUrl' in step && new URL(step.authorizeUrl).searchParams.get('scope')?.split(' ')).toEqual(
+      expect.arrayContaining(['repo', 'admin']),
+    );
   });
 
   it('a call parked longer than the limit is cancelled with a message', async () => {

@@ -11,7 +11,16 @@ import { NetGuard } from '../../src/net/index.js';
 import type { TokenSource } from '../../src/oauth/types.js';
 import { Policy } from '../../src/policy/index.js';
 import { ingressConnection } from '../../src/redis/index.js';
-import { Runner, outcomeText, type ApprovalRequest, type CallInfo, type ConnectRequest, type RunnerNotifier, type RunnerTuning, type ToolOutcome } from '../../src/runner/index.js';
+import {
+  Runner,
+  outcomeText,
+  type ApprovalRequest,
+  type CallInfo,
+  type ConnectRequest,
+  type RunnerNotifier,
+  type RunnerTuning,
+  type ToolOutcome,
+} from '../../src/runner/index.js';
 import { LogCapture } from '../support/logs.js';
 import { tempDir, testKey } from '../support/env.js';
 
@@ -55,7 +64,10 @@ export const noOAuth: TokenSource = {
 };
 
 /** A runner over a temp SQLite file and a real Redis, with a recording notifier and captured logs. */
-export async function startHarness(redisUrl: string, o: { tuning?: RunnerTuning; tokens?: TokenSource; workers?: boolean; dbFile?: string; keys?: string[] } = {}) {
+export async function startHarness(
+  redisUrl: string,
+  o: { tuning?: RunnerTuning; tokens?: TokenSource; workers?: boolean; dbFile?: string; keys?: string[] } = {},
+) {
   const tmp = tempDir('onbehalf-runner-');
   const logs = new LogCapture();
   const log = pino({ level: 'debug' }, logs);
@@ -70,18 +82,59 @@ export async function startHarness(redisUrl: string, o: { tuning?: RunnerTuning;
   const audit = new AuditLog(db);
   const connection: Redis = ingressConnection(redisUrl);
   const tokens = o.tokens ?? noOAuth;
-  const runner = new Runner({ db, policy, pool, tokens, notifier, audit, log, connection, redisUrl }, { backoffMs: 50, ...o.tuning });
+  const runner = new Runner(
+    { db, policy, pool, tokens, notifier, audit, log, connection, redisUrl },
+    { backoffMs: 50, ...o.tuning },
+  );
   if (o.workers ?? true) await runner.startWorkers();
   const org = identity.orgFor('slack', 'T1', 'Acme');
-  const user = (name: string) => identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: name, displayName: name }).user;
-  const target = (platformUser: string, channelId = 'C1'): ReplyTarget => ({ platform: 'slack', workspaceId: 'T1', channelId, userId: platformUser, isDirect: false, messageId: `m-${Math.random().toString(36).slice(2)}` });
+  const user = (name: string) =>
+    identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: name, displayName: name }).user;
+  const target = (platformUser: string, channelId = 'C1'): ReplyTarget => ({
+    platform: 'slack',
+    workspaceId: 'T1',
+    channelId,
+    userId: platformUser,
+    isDirect: false,
+    messageId: `m-${Math.random().toString(36).slice(2)}`,
+  });
   /** Enqueues a call as `name` (a Slack user of workspace T1) and returns its id. */
-  const call = async (name: string, server: string, tool: string, args: Record<string, unknown> = {}, channel = 'C1') => {
+  const call = async (
+    name: string,
+    server: string,
+    tool: string,
+    args: Record<string, unknown> = {},
+    channel = 'C1',
+  ) => {
     const u = user(name);
-    return (await runner.enqueueToolCall({ orgId: org.id, userId: u.id, chatIdentity: `slack:T1:${name}`, server, tool, args, target: target(name, channel), requestId: `req-${Math.random().toString(36).slice(2)}` })).callId;
+    return (
+      await runner.enqueueToolCall({
+        orgId: org.id,
+        userId: u.id,
+        chatIdentity: `slack:T1:${name}`,
+        server,
+        tool,
+        args,
+        target: target(name, channel),
+        requestId: `req-${Math.random().toString(36).slice(2)}`,
+      })
+    ).callId;
   };
   return {
-    db, keyring, identity, policy, pool, notifier, audit, runner, logs, org, user, target, call, tmp,
+    db,
+    keyring,
+    identity,
+    policy,
+    pool,
+    notifier,
+    audit,
+    runner,
+    logs,
+    org,
+    user,
+    target,
+    call,
+    tmp,
     async stop() {
       await runner.stop(2000);
       await pool.close();

@@ -23,16 +23,33 @@ const tokens: Record<string, string> = {};
 beforeAll(async () => {
   const port = await freePort();
   // The app enqueues; two separate worker processes run every call.
-  t = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ONBEHALF_ALLOW_STDIO: 'true' }, 'serve', // 1000 calls are queued at once: past the per-user cap of a real deployment, so the test raises it.
-  { runner: { notifier: new RecordingNotifier(), startWorkers: false, tuning: { maxQueuedPerUser: 100_000 } } });
+  t = await startTestApp(
+    { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ONBEHALF_ALLOW_STDIO: 'true' },
+    'serve', // 1000 calls are queued at once: past the per-user cap of a real deployment, so the test raises it.
+    { runner: { notifier: new RecordingNotifier(), startWorkers: false, tuning: { maxQueuedPerUser: 100_000 } } },
+  );
   oauthServer = await OAuthTestServer.start();
   http = await startMcpHttpServer();
   for (const who of ['alice', 'bob']) {
-    const r = t.app.identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: who, displayName: who, workspaceName: 'Acme' });
+    const r = t.app.identity.resolve({
+      platform: 'slack',
+      workspaceId: 'T1',
+      userId: who,
+      displayName: who,
+      workspaceName: 'Acme',
+    });
     orgId = r.org.id;
     users[who] = r.user.id;
   }
-  const added = await t.app.oauth!.addProvider(orgId, { slug: 'vendor', kind: 'oauth2', clientId: 'client-1', clientSecret: new Secret('cs'), scopes: ['repo'], issuer: oauthServer.issuer, ...oauthServer.endpoints });
+  const added = await t.app.oauth!.addProvider(orgId, {
+    slug: 'vendor',
+    kind: 'oauth2',
+    clientId: 'client-1',
+    clientSecret: new Secret('cs'),
+    scopes: ['repo'],
+    issuer: oauthServer.issuer,
+    ...oauthServer.endpoints,
+  });
   if (!added.ok) throw new Error(added.error);
   for (const who of ['alice', 'bob']) {
     oauthServer.login = `${who}-gh`;
@@ -53,9 +70,15 @@ beforeAll(async () => {
 
   noticeFile = path.join(t.dataDir, 'notices.jsonl');
   const env = {
-    REDIS_URL: t.app.redisUrl!, DATABASE_URL: `file:${t.app.config.databasePath}`, ONBEHALF_KEYS: t.app.config.keys!.join(','),
-    ONBEHALF_DATA_DIR: t.dataDir, PUBLIC_URL: t.app.config.publicUrl, ONBEHALF_ALLOW_STDIO: 'true', ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
-    NOTICE_FILE: noticeFile, CONCURRENCY: '8',
+    REDIS_URL: t.app.redisUrl!,
+    DATABASE_URL: `file:${t.app.config.databasePath}`,
+    ONBEHALF_KEYS: t.app.config.keys!.join(','),
+    ONBEHALF_DATA_DIR: t.dataDir,
+    PUBLIC_URL: t.app.config.publicUrl,
+    ONBEHALF_ALLOW_STDIO: 'true',
+    ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
+    NOTICE_FILE: noticeFile,
+    CONCURRENCY: '8',
   };
   workers.push(...(await Promise.all([startWorker(env), startWorker(env)])));
 }, 90_000);
@@ -74,8 +97,14 @@ describe('isolation between callers', () => {
       const who = i % 2 ? 'bob' : 'alice';
       const server = (i >> 1) % 2 ? 'gh' : 'web';
       const { callId } = await t.app.runner!.enqueueToolCall({
-        orgId, userId: users[who]!, chatIdentity: `slack:T1:${who}`, server, tool: 'whoami', args: {},
-        target: { platform: 'slack', workspaceId: 'T1', channelId: 'C1', userId: who, isDirect: false }, requestId: `r${i}`,
+        orgId,
+        userId: users[who]!,
+        chatIdentity: `slack:T1:${who}`,
+        server,
+        tool: 'whoami',
+        args: {},
+        target: { platform: 'slack', workspaceId: 'T1', channelId: 'C1', userId: who, isDirect: false },
+        requestId: `r${i}`,
       });
       expected.set(callId, { who, server });
     }
@@ -105,7 +134,8 @@ describe('isolation between callers', () => {
     const r = new Redis(t.app.redisUrl!);
     try {
       const dump = await dumpRedis(r);
-      for (const v of [...oauthServer.issuedAccessTokens, ...oauthServer.issuedRefreshTokens]) expect(dump).not.toContain(v);
+      for (const v of [...oauthServer.issuedAccessTokens, ...oauthServer.issuedRefreshTokens])
+        expect(dump).not.toContain(v);
     } finally {
       r.disconnect();
     }

@@ -17,7 +17,10 @@ export interface WorkerProcess {
 /** Starts one worker process; resolves once its workers are listening. */
 export function startWorker(env: Record<string, string>, timeoutMs = 30_000): Promise<WorkerProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { env: childEnv({ NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: childEnv({ NODE_ENV: 'test', LOG_LEVEL: 'warn', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     const timer = setTimeout(() => {
@@ -29,7 +32,9 @@ export function startWorker(env: Record<string, string>, timeoutMs = 30_000): Pr
       if (/worker ready/.test(out)) {
         clearTimeout(timer);
         resolve({
-          child, exited, output: () => out,
+          child,
+          exited,
+          output: () => out,
           async stop() {
             if (child.exitCode !== null || child.signalCode !== null) return;
             child.kill('SIGTERM');
@@ -50,8 +55,21 @@ export function startWorker(env: Record<string, string>, timeoutMs = 30_000): Pr
 }
 
 /** The JSON-line notices worker processes wrote. */
-export function readNotices(file: string): { kind: string; callId: string; outcome?: { kind: string; text?: string }; text?: string; reason?: string; pid: number; target: { userId: string } }[] {
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+export function readNotices(file: string): {
+  kind: string;
+  callId: string;
+  outcome?: { kind: string; text?: string };
+  text?: string;
+  reason?: string;
+  pid: number;
+  target: { userId: string };
+}[] {
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
 }
 
 /** Polls `check` until it returns true or `ms` pass. */

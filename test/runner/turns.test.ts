@@ -16,9 +16,24 @@ const notes = new RecordingNotifier();
 const turns: TurnJob[] = [];
 let orgId: string;
 let alice: string;
-const target: ReplyTarget = { platform: 'slack', workspaceId: 'T1', channelId: 'C1', userId: 'alice', threadId: '171.1', isDirect: false };
+const target: ReplyTarget = {
+  platform: 'slack',
+  workspaceId: 'T1',
+  channelId: 'C1',
+  userId: 'alice',
+  threadId: '171.1',
+  isDirect: false,
+};
 const req = (extra: Partial<Parameters<NonNullable<TestApp['app']['runner']>['enqueueToolCall']>[0]> = {}) => ({
-  orgId, userId: alice, chatIdentity: 'slack:T1:alice', server: 'web', tool: 'whoami', args: {}, target, requestId: 'req-1', ...extra,
+  orgId,
+  userId: alice,
+  chatIdentity: 'slack:T1:alice',
+  server: 'web',
+  tool: 'whoami',
+  args: {},
+  target,
+  requestId: 'req-1',
+  ...extra,
 });
 
 beforeAll(async () => {
@@ -28,10 +43,24 @@ beforeAll(async () => {
   });
   oauthServer = await OAuthTestServer.start();
   http = await startMcpHttpServer();
-  const r = t.app.identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'alice', displayName: 'Alice', workspaceName: 'Acme' });
+  const r = t.app.identity.resolve({
+    platform: 'slack',
+    workspaceId: 'T1',
+    userId: 'alice',
+    displayName: 'Alice',
+    workspaceName: 'Acme',
+  });
   orgId = r.org.id;
   alice = r.user.id;
-  const added = await t.app.oauth!.addProvider(orgId, { slug: 'vendor', kind: 'oauth2', clientId: 'c', clientSecret: new Secret('s'), scopes: ['repo'], issuer: oauthServer.issuer, ...oauthServer.endpoints });
+  const added = await t.app.oauth!.addProvider(orgId, {
+    slug: 'vendor',
+    kind: 'oauth2',
+    clientId: 'c',
+    clientSecret: new Secret('s'),
+    scopes: ['repo'],
+    issuer: oauthServer.issuer,
+    ...oauthServer.endpoints,
+  });
   if (!added.ok) throw new Error(added.error);
   await t.app.policy.addServer(orgId, { name: 'web', transport: 'http', url: http.url });
   await t.app.policy.addServer(orgId, { name: 'open', transport: 'http', url: http.url });
@@ -46,18 +75,32 @@ afterAll(async () => {
 
 describe('turn queue and awaiting a call', () => {
   it('a turn is processed by the injected agent, once per platform event even when the platform retries', async () => {
-    const turn = { orgId, userId: alice, chatIdentity: 'slack:T1:alice', text: 'what is open?', target, requestId: 'r-turn', eventId: 'Ev123' };
+    const turn = {
+      orgId,
+      userId: alice,
+      chatIdentity: 'slack:T1:alice',
+      text: 'what is open?',
+      target,
+      requestId: 'r-turn',
+      eventId: 'Ev123',
+    };
     await t.app.runner!.enqueueTurn(turn);
     await t.app.runner!.enqueueTurn(turn);
     await until(() => turns.length >= 1, 10_000, 'the turn');
     await new Promise((r) => setTimeout(r, 300));
-    expect(turns.filter((x) => x.requestId === 'r-turn')).toEqual([expect.objectContaining({ text: 'what is open?', target })]);
+    expect(turns.filter((x) => x.requestId === 'r-turn')).toEqual([
+      expect.objectContaining({ text: 'what is open?', target }),
+    ]);
   });
 
   it('a tool call retried by the platform with the same event id runs once', async () => {
     const before = http.calls.length;
-    const a = await t.app.runner!.enqueueToolCall(req({ server: 'open', tool: 'echo', args: { text: 'once' }, eventId: 'Ev-run-1' }));
-    const b = await t.app.runner!.enqueueToolCall(req({ server: 'open', tool: 'echo', args: { text: 'once' }, eventId: 'Ev-run-1' }));
+    const a = await t.app.runner!.enqueueToolCall(
+      req({ server: 'open', tool: 'echo', args: { text: 'once' }, eventId: 'Ev-run-1' }),
+    );
+    const b = await t.app.runner!.enqueueToolCall(
+      req({ server: 'open', tool: 'echo', args: { text: 'once' }, eventId: 'Ev-run-1' }),
+    );
     expect(b.callId).toBe(a.callId);
     await until(() => notes.for(a.callId).length === 1, 10_000, 'the outcome');
     await new Promise((r) => setTimeout(r, 300));
@@ -65,8 +108,13 @@ describe('turn queue and awaiting a call', () => {
   });
 
   it('runToolCall resolves with the outcome for the agent (nothing posted to chat) or with parked', async () => {
-    const done = await t.app.runner!.runToolCall(req({ server: 'open', tool: 'echo', args: { text: 'hi' }, turnId: 'turn-1' }));
-    expect(done).toEqual({ kind: 'done', outcome: { kind: 'result', text: '{"text":"hi"}', trimmed: false, isError: false } });
+    const done = await t.app.runner!.runToolCall(
+      req({ server: 'open', tool: 'echo', args: { text: 'hi' }, turnId: 'turn-1' }),
+    );
+    expect(done).toEqual({
+      kind: 'done',
+      outcome: { kind: 'result', text: '{"text":"hi"}', trimmed: false, isError: false },
+    });
     const parked = await t.app.runner!.runToolCall(req({ turnId: 'turn-2', requestId: 'req-turn-2' }));
     expect(parked).toMatchObject({ kind: 'parked', providerSlug: 'vendor' });
     expect(notes.notices.filter((n) => n.kind === 'outcome' && n.text.includes('{"text":"hi"}'))).toEqual([]);
@@ -88,20 +136,48 @@ describe('turn queue and awaiting a call', () => {
 
   it('a model call (turnId) of a tool that is not read-only is held at once; of a `never` tool refused; neither reaches the server', async () => {
     await t.app.policy.addServer(orgId, { name: 'guarded', transport: 'http', url: http.url });
-    const seen = () => http.calls.filter((c) => c.tool === 'create_note' && String(c.args['text']).startsWith('guarded'));
-    const held = await t.app.runner!.runToolCall(req({ server: 'guarded', tool: 'create_note', args: { text: 'guarded held' }, turnId: 'turn-h', requestId: 'req-h' }));
+    const seen = () =>
+      http.calls.filter((c) => c.tool === 'create_note' && String(c.args['text']).startsWith('guarded'));
+    const held = await t.app.runner!.runToolCall(
+      req({
+        server: 'guarded',
+        tool: 'create_note',
+        args: { text: 'guarded held' },
+        turnId: 'turn-h',
+        requestId: 'req-h',
+      }),
+    );
     expect(held).toMatchObject({ kind: 'held' });
     const callId = held.kind === 'held' ? held.callId : '';
-    expect(notes.for(callId)).toEqual([expect.objectContaining({ kind: 'approval', req: expect.objectContaining({ args: { text: 'guarded held' }, credentialKinds: [], grants: [] }) })]);
+    expect(notes.for(callId)).toEqual([
+      expect.objectContaining({
+        kind: 'approval',
+        req: expect.objectContaining({ args: { text: 'guarded held' }, credentialKinds: [], grants: [] }),
+      }),
+    ]);
     expect(t.app.runner!.executor.calls.get(callId)!.status).toBe('awaiting_approval');
 
     // The catalog already hides a `never` tool from the model; a model call of it anyway is refused.
     expect((await t.app.policy.approve(orgId, 'guarded', 'create_note', 'never')).ok).toBe(true);
-    const refused = await t.app.runner!.runToolCall(req({ server: 'guarded', tool: 'create_note', args: { text: 'guarded never' }, turnId: 'turn-n', requestId: 'req-n' }));
+    const refused = await t.app.runner!.runToolCall(
+      req({
+        server: 'guarded',
+        tool: 'create_note',
+        args: { text: 'guarded never' },
+        turnId: 'turn-n',
+        requestId: 'req-n',
+      }),
+    );
     expect(refused).toMatchObject({ kind: 'done', outcome: { kind: 'denied', rule: 'approve create_note' } });
     const user = t.app.identity.user(orgId, alice)!;
-    expect((await t.app.catalog.catalogFor(orgId, user, 'C1', { forModel: true })).filter((x) => x.server === 'guarded').map((x) => x.tool)).not.toContain('create_note');
-    expect((await t.app.catalog.catalogFor(orgId, user, 'C1')).filter((x) => x.server === 'guarded').map((x) => x.tool)).toContain('create_note');
+    expect(
+      (await t.app.catalog.catalogFor(orgId, user, 'C1', { forModel: true }))
+        .filter((x) => x.server === 'guarded')
+        .map((x) => x.tool),
+    ).not.toContain('create_note');
+    expect(
+      (await t.app.catalog.catalogFor(orgId, user, 'C1')).filter((x) => x.server === 'guarded').map((x) => x.tool),
+    ).toContain('create_note');
     expect(seen()).toEqual([]);
   });
 
@@ -109,10 +185,26 @@ describe('turn queue and awaiting a call', () => {
     const { Queue } = await import('bullmq');
     const q = new Queue('tool', { connection: { url: t.app.redisUrl! } as never, prefix: 'onbehalf' });
     try {
-      const { callId } = await t.app.runner!.enqueueToolCall(req({ server: 'open', tool: 'echo', args: { text: 'inspect' } }));
+      const { callId } = await t.app.runner!.enqueueToolCall(
+        req({ server: 'open', tool: 'echo', args: { text: 'inspect' } }),
+      );
       const job = await q.getJob(callId);
-      expect(Object.keys(job!.data).sort()).toEqual(['args', 'callId', 'orgId', 'requestId', 'server', 'target', 'tool', 'userId']);
-      expect(job!.opts).toMatchObject({ attempts: 4, backoff: { type: 'exponential', delay: 50 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 604800 } });
+      expect(Object.keys(job!.data).sort()).toEqual([
+        'args',
+        'callId',
+        'orgId',
+        'requestId',
+        'server',
+        'target',
+        'tool',
+        'userId',
+      ]);
+      expect(job!.opts).toMatchObject({
+        attempts: 4,
+        backoff: { type: 'exponential', delay: 50 },
+        removeOnComplete: { age: 3600 },
+        removeOnFail: { age: 604800 },
+      });
     } finally {
       await q.close();
     }

@@ -16,7 +16,11 @@ export interface TestApp {
  * The real product, built by the composition root with a temp data dir and captured logs.
  * `env` overrides variables (pass REDIS_URL to share a test redis; unset, a private one starts).
  */
-export async function startTestApp(env: Record<string, string | undefined> = {}, mode: AppMode = 'serve', extra: Omit<AppOptions, 'mode' | 'logDestination'> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string | undefined> = {},
+  mode: AppMode = 'serve',
+  extra: Omit<AppOptions, 'mode' | 'logDestination'> = {},
+): Promise<TestApp> {
   const { dir, cleanup } = tempDir();
   const logs = new LogCapture();
   // Links the app prints (connect links, redirect URI) must reach it: fix the port up front.

@@ -11,7 +11,10 @@ export const childEnv = (env: Record<string, string> = {}): Record<string, strin
 });
 
 /** Runs `onbehalf <args>` to completion. */
-export function runCli(args: string[], opts: { cwd: string; env?: Record<string, string>; input?: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string>; input?: string },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [binPath, ...args], { cwd: opts.cwd, env: childEnv(opts.env) });
     child.stdin.end(opts.input ?? '');
@@ -24,7 +27,10 @@ export function runCli(args: string[], opts: { cwd: string; env?: Record<string,
 }
 
 /** Starts `onbehalf <args>` and resolves once a log line matches `ready`. */
-export function startCli(args: string[], opts: { cwd: string; env?: Record<string, string>; ready: RegExp; timeoutMs?: number }): Promise<{ child: ChildProcess; output: () => string; match: RegExpMatchArray; exited: Promise<number | null> }> {
+export function startCli(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string>; ready: RegExp; timeoutMs?: number },
+): Promise<{ child: ChildProcess; output: () => string; match: RegExpMatchArray; exited: Promise<number | null> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath, ...args], { cwd: opts.cwd, env: childEnv(opts.env) });
     let out = '';

@@ -5,7 +5,6 @@ import { guildPayload, messagePayload, userObject, type FakeGuild } from './disc
 
 export type { FakeGuild };
 
-
 /** One REST request the fake received, as a test would scan it. */
 export interface RecordedCall {
   method: string;
@@ -77,13 +76,22 @@ export class FakeDiscord {
   ) {}
 
   /** Starts on a free loopback port. Defaults: one guild `Acme` with channel `general`. */
-  static async start(opts: { guilds?: FakeGuild[]; applicationId?: string; heartbeatIntervalMs?: number } = {}): Promise<FakeDiscord> {
+  static async start(
+    opts: { guilds?: FakeGuild[]; applicationId?: string; heartbeatIntervalMs?: number } = {},
+  ): Promise<FakeDiscord> {
     const guilds = opts.guilds ?? [{ id: snowflake(), name: 'Acme', channels: [{ id: snowflake(), name: 'general' }] }];
     const server = createServer();
     const wss = new WebSocketServer({ server });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
-    const fake = new FakeDiscord(server, wss, port, opts.applicationId ?? snowflake(), guilds, opts.heartbeatIntervalMs ?? 41_250);
+    const fake = new FakeDiscord(
+      server,
+      wss,
+      port,
+      opts.applicationId ?? snowflake(),
+      guilds,
+      opts.heartbeatIntervalMs ?? 41_250,
+    );
     server.on('request', (req, res) => void fake.#rest(req, res));
     wss.on('connection', (ws) => fake.#gateway(ws));
     return fake;
@@ -127,7 +135,12 @@ export class FakeDiscord {
   }
 
   /** Dispatches a `/onbehalf` command; `sub` is `[subcommand]` or `[group, subcommand]`. Returns the interaction. */
-  command(user: FakeUser, where: { guildId?: string; channelId: string }, sub: string[], options: Record<string, string> = {}) {
+  command(
+    user: FakeUser,
+    where: { guildId?: string; channelId: string },
+    sub: string[],
+    options: Record<string, string> = {},
+  ) {
     const opts = Object.entries(options).map(([name, value]) => ({ type: 3, name, value }));
     const leaf = { type: 1, name: sub[sub.length - 1]!, options: opts };
     const tree = sub.length === 2 ? [{ type: 2, name: sub[0]!, options: [leaf] }] : [leaf];
@@ -136,23 +149,52 @@ export class FakeDiscord {
 
   /** Dispatches a click on a button with `customId` on a bot message. */
   click(user: FakeUser, where: { guildId?: string; channelId: string }, customId: string) {
-    const message = messagePayload({ id: snowflake(), channelId: where.channelId, guildId: where.guildId, author: this.bot, content: '', flags: 64 });
+    const message = messagePayload({
+      id: snowflake(),
+      channelId: where.channelId,
+      guildId: where.guildId,
+      author: this.bot,
+      content: '',
+      flags: 64,
+    });
     return this.#interaction(3, user, where, { custom_id: customId, component_type: 2 }, { message });
   }
 
   /** Dispatches a modal submission with text inputs `values` (field id → value). */
-  submitModal(user: FakeUser, where: { guildId?: string; channelId: string }, customId: string, values: Record<string, string>) {
-    const components = Object.entries(values).map(([id, value]) => ({ type: 1, components: [{ type: 4, custom_id: id, value }] }));
+  submitModal(
+    user: FakeUser,
+    where: { guildId?: string; channelId: string },
+    customId: string,
+    values: Record<string, string>,
+  ) {
+    const components = Object.entries(values).map(([id, value]) => ({
+      type: 1,
+      components: [{ type: 4, custom_id: id, value }],
+    }));
     return this.#interaction(5, user, where, { custom_id: customId, components });
   }
 
   /** Dispatches a message from `user`; in a guild when `guildId` is given, else a DM. `mention`: the bot is mentioned. */
-  message(user: FakeUser, where: { guildId?: string; channelId: string }, content: string, opts: { mention?: boolean } = {}) {
+  message(
+    user: FakeUser,
+    where: { guildId?: string; channelId: string },
+    content: string,
+    opts: { mention?: boolean } = {},
+  ) {
     const id = snowflake();
     const mention = opts.mention ?? Boolean(where.guildId);
     const text = mention && where.guildId ? `<@${this.bot.id}> ${content}` : content;
-    const msg = messagePayload({ id, channelId: where.channelId, guildId: where.guildId, author: user, content: text, mentions: mention ? [this.bot] : [] });
-    const member = where.guildId ? { member: { roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 } } : {};
+    const msg = messagePayload({
+      id,
+      channelId: where.channelId,
+      guildId: where.guildId,
+      author: user,
+      content: text,
+      mentions: mention ? [this.bot] : [],
+    });
+    const member = where.guildId
+      ? { member: { roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 } }
+      : {};
     this.dispatch('MESSAGE_CREATE', { ...msg, ...member, ...(where.guildId ? {} : { channel_type: 1 }) });
     return { id };
   }
@@ -171,10 +213,14 @@ export class FakeDiscord {
 
   /** Resolves when `n` calls match. */
   async waitForCalls(match: (c: RecordedCall) => boolean, n: number, timeoutMs = 5000): Promise<RecordedCall[]> {
-    return this.#waitFor(() => {
-      const found = this.calls.filter(match);
-      return found.length >= n ? found : undefined;
-    }, timeoutMs, `${n} REST calls`);
+    return this.#waitFor(
+      () => {
+        const found = this.calls.filter(match);
+        return found.length >= n ? found : undefined;
+      },
+      timeoutMs,
+      `${n} REST calls`,
+    );
   }
 
   /** Resolves when a client is connected (after IDENTIFY or RESUME). */
@@ -184,7 +230,12 @@ export class FakeDiscord {
 
   /** Recorded calls whose path, query, Authorization header or body contain any of `values`. */
   containing(...values: string[]): RecordedCall[] {
-    return this.calls.filter((c) => values.some((v) => v && (c.raw.includes(v) || c.path.includes(v) || c.query.includes(v) || (c.authorization ?? '').includes(v))));
+    return this.calls.filter((c) =>
+      values.some(
+        (v) =>
+          v && (c.raw.includes(v) || c.path.includes(v) || c.query.includes(v) || (c.authorization ?? '').includes(v)),
+      ),
+    );
   }
 
   async stop(): Promise<void> {
@@ -214,18 +265,46 @@ export class FakeDiscord {
     for (const w of this.#waiters.splice(0)) w();
   }
 
-  #interaction(type: number, user: FakeUser, where: { guildId?: string; channelId: string }, data: unknown, extra: Record<string, unknown> = {}) {
+  #interaction(
+    type: number,
+    user: FakeUser,
+    where: { guildId?: string; channelId: string },
+    data: unknown,
+    extra: Record<string, unknown> = {},
+  ) {
     const id = snowflake();
     const token = `aW50ZXJhY3Rpb24${randomBytes(24).toString('base64url')}`;
     const u = userObject(user);
     const who = where.guildId
-      ? { guild_id: where.guildId, member: { user: u, roles: [], permissions: user.permissions ?? '0', joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 } }
+      ? {
+          guild_id: where.guildId,
+          member: {
+            user: u,
+            roles: [],
+            permissions: user.permissions ?? '0',
+            joined_at: new Date(0).toISOString(),
+            deaf: false,
+            mute: false,
+            flags: 0,
+          },
+        }
       : { user: u };
     const channelType = where.guildId ? (this.#channel(where.channelId)?.type ?? 0) : 1;
     this.dispatch('INTERACTION_CREATE', {
-      id, application_id: this.applicationId, type, token, version: 1, data, ...who, ...extra,
-      channel_id: where.channelId, channel: { id: where.channelId, type: channelType, ...(where.guildId ? { guild_id: where.guildId } : {}) },
-      app_permissions: '2248473465835073', locale: 'en-US', entitlements: [], context: where.guildId ? 0 : 1,
+      id,
+      application_id: this.applicationId,
+      type,
+      token,
+      version: 1,
+      data,
+      ...who,
+      ...extra,
+      channel_id: where.channelId,
+      channel: { id: where.channelId, type: channelType, ...(where.guildId ? { guild_id: where.guildId } : {}) },
+      app_permissions: '2248473465835073',
+      locale: 'en-US',
+      entitlements: [],
+      context: where.guildId ? 0 : 1,
       authorizing_integration_owners: { 0: where.guildId ?? '0' },
     });
     return { id, token };
@@ -235,7 +314,6 @@ export class FakeDiscord {
     for (const g of this.guilds) for (const c of g.channels) if (c.id === id) return c;
     return undefined;
   }
-
 
   #gateway(ws: WebSocket): void {
     ws.send(JSON.stringify({ op: 10, d: { heartbeat_interval: this.heartbeatIntervalMs } }));
@@ -256,8 +334,14 @@ export class FakeDiscord {
     this.identifies++;
     this.#session = { id: randomBytes(16).toString('hex'), seq: 0, log: [], socket: ws };
     this.dispatch('READY', {
-      v: 10, user: userObject(this.bot), guilds: this.guilds.map((g) => ({ id: g.id, unavailable: true })), session_id: this.#session.id,
-      resume_gateway_url: `ws://127.0.0.1:${this.port}`, shard: [0, 1], application: { id: this.applicationId, flags: 0 }, private_channels: [],
+      v: 10,
+      user: userObject(this.bot),
+      guilds: this.guilds.map((g) => ({ id: g.id, unavailable: true })),
+      session_id: this.#session.id,
+      resume_gateway_url: `ws://127.0.0.1:${this.port}`,
+      shard: [0, 1],
+      application: { id: this.applicationId, flags: 0 },
+      private_channels: [],
     });
     for (const g of this.guilds) this.dispatch('GUILD_CREATE', guildPayload(g));
   }
@@ -274,15 +358,20 @@ export class FakeDiscord {
     this.dispatch('RESUMED', {});
   }
 
-
   async #rest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://x');
     const call: RecordedCall = {
-      method: req.method ?? 'GET', path: decodeURIComponent(url.pathname.replace(/^\/api(\/v\d+)?/, '')), query: url.search,
-      authorization: req.headers.authorization, body: raw && (req.headers['content-type'] ?? '').includes('json') ? JSON.parse(raw) : raw, raw, status: 0, at: Date.now(),
+      method: req.method ?? 'GET',
+      path: decodeURIComponent(url.pathname.replace(/^\/api(\/v\d+)?/, '')),
+      query: url.search,
+      authorization: req.headers.authorization,
+      body: raw && (req.headers['content-type'] ?? '').includes('json') ? JSON.parse(raw) : raw,
+      raw,
+      status: 0,
+      at: Date.now(),
     };
     this.calls.push(call);
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -293,7 +382,14 @@ export class FakeDiscord {
     const limit = this.#rateLimits.find((r) => r.times > 0 && r.match(call));
     if (limit) {
       limit.times--;
-      const h = { 'retry-after': String(limit.retryAfterSec), 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset-after': String(limit.retryAfterSec), 'x-ratelimit-bucket': 'fake', 'x-ratelimit-scope': 'user' };
+      const h = {
+        'retry-after': String(limit.retryAfterSec),
+        'x-ratelimit-limit': '5',
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset-after': String(limit.retryAfterSec),
+        'x-ratelimit-bucket': 'fake',
+        'x-ratelimit-scope': 'user',
+      };
       return json(429, { message: 'You are being rate limited.', retry_after: limit.retryAfterSec, global: false }, h);
     }
     this.#route(call, json, res);
@@ -305,7 +401,11 @@ export class FakeDiscord {
     const appCommands = p.match(/^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/);
     let m: RegExpMatchArray | null;
     if (call.method === 'GET' && p === '/gateway/bot') {
-      return json(200, { url: `ws://127.0.0.1:${this.port}`, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
+      return json(200, {
+        url: `ws://127.0.0.1:${this.port}`,
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 },
+      });
     }
     if (call.method === 'POST' && /^\/interactions\/\d+\/[^/]+\/callback$/.test(p)) {
       // Discord answers 204 with no body; discord.js must not expect JSON here.
@@ -316,14 +416,20 @@ export class FakeDiscord {
     }
     if (call.method === 'PUT' && appCommands) {
       if (appCommands[1] !== this.applicationId) return json(403, { message: 'Missing Access', code: 50001 });
-      const list = (Array.isArray(call.body) ? call.body : []).map((c) => ({ ...(c as object), id: snowflake(), application_id: appCommands[1], version: snowflake() }));
+      const list = (Array.isArray(call.body) ? call.body : []).map((c) => ({
+        ...(c as object),
+        id: snowflake(),
+        application_id: appCommands[1],
+        version: snowflake(),
+      }));
       this.commands.set(appCommands[2] ?? 'global', list);
       return json(200, list);
     }
     if (call.method === 'GET' && p === '/oauth2/authorize') {
       const q = new URLSearchParams(call.query);
       const back = new URL(q.get('redirect_uri') ?? 'http://invalid/');
-      if (q.get('client_id') !== this.applicationId || !this.signedInAs) back.searchParams.set('error', 'access_denied');
+      if (q.get('client_id') !== this.applicationId || !this.signedInAs)
+        back.searchParams.set('error', 'access_denied');
       else {
         const code = `dc-${snowflake()}`;
         this.#oauthCodes.set(code, { redirectUri: q.get('redirect_uri')!, user: this.signedInAs });
@@ -339,7 +445,10 @@ export class FakeDiscord {
       const form = new URLSearchParams(call.raw);
       const grant = this.#oauthCodes.get(form.get('code') ?? '');
       this.#oauthCodes.delete(form.get('code') ?? '');
-      if (call.authorization !== `Basic ${Buffer.from(`${this.applicationId}:${this.clientSecret}`).toString('base64')}`) return json(401, { error: 'invalid_client' });
+      if (
+        call.authorization !== `Basic ${Buffer.from(`${this.applicationId}:${this.clientSecret}`).toString('base64')}`
+      )
+        return json(401, { error: 'invalid_client' });
       if (!grant || grant.redirectUri !== form.get('redirect_uri')) return json(400, { error: 'invalid_grant' });
       const token = `dc-access-${snowflake()}`;
       this.#oauthTokens.set(token, grant.user);
@@ -352,20 +461,46 @@ export class FakeDiscord {
     }
     if (call.method === 'POST' && p === '/users/@me/channels') {
       const recipient = String(body['recipient_id']);
-      return json(200, { id: this.dmChannelOf(recipient), type: 1, recipients: [userObject({ id: recipient, username: `user${recipient}` })], last_message_id: null });
+      return json(200, {
+        id: this.dmChannelOf(recipient),
+        type: 1,
+        recipients: [userObject({ id: recipient, username: `user${recipient}` })],
+        last_message_id: null,
+      });
     }
     if ((m = p.match(/^\/guilds\/(\d+)\/members\/(\d+)$/)) && call.method === 'GET') {
       const g = this.guilds.find((x) => x.id === m![1]);
       if (!g || (g.members && !g.members.includes(m[2]!))) return json(404, { message: 'Unknown Member', code: 10007 });
-      return json(200, { user: userObject({ id: m[2]!, username: `user${m[2]}` }), roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 });
+      return json(200, {
+        user: userObject({ id: m[2]!, username: `user${m[2]}` }),
+        roles: [],
+        joined_at: new Date(0).toISOString(),
+        deaf: false,
+        mute: false,
+        flags: 0,
+      });
     }
     const reply = (channelId: string, id = snowflake()) =>
-      json(200, messagePayload({ id, channelId, author: this.bot, content: String(body['content'] ?? ''), flags: Number(body['flags'] ?? 0), extra: { components: body['components'] ?? [] } }));
+      json(
+        200,
+        messagePayload({
+          id,
+          channelId,
+          author: this.bot,
+          content: String(body['content'] ?? ''),
+          flags: Number(body['flags'] ?? 0),
+          extra: { components: body['components'] ?? [] },
+        }),
+      );
     if ((m = p.match(/^\/channels\/(\d+)\/messages$/)) && call.method === 'POST') return reply(m[1]!);
     if ((m = p.match(/^\/channels\/(\d+)\/messages\/(\d+)$/)) && call.method === 'PATCH') return reply(m[1]!, m[2]!);
-    if ((m = p.match(/^\/webhooks\/\d+\/([^/]+)/)) && this.#expiredTokens.has(m[1]!)) return json(401, { message: 'Invalid Webhook Token', code: 50027 });
+    if ((m = p.match(/^\/webhooks\/\d+\/([^/]+)/)) && this.#expiredTokens.has(m[1]!))
+      return json(401, { message: 'Invalid Webhook Token', code: 50027 });
     if ((m = p.match(/^\/webhooks\/\d+\/[^/]+$/)) && call.method === 'POST') return reply('0');
-    if ((m = p.match(/^\/webhooks\/\d+\/[^/]+\/messages\/([^/]+)$/)) && (call.method === 'PATCH' || call.method === 'GET')) {
+    if (
+      (m = p.match(/^\/webhooks\/\d+\/[^/]+\/messages\/([^/]+)$/)) &&
+      (call.method === 'PATCH' || call.method === 'GET')
+    ) {
       return reply('0', m[1] === '@original' ? snowflake() : m[1]!);
     }
     if ((m = p.match(/^\/webhooks\/\d+\/[^/]+\/messages\/([^/]+)$/)) && call.method === 'DELETE') {

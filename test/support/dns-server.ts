@@ -52,10 +52,12 @@ export async function startDnsServer(): Promise<TestDnsServer> {
     const header = Buffer.alloc(12);
     msg.copy(header, 0, 0, 2);
     // QR, AA, RD copied, RA; RCODE 3 (NXDOMAIN) for a name we do not know.
-    header.writeUInt16BE(0x8580 | (msg[2]! & 0x01) << 8 | (s ? 0 : 3), 2);
+    header.writeUInt16BE(0x8580 | ((msg[2]! & 0x01) << 8) | (s ? 0 : 3), 2);
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(answer ? 1 : 0, 6);
-    const rr = answer ? Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, ...answer.split('.').map(Number)]) : Buffer.alloc(0);
+    const rr = answer
+      ? Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, ...answer.split('.').map(Number)])
+      : Buffer.alloc(0);
     sock.send(Buffer.concat([header, question, rr]), peer.port, peer.address);
   });
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));

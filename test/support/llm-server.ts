@@ -4,7 +4,12 @@ import type { AddressInfo } from 'node:net';
 /** One chat-completions request as the loopback LLM received it. */
 export interface LlmRequest {
   model: string;
-  messages: { role: string; content: unknown; tool_calls?: { id: string; function: { name: string; arguments: string } }[]; tool_call_id?: string }[];
+  messages: {
+    role: string;
+    content: unknown;
+    tool_calls?: { id: string; function: { name: string; arguments: string } }[];
+    tool_call_id?: string;
+  }[];
   tools?: { type: 'function'; function: { name: string; description?: string; parameters?: unknown } }[];
   authorization: string | undefined;
 }
@@ -38,7 +43,11 @@ export async function startLlmServer(script: (req: LlmRequest) => LlmReply) {
           : {
               role: 'assistant',
               content: null,
-              tool_calls: reply.toolCalls.map((c) => ({ id: `call_${++n}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.args) } })),
+              tool_calls: reply.toolCalls.map((c) => ({
+                id: `call_${++n}`,
+                type: 'function',
+                function: { name: c.name, arguments: JSON.stringify(c.args) },
+              })),
             };
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
@@ -63,10 +72,13 @@ export async function startLlmServer(script: (req: LlmRequest) => LlmReply) {
 
 /** The text of tool results in a request (what the tools returned to the model). */
 export const toolResults = (req: LlmRequest): string[] =>
-  req.messages.filter((m) => m.role === 'tool').map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
+  req.messages
+    .filter((m) => m.role === 'tool')
+    .map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
 
 /** The text of a message, whatever its shape. */
-export const messageText = (m: LlmRequest['messages'][number]): string => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? ''));
+export const messageText = (m: LlmRequest['messages'][number]): string =>
+  typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? '');
 
 /** What follows `call <server>.<tool>`: a JSON object (the shortest that parses), or one bare word put in the tool's first parameter. */
 function argsFor(rest: string, params: unknown): Record<string, unknown> {

@@ -47,7 +47,15 @@ class MemoryProvider implements OAuthServerProvider {
 
   async authorize(client: OAuthClientInformationFull, params: AuthorizationParams, res: Response): Promise<void> {
     const code = randomUUID();
-    this.codes.set(code, { challenge: params.codeChallenge, grant: { subject: this.login, clientId: client.client_id, resource: params.resource?.href, scopes: params.scopes ?? [] } });
+    this.codes.set(code, {
+      challenge: params.codeChallenge,
+      grant: {
+        subject: this.login,
+        clientId: client.client_id,
+        resource: params.resource?.href,
+        scopes: params.scopes ?? [],
+      },
+    });
     const to = new URL(params.redirectUri);
     to.searchParams.set('code', code);
     if (params.state) to.searchParams.set('state', params.state);
@@ -63,25 +71,50 @@ class MemoryProvider implements OAuthServerProvider {
     const refresh = `mcp-rt-${randomUUID()}`;
     this.access.set(access, { ...grant, expiresAt: Date.now() + 3_600_000 });
     this.refresh.set(refresh, grant);
-    return { access_token: access, token_type: 'bearer', expires_in: 3600, refresh_token: refresh, scope: grant.scopes.join(' ') };
+    return {
+      access_token: access,
+      token_type: 'bearer',
+      expires_in: 3600,
+      refresh_token: refresh,
+      scope: grant.scopes.join(' '),
+    };
   }
-  async exchangeAuthorizationCode(client: OAuthClientInformationFull, code: string, _v?: string, _r?: string, resource?: URL): Promise<OAuthTokens> {
+  async exchangeAuthorizationCode(
+    client: OAuthClientInformationFull,
+    code: string,
+    _v?: string,
+    _r?: string,
+    resource?: URL,
+  ): Promise<OAuthTokens> {
     const c = this.codes.get(code);
     if (!c || c.grant.clientId !== client.client_id) throw new Error('invalid code');
     if (c.grant.resource !== resource?.href) throw new Error('resource differs from the authorization request');
     this.codes.delete(code);
     return this.#issue(c.grant);
   }
-  async exchangeRefreshToken(client: OAuthClientInformationFull, token: string, _s?: string[], resource?: URL): Promise<OAuthTokens> {
+  async exchangeRefreshToken(
+    client: OAuthClientInformationFull,
+    token: string,
+    _s?: string[],
+    resource?: URL,
+  ): Promise<OAuthTokens> {
     const g = this.refresh.get(token);
-    if (!g || g.clientId !== client.client_id || g.resource !== resource?.href) throw new Error('invalid refresh token');
+    if (!g || g.clientId !== client.client_id || g.resource !== resource?.href)
+      throw new Error('invalid refresh token');
     this.refresh.delete(token);
     return this.#issue(g);
   }
   async verifyAccessToken(token: string): Promise<AuthInfo> {
     const g = this.access.get(token);
     if (!g || g.expiresAt < Date.now()) throw new Error('invalid token');
-    return { token, clientId: g.clientId, scopes: g.scopes, expiresAt: Math.floor(g.expiresAt / 1000), ...(g.resource ? { resource: new URL(g.resource) } : {}), extra: { subject: g.subject } };
+    return {
+      token,
+      clientId: g.clientId,
+      scopes: g.scopes,
+      expiresAt: Math.floor(g.expiresAt / 1000),
+      ...(g.resource ? { resource: new URL(g.resource) } : {}),
+      extra: { subject: g.subject },
+    };
   }
 }
 
@@ -94,7 +127,13 @@ class MemoryProvider implements OAuthServerProvider {
 export class McpAuthServer {
   readonly provider = new MemoryProvider();
   /** Every request each side saw: `as` (authorization server) and `rs` (MCP server). */
-  readonly seen: { side: 'as' | 'rs'; method: string; path: string; query: Record<string, string>; body: Record<string, string> }[] = [];
+  readonly seen: {
+    side: 'as' | 'rs';
+    method: string;
+    path: string;
+    query: Record<string, string>;
+    body: Record<string, string>;
+  }[] = [];
   #as!: http.Server;
   #rs!: http.Server;
   asUrl = '';
@@ -121,10 +160,17 @@ export class McpAuthServer {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
     };
-    const record = (side: 'as' | 'rs') => (req: express.Request, _res: express.Response, next: express.NextFunction) => {
-      this.seen.push({ side, method: req.method, path: req.path, query: req.query as Record<string, string>, body: (req.body ?? {}) as Record<string, string> });
-      next();
-    };
+    const record =
+      (side: 'as' | 'rs') => (req: express.Request, _res: express.Response, next: express.NextFunction) => {
+        this.seen.push({
+          side,
+          method: req.method,
+          path: req.path,
+          query: req.query as Record<string, string>,
+          body: (req.body ?? {}) as Record<string, string>,
+        });
+        next();
+      };
     // Ports first, so each side can name the other.
     const asApp = express();
     const rsApp = express();
@@ -138,31 +184,70 @@ export class McpAuthServer {
     asApp.use(express.urlencoded({ extended: false }), express.json(), record('as'));
     if (opts.s256 === false) {
       asApp.get('/.well-known/oauth-authorization-server', (_req, res) => {
-        res.json({ issuer: `${as.base}/`, authorization_endpoint: `${as.base}/authorize`, token_endpoint: `${as.base}/token`, registration_endpoint: `${as.base}/register`, response_types_supported: ['code'], code_challenge_methods_supported: ['plain'] });
+        res.json({
+          issuer: `${as.base}/`,
+          authorization_endpoint: `${as.base}/authorize`,
+          token_endpoint: `${as.base}/token`,
+          registration_endpoint: `${as.base}/register`,
+          response_types_supported: ['code'],
+          code_challenge_methods_supported: ['plain'],
+        });
       });
     }
     const limits = { rateLimit: false as const };
-    asApp.use(mcpAuthRouter({
-      provider: this.provider, issuerUrl: new URL(`${as.base}/`), scopesSupported: ['mcp:tools'],
-      authorizationOptions: limits, tokenOptions: limits, clientRegistrationOptions: limits, revocationOptions: limits,
-    }));
+    asApp.use(
+      mcpAuthRouter({
+        provider: this.provider,
+        issuerUrl: new URL(`${as.base}/`),
+        scopesSupported: ['mcp:tools'],
+        authorizationOptions: limits,
+        tokenOptions: limits,
+        clientRegistrationOptions: limits,
+        revocationOptions: limits,
+      }),
+    );
 
     const metadataUrl = `${rs.base}/.well-known/oauth-protected-resource/mcp`;
     rsApp.use(express.json(), record('rs'));
     rsApp.get('/.well-known/oauth-protected-resource/mcp', (_req, res) => {
-      res.json({ resource: opts.metadataResource ?? this.url, authorization_servers: [`${as.base}/`], scopes_supported: ['mcp:tools'], bearer_methods_supported: ['header'] });
+      res.json({
+        resource: opts.metadataResource ?? this.url,
+        authorization_servers: [`${as.base}/`],
+        scopes_supported: ['mcp:tools'],
+        bearer_methods_supported: ['header'],
+      });
     });
-    rsApp.post('/mcp', requireBearerAuth({ verifier: this.provider, resourceMetadataUrl: metadataUrl, expectedResource: new URL(this.url) }), async (req, res) => {
-      const mcp = new McpServer({ name: 'protected-test', version: '1.0.0' });
-      const auth = req.auth!;
-      mcp.registerTool('whoami', { description: 'Who the server thinks is calling' }, async () => ({
-        content: [{ type: 'text', text: JSON.stringify({ subject: auth.extra?.['subject'], clientId: auth.clientId, token: fingerprint(auth.token) }) }],
-      }));
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      res.on('close', () => void transport.close());
-      await mcp.connect(transport);
-      await transport.handleRequest(req, res, req.body);
-    });
+    rsApp.post(
+      '/mcp',
+      requireBearerAuth({
+        verifier: this.provider,
+        resourceMetadataUrl: metadataUrl,
+        expectedResource: new URL(this.url),
+      }),
+      async (req, res) => {
+        const mcp = new McpServer({ name: 'protected-test', version: '1.0.0' });
+        const auth = req.auth!;
+        mcp.registerTool('whoami', { description: 'Who the server thinks is calling' }, async () => ({
+          content: [
+            {
+              type: 'text',
+              text: JSON.stringify({
+                subject: auth.extra?.['subject'],
+                clientId: auth.clientId,
+                token: fingerprint(auth.token),
+              }),
+            },
+          ],
+        }));
+        const transport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: undefined,
+          enableJsonResponse: true,
+        });
+        res.on('close', () => void transport.close());
+        await mcp.connect(transport);
+        await transport.handleRequest(req, res, req.body);
+      },
+    );
   }
 
   async stop(): Promise<void> {

@@ -60,14 +60,24 @@ export class OAuthTestServer {
   #url = '';
 
   private constructor(service: OAuth2Service, opts: OAuthServerOptions) {
-    this.options = { accessTtlSeconds: 3600, refreshTokens: true, rotate: true, issParameter: true, tokenDelayMs: 0, ...opts };
+    this.options = {
+      accessTtlSeconds: 3600,
+      refreshTokens: true,
+      rotate: true,
+      issParameter: true,
+      tokenDelayMs: 0,
+      ...opts,
+    };
     this.#service = service;
     const app = express();
     app.use(express.urlencoded({ extended: false }));
     app.use((req, res, next) => {
       this.requests.push({
-        method: req.method, path: req.path, query: req.query as Record<string, string>,
-        body: (req.body ?? {}) as Record<string, string>, authorization: req.headers.authorization,
+        method: req.method,
+        path: req.path,
+        query: req.query as Record<string, string>,
+        body: (req.body ?? {}) as Record<string, string>,
+        authorization: req.headers.authorization,
       });
       next();
     });
@@ -76,7 +86,11 @@ export class OAuthTestServer {
       const login = token ? this.#accessLogin.get(token) : undefined;
       if (!login) return void res.status(401).json({ message: 'Bad credentials' });
       // A stable id per login, distinct between logins (vendor accounts are told apart by id).
-      res.json({ login, id: 1000 + parseInt(createHash('sha256').update(login).digest('hex').slice(0, 8), 16), name: login });
+      res.json({
+        login,
+        id: 1000 + parseInt(createHash('sha256').update(login).digest('hex').slice(0, 8), 16),
+        name: login,
+      });
     });
     app.post(['/token'], async (req, res, next) => {
       if (this.options.tokenDelayMs) await new Promise((r) => setTimeout(r, this.options.tokenDelayMs));
@@ -106,34 +120,50 @@ export class OAuthTestServer {
       if (code) this.#codeInfo.set(code, { login: this.login, scope: req.query['scope'] ?? '' });
       if (this.options.issParameter) redirect.url.searchParams.set('iss', this.issuer);
     });
-    service.on('beforeTokenSigning', (token: { payload: Record<string, unknown> }, req: { body?: Record<string, string> }) => {
-      token.payload['jti'] = randomUUID();
-      if (req.body?.['resource']) token.payload['aud'] = req.body['resource'];
-    });
-    service.on('beforeResponse', (response: { body: Record<string, unknown>; statusCode: number }, req: { body?: Record<string, string>; res?: { locals: Record<string, string> } }) => {
-      if (response.statusCode !== 200) return;
-      const body = req.body ?? {};
-      const refreshing = body['grant_type'] === 'refresh_token';
-      const info = refreshing ? { login: req.res?.locals['login'] ?? this.login, scope: req.res?.locals['scope'] ?? '' } : (this.#codeInfo.get(body['code'] ?? '') ?? { login: this.login, scope: '' });
-      const login = info.login;
-      // The mock answers `scope: dummy`; a real server answers what was granted at /authorize.
-      response.body['scope'] = info.scope;
-      const access = response.body['access_token'] as string;
-      this.issuedAccessTokens.push(access);
-      this.#accessLogin.set(access, login);
-      if (this.options.accessTtlSeconds) response.body['expires_in'] = this.options.accessTtlSeconds;
-      else delete response.body['expires_in'];
-      if (body['grant_type'] === 'refresh_token' && !this.options.rotate) {
-        delete response.body['refresh_token'];
-      } else if (this.options.refreshTokens) {
-        const rt = `rt-${randomUUID()}`;
-        this.#refresh.set(rt, { family: req.res?.locals['family'] ?? randomUUID(), used: false, login, scope: info.scope });
-        this.issuedRefreshTokens.push(rt);
-        response.body['refresh_token'] = rt;
-      } else {
-        delete response.body['refresh_token'];
-      }
-    });
+    service.on(
+      'beforeTokenSigning',
+      (token: { payload: Record<string, unknown> }, req: { body?: Record<string, string> }) => {
+        token.payload['jti'] = randomUUID();
+        if (req.body?.['resource']) token.payload['aud'] = req.body['resource'];
+      },
+    );
+    service.on(
+      'beforeResponse',
+      (
+        response: { body: Record<string, unknown>; statusCode: number },
+        req: { body?: Record<string, string>; res?: { locals: Record<string, string> } },
+      ) => {
+        if (response.statusCode !== 200) return;
+        const body = req.body ?? {};
+        const refreshing = body['grant_type'] === 'refresh_token';
+        const info = refreshing
+          ? { login: req.res?.locals['login'] ?? this.login, scope: req.res?.locals['scope'] ?? '' }
+          : (this.#codeInfo.get(body['code'] ?? '') ?? { login: this.login, scope: '' });
+        const login = info.login;
+        // The mock answers `scope: dummy`; a real server answers what was granted at /authorize.
+        response.body['scope'] = info.scope;
+        const access = response.body['access_token'] as string;
+        this.issuedAccessTokens.push(access);
+        this.#accessLogin.set(access, login);
+        if (this.options.accessTtlSeconds) response.body['expires_in'] = this.options.accessTtlSeconds;
+        else delete response.body['expires_in'];
+        if (body['grant_type'] === 'refresh_token' && !this.options.rotate) {
+          delete response.body['refresh_token'];
+        } else if (this.options.refreshTokens) {
+          const rt = `rt-${randomUUID()}`;
+          this.#refresh.set(rt, {
+            family: req.res?.locals['family'] ?? randomUUID(),
+            used: false,
+            login,
+            scope: info.scope,
+          });
+          this.issuedRefreshTokens.push(rt);
+          response.body['refresh_token'] = rt;
+        } else {
+          delete response.body['refresh_token'];
+        }
+      },
+    );
     service.on('beforeRevoke', (_res: unknown, req: { body?: Record<string, string> }) => {
       if (req.body?.['token']) this.revoked.push(req.body['token']);
     });
@@ -157,7 +187,12 @@ export class OAuthTestServer {
 
   /** Explicit endpoints, as an admin would type them for an `oauth2` provider. */
   get endpoints() {
-    return { authorizeUrl: `${this.#url}/authorize`, tokenUrl: `${this.#url}/token`, revokeUrl: `${this.#url}/revoke`, userinfoUrl: `${this.#url}/user` };
+    return {
+      authorizeUrl: `${this.#url}/authorize`,
+      tokenUrl: `${this.#url}/token`,
+      revokeUrl: `${this.#url}/revoke`,
+      userinfoUrl: `${this.#url}/user`,
+    };
   }
 
   /** Token requests with `grant_type=refresh_token`. */
@@ -215,23 +250,37 @@ export class TestBrowser {
 /** The hidden fields of the consent page's Continue form. */
 export function continueFields(html: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of html.matchAll(/<input type="hidden" name="([a-z]+)" value="([^"]*)">/g)) out[m[1]!] = m[2]!.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
+  for (const m of html.matchAll(/<input type="hidden" name="([a-z]+)" value="([^"]*)">/g))
+    out[m[1]!] = m[2]!.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
   return out;
 }
 
 /** Presses Continue on a consent page the browser has open: a same-origin form post of its hidden fields. */
-export async function pressContinue(browser: TestBrowser, startUrl: string, html: string, override: Record<string, string | undefined> = {}): Promise<Response> {
+export async function pressContinue(
+  browser: TestBrowser,
+  startUrl: string,
+  html: string,
+  override: Record<string, string | undefined> = {},
+): Promise<Response> {
   const fields: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...continueFields(html), ...override })) if (v !== undefined) fields[k] = v;
   const action = new URL('start', startUrl);
   return browser.fetch(action, {
-    method: 'POST', body: new URLSearchParams(fields).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: action.origin, 'sec-fetch-site': 'same-origin' },
+    method: 'POST',
+    body: new URLSearchParams(fields).toString(),
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: action.origin,
+      'sec-fetch-site': 'same-origin',
+    },
   });
 }
 
 /** Opens a start link and presses Continue: the 303 to the provider (or sign-in), and the browser. */
-export async function continueFlow(startUrl: string, browser: TestBrowser = new TestBrowser()): Promise<{ res: Response; browser: TestBrowser }> {
+export async function continueFlow(
+  startUrl: string,
+  browser: TestBrowser = new TestBrowser(),
+): Promise<{ res: Response; browser: TestBrowser }> {
   const page = await browser.fetch(startUrl);
   return { res: await pressContinue(browser, startUrl, await page.text()), browser };
 }

@@ -24,8 +24,15 @@ const db = openDb(env('DB'));
 const keyring = new Keyring(env('KEYS').split(','));
 const redis = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: 3 });
 const oauth = new OAuthService({
-  db, keyring, links: new LinkSigner(keyring), redis, events: new AppEvents(), audit: new AuditLog(db),
-  log: createLogger('silent'), publicUrl: 'http://127.0.0.1:1', net: new NetGuard({ allowPrivate: true }),
+  db,
+  keyring,
+  links: new LinkSigner(keyring),
+  redis,
+  events: new AppEvents(),
+  audit: new AuditLog(db),
+  log: createLogger('silent'),
+  publicUrl: 'http://127.0.0.1:1',
+  net: new NetGuard({ allowPrivate: true }),
 });
 const n = Number(env('N'));
 process.stdout.write('ready\n');
@@ -35,7 +42,10 @@ rl.on('line', async (line) => {
   const results = await Promise.all(
     Array.from({ length: n }, () => oauth.accessTokenFor(env('ORG'), env('USER'), env('SLUG'))),
   );
-  const out = results.map((r) => ({ kind: r.kind, sha: r.kind === 'ok' ? createHash('sha256').update(r.token.reveal()).digest('hex') : null }));
+  const out = results.map((r) => ({
+    kind: r.kind,
+    sha: r.kind === 'ok' ? createHash('sha256').update(r.token.reveal()).digest('hex') : null,
+  }));
   process.stdout.write(JSON.stringify(out) + '\n');
   rl.close();
   await redis.quit();

@@ -42,11 +42,17 @@ export async function startRogueMcpServer(mode: RogueMode): Promise<RogueMcpServ
       case 'hang':
         return; // the socket stays open until the client gives up or stop()
       case 'garbage':
-        return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":' + JSON.stringify(id) + ',"result":{"protocolVer');
+        return void res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end('{"jsonrpc":"2.0","id":' + JSON.stringify(id) + ',"result":{"protocolVer');
       case 'not-jsonrpc':
-        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hello: 'world', answer: [1, 2, 3] }));
+        return void res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ hello: 'world', answer: [1, 2, 3] }));
       case 'wrong-result':
-        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: 42, tools: 'none', content: null } }));
+        return void res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: 42, tools: 'none', content: null } }));
     }
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));

@@ -11,7 +11,10 @@ export class ShellSession {
   readonly #input = new PassThrough();
   readonly #done: Promise<void>;
 
-  constructor(core: ChatInbound, readonly user: string) {
+  constructor(
+    core: ChatInbound,
+    readonly user: string,
+  ) {
     this.stream = new Writable({
       write: (chunk, _e, cb) => {
         this.output += chunk.toString();
@@ -28,7 +31,10 @@ export class ShellSession {
     const deadline = Date.now() + timeoutMs;
     // Ready for the next line: the prompt, or a hidden-value prompt of a secret form.
     while (!this.output.slice(from).includes(READY) && !/\(hidden\): $/.test(this.output.slice(from))) {
-      if (Date.now() > deadline) throw new Error(`no answer to "${line.slice(0, 60)}" within ${timeoutMs} ms; output:\n${this.output.slice(from)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no answer to "${line.slice(0, 60)}" within ${timeoutMs} ms; output:\n${this.output.slice(from)}`,
+        );
       await new Promise((r) => setTimeout(r, 10));
     }
     const end = this.output.indexOf(READY, from);
@@ -41,7 +47,8 @@ export class ShellSession {
     for (;;) {
       const m = this.output.slice(from).match(re);
       if (m) return m;
-      if (Date.now() > deadline) throw new Error(`no output matching ${re} within ${timeoutMs} ms; output:\n${this.output.slice(from)}`);
+      if (Date.now() > deadline)
+        throw new Error(`no output matching ${re} within ${timeoutMs} ms; output:\n${this.output.slice(from)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -53,7 +53,11 @@ export interface SlackApi {
    * Socket Mode: sends an envelope (`events_api`, `slash_commands`, `interactive`) to every connected
    * client (`apps.connections.open` hands out this fake's WebSocket URL); resolves with the client's ack.
    */
-  socketSend(type: string, payload: Record<string, unknown>, o?: { envelopeId?: string; retryAttempt?: number }): Promise<{ envelope_id: string; payload?: unknown } | undefined>;
+  socketSend(
+    type: string,
+    payload: Record<string, unknown>,
+    o?: { envelopeId?: string; retryAttempt?: number },
+  ): Promise<{ envelope_id: string; payload?: unknown } | undefined>;
   /** Resolves once a Socket Mode client is connected (after `hello`). */
   socketConnected(timeoutMs?: number): Promise<void>;
   /** From now on, posts, ephemerals and edits in `channel` answer `{ ok: false, error }` (e.g. `not_in_channel`). */
@@ -127,7 +131,10 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
   const channelErrors = new Map<string, string>();
   const messages = new Map<string, { ts: string; text: string; thread_ts?: string }[]>();
   const responses = new Map<string, Record<string, unknown>[]>();
-  const holds: { where: (c: SlackApiCall) => boolean; resolve: (h: { call: SlackApiCall; release: () => void }) => void }[] = [];
+  const holds: {
+    where: (c: SlackApiCall) => boolean;
+    resolve: (h: { call: SlackApiCall; release: () => void }) => void;
+  }[] = [];
   let failing = false;
 
   const teamOf = (token: string | undefined): { teamId: string; botUserId: string } | undefined => {
@@ -136,24 +143,54 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
     return t ? { teamId: t.teamId, botUserId: t.botUserId ?? 'UBOT' } : undefined;
   };
 
-  const answer = (method: string, body: Record<string, unknown>, token: string | undefined): Record<string, unknown> => {
+  const answer = (
+    method: string,
+    body: Record<string, unknown>,
+    token: string | undefined,
+  ): Record<string, unknown> => {
     if (method === 'openid.connect.token') {
       // The id_token comes straight from the token endpoint, so (like Slack's) it is trusted without a signature check.
       const grant = oidcCodes.get(String(body['code'] ?? ''));
       oidcCodes.delete(String(body['code'] ?? ''));
-      if (!grant || body['client_id'] !== grant.clientId || body['redirect_uri'] !== grant.redirectUri || !body['client_secret']) return { ok: false, error: 'invalid_code' };
+      if (
+        !grant ||
+        body['client_id'] !== grant.clientId ||
+        body['redirect_uri'] !== grant.redirectUri ||
+        !body['client_secret']
+      )
+        return { ok: false, error: 'invalid_code' };
       const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-      const claims = { iss: oidc.issuer, aud: grant.clientId, sub: grant.who.userId, 'https://slack.com/user_id': grant.who.userId, 'https://slack.com/team_id': grant.who.teamId, name: grant.who.name, iat: Math.floor(Date.now() / 1000) };
-      return { ok: true, access_token: `xoxp-oidc-${seq++}`, token_type: 'Bearer', id_token: `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(claims)}.sig` };
+      const claims = {
+        iss: oidc.issuer,
+        aud: grant.clientId,
+        sub: grant.who.userId,
+        'https://slack.com/user_id': grant.who.userId,
+        'https://slack.com/team_id': grant.who.teamId,
+        name: grant.who.name,
+        iat: Math.floor(Date.now() / 1000),
+      };
+      return {
+        ok: true,
+        access_token: `xoxp-oidc-${seq++}`,
+        token_type: 'Bearer',
+        id_token: `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(claims)}.sig`,
+      };
     }
     if (method === 'oauth.v2.access') {
       const install = installs.get(String(body['code']));
       if (!install) return { ok: false, error: 'invalid_code' };
       tokens.set(install.botToken, { teamId: install.teamId, botUserId: install.botUserId });
       return {
-        ok: true, app_id: 'A_FAKE', token_type: 'bot', scope: 'app_mentions:read,chat:write,commands', access_token: install.botToken,
-        bot_user_id: install.botUserId ?? 'UBOT', team: { id: install.teamId, name: install.teamName ?? install.teamId }, enterprise: null,
-        is_enterprise_install: false, authed_user: { id: 'UINSTALLER' },
+        ok: true,
+        app_id: 'A_FAKE',
+        token_type: 'bot',
+        scope: 'app_mentions:read,chat:write,commands',
+        access_token: install.botToken,
+        bot_user_id: install.botUserId ?? 'UBOT',
+        team: { id: install.teamId, name: install.teamName ?? install.teamId },
+        enterprise: null,
+        is_enterprise_install: false,
+        authed_user: { id: 'UINSTALLER' },
       };
     }
     const team = teamOf(token);
@@ -162,16 +199,34 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
     const ts = () => `${seq++}.000100`;
     if (failing) return { ok: false, error: 'fatal_error' };
     const refused = channelErrors.get(channel);
-    if (refused && ['chat.postMessage', 'chat.postEphemeral', 'chat.update'].includes(method)) return { ok: false, error: refused };
+    if (refused && ['chat.postMessage', 'chat.postEphemeral', 'chat.update'].includes(method))
+      return { ok: false, error: refused };
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'onbehalf', team_id: team.teamId, user_id: team.botUserId, bot_id: 'B_FAKE' };
+        return {
+          ok: true,
+          url: 'https://fake.slack.com/',
+          team: 'Fake',
+          user: 'onbehalf',
+          team_id: team.teamId,
+          user_id: team.botUserId,
+          bot_id: 'B_FAKE',
+        };
       case 'chat.postMessage': {
         const t = ts();
         const list = messages.get(channel) ?? [];
-        list.push({ ts: t, text: String(body['text'] ?? ''), ...(body['thread_ts'] ? { thread_ts: String(body['thread_ts']) } : {}) });
+        list.push({
+          ts: t,
+          text: String(body['text'] ?? ''),
+          ...(body['thread_ts'] ? { thread_ts: String(body['thread_ts']) } : {}),
+        });
         messages.set(channel, list);
-        return { ok: true, channel, ts: t, message: { type: 'message', text: body['text'], ts: t, thread_ts: body['thread_ts'] } };
+        return {
+          ok: true,
+          channel,
+          ts: t,
+          message: { type: 'message', text: body['text'], ts: t, thread_ts: body['thread_ts'] },
+        };
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: ts() };
@@ -182,10 +237,14 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         return { ok: true, channel, ts: body['ts'], text: body['text'] };
       }
       case 'views.open':
-        return body['trigger_id'] ? { ok: true, view: { id: `V${seq++}`, ...(body['view'] as object) } } : { ok: false, error: 'invalid_arguments' };
+        return body['trigger_id']
+          ? { ok: true, view: { id: `V${seq++}`, ...(body['view'] as object) } }
+          : { ok: false, error: 'invalid_arguments' };
       case 'users.info': {
         const u = users.get(String(body['user']));
-        return u ? { ok: true, user: { name: u.id, is_admin: false, is_owner: false, ...u, team_id: team.teamId } } : { ok: false, error: 'user_not_found' };
+        return u
+          ? { ok: true, user: { name: u.id, is_admin: false, is_owner: false, ...u, team_id: team.teamId } }
+          : { ok: false, error: 'user_not_found' };
       }
       case 'apps.connections.open':
         return { ok: true, url: `ws://127.0.0.1:${port}/socket` };
@@ -198,7 +257,10 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
     }
   };
   const oidc: SlackApi['oidc'] = { issuer: '', signedInAs: undefined };
-  const oidcCodes = new Map<string, { clientId: string; redirectUri: string; who: { teamId: string; userId: string; name: string } }>();
+  const oidcCodes = new Map<
+    string,
+    { clientId: string; redirectUri: string; who: { teamId: string; userId: string; name: string } }
+  >();
 
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -206,7 +268,15 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
       const path = (req.url ?? '').split('?')[0]!;
       if (path === '/.well-known/openid-configuration') {
         res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ issuer: oidc.issuer, authorization_endpoint: `${oidc.issuer}/openid/connect/authorize`, token_endpoint: `${oidc.issuer}/api/openid.connect.token`, userinfo_endpoint: `${oidc.issuer}/api/openid.connect.userInfo`, scopes_supported: ['openid', 'profile', 'email'] }));
+        res.end(
+          JSON.stringify({
+            issuer: oidc.issuer,
+            authorization_endpoint: `${oidc.issuer}/openid/connect/authorize`,
+            token_endpoint: `${oidc.issuer}/api/openid.connect.token`,
+            userinfo_endpoint: `${oidc.issuer}/api/openid.connect.userInfo`,
+            scopes_supported: ['openid', 'profile', 'email'],
+          }),
+        );
         return;
       }
       if (path === '/openid/connect/authorize') {
@@ -215,11 +285,21 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         if (!oidc.signedInAs) back.searchParams.set('error', 'access_denied');
         else {
           const code = `oidc-code-${seq++}`;
-          oidcCodes.set(code, { clientId: q.get('client_id') ?? '', redirectUri: q.get('redirect_uri')!, who: oidc.signedInAs });
+          oidcCodes.set(code, {
+            clientId: q.get('client_id') ?? '',
+            redirectUri: q.get('redirect_uri')!,
+            who: oidc.signedInAs,
+          });
           back.searchParams.set('code', code);
         }
         back.searchParams.set('state', q.get('state') ?? '');
-        calls.push({ method: 'openid.connect.authorize', token: undefined, body: Object.fromEntries(q), raw: '', at: Date.now() });
+        calls.push({
+          method: 'openid.connect.authorize',
+          token: undefined,
+          body: Object.fromEntries(q),
+          raw: '',
+          at: Date.now(),
+        });
         res.writeHead(302, { Location: back.href });
         res.end();
         return;
@@ -242,7 +322,11 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
       }
       const method = decodeURIComponent(path.replace(/^\/api\//, '').replace(/^\//, ''));
       const auth = req.headers.authorization;
-      const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof body['token'] === 'string' ? body['token'] : undefined;
+      const token = auth?.startsWith('Bearer ')
+        ? auth.slice(7)
+        : typeof body['token'] === 'string'
+          ? body['token']
+          : undefined;
       const call: SlackApiCall = { method, token, body, raw, at: Date.now() };
       calls.push(call);
       for (const w of waiters.splice(0)) {
@@ -260,7 +344,10 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
       const at = holds.findIndex((h) => h.where(call));
       if (at >= 0) {
         const [held] = holds.splice(at, 1);
-        held!.resolve({ call, release: () => (res.writeHead(200, { 'Content-Type': 'application/json' }), res.end(out)) });
+        held!.resolve({
+          call,
+          release: () => (res.writeHead(200, { 'Content-Type': 'application/json' }), res.end(out)),
+        });
         return;
       }
       res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -282,7 +369,14 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
       const m = JSON.parse(data.toString('utf8')) as { envelope_id: string; payload?: unknown };
       acks.get(m.envelope_id)?.(m);
     });
-    ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A_FAKE' }, debug_info: { host: 'fake' } }));
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: 1,
+        connection_info: { app_id: 'A_FAKE' },
+        debug_info: { host: 'fake' },
+      }),
+    );
     connected();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -304,18 +398,31 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         waiters.push({ method, where, resolve: (c) => (clearTimeout(timer), resolve(c)) });
       });
     },
-    containing: (...values) => calls.filter((c) => values.some((v) => v && (c.raw.includes(v) || c.token?.includes(v)))),
+    containing: (...values) =>
+      calls.filter((c) => values.some((v) => v && (c.raw.includes(v) || c.token?.includes(v)))),
     socketSend(type, payload, o = {}) {
       const envelopeId = o.envelopeId ?? `env-${seq++}`;
       return new Promise((resolve) => {
         const timer = setTimeout(() => (acks.delete(envelopeId), resolve(undefined)), 5000);
         acks.set(envelopeId, (m) => (clearTimeout(timer), acks.delete(envelopeId), resolve(m)));
-        const msg = { envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: o.retryAttempt ?? 0, retry_reason: o.retryAttempt ? 'timeout' : '' };
+        const msg = {
+          envelope_id: envelopeId,
+          type,
+          payload,
+          accepts_response_payload: type !== 'events_api',
+          retry_attempt: o.retryAttempt ?? 0,
+          retry_reason: o.retryAttempt ? 'timeout' : '',
+        };
         for (const ws of sockets) ws.send(JSON.stringify(msg));
       });
     },
     socketConnected: (timeoutMs = 5000) =>
-      Promise.race([whenConnected, new Promise<void>((_, reject) => setTimeout(() => reject(new Error('no Socket Mode client connected')), timeoutMs).unref())]),
+      Promise.race([
+        whenConnected,
+        new Promise<void>((_, reject) =>
+          setTimeout(() => reject(new Error('no Socket Mode client connected')), timeoutMs).unref(),
+        ),
+      ]),
     channelError: (channel, error) => void channelErrors.set(channel, error),
     failAll: (on = true) => void (failing = on),
     visible: (channel) => (messages.get(channel) ?? []).map((m) => ({ ...m })),

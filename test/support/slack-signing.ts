@@ -35,7 +35,9 @@ export class SlackSigner {
   sign(body: string, kind: keyof typeof contentTypes, o: SignOptions = {}): SignedRequest {
     const ts = o.timestamp ?? Math.floor(Date.now() / 1000);
     const version = o.version ?? 'v0';
-    const mac = createHmac('sha256', o.secret ?? this.signingSecret).update(`${version}:${ts}:${o.signedBody ?? body}`).digest('hex');
+    const mac = createHmac('sha256', o.secret ?? this.signingSecret)
+      .update(`${version}:${ts}:${o.signedBody ?? body}`)
+      .digest('hex');
     const headers: Record<string, string> = {
       'content-type': contentTypes[kind],
       'x-slack-signature': `${version}=${mac}`,
@@ -51,16 +53,45 @@ export class SlackSigner {
 
   /** An Events API delivery (`event_callback`). */
   event(event: Record<string, unknown>, meta: { teamId: string; eventId: string }, o?: SignOptions): SignedRequest {
-    const body = JSON.stringify({ token: 'deprecated', team_id: meta.teamId, api_app_id: 'A_FAKE', type: 'event_callback', event_id: meta.eventId, event_time: Math.floor(Date.now() / 1000), event });
+    const body = JSON.stringify({
+      token: 'deprecated',
+      team_id: meta.teamId,
+      api_app_id: 'A_FAKE',
+      type: 'event_callback',
+      event_id: meta.eventId,
+      event_time: Math.floor(Date.now() / 1000),
+      event,
+    });
     return this.sign(body, 'json', o);
   }
 
   /** A slash command (form-encoded). */
-  command(fields: { teamId: string; userId: string; channelId: string; text: string; command?: string; triggerId?: string; userName?: string; responseUrl?: string }, o?: SignOptions): SignedRequest {
+  command(
+    fields: {
+      teamId: string;
+      userId: string;
+      channelId: string;
+      text: string;
+      command?: string;
+      triggerId?: string;
+      userName?: string;
+      responseUrl?: string;
+    },
+    o?: SignOptions,
+  ): SignedRequest {
     const params = new URLSearchParams({
-      token: 'deprecated', team_id: fields.teamId, team_domain: 'fake', channel_id: fields.channelId, channel_name: 'general',
-      user_id: fields.userId, user_name: fields.userName ?? fields.userId, command: fields.command ?? '/onbehalf', text: fields.text,
-      api_app_id: 'A_FAKE', response_url: fields.responseUrl ?? 'https://hooks.slack.invalid/commands/1', trigger_id: fields.triggerId ?? `trig.${Date.now()}`,
+      token: 'deprecated',
+      team_id: fields.teamId,
+      team_domain: 'fake',
+      channel_id: fields.channelId,
+      channel_name: 'general',
+      user_id: fields.userId,
+      user_name: fields.userName ?? fields.userId,
+      command: fields.command ?? '/onbehalf',
+      text: fields.text,
+      api_app_id: 'A_FAKE',
+      response_url: fields.responseUrl ?? 'https://hooks.slack.invalid/commands/1',
+      trigger_id: fields.triggerId ?? `trig.${Date.now()}`,
     });
     return this.sign(params.toString(), 'form', o);
   }

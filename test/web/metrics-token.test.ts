@@ -10,10 +10,19 @@ describe('/metrics behind METRICS_TOKEN', () => {
   });
   afterAll(async () => t?.stop());
 
-  const scrape = (authorization?: string) => fetch(`${t.baseUrl}/metrics`, authorization ? { headers: { authorization } } : {});
+  const scrape = (authorization?: string) =>
+    fetch(`${t.baseUrl}/metrics`, authorization ? { headers: { authorization } } : {});
 
   it('a scraper without the token, or with a wrong one, gets 401 and no metrics', async () => {
-    for (const auth of [undefined, 'Bearer wrong-token', `Bearer ${METRICS_TOKEN}x`, `Bearer ${METRICS_TOKEN.slice(0, -1)}`, `Basic ${METRICS_TOKEN}`, METRICS_TOKEN, 'Bearer ']) {
+    for (const auth of [
+      undefined,
+      'Bearer wrong-token',
+      `Bearer ${METRICS_TOKEN}x`,
+      `Bearer ${METRICS_TOKEN.slice(0, -1)}`,
+      `Basic ${METRICS_TOKEN}`,
+      METRICS_TOKEN,
+      'Bearer ',
+    ]) {
       const r = await scrape(auth);
       expect(r.status, String(auth)).toBe(401);
       const body = await r.text();

@@ -20,12 +20,25 @@ export const memberCommands: CommandSpec[] = [
     summary: 'the tools you may use',
     run: async (ctx) => {
       const { tools, needsConnect } = await ctx.services.policy.catalog(ctx.org.id, ctx.user, ctx.target.channelId);
-      const gaps = needsConnect.map((g) => `• \`${g.server}\`: connect your ${g.providerSlug} account to see its tools: \`/onbehalf connect ${g.providerSlug}\``);
-      if (tools.length === 0 && gaps.length === 0) return say('No tools are available to you yet. An admin adds servers with `/onbehalf admin server add`.');
-      return say([
-        ...(tools.length ? ['Tools you may use:', ...tools.map((t) => `• \`${t.server}.${t.tool}\`${t.description ? ` — ${t.description.split('\n')[0]}` : ''}`)] : []),
-        ...(gaps.length ? ['Servers you have not connected yet:', ...gaps] : []),
-      ].join('\n'));
+      const gaps = needsConnect.map(
+        (g) =>
+          `• \`${g.server}\`: connect your ${g.providerSlug} account to see its tools: \`/onbehalf connect ${g.providerSlug}\``,
+      );
+      if (tools.length === 0 && gaps.length === 0)
+        return say('No tools are available to you yet. An admin adds servers with `/onbehalf admin server add`.');
+      return say(
+        [
+          ...(tools.length
+            ? [
+                'Tools you may use:',
+                ...tools.map(
+                  (t) => `• \`${t.server}.${t.tool}\`${t.description ? ` — ${t.description.split('\n')[0]}` : ''}`,
+                ),
+              ]
+            : []),
+          ...(gaps.length ? ['Servers you have not connected yet:', ...gaps] : []),
+        ].join('\n'),
+      );
     },
   },
   {
@@ -44,16 +57,31 @@ export const memberCommands: CommandSpec[] = [
       } catch (err) {
         return say(`The arguments are not valid JSON (${(err as Error).message.split('\n')[0]}). ${usage}`);
       }
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return say(`The arguments must be a JSON object like {"key":"value"}. ${usage}`);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+        return say(`The arguments must be a JSON object like {"key":"value"}. ${usage}`);
       // JSON.parse keeps only the last of repeated names; what was typed must be what is judged and sent.
       const twice = duplicateKey(json);
-      if (twice !== undefined) return say(`The arguments name "${twice}" more than once; give each argument once. ${usage}`);
+      if (twice !== undefined)
+        return say(`The arguments name "${twice}" more than once; give each argument once. ${usage}`);
       const queued = await ctx.services.runner.enqueueToolCall({
-        orgId: ctx.org.id, userId: ctx.user.id, chatIdentity: identityKey(ctx.identity), server: m[1]!, tool: m[2]!,
-        args: parsed as Record<string, unknown>, target: ctx.target, requestId: ctx.requestId, eventId: ctx.eventId,
+        orgId: ctx.org.id,
+        userId: ctx.user.id,
+        chatIdentity: identityKey(ctx.identity),
+        server: m[1]!,
+        tool: m[2]!,
+        args: parsed as Record<string, unknown>,
+        target: ctx.target,
+        requestId: ctx.requestId,
+        eventId: ctx.eventId,
       });
-      if (queued.kind === 'unknown_server') return say(`\`${m[1]}.${m[2]}\` was not run: there is no server named ${queued.server}. \`/onbehalf tools\` lists the servers and tools you may use.`);
-      if (queued.kind === 'too_many_queued') return say(`\`${m[1]}.${m[2]}\` was not run: you already have ${queued.limit} calls waiting to run; wait for them to finish, then try again.`);
+      if (queued.kind === 'unknown_server')
+        return say(
+          `\`${m[1]}.${m[2]}\` was not run: there is no server named ${queued.server}. \`/onbehalf tools\` lists the servers and tools you may use.`,
+        );
+      if (queued.kind === 'too_many_queued')
+        return say(
+          `\`${m[1]}.${m[2]}\` was not run: you already have ${queued.limit} calls waiting to run; wait for them to finish, then try again.`,
+        );
       return say(`Running \`${m[1]}.${m[2]}\` as you…`);
     },
   },
@@ -76,7 +104,15 @@ export const memberCommands: CommandSpec[] = [
     run: async (ctx) => {
       const list = await ctx.services.oauth.listConnections(ctx.org.id, ctx.user.id);
       if (list.length === 0) return say('You have no connected accounts. Use `/onbehalf connect <provider>`.');
-      return say(['Your connected accounts:', ...list.map((c) => `• ${c.providerSlug}: ${c.vendorLogin ?? 'unknown account'} (${c.status}${c.scopes.length ? `; ${c.scopes.join(' ')}` : ''})`)].join('\n'));
+      return say(
+        [
+          'Your connected accounts:',
+          ...list.map(
+            (c) =>
+              `• ${c.providerSlug}: ${c.vendorLogin ?? 'unknown account'} (${c.status}${c.scopes.length ? `; ${c.scopes.join(' ')}` : ''})`,
+          ),
+        ].join('\n'),
+      );
     },
   },
   {
@@ -86,15 +122,29 @@ export const memberCommands: CommandSpec[] = [
     run: async (ctx, args) => {
       // The caller comes from the verified chat payload, so only the grant's own user can confirm it.
       if ((args[0] === 'confirm' || args[0] === 'reject') && args[1]) {
-        const r = args[0] === 'confirm' ? await ctx.services.oauth.confirmHeld(ctx.org.id, ctx.user.id, args[1]) : await ctx.services.oauth.rejectHeld(ctx.org.id, ctx.user.id, args[1]);
+        const r =
+          args[0] === 'confirm'
+            ? await ctx.services.oauth.confirmHeld(ctx.org.id, ctx.user.id, args[1])
+            : await ctx.services.oauth.rejectHeld(ctx.org.id, ctx.user.id, args[1]);
         return say(r.ok ? r.message : r.error);
       }
       const slug = args[0];
       const providers = await ctx.services.oauth.listProviders(ctx.org.id);
-      if (!slug || !providerSlug.test(slug)) return say(`Which provider? Use: \`/onbehalf connect <provider>\`. Available: ${providers.map((p) => p.slug).join(', ') || 'none yet'}.`);
-      if (!providers.some((p) => p.slug === slug)) return say(`There is no provider "${slug}" here. Available: ${providers.map((p) => p.slug).join(', ') || 'none yet (an admin adds one with `/onbehalf admin provider add`)'}.`);
+      if (!slug || !providerSlug.test(slug))
+        return say(
+          `Which provider? Use: \`/onbehalf connect <provider>\`. Available: ${providers.map((p) => p.slug).join(', ') || 'none yet'}.`,
+        );
+      if (!providers.some((p) => p.slug === slug))
+        return say(
+          `There is no provider "${slug}" here. Available: ${providers.map((p) => p.slug).join(', ') || 'none yet (an admin adds one with `/onbehalf admin provider add`)'}.`,
+        );
       const url = await ctx.services.oauth.connectLink(ctx.org.id, ctx.user.id, slug);
-      return { private: { text: `Connect your ${slug} account. The link is yours alone, works once and expires in 10 minutes.`, link: { label: `Connect ${slug}`, url } } };
+      return {
+        private: {
+          text: `Connect your ${slug} account. The link is yours alone, works once and expires in 10 minutes.`,
+          link: { label: `Connect ${slug}`, url },
+        },
+      };
     },
   },
   {
@@ -139,7 +189,9 @@ async function link(ctx: CommandContext, code: string | undefined): Promise<Comm
   const { linkCodes, identity, outbound } = ctx.services;
   if (!code) {
     const { code: fresh } = linkCodes.create(ctx.org.id, ctx.user.id);
-    return say(`Your link code is \`${fresh}\`. On your other platform type \`/onbehalf link ${fresh}\` within 10 minutes. It works once.`);
+    return say(
+      `Your link code is \`${fresh}\`. On your other platform type \`/onbehalf link ${fresh}\` within 10 minutes. It works once.`,
+    );
   }
   const r = linkCodes.redeem(ctx.identity, code);
   const who = identityKey(ctx.identity);
@@ -147,7 +199,9 @@ async function link(ctx: CommandContext, code: string | undefined): Promise<Comm
     case 'cooldown':
       return say(`Too many wrong link codes. Try again in ${Math.ceil(r.retryAfterMs / 60_000)} minute(s).`);
     case 'invalid':
-      return say('That link code is wrong, expired or already used. Get a fresh one with `/onbehalf link` on your other platform.');
+      return say(
+        'That link code is wrong, expired or already used. Get a fresh one with `/onbehalf link` on your other platform.',
+      );
     case 'conflict':
       return say(`Not linked: ${r.reason}.`);
     case 'other_org':
@@ -155,13 +209,28 @@ async function link(ctx: CommandContext, code: string | undefined): Promise<Comm
     case 'already_linked':
       return say('This identity is already linked to you.');
     case 'linked': {
-      ctx.services.audit.write({ orgId: r.orgId, category: 'link', action: 'link', actorUserId: r.userId, chatIdentity: who, outcome: 'linked', requestId: ctx.requestId });
+      ctx.services.audit.write({
+        orgId: r.orgId,
+        category: 'link',
+        action: 'link',
+        actorUserId: r.userId,
+        chatIdentity: who,
+        outcome: 'linked',
+        requestId: ctx.requestId,
+      });
       const user = identity.user(r.orgId, r.userId)!;
       for (const other of identity.linkedIdentities(r.orgId, r.userId)) {
-        if (other.platform === ctx.identity.platform && other.workspaceId === ctx.identity.workspaceId && other.platformUserId === ctx.identity.userId) continue;
+        if (
+          other.platform === ctx.identity.platform &&
+          other.workspaceId === ctx.identity.workspaceId &&
+          other.platformUserId === ctx.identity.userId
+        )
+          continue;
         if (!outbound.has(other.platform)) continue;
         await outbound
-          .directOn(other.platform, other.workspaceId, other.platformUserId, { text: `${who} is now linked to you (${user.displayName}). If that was not you, tell an admin.` })
+          .directOn(other.platform, other.workspaceId, other.platformUserId, {
+            text: `${who} is now linked to you (${user.displayName}). If that was not you, tell an admin.`,
+          })
           .catch(() => undefined);
       }
       return say(`Linked: ${who} now acts as ${user.displayName}. Your connected accounts work here too.`);
@@ -172,8 +241,16 @@ async function link(ctx: CommandContext, code: string | undefined): Promise<Comm
 /** Approve or Deny of a held call, clicked or typed; the runner checks that the answer is the caller's own. */
 async function answer(ctx: CommandContext, callId: string | undefined, approve: boolean): Promise<CommandReply> {
   const verb = approve ? 'approve' : 'deny';
-  if (!callId || !/^[A-Za-z0-9-]{1,64}$/.test(callId)) return say(`Which call? Use: \`/onbehalf ${verb} <call id>\` (the id is in the assistant's private request).`);
-  const r = await ctx.services.runner.answerApproval({ orgId: ctx.org.id, userId: ctx.user.id, chatIdentity: identityKey(ctx.identity), callId, approve, requestId: ctx.requestId });
+  if (!callId || !/^[A-Za-z0-9-]{1,64}$/.test(callId))
+    return say(`Which call? Use: \`/onbehalf ${verb} <call id>\` (the id is in the assistant's private request).`);
+  const r = await ctx.services.runner.answerApproval({
+    orgId: ctx.org.id,
+    userId: ctx.user.id,
+    chatIdentity: identityKey(ctx.identity),
+    callId,
+    approve,
+    requestId: ctx.requestId,
+  });
   switch (r.kind) {
     case 'approved':
       return say(`Approved: \`${r.server}.${r.tool}\` runs now as you; the assistant continues with its result.`);
@@ -183,8 +260,10 @@ async function answer(ctx: CommandContext, callId: string | undefined, approve: 
       return say('Only the person the assistant asked can answer this request; nothing was changed.');
     case 'not_waiting':
       return say(
-        r.status === 'denied' ? 'That call was already denied; nothing more happens.'
-          : r.status === 'cancelled' ? 'That request expired or was cancelled; ask the assistant again if you still want it.'
+        r.status === 'denied'
+          ? 'That call was already denied; nothing more happens.'
+          : r.status === 'cancelled'
+            ? 'That request expired or was cancelled; ask the assistant again if you still want it.'
             : 'That call was already approved; it runs once.',
       );
     case 'unknown':

@@ -16,13 +16,21 @@ export class GuildAdmins {
 
   /** Makes the caller an admin when `permissions` grant Administrator or Manage Guild; returns whether they are one now. */
   promote(chat: ChatIdentity, permissions: Readonly<PermissionsBitField> | null | undefined): boolean {
-    if (!permissions || !permissions.any([PermissionFlagsBits.Administrator, PermissionFlagsBits.ManageGuild], false)) return false;
+    if (!permissions || !permissions.any([PermissionFlagsBits.Administrator, PermissionFlagsBits.ManageGuild], false))
+      return false;
     const { org, user } = this.identity.resolve(chat);
     if (user.role === 'admin') return true;
     this.identity.setRole(org.id, user.id, 'admin');
     this.audit.write({
-      orgId: org.id, category: 'admin', action: 'role.set', actorUserId: user.id, onBehalfOfUserId: user.id, chatIdentity: identityKey(chat),
-      decision: 'allowed', outcome: 'ok', detail: { role: 'admin', source: 'discord guild permission (Administrator or Manage Guild)' },
+      orgId: org.id,
+      category: 'admin',
+      action: 'role.set',
+      actorUserId: user.id,
+      onBehalfOfUserId: user.id,
+      chatIdentity: identityKey(chat),
+      decision: 'allowed',
+      outcome: 'ok',
+      detail: { role: 'admin', source: 'discord guild permission (Administrator or Manage Guild)' },
     });
     return true;
   }

@@ -22,7 +22,11 @@ const clip = (s: string, n = 100) => (s.length <= n ? s : s.slice(0, n - 1) + 'â
  */
 export function argsUsage(w: Pick<Word, 'word' | 'usage'>): string {
   const own = w.usage === w.word || w.usage.startsWith(w.word + ' ') ? w.usage.slice(w.word.length) : ` ${w.usage}`;
-  return own.split(/\s+\|\s+/).map((alt) => alt.trim().replace(new RegExp(`^${w.word}(\\s+|$)`), '')).filter(Boolean).join(' | ');
+  return own
+    .split(/\s+\|\s+/)
+    .map((alt) => alt.trim().replace(new RegExp(`^${w.word}(\\s+|$)`), ''))
+    .filter(Boolean)
+    .join(' | ');
 }
 
 function subcommand(w: Word) {
@@ -31,7 +35,9 @@ function subcommand(w: Word) {
     type: 1,
     name: w.word,
     description: clip(w.summary || w.word),
-    options: rest ? [{ type: 3, name: 'args', description: clip(rest), required: rest.startsWith('<'), max_length: 4000 }] : [],
+    options: rest
+      ? [{ type: 3, name: 'args', description: clip(rest), required: rest.startsWith('<'), max_length: 4000 }]
+      : [],
   };
 }
 
@@ -47,7 +53,15 @@ export function onbehalfCommand(words: { member: Word[]; admin: Word[] } = COMMA
     description: 'Use tools as yourself: connect accounts, run tools, admin',
     contexts: [0, 1],
     integration_types: [0],
-    options: [...words.member.map(subcommand), { type: 2, name: 'admin', description: 'Admin commands (authorised by onbehalf roles)', options: words.admin.map(subcommand) }],
+    options: [
+      ...words.member.map(subcommand),
+      {
+        type: 2,
+        name: 'admin',
+        description: 'Admin commands (authorised by onbehalf roles)',
+        options: words.admin.map(subcommand),
+      },
+    ],
   };
 }
 

@@ -1,6 +1,15 @@
 import {
-  Client, Events, GatewayIntentBits, MessageFlags, Partials,
-  type ButtonInteraction, type ChatInputCommandInteraction, type Interaction, type Message, type ModalSubmitInteraction, type RepliableInteraction,
+  Client,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  Partials,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type Interaction,
+  type Message,
+  type ModalSubmitInteraction,
+  type RepliableInteraction,
 } from 'discord.js';
 import { Secret } from '../../crypto/index.js';
 import type { Logger } from '../../log.js';
@@ -8,7 +17,15 @@ import type { Ack, ChatInbound, Inbound, SecretForm } from '../../chat/types.js'
 import type { GuildAdmins } from './admins.js';
 import { COMMAND_NAME, commandLine, mayOpenForm } from './commands.js';
 import { DISCORD_API_DEFAULT, DiscordOutbound, INTERACTION_TOKEN_TTL_MS } from './outbound.js';
-import { COMMAND_BUTTON_PREFIX, FORM_BUTTON_PREFIX, MODAL_PREFIX, formButtonRow, messageBodies, modalBody, type DiscordMessageBody } from './render.js';
+import {
+  COMMAND_BUTTON_PREFIX,
+  FORM_BUTTON_PREFIX,
+  MODAL_PREFIX,
+  formButtonRow,
+  messageBodies,
+  modalBody,
+  type DiscordMessageBody,
+} from './render.js';
 import { placeOf, type Origin, type Place } from './translate.js';
 
 /** Options of the Discord gateway adapter. */
@@ -34,7 +51,11 @@ export interface DiscordGatewayOptions {
 const EPHEMERAL = MessageFlags.Ephemeral;
 
 /** A REST message body as discord.js reply options (raw component JSON is accepted as is). */
-const asOptions = (b: DiscordMessageBody) => ({ content: b.content, components: (b.components ?? []) as never[], allowedMentions: { parse: [] } });
+const asOptions = (b: DiscordMessageBody) => ({
+  content: b.content,
+  components: (b.components ?? []) as never[],
+  allowedMentions: { parse: [] },
+});
 const SORRY = 'That did not work on our side. Try again in a moment.';
 
 /**
@@ -55,7 +76,8 @@ export class DiscordGateway {
     if (opts.messageContent) intents.push(GatewayIntentBits.MessageContent);
     const api = opts.apiUrl ?? DISCORD_API_DEFAULT;
     this.client = new Client({ intents, partials: [Partials.Channel], rest: { api, version: '10' } });
-    this.outbound = opts.outbound ?? new DiscordOutbound({ token: opts.token, applicationId: opts.applicationId, apiUrl: api });
+    this.outbound =
+      opts.outbound ?? new DiscordOutbound({ token: opts.token, applicationId: opts.applicationId, apiUrl: api });
     this.client.on(Events.InteractionCreate, (i) => void this.#onInteraction(i));
     this.client.on(Events.MessageCreate, (m) => void this.#onMessage(m));
     this.client.on(Events.ShardResume, (_id, replayed) => opts.log.info({ replayed }, 'discord gateway resumed'));
@@ -67,7 +89,10 @@ export class DiscordGateway {
   async start(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const ready = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('Discord gateway did not become ready in time')), this.#o.readyTimeoutMs ?? 30_000);
+      timer = setTimeout(
+        () => reject(new Error('Discord gateway did not become ready in time')),
+        this.#o.readyTimeoutMs ?? 30_000,
+      );
       this.client.once(Events.ClientReady, () => resolve());
     });
     try {
@@ -96,7 +121,10 @@ export class DiscordGateway {
 
   #origin(i: RepliableInteraction): Origin {
     return {
-      guildId: i.guildId, channelId: i.channelId!, isThread: Boolean(i.channel?.isThread()), user: i.user,
+      guildId: i.guildId,
+      channelId: i.channelId!,
+      isThread: Boolean(i.channel?.isThread()),
+      user: i.user,
       interaction: { id: i.id, token: i.token, expiresAt: i.createdTimestamp + INTERACTION_TOKEN_TTL_MS },
     };
   }
@@ -112,8 +140,18 @@ export class DiscordGateway {
     if (mayOpenForm(text)) {
       const place = await this.#place(i);
       if (!place.ok) return void (await i.reply({ content: place.text, flags: EPHEMERAL }));
-      const handled = this.#handle({ kind: 'command', identity: place.identity, target: place.target, text, triggerId: i.id, eventId: i.id });
-      const early = await Promise.race([handled, new Promise<'late'>((r) => setTimeout(() => r('late'), this.#o.formBudgetMs ?? 2000).unref())]);
+      const handled = this.#handle({
+        kind: 'command',
+        identity: place.identity,
+        target: place.target,
+        text,
+        triggerId: i.id,
+        eventId: i.id,
+      });
+      const early = await Promise.race([
+        handled,
+        new Promise<'late'>((r) => setTimeout(() => r('late'), this.#o.formBudgetMs ?? 2000).unref()),
+      ]);
       if (early !== 'late') return this.#firstResponse(i, early);
       await i.deferReply({ flags: EPHEMERAL });
       return this.#finish(i, await handled);
@@ -122,7 +160,17 @@ export class DiscordGateway {
     await i.deferReply({ flags: EPHEMERAL });
     const place = await this.#place(i);
     if (!place.ok) return void (await i.editReply({ content: place.text }));
-    await this.#finish(i, await this.#handle({ kind: 'command', identity: place.identity, target: place.target, text, triggerId: i.id, eventId: i.id }));
+    await this.#finish(
+      i,
+      await this.#handle({
+        kind: 'command',
+        identity: place.identity,
+        target: place.target,
+        text,
+        triggerId: i.id,
+        eventId: i.id,
+      }),
+    );
   }
 
   async #button(i: ButtonInteraction): Promise<void> {
@@ -133,7 +181,17 @@ export class DiscordGateway {
     const place = await this.#place(i);
     if (!place.ok) return void (await i.editReply({ content: place.text }));
     const value = i.customId.slice(COMMAND_BUTTON_PREFIX.length);
-    await this.#finish(i, await this.#handle({ kind: 'button', identity: place.identity, target: place.target, actionId: 'command', value, eventId: i.id }));
+    await this.#finish(
+      i,
+      await this.#handle({
+        kind: 'button',
+        identity: place.identity,
+        target: place.target,
+        actionId: 'command',
+        value,
+        eventId: i.id,
+      }),
+    );
   }
 
   async #modal(i: ModalSubmitInteraction): Promise<void> {
@@ -141,10 +199,21 @@ export class DiscordGateway {
     if (!formId) return;
     await i.deferReply({ flags: EPHEMERAL });
     const values: Record<string, Secret> = {};
-    for (const [id, field] of i.fields.fields) if ('value' in field && typeof field.value === 'string') values[id] = new Secret(field.value);
+    for (const [id, field] of i.fields.fields)
+      if ('value' in field && typeof field.value === 'string') values[id] = new Secret(field.value);
     const place = await this.#place(i);
     if (!place.ok) return void (await i.editReply({ content: place.text }));
-    await this.#finish(i, await this.#handle({ kind: 'form_submit', identity: place.identity, target: place.target, formId, values, eventId: i.id }));
+    await this.#finish(
+      i,
+      await this.#handle({
+        kind: 'form_submit',
+        identity: place.identity,
+        target: place.target,
+        formId,
+        values,
+        eventId: i.id,
+      }),
+    );
   }
 
   #modalFor(form: SecretForm) {
@@ -162,7 +231,9 @@ export class DiscordGateway {
   /** Fills the deferred reply with the core's answer; a late form becomes a button that opens it. */
   async #finish(i: RepliableInteraction, ack: Ack): Promise<void> {
     if (!ack?.private && !ack?.form) return void (await i.deleteReply().catch(() => undefined));
-    const components = ack.form ? [formButtonRow(ack.form, this.outbound.forms.encode(FORM_BUTTON_PREFIX, ack.form))] : [];
+    const components = ack.form
+      ? [formButtonRow(ack.form, this.outbound.forms.encode(FORM_BUTTON_PREFIX, ack.form))]
+      : [];
     const [first, ...rest] = messageBodies(ack.private ?? { text: ack.form!.title }, { components });
     await i.editReply(asOptions(first!));
     for (const body of rest) await i.followUp({ ...asOptions(body), flags: EPHEMERAL });
@@ -184,10 +255,33 @@ export class DiscordGateway {
     if (!direct && !m.mentions.users.has(me.id)) return;
     const text = m.content.replace(new RegExp(`<@!?${me.id}>`, 'g'), '').trim();
     try {
-      const place = await placeOf(this.client, { guildId: m.guildId, channelId: m.channelId, isThread: m.channel.isThread(), user: m.author, messageId: m.id });
-      if (!place.ok) return void (await this.outbound.reply({ platform: 'discord', workspaceId: '', channelId: m.channelId, userId: m.author.id, isDirect: true, messageId: m.id }, { text: place.text }));
+      const place = await placeOf(this.client, {
+        guildId: m.guildId,
+        channelId: m.channelId,
+        isThread: m.channel.isThread(),
+        user: m.author,
+        messageId: m.id,
+      });
+      if (!place.ok)
+        return void (await this.outbound.reply(
+          {
+            platform: 'discord',
+            workspaceId: '',
+            channelId: m.channelId,
+            userId: m.author.id,
+            isDirect: true,
+            messageId: m.id,
+          },
+          { text: place.text },
+        ));
       if (!direct) this.#o.guildAdmins?.promote(place.identity, m.member?.permissions);
-      const ack = await this.#handle({ kind: 'message', identity: place.identity, target: place.target, text, eventId: m.id });
+      const ack = await this.#handle({
+        kind: 'message',
+        identity: place.identity,
+        target: place.target,
+        text,
+        eventId: m.id,
+      });
       if (ack?.private) await this.outbound.replyPrivately(place.target, ack.private);
       if (ack?.form) await this.outbound.openSecretForm(place.target, ack.form);
     } catch (err) {

@@ -1,5 +1,11 @@
 export { DiscordGateway, type DiscordGatewayOptions } from './gateway.js';
-export { DiscordOutbound, DiscordSendError, DISCORD_API_DEFAULT, INTERACTION_TOKEN_TTL_MS, type DiscordOutboundOptions } from './outbound.js';
+export {
+  DiscordOutbound,
+  DiscordSendError,
+  DISCORD_API_DEFAULT,
+  INTERACTION_TOKEN_TTL_MS,
+  type DiscordOutboundOptions,
+} from './outbound.js';
 export { GuildAdmins } from './admins.js';
 export { registerCommands, type RegisterResult } from './register.js';
 export { onbehalfCommand, commandLine, COMMAND_NAME, FORM_COMMANDS } from './commands.js';

@@ -13,13 +13,20 @@ export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
 /** A Discord REST call failed; the message names the status and Discord's code, never a token or URL. */
 export class DiscordSendError extends Error {
   readonly code = 'discord_send_failed';
-  constructor(readonly status: number | undefined, readonly discordCode: number | string | undefined, what: string) {
-    super(`Discord refused to ${what} (status ${status ?? 'none'}${discordCode !== undefined ? `, code ${discordCode}` : ''})`);
+  constructor(
+    readonly status: number | undefined,
+    readonly discordCode: number | string | undefined,
+    what: string,
+  ) {
+    super(
+      `Discord refused to ${what} (status ${status ?? 'none'}${discordCode !== undefined ? `, code ${discordCode}` : ''})`,
+    );
   }
 }
 
 /** Discord refused an interaction token (expired: 401 Invalid Webhook Token, or 404 Unknown Webhook). */
-const tokenRejected = (err: unknown): boolean => err instanceof DiscordSendError && (err.status === 401 || err.status === 404);
+const tokenRejected = (err: unknown): boolean =>
+  err instanceof DiscordSendError && (err.status === 401 || err.status === 404);
 
 /** Options of the Discord sender. */
 export interface DiscordOutboundOptions {
@@ -51,7 +58,11 @@ export class DiscordOutbound implements ChatOutbound {
     this.#appId = opts.applicationId;
     this.#marginMs = opts.interactionMarginMs ?? 30_000;
     this.forms = opts.forms ?? new FormIds();
-    this.rest = new REST({ version: '10', api: opts.apiUrl ?? DISCORD_API_DEFAULT, timeout: opts.timeoutMs ?? 15_000 }).setToken(opts.token.reveal());
+    this.rest = new REST({
+      version: '10',
+      api: opts.apiUrl ?? DISCORD_API_DEFAULT,
+      timeout: opts.timeoutMs ?? 15_000,
+    }).setToken(opts.token.reveal());
   }
 
   async reply(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }> {
@@ -69,26 +80,37 @@ export class DiscordOutbound implements ChatOutbound {
 
   async direct(_workspaceId: string, platformUserId: string, msg: OutMessage): Promise<void> {
     const channelId = await this.#dmChannel(platformUserId);
-    for (const body of messageBodies(msg)) await this.#post(Routes.channelMessages(channelId), body, 'send a direct message');
+    for (const body of messageBodies(msg))
+      await this.#post(Routes.channelMessages(channelId), body, 'send a direct message');
   }
 
   /** REST cannot open a modal (only an interaction response can): posts a private button that opens it. */
   async openSecretForm(target: ReplyTarget, form: SecretForm): Promise<void> {
     const row = formButtonRow(form, this.forms.encode(FORM_BUTTON_PREFIX, form));
     const text = `${form.title}: open the private form with the button. Only you see what you type there.`;
-    await this.#sendPrivately(target, messageBodies({ text }, { ephemeral: this.#interaction(target) !== undefined, components: [row] }));
+    await this.#sendPrivately(
+      target,
+      messageBodies({ text }, { ephemeral: this.#interaction(target) !== undefined, components: [row] }),
+    );
   }
 
   async update(target: ReplyTarget, messageId: string, msg: OutMessage): Promise<void> {
     const [first, ...rest] = messageBodies(msg);
     const i = this.#interaction(target);
-    const route = i ? Routes.webhookMessage(this.#appId, i.token, messageId) : Routes.channelMessage(target.threadId ?? target.channelId, messageId);
+    const route = i
+      ? Routes.webhookMessage(this.#appId, i.token, messageId)
+      : Routes.channelMessage(target.threadId ?? target.channelId, messageId);
     try {
       await this.#call('patch', route, { ...first!, flags: undefined }, !i, 'edit a message');
     } catch (err) {
       // An expired token or a deleted message: say it anew rather than lose the result.
-      if (!(err instanceof DiscordSendError) || err.status === undefined || err.status >= 500 || err.status === 429) throw err;
-      await this.#send({ ...target, interaction: i && tokenRejected(err) ? undefined : target.interaction }, [first!], false);
+      if (!(err instanceof DiscordSendError) || err.status === undefined || err.status >= 500 || err.status === 429)
+        throw err;
+      await this.#send(
+        { ...target, interaction: i && tokenRejected(err) ? undefined : target.interaction },
+        [first!],
+        false,
+      );
     }
     if (rest.length) await this.#send(target, rest, false);
   }
@@ -115,7 +137,16 @@ export class DiscordOutbound implements ChatOutbound {
       let id: string | undefined;
       if (i) {
         try {
-          id = (await this.#call('post', Routes.webhook(this.#appId, i.token), body, false, 'post a follow-up', new URLSearchParams({ wait: 'true' })))?.id;
+          id = (
+            await this.#call(
+              'post',
+              Routes.webhook(this.#appId, i.token),
+              body,
+              false,
+              'post a follow-up',
+              new URLSearchParams({ wait: 'true' }),
+            )
+          )?.id;
         } catch (err) {
           if (!tokenRejected(err)) throw err;
           i = undefined;
@@ -124,10 +155,25 @@ export class DiscordOutbound implements ChatOutbound {
       if (!i) {
         const plain = { ...body, flags: undefined };
         if (isPrivate && !target.isDirect) {
-          id = (await this.#post(Routes.channelMessages(await this.#dmChannel(target.userId)), plain, 'send a direct message'))?.id;
+          id = (
+            await this.#post(
+              Routes.channelMessages(await this.#dmChannel(target.userId)),
+              plain,
+              'send a direct message',
+            )
+          )?.id;
         } else {
-          const reference = n === 0 && target.messageId && !target.isDirect && !isPrivate ? { message_reference: { message_id: target.messageId, fail_if_not_exists: false as const } } : {};
-          id = (await this.#post(Routes.channelMessages(target.threadId ?? target.channelId), { ...plain, ...reference }, 'post a message'))?.id;
+          const reference =
+            n === 0 && target.messageId && !target.isDirect && !isPrivate
+              ? { message_reference: { message_id: target.messageId, fail_if_not_exists: false as const } }
+              : {};
+          id = (
+            await this.#post(
+              Routes.channelMessages(target.threadId ?? target.channelId),
+              { ...plain, ...reference },
+              'post a message',
+            )
+          )?.id;
         }
       }
       first ??= id;
@@ -149,7 +195,14 @@ export class DiscordOutbound implements ChatOutbound {
     return this.#call('post', route, body, true, what);
   }
 
-  async #call(method: 'post' | 'patch', route: `/${string}`, body: unknown, auth: boolean, what: string, query?: URLSearchParams): Promise<{ id?: string } | undefined> {
+  async #call(
+    method: 'post' | 'patch',
+    route: `/${string}`,
+    body: unknown,
+    auth: boolean,
+    what: string,
+    query?: URLSearchParams,
+  ): Promise<{ id?: string } | undefined> {
     try {
       return (await this.rest[method](route, { body, auth, query })) as { id?: string } | undefined;
     } catch (err) {

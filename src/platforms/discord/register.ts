@@ -16,9 +16,16 @@ export interface RegisterResult {
  * Registers `/onbehalf` (bulk overwrite): globally, or in one guild (instant; global updates can
  * take up to an hour to reach clients).
  */
-export async function registerCommands(opts: { token: Secret; applicationId: string; apiUrl?: string; guildId?: string }): Promise<RegisterResult> {
+export async function registerCommands(opts: {
+  token: Secret;
+  applicationId: string;
+  apiUrl?: string;
+  guildId?: string;
+}): Promise<RegisterResult> {
   const rest = new REST({ version: '10', api: opts.apiUrl ?? DISCORD_API_DEFAULT }).setToken(opts.token.reveal());
-  const route = opts.guildId ? Routes.applicationGuildCommands(opts.applicationId, opts.guildId) : Routes.applicationCommands(opts.applicationId);
+  const route = opts.guildId
+    ? Routes.applicationGuildCommands(opts.applicationId, opts.guildId)
+    : Routes.applicationCommands(opts.applicationId);
   const command = onbehalfCommand();
   let saved: { name: string }[];
   try {
@@ -29,7 +36,11 @@ export async function registerCommands(opts: { token: Secret; applicationId: str
   }
   const registered = saved.flatMap((c) => [
     c.name,
-    ...command.options.flatMap((o) => (o.type === 2 ? (o.options as { name: string }[]).map((s) => `${c.name} ${o.name} ${s.name}`) : [`${c.name} ${o.name}`])),
+    ...command.options.flatMap((o) =>
+      o.type === 2
+        ? (o.options as { name: string }[]).map((s) => `${c.name} ${o.name} ${s.name}`)
+        : [`${c.name} ${o.name}`],
+    ),
   ]);
   return { scope: opts.guildId ? 'guild' : 'global', guildId: opts.guildId, registered };
 }

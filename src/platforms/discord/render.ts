@@ -47,12 +47,18 @@ const linkRow = (link: NonNullable<OutMessage['link']>) => ({
 const actionRow = (actions: NonNullable<OutMessage['actions']>) => ({
   type: 1,
   components: actions.slice(0, 5).map((a) => ({
-    type: 2, style: a.style === 'danger' ? 4 : a.style === 'primary' ? 3 : 2, label: a.label.slice(0, 80), custom_id: `${COMMAND_BUTTON_PREFIX}${a.value}`.slice(0, 100),
+    type: 2,
+    style: a.style === 'danger' ? 4 : a.style === 'primary' ? 3 : 2,
+    label: a.label.slice(0, 80),
+    custom_id: `${COMMAND_BUTTON_PREFIX}${a.value}`.slice(0, 100),
   })),
 });
 
 /** The message bodies for one OutMessage: text split at 2,000 chars, the link and action buttons on the last. */
-export function messageBodies(msg: OutMessage, opts: { ephemeral?: boolean; components?: unknown[] } = {}): DiscordMessageBody[] {
+export function messageBodies(
+  msg: OutMessage,
+  opts: { ephemeral?: boolean; components?: unknown[] } = {},
+): DiscordMessageBody[] {
   const parts = splitText(msg.text || ' ');
   return parts.map((content, i) => {
     const last = i === parts.length - 1;
@@ -69,17 +75,25 @@ export function messageBodies(msg: OutMessage, opts: { ephemeral?: boolean; comp
 
 /** An action row with one button (custom id `customId`) that opens a secret form when clicked. */
 export function formButtonRow(form: SecretForm, customId: string): unknown {
-  return { type: 1, components: [{ type: 2, style: 1, label: `Open private form: ${form.title}`.slice(0, 80), custom_id: customId }] };
+  return {
+    type: 1,
+    components: [{ type: 2, style: 1, label: `Open private form: ${form.title}`.slice(0, 80), custom_id: customId }],
+  };
 }
 
 /** A modal for a secret form: one short text input per field. */
-export function modalBody(form: SecretForm, customId: string): { custom_id: string; title: string; components: unknown[] } {
+export function modalBody(
+  form: SecretForm,
+  customId: string,
+): { custom_id: string; title: string; components: unknown[] } {
   return {
     custom_id: customId,
     title: form.title.slice(0, 45),
     components: form.fields.slice(0, 5).map((f) => ({
       type: 1,
-      components: [{ type: 4, custom_id: f.id, label: f.label.slice(0, 45), style: 1, required: false, max_length: 4000 }],
+      components: [
+        { type: 4, custom_id: f.id, label: f.label.slice(0, 45), style: 1, required: false, max_length: 4000 },
+      ],
     })),
   };
 }

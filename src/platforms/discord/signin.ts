@@ -31,20 +31,42 @@ export class DiscordSignIn {
 
   async authorizeUrl(state: string, challenge: string, redirectUri: string): Promise<string> {
     const u = new URL(this.#authorize);
-    for (const [k, v] of Object.entries({ response_type: 'code', client_id: this.o.applicationId, scope: 'identify', state, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', prompt: 'none' })) u.searchParams.set(k, v);
+    for (const [k, v] of Object.entries({
+      response_type: 'code',
+      client_id: this.o.applicationId,
+      scope: 'identify',
+      state,
+      redirect_uri: redirectUri,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      prompt: 'none',
+    }))
+      u.searchParams.set(k, v);
     return u.href;
   }
 
   async verify(code: string, verifier: string, redirectUri: string): Promise<SignedIn> {
     try {
       const res = await fetch(`${this.#api}/oauth2/token`, {
-        method: 'POST', signal: AbortSignal.timeout(this.#timeout),
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${this.o.applicationId}:${this.o.clientSecret}`).toString('base64')}` },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }),
+        method: 'POST',
+        signal: AbortSignal.timeout(this.#timeout),
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${this.o.applicationId}:${this.o.clientSecret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        }),
       });
       const t = z.looseObject({ access_token: z.string().min(1) }).safeParse(await res.json());
       if (!res.ok || !t.success) return { ok: false, reason: `HTTP ${res.status}` };
-      const who = await fetch(`${this.#api}/users/@me`, { signal: AbortSignal.timeout(this.#timeout), headers: { authorization: `Bearer ${t.data.access_token}` } });
+      const who = await fetch(`${this.#api}/users/@me`, {
+        signal: AbortSignal.timeout(this.#timeout),
+        headers: { authorization: `Bearer ${t.data.access_token}` },
+      });
       const u = me.safeParse(who.ok ? await who.json() : undefined);
       if (!u.success) return { ok: false, reason: `users/@me answered HTTP ${who.status}` };
       // Discord users are global: no guild in the answer, so any guild the link's user is linked in matches.

@@ -11,7 +11,11 @@ import { DiscordOutbound } from './outbound.js';
 /** The Discord sender, registered in the app's outbound router; undefined without DISCORD_TOKEN. Works in any process. */
 export function discordOutbound(config: Config['discord'], router: OutboundRouter): DiscordOutbound | undefined {
   if (!config.token || !config.applicationId) return undefined;
-  const out = new DiscordOutbound({ token: new Secret(config.token), applicationId: config.applicationId, apiUrl: config.apiUrl });
+  const out = new DiscordOutbound({
+    token: new Secret(config.token),
+    applicationId: config.applicationId,
+    apiUrl: config.apiUrl,
+  });
   router.register('discord', out);
   return out;
 }
@@ -23,8 +27,13 @@ export function discordGateway(
 ): DiscordGateway | undefined {
   if (!config.token || !config.applicationId) return undefined;
   return new DiscordGateway({
-    token: new Secret(config.token), applicationId: config.applicationId, apiUrl: config.apiUrl, core: deps.core, log: deps.log.child({ platform: 'discord' }),
-    outbound: deps.outbound, messageContent: config.messageContent ?? false,
+    token: new Secret(config.token),
+    applicationId: config.applicationId,
+    apiUrl: config.apiUrl,
+    core: deps.core,
+    log: deps.log.child({ platform: 'discord' }),
+    outbound: deps.outbound,
+    messageContent: config.messageContent ?? false,
     guildAdmins: config.adminsFromGuild ? new GuildAdmins(deps.identity, deps.audit) : undefined,
   });
 }

@@ -41,20 +41,31 @@ export async function placeOf(client: Client, o: Origin): Promise<Place> {
     if (shared.length !== 1) {
       return {
         ok: false,
-        text: shared.length === 0
-          ? 'I only work for members of a server I am in. Talk to me there.'
-          : `We share several servers (${shared.map((g) => g.name).join(', ')}), each with its own tools. Talk to me in the server whose tools you want.`,
+        text:
+          shared.length === 0
+            ? 'I only work for members of a server I am in. Talk to me there.'
+            : `We share several servers (${shared.map((g) => g.name).join(', ')}), each with its own tools. Talk to me in the server whose tools you want.`,
       };
     }
     guild = shared[0];
   }
   const workspaceId = o.guildId ?? guild!.id;
   const identity: ChatIdentity = {
-    platform: 'discord', workspaceId, userId: o.user.id, displayName: o.user.globalName ?? o.user.username, workspaceName: guild?.name,
+    platform: 'discord',
+    workspaceId,
+    userId: o.user.id,
+    displayName: o.user.globalName ?? o.user.username,
+    workspaceName: guild?.name,
   };
   const target: ReplyTarget = {
-    platform: 'discord', workspaceId, channelId: o.channelId, threadId: o.isThread ? o.channelId : undefined,
-    messageId: o.messageId, userId: o.user.id, isDirect: !o.guildId, interaction: o.interaction,
+    platform: 'discord',
+    workspaceId,
+    channelId: o.channelId,
+    threadId: o.isThread ? o.channelId : undefined,
+    messageId: o.messageId,
+    userId: o.user.id,
+    isDirect: !o.guildId,
+    interaction: o.interaction,
   };
   return { ok: true, identity, target };
 }

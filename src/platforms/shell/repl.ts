@@ -75,8 +75,18 @@ export async function runShell(opts: ShellOptions): Promise<void> {
       try {
         const ack = text.startsWith('/')
           ? text.match(/^\/onbehalf(\s|$)/)
-            ? await opts.core.handle({ kind: 'command', identity, target, text: text.replace(/^\/onbehalf\s*/, ''), eventId })
-            : { private: { text: `Unknown command "${text.split(/\s/)[0]}". Commands start with /onbehalf; try /onbehalf help.` } }
+            ? await opts.core.handle({
+                kind: 'command',
+                identity,
+                target,
+                text: text.replace(/^\/onbehalf\s*/, ''),
+                eventId,
+              })
+            : {
+                private: {
+                  text: `Unknown command "${text.split(/\s/)[0]}". Commands start with /onbehalf; try /onbehalf help.`,
+                },
+              }
           : await opts.core.handle({ kind: 'message', identity, target, text, eventId });
         await show(ack);
       } catch (err) {

@@ -3,7 +3,10 @@ import { identityKey, isExternalMember, type ChatIdentity, type Identity } from 
 import type { Logger } from '../../log.js';
 
 /** Asks Slack about one user (`users.info`). */
-export type UsersInfo = (teamId: string, userId: string) => Promise<{ user?: { is_admin?: boolean; is_owner?: boolean; is_primary_owner?: boolean } }>;
+export type UsersInfo = (
+  teamId: string,
+  userId: string,
+) => Promise<{ user?: { is_admin?: boolean; is_owner?: boolean; is_primary_owner?: boolean } }>;
 
 export interface WorkspaceAdminsOptions {
   /** How long one answer of `users.info` is trusted. Default 10 minutes. */
@@ -44,12 +47,22 @@ export class WorkspaceAdmins {
       if (!info.user?.is_admin && !info.user?.is_owner && !info.user?.is_primary_owner) return;
       this.identity.setRole(org.id, user.id, 'admin');
       this.audit.write({
-        orgId: org.id, category: 'admin', action: 'role.set', actorUserId: user.id, onBehalfOfUserId: user.id, chatIdentity: key,
-        decision: 'allowed', outcome: 'ok', detail: { role: 'admin', source: 'slack workspace owner/admin (users.info)' },
+        orgId: org.id,
+        category: 'admin',
+        action: 'role.set',
+        actorUserId: user.id,
+        onBehalfOfUserId: user.id,
+        chatIdentity: key,
+        decision: 'allowed',
+        outcome: 'ok',
+        detail: { role: 'admin', source: 'slack workspace owner/admin (users.info)' },
       });
     } catch (err) {
       this.#checked.delete(key);
-      this.log.warn({ err: (err as Error).message, user: key }, 'could not ask Slack whether the caller is a workspace admin');
+      this.log.warn(
+        { err: (err as Error).message, user: key },
+        'could not ask Slack whether the caller is a workspace admin',
+      );
     }
   }
 }

@@ -1,4 +1,11 @@
-export { createSlackPlatform, createSlackOutbound, SlackConfigError, type SlackPlatform, type SlackPlatformOptions, type SlackSettings } from './platform.js';
+export {
+  createSlackPlatform,
+  createSlackOutbound,
+  SlackConfigError,
+  type SlackPlatform,
+  type SlackPlatformOptions,
+  type SlackSettings,
+} from './platform.js';
 export { SlackOutbound, SlackSendError, SLACK_API_DEFAULT, type SlackOutboundOptions } from './outbound.js';
 export { HonoReceiver, type HonoReceiverOptions } from './receiver.js';
 export { verifySlackRequest, type VerifyResult } from './verify-request.js';

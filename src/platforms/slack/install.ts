@@ -9,7 +9,15 @@ import { slackLogger } from './outbound.js';
 import type { InstalledWorkspaces } from './workspaces.js';
 
 /** The bot scopes the app asks for (the same list as slack/manifest.yaml). */
-export const SLACK_BOT_SCOPES = ['app_mentions:read', 'chat:write', 'commands', 'im:history', 'im:read', 'im:write', 'users:read'];
+export const SLACK_BOT_SCOPES = [
+  'app_mentions:read',
+  'chat:write',
+  'commands',
+  'im:history',
+  'im:read',
+  'im:write',
+  'users:read',
+];
 
 /** Options of the install flow. */
 export interface InstallRoutesOptions {
@@ -57,12 +65,16 @@ export function installRoutes(router: Hono<WebEnv> | undefined, o: InstallRoutes
       success: (installation, _opts, _req, res) => {
         o.log.info({ team: installation.team?.id }, 'Slack app installed in a workspace');
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-        res.end('<!doctype html><title>onbehalf</title><p>onbehalf is installed. Mention it in a channel or send it a direct message.</p>');
+        res.end(
+          '<!doctype html><title>onbehalf</title><p>onbehalf is installed. Mention it in a channel or send it a direct message.</p>',
+        );
       },
       failure: (err, _opts, _req, res) => {
         o.log.warn({ err: err.message, code: (err as { code?: string }).code }, 'Slack install failed');
         res.writeHead(400, { 'Content-Type': 'text/html; charset=utf-8' });
-        res.end('<!doctype html><title>onbehalf</title><p>The installation did not complete. Start again from the install link.</p>');
+        res.end(
+          '<!doctype html><title>onbehalf</title><p>The installation did not complete. Start again from the install link.</p>',
+        );
       },
     });
     return RESPONSE_ALREADY_SENT;

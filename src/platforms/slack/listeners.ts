@@ -28,8 +28,13 @@ type Raced<T> = { kind: 'done'; value: T } | { kind: 'failed'; err: unknown } | 
 
 async function within<T>(p: Promise<T>, ms: number): Promise<Raced<T>> {
   let timer: NodeJS.Timeout | undefined;
-  const settled = p.then((value) => ({ kind: 'done' as const, value }), (err: unknown) => ({ kind: 'failed' as const, err }));
-  const late = new Promise<Raced<T>>((resolve) => (timer = setTimeout(() => resolve({ kind: 'timeout', later: p }), ms)));
+  const settled = p.then(
+    (value) => ({ kind: 'done' as const, value }),
+    (err: unknown) => ({ kind: 'failed' as const, err }),
+  );
+  const late = new Promise<Raced<T>>(
+    (resolve) => (timer = setTimeout(() => resolve({ kind: 'timeout', later: p }), ms)),
+  );
   const r = await Promise.race([settled, late]);
   clearTimeout(timer);
   return r;
@@ -81,7 +86,11 @@ export function registerListeners(app: BoltApp, deps: ListenerDeps): void {
     app.event(name, async ({ body }) => {
       const teamId = (body as { team_id?: string }).team_id;
       if (!teamId || !deps.onUninstall) return;
-      if (name === 'tokens_revoked' && !((body as { event?: { tokens?: { bot?: string[] } } }).event?.tokens?.bot?.length)) return;
+      if (
+        name === 'tokens_revoked' &&
+        !(body as { event?: { tokens?: { bot?: string[] } } }).event?.tokens?.bot?.length
+      )
+        return;
       deps.onUninstall(teamId);
       log.info({ team: teamId, event: name }, 'Slack workspace uninstalled or its bot token revoked: token removed');
     });
@@ -97,7 +106,10 @@ export function registerListeners(app: BoltApp, deps: ListenerDeps): void {
     }
     if (r.kind === 'timeout') {
       await ack();
-      void r.later.then((a) => deliver(t.inbound.target, a, t.inbound.triggerId), () => deliver(t.inbound.target, { private: SORRY }, undefined));
+      void r.later.then(
+        (a) => deliver(t.inbound.target, a, t.inbound.triggerId),
+        () => deliver(t.inbound.target, { private: SORRY }, undefined),
+      );
       return;
     }
     // The answer is ready: it goes in the ack (shown only to the caller); extra parts and a form follow.
@@ -129,11 +141,17 @@ export function registerListeners(app: BoltApp, deps: ListenerDeps): void {
     if (r.kind === 'failed') {
       log.error({ err: (r.err as Error)?.message }, 'the chat core failed a form submission');
       const block = Object.keys(event.values)[0] ?? 'value';
-      return ack({ response_action: 'errors', errors: { [block]: 'Not saved: something went wrong on our side. Try again in a moment.' } });
+      return ack({
+        response_action: 'errors',
+        errors: { [block]: 'Not saved: something went wrong on our side. Try again in a moment.' },
+      });
     }
     if (r.kind === 'timeout') {
       await ack({ response_action: 'update', view: resultView('Saving… you will get a message when it is done.') });
-      void r.later.then((a) => deliver(event.target, a, undefined), () => deliver(event.target, { private: SORRY }, undefined));
+      void r.later.then(
+        (a) => deliver(event.target, a, undefined),
+        () => deliver(event.target, { private: SORRY }, undefined),
+      );
       return;
     }
     await ack(r.value?.private ? { response_action: 'update', view: resultView(r.value.private.text) } : undefined);

@@ -12,7 +12,10 @@ export const SLACK_API_DEFAULT = 'https://slack.com/api/';
 /** A Web API call failed; the message names the method and Slack's error code, never a token. */
 export class SlackSendError extends Error {
   readonly code = 'slack_send_failed';
-  constructor(readonly method: string, readonly slackError: string) {
+  constructor(
+    readonly method: string,
+    readonly slackError: string,
+  ) {
     super(`Slack refused ${method} (${slackError})`);
   }
 }
@@ -34,7 +37,8 @@ export interface SlackOutboundOptions {
 // The SDKs log request bodies as strings at debug level (only `token` masked; `client_secret`,
 // `code` and message text go through): never forward those, and mask credential-looking pairs anywhere.
 const BODY_LINE = /^http (request|response) (body|headers)/;
-const CREDENTIAL_PAIR = /("?(?:[a-z_]*token|client_secret|code|secret|authorization|value)"?\s*[:=]\s*)("[^"]*"|[^\s,&}]+)/gi;
+const CREDENTIAL_PAIR =
+  /("?(?:[a-z_]*token|client_secret|code|secret|authorization|value)"?\s*[:=]\s*)("[^"]*"|[^\s,&}]+)/gi;
 const XOX = /\bxox[a-z]-[A-Za-z0-9-]+|\bxapp-[A-Za-z0-9-]+/g;
 
 /** Bolt's and the Web API client's logger interface, writing to our pino logger with SDK body dumps dropped and credentials masked. */
@@ -62,7 +66,8 @@ export function slackLogger(log: Logger): SlackLogger {
 
 /** chat.postMessage errors after which the conversation is unreachable for us, but the person is not. */
 const LOST_REPLY = ['not_in_channel', 'channel_not_found', 'is_archived'];
-const lostReason = (err: unknown): string | undefined => (err instanceof SlackSendError && LOST_REPLY.includes(err.slackError) ? err.slackError : undefined);
+const lostReason = (err: unknown): string | undefined =>
+  err instanceof SlackSendError && LOST_REPLY.includes(err.slackError) ? err.slackError : undefined;
 /** Slack's own host for response URLs. */
 const RESPONSE_URL_HOST = 'hooks.slack.com';
 /** Slack accepts at most this many posts to one response_url. */
@@ -97,7 +102,12 @@ export class SlackOutbound implements ChatOutbound {
         slackApiUrl: base,
         logger: slackLogger(this.#opts.log),
         timeout: this.#opts.timeoutMs ?? 15_000,
-        retryConfig: { retries: this.#opts.retries ?? 5, minTimeout: this.#opts.minBackoffMs ?? 500, factor: 2, randomize: true },
+        retryConfig: {
+          retries: this.#opts.retries ?? 5,
+          minTimeout: this.#opts.minBackoffMs ?? 500,
+          factor: 2,
+          randomize: true,
+        },
         rejectRateLimitedCalls: false,
       });
       this.#clients.set(workspaceId, c);
@@ -106,7 +116,11 @@ export class SlackOutbound implements ChatOutbound {
   }
 
   /** Calls a Web API method as the workspace's bot; the token is revealed only here. */
-  async call<T = Record<string, unknown>>(workspaceId: string, method: string, args: Record<string, unknown>): Promise<T> {
+  async call<T = Record<string, unknown>>(
+    workspaceId: string,
+    method: string,
+    args: Record<string, unknown>,
+  ): Promise<T> {
     const token = await this.#opts.tokens.botToken(workspaceId);
     if (!token) throw new SlackSendError(method, 'workspace_not_installed');
     try {
@@ -145,7 +159,11 @@ export class SlackOutbound implements ChatOutbound {
     let first: string | undefined;
     for (const body of messageBodies(msg)) {
       const r = await this.call<{ ts?: string }>(target.workspaceId, 'chat.postMessage', {
-        channel: target.channelId, thread_ts: target.threadId, ...body, unfurl_links: false, unfurl_media: false,
+        channel: target.channelId,
+        thread_ts: target.threadId,
+        ...body,
+        unfurl_links: false,
+        unfurl_media: false,
       });
       first ??= r.ts;
     }
@@ -154,7 +172,10 @@ export class SlackOutbound implements ChatOutbound {
 
   /** The answer privately, saying why it is not in the conversation: response_url (ephemeral), else a DM. */
   async #toThePerson(target: ReplyTarget, msg: OutMessage, reason: string): Promise<void> {
-    this.#opts.log.info({ channel: target.channelId, reason }, 'cannot post in the conversation; answering the person privately');
+    this.#opts.log.info(
+      { channel: target.channelId, reason },
+      'cannot post in the conversation; answering the person privately',
+    );
     const noted = { ...msg, text: `${lostReplyNote(reason)}\n${msg.text}` };
     if (await this.#viaResponseUrl(target, noted)) return;
     await this.direct(target.workspaceId, target.userId, noted);
@@ -186,7 +207,10 @@ export class SlackOutbound implements ChatOutbound {
     if (target.platform !== 'slack' || !raw || (target.interaction?.expiresAt ?? 0) <= Date.now()) return false;
     const url = this.#responseUrlAllowed(raw);
     if (!url) {
-      this.#opts.log.warn({ host: URL.canParse(raw) ? new URL(raw).host : 'unparseable' }, 'refused a response_url outside Slack');
+      this.#opts.log.warn(
+        { host: URL.canParse(raw) ? new URL(raw).host : 'unparseable' },
+        'refused a response_url outside Slack',
+      );
       return false;
     }
     const key = createHash('sha256').update(raw).digest('hex');
@@ -196,7 +220,9 @@ export class SlackOutbound implements ChatOutbound {
       this.#responseUses.set(key, (this.#responseUses.get(key) ?? 0) + 1);
       try {
         const res = await fetch(url, {
-          method: 'POST', headers: { 'content-type': 'application/json' }, redirect: 'error',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          redirect: 'error',
           body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, ...body }),
           signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 15_000),
         });
@@ -217,19 +243,30 @@ export class SlackOutbound implements ChatOutbound {
     }
     try {
       for (const body of messageBodies(msg)) {
-        await this.call(target.workspaceId, 'chat.postEphemeral', { channel: target.channelId, user: target.userId, thread_ts: target.threadId, ...body });
+        await this.call(target.workspaceId, 'chat.postEphemeral', {
+          channel: target.channelId,
+          user: target.userId,
+          thread_ts: target.threadId,
+          ...body,
+        });
       }
     } catch (err) {
       // The bot is not in that channel (slash commands work anywhere): the command's response_url, or a DM, is private too.
-      if (!(err instanceof SlackSendError) || ![...LOST_REPLY, 'user_not_in_channel'].includes(err.slackError)) throw err;
-      this.#opts.log.debug({ channel: target.channelId, err: err.message }, 'ephemeral not possible there; using the response_url or a direct message');
+      if (!(err instanceof SlackSendError) || ![...LOST_REPLY, 'user_not_in_channel'].includes(err.slackError))
+        throw err;
+      this.#opts.log.debug(
+        { channel: target.channelId, err: err.message },
+        'ephemeral not possible there; using the response_url or a direct message',
+      );
       if (await this.#viaResponseUrl(target, msg)) return;
       await this.direct(target.workspaceId, target.userId, msg);
     }
   }
 
   async direct(workspaceId: string, platformUserId: string, msg: OutMessage): Promise<void> {
-    const open = await this.call<{ channel?: { id?: string } }>(workspaceId, 'conversations.open', { users: platformUserId });
+    const open = await this.call<{ channel?: { id?: string } }>(workspaceId, 'conversations.open', {
+      users: platformUserId,
+    });
     const channel = open.channel?.id;
     if (!channel) throw new SlackSendError('conversations.open', 'no_channel');
     for (const body of messageBodies(msg)) await this.call(workspaceId, 'chat.postMessage', { channel, ...body });
@@ -256,6 +293,11 @@ export class SlackOutbound implements ChatOutbound {
       }
       throw err;
     }
-    for (const body of rest) await this.call(target.workspaceId, 'chat.postMessage', { channel: target.channelId, thread_ts: target.threadId ?? messageId, ...body });
+    for (const body of rest)
+      await this.call(target.workspaceId, 'chat.postMessage', {
+        channel: target.channelId,
+        thread_ts: target.threadId ?? messageId,
+        ...body,
+      });
   }
 }

@@ -70,10 +70,17 @@ export class SlackConfigError extends Error {
 }
 
 /** The sender alone (for worker processes): Web API only, no receiver. */
-export function createSlackOutbound(o: Pick<SlackPlatformOptions, 'settings' | 'log' | 'db' | 'keyring' | 'identity'>): SlackSender {
+export function createSlackOutbound(
+  o: Pick<SlackPlatformOptions, 'settings' | 'log' | 'db' | 'keyring' | 'identity'>,
+): SlackSender {
   const installs = o.settings.install ? new InstalledWorkspaces(o.db, o.keyring, o.identity) : undefined;
-  const tokens: SlackTokens | undefined = o.settings.botToken ? new SingleWorkspaceToken(o.settings.botToken) : installs;
-  if (!tokens) throw new SlackConfigError('Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (install flow)');
+  const tokens: SlackTokens | undefined = o.settings.botToken
+    ? new SingleWorkspaceToken(o.settings.botToken)
+    : installs;
+  if (!tokens)
+    throw new SlackConfigError(
+      'Slack needs SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (install flow)',
+    );
   return { outbound: new SlackOutbound({ tokens, log: o.log, apiUrl: o.settings.apiUrl }), tokens, installs };
 }
 
@@ -89,7 +96,10 @@ export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
   if (settings.appToken) {
     receiver = new SlackSocketReceiver({ appToken: settings.appToken, apiUrl: settings.apiUrl, log });
   } else {
-    if (!settings.signingSecret) throw new SlackConfigError('SLACK_SIGNING_SECRET is required for Slack over HTTP (or set SLACK_APP_TOKEN for Socket Mode)');
+    if (!settings.signingSecret)
+      throw new SlackConfigError(
+        'SLACK_SIGNING_SECRET is required for Slack over HTTP (or set SLACK_APP_TOKEN for Socket Mode)',
+      );
     receiver = http = new HonoReceiver({ signingSecret: settings.signingSecret, ackDeadlineMs: o.ackDeadlineMs });
   }
 
@@ -102,11 +112,15 @@ export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
       if (!token) throw new Error('this workspace has not installed the app');
       return { botToken: token.reveal(), teamId };
     },
-    clientOptions: { slackApiUrl: (settings.apiUrl ?? 'https://slack.com/api/').replace(/\/?$/, '/'), logger: slackLogger(log) },
+    clientOptions: {
+      slackApiUrl: (settings.apiUrl ?? 'https://slack.com/api/').replace(/\/?$/, '/'),
+      logger: slackLogger(log),
+    },
   });
   bolt.error(async (err) => {
     // Unknown workspace: Bolt already acked; nothing to retry. Anything else reaches the receiver (500).
-    if (err.code === 'slack_bolt_authorization_error') return log.warn('Slack request from a workspace without an installation: ignored');
+    if (err.code === 'slack_bolt_authorization_error')
+      return log.warn('Slack request from a workspace without an installation: ignored');
     throw err;
   });
 
@@ -114,16 +128,29 @@ export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
     ? new WorkspaceAdmins(o.identity, o.audit, (team, user) => outbound.call(team, 'users.info', { user }), log)
     : undefined;
   registerListeners(bolt, {
-    inbound: o.inbound, outbound, log, admins, answerDeadlineMs: o.answerDeadlineMs,
+    inbound: o.inbound,
+    outbound,
+    log,
+    admins,
+    answerDeadlineMs: o.answerDeadlineMs,
     onUninstall: installs ? (teamId) => void installs.remove(teamId) : undefined,
   });
 
   let router = http?.router();
   if (installs && settings.install) {
-    router = installRoutes(router, { ...settings.install, installs, apiUrl: settings.apiUrl, log, redirectUri: `${o.publicUrl}/slack/oauth_redirect`, scopes: SLACK_BOT_SCOPES });
+    router = installRoutes(router, {
+      ...settings.install,
+      installs,
+      apiUrl: settings.apiUrl,
+      log,
+      redirectUri: `${o.publicUrl}/slack/oauth_redirect`,
+      scopes: SLACK_BOT_SCOPES,
+    });
   }
   return {
-    bolt, outbound, router,
+    bolt,
+    outbound,
+    router,
     start: async () => void (await bolt.start()),
     stop: async () => void (await bolt.stop()),
   };

@@ -39,7 +39,10 @@ const parseBody = (raw: string, contentType: string): Record<string, unknown> | 
 const fields = z.record(z.string(), z.unknown());
 const idOrObject = z.union([z.string(), fields]);
 // Bolt keys plain objects by team id: `constructor` or `__proto__` would reach Object.prototype.
-const slackId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).refine((s) => !(s in Object.prototype));
+const slackId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/)
+  .refine((s) => !(s in Object.prototype));
 const owner = z.object({ id: slackId.optional() }).nullable().optional();
 /**
  * The parts of a body Bolt reads without checking their type (it throws on a number where it
@@ -53,7 +56,14 @@ const boltShape = z
     team: owner,
     enterprise: owner,
     authorizations: z.array(fields).optional(),
-    event: z.object({ user: idOrObject.optional(), channel: idOrObject.optional(), subteam: fields.optional(), item: fields.optional() }).optional(),
+    event: z
+      .object({
+        user: idOrObject.optional(),
+        channel: idOrObject.optional(),
+        subteam: fields.optional(),
+        item: fields.optional(),
+      })
+      .optional(),
     actions: z.array(fields).optional(),
     view: fields.optional(),
     user: idOrObject.optional(),
@@ -63,7 +73,13 @@ const boltShape = z
   })
   .refine((b) => {
     // Interactivity (actions, views, shortcuts, options): Bolt reads `user.id` and `user.team_id`.
-    const interactive = !('event' in b) && !('command' in b) && ('actions' in b || 'view' in b || (typeof (b as { type?: unknown }).type === 'string' && !['event_callback', 'app_rate_limited'].includes((b as { type: string }).type)));
+    const interactive =
+      !('event' in b) &&
+      !('command' in b) &&
+      ('actions' in b ||
+        'view' in b ||
+        (typeof (b as { type?: unknown }).type === 'string' &&
+          !['event_callback', 'app_rate_limited'].includes((b as { type: string }).type)));
     return !interactive || (typeof b.user === 'object' && b.user !== null);
   });
 
@@ -142,15 +158,18 @@ export class HonoReceiver implements Receiver {
     if (raw === undefined) return tooLarge(c);
 
     const verdict = verifySlackRequest({
-      signingSecret: this.#opts.signingSecret, rawBody: raw,
-      signature: c.req.header('x-slack-signature'), timestamp: c.req.header('x-slack-request-timestamp'),
+      signingSecret: this.#opts.signingSecret,
+      rawBody: raw,
+      signature: c.req.header('x-slack-signature'),
+      timestamp: c.req.header('x-slack-request-timestamp'),
     });
     if (!verdict.ok) {
       log.warn({ reason: verdict.reason }, 'refused a Slack request that failed signature verification');
       return c.text('Unauthorized', 401);
     }
     const body = parseBody(raw, c.req.header('content-type') ?? '');
-    if (!body || typeof body !== 'object' || Array.isArray(body) || !boltShape.safeParse(body).success) return c.text('Bad request', 400);
+    if (!body || typeof body !== 'object' || Array.isArray(body) || !boltShape.safeParse(body).success)
+      return c.text('Bad request', 400);
     if (body['type'] === 'url_verification') return c.json({ challenge: body['challenge'] });
     if (body['ssl_check'] === '1') return c.body(null, 200);
 
@@ -174,7 +193,9 @@ export class HonoReceiver implements Receiver {
       },
     );
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<Outcome>((resolve) => (timer = setTimeout(() => resolve({ kind: 'timeout' }), this.#opts.ackDeadlineMs ?? 2500)));
+    const deadline = new Promise<Outcome>(
+      (resolve) => (timer = setTimeout(() => resolve({ kind: 'timeout' }), this.#opts.ackDeadlineMs ?? 2500)),
+    );
     // Events: Bolt acks before the listener runs; we wait for the listener instead, so that
     // "could not accept the work" is a 500 (Slack retries) rather than a silent 200.
     const outcome = await Promise.race(isEvent ? [processed, deadline] : [ackedP, processed, deadline]);
@@ -186,7 +207,8 @@ export class HonoReceiver implements Receiver {
         return c.text('Could not accept this event now; please retry.', 500);
       case 'done':
       case 'timeout':
-        if (outcome.kind === 'timeout') log.warn({ isEvent }, 'Slack request answered at the ack deadline; its work continues');
+        if (outcome.kind === 'timeout')
+          log.warn({ isEvent }, 'Slack request answered at the ack deadline; its work continues');
         return c.body(null, 200);
     }
   }

@@ -81,7 +81,15 @@ export function messageBodies(msg: OutMessage): SlackMessageBody[] {
     const last = bodies[bodies.length - 1]!;
     last.blocks.push({
       type: 'actions',
-      elements: [{ type: 'button', action_id: LINK_ACTION_ID, style: 'primary', text: { type: 'plain_text', text: truncate(msg.link.label, SLACK_LIMITS.buttonLabel) }, url: msg.link.url }],
+      elements: [
+        {
+          type: 'button',
+          action_id: LINK_ACTION_ID,
+          style: 'primary',
+          text: { type: 'plain_text', text: truncate(msg.link.label, SLACK_LIMITS.buttonLabel) },
+          url: msg.link.url,
+        },
+      ],
     });
     if (!last.text) last.text = msg.link.label;
   }
@@ -89,8 +97,11 @@ export function messageBodies(msg: OutMessage): SlackMessageBody[] {
     bodies[bodies.length - 1]!.blocks.push({
       type: 'actions',
       elements: msg.actions.slice(0, 25).map((a, i) => ({
-        type: 'button', action_id: `${a.id}~${i}`, value: a.value.slice(0, BUTTON_VALUE),
-        text: { type: 'plain_text', text: truncate(a.label, SLACK_LIMITS.buttonLabel) }, ...(a.style ? { style: a.style } : {}),
+        type: 'button',
+        action_id: `${a.id}~${i}`,
+        value: a.value.slice(0, BUTTON_VALUE),
+        text: { type: 'plain_text', text: truncate(a.label, SLACK_LIMITS.buttonLabel) },
+        ...(a.style ? { style: a.style } : {}),
       })),
     });
   }
@@ -107,7 +118,12 @@ export interface FormMetadata {
 
 /** The modal of a secret form: one masked-by-policy plain text input per field, values come back in `view_submission`. */
 export function formView(form: SecretForm, target: ReplyTarget): Record<string, unknown> {
-  const meta: FormMetadata = { formId: form.formId, channelId: target.channelId, threadId: target.threadId, isDirect: target.isDirect };
+  const meta: FormMetadata = {
+    formId: form.formId,
+    channelId: target.channelId,
+    threadId: target.threadId,
+    isDirect: target.isDirect,
+  };
   return {
     type: 'modal',
     callback_id: FORM_CALLBACK_ID,
@@ -116,7 +132,10 @@ export function formView(form: SecretForm, target: ReplyTarget): Record<string, 
     close: { type: 'plain_text', text: 'Cancel' },
     private_metadata: JSON.stringify(meta).slice(0, SLACK_LIMITS.privateMetadata),
     blocks: [
-      { type: 'context', elements: [{ type: 'mrkdwn', text: 'Stored sealed; never shown again in Slack or in logs.' }] },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: 'Stored sealed; never shown again in Slack or in logs.' }],
+      },
       ...form.fields.map((f) => ({
         type: 'input',
         block_id: f.id,
@@ -133,6 +152,8 @@ export function resultView(text: string): Record<string, unknown> {
     type: 'modal',
     title: { type: 'plain_text', text: 'onbehalf' },
     close: { type: 'plain_text', text: 'Close' },
-    blocks: splitText(text, SLACK_LIMITS.sectionText).slice(0, 10).map((s) => ({ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(s) } })),
+    blocks: splitText(text, SLACK_LIMITS.sectionText)
+      .slice(0, 10)
+      .map((s) => ({ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(s) } })),
   };
 }

@@ -12,8 +12,16 @@ export interface SlackSignInOptions {
   timeoutMs?: number;
 }
 
-const discovery = z.looseObject({ issuer: z.string(), authorization_endpoint: z.string().url(), token_endpoint: z.string().url() });
-const tokenAnswer = z.looseObject({ ok: z.boolean().optional(), id_token: z.string().optional(), error: z.string().optional() });
+const discovery = z.looseObject({
+  issuer: z.string(),
+  authorization_endpoint: z.string().url(),
+  token_endpoint: z.string().url(),
+});
+const tokenAnswer = z.looseObject({
+  ok: z.boolean().optional(),
+  id_token: z.string().optional(),
+  error: z.string().optional(),
+});
 const claims = z.looseObject({
   iss: z.string(),
   aud: z.union([z.string(), z.array(z.string())]),
@@ -39,7 +47,9 @@ export class SlackSignIn {
   async #discover(): Promise<z.infer<typeof discovery> | undefined> {
     if (this.#doc) return this.#doc;
     try {
-      const res = await fetch(`${this.o.issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(this.#timeout) });
+      const res = await fetch(`${this.o.issuer}/.well-known/openid-configuration`, {
+        signal: AbortSignal.timeout(this.#timeout),
+      });
       const doc = discovery.safeParse(res.ok ? await res.json() : undefined);
       if (doc.success) this.#doc = doc.data;
     } catch {
@@ -56,7 +66,16 @@ export class SlackSignIn {
     const doc = await this.#discover();
     if (!doc) return undefined;
     const u = new URL(doc.authorization_endpoint);
-    for (const [k, v] of Object.entries({ response_type: 'code', scope: 'openid profile', client_id: this.o.clientId, state, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256' })) u.searchParams.set(k, v);
+    for (const [k, v] of Object.entries({
+      response_type: 'code',
+      scope: 'openid profile',
+      client_id: this.o.clientId,
+      state,
+      redirect_uri: redirectUri,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    }))
+      u.searchParams.set(k, v);
     return u.href;
   }
 
@@ -65,17 +84,36 @@ export class SlackSignIn {
     if (!doc) return { ok: false, reason: 'Slack sign-in is unreachable' };
     try {
       const res = await fetch(doc.token_endpoint, {
-        method: 'POST', signal: AbortSignal.timeout(this.#timeout),
+        method: 'POST',
+        signal: AbortSignal.timeout(this.#timeout),
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'authorization_code', client_id: this.o.clientId, client_secret: this.o.clientSecret, code, redirect_uri: redirectUri, code_verifier: verifier }),
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          client_id: this.o.clientId,
+          client_secret: this.o.clientSecret,
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        }),
       });
       const t = tokenAnswer.safeParse(await res.json());
-      if (!t.success || t.data.ok === false || !t.data.id_token) return { ok: false, reason: t.success && t.data.error ? t.data.error.replace(/[^a-z0-9_]/gi, '').slice(0, 64) : `HTTP ${res.status}` };
+      if (!t.success || t.data.ok === false || !t.data.id_token)
+        return {
+          ok: false,
+          reason:
+            t.success && t.data.error ? t.data.error.replace(/[^a-z0-9_]/gi, '').slice(0, 64) : `HTTP ${res.status}`,
+        };
       const c = claims.safeParse(decodeJwt(t.data.id_token));
       if (!c.success) return { ok: false, reason: 'the id_token does not name a Slack user' };
       const aud = Array.isArray(c.data.aud) ? c.data.aud : [c.data.aud];
-      if (c.data.iss.replace(/\/+$/, '') !== doc.issuer.replace(/\/+$/, '') || !aud.includes(this.o.clientId)) return { ok: false, reason: 'the id_token is for another issuer or app' };
-      return { ok: true, workspaceId: c.data['https://slack.com/team_id'], userId: c.data['https://slack.com/user_id'], name: c.data.name ?? null };
+      if (c.data.iss.replace(/\/+$/, '') !== doc.issuer.replace(/\/+$/, '') || !aud.includes(this.o.clientId))
+        return { ok: false, reason: 'the id_token is for another issuer or app' };
+      return {
+        ok: true,
+        workspaceId: c.data['https://slack.com/team_id'],
+        userId: c.data['https://slack.com/user_id'],
+        name: c.data.name ?? null,
+      };
     } catch {
       return { ok: false, reason: 'Slack did not answer' };
     }

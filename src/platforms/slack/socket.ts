@@ -24,7 +24,10 @@ export class SlackSocketReceiver extends SocketModeReceiver {
       appToken: o.appToken.reveal(),
       logger: slackLogger(o.log),
       processEventErrorHandler: async ({ error }) => {
-        o.log.error({ err: error.message, code: (error as { code?: string }).code }, 'a Slack listener failed (Socket Mode); leaving it for Slack to redeliver');
+        o.log.error(
+          { err: error.message, code: (error as { code?: string }).code },
+          'a Slack listener failed (Socket Mode); leaving it for Slack to redeliver',
+        );
         return false;
       },
     });

@@ -41,7 +41,12 @@ const commandBody = z.object({
 
 const interactionBase = {
   team: z.object({ id: z.string(), domain: z.string().optional() }).nullish(),
-  user: z.object({ id: z.string(), team_id: z.string().optional(), name: z.string().optional(), username: z.string().optional() }),
+  user: z.object({
+    id: z.string(),
+    team_id: z.string().optional(),
+    name: z.string().optional(),
+    username: z.string().optional(),
+  }),
   trigger_id: z.string().optional(),
 };
 
@@ -49,10 +54,14 @@ const blockActions = z.object({
   ...interactionBase,
   type: z.literal('block_actions'),
   channel: z.object({ id: z.string() }).optional(),
-  container: z.object({ channel_id: z.string().optional(), thread_ts: z.string().optional(), message_ts: z.string().optional() }).optional(),
+  container: z
+    .object({ channel_id: z.string().optional(), thread_ts: z.string().optional(), message_ts: z.string().optional() })
+    .optional(),
   message: z.object({ ts: z.string(), thread_ts: z.string().optional() }).optional(),
   response_url: z.string().optional(),
-  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional(), action_ts: z.string().optional() })).min(1),
+  actions: z
+    .array(z.object({ action_id: z.string(), value: z.string().optional(), action_ts: z.string().optional() }))
+    .min(1),
 });
 
 const viewSubmission = z.object({
@@ -65,7 +74,12 @@ const viewSubmission = z.object({
   }),
 });
 
-const formMetadata = z.object({ formId: z.string(), channelId: z.string(), threadId: z.string().optional(), isDirect: z.boolean() });
+const formMetadata = z.object({
+  formId: z.string(),
+  channelId: z.string(),
+  threadId: z.string().optional(),
+  isDirect: z.boolean(),
+});
 
 /** How long Slack accepts posts to a `response_url` (30 minutes; also at most 5 uses). */
 export const RESPONSE_URL_TTL_MS = 30 * 60_000;
@@ -73,7 +87,11 @@ const replyHandle = (responseUrl: string | undefined): Pick<ReplyTarget, 'intera
   responseUrl ? { interaction: { responseUrl, expiresAt: Date.now() + RESPONSE_URL_TTL_MS } } : {};
 
 const identity = (teamId: string, userId: string, displayName?: string, homeTeamId?: string): ChatIdentity => ({
-  platform: 'slack', workspaceId: teamId, userId, displayName, ...(homeTeamId ? { homeWorkspaceId: homeTeamId } : {}),
+  platform: 'slack',
+  workspaceId: teamId,
+  userId,
+  displayName,
+  ...(homeTeamId ? { homeWorkspaceId: homeTeamId } : {}),
 });
 const isDm = (channelId: string) => channelId.startsWith('D');
 
@@ -94,30 +112,55 @@ export function fromEvent(body: unknown): Extract<Inbound, { kind: 'message' }> 
   const dm = e.type === 'message' && e.channel_type === 'im';
   if (!mention && !dm) return undefined;
   const target: ReplyTarget = {
-    platform: 'slack', workspaceId: teamId, channelId: e.channel, userId: e.user, messageId: e.ts, isDirect: dm,
+    platform: 'slack',
+    workspaceId: teamId,
+    channelId: e.channel,
+    userId: e.user,
+    messageId: e.ts,
+    isDirect: dm,
     // Mentions are answered in a thread; a DM stays flat unless the user wrote in a thread.
     threadId: mention ? (e.thread_ts ?? e.ts) : e.thread_ts,
   };
-  return { kind: 'message', identity: identity(teamId, e.user, undefined, e.user_team ?? e.user_profile?.team), target, text: mention ? stripMention(e.text) : e.text.trim(), eventId: event_id };
+  return {
+    kind: 'message',
+    identity: identity(teamId, e.user, undefined, e.user_team ?? e.user_profile?.team),
+    target,
+    text: mention ? stripMention(e.text) : e.text.trim(),
+    eventId: event_id,
+  };
 }
 
 /** A `/onbehalf …` slash command → a command (its text is the subcommand line). */
-export function fromCommand(body: unknown): { inbound: Extract<Inbound, { kind: 'command' }>; responseUrl?: string } | undefined {
+export function fromCommand(
+  body: unknown,
+): { inbound: Extract<Inbound, { kind: 'command' }>; responseUrl?: string } | undefined {
   const parsed = commandBody.safeParse(body);
   if (!parsed.success) return undefined;
   const b = parsed.data;
   const target: ReplyTarget = {
-    platform: 'slack', workspaceId: b.team_id, channelId: b.channel_id, userId: b.user_id, isDirect: isDm(b.channel_id) || b.channel_name === 'directmessage',
+    platform: 'slack',
+    workspaceId: b.team_id,
+    channelId: b.channel_id,
+    userId: b.user_id,
+    isDirect: isDm(b.channel_id) || b.channel_name === 'directmessage',
     ...replyHandle(b.response_url),
   };
   return {
-    inbound: { kind: 'command', identity: identity(b.team_id, b.user_id, b.user_name), target, text: b.text, triggerId: b.trigger_id },
+    inbound: {
+      kind: 'command',
+      identity: identity(b.team_id, b.user_id, b.user_name),
+      target,
+      text: b.text,
+      triggerId: b.trigger_id,
+    },
     responseUrl: b.response_url,
   };
 }
 
 /** A button click → a button event; link buttons (which only open a URL) give undefined. */
-export function fromBlockAction(body: unknown): { inbound: Extract<Inbound, { kind: 'button' }>; triggerId?: string } | undefined {
+export function fromBlockAction(
+  body: unknown,
+): { inbound: Extract<Inbound, { kind: 'button' }>; triggerId?: string } | undefined {
   const parsed = blockActions.safeParse(body);
   if (!parsed.success) return undefined;
   const b = parsed.data;
@@ -126,11 +169,25 @@ export function fromBlockAction(body: unknown): { inbound: Extract<Inbound, { ki
   const channelId = b.channel?.id ?? b.container?.channel_id;
   if (!teamId || !channelId || action.value === undefined) return undefined;
   const target: ReplyTarget = {
-    platform: 'slack', workspaceId: teamId, channelId, userId: b.user.id, isDirect: isDm(channelId),
-    threadId: b.message?.thread_ts ?? b.container?.thread_ts, messageId: b.message?.ts ?? b.container?.message_ts,
+    platform: 'slack',
+    workspaceId: teamId,
+    channelId,
+    userId: b.user.id,
+    isDirect: isDm(channelId),
+    threadId: b.message?.thread_ts ?? b.container?.thread_ts,
+    messageId: b.message?.ts ?? b.container?.message_ts,
     ...replyHandle(b.response_url),
   };
-  return { inbound: { kind: 'button', identity: identity(teamId, b.user.id, b.user.name, b.user.team_id), target, actionId: coreActionId(action.action_id), value: action.value }, triggerId: b.trigger_id };
+  return {
+    inbound: {
+      kind: 'button',
+      identity: identity(teamId, b.user.id, b.user.name, b.user.team_id),
+      target,
+      actionId: coreActionId(action.action_id),
+      value: action.value,
+    },
+    triggerId: b.trigger_id,
+  };
 }
 
 /** A submitted secret form → form_submit, every value wrapped in a Secret at once. */
@@ -151,6 +208,19 @@ export function fromViewSubmission(body: unknown): Extract<Inbound, { kind: 'for
     const v = actions['value']?.value;
     if (v !== undefined && v !== null) values[blockId] = new Secret(v);
   }
-  const target: ReplyTarget = { platform: 'slack', workspaceId: teamId, channelId: meta.channelId, threadId: meta.threadId, userId: b.user.id, isDirect: meta.isDirect };
-  return { kind: 'form_submit', identity: identity(teamId, b.user.id, b.user.name, b.user.team_id), target, formId: meta.formId, values };
+  const target: ReplyTarget = {
+    platform: 'slack',
+    workspaceId: teamId,
+    channelId: meta.channelId,
+    threadId: meta.threadId,
+    userId: b.user.id,
+    isDirect: meta.isDirect,
+  };
+  return {
+    kind: 'form_submit',
+    identity: identity(teamId, b.user.id, b.user.name, b.user.team_id),
+    target,
+    formId: meta.formId,
+    values,
+  };
 }

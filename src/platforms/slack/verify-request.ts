@@ -33,6 +33,7 @@ export function verifySlackRequest(input: VerifyInput): VerifyResult {
   if (ageSeconds > (input.maxAgeSeconds ?? 300)) return { ok: false, reason: 'stale_timestamp' };
   const expected = createHmac('sha256', input.signingSecret).update(`v0:${timestamp}:${input.rawBody}`).digest();
   const given = Buffer.from(match[1]!, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'bad_signature' };
   return { ok: true };
 }

@@ -21,7 +21,8 @@ export class SingleWorkspaceToken implements SlackTokens {
 }
 
 /** AAD of a bot token: the row, its platform and workspace id. */
-const sealCtx = (row: Pick<typeof workspaces.$inferSelect, 'id' | 'platform' | 'workspaceId'>) => sealedTables.workspaces.ctx(row, 'botTokenSealed');
+const sealCtx = (row: Pick<typeof workspaces.$inferSelect, 'id' | 'platform' | 'workspaceId'>) =>
+  sealedTables.workspaces.ctx(row, 'botTokenSealed');
 
 /**
  * Multi-workspace mode: installations made through Slack's OAuth install flow, one org per
@@ -36,7 +37,11 @@ export class InstalledWorkspaces implements SlackTokens, InstallationStore {
   ) {}
 
   #row(teamId: string) {
-    return this.db.select().from(workspaces).where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId))).get();
+    return this.db
+      .select()
+      .from(workspaces)
+      .where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId)))
+      .get();
   }
 
   async botToken(teamId: string): Promise<Secret | undefined> {
@@ -68,7 +73,12 @@ export class InstalledWorkspaces implements SlackTokens, InstallationStore {
     const teamId = query.teamId;
     const token = teamId ? await this.botToken(teamId) : undefined;
     if (!teamId || !token) throw new Error('no installation for this workspace');
-    return { team: { id: teamId }, enterprise: undefined, user: { id: '', token: undefined, scopes: undefined }, bot: { token: token.reveal(), scopes: [], id: '', userId: '' } };
+    return {
+      team: { id: teamId },
+      enterprise: undefined,
+      user: { id: '', token: undefined, scopes: undefined },
+      bot: { token: token.reveal(), scopes: [], id: '', userId: '' },
+    };
   }
 
   async deleteInstallation(query: InstallationQuery<boolean>): Promise<void> {
@@ -77,6 +87,12 @@ export class InstalledWorkspaces implements SlackTokens, InstallationStore {
 
   /** Forgets a workspace's bot token (`app_uninstalled`, `tokens_revoked`); returns whether one was stored. */
   remove(teamId: string): boolean {
-    return this.db.update(workspaces).set({ botTokenSealed: null }).where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId))).run().changes > 0;
+    return (
+      this.db
+        .update(workspaces)
+        .set({ botTokenSealed: null })
+        .where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId)))
+        .run().changes > 0
+    );
   }
 }

@@ -16,11 +16,18 @@ describe('onbehalf serve with DISCORD_TOKEN', () => {
   const member: FakeUser = { id: snowflake(), username: 'mark' };
 
   beforeAll(async () => {
-    fake = await FakeDiscord.start({ guilds: [{ id: snowflake(), name: 'Acme Support', channels: [{ id: snowflake(), name: 'help' }] }] });
+    fake = await FakeDiscord.start({
+      guilds: [{ id: snowflake(), name: 'Acme Support', channels: [{ id: snowflake(), name: 'help' }] }],
+    });
     guildId = fake.guilds[0]!.id;
     channelId = fake.guilds[0]!.channels[0]!.id;
     app = await createApp(
-      testConfig(dir.dir, { DISCORD_TOKEN: BOT_TOKEN, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl, DISCORD_ADMINS_FROM_GUILD: 'true' }),
+      testConfig(dir.dir, {
+        DISCORD_TOKEN: BOT_TOKEN,
+        DISCORD_APPLICATION_ID: fake.applicationId,
+        DISCORD_API_URL: fake.apiUrl,
+        DISCORD_ADMINS_FROM_GUILD: 'true',
+      }),
       { mode: 'serve', logDestination: logs },
     );
     await app.start();
@@ -52,14 +59,20 @@ describe('onbehalf serve with DISCORD_TOKEN', () => {
     expect(await answerTo(owner, ['help'])).toContain('Admin:');
     expect(await answerTo(member, ['help'])).not.toContain('Admin:');
     const org = app.identity.orgFor('discord', guildId);
-    expect(app.audit.query(org.id).some((e) => e.action === 'role.set' && e.chatIdentity === `discord:${guildId}:${owner.id}`)).toBe(true);
+    expect(
+      app.audit
+        .query(org.id)
+        .some((e) => e.action === 'role.set' && e.chatIdentity === `discord:${guildId}:${owner.id}`),
+    ).toBe(true);
     expect(await answerTo(member, ['admin', 'role'], `admin <@${member.id}>`)).toContain('for admins only');
   });
 
   it('the app registers a Discord sender that works without the gateway (e.g. from a worker)', async () => {
     expect(app.outbound.has('discord')).toBe(true);
     await app.outbound.directOn('discord', guildId, member.id, { text: 'hello from a worker' });
-    await fake.waitForCall((c) => c.path === `/channels/${fake.dmChannelOf(member.id)}/messages` && c.raw.includes('hello from a worker'));
+    await fake.waitForCall(
+      (c) => c.path === `/channels/${fake.dmChannelOf(member.id)}/messages` && c.raw.includes('hello from a worker'),
+    );
   });
 
   it('no log line carries the bot token', () => {

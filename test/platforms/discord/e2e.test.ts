@@ -14,7 +14,7 @@ const CLIENT_SECRET = 'gh-client-secret-canary-e2e';
 type Body = { content: string; flags?: number; components?: { components: { url?: string; label?: string }[] }[] };
 const body = (c: RecordedCall) => c.body as Body;
 
-describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant', () => {
+describe("Discord end to end: /onbehalf run with each person's own GitHub grant", () => {
   let fake: FakeDiscord;
   let app: App;
   let vendor: OAuthTestServer;
@@ -27,21 +27,39 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
   const bob: FakeUser = { id: snowflake(), username: 'bob' };
 
   beforeAll(async () => {
-    fake = await FakeDiscord.start({ guilds: [{ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'support' }] }] });
+    fake = await FakeDiscord.start({
+      guilds: [{ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'support' }] }],
+    });
     vendor = await OAuthTestServer.start();
     mcp = await startMcpHttpServer();
     const port = await freePort();
     app = await createApp(
-      testConfig(dir.dir, { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, DISCORD_TOKEN: BOT_TOKEN, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl }),
+      testConfig(dir.dir, {
+        PORT: String(port),
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+        DISCORD_TOKEN: BOT_TOKEN,
+        DISCORD_APPLICATION_ID: fake.applicationId,
+        DISCORD_API_URL: fake.apiUrl,
+      }),
       { mode: 'serve', logDestination: logs },
     );
     await app.start();
     // What an admin set up: GitHub as a provider, a GitHub MCP server that gets each caller's token.
     const org = app.identity.orgFor('discord', guildId, 'Acme');
-    const added = await app.oauth!.addProvider(org.id, { slug: 'github', kind: 'oauth2', clientId: 'gh-client', clientSecret: new Secret(CLIENT_SECRET), scopes: ['repo'], issuer: vendor.issuer, ...vendor.endpoints });
+    const added = await app.oauth!.addProvider(org.id, {
+      slug: 'github',
+      kind: 'oauth2',
+      clientId: 'gh-client',
+      clientSecret: new Secret(CLIENT_SECRET),
+      scopes: ['repo'],
+      issuer: vendor.issuer,
+      ...vendor.endpoints,
+    });
     expect(added.ok).toBe(true);
     expect((await app.policy.addServer(org.id, { name: 'github', transport: 'http', url: mcp.url })).ok).toBe(true);
-    expect((await app.policy.bind(org.id, 'github', 'header', 'Authorization', 'oauth:github', 'Bearer {token}')).ok).toBe(true);
+    expect(
+      (await app.policy.bind(org.id, 'github', 'header', 'Authorization', 'oauth:github', 'Bearer {token}')).ok,
+    ).toBe(true);
     expect((await app.policy.rule(org.id, 'allow', 'github', { tools: '*' })).ok).toBe(true);
   });
   afterAll(async () => {
@@ -57,13 +75,19 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
     const deferred = await fake.waitForCall((c) => c.path.startsWith(`/interactions/${i.id}/`));
     return { ...i, deferred };
   };
-  const followUps = (token: string) => (c: RecordedCall) => c.method === 'POST' && c.path === `/webhooks/${fake.applicationId}/${token}`;
+  const followUps = (token: string) => (c: RecordedCall) =>
+    c.method === 'POST' && c.path === `/webhooks/${fake.applicationId}/${token}`;
   const connectUrl = (c: RecordedCall) => body(c).components![0]!.components[0]!.url!;
   /** The held grant's question comes privately where the call waits; the user clicks "Yes, that's me". */
   const confirmHeld = async (user: FakeUser, token: string, login: string) => {
-    const ask = await fake.waitForCall((c) => followUps(token)(c) && body(c).content.includes(login) && body(c).content.includes('confirm'), 20_000);
+    const ask = await fake.waitForCall(
+      (c) => followUps(token)(c) && body(c).content.includes(login) && body(c).content.includes('confirm'),
+      20_000,
+    );
     expect(body(ask).flags).toBe(64);
-    const yes = (body(ask).components ?? []).flatMap((r) => r.components).find((b) => (b as { custom_id?: string }).custom_id?.includes('connect confirm')) as { custom_id: string };
+    const yes = (body(ask).components ?? [])
+      .flatMap((r) => r.components)
+      .find((b) => (b as { custom_id?: string }).custom_id?.includes('connect confirm')) as { custom_id: string };
     expect(mcp.calls.filter((c) => c.args['text'] === (user === alice ? 'from alice' : 'from bob'))).toHaveLength(0);
     fake.click(user, { guildId, channelId }, yes.custom_id);
   };
@@ -86,9 +110,16 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
     await confirmHeld(alice, a.token, 'alice-gh');
 
     // The answer edits the placeholder follow-up posted just before the tool ran.
-    const edits = (token: string) => (c: RecordedCall) => c.method === 'PATCH' && c.path.startsWith(`/webhooks/${fake.applicationId}/${token}/messages/`);
-    const result = await fake.waitForCalls((c) => edits(a.token)(c) && body(c).content.includes('from alice'), 1, 20_000);
-    expect(fake.calls.filter((c) => followUps(a.token)(c) && body(c).content.includes('Running `github.echo`'))).toHaveLength(1);
+    const edits = (token: string) => (c: RecordedCall) =>
+      c.method === 'PATCH' && c.path.startsWith(`/webhooks/${fake.applicationId}/${token}/messages/`);
+    const result = await fake.waitForCalls(
+      (c) => edits(a.token)(c) && body(c).content.includes('from alice'),
+      1,
+      20_000,
+    );
+    expect(
+      fake.calls.filter((c) => followUps(a.token)(c) && body(c).content.includes('Running `github.echo`')),
+    ).toHaveLength(1);
     // She was told, privately and before the result, which GitHub account now serves her.
     const confirmed = fake.calls.find((c) => followUps(a.token)(c) && body(c).content.includes('alice-gh'))!;
     expect(body(confirmed).flags).toBe(64);
@@ -98,7 +129,7 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
     expect(mcp.calls[0]!.seen['authorization']).toBe(`Bearer ${vendor.issuedAccessTokens[0]}`);
   });
 
-  it('bob gets his own prompt, not alice\'s grant; once connected his call carries his token', async () => {
+  it("bob gets his own prompt, not alice's grant; once connected his call carries his token", async () => {
     const b = await run(bob, 'from bob');
     const prompt = await fake.waitForCall(followUps(b.token), 15_000);
     expect(body(prompt).flags).toBe(64);
@@ -109,7 +140,14 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
     if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status}`);
     await step.browser.fetch(step.callbackUrl);
     await confirmHeld(bob, b.token, 'bob-gh');
-    await fake.waitForCalls((c) => c.method === 'PATCH' && c.path.startsWith(`/webhooks/${fake.applicationId}/${b.token}/messages/`) && body(c).content.includes('from bob'), 1, 20_000);
+    await fake.waitForCalls(
+      (c) =>
+        c.method === 'PATCH' &&
+        c.path.startsWith(`/webhooks/${fake.applicationId}/${b.token}/messages/`) &&
+        body(c).content.includes('from bob'),
+      1,
+      20_000,
+    );
     const bobs = mcp.calls.find((c) => c.args['text'] === 'from bob')!;
     expect(bobs.seen['authorization']).toBe(`Bearer ${vendor.issuedAccessTokens[1]}`);
     expect(bobs.seen['authorization']).not.toBe(mcp.calls[0]!.seen['authorization']);
@@ -117,11 +155,20 @@ describe('Discord end to end: /onbehalf run with each person\'s own GitHub grant
 
   it('a mention in a channel gets an answer replying to that message; a DM gets one in the DM', async () => {
     const m = fake.message(alice, { guildId, channelId }, 'what can you do?');
-    const answer = await fake.waitForCall((c) => c.method === 'POST' && c.path === `/channels/${channelId}/messages` && (c.body as { message_reference?: { message_id: string } }).message_reference?.message_id === m.id, 15_000);
+    const answer = await fake.waitForCall(
+      (c) =>
+        c.method === 'POST' &&
+        c.path === `/channels/${channelId}/messages` &&
+        (c.body as { message_reference?: { message_id: string } }).message_reference?.message_id === m.id,
+      15_000,
+    );
     expect(body(answer).content).toContain('github.echo');
     const dm = fake.dmChannelOf(bob.id);
     fake.message(bob, { channelId: dm }, 'hello?');
-    const dmAnswer = await fake.waitForCall((c) => c.method === 'POST' && c.path === `/channels/${dm}/messages`, 15_000);
+    const dmAnswer = await fake.waitForCall(
+      (c) => c.method === 'POST' && c.path === `/channels/${dm}/messages`,
+      15_000,
+    );
     expect(body(dmAnswer).content).toContain('/onbehalf run');
   });
 

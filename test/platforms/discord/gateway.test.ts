@@ -41,7 +41,13 @@ describe('Discord gateway adapter against a loopback Discord', () => {
     fake = await FakeDiscord.start();
     guildId = fake.guilds[0]!.id;
     channelId = fake.guilds[0]!.channels[0]!.id;
-    gateway = new DiscordGateway({ token: new Secret(BOT_TOKEN), applicationId: fake.applicationId, apiUrl: fake.apiUrl, core, log: createLogger('debug', logs) });
+    gateway = new DiscordGateway({
+      token: new Secret(BOT_TOKEN),
+      applicationId: fake.applicationId,
+      apiUrl: fake.apiUrl,
+      core,
+      log: createLogger('debug', logs),
+    });
     await gateway.start();
   });
   afterAll(async () => {
@@ -57,7 +63,14 @@ describe('Discord gateway adapter against a loopback Discord', () => {
   });
 
   it('asks for the privileged MessageContent intent only when DISCORD_MESSAGE_CONTENT is set', async () => {
-    const other = new DiscordGateway({ token: new Secret(BOT_TOKEN), applicationId: fake.applicationId, apiUrl: fake.apiUrl, core, log: createLogger('silent'), messageContent: true });
+    const other = new DiscordGateway({
+      token: new Secret(BOT_TOKEN),
+      applicationId: fake.applicationId,
+      apiUrl: fake.apiUrl,
+      core,
+      log: createLogger('silent'),
+      messageContent: true,
+    });
     expect(other.client.options.intents.has('MessageContent')).toBe(true);
     expect(gateway.client.options.intents.has('MessageContent')).toBe(false);
     await other.stop();
@@ -66,20 +79,39 @@ describe('Discord gateway adapter against a loopback Discord', () => {
   it('/onbehalf run is deferred ephemerally at once, the core gets the shell words, and its answer fills the reply', async () => {
     core.answer = () => ({ private: { text: 'Running `github.whoami` as you…' } });
     const before = core.events.length;
-    const { id, token } = fake.command(alice, { guildId, channelId }, ['run'], { args: 'github.whoami {"verbose":true}' });
+    const { id, token } = fake.command(alice, { guildId, channelId }, ['run'], {
+      args: 'github.whoami {"verbose":true}',
+    });
     const cb = await fake.waitForCall(callback(id));
     expect(cb.body).toEqual({ type: 5, data: { flags: 64 } });
     expect(cb.authorization).toBeUndefined();
     const e = await core.next(before + 1);
     expect(e).toMatchObject({
-      kind: 'command', text: 'run github.whoami {"verbose":true}', eventId: id,
-      identity: { platform: 'discord', workspaceId: guildId, userId: alice.id, displayName: 'alice', workspaceName: 'Acme' },
-      target: { platform: 'discord', workspaceId: guildId, channelId, userId: alice.id, isDirect: false, interaction: { id, token } },
+      kind: 'command',
+      text: 'run github.whoami {"verbose":true}',
+      eventId: id,
+      identity: {
+        platform: 'discord',
+        workspaceId: guildId,
+        userId: alice.id,
+        displayName: 'alice',
+        workspaceName: 'Acme',
+      },
+      target: {
+        platform: 'discord',
+        workspaceId: guildId,
+        channelId,
+        userId: alice.id,
+        isDirect: false,
+        interaction: { id, token },
+      },
     });
     const expiresAt = (e.target.interaction!.expiresAt ?? 0) - Date.now();
     expect(expiresAt).toBeGreaterThan(14 * 60_000);
     expect(expiresAt).toBeLessThanOrEqual(15 * 60_000);
-    const edit = await fake.waitForCall((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${token}/messages/@original`);
+    const edit = await fake.waitForCall(
+      (c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/${token}/messages/@original`,
+    );
     expect(edit.body).toMatchObject({ content: 'Running `github.whoami` as you…' });
     expect(fake.calls.indexOf(cb)).toBeLessThan(fake.calls.indexOf(edit));
   });
@@ -96,10 +128,21 @@ describe('Discord gateway adapter against a loopback Discord', () => {
     const before = core.events.length;
     const { id } = fake.message(alice, { guildId, channelId }, 'what are my open issues?');
     const e = await core.next(before + 1);
-    expect(e).toMatchObject({ kind: 'message', text: 'what are my open issues?', eventId: id, target: { channelId, messageId: id, isDirect: false, workspaceId: guildId } });
+    expect(e).toMatchObject({
+      kind: 'message',
+      text: 'what are my open issues?',
+      eventId: id,
+      target: { channelId, messageId: id, isDirect: false, workspaceId: guildId },
+    });
     const { messageId } = await gateway.outbound.reply(e.target, { text: 'You have 3 open issues.' });
-    const post = await fake.waitForCall((c) => c.method === 'POST' && c.path === `/channels/${channelId}/messages` && c.raw.includes('3 open issues'));
-    expect(post.body).toMatchObject({ content: 'You have 3 open issues.', message_reference: { message_id: id }, allowed_mentions: { parse: [] } });
+    const post = await fake.waitForCall(
+      (c) => c.method === 'POST' && c.path === `/channels/${channelId}/messages` && c.raw.includes('3 open issues'),
+    );
+    expect(post.body).toMatchObject({
+      content: 'You have 3 open issues.',
+      message_reference: { message_id: id },
+      allowed_mentions: { parse: [] },
+    });
     expect(post.authorization).toBe(`Bot ${BOT_TOKEN}`);
     expect(messageId).toMatch(/^\d+$/);
   });
@@ -118,19 +161,37 @@ describe('Discord gateway adapter against a loopback Discord', () => {
     const dm = fake.dmChannelOf(alice.id);
     const { id } = fake.message(alice, { channelId: dm }, 'hello in private');
     const e = await core.next(before + 1);
-    expect(e).toMatchObject({ kind: 'message', text: 'hello in private', eventId: id, identity: { workspaceId: guildId, userId: alice.id }, target: { channelId: dm, isDirect: true, workspaceId: guildId } });
-    const post = await fake.waitForCall((c) => c.path === `/channels/${dm}/messages` && c.raw.includes('Only for you.'));
+    expect(e).toMatchObject({
+      kind: 'message',
+      text: 'hello in private',
+      eventId: id,
+      identity: { workspaceId: guildId, userId: alice.id },
+      target: { channelId: dm, isDirect: true, workspaceId: guildId },
+    });
+    const post = await fake.waitForCall(
+      (c) => c.path === `/channels/${dm}/messages` && c.raw.includes('Only for you.'),
+    );
     expect(post.body).not.toHaveProperty('message_reference');
   });
 
   it('a secret form opens as the first response (a modal), and the submitted value reaches the core only as a Secret', async () => {
     const canary = 'ghp_modalCanary0123456789abcdefABCDEF';
-    const form = { formId: 'secret:org:org1:deploy_key', title: 'Secret deploy_key', fields: [{ id: 'value', label: 'Value of deploy_key' }] };
-    core.answer = (e) => (e.kind === 'command' ? { private: { text: 'Enter it in the form.' }, form } : { private: { text: 'Stored org secret deploy_key.' } });
+    const form = {
+      formId: 'secret:org:org1:deploy_key',
+      title: 'Secret deploy_key',
+      fields: [{ id: 'value', label: 'Value of deploy_key' }],
+    };
+    core.answer = (e) =>
+      e.kind === 'command'
+        ? { private: { text: 'Enter it in the form.' }, form }
+        : { private: { text: 'Stored org secret deploy_key.' } };
     const before = core.events.length;
     const { id } = fake.command(bob, { guildId, channelId }, ['admin', 'secret'], { args: 'set org deploy_key' });
     const cb = await fake.waitForCall(callback(id));
-    expect(cb.body).toMatchObject({ type: 9, data: { custom_id: 'obm:secret:org:org1:deploy_key', title: 'Secret deploy_key' } });
+    expect(cb.body).toMatchObject({
+      type: 9,
+      data: { custom_id: 'obm:secret:org:org1:deploy_key', title: 'Secret deploy_key' },
+    });
     await core.next(before + 1);
 
     const submit = fake.submitModal(bob, { guildId, channelId }, 'obm:secret:org:org1:deploy_key', { value: canary });
@@ -149,21 +210,31 @@ describe('Discord gateway adapter against a loopback Discord', () => {
   });
 
   it('a form the core returns late arrives as a button that opens the same modal', async () => {
-    const form = { formId: 'provider-secret:github', title: 'Client secret for github', fields: [{ id: 'value', label: 'Client secret' }] };
+    const form = {
+      formId: 'provider-secret:github',
+      title: 'Client secret for github',
+      fields: [{ id: 'value', label: 'Client secret' }],
+    };
     core.answer = async () => {
       await new Promise((r) => setTimeout(r, 2300));
       return { private: { text: 'Provider added.' }, form };
     };
-    const { id, token } = fake.command(bob, { guildId, channelId }, ['admin', 'provider'], { args: 'add github --client-id abc' });
+    const { id, token } = fake.command(bob, { guildId, channelId }, ['admin', 'provider'], {
+      args: 'add github --client-id abc',
+    });
     const cb = await fake.waitForCall(callback(id), 5000);
     expect(cb.body).toEqual({ type: 5, data: { flags: 64 } });
     expect(cb.at - (Number(BigInt(id) >> 22n) + DISCORD_EPOCH)).toBeLessThan(3000);
     const edit = await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(token), 5000);
-    const button = (edit.body as { components: { components: { custom_id: string }[] }[] }).components[0]!.components[0]!;
+    const button = (edit.body as { components: { components: { custom_id: string }[] }[] }).components[0]!
+      .components[0]!;
     expect(button.custom_id).toBe('obf:provider-secret:github');
     const click = fake.click(bob, { guildId, channelId }, button.custom_id);
     const modal = await fake.waitForCall(callback(click.id));
-    expect(modal.body).toMatchObject({ type: 9, data: { custom_id: 'obm:provider-secret:github', title: 'Client secret for github' } });
+    expect(modal.body).toMatchObject({
+      type: 9,
+      data: { custom_id: 'obm:provider-secret:github', title: 'Client secret for github' },
+    });
   });
 
   it('an interaction is acknowledged well inside 3 s even when the core takes longer (SECURITY 23)', async () => {
@@ -216,11 +287,22 @@ describe('Discord DMs when the bot is in several guilds', () => {
   const both: FakeUser = { id: snowflake(), username: 'both' };
   const onlyB: FakeUser = { id: snowflake(), username: 'onlyb' };
   const guildA = { id: snowflake(), name: 'Alpha', channels: [{ id: snowflake(), name: 'a' }], members: [both.id] };
-  const guildB = { id: snowflake(), name: 'Beta', channels: [{ id: snowflake(), name: 'b' }], members: [both.id, onlyB.id] };
+  const guildB = {
+    id: snowflake(),
+    name: 'Beta',
+    channels: [{ id: snowflake(), name: 'b' }],
+    members: [both.id, onlyB.id],
+  };
 
   beforeAll(async () => {
     fake = await FakeDiscord.start({ guilds: [guildA, guildB] });
-    gateway = new DiscordGateway({ token: new Secret(BOT_TOKEN), applicationId: fake.applicationId, apiUrl: fake.apiUrl, core, log: createLogger('silent') });
+    gateway = new DiscordGateway({
+      token: new Secret(BOT_TOKEN),
+      applicationId: fake.applicationId,
+      apiUrl: fake.apiUrl,
+      core,
+      log: createLogger('silent'),
+    });
     await gateway.start();
   });
   afterAll(async () => {
@@ -232,7 +314,10 @@ describe('Discord DMs when the bot is in several guilds', () => {
     core.answer = () => ({ private: { text: 'ok' } });
     const { token } = fake.command(onlyB, { channelId: fake.dmChannelOf(onlyB.id) }, ['whoami']);
     const e = await core.next(1);
-    expect(e).toMatchObject({ identity: { workspaceId: guildB.id, workspaceName: 'Beta' }, target: { isDirect: true, workspaceId: guildB.id } });
+    expect(e).toMatchObject({
+      identity: { workspaceId: guildB.id, workspaceName: 'Beta' },
+      target: { isDirect: true, workspaceId: guildB.id },
+    });
     await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(token));
   });
 

@@ -8,7 +8,14 @@ const BOT_TOKEN = 'MTEx.outbound-canary.' + 'x'.repeat(20);
 describe('Discord outbound from a process without a gateway', () => {
   let fake: FakeDiscord;
   let out: DiscordOutbound;
-  const target = (over: Record<string, unknown> = {}) => ({ platform: 'discord' as const, workspaceId: 'g1', channelId: '111', userId: '222', isDirect: false, ...over });
+  const target = (over: Record<string, unknown> = {}) => ({
+    platform: 'discord' as const,
+    workspaceId: 'g1',
+    channelId: '111',
+    userId: '222',
+    isDirect: false,
+    ...over,
+  });
 
   beforeAll(async () => {
     fake = await FakeDiscord.start();
@@ -18,11 +25,23 @@ describe('Discord outbound from a process without a gateway', () => {
 
   it('a private message inside the interaction window is an ephemeral follow-up with a link button', async () => {
     const t = target({ interaction: { id: '5', token: 'itok-live', expiresAt: Date.now() + 10 * 60_000 } });
-    await out.replyPrivately(t, { text: 'Connect GitHub', link: { label: 'Connect github', url: 'http://127.0.0.1:1/oauth/start?t=abc' } });
+    await out.replyPrivately(t, {
+      text: 'Connect GitHub',
+      link: { label: 'Connect github', url: 'http://127.0.0.1:1/oauth/start?t=abc' },
+    });
     const call = await fake.waitForCall((c) => c.path === `/webhooks/${fake.applicationId}/itok-live`);
     expect(call.query).toContain('wait=true');
     expect(call.authorization).toBeUndefined();
-    expect(call.body).toMatchObject({ content: 'Connect GitHub', flags: 64, components: [{ type: 1, components: [{ type: 2, style: 5, label: 'Connect github', url: 'http://127.0.0.1:1/oauth/start?t=abc' }] }] });
+    expect(call.body).toMatchObject({
+      content: 'Connect GitHub',
+      flags: 64,
+      components: [
+        {
+          type: 1,
+          components: [{ type: 2, style: 5, label: 'Connect github', url: 'http://127.0.0.1:1/oauth/start?t=abc' }],
+        },
+      ],
+    });
   });
 
   it('after the 15-minute token expires, replies go to the channel (or thread) and private ones to a DM', async () => {
@@ -43,7 +62,9 @@ describe('Discord outbound from a process without a gateway', () => {
     const contents = posts.map((p) => (p.body as { content: string }).content);
     expect(contents.every((c) => c.length <= 2000)).toBe(true);
     expect(contents.join('\n')).toBe(text);
-    expect(posts.map((p) => Boolean((p.body as { components?: unknown }).components))).toEqual(posts.map((_, i) => i === posts.length - 1));
+    expect(posts.map((p) => Boolean((p.body as { components?: unknown }).components))).toEqual(
+      posts.map((_, i) => i === posts.length - 1),
+    );
   });
 
   it('a 429 is waited out and the message is still delivered', async () => {
@@ -58,9 +79,15 @@ describe('Discord outbound from a process without a gateway', () => {
 
   it('an update edits the earlier message (through the interaction while valid)', async () => {
     await out.update(target({ channelId: '666' }), '777', { text: 'done: 3 issues' });
-    await fake.waitForCall((c) => c.method === 'PATCH' && c.path === '/channels/666/messages/777' && c.raw.includes('done: 3 issues'));
-    await out.update(target({ interaction: { token: 'itok-up', expiresAt: Date.now() + 60_000 } }), '888', { text: 'edited' });
-    await fake.waitForCall((c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/itok-up/messages/888`);
+    await fake.waitForCall(
+      (c) => c.method === 'PATCH' && c.path === '/channels/666/messages/777' && c.raw.includes('done: 3 issues'),
+    );
+    await out.update(target({ interaction: { token: 'itok-up', expiresAt: Date.now() + 60_000 } }), '888', {
+      text: 'edited',
+    });
+    await fake.waitForCall(
+      (c) => c.method === 'PATCH' && c.path === `/webhooks/${fake.applicationId}/itok-up/messages/888`,
+    );
   });
 
   it('a direct message opens a DM channel once and posts there', async () => {
@@ -72,11 +99,17 @@ describe('Discord outbound from a process without a gateway', () => {
 
   it('when Discord rejects the interaction token before our clock says so, the reply falls back to the channel and a private one to a DM', async () => {
     fake.expireInteraction('itok-revoked');
-    const t = target({ channelId: '1212', userId: '1313', interaction: { token: 'itok-revoked', expiresAt: Date.now() + 10 * 60_000 } });
+    const t = target({
+      channelId: '1212',
+      userId: '1313',
+      interaction: { token: 'itok-revoked', expiresAt: Date.now() + 10 * 60_000 },
+    });
     await out.reply(t, { text: 'public fallback' });
     await fake.waitForCall((c) => c.path === '/channels/1212/messages' && c.raw.includes('public fallback'));
     await out.replyPrivately(t, { text: 'private fallback' });
-    const dm = await fake.waitForCall((c) => c.path === `/channels/${fake.dmChannelOf('1313')}/messages` && c.raw.includes('private fallback'));
+    const dm = await fake.waitForCall(
+      (c) => c.path === `/channels/${fake.dmChannelOf('1313')}/messages` && c.raw.includes('private fallback'),
+    );
     expect(dm.body).not.toHaveProperty('flags');
     await out.update(t, '4242', { text: 'edited fallback' });
     await fake.waitForCall((c) => c.path === '/channels/1212/messages' && c.raw.includes('edited fallback'));
@@ -84,7 +117,13 @@ describe('Discord outbound from a process without a gateway', () => {
 
   it('a refused send throws a DiscordSendError naming status and code, without the token or URL', async () => {
     fake.expireInteraction('itok-secret-handle');
-    const err = await out.update(target({ channelId: 'nope', interaction: { token: 'itok-secret-handle', expiresAt: Date.now() + 60_000 } }), '1', { text: 'x' }).catch((e: unknown) => e);
+    const err = await out
+      .update(
+        target({ channelId: 'nope', interaction: { token: 'itok-secret-handle', expiresAt: Date.now() + 60_000 } }),
+        '1',
+        { text: 'x' },
+      )
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DiscordSendError);
     expect((err as Error).message).toMatch(/status 404/);
     expect((err as Error).message).not.toContain('itok-secret-handle');

@@ -10,7 +10,13 @@ const BOT_TOKEN = 'MTEx.register-canary.' + 'y'.repeat(20);
 describe('onbehalf discord register', () => {
   let fake: FakeDiscord;
   let dir: { dir: string; cleanup: () => void };
-  const env = () => ({ ONBEHALF_DATA_DIR: dir.dir, ONBEHALF_KEYS: testKey(), DISCORD_TOKEN: BOT_TOKEN, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl });
+  const env = () => ({
+    ONBEHALF_DATA_DIR: dir.dir,
+    ONBEHALF_KEYS: testKey(),
+    DISCORD_TOKEN: BOT_TOKEN,
+    DISCORD_APPLICATION_ID: fake.applicationId,
+    DISCORD_API_URL: fake.apiUrl,
+  });
 
   beforeAll(async () => {
     fake = await FakeDiscord.start();
@@ -26,7 +32,9 @@ describe('onbehalf discord register', () => {
     const r = await runCli(['discord', 'register', '--guild', guild], { cwd: dir.dir, env: env() });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const call = fake.calls.find((c) => c.method === 'PUT' && c.path === `/applications/${fake.applicationId}/guilds/${guild}/commands`)!;
+    const call = fake.calls.find(
+      (c) => c.method === 'PUT' && c.path === `/applications/${fake.applicationId}/guilds/${guild}/commands`,
+    )!;
     expect(call.authorization).toBe(`Bot ${BOT_TOKEN}`);
     const [cmd] = call.body as Opt[];
     expect(cmd!.name).toBe('onbehalf');
@@ -37,7 +45,12 @@ describe('onbehalf discord register', () => {
     // Subcommands that take words carry them in one `args` option; descriptions fit Discord's 100 chars.
     const run = cmd!.options!.find((o) => o.name === 'run')!;
     expect(run.options).toMatchObject([{ type: 3, name: 'args', required: true }]);
-    const all = [cmd!, ...cmd!.options!, ...cmd!.options!.flatMap((o) => o.options ?? []), ...cmd!.options!.flatMap((o) => (o.options ?? []).flatMap((p) => p.options ?? []))];
+    const all = [
+      cmd!,
+      ...cmd!.options!,
+      ...cmd!.options!.flatMap((o) => o.options ?? []),
+      ...cmd!.options!.flatMap((o) => (o.options ?? []).flatMap((p) => p.options ?? [])),
+    ];
     expect(all.every((o) => o.description.length >= 1 && o.description.length <= 100)).toBe(true);
     expect(cmd).not.toHaveProperty('default_member_permissions');
     expect(r.stdout).toContain(`in guild ${guild}`);
@@ -52,8 +65,12 @@ describe('onbehalf discord register', () => {
     expect(r.code).toBe(0);
     const [cmd] = fake.commands.get(guild) as Opt[];
     const registered = [
-      ...cmd!.options!.filter((o) => o.type === 1).map((o) => ({ o, spec: COMMANDS.member.find((c) => c.word === o.name)! })),
-      ...cmd!.options!.find((o) => o.name === 'admin')!.options!.map((o) => ({ o, spec: COMMANDS.admin.find((c) => c.word === o.name)! })),
+      ...cmd!
+        .options!.filter((o) => o.type === 1)
+        .map((o) => ({ o, spec: COMMANDS.member.find((c) => c.word === o.name)! })),
+      ...cmd!
+        .options!.find((o) => o.name === 'admin')!
+        .options!.map((o) => ({ o, spec: COMMANDS.admin.find((c) => c.word === o.name)! })),
     ];
     expect(registered).toHaveLength(COMMANDS.member.length + COMMANDS.admin.length);
     for (const { o, spec } of registered) {
@@ -82,7 +99,10 @@ describe('onbehalf discord register', () => {
   });
 
   it('a refusal from Discord is one line naming the status, without the token', async () => {
-    const r = await runCli(['discord', 'register', '--guild', '1'], { cwd: dir.dir, env: { ...env(), DISCORD_APPLICATION_ID: '123' } });
+    const r = await runCli(['discord', 'register', '--guild', '1'], {
+      cwd: dir.dir,
+      env: { ...env(), DISCORD_APPLICATION_ID: '123' },
+    });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('status 403, code 50001');

@@ -10,7 +10,8 @@ import { SlackSigner } from '../../support/slack-signing.js';
 const SIGNING = 'delivery-signing-secret-9f8e7d';
 const BOT_TOKEN = 'xoxb-delivery-bot-4a5b6c';
 const TEAM = 'TDELIV';
-const NOTE = /^I could not post in the channel where you asked \((not_in_channel|channel_not_found|is_archived)\), so here it is privately\./;
+const NOTE =
+  /^I could not post in the channel where you asked \((not_in_channel|channel_not_found|is_archived)\), so here it is privately\./;
 
 type Row = { id: string; status: string; request_id: string; outcome: string | null; delivery: string | null };
 
@@ -24,18 +25,41 @@ describe('Slack: no answer is ever lost', () => {
   const signer = new SlackSigner(SIGNING);
   let n = 0;
   const command = async (channelId: string, line: string, responseUrl?: string, userId = 'UALICE') => {
-    const res = await signer.post(`${t.baseUrl}/slack/events`, signer.command({ teamId: TEAM, userId, channelId, text: line, triggerId: `trig-${++n}`, ...(responseUrl ? { responseUrl } : {}) }));
+    const res = await signer.post(
+      `${t.baseUrl}/slack/events`,
+      signer.command({
+        teamId: TEAM,
+        userId,
+        channelId,
+        text: line,
+        triggerId: `trig-${++n}`,
+        ...(responseUrl ? { responseUrl } : {}),
+      }),
+    );
     expect(res.status, res.text).toBe(200);
     return res.text ? String((JSON.parse(res.text) as { text?: string }).text ?? '') : '';
   };
-  const rows = () => t.app.db.$client.prepare('select id, status, request_id, outcome, delivery from tool_calls').all() as Row[];
+  const rows = () =>
+    t.app.db.$client.prepare('select id, status, request_id, outcome, delivery from tool_calls').all() as Row[];
   const audit = (callId: string) =>
-    (t.app.db.$client.prepare('select action, outcome, detail from audit_events').all() as { action: string; outcome: string; detail: string }[]).filter((e) => e.detail?.includes(callId));
+    (
+      t.app.db.$client.prepare('select action, outcome, detail from audit_events').all() as {
+        action: string;
+        outcome: string;
+        detail: string;
+      }[]
+    ).filter((e) => e.detail?.includes(callId));
   const lastRow = () => rows().at(-1)!;
 
   beforeAll(async () => {
     [redis, slack, mcp] = await Promise.all([startTestRedis(), startSlackApi(), startMcpHttpServer()]);
-    t = await startTestApp({ REDIS_URL: redis.url, SLACK_SIGNING_SECRET: SIGNING, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slack.url, ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN` });
+    t = await startTestApp({
+      REDIS_URL: redis.url,
+      SLACK_SIGNING_SECRET: SIGNING,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: slack.url,
+      ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN`,
+    });
     expect(await command('CADMIN', `admin server add web http ${mcp.url}`, undefined, 'UADMIN')).toContain('web');
   });
   afterAll(async () => {
@@ -45,14 +69,25 @@ describe('Slack: no answer is ever lost', () => {
 
   it('in a channel the bot is in, a placeholder is posted before the tool runs and the answer edits it: one visible message', async () => {
     expect(await command('CJOINED', 'run web.echo {"text":"hello joined"}')).toContain('Running `web.echo` as you');
-    await vi.waitFor(() => expect(slack.visible('CJOINED').map((m) => m.text)).toEqual([expect.stringContaining('hello joined')]), { timeout: 20_000, interval: 50 });
+    await vi.waitFor(
+      () => expect(slack.visible('CJOINED').map((m) => m.text)).toEqual([expect.stringContaining('hello joined')]),
+      { timeout: 20_000, interval: 50 },
+    );
     const [placeholder] = slack.callsTo('chat.postMessage').filter((c) => c.body['channel'] === 'CJOINED');
     expect(String(placeholder!.body['text'])).toBe('Running `web.echo`…');
     // The placeholder's ts is stored in the call row, and the edit went to that ts.
-    await vi.waitFor(() => expect(JSON.parse(lastRow().outcome!)).toMatchObject({ notified: true }), { timeout: 5000, interval: 50 });
+    await vi.waitFor(() => expect(JSON.parse(lastRow().outcome!)).toMatchObject({ notified: true }), {
+      timeout: 5000,
+      interval: 50,
+    });
     const row = lastRow();
     const ts = (JSON.parse(row.delivery!) as { messageId: string }).messageId;
-    expect(slack.callsTo('chat.update').filter((c) => c.body['channel'] === 'CJOINED').map((c) => c.body['ts'])).toEqual([ts]);
+    expect(
+      slack
+        .callsTo('chat.update')
+        .filter((c) => c.body['channel'] === 'CJOINED')
+        .map((c) => c.body['ts']),
+    ).toEqual([ts]);
   });
 
   for (const error of ['not_in_channel', 'channel_not_found'] as const) {
@@ -68,7 +103,10 @@ describe('Slack: no answer is ever lost', () => {
       expect(String(posted['text'])).toContain(error);
       expect(String(posted['text'])).toContain(`answer for ${error}`);
       expect(slack.visible(channel)).toEqual([]);
-      await vi.waitFor(() => expect(JSON.parse(lastRow().outcome!)).toMatchObject({ notified: true }), { timeout: 5000, interval: 50 });
+      await vi.waitFor(() => expect(JSON.parse(lastRow().outcome!)).toMatchObject({ notified: true }), {
+        timeout: 5000,
+        interval: 50,
+      });
     });
   }
 
@@ -78,8 +116,16 @@ describe('Slack: no answer is ever lost', () => {
     await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
     try {
       slack.channelError('CARCHIVED', 'is_archived');
-      await command('CARCHIVED', 'run web.echo {"text":"answer for archived"}', `http://localhost:${(attacker.address() as AddressInfo).port}/hooks/x`);
-      const dm = await slack.waitFor('chat.postMessage', (c) => c.body['channel'] === 'DUALICE' && String(c.body['text']).includes('answer for archived'), 20_000);
+      await command(
+        'CARCHIVED',
+        'run web.echo {"text":"answer for archived"}',
+        `http://localhost:${(attacker.address() as AddressInfo).port}/hooks/x`,
+      );
+      const dm = await slack.waitFor(
+        'chat.postMessage',
+        (c) => c.body['channel'] === 'DUALICE' && String(c.body['text']).includes('answer for archived'),
+        20_000,
+      );
       expect(String(dm.body['text'])).toMatch(NOTE);
       expect(String(dm.body['text'])).toContain('is_archived');
       expect(slack.callsTo('conversations.open').at(-1)!.body['users']).toBe('UALICE');
@@ -94,11 +140,21 @@ describe('Slack: no answer is ever lost', () => {
     slack.failAll();
     try {
       await command('CFAIL', 'run web.echo {"text":"nobody will see this"}', slack.responseUrl('hook-fail'));
-      await vi.waitFor(() => expect(JSON.parse(lastRow().outcome ?? '{}')).toMatchObject({ notified: false, notifyFailed: { error: expect.stringContaining('fatal_error') } }), { timeout: 20_000, interval: 50 });
+      await vi.waitFor(
+        () =>
+          expect(JSON.parse(lastRow().outcome ?? '{}')).toMatchObject({
+            notified: false,
+            notifyFailed: { error: expect.stringContaining('fatal_error') },
+          }),
+        { timeout: 20_000, interval: 50 },
+      );
       const row = lastRow();
       expect(row.status).toBe('succeeded');
       const events = audit(row.id);
-      expect(events.map((e) => [e.action, e.outcome])).toEqual([['call', 'ok'], ['notify', 'notify_failed']]);
+      expect(events.map((e) => [e.action, e.outcome])).toEqual([
+        ['call', 'ok'],
+        ['notify', 'notify_failed'],
+      ]);
       expect(t.logs.lines.filter((l) => l.includes(row.id) && l.includes('could not be delivered'))).toHaveLength(1);
     } finally {
       slack.failAll(false);

@@ -36,23 +36,50 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
     return res;
   };
   let trigger = 0;
-  const command = (userId: string, line: string) => post(signer.command({ teamId: TEAM, userId, channelId: CHANNEL, text: line, triggerId: `trig-${++trigger}` }));
+  const command = (userId: string, line: string) =>
+    post(signer.command({ teamId: TEAM, userId, channelId: CHANNEL, text: line, triggerId: `trig-${++trigger}` }));
   /** The held grant's question reaches only `userId`; they press "Yes, that's me" (a signed block action). */
   const confirmHeld = async (userId: string, login: string) => {
-    const ask = await slack.waitFor('chat.postEphemeral', (c) => c.body['user'] === userId && text(c).includes(login) && text(c).includes('confirm'), 20_000);
-    const yes = (ask.body['blocks'] as { type: string; elements?: { action_id?: string; value?: string }[] }[]).flatMap((b) => b.elements ?? []).find((e) => e.action_id?.split('~')[0] === 'command' && e.value?.startsWith('connect confirm'))!;
-    expect(mcp.calls.filter((c) => c.tool === 'echo' && c.seen['authorization']?.includes(vendor.issuedAccessTokens.at(-1)!))).toEqual([]);
-    await post(signer.interaction({
-      type: 'block_actions', team: { id: TEAM }, user: { id: userId, team_id: TEAM }, trigger_id: `trig-${++trigger}`, channel: { id: CHANNEL },
-      container: { type: 'message', message_ts: '1700000001.000100', channel_id: CHANNEL }, actions: [{ action_id: 'command', value: yes.value, type: 'button', action_ts: '1' }],
-    }));
+    const ask = await slack.waitFor(
+      'chat.postEphemeral',
+      (c) => c.body['user'] === userId && text(c).includes(login) && text(c).includes('confirm'),
+      20_000,
+    );
+    const yes = (ask.body['blocks'] as { type: string; elements?: { action_id?: string; value?: string }[] }[])
+      .flatMap((b) => b.elements ?? [])
+      .find((e) => e.action_id?.split('~')[0] === 'command' && e.value?.startsWith('connect confirm'))!;
+    expect(
+      mcp.calls.filter(
+        (c) => c.tool === 'echo' && c.seen['authorization']?.includes(vendor.issuedAccessTokens.at(-1)!),
+      ),
+    ).toEqual([]);
+    await post(
+      signer.interaction({
+        type: 'block_actions',
+        team: { id: TEAM },
+        user: { id: userId, team_id: TEAM },
+        trigger_id: `trig-${++trigger}`,
+        channel: { id: CHANNEL },
+        container: { type: 'message', message_ts: '1700000001.000100', channel_id: CHANNEL },
+        actions: [{ action_id: 'command', value: yes.value, type: 'button', action_ts: '1' }],
+      }),
+    );
   };
-  const ackText = (res: { text: string }) => (res.text ? String((JSON.parse(res.text) as { text?: string }).text ?? '') : '');
+  const ackText = (res: { text: string }) =>
+    res.text ? String((JSON.parse(res.text) as { text?: string }).text ?? '') : '';
 
   beforeAll(async () => {
-    [redis, slack, vendor, mcp] = await Promise.all([startTestRedis(), startSlackApi(), OAuthTestServer.start(), startMcpHttpServer()]);
+    [redis, slack, vendor, mcp] = await Promise.all([
+      startTestRedis(),
+      startSlackApi(),
+      OAuthTestServer.start(),
+      startMcpHttpServer(),
+    ]);
     t = await startTestApp({
-      REDIS_URL: redis.url, SLACK_SIGNING_SECRET: SIGNING, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slack.url.replace(/\/$/, ''),
+      REDIS_URL: redis.url,
+      SLACK_SIGNING_SECRET: SIGNING,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: slack.url.replace(/\/$/, ''),
       ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN`,
     });
     url = `${t.baseUrl}/slack/events`;
@@ -64,20 +91,40 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
 
   it('an admin sets up provider github (client secret through the modal) and server gh-tools with slash commands', async () => {
     const e = vendor.endpoints;
-    const added = await command('UADMIN', `admin provider add github oauth2 gh-client --scopes repo --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --revoke ${e.revokeUrl} --userinfo ${e.userinfoUrl}`);
-    expect(ackText(added)).toContain(`Register this redirect URI at the vendor: ${t.app.config.publicUrl}/oauth/callback`);
+    const added = await command(
+      'UADMIN',
+      `admin provider add github oauth2 gh-client --scopes repo --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --revoke ${e.revokeUrl} --userinfo ${e.userinfoUrl}`,
+    );
+    expect(ackText(added)).toContain(
+      `Register this redirect URI at the vendor: ${t.app.config.publicUrl}/oauth/callback`,
+    );
     const open = await slack.waitFor('views.open', (c) => c.body['trigger_id'] === `trig-${trigger}`);
     expect(open.token).toBe(BOT_TOKEN);
     const view = open.body['view'] as { callback_id: string; private_metadata: string };
-    const saved = await post(signer.interaction({
-      type: 'view_submission', team: { id: TEAM }, user: { id: 'UADMIN', team_id: TEAM },
-      view: { id: 'V1', callback_id: view.callback_id, private_metadata: view.private_metadata, state: { values: { value: { value: { type: 'plain_text_input', value: CLIENT_SECRET } } } } },
-    }));
+    const saved = await post(
+      signer.interaction({
+        type: 'view_submission',
+        team: { id: TEAM },
+        user: { id: 'UADMIN', team_id: TEAM },
+        view: {
+          id: 'V1',
+          callback_id: view.callback_id,
+          private_metadata: view.private_metadata,
+          state: { values: { value: { value: { type: 'plain_text_input', value: CLIENT_SECRET } } } },
+        },
+      }),
+    );
     expect(saved.text).toContain('github');
 
     expect(ackText(await command('UADMIN', `admin server add gh-tools http ${mcp.url}`))).toContain('gh-tools');
-    expect(ackText(await command('UADMIN', 'admin bind gh-tools header Authorization oauth:github --template "Bearer {token}"'))).not.toMatch(/Use:/);
-    expect(ackText(await command('UADMIN', 'admin server list'))).toMatch(/gh-tools \(http .*\) bindings: .*Authorization/);
+    expect(
+      ackText(
+        await command('UADMIN', 'admin bind gh-tools header Authorization oauth:github --template "Bearer {token}"'),
+      ),
+    ).not.toMatch(/Use:/);
+    expect(ackText(await command('UADMIN', 'admin server list'))).toMatch(
+      /gh-tools \(http .*\) bindings: .*Authorization/,
+    );
     // A member cannot do the same.
     expect(ackText(await command('UALICE', 'admin provider list'))).toMatch(/admins only/);
   });
@@ -112,17 +159,26 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
     // The confirmation names her vendor account, reaches only her, and comes before the result.
     const confirmed = slack.calls.filter((c) => text(c).includes('alice-gh'));
     // The held-grant question, the answer to her "Yes", and the confirmation: each only to her.
-    expect(confirmed.map((c) => [c.method, c.body['user']])).toEqual([['chat.postEphemeral', 'UALICE'], ['chat.postEphemeral', 'UALICE'], ['chat.postEphemeral', 'UALICE']]);
+    expect(confirmed.map((c) => [c.method, c.body['user']])).toEqual([
+      ['chat.postEphemeral', 'UALICE'],
+      ['chat.postEphemeral', 'UALICE'],
+      ['chat.postEphemeral', 'UALICE'],
+    ]);
     expect(slack.calls.indexOf(confirmed[0]!)).toBeLessThan(slack.calls.indexOf(result));
     expect(slack.callsTo('chat.postEphemeral').every((c) => c.body['user'] === 'UALICE')).toBe(true);
   });
 
-  it('bob in the same channel gets his own prompt, not alice\'s grant; once connected his call carries his token', async () => {
+  it("bob in the same channel gets his own prompt, not alice's grant; once connected his call carries his token", async () => {
     await command('UBOB', 'run gh-tools.echo {"text":"from bob"}');
     const prompt = await slack.waitFor('chat.postEphemeral', (c) => c.body['user'] === 'UBOB', 20_000);
     expect(prompt.body['channel']).toBe(CHANNEL);
     const link = linkOf(prompt)!;
-    expect(slack.callsTo('chat.postEphemeral').filter((c) => c.body['user'] === 'UALICE').map(linkOf)).not.toContain(link);
+    expect(
+      slack
+        .callsTo('chat.postEphemeral')
+        .filter((c) => c.body['user'] === 'UALICE')
+        .map(linkOf),
+    ).not.toContain(link);
     expect(mcp.calls.filter((c) => c.args['text'] === 'from bob')).toEqual([]);
 
     vendor.login = 'bob-gh';
@@ -134,12 +190,29 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
     const bobs = mcp.calls.find((c) => c.args['text'] === 'from bob')!;
     expect(bobs.seen['authorization']).toBe(`Bearer ${vendor.issuedAccessTokens[1]}`);
     expect(bobs.seen['authorization']).not.toBe(mcp.calls[0]!.seen['authorization']);
-    expect(slack.calls.filter((c) => text(c).includes('bob-gh')).map((c) => [c.method, c.body['user']])).toEqual([['chat.postEphemeral', 'UBOB'], ['chat.postEphemeral', 'UBOB'], ['chat.postEphemeral', 'UBOB']]);
+    expect(slack.calls.filter((c) => text(c).includes('bob-gh')).map((c) => [c.method, c.body['user']])).toEqual([
+      ['chat.postEphemeral', 'UBOB'],
+      ['chat.postEphemeral', 'UBOB'],
+      ['chat.postEphemeral', 'UBOB'],
+    ]);
   });
 
   it('the same event delivered 3 times (Slack retries) gets one turn and one reply: a DM, and a mention in its thread', async () => {
-    const dm = { type: 'message', channel_type: 'im', user: 'UALICE', text: 'what can you do?', ts: '1700000900.000100', channel: 'DUALICE' };
-    const mention = { type: 'app_mention', user: 'UBOB', text: '<@UBOT> hello there', ts: '1700000901.000200', channel: CHANNEL };
+    const dm = {
+      type: 'message',
+      channel_type: 'im',
+      user: 'UALICE',
+      text: 'what can you do?',
+      ts: '1700000900.000100',
+      channel: 'DUALICE',
+    };
+    const mention = {
+      type: 'app_mention',
+      user: 'UBOB',
+      text: '<@UBOT> hello there',
+      ts: '1700000901.000200',
+      channel: CHANNEL,
+    };
     for (const retryNum of [undefined, 1, 2]) {
       await post(signer.event(dm, { teamId: TEAM, eventId: 'EvE2eDm1' }, { retryNum }));
       await post(signer.event(mention, { teamId: TEAM, eventId: 'EvE2eMention1' }, { retryNum }));

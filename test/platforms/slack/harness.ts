@@ -45,7 +45,10 @@ export interface Harness {
  * The Slack adapter as the product builds it (Bolt + our receiver on our Hono server, the Web
  * API sender) against the loopback fake Slack, with a recording chat core at the seam.
  */
-export async function startHarness(settings: Partial<SlackSettings> = {}, opts: { ackDeadlineMs?: number; answerDeadlineMs?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  settings: Partial<SlackSettings> = {},
+  opts: { ackDeadlineMs?: number; answerDeadlineMs?: number } = {},
+): Promise<Harness> {
   const { dir, cleanup } = tempDir();
   const slack = await startSlackApi();
   const logs = new LogCapture();
@@ -56,14 +59,35 @@ export async function startHarness(settings: Partial<SlackSettings> = {}, opts: 
   const inbound = new RecordingInbound();
   const platform = createSlackPlatform({
     settings: { signingSecret: SIGNING_SECRET, botToken: new Secret(BOT_TOKEN), apiUrl: slack.url, ...settings },
-    inbound, log, db, keyring, identity, audit: new AuditLog(db), publicUrl: 'http://127.0.0.1', ...opts,
+    inbound,
+    log,
+    db,
+    keyring,
+    identity,
+    audit: new AuditLog(db),
+    publicUrl: 'http://127.0.0.1',
+    ...opts,
   });
-  const web = createWeb({ log, metrics: createMetrics(), readiness: [], routes: platform.router ? [{ path: '/slack', router: platform.router }] : [] });
+  const web = createWeb({
+    log,
+    metrics: createMetrics(),
+    readiness: [],
+    routes: platform.router ? [{ path: '/slack', router: platform.router }] : [],
+  });
   const server = await listen(web, 0, '127.0.0.1');
   await platform.start();
   const baseUrl = `http://127.0.0.1:${server.port}`;
   return {
-    eventsUrl: `${baseUrl}/slack/events`, baseUrl, slack, signer: new SlackSigner(SIGNING_SECRET), inbound, platform, logs, db, keyring, identity,
+    eventsUrl: `${baseUrl}/slack/events`,
+    baseUrl,
+    slack,
+    signer: new SlackSigner(SIGNING_SECRET),
+    inbound,
+    platform,
+    logs,
+    db,
+    keyring,
+    identity,
     async stop() {
       await platform.stop();
       await server.close();

@@ -19,12 +19,24 @@ beforeEach(() => {
 const command = (text: string, triggerId = `trig-${Date.now()}`) =>
   h.signer.command({ teamId: 'T1', userId: 'UADMIN', channelId: 'CGENERAL', text, triggerId });
 
-type View = { callback_id: string; private_metadata: string; blocks: { type: string; block_id?: string; element?: { type: string; action_id: string } }[] };
+type View = {
+  callback_id: string;
+  private_metadata: string;
+  blocks: { type: string; block_id?: string; element?: { type: string; action_id: string } }[];
+};
 
 const submission = (view: View, value: string, userId = 'UADMIN') =>
   h.signer.interaction({
-    type: 'view_submission', team: { id: 'T1' }, user: { id: userId, team_id: 'T1' }, trigger_id: 'trig-submit',
-    view: { id: 'V1', callback_id: view.callback_id, private_metadata: view.private_metadata, state: { values: { value: { value: { type: 'plain_text_input', value } } } } },
+    type: 'view_submission',
+    team: { id: 'T1' },
+    user: { id: userId, team_id: 'T1' },
+    trigger_id: 'trig-submit',
+    view: {
+      id: 'V1',
+      callback_id: view.callback_id,
+      private_metadata: view.private_metadata,
+      state: { values: { value: { value: { type: 'plain_text_input', value } } } },
+    },
   });
 
 describe('Slack interactivity', () => {
@@ -33,7 +45,13 @@ describe('Slack interactivity', () => {
     const res = await h.signer.post(h.eventsUrl, command('whoami', 'trig-1'));
     expect(res.status).toBe(200);
     expect(JSON.parse(res.text)).toMatchObject({ response_type: 'ephemeral', text: 'You are Alice (member).' });
-    expect(h.inbound.events[0]).toMatchObject({ kind: 'command', text: 'whoami', triggerId: 'trig-1', identity: { workspaceId: 'T1', userId: 'UADMIN' }, target: { channelId: 'CGENERAL', isDirect: false } });
+    expect(h.inbound.events[0]).toMatchObject({
+      kind: 'command',
+      text: 'whoami',
+      triggerId: 'trig-1',
+      identity: { workspaceId: 'T1', userId: 'UADMIN' },
+      target: { channelId: 'CGENERAL', isDirect: false },
+    });
     expect(h.slack.calls).toHaveLength(0);
   });
 
@@ -52,19 +70,35 @@ describe('Slack interactivity', () => {
     h.inbound.answer = async (e: Inbound) =>
       e.kind === 'form_submit'
         ? { private: { text: 'Stored org secret key.' } }
-        : { form: { formId: 'secret:org:-:key', title: 'Org secret "key"', fields: [{ id: 'value', label: 'Value of key' }] } };
+        : {
+            form: {
+              formId: 'secret:org:-:key',
+              title: 'Org secret "key"',
+              fields: [{ id: 'value', label: 'Value of key' }],
+            },
+          };
     const res = await h.signer.post(h.eventsUrl, command('admin secret set org key', 'trig-form'));
     expect(res.status).toBe(200);
     const open = await h.slack.waitFor('views.open');
     expect(open.body['trigger_id']).toBe('trig-form');
     const view = open.body['view'] as View;
-    expect(view.blocks.find((b) => b.type === 'input')).toMatchObject({ block_id: 'value', element: { type: 'plain_text_input', action_id: 'value' } });
+    expect(view.blocks.find((b) => b.type === 'input')).toMatchObject({
+      block_id: 'value',
+      element: { type: 'plain_text_input', action_id: 'value' },
+    });
 
     const sub = await h.signer.post(h.eventsUrl, submission(view, canary));
     expect(sub.status).toBe(200);
-    expect(JSON.parse(sub.text)).toMatchObject({ response_action: 'update', view: { blocks: [{ text: { text: 'Stored org secret key.' } }] } });
+    expect(JSON.parse(sub.text)).toMatchObject({
+      response_action: 'update',
+      view: { blocks: [{ text: { text: 'Stored org secret key.' } }] },
+    });
     const submitted = h.inbound.events.find((e) => e.kind === 'form_submit');
-    expect(submitted).toMatchObject({ formId: 'secret:org:-:key', target: { channelId: 'CGENERAL' }, identity: { userId: 'UADMIN' } });
+    expect(submitted).toMatchObject({
+      formId: 'secret:org:-:key',
+      target: { channelId: 'CGENERAL' },
+      identity: { userId: 'UADMIN' },
+    });
     const value = (submitted as Extract<Inbound, { kind: 'form_submit' }>).values['value'];
     expect(value).toBeInstanceOf(Secret);
     expect(value!.reveal()).toBe(canary);
@@ -77,27 +111,59 @@ describe('Slack interactivity', () => {
     h.inbound.answer = async () => {
       throw new Error('database is locked');
     };
-    const view = { callback_id: 'onbehalf_form', private_metadata: JSON.stringify({ formId: 'secret:org:-:k', channelId: 'C1', isDirect: false }), blocks: [] };
+    const view = {
+      callback_id: 'onbehalf_form',
+      private_metadata: JSON.stringify({ formId: 'secret:org:-:k', channelId: 'C1', isDirect: false }),
+      blocks: [],
+    };
     const res = await h.signer.post(h.eventsUrl, submission(view, 'whatever'));
-    expect(JSON.parse(res.text)).toMatchObject({ response_action: 'errors', errors: { value: expect.stringContaining('Not saved') } });
+    expect(JSON.parse(res.text)).toMatchObject({
+      response_action: 'errors',
+      errors: { value: expect.stringContaining('Not saved') },
+    });
   });
 
   it('a button carrying a command is a button event for the person who clicked; its answer is ephemeral', async () => {
     h.inbound.answer = async () => ({ private: { text: 'Disconnected github.' } });
-    const res = await h.signer.post(h.eventsUrl, h.signer.interaction({
-      type: 'block_actions', team: { id: 'T1' }, user: { id: 'UBOB', team_id: 'T1' }, trigger_id: 'trig-btn', channel: { id: 'CGENERAL' },
-      container: { type: 'message', message_ts: '1700000001.000100', channel_id: 'CGENERAL' }, message: { ts: '1700000001.000100', thread_ts: '1700000000.000100' },
-      actions: [{ action_id: 'command', value: 'disconnect github', type: 'button', action_ts: '1' }],
-    }));
+    const res = await h.signer.post(
+      h.eventsUrl,
+      h.signer.interaction({
+        type: 'block_actions',
+        team: { id: 'T1' },
+        user: { id: 'UBOB', team_id: 'T1' },
+        trigger_id: 'trig-btn',
+        channel: { id: 'CGENERAL' },
+        container: { type: 'message', message_ts: '1700000001.000100', channel_id: 'CGENERAL' },
+        message: { ts: '1700000001.000100', thread_ts: '1700000000.000100' },
+        actions: [{ action_id: 'command', value: 'disconnect github', type: 'button', action_ts: '1' }],
+      }),
+    );
     expect(res.status).toBe(200);
-    expect(h.inbound.events[0]).toMatchObject({ kind: 'button', actionId: 'command', value: 'disconnect github', identity: { userId: 'UBOB' }, target: { threadId: '1700000000.000100' } });
-    expect((await h.slack.waitFor('chat.postEphemeral')).body).toMatchObject({ user: 'UBOB', thread_ts: '1700000000.000100', text: 'Disconnected github.' });
+    expect(h.inbound.events[0]).toMatchObject({
+      kind: 'button',
+      actionId: 'command',
+      value: 'disconnect github',
+      identity: { userId: 'UBOB' },
+      target: { threadId: '1700000000.000100' },
+    });
+    expect((await h.slack.waitFor('chat.postEphemeral')).body).toMatchObject({
+      user: 'UBOB',
+      thread_ts: '1700000000.000100',
+      text: 'Disconnected github.',
+    });
   });
 
   it('a click on a link button is acknowledged and goes nowhere', async () => {
-    const res = await h.signer.post(h.eventsUrl, h.signer.interaction({
-      type: 'block_actions', team: { id: 'T1' }, user: { id: 'UBOB' }, channel: { id: 'C1' }, actions: [{ action_id: 'link', type: 'button', action_ts: '1' }],
-    }));
+    const res = await h.signer.post(
+      h.eventsUrl,
+      h.signer.interaction({
+        type: 'block_actions',
+        team: { id: 'T1' },
+        user: { id: 'UBOB' },
+        channel: { id: 'C1' },
+        actions: [{ action_id: 'link', type: 'button', action_ts: '1' }],
+      }),
+    );
     expect(res.status).toBe(200);
     expect(h.inbound.events).toHaveLength(0);
   });

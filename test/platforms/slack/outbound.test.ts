@@ -14,7 +14,14 @@ beforeEach(() => {
   h.slack.calls.length = 0;
 });
 
-const target: ReplyTarget = { platform: 'slack', workspaceId: 'T1', channelId: 'CGENERAL', threadId: '1700000000.000100', userId: 'UALICE', isDirect: false };
+const target: ReplyTarget = {
+  platform: 'slack',
+  workspaceId: 'T1',
+  channelId: 'CGENERAL',
+  threadId: '1700000000.000100',
+  userId: 'UALICE',
+  isDirect: false,
+};
 type Block = { type: string; text?: { text: string } };
 const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
@@ -24,11 +31,17 @@ describe('Slack outbound (Web API only, usable from a worker)', () => {
     const call = h.slack.callsTo('chat.postMessage')[0]!;
     expect(r.messageId).toMatch(/^\d+\.\d+$/);
     expect(call.token).toBe(BOT_TOKEN);
-    expect(call.body).toMatchObject({ channel: 'CGENERAL', thread_ts: target.threadId, text: 'result: &lt;!channel&gt; &amp; &lt;@U1&gt;' });
+    expect(call.body).toMatchObject({
+      channel: 'CGENERAL',
+      thread_ts: target.threadId,
+      text: 'result: &lt;!channel&gt; &amp; &lt;@U1&gt;',
+    });
   });
 
   it('splits a 100,000-character answer into messages within Slack limits without losing a character', async () => {
-    const text = Array.from({ length: 2000 }, (_, i) => `line ${i} ${'x<&'.repeat(15)}`).join('\n').slice(0, 100_000);
+    const text = Array.from({ length: 2000 }, (_, i) => `line ${i} ${'x<&'.repeat(15)}`)
+      .join('\n')
+      .slice(0, 100_000);
     await h.platform.outbound.reply(target, { text, link: { label: 'Open', url: 'http://127.0.0.1:1/x' } });
     const posts = h.slack.callsTo('chat.postMessage');
     expect(posts.length).toBeGreaterThan(1);
@@ -58,7 +71,11 @@ describe('Slack outbound (Web API only, usable from a worker)', () => {
 
   it('updates an earlier message in place', async () => {
     await h.platform.outbound.update(target, '1700000009.000100', { text: 'done: 3 issues' });
-    expect(h.slack.callsTo('chat.update')[0]!.body).toMatchObject({ channel: 'CGENERAL', ts: '1700000009.000100', text: 'done: 3 issues' });
+    expect(h.slack.callsTo('chat.update')[0]!.body).toMatchObject({
+      channel: 'CGENERAL',
+      ts: '1700000009.000100',
+      text: 'done: 3 issues',
+    });
   });
 
   it('sends a direct message through conversations.open', async () => {
@@ -67,8 +84,10 @@ describe('Slack outbound (Web API only, usable from a worker)', () => {
     expect(h.slack.callsTo('chat.postMessage')[0]!.body).toMatchObject({ channel: 'DUBOB', text: 'hi Bob' });
   });
 
-  it('a failed call throws a SlackSendError naming the method and Slack\'s error, never the token', async () => {
-    const err = await h.platform.outbound.openSecretForm(target, { formId: 'f', title: 't', fields: [] }, undefined).catch((e: Error) => e);
+  it("a failed call throws a SlackSendError naming the method and Slack's error, never the token", async () => {
+    const err = await h.platform.outbound
+      .openSecretForm(target, { formId: 'f', title: 't', fields: [] }, undefined)
+      .catch((e: Error) => e);
     expect(err).toMatchObject({ code: 'slack_send_failed', message: 'Slack refused views.open (no_trigger_id)' });
     const bad = await h.platform.outbound.call('T1', 'no.such.method', {}).catch((e: Error) => e);
     expect(bad).toMatchObject({ code: 'slack_send_failed', slackError: 'unknown_method' });

@@ -28,12 +28,23 @@ describe('a secret typed into a Slack modal', () => {
   beforeAll(async () => {
     slack = await startSlackApi();
     app = await createApp(
-      testConfig(dir.dir, { SLACK_SIGNING_SECRET: SIGNING, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slack.url.replace(/\/$/, ''), ONBEHALF_ADMINS: 'slack:TACME:UADA' }),
+      testConfig(dir.dir, {
+        SLACK_SIGNING_SECRET: SIGNING,
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_API_URL: slack.url.replace(/\/$/, ''),
+        ONBEHALF_ADMINS: 'slack:TACME:UADA',
+      }),
       { mode: 'serve', logDestination: logs },
     );
     policy = new Policy(app.db, app.keyring);
     const services: ChatServices = {
-      identity: app.identity, linkCodes: new LinkCodes(app.db), orgJoins: new OrgJoins(app.db), audit: app.audit, outbound: app.outbound, llm: false, dataDir: app.config.dataDir,
+      identity: app.identity,
+      linkCodes: new LinkCodes(app.db),
+      orgJoins: new OrgJoins(app.db),
+      audit: app.audit,
+      outbound: app.outbound,
+      llm: false,
+      dataDir: app.config.dataDir,
       policy: policy as unknown as ChatServices['policy'],
       oauth: {} as ChatServices['oauth'],
       runner: {} as ChatServices['runner'],
@@ -49,13 +60,32 @@ describe('a secret typed into a Slack modal', () => {
   });
 
   const submit = (view: { callback_id: string; private_metadata: string }, userId: string, value: string) =>
-    signer.post(url, signer.interaction({
-      type: 'view_submission', team: { id: 'TACME' }, user: { id: userId, team_id: 'TACME' },
-      view: { id: 'V1', callback_id: view.callback_id, private_metadata: view.private_metadata, state: { values: { value: { value: { type: 'plain_text_input', value } } } } },
-    }));
+    signer.post(
+      url,
+      signer.interaction({
+        type: 'view_submission',
+        team: { id: 'TACME' },
+        user: { id: userId, team_id: 'TACME' },
+        view: {
+          id: 'V1',
+          callback_id: view.callback_id,
+          private_metadata: view.private_metadata,
+          state: { values: { value: { value: { type: 'plain_text_input', value } } } },
+        },
+      }),
+    );
 
   it('opens as a modal, is stored sealed, and never appears in a Web API call or a log line', async () => {
-    const res = await signer.post(url, signer.command({ teamId: 'TACME', userId: 'UADA', channelId: 'COPS', text: 'admin secret set org deploy_key', triggerId: 'trig-ada' }));
+    const res = await signer.post(
+      url,
+      signer.command({
+        teamId: 'TACME',
+        userId: 'UADA',
+        channelId: 'COPS',
+        text: 'admin secret set org deploy_key',
+        triggerId: 'trig-ada',
+      }),
+    );
     expect(res.status).toBe(200);
     const open = await slack.waitFor('views.open');
     expect(open.body['trigger_id']).toBe('trig-ada');
@@ -67,7 +97,11 @@ describe('a secret typed into a Slack modal', () => {
     expect(done.text).toContain('deploy_key');
     const org = app.identity.orgFor('slack', 'TACME');
     expect(policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe(CANARY);
-    const row = app.db.select().from(secrets).all().find((s) => s.name === 'deploy_key')!;
+    const row = app.db
+      .select()
+      .from(secrets)
+      .all()
+      .find((s) => s.name === 'deploy_key')!;
     expect(JSON.stringify(row)).not.toContain(CANARY);
     app.db.$client.pragma('wal_checkpoint(TRUNCATE)');
     expect(readFileSync(app.config.databasePath).includes(Buffer.from(CANARY))).toBe(false);
@@ -78,7 +112,10 @@ describe('a secret typed into a Slack modal', () => {
   });
 
   it('a member who submits the same form (a forged modal) stores nothing', async () => {
-    const view = { callback_id: 'onbehalf_form', private_metadata: JSON.stringify({ formId: 'secret:org:x:deploy_key', channelId: 'COPS', isDirect: false }) };
+    const view = {
+      callback_id: 'onbehalf_form',
+      private_metadata: JSON.stringify({ formId: 'secret:org:x:deploy_key', channelId: 'COPS', isDirect: false }),
+    };
     const res = await submit(view, 'UMAX', 'member-tries-' + CANARY);
     expect(res.text).toContain('Only admins');
     const org = app.identity.orgFor('slack', 'TACME');

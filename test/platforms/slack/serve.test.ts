@@ -19,7 +19,14 @@ beforeAll(async () => {
   slack = await startSlackApi();
   const t = tempDir();
   cleanup = t.cleanup;
-  app = await createApp(testConfig(t.dir, { SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: botToken, SLACK_API_URL: slack.url.replace(/\/$/, '') }), { logDestination: logs });
+  app = await createApp(
+    testConfig(t.dir, {
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_BOT_TOKEN: botToken,
+      SLACK_API_URL: slack.url.replace(/\/$/, ''),
+    }),
+    { logDestination: logs },
+  );
   app.chat = inbound;
   await app.start();
 }, 30_000);
@@ -34,13 +41,19 @@ describe('onbehalf serve with Slack configured', () => {
     const url = `http://127.0.0.1:${app.port}/slack/events`;
     const signer = new SlackSigner(SIGNING_SECRET);
     const event = { type: 'app_mention', user: 'UALICE', text: '<@UBOT> hi', ts: '1700000001.000100', channel: 'C1' };
-    expect((await signer.post(url, signer.event(event, { teamId: 'T1', eventId: 'EvServe1' }, { secret: 'not-the-secret' }))).status).toBe(401);
+    expect(
+      (await signer.post(url, signer.event(event, { teamId: 'T1', eventId: 'EvServe1' }, { secret: 'not-the-secret' })))
+        .status,
+    ).toBe(401);
     expect((await signer.post(url, signer.event(event, { teamId: 'T1', eventId: 'EvServe1' }))).status).toBe(200);
     expect(inbound.events.map((e) => e.eventId)).toEqual(['EvServe1']);
   });
 
   it('sends through app.outbound with the bot token, which never reaches a log line', async () => {
-    await app.outbound.reply({ platform: 'slack', workspaceId: 'T1', channelId: 'C1', userId: 'UALICE', isDirect: false }, { text: 'hello' });
+    await app.outbound.reply(
+      { platform: 'slack', workspaceId: 'T1', channelId: 'C1', userId: 'UALICE', isDirect: false },
+      { text: 'hello' },
+    );
     expect((await slack.waitFor('chat.postMessage')).token).toBe(botToken);
     expect(logs.containing(botToken)).toEqual([]);
   });
@@ -53,7 +66,10 @@ describe('slack/manifest.yaml', () => {
     const manifest = readFileSync(new URL('../../../slack/manifest.yaml', import.meta.url), 'utf8');
     const scopes = [...manifest.matchAll(/^ {6}- ([a-z:._]+)$/gm)].map((m) => m[1]);
     for (const s of SLACK_BOT_SCOPES) expect(scopes).toContain(s);
-    for (const e of ['app_mention', 'message.im', 'app_uninstalled', 'tokens_revoked', 'command: /onbehalf']) expect(manifest).toContain(e);
-    expect([...manifest.matchAll(/(?:url|request_url): (\S+)/g)].map((m) => m[1])).toEqual(Array(3).fill('https://onbehalf.example.com/slack/events'));
+    for (const e of ['app_mention', 'message.im', 'app_uninstalled', 'tokens_revoked', 'command: /onbehalf'])
+      expect(manifest).toContain(e);
+    expect([...manifest.matchAll(/(?:url|request_url): (\S+)/g)].map((m) => m[1])).toEqual(
+      Array(3).fill('https://onbehalf.example.com/slack/events'),
+    );
   });
 });

@@ -20,7 +20,10 @@ describe('Slack over Socket Mode (SLACK_APP_TOKEN set)', () => {
 
   it('a mention redelivered with retry_attempt reaches the chat core once; both deliveries are acked', async () => {
     const body = {
-      team_id: 'T1', api_app_id: 'A_FAKE', type: 'event_callback', event_id: 'EvSock1',
+      team_id: 'T1',
+      api_app_id: 'A_FAKE',
+      type: 'event_callback',
+      event_id: 'EvSock1',
       event: { type: 'app_mention', user: 'UALICE', text: '<@UBOT> hi', ts: '1700000200.000100', channel: 'C1' },
     };
     expect(await h.slack.socketSend('events_api', body)).toMatchObject({ envelope_id: expect.any(String) });
@@ -32,7 +35,14 @@ describe('Slack over Socket Mode (SLACK_APP_TOKEN set)', () => {
 
   it('a slash command is answered in the ack payload, privately', async () => {
     h.inbound.answer = async () => ({ private: { text: 'pong' } });
-    const ack = await h.slack.socketSend('slash_commands', { team_id: 'T1', user_id: 'UALICE', channel_id: 'C1', command: '/onbehalf', text: 'help', trigger_id: 't1' });
+    const ack = await h.slack.socketSend('slash_commands', {
+      team_id: 'T1',
+      user_id: 'UALICE',
+      channel_id: 'C1',
+      command: '/onbehalf',
+      text: 'help',
+      trigger_id: 't1',
+    });
     expect(ack?.payload).toMatchObject({ response_type: 'ephemeral', text: 'pong' });
     expect(h.logs.containing(APP_TOKEN)).toEqual([]);
   });

@@ -8,7 +8,12 @@ const body = JSON.stringify({ type: 'event_callback', event_id: 'Ev1' });
 
 function check(o: Parameters<SlackSigner['sign']>[2] = {}, sent = body) {
   const req = signer.sign(sent, 'json', o);
-  return verifySlackRequest({ signingSecret: secret, rawBody: req.body, signature: req.headers['x-slack-signature'], timestamp: req.headers['x-slack-request-timestamp'] });
+  return verifySlackRequest({
+    signingSecret: secret,
+    rawBody: req.body,
+    signature: req.headers['x-slack-signature'],
+    timestamp: req.headers['x-slack-request-timestamp'],
+  });
 }
 
 describe('Slack request verification', () => {
@@ -36,7 +41,21 @@ describe('Slack request verification', () => {
   });
   it('refuses a malformed timestamp or a truncated signature', () => {
     const req = signer.sign(body, 'json');
-    expect(verifySlackRequest({ signingSecret: secret, rawBody: body, signature: req.headers['x-slack-signature'], timestamp: 'abc' })).toEqual({ ok: false, reason: 'bad_timestamp' });
-    expect(verifySlackRequest({ signingSecret: secret, rawBody: body, signature: req.headers['x-slack-signature']!.slice(0, 40), timestamp: req.headers['x-slack-request-timestamp'] })).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(
+      verifySlackRequest({
+        signingSecret: secret,
+        rawBody: body,
+        signature: req.headers['x-slack-signature'],
+        timestamp: 'abc',
+      }),
+    ).toEqual({ ok: false, reason: 'bad_timestamp' });
+    expect(
+      verifySlackRequest({
+        signingSecret: secret,
+        rawBody: body,
+        signature: req.headers['x-slack-signature']!.slice(0, 40),
+        timestamp: req.headers['x-slack-request-timestamp'],
+      }),
+    ).toEqual({ ok: false, reason: 'bad_signature' });
   });
 });

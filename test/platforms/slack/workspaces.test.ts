@@ -10,15 +10,25 @@ const INSTALL_TOKEN = 'xoxb-installed-canary-123abc';
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
-    botToken: undefined, adminsFromWorkspace: true,
-    install: { clientId: '111.222', clientSecret: new Secret(CLIENT_SECRET), stateSecret: new Secret('state-secret-for-tests-0123') },
+    botToken: undefined,
+    adminsFromWorkspace: true,
+    install: {
+      clientId: '111.222',
+      clientSecret: new Secret(CLIENT_SECRET),
+      stateSecret: new Secret('state-secret-for-tests-0123'),
+    },
   });
 });
 afterAll(async () => {
   await h?.stop();
 });
 
-const wsRow = (teamId: string) => h.db.select().from(workspaces).where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId))).get();
+const wsRow = (teamId: string) =>
+  h.db
+    .select()
+    .from(workspaces)
+    .where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId)))
+    .get();
 
 describe('Slack workspaces (multi-workspace install flow)', () => {
   it('an install through /slack/install and /slack/oauth_redirect stores the bot token sealed, one org per workspace', async () => {
@@ -31,7 +41,9 @@ describe('Slack workspaces (multi-workspace install flow)', () => {
     const state = location.searchParams.get('state')!;
     const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
 
-    const done = await fetch(`${h.baseUrl}/slack/oauth_redirect?code=code-1&state=${encodeURIComponent(state)}`, { headers: { cookie } });
+    const done = await fetch(`${h.baseUrl}/slack/oauth_redirect?code=code-1&state=${encodeURIComponent(state)}`, {
+      headers: { cookie },
+    });
     expect(done.status).toBe(200);
     expect(await done.text()).toContain('onbehalf is installed');
     const exchange = h.slack.callsTo('oauth.v2.access')[0]!;
@@ -52,11 +64,19 @@ describe('Slack workspaces (multi-workspace install flow)', () => {
     expect(wsRow('TEVIL')).toBeUndefined();
   });
 
-  it('events of an installed workspace are answered with that workspace\'s token; a workspace owner becomes admin', async () => {
+  it("events of an installed workspace are answered with that workspace's token; a workspace owner becomes admin", async () => {
     h.slack.users.set('UOWNER', { id: 'UOWNER', is_owner: true });
     h.inbound.answer = async () => ({ private: { text: 'hi owner' } });
-    const ev = { type: 'app_mention', user: 'UOWNER', text: '<@UBOT> hello', ts: '1700000100.000100', channel: 'CACME' };
-    expect((await h.signer.post(h.eventsUrl, h.signer.event(ev, { teamId: 'TACME', eventId: 'EvAcme1' }))).status).toBe(200);
+    const ev = {
+      type: 'app_mention',
+      user: 'UOWNER',
+      text: '<@UBOT> hello',
+      ts: '1700000100.000100',
+      channel: 'CACME',
+    };
+    expect((await h.signer.post(h.eventsUrl, h.signer.event(ev, { teamId: 'TACME', eventId: 'EvAcme1' }))).status).toBe(
+      200,
+    );
     expect(h.inbound.events).toHaveLength(1);
     expect((await h.slack.waitFor('chat.postEphemeral')).token).toBe(INSTALL_TOKEN);
     expect(h.slack.callsTo('users.info')[0]!.body).toMatchObject({ user: 'UOWNER' });
@@ -66,19 +86,44 @@ describe('Slack workspaces (multi-workspace install flow)', () => {
 
   it('a member who is not a workspace admin stays a member', async () => {
     h.slack.users.set('UMEMBER', { id: 'UMEMBER' });
-    const ev = { type: 'app_mention', user: 'UMEMBER', text: '<@UBOT> hello', ts: '1700000101.000100', channel: 'CACME' };
+    const ev = {
+      type: 'app_mention',
+      user: 'UMEMBER',
+      text: '<@UBOT> hello',
+      ts: '1700000101.000100',
+      channel: 'CACME',
+    };
     await h.signer.post(h.eventsUrl, h.signer.event(ev, { teamId: 'TACME', eventId: 'EvAcme2' }));
     expect(h.identity.resolve({ platform: 'slack', workspaceId: 'TACME', userId: 'UMEMBER' }).user.role).toBe('member');
   });
 
-  it('app_uninstalled removes the workspace\'s bot token; its later events reach nothing', async () => {
+  it("app_uninstalled removes the workspace's bot token; its later events reach nothing", async () => {
     const before = h.inbound.events.length;
-    const uninstall = JSON.stringify({ team_id: 'TACME', api_app_id: 'A_FAKE', type: 'event_callback', event_id: 'EvUninst', event: { type: 'app_uninstalled' } });
+    const uninstall = JSON.stringify({
+      team_id: 'TACME',
+      api_app_id: 'A_FAKE',
+      type: 'event_callback',
+      event_id: 'EvUninst',
+      event: { type: 'app_uninstalled' },
+    });
     expect((await h.signer.post(h.eventsUrl, h.signer.sign(uninstall, 'json'))).status).toBe(200);
     expect(wsRow('TACME')!.botTokenSealed).toBeNull();
-    const ev = { type: 'app_mention', user: 'UOWNER', text: '<@UBOT> still there?', ts: '1700000102.000100', channel: 'CACME' };
-    expect((await h.signer.post(h.eventsUrl, h.signer.event(ev, { teamId: 'TACME', eventId: 'EvAcme3' }))).status).toBe(200);
+    const ev = {
+      type: 'app_mention',
+      user: 'UOWNER',
+      text: '<@UBOT> still there?',
+      ts: '1700000102.000100',
+      channel: 'CACME',
+    };
+    expect((await h.signer.post(h.eventsUrl, h.signer.event(ev, { teamId: 'TACME', eventId: 'EvAcme3' }))).status).toBe(
+      200,
+    );
     expect(h.inbound.events).toHaveLength(before);
-    await expect(h.platform.outbound.reply({ platform: 'slack', workspaceId: 'TACME', channelId: 'C', userId: 'U', isDirect: false }, { text: 'x' })).rejects.toMatchObject({ slackError: 'workspace_not_installed' });
+    await expect(
+      h.platform.outbound.reply(
+        { platform: 'slack', workspaceId: 'TACME', channelId: 'C', userId: 'U', isDirect: false },
+        { text: 'x' },
+      ),
+    ).rejects.toMatchObject({ slackError: 'workspace_not_installed' });
   });
 });

@@ -45,21 +45,33 @@ const bearer = (h: string | undefined) => h?.match(/^Bearer (.+)$/)?.[1];
  * caller). Stop it in afterAll.
  */
 export async function startMcpHttpServer(
-  opts: { /** Answer POSTs as SSE streams instead of JSON. Default false. */ sse?: boolean; /** List a per-caller tool. Default false. */ callerTools?: boolean } = {},
+  opts: {
+    /** Answer POSTs as SSE streams instead of JSON. Default false. */ sse?: boolean;
+    /** List a per-caller tool. Default false. */ callerTools?: boolean;
+  } = {},
 ): Promise<TestMcpHttpServer> {
   const denied = new Set<string>();
   const scopes = new Map<string, Set<string>>();
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   let failing = { n: 0, status: 503 };
   const state = {
-    calls: [] as SeenCall[], cancelled: 0, requests: 0, cancellations: [] as { requestId: unknown; reason: unknown }[], callIds: [] as { id: unknown; tool: unknown }[],
-    rawArguments: [] as string[], listedWith: [] as string[],
+    calls: [] as SeenCall[],
+    cancelled: 0,
+    requests: 0,
+    cancellations: [] as { requestId: unknown; reason: unknown }[],
+    callIds: [] as { id: unknown; tool: unknown }[],
+    rawArguments: [] as string[],
+    listedWith: [] as string[],
   };
 
   const newSession = async (authorization: string | undefined) => {
     const server = new McpServer({ name: 'test-http', version: '1.0.0' });
     if (opts.callerTools && authorization) {
-      server.registerTool(`only_for_${fingerprint(authorization).slice(3, 11)}`, { description: 'Listed only to this caller', inputSchema: {} }, async () => ({ content: [{ type: 'text' as const, text: 'yours' }] }));
+      server.registerTool(
+        `only_for_${fingerprint(authorization).slice(3, 11)}`,
+        { description: 'Listed only to this caller', inputSchema: {} },
+        async () => ({ content: [{ type: 'text' as const, text: 'yours' }] }),
+      );
     }
     registerTestTools(server, {
       credentials: (extra) => {
@@ -91,14 +103,17 @@ export async function startMcpHttpServer(
       const raw = Buffer.concat(chunks).toString('utf8');
       const body = raw ? JSON.parse(raw) : undefined;
       for (const m of [body].flat()) {
-        if (m?.method === 'notifications/cancelled') state.cancellations.push({ requestId: m.params?.requestId, reason: m.params?.reason });
+        if (m?.method === 'notifications/cancelled')
+          state.cancellations.push({ requestId: m.params?.requestId, reason: m.params?.reason });
         if (m?.method === 'tools/call') state.callIds.push({ id: m.id, tool: m.params?.name });
       }
       if (body?.method === 'tools/call') state.rawArguments.push(JSON.stringify(body.params?.arguments ?? null));
       if (body?.method === 'tools/list') state.listedWith.push(req.headers.authorization ?? '');
       const token = bearer(req.headers.authorization);
       if (token && (denied.has(token) || api.rejectAll)) {
-        res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
+        res
+          .writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' })
+          .end('{"error":"invalid_token"}');
         return;
       }
       if (body?.method === 'tools/call') {
@@ -108,7 +123,12 @@ export async function startMcpHttpServer(
           return;
         }
         if (body.params?.name === 'admin_op' && !(token && scopes.get(token)?.has('admin'))) {
-          res.writeHead(403, { 'www-authenticate': 'Bearer error="insufficient_scope", scope="admin"', 'content-type': 'application/json' }).end('{"error":"insufficient_scope"}');
+          res
+            .writeHead(403, {
+              'www-authenticate': 'Bearer error="insufficient_scope", scope="admin"',
+              'content-type': 'application/json',
+            })
+            .end('{"error":"insufficient_scope"}');
           return;
         }
       }
@@ -116,7 +136,9 @@ export async function startMcpHttpServer(
       let transport = typeof sid === 'string' ? sessions.get(sid) : undefined;
       if (!transport) {
         if (body?.method !== 'initialize') {
-          res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
+          res
+            .writeHead(404, { 'content-type': 'application/json' })
+            .end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
           return;
         }
         transport = await newSession(req.headers.authorization);

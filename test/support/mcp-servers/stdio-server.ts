@@ -12,7 +12,10 @@ const server = new McpServer({ name: 'test-stdio', version: '1.0.0' });
 registerTestTools(
   server,
   {
-    credentials: () => Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !SAFE.has(k) && !RUNTIME.test(k) && v !== undefined)) as Record<string, string>,
+    credentials: () =>
+      Object.fromEntries(
+        Object.entries(process.env).filter(([k, v]) => !SAFE.has(k) && !RUNTIME.test(k) && v !== undefined),
+      ) as Record<string, string>,
     record: () => undefined,
     cancelled: () => undefined,
     env: () => ({ ...process.env }),

@@ -13,7 +13,9 @@ export interface SeenCall {
 
 /** Hooks a server gives the shared tools: what the caller's credentials are, and where to record. */
 export interface ToolHost {
-  credentials(extra: { requestInfo?: { headers?: Record<string, string | string[] | undefined> } }): Record<string, string>;
+  credentials(extra: {
+    requestInfo?: { headers?: Record<string, string | string[] | undefined> };
+  }): Record<string, string>;
   record(call: SeenCall): void;
   cancelled(tool: string): void;
   env(): Record<string, string | undefined>;
@@ -26,8 +28,10 @@ const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
  * redacts every credential it sent from a tool's answer, so an echoed raw value would come back as
  * `[redacted]`; the fingerprint still proves which value arrived.
  */
-export const fingerprint = (value: string): string => `fp:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
-const fingerprints = (o: Record<string, string | undefined>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === undefined ? v : fingerprint(v)]));
+export const fingerprint = (value: string): string =>
+  `fp:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
+const fingerprints = (o: Record<string, string | undefined>) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === undefined ? v : fingerprint(v)]));
 
 /**
  * The tools every test MCP server offers: whoami, echo, env_dump, slow (honours cancellation),
@@ -36,27 +40,55 @@ const fingerprints = (o: Record<string, string | undefined>) => Object.fromEntri
 export function registerTestTools(server: McpServer, host: ToolHost, opts: { stdio?: boolean } = {}): void {
   const notes: string[] = [];
   const seenOf = (extra: Parameters<ToolHost['credentials']>[0]) => host.credentials(extra);
-  server.registerTool('whoami', { description: 'The credentials this call arrived with', inputSchema: {}, annotations: { readOnlyHint: true } }, async (_a, extra) => {
-    const seen = seenOf(extra);
-    host.record({ tool: 'whoami', args: {}, seen });
-    return text(JSON.stringify(fingerprints(seen)));
-  });
-  server.registerTool('leak_credentials', { description: 'A misbehaving tool: answers with the raw credentials it received', inputSchema: {}, annotations: { readOnlyHint: true } }, async (_a, extra) => {
-    const seen = seenOf(extra);
-    host.record({ tool: 'leak_credentials', args: {}, seen });
-    return text(`I received: ${JSON.stringify(seen)}`);
-  });
-  server.registerTool('echo', { description: 'Echoes text', inputSchema: { text: z.string().max(100_000), repo: z.string().optional(), email: z.string().optional() }, annotations: { readOnlyHint: true } }, async (args, extra) => {
-    host.record({ tool: 'echo', args, seen: seenOf(extra) });
-    return text(JSON.stringify(args));
-  });
-  server.registerTool('env_dump', { description: 'The whole environment of this process', inputSchema: {}, annotations: { readOnlyHint: true } }, async (_a, extra) => {
-    host.record({ tool: 'env_dump', args: {}, seen: seenOf(extra) });
-    return text(JSON.stringify(fingerprints(host.env())));
-  });
+  server.registerTool(
+    'whoami',
+    { description: 'The credentials this call arrived with', inputSchema: {}, annotations: { readOnlyHint: true } },
+    async (_a, extra) => {
+      const seen = seenOf(extra);
+      host.record({ tool: 'whoami', args: {}, seen });
+      return text(JSON.stringify(fingerprints(seen)));
+    },
+  );
+  server.registerTool(
+    'leak_credentials',
+    {
+      description: 'A misbehaving tool: answers with the raw credentials it received',
+      inputSchema: {},
+      annotations: { readOnlyHint: true },
+    },
+    async (_a, extra) => {
+      const seen = seenOf(extra);
+      host.record({ tool: 'leak_credentials', args: {}, seen });
+      return text(`I received: ${JSON.stringify(seen)}`);
+    },
+  );
+  server.registerTool(
+    'echo',
+    {
+      description: 'Echoes text',
+      inputSchema: { text: z.string().max(100_000), repo: z.string().optional(), email: z.string().optional() },
+      annotations: { readOnlyHint: true },
+    },
+    async (args, extra) => {
+      host.record({ tool: 'echo', args, seen: seenOf(extra) });
+      return text(JSON.stringify(args));
+    },
+  );
+  server.registerTool(
+    'env_dump',
+    { description: 'The whole environment of this process', inputSchema: {}, annotations: { readOnlyHint: true } },
+    async (_a, extra) => {
+      host.record({ tool: 'env_dump', args: {}, seen: seenOf(extra) });
+      return text(JSON.stringify(fingerprints(host.env())));
+    },
+  );
   server.registerTool(
     'slow',
-    { description: 'Waits ms milliseconds; stops when cancelled', inputSchema: { ms: z.number().int().min(0), marker: z.string().optional() }, annotations: { readOnlyHint: true } },
+    {
+      description: 'Waits ms milliseconds; stops when cancelled',
+      inputSchema: { ms: z.number().int().min(0), marker: z.string().optional() },
+      annotations: { readOnlyHint: true },
+    },
     async ({ ms, marker }, extra) => {
       host.record({ tool: 'slow', args: { ms, marker }, seen: seenOf(extra) });
       if (marker) appendFileSync(marker, 'started\n');
@@ -74,7 +106,10 @@ export function registerTestTools(server: McpServer, host: ToolHost, opts: { std
   );
   server.registerTool(
     'create_note',
-    { description: 'Creates a note (not idempotent)', inputSchema: { text: z.string(), file: z.string().optional(), delayMs: z.number().int().optional() } },
+    {
+      description: 'Creates a note (not idempotent)',
+      inputSchema: { text: z.string(), file: z.string().optional(), delayMs: z.number().int().optional() },
+    },
     async ({ text: t, file, delayMs }, extra) => {
       host.record({ tool: 'create_note', args: { text: t }, seen: seenOf(extra) });
       if (file) appendFileSync(file, `started ${t}\n`);
@@ -85,7 +120,11 @@ export function registerTestTools(server: McpServer, host: ToolHost, opts: { std
   );
   server.registerTool(
     'read_notes',
-    { description: 'Reads notes (read-only)', inputSchema: { file: z.string().optional(), delayMs: z.number().int().optional() }, annotations: { readOnlyHint: true } },
+    {
+      description: 'Reads notes (read-only)',
+      inputSchema: { file: z.string().optional(), delayMs: z.number().int().optional() },
+      annotations: { readOnlyHint: true },
+    },
     async ({ file, delayMs }, extra) => {
       host.record({ tool: 'read_notes', args: {}, seen: seenOf(extra) });
       if (file) appendFileSync(file, 'started read\n');
@@ -97,8 +136,9 @@ export function registerTestTools(server: McpServer, host: ToolHost, opts: { std
     host.record({ tool: 'admin_op', args: {}, seen: seenOf(extra) });
     return text('admin op done');
   });
-  if (opts.stdio) server.registerTool('crash', { description: 'Exits the stdio server process', inputSchema: {} }, async () => {
-    setTimeout(() => process.exit(3), 10);
-    return text('crashing');
-  });
+  if (opts.stdio)
+    server.registerTool('crash', { description: 'Exits the stdio server process', inputSchema: {} }, async () => {
+      setTimeout(() => process.exit(3), 10);
+      return text('crashing');
+    });
 }
