@@ -15,4 +15,33 @@ export default tseslint.config(
     },
   },
   { files: ['src/config.ts', 'test/**', 'bench/**', '*.config.ts'], rules: { 'no-restricted-properties': 'off' } },
+  {
+    // Size: a file is read in one sitting, a function on one screen.
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines': ['warn', { max: 300, skipBlankLines: false, skipComments: false }],
+      'max-lines-per-function': ['warn', { max: 60, skipBlankLines: false, skipComments: false, IIFEs: true }],
+    },
+  },
+  {
+    // Dependencies point inward: nothing below chat/ knows chat/ or a platform (DESIGN, "Target layout").
+    files: [
+      'src/{oauth,policy,runner,mcp,agent,identity,crypto,db,net,audit,redis}/**/*.ts',
+      'src/{errors,config,log,metrics,events}.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'warn',
+        {
+          patterns: [
+            {
+              group: ['**/chat', '**/chat/**', '**/platforms', '**/platforms/**', '**/web', '**/web/**'],
+              message:
+                'Inner layers return values; chat/ words them and platforms/ deliver them (DESIGN, dependency rule).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );
