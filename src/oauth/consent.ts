@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { and, eq, lt } from 'drizzle-orm';
 import { z } from 'zod';
 import { newId } from '../db/index.js';
-import { linkedAccounts, oauthStates, orgs, usedLinks, users, workspaces } from '../db/schema.js';
+import { linkedAccounts, oauthStates, orgs, providerExtra, usedLinks, users, workspaces } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
@@ -131,8 +131,8 @@ export class ConsentStep {
       .where(and(eq(users.id, claims.data.u), eq(users.orgId, claims.data.o)))
       .get();
     if (!p || !user) return fail(404, 'Unknown provider', 'The provider of this link no longer exists.');
-    const pkce = p.extra['pkceMethods'];
-    if (Array.isArray(pkce) && !pkce.includes('S256'))
+    const pkce = providerExtra(p).pkceMethods;
+    if (pkce && !pkce.includes('S256'))
       return fail(
         400,
         'Provider not supported',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { and, desc, eq, isNotNull, isNull } from 'drizzle-orm';
 import type { z } from 'zod';
 import { SealError, Secret } from '../crypto/index.js';
-import { oauthProviders, oauthStates, orgs, users } from '../db/schema.js';
+import { oauthProviders, oauthStates, orgs, providerExtra, users } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 import {
   ConsentStep,
@@ -190,7 +190,7 @@ export class ConnectFlow {
     const p = this.d.db.select().from(oauthProviders).where(eq(oauthProviders.id, row.providerId)).get();
     if (!p) return fail(404, 'Unknown provider', 'The provider of this sign-in no longer exists.');
     // RFC 9207: a response from another issuer is discarded without showing its error fields.
-    if (row.issuer && (q.iss !== undefined || p.extra['issParameterSupported'] === true)) {
+    if (row.issuer && (q.iss !== undefined || providerExtra(p).issParameterSupported === true)) {
       if (!q.iss || q.iss.replace(/\/+$/, '') !== row.issuer.replace(/\/+$/, '')) {
         this.d.log.warn({ provider: p.slug }, 'callback from an unexpected issuer discarded');
         return fail(
@@ -251,7 +251,7 @@ export class ConnectFlow {
     const userName = user?.displayName ?? 'you';
     // One vendor account, one person: unless an admin allowed sharing, another user's account is refused.
     const owner =
-      p.extra['shareVendorAccounts'] === true
+      providerExtra(p).shareVendorAccounts === true
         ? undefined
         : this.conns.ownerOfVendorAccount(row.orgId, p.id, identity, row.userId);
     if (owner) {

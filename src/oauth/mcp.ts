@@ -7,7 +7,7 @@ import {
 import { checkResourceAllowed, resourceUrlFromServerUrl } from '@modelcontextprotocol/sdk/shared/auth-utils.js';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
-import { oauthProviders } from '../db/schema.js';
+import { oauthProviders } from '../db/schema/index.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { RedisLock } from './lock.js';
 import type { ProviderStore } from './providers.js';

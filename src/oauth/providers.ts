@@ -2,11 +2,12 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
-import { oauthProviders } from '../db/schema.js';
+import { oauthProviders, providerExtra, type ProviderExtra } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import type { UrlCheck } from '../net/index.js';
 import { presets } from './presets.js';
+import { slugSchema } from '../names.js';
 
 /** A provider row as stored. */
 export type ProviderRow = typeof oauthProviders.$inferSelect;
@@ -58,7 +59,6 @@ export type ProviderResult =
 /** Outcome of a change that returns nothing but a message. */
 export type Done = { ok: true; message: string } | { ok: false; error: string };
 
-const slugSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/);
 const oidcConfig = z.looseObject({
   issuer: z.string(),
   authorization_endpoint: z.string(),
@@ -189,7 +189,7 @@ export class ProviderStore {
         userinfoUrl?: string | undefined;
         issuer?: string | undefined;
         scopes: string[];
-        extra: Record<string, unknown>;
+        extra: ProviderExtra;
       }
     | Extract<ProviderResult, { ok: false }>
   > {
@@ -301,12 +301,12 @@ export class ProviderStore {
   }
 
   /** Merges keys into a provider's `extra` settings. */
-  setExtra(orgId: string, slug: string, patch: Record<string, unknown>): void {
+  setExtra(orgId: string, slug: string, patch: ProviderExtra): void {
     const p = this.get(orgId, slug);
     if (p)
       this.d.db
         .update(oauthProviders)
-        .set({ extra: { ...p.extra, ...patch } })
+        .set({ extra: { ...providerExtra(p), ...patch } })
         .where(eq(oauthProviders.id, p.id))
         .run();
   }

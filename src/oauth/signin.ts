@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { SealError, Secret } from '../crypto/index.js';
-import { linkedAccounts, oauthProviders, oauthStates } from '../db/schema.js';
+import { linkedAccounts, oauthProviders, oauthStates } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 import { fail, type ConsentStep } from './consent.js';
 import type { OAuthDeps } from './deps.js';

@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import { SealError, Secret } from '../crypto/index.js';
+import { providerExtra } from '../db/schema/index.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { quirksOf } from './presets.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
@@ -70,7 +71,7 @@ export class TokenClient {
 
   #clientAuth(p: ProviderRow, body: URLSearchParams, headers: Record<string, string>): void {
     const secret = this.providers.clientSecret(p);
-    if (secret && p.extra['tokenEndpointAuthMethod'] === 'client_secret_basic') {
+    if (secret && providerExtra(p).tokenEndpointAuthMethod === 'client_secret_basic') {
       const enc = (s: string) => encodeURIComponent(s);
       headers['authorization'] =
         `Basic ${Buffer.from(`${enc(p.clientId)}:${enc(secret.reveal())}`).toString('base64')}`;
