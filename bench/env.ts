@@ -124,7 +124,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       orgId = r.org.id;
       userIds[who] = r.user.id;
     }
-    const added = await app.oauth!.addProvider(orgId, {
+    const added = await app.oauth.addProvider(orgId, {
       slug: 'vendor',
       kind: 'oauth2',
       clientId: 'bench-client',
@@ -136,18 +136,18 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     if (!added.ok) throw new Error(`provider: ${added.error}`);
     const tokens = {} as Record<BenchUser, string>;
     const refreshTokens = async (who: BenchUser) => {
-      const tok = await app.oauth!.accessTokenFor(orgId, userIds[who], 'vendor');
+      const tok = await app.oauth.accessTokenFor(orgId, userIds[who], 'vendor');
       if (tok.kind !== 'ok') throw new Error(`no token for ${who}: ${tok.kind}`);
       tokens[who] = tok.token.reveal();
     };
     for (const who of USERS) {
       oauth.login = `${who}-vendor`;
-      const step = await authorizeInBrowser(await app.oauth!.connectLink(orgId, userIds[who], 'vendor'));
+      const step = await authorizeInBrowser(await app.oauth.connectLink(orgId, userIds[who], 'vendor'));
       if (!('callbackUrl' in step)) throw new Error(`connect ${who}: ${step.status}`);
       const cb = await step.browser.fetch(step.callbackUrl);
       if (cb.status !== 200) throw new Error(`callback ${who}: ${cb.status}`);
       // A first connect from an unproven browser is held until its user confirms.
-      const ok = await app.oauth!.confirmHeld(orgId, userIds[who], 'vendor');
+      const ok = await app.oauth.confirmHeld(orgId, userIds[who], 'vendor');
       if (!ok.ok) throw new Error(`confirm ${who}: ${ok.error}`);
       await refreshTokens(who);
     }
@@ -181,7 +181,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       userIds,
       tokens,
       logs,
-      childEnv: { ...env, REDIS_URL: app.redisUrl!, DATABASE_URL: `file:${app.config.databasePath}`, PORT: '0' },
+      childEnv: { ...env, REDIS_URL: app.redisUrl, DATABASE_URL: `file:${app.config.databasePath}`, PORT: '0' },
       request: (who, server, tool, args, i) => ({
         orgId,
         userId: userIds[who],
@@ -215,12 +215,12 @@ export async function startBenchEnv(): Promise<BenchEnv> {
             db: app.db,
             policy: app.policy,
             pool: app.pool,
-            tokens: app.oauth!,
+            tokens: app.oauth,
             notifier,
             audit: app.audit,
             log: app.log,
-            connection: app.redis!,
-            redisUrl: app.redisUrl!,
+            connection: app.redis,
+            redisUrl: app.redisUrl,
           },
           { prefix, maxQueuedPerUser: 1_000_000 },
         );

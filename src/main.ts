@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { App, AppMode } from './app.js';
+import type { AppBase, AppMode } from './app.js';
 import type { Config } from './config.js';
 import { CLI_COMMANDS, commandUsage, findCommand, usage } from './cli-usage.js';
 
@@ -8,18 +8,18 @@ const asked = help(process.argv.slice(2));
 if (asked !== undefined) process.exit(asked);
 
 const { createApp } = await import('./app.js');
-const { ConfigError, loadConfig } = await import('./config.js');
+const { loadConfig } = await import('./config.js');
 const { isCodedError } = await import('./errors.js');
-const { rotateKeys, Secret } = await import('./crypto/index.js');
+const { rotateKeys } = await import('./crypto/index.js');
 const { openDb, runMigrations } = await import('./db/index.js');
 const { SHELL_USER, demoCommand, shellCommand } = await import('./demo/cli.js');
-const { registerCommands } = await import('./platforms/discord/index.js');
+const { registerCommand } = await import('./platforms/discord/index.js');
 
 function out(line: string) {
   process.stdout.write(line + '\n');
 }
 
-async function runUntilSignal(app: App): Promise<number> {
+async function runUntilSignal(app: AppBase): Promise<number> {
   try {
     await app.start();
   } catch (err) {
@@ -70,6 +70,9 @@ function help(argv: string[]): number | undefined {
   return 0;
 }
 
+type Flags = { as?: string | boolean; script?: string | boolean; guild?: string | boolean };
+const config = (): Config => loadConfig();
+
 async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
   const { values, positionals } = parseArgs({
@@ -78,67 +81,22 @@ async function main(argv: string[]): Promise<number> {
     strict: false,
     options: { as: { type: 'string' }, script: { type: 'boolean' }, guild: { type: 'string' } },
   });
-  const config = (): Config => loadConfig();
-
   switch (command) {
     case 'serve':
     case 'worker':
       return runUntilSignal(await createApp(config(), { mode: command satisfies AppMode }));
-    case 'migrate': {
-      const db = openDb(config().databasePath, { migrate: false });
-      const applied = runMigrations(db);
-      db.$client.close();
-      out(applied === 0 ? 'Database is up to date.' : `Applied ${applied} migration(s).`);
-      return 0;
-    }
-    case 'keys': {
-      if (positionals[0] !== 'rotate') {
-        out('onbehalf keys: unknown subcommand. Use: onbehalf keys rotate (onbehalf keys --help)');
-        return 2;
-      }
-      const app = await createApp(config(), { mode: 'cli' });
-      try {
-        const report = rotateKeys(app.db, app.keyring);
-        const total = report.columns.reduce((n, c) => n + c.resealed, 0);
-        for (const c of report.columns)
-          out(`${c.table}.${c.column}: ${c.resealed} re-sealed, ${c.alreadyCurrent} already under ${report.keyId}`);
-        out(`Re-sealed ${total} value(s) under key ${report.keyId}.`);
-        return 0;
-      } finally {
-        await app.stop();
-      }
-    }
-    case 'discord': {
-      if (positionals[0] !== 'register') {
-        out('onbehalf discord: unknown subcommand. Use: onbehalf discord register [--guild ID]');
-        return 2;
-      }
-      const { discord } = config();
-      if (!discord.token || !discord.applicationId)
-        throw new ConfigError(
-          'DISCORD_TOKEN is required for discord register (example: DISCORD_TOKEN=MTEx…(bot token))',
-        );
-      const guild = typeof values.guild === 'string' ? values.guild : undefined;
-      const r = await registerCommands({
-        token: new Secret(discord.token),
-        applicationId: discord.applicationId,
-        apiUrl: discord.apiUrl,
-        guildId: guild,
-      });
-      out(
-        `Registered /onbehalf ${r.scope === 'guild' ? `in guild ${r.guildId} (available now)` : 'globally (Discord may take up to an hour to show it everywhere)'}:`,
-      );
-      for (const name of r.registered) out(`  /${name}`);
-      return 0;
-    }
-    case 'shell': {
-      const user = typeof values.as === 'string' ? values.as : '';
-      if (!SHELL_USER.test(user)) {
-        out('onbehalf shell: say who you are. Use: onbehalf shell --as NAME (1–32 letters, digits, . _ -)');
-        return 2;
-      }
-      return shellCommand(config(), user);
-    }
+    case 'migrate':
+      return migrate();
+    case 'keys':
+      return positionals[0] === 'rotate'
+        ? keysRotate()
+        : refuse('onbehalf keys: unknown subcommand. Use: onbehalf keys rotate (onbehalf keys --help)');
+    case 'discord':
+      return positionals[0] === 'register'
+        ? discordRegister(values)
+        : refuse('onbehalf discord: unknown subcommand. Use: onbehalf discord register [--guild ID]');
+    case 'shell':
+      return shell(values);
     case 'demo':
       return demoCommand(config(), {
         script: values.script === true,
@@ -148,16 +106,54 @@ async function main(argv: string[]): Promise<number> {
       out(usage());
       return 0;
     default:
-      out(`onbehalf: unknown command "${command}".\n${usage()}`);
-      return 2;
+      return refuse(`onbehalf: unknown command "${command}".\n${usage()}`);
   }
-  void values;
+}
+
+/** A usage mistake: one line (or the usage), exit code 2. */
+function refuse(line: string): number {
+  out(line);
+  return 2;
+}
+
+async function migrate(): Promise<number> {
+  const db = openDb(config().databasePath, { migrate: false });
+  const applied = runMigrations(db);
+  db.$client.close();
+  out(applied === 0 ? 'Database is up to date.' : `Applied ${applied} migration(s).`);
+  return 0;
+}
+
+async function keysRotate(): Promise<number> {
+  const app = await createApp(config(), { mode: 'cli' });
+  try {
+    const report = rotateKeys(app.db, app.keyring);
+    const total = report.columns.reduce((n, c) => n + c.resealed, 0);
+    for (const c of report.columns)
+      out(`${c.table}.${c.column}: ${c.resealed} re-sealed, ${c.alreadyCurrent} already under ${report.keyId}`);
+    out(`Re-sealed ${total} value(s) under key ${report.keyId}.`);
+    return 0;
+  } finally {
+    await app.stop();
+  }
+}
+
+async function discordRegister(values: Flags): Promise<number> {
+  const guild = typeof values.guild === 'string' ? values.guild : undefined;
+  for (const line of await registerCommand(config().discord, guild)) out(line);
+  return 0;
+}
+
+async function shell(values: Flags): Promise<number> {
+  const user = typeof values.as === 'string' ? values.as : '';
+  if (!SHELL_USER.test(user))
+    return refuse('onbehalf shell: say who you are. Use: onbehalf shell --as NAME (1–32 letters, digits, . _ -)');
+  return shellCommand(config(), user);
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    // Every coded error's message is safe and sufficient for the operator: printed as one line.
     if (isCodedError(err)) {
       process.stderr.write(`onbehalf: ${err.message}\n`);
       process.exit(2);

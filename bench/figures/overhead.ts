@@ -41,7 +41,7 @@ const med = (xs: number[]) => stats(xs).median;
  * one by one; per-stage timestamps show where the added time goes.
  */
 export async function toolOverhead(env: BenchEnv, o: BenchOptions): Promise<BenchRow[]> {
-  const runner = env.app.runner!;
+  const runner = env.app.runner;
   const direct = new Client({ name: 'bench-direct', version: '1.0.0' });
   await direct.connect(
     new StreamableHTTPClientTransport(new URL(env.mcp.url), {
@@ -57,7 +57,7 @@ export async function toolOverhead(env: BenchEnv, o: BenchOptions): Promise<Benc
       () => undefined,
     ),
     probe(
-      env.app.oauth!,
+      env.app.oauth,
       'accessTokenFor',
       () => (trace.tokenIn ??= performance.now()),
       () => (trace.tokenOut = performance.now()),

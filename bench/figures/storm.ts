@@ -8,7 +8,7 @@ async function burst(
   n: number,
   tag: string,
 ): Promise<{ ms: number; notResult: number; tokens: Set<string> }> {
-  const runner = env.app.runner!;
+  const runner = env.app.runner;
   const from = env.mcp.calls.length;
   const t0 = performance.now();
   const ids = await Promise.all(

@@ -1,53 +1,54 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pino } from 'pino';
 import type { Hono } from 'hono';
 import { createApp, type App } from '../app.js';
 import type { Config } from '../config.js';
-import { ShellOutbound, runShell } from '../platforms/shell/index.js';
+import { ShellPlatform } from '../platforms/shell/index.js';
 import { chatPolicy } from '../runner/index.js';
 import type { WebEnv } from '../web/index.js';
 import { notesServer } from './notes-server.js';
 import { DemoProvider } from './provider.js';
-import { DEMO_PATHS, runDemoScript, setupDemo } from './run.js';
+import { DEMO_PATHS, DemoScript, setupDemo } from './run.js';
 
 /** Local user names the shell accepts. */
 export const SHELL_USER = /^[A-Za-z0-9_.-]{1,32}$/;
 
+type Io = { input: Readable; output: NodeJS.WritableStream };
+const terminal = (): Io => ({ input: process.stdin, output: process.stdout });
+
 /**
- * Builds and starts the whole product for a terminal session, its web server on 127.0.0.1 only
- * (the OAuth callback is for a browser on this machine); logs go to `<dataDir>/onbehalf.log`.
+ * Builds the whole product for a terminal session with `shell` as its chat platform, its web
+ * server on 127.0.0.1 only (the OAuth callback is for a browser on this machine); logs go to `logFile`.
  */
-async function startForTerminal(
+function terminalApp(
   config: Config,
-  routes: { path: string; router: Hono<WebEnv> }[] = [],
-  logFile = path.join(config.dataDir, 'onbehalf.log'),
-): Promise<{ app: App; logFile: string }> {
-  const app = await createApp(config, {
+  o: { shell: ShellPlatform; logFile: string; routes?: { path: string; router: Hono<WebEnv> }[] },
+): Promise<App> {
+  return createApp(config, {
     mode: 'serve',
-    logDestination: pino.destination({ dest: logFile, mkdir: true, sync: false }),
-    routes,
+    logDestination: pino.destination({ dest: o.logFile, mkdir: true, sync: false }),
+    routes: o.routes ?? [],
+    platforms: [o.shell],
     hostname: '127.0.0.1',
   });
-  await app.start();
-  if (!app.chat) throw new Error('the chat core could not be built (Redis is required)');
-  return { app, logFile };
 }
 
 /** `onbehalf shell --as NAME`: the product with a terminal as its chat platform. */
-export async function shellCommand(
-  config: Config,
-  user: string,
-  io = { input: process.stdin, output: process.stdout },
-): Promise<number> {
-  const { app, logFile } = await startForTerminal(config);
+export async function shellCommand(config: Config, user: string, io: Io = terminal()): Promise<number> {
+  const logFile = path.join(config.dataDir, 'onbehalf.log');
+  const shell = new ShellPlatform({
+    user,
+    input: io.input,
+    output: io.output,
+    banner: `onbehalf shell as ${user} in workspace "local" (logs: ${logFile}). Type /onbehalf help; Ctrl-D leaves.\n`,
+  });
+  const app = await terminalApp(config, { shell, logFile });
   try {
-    app.outbound.register('shell', new ShellOutbound(io.output));
-    io.output.write(
-      `onbehalf shell as ${user} in workspace "local" (logs: ${logFile}). Type /onbehalf help; Ctrl-D leaves.\n`,
-    );
-    await runShell({ core: app.chat!, user, input: io.input, output: io.output });
+    await app.start();
+    await shell.finished;
     return 0;
   } finally {
     await app.stop();
@@ -61,7 +62,7 @@ export async function shellCommand(
 export async function demoCommand(
   config: Config,
   opts: { script: boolean; user?: string },
-  io = { input: process.stdin, output: process.stdout },
+  io: Io = terminal(),
 ): Promise<number> {
   const user = opts.user ?? 'alice';
   const provider = new DemoProvider();
@@ -76,23 +77,29 @@ export async function demoCommand(
     admins: [...config.admins, `shell:local:${user}`],
     allowPrivateUrls: true,
   };
-  let started: Awaited<ReturnType<typeof startForTerminal>>;
+  const logFile = path.join(config.dataDir, 'demo.log');
+  const script = opts.script ? new DemoScript(io.output, user) : undefined;
+  const shell =
+    script?.shell ??
+    new ShellPlatform({
+      user,
+      input: io.input,
+      output: io.output,
+      banner: `You are ${user}. Try: /onbehalf run notes.whoami {}  — open the link it prints in a browser on this machine. Ctrl-D leaves.\n`,
+    });
+  const routes = [
+    { path: DEMO_PATHS.oauth, router: provider.router() as unknown as Hono<WebEnv> },
+    { path: DEMO_PATHS.notes, router: notesServer(provider) as unknown as Hono<WebEnv> },
+  ];
+  let app: App;
   try {
-    started = await startForTerminal(
-      demoConfig,
-      [
-        { path: DEMO_PATHS.oauth, router: provider.router() as unknown as Hono<WebEnv> },
-        { path: DEMO_PATHS.notes, router: notesServer(provider) as unknown as Hono<WebEnv> },
-      ],
-      path.join(config.dataDir, 'demo.log'),
-    );
+    app = await terminalApp(demoConfig, { shell, logFile, routes });
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
-  const { app, logFile } = started;
   try {
-    await setupDemo({ oauth: app.oauth!, policy: chatPolicy(app.policy, app.catalog) }, app.identity, {
+    await setupDemo({ oauth: app.oauth, policy: chatPolicy(app.policy, app.catalog) }, app.identity, {
       publicUrl: config.publicUrl,
       provider,
       user,
@@ -101,12 +108,9 @@ export async function demoCommand(
       `onbehalf demo at ${config.publicUrl} (logs: ${logFile}; data: ${dataDir}, removed when the demo ends).\n` +
         'Set up: OAuth provider "demo" (offline, on this machine) and MCP server "notes" whose Authorization header is each caller\'s own demo token.\n',
     );
-    if (opts.script) return (await runDemoScript(app.chat!, app.outbound, io.output, user)) ? 0 : 1;
-    app.outbound.register('shell', new ShellOutbound(io.output));
-    io.output.write(
-      `You are ${user}. Try: /onbehalf run notes.whoami {}  — open the link it prints in a browser on this machine. Ctrl-D leaves.\n`,
-    );
-    await runShell({ core: app.chat!, user, input: io.input, output: io.output });
+    await app.start();
+    if (script) return (await script.run()) ? 0 : 1;
+    await shell.finished;
     return 0;
   } finally {
     await app.stop();

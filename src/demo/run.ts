@@ -1,8 +1,8 @@
 import { PassThrough, Writable } from 'node:stream';
 import { Secret } from '../crypto/index.js';
-import type { ChatServices, ChatInbound, OutboundRouter } from '../chat/index.js';
+import type { ChatServices } from '../chat/index.js';
 import type { Identity } from '../identity/index.js';
-import { ShellOutbound, runShell, shellIdentity } from '../platforms/shell/index.js';
+import { ShellPlatform, shellIdentity } from '../platforms/shell/index.js';
 import type { DemoProvider } from './provider.js';
 
 /** Where the demo peers are mounted on the product's own web server. */
@@ -46,16 +46,12 @@ export async function setupDemo(
   if (!b.ok) throw new Error(`demo set-up: ${b.error}`);
 }
 
-/**
- * Opens a connect link as a browser on this machine would: the consent page, Continue (its hidden
- * fields, keeping the browser cookie), then signing in at the demo provider as `login`.
- */
-export async function followConnectLink(url: string, login: string): Promise<string> {
+/** A browser's cookie jar for one origin: each request sends what that origin set before. */
+function cookieBrowser(origin: string) {
   const jar = new Map<string, string>();
-  const browse = async (u: URL, init: RequestInit = {}) => {
+  return async (u: URL, init: RequestInit = {}) => {
     const headers = new Headers(init.headers);
-    if (jar.size && u.origin === new URL(url).origin)
-      headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+    if (jar.size && u.origin === origin) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
     const r = await fetch(u, { redirect: 'manual', ...init, headers });
     for (const c of r.headers.getSetCookie()) {
       const [pair] = c.split(';');
@@ -64,6 +60,31 @@ export async function followConnectLink(url: string, login: string): Promise<str
     }
     return r;
   };
+}
+
+/** A page that did not answer 200, as one line. */
+const pageFailed = (status: number, html: string) =>
+  new Error(
+    `the connect page answered ${status}: ${html
+      .replace(/<[^>]+>/g, ' ')
+      .trim()
+      .slice(0, 200)}`,
+  );
+
+/** A page's visible text. */
+const pageText = (html: string) =>
+  html
+    .replace(/<(style|script)[^>]*>[\s\S]*?<\/\1>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+/**
+ * Opens a connect link as a browser on this machine would: the consent page, Continue (its hidden
+ * fields, keeping the browser cookie), then signing in at the demo provider as `login`.
+ */
+export async function followConnectLink(url: string, login: string): Promise<string> {
+  const browse = cookieBrowser(new URL(url).origin);
   const consent = await browse(new URL(url));
   const form = await consent.text();
   const fields = Object.fromEntries(
@@ -72,13 +93,7 @@ export async function followConnectLink(url: string, login: string): Promise<str
       m[2]!.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))),
     ]),
   );
-  if (consent.status !== 200 || !fields['csrf'])
-    throw new Error(
-      `the connect page answered ${consent.status}: ${form
-        .replace(/<[^>]+>/g, ' ')
-        .trim()
-        .slice(0, 200)}`,
-    );
+  if (consent.status !== 200 || !fields['csrf']) throw pageFailed(consent.status, form);
   const action = new URL('start', url);
   const cont = await browse(action, {
     method: 'POST',
@@ -97,18 +112,8 @@ export async function followConnectLink(url: string, login: string): Promise<str
       continue;
     }
     const body = await r.text();
-    if (r.status !== 200)
-      throw new Error(
-        `the connect page answered ${r.status}: ${body
-          .replace(/<[^>]+>/g, ' ')
-          .trim()
-          .slice(0, 200)}`,
-      );
-    return body
-      .replace(/<(style|script)[^>]*>[\s\S]*?<\/\1>/g, ' ')
-      .replace(/<[^>]+>/g, ' ')
-      .replace(/\s+/g, ' ')
-      .trim();
+    if (r.status !== 200) throw pageFailed(r.status, body);
+    return pageText(body);
   }
   throw new Error('too many redirects while connecting');
 }
@@ -116,70 +121,83 @@ export async function followConnectLink(url: string, login: string): Promise<str
 /**
  * The scripted walkthrough: run a tool (parked, prompt), connect through the demo provider,
  * see the result, save and list a note, disconnect, and see the next call ask again.
- * Drives the real shell platform; prints what a person would see. Resolves true when every step passed.
+ * Drives the real shell platform (`shell`, started with the app); prints what a person would see.
  */
-export async function runDemoScript(
-  core: ChatInbound,
-  outbound: OutboundRouter,
-  out: NodeJS.WritableStream,
-  user = 'alice',
-  stepTimeoutMs = 20_000,
-): Promise<boolean> {
-  const input = new PassThrough();
-  let seen = '';
-  const tee = new Writable({
-    write(chunk, _e, cb) {
-      seen += chunk.toString();
-      out.write(chunk);
-      cb();
-    },
-  });
-  outbound.register('shell', new ShellOutbound(tee));
-  const shell = runShell({ core, user, input, output: tee, prompt: '' });
-  const waitFor = async (re: RegExp, from: number, what: string): Promise<RegExpMatchArray> => {
-    const deadline = Date.now() + stepTimeoutMs;
+export class DemoScript {
+  readonly shell: ShellPlatform;
+  readonly #input = new PassThrough();
+  #seen = '';
+
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly user = 'alice',
+    private readonly stepTimeoutMs = 20_000,
+  ) {
+    const tee = new Writable({
+      write: (chunk, _e, cb) => {
+        this.#seen += chunk.toString();
+        out.write(chunk);
+        cb();
+      },
+    });
+    this.shell = new ShellPlatform({ user, input: this.#input, output: tee, prompt: '' });
+  }
+
+  async #waitFor(re: RegExp, from: number, what: string): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + this.stepTimeoutMs;
     for (;;) {
-      const m = seen.slice(from).match(re);
+      const m = this.#seen.slice(from).match(re);
       if (m) return m;
-      if (Date.now() > deadline) throw new Error(`demo step failed: no ${what} within ${stepTimeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`demo step failed: no ${what} within ${this.stepTimeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
-  };
-  const say = async (line: string) => {
-    const from = seen.length;
-    out.write(`${user}> ${line}\n`);
-    input.write(line + '\n');
+  }
+
+  /** Types a line as the user; where the output stood before it. */
+  #say(line: string): number {
+    const from = this.#seen.length;
+    this.out.write(`${this.user}> ${line}\n`);
+    this.#input.write(line + '\n');
     return from;
-  };
-  try {
-    let at = await say('/onbehalf run notes.whoami {}');
-    const link = await waitFor(/→ Connect demo: (\S+)/, at, 'connect prompt');
+  }
+
+  /** Runs every step once the app (and so the shell) has started; true when every step passed. */
+  async run(): Promise<boolean> {
+    try {
+      await this.#steps();
+      this.out.write('\n[demo] Walkthrough complete: connect, run, disconnect.\n');
+      return true;
+    } catch (err) {
+      this.out.write(`\n[demo] ${(err as Error).message}\n`);
+      return false;
+    } finally {
+      this.#input.end();
+      await this.shell.finished;
+    }
+  }
+
+  async #steps(): Promise<void> {
+    const { user, out } = this;
+    let at = this.#say('/onbehalf run notes.whoami {}');
+    const link = await this.#waitFor(/→ Connect demo: (\S+)/, at, 'connect prompt');
     out.write(`\n[demo] Opening the connect link as a browser would, signing in as "${user}" at the demo provider…\n`);
     const page = await followConnectLink(link[1]!, user);
     out.write(`[demo] The page said: ${page.slice(0, 300)}\n\n`);
     // The shell cannot prove who the browser was, so a first connect is held until the user says it is theirs.
-    const yes = await waitFor(
+    const yes = await this.#waitFor(
       /Yes, that's me: \/onbehalf (connect confirm demo)/,
       at,
       'the question whether the account is yours',
     );
-    await say(`/onbehalf ${yes[1]!}`);
-    await waitFor(new RegExp(`You are ${user} at the demo provider`), at, 'tool result after connecting');
-    at = await say('/onbehalf run notes.add_note {"text":"Hello from the onbehalf demo"}');
-    await waitFor(/Saved note #\d+/, at, 'saved note');
-    at = await say('/onbehalf run notes.list_notes {}');
-    await waitFor(/Hello from the onbehalf demo/, at, 'listed note');
-    at = await say('/onbehalf disconnect demo');
-    await waitFor(/disconnect|revoked|removed/i, at, 'disconnect confirmation');
-    at = await say('/onbehalf run notes.whoami {}');
-    await waitFor(/→ Connect demo: /, at, 'a new connect prompt after disconnecting');
-    out.write('\n[demo] Walkthrough complete: connect, run, disconnect.\n');
-    return true;
-  } catch (err) {
-    out.write(`\n[demo] ${(err as Error).message}\n`);
-    return false;
-  } finally {
-    input.end();
-    await shell;
+    this.#say(`/onbehalf ${yes[1]!}`);
+    await this.#waitFor(new RegExp(`You are ${user} at the demo provider`), at, 'tool result after connecting');
+    at = this.#say('/onbehalf run notes.add_note {"text":"Hello from the onbehalf demo"}');
+    await this.#waitFor(/Saved note #\d+/, at, 'saved note');
+    at = this.#say('/onbehalf run notes.list_notes {}');
+    await this.#waitFor(/Hello from the onbehalf demo/, at, 'listed note');
+    at = this.#say('/onbehalf disconnect demo');
+    await this.#waitFor(/disconnect|revoked|removed/i, at, 'disconnect confirmation');
+    at = this.#say('/onbehalf run notes.whoami {}');
+    await this.#waitFor(/→ Connect demo: /, at, 'a new connect prompt after disconnecting');
   }
 }

@@ -1,1 +1,2 @@
-export { createWeb, listen, type WebEnv, type WebOptions, type ReadinessCheck } from './server.js';
+export { createWeb, listen, PortInUseError, type WebEnv, type WebOptions, type ReadinessCheck } from './server.js';
+export { oauthRouter, type OAuthRouteOptions } from './oauth.js';

@@ -78,16 +78,24 @@ export function parseQuery(
 }
 
 const COOKIE = 'onbehalf_flow';
+const nothing = (why: string) => `<p>${esc(why)}</p><p>Nothing was changed.</p>`;
+
+type Route = (c: Context<WebEnv>) => Promise<Response>;
+type Limits = Required<OAuthRouteOptions>;
 
 /** `GET /oauth/start?t=…` (consent page), `POST /oauth/start` (Continue) and `GET /oauth/callback`: small no-store pages; no redirect parameter exists. */
 export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): Hono<WebEnv> {
-  const o: Required<OAuthRouteOptions> = { maxQueryLength: 4096, maxValueLength: 2048, publicUrl: '', ...opts };
-  const own = o.publicUrl ? new URL(o.publicUrl).origin : undefined;
-  const secure = o.publicUrl.startsWith('https:');
+  const o: Limits = { maxQueryLength: 4096, maxValueLength: 2048, publicUrl: '', ...opts };
   const r = new Hono<WebEnv>();
-  const nothing = (why: string) => `<p>${esc(why)}</p><p>Nothing was changed.</p>`;
+  r.get('/start', consentPage(oauth, o));
+  r.post('/start', continueFlow(oauth, o));
+  r.get('/callback', callback(oauth, o));
+  return r;
+}
 
-  r.get('/start', async (c) => {
+/** The consent page of a connect link. */
+function consentPage(oauth: OAuthService, o: Limits): Route {
+  return async (c) => {
     const parsed = parseQuery(c.req.url, o);
     if (!parsed.ok) return page(c, 400, 'Bad link', nothing(parsed.why));
     const t = parsed.q['t'];
@@ -95,9 +103,14 @@ export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): 
     const out = await oauth.page(t);
     if (out.kind === 'error') return stopped(c, out);
     return page(c, 200, `Connect ${out.provider}`, consentBody(out), out.formTargets);
-  });
+  };
+}
 
-  r.post('/start', async (c) => {
+/** Continue on the consent page: sets the browser cookie and sends the person on to sign in. */
+function continueFlow(oauth: OAuthService, o: Limits): Route {
+  const own = o.publicUrl ? new URL(o.publicUrl).origin : undefined;
+  const secure = o.publicUrl.startsWith('https:');
+  return async (c) => {
     // A cross-site form post is refused outright (the CSRF field alone cannot tell, since the link's owner can read it).
     const site = c.req.header('sec-fetch-site');
     const origin = c.req.header('origin');
@@ -122,9 +135,12 @@ export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): 
     c.header('Cache-Control', 'no-store');
     c.header('Referrer-Policy', 'no-referrer');
     return c.redirect(out.url, 303);
-  });
+  };
+}
 
-  r.get('/callback', async (c) => {
+/** The provider's (or the chat sign-in's) answer. */
+function callback(oauth: OAuthService, o: Limits): Route {
+  return async (c) => {
     const parsed = parseQuery(c.req.url, o);
     if (!parsed.ok) return page(c, 400, 'Bad sign-in answer', nothing(parsed.why));
     const { state, code, error, error_description: desc, iss } = parsed.q;
@@ -135,27 +151,33 @@ export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): 
       c.header('Referrer-Policy', 'no-referrer');
       return c.redirect(out.url, 302);
     }
-    const who = out.vendorLogin ?? 'an account whose name the provider did not share';
-    const whom = `<strong>${esc(out.userName)}</strong>${out.orgName ? ` in <strong>${esc(out.orgName)}</strong>` : ''}`;
-    if (out.held) {
-      return page(
-        c,
-        200,
-        'Connected, waiting for confirmation',
-        `<p><strong>${esc(out.provider)} ${esc(who)}</strong> was connected for ${whom}, and is on hold: onbehalf uses it only after ${esc(out.userName)} confirms in chat that it is theirs.</p>` +
-          `<p>If you are not ${esc(out.userName)}, this link was not meant for you: nothing of yours will be used unless they confirm.</p>` +
-          `<p>${esc(out.userName)} can undo it any time with <code>/onbehalf disconnect ${esc(out.providerSlug)}</code> in chat.</p><p>You can close this tab.</p>`,
-      );
-    }
+    return connectedPage(c, out);
+  };
+}
+
+type Connected = Exclude<Awaited<ReturnType<OAuthService['callback']>>, { kind: 'error' } | { kind: 'redirect' }>;
+
+/** "Connected" (or "on hold until confirmed in chat"), naming whose account was connected for whom. */
+function connectedPage(c: Context<WebEnv>, out: Connected) {
+  const who = out.vendorLogin ?? 'an account whose name the provider did not share';
+  const whom = `<strong>${esc(out.userName)}</strong>${out.orgName ? ` in <strong>${esc(out.orgName)}</strong>` : ''}`;
+  if (out.held) {
     return page(
       c,
       200,
-      'Connected',
-      `<p><strong>${esc(out.provider)} ${esc(who)}</strong> is now connected for ${whom}.</p>` +
-        `<p>Not you, or a mistake? Type <code>/onbehalf disconnect ${esc(out.providerSlug)}</code> in chat to undo it.</p><p>You can close this tab.</p>`,
+      'Connected, waiting for confirmation',
+      `<p><strong>${esc(out.provider)} ${esc(who)}</strong> was connected for ${whom}, and is on hold: onbehalf uses it only after ${esc(out.userName)} confirms in chat that it is theirs.</p>` +
+        `<p>If you are not ${esc(out.userName)}, this link was not meant for you: nothing of yours will be used unless they confirm.</p>` +
+        `<p>${esc(out.userName)} can undo it any time with <code>/onbehalf disconnect ${esc(out.providerSlug)}</code> in chat.</p><p>You can close this tab.</p>`,
     );
-  });
-  return r;
+  }
+  return page(
+    c,
+    200,
+    'Connected',
+    `<p><strong>${esc(out.provider)} ${esc(who)}</strong> is now connected for ${whom}.</p>` +
+      `<p>Not you, or a mistake? Type <code>/onbehalf disconnect ${esc(out.providerSlug)}</code> in chat to undo it.</p><p>You can close this tab.</p>`,
+  );
 }
 
 const PLATFORM: Record<string, string> = { slack: 'Slack', discord: 'Discord', shell: 'the onbehalf shell' };

@@ -2,11 +2,23 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
+import type { PlatformRoute, RouteEnv } from '../chat/platform.js';
+import { CodedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 
-/** Variables every handler can read from the context. */
-export type WebEnv = { Variables: { requestId: string; log: Logger } };
+/** Variables every handler can read from the context (platforms' routers see the same). */
+export type WebEnv = RouteEnv;
+
+/** PORT is taken by another process: one line naming PORT. */
+export class PortInUseError extends CodedError {
+  readonly code = 'port_in_use';
+  constructor(readonly port: number) {
+    super(
+      `port ${port} is already in use (PORT=${port}): stop the process listening there, or set PORT to a free port`,
+    );
+  }
+}
 
 /** What `/readyz` asks: each check resolves when its dependency answers. */
 export type ReadinessCheck = { name: string; check: () => Promise<void> };
@@ -15,8 +27,8 @@ export interface WebOptions {
   log: Logger;
   metrics: Metrics;
   readiness: ReadinessCheck[];
-  /** Sub-routers mounted at their path (`/oauth`, `/slack` …). */
-  routes?: { path: string; router: Hono<WebEnv> }[];
+  /** Sub-routers mounted at their path (`/oauth`, a platform's `/slack` …). */
+  routes?: PlatformRoute[];
   /** Per check, how long `/readyz` waits. Default 2000 ms. */
   readinessTimeoutMs?: number;
   /** `METRICS_TOKEN`: set, `/metrics` requires `Authorization: Bearer <token>`; unset (default), it is open. */
@@ -83,7 +95,7 @@ export function createWeb(opts: WebOptions): Hono<WebEnv> {
   return app;
 }
 
-/** Starts listening; resolves with the server and the bound port once it accepts connections. */
+/** Starts listening; resolves with the server and the bound port once it accepts connections (`PortInUseError` if taken). */
 export function listen(
   app: Hono<WebEnv>,
   port: number,
@@ -101,6 +113,8 @@ export function listen(
           }),
       }),
     );
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new PortInUseError(port) : err),
+    );
   });
 }

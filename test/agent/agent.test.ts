@@ -32,7 +32,7 @@ describe('the agent with an LLM', () => {
   let llm: Awaited<ReturnType<typeof startLlmServer>>;
   const sessions = new Map<string, ShellSession>();
   const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat!, user));
+    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
     return sessions.get(user)!;
   };
   const connect = async (user: string, link: string) => {
@@ -131,7 +131,7 @@ describe('the agent with an LLM', () => {
   it('without an LLM, a plain message gets a short help naming the tools', async () => {
     // Its own private Redis: two apps on one Redis would share the queues.
     const plain = await startTestApp({});
-    const out = new ShellSession(plain.app.chat!, 'pat');
+    const out = new ShellSession(plain.app.chat, 'pat');
     plain.app.outbound.register('shell', new ShellOutbound(out.stream));
     try {
       await out.send('hello?');

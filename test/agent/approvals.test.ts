@@ -39,11 +39,11 @@ describe('tools that change things wait for the caller (shell)', () => {
   let llm: Awaited<ReturnType<typeof startLlmServer>>;
   const sessions = new Map<string, ShellSession>();
   const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat!, user));
+    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
     return sessions.get(user)!;
   };
   const notes = (text: string) => mcp.calls.filter((c) => c.tool === 'create_note' && c.args['text'] === text);
-  const row = (callId: string) => t.app.runner!.executor.calls.get(callId)!;
+  const row = (callId: string) => t.app.runner.executor.calls.get(callId)!;
   const auditOf = (callId: string) =>
     t.app.db.$client
       .prepare(`select * from audit_events where json_extract(detail, '$.callId') = ? order by at`)
@@ -133,7 +133,7 @@ describe('tools that change things wait for the caller (shell)', () => {
       target: { platform: 'shell' as const, workspaceId: 'local', channelId: 'shell', userId: 'alice', isDirect: true },
     };
     const click = () =>
-      t.app.chat!.handle({ kind: 'button', identity, target, actionId: 'command', value: `approve ${id}` });
+      t.app.chat.handle({ kind: 'button', identity, target, actionId: 'command', value: `approve ${id}` });
     const answers = (await Promise.all([click(), click()])).map((a) => a?.private?.text);
     expect(answers.sort()).toEqual([
       'Approved: `tools.create_note` runs now as you; the assistant continues with its result.',
@@ -177,8 +177,8 @@ describe('tools that change things wait for the caller (shell)', () => {
 
   it('unanswered for 10 minutes (the default): cancelled, never run, and the agent is told', async () => {
     const { id, from } = await ask('alice', 'tools note maybe later');
-    expect(await t.app.runner!.sweepHeld(Date.now() + 9 * 60_000)).toBe(0);
-    expect(await t.app.runner!.sweepHeld(Date.now() + 10 * 60_000 + 1000)).toBe(1);
+    expect(await t.app.runner.sweepHeld(Date.now() + 9 * 60_000)).toBe(0);
+    expect(await t.app.runner.sweepHeld(Date.now() + 10 * 60_000 + 1000)).toBe(1);
     await as('alice').waitFor(
       /onbehalf: Resumed: The person did not answer the approval prompt in time; the call did not run\. `tools\.create_note` was cancelled: the person did not approve it within 10 minute\(s\)/,
       from,

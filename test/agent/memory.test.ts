@@ -111,7 +111,7 @@ describe('whose words the model reads: other people in a thread are quoted conte
     const { org } = person('UALICE', 'alice');
     person('UMALLORY', 'mallory');
     person('UEVE', 'alice');
-    const added = await t.app.oauth!.addProvider(org.id, {
+    const added = await t.app.oauth.addProvider(org.id, {
       slug: 'gh',
       kind: 'oauth2',
       clientId: 'c',
@@ -126,11 +126,11 @@ describe('whose words the model reads: other people in a thread are quoted conte
     // Bob has connected and listed the tools, so the catalog is known to those who have not connected yet.
     const bob = person('UBOB', 'bob').user;
     vendor.login = 'bob-gh';
-    const step = await authorizeInBrowser(await t.app.oauth!.connectLink(org.id, bob.id, 'gh'));
+    const step = await authorizeInBrowser(await t.app.oauth.connectLink(org.id, bob.id, 'gh'));
     if (!('callbackUrl' in step)) throw new Error(`connect failed: ${step.status}`);
     await step.browser.fetch(step.callbackUrl);
     // A first connect from an unproven browser is held until its user confirms it (the chat button's command).
-    expect(await t.app.oauth!.confirmHeld(org.id, bob.id, 'gh')).toMatchObject({ ok: true });
+    expect(await t.app.oauth.confirmHeld(org.id, bob.id, 'gh')).toMatchObject({ ok: true });
     expect((await t.app.catalog.catalogFor(org.id, bob)).map((x) => x.tool)).toContain('whoami');
   });
   afterAll(async () => {
@@ -236,7 +236,7 @@ describe('whose words the model reads: other people in a thread are quoted conte
     const asked = llm.requests.length;
     await step.browser.fetch(step.callbackUrl);
     const alice = t.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: 'UALICE' });
-    expect(await t.app.oauth!.confirmHeld(alice.org.id, alice.user.id, 'gh')).toMatchObject({ ok: true });
+    expect(await t.app.oauth.confirmHeld(alice.org.id, alice.user.id, 'gh')).toMatchObject({ ok: true });
     const token = vendor.issuedAccessTokens.at(-1)!;
     await expect
       .poll(() => slack.callsTo('chat.postMessage').filter((c) => c.body['thread_ts'] === thread).length, {

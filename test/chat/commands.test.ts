@@ -23,7 +23,7 @@ describe('/onbehalf through the shell platform', () => {
   let mcp: TestMcpHttpServer;
   const sessions = new Map<string, ShellSession>();
   const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat!, user));
+    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
     return sessions.get(user)!;
   };
 
@@ -297,7 +297,7 @@ describe('/onbehalf through the shell platform', () => {
     };
     // Linking works within one org: the guild's admin (4242) first joins the guild to the shell's org.
     const invite = (await as('ada').send('/onbehalf admin org invite')).match(/`([A-Z0-9-]{14})`/)![1]!;
-    const joined = await t.app.chat!.handle({
+    const joined = await t.app.chat.handle({
       kind: 'command',
       identity: discord,
       target,
@@ -305,11 +305,11 @@ describe('/onbehalf through the shell platform', () => {
     });
     expect(joined?.private?.text).toMatch(/^Joined: this workspace now belongs to /);
     const code = (await as('max').send('/onbehalf link')).match(/`([A-Z0-9]{8})`/)![1]!;
-    const ack = await t.app.chat!.handle({ kind: 'command', identity: discord, target, text: `link ${code}` });
+    const ack = await t.app.chat.handle({ kind: 'command', identity: discord, target, text: `link ${code}` });
     expect(ack?.private?.text).toMatch(/discord:G-max:4242 now acts as max/);
     await as('max').waitFor(/direct message\): discord:G-max:4242 is now linked to you \(max\)/);
     expect(await as('max').send('/onbehalf whoami')).toMatch(/discord:G-max:4242/);
-    const reused = await t.app.chat!.handle({
+    const reused = await t.app.chat.handle({
       kind: 'command',
       identity: { ...discord, userId: '999' },
       target: { ...target, userId: '999' },

@@ -18,7 +18,7 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
   let mcp: TestMcpHttpServer;
   const sessions = new Map<string, ShellSession>();
   const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat!, user));
+    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
     return sessions.get(user)!;
   };
   const orgId = () => t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' }).user.orgId;

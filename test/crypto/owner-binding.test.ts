@@ -25,7 +25,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
   let sql: Database.Database;
   const sessions = new Map<string, ShellSession>();
   const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(bed.t.app.chat!, user));
+    if (!sessions.has(user)) sessions.set(user, new ShellSession(bed.t.app.chat, user));
     return sessions.get(user)!;
   };
   const userId = (name: string) =>

@@ -48,7 +48,7 @@ export async function faultBed(
     async send(user: string, line: string, eventId = `drill-${process.pid}-${n++}`): Promise<Sent> {
       const { identity, target } = shellIdentity(user);
       try {
-        const ack: Ack = await app.chat!.handle({
+        const ack: Ack = await app.chat.handle({
           kind: 'command',
           identity,
           target: { ...target, messageId: eventId },

@@ -42,7 +42,7 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
     bed = await faultBed({ REDIS_URL: redis.url }, { tuning: { attempts: 3, backoffMs: 200 } });
     const org = bed.orgId();
     userId = bed.app.identity.resolve(shellIdentity('alice').identity).user.id;
-    const oauth = bed.app.oauth!;
+    const oauth = bed.app.oauth;
     const added = await oauth.addProvider(org, {
       slug: 'gh',
       kind: 'oauth2',

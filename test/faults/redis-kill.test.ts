@@ -51,7 +51,7 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
     process.kill(redis.pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 400));
     redis = await startPrivateRedis({ dir: redisDir, port: redis.port });
-    await until(() => bed.app.redis!.status === 'ready', 20_000, 'the ingress connection to reconnect');
+    await until(() => bed.app.redis.status === 'ready', 20_000, 'the ingress connection to reconnect');
     await new Promise((r) => setTimeout(r, 300));
     stop = true;
     await load;

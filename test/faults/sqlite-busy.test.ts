@@ -38,7 +38,7 @@ describe('SQLite busy: another process holds a long write transaction', () => {
     redis = await startTestRedis();
     mcp = await startMcpHttpServer();
     bed = await faultBed({ REDIS_URL: redis.url, DATABASE_URL: `file:${dbFile}` });
-    alice = new ShellSession(bed.app.chat!, 'alice');
+    alice = new ShellSession(bed.app.chat, 'alice');
     bed.app.outbound.register('shell', new ShellOutbound((u) => (u === 'alice' ? alice.stream : undefined)));
     expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(
       true,

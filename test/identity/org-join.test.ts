@@ -36,7 +36,7 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
   const signer = new SlackSigner(SIGNING);
   const sessions = new Map<string, ShellSession>();
   const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat!, user));
+    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
     return sessions.get(user)!;
   };
   let trigger = 0;
@@ -316,7 +316,7 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
     const jobCounts = async () => {
       const counts = await Promise.all(
         ['turn', 'tool'].map(async (name) => {
-          const q = new Queue(name, { connection: { url: t.app.redisUrl! } as never, prefix: 'onbehalf' });
+          const q = new Queue(name, { connection: { url: t.app.redisUrl } as never, prefix: 'onbehalf' });
           try {
             return Object.values(await q.getJobCounts()).reduce((a, b) => a + b, 0);
           } finally {

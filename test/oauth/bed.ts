@@ -22,7 +22,7 @@ export async function oauthBed(
     opts.app,
   );
   const server = await OAuthTestServer.start(opts.server);
-  const oauth: OAuthService = t.app.oauth!;
+  const oauth: OAuthService = t.app.oauth;
   const { org, user } = t.app.identity.resolve({
     platform: 'shell',
     workspaceId: 'local',

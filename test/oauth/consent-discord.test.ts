@@ -22,7 +22,7 @@ describe('connect links with Discord sign-in', () => {
   const who: Record<string, { orgId: string; userId: string }> = {};
   const row = (name: string) =>
     t.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, who[name]!.userId)).get();
-  const linkFor = (name: string) => t.app.oauth!.connectLink(who[name]!.orgId, who[name]!.userId, 'github');
+  const linkFor = (name: string) => t.app.oauth.connectLink(who[name]!.orgId, who[name]!.userId, 'github');
 
   beforeAll(async () => {
     [redis, fake, vendor] = await Promise.all([
@@ -47,7 +47,7 @@ describe('connect links with Discord sign-in', () => {
       });
       who[name] = { orgId: r.org.id, userId: r.user.id };
     }
-    const added = await t.app.oauth!.addProvider(who['alice']!.orgId, {
+    const added = await t.app.oauth.addProvider(who['alice']!.orgId, {
       slug: 'github',
       kind: 'oauth2',
       clientId: 'gh',

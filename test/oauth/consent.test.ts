@@ -25,7 +25,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
   let mcp: TestMcpHttpServer;
   const sessions = new Map<string, ShellSession>();
   const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat!, user));
+    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
     return sessions.get(user)!;
   };
   const userId = (name: string) =>
@@ -206,7 +206,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
     const res = await real.fetch(step.callbackUrl);
     expect(res.status).toBe(200);
     expect(row('mallory')!.status).toBe('held');
-    expect(await t.app.oauth!.disconnect(orgId(), userId('mallory'), 'gh')).toMatchObject({ ok: true });
+    expect(await t.app.oauth.disconnect(orgId(), userId('mallory'), 'gh')).toMatchObject({ ok: true });
   });
 
   it('Alice\'s own link opened in Mallory\'s browser: held; her parked call waits; Mallory cannot confirm; "No" revokes at the provider; her own account runs the call after "Yes"', async () => {
@@ -220,7 +220,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
     expect(leaked.html).toContain('is on hold: onbehalf uses it only after alice confirms');
     expect(row('alice')).toMatchObject({ status: 'held', vendorLogin: '@mallory-gh' });
     await alice.waitFor(/gh account @mallory-gh was connected to you/, from);
-    expect(await t.app.oauth!.accessTokenFor(orgId(), userId('alice'), 'gh')).toMatchObject({ kind: 'missing' });
+    expect(await t.app.oauth.accessTokenFor(orgId(), userId('alice'), 'gh')).toMatchObject({ kind: 'missing' });
     // Mallory presses the button's command herself: she is not Alice, so there is nothing of hers to confirm.
     expect(await as('mallory').send('/onbehalf connect confirm gh')).toMatch(/no gh connection waiting/);
     expect(row('alice')!.status).toBe('held');
@@ -248,7 +248,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
     const shared = await finish(await linkFor('mallory'), 'bob-gh');
     expect(shared.status).toBe(200);
     expect(row('mallory')).toMatchObject({ status: 'held', vendorLogin: '@bob-gh' });
-    expect(await t.app.oauth!.disconnect(orgId(), userId('mallory'), 'gh')).toMatchObject({ ok: true });
+    expect(await t.app.oauth.disconnect(orgId(), userId('mallory'), 'gh')).toMatchObject({ ok: true });
     expect(await as('ada').send('/onbehalf admin provider share gh off')).toMatch(/one person only/);
     expect((await finish(await linkFor('mallory'), 'bob-gh')).status).toBe(409);
   });

@@ -34,7 +34,7 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
   });
 
   it("two users connect through a client registered once; each tool call runs with the caller's own token", async () => {
-    const oauth = t.app.oauth!;
+    const oauth = t.app.oauth;
     const alice = t.app.identity.resolve({
       platform: 'shell',
       workspaceId: 'local',
@@ -104,7 +104,7 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
     const other = await McpAuthServer.start({ metadataResource: 'http://127.0.0.1:9/elsewhere' });
     try {
       const { org } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
-      const r = await t.app.oauth!.ensureMcpProvider(org.id, {
+      const r = await t.app.oauth.ensureMcpProvider(org.id, {
         serverId: 'srv-2',
         serverName: 'Other',
         url: other.url,
@@ -120,7 +120,7 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
     const weak = await McpAuthServer.start({ s256: false });
     try {
       const { org } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
-      const r = await t.app.oauth!.ensureMcpProvider(org.id, { serverId: 'srv-3', serverName: 'Weak', url: weak.url });
+      const r = await t.app.oauth.ensureMcpProvider(org.id, { serverId: 'srv-3', serverName: 'Weak', url: weak.url });
       expect(r).toMatchObject({ kind: 'no_pkce' });
       expect(weak.registrations).toBe(0);
     } finally {
@@ -132,7 +132,7 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
     const open = await (await import('../support/oauth-server.js')).OAuthTestServer.start();
     try {
       const { org } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
-      const r = await t.app.oauth!.ensureMcpProvider(org.id, {
+      const r = await t.app.oauth.ensureMcpProvider(org.id, {
         serverId: 'srv-4',
         serverName: 'Open',
         url: `${open.issuer}/user-free`,

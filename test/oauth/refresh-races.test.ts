@@ -50,7 +50,7 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
 
   /** Another worker's token service: same database and Redis, its own Redis connection and options. */
   const anotherWorker = (options: OAuthOptions) => {
-    const redis = new Redis(bed.t.app.redisUrl!, { maxRetriesPerRequest: 3 });
+    const redis = new Redis(bed.t.app.redisUrl, { maxRetriesPerRequest: 3 });
     redisClients.push(redis);
     const a = bed.t.app;
     return new OAuthService({
@@ -94,7 +94,7 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     const w = anotherWorker({ lockTtlMs: 5000, backoffMs: 500 });
     expire();
     const key = `onbehalf:oauth:refresh:${bed.connection()!.id}`;
-    const redis = new Redis(bed.t.app.redisUrl!);
+    const redis = new Redis(bed.t.app.redisUrl);
     redisClients.push(redis);
     bed.server.unavailable = 1; // the first attempt gets a 503; the retry comes after the backoff
     const before = bed.server.refreshRequests().length;
@@ -133,7 +133,7 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     expect(openRefresh(bed)).toBe(oldRt); // the database still holds the old one
 
     // The rotated set waits in Redis, sealed: no token in plaintext there.
-    const redis = new Redis(bed.t.app.redisUrl!);
+    const redis = new Redis(bed.t.app.redisUrl);
     redisClients.push(redis);
     const stashed = await redis.get(`onbehalf:oauth:stash:${bed.connection()!.id}`);
     expect(stashed).toBeTruthy();

@@ -39,7 +39,7 @@ describe('no request a tenant admin can aim reaches a private address unless the
   beforeAll(async () => {
     t = await startTestApp({ ONBEHALF_ALLOW_PRIVATE_URLS: 'false', ONBEHALF_ADMINS: 'shell:local:ada' });
     t.app.outbound.register('shell', new ShellOutbound(() => ada?.stream));
-    ada = new ShellSession(t.app.chat!, 'ada');
+    ada = new ShellSession(t.app.chat, 'ada');
     target = await countingServer();
     mcp = await startMcpHttpServer();
   });
@@ -64,11 +64,11 @@ describe('no request a tenant admin can aim reaches a private address unless the
       ...insideForms(target.port).flatMap((u) => [u, u.replace('http:', 'https:')]),
     ];
     for (const [i, url] of urls.entries()) {
-      const r = await t.app.oauth!.ensureMcpProvider(org.id, { serverId: `s${i}`, serverName: `s${i}`, url });
+      const r = await t.app.oauth.ensureMcpProvider(org.id, { serverId: `s${i}`, serverName: `s${i}`, url });
       expect(r.kind, url).toBe('refused_url');
     }
     for (const form of insideForms(target.port)) {
-      const p = await t.app.oauth!.addProvider(org.id, {
+      const p = await t.app.oauth.addProvider(org.id, {
         slug: 'corp',
         kind: 'oidc',
         clientId: 'c',
@@ -83,7 +83,7 @@ describe('no request a tenant admin can aim reaches a private address unless the
       });
     }
     expect(target.hits).toEqual([]);
-    expect(await t.app.oauth!.listProviders(org.id)).toEqual([]);
+    expect(await t.app.oauth.listProviders(org.id)).toEqual([]);
   });
 
   it('admin server add and admin provider add refuse every inside address form in one line and store nothing', async () => {

@@ -54,7 +54,7 @@ describe('REDIS_URL unreachable at start', () => {
     await vi.waitFor(() => expect(t!.logs.text()).toMatch(/tool workers started/), { timeout: 15_000 });
     expect((await fetch(`${t.baseUrl}/readyz`)).status).toBe(200);
 
-    await t.app.runner!.enqueueTurn({
+    await t.app.runner.enqueueTurn({
       orgId: r.org.id,
       userId: r.user.id,
       chatIdentity: 'slack:T1:alice',
@@ -63,7 +63,7 @@ describe('REDIS_URL unreachable at start', () => {
       requestId: 'r-1',
     });
     await vi.waitFor(() => expect(turns.map((x) => x.text)).toEqual(['hello again']), { timeout: 15_000 });
-    const run = await t.app.runner!.runToolCall({
+    const run = await t.app.runner.runToolCall({
       orgId: r.org.id,
       userId: r.user.id,
       chatIdentity: 'slack:T1:alice',

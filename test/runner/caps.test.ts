@@ -30,7 +30,7 @@ async function world(env: Record<string, string>, startWorkers: boolean) {
   const { org } = t.app.identity.resolve(shellIdentity('admin').identity);
   expect(
     (
-      await t.app.oauth!.addProvider(org.id, {
+      await t.app.oauth.addProvider(org.id, {
         slug: 'gh',
         kind: 'oauth2',
         clientId: 'cid',
@@ -52,7 +52,7 @@ async function world(env: Record<string, string>, startWorkers: boolean) {
     t,
     mcp,
     as(user: string) {
-      if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat!, user));
+      if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
       return sessions.get(user)!;
     },
     /** Every tool job BullMQ holds, in any state. */

@@ -29,7 +29,7 @@ const target = (who: string): ReplyTarget => ({
 });
 const call = async (who: string, server: string, tool: string, args: Record<string, unknown> = {}) => {
   const tg = target(who);
-  const { callId } = await t.app.runner!.enqueueToolCall({
+  const { callId } = await t.app.runner.enqueueToolCall({
     orgId,
     userId: users[who]!,
     chatIdentity: `slack:T1:${who}`,
@@ -42,7 +42,7 @@ const call = async (who: string, server: string, tool: string, args: Record<stri
   return { callId, target: tg };
 };
 const tokenOf = async (who: string) => {
-  const r = await t.app.oauth!.accessTokenFor(orgId, users[who]!, 'vendor');
+  const r = await t.app.oauth.accessTokenFor(orgId, users[who]!, 'vendor');
   if (r.kind !== 'ok') throw new Error(`no token for ${who}: ${r.kind}`);
   return r.token.reveal();
 };
@@ -57,8 +57,8 @@ const connectVia = async (link: string, login: string) => {
   const { o, u, p } = JSON.parse(
     Buffer.from(new URL(link).searchParams.get('t')!.split('.')[1]!, 'base64url').toString(),
   ) as { o: string; u: string; p: string };
-  if ((await t.app.oauth!.listConnections(o, u)).some((c) => c.providerSlug === p && c.status === 'held'))
-    expect(await t.app.oauth!.confirmHeld(o, u, p)).toMatchObject({ ok: true });
+  if ((await t.app.oauth.listConnections(o, u)).some((c) => c.providerSlug === p && c.status === 'held'))
+    expect(await t.app.oauth.confirmHeld(o, u, p)).toMatchObject({ ok: true });
   return step;
 };
 const outcomes = (callId: string) => notes.for(callId).filter((n) => n.kind === 'outcome');
@@ -84,7 +84,7 @@ beforeAll(async () => {
     orgId = r.org.id;
     users[who] = r.user.id;
   }
-  const added = await t.app.oauth!.addProvider(orgId, {
+  const added = await t.app.oauth.addProvider(orgId, {
     slug: 'vendor',
     kind: 'oauth2',
     clientId: 'client-1',
@@ -116,7 +116,7 @@ describe('calls that need the caller’s own grant', () => {
     const prompt = connects(callId)[0]!;
     expect(prompt.kind === 'connect' && prompt.req).toMatchObject({ providerSlug: 'vendor', reason: 'missing' });
     expect(prompt.call.target.userId).toBe('alice');
-    expect(t.app.runner!.executor.calls.get(callId)!.status).toBe('parked');
+    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('parked');
     expect(outcomes(callId)).toEqual([]);
     expect(http.calls.filter((c) => c.tool === 'whoami')).toHaveLength(0);
     // Never a fallback: Bob saw nothing, and no other credential was tried.
@@ -184,7 +184,7 @@ describe('calls that need the caller’s own grant', () => {
     expect(oauthServer.issuedAccessTokens.length).toBe(issued + 1);
     const p = connects(callId)[0]!;
     expect(p.kind === 'connect' && p.req.reason).toBe('needs_reauth');
-    expect(t.app.runner!.executor.calls.get(callId)!.status).toBe('parked');
+    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('parked');
     expect(outcomes(callId)).toEqual([]);
     http.rejectAll = false;
     await connectVia(p.kind === 'connect' ? p.req.connectUrl : '', 'alice-gh');
@@ -199,7 +199,7 @@ describe('calls that need the caller’s own grant', () => {
     await until(() => connects(callId).length === 1, 15_000, 'the scope prompt');
     const p = connects(callId)[0]!;
     expect(p.kind === 'connect' && p.req.reason).toBe('insufficient_scope');
-    expect(t.app.runner!.executor.calls.get(callId)!.status).toBe('parked');
+    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('parked');
     const step = await authorizeInBrowser(p.kind === 'connect' ? p.req.connectUrl : '');
     expect('authorizeUrl' in step && new URL(step.authorizeUrl).searchParams.get('scope')?.split(' ')).toEqual(
       expect.arrayContaining(['repo', 'admin']),
@@ -210,10 +210,10 @@ describe('calls that need the caller’s own grant', () => {
     const { callId } = await call('bob', 'web', 'whoami');
     await until(() => connects(callId).length === 1, 15_000, 'Bob’s prompt');
     expect(connects(callId)[0]!.call.target.userId).toBe('bob');
-    expect(await t.app.runner!.sweepParked(Date.now() + 2 * 3_600_000)).toBeGreaterThanOrEqual(1);
+    expect(await t.app.runner.sweepParked(Date.now() + 2 * 3_600_000)).toBeGreaterThanOrEqual(1);
     const n = outcomes(callId)[0]!;
     expect(n.kind === 'outcome' && n.text).toMatch(/was cancelled: it waited 60 minute\(s\) for you to connect/);
-    expect(t.app.runner!.executor.calls.get(callId)!.status).toBe('cancelled');
+    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('cancelled');
   });
 
   it('counts tool calls by outcome and their latency in /metrics', async () => {
@@ -224,7 +224,7 @@ describe('calls that need the caller’s own grant', () => {
   });
 
   it('no token, refresh token or secret used is in any Redis key or log line', async () => {
-    const r = new Redis(t.app.redisUrl!);
+    const r = new Redis(t.app.redisUrl);
     try {
       const dump = await dumpRedis(r);
       expect(dump).toContain('whoami');

@@ -41,7 +41,7 @@ beforeAll(async () => {
     orgId = r.org.id;
     users[who] = r.user.id;
   }
-  const added = await t.app.oauth!.addProvider(orgId, {
+  const added = await t.app.oauth.addProvider(orgId, {
     slug: 'vendor',
     kind: 'oauth2',
     clientId: 'client-1',
@@ -53,11 +53,11 @@ beforeAll(async () => {
   if (!added.ok) throw new Error(added.error);
   for (const who of ['alice', 'bob']) {
     oauthServer.login = `${who}-gh`;
-    const step = await authorizeInBrowser(await t.app.oauth!.connectLink(orgId, users[who]!, 'vendor'));
+    const step = await authorizeInBrowser(await t.app.oauth.connectLink(orgId, users[who]!, 'vendor'));
     if (!('callbackUrl' in step)) throw new Error('connect failed');
     expect((await step.browser.fetch(step.callbackUrl)).status).toBe(200);
-    expect(await t.app.oauth!.confirmHeld(orgId, users[who]!, 'vendor')).toMatchObject({ ok: true });
-    const tok = await t.app.oauth!.accessTokenFor(orgId, users[who]!, 'vendor');
+    expect(await t.app.oauth.confirmHeld(orgId, users[who]!, 'vendor')).toMatchObject({ ok: true });
+    const tok = await t.app.oauth.accessTokenFor(orgId, users[who]!, 'vendor');
     if (tok.kind !== 'ok') throw new Error('no token');
     tokens[who] = tok.token.reveal();
   }
@@ -70,7 +70,7 @@ beforeAll(async () => {
 
   noticeFile = path.join(t.dataDir, 'notices.jsonl');
   const env = {
-    REDIS_URL: t.app.redisUrl!,
+    REDIS_URL: t.app.redisUrl,
     DATABASE_URL: `file:${t.app.config.databasePath}`,
     ONBEHALF_KEYS: t.app.config.keys!.join(','),
     ONBEHALF_DATA_DIR: t.dataDir,
@@ -96,7 +96,7 @@ describe('isolation between callers', () => {
     for (let i = 0; i < CALLS; i++) {
       const who = i % 2 ? 'bob' : 'alice';
       const server = (i >> 1) % 2 ? 'gh' : 'web';
-      const { callId } = await t.app.runner!.enqueueToolCall({
+      const { callId } = await t.app.runner.enqueueToolCall({
         orgId,
         userId: users[who]!,
         chatIdentity: `slack:T1:${who}`,
@@ -131,7 +131,7 @@ describe('isolation between callers', () => {
     expect(auth.filter((a) => a === `Bearer ${tokens.alice}`)).toHaveLength(CALLS / 4);
     expect(auth.filter((a) => a === `Bearer ${tokens.bob}`)).toHaveLength(CALLS / 4);
 
-    const r = new Redis(t.app.redisUrl!);
+    const r = new Redis(t.app.redisUrl);
     try {
       const dump = await dumpRedis(r);
       for (const v of [...oauthServer.issuedAccessTokens, ...oauthServer.issuedRefreshTokens])

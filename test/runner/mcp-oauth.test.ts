@@ -41,7 +41,7 @@ describe('an mcp_oauth binding', () => {
     ).toBe(true);
     for (const [i, who] of ['alice', 'bob'].entries()) {
       const target = { platform: 'slack' as const, workspaceId: 'T9', channelId: 'C1', userId: who, isDirect: false };
-      const { callId } = await t.app.runner!.enqueueToolCall({
+      const { callId } = await t.app.runner.enqueueToolCall({
         orgId,
         userId: users[i]!.user.id,
         chatIdentity: `slack:T9:${who}`,
@@ -59,11 +59,11 @@ describe('an mcp_oauth binding', () => {
       if (!('callbackUrl' in step)) throw new Error(`connect failed: ${step.status} ${step.body}`);
       expect((await step.browser.fetch(step.callbackUrl)).status).toBe(200);
       // A first connect from an unproven browser is held; the caller confirms it (as the chat button would).
-      expect(await t.app.oauth!.confirmHeld(orgId, users[i]!.user.id, 'mcp-tracker')).toMatchObject({ ok: true });
+      expect(await t.app.oauth.confirmHeld(orgId, users[i]!.user.id, 'mcp-tracker')).toMatchObject({ ok: true });
       await until(() => notes.for(callId).length === 2, 15_000, `${who}'s resumed call`);
       const done = notes.for(callId)[1]!;
       const seen = JSON.parse(done.kind === 'outcome' ? (done.outcome as { text: string }).text : '{}');
-      const tok = await t.app.oauth!.accessTokenFor(orgId, users[i]!.user.id, 'mcp-tracker');
+      const tok = await t.app.oauth.accessTokenFor(orgId, users[i]!.user.id, 'mcp-tracker');
       expect(seen).toMatchObject({
         subject: `vendor-${who}`,
         token: tok.kind === 'ok' ? fingerprint(tok.token.reveal()) : 'none',

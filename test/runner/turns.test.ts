@@ -52,7 +52,7 @@ beforeAll(async () => {
   });
   orgId = r.org.id;
   alice = r.user.id;
-  const added = await t.app.oauth!.addProvider(orgId, {
+  const added = await t.app.oauth.addProvider(orgId, {
     slug: 'vendor',
     kind: 'oauth2',
     clientId: 'c',
@@ -84,8 +84,8 @@ describe('turn queue and awaiting a call', () => {
       requestId: 'r-turn',
       eventId: 'Ev123',
     };
-    await t.app.runner!.enqueueTurn(turn);
-    await t.app.runner!.enqueueTurn(turn);
+    await t.app.runner.enqueueTurn(turn);
+    await t.app.runner.enqueueTurn(turn);
     await until(() => turns.length >= 1, 10_000, 'the turn');
     await new Promise((r) => setTimeout(r, 300));
     expect(turns.filter((x) => x.requestId === 'r-turn')).toEqual([
@@ -95,10 +95,10 @@ describe('turn queue and awaiting a call', () => {
 
   it('a tool call retried by the platform with the same event id runs once', async () => {
     const before = http.calls.length;
-    const a = await t.app.runner!.enqueueToolCall(
+    const a = await t.app.runner.enqueueToolCall(
       req({ server: 'open', tool: 'echo', args: { text: 'once' }, eventId: 'Ev-run-1' }),
     );
-    const b = await t.app.runner!.enqueueToolCall(
+    const b = await t.app.runner.enqueueToolCall(
       req({ server: 'open', tool: 'echo', args: { text: 'once' }, eventId: 'Ev-run-1' }),
     );
     expect(b.callId).toBe(a.callId);
@@ -108,14 +108,14 @@ describe('turn queue and awaiting a call', () => {
   });
 
   it('runToolCall resolves with the outcome for the agent (nothing posted to chat) or with parked', async () => {
-    const done = await t.app.runner!.runToolCall(
+    const done = await t.app.runner.runToolCall(
       req({ server: 'open', tool: 'echo', args: { text: 'hi' }, turnId: 'turn-1' }),
     );
     expect(done).toEqual({
       kind: 'done',
       outcome: { kind: 'result', text: '{"text":"hi"}', trimmed: false, isError: false },
     });
-    const parked = await t.app.runner!.runToolCall(req({ turnId: 'turn-2', requestId: 'req-turn-2' }));
+    const parked = await t.app.runner.runToolCall(req({ turnId: 'turn-2', requestId: 'req-turn-2' }));
     expect(parked).toMatchObject({ kind: 'parked', providerSlug: 'vendor' });
     expect(notes.notices.filter((n) => n.kind === 'outcome' && n.text.includes('{"text":"hi"}'))).toEqual([]);
 
@@ -126,7 +126,7 @@ describe('turn queue and awaiting a call', () => {
     const step = await authorizeInBrowser(prompt.kind === 'connect' ? prompt.req.connectUrl : '');
     if (!('callbackUrl' in step)) throw new Error('connect failed');
     await step.browser.fetch(step.callbackUrl);
-    expect(await t.app.oauth!.confirmHeld(orgId, alice, 'vendor')).toMatchObject({ ok: true });
+    expect(await t.app.oauth.confirmHeld(orgId, alice, 'vendor')).toMatchObject({ ok: true });
     await until(() => turns.some((x) => x.resumed), 15_000, 'the resumed turn');
     const resumed = turns.find((x) => x.resumed)!;
     expect(resumed).toMatchObject({ requestId: 'req-turn-2', target, resumed: { server: 'web', tool: 'whoami' } });
@@ -138,7 +138,7 @@ describe('turn queue and awaiting a call', () => {
     await t.app.policy.addServer(orgId, { name: 'guarded', transport: 'http', url: http.url });
     const seen = () =>
       http.calls.filter((c) => c.tool === 'create_note' && String(c.args['text']).startsWith('guarded'));
-    const held = await t.app.runner!.runToolCall(
+    const held = await t.app.runner.runToolCall(
       req({
         server: 'guarded',
         tool: 'create_note',
@@ -155,11 +155,11 @@ describe('turn queue and awaiting a call', () => {
         req: expect.objectContaining({ args: { text: 'guarded held' }, credentialKinds: [], grants: [] }),
       }),
     ]);
-    expect(t.app.runner!.executor.calls.get(callId)!.status).toBe('awaiting_approval');
+    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('awaiting_approval');
 
     // The catalog already hides a `never` tool from the model; a model call of it anyway is refused.
     expect((await t.app.policy.approve(orgId, 'guarded', 'create_note', 'never')).ok).toBe(true);
-    const refused = await t.app.runner!.runToolCall(
+    const refused = await t.app.runner.runToolCall(
       req({
         server: 'guarded',
         tool: 'create_note',
@@ -183,9 +183,9 @@ describe('turn queue and awaiting a call', () => {
 
   it('a tool job carries ids, arguments and the reply target only, with bounded attempts and removal ages', async () => {
     const { Queue } = await import('bullmq');
-    const q = new Queue('tool', { connection: { url: t.app.redisUrl! } as never, prefix: 'onbehalf' });
+    const q = new Queue('tool', { connection: { url: t.app.redisUrl } as never, prefix: 'onbehalf' });
     try {
-      const { callId } = await t.app.runner!.enqueueToolCall(
+      const { callId } = await t.app.runner.enqueueToolCall(
         req({ server: 'open', tool: 'echo', args: { text: 'inspect' } }),
       );
       const job = await q.getJob(callId);

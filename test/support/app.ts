@@ -3,8 +3,8 @@ import { freePort } from '../../src/redis/index.js';
 import { LogCapture } from './logs.js';
 import { tempDir, testConfig } from './env.js';
 
-export interface TestApp {
-  app: App;
+export interface TestApp<M extends AppMode = 'serve'> {
+  app: App<M>;
   logs: LogCapture;
   dataDir: string;
   /** `http://127.0.0.1:<port>` once started in serve mode. */
@@ -16,11 +16,11 @@ export interface TestApp {
  * The real product, built by the composition root with a temp data dir and captured logs.
  * `env` overrides variables (pass REDIS_URL to share a test redis; unset, a private one starts).
  */
-export async function startTestApp(
+export async function startTestApp<M extends AppMode = 'serve'>(
   env: Record<string, string | undefined> = {},
-  mode: AppMode = 'serve',
+  mode: M = 'serve' as M,
   extra: Omit<AppOptions, 'mode' | 'logDestination'> = {},
-): Promise<TestApp> {
+): Promise<TestApp<M>> {
   const { dir, cleanup } = tempDir();
   const logs = new LogCapture();
   // Links the app prints (connect links, redirect URI) must reach it: fix the port up front.
@@ -28,7 +28,7 @@ export async function startTestApp(
     const port = await freePort();
     env = { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...env };
   }
-  const app = await createApp(testConfig(dir, env), { ...extra, mode, logDestination: logs });
+  const app = await createApp<M>(testConfig(dir, env), { ...extra, mode, logDestination: logs });
   await app.start();
   return {
     app,

@@ -11,6 +11,7 @@ import {
   type ModalSubmitInteraction,
   type RepliableInteraction,
 } from 'discord.js';
+import { CoreSlot } from '../../chat/platform.js';
 import { Secret } from '../../crypto/index.js';
 import type { Logger } from '../../log.js';
 import type { Ack, ChatInbound, Inbound, SecretForm } from '../../chat/types.js';
@@ -32,7 +33,6 @@ import { placeOf, type Origin, type Place } from './translate.js';
 export interface DiscordGatewayOptions {
   token: Secret;
   applicationId: string;
-  core: ChatInbound;
   log: Logger;
   /** REST base (`DISCORD_API_URL`); the gateway URL comes from its `/gateway/bot`. Default `https://discord.com/api`. */
   apiUrl?: string;
@@ -69,6 +69,7 @@ export class DiscordGateway {
   readonly client: Client;
   readonly outbound: DiscordOutbound;
   readonly #o: DiscordGatewayOptions;
+  readonly #core = new CoreSlot('discord');
 
   constructor(opts: DiscordGatewayOptions) {
     this.#o = opts;
@@ -85,8 +86,9 @@ export class DiscordGateway {
     this.client.on(Events.Error, (err) => opts.log.warn({ err: err.message }, 'discord client error'));
   }
 
-  /** Logs in and resolves once the client is ready (every guild received). */
-  async start(): Promise<void> {
+  /** Logs in and resolves once the client is ready (every guild received); events go to `core`. */
+  async start(core: ChatInbound): Promise<void> {
+    this.#core.bind(core);
     let timer: NodeJS.Timeout | undefined;
     const ready = new Promise<void>((resolve, reject) => {
       timer = setTimeout(
@@ -245,7 +247,7 @@ export class DiscordGateway {
   }
 
   async #handle(event: Inbound): Promise<Ack> {
-    return this.#o.core.handle(event);
+    return this.#core.handle(event);
   }
 
   async #onMessage(m: Message): Promise<void> {

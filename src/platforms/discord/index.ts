@@ -11,4 +11,4 @@ export { registerCommands, type RegisterResult } from './register.js';
 export { onbehalfCommand, commandLine, COMMAND_NAME, FORM_COMMANDS } from './commands.js';
 export { splitText, messageBodies, DISCORD_MESSAGE_LIMIT } from './render.js';
 export { FormIds } from './forms.js';
-export { discordOutbound, discordGateway } from './start.js';
+export { discordPlatform, registerCommand } from './start.js';

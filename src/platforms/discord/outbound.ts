@@ -1,10 +1,10 @@
 import { REST, DiscordAPIError, HTTPError } from '@discordjs/rest';
 import { Routes } from 'discord.js';
 import type { Secret } from '../../crypto/index.js';
+import { CodedError } from '../../errors.js';
 import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
 import { FormIds } from './forms.js';
 import { FORM_BUTTON_PREFIX, formButtonRow, messageBodies, type DiscordMessageBody } from './render.js';
-import { CodedError } from '../../errors.js';
 
 /** Discord's default REST base. */
 export const DISCORD_API_DEFAULT = 'https://discord.com/api';

@@ -1,8 +1,8 @@
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { Writable, type Readable } from 'node:stream';
 import { Secret } from '../../crypto/index.js';
 import type { ChatIdentity } from '../../identity/index.js';
-import type { Ack, ChatInbound, OutMessage, ReplyTarget } from '../../chat/types.js';
+import type { Ack, ChatInbound, ReplyTarget } from '../../chat/types.js';
 import { renderShell } from './outbound.js';
 
 /** Options of the terminal platform. */
@@ -14,9 +14,9 @@ export interface ShellOptions {
   output: NodeJS.WritableStream;
   /** Prompt shown before each line. Default `NAME> `. */
   prompt?: string;
+  /** Aborting it ends the session as the end of input does. Default none. */
+  signal?: AbortSignal;
 }
-
-const render = (msg: OutMessage) => renderShell(msg);
 
 /** The identity and reply target of a shell user. */
 export function shellIdentity(user: string): { identity: ChatIdentity; target: ReplyTarget } {
@@ -26,74 +26,95 @@ export function shellIdentity(user: string): { identity: ChatIdentity; target: R
   };
 }
 
+/** One terminal session: its readline, and whether echo is muted (a hidden value being typed). */
+class Session {
+  muted = false;
+  readonly terminal: boolean;
+  readonly rl: Interface;
+  readonly #lines: AsyncIterator<string>;
+  #n = 0;
+
+  constructor(readonly o: ShellOptions) {
+    const echo = new Writable({
+      write: (chunk, _enc, cb) => {
+        if (!this.muted) o.output.write(chunk);
+        cb();
+      },
+    });
+    this.terminal = Boolean((o.input as { isTTY?: boolean }).isTTY);
+    this.rl = createInterface({
+      input: o.input,
+      output: echo,
+      terminal: this.terminal,
+      prompt: o.prompt ?? `${o.user}> `,
+      signal: o.signal,
+    });
+    this.#lines = this.rl[Symbol.asyncIterator]();
+  }
+
+  async next(): Promise<string | undefined> {
+    const r = await this.#lines.next();
+    return r.done ? undefined : r.value;
+  }
+
+  print(s: string): void {
+    this.o.output.write(s.replace(/\n/g, '\n  ') + '\n');
+  }
+
+  eventId(): string {
+    return `shell-${process.pid}-${Date.now()}-${this.#n++}`;
+  }
+}
+
+/** Shows an answer; a secret form is read field by field without echo, then submitted. */
+async function show(s: Session, ack: Ack): Promise<void> {
+  const { identity, target } = shellIdentity(s.o.user);
+  if (ack?.private) s.print(`onbehalf (only you): ${renderShell(ack.private)}`);
+  if (!ack?.form) return;
+  const values: Record<string, Secret> = {};
+  for (const f of ack.form.fields) {
+    s.o.output.write(`${f.label} (hidden): `);
+    s.muted = s.terminal;
+    const v = await s.next();
+    s.muted = false;
+    if (s.terminal) s.o.output.write('\n');
+    values[f.id] = new Secret((v ?? '').trim());
+  }
+  await show(s, await s.o.core.handle({ kind: 'form_submit', identity, target, formId: ack.form.formId, values }));
+}
+
+/** One typed line: a `/onbehalf …` command, another `/…` (refused here), or a message. */
+async function answer(s: Session, text: string): Promise<Ack> {
+  const { identity, target } = shellIdentity(s.o.user);
+  const eventId = s.eventId();
+  if (!text.startsWith('/')) return s.o.core.handle({ kind: 'message', identity, target, text, eventId });
+  if (!text.match(/^\/onbehalf(\s|$)/))
+    return {
+      private: {
+        text: `Unknown command "${text.split(/\s/)[0]}". Commands start with /onbehalf; try /onbehalf help.`,
+      },
+    };
+  return s.o.core.handle({ kind: 'command', identity, target, text: text.replace(/^\/onbehalf\s*/, ''), eventId });
+}
+
 /**
  * A REPL: each line is a message, or a `/onbehalf …` command, from `user` in workspace `local`.
- * Secret forms are read without echo. Resolves when input ends.
+ * Secret forms are read without echo. Resolves when input ends (or `signal` aborts).
  */
 export async function runShell(opts: ShellOptions): Promise<void> {
-  let muted = false;
-  const echo = new Writable({
-    write(chunk, _enc, cb) {
-      if (!muted) opts.output.write(chunk);
-      cb();
-    },
-  });
-  const terminal = Boolean((opts.input as { isTTY?: boolean }).isTTY);
-  const rl = createInterface({ input: opts.input, output: echo, terminal, prompt: opts.prompt ?? `${opts.user}> ` });
-  const lines = rl[Symbol.asyncIterator]();
-  const { identity, target } = shellIdentity(opts.user);
-  const print = (s: string) => opts.output.write(s.replace(/\n/g, '\n  ') + '\n');
-  let n = 0;
-
-  const next = async (): Promise<string | undefined> => {
-    const r = await lines.next();
-    return r.done ? undefined : r.value;
-  };
-
-  const show = async (ack: Ack): Promise<void> => {
-    if (ack?.private) print(`onbehalf (only you): ${render(ack.private)}`);
-    if (ack?.form) {
-      const values: Record<string, Secret> = {};
-      for (const f of ack.form.fields) {
-        opts.output.write(`${f.label} (hidden): `);
-        muted = terminal;
-        const v = await next();
-        muted = false;
-        if (terminal) opts.output.write('\n');
-        values[f.id] = new Secret((v ?? '').trim());
-      }
-      await show(await opts.core.handle({ kind: 'form_submit', identity, target, formId: ack.form.formId, values }));
-    }
-  };
-
-  rl.prompt();
-  for (let line = await next(); line !== undefined; line = await next()) {
+  const s = new Session(opts);
+  s.rl.prompt();
+  for (let line = await s.next(); line !== undefined; line = await s.next()) {
     const text = line.trim();
     if (text === 'exit' || text === 'quit') break;
     if (text) {
-      const eventId = `shell-${process.pid}-${Date.now()}-${n++}`;
       try {
-        const ack = text.startsWith('/')
-          ? text.match(/^\/onbehalf(\s|$)/)
-            ? await opts.core.handle({
-                kind: 'command',
-                identity,
-                target,
-                text: text.replace(/^\/onbehalf\s*/, ''),
-                eventId,
-              })
-            : {
-                private: {
-                  text: `Unknown command "${text.split(/\s/)[0]}". Commands start with /onbehalf; try /onbehalf help.`,
-                },
-              }
-          : await opts.core.handle({ kind: 'message', identity, target, text, eventId });
-        await show(ack);
+        await show(s, await answer(s, text));
       } catch (err) {
-        print(`onbehalf: that did not work (${(err as Error).message.split('\n')[0]}). Try again.`);
+        s.print(`onbehalf: that did not work (${(err as Error).message.split('\n')[0]}). Try again.`);
       }
     }
-    rl.prompt();
+    s.rl.prompt();
   }
-  rl.close();
+  s.rl.close();
 }

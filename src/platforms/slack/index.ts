@@ -12,5 +12,5 @@ export { verifySlackRequest, type VerifyResult } from './verify-request.js';
 export { InstalledWorkspaces, SingleWorkspaceToken, type SlackTokens } from './workspaces.js';
 export { messageBodies, splitText, SLACK_LIMITS } from './render.js';
 export { SLACK_BOT_SCOPES } from './install.js';
-export { slackConfigured, slackOutbound, slackPlatform, slackSettings } from './start.js';
+export { slackConfigured, slackPlatform, slackSettings } from './start.js';
 export type { SlackSender } from './platform.js';

@@ -4,8 +4,8 @@ import { InstallProvider } from '@slack/oauth';
 import { Hono } from 'hono';
 import type { Secret } from '../../crypto/index.js';
 import type { Logger } from '../../log.js';
-import type { WebEnv } from '../../web/server.js';
-import { slackLogger } from './outbound.js';
+import type { RouteEnv as WebEnv } from '../../chat/platform.js';
+import { slackLogger } from './logger.js';
 import type { InstalledWorkspaces } from './workspaces.js';
 
 /** The bot scopes the app asks for (the same list as slack/manifest.yaml). */

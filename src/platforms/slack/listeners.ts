@@ -40,6 +40,16 @@ async function within<T>(p: Promise<T>, ms: number): Promise<Raced<T>> {
   return r;
 }
 
+/** What each listener shares: the core call (admins promoted first), delivery outside the ack, the deadline. */
+interface Ctx {
+  deps: ListenerDeps;
+  log: Logger;
+  answerMs: number;
+  handle(event: Inbound): Promise<Ack>;
+  /** Renders an Ack outside the HTTP ack: private text via the Web API, a form with the trigger id. */
+  deliver(target: ReplyTarget, ack: Ack, triggerId: string | undefined): Promise<void>;
+}
+
 /**
  * Registers the Slack listeners on a Bolt app. They only translate: each verified payload becomes
  * one `Inbound` for the chat core, and its `Ack` is rendered (in the HTTP ack when it is ready in
@@ -47,36 +57,43 @@ async function within<T>(p: Promise<T>, ms: number): Promise<Raced<T>> {
  */
 export function registerListeners(app: BoltApp, deps: ListenerDeps): void {
   const { inbound, outbound, log } = deps;
-  const recent = deps.recent ?? new RecentEvents();
-  const answerMs = deps.answerDeadlineMs ?? 2000;
-
-  const handle = async (event: Inbound): Promise<Ack> => {
-    await deps.admins?.promote(event.identity);
-    return inbound.handle(event);
-  };
-
-  /** Renders an Ack outside the HTTP ack: private text via the Web API, a form with the trigger id. */
-  const deliver = async (target: ReplyTarget, ack: Ack, triggerId: string | undefined): Promise<void> => {
-    try {
-      if (ack?.private) await outbound.replyPrivately(target, ack.private);
-      if (ack?.form) {
-        await outbound.openSecretForm(target, ack.form, triggerId).catch(async (err: unknown) => {
-          log.warn({ err: (err as Error).message }, 'could not open the secret form');
-          await outbound.replyPrivately(target, FORM_EXPIRED);
-        });
+  const ctx: Ctx = {
+    deps,
+    log,
+    answerMs: deps.answerDeadlineMs ?? 2000,
+    handle: async (event) => {
+      await deps.admins?.promote(event.identity);
+      return inbound.handle(event);
+    },
+    deliver: async (target, ack, triggerId) => {
+      try {
+        if (ack?.private) await outbound.replyPrivately(target, ack.private);
+        if (ack?.form) {
+          await outbound.openSecretForm(target, ack.form, triggerId).catch(async (err: unknown) => {
+            log.warn({ err: (err as Error).message }, 'could not open the secret form');
+            await outbound.replyPrivately(target, FORM_EXPIRED);
+          });
+        }
+      } catch (err) {
+        log.warn({ err: (err as Error).message, channel: target.channelId }, 'could not deliver the answer to Slack');
       }
-    } catch (err) {
-      log.warn({ err: (err as Error).message, channel: target.channelId }, 'could not deliver the answer to Slack');
-    }
+    },
   };
+  onEvents(app, ctx, deps.recent ?? new RecentEvents());
+  onCommand(app, ctx);
+  onAction(app, ctx);
+  onFormSubmit(app, ctx);
+}
 
+/** Mentions and DMs (each delivery once), and uninstalls. */
+function onEvents(app: BoltApp, ctx: Ctx, recent: RecentEvents): void {
   const onMessageEvent = async ({ body }: { body: unknown }) => {
     const event = fromEvent(body);
     if (!event) return;
     // Redelivered events run once; a failure propagates so the receiver answers 500 and Slack retries.
     await recent.once(`${event.identity.workspaceId}:${event.eventId}`, async () => {
-      const ack = await handle(event);
-      void deliver(event.target, ack, undefined);
+      const ack = await ctx.handle(event);
+      void ctx.deliver(event.target, ack, undefined);
     });
   };
   app.event('app_mention', onMessageEvent);
@@ -85,21 +102,28 @@ export function registerListeners(app: BoltApp, deps: ListenerDeps): void {
   for (const name of ['app_uninstalled', 'tokens_revoked'] as const) {
     app.event(name, async ({ body }) => {
       const teamId = (body as { team_id?: string }).team_id;
-      if (!teamId || !deps.onUninstall) return;
+      if (!teamId || !ctx.deps.onUninstall) return;
       if (
         name === 'tokens_revoked' &&
         !(body as { event?: { tokens?: { bot?: string[] } } }).event?.tokens?.bot?.length
       )
         return;
-      deps.onUninstall(teamId);
-      log.info({ team: teamId, event: name }, 'Slack workspace uninstalled or its bot token revoked: token removed');
+      ctx.deps.onUninstall(teamId);
+      ctx.log.info(
+        { team: teamId, event: name },
+        'Slack workspace uninstalled or its bot token revoked: token removed',
+      );
     });
   }
+}
 
+/** `/onbehalf …`: the answer in the ack when it is ready in time, else through the Web API. */
+function onCommand(app: BoltApp, ctx: Ctx): void {
+  const { log, deliver } = ctx;
   app.command(/^\/onbehalf/, async ({ body, ack }) => {
     const t = fromCommand(body);
     if (!t) return ack();
-    const r = await within(handle(t.inbound), answerMs);
+    const r = await within(ctx.handle(t.inbound), ctx.answerMs);
     if (r.kind === 'failed') {
       log.error({ err: (r.err as Error)?.message }, 'the chat core failed a slash command');
       return ack({ response_type: 'ephemeral', text: SORRY.text });
@@ -115,31 +139,38 @@ export function registerListeners(app: BoltApp, deps: ListenerDeps): void {
     // The answer is ready: it goes in the ack (shown only to the caller); extra parts and a form follow.
     const [first, ...rest] = r.value?.private ? messageBodies(r.value.private) : [];
     await ack(first ? { response_type: 'ephemeral', ...first } : undefined);
-    for (const body of rest) await outbound.replyPrivately(t.inbound.target, { text: body.text }).catch(() => {});
+    for (const body of rest)
+      await ctx.deps.outbound.replyPrivately(t.inbound.target, { text: body.text }).catch(() => {});
     if (r.value?.form) await deliver(t.inbound.target, { form: r.value.form }, t.inbound.triggerId);
   });
+}
 
+/** Button clicks (link buttons need nothing). */
+function onAction(app: BoltApp, ctx: Ctx): void {
   app.action(/.*/, async ({ body, ack, action }) => {
     await ack();
     if ((action as { action_id?: string }).action_id === LINK_ACTION_ID) return;
     const t = fromBlockAction(body);
     if (!t) return;
     try {
-      await deliver(t.inbound.target, await handle(t.inbound), t.triggerId);
+      await ctx.deliver(t.inbound.target, await ctx.handle(t.inbound), t.triggerId);
     } catch (err) {
-      log.error({ err: (err as Error)?.message }, 'the chat core failed a button click');
-      await deliver(t.inbound.target, { private: SORRY }, undefined);
+      ctx.log.error({ err: (err as Error)?.message }, 'the chat core failed a button click');
+      await ctx.deliver(t.inbound.target, { private: SORRY }, undefined);
     }
   });
+}
 
+/** A secret form's submission: its result replaces the modal when ready in time. */
+function onFormSubmit(app: BoltApp, ctx: Ctx): void {
   app.view(FORM_CALLBACK_ID, async ({ body, ack: boltAck }) => {
     // Our views are plain Block Kit objects; Bolt's View type is stricter than what we build.
     const ack = boltAck as unknown as (response?: unknown) => Promise<void>;
     const event = fromViewSubmission(body);
     if (!event) return ack();
-    const r = await within(handle(event), answerMs);
+    const r = await within(ctx.handle(event), ctx.answerMs);
     if (r.kind === 'failed') {
-      log.error({ err: (r.err as Error)?.message }, 'the chat core failed a form submission');
+      ctx.log.error({ err: (r.err as Error)?.message }, 'the chat core failed a form submission');
       const block = Object.keys(event.values)[0] ?? 'value';
       return ack({
         response_action: 'errors',
@@ -149,8 +180,8 @@ export function registerListeners(app: BoltApp, deps: ListenerDeps): void {
     if (r.kind === 'timeout') {
       await ack({ response_action: 'update', view: resultView('Saving… you will get a message when it is done.') });
       void r.later.then(
-        (a) => deliver(event.target, a, undefined),
-        () => deliver(event.target, { private: SORRY }, undefined),
+        (a) => ctx.deliver(event.target, a, undefined),
+        () => ctx.deliver(event.target, { private: SORRY }, undefined),
       );
       return;
     }

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { LogLevel, WebClient, type Logger as SlackLogger } from '@slack/web-api';
+import { WebClient } from '@slack/web-api';
 import { lostReplyNote } from '../../chat/delivery.js';
 import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
+import { CodedError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { slackLogger } from './logger.js';
 import { formView, messageBodies } from './render.js';
 import type { SlackTokens } from './workspaces.js';
 
@@ -10,7 +12,7 @@ import type { SlackTokens } from './workspaces.js';
 export const SLACK_API_DEFAULT = 'https://slack.com/api/';
 
 /** A Web API call failed; the message names the method and Slack's error code, never a token. */
-export class SlackSendError extends Error {
+export class SlackSendError extends CodedError {
   readonly code = 'slack_send_failed';
   constructor(
     readonly method: string,
@@ -32,36 +34,6 @@ export interface SlackOutboundOptions {
   retries?: number;
   /** First backoff between retries. Default 500 ms. */
   minBackoffMs?: number;
-}
-
-// The SDKs log request bodies as strings at debug level (only `token` masked; `client_secret`,
-// `code` and message text go through): never forward those, and mask credential-looking pairs anywhere.
-const BODY_LINE = /^http (request|response) (body|headers)/;
-const CREDENTIAL_PAIR =
-  /("?(?:[a-z_]*token|client_secret|code|secret|authorization|value)"?\s*[:=]\s*)("[^"]*"|[^\s,&}]+)/gi;
-const XOX = /\bxox[a-z]-[A-Za-z0-9-]+|\bxapp-[A-Za-z0-9-]+/g;
-
-/** Bolt's and the Web API client's logger interface, writing to our pino logger with SDK body dumps dropped and credentials masked. */
-export function slackLogger(log: Logger): SlackLogger {
-  const l = log.child({ component: 'slack-sdk' });
-  const line = (msg: unknown[]) =>
-    msg
-      .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m)))
-      .join(' ')
-      .replace(CREDENTIAL_PAIR, '$1[redacted]')
-      .replace(XOX, '[redacted]');
-  return {
-    debug: (...m) => {
-      if (typeof m[0] === 'string' && BODY_LINE.test(m[0])) return;
-      l.debug(line(m));
-    },
-    info: (...m) => l.info(line(m)),
-    warn: (...m) => l.warn(line(m)),
-    error: (...m) => l.error(line(m)),
-    setLevel: () => {},
-    getLevel: () => LogLevel.INFO,
-    setName: () => {},
-  };
 }
 
 /** chat.postMessage errors after which the conversation is unreachable for us, but the person is not. */

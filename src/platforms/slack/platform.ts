@@ -1,16 +1,18 @@
 import { App as BoltApp, type Receiver } from '@slack/bolt';
 import type { Hono } from 'hono';
 import type { AuditLog } from '../../audit/index.js';
+import { CoreSlot, type ChatPlatform, type RouteEnv } from '../../chat/platform.js';
 import type { ChatInbound } from '../../chat/types.js';
 import type { Keyring, Secret } from '../../crypto/index.js';
 import type { Db } from '../../db/index.js';
+import { CodedError } from '../../errors.js';
 import type { Identity } from '../../identity/index.js';
 import type { Logger } from '../../log.js';
-import type { WebEnv } from '../../web/server.js';
 import { WorkspaceAdmins } from './admins.js';
 import { installRoutes, SLACK_BOT_SCOPES } from './install.js';
 import { registerListeners } from './listeners.js';
-import { SlackOutbound, slackLogger } from './outbound.js';
+import { slackLogger } from './logger.js';
+import { SlackOutbound } from './outbound.js';
 import { HonoReceiver } from './receiver.js';
 import { SlackSocketReceiver } from './socket.js';
 import { InstalledWorkspaces, SingleWorkspaceToken, type SlackTokens } from './workspaces.js';
@@ -30,7 +32,6 @@ export interface SlackSettings {
 /** What the Slack platform is built from. */
 export interface SlackPlatformOptions {
   settings: SlackSettings;
-  inbound: ChatInbound;
   log: Logger;
   db: Db;
   keyring: Keyring;
@@ -54,18 +55,17 @@ export interface SlackSender {
   installs?: InstalledWorkspaces;
 }
 
-/** The running Slack adapter: a Bolt app behind our receiver, and the sender. */
-export interface SlackPlatform {
+/** The Slack platform: a Bolt app behind our receiver (HTTP or Socket Mode), and the Web API sender. */
+export interface SlackPlatform extends ChatPlatform {
+  readonly name: 'slack';
   bolt: BoltApp;
   outbound: SlackOutbound;
-  /** Mount at `/slack` (HTTP mode: `/events`; multi-workspace: `/install`, `/oauth_redirect`). */
-  router: Hono<WebEnv> | undefined;
-  start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Mount at `/slack` (HTTP mode: `/events`; multi-workspace: `/install`, `/oauth_redirect`); also in `routes`. */
+  router: Hono<RouteEnv> | undefined;
 }
 
 /** Thrown when Slack is configured in a way that cannot work; the message names the variable. */
-export class SlackConfigError extends Error {
+export class SlackConfigError extends CodedError {
   readonly code = 'slack_config_invalid';
 }
 
@@ -84,25 +84,22 @@ export function createSlackOutbound(
   return { outbound: new SlackOutbound({ tokens, log: o.log, apiUrl: o.settings.apiUrl }), tokens, installs };
 }
 
-/**
- * Builds the Slack adapter: Bolt with our HTTP receiver (or Socket Mode when an app token is set),
- * listeners that translate to the chat core, the Web API sender, and the install flow when configured.
- */
-export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
+/** Socket Mode when an app token is set, else our HTTP receiver (which needs the signing secret). */
+function receiverFor(o: SlackPlatformOptions): { receiver: Receiver; http?: HonoReceiver } {
   const { settings, log } = o;
-  const { outbound, tokens, installs } = o.sender ?? createSlackOutbound(o);
-  let receiver: Receiver;
-  let http: HonoReceiver | undefined;
-  if (settings.appToken) {
-    receiver = new SlackSocketReceiver({ appToken: settings.appToken, apiUrl: settings.apiUrl, log });
-  } else {
-    if (!settings.signingSecret)
-      throw new SlackConfigError(
-        'SLACK_SIGNING_SECRET is required for Slack over HTTP (or set SLACK_APP_TOKEN for Socket Mode)',
-      );
-    receiver = http = new HonoReceiver({ signingSecret: settings.signingSecret, ackDeadlineMs: o.ackDeadlineMs });
-  }
+  if (settings.appToken)
+    return { receiver: new SlackSocketReceiver({ appToken: settings.appToken, apiUrl: settings.apiUrl, log }) };
+  if (!settings.signingSecret)
+    throw new SlackConfigError(
+      'SLACK_SIGNING_SECRET is required for Slack over HTTP (or set SLACK_APP_TOKEN for Socket Mode)',
+    );
+  const http = new HonoReceiver({ signingSecret: settings.signingSecret, ackDeadlineMs: o.ackDeadlineMs });
+  return { receiver: http, http };
+}
 
+/** Bolt on `receiver`, authorizing each workspace with its bot token. */
+function boltApp(receiver: Receiver, tokens: SlackTokens, o: SlackPlatformOptions): BoltApp {
+  const { settings, log } = o;
   const bolt = new BoltApp({
     receiver,
     logger: slackLogger(log),
@@ -123,12 +120,25 @@ export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
       return log.warn('Slack request from a workspace without an installation: ignored');
     throw err;
   });
+  return bolt;
+}
 
+/**
+ * Builds the Slack platform: Bolt with our HTTP receiver (or Socket Mode when an app token is set),
+ * listeners that translate to the chat core given at `start(core)`, the Web API sender, and the
+ * install flow when configured.
+ */
+export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
+  const { settings, log } = o;
+  const { outbound, tokens, installs } = o.sender ?? createSlackOutbound(o);
+  const { receiver, http } = receiverFor(o);
+  const bolt = boltApp(receiver, tokens, o);
+  const core = new CoreSlot('slack');
   const admins = settings.adminsFromWorkspace
     ? new WorkspaceAdmins(o.identity, o.audit, (team, user) => outbound.call(team, 'users.info', { user }), log)
     : undefined;
   registerListeners(bolt, {
-    inbound: o.inbound,
+    inbound: core,
     outbound,
     log,
     admins,
@@ -147,11 +157,20 @@ export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
       scopes: SLACK_BOT_SCOPES,
     });
   }
+  let started = false;
   return {
+    name: 'slack',
     bolt,
     outbound,
     router,
-    start: async () => void (await bolt.start()),
-    stop: async () => void (await bolt.stop()),
+    routes: router ? [{ path: '/slack', router }] : [],
+    start: async (inbound: ChatInbound) => {
+      core.bind(inbound);
+      started = true;
+      await bolt.start();
+    },
+    stop: async () => {
+      if (started) await bolt.stop();
+    },
   };
 }

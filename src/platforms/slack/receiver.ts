@@ -1,7 +1,8 @@
 import type { App as BoltApp, Receiver } from '@slack/bolt';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import type { WebEnv } from '../../web/server.js';
+import { CodedError } from '../../errors.js';
+import type { RouteEnv as WebEnv } from '../../chat/platform.js';
 import { verifySlackRequest } from './verify-request.js';
 
 /** Options of the HTTP receiver. */
@@ -17,7 +18,7 @@ export interface HonoReceiverOptions {
 }
 
 /** The receiver was used before Bolt called `init`. */
-export class ReceiverNotInitializedError extends Error {
+export class ReceiverNotInitializedError extends CodedError {
   readonly code = 'slack_receiver_not_initialized';
   constructor() {
     super('the Slack receiver has no Bolt app yet');
@@ -148,9 +149,17 @@ export class HonoReceiver implements Receiver {
   }
 
   async #handle(c: Context<WebEnv>): Promise<Response> {
-    const log = c.get('log');
     const app = this.#app;
     if (!app) throw new ReceiverNotInitializedError();
+    const body = await this.#verifiedBody(c);
+    if (body instanceof Response) return body;
+    if (body['type'] === 'url_verification') return c.json({ challenge: body['challenge'] });
+    if (body['ssl_check'] === '1') return c.body(null, 200);
+    return this.#dispatch(c, app, body);
+  }
+
+  /** The body once its size, signature and shape pass; otherwise the answer (413, 401, 400). */
+  async #verifiedBody(c: Context<WebEnv>): Promise<Record<string, unknown> | Response> {
     const length = Number(c.req.header('content-length') ?? 0);
     const max = this.#opts.maxBodyBytes ?? 4 * 1024 * 1024;
     if (length > max) return tooLarge(c);
@@ -164,15 +173,18 @@ export class HonoReceiver implements Receiver {
       timestamp: c.req.header('x-slack-request-timestamp'),
     });
     if (!verdict.ok) {
-      log.warn({ reason: verdict.reason }, 'refused a Slack request that failed signature verification');
+      c.get('log').warn({ reason: verdict.reason }, 'refused a Slack request that failed signature verification');
       return c.text('Unauthorized', 401);
     }
     const body = parseBody(raw, c.req.header('content-type') ?? '');
     if (!body || typeof body !== 'object' || Array.isArray(body) || !boltShape.safeParse(body).success)
       return c.text('Bad request', 400);
-    if (body['type'] === 'url_verification') return c.json({ challenge: body['challenge'] });
-    if (body['ssl_check'] === '1') return c.body(null, 200);
+    return body;
+  }
 
+  /** Hands the body to Bolt and answers when the listener acks, finishes or the deadline passes. */
+  async #dispatch(c: Context<WebEnv>, app: BoltApp, body: Record<string, unknown>): Promise<Response> {
+    const log = c.get('log');
     const retryNum = Number(c.req.header('x-slack-retry-num')) || undefined;
     const retryReason = c.req.header('x-slack-retry-reason');
     const isEvent = body['type'] === 'event_callback';

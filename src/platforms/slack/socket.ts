@@ -2,7 +2,7 @@ import { SocketModeReceiver } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import type { Secret } from '../../crypto/index.js';
 import type { Logger } from '../../log.js';
-import { slackLogger } from './outbound.js';
+import { slackLogger } from './logger.js';
 
 /** Options of the Socket Mode receiver. */
 export interface SlackSocketReceiverOptions {

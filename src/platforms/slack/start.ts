@@ -1,17 +1,7 @@
-import type { AuditLog } from '../../audit/index.js';
-import type { ChatInbound, OutboundRouter } from '../../chat/index.js';
+import { senderOnly, type PlatformFactory } from '../../chat/platform.js';
 import type { Config } from '../../config.js';
 import { Secret, type Keyring } from '../../crypto/index.js';
-import type { Db } from '../../db/index.js';
-import type { Identity } from '../../identity/index.js';
-import type { Logger } from '../../log.js';
-import {
-  createSlackOutbound,
-  createSlackPlatform,
-  type SlackPlatform,
-  type SlackSender,
-  type SlackSettings,
-} from './platform.js';
+import { createSlackOutbound, createSlackPlatform, type SlackSettings } from './platform.js';
 
 /** Whether Config turns Slack on (a bot token or the install flow). */
 export const slackConfigured = (c: Config['slack']): boolean => Boolean(c.botToken || (c.clientId && c.clientSecret));
@@ -37,34 +27,20 @@ export function slackSettings(c: Config['slack'], keyring: Keyring): SlackSettin
   };
 }
 
-type Deps = { db: Db; keyring: Keyring; identity: Identity; log: Logger };
-
-/** The Slack sender of any process (serve or worker), registered as `slack` with the router; undefined when Slack is off. */
-export function slackOutbound(config: Config, deps: Deps, router: OutboundRouter): SlackSender | undefined {
-  if (!slackConfigured(config.slack)) return undefined;
-  const sender = createSlackOutbound({
-    ...deps,
-    settings: slackSettings(config.slack, deps.keyring),
-    log: deps.log.child({ platform: 'slack' }),
-  });
-  router.register('slack', sender.outbound);
-  return sender;
-}
-
-/** The Slack receiver of a `serve` process, wired to the chat core: mount `router` at `/slack`, then `start()`. */
-export function slackPlatform(
-  config: Config,
-  deps: Deps & { core: ChatInbound; audit: AuditLog; sender: SlackSender },
-): SlackPlatform {
-  return createSlackPlatform({
-    settings: slackSettings(config.slack, deps.keyring),
-    inbound: deps.core,
-    log: deps.log.child({ platform: 'slack' }),
-    db: deps.db,
-    keyring: deps.keyring,
-    identity: deps.identity,
-    audit: deps.audit,
-    publicUrl: config.publicUrl,
-    sender: deps.sender,
-  });
-}
+/**
+ * Slack from Config: in a `serve` process the receiver (`/slack` routes or Socket Mode) and the
+ * sender; in a worker the Web API sender alone. Undefined when Slack is off.
+ */
+export const slackPlatform: PlatformFactory = (ctx) => {
+  if (!slackConfigured(ctx.config.slack)) return undefined;
+  const o = {
+    settings: slackSettings(ctx.config.slack, ctx.keyring),
+    log: ctx.log.child({ platform: 'slack' }),
+    db: ctx.db,
+    keyring: ctx.keyring,
+    identity: ctx.identity,
+  };
+  const sender = createSlackOutbound(o);
+  if (!ctx.receive) return senderOnly('slack', sender.outbound);
+  return createSlackPlatform({ ...o, audit: ctx.audit, publicUrl: ctx.config.publicUrl, sender });
+};

@@ -46,7 +46,7 @@ describe("Discord end to end: /onbehalf run with each person's own GitHub grant"
     await app.start();
     // What an admin set up: GitHub as a provider, a GitHub MCP server that gets each caller's token.
     const org = app.identity.orgFor('discord', guildId, 'Acme');
-    const added = await app.oauth!.addProvider(org.id, {
+    const added = await app.oauth.addProvider(org.id, {
       slug: 'github',
       kind: 'oauth2',
       clientId: 'gh-client',

@@ -45,10 +45,9 @@ describe('Discord gateway adapter against a loopback Discord', () => {
       token: new Secret(BOT_TOKEN),
       applicationId: fake.applicationId,
       apiUrl: fake.apiUrl,
-      core,
       log: createLogger('debug', logs),
     });
-    await gateway.start();
+    await gateway.start(core);
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -67,7 +66,6 @@ describe('Discord gateway adapter against a loopback Discord', () => {
       token: new Secret(BOT_TOKEN),
       applicationId: fake.applicationId,
       apiUrl: fake.apiUrl,
-      core,
       log: createLogger('silent'),
       messageContent: true,
     });
@@ -300,10 +298,9 @@ describe('Discord DMs when the bot is in several guilds', () => {
       token: new Secret(BOT_TOKEN),
       applicationId: fake.applicationId,
       apiUrl: fake.apiUrl,
-      core,
       log: createLogger('silent'),
     });
-    await gateway.start();
+    await gateway.start(core);
   });
   afterAll(async () => {
     await gateway?.stop();

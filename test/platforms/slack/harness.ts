@@ -59,7 +59,6 @@ export async function startHarness(
   const inbound = new RecordingInbound();
   const platform = createSlackPlatform({
     settings: { signingSecret: SIGNING_SECRET, botToken: new Secret(BOT_TOKEN), apiUrl: slack.url, ...settings },
-    inbound,
     log,
     db,
     keyring,
@@ -75,7 +74,7 @@ export async function startHarness(
     routes: platform.router ? [{ path: '/slack', router: platform.router }] : [],
   });
   const server = await listen(web, 0, '127.0.0.1');
-  await platform.start();
+  await platform.start(inbound);
   const baseUrl = `http://127.0.0.1:${server.port}`;
   return {
     eventsUrl: `${baseUrl}/slack/events`,

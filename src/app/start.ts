@@ -1,0 +1,54 @@
+import type { Hono } from 'hono';
+import { listen, type WebEnv } from '../web/index.js';
+import type { Closers } from './closers.js';
+import { whenRedisReady, type AppRedis } from './redis.js';
+import type { AppOptions, ServiceApp } from './types.js';
+
+/** What `start()` starts, built by the composition root. */
+export interface Startables {
+  redis: AppRedis;
+  /** The web server of `serve`; absent in a worker. */
+  web: Hono<WebEnv> | undefined;
+  closers: Closers;
+  state: { stopping: boolean };
+  opts: Pick<AppOptions, 'hostname' | 'runner'>;
+}
+
+/**
+ * Starts a built app: tool workers once Redis answers (Redis away never holds up HTTP), then in
+ * `serve` the web server and each platform, handed `app.chat`.
+ */
+export async function startServices(app: ServiceApp, s: Startables): Promise<void> {
+  await startWorkers(app, s);
+  if (!s.web) return;
+  const { config, log } = app;
+  if (!config.metricsToken && config.env === 'production')
+    log.warn('METRICS_TOKEN is not set: /metrics is open to anyone who can reach this port');
+  const server = await listen(s.web, config.port, s.opts.hostname);
+  app.port = server.port;
+  s.closers.add(() => server.close());
+  log.info({ port: server.port, publicUrl: config.publicUrl }, 'onbehalf is listening');
+  for (const platform of app.platforms) {
+    s.closers.add(() => platform.stop());
+    await platform.start(app.chat);
+  }
+}
+
+/** Tool workers start when Redis is ready, and again after it comes back if they could not. */
+async function startWorkers(app: ServiceApp, s: Startables): Promise<void> {
+  const { log, mode, runner } = app;
+  const want = s.opts.runner?.startWorkers !== false;
+  let workers: 'waiting' | 'starting' | 'started' = 'waiting';
+  await whenRedisReady(app.config, s.redis, log, async () => {
+    if (!want || workers !== 'waiting' || s.state.stopping) return;
+    workers = 'starting';
+    try {
+      await runner.startWorkers();
+      workers = 'started';
+      log.info({ mode }, 'tool workers started');
+    } catch (err) {
+      workers = 'waiting';
+      log.warn({ err: (err as Error).message }, 'tool workers could not start; retrying when Redis is ready again');
+    }
+  });
+}
