@@ -1,140 +1,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { variables, type Vars } from './config-vars.js';
 import { CodedError } from './errors.js';
+
+export { chatIdentityPattern } from './config-vars.js';
 
 /** A start-up configuration problem; `message` is the one line shown to the operator. */
 export class ConfigError extends CodedError {
   readonly code = 'config_invalid';
 }
-
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-const httpUrl = z
-  .string()
-  .url()
-  .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
-  .transform((u) => u.replace(/\/+$/, ''));
-
-/** `ONBEHALF_ADMINS` entries: `slack:T…:U…`, `discord:G…:U…`, `shell:local:NAME`. */
-export const chatIdentityPattern = /^(slack|discord|shell):[^:\s]+:[^:\s]+$/;
-
-const keyEntry = /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]+$/;
-
-/** Each variable: its schema and an example shown when it is wrong. */
-const variables = {
-  NODE_ENV: { schema: z.enum(['development', 'production', 'test']).default('development'), example: 'production' },
-  PORT: { schema: z.coerce.number().int().min(0).max(65535).default(3000), example: '3000' },
-  PUBLIC_URL: { schema: httpUrl.optional(), example: 'https://onbehalf.example.com' },
-  ONBEHALF_DATA_DIR: { schema: z.string().min(1).default('./data'), example: './data' },
-  DATABASE_URL: {
-    schema: z
-      .string()
-      .regex(/^(file:)?[^:]+$|^file::memory:$|^:memory:$/, 'must be a SQLite file path or file:PATH')
-      .optional(),
-    example: 'file:./data/onbehalf.db',
-  },
-  REDIS_URL: {
-    schema: z
-      .string()
-      .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
-      .optional(),
-    example: 'redis://127.0.0.1:6379',
-  },
-  ONBEHALF_KEYS: {
-    schema: z
-      .string()
-      .transform((s) =>
-        s
-          .split(',')
-          .map((e) => e.trim())
-          .filter(Boolean),
-      )
-      .refine((list) => list.length > 0, 'must list at least one key')
-      .refine((list) => list.every((e) => keyEntry.test(e)), 'each entry must be id:base64')
-      .optional(),
-    example: 'k1:' + 'A'.repeat(43) + '=',
-  },
-  ONBEHALF_ADMINS: {
-    schema: z
-      .string()
-      .transform((s) =>
-        s
-          .split(',')
-          .map((e) => e.trim())
-          .filter(Boolean),
-      )
-      .refine((list) => list.every((e) => chatIdentityPattern.test(e)), 'each entry must be platform:workspace:user')
-      .default([]),
-    example: 'slack:T0123:U0456,discord:1122:3344,shell:local:alice',
-  },
-  ONBEHALF_ALLOW_STDIO: { schema: bool.default(false), example: 'true' },
-  ONBEHALF_ALLOW_PRIVATE_URLS: { schema: bool.default(false), example: 'false' },
-  ONBEHALF_PARKED_MINUTES: { schema: z.coerce.number().int().min(1).max(10_080).default(60), example: '60' },
-  ONBEHALF_MAX_QUEUED_PER_USER: { schema: z.coerce.number().int().min(1).max(100_000).default(20), example: '20' },
-  ONBEHALF_MAX_PARKED_PER_USER: { schema: z.coerce.number().int().min(1).max(100_000).default(10), example: '10' },
-  METRICS_TOKEN: {
-    schema: z.string().min(16, 'is too short (16+ characters)').optional(),
-    example: '(a random string: openssl rand -hex 32)',
-  },
-  ONBEHALF_APPROVAL_MINUTES: { schema: z.coerce.number().int().min(1).max(1440).default(10), example: '10' },
-  LOG_LEVEL: {
-    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    example: 'info',
-  },
-  SLACK_SIGNING_SECRET: { schema: z.string().min(8, 'is too short').optional(), example: '8f7e…(from the app page)' },
-  SLACK_BOT_TOKEN: {
-    schema: z
-      .string()
-      .regex(/^xoxb-/, 'must start with xoxb-')
-      .optional(),
-    example: 'xoxb-…',
-  },
-  SLACK_APP_TOKEN: {
-    schema: z
-      .string()
-      .regex(/^xapp-/, 'must start with xapp-')
-      .optional(),
-    example: 'xapp-…',
-  },
-  SLACK_API_URL: { schema: httpUrl.optional(), example: 'https://slack.com/api' },
-  SLACK_CLIENT_ID: {
-    schema: z
-      .string()
-      .regex(/^\d+\.\d+$/, 'must look like 1234567890.1234567890')
-      .optional(),
-    example: '1234567890.1234567890',
-  },
-  SLACK_CLIENT_SECRET: {
-    schema: z.string().min(8, 'is too short').optional(),
-    example: '(from the app page, Basic Information)',
-  },
-  SLACK_STATE_SECRET: {
-    schema: z.string().min(16, 'is too short (16+ characters)').optional(),
-    example: '(any random string; default: derived from ONBEHALF_KEYS)',
-  },
-  SLACK_ADMINS_FROM_WORKSPACE: { schema: bool.default(false), example: 'true' },
-  DISCORD_TOKEN: { schema: z.string().min(10, 'is too short').optional(), example: 'MTEx…(bot token)' },
-  DISCORD_APPLICATION_ID: {
-    schema: z.string().regex(/^\d+$/, 'must be a numeric snowflake').optional(),
-    example: '112233445566778899',
-  },
-  DISCORD_API_URL: { schema: httpUrl.optional(), example: 'https://discord.com/api' },
-  DISCORD_CLIENT_SECRET: {
-    schema: z.string().min(8, 'is too short').optional(),
-    example: '(from the Developer Portal, OAuth2)',
-  },
-  SLACK_OIDC_ISSUER: { schema: httpUrl.default('https://slack.com'), example: 'https://slack.com' },
-  DISCORD_ADMINS_FROM_GUILD: { schema: bool.default(false), example: 'true' },
-  DISCORD_MESSAGE_CONTENT: { schema: bool.default(false), example: 'false' },
-  LLM_BASE_URL: { schema: httpUrl.optional(), example: 'https://api.openai.com/v1' },
-  LLM_API_KEY: { schema: z.string().min(1).optional(), example: 'sk-…' },
-  LLM_MODEL: { schema: z.string().min(1).optional(), example: 'gpt-4o-mini' },
-} as const;
-
-type Vars = { [K in keyof typeof variables]: z.output<(typeof variables)[K]['schema']> };
 
 /** Typed configuration; built once by `loadConfig`, passed to `createApp`. */
 export interface Config {
@@ -218,10 +93,12 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
   return assemble(v);
 }
 
-function assemble(v: Vars): Config {
-  const fail = (name: string, what: string, example: string): never => {
-    throw new ConfigError(`${name} ${what} (example: ${name}=${example})`);
-  };
+const fail = (name: string, what: string, example: string): never => {
+  throw new ConfigError(`${name} ${what} (example: ${name}=${example})`);
+};
+
+/** The sealing keys: required in production, each 32 bytes, no id twice. */
+function checkKeys(v: Vars): void {
   if (v.NODE_ENV === 'production' && !v.ONBEHALF_KEYS) {
     fail(
       'ONBEHALF_KEYS',
@@ -240,6 +117,10 @@ function assemble(v: Vars): Config {
   }
   const ids = (v.ONBEHALF_KEYS ?? []).map((e) => e.slice(0, e.indexOf(':')));
   if (new Set(ids).size !== ids.length) fail('ONBEHALF_KEYS', 'has a key id twice', variables.ONBEHALF_KEYS.example);
+}
+
+/** Variables that only make sense together: each missing partner is named. */
+function checkPairs(v: Vars): void {
   if (v.LLM_BASE_URL && !v.LLM_MODEL)
     fail('LLM_MODEL', 'is required when LLM_BASE_URL is set', variables.LLM_MODEL.example);
   if (v.SLACK_BOT_TOKEN && !v.SLACK_SIGNING_SECRET && !v.SLACK_APP_TOKEN) {
@@ -274,7 +155,11 @@ function assemble(v: Vars): Config {
     fail('DISCORD_APPLICATION_ID', 'is required when DISCORD_TOKEN is set', variables.DISCORD_APPLICATION_ID.example);
   if (v.NODE_ENV === 'production' && !v.PUBLIC_URL)
     fail('PUBLIC_URL', 'is required when NODE_ENV=production', variables.PUBLIC_URL.example);
+}
 
+function assemble(v: Vars): Config {
+  checkKeys(v);
+  checkPairs(v);
   const dbUrl = v.DATABASE_URL?.replace(/^file:/, '');
   return {
     env: v.NODE_ENV,
@@ -318,4 +203,4 @@ function assemble(v: Vars): Config {
 }
 
 /** Names of every variable, for README and `.env.example` checks. */
-export const configVariableNames = Object.keys(variables);
+export { configVariableNames } from './config-vars.js';

@@ -157,18 +157,7 @@ export class OrgJoins {
           .run().changes === 0
       )
         return fail();
-      const moved = tx.update(workspaces).set({ orgId: into.id }).where(eq(workspaces.orgId, fromOrgId)).run().changes;
-      const people = tx
-        .update(users)
-        .set({ orgId: into.id, role: 'member' })
-        .where(eq(users.orgId, fromOrgId))
-        .run().changes;
-      tx.update(linkedAccounts).set({ orgId: into.id }).where(eq(linkedAccounts.orgId, fromOrgId)).run();
-      // Codes issued in B are void: an invite of B's former admin must not open A to others.
-      tx.update(linkCodes)
-        .set({ usedAt: now })
-        .where(and(eq(linkCodes.orgId, fromOrgId), isNull(linkCodes.usedAt)))
-        .run();
+      const { moved, people } = this.#move(tx, fromOrgId, into.id, now);
       return {
         kind: 'joined',
         intoOrgId: into.id,
@@ -179,5 +168,22 @@ export class OrgJoins {
         users: people,
       } as const;
     });
+  }
+
+  /** Moves B's workspaces, people (as members) and chat identities into A, and voids B's open codes. */
+  #move(tx: Pick<Db, 'update'>, fromOrgId: string, intoOrgId: string, now: number): { moved: number; people: number } {
+    const moved = tx.update(workspaces).set({ orgId: intoOrgId }).where(eq(workspaces.orgId, fromOrgId)).run().changes;
+    const people = tx
+      .update(users)
+      .set({ orgId: intoOrgId, role: 'member' })
+      .where(eq(users.orgId, fromOrgId))
+      .run().changes;
+    tx.update(linkedAccounts).set({ orgId: intoOrgId }).where(eq(linkedAccounts.orgId, fromOrgId)).run();
+    // Codes issued in B are void: an invite of B's former admin must not open A to others.
+    tx.update(linkCodes)
+      .set({ usedAt: now })
+      .where(and(eq(linkCodes.orgId, fromOrgId), isNull(linkCodes.usedAt)))
+      .run();
+    return { moved, people };
   }
 }

@@ -69,60 +69,78 @@ function once(
       done();
       reject(signal.aborted ? signal.reason : err);
     });
-    req.on('response', (res) => {
-      const status = res.statusCode && res.statusCode >= 200 && res.statusCode <= 599 ? res.statusCode : 502;
-      const h = new Headers();
-      for (const [k, v] of Object.entries(res.headers))
-        if (v !== undefined) for (const one of [v].flat()) h.append(k, one);
-      if (method === 'HEAD' || status === 204 || status === 205 || status === 304) {
-        res.on('error', () => undefined);
-        res.resume();
-        res.on('end', done);
-        return resolve(new Response(null, { status, headers: h }));
-      }
-      let size = 0;
-      let finished = false;
-      const finish = () => {
-        finished = true;
-        done();
-      };
-      const stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          const fail = (err: unknown) => {
-            if (finished) return;
-            finish();
-            controller.error(err);
-            res.destroy();
-          };
-          res.on('data', (c: Buffer) => {
-            if (finished) return;
-            size += c.length;
-            if (size > o.maxBytes)
-              return fail(new RefusedUrlError(`${url.host} answered more than ${o.maxBytes} bytes`));
-            controller.enqueue(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
-            if ((controller.desiredSize ?? 1) <= 0) res.pause();
-          });
-          res.on('end', () => {
-            if (finished) return;
-            finish();
-            controller.close();
-          });
-          res.on('error', (err) => fail(signal.aborted ? signal.reason : err));
-          res.on('close', () =>
-            fail(signal.aborted ? signal.reason : new Error(`${url.host} closed the connection mid-answer`)),
-          );
-        },
-        pull() {
-          res.resume();
-        },
-        cancel() {
-          finish();
-          res.destroy();
-        },
-      });
-      resolve(new Response(stream, { status, headers: h }));
-    });
+    req.on('response', (res) => resolve(responseOf(res, url, method, o, signal, done)));
     req.end(body);
+  });
+}
+
+/** The node response as a fetch Response; its body streams, capped at `maxBytes`. */
+function responseOf(
+  res: http.IncomingMessage,
+  url: URL,
+  method: string,
+  o: Required<FetchOptions>,
+  signal: AbortSignal,
+  done: () => void,
+): Response {
+  const status = res.statusCode && res.statusCode >= 200 && res.statusCode <= 599 ? res.statusCode : 502;
+  const h = new Headers();
+  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) for (const one of [v].flat()) h.append(k, one);
+  if (method === 'HEAD' || status === 204 || status === 205 || status === 304) {
+    res.on('error', () => undefined);
+    res.resume();
+    res.on('end', done);
+    return new Response(null, { status, headers: h });
+  }
+  return new Response(bodyStream(res, url, o, signal, done), { status, headers: h });
+}
+
+/** The body as a stream with backpressure; more than `maxBytes`, or the socket closing early, fails it. */
+function bodyStream(
+  res: http.IncomingMessage,
+  url: URL,
+  o: Required<FetchOptions>,
+  signal: AbortSignal,
+  done: () => void,
+): ReadableStream<Uint8Array> {
+  let size = 0;
+  let finished = false;
+  const finish = () => {
+    finished = true;
+    done();
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const fail = (err: unknown) => {
+        if (finished) return;
+        finish();
+        controller.error(err);
+        res.destroy();
+      };
+      res.on('data', (c: Buffer) => {
+        if (finished) return;
+        size += c.length;
+        if (size > o.maxBytes) return fail(new RefusedUrlError(`${url.host} answered more than ${o.maxBytes} bytes`));
+        controller.enqueue(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) res.pause();
+      });
+      res.on('end', () => {
+        if (finished) return;
+        finish();
+        controller.close();
+      });
+      res.on('error', (err) => fail(signal.aborted ? signal.reason : err));
+      res.on('close', () =>
+        fail(signal.aborted ? signal.reason : new Error(`${url.host} closed the connection mid-answer`)),
+      );
+    },
+    pull() {
+      res.resume();
+    },
+    cancel() {
+      finish();
+      res.destroy();
+    },
   });
 }
 

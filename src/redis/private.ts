@@ -112,6 +112,24 @@ function watchdog(pid: number, dir: string): ChildProcess {
   return dog;
 }
 
+/** redis-server's command line: loopback only, AOF every second, no eviction, logs under `dir`. */
+function serverArgs(port: number, dir: string): string[] {
+  return [
+    ['--port', String(port)],
+    ['--bind', '127.0.0.1'],
+    ['--protected-mode', 'yes'],
+    ['--dir', dir],
+    ['--appendonly', 'yes'],
+    ['--appendfsync', 'everysec'],
+    ['--appenddirname', 'appendonly'],
+    ['--save', ''],
+    ['--maxmemory-policy', 'noeviction'],
+    ['--daemonize', 'no'],
+    ['--loglevel', 'warning'],
+    ['--logfile', path.join(dir, 'redis.log')],
+  ].flat();
+}
+
 /**
  * Starts a private redis-server on loopback with AOF (`appendonly yes`, `appendfsync everysec`)
  * and `maxmemory-policy noeviction`, data under `dir`.
@@ -122,32 +140,7 @@ export async function startPrivateRedis(opts: PrivateRedisOptions): Promise<Priv
   const pidFile = path.join(opts.dir, 'redis.owner.pid');
   await reapStale(pidFile, opts.dir);
   const port = opts.port ?? (await freePort());
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--protected-mode',
-    'yes',
-    '--dir',
-    opts.dir,
-    '--appendonly',
-    'yes',
-    '--appendfsync',
-    'everysec',
-    '--appenddirname',
-    'appendonly',
-    '--save',
-    '',
-    '--maxmemory-policy',
-    'noeviction',
-    '--daemonize',
-    'no',
-    '--loglevel',
-    'warning',
-    '--logfile',
-    path.join(opts.dir, 'redis.log'),
-  ];
+  const args = serverArgs(port, opts.dir);
   const child: ChildProcess = spawn(binary, args, { stdio: 'ignore', detached: false });
   const pid = child.pid;
   if (!pid) {
