@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { Secret } from '../crypto/index.js';
+import type { Done } from '../errors.js';
 import { newId } from '../db/index.js';
 import { oauthProviders } from '../db/schema.js';
 import { sealedTables } from '../db/sealed.js';
@@ -38,25 +39,39 @@ export interface ProviderView {
   tokenUrl: string;
 }
 
-/** An admin change's outcome: done with a message to show, or refused with one line saying why. */
-export type ProviderResult =
-  | { ok: true; message: string; provider: ProviderView }
-  | {
-      ok: false;
-      code:
-        | 'bad_slug'
-        | 'exists'
-        | 'unknown_preset'
-        | 'missing_endpoint'
-        | 'bad_url'
-        | 'discovery_failed'
-        | 'no_pkce'
-        | 'not_found';
-      error: string;
-    };
+/** What an admin change of a provider did (`chat/` words it). */
+export type ProviderChange =
+  | { kind: 'provider_added'; provider: ProviderView; redirectUri: string }
+  | { kind: 'client_secret_saved'; slug: string }
+  | { kind: 'public_client'; slug: string }
+  | { kind: 'provider_removed'; slug: string }
+  /** `shared`: one vendor account may be connected for several people of the org. */
+  | { kind: 'sharing_set'; slug: string; shared: boolean };
 
-/** Outcome of a change that returns nothing but a message. */
-export type Done = { ok: true; message: string } | { ok: false; error: string };
+/** Why OpenID discovery did not give usable endpoints. */
+export type DiscoveryFailure =
+  | { cause: 'status'; host: string; status: number }
+  | { cause: 'no_endpoints' }
+  | { cause: 'fetch'; detail: string }
+  | { cause: 'other_issuer' };
+
+/** Why an admin change of a provider was refused (`chat/` words it). */
+export type ProviderRefusal =
+  | { kind: 'bad_slug' }
+  | { kind: 'missing_endpoint'; need: 'client_id' | 'oauth2_endpoints' | 'oidc_issuer' }
+  | { kind: 'exists'; slug: string }
+  /** `option`: the admin's option (`--token`), or null for an endpoint OpenID discovery named. */
+  | { kind: 'bad_url'; option: string | null; reason: string; private: boolean }
+  | { kind: 'unknown_preset'; given: string; known: string[] }
+  | ({ kind: 'discovery_failed' } & DiscoveryFailure)
+  /** `listed`: the methods the issuer lists (none: it lists none). */
+  | { kind: 'no_pkce'; listed: string[] }
+  | { kind: 'not_found'; slug: string };
+
+/** The outcome of an admin change of a provider. */
+export type ProviderResult = Done<ProviderChange, ProviderRefusal>;
+
+const refuse = (error: ProviderRefusal) => ({ ok: false as const, error });
 
 const slugSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/);
 const oidcConfig = z.looseObject({
@@ -69,9 +84,13 @@ const oidcConfig = z.looseObject({
   authorization_response_iss_parameter_supported: z.boolean().optional(),
 });
 
-/** One line for a refused URL; a private address says how the operator can allow it. */
-const urlRefusal = (name: string, c: Extract<UrlCheck, { ok: false }>) =>
-  `${name} ${c.reason}${c.code === 'private' ? '; the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true' : ''}.`;
+/** A refused URL; `private`: the operator can allow it. */
+const urlRefusal = (option: string | null, c: Extract<UrlCheck, { ok: false }>): ProviderRefusal => ({
+  kind: 'bad_url',
+  option,
+  reason: c.reason,
+  private: c.code === 'private',
+});
 
 const view = (p: ProviderRow): ProviderView => ({
   slug: p.slug,
@@ -143,12 +162,9 @@ export class ProviderStore {
 
   /** Registers a provider from a preset, OIDC discovery, or explicit endpoints. */
   async add(orgId: string, input: ProviderInput): Promise<ProviderResult> {
-    if (!slugSchema.safeParse(input.slug).success)
-      return { ok: false, code: 'bad_slug', error: 'The slug must be 1-40 lowercase letters, digits, - or _.' };
-    if (!input.clientId || input.clientId.length > 512)
-      return { ok: false, code: 'missing_endpoint', error: 'A client id is required.' };
-    if (this.get(orgId, input.slug))
-      return { ok: false, code: 'exists', error: `A provider "${input.slug}" already exists; remove it first.` };
+    if (!slugSchema.safeParse(input.slug).success) return refuse({ kind: 'bad_slug' });
+    if (!input.clientId || input.clientId.length > 512) return refuse({ kind: 'missing_endpoint', need: 'client_id' });
+    if (this.get(orgId, input.slug)) return refuse({ kind: 'exists', slug: input.slug });
     const ep = await this.#endpoints(input);
     if (!ep.ok) return ep;
     const id = newId();
@@ -174,8 +190,7 @@ export class ProviderStore {
     const p = this.get(orgId, input.slug)!;
     return {
       ok: true,
-      message: `Provider ${p.slug} (${p.displayName}) added. Redirect URI: ${this.d.publicUrl}/oauth/callback`,
-      provider: view(p),
+      value: { kind: 'provider_added', provider: view(p), redirectUri: `${this.d.publicUrl}/oauth/callback` },
     };
   }
 
@@ -191,7 +206,7 @@ export class ProviderStore {
         scopes: string[];
         extra: Record<string, unknown>;
       }
-    | Extract<ProviderResult, { ok: false }>
+    | { ok: false; error: ProviderRefusal }
   > {
     for (const [name, raw] of [
       ['--authorize', input.authorizeUrl],
@@ -202,7 +217,7 @@ export class ProviderStore {
     ] as const) {
       if (raw === undefined) continue;
       const c = await this.d.net.checkTarget(raw);
-      if (!c.ok) return { ok: false, code: 'bad_url', error: urlRefusal(name, c) };
+      if (!c.ok) return refuse(urlRefusal(name, c));
     }
     const preset = presets[input.kind];
     if (preset)
@@ -214,12 +229,7 @@ export class ProviderStore {
         extra: {},
       };
     if (input.kind === 'oauth2') {
-      if (!input.authorizeUrl || !input.tokenUrl)
-        return {
-          ok: false,
-          code: 'missing_endpoint',
-          error: 'An oauth2 provider needs --authorize URL and --token URL.',
-        };
+      if (!input.authorizeUrl || !input.tokenUrl) return refuse({ kind: 'missing_endpoint', need: 'oauth2_endpoints' });
       return {
         ok: true,
         displayName: input.slug,
@@ -231,49 +241,37 @@ export class ProviderStore {
       };
     }
     if (input.kind === 'oidc') {
-      if (!input.issuer) return { ok: false, code: 'missing_endpoint', error: 'An oidc provider needs --issuer URL.' };
+      if (!input.issuer) return refuse({ kind: 'missing_endpoint', need: 'oidc_issuer' });
       return this.#discoverOidc(input.issuer);
     }
-    return {
-      ok: false,
-      code: 'unknown_preset',
-      error: `Unknown provider kind "${input.kind}". Use one of: ${[...Object.keys(presets), 'oidc', 'oauth2'].join(', ')}.`,
-    };
+    return refuse({ kind: 'unknown_preset', given: input.kind, known: [...Object.keys(presets), 'oidc', 'oauth2'] });
   }
 
   /** OpenID discovery from the issuer, through the SSRF guard; the issuer in the document must match. */
   async #discoverOidc(issuer: string) {
     const base = issuer.replace(/\/+$/, '');
-    const fail = (error: string) => ({ ok: false as const, code: 'discovery_failed' as const, error });
+    const fail = (why: DiscoveryFailure) => refuse({ kind: 'discovery_failed', ...why });
     let doc: z.infer<typeof oidcConfig>;
     try {
       const res = await this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs })(
         `${base}/.well-known/openid-configuration`,
         { headers: { accept: 'application/json' } },
       );
-      if (!res.ok) return fail(`OpenID discovery at ${new URL(base).host} answered ${res.status}.`);
+      if (!res.ok) return fail({ cause: 'status', host: new URL(base).host, status: res.status });
       const parsed = oidcConfig.safeParse(await res.json());
-      if (!parsed.success) return fail('The OpenID configuration is missing its endpoints.');
+      if (!parsed.success) return fail({ cause: 'no_endpoints' });
       doc = parsed.data;
     } catch (err) {
-      return fail(`OpenID discovery failed: ${(err as Error).message}`);
+      return fail({ cause: 'fetch', detail: (err as Error).message });
     }
-    if (doc.issuer.replace(/\/+$/, '') !== base) return fail('The OpenID configuration names a different issuer.');
+    if (doc.issuer.replace(/\/+$/, '') !== base) return fail({ cause: 'other_issuer' });
     // RFC 7636 / MCP authorization: without S256 listed we cannot know PKCE is enforced, so refuse.
-    if (!doc.code_challenge_methods_supported?.includes('S256')) {
-      const listed = doc.code_challenge_methods_supported?.length
-        ? `lists only ${doc.code_challenge_methods_supported.join(', ')}`
-        : 'does not list code_challenge_methods_supported';
-      return {
-        ok: false as const,
-        code: 'no_pkce' as const,
-        error: `The issuer's OpenID configuration ${listed}, so PKCE S256 is not guaranteed; use an issuer that supports S256.`,
-      };
-    }
+    if (!doc.code_challenge_methods_supported?.includes('S256'))
+      return refuse({ kind: 'no_pkce', listed: doc.code_challenge_methods_supported ?? [] });
     for (const u of [doc.authorization_endpoint, doc.token_endpoint, doc.userinfo_endpoint, doc.revocation_endpoint]) {
       if (u === undefined) continue;
       const c = await this.d.net.checkTarget(u);
-      if (!c.ok) return { ok: false as const, code: 'bad_url' as const, error: urlRefusal('A discovered endpoint', c) };
+      if (!c.ok) return refuse(urlRefusal(null, c));
     }
     return {
       ok: true as const,
@@ -289,15 +287,12 @@ export class ProviderStore {
   }
 
   /** Replaces the client secret (entered in a private form, never a command line). */
-  setClientSecret(orgId: string, slug: string, secret: Secret | undefined): Done {
+  setClientSecret(orgId: string, slug: string, secret: Secret | undefined): ProviderResult {
     const p = this.get(orgId, slug);
-    if (!p) return { ok: false, error: `There is no provider "${slug}".` };
+    if (!p) return refuse({ kind: 'not_found', slug });
     const sealed = secret && secret.reveal() ? this.sealSecret(p, secret) : null;
     this.d.db.update(oauthProviders).set({ clientSecretSealed: sealed }).where(eq(oauthProviders.id, p.id)).run();
-    return {
-      ok: true,
-      message: sealed ? `Client secret of ${slug} saved (sealed).` : `${slug} is now a public client (no secret).`,
-    };
+    return { ok: true, value: { kind: sealed ? 'client_secret_saved' : 'public_client', slug } };
   }
 
   /** Merges keys into a provider's `extra` settings. */
@@ -312,10 +307,10 @@ export class ProviderStore {
   }
 
   /** Removes a provider and, by cascade, every connection to it. */
-  remove(orgId: string, slug: string): Done {
+  remove(orgId: string, slug: string): ProviderResult {
     const p = this.get(orgId, slug);
-    if (!p) return { ok: false, error: `There is no provider "${slug}".` };
+    if (!p) return refuse({ kind: 'not_found', slug });
     this.d.db.delete(oauthProviders).where(eq(oauthProviders.id, p.id)).run();
-    return { ok: true, message: `Provider ${slug} removed, with every connection to it.` };
+    return { ok: true, value: { kind: 'provider_removed', slug } };
   }
 }
