@@ -1,19 +1,16 @@
-export {
-  OAuthService,
-  type ConnectionChange,
-  type ConnectionRefusal,
-  type ConnectionResult,
-  type ConnectionView,
-} from './service.js';
+export { OAuthService, type ConnectionView } from './service.js';
 export type { OAuthDeps, OAuthOptions } from './deps.js';
+export type { ProviderInput } from './providers.js';
 export type {
+  ConnectionChange,
+  ConnectionRefusal,
+  ConnectionResult,
   DiscoveryFailure,
   ProviderChange,
-  ProviderInput,
   ProviderRefusal,
   ProviderResult,
   ProviderView,
-} from './providers.js';
+} from './results.js';
 export type { McpProviderResult, McpServerRef } from './mcp.js';
 export type { CallbackOutcome, CallbackParams } from './flow.js';
 export type { ChatSignIn, ConsentPage, ContinueOutcome, SignedIn } from './consent.js';

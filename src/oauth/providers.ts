@@ -1,13 +1,15 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { Secret } from '../crypto/index.js';
-import type { Done } from '../errors.js';
 import { newId } from '../db/index.js';
 import { oauthProviders } from '../db/schema.js';
 import { sealedTables } from '../db/sealed.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import type { UrlCheck } from '../net/index.js';
 import { presets } from './presets.js';
+import type { DiscoveryFailure, ProviderRefusal, ProviderResult, ProviderView } from './results.js';
+
+export type { ProviderView } from './results.js';
 
 /** A provider row as stored. */
 export type ProviderRow = typeof oauthProviders.$inferSelect;
@@ -26,50 +28,6 @@ export interface ProviderInput {
   revokeUrl?: string | undefined;
   userinfoUrl?: string | undefined;
 }
-
-/** A provider as admins see it: no secret. */
-export interface ProviderView {
-  slug: string;
-  kind: string;
-  displayName: string;
-  clientId: string;
-  scopes: string[];
-  hasClientSecret: boolean;
-  authorizeUrl: string;
-  tokenUrl: string;
-}
-
-/** What an admin change of a provider did (`chat/` words it). */
-export type ProviderChange =
-  | { kind: 'provider_added'; provider: ProviderView; redirectUri: string }
-  | { kind: 'client_secret_saved'; slug: string }
-  | { kind: 'public_client'; slug: string }
-  | { kind: 'provider_removed'; slug: string }
-  /** `shared`: one vendor account may be connected for several people of the org. */
-  | { kind: 'sharing_set'; slug: string; shared: boolean };
-
-/** Why OpenID discovery did not give usable endpoints. */
-export type DiscoveryFailure =
-  | { cause: 'status'; host: string; status: number }
-  | { cause: 'no_endpoints' }
-  | { cause: 'fetch'; detail: string }
-  | { cause: 'other_issuer' };
-
-/** Why an admin change of a provider was refused (`chat/` words it). */
-export type ProviderRefusal =
-  | { kind: 'bad_slug' }
-  | { kind: 'missing_endpoint'; need: 'client_id' | 'oauth2_endpoints' | 'oidc_issuer' }
-  | { kind: 'exists'; slug: string }
-  /** `option`: the admin's option (`--token`), or null for an endpoint OpenID discovery named. */
-  | { kind: 'bad_url'; option: string | null; reason: string; private: boolean }
-  | { kind: 'unknown_preset'; given: string; known: string[] }
-  | ({ kind: 'discovery_failed' } & DiscoveryFailure)
-  /** `listed`: the methods the issuer lists (none: it lists none). */
-  | { kind: 'no_pkce'; listed: string[] }
-  | { kind: 'not_found'; slug: string };
-
-/** The outcome of an admin change of a provider. */
-export type ProviderResult = Done<ProviderChange, ProviderRefusal>;
 
 const refuse = (error: ProviderRefusal) => ({ ok: false as const, error });
 

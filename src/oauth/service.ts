@@ -3,8 +3,8 @@ import type { OAuthDeps } from './deps.js';
 import type { ConsentPage, ContinueOutcome } from './consent.js';
 import { ConnectFlow, type CallbackOutcome, type CallbackParams } from './flow.js';
 import { McpAuthorization, type McpProviderResult, type McpServerRef } from './mcp.js';
-import type { Done } from '../errors.js';
-import { ProviderStore, type ProviderInput, type ProviderResult, type ProviderView } from './providers.js';
+import { ProviderStore, type ProviderInput, type ProviderView } from './providers.js';
+import type { ConnectionResult, ProviderResult } from './results.js';
 import { quirksOf } from './presets.js';
 import { ConnectionStore } from './store.js';
 import { TokenClient } from './tokenclient.js';
@@ -22,21 +22,6 @@ export interface ConnectionView {
   /** Epoch ms; null: does not expire. */
   expiresAt: number | null;
 }
-
-/** What a person's change of their own connection did (`chat/` words it). */
-export type ConnectionChange =
-  /** `revoked`: the provider confirmed revocation; else only our copy is gone. */
-  | { kind: 'disconnected'; slug: string; vendorLogin: string | null; revoked: boolean; displayName: string }
-  | { kind: 'confirmed'; slug: string; vendorLogin: string | null };
-
-/** Why a person's change of their own connection was refused. */
-export type ConnectionRefusal =
-  | { kind: 'not_found'; slug: string }
-  | { kind: 'no_connection'; slug: string }
-  | { kind: 'nothing_held'; slug: string };
-
-/** The outcome of a person's change of their own connection. */
-export type ConnectionResult = Done<ConnectionChange, ConnectionRefusal>;
 
 /** The OAuth engine's public face: providers, connect links, tokens, connections, MCP-spec OAuth. */
 export class OAuthService implements TokenSource {
