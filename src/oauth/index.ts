@@ -12,8 +12,8 @@ export type {
   ProviderView,
 } from './results.js';
 export type { McpProviderResult, McpServerRef } from './mcp.js';
-export type { CallbackOutcome, CallbackParams } from './flow.js';
-export type { ChatSignIn, ConsentPage, ContinueOutcome, SignedIn } from './consent.js';
+export type { CallbackOutcome, CallbackParams, ConsentPage, ContinueOutcome, FlowProblem } from './pages.js';
+export type { ChatSignIn, SignedIn } from './deps.js';
 export { presets } from './presets.js';
 export { RefusedUrlError } from './errors.js';
 export type { TokenResult, TokenSource, AccessTokenOptions } from './types.js';

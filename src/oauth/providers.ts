@@ -1,15 +1,17 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { z } from 'zod';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
-import { oauthProviders } from '../db/schema.js';
+import { oauthProviders, providerExtra, type ProviderExtra } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
-import { defaults, type OAuthDeps } from './deps.js';
-import type { UrlCheck } from '../net/index.js';
+import type { OAuthDeps } from './deps.js';
+import { discoverOidc, urlRefusal } from './oidc.js';
+import type { ProviderRefusal, ProviderResult, ProviderView } from './results.js';
 import { presets } from './presets.js';
-import type { DiscoveryFailure, ProviderRefusal, ProviderResult, ProviderView } from './results.js';
+import { slugSchema } from '../names.js';
 
 export type { ProviderView } from './results.js';
+
+const refuse = (error: ProviderRefusal) => ({ ok: false as const, error });
 
 /** A provider row as stored. */
 export type ProviderRow = typeof oauthProviders.$inferSelect;
@@ -28,27 +30,6 @@ export interface ProviderInput {
   revokeUrl?: string | undefined;
   userinfoUrl?: string | undefined;
 }
-
-const refuse = (error: ProviderRefusal) => ({ ok: false as const, error });
-
-const slugSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/);
-const oidcConfig = z.looseObject({
-  issuer: z.string(),
-  authorization_endpoint: z.string(),
-  token_endpoint: z.string(),
-  userinfo_endpoint: z.string().optional(),
-  revocation_endpoint: z.string().optional(),
-  code_challenge_methods_supported: z.array(z.string()).optional(),
-  authorization_response_iss_parameter_supported: z.boolean().optional(),
-});
-
-/** A refused URL; `private`: the operator can allow it. */
-const urlRefusal = (option: string | null, c: Extract<UrlCheck, { ok: false }>): ProviderRefusal => ({
-  kind: 'bad_url',
-  option,
-  reason: c.reason,
-  private: c.code === 'private',
-});
 
 const view = (p: ProviderRow): ProviderView => ({
   slug: p.slug,
@@ -152,20 +133,8 @@ export class ProviderStore {
     };
   }
 
-  async #endpoints(input: ProviderInput): Promise<
-    | {
-        ok: true;
-        displayName: string;
-        authorizeUrl: string;
-        tokenUrl: string;
-        revokeUrl?: string | undefined;
-        userinfoUrl?: string | undefined;
-        issuer?: string | undefined;
-        scopes: string[];
-        extra: Record<string, unknown>;
-      }
-    | { ok: false; error: ProviderRefusal }
-  > {
+  /** Every URL the admin typed goes through the network guard first. */
+  async #checkUrls(input: ProviderInput): Promise<{ ok: false; error: ProviderRefusal } | undefined> {
     for (const [name, raw] of [
       ['--authorize', input.authorizeUrl],
       ['--token', input.tokenUrl],
@@ -177,6 +146,25 @@ export class ProviderStore {
       const c = await this.d.net.checkTarget(raw);
       if (!c.ok) return refuse(urlRefusal(name, c));
     }
+    return undefined;
+  }
+
+  async #endpoints(input: ProviderInput): Promise<
+    | {
+        ok: true;
+        displayName: string;
+        authorizeUrl: string;
+        tokenUrl: string;
+        revokeUrl?: string | undefined;
+        userinfoUrl?: string | undefined;
+        issuer?: string | undefined;
+        scopes: string[];
+        extra: ProviderExtra;
+      }
+    | { ok: false; error: ProviderRefusal }
+  > {
+    const refused = await this.#checkUrls(input);
+    if (refused) return refused;
     const preset = presets[input.kind];
     if (preset)
       return {
@@ -200,48 +188,9 @@ export class ProviderStore {
     }
     if (input.kind === 'oidc') {
       if (!input.issuer) return refuse({ kind: 'missing_endpoint', need: 'oidc_issuer' });
-      return this.#discoverOidc(input.issuer);
+      return discoverOidc(this.d, input.issuer);
     }
     return refuse({ kind: 'unknown_preset', given: input.kind, known: [...Object.keys(presets), 'oidc', 'oauth2'] });
-  }
-
-  /** OpenID discovery from the issuer, through the SSRF guard; the issuer in the document must match. */
-  async #discoverOidc(issuer: string) {
-    const base = issuer.replace(/\/+$/, '');
-    const fail = (why: DiscoveryFailure) => refuse({ kind: 'discovery_failed', ...why });
-    let doc: z.infer<typeof oidcConfig>;
-    try {
-      const res = await this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs })(
-        `${base}/.well-known/openid-configuration`,
-        { headers: { accept: 'application/json' } },
-      );
-      if (!res.ok) return fail({ cause: 'status', host: new URL(base).host, status: res.status });
-      const parsed = oidcConfig.safeParse(await res.json());
-      if (!parsed.success) return fail({ cause: 'no_endpoints' });
-      doc = parsed.data;
-    } catch (err) {
-      return fail({ cause: 'fetch', detail: (err as Error).message });
-    }
-    if (doc.issuer.replace(/\/+$/, '') !== base) return fail({ cause: 'other_issuer' });
-    // RFC 7636 / MCP authorization: without S256 listed we cannot know PKCE is enforced, so refuse.
-    if (!doc.code_challenge_methods_supported?.includes('S256'))
-      return refuse({ kind: 'no_pkce', listed: doc.code_challenge_methods_supported ?? [] });
-    for (const u of [doc.authorization_endpoint, doc.token_endpoint, doc.userinfo_endpoint, doc.revocation_endpoint]) {
-      if (u === undefined) continue;
-      const c = await this.d.net.checkTarget(u);
-      if (!c.ok) return refuse(urlRefusal(null, c));
-    }
-    return {
-      ok: true as const,
-      displayName: new URL(base).host,
-      issuer: doc.issuer,
-      authorizeUrl: doc.authorization_endpoint,
-      tokenUrl: doc.token_endpoint,
-      userinfoUrl: doc.userinfo_endpoint,
-      revokeUrl: doc.revocation_endpoint,
-      scopes: ['openid', 'profile', 'email'],
-      extra: { discovered: true, issParameterSupported: doc.authorization_response_iss_parameter_supported ?? false },
-    };
   }
 
   /** Replaces the client secret (entered in a private form, never a command line). */
@@ -254,12 +203,12 @@ export class ProviderStore {
   }
 
   /** Merges keys into a provider's `extra` settings. */
-  setExtra(orgId: string, slug: string, patch: Record<string, unknown>): void {
+  setExtra(orgId: string, slug: string, patch: ProviderExtra): void {
     const p = this.get(orgId, slug);
     if (p)
       this.d.db
         .update(oauthProviders)
-        .set({ extra: { ...p.extra, ...patch } })
+        .set({ extra: { ...providerExtra(p), ...patch } })
         .where(eq(oauthProviders.id, p.id))
         .run();
   }

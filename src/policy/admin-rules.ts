@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { newId } from '../db/index.js';
-import { accessRules } from '../db/schema.js';
+import { accessRules } from '../db/schema/index.js';
 import { approvalModes, specificity, type ApprovalMode } from './approvals.js';
 import { normaliseValue } from './args.js';
 import { orgUser, type PolicyParts } from './parts.js';

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Secret } from '../crypto/index.js';
-import { users } from '../db/schema.js';
+import { users } from '../db/schema/index.js';
+import { isSecretName } from '../names.js';
 import { orgUser, type PolicyParts } from './parts.js';
 import { changed, refused, type PolicyRefusal, type PolicyResult } from './results.js';
 import type { SecretScope } from './secrets.js';
@@ -24,7 +25,7 @@ export function setSecret(
 ): PolicyResult {
   const id = scopeId(p, orgId, s.scope, s.owner);
   if ('kind' in id) return refused(id);
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(s.name)) return refused({ kind: 'bad_secret_name' });
+  if (!isSecretName(s.name)) return refused({ kind: 'bad_secret_name' });
   p.secrets.set(orgId, s.scope, id.id, s.name, s.value);
   return changed({ kind: 'secret_stored', scope: s.scope, name: s.name });
 }

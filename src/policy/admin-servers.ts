@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { newId } from '../db/index.js';
-import { credentialBindings, mcpServers } from '../db/schema.js';
+import { credentialBindings, mcpServers } from '../db/schema/index.js';
 import type { PolicyParts } from './parts.js';
 import { changed, invalid, refused, type PolicyResult } from './results.js';
 import { DEFAULT_TIMEOUT_MS, serverInputSchema, type ServerInput } from './servers.js';

@@ -1,3 +1,4 @@
+import { isTeamName } from '../names.js';
 import { orgUser, type PolicyParts } from './parts.js';
 import { changed, refused, type PolicyResult } from './results.js';
 
@@ -15,7 +16,7 @@ export function teamAction(
   }
   if (!name) return refused({ kind: 'which_team' });
   if (action === 'create') {
-    if (!/^[A-Za-z0-9_.-]{1,40}$/.test(name)) return refused({ kind: 'bad_team_name' });
+    if (!isTeamName(name)) return refused({ kind: 'bad_team_name' });
     return p.teams.create(orgId, name)
       ? changed({ kind: 'team_created', team: name })
       : refused({ kind: 'team_exists', name });

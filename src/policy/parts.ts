@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
-import { users, type credentialBindings } from '../db/schema.js';
+import { users, type credentialBindings } from '../db/schema/index.js';
 import type { NetGuard } from '../net/index.js';
 import type { ApprovalRules } from './approvals.js';
 import type { SecretStore } from './secrets.js';

@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Secret, Keyring } from '../crypto/index.js';
 import type { Db } from '../db/index.js';
 import { NetGuard } from '../net/index.js';
-import { accessRules, credentialBindings, mcpServers } from '../db/schema.js';
+import { accessRules, credentialBindings, mcpServers } from '../db/schema/index.js';
 import { ApprovalRules } from './approvals.js';
 import { SecretStore, type SecretScope } from './secrets.js';
 import { Teams } from './teams.js';

@@ -1,10 +1,9 @@
 import { identityKey } from '../../identity/index.js';
 import { duplicateKey } from '../../policy/index.js';
+import { isSlug } from '../../names.js';
 import { connectionText } from '../words/oauth.js';
 import type { CommandContext, CommandReply, CommandSpec } from './spec.js';
 import { say } from './spec.js';
-
-const providerSlug = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
 /** The members' commands of `/onbehalf` after `help` (which lists them all: see `./index.ts`). */
 export const memberCommands: CommandSpec[] = [
@@ -124,7 +123,7 @@ export const memberCommands: CommandSpec[] = [
       }
       const slug = args[0];
       const providers = await ctx.services.oauth.listProviders(ctx.org.id);
-      if (!slug || !providerSlug.test(slug))
+      if (!slug || !isSlug(slug))
         return say(
           `Which provider? Use: \`/onbehalf connect <provider>\`. Available: ${providers.map((p) => p.slug).join(', ') || 'none yet'}.`,
         );

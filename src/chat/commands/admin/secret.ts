@@ -1,3 +1,4 @@
+import { isSecretName } from '../../../names.js';
 import { policyText, SECRET_NAME_RULE } from '../../words/policy.js';
 import type { CommandContext, CommandReply, CommandSpec } from '../spec.js';
 import { say } from '../spec.js';
@@ -13,7 +14,7 @@ function secretOwner(
   ownerRef: string | undefined,
 ): { error: string } | { scope: 'org' | 'team' | 'user'; name: string; owner: string } {
   if (scope !== 'org' && scope !== 'team' && scope !== 'user') return { error: 'The scope must be org, team or user.' };
-  if (!name || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) return { error: SECRET_NAME_RULE };
+  if (!name || !isSecretName(name)) return { error: SECRET_NAME_RULE };
   if (scope === 'org') return { scope, name, owner: ctx.org.id };
   if (scope === 'team')
     return ownerRef ? { scope, name, owner: ownerRef } : { error: 'Name the team the secret belongs to.' };
