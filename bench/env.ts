@@ -133,7 +133,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       issuer: oauth.issuer,
       ...oauth.endpoints,
     });
-    if (!added.ok) throw new Error(`provider: ${added.error}`);
+    if (!added.ok) throw new Error(`provider: ${JSON.stringify(added.error)}`);
     const tokens = {} as Record<BenchUser, string>;
     const refreshTokens = async (who: BenchUser) => {
       const tok = await app.oauth.accessTokenFor(orgId, userIds[who], 'vendor');
@@ -148,7 +148,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       if (cb.status !== 200) throw new Error(`callback ${who}: ${cb.status}`);
       // A first connect from an unproven browser is held until its user confirms.
       const ok = await app.oauth.confirmHeld(orgId, userIds[who], 'vendor');
-      if (!ok.ok) throw new Error(`confirm ${who}: ${ok.error}`);
+      if (!ok.ok) throw new Error(`confirm ${who}: ${JSON.stringify(ok.error)}`);
       await refreshTokens(who);
     }
     for (const [name, input] of [
@@ -156,13 +156,13 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       ['gh', { transport: 'stdio' as const, ...stdioServerCommand }],
     ] as const) {
       const r = await app.policy.addServer(orgId, { name, ...input });
-      if (!r.ok) throw new Error(`server ${name}: ${r.error}`);
+      if (!r.ok) throw new Error(`server ${name}: ${JSON.stringify(r.error)}`);
     }
     for (const r of [
       await app.policy.bind(orgId, 'web', 'header', 'Authorization', 'oauth:vendor', 'Bearer {token}'),
       await app.policy.bind(orgId, 'gh', 'env', 'GITHUB_TOKEN', 'oauth:vendor'),
     ])
-      if (!r.ok) throw new Error(`bind: ${r.error}`);
+      if (!r.ok) throw new Error(`bind: ${JSON.stringify(r.error)}`);
 
     const producers = new Map<string, Runner>();
     stops.push(async () => {

@@ -19,3 +19,10 @@ export abstract class CodedError extends Error {
 export function isCodedError(err: unknown): err is CodedError {
   return err instanceof CodedError;
 }
+
+/**
+ * An expected outcome as a value (STYLE 5, 12): done, with what happened, or refused, with why.
+ * `V` and `E` are small discriminated unions (`{ kind: 'server_added'; name }`,
+ * `{ kind: 'unknown_server'; name }`); inner layers return them and `chat/` words them.
+ */
+export type Done<V, E> = { ok: true; value: V } | { ok: false; error: E };

@@ -3,6 +3,8 @@ import { identityKey, isExternalMember } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import { runCommand, type CommandContext } from './router.js';
 import type { ChatServices } from './services.js';
+import { providerText } from './words/oauth.js';
+import { policyText } from './words/policy.js';
 import type { Ack, ChatInbound, Inbound } from './types.js';
 import { SECRET_NAME_PATTERN, SLUG_PATTERN } from '../names.js';
 
@@ -147,7 +149,7 @@ export class ChatCore implements ChatInbound {
       const [, scope, owner, name] = secret as unknown as [string, 'org' | 'team' | 'user', string, string];
       const r = await this.s.policy.setSecret(ctx.org.id, scope, scope === 'org' ? ctx.org.id : owner, name, value);
       audit('secret.set', r.ok, { scope, name });
-      return say(r.ok ? r.message : r.error);
+      return say(policyText(r));
     }
     const provider = formId.match(new RegExp(`^provider-secret:(${SLUG_PATTERN})$`));
     if (provider) {
@@ -155,7 +157,7 @@ export class ChatCore implements ChatInbound {
         return say(`No client secret stored for ${provider[1]}; it works as a public client (PKCE only).`);
       const r = await this.s.oauth.setClientSecret(ctx.org.id, provider[1]!, value);
       audit('provider.secret', r.ok, { slug: provider[1] });
-      return say(r.ok ? r.message : r.error);
+      return say(providerText(r));
     }
     return say('That form is no longer valid; run the command again.');
   }

@@ -1,8 +1,10 @@
+import { CodedError } from '../errors.js';
+
 /** Longest command line accepted, in characters. */
 export const MAX_COMMAND_LENGTH = 4000;
 
 /** A line that cannot be a command, with the one line that says why. */
-export class CommandInputError extends Error {
+export class CommandInputError extends CodedError {
   readonly code = 'command_input_invalid';
 }
 

@@ -1,51 +1,16 @@
-import type { ChatIdentity, Org, User } from '../identity/index.js';
 import { identityKey } from '../identity/index.js';
 import { CommandInputError, looksLikeSecret, nearest, tokenize } from './parse.js';
-import type { ChatServices } from './services.js';
-import type { OutMessage, ReplyTarget, SecretForm } from './types.js';
-import { memberCommands } from './commands/member.js';
-import { adminCommands } from './commands/admin.js';
+import { adminCommands, helpText, memberCommands } from './commands/index.js';
+import { say, type CommandContext, type CommandReply } from './commands/spec.js';
 
-/** Everything a command handler knows about who asked, where, and what it may call. */
-export interface CommandContext {
-  org: Org;
-  user: User;
-  identity: ChatIdentity;
-  target: ReplyTarget;
-  requestId: string;
-  eventId?: string;
-  services: ChatServices;
-}
-
-/** What a command answers: a message only the caller sees, and/or a secret form to open. */
-export type CommandReply = { private?: OutMessage; form?: SecretForm };
-
-/** One command of `/onbehalf`: its words, usage line, and handler. */
-export interface CommandSpec {
-  /** e.g. `connect`, or `provider` under admin. */
-  word: string;
-  usage: string;
-  summary: string;
-  run(ctx: CommandContext, args: string[], rawArgs: string): Promise<CommandReply>;
-}
+export type { CommandContext, CommandReply, CommandSpec } from './commands/spec.js';
+export { helpText } from './commands/index.js';
 
 /** The words of `/onbehalf`, in one place (the Discord command registration mirrors these). */
 export const COMMANDS = {
   member: memberCommands.map((c) => ({ word: c.word, usage: c.usage, summary: c.summary })),
   admin: adminCommands.map((c) => ({ word: c.word, usage: c.usage, summary: c.summary })),
 };
-
-const say = (text: string): CommandReply => ({ private: { text } });
-
-/** Help text: member commands, and admin commands for admins. */
-export function helpText(isAdmin: boolean): string {
-  const lines = [
-    '*onbehalf* — use tools as yourself. Commands:',
-    ...memberCommands.map((c) => `• \`/onbehalf ${c.usage}\` — ${c.summary}`),
-  ];
-  if (isAdmin) lines.push('Admin:', ...adminCommands.map((c) => `• \`/onbehalf admin ${c.usage}\` — ${c.summary}`));
-  return lines.join('\n');
-}
 
 /** Text after the first `n` words of `line` (keeps the JSON of `run` intact). */
 function afterWords(line: string, n: number): string {

@@ -1,12 +1,14 @@
 import type { AuditLog } from '../audit/index.js';
 import type { Secret } from '../crypto/index.js';
 import type { Identity, LinkCodes, OrgJoins, User } from '../identity/index.js';
+import type { ConnectionResult, ProviderResult } from '../oauth/index.js';
+import type { PolicyResult } from '../policy/index.js';
 import type { ApprovalAnswer } from '../runner/outcome.js';
 import type { OutboundRouter } from './outbound.js';
 import type { ReplyTarget } from './types.js';
 
-/** A command's outcome as a value: done (with what to say) or refused (one line saying why). */
-export type Done = { ok: true; message: string } | { ok: false; error: string };
+/** A server test's outcome, still worded where it is made (the tool catalog's `testServer`). */
+export type ServerTest = { ok: true; message: string } | { ok: false; error: string };
 
 /** What the chat core needs of the OAuth engine. */
 export interface ChatOAuth {
@@ -24,10 +26,10 @@ export interface ChatOAuth {
       revokeUrl?: string;
       userinfoUrl?: string;
     },
-  ): Promise<Done>;
-  setClientSecret(orgId: string, slug: string, secret: Secret): Promise<Done>;
+  ): Promise<ProviderResult>;
+  setClientSecret(orgId: string, slug: string, secret: Secret): Promise<ProviderResult>;
   listProviders(orgId: string): Promise<{ slug: string; kind: string; scopes: string[] }[]>;
-  removeProvider(orgId: string, slug: string): Promise<Done>;
+  removeProvider(orgId: string, slug: string): Promise<ProviderResult>;
   connectLink(
     orgId: string,
     userId: string,
@@ -38,10 +40,10 @@ export interface ChatOAuth {
     orgId: string,
     userId: string,
   ): Promise<{ providerSlug: string; status: string; vendorLogin: string | null; scopes: string[] }[]>;
-  disconnect(orgId: string, userId: string, slug: string): Promise<Done>;
-  confirmHeld(orgId: string, userId: string, slug: string): Promise<Done>;
-  rejectHeld(orgId: string, userId: string, slug: string): Promise<Done>;
-  setSharing(orgId: string, slug: string, shared: boolean): Promise<Done>;
+  disconnect(orgId: string, userId: string, slug: string): Promise<ConnectionResult>;
+  confirmHeld(orgId: string, userId: string, slug: string): Promise<ConnectionResult>;
+  rejectHeld(orgId: string, userId: string, slug: string): Promise<ConnectionResult>;
+  setSharing(orgId: string, slug: string, shared: boolean): Promise<ProviderResult>;
 }
 
 /** A tool as the caller's catalog lists it. */
@@ -64,10 +66,10 @@ export interface ChatPolicy {
       args?: string[];
       timeoutMs?: number;
     },
-  ): Promise<Done>;
+  ): Promise<PolicyResult>;
   listServers(orgId: string): Promise<{ name: string; transport: string; target: string; bindings: string[] }[]>;
-  removeServer(orgId: string, name: string): Promise<Done>;
-  testServer(orgId: string, name: string, user: User): Promise<Done>;
+  removeServer(orgId: string, name: string): Promise<PolicyResult>;
+  testServer(orgId: string, name: string, user: User): Promise<ServerTest>;
   bind(
     orgId: string,
     server: string,
@@ -75,7 +77,7 @@ export interface ChatPolicy {
     name: string,
     source: string,
     template?: string,
-  ): Promise<Done>;
+  ): Promise<PolicyResult>;
   rule(
     orgId: string,
     effect: 'allow' | 'deny',
@@ -89,19 +91,25 @@ export interface ChatPolicy {
       inject?: Record<string, string>;
       ignoreCase?: boolean;
     },
-  ): Promise<Done>;
-  setSecret(orgId: string, scope: 'org' | 'team' | 'user', owner: string, name: string, value: Secret): Promise<Done>;
+  ): Promise<PolicyResult>;
+  setSecret(
+    orgId: string,
+    scope: 'org' | 'team' | 'user',
+    owner: string,
+    name: string,
+    value: Secret,
+  ): Promise<PolicyResult>;
   listSecrets(
     orgId: string,
     scope?: 'org' | 'team' | 'user',
   ): Promise<{ scope: string; owner: string; name: string; updatedAt: number }[]>;
-  deleteSecret(orgId: string, scope: 'org' | 'team' | 'user', owner: string, name: string): Promise<Done>;
+  deleteSecret(orgId: string, scope: 'org' | 'team' | 'user', owner: string, name: string): Promise<PolicyResult>;
   team(
     orgId: string,
     action: 'create' | 'add' | 'remove' | 'channel' | 'list',
     name: string | undefined,
     arg?: string,
-  ): Promise<Done>;
+  ): Promise<PolicyResult>;
   catalogFor(orgId: string, user: User, channelId?: string): Promise<CatalogTool[]>;
   /** The caller's tools, and the servers whose tools they see only after connecting `providerSlug`. */
   catalog(
@@ -109,8 +117,8 @@ export interface ChatPolicy {
     user: User,
     channelId?: string,
   ): Promise<{ tools: CatalogTool[]; needsConnect: { server: string; providerSlug: string }[] }>;
-  approve(orgId: string, server: string, glob: string, mode: string): Promise<Done>;
-  approvalRules(orgId: string, server: string): Promise<Done>;
+  approve(orgId: string, server: string, glob: string, mode: string): Promise<PolicyResult>;
+  approvalRules(orgId: string, server: string): Promise<PolicyResult>;
 }
 
 /** What the chat core needs of the runner. */

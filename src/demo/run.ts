@@ -1,6 +1,8 @@
 import { PassThrough, Writable } from 'node:stream';
 import { Secret } from '../crypto/index.js';
 import type { ChatServices } from '../chat/index.js';
+import { providerRefusalText } from '../chat/words/oauth.js';
+import { policyRefusalText } from '../chat/words/policy.js';
 import type { Identity } from '../identity/index.js';
 import { ShellPlatform, shellIdentity } from '../platforms/shell/index.js';
 import type { DemoProvider } from './provider.js';
@@ -28,11 +30,11 @@ export async function setupDemo(
       revokeUrl: `${base}/revoke`,
       userinfoUrl: `${base}/userinfo`,
     });
-    if (!r.ok) throw new Error(`demo set-up: ${r.error}`);
+    if (!r.ok) throw new Error(`demo set-up: ${providerRefusalText(r.error)}`);
   }
   // The demo provider makes a new client secret each run.
   const secret = await s.oauth.setClientSecret(org.id, 'demo', new Secret(o.provider.clientSecret));
-  if (!secret.ok) throw new Error(`demo set-up: ${secret.error}`);
+  if (!secret.ok) throw new Error(`demo set-up: ${providerRefusalText(secret.error)}`);
   const servers = await s.policy.listServers(org.id);
   if (!servers.some((x) => x.name === 'notes')) {
     const r = await s.policy.addServer(org.id, {
@@ -40,10 +42,10 @@ export async function setupDemo(
       transport: 'http',
       url: `${o.publicUrl}${DEMO_PATHS.notes}/mcp`,
     });
-    if (!r.ok) throw new Error(`demo set-up: ${r.error}`);
+    if (!r.ok) throw new Error(`demo set-up: ${policyRefusalText(r.error)}`);
   }
   const b = await s.policy.bind(org.id, 'notes', 'header', 'Authorization', 'oauth:demo', 'Bearer {token}');
-  if (!b.ok) throw new Error(`demo set-up: ${b.error}`);
+  if (!b.ok) throw new Error(`demo set-up: ${policyRefusalText(b.error)}`);
 }
 
 /** A browser's cookie jar for one origin: each request sends what that origin set before. */

@@ -1,30 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { Secret } from '../crypto/index.js';
 import type { Logger } from '../log.js';
 import { NetGuard, RefusedUrlError, type GuardedFetch } from '../net/index.js';
 import { classifyError, type CallResult } from './outcome.js';
+import { httpTransport, stdioTransport, type CredentialSet, type PoolServer } from './transports.js';
 
-/** The server fields the pool needs. */
-export interface PoolServer {
-  id: string;
-  name: string;
-  transport: 'http' | 'stdio';
-  url: string | null;
-  command: string | null;
-  args: string[];
-  /** `operator`: configured by the operator, so private addresses are allowed. Default `admin`. */
-  source?: 'operator' | 'admin';
-}
-
-/** One caller's credential set for one server: env vars (stdio) or headers (http). */
-export interface CredentialSet {
-  env: Record<string, Secret>;
-  headers: Record<string, Secret>;
-}
+export type { CredentialSet, PoolServer } from './transports.js';
 
 /** Options for `McpPool`, with their defaults. */
 export interface PoolOptions {
@@ -233,7 +215,13 @@ export class McpPool {
     }
     const client = new Client({ name: 'onbehalf', version: '0.1.0' });
     const entry: Entry = { key, server, client, lastUsed: Date.now(), inflight: 0, closed: false };
-    const transport = server.transport === 'http' ? this.#http(server, creds, entry) : this.#stdio(server, creds);
+    const transport =
+      server.transport === 'http'
+        ? // An operator's server is the operator's own choice; an admin's goes through the guard.
+          httpTransport(server, creds, server.source === 'operator' ? fetch : this.#guarded, (h) => {
+            entry.lastWwwAuthenticate = h;
+          })
+        : stdioTransport(server, creds);
     try {
       await client.connect(transport, { timeout: this.#o.connectTimeoutMs });
     } catch (err) {
@@ -246,32 +234,6 @@ export class McpPool {
     };
     this.#entries.set(key, entry);
     return entry;
-  }
-
-  #http(server: PoolServer, creds: CredentialSet, entry: Entry): StreamableHTTPClientTransport {
-    const headers = Object.fromEntries(Object.entries(creds.headers).map(([k, v]) => [k, v.reveal()]));
-    // Remember the last WWW-Authenticate so a 403 can be told apart (insufficient_scope carries the scopes).
-    // An operator's server is the operator's own choice; an admin's goes through the guard.
-    const base: GuardedFetch = server.source === 'operator' ? fetch : this.#guarded;
-    const watched: GuardedFetch = async (input, init) => {
-      let res: Response;
-      try {
-        res = await base(input, init);
-      } catch (err) {
-        if (err instanceof RefusedUrlError) throw new RefusedUrlError(`${server.name}: ${err.message}`);
-        throw err;
-      }
-      if (res.status === 401 || res.status === 403)
-        entry.lastWwwAuthenticate = res.headers.get('www-authenticate') ?? undefined;
-      return res;
-    };
-    return new StreamableHTTPClientTransport(new URL(server.url!), { requestInit: { headers }, fetch: watched });
-  }
-
-  #stdio(server: PoolServer, creds: CredentialSet): StdioClientTransport {
-    // The SDK adds only its safe list (HOME, LOGNAME, PATH, SHELL, TERM, USER) to `env`.
-    const env = Object.fromEntries(Object.entries(creds.env).map(([k, v]) => [k, v.reveal()]));
-    return new StdioClientTransport({ command: server.command!, args: server.args, env, stderr: 'ignore' });
   }
 
   async #makeRoom(): Promise<void> {

@@ -1,6 +1,16 @@
 export { OAuthService, type ConnectionView } from './service.js';
 export type { OAuthDeps, OAuthOptions } from './deps.js';
-export type { ProviderInput, ProviderResult, ProviderView, Done } from './providers.js';
+export type { ProviderInput } from './providers.js';
+export type {
+  ConnectionChange,
+  ConnectionRefusal,
+  ConnectionResult,
+  DiscoveryFailure,
+  ProviderChange,
+  ProviderRefusal,
+  ProviderResult,
+  ProviderView,
+} from './results.js';
 export type { McpProviderResult, McpServerRef } from './mcp.js';
 export type { CallbackOutcome, CallbackParams, ConsentPage, ContinueOutcome, FlowProblem } from './pages.js';
 export type { ChatSignIn, SignedIn } from './deps.js';

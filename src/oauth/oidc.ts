@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { UrlCheck } from '../net/index.js';
 import { defaults, type OAuthDeps } from './deps.js';
+import type { DiscoveryFailure, ProviderRefusal } from './results.js';
 
 const oidcConfig = z.looseObject({
   issuer: z.string(),
@@ -12,43 +13,41 @@ const oidcConfig = z.looseObject({
   authorization_response_iss_parameter_supported: z.boolean().optional(),
 });
 
-/** One line for a refused URL; a private address says how the operator can allow it. */
-export const urlRefusal = (name: string, c: Extract<UrlCheck, { ok: false }>) =>
-  `${name} ${c.reason}${c.code === 'private' ? '; the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true' : ''}.`;
+/** A refused URL: `option` names the admin's option, or null for a discovered endpoint; `private`: the operator can allow it. */
+export const urlRefusal = (option: string | null, c: Extract<UrlCheck, { ok: false }>): ProviderRefusal => ({
+  kind: 'bad_url',
+  option,
+  reason: c.reason,
+  private: c.code === 'private',
+});
+
+const refuse = (error: ProviderRefusal) => ({ ok: false as const, error });
 
 /** OpenID discovery from the issuer, through the SSRF guard; the issuer in the document must match. */
 export async function discoverOidc(d: OAuthDeps, issuer: string) {
   const base = issuer.replace(/\/+$/, '');
-  const fail = (error: string) => ({ ok: false as const, code: 'discovery_failed' as const, error });
+  const fail = (why: DiscoveryFailure) => refuse({ kind: 'discovery_failed', ...why });
   let doc: z.infer<typeof oidcConfig>;
   try {
     const res = await d.net.fetch({ timeoutMs: d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs })(
       `${base}/.well-known/openid-configuration`,
       { headers: { accept: 'application/json' } },
     );
-    if (!res.ok) return fail(`OpenID discovery at ${new URL(base).host} answered ${res.status}.`);
+    if (!res.ok) return fail({ cause: 'status', host: new URL(base).host, status: res.status });
     const parsed = oidcConfig.safeParse(await res.json());
-    if (!parsed.success) return fail('The OpenID configuration is missing its endpoints.');
+    if (!parsed.success) return fail({ cause: 'no_endpoints' });
     doc = parsed.data;
   } catch (err) {
-    return fail(`OpenID discovery failed: ${(err as Error).message}`);
+    return fail({ cause: 'fetch', detail: (err as Error).message });
   }
-  if (doc.issuer.replace(/\/+$/, '') !== base) return fail('The OpenID configuration names a different issuer.');
+  if (doc.issuer.replace(/\/+$/, '') !== base) return fail({ cause: 'other_issuer' });
   // RFC 7636 / MCP authorization: without S256 listed we cannot know PKCE is enforced, so refuse.
-  if (!doc.code_challenge_methods_supported?.includes('S256')) {
-    const listed = doc.code_challenge_methods_supported?.length
-      ? `lists only ${doc.code_challenge_methods_supported.join(', ')}`
-      : 'does not list code_challenge_methods_supported';
-    return {
-      ok: false as const,
-      code: 'no_pkce' as const,
-      error: `The issuer's OpenID configuration ${listed}, so PKCE S256 is not guaranteed; use an issuer that supports S256.`,
-    };
-  }
+  if (!doc.code_challenge_methods_supported?.includes('S256'))
+    return refuse({ kind: 'no_pkce', listed: doc.code_challenge_methods_supported ?? [] });
   for (const u of [doc.authorization_endpoint, doc.token_endpoint, doc.userinfo_endpoint, doc.revocation_endpoint]) {
     if (u === undefined) continue;
     const c = await d.net.checkTarget(u);
-    if (!c.ok) return { ok: false as const, code: 'bad_url' as const, error: urlRefusal('A discovered endpoint', c) };
+    if (!c.ok) return refuse(urlRefusal(null, c));
   }
   return {
     ok: true as const,

@@ -5,8 +5,13 @@ import { oauthProviders, providerExtra, type ProviderExtra } from '../db/schema/
 import { sealedTables } from '../db/sealed.js';
 import type { OAuthDeps } from './deps.js';
 import { discoverOidc, urlRefusal } from './oidc.js';
+import type { ProviderRefusal, ProviderResult, ProviderView } from './results.js';
 import { presets } from './presets.js';
 import { slugSchema } from '../names.js';
+
+export type { ProviderView } from './results.js';
+
+const refuse = (error: ProviderRefusal) => ({ ok: false as const, error });
 
 /** A provider row as stored. */
 export type ProviderRow = typeof oauthProviders.$inferSelect;
@@ -25,38 +30,6 @@ export interface ProviderInput {
   revokeUrl?: string | undefined;
   userinfoUrl?: string | undefined;
 }
-
-/** A provider as admins see it: no secret. */
-export interface ProviderView {
-  slug: string;
-  kind: string;
-  displayName: string;
-  clientId: string;
-  scopes: string[];
-  hasClientSecret: boolean;
-  authorizeUrl: string;
-  tokenUrl: string;
-}
-
-/** An admin change's outcome: done with a message to show, or refused with one line saying why. */
-export type ProviderResult =
-  | { ok: true; message: string; provider: ProviderView }
-  | {
-      ok: false;
-      code:
-        | 'bad_slug'
-        | 'exists'
-        | 'unknown_preset'
-        | 'missing_endpoint'
-        | 'bad_url'
-        | 'discovery_failed'
-        | 'no_pkce'
-        | 'not_found';
-      error: string;
-    };
-
-/** Outcome of a change that returns nothing but a message. */
-export type Done = { ok: true; message: string } | { ok: false; error: string };
 
 const view = (p: ProviderRow): ProviderView => ({
   slug: p.slug,
@@ -128,12 +101,9 @@ export class ProviderStore {
 
   /** Registers a provider from a preset, OIDC discovery, or explicit endpoints. */
   async add(orgId: string, input: ProviderInput): Promise<ProviderResult> {
-    if (!slugSchema.safeParse(input.slug).success)
-      return { ok: false, code: 'bad_slug', error: 'The slug must be 1-40 lowercase letters, digits, - or _.' };
-    if (!input.clientId || input.clientId.length > 512)
-      return { ok: false, code: 'missing_endpoint', error: 'A client id is required.' };
-    if (this.get(orgId, input.slug))
-      return { ok: false, code: 'exists', error: `A provider "${input.slug}" already exists; remove it first.` };
+    if (!slugSchema.safeParse(input.slug).success) return refuse({ kind: 'bad_slug' });
+    if (!input.clientId || input.clientId.length > 512) return refuse({ kind: 'missing_endpoint', need: 'client_id' });
+    if (this.get(orgId, input.slug)) return refuse({ kind: 'exists', slug: input.slug });
     const ep = await this.#endpoints(input);
     if (!ep.ok) return ep;
     const id = newId();
@@ -159,13 +129,12 @@ export class ProviderStore {
     const p = this.get(orgId, input.slug)!;
     return {
       ok: true,
-      message: `Provider ${p.slug} (${p.displayName}) added. Redirect URI: ${this.d.publicUrl}/oauth/callback`,
-      provider: view(p),
+      value: { kind: 'provider_added', provider: view(p), redirectUri: `${this.d.publicUrl}/oauth/callback` },
     };
   }
 
   /** Every URL the admin typed goes through the network guard first. */
-  async #checkUrls(input: ProviderInput): Promise<Extract<ProviderResult, { ok: false }> | undefined> {
+  async #checkUrls(input: ProviderInput): Promise<{ ok: false; error: ProviderRefusal } | undefined> {
     for (const [name, raw] of [
       ['--authorize', input.authorizeUrl],
       ['--token', input.tokenUrl],
@@ -175,7 +144,7 @@ export class ProviderStore {
     ] as const) {
       if (raw === undefined) continue;
       const c = await this.d.net.checkTarget(raw);
-      if (!c.ok) return { ok: false, code: 'bad_url', error: urlRefusal(name, c) };
+      if (!c.ok) return refuse(urlRefusal(name, c));
     }
     return undefined;
   }
@@ -192,7 +161,7 @@ export class ProviderStore {
         scopes: string[];
         extra: ProviderExtra;
       }
-    | Extract<ProviderResult, { ok: false }>
+    | { ok: false; error: ProviderRefusal }
   > {
     const refused = await this.#checkUrls(input);
     if (refused) return refused;
@@ -206,12 +175,7 @@ export class ProviderStore {
         extra: {},
       };
     if (input.kind === 'oauth2') {
-      if (!input.authorizeUrl || !input.tokenUrl)
-        return {
-          ok: false,
-          code: 'missing_endpoint',
-          error: 'An oauth2 provider needs --authorize URL and --token URL.',
-        };
+      if (!input.authorizeUrl || !input.tokenUrl) return refuse({ kind: 'missing_endpoint', need: 'oauth2_endpoints' });
       return {
         ok: true,
         displayName: input.slug,
@@ -223,26 +187,19 @@ export class ProviderStore {
       };
     }
     if (input.kind === 'oidc') {
-      if (!input.issuer) return { ok: false, code: 'missing_endpoint', error: 'An oidc provider needs --issuer URL.' };
+      if (!input.issuer) return refuse({ kind: 'missing_endpoint', need: 'oidc_issuer' });
       return discoverOidc(this.d, input.issuer);
     }
-    return {
-      ok: false,
-      code: 'unknown_preset',
-      error: `Unknown provider kind "${input.kind}". Use one of: ${[...Object.keys(presets), 'oidc', 'oauth2'].join(', ')}.`,
-    };
+    return refuse({ kind: 'unknown_preset', given: input.kind, known: [...Object.keys(presets), 'oidc', 'oauth2'] });
   }
 
   /** Replaces the client secret (entered in a private form, never a command line). */
-  setClientSecret(orgId: string, slug: string, secret: Secret | undefined): Done {
+  setClientSecret(orgId: string, slug: string, secret: Secret | undefined): ProviderResult {
     const p = this.get(orgId, slug);
-    if (!p) return { ok: false, error: `There is no provider "${slug}".` };
+    if (!p) return refuse({ kind: 'not_found', slug });
     const sealed = secret && secret.reveal() ? this.sealSecret(p, secret) : null;
     this.d.db.update(oauthProviders).set({ clientSecretSealed: sealed }).where(eq(oauthProviders.id, p.id)).run();
-    return {
-      ok: true,
-      message: sealed ? `Client secret of ${slug} saved (sealed).` : `${slug} is now a public client (no secret).`,
-    };
+    return { ok: true, value: { kind: sealed ? 'client_secret_saved' : 'public_client', slug } };
   }
 
   /** Merges keys into a provider's `extra` settings. */
@@ -257,10 +214,10 @@ export class ProviderStore {
   }
 
   /** Removes a provider and, by cascade, every connection to it. */
-  remove(orgId: string, slug: string): Done {
+  remove(orgId: string, slug: string): ProviderResult {
     const p = this.get(orgId, slug);
-    if (!p) return { ok: false, error: `There is no provider "${slug}".` };
+    if (!p) return refuse({ kind: 'not_found', slug });
     this.d.db.delete(oauthProviders).where(eq(oauthProviders.id, p.id)).run();
-    return { ok: true, message: `Provider ${slug} removed, with every connection to it.` };
+    return { ok: true, value: { kind: 'provider_removed', slug } };
   }
 }

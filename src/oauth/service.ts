@@ -3,7 +3,8 @@ import type { OAuthDeps } from './deps.js';
 import { ConnectFlow } from './flow.js';
 import type { CallbackOutcome, CallbackParams, ConsentPage, ContinueOutcome } from './pages.js';
 import { McpAuthorization, type McpProviderResult, type McpServerRef } from './mcp.js';
-import { ProviderStore, type Done, type ProviderInput, type ProviderResult, type ProviderView } from './providers.js';
+import { ProviderStore, type ProviderInput, type ProviderView } from './providers.js';
+import type { ConnectionResult, ProviderResult } from './results.js';
 import { quirksOf } from './presets.js';
 import { ConnectionStore } from './store.js';
 import { TokenClient } from './tokenclient.js';
@@ -51,7 +52,7 @@ export class OAuthService implements TokenSource {
   }
 
   /** Sets or clears (undefined / empty) a provider's client secret. */
-  async setClientSecret(orgId: string, slug: string, secret: Secret | undefined): Promise<Done> {
+  async setClientSecret(orgId: string, slug: string, secret: Secret | undefined): Promise<ProviderResult> {
     return this.providers.setClientSecret(orgId, slug, secret);
   }
 
@@ -61,7 +62,7 @@ export class OAuthService implements TokenSource {
   }
 
   /** Removes a provider and every connection to it. */
-  async removeProvider(orgId: string, slug: string): Promise<Done> {
+  async removeProvider(orgId: string, slug: string): Promise<ProviderResult> {
     return this.providers.remove(orgId, slug);
   }
 
@@ -99,11 +100,11 @@ export class OAuthService implements TokenSource {
   }
 
   /** Revokes at the provider (best effort), deletes the sealed tokens, audits either way. */
-  async disconnect(orgId: string, userId: string, providerSlug: string): Promise<Done> {
+  async disconnect(orgId: string, userId: string, providerSlug: string): Promise<ConnectionResult> {
     const p = this.providers.get(orgId, providerSlug);
-    if (!p) return { ok: false, error: `There is no provider "${providerSlug}".` };
+    if (!p) return { ok: false, error: { kind: 'not_found', slug: providerSlug } };
     const row = this.#conns.find(orgId, userId, p.id);
-    if (!row) return { ok: false, error: `You have no ${providerSlug} connection.` };
+    if (!row) return { ok: false, error: { kind: 'no_connection', slug: providerSlug } };
     let revoked = false;
     try {
       const refresh = this.#conns.open(row, 'refresh');
@@ -135,12 +136,15 @@ export class OAuthService implements TokenSource {
       providerSlug: p.slug,
       connectionId: row.id,
     });
-    const who = row.vendorLogin ? ` (${row.vendorLogin})` : '';
     return {
       ok: true,
-      message: revoked
-        ? `Disconnected ${providerSlug}${who}: revoked at the provider and deleted here.`
-        : `Disconnected ${providerSlug}${who}: deleted here; the provider did not confirm revocation, so you may also remove the app in your ${p.displayName} settings.`,
+      value: {
+        kind: 'disconnected',
+        slug: providerSlug,
+        vendorLogin: row.vendorLogin,
+        revoked,
+        displayName: p.displayName,
+      },
     };
   }
 
@@ -165,11 +169,11 @@ export class OAuthService implements TokenSource {
   }
 
   /** The user confirms a held grant is theirs: it becomes active and their parked calls resume. */
-  async confirmHeld(orgId: string, userId: string, providerSlug: string): Promise<Done> {
+  async confirmHeld(orgId: string, userId: string, providerSlug: string): Promise<ConnectionResult> {
     const p = this.providers.get(orgId, providerSlug);
     const row = p ? this.#conns.find(orgId, userId, p.id) : undefined;
     if (!p || !row || row.status !== 'held' || !this.#conns.release(row.id))
-      return { ok: false, error: `You have no ${providerSlug} connection waiting for confirmation.` };
+      return { ok: false, error: { kind: 'nothing_held', slug: providerSlug } };
     this.d.audit.write({
       orgId,
       category: 'connection',
@@ -192,28 +196,22 @@ export class OAuthService implements TokenSource {
       vendorLogin: row.vendorLogin,
       resumeCallId,
     });
-    return { ok: true, message: `Confirmed: ${p.slug} ${row.vendorLogin ?? 'account'} is yours and now in use.` };
+    return { ok: true, value: { kind: 'confirmed', slug: p.slug, vendorLogin: row.vendorLogin } };
   }
 
   /** The user says a held grant is not theirs: revoked at the provider and deleted. */
-  async rejectHeld(orgId: string, userId: string, providerSlug: string): Promise<Done> {
+  async rejectHeld(orgId: string, userId: string, providerSlug: string): Promise<ConnectionResult> {
     const p = this.providers.get(orgId, providerSlug);
     const row = p ? this.#conns.find(orgId, userId, p.id) : undefined;
-    if (!p || !row || row.status !== 'held')
-      return { ok: false, error: `You have no ${providerSlug} connection waiting for confirmation.` };
+    if (!p || !row || row.status !== 'held') return { ok: false, error: { kind: 'nothing_held', slug: providerSlug } };
     return this.disconnect(orgId, userId, providerSlug);
   }
 
   /** Admin: whether one vendor account may be connected for several users of the org at this provider. */
-  async setSharing(orgId: string, providerSlug: string, shared: boolean): Promise<Done> {
+  async setSharing(orgId: string, providerSlug: string, shared: boolean): Promise<ProviderResult> {
     const p = this.providers.get(orgId, providerSlug);
-    if (!p) return { ok: false, error: `There is no provider "${providerSlug}".` };
+    if (!p) return { ok: false, error: { kind: 'not_found', slug: providerSlug } };
     this.providers.setExtra(orgId, providerSlug, { shareVendorAccounts: shared });
-    return {
-      ok: true,
-      message: shared
-        ? `${providerSlug}: one vendor account may now be connected for several people (a shared or service account).`
-        : `${providerSlug}: each vendor account may be connected for one person only.`,
-    };
+    return { ok: true, value: { kind: 'sharing_set', slug: providerSlug, shared } };
   }
 }

@@ -1,4 +1,12 @@
-export { Policy, type Done, type PolicyOptions, type BindingRow } from './policy.js';
+export { Policy, type PolicyOptions, type BindingRow } from './policy.js';
+export type {
+  PolicyChange,
+  PolicyRefusal,
+  PolicyResult,
+  RuleRefusal,
+  SecretTeamRefusal,
+  ServerRefusal,
+} from './results.js';
 export { SecretStore, type SecretScope } from './secrets.js';
 export { Teams, type Team, type TeamResolution } from './teams.js';
 export { duplicateKey, normaliseValue } from './args.js';

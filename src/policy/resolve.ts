@@ -109,62 +109,83 @@ async function valueOf(
     case 'static':
       return new SecretValue(s.value);
     case 'org_secret':
-      return secretValue(
-        policy,
-        caller.orgId,
-        'org',
-        caller.orgId,
-        s.name,
-        server.name,
-        `the org secret ${s.name} that ${server.name} needs is not set`,
-      );
     case 'user_secret':
-      return secretValue(
-        policy,
-        caller.orgId,
-        'user',
-        caller.userId,
-        s.name,
-        server.name,
-        `you have no user secret ${s.name}, which ${server.name} needs; ask an admin to set it`,
-      );
-    case 'team_secret': {
-      const t = policy.teams.resolve(caller.orgId, caller.userId, caller.chat);
-      if (t.kind === 'error')
-        return { kind: 'misconfigured', message: `${server.name} needs team secret ${s.name}, but ${t.message}` };
-      return secretValue(
-        policy,
-        caller.orgId,
-        'team',
-        t.team.id,
-        s.name,
-        server.name,
-        `team ${t.team.name} has no secret ${s.name}, which ${server.name} needs`,
-      );
-    }
+    case 'team_secret':
+      return storedSecret(policy, server, caller, s);
     case 'oauth':
       return grant(tokens, caller, s.provider, creds, opts);
-    case 'mcp_oauth': {
-      if (!tokens.ensureMcpProvider || !server.url)
-        return {
-          kind: 'misconfigured',
-          message: `${server.name} uses mcp_oauth, which this installation does not support yet`,
-        };
-      const reg = await tokens.ensureMcpProvider(caller.orgId, {
-        serverId: server.id,
-        serverName: server.name,
-        url: server.url,
-      });
-      if (reg.kind !== 'ok' || !reg.providerSlug) {
-        const why =
-          reg.kind === 'not_protected'
-            ? 'the server does not ask for a token, so its mcp_oauth binding should be removed'
-            : `MCP authorization failed (${reg.kind.replace(/_/g, ' ')}${reg.reason ? `: ${reg.reason}` : ''})`;
-        return { kind: 'misconfigured', message: `${server.name}: ${why}` };
-      }
-      return grant(tokens, caller, reg.providerSlug, creds, opts);
-    }
+    case 'mcp_oauth':
+      return mcpOAuthGrant(tokens, server, caller, creds, opts);
   }
+}
+
+/** The org, user or team secret a binding names (the team: the channel's, else the caller's only one). */
+function storedSecret(
+  policy: Policy,
+  server: McpServerRow,
+  caller: Caller,
+  s: Extract<BindingSource, { kind: 'org_secret' | 'user_secret' | 'team_secret' }>,
+): Secret | Exclude<Resolution, { kind: 'ok' }> {
+  if (s.kind === 'org_secret')
+    return secretValue(
+      policy,
+      caller.orgId,
+      'org',
+      caller.orgId,
+      s.name,
+      server.name,
+      `the org secret ${s.name} that ${server.name} needs is not set`,
+    );
+  if (s.kind === 'user_secret')
+    return secretValue(
+      policy,
+      caller.orgId,
+      'user',
+      caller.userId,
+      s.name,
+      server.name,
+      `you have no user secret ${s.name}, which ${server.name} needs; ask an admin to set it`,
+    );
+  const t = policy.teams.resolve(caller.orgId, caller.userId, caller.chat);
+  if (t.kind === 'error')
+    return { kind: 'misconfigured', message: `${server.name} needs team secret ${s.name}, but ${t.message}` };
+  return secretValue(
+    policy,
+    caller.orgId,
+    'team',
+    t.team.id,
+    s.name,
+    server.name,
+    `team ${t.team.name} has no secret ${s.name}, which ${server.name} needs`,
+  );
+}
+
+/** MCP-spec OAuth: the provider registered for this server (discovered once per org), then the caller's grant there. */
+async function mcpOAuthGrant(
+  tokens: RunnerTokens,
+  server: McpServerRow,
+  caller: Caller,
+  creds: ResolvedCredentials,
+  opts: { forceRefresh?: Set<string> },
+): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
+  if (!tokens.ensureMcpProvider || !server.url)
+    return {
+      kind: 'misconfigured',
+      message: `${server.name} uses mcp_oauth, which this installation does not support yet`,
+    };
+  const reg = await tokens.ensureMcpProvider(caller.orgId, {
+    serverId: server.id,
+    serverName: server.name,
+    url: server.url,
+  });
+  if (reg.kind !== 'ok' || !reg.providerSlug) {
+    const why =
+      reg.kind === 'not_protected'
+        ? 'the server does not ask for a token, so its mcp_oauth binding should be removed'
+        : `MCP authorization failed (${reg.kind.replace(/_/g, ' ')}${reg.reason ? `: ${reg.reason}` : ''})`;
+    return { kind: 'misconfigured', message: `${server.name}: ${why}` };
+  }
+  return grant(tokens, caller, reg.providerSlug, creds, opts);
 }
 
 /** A stored secret, or one line saying why not; a value sealed for another owner is never used. */

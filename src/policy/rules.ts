@@ -127,7 +127,16 @@ export function decide(
   for (const k of Object.keys(supplied)) set(args, k, supplied[k]);
   for (const r of mine)
     if (r.effect === 'allow') for (const [k, t] of Object.entries(r.inject)) set(args, k, fillContext(t, context));
+  return (
+    lookAlike(mine, supplied, server) ??
+    normaliseConstrained(mine, args, server) ??
+    denyingRule(mine, args, server) ??
+    allowDecision(rules, mine, server, tool, args)
+  );
+}
 
+/** A supplied name that differs from a constrained or injected one only by case, separators or spacing. */
+function lookAlike(mine: AccessRule[], supplied: Record<string, unknown>, server: string): Decision | undefined {
   const checkedBy = new Map<string, AccessRule>();
   for (const r of mine)
     for (const k of [...Object.keys(r.argConstraints), ...Object.keys(r.inject)])
@@ -141,6 +150,11 @@ export function decide(
       }
     }
   }
+  return undefined;
+}
+
+/** Puts every constrained argument in normal form (in `args`), or refuses one that is not a plain string. */
+function normaliseConstrained(mine: AccessRule[], args: Record<string, unknown>, server: string) {
   for (const r of mine) {
     for (const name of Object.keys(r.argConstraints)) {
       if (!Object.hasOwn(args, name)) continue;
@@ -153,7 +167,11 @@ export function decide(
       set(args, name, n.value);
     }
   }
+  return undefined;
+}
 
+/** The first deny rule of this caller and tool whose constraints all hold (or that checks a missing argument). */
+function denyingRule(mine: AccessRule[], args: Record<string, unknown>, server: string): Decision | undefined {
   for (const r of mine.filter((x) => x.effect === 'deny')) {
     const constrained = Object.entries(r.argConstraints);
     const missing = constrained.find(([name]) => !Object.hasOwn(args, name));
@@ -165,8 +183,18 @@ export function decide(
       return { kind: 'denied', rule: describeRule(r, server), reason: `denied by rule: ${describeRule(r, server)}` };
     }
   }
-  const allows = rules.filter((r) => r.effect === 'allow');
-  if (!allows.length) return { kind: 'allowed', args, rule: null };
+  return undefined;
+}
+
+/** Allowed with no allow rules at all, or by one of this caller's allow rules whose constraints hold. */
+function allowDecision(
+  rules: AccessRule[],
+  mine: AccessRule[],
+  server: string,
+  tool: string,
+  args: Record<string, unknown>,
+): Decision {
+  if (!rules.some((r) => r.effect === 'allow')) return { kind: 'allowed', args, rule: null };
   const mineAllow = mine.filter((r) => r.effect === 'allow');
   if (!mineAllow.length) {
     return {

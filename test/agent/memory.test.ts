@@ -120,7 +120,7 @@ describe('whose words the model reads: other people in a thread are quoted conte
       issuer: vendor.issuer,
       ...vendor.endpoints,
     });
-    if (!added.ok) throw new Error(added.error);
+    if (!added.ok) throw new Error(JSON.stringify(added.error));
     await t.app.policy.addServer(org.id, { name: 'tools', transport: 'http', url: mcp.url });
     await t.app.policy.bind(org.id, 'tools', 'header', 'Authorization', 'oauth:gh', 'Bearer {token}');
     // Bob has connected and listed the tools, so the catalog is known to those who have not connected yet.

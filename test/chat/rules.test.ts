@@ -6,6 +6,7 @@ import { fingerprint, startMcpHttpServer, type TestMcpHttpServer } from '../supp
 import { OAuthTestServer, authorizeInBrowser } from '../support/oauth-server.js';
 import { startTestRedis } from '../support/redis.js';
 import { ShellSession } from '../support/shell.js';
+import { wordsOf } from '../support/said.js';
 
 /**
  * Attacks on argument rules, header templates and the catalog through the real `run` and `tools`
@@ -165,7 +166,7 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     expect(mcp.requests).toBe(before);
     // And at bind time a template with a control character is refused.
     expect(
-      await t.app.policy.bind(orgId(), 'keyed', 'header', 'X-Other', 'org_secret:api', 'Key {token}\u0000'),
+      await wordsOf(t.app.policy).bind(orgId(), 'keyed', 'header', 'X-Other', 'org_secret:api', 'Key {token}\u0000'),
     ).toEqual({
       ok: false,
       error: 'Not bound: the template must be one line of printable characters (no line breaks or control characters).',

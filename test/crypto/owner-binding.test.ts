@@ -62,7 +62,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
       scopes: ['repo'],
       ...bed.server.endpoints,
     });
-    if (!added.ok) throw new Error(added.error);
+    if (!added.ok) throw new Error(JSON.stringify(added.error));
     const p = bed.t.app.policy;
     for (const [name, target, source, template] of [
       ['tools', 'Authorization', 'oauth:vendor', 'Bearer {token}'],
@@ -153,7 +153,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
       scopes: ['repo'],
       ...bed.server.endpoints,
     });
-    if (!added.ok) throw new Error(added.error);
+    if (!added.ok) throw new Error(JSON.stringify(added.error));
     await connectFresh();
     const token = bed.server.issuedAccessTokens.at(-1)!;
     const row = rowOf(alice)!;

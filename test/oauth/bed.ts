@@ -39,7 +39,7 @@ export async function oauthBed(
     issuer: server.issuer,
     ...server.endpoints,
   });
-  if (!added.ok) throw new Error(added.error);
+  if (!added.ok) throw new Error(JSON.stringify(added.error));
   const events: { name: keyof AppEventMap; payload: unknown }[] = [];
   for (const name of [
     'connection.active',
@@ -81,7 +81,7 @@ export async function oauthBed(
         (await oauth.listConnections(org.id, userId)).some((c) => c.providerSlug === slug && c.status === 'held')
       ) {
         const ok = await oauth.confirmHeld(org.id, userId, slug);
-        if (!ok.ok) throw new Error(ok.error);
+        if (!ok.ok) throw new Error(JSON.stringify(ok.error));
       }
       return { res, html, link, ...step };
     },

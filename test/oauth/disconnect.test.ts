@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oauthBed, type Bed } from './bed.js';
+import { saidConnection } from '../support/said.js';
 
 describe('disconnect', () => {
   let bed: Bed;
@@ -14,7 +15,7 @@ describe('disconnect', () => {
     const rt = bed.server.issuedRefreshTokens.at(-1)!;
     const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
     expect(r).toMatchObject({ ok: true });
-    expect(r.ok && r.message).toContain('@bob');
+    expect(saidConnection(r).ok && saidConnection(r).message).toContain('@bob');
     expect(bed.server.seen('/revoke')).toHaveLength(1);
     expect(bed.server.revoked).toEqual([rt]);
     expect(bed.connection()).toBeUndefined();
@@ -36,7 +37,7 @@ describe('disconnect', () => {
     await bed.connect();
     await bed.server.stop();
     const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
-    expect(r.ok && r.message).toContain('did not confirm');
+    expect(saidConnection(r).ok && saidConnection(r).message).toContain('did not confirm');
     expect(bed.connection()).toBeUndefined();
     expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'disconnect')).toMatchObject({
       outcome: 'deleted_locally',

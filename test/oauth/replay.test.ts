@@ -21,7 +21,7 @@ describe('replays and forgeries fail and change nothing', () => {
       issuer: other.issuer,
       ...other.endpoints,
     });
-    if (!added.ok) throw new Error(added.error);
+    if (!added.ok) throw new Error(JSON.stringify(added.error));
     await bed.connect();
     version = bed.connection()!.version;
   });

@@ -14,6 +14,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { ShellSession } from '../support/shell.js';
 import { insideForms } from '../net/forms.js';
+import { saidConnection, saidProvider } from '../support/said.js';
 
 /** A loopback HTTP server that counts what reaches it. */
 async function countingServer(handler?: http.RequestListener) {
@@ -74,7 +75,7 @@ describe('no request a tenant admin can aim reaches a private address unless the
         clientId: 'c',
         issuer: form.replace('http:', 'https:'),
       });
-      expect(p, form).toMatchObject({
+      expect(saidProvider(p), form).toMatchObject({
         ok: false,
         code: 'bad_url',
         error: expect.stringMatching(
@@ -182,7 +183,7 @@ describe('token, userinfo and revocation requests go through the guard at call t
     });
     expect(bed.server.seen('/token')).toHaveLength(tokensBefore);
     const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
-    expect(r.ok && r.message).toContain('did not confirm');
+    expect(saidConnection(r).ok && saidConnection(r).message).toContain('did not confirm');
     expect(bed.server.seen('/revoke')).toEqual([]);
   });
 

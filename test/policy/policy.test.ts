@@ -9,6 +9,7 @@ import { decide, globMatch, parseSource, Policy } from '../../src/policy/index.j
 import { NetGuard } from '../../src/net/index.js';
 import { tempDir, testKey } from '../support/env.js';
 import { insideForms } from '../net/forms.js';
+import { wordsOf } from '../support/said.js';
 
 const tmp = tempDir('onbehalf-policy-');
 let db: Db;
@@ -30,7 +31,12 @@ afterAll(() => {
 
 describe('MCP servers', () => {
   it('refuses a stdio server from chat unless the operator allows it, and says why', async () => {
-    const r = await policy.addServer(orgId, { name: 'local', transport: 'stdio', command: 'npx', args: ['some-mcp'] });
+    const r = await wordsOf(policy).addServer(orgId, {
+      name: 'local',
+      transport: 'stdio',
+      command: 'npx',
+      args: ['some-mcp'],
+    });
     expect(r).toEqual({
       ok: false,
       error: expect.stringMatching(
@@ -57,7 +63,7 @@ describe('MCP servers', () => {
       'http://localhost/mcp',
       'http://10.0.0.5/mcp',
     ]) {
-      const r = await policy.addServer(orgId, { name: 'x', transport: 'http', url });
+      const r = await wordsOf(policy).addServer(orgId, { name: 'x', transport: 'http', url });
       expect(r.ok ? '' : r.error).toMatch(/loopback, private or link-local/);
     }
     expect(
@@ -71,10 +77,10 @@ describe('MCP servers', () => {
       ).ok,
     ).toBe(true);
     expect(
-      await policy.addServer(orgId, { name: 'gh', transport: 'http', url: 'https://mcp.example.com/mcp' }),
+      await wordsOf(policy).addServer(orgId, { name: 'gh', transport: 'http', url: 'https://mcp.example.com/mcp' }),
     ).toEqual({ ok: false, error: 'Server not added: there is already a server named gh.' });
     expect(
-      await policy.addServer(orgId, { name: 'bad name!', transport: 'http', url: 'https://x.example' }),
+      await wordsOf(policy).addServer(orgId, { name: 'bad name!', transport: 'http', url: 'https://x.example' }),
     ).toMatchObject({ ok: false, error: expect.stringMatching(/^Server not added: name: a server name is/) });
     expect((await policy.listServers(orgId)).map((s) => s.name)).toContain('gh');
     expect(policy.server(orgId, 'gh')!.timeoutMs).toBe(5000);
@@ -83,7 +89,7 @@ describe('MCP servers', () => {
   it('every spelling of an inside address (mapped IPv6, hex/octal/decimal IPv4, CGNAT, benchmarking, metadata …) is refused at add time in one line, over https too', async () => {
     for (const form of insideForms(8080)) {
       for (const url of [form, form.replace('http:', 'https:')]) {
-        const r = await policy.addServer(orgId, { name: 'inside', transport: 'http', url });
+        const r = await wordsOf(policy).addServer(orgId, { name: 'inside', transport: 'http', url });
         expect(r, url).toEqual({
           ok: false,
           error: expect.stringMatching(
@@ -94,7 +100,7 @@ describe('MCP servers', () => {
     }
     expect(policy.server(orgId, 'inside')).toBeUndefined();
     expect(
-      await policy.addServer(orgId, { name: 'plain', transport: 'http', url: 'http://mcp.example.com/mcp' }),
+      await wordsOf(policy).addServer(orgId, { name: 'plain', transport: 'http', url: 'http://mcp.example.com/mcp' }),
     ).toEqual({ ok: false, error: 'Server not added: the URL mcp.example.com must use https.' });
     const allowing = new Policy(db, new Keyring([testKey()]), { net: new NetGuard({ allowPrivate: true }) });
     expect(
@@ -125,33 +131,41 @@ describe('credential bindings', () => {
   });
 
   it('binds headers to http servers and env vars to stdio ones, mixing sources; validates names and templates', async () => {
-    expect(await policy.bind(orgId, 'gh', 'header', 'Authorization', 'oauth:github', 'Bearer {token}')).toMatchObject({
+    expect(
+      await wordsOf(policy).bind(orgId, 'gh', 'header', 'Authorization', 'oauth:github', 'Bearer {token}'),
+    ).toMatchObject({
       ok: true,
     });
-    expect(await policy.bind(orgId, 'gh', 'header', 'X-Org', 'org_secret:key')).toMatchObject({ ok: true });
-    expect(await policy.bind(orgId, 'gh', 'header', 'X-Region', 'static:eu-1')).toMatchObject({
+    expect(await wordsOf(policy).bind(orgId, 'gh', 'header', 'X-Org', 'org_secret:key')).toMatchObject({ ok: true });
+    expect(await wordsOf(policy).bind(orgId, 'gh', 'header', 'X-Region', 'static:eu-1')).toMatchObject({
       ok: true,
       message: expect.stringContaining('a static value'),
     });
-    expect(await policy.bind(orgId, 'gh', 'env', 'TOKEN', 'oauth:github')).toEqual({
+    expect(await wordsOf(policy).bind(orgId, 'gh', 'env', 'TOKEN', 'oauth:github')).toEqual({
       ok: false,
       error: 'gh is an http server: bind headers, not env variables.',
     });
-    expect(await policy.bind(orgId, 'local', 'header', 'Authorization', 'oauth:github')).toMatchObject({ ok: false });
-    expect(await policy.bind(orgId, 'local', 'env', 'GITHUB_TOKEN', 'oauth:github')).toMatchObject({ ok: true });
-    expect(await policy.bind(orgId, 'local', 'env', 'X', 'mcp_oauth')).toMatchObject({
+    expect(await wordsOf(policy).bind(orgId, 'local', 'header', 'Authorization', 'oauth:github')).toMatchObject({
+      ok: false,
+    });
+    expect(await wordsOf(policy).bind(orgId, 'local', 'env', 'GITHUB_TOKEN', 'oauth:github')).toMatchObject({
+      ok: true,
+    });
+    expect(await wordsOf(policy).bind(orgId, 'local', 'env', 'X', 'mcp_oauth')).toMatchObject({
       ok: false,
       error: expect.stringMatching(/only for http servers/),
     });
-    expect(await policy.bind(orgId, 'gh', 'header', 'Host', 'static:evil')).toMatchObject({
+    expect(await wordsOf(policy).bind(orgId, 'gh', 'header', 'Host', 'static:evil')).toMatchObject({
       ok: false,
       error: expect.stringMatching(/set by the MCP transport/),
     });
-    expect(await policy.bind(orgId, 'gh', 'header', 'Authorization', 'oauth:github', 'Bearer token')).toMatchObject({
+    expect(
+      await wordsOf(policy).bind(orgId, 'gh', 'header', 'Authorization', 'oauth:github', 'Bearer token'),
+    ).toMatchObject({
       ok: false,
       error: expect.stringMatching(/\{token\} exactly once/),
     });
-    expect(await policy.bind(orgId, 'gh', 'header', 'Authorization', 'nope:1')).toMatchObject({
+    expect(await wordsOf(policy).bind(orgId, 'gh', 'header', 'Authorization', 'nope:1')).toMatchObject({
       ok: false,
       error: expect.stringMatching(/^Not bound: unknown source "nope"/),
     });
@@ -168,16 +182,18 @@ describe('secrets', () => {
   it('are sealed at rest with the row in the AAD, never listed with their value, and a moved value does not open', async () => {
     const alice = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'alice' }).user;
     const bob = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'bob' }).user;
-    expect(await policy.setSecret(orgId, 'org', orgId, 'key', new Secret(SECRET))).toMatchObject({ ok: true });
-    expect(await policy.setSecret(orgId, 'user', alice.id, 'token', new Secret('alice-CANARY'))).toMatchObject({
-      ok: true,
-    });
-    expect(await policy.setSecret(orgId, 'team', 'nope', 'k', new Secret('x'))).toEqual({
+    expect(await wordsOf(policy).setSecret(orgId, 'org', orgId, 'key', new Secret(SECRET))).toMatchObject({ ok: true });
+    expect(await wordsOf(policy).setSecret(orgId, 'user', alice.id, 'token', new Secret('alice-CANARY'))).toMatchObject(
+      {
+        ok: true,
+      },
+    );
+    expect(await wordsOf(policy).setSecret(orgId, 'team', 'nope', 'k', new Secret('x'))).toEqual({
       ok: false,
       error: 'There is no team nope.',
     });
     await policy.team(orgId, 'create', 'support');
-    expect(await policy.setSecret(orgId, 'team', 'support', 'k', new Secret('team-CANARY'))).toMatchObject({
+    expect(await wordsOf(policy).setSecret(orgId, 'team', 'support', 'k', new Secret('team-CANARY'))).toMatchObject({
       ok: true,
     });
     const listed = await policy.listSecrets(orgId);
@@ -200,7 +216,7 @@ describe('secrets', () => {
     const { eq } = await import('drizzle-orm');
     db.update(secrets).set({ valueSealed: aliceRow.valueSealed }).where(eq(secrets.scopeId, bob.id)).run();
     expect(() => policy.secrets.get(orgId, 'user', bob.id, 'token')).toThrow(/does not open/);
-    expect(await policy.deleteSecret(orgId, 'org', orgId, 'key')).toEqual({
+    expect(await wordsOf(policy).deleteSecret(orgId, 'org', orgId, 'key')).toEqual({
       ok: true,
       message: 'Deleted org secret key.',
     });
@@ -301,23 +317,25 @@ describe('access rules', () => {
   });
 
   it('rules are validated when added: unknown placeholders, users and teams are refused', async () => {
-    expect(await policy.rule(orgId, 'allow', 'gh', { tools: '*', inject: { who: '{user.password}' } })).toMatchObject({
+    expect(
+      await wordsOf(policy).rule(orgId, 'allow', 'gh', { tools: '*', inject: { who: '{user.password}' } }),
+    ).toMatchObject({
       ok: false,
       error: expect.stringMatching(/unknown placeholder/),
     });
-    expect(await policy.rule(orgId, 'allow', 'gh', { tools: '*', teams: ['ghosts'] })).toEqual({
+    expect(await wordsOf(policy).rule(orgId, 'allow', 'gh', { tools: '*', teams: ['ghosts'] })).toEqual({
       ok: false,
       error: 'Rule not added: there is no team ghosts.',
     });
-    expect(await policy.rule(orgId, 'allow', 'gh', { tools: '*', roles: ['owner'] })).toMatchObject({
+    expect(await wordsOf(policy).rule(orgId, 'allow', 'gh', { tools: '*', roles: ['owner'] })).toMatchObject({
       ok: false,
       error: expect.stringMatching(/roles are admin or member/),
     });
-    expect(await policy.rule(orgId, 'deny', 'gh', { tools: '*', inject: { a: '{user.id}' } })).toMatchObject({
+    expect(await wordsOf(policy).rule(orgId, 'deny', 'gh', { tools: '*', inject: { a: '{user.id}' } })).toMatchObject({
       ok: false,
     });
     expect(
-      await policy.rule(orgId, 'allow', 'gh', {
+      await wordsOf(policy).rule(orgId, 'allow', 'gh', {
         tools: 'list_*',
         teams: ['support'],
         args: { repo: 'acme/*' },

@@ -6,6 +6,7 @@ import { Identity } from '../../src/identity/index.js';
 import { NetGuard } from '../../src/net/index.js';
 import { decide, duplicateKey, globMatch, Policy, type AccessRule, type Decision } from '../../src/policy/index.js';
 import { tempDir, testKey } from '../support/env.js';
+import { wordsOf } from '../support/said.js';
 
 const ctx = {
   'user.id': 'u1',
@@ -237,17 +238,17 @@ describe('storing rules', () => {
 
   it('keeps --ignore-case, normalises globs, and refuses globs that could never match or names like __proto__', async () => {
     expect(
-      await policy.rule(orgId, 'allow', 'gh', { tools: '*', args: { repo: 'acme//*/' }, ignoreCase: true }),
+      await wordsOf(policy).rule(orgId, 'allow', 'gh', { tools: '*', args: { repo: 'acme//*/' }, ignoreCase: true }),
     ).toMatchObject({ ok: true, message: expect.stringMatching(/with repo=acme\/\*, ignoring case/) });
     const stored = policy.rules(policy.server(orgId, 'gh')!.id);
     expect(stored).toMatchObject([{ argConstraints: { repo: 'acme/*' }, ignoreCase: true }]);
     expect(decide(stored, 'gh', subject, 'x', { repo: 'Acme/App' }, ctx).kind).toBe('allowed');
-    expect(await policy.rule(orgId, 'deny', 'gh', { tools: '*', args: { repo: 'acme/../x' } })).toMatchObject({
+    expect(await wordsOf(policy).rule(orgId, 'deny', 'gh', { tools: '*', args: { repo: 'acme/../x' } })).toMatchObject({
       ok: false,
       error: expect.stringMatching(/^Rule not added: args\.repo: the glob has a "\." or "\.\." path segment/),
     });
     expect(
-      await policy.rule(orgId, 'allow', 'gh', {
+      await wordsOf(policy).rule(orgId, 'allow', 'gh', {
         tools: '*',
         inject: JSON.parse('{"__proto__":"{user.id}"}') as Record<string, string>,
       }),

@@ -93,7 +93,7 @@ beforeAll(async () => {
     issuer: oauthServer.issuer,
     ...oauthServer.endpoints,
   });
-  if (!added.ok) throw new Error(added.error);
+  if (!added.ok) throw new Error(JSON.stringify(added.error));
   const { policy } = t.app;
   expect((await policy.addServer(orgId, { name: 'web', transport: 'http', url: http.url })).ok).toBe(true);
   expect((await policy.bind(orgId, 'web', 'header', 'Authorization', 'oauth:vendor', 'Bearer {token}')).ok).toBe(true);

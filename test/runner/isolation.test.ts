@@ -50,7 +50,7 @@ beforeAll(async () => {
     issuer: oauthServer.issuer,
     ...oauthServer.endpoints,
   });
-  if (!added.ok) throw new Error(added.error);
+  if (!added.ok) throw new Error(JSON.stringify(added.error));
   for (const who of ['alice', 'bob']) {
     oauthServer.login = `${who}-gh`;
     const step = await authorizeInBrowser(await t.app.oauth.connectLink(orgId, users[who]!, 'vendor'));

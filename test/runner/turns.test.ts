@@ -61,7 +61,7 @@ beforeAll(async () => {
     issuer: oauthServer.issuer,
     ...oauthServer.endpoints,
   });
-  if (!added.ok) throw new Error(added.error);
+  if (!added.ok) throw new Error(JSON.stringify(added.error));
   await t.app.policy.addServer(orgId, { name: 'web', transport: 'http', url: http.url });
   await t.app.policy.addServer(orgId, { name: 'open', transport: 'http', url: http.url });
   await t.app.policy.bind(orgId, 'web', 'header', 'Authorization', 'oauth:vendor', 'Bearer {token}');

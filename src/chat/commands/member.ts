@@ -1,19 +1,12 @@
 import { identityKey } from '../../identity/index.js';
 import { duplicateKey } from '../../policy/index.js';
-import type { CommandContext, CommandReply, CommandSpec } from '../router.js';
-import { helpText } from '../router.js';
 import { isSlug } from '../../names.js';
+import { connectionText } from '../words/oauth.js';
+import type { CommandContext, CommandReply, CommandSpec } from './spec.js';
+import { say } from './spec.js';
 
-const say = (text: string): CommandReply => ({ private: { text } });
-
-/** The members' commands of `/onbehalf`. */
+/** The members' commands of `/onbehalf` after `help` (which lists them all: see `./index.ts`). */
 export const memberCommands: CommandSpec[] = [
-  {
-    word: 'help',
-    usage: 'help',
-    summary: 'this list',
-    run: async (ctx) => say(helpText(ctx.user.role === 'admin')),
-  },
   {
     word: 'tools',
     usage: 'tools',
@@ -126,7 +119,7 @@ export const memberCommands: CommandSpec[] = [
           args[0] === 'confirm'
             ? await ctx.services.oauth.confirmHeld(ctx.org.id, ctx.user.id, args[1])
             : await ctx.services.oauth.rejectHeld(ctx.org.id, ctx.user.id, args[1]);
-        return say(r.ok ? r.message : r.error);
+        return say(connectionText(r));
       }
       const slug = args[0];
       const providers = await ctx.services.oauth.listProviders(ctx.org.id);
@@ -154,7 +147,7 @@ export const memberCommands: CommandSpec[] = [
     run: async (ctx, args) => {
       if (!args[0]) return say('Which provider? Use: `/onbehalf disconnect <provider>`.');
       const r = await ctx.services.oauth.disconnect(ctx.org.id, ctx.user.id, args[0]);
-      return say(r.ok ? r.message : r.error);
+      return say(connectionText(r));
     },
   },
   {

@@ -1,0 +1,52 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { options } from '../../parse.js';
+import type { CommandSpec } from '../spec.js';
+import { say } from '../spec.js';
+import { done, userRef, wrong } from './shared.js';
+
+const AUDIT = 'audit [--user @u] [--server s] [--since 1h] | audit export';
+
+/** Parses `1h`, `30m`, `7d` or an ISO date into epoch ms. */
+function since(v: string): number | undefined {
+  const m = v.match(/^(\d+)([mhd])$/);
+  if (m) return Date.now() - Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** `admin audit …`: who did what, as whom; `export` writes a JSONL file on the server. */
+export const auditCommand: CommandSpec = {
+  word: 'audit',
+  usage: AUDIT,
+  summary: 'who did what, as whom',
+  run: async (ctx, args) => {
+    const { audit } = ctx.services;
+    const { positional, flags } = options(args);
+    const userId = typeof flags['user'] === 'string' ? userRef(ctx, flags['user'])?.id : undefined;
+    if (typeof flags['user'] === 'string' && !userId) return say(`No user "${flags['user']}" in this workspace.`);
+    const s = typeof flags['since'] === 'string' ? since(flags['since']) : undefined;
+    if (typeof flags['since'] === 'string' && s === undefined)
+      return wrong(AUDIT, '--since takes 30m, 2h, 7d or a date.');
+    const filter = { userId, server: typeof flags['server'] === 'string' ? flags['server'] : undefined, since: s };
+    if (positional[0] === 'export') {
+      const rows = audit.query(ctx.org.id, { ...filter, limit: 100_000 });
+      const dir = path.join(ctx.services.dataDir, 'exports');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const file = path.join(dir, `audit-${ctx.org.id}-${Date.now()}.jsonl`);
+      writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''), { mode: 0o600 });
+      const line = `Exported ${rows.length} audit event(s) to ${file} on the server.`;
+      return done(ctx, 'audit.export', { ok: true }, line);
+    }
+    if (positional.length) return wrong(AUDIT);
+    const rows = audit.query(ctx.org.id, { ...filter, limit: 20 });
+    if (!rows.length) return say('No audit events match.');
+    return say(
+      rows
+        .map((r) =>
+          `${new Date(r.at).toISOString()} ${r.chatIdentity ?? r.actorUserId ?? '-'} ${r.category}.${r.action}${r.server ? ` ${r.server}.${r.tool ?? ''}` : ''} ${r.decision ?? ''} ${r.outcome ?? ''}`.trim(),
+        )
+        .join('\n'),
+    );
+  },
+};

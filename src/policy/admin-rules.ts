@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { newId } from '../db/index.js';
+import { accessRules } from '../db/schema/index.js';
+import { approvalModes, specificity, type ApprovalMode } from './approvals.js';
+import { normaliseValue } from './args.js';
+import { orgUser, type PolicyParts } from './parts.js';
+import { changed, invalid, refused, type PolicyResult } from './results.js';
+import { describeRule, normaliseGlob } from './rules.js';
+import { injectTemplateSchema } from './sources.js';
+
+const argNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'an argument name is letters, digits, dots, dashes or underscores');
+
+/** An argument glob: no control characters, percent-encoding or `.`/`..` segments (values holding them are refused, so such a glob could never match). */
+const globSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .superRefine((g, ctx) => {
+    const n = normaliseValue(g.replace(/[*?]/g, 'x'));
+    if (!n.ok)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `the glob ${n.why}; values like that are refused anyway` });
+  });
+
+export const ruleInputSchema = z.object({
+  tools: z.string().min(1).max(200),
+  roles: z
+    .array(z.string())
+    .refine((rs) => rs.every((r) => r === 'admin' || r === 'member'), 'roles are admin or member')
+    .optional(),
+  users: z.array(z.string().min(1)).optional(),
+  teams: z.array(z.string().min(1)).optional(),
+  args: z.record(argNameSchema, globSchema).optional(),
+  inject: z.record(argNameSchema, injectTemplateSchema).optional(),
+  ignoreCase: z.boolean().optional(),
+});
+export type RuleInput = z.input<typeof ruleInputSchema>;
+
+/** Adds an allow or deny rule. Users are user ids; teams are names or ids. */
+export function addRule(
+  p: PolicyParts,
+  orgId: string,
+  effect: 'allow' | 'deny',
+  serverName: string,
+  input: RuleInput,
+): PolicyResult {
+  const s = p.server(orgId, serverName);
+  if (!s) return refused({ kind: 'unknown_server', name: serverName });
+  // The schema would silently drop an own `__proto__` key; refuse it instead.
+  if ([input.args, input.inject].some((o) => o && Object.hasOwn(o, '__proto__')))
+    return refused({ kind: 'proto_argument' });
+  const r = ruleInputSchema.safeParse(input);
+  if (!r.success) return invalid('rule', r.error);
+  const { tools, roles, users: us, teams: ts, args, inject, ignoreCase } = r.data;
+  const stranger = (us ?? []).find((u) => !orgUser(p.db, orgId, u));
+  if (stranger !== undefined) return refused({ kind: 'rule_unknown_user', user: stranger });
+  const teamIds: string[] = [];
+  for (const t of ts ?? []) {
+    const team = p.teams.find(orgId, t);
+    if (!team) return refused({ kind: 'rule_unknown_team', team: t });
+    teamIds.push(team.id);
+  }
+  if (effect === 'deny' && inject && Object.keys(inject).length) return refused({ kind: 'deny_injects' });
+  const row = {
+    id: newId(),
+    orgId,
+    serverId: s.id,
+    effect,
+    tools,
+    subjects: {
+      ...(roles?.length ? { roles } : {}),
+      ...(us?.length ? { users: us } : {}),
+      ...(teamIds.length ? { teams: teamIds } : {}),
+    },
+    argConstraints: Object.fromEntries(Object.entries(args ?? {}).map(([k, g]) => [k, normaliseGlob(g)])),
+    inject: inject ?? {},
+    ignoreCase: ignoreCase ?? false,
+  };
+  p.db.insert(accessRules).values(row).run();
+  return changed({ kind: 'rule_added', rule: describeRule(row, s.name), inject: row.inject });
+}
+
+/** Sets whether the model's calls of a server's tools matching `glob` ask the caller first, always run, or never run. */
+export function setApproval(
+  p: PolicyParts,
+  orgId: string,
+  serverName: string,
+  glob: string,
+  mode: string,
+): PolicyResult {
+  const s = p.server(orgId, serverName);
+  if (!s) return refused({ kind: 'unknown_server', name: serverName });
+  if (!/^[A-Za-z0-9_.\-/*?]{1,200}$/.test(glob)) return refused({ kind: 'bad_tool_glob' });
+  if (!approvalModes.includes(mode as ApprovalMode)) return refused({ kind: 'bad_approval_mode', mode });
+  p.approvals.set(orgId, s.id, glob, mode as ApprovalMode);
+  return changed({ kind: 'approval_set', server: serverName, glob, mode: mode as ApprovalMode });
+}
+
+/** A server's approval rules, the most specific glob first. */
+export function approvalRules(p: PolicyParts, orgId: string, serverName: string): PolicyResult {
+  const s = p.server(orgId, serverName);
+  if (!s) return refused({ kind: 'unknown_server', name: serverName });
+  const rules = p.approvals
+    .of(s.id)
+    .sort((x, y) => specificity(y.tools) - specificity(x.tools) || y.updatedAt - x.updatedAt)
+    .map((r) => ({ tools: r.tools, mode: r.mode }));
+  return changed({ kind: 'approval_rules', server: serverName, rules });
+}

@@ -1,0 +1,98 @@
+import { eq } from 'drizzle-orm';
+import { newId } from '../db/index.js';
+import { credentialBindings, mcpServers } from '../db/schema/index.js';
+import type { PolicyParts } from './parts.js';
+import { changed, invalid, refused, type PolicyResult } from './results.js';
+import { DEFAULT_TIMEOUT_MS, serverInputSchema, type ServerInput } from './servers.js';
+import { envNameSchema, headerNameSchema, parseSource, templateSchema } from './sources.js';
+
+/** Adds a server. stdio only from operator config or with ONBEHALF_ALLOW_STDIO=true. */
+export async function addServer(
+  p: PolicyParts,
+  orgId: string,
+  input: ServerInput,
+  from: { source: 'admin' | 'operator' },
+): Promise<PolicyResult> {
+  const parsed = serverInputSchema.safeParse(input);
+  if (!parsed.success) return invalid('server', parsed.error);
+  const s = parsed.data;
+  if (s.transport === 'stdio' && from.source !== 'operator' && !p.allowStdio)
+    return refused({ kind: 'stdio_not_allowed' });
+  if (s.transport === 'http' && from.source !== 'operator') {
+    const c = await p.net.checkTarget(s.url);
+    if (!c.ok) return refused({ kind: 'url_refused', reason: c.reason, private: c.code === 'private' });
+  }
+  if (p.server(orgId, s.name)) return refused({ kind: 'server_exists', name: s.name });
+  p.db
+    .insert(mcpServers)
+    .values({
+      id: newId(),
+      orgId,
+      name: s.name,
+      transport: s.transport,
+      url: s.transport === 'http' ? s.url : null,
+      command: s.transport === 'stdio' ? s.command : null,
+      args: s.transport === 'stdio' ? s.args : [],
+      timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      source: from.source,
+    })
+    .run();
+  return changed({ kind: 'server_added', name: s.name, transport: s.transport });
+}
+
+/** Every server of an org with its target and bindings, for the admin's list. */
+export function listServers(p: PolicyParts, orgId: string) {
+  return p.db
+    .select()
+    .from(mcpServers)
+    .where(eq(mcpServers.orgId, orgId))
+    .all()
+    .map((s) => ({
+      name: s.name,
+      transport: s.transport,
+      target: s.transport === 'http' ? s.url! : [s.command!, ...s.args].join(' '),
+      bindings: p
+        .bindings(s.id)
+        .map((b) => `${b.target} ${b.name}=${b.source.startsWith('static:') ? 'static' : b.source}`),
+    }));
+}
+
+/** Removes a server with its bindings and rules. */
+export function removeServer(p: PolicyParts, orgId: string, name: string): PolicyResult {
+  const s = p.server(orgId, name);
+  if (!s) return refused({ kind: 'unknown_server', name });
+  p.db.delete(mcpServers).where(eq(mcpServers.id, s.id)).run();
+  return changed({ kind: 'server_removed', name });
+}
+
+/** Binds one env var (stdio) or header (http) of a server to a credential source. */
+export function bind(
+  p: PolicyParts,
+  orgId: string,
+  b: { server: string; target: 'env' | 'header'; name: string; source: string; template?: string | undefined },
+): PolicyResult {
+  const { target, name, source, template } = b;
+  const s = p.server(orgId, b.server);
+  if (!s) return refused({ kind: 'unknown_server', name: b.server });
+  if ((s.transport === 'stdio') !== (target === 'env'))
+    return refused({ kind: 'wrong_bind_target', server: b.server, transport: s.transport });
+  const n = (target === 'env' ? envNameSchema : headerNameSchema).safeParse(name);
+  if (!n.success) return invalid('binding', n.error);
+  const src = parseSource(source);
+  if (!src.ok) return invalid('binding', src.error);
+  if (template !== undefined) {
+    const t = templateSchema.safeParse(template);
+    if (!t.success) return invalid('binding', t.error);
+  }
+  if (src.source.kind === 'mcp_oauth' && s.transport !== 'http') return refused({ kind: 'mcp_oauth_needs_http' });
+  p.db
+    .insert(credentialBindings)
+    .values({ id: newId(), orgId, serverId: s.id, target, name, source, template: template ?? null })
+    .onConflictDoUpdate({
+      target: [credentialBindings.serverId, credentialBindings.target, credentialBindings.name],
+      set: { source, template: template ?? null },
+    })
+    .run();
+  const shown = src.source.kind === 'static' ? null : source;
+  return changed({ kind: 'bound', server: b.server, target, name, source: shown, ...(template ? { template } : {}) });
+}

@@ -1,0 +1,41 @@
+import { isTeamName } from '../names.js';
+import { orgUser, type PolicyParts } from './parts.js';
+import { changed, refused, type PolicyResult } from './results.js';
+
+/** Team administration: create, add/remove a member (user id), bind a channel (`platform:channel`), list. */
+export function teamAction(
+  p: PolicyParts,
+  orgId: string,
+  action: 'create' | 'add' | 'remove' | 'channel' | 'list',
+  name: string | undefined,
+  arg?: string,
+): PolicyResult {
+  if (action === 'list') {
+    const teams = p.teams.list(orgId).map((t) => ({ name: t.team.name, members: t.members, channels: t.channels }));
+    return changed({ kind: 'teams', teams });
+  }
+  if (!name) return refused({ kind: 'which_team' });
+  if (action === 'create') {
+    if (!isTeamName(name)) return refused({ kind: 'bad_team_name' });
+    return p.teams.create(orgId, name)
+      ? changed({ kind: 'team_created', team: name })
+      : refused({ kind: 'team_exists', name });
+  }
+  const team = p.teams.find(orgId, name);
+  if (!team) return refused({ kind: 'unknown_team', name });
+  if (action === 'channel') {
+    const m = arg?.match(/^(slack|discord|shell):(.+)$/);
+    if (!m) return refused({ kind: 'which_channel' });
+    p.teams.bindChannel(orgId, team.id, m[1]!, m[2]!);
+    return changed({ kind: 'team_channel_bound', team: name });
+  }
+  const u = arg ? orgUser(p.db, orgId, arg) : undefined;
+  if (!u) return refused({ kind: 'which_user' });
+  if (action === 'add') {
+    p.teams.addMember(orgId, team.id, u.id);
+    return changed({ kind: 'team_member_added', team: name, user: u.displayName });
+  }
+  return p.teams.removeMember(orgId, team.id, u.id)
+    ? changed({ kind: 'team_member_removed', team: name, user: u.displayName })
+    : refused({ kind: 'not_team_member', team: name, user: u.displayName });
+}
