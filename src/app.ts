@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import { Keyring, LinkSigner, loadOrCreateDevKey, upgradeSeals } from './crypto/index.js';
 import { openDb, type Db } from './db/index.js';
-import { AppEvents } from './events.js';
 import { AuditLog } from './audit/index.js';
 import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -21,27 +20,28 @@ import {
 import { lockDataDir } from './datadir-lock.js';
 import type { Hono } from 'hono';
 import { createWeb, listen, type WebEnv } from './web/index.js';
-import { OAuthService } from './oauth/index.js';
+import { ConnectionHookSet, OAuthService } from './oauth/index.js';
 import { NetGuard, type NetGuardOptions } from './net/index.js';
 import { oauthRouter } from './web/oauth.js';
 import { chatSignIn } from './platforms/signin.js';
-import { ChatCore, ConnectionAnnouncer, OutboundRouter, type ChatInbound } from './chat/index.js';
-import { Agent, ThreadMemory, type AgentToolOutcome } from './agent/index.js';
+import {
+  ChatCore,
+  ConnectionAnnouncer,
+  OutboundNotifier,
+  OutboundRouter,
+  agentReplyText,
+  chatPolicy,
+  connectionHooks,
+  outcomeText,
+  type ChatInbound,
+} from './chat/index.js';
+import { Agent, ThreadMemory, ToolCatalog, TurnQueue, type TurnJob } from './agent/index.js';
 import { LinkCodes, OrgJoins } from './identity/index.js';
 import { discordGateway, discordOutbound } from './platforms/discord/index.js';
 import { slackOutbound, slackPlatform } from './platforms/slack/index.js';
 import { McpPool } from './mcp/index.js';
 import { Policy, type RunnerTokens } from './policy/index.js';
-import {
-  OutboundNotifier,
-  Runner,
-  ToolCatalog,
-  chatPolicy,
-  outcomeText,
-  type RunnerNotifier,
-  type RunnerTuning,
-  type TurnJob,
-} from './runner/index.js';
+import { Runner, type RunnerNotifier, type RunnerTuning } from './runner/index.js';
 
 /** PORT is taken by another process: one line naming PORT. */
 export class PortInUseError extends Error {
@@ -87,7 +87,8 @@ export interface App {
   keyring: Keyring;
   links: LinkSigner;
   metrics: Metrics;
-  events: AppEvents;
+  /** What the OAuth engine calls when a grant arrives, is held or refused (chat speaks, the runner resumes). */
+  connections: ConnectionHookSet;
   audit: AuditLog;
   identity: Identity;
   /** Redis URL in use (private or REDIS_URL); undefined in `cli` mode. */
@@ -108,8 +109,10 @@ export interface App {
   pool: McpPool;
   /** Each caller's tools (`catalogFor`) and `testServer`. */
   catalog: ToolCatalog;
-  /** Tool and turn queues; workers run in `serve` and `worker` modes. Undefined in `cli` mode. */
+  /** The tool queue, parking and approvals; workers run in `serve` and `worker` modes. Undefined in `cli` mode. */
   runner: Runner | undefined;
+  /** The agent's turn queue; its worker runs with the tool worker. Undefined in `cli` mode. */
+  turns: TurnQueue | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -187,7 +190,7 @@ async function build(
   const keyring = buildKeyring(config, log);
   const db = openDb(config.databasePath);
   logSealUpgrade(log, upgradeSeals(db, keyring));
-  const events = new AppEvents();
+  const connections = new ConnectionHookSet();
   const links = new LinkSigner(keyring);
   const audit = new AuditLog(db);
   const identity = new Identity(db, config.admins);
@@ -235,7 +238,7 @@ async function build(
         keyring,
         links,
         redis,
-        events,
+        hooks: connections,
         audit,
         log: log.child({ part: 'oauth' }),
         metrics,
@@ -254,62 +257,53 @@ async function build(
   };
   const catalog = new ToolCatalog(policy, pool, tokens);
   let agent: Agent | undefined;
+  const tuning: RunnerTuning = {
+    parkedTtlMs: config.parkedMinutes * 60_000,
+    approvalTtlMs: config.approvalMinutes * 60_000,
+    maxQueuedPerUser: config.maxQueuedPerUser,
+    maxParkedPerUser: config.maxParkedPerUser,
+    ...opts.runner?.tuning,
+  };
+  const queueLog = reach && quietConnectionErrors(log.child({ part: 'runner' }), reach);
+  const turns =
+    redis && redisUrl && queueLog
+      ? new TurnQueue({ connection: redis, redisUrl, log: queueLog, describe: outcomeText }, tuning)
+      : undefined;
   const runner =
-    redis && redisUrl
+    redis && redisUrl && queueLog && turns
       ? new Runner(
           {
-            db,
-            policy,
-            pool,
-            tokens,
-            audit,
-            metrics,
-            log: quietConnectionErrors(log.child({ part: 'runner' }), reach!),
-            connection: redis,
-            redisUrl,
+            ...{ db, policy, pool, tokens, audit, metrics, log: queueLog, connection: redis, redisUrl },
             notifier: opts.runner?.notifier ?? new OutboundNotifier(outbound, log.child({ part: 'runner' })),
-            turnProcessor: opts.runner?.turnProcessor ?? (async (turn) => agent?.run(turn)),
+            resumeTurn: (e) => turns.resume(e),
           },
-          {
-            parkedTtlMs: config.parkedMinutes * 60_000,
-            approvalTtlMs: config.approvalMinutes * 60_000,
-            maxQueuedPerUser: config.maxQueuedPerUser,
-            maxParkedPerUser: config.maxParkedPerUser,
-            ...opts.runner?.tuning,
-          },
+          tuning,
         )
       : undefined;
-  if (runner) {
-    runner.listen(events);
-    closers.unshift(() => runner.stop(opts.shutdownGraceMs ?? 10_000));
-  }
+  const turnProcessor = opts.runner?.turnProcessor ?? (async (turn: TurnJob) => agent?.run(turn));
+  if (runner && turns)
+    closers.unshift(async () => {
+      await runner.stop(opts.shutdownGraceMs ?? 10_000);
+      await turns.stop(opts.shutdownGraceMs ?? 10_000);
+    });
 
   let chat: ChatInbound | undefined;
-  if (runner && oauth) {
+  if (runner && turns && oauth) {
     const chatLog = log.child({ part: 'chat' });
-    const announcer = new ConnectionAnnouncer(db, identity, outbound, chatLog);
-    // Ahead of the runner's resume: the confirmation goes where the calls wait, before their results.
-    events.prependListener('connection.active', (e) => void announcer.connected(e));
-    events.on('connection.held', (e) => void announcer.held(e));
-    events.on('connection.refused', (e) => void announcer.refused(e));
-    events.on('connection.signin_mismatch', (e) => void announcer.signInMismatch(e));
+    const waiting = (e: { orgId: string; userId: string; providerId: string }) => runner.waitingTargets(e);
+    connections.add(
+      connectionHooks({ announcer: new ConnectionAnnouncer(db, identity, outbound, waiting, chatLog), runner }),
+    );
     agent = new Agent({
       memory: new ThreadMemory(db),
-      outbound,
+      reply: async (target, r) => void (await outbound.reply(target, agentReplyText(r))),
       log: log.child({ part: 'agent' }),
       llm: config.llm,
       user: (orgId, userId) => identity.user(orgId, userId),
       catalog: (orgId, user, channelId) => catalog.catalogFor(orgId, user, channelId, { forModel: true }),
-      runTool: async (turn, server, tool, args): Promise<AgentToolOutcome> => {
-        const r = await runner.runToolCall({ ...turn, server, tool, args, turnId: turn.requestId });
-        if (r.kind === 'parked') return { kind: 'parked', providerSlug: r.providerSlug, callId: r.callId };
-        if (r.kind === 'held') return { kind: 'held', callId: r.callId };
-        return {
-          kind: 'done',
-          ok: r.outcome.kind === 'result' && !r.outcome.isError,
-          text: outcomeText({ server, tool }, r.outcome),
-        };
-      },
+      runTool: (turn, server, tool, args) =>
+        runner.runToolCall({ ...turn, server, tool, args, turnId: turn.requestId }),
+      describe: outcomeText,
     });
     chat = new ChatCore(
       {
@@ -320,7 +314,11 @@ async function build(
         outbound,
         oauth,
         policy: chatPolicy(policy, catalog),
-        runner,
+        runner: {
+          enqueueToolCall: (r) => runner.enqueueToolCall(r),
+          answerApproval: (r) => runner.answerApproval(r),
+          enqueueTurn: (r) => turns.enqueue(r),
+        },
         llm: Boolean(config.llm),
         dataDir: config.dataDir,
       },
@@ -336,7 +334,7 @@ async function build(
     keyring,
     links,
     metrics,
-    events,
+    connections,
     audit,
     identity,
     redisUrl,
@@ -349,6 +347,7 @@ async function build(
     pool,
     catalog,
     runner,
+    turns,
     async start() {
       // Redis away (REDIS_URL unreachable) never holds up HTTP: workers start when Redis answers.
       const wantWorkers =
@@ -359,6 +358,7 @@ async function build(
         workers = 'starting';
         try {
           await runner.startWorkers();
+          await turns?.start(turnProcessor);
           workers = 'started';
           log.info({ mode }, 'tool workers started');
         } catch (err) {

@@ -1,7 +1,8 @@
 import type { AuditLog } from '../audit/index.js';
 import type { Secret } from '../crypto/index.js';
 import type { Identity, LinkCodes, OrgJoins, User } from '../identity/index.js';
-import type { ApprovalAnswer } from '../runner/outcome.js';
+import type { CatalogTool } from '../agent/catalog.js';
+import type { ApprovalAnswer } from '../runner/index.js';
 import type { OutboundRouter } from './outbound.js';
 import type { ReplyTarget } from './types.js';
 
@@ -44,13 +45,7 @@ export interface ChatOAuth {
   setSharing(orgId: string, slug: string, shared: boolean): Promise<Done>;
 }
 
-/** A tool as the caller's catalog lists it. */
-export interface CatalogTool {
-  server: string;
-  tool: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-}
+export type { CatalogTool };
 
 /** What the chat core needs of policy (servers, bindings, rules, secrets, teams). */
 export interface ChatPolicy {

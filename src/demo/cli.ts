@@ -6,7 +6,7 @@ import type { Hono } from 'hono';
 import { createApp, type App } from '../app.js';
 import type { Config } from '../config.js';
 import { ShellOutbound, runShell } from '../platforms/shell/index.js';
-import { chatPolicy } from '../runner/index.js';
+import { chatPolicy } from '../chat/index.js';
 import type { WebEnv } from '../web/index.js';
 import { notesServer } from './notes-server.js';
 import { DemoProvider } from './provider.js';

@@ -2,11 +2,11 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/index.js';
 import type { Keyring, LinkSigner } from '../crypto/index.js';
 import type { Db } from '../db/index.js';
-import type { AppEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { NetGuard } from '../net/index.js';
 import type { ChatSignIn } from './consent.js';
+import type { ConnectionHooks } from './hooks.js';
 
 /** Tunables of the OAuth engine, with their defaults. */
 export interface OAuthOptions {
@@ -47,7 +47,8 @@ export interface OAuthDeps {
   links: LinkSigner;
   /** Used for the cross-process refresh lock. */
   redis: Redis;
-  events: AppEvents;
+  /** What happens elsewhere when a grant arrives, is held or refused (awaited). Default: nothing. */
+  hooks?: Partial<ConnectionHooks> | undefined;
   audit: AuditLog;
   log: Logger;
   metrics?: Metrics | undefined;

@@ -15,6 +15,7 @@ import {
   type startClaims,
 } from './consent.js';
 import { defaults, type OAuthDeps } from './deps.js';
+import { runHook } from './hooks.js';
 import { quirksOf } from './presets.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
 import type { ConnectionStore } from './store.js';
@@ -203,7 +204,6 @@ export class ConnectFlow {
     const who = { orgId: row.orgId, userId: row.userId, providerId: p.id, providerSlug: p.slug };
     if (q.error) {
       const code = q.error.replace(/[^a-z0-9_]/gi, '').slice(0, 64);
-      this.d.events.emit('connection.failed', { ...who, error: code });
       this.d.audit.write({
         orgId: row.orgId,
         category: 'connection',
@@ -229,11 +229,6 @@ export class ConnectFlow {
     const ex = await this.client.exchange(p, q.code, verifier, this.redirectUri());
     if (ex.kind !== 'ok') {
       const reason = ex.kind === 'transient' ? ex.reason : ex.error;
-      this.d.events.emit('connection.failed', {
-        ...who,
-        error:
-          ex.kind === 'transient' ? 'provider_unavailable' : ex.kind === 'invalid_grant' ? 'invalid_grant' : ex.error,
-      });
       this.d.audit.write({
         orgId: row.orgId,
         category: 'connection',
@@ -266,7 +261,11 @@ export class ConnectFlow {
         outcome: 'vendor_account_taken',
         detail: { provider: p.slug, connectedFor: owner.userId },
       });
-      this.d.events.emit('connection.refused', { ...who, vendorLogin: identity.login, ownerUserId: owner.userId });
+      await runHook(this.d.hooks, this.d.log, 'grantRefused', {
+        ...who,
+        vendorLogin: identity.login,
+        ownerUserId: owner.userId,
+      });
       const ownerName =
         this.d.db.select().from(users).where(eq(users.id, owner.userId)).get()?.displayName ?? 'another person';
       return fail(
@@ -311,8 +310,7 @@ export class ConnectFlow {
       vendorLogin: identity.login,
       resumeCallId: row.resumeCallId ?? undefined,
     };
-    if (held) this.d.events.emit('connection.held', e);
-    else this.d.events.emit('connection.active', e);
+    await runHook(this.d.hooks, this.d.log, held ? 'grantHeld' : 'grantArrived', e);
     return {
       kind: 'connected',
       held,

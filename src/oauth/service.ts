@@ -1,5 +1,6 @@
 import type { Secret } from '../crypto/index.js';
 import type { OAuthDeps } from './deps.js';
+import { runHook } from './hooks.js';
 import type { ConsentPage, ContinueOutcome } from './consent.js';
 import { ConnectFlow, type CallbackOutcome, type CallbackParams } from './flow.js';
 import { McpAuthorization, type McpProviderResult, type McpServerRef } from './mcp.js';
@@ -128,13 +129,6 @@ export class OAuthService implements TokenSource {
       outcome: revoked ? 'revoked' : 'deleted_locally',
       detail: { provider: p.slug },
     });
-    this.d.events.emit('connection.removed', {
-      orgId,
-      userId,
-      providerId: p.id,
-      providerSlug: p.slug,
-      connectionId: row.id,
-    });
     const who = row.vendorLogin ? ` (${row.vendorLogin})` : '';
     return {
       ok: true,
@@ -183,7 +177,7 @@ export class OAuthService implements TokenSource {
     });
     // The call named by the link that produced this grant resumes too (its state row remembers it).
     const resumeCallId = this.#flow.lastResumeCallId(orgId, userId, p.id);
-    this.d.events.emit('connection.active', {
+    await runHook(this.d.hooks, this.d.log, 'grantArrived', {
       orgId,
       userId,
       providerId: p.id,

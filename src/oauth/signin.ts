@@ -4,6 +4,7 @@ import { linkedAccounts, oauthProviders, oauthStates } from '../db/schema.js';
 import { sealedTables } from '../db/sealed.js';
 import { fail, type ConsentStep } from './consent.js';
 import type { OAuthDeps } from './deps.js';
+import { runHook } from './hooks.js';
 import type { CallbackOutcome, CallbackParams } from './flow.js';
 import type { ProviderRow } from './providers.js';
 
@@ -79,7 +80,7 @@ export class ChatSignInStep {
         outcome: 'signin_mismatch',
         detail: { provider: p.slug, platform, signedInAs: `${who.workspaceId ?? ''}:${who.userId}` },
       });
-      this.d.events.emit('connection.signin_mismatch', {
+      await runHook(this.d.hooks, this.d.log, 'signInMismatch', {
         orgId: row.orgId,
         userId: row.userId,
         providerId: p.id,

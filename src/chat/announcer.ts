@@ -1,0 +1,91 @@
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/index.js';
+import { orgs } from '../db/schema.js';
+import type { Identity } from '../identity/index.js';
+import type { ReplyTarget } from '../identity/reply.js';
+import type { Logger } from '../log.js';
+import type { GrantArrived, GrantHeld, GrantRefused, SignInMismatch } from '../oauth/index.js';
+import type { OutboundRouter } from './outbound.js';
+import {
+  connectedMessage,
+  heldMessage,
+  refusedForAccountOwner,
+  refusedForLinkOwner,
+  signInMismatchMessage,
+} from './prompts.js';
+import type { OutMessage } from './types.js';
+
+/** Where a user's calls wait for a grant of one provider (the runner's answer). */
+export type WaitingTargets = (e: { orgId: string; userId: string; providerId: string }) => ReplyTarget[];
+
+/**
+ * Tells the chat user which vendor account was attached: privately where their parked calls
+ * wait, else by direct message on each platform they are linked on.
+ */
+export class ConnectionAnnouncer {
+  constructor(
+    private readonly db: Db,
+    private readonly identity: Identity,
+    private readonly outbound: OutboundRouter,
+    private readonly waiting: WaitingTargets,
+    private readonly log: Logger,
+  ) {}
+
+  /** The user and org names a message addresses, or undefined when either is gone. */
+  #names(orgId: string, userId: string): { user: string; org: string } | undefined {
+    const user = this.identity.user(orgId, userId);
+    const org = this.db.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, orgId)).get();
+    return user && org ? { user: user.displayName, org: org.name } : undefined;
+  }
+
+  /** "vendor account bob is now connected for Alice in Acme", where the user's calls wait for it. */
+  async connected(e: GrantArrived): Promise<void> {
+    const n = this.#names(e.orgId, e.userId);
+    if (n) await this.#tell(e, connectedMessage(e.providerSlug, e.vendorLogin, n.user, n.org));
+  }
+
+  /** Asks the user, privately, whether a held grant is theirs. */
+  async held(e: GrantHeld): Promise<void> {
+    const n = this.#names(e.orgId, e.userId);
+    if (n) await this.#tell(e, heldMessage(e.providerSlug, e.vendorLogin, n.user, n.org));
+  }
+
+  /** Tells both people privately that a vendor account already serving one of them was refused for the other. */
+  async refused(e: GrantRefused): Promise<void> {
+    const linkOwner = this.identity.user(e.orgId, e.userId);
+    const accountOwner = this.identity.user(e.orgId, e.ownerUserId);
+    if (!linkOwner || !accountOwner) return;
+    await this.#tell(e, refusedForLinkOwner(e.providerSlug, e.vendorLogin, accountOwner.displayName));
+    await this.#tell(
+      { ...e, userId: e.ownerUserId },
+      refusedForAccountOwner(e.providerSlug, e.vendorLogin, linkOwner.displayName),
+      { direct: true },
+    );
+  }
+
+  /** Tells the link's owner privately that someone else's chat sign-in opened their link. */
+  async signInMismatch(e: SignInMismatch): Promise<void> {
+    await this.#tell(e, signInMismatchMessage(e.providerSlug, e.platform, e.signedInAs));
+  }
+
+  /** Privately where the user's parked calls for this provider wait, else by direct message on each linked platform. */
+  async #tell(
+    e: { orgId: string; userId: string; providerId: string },
+    msg: OutMessage,
+    opts: { direct?: boolean } = {},
+  ): Promise<void> {
+    try {
+      const targets = opts.direct ? [] : this.waiting(e);
+      if (targets.length) {
+        for (const t of targets) await this.outbound.replyPrivately(t, msg);
+        return;
+      }
+      for (const la of this.identity.linkedIdentities(e.orgId, e.userId)) {
+        if (this.outbound.has(la.platform))
+          await this.outbound.directOn(la.platform, la.workspaceId, la.platformUserId, msg);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, user: e.userId }, 'could not post the connection confirmation');
+    }
+  }
+}
