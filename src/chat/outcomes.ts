@@ -4,8 +4,10 @@ import type { CallInfo, ToolOutcome } from '../runner/index.js';
 export function outcomeText(call: Pick<CallInfo, 'server' | 'tool'>, o: ToolOutcome): string {
   const name = `\`${call.server}.${call.tool}\``;
   switch (o.kind) {
-    case 'result':
-      return `${name}${o.isError ? ' reported an error' : ''}:\n${o.text}${o.trimmed ? '\n(trimmed for chat)' : ''}`;
+    case 'result': {
+      const cut = o.omitted ? `… [${o.omitted} more characters not shown]` : '';
+      return `${name}${o.isError ? ' reported an error' : ''}:\n${o.text}${cut}${o.trimmed ? '\n(trimmed for chat)' : ''}`;
+    }
     case 'denied':
       return `${name} was not run: ${o.reason}.`;
     case 'invalid_args':

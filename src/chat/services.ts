@@ -2,9 +2,9 @@ import type { AuditLog } from '../audit/index.js';
 import type { Secret } from '../crypto/index.js';
 import type { Identity, LinkCodes, OrgJoins, User } from '../identity/index.js';
 import type { CatalogTool } from '../agent/catalog.js';
-import type { ApprovalAnswer } from '../runner/index.js';
+import type { TurnRequest } from '../agent/index.js';
+import type { ApprovalAnswer, ApprovalReply, EnqueueResult, ToolCallRequest } from '../runner/index.js';
 import type { OutboundRouter } from './outbound.js';
-import type { ReplyTarget } from './types.js';
 
 /** A command's outcome as a value: done (with what to say) or refused (one line saying why). */
 export type Done = { ok: true; message: string } | { ok: false; error: string };
@@ -111,40 +111,11 @@ export interface ChatPolicy {
 /** What the chat core needs of the runner. */
 export interface ChatRunner {
   /** Accepts one tool call (its outcome is posted to `target` by the runner's notifier), or refuses it at the user's cap or for an unknown server. */
-  enqueueToolCall(req: {
-    orgId: string;
-    userId: string;
-    chatIdentity: string;
-    server: string;
-    tool: string;
-    args: Record<string, unknown>;
-    target: ReplyTarget;
-    requestId: string;
-    eventId?: string;
-  }): Promise<
-    | { kind: 'accepted'; callId: string }
-    | { kind: 'too_many_queued'; callId: string; limit: number }
-    | { kind: 'unknown_server'; callId: string; server: string }
-  >;
+  enqueueToolCall(req: Omit<ToolCallRequest, 'turnId'>): Promise<EnqueueResult>;
   /** The caller's answer to an approval prompt (only the call's own user may answer). */
-  answerApproval(req: {
-    orgId: string;
-    userId: string;
-    chatIdentity: string;
-    callId: string;
-    approve: boolean;
-    requestId: string;
-  }): Promise<ApprovalAnswer>;
+  answerApproval(req: ApprovalReply): Promise<ApprovalAnswer>;
   /** Accepts one agent turn (a plain message); dedupes on `eventId`. */
-  enqueueTurn(req: {
-    orgId: string;
-    userId: string;
-    chatIdentity: string;
-    text: string;
-    target: ReplyTarget;
-    requestId: string;
-    eventId?: string;
-  }): Promise<void>;
+  enqueueTurn(req: TurnRequest): Promise<void>;
 }
 
 /** Everything the chat core calls, passed in by the composition root. */

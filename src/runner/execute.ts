@@ -190,11 +190,11 @@ export class Executor {
     const r = await this.d.pool.call(server, creds, tool.name, args, server.timeoutMs);
     switch (r.kind) {
       case 'ok': {
-        const { text, trimmed } = trimForChat(redactSecrets(resultText(r.result), creds.sensitive), this.resultLimit);
+        const shown = trimForChat(redactSecrets(resultText(r.result), creds.sensitive), this.resultLimit);
         const isError = r.result.isError === true;
         return this.report.finish(a, {
           status: isError ? 'failed' : 'succeeded',
-          outcome: { kind: 'result', text, trimmed, isError },
+          outcome: { kind: 'result', ...shown, isError },
           audit: isError ? 'tool_error' : 'ok',
         });
       }

@@ -4,7 +4,14 @@ import type { ConnectReason } from '../policy/index.js';
 
 /** What the caller is told about one tool call (as a value; `chat/` words it). Stored in `tool_calls.outcome`, never in Redis. */
 export const toolOutcomeSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('result'), text: z.string(), trimmed: z.boolean(), isError: z.boolean() }),
+  /** `omitted`: characters cut from the end of `text` to fit chat (`trimmed`). */
+  z.object({
+    kind: z.literal('result'),
+    text: z.string(),
+    trimmed: z.boolean(),
+    isError: z.boolean(),
+    omitted: z.number().optional(),
+  }),
   z.object({ kind: z.literal('denied'), rule: z.string(), reason: z.string() }),
   z.object({ kind: z.literal('invalid_args'), errors: z.string() }),
   z.object({ kind: z.literal('unreachable'), server: z.string(), detail: z.string() }),
@@ -82,8 +89,8 @@ export interface TurnCallEnded {
   waitedFor: 'connect' | 'approval';
 }
 
-/** Trims a result to `limit` characters for chat, saying how much was cut. */
-export function trimForChat(text: string, limit: number): { text: string; trimmed: boolean } {
+/** Trims a result to `limit` characters for chat, counting how much was cut (`chat/` says so). */
+export function trimForChat(text: string, limit: number): { text: string; trimmed: boolean; omitted?: number } {
   if (text.length <= limit) return { text, trimmed: false };
-  return { text: `${text.slice(0, limit)}… [${text.length - limit} more characters not shown]`, trimmed: true };
+  return { text: text.slice(0, limit), trimmed: true, omitted: text.length - limit };
 }
