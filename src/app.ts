@@ -34,6 +34,7 @@ import {
   connectionHooks,
   outcomeText,
   type ChatInbound,
+  type WaitingFor,
 } from './chat/index.js';
 import { Agent, ThreadMemory, ToolCatalog, TurnQueue, type TurnJob } from './agent/index.js';
 import { LinkCodes, OrgJoins } from './identity/index.js';
@@ -290,7 +291,7 @@ async function build(
   let chat: ChatInbound | undefined;
   if (runner && turns && oauth) {
     const chatLog = log.child({ part: 'chat' });
-    const waiting = (e: { orgId: string; userId: string; providerId: string }) => runner.waitingTargets(e);
+    const waiting: WaitingFor = (e) => runner.waitingFor(e);
     connections.add(
       connectionHooks({ announcer: new ConnectionAnnouncer(db, identity, outbound, waiting, chatLog), runner }),
     );

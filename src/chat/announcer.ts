@@ -4,6 +4,7 @@ import { orgs } from '../db/schema.js';
 import type { Identity } from '../identity/index.js';
 import type { ReplyTarget } from '../identity/reply.js';
 import type { Logger } from '../log.js';
+import type { WaitingCall } from '../runner/index.js';
 import type { GrantArrived, GrantHeld, GrantRefused, SignInMismatch } from '../oauth/index.js';
 import type { OutboundRouter } from './outbound.js';
 import {
@@ -15,8 +16,20 @@ import {
 } from './prompts.js';
 import type { OutMessage } from './types.js';
 
-/** Where a user's calls wait for a grant of one provider (the runner's answer). */
-export type WaitingTargets = (e: { orgId: string; userId: string; providerId: string }) => ReplyTarget[];
+/** The calls waiting for a grant, and where each waits (the runner's `waitingFor`). */
+export type WaitingFor = (e: {
+  orgId: string;
+  userId: string;
+  providerId: string;
+  resumeCallId?: string | undefined;
+}) => WaitingCall[];
+
+/** Each conversation once (several calls may wait in one thread). */
+function distinctTargets(calls: WaitingCall[]): ReplyTarget[] {
+  const seen = new Map<string, ReplyTarget>();
+  for (const { target: t } of calls) seen.set(`${t.platform}:${t.channelId}:${t.threadId ?? ''}:${t.userId}`, t);
+  return [...seen.values()];
+}
 
 /**
  * Tells the chat user which vendor account was attached: privately where their parked calls
@@ -27,7 +40,7 @@ export class ConnectionAnnouncer {
     private readonly db: Db,
     private readonly identity: Identity,
     private readonly outbound: OutboundRouter,
-    private readonly waiting: WaitingTargets,
+    private readonly waiting: WaitingFor,
     private readonly log: Logger,
   ) {}
 
@@ -38,10 +51,10 @@ export class ConnectionAnnouncer {
     return user && org ? { user: user.displayName, org: org.name } : undefined;
   }
 
-  /** "vendor account bob is now connected for Alice in Acme", where the user's calls wait for it. */
-  async connected(e: GrantArrived): Promise<void> {
+  /** "vendor account bob is now connected for Alice in Acme", where `waiting` calls wait (default: those waiting for it). */
+  async connected(e: GrantArrived, waiting?: WaitingCall[]): Promise<void> {
     const n = this.#names(e.orgId, e.userId);
-    if (n) await this.#tell(e, connectedMessage(e.providerSlug, e.vendorLogin, n.user, n.org));
+    if (n) await this.#tell(e, connectedMessage(e.providerSlug, e.vendorLogin, n.user, n.org), { waiting });
   }
 
   /** Asks the user, privately, whether a held grant is theirs. */
@@ -70,12 +83,12 @@ export class ConnectionAnnouncer {
 
   /** Privately where the user's parked calls for this provider wait, else by direct message on each linked platform. */
   async #tell(
-    e: { orgId: string; userId: string; providerId: string },
+    e: Parameters<WaitingFor>[0],
     msg: OutMessage,
-    opts: { direct?: boolean } = {},
+    opts: { direct?: boolean; waiting?: WaitingCall[] | undefined } = {},
   ): Promise<void> {
     try {
-      const targets = opts.direct ? [] : this.waiting(e);
+      const targets = opts.direct ? [] : distinctTargets(opts.waiting ?? this.waiting(e));
       if (targets.length) {
         for (const t of targets) await this.outbound.replyPrivately(t, msg);
         return;

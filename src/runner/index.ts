@@ -3,7 +3,7 @@ export { withDefaults, type RunnerTuning, type Tuning } from './tuning.js';
 export type { ExecutorDeps } from './deps.js';
 export type { ToolCallRequest, EnqueueResult } from './enqueue.js';
 export type { ApprovalReply } from './approvals.js';
-export type { GrantRef } from './parking.js';
+export type { GrantRef, WaitingCall } from './parking.js';
 export { TransientCallError } from './errors.js';
 export { Executor } from './execute.js';
 export type { StepResult } from './report.js';

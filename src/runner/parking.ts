@@ -1,5 +1,5 @@
-import type { ReplyTarget } from '../identity/reply.js';
 import type { ConnectReason } from '../policy/index.js';
+import type { ReplyTarget } from '../identity/reply.js';
 import { attemptOf, type Attempt } from './attempt.js';
 import { parkCapMessage, type CallRow, type CallStore } from './calls.js';
 import type { ExecutorDeps } from './deps.js';
@@ -13,6 +13,12 @@ export interface GrantRef {
   userId: string;
   providerId: string;
   resumeCallId?: string | undefined;
+}
+
+/** A call waiting for a grant, and the conversation it waits in. */
+export interface WaitingCall {
+  callId: string;
+  target: ReplyTarget;
 }
 
 /**
@@ -70,20 +76,12 @@ export class Parking {
     return rows;
   }
 
-  /** Where those calls wait (distinct reply targets of the calls parked for the provider), to say so there. */
-  waitingTargets(e: GrantRef): ReplyTarget[] {
-    const seen = new Map<string, ReplyTarget>();
-    for (const row of this.calls.parkedFor(e.orgId, e.userId, e.providerId)) {
-      const t = this.calls.target(row);
-      seen.set(`${t.platform}:${t.channelId}:${t.threadId ?? ''}:${t.userId}`, t);
-    }
-    return [...seen.values()];
-  }
-
-  /** Queues again every call waiting for this grant; resolves with how many. */
-  async resume(e: GrantRef): Promise<number> {
+  /** Queues again these calls, each if it is still parked (another worker may have got there first); resolves with how many. */
+  async resume(userId: string, callIds: string[]): Promise<number> {
     let n = 0;
-    for (const row of this.waitingFor(e)) {
+    for (const id of callIds) {
+      const row = this.calls.get(id);
+      if (!row || row.status !== 'parked') continue;
       const moved = this.calls.transition(row.id, ['parked'], 'queued', {
         parkedProviderId: null,
         outcome: { resumed: true },
@@ -92,7 +90,7 @@ export class Parking {
       await this.queue.add(row.id, `${row.id}-r${row.attempts}-${Date.now()}`);
       n++;
     }
-    if (n) this.d.log.info({ user: e.userId, resumed: n }, 'resumed parked calls');
+    if (n) this.d.log.info({ user: userId, resumed: n }, 'resumed parked calls');
     return n;
   }
 

@@ -2,17 +2,16 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Approvals, type ApprovalReply } from './approvals.js';
 import { runAndWait } from './await.js';
-import { CallStore, type CallRow } from './calls.js';
+import { CallStore } from './calls.js';
 import type { ExecutorDeps } from './deps.js';
 import { Enqueuer, type EnqueueResult, type ToolCallRequest } from './enqueue.js';
 import { Executor } from './execute.js';
 import { ToolQueue } from './jobs.js';
 import type { ApprovalAnswer, RunResult } from './outcome.js';
-import { Parking, type GrantRef } from './parking.js';
+import { Parking, type GrantRef, type WaitingCall } from './parking.js';
 import { Reporter } from './report.js';
 import { withDefaults, type RunnerTuning, type Tuning } from './tuning.js';
 import { closeWorkers, startToolWorker } from './worker.js';
-import type { ReplyTarget } from '../identity/reply.js';
 
 /** The runner's dependencies, plus the queue connections. */
 export interface RunnerDeps extends ExecutorDeps {
@@ -56,19 +55,22 @@ export class Runner {
     return runAndWait((r) => this.enqueueToolCall(r), this.executor.calls, req, timeoutMs);
   }
 
-  /** The calls waiting for a grant that has just arrived. */
-  waitingFor(e: GrantRef): CallRow[] {
-    return this.#parking.waitingFor(e);
+  /** The calls waiting for this grant, and where each waits: the one answer to "who waits for it?". */
+  waitingFor(e: GrantRef): WaitingCall[] {
+    return this.#parking.waitingFor(e).map((row) => ({ callId: row.id, target: this.executor.calls.target(row) }));
   }
 
-  /** Where the calls parked for this grant wait (distinct reply targets). */
-  waitingTargets(e: GrantRef): ReplyTarget[] {
-    return this.#parking.waitingTargets(e);
+  /** Queues again the calls that waited for a grant (from `waitingFor`); resolves with how many were still parked. */
+  resume(e: Pick<GrantRef, 'userId'>, waiting: WaitingCall[]): Promise<number> {
+    return this.#parking.resume(
+      e.userId,
+      waiting.map((w) => w.callId),
+    );
   }
 
-  /** Re-queues a user's calls parked for a provider (their connection became active). */
+  /** Queues again a user's calls parked for a provider (their connection became active). */
   resumeParked(e: GrantRef): Promise<number> {
-    return this.#parking.resume(e);
+    return this.resume(e, this.waitingFor(e));
   }
 
   /** Cancels parked calls older than the parking limit, telling each caller. */
