@@ -2,6 +2,7 @@ import type { DestinationStream } from 'pino';
 import type { Redis } from 'ioredis';
 import path from 'node:path';
 import type { Config } from './config.js';
+import { CodedError } from './errors.js';
 import { Keyring, LinkSigner, loadOrCreateDevKey, upgradeSeals } from './crypto/index.js';
 import { openDb, type Db } from './db/index.js';
 import { AuditLog } from './audit/index.js';
@@ -45,7 +46,7 @@ import { Policy, type RunnerTokens } from './policy/index.js';
 import { Runner, type RunnerNotifier, type RunnerTuning } from './runner/index.js';
 
 /** PORT is taken by another process: one line naming PORT. */
-export class PortInUseError extends Error {
+export class PortInUseError extends CodedError {
   readonly code = 'port_in_use';
   constructor(readonly port: number) {
     super(

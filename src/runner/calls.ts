@@ -1,6 +1,6 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
-import { toolCalls } from '../db/schema.js';
+import { toolCalls } from '../db/schema/index.js';
 import { replyTargetSchema, type ReplyTarget } from '../identity/reply.js';
 import { toolOutcomeSchema, type ToolOutcome } from './outcome.js';
 

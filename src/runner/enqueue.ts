@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { newId } from '../db/index.js';
-import { toolCalls } from '../db/schema.js';
+import { toolCalls } from '../db/schema/index.js';
 import type { ReplyTarget } from '../identity/reply.js';
 import type { CallStore } from './calls.js';
 import type { ExecutorDeps } from './deps.js';

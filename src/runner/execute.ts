@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { redactSecrets } from '../crypto/index.js';
-import { users } from '../db/schema.js';
+import { users } from '../db/schema/index.js';
 import { retryable, resultText, type PoolResult } from '../mcp/index.js';
 import { decide, resolveCredentials, type McpServerRow, type ResolvedCredentials } from '../policy/index.js';
 import type { Approvals } from './approvals.js';

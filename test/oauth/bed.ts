@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { Secret } from '../../src/crypto/index.js';
-import { connectedAccounts, oauthStates } from '../../src/db/schema.js';
+import { connectedAccounts, oauthStates } from '../../src/db/schema/index.js';
 import type { ConnectionHooks } from '../../src/oauth/index.js';
 import type { OAuthService } from '../../src/oauth/index.js';
 import { freePort } from '../../src/redis/index.js';

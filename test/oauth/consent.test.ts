@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { connectedAccounts, oauthStates, usedLinks } from '../../src/db/schema.js';
+import { connectedAccounts, oauthStates, usedLinks } from '../../src/db/schema/index.js';
 import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startMcpHttpServer, fingerprint, type TestMcpHttpServer } from '../support/mcp-servers/index.js';

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { and, eq } from 'drizzle-orm';
 import { Secret } from '../../src/crypto/index.js';
-import { toolCalls } from '../../src/db/schema.js';
+import { toolCalls } from '../../src/db/schema/index.js';
 import { ShellOutbound, shellIdentity } from '../../src/platforms/shell/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
