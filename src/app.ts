@@ -2,7 +2,6 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import { Keyring, LinkSigner, loadOrCreateDevKey, upgradeSeals } from './crypto/index.js';
 import { openDb, type Db } from './db/index.js';
-import { AppEvents } from './events.js';
 import { AuditLog } from './audit/index.js';
 import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -10,7 +9,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { lockDataDir } from './datadir-lock.js';
 import { createWeb, oauthRouter, type WebEnv } from './web/index.js';
 import type { Hono } from 'hono';
-import { OAuthService } from './oauth/index.js';
+import { ConnectionHookSet, OAuthService } from './oauth/index.js';
 import { NetGuard } from './net/index.js';
 import { chatSignIn } from './platforms/signin.js';
 import { OutboundRouter } from './chat/index.js';
@@ -19,7 +18,7 @@ import { discordPlatform } from './platforms/discord/index.js';
 import { slackPlatform } from './platforms/slack/index.js';
 import { McpPool } from './mcp/index.js';
 import { Policy, type RunnerTokens } from './policy/index.js';
-import { ToolCatalog } from './runner/index.js';
+import { ToolCatalog } from './agent/index.js';
 import { buildChat } from './app/chat.js';
 import { Closers } from './app/closers.js';
 import { connectRedis, type AppRedis } from './app/redis.js';
@@ -62,7 +61,7 @@ interface Base {
   metrics: Metrics;
   keyring: Keyring;
   db: Db;
-  events: AppEvents;
+  connections: ConnectionHookSet;
   links: LinkSigner;
   audit: AuditLog;
   identity: Identity;
@@ -83,7 +82,7 @@ function buildBase(config: Config, opts: AppOptions, closers: Closers): Base {
     metrics: createMetrics(),
     keyring,
     db,
-    events: new AppEvents(),
+    connections: new ConnectionHookSet(),
     links: new LinkSigner(keyring),
     audit: new AuditLog(db),
     identity: new Identity(db, config.admins),
@@ -164,7 +163,7 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
     db: b.db,
     keyring: b.keyring,
     links: b.links,
-    events: b.events,
+    hooks: b.connections,
     audit: b.audit,
     metrics: b.metrics,
     redis: redis.redis,
@@ -174,10 +173,12 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
     signIn: chatSignIn(config),
   });
   const catalog = new ToolCatalog(policy, pool, oauth);
-  const runner = buildRunner({ ...b, opts, policy, pool, catalog, oauth, redis });
-  runner.listen(b.events);
-  b.closers.add(() => runner.stop(opts.shutdownGraceMs ?? 10_000));
-  const chat = buildChat({ ...b, policy, catalog, oauth, runner });
+  const { runner, turns, startTurns } = buildRunner({ ...b, opts, policy, pool, catalog, oauth, redis });
+  b.closers.add(async () => {
+    await runner.stop(opts.shutdownGraceMs ?? 10_000);
+    await turns.stop(opts.shutdownGraceMs ?? 10_000);
+  });
+  const chat = buildChat({ ...b, policy, catalog, oauth, runner, turns });
   const web =
     mode === 'serve' ? buildWeb(b, redis, oauth, [...(opts.routes ?? []), ...routesOf(platforms)]) : undefined;
   const { closers, ...services } = b;
@@ -194,8 +195,9 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
     pool,
     catalog,
     runner,
+    turns,
     platforms,
-    start: () => startServices(app, { redis, web, closers, state, opts }),
+    start: () => startServices(app, { redis, web, closers, state, opts, startTurns }),
     stop: stopper(b, opts, state),
   };
   return app;

@@ -1,12 +1,13 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type ToolSet } from 'ai';
-import type { CatalogTool } from '../chat/services.js';
-import type { OutboundRouter } from '../chat/outbound.js';
-import type { ReplyTarget } from '../chat/types.js';
 import type { User } from '../identity/index.js';
+import type { ReplyTarget } from '../identity/reply.js';
 import type { Logger } from '../log.js';
+import type { RunResult, ToolOutcome } from '../runner/index.js';
+import type { CatalogTool } from './catalog.js';
 import { audienceNote, quote, threadView, type Caller } from './context.js';
 import { threadKey, type ThreadMemory } from './memory.js';
+import type { TurnJob } from './turns.js';
 
 /** What the model is shown of a thread for one turn. */
 interface View {
@@ -15,38 +16,31 @@ interface View {
   resumedNote?: string;
 }
 
-/** What a tool call gave the agent. `parked`: the user was asked to connect; it resumes by itself. */
-export type AgentToolOutcome =
-  | { kind: 'done'; ok: boolean; text: string }
-  | { kind: 'parked'; providerSlug: string; callId: string }
-  | { kind: 'held'; callId: string };
+/** One agent turn, as the `turn` queue holds it. */
+export type Turn = TurnJob;
 
-/** One agent turn, as the `turn` queue holds it (ids only). */
-export interface Turn {
-  orgId: string;
-  userId: string;
-  chatIdentity: string;
-  text: string;
-  target: ReplyTarget;
-  requestId: string;
-  /** Set when this turn continues an earlier one whose parked call has now finished. */
-  resumed?: {
-    server: string;
-    tool: string;
-    outcome: string;
-    callId?: string | undefined;
-    waitedFor?: 'connect' | 'approval' | undefined;
-  };
-}
+/** What the agent says to the person, as a value (`chat/` words it). */
+export type AgentReply =
+  /** The model's answer. */
+  | { kind: 'answer'; text: string }
+  /** No model configured: how to run tools directly, and which the person has. */
+  | { kind: 'direct_help'; tools: { server: string; tool: string }[] }
+  /** No model configured, and a call that waited has ended: its outcome as the model would be told it. */
+  | { kind: 'direct_resumed'; server: string; tool: string; outcome: string }
+  /** The model did not answer. */
+  | { kind: 'llm_failed' };
 
 export interface AgentOptions {
   memory: ThreadMemory;
-  outbound: OutboundRouter;
+  /** Posts what the agent says in the turn's conversation (worded by `chat/`). */
+  reply(target: ReplyTarget, r: AgentReply): Promise<void>;
   log: Logger;
   user(orgId: string, userId: string): User | undefined;
   catalog(orgId: string, user: User, channelId: string): Promise<CatalogTool[]>;
   /** Runs one call through the runner (access, credentials, parking, audit) and waits for it. */
-  runTool(turn: Turn, server: string, tool: string, args: Record<string, unknown>): Promise<AgentToolOutcome>;
+  runTool(turn: Turn, server: string, tool: string, args: Record<string, unknown>): Promise<RunResult>;
+  /** How a tool outcome reads (worded by `chat/`): the model is told what a person would be. */
+  describe(call: { server: string; tool: string }, outcome: ToolOutcome): string;
   /** Unset: direct mode. */
   llm?: { baseUrl: string; apiKey?: string; model: string };
   /** Tool-calling steps per turn. Default 6. */
@@ -76,12 +70,13 @@ export class Agent {
     if (!user) return;
     const tools = await this.o.catalog(turn.orgId, user, turn.target.channelId);
     if (!this.o.llm) {
-      const names = tools.map((t) => `\`${t.server}.${t.tool}\``);
-      await this.o.outbound.reply(turn.target, {
-        text: turn.resumed
-          ? `\`${turn.resumed.server}.${turn.resumed.tool}\` finished: ${turn.resumed.outcome}`
-          : `No language model is configured here, so I run tools directly: \`/onbehalf run <server>.<tool> <json>\`. ${names.length ? `Your tools: ${names.join(', ')}.` : 'No tools are available to you yet.'} \`/onbehalf help\` lists all commands.`,
-      });
+      const r = turn.resumed;
+      await this.o.reply(
+        turn.target,
+        r
+          ? { kind: 'direct_resumed', server: r.server, tool: r.tool, outcome: r.outcome }
+          : { kind: 'direct_help', tools: tools.map((t) => ({ server: t.server, tool: t.tool })) },
+      );
       return;
     }
     await this.#llmTurn(turn, user, tools);
@@ -153,7 +148,7 @@ export class Agent {
         execute: async (args) => {
           const input = (args ?? {}) as Record<string, unknown>;
           const out = await this.o.runTool(turn, t.server, t.tool, input);
-          if (out.kind === 'done') return out.text;
+          if (out.kind === 'done') return this.o.describe(t, out.outcome);
           const waiting =
             out.kind === 'held'
               ? 'Waiting for approval: this tool may change things, so the person was asked privately to approve or deny this call. It runs only if they approve; you will be told the outcome. Do not call it again now.'
@@ -187,12 +182,10 @@ export class Agent {
         requestId: turn.requestId,
         content: answer,
       });
-      await this.o.outbound.reply(turn.target, { text: answer });
+      await this.o.reply(turn.target, { kind: 'answer', text: answer });
     } catch (err) {
       this.o.log.warn({ reqId: turn.requestId, err: (err as Error).message }, 'agent turn failed');
-      await this.o.outbound.reply(turn.target, {
-        text: 'The language model did not answer, so I could not finish. Try again, or use `/onbehalf run <server>.<tool> <json>`.',
-      });
+      await this.o.reply(turn.target, { kind: 'llm_failed' });
     }
   }
 }

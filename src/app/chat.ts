@@ -1,38 +1,46 @@
-import { ChatCore, ConnectionAnnouncer, type ChatInbound, type OutboundRouter } from '../chat/index.js';
+import {
+  ChatCore,
+  ConnectionAnnouncer,
+  chatPolicy,
+  connectionHooks,
+  type ChatInbound,
+  type OutboundRouter,
+  type WaitingFor,
+} from '../chat/index.js';
 import type { Config } from '../config.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Db } from '../db/index.js';
-import type { AppEvents } from '../events.js';
+import type { ToolCatalog, TurnQueue } from '../agent/index.js';
 import { LinkCodes, OrgJoins, type Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
-import type { OAuthService } from '../oauth/index.js';
+import type { ConnectionHookSet, OAuthService } from '../oauth/index.js';
 import type { Policy } from '../policy/index.js';
-import { chatPolicy, type Runner, type ToolCatalog } from '../runner/index.js';
+import type { Runner } from '../runner/index.js';
 
 /** What the chat core is built from. */
 export interface ChatParts {
   config: Config;
   db: Db;
   log: Logger;
-  events: AppEvents;
+  connections: ConnectionHookSet;
   audit: AuditLog;
   identity: Identity;
   policy: Policy;
   catalog: ToolCatalog;
   oauth: OAuthService;
   runner: Runner;
+  turns: TurnQueue;
   outbound: OutboundRouter;
 }
 
 /** The chat core every platform hands its events to; connection news is announced where the calls wait. */
 export function buildChat(p: ChatParts): ChatInbound {
   const log = p.log.child({ part: 'chat' });
-  const announcer = new ConnectionAnnouncer(p.db, p.identity, p.outbound, log);
-  // Ahead of the runner's resume: the confirmation goes where the calls wait, before their results.
-  p.events.prependListener('connection.active', (e) => void announcer.connected(e));
-  p.events.on('connection.held', (e) => void announcer.held(e));
-  p.events.on('connection.refused', (e) => void announcer.refused(e));
-  p.events.on('connection.signin_mismatch', (e) => void announcer.signInMismatch(e));
+  const { runner, turns } = p;
+  const waiting: WaitingFor = (e) => runner.waitingFor(e);
+  p.connections.add(
+    connectionHooks({ announcer: new ConnectionAnnouncer(p.db, p.identity, p.outbound, waiting, log), runner }),
+  );
   return new ChatCore(
     {
       identity: p.identity,
@@ -42,7 +50,11 @@ export function buildChat(p: ChatParts): ChatInbound {
       outbound: p.outbound,
       oauth: p.oauth,
       policy: chatPolicy(p.policy, p.catalog),
-      runner: p.runner,
+      runner: {
+        enqueueToolCall: (r) => runner.enqueueToolCall(r),
+        answerApproval: (r) => runner.answerApproval(r),
+        enqueueTurn: (r) => turns.enqueue(r),
+      },
       llm: Boolean(p.config.llm),
       dataDir: p.config.dataDir,
     },

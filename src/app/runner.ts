@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
-import type { OutboundRouter } from '../chat/index.js';
-import { Agent, ThreadMemory, type AgentToolOutcome } from '../agent/index.js';
+import { OutboundNotifier, agentReplyText, outcomeText, type OutboundRouter } from '../chat/index.js';
+import { Agent, ThreadMemory, TurnQueue, type ToolCatalog, type TurnJob } from '../agent/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Db } from '../db/index.js';
 import type { Identity } from '../identity/index.js';
@@ -9,7 +9,7 @@ import type { McpPool } from '../mcp/index.js';
 import type { Metrics } from '../metrics.js';
 import type { OAuthService } from '../oauth/index.js';
 import type { Policy } from '../policy/index.js';
-import { OutboundNotifier, Runner, outcomeText, type ToolCatalog } from '../runner/index.js';
+import { Runner, type RunnerTuning } from '../runner/index.js';
 import type { RunnerOptions } from './types.js';
 import { quietConnectionErrors, type AppRedis } from './redis.js';
 
@@ -30,54 +30,48 @@ export interface RunnerParts {
   redis: AppRedis;
 }
 
-/** Tool and turn queues; turns go to `opts.runner.turnProcessor`, else to the agent. */
-export function buildRunner(p: RunnerParts): Runner {
+/** The tool queue and the agent's turn queue; turns go to `opts.runner.turnProcessor`, else to the agent. */
+export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue; startTurns: () => Promise<void> } {
   const { config, opts } = p;
+  const tuning: RunnerTuning = {
+    parkedTtlMs: config.parkedMinutes * 60_000,
+    approvalTtlMs: config.approvalMinutes * 60_000,
+    maxQueuedPerUser: config.maxQueuedPerUser,
+    maxParkedPerUser: config.maxParkedPerUser,
+    ...opts.runner?.tuning,
+  };
+  const log = quietConnectionErrors(p.log.child({ part: 'runner' }), p.redis.reach);
+  const queue = { connection: p.redis.redis, redisUrl: p.redis.url, log };
+  const turns = new TurnQueue({ ...queue, describe: outcomeText }, tuning);
   const runner = new Runner(
     {
+      ...queue,
       db: p.db,
       policy: p.policy,
       pool: p.pool,
       tokens: p.oauth,
       audit: p.audit,
       metrics: p.metrics,
-      log: quietConnectionErrors(p.log.child({ part: 'runner' }), p.redis.reach),
-      connection: p.redis.redis,
-      redisUrl: p.redis.url,
       notifier: opts.runner?.notifier ?? new OutboundNotifier(p.outbound, p.log.child({ part: 'runner' })),
-      turnProcessor: opts.runner?.turnProcessor ?? (async (turn) => agent.run(turn)),
+      resumeTurn: (e) => turns.resume(e),
     },
-    {
-      parkedTtlMs: config.parkedMinutes * 60_000,
-      approvalTtlMs: config.approvalMinutes * 60_000,
-      maxQueuedPerUser: config.maxQueuedPerUser,
-      maxParkedPerUser: config.maxParkedPerUser,
-      ...opts.runner?.tuning,
-    },
+    tuning,
   );
-  // Turns start only once workers do (in `start()`), long after this line.
   const agent = buildAgent(p, runner);
-  return runner;
+  const processor = opts.runner?.turnProcessor ?? (async (turn: TurnJob) => agent.run(turn));
+  return { runner, turns, startTurns: () => turns.start(processor) };
 }
 
-/** The LLM tool loop (direct mode without LLM settings); its tools run through the runner. */
+/** The LLM tool loop (direct mode without LLM settings); its tools run through the runner, chat words what it says. */
 function buildAgent(p: RunnerParts, runner: Runner): Agent {
   return new Agent({
     memory: new ThreadMemory(p.db),
-    outbound: p.outbound,
+    reply: async (target, r) => void (await p.outbound.reply(target, agentReplyText(r))),
     log: p.log.child({ part: 'agent' }),
     llm: p.config.llm,
     user: (orgId, userId) => p.identity.user(orgId, userId),
     catalog: (orgId, user, channelId) => p.catalog.catalogFor(orgId, user, channelId, { forModel: true }),
-    runTool: async (turn, server, tool, args): Promise<AgentToolOutcome> => {
-      const r = await runner.runToolCall({ ...turn, server, tool, args, turnId: turn.requestId });
-      if (r.kind === 'parked') return { kind: 'parked', providerSlug: r.providerSlug, callId: r.callId };
-      if (r.kind === 'held') return { kind: 'held', callId: r.callId };
-      return {
-        kind: 'done',
-        ok: r.outcome.kind === 'result' && !r.outcome.isError,
-        text: outcomeText({ server, tool }, r.outcome),
-      };
-    },
+    runTool: (turn, server, tool, args) => runner.runToolCall({ ...turn, server, tool, args, turnId: turn.requestId }),
+    describe: outcomeText,
   });
 }

@@ -12,6 +12,8 @@ export interface Startables {
   closers: Closers;
   state: { stopping: boolean };
   opts: Pick<AppOptions, 'hostname' | 'runner'>;
+  /** Starts the agent's turn worker (after the tool workers). */
+  startTurns: () => Promise<void>;
 }
 
 /**
@@ -44,6 +46,7 @@ async function startWorkers(app: ServiceApp, s: Startables): Promise<void> {
     workers = 'starting';
     try {
       await runner.startWorkers();
+      await s.startTurns();
       workers = 'started';
       log.info({ mode }, 'tool workers started');
     } catch (err) {

@@ -7,15 +7,15 @@ import type { ChatPlatform } from '../chat/platform.js';
 import type { Config } from '../config.js';
 import type { Keyring, LinkSigner } from '../crypto/index.js';
 import type { Db } from '../db/index.js';
-import type { AppEvents } from '../events.js';
 import type { Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import type { McpPool } from '../mcp/index.js';
 import type { Metrics } from '../metrics.js';
 import type { NetGuardOptions } from '../net/index.js';
-import type { OAuthService } from '../oauth/index.js';
+import type { ConnectionHookSet, OAuthService } from '../oauth/index.js';
 import type { Policy } from '../policy/index.js';
-import type { Runner, RunnerNotifier, RunnerTuning, ToolCatalog, TurnJob } from '../runner/index.js';
+import type { ToolCatalog, TurnJob, TurnQueue } from '../agent/index.js';
+import type { Runner, RunnerNotifier, RunnerTuning } from '../runner/index.js';
 import type { WebEnv } from '../web/index.js';
 
 /** Which parts of the product a process runs. */
@@ -59,7 +59,8 @@ export interface AppBase {
   keyring: Keyring;
   links: LinkSigner;
   metrics: Metrics;
-  events: AppEvents;
+  /** What the OAuth engine calls when a grant arrives, is held or refused (chat speaks, the runner resumes). */
+  connections: ConnectionHookSet;
   audit: AuditLog;
   identity: Identity;
   /** Bound HTTP port once started in `serve` mode. */
@@ -87,8 +88,10 @@ export interface ServiceApp extends AppBase {
   oauth: OAuthService;
   /** The chat core; `start()` hands this one to each platform (tests may set another before). */
   chat: ChatInbound;
-  /** Tool and turn queues; workers run in this process unless `runner.startWorkers` is false. */
+  /** The tool queue, parking and approvals; workers run in this process unless `runner.startWorkers` is false. */
   runner: Runner;
+  /** The agent's turn queue; its worker starts with the tool workers. */
+  turns: TurnQueue;
   /** The chat platforms, built up front; `serve` starts them, a worker only sends through them. */
   platforms: readonly ChatPlatform[];
 }

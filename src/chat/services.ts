@@ -3,11 +3,12 @@ import type { Secret } from '../crypto/index.js';
 import type { Identity, LinkCodes, OrgJoins, User } from '../identity/index.js';
 import type { ConnectionResult, ProviderResult } from '../oauth/index.js';
 import type { PolicyResult } from '../policy/index.js';
-import type { ApprovalAnswer } from '../runner/outcome.js';
+import type { CatalogTool } from '../agent/catalog.js';
+import type { TurnRequest } from '../agent/index.js';
+import type { ApprovalAnswer, ApprovalReply, EnqueueResult, ToolCallRequest } from '../runner/index.js';
 import type { OutboundRouter } from './outbound.js';
-import type { ReplyTarget } from './types.js';
 
-/** A server test's outcome, still worded where it is made (the tool catalog's `testServer`). */
+/** A server test's outcome in words (`serverTestText` words the catalog's value). */
 export type ServerTest = { ok: true; message: string } | { ok: false; error: string };
 
 /** What the chat core needs of the OAuth engine. */
@@ -46,13 +47,7 @@ export interface ChatOAuth {
   setSharing(orgId: string, slug: string, shared: boolean): Promise<ProviderResult>;
 }
 
-/** A tool as the caller's catalog lists it. */
-export interface CatalogTool {
-  server: string;
-  tool: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-}
+export type { CatalogTool };
 
 /** What the chat core needs of policy (servers, bindings, rules, secrets, teams). */
 export interface ChatPolicy {
@@ -124,40 +119,11 @@ export interface ChatPolicy {
 /** What the chat core needs of the runner. */
 export interface ChatRunner {
   /** Accepts one tool call (its outcome is posted to `target` by the runner's notifier), or refuses it at the user's cap or for an unknown server. */
-  enqueueToolCall(req: {
-    orgId: string;
-    userId: string;
-    chatIdentity: string;
-    server: string;
-    tool: string;
-    args: Record<string, unknown>;
-    target: ReplyTarget;
-    requestId: string;
-    eventId?: string;
-  }): Promise<
-    | { kind: 'accepted'; callId: string }
-    | { kind: 'too_many_queued'; callId: string; limit: number }
-    | { kind: 'unknown_server'; callId: string; server: string }
-  >;
+  enqueueToolCall(req: Omit<ToolCallRequest, 'turnId'>): Promise<EnqueueResult>;
   /** The caller's answer to an approval prompt (only the call's own user may answer). */
-  answerApproval(req: {
-    orgId: string;
-    userId: string;
-    chatIdentity: string;
-    callId: string;
-    approve: boolean;
-    requestId: string;
-  }): Promise<ApprovalAnswer>;
+  answerApproval(req: ApprovalReply): Promise<ApprovalAnswer>;
   /** Accepts one agent turn (a plain message); dedupes on `eventId`. */
-  enqueueTurn(req: {
-    orgId: string;
-    userId: string;
-    chatIdentity: string;
-    text: string;
-    target: ReplyTarget;
-    requestId: string;
-    eventId?: string;
-  }): Promise<void>;
+  enqueueTurn(req: TurnRequest): Promise<void>;
 }
 
 /** Everything the chat core calls, passed in by the composition root. */

@@ -7,7 +7,7 @@ import type { Hono } from 'hono';
 import { createApp, type App } from '../app.js';
 import type { Config } from '../config.js';
 import { ShellPlatform } from '../platforms/shell/index.js';
-import { chatPolicy } from '../runner/index.js';
+import { chatPolicy } from '../chat/index.js';
 import type { WebEnv } from '../web/index.js';
 import { notesServer } from './notes-server.js';
 import { DemoProvider } from './provider.js';

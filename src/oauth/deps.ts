@@ -2,10 +2,10 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/index.js';
 import type { Keyring, LinkSigner } from '../crypto/index.js';
 import type { Db } from '../db/index.js';
-import type { AppEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { NetGuard } from '../net/index.js';
+import type { ConnectionHooks } from './hooks.js';
 
 /** A chat platform's own sign-in (Sign in with Slack, Discord `identify`), where configured. */
 export interface ChatSignIn {
@@ -62,7 +62,8 @@ export interface OAuthDeps {
   links: LinkSigner;
   /** Used for the cross-process refresh lock. */
   redis: Redis;
-  events: AppEvents;
+  /** What happens elsewhere when a grant arrives, is held or refused (awaited). Default: nothing. */
+  hooks?: Partial<ConnectionHooks> | undefined;
   audit: AuditLog;
   log: Logger;
   metrics?: Metrics | undefined;

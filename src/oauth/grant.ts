@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { oauthProviders, orgs, providerExtra, users } from '../db/schema/index.js';
 import { redirectUriOf } from './authorize.js';
 import type { OAuthDeps } from './deps.js';
+import { runHook } from './hooks.js';
 import { fail, type CallbackOutcome, type CallbackParams, type FlowError } from './pages.js';
 import type { ProviderRow } from './providers.js';
 import type { FlowStates, StateRow } from './states.js';
@@ -35,16 +36,13 @@ export class GrantStep {
       }
     }
     const who: Who = { orgId: row.orgId, userId: row.userId, providerId: p.id, providerSlug: p.slug };
-    if (q.error) return this.#providerError(row, p, who, q);
+    if (q.error) return this.#providerError(row, p, q);
     if (!q.code) return fail(400, { kind: 'code_missing' });
     const verifier = this.states.verifier(row, 'connect');
     if (!verifier) return fail(400, { kind: 'verifier_mismatch' });
     const ex = await this.client.exchange(p, q.code, verifier, redirectUriOf(this.d.publicUrl));
     if (ex.kind !== 'ok') {
       const reason = ex.kind === 'transient' ? ex.reason : ex.error;
-      const error =
-        ex.kind === 'transient' ? 'provider_unavailable' : ex.kind === 'invalid_grant' ? 'invalid_grant' : ex.error;
-      this.d.events.emit('connection.failed', { ...who, error });
       this.#auditFailed(row, p, { reason });
       this.d.log.warn({ provider: p.slug, reason }, 'code exchange failed');
       return fail(502, { kind: 'exchange_failed', provider: p.displayName, reason });
@@ -74,9 +72,8 @@ export class GrantStep {
   }
 
   /** The provider answered with an error (the person declined, or something else). */
-  #providerError(row: StateRow, p: ProviderRow, who: Who, q: CallbackParams): FlowError {
+  #providerError(row: StateRow, p: ProviderRow, q: CallbackParams): FlowError {
     const code = q.error!.replace(/[^a-z0-9_]/gi, '').slice(0, 64);
-    this.d.events.emit('connection.failed', { ...who, error: code });
     this.#auditFailed(row, p, { error: code });
     return code === 'access_denied'
       ? fail(400, { kind: 'declined', provider: p.displayName })
@@ -84,14 +81,14 @@ export class GrantStep {
   }
 
   /** The vendor account is already connected for another person: refused, and both told in chat. */
-  #refuseTaken(
+  async #refuseTaken(
     row: StateRow,
     p: ProviderRow,
     who: Who,
     identity: VendorIdentity,
     ownerUserId: string,
     names: { userName: string; org: string | null },
-  ): FlowError {
+  ): Promise<FlowError> {
     this.d.metrics?.oauthEvents.inc({ event: 'connect', result: 'refused' });
     this.d.audit.write({
       orgId: row.orgId,
@@ -103,7 +100,7 @@ export class GrantStep {
       outcome: 'vendor_account_taken',
       detail: { provider: p.slug, connectedFor: ownerUserId },
     });
-    this.d.events.emit('connection.refused', { ...who, vendorLogin: identity.login, ownerUserId });
+    await runHook(this.d.hooks, this.d.log, 'grantRefused', { ...who, vendorLogin: identity.login, ownerUserId });
     const ownerName =
       this.d.db.select().from(users).where(eq(users.id, ownerUserId)).get()?.displayName ?? 'another person';
     return fail(409, {
@@ -116,14 +113,14 @@ export class GrantStep {
   }
 
   /** Stores the grant (held unless the browser was proven or the vendor account is known) and announces it. */
-  #store(
+  async #store(
     row: StateRow,
     p: ProviderRow,
     who: Who,
     tokens: TokenSet,
     identity: VendorIdentity,
     names: { userName: string; org: string | null },
-  ): CallbackOutcome {
+  ): Promise<CallbackOutcome> {
     const verified = row.phase === 'connect+signed_in';
     const previous = this.conns.find(row.orgId, row.userId, p.id);
     const known = previous !== undefined && previous.status !== 'held' && sameVendorAccount(previous, identity);
@@ -160,8 +157,7 @@ export class GrantStep {
       vendorLogin: identity.login,
       resumeCallId: row.resumeCallId ?? undefined,
     };
-    if (held) this.d.events.emit('connection.held', e);
-    else this.d.events.emit('connection.active', e);
+    await runHook(this.d.hooks, this.d.log, held ? 'grantHeld' : 'grantArrived', e);
     const { userName, org } = names;
     return {
       kind: 'connected',

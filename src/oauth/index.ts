@@ -17,3 +17,11 @@ export type { ChatSignIn, SignedIn } from './deps.js';
 export { presets } from './presets.js';
 export { RefusedUrlError } from './errors.js';
 export type { TokenResult, TokenSource, AccessTokenOptions } from './types.js';
+export {
+  ConnectionHookSet,
+  type ConnectionHooks,
+  type GrantArrived,
+  type GrantHeld,
+  type GrantRefused,
+  type SignInMismatch,
+} from './hooks.js';

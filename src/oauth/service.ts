@@ -1,5 +1,6 @@
 import type { Secret } from '../crypto/index.js';
 import type { OAuthDeps } from './deps.js';
+import { runHook } from './hooks.js';
 import { ConnectFlow } from './flow.js';
 import type { CallbackOutcome, CallbackParams, ConsentPage, ContinueOutcome } from './pages.js';
 import { McpAuthorization, type McpProviderResult, type McpServerRef } from './mcp.js';
@@ -129,13 +130,6 @@ export class OAuthService implements TokenSource {
       outcome: revoked ? 'revoked' : 'deleted_locally',
       detail: { provider: p.slug },
     });
-    this.d.events.emit('connection.removed', {
-      orgId,
-      userId,
-      providerId: p.id,
-      providerSlug: p.slug,
-      connectionId: row.id,
-    });
     return {
       ok: true,
       value: {
@@ -187,7 +181,7 @@ export class OAuthService implements TokenSource {
     });
     // The call named by the link that produced this grant resumes too (its state row remembers it).
     const resumeCallId = this.#flow.lastResumeCallId(orgId, userId, p.id);
-    this.d.events.emit('connection.active', {
+    await runHook(this.d.hooks, this.d.log, 'grantArrived', {
       orgId,
       userId,
       providerId: p.id,

@@ -2,6 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { linkedAccounts, oauthProviders } from '../db/schema/index.js';
 import { authorizeUrl, redirectUriOf } from './authorize.js';
 import type { OAuthDeps, SignedIn } from './deps.js';
+import { runHook } from './hooks.js';
 import { fail, type CallbackOutcome, type CallbackParams, type FlowError } from './pages.js';
 import type { ProviderRow } from './providers.js';
 import type { FlowStates, StateRow } from './states.js';
@@ -74,7 +75,13 @@ export class ChatSignInStep {
   }
 
   /** The browser is someone else's: refused, audited, and both people told in chat (by the event). */
-  #mismatch(row: StateRow, p: ProviderRow, platform: string, who: Confirmed, mine: LinkedAccount[]): FlowError {
+  async #mismatch(
+    row: StateRow,
+    p: ProviderRow,
+    platform: string,
+    who: Confirmed,
+    mine: LinkedAccount[],
+  ): Promise<FlowError> {
     const owner = mine[0]?.displayName ?? mine[0]?.platformUserId ?? 'someone else';
     const signedIn = who.name ?? who.userId;
     this.d.audit.write({
@@ -86,7 +93,7 @@ export class ChatSignInStep {
       outcome: 'signin_mismatch',
       detail: { provider: p.slug, platform, signedInAs: `${who.workspaceId ?? ''}:${who.userId}` },
     });
-    this.d.events.emit('connection.signin_mismatch', {
+    await runHook(this.d.hooks, this.d.log, 'signInMismatch', {
       orgId: row.orgId,
       userId: row.userId,
       providerId: p.id,

@@ -246,14 +246,6 @@ export class TokenService {
       detail: { provider: p.slug, reason },
     });
     this.d.log.info({ provider: p.slug, connectionId: row.id, reason }, 'connection needs re-authorisation');
-    this.d.events.emit('connection.needs_reauth', {
-      orgId: row.orgId,
-      userId: row.userId,
-      providerId: p.id,
-      providerSlug: p.slug,
-      connectionId: row.id,
-      reason,
-    });
     return this.#needsReauth(p, row);
   }
 }

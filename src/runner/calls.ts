@@ -1,7 +1,7 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
-import { replyTargetSchema } from '../chat/types.js';
 import type { Db } from '../db/index.js';
 import { toolCalls } from '../db/schema/index.js';
+import { replyTargetSchema, type ReplyTarget } from '../identity/reply.js';
 import { toolOutcomeSchema, type ToolOutcome } from './outcome.js';
 
 export type CallRow = typeof toolCalls.$inferSelect;
@@ -194,7 +194,7 @@ export class CallStore {
     return r.success ? r.data : undefined;
   }
 
-  target(row: CallRow) {
+  target(row: CallRow): ReplyTarget {
     return replyTargetSchema.parse(row.replyTarget);
   }
 

@@ -1,21 +1,24 @@
-export { Runner, TransientCallError, type RunnerDeps, type RunnerTuning, type ToolCallRequest } from './runner.js';
-export { Executor, type StepResult } from './execute.js';
+export { Runner, type RunnerDeps } from './runner.js';
+export { withDefaults, type RunnerTuning, type Tuning } from './tuning.js';
+export type { ExecutorDeps } from './deps.js';
+export type { ToolCallRequest, EnqueueResult } from './enqueue.js';
+export type { ApprovalReply } from './approvals.js';
+export type { GrantRef, WaitingCall } from './parking.js';
+export { TransientCallError } from './errors.js';
+export { Executor } from './execute.js';
+export type { StepResult } from './report.js';
+export { toolJobSchema, jobOptions, openQueue, jobIdFor, type ToolJob } from './jobs.js';
+export { workerOptions, closeWorkers } from './worker.js';
 export { CallStore, type ApprovalRecord, type CallRow, type StoredOutcome } from './calls.js';
-export { ToolCatalog, chatPolicy } from './catalog.js';
-export { OutboundNotifier } from './notify.js';
+export type { RunnerNotifier } from './notify.js';
 export {
-  outcomeText,
   trimForChat,
-  toolJobSchema,
-  turnJobSchema,
   toolOutcomeSchema,
   type ApprovalAnswer,
   type ApprovalRequest,
   type CallInfo,
   type ConnectRequest,
-  type RunnerNotifier,
   type RunResult,
-  type ToolJob,
   type ToolOutcome,
-  type TurnJob,
+  type TurnCallEnded,
 } from './outcome.js';

@@ -1,64 +1,21 @@
-import { runningPlaceholder } from '../chat/delivery.js';
-import { approvalPrompt, connectPrompt } from '../chat/prompts.js';
-import type { OutboundRouter } from '../chat/outbound.js';
-import type { Logger } from '../log.js';
-import {
-  outcomeText,
-  type ApprovalRequest,
-  type CallInfo,
-  type ConnectRequest,
-  type RunnerNotifier,
-  type ToolOutcome,
-} from './outcome.js';
+import type { ApprovalRequest, CallInfo, ConnectRequest, ToolOutcome } from './outcome.js';
 
-/** The notifier of a running product: posts through the chat platforms' outbound senders. */
-export class OutboundNotifier implements RunnerNotifier {
-  constructor(
-    private readonly outbound: OutboundRouter,
-    private readonly log: Logger,
-  ) {}
-
-  async outcome(call: CallInfo, outcome: ToolOutcome, delivery?: { messageId?: string }): Promise<void> {
-    if (!this.outbound.has(call.target.platform)) {
-      this.log.warn(
-        { callId: call.callId, platform: call.target.platform },
-        'no chat sender for this platform in this process; outcome not posted',
-      );
-      return;
-    }
-    const msg = { text: outcomeText(call, outcome) };
-    if (delivery?.messageId) await this.outbound.update(call.target, delivery.messageId, msg);
-    else await this.outbound.reply(call.target, msg);
-  }
-
-  async placeholder(call: CallInfo): Promise<string | undefined> {
-    if (!this.outbound.has(call.target.platform)) return undefined;
-    const t = call.target;
-    return this.outbound.placeholder(t, runningPlaceholder(call.server, call.tool));
-  }
-
-  async needsConnect(call: CallInfo, req: ConnectRequest): Promise<void> {
-    if (!this.outbound.has(call.target.platform)) {
-      this.log.warn(
-        { callId: call.callId, platform: call.target.platform },
-        'no chat sender for this platform in this process; connect prompt not posted',
-      );
-      return;
-    }
-    await this.outbound.replyPrivately(
-      call.target,
-      connectPrompt(call.server, call.tool, req.providerSlug, req.reason, req.connectUrl),
-    );
-  }
-
-  async approvalRequest(call: CallInfo, req: ApprovalRequest): Promise<void> {
-    if (!this.outbound.has(call.target.platform)) {
-      this.log.warn(
-        { callId: call.callId, platform: call.target.platform },
-        'no chat sender for this platform in this process; approval prompt not posted',
-      );
-      return;
-    }
-    await this.outbound.replyPrivately(call.target, approvalPrompt(call.server, call.tool, call.callId, req));
-  }
+/**
+ * How the runner reaches the people it works for: values only (the call, its outcome, why it
+ * waits); `chat/` words and posts them (`chat/notifier.ts`), and the composition root injects it.
+ * `needsConnect` and `approvalRequest` must be shown to the caller only; `outcome` goes to the
+ * conversation the call came from.
+ */
+export interface RunnerNotifier {
+  /** Posts the outcome; with `delivery.messageId`, by editing that placeholder. Throws when it could not be delivered. */
+  outcome(call: CallInfo, outcome: ToolOutcome, delivery?: { messageId?: string }): Promise<void>;
+  /** Asks the caller alone to connect (or reconnect) an account: the call is parked until they do. */
+  needsConnect(call: CallInfo, req: ConnectRequest): Promise<void>;
+  /** Asks the caller alone to approve or deny a held call (Approve / Deny buttons). */
+  approvalRequest(call: CallInfo, req: ApprovalRequest): Promise<void>;
+  /**
+   * Posts a status message (the call is running) where the answer will go, before the tool runs;
+   * resolves with its id to edit later, or undefined where none could be posted (the answer is then posted anew).
+   */
+  placeholder?(call: CallInfo): Promise<string | undefined>;
 }

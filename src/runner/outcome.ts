@@ -1,9 +1,17 @@
 import { z } from 'zod';
-import { replyTargetSchema, type ReplyTarget } from '../chat/types.js';
+import type { ReplyTarget } from '../identity/reply.js';
+import type { ConnectReason } from '../policy/index.js';
 
-/** What the caller is told about one tool call. Stored in `tool_calls.outcome`, never in Redis. */
+/** What the caller is told about one tool call (as a value; `chat/` words it). Stored in `tool_calls.outcome`, never in Redis. */
 export const toolOutcomeSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('result'), text: z.string(), trimmed: z.boolean(), isError: z.boolean() }),
+  /** `omitted`: characters cut from the end of `text` to fit chat (`trimmed`). */
+  z.object({
+    kind: z.literal('result'),
+    text: z.string(),
+    trimmed: z.boolean(),
+    isError: z.boolean(),
+    omitted: z.number().optional(),
+  }),
   z.object({ kind: z.literal('denied'), rule: z.string(), reason: z.string() }),
   z.object({ kind: z.literal('invalid_args'), errors: z.string() }),
   z.object({ kind: z.literal('unreachable'), server: z.string(), detail: z.string() }),
@@ -35,7 +43,7 @@ export interface CallInfo {
 export interface ConnectRequest {
   providerSlug: string;
   connectUrl: string;
-  reason: 'missing' | 'needs_reauth' | 'insufficient_scope';
+  reason: ConnectReason;
 }
 
 /** A call the model chose, held for the caller's approval: what it would do and as whom (never a secret). */
@@ -63,82 +71,26 @@ export type ApprovalAnswer =
   | { kind: 'unknown' };
 
 /**
- * How the runner reaches the chat side (injected by the composition root). `needsConnect` must
- * be shown to the caller only; `outcome` goes to the conversation the call came from.
+ * A call an agent turn made ended after the turn had moved on (it was parked or held): the turn
+ * continues with it. Values only; the agent words it for the model.
  */
-export interface RunnerNotifier {
-  /** Posts the outcome; with `delivery.messageId`, by editing that placeholder. Throws when it could not be delivered. */
-  outcome(call: CallInfo, outcome: ToolOutcome, delivery?: { messageId?: string }): Promise<void>;
-  needsConnect(call: CallInfo, req: ConnectRequest): Promise<void>;
-  /** Asks the caller alone to approve or deny a held call (Approve / Deny buttons). */
-  approvalRequest(call: CallInfo, req: ApprovalRequest): Promise<void>;
-  /**
-   * Posts a status message ("running …") where the answer will go, before the tool runs; resolves
-   * with its id to edit later, or undefined where none could be posted (the answer is then posted anew).
-   */
-  placeholder?(call: CallInfo): Promise<string | undefined>;
+export interface TurnCallEnded {
+  orgId: string;
+  userId: string;
+  target: ReplyTarget;
+  requestId: string;
+  callId: string;
+  server: string;
+  tool: string;
+  outcome: ToolOutcome;
+  /** How a held call was answered (`approved`, `denied`, `expired`), if it was held. */
+  approval?: string | undefined;
+  /** What the call waited for before it ran or ended. */
+  waitedFor: 'connect' | 'approval';
 }
 
-/** The outcome in one chat message. */
-export function outcomeText(call: Pick<CallInfo, 'server' | 'tool'>, o: ToolOutcome): string {
-  const name = `\`${call.server}.${call.tool}\``;
-  switch (o.kind) {
-    case 'result':
-      return `${name}${o.isError ? ' reported an error' : ''}:\n${o.text}${o.trimmed ? '\n(trimmed for chat)' : ''}`;
-    case 'denied':
-      return `${name} was not run: ${o.reason}.`;
-    case 'invalid_args':
-      return `${name} was not run: the arguments do not match the tool's schema (${o.errors}).`;
-    case 'unreachable':
-      return `${name} failed: the server ${o.server} could not be reached (${o.detail}). Try again later.`;
-    case 'timeout':
-      return `${name} timed out: ${o.server} did not answer within ${Math.round(o.afterMs / 100) / 10} s, so the call was cancelled.`;
-    case 'interrupted':
-      return `${name} was interrupted (a worker stopped mid-call) and may have run on ${o.server}. It was not re-run automatically because it is not idempotent; check before running it again.`;
-    case 'cancelled':
-      return `${name} was cancelled: ${o.reason}.`;
-    case 'failed':
-      return `${name} failed: ${o.message}.`;
-  }
-}
-
-/** Trims a result to `limit` characters for chat, saying how much was cut. */
-export function trimForChat(text: string, limit: number): { text: string; trimmed: boolean } {
+/** Trims a result to `limit` characters for chat, counting how much was cut (`chat/` says so). */
+export function trimForChat(text: string, limit: number): { text: string; trimmed: boolean; omitted?: number } {
   if (text.length <= limit) return { text, trimmed: false };
-  return { text: `${text.slice(0, limit)}… [${text.length - limit} more characters not shown]`, trimmed: true };
+  return { text: text.slice(0, limit), trimmed: true, omitted: text.length - limit };
 }
-
-/** Job data of the `tool` queue: ids, arguments and the reply target — never a credential. */
-export const toolJobSchema = z.object({
-  callId: z.string(),
-  orgId: z.string(),
-  userId: z.string(),
-  server: z.string(),
-  tool: z.string(),
-  args: z.record(z.string(), z.unknown()),
-  target: replyTargetSchema,
-  requestId: z.string(),
-});
-export type ToolJob = z.infer<typeof toolJobSchema>;
-
-/** Job data of the `turn` queue: one agent turn (ids, text, reply target). */
-export const turnJobSchema = z.object({
-  orgId: z.string(),
-  userId: z.string(),
-  chatIdentity: z.string(),
-  text: z.string(),
-  target: replyTargetSchema,
-  requestId: z.string(),
-  /** A parked call finished: `callId` is the runner's call id, which the agent shows the model as the tool-call id. */
-  /** `waitedFor`: what the call waited for before it ran or ended (default `connect`: a grant). */
-  resumed: z
-    .object({
-      server: z.string(),
-      tool: z.string(),
-      outcome: z.string(),
-      callId: z.string().optional(),
-      waitedFor: z.enum(['connect', 'approval']).optional(),
-    })
-    .optional(),
-});
-export type TurnJob = z.infer<typeof turnJobSchema>;

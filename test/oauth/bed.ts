@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { Secret } from '../../src/crypto/index.js';
 import { connectedAccounts, oauthStates } from '../../src/db/schema/index.js';
-import type { AppEventMap } from '../../src/events.js';
+import type { ConnectionHooks } from '../../src/oauth/index.js';
 import type { OAuthService } from '../../src/oauth/index.js';
 import { freePort } from '../../src/redis/index.js';
 import type { AppOptions } from '../../src/app.js';
@@ -40,17 +40,15 @@ export async function oauthBed(
     ...server.endpoints,
   });
   if (!added.ok) throw new Error(JSON.stringify(added.error));
-  const events: { name: keyof AppEventMap; payload: unknown }[] = [];
-  for (const name of [
-    'connection.active',
-    'connection.held',
-    'connection.refused',
-    'connection.needs_reauth',
-    'connection.failed',
-    'connection.removed',
-  ] as const) {
-    t.app.events.on(name, (p: unknown) => events.push({ name, payload: p }));
-  }
+  // What the OAuth engine told the rest of the product, recorded after the product's own hooks ran.
+  const events: { name: keyof ConnectionHooks; payload: unknown }[] = [];
+  const record = (name: keyof ConnectionHooks) => async (payload: unknown) => void events.push({ name, payload });
+  t.app.connections.add({
+    grantArrived: record('grantArrived'),
+    grantHeld: record('grantHeld'),
+    grantRefused: record('grantRefused'),
+    signInMismatch: record('signInMismatch'),
+  });
   const db = t.app.db;
   return {
     t,

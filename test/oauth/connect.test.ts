@@ -54,7 +54,7 @@ describe('connecting an account', () => {
     expect(await bed.oauth.listConnections(bed.org.id, bed.user.id)).toEqual([
       expect.objectContaining({ providerSlug: 'vendor', status: 'active', vendorLogin: '@bob', scopes: ['repo'] }),
     ]);
-    const active = bed.events.find((e) => e.name === 'connection.active');
+    const active = bed.events.find((e) => e.name === 'grantArrived');
     expect(active?.payload).toMatchObject({
       providerSlug: 'vendor',
       vendorLogin: '@bob',
@@ -98,7 +98,7 @@ describe('connecting an account', () => {
     expect(cb.headers.get('location')).toBeNull();
   });
 
-  it('the provider refusing consent becomes a clear page and a connection.failed event, and nothing is stored', async () => {
+  it('the provider refusing consent becomes a clear page and a failed connect in the audit log, and nothing is stored', async () => {
     const before = bed.connection()!.version;
     const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
     const browser = new TestBrowser();
@@ -112,9 +112,15 @@ describe('connecting an account', () => {
     expect(html).toContain('declined');
     expect(html).toContain('Nothing was changed');
     expect(
-      bed.events.some(
-        (e) => e.name === 'connection.failed' && (e.payload as { error: string }).error === 'access_denied',
-      ),
+      bed.t.app.audit
+        .query(bed.org.id)
+        .some(
+          (e) =>
+            e.action === 'connect' &&
+            e.outcome === 'failed' &&
+            e.onBehalfOfUserId === bed.user.id &&
+            (e.detail as { error?: string }).error === 'access_denied',
+        ),
     ).toBe(true);
     expect(bed.connection()!.version).toBe(before);
   });

@@ -58,7 +58,6 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
       keyring: a.keyring,
       links: a.links,
       redis,
-      events: a.events,
       audit: a.audit,
       log: a.log,
       publicUrl: a.config.publicUrl,

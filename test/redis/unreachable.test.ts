@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import path from 'node:path';
 import type { ReplyTarget } from '../../src/chat/types.js';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/redis/index.js';
-import type { TurnJob } from '../../src/runner/index.js';
+import type { TurnJob } from '../../src/agent/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { tempDir } from '../support/env.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
@@ -54,7 +54,7 @@ describe('REDIS_URL unreachable at start', () => {
     await vi.waitFor(() => expect(t!.logs.text()).toMatch(/tool workers started/), { timeout: 15_000 });
     expect((await fetch(`${t.baseUrl}/readyz`)).status).toBe(200);
 
-    await t.app.runner.enqueueTurn({
+    await t.app.turns.enqueue({
       orgId: r.org.id,
       userId: r.user.id,
       chatIdentity: 'slack:T1:alice',

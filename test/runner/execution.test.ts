@@ -136,7 +136,7 @@ describe('tool calls run with the caller’s own credentials', () => {
     expect(echoed.email).toBe(`${h.user('alice').id}@${org.id}`);
     expect(http.calls.length).toBe(before + 1);
     // The catalog shows only what the caller may use.
-    const tools = (await import('../../src/runner/index.js')).ToolCatalog;
+    const tools = (await import('../../src/agent/index.js')).ToolCatalog;
     const cat = await new tools(h.policy, h.pool, {
       accessTokenFor: async (_o, _u, s) => ({ kind: 'unknown_provider', providerSlug: s }),
       connectLink: async () => '',
@@ -255,7 +255,7 @@ describe('tool calls run with the caller’s own credentials', () => {
     const r = new Redis(redis.url);
     try {
       const dump = await dumpRedis(r);
-      expect(dump).toContain('whoami'); // the scan does see the jobs
+      expect(dump).toContain('callId'); // the scan does see the jobs (their data is the call's id)
       for (const c of Object.values(CANARIES)) expect(dump).not.toContain(c);
     } finally {
       r.disconnect();

@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { AuditLog } from '../../src/audit/index.js';
-import type { ReplyTarget } from '../../src/chat/types.js';
+import { outcomeText } from '../../src/chat/index.js';
+import type { ReplyTarget } from '../../src/identity/reply.js';
 import { Keyring } from '../../src/crypto/index.js';
 import { openDb, type Db } from '../../src/db/index.js';
 import { Identity } from '../../src/identity/index.js';
@@ -13,7 +14,6 @@ import { Policy } from '../../src/policy/index.js';
 import { ingressConnection } from '../../src/redis/index.js';
 import {
   Runner,
-  outcomeText,
   type ApprovalRequest,
   type CallInfo,
   type ConnectRequest,

@@ -10,7 +10,6 @@ import { Redis } from 'ioredis';
 import { AuditLog } from '../../src/audit/index.js';
 import { Keyring, LinkSigner } from '../../src/crypto/index.js';
 import { openDb } from '../../src/db/index.js';
-import { AppEvents } from '../../src/events.js';
 import { createLogger } from '../../src/log.js';
 import { NetGuard } from '../../src/net/index.js';
 import { OAuthService } from '../../src/oauth/index.js';
@@ -28,7 +27,6 @@ const oauth = new OAuthService({
   keyring,
   links: new LinkSigner(keyring),
   redis,
-  events: new AppEvents(),
   audit: new AuditLog(db),
   log: createLogger('silent'),
   publicUrl: 'http://127.0.0.1:1',

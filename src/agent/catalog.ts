@@ -1,5 +1,4 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { CatalogTool, ChatPolicy } from '../chat/services.js';
 import type { User } from '../identity/index.js';
 import type { McpPool } from '../mcp/index.js';
 import {
@@ -10,6 +9,22 @@ import {
   type Policy,
   type RunnerTokens,
 } from '../policy/index.js';
+
+/** A tool as the caller's catalog lists it. */
+export interface CatalogTool {
+  server: string;
+  tool: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}
+
+/** What `testServer` found, as a value (`chat/` words it). */
+export type ServerTest =
+  | { kind: 'ok'; server: string; tools: string[] }
+  | { kind: 'unknown_server'; server: string }
+  | { kind: 'needs_connect'; server: string; providerSlug: string }
+  | { kind: 'misconfigured'; server: string; message: string }
+  | { kind: 'unexpected'; server: string; detail: string };
 
 /** A server whose tools the caller cannot list yet: their own grant is missing or must be renewed. */
 export interface CatalogGap {
@@ -111,49 +126,19 @@ export class ToolCatalog {
   }
 
   /** Connects to a server as `user` and lists its tools: the admin's check that bindings work. */
-  async testServer(
-    orgId: string,
-    name: string,
-    user: User,
-  ): Promise<{ ok: true; message: string } | { ok: false; error: string }> {
+  async testServer(orgId: string, name: string, user: User): Promise<ServerTest> {
     const server = this.policy.server(orgId, name);
-    if (!server) return { ok: false, error: `There is no server named ${name}.` };
+    if (!server) return { kind: 'unknown_server', server: name };
     const res = await resolveCredentials(this.policy, this.tokens, server, { orgId, userId: user.id });
-    if (res.kind === 'needs_connect')
-      return {
-        ok: false,
-        error: `${name} needs your ${res.providerSlug} account first: /onbehalf connect ${res.providerSlug}`,
-      };
-    if (res.kind !== 'ok') return { ok: false, error: `${name}: ${res.message}.` };
+    if (res.kind === 'needs_connect') return { kind: 'needs_connect', server: name, providerSlug: res.providerSlug };
+    if (res.kind !== 'ok') return { kind: 'misconfigured', server: name, message: res.message };
     const listed = await this.pool.tools(server, res.creds);
     if (listed.kind !== 'ok')
       return {
-        ok: false,
-        error: `${name} did not answer as expected (${listed.kind === 'unreachable' ? `unreachable: ${listed.detail}` : listed.kind}).`,
+        kind: 'unexpected',
+        server: name,
+        detail: listed.kind === 'unreachable' ? `unreachable: ${listed.detail}` : listed.kind,
       };
-    return {
-      ok: true,
-      message: `${name} answered as you with ${listed.value.length} tool(s): ${listed.value.map((t) => t.name).join(', ')}.`,
-    };
+    return { kind: 'ok', server: name, tools: listed.value.map((t) => t.name) };
   }
-}
-
-/** The chat core's `ChatPolicy`: the policy store plus catalogs and server tests. */
-export function chatPolicy(policy: Policy, catalog: ToolCatalog): ChatPolicy {
-  return {
-    addServer: (o, i) => policy.addServer(o, i as Parameters<Policy['addServer']>[1]),
-    listServers: (o) => policy.listServers(o),
-    removeServer: (o, n) => policy.removeServer(o, n),
-    testServer: (o, n, u) => catalog.testServer(o, n, u),
-    bind: (o, s, t, n, src, tpl) => policy.bind(o, s, t, n, src, tpl),
-    rule: (o, e, s, i) => policy.rule(o, e, s, i),
-    setSecret: (o, sc, ow, n, v) => policy.setSecret(o, sc, ow, n, v),
-    listSecrets: (o, sc) => policy.listSecrets(o, sc),
-    deleteSecret: (o, sc, ow, n) => policy.deleteSecret(o, sc, ow, n),
-    team: (o, a, n, arg) => policy.team(o, a, n, arg),
-    catalogFor: (o, u, c) => catalog.catalogFor(o, u, c),
-    catalog: (o, u, c) => catalog.catalog(o, u, c),
-    approve: (o, s, g, m) => policy.approve(o, s, g, m),
-    approvalRules: (o, s) => policy.approvalRules(o, s),
-  };
 }

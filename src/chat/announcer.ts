@@ -1,0 +1,104 @@
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/index.js';
+import { orgs } from '../db/schema/index.js';
+import type { Identity } from '../identity/index.js';
+import type { ReplyTarget } from '../identity/reply.js';
+import type { Logger } from '../log.js';
+import type { WaitingCall } from '../runner/index.js';
+import type { GrantArrived, GrantHeld, GrantRefused, SignInMismatch } from '../oauth/index.js';
+import type { OutboundRouter } from './outbound.js';
+import {
+  connectedMessage,
+  heldMessage,
+  refusedForAccountOwner,
+  refusedForLinkOwner,
+  signInMismatchMessage,
+} from './prompts.js';
+import type { OutMessage } from './types.js';
+
+/** The calls waiting for a grant, and where each waits (the runner's `waitingFor`). */
+export type WaitingFor = (e: {
+  orgId: string;
+  userId: string;
+  providerId: string;
+  resumeCallId?: string | undefined;
+}) => WaitingCall[];
+
+/** Each conversation once (several calls may wait in one thread). */
+function distinctTargets(calls: WaitingCall[]): ReplyTarget[] {
+  const seen = new Map<string, ReplyTarget>();
+  for (const { target: t } of calls) seen.set(`${t.platform}:${t.channelId}:${t.threadId ?? ''}:${t.userId}`, t);
+  return [...seen.values()];
+}
+
+/**
+ * Tells the chat user which vendor account was attached: privately where their parked calls
+ * wait, else by direct message on each platform they are linked on.
+ */
+export class ConnectionAnnouncer {
+  constructor(
+    private readonly db: Db,
+    private readonly identity: Identity,
+    private readonly outbound: OutboundRouter,
+    private readonly waiting: WaitingFor,
+    private readonly log: Logger,
+  ) {}
+
+  /** The user and org names a message addresses, or undefined when either is gone. */
+  #names(orgId: string, userId: string): { user: string; org: string } | undefined {
+    const user = this.identity.user(orgId, userId);
+    const org = this.db.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, orgId)).get();
+    return user && org ? { user: user.displayName, org: org.name } : undefined;
+  }
+
+  /** "vendor account bob is now connected for Alice in Acme", where `waiting` calls wait (default: those waiting for it). */
+  async connected(e: GrantArrived, waiting?: WaitingCall[]): Promise<void> {
+    const n = this.#names(e.orgId, e.userId);
+    if (n) await this.#tell(e, connectedMessage(e.providerSlug, e.vendorLogin, n.user, n.org), { waiting });
+  }
+
+  /** Asks the user, privately, whether a held grant is theirs. */
+  async held(e: GrantHeld): Promise<void> {
+    const n = this.#names(e.orgId, e.userId);
+    if (n) await this.#tell(e, heldMessage(e.providerSlug, e.vendorLogin, n.user, n.org));
+  }
+
+  /** Tells both people privately that a vendor account already serving one of them was refused for the other. */
+  async refused(e: GrantRefused): Promise<void> {
+    const linkOwner = this.identity.user(e.orgId, e.userId);
+    const accountOwner = this.identity.user(e.orgId, e.ownerUserId);
+    if (!linkOwner || !accountOwner) return;
+    await this.#tell(e, refusedForLinkOwner(e.providerSlug, e.vendorLogin, accountOwner.displayName));
+    await this.#tell(
+      { ...e, userId: e.ownerUserId },
+      refusedForAccountOwner(e.providerSlug, e.vendorLogin, linkOwner.displayName),
+      { direct: true },
+    );
+  }
+
+  /** Tells the link's owner privately that someone else's chat sign-in opened their link. */
+  async signInMismatch(e: SignInMismatch): Promise<void> {
+    await this.#tell(e, signInMismatchMessage(e.providerSlug, e.platform, e.signedInAs));
+  }
+
+  /** Privately where the user's parked calls for this provider wait, else by direct message on each linked platform. */
+  async #tell(
+    e: Parameters<WaitingFor>[0],
+    msg: OutMessage,
+    opts: { direct?: boolean; waiting?: WaitingCall[] | undefined } = {},
+  ): Promise<void> {
+    try {
+      const targets = opts.direct ? [] : distinctTargets(opts.waiting ?? this.waiting(e));
+      if (targets.length) {
+        for (const t of targets) await this.outbound.replyPrivately(t, msg);
+        return;
+      }
+      for (const la of this.identity.linkedIdentities(e.orgId, e.userId)) {
+        if (this.outbound.has(la.platform))
+          await this.outbound.directOn(la.platform, la.workspaceId, la.platformUserId, msg);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, user: e.userId }, 'could not post the connection confirmation');
+    }
+  }
+}

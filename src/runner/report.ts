@@ -1,0 +1,198 @@
+import { argDigest } from '../audit/index.js';
+import { chatOf, type Attempt } from './attempt.js';
+import type { CallRow, CallStatus, CallStore, StoredOutcome } from './calls.js';
+import type { ExecutorDeps } from './deps.js';
+import type { CallInfo, ToolOutcome } from './outcome.js';
+import type { Tuning } from './tuning.js';
+
+/** What one attempt of a tool job ended in. `retry`: throw so BullMQ backs off and tries again. */
+export type StepResult =
+  { status: 'done' } | { status: 'parked' } | { status: 'held' } | { status: 'retry'; reason: string };
+
+/** How an attempt ends: the final status, the outcome, and what the audit event says. */
+export interface Ending {
+  status: CallRow['status'];
+  outcome: ToolOutcome;
+  audit: string;
+  /** The audit event's decision. Default `allowed`. */
+  decision?: string;
+  /** The statuses the call may end from. Default running or queued. */
+  from?: CallStatus[];
+}
+
+/** Records how calls end, audits every step, and delivers each outcome once (to chat, or to the agent's turn). */
+export class Reporter {
+  constructor(
+    private readonly d: ExecutorDeps,
+    private readonly calls: CallStore,
+    private readonly t: Pick<Tuning, 'notifyAttempts' | 'notifyBackoffMs'>,
+  ) {}
+
+  /** Ends the call (only from `from`; another worker may have got there first), audits and notifies. */
+  async finish(a: Attempt, e: Ending): Promise<StepResult> {
+    const prior = a.stored;
+    const stored: StoredOutcome = {
+      final: e.outcome,
+      notified: false,
+      ...(prior.resumed ? { resumed: true } : {}),
+      ...(prior.approval ? { approval: prior.approval } : {}),
+    };
+    const from = e.from ?? ['running', 'queued'];
+    if (!this.calls.transition(a.row.id, from, e.status, { outcome: stored, parkedProviderId: null }))
+      return { status: 'done' };
+    a.stored = stored;
+    this.audit(a, e.decision ?? 'allowed', e.audit);
+    await this.notify({ ...a.row, outcome: stored as Record<string, unknown> }, a.info, e.outcome);
+    return { status: 'done' };
+  }
+
+  /** Hands the call back to the queue for BullMQ to retry after its backoff. */
+  retry(a: Attempt, reason: string): StepResult {
+    this.calls.transition(a.row.id, ['running'], 'queued', { outcome: { resumed: a.stored.resumed } });
+    return { status: 'retry', reason };
+  }
+
+  /** Tells whoever waits for the outcome: the agent's turn (if the call had waited) or the conversation. */
+  async notify(row: CallRow, info: CallInfo, outcome: ToolOutcome): Promise<void> {
+    const stored = this.calls.outcome(row);
+    if (row.turnId) {
+      // The agent that made this call gets the outcome from `runToolCall`; a resumed one continues its turn.
+      if (stored.resumed) await this.#resumeTurn(row, info, outcome, stored);
+    } else {
+      const failed = await this.#deliver(row, info, outcome);
+      if (failed) {
+        // Never a silent `ok`: the row and the audit say the caller may not have seen the answer.
+        this.calls.setOutcome(row.id, {
+          ...stored,
+          final: outcome,
+          notified: false,
+          notifyFailed: { at: Date.now(), error: failed },
+        });
+        this.#auditNotifyFailed(row, info, failed);
+        this.d.log.warn(
+          { reqId: row.requestId, callId: row.id, err: failed },
+          'the outcome could not be delivered to chat',
+        );
+        return;
+      }
+    }
+    this.calls.setOutcome(row.id, { ...stored, final: outcome, notified: true });
+  }
+
+  async #resumeTurn(row: CallRow, info: CallInfo, outcome: ToolOutcome, stored: StoredOutcome): Promise<void> {
+    if (!this.d.resumeTurn) {
+      this.d.log.warn({ callId: row.id }, 'no agent in this process to continue the turn of a call that waited');
+      return;
+    }
+    await this.d.resumeTurn({
+      orgId: row.orgId,
+      userId: row.userId,
+      target: info.target,
+      requestId: row.requestId,
+      callId: row.id,
+      server: info.server,
+      tool: row.tool,
+      outcome,
+      approval: stored.approval?.decision,
+      waitedFor: stored.approval?.askedAt ? 'approval' : 'connect',
+    });
+  }
+
+  /**
+   * Before the tool runs, a status message where the answer will go; its id is stored so the
+   * answer edits it. Crash windows: after the platform accepted the placeholder but before its id
+   * is stored, a later attempt posts a second placeholder (a stray "running" line, never a second
+   * answer); once the id is stored, every delivery is an edit of that one message.
+   */
+  async placeholder(a: Attempt): Promise<void> {
+    if (a.row.turnId || !this.d.notifier.placeholder || this.calls.delivery(a.row.id).messageId) return;
+    const messageId = await this.d.notifier.placeholder(a.info).catch((err: unknown) => {
+      this.d.log.debug({ callId: a.row.id, err: (err as Error).message }, 'no placeholder posted');
+      return undefined;
+    });
+    if (messageId) this.calls.setDelivery(a.row.id, { messageId });
+  }
+
+  /**
+   * Delivers the outcome once, retrying with backoff; resolves with the last error when every try
+   * failed. With a placeholder the answer is an edit of it: repeated after a crash between the
+   * platform's acceptance and the `notified` update, it changes the same message (idempotent).
+   * Without one a marker is stored before posting and a later attempt that finds it does not post
+   * again: the remaining window is a crash after the marker and before the platform accepted,
+   * where the answer is lost rather than doubled (recorded as `uncertain`).
+   */
+  async #deliver(row: CallRow, info: CallInfo, outcome: ToolOutcome): Promise<string | undefined> {
+    const delivery = this.calls.delivery(row.id);
+    if (!delivery.messageId) {
+      if (delivery.posting) {
+        this.calls.setDelivery(row.id, { ...delivery, uncertain: true });
+        this.d.log.warn(
+          { reqId: row.requestId, callId: row.id },
+          'an earlier attempt began posting this outcome and stopped; not posting it again',
+        );
+        return undefined;
+      }
+      this.calls.setDelivery(row.id, { posting: Date.now() });
+    }
+    const edit = delivery.messageId ? { messageId: delivery.messageId } : undefined;
+    let last = 'unknown';
+    for (let n = 0; n < this.t.notifyAttempts; n++) {
+      if (n) await new Promise((r) => setTimeout(r, this.t.notifyBackoffMs * 2 ** (n - 1)));
+      try {
+        await this.d.notifier.outcome(info, outcome, edit);
+        return undefined;
+      } catch (err) {
+        last = (err as Error).message.slice(0, 200);
+      }
+    }
+    return last;
+  }
+
+  #auditNotifyFailed(row: CallRow, info: CallInfo, error: string): void {
+    this.d.audit.write({
+      orgId: row.orgId,
+      category: 'tool_call',
+      action: 'notify',
+      actorUserId: row.userId,
+      onBehalfOfUserId: row.userId,
+      ...chatOf(info),
+      server: info.server,
+      tool: row.tool,
+      argDigest: argDigest(row.args),
+      outcome: 'notify_failed',
+      requestId: row.requestId,
+      detail: { callId: row.id, error },
+    });
+  }
+
+  /** The call's audit event for this step, and its metrics. */
+  audit(a: Attempt, decision: string, outcome: string): void {
+    this.d.metrics?.toolCalls.inc({ outcome });
+    // A call waiting for its caller (a grant, an approval) has not finished: its latency is observed when it does.
+    if (!outcome.startsWith('needs_connect') && outcome !== 'awaiting_approval')
+      this.d.metrics?.toolCallSeconds.observe((Date.now() - a.row.createdAt) / 1000);
+    this.d.audit.write({
+      orgId: a.row.orgId,
+      category: 'tool_call',
+      action: 'call',
+      actorUserId: a.row.userId,
+      onBehalfOfUserId: a.row.userId,
+      ...chatOf(a.info),
+      server: a.info.server,
+      tool: a.row.tool,
+      argDigest: argDigest(a.row.args),
+      credentialKinds: a.creds?.kinds ?? [],
+      connectionIds: a.creds?.connectionIds ?? [],
+      vendorAccount: a.creds?.vendorAccounts.join(',') || null,
+      decision,
+      outcome,
+      latencyMs: Date.now() - a.started,
+      requestId: a.row.requestId,
+      detail: {
+        callId: a.row.id,
+        attempt: a.row.attempts + 1,
+        ...(a.stored.approval ? { approval: a.stored.approval } : {}),
+      },
+    });
+  }
+}

@@ -1,0 +1,56 @@
+/** Tunables of the runner, each with its default. */
+export interface RunnerTuning {
+  /** Key prefix of the queues in Redis. Default `onbehalf`. */
+  prefix?: string;
+  /** Attempts per tool job for transient failures. Default 4. */
+  attempts?: number;
+  /** First backoff delay, doubled each attempt. Default 1000 ms. */
+  backoffMs?: number;
+  /** Completed jobs are removed after this many seconds. Default 3600. */
+  removeOnCompleteAgeS?: number;
+  /** Failed jobs are removed after this many seconds. Default 604800 (7 days). */
+  removeOnFailAgeS?: number;
+  /** Parked calls older than this are cancelled. Default 3600000 ms (1 hour). */
+  parkedTtlMs?: number;
+  /** Calls held for the caller's approval longer than this are cancelled. Default 600000 ms (10 minutes). */
+  approvalTtlMs?: number;
+  /** Tool jobs one worker process runs at once. Default 16. */
+  concurrency?: number;
+  /** BullMQ lock duration; a worker silent this long is presumed dead. Default 30000 ms. */
+  lockDurationMs?: number;
+  /** How often stalled jobs are looked for. Default 30000 ms. */
+  stalledIntervalMs?: number;
+  /** Longest result text posted to chat. Default 3500 characters. */
+  resultLimit?: number;
+  /** Calls one user may have queued or running at once; past it a new call is refused. Default 20. */
+  maxQueuedPerUser?: number;
+  /** Calls one user may have parked (waiting for a grant) at once; past it a call that must park fails. Default 10. */
+  maxParkedPerUser?: number;
+  /** Tries to deliver an outcome to chat before it is recorded as `notify_failed`. Default 3. */
+  notifyAttempts?: number;
+  /** First wait between delivery tries, doubled each time. Default 250 ms. */
+  notifyBackoffMs?: number;
+}
+
+export type Tuning = Required<RunnerTuning>;
+
+/** Every tunable, with its default where `tuning` leaves it unset. */
+export function withDefaults(tuning: RunnerTuning = {}): Tuning {
+  return {
+    prefix: tuning.prefix ?? 'onbehalf',
+    attempts: tuning.attempts ?? 4,
+    backoffMs: tuning.backoffMs ?? 1000,
+    removeOnCompleteAgeS: tuning.removeOnCompleteAgeS ?? 3600,
+    removeOnFailAgeS: tuning.removeOnFailAgeS ?? 604_800,
+    parkedTtlMs: tuning.parkedTtlMs ?? 3_600_000,
+    approvalTtlMs: tuning.approvalTtlMs ?? 600_000,
+    concurrency: tuning.concurrency ?? 16,
+    lockDurationMs: tuning.lockDurationMs ?? 30_000,
+    stalledIntervalMs: tuning.stalledIntervalMs ?? 30_000,
+    resultLimit: tuning.resultLimit ?? 3500,
+    maxQueuedPerUser: tuning.maxQueuedPerUser ?? 20,
+    maxParkedPerUser: tuning.maxParkedPerUser ?? 10,
+    notifyAttempts: tuning.notifyAttempts ?? 3,
+    notifyBackoffMs: tuning.notifyBackoffMs ?? 250,
+  };
+}
