@@ -5,7 +5,7 @@ import type { ChatIdentity } from '../../src/identity/index.js';
 import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { startTestApp, type TestApp } from './app.js';
 import { startLlmServer, type LlmReply, type LlmRequest } from './llm-server.js';
-import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from './mcp-servers/index.js';
+import { startMcpHttpServer, stdioServerCommand } from './mcp-servers/index.js';
 import { authorizeInBrowser, OAuthTestServer, type OAuthServerOptions, type TestBrowser } from './oauth-server.js';
 import { startTestRedis } from './redis.js';
 import { ShellSession } from './shell.js';
@@ -206,6 +206,8 @@ export async function world(o: WorldOptions = {}) {
     user,
     connect,
     connectVia,
+    /** Each user's shell session, by name (created by `as`). */
+    sessions,
     /** The user's current access token at `slug` (default the world's provider). */
     async tokenOf(name: string, slug = o.provider!) {
       const u = user(name);
