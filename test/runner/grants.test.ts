@@ -45,7 +45,7 @@ const call = async (who: string, server: string, tool: string, args: Record<stri
 const tokenOf = (who: string) => w.tokenOf(who);
 /** Follows a connect link as the user's browser would, signed in at the vendor as `login`. */
 const connectVia = async (link: string, login: string) => {
-  const step = await w.connectVia(link, login);
+  const step = await w.connectVia(link, { login });
   expect(step.res.status).toBe(200);
   return step;
 };

@@ -27,6 +27,10 @@ export interface WorldOptions {
   users?: string[];
   /** The platform users come from: `shell` (workspace `local`) or `slack` (workspace `T1`). Default `shell`. */
   platform?: 'shell' | 'slack';
+  /** Display names by user name (default: the name). */
+  displayNames?: Record<string, string>;
+  /** The workspace's (and so the org's) name. Default `local` (shell), `Acme` (slack). */
+  workspaceName?: string;
   /** Slug of an OAuth provider registered (by the OAuth service's API) at the loopback OAuth server. Default none. */
   provider?: string;
   /** The provider's registration. Defaults: client id `client-1`, a canary secret, scopes `['repo']`. */
@@ -46,6 +50,8 @@ export interface WorldOptions {
   mode?: AppMode;
   /** Composition-root options (runner seams and tunables, net). */
   app?: Omit<AppOptions, 'mode' | 'logDestination'>;
+  /** Register the shell platform's sender, printing to each user's session. Default true. */
+  shell?: boolean;
   /** Connect every user of `users` through the real OAuth flow at start. Default false. */
   connect?: boolean;
 }
@@ -100,11 +106,15 @@ export async function world(o: WorldOptions = {}) {
   );
   const { app } = t;
   const sessions = new Map<string, ShellSession>();
-  app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
-  const identityOf = (name: string): ChatIdentity =>
-    platform === 'shell'
-      ? { platform, workspaceId: 'local', userId: name, displayName: name, workspaceName: 'local' }
-      : { platform, workspaceId: 'T1', userId: name, displayName: name, workspaceName: 'Acme' };
+  if (o.shell !== false) app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
+  const workspaceName = o.workspaceName ?? (platform === 'shell' ? 'local' : 'Acme');
+  const identityOf = (name: string): ChatIdentity => ({
+    platform,
+    workspaceId: WORKSPACE[platform],
+    userId: name,
+    displayName: o.displayNames?.[name] ?? name,
+    workspaceName,
+  });
   const people = new Map<string, WorldUser>();
   /** The user `name` (created on first use, as on first contact). */
   const user = (name: string): WorldUser => {
@@ -130,7 +140,7 @@ export async function world(o: WorldOptions = {}) {
     people.set(name, u);
     return u;
   };
-  const org = app.identity.orgFor(platform, WORKSPACE[platform], platform === 'shell' ? 'local' : 'Acme');
+  const org = app.identity.orgFor(platform, WORKSPACE[platform], workspaceName);
   const oauthService = app.oauth;
 
   if (o.provider) {
@@ -159,11 +169,11 @@ export async function world(o: WorldOptions = {}) {
     if (!bound.ok) throw new Error(`bind ${s.name}: ${JSON.stringify(bound)}`);
   }
 
-  /** Follows a connect `link` in a fresh browser signed in at the vendor as `login`; confirms a held grant. */
-  const connectVia = async (link: string, login: string, opts: Pick<ConnectOptions, 'confirm' | 'browser'> = {}) => {
-    oauth.login = login;
+  /** Follows a connect `link` in a browser signed in at the vendor as `login` (default: as it is); confirms a held grant. */
+  const connectVia = async (link: string, opts: Pick<ConnectOptions, 'login' | 'confirm' | 'browser'> = {}) => {
+    if (opts.login !== undefined) oauth.login = opts.login;
     const step = await authorizeInBrowser(link, opts.browser);
-    if (!('callbackUrl' in step)) throw new Error(`connect failed: ${step.status} ${step.body}`);
+    if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status} ${step.body}`);
     const res = await step.browser.fetch(step.callbackUrl);
     const html = await res.text();
     // A vendor account new to the user, from an unproven browser, waits for their confirmation (the chat button).
@@ -176,20 +186,19 @@ export async function world(o: WorldOptions = {}) {
       u: string;
       p: string;
     };
-    if (
-      opts.confirm !== false &&
-      (await oauthService!.listConnections(orgId, u)).some((c) => c.providerSlug === p && c.status === 'held')
-    ) {
+    const held = async () =>
+      (await oauthService!.listConnections(orgId, u)).some((c) => c.providerSlug === p && c.status === 'held');
+    if (opts.confirm !== false && (await held())) {
       const ok = await oauthService!.confirmHeld(orgId, u, p);
       if (!ok.ok) throw new Error(ok.error);
     }
-    return { ...step, res, html, link };
+    return { res, html, link, ...step };
   };
   /** Connects `name` at the provider through the real flow, from a connect link the OAuth service signs. */
   const connect = async (name: string, opts: ConnectOptions = {}) => {
     const u = user(name);
     const link = await oauthService!.connectLink(u.orgId, u.id, opts.slug ?? o.provider!, opts.link);
-    return connectVia(link, opts.login ?? `${name}-at-vendor`, opts);
+    return connectVia(link, { ...opts, login: opts.login ?? `${name}-at-vendor` });
   };
   for (const name of o.users ?? []) user(name);
   if (o.connect) for (const name of o.users ?? []) await connect(name);
