@@ -25,8 +25,10 @@ export interface WorldServer {
 export interface WorldOptions {
   /** Users created up front (by chat identity, so each gets a user in the org). Default none. */
   users?: string[];
-  /** The platform users come from: `shell` (workspace `local`) or `slack` (workspace `T1`). Default `shell`. */
-  platform?: 'shell' | 'slack';
+  /** The platform users come from. Default `shell`. */
+  platform?: 'shell' | 'slack' | 'discord';
+  /** The workspace (Slack team, Discord guild) id. Default `local` (shell), `T1` (slack, discord). */
+  workspace?: string;
   /** Display names by user name (default: the name). */
   displayNames?: Record<string, string>;
   /** The workspace's (and so the org's) name. Default `local` (shell), `Acme` (slack). */
@@ -80,8 +82,6 @@ export interface ConnectOptions {
   link?: { resumeCallId?: string; extraScopes?: string[] };
 }
 
-const WORKSPACE = { shell: 'local', slack: 'T1' } as const;
-
 /**
  * The real product (`createApp`, via `startTestApp`) with its loopback peers (redis, OAuth server, an
  * MCP server reporting the credential it saw, optionally an LLM) and the users a test names, each
@@ -107,10 +107,11 @@ export async function world(o: WorldOptions = {}) {
   const { app } = t;
   const sessions = new Map<string, ShellSession>();
   if (o.shell !== false) app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
+  const workspaceId = o.workspace ?? (platform === 'shell' ? 'local' : 'T1');
   const workspaceName = o.workspaceName ?? (platform === 'shell' ? 'local' : 'Acme');
   const identityOf = (name: string): ChatIdentity => ({
     platform,
-    workspaceId: WORKSPACE[platform],
+    workspaceId: workspaceId,
     userId: name,
     displayName: o.displayNames?.[name] ?? name,
     workspaceName,
@@ -127,10 +128,10 @@ export async function world(o: WorldOptions = {}) {
       id: r.user.id,
       orgId: r.org.id,
       identity,
-      chatIdentity: `${platform}:${WORKSPACE[platform]}:${name}`,
+      chatIdentity: `${platform}:${workspaceId}:${name}`,
       target: (channelId = platform === 'shell' ? 'shell' : 'C1') => ({
         platform,
-        workspaceId: WORKSPACE[platform],
+        workspaceId: workspaceId,
         channelId,
         userId: name,
         isDirect: platform === 'shell',
@@ -140,7 +141,7 @@ export async function world(o: WorldOptions = {}) {
     people.set(name, u);
     return u;
   };
-  const org = app.identity.orgFor(platform, WORKSPACE[platform], workspaceName);
+  const org = app.identity.orgFor(platform, workspaceId, workspaceName);
   const oauthService = app.oauth;
 
   if (o.provider) {
