@@ -7,7 +7,7 @@ import { eq } from 'drizzle-orm';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { Secret } from '../src/crypto/index.js';
-import { connectedAccounts } from '../src/db/schema.js';
+import { connectedAccounts } from '../src/db/schema/index.js';
 import { freePort } from '../src/redis/index.js';
 import { Runner, type ToolCallRequest } from '../src/runner/index.js';
 import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../test/support/mcp-servers/index.js';

@@ -42,9 +42,10 @@ import {
   type RunnerTuning,
   type TurnJob,
 } from './runner/index.js';
+import { CodedError } from './errors.js';
 
 /** PORT is taken by another process: one line naming PORT. */
-export class PortInUseError extends Error {
+export class PortInUseError extends CodedError {
   readonly code = 'port_in_use';
   constructor(readonly port: number) {
     super(

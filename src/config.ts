@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { CodedError } from './errors.js';
 
 /** A start-up configuration problem; `message` is the one line shown to the operator. */
-export class ConfigError extends Error {
+export class ConfigError extends CodedError {
   readonly code = 'config_invalid';
 }
 

@@ -1,8 +1,9 @@
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { CodedError } from './errors.js';
 
 /** Another live process holds the data directory. The message is one line saying what to do. */
-export class DataDirLockedError extends Error {
+export class DataDirLockedError extends CodedError {
   readonly code = 'data_dir_locked';
   constructor(
     readonly dataDir: string,

@@ -7,23 +7,13 @@ import { CLI_COMMANDS, commandUsage, findCommand, usage } from './cli-usage.js';
 const asked = help(process.argv.slice(2));
 if (asked !== undefined) process.exit(asked);
 
-const { PortInUseError, createApp } = await import('./app.js');
+const { createApp } = await import('./app.js');
 const { ConfigError, loadConfig } = await import('./config.js');
-const { rotateKeys, SealError, Secret } = await import('./crypto/index.js');
+const { isCodedError } = await import('./errors.js');
+const { rotateKeys, Secret } = await import('./crypto/index.js');
 const { openDb, runMigrations } = await import('./db/index.js');
-const { RedisStartError } = await import('./redis/index.js');
-const { DataDirLockedError } = await import('./datadir-lock.js');
 const { SHELL_USER, demoCommand, shellCommand } = await import('./demo/cli.js');
-const { DiscordSendError, registerCommands } = await import('./platforms/discord/index.js');
-
-/** Errors whose message is safe and sufficient for the operator: printed as one line. */
-const expected = (err: unknown): err is Error =>
-  err instanceof ConfigError ||
-  err instanceof SealError ||
-  err instanceof RedisStartError ||
-  err instanceof DiscordSendError ||
-  err instanceof DataDirLockedError ||
-  err instanceof PortInUseError;
+const { registerCommands } = await import('./platforms/discord/index.js');
 
 function out(line: string) {
   process.stdout.write(line + '\n');
@@ -167,7 +157,8 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    if (expected(err)) {
+    // Every coded error's message is safe and sufficient for the operator: printed as one line.
+    if (isCodedError(err)) {
       process.stderr.write(`onbehalf: ${err.message}\n`);
       process.exit(2);
     }

@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, ne, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
-import { threadMessages } from '../db/schema.js';
+import { threadMessages } from '../db/schema/index.js';
 import type { ReplyTarget } from '../chat/types.js';
 
 /** The conversation a target belongs to: its thread if it has one, else its channel. */

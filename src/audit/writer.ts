@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
-import { auditEvents } from '../db/schema.js';
+import { auditEvents } from '../db/schema/index.js';
 
 /** One audit record. Names the human; holds credential kinds and connection ids, never values. */
 export interface AuditInput {

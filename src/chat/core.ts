@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { runCommand, type CommandContext } from './router.js';
 import type { ChatServices } from './services.js';
 import type { Ack, ChatInbound, Inbound } from './types.js';
+import { SECRET_NAME_PATTERN, SLUG_PATTERN } from '../names.js';
 
 /** Leading `/onbehalf` or `onbehalf` in a plain message turns it into a command. */
 const COMMAND_PREFIX = /^\s*\/?onbehalf(\s+|$)/i;
@@ -140,7 +141,7 @@ export class ChatCore implements ChatInbound {
         detail,
       });
 
-    const secret = formId.match(/^secret:(org|team|user):([^:]+):([A-Za-z0-9_.-]{1,64})$/);
+    const secret = formId.match(new RegExp(`^secret:(org|team|user):([^:]+):(${SECRET_NAME_PATTERN})$`));
     if (secret) {
       if (!value || !value.reveal()) return say('The value was empty; nothing was stored.');
       const [, scope, owner, name] = secret as unknown as [string, 'org' | 'team' | 'user', string, string];
@@ -148,7 +149,7 @@ export class ChatCore implements ChatInbound {
       audit('secret.set', r.ok, { scope, name });
       return say(r.ok ? r.message : r.error);
     }
-    const provider = formId.match(/^provider-secret:([a-z0-9][a-z0-9_-]{0,39})$/);
+    const provider = formId.match(new RegExp(`^provider-secret:(${SLUG_PATTERN})$`));
     if (provider) {
       if (!value || !value.reveal())
         return say(`No client secret stored for ${provider[1]}; it works as a public client (PKCE only).`);

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
-import { orgs, toolCalls, users } from '../db/schema.js';
+import { orgs, toolCalls, users } from '../db/schema/index.js';
 import type { Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import type { OutboundRouter } from './outbound.js';

@@ -1,5 +1,6 @@
+import { CodedError } from '../errors.js';
 /** A sealed value could not be opened: wrong key, unknown key id, malformed. Safe to show: never holds a value. */
-export class SealError extends Error {
+export class SealError extends CodedError {
   readonly code: string = 'seal_open_failed';
 }
 
@@ -22,7 +23,6 @@ export class SealedValueMismatch extends SealError {
         ? `sealed value in ${where.table}.${where.column} (row ${where.rowId}) is in the old row-only format, which is no longer opened; set it again`
         : `sealed value in ${where.table}.${where.column} (row ${where.rowId}) does not open: it was moved to another row or owner, tampered with, or sealed under a wrong key`,
     );
-    this.name = 'SealedValueMismatch';
     this.table = where.table;
     this.column = where.column;
     this.rowId = where.rowId;

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
-import { storageMeta } from '../db/schema.js';
+import { storageMeta } from '../db/schema/index.js';
 import { allSealedTables } from '../db/sealed.js';
 import { SealError } from './errors.js';
 import { Keyring } from './keyring.js';

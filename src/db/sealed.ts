@@ -1,74 +1,84 @@
-// The one declaration of every sealed column and the owner its AAD binds. Seal sites, `keys rotate`
-// and the start-up upgrade all build their context from here, so table, column and owner fields
-// cannot drift apart.
-import { getTableName } from 'drizzle-orm';
+// The registry of every sealed column and the owner its AAD binds, read from the column
+// definitions themselves (`sealed(…)` in ./schema/columns.ts). Seal sites, `keys rotate` and the
+// start-up upgrade all build their context from here, so table, column and owner fields cannot
+// drift apart, and a new sealed column is rotated and upgraded the moment it is defined.
+import { getTableColumns, getTableName, is } from 'drizzle-orm';
+import { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { SealContext } from '../crypto/keyring.js';
-import { connectedAccounts, oauthProviders, oauthStates, secrets, workspaces } from './schema.js';
+import { sealedOwner } from './schema/columns.js';
+import * as schema from './schema/index.js';
+import { connectedAccounts, oauthProviders, oauthStates, secrets, workspaces } from './schema/index.js';
 
-type Table = typeof connectedAccounts | typeof oauthProviders | typeof oauthStates | typeof secrets | typeof workspaces;
-type Row<T extends Table> = T['$inferSelect'];
-type Key<T extends Table> = Extract<keyof Row<T>, string>;
+type Row<T extends SQLiteTable> = T['$inferSelect'];
+type Key<T extends SQLiteTable> = Extract<keyof Row<T>, string>;
 
-/** One table's sealed columns and owner fields, with the context builder for its rows. */
-export interface SealedTable<T extends Table = Table, C extends Key<T> = Key<T>, O extends Key<T> = Key<T>> {
+/** One table's sealed columns, with the context builder for its rows. */
+export interface SealedTable<T extends SQLiteTable = SQLiteTable> {
   table: T;
   /** SQL table name. */
   name: string;
   /** Property keys of the sealed columns. */
-  columns: readonly C[];
-  /** Property keys of the owner fields bound into the AAD (besides the row id). */
-  owner: readonly O[];
-  /** The AAD context of `column` in `row`. */
-  ctx(row: Pick<Row<T>, 'id' | O>, column: C): SealContext;
+  columns: readonly Key<T>[];
+  /** The AAD context of `column` in `row`: the row id and the owner fields its definition names. */
+  ctx(row: Pick<Row<T>, 'id'> & Partial<Row<T>>, column: Key<T>): SealContext;
   /** SQL name of a column given its property key. */
-  sqlName(key: C | O): string;
+  sqlName(key: Key<T>): string;
 }
 
-function sealed<T extends Table, C extends Key<T>, O extends Key<T>>(
-  table: T,
-  columns: readonly C[],
-  owner: readonly O[],
-): SealedTable<T, C, O> {
-  const sqlName = (k: string) => (table as unknown as Record<string, { name: string }>)[k]!.name;
+/** The sealed columns of `table` as their definitions declare them (none: an empty list). */
+function sealedTable<T extends SQLiteTable>(table: T): SealedTable<T> {
+  const defined = getTableColumns(table);
   const name = getTableName(table);
+  const sqlName = (k: string) => {
+    const column = defined[k];
+    if (!column) throw new Error(`${name} has no column ${k}`);
+    return column.name;
+  };
+  const owners = new Map<string, readonly string[]>();
+  for (const [key, column] of Object.entries(defined)) {
+    const owner = sealedOwner(column);
+    if (owner) owners.set(key, owner);
+  }
   return {
     table,
     name,
-    columns,
-    owner,
+    columns: [...owners.keys()] as Key<T>[],
     sqlName,
     ctx(row, column) {
+      const owner = owners.get(column);
+      if (!owner) throw new Error(`${name}.${column} is not a sealed column`);
       const r = row as Record<string, unknown>;
       return {
         table: name,
         column: sqlName(column),
         rowId: String(r['id']),
-        owner: Object.fromEntries(owner.map((o) => [sqlName(o), String(r[o] ?? '')])),
+        owner: Object.fromEntries(
+          owner.map((o) => {
+            // A bug guard: an owner field left out would bind the value to an empty owner.
+            if (r[o] === undefined) throw new Error(`sealing ${name}.${column} needs the row's ${o}`);
+            return [sqlName(o), String(r[o] ?? '')];
+          }),
+        ),
       };
     },
   };
 }
 
-/** Every sealed column, by table. A new sealed column goes here, or it is neither owner-bound nor rotated. */
+/** The typed view of each table holding sealed columns, for the code that seals and opens them. */
 export const sealedTables = {
-  /** A grant: its org, user and provider. */
-  connectedAccounts: sealed(
-    connectedAccounts,
-    ['accessTokenSealed', 'refreshTokenSealed'],
-    ['orgId', 'userId', 'providerId'],
-  ),
-  /** A connect flow's PKCE verifier: its org, user and provider. */
-  oauthStates: sealed(oauthStates, ['codeVerifierSealed'], ['orgId', 'userId', 'providerId']),
-  /** A client secret: its org and provider slug. */
-  oauthProviders: sealed(oauthProviders, ['clientSecretSealed'], ['orgId', 'slug']),
-  /** A named secret: its org, scope, scope id and name. */
-  secrets: sealed(secrets, ['valueSealed'], ['orgId', 'scope', 'scopeId', 'name']),
-  /** A Slack bot token: platform and workspace id (not the org: an org join moves a workspace between orgs). */
-  workspaces: sealed(workspaces, ['botTokenSealed'], ['platform', 'workspaceId']),
+  connectedAccounts: sealedTable(connectedAccounts),
+  oauthStates: sealedTable(oauthStates),
+  oauthProviders: sealedTable(oauthProviders),
+  secrets: sealedTable(secrets),
+  workspaces: sealedTable(workspaces),
 };
 
-/** Every sealed table, for `keys rotate` and the upgrade. */
-export const allSealedTables: readonly SealedTable[] = Object.values(sealedTables) as unknown as SealedTable[];
+/** Every table with a sealed column, found in the schema, by SQL table name: for `keys rotate` and the upgrade. */
+export const allSealedTables: readonly SealedTable[] = (Object.values(schema) as unknown[])
+  .filter((t): t is SQLiteTable => is(t, SQLiteTable))
+  .map((t) => sealedTable(t) as unknown as SealedTable)
+  .filter((t) => t.columns.length > 0)
+  .sort((a, b) => a.name.localeCompare(b.name));
 
 /** Every sealed column as SQL names: table, column. */
 export const sealedColumns = allSealedTables.flatMap((t) =>

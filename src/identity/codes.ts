@@ -1,7 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { and, count, eq, gte } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
-import { linkAttempts } from '../db/schema.js';
+import { linkAttempts } from '../db/schema/index.js';
 import type { ChatIdentity } from './identity.js';
 
 // No 0/O, 1/I/L: codes are read off one screen and typed on another.

@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
-import { linkedAccounts, orgs, users, workspaces } from '../db/schema.js';
+import { linkedAccounts, orgs, users, workspaces } from '../db/schema/index.js';
 
 export type Platform = 'slack' | 'discord' | 'shell';
 

@@ -12,7 +12,7 @@ import {
   teams,
   users,
   workspaces,
-} from '../db/schema.js';
+} from '../db/schema/index.js';
 import { CodeAttempts, freshCode, hashCode, normaliseCode } from './codes.js';
 import type { ChatIdentity } from './identity.js';
 

@@ -1,6 +1,6 @@
 import { and, count, eq, gte, isNull } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
-import { linkCodes, linkedAccounts, users } from '../db/schema.js';
+import { linkCodes, linkedAccounts, users } from '../db/schema/index.js';
 import { CodeAttempts, freshCode, hashCode, normaliseCode } from './codes.js';
 import type { ChatIdentity } from './identity.js';
 

@@ -6,7 +6,22 @@ import type { AppEvents } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { NetGuard } from '../net/index.js';
-import type { ChatSignIn } from './consent.js';
+
+/** A chat platform's own sign-in (Sign in with Slack, Discord `identify`), where configured. */
+export interface ChatSignIn {
+  /** Whether sign-in is configured for this platform. */
+  has(platform: string): boolean;
+  /** Origin of the platform's authorize page (for the consent page's CSP). */
+  origin(platform: string): string | undefined;
+  /** The platform's authorize URL for our state and PKCE challenge. */
+  authorizeUrl(platform: string, state: string, challenge: string, redirectUri: string): Promise<string | undefined>;
+  /** Exchanges the code; who the browser is on the platform. */
+  verify(platform: string, code: string, verifier: string, redirectUri: string): Promise<SignedIn>;
+}
+
+/** The platform's answer: the signed-in user (and workspace/guild where the platform says one). */
+export type SignedIn =
+  { ok: true; workspaceId: string | null; userId: string; name: string | null } | { ok: false; reason: string };
 
 /** Tunables of the OAuth engine, with their defaults. */
 export interface OAuthOptions {

@@ -4,10 +4,17 @@ import {
   extractResourceMetadataUrl,
   registerClient,
 } from '@modelcontextprotocol/sdk/client/auth.js';
+import type {
+  AuthorizationServerMetadata,
+  OAuthClientInformationFull,
+  OAuthProtectedResourceMetadata,
+} from '@modelcontextprotocol/sdk/shared/auth.js';
 import { checkResourceAllowed, resourceUrlFromServerUrl } from '@modelcontextprotocol/sdk/shared/auth-utils.js';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
-import { oauthProviders } from '../db/schema.js';
+import { oauthProviders } from '../db/schema/index.js';
+import type { NetGuard } from '../net/index.js';
+import { redirectUriOf } from './authorize.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { RedisLock } from './lock.js';
 import type { ProviderStore } from './providers.js';
@@ -32,6 +39,22 @@ export type McpProviderResult =
   | { kind: 'no_pkce' }
   /** Dynamic client registration is not offered or was refused. */
   | { kind: 'registration_failed'; reason: string };
+
+/** A refusal of the network guard (by its code), as a result; undefined for any other error. */
+const refused = (err: unknown) =>
+  (err as { code?: string }).code === 'refused_url'
+    ? { kind: 'refused_url' as const, reason: (err as Error).message }
+    : undefined;
+
+type FetchLike = ReturnType<NetGuard['fetch']>;
+
+/** What discovery found: the resource metadata, its authorization server and that server's metadata. */
+interface Found {
+  prm: OAuthProtectedResourceMetadata;
+  asUrl: string;
+  meta: AuthorizationServerMetadata;
+  revokeUrl: string | null;
+}
 
 const INIT = JSON.stringify({
   jsonrpc: '2.0',
@@ -82,10 +105,6 @@ export class McpAuthorization {
 
   async #discoverAndRegister(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
     const fetchFn = this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs });
-    const refused = (err: unknown) =>
-      (err as { code?: string }).code === 'refused_url'
-        ? { kind: 'refused_url' as const, reason: (err as Error).message }
-        : undefined;
     let probe: Response;
     try {
       probe = await fetchFn(s.url, {
@@ -100,104 +119,126 @@ export class McpAuthorization {
       );
     }
     if (probe.status !== 401) return { kind: 'not_protected' };
-    const metadataUrl = extractResourceMetadataUrl(probe);
     try {
-      const prm = await discoverOAuthProtectedResourceMetadata(s.url, { resourceMetadataUrl: metadataUrl }, fetchFn);
-      // RFC 9728 §3.3: metadata for another resource must not be used.
-      if (
-        !checkResourceAllowed({ requestedResource: resourceUrlFromServerUrl(s.url), configuredResource: prm.resource })
-      ) {
-        return {
-          kind: 'discovery_failed',
-          reason: `the protected resource metadata names ${prm.resource}, not this server`,
-        };
-      }
-      const asUrl = prm.authorization_servers?.[0];
-      if (!asUrl)
-        return { kind: 'discovery_failed', reason: 'the protected resource metadata names no authorization server' };
-      const asCheck = this.d.net.checkUrl(asUrl);
-      if (!asCheck.ok) return { kind: 'refused_url', reason: `the authorization server ${asCheck.reason}` };
-      const meta = await discoverAuthorizationServerMetadata(asUrl, { fetchFn });
-      if (!meta) return { kind: 'discovery_failed', reason: 'no authorization server metadata (RFC 8414 or OpenID)' };
-      if (meta.issuer.replace(/\/+$/, '') !== asUrl.replace(/\/+$/, ''))
-        return { kind: 'discovery_failed', reason: 'the authorization server metadata names a different issuer' };
-      if (!meta.code_challenge_methods_supported?.includes('S256')) return { kind: 'no_pkce' };
-      const revocation = (meta as Record<string, unknown>)['revocation_endpoint'];
-      const revokeUrl = typeof revocation === 'string' ? revocation : null;
-      for (const u of [meta.authorization_endpoint, meta.token_endpoint, meta.registration_endpoint, revokeUrl]) {
-        if (!u) continue;
-        const c = this.d.net.checkUrl(u);
-        if (!c.ok) return { kind: 'refused_url', reason: `a discovered endpoint ${c.reason}` };
-      }
-      if (!meta.registration_endpoint)
-        return {
-          kind: 'registration_failed',
-          reason: 'the authorization server does not offer dynamic client registration',
-        };
-      const scopes = prm.scopes_supported ?? meta.scopes_supported ?? [];
-      let client;
-      try {
-        client = await registerClient(asUrl, {
-          metadata: meta,
-          clientMetadata: {
-            client_name: 'onbehalf',
-            redirect_uris: [`${this.d.publicUrl}/oauth/callback`],
-            grant_types: ['authorization_code', 'refresh_token'],
-            response_types: ['code'],
-            token_endpoint_auth_method: 'client_secret_post',
-          },
-          ...(scopes.length ? { scope: scopes.join(' ') } : {}),
-          fetchFn,
-        });
-      } catch (err) {
-        return refused(err) ?? { kind: 'registration_failed', reason: (err as Error).message.slice(0, 200) };
-      }
-      const id = newId();
-      const slug = `mcp-${s.serverName.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 40);
-      this.d.db
-        .insert(oauthProviders)
-        .values({
-          id,
-          orgId,
-          slug,
-          kind: 'mcp',
-          displayName: s.serverName,
-          clientId: client.client_id,
-          clientSecretSealed: client.client_secret
-            ? this.providers.sealSecret({ id, orgId, slug }, new Secret(client.client_secret))
-            : null,
-          scopes,
-          issuer: meta.issuer,
-          authorizeUrl: meta.authorization_endpoint,
-          tokenUrl: meta.token_endpoint,
-          revokeUrl,
-          userinfoUrl: null,
-          resource: prm.resource,
-          mcpServerId: s.serverId,
-          extra: {
-            discovered: true,
-            pkceMethods: meta.code_challenge_methods_supported,
-            tokenEndpointAuthMethod: client.token_endpoint_auth_method ?? 'client_secret_post',
-            issParameterSupported:
-              (meta as Record<string, unknown>)['authorization_response_iss_parameter_supported'] === true,
-          },
-        })
-        .run();
-      this.d.audit.write({
-        orgId,
-        category: 'connection',
-        action: 'mcp_client_registered',
-        server: s.serverName,
-        outcome: 'ok',
-        detail: { provider: slug, issuer: meta.issuer },
-      });
-      this.d.log.info(
-        { server: s.serverName, provider: slug },
-        "registered an OAuth client with the MCP server's authorization server",
-      );
-      return { kind: 'ok', providerSlug: slug, providerId: id, registered: true };
+      const found = await this.#discover(s, extractResourceMetadataUrl(probe), fetchFn);
+      if (!('meta' in found)) return found;
+      return await this.#register(orgId, s, found, fetchFn);
     } catch (err) {
       return refused(err) ?? { kind: 'discovery_failed', reason: (err as Error).message.slice(0, 200) };
+    }
+  }
+
+  /** RFC 9728 then RFC 8414/OIDC: the server's authorization server, checked for PKCE, issuer and public endpoints. */
+  async #discover(
+    s: McpServerRef,
+    metadataUrl: URL | undefined,
+    fetchFn: FetchLike,
+  ): Promise<Found | McpProviderResult> {
+    const prm = await discoverOAuthProtectedResourceMetadata(s.url, { resourceMetadataUrl: metadataUrl }, fetchFn);
+    // RFC 9728 §3.3: metadata for another resource must not be used.
+    if (!checkResourceAllowed({ requestedResource: resourceUrlFromServerUrl(s.url), configuredResource: prm.resource }))
+      return {
+        kind: 'discovery_failed',
+        reason: `the protected resource metadata names ${prm.resource}, not this server`,
+      };
+    const asUrl = prm.authorization_servers?.[0];
+    if (!asUrl)
+      return { kind: 'discovery_failed', reason: 'the protected resource metadata names no authorization server' };
+    const asCheck = this.d.net.checkUrl(asUrl);
+    if (!asCheck.ok) return { kind: 'refused_url', reason: `the authorization server ${asCheck.reason}` };
+    const meta = await discoverAuthorizationServerMetadata(asUrl, { fetchFn });
+    if (!meta) return { kind: 'discovery_failed', reason: 'no authorization server metadata (RFC 8414 or OpenID)' };
+    if (meta.issuer.replace(/\/+$/, '') !== asUrl.replace(/\/+$/, ''))
+      return { kind: 'discovery_failed', reason: 'the authorization server metadata names a different issuer' };
+    if (!meta.code_challenge_methods_supported?.includes('S256')) return { kind: 'no_pkce' };
+    const revocation = (meta as Record<string, unknown>)['revocation_endpoint'];
+    const revokeUrl = typeof revocation === 'string' ? revocation : null;
+    for (const u of [meta.authorization_endpoint, meta.token_endpoint, meta.registration_endpoint, revokeUrl]) {
+      if (!u) continue;
+      const c = this.d.net.checkUrl(u);
+      if (!c.ok) return { kind: 'refused_url', reason: `a discovered endpoint ${c.reason}` };
+    }
+    if (!meta.registration_endpoint)
+      return {
+        kind: 'registration_failed',
+        reason: 'the authorization server does not offer dynamic client registration',
+      };
+    return { prm, asUrl, meta, revokeUrl };
+  }
+
+  /** RFC 7591: registers onbehalf as a client and stores it as this server's `mcp` provider. */
+  async #register(orgId: string, s: McpServerRef, f: Found, fetchFn: FetchLike): Promise<McpProviderResult> {
+    const { prm, meta, revokeUrl } = f;
+    const scopes = prm.scopes_supported ?? meta.scopes_supported ?? [];
+    const client = await this.#registerClient(f, scopes, fetchFn);
+    if ('kind' in client) return client;
+    const id = newId();
+    const slug = `mcp-${s.serverName.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 40);
+    this.d.db
+      .insert(oauthProviders)
+      .values({
+        id,
+        orgId,
+        slug,
+        kind: 'mcp',
+        displayName: s.serverName,
+        clientId: client.client_id,
+        clientSecretSealed: client.client_secret
+          ? this.providers.sealSecret({ id, orgId, slug }, new Secret(client.client_secret))
+          : null,
+        scopes,
+        issuer: meta.issuer,
+        authorizeUrl: meta.authorization_endpoint,
+        tokenUrl: meta.token_endpoint,
+        revokeUrl,
+        userinfoUrl: null,
+        resource: prm.resource,
+        mcpServerId: s.serverId,
+        extra: {
+          discovered: true,
+          pkceMethods: meta.code_challenge_methods_supported,
+          tokenEndpointAuthMethod: client.token_endpoint_auth_method ?? 'client_secret_post',
+          issParameterSupported:
+            (meta as Record<string, unknown>)['authorization_response_iss_parameter_supported'] === true,
+        },
+      })
+      .run();
+    this.d.audit.write({
+      orgId,
+      category: 'connection',
+      action: 'mcp_client_registered',
+      server: s.serverName,
+      outcome: 'ok',
+      detail: { provider: slug, issuer: meta.issuer },
+    });
+    this.d.log.info(
+      { server: s.serverName, provider: slug },
+      "registered an OAuth client with the MCP server's authorization server",
+    );
+    return { kind: 'ok', providerSlug: slug, providerId: id, registered: true };
+  }
+
+  /** The RFC 7591 registration itself: onbehalf's client metadata, our redirect URI. */
+  async #registerClient(
+    f: Found,
+    scopes: string[],
+    fetchFn: FetchLike,
+  ): Promise<OAuthClientInformationFull | Extract<McpProviderResult, { kind: 'refused_url' | 'registration_failed' }>> {
+    try {
+      return await registerClient(f.asUrl, {
+        metadata: f.meta,
+        clientMetadata: {
+          client_name: 'onbehalf',
+          redirect_uris: [redirectUriOf(this.d.publicUrl)],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'client_secret_post',
+        },
+        ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+        fetchFn,
+      });
+    } catch (err) {
+      return refused(err) ?? { kind: 'registration_failed', reason: (err as Error).message.slice(0, 200) };
     }
   }
 }

@@ -1,12 +1,12 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { z } from 'zod';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
-import { oauthProviders } from '../db/schema.js';
+import { oauthProviders, providerExtra, type ProviderExtra } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
-import { defaults, type OAuthDeps } from './deps.js';
-import type { UrlCheck } from '../net/index.js';
+import type { OAuthDeps } from './deps.js';
+import { discoverOidc, urlRefusal } from './oidc.js';
 import { presets } from './presets.js';
+import { slugSchema } from '../names.js';
 
 /** A provider row as stored. */
 export type ProviderRow = typeof oauthProviders.$inferSelect;
@@ -57,21 +57,6 @@ export type ProviderResult =
 
 /** Outcome of a change that returns nothing but a message. */
 export type Done = { ok: true; message: string } | { ok: false; error: string };
-
-const slugSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/);
-const oidcConfig = z.looseObject({
-  issuer: z.string(),
-  authorization_endpoint: z.string(),
-  token_endpoint: z.string(),
-  userinfo_endpoint: z.string().optional(),
-  revocation_endpoint: z.string().optional(),
-  code_challenge_methods_supported: z.array(z.string()).optional(),
-  authorization_response_iss_parameter_supported: z.boolean().optional(),
-});
-
-/** One line for a refused URL; a private address says how the operator can allow it. */
-const urlRefusal = (name: string, c: Extract<UrlCheck, { ok: false }>) =>
-  `${name} ${c.reason}${c.code === 'private' ? '; the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true' : ''}.`;
 
 const view = (p: ProviderRow): ProviderView => ({
   slug: p.slug,
@@ -179,20 +164,8 @@ export class ProviderStore {
     };
   }
 
-  async #endpoints(input: ProviderInput): Promise<
-    | {
-        ok: true;
-        displayName: string;
-        authorizeUrl: string;
-        tokenUrl: string;
-        revokeUrl?: string | undefined;
-        userinfoUrl?: string | undefined;
-        issuer?: string | undefined;
-        scopes: string[];
-        extra: Record<string, unknown>;
-      }
-    | Extract<ProviderResult, { ok: false }>
-  > {
+  /** Every URL the admin typed goes through the network guard first. */
+  async #checkUrls(input: ProviderInput): Promise<Extract<ProviderResult, { ok: false }> | undefined> {
     for (const [name, raw] of [
       ['--authorize', input.authorizeUrl],
       ['--token', input.tokenUrl],
@@ -204,6 +177,25 @@ export class ProviderStore {
       const c = await this.d.net.checkTarget(raw);
       if (!c.ok) return { ok: false, code: 'bad_url', error: urlRefusal(name, c) };
     }
+    return undefined;
+  }
+
+  async #endpoints(input: ProviderInput): Promise<
+    | {
+        ok: true;
+        displayName: string;
+        authorizeUrl: string;
+        tokenUrl: string;
+        revokeUrl?: string | undefined;
+        userinfoUrl?: string | undefined;
+        issuer?: string | undefined;
+        scopes: string[];
+        extra: ProviderExtra;
+      }
+    | Extract<ProviderResult, { ok: false }>
+  > {
+    const refused = await this.#checkUrls(input);
+    if (refused) return refused;
     const preset = presets[input.kind];
     if (preset)
       return {
@@ -232,59 +224,12 @@ export class ProviderStore {
     }
     if (input.kind === 'oidc') {
       if (!input.issuer) return { ok: false, code: 'missing_endpoint', error: 'An oidc provider needs --issuer URL.' };
-      return this.#discoverOidc(input.issuer);
+      return discoverOidc(this.d, input.issuer);
     }
     return {
       ok: false,
       code: 'unknown_preset',
       error: `Unknown provider kind "${input.kind}". Use one of: ${[...Object.keys(presets), 'oidc', 'oauth2'].join(', ')}.`,
-    };
-  }
-
-  /** OpenID discovery from the issuer, through the SSRF guard; the issuer in the document must match. */
-  async #discoverOidc(issuer: string) {
-    const base = issuer.replace(/\/+$/, '');
-    const fail = (error: string) => ({ ok: false as const, code: 'discovery_failed' as const, error });
-    let doc: z.infer<typeof oidcConfig>;
-    try {
-      const res = await this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs })(
-        `${base}/.well-known/openid-configuration`,
-        { headers: { accept: 'application/json' } },
-      );
-      if (!res.ok) return fail(`OpenID discovery at ${new URL(base).host} answered ${res.status}.`);
-      const parsed = oidcConfig.safeParse(await res.json());
-      if (!parsed.success) return fail('The OpenID configuration is missing its endpoints.');
-      doc = parsed.data;
-    } catch (err) {
-      return fail(`OpenID discovery failed: ${(err as Error).message}`);
-    }
-    if (doc.issuer.replace(/\/+$/, '') !== base) return fail('The OpenID configuration names a different issuer.');
-    // RFC 7636 / MCP authorization: without S256 listed we cannot know PKCE is enforced, so refuse.
-    if (!doc.code_challenge_methods_supported?.includes('S256')) {
-      const listed = doc.code_challenge_methods_supported?.length
-        ? `lists only ${doc.code_challenge_methods_supported.join(', ')}`
-        : 'does not list code_challenge_methods_supported';
-      return {
-        ok: false as const,
-        code: 'no_pkce' as const,
-        error: `The issuer's OpenID configuration ${listed}, so PKCE S256 is not guaranteed; use an issuer that supports S256.`,
-      };
-    }
-    for (const u of [doc.authorization_endpoint, doc.token_endpoint, doc.userinfo_endpoint, doc.revocation_endpoint]) {
-      if (u === undefined) continue;
-      const c = await this.d.net.checkTarget(u);
-      if (!c.ok) return { ok: false as const, code: 'bad_url' as const, error: urlRefusal('A discovered endpoint', c) };
-    }
-    return {
-      ok: true as const,
-      displayName: new URL(base).host,
-      issuer: doc.issuer,
-      authorizeUrl: doc.authorization_endpoint,
-      tokenUrl: doc.token_endpoint,
-      userinfoUrl: doc.userinfo_endpoint,
-      revokeUrl: doc.revocation_endpoint,
-      scopes: ['openid', 'profile', 'email'],
-      extra: { discovered: true, issParameterSupported: doc.authorization_response_iss_parameter_supported ?? false },
     };
   }
 
@@ -301,12 +246,12 @@ export class ProviderStore {
   }
 
   /** Merges keys into a provider's `extra` settings. */
-  setExtra(orgId: string, slug: string, patch: Record<string, unknown>): void {
+  setExtra(orgId: string, slug: string, patch: ProviderExtra): void {
     const p = this.get(orgId, slug);
     if (p)
       this.d.db
         .update(oauthProviders)
-        .set({ extra: { ...p.extra, ...patch } })
+        .set({ extra: { ...providerExtra(p), ...patch } })
         .where(eq(oauthProviders.id, p.id))
         .run();
   }

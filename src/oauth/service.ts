@@ -1,7 +1,7 @@
 import type { Secret } from '../crypto/index.js';
 import type { OAuthDeps } from './deps.js';
-import type { ConsentPage, ContinueOutcome } from './consent.js';
-import { ConnectFlow, type CallbackOutcome, type CallbackParams } from './flow.js';
+import { ConnectFlow } from './flow.js';
+import type { CallbackOutcome, CallbackParams, ConsentPage, ContinueOutcome } from './pages.js';
 import { McpAuthorization, type McpProviderResult, type McpServerRef } from './mcp.js';
 import { ProviderStore, type Done, type ProviderInput, type ProviderResult, type ProviderView } from './providers.js';
 import { quirksOf } from './presets.js';

@@ -1,7 +1,7 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { SealedValueMismatch, Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
-import { connectedAccounts } from '../db/schema.js';
+import { connectedAccounts } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 import type { OAuthDeps } from './deps.js';
 import type { TokenSet, VendorIdentity } from './tokenclient.js';

@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import { SealError, Secret } from '../crypto/index.js';
+import { providerExtra } from '../db/schema/index.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { quirksOf } from './presets.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
@@ -70,7 +71,7 @@ export class TokenClient {
 
   #clientAuth(p: ProviderRow, body: URLSearchParams, headers: Record<string, string>): void {
     const secret = this.providers.clientSecret(p);
-    if (secret && p.extra['tokenEndpointAuthMethod'] === 'client_secret_basic') {
+    if (secret && providerExtra(p).tokenEndpointAuthMethod === 'client_secret_basic') {
       const enc = (s: string) => encodeURIComponent(s);
       headers['authorization'] =
         `Basic ${Buffer.from(`${enc(p.clientId)}:${enc(secret.reveal())}`).toString('base64')}`;
@@ -114,33 +115,7 @@ export class TokenClient {
     }
     if (res.status >= 500 || res.status === 429)
       return { kind: 'transient', reason: `the provider answered ${res.status}` };
-    const parsed = tokenBody.safeParse(json);
-    if (!parsed.success) return { kind: 'rejected', error: `unreadable token response (${res.status})` };
-    const b = parsed.data;
-    // GitHub answers errors with 200; Slack with ok:false.
-    const error = b.error ?? (b.ok === false ? 'error' : undefined) ?? (res.ok ? undefined : `http_${res.status}`);
-    if (error) {
-      if (error === 'invalid_grant' || error === 'bad_refresh_token' || error === 'invalid_refresh_token')
-        return { kind: 'invalid_grant', error: safeCode(error) };
-      return { kind: 'rejected', error: safeCode(error) };
-    }
-    const user = quirksOf(p.kind).identity === 'slack' ? b.authed_user : undefined;
-    const access = user?.access_token ?? b.access_token;
-    if (!access) return { kind: 'rejected', error: 'no_access_token' };
-    const expiresIn = user?.expires_in ?? b.expires_in;
-    const scope = user?.scope ?? b.scope;
-    const refresh = user?.refresh_token ?? b.refresh_token;
-    return {
-      kind: 'ok',
-      tokens: {
-        accessToken: new Secret(access),
-        refreshToken: refresh ? new Secret(refresh) : undefined,
-        expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : null,
-        scopes: scope !== undefined ? scope.split(/[ ,]+/).filter(Boolean) : undefined,
-        idToken: b.id_token,
-        vendorId: user?.id,
-      },
-    };
+    return grantOf(p, res, json);
   }
 
   /** Exchanges an authorization code with its PKCE verifier. */
@@ -233,4 +208,35 @@ function describe(doc: Record<string, unknown>): VendorIdentity {
   const handle = str('login') ?? str('username') ?? str('preferred_username');
   const login = handle ? `@${handle.replace(/^@/, '')}` : (str('email') ?? str('name') ?? id);
   return { id, login: login ? login.slice(0, 200) : null };
+}
+
+/** Reads a token endpoint's answer: tokens, a dead grant, or a refusal (`error` a safe code). */
+function grantOf(p: ProviderRow, res: Response, json: unknown): GrantOutcome {
+  const parsed = tokenBody.safeParse(json);
+  if (!parsed.success) return { kind: 'rejected', error: `unreadable token response (${res.status})` };
+  const b = parsed.data;
+  // GitHub answers errors with 200; Slack with ok:false.
+  const error = b.error ?? (b.ok === false ? 'error' : undefined) ?? (res.ok ? undefined : `http_${res.status}`);
+  if (error) {
+    if (error === 'invalid_grant' || error === 'bad_refresh_token' || error === 'invalid_refresh_token')
+      return { kind: 'invalid_grant', error: safeCode(error) };
+    return { kind: 'rejected', error: safeCode(error) };
+  }
+  const user = quirksOf(p.kind).identity === 'slack' ? b.authed_user : undefined;
+  const access = user?.access_token ?? b.access_token;
+  if (!access) return { kind: 'rejected', error: 'no_access_token' };
+  const expiresIn = user?.expires_in ?? b.expires_in;
+  const scope = user?.scope ?? b.scope;
+  const refresh = user?.refresh_token ?? b.refresh_token;
+  return {
+    kind: 'ok',
+    tokens: {
+      accessToken: new Secret(access),
+      refreshToken: refresh ? new Secret(refresh) : undefined,
+      expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : null,
+      scopes: scope !== undefined ? scope.split(/[ ,]+/).filter(Boolean) : undefined,
+      idToken: b.id_token,
+      vendorId: user?.id,
+    },
+  };
 }

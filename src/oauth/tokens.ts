@@ -4,8 +4,9 @@ import { defaults, type OAuthDeps } from './deps.js';
 import { RedisLock, type HeldLock } from './lock.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
 import type { ConnectionRow, ConnectionStore } from './store.js';
+import { RotatedTokens } from './rotated.js';
 import { RefreshStash } from './stash.js';
-import type { TokenClient, TokenSet } from './tokenclient.js';
+import type { TokenClient } from './tokenclient.js';
 import type { AccessTokenOptions, TokenResult } from './types.js';
 
 /**
@@ -18,6 +19,7 @@ export class TokenService {
   readonly #o: Required<typeof defaults>;
   readonly #lock: RedisLock;
   readonly #stash: RefreshStash;
+  readonly #rotated: RotatedTokens;
 
   constructor(
     private readonly d: OAuthDeps,
@@ -28,6 +30,7 @@ export class TokenService {
     this.#o = { ...defaults, ...d.options };
     this.#lock = new RedisLock(d.redis);
     this.#stash = new RefreshStash(d.redis, d.keyring, this.#o.stashTtlMs);
+    this.#rotated = new RotatedTokens(d, conns, this.#stash, this.#o);
   }
 
   /** A usable token for `userId` at `providerSlug`, or why there is none. */
@@ -92,20 +95,6 @@ export class TokenService {
       vendorAccount: row.vendorLogin,
       scopes: row.scopes,
       expiresAt: row.expiresAt,
-    };
-  }
-
-  /** A token set in hand that the database has not taken (yet): usable now, stashed for the next attempt. */
-  #okUnstored(p: ProviderRow, row: ConnectionRow, t: TokenSet): TokenResult {
-    return {
-      kind: 'ok',
-      token: t.accessToken,
-      connectionId: row.id,
-      providerId: p.id,
-      providerSlug: p.slug,
-      vendorAccount: row.vendorLogin,
-      scopes: t.scopes ?? row.scopes,
-      expiresAt: t.expiresAt,
     };
   }
 
@@ -182,7 +171,7 @@ export class TokenService {
     if (stashed && stashed.fromVersion !== current.version) {
       await this.#stash.drop(current.id); // the row was written since (a reconnect): the stash is stale
     } else if (stashed) {
-      const stored = await this.#store(p, current, stashed.tokens, { attempts: 1, fromStash: true });
+      const stored = await this.#rotated.store(p, current, stashed.tokens, { attempts: 1, fromStash: true });
       if ('kind' in stored) return stored;
       current = stored;
       if (this.#fresh(current)) return current;
@@ -213,7 +202,7 @@ export class TokenService {
       const r = await this.client.refresh(p, refreshToken);
       if (r.kind === 'ok') {
         this.d.metrics?.oauthEvents.inc({ event: 'refresh', result: 'ok' });
-        return this.#store(p, row, r.tokens, { attempts: this.#o.writeAttempts, fromStash: false });
+        return this.#rotated.store(p, row, r.tokens, { attempts: this.#o.writeAttempts, fromStash: false });
       }
       if (r.kind === 'invalid_grant') {
         // Another process may have rotated the refresh token just before us: re-read first.
@@ -238,52 +227,6 @@ export class TokenService {
       detail: { provider: p.slug, reason },
     });
     return { kind: 'unavailable', providerSlug: p.slug, reason };
-  }
-
-  /**
-   * Stores a rotated token set, conditional on the version it replaces (a stale writer loses and
-   * uses the newer row). A write that keeps failing does not lose the set: it is stashed sealed in
-   * Redis and used now; the next refresh stores it before anything is sent to the provider.
-   */
-  async #store(
-    p: ProviderRow,
-    row: ConnectionRow,
-    t: TokenSet,
-    o: { attempts: number; fromStash: boolean },
-  ): Promise<ConnectionRow | TokenResult> {
-    for (let attempt = 0; attempt < o.attempts; attempt++) {
-      if (attempt > 0) await sleep(this.#o.backoffMs * 2 ** (attempt - 1));
-      let won: boolean;
-      try {
-        won = this.conns.writeRefreshed(row, t);
-      } catch (err) {
-        this.d.log.warn(
-          { provider: p.slug, connectionId: row.id, attempt: attempt + 1, err: (err as Error).message },
-          'could not store the refreshed tokens',
-        );
-        continue;
-      }
-      if (o.fromStash) await this.#stash.drop(row.id).catch(() => undefined);
-      if (won) return this.conns.byId(row.id)!;
-      // A stale writer loses: someone else stored a newer token; use theirs.
-      const now = this.conns.byId(row.id);
-      return now && now.status === 'active' ? now : { kind: 'missing', providerId: p.id, providerSlug: p.slug };
-    }
-    if (!o.fromStash) {
-      try {
-        await this.#stash.put(row, row.version, t);
-        this.d.log.error(
-          { provider: p.slug, connectionId: row.id, keepMs: this.#o.stashTtlMs },
-          'the database did not take the rotated tokens; kept them sealed in Redis for the next attempt to store',
-        );
-      } catch (err) {
-        this.d.log.error(
-          { provider: p.slug, connectionId: row.id, err: (err as Error).message },
-          'the rotated tokens could be stored neither in the database nor in Redis; the connection will need re-authorisation',
-        );
-      }
-    }
-    return this.#okUnstored(p, row, t);
   }
 
   #markDead(p: ProviderRow, row: ConnectionRow, reason: string): TokenResult {

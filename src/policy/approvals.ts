@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
-import { approvalRules } from '../db/schema.js';
+import { approvalRules } from '../db/schema/index.js';
 import { globMatch } from './rules.js';
 
 /** `ask`: the model's call waits for the caller; `always`: it runs without asking; `never`: the model may not call it. */

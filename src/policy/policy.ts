@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Secret, Keyring } from '../crypto/index.js';
 import { newId, type Db } from '../db/index.js';
 import { NetGuard } from '../net/index.js';
-import { accessRules, credentialBindings, mcpServers, users } from '../db/schema.js';
+import { accessRules, credentialBindings, mcpServers, users } from '../db/schema/index.js';
 import { ApprovalRules, approvalModes, specificity, type ApprovalMode } from './approvals.js';
 import { SecretStore, type SecretScope } from './secrets.js';
 import { Teams } from './teams.js';
@@ -11,6 +11,7 @@ import { normaliseValue } from './args.js';
 import { describeRule, normaliseGlob, type AccessRule } from './rules.js';
 import { DEFAULT_TIMEOUT_MS, serverInputSchema, type McpServerRow, type ServerInput } from './servers.js';
 import { envNameSchema, headerNameSchema, injectTemplateSchema, parseSource, templateSchema } from './sources.js';
+import { isSecretName, isTeamName } from '../names.js';
 
 /** A command's outcome as a value (the chat core's `Done`). */
 export type Done = { ok: true; message: string } | { ok: false; error: string };
@@ -321,8 +322,7 @@ export class Policy {
   async setSecret(orgId: string, scope: SecretScope, owner: string, name: string, value: Secret): Promise<Done> {
     const scopeId = this.#scopeId(orgId, scope, owner);
     if ('error' in scopeId) return no(scopeId.error);
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
-      return no('The secret name must be 1–64 letters, digits, dots, dashes or underscores.');
+    if (!isSecretName(name)) return no('The secret name must be 1–64 letters, digits, dots, dashes or underscores.');
     this.secrets.set(orgId, scope, scopeId.id, name, value);
     return ok(`Stored ${scope} secret ${name}. Its value is sealed and will not be shown again.`);
   }
@@ -389,8 +389,7 @@ export class Policy {
     }
     if (!name) return no('Which team?');
     if (action === 'create') {
-      if (!/^[A-Za-z0-9_.-]{1,40}$/.test(name))
-        return no('A team name is 1–40 letters, digits, dots, dashes or underscores.');
+      if (!isTeamName(name)) return no('A team name is 1–40 letters, digits, dots, dashes or underscores.');
       return this.teams.create(orgId, name) ? ok(`Created team ${name}.`) : no(`There is already a team ${name}.`);
     }
     const team = this.teams.find(orgId, name);

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { SealError, Secret, type Keyring } from '../crypto/index.js';
 import { newId, type Db } from '../db/index.js';
-import { secrets } from '../db/schema.js';
+import { secrets } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 
 export type SecretScope = 'org' | 'team' | 'user';

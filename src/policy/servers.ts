@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import type { mcpServers } from '../db/schema.js';
+import type { mcpServers } from '../db/schema/index.js';
+import { serverNameSchema } from '../names.js';
 
 export type McpServerRow = typeof mcpServers.$inferSelect;
 
 /** Default per-call deadline when a server does not set its own. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
-const name = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'a server name is 1–40 letters, digits, dashes or underscores');
+const name = serverNameSchema;
 const timeoutMs = z
   .number()
   .int()

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-
-const slug = /^[a-z0-9][a-z0-9_-]{0,39}$/;
-const secretName = /^[A-Za-z0-9_.-]{1,64}$/;
+import { isSecretName, isSlug } from '../names.js';
 
 /** Where one env var or header gets its value, parsed from `oauth:<provider>`, `mcp_oauth`, `org_secret:<n>` … */
 export type BindingSource =
@@ -25,7 +23,7 @@ const sourceSchema = z.string().transform((raw, ctx): BindingSource => {
   };
   switch (kind) {
     case 'oauth':
-      return slug.test(rest)
+      return isSlug(rest)
         ? { kind, provider: rest }
         : bad('oauth:<provider> needs a provider slug (lowercase letters, digits, - and _)');
     case 'mcp_oauth':
@@ -33,7 +31,7 @@ const sourceSchema = z.string().transform((raw, ctx): BindingSource => {
     case 'org_secret':
     case 'team_secret':
     case 'user_secret':
-      return secretName.test(rest)
+      return isSecretName(rest)
         ? { kind, name: rest }
         : bad(`${kind}:<name> needs a secret name (1–64 letters, digits, dots, dashes or underscores)`);
     case 'static':

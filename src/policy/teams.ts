@@ -1,6 +1,6 @@
 import { and, eq, or, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
-import { teamChannels, teamMembers, teams } from '../db/schema.js';
+import { teamChannels, teamMembers, teams } from '../db/schema/index.js';
 
 export type Team = typeof teams.$inferSelect;
 

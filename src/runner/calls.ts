@@ -1,7 +1,7 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import { replyTargetSchema } from '../chat/types.js';
 import type { Db } from '../db/index.js';
-import { toolCalls } from '../db/schema.js';
+import { toolCalls } from '../db/schema/index.js';
 import { toolOutcomeSchema, type ToolOutcome } from './outcome.js';
 
 export type CallRow = typeof toolCalls.$inferSelect;

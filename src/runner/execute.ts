@@ -4,7 +4,7 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv
 import { redactSecrets } from '../crypto/index.js';
 import { argDigest, type AuditLog } from '../audit/index.js';
 import type { Db } from '../db/index.js';
-import { users } from '../db/schema.js';
+import { users } from '../db/schema/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { retryable, resultText, type McpPool } from '../mcp/index.js';

@@ -4,7 +4,7 @@ import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ReplyTarget } from '../chat/types.js';
 import { newId } from '../db/index.js';
-import { toolCalls } from '../db/schema.js';
+import { toolCalls } from '../db/schema/index.js';
 import type { AppEventMap, AppEvents } from '../events.js';
 import { workerConnection } from '../redis/index.js';
 import type { CallRow } from './calls.js';

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
-import type { ConsentPage, OAuthService } from '../oauth/index.js';
+import type { ConsentPage, FlowProblem, OAuthService } from '../oauth/index.js';
+import { flowText } from './flow-text.js';
 import type { WebEnv } from './server.js';
 
 /** Limits of the `/oauth/*` query strings; larger or malformed ones get a 400. */
@@ -41,6 +42,12 @@ function page(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${esc(title)} · onbehalf</title><style>${STYLE}</style><script>${SCRIPT}</script></head><body><h1>${esc(title)}</h1>${body}</body></html>`,
     status,
   );
+}
+
+/** A connect page that stopped with nothing changed, worded by `flowText`. */
+function stopped(c: Context<WebEnv>, out: { status: 400 | 403 | 404 | 409 | 502; problem: FlowProblem }) {
+  const t = flowText(out.problem);
+  return page(c, out.status, t.title, `<p>${esc(t.message)}</p>`);
 }
 
 /** Decodes a raw query strictly: too long, non-UTF-8 or repeated parameters are refused. */
@@ -86,7 +93,7 @@ export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): 
     const t = parsed.q['t'];
     if (!t) return page(c, 400, 'Bad link', nothing('This link is missing its token.'));
     const out = await oauth.page(t);
-    if (out.kind === 'error') return page(c, out.status, out.title, `<p>${esc(out.message)}</p>`);
+    if (out.kind === 'error') return stopped(c, out);
     return page(c, 200, `Connect ${out.provider}`, consentBody(out), out.formTargets);
   });
 
@@ -110,7 +117,7 @@ export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): 
     const t = parsed.q['t'];
     if (!t) return page(c, 400, 'Bad link', nothing('This form is missing its link.'));
     const out = await oauth.continue(t, parsed.q['csrf'], getCookie(c, COOKIE));
-    if (out.kind === 'error') return page(c, out.status, out.title, `<p>${esc(out.message)}</p>`);
+    if (out.kind === 'error') return stopped(c, out);
     setCookie(c, COOKIE, out.browser, { httpOnly: true, sameSite: 'Lax', secure, path: '/oauth', maxAge: 3600 });
     c.header('Cache-Control', 'no-store');
     c.header('Referrer-Policy', 'no-referrer');
@@ -122,7 +129,7 @@ export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): 
     if (!parsed.ok) return page(c, 400, 'Bad sign-in answer', nothing(parsed.why));
     const { state, code, error, error_description: desc, iss } = parsed.q;
     const out = await oauth.callback({ state, code, error, error_description: desc, iss }, getCookie(c, COOKIE));
-    if (out.kind === 'error') return page(c, out.status, out.title, `<p>${esc(out.message)}</p>`);
+    if (out.kind === 'error') return stopped(c, out);
     if (out.kind === 'redirect') {
       c.header('Cache-Control', 'no-store');
       c.header('Referrer-Policy', 'no-referrer');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { Secret } from '../../src/crypto/index.js';
 import { newId } from '../../src/db/index.js';
-import { threadMessages } from '../../src/db/schema.js';
+import { threadMessages } from '../../src/db/schema/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { fingerprint, startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';

@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { Keyring, LinkSigner, Secret, SealError, SealedValueMismatch } from '../../src/crypto/index.js';
 import { getTableColumns, getTableName, is } from 'drizzle-orm';
 import { SQLiteTable } from 'drizzle-orm/sqlite-core';
-import * as schema from '../../src/db/schema.js';
+import * as schema from '../../src/db/schema/index.js';
 import { sealedColumns, sealedTables } from '../../src/db/sealed.js';
 import { testKey } from '../support/env.js';
 
@@ -97,8 +97,8 @@ describe('sealing', () => {
     expect(sealedColumns).toEqual([
       { table: 'connected_accounts', column: 'access_token_sealed' },
       { table: 'connected_accounts', column: 'refresh_token_sealed' },
-      { table: 'oauth_states', column: 'code_verifier_sealed' },
       { table: 'oauth_providers', column: 'client_secret_sealed' },
+      { table: 'oauth_states', column: 'code_verifier_sealed' },
       { table: 'secrets', column: 'value_sealed' },
       { table: 'workspaces', column: 'bot_token_sealed' },
     ]);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { openDb, runMigrations, newId } from '../../src/db/index.js';
 import { Keyring, rotateKeys } from '../../src/crypto/index.js';
-import { connectedAccounts, oauthProviders, orgs, secrets, users, linkedAccounts } from '../../src/db/schema.js';
+import { connectedAccounts, oauthProviders, orgs, secrets, users, linkedAccounts } from '../../src/db/schema/index.js';
 import { sealedTables } from '../../src/db/sealed.js';
 import { tempDir, testKey } from '../support/env.js';
 import { runCli } from '../support/cli.js';

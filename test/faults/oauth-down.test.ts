@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/crypto/index.js';
-import { connectedAccounts } from '../../src/db/schema.js';
+import { connectedAccounts } from '../../src/db/schema/index.js';
 import { shellIdentity } from '../../src/platforms/shell/index.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';

@@ -12,7 +12,7 @@ import {
   teams,
   users,
   workspaces,
-} from '../../src/db/schema.js';
+} from '../../src/db/schema/index.js';
 import { OrgJoins } from '../../src/identity/index.js';
 import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';

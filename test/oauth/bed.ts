@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { connectedAccounts, oauthStates } from '../../src/db/schema.js';
+import { connectedAccounts, oauthStates } from '../../src/db/schema/index.js';
 import type { AppEventMap } from '../../src/events.js';
 import type { OAuthService } from '../../src/oauth/index.js';
 import type { AppOptions } from '../../src/app.js';

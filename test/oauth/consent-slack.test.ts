@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { Secret } from '../../src/crypto/index.js';
-import { connectedAccounts } from '../../src/db/schema.js';
+import { connectedAccounts } from '../../src/db/schema/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { authorizeInBrowser, OAuthTestServer, TestBrowser } from '../support/oauth-server.js';
 import { startTestRedis } from '../support/redis.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { world, type World } from '../support/world.js';
 import { eq } from 'drizzle-orm';
-import { connectedAccounts, oauthStates, usedLinks } from '../../src/db/schema.js';
+import { connectedAccounts, oauthStates, usedLinks } from '../../src/db/schema/index.js';
 import type { TestApp } from '../support/app.js';
 import { fingerprint, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import {

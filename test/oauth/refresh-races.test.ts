@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
-import { connectedAccounts } from '../../src/db/schema.js';
+import { connectedAccounts } from '../../src/db/schema/index.js';
 import { sealedTables } from '../../src/db/sealed.js';
 import { OAuthService, type OAuthOptions } from '../../src/oauth/index.js';
 import { NetGuard } from '../../src/net/index.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { connectedAccounts } from '../../src/db/schema.js';
+import { connectedAccounts } from '../../src/db/schema/index.js';
 import { continueFlow } from '../support/oauth-server.js';
 import { oauthBed, type Bed } from './bed.js';
 import { sealedTables } from '../../src/db/sealed.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { oauthStates } from '../../src/db/schema.js';
+import { oauthStates } from '../../src/db/schema/index.js';
 import { Secret } from '../../src/crypto/index.js';
 import { authorizeInBrowser, OAuthTestServer, pressContinue, TestBrowser } from '../support/oauth-server.js';
 import { oauthBed, type Bed } from './bed.js';

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
-import { connectedAccounts } from '../../src/db/schema.js';
+import { connectedAccounts } from '../../src/db/schema/index.js';
 import { childEnv } from '../support/cli.js';
 import { oauthBed, type Bed } from './bed.js';
 

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { lookup } from 'node:dns/promises';
 import type { AddressInfo } from 'node:net';
 import { newId } from '../../src/db/index.js';
-import { mcpServers, oauthProviders } from '../../src/db/schema.js';
+import { mcpServers, oauthProviders } from '../../src/db/schema/index.js';
 import { eq } from 'drizzle-orm';
 import { oauthBed, type Bed } from './bed.js';
 import { authorizeInBrowser } from '../support/oauth-server.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring, Secret } from '../../src/crypto/index.js';
 import { openDb, type Db } from '../../src/db/index.js';
-import { secrets } from '../../src/db/schema.js';
+import { secrets } from '../../src/db/schema/index.js';
 import { Identity } from '../../src/identity/index.js';
 import { decide, globMatch, parseSource, Policy } from '../../src/policy/index.js';
 import { NetGuard } from '../../src/net/index.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { and, eq } from 'drizzle-orm';
-import { toolCalls } from '../../src/db/schema.js';
+import { toolCalls } from '../../src/db/schema/index.js';
 import { world } from '../support/world.js';
 
 /** One line, no stack trace: what every refusal must look like. */

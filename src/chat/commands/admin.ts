@@ -5,6 +5,7 @@ import { options } from '../parse.js';
 import type { JoinBlocker } from '../../identity/index.js';
 import type { CommandContext, CommandReply, CommandSpec } from '../router.js';
 import type { Done } from '../services.js';
+import { isSecretName } from '../../names.js';
 
 const say = (text: string): CommandReply => ({ private: { text } });
 const text = (r: Done): CommandReply => say(r.ok ? r.message : r.error);
@@ -71,7 +72,7 @@ function secretOwner(
   ownerRef: string | undefined,
 ): { error: string } | { scope: 'org' | 'team' | 'user'; name: string; owner: string } {
   if (scope !== 'org' && scope !== 'team' && scope !== 'user') return { error: 'The scope must be org, team or user.' };
-  if (!name || !/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+  if (!name || !isSecretName(name))
     return { error: 'The secret name must be 1–64 letters, digits, dots, dashes or underscores.' };
   if (scope === 'org') return { scope, name, owner: ctx.org.id };
   if (scope === 'team')

@@ -2,9 +2,9 @@ import { identityKey } from '../../identity/index.js';
 import { duplicateKey } from '../../policy/index.js';
 import type { CommandContext, CommandReply, CommandSpec } from '../router.js';
 import { helpText } from '../router.js';
+import { isSlug } from '../../names.js';
 
 const say = (text: string): CommandReply => ({ private: { text } });
-const providerSlug = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
 /** The members' commands of `/onbehalf`. */
 export const memberCommands: CommandSpec[] = [
@@ -130,7 +130,7 @@ export const memberCommands: CommandSpec[] = [
       }
       const slug = args[0];
       const providers = await ctx.services.oauth.listProviders(ctx.org.id);
-      if (!slug || !providerSlug.test(slug))
+      if (!slug || !isSlug(slug))
         return say(
           `Which provider? Use: \`/onbehalf connect <provider>\`. Available: ${providers.map((p) => p.slug).join(', ') || 'none yet'}.`,
         );

@@ -4,6 +4,7 @@ import type { Secret } from '../../crypto/index.js';
 import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
 import { FormIds } from './forms.js';
 import { FORM_BUTTON_PREFIX, formButtonRow, messageBodies, type DiscordMessageBody } from './render.js';
+import { CodedError } from '../../errors.js';
 
 /** Discord's default REST base. */
 export const DISCORD_API_DEFAULT = 'https://discord.com/api';
@@ -11,7 +12,7 @@ export const DISCORD_API_DEFAULT = 'https://discord.com/api';
 export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
 
 /** A Discord REST call failed; the message names the status and Discord's code, never a token or URL. */
-export class DiscordSendError extends Error {
+export class DiscordSendError extends CodedError {
   readonly code = 'discord_send_failed';
   constructor(
     readonly status: number | undefined,

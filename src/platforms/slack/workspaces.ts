@@ -2,7 +2,7 @@ import type { Installation, InstallationQuery, InstallationStore } from '@slack/
 import { and, eq } from 'drizzle-orm';
 import { Secret, type Keyring } from '../../crypto/index.js';
 import type { Db } from '../../db/index.js';
-import { workspaces } from '../../db/schema.js';
+import { workspaces } from '../../db/schema/index.js';
 import { sealedTables } from '../../db/sealed.js';
 import type { Identity } from '../../identity/index.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../../src/app.js';
-import { secrets } from '../../../src/db/schema.js';
+import { secrets } from '../../../src/db/schema/index.js';
 import { FakeDiscord, snowflake, type FakeUser } from '../../support/discord-fake.js';
 import { tempDir, testConfig } from '../../support/env.js';
 import { LogCapture } from '../../support/logs.js';

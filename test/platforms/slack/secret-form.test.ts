@@ -4,7 +4,7 @@ import { createApp, type App } from '../../../src/app.js';
 import { ChatCore, type ChatServices } from '../../../src/chat/index.js';
 import { LinkCodes, OrgJoins } from '../../../src/identity/index.js';
 import { Policy } from '../../../src/policy/index.js';
-import { secrets } from '../../../src/db/schema.js';
+import { secrets } from '../../../src/db/schema/index.js';
 import { tempDir, testConfig } from '../../support/env.js';
 import { LogCapture } from '../../support/logs.js';
 import { startSlackApi, type SlackApi } from '../../support/slack-api.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { Secret } from '../../../src/crypto/index.js';
-import { users, workspaces } from '../../../src/db/schema.js';
+import { users, workspaces } from '../../../src/db/schema/index.js';
 import { startSlackBed, type SlackBed } from './harness.js';
 import { sealedTables } from '../../../src/db/sealed.js';
 

@@ -1,0 +1,76 @@
+// Tool calls (queued, parked, held, done) and the conversation turns the agent remembers.
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { createdAt, id } from './columns.js';
+import { orgId, users } from './identity.js';
+
+/** One call of one tool for one user, including parked and held ones. */
+export const toolCalls = sqliteTable(
+  'tool_calls',
+  {
+    id: id(),
+    orgId: orgId(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    serverId: text('server_id').notNull(),
+    tool: text('tool').notNull(),
+    args: text('args', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    status: text('status', {
+      enum: [
+        'queued',
+        'running',
+        'parked',
+        'awaiting_approval',
+        'succeeded',
+        'failed',
+        'denied',
+        'cancelled',
+        'interrupted',
+      ],
+    }).notNull(),
+    /** Provider whose grant the parked call waits for. */
+    parkedProviderId: text('parked_provider_id'),
+    /** Where the result goes (platform, channel, thread, user), as JSON. */
+    replyTarget: text('reply_target', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    /** The agent turn this call belongs to, if any. */
+    turnId: text('turn_id'),
+    requestId: text('request_id').notNull(),
+    outcome: text('outcome', { mode: 'json' }).$type<Record<string, unknown>>(),
+    /** Where the answer is delivered: the placeholder message to edit, or a marker that a post began. */
+    delivery: text('delivery', { mode: 'json' }).$type<Record<string, unknown>>(),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    index('tool_calls_parked').on(t.orgId, t.userId, t.status, t.parkedProviderId),
+    index('tool_calls_status').on(t.status, t.updatedAt),
+  ],
+);
+
+/** Recent turns of a conversation thread, the agent's memory, each with its author. */
+export const threadMessages = sqliteTable(
+  'thread_messages',
+  {
+    id: id(),
+    orgId: orgId(),
+    threadKey: text('thread_key').notNull(),
+    role: text('role', { enum: ['user', 'assistant', 'tool'] }).notNull(),
+    content: text('content').notNull(),
+    /** Whose turn: who wrote a `user` row, whom an `assistant` row answered, whose call a `tool` row was. Null on rows from before authors were kept. */
+    userId: text('user_id'),
+    /** Display name of the author: the person (`user`), the bot (`assistant`), `server.tool` (`tool`). */
+    author: text('author'),
+    /** The turn the row belongs to (a resumed call finds its question by it). */
+    requestId: text('request_id'),
+    /** `tool` rows: the call (runner call id, server, tool, arguments). */
+    toolCall: text('tool_call', { mode: 'json' }).$type<{
+      callId: string;
+      server: string;
+      tool: string;
+      args: Record<string, unknown>;
+    }>(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('thread_messages_thread').on(t.orgId, t.threadKey, t.createdAt)],
+);

@@ -1,0 +1,186 @@
+import { eq } from 'drizzle-orm';
+import { oauthProviders, orgs, providerExtra, users } from '../db/schema/index.js';
+import { redirectUriOf } from './authorize.js';
+import type { OAuthDeps } from './deps.js';
+import { fail, type CallbackOutcome, type CallbackParams, type FlowError } from './pages.js';
+import type { ProviderRow } from './providers.js';
+import type { FlowStates, StateRow } from './states.js';
+import type { ConnectionStore } from './store.js';
+import type { TokenClient, TokenSet, VendorIdentity } from './tokenclient.js';
+
+type Who = { orgId: string; userId: string; providerId: string; providerSlug: string };
+
+/**
+ * The provider leg's answer becomes a grant: the code is exchanged with the verifier and the
+ * tokens stored sealed, held when the vendor account is new to the user and the browser was not
+ * proven to be theirs; another person's vendor account is refused.
+ */
+export class GrantStep {
+  constructor(
+    private readonly d: OAuthDeps,
+    private readonly conns: ConnectionStore,
+    private readonly client: TokenClient,
+    private readonly states: FlowStates,
+  ) {}
+
+  /** The callback of the provider leg, its state already claimed. */
+  async finish(row: StateRow, q: CallbackParams): Promise<CallbackOutcome> {
+    const p = this.d.db.select().from(oauthProviders).where(eq(oauthProviders.id, row.providerId)).get();
+    if (!p) return fail(404, { kind: 'state_provider_gone' });
+    // RFC 9207: a response from another issuer is discarded without showing its error fields.
+    if (row.issuer && (q.iss !== undefined || providerExtra(p).issParameterSupported === true)) {
+      if (!q.iss || q.iss.replace(/\/+$/, '') !== row.issuer.replace(/\/+$/, '')) {
+        this.d.log.warn({ provider: p.slug }, 'callback from an unexpected issuer discarded');
+        return fail(400, { kind: 'wrong_issuer' });
+      }
+    }
+    const who: Who = { orgId: row.orgId, userId: row.userId, providerId: p.id, providerSlug: p.slug };
+    if (q.error) return this.#providerError(row, p, who, q);
+    if (!q.code) return fail(400, { kind: 'code_missing' });
+    const verifier = this.states.verifier(row, 'connect');
+    if (!verifier) return fail(400, { kind: 'verifier_mismatch' });
+    const ex = await this.client.exchange(p, q.code, verifier, redirectUriOf(this.d.publicUrl));
+    if (ex.kind !== 'ok') {
+      const reason = ex.kind === 'transient' ? ex.reason : ex.error;
+      const error =
+        ex.kind === 'transient' ? 'provider_unavailable' : ex.kind === 'invalid_grant' ? 'invalid_grant' : ex.error;
+      this.d.events.emit('connection.failed', { ...who, error });
+      this.#auditFailed(row, p, { reason });
+      this.d.log.warn({ provider: p.slug, reason }, 'code exchange failed');
+      return fail(502, { kind: 'exchange_failed', provider: p.displayName, reason });
+    }
+    const identity = await this.client.identity(p, ex.tokens);
+    const user = this.d.db.select().from(users).where(eq(users.id, row.userId)).get();
+    const org = this.d.db.select().from(orgs).where(eq(orgs.id, row.orgId)).get();
+    const names = { userName: user?.displayName ?? 'you', org: org ? org.name : null };
+    // One vendor account, one person: unless an admin allowed sharing, another user's account is refused.
+    const owner =
+      providerExtra(p).shareVendorAccounts === true
+        ? undefined
+        : this.conns.ownerOfVendorAccount(row.orgId, p.id, identity, row.userId);
+    if (owner) return this.#refuseTaken(row, p, who, identity, owner.userId, names);
+    return this.#store(row, p, who, ex.tokens, identity, names);
+  }
+
+  #auditFailed(row: StateRow, p: ProviderRow, detail: Record<string, unknown>): void {
+    this.d.audit.write({
+      orgId: row.orgId,
+      category: 'connection',
+      action: 'connect',
+      onBehalfOfUserId: row.userId,
+      outcome: 'failed',
+      detail: { provider: p.slug, ...detail },
+    });
+  }
+
+  /** The provider answered with an error (the person declined, or something else). */
+  #providerError(row: StateRow, p: ProviderRow, who: Who, q: CallbackParams): FlowError {
+    const code = q.error!.replace(/[^a-z0-9_]/gi, '').slice(0, 64);
+    this.d.events.emit('connection.failed', { ...who, error: code });
+    this.#auditFailed(row, p, { error: code });
+    return code === 'access_denied'
+      ? fail(400, { kind: 'declined', provider: p.displayName })
+      : fail(400, { kind: 'provider_error', provider: p.displayName, code, description: q.error_description });
+  }
+
+  /** The vendor account is already connected for another person: refused, and both told in chat. */
+  #refuseTaken(
+    row: StateRow,
+    p: ProviderRow,
+    who: Who,
+    identity: VendorIdentity,
+    ownerUserId: string,
+    names: { userName: string; org: string | null },
+  ): FlowError {
+    this.d.metrics?.oauthEvents.inc({ event: 'connect', result: 'refused' });
+    this.d.audit.write({
+      orgId: row.orgId,
+      category: 'connection',
+      action: 'connect',
+      onBehalfOfUserId: row.userId,
+      vendorAccount: identity.login,
+      decision: 'denied',
+      outcome: 'vendor_account_taken',
+      detail: { provider: p.slug, connectedFor: ownerUserId },
+    });
+    this.d.events.emit('connection.refused', { ...who, vendorLogin: identity.login, ownerUserId });
+    const ownerName =
+      this.d.db.select().from(users).where(eq(users.id, ownerUserId)).get()?.displayName ?? 'another person';
+    return fail(409, {
+      kind: 'vendor_account_taken',
+      provider: p.displayName,
+      login: identity.login,
+      ownerName,
+      ...names,
+    });
+  }
+
+  /** Stores the grant (held unless the browser was proven or the vendor account is known) and announces it. */
+  #store(
+    row: StateRow,
+    p: ProviderRow,
+    who: Who,
+    tokens: TokenSet,
+    identity: VendorIdentity,
+    names: { userName: string; org: string | null },
+  ): CallbackOutcome {
+    const verified = row.phase === 'connect+signed_in';
+    const previous = this.conns.find(row.orgId, row.userId, p.id);
+    const known = previous !== undefined && previous.status !== 'held' && sameVendorAccount(previous, identity);
+    const held = !verified && !known;
+    const status = held ? 'held' : 'active';
+    const conn = this.conns.saveGrant(
+      row.orgId,
+      row.userId,
+      p.id,
+      tokens,
+      tokens.scopes ?? row.scopes,
+      identity,
+      status,
+    );
+    this.d.metrics?.oauthEvents.inc({ event: 'connect', result: held ? 'held' : 'ok' });
+    this.d.audit.write({
+      orgId: row.orgId,
+      category: 'connection',
+      action: 'connect',
+      actorUserId: row.userId,
+      onBehalfOfUserId: row.userId,
+      connectionIds: [conn.id],
+      vendorAccount: identity.login,
+      outcome: held ? 'held' : 'connected',
+      detail: { provider: p.slug, scopes: conn.scopes, signedIn: verified },
+    });
+    this.d.log.info(
+      { provider: p.slug, connectionId: conn.id, userId: row.userId, held },
+      held ? 'account connected, held until the user confirms' : 'account connected',
+    );
+    const e = {
+      ...who,
+      connectionId: conn.id,
+      vendorLogin: identity.login,
+      resumeCallId: row.resumeCallId ?? undefined,
+    };
+    if (held) this.d.events.emit('connection.held', e);
+    else this.d.events.emit('connection.active', e);
+    const { userName, org } = names;
+    return {
+      kind: 'connected',
+      held,
+      provider: p.displayName,
+      providerSlug: p.slug,
+      vendorLogin: identity.login,
+      userName,
+      orgName: org ?? '',
+    };
+  }
+}
+
+/** Whether a stored grant acts as the same vendor account (by id, else login; unknown on both sides counts as the same). */
+export function sameVendorAccount(
+  row: { vendorAccountId: string | null; vendorLogin: string | null },
+  who: VendorIdentity,
+): boolean {
+  if (row.vendorAccountId && who.id) return row.vendorAccountId === who.id;
+  if (row.vendorLogin && who.login) return row.vendorLogin === who.login;
+  return !who.id && !who.login;
+}
