@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprint } from '../support/mcp-servers/index.js';
+import { world, type World } from '../support/world.js';
 import { ShellOutbound } from '../../src/platforms/shell/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startTestRedis } from '../support/redis.js';
 import { ShellSession } from '../support/shell.js';
+import { fingerprint } from '../support/mcp-servers/index.js';
+import { startTestApp, type TestApp } from '../support/app.js';
 import { OAuthTestServer, authorizeInBrowser } from '../support/oauth-server.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { startLlmServer, toolResults, type LlmRequest, type LlmReply } from '../support/llm-server.js';
 
 /** The scripted model: call `tools__whoami` once, then answer with what the tool returned. */
@@ -25,16 +25,12 @@ function model(req: LlmRequest): LlmReply {
 }
 
 describe('the agent with an LLM', () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let t: TestApp;
   let oauth: OAuthTestServer;
   let mcp: TestMcpHttpServer;
   let llm: Awaited<ReturnType<typeof startLlmServer>>;
-  const sessions = new Map<string, ShellSession>();
-  const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
-    return sessions.get(user)!;
-  };
+  const as = (user: string) => w.as(user);
   const connect = async (user: string, link: string) => {
     oauth.login = `${user}-at-vendor`;
     const r = await authorizeInBrowser(link);
@@ -47,18 +43,9 @@ describe('the agent with an LLM', () => {
   };
 
   beforeAll(async () => {
-    redis = await startTestRedis();
-    oauth = await OAuthTestServer.start();
-    mcp = await startMcpHttpServer();
-    llm = await startLlmServer(model);
-    t = await startTestApp({
-      REDIS_URL: redis.url,
-      ONBEHALF_ADMINS: 'shell:local:ada',
-      LLM_BASE_URL: llm.baseUrl,
-      LLM_MODEL: 'scripted',
-      LLM_API_KEY: 'llm-key-canary',
-    });
-    t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
+    w = await world({ env: { ONBEHALF_ADMINS: 'shell:local:ada', LLM_API_KEY: 'llm-key-canary' }, llm: model });
+    ({ t, oauth, mcp } = w);
+    llm = w.llm!;
     const e = oauth.endpoints;
     const ada = as('ada');
     await ada.send(
@@ -69,9 +56,7 @@ describe('the agent with an LLM', () => {
     await ada.send('/onbehalf admin bind tools header Authorization oauth:gh --template "Bearer {token}"');
   });
   afterAll(async () => {
-    for (const s of sessions.values()) await s.close();
-    await t?.stop();
-    await Promise.all([redis?.stop(), oauth?.stop(), mcp?.stop(), llm?.close()]);
+    await w?.stop();
   });
 
   it("calls the tool the model asks for with the caller's own token, and answers with its output", async () => {
@@ -124,7 +109,7 @@ describe('the agent with an LLM', () => {
     expect(max.output).not.toContain(token);
     expect(mcp.calls.at(-1)?.seen['x-shared-key']).toBe('org-secret-for-model-canary');
     expect(JSON.stringify(llm.requests)).not.toContain('org-secret-for-model-canary');
-    for (const session of sessions.values()) expect(session.output).not.toContain('org-secret-for-model-canary');
+    for (const session of w.sessions.values()) expect(session.output).not.toContain('org-secret-for-model-canary');
     expect(t.logs.containing('org-secret-for-model-canary')).toEqual([]);
   });
 

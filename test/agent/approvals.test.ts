@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShellOutbound } from '../../src/platforms/shell/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startTestRedis } from '../support/redis.js';
-import { ShellSession } from '../support/shell.js';
+import { world, type World } from '../support/world.js';
+import type { TestApp } from '../support/app.js';
 import { OAuthTestServer, authorizeInBrowser } from '../support/oauth-server.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { startLlmServer, toolResults, type LlmRequest, type LlmReply } from '../support/llm-server.js';
 
 const textOf = (m: LlmRequest['messages'][number]) =>
@@ -32,16 +30,12 @@ function model(req: LlmRequest): LlmReply {
 }
 
 describe('tools that change things wait for the caller (shell)', () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let t: TestApp;
   let oauth: OAuthTestServer;
   let mcp: TestMcpHttpServer;
   let llm: Awaited<ReturnType<typeof startLlmServer>>;
-  const sessions = new Map<string, ShellSession>();
-  const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
-    return sessions.get(user)!;
-  };
+  const as = (user: string) => w.as(user);
   const notes = (text: string) => mcp.calls.filter((c) => c.tool === 'create_note' && c.args['text'] === text);
   const row = (callId: string) => t.app.runner.executor.calls.get(callId)!;
   const auditOf = (callId: string) =>
@@ -59,17 +53,9 @@ describe('tools that change things wait for the caller (shell)', () => {
   };
 
   beforeAll(async () => {
-    redis = await startTestRedis();
-    oauth = await OAuthTestServer.start();
-    mcp = await startMcpHttpServer();
-    llm = await startLlmServer(model);
-    t = await startTestApp({
-      REDIS_URL: redis.url,
-      ONBEHALF_ADMINS: 'shell:local:ada',
-      LLM_BASE_URL: llm.baseUrl,
-      LLM_MODEL: 'scripted',
-    });
-    t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
+    w = await world({ env: { ONBEHALF_ADMINS: 'shell:local:ada' }, llm: model });
+    ({ t, oauth, mcp } = w);
+    llm = w.llm!;
     const e = oauth.endpoints;
     const ada = as('ada');
     await ada.send(
@@ -92,9 +78,7 @@ describe('tools that change things wait for the caller (shell)', () => {
     }
   });
   afterAll(async () => {
-    for (const s of sessions.values()) await s.close();
-    await t?.stop();
-    await Promise.all([redis?.stop(), oauth?.stop(), mcp?.stop(), llm?.close()]);
+    await w?.stop();
   });
 
   it("the model's create_note waits for Alice; Bob cannot approve it; two approvals run it once (SECURITY 35)", async () => {

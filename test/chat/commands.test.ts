@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { world, type World } from '../support/world.js';
 import { fingerprint } from '../support/mcp-servers/index.js';
 import { readFileSync } from 'node:fs';
-import { ShellOutbound } from '../../src/platforms/shell/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startTestRedis } from '../support/redis.js';
-import { ShellSession } from '../support/shell.js';
+import type { TestApp } from '../support/app.js';
 import { OAuthTestServer, authorizeInBrowser } from '../support/oauth-server.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
 
 /** One line, no stack trace: what every refusal must look like. */
 function oneLine(out: string) {
@@ -17,27 +15,18 @@ function oneLine(out: string) {
 }
 
 describe('/onbehalf through the shell platform', () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let t: TestApp;
   let oauth: OAuthTestServer;
   let mcp: TestMcpHttpServer;
-  const sessions = new Map<string, ShellSession>();
-  const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
-    return sessions.get(user)!;
-  };
+  const as = (user: string) => w.as(user);
 
   beforeAll(async () => {
-    redis = await startTestRedis();
-    oauth = await OAuthTestServer.start();
-    mcp = await startMcpHttpServer();
-    t = await startTestApp({ REDIS_URL: redis.url, ONBEHALF_ADMINS: 'shell:local:ada,discord:G-max:4242' });
-    t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
+    w = await world({ env: { ONBEHALF_ADMINS: 'shell:local:ada,discord:G-max:4242' } });
+    ({ t, oauth, mcp } = w);
   });
   afterAll(async () => {
-    for (const s of sessions.values()) await s.close();
-    await t?.stop();
-    await Promise.all([redis?.stop(), oauth?.stop(), mcp?.stop()]);
+    await w?.stop();
   });
 
   it('help lists member commands, and admin commands only to admins', async () => {

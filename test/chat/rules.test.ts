@@ -1,27 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/crypto/index.js';
-import { ShellOutbound } from '../../src/platforms/shell/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { fingerprint, startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
-import { OAuthTestServer, authorizeInBrowser } from '../support/oauth-server.js';
-import { startTestRedis } from '../support/redis.js';
-import { ShellSession } from '../support/shell.js';
+import { world, type World } from '../support/world.js';
 import { wordsOf } from '../support/said.js';
+import { Secret } from '../../src/crypto/index.js';
+import type { TestApp } from '../support/app.js';
+import { fingerprint, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { OAuthTestServer, authorizeInBrowser } from '../support/oauth-server.js';
 
 /**
  * Attacks on argument rules, header templates and the catalog through the real `run` and `tools`
  * commands of the shell platform, against a real MCP server that records what it received.
  */
 describe('rules, header templates and catalogs as an attacker meets them', () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let t: TestApp;
   let oauth: OAuthTestServer;
   let mcp: TestMcpHttpServer;
-  const sessions = new Map<string, ShellSession>();
-  const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
-    return sessions.get(user)!;
-  };
+  const as = (user: string) => w.as(user);
   const orgId = () => t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' }).user.orgId;
   const userId = (u: string) => t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: u }).user.id;
 
@@ -37,11 +31,8 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
   }
 
   beforeAll(async () => {
-    redis = await startTestRedis();
-    oauth = await OAuthTestServer.start();
-    mcp = await startMcpHttpServer({ callerTools: true });
-    t = await startTestApp({ REDIS_URL: redis.url, ONBEHALF_ADMINS: 'shell:local:ada' });
-    t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
+    w = await world({ env: { ONBEHALF_ADMINS: 'shell:local:ada' }, mcp: { callerTools: true } });
+    ({ t, oauth, mcp } = w);
     const ada = as('ada');
     expect(await ada.send(`/onbehalf admin server add open http ${mcp.url}`)).toMatch(/Added http server open/);
     expect(await ada.send('/onbehalf admin allow open echo --arg repo=acme/* --inject email={user.id}')).toMatch(
@@ -51,9 +42,7 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     expect(await ada.send('/onbehalf admin allow open whoami')).toMatch(/Added rule/);
   });
   afterAll(async () => {
-    for (const s of sessions.values()) await s.close();
-    await t?.stop();
-    await Promise.all([redis?.stop(), oauth?.stop(), mcp?.stop()]);
+    await w?.stop();
   });
 
   it('variants of a denied repository never reach the server', async () => {

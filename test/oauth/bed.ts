@@ -1,45 +1,36 @@
 import { eq } from 'drizzle-orm';
-import { Secret } from '../../src/crypto/index.js';
 import { connectedAccounts, oauthStates } from '../../src/db/schema/index.js';
 import type { ConnectionHooks } from '../../src/oauth/index.js';
 import type { OAuthService } from '../../src/oauth/index.js';
-import { freePort } from '../../src/redis/index.js';
 import type { AppOptions } from '../../src/app.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { authorizeInBrowser, OAuthTestServer, TestBrowser, type OAuthServerOptions } from '../support/oauth-server.js';
+import type { OAuthServerOptions, TestBrowser } from '../support/oauth-server.js';
+import { world } from '../support/world.js';
 
 /** Canary values that must never appear in a log line. */
 export const CLIENT_SECRET = 'client-secret-canary-7f3a';
 
-/** The real app (serve mode, PUBLIC_URL = its own loopback URL) + a loopback OAuth server + Alice in Acme with provider `vendor`. */
+/**
+ * The world for OAuth tests: the real app (serve mode, PUBLIC_URL = its own loopback URL, its private
+ * redis) + a loopback OAuth server + Alice in Acme with provider `vendor`.
+ */
 export async function oauthBed(
   opts: { server?: OAuthServerOptions; env?: Record<string, string>; app?: Pick<AppOptions, 'net'> } = {},
 ) {
-  const port = await freePort();
-  const t: TestApp = await startTestApp(
-    { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...opts.env },
-    'serve',
-    opts.app,
-  );
-  const server = await OAuthTestServer.start(opts.server);
-  const oauth: OAuthService = t.app.oauth;
-  const { org, user } = t.app.identity.resolve({
-    platform: 'shell',
-    workspaceId: 'local',
-    userId: 'alice',
-    displayName: 'Alice',
+  const w = await world({
+    users: ['alice'],
+    displayNames: { alice: 'Alice' },
     workspaceName: 'Acme',
+    provider: 'vendor',
+    client: { secret: CLIENT_SECRET },
+    oauth: opts.server,
+    redis: false,
+    shell: false,
+    env: opts.env,
+    app: opts.app,
   });
-  const added = await oauth.addProvider(org.id, {
-    slug: 'vendor',
-    kind: 'oauth2',
-    clientId: 'client-1',
-    clientSecret: new Secret(CLIENT_SECRET),
-    scopes: ['repo'],
-    issuer: server.issuer,
-    ...server.endpoints,
-  });
-  if (!added.ok) throw new Error(JSON.stringify(added.error));
+  const { t, oauth: server } = w;
+  const oauth: OAuthService = t.app.oauth;
+  const { org, user } = t.app.identity.resolve(w.user('alice').identity);
   // What the OAuth engine told the rest of the product, recorded after the product's own hooks ran.
   const events: { name: keyof ConnectionHooks; payload: unknown }[] = [];
   const record = (name: keyof ConnectionHooks) => async (payload: unknown) => void events.push({ name, payload });
@@ -69,27 +60,12 @@ export async function oauthBed(
       linkOpts: { resumeCallId?: string; extraScopes?: string[] } = {},
       opts: { confirm?: boolean; browser?: TestBrowser } = {},
     ) {
-      const link = await oauth.connectLink(org.id, userId, slug, linkOpts);
-      const step = await authorizeInBrowser(link, opts.browser);
-      if (!('callbackUrl' in step)) throw new Error(`start failed: ${step.status} ${step.body}`);
-      const res = await step.browser.fetch(step.callbackUrl);
-      const html = await res.text();
-      if (
-        opts.confirm !== false &&
-        (await oauth.listConnections(org.id, userId)).some((c) => c.providerSlug === slug && c.status === 'held')
-      ) {
-        const ok = await oauth.confirmHeld(org.id, userId, slug);
-        if (!ok.ok) throw new Error(JSON.stringify(ok.error));
-      }
-      return { res, html, link, ...step };
+      return w.connectVia(await oauth.connectLink(org.id, userId, slug, linkOpts), opts);
     },
     connection: (userId = user.id) =>
       db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId)).get(),
     states: () => db.select().from(oauthStates).all(),
-    async stop() {
-      await server.stop();
-      await t.stop();
-    },
+    stop: () => w.stop(),
   };
 }
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { world, type World } from '../support/world.js';
 import { eq } from 'drizzle-orm';
 import { connectedAccounts, oauthStates, usedLinks } from '../../src/db/schema/index.js';
-import { ShellOutbound } from '../../src/platforms/shell/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startMcpHttpServer, fingerprint, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import type { TestApp } from '../support/app.js';
+import { fingerprint, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import {
   authorizeInBrowser,
   continueFields,
@@ -11,23 +11,17 @@ import {
   pressContinue,
   TestBrowser,
 } from '../support/oauth-server.js';
-import { startTestRedis } from '../support/redis.js';
-import { ShellSession } from '../support/shell.js';
 
 /**
  * The attacker's view of a connect link (issue 11 §1), without chat sign-in (the shell): Mallory
  * forwards her link, or gets hold of Alice's; link scanners prefetch; callbacks are replayed.
  */
 describe("a forwarded connect link does not attach someone else's vendor account", () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let t: TestApp;
   let vendor: OAuthTestServer;
   let mcp: TestMcpHttpServer;
-  const sessions = new Map<string, ShellSession>();
-  const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
-    return sessions.get(user)!;
-  };
+  const as = (user: string) => w.as(user);
   const userId = (name: string) =>
     t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: name, displayName: name }).user.id;
   const orgId = () => t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' }).org.id;
@@ -56,11 +50,8 @@ describe("a forwarded connect link does not attach someone else's vendor account
   };
 
   beforeAll(async () => {
-    redis = await startTestRedis();
-    vendor = await OAuthTestServer.start();
-    mcp = await startMcpHttpServer();
-    t = await startTestApp({ REDIS_URL: redis.url, ONBEHALF_ADMINS: 'shell:local:ada' });
-    t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
+    w = await world({ env: { ONBEHALF_ADMINS: 'shell:local:ada' } });
+    ({ t, oauth: vendor, mcp } = w);
     const e = vendor.endpoints;
     const ada = as('ada');
     await ada.send(
@@ -72,9 +63,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
     for (const who of ['alice', 'bob', 'mallory']) await as(who).send('/onbehalf whoami');
   });
   afterAll(async () => {
-    for (const s of sessions.values()) await s.close();
-    await t?.stop();
-    await Promise.all([redis?.stop(), vendor?.stop(), mcp?.stop()]);
+    await w?.stop();
   });
 
   it("a link scanner's GET changes nothing: the page names who and what, and the link still works after it", async () => {

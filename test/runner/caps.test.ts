@@ -2,14 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { and, eq } from 'drizzle-orm';
-import { Secret } from '../../src/crypto/index.js';
 import { toolCalls } from '../../src/db/schema/index.js';
-import { ShellOutbound, shellIdentity } from '../../src/platforms/shell/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
-import { OAuthTestServer } from '../support/oauth-server.js';
-import { startTestRedis } from '../support/redis.js';
-import { ShellSession } from '../support/shell.js';
+import { world } from '../support/world.js';
 
 /** One line, no stack trace: what every refusal must look like. */
 function oneLine(out: string) {
@@ -19,42 +13,22 @@ function oneLine(out: string) {
   return lines[0]!;
 }
 
-/** The real app behind the shell, with a loopback MCP server `tools` and an OAuth provider `gh`. */
-async function world(env: Record<string, string>, startWorkers: boolean) {
-  const redis = await startTestRedis();
-  const oauth = await OAuthTestServer.start();
-  const mcp: TestMcpHttpServer = await startMcpHttpServer();
-  const t: TestApp = await startTestApp({ REDIS_URL: redis.url, ...env }, 'serve', { runner: { startWorkers } });
-  const sessions = new Map<string, ShellSession>();
-  t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
-  const { org } = t.app.identity.resolve(shellIdentity('admin').identity);
-  expect(
-    (
-      await t.app.oauth.addProvider(org.id, {
-        slug: 'gh',
-        kind: 'oauth2',
-        clientId: 'cid',
-        clientSecret: new Secret('caps-client-secret'),
-        scopes: ['repo'],
-        issuer: oauth.issuer,
-        ...oauth.endpoints,
-      })
-    ).ok,
-  ).toBe(true);
-  expect((await t.app.policy.addServer(org.id, { name: 'open', transport: 'http', url: mcp.url })).ok).toBe(true);
-  expect((await t.app.policy.addServer(org.id, { name: 'tools', transport: 'http', url: mcp.url })).ok).toBe(true);
-  expect((await t.app.policy.bind(org.id, 'tools', 'header', 'Authorization', 'oauth:gh', 'Bearer {token}')).ok).toBe(
-    true,
-  );
-  const queueRedis = new Redis(redis.url, { maxRetriesPerRequest: null });
+/** The shared world (shell users, MCP servers `open` and `tools`, provider `gh`) plus a view of BullMQ's tool queue. */
+async function capsWorld(env: Record<string, string>, startWorkers: boolean) {
+  const w = await world({
+    provider: 'gh',
+    client: { id: 'cid', secret: 'caps-client-secret' },
+    servers: [{ name: 'open' }, { name: 'tools', grant: true }],
+    env,
+    app: { runner: { startWorkers } },
+  });
+  const { t } = w;
+  const queueRedis = new Redis(w.redis!.url, { maxRetriesPerRequest: null });
   const queue = new Queue('tool', { connection: queueRedis, prefix: 'onbehalf' });
   return {
     t,
-    mcp,
-    as(user: string) {
-      if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
-      return sessions.get(user)!;
-    },
+    mcp: w.mcp,
+    as: w.as,
     /** Every tool job BullMQ holds, in any state. */
     async jobs() {
       const c = await queue.getJobCounts(
@@ -69,7 +43,7 @@ async function world(env: Record<string, string>, startWorkers: boolean) {
       return Object.values(c).reduce((a, b) => a + b, 0);
     },
     calls(user: string, status?: 'parked' | 'failed' | 'queued') {
-      const { user: u } = t.app.identity.resolve(shellIdentity(user).identity);
+      const u = w.user(user);
       return t.app.db
         .select()
         .from(toolCalls)
@@ -77,20 +51,18 @@ async function world(env: Record<string, string>, startWorkers: boolean) {
         .all();
     },
     async stop() {
-      for (const s of sessions.values()) await s.close();
       await queue.close();
       queueRedis.disconnect();
-      await t.stop();
-      await Promise.all([redis.stop(), oauth.stop(), mcp.stop()]);
+      await w.stop();
     },
   };
 }
 
 describe('per-user cap on queued calls', () => {
-  let w: Awaited<ReturnType<typeof world>>;
+  let w: Awaited<ReturnType<typeof capsWorld>>;
   // No workers: accepted calls stay queued, as behind a busy or stalled worker.
   beforeAll(async () => {
-    w = await world({ ONBEHALF_MAX_QUEUED_PER_USER: '3' }, false);
+    w = await capsWorld({ ONBEHALF_MAX_QUEUED_PER_USER: '3' }, false);
   });
   afterAll(async () => w?.stop());
 
@@ -113,9 +85,9 @@ describe('per-user cap on queued calls', () => {
 });
 
 describe('per-user cap on parked calls', () => {
-  let w: Awaited<ReturnType<typeof world>>;
+  let w: Awaited<ReturnType<typeof capsWorld>>;
   beforeAll(async () => {
-    w = await world({ ONBEHALF_MAX_PARKED_PER_USER: '2' }, true);
+    w = await capsWorld({ ONBEHALF_MAX_PARKED_PER_USER: '2' }, true);
   });
   afterAll(async () => w?.stop());
 

@@ -3,14 +3,15 @@ import { fingerprint } from '../support/mcp-servers/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/crypto/index.js';
 import type { ReplyTarget } from '../../src/chat/types.js';
-import { freePort } from '../../src/redis/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
-import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import type { TestApp } from '../support/app.js';
+import { world, type World } from '../support/world.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { authorizeInBrowser, type OAuthTestServer } from '../support/oauth-server.js';
 import { dumpRedis, RecordingNotifier } from './harness.js';
 import { until } from './processes.js';
 
 const ORG_KEY = 'org-key-CANARY-3c9d';
+let w: World;
 let t: TestApp;
 let oauthServer: OAuthTestServer;
 let http: TestMcpHttpServer;
@@ -41,72 +42,39 @@ const call = async (who: string, server: string, tool: string, args: Record<stri
   });
   return { callId, target: tg };
 };
-const tokenOf = async (who: string) => {
-  const r = await t.app.oauth.accessTokenFor(orgId, users[who]!, 'vendor');
-  if (r.kind !== 'ok') throw new Error(`no token for ${who}: ${r.kind}`);
-  return r.token.reveal();
-};
+const tokenOf = (who: string) => w.tokenOf(who);
 /** Follows a connect link as the user's browser would, signed in at the vendor as `login`. */
 const connectVia = async (link: string, login: string) => {
-  oauthServer.login = login;
-  const step = await authorizeInBrowser(link);
-  if (!('callbackUrl' in step)) throw new Error(`connect failed: ${step.status} ${step.body}`);
-  const res = await step.browser.fetch(step.callbackUrl);
-  expect(res.status).toBe(200);
-  // A vendor account new to the user, from an unproven browser, waits for their confirmation (the chat button's command).
-  const { o, u, p } = JSON.parse(
-    Buffer.from(new URL(link).searchParams.get('t')!.split('.')[1]!, 'base64url').toString(),
-  ) as { o: string; u: string; p: string };
-  if ((await t.app.oauth.listConnections(o, u)).some((c) => c.providerSlug === p && c.status === 'held'))
-    expect(await t.app.oauth.confirmHeld(o, u, p)).toMatchObject({ ok: true });
+  const step = await w.connectVia(link, { login });
+  expect(step.res.status).toBe(200);
   return step;
 };
 const outcomes = (callId: string) => notes.for(callId).filter((n) => n.kind === 'outcome');
 const connects = (callId: string) => notes.for(callId).filter((n) => n.kind === 'connect');
 
 beforeAll(async () => {
-  const port = await freePort();
-  t = await startTestApp(
-    { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ONBEHALF_ALLOW_STDIO: 'true' },
-    'serve',
-    { runner: { notifier: notes, tuning: { backoffMs: 50 } } },
-  );
-  oauthServer = await OAuthTestServer.start();
-  http = await startMcpHttpServer();
-  for (const who of ['alice', 'bob']) {
-    const r = t.app.identity.resolve({
-      platform: 'slack',
-      workspaceId: 'T1',
-      userId: who,
-      displayName: who,
-      workspaceName: 'Acme',
-    });
-    orgId = r.org.id;
-    users[who] = r.user.id;
-  }
-  const added = await t.app.oauth.addProvider(orgId, {
-    slug: 'vendor',
-    kind: 'oauth2',
-    clientId: 'client-1',
-    clientSecret: new Secret('client-secret-x'),
-    scopes: ['repo'],
-    issuer: oauthServer.issuer,
-    ...oauthServer.endpoints,
+  w = await world({
+    platform: 'slack',
+    users: ['alice', 'bob'],
+    provider: 'vendor',
+    client: { secret: 'client-secret-x' },
+    servers: [
+      { name: 'web', grant: true },
+      { name: 'gh', transport: 'stdio', grant: true },
+    ],
+    env: { ONBEHALF_ALLOW_STDIO: 'true' },
+    app: { runner: { notifier: notes, tuning: { backoffMs: 50 } } },
   });
-  if (!added.ok) throw new Error(JSON.stringify(added.error));
+  ({ t, oauth: oauthServer, mcp: http } = w);
+  orgId = w.org.id;
+  for (const who of ['alice', 'bob']) users[who] = w.user(who).id;
   const { policy } = t.app;
-  expect((await policy.addServer(orgId, { name: 'web', transport: 'http', url: http.url })).ok).toBe(true);
-  expect((await policy.bind(orgId, 'web', 'header', 'Authorization', 'oauth:vendor', 'Bearer {token}')).ok).toBe(true);
-  expect((await policy.addServer(orgId, { name: 'gh', transport: 'stdio', ...stdioServerCommand })).ok).toBe(true);
-  expect((await policy.bind(orgId, 'gh', 'env', 'GITHUB_TOKEN', 'oauth:vendor')).ok).toBe(true);
   expect((await policy.bind(orgId, 'gh', 'env', 'ORG_KEY', 'org_secret:key')).ok).toBe(true);
   await policy.setSecret(orgId, 'org', orgId, 'key', new Secret(ORG_KEY));
 });
 
 afterAll(async () => {
-  await t?.stop();
-  await oauthServer?.stop();
-  await http?.stop();
+  await w?.stop();
 });
 
 describe('calls that need the caller’s own grant', () => {

@@ -1,19 +1,8 @@
-import path from 'node:path';
+import { vi } from 'vitest';
 import type { Redis } from 'ioredis';
-import pino from 'pino';
-import { AuditLog } from '../../src/audit/index.js';
-import { outcomeText } from '../../src/chat/index.js';
 import type { ReplyTarget } from '../../src/identity/reply.js';
-import { Keyring } from '../../src/crypto/index.js';
-import { openDb, type Db } from '../../src/db/index.js';
-import { Identity } from '../../src/identity/index.js';
-import { McpPool } from '../../src/mcp/index.js';
-import { NetGuard } from '../../src/net/index.js';
-import type { TokenSource } from '../../src/oauth/types.js';
-import { Policy } from '../../src/policy/index.js';
-import { ingressConnection } from '../../src/redis/index.js';
+import { outcomeText } from '../../src/chat/index.js';
 import {
-  Runner,
   type ApprovalRequest,
   type CallInfo,
   type ConnectRequest,
@@ -21,8 +10,7 @@ import {
   type RunnerTuning,
   type ToolOutcome,
 } from '../../src/runner/index.js';
-import { LogCapture } from '../support/logs.js';
-import { tempDir, testKey } from '../support/env.js';
+import { startTestApp } from '../support/app.js';
 
 /** What the runner told the chat side, in order. */
 export type Notice =
@@ -45,48 +33,44 @@ export class RecordingNotifier implements RunnerNotifier {
   for(callId: string): Notice[] {
     return this.notices.filter((n) => n.call.callId === callId);
   }
-  /** Resolves with the first notice for `callId` (polling), or throws after `ms`. */
+  /** Resolves with the first notice for `callId`, or throws after `ms`. */
   async next(callId: string, ms = 15_000): Promise<Notice> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      const n = this.for(callId)[0];
-      if (n) return n;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`no notice for call ${callId} within ${ms} ms`);
+    return vi.waitFor(
+      () => {
+        const n = this.for(callId)[0];
+        if (!n) throw new Error(`no notice for call ${callId} within ${ms} ms`);
+        return n;
+      },
+      { timeout: ms, interval: 20 },
+    );
   }
 }
 
-/** Tokens for tests without an OAuth engine: every provider is unknown (never a token). */
-export const noOAuth: TokenSource = {
-  accessTokenFor: async (_o, _u, slug) => ({ kind: 'unknown_provider', providerSlug: slug }),
-  connectLink: async () => 'http://127.0.0.1/never',
-};
-
-/** A runner over a temp SQLite file and a real Redis, with a recording notifier and captured logs. */
+/**
+ * The real product in `worker` mode (`createApp`: its runner, policy, pool, audit over a temp SQLite
+ * file and the given Redis), with the runner's chat seam recorded and a caller in workspace T1.
+ */
 export async function startHarness(
   redisUrl: string,
-  o: { tuning?: RunnerTuning; tokens?: TokenSource; workers?: boolean; dbFile?: string; keys?: string[] } = {},
+  o: { tuning?: RunnerTuning; workers?: boolean; dbFile?: string; keys?: string[] } = {},
 ) {
-  const tmp = tempDir('onbehalf-runner-');
-  const logs = new LogCapture();
-  const log = pino({ level: 'debug' }, logs);
-  const db: Db = openDb(o.dbFile ?? path.join(tmp.dir, 'onbehalf.db'));
-  const keyring = new Keyring(o.keys ?? [testKey()]);
-  const identity = new Identity(db);
-  // Its MCP peers are on loopback.
-  const net = new NetGuard({ allowPrivate: true });
-  const policy = new Policy(db, keyring, { allowStdio: true, net });
-  const pool = new McpPool(log, { net });
   const notifier = new RecordingNotifier();
-  const audit = new AuditLog(db);
-  const connection: Redis = ingressConnection(redisUrl);
-  const tokens = o.tokens ?? noOAuth;
-  const runner = new Runner(
-    { db, policy, pool, tokens, notifier, audit, log, connection, redisUrl },
-    { backoffMs: 50, ...o.tuning },
+  const t = await startTestApp(
+    {
+      REDIS_URL: redisUrl,
+      ONBEHALF_ALLOW_STDIO: 'true',
+      ...(o.dbFile ? { DATABASE_URL: `file:${o.dbFile}` } : {}),
+      ...(o.keys ? { ONBEHALF_KEYS: o.keys.join(',') } : {}),
+    },
+    'worker',
+    {
+      shutdownGraceMs: 2000,
+      runner: { notifier, tuning: { backoffMs: 50, ...o.tuning }, startWorkers: o.workers ?? true },
+    },
   );
-  if (o.workers ?? true) await runner.startWorkers();
+  const { app } = t;
+  const runner = app.runner;
+  const { db, keyring, identity, policy, pool, audit } = app;
   const org = identity.orgFor('slack', 'T1', 'Acme');
   const user = (name: string) =>
     identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: name, displayName: name }).user;
@@ -121,6 +105,7 @@ export async function startHarness(
     ).callId;
   };
   return {
+    app,
     db,
     keyring,
     identity,
@@ -129,19 +114,12 @@ export async function startHarness(
     notifier,
     audit,
     runner,
-    logs,
+    logs: t.logs,
     org,
     user,
     target,
     call,
-    tmp,
-    async stop() {
-      await runner.stop(2000);
-      await pool.close();
-      await connection.quit().catch(() => connection.disconnect());
-      db.$client.close();
-      tmp.cleanup();
-    },
+    stop: () => t.stop(),
   };
 }
 export type Harness = Awaited<ReturnType<typeof startHarness>>;

@@ -2,15 +2,15 @@ import path from 'node:path';
 import { fingerprint } from '../support/mcp-servers/index.js';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/crypto/index.js';
-import { freePort } from '../../src/redis/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
-import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import type { TestApp } from '../support/app.js';
+import { world, type World } from '../support/world.js';
+import { stdioServerCommand, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import type { OAuthTestServer } from '../support/oauth-server.js';
 import { dumpRedis, RecordingNotifier } from './harness.js';
 import { readNotices, startWorker, until, type WorkerProcess } from './processes.js';
 
 const CALLS = 1000;
+let w: World;
 let t: TestApp;
 let oauthServer: OAuthTestServer;
 let http: TestMcpHttpServer;
@@ -21,45 +21,24 @@ const users: Record<string, string> = {};
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  const port = await freePort();
   // The app enqueues; two separate worker processes run every call.
-  t = await startTestApp(
-    { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ONBEHALF_ALLOW_STDIO: 'true' },
-    'serve', // 1000 calls are queued at once: past the per-user cap of a real deployment, so the test raises it.
-    { runner: { notifier: new RecordingNotifier(), startWorkers: false, tuning: { maxQueuedPerUser: 100_000 } } },
-  );
-  oauthServer = await OAuthTestServer.start();
-  http = await startMcpHttpServer();
-  for (const who of ['alice', 'bob']) {
-    const r = t.app.identity.resolve({
-      platform: 'slack',
-      workspaceId: 'T1',
-      userId: who,
-      displayName: who,
-      workspaceName: 'Acme',
-    });
-    orgId = r.org.id;
-    users[who] = r.user.id;
-  }
-  const added = await t.app.oauth.addProvider(orgId, {
-    slug: 'vendor',
-    kind: 'oauth2',
-    clientId: 'client-1',
-    clientSecret: new Secret('cs'),
-    scopes: ['repo'],
-    issuer: oauthServer.issuer,
-    ...oauthServer.endpoints,
+  w = await world({
+    platform: 'slack',
+    users: ['alice', 'bob'],
+    provider: 'vendor',
+    client: { secret: 'cs' },
+    env: { ONBEHALF_ALLOW_STDIO: 'true' },
+    // 1000 calls are queued at once: past the per-user cap of a real deployment, so the test raises it.
+    app: { runner: { notifier: new RecordingNotifier(), startWorkers: false, tuning: { maxQueuedPerUser: 100_000 } } },
   });
-  if (!added.ok) throw new Error(JSON.stringify(added.error));
+  ({ t, oauth: oauthServer, mcp: http } = w);
+  orgId = w.org.id;
   for (const who of ['alice', 'bob']) {
-    oauthServer.login = `${who}-gh`;
-    const step = await authorizeInBrowser(await t.app.oauth.connectLink(orgId, users[who]!, 'vendor'));
-    if (!('callbackUrl' in step)) throw new Error('connect failed');
-    expect((await step.browser.fetch(step.callbackUrl)).status).toBe(200);
+    users[who] = w.user(who).id;
+    const step = await w.connect(who, { login: `${who}-gh`, confirm: false });
+    expect(step.res.status).toBe(200);
     expect(await t.app.oauth.confirmHeld(orgId, users[who]!, 'vendor')).toMatchObject({ ok: true });
-    const tok = await t.app.oauth.accessTokenFor(orgId, users[who]!, 'vendor');
-    if (tok.kind !== 'ok') throw new Error('no token');
-    tokens[who] = tok.token.reveal();
+    tokens[who] = await w.tokenOf(who);
   }
   expect(tokens.alice).not.toBe(tokens.bob);
   const { policy } = t.app;
@@ -84,10 +63,8 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const w of workers) await w.stop();
-  await t?.stop();
-  await oauthServer?.stop();
-  await http?.stop();
+  for (const p of workers) await p.stop();
+  await w?.stop();
 });
 
 describe('isolation between callers', () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { vi } from 'vitest';
 import { childEnv } from '../support/cli.js';
 
 const script = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
@@ -72,12 +73,12 @@ export function readNotices(file: string): {
     : [];
 }
 
-/** Polls `check` until it returns true or `ms` pass. */
+/** Waits (`vi.waitFor`, every 50 ms) until `check` returns true, or fails naming `what` after `ms`. */
 export async function until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  await vi.waitFor(
+    async () => {
+      if (!(await check())) throw new Error(`timed out waiting for ${what}`);
+    },
+    { timeout: ms, interval: 50 },
+  );
 }

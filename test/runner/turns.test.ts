@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/crypto/index.js';
 import type { ReplyTarget } from '../../src/chat/types.js';
-import { freePort } from '../../src/redis/index.js';
 import type { TurnJob } from '../../src/agent/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
-import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import type { TestApp } from '../support/app.js';
+import { world, type World } from '../support/world.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { authorizeInBrowser, type OAuthTestServer } from '../support/oauth-server.js';
 import { RecordingNotifier } from './harness.js';
 import { until } from './processes.js';
 
+let w: World;
 let t: TestApp;
 let oauthServer: OAuthTestServer;
 let http: TestMcpHttpServer;
@@ -37,40 +37,28 @@ const req = (extra: Partial<Parameters<NonNullable<TestApp['app']['runner']>['en
 });
 
 beforeAll(async () => {
-  const port = await freePort();
-  t = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` }, 'serve', {
-    runner: { notifier: notes, turnProcessor: async (turn) => void turns.push(turn), tuning: { backoffMs: 50 } },
+  w = await world({
+    platform: 'slack',
+    provider: 'vendor',
+    client: { id: 'c', secret: 's' },
+    servers: [{ name: 'web', grant: true }, { name: 'open' }],
+    app: {
+      runner: { notifier: notes, turnProcessor: async (turn) => void turns.push(turn), tuning: { backoffMs: 50 } },
+    },
   });
-  oauthServer = await OAuthTestServer.start();
-  http = await startMcpHttpServer();
-  const r = t.app.identity.resolve({
+  ({ t, oauth: oauthServer, mcp: http } = w);
+  orgId = w.org.id;
+  alice = t.app.identity.resolve({
     platform: 'slack',
     workspaceId: 'T1',
     userId: 'alice',
     displayName: 'Alice',
     workspaceName: 'Acme',
-  });
-  orgId = r.org.id;
-  alice = r.user.id;
-  const added = await t.app.oauth.addProvider(orgId, {
-    slug: 'vendor',
-    kind: 'oauth2',
-    clientId: 'c',
-    clientSecret: new Secret('s'),
-    scopes: ['repo'],
-    issuer: oauthServer.issuer,
-    ...oauthServer.endpoints,
-  });
-  if (!added.ok) throw new Error(JSON.stringify(added.error));
-  await t.app.policy.addServer(orgId, { name: 'web', transport: 'http', url: http.url });
-  await t.app.policy.addServer(orgId, { name: 'open', transport: 'http', url: http.url });
-  await t.app.policy.bind(orgId, 'web', 'header', 'Authorization', 'oauth:vendor', 'Bearer {token}');
+  }).user.id;
 });
 
 afterAll(async () => {
-  await t?.stop();
-  await oauthServer?.stop();
-  await http?.stop();
+  await w?.stop();
 });
 
 describe('turn queue and awaiting a call', () => {

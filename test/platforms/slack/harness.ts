@@ -1,15 +1,13 @@
-import path from 'node:path';
-import { AuditLog } from '../../../src/audit/index.js';
 import type { Ack, ChatInbound, Inbound } from '../../../src/chat/types.js';
-import { Keyring, Secret } from '../../../src/crypto/index.js';
-import { openDb, type Db } from '../../../src/db/index.js';
-import { Identity } from '../../../src/identity/index.js';
-import { createLogger } from '../../../src/log.js';
+import { vi } from 'vitest';
+import type { Db } from '../../../src/db/index.js';
+import type { Identity } from '../../../src/identity/index.js';
+import { Secret, type Keyring } from '../../../src/crypto/index.js';
+import { startTestApp } from '../../support/app.js';
 import { createMetrics } from '../../../src/metrics.js';
 import { createSlackPlatform, type SlackPlatform, type SlackSettings } from '../../../src/platforms/slack/index.js';
 import { createWeb, listen } from '../../../src/web/index.js';
-import { tempDir, testKey } from '../../support/env.js';
-import { LogCapture } from '../../support/logs.js';
+import type { LogCapture } from '../../support/logs.js';
 import { startSlackApi, type SlackApi } from '../../support/slack-api.js';
 import { SlackSigner } from '../../support/slack-signing.js';
 
@@ -26,7 +24,7 @@ export class RecordingInbound implements ChatInbound {
   }
 }
 
-export interface Harness {
+export interface SlackBed {
   /** `http://127.0.0.1:<port>/slack/events` */
   eventsUrl: string;
   baseUrl: string;
@@ -43,19 +41,18 @@ export interface Harness {
 
 /**
  * The Slack adapter as the product builds it (Bolt + our receiver on our Hono server, the Web
- * API sender) against the loopback fake Slack, with a recording chat core at the seam.
+ * API sender) against the loopback fake Slack, with a recording chat core at the seam. Its
+ * services (db, keyring, identity, audit, log) come from the composition root (`createApp`,
+ * terminal mode); only the platform is built here, since its chat core is the recording one.
  */
-export async function startHarness(
+export async function startSlackBed(
   settings: Partial<SlackSettings> = {},
   opts: { ackDeadlineMs?: number; answerDeadlineMs?: number } = {},
-): Promise<Harness> {
-  const { dir, cleanup } = tempDir();
+): Promise<SlackBed> {
   const slack = await startSlackApi();
-  const logs = new LogCapture();
-  const log = createLogger('debug', logs);
-  const db = openDb(path.join(dir, 'test.db'));
-  const keyring = new Keyring([testKey()]);
-  const identity = new Identity(db);
+  const t = await startTestApp({}, 'cli');
+  const { db, keyring, identity, audit, log } = t.app;
+  const { logs } = t;
   const inbound = new RecordingInbound();
   const platform = createSlackPlatform({
     settings: { signingSecret: SIGNING_SECRET, botToken: new Secret(BOT_TOKEN), apiUrl: slack.url, ...settings },
@@ -63,7 +60,7 @@ export async function startHarness(
     db,
     keyring,
     identity,
-    audit: new AuditLog(db),
+    audit,
     publicUrl: 'http://127.0.0.1',
     ...opts,
   });
@@ -91,22 +88,12 @@ export async function startHarness(
       await platform.stop();
       await server.close();
       await slack.stop();
-      db.$client.close();
-      cleanup();
+      await t.stop();
     },
   };
 }
 
-/** Resolves once `check` passes (polling every 20 ms), or rejects after `ms`. */
+/** Resolves once `check` passes (`vi.waitFor`, every 20 ms), or rejects with its last failure after `ms`. */
 export async function eventually(check: () => void, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  await vi.waitFor(check, { timeout: ms, interval: 20 });
 }

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BOT_TOKEN, eventually, startHarness, type Harness } from './harness.js';
+import { BOT_TOKEN, eventually, startSlackBed, type SlackBed } from './harness.js';
 
-let h: Harness;
+let h: SlackBed;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startSlackBed();
 });
 afterAll(async () => {
   await h?.stop();

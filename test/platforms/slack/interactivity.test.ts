@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Secret } from '../../../src/crypto/index.js';
 import type { Inbound } from '../../../src/chat/types.js';
-import { startHarness, type Harness } from './harness.js';
+import { startSlackBed, type SlackBed } from './harness.js';
 
-let h: Harness;
+let h: SlackBed;
 beforeAll(async () => {
-  h = await startHarness({}, { answerDeadlineMs: 500 });
+  h = await startSlackBed({}, { answerDeadlineMs: 500 });
 });
 afterAll(async () => {
   await h?.stop();

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ReplyTarget } from '../../../src/chat/types.js';
 import { SLACK_LIMITS } from '../../../src/platforms/slack/index.js';
-import { BOT_TOKEN, startHarness, type Harness } from './harness.js';
+import { BOT_TOKEN, startSlackBed, type SlackBed } from './harness.js';
 
-let h: Harness;
+let h: SlackBed;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startSlackBed();
 });
 afterAll(async () => {
   await h?.stop();

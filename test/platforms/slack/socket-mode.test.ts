@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../../src/crypto/index.js';
-import { startHarness, type Harness } from './harness.js';
+import { startSlackBed, type SlackBed } from './harness.js';
 
 const APP_TOKEN = 'xapp-1-canary-socket-token-abc';
-let h: Harness;
+let h: SlackBed;
 beforeAll(async () => {
-  h = await startHarness({ signingSecret: undefined, appToken: new Secret(APP_TOKEN) });
+  h = await startSlackBed({ signingSecret: undefined, appToken: new Secret(APP_TOKEN) });
   await h.slack.socketConnected();
 });
 afterAll(async () => {

@@ -2,14 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { Secret } from '../../../src/crypto/index.js';
 import { users, workspaces } from '../../../src/db/schema/index.js';
-import { startHarness, type Harness } from './harness.js';
+import { startSlackBed, type SlackBed } from './harness.js';
 import { sealedTables } from '../../../src/db/sealed.js';
 
 const CLIENT_SECRET = 'client-secret-canary-5e6f';
 const INSTALL_TOKEN = 'xoxb-installed-canary-123abc';
-let h: Harness;
+let h: SlackBed;
 beforeAll(async () => {
-  h = await startHarness({
+  h = await startSlackBed({
     botToken: undefined,
     adminsFromWorkspace: true,
     install: {

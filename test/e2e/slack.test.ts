@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../../support/app.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../../support/mcp-servers/index.js';
-import { authorizeInBrowser, OAuthTestServer } from '../../support/oauth-server.js';
-import { startTestRedis } from '../../support/redis.js';
-import { startSlackApi, type SlackApi, type SlackApiCall } from '../../support/slack-api.js';
-import { SlackSigner, type SignedRequest } from '../../support/slack-signing.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import { startTestRedis } from '../support/redis.js';
+import { startSlackApi, type SlackApi, type SlackApiCall } from '../support/slack-api.js';
+import { SlackSigner, type SignedRequest } from '../support/slack-signing.js';
 
 const SIGNING = 'e2e-signing-secret-5a6b7c8d';
 const BOT_TOKEN = 'xoxb-e2e-bot-canary-31c4f9';

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../../src/app.js';
-import { Secret } from '../../../src/crypto/index.js';
-import { freePort } from '../../../src/redis/index.js';
-import { FakeDiscord, snowflake, type FakeUser, type RecordedCall } from '../../support/discord-fake.js';
-import { tempDir, testConfig } from '../../support/env.js';
-import { LogCapture } from '../../support/logs.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../../support/mcp-servers/index.js';
-import { authorizeInBrowser, OAuthTestServer } from '../../support/oauth-server.js';
+import { createApp, type App } from '../../src/app.js';
+import { Secret } from '../../src/crypto/index.js';
+import { freePort } from '../../src/redis/index.js';
+import { FakeDiscord, snowflake, type FakeUser, type RecordedCall } from '../support/discord-fake.js';
+import { tempDir, testConfig } from '../support/env.js';
+import { LogCapture } from '../support/logs.js';
+import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
 
 const BOT_TOKEN = 'MTEx.e2e-bot-canary.' + 'w'.repeat(20);
 const CLIENT_SECRET = 'gh-client-secret-canary-e2e';
