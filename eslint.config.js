@@ -19,8 +19,8 @@ export default tseslint.config(
     // Size: a file is read in one sitting, a function on one screen.
     files: ['src/**/*.ts'],
     rules: {
-      'max-lines': ['warn', { max: 300, skipBlankLines: false, skipComments: false }],
-      'max-lines-per-function': ['warn', { max: 60, skipBlankLines: false, skipComments: false, IIFEs: true }],
+      'max-lines': ['error', { max: 300, skipBlankLines: false, skipComments: false }],
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: false, skipComments: false, IIFEs: true }],
     },
   },
   {
@@ -31,7 +31,7 @@ export default tseslint.config(
     ],
     rules: {
       'no-restricted-imports': [
-        'warn',
+        'error',
         {
           patterns: [
             {

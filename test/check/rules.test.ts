@@ -58,9 +58,9 @@ describe('npm run check', () => {
       writeFileSync(path.join(dir, 'ring/b.ts'), "import { a } from './a.js';\nexport const b = () => a;\n");
       const bad = cycles(path.join(dir, 'ring'));
       expect(bad.status).not.toBe(0);
-      expect(bad.stdout).toMatch(/a\.ts > b\.ts/);
+      expect(bad.stdout + bad.stderr).toMatch(/a\.ts > b\.ts/);
       const src = cycles(path.join(repo, 'src'));
-      expect(src.stdout).toMatch(/No circular dependency found/);
+      expect(src.stdout + src.stderr).toMatch(/No circular dependency found/);
       expect(src.status).toBe(0);
     } finally {
       cleanup();
