@@ -1,6 +1,6 @@
+import { addGithub, resolvePeople } from './people.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { Secret } from '../../src/crypto/index.js';
 import { connectedAccounts } from '../../src/db/schema/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { FakeDiscord, snowflake } from '../support/discord-fake.js';
@@ -37,26 +37,16 @@ describe('connect links with Discord sign-in', () => {
       DISCORD_API_URL: fake.apiUrl,
       DISCORD_CLIENT_SECRET: fake.clientSecret,
     });
-    for (const [name, u] of Object.entries(people)) {
-      const r = t.app.identity.resolve({
-        platform: 'discord',
-        workspaceId: guildId,
-        userId: u.id,
-        displayName: name,
-        workspaceName: 'Acme',
-      });
-      who[name] = { orgId: r.org.id, userId: r.user.id };
-    }
-    const added = await t.app.oauth.addProvider(who['alice']!.orgId, {
-      slug: 'github',
-      kind: 'oauth2',
-      clientId: 'gh',
-      clientSecret: new Secret('gh-secret'),
-      scopes: ['repo'],
-      issuer: vendor.issuer,
-      ...vendor.endpoints,
-    });
-    expect(added.ok).toBe(true);
+    Object.assign(
+      who,
+      resolvePeople(
+        t,
+        'discord',
+        guildId,
+        Object.entries(people).map(([name, u]) => [name, u.id]),
+      ),
+    );
+    await addGithub(t, who['alice']!.orgId, vendor);
   });
   afterAll(async () => {
     await t?.stop();

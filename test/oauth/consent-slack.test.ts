@@ -1,6 +1,6 @@
+import { addGithub, resolvePeople } from './people.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { Secret } from '../../src/crypto/index.js';
 import { connectedAccounts } from '../../src/db/schema/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { authorizeInBrowser, OAuthTestServer, TestBrowser } from '../support/oauth-server.js';
@@ -31,30 +31,15 @@ describe('connect links with Sign in with Slack', () => {
       SLACK_CLIENT_SECRET: 'slack-client-secret-canary',
       SLACK_OIDC_ISSUER: slack.oidc.issuer,
     });
-    for (const [name, id] of [
-      ['alice', 'UALICE'],
-      ['bob', 'UBOB'],
-      ['mallory', 'UMAL'],
-    ] as const) {
-      const r = t.app.identity.resolve({
-        platform: 'slack',
-        workspaceId: TEAM,
-        userId: id,
-        displayName: name,
-        workspaceName: 'Acme',
-      });
-      who[name] = { orgId: r.org.id, userId: r.user.id };
-    }
-    const added = await t.app.oauth.addProvider(who['alice']!.orgId, {
-      slug: 'github',
-      kind: 'oauth2',
-      clientId: 'gh',
-      clientSecret: new Secret('gh-secret'),
-      scopes: ['repo'],
-      issuer: vendor.issuer,
-      ...vendor.endpoints,
-    });
-    expect(added.ok).toBe(true);
+    Object.assign(
+      who,
+      resolvePeople(t, 'slack', TEAM, [
+        ['alice', 'UALICE'],
+        ['bob', 'UBOB'],
+        ['mallory', 'UMAL'],
+      ]),
+    );
+    await addGithub(t, who['alice']!.orgId, vendor);
   });
   afterAll(async () => {
     await t?.stop();
