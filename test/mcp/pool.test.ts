@@ -109,8 +109,7 @@ describe('MCP client pool', () => {
       expect(JSON.parse(resultText((again as Extract<typeof again, { kind: 'ok' }>).result)).WHO).toBe(
         fingerprint('c'),
       );
-      await new Promise((r) => setTimeout(r, 4000));
-      expect(pool.size.processes).toBe(0);
+      await vi.waitFor(() => expect(pool.size.processes).toBe(0), { timeout: 4000, interval: 50 });
     } finally {
       await pool.close();
     }
@@ -126,9 +125,13 @@ describe('MCP client pool', () => {
       expect(Date.now() - t0).toBeLessThan(3000);
       const h = await pool.call(web, creds({}, { Authorization: 'Bearer t' }), 'slow', { ms: 10_000 }, 300);
       expect(h.kind).toBe('timeout');
-      await new Promise((r) => setTimeout(r, 300));
-      expect(readFileSync(marker, 'utf8')).toContain('cancelled');
-      expect(http.cancelled).toBeGreaterThanOrEqual(1);
+      await vi.waitFor(
+        () => {
+          expect(readFileSync(marker, 'utf8')).toContain('cancelled');
+          expect(http.cancelled).toBeGreaterThanOrEqual(1);
+        },
+        { timeout: 300, interval: 10 },
+      );
     } finally {
       await pool.close();
     }

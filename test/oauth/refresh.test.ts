@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { connectedAccounts } from '../../src/db/schema/index.js';
 import { continueFlow } from '../support/oauth-server.js';
@@ -105,8 +105,13 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
   it('a stale writer cannot overwrite a newer token (version check)', async () => {
     const row = bed.connection()!;
     bed.server.options.tokenDelayMs = 300;
+    const asked = bed.server.refreshRequests().length;
     const pending = token();
-    await new Promise((r) => setTimeout(r, 100));
+    // The refresh has reached the provider, which answers only after 300 ms.
+    await vi.waitFor(() => expect(bed.server.refreshRequests()).toHaveLength(asked + 1), {
+      timeout: 2000,
+      interval: 5,
+    });
     // Meanwhile another writer stores a newer token.
     const newer = bed.t.app.keyring.seal('newer-token', sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed'));
     bed.db
@@ -125,8 +130,13 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
     const row = bed.connection()!;
     bed.server.options.tokenDelayMs = 300;
     bed.server.invalidGrantOnce = true;
+    const asked = bed.server.refreshRequests().length;
     const pending = token();
-    await new Promise((r) => setTimeout(r, 100));
+    // The refresh has reached the provider, which answers only after 300 ms.
+    await vi.waitFor(() => expect(bed.server.refreshRequests()).toHaveLength(asked + 1), {
+      timeout: 2000,
+      interval: 5,
+    });
     const newer = bed.t.app.keyring.seal(
       'rotated-elsewhere',
       sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed'),

@@ -43,7 +43,15 @@ describe('private redis-server', () => {
     const c = new Redis(first.url);
     await c.set('k', 'survives');
     await c.bgrewriteaof(); // force the AOF to disk rather than waiting for everysec
-    await new Promise((r) => setTimeout(r, 1200));
+    await vi.waitFor(
+      async () => {
+        const info = await c.info('persistence');
+        expect(info).toMatch(/aof_rewrite_in_progress:0/);
+        expect(info).toMatch(/aof_rewrite_scheduled:0/);
+        expect(info).toMatch(/aof_rewrites:[1-9]/);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     c.disconnect();
     await first.stop();
     const second = await startPrivateRedis({ dir, port: first.port });

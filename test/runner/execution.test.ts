@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { fingerprint } from '../support/mcp-servers/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../src/crypto/index.js';
 import { freePort } from '../../src/redis/index.js';
 import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
@@ -182,8 +182,7 @@ describe('tool calls run with the caller’s own credentials', () => {
     const n = await outcome(id);
     expect(n.outcome).toEqual({ kind: 'timeout', server: 'web', afterMs: 1500 });
     expect(Date.now() - t0).toBeLessThan(5000);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(http.cancelled).toBe(cancelledBefore + 1);
+    await vi.waitFor(() => expect(http.cancelled).toBe(cancelledBefore + 1), { timeout: 200, interval: 10 });
   });
 
   it('a 5xx is retried with backoff for a read-only tool, but a tool that is not idempotent is not re-sent', async () => {
