@@ -36,6 +36,16 @@ export type Stored = Remembered & { seq: number };
 const MAX_CONTENT = 8000;
 
 /** Per-thread memory of recent turns, in the DB, each message with its author. */
+/** The messages of one person's turn in one thread, of one role. */
+const inTurn = (orgId: string, key: string, requestId: string, userId: string, role: 'user' | 'tool') =>
+  and(
+    eq(threadMessages.orgId, orgId),
+    eq(threadMessages.threadKey, key),
+    eq(threadMessages.requestId, requestId),
+    eq(threadMessages.userId, userId),
+    eq(threadMessages.role, role),
+  );
+
 export class ThreadMemory {
   /** `keep`: how many recent messages a turn sees. Default 20. */
   constructor(
@@ -85,15 +95,7 @@ export class ThreadMemory {
     const row = this.db
       .select({ seq: sql<number>`rowid`, row: threadMessages })
       .from(threadMessages)
-      .where(
-        and(
-          eq(threadMessages.orgId, orgId),
-          eq(threadMessages.threadKey, key),
-          eq(threadMessages.requestId, requestId),
-          eq(threadMessages.userId, userId),
-          eq(threadMessages.role, 'user'),
-        ),
-      )
+      .where(inTurn(orgId, key, requestId, userId, 'user'))
       .orderBy(sql`rowid`)
       .get();
     return row && stored(row.seq, row.row);
@@ -110,15 +112,7 @@ export class ThreadMemory {
     const calls = this.db
       .select({ toolCall: threadMessages.toolCall })
       .from(threadMessages)
-      .where(
-        and(
-          eq(threadMessages.orgId, orgId),
-          eq(threadMessages.threadKey, key),
-          eq(threadMessages.requestId, requestId),
-          eq(threadMessages.userId, userId),
-          eq(threadMessages.role, 'tool'),
-        ),
-      )
+      .where(inTurn(orgId, key, requestId, userId, 'tool'))
       .orderBy(desc(sql`rowid`))
       .all()
       .map((r) => r.toolCall)

@@ -8,6 +8,12 @@ export const orgId = () =>
     .notNull()
     .references(() => orgs.id, { onDelete: 'cascade' });
 
+/** The user a row belongs to; the row goes with them. */
+export const userId = () =>
+  text('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' });
+
 /** A tenant. */
 export const orgs = sqliteTable('orgs', {
   id: id(),
@@ -55,9 +61,7 @@ export const linkedAccounts = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: userId(),
     platform: text('platform', { enum: ['slack', 'discord', 'shell'] }).notNull(),
     workspaceId: text('workspace_id').notNull(),
     platformUserId: text('platform_user_id').notNull(),
@@ -79,9 +83,7 @@ export const linkCodes = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: userId(),
     kind: text('kind', { enum: ['link', 'org_invite'] })
       .notNull()
       .default('link'),

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { createdAt, id, sealed } from './columns.js';
-import { orgId, users } from './identity.js';
+import { orgId, userId } from './identity.js';
 
 /**
  * `oauth_providers.extra`: what discovery learnt and what an admin set. A field of the wrong type
@@ -65,18 +65,20 @@ export const oauthProviders = sqliteTable(
   (t) => [uniqueIndex('oauth_providers_org_slug').on(t.orgId, t.slug)],
 );
 
+/** The provider a row belongs to; the row goes with it. */
+const providerId = () =>
+  text('provider_id')
+    .notNull()
+    .references(() => oauthProviders.id, { onDelete: 'cascade' });
+
 /** One user's grant at one provider. */
 export const connectedAccounts = sqliteTable(
   'connected_accounts',
   {
     id: id(),
     orgId: orgId(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    providerId: text('provider_id')
-      .notNull()
-      .references(() => oauthProviders.id, { onDelete: 'cascade' }),
+    userId: userId(),
+    providerId: providerId(),
     /** `held`: a vendor account new to this user, from a browser not proven to be theirs; unusable until they confirm in chat. */
     status: text('status', { enum: ['active', 'held', 'needs_reauth', 'revoked'] }).notNull(),
     /** Owner of both tokens: the grant's org, user and provider. */
@@ -107,12 +109,8 @@ export const oauthStates = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    providerId: text('provider_id')
-      .notNull()
-      .references(() => oauthProviders.id, { onDelete: 'cascade' }),
+    userId: userId(),
+    providerId: providerId(),
     stateHash: text('state_hash').notNull(),
     /** The PKCE verifier. Owner: the flow's org, user and provider. */
     codeVerifierSealed: sealed('code_verifier_sealed', grantOwner).notNull(),

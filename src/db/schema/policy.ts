@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { createdAt, id, sealed } from './columns.js';
-import { orgId, users } from './identity.js';
+import { orgId, userId } from './identity.js';
 
 export const teams = sqliteTable(
   'teams',
@@ -22,9 +22,7 @@ export const teamMembers = sqliteTable(
     teamId: text('team_id')
       .notNull()
       .references(() => teams.id, { onDelete: 'cascade' }),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: userId(),
   },
   (t) => [uniqueIndex('team_members_pk').on(t.teamId, t.userId), index('team_members_user').on(t.orgId, t.userId)],
 );

@@ -1,7 +1,7 @@
 // Tool calls (queued, parked, held, done) and the conversation turns the agent remembers.
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { createdAt, id } from './columns.js';
-import { orgId, users } from './identity.js';
+import { orgId, userId } from './identity.js';
 
 /** One call of one tool for one user, including parked and held ones. */
 export const toolCalls = sqliteTable(
@@ -9,9 +9,7 @@ export const toolCalls = sqliteTable(
   {
     id: id(),
     orgId: orgId(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: userId(),
     serverId: text('server_id').notNull(),
     tool: text('tool').notNull(),
     args: text('args', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
