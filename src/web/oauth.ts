@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { bodyLimit } from 'hono/body-limit';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { ConsentPage, FlowProblem, OAuthService } from '../oauth/index.js';
@@ -27,7 +28,7 @@ const csp = (formTargets: string[] | undefined) =>
 
 function page(
   c: Context<WebEnv>,
-  status: 200 | 400 | 403 | 404 | 409 | 502,
+  status: 200 | 400 | 403 | 404 | 409 | 413 | 502,
   title: string,
   body: string,
   formTargets?: string[],
@@ -88,7 +89,12 @@ export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): 
   const o: Limits = { maxQueryLength: 4096, maxValueLength: 2048, publicUrl: '', ...opts };
   const r = new Hono<WebEnv>();
   r.get('/start', consentPage(oauth, o));
-  r.post('/start', continueFlow(oauth, o));
+  // The form holds two short fields: a larger body is refused while it streams in, never buffered whole.
+  const limit = bodyLimit({
+    maxSize: o.maxQueryLength,
+    onError: (c) => page(c, 413, 'Bad request', nothing('The form sent is too large.')),
+  });
+  r.post('/start', limit, continueFlow(oauth, o));
   r.get('/callback', callback(oauth, o));
   return r;
 }
