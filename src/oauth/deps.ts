@@ -41,7 +41,10 @@ export interface OAuthOptions {
   writeAttempts?: number;
   /** Life of a rotated token set kept sealed in Redis when the database would not take it. Default 600000 ms. */
   stashTtlMs?: number;
-  /** How long a caller waits for another process's refresh before giving up. Default 20000 ms. */
+  /**
+   * How long a caller waits for another process's refresh before giving up. Default: the holder's
+   * worst case (see `refreshWaitMs`), so a waiter never gives up on a refresh that may still succeed.
+   */
   lockWaitMs?: number;
   /** How often a waiter re-reads the row. Default 25 ms. */
   pollMs?: number;
@@ -76,16 +79,32 @@ export interface OAuthDeps {
   options?: OAuthOptions;
 }
 
-export const defaults: Required<OAuthOptions> = {
+export const defaults: Omit<Required<OAuthOptions>, 'lockWaitMs'> = {
   refreshSkewMs: 60_000,
   refreshSkewFraction: 0.1,
   lockTtlMs: 30_000,
   writeAttempts: 3,
   stashTtlMs: 600_000,
-  lockWaitMs: 20_000,
   pollMs: 25,
   refreshAttempts: 3,
   backoffMs: 250,
   flowTtlSeconds: 600,
   httpTimeoutMs: 10_000,
 };
+
+/**
+ * The longest one refresh can take under the lock: every attempt timing out, the backoffs between
+ * them, and a second of margin; never less than the lock's life (a crashed holder frees it then, and
+ * a waiter takes over). 3 × 10 s + 0.25 s + 0.5 s + 1 s = 31.75 s with the defaults.
+ */
+export function refreshWaitMs(o: Omit<Required<OAuthOptions>, 'lockWaitMs'>): number {
+  let backoff = 0;
+  for (let attempt = 1; attempt < o.refreshAttempts; attempt++) backoff += o.backoffMs * 2 ** (attempt - 1);
+  return Math.max(o.lockTtlMs, o.refreshAttempts * o.httpTimeoutMs + backoff) + 1000;
+}
+
+/** The options with every default filled in (`lockWaitMs` derived from the others unless set). */
+export function withDefaults(options: OAuthOptions = {}): Required<OAuthOptions> {
+  const o = { ...defaults, ...options };
+  return { ...o, lockWaitMs: options.lockWaitMs ?? refreshWaitMs(o) };
+}

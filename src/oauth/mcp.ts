@@ -15,7 +15,7 @@ import { newId } from '../db/index.js';
 import { oauthProviders } from '../db/schema/index.js';
 import type { NetGuard } from '../net/index.js';
 import { redirectUriOf } from './authorize.js';
-import { defaults, type OAuthDeps } from './deps.js';
+import { defaults, withDefaults, type OAuthDeps } from './deps.js';
 import { RedisLock } from './lock.js';
 import type { ProviderStore } from './providers.js';
 
@@ -85,7 +85,7 @@ export class McpAuthorization {
     if (!parsed.ok) return { kind: 'refused_url', reason: `the server URL ${parsed.reason}` };
     // Two users at once must not register two clients: single flight per org and server.
     const key = `onbehalf:oauth:dcr:${orgId}:${s.serverId}`;
-    const deadline = Date.now() + (this.d.options?.lockWaitMs ?? defaults.lockWaitMs);
+    const deadline = Date.now() + withDefaults(this.d.options).lockWaitMs;
     while (Date.now() < deadline) {
       const owner = await this.#lock.acquire(key, 30_000);
       if (!owner) {

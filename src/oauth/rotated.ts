@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { defaults, OAuthDeps } from './deps.js';
+import type { OAuthDeps, OAuthOptions } from './deps.js';
 import type { ProviderRow } from './providers.js';
 import type { RefreshStash } from './stash.js';
 import type { ConnectionRow, ConnectionStore } from './store.js';
@@ -16,7 +16,7 @@ export class RotatedTokens {
     private readonly d: OAuthDeps,
     private readonly conns: ConnectionStore,
     private readonly stash: RefreshStash,
-    private readonly o: Required<typeof defaults>,
+    private readonly o: Required<OAuthOptions>,
   ) {}
 
   /** Stores `t` over `row`: the stored row, the newer row that won, or the set in hand (stashed). */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SealedValueMismatch } from '../crypto/index.js';
-import { defaults, type OAuthDeps } from './deps.js';
+import { withDefaults, type OAuthDeps, type OAuthOptions } from './deps.js';
 import { RedisLock, type HeldLock } from './lock.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
 import type { ConnectionRow, ConnectionStore } from './store.js';
@@ -16,7 +16,7 @@ import type { AccessTokenOptions, TokenResult } from './types.js';
  * sealed in Redis and stored by the next attempt. Never another user's token.
  */
 export class TokenService {
-  readonly #o: Required<typeof defaults>;
+  readonly #o: Required<OAuthOptions>;
   readonly #lock: RedisLock;
   readonly #stash: RefreshStash;
   readonly #rotated: RotatedTokens;
@@ -27,7 +27,7 @@ export class TokenService {
     private readonly conns: ConnectionStore,
     private readonly client: TokenClient,
   ) {
-    this.#o = { ...defaults, ...d.options };
+    this.#o = withDefaults(d.options);
     this.#lock = new RedisLock(d.redis);
     this.#stash = new RefreshStash(d.redis, d.keyring, this.#o.stashTtlMs);
     this.#rotated = new RotatedTokens(d, conns, this.#stash, this.#o);
