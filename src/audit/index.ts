@@ -1,1 +1,2 @@
 export { AuditLog, argDigest, type AuditInput, type AuditEvent } from './writer.js';
+export type { AuditDetail } from '../db/schema/shapes.js';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
 import { auditEvents } from '../db/schema/index.js';
+import type { AuditDetail } from '../db/schema/shapes.js';
 
 /** One audit record. Names the human; holds credential kinds and connection ids, never values. */
 export interface AuditInput {
@@ -22,7 +23,7 @@ export interface AuditInput {
   outcome?: string | null;
   latencyMs?: number | null;
   requestId?: string | null;
-  detail?: Record<string, unknown> | null;
+  detail?: AuditDetail | null;
 }
 
 export type AuditEvent = typeof auditEvents.$inferSelect;

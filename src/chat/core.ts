@@ -7,6 +7,7 @@ import { providerText } from './words/oauth.js';
 import { policyText } from './words/policy.js';
 import type { Ack, ChatInbound, Inbound } from './types.js';
 import { SECRET_NAME_PATTERN, SLUG_PATTERN } from '../names.js';
+import type { AuditDetail } from '../audit/index.js';
 
 /** Leading `/onbehalf` or `onbehalf` in a plain message turns it into a command. */
 const COMMAND_PREFIX = /^\s*\/?onbehalf(\s+|$)/i;
@@ -130,7 +131,7 @@ export class ChatCore implements ChatInbound {
       });
       return say('Only admins can submit that form.');
     }
-    const audit = (action: string, ok: boolean, detail: Record<string, unknown>) =>
+    const audit = (action: string, ok: boolean, detail: AuditDetail) =>
       this.s.audit.write({
         orgId: ctx.org.id,
         category: 'admin',

@@ -8,6 +8,7 @@ import type { ProviderRow } from './providers.js';
 import type { FlowStates, StateRow } from './states.js';
 import type { ConnectionStore } from './store.js';
 import type { TokenClient, TokenSet, VendorIdentity } from './tokenclient.js';
+import type { AuditDetail } from '../audit/index.js';
 
 type Who = { orgId: string; userId: string; providerId: string; providerSlug: string };
 
@@ -60,7 +61,7 @@ export class GrantStep {
     return this.#store(row, p, who, ex.tokens, identity, names);
   }
 
-  #auditFailed(row: StateRow, p: ProviderRow, detail: Record<string, unknown>): void {
+  #auditFailed(row: StateRow, p: ProviderRow, detail: AuditDetail): void {
     this.d.audit.write({
       orgId: row.orgId,
       category: 'connection',

@@ -1,8 +1,15 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { toolCalls } from '../db/schema/index.js';
-import { replyTargetSchema, type ReplyTarget } from '../identity/reply.js';
-import { toolOutcomeSchema, type ToolOutcome } from './outcome.js';
+import {
+  deliverySchema,
+  replyTargetSchema,
+  storedOutcomeSchema,
+  type Delivery,
+  type ReplyTarget,
+  type StoredOutcome,
+  type ToolOutcome,
+} from '../db/schema/shapes.js';
 
 export type CallRow = typeof toolCalls.$inferSelect;
 export type CallStatus = CallRow['status'];
@@ -13,52 +20,7 @@ export const terminal: CallStatus[] = ['succeeded', 'failed', 'denied', 'cancell
 /** Statuses a call counts against its user's queued-calls cap in (accepted, not finished, not parked). */
 export const pending: CallStatus[] = ['queued', 'running', 'awaiting_approval'];
 
-/** What `tool_calls.outcome` holds at each stage (JSON in SQLite; never in Redis). */
-export interface StoredOutcome {
-  /** Set just before the request is sent: a later attempt that finds it knows the tool may have run. */
-  started?: { at: number; idempotent: boolean };
-  parked?: { providerSlug: string; reason: string };
-  /** The final outcome, once known. */
-  final?: ToolOutcome;
-  /** Whether the final outcome was handed to the notifier. */
-  notified?: boolean;
-  /** The call had been parked or held before it ran: its outcome resumes the agent's turn. */
-  resumed?: boolean;
-  /** Whether and how the call was approved; copied into the call's audit event. */
-  approval?: ApprovalRecord;
-  /** Delivering the final outcome failed after retries (the caller may not have seen it). */
-  notifyFailed?: { at: number; error: string };
-}
-
-/**
- * `tool_calls.delivery`: how the answer reaches the conversation, kept apart from the outcome so a
- * retry or resume that rewrites the outcome never forgets the placeholder.
- * `messageId`: the placeholder posted before the tool ran; the answer edits it (an edit repeated
- * after a crash changes the same message, so it is shown once). `posting`: no placeholder could be
- * posted, and a plain post of the answer began at this time (a later attempt does not post again).
- */
-export interface Delivery {
-  messageId?: string;
-  posting?: number;
-  /** A later attempt found `posting` without `notified`: the answer may or may not have arrived. */
-  uncertain?: boolean;
-}
-
-/**
- * How a call came to run or not. `typed`: the person typed the command (explicit, no prompt);
- * `read_only`: the tool declares `readOnlyHint` and no admin rule says otherwise; `policy_always` /
- * `policy_never`: an admin rule (`rule`, its glob); `pending` / `approved` / `denied` / `expired`:
- * the caller was asked, and answered (`by`, `at`) or not.
- */
-export interface ApprovalRecord {
-  decision: 'typed' | 'read_only' | 'policy_always' | 'policy_never' | 'pending' | 'approved' | 'denied' | 'expired';
-  rule?: string | null;
-  askedAt?: number;
-  expiresAt?: number;
-  /** The chat identity (`platform:workspace:user`) that answered. */
-  by?: string;
-  at?: number;
-}
+export type { ApprovalRecord, Delivery, StoredOutcome } from '../db/schema/shapes.js';
 
 /** Why a call that had to park failed instead (the user's parked-calls cap). */
 export const parkCapMessage = (providerSlug: string, max: number) =>
@@ -186,12 +148,11 @@ export class CallStore {
   }
 
   outcome(row: CallRow): StoredOutcome {
-    return (row.outcome ?? {}) as StoredOutcome;
+    return storedOutcomeSchema.parse(row.outcome ?? {});
   }
 
   finalOutcome(row: CallRow): ToolOutcome | undefined {
-    const r = toolOutcomeSchema.safeParse(this.outcome(row).final);
-    return r.success ? r.data : undefined;
+    return this.outcome(row).final;
   }
 
   target(row: CallRow): ReplyTarget {
@@ -228,7 +189,7 @@ export class CallStore {
 
   /** The call's delivery record, read fresh (another attempt may have posted the placeholder). */
   delivery(id: string): Delivery {
-    return (this.#byId.get({ id })?.delivery ?? {}) as Delivery;
+    return deliverySchema.parse(this.#byId.get({ id })?.delivery ?? {});
   }
 
   setDelivery(id: string, delivery: Delivery): void {

@@ -1,26 +1,8 @@
-import { z } from 'zod';
 import type { ReplyTarget } from '../identity/reply.js';
 import type { ConnectReason } from '../policy/index.js';
 
-/** What the caller is told about one tool call (as a value; `chat/` words it). Stored in `tool_calls.outcome`, never in Redis. */
-export const toolOutcomeSchema = z.discriminatedUnion('kind', [
-  /** `omitted`: characters cut from the end of `text` to fit chat (`trimmed`). */
-  z.object({
-    kind: z.literal('result'),
-    text: z.string(),
-    trimmed: z.boolean(),
-    isError: z.boolean(),
-    omitted: z.number().optional(),
-  }),
-  z.object({ kind: z.literal('denied'), rule: z.string(), reason: z.string() }),
-  z.object({ kind: z.literal('invalid_args'), errors: z.string() }),
-  z.object({ kind: z.literal('unreachable'), server: z.string(), detail: z.string() }),
-  z.object({ kind: z.literal('timeout'), server: z.string(), afterMs: z.number() }),
-  z.object({ kind: z.literal('interrupted'), server: z.string(), tool: z.string() }),
-  z.object({ kind: z.literal('cancelled'), reason: z.string() }),
-  z.object({ kind: z.literal('failed'), message: z.string() }),
-]);
-export type ToolOutcome = z.infer<typeof toolOutcomeSchema>;
+export { toolOutcomeSchema, type ToolOutcome } from '../db/schema/shapes.js';
+import type { ToolOutcome } from '../db/schema/shapes.js';
 
 /** What `runToolCall` resolves with: the outcome, parked until the caller connects, or held until they approve. */
 export type RunResult =

@@ -42,7 +42,7 @@ export class Reporter {
       return { status: 'done' };
     a.stored = stored;
     this.audit(a, e.decision ?? 'allowed', e.audit);
-    await this.notify({ ...a.row, outcome: stored as Record<string, unknown> }, a.info, e.outcome);
+    await this.notify({ ...a.row, outcome: stored }, a.info, e.outcome);
     return { status: 'done' };
   }
 

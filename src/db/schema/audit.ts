@@ -2,6 +2,7 @@
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { id } from './columns.js';
 import { orgId } from './identity.js';
+import type { AuditDetail } from './shapes.js';
 
 /** Append-only record of tool calls, admin changes and connection events. */
 export const auditEvents = sqliteTable(
@@ -29,7 +30,7 @@ export const auditEvents = sqliteTable(
     outcome: text('outcome'),
     latencyMs: integer('latency_ms'),
     requestId: text('request_id'),
-    detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>(),
+    detail: text('detail', { mode: 'json' }).$type<AuditDetail>(),
   },
   (t) => [index('audit_events_org_at').on(t.orgId, t.at), index('audit_events_actor').on(t.orgId, t.actorUserId, t.at)],
 );

@@ -2,6 +2,7 @@
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { createdAt, id } from './columns.js';
 import { orgId, userId } from './identity.js';
+import type { Delivery, ReplyTarget, StoredOutcome } from './shapes.js';
 
 /** One call of one tool for one user, including parked and held ones. */
 export const toolCalls = sqliteTable(
@@ -29,13 +30,13 @@ export const toolCalls = sqliteTable(
     /** Provider whose grant the parked call waits for. */
     parkedProviderId: text('parked_provider_id'),
     /** Where the result goes (platform, channel, thread, user), as JSON. */
-    replyTarget: text('reply_target', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    replyTarget: text('reply_target', { mode: 'json' }).$type<ReplyTarget>().notNull(),
     /** The agent turn this call belongs to, if any. */
     turnId: text('turn_id'),
     requestId: text('request_id').notNull(),
-    outcome: text('outcome', { mode: 'json' }).$type<Record<string, unknown>>(),
+    outcome: text('outcome', { mode: 'json' }).$type<StoredOutcome>(),
     /** Where the answer is delivered: the placeholder message to edit, or a marker that a post began. */
-    delivery: text('delivery', { mode: 'json' }).$type<Record<string, unknown>>(),
+    delivery: text('delivery', { mode: 'json' }).$type<Delivery>(),
     attempts: integer('attempts').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: integer('updated_at').notNull(),

@@ -2,6 +2,7 @@ import { identityKey, type JoinBlocker } from '../../../identity/index.js';
 import type { CommandContext, CommandReply, CommandSpec } from '../spec.js';
 import { say } from '../spec.js';
 import { done, userRef, wrong } from './shared.js';
+import type { AuditDetail } from '../../../audit/index.js';
 
 const ROLE = 'role grant|revoke @user';
 const ORG = 'org invite | org join <code>';
@@ -51,7 +52,7 @@ function blockerText(b: JoinBlocker): string {
 /** `admin org join <code>`: this workspace's org moves into the inviting org. Audited in both orgs. */
 function orgJoin(ctx: CommandContext, code: string): CommandReply {
   const r = ctx.services.orgJoins.join(ctx.identity, ctx.org.id, code);
-  const audit = (orgId: string, outcome: string, detail: Record<string, unknown>) =>
+  const audit = (orgId: string, outcome: string, detail: AuditDetail) =>
     ctx.services.audit.write({
       orgId,
       category: 'admin',

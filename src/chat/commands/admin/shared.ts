@@ -1,6 +1,7 @@
 import { identityKey } from '../../../identity/index.js';
 import type { CommandContext, CommandReply } from '../spec.js';
 import { say } from '../spec.js';
+import type { AuditDetail } from '../../../audit/index.js';
 
 /** `a,b, c` → `['a', 'b', 'c']`; undefined when the option was not given a value. */
 export const list = (v: string | true | undefined) =>
@@ -17,7 +18,7 @@ export function done(
   action: string,
   r: { ok: boolean },
   line: string,
-  detail: Record<string, unknown> = {},
+  detail: AuditDetail = {},
 ): CommandReply {
   ctx.services.audit.write({
     orgId: ctx.org.id,
