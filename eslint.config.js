@@ -42,6 +42,15 @@ export default tseslint.config(
           ],
         },
       ],
+      // Chat commands are words for a person: an inner layer that hints at one returns a value instead.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'Literal[value=/\\/onbehalf\\b/], TemplateElement[value.raw=/\\/onbehalf\\b/]',
+          message:
+            'Inner layers return coded values (e.g. db/schema/shapes.ts Problem); chat/ words them, hints included.',
+        },
+      ],
     },
   },
 );

@@ -9,6 +9,7 @@ import {
   type Policy,
   type RunnerTokens,
 } from '../policy/index.js';
+import type { Problem } from '../db/schema/shapes.js';
 
 /** A tool as the caller's catalog lists it. */
 export interface CatalogTool {
@@ -23,7 +24,7 @@ export type ServerTest =
   | { kind: 'ok'; server: string; tools: string[] }
   | { kind: 'unknown_server'; server: string }
   | { kind: 'needs_connect'; server: string; providerSlug: string }
-  | { kind: 'misconfigured'; server: string; message: string }
+  | { kind: 'misconfigured'; server: string; problem: Problem }
   | { kind: 'unexpected'; server: string; detail: string };
 
 /** A server whose tools the caller cannot list yet: their own grant is missing or must be renewed. */
@@ -131,7 +132,7 @@ export class ToolCatalog {
     if (!server) return { kind: 'unknown_server', server: name };
     const res = await resolveCredentials(this.policy, this.tokens, server, { orgId, userId: user.id });
     if (res.kind === 'needs_connect') return { kind: 'needs_connect', server: name, providerSlug: res.providerSlug };
-    if (res.kind !== 'ok') return { kind: 'misconfigured', server: name, message: res.message };
+    if (res.kind !== 'ok') return { kind: 'misconfigured', server: name, problem: res.problem };
     const listed = await this.pool.tools(server, res.creds);
     if (listed.kind !== 'ok')
       return {

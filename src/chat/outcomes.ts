@@ -1,4 +1,5 @@
 import type { CallInfo, ToolOutcome } from '../runner/index.js';
+import { problemText } from './words/problems.js';
 
 /** A tool call's outcome in one chat message (also what the model is told of it). */
 export function outcomeText(call: Pick<CallInfo, 'server' | 'tool'>, o: ToolOutcome): string {
@@ -9,7 +10,7 @@ export function outcomeText(call: Pick<CallInfo, 'server' | 'tool'>, o: ToolOutc
       return `${name}${o.isError ? ' reported an error' : ''}:\n${o.text}${cut}${o.trimmed ? '\n(trimmed for chat)' : ''}`;
     }
     case 'denied':
-      return `${name} was not run: ${o.reason}.`;
+      return `${name} was not run: ${problemText(o.why)}.`;
     case 'invalid_args':
       return `${name} was not run: the arguments do not match the tool's schema (${o.errors}).`;
     case 'unreachable':
@@ -25,8 +26,8 @@ export function outcomeText(call: Pick<CallInfo, 'server' | 'tool'>, o: ToolOutc
         `It was not re-run automatically because it is not idempotent; check before running it again.`
       );
     case 'cancelled':
-      return `${name} was cancelled: ${o.reason}.`;
+      return `${name} was cancelled: ${problemText(o.why)}.`;
     case 'failed':
-      return `${name} failed: ${o.message}.`;
+      return `${name} failed: ${problemText(o.why)}.`;
   }
 }

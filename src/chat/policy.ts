@@ -1,6 +1,7 @@
 import type { ServerTest as ServerTestValue, ToolCatalog } from '../agent/catalog.js';
 import type { Policy } from '../policy/index.js';
 import type { ChatPolicy, ServerTest } from './services.js';
+import { problemText } from './words/problems.js';
 
 /** An admin's server test, in words. */
 export function serverTestText(r: ServerTestValue): ServerTest {
@@ -19,7 +20,7 @@ export function serverTestText(r: ServerTestValue): ServerTest {
         error: `${name} needs your ${r.providerSlug} account first: /onbehalf connect ${r.providerSlug}`,
       };
     case 'misconfigured':
-      return { ok: false, error: `${name}: ${r.message}.` };
+      return { ok: false, error: `${name}: ${problemText(r.problem)}.` };
     case 'unexpected':
       return { ok: false, error: `${name} did not answer as expected (${r.detail}).` };
   }

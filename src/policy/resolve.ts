@@ -4,6 +4,7 @@ import type { TokenSource } from '../oauth/types.js';
 import type { Policy } from './policy.js';
 import type { McpServerRow } from './servers.js';
 import { describeSource, headerValueOk, parseSource, type BindingSource } from './sources.js';
+import type { Problem } from '../db/schema/shapes.js';
 
 /** What the OAuth engine offers for `mcp_oauth` bindings (optional: absent, such bindings are refused). */
 export interface McpOAuthRegistrar {
@@ -41,9 +42,9 @@ export type Resolution =
   | { kind: 'ok'; creds: ResolvedCredentials }
   | { kind: 'needs_connect'; providerSlug: string; providerId: string; reason: ConnectReason; extraScopes?: string[] }
   /** Transient (the provider is down): retry later. */
-  | { kind: 'unavailable'; message: string }
-  /** A configuration problem an admin must fix; the message is safe to show. */
-  | { kind: 'misconfigured'; message: string };
+  | { kind: 'unavailable'; problem: Problem }
+  /** A configuration problem an admin must fix (`chat/` words it). */
+  | { kind: 'misconfigured'; problem: Problem };
 
 /** Who is calling, from the verified chat payload (never from arguments). */
 export interface Caller {
@@ -77,7 +78,7 @@ export async function resolveCredentials(
     if (!parsed.ok)
       return {
         kind: 'misconfigured',
-        message: `the binding of ${b.name} on ${server.name} is invalid (${parsed.error})`,
+        problem: { code: 'binding_invalid', binding: b.name, server: server.name, error: parsed.error },
       };
     const value = await valueOf(policy, tokens, server, caller, parsed.source, creds, opts);
     if (!(value instanceof SecretValue)) return value;
@@ -85,10 +86,8 @@ export async function resolveCredentials(
     // Literal substitution: a function replacer, so `$&`, `$'` … in a secret stay as they are.
     const filled = b.template ? new SecretValue(b.template.replace('{token}', () => value.reveal())) : value;
     if (b.target === 'header' && !headerValueOk(filled.reveal())) {
-      return {
-        kind: 'misconfigured',
-        message: `the value bound to header ${b.name} on ${server.name} (from ${describeSource(parsed.source)}) holds a line break, control or non-Latin-1 character, so nothing was sent; an admin must check that source`,
-      };
+      const source = describeSource(parsed.source);
+      return { kind: 'misconfigured', problem: { code: 'header_unsafe', header: b.name, server: server.name, source } };
     }
     (b.target === 'env' ? creds.env : creds.headers)[b.name] = filled;
     if (!creds.kinds.includes(parsed.source.kind)) creds.kinds.push(parsed.source.kind);
@@ -126,38 +125,12 @@ function storedSecret(
   caller: Caller,
   s: Extract<BindingSource, { kind: 'org_secret' | 'user_secret' | 'team_secret' }>,
 ): Secret | Exclude<Resolution, { kind: 'ok' }> {
-  if (s.kind === 'org_secret')
-    return secretValue(
-      policy,
-      caller.orgId,
-      'org',
-      caller.orgId,
-      s.name,
-      server.name,
-      `the org secret ${s.name} that ${server.name} needs is not set`,
-    );
-  if (s.kind === 'user_secret')
-    return secretValue(
-      policy,
-      caller.orgId,
-      'user',
-      caller.userId,
-      s.name,
-      server.name,
-      `you have no user secret ${s.name}, which ${server.name} needs; ask an admin to set it`,
-    );
+  const need = { name: s.name, server: server.name };
+  if (s.kind === 'org_secret') return secretValue(policy, caller.orgId, { ...need, scope: 'org' }, caller.orgId);
+  if (s.kind === 'user_secret') return secretValue(policy, caller.orgId, { ...need, scope: 'user' }, caller.userId);
   const t = policy.teams.resolve(caller.orgId, caller.userId, caller.chat);
-  if (t.kind === 'error')
-    return { kind: 'misconfigured', message: `${server.name} needs team secret ${s.name}, but ${t.message}` };
-  return secretValue(
-    policy,
-    caller.orgId,
-    'team',
-    t.team.id,
-    s.name,
-    server.name,
-    `team ${t.team.name} has no secret ${s.name}, which ${server.name} needs`,
-  );
+  if (t.kind === 'error') return { kind: 'misconfigured', problem: { code: 'team', ...need, team: t.problem } };
+  return secretValue(policy, caller.orgId, { ...need, scope: 'team', team: t.team.name }, t.team.id);
 }
 
 /** MCP-spec OAuth: the provider registered for this server (discovered once per org), then the caller's grant there. */
@@ -169,48 +142,40 @@ async function mcpOAuthGrant(
   opts: { forceRefresh?: Set<string> },
 ): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
   if (!tokens.ensureMcpProvider || !server.url)
-    return {
-      kind: 'misconfigured',
-      message: `${server.name} uses mcp_oauth, which this installation does not support yet`,
-    };
+    return { kind: 'misconfigured', problem: { code: 'mcp_oauth_unsupported', server: server.name } };
   const reg = await tokens.ensureMcpProvider(caller.orgId, {
     serverId: server.id,
     serverName: server.name,
     url: server.url,
   });
   if (reg.kind !== 'ok' || !reg.providerSlug) {
-    const why =
+    const problem: Problem =
       reg.kind === 'not_protected'
-        ? 'the server does not ask for a token, so its mcp_oauth binding should be removed'
-        : `MCP authorization failed (${reg.kind.replace(/_/g, ' ')}${reg.reason ? `: ${reg.reason}` : ''})`;
-    return { kind: 'misconfigured', message: `${server.name}: ${why}` };
+        ? { code: 'mcp_not_protected', server: server.name }
+        : {
+            code: 'mcp_auth_failed',
+            server: server.name,
+            kind: reg.kind,
+            ...(reg.reason ? { reason: reg.reason } : {}),
+          };
+    return { kind: 'misconfigured', problem };
   }
   return grant(tokens, caller, reg.providerSlug, creds, opts);
 }
 
-/** A stored secret, or one line saying why not; a value sealed for another owner is never used. */
+/** A stored secret, or why not; a value sealed for another owner is never used. */
 function secretValue(
   policy: Policy,
   orgId: string,
-  scope: 'org' | 'team' | 'user',
+  need: { scope: 'org' | 'team' | 'user'; name: string; server: string; team?: string },
   scopeId: string,
-  name: string,
-  serverName: string,
-  missing: string,
 ): Secret | Exclude<Resolution, { kind: 'ok' }> {
-  const r = policy.secrets.read(orgId, scope, scopeId, name);
+  const r = policy.secrets.read(orgId, need.scope, scopeId, need.name);
   if (r.kind === 'ok') return r.value;
-  if (r.kind === 'missing') return { kind: 'misconfigured', message: missing };
-  if (r.error instanceof SealedValueMismatch) {
-    return {
-      kind: 'misconfigured',
-      message: `the ${scope} secret ${name} that ${serverName} needs does not open (it was moved or altered in the database); an admin must set it again`,
-    };
-  }
-  return {
-    kind: 'misconfigured',
-    message: `the ${scope} secret ${name} that ${serverName} needs cannot be opened with the configured sealing keys; an operator must check ONBEHALF_KEYS`,
-  };
+  if (r.kind === 'missing') return { kind: 'misconfigured', problem: { code: 'secret_missing', ...need } };
+  const { scope, name, server } = need;
+  const code = r.error instanceof SealedValueMismatch ? 'secret_moved' : 'secret_keys';
+  return { kind: 'misconfigured', problem: { code, scope, name, server } };
 }
 
 async function grant(
@@ -234,9 +199,9 @@ async function grant(
     case 'needs_reauth':
       return { kind: 'needs_connect', providerSlug: r.providerSlug, providerId: r.providerId, reason: 'needs_reauth' };
     case 'unknown_provider':
-      return { kind: 'misconfigured', message: `there is no provider ${r.providerSlug} in this org` };
+      return { kind: 'misconfigured', problem: { code: 'unknown_provider', provider: r.providerSlug } };
     case 'unavailable':
-      return { kind: 'unavailable', message: `${r.providerSlug} could not be reached to refresh your token` };
+      return { kind: 'unavailable', problem: { code: 'provider_unreachable', provider: r.providerSlug } };
     default: {
       // `insufficient_scope` (newer engines): the grant lacks scopes; reconnect with the union.
       const o = r as { kind: string; providerSlug?: string; providerId?: string; missingScopes?: string[] };
@@ -249,7 +214,7 @@ async function grant(
           extraScopes: o.missingScopes ?? [],
         };
       }
-      return { kind: 'misconfigured', message: `unexpected answer from the token store for ${slug}` };
+      return { kind: 'misconfigured', problem: { code: 'token_store', provider: slug } };
     }
   }
 }

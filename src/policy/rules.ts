@@ -1,5 +1,6 @@
 import { compileGlob, fold, foldName, normaliseValue, protoKey } from './args.js';
 import { fillContext, type ContextPlaceholder } from './sources.js';
+import type { Problem } from '../db/schema/shapes.js';
 
 /** One access rule as stored (see `access_rules`). */
 export interface AccessRule {
@@ -24,7 +25,7 @@ export interface Subject {
 /** The outcome of checking a call against the rules. */
 export type Decision =
   | { kind: 'allowed'; args: Record<string, unknown>; rule: string | null }
-  | { kind: 'denied'; rule: string; reason: string };
+  | { kind: 'denied'; rule: string; why: Problem };
 
 const compiled = new Map<string, RegExp>();
 
@@ -87,21 +88,20 @@ function appliesTo(r: AccessRule, s: Subject): boolean {
   );
 }
 
-const kindOf = (v: unknown) =>
-  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+const kindOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
-/** Why an allow rule's constraints fail for these (already normalised) arguments, or undefined when they hold. */
-function constraintsHold(r: AccessRule, args: Record<string, unknown>): string | undefined {
+/** Which constraint of an allow rule fails for these (already normalised) arguments, or undefined when they hold. */
+function constraintsHold(r: AccessRule, args: Record<string, unknown>): { name: string; glob: string } | undefined {
   for (const [name, glob] of Object.entries(r.argConstraints)) {
     const v = Object.hasOwn(args, name) ? args[name] : undefined;
-    if (typeof v !== 'string' || !valueMatch(r, glob, v)) return `${name} must match ${glob}`;
+    if (typeof v !== 'string' || !valueMatch(r, glob, v)) return { name, glob };
   }
   return undefined;
 }
 
 const set = (o: Record<string, unknown>, k: string, v: unknown) =>
   Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-const refused = (reason: string): Decision => ({ kind: 'denied', rule: 'argument check', reason });
+const refused = (why: Problem): Decision => ({ kind: 'denied', rule: 'argument check', why });
 
 /**
  * Checks one call. Deny rules win; if the server has allow rules, one must let this caller use
@@ -122,7 +122,7 @@ export function decide(
   context: Record<ContextPlaceholder, string>,
 ): Decision {
   const mine = rules.filter((r) => appliesTo(r, subject) && toolMatch(r, tool));
-  if (protoKey(supplied)) return refused('an argument is named __proto__, which is never passed on; rename it');
+  if (protoKey(supplied)) return refused({ code: 'proto_key' });
   const args: Record<string, unknown> = {};
   for (const k of Object.keys(supplied)) set(args, k, supplied[k]);
   for (const r of mine)
@@ -144,9 +144,7 @@ function lookAlike(mine: AccessRule[], supplied: Record<string, unknown>, server
   for (const k of Object.keys(supplied)) {
     for (const [name, r] of checkedBy) {
       if (k !== name && foldName(k) === foldName(name)) {
-        return refused(
-          `the argument "${k}" looks like "${name}", which rule ${describeRule(r, server)} checks or sets; use the exact name ${name}`,
-        );
+        return refused({ code: 'look_alike', arg: k, name, rule: describeRule(r, server) });
       }
     }
   }
@@ -160,10 +158,9 @@ function normaliseConstrained(mine: AccessRule[], args: Record<string, unknown>,
       if (!Object.hasOwn(args, name)) continue;
       const v = args[name];
       if (typeof v !== 'string')
-        return refused(`${name} must be a string, not ${kindOf(v)} (rule ${describeRule(r, server)} checks it)`);
+        return refused({ code: 'not_string', name, got: kindOf(v), rule: describeRule(r, server) });
       const n = normaliseValue(v);
-      if (!n.ok)
-        return refused(`${name} ${n.why}, which rule ${describeRule(r, server)} cannot judge; send a plain value`);
+      if (!n.ok) return refused({ code: 'not_plain', name, why: n.code, rule: describeRule(r, server) });
       set(args, name, n.value);
     }
   }
@@ -176,11 +173,13 @@ function denyingRule(mine: AccessRule[], args: Record<string, unknown>, server: 
     const constrained = Object.entries(r.argConstraints);
     const missing = constrained.find(([name]) => !Object.hasOwn(args, name));
     if (constrained.length && missing)
-      return refused(
-        `rule ${describeRule(r, server)} checks ${missing[0]}, which is missing; give ${missing[0]} as a string`,
-      );
+      return refused({ code: 'missing_arg', name: missing[0], rule: describeRule(r, server) });
     if (constrained.every(([name, glob]) => valueMatch(r, glob, args[name] as string))) {
-      return { kind: 'denied', rule: describeRule(r, server), reason: `denied by rule: ${describeRule(r, server)}` };
+      return {
+        kind: 'denied',
+        rule: describeRule(r, server),
+        why: { code: 'deny_rule', rule: describeRule(r, server) },
+      };
     }
   }
   return undefined;
@@ -200,10 +199,10 @@ function allowDecision(
     return {
       kind: 'denied',
       rule: `no allow rule of ${server}`,
-      reason: `no allow rule of ${server} lets you use ${tool}`,
+      why: { code: 'no_allow_rule', server, tool },
     };
   }
-  let failed: { rule: AccessRule; why: string } | undefined;
+  let failed: { rule: AccessRule; why: { name: string; glob: string } } | undefined;
   for (const r of mineAllow) {
     const why = constraintsHold(r, args);
     if (why === undefined) return { kind: 'allowed', args, rule: describeRule(r, server) };
@@ -212,7 +211,7 @@ function allowDecision(
   return {
     kind: 'denied',
     rule: describeRule(failed!.rule, server),
-    reason: `rule ${describeRule(failed!.rule, server)} requires ${failed!.why}`,
+    why: { code: 'requires', rule: describeRule(failed!.rule, server), ...failed!.why },
   };
 }
 

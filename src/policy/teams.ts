@@ -1,11 +1,12 @@
 import { and, eq, or, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
 import { teamChannels, teamMembers, teams } from '../db/schema/index.js';
+import type { TeamProblem } from '../db/schema/shapes.js';
 
 export type Team = typeof teams.$inferSelect;
 
 /** Which team a team secret comes from: the channel's team, else the caller's only team. */
-export type TeamResolution = { kind: 'ok'; team: Team } | { kind: 'error'; message: string };
+export type TeamResolution = { kind: 'ok'; team: Team } | { kind: 'error'; problem: TeamProblem };
 
 /** Teams, their members and the channels bound to them. */
 export class Teams {
@@ -120,14 +121,11 @@ export class Teams {
         const team = mine.find((t) => t.id === bound.teamId);
         if (team) return { kind: 'ok', team };
         const name = this.find(orgId, bound.teamId)?.name ?? 'another team';
-        return { kind: 'error', message: `this channel belongs to team ${name}, and you are not a member of it` };
+        return { kind: 'error', problem: { code: 'not_member', team: name } };
       }
     }
     if (mine.length === 1) return { kind: 'ok', team: mine[0]! };
-    if (!mine.length) return { kind: 'error', message: 'you are in no team, so a team secret cannot be chosen' };
-    return {
-      kind: 'error',
-      message: `you are in several teams (${mine.map((t) => t.name).join(', ')}) and this channel is bound to none; ask an admin to bind it with /onbehalf admin team channel <team>`,
-    };
+    if (!mine.length) return { kind: 'error', problem: { code: 'no_team' } };
+    return { kind: 'error', problem: { code: 'several_teams', teams: mine.map((t) => t.name) } };
   }
 }

@@ -62,10 +62,9 @@ export class Approvals {
     if (d.mode === 'always') return record({ decision: d.rule === null ? 'read_only' : 'policy_always', rule: d.rule });
     if (d.mode === 'never') {
       record({ decision: 'policy_never', rule: d.rule });
-      const reason = 'an admin does not let the assistant call this tool; the person can run it with /onbehalf run';
       return this.report.finish(a, {
         status: 'denied',
-        outcome: { kind: 'denied', rule: `approve ${d.rule}`, reason },
+        outcome: { kind: 'denied', rule: `approve ${d.rule}`, why: { code: 'assistant_never' } },
         audit: 'approval_never',
         decision: 'denied',
       });
@@ -151,8 +150,8 @@ export class Approvals {
     const denied = how.decision === 'denied';
     const minutes = Math.round(this.ttlMs / 60_000);
     const outcome: ToolOutcome = denied
-      ? { kind: 'denied', rule: 'approval', reason: 'the person chose Deny when asked to approve it' }
-      : { kind: 'cancelled', reason: `the person did not approve it within ${minutes} minute(s)` };
+      ? { kind: 'denied', rule: 'approval', why: { code: 'approval_denied' } }
+      : { kind: 'cancelled', why: { code: 'approval_expired', minutes } };
     await this.report.finish(a, {
       status: denied ? 'denied' : 'cancelled',
       outcome,

@@ -1,9 +1,10 @@
 import type { CallStore } from './calls.js';
 import type { EnqueueResult, ToolCallRequest } from './enqueue.js';
 import type { RunResult, ToolOutcome } from './outcome.js';
+import type { Problem } from '../db/schema/shapes.js';
 
 const done = (outcome: ToolOutcome): RunResult => ({ kind: 'done', outcome });
-const failed = (message: string): RunResult => done({ kind: 'failed', message });
+const failed = (why: Problem): RunResult => done({ kind: 'failed', why });
 
 /**
  * Runs one call and waits for it: the outcome, `parked` when the caller must connect first, or
@@ -20,21 +21,20 @@ export async function runAndWait(
   timeoutMs: number,
 ): Promise<RunResult> {
   const queued = await enqueue(req);
-  if (queued.kind === 'too_many_queued')
-    return failed(`you already have ${queued.limit} calls waiting to run; wait for them to finish, then try again`);
-  if (queued.kind === 'unknown_server') return failed(`there is no server named ${queued.server}`);
+  if (queued.kind === 'too_many_queued') return failed({ code: 'queue_cap', max: queued.limit });
+  if (queued.kind === 'unknown_server') return failed({ code: 'unknown_server', server: queued.server });
   const { callId } = queued;
   const deadline = Date.now() + timeoutMs;
   // Woken at once when the call parks or ends in this process; the coarser poll covers a worker in another process.
   for (let wait = 50; ; wait = Math.min(wait * 2, 250)) {
     const row = calls.get(callId);
-    if (!row) return failed(`there is no server named ${req.server}`);
+    if (!row) return failed({ code: 'unknown_server', server: req.server });
     if (row.status === 'parked')
       return { kind: 'parked', callId, providerSlug: calls.outcome(row).parked?.providerSlug ?? '' };
     if (row.status === 'awaiting_approval') return { kind: 'held', callId };
     const final = calls.finalOutcome(row);
     if (final) return done(final);
-    if (Date.now() > deadline) return failed('the call did not finish in time');
+    if (Date.now() > deadline) return failed({ code: 'too_slow' });
     await calls.settled(callId, Math.min(wait, deadline - Date.now() + 1));
   }
 }

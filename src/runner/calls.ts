@@ -22,10 +22,6 @@ export const pending: CallStatus[] = ['queued', 'running', 'awaiting_approval'];
 
 export type { ApprovalRecord, Delivery, StoredOutcome } from '../db/schema/shapes.js';
 
-/** Why a call that had to park failed instead (the user's parked-calls cap). */
-export const parkCapMessage = (providerSlug: string, max: number) =>
-  `you already have ${max} calls waiting for an account to be connected; connect ${providerSlug} (\`/onbehalf connect ${providerSlug}\`) or let the waiting calls finish, then run it again`;
-
 type TransitionPatch = { outcome?: StoredOutcome; parkedProviderId?: string | null; attempts?: number };
 type CallInsert = Omit<typeof toolCalls.$inferInsert, 'updatedAt' | 'status'>;
 

@@ -12,14 +12,15 @@ import type { ExecutorDeps } from './deps.js';
 import { trimForChat } from './outcome.js';
 import type { Parking } from './parking.js';
 import type { Ending, Reporter, StepResult } from './report.js';
+import type { Problem } from '../db/schema/shapes.js';
 
 /** An attempt whose server still exists. */
 type Live = Attempt & { server: McpServerRow };
 type Args = Record<string, unknown>;
 
-const failed = (message: string, audit: string): Ending => ({
+const failed = (why: Problem, audit: string): Ending => ({
   status: 'failed',
-  outcome: { kind: 'failed', message },
+  outcome: { kind: 'failed', why },
   audit,
 });
 
@@ -66,13 +67,13 @@ export class Executor {
       outcome: a.stored,
     });
     if (!begun) return { status: 'done' };
-    if (!a.server) return this.report.finish(a, failed('that server was removed', 'no_server'));
+    if (!a.server) return this.report.finish(a, failed({ code: 'server_removed' }, 'no_server'));
     try {
       return await this.#access(a as Live);
     } catch (err) {
       this.d.log.error({ reqId: row.requestId, callId, err: (err as Error).message }, 'tool call failed unexpectedly');
       if (!opts.finalAttempt) return this.report.retry(a, 'internal error');
-      return this.report.finish(a, failed('an internal error stopped the call', 'error'));
+      return this.report.finish(a, failed({ code: 'internal' }, 'error'));
     }
   }
 
@@ -86,7 +87,7 @@ export class Executor {
     const a = attemptOf(this.calls, this.d.policy, row, { finalAttempt: true });
     const started = a.stored.started;
     if (started && !started.idempotent) await this.report.finish(a, this.#interrupted(a));
-    else await this.report.finish(a, failed('the call could not be completed; try again', 'gave_up'));
+    else await this.report.finish(a, failed({ code: 'gave_up' }, 'gave_up'));
   }
 
   #interrupted(a: Attempt): Ending {
@@ -104,7 +105,7 @@ export class Executor {
     if (!user)
       return this.report.finish(a, {
         status: 'cancelled',
-        outcome: { kind: 'cancelled', reason: 'the user no longer exists' },
+        outcome: { kind: 'cancelled', why: { code: 'user_gone' } },
         audit: 'no_user',
       });
     const subject = { userId: user.id, role: user.role, teams: this.d.policy.teams.ofUser(row.orgId, user.id) };
@@ -119,7 +120,7 @@ export class Executor {
     if (decision.kind === 'denied')
       return this.report.finish(a, {
         status: 'denied',
-        outcome: { kind: 'denied', rule: decision.rule, reason: decision.reason },
+        outcome: { kind: 'denied', rule: decision.rule, why: decision.why },
         audit: 'denied',
         decision: 'denied',
       });
@@ -134,16 +135,20 @@ export class Executor {
       return this.parking.park(a, res.providerSlug, res.providerId, res.reason, res.extraScopes);
     if (res.kind === 'unavailable')
       return a.finalAttempt
-        ? this.report.finish(a, failed(res.message, 'token_unavailable'))
+        ? this.report.finish(a, failed(res.problem, 'token_unavailable'))
         : this.report.retry(a, 'token provider unavailable');
-    if (res.kind === 'misconfigured') return this.report.finish(a, failed(res.message, 'misconfigured'));
+    if (res.kind === 'misconfigured') return this.report.finish(a, failed(res.problem, 'misconfigured'));
     const creds = (a.creds = res.creds);
     const listed = await this.d.pool.tools(server, creds);
     if (listed.kind === 'unauthorized' || listed.kind === 'insufficient_scope')
       return this.#rejected(a, args, forced, listed);
     if (listed.kind !== 'ok') return this.#unlisted(a, listed);
     const tool = listed.value.find((t) => t.name === a.row.tool);
-    if (!tool) return this.report.finish(a, failed(`${server.name} has no tool named ${a.row.tool}`, 'unknown_tool'));
+    if (!tool)
+      return this.report.finish(
+        a,
+        failed({ code: 'unknown_tool', server: server.name, tool: a.row.tool }, 'unknown_tool'),
+      );
     const check = this.#validator.getValidator(
       tool.inputSchema as Parameters<AjvJsonSchemaValidator['getValidator']>[0],
     )(args);
@@ -162,10 +167,7 @@ export class Executor {
     if (listed.kind === 'unreachable' && !a.finalAttempt)
       return this.report.retry(a, `server unreachable (${listed.detail})`);
     if (listed.kind === 'refused')
-      return this.report.finish(
-        a,
-        failed(`${listed.reason}, which is not allowed (ONBEHALF_ALLOW_PRIVATE_URLS)`, 'refused'),
-      );
+      return this.report.finish(a, failed({ code: 'refused_url', reason: listed.reason, setting: true }, 'refused'));
     if (listed.kind === 'timeout')
       return this.report.finish(a, {
         status: 'failed',
@@ -216,9 +218,12 @@ export class Executor {
           audit: 'unreachable',
         });
       case 'protocol':
-        return this.report.finish(a, failed(`${server.name} refused the call (${r.message})`, 'protocol_error'));
+        return this.report.finish(
+          a,
+          failed({ code: 'protocol', server: server.name, message: r.message }, 'protocol_error'),
+        );
       case 'refused':
-        return this.report.finish(a, failed(`${r.reason}, which is not allowed`, 'refused'));
+        return this.report.finish(a, failed({ code: 'refused_url', reason: r.reason, setting: false }, 'refused'));
     }
   }
 
@@ -232,9 +237,8 @@ export class Executor {
     const creds = a.creds!;
     await this.d.pool.discard(a.server, creds);
     if (!creds.grants.length) {
-      const kinds = creds.kinds.join(', ') || 'none';
-      const message = `${a.server.name} rejected the credentials configured for it (${kinds}); an admin must fix them`;
-      return this.report.finish(a, failed(message, 'rejected'));
+      const why: Problem = { code: 'credentials_rejected', server: a.server.name, kinds: creds.kinds };
+      return this.report.finish(a, failed(why, 'rejected'));
     }
     const slug = creds.grants[0]!;
     if (r.kind === 'insufficient_scope') return this.parking.parkFor(a, slug, 'insufficient_scope', r.scopes);

@@ -1,7 +1,7 @@
 import type { ConnectReason } from '../policy/index.js';
 import type { ReplyTarget } from '../identity/reply.js';
 import { attemptOf, type Attempt } from './attempt.js';
-import { parkCapMessage, type CallRow, type CallStore } from './calls.js';
+import type { CallRow, CallStore } from './calls.js';
 import type { ExecutorDeps } from './deps.js';
 import type { ToolQueue } from './jobs.js';
 import type { Reporter, StepResult } from './report.js';
@@ -58,7 +58,7 @@ export class Parking {
     if (this.calls.parkWithin(row, patch, this.t.maxParkedPerUser) === 'full')
       return this.report.finish(a, {
         status: 'failed',
-        outcome: { kind: 'failed', message: parkCapMessage(providerSlug, this.t.maxParkedPerUser) },
+        outcome: { kind: 'failed', why: { code: 'park_cap', provider: providerSlug, max: this.t.maxParkedPerUser } },
         audit: 'park_cap',
       });
     this.report.audit(a, 'parked', `needs_connect:${reason}`);
@@ -101,7 +101,7 @@ export class Parking {
     for (const row of this.calls.parkedBefore(now - this.t.parkedTtlMs)) {
       const outcome = {
         kind: 'cancelled' as const,
-        reason: `it waited ${minutes} minute(s) for you to connect your account; run it again once you are connected`,
+        why: { code: 'connect_timeout' as const, minutes },
       };
       const moved = this.calls.transition(row.id, ['parked'], 'cancelled', {
         parkedProviderId: null,

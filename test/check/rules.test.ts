@@ -41,6 +41,15 @@ describe('npm run check', () => {
     ).toEqual([]);
   });
 
+  it('refuses a chat command hint worded in an inner layer', async () => {
+    const hint = 'export const why = `connect ${"github"} with /onbehalf connect github`;\n';
+    expect(await lint('src/runner/probe.ts', hint)).toContain('no-restricted-syntax');
+    expect(await lint('src/policy/probe.ts', "export const why = 'ask an admin: /onbehalf admin bind';\n")).toContain(
+      'no-restricted-syntax',
+    );
+    expect(await lint('src/chat/probe.ts', hint)).toEqual([]);
+  });
+
   it('refuses a file over 300 lines and a function over 60', async () => {
     const long = Array.from({ length: 301 }, (_, i) => `export const v${i} = ${i};`).join('\n') + '\n';
     expect(await lint('src/chat/probe.ts', long)).toContain('max-lines');

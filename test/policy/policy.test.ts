@@ -10,6 +10,7 @@ import { NetGuard } from '../../src/net/index.js';
 import { tempDir, testKey } from '../support/env.js';
 import { insideForms } from '../net/forms.js';
 import { wordsOf } from '../support/said.js';
+import { problemText, teamText } from '../../src/chat/words/problems.js';
 
 const tmp = tempDir('onbehalf-policy-');
 let db: Db;
@@ -227,18 +228,17 @@ describe('secrets', () => {
 describe('teams', () => {
   it('a team secret comes from the channel’s team, else the only team; otherwise the error says why', async () => {
     const carol = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'carol' }).user;
-    expect(policy.teams.resolve(orgId, carol.id)).toEqual({
-      kind: 'error',
-      message: 'you are in no team, so a team secret cannot be chosen',
-    });
+    const none = policy.teams.resolve(orgId, carol.id);
+    expect(none).toEqual({ kind: 'error', problem: { code: 'no_team' } });
+    expect(none.kind === 'error' && teamText(none.problem)).toBe(
+      'you are in no team, so a team secret cannot be chosen',
+    );
     await policy.team(orgId, 'add', 'support', carol.id);
     expect(policy.teams.resolve(orgId, carol.id)).toMatchObject({ kind: 'ok', team: { name: 'support' } });
     await policy.team(orgId, 'create', 'sales');
     await policy.team(orgId, 'add', 'sales', carol.id);
-    expect(policy.teams.resolve(orgId, carol.id, { platform: 'slack', channelId: 'C9' })).toMatchObject({
-      kind: 'error',
-      message: expect.stringMatching(/several teams \(support, sales\)/),
-    });
+    const several = policy.teams.resolve(orgId, carol.id, { platform: 'slack', channelId: 'C9' });
+    expect(several.kind === 'error' && teamText(several.problem)).toMatch(/several teams \(support, sales\)/);
     expect((await policy.team(orgId, 'channel', 'sales', 'slack:C9')).ok).toBe(true);
     expect(policy.teams.resolve(orgId, carol.id, { platform: 'slack', channelId: 'C9' })).toMatchObject({
       kind: 'ok',
@@ -246,10 +246,10 @@ describe('teams', () => {
     });
     const dave = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'dave' }).user;
     await policy.team(orgId, 'add', 'support', dave.id);
-    expect(policy.teams.resolve(orgId, dave.id, { platform: 'slack', channelId: 'C9' })).toMatchObject({
-      kind: 'error',
-      message: expect.stringMatching(/belongs to team sales, and you are not a member/),
-    });
+    const other = policy.teams.resolve(orgId, dave.id, { platform: 'slack', channelId: 'C9' });
+    expect(other.kind === 'error' && teamText(other.problem)).toMatch(
+      /belongs to team sales, and you are not a member/,
+    );
     expect((await policy.team(orgId, 'list', undefined)).ok).toBe(true);
   });
 });
@@ -284,16 +284,17 @@ describe('access rules', () => {
   it('no rules: everyone may; a deny names its rule; allows narrow by role, user or team', () => {
     expect(decide([], 'gh', subject, 'x', {}, ctx)).toMatchObject({ kind: 'allowed' });
     const deny = rule({ effect: 'deny', tools: 'delete_*', subjects: { teams: ['t1'] } });
-    expect(decide([deny], 'gh', subject, 'delete_repo', {}, ctx)).toEqual({
+    const denied = decide([deny], 'gh', subject, 'delete_repo', {}, ctx);
+    expect(denied).toEqual({
       kind: 'denied',
       rule: 'deny gh "delete_*" for teams t1',
-      reason: 'denied by rule: deny gh "delete_*" for teams t1',
+      why: { code: 'deny_rule', rule: 'deny gh "delete_*" for teams t1' },
     });
+    expect(denied.kind === 'denied' && problemText(denied.why)).toBe('denied by rule: deny gh "delete_*" for teams t1');
     const admins = rule({ tools: 'admin_*', subjects: { roles: ['admin'] } });
-    expect(decide([admins], 'gh', subject, 'admin_x', {}, ctx)).toMatchObject({
-      kind: 'denied',
-      reason: 'no allow rule of gh lets you use admin_x',
-    });
+    const none = decide([admins], 'gh', subject, 'admin_x', {}, ctx);
+    expect(none).toMatchObject({ kind: 'denied', why: { code: 'no_allow_rule', server: 'gh', tool: 'admin_x' } });
+    expect(none.kind === 'denied' && problemText(none.why)).toBe('no allow rule of gh lets you use admin_x');
     expect(decide([admins], 'gh', { ...subject, role: 'admin' }, 'admin_x', {}, ctx)).toMatchObject({
       kind: 'allowed',
     });

@@ -7,6 +7,7 @@ import { NetGuard } from '../../src/net/index.js';
 import { decide, duplicateKey, globMatch, Policy, type AccessRule, type Decision } from '../../src/policy/index.js';
 import { tempDir, testKey } from '../support/env.js';
 import { wordsOf } from '../support/said.js';
+import { problemText } from '../../src/chat/words/problems.js';
 
 const ctx = {
   'user.id': 'u1',
@@ -30,7 +31,7 @@ const rule = (r: Partial<AccessRule>): AccessRule => ({
 const call = (rules: AccessRule[], args: Record<string, unknown>, tool = 'get_repo'): Decision =>
   decide(rules, 'gh', subject, tool, args, ctx);
 /** What the tool would be sent, or the one-line reason it is not. */
-const sent = (d: Decision) => (d.kind === 'allowed' ? d.args : d.reason);
+const sent = (d: Decision) => (d.kind === 'allowed' ? d.args : problemText(d.why));
 
 describe('a deny rule on an argument cannot be sidestepped', () => {
   const deny = [rule({ effect: 'deny', argConstraints: { repo: 'acme/secret' } })];
@@ -49,9 +50,9 @@ describe('a deny rule on an argument cannot be sidestepped', () => {
   ])('%s is denied', (_what, repo) => {
     const d = call(deny, { repo });
     expect(d.kind).toBe('denied');
-    expect(d.kind === 'denied' && /deny gh "\*" for everyone with repo=acme\/secret|cannot judge/.test(d.reason)).toBe(
-      true,
-    );
+    expect(
+      d.kind === 'denied' && /deny gh "\*" for everyone with repo=acme\/secret|cannot judge/.test(problemText(d.why)),
+    ).toBe(true);
   });
 
   it.each([
@@ -196,10 +197,9 @@ describe('argument names', () => {
   });
 
   it('a variant of a constrained name is refused, so a second repo cannot ride along', () => {
-    expect(call(inject, { repo: 'acme/app', Repo: 'acme/secret' })).toMatchObject({
-      kind: 'denied',
-      reason: expect.stringMatching(/^the argument "Repo" looks like "repo"/),
-    });
+    const d = call(inject, { repo: 'acme/app', Repo: 'acme/secret' });
+    expect(d).toMatchObject({ kind: 'denied', why: { code: 'look_alike', arg: 'Repo', name: 'repo' } });
+    expect(sent(d)).toMatch(/^the argument "Repo" looks like "repo"/);
   });
 
   it('__proto__ anywhere in the arguments is refused, not turned into a prototype or dropped unseen', () => {

@@ -6,6 +6,7 @@ import { freePort } from '../../src/redis/index.js';
 import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { startTestRedis } from '../support/redis.js';
 import { dumpRedis, startHarness, type Harness } from './harness.js';
+import { problemText } from '../../src/chat/words/problems.js';
 
 const CANARIES = {
   alice: 'alice-secret-CANARY-7f3a',
@@ -104,7 +105,7 @@ describe('tool calls run with the caller’s own credentials', () => {
     const id = await h.call('bob', 'local', 'whoami', {}, 'C-unbound');
     const o = (await outcome(id)).outcome;
     expect(o).toMatchObject({ kind: 'failed' });
-    expect((o as { message: string }).message).toMatch(/several teams \(support, sales\)/);
+    expect(o.kind === 'failed' && problemText(o.why)).toMatch(/several teams \(support, sales\)/);
     await h.policy.team(h.org.id, 'channel', 'support', 'slack:C-support');
     const ok = await h.call('bob', 'local', 'whoami', {}, 'C-support');
     expect(JSON.parse(((await outcome(ok)).outcome as { text: string }).text).TEAM_KEY).toBe(
@@ -208,7 +209,8 @@ describe('tool calls run with the caller’s own credentials', () => {
     http.failNext(1, 400);
     const id = await h.call('carol', 'web', 'read_notes');
     const n = await outcome(id);
-    expect(n.outcome).toEqual({ kind: 'failed', message: 'web refused the call (HTTP 400)' });
+    expect(n.outcome).toEqual({ kind: 'failed', why: { code: 'protocol', server: 'web', message: 'HTTP 400' } });
+    expect(n.outcome.kind === 'failed' && problemText(n.outcome.why)).toBe('web refused the call (HTTP 400)');
     expect(h.runner.executor.calls.get(id)!.attempts).toBe(1);
   });
 
@@ -233,10 +235,9 @@ describe('tool calls run with the caller’s own credentials', () => {
       await h.runner.executor.giveUp(id);
     }
     expect((await outcome('gave-up-1')).outcome).toEqual({ kind: 'interrupted', server: 'web', tool: 'create_note' });
-    expect((await outcome('gave-up-2')).outcome).toEqual({
-      kind: 'failed',
-      message: 'the call could not be completed; try again',
-    });
+    const gaveUp = (await outcome('gave-up-2')).outcome;
+    expect(gaveUp).toEqual({ kind: 'failed', why: { code: 'gave_up' } });
+    expect(gaveUp.kind === 'failed' && problemText(gaveUp.why)).toBe('the call could not be completed; try again');
     await h.runner.executor.giveUp('gave-up-1');
     expect(h.notifier.for('gave-up-1')).toHaveLength(1);
   });
