@@ -20,6 +20,8 @@ export interface BenchOptions {
   stdioCold: number;
   /** Memory: calls through the serve process. Default 10000 (quick: 500). */
   memoryCalls: number;
+  /** Recovery: worker kills. Default 5 (quick: 1). */
+  recoveryTrials: number;
   /** `--cpu-prof=DIR`: worker and serve processes write V8 CPU profiles there. Default none. */
   cpuProfDir?: string;
 }
@@ -44,6 +46,7 @@ export function benchOptions(quick: boolean): BenchOptions {
         stdioWarm: 30,
         stdioCold: 2,
         memoryCalls: 500,
+        recoveryTrials: 1,
       }
     : {
         quick,
@@ -66,5 +69,6 @@ export function benchOptions(quick: boolean): BenchOptions {
         stdioWarm: 300,
         stdioCold: 10,
         memoryCalls: 10_000,
+        recoveryTrials: 5,
       };
 }

@@ -9,6 +9,8 @@ export interface ProductProcess {
   pid: number;
   /** Called for every outcome the process's workers report (callId, kind, wall-clock ms). */
   onDone(fn: (d: { callId: string; kind: string; at: number }) => void): void;
+  /** Called as the process's workers are about to send a call to its server (callId, wall-clock ms). */
+  onStarted(fn: (d: { callId: string; at: number }) => void): void;
   /** RSS and heap in bytes after a full GC inside the process. */
   memory(): Promise<{ rss: number; heapUsed: number; gc: boolean }>;
   /** SIGTERM (graceful), SIGKILL after `graceMs` (default 10000). */
@@ -42,11 +44,13 @@ export function startProductProcess(
   child.stderr!.on('data', (d) => (out = (out + d).slice(-4000)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const listeners: ((d: { callId: string; kind: string; at: number }) => void)[] = [];
+  const starts: ((d: { callId: string; at: number }) => void)[] = [];
   let memWaiter: ((m: { rss: number; heapUsed: number; gc: boolean }) => void) | undefined;
   child.on(
     'message',
     (m: { t: string; callId: string; kind: string; at: number; rss: number; heapUsed: number; gc: boolean }) => {
       if (m.t === 'done') for (const l of listeners) l(m);
+      else if (m.t === 'started') for (const l of starts) l(m);
       else if (m.t === 'mem') memWaiter?.(m);
     },
   );
@@ -74,6 +78,7 @@ export function startProductProcess(
         pid: child.pid!,
         stop,
         onDone: (fn) => void listeners.push(fn),
+        onStarted: (fn) => void starts.push(fn),
         memory: () =>
           new Promise((res, rej) => {
             const t = setTimeout(() => rej(new Error('no memory answer')), 10_000);

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { startBenchEnv, type BenchEnv } from './env.js';
 import { memory } from './figures/memory.js';
+import { recovery } from './figures/recovery.js';
 import { toolOverhead } from './figures/overhead.js';
 import { refreshStorm } from './figures/storm.js';
 import { slackAck } from './figures/slack.js';
@@ -20,6 +21,7 @@ const figures: [string, string, (env: BenchEnv, o: BenchOptions) => Promise<Benc
   ['refresh_storm', '4. Refresh storm', refreshStorm],
   ['stdio_pool', '5. stdio pool', stdioPool],
   ['memory', '6. Memory', memory],
+  ['recovery', '7. Recovery', recovery],
 ];
 
 const args = process.argv.slice(2);

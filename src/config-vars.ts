@@ -72,6 +72,11 @@ export const variables = {
     schema: z.string().min(16, 'is too short (16+ characters)').optional(),
     example: '(a random string: openssl rand -hex 32)',
   },
+  ONBEHALF_JOB_LOCK_MS: { schema: z.coerce.number().int().min(1000).max(600_000).default(5000), example: '5000' },
+  ONBEHALF_STALLED_CHECK_MS: {
+    schema: z.coerce.number().int().min(500).max(600_000).default(4000),
+    example: '4000',
+  },
   ONBEHALF_APPROVAL_MINUTES: { schema: z.coerce.number().int().min(1).max(1440).default(10), example: '10' },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

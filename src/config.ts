@@ -29,6 +29,9 @@ export interface Config {
   allowPrivateUrls: boolean;
   /** Parked tool calls waiting for a grant longer than this are cancelled. Default 60 minutes. */
   parkedMinutes: number;
+  /** BullMQ lock of a running tool job, and how often stalled jobs are looked for (runner/tuning.ts RECOVERY). */
+  jobLockMs: number;
+  stalledCheckMs: number;
   /** Tool calls one user may have queued, running or awaiting approval at once; more are refused. Default 20. */
   maxQueuedPerUser: number;
   /** Tool calls one user may have parked at once; past it a call that must park fails. Default 10. */
@@ -153,6 +156,12 @@ function checkPairs(v: Vars): void {
   }
   if (v.DISCORD_TOKEN && !v.DISCORD_APPLICATION_ID)
     fail('DISCORD_APPLICATION_ID', 'is required when DISCORD_TOKEN is set', variables.DISCORD_APPLICATION_ID.example);
+  if (v.ONBEHALF_STALLED_CHECK_MS > v.ONBEHALF_JOB_LOCK_MS)
+    fail(
+      'ONBEHALF_STALLED_CHECK_MS',
+      `must not exceed ONBEHALF_JOB_LOCK_MS (${v.ONBEHALF_JOB_LOCK_MS}), or a dead worker's call waits more than one extra check`,
+      variables.ONBEHALF_STALLED_CHECK_MS.example,
+    );
   if (v.NODE_ENV === 'production' && !v.PUBLIC_URL)
     fail('PUBLIC_URL', 'is required when NODE_ENV=production', variables.PUBLIC_URL.example);
 }
@@ -178,6 +187,8 @@ function assemble(v: Vars): Config {
     maxParkedPerUser: v.ONBEHALF_MAX_PARKED_PER_USER,
     metricsToken: v.METRICS_TOKEN,
     approvalMinutes: v.ONBEHALF_APPROVAL_MINUTES,
+    jobLockMs: v.ONBEHALF_JOB_LOCK_MS,
+    stalledCheckMs: v.ONBEHALF_STALLED_CHECK_MS,
     logLevel: v.LOG_LEVEL,
     slack: {
       signingSecret: v.SLACK_SIGNING_SECRET,

@@ -24,6 +24,11 @@ describe('configuration', () => {
     expect(c.admins).toEqual([]);
     expect(c.approvalMinutes).toBe(10);
     expect(loadConfig({ ONBEHALF_APPROVAL_MINUTES: '3' }).approvalMinutes).toBe(3);
+    expect(loadConfig({})).toMatchObject({ jobLockMs: 5000, stalledCheckMs: 4000 });
+    expect(loadConfig({ ONBEHALF_JOB_LOCK_MS: '20000', ONBEHALF_STALLED_CHECK_MS: '10000' })).toMatchObject({
+      jobLockMs: 20000,
+      stalledCheckMs: 10000,
+    });
   });
 
   const cases: [string, Record<string, string>, RegExp][] = [
@@ -95,6 +100,11 @@ describe('configuration', () => {
       'ONBEHALF_APPROVAL_MINUTES not a number',
       { ONBEHALF_APPROVAL_MINUTES: 'soon' },
       /^ONBEHALF_APPROVAL_MINUTES .*\(example: ONBEHALF_APPROVAL_MINUTES=10\)$/,
+    ],
+    [
+      'a stalled check slower than the job lock',
+      { ONBEHALF_JOB_LOCK_MS: '5000', ONBEHALF_STALLED_CHECK_MS: '8000' },
+      /^ONBEHALF_STALLED_CHECK_MS must not exceed ONBEHALF_JOB_LOCK_MS \(5000\)/,
     ],
     ['LOG_LEVEL unknown', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
   ];

@@ -38,6 +38,8 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
     approvalTtlMs: config.approvalMinutes * 60_000,
     maxQueuedPerUser: config.maxQueuedPerUser,
     maxParkedPerUser: config.maxParkedPerUser,
+    lockDurationMs: config.jobLockMs,
+    stalledIntervalMs: config.stalledCheckMs,
     ...opts.runner?.tuning,
   };
   const log = quietConnectionErrors(p.log.child({ part: 'runner' }), p.redis.reach);

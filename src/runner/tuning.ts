@@ -16,9 +16,13 @@ export interface RunnerTuning {
   approvalTtlMs?: number;
   /** Tool jobs one worker process runs at once. Default 16. */
   concurrency?: number;
-  /** BullMQ lock duration; a worker silent this long is presumed dead. Default 30000 ms. */
+  /**
+   * BullMQ lock duration: a worker that has not renewed a job's lock this long is presumed dead, and
+   * the job runs again elsewhere. Renewed every quarter of it while the call runs, so a long call keeps
+   * its lock. Default 5000 ms (`ONBEHALF_JOB_LOCK_MS`; see `RECOVERY`).
+   */
   lockDurationMs?: number;
-  /** How often stalled jobs are looked for. Default 30000 ms. */
+  /** How often live workers look for jobs whose lock lapsed. Default 4000 ms (`ONBEHALF_STALLED_CHECK_MS`). */
   stalledIntervalMs?: number;
   /** Longest result text posted to chat. Default 3500 characters. */
   resultLimit?: number;
@@ -34,6 +38,18 @@ export interface RunnerTuning {
 
 export type Tuning = Required<RunnerTuning>;
 
+/**
+ * How fast a call whose worker died runs again. A dead worker's lock lapses within `lockMs` of its
+ * last renewal; the next stalled check after that moves the job back to the queue (the check before
+ * it, at most `stalledMs` earlier, marked it — true whenever `stalledMs <= lockMs`). So a call is
+ * running again within lockMs + stalledMs = 9 s of its worker dying (BullMQ's defaults, 30 s each,
+ * took 30–60 s: long for someone waiting in chat). Shorter still costs a Redis round trip per check
+ * and per renewal, and a worker whose event loop falls over three quarters of the lock (3.75 s)
+ * behind would be taken for dead: its read-only calls run twice, others are reported as
+ * interrupted, never re-run.
+ */
+export const RECOVERY = { lockMs: 5000, stalledMs: 4000 } as const;
+
 /** Every tunable, with its default where `tuning` leaves it unset. */
 export function withDefaults(tuning: RunnerTuning = {}): Tuning {
   return {
@@ -45,8 +61,8 @@ export function withDefaults(tuning: RunnerTuning = {}): Tuning {
     parkedTtlMs: tuning.parkedTtlMs ?? 3_600_000,
     approvalTtlMs: tuning.approvalTtlMs ?? 600_000,
     concurrency: tuning.concurrency ?? 16,
-    lockDurationMs: tuning.lockDurationMs ?? 30_000,
-    stalledIntervalMs: tuning.stalledIntervalMs ?? 30_000,
+    lockDurationMs: tuning.lockDurationMs ?? RECOVERY.lockMs,
+    stalledIntervalMs: tuning.stalledIntervalMs ?? RECOVERY.stalledMs,
     resultLimit: tuning.resultLimit ?? 3500,
     maxQueuedPerUser: tuning.maxQueuedPerUser ?? 20,
     maxParkedPerUser: tuning.maxParkedPerUser ?? 10,

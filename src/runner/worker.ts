@@ -11,6 +11,9 @@ export function workerOptions(t: Tuning, redisUrl: string) {
   return {
     prefix: t.prefix,
     lockDuration: t.lockDurationMs,
+    // Renewed every quarter of the lock (BullMQ's default is half): a busy event loop may fall
+    // three quarters of the lock (3.75 s by default) behind before a healthy call is taken for dead.
+    lockRenewTime: Math.max(250, Math.floor(t.lockDurationMs / 4)),
     stalledInterval: t.stalledIntervalMs,
     maxStalledCount: 1,
     connection: workerConnection(redisUrl),

@@ -67,6 +67,21 @@ describe('a worker killed mid-call', () => {
     await w2.stop();
   });
 
+  it('with the default lock (5 s, renewed as it runs) a call longer than the lock runs once and is answered once', async () => {
+    for (const w of workers.splice(0)) await w.stop();
+    const defaults = { ...env, LOCK_MS: '', STALLED_MS: '' };
+    const [w1, w2] = [await startWorker(defaults), await startWorker(defaults)];
+    workers.push(w1, w2);
+    const before = http.calls.filter((c) => c.tool === 'read_notes').length;
+    const id = await h.call('alice', 'web', 'read_notes', { delayMs: 12_000 });
+    await until(() => readNotices(noticeFile).some((n) => n.callId === id), 30_000, 'the long call to finish');
+    // Past two more stalled checks: a lapsed lock would have sent it to the other worker by now.
+    await new Promise((r) => setTimeout(r, 4500));
+    expect(readNotices(noticeFile).filter((n) => n.callId === id)).toMatchObject([{ outcome: { kind: 'result' } }]);
+    expect(http.calls.filter((c) => c.tool === 'read_notes').length - before).toBe(1);
+    for (const w of workers.splice(0)) await w.stop();
+  }, 60_000);
+
   it('a tool that is not idempotent is not re-run blind: the caller is told it was interrupted and may have run', async () => {
     const w1 = await worker();
     const id = await h.call('alice', 'web', 'create_note', { text: 'pay invoice 42', delayMs: 3000 });
