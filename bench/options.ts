@@ -20,6 +20,8 @@ export interface BenchOptions {
   stdioCold: number;
   /** Memory: calls through the serve process. Default 10000 (quick: 500). */
   memoryCalls: number;
+  /** Refresh storm with 2-second tokens: seconds of back-to-back bursts. Default 10 (quick: 4). */
+  shortTokenSeconds: number;
   /** Recovery: worker kills. Default 5 (quick: 1). */
   recoveryTrials: number;
   /** `--cpu-prof=DIR`: worker and serve processes write V8 CPU profiles there. Default none. */
@@ -47,6 +49,7 @@ export function benchOptions(quick: boolean): BenchOptions {
         stdioCold: 2,
         memoryCalls: 500,
         recoveryTrials: 1,
+        shortTokenSeconds: 4,
       }
     : {
         quick,
@@ -70,5 +73,6 @@ export function benchOptions(quick: boolean): BenchOptions {
         stdioCold: 10,
         memoryCalls: 10_000,
         recoveryTrials: 5,
+        shortTokenSeconds: 10,
       };
 }
