@@ -12,6 +12,8 @@ export interface Attempt {
   started: number;
   finalAttempt: boolean;
   creds?: ResolvedCredentials;
+  /** The arguments as the server receives them, once the access rules have decided (injections applied). */
+  args?: Record<string, unknown>;
   /** What this attempt last stored in `tool_calls.outcome` (saves re-reading the row). */
   stored: StoredOutcome;
 }

@@ -124,6 +124,7 @@ export class Executor {
         audit: 'denied',
         decision: 'denied',
       });
+    a.args = decision.args;
     return this.#withCredentials(a, decision.args, new Set());
   }
 

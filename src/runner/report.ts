@@ -180,7 +180,8 @@ export class Reporter {
       ...chatOf(a.info),
       server: a.info.server,
       tool: a.row.tool,
-      argDigest: argDigest(a.row.args),
+      // What the server was (or would have been) sent; before the rules decided, what was supplied.
+      argDigest: argDigest(a.args ?? a.row.args),
       credentialKinds: a.creds?.kinds ?? [],
       connectionIds: a.creds?.connectionIds ?? [],
       vendorAccount: a.creds?.vendorAccounts.join(',') || null,
@@ -191,6 +192,7 @@ export class Reporter {
       detail: {
         callId: a.row.id,
         attempt: a.row.attempts + 1,
+        digestOf: a.args ? 'sent' : 'supplied',
         ...(a.stored.approval ? { approval: a.stored.approval } : {}),
       },
     });

@@ -7,6 +7,7 @@ import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '
 import { startTestRedis } from '../support/redis.js';
 import { dumpRedis, startHarness, type Harness } from './harness.js';
 import { problemText } from '../../src/chat/words/problems.js';
+import { argDigest } from '../../src/audit/index.js';
 
 const CANARIES = {
   alice: 'alice-secret-CANARY-7f3a',
@@ -136,6 +137,13 @@ describe('tool calls run with the caller’s own credentials', () => {
     const echoed = JSON.parse(((await outcome(injected)).outcome as { text: string }).text);
     expect(echoed.email).toBe(`${h.user('alice').id}@${org.id}`);
     expect(http.calls.length).toBe(before + 1);
+    // The audit's digest proves what the server was sent (the injected email), not what was asked for.
+    const sent = http.calls.at(-1)!.args;
+    expect(sent).toMatchObject({ email: `${h.user('alice').id}@${org.id}` });
+    const event = h.audit.query(org.id, { server: 'web' }).find((e) => e.detail?.['callId'] === injected)!;
+    expect(event.argDigest).toBe(argDigest(sent));
+    expect(event.argDigest).not.toBe(argDigest({ text: 'hi', repo: 'acme/app', email: 'ceo@acme.com' }));
+    expect(event.detail?.['digestOf']).toBe('sent');
     // The catalog shows only what the caller may use.
     const tools = (await import('../../src/agent/index.js')).ToolCatalog;
     const cat = await new tools(h.policy, h.pool, {
