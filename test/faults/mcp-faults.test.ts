@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv } from '../support/cli.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { queuesIdle } from '../support/queues.js';
 import { startTestRedis } from '../support/redis.js';
 import { startRogueMcpServer, type RogueMcpServer } from '../support/rogue-mcp.js';
 import { faultBed, until, type FaultBed } from './bed.js';
@@ -109,7 +110,7 @@ describe('MCP servers that die, hang or answer garbage', () => {
       // The server's own bytes are never relayed to the caller.
       expect(n!.text).not.toMatch(/hello|protocolVer|answer/);
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await queuesIdle(redis.url, 500);
     for (const s of sent) expect(bed.noticesFor(s.requestId)).toHaveLength(1);
   });
 

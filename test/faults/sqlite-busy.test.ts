@@ -7,9 +7,10 @@ import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { childEnv } from '../support/cli.js';
 import { tempDir } from '../support/env.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { queuesIdle } from '../support/queues.js';
 import { startTestRedis } from '../support/redis.js';
 import { ShellSession } from '../support/shell.js';
-import { faultBed, type FaultBed } from './bed.js';
+import { faultBed, until, type FaultBed } from './bed.js';
 
 const locker = fileURLToPath(new URL('./fixtures/sqlite-locker.ts', import.meta.url));
 
@@ -55,13 +56,7 @@ describe('SQLite busy: another process holds a long write transaction', () => {
   });
 
   const answered = (text: string) => bed.notifier.notices.some((n) => n.kind === 'outcome' && n.text.includes(text));
-  const waitAnswered = async (text: string, ms: number) => {
-    const end = Date.now() + ms;
-    while (!answered(text)) {
-      if (Date.now() > end) throw new Error(`no outcome containing ${text}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const waitAnswered = (text: string, ms: number) => until(() => answered(text), ms, `an outcome containing ${text}`);
 
   it('a lock shorter than the busy timeout (5 s): the command waits, is accepted, and its result arrives', async () => {
     await waitAnswered('before', 10_000);
@@ -89,7 +84,7 @@ describe('SQLite busy: another process holds a long write transaction', () => {
     expect((await fetch(`${bed.t.baseUrl}/healthz`)).status).toBe(200);
     expect(await alice.send('/onbehalf run web.echo {"text":"after"}')).toMatch(/Running `web\.echo` as you/);
     await waitAnswered('after', 15_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await queuesIdle(redis.url, 500);
     expect(answered('refused')).toBe(false);
     expect(bed.rows().filter((r) => r.status !== 'succeeded')).toEqual([]);
     expect(bed.t.logs.lines.filter((l) => /unhandled|uncaught/i.test(l))).toEqual([]);

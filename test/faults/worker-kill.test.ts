@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, testKey } from '../support/env.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { queuesIdle } from '../support/queues.js';
 import { startTestRedis } from '../support/redis.js';
 import { readNotices, startWorker, type WorkerProcess } from '../runner/processes.js';
 import { faultBed, until, type FaultBed, type Sent } from './bed.js';
@@ -82,7 +83,7 @@ describe('one of two worker processes SIGKILLed under load', () => {
       'every call to be answered',
     );
     const recoveredIn = Date.now() - killedAt;
-    await new Promise((r) => setTimeout(r, 2000)); // room for a duplicate to show up
+    await queuesIdle(redis.url, 2000); // a duplicate would come from a job still pending
 
     const notices = byCall();
     for (const { s, tool } of sent) {
