@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import { queuesIdle } from '../support/queues.js';
 import { startTestRedis } from '../support/redis.js';
 import { startSlackApi, type SlackApi, type SlackApiCall } from '../support/slack-api.js';
 import { SlackSigner, type SignedRequest } from '../support/slack-signing.js';
@@ -222,8 +223,8 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
     const threaded = await slack.waitFor('chat.postMessage', (c) => c.body['thread_ts'] === mention.ts, 20_000);
     expect(threaded.body['channel']).toBe(CHANNEL);
     expect(text(threaded)).toMatch(help);
-    // Give any duplicate turn time to show up before counting.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Every delivery was answered after its turn was queued; once no turn is pending, a duplicate would have posted.
+    await queuesIdle(redis.url, 1500);
     expect(slack.callsTo('chat.postMessage').filter((c) => c.body['channel'] === 'DUALICE')).toHaveLength(1);
     expect(slack.callsTo('chat.postMessage').filter((c) => c.body['thread_ts'] === mention.ts)).toHaveLength(1);
   });
