@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/redis/index.js';
 import { tempDir } from '../support/env.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { queuesIdle } from '../support/queues.js';
 import { faultBed, until, type FaultBed, type Sent } from './bed.js';
 
@@ -15,19 +15,18 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
 
   beforeAll(async () => {
     redis = await startPrivateRedis({ dir: redisDir, port: await freePort() });
-    mcp = await startMcpHttpServer();
     bed = await faultBed(
       { REDIS_URL: redis.url },
-      { tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8, maxQueuedPerUser: 1000 } },
+      {
+        tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8, maxQueuedPerUser: 1000 },
+        world: { servers: [{ name: 'web' }] },
+      },
     );
-    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(
-      true,
-    );
+    mcp = bed.mcp;
   });
 
   afterAll(async () => {
     await bed?.stop();
-    await mcp?.stop();
     await redis?.stop();
     tmp.cleanup();
   });

@@ -3,13 +3,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { childEnv } from '../support/cli.js';
 import { tempDir } from '../support/env.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { queuesIdle } from '../support/queues.js';
 import { startTestRedis } from '../support/redis.js';
-import { ShellSession } from '../support/shell.js';
+import type { ShellSession } from '../support/shell.js';
 import { faultBed, until, type FaultBed } from './bed.js';
 
 const locker = fileURLToPath(new URL('./fixtures/sqlite-locker.ts', import.meta.url));
@@ -31,26 +29,21 @@ describe('SQLite busy: another process holds a long write transaction', () => {
   const tmp = tempDir('onbehalf-drill-sqlite-');
   const dbFile = path.join(tmp.dir, 'onbehalf.db');
   let redis: Awaited<ReturnType<typeof startTestRedis>>;
-  let mcp: TestMcpHttpServer;
   let bed: FaultBed;
   let alice: ShellSession;
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    mcp = await startMcpHttpServer();
-    bed = await faultBed({ REDIS_URL: redis.url, DATABASE_URL: `file:${dbFile}` });
-    alice = new ShellSession(bed.app.chat, 'alice');
-    bed.app.outbound.register('shell', new ShellOutbound((u) => (u === 'alice' ? alice.stream : undefined)));
-    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(
-      true,
+    bed = await faultBed(
+      { REDIS_URL: redis.url, DATABASE_URL: `file:${dbFile}` },
+      { world: { servers: [{ name: 'web' }], shell: true } },
     );
+    alice = bed.world.as('alice');
     expect(await alice.send('/onbehalf run web.echo {"text":"before"}')).toMatch(/Running `web\.echo` as you/);
   });
 
   afterAll(async () => {
-    await alice?.close();
     await bed?.stop();
-    await mcp?.stop();
     await redis?.stop();
     tmp.cleanup();
   });
