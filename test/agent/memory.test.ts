@@ -98,9 +98,7 @@ describe('whose words the model reads: other people in a thread are quoted conte
           : { text: 'OK.' };
       }),
       env: {
-        SLACK_SIGNING_SECRET: SIGNING,
-        SLACK_BOT_TOKEN: 'xoxb-memory-canary',
-        SLACK_API_URL: slack.url.replace(/\/$/, ''),
+        ...slack.appEnv(SIGNING, 'xoxb-memory-canary'),
       },
       shell: false,
     });

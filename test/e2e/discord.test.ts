@@ -36,7 +36,7 @@ describe("Discord end to end: /onbehalf run with each person's own GitHub grant"
       provider: 'github',
       client: { id: 'gh-client', secret: CLIENT_SECRET },
       servers: [{ name: 'github', grant: true }],
-      env: { DISCORD_TOKEN: BOT_TOKEN, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl },
+      env: fake.appEnv(BOT_TOKEN),
       // The app's own private redis-server, as a first start without REDIS_URL has it.
       redis: false,
       shell: false,

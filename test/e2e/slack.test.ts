@@ -76,9 +76,7 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
       platform: 'slack',
       workspace: TEAM,
       env: {
-        SLACK_SIGNING_SECRET: SIGNING,
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_API_URL: slack.url.replace(/\/$/, ''),
+        ...slack.appEnv(SIGNING, BOT_TOKEN),
         ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN`,
       },
       shell: false,

@@ -39,9 +39,7 @@ describe('connect links with Discord sign-in', () => {
       provider: 'github',
       client: { id: 'gh', secret: 'gh-secret' },
       env: {
-        DISCORD_TOKEN: 'MTEx.consent-bot.' + 'w'.repeat(20),
-        DISCORD_APPLICATION_ID: fake.applicationId,
-        DISCORD_API_URL: fake.apiUrl,
+        ...fake.appEnv('MTEx.consent-bot.' + 'w'.repeat(20)),
         DISCORD_CLIENT_SECRET: fake.clientSecret,
       },
       shell: false,

@@ -35,9 +35,7 @@ describe('connect links with Sign in with Slack', () => {
       provider: 'github',
       client: { id: 'gh', secret: 'gh-secret' },
       env: {
-        SLACK_SIGNING_SECRET: 'consent-signing-secret-1',
-        SLACK_BOT_TOKEN: 'xoxb-consent-bot',
-        SLACK_API_URL: slack.url.replace(/\/$/, ''),
+        ...slack.appEnv('consent-signing-secret-1', 'xoxb-consent-bot'),
         SLACK_CLIENT_ID: '1234567890.1234567890',
         SLACK_CLIENT_SECRET: 'slack-client-secret-canary',
         SLACK_OIDC_ISSUER: slack.oidc.issuer,

@@ -39,7 +39,7 @@ describe("Discord: a tool that changes things waits for the caller's Approve", (
       workspace: guildId,
       servers: [{ name: 'notes' }],
       llm: noteTakerModel,
-      env: { DISCORD_TOKEN: BOT_TOKEN, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl },
+      env: fake.appEnv(BOT_TOKEN),
       shell: false,
     });
     ({ app, mcp, logs } = w);

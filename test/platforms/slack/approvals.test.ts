@@ -63,9 +63,7 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
       servers: [{ name: 'notes' }],
       llm: obedientModel(noteTakerModel),
       env: {
-        SLACK_SIGNING_SECRET: SIGNING,
-        SLACK_BOT_TOKEN: 'xoxb-approvals-bot',
-        SLACK_API_URL: slack.url.replace(/\/$/, ''),
+        ...slack.appEnv(SIGNING, 'xoxb-approvals-bot'),
       },
       shell: false,
     });
