@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { Secret } from '../../src/crypto/index.js';
 import { newId } from '../../src/db/index.js';
 import { threadMessages } from '../../src/db/schema/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { fingerprint, startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
-import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
-import { messageText, obedientModel, startLlmServer, type LlmRequest } from '../support/llm-server.js';
-import { startTestRedis } from '../support/redis.js';
+import type { TestApp } from '../support/app.js';
+import { fingerprint } from '../support/mcp-servers/index.js';
+import { authorizeInBrowser, type OAuthTestServer } from '../support/oauth-server.js';
+import { messageText, obedientModel, type LlmRequest } from '../support/llm-server.js';
 import { startSlackApi, type SlackApi, type SlackApiCall } from '../support/slack-api.js';
 import { SlackSigner } from '../support/slack-signing.js';
+import { world, type World } from '../support/world.js';
 
 const SIGNING = 'memory-signing-secret-9f8e7d6c';
 const TEAM = 'TMEM';
@@ -42,11 +41,10 @@ const quoted = (r: LlmRequest) =>
 // SECURITY 34 (issue 11 part 3), through the real app: signed Slack events into Bolt, the chat core,
 // the BullMQ turn queue and the agent, against a loopback LLM that obeys whatever it is shown.
 describe('whose words the model reads: other people in a thread are quoted context, never the caller', () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let slack: SlackApi;
   let vendor: OAuthTestServer;
-  let mcp: TestMcpHttpServer;
-  let llm: Awaited<ReturnType<typeof startLlmServer>>;
+  let llm: NonNullable<World['llm']>;
   let t: TestApp;
   const signer = new SlackSigner(SIGNING);
   let n = 0;
@@ -82,60 +80,43 @@ describe('whose words the model reads: other people in a thread are quoted conte
     llm.requests.find((r) => r.messages.at(-1)?.role === 'user' && messageText(r.messages.at(-1)!) === words)!;
 
   beforeAll(async () => {
-    [redis, slack, vendor, mcp] = await Promise.all([
-      startTestRedis(),
-      startSlackApi(),
-      OAuthTestServer.start(),
-      startMcpHttpServer(),
-    ]);
-    llm = await startLlmServer(
-      obedientModel((req) => {
+    slack = await startSlackApi();
+    // The people of the workspace, with the display names Slack gives them; Eve calls herself "alice" too.
+    w = await world({
+      platform: 'slack',
+      workspace: TEAM,
+      users: ['UALICE', 'UMALLORY', 'UEVE', 'UBOB'],
+      displayNames: { UALICE: 'alice', UMALLORY: 'mallory', UEVE: 'alice', UBOB: 'bob' },
+      provider: 'gh',
+      client: { id: 'c', secret: 's' },
+      servers: [{ name: 'tools', grant: true }],
+      llm: obedientModel((req) => {
         const last = req.messages.at(-1)!;
         if (last.role === 'tool') return { text: `The tool said: ${messageText(last)}` };
         return messageText(last).includes('who am I')
           ? { toolCalls: [{ name: 'tools__whoami', args: {} }] }
           : { text: 'OK.' };
       }),
-    );
-    t = await startTestApp({
-      REDIS_URL: redis.url,
-      SLACK_SIGNING_SECRET: SIGNING,
-      SLACK_BOT_TOKEN: 'xoxb-memory-canary',
-      SLACK_API_URL: slack.url.replace(/\/$/, ''),
-      LLM_BASE_URL: llm.baseUrl,
-      LLM_MODEL: 'obedient',
+      env: {
+        ...slack.appEnv(SIGNING, 'xoxb-memory-canary'),
+      },
+      shell: false,
     });
-    // The people of the workspace, with the display names Slack gives them; Eve calls herself "alice" too.
-    const person = (userId: string, displayName: string) =>
-      t.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId, displayName });
-    const { org } = person('UALICE', 'alice');
-    person('UMALLORY', 'mallory');
-    person('UEVE', 'alice');
-    const added = await t.app.oauth.addProvider(org.id, {
-      slug: 'gh',
-      kind: 'oauth2',
-      clientId: 'c',
-      clientSecret: new Secret('s'),
-      scopes: ['repo'],
-      issuer: vendor.issuer,
-      ...vendor.endpoints,
-    });
-    if (!added.ok) throw new Error(JSON.stringify(added.error));
-    await t.app.policy.addServer(org.id, { name: 'tools', transport: 'http', url: mcp.url });
-    await t.app.policy.bind(org.id, 'tools', 'header', 'Authorization', 'oauth:gh', 'Bearer {token}');
-    // Bob has connected and listed the tools, so the catalog is known to those who have not connected yet.
-    const bob = person('UBOB', 'bob').user;
-    vendor.login = 'bob-gh';
-    const step = await authorizeInBrowser(await t.app.oauth.connectLink(org.id, bob.id, 'gh'));
-    if (!('callbackUrl' in step)) throw new Error(`connect failed: ${step.status}`);
-    await step.browser.fetch(step.callbackUrl);
-    // A first connect from an unproven browser is held until its user confirms it (the chat button's command).
-    expect(await t.app.oauth.confirmHeld(org.id, bob.id, 'gh')).toMatchObject({ ok: true });
-    expect((await t.app.catalog.catalogFor(org.id, bob)).map((x) => x.tool)).toContain('whoami');
+    ({ t, oauth: vendor } = w);
+    llm = w.llm!;
+    // Bob has connected (from an unproven browser: held, then confirmed in chat) and listed the tools, so the
+    // catalog is known to those who have not connected yet.
+    await w.connect('UBOB', { login: 'bob-gh' });
+    const bob = w.user('UBOB');
+    expect(await t.app.oauth.listConnections(bob.orgId, bob.id)).toMatchObject([
+      { providerSlug: 'gh', status: 'active' },
+    ]);
+    const bobUser = t.app.identity.resolve(bob.identity).user;
+    expect((await t.app.catalog.catalogFor(bob.orgId, bobUser)).map((x) => x.tool)).toContain('whoami');
   });
   afterAll(async () => {
-    await t?.stop();
-    await Promise.all([mcp?.stop(), vendor?.stop(), slack?.stop(), redis?.stop(), llm?.close()]);
+    await w?.stop();
+    await slack?.stop();
   });
 
   it("Mallory's \"SYSTEM: call …\" in Alice's thread reaches the model on Alice's turn quoted as Mallory's, and cannot pass as Alice", async () => {

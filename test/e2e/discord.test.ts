@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
-import { Secret } from '../../src/crypto/index.js';
-import { freePort } from '../../src/redis/index.js';
+import type { App } from '../../src/app.js';
 import { FakeDiscord, snowflake, type FakeUser, type RecordedCall } from '../support/discord-fake.js';
-import { tempDir, testConfig } from '../support/env.js';
-import { LogCapture } from '../support/logs.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
-import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import type { LogCapture } from '../support/logs.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { authorizeInBrowser, type OAuthTestServer } from '../support/oauth-server.js';
+import { world, type World } from '../support/world.js';
 
 const BOT_TOKEN = 'MTEx.e2e-bot-canary.' + 'w'.repeat(20);
 const CLIENT_SECRET = 'gh-client-secret-canary-e2e';
@@ -16,11 +14,11 @@ const body = (c: RecordedCall) => c.body as Body;
 
 describe("Discord end to end: /onbehalf run with each person's own GitHub grant", () => {
   let fake: FakeDiscord;
+  let w: World;
   let app: App;
   let vendor: OAuthTestServer;
   let mcp: TestMcpHttpServer;
-  const logs = new LogCapture();
-  const dir = tempDir();
+  let logs: LogCapture;
   const guildId = snowflake();
   const channelId = snowflake();
   const alice: FakeUser = { id: snowflake(), username: 'alice' };
@@ -30,44 +28,25 @@ describe("Discord end to end: /onbehalf run with each person's own GitHub grant"
     fake = await FakeDiscord.start({
       guilds: [{ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'support' }] }],
     });
-    vendor = await OAuthTestServer.start();
-    mcp = await startMcpHttpServer();
-    const port = await freePort();
-    app = await createApp(
-      testConfig(dir.dir, {
-        PORT: String(port),
-        PUBLIC_URL: `http://127.0.0.1:${port}`,
-        DISCORD_TOKEN: BOT_TOKEN,
-        DISCORD_APPLICATION_ID: fake.applicationId,
-        DISCORD_API_URL: fake.apiUrl,
-      }),
-      { mode: 'serve', logDestination: logs },
-    );
-    await app.start();
     // What an admin set up: GitHub as a provider, a GitHub MCP server that gets each caller's token.
-    const org = app.identity.orgFor('discord', guildId, 'Acme');
-    const added = await app.oauth.addProvider(org.id, {
-      slug: 'github',
-      kind: 'oauth2',
-      clientId: 'gh-client',
-      clientSecret: new Secret(CLIENT_SECRET),
-      scopes: ['repo'],
-      issuer: vendor.issuer,
-      ...vendor.endpoints,
+    w = await world({
+      platform: 'discord',
+      workspace: guildId,
+      workspaceName: 'Acme',
+      provider: 'github',
+      client: { id: 'gh-client', secret: CLIENT_SECRET },
+      servers: [{ name: 'github', grant: true }],
+      env: fake.appEnv(BOT_TOKEN),
+      // The app's own private redis-server, as a first start without REDIS_URL has it.
+      redis: false,
+      shell: false,
     });
-    expect(added.ok).toBe(true);
-    expect((await app.policy.addServer(org.id, { name: 'github', transport: 'http', url: mcp.url })).ok).toBe(true);
-    expect(
-      (await app.policy.bind(org.id, 'github', 'header', 'Authorization', 'oauth:github', 'Bearer {token}')).ok,
-    ).toBe(true);
-    expect((await app.policy.rule(org.id, 'allow', 'github', { tools: '*' })).ok).toBe(true);
+    ({ app, oauth: vendor, mcp, logs } = w);
+    expect((await app.policy.rule(w.org.id, 'allow', 'github', { tools: '*' })).ok).toBe(true);
   });
   afterAll(async () => {
-    await app?.stop();
-    await mcp?.stop();
-    await vendor?.stop();
+    await w?.stop();
     await fake?.stop();
-    dir.cleanup();
   });
 
   const run = async (user: FakeUser, text: string) => {

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
-import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
-import { startTestRedis } from '../support/redis.js';
+import type { TestApp } from '../support/app.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { authorizeInBrowser, type OAuthTestServer } from '../support/oauth-server.js';
+import { queuesIdle } from '../support/queues.js';
 import { startSlackApi, type SlackApi, type SlackApiCall } from '../support/slack-api.js';
 import { SlackSigner, type SignedRequest } from '../support/slack-signing.js';
+import { world, type World } from '../support/world.js';
 
 const SIGNING = 'e2e-signing-secret-5a6b7c8d';
 const BOT_TOKEN = 'xoxb-e2e-bot-canary-31c4f9';
@@ -19,7 +20,7 @@ const text = (c: SlackApiCall) => String(c.body['text'] ?? '');
 // Acceptance (issue 6), through the real app: signed requests into Bolt at /slack/events, the chat core,
 // the BullMQ runner on a real redis, the loopback OAuth server and MCP server, and a fake Slack Web API.
 describe('Slack end to end: /onbehalf in a channel, each person with their own GitHub grant', () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let slack: SlackApi;
   let vendor: OAuthTestServer;
   let mcp: TestMcpHttpServer;
@@ -69,24 +70,23 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
     res.text ? String((JSON.parse(res.text) as { text?: string }).text ?? '') : '';
 
   beforeAll(async () => {
-    [redis, slack, vendor, mcp] = await Promise.all([
-      startTestRedis(),
-      startSlackApi(),
-      OAuthTestServer.start(),
-      startMcpHttpServer(),
-    ]);
-    t = await startTestApp({
-      REDIS_URL: redis.url,
-      SLACK_SIGNING_SECRET: SIGNING,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_API_URL: slack.url.replace(/\/$/, ''),
-      ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN`,
+    slack = await startSlackApi();
+    // Nothing set up but the peers: the workspace's org, its admin and its members appear on first contact.
+    w = await world({
+      platform: 'slack',
+      workspace: TEAM,
+      env: {
+        ...slack.appEnv(SIGNING, BOT_TOKEN),
+        ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN`,
+      },
+      shell: false,
     });
+    ({ t, oauth: vendor, mcp } = w);
     url = `${t.baseUrl}/slack/events`;
   });
   afterAll(async () => {
-    await t?.stop();
-    await Promise.all([mcp?.stop(), vendor?.stop(), slack?.stop(), redis?.stop()]);
+    await w?.stop();
+    await slack?.stop();
   });
 
   it('an admin sets up provider github (client secret through the modal) and server gh-tools with slash commands', async () => {
@@ -222,8 +222,8 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
     const threaded = await slack.waitFor('chat.postMessage', (c) => c.body['thread_ts'] === mention.ts, 20_000);
     expect(threaded.body['channel']).toBe(CHANNEL);
     expect(text(threaded)).toMatch(help);
-    // Give any duplicate turn time to show up before counting.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Every delivery was answered after its turn was queued; once no turn is pending, a duplicate would have posted.
+    await queuesIdle(t.app.redisUrl, 1500);
     expect(slack.callsTo('chat.postMessage').filter((c) => c.body['channel'] === 'DUALICE')).toHaveLength(1);
     expect(slack.callsTo('chat.postMessage').filter((c) => c.body['thread_ts'] === mention.ts)).toHaveLength(1);
   });

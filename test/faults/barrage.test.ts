@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { queuesIdle } from '../support/queues.js';
 import { startTestRedis } from '../support/redis.js';
 import { startSlackApi, type SlackApi } from '../support/slack-api.js';
 import { SlackSigner } from '../support/slack-signing.js';
@@ -92,7 +93,7 @@ describe(`bad input barrage: ${COUNT} malformed Slack requests and OAuth query s
     const started = Date.now();
     await lanes(requests, COUNT);
     const took = Date.now() - started;
-    await new Promise((r) => setTimeout(r, 1000)); // work the requests started (turns, replies) settles
+    await queuesIdle(redis.url, 1000); // the work the requests started (turns and their replies) has ended
     const end = await settled();
     const mib = (n: number) => (n / 2 ** 20).toFixed(0);
 

@@ -2,7 +2,8 @@ import type { AppOptions } from '../../src/app.js';
 import type { Ack } from '../../src/chat/types.js';
 import { shellIdentity } from '../../src/platforms/shell/index.js';
 import type { RunnerTuning } from '../../src/runner/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
+import { world, type WorldOptions } from '../support/world.js';
 import { RecordingNotifier } from '../runner/harness.js';
 
 export { until } from '../runner/processes.js';
@@ -19,8 +20,9 @@ export interface CallRowView {
 export type Sent = { ok: true; requestId: string; reply: string } | { ok: false; requestId: string; error: string };
 
 /**
- * The real product (`serve` mode, in-process tool workers) with the runner's chat seam recorded,
- * and a member `run` through the chat core exactly as a platform calls it. One per test file.
+ * The world (the real product in `serve` mode, in-process tool workers, its loopback OAuth and MCP
+ * peers) with the runner's chat seam recorded, and a member `run` through the chat core exactly as a
+ * platform calls it. Each drill brings the Redis it kills or shares (`REDIS_URL` in `env`). One per test file.
  */
 export async function faultBed(
   env: Record<string, string>,
@@ -28,20 +30,34 @@ export async function faultBed(
     tuning?: RunnerTuning;
     startWorkers?: boolean;
     extra?: Omit<AppOptions, 'mode' | 'logDestination' | 'runner'>;
+    /** Who and what the world holds up front (shell users, provider, MCP servers, peers' options). */
+    world?: Pick<WorldOptions, 'users' | 'provider' | 'client' | 'oauth' | 'servers' | 'mcp' | 'connect' | 'shell'>;
   } = {},
 ) {
   const notifier = new RecordingNotifier();
-  const t: TestApp = await startTestApp({ LOG_LEVEL: 'info', ...env }, 'serve', {
-    ...o.extra,
-    shutdownGraceMs: 2000,
-    runner: { notifier, tuning: { backoffMs: 50, ...o.tuning }, startWorkers: o.startWorkers ?? true },
+  const w = await world({
+    redis: false,
+    shell: false,
+    ...o.world,
+    env: { LOG_LEVEL: 'info', ...env },
+    app: {
+      ...o.extra,
+      shutdownGraceMs: 2000,
+      runner: { notifier, tuning: { backoffMs: 50, ...o.tuning }, startWorkers: o.startWorkers ?? true },
+    },
   });
+  const t: TestApp = w.t;
   let n = 0;
   const app = t.app;
   const orgId = () => app.identity.resolve(shellIdentity('admin').identity).org.id;
   return {
     t,
     app,
+    world: w,
+    /** The loopback MCP server the world's `servers` use. */
+    mcp: w.mcp,
+    /** The loopback OAuth provider. */
+    provider: w.oauth,
     notifier,
     orgId,
     /** Sends `/onbehalf <line>` as shell user `user`; a thrown error is what the platform shows (shell prints it, Slack gets a 500 and retries). */
@@ -65,7 +81,7 @@ export async function faultBed(
       app.db.$client.prepare('select id, status, request_id, outcome from tool_calls').all() as CallRowView[],
     /** The outcome notices posted for the call made by request `requestId`. */
     noticesFor: (requestId: string) => notifier.notices.filter((x) => x.call.requestId === requestId),
-    stop: () => t.stop(),
+    stop: () => w.stop(),
   };
 }
 export type FaultBed = Awaited<ReturnType<typeof faultBed>>;

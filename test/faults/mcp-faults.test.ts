@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv } from '../support/cli.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { queuesIdle } from '../support/queues.js';
 import { startTestRedis } from '../support/redis.js';
 import { startRogueMcpServer, type RogueMcpServer } from '../support/rogue-mcp.js';
 import { faultBed, until, type FaultBed } from './bed.js';
@@ -49,9 +50,9 @@ describe('MCP servers that die, hang or answer garbage', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    good = await startMcpHttpServer();
     victim = await startMcpChild();
     bed = await faultBed({ REDIS_URL: redis.url });
+    good = bed.mcp;
     const org = bed.orgId();
     const add = async (name: string, url: string, timeoutMs = 30_000) =>
       expect((await bed.app.policy.addServer(org, { name, transport: 'http', url, timeoutMs })).ok).toBe(true);
@@ -68,7 +69,6 @@ describe('MCP servers that die, hang or answer garbage', () => {
     await bed?.stop();
     victim?.child.kill('SIGKILL');
     for (const r of rogues) await r.stop();
-    await good?.stop();
     await redis?.stop();
   });
 
@@ -109,7 +109,7 @@ describe('MCP servers that die, hang or answer garbage', () => {
       // The server's own bytes are never relayed to the caller.
       expect(n!.text).not.toMatch(/hello|protocolVer|answer/);
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await queuesIdle(redis.url, 500);
     for (const s of sent) expect(bed.noticesFor(s.requestId)).toHaveLength(1);
   });
 

@@ -1,10 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/crypto/index.js';
 import { connectedAccounts } from '../../src/db/schema/index.js';
-import { shellIdentity } from '../../src/platforms/shell/index.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
-import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import type { OAuthTestServer } from '../support/oauth-server.js';
 import { startTestRedis } from '../support/redis.js';
 import { faultBed, until, type FaultBed } from './bed.js';
 
@@ -37,37 +35,31 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    provider = await OAuthTestServer.start({ accessTtlSeconds: 30 });
-    mcp = await startMcpHttpServer();
-    bed = await faultBed({ REDIS_URL: redis.url }, { tuning: { attempts: 3, backoffMs: 200 } });
-    const org = bed.orgId();
-    userId = bed.app.identity.resolve(shellIdentity('alice').identity).user.id;
-    const oauth = bed.app.oauth;
-    const added = await oauth.addProvider(org, {
-      slug: 'gh',
-      kind: 'oauth2',
-      clientId: 'drill-client',
-      clientSecret: new Secret(CLIENT_SECRET),
-      scopes: ['repo'],
-      issuer: provider.issuer,
-      ...provider.endpoints,
-    });
-    expect(added.ok).toBe(true);
-    expect((await bed.app.policy.addServer(org, { name: 'tools', transport: 'http', url: mcp.url })).ok).toBe(true);
-    expect((await bed.app.policy.bind(org, 'tools', 'header', 'Authorization', 'oauth:gh', 'Bearer {token}')).ok).toBe(
-      true,
+    bed = await faultBed(
+      { REDIS_URL: redis.url },
+      {
+        tuning: { attempts: 3, backoffMs: 200 },
+        world: {
+          users: ['alice'],
+          provider: 'gh',
+          client: { id: 'drill-client', secret: CLIENT_SECRET },
+          oauth: { accessTtlSeconds: 30 },
+          servers: [{ name: 'tools', grant: true }],
+        },
+      },
     );
-    const step = await authorizeInBrowser(await oauth.connectLink(org, userId, 'gh'));
-    if (!('callbackUrl' in step)) throw new Error(`authorize failed: ${step.status}`);
-    expect((await step.browser.fetch(step.callbackUrl)).status).toBe(200);
+    ({ provider, mcp } = bed);
+    userId = bed.world.user('alice').id;
+    // A first connect from this unproven browser is held until Alice confirms it in chat.
+    const { res } = await bed.world.connect('alice', { confirm: false });
+    expect(res.status).toBe(200);
     expect(status()).toBe('held');
-    expect(await oauth.confirmHeld(org, userId, 'gh')).toMatchObject({ ok: true });
+    expect(await bed.app.oauth.confirmHeld(bed.orgId(), userId, 'gh')).toMatchObject({ ok: true });
     expect(status()).toBe('active');
   });
 
   afterAll(async () => {
     await bed?.stop();
-    await Promise.all([provider?.stop(), mcp?.stop()]);
     await redis?.stop();
   });
 

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/redis/index.js';
 import { tempDir } from '../support/env.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { queuesIdle } from '../support/queues.js';
 import { faultBed, until, type FaultBed, type Sent } from './bed.js';
 
 describe('Redis SIGKILLed and restarted (same port, AOF) while users keep running tools', () => {
@@ -14,19 +15,18 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
 
   beforeAll(async () => {
     redis = await startPrivateRedis({ dir: redisDir, port: await freePort() });
-    mcp = await startMcpHttpServer();
     bed = await faultBed(
       { REDIS_URL: redis.url },
-      { tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8, maxQueuedPerUser: 1000 } },
+      {
+        tuning: { lockDurationMs: 2000, stalledIntervalMs: 1000, concurrency: 8, maxQueuedPerUser: 1000 },
+        world: { servers: [{ name: 'web' }] },
+      },
     );
-    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(
-      true,
-    );
+    mcp = bed.mcp;
   });
 
   afterAll(async () => {
     await bed?.stop();
-    await mcp?.stop();
     await redis?.stop();
     tmp.cleanup();
   });
@@ -49,10 +49,13 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
     const load = Promise.all([sender(), sender(), sender(), sender()]);
     await until(() => bed.notifier.notices.length >= 40, 20_000, 'some calls to finish before the kill');
     process.kill(redis.pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 400));
+    // Down until a sender has seen it: a command refused to its user.
+    await until(() => sent.some((s) => !s.ok), 10_000, 'a command refused while Redis is gone');
     redis = await startPrivateRedis({ dir: redisDir, port: redis.port });
     await until(() => bed.app.redis.status === 'ready', 20_000, 'the ingress connection to reconnect');
-    await new Promise((r) => setTimeout(r, 300));
+    // Up until commands sent after the restart are accepted again.
+    const restartedAt = sent.length;
+    await until(() => sent.slice(restartedAt).some((s) => s.ok), 10_000, 'a command accepted after the restart');
     stop = true;
     await load;
     spy.mockRestore();
@@ -88,7 +91,7 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
         );
       },
     );
-    await new Promise((r) => setTimeout(r, 2500)); // room for a duplicate to show up
+    await queuesIdle(redis.url, 2500); // a duplicate would come from a job still pending
     for (const id of ids) {
       const mine = bed.noticesFor(id);
       expect(mine, id).toHaveLength(1);
@@ -115,7 +118,7 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
     const redelivered = await bed.send('alice', 'run web.echo {"text":"ghost"}', 'drill-ev-ghost');
     expect(redelivered.ok).toBe(true);
     await until(() => bed.noticesFor('drill-ev-ghost').length === 2, 10_000, 'the redelivered call to run');
-    await new Promise((r) => setTimeout(r, 500));
+    await queuesIdle(redis.url, 500);
     expect(bed.noticesFor('drill-ev-ghost')).toHaveLength(2);
     expect(
       bed

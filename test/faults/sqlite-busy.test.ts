@@ -3,13 +3,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { childEnv } from '../support/cli.js';
 import { tempDir } from '../support/env.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { queuesIdle } from '../support/queues.js';
 import { startTestRedis } from '../support/redis.js';
-import { ShellSession } from '../support/shell.js';
-import { faultBed, type FaultBed } from './bed.js';
+import type { ShellSession } from '../support/shell.js';
+import { faultBed, until, type FaultBed } from './bed.js';
 
 const locker = fileURLToPath(new URL('./fixtures/sqlite-locker.ts', import.meta.url));
 
@@ -30,38 +29,27 @@ describe('SQLite busy: another process holds a long write transaction', () => {
   const tmp = tempDir('onbehalf-drill-sqlite-');
   const dbFile = path.join(tmp.dir, 'onbehalf.db');
   let redis: Awaited<ReturnType<typeof startTestRedis>>;
-  let mcp: TestMcpHttpServer;
   let bed: FaultBed;
   let alice: ShellSession;
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    mcp = await startMcpHttpServer();
-    bed = await faultBed({ REDIS_URL: redis.url, DATABASE_URL: `file:${dbFile}` });
-    alice = new ShellSession(bed.app.chat, 'alice');
-    bed.app.outbound.register('shell', new ShellOutbound((u) => (u === 'alice' ? alice.stream : undefined)));
-    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(
-      true,
+    bed = await faultBed(
+      { REDIS_URL: redis.url, DATABASE_URL: `file:${dbFile}` },
+      { world: { servers: [{ name: 'web' }], shell: true } },
     );
+    alice = bed.world.as('alice');
     expect(await alice.send('/onbehalf run web.echo {"text":"before"}')).toMatch(/Running `web\.echo` as you/);
   });
 
   afterAll(async () => {
-    await alice?.close();
     await bed?.stop();
-    await mcp?.stop();
     await redis?.stop();
     tmp.cleanup();
   });
 
   const answered = (text: string) => bed.notifier.notices.some((n) => n.kind === 'outcome' && n.text.includes(text));
-  const waitAnswered = async (text: string, ms: number) => {
-    const end = Date.now() + ms;
-    while (!answered(text)) {
-      if (Date.now() > end) throw new Error(`no outcome containing ${text}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const waitAnswered = (text: string, ms: number) => until(() => answered(text), ms, `an outcome containing ${text}`);
 
   it('a lock shorter than the busy timeout (5 s): the command waits, is accepted, and its result arrives', async () => {
     await waitAnswered('before', 10_000);
@@ -89,7 +77,7 @@ describe('SQLite busy: another process holds a long write transaction', () => {
     expect((await fetch(`${bed.t.baseUrl}/healthz`)).status).toBe(200);
     expect(await alice.send('/onbehalf run web.echo {"text":"after"}')).toMatch(/Running `web\.echo` as you/);
     await waitAnswered('after', 15_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await queuesIdle(redis.url, 500);
     expect(answered('refused')).toBe(false);
     expect(bed.rows().filter((r) => r.status !== 'succeeded')).toEqual([]);
     expect(bed.t.logs.lines.filter((l) => /unhandled|uncaught/i.test(l))).toEqual([]);

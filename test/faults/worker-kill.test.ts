@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, testKey } from '../support/env.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { queuesIdle } from '../support/queues.js';
 import { startTestRedis } from '../support/redis.js';
 import { readNotices, startWorker, type WorkerProcess } from '../runner/processes.js';
 import { faultBed, until, type FaultBed, type Sent } from './bed.js';
@@ -17,7 +18,6 @@ describe('one of two worker processes SIGKILLed under load', () => {
 
   beforeAll(async () => {
     redis = await startTestRedis();
-    mcp = await startMcpHttpServer();
     // 24 slow calls per user in flight: past the default per-user cap of queued calls.
     const shared = {
       REDIS_URL: redis.url,
@@ -26,10 +26,8 @@ describe('one of two worker processes SIGKILLed under load', () => {
       ONBEHALF_MAX_QUEUED_PER_USER: '1000',
     };
     // Ingress only: the chat side enqueues; the two `onbehalf worker` processes run the calls.
-    bed = await faultBed(shared, { startWorkers: false });
-    expect((await bed.app.policy.addServer(bed.orgId(), { name: 'web', transport: 'http', url: mcp.url })).ok).toBe(
-      true,
-    );
+    bed = await faultBed(shared, { startWorkers: false, world: { servers: [{ name: 'web' }] } });
+    mcp = bed.mcp;
     const env = {
       ...shared,
       ONBEHALF_DATA_DIR: tmp.dir,
@@ -45,7 +43,6 @@ describe('one of two worker processes SIGKILLed under load', () => {
   afterAll(async () => {
     for (const w of workers) await w.stop();
     await bed?.stop();
-    await mcp?.stop();
     await redis?.stop();
     tmp.cleanup();
   });
@@ -82,7 +79,7 @@ describe('one of two worker processes SIGKILLed under load', () => {
       'every call to be answered',
     );
     const recoveredIn = Date.now() - killedAt;
-    await new Promise((r) => setTimeout(r, 2000)); // room for a duplicate to show up
+    await queuesIdle(redis.url, 2000); // a duplicate would come from a job still pending
 
     const notices = byCall();
     for (const { s, tool } of sent) {

@@ -103,7 +103,8 @@ describe('MCP client pool', () => {
       expect(pool.size.processes).toBe(2);
       const crash = await pool.call(stdio, creds({ WHO: 'c' }), 'crash', {}, 20_000);
       expect(crash.kind).toBe('ok');
-      await new Promise((r) => setTimeout(r, 200));
+      // The crashed process is seen gone (its entry dropped) before the next call for the same credentials.
+      await vi.waitFor(() => expect(pool.size.processes).toBe(1), { timeout: 200, interval: 10 });
       const again = await pool.call(stdio, creds({ WHO: 'c' }), 'whoami', {}, 20_000);
       expect(again.kind).toBe('ok');
       expect(JSON.parse(resultText((again as Extract<typeof again, { kind: 'ok' }>).result)).WHO).toBe(

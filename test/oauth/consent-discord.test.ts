@@ -1,15 +1,14 @@
-import { addGithub, resolvePeople } from './people.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { connectedAccounts } from '../../src/db/schema/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
 import { FakeDiscord, snowflake } from '../support/discord-fake.js';
-import { authorizeInBrowser, OAuthTestServer, TestBrowser } from '../support/oauth-server.js';
-import { startTestRedis } from '../support/redis.js';
+import { authorizeInBrowser, TestBrowser, type OAuthTestServer } from '../support/oauth-server.js';
+import { world, type World } from '../support/world.js';
 
 /** With DISCORD_CLIENT_SECRET, connect links ask Discord (`identify`) who the browser is first. */
 describe('connect links with Discord sign-in', () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let fake: FakeDiscord;
   let vendor: OAuthTestServer;
   let t: TestApp;
@@ -19,38 +18,37 @@ describe('connect links with Discord sign-in', () => {
     bob: { id: snowflake(), username: 'bob' },
     mallory: { id: snowflake(), username: 'mallory' },
   };
-  const who: Record<string, { orgId: string; userId: string }> = {};
-  const row = (name: string) =>
-    t.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, who[name]!.userId)).get();
-  const linkFor = (name: string) => t.app.oauth.connectLink(who[name]!.orgId, who[name]!.userId, 'github');
+  const who = (name: keyof typeof people) => w.user(people[name].id);
+  const row = (name: keyof typeof people) =>
+    t.app.db
+      .select()
+      .from(connectedAccounts)
+      .where(eq(connectedAccounts.userId, who(name).id))
+      .get();
+  const linkFor = (name: keyof typeof people) => t.app.oauth.connectLink(who(name).orgId, who(name).id, 'github');
 
   beforeAll(async () => {
-    [redis, fake, vendor] = await Promise.all([
-      startTestRedis(),
-      FakeDiscord.start({ guilds: [{ id: guildId, name: 'Acme', channels: [{ id: snowflake(), name: 'general' }] }] }),
-      OAuthTestServer.start(),
-    ]);
-    t = await startTestApp({
-      REDIS_URL: redis.url,
-      DISCORD_TOKEN: 'MTEx.consent-bot.' + 'w'.repeat(20),
-      DISCORD_APPLICATION_ID: fake.applicationId,
-      DISCORD_API_URL: fake.apiUrl,
-      DISCORD_CLIENT_SECRET: fake.clientSecret,
+    fake = await FakeDiscord.start({
+      guilds: [{ id: guildId, name: 'Acme', channels: [{ id: snowflake(), name: 'general' }] }],
     });
-    Object.assign(
-      who,
-      resolvePeople(
-        t,
-        'discord',
-        guildId,
-        Object.entries(people).map(([name, u]) => [name, u.id]),
-      ),
-    );
-    await addGithub(t, who['alice']!.orgId, vendor);
+    w = await world({
+      platform: 'discord',
+      workspace: guildId,
+      users: Object.values(people).map((u) => u.id),
+      displayNames: Object.fromEntries(Object.values(people).map((u) => [u.id, u.username])),
+      provider: 'github',
+      client: { id: 'gh', secret: 'gh-secret' },
+      env: {
+        ...fake.appEnv('MTEx.consent-bot.' + 'w'.repeat(20)),
+        DISCORD_CLIENT_SECRET: fake.clientSecret,
+      },
+      shell: false,
+    });
+    ({ t, oauth: vendor } = w);
   });
   afterAll(async () => {
-    await t?.stop();
-    await Promise.all([vendor?.stop(), fake?.stop(), redis?.stop()]);
+    await w?.stop();
+    await fake?.stop();
   });
 
   it("Bob opens Mallory's link signed in to Discord as himself: refused naming both, nothing stored, Mallory told by direct message", async () => {
@@ -61,7 +59,7 @@ describe('connect links with Discord sign-in', () => {
     expect('body' in r && r.body).toContain('This link belongs to @mallory; you are signed in as @bob.');
     expect(vendor.seen('/authorize').length).toBe(authorizes);
     expect(row('mallory')).toBeUndefined();
-    expect(t.app.audit.query(who['mallory']!.orgId).some((e) => e.outcome === 'signin_mismatch')).toBe(true);
+    expect(t.app.audit.query(who('mallory').orgId).some((e) => e.outcome === 'signin_mismatch')).toBe(true);
     const dm = fake.dmChannelOf(people.mallory.id);
     await fake.waitForCall(
       (c) =>

@@ -1,49 +1,52 @@
-import { addGithub, resolvePeople } from './people.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { connectedAccounts } from '../../src/db/schema/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { authorizeInBrowser, OAuthTestServer, TestBrowser } from '../support/oauth-server.js';
-import { startTestRedis } from '../support/redis.js';
+import type { TestApp } from '../support/app.js';
+import { authorizeInBrowser, TestBrowser, type OAuthTestServer } from '../support/oauth-server.js';
 import { startSlackApi, type SlackApi } from '../support/slack-api.js';
+import { world, type World } from '../support/world.js';
 
 const TEAM = 'TACME';
 
 /** With Sign in with Slack configured (beside a single-workspace bot token), the browser must be the link's Slack user. */
 describe('connect links with Sign in with Slack', () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let slack: SlackApi;
   let vendor: OAuthTestServer;
   let t: TestApp;
-  const who: Record<string, { orgId: string; userId: string }> = {};
+  /** Slack user ids of the people of Acme. */
+  const ids: Record<string, string> = { alice: 'UALICE', bob: 'UBOB', mallory: 'UMAL' };
+  const who = (name: string) => w.user(ids[name]!);
   const row = (name: string) =>
-    t.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, who[name]!.userId)).get();
-  const linkFor = (name: string) => t.app.oauth.connectLink(who[name]!.orgId, who[name]!.userId, 'github');
+    t.app.db
+      .select()
+      .from(connectedAccounts)
+      .where(eq(connectedAccounts.userId, who(name).id))
+      .get();
+  const linkFor = (name: string) => t.app.oauth.connectLink(who(name).orgId, who(name).id, 'github');
 
   beforeAll(async () => {
-    [redis, slack, vendor] = await Promise.all([startTestRedis(), startSlackApi(), OAuthTestServer.start()]);
-    t = await startTestApp({
-      REDIS_URL: redis.url,
-      SLACK_SIGNING_SECRET: 'consent-signing-secret-1',
-      SLACK_BOT_TOKEN: 'xoxb-consent-bot',
-      SLACK_API_URL: slack.url.replace(/\/$/, ''),
-      SLACK_CLIENT_ID: '1234567890.1234567890',
-      SLACK_CLIENT_SECRET: 'slack-client-secret-canary',
-      SLACK_OIDC_ISSUER: slack.oidc.issuer,
+    slack = await startSlackApi();
+    w = await world({
+      platform: 'slack',
+      workspace: TEAM,
+      users: Object.values(ids),
+      displayNames: Object.fromEntries(Object.entries(ids).map(([name, id]) => [id, name])),
+      provider: 'github',
+      client: { id: 'gh', secret: 'gh-secret' },
+      env: {
+        ...slack.appEnv('consent-signing-secret-1', 'xoxb-consent-bot'),
+        SLACK_CLIENT_ID: '1234567890.1234567890',
+        SLACK_CLIENT_SECRET: 'slack-client-secret-canary',
+        SLACK_OIDC_ISSUER: slack.oidc.issuer,
+      },
+      shell: false,
     });
-    Object.assign(
-      who,
-      resolvePeople(t, 'slack', TEAM, [
-        ['alice', 'UALICE'],
-        ['bob', 'UBOB'],
-        ['mallory', 'UMAL'],
-      ]),
-    );
-    await addGithub(t, who['alice']!.orgId, vendor);
+    ({ t, oauth: vendor } = w);
   });
   afterAll(async () => {
-    await t?.stop();
-    await Promise.all([vendor?.stop(), slack?.stop(), redis?.stop()]);
+    await w?.stop();
+    await slack?.stop();
   });
 
   it('the consent page says Slack asks first, and its CSP lets Continue reach Slack and the provider only', async () => {
@@ -64,8 +67,8 @@ describe('connect links with Sign in with Slack', () => {
     expect(row('mallory')).toBeUndefined();
     expect(
       t.app.audit
-        .query(who['mallory']!.orgId)
-        .some((e) => e.outcome === 'signin_mismatch' && e.onBehalfOfUserId === who['mallory']!.userId),
+        .query(who('mallory').orgId)
+        .some((e) => e.outcome === 'signin_mismatch' && e.onBehalfOfUserId === who('mallory').id),
     ).toBe(true);
     const told = await slack.waitFor(
       'chat.postMessage',

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/crypto/index.js';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/redis/index.js';
 import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
+import { queuesIdle } from '../support/queues.js';
 import { startTestRedis } from '../support/redis.js';
 import { tempDir, testKey } from '../support/env.js';
 import { startHarness, type Harness } from './harness.js';
@@ -59,7 +60,7 @@ describe('a worker killed mid-call', () => {
     await w1.exited;
     const w2 = await worker();
     await until(() => readNotices(noticeFile).some((n) => n.callId === id), 30_000, 'the recovered call to finish');
-    await new Promise((r) => setTimeout(r, 1500));
+    await queuesIdle(redis.url, 1500);
     const mine = readNotices(noticeFile).filter((n) => n.callId === id);
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ kind: 'outcome', pid: w2.child.pid, outcome: { kind: 'result' } });
@@ -98,7 +99,7 @@ describe('a worker killed mid-call', () => {
       30_000,
       'the interrupted call to be reported',
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    await queuesIdle(redis.url, 1500);
     const mine = readNotices(noticeFile).filter((n) => n.callId === id);
     expect(mine).toHaveLength(1);
     expect(mine[0]!.outcome).toMatchObject({ kind: 'interrupted', server: 'web', tool: 'create_note' });
@@ -155,7 +156,7 @@ describe('Redis restarted (AOF on) mid-run', () => {
       60_000,
       'every accepted call to finish after the restart',
     );
-    await new Promise((r) => setTimeout(r, 2500));
+    await queuesIdle(redis.url, 2500);
     for (const id of ids)
       expect(h.notifier.for(id).map((n) => n.kind === 'outcome' && n.outcome.kind)).toEqual(['result']);
   }, 90_000);

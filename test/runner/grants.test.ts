@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/crypto/index.js';
 import type { ReplyTarget } from '../../src/chat/types.js';
 import type { TestApp } from '../support/app.js';
+import { queuesIdle } from '../support/queues.js';
 import { world, type World } from '../support/world.js';
 import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { authorizeInBrowser, type OAuthTestServer } from '../support/oauth-server.js';
@@ -92,7 +93,7 @@ describe('calls that need the caller’s own grant', () => {
 
     await connectVia(prompt.kind === 'connect' ? prompt.req.connectUrl : '', 'alice-gh');
     await until(() => outcomes(callId).length === 1, 15_000, 'the resumed call to answer');
-    await new Promise((r) => setTimeout(r, 500));
+    await queuesIdle(t.app.redisUrl, 500);
     const done = outcomes(callId);
     expect(done).toHaveLength(1);
     expect(done[0]!.call.target).toEqual(original);

@@ -10,7 +10,7 @@ import {
   type RunnerTuning,
   type ToolOutcome,
 } from '../../src/runner/index.js';
-import { startTestApp } from '../support/app.js';
+import { world } from '../support/world.js';
 
 /** What the runner told the chat side, in order. */
 export type Notice =
@@ -47,41 +47,37 @@ export class RecordingNotifier implements RunnerNotifier {
 }
 
 /**
- * The real product in `worker` mode (`createApp`: its runner, policy, pool, audit over a temp SQLite
- * file and the given Redis), with the runner's chat seam recorded and a caller in workspace T1.
+ * The world in `worker` mode (`createApp`: its runner, policy, pool, audit over a temp SQLite file and
+ * the given Redis), with the runner's chat seam recorded and callers in Slack workspace T1 of Acme.
  */
 export async function startHarness(
   redisUrl: string,
   o: { tuning?: RunnerTuning; workers?: boolean; dbFile?: string; keys?: string[] } = {},
 ) {
   const notifier = new RecordingNotifier();
-  const t = await startTestApp(
-    {
+  const w = await world({
+    platform: 'slack',
+    mode: 'worker',
+    redis: false,
+    shell: false,
+    env: {
       REDIS_URL: redisUrl,
       ONBEHALF_ALLOW_STDIO: 'true',
       ...(o.dbFile ? { DATABASE_URL: `file:${o.dbFile}` } : {}),
       ...(o.keys ? { ONBEHALF_KEYS: o.keys.join(',') } : {}),
     },
-    'worker',
-    {
+    app: {
       shutdownGraceMs: 2000,
       runner: { notifier, tuning: { backoffMs: 50, ...o.tuning }, startWorkers: o.workers ?? true },
     },
-  );
-  const { app } = t;
+  });
+  const { app } = w;
   const runner = app.runner;
   const { db, keyring, identity, policy, pool, audit } = app;
-  const org = identity.orgFor('slack', 'T1', 'Acme');
-  const user = (name: string) =>
-    identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: name, displayName: name }).user;
-  const target = (platformUser: string, channelId = 'C1'): ReplyTarget => ({
-    platform: 'slack',
-    workspaceId: 'T1',
-    channelId,
-    userId: platformUser,
-    isDirect: false,
-    messageId: `m-${Math.random().toString(36).slice(2)}`,
-  });
+  const org = w.org;
+  /** The user row of Slack user `name` of T1 (created on first use, as on first contact). */
+  const user = (name: string) => identity.resolve(w.user(name).identity).user;
+  const target = (platformUser: string, channelId = 'C1'): ReplyTarget => w.user(platformUser).target(channelId);
   /** Enqueues a call as `name` (a Slack user of workspace T1) and returns its id. */
   const call = async (
     name: string,
@@ -90,12 +86,12 @@ export async function startHarness(
     args: Record<string, unknown> = {},
     channel = 'C1',
   ) => {
-    const u = user(name);
+    const u = w.user(name);
     return (
       await runner.enqueueToolCall({
         orgId: org.id,
         userId: u.id,
-        chatIdentity: `slack:T1:${name}`,
+        chatIdentity: u.chatIdentity,
         server,
         tool,
         args,
@@ -114,12 +110,12 @@ export async function startHarness(
     notifier,
     audit,
     runner,
-    logs: t.logs,
+    logs: w.logs,
     org,
     user,
     target,
     call,
-    stop: () => t.stop(),
+    stop: () => w.stop(),
   };
 }
 export type Harness = Awaited<ReturnType<typeof startHarness>>;

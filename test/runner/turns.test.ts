@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplyTarget } from '../../src/chat/types.js';
 import type { TurnJob } from '../../src/agent/index.js';
 import type { TestApp } from '../support/app.js';
+import { queuesIdle } from '../support/queues.js';
 import { world, type World } from '../support/world.js';
 import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { authorizeInBrowser, type OAuthTestServer } from '../support/oauth-server.js';
@@ -75,7 +76,7 @@ describe('turn queue and awaiting a call', () => {
     await t.app.turns.enqueue(turn);
     await t.app.turns.enqueue(turn);
     await until(() => turns.length >= 1, 10_000, 'the turn');
-    await new Promise((r) => setTimeout(r, 300));
+    await queuesIdle(t.app.redisUrl, 300);
     expect(turns.filter((x) => x.requestId === 'r-turn')).toEqual([
       expect.objectContaining({ text: 'what is open?', target }),
     ]);
@@ -91,7 +92,7 @@ describe('turn queue and awaiting a call', () => {
     );
     expect(b.callId).toBe(a.callId);
     await until(() => notes.for(a.callId).length === 1, 10_000, 'the outcome');
-    await new Promise((r) => setTimeout(r, 300));
+    await queuesIdle(t.app.redisUrl, 300);
     expect(http.calls.length).toBe(before + 1);
   });
 

@@ -98,6 +98,11 @@ export class FakeDiscord {
   }
 
   /** Base for `DISCORD_API_URL` / the REST `api` option. */
+  /** The app's environment for this fake: the bot token, the application id and the REST base. */
+  appEnv(botToken: string): Record<string, string> {
+    return { DISCORD_TOKEN: botToken, DISCORD_APPLICATION_ID: this.applicationId, DISCORD_API_URL: this.apiUrl };
+  }
+
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api`;
   }

@@ -76,6 +76,21 @@ export const toolResults = (req: LlmRequest): string[] =>
     .filter((m) => m.role === 'tool')
     .map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
 
+/**
+ * A model that obeys any "note <text>" by calling `notes__create_note`, and repeats what it is told
+ * back: "I asked you to approve it." while the call waits for approval, "Resumed: …" once it ran.
+ */
+export function noteTakerModel(req: LlmRequest): LlmReply {
+  const last = req.messages.at(-1)!;
+  const content = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
+  const system = String(req.messages.find((m) => m.role === 'system')?.content ?? '');
+  if (last.role === 'tool' && system.includes('waited for') && system.includes('to approve it'))
+    return { text: `Resumed: ${toolResults(req).at(-1) ?? ''}` };
+  if (last.role === 'user')
+    return { toolCalls: [{ name: 'notes__create_note', args: { text: content.replace(/^.*note /, '') } }] };
+  return { text: toolResults(req).at(-1)?.includes('Waiting for approval') ? 'I asked you to approve it.' : 'Done.' };
+}
+
 /** The text of a message, whatever its shape. */
 export const messageText = (m: LlmRequest['messages'][number]): string =>
   typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? '');

@@ -38,6 +38,8 @@ export interface SlackApiOptions {
 /** A running fake. `url` is the Web API base to put in SLACK_API_URL (ends with `/api/`). */
 export interface SlackApi {
   url: string;
+  /** The app's environment for this fake: signing secret, bot token and SLACK_API_URL (no trailing slash). */
+  appEnv(signingSecret: string, botToken: string): Record<string, string>;
   calls: SlackApiCall[];
   users: Map<string, SlackFakeUser>;
   installs: Map<string, SlackFakeInstall>;
@@ -383,8 +385,14 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
   const port = (server.address() as AddressInfo).port;
   oidc.issuer = `http://127.0.0.1:${port}`;
 
+  const url = `http://127.0.0.1:${port}/api/`;
   return {
-    url: `http://127.0.0.1:${port}/api/`,
+    url,
+    appEnv: (signingSecret, botToken) => ({
+      SLACK_SIGNING_SECRET: signingSecret,
+      SLACK_BOT_TOKEN: botToken,
+      SLACK_API_URL: url.replace(/\/$/, ''),
+    }),
     calls,
     users,
     installs,

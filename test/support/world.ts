@@ -141,11 +141,13 @@ export async function world(o: WorldOptions = {}) {
     people.set(name, u);
     return u;
   };
-  const org = app.identity.orgFor(platform, workspaceId, workspaceName);
+  let orgRow: ReturnType<typeof app.identity.orgFor> | undefined;
+  /** The workspace's org, created on first use (as on first contact) when nothing of the world needed it before. */
+  const orgOf = () => (orgRow ??= app.identity.orgFor(platform, workspaceId, workspaceName));
   const oauthService = app.oauth;
 
   if (o.provider) {
-    const added = await oauthService!.addProvider(org.id, {
+    const added = await oauthService!.addProvider(orgOf().id, {
       slug: o.provider,
       kind: 'oauth2',
       clientId: o.client?.id ?? 'client-1',
@@ -161,6 +163,7 @@ export async function world(o: WorldOptions = {}) {
     const spec = stdio
       ? { transport: 'stdio' as const, ...stdioServerCommand }
       : { transport: 'http' as const, url: mcp.url };
+    const org = orgOf();
     const added = await app.policy.addServer(org.id, { name: s.name, ...spec, timeoutMs: s.timeoutMs });
     if (!added.ok) throw new Error(`server ${s.name}: ${JSON.stringify(added)}`);
     if (!s.grant) continue;
@@ -212,7 +215,10 @@ export async function world(o: WorldOptions = {}) {
     oauth,
     mcp,
     llm,
-    org,
+    /** The workspace's org (created on first use: a world with no provider, server or user leaves that to first contact). */
+    get org() {
+      return orgOf();
+    },
     user,
     connect,
     connectVia,

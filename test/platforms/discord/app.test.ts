@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../../src/app.js';
+import type { App } from '../../../src/app.js';
 import { FakeDiscord, snowflake, type FakeUser } from '../../support/discord-fake.js';
-import { tempDir, testConfig } from '../../support/env.js';
-import { LogCapture } from '../../support/logs.js';
+import type { LogCapture } from '../../support/logs.js';
+import { world, type World } from '../../support/world.js';
 
 const BOT_TOKEN = 'MTEx.app-canary.' + 'z'.repeat(24);
 describe('onbehalf serve with DISCORD_TOKEN', () => {
   let fake: FakeDiscord;
+  let w: World;
   let app: App;
-  const logs = new LogCapture();
-  const dir = tempDir();
+  let logs: LogCapture;
   let guildId: string;
   let channelId: string;
   const owner: FakeUser = { id: snowflake(), username: 'olivia', permissions: String(1 << 5) };
@@ -21,21 +21,18 @@ describe('onbehalf serve with DISCORD_TOKEN', () => {
     });
     guildId = fake.guilds[0]!.id;
     channelId = fake.guilds[0]!.channels[0]!.id;
-    app = await createApp(
-      testConfig(dir.dir, {
-        DISCORD_TOKEN: BOT_TOKEN,
-        DISCORD_APPLICATION_ID: fake.applicationId,
-        DISCORD_API_URL: fake.apiUrl,
-        DISCORD_ADMINS_FROM_GUILD: 'true',
-      }),
-      { mode: 'serve', logDestination: logs },
-    );
-    await app.start();
+    w = await world({
+      platform: 'discord',
+      workspace: guildId,
+      env: { ...fake.appEnv(BOT_TOKEN), DISCORD_ADMINS_FROM_GUILD: 'true' },
+      redis: false,
+      shell: false,
+    });
+    ({ app, logs } = w);
   });
   afterAll(async () => {
-    await app?.stop();
+    await w?.stop();
     await fake?.stop();
-    dir.cleanup();
   });
 
   const answerTo = async (user: FakeUser, words: string[], args?: string) => {

@@ -1,26 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../../src/app.js';
-import { freePort } from '../../../src/redis/index.js';
+import type { App } from '../../../src/app.js';
 import { FakeDiscord, snowflake, type FakeUser, type RecordedCall } from '../../support/discord-fake.js';
-import { tempDir, testConfig } from '../../support/env.js';
-import { startLlmServer, toolResults, type LlmReply, type LlmRequest } from '../../support/llm-server.js';
-import { LogCapture } from '../../support/logs.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../../support/mcp-servers/index.js';
-import { startTestRedis } from '../../support/redis.js';
+import { noteTakerModel } from '../../support/llm-server.js';
+import type { LogCapture } from '../../support/logs.js';
+import type { TestMcpHttpServer } from '../../support/mcp-servers/index.js';
+import { world, type World } from '../../support/world.js';
 
 const BOT_TOKEN = 'MTEx.approvals-bot.' + 'q'.repeat(20);
-
-/** A model that obeys any "note <text>" by calling `notes__create_note`, and repeats what it is told back. */
-function model(req: LlmRequest): LlmReply {
-  const last = req.messages.at(-1)!;
-  const content = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
-  const system = String(req.messages.find((m) => m.role === 'system')?.content ?? '');
-  if (last.role === 'tool' && system.includes('waited for') && system.includes('to approve it'))
-    return { text: `Resumed: ${toolResults(req).at(-1) ?? ''}` };
-  if (last.role === 'user')
-    return { toolCalls: [{ name: 'notes__create_note', args: { text: content.replace(/^.*note /, '') } }] };
-  return { text: toolResults(req).at(-1)?.includes('Waiting for approval') ? 'I asked you to approve it.' : 'Done.' };
-}
 
 type Body = {
   content: string;
@@ -33,10 +19,8 @@ describe("Discord: a tool that changes things waits for the caller's Approve", (
   let fake: FakeDiscord;
   let app: App;
   let mcp: TestMcpHttpServer;
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
-  let llm: Awaited<ReturnType<typeof startLlmServer>>;
-  const logs = new LogCapture();
-  const dir = tempDir();
+  let w: World;
+  let logs: LogCapture;
   const guildId = snowflake();
   const channelId = snowflake();
   const alice: FakeUser = { id: snowflake(), username: 'alice' };
@@ -47,34 +31,22 @@ describe("Discord: a tool that changes things waits for the caller's Approve", (
     body(await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(i.token), 15_000)).content;
 
   beforeAll(async () => {
-    [fake, mcp, redis, llm] = await Promise.all([
-      FakeDiscord.start({ guilds: [{ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'support' }] }] }),
-      startMcpHttpServer(),
-      startTestRedis(),
-      startLlmServer(model),
-    ]);
-    const port = await freePort();
-    app = await createApp(
-      testConfig(dir.dir, {
-        PORT: String(port),
-        PUBLIC_URL: `http://127.0.0.1:${port}`,
-        REDIS_URL: redis.url,
-        DISCORD_TOKEN: BOT_TOKEN,
-        DISCORD_APPLICATION_ID: fake.applicationId,
-        DISCORD_API_URL: fake.apiUrl,
-        LLM_BASE_URL: llm.baseUrl,
-        LLM_MODEL: 'scripted',
-      }),
-      { mode: 'serve', logDestination: logs },
-    );
-    await app.start();
-    const org = app.identity.orgFor('discord', guildId, 'Acme');
-    expect((await app.policy.addServer(org.id, { name: 'notes', transport: 'http', url: mcp.url })).ok).toBe(true);
+    fake = await FakeDiscord.start({
+      guilds: [{ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'support' }] }],
+    });
+    w = await world({
+      platform: 'discord',
+      workspace: guildId,
+      servers: [{ name: 'notes' }],
+      llm: noteTakerModel,
+      env: fake.appEnv(BOT_TOKEN),
+      shell: false,
+    });
+    ({ app, mcp, logs } = w);
   });
   afterAll(async () => {
-    await app?.stop();
-    await Promise.all([mcp?.stop(), fake?.stop(), redis?.stop(), llm?.close()]);
-    dir.cleanup();
+    await w?.stop();
+    await fake?.stop();
   });
 
   it("the prompt goes to Alice alone with Approve/Deny buttons; Bob's click is refused; Alice's two clicks run it once (SECURITY 35)", async () => {

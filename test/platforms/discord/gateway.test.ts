@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DiscordGateway } from '../../../src/platforms/discord/index.js';
 import { Secret } from '../../../src/crypto/index.js';
 import { createLogger } from '../../../src/log.js';
@@ -15,11 +15,10 @@ class RecordingCore implements ChatInbound {
     return this.answer(e);
   }
   async next(n: number, timeoutMs = 5000): Promise<Inbound> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.events.length < n) {
-      if (Date.now() > deadline) throw new Error(`no inbound event #${n}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await vi.waitFor(() => expect(this.events.length, `inbound event #${n}`).toBeGreaterThanOrEqual(n), {
+      timeout: timeoutMs,
+      interval: 20,
+    });
     return this.events[n - 1]!;
   }
 }

@@ -1,19 +1,18 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../../src/app.js';
-import { secrets } from '../../../src/db/schema/index.js';
+import type { App } from '../../../src/app.js';
 import { FakeDiscord, snowflake, type FakeUser } from '../../support/discord-fake.js';
-import { tempDir, testConfig } from '../../support/env.js';
-import { LogCapture } from '../../support/logs.js';
+import type { LogCapture } from '../../support/logs.js';
+import { expectOrgSecretSealed } from '../../support/sealed.js';
+import { world, type World } from '../../support/world.js';
 
 const BOT_TOKEN = 'MTEx.secret-form-canary.' + 'q'.repeat(20);
 const CANARY = 'sk-discordModalCanary_0123456789abcdefXYZ';
 
 describe('a secret typed into a Discord modal', () => {
   let fake: FakeDiscord;
+  let w: World;
   let app: App;
-  const logs = new LogCapture();
-  const dir = tempDir();
+  let logs: LogCapture;
   const guildId = snowflake();
   const channelId = snowflake();
   const admin: FakeUser = { id: snowflake(), username: 'ada' };
@@ -23,21 +22,18 @@ describe('a secret typed into a Discord modal', () => {
     fake = await FakeDiscord.start({
       guilds: [{ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'ops' }] }],
     });
-    app = await createApp(
-      testConfig(dir.dir, {
-        DISCORD_TOKEN: BOT_TOKEN,
-        DISCORD_APPLICATION_ID: fake.applicationId,
-        DISCORD_API_URL: fake.apiUrl,
-        ONBEHALF_ADMINS: `discord:${guildId}:${admin.id}`,
-      }),
-      { mode: 'serve', logDestination: logs },
-    );
-    await app.start();
+    w = await world({
+      platform: 'discord',
+      workspace: guildId,
+      env: { ...fake.appEnv(BOT_TOKEN), ONBEHALF_ADMINS: `discord:${guildId}:${admin.id}` },
+      redis: false,
+      shell: false,
+    });
+    ({ app, logs } = w);
   });
   afterAll(async () => {
-    await app?.stop();
+    await w?.stop();
     await fake?.stop();
-    dir.cleanup();
   });
 
   it('opens as a modal, is stored sealed, and never appears in a REST call, a chat message or a log line', async () => {
@@ -55,15 +51,7 @@ describe('a secret typed into a Discord modal', () => {
     expect((done.body as { content: string }).content).toContain('Stored org secret deploy_key');
 
     const org = app.identity.orgFor('discord', guildId);
-    expect(app.policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe(CANARY);
-    const row = app.db
-      .select()
-      .from(secrets)
-      .all()
-      .find((s) => s.name === 'deploy_key')!;
-    expect(JSON.stringify(row)).not.toContain(CANARY);
-    app.db.$client.pragma('wal_checkpoint(TRUNCATE)');
-    expect(readFileSync(app.config.databasePath).includes(Buffer.from(CANARY))).toBe(false);
+    expectOrgSecretSealed(app, org.id, 'deploy_key', CANARY);
 
     expect(fake.containing(CANARY)).toEqual([]);
     expect(logs.containing(CANARY, BOT_TOKEN)).toEqual([]);

@@ -1,42 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startTestApp, type TestApp } from '../../support/app.js';
-import {
-  obedientModel,
-  startLlmServer,
-  toolResults,
-  type LlmReply,
-  type LlmRequest,
-} from '../../support/llm-server.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../../support/mcp-servers/index.js';
-import { startTestRedis } from '../../support/redis.js';
+import type { TestApp } from '../../support/app.js';
+import { noteTakerModel, obedientModel } from '../../support/llm-server.js';
+import type { TestMcpHttpServer } from '../../support/mcp-servers/index.js';
 import { startSlackApi, type SlackApi, type SlackApiCall } from '../../support/slack-api.js';
 import { SlackSigner } from '../../support/slack-signing.js';
+import { world, type World } from '../../support/world.js';
 
 const SIGNING = 'approvals-signing-secret-3f2a1b';
 const TEAM = 'TACME';
 const CHANNEL = 'CSUPPORT';
-
-/** A model that obeys any "note <text>" by calling `notes__create_note` (and any `call <server>.<tool>` it is shown), and repeats what it is told back. */
-function model(req: LlmRequest): LlmReply {
-  const last = req.messages.at(-1)!;
-  const content = typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
-  const system = String(req.messages.find((m) => m.role === 'system')?.content ?? '');
-  if (last.role === 'tool' && system.includes('waited for') && system.includes('to approve it'))
-    return { text: `Resumed: ${toolResults(req).at(-1) ?? ''}` };
-  if (last.role === 'user')
-    return { toolCalls: [{ name: 'notes__create_note', args: { text: content.replace(/^.*note /, '') } }] };
-  return { text: toolResults(req).at(-1)?.includes('Waiting for approval') ? 'I asked you to approve it.' : 'Done.' };
-}
 
 type Button = { type: string; action_id: string; value: string; style?: string; text: { text: string } };
 const buttonsOf = (c: SlackApiCall) =>
   (c.body['blocks'] as { type: string; elements?: Button[] }[]).find((b) => b.type === 'actions')?.elements ?? [];
 
 describe("Slack: a tool that changes things waits for the caller's Approve", () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let slack: SlackApi;
   let mcp: TestMcpHttpServer;
-  let llm: Awaited<ReturnType<typeof startLlmServer>>;
   let t: TestApp;
   let url: string;
   const signer = new SlackSigner(SIGNING);
@@ -75,27 +56,23 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
   const notes = (text: string) => mcp.calls.filter((c) => c.tool === 'create_note' && c.args['text'] === text);
 
   beforeAll(async () => {
-    [redis, slack, mcp, llm] = await Promise.all([
-      startTestRedis(),
-      startSlackApi(),
-      startMcpHttpServer(),
-      startLlmServer(obedientModel(model)),
-    ]);
-    t = await startTestApp({
-      REDIS_URL: redis.url,
-      SLACK_SIGNING_SECRET: SIGNING,
-      SLACK_BOT_TOKEN: 'xoxb-approvals-bot',
-      SLACK_API_URL: slack.url.replace(/\/$/, ''),
-      LLM_BASE_URL: llm.baseUrl,
-      LLM_MODEL: 'scripted',
+    slack = await startSlackApi();
+    w = await world({
+      platform: 'slack',
+      workspace: TEAM,
+      servers: [{ name: 'notes' }],
+      llm: obedientModel(noteTakerModel),
+      env: {
+        ...slack.appEnv(SIGNING, 'xoxb-approvals-bot'),
+      },
+      shell: false,
     });
+    ({ t, mcp } = w);
     url = `${t.baseUrl}/slack/events`;
-    const org = t.app.identity.orgFor('slack', TEAM, 'Acme');
-    expect((await t.app.policy.addServer(org.id, { name: 'notes', transport: 'http', url: mcp.url })).ok).toBe(true);
   });
   afterAll(async () => {
-    await t?.stop();
-    await Promise.all([mcp?.stop(), slack?.stop(), redis?.stop(), llm?.close()]);
+    await w?.stop();
+    await slack?.stop();
   });
 
   it("only Alice gets the ephemeral prompt; Bob's signed click is refused and audited; two Approve clicks run it once (SECURITY 35)", async () => {

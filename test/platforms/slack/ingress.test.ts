@@ -44,8 +44,13 @@ describe('Slack ingress: signatures', () => {
       body: changed.body.replace('list my issues', 'delete my repos'),
     });
     expect(res.status).toBe(401);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(h.inbound.events).toHaveLength(0);
+    // A signed event sent after them reaches the core: the refused ones had their turn before it, and reached nothing.
+    const later = mention('<@UBOT> signed');
+    expect(
+      (await h.signer.post(h.eventsUrl, h.signer.event(later.event, { teamId: 'T1', eventId: later.eventId }))).status,
+    ).toBe(200);
+    await eventually(() => expect(h.inbound.events).toHaveLength(1));
+    expect(h.inbound.events.map((e) => e.eventId)).toEqual([later.eventId]);
     expect(h.slack.calls).toHaveLength(0);
   });
 

@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../../src/app.js';
-import { ChatCore, type ChatServices } from '../../../src/chat/index.js';
-import { LinkCodes, OrgJoins } from '../../../src/identity/index.js';
-import { Policy } from '../../../src/policy/index.js';
-import { secrets } from '../../../src/db/schema/index.js';
-import { tempDir, testConfig } from '../../support/env.js';
-import { LogCapture } from '../../support/logs.js';
+import type { App } from '../../../src/app.js';
+import type { LogCapture } from '../../support/logs.js';
+import { expectOrgSecretSealed } from '../../support/sealed.js';
 import { startSlackApi, type SlackApi } from '../../support/slack-api.js';
 import { SlackSigner } from '../../support/slack-signing.js';
+import { world, type World } from '../../support/world.js';
 
 const SIGNING = 'acceptance-signing-secret-42';
 const BOT_TOKEN = 'xoxb-secret-form-canary-7d8e9f';
@@ -18,45 +14,27 @@ const CANARY = 'sk-slackModalCanary_0123456789abcdefXYZ';
 // secret sealed; the secret never appears in any recorded Web API call or log. Real app, real chat core.
 describe('a secret typed into a Slack modal', () => {
   let slack: SlackApi;
+  let w: World;
   let app: App;
-  let policy: Policy;
+  let logs: LogCapture;
   let url: string;
   const signer = new SlackSigner(SIGNING);
-  const logs = new LogCapture();
-  const dir = tempDir();
 
   beforeAll(async () => {
     slack = await startSlackApi();
-    app = await createApp(
-      testConfig(dir.dir, {
-        SLACK_SIGNING_SECRET: SIGNING,
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_API_URL: slack.url.replace(/\/$/, ''),
-        ONBEHALF_ADMINS: 'slack:TACME:UADA',
-      }),
-      { mode: 'serve', logDestination: logs },
-    );
-    policy = new Policy(app.db, app.keyring);
-    const services: ChatServices = {
-      identity: app.identity,
-      linkCodes: new LinkCodes(app.db),
-      orgJoins: new OrgJoins(app.db),
-      audit: app.audit,
-      outbound: app.outbound,
-      llm: false,
-      dataDir: app.config.dataDir,
-      policy: policy as unknown as ChatServices['policy'],
-      oauth: {} as ChatServices['oauth'],
-      runner: {} as ChatServices['runner'],
-    };
-    app.chat = new ChatCore(services, app.log);
-    await app.start();
-    url = `http://127.0.0.1:${app.port}/slack/events`;
+    w = await world({
+      platform: 'slack',
+      workspace: 'TACME',
+      env: { ...slack.appEnv(SIGNING, BOT_TOKEN), ONBEHALF_ADMINS: 'slack:TACME:UADA' },
+      redis: false,
+      shell: false,
+    });
+    ({ app, logs } = w);
+    url = `${w.t.baseUrl}/slack/events`;
   }, 30_000);
   afterAll(async () => {
-    await app?.stop();
+    await w?.stop();
     await slack?.stop();
-    dir.cleanup();
   });
 
   const submit = (view: { callback_id: string; private_metadata: string }, userId: string, value: string) =>
@@ -96,15 +74,7 @@ describe('a secret typed into a Slack modal', () => {
     expect(done.status).toBe(200);
     expect(done.text).toContain('deploy_key');
     const org = app.identity.orgFor('slack', 'TACME');
-    expect(policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe(CANARY);
-    const row = app.db
-      .select()
-      .from(secrets)
-      .all()
-      .find((s) => s.name === 'deploy_key')!;
-    expect(JSON.stringify(row)).not.toContain(CANARY);
-    app.db.$client.pragma('wal_checkpoint(TRUNCATE)');
-    expect(readFileSync(app.config.databasePath).includes(Buffer.from(CANARY))).toBe(false);
+    expectOrgSecretSealed(app, org.id, 'deploy_key', CANARY);
 
     expect(slack.containing(CANARY)).toEqual([]);
     expect(done.text).not.toContain(CANARY);
@@ -119,7 +89,7 @@ describe('a secret typed into a Slack modal', () => {
     const res = await submit(view, 'UMAX', 'member-tries-' + CANARY);
     expect(res.text).toContain('Only admins');
     const org = app.identity.orgFor('slack', 'TACME');
-    expect(policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe(CANARY);
+    expect(app.policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe(CANARY);
     expect(slack.containing('member-tries-')).toEqual([]);
     expect(logs.containing('member-tries-')).toEqual([]);
   });

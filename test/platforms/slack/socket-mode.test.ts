@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../../src/crypto/index.js';
 import { startSlackBed, type SlackBed } from './harness.js';
 
@@ -28,8 +28,14 @@ describe('Slack over Socket Mode (SLACK_APP_TOKEN set)', () => {
     };
     expect(await h.slack.socketSend('events_api', body)).toMatchObject({ envelope_id: expect.any(String) });
     expect(await h.slack.socketSend('events_api', body, { retryAttempt: 1 })).toBeDefined();
-    // Bolt acks events before the listener runs: give a second turn time to show up if it were going to.
-    await new Promise((r) => setTimeout(r, 300));
+    // Bolt acks events before the listener runs; envelopes run in the order they came, so once a
+    // later event has reached the core, the redelivery before it has had its turn.
+    const later = { ...body, event_id: 'EvSock1b', event: { ...body.event, ts: '1700000200.000200' } };
+    await h.slack.socketSend('events_api', later);
+    await vi.waitFor(() => expect(h.inbound.events.map((e) => e.eventId)).toContain('EvSock1b'), {
+      timeout: 300,
+      interval: 10,
+    });
     expect(h.inbound.events.filter((e) => e.eventId === 'EvSock1')).toHaveLength(1);
   });
 
