@@ -23,6 +23,37 @@ export interface OutMessage {
   text: string;
   link?: { label: string; url: string };
   actions?: OutAction[];
+  /**
+   * Offer thumbs up / down on this message (an agent's answer); a click comes back as a `button`
+   * inbound with `actionId` `feedback` and `value` `up <turnId>` or `down <turnId>`.
+   */
+  feedback?: { turnId: string };
+}
+
+/** A tool call's entry in a turn's progress, worded by `chat/`; `id` is stable across its updates. */
+export interface TaskEntry {
+  id: string;
+  title: string;
+  state: 'running' | 'done' | 'failed' | 'waiting';
+  detail?: string;
+  /** The whole entry as one line, where entries are plain text. */
+  line: string;
+}
+
+/**
+ * How a platform shows one agent turn as it happens (Slack: thread status, a streamed message with
+ * a task entry per tool call; the shell: progress lines). Calls arrive in order, one at a time;
+ * everything is worded already.
+ */
+export interface TurnRenderer {
+  /** What is happening now, in one short line ("Thinking…"). */
+  status(text: string): Promise<void>;
+  /** A tool call's entry, shown on first sight of its id and updated after. */
+  task(entry: TaskEntry): Promise<void>;
+  /** The next part of the answer. */
+  text(chunk: string): Promise<void>;
+  /** The whole answer (also when it was streamed in parts); the last call. */
+  finish(msg: OutMessage): Promise<void>;
 }
 
 /** A secret form: a modal (Slack, Discord) or a hidden prompt (shell). Values come back as `form_submit`. */
@@ -68,6 +99,8 @@ export interface ChatOutbound {
   placeholder?(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }>;
   /** Replaces an earlier message (e.g. "waiting for your GitHub connection…" → the result). */
   update(target: ReplyTarget, messageId: string, msg: OutMessage): Promise<void>;
+  /** Shows an agent turn as it happens. Absent: only the answer is posted, with `reply`. */
+  turn?(target: ReplyTarget): TurnRenderer;
 }
 
 /** Immediate answer to an inbound event, sent in the platform's ack when it has one. */
