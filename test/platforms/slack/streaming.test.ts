@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { toolResults, type LlmReply, type LlmRequest } from '../../support/llm-server.js';
+import { startSlackApi, type SlackApi, type SlackApiCall } from '../../support/slack-api.js';
+import { SlackSigner } from '../../support/slack-signing.js';
+import { world, type World } from '../../support/world.js';
+
+const SIGNING = 'streaming-signing-secret-7d1e9a';
+const TEAM = 'T1';
+const CHANNEL = 'CSUPPORT';
+const ANSWER =
+  'You are signed in as alice-at-vendor at the vendor, and the echo tool repeated your words back. Both calls ran with your own account.';
+
+/** A model that calls `github.whoami`, then `github.echo`, then answers with a fixed text (streamed in word-sized parts). */
+function model(req: LlmRequest): LlmReply {
+  const results = toolResults(req);
+  if (req.messages.at(-1)?.role === 'user') return { toolCalls: [{ name: 'github__whoami', args: {} }] };
+  if (results.length === 1) return { toolCalls: [{ name: 'github__echo', args: { text: 'hello' } }] };
+  return { text: ANSWER };
+}
+
+type Chunk = { type: string; id?: string; title?: string; status?: string; text?: string };
+const chunksOf = (c: SlackApiCall) => (c.body['chunks'] as Chunk[] | undefined) ?? [];
+const TURN_METHODS = [
+  'assistant.threads.setStatus',
+  'chat.startStream',
+  'chat.appendStream',
+  'chat.stopStream',
+  'chat.postMessage',
+  'chat.update',
+];
+
+describe('Slack: a mention shows status at once, streams its answer with an entry per tool call, and asks for feedback', () => {
+  let slack: SlackApi;
+  let w: World;
+  let url: string;
+  const signer = new SlackSigner(SIGNING);
+  let n = 0;
+  /** Alice mentions the bot at the top of the channel; resolves with when it was sent and the thread it opens. */
+  const mention = async (text: string) => {
+    const ts = `1700002${String(++n).padStart(3, '0')}.000100`;
+    const sentAt = Date.now();
+    const res = await signer.post(
+      url,
+      signer.event(
+        { type: 'app_mention', user: 'UALICE', text: `<@UBOT> ${text}`, ts, channel: CHANNEL },
+        { teamId: TEAM, eventId: `Ev-stream-${n}` },
+      ),
+    );
+    expect(res.status).toBe(200);
+    return { sentAt, thread: ts };
+  };
+  /** The calls of one turn (those in its thread, or on the messages posted there), in the order Slack got them. */
+  const turnCalls = (thread: string) => {
+    const ours = new Set(
+      slack
+        .visible(CHANNEL)
+        .filter((m) => m.thread_ts === thread)
+        .map((m) => m.ts),
+    );
+    return slack.calls.filter(
+      (c) => TURN_METHODS.includes(c.method) && (c.body['thread_ts'] === thread || ours.has(String(c.body['ts']))),
+    );
+  };
+  const finalText = (thread: string) => slack.visible(CHANNEL).filter((m) => m.thread_ts === thread && !m.streaming);
+
+  beforeAll(async () => {
+    slack = await startSlackApi();
+    w = await world({
+      platform: 'slack',
+      workspace: TEAM,
+      users: ['UALICE'],
+      displayNames: { UALICE: 'alice' },
+      provider: 'vendor',
+      servers: [{ name: 'github', grant: true }],
+      llm: model,
+      env: {
+        SLACK_SIGNING_SECRET: SIGNING,
+        SLACK_BOT_TOKEN: 'xoxb-streaming-bot',
+        SLACK_API_URL: slack.url.replace(/\/$/, ''),
+      },
+    });
+    await w.connect('UALICE', { login: 'alice-at-vendor' });
+    url = `${w.t.baseUrl}/slack/events`;
+  });
+  afterAll(async () => {
+    await w?.stop();
+    await slack?.stop();
+  });
+
+  it('status within 1 s, stream start to the recipient, an entry per tool with the account it runs as, text, stop, feedback', async () => {
+    const { sentAt, thread } = await mention('who am I, and echo hello');
+    const status = await slack.waitFor('assistant.threads.setStatus', (c) => c.body['thread_ts'] === thread);
+    expect(status.at - sentAt).toBeLessThan(1000);
+    expect(status.body).toMatchObject({ channel_id: CHANNEL, status: 'Thinking…' });
+    await slack.waitFor('chat.stopStream', undefined, 20_000);
+
+    const calls = turnCalls(thread);
+    const methods = calls.map((c) => c.method);
+    expect(methods[0]).toBe('assistant.threads.setStatus');
+    expect(methods.filter((m) => m === 'chat.startStream')).toHaveLength(1);
+    expect(methods.at(-1)).toBe('chat.stopStream');
+    expect(methods).not.toContain('chat.postMessage');
+    const start = calls.find((c) => c.method === 'chat.startStream')!;
+    expect(start.body).toMatchObject({
+      channel: CHANNEL,
+      thread_ts: thread,
+      recipient_user_id: 'UALICE',
+      recipient_team_id: TEAM,
+    });
+    expect(calls.indexOf(start)).toBeLessThan(
+      calls.findIndex((c) => chunksOf(c).some((k) => k.type === 'task_update')) + 1,
+    );
+
+    // One entry per tool call, running then complete, each naming the account it runs as.
+    const tasks = calls.flatMap((c) => chunksOf(c).filter((k) => k.type === 'task_update'));
+    const ids = [...new Set(tasks.map((k) => k.id))];
+    expect(ids).toHaveLength(2);
+    expect(tasks.map((k) => [k.title, k.status])).toEqual([
+      ["github.whoami as @alice's vendor (@alice-at-vendor)", 'in_progress'],
+      ["github.whoami as @alice's vendor (@alice-at-vendor)", 'complete'],
+      ["github.echo as @alice's vendor (@alice-at-vendor)", 'in_progress'],
+      ["github.echo as @alice's vendor (@alice-at-vendor)", 'complete'],
+    ]);
+    // The status named each call as it ran.
+    expect(calls.filter((c) => c.method === 'assistant.threads.setStatus').map((c) => c.body['status'])).toContain(
+      "Calling github.whoami as @alice's vendor (@alice-at-vendor)…",
+    );
+
+    // Text after the last entry, in parts, then the stop with the feedback buttons.
+    const lastTask = calls.findLastIndex((c) => chunksOf(c).some((k) => k.type === 'task_update'));
+    const texts = calls.slice(lastTask + 1).filter((c) => c.body['markdown_text']);
+    expect(texts.length).toBeGreaterThanOrEqual(1);
+    expect(calls.slice(lastTask + 1).some((c) => c.method === 'chat.appendStream' && c.body['markdown_text'])).toBe(
+      true,
+    );
+    const stop = calls.at(-1)!;
+    expect(stop.body['blocks']).toEqual([
+      expect.objectContaining({
+        type: 'context_actions',
+        elements: [
+          expect.objectContaining({
+            type: 'feedback_buttons',
+            positive_button: expect.objectContaining({ value: expect.stringMatching(/^up \S+$/) }),
+            negative_button: expect.objectContaining({ value: expect.stringMatching(/^down \S+$/) }),
+          }),
+        ],
+      }),
+    ]);
+    expect(finalText(thread).map((m) => m.text)).toEqual([ANSWER]);
+  });
+
+  it('where Slack refuses chat.startStream, the answer is posted and edited in place, ending in the same text', async () => {
+    slack.refuse('chat.startStream', 'not_allowed');
+    const { thread } = await mention('who am I, and echo hello');
+    await vi.waitFor(() => expect(finalText(thread).map((m) => m.text)).toEqual([ANSWER]), { timeout: 20_000 });
+    const calls = turnCalls(thread);
+    expect(calls.map((c) => c.method)).not.toContain('chat.appendStream');
+    const posted = calls.filter((c) => c.method === 'chat.postMessage');
+    expect(posted).toHaveLength(1);
+    const edits = calls.filter((c) => c.method === 'chat.update');
+    expect(edits.length).toBeGreaterThanOrEqual(1);
+    // Throttled: no two edits within a second of each other.
+    for (let i = 1; i < edits.length; i++) expect(edits[i]!.at - edits[i - 1]!.at).toBeGreaterThanOrEqual(900);
+    const last = edits.at(-1)!;
+    expect(last.body['blocks']).toContainEqual(expect.objectContaining({ type: 'context_actions' }));
+  });
+});
