@@ -60,8 +60,8 @@ export interface SlackApi {
   ): Promise<{ envelope_id: string; payload?: unknown } | undefined>;
   /** Resolves once a Socket Mode client is connected (after `hello`). */
   socketConnected(timeoutMs?: number): Promise<void>;
-  /** From now on, `method` answers `{ ok: false, error }` (e.g. `chat.startStream` on a workspace without streaming). */
-  refuse(method: string, error: string): void;
+  /** From now on, `method` answers `{ ok: false, error }` (e.g. `chat.startStream` on a workspace without streaming); undefined: answers again. */
+  refuse(method: string, error: string | undefined): void;
   /** From now on, posts, ephemerals and edits in `channel` answer `{ ok: false, error }` (e.g. `not_in_channel`). */
   channelError(channel: string, error: 'not_in_channel' | 'channel_not_found' | 'is_archived'): void;
   /** Every route (Web API and response URLs) fails: HTTP 200 `fatal_error` for methods, 500 for response URLs. */
@@ -480,7 +480,7 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
           setTimeout(() => reject(new Error('no Socket Mode client connected')), timeoutMs).unref(),
         ),
       ]),
-    refuse: (method, error) => void refusals.set(method, error),
+    refuse: (method, error) => void (error ? refusals.set(method, error) : refusals.delete(method)),
     channelError: (channel, error) => void channelErrors.set(channel, error),
     failAll: (on = true) => void (failing = on),
     visible: (channel) => (messages.get(channel) ?? []).map((m) => ({ ...m })),

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toolResults, type LlmReply, type LlmRequest } from '../../support/llm-server.js';
 import { startSlackApi, type SlackApi, type SlackApiCall } from '../../support/slack-api.js';
 import { SlackSigner } from '../../support/slack-signing.js';
@@ -10,13 +10,26 @@ const CHANNEL = 'CSUPPORT';
 const ANSWER =
   'You are signed in as alice-at-vendor at the vendor, and the echo tool repeated your words back. Both calls ran with your own account.';
 
-/** A model that calls `github.whoami`, then `github.echo`, then answers with a fixed text (streamed in word-sized parts). */
+/**
+ * A model that calls `github.whoami` (or, asked to go slowly, `github.slow` for 1.5 s), then
+ * `github.echo`, then answers with a fixed text (streamed in word-sized parts); asked for a long
+ * answer, it answers with `LONG`.
+ */
 function model(req: LlmRequest): LlmReply {
   const results = toolResults(req);
-  if (req.messages.at(-1)?.role === 'user') return { toolCalls: [{ name: 'github__whoami', args: {} }] };
+  const asked = JSON.stringify(req.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
+  if (asked.includes('long answer')) return { text: LONG };
+  if (req.messages.at(-1)?.role === 'user')
+    return asked.includes('slowly')
+      ? { toolCalls: [{ name: 'github__slow', args: { ms: 1500 } }] }
+      : { toolCalls: [{ name: 'github__whoami', args: {} }] };
   if (results.length === 1) return { toolCalls: [{ name: 'github__echo', args: { text: 'hello' } }] };
   return { text: ANSWER };
 }
+/** Longer than one streamed message holds (and than one markdown_text), in lines of words. */
+const LONG = Array.from({ length: 900 }, (_, i) => `Line ${i}: the quick brown fox jumps over the lazy dog.`).join(
+  '\n',
+);
 
 type Chunk = { type: string; id?: string; title?: string; status?: string; text?: string };
 const chunksOf = (c: SlackApiCall) => (c.body['chunks'] as Chunk[] | undefined) ?? [];
@@ -61,6 +74,7 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
       (c) => TURN_METHODS.includes(c.method) && (c.body['thread_ts'] === thread || ours.has(String(c.body['ts']))),
     );
   };
+  const placeholderOf = (calls: SlackApiCall[]) => calls.find((c) => c.method === 'chat.postMessage')!;
   const finalText = (thread: string) => slack.visible(CHANNEL).filter((m) => m.thread_ts === thread && !m.streaming);
 
   beforeAll(async () => {
@@ -81,6 +95,10 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
     });
     await w.connect('UALICE', { login: 'alice-at-vendor' });
     url = `${w.t.baseUrl}/slack/events`;
+  });
+  afterEach(() => {
+    slack.refuse('chat.startStream', undefined);
+    slack.refuse('assistant.threads.setStatus', undefined);
   });
   afterAll(async () => {
     await w?.stop();
@@ -149,19 +167,44 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
     expect(finalText(thread).map((m) => m.text)).toEqual([ANSWER]);
   });
 
-  it('where Slack refuses chat.startStream, the answer is posted and edited in place, ending in the same text', async () => {
+  it('where Slack refuses chat.startStream, the answer is posted and edited in place (at most once a second), ending in the same text', async () => {
     slack.refuse('chat.startStream', 'not_allowed');
-    const { thread } = await mention('who am I, and echo hello');
+    const { thread } = await mention('slowly: who am I, and echo hello');
     await vi.waitFor(() => expect(finalText(thread).map((m) => m.text)).toEqual([ANSWER]), { timeout: 20_000 });
     const calls = turnCalls(thread);
     expect(calls.map((c) => c.method)).not.toContain('chat.appendStream');
-    const posted = calls.filter((c) => c.method === 'chat.postMessage');
-    expect(posted).toHaveLength(1);
+    expect(calls.filter((c) => c.method === 'chat.postMessage')).toHaveLength(1);
+    expect(String(placeholderOf(calls).body['text'])).toContain("github.slow as @alice's vendor");
     const edits = calls.filter((c) => c.method === 'chat.update');
-    expect(edits.length).toBeGreaterThanOrEqual(1);
-    // Throttled: no two edits within a second of each other.
-    for (let i = 1; i < edits.length; i++) expect(edits[i]!.at - edits[i - 1]!.at).toBeGreaterThanOrEqual(900);
-    const last = edits.at(-1)!;
-    expect(last.body['blocks']).toContainEqual(expect.objectContaining({ type: 'context_actions' }));
+    // The slow call's entry, then the answer: at least one edit while it worked, and the final one.
+    expect(edits.length).toBeGreaterThanOrEqual(2);
+    expect(String(edits[0]!.body['text'])).toContain('✓ Called github.slow');
+    // Progress edits at most once a second (the answer itself is not held back).
+    const progress = [placeholderOf(calls), ...edits.slice(0, -1)];
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!.at - progress[i - 1]!.at).toBeGreaterThanOrEqual(900);
+    expect(edits.at(-1)!.body['blocks']).toContainEqual(expect.objectContaining({ type: 'context_actions' }));
+  });
+
+  it('without the assistant surface, a placeholder appears within 1 s and becomes the answer', async () => {
+    slack.refuse('assistant.threads.setStatus', 'not_allowed_token_type');
+    const { sentAt, thread } = await mention('who am I, and echo hello');
+    const placeholder = await slack.waitFor('chat.postMessage', (c) => c.body['thread_ts'] === thread);
+    expect(placeholder.at - sentAt).toBeLessThan(1000);
+    expect(placeholder.body['text']).toBe('Thinking…');
+    await vi.waitFor(() => expect(finalText(thread).map((m) => m.text)).toEqual([ANSWER]), { timeout: 20_000 });
+    expect(turnCalls(thread).filter((c) => c.method === 'chat.postMessage')).toHaveLength(1);
+  });
+
+  it('an answer longer than one streamed message continues in the thread, nothing lost', async () => {
+    const { thread } = await mention('a long answer please');
+    await vi.waitFor(() => expect(finalText(thread).length).toBeGreaterThanOrEqual(2), { timeout: 20_000 });
+    const calls = turnCalls(thread);
+    expect(calls.filter((c) => c.method === 'chat.stopStream')).toHaveLength(1);
+    for (const c of calls) expect(String(c.body['markdown_text'] ?? '').length).toBeLessThanOrEqual(12_000);
+    expect(
+      finalText(thread)
+        .map((m) => m.text)
+        .join(''),
+    ).toBe(LONG);
   });
 });
