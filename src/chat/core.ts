@@ -1,6 +1,7 @@
 import { newId } from '../db/index.js';
 import { identityKey, isExternalMember } from '../identity/index.js';
 import type { Logger } from '../log.js';
+import { FEEDBACK_ACTION, recordFeedback } from './feedback.js';
 import { runCommand, type CommandContext } from './router.js';
 import type { ChatServices } from './services.js';
 import { providerText } from './words/oauth.js';
@@ -72,6 +73,7 @@ export class ChatCore implements ChatInbound {
       case 'button': {
         // Buttons carry a command line (e.g. `connect github`), run as the person who clicked.
         if (event.actionId === 'command') return runCommand(ctx, event.value);
+        if (event.actionId === FEEDBACK_ACTION) return recordFeedback(ctx, event.value);
         return { private: { text: 'That button is no longer valid.' } };
       }
       case 'form_submit':

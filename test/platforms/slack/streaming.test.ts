@@ -167,6 +167,46 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
     expect(finalText(thread).map((m) => m.text)).toEqual([ANSWER]);
   });
 
+  it('a thumbs down on an answer is recorded as an audit event naming who gave it, and counted in /metrics', async () => {
+    const { thread } = await mention('who am I, and echo hello');
+    await vi.waitFor(() => expect(finalText(thread)).toHaveLength(1), { timeout: 20_000 });
+    const stop = turnCalls(thread).find((c) => c.method === 'chat.stopStream')!;
+    type Feedback = { action_id: string; negative_button: { value: string } };
+    const buttons = (stop.body['blocks'] as { elements: Feedback[] }[])[0]!.elements[0]!;
+    const turn = buttons.negative_button.value.split(' ')[1]!;
+    const res = await signer.post(
+      url,
+      signer.interaction({
+        type: 'block_actions',
+        team: { id: TEAM },
+        user: { id: 'UBOB', team_id: TEAM },
+        channel: { id: CHANNEL },
+        container: { type: 'message', channel_id: CHANNEL, message_ts: String(stop.body['ts']), thread_ts: thread },
+        actions: [
+          {
+            type: 'feedback_buttons',
+            action_id: buttons.action_id,
+            block_id: 'b1',
+            value: buttons.negative_button.value,
+            text: { type: 'plain_text', text: '👎' },
+            action_ts: '1',
+          },
+        ],
+      }),
+    );
+    expect(res.status).toBe(200);
+    await vi.waitFor(() => {
+      const rows = w.app.db.$client
+        .prepare(`select * from audit_events where category = 'feedback' and request_id = ?`)
+        .all(turn) as Record<string, string>[];
+      expect(rows).toEqual([
+        expect.objectContaining({ action: 'answer.feedback', outcome: 'down', chat_identity: `slack:${TEAM}:UBOB` }),
+      ]);
+    });
+    const metrics = await (await fetch(`${w.t.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/onbehalf_answer_feedback_total\{rating="down"\} 1/);
+  });
+
   it('where Slack refuses chat.startStream, the answer is posted and edited in place (at most once a second), ending in the same text', async () => {
     slack.refuse('chat.startStream', 'not_allowed');
     const { thread } = await mention('slowly: who am I, and echo hello');
