@@ -6,6 +6,7 @@ import { runCommand, type CommandContext } from './router.js';
 import type { ChatServices } from './services.js';
 import { providerText } from './words/oauth.js';
 import { policyText } from './words/policy.js';
+import { suggestionsFor } from './words/suggestions.js';
 import type { Ack, ChatInbound, Inbound } from './types.js';
 import { SECRET_NAME_PATTERN, SLUG_PATTERN } from '../names.js';
 
@@ -78,6 +79,11 @@ export class ChatCore implements ChatInbound {
       }
       case 'form_submit':
         return this.#formSubmit(ctx, event.formId, event.values);
+      case 'thread_started': {
+        const tools = await this.s.policy.catalogFor(org.id, user, event.target.channelId);
+        await this.s.outbound.suggest(event.target, suggestionsFor(tools, !event.contextChanged));
+        return undefined;
+      }
     }
   }
 

@@ -30,6 +30,14 @@ export interface OutMessage {
   feedback?: { turnId: string };
 }
 
+/** Prompts a person can start from: each `message` is sent as theirs when they pick its `title`. */
+export interface Suggestions {
+  heading: string;
+  prompts: { title: string; message: string }[];
+  /** The thread's title, where one is set. */
+  title?: string;
+}
+
 /** A tool call's entry in a turn's progress, worded by `chat/`; `id` is stable across its updates. */
 export interface TaskEntry {
   id: string;
@@ -73,6 +81,11 @@ export type Inbound =
   | { kind: 'message'; identity: ChatIdentity; target: ReplyTarget; text: string; eventId?: string }
   | { kind: 'command'; identity: ChatIdentity; target: ReplyTarget; text: string; triggerId?: string; eventId?: string }
   | { kind: 'button'; identity: ChatIdentity; target: ReplyTarget; actionId: string; value: string; eventId?: string }
+  /**
+   * The person opened an assistant thread (Slack's AI app surface), or changed what they are looking at
+   * beside it (`contextChanged`): the platform may offer prompts to start from (`ChatOutbound.suggest`).
+   */
+  | { kind: 'thread_started'; identity: ChatIdentity; target: ReplyTarget; contextChanged?: boolean; eventId?: string }
   | {
       kind: 'form_submit';
       identity: ChatIdentity;
@@ -99,6 +112,8 @@ export interface ChatOutbound {
   placeholder?(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }>;
   /** Replaces an earlier message (e.g. "waiting for your GitHub connection…" → the result). */
   update(target: ReplyTarget, messageId: string, msg: OutMessage): Promise<void>;
+  /** Offers prompts to start an assistant thread from, and titles it (`title` unset: left as it is). Absent: none offered. */
+  suggest?(target: ReplyTarget, s: Suggestions): Promise<void>;
   /** Shows an agent turn as it happens. Absent: only the answer is posted, with `reply`. */
   turn?(target: ReplyTarget): TurnRenderer;
 }

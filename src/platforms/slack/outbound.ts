@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { WebClient } from '@slack/web-api';
 import { lostReplyNote } from '../../chat/delivery.js';
-import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm, TurnRenderer } from '../../chat/types.js';
+import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm, Suggestions, TurnRenderer } from '../../chat/types.js';
 import { CodedError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { slackLogger } from './logger.js';
 import { formView, messageBodies } from './render.js';
-import { SlackTurn, type StreamTuning } from './stream.js';
+import { SlackTurn, suggestPrompts, type StreamTuning } from './stream.js';
 import type { SlackTokens } from './workspaces.js';
 
 /** Slack's Web API base. */
@@ -250,6 +250,11 @@ export class SlackOutbound implements ChatOutbound {
   async openSecretForm(target: ReplyTarget, form: SecretForm, triggerId?: string): Promise<void> {
     if (!triggerId) throw new SlackSendError('views.open', 'no_trigger_id');
     await this.call(target.workspaceId, 'views.open', { trigger_id: triggerId, view: formView(form, target) });
+  }
+
+  /** An assistant thread's suggested prompts and, where given, its title. */
+  suggest(target: ReplyTarget, s: Suggestions): Promise<void> {
+    return suggestPrompts(this, target, s);
   }
 
   /** An agent turn as it happens: thread status, then the answer streamed (or posted and edited). */

@@ -1,4 +1,4 @@
-import type { OutMessage, ReplyTarget, TaskEntry, TurnRenderer } from '../../chat/types.js';
+import type { OutMessage, ReplyTarget, Suggestions, TaskEntry, TurnRenderer } from '../../chat/types.js';
 import type { Logger } from '../../log.js';
 import { escapeMrkdwn, feedbackBlock, splitText } from './render.js';
 
@@ -237,4 +237,20 @@ export class SlackTurn implements TurnRenderer {
       markdown_text: escapeMrkdwn(piece),
     });
   }
+}
+
+/** An assistant thread's suggested prompts (Slack shows at most four) and, where given, its title. */
+export async function suggestPrompts(
+  out: Pick<TurnSender, 'call'>,
+  target: ReplyTarget,
+  s: Suggestions,
+): Promise<void> {
+  if (!target.threadId) return;
+  const at = { channel_id: target.channelId, thread_ts: target.threadId };
+  await out.call(target.workspaceId, 'assistant.threads.setSuggestedPrompts', {
+    ...at,
+    title: s.heading,
+    prompts: s.prompts.slice(0, 4),
+  });
+  if (s.title) await out.call(target.workspaceId, 'assistant.threads.setTitle', { ...at, title: s.title });
 }

@@ -86,6 +86,7 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
       displayNames: { UALICE: 'alice' },
       provider: 'vendor',
       servers: [{ name: 'github', grant: true }],
+      mcp: { extraTools: ['list_issues'] },
       llm: model,
       env: {
         SLACK_SIGNING_SECRET: SIGNING,
@@ -246,5 +247,83 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
         .map((m) => m.text)
         .join(''),
     ).toBe(LONG);
+  });
+
+  it("an assistant thread opens with prompts drawn from the caller's own tools, and its messages stream to the DM", async () => {
+    const DM = 'DALICE';
+    const thread = '1700003000.000100';
+    const assistantEvent = (type: string, eventId: string) =>
+      signer.post(
+        url,
+        signer.event(
+          {
+            type,
+            assistant_thread: {
+              user_id: 'UALICE',
+              channel_id: DM,
+              thread_ts: thread,
+              context: { channel_id: CHANNEL },
+            },
+            event_ts: thread,
+          },
+          { teamId: TEAM, eventId },
+        ),
+      );
+    expect((await assistantEvent('assistant_thread_started', 'Ev-assist-1')).status).toBe(200);
+    const suggested = await slack.waitFor(
+      'assistant.threads.setSuggestedPrompts',
+      (c) => c.body['thread_ts'] === thread,
+    );
+    const prompts = suggested.body['prompts'] as { title: string; message: string }[];
+    expect(suggested.body['channel_id']).toBe(DM);
+    expect(prompts.length).toBeLessThanOrEqual(4);
+    expect(prompts.map((p) => p.title)).toEqual(
+      expect.arrayContaining(['List my open issues', 'Who am I on github?', 'What can you do for me?']),
+    );
+    await slack.waitFor('assistant.threads.setTitle', (c) => c.body['thread_ts'] === thread);
+
+    // Looking at another channel beside the thread: the prompts are offered again, the title stays.
+    expect((await assistantEvent('assistant_thread_context_changed', 'Ev-assist-2')).status).toBe(200);
+    await vi.waitFor(() =>
+      expect(
+        slack.callsTo('assistant.threads.setSuggestedPrompts').filter((c) => c.body['thread_ts'] === thread),
+      ).toHaveLength(2),
+    );
+    expect(slack.callsTo('assistant.threads.setTitle').filter((c) => c.body['thread_ts'] === thread)).toHaveLength(1);
+
+    // A message in the assistant thread (message.im): status on that thread, then the answer streamed there.
+    const res = await signer.post(
+      url,
+      signer.event(
+        {
+          type: 'message',
+          channel_type: 'im',
+          user: 'UALICE',
+          text: prompts[0]!.message,
+          ts: '1700003001.000100',
+          thread_ts: thread,
+          channel: DM,
+        },
+        { teamId: TEAM, eventId: 'Ev-assist-3' },
+      ),
+    );
+    expect(res.status).toBe(200);
+    await slack.waitFor(
+      'assistant.threads.setStatus',
+      (c) => c.body['channel_id'] === DM && c.body['thread_ts'] === thread,
+    );
+    const start = await slack.waitFor('chat.startStream', (c) => c.body['channel'] === DM, 20_000);
+    expect(start.body['thread_ts']).toBe(thread);
+    expect(start.body).not.toHaveProperty('recipient_user_id');
+    await vi.waitFor(
+      () =>
+        expect(
+          slack
+            .visible(DM)
+            .filter((m) => m.thread_ts === thread && !m.streaming)
+            .map((m) => m.text),
+        ).toEqual([ANSWER]),
+      { timeout: 20_000 },
+    );
   });
 });
