@@ -45,6 +45,7 @@ class Throttle {
   constructor(
     private readonly everyMs: number,
     private readonly fn: () => Promise<void>,
+    private readonly failed: (err: unknown) => void,
   ) {}
 
   poke(): Promise<void> {
@@ -59,7 +60,7 @@ class Throttle {
   #run(): Promise<void> {
     this.#timer = undefined;
     this.#last = Date.now();
-    this.#running = this.#running.then(this.fn).catch(() => {});
+    this.#running = this.#running.then(this.fn).catch(this.failed);
     return this.#running;
   }
 
@@ -97,8 +98,9 @@ export class SlackTurn implements TurnRenderer {
     private readonly log: Logger,
     tuning: StreamTuning = {},
   ) {
-    this.#edits = new Throttle(tuning.editEveryMs ?? 1000, () => this.#edit());
-    this.#appends = new Throttle(tuning.appendEveryMs ?? 500, () => this.#appendText());
+    const failed = (err: unknown) => log.debug({ err: (err as Error).message }, 'progress not shown in Slack');
+    this.#edits = new Throttle(tuning.editEveryMs ?? 1000, () => this.#edit(), failed);
+    this.#appends = new Throttle(tuning.appendEveryMs ?? 500, () => this.#appendText(), failed);
   }
 
   #call(method: string, args: Record<string, unknown>) {
@@ -206,16 +208,30 @@ export class SlackTurn implements TurnRenderer {
   async finish(msg: OutMessage): Promise<void> {
     await this.#edits.settle();
     await this.#appends.settle();
-    if (this.#mode === 'stream' && this.#ts) return this.#stop(msg);
+    if (this.#mode === 'stream' && this.#ts) {
+      try {
+        return await this.#stop(msg);
+      } catch (err) {
+        // The stream broke off (expired, refused): the whole answer as a message of its own, never lost.
+        this.log.warn({ err: (err as Error).message }, 'could not finish the streamed answer; posting it whole');
+        await this.out.reply(this.target, msg);
+        return;
+      }
+    }
     if (this.#ts) return this.out.update(this.target, this.#ts, msg);
     await this.out.reply(this.target, msg);
   }
 
   /** Stops the stream with what it still lacks of the answer, and the feedback buttons; what does not fit follows as messages. */
   async #stop(msg: OutMessage): Promise<void> {
-    const rest = msg.text.startsWith(this.#streamed)
-      ? msg.text.slice(this.#streamed.length)
-      : `${this.#streamed ? '\n\n' : ''}${msg.text}`;
+    // An answer is the streamed text trimmed: what it adds follows the streamed part (nothing, when
+    // only trailing whitespace was trimmed); any other reply follows it in a paragraph of its own.
+    const sent = this.#streamed.trimStart();
+    const rest = msg.text.startsWith(sent)
+      ? msg.text.slice(sent.length)
+      : msg.text === sent.trimEnd()
+        ? ''
+        : `${sent ? '\n\n' : ''}${msg.text}`;
     const room = Math.max(STREAM_LIMITS.message - this.#streamed.length, 0);
     const pieces = splitText(rest.slice(0, room), STREAM_LIMITS.markdownText).filter(Boolean);
     const last = pieces.pop();

@@ -100,6 +100,7 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
   afterEach(() => {
     slack.refuse('chat.startStream', undefined);
     slack.refuse('assistant.threads.setStatus', undefined);
+    slack.refuse('chat.stopStream', undefined);
   });
   afterAll(async () => {
     await w?.stop();
@@ -224,6 +225,13 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
     const progress = [placeholderOf(calls), ...edits.slice(0, -1)];
     for (let i = 1; i < progress.length; i++) expect(progress[i]!.at - progress[i - 1]!.at).toBeGreaterThanOrEqual(900);
     expect(edits.at(-1)!.body['blocks']).toContainEqual(expect.objectContaining({ type: 'context_actions' }));
+  });
+
+  it('a stream Slack will not stop (expired, refused) still ends in the whole answer, posted as a message', async () => {
+    slack.refuse('chat.stopStream', 'message_not_in_streaming_state');
+    const { thread } = await mention('who am I, and echo hello');
+    await vi.waitFor(() => expect(finalText(thread).map((m) => m.text)).toEqual([ANSWER]), { timeout: 20_000 });
+    expect(turnCalls(thread).filter((c) => c.method === 'chat.postMessage')).toHaveLength(1);
   });
 
   it('without the assistant surface, a placeholder appears within 1 s and becomes the answer', async () => {
