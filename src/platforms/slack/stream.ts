@@ -138,7 +138,7 @@ export class SlackTurn implements TurnRenderer {
 
   async task(entry: TaskEntry): Promise<void> {
     this.#tasks.set(entry.id, entry);
-    if (this.#mode === 'idle' && (await this.#start([taskChunk(entry)]))) return;
+    if (this.#mode === 'idle' && (await this.#start({ chunks: [taskChunk(entry)] }))) return;
     if (this.#mode === 'stream') {
       await this.#appends.settle();
       await this.#appendText();
@@ -154,12 +154,18 @@ export class SlackTurn implements TurnRenderer {
 
   async text(chunk: string): Promise<void> {
     this.#text += chunk;
-    if (this.#mode === 'idle') await this.#start([]);
+    if (this.#mode === 'idle') {
+      const first = this.#text.slice(0, STREAM_LIMITS.markdownText);
+      if (await this.#start({ markdown_text: escapeMrkdwn(first) })) {
+        this.#streamed = first;
+        return;
+      }
+    }
     await (this.#mode === 'stream' ? this.#appends : this.#edits).poke();
   }
 
-  /** Starts the stream; false (and the post-and-edit fallback from then on) where Slack refuses it. */
-  async #start(chunks: Record<string, unknown>[]): Promise<boolean> {
+  /** Starts the stream with its first content; false (and the post-and-edit fallback from then on) where Slack refuses it. */
+  async #start(first: { chunks: Record<string, unknown>[] } | { markdown_text: string }): Promise<boolean> {
     const t = this.target;
     if (t.threadId) {
       try {
@@ -167,7 +173,7 @@ export class SlackTurn implements TurnRenderer {
           channel: t.channelId,
           thread_ts: t.threadId,
           ...(t.isDirect ? {} : { recipient_user_id: t.userId, recipient_team_id: t.workspaceId }),
-          ...(chunks.length ? { chunks } : {}),
+          ...first,
         });
         if (r.ts) {
           this.#mode = 'stream';
