@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
-import { OutboundNotifier, agentReplyText, outcomeText, type OutboundRouter } from '../chat/index.js';
-import { Agent, ThreadMemory, TurnQueue, type ToolCatalog, type TurnJob } from '../agent/index.js';
+import { OutboundNotifier, outcomeText, turnProgress, type OutboundRouter } from '../chat/index.js';
+import { Agent, ThreadMemory, TurnQueue, accountsFor, type ToolCatalog, type TurnJob } from '../agent/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Db } from '../db/index.js';
 import type { Identity } from '../identity/index.js';
@@ -68,7 +68,9 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
 function buildAgent(p: RunnerParts, runner: Runner): Agent {
   return new Agent({
     memory: new ThreadMemory(p.db),
-    reply: async (target, r) => void (await p.outbound.reply(target, agentReplyText(r))),
+    progress: turnProgress(p.outbound, p.log.child({ part: 'progress' })),
+    accounts: (orgId, userId, server) =>
+      accountsFor(p.policy, (o, u) => p.oauth.listConnections(o, u), orgId, userId, server),
     log: p.log.child({ part: 'agent' }),
     llm: p.config.llm,
     user: (orgId, userId) => p.identity.user(orgId, userId),

@@ -7,7 +7,7 @@ import type { AuditDetail } from '../db/schema/shapes.js';
 /** One audit record. Names the human; holds credential kinds and connection ids, never values. */
 export interface AuditInput {
   orgId: string;
-  category: 'tool_call' | 'admin' | 'connection' | 'link' | 'access';
+  category: 'tool_call' | 'admin' | 'connection' | 'link' | 'access' | 'feedback';
   action: string;
   actorUserId?: string | null;
   onBehalfOfUserId?: string | null;

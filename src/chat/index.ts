@@ -10,3 +10,5 @@ export { OutboundNotifier } from './notifier.js';
 export { outcomeText } from './outcomes.js';
 export { chatPolicy, serverTestText } from './policy.js';
 export { agentReplyText } from './agent-replies.js';
+export { turnProgress, replyMessage } from './progress.js';
+export { runsAsText, statusText, taskEntry } from './words/progress.js';

@@ -1,4 +1,4 @@
-import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from './types.js';
+import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm, Suggestions, TurnRenderer } from './types.js';
 
 /** Sends each message through the platform its target names. */
 export class OutboundRouter {
@@ -39,5 +39,13 @@ export class OutboundRouter {
   }
   update(target: ReplyTarget, messageId: string, msg: OutMessage) {
     return this.#for(target.platform).update(target, messageId, msg);
+  }
+  /** Offers an assistant thread its prompts, where the platform can. */
+  async suggest(target: ReplyTarget, s: Suggestions): Promise<void> {
+    await this.#for(target.platform).suggest?.(target, s);
+  }
+  /** The platform's renderer of an agent turn as it happens, where it has one. */
+  turn(target: ReplyTarget): TurnRenderer | undefined {
+    return this.#for(target.platform).turn?.(target);
   }
 }

@@ -11,6 +11,7 @@ import type { InstalledWorkspaces } from './workspaces.js';
 /** The bot scopes the app asks for (the same list as slack/manifest.yaml). */
 export const SLACK_BOT_SCOPES = [
   'app_mentions:read',
+  'assistant:write',
   'chat:write',
   'commands',
   'im:history',

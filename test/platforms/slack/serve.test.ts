@@ -66,7 +66,16 @@ describe('slack/manifest.yaml', () => {
     const manifest = readFileSync(new URL('../../../slack/manifest.yaml', import.meta.url), 'utf8');
     const scopes = [...manifest.matchAll(/^ {6}- ([a-z:._]+)$/gm)].map((m) => m[1]);
     for (const s of SLACK_BOT_SCOPES) expect(scopes).toContain(s);
-    for (const e of ['app_mention', 'message.im', 'app_uninstalled', 'tokens_revoked', 'command: /onbehalf'])
+    for (const e of [
+      'app_mention',
+      'message.im',
+      'assistant_thread_started',
+      'assistant_thread_context_changed',
+      'assistant_view:',
+      'app_uninstalled',
+      'tokens_revoked',
+      'command: /onbehalf',
+    ])
       expect(manifest).toContain(e);
     expect([...manifest.matchAll(/(?:url|request_url): (\S+)/g)].map((m) => m[1])).toEqual(
       Array(3).fill('https://onbehalf.example.com/slack/events'),
