@@ -101,7 +101,7 @@ export interface ChatPolicy {
   deleteSecret(orgId: string, scope: 'org' | 'team' | 'user', owner: string, name: string): Promise<PolicyResult>;
   team(
     orgId: string,
-    action: 'create' | 'add' | 'remove' | 'channel' | 'list',
+    action: 'create' | 'add' | 'remove' | 'channel' | 'delete' | 'list',
     name: string | undefined,
     arg?: string,
   ): Promise<PolicyResult>;

@@ -2,11 +2,11 @@ import { isTeamName } from '../names.js';
 import { orgUser, type PolicyParts } from './parts.js';
 import { changed, refused, type PolicyResult } from './results.js';
 
-/** Team administration: create, add/remove a member (user id), bind a channel (`platform:channel`), list. */
+/** Team administration: create, add/remove a member (user id), bind a channel (`platform:channel`), delete, list. */
 export function teamAction(
   p: PolicyParts,
   orgId: string,
-  action: 'create' | 'add' | 'remove' | 'channel' | 'list',
+  action: 'create' | 'add' | 'remove' | 'channel' | 'delete' | 'list',
   name: string | undefined,
   arg?: string,
 ): PolicyResult {
@@ -23,6 +23,13 @@ export function teamAction(
   }
   const team = p.teams.find(orgId, name);
   if (!team) return refused({ kind: 'unknown_team', name });
+  if (action === 'delete') {
+    // Rules name teams by id: one naming this team matches no one through it from now on, and a new
+    // team of the same name is another id (it inherits no rule). Its subjects are left as they are:
+    // dropping the team from a rule that named only it would widen that rule to everyone.
+    const rules = p.teams.rulesNaming(orgId, team.id);
+    return changed({ kind: 'team_deleted', team: name, secrets: p.teams.delete(orgId, team.id), rules });
+  }
   if (action === 'channel') {
     const m = arg?.match(/^(slack|discord|shell):(.+)$/);
     if (!m) return refused({ kind: 'which_channel' });

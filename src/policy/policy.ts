@@ -161,10 +161,10 @@ export class Policy implements PolicyParts {
     return secrets.deleteSecret(this, orgId, scope, owner, name);
   }
 
-  /** Team administration: create, add/remove a member (user id), bind a channel (`platform:channel`), list. */
+  /** Team administration: create, add/remove a member (user id), bind a channel (`platform:channel`), delete, list. */
   async team(
     orgId: string,
-    action: 'create' | 'add' | 'remove' | 'channel' | 'list',
+    action: 'create' | 'add' | 'remove' | 'channel' | 'delete' | 'list',
     name: string | undefined,
     arg?: string,
   ): Promise<PolicyResult> {

@@ -18,7 +18,8 @@ export type PolicyChange =
   | { kind: 'team_created'; team: string }
   | { kind: 'team_channel_bound'; team: string }
   | { kind: 'team_member_added'; team: string; user: string }
-  | { kind: 'team_member_removed'; team: string; user: string };
+  | { kind: 'team_member_removed'; team: string; user: string }
+  | { kind: 'team_deleted'; team: string; secrets: number; rules: number };
 
 /** Why a server or binding change was refused. */
 export type ServerRefusal =

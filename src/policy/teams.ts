@@ -1,6 +1,6 @@
 import { and, eq, or, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
-import { teamChannels, teamMembers, teams } from '../db/schema/index.js';
+import { accessRules, secrets, teamChannels, teamMembers, teams } from '../db/schema/index.js';
 import type { TeamProblem } from '../db/schema/shapes.js';
 
 export type Team = typeof teams.$inferSelect;
@@ -75,6 +75,30 @@ export class Teams {
           .all()
           .map((c) => `${c.platform}:${c.channelId}`),
       }));
+  }
+
+  /** How many access rules of the org name this team among their subjects. */
+  rulesNaming(orgId: string, teamId: string): number {
+    return this.db
+      .select({ subjects: accessRules.subjects })
+      .from(accessRules)
+      .where(eq(accessRules.orgId, orgId))
+      .all()
+      .filter((r) => r.subjects.teams?.includes(teamId)).length;
+  }
+
+  /** Deletes a team with its members, channels and team secrets (one transaction); how many secrets went with it. */
+  delete(orgId: string, teamId: string): number {
+    return this.db.transaction((tx) => {
+      const gone = tx
+        .delete(secrets)
+        .where(and(eq(secrets.orgId, orgId), eq(secrets.scope, 'team'), eq(secrets.scopeId, teamId)))
+        .run().changes;
+      tx.delete(teams)
+        .where(and(eq(teams.orgId, orgId), eq(teams.id, teamId)))
+        .run();
+      return gone;
+    });
   }
 
   addMember(orgId: string, teamId: string, userId: string): void {

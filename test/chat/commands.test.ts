@@ -272,6 +272,10 @@ describe('/onbehalf through the shell platform', () => {
     expect(await ada.send('/onbehalf admin team channel ops')).toMatch(/ops/);
     expect(await ada.send('/onbehalf admin team add ops max')).toMatch(/ops/);
     expect(await ada.send('/onbehalf admin team remove ops max')).toMatch(/ops/);
+    expect(await ada.send('/onbehalf admin team delete ops')).toMatch(
+      /Deleted team ops with its members and channels\./,
+    );
+    expect(await ada.send('/onbehalf admin team list')).not.toMatch(/ops/);
     expect(await ada.send('/onbehalf admin bind tools envy X static:y')).toMatch(/Use: `\/onbehalf admin bind/);
   });
 

@@ -252,6 +252,59 @@ describe('teams', () => {
     );
     expect((await policy.team(orgId, 'list', undefined)).ok).toBe(true);
   });
+
+  it('a deleted team takes its members, channels and secrets; a new team of the same name inherits no rule', async () => {
+    const erin = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'erin' }).user;
+    const mallory = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'mallory' }).user;
+    await policy.addServer(orgId, { name: 'payroll', transport: 'http', url: 'https://payroll.example.com/mcp' });
+    const server = policy.server(orgId, 'payroll')!;
+    await policy.team(orgId, 'create', 'finance');
+    await policy.team(orgId, 'add', 'finance', erin.id);
+    await policy.team(orgId, 'channel', 'finance', 'slack:C-fin');
+    await policy.setSecret(orgId, 'team', 'finance', 'payroll-key', new Secret('finance-CANARY'));
+    expect((await policy.rule(orgId, 'allow', 'payroll', { tools: '*', teams: ['finance'] })).ok).toBe(true);
+    const subject = (u: { id: string; role: string }) => ({
+      userId: u.id,
+      role: u.role,
+      teams: policy.teams.ofUser(orgId, u.id),
+    });
+    const ctx = {
+      'user.id': '',
+      'user.email': '',
+      'user.name': '',
+      'org.id': orgId,
+      'chat.channel': '',
+      'chat.platform': '',
+    };
+    expect(decide(policy.rules(server.id), 'payroll', subject(erin), 'pay', {}, ctx).kind).toBe('allowed');
+
+    const r = await wordsOf(policy).team(orgId, 'delete', 'finance');
+    expect(r).toEqual({
+      ok: true,
+      message:
+        'Deleted team finance with its members and channels and 1 team secret(s). 1 access rule(s) still name it and now match no one through it.',
+    });
+    expect(policy.teams.ofUser(orgId, erin.id)).toEqual([]);
+    expect(
+      db
+        .select()
+        .from(secrets)
+        .all()
+        .some((x) => x.name === 'payroll-key'),
+    ).toBe(false);
+    expect(policy.teams.resolve(orgId, erin.id, { platform: 'slack', channelId: 'C-fin' })).toMatchObject({
+      kind: 'error',
+    });
+    // Someone re-creates "finance" and joins it: the old rule named the old team, not the name.
+    await policy.team(orgId, 'create', 'finance');
+    await policy.team(orgId, 'add', 'finance', mallory.id);
+    expect(decide(policy.rules(server.id), 'payroll', subject(mallory), 'pay', {}, ctx).kind).toBe('denied');
+    expect(decide(policy.rules(server.id), 'payroll', subject(erin), 'pay', {}, ctx).kind).toBe('denied');
+    expect(await wordsOf(policy).team(orgId, 'delete', 'nosuch')).toEqual({
+      ok: false,
+      error: 'There is no team nosuch.',
+    });
+  });
 });
 
 describe('access rules', () => {

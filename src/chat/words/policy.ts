@@ -56,6 +56,11 @@ export function policyChangeText(c: PolicyChange): string {
       return `${c.user} is now in team ${c.team}.`;
     case 'team_member_removed':
       return `${c.user} left team ${c.team}.`;
+    case 'team_deleted':
+      return (
+        `Deleted team ${c.team} with its members and channels${c.secrets ? ` and ${c.secrets} team secret(s)` : ''}.` +
+        (c.rules ? ` ${c.rules} access rule(s) still name it and now match no one through it.` : '')
+      );
   }
 }
 

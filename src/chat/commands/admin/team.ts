@@ -3,7 +3,7 @@ import type { CommandSpec } from '../spec.js';
 import { say } from '../spec.js';
 import { done, userRef, wrong } from './shared.js';
 
-const TEAM = 'team create <name> | add <team> @user | remove <team> @user | channel <team> | list';
+const TEAM = 'team create <name> | add <team> @user | remove <team> @user | channel <team> | delete <team> | list';
 
 /** `admin team …`: teams for team secrets and rules. */
 export const teamCommand: CommandSpec = {
@@ -18,6 +18,10 @@ export const teamCommand: CommandSpec = {
     if (verb === 'create') {
       const r = await policy.team(ctx.org.id, 'create', name);
       return done(ctx, 'team.create', r, policyText(r), { team: name });
+    }
+    if (verb === 'delete') {
+      const r = await policy.team(ctx.org.id, 'delete', name);
+      return done(ctx, 'team.delete', r, policyText(r), { team: name });
     }
     if (verb === 'channel') {
       const r = await policy.team(ctx.org.id, 'channel', name, `${ctx.target.platform}:${ctx.target.channelId}`);
