@@ -21,12 +21,12 @@ export type Turn = TurnJob;
 
 /** What the agent says to the person, as a value (`chat/` words it). */
 export type AgentReply =
-  /** The model's answer. */
-  | { kind: 'answer'; text: string }
+  /** The model's answer; `private`: it used a result that goes to the caller only (`--private-results`). */
+  | { kind: 'answer'; text: string; private?: boolean }
   /** No model configured: how to run tools directly, and which the person has. */
   | { kind: 'direct_help'; tools: { server: string; tool: string }[] }
   /** No model configured, and a call that waited has ended: its outcome as the model would be told it. */
-  | { kind: 'direct_resumed'; server: string; tool: string; outcome: string }
+  | { kind: 'direct_resumed'; server: string; tool: string; outcome: string; private?: boolean }
   /** The model did not answer. */
   | { kind: 'llm_failed' };
 
@@ -56,6 +56,9 @@ const SYSTEM = [
   'Never ask for passwords, tokens or secrets.',
 ].join(' ');
 
+/** What memory keeps of a private answer, so that nobody else's turn is shown it. */
+const PRIVATE_MEMO = '(answered privately: the answer used a tool result that only the person who asked may see)';
+
 /** OpenAI-style tool names: `server__tool`, restricted to [A-Za-z0-9_-]{1,64}. */
 const toolName = (t: Pick<CatalogTool, 'server' | 'tool'>) =>
   `${t.server}__${t.tool}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
@@ -74,7 +77,7 @@ export class Agent {
       await this.o.reply(
         turn.target,
         r
-          ? { kind: 'direct_resumed', server: r.server, tool: r.tool, outcome: r.outcome }
+          ? { kind: 'direct_resumed', server: r.server, tool: r.tool, outcome: r.outcome, private: r.private }
           : { kind: 'direct_help', tools: tools.map((t) => ({ server: t.server, tool: t.tool })) },
       );
       return;
@@ -141,6 +144,7 @@ export class Agent {
     const system = [SYSTEM, audienceNote(caller, others), resumedNote].filter(Boolean).join('\n\n');
     const provider = createOpenAICompatible({ name: 'llm', baseURL: llm!.baseUrl, apiKey: llm!.apiKey });
     const tools: ToolSet = {};
+    let privately = Boolean(turn.resumed?.private);
     for (const t of catalog) {
       tools[toolName(t)] = tool({
         description: (t.description || `${t.server}.${t.tool}`).slice(0, 1000),
@@ -148,6 +152,7 @@ export class Agent {
         execute: async (args) => {
           const input = (args ?? {}) as Record<string, unknown>;
           const out = await this.o.runTool(turn, t.server, t.tool, input);
+          if (out.kind === 'done' && out.private) privately = true;
           if (out.kind === 'done') return this.o.describe(t, out.outcome);
           const waiting =
             out.kind === 'held'
@@ -180,9 +185,9 @@ export class Agent {
         role: 'assistant',
         userId: turn.userId,
         requestId: turn.requestId,
-        content: answer,
+        content: privately ? PRIVATE_MEMO : answer,
       });
-      await this.o.reply(turn.target, { kind: 'answer', text: answer });
+      await this.o.reply(turn.target, { kind: 'answer', text: answer, private: privately });
     } catch (err) {
       this.o.log.warn({ reqId: turn.requestId, err: (err as Error).message }, 'agent turn failed');
       await this.o.reply(turn.target, { kind: 'llm_failed' });

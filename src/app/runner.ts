@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { OutboundNotifier, agentReplyText, outcomeText, type OutboundRouter } from '../chat/index.js';
+import { OutboundNotifier, outcomeText, postAgentReply, type OutboundRouter } from '../chat/index.js';
 import { Agent, ThreadMemory, TurnQueue, type ToolCatalog, type TurnJob } from '../agent/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Db } from '../db/index.js';
@@ -66,7 +66,7 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
 function buildAgent(p: RunnerParts, runner: Runner): Agent {
   return new Agent({
     memory: new ThreadMemory(p.db),
-    reply: async (target, r) => void (await p.outbound.reply(target, agentReplyText(r))),
+    reply: (target, r) => postAgentReply(p.outbound, target, r),
     log: p.log.child({ part: 'agent' }),
     llm: p.config.llm,
     user: (orgId, userId) => p.identity.user(orgId, userId),

@@ -9,4 +9,4 @@ export { connectionHooks, grantArrived } from './grants.js';
 export { OutboundNotifier } from './notifier.js';
 export { outcomeText } from './outcomes.js';
 export { chatPolicy, serverTestText } from './policy.js';
-export { agentReplyText } from './agent-replies.js';
+export { agentReplyText, postAgentReply } from './agent-replies.js';

@@ -2,7 +2,8 @@ import type { CallStore } from './calls.js';
 import type { EnqueueResult, ToolCallRequest } from './enqueue.js';
 import type { RunResult, ToolOutcome } from './outcome.js';
 
-const done = (outcome: ToolOutcome): RunResult => ({ kind: 'done', outcome });
+const done = (outcome: ToolOutcome, isPrivate?: boolean): RunResult =>
+  isPrivate ? { kind: 'done', outcome, private: true } : { kind: 'done', outcome };
 const failed = (message: string): RunResult => done({ kind: 'failed', message });
 
 /**
@@ -33,7 +34,7 @@ export async function runAndWait(
       return { kind: 'parked', callId, providerSlug: calls.outcome(row).parked?.providerSlug ?? '' };
     if (row.status === 'awaiting_approval') return { kind: 'held', callId };
     const final = calls.finalOutcome(row);
-    if (final) return done(final);
+    if (final) return done(final, calls.outcome(row).private);
     if (Date.now() > deadline) return failed('the call did not finish in time');
     await calls.settled(callId, Math.min(wait, deadline - Date.now() + 1));
   }

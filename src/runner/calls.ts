@@ -26,6 +26,8 @@ export interface StoredOutcome {
   resumed?: boolean;
   /** Whether and how the call was approved; copied into the call's audit event. */
   approval?: ApprovalRecord;
+  /** The result came from the server with the caller's own grant and the server keeps such results private. */
+  private?: boolean;
   /** Delivering the final outcome failed after retries (the caller may not have seen it). */
   notifyFailed?: { at: number; error: string };
 }
