@@ -10,3 +10,4 @@ export { OutboundNotifier } from './notifier.js';
 export { outcomeText } from './outcomes.js';
 export { chatPolicy, serverTestText } from './policy.js';
 export { agentReplyText, postAgentReply } from './agent-replies.js';
+export { ThreadContext, THREAD_READ_LIMIT } from './thread-context.js';

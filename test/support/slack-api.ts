@@ -64,6 +64,11 @@ export interface SlackApi {
   channelError(channel: string, error: 'not_in_channel' | 'channel_not_found' | 'is_archived'): void;
   /** Every route (Web API and response URLs) fails: HTTP 200 `fatal_error` for methods, 500 for response URLs. */
   failAll(on?: boolean): void;
+  /**
+   * Messages people wrote in a thread (`threadTs`: its parent's ts, which may be one of them), as
+   * `conversations.replies` serves them beside the bot's own posts. Returns each message's ts.
+   */
+  seedThread(channel: string, threadTs: string, msgs: { user: string; text: string; ts?: string }[]): string[];
   /** The messages visible in a channel (posted, as last edited), in order. Ephemerals are not listed. */
   visible(channel: string): { ts: string; text: string; thread_ts?: string }[];
   /** A response_url served by this fake (as Slack's would be), for a signed payload's `response_url`. */
@@ -115,7 +120,7 @@ const readAll = (req: IncomingMessage): Promise<string> =>
  * A loopback fake of the Slack Web API (`POST <base>/<method>`, form or JSON, Bearer token).
  * Records every call (method, body, token) so tests can assert on them and scan them for leaked
  * secrets; answers auth.test, chat.postMessage/postEphemeral/update, views.open, users.info,
- * conversations.open/info, oauth.v2.access, apps.connections.open (with a Socket Mode WebSocket at
+ * conversations.open/info/replies (`seedThread`), oauth.v2.access, apps.connections.open (with a Socket Mode WebSocket at
  * `/socket`: `socketSend`); answers 429 with Retry-After on demand (`rateLimit`). Keeps each
  * channel's visible messages (`visible`), refuses channels on demand (`channelError`), serves
  * response URLs at `/hooks/<id>` (`responseUrl`, `responses`) and can fail every route (`failAll`).
@@ -130,6 +135,13 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
   let seq = 1_700_000_000;
   const channelErrors = new Map<string, string>();
   const messages = new Map<string, { ts: string; text: string; thread_ts?: string }[]>();
+  const seeded = new Map<string, { ts: string; text: string; thread_ts: string; user: string }[]>();
+  /** `conversations.replies`: the parent and its replies, oldest first, people's and the bot's, up to `limit`. */
+  const replies = (channel: string, ts: string, limit: number) => {
+    const bot = (messages.get(channel) ?? []).map((m) => ({ ...m, bot_id: 'B_FAKE', user: 'UBOT' }));
+    const all = [...(seeded.get(channel) ?? []), ...bot].filter((m) => m.ts === ts || m.thread_ts === ts);
+    return all.sort((a, b) => Number(a.ts) - Number(b.ts)).slice(0, limit);
+  };
   const responses = new Map<string, Record<string, unknown>[]>();
   const holds: {
     where: (c: SlackApiCall) => boolean;
@@ -250,6 +262,12 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         return { ok: true, url: `ws://127.0.0.1:${port}/socket` };
       case 'conversations.open':
         return { ok: true, channel: { id: `D${String(body['users'] ?? '').split(',')[0]}` } };
+      case 'conversations.replies':
+        return {
+          ok: true,
+          messages: replies(channel, String(body['ts'] ?? ''), Number(body['limit'] ?? 1000)),
+          has_more: false,
+        };
       case 'conversations.info':
         return { ok: true, channel: { id: channel, is_im: channel.startsWith('D') } };
       default:
@@ -426,6 +444,15 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
     channelError: (channel, error) => void channelErrors.set(channel, error),
     failAll: (on = true) => void (failing = on),
     visible: (channel) => (messages.get(channel) ?? []).map((m) => ({ ...m })),
+    seedThread: (channel, threadTs, msgs) => {
+      const list = seeded.get(channel) ?? [];
+      seeded.set(channel, list);
+      return msgs.map((m) => {
+        const ts = m.ts ?? `${seq++}.000050`;
+        list.push({ ts, text: m.text, thread_ts: threadTs, user: m.user });
+        return ts;
+      });
+    },
     responseUrl: (id) => `http://127.0.0.1:${port}/hooks/${encodeURIComponent(id)}`,
     responses: (id) => responses.get(id) ?? [],
     hold: (where) => new Promise((resolve) => void holds.push({ where, resolve })),

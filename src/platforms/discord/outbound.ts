@@ -2,7 +2,7 @@ import { REST, DiscordAPIError, HTTPError } from '@discordjs/rest';
 import { Routes } from 'discord.js';
 import type { Secret } from '../../crypto/index.js';
 import { CodedError } from '../../errors.js';
-import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
+import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm, ThreadMessage } from '../../chat/types.js';
 import { FormIds } from './forms.js';
 import {
   FORM_BUTTON_PREFIX,
@@ -134,6 +134,35 @@ export class DiscordOutbound implements ChatOutbound {
     }
   }
 
+  /**
+   * A thread's most recent messages, oldest first (needs Read Message History; without the Message
+   * Content intent Discord leaves the text of messages that do not mention the bot empty).
+   */
+  async threadMessages(target: ReplyTarget, limit: number): Promise<ThreadMessage[]> {
+    if (!target.threadId) return [];
+    const query = new URLSearchParams({ limit: String(Math.min(limit, 100)) });
+    const got = await this.#call(
+      'get',
+      Routes.channelMessages(target.threadId),
+      undefined,
+      true,
+      'read a thread',
+      query,
+    );
+    const list = (Array.isArray(got) ? got : []) as {
+      id: string;
+      content?: string;
+      author?: { id: string; username?: string; global_name?: string | null; bot?: boolean };
+    }[];
+    return list.reverse().map((m) => ({
+      id: m.id,
+      userId: m.author?.id ?? '',
+      author: m.author?.global_name || m.author?.username || 'someone',
+      text: m.content ?? '',
+      bot: Boolean(m.author?.bot),
+    }));
+  }
+
   #interaction(target: ReplyTarget): { token: string } | undefined {
     const i = target.interaction;
     if (target.platform !== 'discord' || !i?.token || !i.expiresAt) return undefined;
@@ -219,7 +248,7 @@ export class DiscordOutbound implements ChatOutbound {
   }
 
   async #call(
-    method: 'post' | 'patch',
+    method: 'get' | 'post' | 'patch',
     route: `/${string}`,
     body: unknown,
     auth: boolean,

@@ -11,8 +11,11 @@ import type { InstalledWorkspaces } from './workspaces.js';
 /** The bot scopes the app asks for (the same list as slack/manifest.yaml). */
 export const SLACK_BOT_SCOPES = [
   'app_mentions:read',
+  // Reading a thread the bot is mentioned in (conversations.replies), for context.
+  'channels:history',
   'chat:write',
   'commands',
+  'groups:history',
   'im:history',
   'im:read',
   'im:write',

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { WebClient } from '@slack/web-api';
 import { lostReplyNote } from '../../chat/delivery.js';
-import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
+import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm, ThreadMessage } from '../../chat/types.js';
 import { CodedError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { slackLogger } from './logger.js';
 import { formView, messageBodies } from './render.js';
+import { readSlackThread } from './thread.js';
 import type { SlackTokens } from './workspaces.js';
 
 /** Slack's Web API base. */
@@ -88,6 +89,11 @@ export class SlackOutbound implements ChatOutbound {
   }
 
   /** Calls a Web API method as the workspace's bot; the token is revealed only here. */
+  /** The thread's most recent messages (`conversations.replies`), with their authors' names. */
+  threadMessages(target: ReplyTarget, limit: number): Promise<ThreadMessage[]> {
+    return readSlackThread((w, m, a) => this.call(w, m, a), target, limit);
+  }
+
   async call<T = Record<string, unknown>>(
     workspaceId: string,
     method: string,
