@@ -24,6 +24,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
+    answerFeedback: new Counter({
+      name: 'onbehalf_answer_feedback_total',
+      help: "Thumbs up / down on the agent's answers, by rating",
+      labelNames: ['rating'] as const,
+      registers: [registry],
+    }),
     oauthEvents: new Counter({
       name: 'onbehalf_oauth_events_total',
       help: 'Connect, refresh and revoke events by kind and result',

@@ -1,13 +1,15 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { generateText, jsonSchema, stepCountIs, tool, type ModelMessage, type ToolSet } from 'ai';
+import { jsonSchema, stepCountIs, streamText, tool, type ModelMessage, type ToolSet } from 'ai';
 import type { User } from '../identity/index.js';
-import type { ReplyTarget } from '../identity/reply.js';
 import type { Logger } from '../log.js';
 import type { RunResult, ToolOutcome } from '../runner/index.js';
 import type { CatalogTool } from './catalog.js';
 import { audienceNote, quote, threadView, type Caller } from './context.js';
 import { threadKey, type ThreadMemory } from './memory.js';
+import type { AgentReply, ProgressCall, ProgressPort, ToolAccount, TurnSink } from './progress.js';
 import type { TurnJob } from './turns.js';
+
+export type { AgentReply } from './progress.js';
 
 /** What the model is shown of a thread for one turn. */
 interface View {
@@ -19,21 +21,15 @@ interface View {
 /** One agent turn, as the `turn` queue holds it. */
 export type Turn = TurnJob;
 
-/** What the agent says to the person, as a value (`chat/` words it). */
-export type AgentReply =
-  /** The model's answer; `private`: it used a result that goes to the caller only (`--private-results`). */
-  | { kind: 'answer'; text: string; private?: boolean }
-  /** No model configured: how to run tools directly, and which the person has. */
-  | { kind: 'direct_help'; tools: { server: string; tool: string }[] }
-  /** No model configured, and a call that waited has ended: its outcome as the model would be told it. */
-  | { kind: 'direct_resumed'; server: string; tool: string; outcome: string; private?: boolean }
-  /** The model did not answer. */
-  | { kind: 'llm_failed' };
-
 export interface AgentOptions {
   memory: ThreadMemory;
-  /** Posts what the agent says in the turn's conversation (worded by `chat/`). */
-  reply(target: ReplyTarget, r: AgentReply): Promise<void>;
+  /**
+   * Opens where a turn's progress goes (`chat/` words it, a platform renders it); its `done`
+   * delivers what the agent says in the turn's conversation.
+   */
+  progress: ProgressPort;
+  /** The accounts a call of `server` uses for this caller (progress shows them). Default none. */
+  accounts?(orgId: string, userId: string, server: string): Promise<ToolAccount[]>;
   log: Logger;
   user(orgId: string, userId: string): User | undefined;
   catalog(orgId: string, user: User, channelId: string): Promise<CatalogTool[]>;
@@ -59,6 +55,11 @@ const SYSTEM = [
 /** What memory keeps of a private answer, so that nobody else's turn is shown it. */
 const PRIVATE_MEMO = '(answered privately: the answer used a tool result that only the person who asked may see)';
 
+/** Whether this turn used a result that goes to the caller only (`--private-results`); set by its tool calls. */
+interface Privacy {
+  on: boolean;
+}
+
 /** OpenAI-style tool names: `server__tool`, restricted to [A-Za-z0-9_-]{1,64}. */
 const toolName = (t: Pick<CatalogTool, 'server' | 'tool'>) =>
   `${t.server}__${t.tool}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
@@ -67,22 +68,24 @@ const toolName = (t: Pick<CatalogTool, 'server' | 'tool'>) =>
 export class Agent {
   constructor(private readonly o: AgentOptions) {}
 
-  /** Processes one turn and posts the answer in its thread. */
+  /** Processes one turn and posts the answer in its thread, showing its progress as it goes. */
   async run(turn: Turn): Promise<void> {
     const user = this.o.user(turn.orgId, turn.userId);
     if (!user) return;
+    const sink = this.o.progress(turn);
+    if (this.o.llm) void sink.emit({ kind: 'thinking' });
     const tools = await this.o.catalog(turn.orgId, user, turn.target.channelId);
     if (!this.o.llm) {
       const r = turn.resumed;
-      await this.o.reply(
-        turn.target,
-        r
+      await sink.emit({
+        kind: 'done',
+        reply: r
           ? { kind: 'direct_resumed', server: r.server, tool: r.tool, outcome: r.outcome, private: r.private }
           : { kind: 'direct_help', tools: tools.map((t) => ({ server: t.server, tool: t.tool })) },
-      );
+      });
       return;
     }
-    await this.#llmTurn(turn, user, tools);
+    await this.#llmTurn(turn, user, tools, sink);
   }
 
   /** A new message: the thread so far, then the caller's message, which memory keeps as theirs. */
@@ -134,32 +137,42 @@ export class Agent {
     return { ...view, messages, resumedNote };
   }
 
-  async #llmTurn(turn: Turn, user: User, catalog: CatalogTool[]): Promise<void> {
-    const { llm, memory } = this.o;
+  /** The caller's tools for the model; each call runs through the runner and shows as progress. */
+  #toolSet(turn: Turn, user: User, catalog: CatalogTool[], sink: TurnSink, privacy: Privacy): ToolSet {
     const key = threadKey(turn.target);
-    const caller: Caller = { id: user.id, name: user.displayName };
-    const { messages, others, resumedNote } = turn.resumed
-      ? this.#resumedView(turn, key, caller, turn.resumed)
-      : this.#freshView(turn, key, caller);
-    const system = [SYSTEM, audienceNote(caller, others), resumedNote].filter(Boolean).join('\n\n');
-    const provider = createOpenAICompatible({ name: 'llm', baseURL: llm!.baseUrl, apiKey: llm!.apiKey });
     const tools: ToolSet = {};
-    let privately = Boolean(turn.resumed?.private);
     for (const t of catalog) {
       tools[toolName(t)] = tool({
         description: (t.description || `${t.server}.${t.tool}`).slice(0, 1000),
         inputSchema: jsonSchema(t.inputSchema as Parameters<typeof jsonSchema>[0]),
-        execute: async (args) => {
+        execute: async (args, { toolCallId }) => {
           const input = (args ?? {}) as Record<string, unknown>;
+          const accounts = (await this.o.accounts?.(turn.orgId, user.id, t.server)) ?? [];
+          const call: ProgressCall = {
+            id: toolCallId,
+            server: t.server,
+            tool: t.tool,
+            as: { person: user.displayName, accounts },
+          };
+          void sink.emit({ kind: 'tool_started', call });
           const out = await this.o.runTool(turn, t.server, t.tool, input);
-          if (out.kind === 'done' && out.private) privately = true;
-          if (out.kind === 'done') return this.o.describe(t, out.outcome);
+          if (out.kind === 'done' && out.private) privacy.on = true;
+          if (out.kind === 'done') {
+            const ok = out.outcome.kind === 'result' && !out.outcome.isError;
+            void sink.emit({ kind: ok ? 'tool_finished' : 'tool_failed', call });
+            return this.o.describe(t, out.outcome);
+          }
+          void sink.emit(
+            out.kind === 'held'
+              ? { kind: 'waiting_approval', call }
+              : { kind: 'waiting_connect', call, provider: out.providerSlug },
+          );
           const waiting =
             out.kind === 'held'
               ? 'Waiting for approval: this tool may change things, so the person was asked privately to approve or deny this call. It runs only if they approve; you will be told the outcome. Do not call it again now.'
               : `Waiting: the person must first connect their ${out.providerSlug} account. They were sent a private link; this call will run by itself once they connect.`;
           // Kept so that the resumed turn can show the model this very call with its real result.
-          memory.append(turn.orgId, key, {
+          this.o.memory.append(turn.orgId, key, {
             role: 'tool',
             userId: turn.userId,
             requestId: turn.requestId,
@@ -170,27 +183,52 @@ export class Agent {
         },
       });
     }
+    return tools;
+  }
+
+  async #llmTurn(turn: Turn, user: User, catalog: CatalogTool[], sink: TurnSink): Promise<void> {
+    const { llm, memory } = this.o;
+    const key = threadKey(turn.target);
+    const caller: Caller = { id: user.id, name: user.displayName };
+    const { messages, others, resumedNote } = turn.resumed
+      ? this.#resumedView(turn, key, caller, turn.resumed)
+      : this.#freshView(turn, key, caller);
+    const system = [SYSTEM, audienceNote(caller, others), resumedNote].filter(Boolean).join('\n\n');
+    const provider = createOpenAICompatible({ name: 'llm', baseURL: llm!.baseUrl, apiKey: llm!.apiKey });
+    let reply: AgentReply;
+    const privacy: Privacy = { on: Boolean(turn.resumed?.private) };
     try {
-      const res = await generateText({
+      const res = streamText({
         model: provider.chatModel(llm!.model),
         system,
         messages,
-        tools,
+        tools: this.#toolSet(turn, user, catalog, sink, privacy),
         stopWhen: stepCountIs(this.o.maxSteps ?? 6),
         abortSignal: AbortSignal.timeout(this.o.turnTimeoutMs ?? 120_000),
         maxRetries: 2,
       });
-      const answer = res.text.trim() || 'Done.';
+      let text = '';
+      for await (const part of res.fullStream) {
+        if (part.type === 'error') throw part.error instanceof Error ? part.error : new Error(String(part.error));
+        if (part.type === 'abort') throw new Error('the turn took too long');
+        if (part.type === 'text-delta' && part.text) {
+          text += part.text;
+          // After a private result nothing more is streamed where others can read it.
+          if (!privacy.on) void sink.emit({ kind: 'answer_chunk', text: part.text });
+        }
+      }
+      const answer = text.trim() || 'Done.';
       memory.append(turn.orgId, key, {
         role: 'assistant',
         userId: turn.userId,
         requestId: turn.requestId,
-        content: privately ? PRIVATE_MEMO : answer,
+        content: privacy.on ? PRIVATE_MEMO : answer,
       });
-      await this.o.reply(turn.target, { kind: 'answer', text: answer, private: privately });
+      reply = { kind: 'answer', text: answer, private: privacy.on };
     } catch (err) {
       this.o.log.warn({ reqId: turn.requestId, err: (err as Error).message }, 'agent turn failed');
-      await this.o.reply(turn.target, { kind: 'llm_failed' });
+      reply = { kind: 'llm_failed' };
     }
+    await sink.emit({ kind: 'done', reply });
   }
 }

@@ -13,6 +13,7 @@ import type { Db } from '../db/index.js';
 import type { ToolCatalog, TurnQueue } from '../agent/index.js';
 import { LinkCodes, OrgJoins, type Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { ConnectionHookSet, OAuthService } from '../oauth/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Runner } from '../runner/index.js';
@@ -31,6 +32,7 @@ export interface ChatParts {
   runner: Runner;
   turns: TurnQueue;
   outbound: OutboundRouter;
+  metrics: Metrics;
 }
 
 /** The chat core every platform hands its events to; connection news is announced where the calls wait. */
@@ -57,6 +59,7 @@ export function buildChat(p: ChatParts): ChatInbound {
       },
       llm: Boolean(p.config.llm),
       dataDir: p.config.dataDir,
+      countFeedback: (rating) => p.metrics.answerFeedback.inc({ rating }),
     },
     log,
   );

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
-import { OutboundNotifier, ThreadContext, outcomeText, postAgentReply, type OutboundRouter } from '../chat/index.js';
-import { Agent, ThreadMemory, TurnQueue, type ToolCatalog, type TurnJob } from '../agent/index.js';
+import { OutboundNotifier, ThreadContext, outcomeText, turnProgress, type OutboundRouter } from '../chat/index.js';
+import { Agent, ThreadMemory, TurnQueue, accountsFor, type ToolCatalog, type TurnJob } from '../agent/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Db } from '../db/index.js';
 import type { Identity } from '../identity/index.js';
@@ -76,7 +76,9 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
 function buildAgent(p: RunnerParts, runner: Runner, memory: ThreadMemory): Agent {
   return new Agent({
     memory,
-    reply: (target, r) => postAgentReply(p.outbound, target, r),
+    progress: turnProgress(p.outbound, p.log.child({ part: 'progress' })),
+    accounts: (orgId, userId, server) =>
+      accountsFor(p.policy, (o, u) => p.oauth.listConnections(o, u), orgId, userId, server),
     log: p.log.child({ part: 'agent' }),
     llm: p.config.llm,
     user: (orgId, userId) => p.identity.user(orgId, userId),

@@ -6,7 +6,7 @@ import { auditEvents } from '../db/schema/index.js';
 /** One audit record. Names the human; holds credential kinds and connection ids, never values. */
 export interface AuditInput {
   orgId: string;
-  category: 'tool_call' | 'admin' | 'connection' | 'link' | 'access';
+  category: 'tool_call' | 'admin' | 'connection' | 'link' | 'access' | 'feedback';
   action: string;
   actorUserId?: string | null;
   onBehalfOfUserId?: string | null;

@@ -1,18 +1,5 @@
 import type { AgentReply } from '../agent/index.js';
-import { privateAnswerNote } from './delivery.js';
-import type { OutboundRouter } from './outbound.js';
-import type { OutMessage, ReplyTarget } from './types.js';
-
-/** Posts what the agent says in the turn's conversation; a private answer goes to the caller, with a one-line note there. */
-export async function postAgentReply(outbound: OutboundRouter, target: ReplyTarget, r: AgentReply): Promise<void> {
-  const msg = agentReplyText(r);
-  if ((r.kind === 'answer' || r.kind === 'direct_resumed') && r.private) {
-    await outbound.replyPrivately(target, msg);
-    await outbound.reply(target, privateAnswerNote());
-    return;
-  }
-  await outbound.reply(target, msg);
-}
+import type { OutMessage } from './types.js';
 
 /** What the agent says, in words. */
 export function agentReplyText(r: AgentReply): OutMessage {

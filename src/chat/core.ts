@@ -1,10 +1,12 @@
 import { newId } from '../db/index.js';
 import { identityKey, isExternalMember } from '../identity/index.js';
 import type { Logger } from '../log.js';
+import { FEEDBACK_ACTION, recordFeedback } from './feedback.js';
 import { runCommand, type CommandContext } from './router.js';
 import type { ChatServices } from './services.js';
 import { providerText } from './words/oauth.js';
 import { policyText } from './words/policy.js';
+import { suggestionsFor } from './words/suggestions.js';
 import type { Ack, ChatInbound, Inbound } from './types.js';
 import { SECRET_NAME_PATTERN, SLUG_PATTERN } from '../names.js';
 
@@ -72,10 +74,16 @@ export class ChatCore implements ChatInbound {
       case 'button': {
         // Buttons carry a command line (e.g. `connect github`), run as the person who clicked.
         if (event.actionId === 'command') return runCommand(ctx, event.value);
+        if (event.actionId === FEEDBACK_ACTION) return recordFeedback(ctx, event.value);
         return { private: { text: 'That button is no longer valid.' } };
       }
       case 'form_submit':
         return this.#formSubmit(ctx, event.formId, event.values);
+      case 'thread_started': {
+        const tools = await this.s.policy.catalogFor(org.id, user, event.target.channelId);
+        await this.s.outbound.suggest(event.target, suggestionsFor(tools, !event.contextChanged));
+        return undefined;
+      }
     }
   }
 

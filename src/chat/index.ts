@@ -9,5 +9,7 @@ export { connectionHooks, grantArrived } from './grants.js';
 export { OutboundNotifier } from './notifier.js';
 export { outcomeText } from './outcomes.js';
 export { chatPolicy, serverTestText } from './policy.js';
-export { agentReplyText, postAgentReply } from './agent-replies.js';
+export { agentReplyText } from './agent-replies.js';
 export { ThreadContext, THREAD_READ_LIMIT } from './thread-context.js';
+export { turnProgress, replyMessage } from './progress.js';
+export { runsAsText, statusText, taskEntry } from './words/progress.js';

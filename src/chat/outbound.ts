@@ -1,4 +1,12 @@
-import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm, ThreadMessage } from './types.js';
+import type {
+  ChatOutbound,
+  OutMessage,
+  ReplyTarget,
+  SecretForm,
+  Suggestions,
+  ThreadMessage,
+  TurnRenderer,
+} from './types.js';
 
 /** Sends each message through the platform its target names. */
 export class OutboundRouter {
@@ -44,5 +52,13 @@ export class OutboundRouter {
   async threadMessages(target: ReplyTarget, limit: number): Promise<ThreadMessage[]> {
     const o = this.#byPlatform.get(target.platform);
     return o?.threadMessages ? o.threadMessages(target, limit) : [];
+  }
+  /** Offers an assistant thread its prompts, where the platform can. */
+  async suggest(target: ReplyTarget, s: Suggestions): Promise<void> {
+    await this.#for(target.platform).suggest?.(target, s);
+  }
+  /** The platform's renderer of an agent turn as it happens, where it has one. */
+  turn(target: ReplyTarget): TurnRenderer | undefined {
+    return this.#for(target.platform).turn?.(target);
   }
 }

@@ -141,4 +141,6 @@ export interface ChatServices {
   llm: boolean;
   /** Where `admin audit export` writes files. */
   dataDir: string;
+  /** Counts a thumbs up / down on an answer (the metric). Default: not counted. */
+  countFeedback?(rating: 'up' | 'down'): void;
 }

@@ -23,6 +23,45 @@ export interface OutMessage {
   text: string;
   link?: { label: string; url: string };
   actions?: OutAction[];
+  /**
+   * Offer thumbs up / down on this message (an agent's answer); a click comes back as a `button`
+   * inbound with `actionId` `feedback` and `value` `up <turnId>` or `down <turnId>`.
+   */
+  feedback?: { turnId: string };
+}
+
+/** Prompts a person can start from: each `message` is sent as theirs when they pick its `title`. */
+export interface Suggestions {
+  heading: string;
+  prompts: { title: string; message: string }[];
+  /** The thread's title, where one is set. */
+  title?: string;
+}
+
+/** A tool call's entry in a turn's progress, worded by `chat/`; `id` is stable across its updates. */
+export interface TaskEntry {
+  id: string;
+  title: string;
+  state: 'running' | 'done' | 'failed' | 'waiting';
+  detail?: string;
+  /** The whole entry as one line, where entries are plain text. */
+  line: string;
+}
+
+/**
+ * How a platform shows one agent turn as it happens (Slack: thread status, a streamed message with
+ * a task entry per tool call; the shell: progress lines). Calls arrive in order, one at a time;
+ * everything is worded already.
+ */
+export interface TurnRenderer {
+  /** What is happening now, in one short line ("Thinking…"). */
+  status(text: string): Promise<void>;
+  /** A tool call's entry, shown on first sight of its id and updated after. */
+  task(entry: TaskEntry): Promise<void>;
+  /** The next part of the answer. */
+  text(chunk: string): Promise<void>;
+  /** The whole answer (also when it was streamed in parts); the last call. */
+  finish(msg: OutMessage): Promise<void>;
 }
 
 /** A secret form: a modal (Slack, Discord) or a hidden prompt (shell). Values come back as `form_submit`. */
@@ -42,6 +81,11 @@ export type Inbound =
   | { kind: 'message'; identity: ChatIdentity; target: ReplyTarget; text: string; eventId?: string }
   | { kind: 'command'; identity: ChatIdentity; target: ReplyTarget; text: string; triggerId?: string; eventId?: string }
   | { kind: 'button'; identity: ChatIdentity; target: ReplyTarget; actionId: string; value: string; eventId?: string }
+  /**
+   * The person opened an assistant thread (Slack's AI app surface), or changed what they are looking at
+   * beside it (`contextChanged`): the platform may offer prompts to start from (`ChatOutbound.suggest`).
+   */
+  | { kind: 'thread_started'; identity: ChatIdentity; target: ReplyTarget; contextChanged?: boolean; eventId?: string }
   | {
       kind: 'form_submit';
       identity: ChatIdentity;
@@ -86,6 +130,10 @@ export interface ChatOutbound {
    * Absent: the platform has no threads to read.
    */
   threadMessages?(target: ReplyTarget, limit: number): Promise<ThreadMessage[]>;
+  /** Offers prompts to start an assistant thread from, and titles it (`title` unset: left as it is). Absent: none offered. */
+  suggest?(target: ReplyTarget, s: Suggestions): Promise<void>;
+  /** Shows an agent turn as it happens. Absent: only the answer is posted, with `reply`. */
+  turn?(target: ReplyTarget): TurnRenderer;
 }
 
 /** Immediate answer to an inbound event, sent in the platform's ack when it has one. */

@@ -8,7 +8,7 @@ import { fingerprint, startMcpHttpServer, type TestMcpHttpServer } from '../supp
 import { authorizeInBrowser, OAuthTestServer } from '../support/oauth-server.js';
 import { messageText, obedientModel, startLlmServer, type LlmRequest } from '../support/llm-server.js';
 import { startTestRedis } from '../support/redis.js';
-import { startSlackApi, type SlackApi, type SlackApiCall } from '../support/slack-api.js';
+import { startSlackApi, type SlackApi } from '../support/slack-api.js';
 import { SlackSigner } from '../support/slack-signing.js';
 
 const SIGNING = 'memory-signing-secret-9f8e7d6c';
@@ -25,7 +25,7 @@ const MALLORY = [
 ].join('\n');
 
 type Blocks = { type: string; elements?: { url?: string }[] }[];
-const text = (c: SlackApiCall) => String(c.body['text'] ?? '');
+const text = (m: { text: string }) => m.text;
 const userTexts = (r: LlmRequest) => r.messages.filter((m) => m.role === 'user').map(messageText);
 const systemOf = (r: LlmRequest) =>
   r.messages
@@ -53,7 +53,7 @@ describe('whose words the model reads: other people in a thread are quoted conte
   /** `user` mentions the bot in `thread` and the bot's reply there is awaited; returns the reply. */
   const say = async (user: string, thread: string, words: string) => {
     const ts = `1700002${String(++n).padStart(3, '0')}.000100`;
-    const before = slack.callsTo('chat.postMessage').filter((c) => c.body['thread_ts'] === thread).length;
+    const before = answers(thread).length;
     const event = {
       type: 'app_mention',
       user,
@@ -67,16 +67,11 @@ describe('whose words the model reads: other people in a thread are quoted conte
       signer.event(event, { teamId: TEAM, eventId: `EvMem${n}` }),
     );
     expect(res.status).toBe(200);
-    await expect
-      .poll(() => slack.callsTo('chat.postMessage').filter((c) => c.body['thread_ts'] === thread).length, {
-        timeout: 20_000,
-      })
-      .toBeGreaterThan(before);
-    return slack
-      .callsTo('chat.postMessage')
-      .filter((c) => c.body['thread_ts'] === thread)
-      .at(-1)!;
+    await expect.poll(() => answers(thread).length, { timeout: 20_000 }).toBeGreaterThan(before);
+    return answers(thread).at(-1)!;
   };
+  /** The bot's finished messages in `thread` (posted, or streamed and stopped), in order. */
+  const answers = (thread: string) => slack.visible(CHANNEL).filter((m) => m.thread_ts === thread && !m.streaming);
   /** The model request of the turn that `words` started (the first one whose last message they are). */
   const requestFor = (words: string) =>
     llm.requests.find((r) => r.messages.at(-1)?.role === 'user' && messageText(r.messages.at(-1)!) === words)!;
@@ -238,11 +233,7 @@ describe('whose words the model reads: other people in a thread are quoted conte
     const alice = t.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: 'UALICE' });
     expect(await t.app.oauth.confirmHeld(alice.org.id, alice.user.id, 'gh')).toMatchObject({ ok: true });
     const token = vendor.issuedAccessTokens.at(-1)!;
-    await expect
-      .poll(() => slack.callsTo('chat.postMessage').filter((c) => c.body['thread_ts'] === thread).length, {
-        timeout: 20_000,
-      })
-      .toBe(2);
+    await expect.poll(() => answers(thread).length, { timeout: 20_000 }).toBe(2);
 
     // The request after the connect: Alice's question, then the call and its result as a tool message.
     const resumed = llm.requests[asked]!;
@@ -255,10 +246,7 @@ describe('whose words the model reads: other people in a thread are quoted conte
       [],
     );
     expect(userTexts(resumed).join('\n')).not.toContain(fingerprint(`Bearer ${token}`));
-    const answer = slack
-      .callsTo('chat.postMessage')
-      .filter((c) => c.body['thread_ts'] === thread)
-      .at(-1)!;
+    const answer = answers(thread).at(-1)!;
     expect(text(answer)).toBe(`The tool said: ${messageText(result!)}`);
   });
 });

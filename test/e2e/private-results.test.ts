@@ -91,6 +91,9 @@ describe('Slack: a server marked --private-results', () => {
       () => expect(slack.visible('CTHREAD').map((m) => m.text)).toEqual([expect.stringContaining(NOTE)]),
       wait,
     );
+    // Nothing public carries it: not a streamed chunk, not an edit, not a post.
+    const carrying = slack.calls.filter((c) => JSON.stringify(c.body).includes('The tool says'));
+    expect(carrying.map((c) => c.method)).toEqual(['chat.postEphemeral']);
     const before = w.llm!.requests.length;
     await mention('UADMIN', 'hi', '1700000100.000200', '1700000100.000100');
     await vi.waitFor(() => expect(slack.visible('CTHREAD')).toHaveLength(2), wait);

@@ -49,6 +49,10 @@ export async function startLlmServer(script: (req: LlmRequest) => LlmReply) {
                 function: { name: c.name, arguments: JSON.stringify(c.args) },
               })),
             };
+      if ((parsed as { stream?: boolean }).stream) {
+        streamReply(res, parsed.model, message, ++n);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
           id: `chatcmpl-${++n}`,
@@ -68,6 +72,35 @@ export async function startLlmServer(script: (req: LlmRequest) => LlmReply) {
     requests,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/**
+ * A streamed answer (`stream: true`), as OpenAI-compatible servers send it: server-sent events of
+ * chat.completion.chunk, text in word-sized deltas, each tool call whole in one delta, then the
+ * finish reason and `[DONE]`.
+ */
+function streamReply(
+  res: http.ServerResponse,
+  model: string,
+  message: { content: string | null; tool_calls?: unknown[] },
+  id: number,
+): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const send = (delta: Record<string, unknown>, finish: string | null = null) =>
+    res.write(
+      `data: ${JSON.stringify({
+        id: `chatcmpl-${id}`,
+        object: 'chat.completion.chunk',
+        created: Math.floor(Date.now() / 1000),
+        model,
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      })}\n\n`,
+    );
+  send({ role: 'assistant', content: '' });
+  for (const piece of (message.content ?? '').match(/\S+\s*|\s+/g) ?? []) send({ content: piece });
+  (message.tool_calls ?? []).forEach((c, index) => send({ tool_calls: [{ index, ...(c as object) }] }));
+  send({}, message.tool_calls ? 'tool_calls' : 'stop');
+  res.end('data: [DONE]\n\n');
 }
 
 /** The text of tool results in a request (what the tools returned to the model). */

@@ -60,6 +60,8 @@ export interface SlackApi {
   ): Promise<{ envelope_id: string; payload?: unknown } | undefined>;
   /** Resolves once a Socket Mode client is connected (after `hello`). */
   socketConnected(timeoutMs?: number): Promise<void>;
+  /** From now on, `method` answers `{ ok: false, error }` (e.g. `chat.startStream` on a workspace without streaming); undefined: answers again. */
+  refuse(method: string, error: string | undefined): void;
   /** From now on, posts, ephemerals and edits in `channel` answer `{ ok: false, error }` (e.g. `not_in_channel`). */
   channelError(channel: string, error: 'not_in_channel' | 'channel_not_found' | 'is_archived'): void;
   /** Every route (Web API and response URLs) fails: HTTP 200 `fatal_error` for methods, 500 for response URLs. */
@@ -69,8 +71,11 @@ export interface SlackApi {
    * `conversations.replies` serves them beside the bot's own posts. Returns each message's ts.
    */
   seedThread(channel: string, threadTs: string, msgs: { user: string; text: string; ts?: string }[]): string[];
-  /** The messages visible in a channel (posted, as last edited), in order. Ephemerals are not listed. */
-  visible(channel: string): { ts: string; text: string; thread_ts?: string }[];
+  /**
+   * The messages visible in a channel (posted or streamed, as last edited or appended to), in order.
+   * Ephemerals are not listed. `streaming`: a stream not stopped yet.
+   */
+  visible(channel: string): { ts: string; text: string; thread_ts?: string; streaming?: boolean }[];
   /** A response_url served by this fake (as Slack's would be), for a signed payload's `response_url`. */
   responseUrl(id: string): string;
   /** What was posted to the response_url `id`, in order. */
@@ -121,7 +126,8 @@ const readAll = (req: IncomingMessage): Promise<string> =>
  * Records every call (method, body, token) so tests can assert on them and scan them for leaked
  * secrets; answers auth.test, chat.postMessage/postEphemeral/update, views.open, users.info,
  * conversations.open/info/replies (`seedThread`), oauth.v2.access, apps.connections.open (with a Socket Mode WebSocket at
- * `/socket`: `socketSend`); answers 429 with Retry-After on demand (`rateLimit`). Keeps each
+ * `/socket`: `socketSend`), chat.startStream/appendStream/stopStream (recipient required outside
+ * DMs), assistant.threads.setStatus/setSuggestedPrompts/setTitle; refuses any method on demand (`refuse`); answers 429 with Retry-After on demand (`rateLimit`). Keeps each
  * channel's visible messages (`visible`), refuses channels on demand (`channelError`), serves
  * response URLs at `/hooks/<id>` (`responseUrl`, `responses`) and can fail every route (`failAll`).
  */
@@ -134,7 +140,15 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
   const waiters: { method: string; where: (c: SlackApiCall) => boolean; resolve: (c: SlackApiCall) => void }[] = [];
   let seq = 1_700_000_000;
   const channelErrors = new Map<string, string>();
-  const messages = new Map<string, { ts: string; text: string; thread_ts?: string }[]>();
+  const messages = new Map<string, { ts: string; text: string; thread_ts?: string; streaming?: boolean }[]>();
+  const refusals = new Map<string, string>();
+  /** The text a streaming call adds: its `markdown_text` and its `markdown_text` chunks. */
+  const streamedText = (body: Record<string, unknown>) =>
+    String(body['markdown_text'] ?? '') +
+    ((body['chunks'] as { type?: string; text?: string }[] | undefined) ?? [])
+      .filter((c) => c.type === 'markdown_text')
+      .map((c) => c.text ?? '')
+      .join('');
   const seeded = new Map<string, { ts: string; text: string; thread_ts: string; user: string }[]>();
   /** `conversations.replies`: the parent and its replies, oldest first, people's and the bot's, up to `limit`. */
   const replies = (channel: string, ts: string, limit: number) => {
@@ -211,8 +225,12 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
     const ts = () => `${seq++}.000100`;
     if (failing) return { ok: false, error: 'fatal_error' };
     const refused = channelErrors.get(channel);
-    if (refused && ['chat.postMessage', 'chat.postEphemeral', 'chat.update'].includes(method))
+    if (refused && ['chat.postMessage', 'chat.postEphemeral', 'chat.update', 'chat.startStream'].includes(method))
       return { ok: false, error: refused };
+    const refusal = refusals.get(method);
+    if (refusal) return { ok: false, error: refusal };
+    const streamed = streamAnswer(method, body, channel, ts);
+    if (streamed) return streamed;
     switch (method) {
       case 'auth.test':
         return {
@@ -272,6 +290,45 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         return { ok: true, channel: { id: channel, is_im: channel.startsWith('D') } };
       default:
         return { ok: false, error: 'unknown_method' };
+    }
+  };
+  /** The streaming and assistant-thread methods; undefined for any other method. */
+  const streamAnswer = (
+    method: string,
+    body: Record<string, unknown>,
+    channel: string,
+    ts: () => string,
+  ): Record<string, unknown> | undefined => {
+    const stream = messages.get(channel)?.find((x) => x.ts === body['ts']);
+    switch (method) {
+      case 'assistant.threads.setStatus':
+      case 'assistant.threads.setSuggestedPrompts':
+      case 'assistant.threads.setTitle':
+        return body['channel_id'] && body['thread_ts'] ? { ok: true } : { ok: false, error: 'invalid_arguments' };
+      case 'chat.startStream': {
+        // Slack wants the recipient of a stream outside a DM.
+        if (!channel.startsWith('D') && (!body['recipient_user_id'] || !body['recipient_team_id']))
+          return { ok: false, error: 'invalid_arguments' };
+        const t = ts();
+        const m = {
+          ts: t,
+          text: streamedText(body),
+          streaming: true,
+          ...(body['thread_ts'] ? { thread_ts: String(body['thread_ts']) } : {}),
+        };
+        messages.set(channel, [...(messages.get(channel) ?? []), m]);
+        return { ok: true, channel, ts: t };
+      }
+      case 'chat.appendStream':
+      case 'chat.stopStream': {
+        if (!stream) return { ok: false, error: 'message_not_found' };
+        if (!stream.streaming) return { ok: false, error: 'message_not_in_streaming_state' };
+        stream.text += streamedText(body);
+        if (method === 'chat.stopStream') delete stream.streaming;
+        return { ok: true, channel, ts: stream.ts };
+      }
+      default:
+        return undefined;
     }
   };
   const oidc: SlackApi['oidc'] = { issuer: '', signedInAs: undefined };
@@ -441,6 +498,7 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
           setTimeout(() => reject(new Error('no Socket Mode client connected')), timeoutMs).unref(),
         ),
       ]),
+    refuse: (method, error) => void (error ? refusals.set(method, error) : refusals.delete(method)),
     channelError: (channel, error) => void channelErrors.set(channel, error),
     failAll: (on = true) => void (failing = on),
     visible: (channel) => (messages.get(channel) ?? []).map((m) => ({ ...m })),

@@ -1,4 +1,4 @@
-import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
+import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm, TurnRenderer } from '../../chat/types.js';
 
 /**
  * A message as terminal text: a link as `→ label: url`; each action button as the command line
@@ -39,5 +39,14 @@ export class ShellOutbound implements ChatOutbound {
   }
   async update(t: ReplyTarget, messageId: string, msg: OutMessage) {
     this.#print(t.userId, `onbehalf (update of #${messageId}): `, msg);
+  }
+  /** A turn as it happens: one line per tool call step as it happens, then the answer (printed whole). */
+  turn(t: ReplyTarget): TurnRenderer {
+    return {
+      status: async () => {},
+      task: async (e) => void this.#print(t.userId, 'onbehalf · ', { text: e.line }),
+      text: async () => {},
+      finish: async (msg) => void (await this.reply(t, msg)),
+    };
   }
 }

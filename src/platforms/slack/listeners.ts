@@ -5,7 +5,7 @@ import type { WorkspaceAdmins } from './admins.js';
 import { RecentEvents } from './dedupe.js';
 import type { SlackOutbound } from './outbound.js';
 import { FORM_CALLBACK_ID, LINK_ACTION_ID, messageBodies, resultView } from './render.js';
-import { fromBlockAction, fromCommand, fromEvent, fromViewSubmission } from './translate.js';
+import { fromAssistantThread, fromBlockAction, fromCommand, fromEvent, fromViewSubmission } from './translate.js';
 
 /** What the listeners need. */
 export interface ListenerDeps {
@@ -87,8 +87,7 @@ export function registerListeners(app: BoltApp, deps: ListenerDeps): void {
 
 /** Mentions and DMs (each delivery once), and uninstalls. */
 function onEvents(app: BoltApp, ctx: Ctx, recent: RecentEvents): void {
-  const onMessageEvent = async ({ body }: { body: unknown }) => {
-    const event = fromEvent(body);
+  const once = async (event: Inbound | undefined) => {
     if (!event) return;
     // Redelivered events run once; a failure propagates so the receiver answers 500 and Slack retries.
     await recent.once(`${event.identity.workspaceId}:${event.eventId}`, async () => {
@@ -96,8 +95,11 @@ function onEvents(app: BoltApp, ctx: Ctx, recent: RecentEvents): void {
       void ctx.deliver(event.target, ack, undefined);
     });
   };
-  app.event('app_mention', onMessageEvent);
-  app.event('message', onMessageEvent);
+  app.event('app_mention', ({ body }) => once(fromEvent(body)));
+  app.event('message', ({ body }) => once(fromEvent(body)));
+  // Slack's assistant surface: a thread opened beside the person's view, or that view changed.
+  app.event('assistant_thread_started', ({ body }) => once(fromAssistantThread(body)));
+  app.event('assistant_thread_context_changed', ({ body }) => once(fromAssistantThread(body)));
 
   for (const name of ['app_uninstalled', 'tokens_revoked'] as const) {
     app.event(name, async ({ body }) => {

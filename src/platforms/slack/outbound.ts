@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { WebClient } from '@slack/web-api';
 import { lostReplyNote } from '../../chat/delivery.js';
-import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm, ThreadMessage } from '../../chat/types.js';
+import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm, Suggestions, TurnRenderer } from '../../chat/types.js';
 import { CodedError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { slackLogger } from './logger.js';
 import { formView, messageBodies } from './render.js';
 import { readSlackThread } from './thread.js';
+import { SlackTurn, suggestPrompts, type StreamTuning } from './stream.js';
 import type { SlackTokens } from './workspaces.js';
 
 /** Slack's Web API base. */
@@ -35,6 +36,8 @@ export interface SlackOutboundOptions {
   retries?: number;
   /** First backoff between retries. Default 500 ms. */
   minBackoffMs?: number;
+  /** How often a turn's message may be edited or appended to (see `StreamTuning`). */
+  stream?: StreamTuning;
 }
 
 /** chat.postMessage errors after which the conversation is unreachable for us, but the person is not. */
@@ -90,7 +93,7 @@ export class SlackOutbound implements ChatOutbound {
 
   /** Calls a Web API method as the workspace's bot; the token is revealed only here. */
   /** The thread's most recent messages (`conversations.replies`), with their authors' names. */
-  threadMessages(target: ReplyTarget, limit: number): Promise<ThreadMessage[]> {
+  threadMessages(target: ReplyTarget, limit: number): ReturnType<typeof readSlackThread> {
     return readSlackThread((w, m, a) => this.call(w, m, a), target, limit);
   }
 
@@ -253,6 +256,16 @@ export class SlackOutbound implements ChatOutbound {
   async openSecretForm(target: ReplyTarget, form: SecretForm, triggerId?: string): Promise<void> {
     if (!triggerId) throw new SlackSendError('views.open', 'no_trigger_id');
     await this.call(target.workspaceId, 'views.open', { trigger_id: triggerId, view: formView(form, target) });
+  }
+
+  /** An assistant thread's suggested prompts and, where given, its title. */
+  suggest(target: ReplyTarget, s: Suggestions): Promise<void> {
+    return suggestPrompts(this, target, s);
+  }
+
+  /** An agent turn as it happens: thread status, then the answer streamed (or posted and edited). */
+  turn(target: ReplyTarget): TurnRenderer {
+    return new SlackTurn(this, target, this.#opts.log, this.#opts.stream);
   }
 
   /** Edits a message in place (repeating an edit changes nothing more: safe after a crash). */

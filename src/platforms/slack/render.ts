@@ -105,7 +105,31 @@ export function messageBodies(msg: OutMessage): SlackMessageBody[] {
       })),
     });
   }
+  if (msg.feedback) bodies[bodies.length - 1]!.blocks.push(feedbackBlock(msg.feedback.turnId));
   return bodies;
+}
+
+/** `action_id` of the feedback buttons under an answer. */
+export const FEEDBACK_ACTION_ID = 'feedback';
+
+/** Slack's thumbs up / down under an answer (a `context_actions` block of `feedback_buttons`). */
+export function feedbackBlock(turnId: string): Record<string, unknown> {
+  const button = (text: string, value: string, label: string) => ({
+    text: { type: 'plain_text', text },
+    value: `${value} ${turnId}`,
+    accessibility_label: label,
+  });
+  return {
+    type: 'context_actions',
+    elements: [
+      {
+        type: 'feedback_buttons',
+        action_id: FEEDBACK_ACTION_ID,
+        positive_button: button('👍', 'up', 'This answer helped'),
+        negative_button: button('👎', 'down', 'This answer did not help'),
+      },
+    ],
+  };
 }
 
 /** What a form modal carries back to us in `private_metadata`: the form id and where to answer. Ids only. */

@@ -130,6 +130,45 @@ export function fromEvent(body: unknown): Extract<Inbound, { kind: 'message' }> 
   };
 }
 
+const assistantThreadEvent = z.object({
+  team_id: z.string().optional(),
+  event_id: z.string(),
+  authorizations: z.array(z.object({ team_id: z.string().nullish() })).optional(),
+  event: z.object({
+    type: z.enum(['assistant_thread_started', 'assistant_thread_context_changed']),
+    assistant_thread: z.object({
+      user_id: z.string(),
+      channel_id: z.string(),
+      thread_ts: z.string(),
+      context: z.object({ channel_id: z.string().optional() }).passthrough().optional(),
+    }),
+  }),
+});
+
+/** `assistant_thread_started` / `assistant_thread_context_changed` → thread_started, in the assistant's DM thread. */
+export function fromAssistantThread(body: unknown): Extract<Inbound, { kind: 'thread_started' }> | undefined {
+  const parsed = assistantThreadEvent.safeParse(body);
+  if (!parsed.success) return undefined;
+  const { event: e, event_id } = parsed.data;
+  const teamId = parsed.data.team_id ?? parsed.data.authorizations?.[0]?.team_id;
+  if (!teamId) return undefined;
+  const t = e.assistant_thread;
+  return {
+    kind: 'thread_started',
+    identity: identity(teamId, t.user_id),
+    target: {
+      platform: 'slack',
+      workspaceId: teamId,
+      channelId: t.channel_id,
+      userId: t.user_id,
+      isDirect: isDm(t.channel_id),
+      threadId: t.thread_ts,
+    },
+    ...(e.type === 'assistant_thread_context_changed' ? { contextChanged: true } : {}),
+    eventId: event_id,
+  };
+}
+
 /** A `/onbehalf …` slash command → a command (its text is the subcommand line). */
 export function fromCommand(
   body: unknown,

@@ -72,6 +72,16 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
         actions: [{ action_id: b.action_id, type: 'button', value: b.value, action_ts: '1' }],
       }),
     );
+  /** Resolves once a finished message in the channel matches `where` (posted, or streamed and stopped). */
+  const finished = (where: (m: { text: string; thread_ts?: string }) => boolean, timeout = 5000) =>
+    vi.waitFor(
+      () => {
+        const m = slack.visible(CHANNEL).find((x) => !x.streaming && where(x));
+        if (!m) throw new Error('no such answer in the channel yet');
+        return m;
+      },
+      { timeout, interval: 20 },
+    );
   const notes = (text: string) => mcp.calls.filter((c) => c.tool === 'create_note' && c.args['text'] === text);
 
   beforeAll(async () => {
@@ -119,7 +129,7 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
     const callId = approve!.value.split(' ')[1]!;
     // Nobody but Alice was shown the request, and the server has not seen the call.
     expect(slack.containing(callId).map((c) => [c.method, c.body['user']])).toEqual([['chat.postEphemeral', 'UALICE']]);
-    await slack.waitFor('chat.postMessage', (c) => String(c.body['text']).includes('I asked you to approve it.'));
+    await finished((m) => m.text.includes('I asked you to approve it.'));
     expect(notes('ship the release')).toEqual([]);
 
     // Bob, in the same workspace, replays Alice's button as his own signed click.
@@ -150,12 +160,9 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
       'Approved: `notes.create_note` runs now as you; the assistant continues with its result.',
       'That call was already approved; it runs once.',
     ]);
-    await slack.waitFor(
-      'chat.postMessage',
-      (c) =>
-        /Resumed: The person approved this call\. `notes\.create_note`:\s+note #\d+: ship the release/.test(
-          String(c.body['text']),
-        ),
+    await finished(
+      (m) =>
+        /Resumed: The person approved this call\. `notes\.create_note`:\s+note #\d+: ship the release/.test(m.text),
       20_000,
     );
     expect(notes('ship the release')).toHaveLength(1);
@@ -179,11 +186,7 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
       (c) =>
         c.body['user'] === 'UALICE' && String(c.body['text']).startsWith('Denied: `notes.create_note` will not run'),
     );
-    await slack.waitFor(
-      'chat.postMessage',
-      (c) => String(c.body['text']).includes('Resumed: The person denied this call; it did not run.'),
-      20_000,
-    );
+    await finished((m) => m.text.includes('Resumed: The person denied this call; it did not run.'), 20_000);
     expect(notes('drop the database')).toEqual([]);
   });
 
@@ -202,7 +205,7 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
         { teamId: TEAM, eventId: 'Ev-inject-1' },
       ),
     );
-    await slack.waitFor('chat.postMessage', (c) => c.body['thread_ts'] === thread, 20_000);
+    await finished((m) => m.thread_ts === thread, 20_000);
     await mention('UALICE', 'what is new in this thread?', thread);
     const prompt = await slack.waitFor(
       'chat.postEphemeral',
@@ -210,11 +213,7 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
       20_000,
     );
     expect(prompt.body).toMatchObject({ channel: CHANNEL, thread_ts: thread });
-    await slack.waitFor(
-      'chat.postMessage',
-      (c) => c.body['thread_ts'] === thread && String(c.body['text']).includes('I asked you to approve it.'),
-      20_000,
-    );
+    await finished((m) => m.thread_ts === thread && m.text.includes('I asked you to approve it.'), 20_000);
     // Whatever the model was talked into, nothing reached the server without an approval.
     expect(notes('pwned by mallory')).toEqual([]);
     const held = t.app.db.$client

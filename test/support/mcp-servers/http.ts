@@ -48,6 +48,7 @@ export async function startMcpHttpServer(
   opts: {
     /** Answer POSTs as SSE streams instead of JSON. Default false. */ sse?: boolean;
     /** List a per-caller tool. Default false. */ callerTools?: boolean;
+    /** Also list these read-only tools by name, each answering with its own name. Default none. */ extraTools?: string[];
   } = {},
 ): Promise<TestMcpHttpServer> {
   const denied = new Set<string>();
@@ -73,6 +74,14 @@ export async function startMcpHttpServer(
         async () => ({ content: [{ type: 'text' as const, text: 'yours' }] }),
       );
     }
+    for (const name of opts.extraTools ?? [])
+      server.registerTool(
+        name,
+        { description: name, inputSchema: {}, annotations: { readOnlyHint: true } },
+        async () => ({
+          content: [{ type: 'text' as const, text: name }],
+        }),
+      );
     registerTestTools(server, {
       credentials: (extra) => {
         const out: Record<string, string> = {};
