@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FakeDiscord, snowflake, type FakeUser } from '../support/discord-fake.js';
+import { snowflake, type FakeUser } from '../support/discord-fake.js';
+import { discordWorld } from '../support/discord-world.js';
 import { startSlackApi, type SlackApi } from '../support/slack-api.js';
 import { SlackSigner } from '../support/slack-signing.js';
 import { messageText, toolResults } from '../support/llm-server.js';
@@ -120,37 +121,22 @@ describe('Slack: a server marked --private-results', () => {
 });
 
 describe('Discord: a server marked --private-results', () => {
-  const guildId = snowflake();
-  const channelId = snowflake();
   const alice: FakeUser = { id: snowflake(), username: 'alice' };
-  let fake: FakeDiscord;
-  let w: World;
+  let d: Awaited<ReturnType<typeof discordWorld>>;
 
   beforeAll(async () => {
-    fake = await FakeDiscord.start({
-      guilds: [{ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'help' }] }],
-    });
-    w = await world({
-      platform: 'discord',
-      workspace: guildId,
-      users: [alice.id],
+    d = await discordWorld({
+      users: [alice],
       provider: 'vendor',
       servers: [{ name: 'web', grant: true }],
       connect: true,
-      env: {
-        DISCORD_TOKEN: 'MTEx.private-results.' + 'q'.repeat(20),
-        DISCORD_APPLICATION_ID: fake.applicationId,
-        DISCORD_API_URL: fake.apiUrl,
-      },
     });
-    expect((await w.app.policy.setServer(w.org.id, 'web', { privateResults: true })).ok).toBe(true);
+    expect((await d.w.app.policy.setServer(d.w.org.id, 'web', { privateResults: true })).ok).toBe(true);
   });
-  afterAll(async () => {
-    await w?.stop();
-    await fake?.stop();
-  });
+  afterAll(async () => d?.stop());
 
   it('the result is an ephemeral follow-up for the caller; the status message becomes the one-line note', async () => {
+    const { fake, guildId, channelId } = d;
     const { token } = fake.command(alice, { guildId, channelId }, ['run'], { args: 'web.whoami {}' });
     const hook = `/webhooks/${fake.applicationId}/${token}`;
     const answer = await fake.waitForCall(

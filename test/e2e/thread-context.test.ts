@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FakeDiscord, snowflake, type FakeUser } from '../support/discord-fake.js';
+import { snowflake, type FakeUser } from '../support/discord-fake.js';
+import { discordWorld } from '../support/discord-world.js';
 import { messageText, type LlmRequest } from '../support/llm-server.js';
 import { startSlackApi, type SlackApi } from '../support/slack-api.js';
 import { SlackSigner } from '../support/slack-signing.js';
@@ -88,54 +89,24 @@ describe('Slack: mentioned in a thread it did not start', () => {
 });
 
 describe('Discord: mentioned in a thread', () => {
-  const guildId = snowflake();
-  const channelId = snowflake();
-  const threadId = snowflake();
   const alice: FakeUser = { id: snowflake(), username: 'alice' };
   const bob: FakeUser = { id: snowflake(), username: 'bob' };
-  let fake: FakeDiscord;
-  let w: World;
+  let d: Awaited<ReturnType<typeof discordWorld>>;
 
   beforeAll(async () => {
-    fake = await FakeDiscord.start({
-      guilds: [
-        {
-          id: guildId,
-          name: 'Acme',
-          channels: [
-            { id: channelId, name: 'help' },
-            { id: threadId, name: 'deploy broke', type: 11, parentId: channelId },
-          ],
-        },
-      ],
-    });
-    w = await world({
-      platform: 'discord',
-      workspace: guildId,
-      users: [alice.id],
-      displayNames: { [alice.id]: 'alice' },
-      llm: () => ({ text: 'Looked at the thread.' }),
-      env: {
-        DISCORD_TOKEN: 'MTEx.thread-context.' + 'k'.repeat(20),
-        DISCORD_APPLICATION_ID: fake.applicationId,
-        DISCORD_API_URL: fake.apiUrl,
-      },
-    });
-    await fake.waitConnected();
+    d = await discordWorld({ users: [alice], thread: true, llm: () => ({ text: 'Looked at the thread.' }) });
   });
-  afterAll(async () => {
-    await w?.stop();
-    await fake?.stop();
-  });
+  afterAll(async () => d?.stop());
 
   it("the thread's recent messages reach the model as quoted context with their authors", async () => {
+    const { fake, guildId, threadId, w } = d;
     fake.seedMessages(threadId, [
       { author: bob, content: 'staging is down since 9:00' },
       { author: bob, content: INJECTION },
     ]);
     fake.message(alice, { guildId, channelId: threadId }, 'can you check?');
     await fake.waitForCall(
-      (c) => c.method === 'POST' && c.path === `/channels/${threadId}/messages` && c.raw.includes('Looked at'),
+      (c) => c.path.startsWith(`/channels/${threadId}/messages`) && c.raw.includes('Looked at'),
       20_000,
     );
     const read = fake.calls.find((c) => c.method === 'GET' && c.path === `/channels/${threadId}/messages`);

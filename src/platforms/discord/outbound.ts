@@ -2,8 +2,16 @@ import { REST, DiscordAPIError, HTTPError } from '@discordjs/rest';
 import { Routes } from 'discord.js';
 import type { Secret } from '../../crypto/index.js';
 import { CodedError } from '../../errors.js';
-import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm, ThreadMessage } from '../../chat/types.js';
+import type {
+  ChatOutbound,
+  OutMessage,
+  ReplyTarget,
+  SecretForm,
+  ThreadMessage,
+  TurnRenderer,
+} from '../../chat/types.js';
 import { FormIds } from './forms.js';
+import { DISCORD_EDIT_EVERY_MS, DiscordTurn } from './turn.js';
 import {
   FORM_BUTTON_PREFIX,
   addressedTo,
@@ -52,6 +60,8 @@ export interface DiscordOutboundOptions {
   timeoutMs?: number;
   /** Shared with the gateway of the same process so its buttons open the same modals. Default: a new table. */
   forms?: FormIds;
+  /** Least time between two edits of an agent turn's message. Default 1000 ms. */
+  editEveryMs?: number;
 }
 
 /**
@@ -65,11 +75,13 @@ export class DiscordOutbound implements ChatOutbound {
   readonly #appId: string;
   readonly #marginMs: number;
   readonly #dmChannels = new Map<string, string>();
+  readonly #editEveryMs: number;
 
   constructor(opts: DiscordOutboundOptions) {
     this.#appId = opts.applicationId;
     this.#marginMs = opts.interactionMarginMs ?? 30_000;
     this.forms = opts.forms ?? new FormIds();
+    this.#editEveryMs = opts.editEveryMs ?? DISCORD_EDIT_EVERY_MS;
     this.rest = new REST({
       version: '10',
       api: opts.apiUrl ?? DISCORD_API_DEFAULT,
@@ -79,6 +91,11 @@ export class DiscordOutbound implements ChatOutbound {
 
   async reply(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }> {
     return this.#send(target, messageBodies(msg), false, { address: true });
+  }
+
+  /** An agent turn as it happens: one message, posted at once and edited at most once a second, then the answer. */
+  turn(target: ReplyTarget): TurnRenderer {
+    return new DiscordTurn(this, target, this.#editEveryMs);
   }
 
   /** The status message the answer later edits (an interaction follow-up, or a channel message). */
