@@ -120,7 +120,7 @@ export function addressedTo(bodies: DiscordMessageBody[], userId: string): Disco
 /** The line that pings the caller when their answer replaced an earlier message (an edit pings nobody). */
 export function answerReadyBody(userId: string, answerId: string): DiscordMessageBody {
   const [body] = addressedTo(
-    [{ content: 'your answer is in the message this replies to.', allowed_mentions: { parse: [] } }],
+    [{ content: 'your command has finished: see the message this replies to.', allowed_mentions: { parse: [] } }],
     userId,
   );
   return { ...body!, message_reference: { message_id: answerId, fail_if_not_exists: false } };
