@@ -52,6 +52,14 @@ const SYSTEM = [
   'Never ask for passwords, tokens or secrets.',
 ].join(' ');
 
+/** What memory keeps of a private answer, so that nobody else's turn is shown it. */
+const PRIVATE_MEMO = '(answered privately: the answer used a tool result that only the person who asked may see)';
+
+/** Whether this turn used a result that goes to the caller only (`--private-results`); set by its tool calls. */
+interface Privacy {
+  on: boolean;
+}
+
 /** OpenAI-style tool names: `server__tool`, restricted to [A-Za-z0-9_-]{1,64}. */
 const toolName = (t: Pick<CatalogTool, 'server' | 'tool'>) =>
   `${t.server}__${t.tool}`.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
@@ -72,7 +80,7 @@ export class Agent {
       await sink.emit({
         kind: 'done',
         reply: r
-          ? { kind: 'direct_resumed', server: r.server, tool: r.tool, outcome: r.outcome }
+          ? { kind: 'direct_resumed', server: r.server, tool: r.tool, outcome: r.outcome, private: r.private }
           : { kind: 'direct_help', tools: tools.map((t) => ({ server: t.server, tool: t.tool })) },
       });
       return;
@@ -130,7 +138,7 @@ export class Agent {
   }
 
   /** The caller's tools for the model; each call runs through the runner and shows as progress. */
-  #toolSet(turn: Turn, user: User, catalog: CatalogTool[], sink: TurnSink): ToolSet {
+  #toolSet(turn: Turn, user: User, catalog: CatalogTool[], sink: TurnSink, privacy: Privacy): ToolSet {
     const key = threadKey(turn.target);
     const tools: ToolSet = {};
     for (const t of catalog) {
@@ -148,6 +156,7 @@ export class Agent {
           };
           void sink.emit({ kind: 'tool_started', call });
           const out = await this.o.runTool(turn, t.server, t.tool, input);
+          if (out.kind === 'done' && out.private) privacy.on = true;
           if (out.kind === 'done') {
             const ok = out.outcome.kind === 'result' && !out.outcome.isError;
             void sink.emit({ kind: ok ? 'tool_finished' : 'tool_failed', call });
@@ -187,12 +196,13 @@ export class Agent {
     const system = [SYSTEM, audienceNote(caller, others), resumedNote].filter(Boolean).join('\n\n');
     const provider = createOpenAICompatible({ name: 'llm', baseURL: llm!.baseUrl, apiKey: llm!.apiKey });
     let reply: AgentReply;
+    const privacy: Privacy = { on: Boolean(turn.resumed?.private) };
     try {
       const res = streamText({
         model: provider.chatModel(llm!.model),
         system,
         messages,
-        tools: this.#toolSet(turn, user, catalog, sink),
+        tools: this.#toolSet(turn, user, catalog, sink, privacy),
         stopWhen: stepCountIs(this.o.maxSteps ?? 6),
         abortSignal: AbortSignal.timeout(this.o.turnTimeoutMs ?? 120_000),
         maxRetries: 2,
@@ -203,7 +213,8 @@ export class Agent {
         if (part.type === 'abort') throw new Error('the turn took too long');
         if (part.type === 'text-delta' && part.text) {
           text += part.text;
-          void sink.emit({ kind: 'answer_chunk', text: part.text });
+          // After a private result nothing more is streamed where others can read it.
+          if (!privacy.on) void sink.emit({ kind: 'answer_chunk', text: part.text });
         }
       }
       const answer = text.trim() || 'Done.';
@@ -211,9 +222,9 @@ export class Agent {
         role: 'assistant',
         userId: turn.userId,
         requestId: turn.requestId,
-        content: answer,
+        content: privacy.on ? PRIVATE_MEMO : answer,
       });
-      reply = { kind: 'answer', text: answer };
+      reply = { kind: 'answer', text: answer, private: privacy.on };
     } catch (err) {
       this.o.log.warn({ reqId: turn.requestId, err: (err as Error).message }, 'agent turn failed');
       reply = { kind: 'llm_failed' };

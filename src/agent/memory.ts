@@ -90,6 +90,22 @@ export class ThreadMemory {
     return rows.reverse().map(({ seq, row }) => stored(seq, row));
   }
 
+  /**
+   * What a thread's memory already holds of people's messages: their request ids (a message read
+   * from the platform is kept under `thread:<message id>`) and their texts, to tell what is new.
+   */
+  known(orgId: string, key: string): { requestIds: Set<string>; texts: Set<string> } {
+    const rows = this.db
+      .select({ requestId: threadMessages.requestId, content: threadMessages.content })
+      .from(threadMessages)
+      .where(and(eq(threadMessages.orgId, orgId), eq(threadMessages.threadKey, key), eq(threadMessages.role, 'user')))
+      .all();
+    return {
+      requestIds: new Set(rows.map((r) => r.requestId ?? '')),
+      texts: new Set(rows.map((r) => r.content)),
+    };
+  }
+
   /** The message a person's turn started with, or undefined when memory no longer holds it. */
   question(orgId: string, key: string, requestId: string, userId: string): Stored | undefined {
     const row = this.db

@@ -2,12 +2,12 @@ import type { TurnJob } from './turns.js';
 
 /** What the agent says to the person, as a value (`chat/` words it). */
 export type AgentReply =
-  /** The model's answer. */
-  | { kind: 'answer'; text: string }
+  /** The model's answer; `private`: it used a result that goes to the caller only (`--private-results`). */
+  | { kind: 'answer'; text: string; private?: boolean }
   /** No model configured: how to run tools directly, and which the person has. */
   | { kind: 'direct_help'; tools: { server: string; tool: string }[] }
   /** No model configured, and a call that waited has ended: its outcome as the model would be told it. */
-  | { kind: 'direct_resumed'; server: string; tool: string; outcome: string }
+  | { kind: 'direct_resumed'; server: string; tool: string; outcome: string; private?: boolean }
   /** The model did not answer. */
   | { kind: 'llm_failed' };
 

@@ -36,6 +36,8 @@ export const turnJobSchema = z.object({
       outcome: z.string(),
       callId: z.string().optional(),
       waitedFor: z.enum(['connect', 'approval']).optional(),
+      /** The call's result goes to the caller only (`--private-results`), and so does the answer using it. */
+      private: z.boolean().optional(),
     })
     .optional(),
 });
@@ -103,6 +105,7 @@ export class TurnQueue {
         outcome: approvalNote(e.approval) + this.d.describe(e, e.outcome),
         callId: e.callId,
         ...(e.waitedFor === 'approval' ? { waitedFor: 'approval' as const } : {}),
+        ...(e.private ? { private: true } : {}),
       },
     });
   }

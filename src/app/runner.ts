@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { OutboundNotifier, outcomeText, turnProgress, type OutboundRouter } from '../chat/index.js';
+import { OutboundNotifier, ThreadContext, outcomeText, turnProgress, type OutboundRouter } from '../chat/index.js';
 import { Agent, ThreadMemory, TurnQueue, accountsFor, type ToolCatalog, type TurnJob } from '../agent/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Db } from '../db/index.js';
@@ -59,15 +59,25 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
     },
     tuning,
   );
-  const agent = buildAgent(p, runner);
-  const processor = opts.runner?.turnProcessor ?? (async (turn: TurnJob) => agent.run(turn));
+  const memory = new ThreadMemory(p.db);
+  const agent = buildAgent(p, runner, memory);
+  // With a model, a turn in a thread first reads what others wrote there (quoted to the model as theirs).
+  const context = p.config.llm
+    ? new ThreadContext({ outbound: p.outbound, memory, identity: p.identity, log: p.log.child({ part: 'agent' }) })
+    : undefined;
+  const processor =
+    opts.runner?.turnProcessor ??
+    (async (turn: TurnJob) => {
+      await context?.read(turn);
+      await agent.run(turn);
+    });
   return { runner, turns, startTurns: () => turns.start(processor) };
 }
 
 /** The LLM tool loop (direct mode without LLM settings); its tools run through the runner, chat words what it says. */
-function buildAgent(p: RunnerParts, runner: Runner): Agent {
+function buildAgent(p: RunnerParts, runner: Runner, memory: ThreadMemory): Agent {
   return new Agent({
-    memory: new ThreadMemory(p.db),
+    memory,
     progress: turnProgress(p.outbound, p.log.child({ part: 'progress' })),
     accounts: (orgId, userId, server) =>
       accountsFor(p.policy, (o, u) => p.oauth.listConnections(o, u), orgId, userId, server),

@@ -5,6 +5,12 @@ export function runningPlaceholder(server: string, tool: string): OutMessage {
   return { text: `Running \`${server}.${tool}\`…` };
 }
 
+/** The one line the conversation gets when an answer went to the caller only (`--private-results`). */
+export function privateAnswerNote(what?: { server: string; tool: string }): OutMessage {
+  const of = what ? ` from \`${what.server}.${what.tool}\`` : '';
+  return { text: `The answer${of} used the asker's own account, so it was sent to them privately.` };
+}
+
 /** Why an answer arrived somewhere other than the conversation (one line above the answer). */
 export function lostReplyNote(reason: string): string {
   return `I could not post in the channel where you asked (${reason}), so here it is privately.`;

@@ -10,5 +10,6 @@ export { OutboundNotifier } from './notifier.js';
 export { outcomeText } from './outcomes.js';
 export { chatPolicy, serverTestText } from './policy.js';
 export { agentReplyText } from './agent-replies.js';
+export { ThreadContext, THREAD_READ_LIMIT } from './thread-context.js';
 export { turnProgress, replyMessage } from './progress.js';
 export { runsAsText, statusText, taskEntry } from './words/progress.js';

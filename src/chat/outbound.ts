@@ -1,4 +1,12 @@
-import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm, Suggestions, TurnRenderer } from './types.js';
+import type {
+  ChatOutbound,
+  OutMessage,
+  ReplyTarget,
+  SecretForm,
+  Suggestions,
+  ThreadMessage,
+  TurnRenderer,
+} from './types.js';
 
 /** Sends each message through the platform its target names. */
 export class OutboundRouter {
@@ -39,6 +47,11 @@ export class OutboundRouter {
   }
   update(target: ReplyTarget, messageId: string, msg: OutMessage) {
     return this.#for(target.platform).update(target, messageId, msg);
+  }
+  /** The thread's recent messages, where the platform can read them; else none. */
+  async threadMessages(target: ReplyTarget, limit: number): Promise<ThreadMessage[]> {
+    const o = this.#byPlatform.get(target.platform);
+    return o?.threadMessages ? o.threadMessages(target, limit) : [];
   }
   /** Offers an assistant thread its prompts, where the platform can. */
   async suggest(target: ReplyTarget, s: Suggestions): Promise<void> {

@@ -32,6 +32,7 @@ export function chatPolicy(policy: Policy, catalog: ToolCatalog): ChatPolicy {
     addServer: (o, i) => policy.addServer(o, i as Parameters<Policy['addServer']>[1]),
     listServers: (o) => policy.listServers(o),
     removeServer: (o, n) => policy.removeServer(o, n),
+    setServer: (o, n, set) => policy.setServer(o, n, set),
     testServer: async (o, n, u) => serverTestText(await catalog.testServer(o, n, u)),
     bind: (o, s, t, n, src, tpl) => policy.bind(o, s, t, n, src, tpl),
     rule: (o, e, s, i) => policy.rule(o, e, s, i),

@@ -1,6 +1,7 @@
 import type { AgentReply, ProgressPort, TurnProgress, TurnSink } from '../agent/index.js';
 import type { Logger } from '../log.js';
 import { agentReplyText } from './agent-replies.js';
+import { privateAnswerNote } from './delivery.js';
 import type { OutboundRouter } from './outbound.js';
 import type { OutMessage, ReplyTarget, TurnRenderer } from './types.js';
 import { statusText, taskEntry } from './words/progress.js';
@@ -48,8 +49,12 @@ class TurnView implements TurnSink {
     const r = this.#renderer;
     if (p.kind === 'done') {
       const msg = replyMessage(p.reply, this.turnId);
-      if (r) await r.finish(msg);
-      else await this.outbound.reply(this.target, msg);
+      const isPrivate = (p.reply.kind === 'answer' || p.reply.kind === 'direct_resumed') && p.reply.private;
+      // A private answer goes to the caller alone; the conversation is told so in one line.
+      if (isPrivate) await this.outbound.replyPrivately(this.target, msg);
+      const shown = isPrivate ? privateAnswerNote() : msg;
+      if (r) await r.finish(shown);
+      else await this.outbound.reply(this.target, shown);
       return;
     }
     if (!r) return;

@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { Secret } from '../crypto/index.js';
 import type { Identity, LinkCodes, OrgJoins, User } from '../identity/index.js';
 import type { ConnectionResult, ProviderResult } from '../oauth/index.js';
-import type { PolicyResult } from '../policy/index.js';
+import type { PolicyResult, ServerListing } from '../policy/index.js';
 import type { CatalogTool } from '../agent/catalog.js';
 import type { TurnRequest } from '../agent/index.js';
 import type { ApprovalAnswer, ApprovalReply, EnqueueResult, ToolCallRequest } from '../runner/index.js';
@@ -62,8 +62,9 @@ export interface ChatPolicy {
       timeoutMs?: number;
     },
   ): Promise<PolicyResult>;
-  listServers(orgId: string): Promise<{ name: string; transport: string; target: string; bindings: string[] }[]>;
+  listServers(orgId: string): Promise<ServerListing[]>;
   removeServer(orgId: string, name: string): Promise<PolicyResult>;
+  setServer(orgId: string, name: string, set: { privateResults: boolean }): Promise<PolicyResult>;
   testServer(orgId: string, name: string, user: User): Promise<ServerTest>;
   bind(
     orgId: string,

@@ -95,6 +95,19 @@ export type Inbound =
       eventId?: string;
     };
 
+/** One message of a thread as the platform reports it (for thread context: never a command or an instruction). */
+export interface ThreadMessage {
+  /** The platform's message id (Slack `ts`, Discord snowflake). */
+  id: string;
+  /** The platform user id of its author. */
+  userId: string;
+  /** The author's display name, as the platform shows it. */
+  author: string;
+  text: string;
+  /** Written by a bot (ours or another). */
+  bot: boolean;
+}
+
 /** Sends to a platform. Must work from any process through REST / Web API only. */
 export interface ChatOutbound {
   /** A message in the conversation (the thread, if any). Returns the new message id if the platform has one. */
@@ -112,6 +125,11 @@ export interface ChatOutbound {
   placeholder?(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }>;
   /** Replaces an earlier message (e.g. "waiting for your GitHub connection…" → the result). */
   update(target: ReplyTarget, messageId: string, msg: OutMessage): Promise<void>;
+  /**
+   * The most recent messages (at most `limit`) of the thread `target.threadId`, oldest first.
+   * Absent: the platform has no threads to read.
+   */
+  threadMessages?(target: ReplyTarget, limit: number): Promise<ThreadMessage[]>;
   /** Offers prompts to start an assistant thread from, and titles it (`title` unset: left as it is). Absent: none offered. */
   suggest?(target: ReplyTarget, s: Suggestions): Promise<void>;
   /** Shows an agent turn as it happens. Absent: only the answer is posted, with `reply`. */

@@ -3,7 +3,7 @@ import { newId } from '../db/index.js';
 import { credentialBindings, mcpServers } from '../db/schema/index.js';
 import type { PolicyParts } from './parts.js';
 import { changed, invalid, refused, type PolicyResult } from './results.js';
-import { DEFAULT_TIMEOUT_MS, serverInputSchema, type ServerInput } from './servers.js';
+import { DEFAULT_TIMEOUT_MS, serverInputSchema, type ServerInput, type ServerListing } from './servers.js';
 import { envNameSchema, headerNameSchema, parseSource, templateSchema } from './sources.js';
 
 /** Adds a server. stdio only from operator config or with ONBEHALF_ALLOW_STDIO=true. */
@@ -41,7 +41,7 @@ export async function addServer(
 }
 
 /** Every server of an org with its target and bindings, for the admin's list. */
-export function listServers(p: PolicyParts, orgId: string) {
+export function listServers(p: PolicyParts, orgId: string): ServerListing[] {
   return p.db
     .select()
     .from(mcpServers)
@@ -51,10 +51,19 @@ export function listServers(p: PolicyParts, orgId: string) {
       name: s.name,
       transport: s.transport,
       target: s.transport === 'http' ? s.url! : [s.command!, ...s.args].join(' '),
+      privateResults: s.privateResults,
       bindings: p
         .bindings(s.id)
         .map((b) => `${b.target} ${b.name}=${b.source.startsWith('static:') ? 'static' : b.source}`),
     }));
+}
+
+/** Changes a server's settings: whether results obtained with the caller's own grant go to the caller only. */
+export function setServer(p: PolicyParts, orgId: string, name: string, set: { privateResults: boolean }): PolicyResult {
+  const s = p.server(orgId, name);
+  if (!s) return refused({ kind: 'unknown_server', name });
+  p.db.update(mcpServers).set({ privateResults: set.privateResults }).where(eq(mcpServers.id, s.id)).run();
+  return changed({ kind: 'server_updated', name, privateResults: set.privateResults });
 }
 
 /** Removes a server with its bindings and rules. */

@@ -20,7 +20,7 @@ export {
   type BindingSource,
   type ContextPlaceholder,
 } from './sources.js';
-export { DEFAULT_TIMEOUT_MS, type McpServerRow, type ServerInput } from './servers.js';
+export { DEFAULT_TIMEOUT_MS, type McpServerRow, type ServerInput, type ServerListing } from './servers.js';
 export {
   resolveCredentials,
   type Caller,

@@ -7,7 +7,7 @@ import { ApprovalRules } from './approvals.js';
 import { SecretStore, type SecretScope } from './secrets.js';
 import { Teams } from './teams.js';
 import type { AccessRule } from './rules.js';
-import type { McpServerRow, ServerInput } from './servers.js';
+import type { McpServerRow, ServerInput, ServerListing } from './servers.js';
 import type { BindingRow, PolicyParts } from './parts.js';
 import type { PolicyResult } from './results.js';
 import * as servers from './admin-servers.js';
@@ -94,8 +94,13 @@ export class Policy implements PolicyParts {
     return this.db.select().from(mcpServers).where(eq(mcpServers.orgId, orgId)).all();
   }
 
-  async listServers(orgId: string): Promise<{ name: string; transport: string; target: string; bindings: string[] }[]> {
+  async listServers(orgId: string): Promise<ServerListing[]> {
     return servers.listServers(this, orgId);
+  }
+
+  /** Changes a server's settings (`admin server set`). */
+  async setServer(orgId: string, name: string, set: { privateResults: boolean }): Promise<PolicyResult> {
+    return servers.setServer(this, orgId, name, set);
   }
 
   async removeServer(orgId: string, name: string): Promise<PolicyResult> {

@@ -7,6 +7,8 @@ import type { SecretScope } from './secrets.js';
 export type PolicyChange =
   | { kind: 'server_added'; name: string; transport: 'http' | 'stdio' }
   | { kind: 'server_removed'; name: string }
+  /** `privateResults`: results obtained with the caller's own grant go to the caller only. */
+  | { kind: 'server_updated'; name: string; privateResults: boolean }
   /** `source`: null for a static value (never shown back). */
   | { kind: 'bound'; server: string; target: 'env' | 'header'; name: string; source: string | null; template?: string }
   | { kind: 'rule_added'; rule: string; inject: Record<string, string> }

@@ -4,6 +4,15 @@ import { serverNameSchema } from '../names.js';
 
 export type McpServerRow = typeof mcpServers.$inferSelect;
 
+/** One server as the admin's list shows it (bindings as `target NAME=source`, static values hidden). */
+export interface ServerListing {
+  name: string;
+  transport: string;
+  target: string;
+  privateResults: boolean;
+  bindings: string[];
+}
+
 /** Default per-call deadline when a server does not set its own. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 

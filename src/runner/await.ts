@@ -3,7 +3,8 @@ import type { EnqueueResult, ToolCallRequest } from './enqueue.js';
 import type { RunResult, ToolOutcome } from './outcome.js';
 import type { Problem } from '../db/schema/shapes.js';
 
-const done = (outcome: ToolOutcome): RunResult => ({ kind: 'done', outcome });
+const done = (outcome: ToolOutcome, isPrivate?: boolean): RunResult =>
+  isPrivate ? { kind: 'done', outcome, private: true } : { kind: 'done', outcome };
 const failed = (why: Problem): RunResult => done({ kind: 'failed', why });
 
 /**
@@ -33,7 +34,7 @@ export async function runAndWait(
       return { kind: 'parked', callId, providerSlug: calls.outcome(row).parked?.providerSlug ?? '' };
     if (row.status === 'awaiting_approval') return { kind: 'held', callId };
     const final = calls.finalOutcome(row);
-    if (final) return done(final);
+    if (final) return done(final, calls.outcome(row).private);
     if (Date.now() > deadline) return failed({ code: 'too_slow' });
     await calls.settled(callId, Math.min(wait, deadline - Date.now() + 1));
   }

@@ -6,7 +6,8 @@ import type { ToolOutcome } from '../db/schema/shapes.js';
 
 /** What `runToolCall` resolves with: the outcome, parked until the caller connects, or held until they approve. */
 export type RunResult =
-  | { kind: 'done'; outcome: ToolOutcome }
+  /** `private`: obtained with the caller's own grant from a server that keeps such results to the caller. */
+  | { kind: 'done'; outcome: ToolOutcome; private?: boolean }
   | { kind: 'parked'; callId: string; providerSlug: string }
   | { kind: 'held'; callId: string };
 
@@ -19,6 +20,8 @@ export interface CallInfo {
   tool: string;
   target: ReplyTarget;
   requestId: string;
+  /** The outcome goes to the caller only (the server has private results and the call used the caller's own grant). */
+  private?: boolean;
 }
 
 /** Why the caller must connect, and where. */
@@ -69,6 +72,8 @@ export interface TurnCallEnded {
   approval?: string | undefined;
   /** What the call waited for before it ran or ended. */
   waitedFor: 'connect' | 'approval';
+  /** The outcome is the caller's only (see `CallInfo.private`). */
+  private?: boolean;
 }
 
 /** Trims a result to `limit` characters for chat, counting how much was cut (`chat/` says so). */

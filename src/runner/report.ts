@@ -34,6 +34,7 @@ export class Reporter {
     const stored: StoredOutcome = {
       final: e.outcome,
       notified: false,
+      ...(a.server?.privateResults && a.creds?.grants.length ? { private: true } : {}),
       ...(prior.resumed ? { resumed: true } : {}),
       ...(prior.approval ? { approval: prior.approval } : {}),
     };
@@ -53,8 +54,9 @@ export class Reporter {
   }
 
   /** Tells whoever waits for the outcome: the agent's turn (if the call had waited) or the conversation. */
-  async notify(row: CallRow, info: CallInfo, outcome: ToolOutcome): Promise<void> {
+  async notify(row: CallRow, call: CallInfo, outcome: ToolOutcome): Promise<void> {
     const stored = this.calls.outcome(row);
+    const info = stored.private ? { ...call, private: true } : call;
     if (row.turnId) {
       // The agent that made this call gets the outcome from `runToolCall`; a resumed one continues its turn.
       if (stored.resumed) await this.#resumeTurn(row, info, outcome, stored);
@@ -95,6 +97,7 @@ export class Reporter {
       outcome,
       approval: stored.approval?.decision,
       waitedFor: stored.approval?.askedAt ? 'approval' : 'connect',
+      ...(info.private ? { private: true } : {}),
     });
   }
 

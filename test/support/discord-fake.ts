@@ -43,7 +43,8 @@ export const snowflake = (): string => String((BigInt(Date.now() - DISCORD_EPOCH
  * A loopback Discord: one HTTP server serving REST under `/api/v10` and a gateway WebSocket on the
  * same port (HELLO, IDENTIFY→READY+GUILD_CREATE, heartbeat ACK, RESUME with replay). It dispatches
  * INTERACTION_CREATE / MESSAGE_CREATE on demand, answers interaction callbacks 204 with no body,
- * records every REST call (body and Authorization header) in `calls`, can answer 429s on demand,
+ * records every REST call (body and Authorization header) in `calls`, serves each channel's message
+ * history (people's messages, dispatched or `seedMessages`, and the bot's posts), can answer 429s on demand,
  * and can drop the gateway connection. Start with `FakeDiscord.start()`, stop with `stop()`.
  */
 export class FakeDiscord {
@@ -57,6 +58,8 @@ export class FakeDiscord {
   #session: Session | undefined;
   #rateLimits: { match: (c: RecordedCall) => boolean; times: number; retryAfterSec: number }[] = [];
   #dmChannels = new Map<string, string>();
+  /** Each channel's messages (people's, dispatched or seeded, and the bot's posts), oldest first. */
+  #history = new Map<string, ReturnType<typeof messagePayload>[]>();
   #waiters: (() => void)[] = [];
   #expiredTokens = new Set<string>();
   #oauthCodes = new Map<string, { redirectUri: string; user: { id: string; username: string } }>();
@@ -201,7 +204,23 @@ export class FakeDiscord {
       ? { member: { roles: [], joined_at: new Date(0).toISOString(), deaf: false, mute: false, flags: 0 } }
       : {};
     this.dispatch('MESSAGE_CREATE', { ...msg, ...member, ...(where.guildId ? {} : { channel_type: 1 }) });
+    this.#remember(msg);
     return { id };
+  }
+
+  /** Messages people wrote earlier in `channelId` (no gateway event): what a read of its history returns. */
+  seedMessages(channelId: string, msgs: { author: FakeUser; content: string }[]): string[] {
+    return msgs.map((m) => {
+      const id = snowflake();
+      this.#remember(messagePayload({ id, channelId, author: m.author, content: m.content }));
+      return id;
+    });
+  }
+
+  #remember(msg: ReturnType<typeof messagePayload>): void {
+    const list = this.#history.get(msg.channel_id) ?? [];
+    list.push(msg);
+    this.#history.set(msg.channel_id, list);
   }
 
   /** The DM channel id the fake hands out for a user (created on first request). */
@@ -497,7 +516,18 @@ export class FakeDiscord {
           extra: { components: body['components'] ?? [] },
         }),
       );
-    if ((m = p.match(/^\/channels\/(\d+)\/messages$/)) && call.method === 'POST') return reply(m[1]!);
+    if ((m = p.match(/^\/channels\/(\d+)\/messages$/)) && call.method === 'POST') {
+      const id = snowflake();
+      this.#remember(
+        messagePayload({ id, channelId: m[1]!, author: this.bot, content: String(body['content'] ?? '') }),
+      );
+      return reply(m[1]!, id);
+    }
+    if ((m = p.match(/^\/channels\/(\d+)\/messages$/)) && call.method === 'GET') {
+      // Newest first, at most `limit` (default 50), as Discord answers.
+      const limit = Number(new URLSearchParams(call.query).get('limit') ?? 50);
+      return json(200, [...(this.#history.get(m[1]!) ?? [])].reverse().slice(0, limit));
+    }
     if ((m = p.match(/^\/channels\/(\d+)\/messages\/(\d+)$/)) && call.method === 'PATCH') return reply(m[1]!, m[2]!);
     if ((m = p.match(/^\/webhooks\/\d+\/([^/]+)/)) && this.#expiredTokens.has(m[1]!))
       return json(401, { message: 'Invalid Webhook Token', code: 50027 });

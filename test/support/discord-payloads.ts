@@ -51,6 +51,8 @@ export function messagePayload(m: {
   };
 }
 
+const isThread = (c: FakeGuild['channels'][number]) => c.type === 11 || c.type === 12;
+
 /** A GUILD_CREATE payload for a guild. */
 export function guildPayload(g: FakeGuild) {
   return {
@@ -95,15 +97,33 @@ export function guildPayload(g: FakeGuild) {
         flags: 0,
       },
     ],
-    channels: g.channels.map((c, i) => ({
+    channels: g.channels
+      .filter((c) => !isThread(c))
+      .map((c, i) => ({
+        id: c.id,
+        name: c.name,
+        type: c.type ?? 0,
+        position: i,
+        permission_overwrites: [],
+        ...(c.parentId ? { parent_id: c.parentId } : {}),
+      })),
+    // Public (11) and private (12) threads arrive as the guild's active threads.
+    threads: g.channels.filter(isThread).map((c) => ({
       id: c.id,
+      guild_id: g.id,
+      parent_id: c.parentId ?? null,
+      owner_id: '1',
       name: c.name,
-      type: c.type ?? 0,
-      position: i,
-      permission_overwrites: [],
-      ...(c.parentId ? { parent_id: c.parentId } : {}),
+      type: c.type,
+      message_count: 0,
+      member_count: 1,
+      thread_metadata: {
+        archived: false,
+        auto_archive_duration: 1440,
+        archive_timestamp: new Date(0).toISOString(),
+        locked: false,
+      },
     })),
-    threads: [],
     members: [],
     presences: [],
     voice_states: [],

@@ -26,6 +26,7 @@ export const saidConnection = (r: ConnectionResult) =>
 const ADMIN_CHANGES = [
   'addServer',
   'removeServer',
+  'setServer',
   'bind',
   'rule',
   'approve',

@@ -69,6 +69,11 @@ export interface SlackApi {
   /** Every route (Web API and response URLs) fails: HTTP 200 `fatal_error` for methods, 500 for response URLs. */
   failAll(on?: boolean): void;
   /**
+   * Messages people wrote in a thread (`threadTs`: its parent's ts, which may be one of them), as
+   * `conversations.replies` serves them beside the bot's own posts. Returns each message's ts.
+   */
+  seedThread(channel: string, threadTs: string, msgs: { user: string; text: string; ts?: string }[]): string[];
+  /**
    * The messages visible in a channel (posted or streamed, as last edited or appended to), in order.
    * Ephemerals are not listed. `streaming`: a stream not stopped yet.
    */
@@ -122,7 +127,7 @@ const readAll = (req: IncomingMessage): Promise<string> =>
  * A loopback fake of the Slack Web API (`POST <base>/<method>`, form or JSON, Bearer token).
  * Records every call (method, body, token) so tests can assert on them and scan them for leaked
  * secrets; answers auth.test, chat.postMessage/postEphemeral/update, views.open, users.info,
- * conversations.open/info, oauth.v2.access, apps.connections.open (with a Socket Mode WebSocket at
+ * conversations.open/info/replies (`seedThread`), oauth.v2.access, apps.connections.open (with a Socket Mode WebSocket at
  * `/socket`: `socketSend`), chat.startStream/appendStream/stopStream (recipient required outside
  * DMs), assistant.threads.setStatus/setSuggestedPrompts/setTitle; refuses any method on demand (`refuse`); answers 429 with Retry-After on demand (`rateLimit`). Keeps each
  * channel's visible messages (`visible`), refuses channels on demand (`channelError`), serves
@@ -146,6 +151,13 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
       .filter((c) => c.type === 'markdown_text')
       .map((c) => c.text ?? '')
       .join('');
+  const seeded = new Map<string, { ts: string; text: string; thread_ts: string; user: string }[]>();
+  /** `conversations.replies`: the parent and its replies, oldest first, people's and the bot's, up to `limit`. */
+  const replies = (channel: string, ts: string, limit: number) => {
+    const bot = (messages.get(channel) ?? []).map((m) => ({ ...m, bot_id: 'B_FAKE', user: 'UBOT' }));
+    const all = [...(seeded.get(channel) ?? []), ...bot].filter((m) => m.ts === ts || m.thread_ts === ts);
+    return all.sort((a, b) => Number(a.ts) - Number(b.ts)).slice(0, limit);
+  };
   const responses = new Map<string, Record<string, unknown>[]>();
   const holds: {
     where: (c: SlackApiCall) => boolean;
@@ -270,6 +282,12 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         return { ok: true, url: `ws://127.0.0.1:${port}/socket` };
       case 'conversations.open':
         return { ok: true, channel: { id: `D${String(body['users'] ?? '').split(',')[0]}` } };
+      case 'conversations.replies':
+        return {
+          ok: true,
+          messages: replies(channel, String(body['ts'] ?? ''), Number(body['limit'] ?? 1000)),
+          has_more: false,
+        };
       case 'conversations.info':
         return { ok: true, channel: { id: channel, is_im: channel.startsWith('D') } };
       default:
@@ -492,6 +510,15 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
     channelError: (channel, error) => void channelErrors.set(channel, error),
     failAll: (on = true) => void (failing = on),
     visible: (channel) => (messages.get(channel) ?? []).map((m) => ({ ...m })),
+    seedThread: (channel, threadTs, msgs) => {
+      const list = seeded.get(channel) ?? [];
+      seeded.set(channel, list);
+      return msgs.map((m) => {
+        const ts = m.ts ?? `${seq++}.000050`;
+        list.push({ ts, text: m.text, thread_ts: threadTs, user: m.user });
+        return ts;
+      });
+    },
     responseUrl: (id) => `http://127.0.0.1:${port}/hooks/${encodeURIComponent(id)}`,
     responses: (id) => responses.get(id) ?? [],
     hold: (where) => new Promise((resolve) => void holds.push({ where, resolve })),

@@ -18,6 +18,10 @@ export function policyChangeText(c: PolicyChange): string {
       return `Added ${c.transport} server ${c.name}. Bind its credentials with /onbehalf admin bind ${c.name} …`;
     case 'server_removed':
       return `Removed server ${c.name} with its bindings and rules.`;
+    case 'server_updated':
+      return c.privateResults
+        ? `${c.name}: a result obtained with someone's own account now goes to them only; the conversation gets a one-line note.`
+        : `${c.name}: results now go to the conversation where they were asked for.`;
     case 'bound':
       return (
         `${c.server}: ${c.target} ${c.name} now comes from ${c.source ?? 'a static value'}` +

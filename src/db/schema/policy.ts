@@ -55,6 +55,8 @@ export const mcpServers = sqliteTable(
       .notNull()
       .default(sql`'[]'`),
     timeoutMs: integer('timeout_ms').notNull().default(30000),
+    /** A result obtained with the caller's own grant goes to the caller only (`admin server set … --private-results`). */
+    privateResults: integer('private_results', { mode: 'boolean' }).notNull().default(false),
     /** `operator` (config) or `admin` (chat). */
     source: text('source', { enum: ['operator', 'admin'] })
       .notNull()

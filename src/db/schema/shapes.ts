@@ -162,6 +162,8 @@ export const storedOutcomeSchema = z.object({
   resumed: z.boolean().optional(),
   /** Whether and how the call was approved; copied into the call's audit event. */
   approval: approvalRecordSchema.optional(),
+  /** The result came from the server with the caller's own grant and the server keeps such results private. */
+  private: z.boolean().optional(),
   /** Delivering the final outcome failed after retries (the caller may not have seen it). */
   notifyFailed: z.object({ at: z.number(), error: z.string() }).optional(),
 });

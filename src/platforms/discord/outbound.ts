@@ -2,9 +2,24 @@ import { REST, DiscordAPIError, HTTPError } from '@discordjs/rest';
 import { Routes } from 'discord.js';
 import type { Secret } from '../../crypto/index.js';
 import { CodedError } from '../../errors.js';
-import type { ChatOutbound, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
+import type {
+  ChatOutbound,
+  OutMessage,
+  ReplyTarget,
+  SecretForm,
+  ThreadMessage,
+  TurnRenderer,
+} from '../../chat/types.js';
 import { FormIds } from './forms.js';
-import { FORM_BUTTON_PREFIX, formButtonRow, messageBodies, type DiscordMessageBody } from './render.js';
+import { DISCORD_EDIT_EVERY_MS, DiscordTurn } from './turn.js';
+import {
+  FORM_BUTTON_PREFIX,
+  addressedTo,
+  answerReadyBody,
+  formButtonRow,
+  messageBodies,
+  type DiscordMessageBody,
+} from './render.js';
 
 /** Discord's default REST base. */
 export const DISCORD_API_DEFAULT = 'https://discord.com/api';
@@ -29,6 +44,10 @@ export class DiscordSendError extends CodedError {
 const tokenRejected = (err: unknown): boolean =>
   err instanceof DiscordSendError && (err.status === 401 || err.status === 404);
 
+/** The reply answers an interaction (a command or a click) that can no longer carry it. */
+const lateForInteraction = (target: ReplyTarget): boolean =>
+  target.platform === 'discord' && Boolean(target.interaction?.token);
+
 /** Options of the Discord sender. */
 export interface DiscordOutboundOptions {
   token: Secret;
@@ -41,6 +60,8 @@ export interface DiscordOutboundOptions {
   timeoutMs?: number;
   /** Shared with the gateway of the same process so its buttons open the same modals. Default: a new table. */
   forms?: FormIds;
+  /** Least time between two edits of an agent turn's message. Default 1000 ms. */
+  editEveryMs?: number;
 }
 
 /**
@@ -54,11 +75,13 @@ export class DiscordOutbound implements ChatOutbound {
   readonly #appId: string;
   readonly #marginMs: number;
   readonly #dmChannels = new Map<string, string>();
+  readonly #editEveryMs: number;
 
   constructor(opts: DiscordOutboundOptions) {
     this.#appId = opts.applicationId;
     this.#marginMs = opts.interactionMarginMs ?? 30_000;
     this.forms = opts.forms ?? new FormIds();
+    this.#editEveryMs = opts.editEveryMs ?? DISCORD_EDIT_EVERY_MS;
     this.rest = new REST({
       version: '10',
       api: opts.apiUrl ?? DISCORD_API_DEFAULT,
@@ -67,7 +90,12 @@ export class DiscordOutbound implements ChatOutbound {
   }
 
   async reply(target: ReplyTarget, msg: OutMessage): Promise<{ messageId?: string }> {
-    return this.#send(target, messageBodies(msg), false);
+    return this.#send(target, messageBodies(msg), false, { address: true });
+  }
+
+  /** An agent turn as it happens: one message, posted at once and edited at most once a second, then the answer. */
+  turn(target: ReplyTarget): TurnRenderer {
+    return new DiscordTurn(this, target, this.#editEveryMs);
   }
 
   /** The status message the answer later edits (an interaction follow-up, or a channel message). */
@@ -96,24 +124,60 @@ export class DiscordOutbound implements ChatOutbound {
   }
 
   async update(target: ReplyTarget, messageId: string, msg: OutMessage): Promise<void> {
-    const [first, ...rest] = messageBodies(msg);
     const i = this.#interaction(target);
+    const late = !i && lateForInteraction(target);
+    const bodies = messageBodies(msg);
+    const [first, ...rest] = late ? addressedTo(bodies, target.userId) : bodies;
     const route = i
       ? Routes.webhookMessage(this.#appId, i.token, messageId)
       : Routes.channelMessage(target.threadId ?? target.channelId, messageId);
+    let edited = false;
     try {
       await this.#call('patch', route, { ...first!, flags: undefined }, !i, 'edit a message');
+      edited = true;
     } catch (err) {
       // An expired token or a deleted message: say it anew rather than lose the result.
       if (!(err instanceof DiscordSendError) || err.status === undefined || err.status >= 500 || err.status === 429)
         throw err;
-      await this.#send(
-        { ...target, interaction: i && tokenRejected(err) ? undefined : target.interaction },
-        [first!],
-        false,
-      );
+      // A rejected token stays known (expired now), so the new message is addressed as a late one.
+      const interaction = i && tokenRejected(err) ? { ...target.interaction, expiresAt: 0 } : target.interaction;
+      await this.#send({ ...target, interaction }, [first!], false, { address: !late });
     }
     if (rest.length) await this.#send(target, rest, false);
+    // An edit notifies nobody: past the interaction window, a reply to the answer pings its caller.
+    if (late && edited) {
+      const channel = target.threadId ?? target.channelId;
+      await this.#post(Routes.channelMessages(channel), answerReadyBody(target.userId, messageId), 'post a message');
+    }
+  }
+
+  /**
+   * A thread's most recent messages, oldest first (needs Read Message History; without the Message
+   * Content intent Discord leaves the text of messages that do not mention the bot empty).
+   */
+  async threadMessages(target: ReplyTarget, limit: number): Promise<ThreadMessage[]> {
+    if (!target.threadId) return [];
+    const query = new URLSearchParams({ limit: String(Math.min(limit, 100)) });
+    const got = await this.#call(
+      'get',
+      Routes.channelMessages(target.threadId),
+      undefined,
+      true,
+      'read a thread',
+      query,
+    );
+    const list = (Array.isArray(got) ? got : []) as {
+      id: string;
+      content?: string;
+      author?: { id: string; username?: string; global_name?: string | null; bot?: boolean };
+    }[];
+    return list.reverse().map((m) => ({
+      id: m.id,
+      userId: m.author?.id ?? '',
+      author: m.author?.global_name || m.author?.username || 'someone',
+      text: m.content ?? '',
+      bot: Boolean(m.author?.bot),
+    }));
   }
 
   #interaction(target: ReplyTarget): { token: string } | undefined {
@@ -129,57 +193,61 @@ export class DiscordOutbound implements ChatOutbound {
   /**
    * Through the interaction webhook while its token is valid (and Discord still accepts it);
    * after that in the channel or thread, or, for private messages, in a DM: Discord has no
-   * ephemeral messages outside an interaction.
+   * ephemeral messages outside an interaction. `address`: a reply that answers a command, which a
+   * plain channel message addresses to its caller once the interaction can no longer say whose it is.
    */
-  async #send(target: ReplyTarget, bodies: DiscordMessageBody[], isPrivate: boolean): Promise<{ messageId?: string }> {
+  async #send(
+    target: ReplyTarget,
+    bodies: DiscordMessageBody[],
+    isPrivate: boolean,
+    opts: { address?: boolean } = {},
+  ): Promise<{ messageId?: string }> {
     let i = this.#interaction(target);
+    const addressed = (b: DiscordMessageBody[]) =>
+      opts.address && !isPrivate && !target.isDirect && lateForInteraction(target) ? addressedTo(b, target.userId) : b;
+    let queue = i ? bodies : addressed(bodies);
     let first: string | undefined;
-    for (const [n, body] of bodies.entries()) {
+    for (let n = 0; n < queue.length; n++) {
       let id: string | undefined;
       if (i) {
-        try {
-          id = (
-            await this.#call(
-              'post',
-              Routes.webhook(this.#appId, i.token),
-              body,
-              false,
-              'post a follow-up',
-              new URLSearchParams({ wait: 'true' }),
-            )
-          )?.id;
-        } catch (err) {
-          if (!tokenRejected(err)) throw err;
+        const sent = await this.#followUp(i.token, queue[n]!);
+        if (sent === 'rejected') {
           i = undefined;
-        }
+          if (n === 0) queue = addressed(queue);
+        } else id = sent.id;
       }
-      if (!i) {
-        const plain = { ...body, flags: undefined };
-        if (isPrivate && !target.isDirect) {
-          id = (
-            await this.#post(
-              Routes.channelMessages(await this.#dmChannel(target.userId)),
-              plain,
-              'send a direct message',
-            )
-          )?.id;
-        } else {
-          const reference =
-            n === 0 && target.messageId && !target.isDirect && !isPrivate
-              ? { message_reference: { message_id: target.messageId, fail_if_not_exists: false as const } }
-              : {};
-          id = (
-            await this.#post(
-              Routes.channelMessages(target.threadId ?? target.channelId),
-              { ...plain, ...reference },
-              'post a message',
-            )
-          )?.id;
-        }
-      }
+      if (!i) id = await this.#plain(target, queue[n]!, n === 0, isPrivate);
       first ??= id;
     }
     return { messageId: first };
+  }
+
+  /** A follow-up through the interaction webhook; `rejected` when Discord no longer accepts its token. */
+  async #followUp(token: string, body: DiscordMessageBody): Promise<{ id?: string } | 'rejected'> {
+    try {
+      const query = new URLSearchParams({ wait: 'true' });
+      return (
+        (await this.#call('post', Routes.webhook(this.#appId, token), body, false, 'post a follow-up', query)) ?? {}
+      );
+    } catch (err) {
+      if (!tokenRejected(err)) throw err;
+      return 'rejected';
+    }
+  }
+
+  /** A plain message: in a DM when private, else in the thread or channel (the first piece replying to the question). */
+  async #plain(target: ReplyTarget, body: DiscordMessageBody, lead: boolean, isPrivate: boolean) {
+    const plain = { ...body, flags: undefined };
+    if (isPrivate && !target.isDirect) {
+      const dm = await this.#dmChannel(target.userId);
+      return (await this.#post(Routes.channelMessages(dm), plain, 'send a direct message'))?.id;
+    }
+    const reference =
+      lead && target.messageId && !target.isDirect && !isPrivate
+        ? { message_reference: { message_id: target.messageId, fail_if_not_exists: false as const } }
+        : {};
+    const channel = target.threadId ?? target.channelId;
+    return (await this.#post(Routes.channelMessages(channel), { ...plain, ...reference }, 'post a message'))?.id;
   }
 
   async #dmChannel(userId: string): Promise<string> {
@@ -197,7 +265,7 @@ export class DiscordOutbound implements ChatOutbound {
   }
 
   async #call(
-    method: 'post' | 'patch',
+    method: 'get' | 'post' | 'patch',
     route: `/${string}`,
     body: unknown,
     auth: boolean,

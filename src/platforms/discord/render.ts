@@ -2,6 +2,7 @@ import type { OutMessage, SecretForm } from '../../chat/types.js';
 
 /** Discord's limit on a message's `content`. */
 export const DISCORD_MESSAGE_LIMIT = 2000;
+
 /** Custom id prefix of a button that opens a secret form (`obf:<formId>`). */
 export const FORM_BUTTON_PREFIX = 'obf:';
 /** Custom id prefix of a button that runs a command line as the clicker (`obc:<line>`). */
@@ -14,8 +15,11 @@ export interface DiscordMessageBody {
   content: string;
   components?: unknown[];
   flags?: number;
-  /** Tool output must not ping anyone: no @everyone, roles or users are resolved. */
-  allowed_mentions: { parse: never[] };
+  /**
+   * Tool output must not ping anyone: no @everyone, roles or users are resolved. `users`: the one
+   * caller a late reply is addressed to (see `addressedTo`).
+   */
+  allowed_mentions: { parse: never[]; users?: string[] };
   message_reference?: { message_id: string; fail_if_not_exists: false };
 }
 
@@ -96,4 +100,28 @@ export function modalBody(
       ],
     })),
   };
+}
+
+/**
+ * A reply addressed to its caller: their mention leads the first piece (split again should the
+ * mention push it past 2,000 characters), and `allowed_mentions` lets that one user be pinged
+ * (nobody else, whatever the text holds). Used where the interaction that showed whose command
+ * it answers has expired and the reply is a plain channel message.
+ */
+export function addressedTo(bodies: DiscordMessageBody[], userId: string): DiscordMessageBody[] {
+  const [first, ...rest] = bodies;
+  if (!first) return bodies;
+  const allowed_mentions = { parse: [] as never[], users: [userId] };
+  const parts = splitText(`<@${userId}> ${first.content}`);
+  const lead = parts.slice(0, -1).map((content) => ({ content, allowed_mentions }));
+  return [...lead, { ...first, content: parts[parts.length - 1]!, allowed_mentions }, ...rest];
+}
+
+/** The line that pings the caller when their answer replaced an earlier message (an edit pings nobody). */
+export function answerReadyBody(userId: string, answerId: string): DiscordMessageBody {
+  const [body] = addressedTo(
+    [{ content: 'your command has finished: see the message this replies to.', allowed_mentions: { parse: [] } }],
+    userId,
+  );
+  return { ...body!, message_reference: { message_id: answerId, fail_if_not_exists: false } };
 }

@@ -12,8 +12,11 @@ import type { InstalledWorkspaces } from './workspaces.js';
 export const SLACK_BOT_SCOPES = [
   'app_mentions:read',
   'assistant:write',
+  // Reading a thread the bot is mentioned in (conversations.replies), for context.
+  'channels:history',
   'chat:write',
   'commands',
+  'groups:history',
   'im:history',
   'im:read',
   'im:write',

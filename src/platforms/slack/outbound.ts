@@ -6,6 +6,7 @@ import { CodedError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { slackLogger } from './logger.js';
 import { formView, messageBodies } from './render.js';
+import { readSlackThread } from './thread.js';
 import { SlackTurn, suggestPrompts, type StreamTuning } from './stream.js';
 import type { SlackTokens } from './workspaces.js';
 
@@ -91,6 +92,11 @@ export class SlackOutbound implements ChatOutbound {
   }
 
   /** Calls a Web API method as the workspace's bot; the token is revealed only here. */
+  /** The thread's most recent messages (`conversations.replies`), with their authors' names. */
+  threadMessages(target: ReplyTarget, limit: number): ReturnType<typeof readSlackThread> {
+    return readSlackThread((w, m, a) => this.call(w, m, a), target, limit);
+  }
+
   async call<T = Record<string, unknown>>(
     workspaceId: string,
     method: string,

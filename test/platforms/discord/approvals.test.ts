@@ -69,7 +69,9 @@ describe("Discord: a tool that changes things waits for the caller's Approve", (
     // Only Alice's DM carries the request; nothing reached the MCP server.
     expect(fake.containing(callId).map((c) => c.path)).toEqual([`/channels/${dm}/messages`]);
     await fake.waitForCall(
-      (c) => c.path === `/channels/${channelId}/messages` && body(c).content.includes('I asked you to approve it.'),
+      // The answer is the turn's status message, edited (or a post where none stood).
+      (c) =>
+        c.path.startsWith(`/channels/${channelId}/messages`) && body(c).content.includes('I asked you to approve it.'),
       15_000,
     );
     expect(notes('rotate the keys')).toEqual([]);
@@ -94,7 +96,7 @@ describe("Discord: a tool that changes things waits for the caller's Approve", (
     ]);
     await fake.waitForCall(
       (c) =>
-        c.path === `/channels/${channelId}/messages` &&
+        c.path.startsWith(`/channels/${channelId}/messages`) &&
         /Resumed: The person approved this call\. `notes\.create_note`:\s+note #\d+: rotate the keys/.test(
           body(c).content,
         ),

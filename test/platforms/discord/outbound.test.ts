@@ -54,6 +54,54 @@ describe('Discord outbound from a process without a gateway', () => {
     expect(fake.containing('itok-old')).toEqual([]);
   });
 
+  it('a reply after the 15-minute window is addressed to its caller: a mention that may ping that user only', async () => {
+    const t = target({
+      channelId: '1414',
+      userId: '1515',
+      interaction: { id: '5', token: 'itok-late', expiresAt: Date.now() - 1 },
+    });
+    await out.reply(t, { text: 'late answer, cc @everyone <@9999>' });
+    const post = await fake.waitForCall((c) => c.path === '/channels/1414/messages');
+    expect(post.body).toMatchObject({
+      content: '<@1515> late answer, cc @everyone <@9999>',
+      allowed_mentions: { parse: [], users: ['1515'] },
+    });
+    // A status message is not an answer: it pings nobody.
+    await out.placeholder(t, { text: 'Running…' });
+    const status = await fake.waitForCall((c) => c.path === '/channels/1414/messages' && c.raw.includes('Running'));
+    expect(status.body).toMatchObject({ content: 'Running…', allowed_mentions: { parse: [] } });
+    // Inside the window nothing changes: the interaction shows whose command it answers.
+    await out.reply(target({ interaction: { token: 'itok-fresh', expiresAt: Date.now() + 60_000 } }), {
+      text: 'on time',
+    });
+    const onTime = await fake.waitForCall((c) => c.path === `/webhooks/${fake.applicationId}/itok-fresh`);
+    expect(onTime.body).toMatchObject({ content: 'on time', allowed_mentions: { parse: [] } });
+  });
+
+  it('an answer that replaces a status message after the window names its caller and pings them with a reply', async () => {
+    const t = target({
+      channelId: '1616',
+      userId: '1717',
+      interaction: { token: 'itok-slow', expiresAt: Date.now() - 1 },
+    });
+    await out.update(t, '1818', { text: 'slow tool finished' });
+    const edit = await fake.waitForCall((c) => c.method === 'PATCH' && c.path === '/channels/1616/messages/1818');
+    expect(edit.body).toMatchObject({
+      content: '<@1717> slow tool finished',
+      allowed_mentions: { parse: [], users: ['1717'] },
+    });
+    const ping = await fake.waitForCall((c) => c.method === 'POST' && c.path === '/channels/1616/messages');
+    expect(ping.body).toMatchObject({
+      content: expect.stringMatching(/^<@1717> /),
+      allowed_mentions: { parse: [], users: ['1717'] },
+      message_reference: { message_id: '1818' },
+    });
+    // A message that never came from an interaction is edited as before, with no ping.
+    await out.update(target({ channelId: '1919' }), '2020', { text: 'quiet edit' });
+    await fake.waitForCall((c) => c.method === 'PATCH' && c.path === '/channels/1919/messages/2020');
+    expect(fake.calls.filter((c) => c.method === 'POST' && c.path === '/channels/1919/messages')).toEqual([]);
+  });
+
   it('a reply longer than 2,000 characters is split into several messages', async () => {
     const text = Array.from({ length: 120 }, (_, i) => `line ${i} ${'x'.repeat(40)}`).join('\n');
     await out.reply(target({ channelId: '444' }), { text, link: { label: 'Open', url: 'https://example.com' } });

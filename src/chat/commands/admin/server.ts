@@ -5,7 +5,7 @@ import { say } from '../spec.js';
 import { done, wrong } from './shared.js';
 
 const SERVER =
-  'server add <name> http <url> [--timeout ms] | add <name> stdio <command> [args…] | list | remove <name> | test <name>';
+  'server add <name> http <url> [--timeout ms] | add <name> stdio <command> [args…] | list | remove <name> | test <name> | set <name> --private-results [on|off]';
 const BIND = 'bind <server> env|header <NAME> <source> [--template "Bearer {token}"]';
 
 async function listServers(ctx: CommandContext): Promise<CommandReply> {
@@ -16,7 +16,7 @@ async function listServers(ctx: CommandContext): Promise<CommandReply> {
           'MCP servers:',
           ...ss.map(
             (s) =>
-              `• ${s.name} (${s.transport} ${s.target})${s.bindings.length ? ` bindings: ${s.bindings.join(', ')}` : ''}`,
+              `• ${s.name} (${s.transport} ${s.target})${s.privateResults ? ' private results' : ''}${s.bindings.length ? ` bindings: ${s.bindings.join(', ')}` : ''}`,
           ),
         ].join('\n')
       : 'No MCP servers yet.',
@@ -40,6 +40,16 @@ async function add(ctx: CommandContext, name: string, positional: string[], flag
   return done(ctx, 'server.add', r, policyText(r), { server: name, transport });
 }
 
+/** `admin server set <name> --private-results [on|off]`: where results obtained with the caller's own grant go. */
+async function set(ctx: CommandContext, name: string, flags: Record<string, string | true>) {
+  const v = flags['private-results'];
+  if (v === undefined) return wrong(SERVER, 'What to set? `--private-results` (or `--private-results off`).');
+  if (v !== true && v !== 'on' && v !== 'off') return wrong(SERVER, '--private-results takes on or off.');
+  const privateResults = v !== 'off';
+  const r = await ctx.services.policy.setServer(ctx.org.id, name, { privateResults });
+  return done(ctx, 'server.set', r, policyText(r), { server: name, privateResults });
+}
+
 /** `admin server …`: MCP tool servers. */
 export const serverCommand: CommandSpec = {
   word: 'server',
@@ -60,6 +70,7 @@ export const serverCommand: CommandSpec = {
       const t = await policy.testServer(ctx.org.id, name, ctx.user);
       return say(t.ok ? t.message : t.error);
     }
+    if (verb === 'set') return set(ctx, name, flags);
     if (verb !== 'add') return wrong(SERVER);
     return add(ctx, name, positional, flags);
   },

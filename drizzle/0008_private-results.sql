@@ -1,0 +1,1 @@
+ALTER TABLE `mcp_servers` ADD `private_results` integer DEFAULT false NOT NULL;
