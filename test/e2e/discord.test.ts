@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
-import { FakeDiscord, snowflake, type FakeUser, type RecordedCall } from '../support/discord-fake.js';
+import { snowflake, type FakeDiscord, type FakeUser, type RecordedCall } from '../support/discord-fake.js';
 import type { LogCapture } from '../support/logs.js';
 import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { authorizeInBrowser, type OAuthTestServer } from '../support/oauth-server.js';
-import { world, type World } from '../support/world.js';
+import { discordWorld, type DiscordWorld } from '../support/discord-world.js';
 
 const BOT_TOKEN = 'MTEx.e2e-bot-canary.' + 'w'.repeat(20);
 const CLIENT_SECRET = 'gh-client-secret-canary-e2e';
@@ -14,7 +14,7 @@ const body = (c: RecordedCall) => c.body as Body;
 
 describe("Discord end to end: /onbehalf run with each person's own GitHub grant", () => {
   let fake: FakeDiscord;
-  let w: World;
+  let dw: DiscordWorld;
   let app: App;
   let vendor: OAuthTestServer;
   let mcp: TestMcpHttpServer;
@@ -25,28 +25,21 @@ describe("Discord end to end: /onbehalf run with each person's own GitHub grant"
   const bob: FakeUser = { id: snowflake(), username: 'bob' };
 
   beforeAll(async () => {
-    fake = await FakeDiscord.start({
-      guilds: [{ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'support' }] }],
-    });
     // What an admin set up: GitHub as a provider, a GitHub MCP server that gets each caller's token.
-    w = await world({
-      platform: 'discord',
-      workspace: guildId,
+    dw = await discordWorld({ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'support' }] }, BOT_TOKEN, {
       workspaceName: 'Acme',
       provider: 'github',
       client: { id: 'gh-client', secret: CLIENT_SECRET },
       servers: [{ name: 'github', grant: true }],
-      env: fake.appEnv(BOT_TOKEN),
       // The app's own private redis-server, as a first start without REDIS_URL has it.
       redis: false,
-      shell: false,
     });
-    ({ app, oauth: vendor, mcp, logs } = w);
-    expect((await app.policy.rule(w.org.id, 'allow', 'github', { tools: '*' })).ok).toBe(true);
+    ({ fake } = dw);
+    ({ app, oauth: vendor, mcp, logs } = dw.w);
+    expect((await app.policy.rule(dw.w.org.id, 'allow', 'github', { tools: '*' })).ok).toBe(true);
   });
   afterAll(async () => {
-    await w?.stop();
-    await fake?.stop();
+    await dw?.stop();
   });
 
   const run = async (user: FakeUser, text: string) => {

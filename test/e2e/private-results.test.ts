@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { snowflake, type FakeUser } from '../support/discord-fake.js';
-import { discordWorld } from '../support/discord-world.js';
+import { discordPeopleWorld } from '../support/discord-world.js';
 import { startSlackApi, type SlackApi } from '../support/slack-api.js';
 import { SlackSigner } from '../support/slack-signing.js';
 import { messageText, toolResults } from '../support/llm-server.js';
@@ -122,10 +122,10 @@ describe('Slack: a server marked --private-results', () => {
 
 describe('Discord: a server marked --private-results', () => {
   const alice: FakeUser = { id: snowflake(), username: 'alice' };
-  let d: Awaited<ReturnType<typeof discordWorld>>;
+  let d: Awaited<ReturnType<typeof discordPeopleWorld>>;
 
   beforeAll(async () => {
-    d = await discordWorld({
+    d = await discordPeopleWorld({
       users: [alice],
       provider: 'vendor',
       servers: [{ name: 'web', grant: true }],

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { snowflake, type FakeUser } from '../support/discord-fake.js';
-import { discordWorld } from '../support/discord-world.js';
+import { discordPeopleWorld } from '../support/discord-world.js';
 import { messageText, type LlmRequest } from '../support/llm-server.js';
 import { startSlackApi, type SlackApi } from '../support/slack-api.js';
 import { SlackSigner } from '../support/slack-signing.js';
@@ -91,10 +91,10 @@ describe('Slack: mentioned in a thread it did not start', () => {
 describe('Discord: mentioned in a thread', () => {
   const alice: FakeUser = { id: snowflake(), username: 'alice' };
   const bob: FakeUser = { id: snowflake(), username: 'bob' };
-  let d: Awaited<ReturnType<typeof discordWorld>>;
+  let d: Awaited<ReturnType<typeof discordPeopleWorld>>;
 
   beforeAll(async () => {
-    d = await discordWorld({ users: [alice], thread: true, llm: () => ({ text: 'Looked at the thread.' }) });
+    d = await discordPeopleWorld({ users: [alice], thread: true, llm: () => ({ text: 'Looked at the thread.' }) });
   });
   afterAll(async () => d?.stop());
 

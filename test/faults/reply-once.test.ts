@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
 import { tempDir, testKey } from '../support/env.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
-import { startTestRedis } from '../support/redis.js';
+import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import { startSlackApi, type SlackApi } from '../support/slack-api.js';
 import { SlackSigner } from '../support/slack-signing.js';
+import { world, type World } from '../support/world.js';
 import { startWorker, until, type WorkerProcess } from '../runner/processes.js';
 
 const SIGNING = 'reply-once-signing-secret-1b2c3d';
@@ -20,7 +20,7 @@ describe('a worker SIGKILLed between posting an answer to Slack and recording it
   const tmp = tempDir('onbehalf-drill-reply-');
   const key = testKey();
   const signer = new SlackSigner(SIGNING);
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let slack: SlackApi;
   let mcp: TestMcpHttpServer;
   let ingress: TestApp;
@@ -40,21 +40,25 @@ describe('a worker SIGKILLed between posting an answer to Slack and recording it
   const notified = () => Boolean(row()?.outcome && (JSON.parse(row()!.outcome!) as { notified?: boolean }).notified);
 
   beforeAll(async () => {
-    [redis, slack, mcp] = await Promise.all([startTestRedis(), startSlackApi(), startMcpHttpServer()]);
+    slack = await startSlackApi();
     const shared = {
-      REDIS_URL: redis.url,
       DATABASE_URL: `file:${path.join(tmp.dir, 'onbehalf.db')}`,
       ONBEHALF_KEYS: key,
-      SLACK_SIGNING_SECRET: SIGNING,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_API_URL: slack.url,
+      ...slack.appEnv(SIGNING, BOT_TOKEN),
     };
     // Ingress only: Bolt takes the slash command and enqueues; `onbehalf worker` processes run the call and post.
-    ingress = await startTestApp({ ...shared, ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN` }, 'serve', {
-      runner: { startWorkers: false },
+    w = await world({
+      platform: 'slack',
+      workspace: TEAM,
+      shell: false,
+      env: { ...shared, ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN` },
+      app: { runner: { startWorkers: false } },
     });
+    ({ t: ingress, mcp } = w);
+    // The worker processes share the world's Redis and SQLite file.
     env = {
       ...shared,
+      REDIS_URL: w.redis!.url,
       ONBEHALF_DATA_DIR: tmp.dir,
       LOCK_MS: '1500',
       STALLED_MS: '500',
@@ -64,9 +68,9 @@ describe('a worker SIGKILLed between posting an answer to Slack and recording it
   });
 
   afterAll(async () => {
-    for (const w of workers) await w.stop();
-    await ingress?.stop();
-    await Promise.all([mcp?.stop(), slack?.stop(), redis?.stop()]);
+    for (const worker of workers) await worker.stop();
+    await w?.stop();
+    await slack?.stop();
     tmp.cleanup();
   });
 

@@ -14,12 +14,10 @@ import {
   workspaces,
 } from '../../src/db/schema/index.js';
 import { OrgJoins } from '../../src/identity/index.js';
-import { ShellOutbound } from '../../src/platforms/shell/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startTestRedis } from '../support/redis.js';
-import { ShellSession } from '../support/shell.js';
+import type { TestApp } from '../support/app.js';
 import { startSlackApi, type SlackApi } from '../support/slack-api.js';
 import { SlackSigner, type SignedRequest } from '../support/slack-signing.js';
+import { world, type World } from '../support/world.js';
 
 const SIGNING = 'org-join-signing-secret-7e1d';
 const BOT_TOKEN = 'xoxb-org-join-bot-canary-4b2a';
@@ -29,16 +27,13 @@ const INVITE = /`([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})`/;
 // (ada is its admin, mallory a member); the Slack workspaces arrive through signed requests into
 // the real app.
 describe('org joins and Slack Connect: only admins move workspaces; guests are not provisioned', () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let slack: SlackApi;
   let t: TestApp;
   let url: string;
   const signer = new SlackSigner(SIGNING);
-  const sessions = new Map<string, ShellSession>();
-  const as = (user: string) => {
-    if (!sessions.has(user)) sessions.set(user, new ShellSession(t.app.chat, user));
-    return sessions.get(user)!;
-  };
+  /** `user` typing into the shell (the world's session for them). */
+  const as = (user: string) => w.as(user);
   let trigger = 0;
   const post = async (req: SignedRequest) => {
     const res = await signer.post(url, req);
@@ -85,22 +80,21 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
       .all();
 
   beforeAll(async () => {
-    [redis, slack] = await Promise.all([startTestRedis(), startSlackApi()]);
-    t = await startTestApp({
-      REDIS_URL: redis.url,
-      SLACK_SIGNING_SECRET: SIGNING,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_API_URL: slack.url.replace(/\/$/, ''),
-      ONBEHALF_ADMINS: 'shell:local:ada,slack:TBETA:UBOSS,slack:TDATA:UDBOSS,slack:TLATE:ULBOSS,slack:THOST:UHADMIN',
+    slack = await startSlackApi();
+    // The shell's org (Ada's) and Slack workspaces that appear on first contact.
+    w = await world({
+      env: {
+        ...slack.appEnv(SIGNING, BOT_TOKEN),
+        ONBEHALF_ADMINS: 'shell:local:ada,slack:TBETA:UBOSS,slack:TDATA:UDBOSS,slack:TLATE:ULBOSS,slack:THOST:UHADMIN',
+      },
     });
-    t.app.outbound.register('shell', new ShellOutbound((u) => sessions.get(u)?.stream));
+    t = w.t;
     url = `${t.baseUrl}/slack/events`;
     await as('ada').send('/onbehalf whoami');
   }, 60_000);
   afterAll(async () => {
-    for (const s of sessions.values()) await s.close();
-    await t?.stop();
-    await Promise.all([slack?.stop(), redis?.stop()]);
+    await w?.stop();
+    await slack?.stop();
   });
 
   it("the first user of a new Slack workspace redeems a stranger's link code: refused, no workspace moved, the next colleague lands in the workspace's own org", async () => {

@@ -2,12 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { connectedAccounts } from '../../src/db/schema/index.js';
 import type { TestApp } from '../support/app.js';
-import { FakeDiscord, snowflake } from '../support/discord-fake.js';
+import { snowflake, type FakeDiscord } from '../support/discord-fake.js';
 import { authorizeInBrowser, TestBrowser, type OAuthTestServer } from '../support/oauth-server.js';
-import { world, type World } from '../support/world.js';
+import { discordWorld, type DiscordWorld } from '../support/discord-world.js';
+import type { World } from '../support/world.js';
 
 /** With DISCORD_CLIENT_SECRET, connect links ask Discord (`identify`) who the browser is first. */
 describe('connect links with Discord sign-in', () => {
+  let dw: DiscordWorld;
   let w: World;
   let fake: FakeDiscord;
   let vendor: OAuthTestServer;
@@ -28,27 +30,19 @@ describe('connect links with Discord sign-in', () => {
   const linkFor = (name: keyof typeof people) => t.app.oauth.connectLink(who(name).orgId, who(name).id, 'github');
 
   beforeAll(async () => {
-    fake = await FakeDiscord.start({
-      guilds: [{ id: guildId, name: 'Acme', channels: [{ id: snowflake(), name: 'general' }] }],
-    });
-    w = await world({
-      platform: 'discord',
-      workspace: guildId,
+    const guild = { id: guildId, name: 'Acme', channels: [{ id: snowflake(), name: 'general' }] };
+    dw = await discordWorld(guild, 'MTEx.consent-bot.' + 'w'.repeat(20), (fake) => ({
       users: Object.values(people).map((u) => u.id),
       displayNames: Object.fromEntries(Object.values(people).map((u) => [u.id, u.username])),
       provider: 'github',
       client: { id: 'gh', secret: 'gh-secret' },
-      env: {
-        ...fake.appEnv('MTEx.consent-bot.' + 'w'.repeat(20)),
-        DISCORD_CLIENT_SECRET: fake.clientSecret,
-      },
-      shell: false,
-    });
+      env: { DISCORD_CLIENT_SECRET: fake.clientSecret },
+    }));
+    ({ fake, w } = dw);
     ({ t, oauth: vendor } = w);
   });
   afterAll(async () => {
-    await w?.stop();
-    await fake?.stop();
+    await dw?.stop();
   });
 
   it("Bob opens Mallory's link signed in to Discord as himself: refused naming both, nothing stored, Mallory told by direct message", async () => {

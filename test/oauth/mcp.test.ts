@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../support/mcp-servers/index.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { freePort } from '../../src/redis/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
 import { McpAuthServer } from '../support/mcp-auth-server.js';
 import { authorizeInBrowser } from '../support/oauth-server.js';
+import { world, type World } from '../support/world.js';
 
 async function whoami(url: string, token: string): Promise<{ subject: string; token: string }> {
   const client = new Client({ name: 'test', version: '1' });
@@ -21,28 +21,29 @@ async function whoami(url: string, token: string): Promise<{ subject: string; to
 }
 
 describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
+  let w: World;
   let t: TestApp;
   let mcp: McpAuthServer;
   beforeAll(async () => {
-    const port = await freePort();
-    t = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` });
+    w = await world({
+      users: ['alice', 'bob'],
+      displayNames: { alice: 'Alice', bob: 'Bob' },
+      workspaceName: 'Acme',
+      redis: false,
+      shell: false,
+    });
+    t = w.t;
     mcp = await McpAuthServer.start();
   });
   afterAll(async () => {
     await mcp?.stop();
-    await t?.stop();
+    await w?.stop();
   });
 
   it("two users connect through a client registered once; each tool call runs with the caller's own token", async () => {
     const oauth = t.app.oauth;
-    const alice = t.app.identity.resolve({
-      platform: 'shell',
-      workspaceId: 'local',
-      userId: 'alice',
-      displayName: 'Alice',
-      workspaceName: 'Acme',
-    });
-    const bob = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'bob', displayName: 'Bob' });
+    const alice = t.app.identity.resolve(w.user('alice').identity);
+    const bob = t.app.identity.resolve(w.user('bob').identity);
     const org = alice.org.id;
     const server = { serverId: 'srv-1', serverName: 'Tracker', url: mcp.url };
 

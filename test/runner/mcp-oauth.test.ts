@@ -1,50 +1,48 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../support/mcp-servers/index.js';
-import { freePort } from '../../src/redis/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
 import { McpAuthServer } from '../support/mcp-auth-server.js';
 import { authorizeInBrowser } from '../support/oauth-server.js';
+import { world, type World } from '../support/world.js';
 import { RecordingNotifier } from './harness.js';
 import { until } from './processes.js';
 
+let w: World;
 let t: TestApp;
 let mcp: McpAuthServer;
 const notes = new RecordingNotifier();
 
 beforeAll(async () => {
-  const port = await freePort();
-  t = await startTestApp({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` }, 'serve', {
-    runner: { notifier: notes },
+  w = await world({
+    platform: 'slack',
+    workspace: 'T9',
+    users: ['alice', 'bob'],
+    redis: false,
+    shell: false,
+    app: { runner: { notifier: notes } },
   });
+  t = w.t;
   mcp = await McpAuthServer.start();
 });
 afterAll(async () => {
-  await t?.stop();
+  await w?.stop();
   await mcp?.stop();
 });
 
 describe('an mcp_oauth binding', () => {
   it('each caller connects to the MCP server’s own authorization server, and each call carries the caller’s own token', async () => {
-    const users = ['alice', 'bob'].map((who) =>
-      t.app.identity.resolve({
-        platform: 'slack',
-        workspaceId: 'T9',
-        userId: who,
-        displayName: who,
-        workspaceName: 'Acme',
-      }),
-    );
-    const orgId = users[0]!.org.id;
+    const orgId = w.org.id;
     expect((await t.app.policy.addServer(orgId, { name: 'tracker', transport: 'http', url: mcp.url })).ok).toBe(true);
     expect(
       (await t.app.policy.bind(orgId, 'tracker', 'header', 'Authorization', 'mcp_oauth', 'Bearer {token}')).ok,
     ).toBe(true);
-    for (const [i, who] of ['alice', 'bob'].entries()) {
-      const target = { platform: 'slack' as const, workspaceId: 'T9', channelId: 'C1', userId: who, isDirect: false };
+    for (const who of ['alice', 'bob']) {
+      const u = w.user(who);
+      const target = u.target('C1');
       const { callId } = await t.app.runner.enqueueToolCall({
         orgId,
-        userId: users[i]!.user.id,
-        chatIdentity: `slack:T9:${who}`,
+        userId: u.id,
+        chatIdentity: u.chatIdentity,
         server: 'tracker',
         tool: 'whoami',
         args: {},
@@ -59,11 +57,11 @@ describe('an mcp_oauth binding', () => {
       if (!('callbackUrl' in step)) throw new Error(`connect failed: ${step.status} ${step.body}`);
       expect((await step.browser.fetch(step.callbackUrl)).status).toBe(200);
       // A first connect from an unproven browser is held; the caller confirms it (as the chat button would).
-      expect(await t.app.oauth.confirmHeld(orgId, users[i]!.user.id, 'mcp-tracker')).toMatchObject({ ok: true });
+      expect(await t.app.oauth.confirmHeld(orgId, u.id, 'mcp-tracker')).toMatchObject({ ok: true });
       await until(() => notes.for(callId).length === 2, 15_000, `${who}'s resumed call`);
       const done = notes.for(callId)[1]!;
       const seen = JSON.parse(done.kind === 'outcome' ? (done.outcome as { text: string }).text : '{}');
-      const tok = await t.app.oauth.accessTokenFor(orgId, users[i]!.user.id, 'mcp-tracker');
+      const tok = await t.app.oauth.accessTokenFor(orgId, u.id, 'mcp-tracker');
       expect(seen).toMatchObject({
         subject: `vendor-${who}`,
         token: tok.kind === 'ok' ? fingerprint(tok.token.reveal()) : 'none',

@@ -1,4 +1,5 @@
 import { PassThrough, Writable } from 'node:stream';
+import { vi } from 'vitest';
 import type { ChatInbound } from '../../src/chat/index.js';
 import { runShell } from '../../src/platforms/shell/index.js';
 
@@ -28,29 +29,29 @@ export class ShellSession {
   async send(line: string, timeoutMs = 15_000): Promise<string> {
     const from = this.output.length;
     this.#input.write(line + '\n');
-    const deadline = Date.now() + timeoutMs;
     // Ready for the next line: the prompt, or a hidden-value prompt of a secret form.
-    while (!this.output.slice(from).includes(READY) && !/\(hidden\): $/.test(this.output.slice(from))) {
-      if (Date.now() > deadline)
-        throw new Error(
-          `no answer to "${line.slice(0, 60)}" within ${timeoutMs} ms; output:\n${this.output.slice(from)}`,
-        );
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await vi.waitFor(
+      () => {
+        const out = this.output.slice(from);
+        if (!out.includes(READY) && !/\(hidden\): $/.test(out))
+          throw new Error(`no answer to "${line.slice(0, 60)}" within ${timeoutMs} ms; output:\n${out}`);
+      },
+      { timeout: timeoutMs, interval: 10 },
+    );
     const end = this.output.indexOf(READY, from);
     return this.output.slice(from, end === -1 ? undefined : end).trim();
   }
 
   /** Waits until output written after `from` matches `re` (results posted later by workers). */
   async waitFor(re: RegExp, from = 0, timeoutMs = 15_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = this.output.slice(from).match(re);
-      if (m) return m;
-      if (Date.now() > deadline)
-        throw new Error(`no output matching ${re} within ${timeoutMs} ms; output:\n${this.output.slice(from)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    return vi.waitFor(
+      () => {
+        const m = this.output.slice(from).match(re);
+        if (!m) throw new Error(`no output matching ${re} within ${timeoutMs} ms; output:\n${this.output.slice(from)}`);
+        return m;
+      },
+      { timeout: timeoutMs, interval: 20 },
+    );
   }
 
   async close(): Promise<void> {

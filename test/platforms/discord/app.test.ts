@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
-import { FakeDiscord, snowflake, type FakeUser } from '../../support/discord-fake.js';
+import { snowflake, type FakeDiscord, type FakeUser } from '../../support/discord-fake.js';
 import type { LogCapture } from '../../support/logs.js';
-import { world, type World } from '../../support/world.js';
+import { discordWorld, type DiscordWorld } from '../../support/discord-world.js';
 
 const BOT_TOKEN = 'MTEx.app-canary.' + 'z'.repeat(24);
 describe('onbehalf serve with DISCORD_TOKEN', () => {
   let fake: FakeDiscord;
-  let w: World;
+  let dw: DiscordWorld;
   let app: App;
   let logs: LogCapture;
   let guildId: string;
@@ -16,23 +16,21 @@ describe('onbehalf serve with DISCORD_TOKEN', () => {
   const member: FakeUser = { id: snowflake(), username: 'mark' };
 
   beforeAll(async () => {
-    fake = await FakeDiscord.start({
-      guilds: [{ id: snowflake(), name: 'Acme Support', channels: [{ id: snowflake(), name: 'help' }] }],
-    });
-    guildId = fake.guilds[0]!.id;
-    channelId = fake.guilds[0]!.channels[0]!.id;
-    w = await world({
-      platform: 'discord',
-      workspace: guildId,
-      env: { ...fake.appEnv(BOT_TOKEN), DISCORD_ADMINS_FROM_GUILD: 'true' },
-      redis: false,
-      shell: false,
-    });
-    ({ app, logs } = w);
+    guildId = snowflake();
+    channelId = snowflake();
+    dw = await discordWorld(
+      { id: guildId, name: 'Acme Support', channels: [{ id: channelId, name: 'help' }] },
+      BOT_TOKEN,
+      {
+        env: { DISCORD_ADMINS_FROM_GUILD: 'true' },
+        redis: false,
+      },
+    );
+    ({ fake } = dw);
+    ({ app, logs } = dw.w);
   });
   afterAll(async () => {
-    await w?.stop();
-    await fake?.stop();
+    await dw?.stop();
   });
 
   const answerTo = async (user: FakeUser, words: string[], args?: string) => {

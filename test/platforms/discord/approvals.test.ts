@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
-import { FakeDiscord, snowflake, type FakeUser, type RecordedCall } from '../../support/discord-fake.js';
+import { snowflake, type FakeDiscord, type FakeUser, type RecordedCall } from '../../support/discord-fake.js';
 import { noteTakerModel } from '../../support/llm-server.js';
 import type { LogCapture } from '../../support/logs.js';
 import type { TestMcpHttpServer } from '../../support/mcp-servers/index.js';
-import { world, type World } from '../../support/world.js';
+import { discordWorld, type DiscordWorld } from '../../support/discord-world.js';
 
 const BOT_TOKEN = 'MTEx.approvals-bot.' + 'q'.repeat(20);
 
@@ -19,7 +19,7 @@ describe("Discord: a tool that changes things waits for the caller's Approve", (
   let fake: FakeDiscord;
   let app: App;
   let mcp: TestMcpHttpServer;
-  let w: World;
+  let dw: DiscordWorld;
   let logs: LogCapture;
   const guildId = snowflake();
   const channelId = snowflake();
@@ -31,22 +31,15 @@ describe("Discord: a tool that changes things waits for the caller's Approve", (
     body(await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(i.token), 15_000)).content;
 
   beforeAll(async () => {
-    fake = await FakeDiscord.start({
-      guilds: [{ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'support' }] }],
-    });
-    w = await world({
-      platform: 'discord',
-      workspace: guildId,
+    dw = await discordWorld({ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'support' }] }, BOT_TOKEN, {
       servers: [{ name: 'notes' }],
       llm: noteTakerModel,
-      env: fake.appEnv(BOT_TOKEN),
-      shell: false,
     });
-    ({ app, mcp, logs } = w);
+    ({ fake } = dw);
+    ({ app, mcp, logs } = dw.w);
   });
   afterAll(async () => {
-    await w?.stop();
-    await fake?.stop();
+    await dw?.stop();
   });
 
   it("the prompt goes to Alice alone with Approve/Deny buttons; Bob's click is refused; Alice's two clicks run it once (SECURITY 35)", async () => {

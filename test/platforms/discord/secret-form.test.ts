@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
-import { FakeDiscord, snowflake, type FakeUser } from '../../support/discord-fake.js';
+import { snowflake, type FakeDiscord, type FakeUser } from '../../support/discord-fake.js';
 import type { LogCapture } from '../../support/logs.js';
 import { expectOrgSecretSealed } from '../../support/sealed.js';
-import { world, type World } from '../../support/world.js';
+import { discordWorld, type DiscordWorld } from '../../support/discord-world.js';
 
 const BOT_TOKEN = 'MTEx.secret-form-canary.' + 'q'.repeat(20);
 const CANARY = 'sk-discordModalCanary_0123456789abcdefXYZ';
 
 describe('a secret typed into a Discord modal', () => {
   let fake: FakeDiscord;
-  let w: World;
+  let dw: DiscordWorld;
   let app: App;
   let logs: LogCapture;
   const guildId = snowflake();
@@ -19,21 +19,15 @@ describe('a secret typed into a Discord modal', () => {
   const member: FakeUser = { id: snowflake(), username: 'max' };
 
   beforeAll(async () => {
-    fake = await FakeDiscord.start({
-      guilds: [{ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'ops' }] }],
-    });
-    w = await world({
-      platform: 'discord',
-      workspace: guildId,
-      env: { ...fake.appEnv(BOT_TOKEN), ONBEHALF_ADMINS: `discord:${guildId}:${admin.id}` },
+    dw = await discordWorld({ id: guildId, name: 'Acme', channels: [{ id: channelId, name: 'ops' }] }, BOT_TOKEN, {
+      env: { ONBEHALF_ADMINS: `discord:${guildId}:${admin.id}` },
       redis: false,
-      shell: false,
     });
-    ({ app, logs } = w);
+    ({ fake } = dw);
+    ({ app, logs } = dw.w);
   });
   afterAll(async () => {
-    await w?.stop();
-    await fake?.stop();
+    await dw?.stop();
   });
 
   it('opens as a modal, is stored sealed, and never appears in a REST call, a chat message or a log line', async () => {

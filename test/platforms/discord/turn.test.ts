@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snowflake, type FakeUser, type RecordedCall } from '../../support/discord-fake.js';
-import { discordWorld } from '../../support/discord-world.js';
+import { discordPeopleWorld } from '../../support/discord-world.js';
 import { toolResults } from '../../support/llm-server.js';
 
 const ANSWER = 'Both tools ran: the slow one waited and the echo said hi.';
@@ -8,10 +8,10 @@ const content = (c: RecordedCall) => (c.body as { content: string }).content;
 
 describe('Discord shows an agent turn as it happens', () => {
   const alice: FakeUser = { id: snowflake(), username: 'alice' };
-  let d: Awaited<ReturnType<typeof discordWorld>>;
+  let d: Awaited<ReturnType<typeof discordPeopleWorld>>;
 
   beforeAll(async () => {
-    d = await discordWorld({
+    d = await discordPeopleWorld({
       users: [alice],
       servers: [{ name: 'web' }],
       // Two tool calls, the first one slow enough for several progress updates, then the answer.

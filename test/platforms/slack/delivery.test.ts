@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startTestApp, type TestApp } from '../../support/app.js';
-import { startMcpHttpServer, type TestMcpHttpServer } from '../../support/mcp-servers/index.js';
-import { startTestRedis } from '../../support/redis.js';
+import type { TestApp } from '../../support/app.js';
+import type { TestMcpHttpServer } from '../../support/mcp-servers/index.js';
 import { startSlackApi, type SlackApi } from '../../support/slack-api.js';
 import { SlackSigner } from '../../support/slack-signing.js';
+import { world, type World } from '../../support/world.js';
 
 const SIGNING = 'delivery-signing-secret-9f8e7d';
 const BOT_TOKEN = 'xoxb-delivery-bot-4a5b6c';
@@ -18,7 +18,7 @@ type Row = { id: string; status: string; request_id: string; outcome: string | n
 // Issue 14 part 1, through the real app: signed slash commands into Bolt, the BullMQ runner, a loopback
 // MCP server and the fake Slack Web API, which keeps each channel's visible messages and serves response URLs.
 describe('Slack: no answer is ever lost', () => {
-  let redis: Awaited<ReturnType<typeof startTestRedis>>;
+  let w: World;
   let slack: SlackApi;
   let mcp: TestMcpHttpServer;
   let t: TestApp;
@@ -52,19 +52,20 @@ describe('Slack: no answer is ever lost', () => {
   const lastRow = () => rows().at(-1)!;
 
   beforeAll(async () => {
-    [redis, slack, mcp] = await Promise.all([startTestRedis(), startSlackApi(), startMcpHttpServer()]);
-    t = await startTestApp({
-      REDIS_URL: redis.url,
-      SLACK_SIGNING_SECRET: SIGNING,
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_API_URL: slack.url,
-      ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN`,
+    slack = await startSlackApi();
+    // Nothing set up but the peers: the admin adds the server in chat.
+    w = await world({
+      platform: 'slack',
+      workspace: TEAM,
+      env: { ...slack.appEnv(SIGNING, BOT_TOKEN), ONBEHALF_ADMINS: `slack:${TEAM}:UADMIN` },
+      shell: false,
     });
+    ({ t, mcp } = w);
     expect(await command('CADMIN', `admin server add web http ${mcp.url}`, undefined, 'UADMIN')).toContain('web');
   });
   afterAll(async () => {
-    await t?.stop();
-    await Promise.all([mcp?.stop(), slack?.stop(), redis?.stop()]);
+    await w?.stop();
+    await slack?.stop();
   });
 
   it('in a channel the bot is in, a placeholder is posted before the tool runs and the answer edits it: one visible message', async () => {
