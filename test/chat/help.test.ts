@@ -81,4 +81,27 @@ describe('/onbehalf help', () => {
     expect(typed).toContain('admin audit export');
     expect(typed).toContain('connect confirm vendor');
   });
+
+  it('provider add names --userinfo and --revoke; added without them, the reply says what a connect and a disconnect then cannot do', async () => {
+    const ada = w.as('ada');
+    const help = await ada.send('/onbehalf help');
+    expect(help).toMatch(/admin provider add .*\[--userinfo URL\] \[--revoke URL\]/);
+    const e = w.oauth.endpoints;
+    const bare = await ada.send(
+      `/onbehalf admin provider add bare oauth2 c1 --authorize ${e.authorizeUrl} --token ${e.tokenUrl}`,
+    );
+    expect(bare).toMatch(
+      /Note: no --userinfo URL, so a connect cannot name the vendor account; no --revoke URL, so disconnect forgets the grant but cannot revoke it at the vendor\./,
+    );
+    await ada.send('');
+    const full = await ada.send(
+      `/onbehalf admin provider add full oauth2 c2 --authorize ${e.authorizeUrl} --token ${e.tokenUrl} --userinfo ${e.userinfoUrl} --revoke ${e.revokeUrl}`,
+    );
+    expect(full).toMatch(/Provider full \(full\) added/);
+    expect(full).not.toMatch(/Note:/);
+    await ada.send('');
+    // A preset fills both.
+    expect(await ada.send('/onbehalf admin provider add hub github c3')).not.toMatch(/Note:/);
+    await ada.send('');
+  });
 });
