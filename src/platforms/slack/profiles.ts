@@ -23,12 +23,21 @@ const userChange = z.object({ team_id: z.string().optional(), event: z.object({ 
 const teamRename = z.object({ team_id: z.string(), event: z.object({ name: z.string() }) });
 
 type Person = { displayName?: string; email?: string };
-type Cached<T> = { at: number; value: T };
+type Cached<T> = { at: number; value: T | undefined };
+
+/** Most people (and workspaces) whose names are held in memory; the oldest answer goes first. */
+const CACHE_ENTRIES = 5000;
 
 /** The name people see in Slack: the display name, else the full name, else the handle. */
 function personOf(u: z.infer<typeof slackUser>): Person {
   const displayName = u.profile?.display_name || u.profile?.real_name || u.real_name || u.name || undefined;
   return { displayName, email: u.profile?.email || undefined };
+}
+
+function remember<T>(cache: Map<string, Cached<T>>, key: string, value: T | undefined): void {
+  cache.delete(key);
+  cache.set(key, { at: Date.now(), value });
+  if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
 }
 
 export interface SlackProfilesOptions {
@@ -86,7 +95,7 @@ export class SlackProfiles {
     const p = userChange.safeParse(body);
     if (!p.success || !p.data.team_id) return;
     const person = personOf(p.data.event.user);
-    this.#people.set(`${p.data.team_id}:${p.data.event.user.id}`, { at: Date.now(), value: person });
+    remember(this.#people, `${p.data.team_id}:${p.data.event.user.id}`, person);
     this.identity.rename({ platform: 'slack', workspaceId: p.data.team_id, userId: p.data.event.user.id, ...person });
   }
 
@@ -94,7 +103,7 @@ export class SlackProfiles {
   teamRenamed(body: unknown): void {
     const p = teamRename.safeParse(body);
     if (!p.success) return;
-    this.#teams.set(p.data.team_id, { at: Date.now(), value: p.data.event.name });
+    remember(this.#teams, p.data.team_id, p.data.event.name);
     this.identity.renameWorkspace('slack', p.data.team_id, p.data.event.name);
   }
 
@@ -112,10 +121,12 @@ export class SlackProfiles {
     if (hit && Date.now() - hit.at < this.#cacheMs) return hit.value;
     try {
       const value = await get();
-      cache.set(key, { at: Date.now(), value });
+      remember(cache, key, value);
       return value;
     } catch (err) {
+      // Not asked again (nor logged) until the answer would have expired: names are not worth a storm.
       this.log.warn({ err: (err as Error).message, key }, 'could not ask Slack for names');
+      remember(cache, key, hit?.value);
       return hit?.value;
     }
   }
