@@ -49,6 +49,14 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     details: ['--guild ID  in one guild, available at once (otherwise globally: up to an hour). Needs DISCORD_TOKEN.'],
   },
   {
+    name: 'slack manifest',
+    args: '[--socket]',
+    summary: 'prints the Slack app manifest with every URL on `PUBLIC_URL`, to paste into "Create New App"',
+    details: [
+      '--socket  for Socket Mode (SLACK_APP_TOKEN): no event or command URLs; browsers still reach PUBLIC_URL/oauth/*.',
+    ],
+  },
+  {
     name: 'keys rotate',
     args: '',
     summary: 're-seals every stored token and secret under the first key of `ONBEHALF_KEYS`',

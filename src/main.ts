@@ -70,7 +70,12 @@ function help(argv: string[]): number | undefined {
   return 0;
 }
 
-type Flags = { as?: string | boolean; script?: string | boolean; guild?: string | boolean };
+type Flags = {
+  as?: string | boolean;
+  script?: string | boolean;
+  guild?: string | boolean;
+  socket?: string | boolean;
+};
 const config = (): Config => loadConfig();
 
 async function main(argv: string[]): Promise<number> {
@@ -79,7 +84,12 @@ async function main(argv: string[]): Promise<number> {
     args: rest,
     allowPositionals: true,
     strict: false,
-    options: { as: { type: 'string' }, script: { type: 'boolean' }, guild: { type: 'string' } },
+    options: {
+      as: { type: 'string' },
+      script: { type: 'boolean' },
+      guild: { type: 'string' },
+      socket: { type: 'boolean' },
+    },
   });
   switch (command) {
     case 'serve':
@@ -95,6 +105,10 @@ async function main(argv: string[]): Promise<number> {
       return positionals[0] === 'register'
         ? discordRegister(values)
         : refuse('onbehalf discord: unknown subcommand. Use: onbehalf discord register [--guild ID]');
+    case 'slack':
+      return positionals[0] === 'manifest'
+        ? slackManifest(values)
+        : refuse('onbehalf slack: unknown subcommand. Use: onbehalf slack manifest [--socket]');
     case 'shell':
       return shell(values);
     case 'demo':
@@ -141,6 +155,17 @@ async function keysRotate(): Promise<number> {
 async function discordRegister(values: Flags): Promise<number> {
   const guild = typeof values.guild === 'string' ? values.guild : undefined;
   for (const line of await registerCommand(config().discord, guild)) out(line);
+  return 0;
+}
+
+async function slackManifest(values: Flags): Promise<number> {
+  const { slackManifest } = await import('./platforms/slack/manifest.js');
+  const c = config();
+  if (!c.publicUrl.startsWith('https://'))
+    process.stderr.write(
+      `onbehalf: PUBLIC_URL is ${c.publicUrl}, which Slack cannot reach; set PUBLIC_URL to the https URL of this server.\n`,
+    );
+  process.stdout.write(slackManifest(c.publicUrl, { socket: values.socket === true }));
   return 0;
 }
 

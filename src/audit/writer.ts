@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, desc, eq, gte, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, or, sql } from 'drizzle-orm';
 import { newId, type Db } from '../db/index.js';
 import { auditEvents } from '../db/schema/index.js';
 import type { AuditDetail } from '../db/schema/shapes.js';
@@ -95,7 +95,8 @@ export class AuditLog {
   /** Events of one org, newest first, optionally for one user, server, or since a time. */
   query(orgId: string, f: { userId?: string; server?: string; since?: number; limit?: number } = {}): AuditEvent[] {
     const conds = [eq(auditEvents.orgId, orgId)];
-    if (f.userId) conds.push(eq(auditEvents.actorUserId, f.userId));
+    // A person's events: what they did, and what was done on their behalf (a refresh, a revocation).
+    if (f.userId) conds.push(or(eq(auditEvents.actorUserId, f.userId), eq(auditEvents.onBehalfOfUserId, f.userId))!);
     if (f.server) conds.push(eq(auditEvents.server, f.server));
     if (f.since) conds.push(gte(auditEvents.at, f.since));
     return this.db

@@ -16,7 +16,7 @@ export function connectPrompt(
     insufficient_scope: `needs more ${providerSlug} permissions than you granted`,
   }[reason];
   return {
-    text: `\`${server}.${tool}\` ${why}. Connect it with the button (only you can see this; the link works once, for 10 minutes). The call continues by itself once you are connected.`,
+    text: `\`${server}.${tool}\` ${why}. Connect it with the link below (only you can see this; it works once, for 10 minutes). The call continues by itself once you are connected.`,
     link: { label: reason === 'missing' ? `Connect ${providerSlug}` : `Reconnect ${providerSlug}`, url },
   };
 }
@@ -104,7 +104,7 @@ export function heldMessage(
   return {
     text:
       `${providerSlug} account ${vendorLogin ?? '(unknown login)'} was connected to you (${userName} in ${orgName}) from a browser onbehalf could not check. ` +
-      `It is not used until you confirm it is yours; calls waiting for ${providerSlug} continue once you do. If you did not just connect it, press No: someone else opened your link.`,
+      `It is not used until you confirm it is yours; calls waiting for ${providerSlug} continue once you do. If you did not just connect it, answer No: someone else opened your link.`,
     actions: [
       { id: 'command', label: "Yes, that's me", value: `connect confirm ${providerSlug}`, style: 'primary' },
       { id: 'command', label: 'No, disconnect', value: `connect reject ${providerSlug}`, style: 'danger' },

@@ -12,6 +12,8 @@ export interface ChatIdentity {
   /** Platform user id (Slack `U…`, Discord snowflake, shell user name). */
   userId: string;
   displayName?: string;
+  /** The address the platform gives for the user (Slack `users.info` with `users:read.email`); Discord and the shell give none. */
+  email?: string;
   workspaceName?: string;
   /**
    * The user's own workspace when the payload names one (Slack `user_team`, `user.team_id`).
@@ -69,7 +71,10 @@ export class Identity {
       .from(workspaces)
       .where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId)))
       .get();
-    if (ws) return this.db.select().from(orgs).where(eq(orgs.id, ws.orgId)).get()!;
+    if (ws) {
+      if (name && name !== ws.name) this.#renameWorkspace(ws, name);
+      return this.db.select().from(orgs).where(eq(orgs.id, ws.orgId)).get()!;
+    }
     return this.db.transaction((tx) => {
       const org = { id: newId(), name: name ?? `${platform} ${workspaceId}` };
       tx.insert(orgs).values(org).run();
@@ -95,22 +100,11 @@ export class Identity {
     if (isExternalMember(chat))
       throw new Error('an external member of a shared channel is never provisioned into the host org');
     const org = this.orgFor(chat.platform, chat.workspaceId, chat.workspaceName);
-    const found = this.db
-      .select({ user: users, la: linkedAccounts })
-      .from(linkedAccounts)
-      .innerJoin(users, eq(users.id, linkedAccounts.userId))
-      .where(
-        and(
-          eq(linkedAccounts.platform, chat.platform),
-          eq(linkedAccounts.workspaceId, chat.workspaceId),
-          eq(linkedAccounts.platformUserId, chat.userId),
-        ),
-      )
-      .get();
+    const found = this.#linked(chat);
     if (found)
       return {
         org: this.db.select().from(orgs).where(eq(orgs.id, found.user.orgId)).get()!,
-        user: found.user,
+        user: this.#keepCurrent(found.user, found.la, chat),
         linkedAccountId: found.la.id,
       };
     return this.db.transaction((tx) => {
@@ -118,7 +112,7 @@ export class Identity {
         id: newId(),
         orgId: org.id,
         displayName: chat.displayName ?? chat.userId,
-        email: null,
+        email: chat.email ?? null,
         role: this.#admins.has(identityKey(chat)) ? 'admin' : 'member',
         createdAt: Date.now(),
       };
@@ -137,6 +131,73 @@ export class Identity {
         .run();
       return { org, user, linkedAccountId };
     });
+  }
+
+  /**
+   * The names the platform gives now, stored: a renamed workspace renames its org (unless the org
+   * was named after another workspace it joined), a renamed person their user, a new address the email.
+   */
+  #renameWorkspace(ws: typeof workspaces.$inferSelect, name: string): void {
+    this.db.transaction((tx) => {
+      tx.update(workspaces).set({ name }).where(eq(workspaces.id, ws.id)).run();
+      const org = tx.select().from(orgs).where(eq(orgs.id, ws.orgId)).get();
+      if (org && (org.name === ws.name || org.name === `${ws.platform} ${ws.workspaceId}`))
+        tx.update(orgs).set({ name }).where(eq(orgs.id, org.id)).run();
+    });
+  }
+
+  #keepCurrent(user: User, la: typeof linkedAccounts.$inferSelect, chat: ChatIdentity): User {
+    const name = chat.displayName;
+    // The user's name follows this account's when it was taken from it (or from the bare platform id).
+    const rename = name && name !== la.displayName && [la.displayName, la.platformUserId].includes(user.displayName);
+    if (name && name !== la.displayName)
+      this.db.update(linkedAccounts).set({ displayName: name }).where(eq(linkedAccounts.id, la.id)).run();
+    const next = { ...user, ...(rename ? { displayName: name } : {}), ...(chat.email ? { email: chat.email } : {}) };
+    if (next.displayName !== user.displayName || next.email !== user.email)
+      this.db
+        .update(users)
+        .set({ displayName: next.displayName, email: next.email })
+        .where(eq(users.id, user.id))
+        .run();
+    return next;
+  }
+
+  /** The user and linked account of a chat identity seen before. */
+  #linked(chat: ChatIdentity) {
+    return this.db
+      .select({ user: users, la: linkedAccounts })
+      .from(linkedAccounts)
+      .innerJoin(users, eq(users.id, linkedAccounts.userId))
+      .where(
+        and(
+          eq(linkedAccounts.platform, chat.platform),
+          eq(linkedAccounts.workspaceId, chat.workspaceId),
+          eq(linkedAccounts.platformUserId, chat.userId),
+        ),
+      )
+      .get();
+  }
+
+  /** Stores the names a platform event reports for a known chat identity (nothing for one never seen). */
+  rename(chat: ChatIdentity): void {
+    const found = this.#linked(chat);
+    if (found) this.#keepCurrent(found.user, found.la, chat);
+  }
+
+  /** Renames a known workspace (and its org when named after it). */
+  renameWorkspace(platform: Platform, workspaceId: string, name: string): void {
+    const ws = this.db
+      .select()
+      .from(workspaces)
+      .where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId)))
+      .get();
+    if (ws && ws.name !== name) this.#renameWorkspace(ws, name);
+  }
+
+  /** The platforms an org's workspaces are on. */
+  platformsOf(orgId: string): Platform[] {
+    const rows = this.db.select({ p: workspaces.platform }).from(workspaces).where(eq(workspaces.orgId, orgId)).all();
+    return [...new Set(rows.map((r) => r.p as Platform))];
   }
 
   /** A user of an org, or undefined. Scoped by org: a user id from another org is not found. */

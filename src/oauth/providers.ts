@@ -6,7 +6,7 @@ import { sealedTables } from '../db/sealed.js';
 import type { OAuthDeps } from './deps.js';
 import { discoverOidc, urlRefusal } from './oidc.js';
 import type { ProviderRefusal, ProviderResult, ProviderView } from './results.js';
-import { presets } from './presets.js';
+import { presets, quirksOf } from './presets.js';
 import { slugSchema } from '../names.js';
 
 export type { ProviderView } from './results.js';
@@ -40,6 +40,8 @@ const view = (p: ProviderRow): ProviderView => ({
   hasClientSecret: p.clientSecretSealed != null,
   authorizeUrl: p.authorizeUrl,
   tokenUrl: p.tokenUrl,
+  namesAccount: p.userinfoUrl != null || quirksOf(p.kind).identity === 'slack',
+  revokes: p.revokeUrl != null,
 });
 
 /** OAuth client registrations of each org; client secrets sealed. */

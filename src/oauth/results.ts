@@ -15,6 +15,10 @@ export interface ProviderView {
   hasClientSecret: boolean;
   authorizeUrl: string;
   tokenUrl: string;
+  /** A connect can name the vendor account (a userinfo endpoint, or the vendor's own way). */
+  namesAccount: boolean;
+  /** Disconnect can revoke the grant at the vendor (a revocation endpoint). */
+  revokes: boolean;
 }
 
 /** What an admin change of a provider did (`chat/` words it). */

@@ -111,7 +111,7 @@ describe('/onbehalf through the shell platform', () => {
       expect(oneLine(await as('mia').send(`/onbehalf admin ${cmd}`))).toMatch(/is for admins only/);
     }
     const audit = await as('ada').send('/onbehalf admin audit --user mia');
-    expect(audit).toMatch(/shell:local:mia admin\.role\.grant denied admins_only/);
+    expect(audit).toMatch(/ mia \(shell:local:mia\) admin\.role\.grant denied admins_only/);
   });
 
   it('an admin adds a provider (client secret through the hidden form) and a server with a binding', async () => {

@@ -45,6 +45,16 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     await w?.stop();
   });
 
+  it('a rule injecting {user.email} is refused in one line where the platform gives no email (the shell)', async () => {
+    const rules = () => (t.app.db.$client.prepare('select count(*) n from access_rules').get() as { n: number }).n;
+    const before = rules();
+    const out = await as('ada').send('/onbehalf admin allow open echo --inject who={user.email}');
+    expect(out).toBe(
+      'onbehalf (only you): The shell gives no email address, so {user.email} would be empty for people here; nothing was changed (inject {user.id} or {user.name} instead).',
+    );
+    expect(rules()).toBe(before);
+  });
+
   it('variants of a denied repository never reach the server', async () => {
     const before = mcp.rawArguments.length;
     for (const repo of ['ACME/secret', 'acme/secret/', 'acme//secret', ' acme/secret', 'Acme/Secret//']) {

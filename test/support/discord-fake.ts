@@ -24,6 +24,10 @@ export interface FakeUser {
   username: string;
   /** Member permissions bitfield in guilds (default `0`; `8` Administrator, `32` Manage Guild). */
   permissions?: string;
+  /** The display name across Discord (default the username). */
+  globalName?: string;
+  /** The nickname in guilds (default none). */
+  nick?: string;
 }
 
 interface Session {
@@ -304,6 +308,7 @@ export class FakeDiscord {
           guild_id: where.guildId,
           member: {
             user: u,
+            nick: user.nick ?? null,
             roles: [],
             permissions: user.permissions ?? '0',
             joined_at: new Date(0).toISOString(),

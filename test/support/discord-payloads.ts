@@ -9,11 +9,11 @@ export interface FakeGuild {
 }
 
 /** A user object. */
-export const userObject = (u: { id: string; username: string; bot?: boolean }) => ({
+export const userObject = (u: { id: string; username: string; bot?: boolean; globalName?: string }) => ({
   id: u.id,
   username: u.username,
   discriminator: '0',
-  global_name: u.username,
+  global_name: u.globalName ?? u.username,
   avatar: null,
   bot: u.bot ?? false,
 });

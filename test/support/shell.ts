@@ -1,13 +1,22 @@
 import { PassThrough, Writable } from 'node:stream';
 import { vi } from 'vitest';
 import type { ChatInbound } from '../../src/chat/index.js';
-import { runShell } from '../../src/platforms/shell/index.js';
+import { runShell, ShellScreen } from '../../src/platforms/shell/index.js';
 
 const READY = '§ready§';
+
+/** How the session's terminal looks: a TTY (readline edits the line, echoes it) and its prompt. */
+export interface ShellSessionOptions {
+  /** Default false: piped input, as most tests type. */
+  tty?: boolean;
+  /** Default a marker line `send` waits for. */
+  prompt?: string;
+}
 
 /** One local user typing into the real shell platform; everything shown to them is in `output`. */
 export class ShellSession {
   output = '';
+  /** Where the shell's outbound prints to this user (messages that arrive later). */
   readonly stream: Writable;
   readonly #input = new PassThrough();
   readonly #done: Promise<void>;
@@ -15,14 +24,23 @@ export class ShellSession {
   constructor(
     core: ChatInbound,
     readonly user: string,
+    o: ShellSessionOptions = {},
   ) {
-    this.stream = new Writable({
+    const output = new Writable({
       write: (chunk, _e, cb) => {
         this.output += chunk.toString();
         cb();
       },
     });
-    this.#done = runShell({ core, user, input: this.#input, output: this.stream, prompt: `${READY}\n` });
+    if (o.tty) Object.assign(this.#input, { isTTY: true });
+    const screen = new ShellScreen(output);
+    this.stream = screen.stream;
+    this.#done = runShell({ core, user, input: this.#input, output, prompt: o.prompt ?? `${READY}\n`, screen });
+  }
+
+  /** Types `text` without pressing Enter. */
+  type(text: string): void {
+    this.#input.write(text);
   }
 
   /** Types a line and returns what the shell printed until it was ready for the next one. */

@@ -16,7 +16,14 @@ export interface SlackApiCall {
 /** A user as `users.info` answers. */
 export interface SlackFakeUser {
   id: string;
+  /** The handle (deprecated `user_name` of slash commands). */
   name?: string;
+  /** `profile.display_name`: what people see in Slack, when set. */
+  display_name?: string;
+  /** `profile.real_name` and `real_name`. */
+  real_name?: string;
+  /** `profile.email` (needs `users:read.email`). */
+  email?: string;
   is_admin?: boolean;
   is_owner?: boolean;
 }
@@ -42,6 +49,8 @@ export interface SlackApi {
   appEnv(signingSecret: string, botToken: string): Record<string, string>;
   calls: SlackApiCall[];
   users: Map<string, SlackFakeUser>;
+  /** What `team.info` answers as each team's name (default the team id). */
+  teamNames: Map<string, string>;
   installs: Map<string, SlackFakeInstall>;
   /** Calls of one method. */
   callsTo(method: string): SlackApiCall[];
@@ -126,16 +135,19 @@ const readAll = (req: IncomingMessage): Promise<string> =>
 /**
  * A loopback fake of the Slack Web API (`POST <base>/<method>`, form or JSON, Bearer token).
  * Records every call (method, body, token) so tests can assert on them and scan them for leaked
- * secrets; answers auth.test, chat.postMessage/postEphemeral/update, views.open, users.info,
- * conversations.open/info/replies (`seedThread`), oauth.v2.access, apps.connections.open (with a Socket Mode WebSocket at
- * `/socket`: `socketSend`), chat.startStream/appendStream/stopStream (recipient required outside
- * DMs), assistant.threads.setStatus/setSuggestedPrompts/setTitle; refuses any method on demand (`refuse`); answers 429 with Retry-After on demand (`rateLimit`). Keeps each
+ * secrets; answers auth.test, chat.postMessage/postEphemeral/update, views.open, users.info (names,
+ * profile, email), team.info (`teamNames`), conversations.open/info/replies (`seedThread`),
+ * oauth.v2.access, apps.connections.open (with a Socket Mode WebSocket at `/socket`: `socketSend`),
+ * chat.startStream/appendStream/stopStream (recipient required outside DMs),
+ * assistant.threads.setStatus/setSuggestedPrompts/setTitle; refuses any method on demand (`refuse`);
+ * answers 429 with Retry-After on demand (`rateLimit`). Keeps each
  * channel's visible messages (`visible`), refuses channels on demand (`channelError`), serves
  * response URLs at `/hooks/<id>` (`responseUrl`, `responses`) and can fail every route (`failAll`).
  */
 export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackApi> {
   const calls: SlackApiCall[] = [];
   const users = new Map<string, SlackFakeUser>();
+  const teamNames = new Map<string, string>();
   const installs = new Map<string, SlackFakeInstall>();
   const tokens = new Map(Object.entries(opts.tokens ?? {}));
   const limits = new Map<string, { seconds: number; times: number }>();
@@ -274,10 +286,16 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
           : { ok: false, error: 'invalid_arguments' };
       case 'users.info': {
         const u = users.get(String(body['user']));
-        return u
-          ? { ok: true, user: { name: u.id, is_admin: false, is_owner: false, ...u, team_id: team.teamId } }
-          : { ok: false, error: 'user_not_found' };
+        if (!u) return { ok: false, error: 'user_not_found' };
+        const { display_name, real_name, email, ...rest } = u;
+        const profile = { display_name: display_name ?? '', real_name: real_name ?? '', ...(email ? { email } : {}) };
+        return {
+          ok: true,
+          user: { name: u.id, is_admin: false, is_owner: false, ...rest, real_name, profile, team_id: team.teamId },
+        };
       }
+      case 'team.info':
+        return { ok: true, team: { id: team.teamId, name: teamNames.get(team.teamId) ?? team.teamId } };
       case 'apps.connections.open':
         return { ok: true, url: `ws://127.0.0.1:${port}/socket` };
       case 'conversations.open':
@@ -470,6 +488,7 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
     }),
     calls,
     users,
+    teamNames,
     installs,
     callsTo: (method) => calls.filter((c) => c.method === method),
     rateLimit: (method, seconds, times = 1) => void limits.set(method, { seconds, times }),

@@ -81,7 +81,7 @@ export const memberCommands: CommandSpec[] = [
   {
     word: 'approve',
     usage: 'approve <call id>',
-    summary: 'let the assistant run a call it asked you about (the Approve button does the same)',
+    summary: 'let the assistant run a call it asked you about (Approve on its prompt does the same)',
     run: (ctx, args) => answer(ctx, args[0], true),
   },
   {

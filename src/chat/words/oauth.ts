@@ -14,7 +14,7 @@ const PRIVATE_HINT = '; the operator can allow private addresses with ONBEHALF_A
 export function providerChangeText(c: ProviderChange): string {
   switch (c.kind) {
     case 'provider_added':
-      return `Provider ${c.provider.slug} (${c.provider.displayName}) added. Redirect URI: ${c.redirectUri}`;
+      return `Provider ${c.provider.slug} (${c.provider.displayName}) added. Redirect URI: ${c.redirectUri}${missingEndpoints(c.provider)}`;
     case 'client_secret_saved':
       return `Client secret of ${c.slug} saved (sealed).`;
     case 'public_client':
@@ -111,4 +111,13 @@ export function providerText(r: ProviderResult): string {
 /** A person's change of their own connection in words. */
 export function connectionText(r: ConnectionResult): string {
   return r.ok ? connectionChangeText(r.value) : connectionRefusalText(r.error);
+}
+
+/** What a provider added without a userinfo or revocation endpoint cannot do, and the flag that fixes it. */
+function missingEndpoints(p: { namesAccount: boolean; revokes: boolean }): string {
+  const lacks = [
+    ...(p.namesAccount ? [] : ['no --userinfo URL, so a connect cannot name the vendor account']),
+    ...(p.revokes ? [] : ['no --revoke URL, so disconnect forgets the grant but cannot revoke it at the vendor']),
+  ];
+  return lacks.length ? `\nNote: ${lacks.join('; ')}. Remove and add it again with them if the vendor has them.` : '';
 }

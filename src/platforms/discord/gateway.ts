@@ -27,7 +27,7 @@ import {
   modalBody,
   type DiscordMessageBody,
 } from './render.js';
-import { placeOf, type Origin, type Place } from './translate.js';
+import { nickOf, placeOf, type Origin, type Place } from './translate.js';
 
 /** Options of the Discord gateway adapter. */
 export interface DiscordGatewayOptions {
@@ -127,6 +127,7 @@ export class DiscordGateway {
       channelId: i.channelId!,
       isThread: Boolean(i.channel?.isThread()),
       user: i.user,
+      nick: nickOf(i.member),
       interaction: { id: i.id, token: i.token, expiresAt: i.createdTimestamp + INTERACTION_TOKEN_TTL_MS },
     };
   }
@@ -262,6 +263,7 @@ export class DiscordGateway {
         channelId: m.channelId,
         isThread: m.channel.isThread(),
         user: m.author,
+        nick: nickOf(m.member),
         messageId: m.id,
       });
       if (!place.ok)

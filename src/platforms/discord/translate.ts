@@ -11,6 +11,8 @@ export interface Origin {
   channelId: string;
   isThread: boolean;
   user: Pick<User, 'id' | 'username' | 'globalName'>;
+  /** The member's nickname in this guild, when set. */
+  nick?: string | null;
   messageId?: string;
   interaction?: { id: string; token: string; expiresAt: number };
 }
@@ -54,7 +56,8 @@ export async function placeOf(client: Client, o: Origin): Promise<Place> {
     platform: 'discord',
     workspaceId,
     userId: o.user.id,
-    displayName: o.user.globalName ?? o.user.username,
+    // The name people see in this guild: its nickname, else their Discord display name, else the handle.
+    displayName: o.nick || o.user.globalName || o.user.username,
     workspaceName: guild?.name,
   };
   const target: ReplyTarget = {
@@ -68,4 +71,10 @@ export async function placeOf(client: Client, o: Origin): Promise<Place> {
     interaction: o.interaction,
   };
   return { ok: true, identity, target };
+}
+
+/** The nickname of an interaction's or message's guild member (discord.js `nickname`, raw API `nick`). */
+export function nickOf(member: unknown): string | undefined {
+  const m = member as { nickname?: string | null; nick?: string | null } | null | undefined;
+  return m?.nickname ?? m?.nick ?? undefined;
 }

@@ -3,6 +3,7 @@ import type { ChatPlatform } from '../../chat/platform.js';
 import type { ChatInbound } from '../../chat/types.js';
 import { ShellOutbound } from './outbound.js';
 import { runShell } from './repl.js';
+import { ShellScreen } from './screen.js';
 
 /** Options of the shell platform: one local user at one terminal. */
 export interface ShellPlatformOptions {
@@ -26,17 +27,19 @@ export class ShellPlatform implements ChatPlatform {
   readonly outbound: ShellOutbound;
   readonly #o: ShellPlatformOptions;
   readonly #abort = new AbortController();
+  readonly #screen: ShellScreen;
   #session: Promise<void> | undefined;
 
   constructor(o: ShellPlatformOptions) {
     this.#o = o;
-    this.outbound = new ShellOutbound(o.output);
+    this.#screen = new ShellScreen(o.output);
+    this.outbound = new ShellOutbound(this.#screen.stream);
   }
 
   async start(core: ChatInbound): Promise<void> {
     if (this.#o.banner) this.#o.output.write(this.#o.banner);
     const { user, input, output, prompt } = this.#o;
-    this.#session = runShell({ core, user, input, output, prompt, signal: this.#abort.signal });
+    this.#session = runShell({ core, user, input, output, prompt, signal: this.#abort.signal, screen: this.#screen });
   }
 
   /** Resolves when the person has left (end of input, `exit`) or `stop()` ended the session. */

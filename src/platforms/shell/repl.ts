@@ -4,6 +4,7 @@ import { Secret } from '../../crypto/index.js';
 import type { ChatIdentity } from '../../identity/index.js';
 import type { Ack, ChatInbound, ReplyTarget } from '../../chat/types.js';
 import { renderShell } from './outbound.js';
+import { ShellScreen } from './screen.js';
 
 /** Options of the terminal platform. */
 export interface ShellOptions {
@@ -16,6 +17,8 @@ export interface ShellOptions {
   prompt?: string;
   /** Aborting it ends the session as the end of input does. Default none. */
   signal?: AbortSignal;
+  /** Shared with the outbound, so messages that arrive later redraw the prompt. Default one of its own on `output`. */
+  screen?: ShellScreen;
 }
 
 /** The identity and reply target of a shell user. */
@@ -31,6 +34,7 @@ class Session {
   muted = false;
   readonly terminal: boolean;
   readonly rl: Interface;
+  readonly screen: ShellScreen;
   readonly #lines: AsyncIterator<string>;
   #n = 0;
 
@@ -49,6 +53,8 @@ class Session {
       prompt: o.prompt ?? `${o.user}> `,
       signal: o.signal,
     });
+    this.screen = o.screen ?? new ShellScreen(o.output);
+    if (this.terminal) this.screen.attach(this.rl);
     this.#lines = this.rl[Symbol.asyncIterator]();
   }
 
@@ -103,7 +109,7 @@ async function answer(s: Session, text: string): Promise<Ack> {
  */
 export async function runShell(opts: ShellOptions): Promise<void> {
   const s = new Session(opts);
-  s.rl.prompt();
+  s.screen.prompt(s.rl);
   for (let line = await s.next(); line !== undefined; line = await s.next()) {
     const text = line.trim();
     if (text === 'exit' || text === 'quit') break;
@@ -114,7 +120,7 @@ export async function runShell(opts: ShellOptions): Promise<void> {
         s.print(`onbehalf: that did not work (${(err as Error).message.split('\n')[0]}). Try again.`);
       }
     }
-    s.rl.prompt();
+    s.screen.prompt(s.rl);
   }
   s.rl.close();
 }

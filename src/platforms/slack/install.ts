@@ -20,7 +20,9 @@ export const SLACK_BOT_SCOPES = [
   'im:history',
   'im:read',
   'im:write',
+  'team:read',
   'users:read',
+  'users:read.email',
 ];
 
 /** Options of the install flow. */

@@ -2,6 +2,7 @@ import type { App as BoltApp } from '@slack/bolt';
 import type { Ack, ChatInbound, Inbound, OutMessage, ReplyTarget } from '../../chat/types.js';
 import type { Logger } from '../../log.js';
 import type { WorkspaceAdmins } from './admins.js';
+import type { SlackProfiles } from './profiles.js';
 import { RecentEvents } from './dedupe.js';
 import type { SlackOutbound } from './outbound.js';
 import { FORM_CALLBACK_ID, LINK_ACTION_ID, messageBodies, resultView } from './render.js';
@@ -14,6 +15,8 @@ export interface ListenerDeps {
   log: Logger;
   /** Set when SLACK_ADMINS_FROM_WORKSPACE=true. */
   admins?: WorkspaceAdmins;
+  /** Fills each caller's Slack names (users.info, team.info) and stores reported changes. */
+  profiles?: SlackProfiles;
   /** Called on `app_uninstalled` / `tokens_revoked` (multi-workspace mode). */
   onUninstall?: (teamId: string) => void;
   /** How long a command/button/form waits for the chat core's answer to put it in the ack. Default 2000 ms. */
@@ -62,8 +65,9 @@ export function registerListeners(app: BoltApp, deps: ListenerDeps): void {
     log,
     answerMs: deps.answerDeadlineMs ?? 2000,
     handle: async (event) => {
-      await deps.admins?.promote(event.identity);
-      return inbound.handle(event);
+      const named: Inbound = deps.profiles ? { ...event, identity: await deps.profiles.fill(event.identity) } : event;
+      await deps.admins?.promote(named.identity);
+      return inbound.handle(named);
     },
     deliver: async (target, ack, triggerId) => {
       try {
@@ -100,6 +104,8 @@ function onEvents(app: BoltApp, ctx: Ctx, recent: RecentEvents): void {
   // Slack's assistant surface: a thread opened beside the person's view, or that view changed.
   app.event('assistant_thread_started', ({ body }) => once(fromAssistantThread(body)));
   app.event('assistant_thread_context_changed', ({ body }) => once(fromAssistantThread(body)));
+  app.event('user_change', async ({ body }) => ctx.deps.profiles?.userChanged(body));
+  app.event('team_rename', async ({ body }) => ctx.deps.profiles?.teamRenamed(body));
 
   for (const name of ['app_uninstalled', 'tokens_revoked'] as const) {
     app.event(name, async ({ body }) => {

@@ -9,6 +9,7 @@ import { CodedError } from '../../errors.js';
 import type { Identity } from '../../identity/index.js';
 import type { Logger } from '../../log.js';
 import { WorkspaceAdmins } from './admins.js';
+import { SlackProfiles } from './profiles.js';
 import { installRoutes, SLACK_BOT_SCOPES } from './install.js';
 import { registerListeners } from './listeners.js';
 import { slackLogger } from './logger.js';
@@ -142,6 +143,7 @@ export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
     outbound,
     log,
     admins,
+    profiles: new SlackProfiles((team, method, args) => outbound.call(team, method, args), o.identity, log),
     answerDeadlineMs: o.answerDeadlineMs,
     onUninstall: installs ? (teamId) => void installs.remove(teamId) : undefined,
   });

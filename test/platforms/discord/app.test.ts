@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { App } from '../../../src/app.js';
 import { snowflake, type FakeDiscord, type FakeUser } from '../../support/discord-fake.js';
 import type { LogCapture } from '../../support/logs.js';
 import { discordWorld, type DiscordWorld } from '../../support/discord-world.js';
+import { guildPayload } from '../../support/discord-payloads.js';
 
 const BOT_TOKEN = 'MTEx.app-canary.' + 'z'.repeat(24);
 describe('onbehalf serve with DISCORD_TOKEN', () => {
@@ -48,6 +49,22 @@ describe('onbehalf serve with DISCORD_TOKEN', () => {
     const text = await answerTo(member, ['whoami']);
     expect(text).toContain('You are mark (member) in Acme Support.');
     expect(text).toContain(`discord:${guildId}:${member.id}`);
+  });
+
+  it('names people as the guild shows them (nickname, else global name) and the org after the guild, renamed as they are', async () => {
+    const nina: FakeUser = { id: snowflake(), username: 'nina_k', globalName: 'Nina K.' };
+    expect(await answerTo(nina, ['whoami'])).toContain('You are Nina K. (member) in Acme Support.');
+    nina.nick = 'Nina (support lead)';
+    fake.dispatch('GUILD_UPDATE', guildPayload({ ...fake.guilds[0]!, name: 'Acme Helpdesk' }));
+    await vi.waitFor(() =>
+      expect(answerTo(nina, ['whoami'])).resolves.toContain('You are Nina (support lead) (member) in Acme Helpdesk.'),
+    );
+  });
+
+  it('a rule injecting {user.email} is refused: Discord gives no email', async () => {
+    expect(await answerTo(owner, ['admin', 'allow'], 'lab * --inject who={user.email}')).toBe(
+      'Discord gives no email address, so {user.email} would be empty for people here; nothing was changed (inject {user.id} or {user.name} instead).',
+    );
   });
 
   it('with DISCORD_ADMINS_FROM_GUILD, a Manage Guild member is an admin (audited) and sees admin help; others do not', async () => {

@@ -75,7 +75,14 @@ describe('Slack ingress: events', () => {
         kind: 'message',
         text: 'what is open?',
         eventId: m.eventId,
-        identity: { platform: 'slack', workspaceId: 'T1', userId: 'UALICE', displayName: undefined },
+        // team.info names the bot token's workspace (the fake answers its id); users.info does not know UALICE.
+        identity: {
+          platform: 'slack',
+          workspaceId: 'T1',
+          userId: 'UALICE',
+          displayName: undefined,
+          workspaceName: 'T_DEFAULT',
+        },
         target: {
           platform: 'slack',
           workspaceId: 'T1',

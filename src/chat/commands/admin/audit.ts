@@ -3,6 +3,7 @@ import path from 'node:path';
 import { options } from '../../parse.js';
 import type { CommandSpec } from '../spec.js';
 import { say } from '../spec.js';
+import { auditExportRow, auditLine, type NameOf } from '../../words/audit.js';
 import { done, userRef, wrong } from './shared.js';
 
 const AUDIT = 'audit [--user @u] [--server s] [--since 1h] | audit export';
@@ -28,25 +29,28 @@ export const auditCommand: CommandSpec = {
     const s = typeof flags['since'] === 'string' ? since(flags['since']) : undefined;
     if (typeof flags['since'] === 'string' && s === undefined)
       return wrong(AUDIT, '--since takes 30m, 2h, 7d or a date.');
+    const names = new Map<string, string | undefined>();
+    const nameOf: NameOf = (id) => {
+      if (!names.has(id)) names.set(id, ctx.services.identity.user(ctx.org.id, id)?.displayName);
+      return names.get(id);
+    };
     const filter = { userId, server: typeof flags['server'] === 'string' ? flags['server'] : undefined, since: s };
     if (positional[0] === 'export') {
       const rows = audit.query(ctx.org.id, { ...filter, limit: 100_000 });
       const dir = path.join(ctx.services.dataDir, 'exports');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const file = path.join(dir, `audit-${ctx.org.id}-${Date.now()}.jsonl`);
-      writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''), { mode: 0o600 });
+      writeFileSync(
+        file,
+        rows.map((r) => JSON.stringify(auditExportRow(r, nameOf))).join('\n') + (rows.length ? '\n' : ''),
+        { mode: 0o600 },
+      );
       const line = `Exported ${rows.length} audit event(s) to ${file} on the server.`;
       return done(ctx, 'audit.export', { ok: true }, line);
     }
     if (positional.length) return wrong(AUDIT);
     const rows = audit.query(ctx.org.id, { ...filter, limit: 20 });
     if (!rows.length) return say('No audit events match.');
-    return say(
-      rows
-        .map((r) =>
-          `${new Date(r.at).toISOString()} ${r.chatIdentity ?? r.actorUserId ?? '-'} ${r.category}.${r.action}${r.server ? ` ${r.server}.${r.tool ?? ''}` : ''} ${r.decision ?? ''} ${r.outcome ?? ''}`.trim(),
-        )
-        .join('\n'),
-    );
+    return say(rows.map((r) => auditLine(r, nameOf)).join('\n'));
   },
 };

@@ -5,7 +5,7 @@ import { say } from '../spec.js';
 import { done, list, wrong } from './shared.js';
 
 const PROVIDER =
-  'provider add <slug> <preset|oidc|oauth2> <client_id> [--scopes a,b] [--issuer URL] [--authorize URL --token URL] | list | remove <slug> | share <slug> on|off';
+  'provider add <slug> <preset|oidc|oauth2> <client_id> [--scopes a,b] [--issuer URL] [--authorize URL --token URL] [--userinfo URL] [--revoke URL] | list | remove <slug> | share <slug> on|off';
 
 const flag = (flags: Record<string, string | true>, name: string) =>
   typeof flags[name] === 'string' ? flags[name] : undefined;

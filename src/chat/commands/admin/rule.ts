@@ -1,12 +1,24 @@
 import { options } from '../../parse.js';
 import { policyText } from '../../words/policy.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandContext, CommandSpec } from '../spec.js';
 import { say } from '../spec.js';
 import { done, list, userRef, wrong } from './shared.js';
 
 const RULE = (effect: 'allow' | 'deny') =>
   `${effect} <server> <tool-glob> [--roles a,b] [--users @a,@b] [--teams t] [--arg name=glob] [--ignore-case] [--inject name={user.email}]`;
 const APPROVE = 'approve <server> <tool-glob> ask|always|never | approve <server>';
+
+/** Platforms whose people come with an email address (Slack `users.info`, scope `users:read.email`). */
+const GIVES_EMAIL = new Set(['slack']);
+const PLATFORM_NAMES: Record<string, string> = { slack: 'Slack', discord: 'Discord', shell: 'The shell' };
+
+/** Why `{user.email}` cannot be injected in this org: a platform of its workspaces gives no email. */
+function noEmail(ctx: CommandContext, inject: Record<string, string> | undefined): string | undefined {
+  if (!inject || !Object.values(inject).some((t) => t.includes('{user.email}'))) return undefined;
+  const without = ctx.services.identity.platformsOf(ctx.org.id).filter((p) => !GIVES_EMAIL.has(p));
+  if (!without.length) return undefined;
+  return `${without.map((p) => PLATFORM_NAMES[p] ?? p).join(' and ')} ${without.length > 1 ? 'give' : 'gives'} no email address, so {user.email} would be empty for people here; nothing was changed (inject {user.id} or {user.name} instead).`;
+}
 
 const pairs = (v: string | true | undefined) => {
   if (typeof v !== 'string') return undefined;
@@ -27,13 +39,16 @@ export const ruleCommands: CommandSpec[] = (['allow', 'deny'] as const).map((eff
     const userIds = list(flags['users'])?.map((u) => userRef(ctx, u)?.id ?? `unknown:${u}`);
     const unknown = userIds?.find((u) => u.startsWith('unknown:'));
     if (unknown) return say(`No user "${unknown.slice(8)}" in this workspace.`);
+    const inject = pairs(flags['inject']);
+    const refused = effect === 'allow' ? noEmail(ctx, inject) : undefined;
+    if (refused) return say(refused);
     const r = await ctx.services.policy.rule(ctx.org.id, effect, server, {
       tools,
       roles: list(flags['roles']),
       users: userIds,
       teams: list(flags['teams']),
       args: pairs(flags['arg']),
-      inject: pairs(flags['inject']),
+      inject,
       ...(ignoreCase ? { ignoreCase } : {}),
     });
     return done(ctx, `rule.${effect}`, r, policyText(r), { server, tools });
