@@ -65,7 +65,8 @@ describe('npm run bench -- --quick', () => {
     expect(json.rows.find((x) => x.key === 'refresh_storm')?.extra?.refreshRequestsMax).toBe(1);
     // The killed worker's call ran again on the other one and was answered (the figure throws otherwise).
     expect(json.rows.find((x) => x.key === 'recovery')?.extra?.trials).toBe(1);
-    // Every mention showed a sign of work and was answered (the figure throws otherwise).
-    expect(json.rows.find((x) => x.key === 'first_sign')?.extra?.turns).toBe(20);
+    // Every mention, in Slack and in Discord, showed a sign of work and was answered (the figure throws otherwise).
+    const firstSign = json.rows.filter((x) => x.key === 'first_sign');
+    expect(firstSign.map((x) => x.extra?.turns)).toEqual([20, 20]);
   }, 240_000);
 });
