@@ -12,6 +12,8 @@ import { freePort } from '../src/redis/index.js';
 import { Runner, type ToolCallRequest } from '../src/runner/index.js';
 import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../test/support/mcp-servers/index.js';
 import { authorizeInBrowser, OAuthTestServer } from '../test/support/oauth-server.js';
+import { FakeDiscord } from '../test/support/discord-fake.js';
+import { startLlmServer } from '../test/support/llm-server.js';
 import { startSlackApi, type SlackApi } from '../test/support/slack-api.js';
 import { WaitingNotifier } from './notifier.js';
 
@@ -34,7 +36,10 @@ class LogSink extends Writable {
  * Everything the figures share: the real app (serve mode, Slack configured, workers in this
  * process at concurrency 64, its own private redis-server), a loopback OAuth server, a loopback
  * Streamable HTTP MCP server (`web`, bound to `Authorization: Bearer <caller's token>`), the stdio
- * test server (`gh`, `GITHUB_TOKEN` = caller's token), and a fake Slack Web API.
+ * test server (`gh`, `GITHUB_TOKEN` = caller's token), a fake Slack Web API, a fake Discord
+ * (REST and gateway, one guild; the app is connected to it as its bot), and a loopback
+ * OpenAI-compatible model for agent turns (it answers every turn at once with a short text; only
+ * mentions reach it, so the other figures do not touch it, and child processes run without it).
  */
 export interface BenchEnv {
   app: App;
@@ -47,6 +52,7 @@ export interface BenchEnv {
   oauth: OAuthTestServer;
   mcp: TestMcpHttpServer;
   slack: SlackApi;
+  discord: FakeDiscord;
   orgId: string;
   userIds: Record<BenchUser, string>;
   /** Each user's current access token (compared with what the MCP server saw; never printed). */
@@ -77,6 +83,10 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     stops.push(() => mcp.stop());
     const slack = await startSlackApi();
     stops.push(() => slack.stop());
+    const discord = await FakeDiscord.start();
+    stops.push(() => discord.stop());
+    const llm = await startLlmServer(() => ({ text: 'On it: here is your answer.' }));
+    stops.push(() => llm.close());
 
     const port = await freePort();
     const signingSecret = randomBytes(16).toString('hex');
@@ -100,6 +110,9 @@ export async function startBenchEnv(): Promise<BenchEnv> {
         SLACK_SIGNING_SECRET: signingSecret,
         SLACK_BOT_TOKEN: `xoxb-bench-${randomBytes(8).toString('hex')}`,
         SLACK_API_URL: slack.url.replace(/\/$/, ''),
+        ...discord.appEnv(`bench-discord-${randomBytes(8).toString('hex')}`),
+        LLM_BASE_URL: llm.baseUrl,
+        LLM_MODEL: 'bench',
       }),
       {
         mode: 'serve',
@@ -177,6 +190,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       oauth,
       mcp,
       slack,
+      discord,
       orgId,
       userIds,
       tokens,

@@ -13,12 +13,13 @@ export interface OpenLoopResult {
  * Sends `rate` requests per second for `seconds`, open loop: each request leaves at its scheduled
  * time whether or not earlier ones were answered, and its latency counts from that scheduled time
  * (so a stall is not hidden by sending less). Bounded: exactly rate×seconds requests, then waits
- * at most `drainMs` (default 10000) for the last answers.
+ * at most `drainMs` (default 10000) for the last answers. `fire` gets each request's scheduled
+ * time (performance.now()), for figures that time a later effect of the same request.
  */
 export async function openLoop(
   rate: number,
   seconds: number,
-  fire: (i: number) => Promise<number>,
+  fire: (i: number, scheduled: number) => Promise<number>,
   expect = 200,
   drainMs = 10_000,
 ): Promise<OpenLoopResult> {
@@ -32,7 +33,7 @@ export async function openLoop(
     const now = performance.now();
     for (; i < n && t0 + i * interval <= now; i++) {
       const scheduled = t0 + i * interval;
-      const p: Promise<void> = fire(i)
+      const p: Promise<void> = fire(i, scheduled)
         .then(
           (status) => {
             out.latencies.push(performance.now() - scheduled);

@@ -24,6 +24,9 @@ export interface BenchOptions {
   shortTokenSeconds: number;
   /** Recovery: worker kills. Default 5 (quick: 1). */
   recoveryTrials: number;
+  /** First visible sign: signed mentions per second and seconds. Default 20 × 10 (quick: 10 × 2). */
+  firstSignRate: number;
+  firstSignSeconds: number;
   /** `--cpu-prof=DIR`: worker and serve processes write V8 CPU profiles there. Default none. */
   cpuProfDir?: string;
 }
@@ -50,6 +53,8 @@ export function benchOptions(quick: boolean): BenchOptions {
         memoryCalls: 500,
         recoveryTrials: 1,
         shortTokenSeconds: 4,
+        firstSignRate: 10,
+        firstSignSeconds: 2,
       }
     : {
         quick,
@@ -74,5 +79,7 @@ export function benchOptions(quick: boolean): BenchOptions {
         memoryCalls: 10_000,
         recoveryTrials: 5,
         shortTokenSeconds: 10,
+        firstSignRate: 20,
+        firstSignSeconds: 10,
       };
 }

@@ -4,6 +4,7 @@
 // each figure against its baseline, prints a markdown table and writes the JSON results.
 import os from 'node:os';
 import { startBenchEnv, type BenchEnv } from './env.js';
+import { firstSign } from './figures/first-sign.js';
 import { memory } from './figures/memory.js';
 import { recovery } from './figures/recovery.js';
 import { toolOverhead } from './figures/overhead.js';
@@ -22,6 +23,7 @@ const figures: [string, string, (env: BenchEnv, o: BenchOptions) => Promise<Benc
   ['stdio_pool', '5. stdio pool', stdioPool],
   ['memory', '6. Memory', memory],
   ['recovery', '7. Recovery', recovery],
+  ['first_sign', '8. First visible sign of work', firstSign],
 ];
 
 const args = process.argv.slice(2);

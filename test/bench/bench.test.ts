@@ -33,7 +33,7 @@ function runQuickBench(out: string): Promise<{ code: number | null; stdout: stri
 }
 
 describe('npm run bench -- --quick', () => {
-  it('measures all seven figures against their baselines, prints the table and writes the JSON', async () => {
+  it('measures all eight figures against their baselines, prints the table and writes the JSON', async () => {
     const out = path.join(tmp.dir, 'quick.json');
     const r = await runQuickBench(out);
     expect(r.stderr).not.toMatch(/FAILED/);
@@ -43,6 +43,7 @@ describe('npm run bench -- --quick', () => {
     expect(json.failures).toEqual([]);
     const keys = new Set(json.rows.map((row) => row.key));
     expect([...keys].sort()).toEqual([
+      'first_sign',
       'memory',
       'recovery',
       'refresh_storm',
@@ -64,5 +65,8 @@ describe('npm run bench -- --quick', () => {
     expect(json.rows.find((x) => x.key === 'refresh_storm')?.extra?.refreshRequestsMax).toBe(1);
     // The killed worker's call ran again on the other one and was answered (the figure throws otherwise).
     expect(json.rows.find((x) => x.key === 'recovery')?.extra?.trials).toBe(1);
+    // Every mention, in Slack and in Discord, showed a sign of work and was answered (the figure throws otherwise).
+    const firstSign = json.rows.filter((x) => x.key === 'first_sign');
+    expect(firstSign.map((x) => x.extra?.turns)).toEqual([20, 20]);
   }, 240_000);
 });
