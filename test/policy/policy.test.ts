@@ -41,7 +41,7 @@ describe('MCP servers', () => {
     expect(r).toEqual({
       ok: false,
       error: expect.stringMatching(
-        /runs a program on the worker host.*operator config or when the operator sets ONBEHALF_ALLOW_STDIO=true/,
+        /runs a program on the worker host, so it can be added from chat only when the operator sets ONBEHALF_ALLOW_STDIO=true\./,
       ),
     });
     expect(

@@ -77,8 +77,8 @@ export function policyRefusalText(e: PolicyRefusal): string {
       return `${notAdded[e.what]}: ${e.issue}.`;
     case 'stdio_not_allowed':
       return (
-        'Server not added: a stdio server runs a program on the worker host, so it can only come from operator ' +
-        'config or when the operator sets ONBEHALF_ALLOW_STDIO=true.'
+        'Server not added: a stdio server runs a program on the worker host, so it can be added from chat only ' +
+        'when the operator sets ONBEHALF_ALLOW_STDIO=true.'
       );
     case 'url_refused':
       return e.private
