@@ -22,12 +22,7 @@ beforeAll(async () => {
   const t = tempDir();
   cleanup = t.cleanup;
   app = await createApp(
-    testConfig(t.dir, {
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_BOT_TOKEN: botToken,
-      SLACK_API_URL: slack.url.replace(/\/$/, ''),
-      ONBEHALF_ADMINS: 'slack:T1ACME:U1ADA',
-    }),
+    testConfig(t.dir, { ...slack.appEnv(SIGNING_SECRET, botToken), ONBEHALF_ADMINS: 'slack:T1ACME:U1ADA' }),
     { logDestination: new LogCapture() },
   );
   await app.start();

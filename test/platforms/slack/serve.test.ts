@@ -19,14 +19,7 @@ beforeAll(async () => {
   slack = await startSlackApi();
   const t = tempDir();
   cleanup = t.cleanup;
-  app = await createApp(
-    testConfig(t.dir, {
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_BOT_TOKEN: botToken,
-      SLACK_API_URL: slack.url.replace(/\/$/, ''),
-    }),
-    { logDestination: logs },
-  );
+  app = await createApp(testConfig(t.dir, { ...slack.appEnv(SIGNING_SECRET, botToken) }), { logDestination: logs });
   app.chat = inbound;
   await app.start();
 }, 30_000);
