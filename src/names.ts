@@ -1,3 +1,4 @@
+import type { InputIssueCode } from './policy/input.js';
 import { z } from 'zod';
 
 /**
@@ -21,9 +22,7 @@ export const secretNameSchema = z.string().regex(new RegExp(`^${SECRET_NAME_PATT
 export const isSecretName = (s: string): boolean => secretNameSchema.safeParse(s).success;
 
 /** An MCP server name: 1–40 letters, digits, dashes or underscores. */
-export const serverNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,40}$/, 'a server name is 1–40 letters, digits, dashes or underscores');
+export const serverNameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'server_name' satisfies InputIssueCode);
 
 /** A team name: 1–40 letters, digits, dots, dashes or underscores. */
 export const teamNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/);

@@ -22,7 +22,8 @@ export type LinkResult =
   | { kind: 'cooldown'; retryAfterMs: number }
   /** The code's user is in another org: only an admin org join brings the two together. */
   | { kind: 'other_org' }
-  | { kind: 'conflict'; reason: string };
+  /** The redeeming chat identity has never been seen (it must send something first). */
+  | { kind: 'unknown_identity' };
 
 /**
  * One-time codes that merge a second chat identity into an existing user **of the same org**.
@@ -89,8 +90,7 @@ export class LinkCodes {
           ),
         )
         .get();
-      if (!la)
-        return { kind: 'conflict', reason: 'this chat identity is not known yet; send any message first' } as const;
+      if (!la) return { kind: 'unknown_identity' } as const;
       if (la.userId === target.id) return { kind: 'already_linked', userId: target.id } as const;
       if (la.orgId !== target.orgId) return { kind: 'other_org' } as const;
 

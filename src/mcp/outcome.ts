@@ -1,5 +1,6 @@
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { RefusedUrlError, type UrlRefusal } from '../net/index.js';
 
 /** What one tools/call gave, as a value. `sent`: the request may have reached the server. */
 export type CallResult =
@@ -11,8 +12,8 @@ export type CallResult =
   | { kind: 'timeout' }
   /** Transport failure; `detail` is a short code (ECONNREFUSED, HTTP 503), never a server's text. */
   | { kind: 'unreachable'; sent: boolean; detail: string }
-  /** The network guard refused the server's address (private, loopback …, or plain http). */
-  | { kind: 'refused'; reason: string }
+  /** The network guard refused the server's address (private, loopback …, or plain http); `server` names it. */
+  | { kind: 'refused'; refusal: UrlRefusal; server?: string | undefined }
   /** The server answered with a JSON-RPC error (unknown tool, invalid params …). */
   | { kind: 'protocol'; code: number; message: string };
 
@@ -47,7 +48,7 @@ export function scopesOf(wwwAuthenticate: string | undefined): string[] {
  */
 export function classifyError(err: unknown, phase: 'connect' | 'call', lastWwwAuthenticate?: string): CallResult {
   const e = err as Error & { code?: unknown };
-  if (e?.code === 'refused_url') return { kind: 'refused', reason: e.message };
+  if (e instanceof RefusedUrlError) return { kind: 'refused', refusal: e.refusal, server: e.server };
   if (e?.name === 'TimeoutError' || (e instanceof McpError && e.code === ErrorCode.RequestTimeout))
     return { kind: 'timeout' };
   if (e instanceof StreamableHTTPError) {

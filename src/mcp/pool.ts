@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
-import { NetGuard, RefusedUrlError, type GuardedFetch } from '../net/index.js';
+import { NetGuard, RefusedUrlError, refusalOf, type GuardedFetch } from '../net/index.js';
 import { classifyError, type CallResult } from './outcome.js';
 import { httpTransport, stdioTransport, type CredentialSet, type PoolServer } from './transports.js';
 
@@ -211,7 +211,7 @@ export class McpPool {
     if (server.transport === 'stdio') await this.#makeRoom();
     else if (server.source !== 'operator') {
       const c = this.#net.checkUrl(server.url!);
-      if (!c.ok) throw new RefusedUrlError(`${server.name}: ${c.reason}`);
+      if (!c.ok) throw new RefusedUrlError(refusalOf(c), server.name);
     }
     const client = new Client({ name: 'onbehalf', version: '0.1.0' });
     const entry: Entry = { key, server, client, lastUsed: Date.now(), inflight: 0, closed: false };

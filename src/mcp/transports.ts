@@ -37,7 +37,7 @@ export function httpTransport(
     try {
       res = await base(input, init);
     } catch (err) {
-      if (err instanceof RefusedUrlError) throw new RefusedUrlError(`${server.name}: ${err.message}`);
+      if (err instanceof RefusedUrlError) throw new RefusedUrlError(err.refusal, server.name);
       throw err;
     }
     if (res.status === 401 || res.status === 403) onAuthChallenge(res.headers.get('www-authenticate') ?? undefined);

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { RefusedUrlError } from './errors.js';
-import type { UrlCheck } from './url.js';
+import { refusalOf, type UrlCheck } from './url.js';
 
 /** Limits of one guarded fetch, with their defaults. */
 export interface FetchOptions {
@@ -120,7 +120,8 @@ function bodyStream(
       res.on('data', (c: Buffer) => {
         if (finished) return;
         size += c.length;
-        if (size > o.maxBytes) return fail(new RefusedUrlError(`${url.host} answered more than ${o.maxBytes} bytes`));
+        if (size > o.maxBytes)
+          return fail(new RefusedUrlError({ code: 'too_large', host: url.host, maxBytes: o.maxBytes }));
         controller.enqueue(new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
         if ((controller.desiredSize ?? 1) <= 0) res.pause();
       });
@@ -177,7 +178,7 @@ export function guardedFetch(e: FetchEngine, options: FetchOptions = {}): Guarde
       for (let hop = 0; ; hop++) {
         live = hop;
         const check = e.checkUrl(current);
-        if (!check.ok) throw new RefusedUrlError(check.reason);
+        if (!check.ok) throw new RefusedUrlError(refusalOf(check));
         if (ac.signal.aborted) throw ac.signal.reason;
         const res = await once(e, check.url, method, headers, body, o, ac.signal, () => live === hop && done());
         const location = res.headers.get('location');
@@ -191,7 +192,7 @@ export function guardedFetch(e: FetchEngine, options: FetchOptions = {}): Guarde
         live = -1;
         await res.body?.cancel();
         if (init.redirect === 'error' || hop >= o.maxRedirects)
-          throw new RefusedUrlError(`too many redirects from ${check.url.host}`);
+          throw new RefusedUrlError({ code: 'redirects', host: check.url.host });
         const next = new URL(location, check.url);
         // As fetch does: credentials do not follow a redirect to another origin.
         if (next.origin !== check.url.origin)

@@ -82,12 +82,7 @@ export class NetGuard {
     const host = hostOf(c.url);
     if (isIP(host)) return c;
     const addresses = await this.#resolve(host).catch(() => []);
-    if (addresses.some((a) => this.addressReason(a.address)))
-      return {
-        ok: false,
-        code: 'private',
-        reason: `${c.url.host} resolves to a loopback, private or link-local address`,
-      };
+    if (addresses.some((a) => this.addressReason(a.address))) return { ok: false, code: 'private', host: c.url.host };
     return c;
   }
 
@@ -117,7 +112,7 @@ export class NetGuard {
           if (!answers.length)
             return cb(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 4);
           if (answers.some((a) => this.addressReason(a.address)))
-            return cb(new RefusedUrlError(`${hostname} resolves to a loopback, private or link-local address`), '', 4);
+            return cb(new RefusedUrlError({ code: 'private', host: hostname }), '', 4);
           if (options.all) return cb(null, answers);
           cb(null, answers[0]!.address, answers[0]!.family);
         },

@@ -1,8 +1,27 @@
 import { isIP } from 'node:net';
 
-/** A parse-time verdict on a URL: the parsed URL, or one phrase saying what is wrong with it. */
-export type UrlCheck =
-  { ok: true; url: URL } | { ok: false; code: 'bad_url' | 'scheme' | 'credentials' | 'private'; reason: string };
+/**
+ * Why the network guard refuses a URL, as a value (chat/ words it). `host` is the URL's host, never
+ * its path or query. `private`: `class` names the address class of a literal address or private
+ * name (`loopback`, `private name` …); without it, the name resolved to such an address.
+ */
+export type UrlRefusal =
+  | { code: 'bad_url' }
+  /** `protocol`: the URL's scheme (`ftp:`, or `http:` where https is required). */
+  | { code: 'scheme'; host: string; protocol: string }
+  | { code: 'credentials'; host: string }
+  | { code: 'private'; host: string; class?: string }
+  | { code: 'too_large'; host: string; maxBytes: number }
+  | { code: 'redirects'; host: string };
+
+/** A parse-time verdict on a URL: the parsed URL, or why it is refused. */
+export type UrlCheck = { ok: true; url: URL } | ({ ok: false } & UrlRefusal);
+
+/** The refusal inside a failed check, without its `ok`. */
+export function refusalOf(c: Extract<UrlCheck, { ok: false }>): UrlRefusal {
+  const { ok: _ok, ...refusal } = c;
+  return refusal as UrlRefusal;
+}
 
 /** Names that are private whatever DNS says (RFC 6761 `localhost`, and `.internal` cloud names). */
 const privateName = /(^|\.)localhost$|\.internal$/i;
@@ -28,23 +47,17 @@ export function parseUrl(
   try {
     url = new URL(raw);
   } catch {
-    return { ok: false, code: 'bad_url', reason: 'is not a valid URL' };
+    return { ok: false, code: 'bad_url' };
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    return { ok: false, code: 'scheme', reason: `is a ${url.protocol} URL; it must use https` };
-  if (url.username || url.password)
-    return { ok: false, code: 'credentials', reason: `${url.host}: URLs with credentials are refused` };
+    return { ok: false, code: 'scheme', host: url.host, protocol: url.protocol };
+  if (url.username || url.password) return { ok: false, code: 'credentials', host: url.host };
   if (!o.allowPrivate) {
     const host = hostOf(url);
     const why = isIP(host) ? o.addressReason(host) : privateName.test(host) ? 'private name' : undefined;
-    if (why)
-      return {
-        ok: false,
-        code: 'private',
-        reason: `${url.host} is a loopback, private or link-local address (${why})`,
-      };
+    if (why) return { ok: false, code: 'private', host: url.host, class: why };
   }
   if (url.protocol === 'http:' && !o.allowHttp)
-    return { ok: false, code: 'scheme', reason: `${url.host} must use https` };
+    return { ok: false, code: 'scheme', host: url.host, protocol: url.protocol };
   return { ok: true, url };
 }

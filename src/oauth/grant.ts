@@ -7,7 +7,7 @@ import { fail, type CallbackOutcome, type CallbackParams, type FlowError } from 
 import type { ProviderRow } from './providers.js';
 import type { FlowStates, StateRow } from './states.js';
 import type { ConnectionStore } from './store.js';
-import type { TokenClient, TokenSet, VendorIdentity } from './tokenclient.js';
+import { failureCode, type TokenClient, type TokenSet, type VendorIdentity } from './tokenclient.js';
 import type { AuditDetail } from '../audit/index.js';
 
 type Who = { orgId: string; userId: string; providerId: string; providerSlug: string };
@@ -43,10 +43,10 @@ export class GrantStep {
     if (!verifier) return fail(400, { kind: 'verifier_mismatch' });
     const ex = await this.client.exchange(p, q.code, verifier, redirectUriOf(this.d.publicUrl));
     if (ex.kind !== 'ok') {
-      const reason = ex.kind === 'transient' ? ex.reason : ex.error;
-      this.#auditFailed(row, p, { reason });
-      this.d.log.warn({ provider: p.slug, reason }, 'code exchange failed');
-      return fail(502, { kind: 'exchange_failed', provider: p.displayName, reason });
+      const failure = failureCode(ex);
+      this.#auditFailed(row, p, { failure });
+      this.d.log.warn({ provider: p.slug, failure }, 'code exchange failed');
+      return fail(502, { kind: 'exchange_failed', provider: p.displayName, outcome: ex });
     }
     const identity = await this.client.identity(p, ex.tokens);
     const user = this.d.db.select().from(users).where(eq(users.id, row.userId)).get();

@@ -13,7 +13,8 @@ import { checkResourceAllowed, resourceUrlFromServerUrl } from '@modelcontextpro
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { oauthProviders } from '../db/schema/index.js';
-import type { NetGuard } from '../net/index.js';
+import type { McpAuthFailure } from '../db/schema/shapes.js';
+import { RefusedUrlError, refusalOf, type NetGuard } from '../net/index.js';
 import { redirectUriOf } from './authorize.js';
 import { defaults, withDefaults, type OAuthDeps } from './deps.js';
 import { RedisLock } from './lock.js';
@@ -31,20 +32,23 @@ export type McpProviderResult =
   | { kind: 'ok'; providerSlug: string; providerId: string; registered: boolean }
   /** The server answered without asking for a token. */
   | { kind: 'not_protected' }
-  /** A URL was refused by the SSRF guard (scheme, private address). */
-  | { kind: 'refused_url'; reason: string }
-  /** Metadata missing, unreadable, inconsistent (`resource` not this server, issuer mismatch). */
-  | { kind: 'discovery_failed'; reason: string }
-  /** The authorization server does not offer PKCE S256. */
-  | { kind: 'no_pkce' }
-  /** Dynamic client registration is not offered or was refused. */
-  | { kind: 'registration_failed'; reason: string };
+  /**
+   * A URL refused by the SSRF guard, discovery metadata missing or inconsistent, no PKCE S256, or
+   * dynamic client registration not offered or refused (db/schema/shapes.ts `McpAuthFailure`).
+   */
+  | McpAuthFailure;
 
-/** A refusal of the network guard (by its code), as a result; undefined for any other error. */
+/** A refusal of the network guard, as a result; undefined for any other error. */
 const refused = (err: unknown) =>
-  (err as { code?: string }).code === 'refused_url'
-    ? { kind: 'refused_url' as const, reason: (err as Error).message }
+  err instanceof RefusedUrlError
+    ? { kind: 'refused_url' as const, at: 'request' as const, refusal: err.refusal }
     : undefined;
+
+const discoveryFailed = (cause: Extract<McpAuthFailure, { kind: 'discovery_failed' }>['cause'], detail?: string) => ({
+  kind: 'discovery_failed' as const,
+  cause,
+  ...(detail === undefined ? {} : { detail: detail.slice(0, 200) }),
+});
 
 type FetchLike = ReturnType<NetGuard['fetch']>;
 
@@ -82,7 +86,7 @@ export class McpAuthorization {
     const known = this.providers.forMcpServer(orgId, s.serverId);
     if (known) return { kind: 'ok', providerSlug: known.slug, providerId: known.id, registered: false };
     const parsed = await this.d.net.checkTarget(s.url);
-    if (!parsed.ok) return { kind: 'refused_url', reason: `the server URL ${parsed.reason}` };
+    if (!parsed.ok) return { kind: 'refused_url', at: 'server', refusal: refusalOf(parsed) };
     // Two users at once must not register two clients: single flight per org and server.
     const key = `onbehalf:oauth:dcr:${orgId}:${s.serverId}`;
     const deadline = Date.now() + withDefaults(this.d.options).lockWaitMs;
@@ -100,7 +104,7 @@ export class McpAuthorization {
         await this.#lock.release(key, owner).catch(() => undefined);
       }
     }
-    return { kind: 'discovery_failed', reason: 'another registration for this server did not finish in time' };
+    return discoveryFailed('busy');
   }
 
   async #discoverAndRegister(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
@@ -114,9 +118,7 @@ export class McpAuthorization {
       });
       await probe.arrayBuffer();
     } catch (err) {
-      return (
-        refused(err) ?? { kind: 'discovery_failed', reason: `the server did not answer: ${(err as Error).message}` }
-      );
+      return refused(err) ?? discoveryFailed('no_answer', (err as Error).message);
     }
     if (probe.status !== 401) return { kind: 'not_protected' };
     try {
@@ -124,7 +126,7 @@ export class McpAuthorization {
       if (!('meta' in found)) return found;
       return await this.#register(orgId, s, found, fetchFn);
     } catch (err) {
-      return refused(err) ?? { kind: 'discovery_failed', reason: (err as Error).message.slice(0, 200) };
+      return refused(err) ?? discoveryFailed('failed', (err as Error).message);
     }
   }
 
@@ -137,32 +139,23 @@ export class McpAuthorization {
     const prm = await discoverOAuthProtectedResourceMetadata(s.url, { resourceMetadataUrl: metadataUrl }, fetchFn);
     // RFC 9728 §3.3: metadata for another resource must not be used.
     if (!checkResourceAllowed({ requestedResource: resourceUrlFromServerUrl(s.url), configuredResource: prm.resource }))
-      return {
-        kind: 'discovery_failed',
-        reason: `the protected resource metadata names ${prm.resource}, not this server`,
-      };
+      return discoveryFailed('other_resource', prm.resource);
     const asUrl = prm.authorization_servers?.[0];
-    if (!asUrl)
-      return { kind: 'discovery_failed', reason: 'the protected resource metadata names no authorization server' };
+    if (!asUrl) return discoveryFailed('no_authorization_server');
     const asCheck = this.d.net.checkUrl(asUrl);
-    if (!asCheck.ok) return { kind: 'refused_url', reason: `the authorization server ${asCheck.reason}` };
+    if (!asCheck.ok) return { kind: 'refused_url', at: 'authorization_server', refusal: refusalOf(asCheck) };
     const meta = await discoverAuthorizationServerMetadata(asUrl, { fetchFn });
-    if (!meta) return { kind: 'discovery_failed', reason: 'no authorization server metadata (RFC 8414 or OpenID)' };
-    if (meta.issuer.replace(/\/+$/, '') !== asUrl.replace(/\/+$/, ''))
-      return { kind: 'discovery_failed', reason: 'the authorization server metadata names a different issuer' };
+    if (!meta) return discoveryFailed('no_metadata');
+    if (meta.issuer.replace(/\/+$/, '') !== asUrl.replace(/\/+$/, '')) return discoveryFailed('other_issuer');
     if (!meta.code_challenge_methods_supported?.includes('S256')) return { kind: 'no_pkce' };
     const revocation = (meta as Record<string, unknown>)['revocation_endpoint'];
     const revokeUrl = typeof revocation === 'string' ? revocation : null;
     for (const u of [meta.authorization_endpoint, meta.token_endpoint, meta.registration_endpoint, revokeUrl]) {
       if (!u) continue;
       const c = this.d.net.checkUrl(u);
-      if (!c.ok) return { kind: 'refused_url', reason: `a discovered endpoint ${c.reason}` };
+      if (!c.ok) return { kind: 'refused_url', at: 'endpoint', refusal: refusalOf(c) };
     }
-    if (!meta.registration_endpoint)
-      return {
-        kind: 'registration_failed',
-        reason: 'the authorization server does not offer dynamic client registration',
-      };
+    if (!meta.registration_endpoint) return { kind: 'registration_failed', cause: 'not_offered' };
     return { prm, asUrl, meta, revokeUrl };
   }
 
@@ -238,7 +231,9 @@ export class McpAuthorization {
         fetchFn,
       });
     } catch (err) {
-      return refused(err) ?? { kind: 'registration_failed', reason: (err as Error).message.slice(0, 200) };
+      return (
+        refused(err) ?? { kind: 'registration_failed', cause: 'refused', detail: (err as Error).message.slice(0, 200) }
+      );
     }
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { UrlCheck } from '../net/index.js';
+import { refusalOf, type UrlCheck } from '../net/index.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import type { DiscoveryFailure, ProviderRefusal } from './results.js';
 
@@ -13,12 +13,11 @@ const oidcConfig = z.looseObject({
   authorization_response_iss_parameter_supported: z.boolean().optional(),
 });
 
-/** A refused URL: `option` names the admin's option, or null for a discovered endpoint; `private`: the operator can allow it. */
+/** A refused URL: `option` names the admin's option, or null for a discovered endpoint. */
 export const urlRefusal = (option: string | null, c: Extract<UrlCheck, { ok: false }>): ProviderRefusal => ({
   kind: 'bad_url',
   option,
-  reason: c.reason,
-  private: c.code === 'private',
+  refusal: refusalOf(c),
 });
 
 const refuse = (error: ProviderRefusal) => ({ ok: false as const, error });

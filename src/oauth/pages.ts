@@ -1,4 +1,5 @@
 // What the `/oauth/*` pages show, as values: `web/` words them (titles and sentences live there).
+import type { GrantOutcome } from './tokenclient.js';
 
 /** Why a connect page stops with nothing changed; each kind carries what its sentence names. */
 export type FlowProblem =
@@ -31,7 +32,8 @@ export type FlowProblem =
   /** The stored PKCE verifier does not open for the state's row and owner. */
   | { kind: 'verifier_mismatch' }
   /** The token endpoint refused the code (`reason`: its error or the network failure). */
-  | { kind: 'exchange_failed'; provider: string; reason: string }
+  /** `outcome`: how the token endpoint answered the code exchange (never a token: it failed). */
+  | { kind: 'exchange_failed'; provider: string; outcome: Exclude<GrantOutcome, { kind: 'ok' }> }
   /** The vendor account is already connected for another person of the org (`org`: its name, or null). */
   | {
       kind: 'vendor_account_taken';

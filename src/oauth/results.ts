@@ -1,4 +1,5 @@
 import type { Done } from '../errors.js';
+import type { UrlRefusal } from '../net/index.js';
 
 /*
  * The outcomes of admin changes of providers and of a person's own connections, as values:
@@ -43,7 +44,7 @@ export type ProviderRefusal =
   | { kind: 'missing_endpoint'; need: 'client_id' | 'oauth2_endpoints' | 'oidc_issuer' }
   | { kind: 'exists'; slug: string }
   /** `option`: the admin's option (`--token`), or null for an endpoint OpenID discovery named. */
-  | { kind: 'bad_url'; option: string | null; reason: string; private: boolean }
+  | { kind: 'bad_url'; option: string | null; refusal: UrlRefusal }
   | { kind: 'unknown_preset'; given: string; known: string[] }
   | ({ kind: 'discovery_failed' } & DiscoveryFailure)
   /** `listed`: the methods the issuer lists (none: it lists none). */

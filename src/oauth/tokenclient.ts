@@ -25,10 +25,17 @@ export type GrantOutcome =
   | { kind: 'ok'; tokens: TokenSet }
   /** The grant is dead: reconnect. */
   | { kind: 'invalid_grant'; error: string }
-  /** 5xx, 429 or network: try again later; the connection stays. */
-  | { kind: 'transient'; reason: string }
+  /** 5xx, 429 (`status`) or network (`detail`: the error's own message): try again later; the connection stays. */
+  | { kind: 'transient'; cause: 'network'; detail: string }
+  | { kind: 'transient'; cause: 'status'; status: number }
   /** Any other refusal (bad client, bad request): a configuration problem. */
   | { kind: 'rejected'; error: string };
+
+/** A short code for a failed token request, for logs and audit details: `HTTP 503`, `network: …`, `invalid_client`. */
+export function failureCode(g: Exclude<GrantOutcome, { kind: 'ok' }>): string {
+  if (g.kind !== 'transient') return g.error;
+  return g.cause === 'status' ? `HTTP ${g.status}` : `network: ${g.detail}`;
+}
 
 /** The vendor account behind a grant. */
 export interface VendorIdentity {
@@ -111,10 +118,9 @@ export class TokenClient {
         json = Object.fromEntries(new URLSearchParams(text));
       }
     } catch (err) {
-      return { kind: 'transient', reason: `network: ${(err as Error).message}` };
+      return { kind: 'transient', cause: 'network', detail: (err as Error).message };
     }
-    if (res.status >= 500 || res.status === 429)
-      return { kind: 'transient', reason: `the provider answered ${res.status}` };
+    if (res.status >= 500 || res.status === 429) return { kind: 'transient', cause: 'status', status: res.status };
     return grantOf(p, res, json);
   }
 

@@ -6,8 +6,10 @@ import type { ProviderRow, ProviderStore } from './providers.js';
 import type { ConnectionRow, ConnectionStore } from './store.js';
 import { RotatedTokens } from './rotated.js';
 import { RefreshStash } from './stash.js';
-import type { TokenClient } from './tokenclient.js';
+import { failureCode, type TokenClient } from './tokenclient.js';
 import type { AccessTokenOptions, TokenResult } from './types.js';
+
+type DeadCause = 'invalid_grant' | 'no_refresh_token' | 'sealed_value_mismatch';
 
 /**
  * `accessTokenFor`: a valid token of this user, refreshed in time, once per connection at a time
@@ -69,7 +71,7 @@ export class TokenService {
       // Caught where the token is opened anyway (to use or to refresh it), so a good grant is decrypted once.
       if (!(err instanceof SealedValueMismatch)) throw err;
       this.conns.reportUnreadable(row, err);
-      const dead = this.#markDead(p, row, 'the stored grant does not open for this user');
+      const dead = this.#markDead(p, row, { cause: 'sealed_value_mismatch' });
       return dead.kind === 'needs_reauth' ? { ...dead, reason: 'sealed_value_mismatch' } : dead;
     }
   }
@@ -126,7 +128,7 @@ export class TokenService {
       } catch (err) {
         // Without the lock there is no single flight: do not refresh, report the outage.
         this.d.log.warn({ provider: p.slug, err: (err as Error).message }, 'refresh lock unavailable');
-        return { kind: 'unavailable', providerSlug: p.slug, reason: 'the refresh lock (Redis) is unavailable' };
+        return { kind: 'unavailable', providerSlug: p.slug, cause: 'lock_down' };
       }
       if (held) {
         try {
@@ -139,7 +141,7 @@ export class TokenService {
             { provider: p.slug, connectionId: seen.id, err: (err as Error).message },
             'token refresh failed',
           );
-          return { kind: 'unavailable', providerSlug: p.slug, reason: 'the refresh could not be completed' };
+          return { kind: 'unavailable', providerSlug: p.slug, cause: 'refresh_error' };
         } finally {
           await held.release().catch(() => undefined);
         }
@@ -148,11 +150,7 @@ export class TokenService {
       const changed = this.#settled(p, seen);
       if (changed && ('kind' in changed || this.#fresh(changed))) return changed;
     }
-    return {
-      kind: 'unavailable',
-      providerSlug: p.slug,
-      reason: 'another refresh of this connection did not finish in time',
-    };
+    return { kind: 'unavailable', providerSlug: p.slug, cause: 'lock_timeout' };
   }
 
   async #underLock(
@@ -186,9 +184,9 @@ export class TokenService {
     if (!refreshToken) {
       // Nothing to refresh with: a non-expiring token is still usable; an expired one needs a new grant.
       if (row.expiresAt === null || row.expiresAt > Date.now()) return row;
-      return this.#markDead(p, row, 'the token expired and the provider issued no refresh token');
+      return this.#markDead(p, row, { cause: 'no_refresh_token' });
     }
-    let reason = '';
+    let failure: { cause: 'provider_down' | 'provider_refused'; detail: string } | undefined;
     for (let attempt = 0; attempt < this.#o.refreshAttempts; attempt++) {
       if (attempt > 0) await sleep(this.#o.backoffMs * 2 ** (attempt - 1));
       // Fence: the refresh token is sent only by the lock's current owner (the check also extends it).
@@ -209,10 +207,13 @@ export class TokenService {
         const changed = this.#settled(p, row);
         if (changed) return changed;
         this.d.metrics?.oauthEvents.inc({ event: 'refresh', result: 'invalid_grant' });
-        return this.#markDead(p, row, `the provider answered ${r.error}`);
+        return this.#markDead(p, row, { cause: 'invalid_grant', detail: r.error });
       }
-      reason = r.kind === 'transient' ? r.reason : `the provider refused the refresh (${r.error})`;
-      this.d.log.warn({ provider: p.slug, connectionId: row.id, attempt: attempt + 1, reason }, 'token refresh failed');
+      failure = { cause: r.kind === 'transient' ? 'provider_down' : 'provider_refused', detail: failureCode(r) };
+      this.d.log.warn(
+        { provider: p.slug, connectionId: row.id, attempt: attempt + 1, ...failure },
+        'token refresh failed',
+      );
       if (r.kind === 'rejected') break;
     }
     this.d.metrics?.oauthEvents.inc({ event: 'refresh', result: 'unavailable' });
@@ -224,12 +225,13 @@ export class TokenService {
       connectionIds: [row.id],
       vendorAccount: row.vendorLogin,
       outcome: 'unavailable',
-      detail: { provider: p.slug, reason },
+      detail: { provider: p.slug, ...failure },
     });
-    return { kind: 'unavailable', providerSlug: p.slug, reason };
+    return { kind: 'unavailable', providerSlug: p.slug, ...(failure ?? { cause: 'provider_down' }) };
   }
 
-  #markDead(p: ProviderRow, row: ConnectionRow, reason: string): TokenResult {
+  /** `cause`: the provider answered invalid_grant (`detail`), an expired token has no refresh token, or the grant does not open. */
+  #markDead(p: ProviderRow, row: ConnectionRow, why: { cause: DeadCause; detail?: string }): TokenResult {
     if (!this.conns.markNeedsReauth(row)) {
       const changed = this.#settled(p, row);
       if (changed && 'kind' in changed) return changed;
@@ -243,9 +245,9 @@ export class TokenService {
       connectionIds: [row.id],
       vendorAccount: row.vendorLogin,
       outcome: 'needs_reauth',
-      detail: { provider: p.slug, reason },
+      detail: { provider: p.slug, ...why },
     });
-    this.d.log.info({ provider: p.slug, connectionId: row.id, reason }, 'connection needs re-authorisation');
+    this.d.log.info({ provider: p.slug, connectionId: row.id, ...why }, 'connection needs re-authorisation');
     return this.#needsReauth(p, row);
   }
 }

@@ -35,8 +35,15 @@ export type TokenResult =
     }
   /** No provider by that slug in this org: a configuration problem an admin must fix. */
   | { kind: 'unknown_provider'; providerSlug: string }
-  /** The provider could not be reached (5xx, network) after bounded retries; the connection stays active. */
-  | { kind: 'unavailable'; providerSlug: string; reason: string };
+  /**
+   * No token now; the connection stays active. `cause`: the refresh lock (Redis) is down
+   * (`lock_down`), another process's refresh did not finish in time (`lock_timeout`), the refresh
+   * threw (`refresh_error`), the provider stayed unreachable after bounded retries (`provider_down`)
+   * or refused the request (`provider_refused`); `detail` is the failure's short code (`HTTP 503`).
+   */
+  | { kind: 'unavailable'; providerSlug: string; cause: UnavailableCause; detail?: string };
+
+export type UnavailableCause = 'lock_down' | 'lock_timeout' | 'refresh_error' | 'provider_down' | 'provider_refused';
 
 export interface AccessTokenOptions {
   /** Refresh even if the token looks valid (a server rejected it). Same single flight. Default false. */

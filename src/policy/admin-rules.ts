@@ -7,10 +7,9 @@ import { orgUser, type PolicyParts } from './parts.js';
 import { changed, invalid, refused, type PolicyResult } from './results.js';
 import { describeRule, normaliseGlob } from './rules.js';
 import { injectTemplateSchema } from './sources.js';
+import { addCoded, type InputIssueCode } from './input.js';
 
-const argNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'an argument name is letters, digits, dots, dashes or underscores');
+const argNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'arg_name' satisfies InputIssueCode);
 
 /** An argument glob: no control characters, percent-encoding or `.`/`..` segments (values holding them are refused, so such a glob could never match). */
 const globSchema = z
@@ -19,15 +18,14 @@ const globSchema = z
   .max(200)
   .superRefine((g, ctx) => {
     const n = normaliseValue(g.replace(/[*?]/g, 'x'));
-    if (!n.ok)
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `the glob ${n.why}; values like that are refused anyway` });
+    if (!n.ok) addCoded(ctx, 'glob', { why: n.code });
   });
 
 export const ruleInputSchema = z.object({
   tools: z.string().min(1).max(200),
   roles: z
     .array(z.string())
-    .refine((rs) => rs.every((r) => r === 'admin' || r === 'member'), 'roles are admin or member')
+    .refine((rs) => rs.every((r) => r === 'admin' || r === 'member'), 'roles' satisfies InputIssueCode)
     .optional(),
   users: z.array(z.string().min(1)).optional(),
   teams: z.array(z.string().min(1)).optional(),

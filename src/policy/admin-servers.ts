@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { newId } from '../db/index.js';
+import { refusalOf } from '../net/index.js';
 import { credentialBindings, mcpServers } from '../db/schema/index.js';
 import type { PolicyParts } from './parts.js';
 import { changed, invalid, refused, type PolicyResult } from './results.js';
@@ -20,7 +21,7 @@ export async function addServer(
     return refused({ kind: 'stdio_not_allowed' });
   if (s.transport === 'http' && from.source !== 'operator') {
     const c = await p.net.checkTarget(s.url);
-    if (!c.ok) return refused({ kind: 'url_refused', reason: c.reason, private: c.code === 'private' });
+    if (!c.ok) return refused({ kind: 'url_refused', refusal: refusalOf(c) });
   }
   if (p.server(orgId, s.name)) return refused({ kind: 'server_exists', name: s.name });
   p.db

@@ -8,6 +8,7 @@ export type {
   ServerRefusal,
 } from './results.js';
 export { SecretStore, type SecretScope } from './secrets.js';
+export { inputIssueCodes, type InputIssue, type InputIssueCode } from './input.js';
 export { Teams, type Team, type TeamResolution } from './teams.js';
 export { duplicateKey, normaliseValue } from './args.js';
 export { decide, visible, globMatch, describeRule, type AccessRule, type Subject, type Decision } from './rules.js';

@@ -4,7 +4,7 @@ import type { TokenSource } from '../oauth/types.js';
 import type { Policy } from './policy.js';
 import type { McpServerRow } from './servers.js';
 import { describeSource, headerValueOk, parseSource, type BindingSource } from './sources.js';
-import type { Problem } from '../db/schema/shapes.js';
+import type { McpAuthFailure, Problem } from '../db/schema/shapes.js';
 
 /** What the OAuth engine offers for `mcp_oauth` bindings (optional: absent, such bindings are refused). */
 export interface McpOAuthRegistrar {
@@ -12,7 +12,7 @@ export interface McpOAuthRegistrar {
   ensureMcpProvider(
     orgId: string,
     server: { serverId: string; serverName: string; url: string },
-  ): Promise<{ kind: string; providerSlug?: string; reason?: string }>;
+  ): Promise<{ kind: 'ok'; providerSlug: string } | { kind: 'not_protected' } | McpAuthFailure>;
 }
 
 /** The token side the runner needs: the OAuth engine's `TokenSource`, plus MCP registration when available. */
@@ -78,7 +78,7 @@ export async function resolveCredentials(
     if (!parsed.ok)
       return {
         kind: 'misconfigured',
-        problem: { code: 'binding_invalid', binding: b.name, server: server.name, error: parsed.error },
+        problem: { code: 'binding_invalid', binding: b.name, server: server.name, issue: parsed.error },
       };
     const value = await valueOf(policy, tokens, server, caller, parsed.source, creds, opts);
     if (!(value instanceof SecretValue)) return value;
@@ -148,16 +148,11 @@ async function mcpOAuthGrant(
     serverName: server.name,
     url: server.url,
   });
-  if (reg.kind !== 'ok' || !reg.providerSlug) {
+  if (reg.kind !== 'ok') {
     const problem: Problem =
       reg.kind === 'not_protected'
         ? { code: 'mcp_not_protected', server: server.name }
-        : {
-            code: 'mcp_auth_failed',
-            server: server.name,
-            kind: reg.kind,
-            ...(reg.reason ? { reason: reg.reason } : {}),
-          };
+        : { code: 'mcp_auth_failed', server: server.name, kind: reg.kind, failure: reg };
     return { kind: 'misconfigured', problem };
   }
   return grant(tokens, caller, reg.providerSlug, creds, opts);

@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import type { Done } from '../errors.js';
+import type { UrlRefusal } from '../net/index.js';
 import type { ApprovalMode } from './approvals.js';
 import type { SecretScope } from './secrets.js';
+import { firstIssue, type InputIssue } from './input.js';
 
 /** What an admin change of policy did (`chat/` words it). */
 export type PolicyChange =
@@ -25,11 +27,11 @@ export type PolicyChange =
 
 /** Why a server or binding change was refused. */
 export type ServerRefusal =
-  /** Input that fails its schema; `issue` is the schema's own line (`name: a server name is …`). */
-  | { kind: 'invalid'; what: 'server' | 'binding' | 'rule'; issue: string }
+  /** Input that fails its schema; `issue` says which field and why (chat/words/input.ts words it). */
+  | { kind: 'invalid'; what: 'server' | 'binding' | 'rule'; issue: InputIssue }
   | { kind: 'stdio_not_allowed' }
-  /** `reason` is the network guard's line; `private`: the operator may allow it. */
-  | { kind: 'url_refused'; reason: string; private: boolean }
+  /** Why the network guard refused the URL; a `private` refusal the operator may allow. */
+  | { kind: 'url_refused'; refusal: UrlRefusal }
   | { kind: 'server_exists'; name: string }
   | { kind: 'unknown_server'; name: string }
   | { kind: 'wrong_bind_target'; server: string; transport: 'http' | 'stdio' }
@@ -66,12 +68,6 @@ export type PolicyResult = Done<PolicyChange, PolicyRefusal>;
 export const changed = (value: PolicyChange): PolicyResult => ({ ok: true, value });
 export const refused = (error: PolicyRefusal): PolicyResult => ({ ok: false, error });
 
-/** A schema's first issue as one line: `path: message`. */
-export function firstIssue(e: z.ZodError): string {
-  const i = e.issues[0]!;
-  return (i.path.length ? `${i.path.join('.')}: ` : '') + i.message;
-}
-
 /** Refusal of input that fails its schema. */
-export const invalid = (what: 'server' | 'binding' | 'rule', issue: string | z.ZodError): PolicyResult =>
-  refused({ kind: 'invalid', what, issue: typeof issue === 'string' ? issue : firstIssue(issue) });
+export const invalid = (what: 'server' | 'binding' | 'rule', issue: InputIssue | z.ZodError): PolicyResult =>
+  refused({ kind: 'invalid', what, issue: 'issues' in issue ? firstIssue(issue) : issue });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { mcpServers } from '../db/schema/index.js';
 import { serverNameSchema } from '../names.js';
+import type { InputIssueCode } from './input.js';
 
 export type McpServerRow = typeof mcpServers.$inferSelect;
 
@@ -20,8 +21,8 @@ const name = serverNameSchema;
 const timeoutMs = z
   .number()
   .int()
-  .min(100, 'the timeout must be at least 100 ms')
-  .max(600_000, 'the timeout must be at most 600000 ms (10 minutes)');
+  .min(100, 'timeout_min' satisfies InputIssueCode)
+  .max(600_000, 'timeout_max' satisfies InputIssueCode);
 
 /** What an admin or the operator gives to add a server. */
 export const serverInputSchema = z.discriminatedUnion('transport', [
@@ -30,14 +31,17 @@ export const serverInputSchema = z.discriminatedUnion('transport', [
     transport: z.literal('http'),
     url: z
       .string()
-      .url('the URL is not valid')
-      .refine((u) => /^https?:\/\//.test(u), 'the URL must start with http:// or https://'),
+      .url('url_invalid' satisfies InputIssueCode)
+      .refine((u) => /^https?:\/\//.test(u), 'url_scheme' satisfies InputIssueCode),
     timeoutMs: timeoutMs.optional(),
   }),
   z.object({
     name,
     transport: z.literal('stdio'),
-    command: z.string().min(1, 'a stdio server needs a command').max(500),
+    command: z
+      .string()
+      .min(1, 'stdio_command' satisfies InputIssueCode)
+      .max(500),
     args: z.array(z.string().max(2000)).max(64).default([]),
     timeoutMs: timeoutMs.optional(),
   }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isSecretName, isSlug } from '../names.js';
+import { addCoded, firstIssue, type InputIssue, type InputIssueCode } from './input.js';
 
 /** Where one env var or header gets its value, parsed from `oauth:<provider>`, `mcp_oauth`, `org_secret:<n>` … */
 export type BindingSource =
@@ -17,38 +18,30 @@ const sourceSchema = z.string().transform((raw, ctx): BindingSource => {
   const i = raw.indexOf(':');
   const kind = i < 0 ? raw : raw.slice(0, i);
   const rest = i < 0 ? '' : raw.slice(i + 1);
-  const bad = (message: string) => {
-    ctx.addIssue({ code: 'custom', message });
+  const bad = (code: InputIssueCode, params?: { kind: string }) => {
+    addCoded(ctx, code, params);
     return z.NEVER;
   };
   switch (kind) {
     case 'oauth':
-      return isSlug(rest)
-        ? { kind, provider: rest }
-        : bad('oauth:<provider> needs a provider slug (lowercase letters, digits, - and _)');
+      return isSlug(rest) ? { kind, provider: rest } : bad('source_provider');
     case 'mcp_oauth':
-      return i < 0 ? { kind } : bad('mcp_oauth takes no argument');
+      return i < 0 ? { kind } : bad('source_no_argument');
     case 'org_secret':
     case 'team_secret':
     case 'user_secret':
-      return isSecretName(rest)
-        ? { kind, name: rest }
-        : bad(`${kind}:<name> needs a secret name (1–64 letters, digits, dots, dashes or underscores)`);
+      return isSecretName(rest) ? { kind, name: rest } : bad('source_secret', { kind });
     case 'static':
-      return rest.length > 0 && rest.length <= 1000
-        ? { kind, value: rest }
-        : bad('static:<value> needs a value of 1–1000 characters');
+      return rest.length > 0 && rest.length <= 1000 ? { kind, value: rest } : bad('source_static');
     default:
-      return bad(
-        `unknown source "${kind}"; use oauth:<provider>, mcp_oauth, org_secret:<name>, team_secret:<name>, user_secret:<name> or static:<value>`,
-      );
+      return bad('source_unknown', { kind });
   }
 });
 
-/** Parses a binding source; the error is one line naming what is wrong. */
-export function parseSource(raw: string): { ok: true; source: BindingSource } | { ok: false; error: string } {
+/** Parses a binding source; the error says what is wrong, as a value. */
+export function parseSource(raw: string): { ok: true; source: BindingSource } | { ok: false; error: InputIssue } {
   const r = sourceSchema.safeParse(raw);
-  return r.success ? { ok: true, source: r.data } : { ok: false, error: r.error.issues[0]!.message };
+  return r.success ? { ok: true, source: r.data } : { ok: false, error: firstIssue(r.error) };
 }
 
 /** The source string as stored and shown (static values are not secret, but shown shortened). */
@@ -70,14 +63,8 @@ export const templateSchema = z
   .string()
   .min(1)
   .max(200)
-  .refine(
-    (t) => t.split('{token}').length === 2,
-    'the template must contain {token} exactly once, e.g. "Bearer {token}"',
-  )
-  .refine(
-    (t) => headerValueOk(t),
-    'the template must be one line of printable characters (no line breaks or control characters)',
-  );
+  .refine((t) => t.split('{token}').length === 2, 'template_token' satisfies InputIssueCode)
+  .refine((t) => headerValueOk(t), 'template_line' satisfies InputIssueCode);
 
 /**
  * Whether a header value may be sent: tab, printable ASCII and Latin-1 only. A CR/LF would split
@@ -88,9 +75,7 @@ export function headerValueOk(v: string): boolean {
 }
 
 /** Env var names a stdio server may receive. */
-export const envNameSchema = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an env var name is letters, digits and _, not starting with a digit');
+export const envNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'env_name' satisfies InputIssueCode);
 
 /** Headers that describe the HTTP exchange itself and may not be bound. */
 const reservedHeaders = new Set([
@@ -108,11 +93,8 @@ const reservedHeaders = new Set([
 /** Header names an http server may receive. */
 export const headerNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/, 'a header name is letters, digits and dashes')
-  .refine(
-    (h) => !reservedHeaders.has(h.toLowerCase()),
-    'that header is set by the MCP transport itself and cannot be bound',
-  );
+  .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/, 'header_name' satisfies InputIssueCode)
+  .refine((h) => !reservedHeaders.has(h.toLowerCase()), 'header_reserved' satisfies InputIssueCode);
 
 /** Context placeholders an access rule may inject into arguments. */
 export const contextPlaceholders = [
@@ -132,7 +114,7 @@ export const injectTemplateSchema = z
   .max(200)
   .refine(
     (t) => [...t.matchAll(/\{([^}]*)\}/g)].every((m) => (contextPlaceholders as readonly string[]).includes(m[1]!)),
-    `unknown placeholder; use ${contextPlaceholders.map((p) => `{${p}}`).join(', ')}`,
+    'placeholder' satisfies InputIssueCode,
   );
 
 /** Fills `{user.email}` & co. from the caller's context. */

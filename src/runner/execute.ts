@@ -168,7 +168,10 @@ export class Executor {
     if (listed.kind === 'unreachable' && !a.finalAttempt)
       return this.report.retry(a, `server unreachable (${listed.detail})`);
     if (listed.kind === 'refused')
-      return this.report.finish(a, failed({ code: 'refused_url', reason: listed.reason, setting: true }, 'refused'));
+      return this.report.finish(
+        a,
+        failed({ code: 'refused_url', refusal: listed.refusal, server: listed.server, setting: true }, 'refused'),
+      );
     if (listed.kind === 'timeout')
       return this.report.finish(a, {
         status: 'failed',
@@ -224,7 +227,10 @@ export class Executor {
           failed({ code: 'protocol', server: server.name, message: r.message }, 'protocol_error'),
         );
       case 'refused':
-        return this.report.finish(a, failed({ code: 'refused_url', reason: r.reason, setting: false }, 'refused'));
+        return this.report.finish(
+          a,
+          failed({ code: 'refused_url', refusal: r.refusal, server: r.server, setting: false }, 'refused'),
+        );
     }
   }
 

@@ -4,6 +4,12 @@ type Words = {
   [K in FlowProblem['kind']]: (p: Extract<FlowProblem, { kind: K }>) => [title: string, sentence: string];
 };
 
+/** How the token endpoint answered a failed code exchange, in words. */
+function exchangeText(o: Extract<FlowProblem, { kind: 'exchange_failed' }>['outcome']): string {
+  if (o.kind !== 'transient') return o.error;
+  return o.cause === 'status' ? `the provider answered ${o.status}` : `network: ${o.detail}`;
+}
+
 const again = 'Ask again with `/onbehalf connect <provider>`.';
 const platformName = (platform: string) => (platform === 'slack' ? 'Slack' : 'Discord');
 const verifierMismatch = (): [string, string] => [
@@ -54,7 +60,7 @@ const words: Words = {
   ],
   code_missing: () => ['Missing code', 'The provider sent no authorization code.'],
   verifier_mismatch: verifierMismatch,
-  exchange_failed: (p) => ['Not connected', `${p.provider} did not accept the sign-in (${p.reason}).`],
+  exchange_failed: (p) => ['Not connected', `${p.provider} did not accept the sign-in (${exchangeText(p.outcome)}).`],
   vendor_account_taken: (p) => [
     'Already connected for someone else',
     `${p.provider} ${p.login ?? 'account'} is already connected for ${p.ownerName}` +

@@ -9,6 +9,7 @@ import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '
 import { tempDir } from '../support/env.js';
 import { freePort } from '../../src/redis/index.js';
 import { NetGuard } from '../../src/net/index.js';
+import { urlRefusalText } from '../../src/chat/words/net.js';
 import { startDnsServer } from '../support/dns-server.js';
 import { insideForms } from '../net/forms.js';
 
@@ -217,10 +218,9 @@ describe('MCP client pool', () => {
         http.url.replace('127.0.0.1', 'localhost'),
       ]) {
         const r = await pool.call({ ...web, id: url, url }, creds({}), 'whoami', {}, 2000);
-        expect(r, url).toMatchObject({
-          kind: 'refused',
-          reason: expect.stringMatching(/^remote: .+ is a loopback, private or link-local address/),
-        });
+        expect(r, url).toMatchObject({ kind: 'refused', server: 'remote', refusal: { code: 'private' } });
+        if (r.kind !== 'refused') throw new Error('not refused');
+        expect(urlRefusalText(r.refusal)).toMatch(/^.+ is a loopback, private or link-local address \(.+\)$/);
       }
       expect(http.requests).toBe(before);
       expect((await pool.call({ ...web, source: 'operator' }, creds({}), 'whoami', {}, 2000)).kind).toBe('ok');
@@ -239,10 +239,10 @@ describe('MCP client pool', () => {
       // What `admin server add` sees: a public address.
       expect(await net.checkTarget(url)).toMatchObject({ ok: true });
       const before = http.requests;
-      expect(await pool.call({ ...web, id: 'rebind', url }, creds({}), 'whoami', {}, 2000)).toEqual({
-        kind: 'refused',
-        reason: 'remote: mcp.rebind.test resolves to a loopback, private or link-local address',
-      });
+      const r = await pool.call({ ...web, id: 'rebind', url }, creds({}), 'whoami', {}, 2000);
+      expect(r).toEqual({ kind: 'refused', server: 'remote', refusal: { code: 'private', host: 'mcp.rebind.test' } });
+      if (r.kind !== 'refused') throw new Error('not refused');
+      expect(urlRefusalText(r.refusal)).toBe('mcp.rebind.test resolves to a loopback, private or link-local address');
       expect(dns.queries.filter((q) => q === 'mcp.rebind.test')).toHaveLength(2);
       expect(http.requests).toBe(before);
     } finally {

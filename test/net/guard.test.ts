@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NetGuard, nonPublicReason } from '../../src/net/index.js';
+import { urlRefusalText } from '../../src/chat/words/net.js';
+import { NetGuard, nonPublicReason, refusalOf, RefusedUrlError } from '../../src/net/index.js';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.js';
 import { insideForms } from './forms.js';
 
@@ -39,8 +40,10 @@ describe('the network guard', () => {
       expect(c, url).toMatchObject({
         ok: false,
         code: 'private',
-        reason: expect.stringMatching(/is a loopback, private or link-local address \(.+\)$/),
+        class: expect.any(String),
       });
+      if (c.ok) throw new Error('not refused');
+      expect(urlRefusalText(refusalOf(c)), url).toMatch(/is a loopback, private or link-local address \(.+\)$/);
       expect((await guard.checkTarget(url)).ok, url).toBe(false);
       await expect(guard.fetch()(url), url).rejects.toMatchObject({ code: 'refused_url' });
     }
@@ -64,11 +67,15 @@ describe('the network guard', () => {
 
   it('plain http is refused unless allowed, and URLs carrying credentials always are', () => {
     const guard = new NetGuard();
-    expect(guard.checkUrl('http://mcp.example.com/mcp')).toMatchObject({
-      ok: false,
-      code: 'scheme',
-      reason: 'mcp.example.com must use https',
-    });
+    const plain = guard.checkUrl('http://mcp.example.com/mcp');
+    expect(plain).toEqual({ ok: false, code: 'scheme', host: 'mcp.example.com', protocol: 'http:' });
+    expect(urlRefusalText(refusalOf(plain as Extract<typeof plain, { ok: false }>))).toBe(
+      'mcp.example.com must use https',
+    );
+    const file = guard.checkUrl('file:///etc/passwd');
+    expect(urlRefusalText(refusalOf(file as Extract<typeof file, { ok: false }>))).toBe(
+      'is a file: URL; it must use https',
+    );
     expect(guard.checkUrl('https://user:pw@mcp.example.com/mcp')).toMatchObject({ ok: false, code: 'credentials' });
     expect(guard.checkUrl('file:///etc/passwd')).toMatchObject({ ok: false, code: 'scheme' });
     expect(guard.checkUrl('https://mcp.example.com/mcp')).toMatchObject({ ok: true });
@@ -82,10 +89,13 @@ describe('the network guard', () => {
     const guard = new NetGuard({ allowHttp: true, resolve: dns.resolve });
     const url = `http://rebind.test:${inside.port}/secret`;
     expect(await guard.checkTarget(url)).toMatchObject({ ok: true });
-    await expect(guard.fetch()(url)).rejects.toMatchObject({
-      code: 'refused_url',
-      message: 'rebind.test resolves to a loopback, private or link-local address',
-    });
+    const err = await guard
+      .fetch()(url)
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'refused_url', refusal: { code: 'private', host: 'rebind.test' } });
+    expect(urlRefusalText((err as RefusedUrlError).refusal)).toBe(
+      'rebind.test resolves to a loopback, private or link-local address',
+    );
     expect(dns.queries.filter((q) => q === 'rebind.test')).toHaveLength(2);
     expect(inside.hits).toEqual([]);
     guard.close();
@@ -94,11 +104,11 @@ describe('the network guard', () => {
   it('a name resolving to a private address is refused at add time too', async () => {
     dns.script('corp.test', ['10.1.2.3']);
     const guard = new NetGuard({ resolve: dns.resolve });
-    expect(await guard.checkTarget('https://corp.test/mcp')).toMatchObject({
-      ok: false,
-      code: 'private',
-      reason: 'corp.test resolves to a loopback, private or link-local address',
-    });
+    const c = await guard.checkTarget('https://corp.test/mcp');
+    expect(c).toEqual({ ok: false, code: 'private', host: 'corp.test' });
+    expect(urlRefusalText(refusalOf(c as Extract<typeof c, { ok: false }>))).toBe(
+      'corp.test resolves to a loopback, private or link-local address',
+    );
   });
 
   it('every redirect hop is checked: a hop allowed as public redirecting inside is refused before the second request', async () => {

@@ -110,7 +110,7 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
         serverName: 'Other',
         url: other.url,
       });
-      expect(r).toMatchObject({ kind: 'discovery_failed' });
+      expect(r).toEqual({ kind: 'discovery_failed', cause: 'other_resource', detail: 'http://127.0.0.1:9/elsewhere' });
       expect(other.registrations).toBe(0);
     } finally {
       await other.stop();

@@ -27,6 +27,44 @@ describe('a stored outcome', () => {
     expect(outcomeText(call, cancelled)).toBe('`gh.list_issues` was cancelled: the user no longer exists.');
   });
 
+  it('a refused address and a failed MCP authorization are worded from their codes, and earlier phrases still read', () => {
+    const refused = toolOutcomeSchema.parse({
+      kind: 'failed',
+      why: {
+        code: 'refused_url',
+        server: 'gh',
+        refusal: { code: 'private', host: '127.0.0.1:9', class: 'loopback' },
+        setting: true,
+      },
+    });
+    expect(outcomeText(call, refused)).toBe(
+      '`gh.list_issues` failed: gh: 127.0.0.1:9 is a loopback, private or link-local address (loopback), which is not allowed (ONBEHALF_ALLOW_PRIVATE_URLS).',
+    );
+    const old = toolOutcomeSchema.parse({
+      kind: 'failed',
+      why: {
+        code: 'refused_url',
+        reason: 'gh: 10.0.0.1 is a loopback, private or link-local address (private)',
+        setting: false,
+      },
+    });
+    expect(outcomeText(call, old)).toBe(
+      '`gh.list_issues` failed: gh: 10.0.0.1 is a loopback, private or link-local address (private), which is not allowed.',
+    );
+    const auth = toolOutcomeSchema.parse({
+      kind: 'failed',
+      why: {
+        code: 'mcp_auth_failed',
+        server: 'gh',
+        kind: 'discovery_failed',
+        failure: { kind: 'discovery_failed', cause: 'other_resource', detail: 'https://elsewhere.example/mcp' },
+      },
+    });
+    expect(outcomeText(call, auth)).toBe(
+      '`gh.list_issues` failed: gh: MCP authorization failed (discovery failed: the protected resource metadata names https://elsewhere.example/mcp, not this server).',
+    );
+  });
+
   it('with neither a code nor a sentence is refused, not shown as something else', () => {
     expect(toolOutcomeSchema.safeParse({ kind: 'failed' }).success).toBe(false);
   });

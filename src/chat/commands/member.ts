@@ -195,8 +195,8 @@ async function link(ctx: CommandContext, code: string | undefined): Promise<Comm
       return say(
         'That link code is wrong, expired or already used. Get a fresh one with `/onbehalf link` on your other platform.',
       );
-    case 'conflict':
-      return say(`Not linked: ${r.reason}.`);
+    case 'unknown_identity':
+      return say('Not linked: this chat identity is not known yet; send any message first.');
     case 'other_org':
       return say(ORG_MISMATCH);
     case 'already_linked':

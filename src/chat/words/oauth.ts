@@ -7,6 +7,7 @@ import type {
   ProviderRefusal,
   ProviderResult,
 } from '../../oauth/index.js';
+import { urlRefusalText } from './net.js';
 
 const PRIVATE_HINT = '; the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true';
 
@@ -57,7 +58,7 @@ export function providerRefusalText(e: ProviderRefusal): string {
     case 'exists':
       return `A provider "${e.slug}" already exists; remove it first.`;
     case 'bad_url':
-      return `${e.option ?? 'A discovered endpoint'} ${e.reason}${e.private ? PRIVATE_HINT : ''}.`;
+      return `${e.option ?? 'A discovered endpoint'} ${urlRefusalText(e.refusal)}${e.refusal.code === 'private' ? PRIVATE_HINT : ''}.`;
     case 'unknown_preset':
       return `Unknown provider kind "${e.given}". Use one of: ${e.known.join(', ')}.`;
     case 'discovery_failed':

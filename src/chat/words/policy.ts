@@ -1,4 +1,6 @@
 import type { PolicyChange, PolicyRefusal, PolicyResult, SecretTeamRefusal } from '../../policy/index.js';
+import { inputIssueText } from './input.js';
+import { urlRefusalText } from './net.js';
 
 const approvalWhat = {
   ask: 'ask you before each call the model makes',
@@ -74,16 +76,16 @@ const notAdded = { server: 'Server not added', binding: 'Not bound', rule: 'Rule
 export function policyRefusalText(e: PolicyRefusal): string {
   switch (e.kind) {
     case 'invalid':
-      return `${notAdded[e.what]}: ${e.issue}.`;
+      return `${notAdded[e.what]}: ${inputIssueText(e.issue)}.`;
     case 'stdio_not_allowed':
       return (
         'Server not added: a stdio server runs a program on the worker host, so it can be added from chat only ' +
         'when the operator sets ONBEHALF_ALLOW_STDIO=true.'
       );
     case 'url_refused':
-      return e.private
-        ? `Server not added: ${e.reason}; the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true.`
-        : `Server not added: the URL ${e.reason}.`;
+      return e.refusal.code === 'private'
+        ? `Server not added: ${urlRefusalText(e.refusal)}; the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true.`
+        : `Server not added: the URL ${urlRefusalText(e.refusal)}.`;
     case 'server_exists':
       return `Server not added: there is already a server named ${e.name}.`;
     case 'unknown_server':

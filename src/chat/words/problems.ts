@@ -1,4 +1,6 @@
 import type { Problem, TeamProblem } from '../../db/schema/shapes.js';
+import { inputIssueText } from './input.js';
+import { mcpAuthText, urlRefusalText } from './net.js';
 
 /** Why a team secret could not be chosen, as the caller reads it. */
 export const teamText = (t: TeamProblem): string => {
@@ -17,6 +19,12 @@ const notPlain = {
   percent: 'holds percent-encoded characters',
   dot_segment: 'has a "." or ".." path segment',
 } as const;
+/** A refused server address: `server: why`; a row stored before refusals were coded holds its phrase. */
+function refusedUrl(p: Extract<Problem, { code: 'refused_url' }>): string {
+  if (!p.refusal) return p.reason ?? 'the address was refused';
+  return `${p.server ? `${p.server}: ` : ''}${urlRefusalText(p.refusal)}`;
+}
+
 const jsonType = (t: string) => (t === 'null' ? 'null' : t === 'array' || t === 'object' ? `an ${t}` : `a ${t}`);
 
 /** Why a call did not run or finish, as the caller reads it (one clause, no final full stop). */
@@ -39,7 +47,7 @@ export function problemText(p: Problem): string {
     case 'unknown_tool':
       return `${p.server} has no tool named ${p.tool}`;
     case 'refused_url':
-      return `${p.reason}, which is not allowed${p.setting ? ' (ONBEHALF_ALLOW_PRIVATE_URLS)' : ''}`;
+      return `${refusedUrl(p)}, which is not allowed${p.setting ? ' (ONBEHALF_ALLOW_PRIVATE_URLS)' : ''}`;
     case 'protocol':
       return `${p.server} refused the call (${p.message})`;
     case 'credentials_rejected':
@@ -79,7 +87,7 @@ type RuleProblem = Extract<
 function credentialText(p: Problem): string | undefined {
   switch (p.code) {
     case 'binding_invalid':
-      return `the binding of ${p.binding} on ${p.server} is invalid (${p.error})`;
+      return `the binding of ${p.binding} on ${p.server} is invalid (${p.issue ? inputIssueText(p.issue) : p.error})`;
     case 'header_unsafe':
       return `the value bound to header ${p.header} on ${p.server} (from ${p.source}) holds a line break, control or non-Latin-1 character, so nothing was sent; an admin must check that source`;
     case 'secret_missing':
@@ -98,7 +106,7 @@ function credentialText(p: Problem): string | undefined {
     case 'mcp_not_protected':
       return `${p.server}: the server does not ask for a token, so its mcp_oauth binding should be removed`;
     case 'mcp_auth_failed':
-      return `${p.server}: MCP authorization failed (${p.kind.replace(/_/g, ' ')}${p.reason ? `: ${p.reason}` : ''})`;
+      return mcpAuthText(p);
     case 'unknown_provider':
       return `there is no provider ${p.provider} in this org`;
     case 'provider_unreachable':

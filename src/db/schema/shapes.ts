@@ -2,6 +2,9 @@
 // typed with `$type<>()` from the same schema its readers parse with, so the two cannot drift.
 // The concepts own their names (identity re-exports `ReplyTarget`, runner `ToolOutcome` …).
 import { z } from 'zod';
+import { problemSchema } from './problems.js';
+
+export * from './problems.js';
 
 /**
  * Where a reply goes, stored in job data so any process (a worker with no gateway connection)
@@ -33,68 +36,6 @@ export const replyTargetSchema = z.object({
     .optional(),
 });
 export type ReplyTarget = z.infer<typeof replyTargetSchema>;
-
-const scope = z.enum(['org', 'user', 'team']);
-const str = z.string();
-
-/** Why a team secret could not be chosen for the caller. */
-export const teamProblemSchema = z.discriminatedUnion('code', [
-  z.object({ code: z.literal('not_member'), team: str }),
-  z.object({ code: z.literal('no_team') }),
-  z.object({ code: z.literal('several_teams'), teams: z.array(str) }),
-]);
-export type TeamProblem = z.infer<typeof teamProblemSchema>;
-
-/**
- * Why a call did not run or did not finish, as a value: inner layers return these and `chat/`
- * words them (chat/words/problems.ts). `rule` is an access rule as an admin writes it.
- */
-export const problemSchema = z.discriminatedUnion('code', [
-  // the runner
-  z.object({ code: z.literal('server_removed') }),
-  z.object({ code: z.literal('internal') }),
-  z.object({ code: z.literal('gave_up') }),
-  z.object({ code: z.literal('too_slow') }),
-  z.object({ code: z.literal('unknown_server'), server: str }),
-  z.object({ code: z.literal('queue_cap'), max: z.number() }),
-  z.object({ code: z.literal('unknown_tool'), server: str, tool: str }),
-  /** A private or otherwise refused address; `setting`: ONBEHALF_ALLOW_PRIVATE_URLS would allow it. */
-  z.object({ code: z.literal('refused_url'), reason: str, setting: z.boolean() }),
-  z.object({ code: z.literal('protocol'), server: str, message: str }),
-  z.object({ code: z.literal('credentials_rejected'), server: str, kinds: z.array(str) }),
-  z.object({ code: z.literal('park_cap'), provider: str, max: z.number() }),
-  z.object({ code: z.literal('user_gone') }),
-  z.object({ code: z.literal('connect_timeout'), minutes: z.number() }),
-  z.object({ code: z.literal('approval_expired'), minutes: z.number() }),
-  z.object({ code: z.literal('approval_denied') }),
-  z.object({ code: z.literal('assistant_never') }),
-  // credentials
-  z.object({ code: z.literal('binding_invalid'), binding: str, server: str, error: str }),
-  z.object({ code: z.literal('header_unsafe'), header: str, server: str, source: str }),
-  z.object({ code: z.literal('secret_missing'), scope, name: str, server: str, team: str.optional() }),
-  z.object({ code: z.literal('secret_moved'), scope, name: str, server: str }),
-  z.object({ code: z.literal('secret_keys'), scope, name: str, server: str }),
-  z.object({ code: z.literal('team'), server: str, name: str, team: teamProblemSchema }),
-  z.object({ code: z.literal('mcp_oauth_unsupported'), server: str }),
-  z.object({ code: z.literal('mcp_not_protected'), server: str }),
-  z.object({ code: z.literal('mcp_auth_failed'), server: str, kind: str, reason: str.optional() }),
-  z.object({ code: z.literal('unknown_provider'), provider: str }),
-  z.object({ code: z.literal('provider_unreachable'), provider: str }),
-  z.object({ code: z.literal('token_store'), provider: str }),
-  // access rules
-  z.object({ code: z.literal('proto_key') }),
-  z.object({ code: z.literal('look_alike'), arg: str, name: str, rule: str }),
-  /** `got`: the JSON type supplied (`null`, `array`, `object`, `number`, `boolean`). */
-  z.object({ code: z.literal('not_string'), name: str, got: str, rule: str }),
-  z.object({ code: z.literal('not_plain'), name: str, why: z.enum(['control', 'percent', 'dot_segment']), rule: str }),
-  z.object({ code: z.literal('missing_arg'), name: str, rule: str }),
-  z.object({ code: z.literal('deny_rule'), rule: str }),
-  z.object({ code: z.literal('no_allow_rule'), server: str, tool: str }),
-  z.object({ code: z.literal('requires'), rule: str, name: str, glob: str }),
-  /** A row written before reasons were coded: its sentence as it was stored. */
-  z.object({ code: z.literal('text'), text: str }),
-]);
-export type Problem = z.infer<typeof problemSchema>;
 
 /** Rows written before reasons were coded hold a sentence (`reason`/`message`); read it as `{ code: 'text' }`. */
 function codedWhy(v: unknown): unknown {
