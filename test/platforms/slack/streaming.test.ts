@@ -353,12 +353,13 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
     const stops = () => slack.callsTo('chat.stopStream').filter((c) => c.body['channel'] === DM).length;
     const before = stops();
     const first =
-      '<@UBOB> <!here> why does my token xoxb-1234567890-abcdefghijkl fail when I list issues in acme/app for the release?';
+      '<@UBOB> <!here> my token xoxb-1234567890-abcdefghijkl fails, see <https://ci.example.com/run?sig=zz9> ' +
+      'and <https://docs.example.com/a?key=abc|the doc>; why does it keep failing for the release?';
     expect((await say(first, '1700004001.000100', 'Ev-title-1')).status).toBe(200);
     const titled = await slack.waitFor('assistant.threads.setTitle', (c) => c.body['thread_ts'] === thread);
     expect(titled.body['channel_id']).toBe(DM);
-    // Cut at a word within 60 characters; the mentions are gone and the token is hidden.
-    expect(titled.body['title']).toBe('why does my token [hidden] fail when I list issues in…');
+    // Mentions gone, the token hidden, links by host or label only (no query string), cut at a word within 60 characters.
+    expect(titled.body['title']).toBe('my token [hidden] fails, see ci.example.com and the doc…');
     await vi.waitFor(() => expect(stops()).toBe(before + 1), { timeout: 20_000 });
 
     // A second message in the same thread answers as usual and leaves the title alone.
