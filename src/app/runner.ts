@@ -1,5 +1,12 @@
 import type { Config } from '../config.js';
-import { OutboundNotifier, ThreadContext, outcomeText, turnProgress, type OutboundRouter } from '../chat/index.js';
+import {
+  OutboundNotifier,
+  ThreadContext,
+  ThreadTitles,
+  outcomeText,
+  turnProgress,
+  type OutboundRouter,
+} from '../chat/index.js';
 import { Agent, ThreadMemory, TurnQueue, accountsFor, type ToolCatalog, type TurnJob } from '../agent/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Db } from '../db/index.js';
@@ -65,11 +72,19 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
   const context = p.config.llm
     ? new ThreadContext({ outbound: p.outbound, memory, identity: p.identity, log: p.log.child({ part: 'agent' }) })
     : undefined;
+  // The first message of an assistant thread titles it, beside the turn (never holding it up).
+  const titles = new ThreadTitles({
+    outbound: p.outbound,
+    claim: async (key, ttl) => (await p.redis.redis.set(key, '1', 'EX', ttl, 'NX')) === 'OK',
+    log: p.log.child({ part: 'agent' }),
+  });
   const processor =
     opts.runner?.turnProcessor ??
     (async (turn: TurnJob) => {
+      const titled = titles.title(turn);
       await context?.read(turn);
       await agent.run(turn);
+      await titled;
     });
   return { runner, turns, startTurns: () => turns.start(processor) };
 }

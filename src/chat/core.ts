@@ -82,7 +82,7 @@ export class ChatCore implements ChatInbound {
         return this.#formSubmit(ctx, event.formId, event.values);
       case 'thread_started': {
         const tools = await this.s.policy.catalogFor(org.id, user, event.target.channelId);
-        await this.s.outbound.suggest(event.target, suggestionsFor(tools, !event.contextChanged));
+        await this.s.outbound.suggest(event.target, suggestionsFor(tools));
         return undefined;
       }
     }

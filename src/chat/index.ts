@@ -11,5 +11,6 @@ export { outcomeText } from './outcomes.js';
 export { chatPolicy, serverTestText } from './policy.js';
 export { agentReplyText } from './agent-replies.js';
 export { ThreadContext, THREAD_READ_LIMIT } from './thread-context.js';
+export { ThreadTitles } from './thread-titles.js';
 export { turnProgress, replyMessage } from './progress.js';
 export { runsAsText, statusText, taskEntry } from './words/progress.js';

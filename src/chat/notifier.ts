@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import type { ApprovalRequest, CallInfo, ConnectRequest, RunnerNotifier, ToolOutcome } from '../runner/index.js';
-import { privateAnswerNote, runningPlaceholder } from './delivery.js';
+import { privateAnswerNote, privateMaybeDelivered, runningPlaceholder } from './delivery.js';
 import { outcomeText } from './outcomes.js';
 import type { OutboundRouter } from './outbound.js';
 import { approvalPrompt, connectPrompt } from './prompts.js';
@@ -24,17 +24,16 @@ export class OutboundNotifier implements RunnerNotifier {
 
   async outcome(call: CallInfo, outcome: ToolOutcome, delivery?: { messageId?: string }): Promise<void> {
     if (!this.#canPost(call, 'outcome')) return;
-    const msg = { text: outcomeText(call, outcome) };
-    if (call.private) {
-      // The result stays with the caller; the conversation (the placeholder, if any) gets one line.
-      await this.outbound.replyPrivately(call.target, msg);
-      const note = privateAnswerNote(call);
-      if (delivery?.messageId) await this.outbound.update(call.target, delivery.messageId, note);
-      else await this.outbound.reply(call.target, note);
-      return;
-    }
+    // A private result went to the caller (`privateOutcome`); the conversation (its placeholder, if any) gets one line.
+    const msg = call.private ? privateAnswerNote(call) : { text: outcomeText(call, outcome) };
     if (delivery?.messageId) await this.outbound.update(call.target, delivery.messageId, msg);
     else await this.outbound.reply(call.target, msg);
+  }
+
+  async privateOutcome(call: CallInfo, outcome: ToolOutcome, again: boolean): Promise<void> {
+    if (!this.#canPost(call, 'private outcome')) return;
+    const msg = again ? privateMaybeDelivered(call) : { text: outcomeText(call, outcome) };
+    await this.outbound.replyPrivately(call.target, msg);
   }
 
   async placeholder(call: CallInfo): Promise<string | undefined> {

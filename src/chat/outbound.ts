@@ -57,6 +57,14 @@ export class OutboundRouter {
   async suggest(target: ReplyTarget, s: Suggestions): Promise<void> {
     await this.#for(target.platform).suggest?.(target, s);
   }
+  /** Whether the platform titles threads of direct conversations (Slack's assistant threads). */
+  titlesThreads(target: ReplyTarget): boolean {
+    return Boolean(this.#byPlatform.get(target.platform)?.titleThread) && target.isDirect && Boolean(target.threadId);
+  }
+  /** Titles such a thread, where the platform can. */
+  async titleThread(target: ReplyTarget, title: string): Promise<void> {
+    await this.#for(target.platform).titleThread?.(target, title);
+  }
   /** The platform's renderer of an agent turn as it happens, where it has one. */
   turn(target: ReplyTarget): TurnRenderer | undefined {
     return this.#for(target.platform).turn?.(target);

@@ -34,8 +34,6 @@ export interface OutMessage {
 export interface Suggestions {
   heading: string;
   prompts: { title: string; message: string }[];
-  /** The thread's title, where one is set. */
-  title?: string;
 }
 
 /** A tool call's entry in a turn's progress, worded by `chat/`; `id` is stable across its updates. */
@@ -130,8 +128,13 @@ export interface ChatOutbound {
    * Absent: the platform has no threads to read.
    */
   threadMessages?(target: ReplyTarget, limit: number): Promise<ThreadMessage[]>;
-  /** Offers prompts to start an assistant thread from, and titles it (`title` unset: left as it is). Absent: none offered. */
+  /** Offers prompts to start an assistant thread from. Absent: none offered. */
   suggest?(target: ReplyTarget, s: Suggestions): Promise<void>;
+  /**
+   * Titles a thread of a direct conversation (Slack's assistant threads) from its first message;
+   * worded by `chat/`. Absent: the platform's threads have no titles of ours.
+   */
+  titleThread?(target: ReplyTarget, title: string): Promise<void>;
   /** Shows an agent turn as it happens. Absent: only the answer is posted, with `reply`. */
   turn?(target: ReplyTarget): TurnRenderer;
 }

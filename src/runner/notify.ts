@@ -7,8 +7,18 @@ import type { ApprovalRequest, CallInfo, ConnectRequest, ToolOutcome } from './o
  * conversation the call came from.
  */
 export interface RunnerNotifier {
-  /** Posts the outcome; with `delivery.messageId`, by editing that placeholder. Throws when it could not be delivered. */
+  /**
+   * Posts the outcome; with `delivery.messageId`, by editing that placeholder. Throws when it could
+   * not be delivered. For a private result (`call.private`) with `privateOutcome` present, the
+   * result itself has gone to the caller already and this posts only the conversation's part.
+   */
   outcome(call: CallInfo, outcome: ToolOutcome, delivery?: { messageId?: string }): Promise<void>;
+  /**
+   * Sends a private result to the caller alone. `again`: an earlier attempt began sending it and
+   * stopped, so it may have arrived: the caller is told that instead of being sent it a second time.
+   * Throws when it could not be delivered. Absent: `outcome` delivers private results whole.
+   */
+  privateOutcome?(call: CallInfo, outcome: ToolOutcome, again: boolean): Promise<void>;
   /** Asks the caller alone to connect (or reconnect) an account: the call is parked until they do. */
   needsConnect(call: CallInfo, req: ConnectRequest): Promise<void>;
   /** Asks the caller alone to approve or deny a held call (Approve / Deny buttons). */

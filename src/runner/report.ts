@@ -113,7 +113,7 @@ export class Reporter {
       this.d.log.debug({ callId: a.row.id, err: (err as Error).message }, 'no placeholder posted');
       return undefined;
     });
-    if (messageId) this.calls.setDelivery(a.row.id, { messageId });
+    if (messageId) this.calls.setDelivery(a.row.id, { ...this.calls.delivery(a.row.id), messageId });
   }
 
   /**
@@ -122,9 +122,14 @@ export class Reporter {
    * platform's acceptance and the `notified` update, it changes the same message (idempotent).
    * Without one a marker is stored before posting and a later attempt that finds it does not post
    * again: the remaining window is a crash after the marker and before the platform accepted,
-   * where the answer is lost rather than doubled (recorded as `uncertain`).
+   * where the answer is lost rather than doubled (recorded as `uncertain`). A private result goes
+   * to the caller first, under markers of its own (`#deliverPrivately`).
    */
   async #deliver(row: CallRow, info: CallInfo, outcome: ToolOutcome): Promise<string | undefined> {
+    if (info.private && this.d.notifier.privateOutcome) {
+      const failed = await this.#deliverPrivately(row, info, outcome);
+      if (failed) return failed;
+    }
     const delivery = this.calls.delivery(row.id);
     if (!delivery.messageId) {
       if (delivery.posting) {
@@ -135,14 +140,47 @@ export class Reporter {
         );
         return undefined;
       }
-      this.calls.setDelivery(row.id, { posting: Date.now() });
+      this.calls.setDelivery(row.id, { ...delivery, posting: Date.now() });
     }
     const edit = delivery.messageId ? { messageId: delivery.messageId } : undefined;
+    return this.#tries(() => this.d.notifier.outcome(info, outcome, edit));
+  }
+
+  /**
+   * A private result (Slack ephemeral, Discord ephemeral follow-up, a DM) cannot always be edited
+   * later (Slack's ephemerals never), so it is never sent twice instead: `privatePosting` is stored
+   * before the platform call and `privateSent` after it. A later attempt that finds the first
+   * without the second cannot know whether it arrived; it does not send it again, logs so, and
+   * tells the caller it may already have been delivered, so that it is neither doubled nor lost
+   * silently. Once `privateSent` is stored, later attempts leave the private part alone.
+   */
+  async #deliverPrivately(row: CallRow, info: CallInfo, outcome: ToolOutcome): Promise<string | undefined> {
+    const delivery = this.calls.delivery(row.id);
+    if (delivery.privateSent) return undefined;
+    const again = Boolean(delivery.privatePosting);
+    if (again)
+      this.d.log.warn(
+        { reqId: row.requestId, callId: row.id },
+        'an earlier attempt began sending this private result and stopped; not sending it again, telling the caller it may already have arrived',
+      );
+    else this.calls.setDelivery(row.id, { ...delivery, privatePosting: Date.now() });
+    const failed = await this.#tries(() => this.d.notifier.privateOutcome!(info, outcome, again));
+    if (!failed)
+      this.calls.setDelivery(row.id, {
+        ...this.calls.delivery(row.id),
+        privateSent: Date.now(),
+        ...(again ? { privateUncertain: true } : {}),
+      });
+    return failed;
+  }
+
+  /** Runs `send` up to `notifyAttempts` times with doubling backoff; the last error, or undefined once it worked. */
+  async #tries(send: () => Promise<void>): Promise<string | undefined> {
     let last = 'unknown';
     for (let n = 0; n < this.t.notifyAttempts; n++) {
       if (n) await new Promise((r) => setTimeout(r, this.t.notifyBackoffMs * 2 ** (n - 1)));
       try {
-        await this.d.notifier.outcome(info, outcome, edit);
+        await send();
         return undefined;
       } catch (err) {
         last = (err as Error).message.slice(0, 200);

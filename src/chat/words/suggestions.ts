@@ -28,9 +28,10 @@ function promptFor(t: Pick<CatalogTool, 'server' | 'tool'>): { title: string; me
 
 /**
  * Prompts drawn from the caller's own tools ("List my open issues" where a list-issues tool is
- * theirs), at most four, with a last one asking what the assistant can do; the thread's title.
+ * theirs), at most four, with a last one asking what the assistant can do. (The thread's title
+ * comes later, from the person's first message: `words/titles.ts`.)
  */
-export function suggestionsFor(tools: Pick<CatalogTool, 'server' | 'tool'>[], withTitle: boolean): Suggestions {
+export function suggestionsFor(tools: Pick<CatalogTool, 'server' | 'tool'>[]): Suggestions {
   const prompts: Suggestions['prompts'] = [];
   for (const t of tools) {
     const p = promptFor(t);
@@ -38,5 +39,5 @@ export function suggestionsFor(tools: Pick<CatalogTool, 'server' | 'tool'>[], wi
     if (prompts.length === MAX_PROMPTS - 1) break;
   }
   prompts.push({ title: 'What can you do for me?', message: 'Which tools can you use for me, and what does each do?' });
-  return { heading: 'Try asking', prompts, ...(withTitle ? { title: 'New chat with onbehalf' } : {}) };
+  return { heading: 'Try asking', prompts };
 }

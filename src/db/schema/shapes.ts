@@ -122,6 +122,12 @@ export const deliverySchema = z.object({
   posting: z.number().optional(),
   /** A later attempt found `posting` without `notified`: the answer may or may not have arrived. */
   uncertain: z.boolean().optional(),
+  /** A private result (`--private-results`): when sending it to the caller began (set before the platform call). */
+  privatePosting: z.number().optional(),
+  /** When the platform accepted the private result (or, after `privateUncertain`, the notice that it may have). */
+  privateSent: z.number().optional(),
+  /** A later attempt found `privatePosting` without `privateSent`: the caller was told it may already have arrived. */
+  privateUncertain: z.boolean().optional(),
 });
 export type Delivery = z.infer<typeof deliverySchema>;
 

@@ -7,7 +7,7 @@ import type { Logger } from '../../log.js';
 import { slackLogger } from './logger.js';
 import { formView, messageBodies } from './render.js';
 import { readSlackThread } from './thread.js';
-import { SlackTurn, suggestPrompts, type StreamTuning } from './stream.js';
+import { SlackTurn, suggestPrompts, titleAssistantThread, type StreamTuning } from './stream.js';
 import type { SlackTokens } from './workspaces.js';
 
 /** Slack's Web API base. */
@@ -258,9 +258,14 @@ export class SlackOutbound implements ChatOutbound {
     await this.call(target.workspaceId, 'views.open', { trigger_id: triggerId, view: formView(form, target) });
   }
 
-  /** An assistant thread's suggested prompts and, where given, its title. */
+  /** An assistant thread's suggested prompts. */
   suggest(target: ReplyTarget, s: Suggestions): Promise<void> {
     return suggestPrompts(this, target, s);
+  }
+
+  /** An assistant thread's title (its History entry). */
+  titleThread(target: ReplyTarget, title: string): Promise<void> {
+    return titleAssistantThread(this, target, title);
   }
 
   /** An agent turn as it happens: thread status, then the answer streamed (or posted and edited). */

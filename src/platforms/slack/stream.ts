@@ -261,7 +261,7 @@ export class SlackTurn implements TurnRenderer {
   }
 }
 
-/** An assistant thread's suggested prompts (Slack shows at most four) and, where given, its title. */
+/** An assistant thread's suggested prompts (Slack shows at most four). */
 export async function suggestPrompts(
   out: Pick<TurnSender, 'call'>,
   target: ReplyTarget,
@@ -274,5 +274,18 @@ export async function suggestPrompts(
     title: s.heading,
     prompts: s.prompts.slice(0, 4),
   });
-  if (s.title) await out.call(target.workspaceId, 'assistant.threads.setTitle', { ...at, title: s.title });
+}
+
+/** An assistant thread's title; only threads of the app's DM are assistant threads (elsewhere: nothing). */
+export async function titleAssistantThread(
+  out: Pick<TurnSender, 'call'>,
+  target: ReplyTarget,
+  title: string,
+): Promise<void> {
+  if (!target.isDirect || !target.threadId) return;
+  await out.call(target.workspaceId, 'assistant.threads.setTitle', {
+    channel_id: target.channelId,
+    thread_ts: target.threadId,
+    title,
+  });
 }

@@ -288,16 +288,16 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
     expect(prompts.map((p) => p.title)).toEqual(
       expect.arrayContaining(['List my open issues', 'Who am I on github?', 'What can you do for me?']),
     );
-    await slack.waitFor('assistant.threads.setTitle', (c) => c.body['thread_ts'] === thread);
 
-    // Looking at another channel beside the thread: the prompts are offered again, the title stays.
+    // Looking at another channel beside the thread: the prompts are offered again.
     expect((await assistantEvent('assistant_thread_context_changed', 'Ev-assist-2')).status).toBe(200);
     await vi.waitFor(() =>
       expect(
         slack.callsTo('assistant.threads.setSuggestedPrompts').filter((c) => c.body['thread_ts'] === thread),
       ).toHaveLength(2),
     );
-    expect(slack.callsTo('assistant.threads.setTitle').filter((c) => c.body['thread_ts'] === thread)).toHaveLength(1);
+    // No title yet: it comes from what the person asks first.
+    expect(slack.callsTo('assistant.threads.setTitle')).toHaveLength(0);
 
     // A message in the assistant thread (message.im): status on that thread, then the answer streamed there.
     const res = await signer.post(
@@ -333,5 +333,39 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
         ).toEqual([ANSWER]),
       { timeout: 20_000 },
     );
+    // The prompt the person picked is what they asked first: it titles the thread.
+    const titled = await slack.waitFor('assistant.threads.setTitle', (c) => c.body['thread_ts'] === thread);
+    expect(titled.body['title']).toBe(prompts[0]!.message);
+  });
+
+  it("an assistant thread is titled from the person's first message there, without mentions or secrets, once", async () => {
+    const DM = 'DALICE';
+    const thread = '1700004000.000100';
+    const say = (text: string, ts: string, eventId: string) =>
+      signer.post(
+        url,
+        signer.event(
+          { type: 'message', channel_type: 'im', user: 'UALICE', text, ts, thread_ts: thread, channel: DM },
+          { teamId: TEAM, eventId },
+        ),
+      );
+    // Answers in the DM so far (the thread before this one was answered there too).
+    const stops = () => slack.callsTo('chat.stopStream').filter((c) => c.body['channel'] === DM).length;
+    const before = stops();
+    const first =
+      '<@UBOB> <!here> my token xoxb-1234567890-abcdefghijkl fails, see <https://ci.example.com/run?sig=zz9> ' +
+      'and <https://docs.example.com/a?key=abc|the doc>; why does it keep failing for the release?';
+    expect((await say(first, '1700004001.000100', 'Ev-title-1')).status).toBe(200);
+    const titled = await slack.waitFor('assistant.threads.setTitle', (c) => c.body['thread_ts'] === thread);
+    expect(titled.body['channel_id']).toBe(DM);
+    // Mentions gone, the token hidden, links by host or label only (no query string), cut at a word within 60 characters.
+    expect(titled.body['title']).toBe('my token [hidden] fails, see ci.example.com and the doc…');
+    await vi.waitFor(() => expect(stops()).toBe(before + 1), { timeout: 20_000 });
+
+    // A second message in the same thread answers as usual and leaves the title alone.
+    expect((await say('and echo hello', '1700004002.000100', 'Ev-title-2')).status).toBe(200);
+    await vi.waitFor(() => expect(stops()).toBe(before + 2), { timeout: 20_000 });
+    const titles = slack.callsTo('assistant.threads.setTitle').filter((c) => c.body['thread_ts'] === thread);
+    expect(titles.map((c) => c.body['title'])).toEqual([titled.body['title']]);
   });
 });
