@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import postgres from 'postgres';
+import { getTableName, is } from 'drizzle-orm';
+import { SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { openDb } from '../../src/db/index.js';
+import { migratePostgres } from '../../src/db/pg/index.js';
+import * as schema from '../../src/db/schema/index.js';
+import { knownSchemaVersion, SchemaTooNewError } from '../../src/db/version.js';
+import { pgMigrationsFolder } from '../../src/db/pg/index.js';
+import { pgShape, shapeDifferences, sqliteShape } from '../support/db-shape.js';
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { tempDir } from '../support/env.js';
+
+let pg: TestPostgres;
+let sqliteFile: string;
+let cleanup: () => void;
+
+beforeAll(async () => {
+  pg = await startTestPostgres();
+  const dir = tempDir();
+  cleanup = dir.cleanup;
+  sqliteFile = path.join(dir.dir, 'fresh.db');
+  openDb(sqliteFile).$client.close();
+});
+
+afterAll(async () => {
+  await pg?.stop();
+  cleanup?.();
+});
+
+const tableNames = (Object.values(schema) as unknown[])
+  .filter((t): t is SQLiteTable => is(t, SQLiteTable))
+  .map((t) => getTableName(t))
+  .sort();
+
+describe('one schema, two dialects', () => {
+  it('the migrated SQLite and Postgres databases have the same tables, columns, types, keys, indexes and foreign keys', async () => {
+    expect(await migratePostgres(pg.url)).toBe(knownSchemaVersion(pgMigrationsFolder));
+    const lite = sqliteShape(sqliteFile);
+    // Not vacuous: every table of the schema is there, with its columns, indexes and foreign keys.
+    expect(lite.filter((l) => l.startsWith('table ')).map((l) => l.slice(6))).toEqual(tableNames);
+    expect(lite).toContain('column connected_accounts.expires_at integer');
+    expect(lite).toContain('unique index connected_accounts.connected_accounts_user_provider(user_id,provider_id)');
+    expect(lite).toContain(
+      'foreign key connected_accounts(provider_id) -> oauth_providers(id) on delete cascade on update no action',
+    );
+    expect(shapeDifferences(lite, await pgShape(pg.url))).toEqual([]);
+  });
+
+  it('a column added to one dialect only is reported', async () => {
+    const url = await pg.createDatabase('drifted');
+    await migratePostgres(url);
+    const sql = postgres(url, { max: 1 });
+    await sql`alter table orgs add column plan text`;
+    await sql`create index orgs_plan on orgs (plan)`;
+    await sql.end();
+    expect(shapeDifferences(sqliteShape(sqliteFile), await pgShape(url))).toEqual([
+      'postgres only: column orgs.plan text',
+      'postgres only: index orgs.orgs_plan(plan)',
+    ]);
+  });
+
+  it('a second Postgres migration run changes nothing, and code older than the database refuses it', async () => {
+    const url = await pg.createDatabase('versioned');
+    const known = knownSchemaVersion(pgMigrationsFolder);
+    expect(await migratePostgres(url)).toBe(known);
+    const before = await pgShape(url);
+    expect(await migratePostgres(url)).toBe(0);
+    expect(await pgShape(url)).toEqual(before);
+    const sql = postgres(url, { max: 1 });
+    try {
+      const [row] = await sql`select version, app_version from schema_version`;
+      expect(Number(row!['version'])).toBe(known);
+      // As if a newer onbehalf had migrated it one step further.
+      await sql`update schema_version set version = ${known + 1}, app_version = '9.9.9'`;
+    } finally {
+      await sql.end();
+    }
+    const refused = await migratePostgres(url).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SchemaTooNewError);
+    expect((refused as Error).message).toBe(
+      `the database was migrated by a newer onbehalf (9.9.9, schema version ${known + 1}; this is 0.1.0, which knows schema version ${known}); run that version or restore a backup`,
+    );
+  });
+});
