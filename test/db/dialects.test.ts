@@ -10,7 +10,8 @@ import { knownSchemaVersion, SchemaTooNewError } from '../../src/db/version.js';
 import { pgMigrationsFolder } from '../../src/db/pg/index.js';
 import { pgShape, shapeDifferences, sqliteShape } from '../support/db-shape.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
-import { tempDir } from '../support/env.js';
+import { tempDir, testKey } from '../support/env.js';
+import { runCli } from '../support/cli.js';
 
 let pg: TestPostgres;
 let sqliteFile: string;
@@ -82,5 +83,36 @@ describe('one schema, two dialects', () => {
     expect((refused as Error).message).toBe(
       `the database was migrated by a newer onbehalf (9.9.9, schema version ${known + 1}; this is 0.1.0, which knows schema version ${known}); run that version or restore a backup`,
     );
+  });
+
+  it('`onbehalf migrate` with a Postgres DATABASE_URL applies the Postgres migrations once, and names an unreachable database in one line', async () => {
+    const url = await pg.createDatabase('cli');
+    const { dir, cleanup: done } = tempDir();
+    try {
+      const env = (databaseUrl: string) => ({
+        ONBEHALF_DATA_DIR: dir,
+        ONBEHALF_KEYS: testKey(),
+        DATABASE_URL: databaseUrl,
+      });
+      const first = await runCli(['migrate'], { cwd: dir, env: env(url), timeoutMs: 20_000 });
+      expect(first).toMatchObject({
+        code: 0,
+        stdout: `Applied ${knownSchemaVersion(pgMigrationsFolder)} migration(s).\n`,
+      });
+      const again = await runCli(['migrate'], { cwd: dir, env: env(url), timeoutMs: 20_000 });
+      expect(again).toMatchObject({ code: 0, stdout: 'Database is up to date.\n' });
+      expect(shapeDifferences(sqliteShape(sqliteFile), await pgShape(url))).toEqual([]);
+      const down = await runCli(['migrate'], {
+        cwd: dir,
+        env: env('postgres://onbehalf:hunter2@127.0.0.1:9/onbehalf'),
+        timeoutMs: 20_000,
+      });
+      expect(down).toMatchObject({
+        code: 2,
+        stderr: 'onbehalf: cannot use the Postgres database 127.0.0.1:9/onbehalf of DATABASE_URL: ECONNREFUSED\n',
+      });
+    } finally {
+      done();
+    }
   });
 });

@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { CodedError } from '../../errors.js';
 import {
   appVersion,
   knownSchemaVersion,
@@ -23,6 +24,30 @@ export const pgMigrationsFolder = fileURLToPath(new URL('../../../drizzle/postgr
 
 /** Arbitrary constant of the advisory lock that serialises migration runs of several replicas. */
 const MIGRATION_LOCK = 7_142_003_191;
+
+/** The Postgres database cannot be reached or used (refused, unknown database, bad credentials). */
+export class PostgresUnavailableError extends CodedError {
+  readonly code = 'postgres_unavailable';
+}
+
+/** `host:port/database` of a URL: what a message may show (never the user's password). */
+export function describePostgresUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+}
+
+/** A driver or server error as one line naming the database; coded errors pass through. */
+function unavailable(url: string, err: unknown): Error {
+  if (err instanceof CodedError) return err;
+  // drizzle wraps the driver's error as the `cause` of a "Failed query" error.
+  let e = err as { code?: string; message?: string; name?: string; cause?: unknown };
+  while (e.cause && e.name !== 'PostgresError' && !e.code) e = e.cause as typeof e;
+  // Server errors (PostgresError) carry the server's own message; network errors only a code.
+  const why = e.name === 'PostgresError' ? e.message : (e.code ?? e.message ?? String(err));
+  return new PostgresUnavailableError(
+    `cannot use the Postgres database ${describePostgresUrl(url)} of DATABASE_URL: ${why}`,
+  );
+}
 
 export type PgDb = PostgresJsDatabase<typeof pgTables> & { $client: postgres.Sql };
 
@@ -81,6 +106,8 @@ export async function migratePostgres(url: string): Promise<number> {
         .onConflictDoUpdate({ target: pgTables.schemaVersion.id, set: row });
     }
     return (await appliedCount(db)) - before;
+  } catch (err) {
+    throw unavailable(url, err);
   } finally {
     await db.$client.end();
   }
