@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { getTableName, is } from 'drizzle-orm';
@@ -29,6 +30,15 @@ afterAll(async () => {
   await pg?.stop();
   cleanup?.();
 });
+
+/** Whether `pid` is a live process: a zombie (exited, not yet reaped by its parent) is not. */
+const running = (pid: number): boolean => {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
 
 const tableNames = (Object.values(schema) as unknown[])
   .filter((t): t is SQLiteTable => is(t, SQLiteTable))
@@ -114,5 +124,20 @@ describe('one schema, two dialects', () => {
     } finally {
       done();
     }
+  });
+
+  it('replicas migrating one database at once take turns: every migration is applied once', async () => {
+    const url = await pg.createDatabase('race');
+    const applied = await Promise.all([migratePostgres(url), migratePostgres(url), migratePostgres(url)]);
+    expect(applied.sort()).toEqual([0, 0, knownSchemaVersion(pgMigrationsFolder)]);
+    expect(shapeDifferences(sqliteShape(sqliteFile), await pgShape(url))).toEqual([]);
+  });
+
+  it('the private test server stops by its PID and leaves no directory behind', async () => {
+    const other = await startTestPostgres();
+    expect(running(other.pid)).toBe(true);
+    await other.stop();
+    expect(running(other.pid)).toBe(false);
+    expect(existsSync(other.dir)).toBe(false);
   });
 });

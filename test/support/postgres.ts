@@ -19,6 +19,8 @@ export interface TestPostgres {
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
   port: number;
+  /** The temp directory holding the data directory and the server log. */
+  dir: string;
   /** PID of the postmaster. */
   pid: number;
   /** Stops the server (pg_ctl stop, then SIGKILL of the postmaster PID) and removes its directory. */
@@ -80,6 +82,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       urlOf,
       createDatabase,
       port,
+      dir,
       pid,
       async stop() {
         await run(pgCtl, ['-D', data, '-m', 'fast', '-w', '-t', '20', 'stop'], as).catch(() => killPid(pid));
