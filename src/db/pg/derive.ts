@@ -15,7 +15,6 @@ import {
   pgTable,
   primaryKey,
   text,
-  unique,
   uniqueIndex,
   type AnyPgColumn,
   type PgColumn,
@@ -72,12 +71,11 @@ function pgType(c: SQLiteColumn): unknown {
 
 type Builder = ReturnType<typeof text> & ReturnType<typeof bigint>;
 
-/** The Postgres builder of one SQLite column: type, not null, default, primary key, column-level unique. */
+/** The Postgres builder of one SQLite column: type, not null, default, primary key. */
 function pgColumn(table: string, c: SQLiteColumn): Builder {
   let b = pgType(c) as Builder;
   if (c.primary) b = b.primaryKey() as Builder;
   if (c.notNull && !c.primary) b = b.notNull() as Builder;
-  if (c.isUnique) b = b.unique(c.uniqueName) as Builder;
   if (c.defaultFn || c.onUpdateFn)
     throw new Error(`${table}.${c.name}: a JS-side default is not translated; use a SQL default`);
   if (c.hasDefault && c.default !== undefined) {
@@ -124,7 +122,12 @@ function pgTableOf(source: SQLiteTable, byName: Map<string, PgTable>): PgTable {
       return built;
     }),
     ...config.primaryKeys.map((pk) => primaryKey({ name: pk.getName(), columns: pick(t, pk.columns) })),
-    ...config.uniqueConstraints.map((u) => unique(u.name).on(...pick(t, u.columns))),
+    // SQLite has no unique constraint apart from its index: drizzle-kit writes both kinds of
+    // `unique` as a unique index, so Postgres gets the same unique index, under the same name.
+    ...config.columns
+      .filter((c) => c.isUnique)
+      .map((c) => uniqueIndex(c.uniqueName ?? `${config.name}_${c.name}_unique`).on(...pick(t, [c]))),
+    ...config.uniqueConstraints.map((u) => uniqueIndex(u.getName()).on(...pick(t, u.columns))),
     ...config.checks.map((c) => {
       throw new Error(`${config.name}.${c.name}: a check constraint is not translated`);
     }),
