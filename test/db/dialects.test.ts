@@ -4,8 +4,9 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { getTableName, is } from 'drizzle-orm';
 import { SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { eq } from 'drizzle-orm';
 import { openDb } from '../../src/db/index.js';
-import { migratePostgres } from '../../src/db/pg/index.js';
+import { migratePostgres, openPostgres, pgTables } from '../../src/db/pg/index.js';
 import * as schema from '../../src/db/schema/index.js';
 import { knownSchemaVersion, SchemaTooNewError } from '../../src/db/version.js';
 import { pgMigrationsFolder } from '../../src/db/pg/index.js';
@@ -139,5 +140,62 @@ describe('one schema, two dialects', () => {
     await other.stop();
     expect(running(other.pid)).toBe(false);
     expect(existsSync(other.dir)).toBe(false);
+  });
+
+  it('the same query builder calls write and read the same values on both dialects (defaults, JSON, booleans, epoch ms)', async () => {
+    const url = await pg.createDatabase('values');
+    await migratePostgres(url);
+    const before = Date.now();
+    const org = { id: 'o1', name: 'Acme' };
+    const server = { id: 's1', orgId: 'o1', name: 'notes', transport: 'http' as const, url: 'https://notes.example' };
+    const call = {
+      id: 'c1',
+      orgId: 'o1',
+      userId: 'u1',
+      serverId: 's1',
+      tool: 'search',
+      args: { q: 'ü "quoted"', n: 2 },
+      status: 'queued' as const,
+      replyTarget: { platform: 'slack' as const, workspaceId: 'T1', channelId: 'C1', userId: 'U1', isDirect: false },
+      requestId: 'r1',
+      updatedAt: 1_796_000_000_123,
+    };
+    const user = { id: 'u1', orgId: 'o1', displayName: 'Alice' };
+    const lite = openDb(path.join(path.dirname(sqliteFile), 'values.db'));
+    lite.insert(schema.orgs).values(org).run();
+    lite.insert(schema.users).values(user).run();
+    lite.insert(schema.mcpServers).values(server).run();
+    lite.insert(schema.toolCalls).values(call).run();
+    const fromLite = {
+      server: lite.select().from(schema.mcpServers).where(eq(schema.mcpServers.id, 's1')).get(),
+      call: lite.select().from(schema.toolCalls).where(eq(schema.toolCalls.id, 'c1')).get(),
+    };
+    lite.$client.close();
+    const db = openPostgres(url, { max: 1 });
+    try {
+      await db.insert(pgTables.orgs).values(org);
+      await db.insert(pgTables.users).values(user);
+      await db.insert(pgTables.mcpServers).values(server);
+      await db.insert(pgTables.toolCalls).values(call);
+      const [pgServer] = await db.select().from(pgTables.mcpServers).where(eq(pgTables.mcpServers.id, 's1'));
+      const [pgCall] = await db.select().from(pgTables.toolCalls).where(eq(pgTables.toolCalls.id, 'c1'));
+      const times = (r: { createdAt: number } | undefined) => r?.createdAt ?? 0;
+      for (const t of [times(fromLite.server), times(pgServer), times(fromLite.call), times(pgCall)]) {
+        expect(typeof t).toBe('number');
+        expect(t).toBeGreaterThanOrEqual(before - 1000);
+        expect(t).toBeLessThanOrEqual(Date.now() + 1000);
+      }
+      const sameBut = (r: object | undefined) => ({ ...r, createdAt: 0 });
+      expect(sameBut(pgServer)).toEqual(sameBut(fromLite.server));
+      expect(sameBut(pgCall)).toEqual(sameBut(fromLite.call));
+      expect(pgServer).toMatchObject({ args: [], timeoutMs: 30000, privateResults: false, source: 'admin' });
+      expect(pgCall).toMatchObject({ args: call.args, updatedAt: call.updatedAt, attempts: 0, outcome: null });
+      // Stored as JSON values, not as JSON strings holding JSON (SQL can look inside them).
+      expect(await db.$client`select jsonb_typeof(args) as t, args ->> 'q' as q from tool_calls`).toEqual([
+        { t: 'object', q: call.args.q },
+      ]);
+    } finally {
+      await db.$client.end();
+    }
   });
 });
