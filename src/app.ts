@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Config } from './config.js';
+import { refuseUnrunnableStorage, type Config } from './config.js';
 import { Keyring, LinkSigner, loadOrCreateDevKey, upgradeSeals } from './crypto/index.js';
 import { openDb, type Db } from './db/index.js';
 import { AuditLog } from './audit/index.js';
@@ -40,6 +40,7 @@ export async function createApp<M extends AppMode = 'serve'>(
   config: Config,
   opts: AppOptions<M> = {},
 ): Promise<App<M>> {
+  refuseUnrunnableStorage(config);
   const mode: AppMode = opts.mode ?? 'serve';
   const closers = new Closers();
   // First, before anything under the data directory is touched: one owner of its private redis-server.

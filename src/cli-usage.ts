@@ -29,7 +29,12 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     summary: 'workers only, for scaling out',
     details: ['Runs tool and turn workers against REDIS_URL (or a private redis-server), no HTTP.'],
   },
-  { name: 'migrate', args: '', summary: 'applies database migrations (also applied at every start; idempotent)' },
+  {
+    name: 'migrate',
+    args: '',
+    summary:
+      'applies database migrations (SQLite: also applied at every start; with `DATABASE_URL=postgres://…` the Postgres set; idempotent)',
+  },
   {
     name: 'shell',
     args: '--as NAME',

@@ -25,7 +25,10 @@ export const variables = {
   DATABASE_URL: {
     schema: z
       .string()
-      .regex(/^(file:)?[^:]+$|^file::memory:$|^:memory:$/, 'must be a SQLite file path or file:PATH')
+      .regex(
+        /^(file:)?[^:]+$|^file::memory:$|^:memory:$|^postgres(ql)?:\/\/.+/,
+        'must be a SQLite file path, file:PATH, or a postgres:// URL',
+      )
       .optional(),
     example: 'file:./data/onbehalf.db',
   },

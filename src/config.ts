@@ -18,8 +18,10 @@ export interface Config {
   /** Base URL users reach; default `http://localhost:PORT`. */
   publicUrl: string;
   dataDir: string;
-  /** SQLite file path, or `:memory:`. Default `<dataDir>/onbehalf.db`. */
+  /** SQLite file path, or `:memory:`. Default `<dataDir>/onbehalf.db`. Unused when `postgresUrl` is set. */
   databasePath: string;
+  /** `DATABASE_URL=postgres://…`: the Postgres database (only `onbehalf migrate` uses it in this version). Unset: SQLite. */
+  postgresUrl: string | undefined;
   /** Unset: a private redis-server is started under `<dataDir>/redis`. */
   redisUrl: string | undefined;
   /** Raw `id:base64` entries; the first seals. Unset: a generated dev key (not in production). */
@@ -100,8 +102,15 @@ const fail = (name: string, what: string, example: string): never => {
   throw new ConfigError(`${name} ${what} (example: ${name}=${example})`);
 };
 
-/** The sealing keys: required in production, each 32 bytes, no id twice. */
+/** The sealing keys: required in production and with Postgres, each 32 bytes, no id twice. */
 function checkKeys(v: Vars): void {
+  // Replicas sharing one database must open each other's seals: a per-machine dev key cannot.
+  if (isPostgres(v.DATABASE_URL) && !v.ONBEHALF_KEYS)
+    fail(
+      'ONBEHALF_KEYS',
+      'is required with a Postgres DATABASE_URL: every machine must open the values the others sealed, so the per-machine development key cannot be used (generate one: openssl rand -base64 32; give every machine the same list)',
+      variables.ONBEHALF_KEYS.example,
+    );
   if (v.NODE_ENV === 'production' && !v.ONBEHALF_KEYS) {
     fail(
       'ONBEHALF_KEYS',
@@ -166,10 +175,13 @@ function checkPairs(v: Vars): void {
     fail('PUBLIC_URL', 'is required when NODE_ENV=production', variables.PUBLIC_URL.example);
 }
 
+const isPostgres = (url: string | undefined): url is string => /^postgres(ql)?:\/\//.test(url ?? '');
+
 function assemble(v: Vars): Config {
   checkKeys(v);
   checkPairs(v);
-  const dbUrl = v.DATABASE_URL?.replace(/^file:/, '');
+  const postgresUrl = isPostgres(v.DATABASE_URL) ? v.DATABASE_URL : undefined;
+  const dbUrl = postgresUrl ? undefined : v.DATABASE_URL?.replace(/^file:/, '');
   return {
     env: v.NODE_ENV,
     port: v.PORT,
@@ -177,6 +189,7 @@ function assemble(v: Vars): Config {
     dataDir: path.resolve(v.ONBEHALF_DATA_DIR),
     databasePath:
       dbUrl === ':memory:' ? ':memory:' : path.resolve(dbUrl ?? path.join(v.ONBEHALF_DATA_DIR, 'onbehalf.db')),
+    postgresUrl,
     redisUrl: v.REDIS_URL,
     keys: v.ONBEHALF_KEYS,
     admins: v.ONBEHALF_ADMINS,
@@ -211,6 +224,17 @@ function assemble(v: Vars): Config {
     },
     llm: v.LLM_BASE_URL ? { baseUrl: v.LLM_BASE_URL, apiKey: v.LLM_API_KEY, model: v.LLM_MODEL! } : undefined,
   };
+}
+
+/**
+ * Refuses a Config this version can only migrate, not run: with Postgres, `onbehalf migrate`
+ * prepares the database, but the stores still read and write SQLite only.
+ */
+export function refuseUnrunnableStorage(config: Config): void {
+  if (config.postgresUrl)
+    throw new ConfigError(
+      'DATABASE_URL names a Postgres database, but Postgres storage is not available yet in this version of onbehalf (only `onbehalf migrate` uses it); unset DATABASE_URL or set it to file:PATH to run on SQLite',
+    );
 }
 
 /** Names of every variable, for README and `.env.example` checks. */

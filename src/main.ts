@@ -131,9 +131,16 @@ function refuse(line: string): number {
 }
 
 async function migrate(): Promise<number> {
-  const db = openDb(config().databasePath, { migrate: false });
-  const applied = runMigrations(db);
-  db.$client.close();
+  const c = config();
+  let applied: number;
+  if (c.postgresUrl) {
+    const { migratePostgres } = await import('./db/pg/index.js');
+    applied = await migratePostgres(c.postgresUrl);
+  } else {
+    const db = openDb(c.databasePath, { migrate: false });
+    applied = runMigrations(db);
+    db.$client.close();
+  }
   out(applied === 0 ? 'Database is up to date.' : `Applied ${applied} migration(s).`);
   return 0;
 }

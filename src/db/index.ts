@@ -5,6 +5,13 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema/index.js';
+import {
+  appVersion,
+  knownSchemaVersion,
+  refuseNewerSchema,
+  SCHEMA_VERSION_ROW,
+  type RecordedVersion,
+} from './version.js';
 
 export { schema };
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
@@ -18,7 +25,7 @@ export interface DbOptions {
 }
 
 /** The committed migrations, resolved from the package root so any working directory works. */
-export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+export const migrationsFolder = fileURLToPath(new URL('../../drizzle/sqlite', import.meta.url));
 
 /** Opens the SQLite file with WAL, foreign keys and a busy timeout, and applies migrations. */
 export function openDb(file: string, opts: DbOptions = {}): Db {
@@ -29,8 +36,24 @@ export function openDb(file: string, opts: DbOptions = {}): Db {
   sqlite.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   sqlite.pragma('synchronous = NORMAL');
   const db = drizzle(sqlite, { schema }) as Db;
-  if (opts.migrate ?? true) runMigrations(db);
+  try {
+    if (opts.migrate ?? true) runMigrations(db);
+    else refuseNewerSchema(recordedVersion(db), knownSchemaVersion(migrationsFolder));
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
   return db;
+}
+
+/** The row of `schema_version`, or undefined before the migration that creates it. */
+function recordedVersion(db: Db): RecordedVersion | undefined {
+  const exists = db.$client.prepare(`select 1 from sqlite_master where name = 'schema_version'`).get();
+  if (!exists) return undefined;
+  const row = db.$client
+    .prepare('select version, app_version as appVersion from schema_version where id = ?')
+    .get(SCHEMA_VERSION_ROW) as RecordedVersion | undefined;
+  return row;
 }
 
 /** Applies pending migrations; a second run changes nothing. Returns how many were applied. */
@@ -39,8 +62,15 @@ export function runMigrations(db: Db): number {
     const exists = db.$client.prepare(`select 1 from sqlite_master where name = '__drizzle_migrations'`).get();
     return exists ? (db.$client.prepare('select count(*) as n from __drizzle_migrations').get() as { n: number }).n : 0;
   };
+  const known = knownSchemaVersion(migrationsFolder);
+  const recorded = recordedVersion(db);
+  refuseNewerSchema(recorded, known);
   const before = count();
   migrate(db, { migrationsFolder });
+  if (recorded?.version === known) return count() - before;
+  // The onbehalf that brought the database to this version is the one a refusal names.
+  const row = { id: SCHEMA_VERSION_ROW, version: known, appVersion, migratedAt: Date.now() };
+  db.insert(schema.schemaVersion).values(row).onConflictDoUpdate({ target: schema.schemaVersion.id, set: row }).run();
   return count() - before;
 }
 

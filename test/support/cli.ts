@@ -10,13 +10,18 @@ export const childEnv = (env: Record<string, string> = {}): Record<string, strin
   ...env,
 });
 
-/** Runs `onbehalf <args>` to completion. */
+/** Runs `onbehalf <args>` to completion; `timeoutMs` set: SIGKILLed (its own PID) if still running then. */
 export function runCli(
   args: string[],
-  opts: { cwd: string; env?: Record<string, string>; input?: string },
+  opts: { cwd: string; env?: Record<string, string>; input?: string; timeoutMs?: number },
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [binPath, ...args], { cwd: opts.cwd, env: childEnv(opts.env) });
+    const child = spawn(process.execPath, [binPath, ...args], {
+      cwd: opts.cwd,
+      env: childEnv(opts.env),
+      timeout: opts.timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     child.stdin.end(opts.input ?? '');
     let stdout = '';
     let stderr = '';
