@@ -16,7 +16,7 @@ import { oauthProviders } from '../db/schema/index.js';
 import type { NetGuard } from '../net/index.js';
 import { redirectUriOf } from './authorize.js';
 import { defaults, withDefaults, type OAuthDeps } from './deps.js';
-import { RedisLock } from './lock.js';
+import { RedisLock } from '../redis/index.js';
 import type { ProviderStore } from './providers.js';
 
 /** The MCP server a per-user grant is wanted for. */
