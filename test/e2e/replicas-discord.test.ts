@@ -8,7 +8,7 @@ import { startTestRedis } from '../support/redis.js';
 import { until } from '../runner/processes.js';
 
 const BOT_TOKEN = 'MTEx.replicas-canary.' + 'r'.repeat(24);
-type Replica = Awaited<ReturnType<typeof startCli>> & { name: string };
+type Replica = Awaited<ReturnType<typeof startCli>> & { name: string; url: string };
 
 describe('two serve replicas on one bot: exactly one holds the Discord gateway', () => {
   const tmp = tempDir('onbehalf-replicas-discord-');
@@ -34,7 +34,7 @@ describe('two serve replicas on one bot: exactly one holds the Discord gateway',
       ready: /onbehalf is listening/,
       timeoutMs: 30_000,
     });
-    const replica = { ...r, name };
+    const replica = { ...r, name, url: `http://127.0.0.1:${port}` };
     replicas.push(replica);
     return replica;
   };
@@ -87,6 +87,8 @@ describe('two serve replicas on one bot: exactly one holds the Discord gateway',
     expect(holding(b)).toBe(0);
     expect(fake.identifies).toBe(1);
     expect((await ask('help')).status).toBe(200);
+    // Without the gateway, b still serves its web routes (and its workers send through REST).
+    expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
   });
 
   it('the holder SIGKILLed: the other replica connects within 15 s and answers; never two sessions at once', async () => {
