@@ -1,4 +1,5 @@
 import { senderOnly, type ChatPlatform, type PlatformFactory } from '../../chat/platform.js';
+import type { Logger } from '../../log.js';
 import { RedisLease } from '../../redis/index.js';
 import { ConfigError, type Config } from '../../config.js';
 import { Secret } from '../../crypto/index.js';
@@ -29,7 +30,7 @@ export const discordPlatform: PlatformFactory = (ctx) => {
       messageContent: config.messageContent ?? false,
       guildAdmins: config.adminsFromGuild ? new GuildAdmins(ctx.identity, ctx.audit) : undefined,
     });
-  return gatewayUnderLease(outbound, gateway, new RedisLease(ctx.redis, leaseKey(config.applicationId), log));
+  return gatewayUnderLease(outbound, gateway, new RedisLease(ctx.redis, leaseKey(config.applicationId), log), log);
 };
 
 /** One gateway session per bot across every `serve` replica sharing Redis. */
@@ -37,11 +38,16 @@ const leaseKey = (applicationId: string) => `onbehalf:lease:discord-gateway:${ap
 
 /**
  * The Discord platform of a `serve` replica: it connects the gateway only while it holds the lease
- * (Discord would deliver each event to one session anyway, and two sessions of one bot would race
- * on the same interactions); replicas without it still send through REST and serve web routes.
+ * (two sessions of one unsharded bot each receive every event, so each message would be answered
+ * twice); replicas without it still send through REST and serve web routes.
  * `start` resolves once this replica holds the gateway, or once another replica is found holding it.
  */
-function gatewayUnderLease(outbound: DiscordOutbound, build: () => DiscordGateway, lease: RedisLease): ChatPlatform {
+function gatewayUnderLease(
+  outbound: DiscordOutbound,
+  build: () => DiscordGateway,
+  lease: RedisLease,
+  log: Logger,
+): ChatPlatform {
   let started = false;
   let current: DiscordGateway | undefined;
   return {
@@ -60,6 +66,7 @@ function gatewayUnderLease(outbound: DiscordOutbound, build: () => DiscordGatewa
           await g?.stop();
         },
       });
+      if (!lease.held) log.info('another replica holds the Discord gateway; this one takes over if it stops');
     },
     stop: async () => {
       if (started) await lease.stop();
