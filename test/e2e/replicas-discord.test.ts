@@ -85,7 +85,12 @@ describe('two serve replicas on one bot: exactly one holds the Discord gateway',
     const [a, b] = replicas as [Replica, Replica];
     expect(holding(a)).toBe(1);
     expect(holding(b)).toBe(0);
-    expect(b.output()).toContain('another replica holds the Discord gateway');
+    // Its platforms start once it listens: the line follows shortly after.
+    await until(
+      () => b.output().includes('another replica holds the Discord gateway'),
+      10_000,
+      "b's word on the gateway",
+    );
     expect(fake.identifies).toBe(1);
     expect((await ask('help')).status).toBe(200);
     // Without the gateway, b still serves its web routes (and its workers send through REST).
