@@ -147,8 +147,8 @@ function cliApp(b: Base, opts: AppOptions): CliApp {
 }
 
 /** Each platform Config turns on, plus those `opts` brings; each one's sender registered for every process. */
-function buildPlatforms(b: Base, opts: AppOptions, receive: boolean): ChatPlatform[] {
-  const ctx = { ...b, receive };
+function buildPlatforms(b: Base, opts: AppOptions, receive: boolean, redis: AppRedis): ChatPlatform[] {
+  const ctx = { ...b, receive, redis: redis.redis };
   const platforms = [...PLATFORMS.flatMap((make) => make(ctx) ?? []), ...(receive ? (opts.platforms ?? []) : [])];
   for (const p of platforms) b.outbound.register(p.name, p.outbound);
   return platforms;
@@ -156,9 +156,9 @@ function buildPlatforms(b: Base, opts: AppOptions, receive: boolean): ChatPlatfo
 
 async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): Promise<ServiceApp> {
   const { config, log } = b;
-  const platforms = buildPlatforms(b, opts, mode === 'serve');
   const redis = await connectRedis(config, log);
   b.closers.add(redis.close);
+  const platforms = buildPlatforms(b, opts, mode === 'serve', redis);
   const { net, policy, pool } = buildTools(b, opts);
   const oauth = new OAuthService({
     db: b.db,

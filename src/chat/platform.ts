@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/index.js';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/index.js';
@@ -45,6 +46,11 @@ export interface PlatformContext {
   log: Logger;
   /** True in a process that receives from chat (`serve`); false where only `outbound` is used (`worker`). */
   receive: boolean;
+  /**
+   * The Redis every process of a deployment shares: what must happen once across `serve` replicas
+   * (one Discord gateway session, one run of a redelivered Slack event) is decided there.
+   */
+  redis: Redis;
 }
 
 /** Builds one platform from Config; undefined when Config does not turn it on. */

@@ -17,7 +17,7 @@ import type { McpAuthFailure } from '../db/schema/shapes.js';
 import { RefusedUrlError, refusalOf, type NetGuard } from '../net/index.js';
 import { redirectUriOf } from './authorize.js';
 import { defaults, withDefaults, type OAuthDeps } from './deps.js';
-import { RedisLock } from './lock.js';
+import { RedisLock } from '../redis/index.js';
 import type { ProviderStore } from './providers.js';
 
 /** The MCP server a per-user grant is wanted for. */

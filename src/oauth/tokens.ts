@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SealedValueMismatch } from '../crypto/index.js';
 import { withDefaults, type OAuthDeps, type OAuthOptions } from './deps.js';
-import { RedisLock, type HeldLock } from './lock.js';
+import { RedisLock, type HeldLock } from '../redis/index.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
 import type { ConnectionRow, ConnectionStore } from './store.js';
 import { RotatedTokens } from './rotated.js';

@@ -9,3 +9,5 @@ export {
   RedisReachability,
 } from './connect.js';
 export { RedisStartError } from './errors.js';
+export { RedisLock, HeldLock } from './lock.js';
+export { RedisLease, LEASE_DEFAULTS, type LeaseOptions, type LeaseHolder } from './lease.js';

@@ -59,6 +59,9 @@ export class FakeDiscord {
   readonly bot = { id: snowflake(), username: 'onbehalf', bot: true };
   identifies = 0;
   resumes = 0;
+  /** The most gateway connections that were identified (or resumed) at the same moment; one bot should hold one. */
+  maxLiveSessions = 0;
+  #live = new Set<WebSocket>();
   #session: Session | undefined;
   #rateLimits: { match: (c: RecordedCall) => boolean; times: number; retryAfterSec: number }[] = [];
   #dmChannels = new Map<string, string>();
@@ -355,12 +358,25 @@ export class FakeDiscord {
       this.#wake();
     });
     ws.on('close', () => {
+      this.#live.delete(ws);
       if (this.#session?.socket === ws) this.#session.socket = undefined;
+      this.#wake();
     });
+  }
+
+  #goLive(ws: WebSocket): void {
+    this.#live.add(ws);
+    this.maxLiveSessions = Math.max(this.maxLiveSessions, this.#live.size);
+  }
+
+  /** Gateway connections identified or resumed and still open. */
+  get liveSessions(): number {
+    return this.#live.size;
   }
 
   #identify(ws: WebSocket): void {
     this.identifies++;
+    this.#goLive(ws);
     this.#session = { id: randomBytes(16).toString('hex'), seq: 0, log: [], socket: ws };
     this.dispatch('READY', {
       v: 10,
@@ -382,6 +398,7 @@ export class FakeDiscord {
       return;
     }
     this.resumes++;
+    this.#goLive(ws);
     session.socket = ws;
     for (const e of session.log) if (e.s > d.seq) ws.send(e.payload);
     this.dispatch('RESUMED', {});

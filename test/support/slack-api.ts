@@ -71,6 +71,8 @@ export interface SlackApi {
   ): Promise<{ envelope_id: string; payload?: unknown } | undefined>;
   /** Resolves once a Socket Mode client is connected (after `hello`). */
   socketConnected(timeoutMs?: number): Promise<void>;
+  /** How many Socket Mode clients are connected now (one per replica in Socket Mode). */
+  socketClients(): number;
   /** From now on, `method` answers `{ ok: false, error }` (e.g. `chat.startStream` on a workspace without streaming); undefined: answers again. */
   refuse(method: string, error: string | undefined): void;
   /** From now on, posts, ephemerals and edits in `channel` answer `{ ok: false, error }` (e.g. `not_in_channel`). */
@@ -518,6 +520,7 @@ export async function startSlackApi(opts: SlackApiOptions = {}): Promise<SlackAp
         for (const ws of sockets) ws.send(JSON.stringify(msg));
       });
     },
+    socketClients: () => sockets.size,
     socketConnected: (timeoutMs = 5000) =>
       Promise.race([
         whenConnected,

@@ -1,5 +1,6 @@
 import { App as BoltApp, type Receiver } from '@slack/bolt';
 import type { Hono } from 'hono';
+import type { Redis } from 'ioredis';
 import type { AuditLog } from '../../audit/index.js';
 import { CoreSlot, type ChatPlatform, type RouteEnv } from '../../chat/platform.js';
 import type { ChatInbound } from '../../chat/types.js';
@@ -9,6 +10,7 @@ import { CodedError } from '../../errors.js';
 import type { Identity } from '../../identity/index.js';
 import type { Logger } from '../../log.js';
 import { WorkspaceAdmins } from './admins.js';
+import { RecentEvents } from './dedupe.js';
 import { SlackProfiles } from './profiles.js';
 import { installRoutes, SLACK_BOT_SCOPES } from './install.js';
 import { registerListeners } from './listeners.js';
@@ -46,6 +48,8 @@ export interface SlackPlatformOptions {
   answerDeadlineMs?: number;
   /** The sender already registered with the outbound router. Default: a new one from `settings`. */
   sender?: SlackSender;
+  /** Shared by every replica: a redelivered event runs once across them. Default none (deduplicated in this process). */
+  redis?: Redis;
 }
 
 /** The Web API sender and where it gets bot tokens. */
@@ -145,6 +149,7 @@ export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
     admins,
     profiles: new SlackProfiles((team, method, args) => outbound.call(team, method, args), o.identity, log),
     answerDeadlineMs: o.answerDeadlineMs,
+    recent: new RecentEvents({ redis: o.redis }),
     onUninstall: installs ? (teamId) => void installs.remove(teamId) : undefined,
   });
 

@@ -42,5 +42,5 @@ export const slackPlatform: PlatformFactory = (ctx) => {
   };
   const sender = createSlackOutbound(o);
   if (!ctx.receive) return senderOnly('slack', sender.outbound);
-  return createSlackPlatform({ ...o, audit: ctx.audit, publicUrl: ctx.config.publicUrl, sender });
+  return createSlackPlatform({ ...o, audit: ctx.audit, publicUrl: ctx.config.publicUrl, sender, redis: ctx.redis });
 };
