@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/faults/**/*.test.ts'],
-    exclude: ['node_modules/**'],
+    exclude: ['**/node_modules/**'],
     pool: 'forks',
     fileParallelism: false,
     execArgv: ['--expose-gc'],

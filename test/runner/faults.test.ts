@@ -111,8 +111,10 @@ describe('a worker killed mid-call', () => {
   it('SIGTERM closes a worker gracefully: the call it was running finishes first', async () => {
     for (const w of workers.splice(0)) await w.stop();
     const w = await worker();
+    // Earlier tests called read_notes too: wait for this call's own request to reach the server.
+    const before = http.calls.filter((c) => c.tool === 'read_notes').length;
     const id = await h.call('alice', 'web', 'read_notes', { delayMs: 800 });
-    await until(() => http.calls.filter((c) => c.tool === 'read_notes').length >= 3, 15_000, 'the call to start');
+    await until(() => http.calls.filter((c) => c.tool === 'read_notes').length > before, 15_000, 'the call to start');
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
     expect(readNotices(noticeFile).filter((n) => n.callId === id)).toMatchObject([{ outcome: { kind: 'result' } }]);
