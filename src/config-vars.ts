@@ -74,9 +74,10 @@ export const variables = {
   },
   ONBEHALF_JOB_LOCK_MS: { schema: z.coerce.number().int().min(1000).max(600_000).default(5000), example: '5000' },
   ONBEHALF_STALLED_CHECK_MS: {
-    schema: z.coerce.number().int().min(500).max(600_000).default(4000),
-    example: '4000',
+    schema: z.coerce.number().int().min(500).max(600_000).default(2000),
+    example: '2000',
   },
+  ONBEHALF_WORKERS: { schema: z.coerce.number().int().min(0).max(64).default(1), example: '1' },
   ONBEHALF_APPROVAL_MINUTES: { schema: z.coerce.number().int().min(1).max(1440).default(10), example: '10' },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

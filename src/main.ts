@@ -49,6 +49,8 @@ async function runUntilSignal(app: AppBase): Promise<number> {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // A worker process `serve` supervises stops with it, even when `serve` itself was killed.
+    if (process.channel) process.once('disconnect', () => stop('supervisor gone'));
   });
 }
 
