@@ -7,6 +7,8 @@ const script = fileURLToPath(new URL('./fixtures/app-process.ts', import.meta.ur
 export interface ProductProcess {
   child: ChildProcess;
   pid: number;
+  /** The HTTP port of a `serve` process (null for a worker). */
+  port: number | null;
   /** Called for every outcome the process's workers report (callId, kind, wall-clock ms). */
   onDone(fn: (d: { callId: string; kind: string; at: number }) => void): void;
   /** Called as the process's workers are about to send a call to its server (callId, wall-clock ms). */
@@ -70,12 +72,13 @@ export function startProductProcess(
       clearTimeout(timer);
       reject(new Error(`${o.mode} process exited (${code}) before ready:\n${out}`));
     });
-    child.on('message', (m: { t: string }) => {
+    child.on('message', (m: { t: string; port?: number | null }) => {
       if (m.t !== 'ready') return;
       clearTimeout(timer);
       resolve({
         child,
         pid: child.pid!,
+        port: m.port ?? null,
         stop,
         onDone: (fn) => void listeners.push(fn),
         onStarted: (fn) => void starts.push(fn),
