@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
@@ -12,6 +13,12 @@ const RESTART_FIRST_MS = 500;
 const RESTART_MAX_MS = 30_000;
 /** A process that ran this long before dying starts its replacement at the first wait again. */
 const HEALTHY_AFTER_MS = 60_000;
+/**
+ * Niceness of the worker processes: when tool work wants more CPU than the machine has, the
+ * kernel runs `serve` first, so an ack waits for a core no longer than a time slice; tool calls
+ * still get every cycle `serve` leaves idle. (Raising niceness needs no privilege.)
+ */
+const WORKER_NICENESS = 5;
 
 /** What the supervisor starts its processes with. */
 export interface WorkerSupervisorOptions {
@@ -75,6 +82,7 @@ export class WorkerSupervisor {
     });
     slot.child = child;
     slot.startedAt = Date.now();
+    if (child.pid) setPriority(child.pid, WORKER_NICENESS);
     for (const stream of [child.stdout!, child.stderr!])
       createInterface({ input: stream }).on('line', (line) => this.o.output.write(line + '\n'));
     slot.exited = new Promise((resolve) =>
