@@ -82,7 +82,11 @@ export class WorkerSupervisor {
     });
     slot.child = child;
     slot.startedAt = Date.now();
-    if (child.pid) setPriority(child.pid, WORKER_NICENESS);
+    try {
+      if (child.pid) setPriority(child.pid, WORKER_NICENESS);
+    } catch {
+      // Already gone: its exit is reported below.
+    }
     for (const stream of [child.stdout!, child.stderr!])
       createInterface({ input: stream }).on('line', (line) => this.o.output.write(line + '\n'));
     slot.exited = new Promise((resolve) =>
