@@ -74,6 +74,7 @@ async function measure(env: BenchEnv, o: BenchOptions, workers: number) {
     );
     try {
       const signer = new SlackSigner(env.signingSecret);
+      const failures = new Set<string>();
       const url = `http://127.0.0.1:${serve.port}/slack/events`;
       const slash = (i: number) => {
         const r = signer.command({
@@ -83,7 +84,10 @@ async function measure(env: BenchEnv, o: BenchOptions, workers: number) {
           text: 'help',
           triggerId: `t${i}`,
         });
-        return client.request(url, { method: 'POST', headers: r.headers, body: r.body });
+        return client.request(url, { method: 'POST', headers: r.headers, body: r.body }).catch((err: Error) => {
+          failures.add(err.message);
+          throw err;
+        });
       };
       const producer = env.producer('onbehalf', { url: redis.url, connection });
       // Warm-up (not recorded): the workers answer a first call, both paths are compiled.
@@ -104,7 +108,7 @@ async function measure(env: BenchEnv, o: BenchOptions, workers: number) {
       const loadedLoop = await serve.loopDelay();
       const rate = (load.seen() - before) / ((performance.now() - t0) / 1000);
       await load.stop();
-      return { idle, loaded, rate, idleLoop, loadedLoop };
+      return { idle, loaded, rate, idleLoop, loadedLoop, failures: [...failures] };
     } finally {
       await serve.stop();
     }
@@ -127,7 +131,7 @@ const max = (r: OpenLoopResult) => Math.max(...r.latencies);
 export async function ackUnderLoad(env: BenchEnv, o: BenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const setting of SETTINGS) {
-    const { idle, loaded, rate, idleLoop, loadedLoop } = await measure(env, o, setting.workers);
+    const { idle, loaded, rate, idleLoop, loadedLoop, failures } = await measure(env, o, setting.workers);
     const lag = (l: LoopDelay) => `p99 ${Math.round(l.p99)} / max ${Math.round(l.max)} ms`;
     const s = stats(loaded.latencies);
     const b = stats(idle.latencies);
@@ -140,7 +144,7 @@ export async function ackUnderLoad(env: BenchEnv, o: BenchOptions): Promise<Benc
       ratio: s.median / b.median,
       goal: 'p99 < 250 ms, max < 1 s',
       met: s.p99 < 250 && max(loaded) < 1000 && loaded.errors === 0,
-      notes: `${o.slackRate} req/s × ${o.slackSeconds} s while ${Math.round(rate)} tool calls/s ran; max ${Math.round(max(loaded))} ms (idle ${Math.round(max(idle))} ms); serve's event-loop delay under load ${lag(loadedLoop)} (idle ${lag(idleLoop)}); statuses ${JSON.stringify(loaded.statuses)}`,
+      notes: `${o.slackRate} req/s × ${o.slackSeconds} s while ${Math.round(rate)} tool calls/s ran; max ${Math.round(max(loaded))} ms (idle ${Math.round(max(idle))} ms); serve's event-loop delay under load ${lag(loadedLoop)} (idle ${lag(idleLoop)}); statuses ${JSON.stringify(loaded.statuses)}${failures.length ? `; failed requests: ${failures.join(', ')}` : ''}`,
       extra: {
         workers: setting.workers,
         maxMs: Math.round(max(loaded)),
