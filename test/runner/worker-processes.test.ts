@@ -64,6 +64,9 @@ describe('serve runs tool calls in worker processes it supervises', () => {
     const worker = await workerOfNextCall();
     expect(worker).not.toBe(process.pid);
     expect(app.workerPids()).toEqual([worker]);
+    // It yields a core to serve when both want one: niceness 10 (field 19 of /proc/PID/stat).
+    const stat = readFileSync(`/proc/${worker}/stat`, 'utf8');
+    expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])).toBe(10);
     process.kill(worker, 'SIGSTOP');
     try {
       const help = await command('help');
