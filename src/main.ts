@@ -20,6 +20,13 @@ function out(line: string) {
 }
 
 async function runUntilSignal(app: AppBase): Promise<number> {
+  // A worker process `serve` supervises ends with it, even when `serve` was killed (then no signal
+  // comes): its IPC channel closes. Listened for before starting, as that may happen meanwhile.
+  const orphaned = new Promise<void>((resolve) => {
+    if (typeof process.send !== 'function') return; // started without an IPC channel (kept after it closes)
+    process.once('disconnect', () => resolve());
+    if (!process.connected) resolve();
+  });
   try {
     await app.start();
   } catch (err) {
@@ -49,8 +56,7 @@ async function runUntilSignal(app: AppBase): Promise<number> {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
-    // A worker process `serve` supervises stops with it, even when `serve` itself was killed.
-    if (process.channel) process.once('disconnect', () => stop('supervisor gone'));
+    void orphaned.then(() => stop('supervisor gone'));
   });
 }
 

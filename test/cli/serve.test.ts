@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../support/env.js';
@@ -45,6 +45,25 @@ describe('onbehalf serve', () => {
   it('SIGTERM also exits 0 and stops the private redis-server', async () => {
     await serveAndStop('SIGTERM');
   });
+
+  it('a worker process of a serve that was SIGKILLed (no signal reaches it) stops on its own', async () => {
+    const { dir, cleanup } = tempDir();
+    const run = await startCli(['serve'], {
+      cwd: dir,
+      env: { PORT: '0' },
+      ready: /"pids":\[(\d+)\],"msg":"tool worker processes started"/,
+    });
+    const worker = Number(run.match[1]);
+    try {
+      // Killed at once, maybe before the worker has even finished starting.
+      run.child.kill('SIGKILL');
+      await run.exited;
+      await vi.waitFor(() => expect(alive(worker)).toBe(false), { timeout: 60_000, interval: 200 });
+    } finally {
+      if (alive(worker)) process.kill(worker, 'SIGKILL');
+      cleanup();
+    }
+  }, 90_000);
 
   it('refuses to start in production without keys', async () => {
     const { dir, cleanup } = tempDir();
