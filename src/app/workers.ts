@@ -91,10 +91,14 @@ export class WorkerSupervisor {
     }
     for (const stream of [child.stdout!, child.stderr!])
       createInterface({ input: stream }).on('line', (line) => this.o.output.write(line + '\n'));
-    slot.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => resolve(this.#exited(slot, code, signal))),
-    );
-    child.once('error', (err) => this.o.log.warn({ err: err.message }, 'a tool worker process could not be started'));
+    slot.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => resolve(this.#exited(slot, code, signal)));
+      // Not started at all (no 'exit' follows): tried again like one that died.
+      child.once('error', (err) => {
+        this.o.log.warn({ err: err.message }, 'a tool worker process could not be started');
+        if (child.pid === undefined) resolve(this.#exited(slot, null, null));
+      });
+    });
   }
 
   #exited(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
