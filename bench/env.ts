@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { eq } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { Secret } from '../src/crypto/index.js';
@@ -48,6 +49,8 @@ export interface BenchEnv {
   signingSecret: string;
   /** Env for child processes (worker/serve) sharing this app's SQLite file and Redis. */
   childEnv: Record<string, string>;
+  /** The app's Slack variables (signing secret, bot token, the fake Web API), for a child `serve`. */
+  slackEnv: Record<string, string>;
   notifier: WaitingNotifier;
   oauth: OAuthTestServer;
   mcp: TestMcpHttpServer;
@@ -64,8 +67,8 @@ export interface BenchEnv {
   expire(who: BenchUser): void;
   /** Re-reads a user's current access token (after a refresh rotated it). */
   refreshTokens(who: BenchUser): Promise<void>;
-  /** An enqueue-only runner on another queue prefix (its jobs run in child processes). */
-  producer(prefix: string): Runner;
+  /** An enqueue-only runner on another queue prefix (its jobs run in child processes); default on this app's Redis. */
+  producer(prefix: string, redis?: { url: string; connection: Redis }): Runner;
   stop(): Promise<void>;
 }
 
@@ -101,15 +104,16 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       ONBEHALF_ALLOW_STDIO: 'true',
       ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
       LOG_LEVEL: 'info',
+      // The figures bring their own worker processes (or run workers in the process they measure).
+      ONBEHALF_WORKERS: '0',
     };
     const notifier = new WaitingNotifier();
     const logs = new LogSink();
+    const slackEnv = slack.appEnv(signingSecret, `xoxb-bench-${randomBytes(8).toString('hex')}`);
     const app = await createApp(
       loadConfig({
         ...env,
-        SLACK_SIGNING_SECRET: signingSecret,
-        SLACK_BOT_TOKEN: `xoxb-bench-${randomBytes(8).toString('hex')}`,
-        SLACK_API_URL: slack.url.replace(/\/$/, ''),
+        ...slackEnv,
         ...discord.appEnv(`bench-discord-${randomBytes(8).toString('hex')}`),
         LLM_BASE_URL: llm.baseUrl,
         LLM_MODEL: 'bench',
@@ -195,6 +199,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       userIds,
       tokens,
       logs,
+      slackEnv,
       childEnv: { ...env, REDIS_URL: app.redisUrl, DATABASE_URL: `file:${app.config.databasePath}`, PORT: '0' },
       request: (who, server, tool, args, i) => ({
         orgId,
@@ -221,8 +226,8 @@ export async function startBenchEnv(): Promise<BenchEnv> {
           .run();
       },
       refreshTokens,
-      producer(prefix) {
-        const have = producers.get(prefix);
+      producer(prefix, redis = { url: app.redisUrl, connection: app.redis }) {
+        const have = producers.get(`${redis.url} ${prefix}`);
         if (have) return have;
         const r = new Runner(
           {
@@ -233,12 +238,12 @@ export async function startBenchEnv(): Promise<BenchEnv> {
             notifier,
             audit: app.audit,
             log: app.log,
-            connection: app.redis,
-            redisUrl: app.redisUrl,
+            connection: redis.connection,
+            redisUrl: redis.url,
           },
           { prefix, maxQueuedPerUser: 1_000_000 },
         );
-        producers.set(prefix, r);
+        producers.set(`${redis.url} ${prefix}`, r);
         return r;
       },
       stop,

@@ -3,16 +3,27 @@ import { fileURLToPath } from 'node:url';
 
 const script = fileURLToPath(new URL('./fixtures/app-process.ts', import.meta.url));
 
+/** Event-loop delay of a product process, in ms. */
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
 /** A product process (worker or serve) the bench started; stopped by its own pid. */
 export interface ProductProcess {
   child: ChildProcess;
   pid: number;
+  /** The HTTP port of a `serve` process (null for a worker). */
+  port: number | null;
   /** Called for every outcome the process's workers report (callId, kind, wall-clock ms). */
   onDone(fn: (d: { callId: string; kind: string; at: number }) => void): void;
   /** Called as the process's workers are about to send a call to its server (callId, wall-clock ms). */
   onStarted(fn: (d: { callId: string; at: number }) => void): void;
   /** RSS and heap in bytes after a full GC inside the process. */
   memory(): Promise<{ rss: number; heapUsed: number; gc: boolean }>;
+  /** How late the process's event loop ran (p50, p99, max in ms) since the last call. */
+  loopDelay(): Promise<LoopDelay>;
   /** SIGTERM (graceful), SIGKILL after `graceMs` (default 10000). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -46,12 +57,14 @@ export function startProductProcess(
   const listeners: ((d: { callId: string; kind: string; at: number }) => void)[] = [];
   const starts: ((d: { callId: string; at: number }) => void)[] = [];
   let memWaiter: ((m: { rss: number; heapUsed: number; gc: boolean }) => void) | undefined;
+  let loopWaiter: ((m: LoopDelay) => void) | undefined;
   child.on(
     'message',
     (m: { t: string; callId: string; kind: string; at: number; rss: number; heapUsed: number; gc: boolean }) => {
       if (m.t === 'done') for (const l of listeners) l(m);
       else if (m.t === 'started') for (const l of starts) l(m);
       else if (m.t === 'mem') memWaiter?.(m);
+      else if (m.t === 'loop') loopWaiter?.(m as unknown as LoopDelay);
     },
   );
   const stop = async (graceMs = 10_000) => {
@@ -70,12 +83,13 @@ export function startProductProcess(
       clearTimeout(timer);
       reject(new Error(`${o.mode} process exited (${code}) before ready:\n${out}`));
     });
-    child.on('message', (m: { t: string }) => {
+    child.on('message', (m: { t: string; port?: number | null }) => {
       if (m.t !== 'ready') return;
       clearTimeout(timer);
       resolve({
         child,
         pid: child.pid!,
+        port: m.port ?? null,
         stop,
         onDone: (fn) => void listeners.push(fn),
         onStarted: (fn) => void starts.push(fn),
@@ -88,6 +102,14 @@ export function startProductProcess(
               res(m);
             };
             child.send({ t: 'mem' });
+          }),
+        loopDelay: () =>
+          new Promise((res) => {
+            loopWaiter = (m) => {
+              loopWaiter = undefined;
+              res(m);
+            };
+            child.send({ t: 'loop' });
           }),
       });
     });

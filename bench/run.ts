@@ -4,6 +4,7 @@
 // each figure against its baseline, prints a markdown table and writes the JSON results.
 import os from 'node:os';
 import { startBenchEnv, type BenchEnv } from './env.js';
+import { ackUnderLoad } from './figures/ack-load.js';
 import { firstSign } from './figures/first-sign.js';
 import { memory } from './figures/memory.js';
 import { recovery } from './figures/recovery.js';
@@ -17,6 +18,7 @@ import { benchOptions, type BenchOptions } from './options.js';
 
 const figures: [string, string, (env: BenchEnv, o: BenchOptions) => Promise<BenchRow[]>][] = [
   ['slack_ack', '1. Slack ack', slackAck],
+  ['ack_under_load', '1b. Slack ack under tool load', ackUnderLoad],
   ['tool_overhead', '2. Tool call overhead', toolOverhead],
   ['throughput', '3. Throughput', throughput],
   ['refresh_storm', '4. Refresh storm', refreshStorm],

@@ -24,6 +24,8 @@ import { Closers } from './app/closers.js';
 import { connectRedis, type AppRedis } from './app/redis.js';
 import { buildRunner } from './app/runner.js';
 import { startServices } from './app/start.js';
+import { WorkerSupervisor } from './app/workers.js';
+import { workerProcessEnv } from './config.js';
 import type { App, AppMode, AppOptions, CliApp, ServiceApp } from './app/types.js';
 
 export { PortInUseError } from './web/index.js';
@@ -182,6 +184,7 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
   const chat = buildChat({ ...b, policy, catalog, oauth, runner, turns });
   const web =
     mode === 'serve' ? buildWeb(b, redis, oauth, [...(opts.routes ?? []), ...routesOf(platforms)]) : undefined;
+  const workers = mode === 'serve' ? supervisor(b, opts, redis.url) : undefined;
   const { closers, ...services } = b;
   const state = { stopping: false };
   const app: ServiceApp = {
@@ -198,10 +201,37 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
     runner,
     turns,
     platforms,
-    start: () => startServices(app, { redis, web, closers, state, opts, startTurns }),
+    workerPids: () => workers?.pids() ?? [],
+    start: () => startServices(app, { redis, web, workers, closers, state, opts, startTurns }),
     stop: stopper(b, opts, state),
   };
   return app;
+}
+
+/**
+ * The tool-worker processes of `serve` (`ONBEHALF_WORKERS`), or none: workers then run in this
+ * process — when the setting is 0, when the caller brings its own (`runner.startWorkers: false`),
+ * when it brings a platform only this process can speak through (the terminal's shell), or when
+ * the database is in memory (no other process could open it).
+ */
+function supervisor(b: Base, opts: AppOptions, redisUrl: string): WorkerSupervisor | undefined {
+  const { config } = b;
+  const inProcess =
+    config.workers === 0 ||
+    opts.runner?.startWorkers === false ||
+    (opts.platforms?.length ?? 0) > 0 ||
+    config.databasePath === ':memory:';
+  if (inProcess) return undefined;
+  return new WorkerSupervisor({
+    count: config.workers,
+    env: workerProcessEnv(config, {
+      REDIS_URL: redisUrl,
+      ONBEHALF_DATA_DIR: config.dataDir,
+      DATABASE_URL: `file:${config.databasePath}`,
+    }),
+    log: b.log.child({ part: 'workers' }),
+    output: opts.logDestination ?? process.stdout,
+  });
 }
 
 const routesOf = (platforms: readonly ChatPlatform[]) => platforms.flatMap((p) => p.routes ?? []);

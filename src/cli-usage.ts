@@ -17,16 +17,18 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   {
     name: 'serve',
     args: '',
-    summary: 'web server, chat adapters and workers (what `npm start` runs)',
+    summary:
+      'web server and chat adapters, plus `ONBEHALF_WORKERS` worker processes it supervises (what `npm start` runs)',
     details: [
       'Listens on PORT (default 3000); data under ONBEHALF_DATA_DIR (default ./data), which one process at a time may own.',
       'Without REDIS_URL it starts a private redis-server under the data directory. Ctrl-C stops it.',
+      'Tool calls run in ONBEHALF_WORKERS (default 1) `onbehalf worker` processes it starts, restarts and stops; 0 runs them inside serve.',
     ],
   },
   {
     name: 'worker',
     args: '',
-    summary: 'workers only, for scaling out',
+    summary: 'workers only (tool calls, agent turns), for scaling out; `serve` runs its own as this command',
     details: ['Runs tool and turn workers against REDIS_URL (or a private redis-server), no HTTP.'],
   },
   {

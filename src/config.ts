@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { variables, type Vars } from './config-vars.js';
+import { configVariableNames, variables, type Vars } from './config-vars.js';
 import { CodedError } from './errors.js';
 
 export { chatIdentityPattern } from './config-vars.js';
@@ -34,6 +34,10 @@ export interface Config {
   /** BullMQ lock of a running tool job, and how often stalled jobs are looked for (runner/tuning.ts RECOVERY). */
   jobLockMs: number;
   stalledCheckMs: number;
+  /** Tool-worker processes `serve` supervises (`app/workers.ts`); 0 runs the workers inside `serve`. Default 1. */
+  workers: number;
+  /** The raw value of every variable that was set, as read: what a supervised worker process is started with. */
+  vars: Record<string, string>;
   /** Tool calls one user may have queued, running or awaiting approval at once; more are refused. Default 20. */
   maxQueuedPerUser: number;
   /** Tool calls one user may have parked at once; past it a call that must park fails. Default 10. */
@@ -88,14 +92,16 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     env = process.env;
   }
   const out: Record<string, unknown> = {};
+  const vars: Record<string, string> = {};
   for (const [name, spec] of Object.entries(variables)) {
     const raw = env[name];
+    if (raw !== undefined && raw !== '') vars[name] = raw;
     const parsed = spec.schema.safeParse(raw === '' ? undefined : raw);
     if (!parsed.success) throw new ConfigError(oneLine(name, parsed.error.issues[0]!, spec.example));
     out[name] = parsed.data;
   }
   const v = out as Vars;
-  return assemble(v);
+  return { ...assemble(v), vars };
 }
 
 const fail = (name: string, what: string, example: string): never => {
@@ -177,7 +183,7 @@ function checkPairs(v: Vars): void {
 
 const isPostgres = (url: string | undefined): url is string => /^postgres(ql)?:\/\//.test(url ?? '');
 
-function assemble(v: Vars): Config {
+function assemble(v: Vars): Omit<Config, 'vars'> {
   checkKeys(v);
   checkPairs(v);
   const postgresUrl = isPostgres(v.DATABASE_URL) ? v.DATABASE_URL : undefined;
@@ -202,6 +208,7 @@ function assemble(v: Vars): Config {
     approvalMinutes: v.ONBEHALF_APPROVAL_MINUTES,
     jobLockMs: v.ONBEHALF_JOB_LOCK_MS,
     stalledCheckMs: v.ONBEHALF_STALLED_CHECK_MS,
+    workers: v.ONBEHALF_WORKERS,
     logLevel: v.LOG_LEVEL,
     slack: {
       signingSecret: v.SLACK_SIGNING_SECRET,
@@ -239,3 +246,17 @@ export function refuseUnrunnableStorage(config: Config): void {
 
 /** Names of every variable, for README and `.env.example` checks. */
 export { configVariableNames } from './config-vars.js';
+
+/**
+ * The environment of a worker process `serve` supervises: this process's own (PATH, proxies, CA
+ * files) without any configuration variable, then exactly the variables `config` was read from,
+ * then `overrides` (the Redis `serve` uses). So the worker is configured as `serve` is, even when
+ * `config` came from somewhere other than the environment.
+ */
+export function workerProcessEnv(config: Config, overrides: Record<string, string>): Record<string, string> {
+  const known = new Set(configVariableNames);
+  const runtime = Object.entries(process.env).filter(
+    (e): e is [string, string] => e[1] !== undefined && !known.has(e[0]),
+  );
+  return { ...Object.fromEntries(runtime), ...config.vars, ...overrides };
+}

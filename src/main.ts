@@ -20,6 +20,13 @@ function out(line: string) {
 }
 
 async function runUntilSignal(app: AppBase): Promise<number> {
+  // A worker process `serve` supervises ends with it, even when `serve` was killed (then no signal
+  // comes): its IPC channel closes. Listened for before starting, as that may happen meanwhile.
+  const orphaned = new Promise<void>((resolve) => {
+    if (typeof process.send !== 'function') return; // started without an IPC channel (kept after it closes)
+    process.once('disconnect', () => resolve());
+    if (!process.connected) resolve();
+  });
   try {
     await app.start();
   } catch (err) {
@@ -49,6 +56,7 @@ async function runUntilSignal(app: AppBase): Promise<number> {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    void orphaned.then(() => stop('supervisor gone'));
   });
 }
 

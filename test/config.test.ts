@@ -24,7 +24,7 @@ describe('configuration', () => {
     expect(c.admins).toEqual([]);
     expect(c.approvalMinutes).toBe(10);
     expect(loadConfig({ ONBEHALF_APPROVAL_MINUTES: '3' }).approvalMinutes).toBe(3);
-    expect(loadConfig({})).toMatchObject({ jobLockMs: 5000, stalledCheckMs: 4000 });
+    expect(loadConfig({})).toMatchObject({ jobLockMs: 5000, stalledCheckMs: 2000, workers: 1 });
     expect(loadConfig({ ONBEHALF_JOB_LOCK_MS: '20000', ONBEHALF_STALLED_CHECK_MS: '10000' })).toMatchObject({
       jobLockMs: 20000,
       stalledCheckMs: 10000,

@@ -73,7 +73,7 @@ export async function recovery(env: BenchEnv, o: BenchOptions): Promise<BenchRow
   }
   const b = stats(pickup);
   const s = stats(recovered);
-  const bound = RECOVERY.lockMs + RECOVERY.stalledMs;
+  const bound = RECOVERY.lockMs + 2 * RECOVERY.stalledMs;
   return [
     {
       key: 'recovery',

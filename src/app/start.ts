@@ -3,25 +3,32 @@ import { listen, type WebEnv } from '../web/index.js';
 import type { Closers } from './closers.js';
 import { whenRedisReady, type AppRedis } from './redis.js';
 import type { AppOptions, ServiceApp } from './types.js';
+import type { WorkerSupervisor } from './workers.js';
 
 /** What `start()` starts, built by the composition root. */
 export interface Startables {
   redis: AppRedis;
   /** The web server of `serve`; absent in a worker. */
   web: Hono<WebEnv> | undefined;
+  /** The tool-worker processes `serve` supervises; absent: the workers run in this process. */
+  workers: WorkerSupervisor | undefined;
   closers: Closers;
   state: { stopping: boolean };
-  opts: Pick<AppOptions, 'hostname' | 'runner'>;
+  opts: Pick<AppOptions, 'hostname' | 'runner' | 'shutdownGraceMs'>;
   /** Starts the agent's turn worker (after the tool workers). */
   startTurns: () => Promise<void>;
 }
 
 /**
- * Starts a built app: tool workers once Redis answers (Redis away never holds up HTTP), then in
- * `serve` the web server and each platform, handed `app.chat`.
+ * Starts a built app: its tool-worker processes, or the tool workers in this process once Redis
+ * answers (Redis away never holds up HTTP); then in `serve` the web server and each platform, handed `app.chat`.
  */
 export async function startServices(app: ServiceApp, s: Startables): Promise<void> {
-  await startWorkers(app, s);
+  if (s.workers) {
+    const workers = s.workers;
+    s.closers.add(() => workers.stop(s.opts.shutdownGraceMs ?? 10_000));
+    workers.start();
+  } else await startWorkers(app, s);
   if (!s.web) return;
   const { config, log } = app;
   if (!config.metricsToken && config.env === 'production')

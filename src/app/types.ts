@@ -94,6 +94,8 @@ export interface ServiceApp extends AppBase {
   turns: TurnQueue;
   /** The chat platforms, built up front; `serve` starts them, a worker only sends through them. */
   platforms: readonly ChatPlatform[];
+  /** Pids of the tool-worker processes `serve` supervises (`ONBEHALF_WORKERS`); empty when workers run in this process. */
+  workerPids(): number[];
 }
 
 /** A `cli` process (`keys rotate`): the database and policy, no Redis and nothing that needs it. */

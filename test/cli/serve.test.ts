@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../support/env.js';
@@ -8,6 +8,7 @@ async function serveAndStop(signal: 'SIGINT' | 'SIGTERM') {
   const { dir, cleanup } = tempDir();
   let child: import('node:child_process').ChildProcess | undefined;
   let redisPid = 0;
+  let workerPids: number[] = [];
   try {
     // No environment beyond PATH and HOME: the embedded defaults (SQLite under ./data, private redis).
     const run = await startCli(['serve'], { cwd: dir, env: { PORT: '0' }, ready: /"port":(\d+),"publicUrl"/ });
@@ -18,19 +19,25 @@ async function serveAndStop(signal: 'SIGINT' | 'SIGTERM') {
     expect(existsSync(path.join(dir, 'data', 'onbehalf.db'))).toBe(true);
     redisPid = Number(run.output().match(/"pid":(\d+),"msg":"started private redis-server"/)![1]);
     expect(readFileSync(`/proc/${redisPid}/cmdline`, 'utf8')).toMatch(/^redis-server/);
+    // Tool calls run in a worker process serve supervises (ONBEHALF_WORKERS, default 1), on the same Redis.
+    workerPids = JSON.parse(run.output().match(/"pids":(\[[\d,]*\]),"msg":"tool worker processes started"/)![1]!);
+    expect(workerPids).toHaveLength(1);
+    expect(readFileSync(`/proc/${workerPids[0]}/cmdline`, 'utf8')).toMatch(/onbehalf\.js\0worker/);
     run.child.kill(signal);
     expect(await run.exited).toBe(0);
     expect(alive(redisPid)).toBe(false);
+    for (const pid of workerPids) expect(alive(pid)).toBe(false);
     return run.output();
   } finally {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     if (redisPid && alive(redisPid)) process.kill(redisPid, 'SIGKILL');
+    for (const pid of workerPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
     cleanup();
   }
 }
 
 describe('onbehalf serve', () => {
-  it('starts on embedded defaults, answers /healthz and /readyz, and Ctrl-C exits 0 leaving no redis-server', async () => {
+  it('starts on embedded defaults with one worker process, answers /healthz and /readyz, and Ctrl-C exits 0 leaving no redis-server or worker', async () => {
     const out = await serveAndStop('SIGINT');
     expect(out).toMatch(/ONBEHALF_KEYS is not set: using a development sealing key/);
   });
@@ -38,6 +45,25 @@ describe('onbehalf serve', () => {
   it('SIGTERM also exits 0 and stops the private redis-server', async () => {
     await serveAndStop('SIGTERM');
   });
+
+  it('a worker process of a serve that was SIGKILLed (no signal reaches it) stops on its own', async () => {
+    const { dir, cleanup } = tempDir();
+    const run = await startCli(['serve'], {
+      cwd: dir,
+      env: { PORT: '0' },
+      ready: /"pids":\[(\d+)\],"msg":"tool worker processes started"/,
+    });
+    const worker = Number(run.match[1]);
+    try {
+      // Killed at once, maybe before the worker has even finished starting.
+      run.child.kill('SIGKILL');
+      await run.exited;
+      await vi.waitFor(() => expect(alive(worker)).toBe(false), { timeout: 60_000, interval: 200 });
+    } finally {
+      if (alive(worker)) process.kill(worker, 'SIGKILL');
+      cleanup();
+    }
+  }, 90_000);
 
   it('refuses to start in production without keys', async () => {
     const { dir, cleanup } = tempDir();

@@ -22,6 +22,9 @@ export function testConfig(dataDir: string, env: Record<string, string | undefin
     ONBEHALF_KEYS: testKey(),
     ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
     LOG_LEVEL: 'debug',
+    // The tool workers run in the test's process, with the seams a test brings; tests of the
+    // supervised worker processes set their own count.
+    ONBEHALF_WORKERS: '0',
     ...env,
   });
 }

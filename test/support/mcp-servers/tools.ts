@@ -35,7 +35,8 @@ const fingerprints = (o: Record<string, string | undefined>) =>
 
 /**
  * The tools every test MCP server offers: whoami, echo, env_dump, slow (honours cancellation),
- * create_note (not idempotent), read_notes (readOnlyHint), admin_op (needs scope `admin` over http), crash.
+ * create_note (not idempotent), read_notes (readOnlyHint), admin_op (needs scope `admin` over http); over
+ * stdio also crash and parent_pid (which process spawned the server: the worker running the call).
  */
 export function registerTestTools(server: McpServer, host: ToolHost, opts: { stdio?: boolean } = {}): void {
   const notes: string[] = [];
@@ -136,9 +137,21 @@ export function registerTestTools(server: McpServer, host: ToolHost, opts: { std
     host.record({ tool: 'admin_op', args: {}, seen: seenOf(extra) });
     return text('admin op done');
   });
-  if (opts.stdio)
-    server.registerTool('crash', { description: 'Exits the stdio server process', inputSchema: {} }, async () => {
-      setTimeout(() => process.exit(3), 10);
-      return text('crashing');
-    });
+  if (!opts.stdio) return;
+  server.registerTool('crash', { description: 'Exits the stdio server process', inputSchema: {} }, async () => {
+    setTimeout(() => process.exit(3), 10);
+    return text('crashing');
+  });
+  server.registerTool(
+    'parent_pid',
+    {
+      description: 'Writes the pid of the process that spawned this server (the worker running the call) to `file`',
+      inputSchema: { file: z.string() },
+      annotations: { readOnlyHint: true },
+    },
+    async ({ file }) => {
+      appendFileSync(file, `${process.ppid}\n`);
+      return text(`spawned by ${process.ppid}`);
+    },
+  );
 }
