@@ -68,6 +68,11 @@ export async function probe(url: string, fetchFn: FetchLike): Promise<Probe> {
     const session = res.headers.get('mcp-session-id');
     await post(rpc(undefined, 'notifications/initialized'), session);
     res = await post(rpc(1, 'tools/list'), session);
+    // The session served only to look: end it (a server may not support that; it does not matter).
+    if (session)
+      await fetchFn(url, { method: 'DELETE', headers: { 'mcp-session-id': session, 'mcp-protocol-version': PROTOCOL } })
+        .then((r) => r.arrayBuffer())
+        .catch(() => undefined);
   }
   if (res.status !== 401) return { kind: 'open' };
   const p = extractWWWAuthenticateParams(res);
