@@ -113,7 +113,6 @@ export async function discover(
     const c = net.checkUrl(u);
     if (!c.ok) return { kind: 'refused_url', at: 'endpoint', refusal: refusalOf(c) };
   }
-  if (!meta.registration_endpoint) return { kind: 'registration_failed', cause: 'not_offered' };
   return { asUrl, meta, revokeUrl, resource: prm?.resource ?? null, scopes: scopesToRequest(challenge, prm, meta) };
 }
 

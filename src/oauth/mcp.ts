@@ -87,6 +87,7 @@ export class McpAuthorization {
     try {
       const found = await discover(this.d.net, s.url, answer, fetchFn);
       if (!('meta' in found)) return found;
+      if (!found.meta.registration_endpoint) return { kind: 'registration_failed', cause: 'not_offered' };
       return await this.#register(orgId, s, found, fetchFn);
     } catch (err) {
       return refused(err) ?? discoveryFailed('failed', (err as Error).message);
