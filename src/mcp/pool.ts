@@ -39,6 +39,16 @@ interface Entry {
   tools?: { list: Tool[]; at: number };
 }
 
+/** `initialize` failed; `wwwAuthenticate`: the challenge of its 401/403, if any. */
+class ConnectFailed extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly wwwAuthenticate: string | undefined,
+  ) {
+    super('connect failed');
+  }
+}
+
 /** A pooled client's answer: the value, or why there is none (unreachable, 401 …). */
 export type PoolResult<T> = { kind: 'ok'; value: T } | Exclude<CallResult, { kind: 'ok' }>;
 
@@ -202,7 +212,8 @@ export class McpPool {
     try {
       return { kind: 'ok', value: await p };
     } catch (err) {
-      const r = classifyError(err, 'connect');
+      const failed = err instanceof ConnectFailed ? err : undefined;
+      const r = classifyError(failed?.cause ?? err, 'connect', failed?.wwwAuthenticate);
       return r.kind === 'ok' ? { kind: 'unreachable', sent: false, detail: 'connect' } : r;
     }
   }
@@ -226,7 +237,8 @@ export class McpPool {
       await client.connect(transport, { timeout: this.#o.connectTimeoutMs });
     } catch (err) {
       await client.close().catch(() => undefined);
-      throw err;
+      // A 403 at initialize is told apart by its challenge (insufficient_scope carries the scopes).
+      throw new ConnectFailed(err, entry.lastWwwAuthenticate);
     }
     client.onclose = () => {
       entry.closed = true;

@@ -29,9 +29,10 @@ export class GrantStep {
   async finish(row: StateRow, q: CallbackParams): Promise<CallbackOutcome> {
     const p = this.d.db.select().from(oauthProviders).where(eq(oauthProviders.id, row.providerId)).get();
     if (!p) return fail(404, { kind: 'state_provider_gone' });
-    // RFC 9207: a response from another issuer is discarded without showing its error fields.
+    // RFC 9207 §2.4: a response from another issuer is discarded without showing its error fields;
+    // `iss` is compared as a plain string (no trimming of slashes, no URL normalisation).
     if (row.issuer && (q.iss !== undefined || providerExtra(p).issParameterSupported === true)) {
-      if (!q.iss || q.iss.replace(/\/+$/, '') !== row.issuer.replace(/\/+$/, '')) {
+      if (q.iss !== row.issuer) {
         this.d.log.warn({ provider: p.slug }, 'callback from an unexpected issuer discarded');
         return fail(400, { kind: 'wrong_issuer' });
       }

@@ -1,20 +1,11 @@
-import {
-  discoverAuthorizationServerMetadata,
-  discoverOAuthProtectedResourceMetadata,
-  extractResourceMetadataUrl,
-  registerClient,
-} from '@modelcontextprotocol/sdk/client/auth.js';
-import type {
-  AuthorizationServerMetadata,
-  OAuthClientInformationFull,
-  OAuthProtectedResourceMetadata,
-} from '@modelcontextprotocol/sdk/shared/auth.js';
-import { checkResourceAllowed, resourceUrlFromServerUrl } from '@modelcontextprotocol/sdk/shared/auth-utils.js';
+import { registerClient } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { oauthProviders } from '../db/schema/index.js';
 import type { McpAuthFailure } from '../db/schema/shapes.js';
-import { RefusedUrlError, refusalOf, type NetGuard } from '../net/index.js';
+import { RefusedUrlError, refusalOf } from '../net/index.js';
+import { discover, discoveryFailed, probe, type FetchLike, type Found, type Probe } from './discovery.js';
 import { redirectUriOf } from './authorize.js';
 import { defaults, withDefaults, type OAuthDeps } from './deps.js';
 import { RedisLock } from '../redis/index.js';
@@ -43,29 +34,6 @@ const refused = (err: unknown) =>
   err instanceof RefusedUrlError
     ? { kind: 'refused_url' as const, at: 'request' as const, refusal: err.refusal }
     : undefined;
-
-const discoveryFailed = (cause: Extract<McpAuthFailure, { kind: 'discovery_failed' }>['cause'], detail?: string) => ({
-  kind: 'discovery_failed' as const,
-  cause,
-  ...(detail === undefined ? {} : { detail: detail.slice(0, 200) }),
-});
-
-type FetchLike = ReturnType<NetGuard['fetch']>;
-
-/** What discovery found: the resource metadata, its authorization server and that server's metadata. */
-interface Found {
-  prm: OAuthProtectedResourceMetadata;
-  asUrl: string;
-  meta: AuthorizationServerMetadata;
-  revokeUrl: string | null;
-}
-
-const INIT = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 0,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'onbehalf-discovery', version: '1' } },
-});
 
 /**
  * MCP authorization (source `mcp_oauth`): RFC 9728 protected resource metadata, RFC 8414/OIDC
@@ -109,60 +77,26 @@ export class McpAuthorization {
 
   async #discoverAndRegister(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
     const fetchFn = this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs });
-    let probe: Response;
+    let answer: Probe;
     try {
-      probe = await fetchFn(s.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: INIT,
-      });
-      await probe.arrayBuffer();
+      answer = await probe(s.url, fetchFn);
     } catch (err) {
       return refused(err) ?? discoveryFailed('no_answer', (err as Error).message);
     }
-    if (probe.status !== 401) return { kind: 'not_protected' };
+    if (answer.kind === 'open') return { kind: 'not_protected' };
     try {
-      const found = await this.#discover(s, extractResourceMetadataUrl(probe), fetchFn);
+      const found = await discover(this.d.net, s.url, answer, fetchFn);
       if (!('meta' in found)) return found;
+      if (!found.meta.registration_endpoint) return { kind: 'registration_failed', cause: 'not_offered' };
       return await this.#register(orgId, s, found, fetchFn);
     } catch (err) {
       return refused(err) ?? discoveryFailed('failed', (err as Error).message);
     }
   }
 
-  /** RFC 9728 then RFC 8414/OIDC: the server's authorization server, checked for PKCE, issuer and public endpoints. */
-  async #discover(
-    s: McpServerRef,
-    metadataUrl: URL | undefined,
-    fetchFn: FetchLike,
-  ): Promise<Found | McpProviderResult> {
-    const prm = await discoverOAuthProtectedResourceMetadata(s.url, { resourceMetadataUrl: metadataUrl }, fetchFn);
-    // RFC 9728 §3.3: metadata for another resource must not be used.
-    if (!checkResourceAllowed({ requestedResource: resourceUrlFromServerUrl(s.url), configuredResource: prm.resource }))
-      return discoveryFailed('other_resource', prm.resource);
-    const asUrl = prm.authorization_servers?.[0];
-    if (!asUrl) return discoveryFailed('no_authorization_server');
-    const asCheck = this.d.net.checkUrl(asUrl);
-    if (!asCheck.ok) return { kind: 'refused_url', at: 'authorization_server', refusal: refusalOf(asCheck) };
-    const meta = await discoverAuthorizationServerMetadata(asUrl, { fetchFn });
-    if (!meta) return discoveryFailed('no_metadata');
-    if (meta.issuer.replace(/\/+$/, '') !== asUrl.replace(/\/+$/, '')) return discoveryFailed('other_issuer');
-    if (!meta.code_challenge_methods_supported?.includes('S256')) return { kind: 'no_pkce' };
-    const revocation = (meta as Record<string, unknown>)['revocation_endpoint'];
-    const revokeUrl = typeof revocation === 'string' ? revocation : null;
-    for (const u of [meta.authorization_endpoint, meta.token_endpoint, meta.registration_endpoint, revokeUrl]) {
-      if (!u) continue;
-      const c = this.d.net.checkUrl(u);
-      if (!c.ok) return { kind: 'refused_url', at: 'endpoint', refusal: refusalOf(c) };
-    }
-    if (!meta.registration_endpoint) return { kind: 'registration_failed', cause: 'not_offered' };
-    return { prm, asUrl, meta, revokeUrl };
-  }
-
   /** RFC 7591: registers onbehalf as a client and stores it as this server's `mcp` provider. */
   async #register(orgId: string, s: McpServerRef, f: Found, fetchFn: FetchLike): Promise<McpProviderResult> {
-    const { prm, meta, revokeUrl } = f;
-    const scopes = prm.scopes_supported ?? meta.scopes_supported ?? [];
+    const { meta, revokeUrl, scopes } = f;
     const client = await this.#registerClient(f, scopes, fetchFn);
     if ('kind' in client) return client;
     const id = newId();
@@ -185,7 +119,7 @@ export class McpAuthorization {
         tokenUrl: meta.token_endpoint,
         revokeUrl,
         userinfoUrl: null,
-        resource: prm.resource,
+        resource: f.resource,
         mcpServerId: s.serverId,
         extra: {
           discovered: true,

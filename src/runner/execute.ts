@@ -61,7 +61,8 @@ export class Executor {
       await this.report.finish({ ...a, finalAttempt: true }, this.#interrupted(a));
       return { status: 'done' };
     }
-    a.stored = { resumed: a.stored.resumed, ...(a.stored.approval ? { approval: a.stored.approval } : {}) };
+    const { resumed, approval, stepUps } = a.stored;
+    a.stored = { resumed, ...(approval ? { approval } : {}), ...(stepUps ? { stepUps } : {}) };
     const begun = this.calls.transition(callId, ['queued', 'running'], 'running', {
       attempts: row.attempts + 1,
       outcome: a.stored,
@@ -234,7 +235,7 @@ export class Executor {
     }
   }
 
-  /** 401: one forced refresh of the caller's grants and one retry; then prompt. 403 insufficient_scope: prompt for more. */
+  /** 401: one forced refresh of the caller's grants and one retry; then prompt. 403 insufficient_scope: step up (no refresh). */
   async #rejected(
     a: Live,
     args: Args,
@@ -248,7 +249,7 @@ export class Executor {
       return this.report.finish(a, failed(why, 'rejected'));
     }
     const slug = creds.grants[0]!;
-    if (r.kind === 'insufficient_scope') return this.parking.parkFor(a, slug, 'insufficient_scope', r.scopes);
+    if (r.kind === 'insufficient_scope') return this.parking.stepUp(a, slug, r.scopes, a.server.name);
     if (forced.size === 0) return this.#withCredentials(a, args, new Set(creds.grants));
     return this.parking.parkFor(a, slug, 'needs_reauth');
   }

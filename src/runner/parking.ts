@@ -31,8 +31,24 @@ export class Parking {
     private readonly calls: CallStore,
     private readonly report: Reporter,
     private readonly queue: ToolQueue,
-    private readonly t: Pick<Tuning, 'maxParkedPerUser' | 'parkedTtlMs'>,
+    private readonly t: Pick<Tuning, 'maxParkedPerUser' | 'parkedTtlMs' | 'maxStepUps'>,
   ) {}
+
+  /**
+   * A 403 `insufficient_scope`: parks the call for a new authorization asking for `scopes` on top of
+   * what was granted (a refresh cannot widen a grant), at most `maxStepUps` times per call.
+   */
+  async stepUp(a: Attempt, slug: string, scopes: string[], server: string): Promise<StepResult> {
+    const rounds = a.stored.stepUps ?? 0;
+    if (rounds >= this.t.maxStepUps)
+      return this.report.finish(a, {
+        status: 'failed',
+        outcome: { kind: 'failed', why: { code: 'scope_step_up_limit', server, scopes, rounds } },
+        audit: 'scope_step_up_limit',
+      });
+    a.stored = { ...a.stored, stepUps: rounds + 1 };
+    return this.parkFor(a, slug, 'insufficient_scope', scopes);
+  }
 
   /** Parks the call on the grant named by `slug` (a rejected token: its provider's id is looked up). */
   async parkFor(a: Attempt, slug: string, reason: ConnectReason, extraScopes?: string[]): Promise<StepResult> {
@@ -54,7 +70,8 @@ export class Parking {
       resumeCallId: row.id,
       ...(extraScopes?.length ? { extraScopes } : {}),
     });
-    const patch = { parkedProviderId: providerId, outcome: { parked: { providerSlug, reason } } };
+    const stepUps = a.stored.stepUps ? { stepUps: a.stored.stepUps } : {};
+    const patch = { parkedProviderId: providerId, outcome: { parked: { providerSlug, reason }, ...stepUps } };
     if (this.calls.parkWithin(row, patch, this.t.maxParkedPerUser) === 'full')
       return this.report.finish(a, {
         status: 'failed',
@@ -82,9 +99,10 @@ export class Parking {
     for (const id of callIds) {
       const row = this.calls.get(id);
       if (!row || row.status !== 'parked') continue;
+      const { stepUps } = this.calls.outcome(row);
       const moved = this.calls.transition(row.id, ['parked'], 'queued', {
         parkedProviderId: null,
-        outcome: { resumed: true },
+        outcome: { resumed: true, ...(stepUps ? { stepUps } : {}) },
       });
       if (!moved) continue;
       await this.queue.add(row.id, `${row.id}-r${row.attempts}-${Date.now()}`);

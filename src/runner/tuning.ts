@@ -30,6 +30,11 @@ export interface RunnerTuning {
   maxQueuedPerUser?: number;
   /** Calls one user may have parked (waiting for a grant) at once; past it a call that must park fails. Default 10. */
   maxParkedPerUser?: number;
+  /**
+   * Times one call may send its caller back for more scopes after a 403 `insufficient_scope`; the
+   * next such answer fails the call (`scope_step_up_limit`). Default 2 (three authorizations in all).
+   */
+  maxStepUps?: number;
   /** Tries to deliver an outcome to chat before it is recorded as `notify_failed`. Default 3. */
   notifyAttempts?: number;
   /** First wait between delivery tries, doubled each time. Default 250 ms. */
@@ -69,6 +74,7 @@ export function withDefaults(tuning: RunnerTuning = {}): Tuning {
     resultLimit: tuning.resultLimit ?? 3500,
     maxQueuedPerUser: tuning.maxQueuedPerUser ?? 20,
     maxParkedPerUser: tuning.maxParkedPerUser ?? 10,
+    maxStepUps: tuning.maxStepUps ?? 2,
     notifyAttempts: tuning.notifyAttempts ?? 3,
     notifyBackoffMs: tuning.notifyBackoffMs ?? 250,
   };

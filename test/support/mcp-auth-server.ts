@@ -3,6 +3,8 @@ import { fingerprint } from './mcp-servers/index.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Response } from 'express';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
@@ -18,6 +20,20 @@ export interface McpAuthServerOptions {
   metadataResource?: string;
   /** Advertise PKCE S256 in the authorization server metadata. Default true. */
   s256?: boolean;
+  /**
+   * A server of the 2025-03-26 spec: no protected resource metadata, the authorization server at
+   * the MCP server's own origin, with its metadata (`metadata`) or only the default `/authorize`,
+   * `/token` and `/register` endpoints (`defaults`). Default: none (RFC 9728, a separate server).
+   */
+  legacy?: 'metadata' | 'defaults';
+  /** `initialize` and notifications pass without a token; later requests need one. Default false. */
+  openInitialize?: boolean;
+  /** Scopes listed in the authorization server metadata. Default `['mcp:tools']`. */
+  asScopes?: string[];
+  /** `scopes_supported` of the protected resource metadata; null leaves it out. Default `['mcp:tools']`. */
+  prmScopes?: string[] | null;
+  /** `iss` the authorization server puts in its authorization response (RFC 9207, then advertised). Default: none. */
+  iss?: string;
 }
 
 interface Grant {
@@ -31,6 +47,10 @@ interface Grant {
 class MemoryProvider implements OAuthServerProvider {
   registrations = 0;
   login = 'vendor-alice';
+  /** Scopes never granted, whatever is asked for. */
+  withheld: string[] = [];
+  /** `iss` of authorization responses; undefined: none. */
+  iss: string | undefined;
   readonly codes = new Map<string, { grant: Grant; challenge: string }>();
   readonly access = new Map<string, Grant & { expiresAt: number }>();
   readonly refresh = new Map<string, Grant>();
@@ -53,11 +73,12 @@ class MemoryProvider implements OAuthServerProvider {
         subject: this.login,
         clientId: client.client_id,
         resource: params.resource?.href,
-        scopes: params.scopes ?? [],
+        scopes: (params.scopes ?? []).filter((s) => !this.withheld.includes(s)),
       },
     });
     const to = new URL(params.redirectUri);
     to.searchParams.set('code', code);
+    if (this.iss !== undefined) to.searchParams.set('iss', this.iss);
     if (params.state) to.searchParams.set('state', params.state);
     res.redirect(to.href);
   }
@@ -154,6 +175,11 @@ export class McpAuthServer {
     this.provider.login = v;
   }
 
+  /** Scopes every MCP request needs (its 401 and 403 name them). Default none. */
+  requiredScopes: string[] = [];
+  /** Scopes a `tools/call` needs on top of `requiredScopes` (a step-up per operation). Default none. */
+  callScopes: string[] = [];
+
   async #start(opts: McpAuthServerOptions): Promise<void> {
     const listen = async (app: express.Express) => {
       const server = http.createServer(app);
@@ -163,7 +189,7 @@ export class McpAuthServer {
     const record =
       (side: 'as' | 'rs') => (req: express.Request, _res: express.Response, next: express.NextFunction) => {
         this.seen.push({
-          side,
+          side: opts.legacy && req.path !== '/mcp' ? 'as' : side,
           method: req.method,
           path: req.path,
           query: req.query as Record<string, string>,
@@ -178,63 +204,52 @@ export class McpAuthServer {
     const rs = await listen(rsApp);
     this.#as = as.server;
     this.#rs = rs.server;
-    this.asUrl = as.base;
     this.url = `${rs.base}/mcp`;
+    // A 2025-03-26 server is its own authorization server.
+    const authApp = opts.legacy ? rsApp : asApp;
+    const authBase = opts.legacy ? rs.base : as.base;
+    this.asUrl = authBase;
+    this.provider.iss = opts.iss;
+    authApp.use(express.urlencoded({ extended: false }), express.json(), record('as'));
+    this.#authorizationServer(authApp, authBase, opts);
 
-    asApp.use(express.urlencoded({ extended: false }), express.json(), record('as'));
-    if (opts.s256 === false) {
-      asApp.get('/.well-known/oauth-authorization-server', (_req, res) => {
+    const metadataUrl = `${rs.base}/.well-known/oauth-protected-resource/mcp`;
+    if (!opts.legacy) {
+      rsApp.use(express.json(), record('rs'));
+      rsApp.get('/.well-known/oauth-protected-resource/mcp', (_req, res) => {
         res.json({
-          issuer: `${as.base}/`,
-          authorization_endpoint: `${as.base}/authorize`,
-          token_endpoint: `${as.base}/token`,
-          registration_endpoint: `${as.base}/register`,
-          response_types_supported: ['code'],
-          code_challenge_methods_supported: ['plain'],
+          resource: opts.metadataResource ?? this.url,
+          authorization_servers: [`${as.base}/`],
+          ...(opts.prmScopes === null ? {} : { scopes_supported: opts.prmScopes ?? ['mcp:tools'] }),
+          bearer_methods_supported: ['header'],
         });
       });
     }
-    const limits = { rateLimit: false as const };
-    asApp.use(
-      mcpAuthRouter({
-        provider: this.provider,
-        issuerUrl: new URL(`${as.base}/`),
-        scopesSupported: ['mcp:tools'],
-        authorizationOptions: limits,
-        tokenOptions: limits,
-        clientRegistrationOptions: limits,
-        revocationOptions: limits,
-      }),
-    );
-
-    const metadataUrl = `${rs.base}/.well-known/oauth-protected-resource/mcp`;
-    rsApp.use(express.json(), record('rs'));
-    rsApp.get('/.well-known/oauth-protected-resource/mcp', (_req, res) => {
-      res.json({
-        resource: opts.metadataResource ?? this.url,
-        authorization_servers: [`${as.base}/`],
-        scopes_supported: ['mcp:tools'],
-        bearer_methods_supported: ['header'],
-      });
-    });
     rsApp.post(
       '/mcp',
-      requireBearerAuth({
-        verifier: this.provider,
-        resourceMetadataUrl: metadataUrl,
-        expectedResource: new URL(this.url),
-      }),
+      (req, res, next) => {
+        const method = (req.body as { method?: string } | undefined)?.method ?? '';
+        if (opts.openInitialize && !req.headers.authorization && /^(initialize$|notifications\/)/.test(method))
+          return next();
+        const scopes = method === 'tools/call' ? [...this.requiredScopes, ...this.callScopes] : this.requiredScopes;
+        return requireBearerAuth({
+          verifier: this.provider,
+          requiredScopes: scopes,
+          ...(opts.legacy ? {} : { resourceMetadataUrl: metadataUrl, expectedResource: new URL(this.url) }),
+        })(req, res, next);
+      },
       async (req, res) => {
         const mcp = new McpServer({ name: 'protected-test', version: '1.0.0' });
-        const auth = req.auth!;
+        const auth = req.auth;
         mcp.registerTool('whoami', { description: 'Who the server thinks is calling' }, async () => ({
           content: [
             {
               type: 'text',
               text: JSON.stringify({
-                subject: auth.extra?.['subject'],
-                clientId: auth.clientId,
-                token: fingerprint(auth.token),
+                subject: auth?.extra?.['subject'],
+                clientId: auth?.clientId,
+                token: auth ? fingerprint(auth.token) : null,
+                scopes: auth?.scopes,
               }),
             },
           ],
@@ -250,6 +265,50 @@ export class McpAuthServer {
     );
   }
 
+  /** The SDK's authorization server on `app`, its metadata shaped by `opts`. */
+  #authorizationServer(app: express.Express, base: string, opts: McpAuthServerOptions): void {
+    if (opts.s256 === false) {
+      app.get('/.well-known/oauth-authorization-server', (_req, res) => {
+        res.json({
+          issuer: `${base}/`,
+          authorization_endpoint: `${base}/authorize`,
+          token_endpoint: `${base}/token`,
+          registration_endpoint: `${base}/register`,
+          response_types_supported: ['code'],
+          code_challenge_methods_supported: ['plain'],
+        });
+      });
+    }
+    // A 2025-03-26 server publishes no resource metadata (the SDK's router would), nor, with `defaults`, any metadata.
+    const hidden =
+      opts.legacy === 'defaults'
+        ? 'oauth-protected-resource|oauth-authorization-server|openid-configuration'
+        : 'oauth-protected-resource';
+    if (opts.legacy)
+      app.get(new RegExp(`^/\\.well-known/(${hidden})`), (_req, res) => {
+        res.status(404).end();
+      });
+    if (opts.iss !== undefined)
+      app.use('/.well-known/oauth-authorization-server', (_req, res, next) => {
+        const json = res.json.bind(res);
+        res.json = (body: Record<string, unknown>) =>
+          json({ ...body, authorization_response_iss_parameter_supported: true });
+        next();
+      });
+    const limits = { rateLimit: false as const };
+    app.use(
+      mcpAuthRouter({
+        provider: this.provider,
+        issuerUrl: new URL(`${base}/`),
+        scopesSupported: opts.asScopes ?? ['mcp:tools'],
+        authorizationOptions: limits,
+        tokenOptions: limits,
+        clientRegistrationOptions: limits,
+        revocationOptions: limits,
+      }),
+    );
+  }
+
   async stop(): Promise<void> {
     for (const s of [this.#as, this.#rs]) {
       await new Promise<void>((r) => {
@@ -257,5 +316,22 @@ export class McpAuthServer {
         s.closeAllConnections();
       });
     }
+  }
+}
+
+/** Calls the server's `whoami` with `token`, as another MCP client would; what it saw. */
+export async function whoami(
+  url: string,
+  token: string,
+): Promise<{ subject: string; token: string; scopes?: string[] }> {
+  const client = new Client({ name: 'test', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+  );
+  try {
+    const r = await client.callTool({ name: 'whoami', arguments: {} });
+    return JSON.parse((r.content as { text: string }[])[0]!.text);
+  } finally {
+    await client.close();
   }
 }

@@ -54,6 +54,8 @@ export function problemText(p: Problem): string {
       return `${p.server} rejected the credentials configured for it (${p.kinds.join(', ') || 'none'}); an admin must fix them`;
     case 'park_cap':
       return `you already have ${p.max} calls waiting for an account to be connected; connect ${p.provider} (\`/onbehalf connect ${p.provider}\`) or let the waiting calls finish, then run it again`;
+    case 'scope_step_up_limit':
+      return `${p.server} still asks for more permissions${p.scopes.length ? ` (${p.scopes.join(' ')})` : ''} after you were asked ${p.rounds} time(s) to grant more; it was not run again. An admin should check what ${p.server} requires`;
     case 'user_gone':
       return 'the user no longer exists';
     case 'connect_timeout':

@@ -128,6 +128,8 @@ export const problemSchema = z.discriminatedUnion('code', [
   z.object({ code: z.literal('protocol'), server: str, message: str }),
   z.object({ code: z.literal('credentials_rejected'), server: str, kinds: z.array(str) }),
   z.object({ code: z.literal('park_cap'), provider: str, max: z.number() }),
+  /** The server still wanted more scopes after `rounds` step-up authorizations. */
+  z.object({ code: z.literal('scope_step_up_limit'), server: str, scopes: z.array(str), rounds: z.number() }),
   z.object({ code: z.literal('user_gone') }),
   z.object({ code: z.literal('connect_timeout'), minutes: z.number() }),
   z.object({ code: z.literal('approval_expired'), minutes: z.number() }),

@@ -99,6 +99,8 @@ export const storedOutcomeSchema = z.object({
   final: toolOutcomeSchema.optional(),
   /** Whether the final outcome was handed to the notifier. */
   notified: z.boolean().optional(),
+  /** Times this call parked for more scopes after a 403 `insufficient_scope` (step-up rounds), kept across resumes. */
+  stepUps: z.number().optional(),
   /** The call had been parked or held before it ran: its outcome resumes the agent's turn. */
   resumed: z.boolean().optional(),
   /** Whether and how the call was approved; copied into the call's audit event. */
