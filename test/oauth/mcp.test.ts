@@ -1,24 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../support/mcp-servers/index.js';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { TestApp } from '../support/app.js';
-import { McpAuthServer } from '../support/mcp-auth-server.js';
+import { McpAuthServer, whoami } from '../support/mcp-auth-server.js';
 import { authorizeInBrowser } from '../support/oauth-server.js';
 import { world, type World } from '../support/world.js';
-
-async function whoami(url: string, token: string): Promise<{ subject: string; token: string }> {
-  const client = new Client({ name: 'test', version: '1' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
-  );
-  try {
-    const r = await client.callTool({ name: 'whoami', arguments: {} });
-    return JSON.parse((r.content as { text: string }[])[0]!.text);
-  } finally {
-    await client.close();
-  }
-}
 
 describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
   let w: World;

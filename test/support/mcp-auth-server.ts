@@ -3,10 +3,12 @@ import { fingerprint } from './mcp-servers/index.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Response } from 'express';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
-import { mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
+import { createOAuthMetadata, mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
 import type { AuthorizationParams, OAuthServerProvider } from '@modelcontextprotocol/sdk/server/auth/provider.js';
 import type { OAuthRegisteredClientsStore } from '@modelcontextprotocol/sdk/server/auth/clients.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
@@ -18,6 +20,15 @@ export interface McpAuthServerOptions {
   metadataResource?: string;
   /** Advertise PKCE S256 in the authorization server metadata. Default true. */
   s256?: boolean;
+  /**
+   * Fields laid over the authorization server metadata; `null` removes one (e.g.
+   * `registration_endpoint: null`: no DCR offered). Default none.
+   */
+  metadata?: Record<string, unknown>;
+  /** Clients registered out of band (pre-registration). Default none. */
+  clients?: OAuthClientInformationFull[];
+  /** Resolves a URL `client_id` (CIMD) to the client its document describes. Default: URL ids are unknown. */
+  metadataDocument?: (clientId: string) => Promise<OAuthClientInformationFull | undefined>;
 }
 
 interface Grant {
@@ -35,8 +46,10 @@ class MemoryProvider implements OAuthServerProvider {
   readonly access = new Map<string, Grant & { expiresAt: number }>();
   readonly refresh = new Map<string, Grant>();
   readonly #clients = new Map<string, OAuthClientInformationFull>();
+  metadataDocument: McpAuthServerOptions['metadataDocument'];
   readonly clientsStore: OAuthRegisteredClientsStore = {
-    getClient: async (id) => this.#clients.get(id),
+    getClient: async (id) =>
+      this.#clients.get(id) ?? (/^https:/.test(id) ? await this.metadataDocument?.(id) : undefined),
     registerClient: async (c) => {
       this.registrations++;
       const full = c as OAuthClientInformationFull;
@@ -133,6 +146,8 @@ export class McpAuthServer {
     path: string;
     query: Record<string, string>;
     body: Record<string, string>;
+    /** The `Authorization` header, if any. */
+    authorization: string | undefined;
   }[] = [];
   #as!: http.Server;
   #rs!: http.Server;
@@ -168,6 +183,7 @@ export class McpAuthServer {
           path: req.path,
           query: req.query as Record<string, string>,
           body: (req.body ?? {}) as Record<string, string>,
+          authorization: req.headers.authorization,
         });
         next();
       };
@@ -182,6 +198,30 @@ export class McpAuthServer {
     this.url = `${rs.base}/mcp`;
 
     asApp.use(express.urlencoded({ extended: false }), express.json(), record('as'));
+    for (const c of opts.clients ?? []) await this.provider.clientsStore.registerClient!(c);
+    this.provider.registrations = 0;
+    this.provider.metadataDocument = opts.metadataDocument;
+    // RFC 6749 §2.3.1 client_secret_basic, which the SDK's token handler does not read: moved into the body.
+    asApp.use('/token', (req, _res, next) => {
+      const basic = req.headers.authorization?.match(/^Basic (.+)$/)?.[1];
+      if (basic) {
+        const [id, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent);
+        Object.assign(req.body as object, { client_id: id, client_secret: secret });
+      }
+      next();
+    });
+    if (opts.metadata) {
+      const over = opts.metadata;
+      asApp.get('/.well-known/oauth-authorization-server', (_req, res) => {
+        const base = createOAuthMetadata({
+          provider: this.provider,
+          issuerUrl: new URL(`${as.base}/`),
+          scopesSupported: ['mcp:tools'],
+        }) as Record<string, unknown>;
+        for (const [k, v] of Object.entries(over)) base[k] = v ?? undefined;
+        res.json(base);
+      });
+    }
     if (opts.s256 === false) {
       asApp.get('/.well-known/oauth-authorization-server', (_req, res) => {
         res.json({
@@ -257,5 +297,22 @@ export class McpAuthServer {
         s.closeAllConnections();
       });
     }
+  }
+}
+
+/** Calls the protected server's `whoami` with a bearer token: the subject, client and token it saw. */
+export async function whoami(
+  url: string,
+  token: string,
+): Promise<{ subject: string; clientId: string; token: string }> {
+  const client = new Client({ name: 'test', version: '1' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+  );
+  try {
+    const r = await client.callTool({ name: 'whoami', arguments: {} });
+    return JSON.parse((r.content as { text: string }[])[0]!.text);
+  } finally {
+    await client.close();
   }
 }
