@@ -154,6 +154,50 @@ describe('dynamic registration and pre-registered clients', () => {
     }
   });
 
+  it('a pre-registered client of a server that lists only client_secret_post sends its secret in the body', async () => {
+    const mcp = await McpAuthServer.start({
+      metadata: { registration_endpoint: null },
+      clients: [
+        {
+          client_id: 'post-client',
+          client_secret: 'post-secret-canary',
+          redirect_uris: [`${w.t.baseUrl}/oauth/callback`],
+        },
+      ],
+    });
+    try {
+      const alice = w.user('alice');
+      const oauth = w.t.app.oauth;
+      const server = { serverId: 'srv-p', serverName: 'Poster' };
+      expect(await oauth.preRegisterMcpClient(alice.orgId, server, 'post-client')).toMatchObject({ ok: true });
+      await oauth.setClientSecret(alice.orgId, 'mcp-poster', new Secret('post-secret-canary'));
+      expect(await oauth.ensureMcpProvider(alice.orgId, { ...server, url: mcp.url })).toMatchObject({ kind: 'ok' });
+      expect((await connectAlice(w, mcp, 'mcp-poster')).seen.clientId).toBe('post-client');
+      const token = mcp.seen.filter((s) => s.side === 'as' && s.path === '/token');
+      expect(token.every((s) => s.body['client_secret'] === 'post-secret-canary' && !s.authorization)).toBe(true);
+    } finally {
+      await mcp.stop();
+    }
+  });
+
+  it('two servers behind one authorization server share one registration (kept per issuer)', async () => {
+    const mcp = await McpAuthServer.start();
+    try {
+      const alice = w.user('alice');
+      const oauth = w.t.app.oauth;
+      const one = await oauth.ensureMcpProvider(alice.orgId, { serverId: 'srv-1', serverName: 'One', url: mcp.url });
+      const two = await oauth.ensureMcpProvider(alice.orgId, { serverId: 'srv-2', serverName: 'Two', url: mcp.url });
+      expect([one.kind, two.kind]).toEqual(['ok', 'ok']);
+      expect(mcp.registrations).toBe(1);
+      const ids = ['mcp-one', 'mcp-two'].map((slug) => oauth.providers.get(alice.orgId, slug)?.clientId);
+      expect(ids[0]).toBeTruthy();
+      expect(ids[1]).toBe(ids[0]);
+      expect((await connectAlice(w, mcp, 'mcp-two')).seen.clientId).toBe(ids[0]);
+    } finally {
+      await mcp.stop();
+    }
+  });
+
   it('refusals of admin server auth are one line each', async () => {
     const alice = w.user('alice');
     const say = async (text: string) =>
