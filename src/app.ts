@@ -172,6 +172,7 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
     redis: redis.redis,
     log: log.child({ part: 'oauth' }),
     publicUrl: config.publicUrl,
+    clientMetadataUrl: config.clientMetadataUrl,
     net,
     signIn: chatSignIn(config),
   });

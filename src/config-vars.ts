@@ -67,6 +67,10 @@ export const variables = {
     example: 'slack:T0123:U0456,discord:1122:3344,shell:local:alice',
   },
   ONBEHALF_ALLOW_STDIO: { schema: bool.default(false), example: 'true' },
+  ONBEHALF_CLIENT_METADATA_URL: {
+    schema: httpUrl.refine((u) => u.startsWith('https://'), 'must be an https:// URL').optional(),
+    example: 'https://onbehalf.example.com/oauth/client.json',
+  },
   ONBEHALF_ALLOW_PRIVATE_URLS: { schema: bool.default(false), example: 'false' },
   ONBEHALF_PARKED_MINUTES: { schema: z.coerce.number().int().min(1).max(10_080).default(60), example: '60' },
   ONBEHALF_MAX_QUEUED_PER_USER: { schema: z.coerce.number().int().min(1).max(100_000).default(20), example: '20' },

@@ -29,6 +29,8 @@ export interface Config {
   admins: string[];
   allowStdio: boolean;
   allowPrivateUrls: boolean;
+  /** The client id used with authorization servers that accept CIMD. Default `publicUrl + /oauth/client.json`. */
+  clientMetadataUrl: string | undefined;
   /** Parked tool calls waiting for a grant longer than this are cancelled. Default 60 minutes. */
   parkedMinutes: number;
   /** BullMQ lock of a running tool job, and how often stalled jobs are looked for (runner/tuning.ts RECOVERY). */
@@ -201,6 +203,7 @@ function assemble(v: Vars): Omit<Config, 'vars'> {
     admins: v.ONBEHALF_ADMINS,
     allowStdio: v.ONBEHALF_ALLOW_STDIO,
     allowPrivateUrls: v.ONBEHALF_ALLOW_PRIVATE_URLS,
+    clientMetadataUrl: v.ONBEHALF_CLIENT_METADATA_URL,
     parkedMinutes: v.ONBEHALF_PARKED_MINUTES,
     maxQueuedPerUser: v.ONBEHALF_MAX_QUEUED_PER_USER,
     maxParkedPerUser: v.ONBEHALF_MAX_PARKED_PER_USER,

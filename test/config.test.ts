@@ -116,6 +116,11 @@ describe('configuration', () => {
       /^ONBEHALF_STALLED_CHECK_MS must not exceed ONBEHALF_JOB_LOCK_MS \(5000\)/,
     ],
     ['LOG_LEVEL unknown', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
+    [
+      'a client metadata document URL that is not https',
+      { ONBEHALF_CLIENT_METADATA_URL: 'http://onbehalf.example.com/oauth/client.json' },
+      /^ONBEHALF_CLIENT_METADATA_URL must be an https:\/\/ URL/,
+    ],
   ];
   for (const [name, env, expected] of cases) {
     it(`rejects ${name} in one line naming the variable`, () => {

@@ -31,6 +31,7 @@ export function chatPolicy(policy: Policy, catalog: ToolCatalog): ChatPolicy {
   return {
     addServer: (o, i) => policy.addServer(o, i as Parameters<Policy['addServer']>[1]),
     listServers: (o) => policy.listServers(o),
+    server: (o, n) => policy.server(o, n),
     removeServer: (o, n) => policy.removeServer(o, n),
     setServer: (o, n, set) => policy.setServer(o, n, set),
     testServer: async (o, n, u) => serverTestText(await catalog.testServer(o, n, u)),

@@ -45,6 +45,12 @@ export interface ChatOAuth {
   confirmHeld(orgId: string, userId: string, slug: string): Promise<ConnectionResult>;
   rejectHeld(orgId: string, userId: string, slug: string): Promise<ConnectionResult>;
   setSharing(orgId: string, slug: string, shared: boolean): Promise<ProviderResult>;
+  /** An admin's pre-registered client id for an http MCP server (its secret comes in a form). */
+  preRegisterMcpClient(
+    orgId: string,
+    server: { serverId: string; serverName: string },
+    clientId: string,
+  ): Promise<ProviderResult>;
 }
 
 export type { CatalogTool };
@@ -63,6 +69,7 @@ export interface ChatPolicy {
     },
   ): Promise<PolicyResult>;
   listServers(orgId: string): Promise<ServerListing[]>;
+  server(orgId: string, name: string): { id: string; name: string; transport: 'http' | 'stdio' } | undefined;
   removeServer(orgId: string, name: string): Promise<PolicyResult>;
   setServer(orgId: string, name: string, set: { privateResults: boolean }): Promise<PolicyResult>;
   testServer(orgId: string, name: string, user: User): Promise<ServerTest>;

@@ -72,6 +72,11 @@ export interface OAuthDeps {
   metrics?: Metrics | undefined;
   /** `PUBLIC_URL`: the redirect URI is `publicUrl + /oauth/callback`. */
   publicUrl: string;
+  /**
+   * `ONBEHALF_CLIENT_METADATA_URL`: the client id onbehalf uses where an authorization server
+   * accepts client ID metadata documents. Default `publicUrl + /oauth/client.json`.
+   */
+  clientMetadataUrl?: string | undefined;
   /** The network guard every provider, discovery and registration request goes through (`ONBEHALF_ALLOW_PRIVATE_URLS`). */
   net: NetGuard;
   /** Chat sign-in (Sign in with Slack, Discord `identify`) before the provider, where configured. Default none. */

@@ -1,12 +1,7 @@
-import { registerClient } from '@modelcontextprotocol/sdk/client/auth.js';
-import type { OAuthClientInformationFull } from '@modelcontextprotocol/sdk/shared/auth.js';
-import { Secret } from '../crypto/index.js';
-import { newId } from '../db/index.js';
-import { oauthProviders } from '../db/schema/index.js';
 import type { McpAuthFailure } from '../db/schema/shapes.js';
 import { RefusedUrlError, refusalOf } from '../net/index.js';
 import { discover, discoveryFailed, probe, type FetchLike, type Found, type Probe } from './discovery.js';
-import { redirectUriOf } from './authorize.js';
+import { McpClientRegistration } from './registration.js';
 import { defaults, withDefaults, type OAuthDeps } from './deps.js';
 import { RedisLock } from '../redis/index.js';
 import type { ProviderStore } from './providers.js';
@@ -41,17 +36,24 @@ const refused = (err: unknown) =>
  */
 export class McpAuthorization {
   readonly #lock: RedisLock;
+  readonly #registration: McpClientRegistration;
 
   constructor(
     private readonly d: OAuthDeps,
     private readonly providers: ProviderStore,
   ) {
     this.#lock = new RedisLock(d.redis);
+    this.#registration = new McpClientRegistration(d, providers);
+  }
+
+  /** An admin's client id for a server, stored until discovery completes it (registration.ts). */
+  preRegister(orgId: string, s: Omit<McpServerRef, 'url'>, clientId: string) {
+    return this.#registration.preRegister(orgId, s, clientId);
   }
 
   /** The slug of the `mcp` provider for this server, discovering and registering on first use. */
   async ensure(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
-    const known = this.providers.forMcpServer(orgId, s.serverId);
+    const known = this.#ready(orgId, s.serverId);
     if (known) return { kind: 'ok', providerSlug: known.slug, providerId: known.id, registered: false };
     const parsed = await this.d.net.checkTarget(s.url);
     if (!parsed.ok) return { kind: 'refused_url', at: 'server', refusal: refusalOf(parsed) };
@@ -65,7 +67,7 @@ export class McpAuthorization {
         continue;
       }
       try {
-        const again = this.providers.forMcpServer(orgId, s.serverId);
+        const again = this.#ready(orgId, s.serverId);
         if (again) return { kind: 'ok', providerSlug: again.slug, providerId: again.id, registered: false };
         return await this.#discoverAndRegister(orgId, s);
       } finally {
@@ -73,6 +75,12 @@ export class McpAuthorization {
       }
     }
     return discoveryFailed('busy');
+  }
+
+  /** The server's `mcp` provider once discovered (a pre-registered client waits for its first discovery). */
+  #ready(orgId: string, serverId: string) {
+    const p = this.providers.forMcpServer(orgId, serverId);
+    return p?.tokenUrl ? p : undefined;
   }
 
   async #discoverAndRegister(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
@@ -87,87 +95,28 @@ export class McpAuthorization {
     try {
       const found = await discover(this.d.net, s.url, answer, fetchFn);
       if (!('meta' in found)) return found;
-      if (!found.meta.registration_endpoint) return { kind: 'registration_failed', cause: 'not_offered' };
       return await this.#register(orgId, s, found, fetchFn);
     } catch (err) {
       return refused(err) ?? discoveryFailed('failed', (err as Error).message);
     }
   }
 
-  /** RFC 7591: registers onbehalf as a client and stores it as this server's `mcp` provider. */
+  /** Registers onbehalf as a client (registration.ts: pre-registered, CIMD, same issuer, DCR) and records it. */
   async #register(orgId: string, s: McpServerRef, f: Found, fetchFn: FetchLike): Promise<McpProviderResult> {
-    const { meta, revokeUrl, scopes } = f;
-    const client = await this.#registerClient(f, scopes, fetchFn);
-    if ('kind' in client) return client;
-    const id = newId();
-    const slug = `mcp-${s.serverName.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 40);
-    this.d.db
-      .insert(oauthProviders)
-      .values({
-        id,
-        orgId,
-        slug,
-        kind: 'mcp',
-        displayName: s.serverName,
-        clientId: client.client_id,
-        clientSecretSealed: client.client_secret
-          ? this.providers.sealSecret({ id, orgId, slug }, new Secret(client.client_secret))
-          : null,
-        scopes,
-        issuer: meta.issuer,
-        authorizeUrl: meta.authorization_endpoint,
-        tokenUrl: meta.token_endpoint,
-        revokeUrl,
-        userinfoUrl: null,
-        resource: f.resource,
-        mcpServerId: s.serverId,
-        extra: {
-          discovered: true,
-          pkceMethods: meta.code_challenge_methods_supported,
-          tokenEndpointAuthMethod: client.token_endpoint_auth_method ?? 'client_secret_post',
-          issParameterSupported:
-            (meta as Record<string, unknown>)['authorization_response_iss_parameter_supported'] === true,
-        },
-      })
-      .run();
+    const r = await this.#registration.register(orgId, s, f, fetchFn);
+    if ('kind' in r) return r;
     this.d.audit.write({
       orgId,
       category: 'connection',
       action: 'mcp_client_registered',
       server: s.serverName,
       outcome: 'ok',
-      detail: { provider: slug, issuer: meta.issuer },
+      detail: { provider: r.slug, issuer: f.meta.issuer },
     });
     this.d.log.info(
-      { server: s.serverName, provider: slug },
+      { server: s.serverName, provider: r.slug },
       "registered an OAuth client with the MCP server's authorization server",
     );
-    return { kind: 'ok', providerSlug: slug, providerId: id, registered: true };
-  }
-
-  /** The RFC 7591 registration itself: onbehalf's client metadata, our redirect URI. */
-  async #registerClient(
-    f: Found,
-    scopes: string[],
-    fetchFn: FetchLike,
-  ): Promise<OAuthClientInformationFull | Extract<McpProviderResult, { kind: 'refused_url' | 'registration_failed' }>> {
-    try {
-      return await registerClient(f.asUrl, {
-        metadata: f.meta,
-        clientMetadata: {
-          client_name: 'onbehalf',
-          redirect_uris: [redirectUriOf(this.d.publicUrl)],
-          grant_types: ['authorization_code', 'refresh_token'],
-          response_types: ['code'],
-          token_endpoint_auth_method: 'client_secret_post',
-        },
-        ...(scopes.length ? { scope: scopes.join(' ') } : {}),
-        fetchFn,
-      });
-    } catch (err) {
-      return (
-        refused(err) ?? { kind: 'registration_failed', cause: 'refused', detail: (err as Error).message.slice(0, 200) }
-      );
-    }
+    return { kind: 'ok', providerSlug: r.slug, providerId: r.id, registered: true };
   }
 }

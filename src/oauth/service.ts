@@ -3,6 +3,7 @@ import type { OAuthDeps } from './deps.js';
 import { runHook } from './hooks.js';
 import { ConnectFlow } from './flow.js';
 import type { CallbackOutcome, CallbackParams, ConsentPage, ContinueOutcome } from './pages.js';
+import { clientMetadataDocument } from './registration.js';
 import { McpAuthorization, type McpProviderResult, type McpServerRef } from './mcp.js';
 import { ProviderStore, type ProviderInput, type ProviderView } from './providers.js';
 import type { ConnectionResult, ProviderResult } from './results.js';
@@ -140,6 +141,20 @@ export class OAuthService implements TokenSource {
         displayName: p.displayName,
       },
     };
+  }
+
+  /** onbehalf's client ID metadata document, served at `PUBLIC_URL/oauth/client.json`. */
+  clientMetadata() {
+    return clientMetadataDocument(this.d);
+  }
+
+  /** An admin's client id for an MCP server: used instead of registering once discovery finds its authorization server. */
+  async preRegisterMcpClient(
+    orgId: string,
+    server: { serverId: string; serverName: string },
+    clientId: string,
+  ): Promise<ProviderResult> {
+    return this.#mcp.preRegister(orgId, server, clientId);
   }
 
   /** MCP-spec OAuth: discover and register (once per org and server) and return the provider slug to use. */

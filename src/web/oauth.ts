@@ -96,6 +96,11 @@ export function oauthRouter(oauth: OAuthService, opts: OAuthRouteOptions = {}): 
   });
   r.post('/start', limit, continueFlow(oauth, o));
   r.get('/callback', callback(oauth, o));
+  // The client ID metadata document: public, the same for everyone, cacheable.
+  r.get('/client.json', (c) => {
+    c.header('cache-control', 'public, max-age=3600');
+    return c.json(oauth.clientMetadata());
+  });
   return r;
 }
 

@@ -64,6 +64,11 @@ function argsFor(schema: { properties?: Record<string, { type?: string; enum?: u
 }
 
 const needsAuth = scenario.startsWith('auth/');
+/** What the scenario tells its client: pre-registered client credentials, for one. */
+const context = JSON.parse(process.env['MCP_CONFORMANCE_CONTEXT'] ?? '{}') as {
+  client_id?: string;
+  client_secret?: string;
+};
 const { dir, cleanup } = tempDir();
 const port = await freePort();
 const app = await createApp(
@@ -73,6 +78,10 @@ const app = await createApp(
     // The suite's servers listen on loopback over http.
     ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
     LOG_LEVEL: 'warn',
+    // The suite's authorization servers take this fixed URL as a client ID metadata document (an
+    // operator would host onbehalf's /oauth/client.json there; PUBLIC_URL here is plain http).
+    ONBEHALF_CLIENT_METADATA_URL: 'https://conformance-test.local/client-metadata.json',
+    ONBEHALF_ADMINS: 'shell:local:conformance',
   }),
   { mode: 'serve' },
 );
@@ -93,6 +102,13 @@ try {
     const bound = await app.policy.bind(org.id, 'conf', 'header', 'Authorization', 'mcp_oauth', 'Bearer {token}');
     if (!bound.ok) throw new Error(`not bound: ${JSON.stringify(bound.error)}`);
   }
+  // As an admin would: the client id in the command, the secret in its private (hidden) prompt.
+  if (context.client_id)
+    process.stdout.write(
+      await me.send(
+        `/onbehalf admin server auth conf --client-id ${context.client_id}\n${context.client_secret ?? ''}`,
+      ),
+    );
   // As a person would: ask for the tools, connect where told to, ask again, then run each.
   let listed = await me.send('/onbehalf tools');
   process.stdout.write(listed);

@@ -8,7 +8,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
-import { mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
+import { createOAuthMetadata, mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
 import type { AuthorizationParams, OAuthServerProvider } from '@modelcontextprotocol/sdk/server/auth/provider.js';
 import type { OAuthRegisteredClientsStore } from '@modelcontextprotocol/sdk/server/auth/clients.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
@@ -34,6 +34,15 @@ export interface McpAuthServerOptions {
   prmScopes?: string[] | null;
   /** `iss` the authorization server puts in its authorization response (RFC 9207, then advertised). Default: none. */
   iss?: string;
+  /**
+   * Fields laid over the authorization server metadata; `null` removes one (e.g.
+   * `registration_endpoint: null`: no DCR offered). Default none.
+   */
+  metadata?: Record<string, unknown>;
+  /** Clients registered out of band (pre-registration). Default none. */
+  clients?: OAuthClientInformationFull[];
+  /** Resolves a URL `client_id` (CIMD) to the client its document describes. Default: URL ids are unknown. */
+  metadataDocument?: (clientId: string) => Promise<OAuthClientInformationFull | undefined>;
 }
 
 interface Grant {
@@ -55,8 +64,10 @@ class MemoryProvider implements OAuthServerProvider {
   readonly access = new Map<string, Grant & { expiresAt: number }>();
   readonly refresh = new Map<string, Grant>();
   readonly #clients = new Map<string, OAuthClientInformationFull>();
+  metadataDocument: McpAuthServerOptions['metadataDocument'];
   readonly clientsStore: OAuthRegisteredClientsStore = {
-    getClient: async (id) => this.#clients.get(id),
+    getClient: async (id) =>
+      this.#clients.get(id) ?? (/^https:/.test(id) ? await this.metadataDocument?.(id) : undefined),
     registerClient: async (c) => {
       this.registrations++;
       const full = c as OAuthClientInformationFull;
@@ -154,6 +165,8 @@ export class McpAuthServer {
     path: string;
     query: Record<string, string>;
     body: Record<string, string>;
+    /** The `Authorization` header, if any. */
+    authorization: string | undefined;
   }[] = [];
   #as!: http.Server;
   #rs!: http.Server;
@@ -194,6 +207,7 @@ export class McpAuthServer {
           path: req.path,
           query: req.query as Record<string, string>,
           body: (req.body ?? {}) as Record<string, string>,
+          authorization: req.headers.authorization,
         });
         next();
       };
@@ -211,6 +225,30 @@ export class McpAuthServer {
     this.asUrl = authBase;
     this.provider.iss = opts.iss;
     authApp.use(express.urlencoded({ extended: false }), express.json(), record('as'));
+    for (const c of opts.clients ?? []) await this.provider.clientsStore.registerClient!(c);
+    this.provider.registrations = 0;
+    this.provider.metadataDocument = opts.metadataDocument;
+    // RFC 6749 §2.3.1 client_secret_basic, which the SDK's token handler does not read: moved into the body.
+    authApp.use('/token', (req, _res, next) => {
+      const basic = req.headers.authorization?.match(/^Basic (.+)$/)?.[1];
+      if (basic) {
+        const [id, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent);
+        Object.assign(req.body as object, { client_id: id, client_secret: secret });
+      }
+      next();
+    });
+    if (opts.metadata) {
+      const over = opts.metadata;
+      authApp.get('/.well-known/oauth-authorization-server', (_req, res) => {
+        const base = createOAuthMetadata({
+          provider: this.provider,
+          issuerUrl: new URL(`${authBase}/`),
+          scopesSupported: opts.asScopes ?? ['mcp:tools'],
+        }) as Record<string, unknown>;
+        for (const [k, v] of Object.entries(over)) base[k] = v ?? undefined;
+        res.json(base);
+      });
+    }
     this.#authorizationServer(authApp, authBase, opts);
 
     const metadataUrl = `${rs.base}/.well-known/oauth-protected-resource/mcp`;
@@ -319,11 +357,11 @@ export class McpAuthServer {
   }
 }
 
-/** Calls the server's `whoami` with `token`, as another MCP client would; what it saw. */
+/** Calls the server's `whoami` with `token`, as another MCP client would: the subject, client, token and scopes it saw. */
 export async function whoami(
   url: string,
   token: string,
-): Promise<{ subject: string; token: string; scopes?: string[] }> {
+): Promise<{ subject: string; clientId: string; token: string; scopes?: string[] }> {
   const client = new Client({ name: 'test', version: '1' });
   await client.connect(
     new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),

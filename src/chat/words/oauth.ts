@@ -22,6 +22,8 @@ export function providerChangeText(c: ProviderChange): string {
       return `${c.slug} is now a public client (no secret).`;
     case 'provider_removed':
       return `Provider ${c.slug} removed, with every connection to it.`;
+    case 'mcp_client_set':
+      return `${c.server} will use this client id instead of registering one (provider ${c.slug}); any earlier registration and its connections are gone.`;
     case 'sharing_set':
       return c.shared
         ? `${c.slug}: one vendor account may now be connected for several people (a shared or service account).`

@@ -18,6 +18,11 @@ export const providerExtraSchema = z.looseObject({
   tokenEndpointAuthMethod: z.string().optional().catch(undefined),
   /** RFC 9207: the server sends `iss` on the callback, so one without it is refused. */
   issParameterSupported: z.boolean().optional().catch(undefined),
+  /**
+   * How an `mcp` provider's client came to be: `pre_registered` (an admin's credentials),
+   * `metadata_document` (CIMD), `dcr`, or `same_issuer` (a DCR client of the same issuer, reused).
+   */
+  registration: z.enum(['pre_registered', 'metadata_document', 'dcr', 'same_issuer']).optional().catch(undefined),
   /** An admin allowed one vendor account to be connected for several people. */
   shareVendorAccounts: z.boolean().optional().catch(undefined),
 });

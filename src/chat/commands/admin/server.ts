@@ -2,10 +2,10 @@ import { options } from '../../parse.js';
 import { policyText } from '../../words/policy.js';
 import type { CommandContext, CommandReply, CommandSpec } from '../spec.js';
 import { say } from '../spec.js';
+import { SERVER_AUTH, serverAuth } from './server-auth.js';
 import { done, wrong } from './shared.js';
 
-const SERVER =
-  'server add <name> http <url> [--timeout ms] | add <name> stdio <command> [args…] | list | remove <name> | test <name> | set <name> --private-results [on|off]';
+const SERVER = `server add <name> http <url> [--timeout ms] | add <name> stdio <command> [args…] | list | remove <name> | test <name> | set <name> --private-results [on|off] | ${SERVER_AUTH}`;
 const BIND = 'bind <server> env|header <NAME> <source> [--template "Bearer {token}"]';
 
 async function listServers(ctx: CommandContext): Promise<CommandReply> {
@@ -71,6 +71,7 @@ export const serverCommand: CommandSpec = {
       return say(t.ok ? t.message : t.error);
     }
     if (verb === 'set') return set(ctx, name, flags);
+    if (verb === 'auth') return serverAuth(ctx, name, flags);
     if (verb !== 'add') return wrong(SERVER);
     return add(ctx, name, positional, flags);
   },

@@ -1,0 +1,230 @@
+import { registerClient } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { AuthorizationServerMetadata } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { and, eq } from 'drizzle-orm';
+import { Secret } from '../crypto/index.js';
+import { newId } from '../db/index.js';
+import { oauthProviders, providerExtra } from '../db/schema/index.js';
+import type { McpAuthFailure } from '../db/schema/shapes.js';
+import { RefusedUrlError, type NetGuard } from '../net/index.js';
+import { redirectUriOf } from './authorize.js';
+import type { OAuthDeps } from './deps.js';
+import type { Found } from './discovery.js';
+import type { ProviderRow, ProviderStore } from './providers.js';
+import type { ProviderResult } from './results.js';
+
+/** Where onbehalf serves its OAuth client metadata document (CIMD), under `PUBLIC_URL`. */
+export const CLIENT_METADATA_PATH = '/oauth/client.json';
+
+export type { Found };
+
+/** How onbehalf is known to one authorization server. */
+interface Client {
+  how: 'pre_registered' | 'metadata_document' | 'dcr' | 'same_issuer';
+  clientId: string;
+  secret: Secret | undefined;
+  /** RFC 7591 `token_endpoint_auth_method`. */
+  authMethod: string;
+}
+
+type Failure = Extract<McpAuthFailure, { kind: 'refused_url' | 'registration_failed' }>;
+type FetchLike = ReturnType<NetGuard['fetch']>;
+
+/** The `mcp` provider slug of an MCP server, from its name. */
+export const mcpSlugOf = (serverName: string) =>
+  `mcp-${serverName.toLowerCase().replace(/[^a-z0-9_-]/g, '-')}`.slice(0, 40);
+
+/** The URL used as `client_id` where an authorization server accepts CIMD: `ONBEHALF_CLIENT_METADATA_URL` or ours. */
+export const clientMetadataUrlOf = (d: Pick<OAuthDeps, 'publicUrl' | 'clientMetadataUrl'>) =>
+  d.clientMetadataUrl ?? `${d.publicUrl}${CLIENT_METADATA_PATH}`;
+
+/**
+ * onbehalf's client metadata document (draft-ietf-oauth-client-id-metadata-document): a public
+ * client, PKCE only, redirecting to `PUBLIC_URL/oauth/callback`.
+ */
+export function clientMetadataDocument(d: Pick<OAuthDeps, 'publicUrl' | 'clientMetadataUrl'>) {
+  return {
+    client_id: clientMetadataUrlOf(d),
+    client_name: 'onbehalf',
+    client_uri: d.publicUrl,
+    redirect_uris: [redirectUriOf(d.publicUrl)],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+    application_type: 'web',
+  };
+}
+
+/**
+ * The token endpoint auth method of a client holding a secret: the registered one where the
+ * server accepts it, else `client_secret_basic` (RFC 8414's default when none is listed), else
+ * `client_secret_post`. A client without a secret uses `none`.
+ */
+export function authMethodFor(meta: AuthorizationServerMetadata, hasSecret: boolean, registered?: string): string {
+  if (!hasSecret) return 'none';
+  const listed = meta.token_endpoint_auth_methods_supported;
+  if (registered && registered !== 'none' && (!listed || listed.includes(registered))) return registered;
+  if (!listed || listed.includes('client_secret_basic')) return 'client_secret_basic';
+  return 'client_secret_post';
+}
+
+const isHttps = (u: string) => {
+  try {
+    return new URL(u).protocol === 'https:';
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Client registration with an MCP server's authorization server, in this order: credentials an
+ * admin gave for the server; onbehalf's metadata document URL where the server advertises
+ * `client_id_metadata_document_supported` (https only, as the spec requires of that URL); a
+ * registration stored for the same issuer; RFC 7591 dynamic registration.
+ */
+export class McpClientRegistration {
+  constructor(
+    private readonly d: OAuthDeps,
+    private readonly providers: ProviderStore,
+  ) {}
+
+  /** An admin's client id for an MCP server, stored as its (not yet discovered) `mcp` provider. */
+  preRegister(orgId: string, s: { serverId: string; serverName: string }, clientId: string): ProviderResult {
+    if (!clientId || clientId.length > 512 || /\s/.test(clientId))
+      return { ok: false, error: { kind: 'missing_endpoint', need: 'client_id' } };
+    const old = this.providers.forMcpServer(orgId, s.serverId);
+    // The old registration's grants were issued to another client: they go with it.
+    if (old) this.d.db.delete(oauthProviders).where(eq(oauthProviders.id, old.id)).run();
+    const slug = mcpSlugOf(s.serverName);
+    this.d.db
+      .insert(oauthProviders)
+      .values({
+        id: newId(),
+        orgId,
+        slug,
+        kind: 'mcp',
+        displayName: s.serverName,
+        clientId,
+        authorizeUrl: '',
+        tokenUrl: '',
+        mcpServerId: s.serverId,
+        extra: { registration: 'pre_registered' },
+      })
+      .run();
+    return { ok: true, value: { kind: 'mcp_client_set', slug, server: s.serverName } };
+  }
+
+  /** Stores the client of an MCP server's `mcp` provider: completes a pre-registered row or inserts one. */
+  async register(
+    orgId: string,
+    s: { serverId: string; serverName: string },
+    f: Found,
+    fetchFn: FetchLike,
+  ): Promise<{ id: string; slug: string } | Failure> {
+    const { meta, revokeUrl, scopes } = f;
+    const pre = this.providers.forMcpServer(orgId, s.serverId);
+    const client = pre ? this.#preRegistered(pre, meta) : await this.#client(orgId, f, scopes, fetchFn);
+    if ('kind' in client) return client;
+    const id = pre?.id ?? newId();
+    const slug = pre?.slug ?? mcpSlugOf(s.serverName);
+    const row = {
+      clientId: client.clientId,
+      clientSecretSealed: client.secret?.reveal()
+        ? this.providers.sealSecret({ id, orgId, slug }, client.secret)
+        : null,
+      scopes,
+      issuer: meta.issuer,
+      authorizeUrl: meta.authorization_endpoint,
+      tokenUrl: meta.token_endpoint,
+      revokeUrl,
+      resource: f.resource,
+      extra: {
+        discovered: true,
+        registration: client.how,
+        pkceMethods: meta.code_challenge_methods_supported,
+        tokenEndpointAuthMethod: client.authMethod,
+        issParameterSupported:
+          (meta as Record<string, unknown>)['authorization_response_iss_parameter_supported'] === true,
+      },
+    };
+    if (pre) this.d.db.update(oauthProviders).set(row).where(eq(oauthProviders.id, id)).run();
+    else
+      this.d.db
+        .insert(oauthProviders)
+        .values({
+          id,
+          orgId,
+          slug,
+          kind: 'mcp',
+          displayName: s.serverName,
+          userinfoUrl: null,
+          mcpServerId: s.serverId,
+          ...row,
+        })
+        .run();
+    return { id, slug };
+  }
+
+  #preRegistered(p: ProviderRow, meta: AuthorizationServerMetadata): Client {
+    const secret = this.providers.clientSecret(p);
+    return { how: 'pre_registered', clientId: p.clientId, secret, authMethod: authMethodFor(meta, !!secret) };
+  }
+
+  async #client(orgId: string, f: Found, scopes: string[], fetchFn: FetchLike): Promise<Client | Failure> {
+    const cimd = clientMetadataUrlOf(this.d);
+    if (f.meta.client_id_metadata_document_supported === true && isHttps(cimd))
+      return { how: 'metadata_document', clientId: cimd, secret: undefined, authMethod: 'none' };
+    const same = this.#sameIssuer(orgId, f.meta.issuer);
+    if (same) return same;
+    if (!f.meta.registration_endpoint) return { kind: 'registration_failed', cause: 'not_offered' };
+    return this.#dcr(f, scopes, fetchFn);
+  }
+
+  /** A client this org registered by DCR with the same issuer (same redirect URI): registered once per issuer. */
+  #sameIssuer(orgId: string, issuer: string): Client | undefined {
+    const rows = this.d.db
+      .select()
+      .from(oauthProviders)
+      .where(and(eq(oauthProviders.orgId, orgId), eq(oauthProviders.kind, 'mcp'), eq(oauthProviders.issuer, issuer)))
+      .all();
+    const p = rows.find((r) => ['dcr', 'same_issuer', undefined].includes(providerExtra(r).registration));
+    if (!p) return undefined;
+    const x = providerExtra(p);
+    return {
+      how: 'same_issuer',
+      clientId: p.clientId,
+      secret: this.providers.clientSecret(p),
+      authMethod: x.tokenEndpointAuthMethod ?? 'client_secret_post',
+    };
+  }
+
+  /** RFC 7591, with `application_type` (OIDC Registration) and the auth method the server lists. */
+  async #dcr(f: Found, scopes: string[], fetchFn: FetchLike): Promise<Client | Failure> {
+    const listed = f.meta.token_endpoint_auth_methods_supported;
+    const asked = !listed || listed.includes('client_secret_post') ? 'client_secret_post' : listed[0]!;
+    try {
+      const c = await registerClient(f.asUrl, {
+        metadata: f.meta,
+        clientMetadata: {
+          client_name: 'onbehalf',
+          redirect_uris: [redirectUriOf(this.d.publicUrl)],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          token_endpoint_auth_method: asked,
+          application_type: 'web',
+        } as Parameters<typeof registerClient>[1]['clientMetadata'],
+        ...(scopes.length ? { scope: scopes.join(' ') } : {}),
+        fetchFn,
+      });
+      const secret = c.client_secret ? new Secret(c.client_secret) : undefined;
+      return {
+        how: 'dcr',
+        clientId: c.client_id,
+        secret,
+        authMethod: secret ? (c.token_endpoint_auth_method ?? asked) : 'none',
+      };
+    } catch (err) {
+      if (err instanceof RefusedUrlError) return { kind: 'refused_url', at: 'request', refusal: err.refusal };
+      return { kind: 'registration_failed', cause: 'refused', detail: (err as Error).message.slice(0, 200) };
+    }
+  }
+}
