@@ -103,8 +103,8 @@ async function answered(env: BenchEnv, threads: Set<string>): Promise<void> {
 
 /**
  * Discord: mentions of the bot (MESSAGE_CREATE through the fake's gateway) at `firstSignRate`/s,
- * until the first message the fake Discord records in reply to each (Discord has no turn status:
- * today that is the answer itself). Baseline, interleaved at the same rate: `/onbehalf help`
+ * until the first message the fake Discord records in reply to each (Discord has no thread status:
+ * that is the turn's progress message, posted at once and edited as the turn goes on). Baseline, interleaved at the same rate: `/onbehalf help`
  * interactions until their deferred response (the interaction callback, Discord's ack). Both from
  * scheduled send time to the fake's record of the call (millisecond clock).
  */
@@ -150,7 +150,7 @@ async function discordFirstSign(env: BenchEnv, o: BenchOptions): Promise<BenchRo
     ratio: s.median / ack.median,
     goal: 'p99 < 1000 ms',
     met: s.p99 < 1000,
-    notes: `bot mention through the gateway → first message in reply the fake Discord records (no status on Discord yet: the answer); baseline: /onbehalf help interactions at the same rate, interleaved, until their deferred response (the interaction callback), the nearest Discord has to Slack's HTTP ack; millisecond clock`,
+    notes: `bot mention through the gateway → first message in reply the fake Discord records (the turn's progress message; Discord has no thread status); baseline: /onbehalf help interactions at the same rate, interleaved, until their deferred response (the interaction callback), the nearest Discord has to Slack's HTTP ack; millisecond clock`,
     extra: { turns: s.n },
   };
 }

@@ -33,7 +33,7 @@ function runQuickBench(out: string): Promise<{ code: number | null; stdout: stri
 }
 
 describe('npm run bench -- --quick', () => {
-  it('measures all eight figures against their baselines, prints the table and writes the JSON', async () => {
+  it('measures all nine figures against their baselines, prints the table and writes the JSON', async () => {
     const out = path.join(tmp.dir, 'quick.json');
     const r = await runQuickBench(out);
     expect(r.stderr).not.toMatch(/FAILED/);
@@ -43,6 +43,7 @@ describe('npm run bench -- --quick', () => {
     expect(json.failures).toEqual([]);
     const keys = new Set(json.rows.map((row) => row.key));
     expect([...keys].sort()).toEqual([
+      'ack_under_load',
       'first_sign',
       'memory',
       'recovery',

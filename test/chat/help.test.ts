@@ -11,6 +11,7 @@ const SAMPLES: Record<string, string> = {
   '<slug>': 'gh2',
   '<preset|oidc|oauth2>': 'github',
   '<client_id>': 'client-9',
+  '<id>': 'client-9',
   '<call id>': 'c-unknown',
   '<name>': 'probe',
   '<url>': 'http://127.0.0.1:9/mcp',
