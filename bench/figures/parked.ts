@@ -205,6 +205,7 @@ function rows(
   const park = stats(m.parkLat);
   const resume = stats(m.resumeLat);
   const growth = m.full.rss.median - m.idle.rss.median;
+  const heapGrowth = m.full.heap - m.idle.heap;
   const cpuGrowth = m.full.cpu.median - m.idle.cpu.median;
   const load = `serve with workers inside (concurrency 16), ${label} (at most ${PER_USER} parked per user)`;
   return [
@@ -229,7 +230,7 @@ function rows(
       ratio: resume.median / fresh.median,
       goal: 'every parked call answered once its grant arrives',
       met: m.notResult === 0,
-      notes: `${load}; every user confirms their held grant at once (confirmations done in ${m.confirmS.toFixed(1)} s; the browser connects before them took ${m.connectS.toFixed(0)} s, not timed); every call answered ${seconds(m.resumeLat).toFixed(1)} s after the grants arrived: ${rate(m.resumeLat)} calls/s resumed against ${rate(m.freshLat)} calls/s fresh; calls not answered with a result: ${m.notResult}`,
+      notes: `${load}; every user confirms their held grant at once (confirmations done in ${m.confirmS.toFixed(1)} s; the browser connects before them took ${m.connectS.toFixed(0)} s, not timed); every call answered ${seconds(m.resumeLat).toFixed(1)} s after the grants arrived: ${rate(m.resumeLat)} calls/s resumed against ${rate(m.freshLat)} calls/s fresh (each user's first resumed call opens their MCP session with the new grant: initialize, tools/list, the SDK compiling the tools' schemas; the fresh calls reuse it); calls not answered with a result: ${m.notResult}`,
       extra: {
         resumeS: seconds(m.resumeLat),
         resumePerS: rate(m.resumeLat),
@@ -244,10 +245,10 @@ function rows(
       baseline: { label: 'same process idle, none parked', ...m.idle.rss },
       ours: m.full.rss,
       ratio: m.full.rss.median / m.idle.rss.median,
-      goal: `growth < ${PARKED_GROWTH_BOUND_MB} MB after GC`,
-      met: growth < PARKED_GROWTH_BOUND_MB,
-      notes: `${load}; growth ${growth.toFixed(1)} MB (${Math.round((growth * MB) / n)} bytes per parked call); heap used ${m.idle.heap.toFixed(1)} → ${m.full.heap.toFixed(1)} MB; RSS after a full GC, 5 samples`,
-      extra: { growthMb: growth, bytesPerParked: Math.round((growth * MB) / n) },
+      goal: `growth < ${PARKED_GROWTH_BOUND_MB} MB after GC (RSS and heap)`,
+      met: growth < PARKED_GROWTH_BOUND_MB && heapGrowth < PARKED_GROWTH_BOUND_MB,
+      notes: `${load}; RSS growth ${growth.toFixed(1)} MB (RSS right after start-up is inflated and falls once the process has run, so the heap is the finer figure); heap used ${m.idle.heap.toFixed(1)} → ${m.full.heap.toFixed(1)} MB, ${Math.round((heapGrowth * MB) / n)} bytes per parked call; after a full GC, 5 samples`,
+      extra: { growthMb: growth, heapGrowthMb: heapGrowth, heapBytesPerParked: Math.round((heapGrowth * MB) / n) },
     },
     {
       key: 'parked_calls',
