@@ -11,7 +11,7 @@ export function stats(samples: number[]): { median: number; p99: number; n: numb
 
 /** One row of the results table: a figure measured against its baseline in the same run. */
 export interface BenchRow {
-  /** Which figure: slack_ack, ack_under_load, tool_overhead, throughput, refresh_storm, stdio_pool, memory, recovery, first_sign. */
+  /** Which figure: slack_ack, ack_under_load, tool_overhead, throughput, refresh_storm, stdio_pool, memory, recovery, first_sign, parked_calls. */
   key: string;
   figure: string;
   unit: string;

@@ -18,8 +18,12 @@ export interface BenchOptions {
   /** stdio pool: warm calls and cold spawns. Default 300 / 10 (quick: 30 / 2). */
   stdioWarm: number;
   stdioCold: number;
-  /** Memory: calls through the serve process. Default 10000 (quick: 500). */
+  /** Memory: calls through the serve process, then the calls its slope is measured up to. Default 10000 → 50000 (quick: 500 → 3000). */
   memoryCalls: number;
+  memorySlopeCalls: number;
+  /** Parked calls: calls parked (10 per user) and resumed, and seconds of idle CPU sampled each side. Default 10000 / 10 (quick: 200 / 3). */
+  parkedCalls: number;
+  parkedIdleSeconds: number;
   /** Refresh storm with 2-second tokens: seconds of back-to-back bursts. Default 10 (quick: 4). */
   shortTokenSeconds: number;
   /** Recovery: worker kills. Default 5 (quick: 1). */
@@ -51,6 +55,9 @@ export function benchOptions(quick: boolean): BenchOptions {
         stdioWarm: 30,
         stdioCold: 2,
         memoryCalls: 500,
+        memorySlopeCalls: 3000,
+        parkedCalls: 200,
+        parkedIdleSeconds: 3,
         recoveryTrials: 1,
         shortTokenSeconds: 4,
         firstSignRate: 10,
@@ -77,6 +84,9 @@ export function benchOptions(quick: boolean): BenchOptions {
         stdioWarm: 300,
         stdioCold: 10,
         memoryCalls: 10_000,
+        memorySlopeCalls: 50_000,
+        parkedCalls: 10_000,
+        parkedIdleSeconds: 10,
         recoveryTrials: 5,
         shortTokenSeconds: 10,
         firstSignRate: 20,

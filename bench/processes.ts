@@ -24,6 +24,10 @@ export interface ProductProcess {
   memory(): Promise<{ rss: number; heapUsed: number; gc: boolean }>;
   /** How late the process's event loop ran (p50, p99, max in ms) since the last call. */
   loopDelay(): Promise<LoopDelay>;
+  /** CPU time (user + system, µs) the process has used since it started. */
+  cpu(): Promise<number>;
+  /** Confirms a user's held grant in this process, as their answer in chat does; resolves with whether one was held. */
+  confirmHeld(orgId: string, userId: string, provider: string): Promise<boolean>;
   /** SIGTERM (graceful), SIGKILL after `graceMs` (default 10000). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -58,10 +62,26 @@ export function startProductProcess(
   const starts: ((d: { callId: string; at: number }) => void)[] = [];
   let memWaiter: ((m: { rss: number; heapUsed: number; gc: boolean }) => void) | undefined;
   let loopWaiter: ((m: LoopDelay) => void) | undefined;
+  let cpuWaiter: ((us: number) => void) | undefined;
+  const confirmed = new Map<string, (ok: boolean) => void>();
   child.on(
     'message',
-    (m: { t: string; callId: string; kind: string; at: number; rss: number; heapUsed: number; gc: boolean }) => {
+    (m: {
+      t: string;
+      callId: string;
+      kind: string;
+      at: number;
+      rss: number;
+      heapUsed: number;
+      gc: boolean;
+      user: number;
+      system: number;
+      userId: string;
+      ok: boolean;
+    }) => {
       if (m.t === 'done') for (const l of listeners) l(m);
+      else if (m.t === 'cpu') cpuWaiter?.(m.user + m.system);
+      else if (m.t === 'confirmed') confirmed.get(m.userId)?.(m.ok);
       else if (m.t === 'started') for (const l of starts) l(m);
       else if (m.t === 'mem') memWaiter?.(m);
       else if (m.t === 'loop') loopWaiter?.(m as unknown as LoopDelay);
@@ -110,6 +130,22 @@ export function startProductProcess(
               res(m);
             };
             child.send({ t: 'loop' });
+          }),
+        cpu: () =>
+          new Promise((res) => {
+            cpuWaiter = (us) => {
+              cpuWaiter = undefined;
+              res(us);
+            };
+            child.send({ t: 'cpu' });
+          }),
+        confirmHeld: (orgId, userId, provider) =>
+          new Promise((res) => {
+            confirmed.set(userId, (ok) => {
+              confirmed.delete(userId);
+              res(ok);
+            });
+            child.send({ t: 'confirm', orgId, userId, provider });
           }),
       });
     });

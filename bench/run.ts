@@ -7,6 +7,7 @@ import { startBenchEnv, type BenchEnv } from './env.js';
 import { ackUnderLoad } from './figures/ack-load.js';
 import { firstSign } from './figures/first-sign.js';
 import { memory } from './figures/memory.js';
+import { parkedCalls } from './figures/parked.js';
 import { recovery } from './figures/recovery.js';
 import { toolOverhead } from './figures/overhead.js';
 import { refreshStorm } from './figures/storm.js';
@@ -26,6 +27,7 @@ const figures: [string, string, (env: BenchEnv, o: BenchOptions) => Promise<Benc
   ['memory', '6. Memory', memory],
   ['recovery', '7. Recovery', recovery],
   ['first_sign', '8. First visible sign of work', firstSign],
+  ['parked_calls', '9. Parked calls', parkedCalls],
 ];
 
 const args = process.argv.slice(2);

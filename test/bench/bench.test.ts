@@ -33,7 +33,7 @@ function runQuickBench(out: string): Promise<{ code: number | null; stdout: stri
 }
 
 describe('npm run bench -- --quick', () => {
-  it('measures all nine figures against their baselines, prints the table and writes the JSON', async () => {
+  it('measures all ten figures against their baselines, prints the table and writes the JSON', async () => {
     const out = path.join(tmp.dir, 'quick.json');
     const r = await runQuickBench(out);
     expect(r.stderr).not.toMatch(/FAILED/);
@@ -46,6 +46,7 @@ describe('npm run bench -- --quick', () => {
       'ack_under_load',
       'first_sign',
       'memory',
+      'parked_calls',
       'recovery',
       'refresh_storm',
       'slack_ack',
@@ -69,5 +70,10 @@ describe('npm run bench -- --quick', () => {
     // Every mention, in Slack and in Discord, showed a sign of work and was answered (the figure throws otherwise).
     const firstSign = json.rows.filter((x) => x.key === 'first_sign');
     expect(firstSign.map((x) => x.extra?.turns)).toEqual([20, 20]);
+    // Every call parked, then answered with a result once its user's grant arrived (and again fresh).
+    const parked = json.rows.filter((x) => x.key === 'parked_calls');
+    expect(parked).toHaveLength(4);
+    expect(parked.map((x) => x.extra?.notParked ?? x.extra?.notResult ?? 0)).toEqual([0, 0, 0, 0]);
+    expect(json.rows.filter((x) => x.key === 'memory')).toHaveLength(2);
   }, 240_000);
 });
