@@ -5,10 +5,11 @@ import type { Identity } from '../identity/index.js';
 import type { ReplyTarget } from '../identity/reply.js';
 import type { Logger } from '../log.js';
 import type { WaitingCall } from '../runner/index.js';
-import type { GrantArrived, GrantHeld, GrantRefused, SignInMismatch } from '../oauth/index.js';
+import type { GrantArrived, GrantExpired, GrantHeld, GrantRefused, SignInMismatch } from '../oauth/index.js';
 import type { OutboundRouter } from './outbound.js';
 import {
   connectedMessage,
+  expiredMessage,
   heldMessage,
   refusedForAccountOwner,
   refusedForLinkOwner,
@@ -79,6 +80,11 @@ export class ConnectionAnnouncer {
   /** Tells the link's owner privately that someone else's chat sign-in opened their link. */
   async signInMismatch(e: SignInMismatch): Promise<void> {
     await this.#tell(e, signInMismatchMessage(e.providerSlug, e.platform, e.signedInAs));
+  }
+
+  /** Tells the owner by direct message that their idle grant expired at the provider, before a call of theirs fails. */
+  async expired(e: GrantExpired): Promise<void> {
+    await this.#tell(e, expiredMessage(e.providerSlug, e.vendorLogin), { direct: true });
   }
 
   /** Privately where the user's parked calls for this provider wait, else by direct message on each linked platform. */
