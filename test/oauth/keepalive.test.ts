@@ -1,0 +1,103 @@
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { auditEvents } from '../../src/db/schema/index.js';
+import type { AppBase } from '../../src/app.js';
+import { replicas, type Replicas } from '../support/replicas.js';
+import { world, type World } from '../support/world.js';
+
+/** The provider kills a refresh token left unused this long. */
+const PROVIDER_IDLE_MS = 1500;
+/** Keep-alive in milliseconds: a sweep every 200 ms refreshes grants idle for 300 ms. */
+const KEEPALIVE = { idleMs: 300, everyMs: 200, batch: 10 };
+const wait = { timeout: 15_000, interval: 25 };
+
+/** Keep-alive audit events of `userId`, oldest first. */
+const keepAlives = (app: AppBase, userId: string, action: 'keepalive_refresh' | 'keepalive_failed') =>
+  app.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.action, action), eq(auditEvents.onBehalfOfUserId, userId)))
+    .all()
+    .sort((x, y) => x.at - y.at);
+
+describe('keep-alive: grants at a provider that expires idle refresh tokens', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await world({
+      users: ['alice', 'bob', 'carol'],
+      provider: 'vendor',
+      connect: true,
+      servers: [{ name: 'web', grant: true }],
+      // Access tokens live 1 s, so a call after the provider's idle limit must refresh.
+      oauth: { accessTtlSeconds: 1, refreshIdleMs: PROVIDER_IDLE_MS },
+      app: { keepAlive: KEEPALIVE },
+    });
+  });
+  afterAll(async () => w?.stop());
+
+  it("an idle grant stays usable past the provider's idle limit, and the owner's later call runs without a prompt", async () => {
+    const alice = w.as('alice');
+    const since = Date.now();
+    const refreshed = () => w.oauth.refreshRequests().filter((r) => r.body['refresh_token']).length;
+    const before = refreshed();
+    // Nobody calls anything for twice the provider's idle limit; the provider sees keep-alive refreshes meanwhile.
+    await vi.waitFor(() => {
+      expect(Date.now() - since).toBeGreaterThan(2 * PROVIDER_IDLE_MS);
+      expect(refreshed() - before).toBeGreaterThanOrEqual(3);
+    }, wait);
+    expect(keepAlives(w.app, w.user('alice').id, 'keepalive_refresh').length).toBeGreaterThanOrEqual(2);
+    const from = alice.output.length;
+    expect(await alice.send('/onbehalf run web.whoami {}')).toMatch(/Running `web\.whoami` as you/);
+    await alice.waitFor(/fp:/, from);
+    expect(alice.output.slice(from)).not.toMatch(/connect/i);
+    expect((await w.app.oauth.listConnections(w.org.id, w.user('alice').id))[0]!.status).toBe('active');
+  });
+
+  it('a grant the provider refuses at keep-alive needs reconnecting; its owner is told once, before the next call, which asks to reconnect', async () => {
+    const carol = w.as('carol');
+    const bob = w.user('bob');
+    w.oauth.killRefreshTokensOf('carol-at-vendor');
+    const notice = /direct message\): Your vendor connection \(@?carol-at-vendor\) has expired/g;
+    await carol.waitFor(notice);
+    const conns = await w.app.oauth.listConnections(w.org.id, w.user('carol').id);
+    expect(conns[0]!.status).toBe('needs_reauth');
+    const failed = keepAlives(w.app, w.user('carol').id, 'keepalive_failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.outcome).toBe('needs_reauth');
+    // Several more sweeps run (bob's grant is kept alive twice more); carol was told exactly once.
+    const bobs = keepAlives(w.app, bob.id, 'keepalive_refresh').length;
+    await vi.waitFor(
+      () => expect(keepAlives(w.app, bob.id, 'keepalive_refresh').length).toBeGreaterThan(bobs + 2),
+      wait,
+    );
+    expect(carol.output.match(notice)).toHaveLength(1);
+    expect(keepAlives(w.app, w.user('carol').id, 'keepalive_failed')).toHaveLength(1);
+    const from = carol.output.length;
+    await carol.send('/onbehalf run web.whoami {}');
+    await carol.waitFor(/expired or was revoked[\s\S]*Reconnect vendor/, from);
+  });
+});
+
+describe('keep-alive with two processes', () => {
+  let r: Replicas;
+  beforeAll(async () => {
+    r = await replicas({
+      users: ['alice'],
+      provider: 'vendor',
+      // Every sweep refreshes every grant (idle for 1 ms), so two uncoordinated sweepers would refresh twice as often.
+      app: { keepAlive: { idleMs: 1, everyMs: 300, batch: 10 } },
+    });
+  });
+  afterAll(async () => r?.stop());
+
+  it('one keep-alive refresh per grant per interval, whichever process sweeps', async () => {
+    await r.w.connect('alice');
+    const alice = r.w.user('alice');
+    await vi.waitFor(() => expect(keepAlives(r.a.app, alice.id, 'keepalive_refresh').length).toBeGreaterThan(6), wait);
+    const times = keepAlives(r.a.app, alice.id, 'keepalive_refresh').map((e) => e.at);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // The period's key lives 300 ms: no second sweep starts inside it (a little slack for the refresh's own time).
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(250);
+    expect(r.w.oauth.refreshRequests().length).toBeLessThanOrEqual(times.length + 1);
+  });
+});
