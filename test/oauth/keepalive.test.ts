@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { auditEvents } from '../../src/db/schema/index.js';
+import { auditEvents, connectedAccounts } from '../../src/db/schema/index.js';
 import type { AppBase } from '../../src/app.js';
 import { replicas, type Replicas } from '../support/replicas.js';
 import { world, type World } from '../support/world.js';
@@ -99,5 +99,31 @@ describe('keep-alive with two processes', () => {
     // The period's key lives 300 ms: no second sweep starts inside it (a little slack for the refresh's own time).
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(250);
     expect(r.w.oauth.refreshRequests().length).toBeLessThanOrEqual(times.length + 1);
+  });
+});
+
+describe('keep-alive racing a call', () => {
+  let w: World;
+  beforeAll(async () => {
+    // The provider takes 300 ms per token request, so the two refreshes would overlap.
+    w = await world({ users: ['alice'], provider: 'vendor', connect: true, oauth: { tokenDelayMs: 300 } });
+  });
+  afterAll(async () => w?.stop());
+
+  it("a keep-alive and the owner's call at the same moment make one refresh, and both get the new token", async () => {
+    const alice = w.user('alice');
+    // Idle for 13 hours (past the default half-day) and expiring in a second: both want to refresh it.
+    w.app.db
+      .update(connectedAccounts)
+      .set({ expiresAt: Date.now() + 1000, updatedAt: Date.now() - 13 * 3_600_000 })
+      .where(eq(connectedAccounts.userId, alice.id))
+      .run();
+    const before = w.oauth.refreshRequests().length;
+    const [swept, token] = await Promise.all([w.app.oauth.keepAlive.sweep(), w.tokenOf('alice')]);
+    expect(swept).toBe(1);
+    expect(w.oauth.refreshRequests().length).toBe(before + 1);
+    expect(token).toBe(w.oauth.issuedAccessTokens.at(-1));
+    expect(keepAlives(w.app, alice.id, 'keepalive_refresh')).toHaveLength(1);
+    expect(await w.tokenOf('alice')).toBe(token);
   });
 });
