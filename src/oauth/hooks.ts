@@ -36,14 +36,7 @@ export interface SignInMismatch {
 }
 
 /** A grant died at a scheduled keep-alive refresh (now `needs_reauth`): its owner is told before a call fails. */
-export interface GrantExpired {
-  orgId: string;
-  userId: string;
-  providerId: string;
-  providerSlug: string;
-  connectionId: string;
-  vendorLogin: string | null;
-}
+export type GrantExpired = Omit<GrantArrived, 'resumeCallId'>;
 
 /**
  * What the OAuth engine tells the rest of the product, each awaited where it happens (the callback
