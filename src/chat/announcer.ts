@@ -25,6 +25,9 @@ export type WaitingFor = (e: {
   resumeCallId?: string | undefined;
 }) => WaitingCall[];
 
+/** Where a user last asked for a tool call (the runner's `lastSeen`). */
+export type LastSeen = (orgId: string, userId: string) => ReplyTarget | undefined;
+
 /** Each conversation once (several calls may wait in one thread). */
 function distinctTargets(calls: WaitingCall[]): ReplyTarget[] {
   const seen = new Map<string, ReplyTarget>();
@@ -43,6 +46,7 @@ export class ConnectionAnnouncer {
     private readonly outbound: OutboundRouter,
     private readonly waiting: WaitingFor,
     private readonly log: Logger,
+    private readonly lastSeen: LastSeen = () => undefined,
   ) {}
 
   /** The user and org names a message addresses, or undefined when either is gone. */
@@ -82,9 +86,18 @@ export class ConnectionAnnouncer {
     await this.#tell(e, signInMismatchMessage(e.providerSlug, e.platform, e.signedInAs));
   }
 
-  /** Tells the owner by direct message that their idle grant expired at the provider, before a call of theirs fails. */
+  /** Tells the owner privately where they last asked for a tool (else by direct message) that their idle grant expired at the provider, before a call of theirs fails. */
   async expired(e: GrantExpired): Promise<void> {
-    await this.#tell(e, expiredMessage(e.providerSlug, e.vendorLogin), { direct: true });
+    const seen = this.lastSeen(e.orgId, e.userId);
+    const msg = expiredMessage(e.providerSlug, e.vendorLogin);
+    if (seen && this.outbound.has(seen.platform)) {
+      try {
+        return await this.outbound.replyPrivately(seen, msg);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, user: e.userId }, 'could not post where the user was last seen');
+      }
+    }
+    await this.#tell(e, msg, { direct: true });
   }
 
   /** Privately where the user's parked calls for this provider wait, else by direct message on each linked platform. */

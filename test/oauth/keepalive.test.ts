@@ -24,7 +24,7 @@ describe('keep-alive: grants at a provider that expires idle refresh tokens', ()
   let w: World;
   beforeAll(async () => {
     w = await world({
-      users: ['alice', 'bob', 'carol'],
+      users: ['alice', 'bob', 'carol', 'dave'],
       provider: 'vendor',
       connect: true,
       servers: [{ name: 'web', grant: true }],
@@ -53,24 +53,34 @@ describe('keep-alive: grants at a provider that expires idle refresh tokens', ()
     expect((await w.app.oauth.listConnections(w.org.id, w.user('alice').id))[0]!.status).toBe('active');
   });
 
-  it('a grant the provider refuses at keep-alive needs reconnecting; its owner is told once, before the next call, which asks to reconnect', async () => {
+  it('a grant the provider refuses at keep-alive needs reconnecting; its owner is told once where last seen, and the next call asks to reconnect', async () => {
     const carol = w.as('carol');
+    const dave = w.as('dave'); // never asked for a tool: told by direct message
     const bob = w.user('bob');
+    const from0 = carol.output.length;
+    expect(await carol.send('/onbehalf run web.whoami {}')).toMatch(/Running `web\.whoami` as you/);
+    await carol.waitFor(/fp:/, from0);
     w.oauth.killRefreshTokensOf('carol-at-vendor');
-    const notice = /direct message\): Your vendor connection \(@?carol-at-vendor\) has expired/g;
-    await carol.waitFor(notice);
+    w.oauth.killRefreshTokensOf('dave-at-vendor');
+    const expired = (who: string) => `Your vendor connection \\(@?${who}-at-vendor\\) has expired`;
+    const toCarol = new RegExp(`only you\\): ${expired('carol')}`, 'g');
+    const toDave = new RegExp(`direct message\\): ${expired('dave')}`, 'g');
+    await carol.waitFor(toCarol);
+    await dave.waitFor(toDave);
     const conns = await w.app.oauth.listConnections(w.org.id, w.user('carol').id);
     expect(conns[0]!.status).toBe('needs_reauth');
     const failed = keepAlives(w.app, w.user('carol').id, 'keepalive_failed');
     expect(failed).toHaveLength(1);
     expect(failed[0]!.outcome).toBe('needs_reauth');
-    // Several more sweeps run (bob's grant is kept alive twice more); carol was told exactly once.
+    // Several more sweeps run (bob's grant is kept alive twice more); each owner was told exactly once.
     const bobs = keepAlives(w.app, bob.id, 'keepalive_refresh').length;
     await vi.waitFor(
       () => expect(keepAlives(w.app, bob.id, 'keepalive_refresh').length).toBeGreaterThan(bobs + 2),
       wait,
     );
-    expect(carol.output.match(notice)).toHaveLength(1);
+    expect(carol.output.match(toCarol)).toHaveLength(1);
+    expect(carol.output.match(/has expired/g)).toHaveLength(1);
+    expect(dave.output.match(toDave)).toHaveLength(1);
     expect(keepAlives(w.app, w.user('carol').id, 'keepalive_failed')).toHaveLength(1);
     const from = carol.output.length;
     await carol.send('/onbehalf run web.whoami {}');
