@@ -34,7 +34,8 @@ export class KeepAlive {
   readonly #o: Required<KeepAliveOptions>;
   readonly #lock: RedisLock;
   #timer: NodeJS.Timeout | undefined;
-  #sweeping = false;
+  #running: Promise<void> | undefined;
+  #stopped = false;
 
   constructor(
     private readonly d: OAuthDeps,
@@ -49,26 +50,32 @@ export class KeepAlive {
   /** Starts trying for the sweep: every process ticks, at most once a minute, and the period's key picks one. */
   start(): void {
     if (this.#timer || this.#o.idleMs <= 0) return;
+    this.#stopped = false;
     this.#timer = setInterval(() => void this.tick(), Math.max(10, Math.min(this.#o.everyMs, 60_000)));
     this.#timer.unref();
   }
 
-  stop(): void {
+  /** Stops the timer and waits for a sweep under way (it ends after the grant it is refreshing). */
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopped = true;
+    await this.#running;
   }
 
   /** Sweeps if this process takes this period's key; a Redis outage skips the period. */
   async tick(): Promise<void> {
-    if (this.#sweeping) return;
-    this.#sweeping = true;
+    if (this.#running) return;
+    this.#running = this.#tryTick().finally(() => (this.#running = undefined));
+    await this.#running;
+  }
+
+  async #tryTick(): Promise<void> {
     try {
       const mine = await this.#lock.acquire(SWEEP_KEY, this.#o.everyMs).catch(() => null);
       if (mine) await this.sweep();
     } catch (err) {
       this.d.log.warn({ err: (err as Error).message }, 'keep-alive sweep failed');
-    } finally {
-      this.#sweeping = false;
     }
   }
 
@@ -87,7 +94,7 @@ export class KeepAlive {
       .orderBy(asc(connectedAccounts.updatedAt))
       .limit(this.#o.batch)
       .all();
-    for (const row of idle) await this.#keepAlive(row);
+    for (const row of idle) if (!this.#stopped) await this.#keepAlive(row);
     return idle.length;
   }
 
