@@ -9,7 +9,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { lockDataDir } from './datadir-lock.js';
 import { createWeb, oauthRouter, type WebEnv } from './web/index.js';
 import type { Hono } from 'hono';
-import { ConnectionHookSet, OAuthService } from './oauth/index.js';
+import { ConnectionHookSet, KEEPALIVE_DEFAULTS, OAuthService, type KeepAliveOptions } from './oauth/index.js';
 import { NetGuard } from './net/index.js';
 import { chatSignIn } from './platforms/signin.js';
 import { OutboundRouter } from './chat/index.js';
@@ -120,6 +120,12 @@ function buildTools(b: Base, opts: AppOptions) {
   return { net, policy, pool };
 }
 
+/** `ONBEHALF_KEEPALIVE_HOURS=H`: a grant idle H/2 hours is refreshed by the next sweep; sweeps every H/24 hours. */
+const keepAliveFor = (hours: number): KeepAliveOptions => ({
+  idleMs: (hours * KEEPALIVE_DEFAULTS.idleMs) / 24,
+  everyMs: Math.max(60_000, (hours * KEEPALIVE_DEFAULTS.everyMs) / 24),
+});
+
 /** Without Redis (`cli`) there are no grants to use: every provider is unknown. */
 const noTokens = (config: Config): RunnerTokens => ({
   accessTokenFor: async (_o, _u, slug) => ({ kind: 'unknown_provider', providerSlug: slug }),
@@ -175,6 +181,7 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
     clientMetadataUrl: config.clientMetadataUrl,
     net,
     signIn: chatSignIn(config),
+    keepAlive: opts.keepAlive ?? keepAliveFor(config.keepAliveHours),
   });
   const catalog = new ToolCatalog(policy, pool, oauth);
   const { runner, turns, startTurns } = buildRunner({ ...b, opts, policy, pool, catalog, oauth, redis });

@@ -93,6 +93,11 @@ export const variables = {
   // nothing the ack needs. Default 1: ingress off the tool event loop at the least memory; more
   // for tool throughput past one process (bench figure 3).
   ONBEHALF_WORKERS: { schema: z.coerce.number().int().min(0).max(64).default(1), example: '1' },
+  // Providers such as Google (testing apps), Microsoft and Atlassian expire a refresh token left
+  // unused for days to months; the shortest common idle limit is 24 h of some test tenants, so a
+  // daily keep-alive keeps every such grant alive while costing one token request a grant a day.
+  // 0 turns keep-alive off (for providers whose refresh tokens never idle out).
+  ONBEHALF_KEEPALIVE_HOURS: { schema: z.coerce.number().int().min(0).max(8760).default(24), example: '24' },
   ONBEHALF_APPROVAL_MINUTES: { schema: z.coerce.number().int().min(1).max(1440).default(10), example: '10' },
   LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

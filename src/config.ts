@@ -48,6 +48,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** Tool calls the model chose that wait for the caller's approval longer than this are cancelled. Default 10 minutes. */
   approvalMinutes: number;
+  /** Idle grants are refreshed at least once per this many hours (`ONBEHALF_KEEPALIVE_HOURS`); 0: off. Default 24. */
+  keepAliveHours: number;
   logLevel: Vars['LOG_LEVEL'];
   slack: {
     signingSecret?: string;
@@ -209,6 +211,7 @@ function assemble(v: Vars): Omit<Config, 'vars'> {
     maxParkedPerUser: v.ONBEHALF_MAX_PARKED_PER_USER,
     metricsToken: v.METRICS_TOKEN,
     approvalMinutes: v.ONBEHALF_APPROVAL_MINUTES,
+    keepAliveHours: v.ONBEHALF_KEEPALIVE_HOURS,
     jobLockMs: v.ONBEHALF_JOB_LOCK_MS,
     stalledCheckMs: v.ONBEHALF_STALLED_CHECK_MS,
     workers: v.ONBEHALF_WORKERS,

@@ -24,6 +24,8 @@ describe('configuration', () => {
     expect(c.admins).toEqual([]);
     expect(c.approvalMinutes).toBe(10);
     expect(loadConfig({ ONBEHALF_APPROVAL_MINUTES: '3' }).approvalMinutes).toBe(3);
+    expect(c.keepAliveHours).toBe(24);
+    expect(loadConfig({ ONBEHALF_KEEPALIVE_HOURS: '0' }).keepAliveHours).toBe(0);
     expect(loadConfig({})).toMatchObject({ jobLockMs: 5000, stalledCheckMs: 2000, workers: 1 });
     expect(loadConfig({ ONBEHALF_JOB_LOCK_MS: '20000', ONBEHALF_STALLED_CHECK_MS: '10000' })).toMatchObject({
       jobLockMs: 20000,
@@ -109,6 +111,11 @@ describe('configuration', () => {
       'ONBEHALF_APPROVAL_MINUTES not a number',
       { ONBEHALF_APPROVAL_MINUTES: 'soon' },
       /^ONBEHALF_APPROVAL_MINUTES .*\(example: ONBEHALF_APPROVAL_MINUTES=10\)$/,
+    ],
+    [
+      'ONBEHALF_KEEPALIVE_HOURS negative',
+      { ONBEHALF_KEEPALIVE_HOURS: '-1' },
+      /^ONBEHALF_KEEPALIVE_HOURS .*\(example: ONBEHALF_KEEPALIVE_HOURS=24\)$/,
     ],
     [
       'a stalled check slower than the job lock',

@@ -41,7 +41,10 @@ export function buildChat(p: ChatParts): ChatInbound {
   const { runner, turns } = p;
   const waiting: WaitingFor = (e) => runner.waitingFor(e);
   p.connections.add(
-    connectionHooks({ announcer: new ConnectionAnnouncer(p.db, p.identity, p.outbound, waiting, log), runner }),
+    connectionHooks({
+      announcer: new ConnectionAnnouncer(p.db, p.identity, p.outbound, waiting, log, (o, u) => runner.lastSeen(o, u)),
+      runner,
+    }),
   );
   return new ChatCore(
     {

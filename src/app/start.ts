@@ -24,6 +24,9 @@ export interface Startables {
  * answers (Redis away never holds up HTTP); then in `serve` the web server and each platform, handed `app.chat`.
  */
 export async function startServices(app: ServiceApp, s: Startables): Promise<void> {
+  // Every process tries for the keep-alive sweep; one per period takes it (a key in Redis).
+  app.oauth.keepAlive.start();
+  s.closers.add(() => app.oauth.keepAlive.stop());
   if (s.workers) {
     const workers = s.workers;
     s.closers.add(() => workers.stop(s.opts.shutdownGraceMs ?? 10_000));

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import type { McpPool } from '../mcp/index.js';
 import type { Metrics } from '../metrics.js';
 import type { NetGuardOptions } from '../net/index.js';
-import type { ConnectionHookSet, OAuthService } from '../oauth/index.js';
+import type { ConnectionHookSet, KeepAliveOptions, OAuthService } from '../oauth/index.js';
 import type { Policy } from '../policy/index.js';
 import type { ToolCatalog, TurnJob, TurnQueue } from '../agent/index.js';
 import type { Runner, RunnerNotifier, RunnerTuning } from '../runner/index.js';
@@ -47,6 +47,8 @@ export interface AppOptions<M extends AppMode = AppMode> {
   hostname?: string;
   /** Runner seams and tunables: the chat notifier (default: posts through `outbound`), the agent, timings. */
   runner?: RunnerOptions;
+  /** Keep-alive timings instead of those `ONBEHALF_KEEPALIVE_HOURS` implies (tests run it in milliseconds). */
+  keepAlive?: KeepAliveOptions;
   /** Tests only: how the network guard resolves names and which loopback addresses play public ones. */
   net?: Pick<NetGuardOptions, 'resolve' | 'allowAddresses' | 'allowHttp'>;
 }

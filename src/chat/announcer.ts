@@ -5,10 +5,11 @@ import type { Identity } from '../identity/index.js';
 import type { ReplyTarget } from '../identity/reply.js';
 import type { Logger } from '../log.js';
 import type { WaitingCall } from '../runner/index.js';
-import type { GrantArrived, GrantHeld, GrantRefused, SignInMismatch } from '../oauth/index.js';
+import type { GrantArrived, GrantExpired, GrantHeld, GrantRefused, SignInMismatch } from '../oauth/index.js';
 import type { OutboundRouter } from './outbound.js';
 import {
   connectedMessage,
+  expiredMessage,
   heldMessage,
   refusedForAccountOwner,
   refusedForLinkOwner,
@@ -23,6 +24,9 @@ export type WaitingFor = (e: {
   providerId: string;
   resumeCallId?: string | undefined;
 }) => WaitingCall[];
+
+/** Where a user last asked for a tool call (the runner's `lastSeen`). */
+export type LastSeen = (orgId: string, userId: string) => ReplyTarget | undefined;
 
 /** Each conversation once (several calls may wait in one thread). */
 function distinctTargets(calls: WaitingCall[]): ReplyTarget[] {
@@ -42,6 +46,7 @@ export class ConnectionAnnouncer {
     private readonly outbound: OutboundRouter,
     private readonly waiting: WaitingFor,
     private readonly log: Logger,
+    private readonly lastSeen: LastSeen = () => undefined,
   ) {}
 
   /** The user and org names a message addresses, or undefined when either is gone. */
@@ -79,6 +84,20 @@ export class ConnectionAnnouncer {
   /** Tells the link's owner privately that someone else's chat sign-in opened their link. */
   async signInMismatch(e: SignInMismatch): Promise<void> {
     await this.#tell(e, signInMismatchMessage(e.providerSlug, e.platform, e.signedInAs));
+  }
+
+  /** Tells the owner privately where they last asked for a tool (else by direct message) that their idle grant expired at the provider, before a call of theirs fails. */
+  async expired(e: GrantExpired): Promise<void> {
+    const seen = this.lastSeen(e.orgId, e.userId);
+    const msg = expiredMessage(e.providerSlug, e.vendorLogin);
+    if (seen && this.outbound.has(seen.platform)) {
+      try {
+        return await this.outbound.replyPrivately(seen, msg);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message, user: e.userId }, 'could not post where the user was last seen');
+      }
+    }
+    await this.#tell(e, msg, { direct: true });
   }
 
   /** Privately where the user's parked calls for this provider wait, else by direct message on each linked platform. */

@@ -27,5 +27,6 @@ export function connectionHooks(d: { announcer: ConnectionAnnouncer; runner: Gra
     grantHeld: (e) => d.announcer.held(e),
     grantRefused: (e) => d.announcer.refused(e),
     signInMismatch: (e) => d.announcer.signInMismatch(e),
+    grantExpired: (e) => d.announcer.expired(e),
   };
 }

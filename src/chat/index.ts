@@ -4,7 +4,7 @@ export { COMMANDS, helpText, runCommand, type CommandContext, type CommandReply 
 export type { ChatServices, ChatOAuth, ChatPolicy, ChatRunner, CatalogTool, ServerTest } from './services.js';
 export * from './types.js';
 export { connectPrompt, connectedMessage } from './prompts.js';
-export { ConnectionAnnouncer, type WaitingFor } from './announcer.js';
+export { ConnectionAnnouncer, type LastSeen, type WaitingFor } from './announcer.js';
 export { connectionHooks, grantArrived } from './grants.js';
 export { OutboundNotifier } from './notifier.js';
 export { outcomeText } from './outcomes.js';

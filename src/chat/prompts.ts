@@ -136,3 +136,11 @@ export function signInMismatchMessage(providerSlug: string, platform: string, si
     text: `Your ${providerSlug} connect link was opened by someone signed in to ${platform === 'slack' ? 'Slack' : 'Discord'} as @${signedInAs}. It was refused and nothing was stored. Do not share connect links; ask for a new one with \`/onbehalf connect ${providerSlug}\`.`,
   };
 }
+
+/** To a grant's owner: the provider refused the scheduled refresh of an idle grant; the next call asks to reconnect. */
+export function expiredMessage(providerSlug: string, vendorLogin: string | null): OutMessage {
+  const account = vendorLogin ? ` (${vendorLogin})` : '';
+  return {
+    text: `Your ${providerSlug} connection${account} has expired: ${providerSlug} no longer accepts it after a time unused. Your next tool call that needs it will ask you to reconnect; or reconnect now with \`/onbehalf connect ${providerSlug}\`.`,
+  };
+}

@@ -58,6 +58,16 @@ export interface OAuthOptions {
   httpTimeoutMs?: number;
 }
 
+/** Timings of the keep-alive of idle grants; defaults in `KEEPALIVE_DEFAULTS`. */
+export interface KeepAliveOptions {
+  /** A grant not refreshed (nor reconnected) for this long is refreshed by the next sweep. 0: keep-alive off. */
+  idleMs?: number;
+  /** How often one sweep runs across the whole deployment (one process per period takes it). */
+  everyMs?: number;
+  /** Grants one sweep refreshes at most, those idle longest first. */
+  batch?: number;
+}
+
 /** Everything the OAuth engine is built from (passed by the composition root). */
 export interface OAuthDeps {
   db: Db;
@@ -82,6 +92,8 @@ export interface OAuthDeps {
   /** Chat sign-in (Sign in with Slack, Discord `identify`) before the provider, where configured. Default none. */
   signIn?: ChatSignIn | undefined;
   options?: OAuthOptions;
+  /** Keep-alive of idle grants (`ONBEHALF_KEEPALIVE_HOURS`). Default `KEEPALIVE_DEFAULTS`. */
+  keepAlive?: KeepAliveOptions | undefined;
 }
 
 export const defaults: Omit<Required<OAuthOptions>, 'lockWaitMs'> = {

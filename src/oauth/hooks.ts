@@ -35,6 +35,9 @@ export interface SignInMismatch {
   signedInAs: string;
 }
 
+/** A grant died at a scheduled keep-alive refresh (now `needs_reauth`): its owner is told before a call fails. */
+export type GrantExpired = Omit<GrantArrived, 'resumeCallId'>;
+
 /**
  * What the OAuth engine tells the rest of the product, each awaited where it happens (the callback
  * page answers after): the composition root supplies them (chat announces, the runner resumes).
@@ -48,6 +51,8 @@ export interface ConnectionHooks {
   grantRefused(e: GrantRefused): Promise<void>;
   /** Tell the link's owner that someone else's chat sign-in opened their link. */
   signInMismatch(e: SignInMismatch): Promise<void>;
+  /** Tell the grant's owner, privately, that it expired while idle and must be reconnected. */
+  grantExpired(e: GrantExpired): Promise<void>;
 }
 
 /**
@@ -73,6 +78,9 @@ export class ConnectionHookSet implements ConnectionHooks {
   }
   async signInMismatch(e: SignInMismatch): Promise<void> {
     for (const h of this.#sets) await h.signInMismatch?.(e);
+  }
+  async grantExpired(e: GrantExpired): Promise<void> {
+    for (const h of this.#sets) await h.grantExpired?.(e);
   }
 }
 

@@ -14,6 +14,7 @@ export type {
 export type { McpProviderResult, McpServerRef } from './mcp.js';
 export type { CallbackOutcome, CallbackParams, ConsentPage, ContinueOutcome, FlowProblem } from './pages.js';
 export type { ChatSignIn, SignedIn } from './deps.js';
+export { KEEPALIVE_DEFAULTS, type KeepAliveOptions } from './keepalive.js';
 export { presets } from './presets.js';
 export { RefusedUrlError } from './errors.js';
 export type { TokenResult, TokenSource, AccessTokenOptions } from './types.js';
@@ -21,6 +22,7 @@ export {
   ConnectionHookSet,
   type ConnectionHooks,
   type GrantArrived,
+  type GrantExpired,
   type GrantHeld,
   type GrantRefused,
   type SignInMismatch,

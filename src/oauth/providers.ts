@@ -72,6 +72,11 @@ export class ProviderStore {
     return this.#bySlug.get({ orgId, slug });
   }
 
+  /** A provider by id (a connection names its provider so). */
+  byId(id: string): ProviderRow | undefined {
+    return this.d.db.select().from(oauthProviders).where(eq(oauthProviders.id, id)).get();
+  }
+
   /** The provider registered by DCR for an MCP server, or undefined. */
   forMcpServer(orgId: string, serverId: string): ProviderRow | undefined {
     return this.#byMcpServer.get({ orgId, serverId });

@@ -11,6 +11,7 @@ import { quirksOf } from './presets.js';
 import { ConnectionStore } from './store.js';
 import { TokenClient } from './tokenclient.js';
 import { TokenService } from './tokens.js';
+import { KeepAlive } from './keepalive.js';
 import type { AccessTokenOptions, TokenResult, TokenSource } from './types.js';
 
 /** One connection as the user sees it: no token. */
@@ -33,6 +34,8 @@ export class OAuthService implements TokenSource {
   readonly #tokens: TokenService;
   readonly #flow: ConnectFlow;
   readonly #mcp: McpAuthorization;
+  /** The scheduled refresh of idle grants; `start()` of a service process starts it. */
+  readonly keepAlive: KeepAlive;
 
   constructor(private readonly d: OAuthDeps) {
     this.providers = new ProviderStore(d);
@@ -41,6 +44,7 @@ export class OAuthService implements TokenSource {
     this.#tokens = new TokenService(d, this.providers, this.#conns, this.#client);
     this.#flow = new ConnectFlow(d, this.providers, this.#conns, this.#client);
     this.#mcp = new McpAuthorization(d, this.providers);
+    this.keepAlive = new KeepAlive(d, this.providers, this.#tokens, d.keepAlive);
   }
 
   /** `PUBLIC_URL + /oauth/callback`: what the admin registers at the vendor. */

@@ -77,6 +77,22 @@ export class TokenService {
   }
 
   /**
+   * Keep-alive: refreshes an idle grant through the same single flight as a call's refresh (same
+   * lock, same rotation safety), so a call racing it still yields one refresh: whichever comes
+   * second finds the row rewritten and uses it.
+   */
+  async keepAlive(p: ProviderRow, row: ConnectionRow): Promise<TokenResult> {
+    try {
+      const got = await this.#refreshSingleFlight(p, row, true);
+      return 'kind' in got ? got : this.#ok(p, got);
+    } catch (err) {
+      if (!(err instanceof SealedValueMismatch)) throw err;
+      this.conns.reportUnreadable(row, err);
+      return this.#markDead(p, row, { cause: 'sealed_value_mismatch' });
+    }
+  }
+
+  /**
    * Fresh while more than the freshness margin is left. The margin is `min(refreshSkewMs,
    * refreshSkewFraction × lifetime)`, the lifetime counted from when the token was stored
    * (`updated_at`), so a token that lives 2 s is not stale the moment it arrives.

@@ -1,4 +1,4 @@
-import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/index.js';
 import { toolCalls } from '../db/schema/index.js';
 import {
@@ -153,6 +153,18 @@ export class CallStore {
 
   target(row: CallRow): ReplyTarget {
     return replyTargetSchema.parse(row.replyTarget);
+  }
+
+  /** Where the user's latest tool call was asked for (where they were last seen), if they made one. */
+  lastTarget(orgId: string, userId: string): ReplyTarget | undefined {
+    const row = this.db
+      .select({ replyTarget: toolCalls.replyTarget })
+      .from(toolCalls)
+      .where(and(eq(toolCalls.orgId, orgId), eq(toolCalls.userId, userId)))
+      .orderBy(desc(toolCalls.createdAt))
+      .limit(1)
+      .get();
+    return row ? replyTargetSchema.parse(row.replyTarget) : undefined;
   }
 
   /** Moves a call from one of `from` to `to`; false if another worker got there first. */

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { Approvals, type ApprovalReply } from './approvals.js';
 import { runAndWait } from './await.js';
 import { CallStore } from './calls.js';
+import type { ReplyTarget } from '../identity/reply.js';
 import type { ExecutorDeps } from './deps.js';
 import { Enqueuer, type EnqueueResult, type ToolCallRequest } from './enqueue.js';
 import { Executor } from './execute.js';
@@ -58,6 +59,11 @@ export class Runner {
   /** The calls waiting for this grant, and where each waits: the one answer to "who waits for it?". */
   waitingFor(e: GrantRef): WaitingCall[] {
     return this.#parking.waitingFor(e).map((row) => ({ callId: row.id, target: this.executor.calls.target(row) }));
+  }
+
+  /** Where the user last asked for a tool call (its conversation), if ever: where a notice for them belongs. */
+  lastSeen(orgId: string, userId: string): ReplyTarget | undefined {
+    return this.executor.calls.lastTarget(orgId, userId);
   }
 
   /** Queues again the calls that waited for a grant (from `waitingFor`); resolves with how many were still parked. */

@@ -25,13 +25,18 @@ export interface OAuthServerOptions {
   issParameter?: boolean;
   /** Delay before answering a token request, to make concurrent callers overlap. Default 0 ms. */
   tokenDelayMs?: number;
+  /**
+   * A refresh token unused this long after it was issued dies (`invalid_grant`), as providers that
+   * expire idle grants do. Default 0: never.
+   */
+  refreshIdleMs?: number;
 }
 
 /**
  * A real OAuth 2 / OIDC authorization server on 127.0.0.1 (oauth2-mock-server 8 underneath:
  * auto-approving `/authorize`, PKCE-checking `/token`, `/revoke`, OIDC discovery, id_token) with
  * what the mock lacks: refresh-token rotation with reuse detection (a reused token kills the
- * family), one-shot `invalid_grant`, a 503 mode, a revocation counter, `aud` = `resource`, a `jti`
+ * family), one-shot `invalid_grant`, refresh tokens that die unused (`refreshIdleMs`), a 503 mode, a revocation counter, `aud` = `resource`, a `jti`
  * in every token, RFC 9207 `iss`, and a GitHub-like `GET /user` answering for the current `login`.
  * Every request is recorded in `requests`. Stop it with `stop()`.
  */
@@ -53,7 +58,10 @@ export class OAuthTestServer {
 
   readonly #service: OAuth2Service;
   readonly #server: http.Server;
-  readonly #refresh = new Map<string, { family: string; used: boolean; login: string; scope: string }>();
+  readonly #refresh = new Map<
+    string,
+    { family: string; used: boolean; login: string; scope: string; issuedAt: number }
+  >();
   readonly #deadFamilies = new Set<string>();
   readonly #codeInfo = new Map<string, { login: string; scope: string }>();
   readonly #accessLogin = new Map<string, string>();
@@ -66,6 +74,7 @@ export class OAuthTestServer {
       rotate: true,
       issParameter: true,
       tokenDelayMs: 0,
+      refreshIdleMs: 0,
       ...opts,
     };
     this.#service = service;
@@ -100,6 +109,8 @@ export class OAuthTestServer {
       }
       if (req.body?.grant_type !== 'refresh_token') return next();
       const rt = this.#refresh.get(String(req.body.refresh_token));
+      const idle = this.options.refreshIdleMs;
+      if (rt && idle && Date.now() - rt.issuedAt > idle) this.#deadFamilies.add(rt.family);
       if (this.invalidGrantOnce || !rt || this.#deadFamilies.has(rt.family) || (this.options.rotate && rt.used)) {
         this.invalidGrantOnce = false;
         // Reuse of a rotated token: revoke the whole family (RFC 9700 §4.14.2).
@@ -107,6 +118,7 @@ export class OAuthTestServer {
         return void res.status(400).json({ error: 'invalid_grant', error_description: 'refresh token is invalid' });
       }
       rt.used = true;
+      rt.issuedAt = Date.now(); // a token kept (no rotation) is idle again from its last use
       res.locals['family'] = rt.family;
       res.locals['login'] = rt.login;
       res.locals['scope'] = rt.scope;
@@ -156,6 +168,7 @@ export class OAuthTestServer {
             used: false,
             login,
             scope: info.scope,
+            issuedAt: Date.now(),
           });
           this.issuedRefreshTokens.push(rt);
           response.body['refresh_token'] = rt;
@@ -198,6 +211,11 @@ export class OAuthTestServer {
   /** Token requests with `grant_type=refresh_token`. */
   refreshRequests(): SeenRequest[] {
     return this.requests.filter((r) => r.path === '/token' && r.body['grant_type'] === 'refresh_token');
+  }
+
+  /** Kills every refresh token issued for `login` (the provider revoked the grant): its next refresh is `invalid_grant`. */
+  killRefreshTokensOf(login: string): void {
+    for (const rt of this.#refresh.values()) if (rt.login === login) this.#deadFamilies.add(rt.family);
   }
 
   /** Requests to one path. */
