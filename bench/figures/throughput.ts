@@ -113,7 +113,7 @@ export async function throughput(env: BenchEnv, o: BenchOptions): Promise<BenchR
           baseline: { label: `direct SDK, ${c * procCount} in flight`, ...rateCell(base) },
           ours: rateCell(rates),
           ratio: stats(rates).median / stats(base).median,
-          goal: '≥ 1,000/s at the best setting; 0 crossings',
+          goal: '≥ 0.8× the direct SDK at the best setting; 0 crossings',
           met: null,
           notes: `${o.throughputTrials} trial(s) of ${n} calls (median / worst trial); crossings ${crossings} of ${seen} calls seen by the server; not a result: ${failed}`,
           extra: { crossings, callsSeen: seen, notResult: failed },
@@ -127,7 +127,7 @@ export async function throughput(env: BenchEnv, o: BenchOptions): Promise<BenchR
   }
   const best = rows.reduce((a, r) => (r.ours.median > a.ours.median ? r : a), rows[0]!);
   const allClean = rows.every((r) => r.extra?.crossings === 0);
-  best.met = best.ours.median >= 1000 && allClean;
+  best.met = (best.ratio ?? 0) >= 0.8 && allClean;
   best.notes += ' — best setting';
   return rows;
 }
