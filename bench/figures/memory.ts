@@ -11,7 +11,8 @@ export const MEMORY_GROWTH_BOUND_MB = 50;
 export const SLOPE_BOUND_BYTES = 128;
 const MB = 1024 * 1024;
 
-async function sample(p: ProductProcess, n = 5): Promise<{ rss: number[]; heap: number[]; gc: boolean }> {
+/** `n` readings of the process's RSS and heap (MB) after a full GC, 200 ms apart. */
+export async function sample(p: ProductProcess, n = 5): Promise<{ rss: number[]; heap: number[]; gc: boolean }> {
   const rss: number[] = [];
   const heap: number[] = [];
   let gc = false;

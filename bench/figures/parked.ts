@@ -6,6 +6,7 @@ import type { BenchEnv } from '../env.js';
 import { stats, type BenchRow } from '../lib.js';
 import type { BenchOptions } from '../options.js';
 import { startProductProcess, type ProductProcess } from '../processes.js';
+import { sample } from './memory.js';
 
 /** Calls one user may have parked at once (the product's default `ONBEHALF_MAX_PARKED_PER_USER`). */
 const PER_USER = 10;
@@ -95,14 +96,7 @@ async function connectAll(env: BenchEnv, userIds: string[]): Promise<void> {
 
 /** RSS and heap (MB, after GC), 5 samples 200 ms apart; and the share of a core used per second over `seconds` idle. */
 async function idleSample(p: ProductProcess, seconds: number) {
-  const rss: number[] = [];
-  const heap: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const m = await p.memory();
-    rss.push(m.rss / MB);
-    heap.push(m.heapUsed / MB);
-    await sleep(200);
-  }
+  const { rss, heap } = await sample(p);
   const cpu: number[] = [];
   let last = await p.cpu();
   for (let s = 0; s < seconds; s++) {

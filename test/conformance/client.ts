@@ -157,6 +157,7 @@ async function runTool(me: Person, tool: string, args: Record<string, unknown>):
     if (answered(said)) break;
     await connect(me, said, undefined);
   }
-  await me.waitFor(from, answered, `the answer of conf.${tool}`).catch(() => undefined);
+  // Every run the person starts must end in an answer they can read; no answer is a failure of ours.
+  await me.waitFor(from, answered, `the answer of conf.${tool}`);
   process.stdout.write(me.output.slice(from));
 }

@@ -178,17 +178,7 @@ describe('two serve replicas behind one load balancer, sharing only the database
     const view = open.body['view'] as { callback_id: string; private_metadata: string };
     const done = await signer.post(
       to('b'),
-      signer.interaction({
-        type: 'view_submission',
-        team: { id: TEAM },
-        user: { id: 'UADMIN', team_id: TEAM },
-        view: {
-          id: 'V1',
-          callback_id: view.callback_id,
-          private_metadata: view.private_metadata,
-          state: { values: { value: { value: { type: 'plain_text_input', value: 'replica-secret-canary' } } } },
-        },
-      }),
+      signer.formSubmission(view, 'replica-secret-canary', { teamId: TEAM, userId: 'UADMIN' }),
     );
     expect(done.status).toBe(200);
     expect(done.text).toContain('deploy_key');

@@ -101,19 +101,7 @@ describe('Slack end to end: /onbehalf in a channel, each person with their own G
     const open = await slack.waitFor('views.open', (c) => c.body['trigger_id'] === `trig-${trigger}`);
     expect(open.token).toBe(BOT_TOKEN);
     const view = open.body['view'] as { callback_id: string; private_metadata: string };
-    const saved = await post(
-      signer.interaction({
-        type: 'view_submission',
-        team: { id: TEAM },
-        user: { id: 'UADMIN', team_id: TEAM },
-        view: {
-          id: 'V1',
-          callback_id: view.callback_id,
-          private_metadata: view.private_metadata,
-          state: { values: { value: { value: { type: 'plain_text_input', value: CLIENT_SECRET } } } },
-        },
-      }),
-    );
+    const saved = await post(signer.formSubmission(view, CLIENT_SECRET, { teamId: TEAM, userId: 'UADMIN' }));
     expect(saved.text).toContain('github');
 
     expect(ackText(await command('UADMIN', `admin server add gh-tools http ${mcp.url}`))).toContain('gh-tools');

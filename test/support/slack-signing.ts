@@ -101,6 +101,30 @@ export class SlackSigner {
     return this.sign(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'form', o);
   }
 
+  /** The person submitting a one-field secret form (`value`) opened as `view` (from the recorded `views.open`). */
+  formSubmission(
+    view: { callback_id: string; private_metadata: string },
+    value: string,
+    who: { teamId: string; userId: string; triggerId?: string },
+    o?: SignOptions,
+  ): SignedRequest {
+    return this.interaction(
+      {
+        type: 'view_submission',
+        team: { id: who.teamId },
+        user: { id: who.userId, team_id: who.teamId },
+        ...(who.triggerId ? { trigger_id: who.triggerId } : {}),
+        view: {
+          id: 'V1',
+          callback_id: view.callback_id,
+          private_metadata: view.private_metadata,
+          state: { values: { value: { value: { type: 'plain_text_input', value } } } },
+        },
+      },
+      o,
+    );
+  }
+
   /** Sends a signed request to `url`; returns status, body text and elapsed ms. */
   async post(url: string, req: SignedRequest): Promise<{ status: number; text: string; ms: number }> {
     const t0 = performance.now();

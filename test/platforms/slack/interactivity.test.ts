@@ -26,18 +26,7 @@ type View = {
 };
 
 const submission = (view: View, value: string, userId = 'UADMIN') =>
-  h.signer.interaction({
-    type: 'view_submission',
-    team: { id: 'T1' },
-    user: { id: userId, team_id: 'T1' },
-    trigger_id: 'trig-submit',
-    view: {
-      id: 'V1',
-      callback_id: view.callback_id,
-      private_metadata: view.private_metadata,
-      state: { values: { value: { value: { type: 'plain_text_input', value } } } },
-    },
-  });
+  h.signer.formSubmission(view, value, { teamId: 'T1', userId, triggerId: 'trig-submit' });
 
 describe('Slack interactivity', () => {
   it('/onbehalf <text> becomes a command; an answer ready in time is the ephemeral ack itself', async () => {

@@ -38,20 +38,7 @@ describe('a secret typed into a Slack modal', () => {
   });
 
   const submit = (view: { callback_id: string; private_metadata: string }, userId: string, value: string) =>
-    signer.post(
-      url,
-      signer.interaction({
-        type: 'view_submission',
-        team: { id: 'TACME' },
-        user: { id: userId, team_id: 'TACME' },
-        view: {
-          id: 'V1',
-          callback_id: view.callback_id,
-          private_metadata: view.private_metadata,
-          state: { values: { value: { value: { type: 'plain_text_input', value } } } },
-        },
-      }),
-    );
+    signer.post(url, signer.formSubmission(view, value, { teamId: 'TACME', userId }));
 
   it('opens as a modal, is stored sealed, and never appears in a Web API call or a log line', async () => {
     const res = await signer.post(

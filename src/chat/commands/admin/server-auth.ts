@@ -4,8 +4,8 @@ import type { CommandContext, CommandReply } from '../spec.js';
 import { say } from '../spec.js';
 import { done } from './shared.js';
 
-/** `admin server auth …` usage. */
-export const SERVER_AUTH = 'server auth <name> --client-id <id>';
+/** `admin server auth …` usage, after `server`. */
+export const SERVER_AUTH = 'auth <name> --client-id <id>';
 
 /**
  * `admin server auth <name> --client-id <id>`: client credentials the admin registered at the

@@ -5,7 +5,7 @@ import { say } from '../spec.js';
 import { SERVER_AUTH, serverAuth } from './server-auth.js';
 import { done, wrong } from './shared.js';
 
-const SERVER = `server add <name> http <url> [--timeout ms] | add <name> stdio <command> [args…] | list | remove <name> | test <name> | set <name> --private-results [on|off] | ${SERVER_AUTH.replace(/^server /, '')}`;
+const SERVER = `server add <name> http <url> [--timeout ms] | add <name> stdio <command> [args…] | list | remove <name> | test <name> | set <name> --private-results [on|off] | ${SERVER_AUTH}`;
 const BIND = 'bind <server> env|header <NAME> <source> [--template "Bearer {token}"]';
 
 async function listServers(ctx: CommandContext): Promise<CommandReply> {
