@@ -51,7 +51,7 @@ export async function connectRedis(config: Config, log: Logger): Promise<AppRedi
 }
 
 /** Resolves when `redis` is ready, reports its first error, or after `ms`, whichever comes first. */
-function firstAnswer(redis: Redis, ms: number): Promise<void> {
+export function firstAnswer(redis: Redis, ms: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

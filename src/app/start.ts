@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import { listen, type WebEnv } from '../web/index.js';
 import type { Closers } from './closers.js';
-import { whenRedisReady, type AppRedis } from './redis.js';
+import { firstAnswer, whenRedisReady, type AppRedis } from './redis.js';
 import type { AppOptions, ServiceApp } from './types.js';
 import type { WorkerSupervisor } from './workers.js';
 
@@ -31,6 +31,8 @@ export async function startServices(app: ServiceApp, s: Startables): Promise<voi
     const workers = s.workers;
     s.closers.add(() => workers.stop(s.opts.shutdownGraceMs ?? 10_000));
     workers.start();
+    // As in-process workers wait: "listening" then means /readyz answers 200 when Redis is up.
+    await firstAnswer(s.redis.redis, 2000);
   } else await startWorkers(app, s);
   if (!s.web) return;
   const { config, log } = app;

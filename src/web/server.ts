@@ -47,7 +47,10 @@ function bearerMatches(header: string | undefined, expected: string): boolean {
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([
     p,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+    // The rejection waits one turn for I/O: after an event-loop stall an answer already read wins over the timer.
+    new Promise<never>((_, reject) =>
+      setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${ms} ms`))), ms).unref(),
+    ),
   ]);
 
 /** The HTTP app: health, readiness, metrics, and the mounted routers. */
