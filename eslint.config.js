@@ -16,6 +16,16 @@ export default tseslint.config(
   },
   { files: ['src/config.ts', 'test/**', 'bench/**', '*.config.ts'], rules: { 'no-restricted-properties': 'off' } },
   {
+    // A promise is awaited or handed on, never tested for truth or dropped (store code is async on both dialects).
+    files: ['src/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
     // Size: a file is read in one sitting, a function on one screen.
     files: ['src/**/*.ts'],
     rules: {

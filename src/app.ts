@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { refuseUnrunnableStorage, type Config } from './config.js';
 import { Keyring, LinkSigner, loadOrCreateDevKey, upgradeSeals } from './crypto/index.js';
-import { openDb, type Db } from './db/index.js';
+import { openDb, sqliteStore, type Db, type Store } from './db/index.js';
 import { AuditLog } from './audit/index.js';
 import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -64,6 +64,8 @@ interface Base {
   metrics: Metrics;
   keyring: Keyring;
   db: Db;
+  /** The database as store code uses it (db/store.ts); `db` goes once every store takes this. */
+  store: Store;
   connections: ConnectionHookSet;
   links: LinkSigner;
   audit: AuditLog;
@@ -85,6 +87,7 @@ function buildBase(config: Config, opts: AppOptions, closers: Closers): Base {
     metrics: createMetrics(),
     keyring,
     db,
+    store: sqliteStore(db),
     connections: new ConnectionHookSet(),
     links: new LinkSigner(keyring),
     audit: new AuditLog(db),
@@ -251,7 +254,7 @@ function buildWeb(b: Base, redis: AppRedis, oauth: OAuthService, routes: { path:
     metrics: b.metrics,
     metricsToken: b.config.metricsToken,
     readiness: [
-      { name: 'database', check: async () => void b.db.$client.prepare('select 1').get() },
+      { name: 'database', check: () => b.store.ping() },
       { name: 'redis', check: async () => void (await redis.redis.ping()) },
     ],
     routes: [{ path: '/oauth', router: oauthRouter(oauth, { publicUrl: b.config.publicUrl }) }, ...routes],

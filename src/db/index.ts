@@ -2,9 +2,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema/index.js';
+import type { Db } from './store.js';
 import {
   appVersion,
   knownSchemaVersion,
@@ -14,7 +15,6 @@ import {
 } from './version.js';
 
 export { schema };
-export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
 /** Options for `openDb`. */
 export interface DbOptions {
@@ -76,3 +76,16 @@ export function runMigrations(db: Db): number {
 
 /** A new random row id. */
 export const newId = (): string => crypto.randomUUID();
+export {
+  PgStore,
+  SqliteStore,
+  sqliteStore,
+  type Db,
+  type Queries,
+  type RowsQuery,
+  type Store,
+  type Tables,
+  type Tx,
+  type TxOptions,
+  type WriteQuery,
+} from './store.js';

@@ -16,6 +16,7 @@ import {
   type RecordedVersion,
 } from '../version.js';
 import { pgTables } from './schema.js';
+import { PgStore, type Store } from '../store.js';
 
 export { pgTables };
 
@@ -112,3 +113,6 @@ export async function migratePostgres(url: string): Promise<number> {
     await db.$client.end();
   }
 }
+
+/** The store (db/store.ts) over a pool to `url`; migrate first (`migratePostgres`). */
+export const pgStore = (url: string, opts: PgOptions = {}): Store => new PgStore(openPostgres(url, opts), pgTables);

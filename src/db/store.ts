@@ -1,0 +1,226 @@
+// The one way store code reaches the database, on SQLite or Postgres alike. Queries are built with
+// drizzle on `store.db` over the tables of `store.t`, and run through `rows` / `first` / `changes`
+// (or a transaction's), which await on both dialects. The builder is typed by the SQLite schema;
+// on Postgres it is postgres.js's drizzle over the tables derived from it (db/pg/derive.ts): the
+// same property keys and the same JS values, so one call fits both.
+//
+// Transactions: `store.tx(async (tx) => …)`. The body only awaits `tx`'s own queries (never other
+// I/O): on SQLite it holds the one connection. SQLite runs it as BEGIN IMMEDIATE … COMMIT (one
+// writer across processes, as before), and every other query of this process waits at a gate until
+// it ends, so nothing else lands inside it. Postgres runs it in a real transaction (read committed
+// unless `isolation` says otherwise; a serializable one is retried on a serialization failure), with
+// `tx.forUpdate` and `tx.lock` for the row and advisory locks each site needs.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { sql, type SQL } from 'drizzle-orm';
+import type Database from 'better-sqlite3';
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import * as schema from './schema/index.js';
+
+/** The SQLite drizzle database; also the type of the query builder on Postgres. */
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+
+/** The tables, as store code names them (`store.t.links`, never an import of db/schema). */
+export type Tables = typeof schema;
+
+/** A drizzle query that yields rows (a select, or a write with `.returning()`). */
+export interface RowsQuery<T> {
+  all(values?: Record<string, unknown>): T[];
+}
+/** A drizzle write without `.returning()`. */
+export interface WriteQuery {
+  run(values?: Record<string, unknown>): { changes: number };
+}
+
+/** What a store and a transaction both offer. */
+export interface Queries {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** The query builder (see the top of this file). */
+  readonly db: Db;
+  readonly t: Tables;
+  rows<T>(q: RowsQuery<T>): Promise<T[]>;
+  /** The first row, or undefined (add `.limit(1)` where more could match). */
+  first<T>(q: RowsQuery<T>): Promise<T | undefined>;
+  /** How many rows a write changed. */
+  changes(q: WriteQuery): Promise<number>;
+  /** Raw SQL that yields rows (column names as the database spells them). */
+  execute<T = Record<string, unknown>>(q: SQL): Promise<T[]>;
+}
+
+/** Inside `store.tx`. */
+export interface Tx extends Queries {
+  /** The select locks the rows it reads until the transaction ends (Postgres `FOR UPDATE`; SQLite's transaction already excludes every other writer). */
+  forUpdate<Q>(q: Q): Q;
+  /** Serialises transactions that take the same key (Postgres advisory transaction lock; SQLite: already one writer). */
+  lock(key: string): Promise<void>;
+}
+
+export interface TxOptions {
+  /** Postgres isolation; serializable bodies are retried (up to 5 times) on a serialization failure. */
+  isolation?: 'read committed' | 'repeatable read' | 'serializable';
+}
+
+export interface Store extends Queries {
+  tx<T>(body: (tx: Tx) => Promise<T>, opts?: TxOptions): Promise<T>;
+  /** Resolves when the database answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const inside = new AsyncLocalStorage<object>();
+
+/** The SQLite store over one better-sqlite3 connection (see the top of this file for transactions). */
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const;
+  readonly t = schema;
+  #gate: Promise<void> | undefined;
+  readonly #tx: Tx;
+
+  constructor(readonly db: Db) {
+    this.#tx = {
+      dialect: 'sqlite',
+      db,
+      t: schema,
+      rows: async (q) => q.all(),
+      first: async (q) => q.all()[0],
+      changes: async (q) => q.run().changes,
+      execute: async <T>(q: SQL) => db.all(q) as T[],
+      forUpdate: (q) => q,
+      lock: async () => undefined,
+    };
+  }
+
+  async #wait(): Promise<void> {
+    while (this.#gate) {
+      if (inside.getStore() === this)
+        throw new Error('store code inside a transaction must use the transaction (tx), not the store');
+      await this.#gate;
+    }
+  }
+
+  async rows<T>(q: RowsQuery<T>): Promise<T[]> {
+    if (this.#gate) await this.#wait();
+    return q.all();
+  }
+  async first<T>(q: RowsQuery<T>): Promise<T | undefined> {
+    if (this.#gate) await this.#wait();
+    return q.all()[0];
+  }
+  async changes(q: WriteQuery): Promise<number> {
+    if (this.#gate) await this.#wait();
+    return q.run().changes;
+  }
+  async execute<T = Record<string, unknown>>(q: SQL): Promise<T[]> {
+    if (this.#gate) await this.#wait();
+    return this.db.all(q) as T[];
+  }
+
+  async tx<T>(body: (tx: Tx) => Promise<T>): Promise<T> {
+    // No await between the last look at the gate and closing it: two transactions never both pass.
+    while (this.#gate) await this.#wait();
+    let open!: () => void;
+    this.#gate = new Promise<void>((r) => (open = r));
+    const client = this.db.$client;
+    try {
+      client.exec('BEGIN IMMEDIATE');
+      const result = await inside.run(this, () => body(this.#tx));
+      client.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (client.inTransaction) client.exec('ROLLBACK');
+      throw err;
+    } finally {
+      this.#gate = undefined;
+      open();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.execute(sql`select 1`);
+  }
+  async close(): Promise<void> {
+    await this.#wait();
+    this.db.$client.close();
+  }
+}
+
+/** A drizzle Postgres database (postgres-js), seen through the types store code uses. */
+interface PgLike {
+  execute(q: SQL): Promise<unknown[]>;
+  transaction<T>(body: (tx: PgLike) => Promise<T>, config?: { isolationLevel?: TxOptions['isolation'] }): Promise<T>;
+}
+
+/** Postgres error codes after which a whole transaction may be tried again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const codeOf = (err: unknown): string | undefined => {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e)
+    if (typeof e.code === 'string') return e.code;
+  return undefined;
+};
+
+function pgQueries(db: PgLike, t: Tables): Tx {
+  const builder = db as unknown as Db;
+  return {
+    dialect: 'postgres',
+    db: builder,
+    t,
+    // On Postgres a drizzle query is awaited: rows for a select or `.returning()`, a result with `count` for a write.
+    rows: async <T>(q: RowsQuery<T>) => (await (q as unknown as PromiseLike<T[]>)) as T[],
+    first: async <T>(q: RowsQuery<T>) => ((await (q as unknown as PromiseLike<T[]>)) as T[])[0],
+    changes: async (q) => (await (q as unknown as PromiseLike<{ count: number }>)).count,
+    execute: async <T>(q: SQL) => (await db.execute(q)) as T[],
+    forUpdate: <Q>(q: Q) => (q as unknown as { for(s: 'update'): Q }).for('update'),
+    lock: async (key) => void (await db.execute(sql`select pg_advisory_xact_lock(hashtext(${key}))`)),
+  };
+}
+
+/** The Postgres store over a postgres.js pool (db/pg). */
+export class PgStore implements Store {
+  readonly dialect = 'postgres' as const;
+  readonly db: Db;
+  readonly t: Tables;
+  readonly #q: Tx;
+
+  constructor(
+    readonly pg: PgLike & { $client: { end(): Promise<void> } },
+    tables: unknown,
+  ) {
+    this.t = tables as Tables;
+    this.#q = pgQueries(pg, this.t);
+    this.db = this.#q.db;
+  }
+
+  rows<T>(q: RowsQuery<T>) {
+    return this.#q.rows(q);
+  }
+  first<T>(q: RowsQuery<T>) {
+    return this.#q.first(q);
+  }
+  changes(q: WriteQuery) {
+    return this.#q.changes(q);
+  }
+  execute<T = Record<string, unknown>>(q: SQL) {
+    return this.#q.execute<T>(q);
+  }
+
+  async tx<T>(body: (tx: Tx) => Promise<T>, opts: TxOptions = {}): Promise<T> {
+    const isolationLevel = opts.isolation ?? 'read committed';
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.pg.transaction((tx) => body(pgQueries(tx, this.t)), { isolationLevel });
+      } catch (err) {
+        const again = isolationLevel !== 'read committed' && RETRYABLE.has(codeOf(err) ?? '') && attempt < 5;
+        if (!again) throw err;
+      }
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.execute(sql`select 1`);
+  }
+  async close(): Promise<void> {
+    await this.pg.$client.end();
+  }
+}
+
+/** The store of an open SQLite database (`openDb`). */
+export const sqliteStore = (db: Db): Store => new SqliteStore(db);

@@ -1,0 +1,146 @@
+// The store contract (src/db/store.ts) on both dialects: the same calls, the same answers, and
+// transactions that are all-or-nothing and let nothing else in.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { openDb, sqliteStore, type Queries, type Store } from '../../src/db/index.js';
+import { migratePostgres, pgStore } from '../../src/db/pg/index.js';
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+
+let pg: TestPostgres;
+const stores: Record<'sqlite' | 'postgres', Store> = {} as never;
+
+beforeAll(async () => {
+  pg = await startTestPostgres();
+  await migratePostgres(pg.url);
+  stores.postgres = pgStore(pg.url);
+  stores.sqlite = sqliteStore(openDb(':memory:'));
+}, 60_000);
+
+afterAll(async () => {
+  for (const s of Object.values(stores)) await s?.close();
+  await pg?.stop();
+});
+
+const org = (s: Queries, id: string) => s.db.insert(s.t.orgs).values({ id, name: id });
+
+describe.each(['sqlite', 'postgres'] as const)('%s store', (dialect) => {
+  const s = () => stores[dialect];
+
+  it('rows, first and changes answer the same on both dialects', async () => {
+    const { orgs } = s().t;
+    expect(await s().changes(org(s(), `${dialect}-a`))).toBe(1);
+    expect(
+      await s().changes(
+        s()
+          .db.insert(orgs)
+          .values({ id: `${dialect}-b`, name: 'b' })
+          .onConflictDoNothing(),
+      ),
+    ).toBe(1);
+    expect(
+      await s().changes(
+        s()
+          .db.insert(orgs)
+          .values({ id: `${dialect}-b`, name: 'b' })
+          .onConflictDoNothing(),
+      ),
+    ).toBe(0);
+    const row = await s().first(
+      s()
+        .db.select()
+        .from(orgs)
+        .where(eq(orgs.id, `${dialect}-a`)),
+    );
+    expect(row).toMatchObject({ id: `${dialect}-a`, name: `${dialect}-a` });
+    expect(typeof row!.createdAt).toBe('number');
+    expect(await s().first(s().db.select().from(orgs).where(eq(orgs.id, 'nobody')))).toBeUndefined();
+    const renamed = await s().rows(
+      s()
+        .db.update(orgs)
+        .set({ name: 'renamed' })
+        .where(eq(orgs.id, `${dialect}-b`))
+        .returning({ name: orgs.name }),
+    );
+    expect(renamed).toEqual([{ name: 'renamed' }]);
+    expect(await s().changes(s().db.delete(orgs).where(eq(orgs.id, 'nobody')))).toBe(0);
+  });
+
+  it('a transaction that throws leaves nothing behind', async () => {
+    const { orgs } = s().t;
+    await expect(
+      s().tx(async (tx) => {
+        await tx.changes(org(tx, `${dialect}-rolled-back`));
+        expect(
+          await tx.first(
+            tx.db
+              .select()
+              .from(orgs)
+              .where(eq(orgs.id, `${dialect}-rolled-back`)),
+          ),
+        ).toBeDefined();
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(
+      await s().first(
+        s()
+          .db.select()
+          .from(orgs)
+          .where(eq(orgs.id, `${dialect}-rolled-back`)),
+      ),
+    ).toBeUndefined();
+  });
+
+  it('twenty concurrent read-then-write transactions on one counter lose no update', async () => {
+    const { orgs } = s().t;
+    const id = `${dialect}-counter`;
+    await s().changes(s().db.insert(orgs).values({ id, name: '0' }));
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        s().tx(async (tx) => {
+          await tx.lock(`counter:${id}`);
+          const row = await tx.first(tx.forUpdate(tx.db.select().from(orgs).where(eq(orgs.id, id))));
+          await tx.changes(
+            tx.db
+              .update(orgs)
+              .set({ name: String(Number(row!.name) + 1) })
+              .where(eq(orgs.id, id)),
+          );
+        }),
+      ),
+    );
+    expect((await s().first(s().db.select().from(orgs).where(eq(orgs.id, id))))!.name).toBe('20');
+  });
+});
+
+describe('sqlite: the transaction holds the connection', () => {
+  it('a query from elsewhere waits for the commit and is not undone by a rollback', async () => {
+    const s = stores.sqlite;
+    const { orgs } = s.t;
+    let inside!: () => void;
+    const entered = new Promise<void>((r) => (inside = r));
+    let finish!: () => void;
+    const held = new Promise<void>((r) => (finish = r));
+    const tx = s.tx(async (t) => {
+      await t.changes(org(t, 'in-tx'));
+      inside();
+      await held;
+      throw new Error('roll back');
+    });
+    await entered;
+    // Issued while the transaction is open: on the same connection it would join it and vanish with it.
+    const outside = s.changes(org(s, 'outside'));
+    finish();
+    await expect(tx).rejects.toThrow('roll back');
+    expect(await outside).toBe(1);
+    expect(await s.first(s.db.select().from(orgs).where(eq(orgs.id, 'outside')))).toBeDefined();
+    expect(await s.first(s.db.select().from(orgs).where(eq(orgs.id, 'in-tx')))).toBeUndefined();
+  });
+
+  it('using the store instead of the transaction inside one is an error, not a deadlock', async () => {
+    const s = stores.sqlite;
+    await expect(s.tx(async () => s.first(s.db.select().from(s.t.orgs)))).rejects.toThrow(
+      'store code inside a transaction must use the transaction (tx), not the store',
+    );
+  });
+});
