@@ -2,6 +2,7 @@ import { createApp, type App, type AppMode, type AppOptions } from '../../src/ap
 import { freePort } from '../../src/redis/index.js';
 import { LogCapture } from './logs.js';
 import { tempDir, testConfig } from './env.js';
+import { testDialect, testPostgresUrl } from './store.js';
 
 export interface TestApp<M extends AppMode = 'serve'> {
   app: App<M>;
@@ -28,6 +29,9 @@ export async function startTestApp<M extends AppMode = 'serve'>(
     const port = await freePort();
     env = { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, ...env };
   }
+  // Under `npm run test:pg` each app without a database of its own gets a fresh Postgres database.
+  if (testDialect === 'postgres' && env.DATABASE_URL === undefined)
+    env = { ...env, DATABASE_URL: await testPostgresUrl() };
   const app = await createApp<M>(testConfig(dir, env), { ...extra, mode, logDestination: logs });
   await app.start();
   return {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { startTestApp, type TestApp } from './app.js';
 import { Balancer } from './balancer.js';
 import { tempDir, testKey } from './env.js';
+import { testDialect, testPostgresUrl } from './store.js';
 import { world, type World, type WorldOptions } from './world.js';
 
 /** Two `serve` replicas of one deployment: the world's app (`a`) and a second app (`b`). */
@@ -17,7 +18,7 @@ export interface Replicas {
 
 /**
  * Two real apps behind one load balancer (their PUBLIC_URL) (`createApp`, each with its own data directory and web port) sharing only what a
- * deployment shares: the database file (`DATABASE_URL=file:…`), the world's Redis, the sealing keys
+ * deployment shares: the database (`DATABASE_URL`: a file, or under `npm run test:pg` a Postgres database), the world's Redis, the sealing keys
  * and the rest of `o.env`. What the world sets up through `a` (provider, servers) `b` reads from
  * the shared database.
  */
@@ -29,7 +30,7 @@ export async function replicas(
   const db = tempDir('onbehalf-replicas-db-');
   const lb = await Balancer.start();
   const shared = {
-    DATABASE_URL: `file:${path.join(db.dir, 'onbehalf.db')}`,
+    DATABASE_URL: testDialect === 'postgres' ? await testPostgresUrl() : `file:${path.join(db.dir, 'onbehalf.db')}`,
     ONBEHALF_KEYS: testKey(),
     PUBLIC_URL: lb.url,
     ...o.env,
