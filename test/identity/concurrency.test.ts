@@ -33,7 +33,7 @@ describe.each(['sqlite', 'postgres'] as const)('%s: at the same time', (dialect)
     const identity = new Identity(store());
     const who = slack(`T-first-${dialect}`, 'UNEW');
     const seen = await Promise.all(Array.from({ length: N }, () => identity.resolve(who)));
-    const { users, linkedAccounts, workspaces } = store().t;
+    const { orgs, users, linkedAccounts, workspaces } = store().t;
     const las = await store().rows(
       store().db.select().from(linkedAccounts).where(eq(linkedAccounts.workspaceId, who.workspaceId)),
     );
@@ -47,6 +47,14 @@ describe.each(['sqlite', 'postgres'] as const)('%s: at the same time', (dialect)
     );
     expect(ws.map((w) => w.orgId)).toEqual([orgId]);
     expect(new Set(seen.map((r) => r.org.id))).toEqual(new Set([orgId]));
+    // Nor is an org left behind by a first contact that lost the race for the workspace.
+    const named = await store().rows(
+      store()
+        .db.select()
+        .from(orgs)
+        .where(eq(orgs.name, `slack ${who.workspaceId}`)),
+    );
+    expect(named.map((o) => o.id)).toEqual([orgId]);
   });
 
   it(`one link code redeemed by ${N} identities at once links exactly one`, async () => {
@@ -61,6 +69,25 @@ describe.each(['sqlite', 'postgres'] as const)('%s: at the same time', (dialect)
     expect(results.filter((r) => r.kind === 'linked')).toHaveLength(1);
     expect(results.filter((r) => r.kind === 'invalid')).toHaveLength(N - 1);
     expect(await identity.linkedIdentities(owner.org.id, owner.user.id)).toHaveLength(2);
+  });
+
+  it(`a user whose ${N} chat identities are linked away at once is removed, not left with none`, async () => {
+    const identity = new Identity(store());
+    const codes = new LinkCodes(store());
+    const team = `T-away-${dialect}`;
+    const mine = Array.from({ length: N }, (_, i) => slack(team, `UMINE${i}`));
+    const before = await identity.resolve(mine[0]!);
+    for (const m of mine.slice(1)) {
+      await identity.resolve(m);
+      const { code } = await codes.create(before.org.id, before.user.id);
+      expect(await codes.redeem(m, code)).toMatchObject({ kind: 'linked', userId: before.user.id });
+    }
+    const target = await identity.resolve(slack(team, 'UTARGET'));
+    const fresh = await Promise.all(mine.map(() => codes.create(target.org.id, target.user.id)));
+    const results = await Promise.all(mine.map((m, i) => codes.redeem(m, fresh[i]!.code)));
+    expect(results.every((r) => r.kind === 'linked')).toBe(true);
+    expect(await identity.linkedIdentities(target.org.id, target.user.id)).toHaveLength(N + 1);
+    expect(await identity.user(before.org.id, before.user.id)).toBeUndefined();
   });
 
   it(`${N} wrong codes at once from one identity: five are counted, the rest wait out the cool-down`, async () => {
