@@ -131,7 +131,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     const userIds = {} as Record<BenchUser, string>;
     let orgId = '';
     for (const who of USERS) {
-      const r = app.identity.resolve({
+      const r = await app.identity.resolve({
         platform: 'slack',
         workspaceId: 'T1',
         userId: who,

@@ -35,16 +35,20 @@ async function setUp(env: BenchEnv, users: number): Promise<string[]> {
   if (!server.ok) throw new Error(`server: ${JSON.stringify(server.error)}`);
   const bound = await app.policy.bind(orgId, 'park', 'header', 'Authorization', 'oauth:parkvendor', 'Bearer {token}');
   if (!bound.ok) throw new Error(`bind: ${JSON.stringify(bound.error)}`);
-  return Array.from(
-    { length: users },
-    (_, i) =>
-      app.identity.resolve({
-        platform: 'slack',
-        workspaceId: 'T1',
-        userId: `UPARK${i}`,
-        displayName: `park${i}`,
-        workspaceName: 'Bench',
-      }).user.id,
+  return Promise.all(
+    Array.from(
+      { length: users },
+      async (_, i) =>
+        (
+          await app.identity.resolve({
+            platform: 'slack',
+            workspaceId: 'T1',
+            userId: `UPARK${i}`,
+            displayName: `park${i}`,
+            workspaceName: 'Bench',
+          })
+        ).user.id,
+    ),
   );
 }
 

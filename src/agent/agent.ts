@@ -31,7 +31,7 @@ export interface AgentOptions {
   /** The accounts a call of `server` uses for this caller (progress shows them). Default none. */
   accounts?(orgId: string, userId: string, server: string): Promise<ToolAccount[]>;
   log: Logger;
-  user(orgId: string, userId: string): User | undefined;
+  user(orgId: string, userId: string): Promise<User | undefined>;
   catalog(orgId: string, user: User, channelId: string): Promise<CatalogTool[]>;
   /** Runs one call through the runner (access, credentials, parking, audit) and waits for it. */
   runTool(turn: Turn, server: string, tool: string, args: Record<string, unknown>): Promise<RunResult>;
@@ -70,7 +70,7 @@ export class Agent {
 
   /** Processes one turn and posts the answer in its thread, showing its progress as it goes. */
   async run(turn: Turn): Promise<void> {
-    const user = this.o.user(turn.orgId, turn.userId);
+    const user = await this.o.user(turn.orgId, turn.userId);
     if (!user) return;
     const sink = this.o.progress(turn);
     if (this.o.llm) void sink.emit({ kind: 'thinking' });

@@ -9,7 +9,7 @@ import {
 } from '../chat/index.js';
 import type { Config } from '../config.js';
 import type { AuditLog } from '../audit/index.js';
-import type { Db } from '../db/index.js';
+import type { Db, Store } from '../db/index.js';
 import type { ToolCatalog, TurnQueue } from '../agent/index.js';
 import { LinkCodes, OrgJoins, type Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
@@ -22,6 +22,7 @@ import type { Runner } from '../runner/index.js';
 export interface ChatParts {
   config: Config;
   db: Db;
+  store: Store;
   log: Logger;
   connections: ConnectionHookSet;
   audit: AuditLog;
@@ -49,8 +50,8 @@ export function buildChat(p: ChatParts): ChatInbound {
   return new ChatCore(
     {
       identity: p.identity,
-      linkCodes: new LinkCodes(p.db),
-      orgJoins: new OrgJoins(p.db),
+      linkCodes: new LinkCodes(p.store),
+      orgJoins: new OrgJoins(p.store),
       audit: p.audit,
       outbound: p.outbound,
       oauth: p.oauth,

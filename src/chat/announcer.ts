@@ -50,28 +50,28 @@ export class ConnectionAnnouncer {
   ) {}
 
   /** The user and org names a message addresses, or undefined when either is gone. */
-  #names(orgId: string, userId: string): { user: string; org: string } | undefined {
-    const user = this.identity.user(orgId, userId);
+  async #names(orgId: string, userId: string): Promise<{ user: string; org: string } | undefined> {
+    const user = await this.identity.user(orgId, userId);
     const org = this.db.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, orgId)).get();
     return user && org ? { user: user.displayName, org: org.name } : undefined;
   }
 
   /** "vendor account bob is now connected for Alice in Acme", where `waiting` calls wait (default: those waiting for it). */
   async connected(e: GrantArrived, waiting?: WaitingCall[]): Promise<void> {
-    const n = this.#names(e.orgId, e.userId);
+    const n = await this.#names(e.orgId, e.userId);
     if (n) await this.#tell(e, connectedMessage(e.providerSlug, e.vendorLogin, n.user, n.org), { waiting });
   }
 
   /** Asks the user, privately, whether a held grant is theirs. */
   async held(e: GrantHeld): Promise<void> {
-    const n = this.#names(e.orgId, e.userId);
+    const n = await this.#names(e.orgId, e.userId);
     if (n) await this.#tell(e, heldMessage(e.providerSlug, e.vendorLogin, n.user, n.org));
   }
 
   /** Tells both people privately that a vendor account already serving one of them was refused for the other. */
   async refused(e: GrantRefused): Promise<void> {
-    const linkOwner = this.identity.user(e.orgId, e.userId);
-    const accountOwner = this.identity.user(e.orgId, e.ownerUserId);
+    const linkOwner = await this.identity.user(e.orgId, e.userId);
+    const accountOwner = await this.identity.user(e.orgId, e.ownerUserId);
     if (!linkOwner || !accountOwner) return;
     await this.#tell(e, refusedForLinkOwner(e.providerSlug, e.vendorLogin, accountOwner.displayName));
     await this.#tell(
@@ -112,7 +112,7 @@ export class ConnectionAnnouncer {
         for (const t of targets) await this.outbound.replyPrivately(t, msg);
         return;
       }
-      for (const la of this.identity.linkedIdentities(e.orgId, e.userId)) {
+      for (const la of await this.identity.linkedIdentities(e.orgId, e.userId)) {
         if (this.outbound.has(la.platform))
           await this.outbound.directOn(la.platform, la.workspaceId, la.platformUserId, msg);
       }

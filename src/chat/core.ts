@@ -37,7 +37,7 @@ export class ChatCore implements ChatInbound {
   async handle(event: Inbound): Promise<Ack> {
     const requestId = event.eventId ?? newId();
     if (isExternalMember(event.identity)) return this.#external(event, requestId);
-    const { org, user } = this.s.identity.resolve(event.identity);
+    const { org, user } = await this.s.identity.resolve(event.identity);
     const ctx: CommandContext = {
       org,
       user,
@@ -92,8 +92,8 @@ export class ChatCore implements ChatInbound {
    * Refuses an external member before anything is provisioned or enqueued: one private line, and
    * an audit event in the host org when it exists (none is created for this).
    */
-  #external(event: Inbound, requestId: string): Ack {
-    const host = this.s.identity.orgOf(event.identity.platform, event.identity.workspaceId);
+  async #external(event: Inbound, requestId: string): Promise<Ack> {
+    const host = await this.s.identity.orgOf(event.identity.platform, event.identity.workspaceId);
     this.log.info(
       {
         reqId: requestId,

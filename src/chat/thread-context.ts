@@ -37,13 +37,15 @@ export class ThreadContext {
     if (!messages.length) return;
     const key = threadKey(t);
     const known = this.d.memory.known(turn.orgId, key);
-    const caller = this.d.identity.user(turn.orgId, turn.userId);
+    const caller = await this.d.identity.user(turn.orgId, turn.userId);
     for (const m of messages) {
       const text = said(m.text);
       if (m.bot || !text || m.id === t.messageId || known.requestIds.has(`thread:${m.id}`)) continue;
       if (known.texts.has(text) || text === said(turn.text)) continue;
       const mine = m.userId === t.userId;
-      const person = mine ? undefined : this.d.identity.userByRef(turn.orgId, t.platform, t.workspaceId, m.userId);
+      const person = mine
+        ? undefined
+        : await this.d.identity.userByRef(turn.orgId, t.platform, t.workspaceId, m.userId);
       this.d.memory.append(turn.orgId, key, {
         role: 'user',
         userId: mine ? turn.userId : (person?.id ?? `${t.platform}:${t.workspaceId}:${m.userId}`),

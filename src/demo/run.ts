@@ -16,7 +16,7 @@ export async function setupDemo(
   identity: Identity,
   o: { publicUrl: string; provider: DemoProvider; user: string },
 ): Promise<void> {
-  const { org } = identity.resolve(shellIdentity(o.user).identity);
+  const { org } = await identity.resolve(shellIdentity(o.user).identity);
   const base = `${o.publicUrl}${DEMO_PATHS.oauth}`;
   const existing = await s.oauth.listProviders(org.id);
   if (!existing.some((p) => p.slug === 'demo')) {

@@ -1,6 +1,6 @@
-import { and, eq, sql } from 'drizzle-orm';
-import { newId, type Db } from '../db/index.js';
-import { linkedAccounts, orgs, users, workspaces } from '../db/schema/index.js';
+import { and, eq, inArray } from 'drizzle-orm';
+import { newId, type Queries, type Store } from '../db/index.js';
+import type { linkedAccounts, orgs, users, workspaces } from '../db/schema/index.js';
 
 export type Platform = 'slack' | 'discord' | 'shell';
 
@@ -36,58 +36,61 @@ export const identityKey = (c: Pick<ChatIdentity, 'platform' | 'workspaceId' | '
 export const isExternalMember = (c: Pick<ChatIdentity, 'workspaceId' | 'homeWorkspaceId'>): boolean =>
   c.homeWorkspaceId !== undefined && c.homeWorkspaceId !== c.workspaceId;
 
+type Workspace = typeof workspaces.$inferSelect;
+type LinkedAccount = typeof linkedAccounts.$inferSelect;
+
 /** Orgs, users and linked accounts, found or created from chat identities. */
 export class Identity {
   readonly #admins: Set<string>;
-  readonly #user;
 
   /** `admins`: ONBEHALF_ADMINS entries; those identities start as admins. */
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     admins: string[] = [],
   ) {
     this.#admins = new Set(admins);
-    this.#user = db
-      .select()
-      .from(users)
-      .where(and(eq(users.orgId, sql.placeholder('orgId')), eq(users.id, sql.placeholder('userId'))))
-      .prepare();
+  }
+
+  #workspace(q: Queries, platform: Platform, workspaceId: string): Promise<Workspace | undefined> {
+    const { workspaces } = q.t;
+    return q.first(
+      q.db
+        .select()
+        .from(workspaces)
+        .where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId))),
+    );
+  }
+
+  #org(q: Queries, id: string): Promise<Org | undefined> {
+    return q.first(q.db.select().from(q.t.orgs).where(eq(q.t.orgs.id, id)));
   }
 
   /** The org a workspace belongs to, without creating one. */
-  orgOf(platform: Platform, workspaceId: string): Org | undefined {
-    const ws = this.db
-      .select()
-      .from(workspaces)
-      .where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId)))
-      .get();
-    return ws ? this.db.select().from(orgs).where(eq(orgs.id, ws.orgId)).get() : undefined;
+  async orgOf(platform: Platform, workspaceId: string): Promise<Org | undefined> {
+    const ws = await this.#workspace(this.store, platform, workspaceId);
+    return ws ? this.#org(this.store, ws.orgId) : undefined;
   }
 
   /** The org of a workspace, created on first contact. */
-  orgFor(platform: Platform, workspaceId: string, name?: string): Org {
-    const ws = this.db
-      .select()
-      .from(workspaces)
-      .where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId)))
-      .get();
+  async orgFor(platform: Platform, workspaceId: string, name?: string): Promise<Org> {
+    const ws = await this.#workspace(this.store, platform, workspaceId);
     if (ws) {
-      if (name && name !== ws.name) this.#renameWorkspace(ws, name);
-      return this.db.select().from(orgs).where(eq(orgs.id, ws.orgId)).get()!;
+      if (name && name !== ws.name) await this.#renameWorkspace(ws, name);
+      return (await this.#org(this.store, ws.orgId))!;
     }
-    return this.db.transaction((tx) => {
+    return this.store.tx(async (tx) => {
       const org = { id: newId(), name: name ?? `${platform} ${workspaceId}` };
-      tx.insert(orgs).values(org).run();
-      tx.insert(workspaces)
-        .values({ id: newId(), orgId: org.id, platform, workspaceId, name: name ?? null })
-        .onConflictDoNothing()
-        .run();
-      const owner = tx
-        .select()
-        .from(workspaces)
-        .where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId)))
-        .get()!;
-      return tx.select().from(orgs).where(eq(orgs.id, owner.orgId)).get()!;
+      await tx.changes(tx.db.insert(tx.t.orgs).values(org));
+      // Two first contacts of one workspace: ON CONFLICT DO NOTHING on its unique index keeps one; the other's org goes.
+      const won = await tx.changes(
+        tx.db
+          .insert(tx.t.workspaces)
+          .values({ id: newId(), orgId: org.id, platform, workspaceId, name: name ?? null })
+          .onConflictDoNothing(),
+      );
+      if (won === 0) await tx.changes(tx.db.delete(tx.t.orgs).where(eq(tx.t.orgs.id, org.id)));
+      const owner = (await this.#workspace(tx, platform, workspaceId))!;
+      return (await this.#org(tx, owner.orgId))!;
     });
   }
 
@@ -95,19 +98,19 @@ export class Identity {
    * The org and user behind a verified chat identity, auto-provisioned on first contact.
    * This is the only way a caller's identity is established (never from tool arguments).
    */
-  resolve(chat: ChatIdentity): { org: Org; user: User; linkedAccountId: string } {
+  async resolve(chat: ChatIdentity): Promise<{ org: Org; user: User; linkedAccountId: string }> {
     // A bug guard: callers refuse external members before resolving (the chat core words it).
     if (isExternalMember(chat))
       throw new Error('an external member of a shared channel is never provisioned into the host org');
-    const org = this.orgFor(chat.platform, chat.workspaceId, chat.workspaceName);
-    const found = this.#linked(chat);
+    const org = await this.orgFor(chat.platform, chat.workspaceId, chat.workspaceName);
+    const found = await this.#linked(this.store, chat);
     if (found)
       return {
-        org: this.db.select().from(orgs).where(eq(orgs.id, found.user.orgId)).get()!,
-        user: this.#keepCurrent(found.user, found.la, chat),
+        org: (await this.#org(this.store, found.user.orgId))!,
+        user: await this.#keepCurrent(found.user, found.la, chat),
         linkedAccountId: found.la.id,
       };
-    return this.db.transaction((tx) => {
+    return this.store.tx(async (tx) => {
       const user: User = {
         id: newId(),
         orgId: org.id,
@@ -116,20 +119,28 @@ export class Identity {
         role: this.#admins.has(identityKey(chat)) ? 'admin' : 'member',
         createdAt: Date.now(),
       };
-      tx.insert(users).values(user).run();
+      await tx.changes(tx.db.insert(tx.t.users).values(user));
       const linkedAccountId = newId();
-      tx.insert(linkedAccounts)
-        .values({
-          id: linkedAccountId,
-          orgId: org.id,
-          userId: user.id,
-          platform: chat.platform,
-          workspaceId: chat.workspaceId,
-          platformUserId: chat.userId,
-          displayName: chat.displayName ?? null,
-        })
-        .run();
-      return { org, user, linkedAccountId };
+      // Two first messages of one new identity: ON CONFLICT DO NOTHING on the unique identity index
+      // keeps one linked account; the other drops the user it made and answers with the winner's.
+      const won = await tx.changes(
+        tx.db
+          .insert(tx.t.linkedAccounts)
+          .values({
+            id: linkedAccountId,
+            orgId: org.id,
+            userId: user.id,
+            platform: chat.platform,
+            workspaceId: chat.workspaceId,
+            platformUserId: chat.userId,
+            displayName: chat.displayName ?? null,
+          })
+          .onConflictDoNothing(),
+      );
+      if (won) return { org, user, linkedAccountId };
+      await tx.changes(tx.db.delete(tx.t.users).where(eq(tx.t.users.id, user.id)));
+      const winner = (await this.#linked(tx, chat))!;
+      return { org: (await this.#org(tx, winner.user.orgId))!, user: winner.user, linkedAccountId: winner.la.id };
     });
   }
 
@@ -137,120 +148,135 @@ export class Identity {
    * The names the platform gives now, stored: a renamed workspace renames its org (unless the org
    * was named after another workspace it joined), a renamed person their user, a new address the email.
    */
-  #renameWorkspace(ws: typeof workspaces.$inferSelect, name: string): void {
-    this.db.transaction((tx) => {
-      tx.update(workspaces).set({ name }).where(eq(workspaces.id, ws.id)).run();
-      const org = tx.select().from(orgs).where(eq(orgs.id, ws.orgId)).get();
-      if (org && (org.name === ws.name || org.name === `${ws.platform} ${ws.workspaceId}`))
-        tx.update(orgs).set({ name }).where(eq(orgs.id, org.id)).run();
+  async #renameWorkspace(ws: Workspace, name: string): Promise<void> {
+    await this.store.tx(async (tx) => {
+      const { orgs, workspaces } = tx.t;
+      await tx.changes(tx.db.update(workspaces).set({ name }).where(eq(workspaces.id, ws.id)));
+      // The org follows while it is still named after this workspace: one conditional update.
+      const namedAfter = [ws.name, `${ws.platform} ${ws.workspaceId}`].filter((n): n is string => n !== null);
+      await tx.changes(
+        tx.db
+          .update(orgs)
+          .set({ name })
+          .where(and(eq(orgs.id, ws.orgId), inArray(orgs.name, namedAfter))),
+      );
     });
   }
 
-  #keepCurrent(user: User, la: typeof linkedAccounts.$inferSelect, chat: ChatIdentity): User {
+  async #keepCurrent(user: User, la: LinkedAccount, chat: ChatIdentity): Promise<User> {
+    const { linkedAccounts, users } = this.store.t;
     const name = chat.displayName;
     // The user's name follows this account's when it was taken from it (or from the bare platform id).
     const rename = name && name !== la.displayName && [la.displayName, la.platformUserId].includes(user.displayName);
     if (name && name !== la.displayName)
-      this.db.update(linkedAccounts).set({ displayName: name }).where(eq(linkedAccounts.id, la.id)).run();
+      await this.store.changes(
+        this.store.db.update(linkedAccounts).set({ displayName: name }).where(eq(linkedAccounts.id, la.id)),
+      );
     const next = { ...user, ...(rename ? { displayName: name } : {}), ...(chat.email ? { email: chat.email } : {}) };
     if (next.displayName !== user.displayName || next.email !== user.email)
-      this.db
-        .update(users)
-        .set({ displayName: next.displayName, email: next.email })
-        .where(eq(users.id, user.id))
-        .run();
+      await this.store.changes(
+        this.store.db
+          .update(users)
+          .set({ displayName: next.displayName, email: next.email })
+          .where(eq(users.id, user.id)),
+      );
     return next;
   }
 
   /** The user and linked account of a chat identity seen before. */
-  #linked(chat: ChatIdentity) {
-    return this.db
-      .select({ user: users, la: linkedAccounts })
-      .from(linkedAccounts)
-      .innerJoin(users, eq(users.id, linkedAccounts.userId))
-      .where(
-        and(
-          eq(linkedAccounts.platform, chat.platform),
-          eq(linkedAccounts.workspaceId, chat.workspaceId),
-          eq(linkedAccounts.platformUserId, chat.userId),
+  #linked(q: Queries, chat: ChatIdentity): Promise<{ user: User; la: LinkedAccount } | undefined> {
+    const { linkedAccounts, users } = q.t;
+    return q.first(
+      q.db
+        .select({ user: users, la: linkedAccounts })
+        .from(linkedAccounts)
+        .innerJoin(users, eq(users.id, linkedAccounts.userId))
+        .where(
+          and(
+            eq(linkedAccounts.platform, chat.platform),
+            eq(linkedAccounts.workspaceId, chat.workspaceId),
+            eq(linkedAccounts.platformUserId, chat.userId),
+          ),
         ),
-      )
-      .get();
+    );
   }
 
   /** Stores the names a platform event reports for a known chat identity (nothing for one never seen). */
-  rename(chat: ChatIdentity): void {
-    const found = this.#linked(chat);
-    if (found) this.#keepCurrent(found.user, found.la, chat);
+  async rename(chat: ChatIdentity): Promise<void> {
+    const found = await this.#linked(this.store, chat);
+    if (found) await this.#keepCurrent(found.user, found.la, chat);
   }
 
   /** Renames a known workspace (and its org when named after it). */
-  renameWorkspace(platform: Platform, workspaceId: string, name: string): void {
-    const ws = this.db
-      .select()
-      .from(workspaces)
-      .where(and(eq(workspaces.platform, platform), eq(workspaces.workspaceId, workspaceId)))
-      .get();
-    if (ws && ws.name !== name) this.#renameWorkspace(ws, name);
+  async renameWorkspace(platform: Platform, workspaceId: string, name: string): Promise<void> {
+    const ws = await this.#workspace(this.store, platform, workspaceId);
+    if (ws && ws.name !== name) await this.#renameWorkspace(ws, name);
   }
 
   /** The platforms an org's workspaces are on. */
-  platformsOf(orgId: string): Platform[] {
-    const rows = this.db.select({ p: workspaces.platform }).from(workspaces).where(eq(workspaces.orgId, orgId)).all();
+  async platformsOf(orgId: string): Promise<Platform[]> {
+    const { workspaces } = this.store.t;
+    const rows = await this.store.rows(
+      this.store.db.select({ p: workspaces.platform }).from(workspaces).where(eq(workspaces.orgId, orgId)),
+    );
     return [...new Set(rows.map((r) => r.p as Platform))];
   }
 
   /** A user of an org, or undefined. Scoped by org: a user id from another org is not found. */
-  user(orgId: string, userId: string): User | undefined {
-    return this.#user.get({ orgId, userId });
+  user(orgId: string, userId: string): Promise<User | undefined> {
+    const { users } = this.store.t;
+    return this.store.first(
+      this.store.db
+        .select()
+        .from(users)
+        .where(and(eq(users.orgId, orgId), eq(users.id, userId))),
+    );
   }
 
   /** The chat identities linked to a user. */
-  linkedIdentities(orgId: string, userId: string) {
-    return this.db
-      .select()
-      .from(linkedAccounts)
-      .where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.userId, userId)))
-      .all();
+  linkedIdentities(orgId: string, userId: string): Promise<LinkedAccount[]> {
+    const { linkedAccounts } = this.store.t;
+    return this.store.rows(
+      this.store.db
+        .select()
+        .from(linkedAccounts)
+        .where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.userId, userId))),
+    );
   }
 
   /** Sets a user's role; returns false when the user is not in this org. */
-  setRole(orgId: string, userId: string, role: 'admin' | 'member'): boolean {
-    return (
-      this.db
+  async setRole(orgId: string, userId: string, role: 'admin' | 'member'): Promise<boolean> {
+    const { users } = this.store.t;
+    const changed = await this.store.changes(
+      this.store.db
         .update(users)
         .set({ role })
-        .where(and(eq(users.orgId, orgId), eq(users.id, userId)))
-        .run().changes > 0
+        .where(and(eq(users.orgId, orgId), eq(users.id, userId))),
     );
+    return changed > 0;
   }
 
   /**
    * The user a chat reference names, in the caller's workspace: a Slack/Discord mention
    * (`<@U123>`, `<@!123>`), a platform user id, or a shell user name.
    */
-  userByRef(orgId: string, platform: Platform, workspaceId: string, ref: string): User | undefined {
+  async userByRef(orgId: string, platform: Platform, workspaceId: string, ref: string): Promise<User | undefined> {
+    const { linkedAccounts, users } = this.store.t;
     const id = ref.replace(/^<@!?([^>|]+)(\|[^>]*)?>$/, '$1').replace(/^@/, '');
-    const row = this.db
-      .select({ user: users })
-      .from(linkedAccounts)
-      .innerJoin(users, eq(users.id, linkedAccounts.userId))
-      .where(
-        and(
-          eq(linkedAccounts.orgId, orgId),
-          eq(linkedAccounts.platform, platform),
-          eq(linkedAccounts.workspaceId, workspaceId),
-          eq(linkedAccounts.platformUserId, id),
+    const row = await this.store.first(
+      this.store.db
+        .select({ user: users })
+        .from(linkedAccounts)
+        .innerJoin(users, eq(users.id, linkedAccounts.userId))
+        .where(
+          and(
+            eq(linkedAccounts.orgId, orgId),
+            eq(linkedAccounts.platform, platform),
+            eq(linkedAccounts.workspaceId, workspaceId),
+            eq(linkedAccounts.platformUserId, id),
+          ),
         ),
-      )
-      .get();
-    return (
-      row?.user ??
-      this.db
-        .select()
-        .from(users)
-        .where(and(eq(users.orgId, orgId), eq(users.id, id)))
-        .get()
     );
+    return row?.user ?? this.user(orgId, id);
   }
 }

@@ -1,19 +1,7 @@
-import { and, count, eq, gte, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNull, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
-import { newId, type Db } from '../db/index.js';
-import {
-  connectedAccounts,
-  linkCodes,
-  linkedAccounts,
-  mcpServers,
-  oauthProviders,
-  orgs,
-  secrets,
-  teams,
-  users,
-  workspaces,
-} from '../db/schema/index.js';
-import { CodeAttempts, freshCode, hashCode, normaliseCode } from './codes.js';
+import { newId, type Queries, type Store, type Tx } from '../db/index.js';
+import { CodeAttempts, freshCode, hashCode, type LiveCode } from './codes.js';
 import type { ChatIdentity } from './identity.js';
 
 /** Options for org invites; defaults beside each field. */
@@ -66,26 +54,28 @@ export class OrgJoins {
   private readonly attempts: CodeAttempts;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     opts: OrgJoinOptions = {},
   ) {
     this.ttlMs = opts.ttlMs ?? 10 * 60_000;
-    this.attempts = new CodeAttempts(db, opts.maxFailures ?? 5, opts.windowMs ?? 10 * 60_000);
+    this.attempts = new CodeAttempts(opts.maxFailures ?? 5, opts.windowMs ?? 10 * 60_000);
   }
 
   /** A fresh invite into `orgId`, issued by admin `userId`; only its hash is stored. Shown as XXXX-XXXX-XXXX. */
-  invite(orgId: string, userId: string): { code: string; expiresAt: number } {
+  async invite(orgId: string, userId: string): Promise<{ code: string; expiresAt: number }> {
     const raw = freshCode(INVITE_LENGTH);
     const expiresAt = Date.now() + this.ttlMs;
-    this.db
-      .insert(linkCodes)
-      .values({ id: newId(), orgId, userId, kind: 'org_invite', codeHash: hashCode(raw), expiresAt })
-      .run();
+    await this.store.changes(
+      this.store.db
+        .insert(this.store.t.linkCodes)
+        .values({ id: newId(), orgId, userId, kind: 'org_invite', codeHash: hashCode(raw), expiresAt }),
+    );
     return { code: raw.match(/.{4}/g)!.join('-'), expiresAt };
   }
 
   /** What keeps `orgId` from joining another org; empty when nothing does. */
-  blockers(orgId: string, db: Pick<Db, 'select'> = this.db): JoinBlocker[] {
+  async blockers(orgId: string, q: Queries = this.store): Promise<JoinBlocker[]> {
+    const { oauthProviders, mcpServers, secrets, teams, connectedAccounts } = q.t;
     const kinds: [JoinBlocker['kind'], SQLiteTable, SQLiteColumn, SQLiteColumn | undefined][] = [
       ['providers', oauthProviders, oauthProviders.orgId, oauthProviders.slug],
       ['servers', mcpServers, mcpServers.orgId, mcpServers.name],
@@ -96,16 +86,10 @@ export class OrgJoins {
     const found: JoinBlocker[] = [];
     for (const [kind, table, org, name] of kinds) {
       const where: SQL = eq(org, orgId);
-      const n = db.select({ n: count() }).from(table).where(where).get()?.n ?? 0;
+      const n = (await q.first(q.db.select({ n: count() }).from(table).where(where)))?.n ?? 0;
       if (n === 0) continue;
       const names = name
-        ? db
-            .select({ name })
-            .from(table)
-            .where(where)
-            .limit(3)
-            .all()
-            .map((r) => String(r.name))
+        ? (await q.rows(q.db.select({ name }).from(table).where(where).limit(3))).map((r) => String(r.name))
         : [];
       found.push({ kind, count: n, names });
     }
@@ -117,73 +101,82 @@ export class OrgJoins {
    * that role). The invite's issuer must still be an admin of its org. Atomic: the checks and the
    * move are one transaction, so data added meanwhile cannot slip through.
    */
-  join(identity: ChatIdentity, fromOrgId: string, code: string): JoinResult {
-    const now = Date.now();
-    const wait = this.attempts.coolingDown(identity, now);
-    if (wait !== undefined) return { kind: 'cooldown', retryAfterMs: wait };
-    const fail = (): JoinResult => {
-      this.attempts.fail(identity, now);
-      return { kind: 'invalid' };
-    };
-    const normalised = normaliseCode(code);
-    if (!new RegExp(`^[A-Z0-9]{${INVITE_LENGTH}}$`).test(normalised)) return fail();
+  join(identity: ChatIdentity, fromOrgId: string, code: string): Promise<JoinResult> {
+    return this.attempts.attempt(this.store, identity, code, { kind: 'org_invite', length: INVITE_LENGTH }, (tx, c) =>
+      this.#join(tx, fromOrgId, c),
+    );
+  }
 
-    return this.db.transaction((tx) => {
-      const live = and(
-        eq(linkCodes.codeHash, hashCode(normalised)),
-        eq(linkCodes.kind, 'org_invite'),
-        isNull(linkCodes.usedAt),
-        gte(linkCodes.expiresAt, now),
-      );
-      const invite = tx.select().from(linkCodes).where(live).get();
-      if (!invite) return fail();
-      const issuer = tx
-        .select()
-        .from(users)
-        .where(and(eq(users.id, invite.userId), eq(users.orgId, invite.orgId)))
-        .get();
-      if (issuer?.role !== 'admin') return fail();
-      const into = tx.select().from(orgs).where(eq(orgs.id, invite.orgId)).get();
-      if (!into) return fail();
-      if (into.id === fromOrgId) return { kind: 'same_org' } as const;
-      const blockers = this.blockers(fromOrgId, tx);
-      if (blockers.length) return { kind: 'blocked', intoOrgId: into.id, blockers } as const;
+  /** The join proper; undefined for a code that counts as a failure. */
+  async #join(tx: Tx, fromOrgId: string, { row: invite, live, now }: LiveCode): Promise<JoinResult | undefined> {
+    const { linkCodes, orgs, users } = tx.t;
+    // Row locks on both orgs, in id order by one statement: they conflict with the key-share lock every
+    // insert of a row naming either org takes, so the checks below and the move see one state of both.
+    const locked = await tx.rows(
+      tx.forUpdate(
+        tx.db
+          .select()
+          .from(orgs)
+          .where(inArray(orgs.id, [invite.orgId, fromOrgId]))
+          .orderBy(asc(orgs.id)),
+      ),
+    );
+    // A row lock on the issuer: a demotion waits for the join (or the join sees it).
+    const issuer = await tx.first(
+      tx.forUpdate(
+        tx.db
+          .select()
+          .from(users)
+          .where(and(eq(users.id, invite.userId), eq(users.orgId, invite.orgId))),
+      ),
+    );
+    if (issuer?.role !== 'admin') return undefined;
+    const into = locked.find((o) => o.id === invite.orgId);
+    if (!into) return undefined;
+    if (into.id === fromOrgId) return { kind: 'same_org' };
+    const blockers = await this.blockers(fromOrgId, tx);
+    if (blockers.length) return { kind: 'blocked', intoOrgId: into.id, blockers };
 
-      if (
-        tx
+    // One invite redeemed once: a conditional update (used_at still null).
+    if (
+      (await tx.changes(
+        tx.db
           .update(linkCodes)
           .set({ usedAt: now })
-          .where(and(eq(linkCodes.id, invite.id), live))
-          .run().changes === 0
-      )
-        return fail();
-      const { moved, people } = this.#move(tx, fromOrgId, into.id, now);
-      return {
-        kind: 'joined',
-        intoOrgId: into.id,
-        intoOrgName: into.name,
-        fromOrgId,
-        invitedBy: invite.userId,
-        workspaces: moved,
-        users: people,
-      } as const;
-    });
+          .where(and(eq(linkCodes.id, invite.id), live)),
+      )) === 0
+    )
+      return undefined;
+    const { moved, people } = await this.#move(tx, fromOrgId, into.id, now);
+    return {
+      kind: 'joined',
+      intoOrgId: into.id,
+      intoOrgName: into.name,
+      fromOrgId,
+      invitedBy: invite.userId,
+      workspaces: moved,
+      users: people,
+    };
   }
 
   /** Moves B's workspaces, people (as members) and chat identities into A, and voids B's open codes. */
-  #move(tx: Pick<Db, 'update'>, fromOrgId: string, intoOrgId: string, now: number): { moved: number; people: number } {
-    const moved = tx.update(workspaces).set({ orgId: intoOrgId }).where(eq(workspaces.orgId, fromOrgId)).run().changes;
-    const people = tx
-      .update(users)
-      .set({ orgId: intoOrgId, role: 'member' })
-      .where(eq(users.orgId, fromOrgId))
-      .run().changes;
-    tx.update(linkedAccounts).set({ orgId: intoOrgId }).where(eq(linkedAccounts.orgId, fromOrgId)).run();
+  async #move(tx: Tx, fromOrgId: string, intoOrgId: string, now: number): Promise<{ moved: number; people: number }> {
+    const { linkCodes, linkedAccounts, users, workspaces } = tx.t;
+    const moved = await tx.changes(
+      tx.db.update(workspaces).set({ orgId: intoOrgId }).where(eq(workspaces.orgId, fromOrgId)),
+    );
+    // Linked accounts before users: the order a link redemption locks them in, so the two never deadlock.
+    await tx.changes(tx.db.update(linkedAccounts).set({ orgId: intoOrgId }).where(eq(linkedAccounts.orgId, fromOrgId)));
+    const people = await tx.changes(
+      tx.db.update(users).set({ orgId: intoOrgId, role: 'member' }).where(eq(users.orgId, fromOrgId)),
+    );
     // Codes issued in B are void: an invite of B's former admin must not open A to others.
-    tx.update(linkCodes)
-      .set({ usedAt: now })
-      .where(and(eq(linkCodes.orgId, fromOrgId), isNull(linkCodes.usedAt)))
-      .run();
+    await tx.changes(
+      tx.db
+        .update(linkCodes)
+        .set({ usedAt: now })
+        .where(and(eq(linkCodes.orgId, fromOrgId), isNull(linkCodes.usedAt))),
+    );
     return { moved, people };
   }
 }

@@ -1,7 +1,6 @@
-import { and, count, eq, gte, isNull } from 'drizzle-orm';
-import { newId, type Db } from '../db/index.js';
-import { linkCodes, linkedAccounts, users } from '../db/schema/index.js';
-import { CodeAttempts, freshCode, hashCode, normaliseCode } from './codes.js';
+import { and, asc, count, eq, inArray } from 'drizzle-orm';
+import { newId, type Store, type Tx } from '../db/index.js';
+import { CodeAttempts, freshCode, hashCode, type LiveCode } from './codes.js';
 import type { ChatIdentity } from './identity.js';
 
 /** Options for link codes; defaults beside each field. */
@@ -34,21 +33,22 @@ export class LinkCodes {
   private readonly attempts: CodeAttempts;
 
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     opts: LinkCodeOptions = {},
   ) {
     this.ttlMs = opts.ttlMs ?? 10 * 60_000;
-    this.attempts = new CodeAttempts(db, opts.maxFailures ?? 5, opts.windowMs ?? 10 * 60_000);
+    this.attempts = new CodeAttempts(opts.maxFailures ?? 5, opts.windowMs ?? 10 * 60_000);
   }
 
   /** A fresh 8-character code for `userId`; only its hash is stored. */
-  create(orgId: string, userId: string): { code: string; expiresAt: number } {
+  async create(orgId: string, userId: string): Promise<{ code: string; expiresAt: number }> {
     const code = freshCode(8);
     const expiresAt = Date.now() + this.ttlMs;
-    this.db
-      .insert(linkCodes)
-      .values({ id: newId(), orgId, userId, kind: 'link', codeHash: hashCode(code), expiresAt })
-      .run();
+    await this.store.changes(
+      this.store.db
+        .insert(this.store.t.linkCodes)
+        .values({ id: newId(), orgId, userId, kind: 'link', codeHash: hashCode(code), expiresAt }),
+    );
     return { code, expiresAt };
   }
 
@@ -57,60 +57,56 @@ export class LinkCodes {
    * of the code's user. Wrong, expired and reused codes count as failures. A code of another org
    * is refused and stays unused, so its owner can still use it once an admin has joined the orgs.
    */
-  redeem(identity: ChatIdentity, code: string): LinkResult {
-    const now = Date.now();
-    const wait = this.attempts.coolingDown(identity, now);
-    if (wait !== undefined) return { kind: 'cooldown', retryAfterMs: wait };
-    const fail = (): LinkResult => {
-      this.attempts.fail(identity, now);
-      return { kind: 'invalid' };
-    };
-    const normalised = normaliseCode(code);
-    if (!/^[A-Z0-9]{8}$/.test(normalised)) return fail();
+  redeem(identity: ChatIdentity, code: string): Promise<LinkResult> {
+    return this.attempts.attempt(this.store, identity, code, { kind: 'link', length: 8 }, (tx, c) =>
+      this.#redeem(tx, identity, c),
+    );
+  }
 
-    return this.db.transaction((tx) => {
-      const live = and(
-        eq(linkCodes.codeHash, hashCode(normalised)),
-        eq(linkCodes.kind, 'link'),
-        isNull(linkCodes.usedAt),
-        gte(linkCodes.expiresAt, now),
-      );
-      const row = tx.select().from(linkCodes).where(live).get();
-      if (!row) return fail();
-      const target = tx.select().from(users).where(eq(users.id, row.userId)).get();
-      if (!target) return fail();
-      const la = tx
-        .select()
-        .from(linkedAccounts)
-        .where(
-          and(
-            eq(linkedAccounts.platform, identity.platform),
-            eq(linkedAccounts.workspaceId, identity.workspaceId),
-            eq(linkedAccounts.platformUserId, identity.userId),
+  /** The redemption proper; undefined for a code that counts as a failure. */
+  async #redeem(tx: Tx, identity: ChatIdentity, { row, live, now }: LiveCode): Promise<LinkResult | undefined> {
+    const { linkCodes, linkedAccounts, users } = tx.t;
+    // The moved row: a row lock on this identity's linked account, so its redemptions run one after another.
+    const la = await tx.first(
+      tx.forUpdate(
+        tx.db
+          .select()
+          .from(linkedAccounts)
+          .where(
+            and(
+              eq(linkedAccounts.platform, identity.platform),
+              eq(linkedAccounts.workspaceId, identity.workspaceId),
+              eq(linkedAccounts.platformUserId, identity.userId),
+            ),
           ),
-        )
-        .get();
-      if (!la) return { kind: 'unknown_identity' } as const;
-      if (la.userId === target.id) return { kind: 'already_linked', userId: target.id } as const;
-      if (la.orgId !== target.orgId) return { kind: 'other_org' } as const;
+      ),
+    );
+    // Row locks on both users, taken in id order by one statement: neither is deleted or emptied under us.
+    const ids = la ? [la.userId, row.userId] : [row.userId];
+    const both = await tx.rows(
+      tx.forUpdate(tx.db.select().from(users).where(inArray(users.id, ids)).orderBy(asc(users.id))),
+    );
+    const target = both.find((u) => u.id === row.userId);
+    if (!target) return undefined;
+    if (!la) return { kind: 'unknown_identity' };
+    if (la.userId === target.id) return { kind: 'already_linked', userId: target.id };
+    if (la.orgId !== target.orgId) return { kind: 'other_org' };
 
-      // Consume atomically: only one redeemer of a code can flip used_at.
-      if (
-        tx
+    // One code redeemed once: a conditional update (used_at still null), so only one redeemer flips it.
+    if (
+      (await tx.changes(
+        tx.db
           .update(linkCodes)
           .set({ usedAt: now })
-          .where(and(eq(linkCodes.id, row.id), live))
-          .run().changes === 0
-      )
-        return fail();
-      tx.update(linkedAccounts).set({ userId: target.id }).where(eq(linkedAccounts.id, la.id)).run();
-      const remaining = tx
-        .select({ n: count() })
-        .from(linkedAccounts)
-        .where(eq(linkedAccounts.userId, la.userId))
-        .get()!.n;
-      if (remaining === 0) tx.delete(users).where(eq(users.id, la.userId)).run();
-      return { kind: 'linked', userId: target.id, orgId: target.orgId, previousUserId: la.userId } as const;
-    });
+          .where(and(eq(linkCodes.id, row.id), live)),
+      )) === 0
+    )
+      return undefined;
+    await tx.changes(tx.db.update(linkedAccounts).set({ userId: target.id }).where(eq(linkedAccounts.id, la.id)));
+    const remaining = await tx.first(
+      tx.db.select({ n: count() }).from(linkedAccounts).where(eq(linkedAccounts.userId, la.userId)),
+    );
+    if (remaining?.n === 0) await tx.changes(tx.db.delete(users).where(eq(users.id, la.userId)));
+    return { kind: 'linked', userId: target.id, orgId: target.orgId, previousUserId: la.userId };
   }
 }

@@ -102,11 +102,11 @@ describe('whose words the model reads: other people in a thread are quoted conte
     // Bob has connected (from an unproven browser: held, then confirmed in chat) and listed the tools, so the
     // catalog is known to those who have not connected yet.
     await w.connect('UBOB', { login: 'bob-gh' });
-    const bob = w.user('UBOB');
+    const bob = await w.user('UBOB');
     expect(await t.app.oauth.listConnections(bob.orgId, bob.id)).toMatchObject([
       { providerSlug: 'gh', status: 'active' },
     ]);
-    const bobUser = t.app.identity.resolve(bob.identity).user;
+    const bobUser = (await t.app.identity.resolve(bob.identity)).user;
     expect((await t.app.catalog.catalogFor(bob.orgId, bobUser)).map((x) => x.tool)).toContain('whoami');
   });
   afterAll(async () => {
@@ -145,10 +145,12 @@ describe('whose words the model reads: other people in a thread are quoted conte
 
     // Memory itself records who wrote each message and whom each answer was for.
     const names = new Map(
-      [...['UALICE', 'UMALLORY']].map((u) => [
-        t.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: u }).user.id,
-        u,
-      ]),
+      await Promise.all(
+        ['UALICE', 'UMALLORY'].map(
+          async (u) =>
+            [(await t.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: u })).user.id, u] as const,
+        ),
+      ),
     );
     const rows = t.app.db
       .select()
@@ -177,7 +179,7 @@ describe('whose words the model reads: other people in a thread are quoted conte
 
   it("a message stored before authors were kept is quoted as of an unknown author, not as the caller's", async () => {
     const thread = '1700002151.000100';
-    const { org } = t.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: 'UALICE' });
+    const { org } = await t.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: 'UALICE' });
     // As the previous version stored it: role and text only.
     t.app.db
       .insert(threadMessages)
@@ -211,7 +213,7 @@ describe('whose words the model reads: other people in a thread are quoted conte
     if (!('callbackUrl' in step)) throw new Error(`connect failed: ${step.status}`);
     const asked = llm.requests.length;
     await step.browser.fetch(step.callbackUrl);
-    const alice = t.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: 'UALICE' });
+    const alice = await t.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: 'UALICE' });
     expect(await t.app.oauth.confirmHeld(alice.org.id, alice.user.id, 'gh')).toMatchObject({ ok: true });
     const token = vendor.issuedAccessTokens.at(-1)!;
     await expect.poll(() => answers(thread).length, { timeout: 20_000 }).toBe(2);

@@ -10,7 +10,7 @@ describe('connection events in the audit, as an admin reads them', () => {
       provider: 'vendor',
       users: ['ada', 'bob'],
     });
-    const bob = w.user('bob');
+    const bob = await w.user('bob');
     await w.connect('bob', { login: 'bob-at-vendor' });
     // The vendor stops honouring bob's grant: the next refresh marks it for reconnecting.
     w.oauth.invalidGrantOnce = true;
@@ -24,7 +24,7 @@ describe('connection events in the audit, as an admin reads them', () => {
   });
 
   it('`admin audit` names the person and the vendor account of each connect, refresh failure and disconnect; never a user id', async () => {
-    const bob = w.user('bob');
+    const bob = await w.user('bob');
     const out = await w.as('ada').send('/onbehalf admin audit --user @bob');
     const lines = out
       .replace(/^onbehalf \(only you\): /, '')
@@ -44,7 +44,7 @@ describe('connection events in the audit, as an admin reads them', () => {
   });
 
   it('`admin audit export` carries the names beside the ids', async () => {
-    const bob = w.user('bob');
+    const bob = await w.user('bob');
     const reply = await w.as('ada').send('/onbehalf admin audit export');
     const file = reply.match(/to (\S+\.jsonl) on the server/)![1]!;
     const rows = readFileSync(file, 'utf8')

@@ -189,7 +189,7 @@ describe('/onbehalf through the shell platform', () => {
   });
 
   it('the caller is who the platform says, never who the arguments say (SECURITY 14)', async () => {
-    const maxId = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'max' }).user.id;
+    const maxId = (await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'max' })).user.id;
     const callsBefore = mcp.calls.length;
     const mia = as('mia');
     const from = mia.output.length;

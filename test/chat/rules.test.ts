@@ -16,8 +16,10 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
   let oauth: OAuthTestServer;
   let mcp: TestMcpHttpServer;
   const as = (user: string) => w.as(user);
-  const orgId = () => t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' }).user.orgId;
-  const userId = (u: string) => t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: u }).user.id;
+  const orgId = async () =>
+    (await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' })).user.orgId;
+  const userId = async (u: string) =>
+    (await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: u })).user.id;
 
   /** Runs a tool as `user` and waits for its outcome line. */
   async function run(user: string, call: string): Promise<string> {
@@ -73,7 +75,7 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
   it('an allowed repository is sent in its normal form, the one the rules judged', async () => {
     const before = mcp.rawArguments.length;
     expect(await run('mia', 'open.echo {"text":"t","repo":" acme//app/ "}')).toMatch(/`open\.echo`:/);
-    expect(JSON.parse(mcp.rawArguments.at(-1)!)).toEqual({ text: 't', repo: 'acme/app', email: userId('mia') });
+    expect(JSON.parse(mcp.rawArguments.at(-1)!)).toEqual({ text: 't', repo: 'acme/app', email: await userId('mia') });
     expect(mcp.rawArguments.length).toBe(before + 1);
   });
 
@@ -126,7 +128,7 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     expect(await run('mia', 'open.echo {"text":"t","repo":"acme/app","email":"ceo@acme.com"}')).toMatch(
       /`open\.echo`:/,
     );
-    expect(JSON.parse(mcp.rawArguments.at(-1)!)).toEqual({ text: 't', repo: 'acme/app', email: userId('mia') });
+    expect(JSON.parse(mcp.rawArguments.at(-1)!)).toEqual({ text: 't', repo: 'acme/app', email: await userId('mia') });
   });
 
   it('--ignore-case is an admin flag of allow rules: case variants pass that rule, nothing else does', async () => {
@@ -155,7 +157,7 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
   });
 
   it('a header value holding CR/LF is refused at call time with a clear outcome, and nothing is sent', async () => {
-    await t.app.policy.setSecret(orgId(), 'org', orgId(), 'api', new Secret('k\r\nX-Injected: yes'));
+    await t.app.policy.setSecret(await orgId(), 'org', await orgId(), 'api', new Secret('k\r\nX-Injected: yes'));
     const before = mcp.requests;
     const out = await run('mia', 'keyed.whoami {}');
     expect(out).toMatch(
@@ -165,7 +167,14 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     expect(mcp.requests).toBe(before);
     // And at bind time a template with a control character is refused.
     expect(
-      await wordsOf(t.app.policy).bind(orgId(), 'keyed', 'header', 'X-Other', 'org_secret:api', 'Key {token}\u0000'),
+      await wordsOf(t.app.policy).bind(
+        await orgId(),
+        'keyed',
+        'header',
+        'X-Other',
+        'org_secret:api',
+        'Key {token}\u0000',
+      ),
     ).toEqual({
       ok: false,
       error: 'Not bound: the template must be one line of printable characters (no line breaks or control characters).',
@@ -208,8 +217,8 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
     expect(bobTools).not.toContain(aliceOnly);
     expect(bobTools).toMatch(/gated\.whoami/);
     expect(bobTools).toMatch(/• `gated`: connect your gh account to see its tools: `\/onbehalf connect gh`/);
-    const bob = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'bob' }).user;
-    const bobCatalog = await t.app.catalog.catalog(orgId(), bob);
+    const bob = (await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'bob' })).user;
+    const bobCatalog = await t.app.catalog.catalog(await orgId(), bob);
     expect(bobCatalog.tools.filter((x) => x.tool.startsWith('only_for_'))).toEqual([]);
     expect(bobCatalog.needsConnect).toEqual([{ server: 'gated', providerSlug: 'gh' }]);
     // Every listing was made with Alice's token or with none; Bob has no credentials to list with.

@@ -93,7 +93,7 @@ try {
   const me = new Person(app.chat, 'conformance');
   people.set('conformance', me);
   await me.send('/onbehalf help');
-  const { org, user } = app.identity.resolve(shellIdentity('conformance').identity);
+  const { org, user } = await app.identity.resolve(shellIdentity('conformance').identity);
   const added = await app.policy.addServer(org.id, { name: 'conf', transport: 'http', url });
   if (!added.ok) throw new Error(`server not added: ${JSON.stringify(added.error)}`);
   const allowed = await app.policy.rule(org.id, 'allow', 'conf', { tools: '*' });

@@ -28,8 +28,8 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     if (!sessions.has(user)) sessions.set(user, new ShellSession(bed.t.app.chat, user));
     return sessions.get(user)!;
   };
-  const userId = (name: string) =>
-    bed.t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: name }).user.id;
+  const userId = async (name: string) =>
+    (await bed.t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: name })).user.id;
   const rowOf = (uid: string, providerSlug = 'vendor') =>
     sql
       .prepare(
@@ -84,7 +84,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
 
   it("Alice's grant moved to Bob does not open: Bob's call never presents Alice's token, he is asked to connect, and it is logged once", async () => {
     const alice = bed.user.id;
-    const bob = userId('bob');
+    const bob = await userId('bob');
     await connectFresh();
     const aliceToken = bed.server.issuedAccessTokens.at(-1)!;
     // Her own call works and carries her token (the setup is real).
@@ -124,7 +124,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
 
   it('an expired grant moved to another user is not refreshed with its refresh token: that user must reconnect', async () => {
     const alice = bed.user.id;
-    const dave = userId('dave');
+    const dave = await userId('dave');
     await connectFresh();
     const row = rowOf(alice)!;
     const refreshes = bed.server.refreshRequests().length;
@@ -139,7 +139,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
 
   it('a grant moved to a user and provider of another org does not open', async () => {
     const alice = bed.user.id;
-    const { org: evil, user: eve } = bed.t.app.identity.resolve({
+    const { org: evil, user: eve } = await bed.t.app.identity.resolve({
       platform: 'shell',
       workspaceId: 'elsewhere',
       userId: 'eve',
@@ -167,7 +167,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
 
   it("Alice's sealed tokens copied into another user's row do not open there; that user is asked to reconnect", async () => {
     const alice = bed.user.id;
-    const carol = userId('carol');
+    const carol = await userId('carol');
     await bed.connect(carol);
     const carolToken = bed.server.issuedAccessTokens.at(-1)!;
     await connectFresh();
@@ -187,7 +187,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
 
   it('a secret moved to another name, scope id or scope refuses to open; the call fails with one line and the server never sees it', async () => {
     const org = bed.org.id;
-    const bob = userId('bob');
+    const bob = await userId('bob');
     const policy = bed.t.app.policy;
     await policy.setSecret(org, 'org', org, 'unused', new Secret('moved-name-canary-5d1'));
     await policy.setSecret(org, 'user', bed.user.id, 'token', new Secret('moved-user-canary-8e2'));
@@ -228,7 +228,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
   });
 
   it("a connect flow moved to another user mid-way is refused at the callback: Alice's consent never becomes Bob's grant", async () => {
-    const bob = userId('bob');
+    const bob = await userId('bob');
     sql.prepare('delete from connected_accounts where user_id = ?').run(bob);
     const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
     const step = await authorizeInBrowser(link);
@@ -245,7 +245,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
   });
 
   it("a provider's client secret moved with its row into another org is never sent to a token endpoint", async () => {
-    const { org: evil, user: eve } = bed.t.app.identity.resolve({
+    const { org: evil, user: eve } = await bed.t.app.identity.resolve({
       platform: 'shell',
       workspaceId: 'elsewhere',
       userId: 'eve',

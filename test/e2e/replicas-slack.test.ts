@@ -168,8 +168,8 @@ describe('two serve replicas behind one load balancer, sharing only the database
     expect((await say('b', admin, `admin org join ${inviteCode}`))?.private?.text).toMatch(/joined/i);
     const [code] = linkCodes('UALICE').map((c) => /`([A-Z0-9]{8})`/.exec(text(c))![1]!);
     expect((await say('b', alice, `link ${code}`))?.private?.text).toMatch(/linked/i);
-    const slackAlice = r.a.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: 'UALICE' });
-    expect(r.b.app.identity.resolve(alice.identity).user.id).toBe(slackAlice.user.id);
+    const slackAlice = await r.a.app.identity.resolve({ platform: 'slack', workspaceId: TEAM, userId: 'UALICE' });
+    expect((await r.b.app.identity.resolve(alice.identity)).user.id).toBe(slackAlice.user.id);
   });
 
   it('a secret form opened through replica a is submitted to replica b and stored', async () => {
@@ -182,7 +182,7 @@ describe('two serve replicas behind one load balancer, sharing only the database
     );
     expect(done.status).toBe(200);
     expect(done.text).toContain('deploy_key');
-    const org = r.a.app.identity.orgFor('slack', TEAM);
+    const org = await r.a.app.identity.orgFor('slack', TEAM);
     expect(r.a.app.policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe('replica-secret-canary');
   });
 });

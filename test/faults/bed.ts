@@ -49,7 +49,7 @@ export async function faultBed(
   const t: TestApp = w.t;
   let n = 0;
   const app = t.app;
-  const orgId = () => app.identity.resolve(shellIdentity('admin').identity).org.id;
+  const orgId = async () => (await app.identity.resolve(shellIdentity('admin').identity)).org.id;
   return {
     t,
     app,

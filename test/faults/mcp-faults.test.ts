@@ -53,7 +53,7 @@ describe('MCP servers that die, hang or answer garbage', () => {
     victim = await startMcpChild();
     bed = await faultBed({ REDIS_URL: redis.url });
     good = bed.mcp;
-    const org = bed.orgId();
+    const org = await bed.orgId();
     const add = async (name: string, url: string, timeoutMs = 30_000) =>
       expect((await bed.app.policy.addServer(org, { name, transport: 'http', url, timeoutMs })).ok).toBe(true);
     await add('good', good.url);

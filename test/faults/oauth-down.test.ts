@@ -49,12 +49,12 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
       },
     );
     ({ provider, mcp } = bed);
-    userId = bed.world.user('alice').id;
+    userId = (await bed.world.user('alice')).id;
     // A first connect from this unproven browser is held until Alice confirms it in chat.
     const { res } = await bed.world.connect('alice', { confirm: false });
     expect(res.status).toBe(200);
     expect(status()).toBe('held');
-    expect(await bed.app.oauth.confirmHeld(bed.orgId(), userId, 'gh')).toMatchObject({ ok: true });
+    expect(await bed.app.oauth.confirmHeld(await bed.orgId(), userId, 'gh')).toMatchObject({ ok: true });
     expect(status()).toBe('active');
   });
 

@@ -178,7 +178,7 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
       .from(users)
       .where(and(eq(users.orgId, shellOrg()), eq(users.displayName, 'ada')))
       .get()!;
-    const expired = new OrgJoins(db(), { ttlMs: -1 }).invite(shellOrg(), ada.id).code;
+    const expired = (await new OrgJoins(t.app.store, { ttlMs: -1 }).invite(shellOrg(), ada.id)).code;
     expect(await command('TDATA', 'UDBOSS', `admin org join ${expired}`)).toMatch(
       /^That invite code is wrong, expired or already used\./,
     );

@@ -30,7 +30,7 @@ export async function oauthBed(
   });
   const { t, oauth: server } = w;
   const oauth: OAuthService = t.app.oauth;
-  const { org, user } = t.app.identity.resolve(w.user('alice').identity);
+  const { org, user } = await t.app.identity.resolve((await w.user('alice')).identity);
   // What the OAuth engine told the rest of the product, recorded after the product's own hooks ran.
   const events: { name: keyof ConnectionHooks; payload: unknown }[] = [];
   const record = (name: keyof ConnectionHooks) => async (payload: unknown) => void events.push({ name, payload });

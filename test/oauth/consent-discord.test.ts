@@ -21,13 +21,14 @@ describe('connect links with Discord sign-in', () => {
     mallory: { id: snowflake(), username: 'mallory' },
   };
   const who = (name: keyof typeof people) => w.user(people[name].id);
-  const row = (name: keyof typeof people) =>
+  const row = async (name: keyof typeof people) =>
     t.app.db
       .select()
       .from(connectedAccounts)
-      .where(eq(connectedAccounts.userId, who(name).id))
+      .where(eq(connectedAccounts.userId, (await who(name)).id))
       .get();
-  const linkFor = (name: keyof typeof people) => t.app.oauth.connectLink(who(name).orgId, who(name).id, 'github');
+  const linkFor = async (name: keyof typeof people) =>
+    t.app.oauth.connectLink((await who(name)).orgId, (await who(name)).id, 'github');
 
   beforeAll(async () => {
     const guild = { id: guildId, name: 'Acme', channels: [{ id: snowflake(), name: 'general' }] };
@@ -52,8 +53,8 @@ describe('connect links with Discord sign-in', () => {
     expect(r).toMatchObject({ status: 403 });
     expect('body' in r && r.body).toContain('This link belongs to @mallory; you are signed in as @bob.');
     expect(vendor.seen('/authorize').length).toBe(authorizes);
-    expect(row('mallory')).toBeUndefined();
-    expect(t.app.audit.query(who('mallory').orgId).some((e) => e.outcome === 'signin_mismatch')).toBe(true);
+    expect(await row('mallory')).toBeUndefined();
+    expect(t.app.audit.query((await who('mallory')).orgId).some((e) => e.outcome === 'signin_mismatch')).toBe(true);
     const dm = fake.dmChannelOf(people.mallory.id);
     await fake.waitForCall(
       (c) =>
@@ -77,6 +78,6 @@ describe('connect links with Discord sign-in', () => {
       code_challenge_method: 'S256',
     });
     expect((await browser.fetch(step.callbackUrl)).status).toBe(200);
-    expect(row('alice')).toMatchObject({ status: 'active', vendorLogin: '@alice-gh' });
+    expect(await row('alice')).toMatchObject({ status: 'active', vendorLogin: '@alice-gh' });
   });
 });

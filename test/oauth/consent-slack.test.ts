@@ -17,13 +17,14 @@ describe('connect links with Sign in with Slack', () => {
   /** Slack user ids of the people of Acme. */
   const ids: Record<string, string> = { alice: 'UALICE', bob: 'UBOB', mallory: 'UMAL' };
   const who = (name: string) => w.user(ids[name]!);
-  const row = (name: string) =>
+  const row = async (name: string) =>
     t.app.db
       .select()
       .from(connectedAccounts)
-      .where(eq(connectedAccounts.userId, who(name).id))
+      .where(eq(connectedAccounts.userId, (await who(name)).id))
       .get();
-  const linkFor = (name: string) => t.app.oauth.connectLink(who(name).orgId, who(name).id, 'github');
+  const linkFor = async (name: string) =>
+    t.app.oauth.connectLink((await who(name)).orgId, (await who(name)).id, 'github');
 
   beforeAll(async () => {
     slack = await startSlackApi();
@@ -64,11 +65,12 @@ describe('connect links with Sign in with Slack', () => {
     expect(r).toMatchObject({ status: 403 });
     expect('body' in r && r.body).toContain('This link belongs to @mallory; you are signed in as @bob.');
     expect(vendor.seen('/authorize').length).toBe(authorizes);
-    expect(row('mallory')).toBeUndefined();
+    expect(await row('mallory')).toBeUndefined();
+    const mallory = await who('mallory');
     expect(
       t.app.audit
-        .query(who('mallory').orgId)
-        .some((e) => e.outcome === 'signin_mismatch' && e.onBehalfOfUserId === who('mallory').id),
+        .query(mallory.orgId)
+        .some((e) => e.outcome === 'signin_mismatch' && e.onBehalfOfUserId === mallory.id),
     ).toBe(true);
     const told = await slack.waitFor(
       'chat.postMessage',
@@ -84,7 +86,7 @@ describe('connect links with Sign in with Slack', () => {
     slack.oidc.signedInAs = { teamId: 'TOTHER', userId: 'UMAL', name: 'mallory-elsewhere' };
     const r = await authorizeInBrowser(await linkFor('mallory'));
     expect(r).toMatchObject({ status: 403 });
-    expect(row('mallory')).toBeUndefined();
+    expect(await row('mallory')).toBeUndefined();
   });
 
   it('Alice signed in as herself goes on to the provider with its own state and PKCE, and a first connect is active at once', async () => {
@@ -109,7 +111,7 @@ describe('connect links with Sign in with Slack', () => {
     expect((await fetch(step.callbackUrl, { redirect: 'manual' })).status).toBe(400);
     const res = await browser.fetch(step.callbackUrl);
     expect(await res.text()).toContain('is now connected for <strong>alice</strong>');
-    expect(row('alice')).toMatchObject({ status: 'active', vendorLogin: '@alice-gh' });
+    expect(await row('alice')).toMatchObject({ status: 'active', vendorLogin: '@alice-gh' });
     expect(t.logs.containing('slack-client-secret-canary')).toEqual([]);
   });
 });

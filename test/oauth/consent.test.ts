@@ -22,14 +22,16 @@ describe("a forwarded connect link does not attach someone else's vendor account
   let vendor: OAuthTestServer;
   let mcp: TestMcpHttpServer;
   const as = (user: string) => w.as(user);
-  const userId = (name: string) =>
-    t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: name, displayName: name }).user.id;
-  const orgId = () => t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' }).org.id;
-  const row = (name: string) =>
+  const userId = async (name: string) =>
+    (await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: name, displayName: name })).user
+      .id;
+  const orgId = async () =>
+    (await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' })).org.id;
+  const row = async (name: string) =>
     t.app.db
       .select()
       .from(connectedAccounts)
-      .where(eq(connectedAccounts.userId, userId(name)))
+      .where(eq(connectedAccounts.userId, await userId(name)))
       .get();
   const linkFor = async (name: string) =>
     (await as(name).send('/onbehalf connect gh')).match(/→ Connect gh: (\S+)/)![1]!;
@@ -92,7 +94,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
       t.app.db
         .select()
         .from(oauthStates)
-        .where(eq(oauthStates.userId, userId('bob')))
+        .where(eq(oauthStates.userId, await userId('bob')))
         .all(),
     ).toEqual([]);
     // Bob's own first connect, from a browser onbehalf cannot check: held until he says it is his.
@@ -100,13 +102,13 @@ describe("a forwarded connect link does not attach someone else's vendor account
     const first = await finish(link, 'bob-gh');
     expect(first.status).toBe(200);
     expect(first.html).toContain('waiting for confirmation');
-    expect(row('bob')!.status).toBe('held');
+    expect((await row('bob'))!.status).toBe('held');
     expect(await answerHeld('bob', 'confirm', from)).toMatch(/Confirmed/);
-    expect(row('bob')!.status).toBe('active');
+    expect((await row('bob'))!.status).toBe('active');
     // A reconnect of the same vendor account is not held.
     const again = await finish(await linkFor('bob'), 'bob-gh');
     expect(again.html).toContain('is now connected for <strong>bob</strong>');
-    expect(row('bob')!.status).toBe('active');
+    expect((await row('bob'))!.status).toBe('active');
   });
 
   it("Continue without the page's CSRF field, with another link's, or posted from another site is refused and spends nothing", async () => {
@@ -150,7 +152,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
   });
 
   it("Bob opens Mallory's link with his GitHub, already connected to him: refused, nothing stored, both told privately, audited", async () => {
-    const bobBefore = row('bob')!;
+    const bobBefore = (await row('bob'))!;
     const link = await linkFor('mallory');
     const [mFrom, bFrom] = [as('mallory').output.length, as('bob').output.length];
     const r = await finish(link, 'bob-gh');
@@ -158,8 +160,8 @@ describe("a forwarded connect link does not attach someone else's vendor account
     expect(r.html).toContain('already connected for bob');
     expect(r.html).toContain('cannot also be connected for mallory');
     expect(r.html).toContain('Nothing was changed');
-    expect(row('mallory')).toBeUndefined();
-    expect(row('bob')).toEqual(bobBefore);
+    expect(await row('mallory')).toBeUndefined();
+    expect(await row('bob')).toEqual(bobBefore);
     await as('mallory').waitFor(
       /\(direct message\): A connect of gh account @bob-gh to you was refused: that account is already connected for bob/,
       mFrom,
@@ -168,13 +170,11 @@ describe("a forwarded connect link does not attach someone else's vendor account
       /\(direct message\): Someone opened a connect link of mallory and approved it with your gh account @bob-gh/,
       bFrom,
     );
+    const mallory = await userId('mallory');
     expect(
       t.app.audit
-        .query(orgId())
-        .some(
-          (e) =>
-            e.action === 'connect' && e.outcome === 'vendor_account_taken' && e.onBehalfOfUserId === userId('mallory'),
-        ),
+        .query(await orgId())
+        .some((e) => e.action === 'connect' && e.outcome === 'vendor_account_taken' && e.onBehalfOfUserId === mallory),
     ).toBe(true);
   });
 
@@ -191,11 +191,11 @@ describe("a forwarded connect link does not attach someone else's vendor account
       expect(await res.text()).toContain('started in another browser');
     }
     expect(vendor.seen('/token').length).toBe(tokens);
-    expect(row('mallory')).toBeUndefined();
+    expect(await row('mallory')).toBeUndefined();
     const res = await real.fetch(step.callbackUrl);
     expect(res.status).toBe(200);
-    expect(row('mallory')!.status).toBe('held');
-    expect(await t.app.oauth.disconnect(orgId(), userId('mallory'), 'gh')).toMatchObject({ ok: true });
+    expect((await row('mallory'))!.status).toBe('held');
+    expect(await t.app.oauth.disconnect(await orgId(), await userId('mallory'), 'gh')).toMatchObject({ ok: true });
   });
 
   it('Alice\'s own link opened in Mallory\'s browser: held; her parked call waits; Mallory cannot confirm; "No" revokes at the provider; her own account runs the call after "Yes"', async () => {
@@ -207,18 +207,20 @@ describe("a forwarded connect link does not attach someone else's vendor account
     const leaked = await finish(link, 'mallory-gh', new TestBrowser());
     expect(leaked.status).toBe(200);
     expect(leaked.html).toContain('is on hold: onbehalf uses it only after alice confirms');
-    expect(row('alice')).toMatchObject({ status: 'held', vendorLogin: '@mallory-gh' });
+    expect(await row('alice')).toMatchObject({ status: 'held', vendorLogin: '@mallory-gh' });
     await alice.waitFor(/gh account @mallory-gh was connected to you/, from);
-    expect(await t.app.oauth.accessTokenFor(orgId(), userId('alice'), 'gh')).toMatchObject({ kind: 'missing' });
+    expect(await t.app.oauth.accessTokenFor(await orgId(), await userId('alice'), 'gh')).toMatchObject({
+      kind: 'missing',
+    });
     // Mallory presses the button's command herself: she is not Alice, so there is nothing of hers to confirm.
     expect(await as('mallory').send('/onbehalf connect confirm gh')).toMatch(/no gh connection waiting/);
-    expect(row('alice')!.status).toBe('held');
+    expect((await row('alice'))!.status).toBe('held');
     expect(mcp.calls.length).toBe(calls);
     // Alice says no: revoked at the provider and deleted; the call still waits for her own account.
     const malloryRefresh = vendor.issuedRefreshTokens.at(-1)!;
     expect(await answerHeld('alice', 'reject', from)).toMatch(/revoked at the provider/);
     expect(vendor.revoked).toContain(malloryRefresh);
-    expect(row('alice')).toBeUndefined();
+    expect(await row('alice')).toBeUndefined();
     expect(mcp.calls.length).toBe(calls);
     // Her own account, in her own browser, then "Yes": the parked call runs with her token.
     const link2 = await linkFor('alice');
@@ -236,8 +238,8 @@ describe("a forwarded connect link does not attach someone else's vendor account
     );
     const shared = await finish(await linkFor('mallory'), 'bob-gh');
     expect(shared.status).toBe(200);
-    expect(row('mallory')).toMatchObject({ status: 'held', vendorLogin: '@bob-gh' });
-    expect(await t.app.oauth.disconnect(orgId(), userId('mallory'), 'gh')).toMatchObject({ ok: true });
+    expect(await row('mallory')).toMatchObject({ status: 'held', vendorLogin: '@bob-gh' });
+    expect(await t.app.oauth.disconnect(await orgId(), await userId('mallory'), 'gh')).toMatchObject({ ok: true });
     expect(await as('ada').send('/onbehalf admin provider share gh off')).toMatch(/one person only/);
     expect((await finish(await linkFor('mallory'), 'bob-gh')).status).toBe(409);
   });

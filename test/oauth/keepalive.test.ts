@@ -45,18 +45,18 @@ describe('keep-alive: grants at a provider that expires idle refresh tokens', ()
       expect(Date.now() - since).toBeGreaterThan(2 * PROVIDER_IDLE_MS);
       expect(refreshed() - before).toBeGreaterThanOrEqual(3);
     }, wait);
-    expect(keepAlives(w.app, w.user('alice').id, 'keepalive_refresh').length).toBeGreaterThanOrEqual(2);
+    expect(keepAlives(w.app, (await w.user('alice')).id, 'keepalive_refresh').length).toBeGreaterThanOrEqual(2);
     const from = alice.output.length;
     expect(await alice.send('/onbehalf run web.whoami {}')).toMatch(/Running `web\.whoami` as you/);
     await alice.waitFor(/fp:/, from);
     expect(alice.output.slice(from)).not.toMatch(/connect/i);
-    expect((await w.app.oauth.listConnections(w.org.id, w.user('alice').id))[0]!.status).toBe('active');
+    expect((await w.app.oauth.listConnections(w.org.id, (await w.user('alice')).id))[0]!.status).toBe('active');
   });
 
   it('a grant the provider refuses at keep-alive needs reconnecting; its owner is told once where last seen, and the next call asks to reconnect', async () => {
     const carol = w.as('carol');
     const dave = w.as('dave'); // never asked for a tool: told by direct message
-    const bob = w.user('bob');
+    const bob = await w.user('bob');
     const from0 = carol.output.length;
     expect(await carol.send('/onbehalf run web.whoami {}')).toMatch(/Running `web\.whoami` as you/);
     await carol.waitFor(/fp:/, from0);
@@ -67,9 +67,9 @@ describe('keep-alive: grants at a provider that expires idle refresh tokens', ()
     const toDave = new RegExp(`direct message\\): ${expired('dave')}`, 'g');
     await carol.waitFor(toCarol);
     await dave.waitFor(toDave);
-    const conns = await w.app.oauth.listConnections(w.org.id, w.user('carol').id);
+    const conns = await w.app.oauth.listConnections(w.org.id, (await w.user('carol')).id);
     expect(conns[0]!.status).toBe('needs_reauth');
-    const failed = keepAlives(w.app, w.user('carol').id, 'keepalive_failed');
+    const failed = keepAlives(w.app, (await w.user('carol')).id, 'keepalive_failed');
     expect(failed).toHaveLength(1);
     expect(failed[0]!.outcome).toBe('needs_reauth');
     // Several more sweeps run (bob's grant is kept alive twice more); each owner was told exactly once.
@@ -81,7 +81,7 @@ describe('keep-alive: grants at a provider that expires idle refresh tokens', ()
     expect(carol.output.match(toCarol)).toHaveLength(1);
     expect(carol.output.match(/has expired/g)).toHaveLength(1);
     expect(dave.output.match(toDave)).toHaveLength(1);
-    expect(keepAlives(w.app, w.user('carol').id, 'keepalive_failed')).toHaveLength(1);
+    expect(keepAlives(w.app, (await w.user('carol')).id, 'keepalive_failed')).toHaveLength(1);
     const from = carol.output.length;
     await carol.send('/onbehalf run web.whoami {}');
     await carol.waitFor(/expired or was revoked[\s\S]*Reconnect vendor/, from);
@@ -102,7 +102,7 @@ describe('keep-alive with two processes', () => {
 
   it('one keep-alive refresh per grant per interval, whichever process sweeps', async () => {
     await r.w.connect('alice');
-    const alice = r.w.user('alice');
+    const alice = await r.w.user('alice');
     await vi.waitFor(() => expect(keepAlives(r.a.app, alice.id, 'keepalive_refresh').length).toBeGreaterThan(6), wait);
     const times = keepAlives(r.a.app, alice.id, 'keepalive_refresh').map((e) => e.at);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
@@ -122,7 +122,7 @@ describe('keep-alive racing a call', () => {
   afterAll(async () => w?.stop());
 
   it("a keep-alive and the owner's call at the same moment make one refresh, and both get the new token", async () => {
-    const alice = w.user('alice');
+    const alice = await w.user('alice');
     // Idle for 13 hours (past the default half-day) and expiring in a second: both want to refresh it.
     w.app.db
       .update(connectedAccounts)

@@ -23,7 +23,7 @@ async function discovered(opts: McpAuthServerOptions, before?: (s: McpAuthServer
   const mcp = await McpAuthServer.start(opts);
   started.push(mcp);
   before?.(mcp);
-  const org = t.app.identity.resolve(w.user('alice').identity).org.id;
+  const org = (await t.app.identity.resolve((await w.user('alice')).identity)).org.id;
   const name = `srv${++n}`;
   const r = await t.app.oauth.ensureMcpProvider(org, { serverId: `id-${name}`, serverName: name, url: mcp.url });
   return { mcp, org, r, slug: `mcp-${name}` };
@@ -31,7 +31,7 @@ async function discovered(opts: McpAuthServerOptions, before?: (s: McpAuthServer
 
 /** Alice follows her connect link as far as the authorization server's redirect back to us. */
 async function authorize(org: string, slug: string) {
-  const alice = t.app.identity.resolve(w.user('alice').identity).user;
+  const alice = (await t.app.identity.resolve((await w.user('alice')).identity)).user;
   const step = await authorizeInBrowser(await t.app.oauth.connectLink(org, alice.id, slug));
   if (!('callbackUrl' in step)) throw new Error(`no redirect: ${step.status} ${step.body}`);
   return { ...step, alice, asked: new URL(step.authorizeUrl).searchParams };

@@ -27,8 +27,8 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
 
   it("two users connect through a client registered once; each tool call runs with the caller's own token", async () => {
     const oauth = t.app.oauth;
-    const alice = t.app.identity.resolve(w.user('alice').identity);
-    const bob = t.app.identity.resolve(w.user('bob').identity);
+    const alice = await t.app.identity.resolve((await w.user('alice')).identity);
+    const bob = await t.app.identity.resolve((await w.user('bob')).identity);
     const org = alice.org.id;
     const server = { serverId: 'srv-1', serverName: 'Tracker', url: mcp.url };
 
@@ -89,7 +89,7 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
   it('protected resource metadata naming another resource aborts, and nothing is registered', async () => {
     const other = await McpAuthServer.start({ metadataResource: 'http://127.0.0.1:9/elsewhere' });
     try {
-      const { org } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
+      const { org } = await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
       const r = await t.app.oauth.ensureMcpProvider(org.id, {
         serverId: 'srv-2',
         serverName: 'Other',
@@ -105,7 +105,7 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
   it('an authorization server without PKCE S256 is refused', async () => {
     const weak = await McpAuthServer.start({ s256: false });
     try {
-      const { org } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
+      const { org } = await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
       const r = await t.app.oauth.ensureMcpProvider(org.id, { serverId: 'srv-3', serverName: 'Weak', url: weak.url });
       expect(r).toMatchObject({ kind: 'no_pkce' });
       expect(weak.registrations).toBe(0);
@@ -117,7 +117,7 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
   it('a server that does not ask for a token is reported as not protected', async () => {
     const open = await (await import('../support/oauth-server.js')).OAuthTestServer.start();
     try {
-      const { org } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
+      const { org } = await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
       const r = await t.app.oauth.ensureMcpProvider(org.id, {
         serverId: 'srv-4',
         serverName: 'Open',

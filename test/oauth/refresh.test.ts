@@ -173,7 +173,11 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
   });
 
   it('a user who never connected gets "missing"; an unknown provider is named', async () => {
-    const { user: carol } = bed.t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'carol' });
+    const { user: carol } = await bed.t.app.identity.resolve({
+      platform: 'shell',
+      workspaceId: 'local',
+      userId: 'carol',
+    });
     expect(await bed.oauth.accessTokenFor(bed.org.id, carol.id, 'vendor')).toMatchObject({ kind: 'missing' });
     expect(await bed.oauth.accessTokenFor(bed.org.id, carol.id, 'nope')).toMatchObject({ kind: 'unknown_provider' });
   });

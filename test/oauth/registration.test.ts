@@ -10,7 +10,7 @@ const CIMD_URL = 'https://onbehalf.example.test/oauth/client.json';
 /** Connects `alice` to the server's provider through the browser flow; what the MCP server then sees of her token. */
 async function connectAlice(w: World, mcp: McpAuthServer, slug: string) {
   const oauth = w.t.app.oauth;
-  const alice = w.user('alice');
+  const alice = await w.user('alice');
   const step = await authorizeInBrowser(await oauth.connectLink(alice.orgId, alice.id, slug));
   if (!('callbackUrl' in step)) throw new Error(`no redirect: ${step.status} ${step.body}`);
   expect((await step.browser.fetch(step.callbackUrl)).status).toBe(200);
@@ -53,7 +53,7 @@ describe('client ID metadata documents (CIMD)', () => {
   });
 
   it('where the server accepts metadata documents, the document URL is the client id and nothing is registered', async () => {
-    const alice = w.user('alice');
+    const alice = await w.user('alice');
     const r = await w.t.app.oauth.ensureMcpProvider(alice.orgId, {
       serverId: 'srv-c',
       serverName: 'Cimd',
@@ -83,7 +83,7 @@ describe('dynamic registration and pre-registered clients', () => {
   it('on an http PUBLIC_URL the metadata document cannot be a client id: DCR, sending application_type web', async () => {
     const mcp = await McpAuthServer.start({ metadata: { client_id_metadata_document_supported: true } });
     try {
-      const alice = w.user('alice');
+      const alice = await w.user('alice');
       const r = await w.t.app.oauth.ensureMcpProvider(alice.orgId, {
         serverId: 'srv-d',
         serverName: 'Dcr',
@@ -113,7 +113,7 @@ describe('dynamic registration and pre-registered clients', () => {
       ],
     });
     try {
-      const alice = w.user('alice');
+      const alice = await w.user('alice');
       const chat = w.t.app.chat;
       const target = alice.target();
       const added = await w.t.app.policy.addServer(alice.orgId, { name: 'Tracker', transport: 'http', url: mcp.url });
@@ -166,7 +166,7 @@ describe('dynamic registration and pre-registered clients', () => {
       ],
     });
     try {
-      const alice = w.user('alice');
+      const alice = await w.user('alice');
       const oauth = w.t.app.oauth;
       const server = { serverId: 'srv-p', serverName: 'Poster' };
       expect(await oauth.preRegisterMcpClient(alice.orgId, server, 'post-client')).toMatchObject({ ok: true });
@@ -183,7 +183,7 @@ describe('dynamic registration and pre-registered clients', () => {
   it('two servers behind one authorization server share one registration (kept per issuer)', async () => {
     const mcp = await McpAuthServer.start();
     try {
-      const alice = w.user('alice');
+      const alice = await w.user('alice');
       const oauth = w.t.app.oauth;
       const one = await oauth.ensureMcpProvider(alice.orgId, { serverId: 'srv-1', serverName: 'One', url: mcp.url });
       const two = await oauth.ensureMcpProvider(alice.orgId, { serverId: 'srv-2', serverName: 'Two', url: mcp.url });
@@ -199,7 +199,7 @@ describe('dynamic registration and pre-registered clients', () => {
   });
 
   it('refusals of admin server auth are one line each', async () => {
-    const alice = w.user('alice');
+    const alice = await w.user('alice');
     const say = async (text: string) =>
       (await w.t.app.chat.handle({ kind: 'command', identity: alice.identity, target: alice.target(), text }))?.private
         ?.text;

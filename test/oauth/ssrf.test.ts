@@ -52,7 +52,7 @@ describe('no request a tenant admin can aim reaches a private address unless the
   });
 
   it('MCP authorization discovery and OIDC discovery of every inside address form are refused without any request being made', async () => {
-    const { org } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
+    const { org } = await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'alice' });
     const urls = [
       `http://127.0.0.1:${target.port}/mcp`,
       `https://127.0.0.1:${target.port}/mcp`,
@@ -114,7 +114,7 @@ describe('no request a tenant admin can aim reaches a private address unless the
   });
 
   it('a server stored with an inside address (before the guard, or by hand) is refused at call time and the MCP server sees nothing', async () => {
-    const { org } = t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' });
+    const { org } = await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' });
     const url = mcp.url.replace('127.0.0.1', '[::ffff:127.0.0.1]');
     t.app.db
       .insert(mcpServers)

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring, Secret } from '../../src/crypto/index.js';
-import { openDb, type Db } from '../../src/db/index.js';
+import { openDb, sqliteStore, type Db } from '../../src/db/index.js';
 import { secrets } from '../../src/db/schema/index.js';
 import { Identity } from '../../src/identity/index.js';
 import { decide, globMatch, parseSource, Policy } from '../../src/policy/index.js';
@@ -19,11 +19,11 @@ let identity: Identity;
 let orgId: string;
 const SECRET = 'sk-live-CANARY-policy-41d7';
 
-beforeAll(() => {
+beforeAll(async () => {
   db = openDb(path.join(tmp.dir, 'p.db'));
-  identity = new Identity(db);
+  identity = new Identity(sqliteStore(db));
   policy = new Policy(db, new Keyring([testKey()]));
-  orgId = identity.orgFor('slack', 'T1', 'Acme').id;
+  orgId = (await identity.orgFor('slack', 'T1', 'Acme')).id;
 });
 afterAll(() => {
   db.$client.close();
@@ -181,8 +181,8 @@ describe('credential bindings', () => {
 
 describe('secrets', () => {
   it('are sealed at rest with the row in the AAD, never listed with their value, and a moved value does not open', async () => {
-    const alice = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'alice' }).user;
-    const bob = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'bob' }).user;
+    const alice = (await identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'alice' })).user;
+    const bob = (await identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'bob' })).user;
     expect(await wordsOf(policy).setSecret(orgId, 'org', orgId, 'key', new Secret(SECRET))).toMatchObject({ ok: true });
     expect(await wordsOf(policy).setSecret(orgId, 'user', alice.id, 'token', new Secret('alice-CANARY'))).toMatchObject(
       {
@@ -227,7 +227,7 @@ describe('secrets', () => {
 
 describe('teams', () => {
   it('a team secret comes from the channel’s team, else the only team; otherwise the error says why', async () => {
-    const carol = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'carol' }).user;
+    const carol = (await identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'carol' })).user;
     const none = policy.teams.resolve(orgId, carol.id);
     expect(none).toEqual({ kind: 'error', problem: { code: 'no_team' } });
     expect(none.kind === 'error' && teamText(none.problem)).toBe(
@@ -244,7 +244,7 @@ describe('teams', () => {
       kind: 'ok',
       team: { name: 'sales' },
     });
-    const dave = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'dave' }).user;
+    const dave = (await identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'dave' })).user;
     await policy.team(orgId, 'add', 'support', dave.id);
     const other = policy.teams.resolve(orgId, dave.id, { platform: 'slack', channelId: 'C9' });
     expect(other.kind === 'error' && teamText(other.problem)).toMatch(
@@ -254,8 +254,8 @@ describe('teams', () => {
   });
 
   it('a deleted team takes its members, channels and secrets; a new team of the same name inherits no rule', async () => {
-    const erin = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'erin' }).user;
-    const mallory = identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'mallory' }).user;
+    const erin = (await identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'erin' })).user;
+    const mallory = (await identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'mallory' })).user;
     await policy.addServer(orgId, { name: 'payroll', transport: 'http', url: 'https://payroll.example.com/mcp' });
     const server = policy.server(orgId, 'payroll')!;
     await policy.team(orgId, 'create', 'finance');

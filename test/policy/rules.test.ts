@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring } from '../../src/crypto/index.js';
-import { openDb, type Db } from '../../src/db/index.js';
+import { openDb, sqliteStore, type Db } from '../../src/db/index.js';
 import { Identity } from '../../src/identity/index.js';
 import { NetGuard } from '../../src/net/index.js';
 import { decide, duplicateKey, globMatch, Policy, type AccessRule, type Decision } from '../../src/policy/index.js';
@@ -225,7 +225,7 @@ describe('storing rules', () => {
   beforeAll(async () => {
     db = openDb(path.join(tmp.dir, 'r.db'));
     policy = new Policy(db, new Keyring([testKey()]), { net: new NetGuard({ allowPrivate: true }) });
-    orgId = new Identity(db).orgFor('slack', 'T1', 'Acme').id;
+    orgId = (await new Identity(sqliteStore(db)).orgFor('slack', 'T1', 'Acme')).id;
     await policy.addServer(orgId, { name: 'gh', transport: 'http', url: 'https://mcp.example.com/mcp' });
   });
   afterAll(() => {

@@ -41,7 +41,7 @@ describe('REDIS_URL unreachable at start', () => {
     expect(((await ready.json()) as { checks: Record<string, string> }).checks.redis).toBe('unavailable');
     expect(t.logs.text()).not.toMatch(/tool workers started/);
     http = await startMcpHttpServer();
-    const r = t.app.identity.resolve({
+    const r = await t.app.identity.resolve({
       platform: 'slack',
       workspaceId: 'T1',
       userId: 'alice',

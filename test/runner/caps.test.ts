@@ -42,8 +42,8 @@ async function capsWorld(env: Record<string, string>, startWorkers: boolean) {
       );
       return Object.values(c).reduce((a, b) => a + b, 0);
     },
-    calls(user: string, status?: 'parked' | 'failed' | 'queued') {
-      const u = w.user(user);
+    async calls(user: string, status?: 'parked' | 'failed' | 'queued') {
+      const u = await w.user(user);
       return t.app.db
         .select()
         .from(toolCalls)
@@ -76,8 +76,8 @@ describe('per-user cap on queued calls', () => {
       /`open\.echo` was not run: you already have 3 calls waiting to run; wait for them to finish, then try again\./,
     );
     expect(await w.jobs()).toBe(3);
-    expect(w.calls('sam')).toHaveLength(3);
-    expect(w.calls('sam').map((c) => c.args['text'])).not.toContain('one too many');
+    expect(await w.calls('sam')).toHaveLength(3);
+    expect((await w.calls('sam')).map((c) => c.args['text'])).not.toContain('one too many');
     // The cap is per user.
     expect(await w.as('tess').send('/onbehalf run open.echo {"text":"mine"}')).toMatch(/Running `open\.echo` as you/);
     expect(await w.jobs()).toBe(4);
@@ -98,7 +98,7 @@ describe('per-user cap on parked calls', () => {
       await pat.send('/onbehalf run tools.whoami {}');
       await pat.waitFor(/→ Connect gh: \S+/, from);
     }
-    expect(w.calls('pat', 'parked')).toHaveLength(2);
+    expect(await w.calls('pat', 'parked')).toHaveLength(2);
     const from = pat.output.length;
     await pat.send('/onbehalf run tools.whoami {}');
     const line = (await pat.waitFor(/.*`tools\.whoami` failed: .*/, from))[0];
@@ -107,14 +107,14 @@ describe('per-user cap on parked calls', () => {
       /you already have 2 calls waiting for an account to be connected; connect gh \(`\/onbehalf connect gh`\) or let the waiting calls finish, then run it again/,
     );
     expect(pat.output.slice(from)).not.toMatch(/→ Connect gh/);
-    expect(w.calls('pat', 'parked')).toHaveLength(2);
-    expect(w.calls('pat', 'failed')).toHaveLength(1);
+    expect(await w.calls('pat', 'parked')).toHaveLength(2);
+    expect(await w.calls('pat', 'failed')).toHaveLength(1);
     expect(w.mcp.calls.filter((c) => c.tool === 'whoami')).toHaveLength(0);
     // The cap is per user: another user's call still parks and prompts.
     const quinn = w.as('quinn');
     const q = quinn.output.length;
     await quinn.send('/onbehalf run tools.whoami {}');
     await quinn.waitFor(/→ Connect gh: \S+/, q);
-    expect(w.calls('quinn', 'parked')).toHaveLength(1);
+    expect(await w.calls('quinn', 'parked')).toHaveLength(1);
   });
 });

@@ -22,7 +22,7 @@ beforeAll(async () => {
   h = await startHarness(redis.url, { workers: false, dbFile, keys: [key] });
   await h.policy.addServer(h.org.id, { name: 'web', transport: 'http', url: http.url });
   await h.policy.bind(h.org.id, 'web', 'header', 'Authorization', 'user_secret:token', 'Bearer {token}');
-  await h.policy.setSecret(h.org.id, 'user', h.user('alice').id, 'token', new Secret(TOKEN));
+  await h.policy.setSecret(h.org.id, 'user', (await h.user('alice')).id, 'token', new Secret(TOKEN));
 });
 afterAll(async () => {
   await h?.stop();

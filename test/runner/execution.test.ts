@@ -36,12 +36,12 @@ beforeAll(async () => {
   expect((await policy.addServer(org.id, { name: 'local', transport: 'stdio', ...stdioServerCommand })).ok).toBe(true);
   expect((await policy.bind(org.id, 'local', 'env', 'API_TOKEN', 'user_secret:token')).ok).toBe(true);
   expect((await policy.bind(org.id, 'local', 'env', 'TEAM_KEY', 'team_secret:key')).ok).toBe(true);
-  await policy.setSecret(org.id, 'user', h.user('alice').id, 'token', new Secret(CANARIES.alice));
-  await policy.setSecret(org.id, 'user', h.user('bob').id, 'token', new Secret(CANARIES.bob));
+  await policy.setSecret(org.id, 'user', (await h.user('alice')).id, 'token', new Secret(CANARIES.alice));
+  await policy.setSecret(org.id, 'user', (await h.user('bob')).id, 'token', new Secret(CANARIES.bob));
   await policy.setSecret(org.id, 'org', org.id, 'key', new Secret(CANARIES.org));
   await policy.team(org.id, 'create', 'support');
-  await policy.team(org.id, 'add', 'support', h.user('alice').id);
-  await policy.team(org.id, 'add', 'support', h.user('bob').id);
+  await policy.team(org.id, 'add', 'support', (await h.user('alice')).id);
+  await policy.team(org.id, 'add', 'support', (await h.user('bob')).id);
   await policy.setSecret(org.id, 'team', 'support', 'key', new Secret(CANARIES.team));
 });
 
@@ -74,7 +74,7 @@ describe('tool calls run with the caller’s own credentials', () => {
     );
     // The audit names the human, the chat message, the source kinds — and no value.
     const ev = h.audit
-      .query(h.org.id, { userId: h.user('alice').id })
+      .query(h.org.id, { userId: (await h.user('alice')).id })
       .find((e) => e.category === 'tool_call' && e.detail?.['callId'] === a)!;
     expect(ev).toMatchObject({
       server: 'web',
@@ -82,7 +82,7 @@ describe('tool calls run with the caller’s own credentials', () => {
       chatIdentity: 'slack:T1:alice',
       decision: 'allowed',
       outcome: 'ok',
-      onBehalfOfUserId: h.user('alice').id,
+      onBehalfOfUserId: (await h.user('alice')).id,
     });
     expect(ev.chatMessage).toMatchObject({ platform: 'slack', workspace: 'T1', channel: 'C1' });
     expect(ev.chatMessage?.['message']).toMatch(/^m-/);
@@ -102,7 +102,7 @@ describe('tool calls run with the caller’s own credentials', () => {
 
   it('a team secret is ambiguous for someone in two teams when the channel is bound to neither, and the error says so', async () => {
     await h.policy.team(h.org.id, 'create', 'sales');
-    await h.policy.team(h.org.id, 'add', 'sales', h.user('bob').id);
+    await h.policy.team(h.org.id, 'add', 'sales', (await h.user('bob')).id);
     const id = await h.call('bob', 'local', 'whoami', {}, 'C-unbound');
     const o = (await outcome(id)).outcome;
     expect(o).toMatchObject({ kind: 'failed' });
@@ -112,7 +112,7 @@ describe('tool calls run with the caller’s own credentials', () => {
     expect(JSON.parse(((await outcome(ok)).outcome as { text: string }).text).TEAM_KEY).toBe(
       fingerprint(CANARIES.team),
     );
-    await h.policy.team(h.org.id, 'remove', 'sales', h.user('bob').id);
+    await h.policy.team(h.org.id, 'remove', 'sales', (await h.user('bob')).id);
   });
 
   it('access rules deny with a message naming the rule; injected context wins over supplied arguments; constraints hold', async () => {
@@ -135,11 +135,11 @@ describe('tool calls run with the caller’s own credentials', () => {
     expect((await outcome(notAllowed)).text).toMatch(/no allow rule of web lets you use env_dump/);
     const injected = await h.call('alice', 'web', 'echo', { text: 'hi', repo: 'acme/app', email: 'ceo@acme.com' });
     const echoed = JSON.parse(((await outcome(injected)).outcome as { text: string }).text);
-    expect(echoed.email).toBe(`${h.user('alice').id}@${org.id}`);
+    expect(echoed.email).toBe(`${(await h.user('alice')).id}@${org.id}`);
     expect(http.calls.length).toBe(before + 1);
     // The audit's digest proves what the server was sent (the injected email), not what was asked for.
     const sent = http.calls.at(-1)!.args;
-    expect(sent).toMatchObject({ email: `${h.user('alice').id}@${org.id}` });
+    expect(sent).toMatchObject({ email: `${(await h.user('alice')).id}@${org.id}` });
     const event = h.audit.query(org.id, { server: 'web' }).find((e) => e.detail?.['callId'] === injected)!;
     expect(event.argDigest).toBe(argDigest(sent));
     expect(event.argDigest).not.toBe(argDigest({ text: 'hi', repo: 'acme/app', email: 'ceo@acme.com' }));
@@ -149,7 +149,7 @@ describe('tool calls run with the caller’s own credentials', () => {
     const cat = await new tools(h.policy, h.pool, {
       accessTokenFor: async (_o, _u, s) => ({ kind: 'unknown_provider', providerSlug: s }),
       connectLink: async () => '',
-    }).catalogFor(org.id, h.user('alice'));
+    }).catalogFor(org.id, await h.user('alice'));
     expect(
       cat
         .filter((t) => t.server === 'web')
@@ -197,8 +197,8 @@ describe('tool calls run with the caller’s own credentials', () => {
   it('a 5xx is retried with backoff for a read-only tool, but a tool that is not idempotent is not re-sent', async () => {
     await h.policy.rule(h.org.id, 'allow', 'web', { tools: 'read_notes' });
     await h.policy.rule(h.org.id, 'allow', 'web', { tools: 'create_note', roles: ['admin'] });
-    h.identity.setRole(h.org.id, h.user('carol').id, 'admin');
-    await h.policy.setSecret(h.org.id, 'user', h.user('carol').id, 'token', new Secret('carol-token'));
+    await h.identity.setRole(h.org.id, (await h.user('carol')).id, 'admin');
+    await h.policy.setSecret(h.org.id, 'user', (await h.user('carol')).id, 'token', new Secret('carol-token'));
     http.failNext(2, 503);
     const read = await h.call('carol', 'web', 'read_notes');
     expect((await outcome(read)).outcome.kind).toBe('result');
@@ -232,7 +232,7 @@ describe('tool calls run with the caller’s own credentials', () => {
       calls.insert({
         id,
         orgId: h.org.id,
-        userId: h.user('alice').id,
+        userId: (await h.user('alice')).id,
         serverId: server.id,
         tool: 'create_note',
         args: {},

@@ -31,7 +31,7 @@ describe('a worker killed mid-call', () => {
     h = await startHarness(redis.url, { workers: false, dbFile, keys: [key] });
     await h.policy.addServer(h.org.id, { name: 'web', transport: 'http', url: http.url, timeoutMs: 20_000 });
     await h.policy.bind(h.org.id, 'web', 'header', 'Authorization', 'user_secret:token', 'Bearer {token}');
-    await h.policy.setSecret(h.org.id, 'user', h.user('alice').id, 'token', new Secret('alice-token'));
+    await h.policy.setSecret(h.org.id, 'user', (await h.user('alice')).id, 'token', new Secret('alice-token'));
     env = {
       REDIS_URL: redis.url,
       DATABASE_URL: `file:${dbFile}`,

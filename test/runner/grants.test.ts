@@ -68,7 +68,7 @@ beforeAll(async () => {
   });
   ({ t, oauth: oauthServer, mcp: http } = w);
   orgId = w.org.id;
-  for (const who of ['alice', 'bob']) users[who] = w.user(who).id;
+  for (const who of ['alice', 'bob']) users[who] = (await w.user(who)).id;
   const { policy } = t.app;
   expect((await policy.bind(orgId, 'gh', 'env', 'ORG_KEY', 'org_secret:key')).ok).toBe(true);
   await policy.setSecret(orgId, 'org', orgId, 'key', new Secret(ORG_KEY));

@@ -76,8 +76,8 @@ export async function startHarness(
   const { db, keyring, identity, policy, pool, audit } = app;
   const org = w.org;
   /** The user row of Slack user `name` of T1 (created on first use, as on first contact). */
-  const user = (name: string) => identity.resolve(w.user(name).identity).user;
-  const target = (platformUser: string, channelId = 'C1'): ReplyTarget => w.user(platformUser).target(channelId);
+  const user = async (name: string) => (await identity.resolve((await w.user(name)).identity)).user;
+  const target = (platformUser: string, channelId = 'C1'): ReplyTarget => w.targetOf(platformUser, channelId);
   /** Enqueues a call as `name` (a Slack user of workspace T1) and returns its id. */
   const call = async (
     name: string,
@@ -86,7 +86,7 @@ export async function startHarness(
     args: Record<string, unknown> = {},
     channel = 'C1',
   ) => {
-    const u = w.user(name);
+    const u = await w.user(name);
     return (
       await runner.enqueueToolCall({
         orgId: org.id,

@@ -34,7 +34,7 @@ beforeAll(async () => {
   ({ t, oauth: oauthServer, mcp: http } = w);
   orgId = w.org.id;
   for (const who of ['alice', 'bob']) {
-    users[who] = w.user(who).id;
+    users[who] = (await w.user(who)).id;
     const step = await w.connect(who, { login: `${who}-gh`, confirm: false });
     expect(step.res.status).toBe(200);
     expect(await t.app.oauth.confirmHeld(orgId, users[who]!, 'vendor')).toMatchObject({ ok: true });

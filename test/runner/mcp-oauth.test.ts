@@ -37,7 +37,7 @@ describe('an mcp_oauth binding', () => {
       (await t.app.policy.bind(orgId, 'tracker', 'header', 'Authorization', 'mcp_oauth', 'Bearer {token}')).ok,
     ).toBe(true);
     for (const who of ['alice', 'bob']) {
-      const u = w.user(who);
+      const u = await w.user(who);
       const target = u.target('C1');
       const { callId } = await t.app.runner.enqueueToolCall({
         orgId,

@@ -34,7 +34,7 @@ async function setUp(name: string, who: string, mcp: McpAuthServer) {
   expect((await t.app.policy.bind(orgId, name, 'header', 'Authorization', 'mcp_oauth', 'Bearer {token}')).ok).toBe(
     true,
   );
-  const u = w.user(who);
+  const u = await w.user(who);
   const { callId } = await t.app.runner.enqueueToolCall({
     orgId,
     userId: u.id,

@@ -49,13 +49,15 @@ beforeAll(async () => {
   });
   ({ t, oauth: oauthServer, mcp: http } = w);
   orgId = w.org.id;
-  alice = t.app.identity.resolve({
-    platform: 'slack',
-    workspaceId: 'T1',
-    userId: 'alice',
-    displayName: 'Alice',
-    workspaceName: 'Acme',
-  }).user.id;
+  alice = (
+    await t.app.identity.resolve({
+      platform: 'slack',
+      workspaceId: 'T1',
+      userId: 'alice',
+      displayName: 'Alice',
+      workspaceName: 'Acme',
+    })
+  ).user.id;
 });
 
 afterAll(async () => {
@@ -158,7 +160,7 @@ describe('turn queue and awaiting a call', () => {
       }),
     );
     expect(refused).toMatchObject({ kind: 'done', outcome: { kind: 'denied', rule: 'approve create_note' } });
-    const user = t.app.identity.user(orgId, alice)!;
+    const user = (await t.app.identity.user(orgId, alice))!;
     expect(
       (await t.app.catalog.catalogFor(orgId, user, 'C1', { forModel: true }))
         .filter((x) => x.server === 'guarded')

@@ -43,7 +43,7 @@ beforeAll(async () => {
     ONBEHALF_WORKERS: '1',
   });
   app = t.app;
-  const { org } = app.identity.resolve({
+  const { org } = await app.identity.resolve({
     platform: 'slack',
     workspaceId: 'T1',
     userId: 'UALICE',

@@ -117,33 +117,35 @@ export async function world(o: WorldOptions = {}) {
     workspaceName,
   });
   const people = new Map<string, WorldUser>();
+  /** A reply target for `name` in channel `channelId` (slack) or their shell; needs no user row. */
+  const targetOf = (name: string, channelId = platform === 'shell' ? 'shell' : 'C1'): ReplyTarget => ({
+    platform,
+    workspaceId: workspaceId,
+    channelId,
+    userId: name,
+    isDirect: platform === 'shell',
+    messageId: `m-${Math.random().toString(36).slice(2)}`,
+  });
   /** The user `name` (created on first use, as on first contact). */
-  const user = (name: string): WorldUser => {
+  const user = async (name: string): Promise<WorldUser> => {
     const known = people.get(name);
     if (known) return known;
     const identity = identityOf(name);
-    const r = app.identity.resolve(identity);
+    const r = await app.identity.resolve(identity);
     const u: WorldUser = {
       name,
       id: r.user.id,
       orgId: r.org.id,
       identity,
       chatIdentity: `${platform}:${workspaceId}:${name}`,
-      target: (channelId = platform === 'shell' ? 'shell' : 'C1') => ({
-        platform,
-        workspaceId: workspaceId,
-        channelId,
-        userId: name,
-        isDirect: platform === 'shell',
-        messageId: `m-${Math.random().toString(36).slice(2)}`,
-      }),
+      target: (channelId) => targetOf(name, channelId),
     };
     people.set(name, u);
     return u;
   };
-  let orgRow: ReturnType<typeof app.identity.orgFor> | undefined;
-  /** The workspace's org, created on first use (as on first contact) when nothing of the world needed it before. */
-  const orgOf = () => (orgRow ??= app.identity.orgFor(platform, workspaceId, workspaceName));
+  // The workspace's org, created up front (as first contact would), so `org` can be read at once.
+  const orgRow = await app.identity.orgFor(platform, workspaceId, workspaceName);
+  const orgOf = () => orgRow;
   const oauthService = app.oauth;
 
   if (o.provider) {
@@ -200,11 +202,11 @@ export async function world(o: WorldOptions = {}) {
   };
   /** Connects `name` at the provider through the real flow, from a connect link the OAuth service signs. */
   const connect = async (name: string, opts: ConnectOptions = {}) => {
-    const u = user(name);
+    const u = await user(name);
     const link = await oauthService!.connectLink(u.orgId, u.id, opts.slug ?? o.provider!, opts.link);
     return connectVia(link, { ...opts, login: opts.login ?? `${name}-at-vendor` });
   };
-  for (const name of o.users ?? []) user(name);
+  for (const name of o.users ?? []) await user(name);
   if (o.connect) for (const name of o.users ?? []) await connect(name);
 
   return {
@@ -215,18 +217,19 @@ export async function world(o: WorldOptions = {}) {
     oauth,
     mcp,
     llm,
-    /** The workspace's org (created on first use: a world with no provider, server or user leaves that to first contact). */
+    /** The workspace's org. */
     get org() {
       return orgOf();
     },
     user,
+    targetOf,
     connect,
     connectVia,
     /** Each user's shell session, by name (created by `as`). */
     sessions,
     /** The user's current access token at `slug` (default the world's provider). */
     async tokenOf(name: string, slug = o.provider!) {
-      const u = user(name);
+      const u = await user(name);
       const r = await oauthService!.accessTokenFor(u.orgId, u.id, slug);
       if (r.kind !== 'ok') throw new Error(`no token for ${name}: ${r.kind}`);
       return r.token.reveal();

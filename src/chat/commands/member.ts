@@ -161,7 +161,7 @@ export const memberCommands: CommandSpec[] = [
     usage: 'whoami',
     summary: 'who onbehalf thinks you are',
     run: async (ctx) => {
-      const ids = ctx.services.identity.linkedIdentities(ctx.org.id, ctx.user.id);
+      const ids = await ctx.services.identity.linkedIdentities(ctx.org.id, ctx.user.id);
       const conns = await ctx.services.oauth.listConnections(ctx.org.id, ctx.user.id);
       return say(
         [
@@ -181,12 +181,12 @@ export const ORG_MISMATCH =
 async function link(ctx: CommandContext, code: string | undefined): Promise<CommandReply> {
   const { linkCodes, identity, outbound } = ctx.services;
   if (!code) {
-    const { code: fresh } = linkCodes.create(ctx.org.id, ctx.user.id);
+    const { code: fresh } = await linkCodes.create(ctx.org.id, ctx.user.id);
     return say(
       `Your link code is \`${fresh}\`. On your other platform type \`/onbehalf link ${fresh}\` within 10 minutes. It works once.`,
     );
   }
-  const r = linkCodes.redeem(ctx.identity, code);
+  const r = await linkCodes.redeem(ctx.identity, code);
   const who = identityKey(ctx.identity);
   switch (r.kind) {
     case 'cooldown':
@@ -211,8 +211,8 @@ async function link(ctx: CommandContext, code: string | undefined): Promise<Comm
         outcome: 'linked',
         requestId: ctx.requestId,
       });
-      const user = identity.user(r.orgId, r.userId)!;
-      for (const other of identity.linkedIdentities(r.orgId, r.userId)) {
+      const user = (await identity.user(r.orgId, r.userId))!;
+      for (const other of await identity.linkedIdentities(r.orgId, r.userId)) {
         if (
           other.platform === ctx.identity.platform &&
           other.workspaceId === ctx.identity.workspaceId &&

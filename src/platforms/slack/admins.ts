@@ -41,11 +41,11 @@ export class WorkspaceAdmins {
     if (last !== undefined && Date.now() - last < this.#cacheMs) return;
     this.#checked.set(key, Date.now());
     try {
-      const { org, user } = this.identity.resolve(chat);
+      const { org, user } = await this.identity.resolve(chat);
       if (user.role === 'admin') return;
       const info = await this.usersInfo(chat.workspaceId, chat.userId);
       if (!info.user?.is_admin && !info.user?.is_owner && !info.user?.is_primary_owner) return;
-      this.identity.setRole(org.id, user.id, 'admin');
+      await this.identity.setRole(org.id, user.id, 'admin');
       this.audit.write({
         orgId: org.id,
         category: 'admin',

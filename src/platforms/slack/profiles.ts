@@ -91,20 +91,25 @@ export class SlackProfiles {
   }
 
   /** `user_change`: the person's new name or address, stored now. */
-  userChanged(body: unknown): void {
+  async userChanged(body: unknown): Promise<void> {
     const p = userChange.safeParse(body);
     if (!p.success || !p.data.team_id) return;
     const person = personOf(p.data.event.user);
     remember(this.#people, `${p.data.team_id}:${p.data.event.user.id}`, person);
-    this.identity.rename({ platform: 'slack', workspaceId: p.data.team_id, userId: p.data.event.user.id, ...person });
+    await this.identity.rename({
+      platform: 'slack',
+      workspaceId: p.data.team_id,
+      userId: p.data.event.user.id,
+      ...person,
+    });
   }
 
   /** `team_rename`: the workspace's (and so its org's) new name, stored now. */
-  teamRenamed(body: unknown): void {
+  async teamRenamed(body: unknown): Promise<void> {
     const p = teamRename.safeParse(body);
     if (!p.success) return;
     remember(this.#teams, p.data.team_id, p.data.event.name);
-    this.identity.renameWorkspace('slack', p.data.team_id, p.data.event.name);
+    await this.identity.renameWorkspace('slack', p.data.team_id, p.data.event.name);
   }
 
   #ask(chat: ChatIdentity, method: string, args: Record<string, unknown>): Promise<unknown> {

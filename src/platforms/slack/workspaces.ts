@@ -60,7 +60,7 @@ export class InstalledWorkspaces implements SlackTokens, InstallationStore {
     const token = installation.bot?.token;
     // Org-wide (Enterprise Grid) installs are not supported: each workspace is one org.
     if (!teamId || !token) throw new Error('only workspace installs with a bot token are supported');
-    this.identity.orgFor('slack', teamId, installation.team?.name);
+    await this.identity.orgFor('slack', teamId, installation.team?.name);
     const row = this.#row(teamId)!;
     this.db
       .update(workspaces)

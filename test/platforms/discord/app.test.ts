@@ -70,7 +70,7 @@ describe('onbehalf serve with DISCORD_TOKEN', () => {
   it('with DISCORD_ADMINS_FROM_GUILD, a Manage Guild member is an admin (audited) and sees admin help; others do not', async () => {
     expect(await answerTo(owner, ['help'])).toContain('Admin:');
     expect(await answerTo(member, ['help'])).not.toContain('Admin:');
-    const org = app.identity.orgFor('discord', guildId);
+    const org = await app.identity.orgFor('discord', guildId);
     expect(
       app.audit
         .query(org.id)

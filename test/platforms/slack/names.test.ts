@@ -46,8 +46,8 @@ async function ada(text: string): Promise<string> {
 describe('names a person recognises, from Slack', () => {
   it('whoami names the person by their Slack name and the org after the workspace, not ids or the handle', async () => {
     expect(await ada('whoami')).toMatch(/^You are Ada Lovelace \(admin\) in Acme Corp\./);
-    const org = app.identity.orgOf('slack', 'T1ACME')!;
-    const user = app.identity.userByRef(org.id, 'slack', 'T1ACME', 'U1ADA')!;
+    const org = (await app.identity.orgOf('slack', 'T1ACME'))!;
+    const user = (await app.identity.userByRef(org.id, 'slack', 'T1ACME', 'U1ADA'))!;
     // {user.email} is filled from users.info (scope users:read.email).
     expect(user.email).toBe('ada@acme.test');
   });

@@ -80,7 +80,7 @@ describe('Slack workspaces (multi-workspace install flow)', () => {
     expect(h.inbound.events).toHaveLength(1);
     expect((await h.slack.waitFor('chat.postEphemeral')).token).toBe(INSTALL_TOKEN);
     expect(h.slack.callsTo('users.info')[0]!.body).toMatchObject({ user: 'UOWNER' });
-    const { user } = h.identity.resolve({ platform: 'slack', workspaceId: 'TACME', userId: 'UOWNER' });
+    const { user } = await h.identity.resolve({ platform: 'slack', workspaceId: 'TACME', userId: 'UOWNER' });
     expect(h.db.select().from(users).where(eq(users.id, user.id)).get()!.role).toBe('admin');
   });
 
@@ -94,7 +94,9 @@ describe('Slack workspaces (multi-workspace install flow)', () => {
       channel: 'CACME',
     };
     await h.signer.post(h.eventsUrl, h.signer.event(ev, { teamId: 'TACME', eventId: 'EvAcme2' }));
-    expect(h.identity.resolve({ platform: 'slack', workspaceId: 'TACME', userId: 'UMEMBER' }).user.role).toBe('member');
+    expect((await h.identity.resolve({ platform: 'slack', workspaceId: 'TACME', userId: 'UMEMBER' })).user.role).toBe(
+      'member',
+    );
   });
 
   it("app_uninstalled removes the workspace's bot token; its later events reach nothing", async () => {

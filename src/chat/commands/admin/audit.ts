@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { options } from '../../parse.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandContext, CommandSpec } from '../spec.js';
 import { say } from '../spec.js';
+import type { AuditEvent } from '../../../audit/index.js';
 import { auditExportRow, auditLine, type NameOf } from '../../words/audit.js';
 import { done, userRef, wrong } from './shared.js';
 
@@ -16,6 +17,15 @@ function since(v: string): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+/** The names of the people the rows refer to, looked up once each. */
+async function namesOf(ctx: CommandContext, rows: AuditEvent[]): Promise<NameOf> {
+  const names = new Map<string, string | undefined>();
+  for (const r of rows)
+    for (const id of [r.actorUserId, r.onBehalfOfUserId])
+      if (id && !names.has(id)) names.set(id, (await ctx.services.identity.user(ctx.org.id, id))?.displayName);
+  return (id) => names.get(id);
+}
+
 /** `admin audit …`: who did what, as whom; `export` writes a JSONL file on the server. */
 export const auditCommand: CommandSpec = {
   word: 'audit',
@@ -24,19 +34,15 @@ export const auditCommand: CommandSpec = {
   run: async (ctx, args) => {
     const { audit } = ctx.services;
     const { positional, flags } = options(args);
-    const userId = typeof flags['user'] === 'string' ? userRef(ctx, flags['user'])?.id : undefined;
+    const userId = typeof flags['user'] === 'string' ? (await userRef(ctx, flags['user']))?.id : undefined;
     if (typeof flags['user'] === 'string' && !userId) return say(`No user "${flags['user']}" in this workspace.`);
     const s = typeof flags['since'] === 'string' ? since(flags['since']) : undefined;
     if (typeof flags['since'] === 'string' && s === undefined)
       return wrong(AUDIT, '--since takes 30m, 2h, 7d or a date.');
-    const names = new Map<string, string | undefined>();
-    const nameOf: NameOf = (id) => {
-      if (!names.has(id)) names.set(id, ctx.services.identity.user(ctx.org.id, id)?.displayName);
-      return names.get(id);
-    };
     const filter = { userId, server: typeof flags['server'] === 'string' ? flags['server'] : undefined, since: s };
     if (positional[0] === 'export') {
       const rows = audit.query(ctx.org.id, { ...filter, limit: 100_000 });
+      const nameOf = await namesOf(ctx, rows);
       const dir = path.join(ctx.services.dataDir, 'exports');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const file = path.join(dir, `audit-${ctx.org.id}-${Date.now()}.jsonl`);
@@ -51,6 +57,7 @@ export const auditCommand: CommandSpec = {
     if (positional.length) return wrong(AUDIT);
     const rows = audit.query(ctx.org.id, { ...filter, limit: 20 });
     if (!rows.length) return say('No audit events match.');
+    const nameOf = await namesOf(ctx, rows);
     return say(rows.map((r) => auditLine(r, nameOf)).join('\n'));
   },
 };

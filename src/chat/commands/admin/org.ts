@@ -15,11 +15,11 @@ export const roleCommand: CommandSpec = {
   run: async (ctx, args) => {
     const [verb, who] = args;
     if (verb !== 'grant' && verb !== 'revoke') return wrong(ROLE);
-    const u = userRef(ctx, who);
+    const u = await userRef(ctx, who);
     if (!u) return wrong(ROLE, who ? `No user "${who}" in this workspace.` : 'Which user?');
     if (verb === 'revoke' && u.id === ctx.user.id)
       return say('You cannot revoke your own admin role; ask another admin.');
-    ctx.services.identity.setRole(ctx.org.id, u.id, verb === 'grant' ? 'admin' : 'member');
+    await ctx.services.identity.setRole(ctx.org.id, u.id, verb === 'grant' ? 'admin' : 'member');
     const line = `${u.displayName} is now ${verb === 'grant' ? 'an admin' : 'a member'}.`;
     return done(ctx, `role.${verb}`, { ok: true }, line, { user: u.id });
   },
@@ -33,7 +33,7 @@ export const orgCommand: CommandSpec = {
   run: async (ctx, args) => {
     const [verb, code] = args;
     if (verb === 'invite' && !code) {
-      const { code: fresh, expiresAt } = ctx.services.orgJoins.invite(ctx.org.id, ctx.user.id);
+      const { code: fresh, expiresAt } = await ctx.services.orgJoins.invite(ctx.org.id, ctx.user.id);
       done(ctx, 'org.invite', { ok: true }, '', { expiresAt });
       return say(
         `Invite code \`${fresh}\` for ${ctx.org.name}. An admin of the other workspace types \`/onbehalf admin org join ${fresh}\` within 10 minutes; it works once. Their people join as members; their org must hold no providers, servers, secrets, teams or connected accounts.`,
@@ -50,8 +50,8 @@ function blockerText(b: JoinBlocker): string {
 }
 
 /** `admin org join <code>`: this workspace's org moves into the inviting org. Audited in both orgs. */
-function orgJoin(ctx: CommandContext, code: string): CommandReply {
-  const r = ctx.services.orgJoins.join(ctx.identity, ctx.org.id, code);
+async function orgJoin(ctx: CommandContext, code: string): Promise<CommandReply> {
+  const r = await ctx.services.orgJoins.join(ctx.identity, ctx.org.id, code);
   const audit = (orgId: string, outcome: string, detail: AuditDetail) =>
     ctx.services.audit.write({
       orgId,

@@ -13,9 +13,9 @@ const GIVES_EMAIL = new Set(['slack']);
 const PLATFORM_NAMES: Record<string, string> = { slack: 'Slack', discord: 'Discord', shell: 'The shell' };
 
 /** Why `{user.email}` cannot be injected in this org: a platform of its workspaces gives no email. */
-function noEmail(ctx: CommandContext, inject: Record<string, string> | undefined): string | undefined {
+async function noEmail(ctx: CommandContext, inject: Record<string, string> | undefined): Promise<string | undefined> {
   if (!inject || !Object.values(inject).some((t) => t.includes('{user.email}'))) return undefined;
-  const without = ctx.services.identity.platformsOf(ctx.org.id).filter((p) => !GIVES_EMAIL.has(p));
+  const without = (await ctx.services.identity.platformsOf(ctx.org.id)).filter((p) => !GIVES_EMAIL.has(p));
   if (!without.length) return undefined;
   return `${without.map((p) => PLATFORM_NAMES[p] ?? p).join(' and ')} ${without.length > 1 ? 'give' : 'gives'} no email address, so {user.email} would be empty for people here; nothing was changed (inject {user.id} or {user.name} instead).`;
 }
@@ -36,11 +36,12 @@ export const ruleCommands: CommandSpec[] = (['allow', 'deny'] as const).map((eff
     const { positional, flags } = options(args.filter((a) => a !== '--ignore-case'));
     const [server, tools] = positional;
     if (!server || !tools) return wrong(RULE(effect));
-    const userIds = list(flags['users'])?.map((u) => userRef(ctx, u)?.id ?? `unknown:${u}`);
+    const refs = list(flags['users']);
+    const userIds = refs && (await Promise.all(refs.map(async (u) => (await userRef(ctx, u))?.id ?? `unknown:${u}`)));
     const unknown = userIds?.find((u) => u.startsWith('unknown:'));
     if (unknown) return say(`No user "${unknown.slice(8)}" in this workspace.`);
     const inject = pairs(flags['inject']);
-    const refused = effect === 'allow' ? noEmail(ctx, inject) : undefined;
+    const refused = effect === 'allow' ? await noEmail(ctx, inject) : undefined;
     if (refused) return say(refused);
     const r = await ctx.services.policy.rule(ctx.org.id, effect, server, {
       tools,

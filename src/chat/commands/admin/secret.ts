@@ -7,18 +7,18 @@ import { done, userRef, wrong } from './shared.js';
 const SECRET = 'secret set org|team|user <name> [team|@user] | list [scope] | delete org|team|user <name> [team|@user]';
 
 /** Splits `scope name [owner]` of the secret commands into the owner id the policy stores. */
-function secretOwner(
+async function secretOwner(
   ctx: CommandContext,
   scope: string | undefined,
   name: string | undefined,
   ownerRef: string | undefined,
-): { error: string } | { scope: 'org' | 'team' | 'user'; name: string; owner: string } {
+): Promise<{ error: string } | { scope: 'org' | 'team' | 'user'; name: string; owner: string }> {
   if (scope !== 'org' && scope !== 'team' && scope !== 'user') return { error: 'The scope must be org, team or user.' };
   if (!name || !isSecretName(name)) return { error: SECRET_NAME_RULE };
   if (scope === 'org') return { scope, name, owner: ctx.org.id };
   if (scope === 'team')
     return ownerRef ? { scope, name, owner: ownerRef } : { error: 'Name the team the secret belongs to.' };
-  const u = ownerRef ? userRef(ctx, ownerRef) : ctx.user;
+  const u = ownerRef ? await userRef(ctx, ownerRef) : ctx.user;
   return u ? { scope, name, owner: u.id } : { error: `No user "${ownerRef}" in this workspace.` };
 }
 
@@ -45,7 +45,7 @@ export const secretCommand: CommandSpec = {
     if (verb === 'list') return listSecrets(ctx, scope);
     if (verb !== 'set' && verb !== 'delete') return wrong(SECRET);
     if (args.length > 4) return wrong(SECRET, 'Never type a secret value in a command; `set` opens a private form.');
-    const o = secretOwner(ctx, scope, name, ownerRef);
+    const o = await secretOwner(ctx, scope, name, ownerRef);
     if ('error' in o) return wrong(SECRET, o.error);
     if (verb === 'delete') {
       const r = await ctx.services.policy.deleteSecret(ctx.org.id, o.scope, o.owner, o.name);

@@ -39,7 +39,7 @@ export const wrong = (usage: string, what?: string) =>
   say(`${what ? `${what} ` : ''}Use: \`/onbehalf admin ${usage}\`.`);
 
 /** Resolves `@user` in the caller's workspace to a user id, or says who was not found. */
-export function userRef(ctx: CommandContext, ref: string | undefined) {
+export async function userRef(ctx: CommandContext, ref: string | undefined) {
   return ref
     ? ctx.services.identity.userByRef(ctx.org.id, ctx.identity.platform, ctx.identity.workspaceId, ref)
     : undefined;

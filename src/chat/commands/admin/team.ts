@@ -28,7 +28,7 @@ export const teamCommand: CommandSpec = {
       return done(ctx, 'team.channel', r, policyText(r), { team: name });
     }
     if (verb === 'add' || verb === 'remove') {
-      const u = userRef(ctx, who);
+      const u = await userRef(ctx, who);
       if (!u) return wrong(TEAM, who ? `No user "${who}" in this workspace.` : 'Which user?');
       const r = await policy.team(ctx.org.id, verb, name, u.id);
       return done(ctx, `team.${verb}`, r, policyText(r), { team: name, user: u.id });
