@@ -54,7 +54,7 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     redisClients.push(redis);
     const a = bed.t.app;
     return new OAuthService({
-      db: a.db,
+      store: a.store,
       keyring: a.keyring,
       links: a.links,
       redis,

@@ -119,7 +119,8 @@ describe('replays and forgeries fail and change nothing', () => {
     const html = await res.text();
     expect(html).toContain('different authorization server');
     expect(html).not.toContain('INJECTED-TEXT');
-    expect(bed.connection(bed.user.id)!.providerId).not.toBe(bed.oauth.providers.get(bed.org.id, 'other')!.id);
+    const otherProvider = (await bed.oauth.providers.get(bed.org.id, 'other'))!;
+    expect(bed.connection(bed.user.id)!.providerId).not.toBe(otherProvider.id);
     expect(other.seen('/token')).toHaveLength(0);
     unchanged();
   });
