@@ -27,7 +27,7 @@ export const b64 = (n: number) => randomBytes(n).toString('base64url');
 export class FlowStates {
   readonly #ttl: number;
 
-  constructor(private readonly d: OAuthDeps) {
+  constructor(private readonly d: Pick<OAuthDeps, 'store' | 'keyring' | 'log' | 'options'>) {
     this.#ttl = d.options?.flowTtlSeconds ?? defaults.flowTtlSeconds;
   }
 

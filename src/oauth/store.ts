@@ -17,7 +17,7 @@ const ctx = (
 
 /** Sealed storage of connected accounts; every token write bumps `version`. */
 export class ConnectionStore {
-  constructor(private readonly d: OAuthDeps) {}
+  constructor(private readonly d: Pick<OAuthDeps, 'store' | 'keyring' | 'log'>) {}
 
   get #t() {
     return this.d.store.t.connectedAccounts;

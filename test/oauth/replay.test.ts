@@ -58,6 +58,17 @@ describe('replays and forgeries fail and change nothing', () => {
     unchanged();
   });
 
+  it('one start link Continued 20 times at once: one goes on to the provider, 19 are told it was used, one state', async () => {
+    const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
+    const browser = new TestBrowser();
+    const page = await (await browser.fetch(link)).text();
+    const states = bed.states().length;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => pressContinue(browser, link, page)));
+    expect(answers.filter((r) => r.status === 303)).toHaveLength(1);
+    expect(answers.filter((r) => r.status === 400)).toHaveLength(19);
+    expect(bed.states().length).toBe(states + 1);
+  });
+
   it('a tampered or expired start link is refused and stores no state', async () => {
     const states = bed.states().length;
     const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
