@@ -81,11 +81,15 @@ export class ProviderStore {
     );
   }
 
+  /** Every provider row of an org, by slug. */
+  rowsOf(orgId: string): Promise<ProviderRow[]> {
+    const s = this.d.store;
+    return s.rows(s.db.select().from(this.#t).where(eq(this.#t.orgId, orgId)).orderBy(this.#t.slug));
+  }
+
   /** Every provider of an org, by slug. */
   async list(orgId: string): Promise<ProviderView[]> {
-    const s = this.d.store;
-    const rows = await s.rows(s.db.select().from(this.#t).where(eq(this.#t.orgId, orgId)).orderBy(this.#t.slug));
-    return rows.map(view);
+    return (await this.rowsOf(orgId)).map(view);
   }
 
   /** The client secret of a provider, unsealed into a Secret; undefined for a public client. */

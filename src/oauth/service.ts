@@ -89,10 +89,7 @@ export class OAuthService implements TokenSource {
 
   /** The user's connections (status, vendor login, scopes, expiry), never a token. */
   async listConnections(orgId: string, userId: string): Promise<ConnectionView[]> {
-    const providers = await this.providers.list(orgId);
-    const byId = new Map(
-      await Promise.all(providers.map(async (p) => [(await this.providers.get(orgId, p.slug))?.id, p.slug] as const)),
-    );
+    const byId = new Map((await this.providers.rowsOf(orgId)).map((p) => [p.id, p.slug]));
     return (await this.#conns.listFor(orgId, userId))
       .filter((c) => byId.has(c.providerId))
       .map((c) => ({
