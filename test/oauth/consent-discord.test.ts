@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { connectedAccounts } from '../../src/db/schema/index.js';
 import type { TestApp } from '../support/app.js';
+import { connectionOf } from './bed.js';
 import { snowflake, type FakeDiscord } from '../support/discord-fake.js';
 import { authorizeInBrowser, TestBrowser, type OAuthTestServer } from '../support/oauth-server.js';
 import { discordWorld, type DiscordWorld } from '../support/discord-world.js';
@@ -21,12 +20,7 @@ describe('connect links with Discord sign-in', () => {
     mallory: { id: snowflake(), username: 'mallory' },
   };
   const who = (name: keyof typeof people) => w.user(people[name].id);
-  const row = (name: keyof typeof people) =>
-    t.app.db
-      .select()
-      .from(connectedAccounts)
-      .where(eq(connectedAccounts.userId, who(name).id))
-      .get();
+  const row = (name: keyof typeof people) => connectionOf(t.app.store, who(name).id);
   const linkFor = (name: keyof typeof people) => t.app.oauth.connectLink(who(name).orgId, who(name).id, 'github');
 
   beforeAll(async () => {
@@ -52,7 +46,7 @@ describe('connect links with Discord sign-in', () => {
     expect(r).toMatchObject({ status: 403 });
     expect('body' in r && r.body).toContain('This link belongs to @mallory; you are signed in as @bob.');
     expect(vendor.seen('/authorize').length).toBe(authorizes);
-    expect(row('mallory')).toBeUndefined();
+    expect(await row('mallory')).toBeUndefined();
     expect(t.app.audit.query(who('mallory').orgId).some((e) => e.outcome === 'signin_mismatch')).toBe(true);
     const dm = fake.dmChannelOf(people.mallory.id);
     await fake.waitForCall(
@@ -77,6 +71,6 @@ describe('connect links with Discord sign-in', () => {
       code_challenge_method: 'S256',
     });
     expect((await browser.fetch(step.callbackUrl)).status).toBe(200);
-    expect(row('alice')).toMatchObject({ status: 'active', vendorLogin: '@alice-gh' });
+    expect(await row('alice')).toMatchObject({ status: 'active', vendorLogin: '@alice-gh' });
   });
 });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { connectedAccounts } from '../../src/db/schema/index.js';
 import type { TestApp } from '../support/app.js';
+import { connectionOf } from './bed.js';
 import { authorizeInBrowser, TestBrowser, type OAuthTestServer } from '../support/oauth-server.js';
 import { startSlackApi, type SlackApi } from '../support/slack-api.js';
 import { world, type World } from '../support/world.js';
@@ -17,12 +16,7 @@ describe('connect links with Sign in with Slack', () => {
   /** Slack user ids of the people of Acme. */
   const ids: Record<string, string> = { alice: 'UALICE', bob: 'UBOB', mallory: 'UMAL' };
   const who = (name: string) => w.user(ids[name]!);
-  const row = (name: string) =>
-    t.app.db
-      .select()
-      .from(connectedAccounts)
-      .where(eq(connectedAccounts.userId, who(name).id))
-      .get();
+  const row = (name: string) => connectionOf(t.app.store, who(name).id);
   const linkFor = (name: string) => t.app.oauth.connectLink(who(name).orgId, who(name).id, 'github');
 
   beforeAll(async () => {
@@ -64,7 +58,7 @@ describe('connect links with Sign in with Slack', () => {
     expect(r).toMatchObject({ status: 403 });
     expect('body' in r && r.body).toContain('This link belongs to @mallory; you are signed in as @bob.');
     expect(vendor.seen('/authorize').length).toBe(authorizes);
-    expect(row('mallory')).toBeUndefined();
+    expect(await row('mallory')).toBeUndefined();
     expect(
       t.app.audit
         .query(who('mallory').orgId)
@@ -84,7 +78,7 @@ describe('connect links with Sign in with Slack', () => {
     slack.oidc.signedInAs = { teamId: 'TOTHER', userId: 'UMAL', name: 'mallory-elsewhere' };
     const r = await authorizeInBrowser(await linkFor('mallory'));
     expect(r).toMatchObject({ status: 403 });
-    expect(row('mallory')).toBeUndefined();
+    expect(await row('mallory')).toBeUndefined();
   });
 
   it('Alice signed in as herself goes on to the provider with its own state and PKCE, and a first connect is active at once', async () => {
@@ -109,7 +103,7 @@ describe('connect links with Sign in with Slack', () => {
     expect((await fetch(step.callbackUrl, { redirect: 'manual' })).status).toBe(400);
     const res = await browser.fetch(step.callbackUrl);
     expect(await res.text()).toContain('is now connected for <strong>alice</strong>');
-    expect(row('alice')).toMatchObject({ status: 'active', vendorLogin: '@alice-gh' });
+    expect(await row('alice')).toMatchObject({ status: 'active', vendorLogin: '@alice-gh' });
     expect(t.logs.containing('slack-client-secret-canary')).toEqual([]);
   });
 });

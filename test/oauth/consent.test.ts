@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { world, type World } from '../support/world.js';
 import { eq } from 'drizzle-orm';
-import { connectedAccounts, oauthStates, usedLinks } from '../../src/db/schema/index.js';
 import type { TestApp } from '../support/app.js';
+import { connectionOf } from './bed.js';
 import { fingerprint, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import {
   authorizeInBrowser,
@@ -25,12 +25,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
   const userId = (name: string) =>
     t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: name, displayName: name }).user.id;
   const orgId = () => t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' }).org.id;
-  const row = (name: string) =>
-    t.app.db
-      .select()
-      .from(connectedAccounts)
-      .where(eq(connectedAccounts.userId, userId(name)))
-      .get();
+  const row = (name: string) => connectionOf(t.app.store, userId(name));
   const linkFor = async (name: string) =>
     (await as(name).send('/onbehalf connect gh')).match(/→ Connect gh: (\S+)/)![1]!;
   const jtiOf = (link: string) =>
@@ -82,31 +77,33 @@ describe("a forwarded connect link does not attach someone else's vendor account
       expect(html).toContain('<button type="submit">Continue</button>');
     }
     expect(
-      t.app.db
-        .select()
-        .from(usedLinks)
-        .where(eq(usedLinks.jti, jtiOf(link)))
-        .get(),
+      await t.app.store.first(
+        t.app.store.db
+          .select()
+          .from(t.app.store.t.usedLinks)
+          .where(eq(t.app.store.t.usedLinks.jti, jtiOf(link))),
+      ),
     ).toBeUndefined();
     expect(
-      t.app.db
-        .select()
-        .from(oauthStates)
-        .where(eq(oauthStates.userId, userId('bob')))
-        .all(),
+      await t.app.store.rows(
+        t.app.store.db
+          .select()
+          .from(t.app.store.t.oauthStates)
+          .where(eq(t.app.store.t.oauthStates.userId, userId('bob'))),
+      ),
     ).toEqual([]);
     // Bob's own first connect, from a browser onbehalf cannot check: held until he says it is his.
     const from = as('bob').output.length;
     const first = await finish(link, 'bob-gh');
     expect(first.status).toBe(200);
     expect(first.html).toContain('waiting for confirmation');
-    expect(row('bob')!.status).toBe('held');
+    expect((await row('bob'))!.status).toBe('held');
     expect(await answerHeld('bob', 'confirm', from)).toMatch(/Confirmed/);
-    expect(row('bob')!.status).toBe('active');
+    expect((await row('bob'))!.status).toBe('active');
     // A reconnect of the same vendor account is not held.
     const again = await finish(await linkFor('bob'), 'bob-gh');
     expect(again.html).toContain('is now connected for <strong>bob</strong>');
-    expect(row('bob')!.status).toBe('active');
+    expect((await row('bob'))!.status).toBe('active');
   });
 
   it("Continue without the page's CSRF field, with another link's, or posted from another site is refused and spends nothing", async () => {
@@ -115,7 +112,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
     const browser = new TestBrowser();
     const html = await (await browser.fetch(link)).text();
     const otherCsrf = continueFields(await (await browser.fetch(other)).text())['csrf'];
-    const states = t.app.db.select().from(oauthStates).all().length;
+    const states = (await t.app.store.rows(t.app.store.db.select().from(t.app.store.t.oauthStates))).length;
     for (const csrf of [undefined, '', otherCsrf, 'x'.repeat(43)]) {
       const res = await pressContinue(browser, link, html, { csrf });
       expect(res.status).toBe(403);
@@ -132,13 +129,14 @@ describe("a forwarded connect link does not attach someone else's vendor account
       },
     });
     expect(crossSite.status).toBe(403);
-    expect(t.app.db.select().from(oauthStates).all().length).toBe(states);
+    expect((await t.app.store.rows(t.app.store.db.select().from(t.app.store.t.oauthStates))).length).toBe(states);
     expect(
-      t.app.db
-        .select()
-        .from(usedLinks)
-        .where(eq(usedLinks.jti, jtiOf(link)))
-        .get(),
+      await t.app.store.first(
+        t.app.store.db
+          .select()
+          .from(t.app.store.t.usedLinks)
+          .where(eq(t.app.store.t.usedLinks.jti, jtiOf(link))),
+      ),
     ).toBeUndefined();
     const ok = await pressContinue(browser, link, html);
     expect(ok.status).toBe(303);
@@ -150,7 +148,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
   });
 
   it("Bob opens Mallory's link with his GitHub, already connected to him: refused, nothing stored, both told privately, audited", async () => {
-    const bobBefore = row('bob')!;
+    const bobBefore = (await row('bob'))!;
     const link = await linkFor('mallory');
     const [mFrom, bFrom] = [as('mallory').output.length, as('bob').output.length];
     const r = await finish(link, 'bob-gh');
@@ -158,8 +156,8 @@ describe("a forwarded connect link does not attach someone else's vendor account
     expect(r.html).toContain('already connected for bob');
     expect(r.html).toContain('cannot also be connected for mallory');
     expect(r.html).toContain('Nothing was changed');
-    expect(row('mallory')).toBeUndefined();
-    expect(row('bob')).toEqual(bobBefore);
+    expect(await row('mallory')).toBeUndefined();
+    expect(await row('bob')).toEqual(bobBefore);
     await as('mallory').waitFor(
       /\(direct message\): A connect of gh account @bob-gh to you was refused: that account is already connected for bob/,
       mFrom,
@@ -191,10 +189,10 @@ describe("a forwarded connect link does not attach someone else's vendor account
       expect(await res.text()).toContain('started in another browser');
     }
     expect(vendor.seen('/token').length).toBe(tokens);
-    expect(row('mallory')).toBeUndefined();
+    expect(await row('mallory')).toBeUndefined();
     const res = await real.fetch(step.callbackUrl);
     expect(res.status).toBe(200);
-    expect(row('mallory')!.status).toBe('held');
+    expect((await row('mallory'))!.status).toBe('held');
     expect(await t.app.oauth.disconnect(orgId(), userId('mallory'), 'gh')).toMatchObject({ ok: true });
   });
 
@@ -207,18 +205,18 @@ describe("a forwarded connect link does not attach someone else's vendor account
     const leaked = await finish(link, 'mallory-gh', new TestBrowser());
     expect(leaked.status).toBe(200);
     expect(leaked.html).toContain('is on hold: onbehalf uses it only after alice confirms');
-    expect(row('alice')).toMatchObject({ status: 'held', vendorLogin: '@mallory-gh' });
+    expect(await row('alice')).toMatchObject({ status: 'held', vendorLogin: '@mallory-gh' });
     await alice.waitFor(/gh account @mallory-gh was connected to you/, from);
     expect(await t.app.oauth.accessTokenFor(orgId(), userId('alice'), 'gh')).toMatchObject({ kind: 'missing' });
     // Mallory presses the button's command herself: she is not Alice, so there is nothing of hers to confirm.
     expect(await as('mallory').send('/onbehalf connect confirm gh')).toMatch(/no gh connection waiting/);
-    expect(row('alice')!.status).toBe('held');
+    expect((await row('alice'))!.status).toBe('held');
     expect(mcp.calls.length).toBe(calls);
     // Alice says no: revoked at the provider and deleted; the call still waits for her own account.
     const malloryRefresh = vendor.issuedRefreshTokens.at(-1)!;
     expect(await answerHeld('alice', 'reject', from)).toMatch(/revoked at the provider/);
     expect(vendor.revoked).toContain(malloryRefresh);
-    expect(row('alice')).toBeUndefined();
+    expect(await row('alice')).toBeUndefined();
     expect(mcp.calls.length).toBe(calls);
     // Her own account, in her own browser, then "Yes": the parked call runs with her token.
     const link2 = await linkFor('alice');
@@ -236,7 +234,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
     );
     const shared = await finish(await linkFor('mallory'), 'bob-gh');
     expect(shared.status).toBe(200);
-    expect(row('mallory')).toMatchObject({ status: 'held', vendorLogin: '@bob-gh' });
+    expect(await row('mallory')).toMatchObject({ status: 'held', vendorLogin: '@bob-gh' });
     expect(await t.app.oauth.disconnect(orgId(), userId('mallory'), 'gh')).toMatchObject({ ok: true });
     expect(await as('ada').send('/onbehalf admin provider share gh off')).toMatch(/one person only/);
     expect((await finish(await linkFor('mallory'), 'bob-gh')).status).toBe(409);
