@@ -173,7 +173,7 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
   const platforms = buildPlatforms(b, opts, mode === 'serve', redis);
   const { net, policy, pool } = buildTools(b, opts);
   const oauth = new OAuthService({
-    db: b.db,
+    store: b.store,
     keyring: b.keyring,
     links: b.links,
     hooks: b.connections,

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { and, eq, lt } from 'drizzle-orm';
 import { z } from 'zod';
-import { linkedAccounts, orgs, providerExtra, usedLinks, users, workspaces } from '../db/schema/index.js';
+import { providerExtra, type users } from '../db/schema/index.js';
 import { authorizeUrl, pkceChallenge, redirectUriOf } from './authorize.js';
 import type { OAuthDeps } from './deps.js';
 import { fail, type ConsentPage, type ContinueOutcome, type FlowError } from './pages.js';
@@ -48,12 +48,15 @@ export class ConsentStep {
     if (check.kind !== 'ok') return fail(400, { kind: 'link_invalid' });
     const claims = startClaims.safeParse(check.claims);
     if (!claims.success) return fail(400, { kind: 'link_invalid' });
-    const p = this.providers.get(claims.data.o, claims.data.p);
-    const user = this.d.db
-      .select()
-      .from(users)
-      .where(and(eq(users.id, claims.data.u), eq(users.orgId, claims.data.o)))
-      .get();
+    const p = await this.providers.get(claims.data.o, claims.data.p);
+    const s = this.d.store;
+    const { users } = s.t;
+    const user = await s.first(
+      s.db
+        .select()
+        .from(users)
+        .where(and(eq(users.id, claims.data.u), eq(users.orgId, claims.data.o))),
+    );
     if (!p || !user) return fail(404, { kind: 'link_provider_gone' });
     const pkce = providerExtra(p).pkceMethods;
     if (pkce && !pkce.includes('S256')) return fail(400, { kind: 'pkce_unsupported' });
@@ -67,41 +70,47 @@ export class ConsentStep {
     return createHmac('sha256', this.d.keyring.derive('oauth-csrf')!.key).update(jti).digest('base64url');
   }
 
-  #scopes(l: Loaded): string[] {
-    const existing = l.claims.s?.length ? this.conns.find(l.claims.o, l.claims.u, l.p.id) : undefined;
+  async #scopes(l: Loaded): Promise<string[]> {
+    const existing = l.claims.s?.length ? await this.conns.find(l.claims.o, l.claims.u, l.p.id) : undefined;
     // Incremental consent: ask for the union of what the provider asks, what the grant has, and what is new.
     return [...new Set([...l.p.scopes, ...(existing?.scopes ?? []), ...(l.claims.s ?? [])])];
   }
 
   /** The platform whose sign-in proves this browser, if configured for one of the user's chat identities. */
-  #signInPlatform(orgId: string, userId: string): string | null {
-    const s = this.d.signIn;
-    if (!s) return null;
-    const mine = this.d.db
-      .select()
-      .from(linkedAccounts)
-      .where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.userId, userId)))
-      .all();
-    return mine.find((la) => s.has(la.platform))?.platform ?? null;
+  async #signInPlatform(orgId: string, userId: string): Promise<string | null> {
+    const signIn = this.d.signIn;
+    if (!signIn) return null;
+    const s = this.d.store;
+    const { linkedAccounts } = s.t;
+    const mine = await s.rows(
+      s.db
+        .select()
+        .from(linkedAccounts)
+        .where(and(eq(linkedAccounts.orgId, orgId), eq(linkedAccounts.userId, userId))),
+    );
+    return mine.find((la) => signIn.has(la.platform))?.platform ?? null;
   }
 
   /** `GET /oauth/start`: the consent page. Reads only. */
   async page(t: string): Promise<ConsentPage> {
     const l = await this.#load(t);
     if (l.kind === 'error') return l;
-    if (this.d.db.select().from(usedLinks).where(eq(usedLinks.jti, l.jti)).get())
+    const s = this.d.store;
+    const { usedLinks, orgs, linkedAccounts, workspaces } = s.t;
+    if (await s.first(s.db.select().from(usedLinks).where(eq(usedLinks.jti, l.jti))))
       return fail(400, { kind: 'link_used' });
-    const org = this.d.db.select().from(orgs).where(eq(orgs.id, l.claims.o)).get();
-    const identities = this.d.db
-      .select({ platform: linkedAccounts.platform, name: linkedAccounts.displayName, workspace: workspaces.name })
-      .from(linkedAccounts)
-      .leftJoin(
-        workspaces,
-        and(eq(workspaces.platform, linkedAccounts.platform), eq(workspaces.workspaceId, linkedAccounts.workspaceId)),
-      )
-      .where(and(eq(linkedAccounts.orgId, l.claims.o), eq(linkedAccounts.userId, l.claims.u)))
-      .all();
-    const signIn = this.#signInPlatform(l.claims.o, l.claims.u);
+    const org = await s.first(s.db.select().from(orgs).where(eq(orgs.id, l.claims.o)));
+    const identities = await s.rows(
+      s.db
+        .select({ platform: linkedAccounts.platform, name: linkedAccounts.displayName, workspace: workspaces.name })
+        .from(linkedAccounts)
+        .leftJoin(
+          workspaces,
+          and(eq(workspaces.platform, linkedAccounts.platform), eq(workspaces.workspaceId, linkedAccounts.workspaceId)),
+        )
+        .where(and(eq(linkedAccounts.orgId, l.claims.o), eq(linkedAccounts.userId, l.claims.u))),
+    );
+    const signIn = await this.#signInPlatform(l.claims.o, l.claims.u);
     const targets = [new URL(l.p.authorizeUrl).origin, ...(signIn ? [this.d.signIn!.origin(signIn)] : [])].filter(
       (o): o is string => Boolean(o),
     );
@@ -113,7 +122,7 @@ export class ConsentStep {
       orgName: org?.name ?? '',
       identities,
       provider: l.p.displayName,
-      scopes: this.#scopes(l),
+      scopes: await this.#scopes(l),
       signIn,
       formTargets: [...new Set(targets)],
     };
@@ -130,13 +139,14 @@ export class ConsentStep {
       return fail(403, { kind: 'not_from_consent_page' });
     }
     const now = Date.now();
-    this.d.db.delete(usedLinks).where(lt(usedLinks.expiresAt, now)).run();
-    const spent = this.d.db
-      .insert(usedLinks)
-      .values({ jti: l.jti, expiresAt: l.expiresAt })
-      .onConflictDoNothing()
-      .run();
-    if (spent.changes !== 1) return fail(400, { kind: 'link_used' });
+    const s = this.d.store;
+    const { usedLinks } = s.t;
+    await s.changes(s.db.delete(usedLinks).where(lt(usedLinks.expiresAt, now)));
+    // Spent once by the primary key on `jti` (insert … on conflict do nothing): of two Continues, one inserts.
+    const spent = await s.changes(
+      s.db.insert(usedLinks).values({ jti: l.jti, expiresAt: l.expiresAt }).onConflictDoNothing(),
+    );
+    if (spent !== 1) return fail(400, { kind: 'link_used' });
     // One cookie per browser: a second flow in the same browser must not break the first.
     const b = browser && BROWSER.test(browser) ? browser : b64(32);
     const fields: StateFields = {
@@ -144,18 +154,18 @@ export class ConsentStep {
       userId: l.claims.u,
       providerId: l.p.id,
       issuer: l.p.issuer,
-      scopes: this.#scopes(l),
+      scopes: await this.#scopes(l),
       resumeCallId: l.claims.r ?? null,
     };
-    const platform = this.#signInPlatform(l.claims.o, l.claims.u);
+    const platform = await this.#signInPlatform(l.claims.o, l.claims.u);
     if (platform) {
-      const { state, verifier } = this.states.create(fields, `signin:${platform}`, hash(b));
+      const { state, verifier } = await this.states.create(fields, `signin:${platform}`, hash(b));
       const redirectUri = redirectUriOf(this.d.publicUrl);
       const url = await this.d.signIn!.authorizeUrl(platform, state, pkceChallenge(verifier), redirectUri);
       if (!url) return fail(502, { kind: 'signin_unreachable', platform });
       return { kind: 'redirect', url, browser: b };
     }
-    const { state, verifier } = this.states.create(fields, 'connect', hash(b));
+    const { state, verifier } = await this.states.create(fields, 'connect', hash(b));
     const url = authorizeUrl(l.p, redirectUriOf(this.d.publicUrl), fields.scopes, state, verifier);
     return { kind: 'redirect', url, browser: b };
   }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/index.js';
 import type { Keyring, LinkSigner } from '../crypto/index.js';
-import type { Db } from '../db/index.js';
+import type { Store } from '../db/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { NetGuard } from '../net/index.js';
@@ -70,7 +70,7 @@ export interface KeepAliveOptions {
 
 /** Everything the OAuth engine is built from (passed by the composition root). */
 export interface OAuthDeps {
-  db: Db;
+  store: Store;
   keyring: Keyring;
   links: LinkSigner;
   /** Used for the cross-process refresh lock. */

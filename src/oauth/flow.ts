@@ -64,7 +64,7 @@ export class ConnectFlow {
   }
 
   /** The call to resume named by the user's latest completed connect at this provider, if any. */
-  lastResumeCallId(orgId: string, userId: string, providerId: string): string | undefined {
+  lastResumeCallId(orgId: string, userId: string, providerId: string): Promise<string | undefined> {
     return this.#states.lastResumeCallId(orgId, userId, providerId);
   }
 
@@ -73,7 +73,7 @@ export class ConnectFlow {
    * sign-in (and goes on to the provider) or exchanges the code and stores the grant.
    */
   async callback(q: CallbackParams, browser: string | undefined): Promise<CallbackOutcome> {
-    const row = this.#states.claim(q.state, browser);
+    const row = await this.#states.claim(q.state, browser);
     if ('kind' in row) return row;
     if (row.phase.startsWith('signin:')) return this.#signIn.finish(row, q, row.phase.slice('signin:'.length));
     return this.#grant.finish(row, q);

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { oauthProviders, orgs, providerExtra, users } from '../db/schema/index.js';
+import { providerExtra } from '../db/schema/index.js';
 import { redirectUriOf } from './authorize.js';
 import type { OAuthDeps } from './deps.js';
 import { runHook } from './hooks.js';
@@ -27,7 +27,9 @@ export class GrantStep {
 
   /** The callback of the provider leg, its state already claimed. */
   async finish(row: StateRow, q: CallbackParams): Promise<CallbackOutcome> {
-    const p = this.d.db.select().from(oauthProviders).where(eq(oauthProviders.id, row.providerId)).get();
+    const s = this.d.store;
+    const { oauthProviders, users, orgs } = s.t;
+    const p = await s.first(s.db.select().from(oauthProviders).where(eq(oauthProviders.id, row.providerId)));
     if (!p) return fail(404, { kind: 'state_provider_gone' });
     // RFC 9207 §2.4: a response from another issuer is discarded without showing its error fields;
     // `iss` is compared as a plain string (no trimming of slashes, no URL normalisation).
@@ -50,14 +52,14 @@ export class GrantStep {
       return fail(502, { kind: 'exchange_failed', provider: p.displayName, outcome: ex });
     }
     const identity = await this.client.identity(p, ex.tokens);
-    const user = this.d.db.select().from(users).where(eq(users.id, row.userId)).get();
-    const org = this.d.db.select().from(orgs).where(eq(orgs.id, row.orgId)).get();
+    const user = await s.first(s.db.select().from(users).where(eq(users.id, row.userId)));
+    const org = await s.first(s.db.select().from(orgs).where(eq(orgs.id, row.orgId)));
     const names = { userName: user?.displayName ?? 'you', org: org ? org.name : null };
     // One vendor account, one person: unless an admin allowed sharing, another user's account is refused.
     const owner =
       providerExtra(p).shareVendorAccounts === true
         ? undefined
-        : this.conns.ownerOfVendorAccount(row.orgId, p.id, identity, row.userId);
+        : await this.conns.ownerOfVendorAccount(row.orgId, p.id, identity, row.userId);
     if (owner) return this.#refuseTaken(row, p, who, identity, owner.userId, names);
     return this.#store(row, p, who, ex.tokens, identity, names);
   }
@@ -103,8 +105,9 @@ export class GrantStep {
       detail: { provider: p.slug, connectedFor: ownerUserId },
     });
     await runHook(this.d.hooks, this.d.log, 'grantRefused', { ...who, vendorLogin: identity.login, ownerUserId });
-    const ownerName =
-      this.d.db.select().from(users).where(eq(users.id, ownerUserId)).get()?.displayName ?? 'another person';
+    const s = this.d.store;
+    const owner = await s.first(s.db.select().from(s.t.users).where(eq(s.t.users.id, ownerUserId)));
+    const ownerName = owner?.displayName ?? 'another person';
     return fail(409, {
       kind: 'vendor_account_taken',
       provider: p.displayName,
@@ -124,11 +127,11 @@ export class GrantStep {
     names: { userName: string; org: string | null },
   ): Promise<CallbackOutcome> {
     const verified = row.phase === 'connect+signed_in';
-    const previous = this.conns.find(row.orgId, row.userId, p.id);
+    const previous = await this.conns.find(row.orgId, row.userId, p.id);
     const known = previous !== undefined && previous.status !== 'held' && sameVendorAccount(previous, identity);
     const held = !verified && !known;
     const status = held ? 'held' : 'active';
-    const conn = this.conns.saveGrant(
+    const conn = await this.conns.saveGrant(
       row.orgId,
       row.userId,
       p.id,

@@ -1,5 +1,4 @@
 import { and, asc, eq, isNotNull, lte } from 'drizzle-orm';
-import { connectedAccounts } from '../db/schema/index.js';
 import { RedisLock } from '../redis/index.js';
 import type { KeepAliveOptions, OAuthDeps } from './deps.js';
 import { runHook } from './hooks.js';
@@ -81,25 +80,28 @@ export class KeepAlive {
 
   /** Refreshes the grants idle longest (up to `batch`), one at a time; resolves how many it tried. */
   async sweep(now = Date.now()): Promise<number> {
-    const idle = this.d.db
-      .select()
-      .from(connectedAccounts)
-      .where(
-        and(
-          eq(connectedAccounts.status, 'active'),
-          isNotNull(connectedAccounts.refreshTokenSealed),
-          lte(connectedAccounts.updatedAt, now - this.#o.idleMs),
-        ),
-      )
-      .orderBy(asc(connectedAccounts.updatedAt))
-      .limit(this.#o.batch)
-      .all();
+    const s = this.d.store;
+    const { connectedAccounts } = s.t;
+    const idle = await s.rows(
+      s.db
+        .select()
+        .from(connectedAccounts)
+        .where(
+          and(
+            eq(connectedAccounts.status, 'active'),
+            isNotNull(connectedAccounts.refreshTokenSealed),
+            lte(connectedAccounts.updatedAt, now - this.#o.idleMs),
+          ),
+        )
+        .orderBy(asc(connectedAccounts.updatedAt))
+        .limit(this.#o.batch),
+    );
     for (const row of idle) if (!this.#stopped) await this.#keepAlive(row);
     return idle.length;
   }
 
   async #keepAlive(row: ConnectionRow): Promise<void> {
-    const p = this.providers.byId(row.providerId);
+    const p = await this.providers.byId(row.providerId);
     if (!p) return;
     const r = await this.tokens.keepAlive(p, row);
     this.#audit(row, p.slug, r);

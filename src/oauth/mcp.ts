@@ -53,7 +53,7 @@ export class McpAuthorization {
 
   /** The slug of the `mcp` provider for this server, discovering and registering on first use. */
   async ensure(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
-    const known = this.#ready(orgId, s.serverId);
+    const known = await this.#ready(orgId, s.serverId);
     if (known) return { kind: 'ok', providerSlug: known.slug, providerId: known.id, registered: false };
     const parsed = await this.d.net.checkTarget(s.url);
     if (!parsed.ok) return { kind: 'refused_url', at: 'server', refusal: refusalOf(parsed) };
@@ -67,7 +67,7 @@ export class McpAuthorization {
         continue;
       }
       try {
-        const again = this.#ready(orgId, s.serverId);
+        const again = await this.#ready(orgId, s.serverId);
         if (again) return { kind: 'ok', providerSlug: again.slug, providerId: again.id, registered: false };
         return await this.#discoverAndRegister(orgId, s);
       } finally {
@@ -78,8 +78,8 @@ export class McpAuthorization {
   }
 
   /** The server's `mcp` provider once discovered (a pre-registered client waits for its first discovery). */
-  #ready(orgId: string, serverId: string) {
-    const p = this.providers.forMcpServer(orgId, serverId);
+  async #ready(orgId: string, serverId: string) {
+    const p = await this.providers.forMcpServer(orgId, serverId);
     return p?.tokenUrl ? p : undefined;
   }
 

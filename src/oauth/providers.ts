@@ -1,7 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
-import { oauthProviders, providerExtra, type ProviderExtra } from '../db/schema/index.js';
+import { providerExtra, type oauthProviders, type ProviderExtra } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 import type { OAuthDeps } from './deps.js';
 import { discoverOidc, urlRefusal } from './oidc.js';
@@ -46,51 +46,50 @@ const view = (p: ProviderRow): ProviderView => ({
 
 /** OAuth client registrations of each org; client secrets sealed. */
 export class ProviderStore {
-  readonly #bySlug;
-  readonly #byMcpServer;
+  constructor(private readonly d: OAuthDeps) {}
 
-  constructor(private readonly d: OAuthDeps) {
-    this.#bySlug = d.db
-      .select()
-      .from(oauthProviders)
-      .where(and(eq(oauthProviders.orgId, sql.placeholder('orgId')), eq(oauthProviders.slug, sql.placeholder('slug'))))
-      .prepare();
-    this.#byMcpServer = d.db
-      .select()
-      .from(oauthProviders)
-      .where(
-        and(
-          eq(oauthProviders.orgId, sql.placeholder('orgId')),
-          eq(oauthProviders.mcpServerId, sql.placeholder('serverId')),
-        ),
-      )
-      .prepare();
+  get #t() {
+    return this.d.store.t.oauthProviders;
   }
 
   /** The provider `slug` of `orgId`, or undefined. */
-  get(orgId: string, slug: string): ProviderRow | undefined {
-    return this.#bySlug.get({ orgId, slug });
+  get(orgId: string, slug: string): Promise<ProviderRow | undefined> {
+    const s = this.d.store;
+    return s.first(
+      s.db
+        .select()
+        .from(this.#t)
+        .where(and(eq(this.#t.orgId, orgId), eq(this.#t.slug, slug))),
+    );
   }
 
   /** A provider by id (a connection names its provider so). */
-  byId(id: string): ProviderRow | undefined {
-    return this.d.db.select().from(oauthProviders).where(eq(oauthProviders.id, id)).get();
+  byId(id: string): Promise<ProviderRow | undefined> {
+    const s = this.d.store;
+    return s.first(s.db.select().from(this.#t).where(eq(this.#t.id, id)));
   }
 
   /** The provider registered by DCR for an MCP server, or undefined. */
-  forMcpServer(orgId: string, serverId: string): ProviderRow | undefined {
-    return this.#byMcpServer.get({ orgId, serverId });
+  forMcpServer(orgId: string, serverId: string): Promise<ProviderRow | undefined> {
+    const s = this.d.store;
+    return s.first(
+      s.db
+        .select()
+        .from(this.#t)
+        .where(and(eq(this.#t.orgId, orgId), eq(this.#t.mcpServerId, serverId)))
+        .limit(1),
+    );
+  }
+
+  /** Every provider row of an org, by slug. */
+  rowsOf(orgId: string): Promise<ProviderRow[]> {
+    const s = this.d.store;
+    return s.rows(s.db.select().from(this.#t).where(eq(this.#t.orgId, orgId)).orderBy(this.#t.slug));
   }
 
   /** Every provider of an org, by slug. */
-  list(orgId: string): ProviderView[] {
-    return this.d.db
-      .select()
-      .from(oauthProviders)
-      .where(eq(oauthProviders.orgId, orgId))
-      .orderBy(oauthProviders.slug)
-      .all()
-      .map(view);
+  async list(orgId: string): Promise<ProviderView[]> {
+    return (await this.rowsOf(orgId)).map(view);
   }
 
   /** The client secret of a provider, unsealed into a Secret; undefined for a public client. */
@@ -110,7 +109,7 @@ export class ProviderStore {
   async add(orgId: string, input: ProviderInput): Promise<ProviderResult> {
     if (!slugSchema.safeParse(input.slug).success) return refuse({ kind: 'bad_slug' });
     if (!input.clientId || input.clientId.length > 512) return refuse({ kind: 'missing_endpoint', need: 'client_id' });
-    if (this.get(orgId, input.slug)) return refuse({ kind: 'exists', slug: input.slug });
+    if (await this.get(orgId, input.slug)) return refuse({ kind: 'exists', slug: input.slug });
     const ep = await this.#endpoints(input);
     if (!ep.ok) return ep;
     const id = newId();
@@ -132,8 +131,10 @@ export class ProviderStore {
       userinfoUrl: input.userinfoUrl ?? ep.userinfoUrl ?? null,
       extra: ep.extra,
     };
-    this.d.db.insert(oauthProviders).values(row).run();
-    const p = this.get(orgId, input.slug)!;
+    const s = this.d.store;
+    // The unique (org, slug) index decides between two adds at once: the second inserts nothing.
+    const [p] = await s.rows(s.db.insert(this.#t).values(row).onConflictDoNothing().returning());
+    if (!p) return refuse({ kind: 'exists', slug: input.slug });
     return {
       ok: true,
       value: { kind: 'provider_added', provider: view(p), redirectUri: `${this.d.publicUrl}/oauth/callback` },
@@ -201,30 +202,44 @@ export class ProviderStore {
   }
 
   /** Replaces the client secret (entered in a private form, never a command line). */
-  setClientSecret(orgId: string, slug: string, secret: Secret | undefined): ProviderResult {
-    const p = this.get(orgId, slug);
+  async setClientSecret(orgId: string, slug: string, secret: Secret | undefined): Promise<ProviderResult> {
+    const p = await this.get(orgId, slug);
     if (!p) return refuse({ kind: 'not_found', slug });
     const sealed = secret && secret.reveal() ? this.sealSecret(p, secret) : null;
-    this.d.db.update(oauthProviders).set({ clientSecretSealed: sealed }).where(eq(oauthProviders.id, p.id)).run();
+    const s = this.d.store;
+    await s.changes(s.db.update(this.#t).set({ clientSecretSealed: sealed }).where(eq(this.#t.id, p.id)));
     return { ok: true, value: { kind: sealed ? 'client_secret_saved' : 'public_client', slug } };
   }
 
   /** Merges keys into a provider's `extra` settings. */
-  setExtra(orgId: string, slug: string, patch: ProviderExtra): void {
-    const p = this.get(orgId, slug);
-    if (p)
-      this.d.db
-        .update(oauthProviders)
-        .set({ extra: { ...providerExtra(p), ...patch } })
-        .where(eq(oauthProviders.id, p.id))
-        .run();
+  async setExtra(orgId: string, slug: string, patch: ProviderExtra): Promise<void> {
+    await this.d.store.tx(async (tx) => {
+      const t = tx.t.oauthProviders;
+      // Row lock: two patches at once each merge into the other's result, none is lost.
+      const p = await tx.first(
+        tx.forUpdate(
+          tx.db
+            .select()
+            .from(t)
+            .where(and(eq(t.orgId, orgId), eq(t.slug, slug))),
+        ),
+      );
+      if (p)
+        await tx.changes(
+          tx.db
+            .update(t)
+            .set({ extra: { ...providerExtra(p), ...patch } })
+            .where(eq(t.id, p.id)),
+        );
+    });
   }
 
   /** Removes a provider and, by cascade, every connection to it. */
-  remove(orgId: string, slug: string): ProviderResult {
-    const p = this.get(orgId, slug);
+  async remove(orgId: string, slug: string): Promise<ProviderResult> {
+    const p = await this.get(orgId, slug);
     if (!p) return refuse({ kind: 'not_found', slug });
-    this.d.db.delete(oauthProviders).where(eq(oauthProviders.id, p.id)).run();
+    const s = this.d.store;
+    await s.changes(s.db.delete(this.#t).where(eq(this.#t.id, p.id)));
     return { ok: true, value: { kind: 'provider_removed', slug } };
   }
 }

@@ -3,7 +3,7 @@ import type { AuthorizationServerMetadata } from '@modelcontextprotocol/sdk/shar
 import { and, eq } from 'drizzle-orm';
 import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
-import { oauthProviders, providerExtra } from '../db/schema/index.js';
+import { providerExtra } from '../db/schema/index.js';
 import type { McpAuthFailure } from '../db/schema/shapes.js';
 import { RefusedUrlError, type NetGuard } from '../net/index.js';
 import { redirectUriOf } from './authorize.js';
@@ -88,28 +88,34 @@ export class McpClientRegistration {
   ) {}
 
   /** An admin's client id for an MCP server, stored as its (not yet discovered) `mcp` provider. */
-  preRegister(orgId: string, s: { serverId: string; serverName: string }, clientId: string): ProviderResult {
+  async preRegister(
+    orgId: string,
+    s: { serverId: string; serverName: string },
+    clientId: string,
+  ): Promise<ProviderResult> {
     if (!clientId || clientId.length > 512 || /\s/.test(clientId))
       return { ok: false, error: { kind: 'missing_endpoint', need: 'client_id' } };
-    const old = this.providers.forMcpServer(orgId, s.serverId);
-    // The old registration's grants were issued to another client: they go with it.
-    if (old) this.d.db.delete(oauthProviders).where(eq(oauthProviders.id, old.id)).run();
     const slug = mcpSlugOf(s.serverName);
-    this.d.db
-      .insert(oauthProviders)
-      .values({
-        id: newId(),
-        orgId,
-        slug,
-        kind: 'mcp',
-        displayName: s.serverName,
-        clientId,
-        authorizeUrl: '',
-        tokenUrl: '',
-        mcpServerId: s.serverId,
-        extra: { registration: 'pre_registered' },
-      })
-      .run();
+    await this.d.store.tx(async (tx) => {
+      const t = tx.t.oauthProviders;
+      // The old registration's grants were issued to another client: they go with it (delete and
+      // insert in one transaction, so the server is never left without its row, nor with two).
+      await tx.changes(tx.db.delete(t).where(and(eq(t.orgId, orgId), eq(t.mcpServerId, s.serverId))));
+      await tx.changes(
+        tx.db.insert(t).values({
+          id: newId(),
+          orgId,
+          slug,
+          kind: 'mcp',
+          displayName: s.serverName,
+          clientId,
+          authorizeUrl: '',
+          tokenUrl: '',
+          mcpServerId: s.serverId,
+          extra: { registration: 'pre_registered' },
+        }),
+      );
+    });
     return { ok: true, value: { kind: 'mcp_client_set', slug, server: s.serverName } };
   }
 
@@ -121,7 +127,7 @@ export class McpClientRegistration {
     fetchFn: FetchLike,
   ): Promise<{ id: string; slug: string } | Failure> {
     const { meta, revokeUrl, scopes } = f;
-    const pre = this.providers.forMcpServer(orgId, s.serverId);
+    const pre = await this.providers.forMcpServer(orgId, s.serverId);
     const client = pre ? this.#preRegistered(pre, meta) : await this.#client(orgId, f, scopes, fetchFn);
     if ('kind' in client) return client;
     const id = pre?.id ?? newId();
@@ -146,11 +152,12 @@ export class McpClientRegistration {
           (meta as Record<string, unknown>)['authorization_response_iss_parameter_supported'] === true,
       },
     };
-    if (pre) this.d.db.update(oauthProviders).set(row).where(eq(oauthProviders.id, id)).run();
+    const store = this.d.store;
+    const t = store.t.oauthProviders;
+    if (pre) await store.changes(store.db.update(t).set(row).where(eq(t.id, id)));
     else
-      this.d.db
-        .insert(oauthProviders)
-        .values({
+      await store.changes(
+        store.db.insert(t).values({
           id,
           orgId,
           slug,
@@ -159,8 +166,8 @@ export class McpClientRegistration {
           userinfoUrl: null,
           mcpServerId: s.serverId,
           ...row,
-        })
-        .run();
+        }),
+      );
     return { id, slug };
   }
 
@@ -173,19 +180,22 @@ export class McpClientRegistration {
     const cimd = clientMetadataUrlOf(this.d);
     if (f.meta.client_id_metadata_document_supported === true && isHttps(cimd))
       return { how: 'metadata_document', clientId: cimd, secret: undefined, authMethod: 'none' };
-    const same = this.#sameIssuer(orgId, f.meta.issuer);
+    const same = await this.#sameIssuer(orgId, f.meta.issuer);
     if (same) return same;
     if (!f.meta.registration_endpoint) return { kind: 'registration_failed', cause: 'not_offered' };
     return this.#dcr(f, scopes, fetchFn);
   }
 
   /** A client this org registered by DCR with the same issuer (same redirect URI): registered once per issuer. */
-  #sameIssuer(orgId: string, issuer: string): Client | undefined {
-    const rows = this.d.db
-      .select()
-      .from(oauthProviders)
-      .where(and(eq(oauthProviders.orgId, orgId), eq(oauthProviders.kind, 'mcp'), eq(oauthProviders.issuer, issuer)))
-      .all();
+  async #sameIssuer(orgId: string, issuer: string): Promise<Client | undefined> {
+    const s = this.d.store;
+    const t = s.t.oauthProviders;
+    const rows = await s.rows(
+      s.db
+        .select()
+        .from(t)
+        .where(and(eq(t.orgId, orgId), eq(t.kind, 'mcp'), eq(t.issuer, issuer))),
+    );
     const p = rows.find((r) => ['dcr', 'same_issuer', undefined].includes(providerExtra(r).registration));
     if (!p) return undefined;
     const x = providerExtra(p);

@@ -30,7 +30,7 @@ export class RotatedTokens {
       if (attempt > 0) await sleep(this.o.backoffMs * 2 ** (attempt - 1));
       let won: boolean;
       try {
-        won = this.conns.writeRefreshed(row, t);
+        won = await this.conns.writeRefreshed(row, t);
       } catch (err) {
         this.d.log.warn(
           { provider: p.slug, connectionId: row.id, attempt: attempt + 1, err: (err as Error).message },
@@ -39,10 +39,11 @@ export class RotatedTokens {
         continue;
       }
       if (o.fromStash) await this.stash.drop(row.id).catch(() => undefined);
-      if (won) return this.conns.byId(row.id)!;
       // A stale writer loses: someone else stored a newer token; use theirs.
-      const now = this.conns.byId(row.id);
-      return now && now.status === 'active' ? now : { kind: 'missing', providerId: p.id, providerSlug: p.slug };
+      const now = await this.conns.byId(row.id);
+      return now && (won || now.status === 'active')
+        ? now
+        : { kind: 'missing', providerId: p.id, providerSlug: p.slug };
     }
     if (!o.fromStash) await this.#keep(p, row, t);
     return unstored(p, row, t);

@@ -89,10 +89,8 @@ export class OAuthService implements TokenSource {
 
   /** The user's connections (status, vendor login, scopes, expiry), never a token. */
   async listConnections(orgId: string, userId: string): Promise<ConnectionView[]> {
-    const slugs = new Map(this.providers.list(orgId).map((p) => [p.slug, p]));
-    const byId = new Map([...slugs.values()].map((p) => [this.providers.get(orgId, p.slug)!.id, p.slug]));
-    return this.#conns
-      .listFor(orgId, userId)
+    const byId = new Map((await this.providers.rowsOf(orgId)).map((p) => [p.id, p.slug]));
+    return (await this.#conns.listFor(orgId, userId))
       .filter((c) => byId.has(c.providerId))
       .map((c) => ({
         providerSlug: byId.get(c.providerId)!,
@@ -107,9 +105,9 @@ export class OAuthService implements TokenSource {
 
   /** Revokes at the provider (best effort), deletes the sealed tokens, audits either way. */
   async disconnect(orgId: string, userId: string, providerSlug: string): Promise<ConnectionResult> {
-    const p = this.providers.get(orgId, providerSlug);
+    const p = await this.providers.get(orgId, providerSlug);
     if (!p) return { ok: false, error: { kind: 'not_found', slug: providerSlug } };
-    const row = this.#conns.find(orgId, userId, p.id);
+    const row = await this.#conns.find(orgId, userId, p.id);
     if (!row) return { ok: false, error: { kind: 'no_connection', slug: providerSlug } };
     let revoked = false;
     try {
@@ -122,7 +120,7 @@ export class OAuthService implements TokenSource {
     } catch (err) {
       this.d.log.warn({ provider: p.slug, err: (err as Error).message }, 'could not revoke at the provider');
     }
-    this.#conns.delete(row.id);
+    await this.#conns.delete(row.id);
     this.d.metrics?.oauthEvents.inc({ event: 'disconnect', result: revoked ? 'revoked' : 'local_only' });
     this.d.audit.write({
       orgId,
@@ -183,9 +181,9 @@ export class OAuthService implements TokenSource {
 
   /** The user confirms a held grant is theirs: it becomes active and their parked calls resume. */
   async confirmHeld(orgId: string, userId: string, providerSlug: string): Promise<ConnectionResult> {
-    const p = this.providers.get(orgId, providerSlug);
-    const row = p ? this.#conns.find(orgId, userId, p.id) : undefined;
-    if (!p || !row || row.status !== 'held' || !this.#conns.release(row.id))
+    const p = await this.providers.get(orgId, providerSlug);
+    const row = p ? await this.#conns.find(orgId, userId, p.id) : undefined;
+    if (!p || !row || row.status !== 'held' || !(await this.#conns.release(row.id)))
       return { ok: false, error: { kind: 'nothing_held', slug: providerSlug } };
     this.d.audit.write({
       orgId,
@@ -199,7 +197,7 @@ export class OAuthService implements TokenSource {
       detail: { provider: p.slug, confirmedInChat: true },
     });
     // The call named by the link that produced this grant resumes too (its state row remembers it).
-    const resumeCallId = this.#flow.lastResumeCallId(orgId, userId, p.id);
+    const resumeCallId = await this.#flow.lastResumeCallId(orgId, userId, p.id);
     await runHook(this.d.hooks, this.d.log, 'grantArrived', {
       orgId,
       userId,
@@ -214,17 +212,17 @@ export class OAuthService implements TokenSource {
 
   /** The user says a held grant is not theirs: revoked at the provider and deleted. */
   async rejectHeld(orgId: string, userId: string, providerSlug: string): Promise<ConnectionResult> {
-    const p = this.providers.get(orgId, providerSlug);
-    const row = p ? this.#conns.find(orgId, userId, p.id) : undefined;
+    const p = await this.providers.get(orgId, providerSlug);
+    const row = p ? await this.#conns.find(orgId, userId, p.id) : undefined;
     if (!p || !row || row.status !== 'held') return { ok: false, error: { kind: 'nothing_held', slug: providerSlug } };
     return this.disconnect(orgId, userId, providerSlug);
   }
 
   /** Admin: whether one vendor account may be connected for several users of the org at this provider. */
   async setSharing(orgId: string, providerSlug: string, shared: boolean): Promise<ProviderResult> {
-    const p = this.providers.get(orgId, providerSlug);
+    const p = await this.providers.get(orgId, providerSlug);
     if (!p) return { ok: false, error: { kind: 'not_found', slug: providerSlug } };
-    this.providers.setExtra(orgId, providerSlug, { shareVendorAccounts: shared });
+    await this.providers.setExtra(orgId, providerSlug, { shareVendorAccounts: shared });
     return { ok: true, value: { kind: 'sharing_set', slug: providerSlug, shared } };
   }
 }

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { linkedAccounts, oauthProviders } from '../db/schema/index.js';
+import type { linkedAccounts } from '../db/schema/index.js';
 import { authorizeUrl, redirectUriOf } from './authorize.js';
 import type { OAuthDeps, SignedIn } from './deps.js';
 import { runHook } from './hooks.js';
@@ -22,26 +22,29 @@ export class ChatSignInStep {
 
   /** Verifies the platform's answer; on a match stores the provider leg's state (same browser) and sends the browser on. */
   async finish(row: StateRow, q: CallbackParams, platform: string): Promise<CallbackOutcome> {
-    const p = this.d.db.select().from(oauthProviders).where(eq(oauthProviders.id, row.providerId)).get();
+    const s = this.d.store;
+    const { oauthProviders, linkedAccounts } = s.t;
+    const p = await s.first(s.db.select().from(oauthProviders).where(eq(oauthProviders.id, row.providerId)));
     if (!this.d.signIn || !p) return fail(404, { kind: 'state_provider_gone' });
     const who = await this.#verify(row, q, platform);
     if (who.kind === 'error') return who;
-    const mine = this.d.db
-      .select()
-      .from(linkedAccounts)
-      .where(
-        and(
-          eq(linkedAccounts.orgId, row.orgId),
-          eq(linkedAccounts.userId, row.userId),
-          eq(linkedAccounts.platform, platform as 'slack' | 'discord'),
+    const mine = await s.rows(
+      s.db
+        .select()
+        .from(linkedAccounts)
+        .where(
+          and(
+            eq(linkedAccounts.orgId, row.orgId),
+            eq(linkedAccounts.userId, row.userId),
+            eq(linkedAccounts.platform, platform as 'slack' | 'discord'),
+          ),
         ),
-      )
-      .all();
+    );
     const match = mine.find(
       (la) => la.platformUserId === who.userId && (who.workspaceId === null || la.workspaceId === who.workspaceId),
     );
     if (!match) return this.#mismatch(row, p, platform, who, mine);
-    const { state, verifier } = this.states.create(
+    const { state, verifier } = await this.states.create(
       {
         orgId: row.orgId,
         userId: row.userId,

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, isNotNull, isNull, lt } from 'drizzle-orm';
 import { SealError, Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
-import { oauthStates } from '../db/schema/index.js';
+import type { oauthStates } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { fail, type FlowError } from './pages.js';
@@ -27,24 +27,22 @@ export const b64 = (n: number) => randomBytes(n).toString('base64url');
 export class FlowStates {
   readonly #ttl: number;
 
-  constructor(private readonly d: OAuthDeps) {
+  constructor(private readonly d: Pick<OAuthDeps, 'store' | 'keyring' | 'log' | 'options'>) {
     this.#ttl = d.options?.flowTtlSeconds ?? defaults.flowTtlSeconds;
   }
 
   /** Stores a fresh state (hash) and PKCE verifier (sealed) for one leg of the flow. */
-  create(f: StateFields, phase: string, browserHash: string): { state: string; verifier: string } {
+  async create(f: StateFields, phase: string, browserHash: string): Promise<{ state: string; verifier: string }> {
     const state = b64(32);
     const verifier = b64(48);
     const id = newId();
     const now = Date.now();
-    this.d.db
-      .delete(oauthStates)
-      .where(lt(oauthStates.expiresAt, now - 86_400_000))
-      .run();
+    const s = this.d.store;
+    const t = s.t.oauthStates;
+    await s.changes(s.db.delete(t).where(lt(t.expiresAt, now - 86_400_000)));
     const owner = { id, orgId: f.orgId, userId: f.userId, providerId: f.providerId };
-    this.d.db
-      .insert(oauthStates)
-      .values({
+    await s.changes(
+      s.db.insert(t).values({
         id,
         ...f,
         stateHash: hash(state),
@@ -52,8 +50,8 @@ export class FlowStates {
         phase,
         codeVerifierSealed: this.d.keyring.seal(verifier, sealedTables.oauthStates.ctx(owner, 'codeVerifierSealed')),
         expiresAt: now + this.#ttl * 1000,
-      })
-      .run();
+      }),
+    );
     return { state, verifier };
   }
 
@@ -61,13 +59,16 @@ export class FlowStates {
    * The state a callback names, consumed atomically, if it is ours, from the browser that pressed
    * Continue, unspent and unexpired.
    */
-  claim(state: string | undefined, browser: string | undefined): StateRow | FlowError {
+  async claim(state: string | undefined, browser: string | undefined): Promise<StateRow | FlowError> {
     if (!state) return fail(400, { kind: 'state_missing' });
-    const row = this.d.db
-      .select()
-      .from(oauthStates)
-      .where(eq(oauthStates.stateHash, hash(state)))
-      .get();
+    const s = this.d.store;
+    const t = s.t.oauthStates;
+    const row = await s.first(
+      s.db
+        .select()
+        .from(t)
+        .where(eq(t.stateHash, hash(state))),
+    );
     if (!row) return fail(400, { kind: 'state_unknown' });
     // Checked before consuming: another browser's replay must not spoil the real browser's sign-in.
     if (!browser || !row.browserHash || hash(browser) !== row.browserHash) {
@@ -77,12 +78,14 @@ export class FlowStates {
       );
       return fail(400, { kind: 'other_browser' });
     }
-    const consumed = this.d.db
-      .update(oauthStates)
-      .set({ consumedAt: Date.now() })
-      .where(and(eq(oauthStates.id, row.id), isNull(oauthStates.consumedAt)))
-      .run();
-    if (consumed.changes !== 1) return fail(400, { kind: 'state_used' });
+    // Consumed once by a conditional update (`consumed_at IS NULL`): of concurrent callbacks, one changes the row.
+    const consumed = await s.changes(
+      s.db
+        .update(t)
+        .set({ consumedAt: Date.now() })
+        .where(and(eq(t.id, row.id), isNull(t.consumedAt))),
+    );
+    if (consumed !== 1) return fail(400, { kind: 'state_used' });
     if (row.expiresAt < Date.now()) return fail(400, { kind: 'state_expired' });
     return row;
   }
@@ -110,21 +113,17 @@ export class FlowStates {
   }
 
   /** The call to resume named by the user's latest completed connect at this provider, if any. */
-  lastResumeCallId(orgId: string, userId: string, providerId: string): string | undefined {
-    const row = this.d.db
-      .select({ r: oauthStates.resumeCallId })
-      .from(oauthStates)
-      .where(
-        and(
-          eq(oauthStates.orgId, orgId),
-          eq(oauthStates.userId, userId),
-          eq(oauthStates.providerId, providerId),
-          isNotNull(oauthStates.consumedAt),
-        ),
-      )
-      .orderBy(desc(oauthStates.consumedAt))
-      .limit(1)
-      .get();
+  async lastResumeCallId(orgId: string, userId: string, providerId: string): Promise<string | undefined> {
+    const s = this.d.store;
+    const t = s.t.oauthStates;
+    const row = await s.first(
+      s.db
+        .select({ r: t.resumeCallId })
+        .from(t)
+        .where(and(eq(t.orgId, orgId), eq(t.userId, userId), eq(t.providerId, providerId), isNotNull(t.consumedAt)))
+        .orderBy(desc(t.consumedAt))
+        .limit(1),
+    );
     return row?.r ?? undefined;
   }
 }

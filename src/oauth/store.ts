@@ -1,7 +1,7 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { SealedValueMismatch, Secret } from '../crypto/index.js';
-import { newId } from '../db/index.js';
-import { connectedAccounts } from '../db/schema/index.js';
+import { newId, type Queries } from '../db/index.js';
+import type { connectedAccounts } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 import type { OAuthDeps } from './deps.js';
 import type { TokenSet, VendorIdentity } from './tokenclient.js';
@@ -17,37 +17,31 @@ const ctx = (
 
 /** Sealed storage of connected accounts; every token write bumps `version`. */
 export class ConnectionStore {
-  readonly #find;
-  readonly #byId;
+  constructor(private readonly d: Pick<OAuthDeps, 'store' | 'keyring' | 'log'>) {}
 
-  constructor(private readonly d: OAuthDeps) {
-    const ph = sql.placeholder;
-    this.#find = d.db
-      .select()
-      .from(connectedAccounts)
-      .where(
-        and(
-          eq(connectedAccounts.orgId, ph('orgId')),
-          eq(connectedAccounts.userId, ph('userId')),
-          eq(connectedAccounts.providerId, ph('providerId')),
-        ),
-      )
-      .prepare();
-    this.#byId = d.db
-      .select()
-      .from(connectedAccounts)
-      .where(eq(connectedAccounts.id, ph('id')))
-      .prepare();
+  get #t() {
+    return this.d.store.t.connectedAccounts;
   }
 
   /** The user's connection to a provider, or undefined. */
-  find(orgId: string, userId: string, providerId: string): ConnectionRow | undefined {
-    return this.#find.get({ orgId, userId, providerId });
+  find(orgId: string, userId: string, providerId: string): Promise<ConnectionRow | undefined> {
+    return this.#find(this.d.store, orgId, userId, providerId);
+  }
+
+  #find(q: Queries, orgId: string, userId: string, providerId: string): Promise<ConnectionRow | undefined> {
+    const c = q.t.connectedAccounts;
+    return q.first(
+      q.db
+        .select()
+        .from(c)
+        .where(and(eq(c.orgId, orgId), eq(c.userId, userId), eq(c.providerId, providerId))),
+    );
   }
 
   /** Re-reads a row by id. */
-  byId(id: string): ConnectionRow | undefined {
-    return this.#byId.get({ id });
+  byId(id: string): Promise<ConnectionRow | undefined> {
+    const s = this.d.store;
+    return s.first(s.db.select().from(this.#t).where(eq(this.#t.id, id)));
   }
 
   /** Unseals the access or refresh token of a row. */
@@ -76,35 +70,42 @@ export class ConnectionStore {
     scopes: string[],
     who: VendorIdentity,
     status: 'active' | 'held' = 'active',
-  ): ConnectionRow {
-    const existing = this.find(orgId, userId, providerId);
-    const id = existing?.id ?? newId();
-    const owner = { id, orgId, userId, providerId };
-    const values = {
-      status,
-      accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(owner, 'accessTokenSealed')),
-      refreshTokenSealed: t.refreshToken
-        ? this.d.keyring.seal(t.refreshToken.reveal(), ctx(owner, 'refreshTokenSealed'))
-        : null,
-      expiresAt: t.expiresAt,
-      scopes,
-      vendorAccountId: who.id,
-      vendorLogin: who.login,
-      updatedAt: Date.now(),
-    };
-    if (existing) {
-      this.d.db
-        .update(connectedAccounts)
-        .set({ ...values, version: sql`${connectedAccounts.version} + 1` })
-        .where(eq(connectedAccounts.id, id))
-        .run();
-    } else {
-      this.d.db
-        .insert(connectedAccounts)
-        .values({ id, orgId, userId, providerId, ...values })
-        .run();
-    }
-    return this.byId(id)!;
+  ): Promise<ConnectionRow> {
+    return this.d.store.tx(async (tx) => {
+      // Advisory lock on (user, provider): two connects at once, with no row yet, do not both insert.
+      await tx.lock(`connected-account:${userId}:${providerId}`);
+      const c = tx.t.connectedAccounts;
+      const existing = await this.#find(tx, orgId, userId, providerId);
+      const id = existing?.id ?? newId();
+      const owner = { id, orgId, userId, providerId };
+      const values = {
+        status,
+        accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(owner, 'accessTokenSealed')),
+        refreshTokenSealed: t.refreshToken
+          ? this.d.keyring.seal(t.refreshToken.reveal(), ctx(owner, 'refreshTokenSealed'))
+          : null,
+        expiresAt: t.expiresAt,
+        scopes,
+        vendorAccountId: who.id,
+        vendorLogin: who.login,
+        updatedAt: Date.now(),
+      };
+      const [row] = existing
+        ? await tx.rows(
+            tx.db
+              .update(c)
+              .set({ ...values, version: sql`${c.version} + 1` })
+              .where(eq(c.id, id))
+              .returning(),
+          )
+        : await tx.rows(
+            tx.db
+              .insert(c)
+              .values({ id, orgId, userId, providerId, ...values })
+              .returning(),
+          );
+      return row!;
+    });
   }
 
   /**
@@ -112,80 +113,97 @@ export class ConnectionStore {
    * statement, so access and rotated refresh token land together. A response without a refresh
    * token keeps the old one. Returns false when a newer write won.
    */
-  writeRefreshed(row: ConnectionRow, t: TokenSet): boolean {
-    const r = this.d.db
-      .update(connectedAccounts)
-      .set({
-        accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(row, 'accessTokenSealed')),
-        ...(t.refreshToken
-          ? { refreshTokenSealed: this.d.keyring.seal(t.refreshToken.reveal(), ctx(row, 'refreshTokenSealed')) }
-          : {}),
-        expiresAt: t.expiresAt,
-        ...(t.scopes ? { scopes: t.scopes } : {}),
-        version: row.version + 1,
-        updatedAt: Date.now(),
-      })
-      .where(and(eq(connectedAccounts.id, row.id), eq(connectedAccounts.version, row.version)))
-      .run();
-    return r.changes === 1;
+  async writeRefreshed(row: ConnectionRow, t: TokenSet): Promise<boolean> {
+    const s = this.d.store;
+    // Conditional update on `version`: a rotated refresh token is written once; a stale writer changes nothing.
+    const changed = await s.changes(
+      s.db
+        .update(this.#t)
+        .set({
+          accessTokenSealed: this.d.keyring.seal(t.accessToken.reveal(), ctx(row, 'accessTokenSealed')),
+          ...(t.refreshToken
+            ? { refreshTokenSealed: this.d.keyring.seal(t.refreshToken.reveal(), ctx(row, 'refreshTokenSealed')) }
+            : {}),
+          expiresAt: t.expiresAt,
+          ...(t.scopes ? { scopes: t.scopes } : {}),
+          version: row.version + 1,
+          updatedAt: Date.now(),
+        })
+        .where(and(eq(this.#t.id, row.id), eq(this.#t.version, row.version))),
+    );
+    return changed === 1;
   }
 
   /** Marks a grant dead unless a newer write happened; returns whether it marked. */
-  markNeedsReauth(row: ConnectionRow): boolean {
-    const r = this.d.db
-      .update(connectedAccounts)
-      .set({ status: 'needs_reauth', version: row.version + 1, updatedAt: Date.now() })
-      .where(and(eq(connectedAccounts.id, row.id), eq(connectedAccounts.version, row.version)))
-      .run();
-    return r.changes === 1;
+  async markNeedsReauth(row: ConnectionRow): Promise<boolean> {
+    const s = this.d.store;
+    // Conditional update on `version`: a grant refreshed meanwhile is not marked dead.
+    const changed = await s.changes(
+      s.db
+        .update(this.#t)
+        .set({ status: 'needs_reauth', version: row.version + 1, updatedAt: Date.now() })
+        .where(and(eq(this.#t.id, row.id), eq(this.#t.version, row.version))),
+    );
+    return changed === 1;
   }
 
   /** Another user's usable (active or expired, not held) grant acting as this vendor account, if any. */
-  ownerOfVendorAccount(
+  async ownerOfVendorAccount(
     orgId: string,
     providerId: string,
     who: VendorIdentity,
     exceptUserId: string,
-  ): ConnectionRow | undefined {
+  ): Promise<ConnectionRow | undefined> {
     if (!who.id && !who.login) return undefined;
-    const same = who.id ? eq(connectedAccounts.vendorAccountId, who.id) : eq(connectedAccounts.vendorLogin, who.login!);
-    return this.d.db
-      .select()
-      .from(connectedAccounts)
-      .where(
-        and(
-          eq(connectedAccounts.orgId, orgId),
-          eq(connectedAccounts.providerId, providerId),
-          ne(connectedAccounts.userId, exceptUserId),
-          inArray(connectedAccounts.status, ['active', 'needs_reauth']),
-          same,
-        ),
-      )
-      .get();
-  }
-
-  /** Turns a held grant active; false when it is not held (any more). */
-  release(id: string): boolean {
-    return (
-      this.d.db
-        .update(connectedAccounts)
-        .set({ status: 'active', version: sql`${connectedAccounts.version} + 1`, updatedAt: Date.now() })
-        .where(and(eq(connectedAccounts.id, id), eq(connectedAccounts.status, 'held')))
-        .run().changes === 1
+    const s = this.d.store;
+    const c = this.#t;
+    const same = who.id ? eq(c.vendorAccountId, who.id) : eq(c.vendorLogin, who.login!);
+    return s.first(
+      s.db
+        .select()
+        .from(c)
+        .where(
+          and(
+            eq(c.orgId, orgId),
+            eq(c.providerId, providerId),
+            ne(c.userId, exceptUserId),
+            inArray(c.status, ['active', 'needs_reauth']),
+            same,
+          ),
+        )
+        .limit(1),
     );
   }
 
+  /** Turns a held grant active; false when it is not held (any more). */
+  async release(id: string): Promise<boolean> {
+    const s = this.d.store;
+    const c = this.#t;
+    // Conditional update on `status = 'held'`: of two confirmations of one held grant, one releases it.
+    const changed = await s.changes(
+      s.db
+        .update(c)
+        .set({ status: 'active', version: sql`${c.version} + 1`, updatedAt: Date.now() })
+        .where(and(eq(c.id, id), eq(c.status, 'held'))),
+    );
+    return changed === 1;
+  }
+
   /** Deletes a connection row and with it the sealed tokens. */
-  delete(id: string): void {
-    this.d.db.delete(connectedAccounts).where(eq(connectedAccounts.id, id)).run();
+  async delete(id: string): Promise<void> {
+    const s = this.d.store;
+    await s.changes(s.db.delete(this.#t).where(eq(this.#t.id, id)));
   }
 
   /** Every connection of a user. */
-  listFor(orgId: string, userId: string): ConnectionRow[] {
-    return this.d.db
-      .select()
-      .from(connectedAccounts)
-      .where(and(eq(connectedAccounts.orgId, orgId), eq(connectedAccounts.userId, userId)))
-      .all();
+  listFor(orgId: string, userId: string): Promise<ConnectionRow[]> {
+    const s = this.d.store;
+    const c = this.#t;
+    return s.rows(
+      s.db
+        .select()
+        .from(c)
+        .where(and(eq(c.orgId, orgId), eq(c.userId, userId))),
+    );
   }
 }

@@ -42,9 +42,9 @@ export class TokenService {
     providerSlug: string,
     opts: AccessTokenOptions = {},
   ): Promise<TokenResult> {
-    const p = this.providers.get(orgId, providerSlug);
+    const p = await this.providers.get(orgId, providerSlug);
     if (!p) return { kind: 'unknown_provider', providerSlug };
-    const row = this.conns.find(orgId, userId, p.id);
+    const row = await this.conns.find(orgId, userId, p.id);
     // A held grant is not usable until its user confirms it in chat.
     if (!row || row.status === 'revoked' || row.status === 'held' || !row.accessTokenSealed)
       return { kind: 'missing', providerId: p.id, providerSlug };
@@ -71,7 +71,7 @@ export class TokenService {
       // Caught where the token is opened anyway (to use or to refresh it), so a good grant is decrypted once.
       if (!(err instanceof SealedValueMismatch)) throw err;
       this.conns.reportUnreadable(row, err);
-      const dead = this.#markDead(p, row, { cause: 'sealed_value_mismatch' });
+      const dead = await this.#markDead(p, row, { cause: 'sealed_value_mismatch' });
       return dead.kind === 'needs_reauth' ? { ...dead, reason: 'sealed_value_mismatch' } : dead;
     }
   }
@@ -88,7 +88,7 @@ export class TokenService {
     } catch (err) {
       if (!(err instanceof SealedValueMismatch)) throw err;
       this.conns.reportUnreadable(row, err);
-      return this.#markDead(p, row, { cause: 'sealed_value_mismatch' });
+      return await this.#markDead(p, row, { cause: 'sealed_value_mismatch' });
     }
   }
 
@@ -121,8 +121,8 @@ export class TokenService {
   }
 
   /** The row after another writer's change, as a result, or undefined while nothing changed. */
-  #settled(p: ProviderRow, seen: ConnectionRow): ConnectionRow | TokenResult | undefined {
-    const now = this.conns.byId(seen.id);
+  async #settled(p: ProviderRow, seen: ConnectionRow): Promise<ConnectionRow | TokenResult | undefined> {
+    const now = await this.conns.byId(seen.id);
     if (!now) return { kind: 'missing', providerId: p.id, providerSlug: p.slug };
     if (now.version === seen.version) return undefined;
     if (now.status === 'needs_reauth') return this.#needsReauth(p, now);
@@ -163,7 +163,7 @@ export class TokenService {
         }
       }
       await sleep(this.#o.pollMs);
-      const changed = this.#settled(p, seen);
+      const changed = await this.#settled(p, seen);
       if (changed && ('kind' in changed || this.#fresh(changed))) return changed;
     }
     return { kind: 'unavailable', providerSlug: p.slug, cause: 'lock_timeout' };
@@ -176,9 +176,10 @@ export class TokenService {
     held: HeldLock,
   ): Promise<ConnectionRow | TokenResult | 'lost'> {
     // Re-check after taking the lock: another process may have refreshed meanwhile.
-    const changed = this.#settled(p, seen);
+    const changed = await this.#settled(p, seen);
     if (changed && ('kind' in changed || this.#fresh(changed))) return changed;
-    let current = changed ?? this.conns.byId(seen.id)!;
+    let current = changed ?? (await this.conns.byId(seen.id));
+    if (!current) return { kind: 'missing', providerId: p.id, providerSlug: p.slug };
     // A rotation whose storage failed: the provider already replaced the stored refresh token, so
     // store the stashed set first and never send the old one again.
     const stashed = await this.#stash.get(current);
@@ -200,7 +201,7 @@ export class TokenService {
     if (!refreshToken) {
       // Nothing to refresh with: a non-expiring token is still usable; an expired one needs a new grant.
       if (row.expiresAt === null || row.expiresAt > Date.now()) return row;
-      return this.#markDead(p, row, { cause: 'no_refresh_token' });
+      return await this.#markDead(p, row, { cause: 'no_refresh_token' });
     }
     let failure: { cause: 'provider_down' | 'provider_refused'; detail: string } | undefined;
     for (let attempt = 0; attempt < this.#o.refreshAttempts; attempt++) {
@@ -220,10 +221,10 @@ export class TokenService {
       }
       if (r.kind === 'invalid_grant') {
         // Another process may have rotated the refresh token just before us: re-read first.
-        const changed = this.#settled(p, row);
+        const changed = await this.#settled(p, row);
         if (changed) return changed;
         this.d.metrics?.oauthEvents.inc({ event: 'refresh', result: 'invalid_grant' });
-        return this.#markDead(p, row, { cause: 'invalid_grant', detail: r.error });
+        return await this.#markDead(p, row, { cause: 'invalid_grant', detail: r.error });
       }
       failure = { cause: r.kind === 'transient' ? 'provider_down' : 'provider_refused', detail: failureCode(r) };
       this.d.log.warn(
@@ -247,9 +248,13 @@ export class TokenService {
   }
 
   /** `cause`: the provider answered invalid_grant (`detail`), an expired token has no refresh token, or the grant does not open. */
-  #markDead(p: ProviderRow, row: ConnectionRow, why: { cause: DeadCause; detail?: string }): TokenResult {
-    if (!this.conns.markNeedsReauth(row)) {
-      const changed = this.#settled(p, row);
+  async #markDead(
+    p: ProviderRow,
+    row: ConnectionRow,
+    why: { cause: DeadCause; detail?: string },
+  ): Promise<TokenResult> {
+    if (!(await this.conns.markNeedsReauth(row))) {
+      const changed = await this.#settled(p, row);
       if (changed && 'kind' in changed) return changed;
       if (changed) return this.#ok(p, changed);
     }

@@ -1,10 +1,16 @@
 import { eq } from 'drizzle-orm';
-import { connectedAccounts, oauthStates } from '../../src/db/schema/index.js';
+import type { Store } from '../../src/db/index.js';
 import type { ConnectionHooks } from '../../src/oauth/index.js';
 import type { OAuthService } from '../../src/oauth/index.js';
 import type { AppOptions } from '../../src/app.js';
 import type { OAuthServerOptions, TestBrowser } from '../support/oauth-server.js';
 import { world } from '../support/world.js';
+
+/** The connected account of `userId` (one per provider; the tests use one provider each), or undefined. */
+export const connectionOf = (store: Store, userId: string) => {
+  const { connectedAccounts } = store.t;
+  return store.first(store.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId)).limit(1));
+};
 
 /** Canary values that must never appear in a log line. */
 export const CLIENT_SECRET = 'client-secret-canary-7f3a';
@@ -41,6 +47,8 @@ export async function oauthBed(
     signInMismatch: record('signInMismatch'),
   });
   const db = t.app.db;
+  const store = t.app.store;
+  const { oauthStates } = store.t;
   return {
     t,
     server,
@@ -48,7 +56,9 @@ export async function oauthBed(
     org,
     user,
     events,
+    /** The SQLite database, for SQLite-only fault injection (triggers); everything else goes through `store`. */
     db,
+    store,
     /**
      * Connects `userId` (default Alice) through the browser flow; returns the callback page. A first
      * connect from this unproven browser is held; `confirm` (default true) then confirms it as the
@@ -62,9 +72,8 @@ export async function oauthBed(
     ) {
       return w.connectVia(await oauth.connectLink(org.id, userId, slug, linkOpts), opts);
     },
-    connection: (userId = user.id) =>
-      db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId)).get(),
-    states: () => db.select().from(oauthStates).all(),
+    connection: (userId = user.id) => connectionOf(store, userId),
+    states: () => store.rows(store.db.select().from(oauthStates)),
     stop: () => w.stop(),
   };
 }

@@ -32,7 +32,7 @@ describe('connecting an account', () => {
     expect(a.get('state')!.length).toBeGreaterThanOrEqual(43);
     expect(a.get('scope')).toBe('repo');
 
-    const row = bed.connection()!;
+    const row = (await bed.connection())!;
     expect(row.status).toBe('active');
     expect(row.vendorLogin).toBe('@bob');
     const issued = bed.server.issuedAccessTokens[0]!;
@@ -99,7 +99,7 @@ describe('connecting an account', () => {
   });
 
   it('the provider refusing consent becomes a clear page and a failed connect in the audit log, and nothing is stored', async () => {
-    const before = bed.connection()!.version;
+    const before = (await bed.connection())!.version;
     const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
     const browser = new TestBrowser();
     const start = await pressContinue(browser, link, await (await browser.fetch(link)).text());
@@ -122,6 +122,6 @@ describe('connecting an account', () => {
             (e.detail as { error?: string }).error === 'access_denied',
         ),
     ).toBe(true);
-    expect(bed.connection()!.version).toBe(before);
+    expect((await bed.connection())!.version).toBe(before);
   });
 });

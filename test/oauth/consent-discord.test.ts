@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { connectedAccounts } from '../../src/db/schema/index.js';
 import type { TestApp } from '../support/app.js';
+import { connectionOf } from './bed.js';
 import { snowflake, type FakeDiscord } from '../support/discord-fake.js';
 import { authorizeInBrowser, TestBrowser, type OAuthTestServer } from '../support/oauth-server.js';
 import { discordWorld, type DiscordWorld } from '../support/discord-world.js';
@@ -21,12 +20,7 @@ describe('connect links with Discord sign-in', () => {
     mallory: { id: snowflake(), username: 'mallory' },
   };
   const who = (name: keyof typeof people) => w.user(people[name].id);
-  const row = async (name: keyof typeof people) =>
-    t.app.db
-      .select()
-      .from(connectedAccounts)
-      .where(eq(connectedAccounts.userId, (await who(name)).id))
-      .get();
+  const row = async (name: keyof typeof people) => connectionOf(t.app.store, (await who(name)).id);
   const linkFor = async (name: keyof typeof people) =>
     t.app.oauth.connectLink((await who(name)).orgId, (await who(name)).id, 'github');
 

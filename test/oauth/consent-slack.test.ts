@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { connectedAccounts } from '../../src/db/schema/index.js';
 import type { TestApp } from '../support/app.js';
+import { connectionOf } from './bed.js';
 import { authorizeInBrowser, TestBrowser, type OAuthTestServer } from '../support/oauth-server.js';
 import { startSlackApi, type SlackApi } from '../support/slack-api.js';
 import { world, type World } from '../support/world.js';
@@ -17,12 +16,7 @@ describe('connect links with Sign in with Slack', () => {
   /** Slack user ids of the people of Acme. */
   const ids: Record<string, string> = { alice: 'UALICE', bob: 'UBOB', mallory: 'UMAL' };
   const who = (name: string) => w.user(ids[name]!);
-  const row = async (name: string) =>
-    t.app.db
-      .select()
-      .from(connectedAccounts)
-      .where(eq(connectedAccounts.userId, (await who(name)).id))
-      .get();
+  const row = async (name: string) => connectionOf(t.app.store, (await who(name)).id);
   const linkFor = async (name: string) =>
     t.app.oauth.connectLink((await who(name)).orgId, (await who(name)).id, 'github');
 

@@ -11,14 +11,14 @@ describe('disconnect', () => {
 
   it("calls the provider's revocation endpoint once, removes the tokens, audits, and later calls need a new grant", async () => {
     await bed.connect();
-    const row = bed.connection()!;
+    const row = (await bed.connection())!;
     const rt = bed.server.issuedRefreshTokens.at(-1)!;
     const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
     expect(r).toMatchObject({ ok: true });
     expect(saidConnection(r).ok && saidConnection(r).message).toContain('@bob');
     expect(bed.server.seen('/revoke')).toHaveLength(1);
     expect(bed.server.revoked).toEqual([rt]);
-    expect(bed.connection()).toBeUndefined();
+    expect(await bed.connection()).toBeUndefined();
     expect(await bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor')).toMatchObject({ kind: 'missing' });
     expect(await bed.oauth.listConnections(bed.org.id, bed.user.id)).toEqual([]);
     expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'disconnect')).toMatchObject({
@@ -35,7 +35,7 @@ describe('disconnect', () => {
     await bed.server.stop();
     const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
     expect(saidConnection(r).ok && saidConnection(r).message).toContain('did not confirm');
-    expect(bed.connection()).toBeUndefined();
+    expect(await bed.connection()).toBeUndefined();
     expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'disconnect')).toMatchObject({
       outcome: 'deleted_locally',
     });

@@ -1,6 +1,5 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { auditEvents, connectedAccounts } from '../../src/db/schema/index.js';
 import type { AppBase } from '../../src/app.js';
 import { replicas, type Replicas } from '../support/replicas.js';
 import { world, type World } from '../support/world.js';
@@ -12,13 +11,16 @@ const KEEPALIVE = { idleMs: 300, everyMs: 200, batch: 10 };
 const wait = { timeout: 15_000, interval: 25 };
 
 /** Keep-alive audit events of `userId`, oldest first. */
-const keepAlives = (app: AppBase, userId: string, action: 'keepalive_refresh' | 'keepalive_failed') =>
-  app.db
-    .select()
-    .from(auditEvents)
-    .where(and(eq(auditEvents.action, action), eq(auditEvents.onBehalfOfUserId, userId)))
-    .all()
-    .sort((x, y) => x.at - y.at);
+const keepAlives = async (app: AppBase, userId: string, action: 'keepalive_refresh' | 'keepalive_failed') => {
+  const { auditEvents } = app.store.t;
+  const rows = await app.store.rows(
+    app.store.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.action, action), eq(auditEvents.onBehalfOfUserId, userId))),
+  );
+  return rows.sort((x, y) => x.at - y.at);
+};
 
 describe('keep-alive: grants at a provider that expires idle refresh tokens', () => {
   let w: World;
@@ -45,7 +47,7 @@ describe('keep-alive: grants at a provider that expires idle refresh tokens', ()
       expect(Date.now() - since).toBeGreaterThan(2 * PROVIDER_IDLE_MS);
       expect(refreshed() - before).toBeGreaterThanOrEqual(3);
     }, wait);
-    expect(keepAlives(w.app, (await w.user('alice')).id, 'keepalive_refresh').length).toBeGreaterThanOrEqual(2);
+    expect((await keepAlives(w.app, (await w.user('alice')).id, 'keepalive_refresh')).length).toBeGreaterThanOrEqual(2);
     const from = alice.output.length;
     expect(await alice.send('/onbehalf run web.whoami {}')).toMatch(/Running `web\.whoami` as you/);
     await alice.waitFor(/fp:/, from);
@@ -69,19 +71,19 @@ describe('keep-alive: grants at a provider that expires idle refresh tokens', ()
     await dave.waitFor(toDave);
     const conns = await w.app.oauth.listConnections(w.org.id, (await w.user('carol')).id);
     expect(conns[0]!.status).toBe('needs_reauth');
-    const failed = keepAlives(w.app, (await w.user('carol')).id, 'keepalive_failed');
+    const failed = await keepAlives(w.app, (await w.user('carol')).id, 'keepalive_failed');
     expect(failed).toHaveLength(1);
     expect(failed[0]!.outcome).toBe('needs_reauth');
     // Several more sweeps run (bob's grant is kept alive twice more); each owner was told exactly once.
-    const bobs = keepAlives(w.app, bob.id, 'keepalive_refresh').length;
+    const bobs = (await keepAlives(w.app, bob.id, 'keepalive_refresh')).length;
     await vi.waitFor(
-      () => expect(keepAlives(w.app, bob.id, 'keepalive_refresh').length).toBeGreaterThan(bobs + 2),
+      async () => expect((await keepAlives(w.app, bob.id, 'keepalive_refresh')).length).toBeGreaterThan(bobs + 2),
       wait,
     );
     expect(carol.output.match(toCarol)).toHaveLength(1);
     expect(carol.output.match(/has expired/g)).toHaveLength(1);
     expect(dave.output.match(toDave)).toHaveLength(1);
-    expect(keepAlives(w.app, (await w.user('carol')).id, 'keepalive_failed')).toHaveLength(1);
+    expect(await keepAlives(w.app, (await w.user('carol')).id, 'keepalive_failed')).toHaveLength(1);
     const from = carol.output.length;
     await carol.send('/onbehalf run web.whoami {}');
     await carol.waitFor(/expired or was revoked[\s\S]*Reconnect vendor/, from);
@@ -103,8 +105,11 @@ describe('keep-alive with two processes', () => {
   it('one keep-alive refresh per grant per interval, whichever process sweeps', async () => {
     await r.w.connect('alice');
     const alice = await r.w.user('alice');
-    await vi.waitFor(() => expect(keepAlives(r.a.app, alice.id, 'keepalive_refresh').length).toBeGreaterThan(6), wait);
-    const times = keepAlives(r.a.app, alice.id, 'keepalive_refresh').map((e) => e.at);
+    await vi.waitFor(
+      async () => expect((await keepAlives(r.a.app, alice.id, 'keepalive_refresh')).length).toBeGreaterThan(6),
+      wait,
+    );
+    const times = (await keepAlives(r.a.app, alice.id, 'keepalive_refresh')).map((e) => e.at);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     // The period's key lives 300 ms, so sweeps are at least 300 ms apart (less the refresh's own time).
     // Two sweepers each on its own 300 ms tick would interleave, leaving some gap of at most 150 ms.
@@ -124,17 +129,18 @@ describe('keep-alive racing a call', () => {
   it("a keep-alive and the owner's call at the same moment make one refresh, and both get the new token", async () => {
     const alice = await w.user('alice');
     // Idle for 13 hours (past the default half-day) and expiring in a second: both want to refresh it.
-    w.app.db
-      .update(connectedAccounts)
-      .set({ expiresAt: Date.now() + 1000, updatedAt: Date.now() - 13 * 3_600_000 })
-      .where(eq(connectedAccounts.userId, alice.id))
-      .run();
+    await w.app.store.changes(
+      w.app.store.db
+        .update(w.app.store.t.connectedAccounts)
+        .set({ expiresAt: Date.now() + 1000, updatedAt: Date.now() - 13 * 3_600_000 })
+        .where(eq(w.app.store.t.connectedAccounts.userId, alice.id)),
+    );
     const before = w.oauth.refreshRequests().length;
     const [swept, token] = await Promise.all([w.app.oauth.keepAlive.sweep(), w.tokenOf('alice')]);
     expect(swept).toBe(1);
     expect(w.oauth.refreshRequests().length).toBe(before + 1);
     expect(token).toBe(w.oauth.issuedAccessTokens.at(-1));
-    expect(keepAlives(w.app, alice.id, 'keepalive_refresh')).toHaveLength(1);
+    expect(await keepAlives(w.app, alice.id, 'keepalive_refresh')).toHaveLength(1);
     expect(await w.tokenOf('alice')).toBe(token);
   });
 });

@@ -68,7 +68,7 @@ describe('MCP authorization discovery and scope selection', () => {
   it('a 2025-03-26 server without resource metadata: its origin serves the authorization server metadata', async () => {
     const { mcp, org, r, slug } = await discovered({ legacy: 'metadata' });
     expect(r).toMatchObject({ kind: 'ok', registered: true });
-    const provider = t.app.oauth.providers.get(org, slug)!;
+    const provider = (await t.app.oauth.providers.get(org, slug))!;
     expect(provider).toMatchObject({ resource: null, authorizeUrl: `${new URL(mcp.url).origin}/authorize` });
     const step = await authorize(org, slug);
     expect(step.asked.has('resource')).toBe(false);
@@ -83,7 +83,7 @@ describe('MCP authorization discovery and scope selection', () => {
     const { mcp, org, r, slug } = await discovered({ legacy: 'defaults' });
     expect(r).toMatchObject({ kind: 'ok', registered: true });
     const origin = new URL(mcp.url).origin;
-    expect(t.app.oauth.providers.get(org, slug)).toMatchObject({
+    expect(await t.app.oauth.providers.get(org, slug)).toMatchObject({
       authorizeUrl: `${origin}/authorize`,
       tokenUrl: `${origin}/token`,
     });
@@ -96,7 +96,7 @@ describe('MCP authorization discovery and scope selection', () => {
   it('RFC 9207: an iss that differs from the issuer only by a trailing slash is refused', async () => {
     const { mcp, org, r, slug } = await discovered({ iss: 'pending' });
     expect(r.kind).toBe('ok');
-    const issuer = t.app.oauth.providers.get(org, slug)!.issuer!;
+    const issuer = (await t.app.oauth.providers.get(org, slug))!.issuer!;
     expect(issuer.endsWith('/')).toBe(true);
     mcp.provider.iss = issuer.replace(/\/$/, '');
     const wrong = await authorize(org, slug);

@@ -35,7 +35,7 @@ describe('MCP-spec OAuth (RFC 9728 + 8414 + 7591 + 8707)', () => {
     const [r1, r2] = await Promise.all([oauth.ensureMcpProvider(org, server), oauth.ensureMcpProvider(org, server)]);
     expect(r1).toMatchObject({ kind: 'ok', providerSlug: 'mcp-tracker' });
     expect(r2).toMatchObject({ kind: 'ok', providerSlug: 'mcp-tracker' });
-    const provider = oauth.providers.get(org, 'mcp-tracker')!;
+    const provider = (await oauth.providers.get(org, 'mcp-tracker'))!;
     expect(provider).toMatchObject({ kind: 'mcp', resource: mcp.url, mcpServerId: 'srv-1' });
     expect(provider.clientSecretSealed).toBeTruthy();
 

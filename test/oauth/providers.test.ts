@@ -107,7 +107,7 @@ describe('providers an admin registers', () => {
       issuer: bed.server.issuer,
     });
     expect(r).toMatchObject({ ok: true });
-    const p = bed.oauth.providers.get(bed.org.id, 'corp')!;
+    const p = (await bed.oauth.providers.get(bed.org.id, 'corp'))!;
     expect(p.tokenUrl).toBe(`${bed.server.issuer}/token`);
     expect(p.scopes).toContain('openid');
     const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'corp'));

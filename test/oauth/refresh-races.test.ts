@@ -1,14 +1,13 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
-import { connectedAccounts } from '../../src/db/schema/index.js';
 import { sealedTables } from '../../src/db/sealed.js';
 import { OAuthService, type OAuthOptions } from '../../src/oauth/index.js';
 import { NetGuard } from '../../src/net/index.js';
 import { oauthBed, type Bed } from './bed.js';
 
-const openRefresh = (bed: Bed) => {
-  const row = bed.connection()!;
+const openRefresh = async (bed: Bed) => {
+  const row = (await bed.connection())!;
   return bed.t.app.keyring.open(row.refreshTokenSealed!, sealedTables.connectedAccounts.ctx(row, 'refreshTokenSealed'));
 };
 
@@ -41,12 +40,17 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     bed.db.$client.exec('DROP TRIGGER IF EXISTS refuse_token_writes');
   });
   const token = (opts = {}) => bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor', opts);
-  const expire = () =>
-    bed.db
-      .update(connectedAccounts)
-      .set({ expiresAt: Date.now() - 1000 })
-      .where(eq(connectedAccounts.id, bed.connection()!.id))
-      .run();
+  const expire = async () => {
+    const { store } = bed;
+    const { connectedAccounts } = store.t;
+    const id = (await bed.connection())!.id;
+    await store.changes(
+      store.db
+        .update(connectedAccounts)
+        .set({ expiresAt: Date.now() - 1000 })
+        .where(eq(connectedAccounts.id, id)),
+    );
+  };
 
   /** Another worker's token service: same database and Redis, its own Redis connection and options. */
   const anotherWorker = (options: OAuthOptions) => {
@@ -54,7 +58,7 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     redisClients.push(redis);
     const a = bed.t.app;
     return new OAuthService({
-      db: a.db,
+      store: a.store,
       keyring: a.keyring,
       links: a.links,
       redis,
@@ -68,7 +72,7 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
 
   it('a provider answering after the lock TTL: two workers send one refresh, no replay, and the grant family stays alive', async () => {
     const [w1, w2] = [anotherWorker({ lockTtlMs: 800 }), anotherWorker({ lockTtlMs: 800 })];
-    expire();
+    await expire();
     bed.server.options.tokenDelayMs = 2500; // three lock TTLs
     const before = bed.server.refreshRequests().length;
     const first = w1.accessTokenFor(bed.org.id, bed.user.id, 'vendor');
@@ -85,14 +89,14 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     expect(b.kind === 'ok' && b.token.reveal()).toBe(fresh);
     // The provider did not revoke the family: the stored refresh token still works.
     expect((await w2.accessTokenFor(bed.org.id, bed.user.id, 'vendor', { forceRefresh: true })).kind).toBe('ok');
-    expect(bed.connection()!.status).toBe('active');
+    expect((await bed.connection())!.status).toBe('active');
     noReplay(bed, before);
   });
 
   it('a holder whose lock was taken over (it expired meanwhile) does not send the refresh token again until it holds the lock', async () => {
     const w = anotherWorker({ lockTtlMs: 5000, backoffMs: 500 });
-    expire();
-    const key = `onbehalf:oauth:refresh:${bed.connection()!.id}`;
+    await expire();
+    const key = `onbehalf:oauth:refresh:${(await bed.connection())!.id}`;
     const redis = new Redis(bed.t.app.redisUrl);
     redisClients.push(redis);
     bed.server.unavailable = 1; // the first attempt gets a 503; the retry comes after the backoff
@@ -113,12 +117,12 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     // Once it held the lock again it retried the request the provider had answered with 503: the grant is alive.
     expect(bed.server.refreshRequests().length).toBe(before + 2);
     expect((await w.accessTokenFor(bed.org.id, bed.user.id, 'vendor', { forceRefresh: true })).kind).toBe('ok');
-    expect(bed.connection()!.status).toBe('active');
+    expect((await bed.connection())!.status).toBe('active');
   });
 
   it('the database refuses the rotated tokens: the call still works, the next one stores them, and the old refresh token is never sent again', async () => {
-    expire();
-    const oldRt = openRefresh(bed);
+    await expire();
+    const oldRt = await openRefresh(bed);
     const before = bed.server.refreshRequests().length;
     bed.db.$client.exec(
       `CREATE TRIGGER refuse_token_writes BEFORE UPDATE ON connected_accounts BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END`,
@@ -129,12 +133,12 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     const newAccess = bed.server.issuedAccessTokens.at(-1)!;
     const newRt = bed.server.issuedRefreshTokens.at(-1)!;
     expect(r1.kind === 'ok' && r1.token.reveal()).toBe(newAccess);
-    expect(openRefresh(bed)).toBe(oldRt); // the database still holds the old one
+    expect(await openRefresh(bed)).toBe(oldRt); // the database still holds the old one
 
     // The rotated set waits in Redis, sealed: no token in plaintext there.
     const redis = new Redis(bed.t.app.redisUrl);
     redisClients.push(redis);
-    const stashed = await redis.get(`onbehalf:oauth:stash:${bed.connection()!.id}`);
+    const stashed = await redis.get(`onbehalf:oauth:stash:${(await bed.connection())!.id}`);
     expect(stashed).toBeTruthy();
     expect(stashed).not.toContain(newRt);
     expect(stashed).not.toContain(newAccess);
@@ -148,21 +152,21 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     const r3 = await token();
     expect(r3.kind === 'ok' && r3.token.reveal()).toBe(newAccess);
     expect(bed.server.refreshRequests().length).toBe(before + 1);
-    expect(openRefresh(bed)).toBe(newRt);
-    expect(await redis.get(`onbehalf:oauth:stash:${bed.connection()!.id}`)).toBeNull();
+    expect(await openRefresh(bed)).toBe(newRt);
+    expect(await redis.get(`onbehalf:oauth:stash:${(await bed.connection())!.id}`)).toBeNull();
 
     // The next refresh sends the new refresh token, the grant is alive, no invalid_grant anywhere.
     expect((await token({ forceRefresh: true })).kind).toBe('ok');
     expect(bed.server.refreshRequests().at(-1)!.body['refresh_token']).toBe(newRt);
     expect(bed.server.refreshRequests().filter((r) => r.body['refresh_token'] === oldRt)).toHaveLength(1);
-    expect(bed.connection()!.status).toBe('active');
+    expect((await bed.connection())!.status).toBe('active');
     noReplay(bed, before);
   });
 
   it('a 2-second token: 50 concurrent calls after it expired make exactly 1 refresh, and the new token is not stale on arrival', async () => {
     bed.server.options.accessTtlSeconds = 2;
     await bed.connect();
-    const row = bed.connection()!;
+    const row = (await bed.connection())!;
     await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(row.expiresAt!), { timeout: 5000, interval: 50 });
     const before = bed.server.refreshRequests().length;
     const results = await Promise.all(Array.from({ length: 50 }, () => token()));

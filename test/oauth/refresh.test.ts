@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { connectedAccounts } from '../../src/db/schema/index.js';
 import { continueFlow } from '../support/oauth-server.js';
 import { oauthBed, type Bed } from './bed.js';
 import { sealedTables } from '../../src/db/sealed.js';
 
-const openRefresh = (bed: Bed) => {
-  const row = bed.connection()!;
+const openRefresh = async (bed: Bed) => {
+  const row = (await bed.connection())!;
   return bed.t.app.keyring.open(row.refreshTokenSealed!, sealedTables.connectedAccounts.ctx(row, 'refreshTokenSealed'));
 };
 
@@ -22,12 +21,13 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
     await bed.connect();
     // An hour-long grant with 30 s left: inside the 60 s margin (a token that only ever lived 30 s
     // is fresh for 27 s, its margin being a tenth of its lifetime).
-    const row = bed.connection()!;
-    bed.db
-      .update(connectedAccounts)
-      .set({ expiresAt: Date.now() + 30_000, updatedAt: Date.now() - 3_570_000 })
-      .where(eq(connectedAccounts.id, row.id))
-      .run();
+    const row = (await bed.connection())!;
+    await bed.store.changes(
+      bed.store.db
+        .update(bed.store.t.connectedAccounts)
+        .set({ expiresAt: Date.now() + 30_000, updatedAt: Date.now() - 3_570_000 })
+        .where(eq(bed.store.t.connectedAccounts.id, row.id)),
+    );
   });
   const token = (opts = {}) => bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor', opts);
 
@@ -39,15 +39,15 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
     expect(bed.server.refreshRequests().length).toBe(before + 1);
     expect(bed.server.refreshRequests().at(-1)!.body['refresh_token']).toBe(issuedRt);
     if (r.kind === 'ok') expect(r.token.reveal()).toBe(bed.server.issuedAccessTokens.at(-1));
-    expect(openRefresh(bed)).toBe(bed.server.issuedRefreshTokens.at(-1));
-    expect(openRefresh(bed)).not.toBe(issuedRt);
+    expect(await openRefresh(bed)).toBe(bed.server.issuedRefreshTokens.at(-1));
+    expect(await openRefresh(bed)).not.toBe(issuedRt);
   });
 
   it('an old refresh token is never sent again', async () => {
     for (let i = 0; i < 3; i++) expect((await token({ forceRefresh: true })).kind).toBe('ok');
     const sent = bed.server.refreshRequests().map((r) => r.body['refresh_token']);
     expect(new Set(sent).size).toBe(sent.length);
-    expect(bed.connection()!.status).toBe('active');
+    expect((await bed.connection())!.status).toBe('active');
   });
 
   it('forceRefresh on a valid token gets a new one', async () => {
@@ -62,9 +62,9 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
 
   it('a response without a refresh token keeps the old one, which keeps working', async () => {
     bed.server.options.rotate = false;
-    const rt = openRefresh(bed);
+    const rt = await openRefresh(bed);
     expect((await token({ forceRefresh: true })).kind).toBe('ok');
-    expect(openRefresh(bed)).toBe(rt);
+    expect(await openRefresh(bed)).toBe(rt);
     expect((await token({ forceRefresh: true })).kind).toBe('ok');
   });
 
@@ -72,7 +72,7 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
     bed.server.invalidGrantOnce = true;
     const r = await token();
     expect(r.kind).toBe('needs_reauth');
-    expect(bed.connection()!.status).toBe('needs_reauth');
+    expect((await bed.connection())!.status).toBe('needs_reauth');
     expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'needs_reauth')).toMatchObject({
       onBehalfOfUserId: bed.user.id,
       detail: expect.objectContaining({ provider: 'vendor' }),
@@ -89,21 +89,21 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
     const r = await token();
     expect(r.kind).toBe('ok');
     expect(bed.server.seen('/token').length).toBe(before + 3);
-    expect(bed.connection()!.status).toBe('active');
+    expect((await bed.connection())!.status).toBe('active');
   });
 
   it('a provider down for longer gives "unavailable", audited, and the connection stays active', async () => {
     bed.server.unavailable = 10;
     const r = await token();
     expect(r.kind).toBe('unavailable');
-    expect(bed.connection()!.status).toBe('active');
+    expect((await bed.connection())!.status).toBe('active');
     expect(bed.t.app.audit.query(bed.org.id).some((e) => e.action === 'refresh_failed')).toBe(true);
     bed.server.unavailable = 0;
     expect((await token()).kind).toBe('ok');
   });
 
   it('a stale writer cannot overwrite a newer token (version check)', async () => {
-    const row = bed.connection()!;
+    const row = (await bed.connection())!;
     bed.server.options.tokenDelayMs = 300;
     const asked = bed.server.refreshRequests().length;
     const pending = token();
@@ -114,20 +114,21 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
     });
     // Meanwhile another writer stores a newer token.
     const newer = bed.t.app.keyring.seal('newer-token', sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed'));
-    bed.db
-      .update(connectedAccounts)
-      .set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 })
-      .where(eq(connectedAccounts.id, row.id))
-      .run();
+    await bed.store.changes(
+      bed.store.db
+        .update(bed.store.t.connectedAccounts)
+        .set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 })
+        .where(eq(bed.store.t.connectedAccounts.id, row.id)),
+    );
     const r = await pending;
     bed.server.options.tokenDelayMs = 0;
     expect(bed.server.refreshRequests().length).toBeGreaterThan(0);
     expect(r.kind === 'ok' && r.token.reveal()).toBe('newer-token');
-    expect(bed.connection()!.accessTokenSealed).toBe(newer);
+    expect((await bed.connection())!.accessTokenSealed).toBe(newer);
   });
 
   it('invalid_grant after another process rotated is not a dead grant: the row is re-read and its token used', async () => {
-    const row = bed.connection()!;
+    const row = (await bed.connection())!;
     bed.server.options.tokenDelayMs = 300;
     bed.server.invalidGrantOnce = true;
     const asked = bed.server.refreshRequests().length;
@@ -141,15 +142,16 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
       'rotated-elsewhere',
       sealedTables.connectedAccounts.ctx(row, 'accessTokenSealed'),
     );
-    bed.db
-      .update(connectedAccounts)
-      .set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 })
-      .where(eq(connectedAccounts.id, row.id))
-      .run();
+    await bed.store.changes(
+      bed.store.db
+        .update(bed.store.t.connectedAccounts)
+        .set({ accessTokenSealed: newer, expiresAt: Date.now() + 3_600_000, version: row.version + 1 })
+        .where(eq(bed.store.t.connectedAccounts.id, row.id)),
+    );
     const r = await pending;
     bed.server.options.tokenDelayMs = 0;
     expect(r.kind === 'ok' && r.token.reveal()).toBe('rotated-elsewhere');
-    expect(bed.connection()!.status).toBe('active');
+    expect((await bed.connection())!.status).toBe('active');
   });
 
   it('a grant missing required scopes asks for the union and the old grant keeps working until the new one arrives', async () => {

@@ -189,7 +189,9 @@ describe('dynamic registration and pre-registered clients', () => {
       const two = await oauth.ensureMcpProvider(alice.orgId, { serverId: 'srv-2', serverName: 'Two', url: mcp.url });
       expect([one.kind, two.kind]).toEqual(['ok', 'ok']);
       expect(mcp.registrations).toBe(1);
-      const ids = ['mcp-one', 'mcp-two'].map((slug) => oauth.providers.get(alice.orgId, slug)?.clientId);
+      const ids = await Promise.all(
+        ['mcp-one', 'mcp-two'].map(async (slug) => (await oauth.providers.get(alice.orgId, slug))?.clientId),
+      );
       expect(ids[0]).toBeTruthy();
       expect(ids[1]).toBe(ids[0]);
       expect((await connectAlice(w, mcp, 'mcp-two')).seen.clientId).toBe(ids[0]);

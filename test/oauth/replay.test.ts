@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { oauthStates } from '../../src/db/schema/index.js';
 import { Secret } from '../../src/crypto/index.js';
 import { authorizeInBrowser, OAuthTestServer, pressContinue, TestBrowser } from '../support/oauth-server.js';
 import { oauthBed, type Bed } from './bed.js';
@@ -23,21 +22,15 @@ describe('replays and forgeries fail and change nothing', () => {
     });
     if (!added.ok) throw new Error(JSON.stringify(added.error));
     await bed.connect();
-    version = bed.connection()!.version;
+    version = (await bed.connection())!.version;
   });
   afterAll(async () => {
     await other?.stop();
     await bed?.stop();
   });
-  const unchanged = () => {
-    expect(bed.connection()!.version).toBe(version);
-    expect(
-      bed.db
-        .select()
-        .from(oauthStates)
-        .all()
-        .every((s) => s.userId === bed.user.id),
-    ).toBe(true);
+  const unchanged = async () => {
+    expect((await bed.connection())!.version).toBe(version);
+    expect((await bed.states()).every((s) => s.userId === bed.user.id)).toBe(true);
   };
 
   it('a reused start link is refused and creates no second state', async () => {
@@ -45,21 +38,32 @@ describe('replays and forgeries fail and change nothing', () => {
     const browser = new TestBrowser();
     const page = await (await browser.fetch(link)).text();
     expect((await pressContinue(browser, link, page)).status).toBe(303);
-    const states = bed.states().length;
+    const states = (await bed.states()).length;
     const again = await pressContinue(browser, link, page);
     expect(again.status).toBe(400);
     expect(await again.text()).toContain('already used');
-    expect(bed.states().length).toBe(states);
+    expect((await bed.states()).length).toBe(states);
     // The state is stored hashed, with a sealed verifier, for 10 minutes.
-    const stored = bed.states().at(-1)!;
+    const stored = (await bed.states()).at(-1)!;
     expect(stored.stateHash).toMatch(/^[0-9a-f]{64}$/);
     expect(stored.expiresAt - stored.createdAt).toBeGreaterThan(595_000);
     expect(stored.expiresAt - stored.createdAt).toBeLessThanOrEqual(601_000);
-    unchanged();
+    await unchanged();
+  });
+
+  it('one start link Continued 20 times at once: one goes on to the provider, 19 are told it was used, one state', async () => {
+    const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
+    const browser = new TestBrowser();
+    const page = await (await browser.fetch(link)).text();
+    const states = (await bed.states()).length;
+    const answers = await Promise.all(Array.from({ length: 20 }, () => pressContinue(browser, link, page)));
+    expect(answers.filter((r) => r.status === 303)).toHaveLength(1);
+    expect(answers.filter((r) => r.status === 400)).toHaveLength(19);
+    expect((await bed.states()).length).toBe(states + 1);
   });
 
   it('a tampered or expired start link is refused and stores no state', async () => {
-    const states = bed.states().length;
+    const states = (await bed.states()).length;
     const link = await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor');
     const t = new URL(link).searchParams.get('t')!;
     const [h, p, s] = t.split('.');
@@ -72,18 +76,18 @@ describe('replays and forgeries fail and change nothing', () => {
     const res2 = await fetch(`${bed.t.baseUrl}/oauth/start?t=${expired}`, { redirect: 'manual' });
     expect(res2.status).toBe(400);
     expect(await res2.text()).toContain('expired');
-    expect(bed.states().length).toBe(states);
-    unchanged();
+    expect((await bed.states()).length).toBe(states);
+    await unchanged();
   });
 
   it('a reused state is refused the second time', async () => {
     const first = await bed.connect();
     expect(first.res.status).toBe(200);
-    version = bed.connection()!.version;
+    version = (await bed.connection())!.version;
     const again = await first.browser.fetch(first.callbackUrl);
     expect(again.status).toBe(400);
     expect(await again.text()).toContain('already');
-    unchanged();
+    await unchanged();
   });
 
   it('an unknown, missing or expired state is refused', async () => {
@@ -95,15 +99,16 @@ describe('replays and forgeries fail and change nothing', () => {
       .createHash('sha256')
       .update(new URL(step.callbackUrl).searchParams.get('state')!)
       .digest('hex');
-    bed.db
-      .update(oauthStates)
-      .set({ expiresAt: Date.now() - 1000 })
-      .where(eq(oauthStates.stateHash, hashOf))
-      .run();
+    await bed.store.changes(
+      bed.store.db
+        .update(bed.store.t.oauthStates)
+        .set({ expiresAt: Date.now() - 1000 })
+        .where(eq(bed.store.t.oauthStates.stateHash, hashOf)),
+    );
     const res = await step.browser.fetch(step.callbackUrl);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('expired');
-    unchanged();
+    await unchanged();
   });
 
   it('a state from one provider with the answer of another is discarded without showing its error fields', async () => {
@@ -119,9 +124,10 @@ describe('replays and forgeries fail and change nothing', () => {
     const html = await res.text();
     expect(html).toContain('different authorization server');
     expect(html).not.toContain('INJECTED-TEXT');
-    expect(bed.connection(bed.user.id)!.providerId).not.toBe(bed.oauth.providers.get(bed.org.id, 'other')!.id);
+    const otherProvider = (await bed.oauth.providers.get(bed.org.id, 'other'))!;
+    expect((await bed.connection(bed.user.id))!.providerId).not.toBe(otherProvider.id);
     expect(other.seen('/token')).toHaveLength(0);
-    unchanged();
+    await unchanged();
   });
 
   it('a missing code is refused', async () => {
@@ -132,7 +138,7 @@ describe('replays and forgeries fail and change nothing', () => {
     const res = await step.browser.fetch(u);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('no authorization code');
-    unchanged();
+    await unchanged();
   });
 
   it('a wrong PKCE verifier is refused by the provider and nothing is stored', async () => {
@@ -143,22 +149,26 @@ describe('replays and forgeries fail and change nothing', () => {
       .createHash('sha256')
       .update(new URL(step.callbackUrl).searchParams.get('state')!)
       .digest('hex');
-    const row = bed.db.select().from(oauthStates).where(eq(oauthStates.stateHash, hashOf)).get()!;
+    const { oauthStates } = bed.store.t;
+    const row = (await bed.store.first(
+      bed.store.db.select().from(oauthStates).where(eq(oauthStates.stateHash, hashOf)),
+    ))!;
     const wrong = new Secret('w'.repeat(64));
-    bed.db
-      .update(oauthStates)
-      .set({
-        codeVerifierSealed: bed.t.app.keyring.seal(
-          wrong.reveal(),
-          sealedTables.oauthStates.ctx(row, 'codeVerifierSealed'),
-        ),
-      })
-      .where(eq(oauthStates.id, row.id))
-      .run();
+    await bed.store.changes(
+      bed.store.db
+        .update(oauthStates)
+        .set({
+          codeVerifierSealed: bed.t.app.keyring.seal(
+            wrong.reveal(),
+            sealedTables.oauthStates.ctx(row, 'codeVerifierSealed'),
+          ),
+        })
+        .where(eq(oauthStates.id, row.id)),
+    );
     const res = await step.browser.fetch(step.callbackUrl);
     expect(res.status).toBe(502);
     expect(await res.text()).toContain('Nothing was changed');
     expect(bed.server.seen('/token').length).toBe(tokenCalls + 1);
-    unchanged();
+    await unchanged();
   });
 });

@@ -28,9 +28,9 @@ describe('/oauth routes answer bad query strings with 400, never 500', () => {
     }
   }
 
-  it('nothing was stored by any of them', () => {
-    expect(bed.states()).toEqual([]);
-    expect(bed.connection()).toBeUndefined();
+  it('nothing was stored by any of them', async () => {
+    expect(await bed.states()).toEqual([]);
+    expect(await bed.connection()).toBeUndefined();
     expect(bed.t.logs.lines.filter((l) => l.includes('"level":50'))).toEqual([]);
   });
 });

@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
-import { connectedAccounts } from '../../src/db/schema/index.js';
 import { childEnv } from '../support/cli.js';
 import { oauthBed, type Bed } from './bed.js';
 
@@ -51,12 +50,13 @@ describe('refresh is single flight across processes', () => {
 
   it('2 OS processes × 50 concurrent callers on one expired connection: the provider sees 1 refresh and all 100 get the new token', async () => {
     await bed.connect();
-    const row = bed.connection()!;
-    bed.db
-      .update(connectedAccounts)
-      .set({ expiresAt: Date.now() - 1000 })
-      .where(eq(connectedAccounts.id, row.id))
-      .run();
+    const row = (await bed.connection())!;
+    await bed.store.changes(
+      bed.store.db
+        .update(bed.store.t.connectedAccounts)
+        .set({ expiresAt: Date.now() - 1000 })
+        .where(eq(bed.store.t.connectedAccounts.id, row.id)),
+    );
     const before = bed.server.refreshRequests().length;
     const env = {
       DB: bed.t.app.config.databasePath,
@@ -77,6 +77,6 @@ describe('refresh is single flight across processes', () => {
     expect(results).toHaveLength(100);
     const fresh = createHash('sha256').update(bed.server.issuedAccessTokens.at(-1)!).digest('hex');
     expect(results.every((r) => r.kind === 'ok' && r.sha === fresh)).toBe(true);
-    expect(bed.connection()!.version).toBe(row.version + 1);
+    expect((await bed.connection())!.version).toBe(row.version + 1);
   }, 60_000);
 });

@@ -4,7 +4,6 @@ import { hostname } from 'node:os';
 import { lookup } from 'node:dns/promises';
 import type { AddressInfo } from 'node:net';
 import { newId } from '../../src/db/index.js';
-import { mcpServers, oauthProviders } from '../../src/db/schema/index.js';
 import { eq } from 'drizzle-orm';
 import { oauthBed, type Bed } from './bed.js';
 import { authorizeInBrowser } from '../support/oauth-server.js';
@@ -116,10 +115,17 @@ describe('no request a tenant admin can aim reaches a private address unless the
   it('a server stored with an inside address (before the guard, or by hand) is refused at call time and the MCP server sees nothing', async () => {
     const { org } = await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' });
     const url = mcp.url.replace('127.0.0.1', '[::ffff:127.0.0.1]');
-    t.app.db
-      .insert(mcpServers)
-      .values({ id: newId(), orgId: org.id, name: 'legacy', transport: 'http', url, timeoutMs: 5000, source: 'admin' })
-      .run();
+    await t.app.store.changes(
+      t.app.store.db.insert(t.app.store.t.mcpServers).values({
+        id: newId(),
+        orgId: org.id,
+        name: 'legacy',
+        transport: 'http',
+        url,
+        timeoutMs: 5000,
+        source: 'admin',
+      }),
+    );
     const from = ada.output.length;
     await ada.send('/onbehalf run legacy.whoami {}');
     await ada.waitFor(
@@ -172,11 +178,12 @@ describe('token, userinfo and revocation requests go through the guard at call t
   it('a provider whose endpoints now name an inside address (stored before the guard) gets no refresh and no revocation request', async () => {
     await bed.connect();
     const inside = bed.server.issuer.replace('127.0.0.1', '[::ffff:127.0.0.1]');
-    bed.db
-      .update(oauthProviders)
-      .set({ tokenUrl: `${inside}/token`, revokeUrl: `${inside}/revoke`, userinfoUrl: `${inside}/user` })
-      .where(eq(oauthProviders.slug, 'vendor'))
-      .run();
+    await bed.store.changes(
+      bed.store.db
+        .update(bed.store.t.oauthProviders)
+        .set({ tokenUrl: `${inside}/token`, revokeUrl: `${inside}/revoke`, userinfoUrl: `${inside}/user` })
+        .where(eq(bed.store.t.oauthProviders.slug, 'vendor')),
+    );
     const tokensBefore = bed.server.seen('/token').length;
     expect(await bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor', { forceRefresh: true })).toMatchObject({
       kind: 'unavailable',
@@ -189,16 +196,17 @@ describe('token, userinfo and revocation requests go through the guard at call t
 
   it('a provider whose sign-in address now names an inside address does not send the browser there', async () => {
     const inside = bed.server.issuer.replace('127.0.0.1', '[::ffff:127.0.0.1]');
-    bed.db
-      .update(oauthProviders)
-      .set({ authorizeUrl: `${inside}/authorize` })
-      .where(eq(oauthProviders.slug, 'vendor'))
-      .run();
+    await bed.store.changes(
+      bed.store.db
+        .update(bed.store.t.oauthProviders)
+        .set({ authorizeUrl: `${inside}/authorize` })
+        .where(eq(bed.store.t.oauthProviders.slug, 'vendor')),
+    );
     const before = bed.server.seen('/authorize').length;
-    const states = bed.states().length;
+    const states = (await bed.states()).length;
     const step = await authorizeInBrowser(await bed.oauth.connectLink(bed.org.id, bed.user.id, 'vendor'));
     expect(step).toMatchObject({ status: 400, body: expect.stringContaining('not a public https address') });
     expect(bed.server.seen('/authorize')).toHaveLength(before);
-    expect(bed.states()).toHaveLength(states);
+    expect(await bed.states()).toHaveLength(states);
   });
 });

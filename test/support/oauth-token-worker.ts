@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { AuditLog } from '../../src/audit/index.js';
 import { Keyring, LinkSigner } from '../../src/crypto/index.js';
-import { openDb } from '../../src/db/index.js';
+import { openDb, sqliteStore } from '../../src/db/index.js';
 import { createLogger } from '../../src/log.js';
 import { NetGuard } from '../../src/net/index.js';
 import { OAuthService } from '../../src/oauth/index.js';
@@ -23,7 +23,7 @@ const db = openDb(env('DB'));
 const keyring = new Keyring(env('KEYS').split(','));
 const redis = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: 3 });
 const oauth = new OAuthService({
-  db,
+  store: sqliteStore(db),
   keyring,
   links: new LinkSigner(keyring),
   redis,
