@@ -81,16 +81,17 @@ function buildBase(config: Config, opts: AppOptions, closers: Closers): Base {
   const db = openDb(config.databasePath);
   closers.add(() => void db.$client.close());
   logSealUpgrade(log, upgradeSeals(db, keyring));
+  const store = sqliteStore(db);
   return {
     config,
     log,
     metrics: createMetrics(),
     keyring,
     db,
-    store: sqliteStore(db),
+    store,
     connections: new ConnectionHookSet(),
     links: new LinkSigner(keyring),
-    audit: new AuditLog(db),
+    audit: new AuditLog(store),
     identity: new Identity(db, config.admins),
     outbound: new OutboundRouter(),
     closers,

@@ -71,7 +71,7 @@ export class TokenService {
       // Caught where the token is opened anyway (to use or to refresh it), so a good grant is decrypted once.
       if (!(err instanceof SealedValueMismatch)) throw err;
       this.conns.reportUnreadable(row, err);
-      const dead = this.#markDead(p, row, { cause: 'sealed_value_mismatch' });
+      const dead = await this.#markDead(p, row, { cause: 'sealed_value_mismatch' });
       return dead.kind === 'needs_reauth' ? { ...dead, reason: 'sealed_value_mismatch' } : dead;
     }
   }
@@ -88,7 +88,7 @@ export class TokenService {
     } catch (err) {
       if (!(err instanceof SealedValueMismatch)) throw err;
       this.conns.reportUnreadable(row, err);
-      return this.#markDead(p, row, { cause: 'sealed_value_mismatch' });
+      return await this.#markDead(p, row, { cause: 'sealed_value_mismatch' });
     }
   }
 
@@ -233,7 +233,7 @@ export class TokenService {
       if (r.kind === 'rejected') break;
     }
     this.d.metrics?.oauthEvents.inc({ event: 'refresh', result: 'unavailable' });
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId: row.orgId,
       category: 'connection',
       action: 'refresh_failed',
@@ -247,13 +247,17 @@ export class TokenService {
   }
 
   /** `cause`: the provider answered invalid_grant (`detail`), an expired token has no refresh token, or the grant does not open. */
-  #markDead(p: ProviderRow, row: ConnectionRow, why: { cause: DeadCause; detail?: string }): TokenResult {
+  async #markDead(
+    p: ProviderRow,
+    row: ConnectionRow,
+    why: { cause: DeadCause; detail?: string },
+  ): Promise<TokenResult> {
     if (!this.conns.markNeedsReauth(row)) {
       const changed = this.#settled(p, row);
       if (changed && 'kind' in changed) return changed;
       if (changed) return this.#ok(p, changed);
     }
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId: row.orgId,
       category: 'connection',
       action: 'needs_reauth',

@@ -66,9 +66,9 @@ describe('connect links with Sign in with Slack', () => {
     expect(vendor.seen('/authorize').length).toBe(authorizes);
     expect(row('mallory')).toBeUndefined();
     expect(
-      t.app.audit
-        .query(who('mallory').orgId)
-        .some((e) => e.outcome === 'signin_mismatch' && e.onBehalfOfUserId === who('mallory').id),
+      (await t.app.audit.query(who('mallory').orgId)).some(
+        (e) => e.outcome === 'signin_mismatch' && e.onBehalfOfUserId === who('mallory').id,
+      ),
     ).toBe(true);
     const told = await slack.waitFor(
       'chat.postMessage',

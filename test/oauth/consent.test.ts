@@ -169,12 +169,10 @@ describe("a forwarded connect link does not attach someone else's vendor account
       bFrom,
     );
     expect(
-      t.app.audit
-        .query(orgId())
-        .some(
-          (e) =>
-            e.action === 'connect' && e.outcome === 'vendor_account_taken' && e.onBehalfOfUserId === userId('mallory'),
-        ),
+      (await t.app.audit.query(orgId())).some(
+        (e) =>
+          e.action === 'connect' && e.outcome === 'vendor_account_taken' && e.onBehalfOfUserId === userId('mallory'),
+      ),
     ).toBe(true);
   });
 

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { AuditLog } from '../../src/audit/index.js';
 import { Keyring, LinkSigner } from '../../src/crypto/index.js';
-import { openDb } from '../../src/db/index.js';
+import { openDb, sqliteStore } from '../../src/db/index.js';
 import { createLogger } from '../../src/log.js';
 import { NetGuard } from '../../src/net/index.js';
 import { OAuthService } from '../../src/oauth/index.js';
@@ -27,7 +27,7 @@ const oauth = new OAuthService({
   keyring,
   links: new LinkSigner(keyring),
   redis,
-  audit: new AuditLog(db),
+  audit: new AuditLog(sqliteStore(db)),
   log: createLogger('silent'),
   publicUrl: 'http://127.0.0.1:1',
   net: new NetGuard({ allowPrivate: true }),

@@ -15,13 +15,13 @@ export class GuildAdmins {
   ) {}
 
   /** Makes the caller an admin when `permissions` grant Administrator or Manage Guild; returns whether they are one now. */
-  promote(chat: ChatIdentity, permissions: Readonly<PermissionsBitField> | null | undefined): boolean {
+  async promote(chat: ChatIdentity, permissions: Readonly<PermissionsBitField> | null | undefined): Promise<boolean> {
     if (!permissions || !permissions.any([PermissionFlagsBits.Administrator, PermissionFlagsBits.ManageGuild], false))
       return false;
     const { org, user } = this.identity.resolve(chat);
     if (user.role === 'admin') return true;
     this.identity.setRole(org.id, user.id, 'admin');
-    this.audit.write({
+    await this.audit.write({
       orgId: org.id,
       category: 'admin',
       action: 'role.set',

@@ -134,7 +134,7 @@ export class DiscordGateway {
 
   async #place(i: RepliableInteraction): Promise<Place> {
     const place = await placeOf(this.client, this.#origin(i));
-    if (place.ok && i.inGuild()) this.#o.guildAdmins?.promote(place.identity, i.memberPermissions);
+    if (place.ok && i.inGuild()) await this.#o.guildAdmins?.promote(place.identity, i.memberPermissions);
     return place;
   }
 
@@ -278,7 +278,7 @@ export class DiscordGateway {
           },
           { text: place.text },
         ));
-      if (!direct) this.#o.guildAdmins?.promote(place.identity, m.member?.permissions);
+      if (!direct) await this.#o.guildAdmins?.promote(place.identity, m.member?.permissions);
       const ack = await this.#handle({
         kind: 'message',
         identity: place.identity,

@@ -36,7 +36,7 @@ export const auditCommand: CommandSpec = {
     };
     const filter = { userId, server: typeof flags['server'] === 'string' ? flags['server'] : undefined, since: s };
     if (positional[0] === 'export') {
-      const rows = audit.query(ctx.org.id, { ...filter, limit: 100_000 });
+      const rows = await audit.query(ctx.org.id, { ...filter, limit: 100_000 });
       const dir = path.join(ctx.services.dataDir, 'exports');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const file = path.join(dir, `audit-${ctx.org.id}-${Date.now()}.jsonl`);
@@ -49,7 +49,7 @@ export const auditCommand: CommandSpec = {
       return done(ctx, 'audit.export', { ok: true }, line);
     }
     if (positional.length) return wrong(AUDIT);
-    const rows = audit.query(ctx.org.id, { ...filter, limit: 20 });
+    const rows = await audit.query(ctx.org.id, { ...filter, limit: 20 });
     if (!rows.length) return say('No audit events match.');
     return say(rows.map((r) => auditLine(r, nameOf)).join('\n'));
   },
