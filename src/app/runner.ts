@@ -67,7 +67,7 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
     },
     tuning,
   );
-  const memory = new ThreadMemory(p.db);
+  const memory = new ThreadMemory(p.store);
   const agent = buildAgent(p, runner, memory);
   // With a model, a turn in a thread first reads what others wrote there (quoted to the model as theirs).
   const context = p.config.llm
