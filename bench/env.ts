@@ -231,7 +231,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
         if (have) return have;
         const r = new Runner(
           {
-            db: app.db,
+            store: app.store,
             policy: app.policy,
             pool: app.pool,
             tokens: app.oauth,

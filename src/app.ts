@@ -91,7 +91,7 @@ function buildBase(config: Config, opts: AppOptions, closers: Closers): Base {
     store,
     connections: new ConnectionHookSet(),
     links: new LinkSigner(keyring),
-    audit: new AuditLog(db),
+    audit: new AuditLog(store),
     identity: new Identity(store, config.admins),
     outbound: new OutboundRouter(),
     closers,

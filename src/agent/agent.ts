@@ -89,9 +89,9 @@ export class Agent {
   }
 
   /** A new message: the thread so far, then the caller's message, which memory keeps as theirs. */
-  #freshView(turn: Turn, key: string, caller: Caller): View {
-    const view = threadView(this.o.memory.recent(turn.orgId, key), caller);
-    this.o.memory.append(turn.orgId, key, {
+  async #freshView(turn: Turn, key: string, caller: Caller): Promise<View> {
+    const view = threadView(await this.o.memory.recent(turn.orgId, key), caller);
+    await this.o.memory.append(turn.orgId, key, {
       role: 'user',
       userId: caller.id,
       author: caller.name,
@@ -105,14 +105,14 @@ export class Agent {
    * A parked call has run: the thread up to the caller's original question, the question, then
    * the call and its result as a tool call and a tool result, as if the call had simply taken long.
    */
-  #resumedView(turn: Turn, key: string, caller: Caller, resumed: NonNullable<Turn['resumed']>): View {
+  async #resumedView(turn: Turn, key: string, caller: Caller, resumed: NonNullable<Turn['resumed']>): Promise<View> {
     const { memory } = this.o;
-    const question = memory.question(turn.orgId, key, turn.requestId, caller.id);
-    const call = memory.call(turn.orgId, key, turn.requestId, caller.id, resumed);
-    const view = threadView(memory.recent(turn.orgId, key, question?.seq), caller);
+    const question = await memory.question(turn.orgId, key, turn.requestId, caller.id);
+    const call = await memory.call(turn.orgId, key, turn.requestId, caller.id, resumed);
+    const view = threadView(await memory.recent(turn.orgId, key, question?.seq), caller);
     const toolCallId = call?.callId ?? resumed.callId ?? `resumed-${turn.requestId}`;
     const name = toolName({ server: resumed.server, tool: resumed.tool });
-    memory.append(turn.orgId, key, {
+    await memory.append(turn.orgId, key, {
       role: 'tool',
       userId: caller.id,
       requestId: turn.requestId,
@@ -172,7 +172,7 @@ export class Agent {
               ? 'Waiting for approval: this tool may change things, so the person was asked privately to approve or deny this call. It runs only if they approve; you will be told the outcome. Do not call it again now.'
               : `Waiting: the person must first connect their ${out.providerSlug} account. They were sent a private link; this call will run by itself once they connect.`;
           // Kept so that the resumed turn can show the model this very call with its real result.
-          this.o.memory.append(turn.orgId, key, {
+          await this.o.memory.append(turn.orgId, key, {
             role: 'tool',
             userId: turn.userId,
             requestId: turn.requestId,
@@ -191,8 +191,8 @@ export class Agent {
     const key = threadKey(turn.target);
     const caller: Caller = { id: user.id, name: user.displayName };
     const { messages, others, resumedNote } = turn.resumed
-      ? this.#resumedView(turn, key, caller, turn.resumed)
-      : this.#freshView(turn, key, caller);
+      ? await this.#resumedView(turn, key, caller, turn.resumed)
+      : await this.#freshView(turn, key, caller);
     const system = [SYSTEM, audienceNote(caller, others), resumedNote].filter(Boolean).join('\n\n');
     const provider = createOpenAICompatible({ name: 'llm', baseURL: llm!.baseUrl, apiKey: llm!.apiKey });
     let reply: AgentReply;
@@ -218,7 +218,7 @@ export class Agent {
         }
       }
       const answer = text.trim() || 'Done.';
-      memory.append(turn.orgId, key, {
+      await memory.append(turn.orgId, key, {
         role: 'assistant',
         userId: turn.userId,
         requestId: turn.requestId,

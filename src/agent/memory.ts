@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, ne, sql } from 'drizzle-orm';
-import { newId, type Db } from '../db/index.js';
-import { threadMessages } from '../db/schema/index.js';
+import { newId, type Store, type Tables } from '../db/index.js';
+import type { threadMessages } from '../db/schema/index.js';
 import type { ReplyTarget } from '../identity/reply.js';
 
 /** The conversation a target belongs to: its thread if it has one, else its channel. */
@@ -35,71 +35,82 @@ export type Stored = Remembered & { seq: number };
 /** Longest content kept per message. */
 const MAX_CONTENT = 8000;
 
-/** Per-thread memory of recent turns, in the DB, each message with its author. */
 /** The messages of one person's turn in one thread, of one role. */
-const inTurn = (orgId: string, key: string, requestId: string, userId: string, role: 'user' | 'tool') =>
-  and(
-    eq(threadMessages.orgId, orgId),
-    eq(threadMessages.threadKey, key),
-    eq(threadMessages.requestId, requestId),
-    eq(threadMessages.userId, userId),
-    eq(threadMessages.role, role),
-  );
+const inTurn = (
+  t: Tables['threadMessages'],
+  orgId: string,
+  key: string,
+  requestId: string,
+  userId: string,
+  role: 'user' | 'tool',
+) => and(eq(t.orgId, orgId), eq(t.threadKey, key), eq(t.requestId, requestId), eq(t.userId, userId), eq(t.role, role));
 
+/** Per-thread memory of recent turns, in the DB, each message with its author. */
 export class ThreadMemory {
   /** `keep`: how many recent messages a turn sees. Default 20. */
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly keep = 20,
   ) {}
 
-  append(orgId: string, key: string, m: Remembered): void {
-    this.db
-      .insert(threadMessages)
-      .values({
-        id: newId(),
-        orgId,
-        threadKey: key,
-        role: m.role,
-        content: m.content.slice(0, MAX_CONTENT),
-        createdAt: Date.now(),
-        userId: m.userId,
-        requestId: m.requestId,
-        author: m.role === 'user' ? m.author : m.role === 'assistant' ? BOT_AUTHOR : `${m.call.server}.${m.call.tool}`,
-        toolCall: m.role === 'tool' ? m.call : null,
-      })
-      .run();
+  async append(orgId: string, key: string, m: Remembered): Promise<void> {
+    await this.store.tx(async (tx) => {
+      // The next seq is one past the thread's largest: the thread's advisory lock keeps two appends (any process) from taking the same one.
+      await tx.lock(`thread:${orgId}:${key}`);
+      const t = tx.t.threadMessages;
+      const next = sql`(select coalesce(max(${t.seq}), 0) + 1 from ${t} where ${t.orgId} = ${orgId} and ${t.threadKey} = ${key})`;
+      await tx.changes(
+        tx.db.insert(t).values({
+          id: newId(),
+          orgId,
+          threadKey: key,
+          role: m.role,
+          content: m.content.slice(0, MAX_CONTENT),
+          createdAt: Date.now(),
+          userId: m.userId,
+          requestId: m.requestId,
+          author:
+            m.role === 'user' ? m.author : m.role === 'assistant' ? BOT_AUTHOR : `${m.call.server}.${m.call.tool}`,
+          toolCall: m.role === 'tool' ? m.call : null,
+          seq: next,
+        }),
+      );
+    });
   }
 
   /** The most recent people's and bot's messages of a thread (tool rows left out), oldest first; with `beforeSeq`, only those before it. */
-  recent(orgId: string, key: string, beforeSeq?: number): Stored[] {
-    const rows = this.db
-      .select({ seq: sql<number>`rowid`, row: threadMessages })
-      .from(threadMessages)
-      .where(
-        and(
-          eq(threadMessages.orgId, orgId),
-          eq(threadMessages.threadKey, key),
-          ne(threadMessages.role, 'tool'),
-          beforeSeq === undefined ? undefined : lt(sql`rowid`, beforeSeq),
-        ),
-      )
-      .orderBy(desc(threadMessages.createdAt), desc(sql`rowid`))
-      .limit(this.keep)
-      .all();
-    return rows.reverse().map(({ seq, row }) => stored(seq, row));
+  async recent(orgId: string, key: string, beforeSeq?: number): Promise<Stored[]> {
+    const t = this.store.t.threadMessages;
+    const rows = await this.store.rows(
+      this.store.db
+        .select()
+        .from(t)
+        .where(
+          and(
+            eq(t.orgId, orgId),
+            eq(t.threadKey, key),
+            ne(t.role, 'tool'),
+            beforeSeq === undefined ? undefined : lt(t.seq, beforeSeq),
+          ),
+        )
+        .orderBy(desc(t.seq))
+        .limit(this.keep),
+    );
+    return rows.reverse().map(stored);
   }
 
   /**
    * What a thread's memory already holds of people's messages: their request ids (a message read
    * from the platform is kept under `thread:<message id>`) and their texts, to tell what is new.
    */
-  known(orgId: string, key: string): { requestIds: Set<string>; texts: Set<string> } {
-    const rows = this.db
-      .select({ requestId: threadMessages.requestId, content: threadMessages.content })
-      .from(threadMessages)
-      .where(and(eq(threadMessages.orgId, orgId), eq(threadMessages.threadKey, key), eq(threadMessages.role, 'user')))
-      .all();
+  async known(orgId: string, key: string): Promise<{ requestIds: Set<string>; texts: Set<string> }> {
+    const t = this.store.t.threadMessages;
+    const rows = await this.store.rows(
+      this.store.db
+        .select({ requestId: t.requestId, content: t.content })
+        .from(t)
+        .where(and(eq(t.orgId, orgId), eq(t.threadKey, key), eq(t.role, 'user'))),
+    );
     return {
       requestIds: new Set(rows.map((r) => r.requestId ?? '')),
       texts: new Set(rows.map((r) => r.content)),
@@ -107,39 +118,44 @@ export class ThreadMemory {
   }
 
   /** The message a person's turn started with, or undefined when memory no longer holds it. */
-  question(orgId: string, key: string, requestId: string, userId: string): Stored | undefined {
-    const row = this.db
-      .select({ seq: sql<number>`rowid`, row: threadMessages })
-      .from(threadMessages)
-      .where(inTurn(orgId, key, requestId, userId, 'user'))
-      .orderBy(sql`rowid`)
-      .get();
-    return row && stored(row.seq, row.row);
+  async question(orgId: string, key: string, requestId: string, userId: string): Promise<Stored | undefined> {
+    const t = this.store.t.threadMessages;
+    const row = await this.store.first(
+      this.store.db
+        .select()
+        .from(t)
+        .where(inTurn(t, orgId, key, requestId, userId, 'user'))
+        .orderBy(t.seq)
+        .limit(1),
+    );
+    return row && stored(row);
   }
 
   /** A call made in a person's turn: by its call id, else the latest one of that server and tool. */
-  call(
+  async call(
     orgId: string,
     key: string,
     requestId: string,
     userId: string,
     which: { callId?: string | undefined; server: string; tool: string },
-  ): RememberedCall | undefined {
-    const calls = this.db
-      .select({ toolCall: threadMessages.toolCall })
-      .from(threadMessages)
-      .where(inTurn(orgId, key, requestId, userId, 'tool'))
-      .orderBy(desc(sql`rowid`))
-      .all()
-      .map((r) => r.toolCall)
-      .filter((c): c is RememberedCall => Boolean(c));
+  ): Promise<RememberedCall | undefined> {
+    const t = this.store.t.threadMessages;
+    const rows = await this.store.rows(
+      this.store.db
+        .select({ toolCall: t.toolCall })
+        .from(t)
+        .where(inTurn(t, orgId, key, requestId, userId, 'tool'))
+        .orderBy(desc(t.seq)),
+    );
+    const calls = rows.map((r) => r.toolCall).filter((c): c is RememberedCall => Boolean(c));
     return which.callId
       ? calls.find((c) => c.callId === which.callId)
       : calls.find((c) => c.server === which.server && c.tool === which.tool);
   }
 }
 
-function stored(seq: number, r: typeof threadMessages.$inferSelect): Stored {
+function stored(r: typeof threadMessages.$inferSelect): Stored {
+  const { seq } = r;
   if (r.role === 'user')
     return { seq, role: 'user', userId: r.userId, author: r.author ?? '', requestId: r.requestId, content: r.content };
   if (r.role === 'assistant')

@@ -9,7 +9,7 @@ import {
 } from '../chat/index.js';
 import { Agent, ThreadMemory, TurnQueue, accountsFor, type ToolCatalog, type TurnJob } from '../agent/index.js';
 import type { AuditLog } from '../audit/index.js';
-import type { Db } from '../db/index.js';
+import type { Db, Store } from '../db/index.js';
 import type { Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import type { McpPool } from '../mcp/index.js';
@@ -25,6 +25,7 @@ export interface RunnerParts {
   config: Config;
   opts: { runner?: RunnerOptions };
   db: Db;
+  store: Store;
   log: Logger;
   metrics: Metrics;
   audit: AuditLog;
@@ -55,7 +56,7 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
   const runner = new Runner(
     {
       ...queue,
-      db: p.db,
+      store: p.store,
       policy: p.policy,
       pool: p.pool,
       tokens: p.oauth,
@@ -66,7 +67,7 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
     },
     tuning,
   );
-  const memory = new ThreadMemory(p.db);
+  const memory = new ThreadMemory(p.store);
   const agent = buildAgent(p, runner, memory);
   // With a model, a turn in a thread first reads what others wrote there (quoted to the model as theirs).
   const context = p.config.llm

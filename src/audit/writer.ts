@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { and, desc, eq, gte, or, sql } from 'drizzle-orm';
-import { newId, type Db } from '../db/index.js';
-import { auditEvents } from '../db/schema/index.js';
+import { and, desc, eq, gte, or } from 'drizzle-orm';
+import { newId, type Store } from '../db/index.js';
+import type { auditEvents } from '../db/schema/index.js';
 import type { AuditDetail } from '../db/schema/shapes.js';
 
 /** One audit record. Names the human; holds credential kinds and connection ids, never values. */
@@ -27,6 +27,7 @@ export interface AuditInput {
 }
 
 export type AuditEvent = typeof auditEvents.$inferSelect;
+type AuditRow = typeof auditEvents.$inferInsert;
 
 /** SHA-256 of the canonical JSON of tool arguments: proves what was sent without storing it. */
 export function argDigest(args: unknown): string {
@@ -48,63 +49,59 @@ export function argDigest(args: unknown): string {
   );
 }
 
-/** Append-only audit log. */
-const plain = [
+/** The columns of an event besides its id and time (absent ones are stored as null). */
+const columns = [
   'orgId',
   'category',
   'action',
   'actorUserId',
   'onBehalfOfUserId',
   'chatIdentity',
+  'chatMessage',
   'server',
   'tool',
   'argDigest',
+  'credentialKinds',
+  'connectionIds',
   'vendorAccount',
   'decision',
   'outcome',
   'latencyMs',
   'requestId',
+  'detail',
 ] as const;
-const json = ['chatMessage', 'credentialKinds', 'connectionIds', 'detail'] as const;
 
+/** Append-only audit log. */
 export class AuditLog {
-  /** One insert naming every column, prepared once; JSON columns are encoded here so that absent stays SQL null. */
-  readonly #insert;
+  constructor(private readonly store: Store) {}
 
-  constructor(private readonly db: Db) {
-    const ph = sql.placeholder;
-    const values: Record<string, unknown> = { id: ph('id'), at: ph('at') };
-    for (const k of plain) values[k] = ph(k);
-    for (const k of json) values[k] = sql`${ph(k)}`;
-    this.#insert = db
-      .insert(auditEvents)
-      .values(values as typeof auditEvents.$inferInsert)
-      .prepare();
-  }
-
-  /** Appends one event; returns its id. */
-  write(e: AuditInput): string {
+  /** Appends one event; resolves with its id. Every column is named, so the insert has one shape. */
+  async write(e: AuditInput): Promise<string> {
     const id = newId();
     const v: Record<string, unknown> = { id, at: Date.now() };
-    for (const k of plain) v[k] = e[k] ?? null;
-    for (const k of json) v[k] = e[k] == null ? null : JSON.stringify(e[k]);
-    this.#insert.run(v);
+    for (const k of columns) v[k] = e[k] ?? null;
+    await this.store.changes(this.store.db.insert(this.store.t.auditEvents).values(v as AuditRow));
     return id;
   }
 
   /** Events of one org, newest first, optionally for one user, server, or since a time. */
-  query(orgId: string, f: { userId?: string; server?: string; since?: number; limit?: number } = {}): AuditEvent[] {
+  query(
+    orgId: string,
+    f: { userId?: string; server?: string; since?: number; limit?: number } = {},
+  ): Promise<AuditEvent[]> {
+    const auditEvents = this.store.t.auditEvents;
     const conds = [eq(auditEvents.orgId, orgId)];
     // A person's events: what they did, and what was done on their behalf (a refresh, a revocation).
     if (f.userId) conds.push(or(eq(auditEvents.actorUserId, f.userId), eq(auditEvents.onBehalfOfUserId, f.userId))!);
     if (f.server) conds.push(eq(auditEvents.server, f.server));
     if (f.since) conds.push(gte(auditEvents.at, f.since));
-    return this.db
-      .select()
-      .from(auditEvents)
-      .where(and(...conds))
-      .orderBy(desc(auditEvents.at))
-      .limit(f.limit ?? 50)
-      .all();
+    return this.store.rows(
+      this.store.db
+        .select()
+        .from(auditEvents)
+        .where(and(...conds))
+        .orderBy(desc(auditEvents.at))
+        .limit(f.limit ?? 50),
+    );
   }
 }

@@ -23,10 +23,10 @@ export type WaitingFor = (e: {
   userId: string;
   providerId: string;
   resumeCallId?: string | undefined;
-}) => WaitingCall[];
+}) => Promise<WaitingCall[]>;
 
 /** Where a user last asked for a tool call (the runner's `lastSeen`). */
-export type LastSeen = (orgId: string, userId: string) => ReplyTarget | undefined;
+export type LastSeen = (orgId: string, userId: string) => Promise<ReplyTarget | undefined>;
 
 /** Each conversation once (several calls may wait in one thread). */
 function distinctTargets(calls: WaitingCall[]): ReplyTarget[] {
@@ -46,7 +46,7 @@ export class ConnectionAnnouncer {
     private readonly outbound: OutboundRouter,
     private readonly waiting: WaitingFor,
     private readonly log: Logger,
-    private readonly lastSeen: LastSeen = () => undefined,
+    private readonly lastSeen: LastSeen = async () => undefined,
   ) {}
 
   /** The user and org names a message addresses, or undefined when either is gone. */
@@ -88,7 +88,7 @@ export class ConnectionAnnouncer {
 
   /** Tells the owner privately where they last asked for a tool (else by direct message) that their idle grant expired at the provider, before a call of theirs fails. */
   async expired(e: GrantExpired): Promise<void> {
-    const seen = this.lastSeen(e.orgId, e.userId);
+    const seen = await this.lastSeen(e.orgId, e.userId);
     const msg = expiredMessage(e.providerSlug, e.vendorLogin);
     if (seen && this.outbound.has(seen.platform)) {
       try {
@@ -107,7 +107,7 @@ export class ConnectionAnnouncer {
     opts: { direct?: boolean; waiting?: WaitingCall[] | undefined } = {},
   ): Promise<void> {
     try {
-      const targets = opts.direct ? [] : distinctTargets(opts.waiting ?? this.waiting(e));
+      const targets = opts.direct ? [] : distinctTargets(opts.waiting ?? (await this.waiting(e)));
       if (targets.length) {
         for (const t of targets) await this.outbound.replyPrivately(t, msg);
         return;

@@ -36,7 +36,7 @@ export class ChatCore implements ChatInbound {
 
   async handle(event: Inbound): Promise<Ack> {
     const requestId = event.eventId ?? newId();
-    if (isExternalMember(event.identity)) return this.#external(event, requestId);
+    if (isExternalMember(event.identity)) return await this.#external(event, requestId);
     const { org, user } = await this.s.identity.resolve(event.identity);
     const ctx: CommandContext = {
       org,
@@ -75,7 +75,7 @@ export class ChatCore implements ChatInbound {
       case 'button': {
         // Buttons carry a command line (e.g. `connect github`), run as the person who clicked.
         if (event.actionId === 'command') return runCommand(ctx, event.value);
-        if (event.actionId === FEEDBACK_ACTION) return recordFeedback(ctx, event.value);
+        if (event.actionId === FEEDBACK_ACTION) return await recordFeedback(ctx, event.value);
         return { private: { text: 'That button is no longer valid.' } };
       }
       case 'form_submit':
@@ -104,7 +104,7 @@ export class ChatCore implements ChatInbound {
       'external member of a shared channel refused',
     );
     if (host) {
-      this.s.audit.write({
+      await this.s.audit.write({
         orgId: host.id,
         category: 'access',
         action: 'external_member',
@@ -127,7 +127,7 @@ export class ChatCore implements ChatInbound {
     const say = (text: string): Ack => ({ private: { text } });
     // Forms are admin actions: authorise again on submission, never trust that the form was shown.
     if (ctx.user.role !== 'admin') {
-      this.s.audit.write({
+      await this.s.audit.write({
         orgId: ctx.org.id,
         category: 'admin',
         action: 'form.submit',
@@ -157,7 +157,7 @@ export class ChatCore implements ChatInbound {
       if (!value || !value.reveal()) return say('The value was empty; nothing was stored.');
       const [, scope, owner, name] = secret as unknown as [string, 'org' | 'team' | 'user', string, string];
       const r = await this.s.policy.setSecret(ctx.org.id, scope, scope === 'org' ? ctx.org.id : owner, name, value);
-      audit('secret.set', r.ok, { scope, name });
+      await audit('secret.set', r.ok, { scope, name });
       return say(policyText(r));
     }
     const provider = formId.match(new RegExp(`^provider-secret:(${SLUG_PATTERN})$`));
@@ -165,7 +165,7 @@ export class ChatCore implements ChatInbound {
       if (!value || !value.reveal())
         return say(`No client secret stored for ${provider[1]}; it works as a public client (PKCE only).`);
       const r = await this.s.oauth.setClientSecret(ctx.org.id, provider[1]!, value);
-      audit('provider.secret', r.ok, { slug: provider[1] });
+      await audit('provider.secret', r.ok, { slug: provider[1] });
       return say(providerText(r));
     }
     return say('That form is no longer valid; run the command again.');

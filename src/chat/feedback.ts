@@ -11,12 +11,12 @@ const VALUE = /^(up|down) ([\w.:-]{1,100})$/;
  * A thumbs up / down on an answer, from whoever clicked it: one audit event (who, which turn, which
  * way) and the metric. The buttons show the choice themselves, so nothing is said back.
  */
-export function recordFeedback(ctx: CommandContext, value: string): Ack {
+export async function recordFeedback(ctx: CommandContext, value: string): Promise<Ack> {
   const m = VALUE.exec(value);
   if (!m) return { private: { text: 'That button is no longer valid.' } };
   const rating = m[1] as 'up' | 'down';
   const s = ctx.services;
-  s.audit.write({
+  await s.audit.write({
     orgId: ctx.org.id,
     category: 'feedback',
     action: 'answer.feedback',

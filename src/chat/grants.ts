@@ -14,7 +14,7 @@ export async function grantArrived(
   d: { announcer: ConnectionAnnouncer; runner: GrantRunner },
   e: GrantArrived,
 ): Promise<void> {
-  const waiting = d.runner.waitingFor(e);
+  const waiting = await d.runner.waitingFor(e);
   // First the confirmation, then the calls' own results: people read them in that order.
   await d.announcer.connected(e, waiting);
   await d.runner.resume(e, waiting);

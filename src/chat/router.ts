@@ -57,7 +57,7 @@ export async function runCommand(ctx: CommandContext, line: string): Promise<Com
       );
     }
     if (ctx.user.role !== 'admin') {
-      ctx.services.audit.write({
+      await ctx.services.audit.write({
         orgId: ctx.org.id,
         category: 'admin',
         action: `${spec.word}.${rest[1] ?? ''}`.replace(/\.$/, ''),

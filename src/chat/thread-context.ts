@@ -36,7 +36,7 @@ export class ThreadContext {
     });
     if (!messages.length) return;
     const key = threadKey(t);
-    const known = this.d.memory.known(turn.orgId, key);
+    const known = await this.d.memory.known(turn.orgId, key);
     const caller = await this.d.identity.user(turn.orgId, turn.userId);
     for (const m of messages) {
       const text = said(m.text);
@@ -46,7 +46,7 @@ export class ThreadContext {
       const person = mine
         ? undefined
         : await this.d.identity.userByRef(turn.orgId, t.platform, t.workspaceId, m.userId);
-      this.d.memory.append(turn.orgId, key, {
+      await this.d.memory.append(turn.orgId, key, {
         role: 'user',
         userId: mine ? turn.userId : (person?.id ?? `${t.platform}:${t.workspaceId}:${m.userId}`),
         author: mine ? (caller?.displayName ?? m.author) : m.author,

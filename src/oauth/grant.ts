@@ -47,7 +47,7 @@ export class GrantStep {
     const ex = await this.client.exchange(p, q.code, verifier, redirectUriOf(this.d.publicUrl));
     if (ex.kind !== 'ok') {
       const failure = failureCode(ex);
-      this.#auditFailed(row, p, { failure });
+      await this.#auditFailed(row, p, { failure });
       this.d.log.warn({ provider: p.slug, failure }, 'code exchange failed');
       return fail(502, { kind: 'exchange_failed', provider: p.displayName, outcome: ex });
     }
@@ -64,8 +64,8 @@ export class GrantStep {
     return this.#store(row, p, who, ex.tokens, identity, names);
   }
 
-  #auditFailed(row: StateRow, p: ProviderRow, detail: AuditDetail): void {
-    this.d.audit.write({
+  async #auditFailed(row: StateRow, p: ProviderRow, detail: AuditDetail): Promise<void> {
+    await this.d.audit.write({
       orgId: row.orgId,
       category: 'connection',
       action: 'connect',
@@ -76,9 +76,9 @@ export class GrantStep {
   }
 
   /** The provider answered with an error (the person declined, or something else). */
-  #providerError(row: StateRow, p: ProviderRow, q: CallbackParams): FlowError {
+  async #providerError(row: StateRow, p: ProviderRow, q: CallbackParams): Promise<FlowError> {
     const code = q.error!.replace(/[^a-z0-9_]/gi, '').slice(0, 64);
-    this.#auditFailed(row, p, { error: code });
+    await this.#auditFailed(row, p, { error: code });
     return code === 'access_denied'
       ? fail(400, { kind: 'declined', provider: p.displayName })
       : fail(400, { kind: 'provider_error', provider: p.displayName, code, description: q.error_description });
@@ -94,7 +94,7 @@ export class GrantStep {
     names: { userName: string; org: string | null },
   ): Promise<FlowError> {
     this.d.metrics?.oauthEvents.inc({ event: 'connect', result: 'refused' });
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId: row.orgId,
       category: 'connection',
       action: 'connect',
@@ -141,7 +141,7 @@ export class GrantStep {
       status,
     );
     this.d.metrics?.oauthEvents.inc({ event: 'connect', result: held ? 'held' : 'ok' });
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId: row.orgId,
       category: 'connection',
       action: 'connect',

@@ -104,7 +104,7 @@ export class KeepAlive {
     const p = await this.providers.byId(row.providerId);
     if (!p) return;
     const r = await this.tokens.keepAlive(p, row);
-    this.#audit(row, p.slug, r);
+    await this.#audit(row, p.slug, r);
     if (r.kind !== 'needs_reauth') return;
     await runHook(this.d.hooks, this.d.log, 'grantExpired', {
       orgId: row.orgId,
@@ -116,9 +116,9 @@ export class KeepAlive {
     });
   }
 
-  #audit(row: ConnectionRow, provider: string, r: TokenResult): void {
+  async #audit(row: ConnectionRow, provider: string, r: TokenResult): Promise<void> {
     const ok = r.kind === 'ok';
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId: row.orgId,
       category: 'connection',
       action: ok ? 'keepalive_refresh' : 'keepalive_failed',

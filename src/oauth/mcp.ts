@@ -105,7 +105,7 @@ export class McpAuthorization {
   async #register(orgId: string, s: McpServerRef, f: Found, fetchFn: FetchLike): Promise<McpProviderResult> {
     const r = await this.#registration.register(orgId, s, f, fetchFn);
     if ('kind' in r) return r;
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId,
       category: 'connection',
       action: 'mcp_client_registered',

@@ -122,7 +122,7 @@ export class OAuthService implements TokenSource {
     }
     await this.#conns.delete(row.id);
     this.d.metrics?.oauthEvents.inc({ event: 'disconnect', result: revoked ? 'revoked' : 'local_only' });
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId,
       category: 'connection',
       action: 'disconnect',
@@ -185,7 +185,7 @@ export class OAuthService implements TokenSource {
     const row = p ? await this.#conns.find(orgId, userId, p.id) : undefined;
     if (!p || !row || row.status !== 'held' || !(await this.#conns.release(row.id)))
       return { ok: false, error: { kind: 'nothing_held', slug: providerSlug } };
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId,
       category: 'connection',
       action: 'connect',

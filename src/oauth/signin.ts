@@ -87,7 +87,7 @@ export class ChatSignInStep {
   ): Promise<FlowError> {
     const owner = mine[0]?.displayName ?? mine[0]?.platformUserId ?? 'someone else';
     const signedIn = who.name ?? who.userId;
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId: row.orgId,
       category: 'connection',
       action: 'connect',

@@ -234,7 +234,7 @@ export class TokenService {
       if (r.kind === 'rejected') break;
     }
     this.d.metrics?.oauthEvents.inc({ event: 'refresh', result: 'unavailable' });
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId: row.orgId,
       category: 'connection',
       action: 'refresh_failed',
@@ -258,7 +258,7 @@ export class TokenService {
       if (changed && 'kind' in changed) return changed;
       if (changed) return this.#ok(p, changed);
     }
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId: row.orgId,
       category: 'connection',
       action: 'needs_reauth',

@@ -72,9 +72,11 @@ export class Approvals {
     const askedAt = Date.now();
     const expiresAt = askedAt + this.ttlMs;
     record({ decision: 'pending', rule: d.rule, askedAt, expiresAt });
-    if (!this.calls.transition(a.row.id, ['running'], 'awaiting_approval', { outcome: a.stored }))
+    if (!(await this.calls.transition(a.row.id, ['running'], 'awaiting_approval', { outcome: a.stored })))
       return { status: 'done' };
-    this.report.audit(a, 'held', 'awaiting_approval');
+    await this.report.audit(a, 'held', 'awaiting_approval');
+    // A waiting turn resumes once the prompt is on its way (the waiter runs after this synchronous step).
+    this.calls.woken(a.row.id);
     await this.d.notifier.approvalRequest(a.info, {
       args: redactDeep(args, creds.sensitive) as Record<string, unknown>,
       credentialKinds: creds.kinds,
@@ -91,29 +93,34 @@ export class Approvals {
    * the call once: a second click finds it no longer held. Deny ends it without contacting the server.
    */
   async answer(req: ApprovalReply): Promise<ApprovalAnswer> {
-    const row = this.calls.get(req.callId);
+    const row = await this.calls.get(req.callId);
     if (!row || row.orgId !== req.orgId) return { kind: 'unknown' };
     const server = this.d.policy.serverById(row.orgId, row.serverId)?.name ?? '(removed server)';
     if (row.userId !== req.userId) {
-      this.#auditNotTheCaller(row, server, req);
+      await this.#auditNotTheCaller(row, server, req);
       return { kind: 'not_yours' };
     }
     if (row.status !== 'awaiting_approval') return { kind: 'not_waiting', status: row.status };
-    const notWaiting = () => ({ kind: 'not_waiting' as const, status: this.calls.get(row.id)?.status ?? 'unknown' });
+    const notWaiting = async () => ({
+      kind: 'not_waiting' as const,
+      status: (await this.calls.get(row.id))?.status ?? 'unknown',
+    });
     if (!req.approve)
       return (await this.end(row.id, { decision: 'denied', by: req.chatIdentity }))
         ? { kind: 'denied', server, tool: row.tool }
-        : notWaiting();
+        : await notWaiting();
     const stored = this.calls.outcome(row);
     const approval = { ...stored.approval!, decision: 'approved' as const, by: req.chatIdentity, at: Date.now() };
-    if (!this.calls.transition(row.id, ['awaiting_approval'], 'queued', { outcome: { resumed: true, approval } }))
-      return notWaiting();
+    if (
+      !(await this.calls.transition(row.id, ['awaiting_approval'], 'queued', { outcome: { resumed: true, approval } }))
+    )
+      return await notWaiting();
     await this.queue.add(row.id, `${row.id}-approved`);
     return { kind: 'approved', server, tool: row.tool };
   }
 
-  #auditNotTheCaller(row: CallRow, server: string, req: ApprovalReply): void {
-    this.d.audit.write({
+  async #auditNotTheCaller(row: CallRow, server: string, req: ApprovalReply): Promise<void> {
+    await this.d.audit.write({
       orgId: row.orgId,
       category: 'tool_call',
       action: req.approve ? 'approve' : 'deny',
@@ -134,7 +141,7 @@ export class Approvals {
    * still held is ended (an approval that got there first wins). The agent's turn is resumed with it.
    */
   async end(callId: string, how: { decision: 'denied' | 'expired'; by?: string }): Promise<boolean> {
-    const row = this.calls.get(callId);
+    const row = await this.calls.get(callId);
     if (!row || row.status !== 'awaiting_approval') return false;
     const stored = this.calls.outcome(row);
     const approval: ApprovalRecord = {
@@ -159,14 +166,15 @@ export class Approvals {
       decision: how.decision,
       from: ['awaiting_approval'],
     });
-    const now = this.calls.get(callId);
+    const now = await this.calls.get(callId);
     return now !== undefined && this.calls.outcome(now).approval?.decision === how.decision;
   }
 
   /** Cancels calls held for approval longer than the approval limit; each agent turn is told. */
   async sweep(now = Date.now()): Promise<number> {
     let n = 0;
-    for (const row of this.calls.heldBefore(now - this.ttlMs)) if (await this.end(row.id, { decision: 'expired' })) n++;
+    for (const row of await this.calls.heldBefore(now - this.ttlMs))
+      if (await this.end(row.id, { decision: 'expired' })) n++;
     return n;
   }
 }

@@ -28,7 +28,7 @@ export async function runAndWait(
   const deadline = Date.now() + timeoutMs;
   // Woken at once when the call parks or ends in this process; the coarser poll covers a worker in another process.
   for (let wait = 50; ; wait = Math.min(wait * 2, 250)) {
-    const row = calls.get(callId);
+    const row = await calls.get(callId);
     if (!row) return failed({ code: 'unknown_server', server: req.server });
     if (row.status === 'parked')
       return { kind: 'parked', callId, providerSlug: calls.outcome(row).parked?.providerSlug ?? '' };

@@ -1,6 +1,6 @@
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { toolCalls } from '../db/schema/index.js';
+import { and, count, desc, eq, inArray, lt } from 'drizzle-orm';
+import type { Queries, Store } from '../db/index.js';
+import type { toolCalls } from '../db/schema/index.js';
 import {
   deliverySchema,
   replyTargetSchema,
@@ -25,122 +25,67 @@ export type { ApprovalRecord, Delivery, StoredOutcome } from '../db/schema/shape
 type TransitionPatch = { outcome?: StoredOutcome; parkedProviderId?: string | null; attempts?: number };
 type CallInsert = Omit<typeof toolCalls.$inferInsert, 'updatedAt' | 'status'>;
 
-const ph = sql.placeholder;
-const insertKeys = new Set(['id', 'orgId', 'userId', 'serverId', 'tool', 'args', 'replyTarget', 'requestId', 'turnId']);
-
-/** `tool_calls` rows: the durable state of each call, read by every worker process. Statements are prepared once. */
+/** `tool_calls` rows: the durable state of each call, read by every worker process. */
 export class CallStore {
-  readonly #byId;
-  readonly #insert;
-  readonly #setOutcome;
-  readonly #pendingCount;
-  readonly #parkedCount;
-  readonly #setDelivery;
-  readonly #transitions = new Map<string, { run(v: Record<string, unknown>): { changes: number } }>();
   /** In-process waiters per call id, woken when the call parks or ends here. */
   readonly #waiters = new Map<string, Set<() => void>>();
 
-  constructor(private readonly db: Db) {
-    this.#byId = db
-      .select()
-      .from(toolCalls)
-      .where(eq(toolCalls.id, ph('id')))
-      .prepare();
-    this.#insert = db
-      .insert(toolCalls)
-      .values({
-        id: ph('id'),
-        orgId: ph('orgId'),
-        userId: ph('userId'),
-        serverId: ph('serverId'),
-        tool: ph('tool'),
-        args: ph('args'),
-        replyTarget: ph('replyTarget'),
-        requestId: ph('requestId'),
-        turnId: ph('turnId'),
-        status: 'queued',
-        updatedAt: ph('updatedAt'),
-      })
-      .onConflictDoNothing()
-      .prepare();
-    const countOf = (statuses: CallStatus[]) =>
-      db
-        .select({ n: sql<number>`count(*)` })
-        .from(toolCalls)
-        .where(
-          and(
-            eq(toolCalls.orgId, ph('orgId')),
-            eq(toolCalls.userId, ph('userId')),
-            inArray(toolCalls.status, statuses),
-          ),
-        )
-        .prepare();
-    this.#pendingCount = countOf(pending);
-    this.#parkedCount = countOf(['parked']);
-    this.#setOutcome = db
-      .update(toolCalls)
-      .set({ outcome: ph('outcome'), updatedAt: ph('updatedAt') } as unknown as {
-        outcome: Record<string, unknown>;
-        updatedAt: number;
-      })
-      .where(eq(toolCalls.id, ph('id')))
-      .prepare();
-    this.#setDelivery = db
-      .update(toolCalls)
-      .set({ delivery: ph('delivery'), updatedAt: ph('updatedAt') } as unknown as {
-        delivery: Record<string, unknown>;
-        updatedAt: number;
-      })
-      .where(eq(toolCalls.id, ph('id')))
-      .prepare();
+  constructor(private readonly store: Store) {}
+
+  get(id: string): Promise<CallRow | undefined> {
+    return this.#get(this.store, id);
   }
 
-  get(id: string): CallRow | undefined {
-    return this.#byId.get({ id });
+  #get(q: Queries, id: string): Promise<CallRow | undefined> {
+    const t = q.t.toolCalls;
+    return q.first(q.db.select().from(t).where(eq(t.id, id)));
   }
 
-  insert(row: CallInsert): boolean {
-    if (Object.keys(row).some((k) => !insertKeys.has(k))) {
-      return (
-        this.db
-          .insert(toolCalls)
-          .values({ ...row, status: 'queued', updatedAt: Date.now() })
-          .onConflictDoNothing()
-          .run().changes === 1
-      );
-    }
-    return this.#insert.run({ ...row, turnId: row.turnId ?? null, updatedAt: Date.now() }).changes === 1;
+  async insert(row: CallInsert): Promise<boolean> {
+    return this.#insert(this.store, row);
+  }
+
+  async #insert(q: Queries, row: CallInsert): Promise<boolean> {
+    const values = { ...row, status: 'queued' as const, updatedAt: Date.now() };
+    return (await q.changes(q.db.insert(q.t.toolCalls).values(values).onConflictDoNothing())) === 1;
+  }
+
+  /** How many calls of one user are in one of `statuses`. */
+  async #count(q: Queries, orgId: string, userId: string, statuses: CallStatus[]): Promise<number> {
+    const t = q.t.toolCalls;
+    const where = and(eq(t.orgId, orgId), eq(t.userId, userId), inArray(t.status, statuses));
+    return (await q.first(q.db.select({ n: count() }).from(t).where(where)))?.n ?? 0;
   }
 
   /**
    * Inserts a call unless its user already has `max` calls queued or running. Count and insert are one
-   * immediate transaction, so concurrent enqueues (any process) cannot pass the cap together.
+   * transaction, so concurrent enqueues (any process) cannot pass the cap together.
    */
-  insertWithin(row: CallInsert, max: number): 'inserted' | 'duplicate' | 'full' {
-    return this.db.$client
-      .transaction(() => {
-        if (this.get(row.id)) return 'duplicate' as const;
-        if (this.#pendingCount.get({ orgId: row.orgId, userId: row.userId })!.n >= max) return 'full' as const;
-        return this.insert(row) ? ('inserted' as const) : ('duplicate' as const);
-      })
-      .immediate();
+  insertWithin(row: CallInsert, max: number): Promise<'inserted' | 'duplicate' | 'full'> {
+    return this.store.tx(async (tx) => {
+      // Count then insert: the user's advisory lock serialises it across processes on Postgres (SQLite: one writer).
+      await tx.lock(`calls:${row.orgId}:${row.userId}`);
+      if (await this.#get(tx, row.id)) return 'duplicate' as const;
+      if ((await this.#count(tx, row.orgId, row.userId, pending)) >= max) return 'full' as const;
+      return (await this.#insert(tx, row)) ? ('inserted' as const) : ('duplicate' as const);
+    });
   }
 
   /**
-   * Parks a running call unless its user already has `max` parked calls (one immediate transaction).
+   * Parks a running call unless its user already has `max` parked calls (one transaction).
    * `moved`: another worker changed the call first.
    */
-  parkWithin(
+  async parkWithin(
     row: CallRow,
     patch: { parkedProviderId: string; outcome: StoredOutcome },
     max: number,
-  ): 'parked' | 'full' | 'moved' {
-    return this.db.$client
-      .transaction(() => {
-        if (this.#parkedCount.get({ orgId: row.orgId, userId: row.userId })!.n >= max) return 'full' as const;
-        return this.transition(row.id, ['running'], 'parked', patch) ? ('parked' as const) : ('moved' as const);
-      })
-      .immediate();
+  ): Promise<'parked' | 'full' | 'moved'> {
+    return this.store.tx(async (tx) => {
+      // Count then park: the user's advisory lock serialises it across processes on Postgres (SQLite: one writer).
+      await tx.lock(`calls:${row.orgId}:${row.userId}`);
+      if ((await this.#count(tx, row.orgId, row.userId, ['parked'])) >= max) return 'full' as const;
+      return (await this.#move(tx, row.id, ['running'], 'parked', patch)) ? ('parked' as const) : ('moved' as const);
+    });
   }
 
   outcome(row: CallRow): StoredOutcome {
@@ -156,52 +101,58 @@ export class CallStore {
   }
 
   /** Where the user's latest tool call was asked for (where they were last seen), if they made one. */
-  lastTarget(orgId: string, userId: string): ReplyTarget | undefined {
-    const row = this.db
-      .select({ replyTarget: toolCalls.replyTarget })
-      .from(toolCalls)
-      .where(and(eq(toolCalls.orgId, orgId), eq(toolCalls.userId, userId)))
-      .orderBy(desc(toolCalls.createdAt))
-      .limit(1)
-      .get();
+  async lastTarget(orgId: string, userId: string): Promise<ReplyTarget | undefined> {
+    const t = this.store.t.toolCalls;
+    const row = await this.store.first(
+      this.store.db
+        .select({ replyTarget: t.replyTarget })
+        .from(t)
+        .where(and(eq(t.orgId, orgId), eq(t.userId, userId)))
+        .orderBy(desc(t.createdAt))
+        .limit(1),
+    );
     return row ? replyTargetSchema.parse(row.replyTarget) : undefined;
   }
 
-  /** Moves a call from one of `from` to `to`; false if another worker got there first. */
-  transition(id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch = {}): boolean {
-    const fields = (['outcome', 'parkedProviderId', 'attempts'] as const).filter((k) =>
-      k === 'parkedProviderId' ? k in patch : patch[k] !== undefined,
-    );
-    const key = `${from.join(',')}>${to}|${fields.join(',')}`;
-    let stmt = this.#transitions.get(key);
-    if (!stmt) {
-      const set: Record<string, unknown> = { status: to, updatedAt: ph('updatedAt') };
-      for (const f of fields) set[f] = ph(f);
-      stmt = this.db
-        .update(toolCalls)
-        .set(set)
-        .where(and(eq(toolCalls.id, ph('id')), inArray(toolCalls.status, from)))
-        .prepare();
-      this.#transitions.set(key, stmt);
-    }
-    const values: Record<string, unknown> = { id, updatedAt: Date.now() };
-    for (const f of fields) values[f] = patch[f];
-    const moved = stmt.run(values).changes === 1;
-    if (moved && (to === 'parked' || to === 'awaiting_approval' || terminal.includes(to))) this.#wake(id);
+  /** Moves a call from one of `from` to `to`; false if another worker got there first. Waiters wake when it ends (`woken` for a park or a hold). */
+  async transition(id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch = {}): Promise<boolean> {
+    const moved = await this.#move(this.store, id, from, to, patch);
+    if (moved && terminal.includes(to)) this.woken(id);
     return moved;
   }
 
-  setOutcome(id: string, outcome: StoredOutcome): void {
-    this.#setOutcome.run({ id, outcome, updatedAt: Date.now() });
+  /** The conditional update of a transition: it changes the row only while its status is one of `from`. */
+  async #move(q: Queries, id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch): Promise<boolean> {
+    const t = q.t.toolCalls;
+    const set: Partial<typeof toolCalls.$inferInsert> = { status: to, updatedAt: Date.now() };
+    if (patch.outcome !== undefined) set.outcome = patch.outcome;
+    if (patch.attempts !== undefined) set.attempts = patch.attempts;
+    if ('parkedProviderId' in patch) set.parkedProviderId = patch.parkedProviderId ?? null;
+    return (
+      (await q.changes(
+        q.db
+          .update(t)
+          .set(set)
+          .where(and(eq(t.id, id), inArray(t.status, from))),
+      )) === 1
+    );
+  }
+
+  async setOutcome(id: string, outcome: StoredOutcome): Promise<void> {
+    const t = this.store.t.toolCalls;
+    await this.store.changes(this.store.db.update(t).set({ outcome, updatedAt: Date.now() }).where(eq(t.id, id)));
   }
 
   /** The call's delivery record, read fresh (another attempt may have posted the placeholder). */
-  delivery(id: string): Delivery {
-    return deliverySchema.parse(this.#byId.get({ id })?.delivery ?? {});
+  async delivery(id: string): Promise<Delivery> {
+    const t = this.store.t.toolCalls;
+    const row = await this.store.first(this.store.db.select({ delivery: t.delivery }).from(t).where(eq(t.id, id)));
+    return deliverySchema.parse(row?.delivery ?? {});
   }
 
-  setDelivery(id: string, delivery: Delivery): void {
-    this.#setDelivery.run({ id, delivery, updatedAt: Date.now() });
+  async setDelivery(id: string, delivery: Delivery): Promise<void> {
+    const t = this.store.t.toolCalls;
+    await this.store.changes(this.store.db.update(t).set({ delivery, updatedAt: Date.now() }).where(eq(t.id, id)));
   }
 
   /** Resolves when call `id` parks, is held, or ends in this process, or after `ms` (whichever is first). */
@@ -221,42 +172,44 @@ export class CallStore {
     });
   }
 
-  #wake(id: string): void {
+  /** Wakes this process's waiters for call `id` (it ended, or it parked or was held and its caller was asked). */
+  woken(id: string): void {
     const set = this.#waiters.get(id);
     if (set) for (const w of [...set]) w();
   }
 
   /** Parked calls of one user waiting for one provider (or the one named call). */
-  parkedFor(orgId: string, userId: string, providerId: string): CallRow[] {
-    return this.db
-      .select()
-      .from(toolCalls)
-      .where(
-        and(
-          eq(toolCalls.orgId, orgId),
-          eq(toolCalls.userId, userId),
-          eq(toolCalls.status, 'parked'),
-          eq(toolCalls.parkedProviderId, providerId),
+  parkedFor(orgId: string, userId: string, providerId: string): Promise<CallRow[]> {
+    const t = this.store.t.toolCalls;
+    return this.store.rows(
+      this.store.db
+        .select()
+        .from(t)
+        .where(
+          and(eq(t.orgId, orgId), eq(t.userId, userId), eq(t.status, 'parked'), eq(t.parkedProviderId, providerId)),
         ),
-      )
-      .all();
+    );
   }
 
   /** Calls held for approval since before `before`. */
-  heldBefore(before: number): CallRow[] {
-    return this.db
-      .select()
-      .from(toolCalls)
-      .where(and(eq(toolCalls.status, 'awaiting_approval'), lt(toolCalls.updatedAt, before)))
-      .all();
+  heldBefore(before: number): Promise<CallRow[]> {
+    const t = this.store.t.toolCalls;
+    return this.store.rows(
+      this.store.db
+        .select()
+        .from(t)
+        .where(and(eq(t.status, 'awaiting_approval'), lt(t.updatedAt, before))),
+    );
   }
 
   /** Parked calls last touched before `before`. */
-  parkedBefore(before: number): CallRow[] {
-    return this.db
-      .select()
-      .from(toolCalls)
-      .where(and(eq(toolCalls.status, 'parked'), lt(toolCalls.updatedAt, before)))
-      .all();
+  parkedBefore(before: number): Promise<CallRow[]> {
+    const t = this.store.t.toolCalls;
+    return this.store.rows(
+      this.store.db
+        .select()
+        .from(t)
+        .where(and(eq(t.status, 'parked'), lt(t.updatedAt, before))),
+    );
   }
 }

@@ -1,5 +1,5 @@
 import type { AuditLog } from '../audit/index.js';
-import type { Db } from '../db/index.js';
+import type { Store } from '../db/index.js';
 import type { Logger } from '../log.js';
 import type { McpPool } from '../mcp/index.js';
 import type { Metrics } from '../metrics.js';
@@ -9,7 +9,7 @@ import type { TurnCallEnded } from './outcome.js';
 
 /** What the runner is built from (passed by the composition root). */
 export interface ExecutorDeps {
-  db: Db;
+  store: Store;
   policy: Policy;
   pool: McpPool;
   tokens: RunnerTokens;

@@ -1,6 +1,5 @@
 import { and, eq } from 'drizzle-orm';
 import { newId } from '../db/index.js';
-import { toolCalls } from '../db/schema/index.js';
 import type { ReplyTarget } from '../identity/reply.js';
 import type { CallStore } from './calls.js';
 import type { ExecutorDeps } from './deps.js';
@@ -31,7 +30,7 @@ export type EnqueueResult =
 /** Records each call as a `tool_calls` row (the one source of truth) and queues a job naming it. */
 export class Enqueuer {
   constructor(
-    private readonly d: Pick<ExecutorDeps, 'db' | 'policy' | 'log'>,
+    private readonly d: Pick<ExecutorDeps, 'store' | 'policy' | 'log'>,
     private readonly calls: CallStore,
     private readonly queue: ToolQueue,
     private readonly maxQueuedPerUser: number,
@@ -53,7 +52,7 @@ export class Enqueuer {
       requestId: req.requestId,
       turnId: req.turnId ?? null,
     };
-    const inserted = this.calls.insertWithin(row, this.maxQueuedPerUser);
+    const inserted = await this.calls.insertWithin(row, this.maxQueuedPerUser);
     if (inserted === 'full') {
       this.d.log.info(
         { reqId: req.requestId, user: req.userId, limit: this.maxQueuedPerUser },
@@ -76,10 +75,8 @@ export class Enqueuer {
     } catch (err) {
       // Not accepted (the caller is shown the error; Slack retries on the 500): forget the row, or the
       // redelivery with the same event id would find it, answer "Running…" and never run the call.
-      this.d.db
-        .delete(toolCalls)
-        .where(and(eq(toolCalls.id, callId), eq(toolCalls.status, 'queued')))
-        .run();
+      const t = this.d.store.t.toolCalls;
+      await this.d.store.changes(this.d.store.db.delete(t).where(and(eq(t.id, callId), eq(t.status, 'queued'))));
       throw err;
     }
   }

@@ -1,8 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { redactSecrets } from '../crypto/index.js';
-import { users } from '../db/schema/index.js';
 import { retryable, resultText, type PoolResult } from '../mcp/index.js';
 import { decide, resolveCredentials, type McpServerRow, type ResolvedCredentials } from '../policy/index.js';
 import type { Approvals } from './approvals.js';
@@ -27,7 +26,6 @@ const failed = (why: Problem, audit: string): Ending => ({
 /** Runs tool calls: access → credentials → park, hold or call → record, audit, notify. */
 export class Executor {
   readonly #validator = new AjvJsonSchemaValidator();
-  readonly #user;
 
   constructor(
     private readonly d: ExecutorDeps,
@@ -36,17 +34,11 @@ export class Executor {
     private readonly parking: Parking,
     private readonly approvals: Approvals,
     private readonly resultLimit: number,
-  ) {
-    this.#user = d.db
-      .select()
-      .from(users)
-      .where(and(eq(users.orgId, sql.placeholder('orgId')), eq(users.id, sql.placeholder('id'))))
-      .prepare();
-  }
+  ) {}
 
   /** One attempt of call `callId`. Safe to repeat: the row's status says what already happened. */
   async run(callId: string, opts: { finalAttempt: boolean }): Promise<StepResult> {
-    const row = this.calls.get(callId);
+    const row = await this.calls.get(callId);
     if (!row || row.status === 'parked' || row.status === 'awaiting_approval')
       return { status: !row ? 'done' : row.status === 'parked' ? 'parked' : 'held' };
     const a = attemptOf(this.calls, this.d.policy, row, opts);
@@ -63,7 +55,7 @@ export class Executor {
     }
     const { resumed, approval, stepUps } = a.stored;
     a.stored = { resumed, ...(approval ? { approval } : {}), ...(stepUps ? { stepUps } : {}) };
-    const begun = this.calls.transition(callId, ['queued', 'running'], 'running', {
+    const begun = await this.calls.transition(callId, ['queued', 'running'], 'running', {
       attempts: row.attempts + 1,
       outcome: a.stored,
     });
@@ -83,7 +75,7 @@ export class Executor {
    * the caller is told, as `interrupted` if the request may have reached the server.
    */
   async giveUp(callId: string): Promise<void> {
-    const row = this.calls.get(callId);
+    const row = await this.calls.get(callId);
     if (!row || (row.status !== 'queued' && row.status !== 'running')) return;
     const a = attemptOf(this.calls, this.d.policy, row, { finalAttempt: true });
     const started = a.stored.started;
@@ -102,7 +94,13 @@ export class Executor {
   /** Access rules first: a denied call never resolves a credential. */
   async #access(a: Live): Promise<StepResult> {
     const { row, server, info } = a;
-    const user = this.#user.get({ orgId: row.orgId, id: row.userId });
+    const users = this.d.store.t.users;
+    const user = await this.d.store.first(
+      this.d.store.db
+        .select()
+        .from(users)
+        .where(and(eq(users.orgId, row.orgId), eq(users.id, row.userId))),
+    );
     if (!user)
       return this.report.finish(a, {
         status: 'cancelled',
@@ -193,7 +191,7 @@ export class Executor {
     const idempotent = Boolean(tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint);
     await this.report.placeholder(a);
     a.stored = { ...a.stored, started: { at: Date.now(), idempotent } };
-    this.calls.setOutcome(a.row.id, a.stored);
+    await this.calls.setOutcome(a.row.id, a.stored);
     const r = await this.d.pool.call(server, creds, tool.name, args, server.timeoutMs);
     switch (r.kind) {
       case 'ok': {

@@ -72,22 +72,24 @@ export class Parking {
     });
     const stepUps = a.stored.stepUps ? { stepUps: a.stored.stepUps } : {};
     const patch = { parkedProviderId: providerId, outcome: { parked: { providerSlug, reason }, ...stepUps } };
-    if (this.calls.parkWithin(row, patch, this.t.maxParkedPerUser) === 'full')
+    if ((await this.calls.parkWithin(row, patch, this.t.maxParkedPerUser)) === 'full')
       return this.report.finish(a, {
         status: 'failed',
         outcome: { kind: 'failed', why: { code: 'park_cap', provider: providerSlug, max: this.t.maxParkedPerUser } },
         audit: 'park_cap',
       });
-    this.report.audit(a, 'parked', `needs_connect:${reason}`);
+    await this.report.audit(a, 'parked', `needs_connect:${reason}`);
+    // A waiting turn resumes once the prompt is on its way (the waiter runs after this synchronous step).
+    this.calls.woken(row.id);
     await this.d.notifier.needsConnect(info, { providerSlug, connectUrl, reason });
     return { status: 'parked' };
   }
 
   /** The calls waiting for this grant: the user's calls parked for the provider, and the one the link named. */
-  waitingFor(e: GrantRef): CallRow[] {
-    const rows = this.calls.parkedFor(e.orgId, e.userId, e.providerId);
+  async waitingFor(e: GrantRef): Promise<CallRow[]> {
+    const rows = await this.calls.parkedFor(e.orgId, e.userId, e.providerId);
     if (e.resumeCallId && !rows.some((r) => r.id === e.resumeCallId)) {
-      const named = this.calls.get(e.resumeCallId);
+      const named = await this.calls.get(e.resumeCallId);
       if (named && named.status === 'parked' && named.orgId === e.orgId && named.userId === e.userId) rows.push(named);
     }
     return rows;
@@ -97,10 +99,10 @@ export class Parking {
   async resume(userId: string, callIds: string[]): Promise<number> {
     let n = 0;
     for (const id of callIds) {
-      const row = this.calls.get(id);
+      const row = await this.calls.get(id);
       if (!row || row.status !== 'parked') continue;
       const { stepUps } = this.calls.outcome(row);
-      const moved = this.calls.transition(row.id, ['parked'], 'queued', {
+      const moved = await this.calls.transition(row.id, ['parked'], 'queued', {
         parkedProviderId: null,
         outcome: { resumed: true, ...(stepUps ? { stepUps } : {}) },
       });
@@ -116,12 +118,12 @@ export class Parking {
   async sweep(now = Date.now()): Promise<number> {
     let n = 0;
     const minutes = Math.round(this.t.parkedTtlMs / 60_000);
-    for (const row of this.calls.parkedBefore(now - this.t.parkedTtlMs)) {
+    for (const row of await this.calls.parkedBefore(now - this.t.parkedTtlMs)) {
       const outcome = {
         kind: 'cancelled' as const,
         why: { code: 'connect_timeout' as const, minutes },
       };
-      const moved = this.calls.transition(row.id, ['parked'], 'cancelled', {
+      const moved = await this.calls.transition(row.id, ['parked'], 'cancelled', {
         parkedProviderId: null,
         outcome: { final: outcome, notified: true },
       });

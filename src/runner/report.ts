@@ -39,17 +39,17 @@ export class Reporter {
       ...(prior.approval ? { approval: prior.approval } : {}),
     };
     const from = e.from ?? ['running', 'queued'];
-    if (!this.calls.transition(a.row.id, from, e.status, { outcome: stored, parkedProviderId: null }))
+    if (!(await this.calls.transition(a.row.id, from, e.status, { outcome: stored, parkedProviderId: null })))
       return { status: 'done' };
     a.stored = stored;
-    this.audit(a, e.decision ?? 'allowed', e.audit);
+    await this.audit(a, e.decision ?? 'allowed', e.audit);
     await this.notify({ ...a.row, outcome: stored }, a.info, e.outcome);
     return { status: 'done' };
   }
 
   /** Hands the call back to the queue for BullMQ to retry after its backoff. */
-  retry(a: Attempt, reason: string): StepResult {
-    this.calls.transition(a.row.id, ['running'], 'queued', { outcome: { resumed: a.stored.resumed } });
+  async retry(a: Attempt, reason: string): Promise<StepResult> {
+    await this.calls.transition(a.row.id, ['running'], 'queued', { outcome: { resumed: a.stored.resumed } });
     return { status: 'retry', reason };
   }
 
@@ -64,13 +64,13 @@ export class Reporter {
       const failed = await this.#deliver(row, info, outcome);
       if (failed) {
         // Never a silent `ok`: the row and the audit say the caller may not have seen the answer.
-        this.calls.setOutcome(row.id, {
+        await this.calls.setOutcome(row.id, {
           ...stored,
           final: outcome,
           notified: false,
           notifyFailed: { at: Date.now(), error: failed },
         });
-        this.#auditNotifyFailed(row, info, failed);
+        await this.#auditNotifyFailed(row, info, failed);
         this.d.log.warn(
           { reqId: row.requestId, callId: row.id, err: failed },
           'the outcome could not be delivered to chat',
@@ -78,7 +78,7 @@ export class Reporter {
         return;
       }
     }
-    this.calls.setOutcome(row.id, { ...stored, final: outcome, notified: true });
+    await this.calls.setOutcome(row.id, { ...stored, final: outcome, notified: true });
   }
 
   async #resumeTurn(row: CallRow, info: CallInfo, outcome: ToolOutcome, stored: StoredOutcome): Promise<void> {
@@ -108,12 +108,12 @@ export class Reporter {
    * answer); once the id is stored, every delivery is an edit of that one message.
    */
   async placeholder(a: Attempt): Promise<void> {
-    if (a.row.turnId || !this.d.notifier.placeholder || this.calls.delivery(a.row.id).messageId) return;
+    if (a.row.turnId || !this.d.notifier.placeholder || (await this.calls.delivery(a.row.id)).messageId) return;
     const messageId = await this.d.notifier.placeholder(a.info).catch((err: unknown) => {
       this.d.log.debug({ callId: a.row.id, err: (err as Error).message }, 'no placeholder posted');
       return undefined;
     });
-    if (messageId) this.calls.setDelivery(a.row.id, { ...this.calls.delivery(a.row.id), messageId });
+    if (messageId) await this.calls.setDelivery(a.row.id, { ...(await this.calls.delivery(a.row.id)), messageId });
   }
 
   /**
@@ -130,17 +130,17 @@ export class Reporter {
       const failed = await this.#deliverPrivately(row, info, outcome);
       if (failed) return failed;
     }
-    const delivery = this.calls.delivery(row.id);
+    const delivery = await this.calls.delivery(row.id);
     if (!delivery.messageId) {
       if (delivery.posting) {
-        this.calls.setDelivery(row.id, { ...delivery, uncertain: true });
+        await this.calls.setDelivery(row.id, { ...delivery, uncertain: true });
         this.d.log.warn(
           { reqId: row.requestId, callId: row.id },
           'an earlier attempt began posting this outcome and stopped; not posting it again',
         );
         return undefined;
       }
-      this.calls.setDelivery(row.id, { ...delivery, posting: Date.now() });
+      await this.calls.setDelivery(row.id, { ...delivery, posting: Date.now() });
     }
     const edit = delivery.messageId ? { messageId: delivery.messageId } : undefined;
     return this.#tries(() => this.d.notifier.outcome(info, outcome, edit));
@@ -155,7 +155,7 @@ export class Reporter {
    * silently. Once `privateSent` is stored, later attempts leave the private part alone.
    */
   async #deliverPrivately(row: CallRow, info: CallInfo, outcome: ToolOutcome): Promise<string | undefined> {
-    const delivery = this.calls.delivery(row.id);
+    const delivery = await this.calls.delivery(row.id);
     if (delivery.privateSent) return undefined;
     const again = Boolean(delivery.privatePosting);
     if (again)
@@ -163,11 +163,11 @@ export class Reporter {
         { reqId: row.requestId, callId: row.id },
         'an earlier attempt began sending this private result and stopped; not sending it again, telling the caller it may already have arrived',
       );
-    else this.calls.setDelivery(row.id, { ...delivery, privatePosting: Date.now() });
+    else await this.calls.setDelivery(row.id, { ...delivery, privatePosting: Date.now() });
     const failed = await this.#tries(() => this.d.notifier.privateOutcome!(info, outcome, again));
     if (!failed)
-      this.calls.setDelivery(row.id, {
-        ...this.calls.delivery(row.id),
+      await this.calls.setDelivery(row.id, {
+        ...(await this.calls.delivery(row.id)),
         privateSent: Date.now(),
         ...(again ? { privateUncertain: true } : {}),
       });
@@ -189,8 +189,8 @@ export class Reporter {
     return last;
   }
 
-  #auditNotifyFailed(row: CallRow, info: CallInfo, error: string): void {
-    this.d.audit.write({
+  async #auditNotifyFailed(row: CallRow, info: CallInfo, error: string): Promise<void> {
+    await this.d.audit.write({
       orgId: row.orgId,
       category: 'tool_call',
       action: 'notify',
@@ -207,12 +207,12 @@ export class Reporter {
   }
 
   /** The call's audit event for this step, and its metrics. */
-  audit(a: Attempt, decision: string, outcome: string): void {
+  async audit(a: Attempt, decision: string, outcome: string): Promise<void> {
     this.d.metrics?.toolCalls.inc({ outcome });
     // A call waiting for its caller (a grant, an approval) has not finished: its latency is observed when it does.
     if (!outcome.startsWith('needs_connect') && outcome !== 'awaiting_approval')
       this.d.metrics?.toolCallSeconds.observe((Date.now() - a.row.createdAt) / 1000);
-    this.d.audit.write({
+    await this.d.audit.write({
       orgId: a.row.orgId,
       category: 'tool_call',
       action: 'call',

@@ -37,7 +37,7 @@ export class Runner {
     tuning: RunnerTuning = {},
   ) {
     const t = (this.#t = withDefaults(tuning));
-    const calls = new CallStore(d.db);
+    const calls = new CallStore(d.store);
     this.#queue = new ToolQueue(d.connection, t, d.log);
     const report = new Reporter(d, calls, t);
     this.#parking = new Parking(d, calls, report, this.#queue, t);
@@ -57,12 +57,13 @@ export class Runner {
   }
 
   /** The calls waiting for this grant, and where each waits: the one answer to "who waits for it?". */
-  waitingFor(e: GrantRef): WaitingCall[] {
-    return this.#parking.waitingFor(e).map((row) => ({ callId: row.id, target: this.executor.calls.target(row) }));
+  async waitingFor(e: GrantRef): Promise<WaitingCall[]> {
+    const rows = await this.#parking.waitingFor(e);
+    return rows.map((row) => ({ callId: row.id, target: this.executor.calls.target(row) }));
   }
 
   /** Where the user last asked for a tool call (its conversation), if ever: where a notice for them belongs. */
-  lastSeen(orgId: string, userId: string): ReplyTarget | undefined {
+  lastSeen(orgId: string, userId: string): Promise<ReplyTarget | undefined> {
     return this.executor.calls.lastTarget(orgId, userId);
   }
 
@@ -75,8 +76,8 @@ export class Runner {
   }
 
   /** Queues again a user's calls parked for a provider (their connection became active). */
-  resumeParked(e: GrantRef): Promise<number> {
-    return this.resume(e, this.waitingFor(e));
+  async resumeParked(e: GrantRef): Promise<number> {
+    return this.resume(e, await this.waitingFor(e));
   }
 
   /** Cancels parked calls older than the parking limit, telling each caller. */

@@ -37,7 +37,7 @@ describe('tools that change things wait for the caller (shell)', () => {
   let llm: Awaited<ReturnType<typeof startLlmServer>>;
   const as = (user: string) => w.as(user);
   const notes = (text: string) => mcp.calls.filter((c) => c.tool === 'create_note' && c.args['text'] === text);
-  const row = (callId: string) => t.app.runner.executor.calls.get(callId)!;
+  const row = async (callId: string) => (await t.app.runner.executor.calls.get(callId))!;
   const auditOf = (callId: string) =>
     t.app.db.$client
       .prepare(`select * from audit_events where json_extract(detail, '$.callId') = ? order by at`)
@@ -90,7 +90,7 @@ describe('tools that change things wait for the caller (shell)', () => {
     expect(prompt).toContain(`→ Deny: /onbehalf deny ${id}`);
     expect(as('bob').output).not.toContain(id);
     expect(notes('buy milk')).toEqual([]);
-    expect(row(id).status).toBe('awaiting_approval');
+    expect((await row(id)).status).toBe('awaiting_approval');
 
     // Bob learns the id and types the approval himself: refused in one line, audited, still held.
     const bobSaid = await as('bob').send(`/onbehalf approve ${id}`);
@@ -102,7 +102,7 @@ describe('tools that change things wait for the caller (shell)', () => {
       outcome: 'not_the_caller',
       chat_identity: 'shell:local:bob',
     });
-    expect(row(id).status).toBe('awaiting_approval');
+    expect((await row(id)).status).toBe('awaiting_approval');
     expect(notes('buy milk')).toEqual([]);
 
     // Alice double-clicks Approve: both clicks arrive at once; the call runs once.
@@ -127,7 +127,7 @@ describe('tools that change things wait for the caller (shell)', () => {
       /onbehalf: Resumed: The person approved this call\. `tools\.create_note`:\s+note #\d+: buy milk/,
       from,
     );
-    await expect.poll(() => row(id).status).toBe('succeeded');
+    await expect.poll(async () => (await row(id)).status).toBe('succeeded');
     expect(notes('buy milk')).toHaveLength(1);
     expect(notes('buy milk')[0]!.seen['authorization']).toMatch(/^Bearer /);
     const final = auditOf(id).at(-1)!;
@@ -152,7 +152,7 @@ describe('tools that change things wait for the caller (shell)', () => {
       'onbehalf (only you): That call was already denied; nothing more happens.',
     );
     expect(notes('wipe everything')).toEqual([]);
-    expect(row(id).status).toBe('denied');
+    expect((await row(id)).status).toBe('denied');
     expect(JSON.parse(auditOf(id).at(-1)!['detail']!).approval).toMatchObject({
       decision: 'denied',
       by: 'shell:local:alice',
@@ -169,7 +169,7 @@ describe('tools that change things wait for the caller (shell)', () => {
     );
     expect(await as('alice').send(`/onbehalf approve ${id}`)).toMatch(/That request expired or was cancelled/);
     expect(notes('maybe later')).toEqual([]);
-    expect(row(id).status).toBe('cancelled');
+    expect((await row(id)).status).toBe('cancelled');
     expect(JSON.parse(auditOf(id).at(-1)!['detail']!).approval).toMatchObject({ decision: 'expired' });
   });
 

@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { migrationsFolder, openDb, runMigrations } from '../../src/db/index.js';
 import { appVersion, knownSchemaVersion, SchemaTooNewError } from '../../src/db/version.js';
 import { sqliteShape } from '../support/db-shape.js';
 import { runCli } from '../support/cli.js';
 import { tempDir } from '../support/env.js';
+import { migrateBefore } from '../support/migrations.js';
 
 const known = knownSchemaVersion(migrationsFolder);
 
@@ -20,22 +18,6 @@ const versionRow = (file: string) => {
     db.close();
   }
 };
-
-/** A database migrated by the previous release: every committed migration but the newest. */
-function migrateAllButNewest(dir: string, file: string): void {
-  const folder = path.join(dir, 'previous');
-  mkdirSync(path.join(folder, 'meta'), { recursive: true });
-  const journal = JSON.parse(readFileSync(path.join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as {
-    entries: { tag: string }[];
-  };
-  journal.entries = journal.entries.slice(0, -1);
-  writeFileSync(path.join(folder, 'meta', '_journal.json'), JSON.stringify(journal));
-  for (const e of journal.entries)
-    copyFileSync(path.join(migrationsFolder, `${e.tag}.sql`), path.join(folder, `${e.tag}.sql`));
-  const sqlite = new Database(file);
-  migrate(drizzle(sqlite), { migrationsFolder: folder });
-  sqlite.close();
-}
 
 describe('schema version', () => {
   it('a migrated database records the schema version and the onbehalf that migrated it', () => {
@@ -53,7 +35,7 @@ describe('schema version', () => {
     const { dir, cleanup } = tempDir();
     try {
       const file = path.join(dir, 'old.db');
-      migrateAllButNewest(dir, file);
+      migrateBefore(dir, file);
       const db = openDb(file, { migrate: false });
       expect(runMigrations(db)).toBe(1);
       db.$client.close();

@@ -62,9 +62,9 @@ describe('connecting an account', () => {
       userId: bed.user.id,
     });
     expect(
-      bed.t.app.audit
-        .query(bed.org.id)
-        .some((e) => e.action === 'connect' && e.outcome === 'connected' && e.vendorAccount === '@bob'),
+      (await bed.t.app.audit.query(bed.org.id)).some(
+        (e) => e.action === 'connect' && e.outcome === 'connected' && e.vendorAccount === '@bob',
+      ),
     ).toBe(true);
 
     // Nothing token-like in logs, in the event, or in the SQLite file.
@@ -112,15 +112,13 @@ describe('connecting an account', () => {
     expect(html).toContain('declined');
     expect(html).toContain('Nothing was changed');
     expect(
-      bed.t.app.audit
-        .query(bed.org.id)
-        .some(
-          (e) =>
-            e.action === 'connect' &&
-            e.outcome === 'failed' &&
-            e.onBehalfOfUserId === bed.user.id &&
-            (e.detail as { error?: string }).error === 'access_denied',
-        ),
+      (await bed.t.app.audit.query(bed.org.id)).some(
+        (e) =>
+          e.action === 'connect' &&
+          e.outcome === 'failed' &&
+          e.onBehalfOfUserId === bed.user.id &&
+          (e.detail as { error?: string }).error === 'access_denied',
+      ),
     ).toBe(true);
     expect((await bed.connection())!.version).toBe(before);
   });

@@ -48,7 +48,9 @@ describe('connect links with Discord sign-in', () => {
     expect('body' in r && r.body).toContain('This link belongs to @mallory; you are signed in as @bob.');
     expect(vendor.seen('/authorize').length).toBe(authorizes);
     expect(await row('mallory')).toBeUndefined();
-    expect(t.app.audit.query((await who('mallory')).orgId).some((e) => e.outcome === 'signin_mismatch')).toBe(true);
+    expect((await t.app.audit.query((await who('mallory')).orgId)).some((e) => e.outcome === 'signin_mismatch')).toBe(
+      true,
+    );
     const dm = fake.dmChannelOf(people.mallory.id);
     await fake.waitForCall(
       (c) =>

@@ -62,9 +62,9 @@ describe('connect links with Sign in with Slack', () => {
     expect(await row('mallory')).toBeUndefined();
     const mallory = await who('mallory');
     expect(
-      t.app.audit
-        .query(mallory.orgId)
-        .some((e) => e.outcome === 'signin_mismatch' && e.onBehalfOfUserId === mallory.id),
+      (await t.app.audit.query(mallory.orgId)).some(
+        (e) => e.outcome === 'signin_mismatch' && e.onBehalfOfUserId === mallory.id,
+      ),
     ).toBe(true);
     const told = await slack.waitFor(
       'chat.postMessage',

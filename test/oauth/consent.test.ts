@@ -172,9 +172,9 @@ describe("a forwarded connect link does not attach someone else's vendor account
     );
     const mallory = await userId('mallory');
     expect(
-      t.app.audit
-        .query(await orgId())
-        .some((e) => e.action === 'connect' && e.outcome === 'vendor_account_taken' && e.onBehalfOfUserId === mallory),
+      (await t.app.audit.query(await orgId())).some(
+        (e) => e.action === 'connect' && e.outcome === 'vendor_account_taken' && e.onBehalfOfUserId === mallory,
+      ),
     ).toBe(true);
   });
 

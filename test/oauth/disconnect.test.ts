@@ -21,7 +21,7 @@ describe('disconnect', () => {
     expect(await bed.connection()).toBeUndefined();
     expect(await bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor')).toMatchObject({ kind: 'missing' });
     expect(await bed.oauth.listConnections(bed.org.id, bed.user.id)).toEqual([]);
-    expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'disconnect')).toMatchObject({
+    expect((await bed.t.app.audit.query(bed.org.id)).find((e) => e.action === 'disconnect')).toMatchObject({
       outcome: 'revoked',
       vendorAccount: '@bob',
       onBehalfOfUserId: bed.user.id,
@@ -36,7 +36,7 @@ describe('disconnect', () => {
     const r = await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor');
     expect(saidConnection(r).ok && saidConnection(r).message).toContain('did not confirm');
     expect(await bed.connection()).toBeUndefined();
-    expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'disconnect')).toMatchObject({
+    expect((await bed.t.app.audit.query(bed.org.id)).find((e) => e.action === 'disconnect')).toMatchObject({
       outcome: 'deleted_locally',
     });
     expect(await bed.oauth.disconnect(bed.org.id, bed.user.id, 'vendor')).toMatchObject({ ok: false });

@@ -73,7 +73,7 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
     const r = await token();
     expect(r.kind).toBe('needs_reauth');
     expect((await bed.connection())!.status).toBe('needs_reauth');
-    expect(bed.t.app.audit.query(bed.org.id).find((e) => e.action === 'needs_reauth')).toMatchObject({
+    expect((await bed.t.app.audit.query(bed.org.id)).find((e) => e.action === 'needs_reauth')).toMatchObject({
       onBehalfOfUserId: bed.user.id,
       detail: expect.objectContaining({ provider: 'vendor' }),
     });
@@ -97,7 +97,7 @@ describe("tokens are refreshed in time, once, and never replaced by someone else
     const r = await token();
     expect(r.kind).toBe('unavailable');
     expect((await bed.connection())!.status).toBe('active');
-    expect(bed.t.app.audit.query(bed.org.id).some((e) => e.action === 'refresh_failed')).toBe(true);
+    expect((await bed.t.app.audit.query(bed.org.id)).some((e) => e.action === 'refresh_failed')).toBe(true);
     bed.server.unavailable = 0;
     expect((await token()).kind).toBe('ok');
   });

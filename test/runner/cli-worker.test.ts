@@ -46,7 +46,11 @@ describe('onbehalf worker', () => {
       },
     });
     try {
-      await until(() => h.runner.executor.calls.get(id)?.status === 'succeeded', 20_000, 'the call to run');
+      await until(
+        async () => (await h.runner.executor.calls.get(id))?.status === 'succeeded',
+        20_000,
+        'the call to run',
+      );
       expect(http.calls.at(-1)).toMatchObject({ tool: 'whoami', seen: { authorization: `Bearer ${TOKEN}` } });
       // No web server in worker mode.
       expect(run.output()).not.toMatch(/onbehalf is listening/);

@@ -73,9 +73,9 @@ describe('tool calls run with the caller’s own credentials', () => {
       fps({ authorization: `Bearer ${CANARIES.bob}`, 'x-org-key': CANARIES.org, 'x-region': 'eu-1' }),
     );
     // The audit names the human, the chat message, the source kinds — and no value.
-    const ev = h.audit
-      .query(h.org.id, { userId: (await h.user('alice')).id })
-      .find((e) => e.category === 'tool_call' && e.detail?.['callId'] === a)!;
+    const ev = (await h.audit.query(h.org.id, { userId: (await h.user('alice')).id })).find(
+      (e) => e.category === 'tool_call' && e.detail?.['callId'] === a,
+    )!;
     expect(ev).toMatchObject({
       server: 'web',
       tool: 'whoami',
@@ -140,7 +140,7 @@ describe('tool calls run with the caller’s own credentials', () => {
     // The audit's digest proves what the server was sent (the injected email), not what was asked for.
     const sent = http.calls.at(-1)!.args;
     expect(sent).toMatchObject({ email: `${(await h.user('alice')).id}@${org.id}` });
-    const event = h.audit.query(org.id, { server: 'web' }).find((e) => e.detail?.['callId'] === injected)!;
+    const event = (await h.audit.query(org.id, { server: 'web' })).find((e) => e.detail?.['callId'] === injected)!;
     expect(event.argDigest).toBe(argDigest(sent));
     expect(event.argDigest).not.toBe(argDigest({ text: 'hi', repo: 'acme/app', email: 'ceo@acme.com' }));
     expect(event.detail?.['digestOf']).toBe('sent');
@@ -202,14 +202,14 @@ describe('tool calls run with the caller’s own credentials', () => {
     http.failNext(2, 503);
     const read = await h.call('carol', 'web', 'read_notes');
     expect((await outcome(read)).outcome.kind).toBe('result');
-    const row = h.runner.executor.calls.get(read)!;
+    const row = (await h.runner.executor.calls.get(read))!;
     expect(row.attempts).toBe(3);
     const creates = http.calls.filter((c) => c.tool === 'create_note').length;
     http.failNext(1, 503);
     const create = await h.call('carol', 'web', 'create_note', { text: 'once' });
     const n = await outcome(create);
     expect(n.outcome).toEqual({ kind: 'unreachable', server: 'web', detail: 'HTTP 503' });
-    expect(h.runner.executor.calls.get(create)!.attempts).toBe(1);
+    expect((await h.runner.executor.calls.get(create))!.attempts).toBe(1);
     expect(http.calls.filter((c) => c.tool === 'create_note').length).toBe(creates);
   });
 
@@ -219,7 +219,7 @@ describe('tool calls run with the caller’s own credentials', () => {
     const n = await outcome(id);
     expect(n.outcome).toEqual({ kind: 'failed', why: { code: 'protocol', server: 'web', message: 'HTTP 400' } });
     expect(n.outcome.kind === 'failed' && problemText(n.outcome.why)).toBe('web refused the call (HTTP 400)');
-    expect(h.runner.executor.calls.get(id)!.attempts).toBe(1);
+    expect((await h.runner.executor.calls.get(id))!.attempts).toBe(1);
   });
 
   it('when the queue gives up on a call, the caller is told: interrupted if it may have run, failed otherwise', async () => {
@@ -229,7 +229,7 @@ describe('tool calls run with the caller’s own credentials', () => {
       ['gave-up-1', false],
       ['gave-up-2', true],
     ] as const) {
-      calls.insert({
+      await calls.insert({
         id,
         orgId: h.org.id,
         userId: (await h.user('alice')).id,
@@ -239,7 +239,7 @@ describe('tool calls run with the caller’s own credentials', () => {
         replyTarget: h.target('alice'),
         requestId: 'r',
       });
-      calls.transition(id, ['queued'], 'running', { outcome: { started: { at: Date.now(), idempotent } } });
+      await calls.transition(id, ['queued'], 'running', { outcome: { started: { at: Date.now(), idempotent } } });
       await h.runner.executor.giveUp(id);
     }
     expect((await outcome('gave-up-1')).outcome).toEqual({ kind: 'interrupted', server: 'web', tool: 'create_note' });

@@ -105,7 +105,7 @@ describe('a worker killed mid-call', () => {
     expect(mine[0]!.outcome).toMatchObject({ kind: 'interrupted', server: 'web', tool: 'create_note' });
     expect(mine[0]!.text).toMatch(/interrupted .* may have run on web/);
     expect(http.calls.filter((c) => c.tool === 'create_note')).toHaveLength(1);
-    expect(h.runner.executor.calls.get(id)!.status).toBe('interrupted');
+    expect((await h.runner.executor.calls.get(id))!.status).toBe('interrupted');
   });
 
   it('SIGTERM closes a worker gracefully: the call it was running finishes first', async () => {

@@ -85,7 +85,7 @@ describe('calls that need the caller’s own grant', () => {
     const prompt = connects(callId)[0]!;
     expect(prompt.kind === 'connect' && prompt.req).toMatchObject({ providerSlug: 'vendor', reason: 'missing' });
     expect(prompt.call.target.userId).toBe('alice');
-    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('parked');
+    expect((await t.app.runner.executor.calls.get(callId))!.status).toBe('parked');
     expect(outcomes(callId)).toEqual([]);
     expect(http.calls.filter((c) => c.tool === 'whoami')).toHaveLength(0);
     // Never a fallback: Bob saw nothing, and no other credential was tried.
@@ -102,9 +102,9 @@ describe('calls that need the caller’s own grant', () => {
       authorization: fingerprint(`Bearer ${alice}`),
     });
     expect(http.calls.filter((c) => c.tool === 'whoami')).toHaveLength(1);
-    const ev = t.app.audit
-      .query(orgId, { userId: users.alice })
-      .find((e) => e.category === 'tool_call' && e.detail?.['callId'] === callId && e.outcome === 'ok')!;
+    const ev = (await t.app.audit.query(orgId, { userId: users.alice })).find(
+      (e) => e.category === 'tool_call' && e.detail?.['callId'] === callId && e.outcome === 'ok',
+    )!;
     expect(ev.vendorAccount).toBe('@alice-gh');
     expect(ev.connectionIds).toHaveLength(1);
     expect(ev.credentialKinds).toEqual(['oauth']);
@@ -153,7 +153,7 @@ describe('calls that need the caller’s own grant', () => {
     expect(oauthServer.issuedAccessTokens.length).toBe(issued + 1);
     const p = connects(callId)[0]!;
     expect(p.kind === 'connect' && p.req.reason).toBe('needs_reauth');
-    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('parked');
+    expect((await t.app.runner.executor.calls.get(callId))!.status).toBe('parked');
     expect(outcomes(callId)).toEqual([]);
     http.rejectAll = false;
     await connectVia(p.kind === 'connect' ? p.req.connectUrl : '', 'alice-gh');
@@ -168,7 +168,7 @@ describe('calls that need the caller’s own grant', () => {
     await until(() => connects(callId).length === 1, 15_000, 'the scope prompt');
     const p = connects(callId)[0]!;
     expect(p.kind === 'connect' && p.req.reason).toBe('insufficient_scope');
-    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('parked');
+    expect((await t.app.runner.executor.calls.get(callId))!.status).toBe('parked');
     const step = await authorizeInBrowser(p.kind === 'connect' ? p.req.connectUrl : '');
     expect('authorizeUrl' in step && new URL(step.authorizeUrl).searchParams.get('scope')?.split(' ')).toEqual(
       expect.arrayContaining(['repo', 'admin']),
@@ -182,7 +182,7 @@ describe('calls that need the caller’s own grant', () => {
     expect(await t.app.runner.sweepParked(Date.now() + 2 * 3_600_000)).toBeGreaterThanOrEqual(1);
     const n = outcomes(callId)[0]!;
     expect(n.kind === 'outcome' && n.text).toMatch(/was cancelled: it waited 60 minute\(s\) for you to connect/);
-    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('cancelled');
+    expect((await t.app.runner.executor.calls.get(callId))!.status).toBe('cancelled');
   });
 
   it('counts tool calls by outcome and their latency in /metrics', async () => {

@@ -107,6 +107,6 @@ describe('step-up authorization on 403 insufficient_scope', () => {
     expect(last.kind === 'outcome' && last.text).toMatch(
       /^`never\.whoami` failed: never still asks for more permissions \(mcp:tools mcp:admin\) after you were asked 2 time\(s\) to grant more; it was not run again/,
     );
-    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('failed');
+    expect((await t.app.runner.executor.calls.get(callId))!.status).toBe('failed');
   });
 });

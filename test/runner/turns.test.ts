@@ -146,7 +146,7 @@ describe('turn queue and awaiting a call', () => {
         req: expect.objectContaining({ args: { text: 'guarded held' }, credentialKinds: [], grants: [] }),
       }),
     ]);
-    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('awaiting_approval');
+    expect((await t.app.runner.executor.calls.get(callId))!.status).toBe('awaiting_approval');
 
     // The catalog already hides a `never` tool from the model; a model call of it anyway is refused.
     expect((await t.app.policy.approve(orgId, 'guarded', 'create_note', 'never')).ok).toBe(true);

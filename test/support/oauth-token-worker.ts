@@ -27,7 +27,7 @@ const oauth = new OAuthService({
   keyring,
   links: new LinkSigner(keyring),
   redis,
-  audit: new AuditLog(db),
+  audit: new AuditLog(sqliteStore(db)),
   log: createLogger('silent'),
   publicUrl: 'http://127.0.0.1:1',
   net: new NetGuard({ allowPrivate: true }),

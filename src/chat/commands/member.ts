@@ -202,7 +202,7 @@ async function link(ctx: CommandContext, code: string | undefined): Promise<Comm
     case 'already_linked':
       return say('This identity is already linked to you.');
     case 'linked': {
-      ctx.services.audit.write({
+      await ctx.services.audit.write({
         orgId: r.orgId,
         category: 'link',
         action: 'link',

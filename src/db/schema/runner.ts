@@ -1,5 +1,5 @@
 // Tool calls (queued, parked, held, done) and the conversation turns the agent remembers.
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { createdAt, id } from './columns.js';
 import { orgId, userId } from './identity.js';
 import type { Delivery, ReplyTarget, StoredOutcome } from './shapes.js';
@@ -70,6 +70,8 @@ export const threadMessages = sqliteTable(
       args: Record<string, unknown>;
     }>(),
     createdAt: createdAt(),
+    /** Place in its thread: later messages have larger numbers (the next is one past the thread's largest). */
+    seq: integer('seq').notNull().default(0),
   },
-  (t) => [index('thread_messages_thread').on(t.orgId, t.threadKey, t.createdAt)],
+  (t) => [uniqueIndex('thread_messages_seq').on(t.orgId, t.threadKey, t.seq)],
 );

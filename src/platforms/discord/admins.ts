@@ -21,7 +21,7 @@ export class GuildAdmins {
     const { org, user } = await this.identity.resolve(chat);
     if (user.role === 'admin') return true;
     await this.identity.setRole(org.id, user.id, 'admin');
-    this.audit.write({
+    await this.audit.write({
       orgId: org.id,
       category: 'admin',
       action: 'role.set',

@@ -46,7 +46,7 @@ export class WorkspaceAdmins {
       const info = await this.usersInfo(chat.workspaceId, chat.userId);
       if (!info.user?.is_admin && !info.user?.is_owner && !info.user?.is_primary_owner) return;
       await this.identity.setRole(org.id, user.id, 'admin');
-      this.audit.write({
+      await this.audit.write({
         orgId: org.id,
         category: 'admin',
         action: 'role.set',

@@ -72,9 +72,9 @@ describe('onbehalf serve with DISCORD_TOKEN', () => {
     expect(await answerTo(member, ['help'])).not.toContain('Admin:');
     const org = await app.identity.orgFor('discord', guildId);
     expect(
-      app.audit
-        .query(org.id)
-        .some((e) => e.action === 'role.set' && e.chatIdentity === `discord:${guildId}:${owner.id}`),
+      (await app.audit.query(org.id)).some(
+        (e) => e.action === 'role.set' && e.chatIdentity === `discord:${guildId}:${owner.id}`,
+      ),
     ).toBe(true);
     expect(await answerTo(member, ['admin', 'role'], `admin <@${member.id}>`)).toContain('for admins only');
   });

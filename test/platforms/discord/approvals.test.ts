@@ -73,7 +73,7 @@ describe("Discord: a tool that changes things waits for the caller's Approve", (
     expect(await answerTo(fake.click(bob, { guildId, channelId }, approve!.custom_id!))).toBe(
       'Only the person the assistant asked can answer this request; nothing was changed.',
     );
-    expect(app.runner.executor.calls.get(callId)!.status).toBe('awaiting_approval');
+    expect((await app.runner.executor.calls.get(callId))!.status).toBe('awaiting_approval');
     const refused = app.db.$client
       .prepare(
         `select chat_identity from audit_events where decision = 'refused' and json_extract(detail, '$.callId') = ?`,

@@ -121,7 +121,7 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
     expect(refused).toEqual([
       expect.objectContaining({ chat_identity: `slack:${TEAM}:UBOB`, action: 'approve', outcome: 'not_the_caller' }),
     ]);
-    expect(t.app.runner.executor.calls.get(callId)!.status).toBe('awaiting_approval');
+    expect((await t.app.runner.executor.calls.get(callId))!.status).toBe('awaiting_approval');
     expect(notes('ship the release')).toEqual([]);
 
     // Alice double-clicks Approve.

@@ -41,7 +41,7 @@ export const auditCommand: CommandSpec = {
       return wrong(AUDIT, '--since takes 30m, 2h, 7d or a date.');
     const filter = { userId, server: typeof flags['server'] === 'string' ? flags['server'] : undefined, since: s };
     if (positional[0] === 'export') {
-      const rows = audit.query(ctx.org.id, { ...filter, limit: 100_000 });
+      const rows = await audit.query(ctx.org.id, { ...filter, limit: 100_000 });
       const nameOf = await namesOf(ctx, rows);
       const dir = path.join(ctx.services.dataDir, 'exports');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -55,7 +55,7 @@ export const auditCommand: CommandSpec = {
       return done(ctx, 'audit.export', { ok: true }, line);
     }
     if (positional.length) return wrong(AUDIT);
-    const rows = audit.query(ctx.org.id, { ...filter, limit: 20 });
+    const rows = await audit.query(ctx.org.id, { ...filter, limit: 20 });
     if (!rows.length) return say('No audit events match.');
     const nameOf = await namesOf(ctx, rows);
     return say(rows.map((r) => auditLine(r, nameOf)).join('\n'));

@@ -34,7 +34,7 @@ export const orgCommand: CommandSpec = {
     const [verb, code] = args;
     if (verb === 'invite' && !code) {
       const { code: fresh, expiresAt } = await ctx.services.orgJoins.invite(ctx.org.id, ctx.user.id);
-      done(ctx, 'org.invite', { ok: true }, '', { expiresAt });
+      await done(ctx, 'org.invite', { ok: true }, '', { expiresAt });
       return say(
         `Invite code \`${fresh}\` for ${ctx.org.name}. An admin of the other workspace types \`/onbehalf admin org join ${fresh}\` within 10 minutes; it works once. Their people join as members; their org must hold no providers, servers, secrets, teams or connected accounts.`,
       );
@@ -66,27 +66,27 @@ async function orgJoin(ctx: CommandContext, code: string): Promise<CommandReply>
     });
   switch (r.kind) {
     case 'cooldown':
-      audit(ctx.org.id, 'cooldown', {});
+      await audit(ctx.org.id, 'cooldown', {});
       return say(`Too many wrong invite codes. Try again in ${Math.ceil(r.retryAfterMs / 60_000)} minute(s).`);
     case 'invalid':
-      audit(ctx.org.id, 'invalid_code', {});
+      await audit(ctx.org.id, 'invalid_code', {});
       return say(
         'That invite code is wrong, expired or already used. Ask an admin of the other org for a fresh one with `/onbehalf admin org invite`.',
       );
     case 'same_org':
-      audit(ctx.org.id, 'same_org', {});
+      await audit(ctx.org.id, 'same_org', {});
       return say('This workspace already belongs to that org; nothing to join.');
     case 'blocked': {
       const what = r.blockers.map(blockerText).join(', ');
-      audit(ctx.org.id, 'blocked', { intoOrg: r.intoOrgId, blockers: r.blockers.map((b) => b.kind) });
-      audit(r.intoOrgId, 'blocked', { fromOrg: ctx.org.id, blockers: r.blockers.map((b) => b.kind) });
+      await audit(ctx.org.id, 'blocked', { intoOrg: r.intoOrgId, blockers: r.blockers.map((b) => b.kind) });
+      await audit(r.intoOrgId, 'blocked', { fromOrg: ctx.org.id, blockers: r.blockers.map((b) => b.kind) });
       return say(
         `Not joined: this org still has its own ${what}; remove them first (\`admin provider remove\`, \`admin server remove\`, \`admin secret delete\`, each person's \`disconnect\`), then join again.`,
       );
     }
     case 'joined':
-      audit(r.fromOrgId, 'joined', { intoOrg: r.intoOrgId, workspaces: r.workspaces, users: r.users });
-      audit(r.intoOrgId, 'joined', {
+      await audit(r.fromOrgId, 'joined', { intoOrg: r.intoOrgId, workspaces: r.workspaces, users: r.users });
+      await audit(r.intoOrgId, 'joined', {
         fromOrg: r.fromOrgId,
         invitedBy: r.invitedBy,
         workspaces: r.workspaces,

@@ -26,7 +26,7 @@ async function add(ctx: CommandContext, positional: string[], flags: Record<stri
     revokeUrl: flag(flags, 'revoke'),
     userinfoUrl: flag(flags, 'userinfo'),
   });
-  const reply = done(ctx, 'provider.add', r, providerText(r), { slug, kind });
+  const reply = await done(ctx, 'provider.add', r, providerText(r), { slug, kind });
   if (!r.ok) return reply;
   return {
     private: {

@@ -28,7 +28,7 @@ export async function serverAuth(
     { serverId: server.id, serverName: server.name },
     clientId,
   );
-  const reply = done(ctx, 'server.auth', r, providerText(r), { server: name });
+  const reply = await done(ctx, 'server.auth', r, providerText(r), { server: name });
   if (!r.ok || r.value.kind !== 'mcp_client_set') return reply;
   return {
     private: {

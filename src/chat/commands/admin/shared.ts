@@ -13,14 +13,14 @@ export const list = (v: string | true | undefined) =>
     : undefined;
 
 /** Audits an admin change and answers the caller its one line. */
-export function done(
+export async function done(
   ctx: CommandContext,
   action: string,
   r: { ok: boolean },
   line: string,
   detail: AuditDetail = {},
-): CommandReply {
-  ctx.services.audit.write({
+): Promise<CommandReply> {
+  await ctx.services.audit.write({
     orgId: ctx.org.id,
     category: 'admin',
     action,

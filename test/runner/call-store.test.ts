@@ -1,0 +1,75 @@
+// The tool-call rows on both dialects: the per-user caps hold when many enqueues or parks race
+// (count then write under the user's lock), and a transition happens once however many workers try.
+import { describe, expect, it } from 'vitest';
+import { newId, type Store } from '../../src/db/index.js';
+import { CallStore, type CallRow } from '../../src/runner/index.js';
+import { storesOfBothDialects } from '../support/dialects.js';
+
+const stores = storesOfBothDialects();
+
+/** A fresh org with one user (its calls count against that user's caps). */
+async function person(s: Store) {
+  const orgId = newId();
+  const userId = newId();
+  await s.changes(s.db.insert(s.t.orgs).values({ id: orgId, name: 'acme' }));
+  await s.changes(s.db.insert(s.t.users).values({ id: userId, orgId, displayName: 'alice' }));
+  const call = (id = newId()) => ({
+    id,
+    orgId,
+    userId,
+    serverId: 'srv',
+    tool: 'echo',
+    args: {},
+    replyTarget: { platform: 'shell' as const, workspaceId: 'local', channelId: 'c', userId: 'u', isDirect: true },
+    requestId: 'r',
+  });
+  return { orgId, userId, call };
+}
+
+describe.each(['sqlite', 'postgres'] as const)('%s call store', (dialect) => {
+  const s = () => stores[dialect];
+
+  it('twenty enqueues racing at a cap of three: exactly three calls are queued, the rest refused', async () => {
+    const calls = new CallStore(s());
+    const { call } = await person(s());
+    const results = await Promise.all(Array.from({ length: 20 }, () => calls.insertWithin(call(), 3)));
+    expect(results.filter((r) => r === 'inserted')).toHaveLength(3);
+    expect(results.filter((r) => r === 'full')).toHaveLength(17);
+  });
+
+  it('a retried enqueue of the same call is a duplicate, not a second call, even at the cap', async () => {
+    const calls = new CallStore(s());
+    const { call } = await person(s());
+    const id = newId();
+    expect(await calls.insertWithin(call(id), 1)).toBe('inserted');
+    expect(await calls.insertWithin(call(id), 1)).toBe('duplicate');
+    expect(await calls.insertWithin(call(), 1)).toBe('full');
+  });
+
+  it('ten running calls parking at once at a cap of two: two park, the others are told the cap is reached', async () => {
+    const calls = new CallStore(s());
+    const { call } = await person(s());
+    const rows: CallRow[] = [];
+    for (let i = 0; i < 10; i++) {
+      const c = call();
+      await calls.insert(c);
+      expect(await calls.transition(c.id, ['queued'], 'running')).toBe(true);
+      rows.push((await calls.get(c.id))!);
+    }
+    const patch = { parkedProviderId: 'gh', outcome: { parked: { providerSlug: 'gh', reason: 'missing' as const } } };
+    const results = await Promise.all(rows.map((r) => calls.parkWithin(r, patch, 2)));
+    expect(results.filter((r) => r === 'parked')).toHaveLength(2);
+    expect(results.filter((r) => r === 'full')).toHaveLength(8);
+    expect(await calls.parkedFor(rows[0]!.orgId, rows[0]!.userId, 'gh')).toHaveLength(2);
+  });
+
+  it('five workers moving one call out of queued at once: one of them moves it', async () => {
+    const calls = new CallStore(s());
+    const { call } = await person(s());
+    const c = call();
+    await calls.insert(c);
+    const moved = await Promise.all(Array.from({ length: 5 }, () => calls.transition(c.id, ['queued'], 'running')));
+    expect(moved.filter(Boolean)).toHaveLength(1);
+    expect((await calls.get(c.id))!.status).toBe('running');
+  });
+});
