@@ -117,7 +117,7 @@ function logSealUpgrade(log: Logger, r: ReturnType<typeof upgradeSeals>): void {
 function buildTools(b: Base, opts: AppOptions) {
   const net = new NetGuard({ ...opts.net, allowPrivate: b.config.allowPrivateUrls });
   b.closers.add(() => net.close());
-  const policy = new Policy(b.db, b.keyring, { allowStdio: b.config.allowStdio, net });
+  const policy = new Policy(b.store, b.keyring, { allowStdio: b.config.allowStdio, net });
   const pool = new McpPool(b.log.child({ part: 'mcp' }), { net });
   b.closers.add(() => pool.close());
   return { net, policy, pool };

@@ -216,7 +216,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     sql
       .prepare("update secrets set scope = 'org', scope_id = ? where scope_id = ? and name = 'promoted'")
       .run(org, teamId);
-    const r = policy.secrets.read(org, 'org', org, 'promoted');
+    const r = await policy.secrets.read(org, 'org', org, 'promoted');
     expect(r.kind).toBe('unreadable');
     if (r.kind !== 'unreadable') return;
     expect(r.error.code).toBe('sealed_value_mismatch');
