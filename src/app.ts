@@ -48,7 +48,7 @@ export async function createApp<M extends AppMode = 'serve'>(
   // First, before anything under the data directory is touched: one owner of its private redis-server.
   if (mode !== 'cli' && !config.redisUrl) closers.add(lockDataDir(config.dataDir, `onbehalf ${mode}`).release);
   try {
-    const base = buildBase(config, opts, closers);
+    const base = await buildBase(config, opts, closers);
     const app = mode === 'cli' ? cliApp(base, opts) : await serviceApp(base, opts, mode);
     return app as App<M>;
   } catch (err) {
@@ -74,20 +74,21 @@ interface Base {
   closers: Closers;
 }
 
-function buildBase(config: Config, opts: AppOptions, closers: Closers): Base {
+async function buildBase(config: Config, opts: AppOptions, closers: Closers): Promise<Base> {
   const log = createLogger(config.logLevel, opts.logDestination);
   closers.logTo(log);
   const keyring = buildKeyring(config, log);
   const db = openDb(config.databasePath);
   closers.add(() => void db.$client.close());
-  logSealUpgrade(log, upgradeSeals(db, keyring));
+  const store = sqliteStore(db);
+  logSealUpgrade(log, await upgradeSeals(store, keyring));
   return {
     config,
     log,
     metrics: createMetrics(),
     keyring,
     db,
-    store: sqliteStore(db),
+    store,
     connections: new ConnectionHookSet(),
     links: new LinkSigner(keyring),
     audit: new AuditLog(db),
@@ -107,7 +108,7 @@ function buildKeyring(config: Config, log: Logger): Keyring {
   return new Keyring([entry]);
 }
 
-function logSealUpgrade(log: Logger, r: ReturnType<typeof upgradeSeals>): void {
+function logSealUpgrade(log: Logger, r: Awaited<ReturnType<typeof upgradeSeals>>): void {
   if (r.resealed) log.info({ resealed: r.resealed }, 'sealed values upgraded to owner-bound AAD');
   for (const u of r.leftUnopened)
     log.warn(u, 'a sealed value of the old format was left as is; it will not open and must be set again');
