@@ -9,7 +9,7 @@ import {
 } from '../chat/index.js';
 import type { Config } from '../config.js';
 import type { AuditLog } from '../audit/index.js';
-import type { Db } from '../db/index.js';
+import type { Db, Store } from '../db/index.js';
 import type { ToolCatalog, TurnQueue } from '../agent/index.js';
 import { LinkCodes, OrgJoins, type Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
@@ -22,6 +22,7 @@ import type { Runner } from '../runner/index.js';
 export interface ChatParts {
   config: Config;
   db: Db;
+  store: Store;
   log: Logger;
   connections: ConnectionHookSet;
   audit: AuditLog;
@@ -42,7 +43,9 @@ export function buildChat(p: ChatParts): ChatInbound {
   const waiting: WaitingFor = (e) => runner.waitingFor(e);
   p.connections.add(
     connectionHooks({
-      announcer: new ConnectionAnnouncer(p.db, p.identity, p.outbound, waiting, log, (o, u) => runner.lastSeen(o, u)),
+      announcer: new ConnectionAnnouncer(p.store, p.identity, p.outbound, waiting, log, (o, u) =>
+        runner.lastSeen(o, u),
+      ),
       runner,
     }),
   );
