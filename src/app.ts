@@ -79,8 +79,8 @@ async function buildBase(config: Config, opts: AppOptions, closers: Closers): Pr
   closers.logTo(log);
   const keyring = buildKeyring(config, log);
   const db = openDb(config.databasePath);
-  closers.add(() => void db.$client.close());
   const store = sqliteStore(db);
+  closers.add(() => store.close());
   logSealUpgrade(log, await upgradeSeals(store, keyring));
   return {
     config,
