@@ -2,8 +2,7 @@
 // Postgres too: see the comments at each site).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Keyring, Secret } from '../../src/crypto/index.js';
-import type { Store } from '../../src/db/index.js';
-import { Identity } from '../../src/identity/index.js';
+import { newId, type Store } from '../../src/db/index.js';
 import { NetGuard } from '../../src/net/index.js';
 import { Policy } from '../../src/policy/index.js';
 import { testKey } from '../support/env.js';
@@ -16,7 +15,8 @@ let orgId: string;
 beforeEach(async () => {
   store = await testStore();
   policy = new Policy(store, new Keyring([testKey()]), { net: new NetGuard({ allowPrivate: true }) });
-  orgId = new Identity(store.db).orgFor('slack', 'T1', 'Acme').id;
+  orgId = newId();
+  await store.changes(store.db.insert(store.t.orgs).values({ id: orgId, name: 'Acme' }));
 });
 afterEach(async () => {
   await store.close();
