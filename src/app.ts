@@ -48,7 +48,7 @@ export async function createApp<M extends AppMode = 'serve'>(
   // First, before anything under the data directory is touched: one owner of its private redis-server.
   if (mode !== 'cli' && !config.redisUrl) closers.add(lockDataDir(config.dataDir, `onbehalf ${mode}`).release);
   try {
-    const base = buildBase(config, opts, closers);
+    const base = await buildBase(config, opts, closers);
     const app = mode === 'cli' ? cliApp(base, opts) : await serviceApp(base, opts, mode);
     return app as App<M>;
   } catch (err) {
@@ -74,14 +74,14 @@ interface Base {
   closers: Closers;
 }
 
-function buildBase(config: Config, opts: AppOptions, closers: Closers): Base {
+async function buildBase(config: Config, opts: AppOptions, closers: Closers): Promise<Base> {
   const log = createLogger(config.logLevel, opts.logDestination);
   closers.logTo(log);
   const keyring = buildKeyring(config, log);
   const db = openDb(config.databasePath);
-  closers.add(() => void db.$client.close());
-  logSealUpgrade(log, upgradeSeals(db, keyring));
   const store = sqliteStore(db);
+  closers.add(() => store.close());
+  logSealUpgrade(log, await upgradeSeals(store, keyring));
   return {
     config,
     log,
@@ -108,7 +108,7 @@ function buildKeyring(config: Config, log: Logger): Keyring {
   return new Keyring([entry]);
 }
 
-function logSealUpgrade(log: Logger, r: ReturnType<typeof upgradeSeals>): void {
+function logSealUpgrade(log: Logger, r: Awaited<ReturnType<typeof upgradeSeals>>): void {
   if (r.resealed) log.info({ resealed: r.resealed }, 'sealed values upgraded to owner-bound AAD');
   for (const u of r.leftUnopened)
     log.warn(u, 'a sealed value of the old format was left as is; it will not open and must be set again');
@@ -118,7 +118,7 @@ function logSealUpgrade(log: Logger, r: ReturnType<typeof upgradeSeals>): void {
 function buildTools(b: Base, opts: AppOptions) {
   const net = new NetGuard({ ...opts.net, allowPrivate: b.config.allowPrivateUrls });
   b.closers.add(() => net.close());
-  const policy = new Policy(b.db, b.keyring, { allowStdio: b.config.allowStdio, net });
+  const policy = new Policy(b.store, b.keyring, { allowStdio: b.config.allowStdio, net });
   const pool = new McpPool(b.log.child({ part: 'mcp' }), { net });
   b.closers.add(() => pool.close());
   return { net, policy, pool };

@@ -11,7 +11,7 @@ const { createApp } = await import('./app.js');
 const { loadConfig } = await import('./config.js');
 const { isCodedError } = await import('./errors.js');
 const { rotateKeys } = await import('./crypto/index.js');
-const { openDb, runMigrations } = await import('./db/index.js');
+const { openDb, runMigrations, sqliteStore } = await import('./db/index.js');
 const { SHELL_USER, demoCommand, shellCommand } = await import('./demo/cli.js');
 const { registerCommand } = await import('./platforms/discord/index.js');
 
@@ -147,7 +147,7 @@ async function migrate(): Promise<number> {
   } else {
     const db = openDb(c.databasePath, { migrate: false });
     applied = runMigrations(db);
-    db.$client.close();
+    await sqliteStore(db).close();
   }
   out(applied === 0 ? 'Database is up to date.' : `Applied ${applied} migration(s).`);
   return 0;
@@ -156,7 +156,7 @@ async function migrate(): Promise<number> {
 async function keysRotate(): Promise<number> {
   const app = await createApp(config(), { mode: 'cli' });
   try {
-    const report = rotateKeys(app.db, app.keyring);
+    const report = await rotateKeys(app.store, app.keyring);
     const total = report.columns.reduce((n, c) => n + c.resealed, 0);
     for (const c of report.columns)
       out(`${c.table}.${c.column}: ${c.resealed} re-sealed, ${c.alreadyCurrent} already under ${report.keyId}`);

@@ -37,7 +37,7 @@ async function directWarm(env: BenchEnv, n: number): Promise<number[]> {
  * tools/list + tools/call), and against a warm call of a direct MCP SDK stdio client to the same server.
  */
 export async function stdioPool(env: BenchEnv, o: BenchOptions): Promise<BenchRow[]> {
-  const server = env.app.policy.server(env.orgId, 'gh');
+  const server = await env.app.policy.server(env.orgId, 'gh');
   if (!server) throw new Error('server gh is missing');
   const creds = { env: { GITHUB_TOKEN: new Secret(env.tokens.alice) }, headers: {} };
   const pool = env.app.pool;

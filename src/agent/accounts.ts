@@ -20,12 +20,12 @@ export async function accountsFor(
   userId: string,
   serverName: string,
 ): Promise<ToolAccount[]> {
-  const server = policy.server(orgId, serverName);
+  const server = await policy.server(orgId, serverName);
   if (!server) return [];
   const out: ToolAccount[] = [];
   const seen = new Set<string>();
   let mine: AccountLookup[] | undefined;
-  for (const b of policy.bindings(server.id)) {
+  for (const b of await policy.bindings(server.id)) {
     const parsed = parseSource(b.source);
     if (!parsed.ok) continue;
     const s = parsed.source;

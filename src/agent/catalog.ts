@@ -72,10 +72,10 @@ export class ToolCatalog {
   ): Promise<{ tools: CatalogTool[]; needsConnect: CatalogGap[] }> {
     const out: CatalogTool[] = [];
     const needsConnect: CatalogGap[] = [];
-    const subject = { userId: user.id, role: user.role, teams: this.policy.teams.ofUser(orgId, user.id) };
-    for (const server of this.policy.servers(orgId)) {
-      const rules = this.policy.rules(server.id);
-      const approvals = opts.forModel ? this.policy.approvals.of(server.id) : [];
+    const subject = { userId: user.id, role: user.role, teams: await this.policy.teams.ofUser(orgId, user.id) };
+    for (const server of await this.policy.servers(orgId)) {
+      const rules = await this.policy.rules(server.id);
+      const approvals = opts.forModel ? await this.policy.approvals.of(server.id) : [];
       const { tools, connect } = await this.#tools(server, orgId, user.id, channelId);
       if (connect) needsConnect.push({ server: server.name, providerSlug: connect });
       for (const t of tools) {
@@ -128,7 +128,7 @@ export class ToolCatalog {
 
   /** Connects to a server as `user` and lists its tools: the admin's check that bindings work. */
   async testServer(orgId: string, name: string, user: User): Promise<ServerTest> {
-    const server = this.policy.server(orgId, name);
+    const server = await this.policy.server(orgId, name);
     if (!server) return { kind: 'unknown_server', server: name };
     const res = await resolveCredentials(this.policy, this.tokens, server, { orgId, userId: user.id });
     if (res.kind === 'needs_connect') return { kind: 'needs_connect', server: name, providerSlug: res.providerSlug };

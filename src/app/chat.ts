@@ -43,7 +43,9 @@ export function buildChat(p: ChatParts): ChatInbound {
   const waiting: WaitingFor = (e) => runner.waitingFor(e);
   p.connections.add(
     connectionHooks({
-      announcer: new ConnectionAnnouncer(p.db, p.identity, p.outbound, waiting, log, (o, u) => runner.lastSeen(o, u)),
+      announcer: new ConnectionAnnouncer(p.store, p.identity, p.outbound, waiting, log, (o, u) =>
+        runner.lastSeen(o, u),
+      ),
       runner,
     }),
   );

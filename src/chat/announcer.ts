@@ -1,6 +1,5 @@
 import { eq } from 'drizzle-orm';
-import type { Db } from '../db/index.js';
-import { orgs } from '../db/schema/index.js';
+import type { Store } from '../db/index.js';
 import type { Identity } from '../identity/index.js';
 import type { ReplyTarget } from '../identity/reply.js';
 import type { Logger } from '../log.js';
@@ -41,7 +40,7 @@ function distinctTargets(calls: WaitingCall[]): ReplyTarget[] {
  */
 export class ConnectionAnnouncer {
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly identity: Identity,
     private readonly outbound: OutboundRouter,
     private readonly waiting: WaitingFor,
@@ -52,7 +51,8 @@ export class ConnectionAnnouncer {
   /** The user and org names a message addresses, or undefined when either is gone. */
   async #names(orgId: string, userId: string): Promise<{ user: string; org: string } | undefined> {
     const user = await this.identity.user(orgId, userId);
-    const org = this.db.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, orgId)).get();
+    const { orgs } = this.store.t;
+    const org = await this.store.first(this.store.db.select({ name: orgs.name }).from(orgs).where(eq(orgs.id, orgId)));
     return user && org ? { user: user.displayName, org: org.name } : undefined;
   }
 

@@ -69,7 +69,7 @@ export interface ChatPolicy {
     },
   ): Promise<PolicyResult>;
   listServers(orgId: string): Promise<ServerListing[]>;
-  server(orgId: string, name: string): { id: string; name: string; transport: 'http' | 'stdio' } | undefined;
+  server(orgId: string, name: string): Promise<{ id: string; name: string; transport: 'http' | 'stdio' } | undefined>;
   removeServer(orgId: string, name: string): Promise<PolicyResult>;
   setServer(orgId: string, name: string, set: { privateResults: boolean }): Promise<PolicyResult>;
   testServer(orgId: string, name: string, user: User): Promise<ServerTest>;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { newId } from '../db/index.js';
-import { accessRules } from '../db/schema/index.js';
 import { approvalModes, specificity, type ApprovalMode } from './approvals.js';
 import { normaliseValue } from './args.js';
 import { orgUser, type PolicyParts } from './parts.js';
@@ -36,14 +35,14 @@ export const ruleInputSchema = z.object({
 export type RuleInput = z.input<typeof ruleInputSchema>;
 
 /** Adds an allow or deny rule. Users are user ids; teams are names or ids. */
-export function addRule(
+export async function addRule(
   p: PolicyParts,
   orgId: string,
   effect: 'allow' | 'deny',
   serverName: string,
   input: RuleInput,
-): PolicyResult {
-  const s = p.server(orgId, serverName);
+): Promise<PolicyResult> {
+  const s = await p.server(orgId, serverName);
   if (!s) return refused({ kind: 'unknown_server', name: serverName });
   // The schema would silently drop an own `__proto__` key; refuse it instead.
   if ([input.args, input.inject].some((o) => o && Object.hasOwn(o, '__proto__')))
@@ -51,11 +50,11 @@ export function addRule(
   const r = ruleInputSchema.safeParse(input);
   if (!r.success) return invalid('rule', r.error);
   const { tools, roles, users: us, teams: ts, args, inject, ignoreCase } = r.data;
-  const stranger = (us ?? []).find((u) => !orgUser(p.db, orgId, u));
-  if (stranger !== undefined) return refused({ kind: 'rule_unknown_user', user: stranger });
+  for (const u of us ?? [])
+    if (!(await orgUser(p.store, orgId, u))) return refused({ kind: 'rule_unknown_user', user: u });
   const teamIds: string[] = [];
   for (const t of ts ?? []) {
-    const team = p.teams.find(orgId, t);
+    const team = await p.teams.find(orgId, t);
     if (!team) return refused({ kind: 'rule_unknown_team', team: t });
     teamIds.push(team.id);
   }
@@ -75,32 +74,31 @@ export function addRule(
     inject: inject ?? {},
     ignoreCase: ignoreCase ?? false,
   };
-  p.db.insert(accessRules).values(row).run();
+  await p.store.changes(p.store.db.insert(p.store.t.accessRules).values(row));
   return changed({ kind: 'rule_added', rule: describeRule(row, s.name), inject: row.inject });
 }
 
 /** Sets whether the model's calls of a server's tools matching `glob` ask the caller first, always run, or never run. */
-export function setApproval(
+export async function setApproval(
   p: PolicyParts,
   orgId: string,
   serverName: string,
   glob: string,
   mode: string,
-): PolicyResult {
-  const s = p.server(orgId, serverName);
+): Promise<PolicyResult> {
+  const s = await p.server(orgId, serverName);
   if (!s) return refused({ kind: 'unknown_server', name: serverName });
   if (!/^[A-Za-z0-9_.\-/*?]{1,200}$/.test(glob)) return refused({ kind: 'bad_tool_glob' });
   if (!approvalModes.includes(mode as ApprovalMode)) return refused({ kind: 'bad_approval_mode', mode });
-  p.approvals.set(orgId, s.id, glob, mode as ApprovalMode);
+  await p.approvals.set(orgId, s.id, glob, mode as ApprovalMode);
   return changed({ kind: 'approval_set', server: serverName, glob, mode: mode as ApprovalMode });
 }
 
 /** A server's approval rules, the most specific glob first. */
-export function approvalRules(p: PolicyParts, orgId: string, serverName: string): PolicyResult {
-  const s = p.server(orgId, serverName);
+export async function approvalRules(p: PolicyParts, orgId: string, serverName: string): Promise<PolicyResult> {
+  const s = await p.server(orgId, serverName);
   if (!s) return refused({ kind: 'unknown_server', name: serverName });
-  const rules = p.approvals
-    .of(s.id)
+  const rules = (await p.approvals.of(s.id))
     .sort((x, y) => specificity(y.tools) - specificity(x.tools) || y.updatedAt - x.updatedAt)
     .map((r) => ({ tools: r.tools, mode: r.mode }));
   return changed({ kind: 'approval_rules', server: serverName, rules });

@@ -1,7 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { newId } from '../db/index.js';
 import { refusalOf } from '../net/index.js';
-import { credentialBindings, mcpServers } from '../db/schema/index.js';
 import type { PolicyParts } from './parts.js';
 import { changed, invalid, refused, type PolicyResult } from './results.js';
 import { DEFAULT_TIMEOUT_MS, serverInputSchema, type ServerInput, type ServerListing } from './servers.js';
@@ -23,66 +22,78 @@ export async function addServer(
     const c = await p.net.checkTarget(s.url);
     if (!c.ok) return refused({ kind: 'url_refused', refusal: refusalOf(c) });
   }
-  if (p.server(orgId, s.name)) return refused({ kind: 'server_exists', name: s.name });
-  p.db
-    .insert(mcpServers)
-    .values({
-      id: newId(),
-      orgId,
-      name: s.name,
-      transport: s.transport,
-      url: s.transport === 'http' ? s.url : null,
-      command: s.transport === 'stdio' ? s.command : null,
-      args: s.transport === 'stdio' ? s.args : [],
-      timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      source: from.source,
-    })
-    .run();
+  const { db, t } = p.store;
+  // A conditional insert (the org's server names are unique): of two concurrent adds of a name, one is refused.
+  const added = await p.store.changes(
+    db
+      .insert(t.mcpServers)
+      .values({
+        id: newId(),
+        orgId,
+        name: s.name,
+        transport: s.transport,
+        url: s.transport === 'http' ? s.url : null,
+        command: s.transport === 'stdio' ? s.command : null,
+        args: s.transport === 'stdio' ? s.args : [],
+        timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        source: from.source,
+      })
+      .onConflictDoNothing(),
+  );
+  if (!added) return refused({ kind: 'server_exists', name: s.name });
   return changed({ kind: 'server_added', name: s.name, transport: s.transport });
 }
 
 /** Every server of an org with its target and bindings, for the admin's list. */
-export function listServers(p: PolicyParts, orgId: string): ServerListing[] {
-  return p.db
-    .select()
-    .from(mcpServers)
-    .where(eq(mcpServers.orgId, orgId))
-    .all()
-    .map((s) => ({
+export async function listServers(p: PolicyParts, orgId: string): Promise<ServerListing[]> {
+  const { mcpServers } = p.store.t;
+  const all = await p.store.rows(p.store.db.select().from(mcpServers).where(eq(mcpServers.orgId, orgId)));
+  return Promise.all(
+    all.map(async (s) => ({
       name: s.name,
       transport: s.transport,
       target: s.transport === 'http' ? s.url! : [s.command!, ...s.args].join(' '),
       privateResults: s.privateResults,
-      bindings: p
-        .bindings(s.id)
-        .map((b) => `${b.target} ${b.name}=${b.source.startsWith('static:') ? 'static' : b.source}`),
-    }));
+      bindings: (await p.bindings(s.id)).map(
+        (b) => `${b.target} ${b.name}=${b.source.startsWith('static:') ? 'static' : b.source}`,
+      ),
+    })),
+  );
 }
 
 /** Changes a server's settings: whether results obtained with the caller's own grant go to the caller only. */
-export function setServer(p: PolicyParts, orgId: string, name: string, set: { privateResults: boolean }): PolicyResult {
-  const s = p.server(orgId, name);
+export async function setServer(
+  p: PolicyParts,
+  orgId: string,
+  name: string,
+  set: { privateResults: boolean },
+): Promise<PolicyResult> {
+  const s = await p.server(orgId, name);
   if (!s) return refused({ kind: 'unknown_server', name });
-  p.db.update(mcpServers).set({ privateResults: set.privateResults }).where(eq(mcpServers.id, s.id)).run();
+  const { mcpServers } = p.store.t;
+  await p.store.changes(
+    p.store.db.update(mcpServers).set({ privateResults: set.privateResults }).where(eq(mcpServers.id, s.id)),
+  );
   return changed({ kind: 'server_updated', name, privateResults: set.privateResults });
 }
 
 /** Removes a server with its bindings and rules. */
-export function removeServer(p: PolicyParts, orgId: string, name: string): PolicyResult {
-  const s = p.server(orgId, name);
+export async function removeServer(p: PolicyParts, orgId: string, name: string): Promise<PolicyResult> {
+  const s = await p.server(orgId, name);
   if (!s) return refused({ kind: 'unknown_server', name });
-  p.db.delete(mcpServers).where(eq(mcpServers.id, s.id)).run();
+  const { mcpServers } = p.store.t;
+  await p.store.changes(p.store.db.delete(mcpServers).where(eq(mcpServers.id, s.id)));
   return changed({ kind: 'server_removed', name });
 }
 
 /** Binds one env var (stdio) or header (http) of a server to a credential source. */
-export function bind(
+export async function bind(
   p: PolicyParts,
   orgId: string,
   b: { server: string; target: 'env' | 'header'; name: string; source: string; template?: string | undefined },
-): PolicyResult {
+): Promise<PolicyResult> {
   const { target, name, source, template } = b;
-  const s = p.server(orgId, b.server);
+  const s = await p.server(orgId, b.server);
   if (!s) return refused({ kind: 'unknown_server', name: b.server });
   if ((s.transport === 'stdio') !== (target === 'env'))
     return refused({ kind: 'wrong_bind_target', server: b.server, transport: s.transport });
@@ -95,14 +106,13 @@ export function bind(
     if (!t.success) return invalid('binding', t.error);
   }
   if (src.source.kind === 'mcp_oauth' && s.transport !== 'http') return refused({ kind: 'mcp_oauth_needs_http' });
-  p.db
-    .insert(credentialBindings)
-    .values({ id: newId(), orgId, serverId: s.id, target, name, source, template: template ?? null })
-    .onConflictDoUpdate({
-      target: [credentialBindings.serverId, credentialBindings.target, credentialBindings.name],
-      set: { source, template: template ?? null },
-    })
-    .run();
+  const { credentialBindings: cb } = p.store.t;
+  await p.store.changes(
+    p.store.db
+      .insert(cb)
+      .values({ id: newId(), orgId, serverId: s.id, target, name, source, template: template ?? null })
+      .onConflictDoUpdate({ target: [cb.serverId, cb.target, cb.name], set: { source, template: template ?? null } }),
+  );
   const shown = src.source.kind === 'static' ? null : source;
   return changed({ kind: 'bound', server: b.server, target, name, source: shown, ...(template ? { template } : {}) });
 }

@@ -1,6 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
-import { newId, type Db } from '../db/index.js';
-import { approvalRules } from '../db/schema/index.js';
+import { eq } from 'drizzle-orm';
+import { newId, type Store } from '../db/index.js';
+import type { approvalRules } from '../db/schema/index.js';
 import { globMatch } from './rules.js';
 
 /** `ask`: the model's call waits for the caller; `always`: it runs without asking; `never`: the model may not call it. */
@@ -37,28 +37,23 @@ export function approvalMode(rules: ApprovalRule[], tool: string, readOnly: bool
 
 /** The `approval_rules` of each server (`admin approve <server> <tool-glob> ask|always|never`). */
 export class ApprovalRules {
-  readonly #byServer;
-
-  constructor(private readonly db: Db) {
-    this.#byServer = db
-      .select()
-      .from(approvalRules)
-      .where(eq(approvalRules.serverId, sql.placeholder('serverId')))
-      .prepare();
-  }
+  constructor(private readonly store: Store) {}
 
   /** Sets the mode of one glob of one server; setting the same glob again replaces it. */
-  set(orgId: string, serverId: string, tools: string, mode: ApprovalMode): void {
+  async set(orgId: string, serverId: string, tools: string, mode: ApprovalMode): Promise<void> {
     const updatedAt = Date.now();
-    this.db
-      .insert(approvalRules)
-      .values({ id: newId(), orgId, serverId, tools, mode, updatedAt })
-      .onConflictDoUpdate({ target: [approvalRules.serverId, approvalRules.tools], set: { mode, updatedAt } })
-      .run();
+    const a = this.store.t.approvalRules;
+    await this.store.changes(
+      this.store.db
+        .insert(a)
+        .values({ id: newId(), orgId, serverId, tools, mode, updatedAt })
+        .onConflictDoUpdate({ target: [a.serverId, a.tools], set: { mode, updatedAt } }),
+    );
   }
 
   /** A server's rules. */
-  of(serverId: string): ApprovalRule[] {
-    return this.#byServer.all({ serverId });
+  async of(serverId: string): Promise<ApprovalRule[]> {
+    const a = this.store.t.approvalRules;
+    return this.store.rows(this.store.db.select().from(a).where(eq(a.serverId, serverId)));
   }
 }

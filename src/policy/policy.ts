@@ -1,8 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Secret, Keyring } from '../crypto/index.js';
-import type { Db } from '../db/index.js';
+import type { Store } from '../db/index.js';
 import { NetGuard } from '../net/index.js';
-import { accessRules, credentialBindings, mcpServers } from '../db/schema/index.js';
 import { ApprovalRules } from './approvals.js';
 import { SecretStore, type SecretScope } from './secrets.js';
 import { Teams } from './teams.js';
@@ -32,43 +31,17 @@ export class Policy implements PolicyParts {
   readonly approvals: ApprovalRules;
   readonly net: NetGuard;
   readonly allowStdio: boolean;
-  // The tool-call path's lookups, prepared once.
-  readonly #serverByName;
-  readonly #serverById;
-  readonly #bindings;
-  readonly #rules;
 
   constructor(
-    readonly db: Db,
+    readonly store: Store,
     keyring: Keyring,
     opts: PolicyOptions = {},
   ) {
     this.net = opts.net ?? new NetGuard();
     this.allowStdio = opts.allowStdio ?? false;
-    this.secrets = new SecretStore(db, keyring);
-    this.teams = new Teams(db);
-    this.approvals = new ApprovalRules(db);
-    const ph = sql.placeholder;
-    this.#serverByName = db
-      .select()
-      .from(mcpServers)
-      .where(and(eq(mcpServers.orgId, ph('orgId')), eq(mcpServers.name, ph('name'))))
-      .prepare();
-    this.#serverById = db
-      .select()
-      .from(mcpServers)
-      .where(and(eq(mcpServers.orgId, ph('orgId')), eq(mcpServers.id, ph('id'))))
-      .prepare();
-    this.#bindings = db
-      .select()
-      .from(credentialBindings)
-      .where(eq(credentialBindings.serverId, ph('serverId')))
-      .prepare();
-    this.#rules = db
-      .select()
-      .from(accessRules)
-      .where(eq(accessRules.serverId, ph('serverId')))
-      .prepare();
+    this.secrets = new SecretStore(store, keyring);
+    this.teams = new Teams(store);
+    this.approvals = new ApprovalRules(store);
   }
 
   /** Adds a server. stdio only from operator config or with ONBEHALF_ALLOW_STDIO=true. */
@@ -81,17 +54,30 @@ export class Policy implements PolicyParts {
   }
 
   /** A server by name. */
-  server(orgId: string, name: string): McpServerRow | undefined {
-    return this.#serverByName.get({ orgId, name });
+  async server(orgId: string, name: string): Promise<McpServerRow | undefined> {
+    const s = this.store.t.mcpServers;
+    return this.store.first(
+      this.store.db
+        .select()
+        .from(s)
+        .where(and(eq(s.orgId, orgId), eq(s.name, name))),
+    );
   }
 
   /** A server by id (scoped to the org). */
-  serverById(orgId: string, id: string): McpServerRow | undefined {
-    return this.#serverById.get({ orgId, id });
+  async serverById(orgId: string, id: string): Promise<McpServerRow | undefined> {
+    const s = this.store.t.mcpServers;
+    return this.store.first(
+      this.store.db
+        .select()
+        .from(s)
+        .where(and(eq(s.orgId, orgId), eq(s.id, id))),
+    );
   }
 
-  servers(orgId: string): McpServerRow[] {
-    return this.db.select().from(mcpServers).where(eq(mcpServers.orgId, orgId)).all();
+  async servers(orgId: string): Promise<McpServerRow[]> {
+    const s = this.store.t.mcpServers;
+    return this.store.rows(this.store.db.select().from(s).where(eq(s.orgId, orgId)));
   }
 
   async listServers(orgId: string): Promise<ServerListing[]> {
@@ -120,8 +106,9 @@ export class Policy implements PolicyParts {
   }
 
   /** A server's bindings. */
-  bindings(serverId: string): BindingRow[] {
-    return this.#bindings.all({ serverId });
+  async bindings(serverId: string): Promise<BindingRow[]> {
+    const b = this.store.t.credentialBindings;
+    return this.store.rows(this.store.db.select().from(b).where(eq(b.serverId, serverId)));
   }
 
   /** Adds an allow or deny rule. Users are user ids; teams are names or ids. */
@@ -130,8 +117,9 @@ export class Policy implements PolicyParts {
   }
 
   /** A server's rules. */
-  rules(serverId: string): AccessRule[] {
-    return this.#rules.all({ serverId });
+  async rules(serverId: string): Promise<AccessRule[]> {
+    const r = this.store.t.accessRules;
+    return this.store.rows(this.store.db.select().from(r).where(eq(r.serverId, serverId)));
   }
 
   /** Sets whether the model's calls of a server's tools matching `glob` ask the caller first, always run, or never run. */

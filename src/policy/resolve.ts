@@ -73,7 +73,7 @@ export async function resolveCredentials(
     grants: [],
     sensitive: [],
   };
-  for (const b of policy.bindings(server.id)) {
+  for (const b of await policy.bindings(server.id)) {
     const parsed = parseSource(b.source);
     if (!parsed.ok)
       return {
@@ -119,16 +119,16 @@ async function valueOf(
 }
 
 /** The org, user or team secret a binding names (the team: the channel's, else the caller's only one). */
-function storedSecret(
+async function storedSecret(
   policy: Policy,
   server: McpServerRow,
   caller: Caller,
   s: Extract<BindingSource, { kind: 'org_secret' | 'user_secret' | 'team_secret' }>,
-): Secret | Exclude<Resolution, { kind: 'ok' }> {
+): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
   const need = { name: s.name, server: server.name };
   if (s.kind === 'org_secret') return secretValue(policy, caller.orgId, { ...need, scope: 'org' }, caller.orgId);
   if (s.kind === 'user_secret') return secretValue(policy, caller.orgId, { ...need, scope: 'user' }, caller.userId);
-  const t = policy.teams.resolve(caller.orgId, caller.userId, caller.chat);
+  const t = await policy.teams.resolve(caller.orgId, caller.userId, caller.chat);
   if (t.kind === 'error') return { kind: 'misconfigured', problem: { code: 'team', ...need, team: t.problem } };
   return secretValue(policy, caller.orgId, { ...need, scope: 'team', team: t.team.name }, t.team.id);
 }
@@ -159,13 +159,13 @@ async function mcpOAuthGrant(
 }
 
 /** A stored secret, or why not; a value sealed for another owner is never used. */
-function secretValue(
+async function secretValue(
   policy: Policy,
   orgId: string,
   need: { scope: 'org' | 'team' | 'user'; name: string; server: string; team?: string },
   scopeId: string,
-): Secret | Exclude<Resolution, { kind: 'ok' }> {
-  const r = policy.secrets.read(orgId, need.scope, scopeId, need.name);
+): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
+  const r = await policy.secrets.read(orgId, need.scope, scopeId, need.name);
   if (r.kind === 'ok') return r.value;
   if (r.kind === 'missing') return { kind: 'misconfigured', problem: { code: 'secret_missing', ...need } };
   const { scope, name, server } = need;

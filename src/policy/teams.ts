@@ -1,6 +1,6 @@
-import { and, eq, or, sql } from 'drizzle-orm';
-import { newId, type Db } from '../db/index.js';
-import { accessRules, secrets, teamChannels, teamMembers, teams } from '../db/schema/index.js';
+import { and, eq, or } from 'drizzle-orm';
+import { newId, type Store } from '../db/index.js';
+import type { teams } from '../db/schema/index.js';
 import type { TeamProblem } from '../db/schema/shapes.js';
 
 export type Team = typeof teams.$inferSelect;
@@ -10,141 +10,141 @@ export type TeamResolution = { kind: 'ok'; team: Team } | { kind: 'error'; probl
 
 /** Teams, their members and the channels bound to them. */
 export class Teams {
-  // The tool-call path's lookups, prepared once.
-  readonly #find;
-  readonly #ofUser;
-  readonly #channel;
-  readonly #channelOnPlatform;
-
-  constructor(private readonly db: Db) {
-    const ph = sql.placeholder;
-    this.#find = db
-      .select()
-      .from(teams)
-      .where(and(eq(teams.orgId, ph('orgId')), or(eq(teams.name, ph('ref')), eq(teams.id, ph('ref')))))
-      .prepare();
-    this.#ofUser = db
-      .select({ team: teams })
-      .from(teamMembers)
-      .innerJoin(teams, eq(teams.id, teamMembers.teamId))
-      .where(and(eq(teamMembers.orgId, ph('orgId')), eq(teamMembers.userId, ph('userId'))))
-      .prepare();
-    this.#channel = db
-      .select()
-      .from(teamChannels)
-      .where(and(eq(teamChannels.orgId, ph('orgId')), eq(teamChannels.channelId, ph('channelId'))))
-      .prepare();
-    this.#channelOnPlatform = db
-      .select()
-      .from(teamChannels)
-      .where(
-        and(
-          eq(teamChannels.orgId, ph('orgId')),
-          eq(teamChannels.channelId, ph('channelId')),
-          eq(teamChannels.platform, ph('platform')),
-        ),
-      )
-      .prepare();
-  }
+  constructor(private readonly store: Store) {}
 
   /** A team by name or id. */
-  find(orgId: string, ref: string): Team | undefined {
-    return this.#find.get({ orgId, ref });
+  async find(orgId: string, ref: string): Promise<Team | undefined> {
+    const { db, t } = this.store;
+    return this.store.first(
+      db
+        .select()
+        .from(t.teams)
+        .where(and(eq(t.teams.orgId, orgId), or(eq(t.teams.name, ref), eq(t.teams.id, ref))))
+        .limit(1),
+    );
   }
 
-  create(orgId: string, name: string): Team | undefined {
-    if (this.find(orgId, name)) return undefined;
-    const t = { id: newId(), orgId, name };
-    this.db.insert(teams).values(t).run();
-    return this.find(orgId, name);
+  /** A new team, or undefined when the org has one of that name. */
+  async create(orgId: string, name: string): Promise<Team | undefined> {
+    if (await this.find(orgId, name)) return undefined;
+    const { db, t } = this.store;
+    // A conditional insert: of two concurrent creates of a name, the unique index lets one in.
+    const added = await this.store.changes(
+      db.insert(t.teams).values({ id: newId(), orgId, name }).onConflictDoNothing(),
+    );
+    return added ? this.find(orgId, name) : undefined;
   }
 
-  list(orgId: string): { team: Team; members: number; channels: string[] }[] {
-    return this.db
-      .select()
-      .from(teams)
-      .where(eq(teams.orgId, orgId))
-      .all()
-      .map((team) => ({
+  async list(orgId: string): Promise<{ team: Team; members: number; channels: string[] }[]> {
+    const { db, t } = this.store;
+    const all = await this.store.rows(db.select().from(t.teams).where(eq(t.teams.orgId, orgId)));
+    return Promise.all(
+      all.map(async (team) => ({
         team,
-        members: this.db.select().from(teamMembers).where(eq(teamMembers.teamId, team.id)).all().length,
-        channels: this.db
-          .select()
-          .from(teamChannels)
-          .where(eq(teamChannels.teamId, team.id))
-          .all()
-          .map((c) => `${c.platform}:${c.channelId}`),
-      }));
+        members: (await this.store.rows(db.select().from(t.teamMembers).where(eq(t.teamMembers.teamId, team.id))))
+          .length,
+        channels: (
+          await this.store.rows(db.select().from(t.teamChannels).where(eq(t.teamChannels.teamId, team.id)))
+        ).map((c) => `${c.platform}:${c.channelId}`),
+      })),
+    );
   }
 
   /** How many access rules of the org name this team among their subjects. */
-  rulesNaming(orgId: string, teamId: string): number {
-    return this.db
-      .select({ subjects: accessRules.subjects })
-      .from(accessRules)
-      .where(eq(accessRules.orgId, orgId))
-      .all()
-      .filter((r) => r.subjects.teams?.includes(teamId)).length;
+  async rulesNaming(orgId: string, teamId: string): Promise<number> {
+    const { db, t } = this.store;
+    const rules = await this.store.rows(
+      db.select({ subjects: t.accessRules.subjects }).from(t.accessRules).where(eq(t.accessRules.orgId, orgId)),
+    );
+    return rules.filter((r) => r.subjects.teams?.includes(teamId)).length;
   }
 
   /** Deletes a team with its members, channels and team secrets (one transaction); how many secrets went with it. */
-  delete(orgId: string, teamId: string): number {
-    return this.db.transaction((tx) => {
-      const gone = tx
-        .delete(secrets)
-        .where(and(eq(secrets.orgId, orgId), eq(secrets.scope, 'team'), eq(secrets.scopeId, teamId)))
-        .run().changes;
-      tx.delete(teams)
-        .where(and(eq(teams.orgId, orgId), eq(teams.id, teamId)))
-        .run();
+  async delete(orgId: string, teamId: string): Promise<number> {
+    return this.store.tx(async (tx) => {
+      const { teams, secrets } = tx.t;
+      const ofTeam = and(eq(teams.orgId, orgId), eq(teams.id, teamId));
+      // Row lock on the team first: a team secret being stored (SecretStore.set locks the same row)
+      // either commits before and is deleted here, or waits and then finds no team.
+      if (!(await tx.first(tx.forUpdate(tx.db.select({ id: teams.id }).from(teams).where(ofTeam))))) return 0;
+      const gone = await tx.changes(
+        tx.db
+          .delete(secrets)
+          .where(and(eq(secrets.orgId, orgId), eq(secrets.scope, 'team'), eq(secrets.scopeId, teamId))),
+      );
+      await tx.changes(tx.db.delete(teams).where(ofTeam));
       return gone;
     });
   }
 
-  addMember(orgId: string, teamId: string, userId: string): void {
-    this.db.insert(teamMembers).values({ orgId, teamId, userId }).onConflictDoNothing().run();
+  async addMember(orgId: string, teamId: string, userId: string): Promise<void> {
+    const { db, t } = this.store;
+    await this.store.changes(db.insert(t.teamMembers).values({ orgId, teamId, userId }).onConflictDoNothing());
   }
 
-  removeMember(orgId: string, teamId: string, userId: string): boolean {
+  async removeMember(orgId: string, teamId: string, userId: string): Promise<boolean> {
+    const { db, t } = this.store;
+    const m = t.teamMembers;
     return (
-      this.db
-        .delete(teamMembers)
-        .where(and(eq(teamMembers.orgId, orgId), eq(teamMembers.teamId, teamId), eq(teamMembers.userId, userId)))
-        .run().changes > 0
+      (await this.store.changes(
+        db.delete(m).where(and(eq(m.orgId, orgId), eq(m.teamId, teamId), eq(m.userId, userId))),
+      )) > 0
     );
   }
 
   /** Binds a chat channel to a team (a channel belongs to at most one team). */
-  bindChannel(orgId: string, teamId: string, platform: string, channelId: string): void {
-    this.db
-      .insert(teamChannels)
-      .values({ orgId, teamId, platform, channelId })
-      .onConflictDoUpdate({
-        target: [teamChannels.orgId, teamChannels.platform, teamChannels.channelId],
-        set: { teamId },
-      })
-      .run();
+  async bindChannel(orgId: string, teamId: string, platform: string, channelId: string): Promise<void> {
+    const { db, t } = this.store;
+    const c = t.teamChannels;
+    await this.store.changes(
+      db
+        .insert(c)
+        .values({ orgId, teamId, platform, channelId })
+        .onConflictDoUpdate({ target: [c.orgId, c.platform, c.channelId], set: { teamId } }),
+    );
   }
 
   /** Teams a user belongs to. */
-  ofUser(orgId: string, userId: string): Team[] {
-    return this.#ofUser.all({ orgId, userId }).map((r) => r.team);
+  async ofUser(orgId: string, userId: string): Promise<Team[]> {
+    const { db, t } = this.store;
+    const rows = await this.store.rows(
+      db
+        .select({ team: t.teams })
+        .from(t.teamMembers)
+        .innerJoin(t.teams, eq(t.teams.id, t.teamMembers.teamId))
+        .where(and(eq(t.teamMembers.orgId, orgId), eq(t.teamMembers.userId, userId))),
+    );
+    return rows.map((r) => r.team);
+  }
+
+  /** The team a channel is bound to (on `platform`, when given). */
+  async #boundTo(orgId: string, chat: { platform?: string; channelId: string }) {
+    const { db, t } = this.store;
+    const c = t.teamChannels;
+    const where = and(
+      eq(c.orgId, orgId),
+      eq(c.channelId, chat.channelId),
+      chat.platform ? eq(c.platform, chat.platform) : undefined,
+    );
+    return this.store.first(db.select().from(c).where(where).limit(1));
   }
 
   /**
    * The team whose secrets a call uses: the team the channel is bound to (the caller must be a
    * member), else the caller's only team. No team or several: an error that says so.
    */
-  resolve(orgId: string, userId: string, chat?: { platform?: string; channelId: string }): TeamResolution {
-    const mine = this.ofUser(orgId, userId);
+  async resolve(
+    orgId: string,
+    userId: string,
+    chat?: { platform?: string; channelId: string },
+  ): Promise<TeamResolution> {
+    const mine = await this.ofUser(orgId, userId);
     if (chat) {
-      const bound = chat.platform
-        ? this.#channelOnPlatform.get({ orgId, channelId: chat.channelId, platform: chat.platform })
-        : this.#channel.get({ orgId, channelId: chat.channelId });
+      const bound = await this.#boundTo(orgId, chat);
       if (bound) {
         const team = mine.find((t) => t.id === bound.teamId);
         if (team) return { kind: 'ok', team };
-        const name = this.find(orgId, bound.teamId)?.name ?? 'another team';
+        const name = (await this.find(orgId, bound.teamId))?.name ?? 'another team';
         return { kind: 'error', problem: { code: 'not_member', team: name } };
       }
     }

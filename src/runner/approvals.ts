@@ -58,7 +58,7 @@ export class Approvals {
     const record = (approval: ApprovalRecord) => void (a.stored = { ...a.stored, approval });
     if (!a.row.turnId) return record({ decision: 'typed' });
     const readOnly = tool.annotations?.readOnlyHint === true;
-    const d = approvalMode(this.d.policy.approvals.of(server.id), a.row.tool, readOnly);
+    const d = approvalMode(await this.d.policy.approvals.of(server.id), a.row.tool, readOnly);
     if (d.mode === 'always') return record({ decision: d.rule === null ? 'read_only' : 'policy_always', rule: d.rule });
     if (d.mode === 'never') {
       record({ decision: 'policy_never', rule: d.rule });
@@ -95,7 +95,7 @@ export class Approvals {
   async answer(req: ApprovalReply): Promise<ApprovalAnswer> {
     const row = await this.calls.get(req.callId);
     if (!row || row.orgId !== req.orgId) return { kind: 'unknown' };
-    const server = this.d.policy.serverById(row.orgId, row.serverId)?.name ?? '(removed server)';
+    const server = (await this.d.policy.serverById(row.orgId, row.serverId))?.name ?? '(removed server)';
     if (row.userId !== req.userId) {
       await this.#auditNotTheCaller(row, server, req);
       return { kind: 'not_yours' };
@@ -150,7 +150,7 @@ export class Approvals {
       at: Date.now(),
       ...(how.by ? { by: how.by } : {}),
     };
-    const a = attemptOf(this.calls, this.d.policy, row, {
+    const a = await attemptOf(this.calls, this.d.policy, row, {
       finalAttempt: true,
       stored: { ...stored, resumed: true, approval },
     });

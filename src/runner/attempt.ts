@@ -19,13 +19,13 @@ export interface Attempt {
 }
 
 /** The attempt at `row` (its server looked up, its reply target parsed), storing `stored` so far. */
-export function attemptOf(
+export async function attemptOf(
   calls: CallStore,
   policy: Policy,
   row: CallRow,
   o: { finalAttempt: boolean; stored?: StoredOutcome },
-): Attempt {
-  const server = policy.serverById(row.orgId, row.serverId);
+): Promise<Attempt> {
+  const server = await policy.serverById(row.orgId, row.serverId);
   const target = calls.target(row);
   return {
     row,

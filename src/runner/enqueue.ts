@@ -39,7 +39,7 @@ export class Enqueuer {
   /** Records the call and queues it; resolves once the job is accepted by Redis, or refused at the user's cap (nothing queued). */
   async enqueue(req: ToolCallRequest): Promise<EnqueueResult> {
     const callId = req.eventId ? `ev-${jobIdFor('tool', req.orgId, req.eventId)}` : newId();
-    const server = this.d.policy.server(req.orgId, req.server);
+    const server = await this.d.policy.server(req.orgId, req.server);
     if (!server) return { kind: 'unknown_server', callId, server: req.server };
     const row = {
       id: callId,

@@ -41,7 +41,7 @@ export class Executor {
     const row = await this.calls.get(callId);
     if (!row || row.status === 'parked' || row.status === 'awaiting_approval')
       return { status: !row ? 'done' : row.status === 'parked' ? 'parked' : 'held' };
-    const a = attemptOf(this.calls, this.d.policy, row, opts);
+    const a = await attemptOf(this.calls, this.d.policy, row, opts);
     if (terminal.includes(row.status)) {
       // Finished by an earlier attempt that stopped before telling the caller.
       const final = this.calls.finalOutcome(row);
@@ -77,7 +77,7 @@ export class Executor {
   async giveUp(callId: string): Promise<void> {
     const row = await this.calls.get(callId);
     if (!row || (row.status !== 'queued' && row.status !== 'running')) return;
-    const a = attemptOf(this.calls, this.d.policy, row, { finalAttempt: true });
+    const a = await attemptOf(this.calls, this.d.policy, row, { finalAttempt: true });
     const started = a.stored.started;
     if (started && !started.idempotent) await this.report.finish(a, this.#interrupted(a));
     else await this.report.finish(a, failed({ code: 'gave_up' }, 'gave_up'));
@@ -107,8 +107,8 @@ export class Executor {
         outcome: { kind: 'cancelled', why: { code: 'user_gone' } },
         audit: 'no_user',
       });
-    const subject = { userId: user.id, role: user.role, teams: this.d.policy.teams.ofUser(row.orgId, user.id) };
-    const decision = decide(this.d.policy.rules(server.id), server.name, subject, row.tool, row.args, {
+    const subject = { userId: user.id, role: user.role, teams: await this.d.policy.teams.ofUser(row.orgId, user.id) };
+    const decision = decide(await this.d.policy.rules(server.id), server.name, subject, row.tool, row.args, {
       'user.id': user.id,
       'user.email': user.email ?? '',
       'user.name': user.displayName,

@@ -128,7 +128,7 @@ export class Parking {
         outcome: { final: outcome, notified: true },
       });
       if (!moved) continue;
-      const a = attemptOf(this.calls, this.d.policy, row, { finalAttempt: true });
+      const a = await attemptOf(this.calls, this.d.policy, row, { finalAttempt: true });
       await this.d.notifier.outcome(a.info, outcome).catch(() => undefined);
       n++;
     }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Keyring, Secret, rotateKeys } from '../../src/crypto/index.js';
+import { Keyring, Secret, rotateKeys, upgradeSeals } from '../../src/crypto/index.js';
 import { newId, openDb } from '../../src/db/index.js';
 import { sealedTables } from '../../src/db/sealed.js';
 import { ShellOutbound } from '../../src/platforms/shell/index.js';
@@ -12,6 +12,7 @@ import { ShellSession } from '../support/shell.js';
 import { authorizeInBrowser } from '../support/oauth-server.js';
 import { startTestApp } from '../support/app.js';
 import { tempDir, testKey } from '../support/env.js';
+import { testStore } from '../support/store.js';
 
 // The attacker can write the database (a stolen backup restored, a shared SQLite file, a SQL
 // injection elsewhere) but not read the sealing key. Every attack below is plain SQL on the real
@@ -216,7 +217,7 @@ describe('a sealed value moved to another owner does not open (SECURITY 8, 38)',
     sql
       .prepare("update secrets set scope = 'org', scope_id = ? where scope_id = ? and name = 'promoted'")
       .run(org, teamId);
-    const r = policy.secrets.read(org, 'org', org, 'promoted');
+    const r = await policy.secrets.read(org, 'org', org, 'promoted');
     expect(r.kind).toBe('unreadable');
     if (r.kind !== 'unreadable') return;
     expect(r.error.code).toBe('sealed_value_mismatch');
@@ -392,7 +393,7 @@ describe('the start-up upgrade of first-format values', () => {
       ).toBe(true);
       // keys rotate re-seals under a new key and keeps the owner binding.
       const newKey = testKey('k2');
-      const rotated = rotateKeys(first.app.db, new Keyring([newKey, key]));
+      const rotated = await rotateKeys(first.app.store, new Keyring([newKey, key]));
       expect(rotated.columns.reduce((n, c) => n + c.resealed, 0)).toBe(6);
       const after = read('select access_token_sealed from connected_accounts where id = ?', ids.conn);
       expect(new Keyring([newKey]).open(after, sealedTables.connectedAccounts.ctx(grant, 'accessTokenSealed'))).toBe(
@@ -434,6 +435,41 @@ describe('the start-up upgrade of first-format values', () => {
       await second.stop();
     } finally {
       cleanup();
+    }
+  });
+
+  it('replicas starting at once upgrade once: one re-seals, the others find it done, and a rotation afterwards re-seals each under the new key', async () => {
+    const key = testKey('k1');
+    const ring = new Keyring([key]);
+    const store = await testStore();
+    try {
+      const { orgs, secrets } = store.t;
+      const org = newId();
+      const ids = [newId(), newId(), newId()];
+      await store.changes(store.db.insert(orgs).values({ id: org, name: 'Acme' }));
+      for (const [i, id] of ids.entries()) {
+        const valueSealed = sealV1(key, `replica-canary-${i}`, 'secrets', 'value_sealed', id);
+        await store.changes(
+          store.db
+            .insert(secrets)
+            .values({ id, orgId: org, scope: 'org', scopeId: org, name: `s${i}`, valueSealed, updatedAt: 0 }),
+        );
+      }
+      const [a, b, c] = await Promise.all([
+        upgradeSeals(store, ring),
+        upgradeSeals(store, ring),
+        upgradeSeals(store, ring),
+      ]);
+      expect([a, b, c].filter((r) => r.ran)).toEqual([{ ran: true, resealed: 3, leftUnopened: [] }]);
+      expect([a, b, c].filter((r) => !r.ran)).toHaveLength(2);
+      const k2 = testKey('k2');
+      const rotated = await rotateKeys(store, new Keyring([k2, key]));
+      expect(rotated.columns.find((x) => x.table === 'secrets')?.resealed).toBe(3);
+      const after = new Keyring([k2]);
+      for (const row of await store.rows(store.db.select().from(secrets)))
+        expect(after.open(row.valueSealed, sealedTables.secrets.ctx(row, 'valueSealed'))).toMatch(/^replica-canary-/);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { copyFileSync, readFileSync } from 'node:fs';
-import { openDb, runMigrations, newId } from '../../src/db/index.js';
+import { openDb, runMigrations, newId, sqliteStore } from '../../src/db/index.js';
 import { Keyring, rotateKeys } from '../../src/crypto/index.js';
 import { connectedAccounts, oauthProviders, orgs, secrets, users, linkedAccounts } from '../../src/db/schema/index.js';
 import { sealedTables } from '../../src/db/sealed.js';
@@ -150,7 +150,7 @@ describe('storage', () => {
       const { db, connId, secretId, orgId, userId, providerId } = seed(file, new Keyring([oldKey]));
       const newKey = testKey('new');
       const ring = new Keyring([newKey, oldKey]);
-      const report = rotateKeys(db, ring);
+      const report = await rotateKeys(sqliteStore(db), ring);
       expect(report.columns.reduce((n, c) => n + c.resealed, 0)).toBe(4);
       const row = db.$client
         .prepare('select access_token_sealed a from connected_accounts where id = ?')
@@ -162,7 +162,7 @@ describe('storage', () => {
           sealedTables.connectedAccounts.ctx({ id: connId, orgId, userId, providerId }, 'accessTokenSealed'),
         ),
       ).toBe('gho_access_canary');
-      expect(rotateKeys(db, ring).columns.reduce((n, c) => n + c.resealed, 0)).toBe(0);
+      expect((await rotateKeys(sqliteStore(db), ring)).columns.reduce((n, c) => n + c.resealed, 0)).toBe(0);
       const s = db.$client.prepare('select value_sealed v from secrets where id = ?').get(secretId) as { v: string };
       expect(
         new Keyring([newKey]).open(

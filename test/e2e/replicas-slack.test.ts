@@ -183,6 +183,8 @@ describe('two serve replicas behind one load balancer, sharing only the database
     expect(done.status).toBe(200);
     expect(done.text).toContain('deploy_key');
     const org = await r.a.app.identity.orgFor('slack', TEAM);
-    expect(r.a.app.policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe('replica-secret-canary');
+    expect((await r.a.app.policy.secrets.get(org.id, 'org', org.id, 'deploy_key'))?.reveal()).toBe(
+      'replica-secret-canary',
+    );
   });
 });

@@ -135,7 +135,7 @@ describe('dynamic registration and pre-registered clients', () => {
       });
       expect(stored?.private?.text).toMatch(/saved \(sealed\)/);
 
-      const server = w.t.app.policy.server(alice.orgId, 'Tracker')!;
+      const server = (await w.t.app.policy.server(alice.orgId, 'Tracker'))!;
       const r = await w.t.app.oauth.ensureMcpProvider(alice.orgId, {
         serverId: server.id,
         serverName: 'Tracker',

@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring, Secret } from '../../src/crypto/index.js';
-import { openDb, sqliteStore, type Db } from '../../src/db/index.js';
-import { secrets } from '../../src/db/schema/index.js';
+import { openDb, sqliteStore, type Db, type Store } from '../../src/db/index.js';
 import { Identity } from '../../src/identity/index.js';
 import { decide, globMatch, parseSource, Policy } from '../../src/policy/index.js';
 import { NetGuard } from '../../src/net/index.js';
@@ -14,19 +13,22 @@ import { problemText, teamText } from '../../src/chat/words/problems.js';
 
 const tmp = tempDir('onbehalf-policy-');
 let db: Db;
+let store: Store;
 let policy: Policy;
 let identity: Identity;
 let orgId: string;
 const SECRET = 'sk-live-CANARY-policy-41d7';
 
 beforeAll(async () => {
+  // A database file, so the test can look at what lands on disk.
   db = openDb(path.join(tmp.dir, 'p.db'));
-  identity = new Identity(sqliteStore(db));
-  policy = new Policy(db, new Keyring([testKey()]));
+  store = sqliteStore(db);
+  identity = new Identity(store);
+  policy = new Policy(store, new Keyring([testKey()]));
   orgId = (await identity.orgFor('slack', 'T1', 'Acme')).id;
 });
-afterAll(() => {
-  db.$client.close();
+afterAll(async () => {
+  await store.close();
   tmp.cleanup();
 });
 
@@ -53,7 +55,7 @@ describe('MCP servers', () => {
         )
       ).ok,
     ).toBe(true);
-    const allowing = new Policy(db, new Keyring([testKey()]), { allowStdio: true });
+    const allowing = new Policy(store, new Keyring([testKey()]), { allowStdio: true });
     expect((await allowing.addServer(orgId, { name: 'local2', transport: 'stdio', command: 'npx' })).ok).toBe(true);
   });
 
@@ -84,7 +86,7 @@ describe('MCP servers', () => {
       await wordsOf(policy).addServer(orgId, { name: 'bad name!', transport: 'http', url: 'https://x.example' }),
     ).toMatchObject({ ok: false, error: expect.stringMatching(/^Server not added: name: a server name is/) });
     expect((await policy.listServers(orgId)).map((s) => s.name)).toContain('gh');
-    expect(policy.server(orgId, 'gh')!.timeoutMs).toBe(5000);
+    expect((await policy.server(orgId, 'gh'))!.timeoutMs).toBe(5000);
   });
 
   it('every spelling of an inside address (mapped IPv6, hex/octal/decimal IPv4, CGNAT, benchmarking, metadata …) is refused at add time in one line, over https too', async () => {
@@ -99,11 +101,11 @@ describe('MCP servers', () => {
         });
       }
     }
-    expect(policy.server(orgId, 'inside')).toBeUndefined();
+    expect(await policy.server(orgId, 'inside')).toBeUndefined();
     expect(
       await wordsOf(policy).addServer(orgId, { name: 'plain', transport: 'http', url: 'http://mcp.example.com/mcp' }),
     ).toEqual({ ok: false, error: 'Server not added: the URL mcp.example.com must use https.' });
-    const allowing = new Policy(db, new Keyring([testKey()]), { net: new NetGuard({ allowPrivate: true }) });
+    const allowing = new Policy(store, new Keyring([testKey()]), { net: new NetGuard({ allowPrivate: true }) });
     expect(
       (
         await allowing.addServer(orgId, {
@@ -206,47 +208,46 @@ describe('secrets', () => {
     expect(JSON.stringify(listed)).not.toMatch(/CANARY/);
     db.$client.pragma('wal_checkpoint(TRUNCATE)');
     expect(readFileSync(path.join(tmp.dir, 'p.db')).includes(Buffer.from(SECRET))).toBe(false);
-    expect(policy.secrets.get(orgId, 'org', orgId, 'key')!.reveal()).toBe(SECRET);
+    expect((await policy.secrets.get(orgId, 'org', orgId, 'key'))!.reveal()).toBe(SECRET);
     // Copy Alice's sealed value onto a row of Bob's: it does not open there.
-    const aliceRow = db
-      .select()
-      .from(secrets)
-      .all()
-      .find((s) => s.scopeId === alice.id)!;
+    const { secrets } = store.t;
+    const aliceRow = (await store.rows(store.db.select().from(secrets))).find((s) => s.scopeId === alice.id)!;
     await policy.setSecret(orgId, 'user', bob.id, 'token', new Secret('bob'));
     const { eq } = await import('drizzle-orm');
-    db.update(secrets).set({ valueSealed: aliceRow.valueSealed }).where(eq(secrets.scopeId, bob.id)).run();
-    expect(() => policy.secrets.get(orgId, 'user', bob.id, 'token')).toThrow(/does not open/);
+    await store.changes(
+      store.db.update(secrets).set({ valueSealed: aliceRow.valueSealed }).where(eq(secrets.scopeId, bob.id)),
+    );
+    await expect(policy.secrets.get(orgId, 'user', bob.id, 'token')).rejects.toThrow(/does not open/);
     expect(await wordsOf(policy).deleteSecret(orgId, 'org', orgId, 'key')).toEqual({
       ok: true,
       message: 'Deleted org secret key.',
     });
-    expect(policy.secrets.get(orgId, 'org', orgId, 'key')).toBeUndefined();
+    expect(await policy.secrets.get(orgId, 'org', orgId, 'key')).toBeUndefined();
   });
 });
 
 describe('teams', () => {
   it('a team secret comes from the channel’s team, else the only team; otherwise the error says why', async () => {
     const carol = (await identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'carol' })).user;
-    const none = policy.teams.resolve(orgId, carol.id);
+    const none = await policy.teams.resolve(orgId, carol.id);
     expect(none).toEqual({ kind: 'error', problem: { code: 'no_team' } });
     expect(none.kind === 'error' && teamText(none.problem)).toBe(
       'you are in no team, so a team secret cannot be chosen',
     );
     await policy.team(orgId, 'add', 'support', carol.id);
-    expect(policy.teams.resolve(orgId, carol.id)).toMatchObject({ kind: 'ok', team: { name: 'support' } });
+    expect(await policy.teams.resolve(orgId, carol.id)).toMatchObject({ kind: 'ok', team: { name: 'support' } });
     await policy.team(orgId, 'create', 'sales');
     await policy.team(orgId, 'add', 'sales', carol.id);
-    const several = policy.teams.resolve(orgId, carol.id, { platform: 'slack', channelId: 'C9' });
+    const several = await policy.teams.resolve(orgId, carol.id, { platform: 'slack', channelId: 'C9' });
     expect(several.kind === 'error' && teamText(several.problem)).toMatch(/several teams \(support, sales\)/);
     expect((await policy.team(orgId, 'channel', 'sales', 'slack:C9')).ok).toBe(true);
-    expect(policy.teams.resolve(orgId, carol.id, { platform: 'slack', channelId: 'C9' })).toMatchObject({
+    expect(await policy.teams.resolve(orgId, carol.id, { platform: 'slack', channelId: 'C9' })).toMatchObject({
       kind: 'ok',
       team: { name: 'sales' },
     });
     const dave = (await identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'dave' })).user;
     await policy.team(orgId, 'add', 'support', dave.id);
-    const other = policy.teams.resolve(orgId, dave.id, { platform: 'slack', channelId: 'C9' });
+    const other = await policy.teams.resolve(orgId, dave.id, { platform: 'slack', channelId: 'C9' });
     expect(other.kind === 'error' && teamText(other.problem)).toMatch(
       /belongs to team sales, and you are not a member/,
     );
@@ -257,16 +258,16 @@ describe('teams', () => {
     const erin = (await identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'erin' })).user;
     const mallory = (await identity.resolve({ platform: 'slack', workspaceId: 'T1', userId: 'mallory' })).user;
     await policy.addServer(orgId, { name: 'payroll', transport: 'http', url: 'https://payroll.example.com/mcp' });
-    const server = policy.server(orgId, 'payroll')!;
+    const server = (await policy.server(orgId, 'payroll'))!;
     await policy.team(orgId, 'create', 'finance');
     await policy.team(orgId, 'add', 'finance', erin.id);
     await policy.team(orgId, 'channel', 'finance', 'slack:C-fin');
     await policy.setSecret(orgId, 'team', 'finance', 'payroll-key', new Secret('finance-CANARY'));
     expect((await policy.rule(orgId, 'allow', 'payroll', { tools: '*', teams: ['finance'] })).ok).toBe(true);
-    const subject = (u: { id: string; role: string }) => ({
+    const subject = async (u: { id: string; role: string }) => ({
       userId: u.id,
       role: u.role,
-      teams: policy.teams.ofUser(orgId, u.id),
+      teams: await policy.teams.ofUser(orgId, u.id),
     });
     const ctx = {
       'user.id': '',
@@ -276,7 +277,7 @@ describe('teams', () => {
       'chat.channel': '',
       'chat.platform': '',
     };
-    expect(decide(policy.rules(server.id), 'payroll', subject(erin), 'pay', {}, ctx).kind).toBe('allowed');
+    expect(decide(await policy.rules(server.id), 'payroll', await subject(erin), 'pay', {}, ctx).kind).toBe('allowed');
 
     const r = await wordsOf(policy).team(orgId, 'delete', 'finance');
     expect(r).toEqual({
@@ -284,22 +285,20 @@ describe('teams', () => {
       message:
         'Deleted team finance with its members and channels and 1 team secret(s). 1 access rule(s) still name it and now match no one through it.',
     });
-    expect(policy.teams.ofUser(orgId, erin.id)).toEqual([]);
-    expect(
-      db
-        .select()
-        .from(secrets)
-        .all()
-        .some((x) => x.name === 'payroll-key'),
-    ).toBe(false);
-    expect(policy.teams.resolve(orgId, erin.id, { platform: 'slack', channelId: 'C-fin' })).toMatchObject({
+    expect(await policy.teams.ofUser(orgId, erin.id)).toEqual([]);
+    expect((await store.rows(store.db.select().from(store.t.secrets))).some((x) => x.name === 'payroll-key')).toBe(
+      false,
+    );
+    expect(await policy.teams.resolve(orgId, erin.id, { platform: 'slack', channelId: 'C-fin' })).toMatchObject({
       kind: 'error',
     });
     // Someone re-creates "finance" and joins it: the old rule named the old team, not the name.
     await policy.team(orgId, 'create', 'finance');
     await policy.team(orgId, 'add', 'finance', mallory.id);
-    expect(decide(policy.rules(server.id), 'payroll', subject(mallory), 'pay', {}, ctx).kind).toBe('denied');
-    expect(decide(policy.rules(server.id), 'payroll', subject(erin), 'pay', {}, ctx).kind).toBe('denied');
+    expect(decide(await policy.rules(server.id), 'payroll', await subject(mallory), 'pay', {}, ctx).kind).toBe(
+      'denied',
+    );
+    expect(decide(await policy.rules(server.id), 'payroll', await subject(erin), 'pay', {}, ctx).kind).toBe('denied');
     expect(await wordsOf(policy).team(orgId, 'delete', 'nosuch')).toEqual({
       ok: false,
       error: 'There is no team nosuch.',
@@ -401,6 +400,6 @@ describe('access rules', () => {
         /allow gh "list_\*" for teams .* with repo=acme\/\*, injecting email=\{user.email\}/,
       ),
     });
-    expect(policy.rules(policy.server(orgId, 'gh')!.id)).toHaveLength(1);
+    expect(await policy.rules((await policy.server(orgId, 'gh'))!.id)).toHaveLength(1);
   });
 });

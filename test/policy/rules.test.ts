@@ -1,11 +1,11 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keyring } from '../../src/crypto/index.js';
-import { openDb, sqliteStore, type Db } from '../../src/db/index.js';
+import type { Store } from '../../src/db/index.js';
 import { Identity } from '../../src/identity/index.js';
 import { NetGuard } from '../../src/net/index.js';
 import { decide, duplicateKey, globMatch, Policy, type AccessRule, type Decision } from '../../src/policy/index.js';
-import { tempDir, testKey } from '../support/env.js';
+import { testKey } from '../support/env.js';
+import { testStore } from '../support/store.js';
 import { wordsOf } from '../support/said.js';
 import { problemText } from '../../src/chat/words/problems.js';
 
@@ -218,26 +218,24 @@ describe('argument names', () => {
 });
 
 describe('storing rules', () => {
-  const tmp = tempDir('onbehalf-rules-');
-  let db: Db;
+  let store: Store;
   let policy: Policy;
   let orgId: string;
   beforeAll(async () => {
-    db = openDb(path.join(tmp.dir, 'r.db'));
-    policy = new Policy(db, new Keyring([testKey()]), { net: new NetGuard({ allowPrivate: true }) });
-    orgId = (await new Identity(sqliteStore(db)).orgFor('slack', 'T1', 'Acme')).id;
+    store = await testStore();
+    policy = new Policy(store, new Keyring([testKey()]), { net: new NetGuard({ allowPrivate: true }) });
+    orgId = (await new Identity(store).orgFor('slack', 'T1', 'Acme')).id;
     await policy.addServer(orgId, { name: 'gh', transport: 'http', url: 'https://mcp.example.com/mcp' });
   });
-  afterAll(() => {
-    db.$client.close();
-    tmp.cleanup();
+  afterAll(async () => {
+    await store.close();
   });
 
   it('keeps --ignore-case, normalises globs, and refuses globs that could never match or names like __proto__', async () => {
     expect(
       await wordsOf(policy).rule(orgId, 'allow', 'gh', { tools: '*', args: { repo: 'acme//*/' }, ignoreCase: true }),
     ).toMatchObject({ ok: true, message: expect.stringMatching(/with repo=acme\/\*, ignoring case/) });
-    const stored = policy.rules(policy.server(orgId, 'gh')!.id);
+    const stored = await policy.rules((await policy.server(orgId, 'gh'))!.id);
     expect(stored).toMatchObject([{ argConstraints: { repo: 'acme/*' }, ignoreCase: true }]);
     expect(decide(stored, 'gh', subject, 'x', { repo: 'Acme/App' }, ctx).kind).toBe('allowed');
     expect(await wordsOf(policy).rule(orgId, 'deny', 'gh', { tools: '*', args: { repo: 'acme/../x' } })).toMatchObject({

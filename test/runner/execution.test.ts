@@ -224,7 +224,7 @@ describe('tool calls run with the caller’s own credentials', () => {
 
   it('when the queue gives up on a call, the caller is told: interrupted if it may have run, failed otherwise', async () => {
     const { calls } = h.runner.executor;
-    const server = h.policy.server(h.org.id, 'web')!;
+    const server = (await h.policy.server(h.org.id, 'web'))!;
     for (const [id, idempotent] of [
       ['gave-up-1', false],
       ['gave-up-2', true],

@@ -18,7 +18,7 @@ export interface ListenerDeps {
   /** Fills each caller's Slack names (users.info, team.info) and stores reported changes. */
   profiles?: SlackProfiles;
   /** Called on `app_uninstalled` / `tokens_revoked` (multi-workspace mode). */
-  onUninstall?: (teamId: string) => void;
+  onUninstall?: (teamId: string) => Promise<unknown>;
   /** How long a command/button/form waits for the chat core's answer to put it in the ack. Default 2000 ms. */
   answerDeadlineMs?: number;
   recent?: RecentEvents;
@@ -116,7 +116,7 @@ function onEvents(app: BoltApp, ctx: Ctx, recent: RecentEvents): void {
         !(body as { event?: { tokens?: { bot?: string[] } } }).event?.tokens?.bot?.length
       )
         return;
-      ctx.deps.onUninstall(teamId);
+      await ctx.deps.onUninstall(teamId);
       ctx.log.info(
         { team: teamId, event: name },
         'Slack workspace uninstalled or its bot token revoked: token removed',

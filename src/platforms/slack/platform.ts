@@ -5,7 +5,7 @@ import type { AuditLog } from '../../audit/index.js';
 import { CoreSlot, type ChatPlatform, type RouteEnv } from '../../chat/platform.js';
 import type { ChatInbound } from '../../chat/types.js';
 import type { Keyring, Secret } from '../../crypto/index.js';
-import type { Db } from '../../db/index.js';
+import type { Store } from '../../db/index.js';
 import { CodedError } from '../../errors.js';
 import type { Identity } from '../../identity/index.js';
 import type { Logger } from '../../log.js';
@@ -36,7 +36,7 @@ export interface SlackSettings {
 export interface SlackPlatformOptions {
   settings: SlackSettings;
   log: Logger;
-  db: Db;
+  store: Store;
   keyring: Keyring;
   identity: Identity;
   audit: AuditLog;
@@ -76,9 +76,9 @@ export class SlackConfigError extends CodedError {
 
 /** The sender alone (for worker processes): Web API only, no receiver. */
 export function createSlackOutbound(
-  o: Pick<SlackPlatformOptions, 'settings' | 'log' | 'db' | 'keyring' | 'identity'>,
+  o: Pick<SlackPlatformOptions, 'settings' | 'log' | 'store' | 'keyring' | 'identity'>,
 ): SlackSender {
-  const installs = o.settings.install ? new InstalledWorkspaces(o.db, o.keyring, o.identity) : undefined;
+  const installs = o.settings.install ? new InstalledWorkspaces(o.store, o.keyring, o.identity) : undefined;
   const tokens: SlackTokens | undefined = o.settings.botToken
     ? new SingleWorkspaceToken(o.settings.botToken)
     : installs;
@@ -150,7 +150,7 @@ export function createSlackPlatform(o: SlackPlatformOptions): SlackPlatform {
     profiles: new SlackProfiles((team, method, args) => outbound.call(team, method, args), o.identity, log),
     answerDeadlineMs: o.answerDeadlineMs,
     recent: new RecentEvents({ redis: o.redis }),
-    onUninstall: installs ? (teamId) => void installs.remove(teamId) : undefined,
+    onUninstall: installs ? (teamId) => installs.remove(teamId) : undefined,
   });
 
   let router = http?.router();

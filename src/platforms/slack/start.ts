@@ -36,7 +36,7 @@ export const slackPlatform: PlatformFactory = (ctx) => {
   const o = {
     settings: slackSettings(ctx.config.slack, ctx.keyring),
     log: ctx.log.child({ platform: 'slack' }),
-    db: ctx.db,
+    store: ctx.store,
     keyring: ctx.keyring,
     identity: ctx.identity,
   };

@@ -1,8 +1,8 @@
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/oauth';
 import { and, eq } from 'drizzle-orm';
 import { Secret, type Keyring } from '../../crypto/index.js';
-import type { Db } from '../../db/index.js';
-import { workspaces } from '../../db/schema/index.js';
+import type { Store } from '../../db/index.js';
+import type { workspaces } from '../../db/schema/index.js';
 import { sealedTables } from '../../db/sealed.js';
 import type { Identity } from '../../identity/index.js';
 
@@ -31,28 +31,30 @@ const sealCtx = (row: Pick<typeof workspaces.$inferSelect, 'id' | 'platform' | '
  */
 export class InstalledWorkspaces implements SlackTokens, InstallationStore {
   constructor(
-    private readonly db: Db,
+    private readonly store: Store,
     private readonly keyring: Keyring,
     private readonly identity: Identity,
   ) {}
 
-  #row(teamId: string) {
-    return this.db
-      .select()
-      .from(workspaces)
-      .where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId)))
-      .get();
+  async #row(teamId: string) {
+    const { workspaces } = this.store.t;
+    return this.store.first(
+      this.store.db
+        .select()
+        .from(workspaces)
+        .where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId))),
+    );
   }
 
   async botToken(teamId: string): Promise<Secret | undefined> {
-    const row = this.#row(teamId);
+    const row = await this.#row(teamId);
     if (!row?.botTokenSealed) return undefined;
     return new Secret(this.keyring.open(row.botTokenSealed, sealCtx(row)));
   }
 
   /** Whether a team has a stored bot token. */
-  installed(teamId: string): boolean {
-    return Boolean(this.#row(teamId)?.botTokenSealed);
+  async installed(teamId: string): Promise<boolean> {
+    return Boolean((await this.#row(teamId))?.botTokenSealed);
   }
 
   async storeInstallation<V extends 'v1' | 'v2'>(installation: Installation<V, boolean>): Promise<void> {
@@ -61,12 +63,14 @@ export class InstalledWorkspaces implements SlackTokens, InstallationStore {
     // Org-wide (Enterprise Grid) installs are not supported: each workspace is one org.
     if (!teamId || !token) throw new Error('only workspace installs with a bot token are supported');
     await this.identity.orgFor('slack', teamId, installation.team?.name);
-    const row = this.#row(teamId)!;
-    this.db
-      .update(workspaces)
-      .set({ botTokenSealed: this.keyring.seal(token, sealCtx(row)), name: installation.team?.name ?? row.name })
-      .where(eq(workspaces.id, row.id))
-      .run();
+    const row = (await this.#row(teamId))!;
+    const { workspaces } = this.store.t;
+    await this.store.changes(
+      this.store.db
+        .update(workspaces)
+        .set({ botTokenSealed: this.keyring.seal(token, sealCtx(row)), name: installation.team?.name ?? row.name })
+        .where(eq(workspaces.id, row.id)),
+    );
   }
 
   async fetchInstallation(query: InstallationQuery<boolean>): Promise<Installation<'v1' | 'v2', boolean>> {
@@ -82,17 +86,13 @@ export class InstalledWorkspaces implements SlackTokens, InstallationStore {
   }
 
   async deleteInstallation(query: InstallationQuery<boolean>): Promise<void> {
-    if (query.teamId) this.remove(query.teamId);
+    if (query.teamId) await this.remove(query.teamId);
   }
 
   /** Forgets a workspace's bot token (`app_uninstalled`, `tokens_revoked`); returns whether one was stored. */
-  remove(teamId: string): boolean {
-    return (
-      this.db
-        .update(workspaces)
-        .set({ botTokenSealed: null })
-        .where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId)))
-        .run().changes > 0
-    );
+  async remove(teamId: string): Promise<boolean> {
+    const { workspaces } = this.store.t;
+    const where = and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId));
+    return (await this.store.changes(this.store.db.update(workspaces).set({ botTokenSealed: null }).where(where))) > 0;
   }
 }

@@ -45,7 +45,7 @@ describe('a secret typed into a Discord modal', () => {
     expect((done.body as { content: string }).content).toContain('Stored org secret deploy_key');
 
     const org = await app.identity.orgFor('discord', guildId);
-    expectOrgSecretSealed(app, org.id, 'deploy_key', CANARY);
+    await expectOrgSecretSealed(app, org.id, 'deploy_key', CANARY);
 
     expect(fake.containing(CANARY)).toEqual([]);
     expect(logs.containing(CANARY, BOT_TOKEN)).toEqual([]);
@@ -58,7 +58,7 @@ describe('a secret typed into a Discord modal', () => {
     const done = await fake.waitForCall((c) => c.method === 'PATCH' && c.path.includes(submit.token));
     expect((done.body as { content: string }).content).toContain('Only admins');
     const org = await app.identity.orgFor('discord', guildId);
-    expect(app.policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe(CANARY);
+    expect((await app.policy.secrets.get(org.id, 'org', org.id, 'deploy_key'))?.reveal()).toBe(CANARY);
     expect(fake.containing('member-tries-')).toEqual([]);
   });
 });

@@ -51,13 +51,13 @@ export async function startSlackBed(
 ): Promise<SlackBed> {
   const slack = await startSlackApi();
   const t = await startTestApp({}, 'cli');
-  const { db, keyring, identity, audit, log } = t.app;
+  const { db, store, keyring, identity, audit, log } = t.app;
   const { logs } = t;
   const inbound = new RecordingInbound();
   const platform = createSlackPlatform({
     settings: { signingSecret: SIGNING_SECRET, botToken: new Secret(BOT_TOKEN), apiUrl: slack.url, ...settings },
     log,
-    db,
+    store,
     keyring,
     identity,
     audit,

@@ -61,7 +61,7 @@ describe('a secret typed into a Slack modal', () => {
     expect(done.status).toBe(200);
     expect(done.text).toContain('deploy_key');
     const org = await app.identity.orgFor('slack', 'TACME');
-    expectOrgSecretSealed(app, org.id, 'deploy_key', CANARY);
+    await expectOrgSecretSealed(app, org.id, 'deploy_key', CANARY);
 
     expect(slack.containing(CANARY)).toEqual([]);
     expect(done.text).not.toContain(CANARY);
@@ -76,7 +76,7 @@ describe('a secret typed into a Slack modal', () => {
     const res = await submit(view, 'UMAX', 'member-tries-' + CANARY);
     expect(res.text).toContain('Only admins');
     const org = await app.identity.orgFor('slack', 'TACME');
-    expect(app.policy.secrets.get(org.id, 'org', org.id, 'deploy_key')?.reveal()).toBe(CANARY);
+    expect((await app.policy.secrets.get(org.id, 'org', org.id, 'deploy_key'))?.reveal()).toBe(CANARY);
     expect(slack.containing('member-tries-')).toEqual([]);
     expect(logs.containing('member-tries-')).toEqual([]);
   });

@@ -19,7 +19,7 @@ export async function serverAuth(
   const clientId = flags['client-id'];
   if (typeof clientId !== 'string' || !clientId)
     return say(`Give the client id: \`/onbehalf admin ${SERVER_AUTH}\` (the secret goes in a private form).`);
-  const server = ctx.services.policy.server(ctx.org.id, name);
+  const server = await ctx.services.policy.server(ctx.org.id, name);
   if (!server) return say(policyText({ ok: false, error: { kind: 'unknown_server', name } }));
   if (server.transport !== 'http')
     return say(`${name} is a stdio server: client credentials are for http servers that use \`mcp_oauth\`.`);
