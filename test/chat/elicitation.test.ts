@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../support/mcp-servers/index.js';
+import { VISIT_URL } from '../support/mcp-servers/tools.js';
 import { world, type World } from '../support/world.js';
 
 const CANARY = 'vk-elicitCanary_5f1e2d3c4b5a69788796a5b4';
@@ -125,5 +126,25 @@ describe('a form an MCP server asks for during a call (shell)', () => {
     await ana.waitFor(/"action":"cancel"/, from);
     const audit = w.app.audit.query(w.org.id).filter((e) => e.action === 'elicitation' && e.server === 'quick');
     expect(audit.map((e) => e.outcome)).toEqual(['timeout']);
+  });
+
+  it('url mode: the caller is shown the full URL and its domain (never fetched); after -32042 and the server saying the visit is complete, the call is retried once by itself', async () => {
+    const ana = w.as('ana');
+    let from = ana.output.length;
+    await ana.send('/onbehalf run vendor.visit {}');
+    await ana.waitFor(/visit: accept/, from);
+    const shown = ana.output.slice(from);
+    expect(shown).toContain('asks you to open a page on *vendor.example*');
+    expect(shown).toContain(`Full address: ${VISIT_URL}`);
+    expect(shown).toContain(`Open vendor.example: ${VISIT_URL}`);
+
+    from = ana.output.length;
+    const before = w.mcp.calls.filter((c) => c.tool === 'needs_visit').length;
+    await ana.send('/onbehalf run vendor.needs_visit {}');
+    await ana.waitFor(/Full address: https:\/\/vendor\.example/, from);
+    expect(ana.output.slice(from)).not.toContain('visited, thanks');
+    await w.mcp.completeVisit();
+    await ana.waitFor(/visited, thanks/, from);
+    expect(w.mcp.calls.filter((c) => c.tool === 'needs_visit').length - before).toBe(2);
   });
 });

@@ -196,11 +196,13 @@ export async function startMcpHttpServer(
     failNext: (n, status = 503) => void (failing = { n, status }),
     async completeVisit() {
       visited = true;
-      for (const s of servers)
-        if (s.isConnected())
-          await s.server
-            .createElicitationCompletionNotifier('visit-2')()
-            .catch(() => undefined);
+      for (const s of servers) {
+        // Only sessions whose client declared url elicitation may be told (the SDK throws for the others).
+        if (!s.isConnected() || !s.server.getClientCapabilities()?.elicitation?.url) continue;
+        await s.server
+          .createElicitationCompletionNotifier('visit-2')()
+          .catch(() => undefined);
+      }
     },
     async stop() {
       for (const t of sessions.values()) await t.close().catch(() => undefined);
