@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ConnectionHookSet, OAuthService } from '../oauth/index.js';
 import type { Policy } from '../policy/index.js';
-import type { Runner } from '../runner/index.js';
+import type { Elicitations, Runner } from '../runner/index.js';
 
 /** What the chat core is built from. */
 export interface ChatParts {
@@ -34,6 +34,7 @@ export interface ChatParts {
   turns: TurnQueue;
   outbound: OutboundRouter;
   metrics: Metrics;
+  elicitations: Elicitations;
 }
 
 /** The chat core every platform hands its events to; connection news is announced where the calls wait. */
@@ -65,6 +66,7 @@ export function buildChat(p: ChatParts): ChatInbound {
       },
       llm: Boolean(p.config.llm),
       dataDir: p.config.dataDir,
+      elicitations: p.elicitations,
       countFeedback: (rating) => p.metrics.answerFeedback.inc({ rating }),
     },
     log,

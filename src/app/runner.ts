@@ -16,7 +16,8 @@ import type { McpPool } from '../mcp/index.js';
 import type { Metrics } from '../metrics.js';
 import type { OAuthService } from '../oauth/index.js';
 import type { Policy } from '../policy/index.js';
-import { Runner, type RunnerTuning } from '../runner/index.js';
+import { Elicitations, Runner, type RunnerTuning } from '../runner/index.js';
+import type { Keyring } from '../crypto/index.js';
 import type { RunnerOptions } from './types.js';
 import { quietConnectionErrors, type AppRedis } from './redis.js';
 
@@ -36,10 +37,16 @@ export interface RunnerParts {
   oauth: OAuthService;
   outbound: OutboundRouter;
   redis: AppRedis;
+  keyring: Keyring;
 }
 
 /** The tool queue and the agent's turn queue; turns go to `opts.runner.turnProcessor`, else to the agent. */
-export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue; startTurns: () => Promise<void> } {
+export function buildRunner(p: RunnerParts): {
+  runner: Runner;
+  turns: TurnQueue;
+  elicitations: Elicitations;
+  startTurns: () => Promise<void>;
+} {
   const { config, opts } = p;
   const tuning: RunnerTuning = {
     parkedTtlMs: config.parkedMinutes * 60_000,
@@ -53,6 +60,9 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
   const log = quietConnectionErrors(p.log.child({ part: 'runner' }), p.redis.reach);
   const queue = { connection: p.redis.redis, redisUrl: p.redis.url, log };
   const turns = new TurnQueue({ ...queue, describe: outcomeText }, tuning);
+  const notifier = opts.runner?.notifier ?? new OutboundNotifier(p.outbound, p.log.child({ part: 'runner' }));
+  // A server's questions during a call go to its caller; answers come back through Redis to whichever worker waits.
+  const elicitations = new Elicitations({ redis: p.redis.redis, keyring: p.keyring, notifier, audit: p.audit, log });
   const runner = new Runner(
     {
       ...queue,
@@ -62,8 +72,9 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
       tokens: p.oauth,
       audit: p.audit,
       metrics: p.metrics,
-      notifier: opts.runner?.notifier ?? new OutboundNotifier(p.outbound, p.log.child({ part: 'runner' })),
+      notifier,
       resumeTurn: (e) => turns.resume(e),
+      elicit: elicitations,
     },
     tuning,
   );
@@ -87,7 +98,7 @@ export function buildRunner(p: RunnerParts): { runner: Runner; turns: TurnQueue;
       await agent.run(turn);
       await titled;
     });
-  return { runner, turns, startTurns: () => turns.start(processor) };
+  return { runner, turns, elicitations, startTurns: () => turns.start(processor) };
 }
 
 /** The LLM tool loop (direct mode without LLM settings); its tools run through the runner, chat words what it says. */

@@ -1,6 +1,7 @@
 import { newId } from '../db/index.js';
 import { identityKey, isExternalMember } from '../identity/index.js';
 import type { Logger } from '../log.js';
+import { ELICIT_FORM, submitElicitation } from './commands/answer.js';
 import { FEEDBACK_ACTION, recordFeedback } from './feedback.js';
 import { runCommand, type CommandContext } from './router.js';
 import type { ChatServices } from './services.js';
@@ -78,8 +79,12 @@ export class ChatCore implements ChatInbound {
         if (event.actionId === FEEDBACK_ACTION) return await recordFeedback(ctx, event.value);
         return { private: { text: 'That button is no longer valid.' } };
       }
-      case 'form_submit':
+      case 'form_submit': {
+        // A server's question during a call: its caller's answer, not an admin form.
+        const question = event.formId.match(ELICIT_FORM);
+        if (question) return submitElicitation(ctx, question[1]!, event.values);
         return this.#formSubmit(ctx, event.formId, event.values);
+      }
       case 'thread_started': {
         const tools = await this.s.policy.catalogFor(org.id, user, event.target.channelId);
         await this.s.outbound.suggest(event.target, suggestionsFor(tools));

@@ -1,9 +1,17 @@
 import type { Logger } from '../log.js';
-import type { ApprovalRequest, CallInfo, ConnectRequest, RunnerNotifier, ToolOutcome } from '../runner/index.js';
+import type {
+  ApprovalRequest,
+  CallInfo,
+  ConnectRequest,
+  ElicitationPrompt,
+  RunnerNotifier,
+  ToolOutcome,
+} from '../runner/index.js';
 import { privateAnswerNote, privateMaybeDelivered, runningPlaceholder } from './delivery.js';
 import { outcomeText } from './outcomes.js';
 import type { OutboundRouter } from './outbound.js';
 import { approvalPrompt, connectPrompt } from './prompts.js';
+import { elicitationPrompt } from './words/elicit.js';
 
 /** The runner's notifier in a running product: words each notice and posts it through the platforms' senders. */
 export class OutboundNotifier implements RunnerNotifier {
@@ -45,6 +53,14 @@ export class OutboundNotifier implements RunnerNotifier {
     if (!this.#canPost(call, 'connect prompt')) return;
     const msg = connectPrompt(call.server, call.tool, req.providerSlug, req.reason, req.connectUrl);
     await this.outbound.replyPrivately(call.target, msg);
+  }
+
+  canAsk(call: CallInfo): boolean {
+    return this.outbound.has(call.target.platform);
+  }
+
+  async elicitation(call: CallInfo, prompt: ElicitationPrompt): Promise<void> {
+    await this.outbound.replyPrivately(call.target, elicitationPrompt(call, prompt));
   }
 
   async approvalRequest(call: CallInfo, req: ApprovalRequest): Promise<void> {

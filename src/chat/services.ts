@@ -5,7 +5,7 @@ import type { ConnectionResult, ProviderResult } from '../oauth/index.js';
 import type { PolicyResult, ServerListing } from '../policy/index.js';
 import type { CatalogTool } from '../agent/catalog.js';
 import type { TurnRequest } from '../agent/index.js';
-import type { ApprovalAnswer, ApprovalReply, EnqueueResult, ToolCallRequest } from '../runner/index.js';
+import type { ApprovalAnswer, ApprovalReply, Elicitations, EnqueueResult, ToolCallRequest } from '../runner/index.js';
 import type { OutboundRouter } from './outbound.js';
 
 /** A server test's outcome in words (`serverTestText` words the catalog's value). */
@@ -148,6 +148,8 @@ export interface ChatServices {
   llm: boolean;
   /** Where `admin audit export` writes files. */
   dataDir: string;
+  /** MCP servers' questions waiting for their callers (answered only by them). Default none: nothing is asked. */
+  elicitations?: Pick<Elicitations, 'pending' | 'answer'>;
   /** Counts a thumbs up / down on an answer (the metric). Default: not counted. */
   countFeedback?(rating: 'up' | 'down'): void;
 }

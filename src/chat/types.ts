@@ -62,12 +62,32 @@ export interface TurnRenderer {
   finish(msg: OutMessage): Promise<void>;
 }
 
+/** One field of a form; every value comes back as a `Secret`, whatever the field. */
+export interface FormField {
+  id: string;
+  label: string;
+  /** What it takes, in words ("a whole number from 1 to 10"). Default none. */
+  hint?: string;
+  /** Filled in when the form opens (a default). Default empty. */
+  initial?: string;
+  /** Must be filled. Default: only the shell and Discord leave it to the core; Slack requires unless `false`. */
+  required?: boolean;
+  /** A closed list to pick from (Slack: a select; elsewhere typed). Default free text. */
+  options?: { value: string; label: string }[];
+  /** Not echoed while typed (the shell). Default true: a secret form's values are secrets. */
+  hidden?: boolean;
+}
+
 /** A secret form: a modal (Slack, Discord) or a hidden prompt (shell). Values come back as `form_submit`. */
 export interface SecretForm {
   /** Opaque id the core uses to route the submission, e.g. `secret:org:key`. */
   formId: string;
   title: string;
-  fields: { id: string; label: string }[];
+  fields: FormField[];
+  /** One line above the fields. Default: that values are stored sealed and never shown again. */
+  note?: string;
+  /** The submit button's label. Default `Save`. */
+  submit?: string;
 }
 
 /**

@@ -3,6 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
 import { NetGuard, RefusedUrlError, refusalOf, type GuardedFetch } from '../net/index.js';
+import { ELICITATION_CAPABILITIES, ElicitSlot, callWithElicitation, leaseKey, type ElicitHandler } from './elicit.js';
 import { classifyError, type CallResult } from './outcome.js';
 import { httpTransport, stdioTransport, type CredentialSet, type PoolServer } from './transports.js';
 
@@ -37,6 +38,8 @@ interface Entry {
   closed: boolean;
   lastWwwAuthenticate?: string;
   tools?: { list: Tool[]; at: number };
+  /** Set on a client that declared elicitation: it runs one call of one person at a time. */
+  elicit?: ElicitSlot;
 }
 
 /** `initialize` failed; `wwwAuthenticate`: the challenge of its 401/403, if any. */
@@ -61,6 +64,8 @@ export type PoolResult<T> = { kind: 'ok'; value: T } | Exclude<CallResult, { kin
 export class McpPool {
   readonly #entries = new Map<string, Entry>();
   readonly #connecting = new Map<string, Promise<Entry>>();
+  /** Keys of the elicitation-capable clients a call holds now (each serves one call at a time). */
+  readonly #leased = new Set<string>();
   /** Keys credential fingerprints; random per process so a fingerprint reveals nothing elsewhere. */
   readonly #fpKey = randomBytes(32);
   readonly #lastCatalog = new Map<string, Tool[]>();
@@ -127,18 +132,25 @@ export class McpPool {
     return this.#lastCatalog.get(serverId);
   }
 
-  /** Calls one tool; aborts at `timeoutMs` (the server is sent `notifications/cancelled`). */
+  /**
+   * Calls one tool; aborts at `timeoutMs` (the server is sent `notifications/cancelled`). With
+   * `elicit` (the call comes from a person who can answer), it runs on a client of its own that
+   * declared the elicitation capability, so the server's questions reach that person only.
+   */
   async call(
     server: PoolServer,
     creds: CredentialSet,
     tool: string,
     args: Record<string, unknown>,
     timeoutMs: number,
+    elicit?: ElicitHandler,
   ): Promise<CallResult> {
-    const got = await this.#get(server, creds);
-    if (got.kind !== 'ok') return got;
+    const lease = elicit ? leaseKey(this.#leased, this.#key(server, creds)) : undefined;
+    const got = await this.#get(server, creds, lease);
+    if (got.kind !== 'ok') return (lease && this.#leased.delete(lease), got);
     const e = got.value;
     e.inflight++;
+    if (e.elicit) e.elicit.handler = elicit;
     // The SDK keeps listening to this signal after the answer: abort it only while the call runs,
     // or every completed call would be followed by a notifications/cancelled.
     const deadline = new AbortController();
@@ -147,15 +159,20 @@ export class McpPool {
       timeoutMs,
     );
     try {
-      const result = await e.client.callTool({ name: tool, arguments: args }, undefined, {
-        signal: deadline.signal,
-        timeout: timeoutMs + 1000,
-      });
+      const result = await callWithElicitation(
+        e.client,
+        e.elicit && elicit ? { slot: e.elicit, handler: elicit } : undefined,
+        { name: tool, arguments: args },
+        deadline.signal,
+        timeoutMs + 1000,
+      );
       return { kind: 'ok', result: result as Extract<CallResult, { kind: 'ok' }>['result'] };
     } catch (err) {
       return this.#failed(e, err, 'call');
     } finally {
       clearTimeout(timer);
+      if (e.elicit) e.elicit.handler = undefined;
+      if (lease) this.#leased.delete(lease);
       e.inflight--;
       e.lastUsed = Date.now();
     }
@@ -197,8 +214,8 @@ export class McpPool {
     return `${server.id}:${server.transport}:${server.url ?? ''}:${server.command ?? ''}:${JSON.stringify(server.args)}:${h.digest('base64url')}`;
   }
 
-  async #get(server: PoolServer, creds: CredentialSet): Promise<PoolResult<Entry>> {
-    const key = this.#key(server, creds);
+  async #get(server: PoolServer, creds: CredentialSet, lease?: string): Promise<PoolResult<Entry>> {
+    const key = lease ?? this.#key(server, creds);
     const have = this.#entries.get(key);
     if (have && !have.closed) {
       have.lastUsed = Date.now();
@@ -206,7 +223,7 @@ export class McpPool {
     }
     let p = this.#connecting.get(key);
     if (!p) {
-      p = this.#open(key, server, creds).finally(() => this.#connecting.delete(key));
+      p = this.#open(key, server, creds, lease !== undefined).finally(() => this.#connecting.delete(key));
       this.#connecting.set(key, p);
     }
     try {
@@ -218,14 +235,18 @@ export class McpPool {
     }
   }
 
-  async #open(key: string, server: PoolServer, creds: CredentialSet): Promise<Entry> {
+  async #open(key: string, server: PoolServer, creds: CredentialSet, elicitable: boolean): Promise<Entry> {
     if (server.transport === 'stdio') await this.#makeRoom();
     else if (server.source !== 'operator') {
       const c = this.#net.checkUrl(server.url!);
       if (!c.ok) throw new RefusedUrlError(refusalOf(c), server.name);
     }
-    const client = new Client({ name: 'onbehalf', version: '0.1.0' });
+    const client = new Client(
+      { name: 'onbehalf', version: '0.1.0' },
+      elicitable ? { capabilities: ELICITATION_CAPABILITIES } : undefined,
+    );
     const entry: Entry = { key, server, client, lastUsed: Date.now(), inflight: 0, closed: false };
+    if (elicitable) (entry.elicit = new ElicitSlot()).install(client);
     const transport =
       server.transport === 'http'
         ? // An operator's server is the operator's own choice; an admin's goes through the guard.

@@ -1,11 +1,11 @@
 import type { AuditLog } from '../audit/index.js';
 import type { Store } from '../db/index.js';
 import type { Logger } from '../log.js';
-import type { McpPool } from '../mcp/index.js';
+import type { ElicitHandler, McpPool } from '../mcp/index.js';
 import type { Metrics } from '../metrics.js';
 import type { Policy, RunnerTokens } from '../policy/index.js';
 import type { RunnerNotifier } from './notify.js';
-import type { TurnCallEnded } from './outcome.js';
+import type { CallInfo, TurnCallEnded } from './outcome.js';
 
 /** What the runner is built from (passed by the composition root). */
 export interface ExecutorDeps {
@@ -24,4 +24,6 @@ export interface ExecutorDeps {
    * Unset: the outcome is recorded and no turn continues (a process without an agent).
    */
   resumeTurn?: (ended: TurnCallEnded) => Promise<void>;
+  /** Who answers a server's questions during a call (its caller, through chat). Unset: no elicitation is declared. */
+  elicit?: { forCall(call: CallInfo, timeoutMs: number): ElicitHandler | undefined };
 }

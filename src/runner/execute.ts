@@ -192,7 +192,8 @@ export class Executor {
     await this.report.placeholder(a);
     a.stored = { ...a.stored, started: { at: Date.now(), idempotent } };
     await this.calls.setOutcome(a.row.id, a.stored);
-    const r = await this.d.pool.call(server, creds, tool.name, args, server.timeoutMs);
+    const elicit = this.d.elicit?.forCall(a.info, server.timeoutMs);
+    const r = await this.d.pool.call(server, creds, tool.name, args, server.timeoutMs, elicit);
     switch (r.kind) {
       case 'ok': {
         const shown = trimForChat(redactSecrets(resultText(r.result), creds.sensitive), this.resultLimit);

@@ -22,3 +22,11 @@ export {
   type ToolOutcome,
   type TurnCallEnded,
 } from './outcome.js';
+export {
+  Elicitations,
+  type ElicitAnswer,
+  type ElicitAnswerResult,
+  type ElicitContent,
+  type ElicitationPrompt,
+  type PendingElicitation,
+} from './elicit.js';

@@ -1,4 +1,4 @@
-import type { ApprovalRequest, CallInfo, ConnectRequest, ToolOutcome } from './outcome.js';
+import type { ApprovalRequest, CallInfo, ConnectRequest, ElicitationPrompt, ToolOutcome } from './outcome.js';
 
 /**
  * How the runner reaches the people it works for: values only (the call, its outcome, why it
@@ -28,4 +28,8 @@ export interface RunnerNotifier {
    * resolves with its id to edit later, or undefined where none could be posted (the answer is then posted anew).
    */
   placeholder?(call: CallInfo): Promise<string | undefined>;
+  /** Shows the caller alone an MCP server's question (a form to open, or a URL to visit). Throws when not delivered. Absent: no elicitation. */
+  elicitation?(call: CallInfo, prompt: ElicitationPrompt): Promise<void>;
+  /** Whether this process can reach the call's caller at all (their platform has a sender here). Default yes. */
+  canAsk?(call: CallInfo): boolean;
 }

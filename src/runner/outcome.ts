@@ -24,6 +24,18 @@ export interface CallInfo {
   private?: boolean;
 }
 
+/** An MCP server's question during a call, as the caller's chat prompt shows it (no values). */
+export interface ElicitationPrompt {
+  id: string;
+  mode: 'form' | 'url';
+  /** The server's own words (untrusted text; shown as the server's). */
+  message: string;
+  /** URL mode: the full address to visit. */
+  url?: string;
+  /** When the question lapses (the call's deadline): unanswered, it is cancelled. */
+  expiresAt: number;
+}
+
 /** Why the caller must connect, and where. */
 export interface ConnectRequest {
   providerSlug: string;

@@ -152,9 +152,21 @@ async function runTool(me: Person, tool: string, args: Record<string, unknown>):
   // What the product's outcome lines start with (chat/outcomes.ts).
   const answered = (s: string) =>
     /`conf\.[^`]+`( reported an error:| failed:| was not run:| was cancelled:|:\n)/.test(s);
+  const asked = /`\/onbehalf answer ([A-Za-z0-9_-]+)`/;
   for (let round = 0; round < 4 && !answered(said); round++) {
-    said = await me.waitFor(from, (s) => answered(s) || /\/oauth\/start\?t=/.test(s.slice(said.length)), 'an answer');
+    said = await me.waitFor(
+      from,
+      (s) => answered(s) || asked.test(s) || /\/oauth\/start\?t=/.test(s.slice(said.length)),
+      'an answer',
+    );
     if (answered(said)) break;
+    const question = said.match(asked)?.[1];
+    // A form the server asks for: open it and press Enter on every field, keeping each default.
+    if (question) {
+      me.input.write(`/onbehalf answer ${question}\n${'\n'.repeat(50)}`);
+      said = await me.waitFor(from, answered, `the answer of conf.${tool}`);
+      break;
+    }
     await connect(me, said, undefined);
   }
   // Every run the person starts must end in an answer they can read; no answer is a failure of ours.

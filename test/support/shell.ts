@@ -51,7 +51,7 @@ export class ShellSession {
     await vi.waitFor(
       () => {
         const out = this.output.slice(from);
-        if (!out.includes(READY) && !/\(hidden\): $/.test(out))
+        if (!out.includes(READY) && !/\): $/.test(out))
           throw new Error(`no answer to "${line.slice(0, 60)}" within ${timeoutMs} ms; output:\n${out}`);
       },
       { timeout: timeoutMs, interval: 10 },

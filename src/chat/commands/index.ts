@@ -1,4 +1,5 @@
 import { adminCommands } from './admin/index.js';
+import { answerCommand } from './answer.js';
 import { memberCommands as afterHelp } from './member.js';
 import type { CommandSpec } from './spec.js';
 import { say } from './spec.js';
@@ -15,7 +16,7 @@ const help: CommandSpec = {
 };
 
 /** The members' commands of `/onbehalf`, in the order help lists them. */
-export const memberCommands: CommandSpec[] = [help, ...afterHelp];
+export const memberCommands: CommandSpec[] = [help, ...afterHelp, answerCommand];
 
 /** Help text: member commands, and admin commands for admins. */
 export function helpText(isAdmin: boolean): string {

@@ -85,7 +85,14 @@ export function formButtonRow(form: SecretForm, customId: string): unknown {
   };
 }
 
-/** A modal for a secret form: one short text input per field. */
+/** Discord's most text inputs in one modal. */
+export const MODAL_FIELDS = 5;
+
+/**
+ * A modal for a form: one short text input per field, its default filled in and its hint as the
+ * placeholder. Discord holds five inputs: further fields are left out (they take their defaults,
+ * and a required one without a default makes the core refuse the submission, naming it).
+ */
 export function modalBody(
   form: SecretForm,
   customId: string,
@@ -93,10 +100,19 @@ export function modalBody(
   return {
     custom_id: customId,
     title: form.title.slice(0, 45),
-    components: form.fields.slice(0, 5).map((f) => ({
+    components: form.fields.slice(0, MODAL_FIELDS).map((f) => ({
       type: 1,
       components: [
-        { type: 4, custom_id: f.id, label: f.label.slice(0, 45), style: 1, required: false, max_length: 4000 },
+        {
+          type: 4,
+          custom_id: f.id,
+          label: f.label.slice(0, 45),
+          style: 1,
+          required: f.required === true && f.initial === undefined,
+          max_length: 4000,
+          ...(f.initial !== undefined ? { value: f.initial.slice(0, 4000) } : {}),
+          ...(f.hint ? { placeholder: f.hint.slice(0, 100) } : {}),
+        },
       ],
     })),
   };

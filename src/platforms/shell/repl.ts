@@ -2,7 +2,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { Writable, type Readable } from 'node:stream';
 import { Secret } from '../../crypto/index.js';
 import type { ChatIdentity } from '../../identity/index.js';
-import type { Ack, ChatInbound, ReplyTarget } from '../../chat/types.js';
+import type { Ack, ChatInbound, FormField, ReplyTarget } from '../../chat/types.js';
 import { renderShell } from './outbound.js';
 import { ShellScreen } from './screen.js';
 
@@ -72,15 +72,25 @@ class Session {
   }
 }
 
-/** Shows an answer; a secret form is read field by field without echo, then submitted. */
+/** How a field is asked for: `Age (a whole number, default 30, required): `; a hidden one says so. */
+function fieldPrompt(f: FormField): string {
+  const about = [f.hint, f.initial !== undefined ? `default ${f.initial}` : '', f.required ? 'required' : '']
+    .filter(Boolean)
+    .join(', ');
+  const hidden = f.hidden !== false;
+  return `${f.label}${about ? ` (${about})` : ''}${hidden ? ' (hidden)' : ''}: `;
+}
+
+/** Shows an answer; a form is read field by field (hidden ones without echo; Enter keeps a default), then submitted. */
 async function show(s: Session, ack: Ack): Promise<void> {
   const { identity, target } = shellIdentity(s.o.user);
   if (ack?.private) s.print(`onbehalf (only you): ${renderShell(ack.private)}`);
   if (!ack?.form) return;
   const values: Record<string, Secret> = {};
+  if (ack.form.note) s.print(`onbehalf (only you): ${ack.form.note}`);
   for (const f of ack.form.fields) {
-    s.o.output.write(`${f.label} (hidden): `);
-    s.muted = s.terminal;
+    s.o.output.write(fieldPrompt(f));
+    s.muted = s.terminal && f.hidden !== false;
     const v = await s.next();
     s.muted = false;
     if (s.terminal) s.o.output.write('\n');

@@ -1,4 +1,4 @@
-import type { OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
+import type { FormField, OutMessage, ReplyTarget, SecretForm } from '../../chat/types.js';
 
 /** Slack's limits (https://api.slack.com/reference/block-kit/blocks). */
 export const SLACK_LIMITS = {
@@ -152,21 +152,50 @@ export function formView(form: SecretForm, target: ReplyTarget): Record<string, 
     type: 'modal',
     callback_id: FORM_CALLBACK_ID,
     title: { type: 'plain_text', text: truncate(form.title, SLACK_LIMITS.modalTitle) },
-    submit: { type: 'plain_text', text: 'Save' },
+    submit: { type: 'plain_text', text: truncate(form.submit ?? 'Save', 24) },
     close: { type: 'plain_text', text: 'Cancel' },
     private_metadata: JSON.stringify(meta).slice(0, SLACK_LIMITS.privateMetadata),
     blocks: [
       {
         type: 'context',
-        elements: [{ type: 'mrkdwn', text: 'Stored sealed; never shown again in Slack or in logs.' }],
+        elements: [
+          {
+            type: 'plain_text',
+            text: truncate(form.note ?? 'Stored sealed; never shown again in Slack or in logs.', 2000),
+          },
+        ],
       },
-      ...form.fields.map((f) => ({
-        type: 'input',
-        block_id: f.id,
-        label: { type: 'plain_text', text: truncate(f.label, 2000) },
-        element: { type: 'plain_text_input', action_id: 'value' },
-      })),
+      ...form.fields.slice(0, 50).map(inputBlock),
     ],
+  };
+}
+
+/** One field as an input block: a select for a closed list, else a text input; its default filled in. */
+function inputBlock(f: FormField): Record<string, unknown> {
+  const option = (o: { value: string; label: string }) => ({
+    text: { type: 'plain_text', text: truncate(o.label, 75) },
+    value: o.value.slice(0, 150),
+  });
+  const initial = f.options?.find((o) => o.value === f.initial);
+  const element = f.options
+    ? {
+        type: 'static_select',
+        action_id: 'value',
+        options: f.options.slice(0, 100).map(option),
+        ...(initial ? { initial_option: option(initial) } : {}),
+      }
+    : {
+        type: 'plain_text_input',
+        action_id: 'value',
+        ...(f.initial !== undefined ? { initial_value: f.initial } : {}),
+      };
+  return {
+    type: 'input',
+    block_id: f.id,
+    label: { type: 'plain_text', text: truncate(f.label, 2000) },
+    ...(f.hint ? { hint: { type: 'plain_text', text: truncate(f.hint, 2000) } } : {}),
+    ...(f.required === false || (f.required === undefined && f.hidden === false) ? { optional: true } : {}),
+    element,
   };
 }
 

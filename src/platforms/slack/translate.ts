@@ -70,7 +70,15 @@ const viewSubmission = z.object({
   view: z.object({
     callback_id: z.string(),
     private_metadata: z.string().default(''),
-    state: z.object({ values: z.record(z.string(), z.record(z.string(), z.object({ value: z.string().nullish() }))) }),
+    state: z.object({
+      values: z.record(
+        z.string(),
+        z.record(
+          z.string(),
+          z.object({ value: z.string().nullish(), selected_option: z.object({ value: z.string() }).nullish() }),
+        ),
+      ),
+    }),
   }),
 });
 
@@ -244,7 +252,7 @@ export function fromViewSubmission(body: unknown): Extract<Inbound, { kind: 'for
   if (!teamId) return undefined;
   const values: Record<string, Secret> = {};
   for (const [blockId, actions] of Object.entries(b.view.state.values)) {
-    const v = actions['value']?.value;
+    const v = actions['value']?.value ?? actions['value']?.selected_option?.value;
     if (v !== undefined && v !== null) values[blockId] = new Secret(v);
   }
   const target: ReplyTarget = {

@@ -32,6 +32,8 @@ export interface TestMcpHttpServer {
   grantScope(token: string, scope: string): void;
   /** Answer the next `n` tools/call requests with `status` (default 503) instead of running them. */
   failNext(n: number, status?: number): void;
+  /** The person finished the page of `needs_visit`: later calls succeed, and every session is told it is complete. */
+  completeVisit(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,6 +57,8 @@ export async function startMcpHttpServer(
   const scopes = new Map<string, Set<string>>();
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   let failing = { n: 0, status: 503 };
+  let visited = false;
+  const servers: McpServer[] = [];
   const state = {
     calls: [] as SeenCall[],
     cancelled: 0,
@@ -67,6 +71,7 @@ export async function startMcpHttpServer(
 
   const newSession = async (authorization: string | undefined) => {
     const server = new McpServer({ name: 'test-http', version: '1.0.0' });
+    servers.push(server);
     if (opts.callerTools && authorization) {
       server.registerTool(
         `only_for_${fingerprint(authorization).slice(3, 11)}`,
@@ -93,6 +98,7 @@ export async function startMcpHttpServer(
       record: (c) => state.calls.push(c),
       cancelled: () => state.cancelled++,
       env: () => ({}),
+      visited: () => visited,
     });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -188,6 +194,16 @@ export async function startMcpHttpServer(
     allow: (t) => void denied.delete(t),
     grantScope: (t, s) => void scopes.set(t, new Set([...(scopes.get(t) ?? []), s])),
     failNext: (n, status = 503) => void (failing = { n, status }),
+    async completeVisit() {
+      visited = true;
+      for (const s of servers) {
+        // Only sessions whose client declared url elicitation may be told (the SDK throws for the others).
+        if (!s.isConnected() || !s.server.getClientCapabilities()?.elicitation?.url) continue;
+        await s.server
+          .createElicitationCompletionNotifier('visit-2')()
+          .catch(() => undefined);
+      }
+    },
     async stop() {
       for (const t of sessions.values()) await t.close().catch(() => undefined);
       srv.closeAllConnections();

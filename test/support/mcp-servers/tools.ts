@@ -1,6 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 /** What one tool call saw, as the test servers record it. */
@@ -19,6 +20,8 @@ export interface ToolHost {
   record(call: SeenCall): void;
   cancelled(tool: string): void;
   env(): Record<string, string | undefined>;
+  /** Whether the person finished the page `needs_visit` sent them to (http server: `completeVisit`). Default never. */
+  visited?(): boolean;
 }
 
 const text = (t: string) => ({ content: [{ type: 'text' as const, text: t }] });
@@ -137,6 +140,7 @@ export function registerTestTools(server: McpServer, host: ToolHost, opts: { std
     host.record({ tool: 'admin_op', args: {}, seen: seenOf(extra) });
     return text('admin op done');
   });
+  registerElicitingTools(server, host);
   if (!opts.stdio) return;
   server.registerTool('crash', { description: 'Exits the stdio server process', inputSchema: {} }, async () => {
     setTimeout(() => process.exit(3), 10);
@@ -152,6 +156,72 @@ export function registerTestTools(server: McpServer, host: ToolHost, opts: { std
     async ({ file }) => {
       appendFileSync(file, `${process.ppid}\n`);
       return text(`spawned by ${process.ppid}`);
+    },
+  );
+}
+
+/** The form `ask_profile` requests: every field type, defaults, required fields and a secret. */
+export const PROFILE_SCHEMA = {
+  type: 'object' as const,
+  properties: {
+    name: { type: 'string' as const, title: 'Name', minLength: 1 },
+    nickname: { type: 'string' as const, title: 'Nickname', default: 'Sam' },
+    age: { type: 'integer' as const, title: 'Age', minimum: 0, maximum: 150 },
+    score: { type: 'number' as const, title: 'Score', default: 9.5 },
+    subscribed: { type: 'boolean' as const, title: 'Subscribed', default: true },
+    plan: { type: 'string' as const, title: 'Plan', enum: ['free', 'pro', 'team'], default: 'free' },
+    api_key: { type: 'string' as const, title: 'API key', description: 'Your vendor key' },
+  },
+  required: ['name', 'age', 'api_key'],
+};
+
+/** The URL `visit` and `needs_visit` send the person to. */
+export const VISIT_URL = 'https://vendor.example/connect?session=abc123';
+
+/**
+ * Tools that ask the caller (MCP elicitation): `ask_profile` (a form; answers with what came back,
+ * the API key as a fingerprint), `visit` (url mode), `needs_visit` (-32042 until the visit is done).
+ */
+function registerElicitingTools(server: McpServer, host: ToolHost): void {
+  server.registerTool(
+    'ask_profile',
+    { description: 'Asks the caller for their profile', inputSchema: {}, annotations: { readOnlyHint: true } },
+    async (_a, extra) => {
+      host.record({ tool: 'ask_profile', args: {}, seen: {} });
+      const r = await server.server.elicitInput({
+        mode: 'form',
+        message: 'Tell us about you',
+        requestedSchema: PROFILE_SCHEMA,
+      });
+      const content = { ...r.content };
+      if (typeof content['api_key'] === 'string') content['api_key'] = fingerprint(content['api_key']);
+      void extra;
+      return text(JSON.stringify({ action: r.action, content }));
+    },
+  );
+  server.registerTool(
+    'visit',
+    { description: 'Sends the caller to a page', inputSchema: {}, annotations: { readOnlyHint: true } },
+    async () => {
+      const r = await server.server.elicitInput({
+        mode: 'url',
+        message: 'Sign in at the vendor',
+        url: VISIT_URL,
+        elicitationId: 'visit-1',
+      });
+      return text(`visit: ${r.action}`);
+    },
+  );
+  server.registerTool(
+    'needs_visit',
+    { description: 'Works once the caller visited a page', inputSchema: {}, annotations: { readOnlyHint: true } },
+    async () => {
+      host.record({ tool: 'needs_visit', args: {}, seen: {} });
+      if (!host.visited?.())
+        throw new UrlElicitationRequiredError([
+          { mode: 'url', message: 'Finish at the vendor', url: VISIT_URL, elicitationId: 'visit-2' },
+        ]);
+      return text('visited, thanks');
     },
   );
 }
