@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { refuseUnrunnableStorage, type Config } from './config.js';
+import type { Config } from './config.js';
 import { Keyring, LinkSigner, loadOrCreateDevKey, upgradeSeals } from './crypto/index.js';
 import { openDb, sqliteStore, type Db, type Store } from './db/index.js';
 import { AuditLog } from './audit/index.js';
@@ -42,7 +42,6 @@ export async function createApp<M extends AppMode = 'serve'>(
   config: Config,
   opts: AppOptions<M> = {},
 ): Promise<App<M>> {
-  refuseUnrunnableStorage(config);
   const mode: AppMode = opts.mode ?? 'serve';
   const closers = new Closers();
   // First, before anything under the data directory is touched: one owner of its private redis-server.
@@ -63,8 +62,9 @@ interface Base {
   log: Logger;
   metrics: Metrics;
   keyring: Keyring;
+  /** The query builder of `store` (SQLite's drizzle database on SQLite). */
   db: Db;
-  /** The database as store code uses it (db/store.ts); `db` goes once every store takes this. */
+  /** The database as store code uses it (db/store.ts), on SQLite or Postgres. */
   store: Store;
   connections: ConnectionHookSet;
   links: LinkSigner;
@@ -78,9 +78,9 @@ async function buildBase(config: Config, opts: AppOptions, closers: Closers): Pr
   const log = createLogger(config.logLevel, opts.logDestination);
   closers.logTo(log);
   const keyring = buildKeyring(config, log);
-  const db = openDb(config.databasePath);
-  const store = sqliteStore(db);
+  const store = await openStore(config, log);
   closers.add(() => store.close());
+  const db = store.db;
   logSealUpgrade(log, await upgradeSeals(store, keyring));
   return {
     config,
@@ -112,6 +112,18 @@ function logSealUpgrade(log: Logger, r: Awaited<ReturnType<typeof upgradeSeals>>
   if (r.resealed) log.info({ resealed: r.resealed }, 'sealed values upgraded to owner-bound AAD');
   for (const u of r.leftUnopened)
     log.warn(u, 'a sealed value of the old format was left as is; it will not open and must be set again');
+}
+
+/**
+ * The database of DATABASE_URL: SQLite (the file, migrated) or Postgres (migrated at start-up; several
+ * replicas starting at once take turns on an advisory lock, so each migration runs once).
+ */
+async function openStore(config: Config, log: Logger): Promise<Store> {
+  if (!config.postgresUrl) return sqliteStore(openDb(config.databasePath));
+  const { describePostgresUrl, migratePostgres, pgStore } = await import('./db/pg/index.js');
+  const applied = await migratePostgres(config.postgresUrl);
+  if (applied) log.info({ database: describePostgresUrl(config.postgresUrl), applied }, 'Postgres migrations applied');
+  return pgStore(config.postgresUrl);
 }
 
 /** The network guard, policy and MCP pool: every outbound request a tenant admin can aim goes through `net`. */
@@ -239,7 +251,7 @@ function supervisor(b: Base, opts: AppOptions, redisUrl: string): WorkerSupervis
     env: workerProcessEnv(config, {
       REDIS_URL: redisUrl,
       ONBEHALF_DATA_DIR: config.dataDir,
-      DATABASE_URL: `file:${config.databasePath}`,
+      DATABASE_URL: config.postgresUrl ?? `file:${config.databasePath}`,
     }),
     log: b.log.child({ part: 'workers' }),
     output: opts.logDestination ?? process.stdout,

@@ -20,7 +20,7 @@ export interface Config {
   dataDir: string;
   /** SQLite file path, or `:memory:`. Default `<dataDir>/onbehalf.db`. Unused when `postgresUrl` is set. */
   databasePath: string;
-  /** `DATABASE_URL=postgres://…`: the Postgres database (only `onbehalf migrate` uses it in this version). Unset: SQLite. */
+  /** `DATABASE_URL=postgres://…`: the Postgres database. Unset: SQLite. */
   postgresUrl: string | undefined;
   /** Unset: a private redis-server is started under `<dataDir>/redis`. */
   redisUrl: string | undefined;
@@ -237,17 +237,6 @@ function assemble(v: Vars): Omit<Config, 'vars'> {
     },
     llm: v.LLM_BASE_URL ? { baseUrl: v.LLM_BASE_URL, apiKey: v.LLM_API_KEY, model: v.LLM_MODEL! } : undefined,
   };
-}
-
-/**
- * Refuses a Config this version can only migrate, not run: with Postgres, `onbehalf migrate`
- * prepares the database, but the stores still read and write SQLite only.
- */
-export function refuseUnrunnableStorage(config: Config): void {
-  if (config.postgresUrl)
-    throw new ConfigError(
-      'DATABASE_URL names a Postgres database, but Postgres storage is not available yet in this version of onbehalf (only `onbehalf migrate` uses it); unset DATABASE_URL or set it to file:PATH to run on SQLite',
-    );
 }
 
 /** Names of every variable, for README and `.env.example` checks. */
