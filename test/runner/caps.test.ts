@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { and, eq } from 'drizzle-orm';
-import { toolCalls } from '../../src/db/schema/index.js';
 import { world } from '../support/world.js';
 
 /** One line, no stack trace: what every refusal must look like. */
@@ -44,11 +43,14 @@ async function capsWorld(env: Record<string, string>, startWorkers: boolean) {
     },
     async calls(user: string, status?: 'parked' | 'failed' | 'queued') {
       const u = await w.user(user);
-      return t.app.db
-        .select()
-        .from(toolCalls)
-        .where(status ? and(eq(toolCalls.userId, u.id), eq(toolCalls.status, status)) : eq(toolCalls.userId, u.id))
-        .all();
+      const { store } = t.app;
+      const { toolCalls } = store.t;
+      return store.rows(
+        store.db
+          .select()
+          .from(toolCalls)
+          .where(status ? and(eq(toolCalls.userId, u.id), eq(toolCalls.status, status)) : eq(toolCalls.userId, u.id)),
+      );
     },
     async stop() {
       await queue.close();

@@ -50,7 +50,7 @@ beforeAll(async () => {
   noticeFile = path.join(t.dataDir, 'notices.jsonl');
   const env = {
     REDIS_URL: t.app.redisUrl,
-    DATABASE_URL: `file:${t.app.config.databasePath}`,
+    DATABASE_URL: t.app.config.postgresUrl ?? `file:${t.app.config.databasePath}`,
     ONBEHALF_KEYS: t.app.config.keys!.join(','),
     ONBEHALF_DATA_DIR: t.dataDir,
     PUBLIC_URL: t.app.config.publicUrl,
