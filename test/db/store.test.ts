@@ -29,22 +29,15 @@ describe.each(['sqlite', 'postgres'] as const)('%s store', (dialect) => {
   it('rows, first and changes answer the same on both dialects', async () => {
     const { orgs } = s().t;
     expect(await s().changes(org(s(), `${dialect}-a`))).toBe(1);
-    expect(
-      await s().changes(
+    const addB = () =>
+      s().changes(
         s()
           .db.insert(orgs)
           .values({ id: `${dialect}-b`, name: 'b' })
           .onConflictDoNothing(),
-      ),
-    ).toBe(1);
-    expect(
-      await s().changes(
-        s()
-          .db.insert(orgs)
-          .values({ id: `${dialect}-b`, name: 'b' })
-          .onConflictDoNothing(),
-      ),
-    ).toBe(0);
+      );
+    expect(await addB()).toBe(1);
+    expect(await addB()).toBe(0);
     const row = await s().first(
       s()
         .db.select()
