@@ -168,7 +168,7 @@ describe('my connections, in a real browser', () => {
     await alicePage.context().close();
   });
 
-  it('a Disconnect without its CSRF field is refused and changes nothing', async () => {
+  it('a Disconnect without its CSRF field, or posted from another site, is refused and changes nothing', async () => {
     ready();
     const page = await openMine(await browser.newContext(), await manageLink(w, 'alice'));
     const row = rowOf(page, 'tracker');
@@ -178,6 +178,14 @@ describe('my connections, in a real browser', () => {
     await expect.poll(() => page.locator('h1').innerText()).toBe('Use the buttons of your page');
     expect(await page.locator('main').innerText()).toContain('Nothing was changed.');
     await screenshotShowsText(browser, page, 'me-csrf-refused');
+    // With its CSRF field but posted from another site: refused too.
+    await page.goBack();
+    const csrf = await row.locator('form[action="/me/reconnect"] input[name="csrf"]').inputValue();
+    const cross = await page.request.post(`${w.app.config.publicUrl}/me/disconnect`, {
+      form: { csrf, provider: 'tracker' },
+      headers: { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+    });
+    expect(cross.status()).toBe(403);
     expect(w.oauth.seen('/revoke').length).toBe(revokes);
     const conns = await w.app.oauth.listConnections(w.org.id, (await w.user('alice')).id);
     expect(conns.map((c) => c.providerSlug)).toEqual(['tracker']);
