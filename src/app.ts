@@ -7,7 +7,7 @@ import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { lockDataDir } from './datadir-lock.js';
-import { createWeb, oauthRouter, type WebEnv } from './web/index.js';
+import { createWeb, meRouter, oauthRouter, type WebEnv } from './web/index.js';
 import type { Hono } from 'hono';
 import { ConnectionHookSet, KEEPALIVE_DEFAULTS, OAuthService, type KeepAliveOptions } from './oauth/index.js';
 import { NetGuard } from './net/index.js';
@@ -19,7 +19,7 @@ import { slackPlatform } from './platforms/slack/index.js';
 import { McpPool } from './mcp/index.js';
 import { Policy, type RunnerTokens } from './policy/index.js';
 import { ToolCatalog } from './agent/index.js';
-import { buildChat } from './app/chat.js';
+import { browserNotices, buildChat } from './app/chat.js';
 import { Closers } from './app/closers.js';
 import { connectRedis, type AppRedis } from './app/redis.js';
 import { buildRunner } from './app/runner.js';
@@ -270,6 +270,10 @@ function buildWeb(b: Base, redis: AppRedis, oauth: OAuthService, routes: { path:
       { name: 'database', check: () => b.store.ping() },
       { name: 'redis', check: async () => void (await redis.redis.ping()) },
     ],
-    routes: [{ path: '/oauth', router: oauthRouter(oauth, { publicUrl: b.config.publicUrl }) }, ...routes],
+    routes: [
+      { path: '/oauth', router: oauthRouter(oauth, { publicUrl: b.config.publicUrl }) },
+      { path: '/me', router: meRouter(oauth, { publicUrl: b.config.publicUrl, told: browserNotices(b) }) },
+      ...routes,
+    ],
   });
 }

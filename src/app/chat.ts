@@ -14,7 +14,7 @@ import type { ToolCatalog, TurnQueue } from '../agent/index.js';
 import { LinkCodes, OrgJoins, type Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { ConnectionHookSet, OAuthService } from '../oauth/index.js';
+import type { ConnectionHookSet, ConnectionResult, OAuthService } from '../oauth/index.js';
 import type { Policy } from '../policy/index.js';
 import type { Elicitations, Runner } from '../runner/index.js';
 
@@ -71,4 +71,18 @@ export function buildChat(p: ChatParts): ChatInbound {
     },
     log,
   );
+}
+
+/** What a Disconnect on the web page tells in chat: a direct message on each platform the user is linked on. */
+export function browserNotices(
+  p: Pick<ChatParts, 'store' | 'identity' | 'outbound' | 'log'>,
+): (orgId: string, userId: string, r: ConnectionResult) => Promise<void> {
+  const announcer = new ConnectionAnnouncer(
+    p.store,
+    p.identity,
+    p.outbound,
+    async () => [],
+    p.log.child({ part: 'chat' }),
+  );
+  return (orgId, userId, r) => announcer.disconnectedInBrowser(orgId, userId, r);
 }

@@ -4,9 +4,17 @@ import type { Identity } from '../identity/index.js';
 import type { ReplyTarget } from '../identity/reply.js';
 import type { Logger } from '../log.js';
 import type { WaitingCall } from '../runner/index.js';
-import type { GrantArrived, GrantExpired, GrantHeld, GrantRefused, SignInMismatch } from '../oauth/index.js';
+import type {
+  ConnectionResult,
+  GrantArrived,
+  GrantExpired,
+  GrantHeld,
+  GrantRefused,
+  SignInMismatch,
+} from '../oauth/index.js';
 import type { OutboundRouter } from './outbound.js';
 import {
+  browserDisconnectMessage,
   connectedMessage,
   expiredMessage,
   heldMessage,
@@ -98,6 +106,11 @@ export class ConnectionAnnouncer {
       }
     }
     await this.#tell(e, msg, { direct: true });
+  }
+
+  /** Tells the user by direct message on each platform they are linked on what their browser's Disconnect did. */
+  async disconnectedInBrowser(orgId: string, userId: string, r: ConnectionResult): Promise<void> {
+    if (r.ok) await this.#tell({ orgId, userId, providerId: '' }, browserDisconnectMessage(r), { direct: true });
   }
 
   /** Privately where the user's parked calls for this provider wait, else by direct message on each linked platform. */

@@ -13,4 +13,5 @@ export { agentReplyText } from './agent-replies.js';
 export { ThreadContext, THREAD_READ_LIMIT } from './thread-context.js';
 export { ThreadTitles } from './thread-titles.js';
 export { turnProgress, replyMessage } from './progress.js';
+export { connectionText } from './words/oauth.js';
 export { runsAsText, statusText, taskEntry } from './words/progress.js';

@@ -1,5 +1,7 @@
+import type { ConnectionResult } from '../oauth/index.js';
 import type { ConnectReason } from '../policy/index.js';
 import { looksLikeSecret } from './parse.js';
+import { connectionText } from './words/oauth.js';
 import type { OutMessage } from './types.js';
 
 /** The prompt only the caller sees when a call is parked for their grant. */
@@ -143,4 +145,9 @@ export function expiredMessage(providerSlug: string, vendorLogin: string | null)
   return {
     text: `Your ${providerSlug} connection${account} has expired: ${providerSlug} no longer accepts it after a time unused. Your next tool call that needs it will ask you to reconnect; or reconnect now with \`/onbehalf connect ${providerSlug}\`.`,
   };
+}
+
+/** "From your browser: Disconnected vendor (@bob): revoked at the provider …": told in chat after Disconnect on the web page. */
+export function browserDisconnectMessage(r: ConnectionResult): OutMessage {
+  return { text: `From your browser: ${connectionText(r)}` };
 }

@@ -42,6 +42,8 @@ export interface ChatOAuth {
     userId: string,
   ): Promise<{ providerSlug: string; status: string; vendorLogin: string | null; scopes: string[] }[]>;
   disconnect(orgId: string, userId: string, slug: string): Promise<ConnectionResult>;
+  /** The user's private link to their connections page (`PUBLIC_URL/me?t=…`), single use. */
+  manageLink(orgId: string, userId: string): Promise<string>;
   confirmHeld(orgId: string, userId: string, slug: string): Promise<ConnectionResult>;
   rejectHeld(orgId: string, userId: string, slug: string): Promise<ConnectionResult>;
   setSharing(orgId: string, slug: string, shared: boolean): Promise<ProviderResult>;

@@ -14,6 +14,15 @@ export type {
 export type { McpProviderResult, McpServerRef } from './mcp.js';
 export type { CallbackOutcome, CallbackParams, ConsentPage, ContinueOutcome, FlowProblem } from './pages.js';
 export type { ChatSignIn, SignedIn } from './deps.js';
+export type {
+  MeLinkPage,
+  MeProblem,
+  MeRefusal,
+  MeSession,
+  MyConnection,
+  MyConnections,
+  MyConnectionsOptions,
+} from './me.js';
 export { KEEPALIVE_DEFAULTS, type KeepAliveOptions } from './keepalive.js';
 export { presets } from './presets.js';
 export { RefusedUrlError } from './errors.js';

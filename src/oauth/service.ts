@@ -12,6 +12,7 @@ import { ConnectionStore } from './store.js';
 import { TokenClient } from './tokenclient.js';
 import { TokenService } from './tokens.js';
 import { KeepAlive } from './keepalive.js';
+import { MyConnections } from './me.js';
 import type { AccessTokenOptions, TokenResult, TokenSource } from './types.js';
 
 /** One connection as the user sees it: no token. */
@@ -36,6 +37,8 @@ export class OAuthService implements TokenSource {
   readonly #mcp: McpAuthorization;
   /** The scheduled refresh of idle grants; `start()` of a service process starts it. */
   readonly keepAlive: KeepAlive;
+  /** "My connections" in the browser: its link, session and list. */
+  readonly me: MyConnections;
 
   constructor(private readonly d: OAuthDeps) {
     this.providers = new ProviderStore(d);
@@ -45,6 +48,7 @@ export class OAuthService implements TokenSource {
     this.#flow = new ConnectFlow(d, this.providers, this.#conns, this.#client);
     this.#mcp = new McpAuthorization(d, this.providers);
     this.keepAlive = new KeepAlive(d, this.providers, this.#tokens, d.keepAlive);
+    this.me = new MyConnections(d, this.providers, this.#conns);
   }
 
   /** `PUBLIC_URL + /oauth/callback`: what the admin registers at the vendor. */
@@ -80,6 +84,11 @@ export class OAuthService implements TokenSource {
     opts?: { resumeCallId?: string; extraScopes?: string[] },
   ): Promise<string> {
     return this.#flow.connectLink(orgId, userId, providerSlug, opts);
+  }
+
+  /** `PUBLIC_URL/me?t=…`: the user's private "Manage in browser" link; single use, 10 minutes. */
+  manageLink(orgId: string, userId: string): Promise<string> {
+    return this.me.link(orgId, userId);
   }
 
   /** A valid token for this user, or a typed reason there is none. */

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { bodyLimit } from 'hono/body-limit';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { ConsentPage, FlowProblem, OAuthService } from '../oauth/index.js';
 import { flowText } from './flow-text.js';
+import { esc, fromAnotherSite, nothing, page, strictHeaders } from './page.js';
 import type { WebEnv } from './server.js';
 
 /** Limits of the `/oauth/*` query strings; larger or malformed ones get a 400. */
@@ -14,35 +14,6 @@ export interface OAuthRouteOptions {
   maxValueLength?: number;
   /** `PUBLIC_URL`: Continue from another origin is refused; `https` makes the cookie `Secure`. Default '' (no origin check). */
   publicUrl?: string;
-}
-
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const STYLE =
-  'button{font:inherit;padding:.5rem 1.5rem}body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}code{background:#eee;padding:0 .25rem}';
-// Drops code and state from the address bar, so history keeps no trace of them.
-const SCRIPT = "history.replaceState(null,'',location.pathname)";
-const sha = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
-// form-action also covers the redirects after a form post, so the consent page names where Continue may lead.
-const csp = (formTargets: string[] | undefined) =>
-  `default-src 'none'; style-src ${sha(STYLE)}; script-src ${sha(SCRIPT)}; base-uri 'none'; form-action ${formTargets ? ["'self'", ...formTargets].join(' ') : "'none'"}; frame-ancestors 'none'`;
-
-function page(
-  c: Context<WebEnv>,
-  status: 200 | 400 | 403 | 404 | 409 | 413 | 502,
-  title: string,
-  body: string,
-  formTargets?: string[],
-) {
-  c.header('Cache-Control', 'no-store');
-  c.header('Pragma', 'no-cache');
-  c.header('Content-Security-Policy', csp(formTargets));
-  c.header('Referrer-Policy', 'no-referrer');
-  c.header('X-Content-Type-Options', 'nosniff');
-  c.header('X-Frame-Options', 'DENY');
-  return c.html(
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${esc(title)} · onbehalf</title><style>${STYLE}</style><script>${SCRIPT}</script></head><body><h1>${esc(title)}</h1>${body}</body></html>`,
-    status,
-  );
 }
 
 /** A connect page that stopped with nothing changed, worded by `flowText`. */
@@ -79,7 +50,6 @@ export function parseQuery(
 }
 
 const COOKIE = 'onbehalf_flow';
-const nothing = (why: string) => `<p>${esc(why)}</p><p>Nothing was changed.</p>`;
 
 type Route = (c: Context<WebEnv>) => Promise<Response>;
 type Limits = Required<OAuthRouteOptions>;
@@ -123,9 +93,7 @@ function continueFlow(oauth: OAuthService, o: Limits): Route {
   const secure = o.publicUrl.startsWith('https:');
   return async (c) => {
     // A cross-site form post is refused outright (the CSRF field alone cannot tell, since the link's owner can read it).
-    const site = c.req.header('sec-fetch-site');
-    const origin = c.req.header('origin');
-    if ((site && !['same-origin', 'none'].includes(site)) || (origin && own && origin !== own)) {
+    if (fromAnotherSite(c, own)) {
       return page(
         c,
         403,
@@ -143,8 +111,7 @@ function continueFlow(oauth: OAuthService, o: Limits): Route {
     const out = await oauth.continue(t, parsed.q['csrf'], getCookie(c, COOKIE));
     if (out.kind === 'error') return stopped(c, out);
     setCookie(c, COOKIE, out.browser, { httpOnly: true, sameSite: 'Lax', secure, path: '/oauth', maxAge: 3600 });
-    c.header('Cache-Control', 'no-store');
-    c.header('Referrer-Policy', 'no-referrer');
+    strictHeaders(c);
     return c.redirect(out.url, 303);
   };
 }
@@ -158,8 +125,7 @@ function callback(oauth: OAuthService, o: Limits): Route {
     const out = await oauth.callback({ state, code, error, error_description: desc, iss }, getCookie(c, COOKIE));
     if (out.kind === 'error') return stopped(c, out);
     if (out.kind === 'redirect') {
-      c.header('Cache-Control', 'no-store');
-      c.header('Referrer-Policy', 'no-referrer');
+      strictHeaders(c);
       return c.redirect(out.url, 302);
     }
     return connectedPage(c, out);

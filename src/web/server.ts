@@ -6,6 +6,7 @@ import type { PlatformRoute, RouteEnv } from '../chat/platform.js';
 import { CodedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { assetsRouter } from './page.js';
 
 /** Variables every handler can read from the context (platforms' routers see the same). */
 export type WebEnv = RouteEnv;
@@ -88,6 +89,7 @@ export function createWeb(opts: WebOptions): Hono<WebEnv> {
     c.header('Content-Type', opts.metrics.registry.contentType);
     return c.body(await opts.metrics.registry.metrics());
   });
+  app.route('/assets', assetsRouter());
   for (const r of opts.routes ?? []) app.route(r.path, r.router);
 
   app.notFound((c) => c.text('Not found', 404));

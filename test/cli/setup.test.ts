@@ -53,4 +53,15 @@ describe('scripts/setup', () => {
     expect(names.some((n) => n.includes('darwin'))).toBe(true);
     for (const name of names) expect(lock.packages).toHaveProperty([`node_modules/${name}`]);
   });
+
+  it('installs Chromium for the browser tests only with --tests, which CI passes; an unknown option is refused', () => {
+    const setup = readFileSync(path.join(repo, 'scripts/setup'), 'utf8');
+    expect(setup).toMatch(
+      /elif \[ "\$tests" -eq 1 \]; then\n.*chromium[\s\S]*?apt-get install -y -qq chromium fonts-liberation/,
+    );
+    expect(readFileSync(path.join(repo, '.ci/run'), 'utf8')).toMatch(/^\.\/scripts\/setup --tests \|\|/m);
+    const r = spawnSync('/bin/bash', [path.join(repo, 'scripts/setup'), '--bogus'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stdout.trim()).toBe('setup: unknown option: --bogus (use --tests or --help)');
+  });
 });

@@ -97,15 +97,20 @@ export const memberCommands: CommandSpec[] = [
     run: async (ctx) => {
       const list = await ctx.services.oauth.listConnections(ctx.org.id, ctx.user.id);
       if (list.length === 0) return say('You have no connected accounts. Use `/onbehalf connect <provider>`.');
-      return say(
-        [
-          'Your connected accounts:',
-          ...list.map(
-            (c) =>
-              `• ${c.providerSlug}: ${c.vendorLogin ?? 'unknown account'} (${c.status}${c.scopes.length ? `; ${c.scopes.join(' ')}` : ''})`,
-          ),
-        ].join('\n'),
-      );
+      const url = await ctx.services.oauth.manageLink(ctx.org.id, ctx.user.id);
+      return {
+        private: {
+          text: [
+            'Your connected accounts:',
+            ...list.map(
+              (c) =>
+                `• ${c.providerSlug}: ${c.vendorLogin ?? 'unknown account'} (${c.status}${c.scopes.length ? `; ${c.scopes.join(' ')}` : ''})`,
+            ),
+            'Manage them in your browser: the link is yours alone, works once and expires in 10 minutes.',
+          ].join('\n'),
+          link: { label: 'Manage in browser', url },
+        },
+      };
     },
   },
   {
