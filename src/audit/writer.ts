@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, or } from 'drizzle-orm';
-import { newId, type Store } from '../db/index.js';
+import { newId, preparedWrite, slot, type Store } from '../db/index.js';
 import type { auditEvents } from '../db/schema/index.js';
 import type { AuditDetail } from '../db/schema/shapes.js';
 
@@ -71,6 +71,13 @@ const columns = [
   'detail',
 ] as const;
 
+/** The one insert of every event, every column named (db/prepared.ts). */
+const insertEvent = preparedWrite('audit.insert', ({ db, t }) =>
+  db
+    .insert(t.auditEvents)
+    .values(Object.fromEntries(['id', 'at', ...columns].map((k) => [k, slot(k)])) as unknown as AuditRow),
+);
+
 /** Append-only audit log. */
 export class AuditLog {
   constructor(private readonly store: Store) {}
@@ -80,7 +87,7 @@ export class AuditLog {
     const id = newId();
     const v: Record<string, unknown> = { id, at: Date.now() };
     for (const k of columns) v[k] = e[k] ?? null;
-    await this.store.changes(this.store.db.insert(this.store.t.auditEvents).values(v as AuditRow));
+    await this.store.changes(insertEvent, v);
     return id;
   }
 
