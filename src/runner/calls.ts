@@ -110,8 +110,9 @@ export class CallStore {
     return this.store.tx(async (tx) => {
       // Count then insert: the user's advisory lock serialises it across processes on Postgres (SQLite: one writer).
       await tx.lock(`calls:${row.orgId}:${row.userId}`);
-      if (await this.#get(tx, row.id)) return 'duplicate' as const;
-      if ((await this.#count(tx, row.orgId, row.userId, pending)) >= max) return 'full' as const;
+      // A redelivery answers `duplicate` even at the cap; the insert itself finds it otherwise (no row read first).
+      if ((await this.#count(tx, row.orgId, row.userId, pending)) >= max)
+        return (await this.#get(tx, row.id)) ? ('duplicate' as const) : ('full' as const);
       return (await this.#insert(tx, row)) ? ('inserted' as const) : ('duplicate' as const);
     });
   }
