@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, or } from 'drizzle-orm';
-import { newId, preparedWrite, slot, type Store } from '../db/index.js';
+import { newId, preparedWrite, slot, type Queries, type Store } from '../db/index.js';
 import type { auditEvents } from '../db/schema/index.js';
 import type { AuditDetail } from '../db/schema/shapes.js';
 
@@ -94,11 +94,15 @@ export class AuditLog {
 
   constructor(private readonly store: Store) {}
 
-  /** Appends one event; resolves with its id once stored. Every column is named, so the insert has one shape. */
-  write(e: AuditInput): Promise<string> {
+  /**
+   * Appends one event; resolves with its id once stored. Every column is named, so the insert has one
+   * shape. `q`: written at once on that store group or transaction, beside the writes it belongs with.
+   */
+  write(e: AuditInput, q?: Queries): Promise<string> {
     const id = newId();
     const v: Record<string, unknown> = { id, at: Date.now() };
     for (const k of columns) v[k] = e[k] ?? null;
+    if (q) return q.changes(insertEvent, v).then(() => id);
     return new Promise((resolve, reject) => {
       this.#queue.push({ v, done: (err) => (err === undefined ? resolve(id) : reject(err)) });
       if (!this.#flushing) void this.#flush();

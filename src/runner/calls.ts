@@ -167,6 +167,11 @@ export class CallStore {
     return moved;
   }
 
+  /** A transition run on `q` (a store group or transaction); the caller wakes waiters (`woken`) once it is stored. */
+  moveIn(q: Queries, id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch = {}): Promise<boolean> {
+    return this.#move(q, id, from, to, patch);
+  }
+
   /** The conditional update of a transition: it changes the row only while its status is one of `from`. */
   async #move(q: Queries, id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch): Promise<boolean> {
     const values: Record<string, unknown> = { id, now: Date.now() };
