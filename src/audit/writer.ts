@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, or } from 'drizzle-orm';
-import { newId, type Store } from '../db/index.js';
+import { newId, preparedWrite, slot, type Queries, type Store } from '../db/index.js';
 import type { auditEvents } from '../db/schema/index.js';
 import type { AuditDetail } from '../db/schema/shapes.js';
 
@@ -71,17 +71,71 @@ const columns = [
   'detail',
 ] as const;
 
-/** Append-only audit log. */
+/** The one insert of every event, every column named (db/prepared.ts). */
+const insertEvent = preparedWrite('audit.insert', ({ db, t }) =>
+  db
+    .insert(t.auditEvents)
+    .values(Object.fromEntries(['id', 'at', ...columns].map((k) => [k, slot(k)])) as unknown as AuditRow),
+);
+
+/** Events inserted by one statement at most (a batch is what queued while the previous insert ran). */
+const MAX_BATCH = 100;
+
+type Queued = { v: Record<string, unknown>; done: (err?: unknown) => void };
+
+/**
+ * Append-only audit log. Writes are group-committed: the first is inserted at once; those that
+ * arrive while an insert is in flight (concurrent calls on Postgres) go in the next one together, a
+ * multi-row insert. Each `write` still resolves only once its row is stored.
+ */
 export class AuditLog {
+  readonly #queue: Queued[] = [];
+  #flushing = false;
+
   constructor(private readonly store: Store) {}
 
-  /** Appends one event; resolves with its id. Every column is named, so the insert has one shape. */
-  async write(e: AuditInput): Promise<string> {
+  /**
+   * Appends one event; resolves with its id once stored. Every column is named, so the insert has one
+   * shape. `q`: written at once on that store group or transaction, beside the writes it belongs with.
+   */
+  write(e: AuditInput, q?: Queries): Promise<string> {
     const id = newId();
     const v: Record<string, unknown> = { id, at: Date.now() };
     for (const k of columns) v[k] = e[k] ?? null;
-    await this.store.changes(this.store.db.insert(this.store.t.auditEvents).values(v as AuditRow));
-    return id;
+    if (q) return q.changes(insertEvent, v).then(() => id);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ v, done: (err) => (err === undefined ? resolve(id) : reject(err)) });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#queue.length) {
+        const batch = this.#queue.splice(0, MAX_BATCH);
+        try {
+          await this.#insert(batch.map((b) => b.v));
+          for (const b of batch) b.done();
+        } catch (err) {
+          // One bad event does not fail the others: each is tried again alone.
+          if (batch.length === 1) batch[0]!.done(err);
+          else
+            for (const b of batch)
+              await this.#insert([b.v]).then(
+                () => b.done(),
+                (e: unknown) => b.done(e ?? new Error('audit insert failed')),
+              );
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  #insert(rows: Record<string, unknown>[]): Promise<number> {
+    if (rows.length === 1) return this.store.changes(insertEvent, rows[0]!);
+    return this.store.changes(this.store.db.insert(this.store.t.auditEvents).values(rows as AuditRow[]));
   }
 
   /** Events of one org, newest first, optionally for one user, server, or since a time. */

@@ -89,3 +89,4 @@ export {
   type TxOptions,
   type WriteQuery,
 } from './store.js';
+export { prepared, preparedWrite, slot, PreparedRows, PreparedWrite, type Builder, type Values } from './prepared.js';

@@ -12,24 +12,18 @@
 // `tx.forUpdate` and `tx.lock` for the row and advisory locks each site needs.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type SQL } from 'drizzle-orm';
-import type Database from 'better-sqlite3';
-import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import * as schema from './schema/index.js';
+import {
+  compile,
+  PreparedRows,
+  PreparedWrite,
+  type PgStatement,
+  type SqliteStatement,
+  type Values,
+} from './prepared.js';
+import type { Db, RowsQuery, Tables, WriteQuery } from './types.js';
 
-/** The SQLite drizzle database; also the type of the query builder on Postgres. */
-export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
-
-/** The tables, as store code names them (`store.t.links`, never an import of db/schema). */
-export type Tables = typeof schema;
-
-/** A drizzle query that yields rows (a select, or a write with `.returning()`). */
-export interface RowsQuery<T> {
-  all(values?: Record<string, unknown>): T[];
-}
-/** A drizzle write without `.returning()`. */
-export interface WriteQuery {
-  run(values?: Record<string, unknown>): { changes: number };
-}
+export type { Db, RowsQuery, Tables, WriteQuery } from './types.js';
 
 /** What a store and a transaction both offer. */
 export interface Queries {
@@ -37,11 +31,15 @@ export interface Queries {
   /** The query builder (see the top of this file). */
   readonly db: Db;
   readonly t: Tables;
+  /** The rows of a query, or of a prepared one (db/prepared.ts) with its placeholders' values. */
   rows<T>(q: RowsQuery<T>): Promise<T[]>;
+  rows<T>(q: PreparedRows<T>, values: Values): Promise<T[]>;
   /** The first row, or undefined (add `.limit(1)` where more could match). */
   first<T>(q: RowsQuery<T>): Promise<T | undefined>;
+  first<T>(q: PreparedRows<T>, values: Values): Promise<T | undefined>;
   /** How many rows a write changed. */
   changes(q: WriteQuery): Promise<number>;
+  changes(q: PreparedWrite, values: Values): Promise<number>;
   /** Raw SQL that yields rows (column names as the database spells them). */
   execute<T = Record<string, unknown>>(q: SQL): Promise<T[]>;
 }
@@ -61,6 +59,12 @@ export interface TxOptions {
 
 export interface Store extends Queries {
   tx<T>(body: (tx: Tx) => Promise<T>, opts?: TxOptions): Promise<T>;
+  /**
+   * Writes that belong together, for speed only (no atomicity is promised): on SQLite one
+   * transaction, so one lock and one commit instead of one per write; on Postgres each runs on its
+   * own (a transaction would add two round trips). The body follows the rules of a transaction's.
+   */
+  group<T>(body: (q: Queries) => Promise<T>): Promise<T>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -68,25 +72,45 @@ export interface Store extends Queries {
 
 const inside = new AsyncLocalStorage<object>();
 
+type AnyRows<T> = RowsQuery<T> | PreparedRows<T>;
+type AnyWrite = WriteQuery | PreparedWrite;
+
 /** The SQLite store over one better-sqlite3 connection (see the top of this file for transactions). */
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   readonly t = schema;
   #gate: Promise<void> | undefined;
   readonly #tx: Tx;
+  /** Prepared handles compiled on this connection (one better-sqlite3 statement each). */
+  readonly #statements = new Map<object, SqliteStatement>();
 
   constructor(readonly db: Db) {
     this.#tx = {
       dialect: 'sqlite',
       db,
       t: schema,
-      rows: async (q) => q.all(),
-      first: async (q) => q.all()[0],
-      changes: async (q) => q.run().changes,
+      rows: async <T>(q: AnyRows<T>, v?: Values) => this.#rows(q, v),
+      first: async <T>(q: AnyRows<T>, v?: Values) => this.#first(q, v),
+      changes: async (q: AnyWrite, v?: Values) => this.#changes(q, v),
       execute: async <T>(q: SQL) => db.all(q) as T[],
       forUpdate: (q) => q,
       lock: async () => undefined,
     };
+  }
+
+  #statement(p: PreparedRows<unknown> | PreparedWrite): SqliteStatement {
+    let s = this.#statements.get(p);
+    if (!s) this.#statements.set(p, (s = compile<SqliteStatement>(p, this)));
+    return s;
+  }
+  #rows<T>(q: AnyRows<T>, v?: Values): T[] {
+    return q instanceof PreparedRows ? (this.#statement(q).all(v ?? {}) as T[]) : q.all();
+  }
+  #first<T>(q: AnyRows<T>, v?: Values): T | undefined {
+    return q instanceof PreparedRows ? (this.#statement(q).get(v ?? {}) as T | undefined) : q.all()[0];
+  }
+  #changes(q: AnyWrite, v?: Values): number {
+    return q instanceof PreparedWrite ? this.#statement(q).run(v ?? {}).changes : q.run().changes;
   }
 
   async #wait(): Promise<void> {
@@ -97,17 +121,18 @@ export class SqliteStore implements Store {
     }
   }
 
-  async rows<T>(q: RowsQuery<T>): Promise<T[]> {
+  // No transaction open (the common case): the query runs at once, without waiting on the gate.
+  async rows<T>(q: AnyRows<T>, v?: Values): Promise<T[]> {
     if (this.#gate) await this.#wait();
-    return q.all();
+    return this.#rows(q, v);
   }
-  async first<T>(q: RowsQuery<T>): Promise<T | undefined> {
+  async first<T>(q: AnyRows<T>, v?: Values): Promise<T | undefined> {
     if (this.#gate) await this.#wait();
-    return q.all()[0];
+    return this.#first(q, v);
   }
-  async changes(q: WriteQuery): Promise<number> {
+  async changes(q: AnyWrite, v?: Values): Promise<number> {
     if (this.#gate) await this.#wait();
-    return q.run().changes;
+    return this.#changes(q, v);
   }
   async execute<T = Record<string, unknown>>(q: SQL): Promise<T[]> {
     if (this.#gate) await this.#wait();
@@ -134,6 +159,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  group<T>(body: (q: Queries) => Promise<T>): Promise<T> {
+    return this.tx(body);
+  }
+
   async ping(): Promise<void> {
     await this.execute(sql`select 1`);
   }
@@ -157,16 +186,33 @@ const codeOf = (err: unknown): string | undefined => {
   return undefined;
 };
 
-function pgQueries(db: PgLike, t: Tables): Tx {
+/**
+ * The queries of the pool (`cache`: its compiled prepared handles) or of one transaction. A prepared
+ * handle run inside a transaction is built on the transaction's connection each time (drizzle binds
+ * a prepared query to the connection it was built on); postgres.js still prepares its text once per
+ * connection.
+ */
+function pgQueries(db: PgLike, t: Tables, cache?: Map<object, PgStatement>): Tx {
   const builder = db as unknown as Db;
+  const statement = (p: PreparedRows<unknown> | PreparedWrite): PgStatement => {
+    const known = cache?.get(p);
+    if (known) return known;
+    const s = compile<PgStatement>(p, { db: builder, t });
+    cache?.set(p, s);
+    return s;
+  };
+  // On Postgres a drizzle query is awaited: rows for a select or `.returning()`, a result with `count` for a write.
+  const run = async (q: AnyRows<unknown> | AnyWrite, v?: Values): Promise<unknown> =>
+    q instanceof PreparedRows || q instanceof PreparedWrite
+      ? statement(q).execute(v ?? {})
+      : (q as unknown as PromiseLike<unknown>);
   return {
     dialect: 'postgres',
     db: builder,
     t,
-    // On Postgres a drizzle query is awaited: rows for a select or `.returning()`, a result with `count` for a write.
-    rows: async <T>(q: RowsQuery<T>) => (await (q as unknown as PromiseLike<T[]>)) as T[],
-    first: async <T>(q: RowsQuery<T>) => ((await (q as unknown as PromiseLike<T[]>)) as T[])[0],
-    changes: async (q) => (await (q as unknown as PromiseLike<{ count: number }>)).count,
+    rows: async <T>(q: AnyRows<T>, v?: Values) => (await run(q, v)) as T[],
+    first: async <T>(q: AnyRows<T>, v?: Values) => ((await run(q, v)) as T[])[0],
+    changes: async (q: AnyWrite, v?: Values) => ((await run(q, v)) as { count: number }).count,
     execute: async <T>(q: SQL) => (await db.execute(q)) as T[],
     forUpdate: <Q>(q: Q) => (q as unknown as { for(s: 'update'): Q }).for('update'),
     lock: async (key) => void (await db.execute(sql`select pg_advisory_xact_lock(hashtext(${key}))`)),
@@ -185,18 +231,18 @@ export class PgStore implements Store {
     tables: unknown,
   ) {
     this.t = tables as Tables;
-    this.#q = pgQueries(pg, this.t);
+    this.#q = pgQueries(pg, this.t, new Map());
     this.db = this.#q.db;
   }
 
-  rows<T>(q: RowsQuery<T>) {
-    return this.#q.rows(q);
+  rows<T>(q: AnyRows<T>, v?: Values): Promise<T[]> {
+    return this.#q.rows(q as PreparedRows<T>, v ?? {});
   }
-  first<T>(q: RowsQuery<T>) {
-    return this.#q.first(q);
+  first<T>(q: AnyRows<T>, v?: Values): Promise<T | undefined> {
+    return this.#q.first(q as PreparedRows<T>, v ?? {});
   }
-  changes(q: WriteQuery) {
-    return this.#q.changes(q);
+  changes(q: AnyWrite, v?: Values): Promise<number> {
+    return this.#q.changes(q as PreparedWrite, v ?? {});
   }
   execute<T = Record<string, unknown>>(q: SQL) {
     return this.#q.execute<T>(q);
@@ -212,6 +258,10 @@ export class PgStore implements Store {
         if (!again) throw err;
       }
     }
+  }
+
+  group<T>(body: (q: Queries) => Promise<T>): Promise<T> {
+    return body(this);
   }
 
   async ping(): Promise<void> {

@@ -1,6 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { Secret } from '../crypto/index.js';
-import { newId } from '../db/index.js';
+import { newId, prepared } from '../db/index.js';
 import { providerExtra, type oauthProviders, type ProviderExtra } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 import type { OAuthDeps } from './deps.js';
@@ -10,6 +10,16 @@ import { presets, quirksOf } from './presets.js';
 import { slugSchema } from '../names.js';
 
 export type { ProviderView } from './results.js';
+
+/** A provider by slug, read for every call that uses a grant (db/prepared.ts). */
+const bySlug = prepared('providers.bySlug', ({ db, t }) =>
+  db
+    .select()
+    .from(t.oauthProviders)
+    .where(
+      and(eq(t.oauthProviders.orgId, sql.placeholder('orgId')), eq(t.oauthProviders.slug, sql.placeholder('slug'))),
+    ),
+);
 
 const refuse = (error: ProviderRefusal) => ({ ok: false as const, error });
 
@@ -54,13 +64,7 @@ export class ProviderStore {
 
   /** The provider `slug` of `orgId`, or undefined. */
   get(orgId: string, slug: string): Promise<ProviderRow | undefined> {
-    const s = this.d.store;
-    return s.first(
-      s.db
-        .select()
-        .from(this.#t)
-        .where(and(eq(this.#t.orgId, orgId), eq(this.#t.slug, slug))),
-    );
+    return this.d.store.first(bySlug, { orgId, slug });
   }
 
   /** A provider by id (a connection names its provider so). */

@@ -1,6 +1,6 @@
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import { SealedValueMismatch, Secret } from '../crypto/index.js';
-import { newId, type Queries } from '../db/index.js';
+import { newId, prepared, type Queries } from '../db/index.js';
 import type { connectedAccounts } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 import type { OAuthDeps } from './deps.js';
@@ -14,6 +14,21 @@ const ctx = (
   row: Pick<ConnectionRow, 'id' | 'orgId' | 'userId' | 'providerId'>,
   column: 'accessTokenSealed' | 'refreshTokenSealed',
 ) => sealedTables.connectedAccounts.ctx(row, column);
+
+/** A user's grant at a provider, read for every call that uses one (db/prepared.ts). */
+const grantOf = prepared('connections.find', ({ db, t }) => {
+  const c = t.connectedAccounts;
+  return db
+    .select()
+    .from(c)
+    .where(
+      and(
+        eq(c.orgId, sql.placeholder('orgId')),
+        eq(c.userId, sql.placeholder('userId')),
+        eq(c.providerId, sql.placeholder('providerId')),
+      ),
+    );
+});
 
 /** Sealed storage of connected accounts; every token write bumps `version`. */
 export class ConnectionStore {
@@ -29,13 +44,7 @@ export class ConnectionStore {
   }
 
   #find(q: Queries, orgId: string, userId: string, providerId: string): Promise<ConnectionRow | undefined> {
-    const c = q.t.connectedAccounts;
-    return q.first(
-      q.db
-        .select()
-        .from(c)
-        .where(and(eq(c.orgId, orgId), eq(c.userId, userId), eq(c.providerId, providerId))),
-    );
+    return q.first(grantOf, { orgId, userId, providerId });
   }
 
   /** Re-reads a row by id. */

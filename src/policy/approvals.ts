@@ -1,5 +1,5 @@
-import { eq } from 'drizzle-orm';
-import { newId, type Store } from '../db/index.js';
+import { eq, sql } from 'drizzle-orm';
+import { newId, prepared, type Store } from '../db/index.js';
 import type { approvalRules } from '../db/schema/index.js';
 import { globMatch } from './rules.js';
 
@@ -8,6 +8,14 @@ export type ApprovalMode = 'ask' | 'always' | 'never';
 export const approvalModes: readonly ApprovalMode[] = ['ask', 'always', 'never'];
 
 export type ApprovalRule = typeof approvalRules.$inferSelect;
+
+/** A server's approval rules, read for every call an agent makes (db/prepared.ts). */
+const approvalRulesOf = prepared('approvals.of', ({ db, t }) =>
+  db
+    .select()
+    .from(t.approvalRules)
+    .where(eq(t.approvalRules.serverId, sql.placeholder('serverId'))),
+);
 
 /** How a mode was decided: an admin's rule (its glob), or the default from the tool's `readOnlyHint`. */
 export type ApprovalDecision = { mode: ApprovalMode; rule: string | null };
@@ -53,7 +61,6 @@ export class ApprovalRules {
 
   /** A server's rules. */
   async of(serverId: string): Promise<ApprovalRule[]> {
-    const a = this.store.t.approvalRules;
-    return this.store.rows(this.store.db.select().from(a).where(eq(a.serverId, serverId)));
+    return this.store.rows(approvalRulesOf, { serverId });
   }
 }

@@ -1,6 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Secret, Keyring } from '../crypto/index.js';
-import type { Store } from '../db/index.js';
+import { prepared, type Store } from '../db/index.js';
 import { NetGuard } from '../net/index.js';
 import { ApprovalRules } from './approvals.js';
 import { SecretStore, type SecretScope } from './secrets.js';
@@ -15,6 +15,32 @@ import * as secrets from './admin-secrets.js';
 import { teamAction } from './admin-teams.js';
 
 export type { BindingRow } from './parts.js';
+
+// Looked up for every tool call (db/prepared.ts).
+const serverByName = prepared('policy.serverByName', ({ db, t }) =>
+  db
+    .select()
+    .from(t.mcpServers)
+    .where(and(eq(t.mcpServers.orgId, sql.placeholder('orgId')), eq(t.mcpServers.name, sql.placeholder('name')))),
+);
+const serverById = prepared('policy.serverById', ({ db, t }) =>
+  db
+    .select()
+    .from(t.mcpServers)
+    .where(and(eq(t.mcpServers.orgId, sql.placeholder('orgId')), eq(t.mcpServers.id, sql.placeholder('id')))),
+);
+const bindingsOf = prepared('policy.bindings', ({ db, t }) =>
+  db
+    .select()
+    .from(t.credentialBindings)
+    .where(eq(t.credentialBindings.serverId, sql.placeholder('serverId'))),
+);
+const rulesOf = prepared('policy.rules', ({ db, t }) =>
+  db
+    .select()
+    .from(t.accessRules)
+    .where(eq(t.accessRules.serverId, sql.placeholder('serverId'))),
+);
 
 /** Options for `Policy`. */
 export interface PolicyOptions {
@@ -55,24 +81,12 @@ export class Policy implements PolicyParts {
 
   /** A server by name. */
   async server(orgId: string, name: string): Promise<McpServerRow | undefined> {
-    const s = this.store.t.mcpServers;
-    return this.store.first(
-      this.store.db
-        .select()
-        .from(s)
-        .where(and(eq(s.orgId, orgId), eq(s.name, name))),
-    );
+    return this.store.first(serverByName, { orgId, name });
   }
 
   /** A server by id (scoped to the org). */
   async serverById(orgId: string, id: string): Promise<McpServerRow | undefined> {
-    const s = this.store.t.mcpServers;
-    return this.store.first(
-      this.store.db
-        .select()
-        .from(s)
-        .where(and(eq(s.orgId, orgId), eq(s.id, id))),
-    );
+    return this.store.first(serverById, { orgId, id });
   }
 
   async servers(orgId: string): Promise<McpServerRow[]> {
@@ -107,8 +121,7 @@ export class Policy implements PolicyParts {
 
   /** A server's bindings. */
   async bindings(serverId: string): Promise<BindingRow[]> {
-    const b = this.store.t.credentialBindings;
-    return this.store.rows(this.store.db.select().from(b).where(eq(b.serverId, serverId)));
+    return this.store.rows(bindingsOf, { serverId });
   }
 
   /** Adds an allow or deny rule. Users are user ids; teams are names or ids. */
@@ -118,8 +131,7 @@ export class Policy implements PolicyParts {
 
   /** A server's rules. */
   async rules(serverId: string): Promise<AccessRule[]> {
-    const r = this.store.t.accessRules;
-    return this.store.rows(this.store.db.select().from(r).where(eq(r.serverId, serverId)));
+    return this.store.rows(rulesOf, { serverId });
   }
 
   /** Sets whether the model's calls of a server's tools matching `glob` ask the caller first, always run, or never run. */

@@ -1,9 +1,18 @@
-import { and, eq, or } from 'drizzle-orm';
-import { newId, type Store } from '../db/index.js';
+import { and, eq, or, sql } from 'drizzle-orm';
+import { newId, prepared, type Store } from '../db/index.js';
 import type { teams } from '../db/schema/index.js';
 import type { TeamProblem } from '../db/schema/shapes.js';
 
 export type Team = typeof teams.$inferSelect;
+
+/** A user's teams, read for every tool call (db/prepared.ts). */
+const teamsOfUser = prepared('teams.ofUser', ({ db, t }) =>
+  db
+    .select({ team: t.teams })
+    .from(t.teamMembers)
+    .innerJoin(t.teams, eq(t.teams.id, t.teamMembers.teamId))
+    .where(and(eq(t.teamMembers.orgId, sql.placeholder('orgId')), eq(t.teamMembers.userId, sql.placeholder('userId')))),
+);
 
 /** Which team a team secret comes from: the channel's team, else the caller's only team. */
 export type TeamResolution = { kind: 'ok'; team: Team } | { kind: 'error'; problem: TeamProblem };
@@ -106,14 +115,7 @@ export class Teams {
 
   /** Teams a user belongs to. */
   async ofUser(orgId: string, userId: string): Promise<Team[]> {
-    const { db, t } = this.store;
-    const rows = await this.store.rows(
-      db
-        .select({ team: t.teams })
-        .from(t.teamMembers)
-        .innerJoin(t.teams, eq(t.teams.id, t.teamMembers.teamId))
-        .where(and(eq(t.teamMembers.orgId, orgId), eq(t.teamMembers.userId, userId))),
-    );
+    const rows = await this.store.rows(teamsOfUser, { orgId, userId });
     return rows.map((r) => r.team);
   }
 

@@ -1,5 +1,5 @@
-import { and, count, desc, eq, inArray, lt } from 'drizzle-orm';
-import type { Queries, Store } from '../db/index.js';
+import { and, count, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { prepared, preparedWrite, slot, type PreparedWrite, type Queries, type Store } from '../db/index.js';
 import type { toolCalls } from '../db/schema/index.js';
 import {
   deliverySchema,
@@ -24,11 +24,55 @@ export type { ApprovalRecord, Delivery, StoredOutcome } from '../db/schema/shape
 
 type TransitionPatch = { outcome?: StoredOutcome; parkedProviderId?: string | null; attempts?: number };
 type CallInsert = Omit<typeof toolCalls.$inferInsert, 'updatedAt' | 'status'>;
+type CallColumns = typeof toolCalls.$inferInsert;
+
+// The statements every call runs (db/prepared.ts).
+const byId = prepared('calls.byId', ({ db, t }) =>
+  db
+    .select()
+    .from(t.toolCalls)
+    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
+);
+const deliveryOf = prepared('calls.delivery', ({ db, t }) =>
+  db
+    .select({ delivery: t.toolCalls.delivery })
+    .from(t.toolCalls)
+    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
+);
+const setOutcomeOf = preparedWrite('calls.setOutcome', ({ db, t }) =>
+  db
+    .update(t.toolCalls)
+    .set({ outcome: slot<StoredOutcome>('outcome'), updatedAt: slot<number>('now') })
+    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
+);
+const setDeliveryOf = preparedWrite('calls.setDelivery', ({ db, t }) =>
+  db
+    .update(t.toolCalls)
+    .set({ delivery: slot<Delivery>('delivery'), updatedAt: slot<number>('now') })
+    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
+);
+/** The columns an enqueued call is inserted with (any other shape is built per call). */
+const insertKeys = ['id', 'orgId', 'userId', 'serverId', 'tool', 'args', 'replyTarget', 'requestId', 'turnId'] as const;
+const insertCall = preparedWrite('calls.insert', ({ db, t }) =>
+  db
+    .insert(t.toolCalls)
+    .values({
+      ...(Object.fromEntries(insertKeys.map((k) => [k, slot(k)])) as Omit<CallColumns, 'status' | 'updatedAt'>),
+      status: 'queued',
+      updatedAt: slot<number>('now'),
+    })
+    .onConflictDoNothing(),
+);
+const isEnqueueShape = (row: CallInsert) =>
+  Object.keys(row).length === insertKeys.length && insertKeys.every((k) => k in row);
 
 /** `tool_calls` rows: the durable state of each call, read by every worker process. */
 export class CallStore {
   /** In-process waiters per call id, woken when the call parks or ends here. */
   readonly #waiters = new Map<string, Set<() => void>>();
+  /** Prepared transitions and counts, one per shape (`from`, `to`, patched columns; statuses). */
+  readonly #moves = new Map<string, PreparedWrite>();
+  readonly #counts = new Map<string, ReturnType<typeof countIn>>();
 
   constructor(private readonly store: Store) {}
 
@@ -37,8 +81,7 @@ export class CallStore {
   }
 
   #get(q: Queries, id: string): Promise<CallRow | undefined> {
-    const t = q.t.toolCalls;
-    return q.first(q.db.select().from(t).where(eq(t.id, id)));
+    return q.first(byId, { id });
   }
 
   async insert(row: CallInsert): Promise<boolean> {
@@ -46,15 +89,17 @@ export class CallStore {
   }
 
   async #insert(q: Queries, row: CallInsert): Promise<boolean> {
+    if (isEnqueueShape(row)) return (await q.changes(insertCall, { ...row, now: Date.now() })) === 1;
     const values = { ...row, status: 'queued' as const, updatedAt: Date.now() };
     return (await q.changes(q.db.insert(q.t.toolCalls).values(values).onConflictDoNothing())) === 1;
   }
 
   /** How many calls of one user are in one of `statuses`. */
   async #count(q: Queries, orgId: string, userId: string, statuses: CallStatus[]): Promise<number> {
-    const t = q.t.toolCalls;
-    const where = and(eq(t.orgId, orgId), eq(t.userId, userId), inArray(t.status, statuses));
-    return (await q.first(q.db.select({ n: count() }).from(t).where(where)))?.n ?? 0;
+    const key = statuses.join(',');
+    let p = this.#counts.get(key);
+    if (!p) this.#counts.set(key, (p = countIn(statuses)));
+    return (await q.first(p, { orgId, userId }))?.n ?? 0;
   }
 
   /**
@@ -65,8 +110,9 @@ export class CallStore {
     return this.store.tx(async (tx) => {
       // Count then insert: the user's advisory lock serialises it across processes on Postgres (SQLite: one writer).
       await tx.lock(`calls:${row.orgId}:${row.userId}`);
-      if (await this.#get(tx, row.id)) return 'duplicate' as const;
-      if ((await this.#count(tx, row.orgId, row.userId, pending)) >= max) return 'full' as const;
+      // A redelivery answers `duplicate` even at the cap; the insert itself finds it otherwise (no row read first).
+      if ((await this.#count(tx, row.orgId, row.userId, pending)) >= max)
+        return (await this.#get(tx, row.id)) ? ('duplicate' as const) : ('full' as const);
       return (await this.#insert(tx, row)) ? ('inserted' as const) : ('duplicate' as const);
     });
   }
@@ -121,38 +167,36 @@ export class CallStore {
     return moved;
   }
 
+  /** A transition run on `q` (a store group or transaction); the caller wakes waiters (`woken`) once it is stored. */
+  moveIn(q: Queries, id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch = {}): Promise<boolean> {
+    return this.#move(q, id, from, to, patch);
+  }
+
   /** The conditional update of a transition: it changes the row only while its status is one of `from`. */
   async #move(q: Queries, id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch): Promise<boolean> {
-    const t = q.t.toolCalls;
-    const set: Partial<typeof toolCalls.$inferInsert> = { status: to, updatedAt: Date.now() };
-    if (patch.outcome !== undefined) set.outcome = patch.outcome;
-    if (patch.attempts !== undefined) set.attempts = patch.attempts;
-    if ('parkedProviderId' in patch) set.parkedProviderId = patch.parkedProviderId ?? null;
-    return (
-      (await q.changes(
-        q.db
-          .update(t)
-          .set(set)
-          .where(and(eq(t.id, id), inArray(t.status, from))),
-      )) === 1
-    );
+    const values: Record<string, unknown> = { id, now: Date.now() };
+    if (patch.outcome !== undefined) values['outcome'] = patch.outcome;
+    if (patch.attempts !== undefined) values['attempts'] = patch.attempts;
+    if ('parkedProviderId' in patch) values['parkedProviderId'] = patch.parkedProviderId ?? null;
+    const columns = Object.keys(values).filter((k) => k !== 'id' && k !== 'now') as (keyof TransitionPatch)[];
+    const key = `${from.join(',')}>${to}:${columns.join(',')}`;
+    let p = this.#moves.get(key);
+    if (!p) this.#moves.set(key, (p = moveStatement(key, from, to, columns)));
+    return (await q.changes(p, values)) === 1;
   }
 
   async setOutcome(id: string, outcome: StoredOutcome): Promise<void> {
-    const t = this.store.t.toolCalls;
-    await this.store.changes(this.store.db.update(t).set({ outcome, updatedAt: Date.now() }).where(eq(t.id, id)));
+    await this.store.changes(setOutcomeOf, { id, outcome, now: Date.now() });
   }
 
   /** The call's delivery record, read fresh (another attempt may have posted the placeholder). */
   async delivery(id: string): Promise<Delivery> {
-    const t = this.store.t.toolCalls;
-    const row = await this.store.first(this.store.db.select({ delivery: t.delivery }).from(t).where(eq(t.id, id)));
+    const row = await this.store.first(deliveryOf, { id });
     return deliverySchema.parse(row?.delivery ?? {});
   }
 
   async setDelivery(id: string, delivery: Delivery): Promise<void> {
-    const t = this.store.t.toolCalls;
-    await this.store.changes(this.store.db.update(t).set({ delivery, updatedAt: Date.now() }).where(eq(t.id, id)));
+    await this.store.changes(setDeliveryOf, { id, delivery, now: Date.now() });
   }
 
   /** Resolves when call `id` parks, is held, or ends in this process, or after `ms` (whichever is first). */
@@ -212,4 +256,32 @@ export class CallStore {
         .where(and(eq(t.status, 'parked'), lt(t.updatedAt, before))),
     );
   }
+}
+
+/** The count of one user's calls in one of `statuses`. */
+function countIn(statuses: CallStatus[]) {
+  return prepared(`calls.count:${statuses.join(',')}`, ({ db, t }) =>
+    db
+      .select({ n: count() })
+      .from(t.toolCalls)
+      .where(
+        and(
+          eq(t.toolCalls.orgId, sql.placeholder('orgId')),
+          eq(t.toolCalls.userId, sql.placeholder('userId')),
+          inArray(t.toolCalls.status, statuses),
+        ),
+      ),
+  );
+}
+
+/** The conditional update of one transition shape: to `to`, only from one of `from`, setting `columns`. */
+function moveStatement(key: string, from: CallStatus[], to: CallStatus, columns: (keyof TransitionPatch)[]) {
+  return preparedWrite(`calls.move:${key}`, ({ db, t }) => {
+    const set: Partial<CallColumns> = { status: to, updatedAt: slot<number>('now') };
+    for (const c of columns) (set as Record<string, unknown>)[c] = slot(c);
+    return db
+      .update(t.toolCalls)
+      .set(set)
+      .where(and(eq(t.toolCalls.id, sql.placeholder('id')), inArray(t.toolCalls.status, from)));
+  });
 }

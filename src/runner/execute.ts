@@ -1,7 +1,8 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { redactSecrets } from '../crypto/index.js';
+import { prepared } from '../db/index.js';
 import { retryable, resultText, type PoolResult } from '../mcp/index.js';
 import { decide, resolveCredentials, type McpServerRow, type ResolvedCredentials } from '../policy/index.js';
 import type { Approvals } from './approvals.js';
@@ -12,6 +13,14 @@ import { trimForChat } from './outcome.js';
 import type { Parking } from './parking.js';
 import type { Ending, Reporter, StepResult } from './report.js';
 import type { Problem } from '../db/schema/shapes.js';
+
+/** The caller's user row, read for every call (db/prepared.ts). */
+const callerRow = prepared('runner.caller', ({ db, t }) =>
+  db
+    .select()
+    .from(t.users)
+    .where(and(eq(t.users.orgId, sql.placeholder('orgId')), eq(t.users.id, sql.placeholder('id')))),
+);
 
 /** An attempt whose server still exists. */
 type Live = Attempt & { server: McpServerRow };
@@ -94,13 +103,7 @@ export class Executor {
   /** Access rules first: a denied call never resolves a credential. */
   async #access(a: Live): Promise<StepResult> {
     const { row, server, info } = a;
-    const users = this.d.store.t.users;
-    const user = await this.d.store.first(
-      this.d.store.db
-        .select()
-        .from(users)
-        .where(and(eq(users.orgId, row.orgId), eq(users.id, row.userId))),
-    );
+    const user = await this.d.store.first(callerRow, { orgId: row.orgId, id: row.userId });
     if (!user)
       return this.report.finish(a, {
         status: 'cancelled',

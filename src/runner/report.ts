@@ -1,6 +1,7 @@
 import { argDigest } from '../audit/index.js';
+import type { Queries } from '../db/index.js';
 import { chatOf, type Attempt } from './attempt.js';
-import type { CallRow, CallStatus, CallStore, StoredOutcome } from './calls.js';
+import { terminal, type CallRow, type CallStatus, type CallStore, type StoredOutcome } from './calls.js';
 import type { ExecutorDeps } from './deps.js';
 import type { CallInfo, ToolOutcome } from './outcome.js';
 import type { Tuning } from './tuning.js';
@@ -39,10 +40,16 @@ export class Reporter {
       ...(prior.approval ? { approval: prior.approval } : {}),
     };
     const from = e.from ?? ['running', 'queued'];
-    if (!(await this.calls.transition(a.row.id, from, e.status, { outcome: stored, parkedProviderId: null })))
-      return { status: 'done' };
-    a.stored = stored;
-    await this.audit(a, e.decision ?? 'allowed', e.audit);
+    // The end and its audit event are stored together (on SQLite one commit).
+    const moved = await this.d.store.group(async (q) => {
+      if (!(await this.calls.moveIn(q, a.row.id, from, e.status, { outcome: stored, parkedProviderId: null })))
+        return false;
+      a.stored = stored;
+      await this.audit(a, e.decision ?? 'allowed', e.audit, q);
+      return true;
+    });
+    if (!moved) return { status: 'done' };
+    if (terminal.includes(e.status)) this.calls.woken(a.row.id);
     await this.notify({ ...a.row, outcome: stored }, a.info, e.outcome);
     return { status: 'done' };
   }
@@ -206,36 +213,39 @@ export class Reporter {
     });
   }
 
-  /** The call's audit event for this step, and its metrics. */
-  async audit(a: Attempt, decision: string, outcome: string): Promise<void> {
+  /** The call's audit event for this step, and its metrics (`q`: written on that store group). */
+  async audit(a: Attempt, decision: string, outcome: string, q?: Queries): Promise<void> {
     this.d.metrics?.toolCalls.inc({ outcome });
     // A call waiting for its caller (a grant, an approval) has not finished: its latency is observed when it does.
     if (!outcome.startsWith('needs_connect') && outcome !== 'awaiting_approval')
       this.d.metrics?.toolCallSeconds.observe((Date.now() - a.row.createdAt) / 1000);
-    await this.d.audit.write({
-      orgId: a.row.orgId,
-      category: 'tool_call',
-      action: 'call',
-      actorUserId: a.row.userId,
-      onBehalfOfUserId: a.row.userId,
-      ...chatOf(a.info),
-      server: a.info.server,
-      tool: a.row.tool,
-      // What the server was (or would have been) sent; before the rules decided, what was supplied.
-      argDigest: argDigest(a.args ?? a.row.args),
-      credentialKinds: a.creds?.kinds ?? [],
-      connectionIds: a.creds?.connectionIds ?? [],
-      vendorAccount: a.creds?.vendorAccounts.join(',') || null,
-      decision,
-      outcome,
-      latencyMs: Date.now() - a.started,
-      requestId: a.row.requestId,
-      detail: {
-        callId: a.row.id,
-        attempt: a.row.attempts + 1,
-        digestOf: a.args ? 'sent' : 'supplied',
-        ...(a.stored.approval ? { approval: a.stored.approval } : {}),
+    await this.d.audit.write(
+      {
+        orgId: a.row.orgId,
+        category: 'tool_call',
+        action: 'call',
+        actorUserId: a.row.userId,
+        onBehalfOfUserId: a.row.userId,
+        ...chatOf(a.info),
+        server: a.info.server,
+        tool: a.row.tool,
+        // What the server was (or would have been) sent; before the rules decided, what was supplied.
+        argDigest: argDigest(a.args ?? a.row.args),
+        credentialKinds: a.creds?.kinds ?? [],
+        connectionIds: a.creds?.connectionIds ?? [],
+        vendorAccount: a.creds?.vendorAccounts.join(',') || null,
+        decision,
+        outcome,
+        latencyMs: Date.now() - a.started,
+        requestId: a.row.requestId,
+        detail: {
+          callId: a.row.id,
+          attempt: a.row.attempts + 1,
+          digestOf: a.args ? 'sent' : 'supplied',
+          ...(a.stored.approval ? { approval: a.stored.approval } : {}),
+        },
       },
-    });
+      q,
+    );
   }
 }

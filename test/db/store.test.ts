@@ -1,8 +1,8 @@
 // The store contract (src/db/store.ts) on both dialects: the same calls, the same answers, and
 // transactions that are all-or-nothing and let nothing else in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { openDb, sqliteStore, type Queries, type Store } from '../../src/db/index.js';
+import { eq, sql } from 'drizzle-orm';
+import { openDb, prepared, preparedWrite, slot, sqliteStore, type Queries, type Store } from '../../src/db/index.js';
 import { migratePostgres, pgStore } from '../../src/db/pg/index.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -22,6 +22,19 @@ afterAll(async () => {
 });
 
 const org = (s: Queries, id: string) => s.db.insert(s.t.orgs).values({ id, name: id });
+
+const orgById = prepared('test.orgById', ({ db, t }) =>
+  db
+    .select()
+    .from(t.orgs)
+    .where(eq(t.orgs.id, sql.placeholder('id'))),
+);
+const renameOrg = preparedWrite('test.renameOrg', ({ db, t }) =>
+  db
+    .update(t.orgs)
+    .set({ name: slot<string>('name') })
+    .where(eq(t.orgs.id, sql.placeholder('id'))),
+);
 
 describe.each(['sqlite', 'postgres'] as const)('%s store', (dialect) => {
   const s = () => stores[dialect];
@@ -56,6 +69,38 @@ describe.each(['sqlite', 'postgres'] as const)('%s store', (dialect) => {
     );
     expect(renamed).toEqual([{ name: 'renamed' }]);
     expect(await s().changes(s().db.delete(orgs).where(eq(orgs.id, 'nobody')))).toBe(0);
+  });
+
+  it('a prepared query runs with new values each time, on the store and inside a transaction', async () => {
+    const id = `${dialect}-prepared`;
+    await s().changes(org(s(), id));
+    expect(await s().first(orgById, { id })).toMatchObject({ id, name: id });
+    expect(await s().first(orgById, { id: 'nobody' })).toBeUndefined();
+    expect(await s().changes(renameOrg, { id, name: 'once' })).toBe(1);
+    expect(await s().changes(renameOrg, { id: 'nobody', name: 'x' })).toBe(0);
+    expect((await s().rows(orgById, { id })).map((r) => r.name)).toEqual(['once']);
+    await expect(
+      s().tx(async (tx) => {
+        expect(await tx.changes(renameOrg, { id, name: 'inside' })).toBe(1);
+        expect((await tx.first(orgById, { id }))?.name).toBe('inside');
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    // The prepared write ran in the transaction: it rolled back with it.
+    expect((await s().first(orgById, { id }))?.name).toBe('once');
+  });
+
+  it('a group of writes stores each of them and answers its body’s value', async () => {
+    const ids = [`${dialect}-g1`, `${dialect}-g2`];
+    const n = await s().group(async (q) => {
+      let changed = 0;
+      for (const id of ids) changed += await q.changes(org(q, id));
+      changed += await q.changes(renameOrg, { id: ids[0], name: 'grouped' });
+      return changed;
+    });
+    expect(n).toBe(3);
+    expect((await s().first(orgById, { id: ids[0] }))?.name).toBe('grouped');
+    expect(await s().first(orgById, { id: ids[1] })).toBeDefined();
   });
 
   it('a transaction that throws leaves nothing behind', async () => {
