@@ -31,6 +31,19 @@ export type ServerTest =
 export interface CatalogGap {
   server: string;
   providerSlug: string;
+  /**
+   * The server answered 403 `insufficient_scope`: it wants `scopes` on top of the grant. `connectUrl`
+   * asks for them together with what was granted; absent once `rounds` step-ups did not satisfy it.
+   */
+  more?: { scopes: string[]; rounds: number; connectUrl?: string };
+}
+
+/** Options of the tool catalog. */
+export interface ToolCatalogOptions {
+  /** Times a caller is sent to grant more scopes for one server's listing before it stops asking. Default 2. */
+  maxStepUps?: number;
+  /** How long those rounds are remembered (a later `tools` starts afresh). Default 15 minutes. */
+  stepUpMemoryMs?: number;
 }
 
 /**
@@ -43,11 +56,14 @@ export interface CatalogGap {
 export class ToolCatalog {
   /** The last listing of each server made with each user's own credentials (`serverId␀userId`). */
   readonly #own = new Map<string, Tool[]>();
+  /** Step-ups of each caller's listing of each server (`serverId␀userId`): rounds, and when the first was. */
+  readonly #stepUps = new Map<string, { rounds: number; since: number }>();
 
   constructor(
     private readonly policy: Policy,
     private readonly pool: McpPool,
     private readonly tokens: RunnerTokens,
+    private readonly o: ToolCatalogOptions = {},
   ) {}
 
   /**
@@ -76,8 +92,8 @@ export class ToolCatalog {
     for (const server of await this.policy.servers(orgId)) {
       const rules = await this.policy.rules(server.id);
       const approvals = opts.forModel ? await this.policy.approvals.of(server.id) : [];
-      const { tools, connect } = await this.#tools(server, orgId, user.id, channelId);
-      if (connect) needsConnect.push({ server: server.name, providerSlug: connect });
+      const { tools, connect, more } = await this.#tools(server, orgId, user.id, channelId);
+      if (connect) needsConnect.push({ server: server.name, providerSlug: connect, ...(more ? { more } : {}) });
       for (const t of tools) {
         if (!visible(rules, subject, t.name)) continue;
         if (opts.forModel && approvalMode(approvals, t.name, t.annotations?.readOnlyHint === true).mode === 'never')
@@ -98,7 +114,7 @@ export class ToolCatalog {
     orgId: string,
     userId: string,
     channelId?: string,
-  ): Promise<{ tools: Tool[]; connect?: string }> {
+  ): Promise<{ tools: Tool[]; connect?: string; more?: CatalogGap['more'] }> {
     const key = `${server.id}\u0000${userId}`;
     const res = await resolveCredentials(this.policy, this.tokens, server, {
       orgId,
@@ -110,7 +126,14 @@ export class ToolCatalog {
       if (listed.kind === 'ok') {
         if (this.#own.size >= 10_000 && !this.#own.has(key)) this.#own.clear();
         this.#own.set(key, listed.value);
+        this.#stepUps.delete(key);
         return { tools: listed.value };
+      }
+      const slug = res.creds.grants[0];
+      if (listed.kind === 'insufficient_scope' && slug) {
+        await this.pool.discard(server, res.creds);
+        const more = await this.#stepUp(key, orgId, userId, slug, listed.scopes);
+        return { tools: this.#own.get(key) ?? [], connect: slug, more };
       }
     }
     const mine = this.#own.get(key);
@@ -124,6 +147,22 @@ export class ToolCatalog {
       if (open.kind === 'ok') return { tools: open.value, connect: res.providerSlug };
     }
     return { tools: [], connect: res.providerSlug };
+  }
+
+  /**
+   * A 403 `insufficient_scope` of a listing: a link asking for `scopes` together with the grant (a
+   * refresh cannot widen it), at most `maxStepUps` times in a row; then the rounds, without a link.
+   */
+  async #stepUp(key: string, orgId: string, userId: string, slug: string, scopes: string[]) {
+    const now = Date.now();
+    const seen = this.#stepUps.get(key);
+    const fresh = !seen || now - seen.since > (this.o.stepUpMemoryMs ?? 15 * 60_000);
+    const rounds = fresh ? 0 : seen.rounds;
+    if (rounds >= (this.o.maxStepUps ?? 2)) return { scopes, rounds };
+    if (this.#stepUps.size >= 10_000 && !seen) this.#stepUps.clear();
+    this.#stepUps.set(key, { rounds: rounds + 1, since: fresh ? now : seen.since });
+    const connectUrl = await this.tokens.connectLink(orgId, userId, slug, { extraScopes: scopes });
+    return { scopes, rounds: rounds + 1, connectUrl };
   }
 
   /** Connects to a server as `user` and lists its tools: the admin's check that bindings work. */

@@ -3,7 +3,7 @@ import type { Secret } from '../crypto/index.js';
 import type { Identity, LinkCodes, OrgJoins, User } from '../identity/index.js';
 import type { ConnectionResult, ProviderResult } from '../oauth/index.js';
 import type { PolicyResult, ServerListing } from '../policy/index.js';
-import type { CatalogTool } from '../agent/catalog.js';
+import type { CatalogGap, CatalogTool } from '../agent/catalog.js';
 import type { TurnRequest } from '../agent/index.js';
 import type { ApprovalAnswer, ApprovalReply, Elicitations, EnqueueResult, ToolCallRequest } from '../runner/index.js';
 import type { OutboundRouter } from './outbound.js';
@@ -117,11 +117,7 @@ export interface ChatPolicy {
   ): Promise<PolicyResult>;
   catalogFor(orgId: string, user: User, channelId?: string): Promise<CatalogTool[]>;
   /** The caller's tools, and the servers whose tools they see only after connecting `providerSlug`. */
-  catalog(
-    orgId: string,
-    user: User,
-    channelId?: string,
-  ): Promise<{ tools: CatalogTool[]; needsConnect: { server: string; providerSlug: string }[] }>;
+  catalog(orgId: string, user: User, channelId?: string): Promise<{ tools: CatalogTool[]; needsConnect: CatalogGap[] }>;
   approve(orgId: string, server: string, glob: string, mode: string): Promise<PolicyResult>;
   approvalRules(orgId: string, server: string): Promise<PolicyResult>;
 }

@@ -51,10 +51,15 @@ export class McpAuthorization {
     return this.#registration.preRegister(orgId, s, clientId);
   }
 
-  /** The slug of the `mcp` provider for this server, discovering and registering on first use. */
-  async ensure(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
+  /**
+   * The slug of the `mcp` provider for this server, discovering and registering on first use.
+   * `recheck` (before a person is sent to authorize): discovers again, at most once a minute per
+   * server, so a server now behind another authorization server gets a client of that issuer.
+   */
+  async ensure(orgId: string, s: McpServerRef, opts: { recheck?: boolean } = {}): Promise<McpProviderResult> {
     const known = await this.#ready(orgId, s.serverId);
-    if (known) return { kind: 'ok', providerSlug: known.slug, providerId: known.id, registered: false };
+    const recheck = known && opts.recheck === true && (await this.#recheckDue(orgId, s.serverId));
+    if (known && !recheck) return { kind: 'ok', providerSlug: known.slug, providerId: known.id, registered: false };
     const parsed = await this.d.net.checkTarget(s.url);
     if (!parsed.ok) return { kind: 'refused_url', at: 'server', refusal: refusalOf(parsed) };
     // Two users at once must not register two clients: single flight per org and server.
@@ -68,13 +73,19 @@ export class McpAuthorization {
       }
       try {
         const again = await this.#ready(orgId, s.serverId);
-        if (again) return { kind: 'ok', providerSlug: again.slug, providerId: again.id, registered: false };
+        if (again && !recheck) return { kind: 'ok', providerSlug: again.slug, providerId: again.id, registered: false };
         return await this.#discoverAndRegister(orgId, s);
       } finally {
         await this.#lock.release(key, owner).catch(() => undefined);
       }
     }
     return discoveryFailed('busy');
+  }
+
+  /** True at most once a minute per org and server (Redis SET NX: across every process). */
+  async #recheckDue(orgId: string, serverId: string): Promise<boolean> {
+    const key = `onbehalf:oauth:mcp-recheck:${orgId}:${serverId}`;
+    return (await this.d.redis.set(key, '1', 'PX', 60_000, 'NX')) === 'OK';
   }
 
   /** The server's `mcp` provider once discovered (a pre-registered client waits for its first discovery). */
@@ -105,6 +116,7 @@ export class McpAuthorization {
   async #register(orgId: string, s: McpServerRef, f: Found, fetchFn: FetchLike): Promise<McpProviderResult> {
     const r = await this.#registration.register(orgId, s, f, fetchFn);
     if ('kind' in r) return r;
+    if (!r.registered) return { kind: 'ok', providerSlug: r.slug, providerId: r.id, registered: false };
     await this.d.audit.write({
       orgId,
       category: 'connection',

@@ -119,16 +119,23 @@ export class McpClientRegistration {
     return { ok: true, value: { kind: 'mcp_client_set', slug, server: s.serverName } };
   }
 
-  /** Stores the client of an MCP server's `mcp` provider: completes a pre-registered row or inserts one. */
+  /**
+   * Stores the client of an MCP server's `mcp` provider: completes a pre-registered row or inserts
+   * one. A client belongs to the issuer it was obtained from: the server's row keeps it while
+   * discovery finds the same issuer, and a server now behind another authorization server gets a
+   * client of that issuer (shared with other servers behind it, else registered anew). Only an
+   * admin's pre-registered client stays with the server whatever its issuer.
+   */
   async register(
     orgId: string,
     s: { serverId: string; serverName: string },
     f: Found,
     fetchFn: FetchLike,
-  ): Promise<{ id: string; slug: string } | Failure> {
+  ): Promise<{ id: string; slug: string; registered: boolean } | Failure> {
     const { meta, revokeUrl, scopes } = f;
     const pre = await this.providers.forMcpServer(orgId, s.serverId);
-    const client = pre ? this.#preRegistered(pre, meta) : await this.#client(orgId, f, scopes, fetchFn);
+    const client = await this.#clientFor(orgId, pre, f, fetchFn);
+    if (client === 'kept') return { id: pre!.id, slug: pre!.slug, registered: false };
     if ('kind' in client) return client;
     const id = pre?.id ?? newId();
     const slug = pre?.slug ?? mcpSlugOf(s.serverName);
@@ -154,7 +161,14 @@ export class McpClientRegistration {
     };
     const store = this.d.store;
     const t = store.t.oauthProviders;
-    if (pre) await store.changes(store.db.update(t).set(row).where(eq(t.id, id)));
+    // Settings an admin made on the row (e.g. shared vendor accounts) stay; the client's fields are new.
+    if (pre)
+      await store.changes(
+        store.db
+          .update(t)
+          .set({ ...row, extra: { ...providerExtra(pre), ...row.extra } })
+          .where(eq(t.id, id)),
+      );
     else
       await store.changes(
         store.db.insert(t).values({
@@ -168,7 +182,20 @@ export class McpClientRegistration {
           ...row,
         }),
       );
-    return { id, slug };
+    return { id, slug, registered: true };
+  }
+
+  /** The admin's client; `kept` for the server's own client of this same issuer; else one of this issuer. */
+  async #clientFor(
+    orgId: string,
+    pre: ProviderRow | undefined,
+    f: Found,
+    fetchFn: FetchLike,
+  ): Promise<Client | Failure | 'kept'> {
+    const how = pre ? providerExtra(pre).registration : undefined;
+    if (pre && how === 'pre_registered') return this.#preRegistered(pre, f.meta);
+    if (pre?.tokenUrl && pre.issuer === f.meta.issuer) return 'kept';
+    return this.#client(orgId, f, f.scopes, fetchFn);
   }
 
   #preRegistered(p: ProviderRow, meta: AuthorizationServerMetadata): Client {

@@ -168,9 +168,9 @@ export class OAuthService implements TokenSource {
     return this.#mcp.preRegister(orgId, server, clientId);
   }
 
-  /** MCP-spec OAuth: discover and register (once per org and server) and return the provider slug to use. */
-  ensureMcpProvider(orgId: string, server: McpServerRef): Promise<McpProviderResult> {
-    return this.#mcp.ensure(orgId, server);
+  /** MCP-spec OAuth: discover and register (once per org and server; again on `recheck`) and return the provider slug to use. */
+  ensureMcpProvider(orgId: string, server: McpServerRef, opts?: { recheck?: boolean }): Promise<McpProviderResult> {
+    return this.#mcp.ensure(orgId, server, opts);
   }
 
   /** `GET /oauth/start`: the consent page (reads only). */

@@ -12,6 +12,8 @@ export interface McpOAuthRegistrar {
   ensureMcpProvider(
     orgId: string,
     server: { serverId: string; serverName: string; url: string },
+    /** Discover again (the server may have moved to another authorization server); throttled by the engine. */
+    opts?: { recheck?: boolean },
   ): Promise<{ kind: 'ok'; providerSlug: string } | { kind: 'not_protected' } | McpAuthFailure>;
 }
 
@@ -143,11 +145,8 @@ async function mcpOAuthGrant(
 ): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
   if (!tokens.ensureMcpProvider || !server.url)
     return { kind: 'misconfigured', problem: { code: 'mcp_oauth_unsupported', server: server.name } };
-  const reg = await tokens.ensureMcpProvider(caller.orgId, {
-    serverId: server.id,
-    serverName: server.name,
-    url: server.url,
-  });
+  const ref = { serverId: server.id, serverName: server.name, url: server.url };
+  const reg = await tokens.ensureMcpProvider(caller.orgId, ref);
   if (reg.kind !== 'ok') {
     const problem: Problem =
       reg.kind === 'not_protected'
@@ -155,7 +154,12 @@ async function mcpOAuthGrant(
         : { code: 'mcp_auth_failed', server: server.name, kind: reg.kind, failure: reg };
     return { kind: 'misconfigured', problem };
   }
-  return grant(tokens, caller, reg.providerSlug, creds, opts);
+  const r = await grant(tokens, caller, reg.providerSlug, creds, opts);
+  // The caller is about to be sent to authorize: first make sure the client fits the server's
+  // authorization server today (a server that moved to another one needs a client of that issuer).
+  if (!(r instanceof SecretValue) && r.kind === 'needs_connect')
+    await tokens.ensureMcpProvider(caller.orgId, ref, { recheck: true });
+  return r;
 }
 
 /** A stored secret, or why not; a value sealed for another owner is never used. */

@@ -20,6 +20,8 @@ export const pendingElicitationSchema = z.object({
   server: z.string(),
   tool: z.string(),
   target: replyTargetSchema,
+  /** A form to fill in, or (`url`) consent to open a page; absent in questions kept before URLs waited. */
+  mode: z.enum(['form', 'url']).default('form'),
   message: z.string(),
   schema: z.record(z.string(), z.unknown()),
   expiresAt: z.number(),
@@ -29,8 +31,12 @@ export type PendingElicitation = z.infer<typeof pendingElicitationSchema>;
 /** Form values, typed as the schema asked (numbers, booleans, strings, lists of strings). */
 export type ElicitContent = Record<string, string | number | boolean | string[]>;
 
-/** The caller's answer to a form. */
-export type ElicitAnswer = { action: 'accept'; content: ElicitContent } | { action: 'decline' } | { action: 'cancel' };
+/** The caller's answer to a question (a URL question's `accept` carries no content). */
+export type ElicitAnswer =
+  | { action: 'accept'; content: ElicitContent }
+  | { action: 'accept'; content?: undefined }
+  | { action: 'decline' }
+  | { action: 'cancel' };
 
 /** What answering a question did. */
 export type ElicitAnswerResult =
@@ -51,7 +57,7 @@ export interface ElicitationDeps {
 
 const answerSchema = z.union([
   z.object({ action: z.literal('accept'), sealed: z.string() }),
-  z.object({ action: z.enum(['decline', 'cancel']) }),
+  z.object({ action: z.enum(['accept', 'decline', 'cancel']) }),
 ]);
 
 const key = (id: string) => `onbehalf:elicit:${id}`;
@@ -82,7 +88,7 @@ export class Elicitations {
     const until = Date.now() + timeoutMs - Math.min(1000, timeoutMs / 10);
     return {
       form: (req, signal) => this.#form(call, req, until, signal),
-      url: (req, _signal, opts) => this.#url(call, req, until, opts?.announceOnly ?? false),
+      url: (req, signal, opts) => this.#url(call, req, until, opts?.announceOnly ?? false, signal),
     };
   }
 
@@ -103,14 +109,55 @@ export class Elicitations {
     const ttl = Math.max(1000, p.expiresAt - Date.now() + 5000);
     if ((await this.d.redis.set(takenKey(id), '1', 'PX', ttl, 'NX')) !== 'OK') return { kind: 'not_waiting' };
     const body =
-      a.action === 'accept'
-        ? { action: a.action, sealed: this.d.keyring.seal(JSON.stringify(a.content), sealAt(p)) }
-        : { action: a.action };
+      a.action === 'accept' && p.mode === 'form'
+        ? { action: a.action, sealed: this.d.keyring.seal(JSON.stringify(a.content ?? {}), sealAt(p)) }
+        : { action: a.action === 'accept' ? ('accept' as const) : a.action };
     await this.d.redis.multi().rpush(answerKey(id), JSON.stringify(body)).pexpire(answerKey(id), ttl).exec();
     return { kind: 'sent', pending: p, action: a.action };
   }
 
   async #form(call: CallInfo, req: ElicitRequestFormParams, until: number, signal: AbortSignal): Promise<ElicitResult> {
+    const { pending, got } = await this.#question(call, 'form', req.message, req.requestedSchema, until, signal);
+    if (!got || got.action !== 'accept') return { action: got?.action ?? 'cancel' };
+    return {
+      action: 'accept',
+      content: 'sealed' in got ? (JSON.parse(this.d.keyring.open(got.sealed, sealAt(pending))) as ElicitContent) : {},
+    };
+  }
+
+  /**
+   * Shows the caller the URL (never fetched here) and waits for their consent (`accept`) or
+   * `decline`; none by the deadline is `cancel`. After a -32042 (`announceOnly`) there is nothing
+   * to answer: the caller is shown the URL and the call waits for the server's completion.
+   */
+  async #url(
+    call: CallInfo,
+    req: UrlElicitation,
+    until: number,
+    announceOnly: boolean,
+    signal: AbortSignal,
+  ): Promise<ElicitResult> {
+    if (announceOnly) {
+      const id = randomBytes(12).toString('base64url');
+      const prompt = { id, mode: 'url', message: req.message.slice(0, 2000), url: req.url, expiresAt: until } as const;
+      const shown = await this.#ask(call, { ...prompt, announceOnly: true });
+      await this.#audit(call, 'url_required', shown ? 'shown' : 'undelivered');
+      return { action: shown ? 'accept' : 'cancel' };
+    }
+    const { got } = await this.#question(call, 'url', req.message, {}, until, signal, req.url);
+    return { action: got?.action ?? 'cancel' };
+  }
+
+  /** Keeps a question for its caller, asks them, and waits for their answer (undefined: none came). */
+  async #question(
+    call: CallInfo,
+    mode: 'form' | 'url',
+    message: string,
+    schema: unknown,
+    until: number,
+    signal: AbortSignal,
+    url?: string,
+  ): Promise<{ pending: PendingElicitation; got: z.infer<typeof answerSchema> | undefined }> {
     const id = randomBytes(12).toString('base64url');
     const pending: PendingElicitation = {
       id,
@@ -120,43 +167,27 @@ export class Elicitations {
       server: call.server,
       tool: call.tool,
       target: call.target,
-      message: req.message.slice(0, 2000),
-      schema: req.requestedSchema as Record<string, unknown>,
+      mode,
+      message: message.slice(0, 2000),
+      schema: schema as Record<string, unknown>,
       expiresAt: until,
     };
     const ttl = Math.max(1000, until - Date.now() + 5000);
     let outcome = 'cancel';
     try {
       await this.d.redis.set(key(id), JSON.stringify(pending), 'PX', ttl);
-      if (!(await this.#ask(call, { id, mode: 'form', message: pending.message, expiresAt: until }))) {
+      const prompt = { id, mode, message: pending.message, expiresAt: until, ...(url ? { url } : {}) };
+      if (!(await this.#ask(call, prompt))) {
         outcome = 'undelivered';
-        return { action: 'cancel' };
+        return { pending, got: undefined };
       }
       const got = await this.#wait(id, until, signal);
       outcome = got ? got.action : signal.aborted ? 'ended' : 'timeout';
-      if (!got || got.action !== 'accept') return { action: got?.action ?? 'cancel' };
-      return {
-        action: 'accept',
-        content: JSON.parse(this.d.keyring.open(got.sealed, sealAt(pending))) as ElicitContent,
-      };
+      return { pending, got };
     } finally {
-      await this.#audit(call, 'form', outcome);
+      await this.#audit(call, mode, outcome);
       await this.d.redis.del(key(id), answerKey(id), takenKey(id)).catch(() => undefined);
     }
-  }
-
-  /** Shows the caller the URL (never fetched here): `accept` once they have it in front of them. */
-  async #url(call: CallInfo, req: UrlElicitation, until: number, announceOnly: boolean): Promise<ElicitResult> {
-    const id = randomBytes(12).toString('base64url');
-    const shown = await this.#ask(call, {
-      id,
-      mode: 'url',
-      message: req.message.slice(0, 2000),
-      url: req.url,
-      expiresAt: until,
-    });
-    await this.#audit(call, announceOnly ? 'url_required' : 'url', shown ? 'shown' : 'undelivered');
-    return { action: shown ? 'accept' : 'cancel' };
   }
 
   async #ask(call: CallInfo, prompt: ElicitationPrompt): Promise<boolean> {

@@ -32,6 +32,8 @@ export interface ElicitationPrompt {
   message: string;
   /** URL mode: the full address to visit. */
   url?: string;
+  /** URL mode after a -32042: nothing to answer, the call waits for the server to see the visit done. */
+  announceOnly?: boolean;
   /** When the question lapses (the call's deadline): unanswered, it is cancelled. */
   expiresAt: number;
 }

@@ -128,17 +128,35 @@ describe('a form an MCP server asks for during a call (shell)', () => {
     expect(audit.map((e) => e.outcome)).toEqual(['timeout']);
   });
 
-  it('url mode: the caller is shown the full URL and its domain (never fetched); after -32042 and the server saying the visit is complete, the call is retried once by itself', async () => {
+  it('url mode: the caller is shown the full URL and its domain (never fetched); their consent reaches the server as accept, their Decline as decline, another user can do neither', async () => {
     const ana = w.as('ana');
+    const bob = w.as('bob');
     let from = ana.output.length;
     await ana.send('/onbehalf run vendor.visit {}');
-    await ana.waitFor(/visit: accept/, from);
+    const id = (await ana.waitFor(/`\/onbehalf answer ([A-Za-z0-9_-]+)` \(or add `decline`\)/, from))[1]!;
     const shown = ana.output.slice(from);
     expect(shown).toContain('asks you to open a page on *vendor.example*');
     expect(shown).toContain(`Full address: ${VISIT_URL}`);
     expect(shown).toContain(`Open vendor.example: ${VISIT_URL}`);
+    expect(shown).not.toContain('visit: ');
+    expect(await bob.send(`/onbehalf answer ${id} decline`)).toContain('Only the person whose call asked this');
+    expect(await ana.send(`/onbehalf answer ${id}`)).toContain('Told `vendor.visit` you will open the page');
+    await ana.waitFor(/visit: accept/, from);
 
     from = ana.output.length;
+    await ana.send('/onbehalf run vendor.visit {}');
+    const again = (await ana.waitFor(/`\/onbehalf answer ([A-Za-z0-9_-]+)` \(or add `decline`\)/, from))[1]!;
+    expect(await ana.send(`/onbehalf answer ${again} decline`)).toContain(
+      'Declined: `vendor.visit` was told you will not open the page.',
+    );
+    await ana.waitFor(/visit: decline/, from);
+    const audit = (await w.app.audit.query(w.org.id)).filter((e) => e.action === 'elicitation' && e.tool === 'visit');
+    expect(audit.map((e) => e.outcome).sort()).toEqual(['accept', 'decline']);
+  });
+
+  it('url mode after -32042: the caller is shown the URL; once the server says the visit is complete, the call is retried once by itself', async () => {
+    const ana = w.as('ana');
+    const from = ana.output.length;
     const before = w.mcp.calls.filter((c) => c.tool === 'needs_visit').length;
     await ana.send('/onbehalf run vendor.needs_visit {}');
     await ana.waitFor(/Full address: https:\/\/vendor\.example/, from);

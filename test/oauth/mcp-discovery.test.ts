@@ -48,6 +48,14 @@ describe('MCP authorization discovery and scope selection', () => {
     expect(asked.get('scope')).toBe('mcp:read offline_access');
   });
 
+  it('offline_access is not asked for when the authorization server does not list it', async () => {
+    const { org, r, slug } = await discovered({ asScopes: ['mcp:read', 'mcp:tools'] }, (s) => {
+      s.requiredScopes = ['mcp:read'];
+    });
+    expect(r.kind).toBe('ok');
+    expect((await authorize(org, slug)).asked.get('scope')).toBe('mcp:read');
+  });
+
   it("without a challenge scope, the resource's scopes_supported; without either, no scope parameter", async () => {
     const listed = await discovered({});
     expect(listed.r.kind).toBe('ok');

@@ -200,6 +200,38 @@ describe('dynamic registration and pre-registered clients', () => {
     }
   });
 
+  it("a server now behind another authorization server gets that issuer's client; the old issuer's client is never sent there", async () => {
+    const first = await McpAuthServer.start();
+    const second = await McpAuthServer.start();
+    try {
+      const alice = await w.user('alice');
+      const oauth = w.t.app.oauth;
+      const ref = { serverId: 'srv-mover', serverName: 'Mover' };
+      expect((await oauth.ensureMcpProvider(alice.orgId, { ...ref, url: first.url })).kind).toBe('ok');
+      const before = (await oauth.providers.get(alice.orgId, 'mcp-mover'))!;
+      expect(first.registrations).toBe(1);
+      // The same server, found again where it now points at the second authorization server.
+      const moved = await oauth.ensureMcpProvider(alice.orgId, { ...ref, url: second.url }, { recheck: true });
+      expect(moved).toMatchObject({ kind: 'ok', providerSlug: 'mcp-mover', registered: true });
+      const after = (await oauth.providers.get(alice.orgId, 'mcp-mover'))!;
+      expect(second.registrations).toBe(1);
+      expect(after.issuer).not.toBe(before.issuer);
+      expect(after.clientId).not.toBe(before.clientId);
+      const seen = await connectAlice(w, second, 'mcp-mover');
+      expect(seen.authorizeUrl.searchParams.get('client_id')).toBe(after.clientId);
+      expect(seen.seen.clientId).toBe(after.clientId);
+      // Found again behind the same issuer: the client stays, nothing is registered.
+      await w.t.app.redis.del(`onbehalf:oauth:mcp-recheck:${alice.orgId}:srv-mover`);
+      const again = await oauth.ensureMcpProvider(alice.orgId, { ...ref, url: second.url }, { recheck: true });
+      expect(again).toMatchObject({ kind: 'ok', registered: false });
+      expect(second.registrations).toBe(1);
+      expect((await oauth.providers.get(alice.orgId, 'mcp-mover'))!.clientId).toBe(after.clientId);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+  });
+
   it('refusals of admin server auth are one line each', async () => {
     const alice = await w.user('alice');
     const say = async (text: string) =>

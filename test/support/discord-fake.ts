@@ -44,6 +44,24 @@ let counter = 0n;
 export const snowflake = (): string => String((BigInt(Date.now() - DISCORD_EPOCH) << 22n) | (counter++ & 0x3fffffn));
 
 /**
+ * What Discord refuses of an interaction callback that opens a modal (type 9): one answering a
+ * modal submission (type 5; a modal cannot open another), or a modal without 1 to 5 rows.
+ */
+function modalRefusal(body: Record<string, unknown>, interactionType: number | undefined): unknown {
+  if (body['type'] !== 9) return undefined;
+  if (interactionType === 5)
+    return { type: { _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Modal after modal' }] } };
+  const rows = ((body['data'] ?? {}) as { components?: unknown[] }).components ?? [];
+  if (rows.length < 1 || rows.length > 5)
+    return {
+      data: {
+        components: { _errors: [{ code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 5 in length.' }] },
+      },
+    };
+  return undefined;
+}
+
+/**
  * A loopback Discord: one HTTP server serving REST under `/api/v10` and a gateway WebSocket on the
  * same port (HELLO, IDENTIFY→READY+GUILD_CREATE, heartbeat ACK, RESUME with replay). It dispatches
  * INTERACTION_CREATE / MESSAGE_CREATE on demand, answers interaction callbacks 204 with no body,
@@ -69,6 +87,8 @@ export class FakeDiscord {
   #history = new Map<string, ReturnType<typeof messagePayload>[]>();
   #waiters: (() => void)[] = [];
   #expiredTokens = new Set<string>();
+  /** The type of each dispatched interaction, by id (what Discord checks a callback against). */
+  #interactionTypes = new Map<string, number>();
   #oauthCodes = new Map<string, { redirectUri: string; user: { id: string; username: string } }>();
   #oauthTokens = new Map<string, { id: string; username: string }>();
   /** OAuth2 `identify`: who the browser is signed in to Discord as (the authorize page approves at once as them). */
@@ -305,6 +325,7 @@ export class FakeDiscord {
   ) {
     const id = snowflake();
     const token = `aW50ZXJhY3Rpb24${randomBytes(24).toString('base64url')}`;
+    this.#interactionTypes.set(id, type);
     const u = userObject(user);
     const who = where.guildId
       ? {
@@ -454,6 +475,8 @@ export class FakeDiscord {
       });
     }
     if (call.method === 'POST' && /^\/interactions\/\d+\/[^/]+\/callback$/.test(p)) {
+      const refused = modalRefusal(body, this.#interactionTypes.get(p.split('/')[2]!));
+      if (refused) return json(400, { code: 50035, message: 'Invalid Form Body', errors: refused });
       // Discord answers 204 with no body; discord.js must not expect JSON here.
       call.status = 204;
       res.writeHead(204).end();

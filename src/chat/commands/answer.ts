@@ -61,6 +61,8 @@ export const answerCommand: CommandSpec = {
       await auditNotYours(ctx, p);
       return say(NOT_YOUR_QUESTION);
     }
+    // A page to open has no form: answering it is consent.
+    if (p.mode === 'url') return say(answeredText(await desk.answer(id, who, { action: 'accept' })));
     return { form: elicitationForm(p) };
   },
 };
@@ -73,7 +75,7 @@ export async function submitElicitation(
 ): Promise<CommandReply> {
   const desk = ctx.services.elicitations;
   const p = await desk?.pending(id);
-  if (!desk || !p) return say(QUESTION_GONE);
+  if (!desk || !p || p.mode !== 'form') return say(QUESTION_GONE);
   const who = { orgId: ctx.org.id, userId: ctx.user.id };
   if (p.orgId !== who.orgId || p.userId !== who.userId) {
     await auditNotYours(ctx, p);

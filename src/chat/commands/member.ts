@@ -1,7 +1,7 @@
 import { identityKey } from '../../identity/index.js';
 import { duplicateKey } from '../../policy/index.js';
 import { isSlug } from '../../names.js';
-import { connectionText } from '../words/oauth.js';
+import { connectionText, gapLine } from '../words/oauth.js';
 import type { CommandContext, CommandReply, CommandSpec } from './spec.js';
 import { say } from './spec.js';
 
@@ -13,10 +13,7 @@ export const memberCommands: CommandSpec[] = [
     summary: 'the tools you may use',
     run: async (ctx) => {
       const { tools, needsConnect } = await ctx.services.policy.catalog(ctx.org.id, ctx.user, ctx.target.channelId);
-      const gaps = needsConnect.map(
-        (g) =>
-          `• \`${g.server}\`: connect your ${g.providerSlug} account to see its tools: \`/onbehalf connect ${g.providerSlug}\``,
-      );
+      const gaps = needsConnect.map(gapLine);
       if (tools.length === 0 && gaps.length === 0)
         return say('No tools are available to you yet. An admin adds servers with `/onbehalf admin server add`.');
       return say(

@@ -21,13 +21,29 @@ export function elicitationPrompt(call: { server: string; tool: string }, p: Eli
   const quoted = p.message ? `\n> ${p.message.replace(/\n/g, '\n> ')}` : '';
   if (p.mode === 'url') {
     const domain = domainOf(p.url ?? '');
+    const lead = [
+      `\`${call.server}.${call.tool}\` asks you to open a page on *${domain}* (only you can see this):${quoted}`,
+      `Full address: ${p.url}`,
+    ];
+    const link = { label: `Open ${domain}`.slice(0, 75), url: p.url ?? '' };
+    if (p.announceOnly)
+      return {
+        text: [
+          ...lead,
+          `onbehalf has not opened it. Check that you expect ${domain} before you do; the call continues once the server sees you finished there.`,
+        ].join('\n'),
+        link,
+      };
     return {
       text: [
-        `\`${call.server}.${call.tool}\` asks you to open a page on *${domain}* (only you can see this):${quoted}`,
-        `Full address: ${p.url}`,
-        `onbehalf has not opened it. Check that you expect ${domain} before you do; the call continues once the server sees you finished there.`,
+        ...lead,
+        `onbehalf has not opened it. Check that you expect ${domain}, then answer ${within(p.expiresAt)}: Go ahead tells the server you will open it, Decline that you will not. Typed: \`/onbehalf answer ${p.id}\` (or add \`decline\`).`,
       ].join('\n'),
-      link: { label: `Open ${domain}`.slice(0, 75), url: p.url ?? '' },
+      link,
+      actions: [
+        { id: 'command', value: `answer ${p.id}`, label: 'Go ahead', style: 'primary' },
+        { id: 'command', value: `answer ${p.id} decline`, label: 'Decline', style: 'danger' },
+      ],
     };
   }
   return {
@@ -53,7 +69,11 @@ export function answeredText(r: ElicitAnswerResult): string {
   if (r.kind === 'not_yours') return NOT_YOUR_QUESTION;
   if (r.kind === 'not_waiting') return QUESTION_GONE;
   const what = `\`${r.pending.server}.${r.pending.tool}\``;
+  const url = r.pending.mode === 'url';
+  if (r.action === 'accept' && url)
+    return `Told ${what} you will open the page; the call goes on, and its answer follows in the conversation.`;
   if (r.action === 'accept') return `Sent to ${what}; its answer follows in the conversation.`;
+  if (r.action === 'decline' && url) return `Declined: ${what} was told you will not open the page.`;
   if (r.action === 'decline') return `Declined: ${what} was told you will not give these details.`;
   return `Cancelled: ${what} was told you did not answer.`;
 }

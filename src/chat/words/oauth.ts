@@ -7,6 +7,7 @@ import type {
   ProviderRefusal,
   ProviderResult,
 } from '../../oauth/index.js';
+import type { CatalogGap } from '../../agent/index.js';
 import { urlRefusalText } from './net.js';
 
 const PRIVATE_HINT = '; the operator can allow private addresses with ONBEHALF_ALLOW_PRIVATE_URLS=true';
@@ -123,4 +124,15 @@ function missingEndpoints(p: { namesAccount: boolean; revokes: boolean }): strin
     ...(p.revokes ? [] : ['no --revoke URL, so disconnect forgets the grant but cannot revoke it at the vendor']),
   ];
   return lacks.length ? `\nNote: ${lacks.join('; ')}. Remove and add it again with them if the vendor has them.` : '';
+}
+
+/** One server of `tools` the caller cannot list yet: connect, grant more (403 insufficient_scope), or why it stopped asking. */
+export function gapLine(g: CatalogGap): string {
+  const head = `• \`${g.server}\``;
+  if (!g.more)
+    return `${head}: connect your ${g.providerSlug} account to see its tools: \`/onbehalf connect ${g.providerSlug}\``;
+  const wanted = g.more.scopes.length ? ` (${g.more.scopes.join(' ')})` : '';
+  if (!g.more.connectUrl)
+    return `${head} still asks for more permissions${wanted} to list its tools after you were asked ${g.more.rounds} time(s) to grant more; onbehalf stopped asking. An admin should check what ${g.server} requires.`;
+  return `${head} asks for more permissions${wanted} to list its tools: reconnect your ${g.providerSlug} account to grant them together with what you granted before (only you can use this link): ${g.more.connectUrl}`;
 }

@@ -12,19 +12,19 @@ import {
   type RepliableInteraction,
 } from 'discord.js';
 import { CoreSlot } from '../../chat/platform.js';
-import { Secret } from '../../crypto/index.js';
+import type { Secret } from '../../crypto/index.js';
 import type { Logger } from '../../log.js';
-import type { Ack, ChatInbound, Inbound, SecretForm } from '../../chat/types.js';
+import type { Ack, ChatInbound, Inbound } from '../../chat/types.js';
 import type { GuildAdmins } from './admins.js';
 import { COMMAND_NAME, commandLine, mayOpenForm } from './commands.js';
 import { DISCORD_API_DEFAULT, DiscordOutbound, INTERACTION_TOKEN_TTL_MS } from './outbound.js';
+import { FormParts, submittedValues } from './parts.js';
 import {
   COMMAND_BUTTON_PREFIX,
   FORM_BUTTON_PREFIX,
   MODAL_PREFIX,
   formButtonRow,
   messageBodies,
-  modalBody,
   type DiscordMessageBody,
 } from './render.js';
 import { nickOf, placeOf, type Origin, type Place } from './translate.js';
@@ -70,6 +70,7 @@ export class DiscordGateway {
   readonly outbound: DiscordOutbound;
   readonly #o: DiscordGatewayOptions;
   readonly #core = new CoreSlot('discord');
+  readonly #parts: FormParts;
 
   constructor(opts: DiscordGatewayOptions) {
     this.#o = opts;
@@ -79,6 +80,7 @@ export class DiscordGateway {
     this.client = new Client({ intents, partials: [Partials.Channel], rest: { api, version: '10' } });
     this.outbound =
       opts.outbound ?? new DiscordOutbound({ token: opts.token, applicationId: opts.applicationId, apiUrl: api });
+    this.#parts = new FormParts(this.outbound.forms);
     this.client.on(Events.InteractionCreate, (i) => void this.#onInteraction(i));
     this.client.on(Events.MessageCreate, (m) => void this.#onMessage(m));
     this.client.on(Events.ShardResume, (_id, replayed) => opts.log.info({ replayed }, 'discord gateway resumed'));
@@ -178,7 +180,10 @@ export class DiscordGateway {
 
   async #button(i: ButtonInteraction): Promise<void> {
     const formId = this.outbound.forms.decode(FORM_BUTTON_PREFIX, i.customId);
-    if (formId) return void (await i.showModal(this.#modalFor(this.outbound.forms.form(formId)) as never));
+    if (formId)
+      return void (await i.showModal(this.#parts.modalFor(this.outbound.forms.form(formId), i.user.id) as never));
+    const part = this.#parts.next(i.customId, i.user.id);
+    if (part) return void (await ('modal' in part ? i.showModal(part.modal as never) : this.#say(i, part.text)));
     if (!i.customId.startsWith(COMMAND_BUTTON_PREFIX)) return;
     await i.deferReply({ flags: EPHEMERAL });
     const place = await this.#place(i);
@@ -198,12 +203,16 @@ export class DiscordGateway {
   }
 
   async #modal(i: ModalSubmitInteraction): Promise<void> {
-    const formId = this.outbound.forms.decode(MODAL_PREFIX, i.customId);
+    let values = submittedValues(i);
+    // A part of a longer form is kept until its last part, which sends them all as one.
+    const part = this.#parts.submit(i.customId, i.user.id, values);
+    if (part?.kind === 'say') return this.#say(i, part.text);
+    if (part?.kind === 'next')
+      return void (await i.reply({ content: part.text, components: part.components as never[], flags: EPHEMERAL }));
+    const formId = part?.formId ?? this.outbound.forms.decode(MODAL_PREFIX, i.customId);
     if (!formId) return;
+    values = part?.values ?? values;
     await i.deferReply({ flags: EPHEMERAL });
-    const values: Record<string, Secret> = {};
-    for (const [id, field] of i.fields.fields)
-      if ('value' in field && typeof field.value === 'string') values[id] = new Secret(field.value);
     const place = await this.#place(i);
     if (!place.ok) return void (await i.editReply({ content: place.text }));
     await this.#finish(
@@ -219,13 +228,9 @@ export class DiscordGateway {
     );
   }
 
-  #modalFor(form: SecretForm) {
-    return modalBody(form, this.outbound.forms.encode(MODAL_PREFIX, form));
-  }
-
   /** The first (and only) response when the core answered in time: the modal, or the private message. */
   async #firstResponse(i: ChatInputCommandInteraction, ack: Ack): Promise<void> {
-    if (ack?.form) return void (await i.showModal(this.#modalFor(ack.form) as never));
+    if (ack?.form) return void (await i.showModal(this.#parts.modalFor(ack.form, i.user.id) as never));
     const [first, ...rest] = messageBodies(ack?.private ?? { text: 'Done.' });
     await i.reply({ ...asOptions(first!), flags: EPHEMERAL });
     for (const body of rest) await i.followUp({ ...asOptions(body), flags: EPHEMERAL });

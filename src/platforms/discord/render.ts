@@ -90,8 +90,8 @@ export const MODAL_FIELDS = 5;
 
 /**
  * A modal for a form: one short text input per field, its default filled in and its hint as the
- * placeholder. Discord holds five inputs: further fields are left out (they take their defaults,
- * and a required one without a default makes the core refuse the submission, naming it).
+ * placeholder. Discord holds five inputs: a longer form is shown in parts (parts.ts), each part
+ * a form of its own five fields.
  */
 export function modalBody(
   form: SecretForm,
