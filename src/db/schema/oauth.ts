@@ -89,6 +89,8 @@ export const connectedAccounts = sqliteTable(
     /** Owner of both tokens: the grant's org, user and provider. */
     accessTokenSealed: sealed('access_token_sealed', grantOwner),
     refreshTokenSealed: sealed('refresh_token_sealed', grantOwner),
+    /** The OIDC ID token the provider issued with the grant: the subject of a token exchange for an ID-JAG. */
+    idTokenSealed: sealed('id_token_sealed', grantOwner),
     /** Null: the token does not expire. */
     expiresAt: integer('expires_at'),
     scopes: text('scopes', { mode: 'json' })
