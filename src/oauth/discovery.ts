@@ -89,6 +89,7 @@ export async function discover(
   serverUrl: string,
   challenge: Extract<Probe, { kind: 'challenge' }>,
   fetchFn: FetchLike,
+  pkce = true,
 ): Promise<Found | McpAuthFailure> {
   const prm = await protectedResource(serverUrl, challenge.metadataUrl, fetchFn);
   // RFC 9728 §3.3: metadata for another resource must not be used.
@@ -105,7 +106,7 @@ export async function discover(
     (await discoverAuthorizationServerMetadata(asUrl, { fetchFn })) ?? (prm ? undefined : defaultEndpoints(asUrl));
   if (!meta) return discoveryFailed('no_metadata');
   if (!issuerMatches(meta.issuer, asUrl, prm !== undefined)) return discoveryFailed('other_issuer');
-  if (!meta.code_challenge_methods_supported?.includes('S256')) return { kind: 'no_pkce' };
+  if (pkce && !meta.code_challenge_methods_supported?.includes('S256')) return { kind: 'no_pkce' };
   const revocation = (meta as Record<string, unknown>)['revocation_endpoint'];
   const revokeUrl = typeof revocation === 'string' ? revocation : null;
   for (const u of [meta.authorization_endpoint, meta.token_endpoint, meta.registration_endpoint, revokeUrl]) {
