@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/crypto/index.js';
 import { startAudienceServer, type AudienceServer } from '../support/audience-server.js';
+import { MachineAuthServer } from '../support/machine-as.js';
 import { world, type World } from '../support/world.js';
 import { RecordingNotifier } from '../runner/harness.js';
 import { runAs } from '../support/run-tool.js';
@@ -33,9 +35,11 @@ beforeAll(async () => {
   await w.connect('alice');
   await w.connect('bob');
 });
+let as: MachineAuthServer;
+let gamma: AudienceServer;
 afterAll(async () => {
   await w?.stop();
-  await Promise.all([alpha?.stop(), beta?.stop()]);
+  await Promise.all([alpha?.stop(), beta?.stop(), as?.stop(), gamma?.stop()]);
 });
 
 /** Runs `server.whoami` as `who`; the first notice of the call. */
@@ -82,5 +86,37 @@ describe('an exchange:<provider> binding', () => {
     expect(notes.notices.some((n) => n.kind === 'connect')).toBe(false);
     const again = await run('bob', 'beta');
     expect(again.kind === 'outcome' && again.text).toContain(beta.url);
+  });
+
+  it('where the server’s authorization server takes an ID-JAG, the ID token becomes one at the IdP and is presented there', async () => {
+    as = await MachineAuthServer.start({ 'onbehalf-at-gamma': { secret: 'gamma-secret' } });
+    as.verifyJag = (jag) => w.oauth.exchangeOf(jag);
+    gamma = await startAudienceServer((t) => as.audienceOf(t), as.issuer);
+    const org = w.org.id;
+    expect((await w.app.policy.addServer(org, { name: 'gamma', transport: 'http', url: gamma.url })).ok).toBe(true);
+    expect((await w.app.policy.rule(org, 'allow', 'gamma', { tools: '*' })).ok).toBe(true);
+    expect(
+      (await w.app.policy.bind(org, 'gamma', 'header', 'Authorization', 'exchange:idp', 'Bearer {token}')).ok,
+    ).toBe(true);
+    const server = (await w.app.policy.server(org, 'gamma'))!;
+    const set = await w.app.oauth.preRegisterMcpClient(
+      org,
+      { serverId: server.id, serverName: 'gamma' },
+      'onbehalf-at-gamma',
+    );
+    expect(set.ok && (await w.app.oauth.setClientSecret(org, 'mcp-gamma', new Secret('gamma-secret'))).ok).toBe(true);
+    const before = w.oauth.exchanges.length;
+    const said = await run('alice', 'gamma');
+    expect(said.kind === 'outcome' && said.text).toContain(JSON.stringify({ audience: gamma.url }));
+    const jag = w.oauth.exchanges.slice(before);
+    expect(jag.map((e) => [e.grantType, e.audience, e.resource, e.issued.startsWith('jag-')])).toEqual([
+      [TOKEN_EXCHANGE, as.issuer, gamma.url, true],
+    ]);
+    // The subject was Alice's ID token, not her access token; the server's issuer saw the JWT bearer grant.
+    expect(jag[0]!.subject).not.toBe(await w.tokenOf('alice', 'idp'));
+    expect(as.requests.map((r) => [r.grant, r.clientId, r.error])).toEqual([
+      ['urn:ietf:params:oauth:grant-type:jwt-bearer', 'onbehalf-at-gamma', undefined],
+    ]);
+    expect(gamma.tokens).not.toContain(jag[0]!.issued);
   });
 });

@@ -4,9 +4,13 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { jwtVerify } from 'jose';
 
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
 /** One client credentials request the server answered: how the client authenticated, and for what. */
 export interface MachineRequest {
   auth: 'basic' | 'private_key_jwt' | 'none';
+  /** Set for a JWT bearer grant. */
+  grant?: string;
   clientId: string | undefined;
   resource: string | undefined;
   /** Claims of a verified client assertion. */
@@ -27,6 +31,9 @@ export class MachineAuthServer {
   #server!: http.Server;
   issuer = '';
 
+  /** Checks an ID-JAG presented in the JWT bearer grant: the resource it was issued for, or undefined. */
+  verifyJag: (assertion: string) => { audience: string; resource: string } | undefined = () => undefined;
+
   private constructor(private readonly clients: Record<string, { secret?: string; key?: KeyObject }>) {}
 
   static async start(clients: Record<string, { secret?: string; key?: KeyObject }>): Promise<MachineAuthServer> {
@@ -39,7 +46,7 @@ export class MachineAuthServer {
       res.json({
         issuer: s.issuer,
         token_endpoint: `${s.issuer}/token`,
-        grant_types_supported: ['client_credentials'],
+        grant_types_supported: ['client_credentials', JWT_BEARER],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'private_key_jwt'],
         token_endpoint_auth_signing_alg_values_supported: ['ES256', 'RS256'],
         response_types_supported: ['token'],
@@ -59,13 +66,19 @@ export class MachineAuthServer {
 
   async #authenticate(body: Record<string, string>, authorization: string | undefined): Promise<MachineRequest> {
     const resource = body['resource'];
-    if (body['grant_type'] !== 'client_credentials')
-      return { auth: 'none', clientId: undefined, resource, error: 'client_credentials only' };
+    const grant = body['grant_type'];
+    if (grant !== 'client_credentials' && grant !== JWT_BEARER)
+      return { auth: 'none', clientId: undefined, resource, error: 'client credentials or JWT bearer only' };
     const basic = authorization?.match(/^Basic (.+)$/)?.[1];
     if (basic) {
       const [id, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent);
       const ok = id !== undefined && this.clients[id]?.secret === secret;
-      return { auth: 'basic', clientId: id, resource, ...(ok ? {} : { error: 'bad secret' }) };
+      if (!ok || grant === 'client_credentials')
+        return { auth: 'basic', clientId: id, resource, ...(ok ? {} : { error: 'bad secret' }) };
+      // RFC 7523 §2.1 with an ID-JAG: it must be meant for this issuer and name the resource asked for.
+      const jag = this.verifyJag(body['assertion'] ?? '');
+      const good = jag && jag.audience === this.issuer && jag.resource === resource;
+      return { auth: 'basic', clientId: id, resource, grant, ...(good ? {} : { error: 'bad assertion' }) };
     }
     const id = body['client_id'];
     const key = id ? this.clients[id]?.key : undefined;

@@ -14,6 +14,15 @@ export interface SeenRequest {
 }
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ID_JAG = 'urn:ietf:params:oauth:token-type:id-jag';
+const ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
+const decodeIss = (jwt: string) => {
+  try {
+    return (JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as { iss?: string }).iss;
+  } catch {
+    return undefined;
+  }
+};
 
 /** Options of the loopback authorization server; defaults beside each. */
 export interface OAuthServerOptions {
@@ -195,9 +204,14 @@ export class OAuthTestServer {
     const subject = body['subject_token'] ?? '';
     if (this.denyExchange !== undefined)
       return void res.status(400).json({ error: 'access_denied', error_description: this.denyExchange });
-    if (!this.issuedAccessTokens.includes(subject) || !body['audience'])
+    // An ID-JAG is issued for an ID token this issuer signed (its `iss`); any other exchange for its own access token.
+    const jag = body['requested_token_type'] === ID_JAG;
+    const known = jag
+      ? body['subject_token_type'] === ID_TOKEN && decodeIss(subject) === this.issuer
+      : this.issuedAccessTokens.includes(subject);
+    if (!known || !body['audience'])
       return void res.status(400).json({ error: 'invalid_grant', error_description: 'unknown subject token' });
-    const issued = `xt-${randomUUID()}`;
+    const issued = `${jag ? 'jag' : 'xt'}-${randomUUID()}`;
     this.#audienceOf.set(issued, body['audience']);
     this.exchanges.push({
       grantType: body['grant_type'] ?? '',
@@ -208,10 +222,15 @@ export class OAuthTestServer {
     });
     res.json({
       access_token: issued,
-      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-      token_type: 'Bearer',
+      issued_token_type: jag ? ID_JAG : 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: jag ? 'N_A' : 'Bearer',
       expires_in: 600,
     });
+  }
+
+  /** The exchange that issued `token` (an ID-JAG: what its audience and resource are), as its verifier would learn. */
+  exchangeOf(token: string) {
+    return this.exchanges.find((e) => e.issued === token);
   }
 
   /** The audience a token from an exchange was issued for (what a server introspecting it learns); undefined for any other. */
