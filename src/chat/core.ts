@@ -165,6 +165,13 @@ export class ChatCore implements ChatInbound {
       await audit('secret.set', r.ok, { scope, name });
       return say(policyText(r));
     }
+    const key = formId.match(new RegExp(`^provider-key:(${SLUG_PATTERN})$`));
+    if (key) {
+      if (!value || !value.reveal()) return say(`No private key stored for ${key[1]}.`);
+      const r = await this.s.oauth.setClientKey(ctx.org.id, key[1]!, value);
+      await audit('provider.key', r.ok, { slug: key[1] });
+      return say(providerText(r));
+    }
     const provider = formId.match(new RegExp(`^provider-secret:(${SLUG_PATTERN})$`));
     if (provider) {
       if (!value || !value.reveal())

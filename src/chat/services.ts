@@ -29,6 +29,8 @@ export interface ChatOAuth {
     },
   ): Promise<ProviderResult>;
   setClientSecret(orgId: string, slug: string, secret: Secret): Promise<ProviderResult>;
+  /** A private key (PEM or JWK) the client signs `private_key_jwt` assertions with. */
+  setClientKey(orgId: string, slug: string, key: Secret): Promise<ProviderResult>;
   listProviders(orgId: string): Promise<{ slug: string; kind: string; scopes: string[] }[]>;
   removeProvider(orgId: string, slug: string): Promise<ProviderResult>;
   connectLink(
@@ -52,6 +54,7 @@ export interface ChatOAuth {
     orgId: string,
     server: { serverId: string; serverName: string },
     clientId: string,
+    opts?: { privateKey?: boolean },
   ): Promise<ProviderResult>;
 }
 

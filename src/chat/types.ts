@@ -74,6 +74,8 @@ export interface FormField {
   required?: boolean;
   /** A closed list to pick from (Slack: a select; elsewhere typed). Default free text. */
   options?: { value: string; label: string }[];
+  /** Several lines (a PEM key): Slack and Discord show a larger box. Default false. */
+  multiline?: boolean;
   /** Not echoed while typed (the shell). Default true: a secret form's values are secrets. */
   hidden?: boolean;
 }

@@ -89,6 +89,7 @@ export async function discover(
   serverUrl: string,
   challenge: Extract<Probe, { kind: 'challenge' }>,
   fetchFn: FetchLike,
+  pkce = true,
 ): Promise<Found | McpAuthFailure> {
   const prm = await protectedResource(serverUrl, challenge.metadataUrl, fetchFn);
   // RFC 9728 §3.3: metadata for another resource must not be used.
@@ -101,11 +102,10 @@ export async function discover(
   if (!asUrl) return discoveryFailed('no_authorization_server');
   const asCheck = net.checkUrl(asUrl);
   if (!asCheck.ok) return { kind: 'refused_url', at: 'authorization_server', refusal: refusalOf(asCheck) };
-  const meta =
-    (await discoverAuthorizationServerMetadata(asUrl, { fetchFn })) ?? (prm ? undefined : defaultEndpoints(asUrl));
+  const meta = (await asMetadata(asUrl, fetchFn, pkce)) ?? (prm ? undefined : defaultEndpoints(asUrl));
   if (!meta) return discoveryFailed('no_metadata');
   if (!issuerMatches(meta.issuer, asUrl, prm !== undefined)) return discoveryFailed('other_issuer');
-  if (!meta.code_challenge_methods_supported?.includes('S256')) return { kind: 'no_pkce' };
+  if (pkce && !meta.code_challenge_methods_supported?.includes('S256')) return { kind: 'no_pkce' };
   const revocation = (meta as Record<string, unknown>)['revocation_endpoint'];
   const revokeUrl = typeof revocation === 'string' ? revocation : null;
   for (const u of [meta.authorization_endpoint, meta.token_endpoint, meta.registration_endpoint, revokeUrl]) {
@@ -114,6 +114,39 @@ export async function discover(
     if (!c.ok) return { kind: 'refused_url', at: 'endpoint', refusal: refusalOf(c) };
   }
   return { asUrl, meta, revokeUrl, resource: prm?.resource ?? null, scopes: scopesToRequest(challenge, prm, meta) };
+}
+
+/**
+ * RFC 8414/OIDC metadata. RFC 8414 §2 makes `authorization_endpoint` optional for a server that
+ * issues tokens only by grants without one (client credentials, JWT bearer), which the SDK's
+ * schema refuses: for such a use (`pkce` false) the document is read again needing only the issuer
+ * and token endpoint.
+ */
+async function asMetadata(
+  asUrl: string,
+  fetchFn: FetchLike,
+  pkce: boolean,
+): Promise<AuthorizationServerMetadata | undefined> {
+  try {
+    return await discoverAuthorizationServerMetadata(asUrl, { fetchFn });
+  } catch (err) {
+    if (pkce || err instanceof RefusedUrlError) throw err;
+    const u = new URL(asUrl);
+    const path = u.pathname.replace(/\/+$/, '');
+    for (const wk of ['oauth-authorization-server', 'openid-configuration']) {
+      const res = await fetchFn(new URL(`/.well-known/${wk}${path}`, u.origin).href, {
+        headers: { accept: 'application/json' },
+      });
+      const doc = res.ok ? ((await res.json().catch(() => ({}))) as Record<string, unknown>) : {};
+      if (typeof doc['issuer'] === 'string' && typeof doc['token_endpoint'] === 'string')
+        return {
+          response_types_supported: [],
+          authorization_endpoint: '',
+          ...doc,
+        } as unknown as AuthorizationServerMetadata;
+    }
+    throw err;
+  }
 }
 
 /**

@@ -47,16 +47,22 @@ export class McpAuthorization {
   }
 
   /** An admin's client id for a server, stored until discovery completes it (registration.ts). */
-  preRegister(orgId: string, s: Omit<McpServerRef, 'url'>, clientId: string) {
-    return this.#registration.preRegister(orgId, s, clientId);
+  preRegister(orgId: string, s: Omit<McpServerRef, 'url'>, clientId: string, opts?: { privateKey?: boolean }) {
+    return this.#registration.preRegister(orgId, s, clientId, opts);
   }
 
   /**
    * The slug of the `mcp` provider for this server, discovering and registering on first use.
    * `recheck` (before a person is sent to authorize): discovers again, at most once a minute per
    * server, so a server now behind another authorization server gets a client of that issuer.
+   * `pkce: false`: a client that never sends a person to the authorization server (client
+   * credentials, a JWT bearer grant) does not need the server to offer PKCE. Default true.
    */
-  async ensure(orgId: string, s: McpServerRef, opts: { recheck?: boolean } = {}): Promise<McpProviderResult> {
+  async ensure(
+    orgId: string,
+    s: McpServerRef,
+    opts: { recheck?: boolean; pkce?: boolean } = {},
+  ): Promise<McpProviderResult> {
     const known = await this.#ready(orgId, s.serverId);
     const recheck = known && opts.recheck === true && (await this.#recheckDue(orgId, s.serverId));
     if (known && !recheck) return { kind: 'ok', providerSlug: known.slug, providerId: known.id, registered: false };
@@ -74,7 +80,7 @@ export class McpAuthorization {
       try {
         const again = await this.#ready(orgId, s.serverId);
         if (again && !recheck) return { kind: 'ok', providerSlug: again.slug, providerId: again.id, registered: false };
-        return await this.#discoverAndRegister(orgId, s);
+        return await this.#discoverAndRegister(orgId, s, opts.pkce ?? true);
       } finally {
         await this.#lock.release(key, owner).catch(() => undefined);
       }
@@ -94,7 +100,7 @@ export class McpAuthorization {
     return p?.tokenUrl ? p : undefined;
   }
 
-  async #discoverAndRegister(orgId: string, s: McpServerRef): Promise<McpProviderResult> {
+  async #discoverAndRegister(orgId: string, s: McpServerRef, pkce: boolean): Promise<McpProviderResult> {
     const fetchFn = this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs });
     let answer: Probe;
     try {
@@ -104,7 +110,7 @@ export class McpAuthorization {
     }
     if (answer.kind === 'open') return { kind: 'not_protected' };
     try {
-      const found = await discover(this.d.net, s.url, answer, fetchFn);
+      const found = await discover(this.d.net, s.url, answer, fetchFn, pkce);
       if (!('meta' in found)) return found;
       return await this.#register(orgId, s, found, fetchFn);
     } catch (err) {

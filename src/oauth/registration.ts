@@ -67,6 +67,12 @@ export function authMethodFor(meta: AuthorizationServerMetadata, hasSecret: bool
   return 'client_secret_post';
 }
 
+/** The authorization grant profiles a server lists (draft-ietf-oauth-identity-assertion-authz-grant). */
+const profilesOf = (meta: AuthorizationServerMetadata) => {
+  const v = (meta as Record<string, unknown>)['authorization_grant_profiles_supported'];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
+};
+
 const isHttps = (u: string) => {
   try {
     return new URL(u).protocol === 'https:';
@@ -92,6 +98,7 @@ export class McpClientRegistration {
     orgId: string,
     s: { serverId: string; serverName: string },
     clientId: string,
+    opts: { privateKey?: boolean } = {},
   ): Promise<ProviderResult> {
     if (!clientId || clientId.length > 512 || /\s/.test(clientId))
       return { ok: false, error: { kind: 'missing_endpoint', need: 'client_id' } };
@@ -112,7 +119,10 @@ export class McpClientRegistration {
           authorizeUrl: '',
           tokenUrl: '',
           mcpServerId: s.serverId,
-          extra: { registration: 'pre_registered' },
+          extra: {
+            registration: 'pre_registered',
+            ...(opts.privateKey ? { tokenEndpointAuthMethod: 'private_key_jwt' } : {}),
+          },
         }),
       );
     });
@@ -155,6 +165,9 @@ export class McpClientRegistration {
         registration: client.how,
         pkceMethods: meta.code_challenge_methods_supported,
         tokenEndpointAuthMethod: client.authMethod,
+        signingAlgs: meta.token_endpoint_auth_signing_alg_values_supported,
+        grantTypes: meta.grant_types_supported,
+        grantProfiles: profilesOf(meta),
         issParameterSupported:
           (meta as Record<string, unknown>)['authorization_response_iss_parameter_supported'] === true,
       },
@@ -200,7 +213,10 @@ export class McpClientRegistration {
 
   #preRegistered(p: ProviderRow, meta: AuthorizationServerMetadata): Client {
     const secret = this.providers.clientSecret(p);
-    return { how: 'pre_registered', clientId: p.clientId, secret, authMethod: authMethodFor(meta, !!secret) };
+    // An admin's private key stays a key: it signs assertions (private_key_jwt) and is never sent.
+    const keyed = providerExtra(p).tokenEndpointAuthMethod === 'private_key_jwt';
+    const authMethod = keyed ? 'private_key_jwt' : authMethodFor(meta, !!secret);
+    return { how: 'pre_registered', clientId: p.clientId, secret, authMethod };
   }
 
   async #client(orgId: string, f: Found, scopes: string[], fetchFn: FetchLike): Promise<Client | Failure> {

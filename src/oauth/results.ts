@@ -26,6 +26,8 @@ export interface ProviderView {
 export type ProviderChange =
   | { kind: 'provider_added'; provider: ProviderView; redirectUri: string }
   | { kind: 'client_secret_saved'; slug: string }
+  /** A private key for `private_key_jwt` stored (sealed); `alg`: what it signs with. */
+  | { kind: 'private_key_saved'; slug: string; alg: string }
   | { kind: 'public_client'; slug: string }
   | { kind: 'provider_removed'; slug: string }
   /** An admin's client id for an MCP server, used instead of registering (its secret comes in a form). */
@@ -51,7 +53,9 @@ export type ProviderRefusal =
   | ({ kind: 'discovery_failed' } & DiscoveryFailure)
   /** `listed`: the methods the issuer lists (none: it lists none). */
   | { kind: 'no_pkce'; listed: string[] }
-  | { kind: 'not_found'; slug: string };
+  | { kind: 'not_found'; slug: string }
+  /** Not a private key onbehalf can sign with (PEM or JWK; EC P-256/384/521, RSA, Ed25519). */
+  | { kind: 'bad_private_key' };
 
 /** The outcome of an admin change of a provider. */
 export type ProviderResult = Done<ProviderChange, ProviderRefusal>;

@@ -13,6 +13,10 @@ import { TokenClient } from './tokenclient.js';
 import { TokenService } from './tokens.js';
 import { KeepAlive } from './keepalive.js';
 import { MyConnections } from './me.js';
+import { algorithmOf, readPrivateKey } from './assertion.js';
+import { MachineCredentials } from './machine.js';
+import { MintedTokens } from './minted.js';
+import { TokenExchange } from './exchange.js';
 import type { AccessTokenOptions, TokenResult, TokenSource } from './types.js';
 
 /** One connection as the user sees it: no token. */
@@ -35,6 +39,10 @@ export class OAuthService implements TokenSource {
   readonly #tokens: TokenService;
   readonly #flow: ConnectFlow;
   readonly #mcp: McpAuthorization;
+  /** Client credentials grants (`client_credentials:<server>`). */
+  readonly machine: MachineCredentials;
+  /** Token exchange per server (`exchange:<provider>`). */
+  readonly exchange: TokenExchange;
   /** The scheduled refresh of idle grants; `start()` of a service process starts it. */
   readonly keepAlive: KeepAlive;
   /** "My connections" in the browser: its link, session and list. */
@@ -49,6 +57,9 @@ export class OAuthService implements TokenSource {
     this.#mcp = new McpAuthorization(d, this.providers);
     this.keepAlive = new KeepAlive(d, this.providers, this.#tokens, d.keepAlive);
     this.me = new MyConnections(d, this.providers, this.#conns);
+    const minted = new MintedTokens(d.redis, d.keyring);
+    this.machine = new MachineCredentials(d, this.providers, this.#mcp, this.#client, minted);
+    this.exchange = new TokenExchange(this.providers, this.#conns, this.#tokens, this.#mcp, this.#client, minted);
   }
 
   /** `PUBLIC_URL + /oauth/callback`: what the admin registers at the vendor. */
@@ -64,6 +75,17 @@ export class OAuthService implements TokenSource {
   /** Sets or clears (undefined / empty) a provider's client secret. */
   async setClientSecret(orgId: string, slug: string, secret: Secret | undefined): Promise<ProviderResult> {
     return this.providers.setClientSecret(orgId, slug, secret);
+  }
+
+  /** Sets the private key a provider's client signs `private_key_jwt` assertions with (checked, then sealed). */
+  async setClientKey(orgId: string, slug: string, key: Secret): Promise<ProviderResult> {
+    const k = readPrivateKey(key.reveal());
+    const alg = k && algorithmOf(k);
+    if (!alg) return { ok: false, error: { kind: 'bad_private_key' } };
+    const r = await this.providers.setClientSecret(orgId, slug, key);
+    // A key is only ever used to sign: never sent as a client secret, whatever the row said before.
+    if (r.ok) await this.providers.setExtra(orgId, slug, { tokenEndpointAuthMethod: 'private_key_jwt' });
+    return r.ok ? { ok: true, value: { kind: 'private_key_saved', slug, alg } } : r;
   }
 
   /** Providers of an org, without secrets. */
@@ -164,13 +186,24 @@ export class OAuthService implements TokenSource {
     orgId: string,
     server: { serverId: string; serverName: string },
     clientId: string,
+    opts?: { privateKey?: boolean },
   ): Promise<ProviderResult> {
-    return this.#mcp.preRegister(orgId, server, clientId);
+    return this.#mcp.preRegister(orgId, server, clientId, opts);
   }
 
   /** MCP-spec OAuth: discover and register (once per org and server; again on `recheck`) and return the provider slug to use. */
   ensureMcpProvider(orgId: string, server: McpServerRef, opts?: { recheck?: boolean }): Promise<McpProviderResult> {
     return this.#mcp.ensure(orgId, server, opts);
+  }
+
+  /** The org's client credentials token for an MCP server (`client_credentials:<server>`), cached until expiry. */
+  machineToken(orgId: string, userId: string, server: McpServerRef, fresh: boolean) {
+    return this.machine.token(orgId, userId, server, fresh);
+  }
+
+  /** The caller's grant at `providerSlug` exchanged for a token for `server` alone (`exchange:<provider>`). */
+  exchangeToken(orgId: string, userId: string, providerSlug: string, server: McpServerRef, fresh: boolean) {
+    return this.exchange.token(orgId, userId, providerSlug, server, fresh);
   }
 
   /** `GET /oauth/start`: the consent page (reads only). */

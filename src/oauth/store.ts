@@ -12,7 +12,7 @@ export type ConnectionRow = typeof connectedAccounts.$inferSelect;
 /** AAD of a grant's token: the row, its org, user and provider. */
 const ctx = (
   row: Pick<ConnectionRow, 'id' | 'orgId' | 'userId' | 'providerId'>,
-  column: 'accessTokenSealed' | 'refreshTokenSealed',
+  column: 'accessTokenSealed' | 'refreshTokenSealed' | 'idTokenSealed',
 ) => sealedTables.connectedAccounts.ctx(row, column);
 
 /** A user's grant at a provider, read for every call that uses one (db/prepared.ts). */
@@ -62,6 +62,13 @@ export class ConnectionStore {
     );
   }
 
+  /** Unseals the OIDC ID token stored with a grant, if the provider issued one. */
+  openIdToken(row: ConnectionRow): Secret | undefined {
+    return row.idTokenSealed
+      ? new Secret(this.d.keyring.open(row.idTokenSealed, ctx(row, 'idTokenSealed')))
+      : undefined;
+  }
+
   /** Logs, once per dead grant (it is then marked), that a stored grant does not open for its owner. */
   reportUnreadable(row: ConnectionRow, err: SealedValueMismatch): void {
     this.d.log.warn(
@@ -93,6 +100,7 @@ export class ConnectionStore {
         refreshTokenSealed: t.refreshToken
           ? this.d.keyring.seal(t.refreshToken.reveal(), ctx(owner, 'refreshTokenSealed'))
           : null,
+        idTokenSealed: t.idToken ? this.d.keyring.seal(t.idToken, ctx(owner, 'idTokenSealed')) : null,
         expiresAt: t.expiresAt,
         scopes,
         vendorAccountId: who.id,
@@ -133,6 +141,8 @@ export class ConnectionStore {
           ...(t.refreshToken
             ? { refreshTokenSealed: this.d.keyring.seal(t.refreshToken.reveal(), ctx(row, 'refreshTokenSealed')) }
             : {}),
+          // OIDC Core 12.2: a refresh may bring a new ID token; without one the old one stays.
+          ...(t.idToken ? { idTokenSealed: this.d.keyring.seal(t.idToken, ctx(row, 'idTokenSealed')) } : {}),
           expiresAt: t.expiresAt,
           ...(t.scopes ? { scopes: t.scopes } : {}),
           version: row.version + 1,

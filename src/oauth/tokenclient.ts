@@ -4,6 +4,7 @@ import { SealError, Secret } from '../crypto/index.js';
 import { providerExtra } from '../db/schema/index.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { quirksOf } from './presets.js';
+import { CLIENT_ASSERTION_TYPE, clientAssertion } from './assertion.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
 
 /** Tokens a token endpoint issued. */
@@ -29,7 +30,7 @@ export type GrantOutcome =
   | { kind: 'transient'; cause: 'network'; detail: string }
   | { kind: 'transient'; cause: 'status'; status: number }
   /** Any other refusal (bad client, bad request): a configuration problem. */
-  | { kind: 'rejected'; error: string };
+  | { kind: 'rejected'; error: string; description?: string };
 
 /** A short code for a failed token request, for logs and audit details: `HTTP 503`, `network: …`, `invalid_client`. */
 export function failureCode(g: Exclude<GrantOutcome, { kind: 'ok' }>): string {
@@ -50,6 +51,7 @@ const tokenBody = z.looseObject({
   scope: z.string().optional(),
   id_token: z.string().optional(),
   error: z.string().optional(),
+  error_description: z.string().optional(),
   ok: z.boolean().optional(),
   authed_user: z
     .looseObject({
@@ -76,16 +78,27 @@ export class TokenClient {
     return this.d.net.fetch({ timeoutMs: this.d.options?.httpTimeoutMs ?? defaults.httpTimeoutMs });
   }
 
-  #clientAuth(p: ProviderRow, body: URLSearchParams, headers: Record<string, string>): void {
+  async #clientAuth(p: ProviderRow, body: URLSearchParams, headers: Record<string, string>): Promise<boolean> {
     const secret = this.providers.clientSecret(p);
-    if (secret && providerExtra(p).tokenEndpointAuthMethod === 'client_secret_basic') {
+    const x = providerExtra(p);
+    if (secret && x.tokenEndpointAuthMethod === 'private_key_jwt') {
+      // The stored value is the client's private key: it signs an assertion and is never sent.
+      const jwt = await clientAssertion(p.clientId, secret, p.issuer ?? p.tokenUrl, x.signingAlgs);
+      if (!jwt) return false;
+      body.set('client_id', p.clientId);
+      body.set('client_assertion_type', CLIENT_ASSERTION_TYPE);
+      body.set('client_assertion', jwt);
+      return true;
+    }
+    if (secret && x.tokenEndpointAuthMethod === 'client_secret_basic') {
       const enc = (s: string) => encodeURIComponent(s);
       headers['authorization'] =
         `Basic ${Buffer.from(`${enc(p.clientId)}:${enc(secret.reveal())}`).toString('base64')}`;
-      return;
+      return true;
     }
     body.set('client_id', p.clientId);
     if (secret) body.set('client_secret', secret.reveal());
+    return true;
   }
 
   async #token(p: ProviderRow, params: Record<string, string>): Promise<GrantOutcome> {
@@ -97,7 +110,7 @@ export class TokenClient {
       'content-type': 'application/x-www-form-urlencoded',
     };
     try {
-      this.#clientAuth(p, body, headers);
+      if (!(await this.#clientAuth(p, body, headers))) return { kind: 'rejected', error: 'private_key_unusable' };
     } catch (err) {
       // A client secret sealed for another provider or org is never sent anywhere.
       if (!(err instanceof SealError)) throw err;
@@ -122,6 +135,11 @@ export class TokenClient {
     }
     if (res.status >= 500 || res.status === 429) return { kind: 'transient', cause: 'status', status: res.status };
     return grantOf(p, res, json);
+  }
+
+  /** Any other grant at this provider's token endpoint (client credentials, token exchange, JWT bearer), authenticated as its client. */
+  grant(p: ProviderRow, params: Record<string, string>): Promise<GrantOutcome> {
+    return this.#token(p, params);
   }
 
   /** Exchanges an authorization code with its PKCE verifier. */
@@ -165,7 +183,7 @@ export class TokenClient {
       }
       const body = new URLSearchParams({ token: token.reveal(), token_type_hint: hint });
       const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-      this.#clientAuth(p, body, headers);
+      await this.#clientAuth(p, body, headers);
       const res = await f(p.revokeUrl, { method: 'POST', headers, body });
       return res.ok;
     } catch (err) {
@@ -226,7 +244,12 @@ function grantOf(p: ProviderRow, res: Response, json: unknown): GrantOutcome {
   if (error) {
     if (error === 'invalid_grant' || error === 'bad_refresh_token' || error === 'invalid_refresh_token')
       return { kind: 'invalid_grant', error: safeCode(error) };
-    return { kind: 'rejected', error: safeCode(error) };
+    // RFC 6749 §5.2: the description is for the developer; printable, short, shown as the server's words.
+    const description = b.error_description
+      ?.replace(/[^\x20-\x7e]/g, ' ')
+      .trim()
+      .slice(0, 200);
+    return { kind: 'rejected', error: safeCode(error), ...(description ? { description } : {}) };
   }
   const user = quirksOf(p.kind).identity === 'slack' ? b.authed_user : undefined;
   const access = user?.access_token ?? b.access_token;

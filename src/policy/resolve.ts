@@ -2,6 +2,7 @@ import type { Secret } from '../crypto/index.js';
 import { SealedValueMismatch, Secret as SecretValue } from '../crypto/index.js';
 import type { TokenSource } from '../oauth/types.js';
 import type { Policy } from './policy.js';
+import { mintedToken, type MintedTokenSource } from './minted.js';
 import type { McpServerRow } from './servers.js';
 import { describeSource, headerValueOk, parseSource, type BindingSource } from './sources.js';
 import type { McpAuthFailure, Problem } from '../db/schema/shapes.js';
@@ -17,8 +18,8 @@ export interface McpOAuthRegistrar {
   ): Promise<{ kind: 'ok'; providerSlug: string } | { kind: 'not_protected' } | McpAuthFailure>;
 }
 
-/** The token side the runner needs: the OAuth engine's `TokenSource`, plus MCP registration when available. */
-export type RunnerTokens = TokenSource & Partial<McpOAuthRegistrar>;
+/** The token side the runner needs: the OAuth engine's `TokenSource`, plus MCP registration and minted tokens when available. */
+export type RunnerTokens = TokenSource & Partial<McpOAuthRegistrar> & Partial<MintedTokenSource>;
 
 /** Every bound value for one caller at one server. Values stay `Secret` until the transport is built. */
 export interface ResolvedCredentials {
@@ -32,6 +33,8 @@ export interface ResolvedCredentials {
   vendorAccounts: string[];
   /** Provider slugs of the per-user grants used (oauth and mcp_oauth). */
   grants: string[];
+  /** Sources of tokens onbehalf minted itself (`client_credentials:conf`, `exchange:idp`), minted anew after a 401. */
+  minted: string[];
   /** Every secret value resolved (all sources but `static`), to redact from what the tool answers. */
   sensitive: Secret[];
 }
@@ -73,6 +76,7 @@ export async function resolveCredentials(
     connectionIds: [],
     vendorAccounts: [],
     grants: [],
+    minted: [],
     sensitive: [],
   };
   for (const b of await policy.bindings(server.id)) {
@@ -117,6 +121,9 @@ async function valueOf(
       return grant(tokens, caller, s.provider, creds, opts);
     case 'mcp_oauth':
       return mcpOAuthGrant(tokens, server, caller, creds, opts);
+    case 'client_credentials':
+    case 'exchange':
+      return mintedToken(tokens, server, caller, s, creds, opts.forceRefresh);
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isSecretName, isSlug } from '../names.js';
+import { isSecretName, isSlug, serverNameSchema } from '../names.js';
 import { addCoded, firstIssue, type InputIssue, type InputIssueCode } from './input.js';
 
 /** Where one env var or header gets its value, parsed from `oauth:<provider>`, `mcp_oauth`, `org_secret:<n>` … */
@@ -9,10 +9,14 @@ export type BindingSource =
   | { kind: 'org_secret'; name: string }
   | { kind: 'team_secret'; name: string }
   | { kind: 'user_secret'; name: string }
-  | { kind: 'static'; value: string };
+  | { kind: 'static'; value: string }
+  /** The org's machine identity at this server's authorization server (client credentials grant). */
+  | { kind: 'client_credentials'; server: string }
+  /** The caller's grant at `provider` (an IdP), exchanged for a token meant for this server alone. */
+  | { kind: 'exchange'; provider: string };
 
 /** Source kinds that need the caller's own grant (never a fallback to a shared value). */
-export const perUserGrantKinds = new Set<BindingSource['kind']>(['oauth', 'mcp_oauth']);
+export const perUserGrantKinds = new Set<BindingSource['kind']>(['oauth', 'mcp_oauth', 'exchange']);
 
 const sourceSchema = z.string().transform((raw, ctx): BindingSource => {
   const i = raw.indexOf(':');
@@ -25,6 +29,10 @@ const sourceSchema = z.string().transform((raw, ctx): BindingSource => {
   switch (kind) {
     case 'oauth':
       return isSlug(rest) ? { kind, provider: rest } : bad('source_provider');
+    case 'exchange':
+      return isSlug(rest) ? { kind, provider: rest } : bad('source_provider', { kind });
+    case 'client_credentials':
+      return serverNameSchema.safeParse(rest).success ? { kind, server: rest } : bad('source_server');
     case 'mcp_oauth':
       return i < 0 ? { kind } : bad('source_no_argument');
     case 'org_secret':
@@ -48,7 +56,10 @@ export function parseSource(raw: string): { ok: true; source: BindingSource } | 
 export function describeSource(s: BindingSource): string {
   switch (s.kind) {
     case 'oauth':
-      return `oauth:${s.provider}`;
+    case 'exchange':
+      return `${s.kind}:${s.provider}`;
+    case 'client_credentials':
+      return `client_credentials:${s.server}`;
     case 'mcp_oauth':
       return 'mcp_oauth';
     case 'static':

@@ -237,7 +237,7 @@ export class Executor {
     }
   }
 
-  /** 401: one forced refresh of the caller's grants and one retry; then prompt. 403 insufficient_scope: step up (no refresh). */
+  /** 401: one forced refresh of the caller's grants (and new minted tokens) and one retry; then prompt. 403 insufficient_scope: step up (no refresh). */
   async #rejected(
     a: Live,
     args: Args,
@@ -246,13 +246,16 @@ export class Executor {
   ): Promise<StepResult> {
     const creds = a.creds!;
     await this.d.pool.discard(a.server, creds);
+    // Once: the caller's grants refreshed and onbehalf's own tokens (machine, exchanged) minted anew.
+    const again = new Set([...creds.grants, ...creds.minted]);
     if (!creds.grants.length) {
+      if (r.kind === 'unauthorized' && forced.size === 0 && again.size) return this.#withCredentials(a, args, again);
       const why: Problem = { code: 'credentials_rejected', server: a.server.name, kinds: creds.kinds };
       return this.report.finish(a, failed(why, 'rejected'));
     }
     const slug = creds.grants[0]!;
     if (r.kind === 'insufficient_scope') return this.parking.stepUp(a, slug, r.scopes, a.server.name);
-    if (forced.size === 0) return this.#withCredentials(a, args, new Set(creds.grants));
+    if (forced.size === 0) return this.#withCredentials(a, args, again);
     return this.parking.parkFor(a, slug, 'needs_reauth');
   }
 }

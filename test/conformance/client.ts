@@ -11,6 +11,7 @@ import { runShell, shellIdentity, ShellOutbound, ShellScreen } from '../../src/p
 import { freePort } from '../../src/redis/index.js';
 import { tempDir, testConfig } from '../support/env.js';
 import { authorizeInBrowser } from '../support/oauth-server.js';
+import { startIdpFront } from './idp-front.js';
 
 const READY = '§ready§';
 const url = process.argv[2];
@@ -64,11 +65,21 @@ function argsFor(schema: { properties?: Record<string, { type?: string; enum?: u
 }
 
 const needsAuth = scenario.startsWith('auth/');
-/** What the scenario tells its client: pre-registered client credentials, for one. */
+/** What the scenario tells its client: pre-registered client credentials, a machine key, an IdP's ID token. */
 const context = JSON.parse(process.env['MCP_CONFORMANCE_CONTEXT'] ?? '{}') as {
   client_id?: string;
   client_secret?: string;
+  private_key_pem?: string;
+  idp_client_id?: string;
+  idp_id_token?: string;
+  idp_token_endpoint?: string;
 };
+/** The credential source the scenario's server is for: the org's machine identity, the caller's IdP grant exchanged, or MCP OAuth. */
+const source = scenario.startsWith('auth/client-credentials')
+  ? 'client_credentials:conf'
+  : context.idp_id_token
+    ? 'exchange:idp'
+    : 'mcp_oauth';
 const { dir, cleanup } = tempDir();
 const port = await freePort();
 const app = await createApp(
@@ -89,6 +100,10 @@ await app.start();
 const people = new Map<string, Person>();
 app.outbound.register('shell', new ShellOutbound((u) => people.get(u)?.stream));
 let failed = false;
+const front =
+  context.idp_token_endpoint && context.idp_id_token
+    ? await startIdpFront(context.idp_token_endpoint, context.idp_id_token)
+    : undefined;
 try {
   const me = new Person(app.chat, 'conformance');
   people.set('conformance', me);
@@ -99,14 +114,23 @@ try {
   const allowed = await app.policy.rule(org.id, 'allow', 'conf', { tools: '*' });
   if (!allowed.ok) throw new Error(`rule not added: ${JSON.stringify(allowed.error)}`);
   if (needsAuth) {
-    const bound = await app.policy.bind(org.id, 'conf', 'header', 'Authorization', 'mcp_oauth', 'Bearer {token}');
+    const bound = await app.policy.bind(org.id, 'conf', 'header', 'Authorization', source, 'Bearer {token}');
     if (!bound.ok) throw new Error(`not bound: ${JSON.stringify(bound.error)}`);
   }
-  // As an admin would: the client id in the command, the secret in its private (hidden) prompt.
+  // As an admin would: the client id in the command, the secret (or the pasted key) in its private (hidden) prompt.
   if (context.client_id)
     process.stdout.write(
       await me.send(
-        `/onbehalf admin server auth conf --client-id ${context.client_id}\n${context.client_secret ?? ''}`,
+        context.private_key_pem
+          ? `/onbehalf admin server auth conf --client-id ${context.client_id} --private-key\n${context.private_key_pem.trim()}`
+          : `/onbehalf admin server auth conf --client-id ${context.client_id}\n${context.client_secret ?? ''}`,
+      ),
+    );
+  // The company IdP people sign in with, as an admin registers it (a public client there).
+  if (front)
+    process.stdout.write(
+      await me.send(
+        `/onbehalf admin provider add idp oauth2 ${context.idp_client_id ?? 'idp-client'} --authorize ${front.url}/authorize --token ${front.url}/token --scopes openid\n`,
       ),
     );
   // As a person would: ask for the tools, connect where told to, ask again, then run each.
@@ -126,6 +150,7 @@ try {
 } finally {
   for (const p of people.values()) p.input.end();
   await app.stop();
+  await front?.stop();
   cleanup();
 }
 process.exit(failed ? 1 : 0);

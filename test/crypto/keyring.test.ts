@@ -97,6 +97,7 @@ describe('sealing', () => {
     expect(sealedColumns).toEqual([
       { table: 'connected_accounts', column: 'access_token_sealed' },
       { table: 'connected_accounts', column: 'refresh_token_sealed' },
+      { table: 'connected_accounts', column: 'id_token_sealed' },
       { table: 'oauth_providers', column: 'client_secret_sealed' },
       { table: 'oauth_states', column: 'code_verifier_sealed' },
       { table: 'secrets', column: 'value_sealed' },

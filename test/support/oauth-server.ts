@@ -13,6 +13,17 @@ export interface SeenRequest {
   authorization: string | undefined;
 }
 
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ID_JAG = 'urn:ietf:params:oauth:token-type:id-jag';
+const ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
+const decodeIss = (jwt: string) => {
+  try {
+    return (JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as { iss?: string }).iss;
+  } catch {
+    return undefined;
+  }
+};
+
 /** Options of the loopback authorization server; defaults beside each. */
 export interface OAuthServerOptions {
   /** Access token life in seconds (`expires_in`). Default 3600; 0: no `expires_in` (never expires). */
@@ -36,7 +47,7 @@ export interface OAuthServerOptions {
  * A real OAuth 2 / OIDC authorization server on 127.0.0.1 (oauth2-mock-server 8 underneath:
  * auto-approving `/authorize`, PKCE-checking `/token`, `/revoke`, OIDC discovery, id_token) with
  * what the mock lacks: refresh-token rotation with reuse detection (a reused token kills the
- * family), one-shot `invalid_grant`, refresh tokens that die unused (`refreshIdleMs`), a 503 mode, a revocation counter, `aud` = `resource`, a `jti`
+ * family), RFC 8693 token exchange (`exchanges`, `denyExchange`), one-shot `invalid_grant`, refresh tokens that die unused (`refreshIdleMs`), a 503 mode, a revocation counter, `aud` = `resource`, a `jti`
  * in every token, RFC 9207 `iss`, and a GitHub-like `GET /user` answering for the current `login`.
  * Every request is recorded in `requests`. Stop it with `stop()`.
  */
@@ -54,6 +65,11 @@ export class OAuthTestServer {
   unavailable = 0;
   /** Answer the next refresh with `invalid_grant` once. */
   invalidGrantOnce = false;
+  /** RFC 8693 exchanges it answered: the subject token, audience, resource and the token issued. */
+  readonly exchanges: { grantType: string; subject: string; audience: string; resource: string; issued: string }[] = [];
+  /** While set, every token exchange is refused with `access_denied` and this description (an IdP policy). */
+  denyExchange: string | undefined;
+  readonly #audienceOf = new Map<string, string>();
   readonly options: Required<OAuthServerOptions>;
 
   readonly #service: OAuth2Service;
@@ -107,6 +123,7 @@ export class OAuthTestServer {
         this.unavailable--;
         return void res.status(503).json({ error: 'temporarily_unavailable' });
       }
+      if (req.body?.grant_type === TOKEN_EXCHANGE) return void this.#exchange(req.body as Record<string, string>, res);
       if (req.body?.grant_type !== 'refresh_token') return next();
       const rt = this.#refresh.get(String(req.body.refresh_token));
       const idle = this.options.refreshIdleMs;
@@ -180,6 +197,45 @@ export class OAuthTestServer {
     service.on('beforeRevoke', (_res: unknown, req: { body?: Record<string, string> }) => {
       if (req.body?.['token']) this.revoked.push(req.body['token']);
     });
+  }
+
+  /** RFC 8693: a token for `audience`, issued only for an access token this server issued itself. */
+  #exchange(body: Record<string, string>, res: express.Response): void {
+    const subject = body['subject_token'] ?? '';
+    if (this.denyExchange !== undefined)
+      return void res.status(400).json({ error: 'access_denied', error_description: this.denyExchange });
+    // An ID-JAG is issued for an ID token this issuer signed (its `iss`); any other exchange for its own access token.
+    const jag = body['requested_token_type'] === ID_JAG;
+    const known = jag
+      ? body['subject_token_type'] === ID_TOKEN && decodeIss(subject) === this.issuer
+      : this.issuedAccessTokens.includes(subject);
+    if (!known || !body['audience'])
+      return void res.status(400).json({ error: 'invalid_grant', error_description: 'unknown subject token' });
+    const issued = `${jag ? 'jag' : 'xt'}-${randomUUID()}`;
+    this.#audienceOf.set(issued, body['audience']);
+    this.exchanges.push({
+      grantType: body['grant_type'] ?? '',
+      subject,
+      audience: body['audience'],
+      resource: body['resource'] ?? '',
+      issued,
+    });
+    res.json({
+      access_token: issued,
+      issued_token_type: jag ? ID_JAG : 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: jag ? 'N_A' : 'Bearer',
+      expires_in: 600,
+    });
+  }
+
+  /** The exchange that issued `token` (an ID-JAG: what its audience and resource are), as its verifier would learn. */
+  exchangeOf(token: string) {
+    return this.exchanges.find((e) => e.issued === token);
+  }
+
+  /** The audience a token from an exchange was issued for (what a server introspecting it learns); undefined for any other. */
+  audienceOf(token: string): string | undefined {
+    return this.#audienceOf.get(token);
   }
 
   /** Starts a server on a free loopback port. */

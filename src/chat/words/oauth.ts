@@ -19,6 +19,8 @@ export function providerChangeText(c: ProviderChange): string {
       return `Provider ${c.provider.slug} (${c.provider.displayName}) added. Redirect URI: ${c.redirectUri}${missingEndpoints(c.provider)}`;
     case 'client_secret_saved':
       return `Client secret of ${c.slug} saved (sealed).`;
+    case 'private_key_saved':
+      return `Private key of ${c.slug} saved (sealed); it signs client assertions with ${c.alg} and is never sent.`;
     case 'public_client':
       return `${c.slug} is now a public client (no secret).`;
     case 'provider_removed':
@@ -77,6 +79,8 @@ export function providerRefusalText(e: ProviderRefusal): string {
     }
     case 'not_found':
       return `There is no provider "${e.slug}".`;
+    case 'bad_private_key':
+      return 'That is not a private key onbehalf can sign with (a PEM or JWK private key: EC P-256/384/521, RSA or Ed25519); nothing was stored.';
   }
 }
 

@@ -111,6 +111,30 @@ function credentialText(p: Problem): string | undefined {
       return mcpAuthText(p);
     case 'unknown_provider':
       return `there is no provider ${p.provider} in this org`;
+    default:
+      return mintedText(p);
+  }
+}
+
+/** Why a machine or exchanged token could not be had (one clause; never a fallback to another credential). */
+function mintedText(p: Problem): string | undefined {
+  const said = (q: { error: string; description?: string | undefined }) =>
+    `${q.error}${q.description ? `: ${q.description}` : ''}`;
+  switch (p.code) {
+    case 'minted_unsupported':
+      return `${p.server} is bound to ${p.source}, which works only for http servers`;
+    case 'machine_other_server':
+      return `${p.server} is bound to client_credentials:${p.named}, another server's machine identity, so nothing was sent; an admin must bind client_credentials:${p.server}`;
+    case 'machine_client_missing':
+      return `${p.server} needs the org's machine credentials, which are not set; an admin sets them with /onbehalf admin server auth ${p.server} --client-id <id> [--private-key]`;
+    case 'machine_token_refused':
+      return `the authorization server of ${p.server} refused the org's machine credentials (${said(p)}); an admin must check them`;
+    case 'exchange_denied':
+      return p.by === 'idp'
+        ? `${p.provider} refused to exchange your sign-in for a token for ${p.server} (${said(p)}), so nothing was sent to ${p.server}`
+        : `the authorization server of ${p.server} refused the assertion ${p.provider} issued for you (${said(p)}), so nothing was sent to ${p.server}`;
+    case 'exchange_no_id_token':
+      return `${p.server} takes only an identity assertion from ${p.provider}, but your ${p.provider} grant holds no ID token; an admin must make ${p.provider} an OIDC provider (with the openid scope), then you reconnect it`;
     case 'provider_unreachable':
       return `${p.provider} could not be reached to refresh your token`;
     case 'token_store':

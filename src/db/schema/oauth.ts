@@ -23,6 +23,12 @@ export const providerExtraSchema = z.looseObject({
    * `metadata_document` (CIMD), `dcr`, or `same_issuer` (a DCR client of the same issuer, reused).
    */
   registration: z.enum(['pre_registered', 'metadata_document', 'dcr', 'same_issuer']).optional().catch(undefined),
+  /** The authorization server's `token_endpoint_auth_signing_alg_values_supported`, for `private_key_jwt`. */
+  signingAlgs: z.array(z.string()).optional().catch(undefined),
+  /** The authorization server's `grant_types_supported` (a JWT bearer grant there takes an ID-JAG). */
+  grantTypes: z.array(z.string()).optional().catch(undefined),
+  /** Its `authorization_grant_profiles_supported` (`urn:ietf:params:oauth:grant-profile:id-jag`). */
+  grantProfiles: z.array(z.string()).optional().catch(undefined),
   /** An admin allowed one vendor account to be connected for several people. */
   shareVendorAccounts: z.boolean().optional().catch(undefined),
 });
@@ -89,6 +95,8 @@ export const connectedAccounts = sqliteTable(
     /** Owner of both tokens: the grant's org, user and provider. */
     accessTokenSealed: sealed('access_token_sealed', grantOwner),
     refreshTokenSealed: sealed('refresh_token_sealed', grantOwner),
+    /** The OIDC ID token the provider issued with the grant: the subject of a token exchange for an ID-JAG. */
+    idTokenSealed: sealed('id_token_sealed', grantOwner),
     /** Null: the token does not expire. */
     expiresAt: integer('expires_at'),
     scopes: text('scopes', { mode: 'json' })

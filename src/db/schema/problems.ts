@@ -36,6 +36,7 @@ export const inputIssueCodes = [
   'glob',
   'roles',
   'source_provider',
+  'source_server',
   'source_no_argument',
   'source_secret',
   'source_static',
@@ -159,6 +160,22 @@ export const problemSchema = z.discriminatedUnion('code', [
     failure: mcpAuthFailureSchema.optional(),
     reason: str.optional(),
   }),
+  /** `source`: the binding source (`client_credentials:<server>`, `exchange:<provider>`) on a stdio server or without a URL. */
+  z.object({ code: z.literal('minted_unsupported'), server: str, source: str }),
+  z.object({ code: z.literal('machine_other_server'), server: str, named: str }),
+  z.object({ code: z.literal('machine_client_missing'), server: str }),
+  /** `error`: the authorization server's code; `description`: its own words. */
+  z.object({ code: z.literal('machine_token_refused'), server: str, error: str, description: str.optional() }),
+  /** `by`: who refused, the IdP (its policy) or the server's authorization server (the ID-JAG). */
+  z.object({
+    code: z.literal('exchange_denied'),
+    server: str,
+    provider: str,
+    by: z.enum(['idp', 'server']),
+    error: str,
+    description: str.optional(),
+  }),
+  z.object({ code: z.literal('exchange_no_id_token'), server: str, provider: str }),
   z.object({ code: z.literal('unknown_provider'), provider: str }),
   z.object({ code: z.literal('provider_unreachable'), provider: str }),
   z.object({ code: z.literal('token_store'), provider: str }),

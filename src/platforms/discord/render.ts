@@ -107,7 +107,8 @@ export function modalBody(
           type: 4,
           custom_id: f.id,
           label: f.label.slice(0, 45),
-          style: 1,
+          // 2: a paragraph input (several lines), 1: a short one.
+          style: f.multiline ? 2 : 1,
           required: f.required === true && f.initial === undefined,
           max_length: 4000,
           ...(f.initial !== undefined ? { value: f.initial.slice(0, 4000) } : {}),

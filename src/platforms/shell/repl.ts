@@ -91,12 +91,23 @@ async function show(s: Session, ack: Ack): Promise<void> {
   for (const f of ack.form.fields) {
     s.o.output.write(fieldPrompt(f));
     s.muted = s.terminal && f.hidden !== false;
-    const v = await s.next();
+    const v = f.multiline ? await pasted(s) : await s.next();
     s.muted = false;
     if (s.terminal) s.o.output.write('\n');
     values[f.id] = new Secret((v ?? '').trim());
   }
   await show(s, await s.o.core.handle({ kind: 'form_submit', identity, target, formId: ack.form.formId, values }));
+}
+
+/** A multi-line value: a pasted PEM block is read to its END line (so no key line is taken as a command). */
+async function pasted(s: Session): Promise<string | undefined> {
+  let v = await s.next();
+  while (v !== undefined && /^\s*-----BEGIN /.test(v) && !/-----END /.test(v)) {
+    const more = await s.next();
+    if (more === undefined) break;
+    v += `\n${more}`;
+  }
+  return v;
 }
 
 /** One typed line: a `/onbehalf …` command, another `/…` (refused here), or a message. */

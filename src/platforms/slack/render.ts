@@ -187,6 +187,7 @@ function inputBlock(f: FormField): Record<string, unknown> {
     : {
         type: 'plain_text_input',
         action_id: 'value',
+        ...(f.multiline ? { multiline: true } : {}),
         ...(f.initial !== undefined ? { initial_value: f.initial } : {}),
       };
   return {

@@ -1,0 +1,1 @@
+ALTER TABLE "connected_accounts" ADD COLUMN "id_token_sealed" text;

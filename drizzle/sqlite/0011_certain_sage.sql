@@ -1,0 +1,1 @@
+ALTER TABLE `connected_accounts` ADD `id_token_sealed` text;
