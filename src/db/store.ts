@@ -14,6 +14,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type SQL } from 'drizzle-orm';
 import type Database from 'better-sqlite3';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
 import * as schema from './schema/index.js';
 
 /** The SQLite drizzle database; also the type of the query builder on Postgres. */
@@ -42,7 +43,7 @@ export interface Queries {
   first<T>(q: RowsQuery<T>): Promise<T | undefined>;
   /** How many rows a write changed. */
   changes(q: WriteQuery): Promise<number>;
-  /** Raw SQL that yields rows (column names as the database spells them). */
+  /** Raw SQL: the rows it yields (column names as the database spells them), or none (DDL, a write). */
   execute<T = Record<string, unknown>>(q: SQL): Promise<T[]>;
 }
 
@@ -67,6 +68,16 @@ export interface Store extends Queries {
 }
 
 const inside = new AsyncLocalStorage<object>();
+const sqliteDialect = new SQLiteSyncDialect();
+
+/** Raw SQL on SQLite: better-sqlite3 refuses `all()` of a statement without rows (DDL), so those run. */
+function sqliteExecute<T>(db: Db, q: SQL): T[] {
+  const { sql: text, params } = sqliteDialect.sqlToQuery(q);
+  const stmt = db.$client.prepare(text);
+  if (stmt.reader) return stmt.all(...params) as T[];
+  stmt.run(...params);
+  return [];
+}
 
 /** The SQLite store over one better-sqlite3 connection (see the top of this file for transactions). */
 export class SqliteStore implements Store {
@@ -83,7 +94,7 @@ export class SqliteStore implements Store {
       rows: async (q) => q.all(),
       first: async (q) => q.all()[0],
       changes: async (q) => q.run().changes,
-      execute: async <T>(q: SQL) => db.all(q) as T[],
+      execute: async <T>(q: SQL) => sqliteExecute<T>(db, q),
       forUpdate: (q) => q,
       lock: async () => undefined,
     };
@@ -111,7 +122,7 @@ export class SqliteStore implements Store {
   }
   async execute<T = Record<string, unknown>>(q: SQL): Promise<T[]> {
     if (this.#gate) await this.#wait();
-    return this.db.all(q) as T[];
+    return sqliteExecute<T>(this.db, q);
   }
 
   async tx<T>(body: (tx: Tx) => Promise<T>): Promise<T> {
