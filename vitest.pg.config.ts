@@ -11,7 +11,6 @@ export default defineConfig({
       // (synchronous drizzle calls on app.db, SQLite triggers, a second process opening the file).
       'test/identity/org-join.test.ts',
       'test/oauth/connect.test.ts',
-      'test/oauth/singleflight.test.ts',
     ],
     pool: 'forks',
     env: { ONBEHALF_TEST_DB: 'postgres' },
