@@ -10,7 +10,6 @@ export default defineConfig({
       // Not yet on Postgres: these tests read or rig the database through SQLite's own API
       // (synchronous drizzle calls on app.db, SQLite triggers, a second process opening the file).
       'test/identity/org-join.test.ts',
-      'test/oauth/connect.test.ts',
     ],
     pool: 'forks',
     env: { ONBEHALF_TEST_DB: 'postgres' },
