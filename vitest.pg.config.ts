@@ -5,16 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/{db,oauth,runner,identity,e2e}/**/*.test.ts'],
-    exclude: [
-      '**/node_modules/**',
-      // Not yet on Postgres: these tests read or rig the database through SQLite's own API
-      // (synchronous drizzle calls on app.db, SQLite triggers, a second process opening the file).
-      'test/identity/org-join.test.ts',
-      'test/oauth/connect.test.ts',
-      'test/oauth/consent.test.ts',
-      'test/oauth/refresh-races.test.ts',
-      'test/oauth/singleflight.test.ts',
-    ],
+    exclude: ['**/node_modules/**'],
     pool: 'forks',
     env: { ONBEHALF_TEST_DB: 'postgres' },
     globalSetup: ['./test/support/pg-global.ts'],

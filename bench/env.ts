@@ -8,7 +8,6 @@ import type { Redis } from 'ioredis';
 import { createApp, type App } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { Secret } from '../src/crypto/index.js';
-import { connectedAccounts } from '../src/db/schema/index.js';
 import { freePort } from '../src/redis/index.js';
 import { Runner, type ToolCallRequest } from '../src/runner/index.js';
 import { startMcpHttpServer, stdioServerCommand, type TestMcpHttpServer } from '../test/support/mcp-servers/index.js';
@@ -64,7 +63,7 @@ export interface BenchEnv {
   /** A tool call request as `who` (Slack user of workspace T1). */
   request(who: BenchUser, server: string, tool: string, args: Record<string, unknown>, i: number): ToolCallRequest;
   /** Marks a user's token as expired (the next call must refresh it). */
-  expire(who: BenchUser): void;
+  expire(who: BenchUser): Promise<void>;
   /** Re-reads a user's current access token (after a refresh rotated it). */
   refreshTokens(who: BenchUser): Promise<void>;
   /** An enqueue-only runner on another queue prefix (its jobs run in child processes); default on this app's Redis. */
@@ -218,12 +217,14 @@ export async function startBenchEnv(): Promise<BenchEnv> {
         },
         requestId: `bench-${i}`,
       }),
-      expire(who) {
-        app.db
-          .update(connectedAccounts)
-          .set({ expiresAt: Date.now() - 1000 })
-          .where(eq(connectedAccounts.userId, userIds[who]))
-          .run();
+      async expire(who) {
+        const { connectedAccounts } = app.store.t;
+        await app.store.changes(
+          app.store.db
+            .update(connectedAccounts)
+            .set({ expiresAt: Date.now() - 1000 })
+            .where(eq(connectedAccounts.userId, userIds[who])),
+        );
       },
       refreshTokens,
       producer(prefix, redis = { url: app.redisUrl, connection: app.redis }) {

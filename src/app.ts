@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from './config.js';
 import { Keyring, LinkSigner, loadOrCreateDevKey, upgradeSeals } from './crypto/index.js';
-import { openDb, sqliteStore, type Db, type Store } from './db/index.js';
+import { openDb, sqliteStore, type Store } from './db/index.js';
 import { AuditLog } from './audit/index.js';
 import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -62,8 +62,6 @@ interface Base {
   log: Logger;
   metrics: Metrics;
   keyring: Keyring;
-  /** The query builder of `store` (SQLite's drizzle database on SQLite). */
-  db: Db;
   /** The database as store code uses it (db/store.ts), on SQLite or Postgres. */
   store: Store;
   connections: ConnectionHookSet;
@@ -80,14 +78,12 @@ async function buildBase(config: Config, opts: AppOptions, closers: Closers): Pr
   const keyring = buildKeyring(config, log);
   const store = await openStore(config, log);
   closers.add(() => store.close());
-  const db = store.db;
   logSealUpgrade(log, await upgradeSeals(store, keyring));
   return {
     config,
     log,
     metrics: createMetrics(),
     keyring,
-    db,
     store,
     connections: new ConnectionHookSet(),
     links: new LinkSigner(keyring),

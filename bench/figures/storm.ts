@@ -53,7 +53,7 @@ async function shortTokenStorm(env: BenchEnv, o: BenchOptions): Promise<BenchRow
   try {
     for (let i = 0; i < 5; i++) fresh.push((await burst(env, 50, `short-fresh${i}`)).ms);
     env.oauth.options.accessTtlSeconds = 2;
-    env.expire('carol');
+    await env.expire('carol');
     await burst(env, 50, 'short-first'); // the refresh that hands out the first 2-second token
     const t0 = Date.now();
     const before = env.oauth.refreshRequests().length;
@@ -70,7 +70,7 @@ async function shortTokenStorm(env: BenchEnv, o: BenchOptions): Promise<BenchRow
   } finally {
     env.oauth.options.tokenDelayMs = tokenDelayMs;
     env.oauth.options.accessTtlSeconds = accessTtlSeconds;
-    env.expire('carol');
+    await env.expire('carol');
     await burst(env, 20, 'short-restore');
     await env.refreshTokens('carol');
   }
@@ -111,7 +111,7 @@ async function longTokenStorm(env: BenchEnv, o: BenchOptions): Promise<BenchRow>
       const f = await burst(env, o.stormCalls, `fresh${k}`);
       fresh.push(f.ms);
       notResult += f.notResult;
-      env.expire('carol');
+      await env.expire('carol');
       const before = env.oauth.refreshRequests().length;
       const s = await burst(env, o.stormCalls, `storm${k}`);
       refreshes.push(env.oauth.refreshRequests().length - before);

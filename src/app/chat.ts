@@ -9,7 +9,7 @@ import {
 } from '../chat/index.js';
 import type { Config } from '../config.js';
 import type { AuditLog } from '../audit/index.js';
-import type { Db, Store } from '../db/index.js';
+import type { Store } from '../db/index.js';
 import type { ToolCatalog, TurnQueue } from '../agent/index.js';
 import { LinkCodes, OrgJoins, type Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
@@ -21,7 +21,6 @@ import type { Elicitations, Runner } from '../runner/index.js';
 /** What the chat core is built from. */
 export interface ChatParts {
   config: Config;
-  db: Db;
   store: Store;
   log: Logger;
   connections: ConnectionHookSet;

@@ -9,7 +9,7 @@ import {
 } from '../chat/index.js';
 import { Agent, ThreadMemory, TurnQueue, accountsFor, type ToolCatalog, type TurnJob } from '../agent/index.js';
 import type { AuditLog } from '../audit/index.js';
-import type { Db, Store } from '../db/index.js';
+import type { Store } from '../db/index.js';
 import type { Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import type { McpPool } from '../mcp/index.js';
@@ -25,7 +25,6 @@ import { quietConnectionErrors, type AppRedis } from './redis.js';
 export interface RunnerParts {
   config: Config;
   opts: { runner?: RunnerOptions };
-  db: Db;
   store: Store;
   log: Logger;
   metrics: Metrics;

@@ -6,7 +6,7 @@ import type { ChatInbound, OutboundRouter } from '../chat/index.js';
 import type { ChatPlatform } from '../chat/platform.js';
 import type { Config } from '../config.js';
 import type { Keyring, LinkSigner } from '../crypto/index.js';
-import type { Db, Store } from '../db/index.js';
+import type { Store } from '../db/index.js';
 import type { Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
 import type { McpPool } from '../mcp/index.js';
@@ -57,7 +57,6 @@ export interface AppOptions<M extends AppMode = AppMode> {
 export interface AppBase {
   config: Config;
   log: Logger;
-  db: Db;
   /** The database as store code uses it (db/store.ts), on SQLite or Postgres. */
   store: Store;
   keyring: Keyring;

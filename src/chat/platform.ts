@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AuditLog } from '../audit/index.js';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/index.js';
-import type { Db, Store } from '../db/index.js';
+import type { Store } from '../db/index.js';
 import { CodedError } from '../errors.js';
 import type { Identity } from '../identity/index.js';
 import type { Logger } from '../log.js';
@@ -39,7 +39,6 @@ export interface ChatPlatform {
 /** What every platform is built from; each takes what it needs. */
 export interface PlatformContext {
   config: Config;
-  db: Db;
   store: Store;
   keyring: Keyring;
   identity: Identity;

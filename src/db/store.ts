@@ -12,6 +12,7 @@
 // `tx.forUpdate` and `tx.lock` for the row and advisory locks each site needs.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type SQL } from 'drizzle-orm';
+import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
 import * as schema from './schema/index.js';
 import {
   compile,
@@ -40,7 +41,7 @@ export interface Queries {
   /** How many rows a write changed. */
   changes(q: WriteQuery): Promise<number>;
   changes(q: PreparedWrite, values: Values): Promise<number>;
-  /** Raw SQL that yields rows (column names as the database spells them). */
+  /** Raw SQL: the rows it yields (column names as the database spells them), or none (DDL, a write). */
   execute<T = Record<string, unknown>>(q: SQL): Promise<T[]>;
 }
 
@@ -71,6 +72,16 @@ export interface Store extends Queries {
 }
 
 const inside = new AsyncLocalStorage<object>();
+const sqliteDialect = new SQLiteSyncDialect();
+
+/** Raw SQL on SQLite: better-sqlite3 refuses `all()` of a statement without rows (DDL), so those run. */
+function sqliteExecute<T>(db: Db, q: SQL): T[] {
+  const { sql: text, params } = sqliteDialect.sqlToQuery(q);
+  const stmt = db.$client.prepare(text);
+  if (stmt.reader) return stmt.all(...params) as T[];
+  stmt.run(...params);
+  return [];
+}
 
 type AnyRows<T> = RowsQuery<T> | PreparedRows<T>;
 type AnyWrite = WriteQuery | PreparedWrite;
@@ -92,7 +103,7 @@ export class SqliteStore implements Store {
       rows: async <T>(q: AnyRows<T>, v?: Values) => this.#rows(q, v),
       first: async <T>(q: AnyRows<T>, v?: Values) => this.#first(q, v),
       changes: async (q: AnyWrite, v?: Values) => this.#changes(q, v),
-      execute: async <T>(q: SQL) => db.all(q) as T[],
+      execute: async <T>(q: SQL) => sqliteExecute<T>(db, q),
       forUpdate: (q) => q,
       lock: async () => undefined,
     };
@@ -136,7 +147,7 @@ export class SqliteStore implements Store {
   }
   async execute<T = Record<string, unknown>>(q: SQL): Promise<T[]> {
     if (this.#gate) await this.#wait();
-    return this.db.all(q) as T[];
+    return sqliteExecute<T>(this.db, q);
   }
 
   async tx<T>(body: (tx: Tx) => Promise<T>): Promise<T> {

@@ -2,6 +2,10 @@ import type { CallStore } from './calls.js';
 import type { EnqueueResult, ToolCallRequest } from './enqueue.js';
 import type { RunResult, ToolOutcome } from './outcome.js';
 import type { Problem } from '../db/schema/shapes.js';
+import type { CallSignals } from './signal.js';
+
+/** Longest wait without reading the call's row: the safety net under a lost wake message. */
+export const SAFETY_READ_MS = 5000;
 
 const done = (outcome: ToolOutcome, isPrivate?: boolean): RunResult =>
   isPrivate ? { kind: 'done', outcome, private: true } : { kind: 'done', outcome };
@@ -18,24 +22,37 @@ const failed = (why: Problem): RunResult => done({ kind: 'failed', why });
 export async function runAndWait(
   enqueue: (req: ToolCallRequest) => Promise<EnqueueResult>,
   calls: CallStore,
+  signals: CallSignals,
   req: ToolCallRequest,
   timeoutMs: number,
 ): Promise<RunResult> {
+  // Listening before the call exists: its end, in whichever process, cannot pass unheard.
+  await signals.listening();
   const queued = await enqueue(req);
   if (queued.kind === 'too_many_queued') return failed({ code: 'queue_cap', max: queued.limit });
   if (queued.kind === 'unknown_server') return failed({ code: 'unknown_server', server: queued.server });
   const { callId } = queued;
   const deadline = Date.now() + timeoutMs;
-  // Woken at once when the call parks or ends in this process; the coarser poll covers a worker in another process.
-  for (let wait = 50; ; wait = Math.min(wait * 2, 250)) {
-    const row = await calls.get(callId);
-    if (!row) return failed({ code: 'unknown_server', server: req.server });
-    if (row.status === 'parked')
-      return { kind: 'parked', callId, providerSlug: calls.outcome(row).parked?.providerSlug ?? '' };
-    if (row.status === 'awaiting_approval') return { kind: 'held', callId };
-    const final = calls.finalOutcome(row);
-    if (final) return done(final, calls.outcome(row).private);
-    if (Date.now() > deadline) return failed({ code: 'too_slow' });
-    await calls.settled(callId, Math.min(wait, deadline - Date.now() + 1));
+  // The row is read first, then only when a wake says the call settled (here or in another process,
+  // see CallSignals), every SAFETY_READ_MS, and once at the deadline: no polling meanwhile.
+  for (;;) {
+    const wake = calls.settled(callId, Math.min(SAFETY_READ_MS, deadline - Date.now() + 1));
+    const answer = await readSettled(calls, callId, req);
+    if (answer || Date.now() > deadline) {
+      wake.cancel();
+      return answer ?? failed({ code: 'too_slow' });
+    }
+    await wake.woken;
   }
+}
+
+/** The answer a call's row gives a waiter, or undefined while it is still queued or running. */
+async function readSettled(calls: CallStore, callId: string, req: ToolCallRequest): Promise<RunResult | undefined> {
+  const row = await calls.get(callId);
+  if (!row) return failed({ code: 'unknown_server', server: req.server });
+  if (row.status === 'parked')
+    return { kind: 'parked', callId, providerSlug: calls.outcome(row).parked?.providerSlug ?? '' };
+  if (row.status === 'awaiting_approval') return { kind: 'held', callId };
+  const final = calls.finalOutcome(row);
+  return final ? done(final, calls.outcome(row).private) : undefined;
 }

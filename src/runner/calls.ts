@@ -74,7 +74,11 @@ export class CallStore {
   readonly #moves = new Map<string, PreparedWrite>();
   readonly #counts = new Map<string, ReturnType<typeof countIn>>();
 
-  constructor(private readonly store: Store) {}
+  /** `announce`: tells other processes a call settled (`CallSignals.publish`); default none (this process only). */
+  constructor(
+    private readonly store: Store,
+    private readonly announce: (id: string) => void = () => undefined,
+  ) {}
 
   get(id: string): Promise<CallRow | undefined> {
     return this.#get(this.store, id);
@@ -199,13 +203,17 @@ export class CallStore {
     await this.store.changes(setDeliveryOf, { id, delivery, now: Date.now() });
   }
 
-  /** Resolves when call `id` parks, is held, or ends in this process, or after `ms` (whichever is first). */
-  settled(id: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
+  /**
+   * Resolves when call `id` parks, is held, or ends (woken here or by another process), or after `ms`,
+   * whichever is first. Listen before reading the row, so a wake between the read and the wait is kept.
+   */
+  settled(id: string, ms: number): { woken: Promise<void>; cancel(): void } {
+    let done!: () => void;
+    const woken = new Promise<void>((resolve) => {
       let set = this.#waiters.get(id);
       if (!set) this.#waiters.set(id, (set = new Set()));
       const waiters = set;
-      const done = () => {
+      done = () => {
         clearTimeout(timer);
         waiters.delete(done);
         if (!waiters.size && this.#waiters.get(id) === waiters) this.#waiters.delete(id);
@@ -214,10 +222,17 @@ export class CallStore {
       const timer = setTimeout(done, Math.max(0, ms));
       waiters.add(done);
     });
+    return { woken, cancel: done };
   }
 
-  /** Wakes this process's waiters for call `id` (it ended, or it parked or was held and its caller was asked). */
+  /** Wakes every process's waiters for call `id` (it ended, or it parked or was held and its caller was asked). */
   woken(id: string): void {
+    this.wakeHere(id);
+    this.announce(id);
+  }
+
+  /** Wakes this process's waiters for call `id`. */
+  wakeHere(id: string): void {
     const set = this.#waiters.get(id);
     if (set) for (const w of [...set]) w();
   }

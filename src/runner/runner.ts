@@ -11,6 +11,7 @@ import { ToolQueue } from './jobs.js';
 import type { ApprovalAnswer, RunResult } from './outcome.js';
 import { Parking, type GrantRef, type WaitingCall } from './parking.js';
 import { Reporter } from './report.js';
+import { CallSignals } from './signal.js';
 import { withDefaults, type RunnerTuning, type Tuning } from './tuning.js';
 import { closeWorkers, startToolWorker } from './worker.js';
 
@@ -29,6 +30,7 @@ export class Runner {
   readonly #enqueuer: Enqueuer;
   readonly #parking: Parking;
   readonly #approvals: Approvals;
+  readonly #signals: CallSignals;
   #workers: Worker[] = [];
   #sweeper: NodeJS.Timeout | undefined;
 
@@ -37,7 +39,8 @@ export class Runner {
     tuning: RunnerTuning = {},
   ) {
     const t = (this.#t = withDefaults(tuning));
-    const calls = new CallStore(d.store);
+    const calls: CallStore = new CallStore(d.store, (id) => this.#signals.publish(id));
+    this.#signals = new CallSignals(d.connection, t.prefix, (id) => calls.wakeHere(id), d.log);
     this.#queue = new ToolQueue(d.connection, t, d.log);
     const report = new Reporter(d, calls, t);
     this.#parking = new Parking(d, calls, report, this.#queue, t);
@@ -53,7 +56,7 @@ export class Runner {
 
   /** Runs one call and waits for it (see `runAndWait`): done, parked, or held. */
   runToolCall(req: ToolCallRequest, timeoutMs = 120_000): Promise<RunResult> {
-    return runAndWait((r) => this.enqueueToolCall(r), this.executor.calls, req, timeoutMs);
+    return runAndWait((r) => this.enqueueToolCall(r), this.executor.calls, this.#signals, req, timeoutMs);
   }
 
   /** The calls waiting for this grant, and where each waits: the one answer to "who waits for it?". */
@@ -112,6 +115,7 @@ export class Runner {
   async stop(graceMs = 10_000): Promise<void> {
     if (this.#sweeper) clearInterval(this.#sweeper);
     await closeWorkers(this.#workers.splice(0), graceMs);
+    this.#signals.close();
     await this.#queue.close();
   }
 }

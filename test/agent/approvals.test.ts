@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { world, type World } from '../support/world.js';
 import type { TestApp } from '../support/app.js';
@@ -39,9 +40,9 @@ describe('tools that change things wait for the caller (shell)', () => {
   const notes = (text: string) => mcp.calls.filter((c) => c.tool === 'create_note' && c.args['text'] === text);
   const row = async (callId: string) => (await t.app.runner.executor.calls.get(callId))!;
   const auditOf = (callId: string) =>
-    t.app.db.$client
-      .prepare(`select * from audit_events where json_extract(detail, '$.callId') = ? order by at`)
-      .all(callId) as Record<string, string>[];
+    t.app.store.execute<Record<string, string>>(
+      sql`select * from audit_events where json_extract(detail, '$.callId') = ${callId} order by at`,
+    );
   /** Sends `line` as `user` and waits for the private approval prompt; returns its call id. */
   const ask = async (user: string, line: string) => {
     const s = as(user);
@@ -97,7 +98,7 @@ describe('tools that change things wait for the caller (shell)', () => {
     expect(bobSaid).toBe(
       'onbehalf (only you): Only the person the assistant asked can answer this request; nothing was changed.',
     );
-    expect(auditOf(id).find((a) => a['decision'] === 'refused')).toMatchObject({
+    expect((await auditOf(id)).find((a) => a['decision'] === 'refused')).toMatchObject({
       action: 'approve',
       outcome: 'not_the_caller',
       chat_identity: 'shell:local:bob',
@@ -130,7 +131,7 @@ describe('tools that change things wait for the caller (shell)', () => {
     await expect.poll(async () => (await row(id)).status).toBe('succeeded');
     expect(notes('buy milk')).toHaveLength(1);
     expect(notes('buy milk')[0]!.seen['authorization']).toMatch(/^Bearer /);
-    const final = auditOf(id).at(-1)!;
+    const final = (await auditOf(id)).at(-1)!;
     expect(final).toMatchObject({ outcome: 'ok', decision: 'allowed' });
     expect(JSON.parse(final['detail']!).approval).toMatchObject({
       decision: 'approved',
@@ -153,7 +154,7 @@ describe('tools that change things wait for the caller (shell)', () => {
     );
     expect(notes('wipe everything')).toEqual([]);
     expect((await row(id)).status).toBe('denied');
-    expect(JSON.parse(auditOf(id).at(-1)!['detail']!).approval).toMatchObject({
+    expect(JSON.parse((await auditOf(id)).at(-1)!['detail']!).approval).toMatchObject({
       decision: 'denied',
       by: 'shell:local:alice',
     });
@@ -170,7 +171,7 @@ describe('tools that change things wait for the caller (shell)', () => {
     expect(await as('alice').send(`/onbehalf approve ${id}`)).toMatch(/That request expired or was cancelled/);
     expect(notes('maybe later')).toEqual([]);
     expect((await row(id)).status).toBe('cancelled');
-    expect(JSON.parse(auditOf(id).at(-1)!['detail']!).approval).toMatchObject({ decision: 'expired' });
+    expect(JSON.parse((await auditOf(id)).at(-1)!['detail']!).approval).toMatchObject({ decision: 'expired' });
   });
 
   it('read-only tools, `always` tools and typed runs need no approval; `never` tools are not offered to the model', async () => {
@@ -211,13 +212,13 @@ describe('tools that change things wait for the caller (shell)', () => {
     await alice.waitFor(/onbehalf: `open\.create_note`:\s+note #\d+: typed by alice/, from);
     expect(alice.output.slice(from)).not.toContain('Approve');
     expect(notes('typed by alice')).toHaveLength(1);
-    const typed = t.app.db.$client
-      .prepare(`select detail from audit_events where tool = 'create_note' and server = 'open' and outcome = 'ok'`)
-      .get() as { detail: string };
-    expect(JSON.parse(typed.detail).approval).toEqual({ decision: 'typed' });
-    const always = t.app.db.$client
-      .prepare(`select detail from audit_events where tool = 'create_note' and server = 'trusted' and outcome = 'ok'`)
-      .get() as { detail: string };
-    expect(JSON.parse(always.detail).approval).toEqual({ decision: 'policy_always', rule: 'create_*' });
+    const [typed] = await t.app.store.execute<{ detail: string }>(
+      sql`select detail from audit_events where tool = 'create_note' and server = 'open' and outcome = 'ok'`,
+    );
+    expect(JSON.parse(typed!.detail).approval).toEqual({ decision: 'typed' });
+    const [always] = await t.app.store.execute<{ detail: string }>(
+      sql`select detail from audit_events where tool = 'create_note' and server = 'trusted' and outcome = 'ok'`,
+    );
+    expect(JSON.parse(always!.detail).approval).toEqual({ decision: 'policy_always', rule: 'create_*' });
   });
 });

@@ -7,7 +7,7 @@ import { newId, openDb, sqliteStore, type Store } from '../../src/db/index.js';
 import { ThreadMemory } from '../../src/agent/index.js';
 import { tempDir } from '../support/env.js';
 import { migrateBefore } from '../support/migrations.js';
-import { storesOfBothDialects } from '../support/dialects.js';
+import { storesOfBothDialects } from '../support/store.js';
 
 const stores = storesOfBothDialects();
 

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { world, type World } from '../support/world.js';
 import { fingerprint } from '../support/mcp-servers/index.js';
@@ -132,10 +133,10 @@ describe('/onbehalf through the shell platform', () => {
     ).not.toMatch(/Use:/);
     expect(await ada.send('/onbehalf admin server list')).toMatch(/tools \(http .*\) bindings: .*Authorization/);
     expect(t.logs.containing('client-secret-canary-123')).toEqual([]);
-    const row = t.app.db.$client
-      .prepare("select client_secret_sealed s from oauth_providers where slug = 'gh'")
-      .get() as { s: string };
-    expect(row.s).toMatch(/^v2\./);
+    const [row] = await t.app.store.execute<{ s: string }>(
+      sql`select client_secret_sealed s from oauth_providers where slug = 'gh'`,
+    );
+    expect(row!.s).toMatch(/^v2\./);
   });
 
   it('a member connects their own account, sees it, runs a tool with it, and disconnects', async () => {

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { world, type World } from '../support/world.js';
 import { wordsOf } from '../support/said.js';
@@ -48,13 +49,14 @@ describe('rules, header templates and catalogs as an attacker meets them', () =>
   });
 
   it('a rule injecting {user.email} is refused in one line where the platform gives no email (the shell)', async () => {
-    const rules = () => (t.app.db.$client.prepare('select count(*) n from access_rules').get() as { n: number }).n;
-    const before = rules();
+    const rules = async () =>
+      (await t.app.store.execute<{ n: number }>(sql`select count(*) n from access_rules`))[0]!.n;
+    const before = await rules();
     const out = await as('ada').send('/onbehalf admin allow open echo --inject who={user.email}');
     expect(out).toBe(
       'onbehalf (only you): The shell gives no email address, so {user.email} would be empty for people here; nothing was changed (inject {user.id} or {user.name} instead).',
     );
-    expect(rules()).toBe(before);
+    expect(await rules()).toBe(before);
   });
 
   it('variants of a denied repository never reach the server', async () => {

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import { createCipheriv, randomBytes } from 'node:crypto';
@@ -340,21 +341,24 @@ describe('the start-up upgrade of first-format values', () => {
       const env = { DATABASE_URL: `file:${file}`, ONBEHALF_KEYS: key };
       const first = await startTestApp(env, 'cli');
       const ring = first.app.keyring;
-      const read = (q: string, ...a: string[]) =>
-        Object.values(first.app.db.$client.prepare(q).get(...a) as Record<string, string>)[0]!;
+      // The ids are our own UUIDs: inlined as literals.
+      const read = async (q: string, ...a: string[]) => {
+        const text = a.reduce((t, v) => t.replace('?', `'${v}'`), q);
+        return Object.values((await first.app.store.execute<Record<string, string>>(sql.raw(text)))[0]!)[0]!;
+      };
       const grant = { id: ids.conn, orgId: ids.org, userId: ids.alice, providerId: ids.provider };
-      const access = read('select access_token_sealed from connected_accounts where id = ?', ids.conn);
+      const access = await read('select access_token_sealed from connected_accounts where id = ?', ids.conn);
       expect(access).toMatch(/^v2\.k1\./);
       expect(ring.open(access, sealedTables.connectedAccounts.ctx(grant, 'accessTokenSealed'))).toBe('gho-old-canary');
       expect(
         ring.open(
-          read('select refresh_token_sealed from connected_accounts where id = ?', ids.conn),
+          await read('select refresh_token_sealed from connected_accounts where id = ?', ids.conn),
           sealedTables.connectedAccounts.ctx(grant, 'refreshTokenSealed'),
         ),
       ).toBe('ghr-old-canary');
       expect(
         ring.open(
-          read('select value_sealed from secrets where id = ?', ids.secret),
+          await read('select value_sealed from secrets where id = ?', ids.secret),
           sealedTables.secrets.ctx(
             { id: ids.secret, orgId: ids.org, scope: 'org', scopeId: ids.org, name: 'deploy' },
             'valueSealed',
@@ -363,19 +367,19 @@ describe('the start-up upgrade of first-format values', () => {
       ).toBe('secret-old-canary');
       expect(
         ring.open(
-          read('select client_secret_sealed from oauth_providers where id = ?', ids.provider),
+          await read('select client_secret_sealed from oauth_providers where id = ?', ids.provider),
           sealedTables.oauthProviders.ctx({ id: ids.provider, orgId: ids.org, slug: 'gh' }, 'clientSecretSealed'),
         ),
       ).toBe('client-old-canary');
       expect(
         ring.open(
-          read('select bot_token_sealed from workspaces where id = ?', ids.ws),
+          await read('select bot_token_sealed from workspaces where id = ?', ids.ws),
           sealedTables.workspaces.ctx({ id: ids.ws, platform: 'slack', workspaceId: 'T1' }, 'botTokenSealed'),
         ),
       ).toBe('xoxb-old-canary');
       expect(
         ring.open(
-          read('select code_verifier_sealed from oauth_states where id = ?', ids.state),
+          await read('select code_verifier_sealed from oauth_states where id = ?', ids.state),
           sealedTables.oauthStates.ctx(
             { id: ids.state, orgId: ids.org, userId: ids.alice, providerId: ids.provider },
             'codeVerifierSealed',
@@ -395,7 +399,7 @@ describe('the start-up upgrade of first-format values', () => {
       const newKey = testKey('k2');
       const rotated = await rotateKeys(first.app.store, new Keyring([newKey, key]));
       expect(rotated.columns.reduce((n, c) => n + c.resealed, 0)).toBe(6);
-      const after = read('select access_token_sealed from connected_accounts where id = ?', ids.conn);
+      const after = await read('select access_token_sealed from connected_accounts where id = ?', ids.conn);
       expect(new Keyring([newKey]).open(after, sealedTables.connectedAccounts.ctx(grant, 'accessTokenSealed'))).toBe(
         'gho-old-canary',
       );
@@ -416,11 +420,11 @@ describe('the start-up upgrade of first-format values', () => {
       attacker.prepare('delete from storage_meta').run();
       attacker.close();
       const second = await startTestApp({ ...env, ONBEHALF_KEYS: `${newKey},${key}` }, 'cli');
-      const planted = Object.values(
-        second.app.db.$client
-          .prepare('select access_token_sealed from connected_accounts where id = ?')
-          .get(ids.conn) as Record<string, string>,
-      )[0]!;
+      const [planted = ''] = (
+        await second.app.store.execute<{ access_token_sealed: string }>(
+          sql`select access_token_sealed from connected_accounts where id = ${ids.conn}`,
+        )
+      ).map((r) => r.access_token_sealed);
       expect(planted).toBe(v1Access);
       expect(() =>
         second.app.keyring.open(

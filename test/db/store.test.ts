@@ -1,25 +1,11 @@
 // The store contract (src/db/store.ts) on both dialects: the same calls, the same answers, and
 // transactions that are all-or-nothing and let nothing else in.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
-import { openDb, prepared, preparedWrite, slot, sqliteStore, type Queries, type Store } from '../../src/db/index.js';
-import { migratePostgres, pgStore } from '../../src/db/pg/index.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { prepared, preparedWrite, slot, type Queries } from '../../src/db/index.js';
+import { storesOfBothDialects } from '../support/store.js';
 
-let pg: TestPostgres;
-const stores: Record<'sqlite' | 'postgres', Store> = {} as never;
-
-beforeAll(async () => {
-  pg = await startTestPostgres();
-  await migratePostgres(pg.url);
-  stores.postgres = pgStore(pg.url);
-  stores.sqlite = sqliteStore(openDb(':memory:'));
-}, 60_000);
-
-afterAll(async () => {
-  for (const s of Object.values(stores)) await s?.close();
-  await pg?.stop();
-});
+const stores = storesOfBothDialects({ max: 10 });
 
 const org = (s: Queries, id: string) => s.db.insert(s.t.orgs).values({ id, name: id });
 

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { AppOptions } from '../../src/app.js';
 import type { Ack } from '../../src/chat/types.js';
 import { shellIdentity } from '../../src/platforms/shell/index.js';
@@ -77,8 +78,8 @@ export async function faultBed(
       }
     },
     /** Every `tool_calls` row. */
-    rows: (): CallRowView[] =>
-      app.db.$client.prepare('select id, status, request_id, outcome from tool_calls').all() as CallRowView[],
+    rows: (): Promise<CallRowView[]> =>
+      app.store.execute<CallRowView>(sql`select id, status, request_id, outcome from tool_calls`),
     /** The outcome notices posted for the call made by request `requestId`. */
     noticesFor: (requestId: string) => notifier.notices.filter((x) => x.call.requestId === requestId),
     stop: () => w.stop(),

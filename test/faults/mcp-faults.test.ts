@@ -119,6 +119,6 @@ describe('MCP servers that die, hang or answer garbage', () => {
     expect(n.outcome).toMatchObject({ kind: 'result', isError: false });
     expect(n.text).toContain('still alive');
     expect(bed.t.logs.lines.filter((l) => /unhandled|uncaught/i.test(l))).toEqual([]);
-    expect(bed.rows().filter((r) => r.status === 'queued' || r.status === 'running')).toEqual([]);
+    expect((await bed.rows()).filter((r) => r.status === 'queued' || r.status === 'running')).toEqual([]);
   });
 });

@@ -1,6 +1,5 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectedAccounts } from '../../src/db/schema/index.js';
 import type { TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import type { OAuthTestServer } from '../support/oauth-server.js';
 import { startTestRedis } from '../support/redis.js';
@@ -14,17 +13,23 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
   let mcp: TestMcpHttpServer;
   let bed: FaultBed;
   let userId: string;
-  const status = () =>
-    bed.app.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId)).get()?.status;
+  const status = async () => {
+    const { connectedAccounts } = bed.app.store.t;
+    const q = bed.app.store.db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, userId)).limit(1);
+    return (await bed.app.store.first(q))?.status;
+  };
   // Each call finds an hour-long token with 30 s left, inside the 60 s margin: it refreshes first.
-  const nearExpiry = () =>
-    bed.app.db
-      .update(connectedAccounts)
-      .set({ expiresAt: Date.now() + 30_000, updatedAt: Date.now() - 3_570_000 })
-      .where(eq(connectedAccounts.userId, userId))
-      .run();
+  const nearExpiry = () => {
+    const { connectedAccounts } = bed.app.store.t;
+    return bed.app.store.changes(
+      bed.app.store.db
+        .update(connectedAccounts)
+        .set({ expiresAt: Date.now() + 30_000, updatedAt: Date.now() - 3_570_000 })
+        .where(eq(connectedAccounts.userId, userId)),
+    );
+  };
   const run = async (what: string) => {
-    nearExpiry();
+    await nearExpiry();
     const s = await bed.send('alice', 'run tools.whoami {}');
     expect(s.ok, what).toBe(true);
     await until(() => bed.noticesFor(s.requestId).length > 0, 30_000, what);
@@ -53,9 +58,9 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
     // A first connect from this unproven browser is held until Alice confirms it in chat.
     const { res } = await bed.world.connect('alice', { confirm: false });
     expect(res.status).toBe(200);
-    expect(status()).toBe('held');
+    expect(await status()).toBe('held');
     expect(await bed.app.oauth.confirmHeld(await bed.orgId(), userId, 'gh')).toMatchObject({ ok: true });
-    expect(status()).toBe('active');
+    expect(await status()).toBe('active');
   });
 
   afterAll(async () => {
@@ -70,7 +75,7 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
     expect(n.outcome).toMatchObject({ kind: 'result', isError: false });
     expect(provider.refreshRequests().length).toBe(before + 3);
     expect(mcp.calls.at(-1)!.seen['authorization']).toBe(`Bearer ${provider.issuedAccessTokens.at(-1)}`);
-    expect(status()).toBe('active');
+    expect(await status()).toBe('active');
   });
 
   it('a long outage: the call retries within bounds, then fails clearly; the connection stays active; provider back → calls succeed', async () => {
@@ -91,12 +96,12 @@ describe('the OAuth provider is down while a token must be refreshed', () => {
     // No stale or missing token was sent meanwhile, and nobody was told to reconnect.
     expect(mcp.calls.length).toBe(seenBefore);
     expect(bed.notifier.notices.filter((x) => x.kind === 'connect')).toEqual([]);
-    expect(status()).toBe('active');
+    expect(await status()).toBe('active');
 
     const back = await run('the call after the provider is back');
     expect(back.outcome).toMatchObject({ kind: 'result', isError: false });
     expect(mcp.calls.at(-1)!.seen['authorization']).toBe(`Bearer ${provider.issuedAccessTokens.at(-1)}`);
-    expect(status()).toBe('active');
+    expect(await status()).toBe('active');
     expect(
       bed.t.logs.containing(CLIENT_SECRET, ...provider.issuedAccessTokens, ...provider.issuedRefreshTokens),
     ).toEqual([]);

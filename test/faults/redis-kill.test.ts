@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort, startPrivateRedis, type PrivateRedis } from '../../src/redis/index.js';
@@ -79,14 +80,11 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
 
     const ids = sent.map((s) => s.requestId);
     await until(() => ids.every((id) => bed.noticesFor(id).length > 0), 60_000, 'every call to be answered').catch(
-      (err) => {
+      async (err) => {
         const missing = new Set(ids.filter((id) => bed.noticesFor(id).length === 0));
         throw new Error(
           `${(err as Error).message}; unanswered: ${JSON.stringify(
-            bed
-              .rows()
-              .filter((r) => missing.has(r.request_id))
-              .slice(0, 5),
+            (await bed.rows()).filter((r) => missing.has(r.request_id)).slice(0, 5),
           )} (${missing.size} in all; ${refused.length} refused first)`,
         );
       },
@@ -104,7 +102,7 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
       expect(seen, id).toBeLessThanOrEqual(2);
     }
     // Nothing stuck in SQLite: one row per call, all final.
-    const rows = bed.rows();
+    const rows = await bed.rows();
     expect(rows).toHaveLength(total);
     expect(rows.filter((r) => !['succeeded'].includes(r.status)).map((r) => `${r.request_id}:${r.status}`)).toEqual([]);
   }, 120_000);
@@ -114,17 +112,14 @@ describe('Redis SIGKILLed and restarted (same port, AOF) while users keep runnin
     expect(first.ok).toBe(true);
     await until(() => bed.noticesFor('drill-ev-ghost').length === 1, 10_000, 'the first job to finish');
     // What the ingress does when `add` throws although the job reached Redis: it forgets the row and reports the error.
-    bed.app.db.$client.prepare('delete from tool_calls where request_id = ?').run('drill-ev-ghost');
+    await bed.app.store.execute(sql`delete from tool_calls where request_id = ${'drill-ev-ghost'}`);
     const redelivered = await bed.send('alice', 'run web.echo {"text":"ghost"}', 'drill-ev-ghost');
     expect(redelivered.ok).toBe(true);
     await until(() => bed.noticesFor('drill-ev-ghost').length === 2, 10_000, 'the redelivered call to run');
     await queuesIdle(redis.url, 500);
     expect(bed.noticesFor('drill-ev-ghost')).toHaveLength(2);
-    expect(
-      bed
-        .rows()
-        .filter((r) => r.request_id === 'drill-ev-ghost')
-        .map((r) => r.status),
-    ).toEqual(['succeeded']);
+    expect((await bed.rows()).filter((r) => r.request_id === 'drill-ev-ghost').map((r) => r.status)).toEqual([
+      'succeeded',
+    ]);
   });
 });

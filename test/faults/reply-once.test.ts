@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
@@ -68,10 +69,16 @@ describe('a worker SIGKILLed between posting an answer to Slack and recording it
     expect(res.status, res.text).toBe(200);
     return res.text ? String((JSON.parse(res.text) as { text?: string }).text ?? '') : '';
   };
-  const row = () =>
-    ingress.app.db.$client.prepare("select id, status, outcome, delivery from tool_calls where tool = 'echo'").get() as
-      { id: string; status: string; outcome: string | null; delivery: string | null } | undefined;
-  const notified = () => Boolean(row()?.outcome && (JSON.parse(row()!.outcome!) as { notified?: boolean }).notified);
+  const row = async () =>
+    (
+      await ingress.app.store.execute<{ id: string; status: string; outcome: string | null; delivery: string | null }>(
+        sql`select id, status, outcome, delivery from tool_calls where tool = 'echo'`,
+      )
+    )[0];
+  const notified = async () => {
+    const outcome = (await row())?.outcome;
+    return Boolean(outcome && (JSON.parse(outcome) as { notified?: boolean }).notified);
+  };
 
   beforeAll(async () => {
     slack = await startSlackApi();
@@ -98,8 +105,8 @@ describe('a worker SIGKILLed between posting an answer to Slack and recording it
     await answered;
     w1.child.kill('SIGKILL');
     await w1.exited;
-    expect(row()).toMatchObject({ status: 'succeeded' });
-    expect(notified()).toBe(false);
+    expect(await row()).toMatchObject({ status: 'succeeded' });
+    expect(await notified()).toBe(false);
 
     const w2 = await startWorker(env);
     workers.push(w2);
@@ -108,7 +115,7 @@ describe('a worker SIGKILLed between posting an answer to Slack and recording it
     const visible = slack.visible(CHANNEL);
     expect(visible).toHaveLength(1);
     expect(visible[0]!.text).toContain('said once');
-    const ts = (JSON.parse(row()!.delivery!) as { messageId: string }).messageId;
+    const ts = (JSON.parse((await row())!.delivery!) as { messageId: string }).messageId;
     expect(visible[0]!.ts).toBe(ts);
     // Delivered twice (once per worker), both times as an edit of the one placeholder.
     expect(slack.callsTo('chat.update').map((c) => c.body['ts'])).toEqual([ts, ts]);
@@ -137,12 +144,15 @@ describe('a worker SIGKILLed while delivering a private result', () => {
     );
     expect(res.status, res.text).toBe(200);
   };
-  const row = (text: string) =>
-    ingress.app.db.$client
-      .prepare("select status, outcome, delivery from tool_calls where tool = 'echo' and args like ?")
-      .get(`%${text}%`) as { status: string; outcome: string; delivery: string | null };
-  const notified = (text: string) => Boolean((JSON.parse(row(text).outcome) as { notified?: boolean }).notified);
-  const delivery = (text: string) => JSON.parse(row(text).delivery ?? '{}') as Record<string, unknown>;
+  const row = async (text: string) =>
+    (
+      await ingress.app.store.execute<{ status: string; outcome: string; delivery: string | null }>(
+        sql`select status, outcome, delivery from tool_calls where tool = 'echo' and args like ${`%${text}%`}`,
+      )
+    )[0]!;
+  const notified = async (text: string) =>
+    Boolean((JSON.parse((await row(text)).outcome) as { notified?: boolean }).notified);
+  const delivery = async (text: string) => JSON.parse((await row(text)).delivery ?? '{}') as Record<string, unknown>;
   /** What Alice alone was shown that mentions `text` or tells her it may have arrived. */
   const privately = (text: string) =>
     slack
@@ -159,8 +169,8 @@ describe('a worker SIGKILLed while delivering a private result', () => {
     await held;
     w1.child.kill('SIGKILL');
     await w1.exited;
-    expect(row(text).status).toBe('succeeded');
-    expect(notified(text)).toBe(false);
+    expect((await row(text)).status).toBe('succeeded');
+    expect(await notified(text)).toBe(false);
     const w2 = await startWorker(env);
     workers.push(w2);
     await until(() => notified(text), 30_000, 'the survivor to deliver the answer');
@@ -203,8 +213,8 @@ describe('a worker SIGKILLed while delivering a private result', () => {
       'recorded first',
     );
     expect(privately('recorded first')).toEqual([expect.stringContaining('recorded first')]);
-    expect(delivery('recorded first')).toMatchObject({ privateSent: expect.any(Number) });
-    expect(delivery('recorded first')).not.toHaveProperty('privateUncertain');
+    expect(await delivery('recorded first')).toMatchObject({ privateSent: expect.any(Number) });
+    expect(await delivery('recorded first')).not.toHaveProperty('privateUncertain');
     expect(log).not.toContain('not sending it again');
     expect(
       mcp.calls.filter((c) => c.tool === 'echo' && JSON.stringify(c.args).includes('recorded first')),
@@ -218,10 +228,11 @@ describe('a worker SIGKILLed while delivering a private result', () => {
     );
     // One answer, and one line saying it may already be there: never a second copy, never silence.
     expect(privately('unrecorded')).toEqual([expect.stringContaining('unrecorded'), expect.stringContaining(MAYBE)]);
-    expect(delivery('unrecorded')).toMatchObject({ privateSent: expect.any(Number), privateUncertain: true });
+    expect(await delivery('unrecorded')).toMatchObject({ privateSent: expect.any(Number), privateUncertain: true });
     expect(log).toContain('an earlier attempt began sending this private result and stopped; not sending it again');
     // The channel: the placeholder became the one-line note; the result never appears there.
-    const visible = slack.visible(CHANNEL).filter((m) => m.ts === delivery('unrecorded')['messageId']);
+    const messageId = (await delivery('unrecorded'))['messageId'];
+    const visible = slack.visible(CHANNEL).filter((m) => m.ts === messageId);
     expect(visible.map((m) => m.text)).toEqual([expect.stringContaining(NOTE)]);
     expect(slack.visible(CHANNEL).some((m) => m.text.includes('unrecorded'))).toBe(false);
     expect(mcp.calls.filter((c) => c.tool === 'echo' && JSON.stringify(c.args).includes('unrecorded'))).toHaveLength(1);

@@ -79,7 +79,7 @@ describe('SQLite busy: another process holds a long write transaction', () => {
     await waitAnswered('after', 15_000);
     await queuesIdle(redis.url, 500);
     expect(answered('refused')).toBe(false);
-    expect(bed.rows().filter((r) => r.status !== 'succeeded')).toEqual([]);
+    expect((await bed.rows()).filter((r) => r.status !== 'succeeded')).toEqual([]);
     expect(bed.t.logs.lines.filter((l) => /unhandled|uncaught/i.test(l))).toEqual([]);
   });
 

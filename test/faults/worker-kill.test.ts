@@ -60,18 +60,13 @@ describe('one of two worker processes SIGKILLed under load', () => {
     // (CONCURRENCY), so 5 read_notes that reached the MCP server and are not answered yet put at least one on w1.
     const answered = (pid: number | undefined) => readNotices(noticeFile).filter((n) => n.pid === pid).length;
     const readIds = new Set(sent.filter((x) => x.tool === 'read_notes').map((x) => x.s.requestId));
-    const unansweredReads = () => {
-      const reads = new Set(
-        bed
-          .rows()
-          .filter((r) => readIds.has(r.request_id))
-          .map((r) => r.id),
-      );
+    const unansweredReads = async () => {
+      const reads = new Set((await bed.rows()).filter((r) => readIds.has(r.request_id)).map((r) => r.id));
       const answeredReads = readNotices(noticeFile).filter((n) => reads.has(n.callId)).length;
       return mcp.calls.filter((c) => c.tool === 'read_notes').length - answeredReads;
     };
     await until(
-      () => answered(w1.child.pid) >= 2 && answered(w2.child.pid) >= 2 && unansweredReads() >= 5,
+      async () => answered(w1.child.pid) >= 2 && answered(w2.child.pid) >= 2 && (await unansweredReads()) >= 5,
       20_000,
       'both workers answering, with 5 read-only calls in flight',
     );
@@ -84,7 +79,7 @@ describe('one of two worker processes SIGKILLed under load', () => {
       for (const n of readNotices(noticeFile)) m.set(n.callId, [...(m.get(n.callId) ?? []), n]);
       return m;
     };
-    const callIds = new Map(bed.rows().map((r) => [r.request_id, r.id]));
+    const callIds = new Map((await bed.rows()).map((r) => [r.request_id, r.id]));
     await until(
       () => sent.every((x) => byCall().has(callIds.get(x.s.requestId)!)),
       45_000,
@@ -114,6 +109,6 @@ describe('one of two worker processes SIGKILLed under load', () => {
     expect(mcp.calls.filter((c) => c.tool === 'create_note')).toHaveLength(creates);
     expect(mcp.calls.filter((c) => c.tool === 'read_notes').length).toBeGreaterThan(reads);
     expect(recoveredIn).toBeLessThan(30_000);
-    expect(bed.rows().filter((r) => r.status === 'queued' || r.status === 'running')).toEqual([]);
+    expect((await bed.rows()).filter((r) => r.status === 'queued' || r.status === 'running')).toEqual([]);
   }, 90_000);
 });

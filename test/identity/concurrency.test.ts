@@ -2,28 +2,12 @@
 // statements of concurrent transactions really interleave): first contact makes one user, a code
 // works once, wrong codes are capped, and two orgs joining each other end up as one.
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/db/index.js';
-import { migratePostgres, pgStore } from '../../src/db/pg/index.js';
+import { describe, expect, it } from 'vitest';
 import { Identity, LinkCodes, OrgJoins, type ChatIdentity } from '../../src/identity/index.js';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
-import { testStore } from '../support/store.js';
+import { storesOfBothDialects } from '../support/store.js';
 
 const N = 20;
-let pg: TestPostgres;
-const stores: Record<'sqlite' | 'postgres', Store> = {} as never;
-
-beforeAll(async () => {
-  pg = await startTestPostgres();
-  await migratePostgres(pg.url);
-  stores.postgres = pgStore(pg.url, { max: N });
-  stores.sqlite = await testStore();
-}, 60_000);
-
-afterAll(async () => {
-  for (const s of Object.values(stores)) await s?.close();
-  await pg?.stop();
-});
+const stores = storesOfBothDialects({ max: N });
 
 describe.each(['sqlite', 'postgres'] as const)('%s: at the same time', (dialect) => {
   const store = () => stores[dialect];

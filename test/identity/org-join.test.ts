@@ -1,18 +1,7 @@
 import { Queue } from 'bullmq';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { newId } from '../../src/db/index.js';
-import {
-  auditEvents,
-  connectedAccounts,
-  linkedAccounts,
-  mcpServers,
-  oauthProviders,
-  secrets,
-  teams,
-  users,
-  workspaces,
-} from '../../src/db/schema/index.js';
+import { newId, type Tables, type WriteQuery } from '../../src/db/index.js';
 import { OrgJoins } from '../../src/identity/index.js';
 import type { TestApp } from '../support/app.js';
 import { startSlackApi, type SlackApi } from '../support/slack-api.js';
@@ -47,37 +36,52 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
     );
     return res.text ? String((JSON.parse(res.text) as { text?: string }).text ?? '') : '';
   };
-  const db = () => t.app.db;
-  const orgOfWorkspace = (teamId: string) =>
-    db()
-      .select()
-      .from(workspaces)
-      .where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId)))
-      .get()?.orgId;
-  const shellOrg = () =>
-    orgOfWorkspace('local') ?? db().select().from(workspaces).where(eq(workspaces.platform, 'shell')).get()!.orgId;
-  const linked = (teamId: string, userId: string) =>
-    db()
-      .select()
-      .from(linkedAccounts)
-      .where(
-        and(
-          eq(linkedAccounts.platform, 'slack'),
-          eq(linkedAccounts.workspaceId, teamId),
-          eq(linkedAccounts.platformUserId, userId),
-        ),
-      )
-      .get();
-  const userOf = (teamId: string, userId: string) => {
-    const la = linked(teamId, userId);
-    return la ? db().select().from(users).where(eq(users.id, la.userId)).get() : undefined;
+  const store = () => t.app.store;
+  const db = () => store().db;
+  const tables = () => store().t;
+  const orgOfWorkspace = async (teamId: string) => {
+    const { workspaces } = tables();
+    const where = and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId));
+    return (await store().first(db().select().from(workspaces).where(where).limit(1)))?.orgId;
   };
-  const audits = (orgId: string, action: string) =>
-    db()
-      .select()
-      .from(auditEvents)
-      .where(and(eq(auditEvents.orgId, orgId), eq(auditEvents.action, action)))
-      .all();
+  const shellOrg = async () => {
+    const { workspaces } = tables();
+    const shell = db().select().from(workspaces).where(eq(workspaces.platform, 'shell')).limit(1);
+    return (await orgOfWorkspace('local')) ?? (await store().first(shell))!.orgId;
+  };
+  const linked = (teamId: string, userId: string) => {
+    const { linkedAccounts } = tables();
+    return store().first(
+      db()
+        .select()
+        .from(linkedAccounts)
+        .where(
+          and(
+            eq(linkedAccounts.platform, 'slack'),
+            eq(linkedAccounts.workspaceId, teamId),
+            eq(linkedAccounts.platformUserId, userId),
+          ),
+        )
+        .limit(1),
+    );
+  };
+  const userOf = async (teamId: string, userId: string) => {
+    const { users } = tables();
+    const la = await linked(teamId, userId);
+    return la ? store().first(db().select().from(users).where(eq(users.id, la.userId)).limit(1)) : undefined;
+  };
+  const audits = (orgId: string, action: string) => {
+    const { auditEvents } = tables();
+    return store().rows(
+      db()
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.orgId, orgId), eq(auditEvents.action, action))),
+    );
+  };
+  const allRows = (table: 'users' | 'auditEvents') => store().rows(db().select().from(tables()[table]));
+  /** Runs a write built on the store's tables. */
+  const write = (build: (t: Tables) => WriteQuery) => store().changes(build(tables()));
 
   beforeAll(async () => {
     slack = await startSlackApi();
@@ -103,24 +107,24 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
     expect(answer).toMatch(
       /^Not linked: that code belongs to another onbehalf org\. An admin there runs `\/onbehalf admin org invite` and an admin here runs `\/onbehalf admin org join (<|&lt;)code(>|&gt;)`; then link again\.$/,
     );
-    const eve = orgOfWorkspace('TEVE')!;
+    const eve = (await orgOfWorkspace('TEVE'))!;
     expect(eve).toBeDefined();
-    expect(eve).not.toBe(shellOrg());
-    expect(userOf('TEVE', 'UFIRST')!.orgId).toBe(eve);
+    expect(eve).not.toBe(await shellOrg());
+    expect((await userOf('TEVE', 'UFIRST'))!.orgId).toBe(eve);
 
     await command('TEVE', 'UCOLLEAGUE', 'whoami');
-    const colleague = userOf('TEVE', 'UCOLLEAGUE')!;
+    const colleague = (await userOf('TEVE', 'UCOLLEAGUE'))!;
     expect(colleague.orgId).toBe(eve);
-    expect(colleague.orgId).not.toBe(shellOrg());
+    expect(colleague.orgId).not.toBe(await shellOrg());
     expect(await as('mallory').send('/onbehalf whoami')).not.toMatch(/slack:TEVE/);
   });
 
   it('admins join: ada invites, the Slack workspace admin joins; people move in as members; both orgs audit it; then links work', async () => {
     await command('TBETA', 'UMEMBER', 'whoami');
-    const beta = orgOfWorkspace('TBETA')!;
-    expect(userOf('TBETA', 'UBOSS')).toBeUndefined();
+    const beta = (await orgOfWorkspace('TBETA'))!;
+    expect(await userOf('TBETA', 'UBOSS')).toBeUndefined();
     await command('TBETA', 'UBOSS', 'whoami');
-    expect(userOf('TBETA', 'UBOSS')!.role).toBe('admin');
+    expect((await userOf('TBETA', 'UBOSS'))!.role).toBe('admin');
 
     const out = await as('ada').send('/onbehalf admin org invite');
     const code = out.match(INVITE)![1]!;
@@ -129,27 +133,27 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
       /^Joined: this workspace now belongs to .*\(2 people moved, as members;/,
     );
 
-    expect(orgOfWorkspace('TBETA')).toBe(shellOrg());
-    expect(userOf('TBETA', 'UBOSS')).toMatchObject({ orgId: shellOrg(), role: 'member' });
-    expect(userOf('TBETA', 'UMEMBER')).toMatchObject({ orgId: shellOrg(), role: 'member' });
-    expect(linked('TBETA', 'UBOSS')!.orgId).toBe(shellOrg());
+    expect(await orgOfWorkspace('TBETA')).toBe(await shellOrg());
+    expect(await userOf('TBETA', 'UBOSS')).toMatchObject({ orgId: await shellOrg(), role: 'member' });
+    expect(await userOf('TBETA', 'UMEMBER')).toMatchObject({ orgId: await shellOrg(), role: 'member' });
+    expect((await linked('TBETA', 'UBOSS'))!.orgId).toBe(await shellOrg());
     // A colleague arriving later lands in org A too.
     await command('TBETA', 'ULATER', 'whoami');
-    expect(userOf('TBETA', 'ULATER')!.orgId).toBe(shellOrg());
+    expect((await userOf('TBETA', 'ULATER'))!.orgId).toBe(await shellOrg());
     // No admin power came along: the former admin of B is a member of A.
     expect(await command('TBETA', 'UBOSS', 'admin org invite')).toMatch(/admins only/);
 
-    expect(
-      audits(shellOrg(), 'org.invite')
-        .map((a) => `${a.chatIdentity} ${a.decision}`)
-        .sort(),
-    ).toEqual(['shell:local:ada allowed', 'slack:TBETA:UBOSS denied']);
-    expect(audits(shellOrg(), 'org.join')).toMatchObject([
+    expect((await audits(await shellOrg(), 'org.invite')).map((a) => `${a.chatIdentity} ${a.decision}`).sort()).toEqual(
+      ['shell:local:ada allowed', 'slack:TBETA:UBOSS denied'],
+    );
+    expect(await audits(await shellOrg(), 'org.join')).toMatchObject([
       { outcome: 'joined', chatIdentity: 'slack:TBETA:UBOSS', detail: { fromOrg: beta, users: 2, workspaces: 1 } },
     ]);
-    expect(audits(beta, 'org.join')).toMatchObject([{ outcome: 'joined', detail: { intoOrg: shellOrg() } }]);
-    expect(JSON.stringify(db().select().from(auditEvents).all())).not.toContain(code.replace(/-/g, ''));
-    expect(JSON.stringify(db().select().from(auditEvents).all())).not.toContain(code);
+    expect(await audits(beta, 'org.join')).toMatchObject([
+      { outcome: 'joined', detail: { intoOrg: await shellOrg() } },
+    ]);
+    expect(JSON.stringify(await allRows('auditEvents'))).not.toContain(code.replace(/-/g, ''));
+    expect(JSON.stringify(await allRows('auditEvents'))).not.toContain(code);
 
     // Now cross-platform linking works as before, within one org.
     const link = (await as('ada').send('/onbehalf link')).match(/`([A-Z0-9]{8})`/)![1]!;
@@ -159,37 +163,41 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
   it('a reused or expired invite code fails, and the workspace stays where it is', async () => {
     const code = (await as('ada').send('/onbehalf admin org invite')).match(INVITE)![1]!;
     await command('TLATE', 'ULBOSS', 'whoami');
-    const late = orgOfWorkspace('TLATE')!;
+    const late = (await orgOfWorkspace('TLATE'))!;
     await command('TEVE', 'UFIRST', 'whoami');
     // UFIRST is no admin of TEVE: the router refuses before the code is even looked at.
     expect(await command('TEVE', 'UFIRST', `admin org join ${code}`)).toMatch(/admins only/);
     expect(await command('TLATE', 'ULBOSS', `admin org join ${code}`)).toMatch(/^Joined/);
     // Reused by another workspace's admin.
     await command('TDATA', 'UDBOSS', 'whoami');
-    const data = orgOfWorkspace('TDATA')!;
+    const data = (await orgOfWorkspace('TDATA'))!;
     expect(await command('TDATA', 'UDBOSS', `admin org join ${code}`)).toBe(
       'That invite code is wrong, expired or already used. Ask an admin of the other org for a fresh one with `/onbehalf admin org invite`.',
     );
-    expect(orgOfWorkspace('TDATA')).toBe(data);
+    expect(await orgOfWorkspace('TDATA')).toBe(data);
     expect(late).not.toBe(data);
     // Expired: an invite issued with a past expiry.
-    const ada = db()
-      .select()
-      .from(users)
-      .where(and(eq(users.orgId, shellOrg()), eq(users.displayName, 'ada')))
-      .get()!;
-    const expired = (await new OrgJoins(t.app.store, { ttlMs: -1 }).invite(shellOrg(), ada.id)).code;
+    const { users } = tables();
+    const shell = await shellOrg();
+    const ada = (await store().first(
+      db()
+        .select()
+        .from(users)
+        .where(and(eq(users.orgId, shell), eq(users.displayName, 'ada')))
+        .limit(1),
+    ))!;
+    const expired = (await new OrgJoins(t.app.store, { ttlMs: -1 }).invite(await shellOrg(), ada.id)).code;
     expect(await command('TDATA', 'UDBOSS', `admin org join ${expired}`)).toMatch(
       /^That invite code is wrong, expired or already used\./,
     );
-    expect(orgOfWorkspace('TDATA')).toBe(data);
-    expect(audits(data, 'org.join').map((a) => a.outcome)).toEqual(['invalid_code', 'invalid_code']);
+    expect(await orgOfWorkspace('TDATA')).toBe(data);
+    expect((await audits(data, 'org.join')).map((a) => a.outcome)).toEqual(['invalid_code', 'invalid_code']);
   });
 
   it('a join is refused while the joining org has providers, servers, secrets, teams or connected accounts; the code then still works', async () => {
-    const data = orgOfWorkspace('TDATA')!;
+    const data = (await orgOfWorkspace('TDATA'))!;
     const code = (await as('ada').send('/onbehalf admin org invite')).match(INVITE)![1]!;
-    const boss = userOf('TDATA', 'UDBOSS')!;
+    const boss = (await userOf('TDATA', 'UDBOSS'))!;
     const now = Date.now();
     const provider = {
       id: newId(),
@@ -201,30 +209,30 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
       authorizeUrl: 'https://gh.example/a',
       tokenUrl: 'https://gh.example/t',
     };
-    const cases: [string, RegExp, () => void, () => void][] = [
+    const cases: [string, RegExp, () => Promise<unknown>, () => Promise<unknown>][] = [
       [
         'providers',
         /providers \(github\)/,
-        () => db().insert(oauthProviders).values(provider).run(),
-        () => db().delete(oauthProviders).where(eq(oauthProviders.id, provider.id)).run(),
+        () => write((t) => db().insert(t.oauthProviders).values(provider)),
+        () => write((t) => db().delete(t.oauthProviders).where(eq(t.oauthProviders.id, provider.id))),
       ],
       [
         'servers',
         /servers \(notes\)/,
         () =>
-          db()
-            .insert(mcpServers)
-            .values({ id: 'srv-d', orgId: data, name: 'notes', transport: 'http', url: 'https://notes.example/mcp' })
-            .run(),
-        () => db().delete(mcpServers).where(eq(mcpServers.id, 'srv-d')).run(),
+          write((t) =>
+            db()
+              .insert(t.mcpServers)
+              .values({ id: 'srv-d', orgId: data, name: 'notes', transport: 'http', url: 'https://notes.example/mcp' }),
+          ),
+        () => write((t) => db().delete(t.mcpServers).where(eq(t.mcpServers.id, 'srv-d'))),
       ],
       [
         'secrets',
         /secrets \(deploy_key\)/,
         () =>
-          db()
-            .insert(secrets)
-            .values({
+          write((t) =>
+            db().insert(t.secrets).values({
               id: 'sec-d',
               orgId: data,
               scope: 'org',
@@ -232,72 +240,71 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
               name: 'deploy_key',
               valueSealed: 'x',
               updatedAt: now,
-            })
-            .run(),
-        () => db().delete(secrets).where(eq(secrets.id, 'sec-d')).run(),
+            }),
+          ),
+        () => write((t) => db().delete(t.secrets).where(eq(t.secrets.id, 'sec-d'))),
       ],
       [
         'teams',
         /teams \(ops\)/,
-        () => db().insert(teams).values({ id: 'team-d', orgId: data, name: 'ops' }).run(),
-        () => db().delete(teams).where(eq(teams.id, 'team-d')).run(),
+        () => write((t) => db().insert(t.teams).values({ id: 'team-d', orgId: data, name: 'ops' })),
+        () => write((t) => db().delete(t.teams).where(eq(t.teams.id, 'team-d'))),
       ],
       [
         'connected accounts',
         /connected accounts \(1\)/,
-        () => {
-          db().insert(oauthProviders).values(provider).run();
-          db()
-            .insert(connectedAccounts)
-            .values({
+        async () => {
+          await write((t) => db().insert(t.oauthProviders).values(provider));
+          await write((t) =>
+            db().insert(t.connectedAccounts).values({
               id: 'ca-d',
               orgId: data,
               userId: boss.id,
               providerId: provider.id,
               status: 'active',
               updatedAt: now,
-            })
-            .run();
+            }),
+          );
         },
-        () => db().delete(oauthProviders).where(eq(oauthProviders.id, provider.id)).run(),
+        () => write((t) => db().delete(t.oauthProviders).where(eq(t.oauthProviders.id, provider.id))),
       ],
     ];
     for (const [kind, named, add, remove] of cases) {
-      add();
+      await add();
       const answer = await command('TDATA', 'UDBOSS', `admin org join ${code}`);
       expect(answer, kind).toMatch(/^Not joined: this org still has its own /);
       expect(answer, kind).toMatch(named);
       expect(answer.split('\n'), kind).toHaveLength(1);
-      expect(orgOfWorkspace('TDATA'), kind).toBe(data);
-      expect(userOf('TDATA', 'UDBOSS')!.orgId, kind).toBe(data);
-      remove();
+      expect(await orgOfWorkspace('TDATA'), kind).toBe(data);
+      expect((await userOf('TDATA', 'UDBOSS'))!.orgId, kind).toBe(data);
+      await remove();
     }
-    expect(audits(data, 'org.join').filter((a) => a.outcome === 'blocked')).toHaveLength(cases.length);
+    expect((await audits(data, 'org.join')).filter((a) => a.outcome === 'blocked')).toHaveLength(cases.length);
     expect(
-      audits(shellOrg(), 'org.join')
+      (await audits(await shellOrg(), 'org.join'))
         .filter((a) => a.outcome === 'blocked')
         .map((a) => (a.detail as { blockers: string[] }).blockers.join('+'))
         .sort(),
     ).toEqual(['providers', 'providers+connected accounts', 'secrets', 'servers', 'teams']);
     // Cleaned up, the same code joins (a refusal did not spend it).
     expect(await command('TDATA', 'UDBOSS', `admin org join ${code}`)).toMatch(/^Joined/);
-    expect(orgOfWorkspace('TDATA')).toBe(shellOrg());
+    expect(await orgOfWorkspace('TDATA')).toBe(await shellOrg());
   });
 
   it('a member can neither invite nor join; each refusal is audited', async () => {
     expect(await as('mallory').send('/onbehalf admin org invite')).toMatch(/`\/onbehalf admin org` is for admins only/);
     const code = (await as('ada').send('/onbehalf admin org invite')).match(INVITE)![1]!;
     await command('TEVE', 'UCOLLEAGUE', 'whoami');
-    const eve = orgOfWorkspace('TEVE')!;
+    const eve = (await orgOfWorkspace('TEVE'))!;
     expect(await command('TEVE', 'UCOLLEAGUE', `admin org join ${code}`)).toMatch(
       /`\/onbehalf admin org` is for admins only/,
     );
-    expect(orgOfWorkspace('TEVE')).toBe(eve);
-    expect(audits(shellOrg(), 'org.invite').filter((a) => a.chatIdentity === 'shell:local:mallory')).toMatchObject([
-      { decision: 'denied', outcome: 'admins_only' },
-    ]);
+    expect(await orgOfWorkspace('TEVE')).toBe(eve);
     expect(
-      audits(eve, 'org.join')
+      (await audits(await shellOrg(), 'org.invite')).filter((a) => a.chatIdentity === 'shell:local:mallory'),
+    ).toMatchObject([{ decision: 'denied', outcome: 'admins_only' }]);
+    expect(
+      (await audits(eve, 'org.join'))
         .filter((a) => a.decision === 'denied')
         .map((a) => a.chatIdentity)
         .sort(),
@@ -338,32 +345,35 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
 
     it('mentioning the bot is told in one line, privately; no user row, no job; a host member in the same channel is served', async () => {
       await command('THOST', 'UHADMIN', 'whoami');
-      const host = orgOfWorkspace('THOST')!;
-      const usersBefore = db().select().from(users).all().length;
+      const host = (await orgOfWorkspace('THOST'))!;
+      const usersBefore = (await allRows('users')).length;
       const jobsBefore = await jobCounts();
 
       await post(mention('UGUEST', 'Ev-guest-1', 'TGUEST'));
       const told = await slack.waitFor('chat.postEphemeral', (c) => c.body['user'] === 'UGUEST');
       expect(told.body).toMatchObject({ channel: 'CSHARED', text: EXTERNAL });
       expect(slack.callsTo('chat.postMessage').filter((c) => c.body['channel'] === 'CSHARED')).toEqual([]);
-      expect(linked('THOST', 'UGUEST')).toBeUndefined();
-      expect(db().select().from(linkedAccounts).where(eq(linkedAccounts.platformUserId, 'UGUEST')).all()).toEqual([]);
-      expect(db().select().from(users).all()).toHaveLength(usersBefore);
-      expect(orgOfWorkspace('TGUEST')).toBeUndefined();
+      expect(await linked('THOST', 'UGUEST')).toBeUndefined();
+      const { linkedAccounts } = tables();
+      expect(
+        await store().rows(db().select().from(linkedAccounts).where(eq(linkedAccounts.platformUserId, 'UGUEST'))),
+      ).toEqual([]);
+      expect(await allRows('users')).toHaveLength(usersBefore);
+      expect(await orgOfWorkspace('TGUEST')).toBeUndefined();
       expect(await jobCounts()).toBe(jobsBefore);
-      expect(audits(host, 'external_member')).toMatchObject([
+      expect(await audits(host, 'external_member')).toMatchObject([
         { decision: 'denied', chatIdentity: 'slack:THOST:UGUEST', detail: { homeWorkspace: 'TGUEST' } },
       ]);
 
       // The control: the same event from a member of the host team is provisioned and queued.
       await post(mention('UHOSTMEMBER', 'Ev-host-1', 'THOST'));
       await vi.waitFor(async () => expect(await jobCounts()).toBe(jobsBefore + 1), { timeout: 10_000 });
-      expect(userOf('THOST', 'UHOSTMEMBER')!.orgId).toBe(host);
+      expect((await userOf('THOST', 'UHOSTMEMBER'))!.orgId).toBe(host);
     });
 
     it("a DM or a button click from a guest is refused the same way; a slash command names only the guest's own team and never lands in the host org", async () => {
-      const host = orgOfWorkspace('THOST')!;
-      const usersBefore = db().select().from(users).all().length;
+      const host = (await orgOfWorkspace('THOST'))!;
+      const usersBefore = (await allRows('users')).length;
       const jobsBefore = await jobCounts();
       await post(
         signer.event(
@@ -399,27 +409,25 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
       expect((await slack.waitFor('chat.postEphemeral', (c) => c.body['user'] === 'UGUEST3')).body['text']).toBe(
         EXTERNAL,
       );
-      expect(db().select().from(users).all()).toHaveLength(usersBefore);
+      expect(await allRows('users')).toHaveLength(usersBefore);
+      const { linkedAccounts } = tables();
       expect(
-        db()
-          .select()
-          .from(linkedAccounts)
-          .where(eq(linkedAccounts.workspaceId, 'THOST'))
-          .all()
-          .map((l) => l.platformUserId),
+        (await store().rows(db().select().from(linkedAccounts).where(eq(linkedAccounts.workspaceId, 'THOST')))).map(
+          (l) => l.platformUserId,
+        ),
       ).not.toEqual(expect.arrayContaining(['UGUEST2']));
-      expect(linked('THOST', 'UGUEST3')).toBeUndefined();
+      expect(await linked('THOST', 'UGUEST3')).toBeUndefined();
       expect(await jobCounts()).toBe(jobsBefore);
-      expect(
-        audits(host, 'external_member')
-          .map((a) => a.chatIdentity)
-          .sort(),
-      ).toEqual(['slack:THOST:UGUEST', 'slack:THOST:UGUEST2', 'slack:THOST:UGUEST3']);
+      expect((await audits(host, 'external_member')).map((a) => a.chatIdentity).sort()).toEqual([
+        'slack:THOST:UGUEST',
+        'slack:THOST:UGUEST2',
+        'slack:THOST:UGUEST3',
+      ]);
 
       // A slash command's team_id is the invoking user's own team: it is handled as that team's, not the host's.
       await command('TGUEST', 'UGUEST4', 'whoami');
-      expect(linked('THOST', 'UGUEST4')).toBeUndefined();
-      expect(userOf('TGUEST', 'UGUEST4')!.orgId).not.toBe(host);
+      expect(await linked('THOST', 'UGUEST4')).toBeUndefined();
+      expect((await userOf('TGUEST', 'UGUEST4'))!.orgId).not.toBe(host);
     });
   });
 });

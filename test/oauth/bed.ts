@@ -46,7 +46,6 @@ export async function oauthBed(
     grantRefused: record('grantRefused'),
     signInMismatch: record('signInMismatch'),
   });
-  const db = t.app.db;
   const store = t.app.store;
   const { oauthStates } = store.t;
   return {
@@ -56,8 +55,6 @@ export async function oauthBed(
     org,
     user,
     events,
-    /** The SQLite database, for SQLite-only fault injection (triggers); everything else goes through `store`. */
-    db,
     store,
     /**
      * Connects `userId` (default Alice) through the browser flow; returns the callback page. A first

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { world, type World } from '../support/world.js';
 import { eq } from 'drizzle-orm';
-import { connectedAccounts, oauthStates, usedLinks } from '../../src/db/schema/index.js';
 import type { TestApp } from '../support/app.js';
 import { fingerprint, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import {
@@ -27,12 +26,21 @@ describe("a forwarded connect link does not attach someone else's vendor account
       .id;
   const orgId = async () =>
     (await t.app.identity.resolve({ platform: 'shell', workspaceId: 'local', userId: 'ada' })).org.id;
-  const row = async (name: string) =>
-    t.app.db
-      .select()
-      .from(connectedAccounts)
-      .where(eq(connectedAccounts.userId, await userId(name)))
-      .get();
+  const store = () => t.app.store;
+  const row = async (name: string) => {
+    const { connectedAccounts } = store().t;
+    const id = await userId(name);
+    return store().first(store().db.select().from(connectedAccounts).where(eq(connectedAccounts.userId, id)).limit(1));
+  };
+  const usedLink = (jti: string) => {
+    const { usedLinks } = store().t;
+    return store().first(store().db.select().from(usedLinks).where(eq(usedLinks.jti, jti)).limit(1));
+  };
+  const statesOf = async (userId?: string) => {
+    const { oauthStates } = store().t;
+    const q = store().db.select().from(oauthStates);
+    return store().rows(userId === undefined ? q : q.where(eq(oauthStates.userId, userId)));
+  };
   const linkFor = async (name: string) =>
     (await as(name).send('/onbehalf connect gh')).match(/→ Connect gh: (\S+)/)![1]!;
   const jtiOf = (link: string) =>
@@ -83,20 +91,8 @@ describe("a forwarded connect link does not attach someone else's vendor account
       expect(html).toContain('<code>repo</code>');
       expect(html).toContain('<button type="submit">Continue</button>');
     }
-    expect(
-      t.app.db
-        .select()
-        .from(usedLinks)
-        .where(eq(usedLinks.jti, jtiOf(link)))
-        .get(),
-    ).toBeUndefined();
-    expect(
-      t.app.db
-        .select()
-        .from(oauthStates)
-        .where(eq(oauthStates.userId, await userId('bob')))
-        .all(),
-    ).toEqual([]);
+    expect(await usedLink(jtiOf(link))).toBeUndefined();
+    expect(await statesOf(await userId('bob'))).toEqual([]);
     // Bob's own first connect, from a browser onbehalf cannot check: held until he says it is his.
     const from = as('bob').output.length;
     const first = await finish(link, 'bob-gh');
@@ -117,7 +113,7 @@ describe("a forwarded connect link does not attach someone else's vendor account
     const browser = new TestBrowser();
     const html = await (await browser.fetch(link)).text();
     const otherCsrf = continueFields(await (await browser.fetch(other)).text())['csrf'];
-    const states = t.app.db.select().from(oauthStates).all().length;
+    const states = (await statesOf()).length;
     for (const csrf of [undefined, '', otherCsrf, 'x'.repeat(43)]) {
       const res = await pressContinue(browser, link, html, { csrf });
       expect(res.status).toBe(403);
@@ -134,14 +130,8 @@ describe("a forwarded connect link does not attach someone else's vendor account
       },
     });
     expect(crossSite.status).toBe(403);
-    expect(t.app.db.select().from(oauthStates).all().length).toBe(states);
-    expect(
-      t.app.db
-        .select()
-        .from(usedLinks)
-        .where(eq(usedLinks.jti, jtiOf(link)))
-        .get(),
-    ).toBeUndefined();
+    expect((await statesOf()).length).toBe(states);
+    expect(await usedLink(jtiOf(link))).toBeUndefined();
     const ok = await pressContinue(browser, link, html);
     expect(ok.status).toBe(303);
     const cookie = ok.headers.getSetCookie().find((c) => c.startsWith('onbehalf_flow='))!;

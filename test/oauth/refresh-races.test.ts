@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import type { Store } from '../../src/db/index.js';
 import { Redis } from 'ioredis';
 import { sealedTables } from '../../src/db/sealed.js';
 import { OAuthService, type OAuthOptions } from '../../src/oauth/index.js';
@@ -20,6 +21,34 @@ const noReplay = (bed: Bed, from: number) => {
   expect(new Set(sent).size).toBe(sent.length);
 };
 
+/** From now on every update of a connected account fails, as a broken disk would make it (a trigger of the store's dialect). */
+const refuseTokenWrites = async (store: Store) => {
+  if (store.dialect === 'sqlite') {
+    await store.execute(
+      sql.raw(
+        `CREATE TRIGGER refuse_token_writes BEFORE UPDATE ON connected_accounts BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END`,
+      ),
+    );
+    return;
+  }
+  await store.execute(
+    sql.raw(
+      `CREATE OR REPLACE FUNCTION refuse_token_writes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk I/O error (test)'; END $$`,
+    ),
+  );
+  await store.execute(
+    sql.raw(
+      `CREATE TRIGGER refuse_token_writes BEFORE UPDATE ON connected_accounts FOR EACH ROW EXECUTE FUNCTION refuse_token_writes()`,
+    ),
+  );
+};
+const allowTokenWrites = (store: Store) =>
+  store.execute(
+    sql.raw(
+      `DROP TRIGGER IF EXISTS refuse_token_writes${store.dialect === 'postgres' ? ' ON connected_accounts' : ''}`,
+    ),
+  );
+
 describe('a refresh cannot replay a rotated refresh token or lose it', () => {
   let bed: Bed;
   const redisClients: Redis[] = [];
@@ -36,8 +65,8 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     bed.server.options.rotate = true;
     await bed.connect();
   });
-  afterEach(() => {
-    bed.db.$client.exec('DROP TRIGGER IF EXISTS refuse_token_writes');
+  afterEach(async () => {
+    await allowTokenWrites(bed.store);
   });
   const token = (opts = {}) => bed.oauth.accessTokenFor(bed.org.id, bed.user.id, 'vendor', opts);
   const expire = async () => {
@@ -124,9 +153,7 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     await expire();
     const oldRt = await openRefresh(bed);
     const before = bed.server.refreshRequests().length;
-    bed.db.$client.exec(
-      `CREATE TRIGGER refuse_token_writes BEFORE UPDATE ON connected_accounts BEGIN SELECT RAISE(ABORT, 'disk I/O error (test)'); END`,
-    );
+    await refuseTokenWrites(bed.store);
 
     const r1 = await token();
     expect(bed.server.refreshRequests().length).toBe(before + 1);
@@ -148,7 +175,7 @@ describe('a refresh cannot replay a rotated refresh token or lose it', () => {
     expect(r2.kind === 'ok' && r2.token.reveal()).toBe(newAccess);
     expect(bed.server.refreshRequests().length).toBe(before + 1);
 
-    bed.db.$client.exec('DROP TRIGGER refuse_token_writes');
+    await allowTokenWrites(bed.store);
     const r3 = await token();
     expect(r3.kind === 'ok' && r3.token.reveal()).toBe(newAccess);
     expect(bed.server.refreshRequests().length).toBe(before + 1);

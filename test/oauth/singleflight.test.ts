@@ -59,7 +59,7 @@ describe('refresh is single flight across processes', () => {
     );
     const before = bed.server.refreshRequests().length;
     const env = {
-      DB: bed.t.app.config.databasePath,
+      DB: bed.t.app.config.postgresUrl ?? bed.t.app.config.databasePath,
       REDIS_URL: bed.t.app.redisUrl,
       KEYS: bed.t.app.config.keys!.join(','),
       ORG: bed.org.id,

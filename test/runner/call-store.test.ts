@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { newId, type Store } from '../../src/db/index.js';
 import { CallStore, type CallRow } from '../../src/runner/index.js';
-import { storesOfBothDialects } from '../support/dialects.js';
+import { storesOfBothDialects } from '../support/store.js';
 
 const stores = storesOfBothDialects();
 

@@ -73,7 +73,7 @@ export async function startHarness(
   });
   const { app } = w;
   const runner = app.runner;
-  const { db, keyring, identity, policy, pool, audit } = app;
+  const { keyring, identity, policy, pool, audit } = app;
   const org = w.org;
   /** The user row of Slack user `name` of T1 (created on first use, as on first contact). */
   const user = async (name: string) => (await identity.resolve((await w.user(name)).identity)).user;
@@ -102,7 +102,6 @@ export async function startHarness(
   };
   return {
     app,
-    db,
     keyring,
     identity,
     policy,

@@ -1,8 +1,9 @@
 /**
  * A second OS process for the single-flight test: builds the real token service against the same
- * SQLite file and Redis as the test (env: DB, REDIS_URL, KEYS, ORG, USER, SLUG, N), prints `ready`,
- * waits for `go` on stdin, runs N concurrent `accessTokenFor`, prints one JSON line of
- * `{kind, sha}` results (sha256 of each token, never the token) and exits.
+ * database (DB: a SQLite file path or a postgres:// URL) and Redis as the test (env: DB, REDIS_URL,
+ * KEYS, ORG, USER, SLUG, N), prints `ready`, waits for `go` on stdin, runs N concurrent
+ * `accessTokenFor`, prints one JSON line of `{kind, sha}` results (sha256 of each token, never the
+ * token) and exits.
  */
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -10,6 +11,7 @@ import { Redis } from 'ioredis';
 import { AuditLog } from '../../src/audit/index.js';
 import { Keyring, LinkSigner } from '../../src/crypto/index.js';
 import { openDb, sqliteStore } from '../../src/db/index.js';
+import { pgStore } from '../../src/db/pg/index.js';
 import { createLogger } from '../../src/log.js';
 import { NetGuard } from '../../src/net/index.js';
 import { OAuthService } from '../../src/oauth/index.js';
@@ -19,15 +21,15 @@ const env = (k: string) => {
   if (!v) throw new Error(`${k} is required`);
   return v;
 };
-const db = openDb(env('DB'));
+const store = env('DB').startsWith('postgres') ? pgStore(env('DB'), { max: 4 }) : sqliteStore(openDb(env('DB')));
 const keyring = new Keyring(env('KEYS').split(','));
 const redis = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: 3 });
 const oauth = new OAuthService({
-  store: sqliteStore(db),
+  store,
   keyring,
   links: new LinkSigner(keyring),
   redis,
-  audit: new AuditLog(sqliteStore(db)),
+  audit: new AuditLog(store),
   log: createLogger('silent'),
   publicUrl: 'http://127.0.0.1:1',
   net: new NetGuard({ allowPrivate: true }),
@@ -47,5 +49,5 @@ rl.on('line', async (line) => {
   process.stdout.write(JSON.stringify(out) + '\n');
   rl.close();
   await redis.quit();
-  db.$client.close();
+  await store.close();
 });

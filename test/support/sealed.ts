@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { App } from '../../src/app.js';
@@ -10,6 +11,6 @@ export async function expectOrgSecretSealed(app: App, orgId: string, name: strin
   expect((await app.policy.secrets.get(orgId, 'org', orgId, name))?.reveal()).toBe(value);
   const row = (await app.store.rows(app.store.db.select().from(app.store.t.secrets))).find((s) => s.name === name)!;
   expect(JSON.stringify(row)).not.toContain(value);
-  app.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+  await app.store.execute(sql`pragma wal_checkpoint(TRUNCATE)`);
   expect(readFileSync(app.config.databasePath).includes(Buffer.from(value))).toBe(false);
 }

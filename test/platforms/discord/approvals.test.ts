@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
 import { snowflake, type FakeDiscord, type FakeUser, type RecordedCall } from '../../support/discord-fake.js';
@@ -74,11 +75,9 @@ describe("Discord: a tool that changes things waits for the caller's Approve", (
       'Only the person the assistant asked can answer this request; nothing was changed.',
     );
     expect((await app.runner.executor.calls.get(callId))!.status).toBe('awaiting_approval');
-    const refused = app.db.$client
-      .prepare(
-        `select chat_identity from audit_events where decision = 'refused' and json_extract(detail, '$.callId') = ?`,
-      )
-      .all(callId);
+    const refused = await app.store.execute(
+      sql`select chat_identity from audit_events where decision = 'refused' and json_extract(detail, '$.callId') = ${callId}`,
+    );
     expect(refused).toEqual([{ chat_identity: `discord:${guildId}:${bob.id}` }]);
 
     const first = fake.click(alice, { channelId: dm }, approve!.custom_id!);

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TestApp } from '../../support/app.js';
 import { noteTakerModel, obedientModel } from '../../support/llm-server.js';
@@ -115,9 +116,9 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
     expect(refusal.body['text']).toBe(
       'Only the person the assistant asked can answer this request; nothing was changed.',
     );
-    const refused = t.app.db.$client
-      .prepare(`select * from audit_events where decision = 'refused' and json_extract(detail, '$.callId') = ?`)
-      .all(callId) as Record<string, string>[];
+    const refused = await t.app.store.execute<Record<string, string>>(
+      sql`select * from audit_events where decision = 'refused' and json_extract(detail, '$.callId') = ${callId}`,
+    );
     expect(refused).toEqual([
       expect.objectContaining({ chat_identity: `slack:${TEAM}:UBOB`, action: 'approve', outcome: 'not_the_caller' }),
     ]);
@@ -143,10 +144,10 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
       20_000,
     );
     expect(notes('ship the release')).toHaveLength(1);
-    const final = t.app.db.$client
-      .prepare(`select detail from audit_events where outcome = 'ok' and json_extract(detail, '$.callId') = ?`)
-      .get(callId) as { detail: string };
-    expect(JSON.parse(final.detail).approval).toMatchObject({ decision: 'approved', by: `slack:${TEAM}:UALICE` });
+    const [final] = await t.app.store.execute<{ detail: string }>(
+      sql`select detail from audit_events where outcome = 'ok' and json_extract(detail, '$.callId') = ${callId}`,
+    );
+    expect(JSON.parse(final!.detail).approval).toMatchObject({ decision: 'approved', by: `slack:${TEAM}:UALICE` });
   });
 
   it('Deny: the MCP server never sees the call', async () => {
@@ -193,11 +194,9 @@ describe("Slack: a tool that changes things waits for the caller's Approve", () 
     await finished((m) => m.thread_ts === thread && m.text.includes('I asked you to approve it.'), 20_000);
     // Whatever the model was talked into, nothing reached the server without an approval.
     expect(notes('pwned by mallory')).toEqual([]);
-    const held = t.app.db.$client
-      .prepare(
-        `select status from tool_calls where tool = 'create_note' and json_extract(args, '$.text') = 'pwned by mallory'`,
-      )
-      .all() as { status: string }[];
+    const held = await t.app.store.execute<{ status: string }>(
+      sql`select status from tool_calls where tool = 'create_note' and json_extract(args, '$.text') = 'pwned by mallory'`,
+    );
     expect(held.length).toBeGreaterThan(0);
     expect(held.every((r) => r.status === 'awaiting_approval')).toBe(true);
   });

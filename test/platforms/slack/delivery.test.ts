@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -39,17 +40,14 @@ describe('Slack: no answer is ever lost', () => {
     expect(res.status, res.text).toBe(200);
     return res.text ? String((JSON.parse(res.text) as { text?: string }).text ?? '') : '';
   };
-  const rows = () =>
-    t.app.db.$client.prepare('select id, status, request_id, outcome, delivery from tool_calls').all() as Row[];
-  const audit = (callId: string) =>
+  const rows = () => t.app.store.execute<Row>(sql`select id, status, request_id, outcome, delivery from tool_calls`);
+  const audit = async (callId: string) =>
     (
-      t.app.db.$client.prepare('select action, outcome, detail from audit_events').all() as {
-        action: string;
-        outcome: string;
-        detail: string;
-      }[]
+      await t.app.store.execute<{ action: string; outcome: string; detail: string }>(
+        sql`select action, outcome, detail from audit_events`,
+      )
     ).filter((e) => e.detail?.includes(callId));
-  const lastRow = () => rows().at(-1)!;
+  const lastRow = async () => (await rows()).at(-1)!;
 
   beforeAll(async () => {
     slack = await startSlackApi();
@@ -77,11 +75,11 @@ describe('Slack: no answer is ever lost', () => {
     const [placeholder] = slack.callsTo('chat.postMessage').filter((c) => c.body['channel'] === 'CJOINED');
     expect(String(placeholder!.body['text'])).toBe('Running `web.echo`…');
     // The placeholder's ts is stored in the call row, and the edit went to that ts.
-    await vi.waitFor(() => expect(JSON.parse(lastRow().outcome!)).toMatchObject({ notified: true }), {
+    await vi.waitFor(async () => expect(JSON.parse((await lastRow()).outcome!)).toMatchObject({ notified: true }), {
       timeout: 5000,
       interval: 50,
     });
-    const row = lastRow();
+    const row = await lastRow();
     const ts = (JSON.parse(row.delivery!) as { messageId: string }).messageId;
     expect(
       slack
@@ -104,7 +102,7 @@ describe('Slack: no answer is ever lost', () => {
       expect(String(posted['text'])).toContain(error);
       expect(String(posted['text'])).toContain(`answer for ${error}`);
       expect(slack.visible(channel)).toEqual([]);
-      await vi.waitFor(() => expect(JSON.parse(lastRow().outcome!)).toMatchObject({ notified: true }), {
+      await vi.waitFor(async () => expect(JSON.parse((await lastRow()).outcome!)).toMatchObject({ notified: true }), {
         timeout: 5000,
         interval: 50,
       });
@@ -142,16 +140,16 @@ describe('Slack: no answer is ever lost', () => {
     try {
       await command('CFAIL', 'run web.echo {"text":"nobody will see this"}', slack.responseUrl('hook-fail'));
       await vi.waitFor(
-        () =>
-          expect(JSON.parse(lastRow().outcome ?? '{}')).toMatchObject({
+        async () =>
+          expect(JSON.parse((await lastRow()).outcome ?? '{}')).toMatchObject({
             notified: false,
             notifyFailed: { error: expect.stringContaining('fatal_error') },
           }),
         { timeout: 20_000, interval: 50 },
       );
-      const row = lastRow();
+      const row = await lastRow();
       expect(row.status).toBe('succeeded');
-      const events = audit(row.id);
+      const events = await audit(row.id);
       expect(events.map((e) => [e.action, e.outcome])).toEqual([
         ['call', 'ok'],
         ['notify', 'notify_failed'],

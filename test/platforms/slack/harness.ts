@@ -1,6 +1,6 @@
 import type { Ack, ChatInbound, Inbound } from '../../../src/chat/types.js';
 import { vi } from 'vitest';
-import type { Db } from '../../../src/db/index.js';
+import type { Store } from '../../../src/db/index.js';
 import type { Identity } from '../../../src/identity/index.js';
 import { Secret, type Keyring } from '../../../src/crypto/index.js';
 import { startTestApp } from '../../support/app.js';
@@ -33,7 +33,7 @@ export interface SlackBed {
   inbound: RecordingInbound;
   platform: SlackPlatform;
   logs: LogCapture;
-  db: Db;
+  store: Store;
   keyring: Keyring;
   identity: Identity;
   stop(): Promise<void>;
@@ -42,7 +42,7 @@ export interface SlackBed {
 /**
  * The Slack adapter as the product builds it (Bolt + our receiver on our Hono server, the Web
  * API sender) against the loopback fake Slack, with a recording chat core at the seam. Its
- * services (db, keyring, identity, audit, log) come from the composition root (`createApp`,
+ * services (store, keyring, identity, audit, log) come from the composition root (`createApp`,
  * terminal mode); only the platform is built here, since its chat core is the recording one.
  */
 export async function startSlackBed(
@@ -51,7 +51,7 @@ export async function startSlackBed(
 ): Promise<SlackBed> {
   const slack = await startSlackApi();
   const t = await startTestApp({}, 'cli');
-  const { db, store, keyring, identity, audit, log } = t.app;
+  const { store, keyring, identity, audit, log } = t.app;
   const { logs } = t;
   const inbound = new RecordingInbound();
   const platform = createSlackPlatform({
@@ -81,7 +81,7 @@ export async function startSlackBed(
     inbound,
     platform,
     logs,
-    db,
+    store,
     keyring,
     identity,
     async stop() {

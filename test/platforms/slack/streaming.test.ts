@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toolResults, type LlmReply, type LlmRequest } from '../../support/llm-server.js';
 import { startSlackApi, type SlackApi, type SlackApiCall } from '../../support/slack-api.js';
@@ -197,10 +198,10 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
       }),
     );
     expect(res.status).toBe(200);
-    await vi.waitFor(() => {
-      const rows = w.app.db.$client
-        .prepare(`select * from audit_events where category = 'feedback' and request_id = ?`)
-        .all(turn) as Record<string, string>[];
+    await vi.waitFor(async () => {
+      const rows = await w.app.store.execute<Record<string, string>>(
+        sql`select * from audit_events where category = 'feedback' and request_id = ${turn}`,
+      );
       expect(rows).toEqual([
         expect.objectContaining({ action: 'answer.feedback', outcome: 'down', chat_identity: `slack:${TEAM}:UBOB` }),
       ]);

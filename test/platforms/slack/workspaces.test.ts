@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { Secret } from '../../../src/crypto/index.js';
-import { users, workspaces } from '../../../src/db/schema/index.js';
 import { startSlackBed, type SlackBed } from './harness.js';
 import { sealedTables } from '../../../src/db/sealed.js';
 
@@ -23,12 +22,16 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const wsRow = (teamId: string) =>
-  h.db
-    .select()
-    .from(workspaces)
-    .where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId)))
-    .get();
+const wsRow = (teamId: string) => {
+  const { workspaces } = h.store.t;
+  return h.store.first(
+    h.store.db
+      .select()
+      .from(workspaces)
+      .where(and(eq(workspaces.platform, 'slack'), eq(workspaces.workspaceId, teamId)))
+      .limit(1),
+  );
+};
 
 describe('Slack workspaces (multi-workspace install flow)', () => {
   it('an install through /slack/install and /slack/oauth_redirect stores the bot token sealed, one org per workspace', async () => {
@@ -49,7 +52,7 @@ describe('Slack workspaces (multi-workspace install flow)', () => {
     const exchange = h.slack.callsTo('oauth.v2.access')[0]!;
     expect(exchange.body).toMatchObject({ code: 'code-1', client_id: '111.222' });
 
-    const row = wsRow('TACME')!;
+    const row = (await wsRow('TACME'))!;
     expect(row.name).toBe('Acme');
     expect(row.botTokenSealed).toMatch(/^v2\./);
     expect(row.botTokenSealed).not.toContain(INSTALL_TOKEN);
@@ -61,7 +64,7 @@ describe('Slack workspaces (multi-workspace install flow)', () => {
     h.slack.installs.set('code-2', { code: 'code-2', teamId: 'TEVIL', botToken: 'xoxb-evil' });
     const res = await fetch(`${h.baseUrl}/slack/oauth_redirect?code=code-2&state=forged`);
     expect(res.status).toBe(400);
-    expect(wsRow('TEVIL')).toBeUndefined();
+    expect(await wsRow('TEVIL')).toBeUndefined();
   });
 
   it("events of an installed workspace are answered with that workspace's token; a workspace owner becomes admin", async () => {
@@ -81,7 +84,8 @@ describe('Slack workspaces (multi-workspace install flow)', () => {
     expect((await h.slack.waitFor('chat.postEphemeral')).token).toBe(INSTALL_TOKEN);
     expect(h.slack.callsTo('users.info')[0]!.body).toMatchObject({ user: 'UOWNER' });
     const { user } = await h.identity.resolve({ platform: 'slack', workspaceId: 'TACME', userId: 'UOWNER' });
-    expect(h.db.select().from(users).where(eq(users.id, user.id)).get()!.role).toBe('admin');
+    const { users } = h.store.t;
+    expect((await h.store.first(h.store.db.select().from(users).where(eq(users.id, user.id))))!.role).toBe('admin');
   });
 
   it('a member who is not a workspace admin stays a member', async () => {
@@ -109,7 +113,7 @@ describe('Slack workspaces (multi-workspace install flow)', () => {
       event: { type: 'app_uninstalled' },
     });
     expect((await h.signer.post(h.eventsUrl, h.signer.sign(uninstall, 'json'))).status).toBe(200);
-    expect(wsRow('TACME')!.botTokenSealed).toBeNull();
+    expect((await wsRow('TACME'))!.botTokenSealed).toBeNull();
     const ev = {
       type: 'app_mention',
       user: 'UOWNER',
