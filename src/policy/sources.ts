@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { isSecretName, isSlug } from '../names.js';
+import { isSecretName, isServiceName, isSlug } from '../names.js';
 import { addCoded, firstIssue, type InputIssue, type InputIssueCode } from './input.js';
 
 /** Where one env var or header gets its value, parsed from `oauth:<provider>`, `mcp_oauth`, `org_secret:<n>` … */
 export type BindingSource =
   | { kind: 'oauth'; provider: string }
+  /** The org's service grant at `provider` owned by service identity `name` (never a person's grant). */
+  | { kind: 'service'; provider: string; name: string }
   | { kind: 'mcp_oauth' }
   | { kind: 'org_secret'; name: string }
   | { kind: 'team_secret'; name: string }
@@ -25,6 +27,10 @@ const sourceSchema = z.string().transform((raw, ctx): BindingSource => {
   switch (kind) {
     case 'oauth':
       return isSlug(rest) ? { kind, provider: rest } : bad('source_provider');
+    case 'service': {
+      const [provider = '', name = '', ...more] = rest.split('/');
+      return isSlug(provider) && isServiceName(name) && !more.length ? { kind, provider, name } : bad('source_service');
+    }
     case 'mcp_oauth':
       return i < 0 ? { kind } : bad('source_no_argument');
     case 'org_secret':
@@ -49,6 +55,8 @@ export function describeSource(s: BindingSource): string {
   switch (s.kind) {
     case 'oauth':
       return `oauth:${s.provider}`;
+    case 'service':
+      return `service:${s.provider}/${s.name}`;
     case 'mcp_oauth':
       return 'mcp_oauth';
     case 'static':

@@ -244,12 +244,14 @@ export class Executor {
     const creds = a.creds!;
     await this.d.pool.discard(a.server, creds);
     if (!creds.grants.length) {
+      // A service grant the server rejected: one forced refresh (a revoked grant then dies and its admins are told).
+      if (creds.services.length && forced.size === 0) return this.#withCredentials(a, args, new Set(creds.services));
       const why: Problem = { code: 'credentials_rejected', server: a.server.name, kinds: creds.kinds };
       return this.report.finish(a, failed(why, 'rejected'));
     }
     const slug = creds.grants[0]!;
     if (r.kind === 'insufficient_scope') return this.parking.stepUp(a, slug, r.scopes, a.server.name);
-    if (forced.size === 0) return this.#withCredentials(a, args, new Set(creds.grants));
+    if (forced.size === 0) return this.#withCredentials(a, args, new Set([...creds.grants, ...creds.services]));
     return this.parking.parkFor(a, slug, 'needs_reauth');
   }
 }

@@ -1,4 +1,6 @@
 import type {
+  ServiceGrantResult,
+  ServiceGrantView,
   ConnectionChange,
   ConnectionRefusal,
   ConnectionResult,
@@ -123,4 +125,34 @@ function missingEndpoints(p: { namesAccount: boolean; revokes: boolean }): strin
     ...(p.revokes ? [] : ['no --revoke URL, so disconnect forgets the grant but cannot revoke it at the vendor']),
   ];
   return lacks.length ? `\nNote: ${lacks.join('; ')}. Remove and add it again with them if the vendor has them.` : '';
+}
+
+/** The one line an admin's service-grant command answers. */
+export function serviceGrantText(r: ServiceGrantResult): string {
+  if (!r.ok) {
+    const e = r.error;
+    if (e.kind === 'bad_name')
+      return `"${e.name}" is not a service name: use 1–40 lowercase letters, digits and dashes, e.g. ci-bot.`;
+    if (e.kind === 'not_found') return `There is no provider "${e.slug}" here (see \`/onbehalf admin provider list\`).`;
+    return `There is no ${e.slug} service connection "${e.name}" (see \`/onbehalf admin services\`).`;
+  }
+  const v = r.value;
+  if (v.kind === 'service_link')
+    return `Connect the ${v.slug} account the org's service connection "${v.name}" should act as. The link is yours alone, works once and expires in 10 minutes; everyone the access rules allow on servers bound to service:${v.slug}/${v.name} will act as that account.`;
+  const account = v.vendorLogin ? ` (${v.vendorLogin})` : '';
+  return `Removed the org's ${v.slug} service connection "${v.name}"${account}${v.revoked ? ' and revoked it at the provider' : '; the provider could not confirm revocation, so revoke it there too'}.`;
+}
+
+/** The org's service grants, one line each. */
+export function serviceGrantsList(grants: ServiceGrantView[]): string {
+  if (!grants.length)
+    return 'No service connections yet. Connect one with `/onbehalf admin connect <provider> --service <name>`.';
+  const status = (s: ServiceGrantView['status']) => (s === 'active' ? 'working' : 'needs an admin to reconnect');
+  return [
+    'Service connections (bind them with source service:<provider>/<name>):',
+    ...grants.map(
+      (g) =>
+        `• service:${g.providerSlug}/${g.name} as ${g.vendorLogin ?? '(unknown login)'}: ${status(g.status)}; scopes: ${g.scopes.join(' ') || '-'}`,
+    ),
+  ].join('\n');
 }
