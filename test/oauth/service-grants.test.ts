@@ -44,6 +44,11 @@ describe('service grants: one org-level connection an admin made, used for the m
     );
   };
 
+  it('a service source must name a provider and a service', async () => {
+    const said = await w.as('ada').send('/onbehalf admin bind ci header X-Token service:vendor');
+    expect(said).toMatch(/service:<provider>\/<name> needs a provider slug and a service name/);
+  });
+
   it('before an admin connects it, a member is told it is not connected yet (and gets no personal prompt)', async () => {
     const alice = w.as('alice');
     const from = alice.output.length;
