@@ -1,0 +1,8 @@
+CREATE TABLE "audit_sink_cursors" (
+	"sink" text PRIMARY KEY NOT NULL,
+	"at" bigint NOT NULL,
+	"event_id" text NOT NULL,
+	"updated_at" bigint NOT NULL
+);
+--> statement-breakpoint
+CREATE INDEX "audit_events_at" ON "audit_events" USING btree ("at");
