@@ -5,7 +5,8 @@ import { openDb, sqliteStore, type Db, type Store } from './db/index.js';
 import { AuditLog } from './audit/index.js';
 import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, registerOpsGauges, type Metrics } from './metrics.js';
+import { OpsStatus } from './app/status.js';
 import { lockDataDir } from './datadir-lock.js';
 import { createWeb, oauthRouter, type WebEnv } from './web/index.js';
 import type { Hono } from 'hono';
@@ -209,6 +210,7 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
   const web =
     mode === 'serve' ? buildWeb(b, redis, oauth, [...(opts.routes ?? []), ...routesOf(platforms)]) : undefined;
   const workers = mode === 'serve' ? supervisor(b, opts, redis.url) : undefined;
+  if (mode === 'serve') opsGauges(b, redis.redis, opts);
   const { closers, ...services } = b;
   const state = { stopping: false };
   const app: ServiceApp = {
@@ -256,6 +258,13 @@ function supervisor(b: Base, opts: AppOptions, redisUrl: string): WorkerSupervis
     log: b.log.child({ part: 'workers' }),
     output: opts.logDestination ?? process.stdout,
   });
+}
+
+/** `/metrics` gauges of the whole deployment's state (queues, parked calls, grants needing reauth, failures). */
+function opsGauges(b: Base, redis: AppRedis['redis'], opts: AppOptions): void {
+  const status = new OpsStatus(b.store, redis, { prefix: opts.runner?.tuning?.prefix });
+  b.closers.add(() => status.close());
+  registerOpsGauges(b.metrics.registry, () => status.snapshot());
 }
 
 const routesOf = (platforms: readonly ChatPlatform[]) => platforms.flatMap((p) => p.routes ?? []);
