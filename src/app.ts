@@ -7,6 +7,7 @@ import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, registerOpsGauges, type Metrics } from './metrics.js';
 import { OpsStatus } from './app/status.js';
+import { auditSinkFor } from './app/audit-sink.js';
 import { lockDataDir } from './datadir-lock.js';
 import { createWeb, oauthRouter, type WebEnv } from './web/index.js';
 import type { Hono } from 'hono';
@@ -211,6 +212,7 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
     mode === 'serve' ? buildWeb(b, redis, oauth, [...(opts.routes ?? []), ...routesOf(platforms)]) : undefined;
   const workers = mode === 'serve' ? supervisor(b, opts, redis.url) : undefined;
   if (mode === 'serve') opsGauges(b, redis.redis, opts);
+  const auditSink = mode === 'serve' ? auditSinkFor(b, net, redis.redis, opts.auditSink) : undefined;
   const { closers, ...services } = b;
   const state = { stopping: false };
   const app: ServiceApp = {
@@ -228,7 +230,7 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
     turns,
     platforms,
     workerPids: () => workers?.pids() ?? [],
-    start: () => startServices(app, { redis, web, workers, closers, state, opts, startTurns }),
+    start: () => startServices(app, { redis, web, workers, closers, state, opts, startTurns, auditSink }),
     stop: stopper(b, opts, state),
   };
   return app;
