@@ -50,11 +50,13 @@ describe('onbehalf status and the /metrics gauges: the deployment at a glance', 
     cwd.cleanup();
   });
 
+  // The running app's database and Redis (its Postgres database when the tests run on Postgres).
   const env = () => ({
     ONBEHALF_DATA_DIR: w.t.dataDir,
     REDIS_URL: w.redis!.url,
     ONBEHALF_KEYS: key,
     LOG_LEVEL: 'warn',
+    ...(w.app.config.postgresUrl ? { DATABASE_URL: w.app.config.postgresUrl } : {}),
   });
 
   it('prints queues and workers, parked calls and connections needing reauth by provider, failures and the last errors', async () => {
