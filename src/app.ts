@@ -5,7 +5,9 @@ import { openDb, sqliteStore, type Store } from './db/index.js';
 import { AuditLog } from './audit/index.js';
 import { Identity } from './identity/index.js';
 import { createLogger, type Logger } from './log.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, registerOpsGauges, type Metrics } from './metrics.js';
+import { OpsStatus } from './app/status.js';
+import { auditSinkFor } from './app/audit-sink.js';
 import { lockDataDir } from './datadir-lock.js';
 import { createWeb, meRouter, oauthRouter, type WebEnv } from './web/index.js';
 import type { Hono } from 'hono';
@@ -205,6 +207,8 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
   const web =
     mode === 'serve' ? buildWeb(b, redis, oauth, [...(opts.routes ?? []), ...routesOf(platforms)]) : undefined;
   const workers = mode === 'serve' ? supervisor(b, opts, redis.url) : undefined;
+  if (mode === 'serve') opsGauges(b, redis.redis, opts);
+  const auditSink = mode === 'serve' ? auditSinkFor(b, net, redis.redis, opts.auditSink) : undefined;
   const { closers, ...services } = b;
   const state = { stopping: false };
   const app: ServiceApp = {
@@ -222,7 +226,7 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
     turns,
     platforms,
     workerPids: () => workers?.pids() ?? [],
-    start: () => startServices(app, { redis, web, workers, closers, state, opts, startTurns }),
+    start: () => startServices(app, { redis, web, workers, closers, state, opts, startTurns, auditSink }),
     stop: stopper(b, opts, state),
   };
   return app;
@@ -252,6 +256,13 @@ function supervisor(b: Base, opts: AppOptions, redisUrl: string): WorkerSupervis
     log: b.log.child({ part: 'workers' }),
     output: opts.logDestination ?? process.stdout,
   });
+}
+
+/** `/metrics` gauges of the whole deployment's state (queues, parked calls, grants needing reauth, failures). */
+function opsGauges(b: Base, redis: AppRedis['redis'], opts: AppOptions): void {
+  const status = new OpsStatus(b.store, redis, { prefix: opts.runner?.tuning?.prefix });
+  b.closers.add(() => status.close());
+  registerOpsGauges(b.metrics.registry, () => status.snapshot());
 }
 
 const routesOf = (platforms: readonly ChatPlatform[]) => platforms.flatMap((p) => p.routes ?? []);

@@ -64,6 +64,16 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     ],
   },
   {
+    name: 'status',
+    args: '[--json]',
+    summary:
+      'the deployment at a glance: queue depth and workers, parked calls and connections needing reauth by provider, recent failures',
+    details: [
+      'Reads the database and the queues of REDIS_URL, or of the private redis-server a running serve owns under the data directory.',
+      '--json  the same as one JSON object. Exit code 1 when the queues could not be read.',
+    ],
+  },
+  {
     name: 'keys rotate',
     args: '',
     summary: 're-seals every stored token and secret under the first key of `ONBEHALF_KEYS`',

@@ -75,6 +75,11 @@ export const variables = {
   ONBEHALF_PARKED_MINUTES: { schema: z.coerce.number().int().min(1).max(10_080).default(60), example: '60' },
   ONBEHALF_MAX_QUEUED_PER_USER: { schema: z.coerce.number().int().min(1).max(100_000).default(20), example: '20' },
   ONBEHALF_MAX_PARKED_PER_USER: { schema: z.coerce.number().int().min(1).max(100_000).default(10), example: '10' },
+  AUDIT_WEBHOOK_URL: { schema: httpUrl.optional(), example: 'https://siem.example.com/hooks/onbehalf' },
+  AUDIT_WEBHOOK_SECRET: {
+    schema: z.string().min(16, 'is too short (16+ characters)').optional(),
+    example: '(a random string: openssl rand -hex 32)',
+  },
   METRICS_TOKEN: {
     schema: z.string().min(16, 'is too short (16+ characters)').optional(),
     example: '(a random string: openssl rand -hex 32)',

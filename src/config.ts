@@ -46,6 +46,8 @@ export interface Config {
   maxParkedPerUser: number;
   /** Set: `/metrics` requires `Authorization: Bearer <token>`. Unset: `/metrics` is open. */
   metricsToken: string | undefined;
+  /** `AUDIT_WEBHOOK_URL` (+ `AUDIT_WEBHOOK_SECRET`): every audit event is also delivered there as JSON lines. */
+  auditWebhook: { url: string; secret: string | undefined } | undefined;
   /** Tool calls the model chose that wait for the caller's approval longer than this are cancelled. Default 10 minutes. */
   approvalMinutes: number;
   /** Idle grants are refreshed at least once per this many hours (`ONBEHALF_KEEPALIVE_HOURS`); 0: off. Default 24. */
@@ -210,6 +212,7 @@ function assemble(v: Vars): Omit<Config, 'vars'> {
     maxQueuedPerUser: v.ONBEHALF_MAX_QUEUED_PER_USER,
     maxParkedPerUser: v.ONBEHALF_MAX_PARKED_PER_USER,
     metricsToken: v.METRICS_TOKEN,
+    auditWebhook: v.AUDIT_WEBHOOK_URL ? { url: v.AUDIT_WEBHOOK_URL, secret: v.AUDIT_WEBHOOK_SECRET } : undefined,
     approvalMinutes: v.ONBEHALF_APPROVAL_MINUTES,
     keepAliveHours: v.ONBEHALF_KEEPALIVE_HOURS,
     jobLockMs: v.ONBEHALF_JOB_LOCK_MS,

@@ -124,6 +124,8 @@ async function main(argv: string[]): Promise<number> {
         script: values.script === true,
         user: typeof values.as === 'string' && SHELL_USER.test(values.as) ? values.as : undefined,
       });
+    case 'status':
+      return status(process.argv.includes('--json'));
     case 'help':
       out(usage());
       return 0;
@@ -162,6 +164,16 @@ async function keysRotate(): Promise<number> {
       out(`${c.table}.${c.column}: ${c.resealed} re-sealed, ${c.alreadyCurrent} already under ${report.keyId}`);
     out(`Re-sealed ${total} value(s) under key ${report.keyId}.`);
     return 0;
+  } finally {
+    await app.stop();
+  }
+}
+
+async function status(json: boolean): Promise<number> {
+  const { statusCommand } = await import('./app/status-cli.js');
+  const app = await createApp(config(), { mode: 'cli' });
+  try {
+    return await statusCommand(app.config, app.store, json, out);
   } finally {
     await app.stop();
   }

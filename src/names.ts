@@ -28,3 +28,8 @@ export const serverNameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'serve
 export const teamNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/);
 /** Whether `s` is a valid team name. */
 export const isTeamName = (s: string): boolean => teamNameSchema.safeParse(s).success;
+
+/** A service identity's name (`service:<provider>/<name>`): a lowercase letter or digit, then up to 39 lowercase letters, digits or `-`. */
+export const serviceNameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/);
+/** Whether `s` is a valid service identity name. */
+export const isServiceName = (s: string): boolean => serviceNameSchema.safeParse(s).success;

@@ -4,6 +4,7 @@ import type { Closers } from './closers.js';
 import { firstAnswer, whenRedisReady, type AppRedis } from './redis.js';
 import type { AppOptions, ServiceApp } from './types.js';
 import type { WorkerSupervisor } from './workers.js';
+import type { AuditSinkRunner } from './audit-sink.js';
 
 /** What `start()` starts, built by the composition root. */
 export interface Startables {
@@ -17,6 +18,8 @@ export interface Startables {
   opts: Pick<AppOptions, 'hostname' | 'runner' | 'shutdownGraceMs'>;
   /** Starts the agent's turn worker (after the tool workers). */
   startTurns: () => Promise<void>;
+  /** `AUDIT_WEBHOOK_URL`: the audit sink of `serve`. */
+  auditSink?: AuditSinkRunner | undefined;
 }
 
 /**
@@ -35,6 +38,12 @@ export async function startServices(app: ServiceApp, s: Startables): Promise<voi
     await firstAnswer(s.redis.redis, 2000);
   } else await startWorkers(app, s);
   if (!s.web) return;
+  if (s.auditSink) {
+    const sink = s.auditSink;
+    s.closers.add(() => sink.stop());
+    // Redis away: the lease keeps trying in the background, and the sink catches up once it holds it.
+    await sink.start().catch((err: Error) => app.log.warn({ err: err.message }, 'audit sink not started yet'));
+  }
   const { config, log } = app;
   if (!config.metricsToken && config.env === 'production')
     log.warn('METRICS_TOKEN is not set: /metrics is open to anyone who can reach this port');

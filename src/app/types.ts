@@ -1,3 +1,4 @@
+import type { AuditSinkOptions } from '../audit/sink.js';
 import type { DestinationStream } from 'pino';
 import type { Redis } from 'ioredis';
 import type { Hono } from 'hono';
@@ -49,6 +50,8 @@ export interface AppOptions<M extends AppMode = AppMode> {
   runner?: RunnerOptions;
   /** Keep-alive timings instead of those `ONBEHALF_KEEPALIVE_HOURS` implies (tests run it in milliseconds). */
   keepAlive?: KeepAliveOptions;
+  /** Audit sink timings (`AUDIT_WEBHOOK_URL`). Default `AUDIT_SINK_DEFAULTS`. */
+  auditSink?: AuditSinkOptions;
   /** Tests only: how the network guard resolves names and which loopback addresses play public ones. */
   net?: Pick<NetGuardOptions, 'resolve' | 'allowAddresses' | 'allowHttp'>;
 }

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Store } from '../db/index.js';
 import type { Identity } from '../identity/index.js';
 import type { ReplyTarget } from '../identity/reply.js';
@@ -10,6 +10,7 @@ import type {
   GrantExpired,
   GrantHeld,
   GrantRefused,
+  ServiceGrantEvent,
   SignInMismatch,
 } from '../oauth/index.js';
 import type { OutboundRouter } from './outbound.js';
@@ -20,6 +21,8 @@ import {
   heldMessage,
   refusedForAccountOwner,
   refusedForLinkOwner,
+  serviceConnectedMessage,
+  serviceDeadMessage,
   signInMismatchMessage,
 } from './prompts.js';
 import type { OutMessage } from './types.js';
@@ -111,6 +114,26 @@ export class ConnectionAnnouncer {
   /** Tells the user by direct message on each platform they are linked on what their browser's Disconnect did. */
   async disconnectedInBrowser(orgId: string, userId: string, r: ConnectionResult): Promise<void> {
     if (r.ok) await this.#tell({ orgId, userId, providerId: '' }, browserDisconnectMessage(r), { direct: true });
+  }
+
+  /** Tells the admin who connected a service grant, by direct message, which vendor account it acts as. */
+  async serviceConnected(e: ServiceGrantEvent): Promise<void> {
+    if (!e.adminUserId) return;
+    const msg = serviceConnectedMessage(e.providerSlug, e.serviceName, e.vendorLogin);
+    await this.#tell({ ...e, userId: e.adminUserId }, msg, { direct: true });
+  }
+
+  /** Tells every admin of the org, by direct message (never a caller's conversation), that a service grant died. */
+  async serviceDead(e: ServiceGrantEvent): Promise<void> {
+    const { users } = this.store.t;
+    const admins = await this.store.rows(
+      this.store.db
+        .select({ id: users.id })
+        .from(users)
+        .where(and(eq(users.orgId, e.orgId), eq(users.role, 'admin'), isNull(users.serviceName))),
+    );
+    const msg = serviceDeadMessage(e.providerSlug, e.serviceName, e.vendorLogin);
+    for (const a of admins) await this.#tell({ ...e, userId: a.id }, msg, { direct: true });
   }
 
   /** Privately where the user's parked calls for this provider wait, else by direct message on each linked platform. */

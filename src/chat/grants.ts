@@ -28,5 +28,7 @@ export function connectionHooks(d: { announcer: ConnectionAnnouncer; runner: Gra
     grantRefused: (e) => d.announcer.refused(e),
     signInMismatch: (e) => d.announcer.signInMismatch(e),
     grantExpired: (e) => d.announcer.expired(e),
+    serviceGrantArrived: (e) => d.announcer.serviceConnected(e),
+    serviceGrantDead: (e) => d.announcer.serviceDead(e),
   };
 }

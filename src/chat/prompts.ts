@@ -151,3 +151,18 @@ export function expiredMessage(providerSlug: string, vendorLogin: string | null)
 export function browserDisconnectMessage(r: ConnectionResult): OutMessage {
   return { text: `From your browser: ${connectionText(r)}` };
 }
+
+/** To the admin who connected it: which vendor account the org's service grant acts as, and who uses it. */
+export function serviceConnectedMessage(providerSlug: string, name: string, vendorLogin: string | null): OutMessage {
+  return {
+    text: `${providerSlug} account ${vendorLogin ?? '(unknown login)'} is now the org's ${providerSlug} service connection "${name}". Servers bound to service:${providerSlug}/${name} use it for everyone their access rules allow. Not the account you meant? \`/onbehalf admin disconnect ${providerSlug} --service ${name}\` removes it.`,
+  };
+}
+
+/** To each admin: a service grant died (refresh refused or revoked) and calls using it fail until it is reconnected. */
+export function serviceDeadMessage(providerSlug: string, name: string, vendorLogin: string | null): OutMessage {
+  const account = vendorLogin ? ` (${vendorLogin})` : '';
+  return {
+    text: `The org's ${providerSlug} service connection "${name}"${account} stopped working: ${providerSlug} refused to renew it or it was revoked. Calls of servers bound to service:${providerSlug}/${name} fail until an admin reconnects it with \`/onbehalf admin connect ${providerSlug} --service ${name}\`.`,
+  };
+}

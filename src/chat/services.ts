@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/index.js';
 import type { Secret } from '../crypto/index.js';
 import type { Identity, LinkCodes, OrgJoins, User } from '../identity/index.js';
-import type { ConnectionResult, ProviderResult } from '../oauth/index.js';
+import type { ConnectionResult, ProviderResult, ServiceGrantResult, ServiceGrantView } from '../oauth/index.js';
 import type { PolicyResult, ServerListing } from '../policy/index.js';
 import type { CatalogGap, CatalogTool } from '../agent/catalog.js';
 import type { TurnRequest } from '../agent/index.js';
@@ -56,6 +56,12 @@ export interface ChatOAuth {
     clientId: string,
     opts?: { privateKey?: boolean },
   ): Promise<ProviderResult>;
+  /** The org's service grants (admins' `connect|disconnect <provider> --service <name>`, `services`). */
+  services: {
+    connectLink(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult>;
+    disconnect(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult>;
+    list(orgId: string): Promise<ServiceGrantView[]>;
+  };
 }
 
 export type { CatalogTool };

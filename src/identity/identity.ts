@@ -117,6 +117,7 @@ export class Identity {
         displayName: chat.displayName ?? chat.userId,
         email: chat.email ?? null,
         role: this.#admins.has(identityKey(chat)) ? 'admin' : 'member',
+        serviceName: null,
         createdAt: Date.now(),
       };
       await tx.changes(tx.db.insert(tx.t.users).values(user));

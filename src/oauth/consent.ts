@@ -7,6 +7,8 @@ import type { OAuthDeps } from './deps.js';
 import { fail, type ConsentPage, type ContinueOutcome, type FlowError } from './pages.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
 import { b64, hash, type FlowStates, type StateFields } from './states.js';
+import { serviceNameSchema } from '../names.js';
+import { ServiceIdentities } from './services.js';
 import type { ConnectionStore } from './store.js';
 
 export const START_PURPOSE = 'oauth-start';
@@ -16,6 +18,8 @@ export const startClaims = z.object({
   p: z.string().min(1),
   r: z.string().optional(),
   s: z.array(z.string()).max(50).optional(),
+  /** A service connect: the org's service identity the grant is for (the link's user is the admin). */
+  sv: serviceNameSchema.optional(),
 });
 
 const BROWSER = /^[A-Za-z0-9_-]{43}$/;
@@ -123,6 +127,7 @@ export class ConsentStep {
       identities,
       provider: l.p.displayName,
       scopes: await this.#scopes(l),
+      service: l.claims.sv ?? null,
       signIn,
       formTargets: [...new Set(targets)],
     };
@@ -156,6 +161,7 @@ export class ConsentStep {
       issuer: l.p.issuer,
       scopes: await this.#scopes(l),
       resumeCallId: l.claims.r ?? null,
+      serviceUserId: l.claims.sv ? (await new ServiceIdentities(this.d).ensure(l.claims.o, l.claims.sv)).id : null,
     };
     const platform = await this.#signInPlatform(l.claims.o, l.claims.u);
     if (platform) {

@@ -49,16 +49,17 @@ export class ConnectFlow {
     return redirectUriOf(this.d.publicUrl);
   }
 
-  /** A single-use signed start link for this user and provider, valid 10 minutes. */
+  /** A single-use signed start link for this user and provider, valid 10 minutes (`service`: the grant is for that service identity). */
   async connectLink(
     orgId: string,
     userId: string,
     providerSlug: string,
-    opts: { resumeCallId?: string | undefined; extraScopes?: string[] | undefined } = {},
+    opts: { resumeCallId?: string | undefined; extraScopes?: string[] | undefined; service?: string | undefined } = {},
   ): Promise<string> {
     const claims: z.infer<typeof startClaims> = { o: orgId, u: userId, p: providerSlug };
     if (opts.resumeCallId) claims.r = opts.resumeCallId;
     if (opts.extraScopes?.length) claims.s = opts.extraScopes;
+    if (opts.service) claims.sv = opts.service;
     const t = await this.d.links.sign(START_PURPOSE, claims, this.#ttl);
     return `${this.d.publicUrl}/oauth/start?t=${t}`;
   }

@@ -55,6 +55,8 @@ export class GrantStep {
     const user = await s.first(s.db.select().from(users).where(eq(users.id, row.userId)));
     const org = await s.first(s.db.select().from(orgs).where(eq(orgs.id, row.orgId)));
     const names = { userName: user?.displayName ?? 'you', org: org ? org.name : null };
+    // A service grant serves the org by design: the one-person-per-vendor-account rule is for people's grants.
+    if (row.serviceUserId) return this.#storeService(row, p, row.serviceUserId, ex.tokens, identity, names);
     // One vendor account, one person: unless an admin allowed sharing, another user's account is refused.
     const owner =
       providerExtra(p).shareVendorAccounts === true
@@ -172,6 +174,57 @@ export class GrantStep {
       vendorLogin: identity.login,
       userName,
       orgName: org ?? '',
+      service: null,
+    };
+  }
+
+  /** An admin's service connect: stored for the org's service identity (never held: the admin asked in chat), the admin told. */
+  async #storeService(
+    row: StateRow,
+    p: ProviderRow,
+    serviceUserId: string,
+    tokens: TokenSet,
+    identity: VendorIdentity,
+    names: { userName: string; org: string | null },
+  ): Promise<CallbackOutcome> {
+    const s = this.d.store;
+    const u = s.t.users;
+    const svc = await s.first(s.db.select().from(u).where(eq(u.id, serviceUserId)));
+    if (!svc?.serviceName || svc.orgId !== row.orgId) return fail(404, { kind: 'state_provider_gone' });
+    const scopes = tokens.scopes ?? row.scopes;
+    const conn = await this.conns.saveGrant(row.orgId, svc.id, p.id, tokens, scopes, identity, 'active');
+    this.d.metrics?.oauthEvents.inc({ event: 'connect', result: 'service' });
+    await this.d.audit.write({
+      orgId: row.orgId,
+      category: 'connection',
+      action: 'connect',
+      actorUserId: row.userId,
+      onBehalfOfUserId: svc.id,
+      connectionIds: [conn.id],
+      vendorAccount: identity.login,
+      outcome: 'connected',
+      detail: { provider: p.slug, service: svc.serviceName, scopes: conn.scopes },
+    });
+    this.d.log.info({ provider: p.slug, connectionId: conn.id, service: svc.serviceName }, 'service grant connected');
+    await runHook(this.d.hooks, this.d.log, 'serviceGrantArrived', {
+      orgId: row.orgId,
+      userId: svc.id,
+      serviceName: svc.serviceName,
+      providerId: p.id,
+      providerSlug: p.slug,
+      connectionId: conn.id,
+      vendorLogin: identity.login,
+      adminUserId: row.userId,
+    });
+    return {
+      kind: 'connected',
+      held: false,
+      provider: p.displayName,
+      providerSlug: p.slug,
+      vendorLogin: identity.login,
+      userName: names.userName,
+      orgName: names.org ?? '',
+      service: svc.serviceName,
     };
   }
 }

@@ -38,6 +38,20 @@ export interface SignInMismatch {
 /** A grant died at a scheduled keep-alive refresh (now `needs_reauth`): its owner is told before a call fails. */
 export type GrantExpired = Omit<GrantArrived, 'resumeCallId'>;
 
+/** A service grant (the org's, owned by service identity `serviceName`) arrived or died. Ids and names only. */
+export interface ServiceGrantEvent {
+  orgId: string;
+  /** The service identity's user id (the grant's owner). */
+  userId: string;
+  serviceName: string;
+  providerId: string;
+  providerSlug: string;
+  connectionId: string;
+  vendorLogin: string | null;
+  /** The admin who completed the connect (arrival only). */
+  adminUserId?: string | undefined;
+}
+
 /**
  * What the OAuth engine tells the rest of the product, each awaited where it happens (the callback
  * page answers after): the composition root supplies them (chat announces, the runner resumes).
@@ -53,6 +67,10 @@ export interface ConnectionHooks {
   signInMismatch(e: SignInMismatch): Promise<void>;
   /** Tell the grant's owner, privately, that it expired while idle and must be reconnected. */
   grantExpired(e: GrantExpired): Promise<void>;
+  /** Tell the admin who connected it, privately, which vendor account the org's service grant acts as. */
+  serviceGrantArrived(e: ServiceGrantEvent): Promise<void>;
+  /** Tell the org's admins, privately, that a service grant died and needs an admin to reconnect it. */
+  serviceGrantDead(e: ServiceGrantEvent): Promise<void>;
 }
 
 /**
@@ -81,6 +99,12 @@ export class ConnectionHookSet implements ConnectionHooks {
   }
   async grantExpired(e: GrantExpired): Promise<void> {
     for (const h of this.#sets) await h.grantExpired?.(e);
+  }
+  async serviceGrantArrived(e: ServiceGrantEvent): Promise<void> {
+    for (const h of this.#sets) await h.serviceGrantArrived?.(e);
+  }
+  async serviceGrantDead(e: ServiceGrantEvent): Promise<void> {
+    for (const h of this.#sets) await h.serviceGrantDead?.(e);
   }
 }
 

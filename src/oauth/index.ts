@@ -1,4 +1,10 @@
 export { OAuthService, type ConnectionView } from './service.js';
+export type {
+  ServiceGrantChange,
+  ServiceGrantRefusal,
+  ServiceGrantResult,
+  ServiceGrantView,
+} from './service-grants.js';
 export type { OAuthDeps, OAuthOptions } from './deps.js';
 export type { ProviderInput } from './providers.js';
 export type {
@@ -34,5 +40,6 @@ export {
   type GrantExpired,
   type GrantHeld,
   type GrantRefused,
+  type ServiceGrantEvent,
   type SignInMismatch,
 } from './hooks.js';

@@ -77,6 +77,8 @@ export type ConsentPage =
       identities: ShownIdentity[];
       provider: string;
       scopes: string[];
+      /** A service connect: the org's service identity the account will serve; null: the link's user's own. */
+      service: string | null;
       /** Platform whose sign-in comes first (`slack`, `discord`), or null. */
       signIn: string | null;
       /** Origins the Continue form may end up at (the page CSP's `form-action`). */
@@ -97,6 +99,8 @@ export type CallbackOutcome =
       vendorLogin: string | null;
       userName: string;
       orgName: string;
+      /** A service grant: the org's service identity it serves; null: the user's own grant. */
+      service: string | null;
     }
   | { kind: 'redirect'; url: string }
   | FlowError;

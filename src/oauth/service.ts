@@ -7,7 +7,7 @@ import { clientMetadataDocument } from './registration.js';
 import { McpAuthorization, type McpProviderResult, type McpServerRef } from './mcp.js';
 import { ProviderStore, type ProviderInput, type ProviderView } from './providers.js';
 import type { ConnectionResult, ProviderResult } from './results.js';
-import { quirksOf } from './presets.js';
+import { revokeAndDelete } from './revoke.js';
 import { ConnectionStore } from './store.js';
 import { TokenClient } from './tokenclient.js';
 import { TokenService } from './tokens.js';
@@ -17,6 +17,7 @@ import { algorithmOf, readPrivateKey } from './assertion.js';
 import { MachineCredentials } from './machine.js';
 import { MintedTokens } from './minted.js';
 import { TokenExchange } from './exchange.js';
+import { ServiceGrants } from './service-grants.js';
 import type { AccessTokenOptions, TokenResult, TokenSource } from './types.js';
 
 /** One connection as the user sees it: no token. */
@@ -47,6 +48,8 @@ export class OAuthService implements TokenSource {
   readonly keepAlive: KeepAlive;
   /** "My connections" in the browser: its link, session and list. */
   readonly me: MyConnections;
+  /** The org's service grants (`admin connect <provider> --service <name>`, source `service:<provider>/<name>`). */
+  readonly services: ServiceGrants;
 
   constructor(private readonly d: OAuthDeps) {
     this.providers = new ProviderStore(d);
@@ -60,6 +63,12 @@ export class OAuthService implements TokenSource {
     const minted = new MintedTokens(d.redis, d.keyring);
     this.machine = new MachineCredentials(d, this.providers, this.#mcp, this.#client, minted);
     this.exchange = new TokenExchange(this.providers, this.#conns, this.#tokens, this.#mcp, this.#client, minted);
+    this.services = new ServiceGrants(d, this.providers, this.#conns, this.#client, this.#tokens, this.#flow);
+  }
+
+  /** A valid token of the org's service grant `<providerSlug>/<name>`, or a typed reason there is none. */
+  serviceTokenFor(orgId: string, providerSlug: string, name: string, opts?: AccessTokenOptions): Promise<TokenResult> {
+    return this.services.accessTokenFor(orgId, providerSlug, name, opts);
   }
 
   /** `PUBLIC_URL + /oauth/callback`: what the admin registers at the vendor. */
@@ -140,19 +149,7 @@ export class OAuthService implements TokenSource {
     if (!p) return { ok: false, error: { kind: 'not_found', slug: providerSlug } };
     const row = await this.#conns.find(orgId, userId, p.id);
     if (!row) return { ok: false, error: { kind: 'no_connection', slug: providerSlug } };
-    let revoked = false;
-    try {
-      const refresh = this.#conns.open(row, 'refresh');
-      const access = this.#conns.open(row, 'access');
-      // RFC 7009 §2.1: revoking the refresh token revokes the grant; else revoke the access token.
-      if (refresh && quirksOf(p.kind).revoke !== 'github')
-        revoked = await this.#client.revoke(p, refresh, 'refresh_token');
-      else if (access) revoked = await this.#client.revoke(p, access, 'access_token');
-    } catch (err) {
-      this.d.log.warn({ provider: p.slug, err: (err as Error).message }, 'could not revoke at the provider');
-    }
-    await this.#conns.delete(row.id);
-    this.d.metrics?.oauthEvents.inc({ event: 'disconnect', result: revoked ? 'revoked' : 'local_only' });
+    const revoked = await revokeAndDelete(this.d, this.#conns, this.#client, p, row);
     await this.d.audit.write({
       orgId,
       category: 'connection',

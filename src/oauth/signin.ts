@@ -52,6 +52,7 @@ export class ChatSignInStep {
         issuer: row.issuer,
         scopes: row.scopes,
         resumeCallId: row.resumeCallId,
+        serviceUserId: row.serviceUserId,
       },
       'connect+signed_in',
       row.browserHash!,

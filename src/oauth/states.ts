@@ -18,6 +18,8 @@ export interface StateFields {
   issuer: string | null;
   scopes: string[];
   resumeCallId: string | null;
+  /** The service identity the grant is for (an admin's service connect), else null. */
+  serviceUserId?: string | null;
 }
 
 export const hash = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -1,4 +1,4 @@
-import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, ne, notInArray, sql } from 'drizzle-orm';
 import { SealedValueMismatch, Secret } from '../crypto/index.js';
 import { newId, prepared, type Queries } from '../db/index.js';
 import type { connectedAccounts } from '../db/schema/index.js';
@@ -166,7 +166,7 @@ export class ConnectionStore {
     return changed === 1;
   }
 
-  /** Another user's usable (active or expired, not held) grant acting as this vendor account, if any. */
+  /** Another person's usable (active or expired, not held) grant acting as this vendor account, if any (service grants do not count). */
   async ownerOfVendorAccount(
     orgId: string,
     providerId: string,
@@ -177,6 +177,11 @@ export class ConnectionStore {
     const s = this.d.store;
     const c = this.#t;
     const same = who.id ? eq(c.vendorAccountId, who.id) : eq(c.vendorLogin, who.login!);
+    const u = s.t.users;
+    const services = s.db
+      .select({ id: u.id })
+      .from(u)
+      .where(and(eq(u.orgId, orgId), isNotNull(u.serviceName)));
     return s.first(
       s.db
         .select()
@@ -187,6 +192,7 @@ export class ConnectionStore {
             eq(c.providerId, providerId),
             ne(c.userId, exceptUserId),
             inArray(c.status, ['active', 'needs_reauth']),
+            notInArray(c.userId, services),
             same,
           ),
         )

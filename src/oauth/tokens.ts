@@ -4,7 +4,9 @@ import { withDefaults, type OAuthDeps, type OAuthOptions } from './deps.js';
 import { RedisLock, type HeldLock } from '../redis/index.js';
 import type { ProviderRow, ProviderStore } from './providers.js';
 import type { ConnectionRow, ConnectionStore } from './store.js';
+import { runHook } from './hooks.js';
 import { RotatedTokens } from './rotated.js';
+import { ServiceIdentities } from './services.js';
 import { RefreshStash } from './stash.js';
 import { failureCode, type TokenClient } from './tokenclient.js';
 import type { AccessTokenOptions, TokenResult } from './types.js';
@@ -269,6 +271,22 @@ export class TokenService {
       detail: { provider: p.slug, ...why },
     });
     this.d.log.info({ provider: p.slug, connectionId: row.id, ...why }, 'connection needs re-authorisation');
+    await this.#serviceDied(p, row);
     return this.#needsReauth(p, row);
+  }
+
+  /** A dead service grant is the admins' to fix: they are told (once: only the marking writer gets here). */
+  async #serviceDied(p: ProviderRow, row: ConnectionRow): Promise<void> {
+    const serviceName = await new ServiceIdentities(this.d).nameOf(row.userId);
+    if (!serviceName) return;
+    await runHook(this.d.hooks, this.d.log, 'serviceGrantDead', {
+      orgId: row.orgId,
+      userId: row.userId,
+      serviceName,
+      providerId: p.id,
+      providerSlug: p.slug,
+      connectionId: row.id,
+      vendorLogin: row.vendorLogin,
+    });
   }
 }

@@ -55,6 +55,8 @@ export interface AccessTokenOptions {
 /** The token side of the OAuth engine, as the runner uses it. */
 export interface TokenSource {
   accessTokenFor(orgId: string, userId: string, providerSlug: string, opts?: AccessTokenOptions): Promise<TokenResult>;
+  /** The org's service grant `<providerSlug>/<name>` (absent: `service:` bindings are refused). */
+  serviceTokenFor?(orgId: string, providerSlug: string, name: string, opts?: AccessTokenOptions): Promise<TokenResult>;
   /** URL the user opens to connect (`PUBLIC_URL/oauth/start?t=…`), single use, 10 minutes. */
   connectLink(
     orgId: string,

@@ -35,6 +35,8 @@ export interface ResolvedCredentials {
   grants: string[];
   /** Sources of tokens onbehalf minted itself (`client_credentials:conf`, `exchange:idp`), minted anew after a 401. */
   minted: string[];
+  /** The org's service grants used, as their sources name them (`service:github/ci`), for audit and a forced refresh. */
+  services: string[];
   /** Every secret value resolved (all sources but `static`), to redact from what the tool answers. */
   sensitive: Secret[];
 }
@@ -77,6 +79,7 @@ export async function resolveCredentials(
     vendorAccounts: [],
     grants: [],
     minted: [],
+    services: [],
     sensitive: [],
   };
   for (const b of await policy.bindings(server.id)) {
@@ -124,6 +127,45 @@ async function valueOf(
     case 'client_credentials':
     case 'exchange':
       return mintedToken(tokens, server, caller, s, creds, opts.forceRefresh);
+    case 'service':
+      return serviceGrant(tokens, caller, s, creds, opts);
+  }
+}
+
+/**
+ * The org's service grant a `service:` binding names: used for everyone the access rules let through,
+ * asked for by name only (a person's missing grant never reaches here). Missing or dead, the call
+ * stops with one line for the caller; the admins were told when it died.
+ */
+async function serviceGrant(
+  tokens: RunnerTokens,
+  caller: Caller,
+  s: Extract<BindingSource, { kind: 'service' }>,
+  creds: ResolvedCredentials,
+  opts: { forceRefresh?: Set<string> },
+): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
+  const key = describeSource(s);
+  const need = { provider: s.provider, name: s.name };
+  if (!tokens.serviceTokenFor) return { kind: 'misconfigured', problem: { code: 'service_grant_missing', ...need } };
+  const r = await tokens.serviceTokenFor(caller.orgId, s.provider, s.name, {
+    forceRefresh: opts.forceRefresh?.has(key) ?? false,
+  });
+  switch (r.kind) {
+    case 'ok':
+      creds.connectionIds.push(r.connectionId);
+      if (r.vendorAccount) creds.vendorAccounts.push(r.vendorAccount);
+      creds.services.push(key);
+      return r.token;
+    case 'missing':
+      return { kind: 'misconfigured', problem: { code: 'service_grant_missing', ...need } };
+    case 'needs_reauth':
+      return { kind: 'misconfigured', problem: { code: 'service_grant_dead', ...need } };
+    case 'unknown_provider':
+      return { kind: 'misconfigured', problem: { code: 'unknown_provider', provider: r.providerSlug } };
+    case 'unavailable':
+      return { kind: 'unavailable', problem: { code: 'provider_unreachable', provider: r.providerSlug } };
+    default:
+      return { kind: 'misconfigured', problem: { code: 'token_store', provider: s.provider } };
   }
 }
 

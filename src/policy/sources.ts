@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { isSecretName, isSlug, serverNameSchema } from '../names.js';
+import { isSecretName, isServiceName, isSlug, serverNameSchema } from '../names.js';
 import { addCoded, firstIssue, type InputIssue, type InputIssueCode } from './input.js';
 
 /** Where one env var or header gets its value, parsed from `oauth:<provider>`, `mcp_oauth`, `org_secret:<n>` … */
 export type BindingSource =
   | { kind: 'oauth'; provider: string }
+  /** The org's service grant at `provider` owned by service identity `name` (never a person's grant). */
+  | { kind: 'service'; provider: string; name: string }
   | { kind: 'mcp_oauth' }
   | { kind: 'org_secret'; name: string }
   | { kind: 'team_secret'; name: string }
@@ -33,6 +35,10 @@ const sourceSchema = z.string().transform((raw, ctx): BindingSource => {
       return isSlug(rest) ? { kind, provider: rest } : bad('source_provider', { kind });
     case 'client_credentials':
       return serverNameSchema.safeParse(rest).success ? { kind, server: rest } : bad('source_server');
+    case 'service': {
+      const [provider = '', name = '', ...more] = rest.split('/');
+      return isSlug(provider) && isServiceName(name) && !more.length ? { kind, provider, name } : bad('source_service');
+    }
     case 'mcp_oauth':
       return i < 0 ? { kind } : bad('source_no_argument');
     case 'org_secret':
@@ -60,6 +66,8 @@ export function describeSource(s: BindingSource): string {
       return `${s.kind}:${s.provider}`;
     case 'client_credentials':
       return `client_credentials:${s.server}`;
+    case 'service':
+      return `service:${s.provider}/${s.name}`;
     case 'mcp_oauth':
       return 'mcp_oauth';
     case 'static':

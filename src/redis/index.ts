@@ -1,4 +1,10 @@
-export { startPrivateRedis, freePort, type PrivateRedis, type PrivateRedisOptions } from './private.js';
+export {
+  startPrivateRedis,
+  runningPrivateRedisUrl,
+  freePort,
+  type PrivateRedis,
+  type PrivateRedisOptions,
+} from './private.js';
 export {
   ingressConnection,
   workerConnection,

@@ -69,6 +69,22 @@ export function isOurRedis(pid: number, dir: string): boolean {
   }
 }
 
+/**
+ * The URL of the private redis-server a running `serve` or `worker` owns under `dir`, read from its
+ * pid file and command line (for `onbehalf status` on the same host), or undefined when none runs.
+ */
+export function runningPrivateRedisUrl(dir: string): string | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(dir, 'redis.owner.pid'), 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1 || !isOurRedis(pid, dir)) return undefined;
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const port = Number(args[args.indexOf('--port') + 1]);
+    return Number.isInteger(port) && port > 0 ? `redis://127.0.0.1:${port}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const gone = (pid: number) => {
   try {
     globalThis.process.kill(pid, 0);

@@ -246,8 +246,9 @@ export class Executor {
   ): Promise<StepResult> {
     const creds = a.creds!;
     await this.d.pool.discard(a.server, creds);
-    // Once: the caller's grants refreshed and onbehalf's own tokens (machine, exchanged) minted anew.
-    const again = new Set([...creds.grants, ...creds.minted]);
+    // Once: the caller's grants and the org's service grants refreshed, onbehalf's own tokens (machine, exchanged) minted anew
+    // (a revoked service grant then dies and its admins are told).
+    const again = new Set([...creds.grants, ...creds.minted, ...creds.services]);
     if (!creds.grants.length) {
       if (r.kind === 'unauthorized' && forced.size === 0 && again.size) return this.#withCredentials(a, args, again);
       const why: Problem = { code: 'credentials_rejected', server: a.server.name, kinds: creds.kinds };

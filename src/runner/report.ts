@@ -242,6 +242,8 @@ export class Reporter {
           callId: a.row.id,
           attempt: a.row.attempts + 1,
           digestOf: a.args ? 'sent' : 'supplied',
+          // The org's service grants the call used: it acted as the org's identity, triggered by this person.
+          ...(a.creds?.services.length ? { serviceGrants: a.creds.services } : {}),
           ...(a.stored.approval ? { approval: a.stored.approval } : {}),
         },
       },

@@ -148,6 +148,14 @@ function connectedPage(c: Context<WebEnv>, out: Connected) {
         `<p>${esc(out.userName)} can undo it any time with <code>/onbehalf disconnect ${esc(out.providerSlug)}</code> in chat.</p><p>You can close this tab.</p>`,
     );
   }
+  if (out.service)
+    return page(
+      c,
+      200,
+      'Connected',
+      `<p><strong>${esc(out.provider)} ${esc(who)}</strong> is now the service connection <strong>${esc(out.service)}</strong> of ${out.orgName ? `<strong>${esc(out.orgName)}</strong>` : 'the org'}, connected by ${esc(out.userName)}.</p>` +
+        `<p>Not the account you meant? Type <code>/onbehalf admin disconnect ${esc(out.providerSlug)} --service ${esc(out.service)}</code> in chat.</p><p>You can close this tab.</p>`,
+    );
   return page(
     c,
     200,
@@ -172,7 +180,9 @@ function consentBody(v: Extract<ConsentPage, { kind: 'consent' }>): string {
     ? `Continue first asks ${esc(PLATFORM[v.signIn] ?? v.signIn)} who you are, then sends you to ${esc(v.provider)}.`
     : `Continue sends you to ${esc(v.provider)} to approve.`;
   return (
-    `<p>This connects a <strong>${esc(v.provider)}</strong> account for <strong>${esc(v.userName)}</strong>${v.orgName ? ` in <strong>${esc(v.orgName)}</strong>` : ''}:</p>` +
+    (v.service
+      ? `<p>This connects a <strong>${esc(v.provider)}</strong> account as the service connection <strong>${esc(v.service)}</strong> of ${v.orgName ? `<strong>${esc(v.orgName)}</strong>` : 'the org'}, asked for by <strong>${esc(v.userName)}</strong>. Everyone the org's access rules allow will act as this account:</p>`
+      : `<p>This connects a <strong>${esc(v.provider)}</strong> account for <strong>${esc(v.userName)}</strong>${v.orgName ? ` in <strong>${esc(v.orgName)}</strong>` : ''}:</p>`) +
     `<ul>${ids}</ul><p>Permissions asked: ${scopes}</p>` +
     `<p>Continue only if you are ${esc(v.userName)} and asked for this link in chat yourself. If someone sent it to you, close this tab: whatever account you approve would serve them.</p>` +
     `<p>${next}</p>` +

@@ -21,8 +21,10 @@ const words: { [K in InputIssueCode]: (p: { why?: string; kind?: string }) => st
   source_no_argument: () => 'mcp_oauth takes no argument',
   source_secret: (p) => `${p.kind}:<name> needs a secret name (1–64 letters, digits, dots, dashes or underscores)`,
   source_static: () => 'static:<value> needs a value of 1–1000 characters',
+  source_service: () =>
+    'service:<provider>/<name> needs a provider slug and a service name (lowercase letters, digits and dashes)',
   source_unknown: (p) =>
-    `unknown source "${p.kind}"; use oauth:<provider>, mcp_oauth, client_credentials:<server>, exchange:<provider>, org_secret:<name>, team_secret:<name>, user_secret:<name> or static:<value>`,
+    `unknown source "${p.kind}"; use oauth:<provider>, service:<provider>/<name>, mcp_oauth, client_credentials:<server>, exchange:<provider>, org_secret:<name>, team_secret:<name>, user_secret:<name> or static:<value>`,
   template_token: () => 'the template must contain {token} exactly once, e.g. "Bearer {token}"',
   template_line: () => 'the template must be one line of printable characters (no line breaks or control characters)',
   env_name: () => 'an env var name is letters, digits and _, not starting with a digit',

@@ -1,4 +1,6 @@
 import type {
+  ServiceGrantResult,
+  ServiceGrantView,
   ConnectionChange,
   ConnectionRefusal,
   ConnectionResult,
@@ -139,4 +141,34 @@ export function gapLine(g: CatalogGap): string {
   if (!g.more.connectUrl)
     return `${head} still asks for more permissions${wanted} to list its tools after you were asked ${g.more.rounds} time(s) to grant more; onbehalf stopped asking. An admin should check what ${g.server} requires.`;
   return `${head} asks for more permissions${wanted} to list its tools: reconnect your ${g.providerSlug} account to grant them together with what you granted before (only you can use this link): ${g.more.connectUrl}`;
+}
+
+/** The one line an admin's service-grant command answers. */
+export function serviceGrantText(r: ServiceGrantResult): string {
+  if (!r.ok) {
+    const e = r.error;
+    if (e.kind === 'bad_name')
+      return `"${e.name}" is not a service name: use 1–40 lowercase letters, digits and dashes, e.g. ci-bot.`;
+    if (e.kind === 'not_found') return `There is no provider "${e.slug}" here (see \`/onbehalf admin provider list\`).`;
+    return `There is no ${e.slug} service connection "${e.name}" (see \`/onbehalf admin services\`).`;
+  }
+  const v = r.value;
+  if (v.kind === 'service_link')
+    return `Connect the ${v.slug} account the org's service connection "${v.name}" should act as. The link is yours alone, works once and expires in 10 minutes; everyone the access rules allow on servers bound to service:${v.slug}/${v.name} will act as that account.`;
+  const account = v.vendorLogin ? ` (${v.vendorLogin})` : '';
+  return `Removed the org's ${v.slug} service connection "${v.name}"${account}${v.revoked ? ' and revoked it at the provider' : '; the provider could not confirm revocation, so revoke it there too'}.`;
+}
+
+/** The org's service grants, one line each. */
+export function serviceGrantsList(grants: ServiceGrantView[]): string {
+  if (!grants.length)
+    return 'No service connections yet. Connect one with `/onbehalf admin connect <provider> --service <name>`.';
+  const status = (s: ServiceGrantView['status']) => (s === 'active' ? 'working' : 'needs an admin to reconnect');
+  return [
+    'Service connections (bind them with source service:<provider>/<name>):',
+    ...grants.map(
+      (g) =>
+        `• service:${g.providerSlug}/${g.name} as ${g.vendorLogin ?? '(unknown login)'}: ${status(g.status)}; scopes: ${g.scopes.join(' ') || '-'}`,
+    ),
+  ].join('\n');
 }

@@ -139,6 +139,10 @@ function mintedText(p: Problem): string | undefined {
       return `${p.provider} could not be reached to refresh your token`;
     case 'token_store':
       return `unexpected answer from the token store for ${p.provider}`;
+    case 'service_grant_missing':
+      return `the org's ${p.provider} service connection "${p.name}" is not connected yet; an admin connects it with /onbehalf admin connect ${p.provider} --service ${p.name}`;
+    case 'service_grant_dead':
+      return `the org's ${p.provider} service connection needs an admin to reconnect`;
     default:
       return undefined;
   }

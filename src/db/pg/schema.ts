@@ -30,6 +30,7 @@ export const {
   toolCalls,
   threadMessages,
   auditEvents,
+  auditSinkCursors,
   storageMeta,
   schemaVersion,
 } = pgTables;

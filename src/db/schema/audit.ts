@@ -32,5 +32,21 @@ export const auditEvents = sqliteTable(
     requestId: text('request_id'),
     detail: text('detail', { mode: 'json' }).$type<AuditDetail>(),
   },
-  (t) => [index('audit_events_org_at').on(t.orgId, t.at), index('audit_events_actor').on(t.orgId, t.actorUserId, t.at)],
+  (t) => [
+    index('audit_events_org_at').on(t.orgId, t.at),
+    index('audit_events_actor').on(t.orgId, t.actorUserId, t.at),
+    // Across orgs by time: the operator's recent failures (`/metrics`, `onbehalf status`) and the audit sink's catch-up.
+    index('audit_events_at').on(t.at),
+  ],
 );
+
+/**
+ * How far the audit sink (`AUDIT_WEBHOOK_URL`) has delivered: the last event it sent, by (`at`, `id`).
+ * One row per sink; advanced only after the receiver accepted a batch (at-least-once).
+ */
+export const auditSinkCursors = sqliteTable('audit_sink_cursors', {
+  sink: text('sink').primaryKey(),
+  at: integer('at').notNull(),
+  eventId: text('event_id').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});

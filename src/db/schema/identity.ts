@@ -50,9 +50,14 @@ export const users = sqliteTable(
     role: text('role', { enum: ['admin', 'member'] })
       .notNull()
       .default('member'),
+    /**
+     * Set on the org's service identities only (`admin connect <provider> --service <name>`): a
+     * non-human owner of service grants, with no chat identity. Null for every person.
+     */
+    serviceName: text('service_name'),
     createdAt: createdAt(),
   },
-  (t) => [index('users_org').on(t.orgId)],
+  (t) => [index('users_org').on(t.orgId), uniqueIndex('users_org_service').on(t.orgId, t.serviceName)],
 );
 
 /** A chat identity bound to a user; one row per platform identity. */

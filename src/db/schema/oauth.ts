@@ -133,6 +133,11 @@ export const oauthStates = sqliteTable(
       .notNull()
       .default(sql`'[]'`),
     resumeCallId: text('resume_call_id'),
+    /**
+     * The org's service identity (a `users` row with `service_name`) the grant is for, when an admin
+     * connects a service grant; null: the grant is the flow's own user's.
+     */
+    serviceUserId: text('service_user_id'),
     /** sha256 of the browser-binding cookie set by Continue; the callback must bring the same cookie. */
     browserHash: text('browser_hash'),
     /** `connect`: the provider's authorization; `signin:slack` / `signin:discord`: the chat sign-in before it; `connect+signed_in`: after a matching sign-in. */

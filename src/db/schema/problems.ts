@@ -40,6 +40,7 @@ export const inputIssueCodes = [
   'source_no_argument',
   'source_secret',
   'source_static',
+  'source_service',
   'source_unknown',
   'template_token',
   'template_line',
@@ -179,6 +180,10 @@ export const problemSchema = z.discriminatedUnion('code', [
   z.object({ code: z.literal('unknown_provider'), provider: str }),
   z.object({ code: z.literal('provider_unreachable'), provider: str }),
   z.object({ code: z.literal('token_store'), provider: str }),
+  /** A `service:<provider>/<name>` binding whose service grant no admin has connected yet. */
+  z.object({ code: z.literal('service_grant_missing'), provider: str, name: str }),
+  /** The service grant died (refresh refused, revoked): an admin must reconnect it; the admins were told. */
+  z.object({ code: z.literal('service_grant_dead'), provider: str, name: str }),
   // access rules
   z.object({ code: z.literal('proto_key') }),
   z.object({ code: z.literal('look_alike'), arg: str, name: str, rule: str }),
