@@ -32,4 +32,5 @@ export const {
   auditEvents,
   storageMeta,
   schemaVersion,
+  declaredObjects,
 } = pgTables;
