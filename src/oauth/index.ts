@@ -1,6 +1,7 @@
 export { OAuthService, type ConnectionView } from './service.js';
 export type { OAuthDeps, OAuthOptions } from './deps.js';
 export type { ProviderInput } from './providers.js';
+export { ProviderStore, type ProviderDeps, type ProviderRow } from './providers.js';
 export type {
   ConnectionChange,
   ConnectionRefusal,

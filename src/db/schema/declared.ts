@@ -19,9 +19,9 @@ export const declaredObjects = sqliteTable(
     objectId: text('object_id'),
     /** The file that declared it, as the operator named it. */
     file: text('file').notNull(),
-    /** What the file said that the object does not keep (a client secret's `env:`/`file:` reference). */
+    /** What the file said that the object does not keep (a provider's declaration, its secret's `env:`/`file:` reference). */
     detail: text('detail', { mode: 'json' })
-      .$type<{ secretRef?: string }>()
+      .$type<{ secretRef?: string; spec?: unknown }>()
       .notNull()
       .default(sql`'{}'`),
     createdAt: createdAt(),
