@@ -6,6 +6,7 @@ import { ShellOutbound } from '../../src/platforms/shell/index.js';
 import { tempDir, testConfig, testKey } from '../support/env.js';
 import { LogCapture } from '../support/logs.js';
 import { stdioServerCommand } from '../support/mcp-servers/index.js';
+import { testDialect, testPostgresUrl } from '../support/store.js';
 import { ShellSession } from '../support/shell.js';
 
 const fileWith = (servers: boolean) => `orgs:
@@ -40,7 +41,13 @@ describe('serve applies the config file at start', () => {
     const file = path.join(dir, 'onbehalf.yaml');
     writeFileSync(file, fileWith(true));
     // One key for both starts: the second opens what the first sealed.
-    const env = { ONBEHALF_CONFIG: file, ONBEHALF_KEYS: testKey(), PORT: '0' };
+    const env = {
+      ONBEHALF_CONFIG: file,
+      ONBEHALF_KEYS: testKey(),
+      PORT: '0',
+      // Under the Postgres run, one fresh database for both starts.
+      ...(testDialect === 'postgres' ? { DATABASE_URL: await testPostgresUrl() } : {}),
+    };
     const start = async () => {
       const app = await createApp(testConfig(dir, env), { logDestination: new LogCapture() });
       await app.start();
