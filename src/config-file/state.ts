@@ -129,5 +129,16 @@ export async function readOrg(svc: ConfigServices, platform: Platform, workspace
     for (const a of (await svc.policy.approvals.of(s.id)).sort((x, y) => x.tools.localeCompare(y.tools)))
       approvals.push({ server: s.name, tools: a.tools, mode: a.mode });
   }
-  return { orgId: org.id, decl: { platform, workspace, admins, teams, providers, servers, rules, approvals }, ruleIds };
+  // The file's rules in the file's order (`rule #n`), then those made in chat.
+  const place = new Map(
+    [...owned.values()].filter((d) => d.kind === 'rule').map((d) => [d.objectId, Number(d.key.slice(1))]),
+  );
+  const order = ruleIds
+    .map((id, j) => ({ id, j, n: place.get(id) ?? Infinity }))
+    .sort((a, b) => a.n - b.n || a.j - b.j);
+  return {
+    orgId: org.id,
+    decl: { platform, workspace, admins, teams, providers, servers, rules: order.map((o) => rules[o.j]!), approvals },
+    ruleIds: order.map((o) => o.id),
+  };
 }

@@ -26,6 +26,39 @@ const EXAMPLE = `orgs:
         roles: [member]
 `;
 
+/** Every kind the file can hold, for the round trip. */
+const EVERYTHING = `${EXAMPLE}        users: [U0ALICE]
+        teams: [support]
+      - deny: github
+        tools: "drop_*"
+    approvals:
+      - server: github
+        tools: "create_*"
+        mode: always
+    teams:
+      - name: support
+        members: [U0ALICE, U0BOB]
+  - platform: shell
+    workspace: local
+    providers:
+      - slug: corp
+        preset: oauth2
+        client_id: corp-client
+        client_secret: file:corp.secret
+        authorize_url: https://id.example.com/authorize
+        token_url: https://id.example.com/token
+        scopes: [read, write]
+        share: true
+    servers:
+      - name: local
+        transport: stdio
+        command: /usr/bin/env
+        args: [node, server.js]
+        timeout_ms: 5000
+        bindings:
+          TOKEN: static:not-a-secret
+`;
+
 const SECRET = 'gh-client-secret-value-1234';
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
@@ -36,6 +69,7 @@ function setup(text: string) {
   cleanups.push(cleanup);
   const file = path.join(dir, 'onbehalf.yaml');
   writeFileSync(file, text);
+  writeFileSync(path.join(dir, 'corp.secret'), 'corp-secret-value-5678\n');
   const env = {
     NODE_ENV: 'test',
     ONBEHALF_DATA_DIR: path.join(dir, 'data'),
@@ -97,9 +131,12 @@ describe('onbehalf config apply / export', () => {
   }, 120_000);
 
   it('round trip: what export prints applies to a fresh database as the same state, and back to the same one as no change', async () => {
-    const a = setup(EXAMPLE);
+    const a = setup(EVERYTHING);
     expect((await a.cli('config', 'apply')).code).toBe(0);
     const first = (await a.cli('config', 'export')).stdout;
+    for (const part of ['file:corp.secret', 'mode: always', '- U0BOB', 'TOKEN: static:not-a-secret', 'tools: drop_*'])
+      expect(first).toContain(part);
+    expect(first).not.toContain('corp-secret-value');
 
     const b = setup(first);
     expect((await b.cli('config', 'apply')).code).toBe(0);
