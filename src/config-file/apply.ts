@@ -57,6 +57,8 @@ export async function planFile(svc: ConfigServices, f: LoadedFile): Promise<OrgP
   return plans;
 }
 
+const OPS = { '+': 'create', '~': 'change', '-': 'remove' } as const;
+
 /** Runs the plan; each object made or changed is recorded as the file's. Stops at the first refusal. */
 export async function applyPlan(svc: ConfigServices, f: LoadedFile, plans: OrgPlan[]): Promise<void> {
   for (const p of plans) {
@@ -69,6 +71,14 @@ export async function applyPlan(svc: ConfigServices, f: LoadedFile, plans: OrgPl
       const owned = await s.run(site);
       if (s.op !== '-')
         await svc.policy.declared.own({ orgId: site.orgId, kind: s.kind, key: s.key, file: f.file, ...owned });
+      await svc.audit.write({
+        orgId: site.orgId,
+        category: 'admin',
+        action: `config.${s.kind}.${OPS[s.op]}`,
+        decision: 'allowed',
+        outcome: 'ok',
+        detail: { file: f.file, key: s.key },
+      });
     }
   }
 }

@@ -1,4 +1,5 @@
 import { and, eq } from 'drizzle-orm';
+import type { AuditLog } from '../audit/index.js';
 import type { Store } from '../db/index.js';
 import type { Identity, Platform } from '../identity/index.js';
 import type { ProviderStore } from '../oauth/index.js';
@@ -9,6 +10,8 @@ import type { ApprovalDecl, OrgDecl, ProviderDecl, RuleDecl, ServerDecl, TeamDec
 /** The services a config file is applied with: those chat's admin commands use. */
 export interface ConfigServices {
   store: Store;
+  /** Each change the file makes is an admin event of the org, its actor the file. */
+  audit: AuditLog;
   identity: Identity;
   policy: Policy;
   providers: ProviderStore;

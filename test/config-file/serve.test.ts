@@ -58,6 +58,13 @@ describe('serve applies the config file at start', () => {
     const app = await start();
     const ada = (open.ada = new ShellSession(app.chat, 'ada'));
 
+    const org1 = (await app.identity.orgOf('shell', 'local'))!;
+    const events = await app.audit.query(org1.id);
+    expect(events.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['config.admin.create', 'config.server.create', 'config.rule.create']),
+    );
+    expect(events.find((e) => e.action === 'config.server.create')?.detail).toEqual({ file, key: 'notes' });
+
     const from = ada.output.length;
     await ada.send('/onbehalf run notes.echo {"text":"hello from the config file"}');
     await ada.waitFor(/hello from the config file/, from);
