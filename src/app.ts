@@ -11,7 +11,14 @@ import { auditSinkFor } from './app/audit-sink.js';
 import { lockDataDir } from './datadir-lock.js';
 import { createWeb, meRouter, oauthRouter, type WebEnv } from './web/index.js';
 import type { Hono } from 'hono';
-import { ConnectionHookSet, KEEPALIVE_DEFAULTS, OAuthService, type KeepAliveOptions } from './oauth/index.js';
+import {
+  ConnectionHookSet,
+  KEEPALIVE_DEFAULTS,
+  OAuthService,
+  ProviderStore,
+  type KeepAliveOptions,
+} from './oauth/index.js';
+import { applyConfigFile } from './config-file/index.js';
 import { NetGuard } from './net/index.js';
 import { chatSignIn } from './platforms/signin.js';
 import { OutboundRouter } from './chat/index.js';
@@ -154,13 +161,15 @@ const stopper = (b: Base, opts: AppOptions, state: { stopping: boolean }) => asy
 };
 
 function cliApp(b: Base, opts: AppOptions): CliApp {
-  const { policy, pool } = buildTools(b, opts);
+  const { net, policy, pool } = buildTools(b, opts);
+  const providers = new ProviderStore({ store: b.store, keyring: b.keyring, net, publicUrl: b.config.publicUrl });
   const { closers: _closers, ...services } = b;
   return {
     ...services,
     mode: 'cli',
     port: undefined,
     policy,
+    providers,
     pool,
     catalog: new ToolCatalog(policy, pool, noTokens(b.config)),
     start: async () => {},
@@ -197,6 +206,11 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
     signIn: chatSignIn(config),
     keepAlive: opts.keepAlive ?? keepAliveFor(config.keepAliveHours),
   });
+  if (mode === 'serve' && config.configFile) {
+    // Start-up stops on a mistake in the file (ConfigFileError names file, line and column).
+    const plan = await applyConfigFile({ ...b, policy, providers: oauth.providers }, config);
+    log.info({ file: config.configFile.path, plan }, 'config file applied');
+  }
   const catalog = new ToolCatalog(policy, pool, oauth);
   const { runner, turns, elicitations, startTurns } = buildRunner({ ...b, opts, policy, pool, catalog, oauth, redis });
   b.closers.add(async () => {

@@ -78,6 +78,20 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
     args: '',
     summary: 're-seals every stored token and secret under the first key of `ONBEHALF_KEYS`',
   },
+  {
+    name: 'config apply',
+    args: '[--dry-run]',
+    summary: 'applies the config file `ONBEHALF_CONFIG` names without serving (`serve` applies it at every start)',
+    details: [
+      '--dry-run  prints the plan (+ create, ~ change, - remove) and changes nothing.',
+      'A mistake in the file stops it with file:line:col and what is expected (exit code 2).',
+    ],
+  },
+  {
+    name: 'config export',
+    args: '',
+    summary: 'prints the current configuration of every org as a config file (secrets as references, never values)',
+  },
   { name: 'help', args: '', summary: 'this text (also `onbehalf <command> --help`)' },
 ];
 

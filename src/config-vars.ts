@@ -67,6 +67,7 @@ export const variables = {
     example: 'slack:T0123:U0456,discord:1122:3344,shell:local:alice',
   },
   ONBEHALF_ALLOW_STDIO: { schema: bool.default(false), example: 'true' },
+  ONBEHALF_CONFIG: { schema: z.string().min(1).optional(), example: './onbehalf.yaml' },
   ONBEHALF_CLIENT_METADATA_URL: {
     schema: httpUrl.refine((u) => u.startsWith('https://'), 'must be an https:// URL').optional(),
     example: 'https://onbehalf.example.com/oauth/client.json',

@@ -28,6 +28,11 @@ export interface Config {
   keys: string[] | undefined;
   admins: string[];
   allowStdio: boolean;
+  /**
+   * `ONBEHALF_CONFIG`: the config file applied at start (`config apply`), with the environment its
+   * `env:NAME` secret references read. Unset: everything is configured in chat.
+   */
+  configFile: { path: string; env: Readonly<Record<string, string | undefined>> } | undefined;
   allowPrivateUrls: boolean;
   /** The client id used with authorization servers that accept CIMD. Default `publicUrl + /oauth/client.json`. */
   clientMetadataUrl: string | undefined;
@@ -107,7 +112,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
     out[name] = parsed.data;
   }
   const v = out as Vars;
-  return { ...assemble(v), vars };
+  return { ...assemble(v, env), vars };
 }
 
 const fail = (name: string, what: string, example: string): never => {
@@ -189,7 +194,7 @@ function checkPairs(v: Vars): void {
 
 const isPostgres = (url: string | undefined): url is string => /^postgres(ql)?:\/\//.test(url ?? '');
 
-function assemble(v: Vars): Omit<Config, 'vars'> {
+function assemble(v: Vars, env: Readonly<Record<string, string | undefined>>): Omit<Config, 'vars'> {
   checkKeys(v);
   checkPairs(v);
   const postgresUrl = isPostgres(v.DATABASE_URL) ? v.DATABASE_URL : undefined;
@@ -206,6 +211,7 @@ function assemble(v: Vars): Omit<Config, 'vars'> {
     keys: v.ONBEHALF_KEYS,
     admins: v.ONBEHALF_ADMINS,
     allowStdio: v.ONBEHALF_ALLOW_STDIO,
+    configFile: v.ONBEHALF_CONFIG ? { path: path.resolve(v.ONBEHALF_CONFIG), env } : undefined,
     allowPrivateUrls: v.ONBEHALF_ALLOW_PRIVATE_URLS,
     clientMetadataUrl: v.ONBEHALF_CLIENT_METADATA_URL,
     parkedMinutes: v.ONBEHALF_PARKED_MINUTES,

@@ -117,6 +117,12 @@ async function main(argv: string[]): Promise<number> {
       return positionals[0] === 'manifest'
         ? slackManifest(values)
         : refuse('onbehalf slack: unknown subcommand. Use: onbehalf slack manifest [--socket]');
+    case 'config':
+      return positionals[0] === 'apply' || positionals[0] === 'export'
+        ? configCommand(positionals[0], rest.includes('--dry-run'))
+        : refuse(
+            'onbehalf config: unknown subcommand. Use: onbehalf config apply [--dry-run] | onbehalf config export',
+          );
     case 'shell':
       return shell(values);
     case 'demo':
@@ -174,6 +180,22 @@ async function status(json: boolean): Promise<number> {
   const app = await createApp(config(), { mode: 'cli' });
   try {
     return await statusCommand(app.config, app.store, json, out);
+  } finally {
+    await app.stop();
+  }
+}
+
+/** `config apply [--dry-run]` prints the plan; `config export` the configuration as a config file. */
+async function configCommand(verb: 'apply' | 'export', dryRun: boolean): Promise<number> {
+  const { applyConfigFile, exportConfig } = await import('./config-file/index.js');
+  const c = config();
+  if (verb === 'apply' && !c.configFile)
+    return refuse('onbehalf config apply: ONBEHALF_CONFIG is not set (example: ONBEHALF_CONFIG=./onbehalf.yaml)');
+  const app = await createApp(c, { mode: 'cli' });
+  try {
+    if (verb === 'export') process.stdout.write(await exportConfig(app));
+    else out(await applyConfigFile(app, c, { dryRun }));
+    return 0;
   } finally {
     await app.stop();
   }

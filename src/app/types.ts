@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { McpPool } from '../mcp/index.js';
 import type { Metrics } from '../metrics.js';
 import type { NetGuardOptions } from '../net/index.js';
-import type { ConnectionHookSet, KeepAliveOptions, OAuthService } from '../oauth/index.js';
+import type { ConnectionHookSet, KeepAliveOptions, OAuthService, ProviderStore } from '../oauth/index.js';
 import type { Policy } from '../policy/index.js';
 import type { ToolCatalog, TurnJob, TurnQueue } from '../agent/index.js';
 import type { Runner, RunnerNotifier, RunnerTuning } from '../runner/index.js';
@@ -107,6 +107,8 @@ export interface ServiceApp extends AppBase {
 /** A `cli` process (`keys rotate`): the database and policy, no Redis and nothing that needs it. */
 export interface CliApp extends AppBase {
   mode: 'cli';
+  /** OAuth providers (no connect flows without Redis): what `config apply` and `config export` change and read. */
+  providers: ProviderStore;
 }
 
 /** The running product in mode `M` (default `serve`). */

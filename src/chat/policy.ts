@@ -45,5 +45,6 @@ export function chatPolicy(policy: Policy, catalog: ToolCatalog): ChatPolicy {
     catalog: (o, u, c) => catalog.catalog(o, u, c),
     approve: (o, s, g, m) => policy.approve(o, s, g, m),
     approvalRules: (o, s) => policy.approvalRules(o, s),
+    ownerOf: (o, k, key) => policy.declared.ownerOf(o, k, key),
   };
 }

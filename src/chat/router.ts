@@ -1,6 +1,7 @@
 import { identityKey } from '../identity/index.js';
 import { CommandInputError, looksLikeSecret, nearest, tokenize } from './parse.js';
 import { adminCommands, helpText, memberCommands } from './commands/index.js';
+import { fileOwned } from './commands/admin/declared.js';
 import { say, type CommandContext, type CommandReply } from './commands/spec.js';
 
 export type { CommandContext, CommandReply, CommandSpec } from './commands/spec.js';
@@ -69,6 +70,8 @@ export async function runCommand(ctx: CommandContext, line: string): Promise<Com
       });
       return say(`\`/onbehalf admin ${spec.word}\` is for admins only. Ask an admin of this workspace if you need it.`);
     }
+    const owned = await fileOwned(ctx, spec.word, rest.slice(1));
+    if (owned) return owned;
     return spec.run(ctx, rest.slice(1), afterWords(line, 2));
   }
   const spec = memberCommands.find((c) => c.word === first);

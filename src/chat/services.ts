@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { Secret } from '../crypto/index.js';
 import type { Identity, LinkCodes, OrgJoins, User } from '../identity/index.js';
 import type { ConnectionResult, ProviderResult, ServiceGrantResult, ServiceGrantView } from '../oauth/index.js';
-import type { PolicyResult, ServerListing } from '../policy/index.js';
+import type { DeclaredKind, PolicyResult, ServerListing } from '../policy/index.js';
 import type { CatalogGap, CatalogTool } from '../agent/catalog.js';
 import type { TurnRequest } from '../agent/index.js';
 import type { ApprovalAnswer, ApprovalReply, Elicitations, EnqueueResult, ToolCallRequest } from '../runner/index.js';
@@ -68,6 +68,8 @@ export type { CatalogTool };
 
 /** What the chat core needs of policy (servers, bindings, rules, secrets, teams). */
 export interface ChatPolicy {
+  /** The config file that owns an object (chat may not change it), or undefined for one made in chat. */
+  ownerOf(orgId: string, kind: DeclaredKind, key: string): Promise<string | undefined>;
   addServer(
     orgId: string,
     input: {

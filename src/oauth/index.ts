@@ -7,6 +7,7 @@ export type {
 } from './service-grants.js';
 export type { OAuthDeps, OAuthOptions } from './deps.js';
 export type { ProviderInput } from './providers.js';
+export { ProviderStore, type ProviderDeps, type ProviderRow } from './providers.js';
 export type {
   ConnectionChange,
   ConnectionRefusal,

@@ -23,7 +23,7 @@ export const urlRefusal = (option: string | null, c: Extract<UrlCheck, { ok: fal
 const refuse = (error: ProviderRefusal) => ({ ok: false as const, error });
 
 /** OpenID discovery from the issuer, through the SSRF guard; the issuer in the document must match. */
-export async function discoverOidc(d: OAuthDeps, issuer: string) {
+export async function discoverOidc(d: Pick<OAuthDeps, 'net' | 'options'>, issuer: string) {
   const base = issuer.replace(/\/+$/, '');
   const fail = (why: DiscoveryFailure) => refuse({ kind: 'discovery_failed', ...why });
   let doc: z.infer<typeof oidcConfig>;

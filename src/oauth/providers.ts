@@ -23,6 +23,9 @@ const bySlug = prepared('providers.bySlug', ({ db, t }) =>
 
 const refuse = (error: ProviderRefusal) => ({ ok: false as const, error });
 
+/** What the provider store needs of the OAuth engine's dependencies (a `cli` process has no Redis). */
+export type ProviderDeps = Pick<OAuthDeps, 'store' | 'keyring' | 'net' | 'publicUrl' | 'options'>;
+
 /** A provider row as stored. */
 export type ProviderRow = typeof oauthProviders.$inferSelect;
 
@@ -56,7 +59,7 @@ const view = (p: ProviderRow): ProviderView => ({
 
 /** OAuth client registrations of each org; client secrets sealed. */
 export class ProviderStore {
-  constructor(private readonly d: OAuthDeps) {}
+  constructor(private readonly d: ProviderDeps) {}
 
   get #t() {
     return this.d.store.t.oauthProviders;
@@ -143,6 +146,34 @@ export class ProviderStore {
       ok: true,
       value: { kind: 'provider_added', provider: view(p), redirectUri: `${this.d.publicUrl}/oauth/callback` },
     };
+  }
+
+  /**
+   * Changes a provider to `input` (the operator's config file): endpoints, client, scopes and, when
+   * given, the secret. Its connections stay (a remove and add would drop them).
+   */
+  async update(orgId: string, input: ProviderInput): Promise<ProviderResult> {
+    const p = await this.get(orgId, input.slug);
+    if (!p) return refuse({ kind: 'not_found', slug: input.slug });
+    if (!input.clientId || input.clientId.length > 512) return refuse({ kind: 'missing_endpoint', need: 'client_id' });
+    const ep = await this.#endpoints(input);
+    if (!ep.ok) return ep;
+    const s = this.d.store;
+    const set = {
+      kind: input.kind,
+      displayName: ep.displayName,
+      clientId: input.clientId,
+      clientSecretSealed: input.clientSecret ? this.sealSecret(p, input.clientSecret) : null,
+      scopes: input.scopes?.length ? input.scopes : ep.scopes,
+      issuer: ep.issuer ?? null,
+      authorizeUrl: ep.authorizeUrl,
+      tokenUrl: ep.tokenUrl,
+      revokeUrl: input.revokeUrl ?? ep.revokeUrl ?? null,
+      userinfoUrl: input.userinfoUrl ?? ep.userinfoUrl ?? null,
+      extra: { ...providerExtra(p), ...ep.extra },
+    };
+    await s.changes(s.db.update(this.#t).set(set).where(eq(this.#t.id, p.id)));
+    return { ok: true, value: { kind: 'provider_changed', slug: input.slug } };
   }
 
   /** Every URL the admin typed goes through the network guard first. */

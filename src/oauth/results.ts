@@ -30,6 +30,7 @@ export type ProviderChange =
   | { kind: 'private_key_saved'; slug: string; alg: string }
   | { kind: 'public_client'; slug: string }
   | { kind: 'provider_removed'; slug: string }
+  | { kind: 'provider_changed'; slug: string }
   /** An admin's client id for an MCP server, used instead of registering (its secret comes in a form). */
   | { kind: 'mcp_client_set'; slug: string; server: string }
   /** `shared`: one vendor account may be connected for several people of the org. */

@@ -1,3 +1,4 @@
+import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { newId } from '../db/index.js';
 import { approvalModes, specificity, type ApprovalMode } from './approvals.js';
@@ -75,7 +76,7 @@ export async function addRule(
     ignoreCase: ignoreCase ?? false,
   };
   await p.store.changes(p.store.db.insert(p.store.t.accessRules).values(row));
-  return changed({ kind: 'rule_added', rule: describeRule(row, s.name), inject: row.inject });
+  return changed({ kind: 'rule_added', rule: describeRule(row, s.name), inject: row.inject, id: row.id });
 }
 
 /** Sets whether the model's calls of a server's tools matching `glob` ask the caller first, always run, or never run. */
@@ -102,4 +103,24 @@ export async function approvalRules(p: PolicyParts, orgId: string, serverName: s
     .sort((x, y) => specificity(y.tools) - specificity(x.tools) || y.updatedAt - x.updatedAt)
     .map((r) => ({ tools: r.tools, mode: r.mode }));
   return changed({ kind: 'approval_rules', server: serverName, rules });
+}
+
+/** Removes one access rule by id (scoped to the org). */
+export async function removeRule(p: PolicyParts, orgId: string, id: string): Promise<boolean> {
+  const r = p.store.t.accessRules;
+  return (await p.store.changes(p.store.db.delete(r).where(and(eq(r.orgId, orgId), eq(r.id, id))))) > 0;
+}
+
+/** Removes the approval rule of one glob of a server. */
+export async function removeApproval(
+  p: PolicyParts,
+  orgId: string,
+  serverName: string,
+  glob: string,
+): Promise<PolicyResult> {
+  const s = await p.server(orgId, serverName);
+  if (!s) return refused({ kind: 'unknown_server', name: serverName });
+  const a = p.store.t.approvalRules;
+  await p.store.changes(p.store.db.delete(a).where(and(eq(a.serverId, s.id), eq(a.tools, glob))));
+  return changed({ kind: 'approval_removed', server: serverName, glob });
 }

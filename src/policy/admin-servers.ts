@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { newId } from '../db/index.js';
 import { refusalOf } from '../net/index.js';
 import type { PolicyParts } from './parts.js';
@@ -42,6 +42,37 @@ export async function addServer(
   );
   if (!added) return refused({ kind: 'server_exists', name: s.name });
   return changed({ kind: 'server_added', name: s.name, transport: s.transport });
+}
+
+/** Changes a server's transport, target and timeout to `input` (the operator's config file; the name stays). */
+export async function updateServer(
+  p: PolicyParts,
+  orgId: string,
+  input: ServerInput,
+  from: { source: 'admin' | 'operator' },
+): Promise<PolicyResult> {
+  const parsed = serverInputSchema.safeParse(input);
+  if (!parsed.success) return invalid('server', parsed.error);
+  const s = parsed.data;
+  const row = await p.server(orgId, s.name);
+  if (!row) return refused({ kind: 'unknown_server', name: s.name });
+  if (s.transport === 'stdio' && from.source !== 'operator' && !p.allowStdio)
+    return refused({ kind: 'stdio_not_allowed' });
+  const { mcpServers } = p.store.t;
+  await p.store.changes(
+    p.store.db
+      .update(mcpServers)
+      .set({
+        transport: s.transport,
+        url: s.transport === 'http' ? s.url : null,
+        command: s.transport === 'stdio' ? s.command : null,
+        args: s.transport === 'stdio' ? s.args : [],
+        timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        source: from.source,
+      })
+      .where(eq(mcpServers.id, row.id)),
+  );
+  return changed({ kind: 'server_changed', name: s.name, transport: s.transport });
 }
 
 /** Every server of an org with its target and bindings, for the admin's list. */
@@ -115,4 +146,19 @@ export async function bind(
   );
   const shown = src.source.kind === 'static' ? null : source;
   return changed({ kind: 'bound', server: b.server, target, name, source: shown, ...(template ? { template } : {}) });
+}
+
+/** Removes one binding of a server (its env var or header then gets no value). */
+export async function unbind(
+  p: PolicyParts,
+  orgId: string,
+  b: { server: string; target: 'env' | 'header'; name: string },
+): Promise<PolicyResult> {
+  const s = await p.server(orgId, b.server);
+  if (!s) return refused({ kind: 'unknown_server', name: b.server });
+  const { credentialBindings: cb } = p.store.t;
+  await p.store.changes(
+    p.store.db.delete(cb).where(and(eq(cb.serverId, s.id), eq(cb.target, b.target), eq(cb.name, b.name))),
+  );
+  return changed({ kind: 'unbound', server: b.server, target: b.target, name: b.name });
 }

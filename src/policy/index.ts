@@ -39,3 +39,4 @@ export {
   type ApprovalMode,
   type ApprovalRule,
 } from './approvals.js';
+export { DeclaredObjects, type DeclaredKind, type DeclaredObject } from './declared.js';

@@ -3,6 +3,7 @@ import type { Secret, Keyring } from '../crypto/index.js';
 import { prepared, type Store } from '../db/index.js';
 import { NetGuard } from '../net/index.js';
 import { ApprovalRules } from './approvals.js';
+import { DeclaredObjects } from './declared.js';
 import { SecretStore, type SecretScope } from './secrets.js';
 import { Teams } from './teams.js';
 import type { AccessRule } from './rules.js';
@@ -55,6 +56,8 @@ export class Policy implements PolicyParts {
   readonly secrets: SecretStore;
   readonly teams: Teams;
   readonly approvals: ApprovalRules;
+  /** Which objects a config file owns. */
+  readonly declared: DeclaredObjects;
   readonly net: NetGuard;
   readonly allowStdio: boolean;
 
@@ -68,6 +71,7 @@ export class Policy implements PolicyParts {
     this.secrets = new SecretStore(store, keyring);
     this.teams = new Teams(store);
     this.approvals = new ApprovalRules(store);
+    this.declared = new DeclaredObjects(store);
   }
 
   /** Adds a server. stdio only from operator config or with ONBEHALF_ALLOW_STDIO=true. */
@@ -101,6 +105,26 @@ export class Policy implements PolicyParts {
   /** Changes a server's settings (`admin server set`). */
   async setServer(orgId: string, name: string, set: { privateResults: boolean }): Promise<PolicyResult> {
     return servers.setServer(this, orgId, name, set);
+  }
+
+  /** Changes a server's transport, target and timeout (the operator's config file). */
+  updateServer(orgId: string, input: ServerInput, from: { source: 'admin' | 'operator' }): Promise<PolicyResult> {
+    return servers.updateServer(this, orgId, input, from);
+  }
+
+  /** Removes one env var or header binding of a server. */
+  unbind(orgId: string, server: string, target: 'env' | 'header', name: string): Promise<PolicyResult> {
+    return servers.unbind(this, orgId, { server, target, name });
+  }
+
+  /** Removes one access rule by id. */
+  removeRule(orgId: string, id: string): Promise<boolean> {
+    return rules.removeRule(this, orgId, id);
+  }
+
+  /** Removes the approval rule of one glob of a server. */
+  removeApproval(orgId: string, server: string, glob: string): Promise<PolicyResult> {
+    return rules.removeApproval(this, orgId, server, glob);
   }
 
   async removeServer(orgId: string, name: string): Promise<PolicyResult> {

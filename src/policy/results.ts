@@ -13,7 +13,10 @@ export type PolicyChange =
   | { kind: 'server_updated'; name: string; privateResults: boolean }
   /** `source`: null for a static value (never shown back). */
   | { kind: 'bound'; server: string; target: 'env' | 'header'; name: string; source: string | null; template?: string }
-  | { kind: 'rule_added'; rule: string; inject: Record<string, string> }
+  | { kind: 'rule_added'; rule: string; inject: Record<string, string>; id: string }
+  | { kind: 'server_changed'; name: string; transport: 'http' | 'stdio' }
+  | { kind: 'unbound'; server: string; target: 'env' | 'header'; name: string }
+  | { kind: 'approval_removed'; server: string; glob: string }
   | { kind: 'approval_set'; server: string; glob: string; mode: ApprovalMode }
   | { kind: 'approval_rules'; server: string; rules: { tools: string; mode: string }[] }
   | { kind: 'secret_stored'; scope: SecretScope; name: string }

@@ -59,6 +59,15 @@ export class Teams {
     );
   }
 
+  /** The user ids of a team's members. */
+  async memberIds(teamId: string): Promise<string[]> {
+    const { db, t } = this.store;
+    const rows = await this.store.rows(
+      db.select({ userId: t.teamMembers.userId }).from(t.teamMembers).where(eq(t.teamMembers.teamId, teamId)),
+    );
+    return rows.map((r) => r.userId);
+  }
+
   /** How many access rules of the org name this team among their subjects. */
   async rulesNaming(orgId: string, teamId: string): Promise<number> {
     const { db, t } = this.store;

@@ -27,6 +27,8 @@ export function providerChangeText(c: ProviderChange): string {
       return `${c.slug} is now a public client (no secret).`;
     case 'provider_removed':
       return `Provider ${c.slug} removed, with every connection to it.`;
+    case 'provider_changed':
+      return `Provider ${c.slug} changed; its connections stay.`;
     case 'mcp_client_set':
       return `${c.server} will use this client id instead of registering one (provider ${c.slug}); any earlier registration and its connections are gone.`;
     case 'sharing_set':

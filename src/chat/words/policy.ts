@@ -13,6 +13,13 @@ const injecting = (inject: Record<string, string>) => {
   return pairs.length ? `, injecting ${pairs.join(', ')}` : '';
 };
 
+/** The changes only a config file makes (chat words them when they are refused or logged). */
+function configChangeText(c: Extract<PolicyChange, { kind: 'server_changed' | 'unbound' | 'approval_removed' }>) {
+  if (c.kind === 'server_changed') return `Changed ${c.transport} server ${c.name}.`;
+  if (c.kind === 'unbound') return `${c.server}: ${c.target} ${c.name} is no longer bound.`;
+  return `${c.server} tools matching ${c.glob} no longer have an approval rule of their own.`;
+}
+
 /** What an admin change of policy did, in one line (or a short list). */
 export function policyChangeText(c: PolicyChange): string {
   switch (c.kind) {
@@ -24,6 +31,10 @@ export function policyChangeText(c: PolicyChange): string {
       return c.privateResults
         ? `${c.name}: a result obtained with someone's own account now goes to them only; the conversation gets a one-line note.`
         : `${c.name}: results now go to the conversation where they were asked for.`;
+    case 'server_changed':
+    case 'unbound':
+    case 'approval_removed':
+      return configChangeText(c);
     case 'bound':
       return (
         `${c.server}: ${c.target} ${c.name} now comes from ${c.source ?? 'a static value'}` +

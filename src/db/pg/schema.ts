@@ -33,4 +33,5 @@ export const {
   auditSinkCursors,
   storageMeta,
   schemaVersion,
+  declaredObjects,
 } = pgTables;

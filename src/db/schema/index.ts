@@ -6,3 +6,4 @@ export * from './policy.js';
 export * from './runner.js';
 export * from './audit.js';
 export * from './storage.js';
+export * from './declared.js';

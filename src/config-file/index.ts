@@ -1,0 +1,25 @@
+// Config as code: ONBEHALF_CONFIG names a YAML file of orgs and their providers, servers, rules,
+// approvals, teams and admins, applied at start and by `onbehalf config apply`. An outer layer like
+// the CLI: it changes things only through the services chat's admin commands use.
+import type { Config } from '../config.js';
+import { applyPlan, planFile, planText } from './apply.js';
+import { ConfigFileError, loadConfigFile } from './load.js';
+import type { ConfigServices } from './state.js';
+
+export { ConfigFileError, loadConfigFile, type LoadedFile } from './load.js';
+export { applyPlan, exportConfig, planFile, planText, type OrgPlan } from './apply.js';
+export type { ConfigServices } from './state.js';
+
+/** Applies the file Config names (dry run: only plans); the plan as text. Throws ConfigFileError on a mistake. */
+export async function applyConfigFile(
+  svc: ConfigServices,
+  config: Pick<Config, 'configFile'>,
+  opts: { dryRun?: boolean } = {},
+): Promise<string> {
+  if (!config.configFile)
+    throw new ConfigFileError('ONBEHALF_CONFIG is not set (example: ONBEHALF_CONFIG=./onbehalf.yaml)');
+  const f = loadConfigFile(config.configFile.path, config.configFile.env);
+  const plans = await planFile(svc, f);
+  if (!opts.dryRun) await applyPlan(svc, f, plans);
+  return planText(f, plans);
+}
