@@ -1,5 +1,7 @@
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authorizeInBrowser } from '../support/oauth-server.js';
+import { queuesIdle } from '../support/queues.js';
 import type { SlackApiCall } from '../support/slack-api.js';
 import { CHANNEL, topology, type Topology } from './topology.js';
 
@@ -57,4 +59,117 @@ describe('2 serve + 2 worker processes, each with its own data directory, sharin
       finished().filter((x) => x.text.includes('alice-parked-on-a') && x.text.includes('The tool said:')),
     ).toHaveLength(1);
   }, 60_000);
+
+  /** Posts `lines` as signed slash commands, `width` at a time; each answered by its ack. */
+  const sendAll = async (lines: { to: 'a' | 'b'; user: string; line: string }[], width = 12) => {
+    const acks: { status: number; text: string }[] = new Array(lines.length);
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < lines.length; i = next++) {
+        const { to, user, line } = lines[i]!;
+        acks[i] = await t.command(to, user, line);
+      }
+    };
+    await Promise.all(Array.from({ length: width }, lane));
+    return acks;
+  };
+  /** How many finished channel messages carry the answer holding `marker`. */
+  const answersWith = (marker: string) => finished().filter((x) => x.text.includes(marker)).length;
+  /** Who the provider says a bearer credential belongs to. */
+  const loginOf = async (authorization: string) =>
+    ((await (await fetch(`${t.oauth.issuer}/user`, { headers: { authorization } })).json()) as { login?: string })
+      .login;
+
+  it('alice and bob, 1,000 interleaved calls over both replicas: every call answered exactly once, 0 token crossings', async () => {
+    const who = { UALICE: 'alice', UBOB: 'bob' } as const;
+    const lines = Array.from({ length: 1000 }, (_, i) => {
+      const user = i % 2 ? 'UBOB' : 'UALICE';
+      return { to: (i % 4 < 2 ? 'a' : 'b') as 'a' | 'b', user, marker: `[${who[user]}-${i}]` };
+    });
+    const acks = await sendAll(lines.map((l) => ({ ...l, line: `run web.echo {"text":"${l.marker}"}` })));
+    expect(acks.filter((a) => a.status !== 200)).toEqual([]);
+    await vi.waitFor(
+      () => {
+        const missing = lines.filter((l) => answersWith(l.marker) === 0).length;
+        if (missing) throw new Error(`${missing} calls not answered yet`);
+      },
+      { timeout: 120_000, interval: 200 },
+    );
+    await queuesIdle(t.redis.url, 10_000);
+    expect(lines.filter((l) => answersWith(l.marker) !== 1).map((l) => l.marker)).toEqual([]);
+    // At the MCP server: each call once, carrying the credential of the person whose call it was.
+    const seen = new Map<string, string[]>();
+    for (const c of t.mcp.calls.filter((x) => x.tool === 'echo')) {
+      const marker = String(c.args['text']);
+      seen.set(marker, [...(seen.get(marker) ?? []), c.seen['authorization'] ?? '']);
+    }
+    expect(lines.filter((l) => seen.get(l.marker)?.length !== 1).map((l) => l.marker)).toEqual([]);
+    const owner = new Map<string, string | undefined>();
+    for (const auth of new Set([...seen.values()].flat())) owner.set(auth, await loginOf(auth));
+    const crossings = lines.filter(
+      (l) => owner.get(seen.get(l.marker)![0]!) !== `${who[l.user as keyof typeof who]}-at-vendor`,
+    );
+    expect(crossings.map((l) => l.marker)).toEqual([]);
+  }, 150_000);
+
+  it('the same signed Slack event delivered to replica a, then retried to replica b: one job, one answer', async () => {
+    const m = t.mention('UBOB', 'call web.echo {"text":"delivered-twice"}');
+    expect((await t.deliver('a', m)).status).toBe(200);
+    expect((await t.deliver('b', m, { retryNum: 1, retryReason: 'http_timeout' })).status).toBe(200);
+    await inThread(m.ts, (x) => x.includes('The tool said:') && x.includes('delivered-twice'));
+    // A later event is answered too: the retry was seen and dropped, not queued behind it.
+    const later = t.mention('UBOB', 'call web.echo {"text":"after-the-retry"}');
+    expect((await t.deliver('b', later)).status).toBe(200);
+    await inThread(later.ts, (x) => x.includes('The tool said:') && x.includes('after-the-retry'));
+    await queuesIdle(t.redis.url, 10_000);
+    expect(finished().filter((x) => x.thread_ts === m.ts && x.text.includes('The tool said:'))).toHaveLength(1);
+    expect(t.mcp.calls.filter((c) => c.tool === 'echo' && c.args['text'] === 'delivered-twice')).toHaveLength(1);
+  }, 60_000);
+
+  it("300 concurrent calls on alice's expired token, over all 4 processes: exactly 1 refresh at the provider, no refresh token reused", async () => {
+    const before = new Set(t.mcp.calls.map((c) => c.seen['authorization']));
+    const refreshesBefore = t.oauth.refreshRequests().length;
+    // Her access token expired (as time would have it): the next call anywhere must refresh it.
+    const sql = postgres(t.pg.url, { max: 1, onnotice: () => undefined });
+    try {
+      const expired = await sql`update connected_accounts set expires_at = ${Date.now() - 60_000}
+        where user_id = (select user_id from linked_accounts where platform_user_id = 'UALICE') returning id`;
+      expect(expired).toHaveLength(1);
+    } finally {
+      await sql.end();
+    }
+    const lines = Array.from({ length: 300 }, (_, i) => ({
+      to: (i % 2 ? 'a' : 'b') as 'a' | 'b',
+      user: 'UALICE',
+      marker: `[expired-${i}]`,
+    }));
+    const acks = await sendAll(
+      lines.map((l) => ({ ...l, line: `run web.echo {"text":"${l.marker}"}` })),
+      30,
+    );
+    expect(acks.filter((a) => a.status !== 200)).toEqual([]);
+    await vi.waitFor(
+      () => {
+        const missing = lines.filter((l) => answersWith(l.marker) === 0).length;
+        if (missing) throw new Error(`${missing} calls not answered yet`);
+      },
+      { timeout: 90_000, interval: 200 },
+    );
+    await queuesIdle(t.redis.url, 10_000);
+    expect(lines.filter((l) => answersWith(l.marker) !== 1).map((l) => l.marker)).toEqual([]);
+    const refreshes = t.oauth.refreshRequests().slice(refreshesBefore);
+    expect(refreshes).toHaveLength(1);
+    const used = t.oauth.refreshRequests().map((r) => r.body['refresh_token']);
+    expect(new Set(used).size).toBe(used.length);
+    // Every call carried one fresh token of hers, none the expired one.
+    const carried = new Set(
+      t.mcp.calls
+        .filter((c) => lines.some((l) => l.marker === c.args['text']))
+        .map((c) => c.seen['authorization'] ?? ''),
+    );
+    expect(carried.size).toBe(1);
+    const [fresh] = carried;
+    expect(before.has(fresh)).toBe(false);
+    expect(await loginOf(fresh!)).toBe('alice-at-vendor');
+  }, 120_000);
 });
