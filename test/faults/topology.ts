@@ -54,6 +54,9 @@ export async function topology() {
     ONBEHALF_STALLED_CHECK_MS: '500',
     ...slack.appEnv(SIGNING, 'xoxb-topology-bot'),
   };
+  // Every process gets the Discord bot's REST access (a turn run on a worker answers through it);
+  // only a serve replica connects to the gateway.
+  const discordEnv = discord.appEnv(DISCORD_BOT);
   // The org's setup, done once by the product itself (an admin's work), before any replica runs:
   // migrate, the provider, the MCP server `web` bound to the caller's grant, a policy allowing its
   // tools, and bob connected through the real OAuth flow. This app stops before the drill starts.
@@ -83,7 +86,7 @@ export async function topology() {
       cwd: tmp.dir,
       env: {
         ...shared,
-        ...discord.appEnv(DISCORD_BOT),
+        ...discordEnv,
         PORT: String(port),
         ONBEHALF_DATA_DIR: path.join(tmp.dir, name),
         // Its tool workers and agent turns run in this very process.
@@ -101,6 +104,7 @@ export async function topology() {
     const wp = await startWorker(
       {
         ...shared,
+        ...discordEnv,
         ONBEHALF_DATA_DIR: path.join(tmp.dir, name),
         LOCK_MS: '1500',
         STALLED_MS: '500',
@@ -150,12 +154,18 @@ export async function topology() {
     workers,
     replica,
     signer,
-    /** A signed `/onbehalf <line>` from `user`, delivered to replica `to` (as the balancer would). */
-    command: (to: 'a' | 'b', user: string, line: string) =>
+    /** A signed `/onbehalf <line>` from `user` in `channel`, delivered to replica `to` (as the balancer would). */
+    command: (to: 'a' | 'b', user: string, line: string, channel = CHANNEL) =>
       signer.post(
         `${replica(to).url}/slack/events`,
-        signer.command({ teamId: TEAM, userId: user, channelId: CHANNEL, text: line, triggerId: `trig-${++n}` }),
+        signer.command({ teamId: TEAM, userId: user, channelId: channel, text: line, triggerId: `trig-${++n}` }),
       ),
+    /** The pid of every process running tool calls (serve replicas and workers) still alive. */
+    pids: () =>
+      [...serves, ...workers]
+        .map((p) => p.child)
+        .filter((c) => c.exitCode === null && c.signalCode === null)
+        .map((c) => c.pid!),
     /** A mention of the bot by `user`, as one event with its own id, ready to deliver (and redeliver). */
     mention(user: string, words: string) {
       const ts = `1700003${String(++n).padStart(4, '0')}.000100`;
