@@ -23,6 +23,13 @@ export interface TestMcpHttpServer {
   rawArguments: string[];
   /** The Authorization header (or '') of every tools/list request: whose credentials each listing used. */
   listedWith: string[];
+  /**
+   * Every tools/call request as it arrived, with the caller `callerOf` named from the request's
+   * client port (when set), and whether its answer has been sent yet.
+   */
+  arrivals: { tool: string; args: Record<string, unknown>; from?: number; answered: boolean }[];
+  /** Names the process behind a client port (e.g. `ownerOfPort`); unset, arrivals carry no `from`. */
+  callerOf?: (remotePort: number) => number | undefined;
   /** Answer 401 to any request whose `Authorization: Bearer <token>` is on the deny list. */
   deny(token: string): void;
   allow(token: string): void;
@@ -67,6 +74,7 @@ export async function startMcpHttpServer(
     callIds: [] as { id: unknown; tool: unknown }[],
     rawArguments: [] as string[],
     listedWith: [] as string[],
+    arrivals: [] as TestMcpHttpServer['arrivals'],
   };
 
   const newSession = async (authorization: string | undefined) => {
@@ -122,7 +130,17 @@ export async function startMcpHttpServer(
           state.cancellations.push({ requestId: m.params?.requestId, reason: m.params?.reason });
         if (m?.method === 'tools/call') state.callIds.push({ id: m.id, tool: m.params?.name });
       }
-      if (body?.method === 'tools/call') state.rawArguments.push(JSON.stringify(body.params?.arguments ?? null));
+      if (body?.method === 'tools/call') {
+        state.rawArguments.push(JSON.stringify(body.params?.arguments ?? null));
+        const arrival = {
+          tool: String(body.params?.name),
+          args: (body.params?.arguments ?? {}) as Record<string, unknown>,
+          from: req.socket.remotePort === undefined ? undefined : api.callerOf?.(req.socket.remotePort),
+          answered: false,
+        };
+        state.arrivals.push(arrival);
+        res.once('finish', () => (arrival.answered = true));
+      }
       if (body?.method === 'tools/list') state.listedWith.push(req.headers.authorization ?? '');
       const token = bearer(req.headers.authorization);
       if (token && (denied.has(token) || api.rejectAll)) {
@@ -171,6 +189,9 @@ export async function startMcpHttpServer(
     url: `http://127.0.0.1:${port}/mcp`,
     get calls() {
       return state.calls;
+    },
+    get arrivals() {
+      return state.arrivals;
     },
     get cancelled() {
       return state.cancelled;
