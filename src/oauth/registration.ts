@@ -160,17 +160,7 @@ export class McpClientRegistration {
       tokenUrl: meta.token_endpoint,
       revokeUrl,
       resource: f.resource,
-      extra: {
-        discovered: true,
-        registration: client.how,
-        pkceMethods: meta.code_challenge_methods_supported,
-        tokenEndpointAuthMethod: client.authMethod,
-        signingAlgs: meta.token_endpoint_auth_signing_alg_values_supported,
-        grantTypes: meta.grant_types_supported,
-        grantProfiles: profilesOf(meta),
-        issParameterSupported:
-          (meta as Record<string, unknown>)['authorization_response_iss_parameter_supported'] === true,
-      },
+      extra: discoveredExtra(meta, client),
     };
     const store = this.d.store;
     const t = store.t.oauthProviders;
@@ -280,4 +270,18 @@ export class McpClientRegistration {
       return { kind: 'registration_failed', cause: 'refused', detail: (err as Error).message.slice(0, 200) };
     }
   }
+}
+
+/** What a discovered client's provider row keeps of the authorization server's metadata. */
+function discoveredExtra(meta: Found['meta'], client: Client) {
+  return {
+    discovered: true,
+    registration: client.how,
+    pkceMethods: meta.code_challenge_methods_supported,
+    tokenEndpointAuthMethod: client.authMethod,
+    signingAlgs: meta.token_endpoint_auth_signing_alg_values_supported,
+    grantTypes: meta.grant_types_supported,
+    grantProfiles: profilesOf(meta),
+    issParameterSupported: (meta as Record<string, unknown>)['authorization_response_iss_parameter_supported'] === true,
+  };
 }

@@ -1,5 +1,5 @@
-import { and, count, desc, eq, inArray, lt, sql } from 'drizzle-orm';
-import { prepared, preparedWrite, slot, type PreparedWrite, type Queries, type Store } from '../db/index.js';
+import { and, desc, eq, lt } from 'drizzle-orm';
+import type { PreparedWrite, Queries, Store } from '../db/index.js';
 import type { toolCalls } from '../db/schema/index.js';
 import {
   deliverySchema,
@@ -12,7 +12,7 @@ import {
 } from '../db/schema/shapes.js';
 
 export type CallRow = typeof toolCalls.$inferSelect;
-export type CallStatus = CallRow['status'];
+export type { CallStatus } from './call-statements.js';
 
 /** Statuses after which a call never runs again. */
 export const terminal: CallStatus[] = ['succeeded', 'failed', 'denied', 'cancelled', 'interrupted'];
@@ -20,51 +20,21 @@ export const terminal: CallStatus[] = ['succeeded', 'failed', 'denied', 'cancell
 /** Statuses a call counts against its user's queued-calls cap in (accepted, not finished, not parked). */
 export const pending: CallStatus[] = ['queued', 'running', 'awaiting_approval'];
 
+import {
+  byId,
+  countIn,
+  deliveryOf,
+  insertCall,
+  isEnqueueShape,
+  moveStatement,
+  setDeliveryOf,
+  setOutcomeOf,
+  type CallInsert,
+  type CallStatus,
+  type TransitionPatch,
+} from './call-statements.js';
+
 export type { ApprovalRecord, Delivery, StoredOutcome } from '../db/schema/shapes.js';
-
-type TransitionPatch = { outcome?: StoredOutcome; parkedProviderId?: string | null; attempts?: number };
-type CallInsert = Omit<typeof toolCalls.$inferInsert, 'updatedAt' | 'status'>;
-type CallColumns = typeof toolCalls.$inferInsert;
-
-// The statements every call runs (db/prepared.ts).
-const byId = prepared('calls.byId', ({ db, t }) =>
-  db
-    .select()
-    .from(t.toolCalls)
-    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
-);
-const deliveryOf = prepared('calls.delivery', ({ db, t }) =>
-  db
-    .select({ delivery: t.toolCalls.delivery })
-    .from(t.toolCalls)
-    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
-);
-const setOutcomeOf = preparedWrite('calls.setOutcome', ({ db, t }) =>
-  db
-    .update(t.toolCalls)
-    .set({ outcome: slot<StoredOutcome>('outcome'), updatedAt: slot<number>('now') })
-    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
-);
-const setDeliveryOf = preparedWrite('calls.setDelivery', ({ db, t }) =>
-  db
-    .update(t.toolCalls)
-    .set({ delivery: slot<Delivery>('delivery'), updatedAt: slot<number>('now') })
-    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
-);
-/** The columns an enqueued call is inserted with (any other shape is built per call). */
-const insertKeys = ['id', 'orgId', 'userId', 'serverId', 'tool', 'args', 'replyTarget', 'requestId', 'turnId'] as const;
-const insertCall = preparedWrite('calls.insert', ({ db, t }) =>
-  db
-    .insert(t.toolCalls)
-    .values({
-      ...(Object.fromEntries(insertKeys.map((k) => [k, slot(k)])) as Omit<CallColumns, 'status' | 'updatedAt'>),
-      status: 'queued',
-      updatedAt: slot<number>('now'),
-    })
-    .onConflictDoNothing(),
-);
-const isEnqueueShape = (row: CallInsert) =>
-  Object.keys(row).length === insertKeys.length && insertKeys.every((k) => k in row);
 
 /** `tool_calls` rows: the durable state of each call, read by every worker process. */
 export class CallStore {
@@ -271,32 +241,4 @@ export class CallStore {
         .where(and(eq(t.status, 'parked'), lt(t.updatedAt, before))),
     );
   }
-}
-
-/** The count of one user's calls in one of `statuses`. */
-function countIn(statuses: CallStatus[]) {
-  return prepared(`calls.count:${statuses.join(',')}`, ({ db, t }) =>
-    db
-      .select({ n: count() })
-      .from(t.toolCalls)
-      .where(
-        and(
-          eq(t.toolCalls.orgId, sql.placeholder('orgId')),
-          eq(t.toolCalls.userId, sql.placeholder('userId')),
-          inArray(t.toolCalls.status, statuses),
-        ),
-      ),
-  );
-}
-
-/** The conditional update of one transition shape: to `to`, only from one of `from`, setting `columns`. */
-function moveStatement(key: string, from: CallStatus[], to: CallStatus, columns: (keyof TransitionPatch)[]) {
-  return preparedWrite(`calls.move:${key}`, ({ db, t }) => {
-    const set: Partial<CallColumns> = { status: to, updatedAt: slot<number>('now') };
-    for (const c of columns) (set as Record<string, unknown>)[c] = slot(c);
-    return db
-      .update(t.toolCalls)
-      .set(set)
-      .where(and(eq(t.toolCalls.id, sql.placeholder('id')), inArray(t.toolCalls.status, from)));
-  });
 }

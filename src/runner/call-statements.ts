@@ -1,0 +1,89 @@
+import { and, count, eq, inArray, sql } from 'drizzle-orm';
+import { prepared, preparedWrite, slot } from '../db/index.js';
+import type { toolCalls } from '../db/schema/index.js';
+import type { Delivery, StoredOutcome } from '../db/schema/shapes.js';
+
+// The statements every call runs (db/prepared.ts), for CallStore (calls.ts).
+
+export type CallStatus = (typeof toolCalls.$inferSelect)['status'];
+
+export type TransitionPatch = { outcome?: StoredOutcome; parkedProviderId?: string | null; attempts?: number };
+export type CallInsert = Omit<typeof toolCalls.$inferInsert, 'updatedAt' | 'status'>;
+export type CallColumns = typeof toolCalls.$inferInsert;
+
+export const byId = prepared('calls.byId', ({ db, t }) =>
+  db
+    .select()
+    .from(t.toolCalls)
+    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
+);
+export const deliveryOf = prepared('calls.delivery', ({ db, t }) =>
+  db
+    .select({ delivery: t.toolCalls.delivery })
+    .from(t.toolCalls)
+    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
+);
+export const setOutcomeOf = preparedWrite('calls.setOutcome', ({ db, t }) =>
+  db
+    .update(t.toolCalls)
+    .set({ outcome: slot<StoredOutcome>('outcome'), updatedAt: slot<number>('now') })
+    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
+);
+export const setDeliveryOf = preparedWrite('calls.setDelivery', ({ db, t }) =>
+  db
+    .update(t.toolCalls)
+    .set({ delivery: slot<Delivery>('delivery'), updatedAt: slot<number>('now') })
+    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
+);
+/** The columns an enqueued call is inserted with (any other shape is built per call). */
+export const insertKeys = [
+  'id',
+  'orgId',
+  'userId',
+  'serverId',
+  'tool',
+  'args',
+  'replyTarget',
+  'requestId',
+  'turnId',
+] as const;
+export const insertCall = preparedWrite('calls.insert', ({ db, t }) =>
+  db
+    .insert(t.toolCalls)
+    .values({
+      ...(Object.fromEntries(insertKeys.map((k) => [k, slot(k)])) as Omit<CallColumns, 'status' | 'updatedAt'>),
+      status: 'queued',
+      updatedAt: slot<number>('now'),
+    })
+    .onConflictDoNothing(),
+);
+export const isEnqueueShape = (row: CallInsert) =>
+  Object.keys(row).length === insertKeys.length && insertKeys.every((k) => k in row);
+
+/** The count of one user's calls in one of `statuses`. */
+export function countIn(statuses: CallStatus[]) {
+  return prepared(`calls.count:${statuses.join(',')}`, ({ db, t }) =>
+    db
+      .select({ n: count() })
+      .from(t.toolCalls)
+      .where(
+        and(
+          eq(t.toolCalls.orgId, sql.placeholder('orgId')),
+          eq(t.toolCalls.userId, sql.placeholder('userId')),
+          inArray(t.toolCalls.status, statuses),
+        ),
+      ),
+  );
+}
+
+/** The conditional update of one transition shape: to `to`, only from one of `from`, setting `columns`. */
+export function moveStatement(key: string, from: CallStatus[], to: CallStatus, columns: (keyof TransitionPatch)[]) {
+  return preparedWrite(`calls.move:${key}`, ({ db, t }) => {
+    const set: Partial<CallColumns> = { status: to, updatedAt: slot<number>('now') };
+    for (const c of columns) (set as Record<string, unknown>)[c] = slot(c);
+    return db
+      .update(t.toolCalls)
+      .set(set)
+      .where(and(eq(t.toolCalls.id, sql.placeholder('id')), inArray(t.toolCalls.status, from)));
+  });
+}
