@@ -14,6 +14,9 @@ describe('command modules', () => {
     const { adminCommands } = await import('../../src/chat/commands/admin/index.js');
     expect(adminCommands.map((c) => c.word)).toEqual([
       'provider',
+      'connect',
+      'disconnect',
+      'services',
       'server',
       'bind',
       'allow',
