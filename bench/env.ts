@@ -46,7 +46,7 @@ export interface BenchEnv {
   dataDir: string;
   baseUrl: string;
   signingSecret: string;
-  /** Env for child processes (worker/serve) sharing this app's SQLite file and Redis. */
+  /** Env for child processes (worker/serve) sharing this app's database and Redis. */
   childEnv: Record<string, string>;
   /** The app's Slack variables (signing secret, bot token, the fake Web API), for a child `serve`. */
   slackEnv: Record<string, string>;
@@ -71,8 +71,12 @@ export interface BenchEnv {
   stop(): Promise<void>;
 }
 
-/** Builds the shared environment; `stop()` ends every server and process it started. */
-export async function startBenchEnv(): Promise<BenchEnv> {
+/**
+ * Builds the shared environment; `stop()` ends every server and process it started. With
+ * `databaseUrl` (`postgres://…`) the app and its child processes share that database instead of a
+ * SQLite file in the data directory.
+ */
+export async function startBenchEnv(opts: { databaseUrl?: string } = {}): Promise<BenchEnv> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'onbehalf-bench-'));
   const stops: (() => Promise<void>)[] = [async () => rmSync(dataDir, { recursive: true, force: true })];
   const stop = async () => {
@@ -105,6 +109,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       LOG_LEVEL: 'info',
       // The figures bring their own worker processes (or run workers in the process they measure).
       ONBEHALF_WORKERS: '0',
+      ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     };
     const notifier = new WaitingNotifier();
     const logs = new LogSink();
@@ -199,7 +204,12 @@ export async function startBenchEnv(): Promise<BenchEnv> {
       tokens,
       logs,
       slackEnv,
-      childEnv: { ...env, REDIS_URL: app.redisUrl, DATABASE_URL: `file:${app.config.databasePath}`, PORT: '0' },
+      childEnv: {
+        ...env,
+        REDIS_URL: app.redisUrl,
+        DATABASE_URL: opts.databaseUrl ?? `file:${app.config.databasePath}`,
+        PORT: '0',
+      },
       request: (who, server, tool, args, i) => ({
         orgId,
         userId: userIds[who],

@@ -1,5 +1,5 @@
 // Entry of `npm run bench` (`-- --quick` for a smoke run, `--only=slack_ack,memory` for some
-// figures, `--out=FILE` for another results file, `--settings=1x16,2x64` for some throughput settings,
+// figures (`tool_overhead_pg`, `throughput_pg`: those two on Postgres), `--out=FILE` for another results file, `--settings=1x16,2x64` for some throughput settings,
 // `--cpu-prof=DIR` for CPU profiles of the worker and serve processes). Builds the real product on loopback, measures
 // each figure against its baseline, prints a markdown table and writes the JSON results.
 import os from 'node:os';
@@ -16,6 +16,7 @@ import { stdioPool } from './figures/stdio.js';
 import { throughput } from './figures/throughput.js';
 import { table, writeResults, type BenchRow } from './lib.js';
 import { benchOptions, type BenchOptions } from './options.js';
+import { onPostgres } from './postgres.js';
 
 const figures: [string, string, (env: BenchEnv, o: BenchOptions) => Promise<BenchRow[]>][] = [
   ['slack_ack', '1. Slack ack', slackAck],
@@ -74,6 +75,10 @@ try {
       log(`${name}: FAILED: ${(err as Error).stack ?? String(err)}`);
     }
   }
+  // The same figures on Postgres, beside SQLite's (`--only=tool_overhead_pg,throughput_pg` for just those).
+  const pg = await onPostgres(o, (key) => !only || only.includes(key), log);
+  rows.push(...pg.rows);
+  failures.push(...pg.failures);
 } finally {
   const meta = {
     quick,
