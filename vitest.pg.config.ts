@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // private server for the run, test/support/pg-global.ts; a fresh database per store).
 export default defineConfig({
   test: {
-    include: ['test/{db,oauth,runner,identity,e2e}/**/*.test.ts'],
+    include: ['test/{db,oauth,runner,identity,e2e,config-file}/**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     pool: 'forks',
     env: { ONBEHALF_TEST_DB: 'postgres' },

@@ -18,7 +18,7 @@ import {
   ProviderStore,
   type KeepAliveOptions,
 } from './oauth/index.js';
-import { applyConfigFile } from './config-file/index.js';
+import { applyAtStart } from './config-file/index.js';
 import { NetGuard } from './net/index.js';
 import { chatSignIn } from './platforms/signin.js';
 import { OutboundRouter } from './chat/index.js';
@@ -208,7 +208,7 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
   });
   if (mode === 'serve' && config.configFile) {
     // Start-up stops on a mistake in the file (ConfigFileError names file, line and column).
-    const plan = await applyConfigFile({ ...b, policy, providers: oauth.providers }, config);
+    const plan = await applyAtStart({ ...b, policy, providers: oauth.providers }, config);
     log.info({ file: config.configFile.path, plan }, 'config file applied');
   }
   const catalog = new ToolCatalog(policy, pool, oauth);

@@ -23,3 +23,19 @@ export async function applyConfigFile(
   if (!opts.dryRun) await applyPlan(svc, f, plans);
   return planText(f, plans);
 }
+
+/**
+ * `serve`'s start: replicas started together may race to create the same objects; applying is
+ * idempotent, so a replica that lost a race plans again (what the other made is then in place) and
+ * applies what is left, up to 5 tries. A mistake in the file (ConfigFileError) stops at once.
+ */
+export async function applyAtStart(svc: ConfigServices, config: Pick<Config, 'configFile'>): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyConfigFile(svc, config);
+    } catch (err) {
+      if (err instanceof ConfigFileError || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
+    }
+  }
+}

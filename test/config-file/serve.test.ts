@@ -8,6 +8,7 @@ import { LogCapture } from '../support/logs.js';
 import { stdioServerCommand } from '../support/mcp-servers/index.js';
 import { testDialect, testPostgresUrl } from '../support/store.js';
 import { ShellSession } from '../support/shell.js';
+import { startTestRedis } from '../support/redis.js';
 
 const fileWith = (servers: boolean) => `orgs:
   - platform: shell
@@ -94,4 +95,42 @@ describe('serve applies the config file at start', () => {
     expect(await ada2.send('/onbehalf admin server list')).toBe('onbehalf (only you): No MCP servers yet.');
     expect(await ada2.send('/onbehalf admin team delete ops')).toMatch(/ops/);
   }, 90_000);
+
+  // Replicas share Postgres (two apps on one SQLite file in one process would block each other's
+  // synchronous busy wait): this runs under `npm run test:pg`.
+  it.runIf(testDialect === 'postgres')(
+    'two replicas started at the same moment with the same file both start, and each declared object exists once',
+    async () => {
+      const dirs = [tempDir('onbehalf-config-a-'), tempDir('onbehalf-config-b-'), tempDir('onbehalf-config-db-')];
+      const redis = await startTestRedis();
+      const apps: App[] = [];
+      try {
+        const file = path.join(dirs[2]!.dir, 'onbehalf.yaml');
+        writeFileSync(file, fileWith(true));
+        const env = {
+          ONBEHALF_CONFIG: file,
+          ONBEHALF_KEYS: testKey(),
+          PORT: '0',
+          REDIS_URL: redis.url,
+          DATABASE_URL: await testPostgresUrl(),
+        };
+        const made = await Promise.allSettled(
+          [dirs[0]!, dirs[1]!].map((d) => createApp(testConfig(d.dir, env), { logDestination: new LogCapture() })),
+        );
+        for (const m of made) if (m.status === 'fulfilled') apps.push(m.value);
+        expect(made.map((m) => (m.status === 'rejected' ? String(m.reason) : 'started'))).toEqual([
+          'started',
+          'started',
+        ]);
+        const org = (await apps[0]!.identity.orgOf('shell', 'local'))!;
+        const servers = await apps[1]!.policy.servers(org.id);
+        expect(servers.map((x) => x.name)).toEqual(['notes']);
+        expect(await apps[0]!.policy.rules(servers[0]!.id)).toHaveLength(1);
+      } finally {
+        for (const a of apps) await a.stop();
+        await redis.stop();
+        for (const d of dirs) d.cleanup();
+      }
+    },
+  );
 });
