@@ -144,7 +144,7 @@ export async function toolOverhead(env: BenchEnv, o: BenchOptions): Promise<Benc
         )
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}; ` +
-        `the agent's path (runToolCall, which polls the row) p50 ${stats(agent).median.toFixed(1)} ms, p99 ${stats(agent).p99.toFixed(1)} ms`,
+        `the agent's path (runToolCall, woken through Redis) p50 ${stats(agent).median.toFixed(1)} ms, p99 ${stats(agent).p99.toFixed(1)} ms`,
       extra: {
         addedP50Ms: added.p50,
         addedP99Ms: added.p99,
