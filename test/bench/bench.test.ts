@@ -33,7 +33,7 @@ function runQuickBench(out: string): Promise<{ code: number | null; stdout: stri
 }
 
 describe('npm run bench -- --quick', () => {
-  it('measures all ten figures against their baselines, prints the table and writes the JSON', async () => {
+  it('measures all ten figures against their baselines (two of them again on Postgres), prints the table and writes the JSON', async () => {
     const out = path.join(tmp.dir, 'quick.json');
     const r = await runQuickBench(out);
     expect(r.stderr).not.toMatch(/FAILED/);
@@ -52,8 +52,15 @@ describe('npm run bench -- --quick', () => {
       'slack_ack',
       'stdio_pool',
       'throughput',
+      'throughput_pg',
       'tool_overhead',
+      'tool_overhead_pg',
     ]);
+    // The Postgres rows: the same figures against their own baseline, 0 token crossings.
+    const onPg = json.rows.filter((row) => row.key.endsWith('_pg'));
+    expect(onPg.every((row) => row.figure.endsWith('(Postgres)'))).toBe(true);
+    expect(onPg.length).toBeGreaterThanOrEqual(2);
+    for (const row of onPg.filter((x) => x.key === 'throughput_pg')) expect(row.extra?.crossings, row.figure).toBe(0);
     for (const row of json.rows) {
       for (const v of [row.ours.median, row.ours.p99, row.baseline?.median, row.baseline?.p99, row.ratio]) {
         expect(typeof v, `${row.figure}`).toBe('number');
