@@ -1,10 +1,41 @@
 import { and, eq } from 'drizzle-orm';
+import type { z } from 'zod';
 import { newId } from '../db/index.js';
 import { refusalOf } from '../net/index.js';
 import type { PolicyParts } from './parts.js';
 import { changed, invalid, refused, type PolicyResult } from './results.js';
 import { DEFAULT_TIMEOUT_MS, serverInputSchema, type ServerInput, type ServerListing } from './servers.js';
 import { envNameSchema, headerNameSchema, parseSource, templateSchema } from './sources.js';
+
+type ParsedServer = z.output<typeof serverInputSchema>;
+
+/** The input checked for `from`: stdio only from operator config or with ONBEHALF_ALLOW_STDIO=true; an admin's URL must pass the network guard. */
+async function checked(
+  p: PolicyParts,
+  input: ServerInput,
+  from: { source: 'admin' | 'operator' },
+): Promise<{ ok: true; s: ParsedServer } | { ok: false; result: PolicyResult }> {
+  const parsed = serverInputSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, result: invalid('server', parsed.error) };
+  const s = parsed.data;
+  if (s.transport === 'stdio' && from.source !== 'operator' && !p.allowStdio)
+    return { ok: false, result: refused({ kind: 'stdio_not_allowed' }) };
+  if (s.transport === 'http' && from.source !== 'operator') {
+    const c = await p.net.checkTarget(s.url);
+    if (!c.ok) return { ok: false, result: refused({ kind: 'url_refused', refusal: refusalOf(c) }) };
+  }
+  return { ok: true, s };
+}
+
+/** The columns of a server's target and timeout, as stored. */
+const targetOf = (s: ParsedServer, source: 'admin' | 'operator') => ({
+  transport: s.transport,
+  url: s.transport === 'http' ? s.url : null,
+  command: s.transport === 'stdio' ? s.command : null,
+  args: s.transport === 'stdio' ? s.args : [],
+  timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  source,
+});
 
 /** Adds a server. stdio only from operator config or with ONBEHALF_ALLOW_STDIO=true. */
 export async function addServer(
@@ -13,31 +44,15 @@ export async function addServer(
   input: ServerInput,
   from: { source: 'admin' | 'operator' },
 ): Promise<PolicyResult> {
-  const parsed = serverInputSchema.safeParse(input);
-  if (!parsed.success) return invalid('server', parsed.error);
-  const s = parsed.data;
-  if (s.transport === 'stdio' && from.source !== 'operator' && !p.allowStdio)
-    return refused({ kind: 'stdio_not_allowed' });
-  if (s.transport === 'http' && from.source !== 'operator') {
-    const c = await p.net.checkTarget(s.url);
-    if (!c.ok) return refused({ kind: 'url_refused', refusal: refusalOf(c) });
-  }
+  const c = await checked(p, input, from);
+  if (!c.ok) return c.result;
+  const { s } = c;
   const { db, t } = p.store;
   // A conditional insert (the org's server names are unique): of two concurrent adds of a name, one is refused.
   const added = await p.store.changes(
     db
       .insert(t.mcpServers)
-      .values({
-        id: newId(),
-        orgId,
-        name: s.name,
-        transport: s.transport,
-        url: s.transport === 'http' ? s.url : null,
-        command: s.transport === 'stdio' ? s.command : null,
-        args: s.transport === 'stdio' ? s.args : [],
-        timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        source: from.source,
-      })
+      .values({ id: newId(), orgId, name: s.name, ...targetOf(s, from.source) })
       .onConflictDoNothing(),
   );
   if (!added) return refused({ kind: 'server_exists', name: s.name });
@@ -51,27 +66,13 @@ export async function updateServer(
   input: ServerInput,
   from: { source: 'admin' | 'operator' },
 ): Promise<PolicyResult> {
-  const parsed = serverInputSchema.safeParse(input);
-  if (!parsed.success) return invalid('server', parsed.error);
-  const s = parsed.data;
+  const c = await checked(p, input, from);
+  if (!c.ok) return c.result;
+  const { s } = c;
   const row = await p.server(orgId, s.name);
   if (!row) return refused({ kind: 'unknown_server', name: s.name });
-  if (s.transport === 'stdio' && from.source !== 'operator' && !p.allowStdio)
-    return refused({ kind: 'stdio_not_allowed' });
   const { mcpServers } = p.store.t;
-  await p.store.changes(
-    p.store.db
-      .update(mcpServers)
-      .set({
-        transport: s.transport,
-        url: s.transport === 'http' ? s.url : null,
-        command: s.transport === 'stdio' ? s.command : null,
-        args: s.transport === 'stdio' ? s.args : [],
-        timeoutMs: s.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        source: from.source,
-      })
-      .where(eq(mcpServers.id, row.id)),
-  );
+  await p.store.changes(p.store.db.update(mcpServers).set(targetOf(s, from.source)).where(eq(mcpServers.id, row.id)));
   return changed({ kind: 'server_changed', name: s.name, transport: s.transport });
 }
 
