@@ -187,14 +187,15 @@ async function status(json: boolean): Promise<number> {
 
 /** `config apply [--dry-run]` prints the plan; `config export` the configuration as a config file. */
 async function configCommand(verb: 'apply' | 'export', dryRun: boolean): Promise<number> {
-  const { applyConfigFile, exportConfig } = await import('./config-file/index.js');
+  const { applyConfigFile, exportConfig, CONFIG_LOCK } = await import('./config-file/index.js');
   const c = config();
   if (verb === 'apply' && !c.configFile)
     return refuse('onbehalf config apply: ONBEHALF_CONFIG is not set (example: ONBEHALF_CONFIG=./onbehalf.yaml)');
   const app = await createApp(c, { mode: 'cli' });
   try {
     if (verb === 'export') process.stdout.write(await exportConfig(app));
-    else out(await applyConfigFile(app, c, { dryRun }));
+    // The lock a starting replica takes too: a hand-run apply and a start-up apply never interleave.
+    else out(await app.store.exclusive(CONFIG_LOCK, () => applyConfigFile(app, c, { dryRun })));
     return 0;
   } finally {
     await app.stop();

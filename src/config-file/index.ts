@@ -25,17 +25,25 @@ export async function applyConfigFile(
 }
 
 /**
- * `serve`'s start: replicas started together may race to create the same objects; applying is
- * idempotent, so a replica that lost a race plans again (what the other made is then in place) and
- * applies what is left, up to 5 tries. A mistake in the file (ConfigFileError) stops at once.
+ * `serve`'s start. Replicas started together take turns on a lock shared by every process on the
+ * database (a Postgres advisory lock), so the second plans only after the first has applied and
+ * finds everything in place: objects without a natural key (access rules) are made once. A replica
+ * that still meets a write conflict (another process changing the same objects, e.g. `config
+ * apply` run by hand) plans again and applies what is left, up to 5 tries. A mistake in the file
+ * (ConfigFileError) stops at once.
  */
 export async function applyAtStart(svc: ConfigServices, config: Pick<Config, 'configFile'>): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await applyConfigFile(svc, config);
-    } catch (err) {
-      if (err instanceof ConfigFileError || attempt >= 5) throw err;
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
+  return svc.store.exclusive(CONFIG_LOCK, async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await applyConfigFile(svc, config);
+      } catch (err) {
+        if (err instanceof ConfigFileError || attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 100 + Math.random() * 400));
+      }
     }
-  }
+  });
 }
+
+/** The key of the lock applying the config file takes. */
+export const CONFIG_LOCK = 'config-file';

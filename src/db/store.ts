@@ -23,6 +23,7 @@ import {
   type Values,
 } from './prepared.js';
 import type { Db, RowsQuery, Tables, WriteQuery } from './types.js';
+import { LocalLocks, pgExclusive, type Reservable } from './exclusive.js';
 
 export type { Db, RowsQuery, Tables, WriteQuery } from './types.js';
 
@@ -66,6 +67,8 @@ export interface Store extends Queries {
    * own (a transaction would add two round trips). The body follows the rules of a transaction's.
    */
   group<T>(body: (q: Queries) => Promise<T>): Promise<T>;
+  /** Runs `body` as the only holder of `key` across every process on this database (db/exclusive.ts). */
+  exclusive<T>(key: string, body: () => Promise<T>): Promise<T>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -94,6 +97,7 @@ export class SqliteStore implements Store {
   readonly #tx: Tx;
   /** Prepared handles compiled on this connection (one better-sqlite3 statement each). */
   readonly #statements = new Map<object, SqliteStatement>();
+  readonly #locks = new LocalLocks();
 
   constructor(readonly db: Db) {
     this.#tx = {
@@ -174,6 +178,10 @@ export class SqliteStore implements Store {
     return this.tx(body);
   }
 
+  exclusive<T>(key: string, body: () => Promise<T>): Promise<T> {
+    return this.#locks.exclusive(key, body);
+  }
+
   async ping(): Promise<void> {
     await this.execute(sql`select 1`);
   }
@@ -236,9 +244,10 @@ export class PgStore implements Store {
   readonly db: Db;
   readonly t: Tables;
   readonly #q: Tx;
+  readonly #locks = new LocalLocks();
 
   constructor(
-    readonly pg: PgLike & { $client: { end(): Promise<void> } },
+    readonly pg: PgLike & { $client: Reservable & { end(): Promise<void> } },
     tables: unknown,
   ) {
     this.t = tables as Tables;
@@ -273,6 +282,10 @@ export class PgStore implements Store {
 
   group<T>(body: (q: Queries) => Promise<T>): Promise<T> {
     return body(this);
+  }
+
+  exclusive<T>(key: string, body: () => Promise<T>): Promise<T> {
+    return this.#locks.exclusive(key, () => pgExclusive(this.pg.$client, key, body));
   }
 
   async ping(): Promise<void> {

@@ -99,7 +99,7 @@ describe('serve applies the config file at start', () => {
   // Replicas share Postgres (two apps on one SQLite file in one process would block each other's
   // synchronous busy wait): this runs under `npm run test:pg`.
   it.runIf(testDialect === 'postgres')(
-    'two replicas started at the same moment with the same file both start, and the declared server exists once',
+    'two replicas started at the same moment with the same file both start, and the declared server and rule each exist once',
     async () => {
       const dirs = [tempDir('onbehalf-config-a-'), tempDir('onbehalf-config-b-'), tempDir('onbehalf-config-db-')];
       const redis = await startTestRedis();
@@ -125,9 +125,8 @@ describe('serve applies the config file at start', () => {
         const org = (await apps[0]!.identity.orgOf('shell', 'local'))!;
         const servers = await apps[1]!.policy.servers(org.id);
         expect(servers.map((x) => x.name)).toEqual(['notes']);
-        // Not yet asserted: rules have no natural key, so two replicas applying at once may each add the
-        // file's rule (a known gap: applying needs a lock shared by the replicas).
-        expect((await apps[0]!.policy.rules(servers[0]!.id)).length).toBeGreaterThanOrEqual(1);
+        // Rules have no natural key: without the replicas' shared lock each would add the file's rule.
+        expect(await apps[0]!.policy.rules(servers[0]!.id)).toHaveLength(1);
       } finally {
         for (const a of apps) await a.stop();
         await redis.stop();

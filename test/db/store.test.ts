@@ -135,6 +135,31 @@ describe.each(['sqlite', 'postgres'] as const)('%s store', (dialect) => {
     );
     expect((await s().first(s().db.select().from(orgs).where(eq(orgs.id, id))))!.name).toBe('20');
   });
+
+  it('exclusive: bodies holding one key never overlap (a failed one frees it), while another key is not held up', async () => {
+    const { orgs } = s().t;
+    const id = `${dialect}-exclusive`;
+    await s().changes(s().db.insert(orgs).values({ id, name: '0' }));
+    // Read, yield, write outside any transaction: only the lock keeps the increments from being lost.
+    const bump = () =>
+      s().exclusive('test-counter', async () => {
+        const row = await s().first(s().db.select().from(orgs).where(eq(orgs.id, id)));
+        await new Promise((r) => setImmediate(r));
+        await s().changes(
+          s()
+            .db.update(orgs)
+            .set({ name: String(Number(row!.name) + 1) })
+            .where(eq(orgs.id, id)),
+        );
+      });
+    const failing = s().exclusive('test-counter', async () => {
+      throw new Error('body failed');
+    });
+    const other = s().exclusive('test-other', async () => 'not held up');
+    const results = await Promise.allSettled([...Array.from({ length: 6 }, bump), failing, other]);
+    expect(results.map((r) => r.status)).toEqual([...Array(6).fill('fulfilled'), 'rejected', 'fulfilled']);
+    expect((await s().first(s().db.select().from(orgs).where(eq(orgs.id, id))))!.name).toBe('6');
+  });
 });
 
 describe('sqlite: the transaction holds the connection', () => {
