@@ -6,6 +6,7 @@ type Words = {
 
 /** How the token endpoint answered a failed code exchange, in words. */
 function exchangeText(o: Extract<FlowProblem, { kind: 'exchange_failed' }>['outcome']): string {
+  if (o.kind === 'rejected' && o.error === 'unreadable_response') return `unreadable token response (${o.status})`;
   if (o.kind !== 'transient') return o.error;
   return o.cause === 'status' ? `the provider answered ${o.status}` : `network: ${o.detail}`;
 }
