@@ -64,7 +64,7 @@ const words: Words = {
   exchange_failed: (p) => ['Not connected', `${p.provider} did not accept the sign-in (${exchangeText(p.outcome)}).`],
   vendor_account_taken: (p) => [
     'Already connected for someone else',
-    `${p.provider} ${p.login ?? 'account'} is already connected for ${p.ownerName}` +
+    `${p.provider} ${p.login ?? 'account'} is already connected for ${p.ownerName ?? 'another person'}` +
       `${p.org !== null ? ` in ${p.org}` : ''}, so it cannot also be connected for ${p.userName}. ` +
       `If this was not your own link, someone may have forwarded theirs; both of you were told in chat.`,
   ],
@@ -78,7 +78,7 @@ const words: Words = {
   ],
   signin_mismatch: (p) => [
     'This link is not yours',
-    `This link belongs to @${p.owner}; you are signed in as @${p.signedIn}. ` +
+    `This link belongs to ${p.owner === null ? 'someone else' : `@${p.owner}`}; you are signed in as @${p.signedIn}. ` +
       `Ask for your own link with \`/onbehalf connect ${p.providerSlug}\`.`,
   ],
 };

@@ -8,7 +8,7 @@ const str = z.string();
 
 /** Why a team secret could not be chosen for the caller. */
 export const teamProblemSchema = z.discriminatedUnion('code', [
-  z.object({ code: z.literal('not_member'), team: str }),
+  z.object({ code: z.literal('not_member'), team: str.optional() }),
   z.object({ code: z.literal('no_team') }),
   z.object({ code: z.literal('several_teams'), teams: z.array(str) }),
 ]);
