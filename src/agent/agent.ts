@@ -217,12 +217,13 @@ export class Agent {
           if (!privacy.on) void sink.emit({ kind: 'answer_chunk', text: part.text });
         }
       }
-      const answer = text.trim() || 'Done.';
+      const answer = text.trim();
       await memory.append(turn.orgId, key, {
         role: 'assistant',
         userId: turn.userId,
         requestId: turn.requestId,
-        content: privacy.on ? PRIVATE_MEMO : answer,
+        // What the model is shown it said (model-facing; an empty answer reads as done).
+        content: privacy.on ? PRIVATE_MEMO : answer || 'Done.',
       });
       reply = { kind: 'answer', text: answer, private: privacy.on };
     } catch (err) {

@@ -25,7 +25,8 @@ export type ServerTest =
   | { kind: 'unknown_server'; server: string }
   | { kind: 'needs_connect'; server: string; providerSlug: string }
   | { kind: 'misconfigured'; server: string; problem: Problem }
-  | { kind: 'unexpected'; server: string; detail: string };
+  /** The listing failed: `result` its kind (`unreachable`, `protocol` …), `detail` an unreachable server's code. */
+  | { kind: 'unexpected'; server: string; result: string; detail?: string };
 
 /** A server whose tools the caller cannot list yet: their own grant is missing or must be renewed. */
 export interface CatalogGap {
@@ -177,7 +178,8 @@ export class ToolCatalog {
       return {
         kind: 'unexpected',
         server: name,
-        detail: listed.kind === 'unreachable' ? `unreachable: ${listed.detail}` : listed.kind,
+        result: listed.kind,
+        ...(listed.kind === 'unreachable' ? { detail: listed.detail } : {}),
       };
     return { kind: 'ok', server: name, tools: listed.value.map((t) => t.name) };
   }

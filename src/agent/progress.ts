@@ -2,7 +2,10 @@ import type { TurnJob } from './turns.js';
 
 /** What the agent says to the person, as a value (`chat/` words it). */
 export type AgentReply =
-  /** The model's answer; `private`: it used a result that goes to the caller only (`--private-results`). */
+  /**
+   * The model's answer (empty: it said nothing after its tools; `chat/` words that); `private`: it
+   * used a result that goes to the caller only (`--private-results`).
+   */
   | { kind: 'answer'; text: string; private?: boolean }
   /** No model configured: how to run tools directly, and which the person has. */
   | { kind: 'direct_help'; tools: { server: string; tool: string }[] }

@@ -5,7 +5,7 @@ import type { OutMessage } from './types.js';
 export function agentReplyText(r: AgentReply): OutMessage {
   switch (r.kind) {
     case 'answer':
-      return { text: r.text };
+      return { text: r.text || 'Done.' };
     case 'direct_resumed':
       return { text: `\`${r.server}.${r.tool}\` finished: ${r.outcome}` };
     case 'direct_help': {

@@ -1,4 +1,5 @@
 import type { CallInfo, ToolOutcome } from '../runner/index.js';
+import { unreachableText } from './words/net.js';
 import { problemText } from './words/problems.js';
 
 /** A tool call's outcome in one chat message (also what the model is told of it). */
@@ -14,7 +15,7 @@ export function outcomeText(call: Pick<CallInfo, 'server' | 'tool'>, o: ToolOutc
     case 'invalid_args':
       return `${name} was not run: the arguments do not match the tool's schema (${o.errors}).`;
     case 'unreachable':
-      return `${name} failed: the server ${o.server} could not be reached (${o.detail}). Try again later.`;
+      return `${name} failed: the server ${o.server} could not be reached (${unreachableText(o.detail)}). Try again later.`;
     case 'timeout':
       return (
         `${name} timed out: ${o.server} did not answer within ${Math.round(o.afterMs / 100) / 10} s, ` +

@@ -1,6 +1,7 @@
 import type { ServerTest as ServerTestValue, ToolCatalog } from '../agent/catalog.js';
 import type { Policy } from '../policy/index.js';
 import type { ChatPolicy, ServerTest } from './services.js';
+import { unreachableText } from './words/net.js';
 import { problemText } from './words/problems.js';
 
 /** An admin's server test, in words. */
@@ -22,7 +23,10 @@ export function serverTestText(r: ServerTestValue): ServerTest {
     case 'misconfigured':
       return { ok: false, error: `${name}: ${problemText(r.problem)}.` };
     case 'unexpected':
-      return { ok: false, error: `${name} did not answer as expected (${r.detail}).` };
+      return {
+        ok: false,
+        error: `${name} did not answer as expected (${r.result}${r.detail ? `: ${unreachableText(r.detail)}` : ''}).`,
+      };
   }
 }
 

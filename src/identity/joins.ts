@@ -16,7 +16,7 @@ export interface OrgJoinOptions {
 
 /** Data of its own that keeps an org from joining another (each kind with a few names or a count). */
 export interface JoinBlocker {
-  kind: 'providers' | 'servers' | 'secrets' | 'teams' | 'connected accounts';
+  kind: 'providers' | 'servers' | 'secrets' | 'teams' | 'connected_accounts';
   count: number;
   names: string[];
 }
@@ -81,7 +81,7 @@ export class OrgJoins {
       ['servers', mcpServers, mcpServers.orgId, mcpServers.name],
       ['secrets', secrets, secrets.orgId, secrets.name],
       ['teams', teams, teams.orgId, teams.name],
-      ['connected accounts', connectedAccounts, connectedAccounts.orgId, undefined],
+      ['connected_accounts', connectedAccounts, connectedAccounts.orgId, undefined],
     ];
     const found: JoinBlocker[] = [];
     for (const [kind, table, org, name] of kinds) {

@@ -10,7 +10,10 @@ export type CallResult =
   /** 403 with `insufficient_scope`: the grant needs more scopes. */
   | { kind: 'insufficient_scope'; scopes: string[] }
   | { kind: 'timeout' }
-  /** Transport failure; `detail` is a short code (ECONNREFUSED, HTTP 503), never a server's text. */
+  /**
+   * Transport failure; `detail` is a short code, never a server's text: a system error code
+   * (ECONNREFUSED), `HTTP 503`, `connection_closed`, `transport_error`, `connect`.
+   */
   | { kind: 'unreachable'; sent: boolean; detail: string }
   /** The network guard refused the server's address (private, loopback …, or plain http); `server` names it. */
   | { kind: 'refused'; refusal: UrlRefusal; server?: string | undefined }
@@ -65,12 +68,12 @@ export function classifyError(err: unknown, phase: 'connect' | 'call', lastWwwAu
   }
   if (e instanceof McpError) {
     if (e.code === ErrorCode.ConnectionClosed)
-      return { kind: 'unreachable', sent: phase === 'call', detail: 'connection closed' };
+      return { kind: 'unreachable', sent: phase === 'call', detail: 'connection_closed' };
     return { kind: 'protocol', code: e.code, message: e.message.slice(0, 300) };
   }
   const code = causeCode(err);
   if (code && notSentCodes.has(code)) return { kind: 'unreachable', sent: false, detail: code };
-  return { kind: 'unreachable', sent: phase === 'call', detail: code ?? 'transport error' };
+  return { kind: 'unreachable', sent: phase === 'call', detail: code ?? 'transport_error' };
 }
 
 /** Whether a result kind is worth another attempt, given whether the tool may safely run twice. */

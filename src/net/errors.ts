@@ -16,3 +16,15 @@ export class RefusedUrlError extends CodedError {
     super(`${server ? `${server}: ` : ''}the network guard refused ${host} (${refusal.code})`);
   }
 }
+
+/**
+ * An error as a failure's `detail`: data from below us, never a sentence of ours. A system error
+ * code where the error or its cause has one (`ENOTFOUND`, `ECONNRESET`: this guard's own errors
+ * carry one), else the SDK's or the peer's own message; at most 200 characters.
+ */
+export function upstreamDetail(err: unknown): string {
+  let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined;
+  for (let i = 0; e && i < 5; i++, e = e.cause as typeof e) if (typeof e.code === 'string') return e.code;
+  const message = (err as { message?: unknown } | undefined)?.message;
+  return (typeof message === 'string' ? message : String(err)).slice(0, 200);
+}

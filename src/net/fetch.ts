@@ -132,7 +132,11 @@ function bodyStream(
       });
       res.on('error', (err) => fail(signal.aborted ? signal.reason : err));
       res.on('close', () =>
-        fail(signal.aborted ? signal.reason : new Error(`${url.host} closed the connection mid-answer`)),
+        fail(
+          signal.aborted
+            ? signal.reason
+            : Object.assign(new Error(`${url.host} closed the connection mid-answer`), { code: 'ECONNRESET' }),
+        ),
       );
     },
     pull() {

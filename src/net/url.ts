@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 /**
  * Why the network guard refuses a URL, as a value (chat/ words it). `host` is the URL's host, never
  * its path or query. `private`: `class` names the address class of a literal address or private
- * name (`loopback`, `private name` …); without it, the name resolved to such an address.
+ * name, as a code (`loopback`, `nat64:private`, `private_name` …: see `AddressClass`); without it, the name resolved to such an address.
  */
 export type UrlRefusal =
   | { code: 'bad_url' }
@@ -54,7 +54,7 @@ export function parseUrl(
   if (url.username || url.password) return { ok: false, code: 'credentials', host: url.host };
   if (!o.allowPrivate) {
     const host = hostOf(url);
-    const why = isIP(host) ? o.addressReason(host) : privateName.test(host) ? 'private name' : undefined;
+    const why = isIP(host) ? o.addressReason(host) : privateName.test(host) ? 'private_name' : undefined;
     if (why) return { ok: false, code: 'private', host: url.host, class: why };
   }
   if (url.protocol === 'http:' && !o.allowHttp)

@@ -109,7 +109,7 @@ export class GrantStep {
     await runHook(this.d.hooks, this.d.log, 'grantRefused', { ...who, vendorLogin: identity.login, ownerUserId });
     const s = this.d.store;
     const owner = await s.first(s.db.select().from(s.t.users).where(eq(s.t.users.id, ownerUserId)));
-    const ownerName = owner?.displayName ?? 'another person';
+    const ownerName = owner?.displayName ?? null;
     return fail(409, {
       kind: 'vendor_account_taken',
       provider: p.displayName,

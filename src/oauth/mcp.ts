@@ -1,5 +1,5 @@
 import type { McpAuthFailure } from '../db/schema/shapes.js';
-import { RefusedUrlError, refusalOf } from '../net/index.js';
+import { RefusedUrlError, refusalOf, upstreamDetail } from '../net/index.js';
 import { discover, discoveryFailed, probe, type FetchLike, type Found, type Probe } from './discovery.js';
 import { McpClientRegistration } from './registration.js';
 import { defaults, withDefaults, type OAuthDeps } from './deps.js';
@@ -106,7 +106,7 @@ export class McpAuthorization {
     try {
       answer = await probe(s.url, fetchFn);
     } catch (err) {
-      return refused(err) ?? discoveryFailed('no_answer', (err as Error).message);
+      return refused(err) ?? discoveryFailed('no_answer', upstreamDetail(err));
     }
     if (answer.kind === 'open') return { kind: 'not_protected' };
     try {
@@ -114,7 +114,7 @@ export class McpAuthorization {
       if (!('meta' in found)) return found;
       return await this.#register(orgId, s, found, fetchFn);
     } catch (err) {
-      return refused(err) ?? discoveryFailed('failed', (err as Error).message);
+      return refused(err) ?? discoveryFailed('failed', upstreamDetail(err));
     }
   }
 

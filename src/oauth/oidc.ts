@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { refusalOf, type UrlCheck } from '../net/index.js';
+import { refusalOf, upstreamDetail, type UrlCheck } from '../net/index.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import type { DiscoveryFailure, ProviderRefusal } from './results.js';
 
@@ -37,7 +37,7 @@ export async function discoverOidc(d: Pick<OAuthDeps, 'net' | 'options'>, issuer
     if (!parsed.success) return fail({ cause: 'no_endpoints' });
     doc = parsed.data;
   } catch (err) {
-    return fail({ cause: 'fetch', detail: (err as Error).message });
+    return fail({ cause: 'fetch', detail: upstreamDetail(err) });
   }
   if (doc.issuer.replace(/\/+$/, '') !== base) return fail({ cause: 'other_issuer' });
   // RFC 7636 / MCP authorization: without S256 listed we cannot know PKCE is enforced, so refuse.

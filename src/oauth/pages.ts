@@ -39,14 +39,15 @@ export type FlowProblem =
       kind: 'vendor_account_taken';
       provider: string;
       login: string | null;
-      ownerName: string;
+      /** null: the owner has no display name (web/ words it). */
+      ownerName: string | null;
       org: string | null;
       userName: string;
     }
   /** The chat sign-in: not completed (`error`: the platform's code), not confirmed, or someone else. */
   | { kind: 'signin_incomplete'; platform: string; error: string | undefined }
   | { kind: 'signin_unconfirmed'; platform: string; reason: string }
-  | { kind: 'signin_mismatch'; owner: string; signedIn: string; providerSlug: string };
+  | { kind: 'signin_mismatch'; owner: string | null; signedIn: string; providerSlug: string };
 
 /** A page that says what happened and that nothing changed. */
 export type FlowError = { kind: 'error'; status: 400 | 403 | 404 | 409 | 502; problem: FlowProblem };

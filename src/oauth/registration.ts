@@ -5,7 +5,7 @@ import { Secret } from '../crypto/index.js';
 import { newId } from '../db/index.js';
 import { providerExtra } from '../db/schema/index.js';
 import type { McpAuthFailure } from '../db/schema/shapes.js';
-import { RefusedUrlError, type NetGuard } from '../net/index.js';
+import { RefusedUrlError, upstreamDetail, type NetGuard } from '../net/index.js';
 import { redirectUriOf } from './authorize.js';
 import type { OAuthDeps } from './deps.js';
 import type { Found } from './discovery.js';
@@ -267,7 +267,7 @@ export class McpClientRegistration {
       };
     } catch (err) {
       if (err instanceof RefusedUrlError) return { kind: 'refused_url', at: 'request', refusal: err.refusal };
-      return { kind: 'registration_failed', cause: 'refused', detail: (err as Error).message.slice(0, 200) };
+      return { kind: 'registration_failed', cause: 'refused', detail: upstreamDetail(err) };
     }
   }
 }

@@ -86,7 +86,7 @@ export class ChatSignInStep {
     who: Confirmed,
     mine: LinkedAccount[],
   ): Promise<FlowError> {
-    const owner = mine[0]?.displayName ?? mine[0]?.platformUserId ?? 'someone else';
+    const owner = mine[0]?.displayName ?? mine[0]?.platformUserId ?? null;
     const signedIn = who.name ?? who.userId;
     await this.d.audit.write({
       orgId: row.orgId,

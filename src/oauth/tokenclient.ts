@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import { SealError, Secret } from '../crypto/index.js';
 import { providerExtra } from '../db/schema/index.js';
+import { upstreamDetail } from '../net/index.js';
 import { defaults, type OAuthDeps } from './deps.js';
 import { quirksOf } from './presets.js';
 import { CLIENT_ASSERTION_TYPE, clientAssertion } from './assertion.js';
@@ -26,15 +27,19 @@ export type GrantOutcome =
   | { kind: 'ok'; tokens: TokenSet }
   /** The grant is dead: reconnect. */
   | { kind: 'invalid_grant'; error: string }
-  /** 5xx, 429 (`status`) or network (`detail`: the error's own message): try again later; the connection stays. */
+  /** 5xx, 429 (`status`) or network (`detail`: upstream data, net's `upstreamDetail`): try again later; the connection stays. */
   | { kind: 'transient'; cause: 'network'; detail: string }
   | { kind: 'transient'; cause: 'status'; status: number }
-  /** Any other refusal (bad client, bad request): a configuration problem. */
-  | { kind: 'rejected'; error: string; description?: string };
+  /**
+   * Any other refusal (bad client, bad request): a configuration problem. `error`: the endpoint's
+   * OAuth error code, or ours (`unreadable_response`, `no_access_token` …); `status`: the HTTP
+   * status of an unreadable answer; `description`: the endpoint's own words (untrusted, printable).
+   */
+  | { kind: 'rejected'; error: string; status?: number; description?: string };
 
 /** A short code for a failed token request, for logs and audit details: `HTTP 503`, `network: …`, `invalid_client`. */
 export function failureCode(g: Exclude<GrantOutcome, { kind: 'ok' }>): string {
-  if (g.kind !== 'transient') return g.error;
+  if (g.kind !== 'transient') return g.kind === 'rejected' && g.status ? `${g.error} (HTTP ${g.status})` : g.error;
   return g.cause === 'status' ? `HTTP ${g.status}` : `network: ${g.detail}`;
 }
 
@@ -131,7 +136,7 @@ export class TokenClient {
         json = Object.fromEntries(new URLSearchParams(text));
       }
     } catch (err) {
-      return { kind: 'transient', cause: 'network', detail: (err as Error).message };
+      return { kind: 'transient', cause: 'network', detail: upstreamDetail(err) };
     }
     if (res.status >= 500 || res.status === 429) return { kind: 'transient', cause: 'status', status: res.status };
     return grantOf(p, res, json);
@@ -237,7 +242,7 @@ function describe(doc: Record<string, unknown>): VendorIdentity {
 /** Reads a token endpoint's answer: tokens, a dead grant, or a refusal (`error` a safe code). */
 function grantOf(p: ProviderRow, res: Response, json: unknown): GrantOutcome {
   const parsed = tokenBody.safeParse(json);
-  if (!parsed.success) return { kind: 'rejected', error: `unreadable token response (${res.status})` };
+  if (!parsed.success) return { kind: 'rejected', error: 'unreadable_response', status: res.status };
   const b = parsed.data;
   // GitHub answers errors with 200; Slack with ok:false.
   const error = b.error ?? (b.ok === false ? 'error' : undefined) ?? (res.ok ? undefined : `http_${res.status}`);

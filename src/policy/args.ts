@@ -12,23 +12,21 @@
 const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 const PERCENT = /%[0-9A-Fa-f]{2}/;
 
-/** `code`: why a value cannot be judged, as a value; `why`: the same in words, for admin validation messages. */
-export type Normalised =
-  { ok: true; value: string } | { ok: false; code: 'control' | 'percent' | 'dot_segment'; why: string };
+/** `code`: why a value cannot be judged (`chat/` words it). */
+export type Normalised = { ok: true; value: string } | { ok: false; code: 'control' | 'percent' | 'dot_segment' };
 
 /** The normal form of a constrained value, or why it cannot be judged. */
 export function normaliseValue(raw: string): Normalised {
-  if (FORBIDDEN.test(raw)) return { ok: false, code: 'control', why: 'holds control or invisible characters' };
-  if (PERCENT.test(raw)) return { ok: false, code: 'percent', why: 'holds percent-encoded characters' };
+  if (FORBIDDEN.test(raw)) return { ok: false, code: 'control' };
+  if (PERCENT.test(raw)) return { ok: false, code: 'percent' };
   let v = raw
     .normalize('NFC')
     .trim()
     .replace(/\/{2,}/g, '/');
   if (v.length > 1 && v.endsWith('/')) v = v.slice(0, -1);
   for (const form of [v, v.normalize('NFKC')]) {
-    if (FORBIDDEN.test(form)) return { ok: false, code: 'control', why: 'holds control or invisible characters' };
-    if (form.split(/[/\\]/).some((s) => s === '.' || s === '..'))
-      return { ok: false, code: 'dot_segment', why: 'has a "." or ".." path segment' };
+    if (FORBIDDEN.test(form)) return { ok: false, code: 'control' };
+    if (form.split(/[/\\]/).some((s) => s === '.' || s === '..')) return { ok: false, code: 'dot_segment' };
   }
   return { ok: true, value: v };
 }

@@ -25,7 +25,8 @@ export interface Subject {
 /** The outcome of checking a call against the rules. */
 export type Decision =
   | { kind: 'allowed'; args: Record<string, unknown>; rule: string | null }
-  | { kind: 'denied'; rule: string; why: Problem };
+  /** `rule`: the deciding rule in admin syntax; null when no single rule decided (no allow rule, an argument check). */
+  | { kind: 'denied'; rule: string | null; why: Problem };
 
 const compiled = new Map<string, RegExp>();
 
@@ -101,7 +102,7 @@ function constraintsHold(r: AccessRule, args: Record<string, unknown>): { name: 
 
 const set = (o: Record<string, unknown>, k: string, v: unknown) =>
   Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-const refused = (why: Problem): Decision => ({ kind: 'denied', rule: 'argument check', why });
+const refused = (why: Problem): Decision => ({ kind: 'denied', rule: null, why });
 
 /**
  * Checks one call. Deny rules win; if the server has allow rules, one must let this caller use
@@ -198,7 +199,7 @@ function allowDecision(
   if (!mineAllow.length) {
     return {
       kind: 'denied',
-      rule: `no allow rule of ${server}`,
+      rule: null,
       why: { code: 'no_allow_rule', server, tool },
     };
   }

@@ -155,8 +155,8 @@ export class Teams {
       if (bound) {
         const team = mine.find((t) => t.id === bound.teamId);
         if (team) return { kind: 'ok', team };
-        const name = (await this.find(orgId, bound.teamId))?.name ?? 'another team';
-        return { kind: 'error', problem: { code: 'not_member', team: name } };
+        const name = (await this.find(orgId, bound.teamId))?.name;
+        return { kind: 'error', problem: { code: 'not_member', ...(name ? { team: name } : {}) } };
       }
     }
     if (mine.length === 1) return { kind: 'ok', team: mine[0]! };

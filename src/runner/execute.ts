@@ -180,7 +180,7 @@ export class Executor {
         outcome: { kind: 'timeout', server: server.name, afterMs: server.timeoutMs },
         audit: 'timeout',
       });
-    const detail = listed.kind === 'unreachable' ? listed.detail : 'protocol error';
+    const detail = listed.kind === 'unreachable' ? listed.detail : 'protocol_error';
     return this.report.finish(a, {
       status: 'failed',
       outcome: { kind: 'unreachable', server: server.name, detail },

@@ -6,6 +6,7 @@ type Words = {
 
 /** How the token endpoint answered a failed code exchange, in words. */
 function exchangeText(o: Extract<FlowProblem, { kind: 'exchange_failed' }>['outcome']): string {
+  if (o.kind === 'rejected' && o.error === 'unreadable_response') return `unreadable token response (${o.status})`;
   if (o.kind !== 'transient') return o.error;
   return o.cause === 'status' ? `the provider answered ${o.status}` : `network: ${o.detail}`;
 }
@@ -63,7 +64,7 @@ const words: Words = {
   exchange_failed: (p) => ['Not connected', `${p.provider} did not accept the sign-in (${exchangeText(p.outcome)}).`],
   vendor_account_taken: (p) => [
     'Already connected for someone else',
-    `${p.provider} ${p.login ?? 'account'} is already connected for ${p.ownerName}` +
+    `${p.provider} ${p.login ?? 'account'} is already connected for ${p.ownerName ?? 'another person'}` +
       `${p.org !== null ? ` in ${p.org}` : ''}, so it cannot also be connected for ${p.userName}. ` +
       `If this was not your own link, someone may have forwarded theirs; both of you were told in chat.`,
   ],
@@ -77,7 +78,7 @@ const words: Words = {
   ],
   signin_mismatch: (p) => [
     'This link is not yours',
-    `This link belongs to @${p.owner}; you are signed in as @${p.signedIn}. ` +
+    `This link belongs to ${p.owner === null ? 'someone else' : `@${p.owner}`}; you are signed in as @${p.signedIn}. ` +
       `Ask for your own link with \`/onbehalf connect ${p.providerSlug}\`.`,
   ],
 };

@@ -15,6 +15,7 @@ function model(req: LlmRequest): LlmReply {
   const system = req.messages.find((m) => m.role === 'system');
   if (last.role === 'tool' && String(system?.content).includes('has now run'))
     return { text: `Finished after you connected. ${content}` };
+  if (last.role === 'user' && content === 'say nothing') return { text: '' };
   if (last.role === 'user')
     return { toolCalls: [{ name: content.includes('leak') ? 'tools__leak_credentials' : 'tools__whoami', args: {} }] };
   const results = toolResults(req);
@@ -73,6 +74,13 @@ describe('the agent with an LLM', () => {
     expect(first.authorization).toBe('Bearer llm-key-canary');
     expect(mcp.calls.at(-1)?.seen['authorization']).toBe(`Bearer ${token}`);
     expect(t.logs.containing('llm-key-canary', token)).toEqual([]);
+  });
+
+  it('a model that answers nothing leaves the person a plain "Done."', async () => {
+    const max = as('max');
+    const from = max.output.length;
+    await max.send('say nothing');
+    await max.waitFor(/onbehalf: Done\./, from);
   });
 
   it('a call parked for a missing grant resumes after connecting, and the agent finishes its answer', async () => {

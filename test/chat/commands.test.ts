@@ -261,6 +261,11 @@ describe('/onbehalf through the shell platform', () => {
     expect(await ada.send('/onbehalf admin server remove scratch')).toMatch(/scratch/);
     expect(await ada.send('/onbehalf admin server list')).not.toMatch(/scratch/);
     expect(await ada.send('/onbehalf admin server test scratch')).toMatch(/no server named scratch/);
+    expect(await ada.send('/onbehalf admin server add gone http http://127.0.0.1:1/mcp')).toMatch(/gone/);
+    expect(await ada.send('/onbehalf admin server test gone')).toMatch(
+      /gone did not answer as expected \(unreachable: ECONNREFUSED\)\./,
+    );
+    expect(await ada.send('/onbehalf admin server remove gone')).toMatch(/gone/);
     expect(await ada.send('/onbehalf admin server add bad ftp x')).toMatch(
       /The transport must be http or stdio\. Use:/,
     );

@@ -74,29 +74,11 @@ describe('a question asked during a call run on another replica', () => {
     const picked = { subscribed: 'no', plan: 'team' };
     const done = await signer.post(
       toB(),
-      signer.interaction({
-        type: 'view_submission',
-        team: { id: TEAM },
-        user: { id: 'UANA', team_id: TEAM },
-        view: {
-          id: 'V-replica-elicit',
-          callback_id: view.callback_id,
-          private_metadata: view.private_metadata,
-          state: {
-            values: {
-              ...Object.fromEntries(
-                Object.entries(typedIn).map(([k, v]) => [k, { value: { type: 'plain_text_input', value: v } }]),
-              ),
-              ...Object.fromEntries(
-                Object.entries(picked).map(([k, v]) => [
-                  k,
-                  { value: { type: 'static_select', selected_option: { value: v } } },
-                ]),
-              ),
-            },
-          },
-        },
-      }),
+      signer.elicitSubmission(
+        { id: 'V-replica-elicit', callback_id: view.callback_id, private_metadata: view.private_metadata },
+        { typed: typedIn, picked },
+        { teamId: TEAM, userId: 'UANA' },
+      ),
     );
     expect(await done.text).toContain('Sent to `vendor.ask_profile`');
 

@@ -285,7 +285,7 @@ describe('org joins and Slack Connect: only admins move workspaces; guests are n
         .filter((a) => a.outcome === 'blocked')
         .map((a) => (a.detail as { blockers: string[] }).blockers.join('+'))
         .sort(),
-    ).toEqual(['providers', 'providers+connected accounts', 'secrets', 'servers', 'teams']);
+    ).toEqual(['providers', 'providers+connected_accounts', 'secrets', 'servers', 'teams']);
     // Cleaned up, the same code joins (a refusal did not spend it).
     expect(await command('TDATA', 'UDBOSS', `admin org join ${code}`)).toMatch(/^Joined/);
     expect(await orgOfWorkspace('TDATA')).toBe(await shellOrg());

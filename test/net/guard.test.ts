@@ -52,15 +52,19 @@ describe('the network guard', () => {
   });
 
   it('names which addresses are not public, and lets public ones (also inside NAT64 and 6to4) through', () => {
-    expect(nonPublicReason('198.18.0.1')).toMatch(/benchmarking/);
-    expect(nonPublicReason('100.64.0.1')).toMatch(/carrier-grade NAT/);
-    expect(nonPublicReason('::ffff:7f00:1')).toBe('IPv4-mapped IPv6');
-    expect(nonPublicReason('::7f00:1')).toBe('IPv4-compatible IPv6');
-    expect(nonPublicReason('64:ff9b::a00:1')).toBe('NAT64 of a private address');
-    expect(nonPublicReason('2002:a9fe:a9fe::1')).toBe('6to4 of a link-local address');
-    expect(nonPublicReason('2001:0:4136:e378:8000:63bf:80ff:fffe')).toBe('Teredo of a loopback address');
-    expect(nonPublicReason('fec0::1')).toBe('reserved');
-    expect(nonPublicReason('not-an-ip')).toBe('not an IP address');
+    const named = (a: string) => urlRefusalText({ code: 'private', host: 'h', class: nonPublicReason(a) });
+    expect(named('198.18.0.1')).toMatch(/\(benchmarking/);
+    expect(named('100.64.0.1')).toMatch(/\(carrier-grade NAT/);
+    expect(named('::ffff:7f00:1')).toBe('h is a loopback, private or link-local address (IPv4-mapped IPv6)');
+    expect(named('::7f00:1')).toMatch(/\(IPv4-compatible IPv6\)$/);
+    expect(named('64:ff9b::a00:1')).toMatch(/\(NAT64 of a private address\)$/);
+    expect(named('2002:a9fe:a9fe::1')).toMatch(/\(6to4 of a link-local address\)$/);
+    expect(named('2001:0:4136:e378:8000:63bf:80ff:fffe')).toMatch(/\(Teredo of a loopback address\)$/);
+    expect(named('fec0::1')).toMatch(/\(reserved\)$/);
+    expect(named('not-an-ip')).toMatch(/\(not an IP address\)$/);
+    expect(urlRefusalText(refusalOf(new NetGuard().checkUrl('https://db.internal/') as never))).toBe(
+      'db.internal is a loopback, private or link-local address (private name)',
+    );
     for (const a of ['93.184.215.14', '8.8.8.8', '2606:4700::1111', '64:ff9b::808:808', '2002:808:808::1'])
       expect(nonPublicReason(a), a).toBeUndefined();
   });

@@ -65,6 +65,36 @@ describe('a stored outcome', () => {
     );
   });
 
+  it("an unreachable server's code and a refused address's class are worded, and earlier phrases still read", () => {
+    const unreachable = (detail: string) =>
+      outcomeText(call, toolOutcomeSchema.parse({ kind: 'unreachable', server: 'gh', detail }));
+    for (const [code, words] of [
+      ['connection_closed', 'connection closed'],
+      ['connection closed', 'connection closed'],
+      ['transport_error', 'transport error'],
+      ['protocol_error', 'protocol error'],
+      ['ECONNREFUSED', 'ECONNREFUSED'],
+      ['HTTP 503', 'HTTP 503'],
+    ])
+      expect(unreachable(code!)).toBe(
+        `\`gh.list_issues\` failed: the server gh could not be reached (${words}). Try again later.`,
+      );
+    const refused = (c: string) =>
+      outcomeText(
+        call,
+        toolOutcomeSchema.parse({
+          kind: 'failed',
+          why: { code: 'refused_url', server: 'gh', refusal: { code: 'private', host: 'h', class: c }, setting: false },
+        }),
+      );
+    expect(refused('nat64:private')).toBe(
+      '`gh.list_issues` failed: gh: h is a loopback, private or link-local address (NAT64 of a private address), which is not allowed.',
+    );
+    expect(refused('6to4:link_local')).toMatch(/\(6to4 of a link-local address\)/);
+    expect(refused('carrier_grade_nat')).toMatch(/\(carrier-grade NAT 100\.64\.0\.0\/10\)/);
+    expect(refused('IPv4-mapped IPv6')).toMatch(/\(IPv4-mapped IPv6\)/);
+  });
+
   it('with neither a code nor a sentence is refused, not shown as something else', () => {
     expect(toolOutcomeSchema.safeParse({ kind: 'failed' }).success).toBe(false);
   });

@@ -125,6 +125,37 @@ export class SlackSigner {
     );
   }
 
+  /**
+   * The person submitting a form a tool asked for, opened as `view` (from the recorded
+   * `views.open`): each of `typed` in a text input, each of `picked` chosen in a select.
+   */
+  elicitSubmission(
+    view: { id: string; callback_id: string; private_metadata: string },
+    fields: { typed: Record<string, string>; picked: Record<string, string> },
+    who: { teamId: string; userId: string },
+    o?: SignOptions,
+  ): SignedRequest {
+    const input = (v: string) => ({ value: { type: 'plain_text_input', value: v } });
+    const select = (v: string) => ({ value: { type: 'static_select', selected_option: { value: v } } });
+    return this.interaction(
+      {
+        type: 'view_submission',
+        team: { id: who.teamId },
+        user: { id: who.userId, team_id: who.teamId },
+        view: {
+          ...view,
+          state: {
+            values: {
+              ...Object.fromEntries(Object.entries(fields.typed).map(([k, v]) => [k, input(v)])),
+              ...Object.fromEntries(Object.entries(fields.picked).map(([k, v]) => [k, select(v)])),
+            },
+          },
+        },
+      },
+      o,
+    );
+  }
+
   /** Sends a signed request to `url`; returns status, body text and elapsed ms. */
   async post(url: string, req: SignedRequest): Promise<{ status: number; text: string; ms: number }> {
     const t0 = performance.now();

@@ -1,6 +1,42 @@
 import type { McpAuthFailure, Problem } from '../../db/schema/shapes.js';
 import type { UrlRefusal } from '../../net/index.js';
 
+const addressClasses: Record<string, string> = {
+  link_local: 'link-local',
+  carrier_grade_nat: 'carrier-grade NAT 100.64.0.0/10',
+  benchmarking: 'benchmarking 198.18.0.0/15',
+  unique_local: 'unique-local',
+  ipv4_mapped: 'IPv4-mapped IPv6',
+  ipv4_translated: 'IPv4-translated IPv6',
+  ipv4_compatible: 'IPv4-compatible IPv6',
+  ietf_special: 'IETF special-purpose',
+  not_ip: 'not an IP address',
+  private_name: 'private name',
+};
+const carriers: Record<string, string> = { nat64: 'NAT64', '6to4': '6to4', teredo: 'Teredo' };
+
+/**
+ * An address class (`AddressClass`) in words: `loopback`, `IPv4-mapped IPv6`, `NAT64 of a private
+ * address`. A code not listed (a range named as is, or a phrase stored before classes were coded)
+ * is shown as it is.
+ */
+export function addressClassText(c: string): string {
+  const [form, inner] = c.split(':');
+  if (inner !== undefined && carriers[form!]) return `${carriers[form!]} of a ${addressClassText(inner)} address`;
+  return addressClasses[c] ?? c;
+}
+
+const unreachable: Record<string, string> = {
+  connection_closed: 'connection closed',
+  transport_error: 'transport error',
+  protocol_error: 'protocol error',
+};
+
+/** Why a server could not be reached, from its code: `ECONNREFUSED`, `HTTP 503`, `connection closed` (others as they are). */
+export function unreachableText(detail: string): string {
+  return unreachable[detail] ?? detail;
+}
+
 /**
  * Why the network guard refused a URL, as the end of a sentence that starts with what the URL is
  * for ("the server URL …", "--issuer …"): `is not a valid URL`, `x.example must use https` ….
@@ -16,7 +52,7 @@ export function urlRefusalText(r: UrlRefusal): string {
     case 'private':
       return r.class === undefined
         ? `${r.host} resolves to a loopback, private or link-local address`
-        : `${r.host} is a loopback, private or link-local address (${r.class})`;
+        : `${r.host} is a loopback, private or link-local address (${addressClassText(r.class)})`;
     case 'too_large':
       return `${r.host} answered more than ${r.maxBytes} bytes`;
     case 'redirects':

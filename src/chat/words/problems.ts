@@ -6,7 +6,7 @@ import { mcpAuthText, urlRefusalText } from './net.js';
 export const teamText = (t: TeamProblem): string => {
   switch (t.code) {
     case 'not_member':
-      return `this channel belongs to team ${t.team}, and you are not a member of it`;
+      return `this channel belongs to ${t.team === undefined ? 'another team' : `team ${t.team}`}, and you are not a member of it`;
     case 'no_team':
       return 'you are in no team, so a team secret cannot be chosen';
     case 'several_teams':

@@ -8,7 +8,7 @@ const str = z.string();
 
 /** Why a team secret could not be chosen for the caller. */
 export const teamProblemSchema = z.discriminatedUnion('code', [
-  z.object({ code: z.literal('not_member'), team: str }),
+  z.object({ code: z.literal('not_member'), team: str.optional() }),
   z.object({ code: z.literal('no_team') }),
   z.object({ code: z.literal('several_teams'), teams: z.array(str) }),
 ]);
@@ -71,8 +71,9 @@ const inputIssueSchema = z.union([
 
 /**
  * Why MCP-spec OAuth (discovery and dynamic registration) could not be set up for a server, as a
- * value. `detail` is the peer's or the SDK's own short text (an error message, the resource a
- * metadata document names), never ours.
+ * value (chat/words/net.ts words it). `detail` is upstream data, shown as such and never a sentence
+ * of ours: a system error code, the peer's or the SDK's own short text (oauth/discovery.ts
+ * `upstreamDetail`), or the resource a metadata document names.
  */
 export const mcpAuthFailureSchema = z.discriminatedUnion('kind', [
   /** `at`: whose URL the guard refused; `request`: an address a request was about to reach. */

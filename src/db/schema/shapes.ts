@@ -62,7 +62,7 @@ export const toolOutcomeSchema = z.preprocess(
       isError: z.boolean(),
       omitted: z.number().optional(),
     }),
-    z.object({ kind: z.literal('denied'), rule: z.string(), why: problemSchema }),
+    z.object({ kind: z.literal('denied'), rule: z.string().nullable(), why: problemSchema }),
     z.object({ kind: z.literal('invalid_args'), errors: z.string() }),
     z.object({ kind: z.literal('unreachable'), server: z.string(), detail: z.string() }),
     z.object({ kind: z.literal('timeout'), server: z.string(), afterMs: z.number() }),

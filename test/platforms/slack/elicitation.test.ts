@@ -58,29 +58,11 @@ describe('Slack: a form an MCP server asks for during a call', () => {
   ) =>
     signer.post(
       url,
-      signer.interaction({
-        type: 'view_submission',
-        team: { id: TEAM },
-        user: { id: user, team_id: TEAM },
-        view: {
-          id: 'V-elicit',
-          callback_id: view.callback_id,
-          private_metadata: view.private_metadata,
-          state: {
-            values: {
-              ...Object.fromEntries(
-                Object.entries(typed).map(([k, v]) => [k, { value: { type: 'plain_text_input', value: v } }]),
-              ),
-              ...Object.fromEntries(
-                Object.entries(picked).map(([k, v]) => [
-                  k,
-                  { value: { type: 'static_select', selected_option: { value: v } } },
-                ]),
-              ),
-            },
-          },
-        },
-      }),
+      signer.elicitSubmission(
+        { id: 'V-elicit', callback_id: view.callback_id, private_metadata: view.private_metadata },
+        { typed, picked },
+        { teamId: TEAM, userId: user },
+      ),
     );
 
   beforeAll(async () => {

@@ -46,7 +46,7 @@ export const orgCommand: CommandSpec = {
 
 /** Words one blocker of an org join: "providers (github, jira)", "connected accounts (3)". */
 function blockerText(b: JoinBlocker): string {
-  return `${b.kind} (${b.names.length ? b.names.join(', ') + (b.count > b.names.length ? ', …' : '') : b.count})`;
+  return `${b.kind.replace('_', ' ')} (${b.names.length ? b.names.join(', ') + (b.count > b.names.length ? ', …' : '') : b.count})`;
 }
 
 /** `admin org join <code>`: this workspace's org moves into the inviting org. Audited in both orgs. */
