@@ -212,12 +212,12 @@ async function serviceApp(b: Base, opts: AppOptions, mode: 'serve' | 'worker'): 
     log.info({ file: config.configFile.path, plan }, 'config file applied');
   }
   const catalog = new ToolCatalog(policy, pool, oauth);
-  const { runner, turns, elicitations, startTurns } = buildRunner({ ...b, opts, policy, pool, catalog, oauth, redis });
+  const { runner, turns, startTurns, ...more } = buildRunner({ ...b, opts, policy, pool, catalog, oauth, redis });
   b.closers.add(async () => {
     await runner.stop(opts.shutdownGraceMs ?? 10_000);
     await turns.stop(opts.shutdownGraceMs ?? 10_000);
   });
-  const chat = buildChat({ ...b, policy, catalog, oauth, runner, turns, elicitations });
+  const chat = buildChat({ ...b, ...more, runner, turns, policy, catalog, oauth }); // `more`: elicitations, titles
   const web =
     mode === 'serve' ? buildWeb(b, redis, oauth, [...(opts.routes ?? []), ...routesOf(platforms)]) : undefined;
   const workers = mode === 'serve' ? supervisor(b, opts, redis.url) : undefined;

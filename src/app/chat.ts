@@ -5,6 +5,7 @@ import {
   connectionHooks,
   type ChatInbound,
   type OutboundRouter,
+  type ThreadTitles,
   type WaitingFor,
 } from '../chat/index.js';
 import type { Config } from '../config.js';
@@ -34,6 +35,7 @@ export interface ChatParts {
   outbound: OutboundRouter;
   metrics: Metrics;
   elicitations: Elicitations;
+  titles: ThreadTitles;
 }
 
 /** The chat core every platform hands its events to; connection news is announced where the calls wait. */
@@ -66,6 +68,7 @@ export function buildChat(p: ChatParts): ChatInbound {
       llm: Boolean(p.config.llm),
       dataDir: p.config.dataDir,
       elicitations: p.elicitations,
+      titles: p.titles,
       countFeedback: (rating) => p.metrics.answerFeedback.inc({ rating }),
     },
     log,

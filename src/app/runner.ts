@@ -44,6 +44,7 @@ export function buildRunner(p: RunnerParts): {
   runner: Runner;
   turns: TurnQueue;
   elicitations: Elicitations;
+  titles: ThreadTitles;
   startTurns: () => Promise<void>;
 } {
   const { config, opts } = p;
@@ -84,11 +85,7 @@ export function buildRunner(p: RunnerParts): {
     ? new ThreadContext({ outbound: p.outbound, memory, identity: p.identity, log: p.log.child({ part: 'agent' }) })
     : undefined;
   // The first message of an assistant thread titles it, beside the turn (never holding it up).
-  const titles = new ThreadTitles({
-    outbound: p.outbound,
-    claim: async (key, ttl) => (await p.redis.redis.set(key, '1', 'EX', ttl, 'NX')) === 'OK',
-    log: p.log.child({ part: 'agent' }),
-  });
+  const titles = threadTitles(p);
   const processor =
     opts.runner?.turnProcessor ??
     (async (turn: TurnJob) => {
@@ -97,7 +94,19 @@ export function buildRunner(p: RunnerParts): {
       await agent.run(turn);
       await titled;
     });
-  return { runner, turns, elicitations, startTurns: () => turns.start(processor) };
+  return { runner, turns, elicitations, titles, startTurns: () => turns.start(processor) };
+}
+
+/** Assistant threads' titles, claimed in Redis (the title itself is the value) once per thread across processes. */
+function threadTitles(p: RunnerParts): ThreadTitles {
+  return new ThreadTitles({
+    outbound: p.outbound,
+    claims: {
+      claim: async (key, title, ttl) => (await p.redis.redis.set(key, title, 'EX', ttl, 'NX')) === 'OK',
+      claimed: (key) => p.redis.redis.get(key),
+    },
+    log: p.log.child({ part: 'agent' }),
+  });
 }
 
 /** The LLM tool loop (direct mode without LLM settings); its tools run through the runner, chat words what it says. */

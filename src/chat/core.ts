@@ -86,6 +86,8 @@ export class ChatCore implements ChatInbound {
         return this.#formSubmit(ctx, event.formId, event.values);
       }
       case 'thread_started': {
+        // Titled at once (until the person's first message titles it), before the catalog is read.
+        if (!event.contextChanged) await this.s.titles?.opened(org.id, event.target);
         const tools = await this.s.policy.catalogFor(org.id, user, event.target.channelId);
         await this.s.outbound.suggest(event.target, suggestionsFor(tools));
         return undefined;

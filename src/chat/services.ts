@@ -7,6 +7,7 @@ import type { CatalogGap, CatalogTool } from '../agent/catalog.js';
 import type { TurnRequest } from '../agent/index.js';
 import type { ApprovalAnswer, ApprovalReply, Elicitations, EnqueueResult, ToolCallRequest } from '../runner/index.js';
 import type { OutboundRouter } from './outbound.js';
+import type { ThreadTitles } from './thread-titles.js';
 
 /** A server test's outcome in words (`serverTestText` words the catalog's value). */
 export type ServerTest = { ok: true; message: string } | { ok: false; error: string };
@@ -159,6 +160,8 @@ export interface ChatServices {
   dataDir: string;
   /** MCP servers' questions waiting for their callers (answered only by them). Default none: nothing is asked. */
   elicitations?: Pick<Elicitations, 'pending' | 'answer'>;
+  /** Titles Slack's assistant threads (the fixed title when one opens). Default: not titled. */
+  titles?: Pick<ThreadTitles, 'opened'>;
   /** Counts a thumbs up / down on an answer (the metric). Default: not counted. */
   countFeedback?(rating: 'up' | 'down'): void;
 }

@@ -14,21 +14,27 @@ const ASKED = 'echo "ship it" for me';
 
 /**
  * The one script both platforms' turns run: the model calls `web.echo` (a server that sends the
- * caller's own grant), then answers with what the tool said, plus characters each platform treats
+ * caller's own grant), then `web.slow` (long enough for Discord's status message to be edited while
+ * it runs), then answers with what both tools said, plus characters each platform treats
  * specially: `&`, `<`, `>` (Slack's mrkdwn control characters), a Slack broadcast (`<!here>`), a
  * Discord one (`@everyone`) and markdown emphasis.
  */
 function model(req: LlmRequest): LlmReply {
   const results = toolResults(req);
   if (!results.length) return { toolCalls: [{ name: 'web__echo', args: { text: 'ship it' } }] };
+  if (results.length === 1) return { toolCalls: [{ name: 'web__slow', args: { ms: SLOW_MS } }] };
   return {
-    text: `Here is what the tool said, run with your own account:\n${results[0]}\nNote: 2 < 3 & 4 > 1, <!here> and @everyone stay plain text, *as written*.`,
+    text: `Here is what the tools said, run with your own account:\n${results[0]}\n${results[1]}\nNote: 2 < 3 & 4 > 1, <!here> and @everyone stay plain text, *as written*.`,
   };
 }
 
-/** The answer as the model wrote it, before any platform saw it (the tool result it quotes as the runner words it). */
+/** How long `web.slow` runs: past two of Discord's once-a-second edits. */
+const SLOW_MS = 2200;
+
+/** The answer as the model wrote it, before any platform saw it (the tool results it quotes as the runner words them). */
 const MODEL_ANSWER =
-  'Here is what the tool said, run with your own account:\n`web.echo`:\n{"text":"ship it"}\n' +
+  'Here is what the tools said, run with your own account:\n`web.echo`:\n{"text":"ship it"}\n' +
+  `\`web.slow\`:\nwaited ${SLOW_MS} ms\n` +
   'Note: 2 < 3 & 4 > 1, <!here> and @everyone stay plain text, *as written*.';
 
 /**
@@ -93,15 +99,16 @@ describe('the same turn on Slack and on Discord ends in the same answer', () => 
     return ts;
   };
 
-  /** Each world's MCP server saw one echo, carrying that caller's own grant. */
+  /** Each world's MCP server saw one echo and one slow call, each carrying that caller's own grant. */
   const ranOnceWithGrant = (mcp: TestMcpHttpServer) => {
-    const calls = mcp.calls.filter((c) => c.tool === 'echo');
-    expect(calls).toHaveLength(1);
-    expect(calls[0]!.args).toEqual({ text: 'ship it' });
-    expect(calls[0]!.seen['authorization']).toMatch(/^Bearer \S+/);
+    expect(mcp.calls.map((c) => c.tool).filter((t) => t === 'echo' || t === 'slow')).toEqual(['echo', 'slow']);
+    const [echo, slow] = [mcp.calls.find((c) => c.tool === 'echo')!, mcp.calls.find((c) => c.tool === 'slow')!];
+    expect(echo.args).toEqual({ text: 'ship it' });
+    expect(slow.args).toMatchObject({ ms: SLOW_MS });
+    for (const c of [echo, slow]) expect(c.seen['authorization']).toMatch(/^Bearer \S+/);
   };
 
-  it('a Slack mention and a Discord mention with the same model and tool call show the same final text', async () => {
+  it('a Slack mention and a Discord mention with the same model and two tool calls show the same final text', async () => {
     // Slack: Alice mentions the bot in a channel; the answer is streamed into the thread.
     const ts = await slackMention('1700009000.000100', 'Ev-same-1');
     await slack.waitFor('chat.stopStream', (c) => c.body['ts'] !== undefined, 20_000);
@@ -114,7 +121,8 @@ describe('the same turn on Slack and on Discord ends in the same answer', () => 
       { timeout: 5000 },
     );
 
-    // Discord: Alice mentions the bot in a channel; the status message is edited into the answer.
+    // Discord: Alice mentions the bot in a channel; a message cannot be deferred, so a status message
+    // is posted at once and edited into the answer.
     const { fake, guildId, channelId } = d;
     fake.message(alice, { guildId, channelId }, ASKED);
     const last = await fake.waitForCall((c) => c.method === 'PATCH' && c.raw.includes('stay plain text'), 20_000);
@@ -128,6 +136,21 @@ describe('the same turn on Slack and on Discord ends in the same answer', () => 
     expect(slackAnswer).not.toContain('<!here>');
     ranOnceWithGrant(sw.mcp);
     ranOnceWithGrant(d.w.mcp);
+
+    // Discord's edits, by the fake's clock: all of the one status message, the first at least a
+    // second after it was posted and each at least a second after the one before (990 ms: the
+    // fake stamps on arrival), progress shown while the slow tool ran, the answer last.
+    const posts = fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${channelId}/messages`);
+    expect(posts).toHaveLength(1);
+    const edits = fake.calls.filter(
+      (c) => c.method === 'PATCH' && c.path.startsWith(`/channels/${channelId}/messages/`),
+    );
+    expect(new Set(edits.map((c) => c.path)).size).toBe(1);
+    expect(edits.length).toBeGreaterThan(1);
+    const times = [posts[0]!.at, ...edits.map((c) => c.at)];
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `edit ${i}`).toBeGreaterThanOrEqual(990);
+    expect(edits.slice(0, -1).some((c) => discordShows(c).includes('web.slow'))).toBe(true);
+    expect(edits.at(-1)).toBe(last);
   });
 
   it('where Slack refuses streaming, the posted-and-edited answer reads the same as well', async () => {

@@ -6,6 +6,9 @@ import { looksLikeSecret } from '../parse.js';
  */
 export const THREAD_TITLE_MAX = 60;
 
+/** An assistant thread's title from when it opens until its person's first message there titles it. */
+export const NEW_THREAD_TITLE = 'New chat with onbehalf';
+
 /** What stands in for a word of the message that looks like a credential. */
 const HIDDEN = '[hidden]';
 

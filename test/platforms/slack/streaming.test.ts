@@ -297,8 +297,13 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
         slack.callsTo('assistant.threads.setSuggestedPrompts').filter((c) => c.body['thread_ts'] === thread),
       ).toHaveLength(2),
     );
-    // No title yet: it comes from what the person asks first.
-    expect(slack.callsTo('assistant.threads.setTitle')).toHaveLength(0);
+    // Titled at once with the fixed title, once (not again for the context change): the person has asked nothing yet.
+    const titles = () =>
+      slack
+        .callsTo('assistant.threads.setTitle')
+        .filter((c) => c.body['thread_ts'] === thread)
+        .map((c) => [c.body['channel_id'], c.body['title']]);
+    expect(titles()).toEqual([[DM, 'New chat with onbehalf']]);
 
     // A message in the assistant thread (message.im): status on that thread, then the answer streamed there.
     const res = await signer.post(
@@ -334,9 +339,13 @@ describe('Slack: a mention shows status at once, streams its answer with an entr
         ).toEqual([ANSWER]),
       { timeout: 20_000 },
     );
-    // The prompt the person picked is what they asked first: it titles the thread.
-    const titled = await slack.waitFor('assistant.threads.setTitle', (c) => c.body['thread_ts'] === thread);
-    expect(titled.body['title']).toBe(prompts[0]!.message);
+    // The prompt the person picked is what they asked first: it replaces the fixed title.
+    await vi.waitFor(() =>
+      expect(titles()).toEqual([
+        [DM, 'New chat with onbehalf'],
+        [DM, prompts[0]!.message],
+      ]),
+    );
   });
 
   it("an assistant thread is titled from the person's first message there, without mentions or secrets, once", async () => {
