@@ -194,7 +194,9 @@ export class Executor {
     const idempotent = Boolean(tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint);
     await this.report.placeholder(a);
     a.stored = { ...a.stored, started: { at: Date.now(), idempotent } };
-    await this.calls.setOutcome(a.row.id, a.stored);
+    // Stored before the request goes out only where it decides something: a later attempt never re-runs
+    // a call that may have reached its server unless the tool may safely run twice (then it runs again either way).
+    if (!idempotent) await this.calls.setOutcome(a.row.id, a.stored);
     const elicit = this.d.elicit?.forCall(a.info, server.timeoutMs);
     const r = await this.d.pool.call(server, creds, tool.name, args, server.timeoutMs, elicit);
     switch (r.kind) {
