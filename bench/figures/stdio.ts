@@ -6,8 +6,8 @@ import type { BenchEnv } from '../env.js';
 import { stats, type BenchRow } from '../lib.js';
 import type { BenchOptions } from '../options.js';
 
-/** Warm calls of `echo` through one MCP SDK stdio client of its own (the floor for the pool). */
-async function directWarm(env: BenchEnv, n: number): Promise<number[]> {
+/** An MCP SDK stdio client of its own to the same server (the floor for the pool), connected. */
+async function directClient(env: BenchEnv): Promise<Client> {
   const client = new Client({ name: 'bench-direct-stdio', version: '1.0.0' });
   await client.connect(
     new StdioClientTransport({
@@ -16,25 +16,15 @@ async function directWarm(env: BenchEnv, n: number): Promise<number[]> {
       stderr: 'ignore',
     }),
   );
-  try {
-    for (let i = 0; i < 20; i++) await client.callTool({ name: 'echo', arguments: { text: `direct ${i}` } });
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      await client.callTool({ name: 'echo', arguments: { text: `direct ${i}` } });
-      out.push(performance.now() - t0);
-    }
-    return out;
-  } finally {
-    await client.close();
-  }
+  return client;
 }
 
 /**
  * Figure 5: a call of `gh.echo` (the stdio test server, alice's token in GITHUB_TOKEN) through the
  * app's MCP pool as the executor makes it (tools/list, cached per process, then tools/call): warm,
  * with the pooled process alive, against cold, after the pool dropped it (spawn + initialize +
- * tools/list + tools/call), and against a warm call of a direct MCP SDK stdio client to the same server.
+ * tools/list + tools/call), and against a warm call of a direct MCP SDK stdio client to the same server
+ * (the two alternating call by call).
  */
 export async function stdioPool(env: BenchEnv, o: BenchOptions): Promise<BenchRow[]> {
   const server = await env.app.policy.server(env.orgId, 'gh');
@@ -55,10 +45,28 @@ export async function stdioPool(env: BenchEnv, o: BenchOptions): Promise<BenchRo
     await pool.discard(server, creds);
     cold.push(await once(i));
   }
-  for (let i = 0; i < 20; i++) await once(i);
-  for (let i = 0; i < o.stdioWarm; i++) warm.push(await once(i));
-  await pool.discard(server, creds);
-  const direct = stats(await directWarm(env, o.stdioWarm));
+  // Warm calls alternate one by one with the direct client's, so both see the same moments of the machine.
+  const client = await directClient(env);
+  const viaSdk = async (i: number) => {
+    const t0 = performance.now();
+    await client.callTool({ name: 'echo', arguments: { text: `direct ${i}` } });
+    return performance.now() - t0;
+  };
+  const directTimes: number[] = [];
+  try {
+    for (let i = 0; i < 20; i++) {
+      await once(i);
+      await viaSdk(i);
+    }
+    for (let i = 0; i < o.stdioWarm; i++) {
+      warm.push(await once(i));
+      directTimes.push(await viaSdk(i));
+    }
+  } finally {
+    await client.close();
+    await pool.discard(server, creds);
+  }
+  const direct = stats(directTimes);
   const b = stats(cold);
   const s = stats(warm);
   return [

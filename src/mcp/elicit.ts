@@ -117,6 +117,33 @@ export async function callWithElicitation(
   }
 }
 
+/**
+ * `tools/call` for a caller who can answer (`handler`) on the client of `slot`, which serves that
+ * call alone: the call ends at `timeoutMs` (the server is sent `notifications/cancelled`).
+ */
+export async function callAnswerable(
+  client: Client,
+  slot: ElicitSlot | undefined,
+  handler: ElicitHandler,
+  params: { name: string; arguments: Record<string, unknown> },
+  timeoutMs: number,
+): Promise<unknown> {
+  if (slot) slot.handler = handler;
+  // The SDK keeps listening to this signal after the answer: abort it only while the call runs,
+  // or every completed call would be followed by a notifications/cancelled.
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new DOMException(`the call took longer than ${timeoutMs} ms`, 'TimeoutError')),
+    timeoutMs,
+  );
+  try {
+    return await callWithElicitation(client, slot && { slot, handler }, params, deadline.signal, timeoutMs + 1000);
+  } finally {
+    clearTimeout(timer);
+    if (slot) slot.handler = undefined;
+  }
+}
+
 /** Holds and returns the first elicitation-capable client key under `base` that no call holds (one call per client). */
 export function leaseKey(leased: Set<string>, base: string): string {
   let n = 0;

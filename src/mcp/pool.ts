@@ -1,9 +1,9 @@
-import { createHmac, randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '../log.js';
 import { NetGuard, RefusedUrlError, refusalOf, type GuardedFetch } from '../net/index.js';
-import { ELICITATION_CAPABILITIES, ElicitSlot, callWithElicitation, leaseKey, type ElicitHandler } from './elicit.js';
+import { ELICITATION_CAPABILITIES, ElicitSlot, callAnswerable, leaseKey, type ElicitHandler } from './elicit.js';
+import { PoolKeys } from './keys.js';
 import { classifyError, type CallResult } from './outcome.js';
 import { httpTransport, stdioTransport, type CredentialSet, type PoolServer } from './transports.js';
 
@@ -66,8 +66,7 @@ export class McpPool {
   readonly #connecting = new Map<string, Promise<Entry>>();
   /** Keys of the elicitation-capable clients a call holds now (each serves one call at a time). */
   readonly #leased = new Set<string>();
-  /** Keys credential fingerprints; random per process so a fingerprint reveals nothing elsewhere. */
-  readonly #fpKey = randomBytes(32);
+  readonly #keys = new PoolKeys();
   readonly #lastCatalog = new Map<string, Tool[]>();
   readonly #sweep: NodeJS.Timeout;
   readonly #o: Required<Omit<PoolOptions, 'net'>>;
@@ -145,33 +144,21 @@ export class McpPool {
     timeoutMs: number,
     elicit?: ElicitHandler,
   ): Promise<CallResult> {
-    const lease = elicit ? leaseKey(this.#leased, this.#key(server, creds)) : undefined;
+    const lease = elicit ? leaseKey(this.#leased, this.#keys.of(server, creds)) : undefined;
     const got = await this.#get(server, creds, lease);
     if (got.kind !== 'ok') return (lease && this.#leased.delete(lease), got);
     const e = got.value;
     e.inflight++;
-    if (e.elicit) e.elicit.handler = elicit;
-    // The SDK keeps listening to this signal after the answer: abort it only while the call runs,
-    // or every completed call would be followed by a notifications/cancelled.
-    const deadline = new AbortController();
-    const timer = setTimeout(
-      () => deadline.abort(new DOMException(`the call took longer than ${timeoutMs} ms`, 'TimeoutError')),
-      timeoutMs,
-    );
     try {
-      const result = await callWithElicitation(
-        e.client,
-        e.elicit && elicit ? { slot: e.elicit, handler: elicit } : undefined,
-        { name: tool, arguments: args },
-        deadline.signal,
-        timeoutMs + 1000,
-      );
+      const params = { name: tool, arguments: args };
+      // Nobody to answer questions: the SDK's own deadline, which sends notifications/cancelled at `timeoutMs`.
+      const result = elicit
+        ? await callAnswerable(e.client, e.elicit, elicit, params, timeoutMs)
+        : await e.client.callTool(params, undefined, { timeout: timeoutMs });
       return { kind: 'ok', result: result as Extract<CallResult, { kind: 'ok' }>['result'] };
     } catch (err) {
       return this.#failed(e, err, 'call');
     } finally {
-      clearTimeout(timer);
-      if (e.elicit) e.elicit.handler = undefined;
       if (lease) this.#leased.delete(lease);
       e.inflight--;
       e.lastUsed = Date.now();
@@ -180,7 +167,7 @@ export class McpPool {
 
   /** Closes the client of this credential set (after the server rejected it). */
   async discard(server: PoolServer, creds: CredentialSet): Promise<void> {
-    const e = this.#entries.get(this.#key(server, creds));
+    const e = this.#entries.get(this.#keys.of(server, creds));
     if (e) await this.#close(e);
   }
 
@@ -203,19 +190,8 @@ export class McpPool {
     return r as Exclude<CallResult, { kind: 'ok' }>;
   }
 
-  #key(server: PoolServer, creds: CredentialSet): string {
-    const h = createHmac('sha256', this.#fpKey);
-    for (const [kind, rec] of [
-      ['env', creds.env],
-      ['header', creds.headers],
-    ] as const) {
-      for (const name of Object.keys(rec).sort()) h.update(`${kind}\0${name}\0${rec[name]!.reveal()}\0`);
-    }
-    return `${server.id}:${server.transport}:${server.url ?? ''}:${server.command ?? ''}:${JSON.stringify(server.args)}:${h.digest('base64url')}`;
-  }
-
   async #get(server: PoolServer, creds: CredentialSet, lease?: string): Promise<PoolResult<Entry>> {
-    const key = lease ?? this.#key(server, creds);
+    const key = lease ?? this.#keys.of(server, creds);
     const have = this.#entries.get(key);
     if (have && !have.closed) {
       have.lastUsed = Date.now();

@@ -76,7 +76,7 @@ export class Approvals {
       return { status: 'done' };
     await this.report.audit(a, 'held', 'awaiting_approval');
     // A waiting turn resumes once the prompt is on its way (the waiter runs after this synchronous step).
-    this.calls.woken(a.row.id);
+    this.calls.woken(a.row.id, a.row.turnId);
     await this.d.notifier.approvalRequest(a.info, {
       args: redactDeep(args, creds.sensitive) as Record<string, unknown>,
       credentialKinds: creds.kinds,

@@ -195,16 +195,21 @@ export class CallStore {
     return { woken, cancel: done };
   }
 
-  /** Wakes every process's waiters for call `id` (it ended, or it parked or was held and its caller was asked). */
-  woken(id: string): void {
-    this.wakeHere(id);
-    this.announce(id);
+  /**
+   * Wakes every process's waiters for call `id` (it ended, or it parked or was held and its caller
+   * was asked). Only `runToolCall` waits, once per call, and the agent gives each such call its turn: so a call
+   * whose waiter was here, or one known to have no turn (`turnId` null), is not announced to other
+   * processes. `turnId` undefined: not known, announced.
+   */
+  woken(id: string, turnId?: string | null): void {
+    if (!this.wakeHere(id) && turnId !== null) this.announce(id);
   }
 
-  /** Wakes this process's waiters for call `id`. */
-  wakeHere(id: string): void {
+  /** Wakes this process's waiters for call `id`; whether there were any. */
+  wakeHere(id: string): boolean {
     const set = this.#waiters.get(id);
     if (set) for (const w of [...set]) w();
+    return set !== undefined;
   }
 
   /** Parked calls of one user waiting for one provider (or the one named call). */

@@ -50,24 +50,26 @@ export class Executor {
     const row = await this.calls.get(callId);
     if (!row || row.status === 'parked' || row.status === 'awaiting_approval')
       return { status: !row ? 'done' : row.status === 'parked' ? 'parked' : 'held' };
-    const a = await attemptOf(this.calls, this.d.policy, row, opts);
-    if (terminal.includes(row.status)) {
+    const was = this.calls.outcome(row);
+    if (terminal.includes(row.status) || (row.status === 'running' && was.started && !was.started.idempotent)) {
+      const a = await attemptOf(this.calls, this.d.policy, row, opts);
+      if (row.status === 'running') {
+        // A previous attempt sent the request and its worker died: the tool may have run; never re-run it blind.
+        await this.report.finish({ ...a, finalAttempt: true }, this.#interrupted(a));
+        return { status: 'done' };
+      }
       // Finished by an earlier attempt that stopped before telling the caller.
       const final = this.calls.finalOutcome(row);
       if (final && !a.stored.notified) await this.report.notify(row, a.info, final);
       return { status: 'done' };
     }
-    if (row.status === 'running' && a.stored.started && !a.stored.started.idempotent) {
-      // A previous attempt sent the request and its worker died: the tool may have run; never re-run it blind.
-      await this.report.finish({ ...a, finalAttempt: true }, this.#interrupted(a));
-      return { status: 'done' };
-    }
-    const { resumed, approval, stepUps } = a.stored;
-    a.stored = { resumed, ...(approval ? { approval } : {}), ...(stepUps ? { stepUps } : {}) };
-    const begun = await this.calls.transition(callId, ['queued', 'running'], 'running', {
-      attempts: row.attempts + 1,
-      outcome: a.stored,
-    });
+    const { resumed, approval, stepUps } = was;
+    const stored = { resumed, ...(approval ? { approval } : {}), ...(stepUps ? { stepUps } : {}) };
+    // The server's lookup and the move to running need only the row: sent together (one round trip on Postgres).
+    const [a, begun] = await Promise.all([
+      attemptOf(this.calls, this.d.policy, row, { ...opts, stored }),
+      this.calls.transition(callId, ['queued', 'running'], 'running', { attempts: row.attempts + 1, outcome: stored }),
+    ]);
     if (!begun) return { status: 'done' };
     if (!a.server) return this.report.finish(a, failed({ code: 'server_removed' }, 'no_server'));
     try {
@@ -103,15 +105,20 @@ export class Executor {
   /** Access rules first: a denied call never resolves a credential. */
   async #access(a: Live): Promise<StepResult> {
     const { row, server, info } = a;
-    const user = await this.d.store.first(callerRow, { orgId: row.orgId, id: row.userId });
+    // Three reads that need only the call's row, sent together (one round trip on Postgres).
+    const [user, teams, rules] = await Promise.all([
+      this.d.store.first(callerRow, { orgId: row.orgId, id: row.userId }),
+      this.d.policy.teams.ofUser(row.orgId, row.userId),
+      this.d.policy.rules(server.id),
+    ]);
     if (!user)
       return this.report.finish(a, {
         status: 'cancelled',
         outcome: { kind: 'cancelled', why: { code: 'user_gone' } },
         audit: 'no_user',
       });
-    const subject = { userId: user.id, role: user.role, teams: await this.d.policy.teams.ofUser(row.orgId, user.id) };
-    const decision = decide(await this.d.policy.rules(server.id), server.name, subject, row.tool, row.args, {
+    const subject = { userId: user.id, role: user.role, teams };
+    const decision = decide(rules, server.name, subject, row.tool, row.args, {
       'user.id': user.id,
       'user.email': user.email ?? '',
       'user.name': user.displayName,
@@ -194,7 +201,9 @@ export class Executor {
     const idempotent = Boolean(tool.annotations?.readOnlyHint || tool.annotations?.idempotentHint);
     await this.report.placeholder(a);
     a.stored = { ...a.stored, started: { at: Date.now(), idempotent } };
-    await this.calls.setOutcome(a.row.id, a.stored);
+    // Stored before the request goes out only where it decides something: a later attempt never re-runs
+    // a call that may have reached its server unless the tool may safely run twice (then it runs again either way).
+    if (!idempotent) await this.calls.setOutcome(a.row.id, a.stored);
     const elicit = this.d.elicit?.forCall(a.info, server.timeoutMs);
     const r = await this.d.pool.call(server, creds, tool.name, args, server.timeoutMs, elicit);
     switch (r.kind) {

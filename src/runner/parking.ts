@@ -80,7 +80,7 @@ export class Parking {
       });
     await this.report.audit(a, 'parked', `needs_connect:${reason}`);
     // A waiting turn resumes once the prompt is on its way (the waiter runs after this synchronous step).
-    this.calls.woken(row.id);
+    this.calls.woken(row.id, row.turnId);
     await this.d.notifier.needsConnect(info, { providerSlug, connectUrl, reason });
     return { status: 'parked' };
   }

@@ -49,7 +49,7 @@ export class Reporter {
       return true;
     });
     if (!moved) return { status: 'done' };
-    if (terminal.includes(e.status)) this.calls.woken(a.row.id);
+    if (terminal.includes(e.status)) this.calls.woken(a.row.id, a.row.turnId);
     await this.notify({ ...a.row, outcome: stored }, a.info, e.outcome);
     return { status: 'done' };
   }

@@ -54,7 +54,11 @@ export class Runner {
     return this.#enqueuer.enqueue(req);
   }
 
-  /** Runs one call and waits for it (see `runAndWait`): done, parked, or held. */
+  /**
+   * Runs one call of an agent's turn and waits for it (see `runAndWait`): done, parked, or held. Give
+   * it its turn (`turnId`): a call without one is announced to no other process (`CallStore.woken`),
+   * so a waiter here hears of its end from a worker elsewhere only at its next safety read.
+   */
   runToolCall(req: ToolCallRequest, timeoutMs = 120_000): Promise<RunResult> {
     return runAndWait((r) => this.enqueueToolCall(r), this.executor.calls, this.#signals, req, timeoutMs);
   }

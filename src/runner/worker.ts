@@ -38,7 +38,9 @@ export function startToolWorker(executor: Executor, t: Tuning, redisUrl: string,
     'tool',
     async (job: Job) => {
       const { callId } = toolJobSchema.parse(job.data);
-      const jobLog = log.child({ reqId: (await executor.calls.get(callId))?.requestId ?? 'unknown', callId });
+      // The call's request id names its debug lines; its row is read for that only when they are written.
+      const reqId = log.isLevelEnabled('debug') ? (await executor.calls.get(callId))?.requestId : undefined;
+      const jobLog = log.child({ reqId: reqId ?? 'unknown', callId });
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       jobLog.debug({ attempt: job.attemptsMade + 1 }, 'tool job started');
       const r = await executor.run(callId, { finalAttempt });

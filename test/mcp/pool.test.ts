@@ -96,6 +96,24 @@ describe('MCP client pool', () => {
     }
   });
 
+  it('a credential set the pool has keyed cannot be changed afterwards, so the client kept for it never serves other credentials', async () => {
+    const pool = new McpPool(log, open());
+    try {
+      const set = creds({}, { Authorization: 'Bearer alice-1' });
+      expect((await pool.tools(web, set)).kind).toBe('ok');
+      expect(() => {
+        set.headers.Authorization = new Secret('Bearer bob-1');
+      }).toThrow(TypeError);
+      const r = await pool.call(web, set, 'whoami', {}, 5000);
+      expect(JSON.parse(resultText((r as Extract<typeof r, { kind: 'ok' }>).result))).toEqual({
+        authorization: fingerprint('Bearer alice-1'),
+      });
+      expect(pool.size.clients).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('caps stdio processes with LRU eviction, closes idle ones, and restarts a crashed one', async () => {
     const pool = new McpPool(log, { maxProcesses: 2, idleMs: 2500, ...open() });
     try {
