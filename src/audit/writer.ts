@@ -96,7 +96,7 @@ export class AuditLog {
 
   /**
    * Appends one event; resolves with its id once stored. Every column is named, so the insert has one
-   * shape. `q`: written at once on that store group or transaction, beside the writes it belongs with.
+   * shape. `q`: written at once in that transaction, beside the writes it belongs with.
    */
   write(e: AuditInput, q?: Queries): Promise<string> {
     const id = newId();

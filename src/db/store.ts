@@ -61,12 +61,6 @@ export interface TxOptions {
 
 export interface Store extends Queries {
   tx<T>(body: (tx: Tx) => Promise<T>, opts?: TxOptions): Promise<T>;
-  /**
-   * Writes that belong together, for speed only (no atomicity is promised): on SQLite one
-   * transaction, so one lock and one commit instead of one per write; on Postgres each runs on its
-   * own (a transaction would add two round trips). The body follows the rules of a transaction's.
-   */
-  group<T>(body: (q: Queries) => Promise<T>): Promise<T>;
   /** Runs `body` as the only holder of `key` across every process on this database (db/exclusive.ts). */
   exclusive<T>(key: string, body: () => Promise<T>): Promise<T>;
   /** Resolves when the database answers. */
@@ -174,10 +168,6 @@ export class SqliteStore implements Store {
     }
   }
 
-  group<T>(body: (q: Queries) => Promise<T>): Promise<T> {
-    return this.tx(body);
-  }
-
   exclusive<T>(key: string, body: () => Promise<T>): Promise<T> {
     return this.#locks.exclusive(key, body);
   }
@@ -278,10 +268,6 @@ export class PgStore implements Store {
         if (!again) throw err;
       }
     }
-  }
-
-  group<T>(body: (q: Queries) => Promise<T>): Promise<T> {
-    return body(this);
   }
 
   exclusive<T>(key: string, body: () => Promise<T>): Promise<T> {

@@ -40,8 +40,9 @@ export class Reporter {
       ...(prior.approval ? { approval: prior.approval } : {}),
     };
     const from = e.from ?? ['running', 'queued'];
-    // The end and its audit event are stored together (on SQLite one commit).
-    const moved = await this.d.store.group(async (q) => {
+    // The end and its audit event are one transaction: a crash between them never leaves a call
+    // that ended with no audit event naming its caller (nor an event for an end that was not stored).
+    const moved = await this.d.store.tx(async (q) => {
       if (!(await this.calls.moveIn(q, a.row.id, from, e.status, { outcome: stored, parkedProviderId: null })))
         return false;
       a.stored = stored;
@@ -213,7 +214,7 @@ export class Reporter {
     });
   }
 
-  /** The call's audit event for this step, and its metrics (`q`: written on that store group). */
+  /** The call's audit event for this step, and its metrics (`q`: written in that transaction). */
   async audit(a: Attempt, decision: string, outcome: string, q?: Queries): Promise<void> {
     this.d.metrics?.toolCalls.inc({ outcome });
     // A call waiting for its caller (a grant, an approval) has not finished: its latency is observed when it does.

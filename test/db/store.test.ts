@@ -76,19 +76,6 @@ describe.each(['sqlite', 'postgres'] as const)('%s store', (dialect) => {
     expect((await s().first(orgById, { id }))?.name).toBe('once');
   });
 
-  it('a group of writes stores each of them and answers its body’s value', async () => {
-    const ids = [`${dialect}-g1`, `${dialect}-g2`];
-    const n = await s().group(async (q) => {
-      let changed = 0;
-      for (const id of ids) changed += await q.changes(org(q, id));
-      changed += await q.changes(renameOrg, { id: ids[0], name: 'grouped' });
-      return changed;
-    });
-    expect(n).toBe(3);
-    expect((await s().first(orgById, { id: ids[0] }))?.name).toBe('grouped');
-    expect(await s().first(orgById, { id: ids[1] })).toBeDefined();
-  });
-
   it('a transaction that throws leaves nothing behind', async () => {
     const { orgs } = s().t;
     await expect(
