@@ -23,6 +23,7 @@ export {
 } from './sources.js';
 export { DEFAULT_TIMEOUT_MS, type McpServerRow, type ServerInput, type ServerListing } from './servers.js';
 export {
+  actsAsCaller,
   resolveCredentials,
   type Caller,
   type ConnectReason,

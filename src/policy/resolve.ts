@@ -41,6 +41,14 @@ export interface ResolvedCredentials {
   sensitive: Secret[];
 }
 
+/**
+ * Whether the credentials act as the caller themselves: a grant of their own (`oauth`, `mcp_oauth`)
+ * or a token exchanged for their own sign-in (`exchange:`), not a shared secret or the org's
+ * machine or service identity.
+ */
+export const actsAsCaller = (c: Pick<ResolvedCredentials, 'grants' | 'minted'>): boolean =>
+  c.grants.length > 0 || c.minted.some((m) => m.startsWith('exchange:'));
+
 /** Why a per-user grant is not usable. */
 export type ConnectReason = 'missing' | 'needs_reauth' | 'insufficient_scope';
 

@@ -1,5 +1,6 @@
 import { argDigest } from '../audit/index.js';
 import type { Queries } from '../db/index.js';
+import { actsAsCaller } from '../policy/index.js';
 import { chatOf, type Attempt } from './attempt.js';
 import { terminal, type CallRow, type CallStatus, type CallStore, type StoredOutcome } from './calls.js';
 import type { ExecutorDeps } from './deps.js';
@@ -35,7 +36,7 @@ export class Reporter {
     const stored: StoredOutcome = {
       final: e.outcome,
       notified: false,
-      ...(a.server?.privateResults && a.creds?.grants.length ? { private: true } : {}),
+      ...(a.server?.privateResults && a.creds && actsAsCaller(a.creds) ? { private: true } : {}),
       ...(prior.resumed ? { resumed: true } : {}),
       ...(prior.approval ? { approval: prior.approval } : {}),
     };

@@ -5,6 +5,7 @@ import { startSlackApi, type SlackApi } from '../support/slack-api.js';
 import { SlackSigner } from '../support/slack-signing.js';
 import { messageText, toolResults } from '../support/llm-server.js';
 import { world, type World } from '../support/world.js';
+import { startAudienceServer, type AudienceServer } from '../support/audience-server.js';
 
 const NOTE = "used the asker's own account, so it was sent to them privately";
 const wait = { timeout: 20_000, interval: 50 };
@@ -101,6 +102,39 @@ describe('Slack: a server marked --private-results', () => {
     const seen = JSON.stringify(w.llm!.requests.slice(before));
     expect(seen).not.toContain('fp:');
     expect(seen).not.toContain('The tool says');
+  });
+
+  it("a token exchanged for the caller's own sign-in is their own account too: that result goes to them only", async () => {
+    const xchg: AudienceServer = await startAudienceServer((t) => w.oauth.audienceOf(t));
+    try {
+      const org = w.org.id;
+      expect((await w.app.policy.addServer(org, { name: 'xchg', transport: 'http', url: xchg.url })).ok).toBe(true);
+      expect((await w.app.policy.rule(org, 'allow', 'xchg', { tools: '*' })).ok).toBe(true);
+      const bound = await w.app.policy.bind(
+        org,
+        'xchg',
+        'header',
+        'Authorization',
+        'exchange:vendor',
+        'Bearer {token}',
+      );
+      expect(bound.ok).toBe(true);
+      expect(await command('UADMIN', 'CADMIN', 'admin server set xchg --private-results')).toContain('xchg:');
+      await command('UALICE', 'CXCHG', 'run xchg.whoami {}');
+      const eph = await slack.waitFor(
+        'chat.postEphemeral',
+        (c) => c.body['channel'] === 'CXCHG' && String(c.body['text']).includes(xchg.url),
+        20_000,
+      );
+      expect(eph.body['user']).toBe('UALICE');
+      await vi.waitFor(
+        () => expect(slack.visible('CXCHG').map((m) => m.text)).toEqual([expect.stringContaining(NOTE)]),
+        wait,
+      );
+      expect(slack.visible('CXCHG')[0]!.text).not.toContain(xchg.url);
+    } finally {
+      await xchg.stop();
+    }
   });
 
   it('a server without the setting, or without a personal grant, answers in the channel as before', async () => {
