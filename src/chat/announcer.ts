@@ -22,6 +22,7 @@ import {
   refusedForAccountOwner,
   refusedForLinkOwner,
   serviceConnectedMessage,
+  serviceHeldMessage,
   serviceDeadMessage,
   signInMismatchMessage,
 } from './prompts.js';
@@ -119,7 +120,7 @@ export class ConnectionAnnouncer {
   /** Tells the admin who connected a service grant, by direct message, which vendor account it acts as. */
   async serviceConnected(e: ServiceGrantEvent): Promise<void> {
     if (!e.adminUserId) return;
-    const msg = serviceConnectedMessage(e.providerSlug, e.serviceName, e.vendorLogin);
+    const msg = (e.held ? serviceHeldMessage : serviceConnectedMessage)(e.providerSlug, e.serviceName, e.vendorLogin);
     await this.#tell({ ...e, userId: e.adminUserId }, msg, { direct: true });
   }
 

@@ -159,6 +159,14 @@ export function serviceConnectedMessage(providerSlug: string, name: string, vend
   };
 }
 
+/** To the admin whose service connect arrived from a browser not shown to be theirs: unused until they confirm. */
+export function serviceHeldMessage(providerSlug: string, name: string, vendorLogin: string | null): OutMessage {
+  const cmd = `${providerSlug} --service ${name}`;
+  return {
+    text: `${providerSlug} account ${vendorLogin ?? '(unknown login)'} was connected as the org's ${providerSlug} service connection "${name}" from a browser that was not shown to be yours, so it is on hold: nobody's calls use it until you confirm. Is it the account you meant? \`/onbehalf admin connect confirm ${cmd}\` puts it to use; \`/onbehalf admin connect reject ${cmd}\` revokes and removes it.`,
+  };
+}
+
 /** To each admin: a service grant died (refresh refused or revoked) and calls using it fail until it is reconnected. */
 export function serviceDeadMessage(providerSlug: string, name: string, vendorLogin: string | null): OutMessage {
   const account = vendorLogin ? ` (${vendorLogin})` : '';

@@ -61,6 +61,8 @@ export interface ChatOAuth {
   services: {
     connectLink(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult>;
     disconnect(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult>;
+    confirmHeld(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult>;
+    rejectHeld(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult>;
     list(orgId: string): Promise<ServiceGrantView[]>;
   };
 }

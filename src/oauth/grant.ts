@@ -178,7 +178,11 @@ export class GrantStep {
     };
   }
 
-  /** An admin's service connect: stored for the org's service identity (never held: the admin asked in chat), the admin told. */
+  /**
+   * An admin's service connect: stored for the org's service identity, the admin told. As with a
+   * person's own grant, a browser not shown to be the admin's (a forwarded link) with a vendor
+   * account new to that service leaves it held: unused until the admin confirms it in chat.
+   */
   async #storeService(
     row: StateRow,
     p: ProviderRow,
@@ -192,8 +196,12 @@ export class GrantStep {
     const svc = await s.first(s.db.select().from(u).where(eq(u.id, serviceUserId)));
     if (!svc?.serviceName || svc.orgId !== row.orgId) return fail(404, { kind: 'state_provider_gone' });
     const scopes = tokens.scopes ?? row.scopes;
-    const conn = await this.conns.saveGrant(row.orgId, svc.id, p.id, tokens, scopes, identity, 'active');
-    this.d.metrics?.oauthEvents.inc({ event: 'connect', result: 'service' });
+    const previous = await this.conns.find(row.orgId, svc.id, p.id);
+    const known = previous !== undefined && previous.status !== 'held' && sameVendorAccount(previous, identity);
+    const held = row.phase !== 'connect+signed_in' && !known;
+    const status = held ? 'held' : 'active';
+    const conn = await this.conns.saveGrant(row.orgId, svc.id, p.id, tokens, scopes, identity, status);
+    this.d.metrics?.oauthEvents.inc({ event: 'connect', result: held ? 'service_held' : 'service' });
     await this.d.audit.write({
       orgId: row.orgId,
       category: 'connection',
@@ -202,10 +210,13 @@ export class GrantStep {
       onBehalfOfUserId: svc.id,
       connectionIds: [conn.id],
       vendorAccount: identity.login,
-      outcome: 'connected',
+      outcome: held ? 'held' : 'connected',
       detail: { provider: p.slug, service: svc.serviceName, scopes: conn.scopes },
     });
-    this.d.log.info({ provider: p.slug, connectionId: conn.id, service: svc.serviceName }, 'service grant connected');
+    this.d.log.info(
+      { provider: p.slug, connectionId: conn.id, service: svc.serviceName, held },
+      held ? 'service grant connected, held until the admin confirms' : 'service grant connected',
+    );
     await runHook(this.d.hooks, this.d.log, 'serviceGrantArrived', {
       orgId: row.orgId,
       userId: svc.id,
@@ -215,10 +226,11 @@ export class GrantStep {
       connectionId: conn.id,
       vendorLogin: identity.login,
       adminUserId: row.userId,
+      held,
     });
     return {
       kind: 'connected',
-      held: false,
+      held,
       provider: p.displayName,
       providerSlug: p.slug,
       vendorLogin: identity.login,

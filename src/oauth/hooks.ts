@@ -50,6 +50,8 @@ export interface ServiceGrantEvent {
   vendorLogin: string | null;
   /** The admin who completed the connect (arrival only). */
   adminUserId?: string | undefined;
+  /** Arrived from a browser not shown to be the admin's: unused until the admin confirms it in chat. */
+  held?: boolean;
 }
 
 /**

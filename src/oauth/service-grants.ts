@@ -2,6 +2,7 @@ import type { Done } from '../errors.js';
 import type { OAuthDeps } from './deps.js';
 import type { ConnectFlow } from './flow.js';
 import type { ProviderStore } from './providers.js';
+import { runHook } from './hooks.js';
 import { revokeAndDelete } from './revoke.js';
 import { isServiceName } from '../names.js';
 import { ServiceIdentities } from './services.js';
@@ -24,12 +25,14 @@ export interface ServiceGrantView {
 export type ServiceGrantRefusal =
   | { kind: 'bad_name'; name: string }
   | { kind: 'not_found'; slug: string }
-  | { kind: 'no_service_grant'; slug: string; name: string };
+  | { kind: 'no_service_grant'; slug: string; name: string }
+  | { kind: 'nothing_held'; slug: string; name: string };
 
 /** What an admin's service-grant command did (`chat/` words it). */
 export type ServiceGrantChange =
   | { kind: 'service_link'; slug: string; name: string; url: string }
-  | { kind: 'service_disconnected'; slug: string; name: string; vendorLogin: string | null; revoked: boolean };
+  | { kind: 'service_disconnected'; slug: string; name: string; vendorLogin: string | null; revoked: boolean }
+  | { kind: 'service_confirmed'; slug: string; name: string; vendorLogin: string | null };
 
 export type ServiceGrantResult = Done<ServiceGrantChange, ServiceGrantRefusal>;
 
@@ -92,6 +95,46 @@ export class ServiceGrants {
           });
       }
     return out.sort((a, b) => `${a.providerSlug}/${a.name}`.localeCompare(`${b.providerSlug}/${b.name}`));
+  }
+
+  /**
+   * An admin confirms a held service grant (connected from a browser not shown to be theirs) is the
+   * account they meant: it becomes usable. Any admin of the org may, as any may remove it.
+   */
+  async confirmHeld(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult> {
+    const p = await this.providers.get(orgId, slug);
+    if (!p) return { ok: false, error: { kind: 'not_found', slug } };
+    const svc = await this.#ids.find(orgId, name);
+    const row = svc ? await this.conns.find(orgId, svc.id, p.id) : undefined;
+    if (!svc || !row || row.status !== 'held' || !(await this.conns.release(row.id)))
+      return { ok: false, error: { kind: 'nothing_held', slug, name } };
+    await this.d.audit.write({
+      orgId,
+      category: 'connection',
+      action: 'connect',
+      actorUserId: adminUserId,
+      onBehalfOfUserId: svc.id,
+      connectionIds: [row.id],
+      vendorAccount: row.vendorLogin,
+      outcome: 'connected',
+      detail: { provider: p.slug, service: name, confirmedInChat: true },
+    });
+    const e = { orgId, userId: svc.id, serviceName: name, providerId: p.id, providerSlug: p.slug };
+    await runHook(this.d.hooks, this.d.log, 'serviceGrantArrived', {
+      ...e,
+      connectionId: row.id,
+      vendorLogin: row.vendorLogin,
+    });
+    return { ok: true, value: { kind: 'service_confirmed', slug, name, vendorLogin: row.vendorLogin } };
+  }
+
+  /** An admin says a held service grant is not the account they meant: revoked at the provider and removed. */
+  async rejectHeld(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult> {
+    const held = (await this.list(orgId)).some(
+      (g) => g.providerSlug === slug && g.name === name && g.status === 'held',
+    );
+    if (!held) return { ok: false, error: { kind: 'nothing_held', slug, name } };
+    return this.disconnect(orgId, adminUserId, slug, name);
   }
 
   /** Revokes service grant `<slug>/<name>` at the provider (best effort) and deletes it, audited as the admin's act. */

@@ -138,6 +138,14 @@ type Connected = Exclude<Awaited<ReturnType<OAuthService['callback']>>, { kind: 
 function connectedPage(c: Context<WebEnv>, out: Connected) {
   const who = out.vendorLogin ?? 'an account whose name the provider did not share';
   const whom = `<strong>${esc(out.userName)}</strong>${out.orgName ? ` in <strong>${esc(out.orgName)}</strong>` : ''}`;
+  if (out.held && out.service)
+    return page(
+      c,
+      200,
+      'Connected, waiting for confirmation',
+      `<p><strong>${esc(out.provider)} ${esc(who)}</strong> was connected as the service connection <strong>${esc(out.service)}</strong>, and is on hold: this browser was not shown to be ${esc(out.userName)}'s, so onbehalf uses it only after ${esc(out.userName)} confirms in chat that it is the account they meant.</p>` +
+        `<p>If you are not ${esc(out.userName)}, this link was not meant for you: nobody's calls will act as this account unless they confirm.</p><p>You can close this tab.</p>`,
+    );
   if (out.held) {
     return page(
       c,

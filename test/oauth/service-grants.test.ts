@@ -68,8 +68,24 @@ describe('service grants: one org-level connection an admin made, used for the m
     for (const other of ['alice', 'bob']) expect(lastLink(w.as(other).output)).toBeUndefined();
     const done = await w.connectVia(link!, { login: 'builds-bot' });
     expect(done.res.status).toBe(200);
-    expect(done.html).toMatch(/service connection <strong>builds<\/strong>/);
+    // The shell proves no browser: the grant waits for the admin's word in chat before anyone's call uses it.
+    expect(done.html).toMatch(/service connection <strong>builds<\/strong>, and is on hold/);
+    await ada.waitFor(
+      /connected as the org's vendor service connection "builds" from a browser that was not shown/,
+      from,
+    );
+    const early = w.as('alice');
+    const earlyFrom = early.output.length;
+    await early.send('/onbehalf run ci.whoami {}');
+    await early.waitFor(/service connection "builds" is not connected yet/, earlyFrom);
+    expect(await ada.send('/onbehalf admin services')).toMatch(/@?builds-bot: on hold until an admin confirms it/);
+    expect(await ada.send('/onbehalf admin connect confirm vendor --service builds')).toMatch(
+      /Confirmed: vendor account @?builds-bot is now the org's vendor service connection "builds"/,
+    );
     await ada.waitFor(/@?builds-bot is now the org's vendor service connection "builds"/, from);
+    expect(await ada.send('/onbehalf admin connect confirm vendor --service builds')).toMatch(
+      /No vendor service connection "builds" is waiting for confirmation/,
+    );
     // The admin's own grants are untouched: the service grant is not theirs.
     const adaId = (await w.user('ada')).id;
     expect(await w.app.oauth.listConnections(w.org.id, adaId)).toEqual([]);
@@ -110,6 +126,26 @@ describe('service grants: one org-level connection an admin made, used for the m
     }
     const ls = await ada.send('/onbehalf admin services');
     expect(ls).toMatch(/service:vendor\/builds as @?builds-bot: working/);
+  });
+
+  it("a forwarded service link opened by someone else stays on hold; the admin rejects it: revoked, and nobody's call acts as it", async () => {
+    const ada = w.as('ada');
+    const from = ada.output.length;
+    await ada.send('/onbehalf admin connect vendor --service deploys');
+    const link = lastLink(ada.output, from);
+    expect(link).toBeDefined();
+    // Mallory, handed the link, connects her own account as the org's service connection.
+    const done = await w.connectVia(link!, { login: 'mallory' });
+    expect(done.html).toMatch(/is on hold/);
+    await ada.waitFor(/@?mallory was connected as the org's vendor service connection "deploys"/, from);
+    const token = await w.app.oauth.serviceTokenFor(w.org.id, 'vendor', 'deploys');
+    expect(token.kind).toBe('missing');
+    const revokedBefore = w.oauth.revoked.length;
+    expect(await ada.send('/onbehalf admin connect reject vendor --service deploys')).toMatch(
+      /Removed the org's vendor service connection "deploys" \(@?mallory\) and revoked it at the provider/,
+    );
+    expect(w.oauth.revoked.length).toBeGreaterThan(revokedBefore);
+    expect(await ada.send('/onbehalf admin services')).not.toMatch(/deploys/);
   });
 
   it('a member without a personal grant for an oauth: binding is still prompted, never given the service grant', async () => {

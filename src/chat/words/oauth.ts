@@ -152,9 +152,13 @@ export function serviceGrantText(r: ServiceGrantResult): string {
     if (e.kind === 'bad_name')
       return `"${e.name}" is not a service name: use 1–40 lowercase letters, digits and dashes, e.g. ci-bot.`;
     if (e.kind === 'not_found') return `There is no provider "${e.slug}" here (see \`/onbehalf admin provider list\`).`;
+    if (e.kind === 'nothing_held')
+      return `No ${e.slug} service connection "${e.name}" is waiting for confirmation (see \`/onbehalf admin services\`).`;
     return `There is no ${e.slug} service connection "${e.name}" (see \`/onbehalf admin services\`).`;
   }
   const v = r.value;
+  if (v.kind === 'service_confirmed')
+    return `Confirmed: ${v.slug} account ${v.vendorLogin ?? '(unknown login)'} is now the org's ${v.slug} service connection "${v.name}", used by servers bound to service:${v.slug}/${v.name}.`;
   if (v.kind === 'service_link')
     return `Connect the ${v.slug} account the org's service connection "${v.name}" should act as. The link is yours alone, works once and expires in 10 minutes; everyone the access rules allow on servers bound to service:${v.slug}/${v.name} will act as that account.`;
   const account = v.vendorLogin ? ` (${v.vendorLogin})` : '';
@@ -165,7 +169,8 @@ export function serviceGrantText(r: ServiceGrantResult): string {
 export function serviceGrantsList(grants: ServiceGrantView[]): string {
   if (!grants.length)
     return 'No service connections yet. Connect one with `/onbehalf admin connect <provider> --service <name>`.';
-  const status = (s: ServiceGrantView['status']) => (s === 'active' ? 'working' : 'needs an admin to reconnect');
+  const status = (s: ServiceGrantView['status']) =>
+    s === 'active' ? 'working' : s === 'held' ? 'on hold until an admin confirms it' : 'needs an admin to reconnect';
   return [
     'Service connections (bind them with source service:<provider>/<name>):',
     ...grants.map(

@@ -4,7 +4,7 @@ import type { CommandContext, CommandReply, CommandSpec } from '../spec.js';
 import { say } from '../spec.js';
 import { done, wrong } from './shared.js';
 
-const CONNECT = 'connect <provider> --service <name>';
+const CONNECT = 'connect [confirm|reject] <provider> --service <name>';
 const DISCONNECT = 'disconnect <provider> --service <name>';
 
 /** The provider and service name of `<provider> --service <name>`, or undefined. */
@@ -17,6 +17,7 @@ function target(args: string[]): { slug: string; name: string } | undefined {
 
 /** `admin connect <provider> --service <name>`: a connect link for this admin alone; the grant serves the org. */
 async function connect(ctx: CommandContext, args: string[]): Promise<CommandReply> {
+  if (args[0] === 'confirm' || args[0] === 'reject') return answerHeld(ctx, args[0], args.slice(1));
   const t = target(args);
   if (!t) return wrong(CONNECT, 'Which provider and service name?');
   const r = await ctx.services.oauth.services.connectLink(ctx.org.id, ctx.user.id, t.slug, t.name);
@@ -25,6 +26,18 @@ async function connect(ctx: CommandContext, args: string[]): Promise<CommandRepl
   if (!r.ok || r.value.kind !== 'service_link') return reply;
   // Private to this admin, like a person's own connect link: whoever opens it chooses the org's account.
   return { private: { text: line, link: { label: `Connect ${t.slug} for ${t.name}`, url: r.value.url } } };
+}
+
+/** `admin connect confirm|reject <provider> --service <name>`: a held service grant put to use, or revoked and removed. */
+async function answerHeld(ctx: CommandContext, verb: 'confirm' | 'reject', args: string[]): Promise<CommandReply> {
+  const t = target(args);
+  if (!t) return wrong(CONNECT, 'Which provider and service name?');
+  const svc = ctx.services.oauth.services;
+  const r =
+    verb === 'confirm'
+      ? await svc.confirmHeld(ctx.org.id, ctx.user.id, t.slug, t.name)
+      : await svc.rejectHeld(ctx.org.id, ctx.user.id, t.slug, t.name);
+  return done(ctx, `service.${verb}`, r, serviceGrantText(r), { provider: t.slug, service: t.name });
 }
 
 /** `admin disconnect <provider> --service <name>`: revokes and removes a service grant. */
