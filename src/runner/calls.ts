@@ -141,7 +141,7 @@ export class CallStore {
     return moved;
   }
 
-  /** A transition run on `q` (a store group or transaction); the caller wakes waiters (`woken`) once it is stored. */
+  /** A transition run on `q` (the store or a transaction); the caller wakes waiters (`woken`) once it is stored. */
   moveIn(q: Queries, id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch = {}): Promise<boolean> {
     return this.#move(q, id, from, to, patch);
   }
