@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from '../../src/app.js';
 import { runShell, shellIdentity, ShellOutbound, ShellScreen } from '../../src/platforms/shell/index.js';
 import { freePort } from '../../src/redis/index.js';
+import { PortInUseError } from '../../src/web/index.js';
 import { tempDir, testConfig } from '../support/env.js';
 import { authorizeInBrowser } from '../support/oauth-server.js';
 import { startIdpFront } from './idp-front.js';
@@ -81,22 +82,37 @@ const source = scenario.startsWith('auth/client-credentials')
     ? 'exchange:idp'
     : 'mcp_oauth';
 const { dir, cleanup } = tempDir();
-const port = await freePort();
-const app = await createApp(
-  testConfig(dir, {
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    // The suite's servers listen on loopback over http.
-    ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
-    LOG_LEVEL: 'warn',
-    // The suite's authorization servers take this fixed URL as a client ID metadata document (an
-    // operator would host onbehalf's /oauth/client.json there; PUBLIC_URL here is plain http).
-    ONBEHALF_CLIENT_METADATA_URL: 'https://conformance-test.local/client-metadata.json',
-    ONBEHALF_ADMINS: 'shell:local:conformance',
-  }),
-  { mode: 'serve' },
-);
-await app.start();
+/**
+ * onbehalf's `serve` on a free port. The suite starts its own servers beside us, so a port can be
+ * taken between choosing it and listening on it: then a new one is chosen (3 tries).
+ */
+async function startApp() {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const made = await createApp(
+      testConfig(dir, {
+        PORT: String(port),
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+        // The suite's servers listen on loopback over http.
+        ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
+        LOG_LEVEL: 'warn',
+        // The suite's authorization servers take this fixed URL as a client ID metadata document (an
+        // operator would host onbehalf's /oauth/client.json there; PUBLIC_URL here is plain http).
+        ONBEHALF_CLIENT_METADATA_URL: 'https://conformance-test.local/client-metadata.json',
+        ONBEHALF_ADMINS: 'shell:local:conformance',
+      }),
+      { mode: 'serve' },
+    );
+    try {
+      await made.start();
+      return made;
+    } catch (err) {
+      await made.stop().catch(() => undefined);
+      if (!(err instanceof PortInUseError) || attempt >= 3) throw err;
+    }
+  }
+}
+const app = await startApp();
 const people = new Map<string, Person>();
 app.outbound.register('shell', new ShellOutbound((u) => people.get(u)?.stream));
 let failed = false;
