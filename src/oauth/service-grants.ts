@@ -97,15 +97,21 @@ export class ServiceGrants {
     return out.sort((a, b) => `${a.providerSlug}/${a.name}`.localeCompare(`${b.providerSlug}/${b.name}`));
   }
 
+  /** Service grant `<slug>/<name>`: its provider, service identity and connection (each undefined when missing). */
+  async #grant(orgId: string, slug: string, name: string) {
+    const p = await this.providers.get(orgId, slug);
+    const svc = p ? await this.#ids.find(orgId, name) : undefined;
+    const row = p && svc ? await this.conns.find(orgId, svc.id, p.id) : undefined;
+    return { p, svc, row };
+  }
+
   /**
    * An admin confirms a held service grant (connected from a browser not shown to be theirs) is the
    * account they meant: it becomes usable. Any admin of the org may, as any may remove it.
    */
   async confirmHeld(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult> {
-    const p = await this.providers.get(orgId, slug);
+    const { p, svc, row } = await this.#grant(orgId, slug, name);
     if (!p) return { ok: false, error: { kind: 'not_found', slug } };
-    const svc = await this.#ids.find(orgId, name);
-    const row = svc ? await this.conns.find(orgId, svc.id, p.id) : undefined;
     if (!svc || !row || row.status !== 'held' || !(await this.conns.release(row.id)))
       return { ok: false, error: { kind: 'nothing_held', slug, name } };
     await this.d.audit.write({
@@ -119,9 +125,12 @@ export class ServiceGrants {
       outcome: 'connected',
       detail: { provider: p.slug, service: name, confirmedInChat: true },
     });
-    const e = { orgId, userId: svc.id, serviceName: name, providerId: p.id, providerSlug: p.slug };
     await runHook(this.d.hooks, this.d.log, 'serviceGrantArrived', {
-      ...e,
+      orgId,
+      userId: svc.id,
+      serviceName: name,
+      providerId: p.id,
+      providerSlug: p.slug,
       connectionId: row.id,
       vendorLogin: row.vendorLogin,
     });
@@ -129,20 +138,24 @@ export class ServiceGrants {
   }
 
   /** An admin says a held service grant is not the account they meant: revoked at the provider and removed. */
-  async rejectHeld(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult> {
-    const held = (await this.list(orgId)).some(
-      (g) => g.providerSlug === slug && g.name === name && g.status === 'held',
-    );
-    if (!held) return { ok: false, error: { kind: 'nothing_held', slug, name } };
-    return this.disconnect(orgId, adminUserId, slug, name);
+  rejectHeld(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult> {
+    return this.disconnect(orgId, adminUserId, slug, name, { onlyHeld: true });
   }
 
-  /** Revokes service grant `<slug>/<name>` at the provider (best effort) and deletes it, audited as the admin's act. */
-  async disconnect(orgId: string, adminUserId: string, slug: string, name: string): Promise<ServiceGrantResult> {
-    const p = await this.providers.get(orgId, slug);
+  /**
+   * Revokes service grant `<slug>/<name>` at the provider (best effort) and deletes it, audited as
+   * the admin's act. `onlyHeld`: only while it waits for an admin's confirmation.
+   */
+  async disconnect(
+    orgId: string,
+    adminUserId: string,
+    slug: string,
+    name: string,
+    opts: { onlyHeld?: boolean } = {},
+  ): Promise<ServiceGrantResult> {
+    const { p, svc, row } = await this.#grant(orgId, slug, name);
     if (!p) return { ok: false, error: { kind: 'not_found', slug } };
-    const svc = await this.#ids.find(orgId, name);
-    const row = svc ? await this.conns.find(orgId, svc.id, p.id) : undefined;
+    if (opts.onlyHeld && row?.status !== 'held') return { ok: false, error: { kind: 'nothing_held', slug, name } };
     if (!svc || !row) return { ok: false, error: { kind: 'no_service_grant', slug, name } };
     const revoked = await revokeAndDelete(this.d, this.conns, this.client, p, row);
     await this.d.audit.write({
