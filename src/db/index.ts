@@ -78,8 +78,6 @@ export function runMigrations(db: Db): number {
 export const newId = (): string => crypto.randomUUID();
 export {
   PgStore,
-  SqliteStore,
-  sqliteStore,
   type Db,
   type Queries,
   type RowsQuery,
@@ -89,4 +87,5 @@ export {
   type TxOptions,
   type WriteQuery,
 } from './store.js';
+export { SqliteStore, sqliteStore } from './sqlite-store.js';
 export { prepared, preparedWrite, slot, PreparedRows, PreparedWrite, type Builder, type Values } from './prepared.js';

@@ -5,23 +5,14 @@
 // same property keys and the same JS values, so one call fits both.
 //
 // Transactions: `store.tx(async (tx) => …)`. The body only awaits `tx`'s own queries (never other
-// I/O): on SQLite it holds the one connection. SQLite runs it as BEGIN IMMEDIATE … COMMIT (one
-// writer across processes, as before), and every other query of this process waits at a gate until
-// it ends, so nothing else lands inside it. Postgres runs it in a real transaction (read committed
+// I/O): on SQLite it holds the one connection. SQLite runs it inside a group commit, one BEGIN
+// IMMEDIATE … COMMIT with the other transactions and writes of the same turn of the event loop, each
+// under its own savepoint (db/sqlite-store.ts; one writer across processes), and every other query
+// of this process waits at a gate until it ends, so nothing else lands inside it. Postgres runs it in a real transaction (read committed
 // unless `isolation` says otherwise; a serializable one is retried on a serialization failure), with
 // `tx.forUpdate` and `tx.lock` for the row and advisory locks each site needs.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type SQL } from 'drizzle-orm';
-import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
-import * as schema from './schema/index.js';
-import {
-  compile,
-  PreparedRows,
-  PreparedWrite,
-  type PgStatement,
-  type SqliteStatement,
-  type Values,
-} from './prepared.js';
+import { compile, PreparedRows, PreparedWrite, type PgStatement, type Values } from './prepared.js';
 import type { Db, RowsQuery, Tables, WriteQuery } from './types.js';
 import { LocalLocks, pgExclusive, type Reservable } from './exclusive.js';
 
@@ -68,118 +59,8 @@ export interface Store extends Queries {
   close(): Promise<void>;
 }
 
-const inside = new AsyncLocalStorage<object>();
-const sqliteDialect = new SQLiteSyncDialect();
-
-/** Raw SQL on SQLite: better-sqlite3 refuses `all()` of a statement without rows (DDL), so those run. */
-function sqliteExecute<T>(db: Db, q: SQL): T[] {
-  const { sql: text, params } = sqliteDialect.sqlToQuery(q);
-  const stmt = db.$client.prepare(text);
-  if (stmt.reader) return stmt.all(...params) as T[];
-  stmt.run(...params);
-  return [];
-}
-
-type AnyRows<T> = RowsQuery<T> | PreparedRows<T>;
-type AnyWrite = WriteQuery | PreparedWrite;
-
-/** The SQLite store over one better-sqlite3 connection (see the top of this file for transactions). */
-export class SqliteStore implements Store {
-  readonly dialect = 'sqlite' as const;
-  readonly t = schema;
-  #gate: Promise<void> | undefined;
-  readonly #tx: Tx;
-  /** Prepared handles compiled on this connection (one better-sqlite3 statement each). */
-  readonly #statements = new Map<object, SqliteStatement>();
-  readonly #locks = new LocalLocks();
-
-  constructor(readonly db: Db) {
-    this.#tx = {
-      dialect: 'sqlite',
-      db,
-      t: schema,
-      rows: async <T>(q: AnyRows<T>, v?: Values) => this.#rows(q, v),
-      first: async <T>(q: AnyRows<T>, v?: Values) => this.#first(q, v),
-      changes: async (q: AnyWrite, v?: Values) => this.#changes(q, v),
-      execute: async <T>(q: SQL) => sqliteExecute<T>(db, q),
-      forUpdate: (q) => q,
-      lock: async () => undefined,
-    };
-  }
-
-  #statement(p: PreparedRows<unknown> | PreparedWrite): SqliteStatement {
-    let s = this.#statements.get(p);
-    if (!s) this.#statements.set(p, (s = compile<SqliteStatement>(p, this)));
-    return s;
-  }
-  #rows<T>(q: AnyRows<T>, v?: Values): T[] {
-    return q instanceof PreparedRows ? (this.#statement(q).all(v ?? {}) as T[]) : q.all();
-  }
-  #first<T>(q: AnyRows<T>, v?: Values): T | undefined {
-    return q instanceof PreparedRows ? (this.#statement(q).get(v ?? {}) as T | undefined) : q.all()[0];
-  }
-  #changes(q: AnyWrite, v?: Values): number {
-    return q instanceof PreparedWrite ? this.#statement(q).run(v ?? {}).changes : q.run().changes;
-  }
-
-  async #wait(): Promise<void> {
-    while (this.#gate) {
-      if (inside.getStore() === this)
-        throw new Error('store code inside a transaction must use the transaction (tx), not the store');
-      await this.#gate;
-    }
-  }
-
-  // No transaction open (the common case): the query runs at once, without waiting on the gate.
-  async rows<T>(q: AnyRows<T>, v?: Values): Promise<T[]> {
-    if (this.#gate) await this.#wait();
-    return this.#rows(q, v);
-  }
-  async first<T>(q: AnyRows<T>, v?: Values): Promise<T | undefined> {
-    if (this.#gate) await this.#wait();
-    return this.#first(q, v);
-  }
-  async changes(q: AnyWrite, v?: Values): Promise<number> {
-    if (this.#gate) await this.#wait();
-    return this.#changes(q, v);
-  }
-  async execute<T = Record<string, unknown>>(q: SQL): Promise<T[]> {
-    if (this.#gate) await this.#wait();
-    return sqliteExecute<T>(this.db, q);
-  }
-
-  async tx<T>(body: (tx: Tx) => Promise<T>): Promise<T> {
-    // No await between the last look at the gate and closing it: two transactions never both pass.
-    while (this.#gate) await this.#wait();
-    let open!: () => void;
-    this.#gate = new Promise<void>((r) => (open = r));
-    const client = this.db.$client;
-    try {
-      client.exec('BEGIN IMMEDIATE');
-      const result = await inside.run(this, () => body(this.#tx));
-      client.exec('COMMIT');
-      return result;
-    } catch (err) {
-      if (client.inTransaction) client.exec('ROLLBACK');
-      throw err;
-    } finally {
-      this.#gate = undefined;
-      open();
-    }
-  }
-
-  exclusive<T>(key: string, body: () => Promise<T>): Promise<T> {
-    return this.#locks.exclusive(key, body);
-  }
-
-  async ping(): Promise<void> {
-    await this.execute(sql`select 1`);
-  }
-  async close(): Promise<void> {
-    await this.#wait();
-    this.db.$client.close();
-  }
-}
+export type AnyRows<T> = RowsQuery<T> | PreparedRows<T>;
+export type AnyWrite = WriteQuery | PreparedWrite;
 
 /** A drizzle Postgres database (postgres-js), seen through the types store code uses. */
 interface PgLike {
@@ -283,4 +164,3 @@ export class PgStore implements Store {
 }
 
 /** The store of an open SQLite database (`openDb`). */
-export const sqliteStore = (db: Db): Store => new SqliteStore(db);

@@ -38,13 +38,14 @@ export function startToolWorker(executor: Executor, t: Tuning, redisUrl: string,
     'tool',
     async (job: Job) => {
       const { callId } = toolJobSchema.parse(job.data);
-      // The call's request id names its debug lines; its row is read for that only when they are written.
-      const reqId = log.isLevelEnabled('debug') ? (await executor.calls.get(callId))?.requestId : undefined;
-      const jobLog = log.child({ reqId: reqId ?? 'unknown', callId });
+      // The call's request id names its debug lines; its row is read, and a child logger made, only when they are written.
+      const debug = log.isLevelEnabled('debug');
+      const reqId = debug ? (await executor.calls.get(callId))?.requestId : undefined;
+      const jobLog = debug ? log.child({ reqId: reqId ?? 'unknown', callId }) : undefined;
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      jobLog.debug({ attempt: job.attemptsMade + 1 }, 'tool job started');
+      jobLog?.debug({ attempt: job.attemptsMade + 1 }, 'tool job started');
       const r = await executor.run(callId, { finalAttempt });
-      jobLog.debug({ status: r.status }, 'tool job finished');
+      jobLog?.debug({ status: r.status }, 'tool job finished');
       if (r.status === 'retry') throw new TransientCallError(r.reason);
       return { status: r.status };
     },

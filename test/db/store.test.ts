@@ -1,8 +1,12 @@
 // The store contract (src/db/store.ts) on both dialects: the same calls, the same answers, and
 // transactions that are all-or-nothing and let nothing else in.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
-import { prepared, preparedWrite, slot, type Queries } from '../../src/db/index.js';
+import { openDb, prepared, preparedWrite, slot, sqliteStore, type Queries } from '../../src/db/index.js';
 import { storesOfBothDialects } from '../support/store.js';
 
 const stores = storesOfBothDialects({ max: 10 });
@@ -178,5 +182,61 @@ describe('sqlite: the transaction holds the connection', () => {
     await expect(s.tx(async () => s.first(s.db.select().from(s.t.orgs)))).rejects.toThrow(
       'store code inside a transaction must use the transaction (tx), not the store',
     );
+  });
+});
+
+describe('sqlite: group commit', () => {
+  it('bodies of one turn commit together; one that throws is undone alone and only its caller hears of it', async () => {
+    const s = stores.sqlite;
+    const { orgs } = s.t;
+    // Issued in one turn of the event loop: one group commit runs them all.
+    const a = s.tx(async (t) => t.changes(org(t, 'group-a')));
+    const b = s.tx(async (t) => {
+      await t.changes(org(t, 'group-b'));
+      throw new Error('b fails after writing');
+    });
+    const c = s.changes(org(s, 'group-c'));
+    const d = s.changes(org(s, 'group-a')); // the same id again: a constraint error, for its caller only
+    expect(await a).toBe(1);
+    await expect(b).rejects.toThrow('b fails after writing');
+    expect(await c).toBe(1);
+    await expect(d).rejects.toThrow(/UNIQUE/);
+    const ids = (await s.rows(s.db.select({ id: orgs.id }).from(orgs))).map((r) => r.id);
+    expect(ids).toEqual(expect.arrayContaining(['group-a', 'group-c']));
+    expect(ids).not.toContain('group-b');
+  });
+
+  it("a write waiting for another process's lock keeps this event loop running, and lands once the lock is free", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'onbehalf-group-'));
+    const file = path.join(dir, 'db.sqlite');
+    const store = sqliteStore(openDb(file));
+    // Another process's writer, as `serve` is to a worker process: it holds the write lock.
+    const other = new Database(file);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 5);
+      const released = new Promise<void>((r) =>
+        setTimeout(() => {
+          other.exec('COMMIT');
+          r();
+        }, 150),
+      );
+      const started = Date.now();
+      const write = store.changes(org(store, 'after-the-lock'));
+      // SQLite's busy handler would sleep inside the call: no timer of this process (the release above
+      // included) would run until its busy timeout ended in SQLITE_BUSY.
+      expect(await write).toBe(1);
+      await released;
+      clearInterval(ticker);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(ticks).toBeGreaterThanOrEqual(5);
+      const { orgs } = store.t;
+      expect(await store.first(store.db.select().from(orgs).where(eq(orgs.id, 'after-the-lock')))).toBeDefined();
+    } finally {
+      other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
