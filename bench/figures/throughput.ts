@@ -7,6 +7,10 @@ import type { BenchOptions } from '../options.js';
 import { startProductProcess } from '../processes.js';
 
 const PAIR: BenchUser[] = ['alice', 'bob'];
+/** Untimed trials before the timed ones, on each side (see `throughput`). */
+const WARM_TRIALS = 4;
+
+const ms = (xs: number[]) => stats(xs).median.toFixed(2);
 
 /** Rates of k trials as a row cell: the median and the worst (lowest) trial. */
 const rateCell = (rates: number[]) => ({ median: stats(rates).median, p99: Math.min(...rates), n: rates.length });
@@ -92,14 +96,29 @@ export async function throughput(env: BenchEnv, o: BenchOptions): Promise<BenchR
       const results = new Map<string, { kind: string; at: number }>();
       for (const p of procs) p.onDone((d) => void results.set(d.callId, d));
       try {
-        await trial(env, prefix, Math.min(40, n), `warm${procCount}${c}`, results);
+        // Untimed warm-up, the same on both sides: WARM_TRIALS trials' worth of calls through the new
+        // worker processes (their JIT compiles the call path, their MCP sessions open) and through the
+        // direct clients. Measured: a fresh worker process keeps getting faster over its first ~1,500 calls.
+        for (let w = 0; w < WARM_TRIALS; w++) {
+          await trial(env, prefix, n, `warm${procCount}${c}${w}`, results);
+          await directRate(env, clients, n, c * procCount);
+        }
         const rates: number[] = [];
         const base: number[] = [];
         let crossings = 0;
         let seen = 0;
         let failed = 0;
+        const workerCpu: number[] = [];
+        const benchCpu: number[] = [];
         for (let k = 0; k < o.throughputTrials; k++) {
+          // CPU time each side used over the trial (the worker processes together; this process runs the MCP server and the enqueues).
+          const c0 = await Promise.all(procs.map((p) => p.cpu()));
+          const b0 = process.cpuUsage();
           const r = await trial(env, prefix, n, `t${procCount}-${c}-${k}`, results);
+          const c1 = await Promise.all(procs.map((p) => p.cpu()));
+          const b1 = process.cpuUsage(b0);
+          workerCpu.push(c1.reduce((sum, x, i) => sum + x - c0[i]!, 0) / n / 1000);
+          benchCpu.push((b1.user + b1.system) / n / 1000);
           rates.push(r.rate);
           crossings += r.crossings;
           seen += r.seen;
@@ -115,8 +134,14 @@ export async function throughput(env: BenchEnv, o: BenchOptions): Promise<BenchR
           ratio: stats(rates).median / stats(base).median,
           goal: '≥ 0.8× the direct SDK at the best setting; 0 crossings',
           met: null,
-          notes: `${o.throughputTrials} trial(s) of ${n} calls (median / worst trial); crossings ${crossings} of ${seen} calls seen by the server; not a result: ${failed}`,
-          extra: { crossings, callsSeen: seen, notResult: failed },
+          notes: `${o.throughputTrials} trial(s) of ${n} calls (median / worst trial) after ${WARM_TRIALS} untimed ones on each side; crossings ${crossings} of ${seen} calls seen by the server; not a result: ${failed}; CPU per call (median trial): worker processes ${ms(workerCpu)} ms, the bench process (MCP server, enqueues) ${ms(benchCpu)} ms`,
+          extra: {
+            crossings,
+            callsSeen: seen,
+            notResult: failed,
+            workerCpuMs: stats(workerCpu).median,
+            benchCpuMs: stats(benchCpu).median,
+          },
         });
       } finally {
         await Promise.all(procs.map((p) => p.stop()));
