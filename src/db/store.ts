@@ -77,15 +77,18 @@ const codeOf = (err: unknown): string | undefined => {
 };
 
 /**
- * The queries of the pool (`cache`: its compiled prepared handles) or of one transaction. A prepared
- * handle run inside a transaction is built on the transaction's connection each time (drizzle binds
- * a prepared query to the connection it was built on); postgres.js still prepares its text once per
- * connection.
+ * The queries of the pool (`cache`: its compiled prepared handles) or of one transaction (`bind`:
+ * a pool handle run on the transaction's connection). postgres.js prepares a text once per connection.
  */
-function pgQueries(db: PgLike, t: Tables, cache?: Map<object, PgStatement>): Tx {
+function pgQueries(
+  db: PgLike,
+  t: Tables,
+  cache?: Map<object, PgStatement>,
+  bind?: (p: PreparedRows<unknown> | PreparedWrite) => PgStatement | undefined,
+): Tx {
   const builder = db as unknown as Db;
   const statement = (p: PreparedRows<unknown> | PreparedWrite): PgStatement => {
-    const known = cache?.get(p);
+    const known = cache?.get(p) ?? bind?.(p);
     if (known) return known;
     const s = compile<PgStatement>(p, { db: builder, t });
     cache?.set(p, s);
@@ -116,13 +119,15 @@ export class PgStore implements Store {
   readonly t: Tables;
   readonly #q: Tx;
   readonly #locks = new LocalLocks();
+  /** The pool's compiled prepared handles. */
+  readonly #cache = new Map<object, PgStatement>();
 
   constructor(
     readonly pg: PgLike & { $client: Reservable & { end(): Promise<void> } },
     tables: unknown,
   ) {
     this.t = tables as Tables;
-    this.#q = pgQueries(pg, this.t, new Map());
+    this.#q = pgQueries(pg, this.t, this.#cache);
     this.db = this.#q.db;
   }
 
@@ -143,12 +148,38 @@ export class PgStore implements Store {
     const isolationLevel = opts.isolation ?? 'read committed';
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.pg.transaction((tx) => body(pgQueries(tx, this.t)), { isolationLevel });
+        return await this.pg.transaction((tx) => body(pgQueries(tx, this.t, undefined, this.#binder(tx))), {
+          isolationLevel,
+        });
       } catch (err) {
         const again = isolationLevel !== 'read committed' && RETRYABLE.has(codeOf(err) ?? '') && attempt < 5;
         if (!again) throw err;
       }
     }
+  }
+
+  /** The pool's compiled handle of `p` (built on first use). */
+  #compiled(p: PreparedRows<unknown> | PreparedWrite): PgStatement {
+    let s = this.#cache.get(p);
+    if (!s) this.#cache.set(p, (s = compile<PgStatement>(p, { db: this.db, t: this.t })));
+    return s;
+  }
+
+  /**
+   * Runs the pool's compiled handle on a transaction's connection instead of building the query again
+   * (drizzle binds a prepared query to the connection it was built on: its `client`, which a
+   * transaction's session holds). Undefined where that shape is not found: the handle is then built
+   * on the transaction, as drizzle would.
+   */
+  #binder(tx: PgLike): (p: PreparedRows<unknown> | PreparedWrite) => PgStatement | undefined {
+    const client = (tx as { session?: { client?: unknown } }).session?.client;
+    if (!client) return () => undefined;
+    return (p) => {
+      const pooled = this.#compiled(p);
+      return pooled && 'client' in pooled
+        ? (Object.create(pooled, { client: { value: client } }) as PgStatement)
+        : undefined;
+    };
   }
 
   exclusive<T>(key: string, body: () => Promise<T>): Promise<T> {
