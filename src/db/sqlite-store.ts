@@ -24,6 +24,8 @@ function sqliteExecute<T>(db: Db, q: SQL): T[] {
 /** A transaction body waiting for the next group commit, and whom to tell how it ended. */
 interface Queued {
   body: (tx: Tx) => Promise<unknown>;
+  /** A write outside a transaction: when it is alone in its turn, it runs as one statement (no BEGIN … COMMIT). */
+  single?: () => number;
   resolve: (v: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -42,9 +44,11 @@ const isBusy = (err: unknown) => (err as { code?: unknown }).code === 'SQLITE_BU
  * every transaction and every write outside one (`changes`) joins a queue, and the queue runs as
  * one BEGIN IMMEDIATE … COMMIT per turn of the event loop: each body under a savepoint of its own
  * (one that throws is rolled back alone and its caller gets the error; the others commit), each
- * caller resolved only after COMMIT. The lock is asked for without waiting (busy_timeout 0 for
- * that one statement) and asked again after yielding to the event loop, up to the connection's
- * busy timeout; reads go on meanwhile (no transaction is open on the connection until it is taken).
+ * caller resolved only after COMMIT; a write alone in its turn runs as its own statement. The
+ * connection's busy_timeout is 0: the lock is asked for and, while another process holds it, asked
+ * again after yielding to the event loop, up to the busy timeout the connection was opened with;
+ * reads go on meanwhile (no transaction is open on the connection until the lock is taken), and a
+ * read that meets SQLITE_BUSY is tried once more with SQLite's own wait (#patient).
  */
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
@@ -58,6 +62,8 @@ export class SqliteStore implements Store {
   #flushing = false;
   /** The connection's busy timeout (ms): how long a group commit keeps asking for the write lock. */
   readonly #busyMs: number;
+  /** Transaction control, prepared once. */
+  readonly #c: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'undo', { run(): unknown }>;
 
   constructor(readonly db: Db) {
     this.#tx = {
@@ -71,7 +77,19 @@ export class SqliteStore implements Store {
       forUpdate: (q) => q,
       lock: async () => undefined,
     };
-    this.#busyMs = Number(db.$client.pragma('busy_timeout', { simple: true })) || 0;
+    const client = db.$client;
+    this.#busyMs = Number(client.pragma('busy_timeout', { simple: true })) || 0;
+    // SQLite's busy handler sleeps inside the call; this connection asks again itself (#retrying, #patient).
+    client.pragma('busy_timeout = 0');
+    const p = (text: string) => client.prepare(text);
+    this.#c = {
+      begin: p('BEGIN IMMEDIATE'),
+      commit: p('COMMIT'),
+      rollback: p('ROLLBACK'),
+      savepoint: p('SAVEPOINT one'),
+      release: p('RELEASE one'),
+      undo: p('ROLLBACK TO one'),
+    };
   }
 
   #statement(p: PreparedRows<unknown> | PreparedWrite): SqliteStatement {
@@ -104,29 +122,55 @@ export class SqliteStore implements Store {
   // No transaction open (the common case): the query runs at once, without waiting on the gate.
   async rows<T>(q: AnyRows<T>, v?: Values): Promise<T[]> {
     if (this.#gate) await this.#waitGate();
-    return this.#rows(q, v);
+    return this.#patient(() => this.#rows(q, v));
   }
   async first<T>(q: AnyRows<T>, v?: Values): Promise<T | undefined> {
     if (this.#gate) await this.#waitGate();
-    return this.#first(q, v);
+    return this.#patient(() => this.#first(q, v));
   }
   /** A write outside a transaction: it joins the next group commit (resolves once committed). */
   changes(q: AnyWrite, v?: Values): Promise<number> {
-    return this.tx(async (tx) => tx.changes(q as PreparedWrite, v as Values));
+    return this.#enqueue(
+      async (tx) => tx.changes(q as PreparedWrite, v as Values),
+      () => this.#changes(q, v),
+    );
   }
   async execute<T = Record<string, unknown>>(q: SQL): Promise<T[]> {
     if (this.#gate) await this.#waitGate();
-    return sqliteExecute<T>(this.db, q);
+    return this.#patient(() => sqliteExecute<T>(this.db, q));
+  }
+
+  /**
+   * A read outside a transaction that met SQLITE_BUSY (rare under WAL: another connection recovering
+   * or restarting the log) is tried once more with SQLite's own wait, as every statement was before.
+   */
+  #patient<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      const client = this.db.$client;
+      client.pragma(`busy_timeout = ${this.#busyMs}`);
+      try {
+        return run();
+      } finally {
+        client.pragma('busy_timeout = 0');
+      }
+    }
   }
 
   tx<T>(body: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.#enqueue(body);
+  }
+
+  #enqueue<T>(body: (tx: Tx) => Promise<T>, single?: () => number): Promise<T> {
     try {
       this.#refuseInside();
     } catch (err) {
       return Promise.reject(err);
     }
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ body, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ body, ...(single ? { single } : {}), resolve: resolve as (v: unknown) => void, reject });
       if (!this.#flushing) {
         this.#flushing = true;
         setImmediate(() => void this.#flush());
@@ -134,20 +178,17 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Takes the write lock without sleeping in SQLite: yields to the event loop between tries. */
-  async #begin(): Promise<void> {
-    const client = this.db.$client;
+  /**
+   * Runs `take` (which needs the write lock) without sleeping in SQLite: on SQLITE_BUSY it yields to
+   * the event loop and tries again, up to the connection's busy timeout.
+   */
+  async #retrying<T>(take: () => T): Promise<T> {
     const deadline = Date.now() + this.#busyMs;
     for (let n = 0; ; n++) {
-      // SQLite applies this pragma when it is compiled, so it is run anew each time (not a prepared handle).
-      client.pragma('busy_timeout = 0');
       try {
-        client.exec('BEGIN IMMEDIATE');
-        return;
+        return take();
       } catch (err) {
         if (!isBusy(err) || Date.now() >= deadline) throw err;
-      } finally {
-        client.pragma(`busy_timeout = ${this.#busyMs}`);
       }
       // Another process holds it for one transaction (well under a millisecond): ask again soon.
       await new Promise<void>((r) => (n < 8 ? setImmediate(r) : setTimeout(r, Math.min(10, n - 7))));
@@ -160,29 +201,39 @@ export class SqliteStore implements Store {
     try {
       while (this.#queue.length) {
         const batch = this.#queue.splice(0, GROUP_MAX);
+        const only = batch.length === 1 ? batch[0]!.single : undefined;
+        if (only) {
+          // One write alone in its turn: one statement is its own transaction.
+          await this.#retrying(only).then(batch[0]!.resolve, batch[0]!.reject);
+          continue;
+        }
         const done: (() => void)[] = [];
         let open!: () => void;
         try {
-          await this.#begin();
+          await this.#retrying(() => this.#c.begin.run());
           this.#gate = new Promise<void>((r) => (open = r));
           const alone = batch.length === 1;
           for (const item of batch) {
-            if (!alone) client.exec('SAVEPOINT one');
+            if (!alone) this.#c.savepoint.run();
             try {
               const result = await inside.run(this, () => item.body(this.#tx));
-              if (!alone) client.exec('RELEASE one');
+              if (!alone) this.#c.release.run();
               done.push(() => item.resolve(result));
             } catch (err) {
               // SQLite ended the whole transaction itself (disk full, I/O error): nothing of the batch is stored.
               if (!client.inTransaction) throw err;
-              client.exec(alone ? 'ROLLBACK' : 'ROLLBACK TO one; RELEASE one');
+              if (alone) this.#c.rollback.run();
+              else {
+                this.#c.undo.run();
+                this.#c.release.run();
+              }
               done.push(() => item.reject(err));
             }
           }
-          if (client.inTransaction) client.exec('COMMIT');
+          if (client.inTransaction) this.#c.commit.run();
           for (const d of done) d();
         } catch (err) {
-          if (client.inTransaction) client.exec('ROLLBACK');
+          if (client.inTransaction) this.#c.rollback.run();
           for (const item of batch) item.reject(err);
         } finally {
           const gate = this.#gate;
