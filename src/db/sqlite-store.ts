@@ -36,7 +36,7 @@ const GROUP_MAX = 64;
 const isBusy = (err: unknown) => (err as { code?: unknown }).code === 'SQLITE_BUSY';
 
 /**
- * The SQLite store over one better-sqlite3 connection (see the top of this file for transactions).
+ * The SQLite store over one better-sqlite3 connection (db/store.ts says what a transaction may do).
  *
  * Group commit: SQLite has one writer across processes (a worker process and `serve` share the
  * file), and taking its lock costs a round of file locking each time; while another process holds
