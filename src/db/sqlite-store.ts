@@ -212,25 +212,21 @@ export class SqliteStore implements Store {
         try {
           await this.#retrying(() => this.#c.begin.run());
           this.#gate = new Promise<void>((r) => (open = r));
-          const alone = batch.length === 1;
           for (const item of batch) {
-            if (!alone) this.#c.savepoint.run();
+            this.#c.savepoint.run();
             try {
               const result = await inside.run(this, () => item.body(this.#tx));
-              if (!alone) this.#c.release.run();
+              this.#c.release.run();
               done.push(() => item.resolve(result));
             } catch (err) {
               // SQLite ended the whole transaction itself (disk full, I/O error): nothing of the batch is stored.
               if (!client.inTransaction) throw err;
-              if (alone) this.#c.rollback.run();
-              else {
-                this.#c.undo.run();
-                this.#c.release.run();
-              }
+              this.#c.undo.run();
+              this.#c.release.run();
               done.push(() => item.reject(err));
             }
           }
-          if (client.inTransaction) this.#c.commit.run();
+          this.#c.commit.run();
           for (const d of done) d();
         } catch (err) {
           if (client.inTransaction) this.#c.rollback.run();

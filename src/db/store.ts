@@ -8,9 +8,10 @@
 // I/O): on SQLite it holds the one connection. SQLite runs it inside a group commit, one BEGIN
 // IMMEDIATE … COMMIT with the other transactions and writes of the same turn of the event loop, each
 // under its own savepoint (db/sqlite-store.ts; one writer across processes), and every other query
-// of this process waits at a gate until it ends, so nothing else lands inside it. Postgres runs it in a real transaction (read committed
-// unless `isolation` says otherwise; a serializable one is retried on a serialization failure), with
-// `tx.forUpdate` and `tx.lock` for the row and advisory locks each site needs.
+// of this process waits at a gate until it ends, so nothing else lands inside it. Postgres runs it
+// in a real transaction (read committed unless `isolation` says otherwise; a serializable one is
+// retried on a serialization failure), with `tx.forUpdate` and `tx.lock` for the row and advisory
+// locks each site needs.
 import { sql, type SQL } from 'drizzle-orm';
 import { compile, PreparedRows, PreparedWrite, type PgStatement, type Values } from './prepared.js';
 import type { Db, RowsQuery, Tables, WriteQuery } from './types.js';
@@ -76,24 +77,9 @@ const codeOf = (err: unknown): string | undefined => {
   return undefined;
 };
 
-/**
- * The queries of the pool (`cache`: its compiled prepared handles) or of one transaction (`bind`:
- * a pool handle run on the transaction's connection). postgres.js prepares a text once per connection.
- */
-function pgQueries(
-  db: PgLike,
-  t: Tables,
-  cache?: Map<object, PgStatement>,
-  bind?: (p: PreparedRows<unknown> | PreparedWrite) => PgStatement | undefined,
-): Tx {
+/** The queries of the pool or of one transaction; `statement` gives a prepared handle's compiled query there. */
+function pgQueries(db: PgLike, t: Tables, statement: (p: PreparedRows<unknown> | PreparedWrite) => PgStatement): Tx {
   const builder = db as unknown as Db;
-  const statement = (p: PreparedRows<unknown> | PreparedWrite): PgStatement => {
-    const known = cache?.get(p) ?? bind?.(p);
-    if (known) return known;
-    const s = compile<PgStatement>(p, { db: builder, t });
-    cache?.set(p, s);
-    return s;
-  };
   // On Postgres a drizzle query is awaited: rows for a select or `.returning()`, a result with `count` for a write.
   const run = async (q: AnyRows<unknown> | AnyWrite, v?: Values): Promise<unknown> =>
     q instanceof PreparedRows || q instanceof PreparedWrite
@@ -127,8 +113,8 @@ export class PgStore implements Store {
     tables: unknown,
   ) {
     this.t = tables as Tables;
-    this.#q = pgQueries(pg, this.t, this.#cache);
-    this.db = this.#q.db;
+    this.db = pg as unknown as Db;
+    this.#q = pgQueries(pg, this.t, (p) => this.#compiled(p));
   }
 
   rows<T>(q: AnyRows<T>, v?: Values): Promise<T[]> {
@@ -148,7 +134,7 @@ export class PgStore implements Store {
     const isolationLevel = opts.isolation ?? 'read committed';
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.pg.transaction((tx) => body(pgQueries(tx, this.t, undefined, this.#binder(tx))), {
+        return await this.pg.transaction((tx) => body(pgQueries(tx, this.t, this.#onTransaction(tx))), {
           isolationLevel,
         });
       } catch (err) {
@@ -166,19 +152,18 @@ export class PgStore implements Store {
   }
 
   /**
-   * Runs the pool's compiled handle on a transaction's connection instead of building the query again
-   * (drizzle binds a prepared query to the connection it was built on: its `client`, which a
-   * transaction's session holds). Undefined where that shape is not found: the handle is then built
-   * on the transaction, as drizzle would.
+   * A transaction's compiled queries: the pool's, run on the transaction's connection, instead of
+   * building each query again (drizzle binds a prepared query to the connection it was built on: its
+   * `client`, which a transaction's session holds). Where that shape is not found, the query is
+   * built on the transaction, as drizzle would.
    */
-  #binder(tx: PgLike): (p: PreparedRows<unknown> | PreparedWrite) => PgStatement | undefined {
+  #onTransaction(tx: PgLike): (p: PreparedRows<unknown> | PreparedWrite) => PgStatement {
     const client = (tx as { session?: { client?: unknown } }).session?.client;
-    if (!client) return () => undefined;
     return (p) => {
       const pooled = this.#compiled(p);
-      return pooled && 'client' in pooled
+      return client && 'client' in pooled
         ? (Object.create(pooled, { client: { value: client } }) as PgStatement)
-        : undefined;
+        : compile<PgStatement>(p, { db: tx as unknown as Db, t: this.t });
     };
   }
 
@@ -193,5 +178,3 @@ export class PgStore implements Store {
     await this.pg.$client.end();
   }
 }
-
-/** The store of an open SQLite database (`openDb`). */
