@@ -132,11 +132,11 @@ export class PgStore implements Store {
 
   async tx<T>(body: (tx: Tx) => Promise<T>, opts: TxOptions = {}): Promise<T> {
     const isolationLevel = opts.isolation ?? 'read committed';
+    // Read committed is every connection's default (db/pg openPostgres): no SET TRANSACTION for it.
+    const config = isolationLevel === 'read committed' ? undefined : { isolationLevel };
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.pg.transaction((tx) => body(pgQueries(tx, this.t, this.#onTransaction(tx))), {
-          isolationLevel,
-        });
+        return await this.pg.transaction((tx) => body(pgQueries(tx, this.t, this.#onTransaction(tx))), config);
       } catch (err) {
         const again = isolationLevel !== 'read committed' && RETRYABLE.has(codeOf(err) ?? '') && attempt < 5;
         if (!again) throw err;

@@ -59,6 +59,9 @@ export const insertCall = preparedWrite('calls.insert', ({ db, t }) =>
 );
 export const isEnqueueShape = (row: CallInsert) =>
   Object.keys(row).length === insertKeys.length && insertKeys.every((k) => k in row);
+/** Whether a row sets no column but enqueue's (any of them may be left out). */
+export const hasOnlyEnqueueKeys = (row: CallInsert) =>
+  Object.keys(row).every((k) => (insertKeys as readonly string[]).includes(k));
 
 /** The count of one user's calls in one of `statuses`. */
 export function countIn(statuses: CallStatus[]) {

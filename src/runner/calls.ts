@@ -1,4 +1,4 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { PreparedWrite, Queries, Store } from '../db/index.js';
 import type { toolCalls } from '../db/schema/index.js';
 import {
@@ -17,6 +17,9 @@ export type { CallStatus } from './call-statements.js';
 /** Statuses after which a call never runs again. */
 export const terminal: CallStatus[] = ['succeeded', 'failed', 'denied', 'cancelled', 'interrupted'];
 
+/** The lock key that serialises one user's count-then-write (enqueue's cap, parking's). */
+export const userLock = (row: { orgId: string; userId: string }) => `calls:${row.orgId}:${row.userId}`;
+
 /** Statuses a call counts against its user's queued-calls cap in (accepted, not finished, not parked). */
 export const pending: CallStatus[] = ['queued', 'running', 'awaiting_approval'];
 
@@ -24,6 +27,7 @@ import {
   byId,
   countIn,
   deliveryOf,
+  hasOnlyEnqueueKeys,
   insertCall,
   isEnqueueShape,
   moveStatement,
@@ -81,14 +85,28 @@ export class CallStore {
    * transaction, so concurrent enqueues (any process) cannot pass the cap together.
    */
   insertWithin(row: CallInsert, max: number): Promise<'inserted' | 'duplicate' | 'full'> {
+    if (this.store.dialect === 'postgres' && hasOnlyEnqueueKeys(row)) return this.#insertWithinOnServer(row, max);
     return this.store.tx(async (tx) => {
       // Count then insert: the user's advisory lock serialises it across processes on Postgres (SQLite: one writer).
-      await tx.lock(`calls:${row.orgId}:${row.userId}`);
+      await tx.lock(userLock(row));
       // A redelivery answers `duplicate` even at the cap; the insert itself finds it otherwise (no row read first).
       if ((await this.#count(tx, row.orgId, row.userId, pending)) >= max)
         return (await this.#get(tx, row.id)) ? ('duplicate' as const) : ('full' as const);
       return (await this.#insert(tx, row)) ? ('inserted' as const) : ('duplicate' as const);
     });
+  }
+
+  /**
+   * Postgres: the same as one statement, `onbehalf_insert_call` (drizzle/postgres/0005): the lock, the
+   * count and the insert run on the server, so the user's lock is never held across round trips.
+   */
+  async #insertWithinOnServer(row: CallInsert, max: number): Promise<'inserted' | 'duplicate' | 'full'> {
+    const [answer] = await this.store.execute<{ result: 'inserted' | 'duplicate' | 'full' }>(
+      sql`select onbehalf_insert_call(${userLock(row)}, ${max}, ${row.id}, ${row.orgId},
+        ${row.userId}, ${row.serverId}, ${row.tool}, ${JSON.stringify(row.args)}::jsonb,
+        ${JSON.stringify(row.replyTarget)}::jsonb, ${row.requestId}, ${row.turnId ?? null}, ${Date.now()}) as result`,
+    );
+    return answer!.result;
   }
 
   /**
@@ -102,7 +120,7 @@ export class CallStore {
   ): Promise<'parked' | 'full' | 'moved'> {
     return this.store.tx(async (tx) => {
       // Count then park: the user's advisory lock serialises it across processes on Postgres (SQLite: one writer).
-      await tx.lock(`calls:${row.orgId}:${row.userId}`);
+      await tx.lock(userLock(row));
       if ((await this.#count(tx, row.orgId, row.userId, ['parked'])) >= max) return 'full' as const;
       return (await this.#move(tx, row.id, ['running'], 'parked', patch)) ? ('parked' as const) : ('moved' as const);
     });

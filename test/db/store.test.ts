@@ -7,7 +7,9 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { openDb, prepared, preparedWrite, slot, sqliteStore, type Queries } from '../../src/db/index.js';
-import { storesOfBothDialects } from '../support/store.js';
+import postgres from 'postgres';
+import { pgStore } from '../../src/db/pg/index.js';
+import { storesOfBothDialects, testPostgresUrl } from '../support/store.js';
 
 const stores = storesOfBothDialects({ max: 10 });
 
@@ -150,6 +152,28 @@ describe.each(['sqlite', 'postgres'] as const)('%s store', (dialect) => {
     const results = await Promise.allSettled([...Array.from({ length: 6 }, bump), failing, other]);
     expect(results.map((r) => r.status)).toEqual([...Array(6).fill('fulfilled'), 'rejected', 'fulfilled']);
     expect((await s().first(s().db.select().from(orgs).where(eq(orgs.id, id))))!.name).toBe('6');
+  });
+});
+
+describe('postgres: isolation', () => {
+  it("a transaction is read committed, or the level it asks for, even where the database's default is serializable", async () => {
+    const url = await testPostgresUrl();
+    const admin = postgres(url, { max: 1, onnotice: () => undefined });
+    await admin.unsafe(
+      `alter database ${new URL(url).pathname.slice(1)} set default_transaction_isolation = 'serializable'`,
+    );
+    await admin.end();
+    const store = pgStore(url, { max: 2 });
+    try {
+      const level = (tx: Queries) => tx.execute<{ transaction_isolation: string }>(sql`show transaction_isolation`);
+      expect((await store.tx(level))[0]!.transaction_isolation).toBe('read committed');
+      expect((await store.tx(level, { isolation: 'serializable' }))[0]!.transaction_isolation).toBe('serializable');
+      expect((await store.tx(level, { isolation: 'repeatable read' }))[0]!.transaction_isolation).toBe(
+        'repeatable read',
+      );
+    } finally {
+      await store.close();
+    }
   });
 });
 

@@ -2,7 +2,9 @@
 // (count then write under the user's lock), and a transition happens once however many workers try.
 import { describe, expect, it } from 'vitest';
 import { newId, type Store } from '../../src/db/index.js';
+import { toolCalls } from '../../src/db/schema/index.js';
 import { CallStore, type CallRow } from '../../src/runner/index.js';
+import { pending, userLock } from '../../src/runner/calls.js';
 import { storesOfBothDialects } from '../support/store.js';
 
 const stores = storesOfBothDialects();
@@ -35,6 +37,22 @@ describe.each(['sqlite', 'postgres'] as const)('%s call store', (dialect) => {
     const results = await Promise.all(Array.from({ length: 20 }, () => calls.insertWithin(call(), 3)));
     expect(results.filter((r) => r === 'inserted')).toHaveLength(3);
     expect(results.filter((r) => r === 'full')).toHaveLength(17);
+  });
+
+  it("a user's call counts against the cap of queued calls while it is queued, running or awaiting approval, and in no other status", async () => {
+    const calls = new CallStore(s());
+    const statuses = toolCalls.status.enumValues; // every status a call can have
+    const answers: Record<string, string> = {};
+    for (const status of statuses) {
+      const { call } = await person(s());
+      await s().changes(
+        s()
+          .db.insert(s().t.toolCalls)
+          .values({ ...call(), status, updatedAt: Date.now() }),
+      );
+      answers[status] = await calls.insertWithin(call(), 1);
+    }
+    expect(answers).toEqual(Object.fromEntries(statuses.map((st) => [st, pending.includes(st) ? 'full' : 'inserted'])));
   });
 
   it('a retried enqueue of the same call is a duplicate, not a second call, even at the cap', async () => {
@@ -71,5 +89,26 @@ describe.each(['sqlite', 'postgres'] as const)('%s call store', (dialect) => {
     const moved = await Promise.all(Array.from({ length: 5 }, () => calls.transition(c.id, ['queued'], 'running')));
     expect(moved.filter(Boolean)).toHaveLength(1);
     expect((await calls.get(c.id))!.status).toBe('running');
+  });
+});
+
+describe('postgres call store', () => {
+  it("an enqueue waits while another process holds the user's lock, then counts the calls it queued meanwhile", async () => {
+    const s = stores.postgres;
+    const calls = new CallStore(s);
+    const { orgId, userId, call } = await person(s);
+    let answer: string | undefined;
+    let enqueue: Promise<unknown> = Promise.resolve();
+    await s.tx(async (tx) => {
+      await tx.lock(userLock({ orgId, userId }));
+      enqueue = calls.insertWithin(call(), 2).then((r) => (answer = r));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(answer).toBeUndefined(); // still waiting for the lock
+      // The other process's two calls fill the cap of two before it lets go.
+      for (const c of [call(), call()])
+        await tx.changes(tx.db.insert(tx.t.toolCalls).values({ ...c, status: 'queued', updatedAt: Date.now() }));
+    });
+    await enqueue;
+    expect(answer).toBe('full');
   });
 });

@@ -105,8 +105,9 @@ function pgTableOf(source: SQLiteTable, byName: Map<string, PgTable>): PgTable {
   return pgTable(config.name, builders, (t: Cols) => [
     ...config.indexes.map(({ config: ix }) => {
       const make = ix.unique ? uniqueIndex(ix.name) : index(ix.name);
-      if (ix.where) throw new Error(`${config.name}.${ix.name}: a partial index is not translated`);
-      return make.on(...pick(t, ix.columns as SQLiteColumn[]));
+      const built = make.on(...pick(t, ix.columns as SQLiteColumn[]));
+      // A partial index's predicate is carried over as written: plain SQL naming columns by name.
+      return ix.where ? built.where(ix.where) : built;
     }),
     ...config.foreignKeys.map((fk) => {
       const ref = fk.reference();

@@ -60,8 +60,14 @@ export interface PgOptions {
 
 /** Opens a pool to `url` (nothing is sent until the first query). Close it with `db.$client.end()`. */
 export function openPostgres(url: string, opts: PgOptions = {}): PgDb {
-  // `onnotice` off: "relation already exists, skipping" from the migrator is not news.
-  const client = postgres(url, { max: opts.max ?? 10, onnotice: () => undefined });
+  // `onnotice` off: "relation already exists, skipping" from the migrator is not news. Every
+  // connection starts at read committed whatever the server's default, so a transaction at that
+  // level (PgStore.tx) need not send its own SET TRANSACTION: one round trip fewer each.
+  const client = postgres(url, {
+    max: opts.max ?? 10,
+    onnotice: () => undefined,
+    connection: { application_name: 'onbehalf', default_transaction_isolation: 'read committed' },
+  });
   return drizzle(client, { schema: pgTables }) as PgDb;
 }
 

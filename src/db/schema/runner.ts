@@ -1,4 +1,5 @@
 // Tool calls (queued, parked, held, done) and the conversation turns the agent remembers.
+import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { createdAt, id } from './columns.js';
 import { orgId, userId } from './identity.js';
@@ -44,6 +45,12 @@ export const toolCalls = sqliteTable(
   (t) => [
     index('tool_calls_parked').on(t.orgId, t.userId, t.status, t.parkedProviderId),
     index('tool_calls_status').on(t.status, t.updatedAt),
+    // The calls that count against their user's queued-calls cap (runner/calls.ts `pending`): enqueue
+    // counts them, and on Postgres a count over every call the user ever made grows with the table
+    // and its dead row versions. Plain SQL, so Postgres gets the same predicate (pg/derive.ts).
+    index('tool_calls_pending')
+      .on(t.orgId, t.userId)
+      .where(sql`status in ('queued', 'running', 'awaiting_approval')`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "tool_calls_pending" ON "tool_calls" USING btree ("org_id","user_id") WHERE status in ('queued', 'running', 'awaiting_approval');
