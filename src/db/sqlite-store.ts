@@ -42,7 +42,8 @@ const isBusy = (err: unknown) => (err as { code?: unknown }).code === 'SQLITE_BU
  * file), and taking its lock costs a round of file locking each time; while another process holds
  * it, SQLite's own busy handler would sleep inside the call and stall this whole event loop. So
  * every transaction and every write outside one (`changes`) joins a queue, and the queue runs as
- * one BEGIN IMMEDIATE … COMMIT per turn of the event loop: each body under a savepoint of its own
+ * one BEGIN IMMEDIATE … COMMIT per turn of the event loop (at once, after this turn's microtasks,
+ * while writes come one at a time): each body under a savepoint of its own
  * (one that throws is rolled back alone and its caller gets the error; the others commit), each
  * caller resolved only after COMMIT; a write alone in its turn runs as its own statement. The
  * connection's busy_timeout is 0: the lock is asked for and, while another process holds it, asked
@@ -60,6 +61,10 @@ export class SqliteStore implements Store {
   readonly #locks = new LocalLocks();
   readonly #queue: Queued[] = [];
   #flushing = false;
+  /** How many bodies the last flush ran. */
+  #lastFlush = 0;
+  /** When the last two flushes were scheduled (performance.now()), the earlier first. */
+  #starts: [number, number] = [-Infinity, -Infinity];
   /** The connection's busy timeout (ms): how long a group commit keeps asking for the write lock. */
   readonly #busyMs: number;
   /** Transaction control, prepared once. */
@@ -173,7 +178,15 @@ export class SqliteStore implements Store {
       this.#queue.push({ body, ...(single ? { single } : {}), resolve: resolve as (v: unknown) => void, reject });
       if (!this.#flushing) {
         this.#flushing = true;
-        setImmediate(() => void this.#flush());
+        // Under load (the last flush carried several bodies, or this is the third flush within a
+        // millisecond), waiting for the end of this turn of the event loop gathers the most into one
+        // commit. While writes come one at a time, that wait only adds a turn to each: they run once
+        // this turn's microtasks have (bodies queued together still commit together).
+        const now = performance.now();
+        const busy = this.#lastFlush > 1 || now - this.#starts[0] < 1;
+        this.#starts = [this.#starts[1], now];
+        if (busy) setImmediate(() => void this.#flush());
+        else queueMicrotask(() => void this.#flush());
       }
     });
   }
@@ -198,9 +211,11 @@ export class SqliteStore implements Store {
   /** Runs queued bodies as group commits until the queue is empty. */
   async #flush(): Promise<void> {
     const client = this.db.$client;
+    let ran = 0;
     try {
       while (this.#queue.length) {
         const batch = this.#queue.splice(0, GROUP_MAX);
+        ran += batch.length;
         const only = batch.length === 1 ? batch[0]!.single : undefined;
         if (only) {
           // One write alone in its turn: one statement is its own transaction.
@@ -239,6 +254,7 @@ export class SqliteStore implements Store {
       }
     } finally {
       this.#flushing = false;
+      this.#lastFlush = ran;
     }
   }
 
