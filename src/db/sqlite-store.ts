@@ -42,10 +42,10 @@ const isBusy = (err: unknown) => (err as { code?: unknown }).code === 'SQLITE_BU
  * file), and taking its lock costs a round of file locking each time; while another process holds
  * it, SQLite's own busy handler would sleep inside the call and stall this whole event loop. So
  * every transaction and every write outside one (`changes`) joins a queue, and the queue runs as
- * one BEGIN IMMEDIATE … COMMIT per turn of the event loop (at once, after this turn's microtasks,
- * while writes come one at a time): each body under a savepoint of its own
- * (one that throws is rolled back alone and its caller gets the error; the others commit), each
- * caller resolved only after COMMIT; a write alone in its turn runs as its own statement. The
+ * one BEGIN IMMEDIATE … COMMIT per turn of the event loop (while writes come one at a time, as
+ * soon as this turn's microtasks have run): each body under a savepoint of its own (one that
+ * throws is rolled back alone and its caller gets the error; the others commit), each caller
+ * resolved only after COMMIT; a write alone in its turn runs as its own statement. The
  * connection's busy_timeout is 0: the lock is asked for and, while another process holds it, asked
  * again after yielding to the event loop, up to the busy timeout the connection was opened with;
  * reads go on meanwhile (no transaction is open on the connection until the lock is taken), and a

@@ -20,7 +20,10 @@ export const terminal: CallStatus[] = ['succeeded', 'failed', 'denied', 'cancell
 /** The lock key that serialises one user's count-then-write (enqueue's cap, parking's). */
 export const userLock = (row: { orgId: string; userId: string }) => `calls:${row.orgId}:${row.userId}`;
 
-/** Statuses a call counts against its user's queued-calls cap in (accepted, not finished, not parked). */
+/**
+ * Statuses a call counts against its user's queued-calls cap in (accepted, not finished, not parked).
+ * Also written out in the index tool_calls_pending and in Postgres's onbehalf_insert_call (a test holds them together).
+ */
 export const pending: CallStatus[] = ['queued', 'running', 'awaiting_approval'];
 
 import {
@@ -81,8 +84,9 @@ export class CallStore {
   }
 
   /**
-   * Inserts a call unless its user already has `max` calls queued or running. Count and insert are one
-   * transaction, so concurrent enqueues (any process) cannot pass the cap together.
+   * Inserts a call unless its user already has `max` calls queued, running or awaiting approval. Count
+   * and insert are one transaction under the user's lock (on Postgres one statement), so concurrent
+   * enqueues (any process) cannot pass the cap together.
    */
   insertWithin(row: CallInsert, max: number): Promise<'inserted' | 'duplicate' | 'full'> {
     if (this.store.dialect === 'postgres' && hasOnlyEnqueueKeys(row)) return this.#insertWithinOnServer(row, max);
