@@ -40,7 +40,7 @@ async function people(store: Store, orgId: string, platform: Platform, workspace
 /** A server as the file writes it (defaults left out). */
 export async function serverDecl(policy: Policy, s: McpServerRow): Promise<ServerDecl> {
   const bindings = Object.fromEntries(
-    (await policy.bindings(s.id))
+    [...(await policy.bindings(s.id))]
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((b) => [b.name, b.template ? { source: b.source, template: b.template } : b.source]),
   );
@@ -129,7 +129,7 @@ export async function readOrg(svc: ConfigServices, platform: Platform, workspace
       rules.push(ruleDecl(r, s.name, who, teamNames));
       ruleIds.push(r.id);
     }
-    for (const a of (await svc.policy.approvals.of(s.id)).sort((x, y) => x.tools.localeCompare(y.tools)))
+    for (const a of [...(await svc.policy.approvals.of(s.id))].sort((x, y) => x.tools.localeCompare(y.tools)))
       approvals.push({ server: s.name, tools: a.tools, mode: a.mode });
   }
   // The file's rules in the file's order (`rule #n`), then those made in chat.

@@ -89,3 +89,4 @@ export {
 } from './store.js';
 export { SqliteStore, sqliteStore } from './sqlite-store.js';
 export { prepared, preparedWrite, slot, PreparedRows, PreparedWrite, type Builder, type Values } from './prepared.js';
+export { configCache, type ConfigCache, type ConfigSeen } from './config-cache.js';

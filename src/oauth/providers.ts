@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { Secret } from '../crypto/index.js';
-import { newId, prepared } from '../db/index.js';
+import { configCache, newId, prepared, type ConfigSeen } from '../db/index.js';
 import { providerExtra, type oauthProviders, type ProviderExtra } from '../db/schema/index.js';
 import { sealedTables } from '../db/sealed.js';
 import type { OAuthDeps } from './deps.js';
@@ -65,9 +65,11 @@ export class ProviderStore {
     return this.d.store.t.oauthProviders;
   }
 
-  /** The provider `slug` of `orgId`, or undefined. */
-  get(orgId: string, slug: string): Promise<ProviderRow | undefined> {
-    return this.d.store.first(bySlug, { orgId, slug });
+  /** The provider `slug` of `orgId`, or undefined (`seen`: a call's configuration version, a copy at least that new may answer). */
+  get(orgId: string, slug: string, seen?: ConfigSeen): Promise<ProviderRow | undefined> {
+    return configCache(this.d.store).read(`provider:${orgId}:${slug}`, seen, () =>
+      this.d.store.first(bySlug, { orgId, slug }),
+    );
   }
 
   /** A provider by id (a connection names its provider so). */

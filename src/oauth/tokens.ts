@@ -44,7 +44,7 @@ export class TokenService {
     providerSlug: string,
     opts: AccessTokenOptions = {},
   ): Promise<TokenResult> {
-    const p = await this.providers.get(orgId, providerSlug);
+    const p = await this.providers.get(orgId, providerSlug, opts.configSeen);
     if (!p) return { kind: 'unknown_provider', providerSlug };
     const row = await this.conns.find(orgId, userId, p.id);
     // A held grant is not usable until its user confirms it in chat.

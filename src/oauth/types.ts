@@ -50,6 +50,8 @@ export interface AccessTokenOptions {
   forceRefresh?: boolean;
   /** Scopes the call needs; if the grant lacks any, the result is `needs_reauth`-like (see `insufficient_scope`). */
   requiredScopes?: string[];
+  /** The calling tool call's configuration version (db/config-cache.ts): a cached provider at least that new may answer. */
+  configSeen?: number | undefined;
 }
 
 /** The token side of the OAuth engine, as the runner uses it. */

@@ -99,7 +99,7 @@ export async function setApproval(
 export async function approvalRules(p: PolicyParts, orgId: string, serverName: string): Promise<PolicyResult> {
   const s = await p.server(orgId, serverName);
   if (!s) return refused({ kind: 'unknown_server', name: serverName });
-  const rules = (await p.approvals.of(s.id))
+  const rules = [...(await p.approvals.of(s.id))]
     .sort((x, y) => specificity(y.tools) - specificity(x.tools) || y.updatedAt - x.updatedAt)
     .map((r) => ({ tools: r.tools, mode: r.mode }));
   return changed({ kind: 'approval_rules', server: serverName, rules });

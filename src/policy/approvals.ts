@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { newId, prepared, type Store } from '../db/index.js';
+import { configCache, newId, prepared, type ConfigSeen, type Store } from '../db/index.js';
 import type { approvalRules } from '../db/schema/index.js';
 import { globMatch } from './rules.js';
 
@@ -29,7 +29,7 @@ export const specificity = (glob: string) =>
  * glob with the most literal characters); between equally specific globs, the one set last. No
  * rule: `always` for a tool that declares `readOnlyHint: true`, `ask` for every other tool.
  */
-export function approvalMode(rules: ApprovalRule[], tool: string, readOnly: boolean): ApprovalDecision {
+export function approvalMode(rules: readonly ApprovalRule[], tool: string, readOnly: boolean): ApprovalDecision {
   let best: ApprovalRule | undefined;
   for (const r of rules) {
     if (!globMatch(r.tools, tool)) continue;
@@ -59,8 +59,10 @@ export class ApprovalRules {
     );
   }
 
-  /** A server's rules. */
-  async of(serverId: string): Promise<ApprovalRule[]> {
-    return this.store.rows(approvalRulesOf, { serverId });
+  /** A server's rules (`seen`: a call's configuration version, a copy at least that new may answer). */
+  async of(serverId: string, seen?: ConfigSeen): Promise<readonly ApprovalRule[]> {
+    return configCache(this.store).read(`approvals:${serverId}`, seen, () =>
+      this.store.rows(approvalRulesOf, { serverId }),
+    );
   }
 }

@@ -19,7 +19,7 @@ export interface PolicyParts {
   readonly teams: Teams;
   readonly approvals: ApprovalRules;
   server(orgId: string, name: string): Promise<McpServerRow | undefined>;
-  bindings(serverId: string): Promise<BindingRow[]>;
+  bindings(serverId: string): Promise<readonly BindingRow[]>;
 }
 
 /** A user of this org by id, or undefined. */

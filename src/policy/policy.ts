@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Secret, Keyring } from '../crypto/index.js';
-import { prepared, type Store } from '../db/index.js';
+import { configCache, prepared, type ConfigSeen, type Store } from '../db/index.js';
 import { NetGuard } from '../net/index.js';
 import { ApprovalRules } from './approvals.js';
 import { DeclaredObjects } from './declared.js';
@@ -88,9 +88,11 @@ export class Policy implements PolicyParts {
     return this.store.first(serverByName, { orgId, name });
   }
 
-  /** A server by id (scoped to the org). */
-  async serverById(orgId: string, id: string): Promise<McpServerRow | undefined> {
-    return this.store.first(serverById, { orgId, id });
+  /** A server by id (scoped to the org); `seen`: a call's configuration version, a copy at least that new may answer. */
+  async serverById(orgId: string, id: string, seen?: ConfigSeen): Promise<McpServerRow | undefined> {
+    return configCache(this.store).read(`server:${orgId}:${id}`, seen, () =>
+      this.store.first(serverById, { orgId, id }),
+    );
   }
 
   async servers(orgId: string): Promise<McpServerRow[]> {
@@ -143,9 +145,9 @@ export class Policy implements PolicyParts {
     return servers.bind(this, orgId, { server, target, name, source, template });
   }
 
-  /** A server's bindings. */
-  async bindings(serverId: string): Promise<BindingRow[]> {
-    return this.store.rows(bindingsOf, { serverId });
+  /** A server's bindings (`seen`: as for `serverById`). */
+  async bindings(serverId: string, seen?: ConfigSeen): Promise<readonly BindingRow[]> {
+    return configCache(this.store).read(`bindings:${serverId}`, seen, () => this.store.rows(bindingsOf, { serverId }));
   }
 
   /** Adds an allow or deny rule. Users are user ids; teams are names or ids. */
@@ -153,9 +155,9 @@ export class Policy implements PolicyParts {
     return rules.addRule(this, orgId, effect, server, input);
   }
 
-  /** A server's rules. */
-  async rules(serverId: string): Promise<AccessRule[]> {
-    return this.store.rows(rulesOf, { serverId });
+  /** A server's rules (`seen`: as for `serverById`). */
+  async rules(serverId: string, seen?: ConfigSeen): Promise<readonly AccessRule[]> {
+    return configCache(this.store).read(`rules:${serverId}`, seen, () => this.store.rows(rulesOf, { serverId }));
   }
 
   /** Sets whether the model's calls of a server's tools matching `glob` ask the caller first, always run, or never run. */

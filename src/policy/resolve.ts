@@ -1,4 +1,5 @@
 import type { Secret } from '../crypto/index.js';
+import type { ConfigSeen } from '../db/index.js';
 import { SealedValueMismatch, Secret as SecretValue } from '../crypto/index.js';
 import type { TokenSource } from '../oauth/types.js';
 import type { Policy } from './policy.js';
@@ -61,6 +62,12 @@ export type Resolution =
   /** A configuration problem an admin must fix (`chat/` words it). */
   | { kind: 'misconfigured'; problem: Problem };
 
+/** `forceRefresh`: grant and minted sources to refresh first; `seen`: the call's configuration version (db/config-cache.ts). */
+export interface ResolveOptions {
+  forceRefresh?: Set<string>;
+  seen?: ConfigSeen;
+}
+
 /** Who is calling, from the verified chat payload (never from arguments). */
 export interface Caller {
   orgId: string;
@@ -77,7 +84,7 @@ export async function resolveCredentials(
   tokens: RunnerTokens,
   server: McpServerRow,
   caller: Caller,
-  opts: { forceRefresh?: Set<string> } = {},
+  opts: ResolveOptions = {},
 ): Promise<Resolution> {
   const creds: ResolvedCredentials = {
     env: {},
@@ -90,7 +97,7 @@ export async function resolveCredentials(
     services: [],
     sensitive: [],
   };
-  for (const b of await policy.bindings(server.id)) {
+  for (const b of await policy.bindings(server.id, opts.seen)) {
     const parsed = parseSource(b.source);
     if (!parsed.ok)
       return {
@@ -119,7 +126,7 @@ async function valueOf(
   caller: Caller,
   s: BindingSource,
   creds: ResolvedCredentials,
-  opts: { forceRefresh?: Set<string> },
+  opts: ResolveOptions,
 ): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
   switch (s.kind) {
     case 'static':
@@ -150,7 +157,7 @@ async function serviceGrant(
   caller: Caller,
   s: Extract<BindingSource, { kind: 'service' }>,
   creds: ResolvedCredentials,
-  opts: { forceRefresh?: Set<string> },
+  opts: ResolveOptions,
 ): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
   const key = describeSource(s);
   const need = { provider: s.provider, name: s.name };
@@ -198,7 +205,7 @@ async function mcpOAuthGrant(
   server: McpServerRow,
   caller: Caller,
   creds: ResolvedCredentials,
-  opts: { forceRefresh?: Set<string> },
+  opts: ResolveOptions,
 ): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
   if (!tokens.ensureMcpProvider || !server.url)
     return { kind: 'misconfigured', problem: { code: 'mcp_oauth_unsupported', server: server.name } };
@@ -239,10 +246,11 @@ async function grant(
   caller: Caller,
   slug: string,
   creds: ResolvedCredentials,
-  opts: { forceRefresh?: Set<string> },
+  opts: ResolveOptions,
 ): Promise<Secret | Exclude<Resolution, { kind: 'ok' }>> {
   const r = await tokens.accessTokenFor(caller.orgId, caller.userId, slug, {
     forceRefresh: opts.forceRefresh?.has(slug) ?? false,
+    configSeen: opts.seen,
   });
   switch (r.kind) {
     case 'ok':

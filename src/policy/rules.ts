@@ -19,7 +19,7 @@ export interface Subject {
   userId: string;
   role: string;
   /** Team ids and names the user belongs to. */
-  teams: { id: string; name: string }[];
+  teams: readonly { id: string; name: string }[];
 }
 
 /** The outcome of checking a call against the rules. */
@@ -115,7 +115,7 @@ const refused = (why: Problem): Decision => ({ kind: 'denied', rule: null, why }
  * separators or spacing, and `__proto__` anywhere, are refused.
  */
 export function decide(
-  rules: AccessRule[],
+  rules: readonly AccessRule[],
   server: string,
   subject: Subject,
   tool: string,
@@ -188,7 +188,7 @@ function denyingRule(mine: AccessRule[], args: Record<string, unknown>, server: 
 
 /** Allowed with no allow rules at all, or by one of this caller's allow rules whose constraints hold. */
 function allowDecision(
-  rules: AccessRule[],
+  rules: readonly AccessRule[],
   mine: AccessRule[],
   server: string,
   tool: string,
@@ -217,7 +217,7 @@ function allowDecision(
 }
 
 /** Whether a tool shows in the caller's catalog: not denied outright, and allowed by some rule (or no allow rules). */
-export function visible(rules: AccessRule[], subject: Subject, tool: string): boolean {
+export function visible(rules: readonly AccessRule[], subject: Subject, tool: string): boolean {
   const mine = rules.filter((r) => appliesTo(r, subject) && toolMatch(r, tool));
   if (mine.some((r) => r.effect === 'deny' && Object.keys(r.argConstraints).length === 0)) return false;
   return !rules.some((r) => r.effect === 'allow') || mine.some((r) => r.effect === 'allow');

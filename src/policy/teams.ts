@@ -1,5 +1,5 @@
 import { and, eq, or, sql } from 'drizzle-orm';
-import { newId, prepared, type Store } from '../db/index.js';
+import { configCache, newId, prepared, type ConfigSeen, type Store } from '../db/index.js';
 import type { teams } from '../db/schema/index.js';
 import type { TeamProblem } from '../db/schema/shapes.js';
 
@@ -122,10 +122,11 @@ export class Teams {
     );
   }
 
-  /** Teams a user belongs to. */
-  async ofUser(orgId: string, userId: string): Promise<Team[]> {
-    const rows = await this.store.rows(teamsOfUser, { orgId, userId });
-    return rows.map((r) => r.team);
+  /** Teams a user belongs to (`seen`: a call's configuration version, a copy at least that new may answer). */
+  async ofUser(orgId: string, userId: string, seen?: ConfigSeen): Promise<readonly Team[]> {
+    return configCache(this.store).read(`teams:${orgId}:${userId}`, seen, async () =>
+      (await this.store.rows(teamsOfUser, { orgId, userId })).map((r) => r.team),
+    );
   }
 
   /** The team a channel is bound to (on `platform`, when given). */

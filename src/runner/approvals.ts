@@ -58,7 +58,7 @@ export class Approvals {
     const record = (approval: ApprovalRecord) => void (a.stored = { ...a.stored, approval });
     if (!a.row.turnId) return record({ decision: 'typed' });
     const readOnly = tool.annotations?.readOnlyHint === true;
-    const d = approvalMode(await this.d.policy.approvals.of(server.id), a.row.tool, readOnly);
+    const d = approvalMode(await this.d.policy.approvals.of(server.id, a.config), a.row.tool, readOnly);
     if (d.mode === 'always') return record({ decision: d.rule === null ? 'read_only' : 'policy_always', rule: d.rule });
     if (d.mode === 'never') {
       record({ decision: 'policy_never', rule: d.rule });

@@ -1,3 +1,4 @@
+import type { ConfigSeen } from '../db/index.js';
 import type { Caller, McpServerRow, Policy, ResolvedCredentials } from '../policy/index.js';
 import type { CallRow, CallStore, StoredOutcome } from './calls.js';
 import type { CallInfo } from './outcome.js';
@@ -14,6 +15,8 @@ export interface Attempt {
   creds?: ResolvedCredentials;
   /** The arguments as the server receives them, once the access rules have decided (injections applied). */
   args?: Record<string, unknown>;
+  /** The configuration's version as the call's row was read with it (db/config-cache.ts); undefined: read it fresh. */
+  config: ConfigSeen;
   /** What this attempt last stored in `tool_calls.outcome` (saves re-reading the row). */
   stored: StoredOutcome;
 }
@@ -23,9 +26,9 @@ export async function attemptOf(
   calls: CallStore,
   policy: Policy,
   row: CallRow,
-  o: { finalAttempt: boolean; stored?: StoredOutcome },
+  o: { finalAttempt: boolean; stored?: StoredOutcome; config?: ConfigSeen },
 ): Promise<Attempt> {
-  const server = await policy.serverById(row.orgId, row.serverId);
+  const server = await policy.serverById(row.orgId, row.serverId, o.config);
   const target = calls.target(row);
   return {
     row,
@@ -42,6 +45,7 @@ export async function attemptOf(
     caller: { orgId: row.orgId, userId: row.userId, chat: { platform: target.platform, channelId: target.channelId } },
     started: Date.now(),
     finalAttempt: o.finalAttempt,
+    config: o.config,
     stored: o.stored ?? calls.outcome(row),
   };
 }

@@ -1,5 +1,5 @@
-import { and, count, eq, inArray, sql } from 'drizzle-orm';
-import { prepared, preparedWrite, slot } from '../db/index.js';
+import { and, count, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { prepared, preparedWrite, slot, type Builder } from '../db/index.js';
 import type { toolCalls } from '../db/schema/index.js';
 import type { Delivery, StoredOutcome } from '../db/schema/shapes.js';
 
@@ -14,6 +14,19 @@ export type CallColumns = typeof toolCalls.$inferInsert;
 export const byId = prepared('calls.byId', ({ db, t }) =>
   db
     .select()
+    .from(t.toolCalls)
+    .where(eq(t.toolCalls.id, sql.placeholder('id'))),
+);
+/** The row and, in the same statement, the configuration's version (db/config-cache.ts): how a worker begins a call. */
+export const byIdWithConfig = prepared('calls.byIdWithConfig', ({ db, t }) =>
+  db
+    .select({
+      ...getTableColumns(t.toolCalls),
+      // Postgres answers a bigint as a string.
+      configSeen: sql<
+        number | string | null
+      >`(select ${t.configVersion.v} from ${t.configVersion} where ${t.configVersion.id} = 'current')`,
+    })
     .from(t.toolCalls)
     .where(eq(t.toolCalls.id, sql.placeholder('id'))),
 );
@@ -79,14 +92,38 @@ export function countIn(statuses: CallStatus[]) {
   );
 }
 
+/** A transition's values, the columns it sets, and the key of its statement's shape. */
+export function transitionShape(id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch) {
+  const values: Record<string, unknown> = { id, now: Date.now() };
+  if (patch.outcome !== undefined) values['outcome'] = patch.outcome;
+  if (patch.attempts !== undefined) values['attempts'] = patch.attempts;
+  if ('parkedProviderId' in patch) values['parkedProviderId'] = patch.parkedProviderId ?? null;
+  const columns = Object.keys(values).filter((k) => k !== 'id' && k !== 'now') as (keyof TransitionPatch)[];
+  return { key: `${from.join(',')}>${to}:${columns.join(',')}`, values, columns };
+}
+
 /** The conditional update of one transition shape: to `to`, only from one of `from`, setting `columns`. */
 export function moveStatement(key: string, from: CallStatus[], to: CallStatus, columns: (keyof TransitionPatch)[]) {
-  return preparedWrite(`calls.move:${key}`, ({ db, t }) => {
-    const set: Partial<CallColumns> = { status: to, updatedAt: slot<number>('now') };
-    for (const c of columns) (set as Record<string, unknown>)[c] = slot(c);
-    return db
-      .update(t.toolCalls)
-      .set(set)
-      .where(and(eq(t.toolCalls.id, sql.placeholder('id')), inArray(t.toolCalls.status, from)));
-  });
+  return preparedWrite(`calls.move:${key}`, (q) => moveOf(q, from, to, columns));
+}
+
+/** The same, answering the row's delivery record when it moved (no row: it did not). */
+export function moveReturningDelivery(
+  key: string,
+  from: CallStatus[],
+  to: CallStatus,
+  columns: (keyof TransitionPatch)[],
+) {
+  return prepared(`calls.move+delivery:${key}`, (q) =>
+    moveOf(q, from, to, columns).returning({ delivery: q.t.toolCalls.delivery }),
+  );
+}
+
+function moveOf({ db, t }: Builder, from: CallStatus[], to: CallStatus, columns: (keyof TransitionPatch)[]) {
+  const set: Partial<CallColumns> = { status: to, updatedAt: slot<number>('now') };
+  for (const c of columns) (set as Record<string, unknown>)[c] = slot(c);
+  return db
+    .update(t.toolCalls)
+    .set(set)
+    .where(and(eq(t.toolCalls.id, sql.placeholder('id')), inArray(t.toolCalls.status, from)));
 }

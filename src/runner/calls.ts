@@ -1,5 +1,5 @@
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
-import type { PreparedWrite, Queries, Store } from '../db/index.js';
+import type { ConfigSeen, PreparedWrite, Queries, Store } from '../db/index.js';
 import type { toolCalls } from '../db/schema/index.js';
 import {
   deliverySchema,
@@ -28,12 +28,15 @@ export const pending: CallStatus[] = ['queued', 'running', 'awaiting_approval'];
 
 import {
   byId,
+  byIdWithConfig,
   countIn,
   deliveryOf,
   hasOnlyEnqueueKeys,
   insertCall,
   isEnqueueShape,
+  moveReturningDelivery,
   moveStatement,
+  transitionShape,
   setDeliveryOf,
   setOutcomeOf,
   type CallInsert,
@@ -49,6 +52,7 @@ export class CallStore {
   readonly #waiters = new Map<string, Set<() => void>>();
   /** Prepared transitions and counts, one per shape (`from`, `to`, patched columns; statuses). */
   readonly #moves = new Map<string, PreparedWrite>();
+  readonly #movesWithDelivery = new Map<string, ReturnType<typeof moveReturningDelivery>>();
   readonly #counts = new Map<string, ReturnType<typeof countIn>>();
 
   /** `announce`: tells other processes a call settled (`CallSignals.publish`); default none (this process only). */
@@ -59,6 +63,14 @@ export class CallStore {
 
   get(id: string): Promise<CallRow | undefined> {
     return this.#get(this.store, id);
+  }
+
+  /** The row, and the configuration's version as of that read (undefined: not known). */
+  async getWithConfig(id: string): Promise<{ row: CallRow | undefined; config: ConfigSeen }> {
+    const found = await this.store.first(byIdWithConfig, { id });
+    if (!found) return { row: undefined, config: undefined };
+    const { configSeen, ...row } = found;
+    return { row, config: configSeen == null ? undefined : Number(configSeen) };
   }
 
   #get(q: Queries, id: string): Promise<CallRow | undefined> {
@@ -163,19 +175,28 @@ export class CallStore {
     return moved;
   }
 
-  /** A transition run on `q` (the store or a transaction); the caller wakes waiters (`woken`) once it is stored. */
-  moveIn(q: Queries, id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch = {}): Promise<boolean> {
-    return this.#move(q, id, from, to, patch);
+  /**
+   * A transition run on `q` (the store or a transaction), answering the call's delivery record as the
+   * move left it, or undefined when another worker moved it first (saves reading it again to deliver).
+   * The caller wakes waiters (`woken`) once it is stored.
+   */
+  async moveIn(
+    q: Queries,
+    id: string,
+    from: CallStatus[],
+    to: CallStatus,
+    patch: TransitionPatch = {},
+  ): Promise<Delivery | undefined> {
+    const { key, values, columns } = transitionShape(id, from, to, patch);
+    let p = this.#movesWithDelivery.get(key);
+    if (!p) this.#movesWithDelivery.set(key, (p = moveReturningDelivery(key, from, to, columns)));
+    const row = await q.first(p, values);
+    return row ? deliverySchema.parse(row.delivery ?? {}) : undefined;
   }
 
   /** The conditional update of a transition: it changes the row only while its status is one of `from`. */
   async #move(q: Queries, id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch): Promise<boolean> {
-    const values: Record<string, unknown> = { id, now: Date.now() };
-    if (patch.outcome !== undefined) values['outcome'] = patch.outcome;
-    if (patch.attempts !== undefined) values['attempts'] = patch.attempts;
-    if ('parkedProviderId' in patch) values['parkedProviderId'] = patch.parkedProviderId ?? null;
-    const columns = Object.keys(values).filter((k) => k !== 'id' && k !== 'now') as (keyof TransitionPatch)[];
-    const key = `${from.join(',')}>${to}:${columns.join(',')}`;
+    const { key, values, columns } = transitionShape(id, from, to, patch);
     let p = this.#moves.get(key);
     if (!p) this.#moves.set(key, (p = moveStatement(key, from, to, columns)));
     return (await q.changes(p, values)) === 1;

@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { redactSecrets } from '../crypto/index.js';
-import { prepared } from '../db/index.js';
+import { configCache, prepared } from '../db/index.js';
 import { retryable, resultText, type PoolResult } from '../mcp/index.js';
 import { decide, resolveCredentials, type McpServerRow, type ResolvedCredentials } from '../policy/index.js';
 import type { Approvals } from './approvals.js';
@@ -14,7 +14,7 @@ import type { Parking } from './parking.js';
 import type { Ending, Reporter, StepResult } from './report.js';
 import type { Problem } from '../db/schema/shapes.js';
 
-/** The caller's user row, read for every call (db/prepared.ts). */
+/** The caller's user row, read for every call (db/prepared.ts; cached as configuration is, db/config-cache.ts). */
 const callerRow = prepared('runner.caller', ({ db, t }) =>
   db
     .select()
@@ -47,7 +47,7 @@ export class Executor {
 
   /** One attempt of call `callId`. Safe to repeat: the row's status says what already happened. */
   async run(callId: string, opts: { finalAttempt: boolean }): Promise<StepResult> {
-    const row = await this.calls.get(callId);
+    const { row, config } = await this.calls.getWithConfig(callId);
     if (!row || row.status === 'parked' || row.status === 'awaiting_approval')
       return { status: !row ? 'done' : row.status === 'parked' ? 'parked' : 'held' };
     const was = this.calls.outcome(row);
@@ -67,7 +67,7 @@ export class Executor {
     const stored = { resumed, ...(approval ? { approval } : {}), ...(stepUps ? { stepUps } : {}) };
     // The server's lookup and the move to running need only the row: sent together (one round trip on Postgres).
     const [a, begun] = await Promise.all([
-      attemptOf(this.calls, this.d.policy, row, { ...opts, stored }),
+      attemptOf(this.calls, this.d.policy, row, { ...opts, stored, config }),
       this.calls.transition(callId, ['queued', 'running'], 'running', { attempts: row.attempts + 1, outcome: stored }),
     ]);
     if (!begun) return { status: 'done' };
@@ -107,9 +107,11 @@ export class Executor {
     const { row, server, info } = a;
     // Three reads that need only the call's row, sent together (one round trip on Postgres).
     const [user, teams, rules] = await Promise.all([
-      this.d.store.first(callerRow, { orgId: row.orgId, id: row.userId }),
-      this.d.policy.teams.ofUser(row.orgId, row.userId),
-      this.d.policy.rules(server.id),
+      configCache(this.d.store).read(`user:${row.orgId}:${row.userId}`, a.config, () =>
+        this.d.store.first(callerRow, { orgId: row.orgId, id: row.userId }),
+      ),
+      this.d.policy.teams.ofUser(row.orgId, row.userId, a.config),
+      this.d.policy.rules(server.id, a.config),
     ]);
     if (!user)
       return this.report.finish(a, {
@@ -140,7 +142,10 @@ export class Executor {
   /** Resolves the caller's credentials (parking the call when a grant of theirs is missing), then finds the tool. */
   async #withCredentials(a: Live, args: Args, forced: Set<string>): Promise<StepResult> {
     const { server } = a;
-    const res = await resolveCredentials(this.d.policy, this.d.tokens, server, a.caller, { forceRefresh: forced });
+    const res = await resolveCredentials(this.d.policy, this.d.tokens, server, a.caller, {
+      forceRefresh: forced,
+      seen: a.config,
+    });
     if (res.kind === 'needs_connect')
       return this.parking.park(a, res.providerSlug, res.providerId, res.reason, res.extraScopes);
     if (res.kind === 'unavailable')

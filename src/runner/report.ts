@@ -2,7 +2,7 @@ import { argDigest } from '../audit/index.js';
 import type { Queries } from '../db/index.js';
 import { actsAsCaller } from '../policy/index.js';
 import { chatOf, type Attempt } from './attempt.js';
-import { terminal, type CallRow, type CallStatus, type CallStore, type StoredOutcome } from './calls.js';
+import { terminal, type CallRow, type CallStatus, type CallStore, type Delivery, type StoredOutcome } from './calls.js';
 import type { ExecutorDeps } from './deps.js';
 import type { CallInfo, ToolOutcome } from './outcome.js';
 import type { Tuning } from './tuning.js';
@@ -43,16 +43,16 @@ export class Reporter {
     const from = e.from ?? ['running', 'queued'];
     // The end and its audit event are one transaction: a crash between them never leaves a call
     // that ended with no audit event naming its caller (nor an event for an end that was not stored).
-    const moved = await this.d.store.tx(async (q) => {
-      if (!(await this.calls.moveIn(q, a.row.id, from, e.status, { outcome: stored, parkedProviderId: null })))
-        return false;
+    const delivery = await this.d.store.tx(async (q) => {
+      const d = await this.calls.moveIn(q, a.row.id, from, e.status, { outcome: stored, parkedProviderId: null });
+      if (!d) return undefined;
       a.stored = stored;
       await this.audit(a, e.decision ?? 'allowed', e.audit, q);
-      return true;
+      return d;
     });
-    if (!moved) return { status: 'done' };
+    if (!delivery) return { status: 'done' };
     if (terminal.includes(e.status)) this.calls.woken(a.row.id, a.row.turnId);
-    await this.notify({ ...a.row, outcome: stored }, a.info, e.outcome);
+    await this.notify({ ...a.row, outcome: stored }, a.info, e.outcome, delivery);
     return { status: 'done' };
   }
 
@@ -62,15 +62,18 @@ export class Reporter {
     return { status: 'retry', reason };
   }
 
-  /** Tells whoever waits for the outcome: the agent's turn (if the call had waited) or the conversation. */
-  async notify(row: CallRow, call: CallInfo, outcome: ToolOutcome): Promise<void> {
+  /**
+   * Tells whoever waits for the outcome: the agent's turn (if the call had waited) or the conversation.
+   * `delivery`: the call's delivery record as its end left it (read fresh when not given).
+   */
+  async notify(row: CallRow, call: CallInfo, outcome: ToolOutcome, delivery?: Delivery): Promise<void> {
     const stored = this.calls.outcome(row);
     const info = stored.private ? { ...call, private: true } : call;
     if (row.turnId) {
       // The agent that made this call gets the outcome from `runToolCall`; a resumed one continues its turn.
       if (stored.resumed) await this.#resumeTurn(row, info, outcome, stored);
     } else {
-      const failed = await this.#deliver(row, info, outcome);
+      const failed = await this.#deliver(row, info, outcome, delivery);
       if (failed) {
         // Never a silent `ok`: the row and the audit say the caller may not have seen the answer.
         await this.calls.setOutcome(row.id, {
@@ -134,12 +137,14 @@ export class Reporter {
    * where the answer is lost rather than doubled (recorded as `uncertain`). A private result goes
    * to the caller first, under markers of its own (`#deliverPrivately`).
    */
-  async #deliver(row: CallRow, info: CallInfo, outcome: ToolOutcome): Promise<string | undefined> {
+  async #deliver(row: CallRow, info: CallInfo, outcome: ToolOutcome, known?: Delivery): Promise<string | undefined> {
+    let delivery = known;
     if (info.private && this.d.notifier.privateOutcome) {
       const failed = await this.#deliverPrivately(row, info, outcome);
       if (failed) return failed;
+      delivery = undefined; // changed by the private part
     }
-    const delivery = await this.calls.delivery(row.id);
+    delivery ??= await this.calls.delivery(row.id);
     if (!delivery.messageId) {
       if (delivery.posting) {
         await this.calls.setDelivery(row.id, { ...delivery, uncertain: true });

@@ -7,7 +7,7 @@ import { world, type World } from '../support/world.js';
 import { stdioServerCommand, type TestMcpHttpServer } from '../support/mcp-servers/index.js';
 import type { OAuthTestServer } from '../support/oauth-server.js';
 import { dumpRedis, RecordingNotifier } from './harness.js';
-import { readNotices, startWorker, until, type WorkerProcess } from './processes.js';
+import { readNotices, startWorker, until, workerEnvOf, type WorkerProcess } from './processes.js';
 
 const CALLS = 1000;
 let w: World;
@@ -48,17 +48,7 @@ beforeAll(async () => {
   await policy.bind(orgId, 'gh', 'env', 'GITHUB_TOKEN', 'oauth:vendor');
 
   noticeFile = path.join(t.dataDir, 'notices.jsonl');
-  const env = {
-    REDIS_URL: t.app.redisUrl,
-    DATABASE_URL: t.app.config.postgresUrl ?? `file:${t.app.config.databasePath}`,
-    ONBEHALF_KEYS: t.app.config.keys!.join(','),
-    ONBEHALF_DATA_DIR: t.dataDir,
-    PUBLIC_URL: t.app.config.publicUrl,
-    ONBEHALF_ALLOW_STDIO: 'true',
-    ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
-    NOTICE_FILE: noticeFile,
-    CONCURRENCY: '8',
-  };
+  const env = workerEnvOf(t, noticeFile, { ONBEHALF_ALLOW_STDIO: 'true', CONCURRENCY: '8' });
   workers.push(...(await Promise.all([startWorker(env), startWorker(env)])));
 }, 90_000);
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { vi } from 'vitest';
+import type { TestApp } from '../support/app.js';
 import { childEnv } from '../support/cli.js';
 
 const script = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
@@ -13,6 +14,25 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
   /** Stops it by its own pid: SIGTERM (graceful), SIGKILL after 10 s. */
   stop(): Promise<void>;
+}
+
+/** The environment of a worker process sharing `t`'s database, Redis and keys, writing its notices to `noticeFile`. */
+export function workerEnvOf(
+  t: TestApp,
+  noticeFile: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const { app } = t;
+  return {
+    REDIS_URL: app.redisUrl,
+    DATABASE_URL: app.config.postgresUrl ?? `file:${app.config.databasePath}`,
+    ONBEHALF_KEYS: app.config.keys!.join(','),
+    ONBEHALF_DATA_DIR: t.dataDir,
+    PUBLIC_URL: app.config.publicUrl,
+    ONBEHALF_ALLOW_PRIVATE_URLS: 'true',
+    NOTICE_FILE: noticeFile,
+    ...extra,
+  };
 }
 
 /** Starts one worker process; resolves once its workers are listening. */

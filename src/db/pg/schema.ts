@@ -34,4 +34,5 @@ export const {
   storageMeta,
   schemaVersion,
   declaredObjects,
+  configVersion,
 } = pgTables;

@@ -18,3 +18,15 @@ export const schemaVersion = sqliteTable('schema_version', {
   appVersion: text('app_version').notNull(),
   migratedAt: integer('migrated_at').notNull(),
 });
+
+/**
+ * One row: a counter that every change to the configuration a tool call reads bumps (servers, their
+ * bindings, access and approval rules, OAuth providers, teams and their members, and users), by triggers in the
+ * database itself (migrations sqlite 0015, postgres 0007), so a change by any process or by hand counts.
+ * A call's row is read together with it; a process's cached copies of those rows serve that call only
+ * when they were read at least that recently (db/config-cache.ts).
+ */
+export const configVersion = sqliteTable('config_version', {
+  id: text('id').primaryKey(),
+  v: integer('v').notNull(),
+});
