@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readFileSync } from 'node:fs';
 import type { BenchEnv, BenchUser } from '../env.js';
 import { stats, type BenchRow } from '../lib.js';
 import type { BenchOptions } from '../options.js';
@@ -67,6 +68,22 @@ async function trial(
 }
 
 /**
+ * Busy CPU time of the whole machine so far, in ms (/proc/stat: every process, the database, Redis
+ * and the kernel included; 0 where there is no /proc). Steal and idle are not counted.
+ */
+function machineBusyMs(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = f;
+    return ((user + nice + system + irq + softirq) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+/** USER_HZ: the unit of /proc/stat, 100 per second on Linux whatever the kernel's own tick. */
+const TICKS_PER_SECOND = 100;
+
+/**
  * Figure 3: tool calls/s for alice and bob (alternating) through one and through two
  * `onbehalf worker` processes at worker concurrency 1, 16, 64, against direct SDK clients with the
  * same number of calls in flight. Every call's token, as the MCP server saw it, is checked.
@@ -110,20 +127,27 @@ export async function throughput(env: BenchEnv, o: BenchOptions): Promise<BenchR
         let failed = 0;
         const workerCpu: number[] = [];
         const benchCpu: number[] = [];
+        const machineCpu: number[] = [];
+        const directMachineCpu: number[] = [];
         for (let k = 0; k < o.throughputTrials; k++) {
           // CPU time each side used over the trial (the worker processes together; this process runs the MCP server and the enqueues).
           const c0 = await Promise.all(procs.map((p) => p.cpu()));
           const b0 = process.cpuUsage();
+          const m0 = machineBusyMs();
           const r = await trial(env, prefix, n, `t${procCount}-${c}-${k}`, results);
+          const m1 = machineBusyMs();
           const c1 = await Promise.all(procs.map((p) => p.cpu()));
           const b1 = process.cpuUsage(b0);
+          machineCpu.push((m1 - m0) / n);
           workerCpu.push(c1.reduce((sum, x, i) => sum + x - c0[i]!, 0) / n / 1000);
           benchCpu.push((b1.user + b1.system) / n / 1000);
           rates.push(r.rate);
           crossings += r.crossings;
           seen += r.seen;
           failed += r.failed;
+          const d0 = machineBusyMs();
           base.push(await directRate(env, clients, n, c * procCount));
+          directMachineCpu.push((machineBusyMs() - d0) / n);
         }
         rows.push({
           key: 'throughput',
@@ -134,13 +158,15 @@ export async function throughput(env: BenchEnv, o: BenchOptions): Promise<BenchR
           ratio: stats(rates).median / stats(base).median,
           goal: '≥ 0.8× the direct SDK at the best setting; 0 crossings',
           met: null,
-          notes: `${o.throughputTrials} trial(s) of ${n} calls (median / worst trial) after ${WARM_TRIALS} untimed ones on each side; crossings ${crossings} of ${seen} calls seen by the server; not a result: ${failed}; CPU per call (median trial): worker processes ${ms(workerCpu)} ms, the bench process (MCP server, enqueues) ${ms(benchCpu)} ms`,
+          notes: `${o.throughputTrials} trial(s) of ${n} calls (median / worst trial) after ${WARM_TRIALS} untimed ones on each side; crossings ${crossings} of ${seen} calls seen by the server; not a result: ${failed}; CPU per call (median trial): worker processes ${ms(workerCpu)} ms, the bench process (MCP server, enqueues) ${ms(benchCpu)} ms; the whole machine (the database, Redis and the kernel too) ${ms(machineCpu)} ms, against ${ms(directMachineCpu)} ms for a direct call`,
           extra: {
             crossings,
             callsSeen: seen,
             notResult: failed,
             workerCpuMs: stats(workerCpu).median,
             benchCpuMs: stats(benchCpu).median,
+            machineCpuMs: stats(machineCpu).median,
+            directMachineCpuMs: stats(directMachineCpu).median,
           },
         });
       } finally {
