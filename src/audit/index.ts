@@ -1,2 +1,2 @@
-export { AuditLog, argDigest, type AuditInput, type AuditEvent } from './writer.js';
+export { AuditLog, argDigest, eventColumns, type AuditInput, type AuditEvent } from './writer.js';
 export type { AuditDetail } from '../db/schema/shapes.js';

@@ -71,11 +71,12 @@ const columns = [
   'detail',
 ] as const;
 
+/** Every column of an event, as `AuditLog.row` names them. */
+export const eventColumns = ['id', 'at', ...columns] as const;
+
 /** The one insert of every event, every column named (db/prepared.ts). */
 const insertEvent = preparedWrite('audit.insert', ({ db, t }) =>
-  db
-    .insert(t.auditEvents)
-    .values(Object.fromEntries(['id', 'at', ...columns].map((k) => [k, slot(k)])) as unknown as AuditRow),
+  db.insert(t.auditEvents).values(Object.fromEntries(eventColumns.map((k) => [k, slot(k)])) as unknown as AuditRow),
 );
 
 /** Events inserted by one statement at most (a batch is what queued while the previous insert ran). */
@@ -99,14 +100,23 @@ export class AuditLog {
    * shape. `q`: written at once in that transaction, beside the writes it belongs with.
    */
   write(e: AuditInput, q?: Queries): Promise<string> {
-    const id = newId();
-    const v: Record<string, unknown> = { id, at: Date.now() };
-    for (const k of columns) v[k] = e[k] ?? null;
+    const v = AuditLog.row(e);
+    const id = v['id'] as string;
     if (q) return q.changes(insertEvent, v).then(() => id);
     return new Promise((resolve, reject) => {
       this.#queue.push({ v, done: (err) => (err === undefined ? resolve(id) : reject(err)) });
       if (!this.#flushing) void this.#flush();
     });
+  }
+
+  /**
+   * The row an event is stored as (a new id, the time now, every column named), for a statement that
+   * writes it beside another (CallStore.endAudited). Its keys are the audit table's columns.
+   */
+  static row(e: AuditInput): Record<(typeof eventColumns)[number], unknown> {
+    const v: Record<string, unknown> = { id: newId(), at: Date.now() };
+    for (const k of columns) v[k] = e[k] ?? null;
+    return v as Record<(typeof eventColumns)[number], unknown>;
   }
 
   async #flush(): Promise<void> {

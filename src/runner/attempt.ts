@@ -1,6 +1,6 @@
 import type { ConfigSeen } from '../db/index.js';
 import type { Caller, McpServerRow, Policy, ResolvedCredentials } from '../policy/index.js';
-import type { CallRow, CallStore, StoredOutcome } from './calls.js';
+import type { CallRow, CallStore, Delivery, StoredOutcome } from './calls.js';
 import type { CallInfo } from './outcome.js';
 
 /** One attempt at one call, as the executor's parts pass it along. */
@@ -17,6 +17,8 @@ export interface Attempt {
   args?: Record<string, unknown>;
   /** The configuration's version as the call's row was read with it (db/config-cache.ts); undefined: read it fresh. */
   config: ConfigSeen;
+  /** The call's delivery record as this attempt's move to running left it (where its placeholder is). */
+  delivery?: Delivery;
   /** What this attempt last stored in `tool_calls.outcome` (saves re-reading the row). */
   stored: StoredOutcome;
 }

@@ -1,5 +1,5 @@
-import { and, count, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
-import { prepared, preparedWrite, slot, type Builder } from '../db/index.js';
+import { and, count, eq, getTableColumns, inArray, lt, sql, type Column, type SQL } from 'drizzle-orm';
+import { prepared, preparedWrite, slot, type Builder, type Tables } from '../db/index.js';
 import type { toolCalls } from '../db/schema/index.js';
 import type { Delivery, StoredOutcome } from '../db/schema/shapes.js';
 
@@ -92,6 +92,36 @@ export function countIn(statuses: CallStatus[]) {
   );
 }
 
+/** A user's calls parked for one provider. */
+export const parkedForOf = prepared('calls.parkedFor', ({ db, t }) =>
+  db
+    .select()
+    .from(t.toolCalls)
+    .where(
+      and(
+        eq(t.toolCalls.orgId, sql.placeholder('orgId')),
+        eq(t.toolCalls.userId, sql.placeholder('userId')),
+        eq(t.toolCalls.status, 'parked'),
+        eq(t.toolCalls.parkedProviderId, sql.placeholder('providerId')),
+      ),
+    ),
+);
+
+const untouched = {
+  parked: untouchedIn('parked'),
+  awaiting_approval: untouchedIn('awaiting_approval'),
+};
+/** Calls in `status` last touched before the placeholder `before` (the sweeps of parked and held calls). */
+export const untouchedSince = (status: keyof typeof untouched) => untouched[status];
+function untouchedIn(status: CallStatus) {
+  return prepared(`calls.untouched:${status}`, ({ db, t }) =>
+    db
+      .select()
+      .from(t.toolCalls)
+      .where(and(eq(t.toolCalls.status, status), lt(t.toolCalls.updatedAt, sql.placeholder('before')))),
+  );
+}
+
 /** A transition's values, the columns it sets, and the key of its statement's shape. */
 export function transitionShape(id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch) {
   const values: Record<string, unknown> = { id, now: Date.now() };
@@ -126,4 +156,51 @@ function moveOf({ db, t }: Builder, from: CallStatus[], to: CallStatus, columns:
     .update(t.toolCalls)
     .set(set)
     .where(and(eq(t.toolCalls.id, sql.placeholder('id')), inArray(t.toolCalls.status, from)));
+}
+
+/** A value as `column` stores it, cast to its type (a parameter in a SELECT list has none of its own). */
+const typed = (column: Column, value: unknown): SQL =>
+  sql`${sql.param(value, column)}::${sql.raw(column.getSQLType())}`;
+
+/**
+ * Postgres: a transition and its audit event as one statement (CallStore.endAudited). The update
+ * answers the row's delivery record; the event is inserted from that answer, so it is stored exactly
+ * when the call moved, in the same implicit transaction. `event`: AuditLog.row's columns and values.
+ */
+export function endAuditedStatement(
+  t: Tables,
+  shape: ReturnType<typeof transitionShape>,
+  from: CallStatus[],
+  to: CallStatus,
+  event: Record<string, unknown>,
+): SQL {
+  const c = t.toolCalls as unknown as Record<string, Column>;
+  const a = t.auditEvents as unknown as Record<string, Column>;
+  const set = {
+    status: to,
+    updatedAt: shape.values['now'],
+    ...Object.fromEntries(shape.columns.map((k) => [k, shape.values[k]])),
+  };
+  const assignments = sql.join(
+    Object.entries(set).map(([k, v]) => sql`${sql.identifier(c[k]!.name)} = ${typed(c[k]!, v)}`),
+    sql`, `,
+  );
+  const names = Object.keys(event);
+  return sql`with moved as (
+      update ${t.toolCalls} set ${assignments}
+      where ${t.toolCalls.id} = ${shape.values['id']} and ${t.toolCalls.status} in (${sql.join(
+        from.map((s) => sql`${s}`),
+        sql`, `,
+      )})
+      returning ${t.toolCalls.delivery}),
+    event as (
+      insert into ${t.auditEvents} (${sql.join(
+        names.map((k) => sql.identifier(a[k]!.name)),
+        sql`, `,
+      )})
+      select ${sql.join(
+        names.map((k) => typed(a[k]!, event[k])),
+        sql`, `,
+      )} from moved)
+    select delivery from moved`;
 }

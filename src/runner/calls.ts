@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { ConfigSeen, PreparedWrite, Queries, Store } from '../db/index.js';
 import type { toolCalls } from '../db/schema/index.js';
 import {
@@ -30,13 +30,16 @@ import {
   byId,
   byIdWithConfig,
   countIn,
+  endAuditedStatement,
   deliveryOf,
   hasOnlyEnqueueKeys,
   insertCall,
   isEnqueueShape,
   moveReturningDelivery,
   moveStatement,
+  parkedForOf,
   transitionShape,
+  untouchedSince,
   setDeliveryOf,
   setOutcomeOf,
   type CallInsert,
@@ -194,6 +197,24 @@ export class CallStore {
     return row ? deliverySchema.parse(row.delivery ?? {}) : undefined;
   }
 
+  /**
+   * Postgres: `moveIn` and the insert of its audit event (`AuditLog.row`) as one statement, which
+   * stores the event exactly when the call moved (one round trip for what a transaction takes four).
+   */
+  async endAudited(
+    id: string,
+    from: CallStatus[],
+    to: CallStatus,
+    patch: TransitionPatch,
+    event: Record<string, unknown>,
+  ): Promise<Delivery | undefined> {
+    const shape = transitionShape(id, from, to, patch);
+    const [row] = await this.store.execute<{ delivery: unknown }>(
+      endAuditedStatement(this.store.t, shape, from, to, event),
+    );
+    return row ? deliverySchema.parse(row.delivery ?? {}) : undefined;
+  }
+
   /** The conditional update of a transition: it changes the row only while its status is one of `from`. */
   async #move(q: Queries, id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch): Promise<boolean> {
     const { key, values, columns } = transitionShape(id, from, to, patch);
@@ -257,36 +278,16 @@ export class CallStore {
 
   /** Parked calls of one user waiting for one provider (or the one named call). */
   parkedFor(orgId: string, userId: string, providerId: string): Promise<CallRow[]> {
-    const t = this.store.t.toolCalls;
-    return this.store.rows(
-      this.store.db
-        .select()
-        .from(t)
-        .where(
-          and(eq(t.orgId, orgId), eq(t.userId, userId), eq(t.status, 'parked'), eq(t.parkedProviderId, providerId)),
-        ),
-    );
+    return this.store.rows(parkedForOf, { orgId, userId, providerId });
   }
 
   /** Calls held for approval since before `before`. */
   heldBefore(before: number): Promise<CallRow[]> {
-    const t = this.store.t.toolCalls;
-    return this.store.rows(
-      this.store.db
-        .select()
-        .from(t)
-        .where(and(eq(t.status, 'awaiting_approval'), lt(t.updatedAt, before))),
-    );
+    return this.store.rows(untouchedSince('awaiting_approval'), { before });
   }
 
   /** Parked calls last touched before `before`. */
   parkedBefore(before: number): Promise<CallRow[]> {
-    const t = this.store.t.toolCalls;
-    return this.store.rows(
-      this.store.db
-        .select()
-        .from(t)
-        .where(and(eq(t.status, 'parked'), lt(t.updatedAt, before))),
-    );
+    return this.store.rows(untouchedSince('parked'), { before });
   }
 }

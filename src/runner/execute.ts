@@ -68,9 +68,13 @@ export class Executor {
     // The server's lookup and the move to running need only the row: sent together (one round trip on Postgres).
     const [a, begun] = await Promise.all([
       attemptOf(this.calls, this.d.policy, row, { ...opts, stored, config }),
-      this.calls.transition(callId, ['queued', 'running'], 'running', { attempts: row.attempts + 1, outcome: stored }),
+      this.calls.moveIn(this.d.store, callId, ['queued', 'running'], 'running', {
+        attempts: row.attempts + 1,
+        outcome: stored,
+      }),
     ]);
     if (!begun) return { status: 'done' };
+    a.delivery = begun;
     if (!a.server) return this.report.finish(a, failed({ code: 'server_removed' }, 'no_server'));
     try {
       return await this.#access(a as Live);

@@ -1,4 +1,4 @@
-import { argDigest } from '../audit/index.js';
+import { AuditLog, argDigest, type AuditInput } from '../audit/index.js';
 import type { Queries } from '../db/index.js';
 import { actsAsCaller } from '../policy/index.js';
 import { chatOf, type Attempt } from './attempt.js';
@@ -41,16 +41,28 @@ export class Reporter {
       ...(prior.approval ? { approval: prior.approval } : {}),
     };
     const from = e.from ?? ['running', 'queued'];
-    // The end and its audit event are one transaction: a crash between them never leaves a call
-    // that ended with no audit event naming its caller (nor an event for an end that was not stored).
-    const delivery = await this.d.store.tx(async (q) => {
-      const d = await this.calls.moveIn(q, a.row.id, from, e.status, { outcome: stored, parkedProviderId: null });
-      if (!d) return undefined;
-      a.stored = stored;
-      await this.audit(a, e.decision ?? 'allowed', e.audit, q);
-      return d;
-    });
+    const patch = { outcome: stored, parkedProviderId: null };
+    const decision = e.decision ?? 'allowed';
+    // The end and its audit event are stored as one: a crash between them never leaves a call that
+    // ended with no audit event naming its caller (nor an event for an end that was not stored).
+    // On Postgres one statement; on SQLite a transaction (no round trips to save).
+    const delivery =
+      this.d.store.dialect === 'postgres'
+        ? await this.calls.endAudited(
+            a.row.id,
+            from,
+            e.status,
+            patch,
+            AuditLog.row(this.#event(a, decision, e.audit, stored)),
+          )
+        : await this.d.store.tx(async (q) => {
+            const d = await this.calls.moveIn(q, a.row.id, from, e.status, patch);
+            if (d) await this.d.audit.write(this.#event(a, decision, e.audit, stored), q);
+            return d;
+          });
     if (!delivery) return { status: 'done' };
+    a.stored = stored;
+    this.#measure(a, e.audit);
     if (terminal.includes(e.status)) this.calls.woken(a.row.id, a.row.turnId);
     await this.notify({ ...a.row, outcome: stored }, a.info, e.outcome, delivery);
     return { status: 'done' };
@@ -120,12 +132,16 @@ export class Reporter {
    * answer); once the id is stored, every delivery is an edit of that one message.
    */
   async placeholder(a: Attempt): Promise<void> {
-    if (a.row.turnId || !this.d.notifier.placeholder || (await this.calls.delivery(a.row.id)).messageId) return;
+    if (a.row.turnId || !this.d.notifier.placeholder) return;
+    if ((a.delivery ?? (await this.calls.delivery(a.row.id))).messageId) return;
     const messageId = await this.d.notifier.placeholder(a.info).catch((err: unknown) => {
       this.d.log.debug({ callId: a.row.id, err: (err as Error).message }, 'no placeholder posted');
       return undefined;
     });
-    if (messageId) await this.calls.setDelivery(a.row.id, { ...(await this.calls.delivery(a.row.id)), messageId });
+    if (!messageId) return;
+    // Kept on the attempt too: a retry within it (after a 401) finds the placeholder and edits it.
+    a.delivery = { ...(await this.calls.delivery(a.row.id)), messageId };
+    await this.calls.setDelivery(a.row.id, a.delivery);
   }
 
   /**
@@ -222,39 +238,46 @@ export class Reporter {
 
   /** The call's audit event for this step, and its metrics (`q`: written in that transaction). */
   async audit(a: Attempt, decision: string, outcome: string, q?: Queries): Promise<void> {
+    this.#measure(a, outcome);
+    await this.d.audit.write(this.#event(a, decision, outcome, a.stored), q);
+  }
+
+  /** Counts the step's outcome and, once the call finished, its latency. */
+  #measure(a: Attempt, outcome: string): void {
     this.d.metrics?.toolCalls.inc({ outcome });
     // A call waiting for its caller (a grant, an approval) has not finished: its latency is observed when it does.
     if (!outcome.startsWith('needs_connect') && outcome !== 'awaiting_approval')
       this.d.metrics?.toolCallSeconds.observe((Date.now() - a.row.createdAt) / 1000);
-    await this.d.audit.write(
-      {
-        orgId: a.row.orgId,
-        category: 'tool_call',
-        action: 'call',
-        actorUserId: a.row.userId,
-        onBehalfOfUserId: a.row.userId,
-        ...chatOf(a.info),
-        server: a.info.server,
-        tool: a.row.tool,
-        // What the server was (or would have been) sent; before the rules decided, what was supplied.
-        argDigest: argDigest(a.args ?? a.row.args),
-        credentialKinds: a.creds?.kinds ?? [],
-        connectionIds: a.creds?.connectionIds ?? [],
-        vendorAccount: a.creds?.vendorAccounts.join(',') || null,
-        decision,
-        outcome,
-        latencyMs: Date.now() - a.started,
-        requestId: a.row.requestId,
-        detail: {
-          callId: a.row.id,
-          attempt: a.row.attempts + 1,
-          digestOf: a.args ? 'sent' : 'supplied',
-          // The org's service grants the call used: it acted as the org's identity, triggered by this person.
-          ...(a.creds?.services.length ? { serviceGrants: a.creds.services } : {}),
-          ...(a.stored.approval ? { approval: a.stored.approval } : {}),
-        },
+  }
+
+  /** The call's audit event for this step; `stored`: what the call's row holds (its approval, if any). */
+  #event(a: Attempt, decision: string, outcome: string, stored: StoredOutcome): AuditInput {
+    return {
+      orgId: a.row.orgId,
+      category: 'tool_call',
+      action: 'call',
+      actorUserId: a.row.userId,
+      onBehalfOfUserId: a.row.userId,
+      ...chatOf(a.info),
+      server: a.info.server,
+      tool: a.row.tool,
+      // What the server was (or would have been) sent; before the rules decided, what was supplied.
+      argDigest: argDigest(a.args ?? a.row.args),
+      credentialKinds: a.creds?.kinds ?? [],
+      connectionIds: a.creds?.connectionIds ?? [],
+      vendorAccount: a.creds?.vendorAccounts.join(',') || null,
+      decision,
+      outcome,
+      latencyMs: Date.now() - a.started,
+      requestId: a.row.requestId,
+      detail: {
+        callId: a.row.id,
+        attempt: a.row.attempts + 1,
+        digestOf: a.args ? 'sent' : 'supplied',
+        // The org's service grants the call used: it acted as the org's identity, triggered by this person.
+        ...(a.creds?.services.length ? { serviceGrants: a.creds.services } : {}),
+        ...(stored.approval ? { approval: stored.approval } : {}),
       },
-      q,
-    );
+    };
   }
 }

@@ -3,6 +3,7 @@ import { fingerprint } from '../support/mcp-servers/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/crypto/index.js';
 import type { ReplyTarget } from '../../src/chat/types.js';
+import type { CallInfo, ToolOutcome } from '../../src/runner/index.js';
 import type { TestApp } from '../support/app.js';
 import { queuesIdle } from '../support/queues.js';
 import { world, type World } from '../support/world.js';
@@ -16,7 +17,20 @@ let w: World;
 let t: TestApp;
 let oauthServer: OAuthTestServer;
 let http: TestMcpHttpServer;
-const notes = new RecordingNotifier();
+/** Posts a placeholder for every call (as in a Slack channel) and records which message each answer edits. */
+class PlaceholderNotifier extends RecordingNotifier {
+  readonly placeholders: string[] = [];
+  readonly edits = new Map<string, string | undefined>();
+  async placeholder(call: CallInfo) {
+    this.placeholders.push(call.callId);
+    return `msg-${this.placeholders.length}`;
+  }
+  override async outcome(call: CallInfo, outcome: ToolOutcome, delivery?: { messageId?: string }) {
+    this.edits.set(call.callId, delivery?.messageId);
+    await super.outcome(call, outcome);
+  }
+}
+const notes = new PlaceholderNotifier();
 let orgId: string;
 const users: Record<string, string> = {};
 
@@ -143,6 +157,9 @@ describe('calls that need the caller’s own grant', () => {
       authorization: fingerprint(`Bearer ${after}`),
     });
     expect(connects(callId)).toEqual([]);
+    // The retry within the attempt found the placeholder the first try posted: one message, edited.
+    expect(notes.placeholders.filter((id) => id === callId)).toHaveLength(1);
+    expect(notes.edits.get(callId)).toBe(`msg-${notes.placeholders.indexOf(callId) + 1}`);
   });
 
   it('if the refreshed token is rejected too, the caller is prompted to reconnect and the call is parked', async () => {
