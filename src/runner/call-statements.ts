@@ -1,4 +1,4 @@
-import { and, count, eq, getTableColumns, inArray, lt, sql, type Column, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, getTableColumns, inArray, lt, sql, type Column, type SQL } from 'drizzle-orm';
 import { prepared, preparedWrite, slot, type Builder, type Tables } from '../db/index.js';
 import type { toolCalls } from '../db/schema/index.js';
 import type { Delivery, StoredOutcome } from '../db/schema/shapes.js';
@@ -92,6 +92,16 @@ export function countIn(statuses: CallStatus[]) {
   );
 }
 
+/** Where a user's latest call was asked for. */
+export const lastTargetOf = prepared('calls.lastTarget', ({ db, t }) =>
+  db
+    .select({ replyTarget: t.toolCalls.replyTarget })
+    .from(t.toolCalls)
+    .where(and(eq(t.toolCalls.orgId, sql.placeholder('orgId')), eq(t.toolCalls.userId, sql.placeholder('userId'))))
+    .orderBy(desc(t.toolCalls.createdAt))
+    .limit(1),
+);
+
 /** A user's calls parked for one provider. */
 export const parkedForOf = prepared('calls.parkedFor', ({ db, t }) =>
   db
@@ -107,20 +117,16 @@ export const parkedForOf = prepared('calls.parkedFor', ({ db, t }) =>
     ),
 );
 
-const untouched = {
-  parked: untouchedIn('parked'),
-  awaiting_approval: untouchedIn('awaiting_approval'),
-};
 /** Calls in `status` last touched before the placeholder `before` (the sweeps of parked and held calls). */
-export const untouchedSince = (status: keyof typeof untouched) => untouched[status];
-function untouchedIn(status: CallStatus) {
-  return prepared(`calls.untouched:${status}`, ({ db, t }) =>
+const untouchedIn = (status: CallStatus) =>
+  prepared(`calls.untouched:${status}`, ({ db, t }) =>
     db
       .select()
       .from(t.toolCalls)
       .where(and(eq(t.toolCalls.status, status), lt(t.toolCalls.updatedAt, sql.placeholder('before')))),
   );
-}
+export const parkedUntouched = untouchedIn('parked');
+export const heldUntouched = untouchedIn('awaiting_approval');
 
 /** A transition's values, the columns it sets, and the key of its statement's shape. */
 export function transitionShape(id: string, from: CallStatus[], to: CallStatus, patch: TransitionPatch) {

@@ -1,4 +1,5 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+import { AuditLog, type AuditInput } from '../audit/index.js';
 import type { ConfigSeen, PreparedWrite, Queries, Store } from '../db/index.js';
 import type { toolCalls } from '../db/schema/index.js';
 import {
@@ -37,9 +38,11 @@ import {
   isEnqueueShape,
   moveReturningDelivery,
   moveStatement,
+  heldUntouched,
+  lastTargetOf,
   parkedForOf,
+  parkedUntouched,
   transitionShape,
-  untouchedSince,
   setDeliveryOf,
   setOutcomeOf,
   type CallInsert,
@@ -159,15 +162,7 @@ export class CallStore {
 
   /** Where the user's latest tool call was asked for (where they were last seen), if they made one. */
   async lastTarget(orgId: string, userId: string): Promise<ReplyTarget | undefined> {
-    const t = this.store.t.toolCalls;
-    const row = await this.store.first(
-      this.store.db
-        .select({ replyTarget: t.replyTarget })
-        .from(t)
-        .where(and(eq(t.orgId, orgId), eq(t.userId, userId)))
-        .orderBy(desc(t.createdAt))
-        .limit(1),
-    );
+    const row = await this.store.first(lastTargetOf, { orgId, userId });
     return row ? replyTargetSchema.parse(row.replyTarget) : undefined;
   }
 
@@ -198,20 +193,30 @@ export class CallStore {
   }
 
   /**
-   * Postgres: `moveIn` and the insert of its audit event (`AuditLog.row`) as one statement, which
-   * stores the event exactly when the call moved (one round trip for what a transaction takes four).
+   * `moveIn` and its audit event stored as one: the event exactly when the call moved. On Postgres one
+   * statement (one round trip for what a transaction takes four); on SQLite a transaction.
    */
   async endAudited(
     id: string,
     from: CallStatus[],
     to: CallStatus,
     patch: TransitionPatch,
-    event: Record<string, unknown>,
+    event: { audit: AuditLog; input: AuditInput },
   ): Promise<Delivery | undefined> {
-    const shape = transitionShape(id, from, to, patch);
-    const [row] = await this.store.execute<{ delivery: unknown }>(
-      endAuditedStatement(this.store.t, shape, from, to, event),
+    if (this.store.dialect !== 'postgres')
+      return this.store.tx(async (q) => {
+        const d = await this.moveIn(q, id, from, to, patch);
+        if (d) await event.audit.write(event.input, q);
+        return d;
+      });
+    const statement = endAuditedStatement(
+      this.store.t,
+      transitionShape(id, from, to, patch),
+      from,
+      to,
+      AuditLog.row(event.input),
     );
+    const [row] = await this.store.execute<{ delivery: unknown }>(statement);
     return row ? deliverySchema.parse(row.delivery ?? {}) : undefined;
   }
 
@@ -283,11 +288,11 @@ export class CallStore {
 
   /** Calls held for approval since before `before`. */
   heldBefore(before: number): Promise<CallRow[]> {
-    return this.store.rows(untouchedSince('awaiting_approval'), { before });
+    return this.store.rows(heldUntouched, { before });
   }
 
   /** Parked calls last touched before `before`. */
   parkedBefore(before: number): Promise<CallRow[]> {
-    return this.store.rows(untouchedSince('parked'), { before });
+    return this.store.rows(parkedUntouched, { before });
   }
 }

@@ -1,4 +1,4 @@
-import { AuditLog, argDigest, type AuditInput } from '../audit/index.js';
+import { argDigest, type AuditInput } from '../audit/index.js';
 import type { Queries } from '../db/index.js';
 import { actsAsCaller } from '../policy/index.js';
 import { chatOf, type Attempt } from './attempt.js';
@@ -45,21 +45,10 @@ export class Reporter {
     const decision = e.decision ?? 'allowed';
     // The end and its audit event are stored as one: a crash between them never leaves a call that
     // ended with no audit event naming its caller (nor an event for an end that was not stored).
-    // On Postgres one statement; on SQLite a transaction (no round trips to save).
-    const delivery =
-      this.d.store.dialect === 'postgres'
-        ? await this.calls.endAudited(
-            a.row.id,
-            from,
-            e.status,
-            patch,
-            AuditLog.row(this.#event(a, decision, e.audit, stored)),
-          )
-        : await this.d.store.tx(async (q) => {
-            const d = await this.calls.moveIn(q, a.row.id, from, e.status, patch);
-            if (d) await this.d.audit.write(this.#event(a, decision, e.audit, stored), q);
-            return d;
-          });
+    const delivery = await this.calls.endAudited(a.row.id, from, e.status, patch, {
+      audit: this.d.audit,
+      input: this.#event(a, decision, e.audit, stored),
+    });
     if (!delivery) return { status: 'done' };
     a.stored = stored;
     this.#measure(a, e.audit);
