@@ -141,7 +141,7 @@ describe('2 serve + 2 worker processes, each with its own data directory, sharin
     const refreshesBefore = t.oauth.refreshRequests().length;
     // The MCP server names the process behind each call by its connection.
     const pids = t.pids();
-    t.mcp.callerOf = (port) => ownerOfPort(port, pids);
+    t.mcp.callerOf = (port, serverPort) => ownerOfPort(port, serverPort, pids);
     // Her access token expired (as time would have it): the next call anywhere must refresh it.
     const sql = postgres(t.pg.url, { max: 1, onnotice: () => undefined });
     try {
@@ -198,7 +198,7 @@ describe('2 serve + 2 worker processes, each with its own data directory, sharin
 
   it('a worker process SIGKILLed mid-load, while it surely runs a call: every call answered once, create_note never re-run', async () => {
     const pids = t.pids();
-    t.mcp.callerOf = (port) => ownerOfPort(port, pids);
+    t.mcp.callerOf = (port, serverPort) => ownerOfPort(port, serverPort, pids);
     const victim = t.workers[0]!;
     const from = t.mcp.arrivals.length;
     const calls = Array.from({ length: 48 }, (_, i) => {

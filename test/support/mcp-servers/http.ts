@@ -28,8 +28,8 @@ export interface TestMcpHttpServer {
    * client port (when set), and whether its answer has been sent yet.
    */
   arrivals: { tool: string; args: Record<string, unknown>; from?: number; answered: boolean }[];
-  /** Names the process behind a client port (e.g. `ownerOfPort`); unset, arrivals carry no `from`. */
-  callerOf?: (remotePort: number) => number | undefined;
+  /** Names the process behind a connection by its client and server ports (e.g. `ownerOfPort`); unset, arrivals carry no `from`. */
+  callerOf?: (remotePort: number, localPort: number) => number | undefined;
   /** Answer 401 to any request whose `Authorization: Bearer <token>` is on the deny list. */
   deny(token: string): void;
   allow(token: string): void;
@@ -135,7 +135,10 @@ export async function startMcpHttpServer(
         const arrival = {
           tool: String(body.params?.name),
           args: (body.params?.arguments ?? {}) as Record<string, unknown>,
-          from: req.socket.remotePort === undefined ? undefined : api.callerOf?.(req.socket.remotePort),
+          from:
+            req.socket.remotePort === undefined || req.socket.localPort === undefined
+              ? undefined
+              : api.callerOf?.(req.socket.remotePort, req.socket.localPort),
           answered: false,
         };
         state.arrivals.push(arrival);
