@@ -88,5 +88,15 @@ export {
   type WriteQuery,
 } from './store.js';
 export { SqliteStore, sqliteStore } from './sqlite-store.js';
-export { prepared, preparedWrite, slot, PreparedRows, PreparedWrite, type Builder, type Values } from './prepared.js';
+export {
+  prepared,
+  preparedSql,
+  preparedWrite,
+  encoded,
+  slot,
+  PreparedRows,
+  PreparedWrite,
+  type Builder,
+  type Values,
+} from './prepared.js';
 export { configCache, type ConfigCache, type ConfigSeen } from './config-cache.js';

@@ -13,7 +13,7 @@
 // retried on a serialization failure), with `tx.forUpdate` and `tx.lock` for the row and advisory
 // locks each site needs.
 import { sql, type SQL } from 'drizzle-orm';
-import { compile, PreparedRows, PreparedWrite, type PgStatement, type Values } from './prepared.js';
+import { compile, preparedSql, PreparedRows, PreparedWrite, type PgStatement, type Values } from './prepared.js';
 import type { Db, RowsQuery, Tables, WriteQuery } from './types.js';
 import { LocalLocks, pgExclusive, type Reservable } from './exclusive.js';
 
@@ -77,6 +77,12 @@ const codeOf = (err: unknown): string | undefined => {
   return undefined;
 };
 
+/** A transaction's advisory lock on a key (Tx.lock), held until it ends. */
+const advisoryLock = preparedSql(
+  'store.lock',
+  () => sql`select pg_advisory_xact_lock(hashtext(${sql.placeholder('key')}::text))`,
+);
+
 /** The queries of the pool or of one transaction; `statement` gives a prepared handle's compiled query there. */
 function pgQueries(db: PgLike, t: Tables, statement: (p: PreparedRows<unknown> | PreparedWrite) => PgStatement): Tx {
   const builder = db as unknown as Db;
@@ -94,7 +100,7 @@ function pgQueries(db: PgLike, t: Tables, statement: (p: PreparedRows<unknown> |
     changes: async (q: AnyWrite, v?: Values) => ((await run(q, v)) as { count: number }).count,
     execute: async <T>(q: SQL) => (await db.execute(q)) as T[],
     forUpdate: <Q>(q: Q) => (q as unknown as { for(s: 'update'): Q }).for('update'),
-    lock: async (key) => void (await db.execute(sql`select pg_advisory_xact_lock(hashtext(${key}))`)),
+    lock: async (key) => void (await statement(advisoryLock).execute({ key })),
   };
 }
 

@@ -1,5 +1,5 @@
-import { and, count, desc, eq, getTableColumns, inArray, lt, sql, type Column, type SQL } from 'drizzle-orm';
-import { prepared, preparedWrite, slot, type Builder, type Tables } from '../db/index.js';
+import { and, count, desc, eq, getTableColumns, inArray, lt, sql, type Column } from 'drizzle-orm';
+import { encoded, prepared, preparedSql, preparedWrite, slot, type Builder } from '../db/index.js';
 import type { toolCalls } from '../db/schema/index.js';
 import type { Delivery, StoredOutcome } from '../db/schema/shapes.js';
 
@@ -47,6 +47,15 @@ export const setDeliveryOf = preparedWrite('calls.setDelivery', ({ db, t }) =>
     .update(t.toolCalls)
     .set({ delivery: slot<Delivery>('delivery'), updatedAt: slot<number>('now') })
     .where(eq(t.toolCalls.id, sql.placeholder('id'))),
+);
+/** Postgres: `onbehalf_insert_call` (drizzle/postgres/0005), the user's lock, count and insert in one statement. */
+export const insertCallOnServer = preparedSql<{ result: 'inserted' | 'duplicate' | 'full' }>(
+  'calls.insertOnServer',
+  () =>
+    sql`select onbehalf_insert_call(${sql.placeholder('lock')}, ${sql.placeholder('max')}::bigint, ${sql.placeholder('id')},
+      ${sql.placeholder('orgId')}, ${sql.placeholder('userId')}, ${sql.placeholder('serverId')}, ${sql.placeholder('tool')},
+      ${sql.placeholder('args')}::jsonb, ${sql.placeholder('replyTarget')}::jsonb, ${sql.placeholder('requestId')},
+      ${sql.placeholder('turnId')}, ${sql.placeholder('now')}::bigint) as result`,
 );
 /** The columns an enqueued call is inserted with (any other shape is built per call). */
 export const insertKeys = [
@@ -164,49 +173,53 @@ function moveOf({ db, t }: Builder, from: CallStatus[], to: CallStatus, columns:
     .where(and(eq(t.toolCalls.id, sql.placeholder('id')), inArray(t.toolCalls.status, from)));
 }
 
-/** A value as `column` stores it, cast to its type (a parameter in a SELECT list has none of its own). */
-const typed = (column: Column, value: unknown): SQL =>
-  sql`${sql.param(value, column)}::${sql.raw(column.getSQLType())}`;
-
 /**
- * Postgres: a transition and its audit event as one statement (CallStore.endAudited). The update
- * answers the row's delivery record; the event is inserted from that answer, so it is stored exactly
- * when the call moved, in the same implicit transaction. `event`: AuditLog.row's columns and values.
+ * Postgres: a transition and its audit event as one statement (CallStore.endAudited), prepared once
+ * per transition shape (`key`, from transitionShape) and set of event columns. The update answers the
+ * row's delivery record; the event is inserted from that answer, so it is stored exactly when the
+ * call moved, in the same implicit transaction. Its values: `endAuditedValues`.
  */
 export function endAuditedStatement(
-  t: Tables,
-  shape: ReturnType<typeof transitionShape>,
+  key: string,
   from: CallStatus[],
   to: CallStatus,
-  event: Record<string, unknown>,
-): SQL {
-  const c = t.toolCalls as unknown as Record<string, Column>;
-  const a = t.auditEvents as unknown as Record<string, Column>;
-  const set = {
-    status: to,
-    updatedAt: shape.values['now'],
-    ...Object.fromEntries(shape.columns.map((k) => [k, shape.values[k]])),
-  };
-  const assignments = sql.join(
-    Object.entries(set).map(([k, v]) => sql`${sql.identifier(c[k]!.name)} = ${typed(c[k]!, v)}`),
-    sql`, `,
-  );
-  const names = Object.keys(event);
-  return sql`with moved as (
+  columns: readonly (keyof TransitionPatch)[],
+  eventColumns: readonly string[],
+) {
+  return preparedSql<{ delivery: unknown }>(`calls.endAudited:${key}:${eventColumns.join(',')}`, ({ t }) => {
+    const c = t.toolCalls as unknown as Record<string, Column>;
+    const a = t.auditEvents as unknown as Record<string, Column>;
+    const assignments = sql.join(
+      [
+        sql`${sql.identifier(c['status']!.name)} = ${to}`,
+        ...['updatedAt', ...columns].map((k) => sql`${sql.identifier(c[k]!.name)} = ${encoded(`s_${k}`, c[k]!)}`),
+      ],
+      sql`, `,
+    );
+    return sql`with moved as (
       update ${t.toolCalls} set ${assignments}
-      where ${t.toolCalls.id} = ${shape.values['id']} and ${t.toolCalls.status} in (${sql.join(
+      where ${t.toolCalls.id} = ${sql.placeholder('id')} and ${t.toolCalls.status} in (${sql.join(
         from.map((s) => sql`${s}`),
         sql`, `,
       )})
       returning ${t.toolCalls.delivery}),
     event as (
       insert into ${t.auditEvents} (${sql.join(
-        names.map((k) => sql.identifier(a[k]!.name)),
+        eventColumns.map((k) => sql.identifier(a[k]!.name)),
         sql`, `,
       )})
       select ${sql.join(
-        names.map((k) => typed(a[k]!, event[k])),
+        eventColumns.map((k) => encoded(`e_${k}`, a[k]!)),
         sql`, `,
       )} from moved)
     select delivery from moved`;
+  });
+}
+
+/** The values of an `endAuditedStatement`: the transition's (transitionShape) and the event's (AuditLog.row). */
+export function endAuditedValues(shape: ReturnType<typeof transitionShape>, event: Record<string, unknown>) {
+  const v: Record<string, unknown> = { id: shape.values['id'], s_updatedAt: shape.values['now'] };
+  for (const k of shape.columns) v[`s_${k}`] = shape.values[k];
+  for (const [k, x] of Object.entries(event)) v[`e_${k}`] = x;
+  return v;
 }

@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import { AuditLog, type AuditInput } from '../audit/index.js';
 import type { ConfigSeen, PreparedWrite, Queries, Store } from '../db/index.js';
 import type { toolCalls } from '../db/schema/index.js';
@@ -32,9 +31,11 @@ import {
   byIdWithConfig,
   countIn,
   endAuditedStatement,
+  endAuditedValues,
   deliveryOf,
   hasOnlyEnqueueKeys,
   insertCall,
+  insertCallOnServer,
   isEnqueueShape,
   moveReturningDelivery,
   moveStatement,
@@ -59,6 +60,7 @@ export class CallStore {
   /** Prepared transitions and counts, one per shape (`from`, `to`, patched columns; statuses). */
   readonly #moves = new Map<string, PreparedWrite>();
   readonly #movesWithDelivery = new Map<string, ReturnType<typeof moveReturningDelivery>>();
+  readonly #endsAudited = new Map<string, ReturnType<typeof endAuditedStatement>>();
   readonly #counts = new Map<string, ReturnType<typeof countIn>>();
 
   /** `announce`: tells other processes a call settled (`CallSignals.publish`); default none (this process only). */
@@ -123,11 +125,11 @@ export class CallStore {
    * count and the insert run on the server, so the user's lock is never held across round trips.
    */
   async #insertWithinOnServer(row: CallInsert, max: number): Promise<'inserted' | 'duplicate' | 'full'> {
-    const [answer] = await this.store.execute<{ result: 'inserted' | 'duplicate' | 'full' }>(
-      sql`select onbehalf_insert_call(${userLock(row)}, ${max}, ${row.id}, ${row.orgId},
-        ${row.userId}, ${row.serverId}, ${row.tool}, ${JSON.stringify(row.args)}::jsonb,
-        ${JSON.stringify(row.replyTarget)}::jsonb, ${row.requestId}, ${row.turnId ?? null}, ${Date.now()}) as result`,
-    );
+    const answer = await this.store.first(insertCallOnServer, {
+      ...row,
+      ...{ lock: userLock(row), max, turnId: row.turnId ?? null, now: Date.now() },
+      ...{ args: JSON.stringify(row.args), replyTarget: JSON.stringify(row.replyTarget) },
+    });
     return answer!.result;
   }
 
@@ -209,14 +211,13 @@ export class CallStore {
         if (d) await event.audit.write(event.input, q);
         return d;
       });
-    const statement = endAuditedStatement(
-      this.store.t,
-      transitionShape(id, from, to, patch),
-      from,
-      to,
-      AuditLog.row(event.input),
-    );
-    const [row] = await this.store.execute<{ delivery: unknown }>(statement);
+    const shape = transitionShape(id, from, to, patch);
+    const values = AuditLog.row(event.input);
+    const names = Object.keys(values);
+    const key = `${shape.key}:${names.join(',')}`;
+    let p = this.#endsAudited.get(key);
+    if (!p) this.#endsAudited.set(key, (p = endAuditedStatement(shape.key, from, to, shape.columns, names)));
+    const row = await this.store.first(p, endAuditedValues(shape, values));
     return row ? deliverySchema.parse(row.delivery ?? {}) : undefined;
   }
 
