@@ -1,5 +1,6 @@
 import { and, count, desc, eq, getTableColumns, inArray, lt, sql, type Column } from 'drizzle-orm';
 import { encoded, prepared, preparedSql, preparedWrite, slot, type Builder } from '../db/index.js';
+import { eventColumns } from '../audit/index.js';
 import type { toolCalls } from '../db/schema/index.js';
 import type { Delivery, StoredOutcome } from '../db/schema/shapes.js';
 
@@ -174,8 +175,8 @@ function moveOf({ db, t }: Builder, from: CallStatus[], to: CallStatus, columns:
 }
 
 /**
- * Postgres: a transition and its audit event as one statement (CallStore.endAudited), prepared once
- * per transition shape (`key`, from transitionShape) and set of event columns. The update answers the
+ * Postgres: a transition and its audit event (every column of `eventColumns`) as one statement
+ * (CallStore.endAudited), prepared once per transition shape (`key`, from transitionShape). The update answers the
  * row's delivery record; the event is inserted from that answer, so it is stored exactly when the
  * call moved, in the same implicit transaction. Its values: `endAuditedValues`.
  */
@@ -184,9 +185,8 @@ export function endAuditedStatement(
   from: CallStatus[],
   to: CallStatus,
   columns: readonly (keyof TransitionPatch)[],
-  eventColumns: readonly string[],
 ) {
-  return preparedSql<{ delivery: unknown }>(`calls.endAudited:${key}:${eventColumns.join(',')}`, ({ t }) => {
+  return preparedSql<{ delivery: unknown }>(`calls.endAudited:${key}`, ({ t }) => {
     const c = t.toolCalls as unknown as Record<string, Column>;
     const a = t.auditEvents as unknown as Record<string, Column>;
     const assignments = sql.join(

@@ -127,8 +127,12 @@ export class CallStore {
   async #insertWithinOnServer(row: CallInsert, max: number): Promise<'inserted' | 'duplicate' | 'full'> {
     const answer = await this.store.first(insertCallOnServer, {
       ...row,
-      ...{ lock: userLock(row), max, turnId: row.turnId ?? null, now: Date.now() },
-      ...{ args: JSON.stringify(row.args), replyTarget: JSON.stringify(row.replyTarget) },
+      lock: userLock(row),
+      max,
+      turnId: row.turnId ?? null,
+      now: Date.now(),
+      args: JSON.stringify(row.args),
+      replyTarget: JSON.stringify(row.replyTarget),
     });
     return answer!.result;
   }
@@ -212,12 +216,9 @@ export class CallStore {
         return d;
       });
     const shape = transitionShape(id, from, to, patch);
-    const values = AuditLog.row(event.input);
-    const names = Object.keys(values);
-    const key = `${shape.key}:${names.join(',')}`;
-    let p = this.#endsAudited.get(key);
-    if (!p) this.#endsAudited.set(key, (p = endAuditedStatement(shape.key, from, to, shape.columns, names)));
-    const row = await this.store.first(p, endAuditedValues(shape, values));
+    let p = this.#endsAudited.get(shape.key);
+    if (!p) this.#endsAudited.set(shape.key, (p = endAuditedStatement(shape.key, from, to, shape.columns)));
+    const row = await this.store.first(p, endAuditedValues(shape, AuditLog.row(event.input)));
     return row ? deliverySchema.parse(row.delivery ?? {}) : undefined;
   }
 
