@@ -7,17 +7,43 @@ import { RECOVERY } from '../../src/runner/tuning.js';
 const PREFIX = 'bench-recovery';
 /** How long the slow call runs: long enough to be killed mid-call, then re-run to the end. */
 const CALL_MS = 8000;
+/**
+ * How long the harness waits for a call to start on live workers before the kill (not the figure:
+ * the figure is the time from the kill to the re-run). Generous, as a loaded host can be slow.
+ */
+const START_WAIT_MS = 30_000;
 
-/** Resolves with the first `started` report of `callId` from any of `procs` (pid and wall-clock ms). */
-function startedOn(procs: ProductProcess[], callId: string, timeoutMs: number): Promise<{ pid: number; at: number }> {
+/**
+ * Resolves with the first `started` report of `callId` from any of `procs` (pid and wall-clock ms).
+ * Rejects, naming the call's role and what happened, if the call ends without starting or does not
+ * start within `timeoutMs`.
+ */
+function startedOn(
+  procs: ProductProcess[],
+  callId: string,
+  role: string,
+  timeoutMs: number,
+): Promise<{ pid: number; at: number }> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`call ${callId} did not start within ${timeoutMs} ms`)), timeoutMs);
-    for (const p of procs)
+    let settled = false;
+    const t = setTimeout(() => {
+      settled = true;
+      reject(new Error(`the ${role} (call ${callId}) did not start within ${timeoutMs} ms`));
+    }, timeoutMs);
+    for (const p of procs) {
       p.onStarted((d) => {
-        if (d.callId !== callId) return;
+        if (d.callId !== callId || settled) return;
+        settled = true;
         clearTimeout(t);
         resolve({ pid: p.pid, at: d.at });
       });
+      p.onDone((d) => {
+        if (d.callId !== callId || settled) return;
+        settled = true;
+        clearTimeout(t);
+        reject(new Error(`the ${role} (call ${callId}) ended ${d.kind} without starting`));
+      });
+    }
   });
 }
 
@@ -52,14 +78,14 @@ export async function recovery(env: BenchEnv, o: BenchOptions): Promise<BenchRow
       // Baseline: a fresh call picked up by the live workers.
       const t0 = Date.now();
       const fresh = await producer.enqueueToolCall(env.request('alice', 'web', 'echo', { text: `fresh ${i}` }, i));
-      pickup.push((await startedOn(procs, fresh.callId, 10_000)).at - t0);
+      pickup.push((await startedOn(procs, fresh.callId, 'fresh call', START_WAIT_MS)).at - t0);
       // Ours: the worker running a call dies; the other runs it again.
       const live = [...procs];
       const call = await producer.enqueueToolCall(env.request('alice', 'web', 'slow', { ms: CALL_MS + i }, 1000 + i));
-      const first = await startedOn(live, call.callId, 10_000);
+      const first = await startedOn(live, call.callId, 'slow call', START_WAIT_MS);
       const victim = live.find((p) => p.pid === first.pid)!;
       const survivor = live.find((p) => p.pid !== first.pid)!;
-      const again = startedOn([survivor], call.callId, 60_000);
+      const again = startedOn([survivor], call.callId, 'recovered call', 60_000);
       const answered = doneOn([survivor], call.callId, 60_000 + CALL_MS);
       const killedAt = Date.now();
       victim.child.kill('SIGKILL');
