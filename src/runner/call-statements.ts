@@ -8,7 +8,13 @@ import type { Delivery, StoredOutcome } from '../db/schema/shapes.js';
 
 export type CallStatus = (typeof toolCalls.$inferSelect)['status'];
 
-export type TransitionPatch = { outcome?: StoredOutcome; parkedProviderId?: string | null; attempts?: number };
+export type TransitionPatch = {
+  outcome?: StoredOutcome;
+  parkedProviderId?: string | null;
+  attempts?: number;
+  /** The whole delivery record (a call's end sets its `posting` marker with it: Reporter.finish). */
+  delivery?: Delivery;
+};
 export type CallInsert = Omit<typeof toolCalls.$inferInsert, 'updatedAt' | 'status'>;
 export type CallColumns = typeof toolCalls.$inferInsert;
 
@@ -144,6 +150,7 @@ export function transitionShape(id: string, from: CallStatus[], to: CallStatus, 
   if (patch.outcome !== undefined) values['outcome'] = patch.outcome;
   if (patch.attempts !== undefined) values['attempts'] = patch.attempts;
   if ('parkedProviderId' in patch) values['parkedProviderId'] = patch.parkedProviderId ?? null;
+  if (patch.delivery !== undefined) values['delivery'] = patch.delivery;
   const columns = Object.keys(values).filter((k) => k !== 'id' && k !== 'now') as (keyof TransitionPatch)[];
   return { key: `${from.join(',')}>${to}:${columns.join(',')}`, values, columns };
 }

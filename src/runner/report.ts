@@ -41,7 +41,18 @@ export class Reporter {
       ...(prior.approval ? { approval: prior.approval } : {}),
     };
     const from = e.from ?? ['running', 'queued'];
-    const patch = { outcome: stored, parkedProviderId: null };
+    // An answer that will be a new message (no placeholder to edit, not private, not for an agent's
+    // turn) gets its `posting` marker (#deliver) with the end: one write fewer before it is posted.
+    const known = a.delivery;
+    const posting =
+      known && !known.messageId && !known.posting && !a.row.turnId && !stored.private && !a.info.private
+        ? Date.now()
+        : undefined;
+    const patch = {
+      outcome: stored,
+      parkedProviderId: null,
+      ...(posting ? { delivery: { ...known, posting } } : {}),
+    };
     const decision = e.decision ?? 'allowed';
     // The end and its audit event are stored as one: a crash between them never leaves a call that
     // ended with no audit event naming its caller (nor an event for an end that was not stored).
@@ -53,7 +64,7 @@ export class Reporter {
     a.stored = stored;
     this.#measure(a, e.audit);
     if (terminal.includes(e.status)) this.calls.woken(a.row.id, a.row.turnId);
-    await this.notify({ ...a.row, outcome: stored }, a.info, e.outcome, delivery);
+    await this.notify({ ...a.row, outcome: stored }, a.info, e.outcome, delivery, posting);
     return { status: 'done' };
   }
 
@@ -65,16 +76,23 @@ export class Reporter {
 
   /**
    * Tells whoever waits for the outcome: the agent's turn (if the call had waited) or the conversation.
-   * `delivery`: the call's delivery record as its end left it (read fresh when not given).
+   * `delivery`: the call's delivery record as its end left it (read fresh when not given); `posting`:
+   * the marker this attempt stored with the end (`finish`), not an earlier attempt's.
    */
-  async notify(row: CallRow, call: CallInfo, outcome: ToolOutcome, delivery?: Delivery): Promise<void> {
+  async notify(
+    row: CallRow,
+    call: CallInfo,
+    outcome: ToolOutcome,
+    delivery?: Delivery,
+    posting?: number,
+  ): Promise<void> {
     const stored = this.calls.outcome(row);
     const info = stored.private ? { ...call, private: true } : call;
     if (row.turnId) {
       // The agent that made this call gets the outcome from `runToolCall`; a resumed one continues its turn.
       if (stored.resumed) await this.#resumeTurn(row, info, outcome, stored);
     } else {
-      const failed = await this.#deliver(row, info, outcome, delivery);
+      const failed = await this.#deliver(row, info, outcome, delivery, posting);
       if (failed) {
         // Never a silent `ok`: the row and the audit say the caller may not have seen the answer.
         await this.calls.setOutcome(row.id, {
@@ -137,12 +155,19 @@ export class Reporter {
    * Delivers the outcome once, retrying with backoff; resolves with the last error when every try
    * failed. With a placeholder the answer is an edit of it: repeated after a crash between the
    * platform's acceptance and the `notified` update, it changes the same message (idempotent).
-   * Without one a marker is stored before posting and a later attempt that finds it does not post
-   * again: the remaining window is a crash after the marker and before the platform accepted,
-   * where the answer is lost rather than doubled (recorded as `uncertain`). A private result goes
-   * to the caller first, under markers of its own (`#deliverPrivately`).
+   * Without one a marker is stored before posting (with the call's end when this attempt ended it,
+   * `own`) and a later attempt that finds it does not post again: the remaining window is a crash
+   * after the marker and before the platform accepted, where the answer is lost rather than
+   * doubled (recorded as `uncertain`). A private result goes to the caller first, under markers of
+   * its own (`#deliverPrivately`).
    */
-  async #deliver(row: CallRow, info: CallInfo, outcome: ToolOutcome, known?: Delivery): Promise<string | undefined> {
+  async #deliver(
+    row: CallRow,
+    info: CallInfo,
+    outcome: ToolOutcome,
+    known?: Delivery,
+    own?: number,
+  ): Promise<string | undefined> {
     let delivery = known;
     if (info.private && this.d.notifier.privateOutcome) {
       const failed = await this.#deliverPrivately(row, info, outcome);
@@ -150,7 +175,7 @@ export class Reporter {
       delivery = undefined; // changed by the private part
     }
     delivery ??= await this.calls.delivery(row.id);
-    if (!delivery.messageId) {
+    if (!delivery.messageId && !(own !== undefined && delivery.posting === own)) {
       if (delivery.posting) {
         await this.calls.setDelivery(row.id, { ...delivery, uncertain: true });
         this.d.log.warn(
