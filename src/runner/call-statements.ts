@@ -64,6 +64,42 @@ export const insertCallOnServer = preparedSql<{ result: 'inserted' | 'duplicate'
       ${sql.placeholder('args')}::jsonb, ${sql.placeholder('replyTarget')}::jsonb, ${sql.placeholder('requestId')},
       ${sql.placeholder('turnId')}, ${sql.placeholder('now')}::bigint) as result`,
 );
+/**
+ * Postgres: the same for the org's server named `server`, looked up in the statement: no row when the
+ * org has none by that name (its unique index on org and name: at most one row, so one insert).
+ */
+export const insertNamedCallOnServer = preparedSql<{ result: 'inserted' | 'duplicate' | 'full' }>(
+  'calls.insertNamedOnServer',
+  ({ t }) =>
+    sql`select onbehalf_insert_call(${sql.placeholder('lock')}, ${sql.placeholder('max')}::bigint, ${sql.placeholder('id')},
+      ${sql.placeholder('orgId')}, ${sql.placeholder('userId')}, ${t.mcpServers.id}, ${sql.placeholder('tool')},
+      ${sql.placeholder('args')}::jsonb, ${sql.placeholder('replyTarget')}::jsonb, ${sql.placeholder('requestId')},
+      ${sql.placeholder('turnId')}, ${sql.placeholder('now')}::bigint) as result
+    from ${t.mcpServers} where ${t.mcpServers.orgId} = ${sql.placeholder('orgId')} and ${t.mcpServers.name} = ${sql.placeholder('server')}`,
+);
+/** Statuses after which a call never runs again. */
+export const terminal: CallStatus[] = ['succeeded', 'failed', 'denied', 'cancelled', 'interrupted'];
+
+/**
+ * Statuses a call counts against its user's queued-calls cap in (accepted, not finished, not parked).
+ * Also written out in the index tool_calls_pending and in Postgres's onbehalf_insert_call (a test holds them together).
+ */
+export const pending: CallStatus[] = ['queued', 'running', 'awaiting_approval'];
+
+/** The lock key that serialises one user's count-then-write (enqueue's cap, parking's). */
+export const userLock = (row: { orgId: string; userId: string }) => `calls:${row.orgId}:${row.userId}`;
+
+/** The values `onbehalf_insert_call` takes for `row` (insertCallOnServer, insertNamedCallOnServer). */
+export const onServerValues = (row: Omit<CallInsert, 'serverId'>, max: number) => ({
+  ...row,
+  lock: userLock(row),
+  max,
+  turnId: row.turnId ?? null,
+  now: Date.now(),
+  args: JSON.stringify(row.args),
+  replyTarget: JSON.stringify(row.replyTarget),
+});
+
 /** The columns an enqueued call is inserted with (any other shape is built per call). */
 export const insertKeys = [
   'id',

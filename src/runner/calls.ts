@@ -13,18 +13,7 @@ import {
 
 export type CallRow = typeof toolCalls.$inferSelect;
 export type { CallStatus } from './call-statements.js';
-
-/** Statuses after which a call never runs again. */
-export const terminal: CallStatus[] = ['succeeded', 'failed', 'denied', 'cancelled', 'interrupted'];
-
-/** The lock key that serialises one user's count-then-write (enqueue's cap, parking's). */
-export const userLock = (row: { orgId: string; userId: string }) => `calls:${row.orgId}:${row.userId}`;
-
-/**
- * Statuses a call counts against its user's queued-calls cap in (accepted, not finished, not parked).
- * Also written out in the index tool_calls_pending and in Postgres's onbehalf_insert_call (a test holds them together).
- */
-export const pending: CallStatus[] = ['queued', 'running', 'awaiting_approval'];
+export { pending, terminal, userLock } from './call-statements.js';
 
 import {
   byId,
@@ -36,19 +25,24 @@ import {
   hasOnlyEnqueueKeys,
   insertCall,
   insertCallOnServer,
+  insertNamedCallOnServer,
   isEnqueueShape,
   moveReturningDelivery,
   moveStatement,
+  onServerValues,
   heldUntouched,
   lastTargetOf,
   parkedForOf,
   parkedUntouched,
+  pending,
   transitionShape,
   setDeliveryOf,
   setOutcomeOf,
+  terminal,
   type CallInsert,
   type CallStatus,
   type TransitionPatch,
+  userLock,
 } from './call-statements.js';
 
 export type { ApprovalRecord, Delivery, StoredOutcome } from '../db/schema/shapes.js';
@@ -109,7 +103,10 @@ export class CallStore {
    * enqueues (any process) cannot pass the cap together.
    */
   insertWithin(row: CallInsert, max: number): Promise<'inserted' | 'duplicate' | 'full'> {
-    if (this.store.dialect === 'postgres' && hasOnlyEnqueueKeys(row)) return this.#insertWithinOnServer(row, max);
+    // Postgres: one statement, `onbehalf_insert_call` (drizzle/postgres/0005): the lock, the count and
+    // the insert run on the server, so the user's lock is never held across round trips.
+    if (this.store.dialect === 'postgres' && hasOnlyEnqueueKeys(row))
+      return this.store.first(insertCallOnServer, onServerValues(row, max)).then((a) => a!.result);
     return this.store.tx(async (tx) => {
       // Count then insert: the user's advisory lock serialises it across processes on Postgres (SQLite: one writer).
       await tx.lock(userLock(row));
@@ -121,20 +118,22 @@ export class CallStore {
   }
 
   /**
-   * Postgres: the same as one statement, `onbehalf_insert_call` (drizzle/postgres/0005): the lock, the
-   * count and the insert run on the server, so the user's lock is never held across round trips.
+   * `insertWithin` for the org's server named `server`; `unknown_server`: the org has none by that
+   * name (nothing inserted). On Postgres the lookup is part of the one statement, elsewhere `lookup`'s.
    */
-  async #insertWithinOnServer(row: CallInsert, max: number): Promise<'inserted' | 'duplicate' | 'full'> {
-    const answer = await this.store.first(insertCallOnServer, {
-      ...row,
-      lock: userLock(row),
-      max,
-      turnId: row.turnId ?? null,
-      now: Date.now(),
-      args: JSON.stringify(row.args),
-      replyTarget: JSON.stringify(row.replyTarget),
-    });
-    return answer!.result;
+  async insertForServer(
+    row: Omit<CallInsert, 'serverId'>,
+    server: string,
+    max: number,
+    lookup: (orgId: string, name: string) => Promise<{ id: string } | undefined>,
+  ): Promise<'inserted' | 'duplicate' | 'full' | 'unknown_server'> {
+    if (this.store.dialect === 'postgres' && hasOnlyEnqueueKeys(row as CallInsert))
+      return (
+        (await this.store.first(insertNamedCallOnServer, { ...onServerValues(row, max), server }))?.result ??
+        'unknown_server'
+      );
+    const found = await lookup(row.orgId, server);
+    return found ? this.insertWithin({ ...row, serverId: found.id }, max) : 'unknown_server';
   }
 
   /**

@@ -39,20 +39,21 @@ export class Enqueuer {
   /** Records the call and queues it; resolves once the job is accepted by Redis, or refused at the user's cap (nothing queued). */
   async enqueue(req: ToolCallRequest): Promise<EnqueueResult> {
     const callId = req.eventId ? `ev-${jobIdFor('tool', req.orgId, req.eventId)}` : newId();
-    const server = await this.d.policy.server(req.orgId, req.server);
-    if (!server) return { kind: 'unknown_server', callId, server: req.server };
     const row = {
       id: callId,
       orgId: req.orgId,
       userId: req.userId,
-      serverId: server.id,
       tool: req.tool,
       args: req.args,
       replyTarget: req.target,
       requestId: req.requestId,
       turnId: req.turnId ?? null,
     };
-    const inserted = await this.calls.insertWithin(row, this.maxQueuedPerUser);
+    // The server by name, then the row: on Postgres one statement (`CallStore.insertForServer`).
+    const inserted = await this.calls.insertForServer(row, req.server, this.maxQueuedPerUser, (o, n) =>
+      this.d.policy.server(o, n),
+    );
+    if (inserted === 'unknown_server') return { kind: 'unknown_server', callId, server: req.server };
     if (inserted === 'full') {
       this.d.log.info(
         { reqId: req.requestId, user: req.userId, limit: this.maxQueuedPerUser },

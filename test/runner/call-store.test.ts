@@ -1,5 +1,6 @@
 // The tool-call rows on both dialects: the per-user caps hold when many enqueues or parks race
 // (count then write under the user's lock), and a transition happens once however many workers try.
+import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { newId, type Store } from '../../src/db/index.js';
 import { toolCalls } from '../../src/db/schema/index.js';
@@ -62,6 +63,40 @@ describe.each(['sqlite', 'postgres'] as const)('%s call store', (dialect) => {
     expect(await calls.insertWithin(call(id), 1)).toBe('inserted');
     expect(await calls.insertWithin(call(id), 1)).toBe('duplicate');
     expect(await calls.insertWithin(call(), 1)).toBe('full');
+  });
+
+  it("a call for a server named in chat is recorded against the caller's org's server of that name, never another org's; an unknown name records nothing", async () => {
+    const calls = new CallStore(s());
+    const lookup = async (orgId: string, name: string) => {
+      const t = s().t.mcpServers;
+      return s().first(
+        s()
+          .db.select()
+          .from(t)
+          .where(and(eq(t.orgId, orgId), eq(t.name, name))),
+      );
+    };
+    const server = async (orgId: string, name: string) => {
+      const id = newId();
+      await s().changes(
+        s().db.insert(s().t.mcpServers).values({ id, orgId, name, transport: 'http', url: 'https://x.test' }),
+      );
+      return id;
+    };
+    const alice = await person(s());
+    const mallory = await person(s());
+    const notes = await server(alice.orgId, 'notes');
+    await server(mallory.orgId, 'notes');
+    await server(mallory.orgId, 'billing'); // alice's org has no server by this name
+    const { serverId: _, ...mine } = alice.call();
+    expect(await calls.insertForServer(mine, 'notes', 5, lookup)).toBe('inserted');
+    expect((await calls.get(mine.id))?.serverId).toBe(notes);
+    const { serverId: __, ...other } = alice.call();
+    expect(await calls.insertForServer(other, 'billing', 5, lookup)).toBe('unknown_server');
+    expect(await calls.get(other.id)).toBeUndefined();
+    // The cap and a redelivery answer as insertWithin does.
+    expect(await calls.insertForServer(mine, 'notes', 1, lookup)).toBe('duplicate');
+    expect(await calls.insertForServer(other, 'notes', 1, lookup)).toBe('full');
   });
 
   it('ten running calls parking at once at a cap of two: two park, the others are told the cap is reached', async () => {
