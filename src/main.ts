@@ -19,7 +19,7 @@ function out(line: string) {
   process.stdout.write(line + '\n');
 }
 
-async function runUntilSignal(app: AppBase): Promise<number> {
+async function runUntilSignal(create: () => Promise<AppBase>): Promise<number> {
   // A worker process `serve` supervises ends with it, even when `serve` was killed (then no signal
   // comes): its IPC channel closes. Listened for before starting, as that may happen meanwhile.
   const orphaned = new Promise<void>((resolve) => {
@@ -27,6 +27,14 @@ async function runUntilSignal(app: AppBase): Promise<number> {
     process.once('disconnect', () => resolve());
     if (!process.connected) resolve();
   });
+  // Listened for before the app is even built (that starts its private redis-server): a Ctrl-C
+  // while it starts is kept and acted on once it has started, never Node's default of dying mid-start.
+  let asked: string | undefined;
+  let onSignal: (signal: string) => void = (signal) => void (asked ??= signal);
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  void orphaned.then(() => onSignal('supervisor gone'));
+  const app = await create();
   try {
     await app.start();
   } catch (err) {
@@ -54,9 +62,8 @@ async function runUntilSignal(app: AppBase): Promise<number> {
         () => resolve(1),
       );
     };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    void orphaned.then(() => stop('supervisor gone'));
+    onSignal = stop;
+    if (asked) stop(asked);
   });
 }
 
@@ -102,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
     case 'worker':
-      return runUntilSignal(await createApp(config(), { mode: command satisfies AppMode }));
+      return runUntilSignal(() => createApp(config(), { mode: command satisfies AppMode }));
     case 'migrate':
       return migrate();
     case 'keys':

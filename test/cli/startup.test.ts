@@ -140,35 +140,72 @@ describe('one data directory, one process', () => {
 });
 
 describe('npm start', () => {
+  /** `npm start` in its own process group on a fresh data directory; `onOutput` sees all it printed so far. */
+  const npmStart = async (onOutput: (out: string, group: number) => void) => {
+    const cwd = dir();
+    const repo = fileURLToPath(new URL('../..', import.meta.url));
+    const { spawn } = await import('node:child_process');
+    const npm = spawn('npm', ['start'], {
+      cwd: repo,
+      detached: true,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        PORT: '0',
+        ONBEHALF_DATA_DIR: path.join(cwd, 'data'),
+      },
+    });
+    children.push(npm);
+    const run = {
+      out: '',
+      pid: npm.pid!,
+      exited: new Promise<number | null>((r) => npm.on('exit', (code) => r(code))),
+    };
+    const seen = (d: Buffer) => {
+      run.out += d;
+      onOutput(run.out, npm.pid!);
+    };
+    npm.stdout.on('data', seen);
+    npm.stderr.on('data', seen);
+    return run;
+  };
+
   it(
     'Ctrl-C (SIGINT to the whole process group, as a terminal sends it) ends with a stopped line and exit 0, no npm error',
     { timeout: 60_000 },
     async () => {
-      const cwd = dir();
-      const repo = fileURLToPath(new URL('../..', import.meta.url));
-      const { spawn } = await import('node:child_process');
-      const npm = spawn('npm', ['start'], {
-        cwd: repo,
-        detached: true,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '/tmp',
-          PORT: '0',
-          ONBEHALF_DATA_DIR: path.join(cwd, 'data'),
-        },
+      const run = await npmStart(() => undefined);
+      await vi.waitFor(() => expect(run.out).toMatch(/"msg":"onbehalf is listening"/), {
+        timeout: 45_000,
+        interval: 100,
       });
-      children.push(npm);
-      let out = '';
-      npm.stdout.on('data', (d) => (out += d));
-      npm.stderr.on('data', (d) => (out += d));
-      const exited = new Promise<number | null>((r) => npm.on('exit', (code) => r(code)));
-      await vi.waitFor(() => expect(out).toMatch(/"msg":"onbehalf is listening"/), { timeout: 45_000, interval: 100 });
-      const redisPid = redisPidIn(out);
+      const redisPid = redisPidIn(run.out);
       pids.push(redisPid);
-      process.kill(-npm.pid!, 'SIGINT');
-      expect(await exited).toBe(0);
-      expect(out.trim().split('\n').at(-1)).toMatch(/"signal":"SIGINT","msg":"onbehalf stopped"/);
-      expect(out).not.toMatch(/npm error|ERR!/);
+      process.kill(-run.pid, 'SIGINT');
+      expect(await run.exited).toBe(0);
+      expect(run.out.trim().split('\n').at(-1)).toMatch(/"signal":"SIGINT","msg":"onbehalf stopped"/);
+      expect(run.out).not.toMatch(/npm error|ERR!/);
+      expect(alive(redisPid)).toBe(false);
+    },
+  );
+
+  it(
+    'Ctrl-C as soon as its private Redis is up (still starting): it finishes starting, stops cleanly, exit 0, its Redis gone',
+    { timeout: 60_000 },
+    async () => {
+      let sent = false;
+      // The first moment of start-up it can be seen in: before its workers and HTTP are up.
+      const run = await npmStart((out, group) => {
+        if (sent || !/"msg":"started private redis-server"/.test(out)) return;
+        sent = true;
+        process.kill(-group, 'SIGINT');
+      });
+      const code = await run.exited;
+      expect(sent).toBe(true);
+      expect(code).toBe(0);
+      expect(run.out.trim().split('\n').at(-1)).toMatch(/"signal":"SIGINT","msg":"onbehalf stopped"/);
+      const redisPid = redisPidIn(run.out);
+      pids.push(redisPid);
       expect(alive(redisPid)).toBe(false);
     },
   );
