@@ -1,4 +1,4 @@
-import { and, count, desc, eq, getTableColumns, inArray, lt, sql, type Column } from 'drizzle-orm';
+import { and, count, desc, eq, getTableColumns, inArray, lt, sql, type Column, type SQL } from 'drizzle-orm';
 import { encoded, prepared, preparedSql, preparedWrite, slot, type Builder } from '../db/index.js';
 import { eventColumns } from '../audit/index.js';
 import type { toolCalls } from '../db/schema/index.js';
@@ -55,14 +55,16 @@ export const setDeliveryOf = preparedWrite('calls.setDelivery', ({ db, t }) =>
     .set({ delivery: slot<Delivery>('delivery'), updatedAt: slot<number>('now') })
     .where(eq(t.toolCalls.id, sql.placeholder('id'))),
 );
+/** `select onbehalf_insert_call(…)` with the server id `serverId` (a value or a column), then `tail`. */
+const insertCallSql = (serverId: SQL, tail: SQL = sql``) =>
+  sql`select onbehalf_insert_call(${sql.placeholder('lock')}, ${sql.placeholder('max')}::bigint, ${sql.placeholder('id')},
+      ${sql.placeholder('orgId')}, ${sql.placeholder('userId')}, ${serverId}, ${sql.placeholder('tool')},
+      ${sql.placeholder('args')}::jsonb, ${sql.placeholder('replyTarget')}::jsonb, ${sql.placeholder('requestId')},
+      ${sql.placeholder('turnId')}, ${sql.placeholder('now')}::bigint) as result ${tail}`;
 /** Postgres: `onbehalf_insert_call` (drizzle/postgres/0005), the user's lock, count and insert in one statement. */
 export const insertCallOnServer = preparedSql<{ result: 'inserted' | 'duplicate' | 'full' }>(
   'calls.insertOnServer',
-  () =>
-    sql`select onbehalf_insert_call(${sql.placeholder('lock')}, ${sql.placeholder('max')}::bigint, ${sql.placeholder('id')},
-      ${sql.placeholder('orgId')}, ${sql.placeholder('userId')}, ${sql.placeholder('serverId')}, ${sql.placeholder('tool')},
-      ${sql.placeholder('args')}::jsonb, ${sql.placeholder('replyTarget')}::jsonb, ${sql.placeholder('requestId')},
-      ${sql.placeholder('turnId')}, ${sql.placeholder('now')}::bigint) as result`,
+  () => insertCallSql(sql`${sql.placeholder('serverId')}`),
 );
 /**
  * Postgres: the same for the org's server named `server`, looked up in the statement: no row when the
@@ -71,11 +73,10 @@ export const insertCallOnServer = preparedSql<{ result: 'inserted' | 'duplicate'
 export const insertNamedCallOnServer = preparedSql<{ result: 'inserted' | 'duplicate' | 'full' }>(
   'calls.insertNamedOnServer',
   ({ t }) =>
-    sql`select onbehalf_insert_call(${sql.placeholder('lock')}, ${sql.placeholder('max')}::bigint, ${sql.placeholder('id')},
-      ${sql.placeholder('orgId')}, ${sql.placeholder('userId')}, ${t.mcpServers.id}, ${sql.placeholder('tool')},
-      ${sql.placeholder('args')}::jsonb, ${sql.placeholder('replyTarget')}::jsonb, ${sql.placeholder('requestId')},
-      ${sql.placeholder('turnId')}, ${sql.placeholder('now')}::bigint) as result
-    from ${t.mcpServers} where ${t.mcpServers.orgId} = ${sql.placeholder('orgId')} and ${t.mcpServers.name} = ${sql.placeholder('server')}`,
+    insertCallSql(
+      sql`${t.mcpServers.id}`,
+      sql`from ${t.mcpServers} where ${t.mcpServers.orgId} = ${sql.placeholder('orgId')} and ${t.mcpServers.name} = ${sql.placeholder('server')}`,
+    ),
 );
 /** Statuses after which a call never runs again. */
 export const terminal: CallStatus[] = ['succeeded', 'failed', 'denied', 'cancelled', 'interrupted'];

@@ -1,11 +1,13 @@
 // The tool-call rows on both dialects: the per-user caps hold when many enqueues or parks race
 // (count then write under the user's lock), and a transition happens once however many workers try.
-import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { Keyring } from '../../src/crypto/index.js';
 import { newId, type Store } from '../../src/db/index.js';
+import { Policy } from '../../src/policy/index.js';
 import { toolCalls } from '../../src/db/schema/index.js';
 import { CallStore, type CallRow } from '../../src/runner/index.js';
 import { pending, userLock } from '../../src/runner/calls.js';
+import { testKey } from '../support/env.js';
 import { storesOfBothDialects } from '../support/store.js';
 
 const stores = storesOfBothDialects();
@@ -67,15 +69,9 @@ describe.each(['sqlite', 'postgres'] as const)('%s call store', (dialect) => {
 
   it("a call for a server named in chat is recorded against the caller's org's server of that name, never another org's; an unknown name records nothing", async () => {
     const calls = new CallStore(s());
-    const lookup = async (orgId: string, name: string) => {
-      const t = s().t.mcpServers;
-      return s().first(
-        s()
-          .db.select()
-          .from(t)
-          .where(and(eq(t.orgId, orgId), eq(t.name, name))),
-      );
-    };
+    // The lookup enqueue passes on SQLite (on Postgres it is part of the insert statement).
+    const policy = new Policy(s(), new Keyring([testKey()]));
+    const lookup = (orgId: string, name: string) => policy.server(orgId, name);
     const server = async (orgId: string, name: string) => {
       const id = newId();
       await s().changes(
